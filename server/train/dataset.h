@@ -1,0 +1,27 @@
+// server/train/dataset.h — a CSV of patients, read through the shared record pipeline.
+//
+// Training calls the same record_prepare as the browser, so the features a model learns from
+// are computed by the code that will compute them at prediction time.
+#pragma once
+#include <string_view>
+#include <vector>
+
+#include "base/error.h"
+#include "schema/schema.h"
+#include "train/xgb.h"
+
+namespace ldx {
+
+struct Dataset {
+    Matrix x;                    // rows x schema.features
+    std::vector<double> values;  // rows x schema.fields (record_prepare's values)
+    std::vector<float> labels;   // class index per row (empty when the CSV has no label column)
+    size_t rows() const { return x.rows; }
+};
+
+// Problems name the row and field; at most `max_problems` are collected before giving up.
+// A row whose label is missing or unknown is a problem ("bad_label") when labels are required.
+Result<Dataset> dataset_from_csv(const Schema& schema, std::string_view csv_text, bool with_labels,
+                                 size_t max_problems = 20);
+
+}  // namespace ldx

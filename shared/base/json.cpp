@@ -1,0 +1,127 @@
+// shared/base/json.cpp — see json.h.
+#include "base/json.h"
+
+#include <set>
+#include <vector>
+
+namespace ldx {
+
+Result<Json> json_parse(std::string_view text, std::string_view what, JsonLimits limits) {
+    const std::string doc(what);
+    if (text.size() > limits.max_bytes)
+        return problem("json_too_large", doc + " is " + std::to_string(text.size()) +
+                                             " bytes; the limit is " + std::to_string(limits.max_bytes));
+    std::optional<Problem> failure;
+    std::vector<std::set<std::string>> keys;  // one set per open object
+    auto callback = [&](int depth, Json::parse_event_t event, Json& parsed) -> bool {
+        if (failure) return false;
+        using E = Json::parse_event_t;
+        if ((event == E::object_start || event == E::array_start) && depth >= limits.max_depth) {
+            failure = problem("json_too_deep", doc + " nests deeper than " + std::to_string(limits.max_depth) + " levels");
+            return false;
+        }
+        if (event == E::object_start) keys.emplace_back();
+        if (event == E::object_end && !keys.empty()) keys.pop_back();
+        if (event == E::key && !keys.empty()) {
+            const std::string& k = parsed.get_ref<const std::string&>();
+            if (!keys.back().insert(k).second) {
+                failure = problem("json_duplicate_key", doc + " has the key '" + k + "' twice in one object", k);
+                return false;
+            }
+        }
+        return true;
+    };
+    Json j;
+    try {
+        j = Json::parse(text.begin(), text.end(), callback, /*allow_exceptions=*/true);
+    } catch (const Json::exception& e) {
+        if (failure) return *failure;
+        std::string msg = e.what();
+        if (auto p = msg.find("] "); p != std::string::npos) msg = msg.substr(p + 2);
+        return problem("json_syntax", doc + " is not valid JSON: " + msg);
+    }
+    if (failure) return *failure;
+    return j;
+}
+
+std::string json_canonical(const Json& j) {
+    // nlohmann::json objects are std::map: keys come out sorted. dump() without indent has no
+    // whitespace. error_handler strict: invalid UTF-8 throws rather than being silently replaced.
+    return j.dump(-1, ' ', false, Json::error_handler_t::strict);
+}
+
+namespace {
+std::string key_path(const std::string& path, std::string_view key) {
+    return path.empty() ? std::string(key) : path + "." + std::string(key);
+}
+const char* type_word(const Json& v) {
+    if (v.is_null()) return "null";
+    if (v.is_boolean()) return "a boolean";
+    if (v.is_number()) return "a number";
+    if (v.is_string()) return "a string";
+    if (v.is_array()) return "an array";
+    return "an object";
+}
+template <class T, class Check, class Get>
+Result<std::optional<T>> get_opt(const Json& obj, std::string_view key, const std::string& path, const char* want,
+                                 Check check, Get get) {
+    const std::string p = key_path(path, key);
+    if (!obj.is_object()) return problem("wrong_type", "expected an object", path);
+    auto it = obj.find(key);
+    if (it == obj.end()) return std::optional<T>{};
+    if (!check(*it)) return problem("wrong_type", std::string("expected ") + want + ", found " + type_word(*it), p);
+    return std::optional<T>{get(*it)};
+}
+template <class T>
+Result<T> require(Result<std::optional<T>> r, std::string_view key, const std::string& path) {
+    if (!r) return r.problems();
+    if (!r.value()) return problem("missing_key", "is required", key_path(path, key));
+    return std::move(*r.value());
+}
+}  // namespace
+
+Result<std::optional<std::string>> json_opt_string(const Json& obj, std::string_view key, const std::string& path) {
+    return get_opt<std::string>(obj, key, path, "a string", [](const Json& v) { return v.is_string(); },
+                                [](const Json& v) { return v.get<std::string>(); });
+}
+Result<std::optional<double>> json_opt_number(const Json& obj, std::string_view key, const std::string& path) {
+    return get_opt<double>(obj, key, path, "a number", [](const Json& v) { return v.is_number(); },
+                           [](const Json& v) { return v.get<double>(); });
+}
+Result<std::optional<bool>> json_opt_bool(const Json& obj, std::string_view key, const std::string& path) {
+    return get_opt<bool>(obj, key, path, "true or false", [](const Json& v) { return v.is_boolean(); },
+                         [](const Json& v) { return v.get<bool>(); });
+}
+Result<std::string> json_string(const Json& obj, std::string_view key, const std::string& path) {
+    return require(json_opt_string(obj, key, path), key, path);
+}
+Result<double> json_number(const Json& obj, std::string_view key, const std::string& path) {
+    return require(json_opt_number(obj, key, path), key, path);
+}
+Result<bool> json_bool(const Json& obj, std::string_view key, const std::string& path) {
+    return require(json_opt_bool(obj, key, path), key, path);
+}
+Result<int64_t> json_integer(const Json& obj, std::string_view key, const std::string& path) {
+    auto r = get_opt<int64_t>(obj, key, path, "a whole number",
+                              [](const Json& v) { return v.is_number_integer(); },
+                              [](const Json& v) { return v.get<int64_t>(); });
+    return require(std::move(r), key, path);
+}
+
+std::optional<Problem> json_check_keys(const Json& obj, std::initializer_list<std::string_view> allowed,
+                                       const std::string& path) {
+    if (!obj.is_object()) return problem("wrong_type", "expected an object", path);
+    for (auto it = obj.begin(); it != obj.end(); ++it) {
+        bool known = false;
+        for (auto a : allowed) known = known || a == it.key();
+        if (!known) {
+            std::string list;
+            for (auto a : allowed) list += (list.empty() ? "" : ", ") + std::string(a);
+            return problem("unknown_key", "unknown key '" + it.key() + "' (allowed: " + list + ")",
+                           key_path(path, it.key()));
+        }
+    }
+    return std::nullopt;
+}
+
+}  // namespace ldx

@@ -1,0 +1,58 @@
+// shared/base/json.h — strict JSON reading for untrusted input.
+//
+// Index of this file
+//   [SECTION] Limits
+//   [SECTION] Parsing (size, depth, duplicate keys checked)
+//   [SECTION] Typed field access that reports the JSON path on failure
+//
+// nlohmann::json accepts duplicate keys (last wins) and any depth; for schemas, manifests and
+// metrics reports both are attack surface, so every untrusted document goes through here.
+#pragma once
+#include <nlohmann/json.hpp>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "base/error.h"
+
+namespace ldx {
+
+using Json = nlohmann::json;
+
+//-----------------------------------------------------------------------------
+// [SECTION] Limits
+//-----------------------------------------------------------------------------
+struct JsonLimits {
+    size_t max_bytes = 16u << 20;  // whole document
+    int max_depth = 32;            // nesting of objects and arrays
+};
+
+//-----------------------------------------------------------------------------
+// [SECTION] Parsing
+//-----------------------------------------------------------------------------
+// Problems: "json_too_large", "json_syntax", "json_too_deep", "json_duplicate_key".
+// `what` names the document in messages ("schema", "manifest", ...).
+Result<Json> json_parse(std::string_view text, std::string_view what, JsonLimits limits = {});
+
+// Canonical form: keys sorted, no insignificant whitespace, UTF-8 as-is. Used for signed bytes.
+std::string json_canonical(const Json& j);
+
+//-----------------------------------------------------------------------------
+// [SECTION] Typed field access
+//-----------------------------------------------------------------------------
+// Each returns the value, or a Problem whose field is `path` ("fields[3].min") and whose code is
+// "missing_key" or "wrong_type". Optional variants return std::nullopt when the key is absent.
+Result<std::string> json_string(const Json& obj, std::string_view key, const std::string& path);
+Result<double> json_number(const Json& obj, std::string_view key, const std::string& path);
+Result<int64_t> json_integer(const Json& obj, std::string_view key, const std::string& path);
+Result<bool> json_bool(const Json& obj, std::string_view key, const std::string& path);
+Result<std::optional<std::string>> json_opt_string(const Json& obj, std::string_view key, const std::string& path);
+Result<std::optional<double>> json_opt_number(const Json& obj, std::string_view key, const std::string& path);
+Result<std::optional<bool>> json_opt_bool(const Json& obj, std::string_view key, const std::string& path);
+
+// Problem "unknown_key" for the first key of `obj` not in `allowed` (catches typos in schemas).
+std::optional<Problem> json_check_keys(const Json& obj, std::initializer_list<std::string_view> allowed,
+                                       const std::string& path);
+
+}  // namespace ldx

@@ -1,0 +1,182 @@
+// shared/bundle/crypto.cpp — see crypto.h.
+#include "bundle/crypto.h"
+
+#include <sodium.h>
+
+#include <cstdio>
+
+namespace ldx {
+
+//-----------------------------------------------------------------------------
+// [SECTION] Bytes and hex
+//-----------------------------------------------------------------------------
+std::string hex_encode(std::string_view bytes) {
+    static const char* digits = "0123456789abcdef";
+    std::string s;
+    s.reserve(bytes.size() * 2);
+    for (unsigned char c : bytes) {
+        s += digits[c >> 4];
+        s += digits[c & 15];
+    }
+    return s;
+}
+
+std::optional<Bytes> hex_decode(std::string_view hex) {
+    if (hex.size() % 2) return std::nullopt;
+    auto val = [](char c) -> int {
+        if (c >= '0' && c <= '9') return c - '0';
+        if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+        if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+        return -1;
+    };
+    Bytes out;
+    out.reserve(hex.size() / 2);
+    for (size_t i = 0; i < hex.size(); i += 2) {
+        const int hi = val(hex[i]), lo = val(hex[i + 1]);
+        if (hi < 0 || lo < 0) return std::nullopt;
+        out += static_cast<char>(hi * 16 + lo);
+    }
+    return out;
+}
+
+bool crypto_ready() {
+    static const bool ok = sodium_init() >= 0;  // sodium_init is idempotent and thread-safe
+    return ok;
+}
+
+//-----------------------------------------------------------------------------
+// [SECTION] SHA-256
+//-----------------------------------------------------------------------------
+Bytes sha256(std::string_view data) {
+    crypto_ready();
+    Bytes out(crypto_hash_sha256_BYTES, '\0');
+    crypto_hash_sha256(reinterpret_cast<unsigned char*>(out.data()), reinterpret_cast<const unsigned char*>(data.data()),
+                       data.size());
+    return out;
+}
+
+std::string sha256_hex(std::string_view data) { return hex_encode(sha256(data)); }
+
+//-----------------------------------------------------------------------------
+// [SECTION] Ed25519
+//-----------------------------------------------------------------------------
+namespace {
+Bytes domain_message(std::string_view domain, std::string_view message) {
+    Bytes m;
+    m.reserve(domain.size() + 1 + message.size());
+    m.append(domain);
+    m += '\0';
+    m.append(message);
+    return m;
+}
+const unsigned char* u8(std::string_view s) { return reinterpret_cast<const unsigned char*>(s.data()); }
+}  // namespace
+
+KeyPair ed25519_keypair() {
+    crypto_ready();
+    KeyPair k{Bytes(crypto_sign_PUBLICKEYBYTES, '\0'), Bytes(crypto_sign_SECRETKEYBYTES, '\0')};
+    crypto_sign_keypair(reinterpret_cast<unsigned char*>(k.public_key.data()),
+                        reinterpret_cast<unsigned char*>(k.secret_key.data()));
+    return k;
+}
+
+KeyPair ed25519_keypair_from_seed(std::string_view seed32) {
+    crypto_ready();
+    KeyPair k{Bytes(crypto_sign_PUBLICKEYBYTES, '\0'), Bytes(crypto_sign_SECRETKEYBYTES, '\0')};
+    Bytes seed(seed32.substr(0, crypto_sign_SEEDBYTES));
+    seed.resize(crypto_sign_SEEDBYTES, '\0');
+    crypto_sign_seed_keypair(reinterpret_cast<unsigned char*>(k.public_key.data()),
+                             reinterpret_cast<unsigned char*>(k.secret_key.data()), u8(seed));
+    return k;
+}
+
+Bytes ed25519_sign(std::string_view domain, std::string_view message, std::string_view secret_key) {
+    crypto_ready();
+    if (secret_key.size() != crypto_sign_SECRETKEYBYTES) return {};
+    const Bytes m = domain_message(domain, message);
+    Bytes sig(crypto_sign_BYTES, '\0');
+    crypto_sign_detached(reinterpret_cast<unsigned char*>(sig.data()), nullptr, u8(m), m.size(), u8(secret_key));
+    return sig;
+}
+
+bool ed25519_verify(std::string_view domain, std::string_view message, std::string_view signature,
+                    std::string_view public_key) {
+    crypto_ready();
+    if (signature.size() != crypto_sign_BYTES || public_key.size() != crypto_sign_PUBLICKEYBYTES) return false;
+    const Bytes m = domain_message(domain, message);
+    return crypto_sign_verify_detached(u8(signature), u8(m), m.size(), u8(public_key)) == 0;
+}
+
+std::string key_id(std::string_view public_key) { return hex_encode(sha256(public_key).substr(0, 16)); }
+
+bool constant_time_equal(std::string_view a, std::string_view b) {
+    crypto_ready();
+    if (a.size() != b.size()) return false;
+    return a.empty() || sodium_memcmp(a.data(), b.data(), a.size()) == 0;
+}
+
+//-----------------------------------------------------------------------------
+// [SECTION] UTC timestamps
+//-----------------------------------------------------------------------------
+namespace {
+// Howard Hinnant's days_from_civil / civil_from_days (proleptic Gregorian).
+int64_t days_from_civil(int64_t y, unsigned m, unsigned d) {
+    y -= m <= 2;
+    const int64_t era = (y >= 0 ? y : y - 399) / 400;
+    const unsigned yoe = static_cast<unsigned>(y - era * 400);
+    const unsigned doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
+    const unsigned doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    return era * 146097 + static_cast<int64_t>(doe) - 719468;
+}
+void civil_from_days(int64_t z, int64_t& y, unsigned& m, unsigned& d) {
+    z += 719468;
+    const int64_t era = (z >= 0 ? z : z - 146096) / 146097;
+    const unsigned doe = static_cast<unsigned>(z - era * 146097);
+    const unsigned yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+    y = static_cast<int64_t>(yoe) + era * 400;
+    const unsigned doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    const unsigned mp = (5 * doy + 2) / 153;
+    d = doy - (153 * mp + 2) / 5 + 1;
+    m = mp < 10 ? mp + 3 : mp - 9;
+    y += m <= 2;
+}
+}  // namespace
+
+std::optional<int64_t> utc_parse(std::string_view s) {
+    if (s.size() != 20 || s[4] != '-' || s[7] != '-' || s[10] != 'T' || s[13] != ':' || s[16] != ':' || s[19] != 'Z')
+        return std::nullopt;
+    auto num = [&](size_t at, size_t len, int& out) {
+        out = 0;
+        for (size_t i = at; i < at + len; ++i) {
+            if (s[i] < '0' || s[i] > '9') return false;
+            out = out * 10 + (s[i] - '0');
+        }
+        return true;
+    };
+    int y, mo, d, h, mi, se;
+    if (!num(0, 4, y) || !num(5, 2, mo) || !num(8, 2, d) || !num(11, 2, h) || !num(14, 2, mi) || !num(17, 2, se))
+        return std::nullopt;
+    if (mo < 1 || mo > 12 || d < 1 || d > 31 || h > 23 || mi > 59 || se > 59) return std::nullopt;
+    const int64_t days = days_from_civil(y, static_cast<unsigned>(mo), static_cast<unsigned>(d));
+    int64_t yy;
+    unsigned mm, dd;
+    civil_from_days(days, yy, mm, dd);
+    if (dd != static_cast<unsigned>(d)) return std::nullopt;  // 2026-02-30
+    return days * 86400 + h * 3600 + mi * 60 + se;
+}
+
+std::string utc_format(int64_t t) {
+    int64_t days = t >= 0 ? t / 86400 : (t - 86399) / 86400;
+    int64_t rem = t - days * 86400;
+    int64_t y;
+    unsigned m, d;
+    civil_from_days(days, y, m, d);
+    char buf[64];
+    std::snprintf(buf, sizeof buf, "%04lld-%02u-%02uT%02lld:%02lld:%02lldZ", static_cast<long long>(y), m, d,
+                  static_cast<long long>(rem / 3600), static_cast<long long>(rem / 60 % 60), static_cast<long long>(rem % 60));
+    return buf;
+}
+
+std::string utc_day(int64_t t) { return utc_format(t).substr(0, 10); }
+
+}  // namespace ldx

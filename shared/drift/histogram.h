@@ -1,0 +1,71 @@
+// shared/drift/histogram.h — reference histograms, binning and drift statistics.
+//
+// Index of this file
+//   [SECTION] Histogram
+//   [SECTION] Bin edges from training quantiles
+//   [SECTION] Drift statistics (PSI, Jensen-Shannon distance)
+//   [SECTION] Reference histograms of a model (bundle member "reference.json")
+//
+// The browser bins each prediction's values with the same edges the trainer computed, so the
+// server can compare live counts with training counts bin by bin.
+#pragma once
+#include <cstdint>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "base/error.h"
+#include "base/json.h"
+#include "schema/schema.h"
+
+namespace ldx {
+
+//-----------------------------------------------------------------------------
+// [SECTION] Histogram
+//-----------------------------------------------------------------------------
+// With edges e[0] < ... < e[k-1], bins are (-inf, e0), [e0, e1), ..., [e(k-1), +inf): k+1 bins,
+// then one more bin for missing values. A category uses edges 0.5, 1.5, ... so level i is bin i.
+struct Histogram {
+    std::string name;            // field name, or "probability"
+    std::vector<double> edges;
+    std::vector<uint64_t> counts;  // edges.size() + 2 (the last is "missing")
+
+    size_t bins() const { return edges.size() + 2; }
+    size_t missing_bin() const { return edges.size() + 1; }
+};
+
+size_t histogram_bin(const Histogram& h, double v);
+void histogram_add(Histogram& h, double v);
+Histogram histogram_empty(std::string name, std::vector<double> edges);
+
+//-----------------------------------------------------------------------------
+// [SECTION] Bin edges from training quantiles
+//-----------------------------------------------------------------------------
+// Up to `bins` bins with equal training mass; repeated quantiles collapse (a value taken by many
+// rows gets its own bin). NaNs are ignored.
+std::vector<double> quantile_edges(std::span<const double> values, int bins);
+
+//-----------------------------------------------------------------------------
+// [SECTION] Drift statistics
+//-----------------------------------------------------------------------------
+// Both smooth empty bins with `epsilon` (proportion) so that they stay finite.
+double population_stability_index(std::span<const uint64_t> reference, std::span<const uint64_t> live, double epsilon = 1e-4);
+double jensen_shannon_distance(std::span<const uint64_t> reference, std::span<const uint64_t> live);  // base 2, in [0, 1]
+
+//-----------------------------------------------------------------------------
+// [SECTION] Reference histograms of a model
+//-----------------------------------------------------------------------------
+struct Reference {
+    std::vector<Histogram> fields;  // one per schema field, in schema order
+    std::vector<Histogram> classes; // one per class: P(class) in 10 equal bins [0.1, ..., 0.9]
+    uint64_t rows = 0;
+};
+
+// values: row-major rows x schema.fields (as record_prepare gives them); probabilities: row-major
+// rows x classes.
+Reference reference_build(const Schema& schema, std::span<const double> values, std::span<const double> probabilities,
+                          int bins = 10);
+Json reference_to_json(const Reference& r);
+Result<Reference> reference_from_json(const Json& j, const Schema& schema);
+
+}  // namespace ldx

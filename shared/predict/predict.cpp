@@ -1,0 +1,91 @@
+// shared/predict/predict.cpp — see predict.h.
+#include "predict/predict.h"
+
+namespace ldx {
+
+//-----------------------------------------------------------------------------
+// [SECTION] Model
+//-----------------------------------------------------------------------------
+Result<Model> model_from_bundle(const VerifiedBundle& b) {
+    auto bad = [](const std::string& member, const std::string& msg) {
+        return problem("bad_member", "member '" + member + "': " + msg, member);
+    };
+    auto get = [&](const char* name) -> const Bytes* {
+        auto it = b.members.find(name);
+        return it == b.members.end() ? nullptr : &it->second;
+    };
+    Model m;
+    m.manifest = b.manifest;
+    m.signers = b.signers;
+    m.sha256 = b.sha256;
+    for (const char* need : {"schema.json", "model.onnx", "reference.json", "card.json"})
+        if (!get(need)) return bad(need, "is missing");
+
+    auto schema = schema_parse(*get("schema.json"));
+    if (!schema) return bad("schema.json", schema.error().describe());
+    m.schema = std::move(*schema);
+
+    auto ref = json_parse(*get("reference.json"), "reference.json");
+    if (!ref) return bad("reference.json", ref.error().message);
+    auto reference = reference_from_json(*ref, m.schema);
+    if (!reference) return bad("reference.json", reference.error().message);
+    m.reference = std::move(*reference);
+
+    auto card = json_parse(*get("card.json"), "card.json");
+    if (!card || !card->is_object()) return bad("card.json", "is not a JSON object");
+    m.card = std::move(*card);
+    m.onnx = *get("model.onnx");
+
+    if (b.manifest.explainer == "treeshap") {
+        if (!get("trees.json")) return bad("trees.json", "is missing (the manifest says the explainer is treeshap)");
+        auto tj = json_parse(*get("trees.json"), "trees.json", JsonLimits{256u << 20, 8});
+        if (!tj) return bad("trees.json", tj.error().message);
+        auto e = ensemble_from_json(*tj);
+        if (!e) return bad("trees.json", e.error().message);
+        if (e->num_features != static_cast<int>(m.schema.features.size()))
+            return bad("trees.json", "the trees use " + std::to_string(e->num_features) + " features; the schema maps " +
+                                         std::to_string(m.schema.features.size()));
+        if (num_classes(*e) != m.schema.num_classes())
+            return bad("trees.json", "the trees predict " + std::to_string(num_classes(*e)) + " classes; the schema lists " +
+                                         std::to_string(m.schema.num_classes()));
+        m.ensemble = std::move(*e);
+    }
+    return m;
+}
+
+//-----------------------------------------------------------------------------
+// [SECTION] Prediction
+//-----------------------------------------------------------------------------
+int decide(const Schema& schema, std::span<const double> p) {
+    if (schema.outputs.kind == TaskKind::binary) return p[1] >= schema.outputs.threshold ? 1 : 0;
+    size_t best = 0;
+    for (size_t k = 1; k < p.size(); ++k)
+        if (p[k] > p[best]) best = k;
+    return static_cast<int>(best);
+}
+
+int explanation_output(const Model& m, int klass) {
+    return m.ensemble && m.ensemble->link == Link::logistic ? 0 : klass;
+}
+
+Prediction model_predict_features(const Model& m, PreparedRecord prepared, bool explain, TreeShapWorkspace& ws) {
+    Prediction p;
+    const Ensemble& e = *m.ensemble;
+    p.margin = ensemble_margin(e, prepared.features);
+    p.probabilities = probabilities_from_margin(e.link, p.margin);
+    p.predicted = decide(m.schema, p.probabilities);
+    if (explain) treeshap(e, prepared.features, ws, p.explanation);
+    p.prepared = std::move(prepared);
+    return p;
+}
+
+Result<Prediction> model_predict(const Model& m, const RawRecord& record, bool explain, long row) {
+    if (!m.ensemble)
+        return problem("no_trees", "this model (" + m.manifest.explainer + ") runs only in ONNX Runtime: use the browser client");
+    auto prepared = record_prepare(m.schema, record, row);
+    if (!prepared) return prepared.problems();
+    TreeShapWorkspace ws;
+    return model_predict_features(m, std::move(*prepared), explain, ws);
+}
+
+}  // namespace ldx

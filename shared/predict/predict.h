@@ -1,0 +1,66 @@
+// shared/predict/predict.h — a verified bundle turned into a model, and one prediction.
+//
+// Index of this file
+//   [SECTION] Model (what a verified bundle contains, parsed)
+//   [SECTION] Prediction (probabilities, decision, explanation, warnings)
+//
+// record -> record_prepare -> features -> margin -> probabilities and contributions. The CLI's
+// `predict`, the browser and the tests all call model_predict.
+#pragma once
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "bundle/bundle.h"
+#include "drift/histogram.h"
+#include "explain/treeshap.h"
+#include "record/record.h"
+#include "schema/schema.h"
+#include "trees/ensemble.h"
+
+namespace ldx {
+
+//-----------------------------------------------------------------------------
+// [SECTION] Model
+//-----------------------------------------------------------------------------
+struct Model {
+    Manifest manifest;
+    std::vector<std::string> signers;
+    std::string sha256;
+    Schema schema;
+    std::optional<Ensemble> ensemble;  // tree models: the core walks the trees and explains exactly
+    Reference reference;
+    Json card;
+    Bytes onnx;  // run by ONNX Runtime (browser) for every model
+};
+
+// Members: "schema.json", "model.onnx", "reference.json", "card.json", and "trees.json" when the
+// explainer is treeshap. Problems "bad_member" name the member and what is wrong with it.
+Result<Model> model_from_bundle(const VerifiedBundle& b);
+
+//-----------------------------------------------------------------------------
+// [SECTION] Prediction
+//-----------------------------------------------------------------------------
+struct Prediction {
+    PreparedRecord prepared;
+    std::vector<double> margin;         // per model output
+    std::vector<double> probabilities;  // per class
+    int predicted = 0;                  // class index
+    Explanation explanation;            // empty when not asked for
+};
+
+// The decision rule: binary -> positive when P(positive) >= threshold; otherwise the most
+// probable class.
+int decide(const Schema& schema, std::span<const double> probabilities);
+
+// Tree models only (the native and wasm core walk the trees). Problems: those of record_prepare,
+// and "no_trees" for models that only ONNX Runtime can run.
+Result<Prediction> model_predict(const Model& m, const RawRecord& record, bool explain, long row = -1);
+// The same from an already-built feature vector (batch paths that prepared the record already).
+Prediction model_predict_features(const Model& m, PreparedRecord prepared, bool explain, TreeShapWorkspace& ws);
+
+// Which model output an explanation shows for a class: binary has one output (the log-odds of
+// the positive class); multiclass has one per class.
+int explanation_output(const Model& m, int klass);
+
+}  // namespace ldx

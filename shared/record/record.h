@@ -1,0 +1,83 @@
+// shared/record/record.h — one patient record: validation and preprocessing.
+//
+// Index of this file
+//   [SECTION] Raw records (what a form, a CSV row or a JSON object holds)
+//   [SECTION] Prepared records (validated values and the model's feature vector)
+//   [SECTION] Reading records from JSON and CSV
+//
+// Data flows one way: raw record -> record_prepare -> PreparedRecord (values, features,
+// warnings) -> model. The CLI's training, `localdx predict` and the browser all call
+// record_prepare, so there is one preprocessing and no training/serving skew.
+#pragma once
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "base/error.h"
+#include "csv/csv.h"
+#include "schema/schema.h"
+
+namespace ldx {
+
+//-----------------------------------------------------------------------------
+// [SECTION] Raw records
+//-----------------------------------------------------------------------------
+struct RawValue {
+    enum class Kind { missing, text, number, boolean };
+    Kind kind = Kind::missing;
+    std::string text;    // Kind::text: as typed ("148", "f", "yes")
+    double number = 0;   // Kind::number
+    bool boolean = false;
+    std::string unit;    // empty: the field's own unit
+};
+
+struct RawEntry {
+    std::string field;
+    RawValue value;
+};
+using RawRecord = std::vector<RawEntry>;
+
+//-----------------------------------------------------------------------------
+// [SECTION] Prepared records
+//-----------------------------------------------------------------------------
+struct PreparedRecord {
+    std::vector<double> values;   // per schema field, in the field's unit; category: level index; NaN = missing
+    std::vector<float> features;  // the model's input, in schema.features order (NaN = missing)
+    std::vector<Problem> warnings;  // "outside_training_range", "missing_value"
+};
+
+// Validates and converts. Problems (all of them, not just the first): "unknown_field",
+// "duplicate_field", "required", "not_a_number", "not_whole", "out_of_range", "unknown_unit",
+// "unknown_level", "not_boolean". `row` (1-based, -1 for none) is carried into every problem.
+Result<PreparedRecord> record_prepare(const Schema& schema, const RawRecord& record, long row = -1);
+
+// The feature vector for already-validated values (one place that knows the encoding).
+std::vector<float> features_from_values(const Schema& schema, std::span<const double> values);
+
+// Parses a number the way a clinician would type it: optional sign, digits, optional decimal
+// point and exponent; surrounding blanks allowed. No "nan", "inf", hex or thousands separators.
+bool parse_decimal(std::string_view s, double& out);
+
+//-----------------------------------------------------------------------------
+// [SECTION] Reading records from JSON and CSV
+//-----------------------------------------------------------------------------
+// {"glucose": 148, "glucose": {"value": 8.2, "unit": "mmol/L"}, "sex": "f", "hepato": true,
+//  "insulin": null}
+Result<RawRecord> record_from_json(const Json& object, long row = -1);
+
+// Columns are field names, optionally with a unit: "glucose[mmol/L]". Columns named in
+// `ignore` (e.g. the label column when training) are skipped. Header problems: "unknown_column",
+// "missing_column" (a required field has no column).
+struct CsvBinding {
+    std::vector<int> field;          // per CSV column: schema field index, or -1 (ignored)
+    std::vector<std::string> unit;   // per CSV column: unit from the header, or ""
+};
+Result<CsvBinding> csv_bind(const Schema& schema, const std::vector<std::string>& header,
+                            std::span<const std::string> ignore = {});
+RawRecord record_from_csv_row(const Schema& schema, const CsvBinding& binding, const std::vector<std::string>& cells);
+
+// Cells that mean "not measured" in data files.
+bool is_missing_token(std::string_view s);
+
+}  // namespace ldx

@@ -1,0 +1,388 @@
+// shared/schema/schema.cpp — see schema.h.
+//
+// Index of this file
+//   [SECTION] Small helpers
+//   [SECTION] Field parsing
+//   [SECTION] Outputs parsing
+//   [SECTION] Schema parsing
+//   [SECTION] Serialisation
+#include "schema/schema.h"
+
+#include <set>
+
+namespace ldx {
+
+//-----------------------------------------------------------------------------
+// [SECTION] Small helpers
+//-----------------------------------------------------------------------------
+const char* field_type_name(FieldType t) {
+    switch (t) {
+        case FieldType::number: return "number";
+        case FieldType::integer: return "integer";
+        case FieldType::boolean: return "boolean";
+        case FieldType::category: return "category";
+    }
+    return "?";
+}
+
+const char* task_kind_name(TaskKind k) {
+    switch (k) {
+        case TaskKind::binary: return "binary";
+        case TaskKind::ordinal: return "ordinal";
+        case TaskKind::multiclass: return "multiclass";
+    }
+    return "?";
+}
+
+const UnitConversion* Field::find_unit(std::string_view u) const {
+    for (const auto& a : alt_units)
+        if (a.unit == u) return &a;
+    return nullptr;
+}
+
+int Field::find_level(std::string_view v) const {
+    for (size_t i = 0; i < levels.size(); ++i)
+        if (levels[i].value == v) return static_cast<int>(i);
+    return -1;
+}
+
+int Schema::find_field(std::string_view name) const {
+    for (size_t i = 0; i < fields.size(); ++i)
+        if (fields[i].name == name) return static_cast<int>(i);
+    return -1;
+}
+
+int Schema::find_feature(std::string_view name) const {
+    for (size_t i = 0; i < features.size(); ++i)
+        if (features[i].name == name) return static_cast<int>(i);
+    return -1;
+}
+
+namespace {
+
+bool is_identifier(std::string_view s) {
+    if (s.empty() || s.size() > 64) return false;
+    auto alpha = [](char c) { return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_'; };
+    if (!alpha(s[0])) return false;
+    for (char c : s)
+        if (!alpha(c) && !(c >= '0' && c <= '9') && c != '.') return false;
+    return true;
+}
+
+bool is_model_name(std::string_view s) {
+    if (s.empty() || s.size() > 64) return false;
+    for (char c : s)
+        if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-')) return false;
+    return true;
+}
+
+std::string at(const std::string& path, size_t i) { return path + "[" + std::to_string(i) + "]"; }
+
+// Collects problems so the schema author sees all of them at once.
+struct Checker {
+    std::vector<Problem> problems;
+    void add(std::string code, std::string message, std::string path) {
+        problems.push_back(problem(std::move(code), std::move(message), std::move(path)));
+    }
+    template <class T>
+    bool take(Result<T> r, T& out) {
+        if (!r) {
+            problems.insert(problems.end(), r.problems().begin(), r.problems().end());
+            return false;
+        }
+        out = std::move(r.value());
+        return true;
+    }
+    template <class T>
+    void take_opt(Result<std::optional<T>> r, T& out) {
+        std::optional<T> v;
+        if (take(std::move(r), v) && v) out = *v;
+    }
+    void keys(const Json& obj, std::initializer_list<std::string_view> allowed, const std::string& path) {
+        if (auto p = json_check_keys(obj, allowed, path)) problems.push_back(*p);
+    }
+};
+
+//-----------------------------------------------------------------------------
+// [SECTION] Field parsing
+//-----------------------------------------------------------------------------
+void parse_field(Checker& c, const Json& j, const std::string& path, Field& f) {
+    if (!j.is_object()) return c.add("wrong_type", "each field must be an object", path);
+    c.keys(j, {"name", "label", "description", "code", "type", "unit", "alt_units", "min", "max", "typical_min",
+               "typical_max", "required", "missing", "levels", "encoding"},
+           path);
+    if (c.take(json_string(j, "name", path), f.name) && !is_identifier(f.name))
+        c.add("bad_name", "'" + f.name + "' is not an identifier (letters, digits, '_' or '.', at most 64)",
+              path + ".name");
+    c.take(json_string(j, "label", path), f.label);
+    c.take_opt(json_opt_string(j, "description", path), f.description);
+    c.take_opt(json_opt_string(j, "code", path), f.code);
+    std::string type;
+    if (c.take(json_string(j, "type", path), type)) {
+        if (type == "number") f.type = FieldType::number;
+        else if (type == "integer") f.type = FieldType::integer;
+        else if (type == "boolean") f.type = FieldType::boolean;
+        else if (type == "category") f.type = FieldType::category;
+        else c.add("bad_value", "type must be number, integer, boolean or category, not '" + type + "'", path + ".type");
+    }
+    c.take_opt(json_opt_string(j, "unit", path), f.unit);
+    if (f.numeric() && f.unit.empty())
+        c.add("missing_key", "a numeric field needs its UCUM unit (use \"1\" for unitless)", path + ".unit");
+
+    if (j.contains("alt_units")) {
+        const Json& alts = j["alt_units"];
+        if (!alts.is_array() || !f.numeric()) {
+            c.add("wrong_type", "alt_units must be an array, and only numeric fields have units", path + ".alt_units");
+        } else {
+            for (size_t i = 0; i < alts.size(); ++i) {
+                const std::string p = at(path + ".alt_units", i);
+                UnitConversion u;
+                c.keys(alts[i], {"unit", "factor", "offset"}, p);
+                c.take(json_string(alts[i], "unit", p), u.unit);
+                c.take(json_number(alts[i], "factor", p), u.factor);
+                c.take_opt(json_opt_number(alts[i], "offset", p), u.offset);
+                if (u.factor == 0 || !std::isfinite(u.factor))
+                    c.add("bad_value", "factor must be a non-zero number", p + ".factor");
+                if (u.unit == f.unit || f.find_unit(u.unit))
+                    c.add("duplicate", "unit '" + u.unit + "' is listed twice", p + ".unit");
+                f.alt_units.push_back(u);
+            }
+        }
+    }
+    c.take_opt(json_opt_number(j, "min", path), f.min);
+    c.take_opt(json_opt_number(j, "max", path), f.max);
+    c.take_opt(json_opt_number(j, "typical_min", path), f.typical_min);
+    c.take_opt(json_opt_number(j, "typical_max", path), f.typical_max);
+    if (f.min > f.max) c.add("bad_range", "min is above max", path + ".min");
+    if (f.typical_min > f.typical_max) c.add("bad_range", "typical_min is above typical_max", path + ".typical_min");
+    if (std::isfinite(f.typical_min) && (f.typical_min < f.min || f.typical_min > f.max))
+        c.add("bad_range", "typical_min lies outside [min, max]", path + ".typical_min");
+    if (std::isfinite(f.typical_max) && (f.typical_max < f.min || f.typical_max > f.max))
+        c.add("bad_range", "typical_max lies outside [min, max]", path + ".typical_max");
+
+    c.take_opt(json_opt_bool(j, "required", path), f.required);
+    f.missing = f.required ? MissingPolicy::error : MissingPolicy::model_missing;
+    std::optional<std::string> missing;
+    if (c.take(json_opt_string(j, "missing", path), missing) && missing) {
+        if (*missing == "error") f.missing = MissingPolicy::error;
+        else if (*missing == "model_missing") f.missing = MissingPolicy::model_missing;
+        else c.add("bad_value", "missing must be error or model_missing, not '" + *missing + "'", path + ".missing");
+        if (f.required && f.missing == MissingPolicy::model_missing)
+            c.add("bad_value", "a required field cannot pass missing values to the model", path + ".missing");
+    }
+
+    if (f.type == FieldType::category) {
+        if (!j.contains("levels") || !j["levels"].is_array() || j["levels"].empty()) {
+            c.add("missing_key", "a category needs a non-empty array of levels", path + ".levels");
+        } else {
+            const Json& lv = j["levels"];
+            for (size_t i = 0; i < lv.size(); ++i) {
+                const std::string p = at(path + ".levels", i);
+                Level l;
+                c.keys(lv[i], {"value", "label"}, p);
+                c.take(json_string(lv[i], "value", p), l.value);
+                c.take(json_string(lv[i], "label", p), l.label);
+                if (f.find_level(l.value) >= 0) c.add("duplicate", "level '" + l.value + "' is listed twice", p);
+                f.levels.push_back(l);
+            }
+        }
+        std::optional<std::string> enc;
+        if (c.take(json_opt_string(j, "encoding", path), enc) && enc) {
+            if (*enc == "one_hot") f.encoding = Encoding::one_hot;
+            else if (*enc == "ordinal") f.encoding = Encoding::ordinal;
+            else c.add("bad_value", "encoding must be one_hot or ordinal, not '" + *enc + "'", path + ".encoding");
+        }
+    } else if (j.contains("levels") || j.contains("encoding")) {
+        c.add("bad_value", "only category fields have levels and an encoding", path);
+    }
+}
+
+//-----------------------------------------------------------------------------
+// [SECTION] Outputs parsing
+//-----------------------------------------------------------------------------
+void parse_outputs(Checker& c, const Json& j, Outputs& o) {
+    const std::string path = "outputs";
+    if (!j.is_object()) return c.add("missing_key", "outputs must be an object", path);
+    c.keys(j, {"kind", "column", "classes", "positive", "threshold"}, path);
+    std::string kind;
+    if (c.take(json_string(j, "kind", path), kind)) {
+        if (kind == "binary") o.kind = TaskKind::binary;
+        else if (kind == "ordinal") o.kind = TaskKind::ordinal;
+        else if (kind == "multiclass") o.kind = TaskKind::multiclass;
+        else c.add("bad_value", "kind must be binary, ordinal or multiclass, not '" + kind + "'", path + ".kind");
+    }
+    c.take(json_string(j, "column", path), o.column);
+    if (!j.contains("classes") || !j["classes"].is_array() || j["classes"].size() < 2)
+        return c.add("missing_key", "classes must list at least two classes", path + ".classes");
+    std::set<std::string> seen;
+    for (size_t i = 0; i < j["classes"].size(); ++i) {
+        const std::string p = at(path + ".classes", i);
+        OutputClass k;
+        c.keys(j["classes"][i], {"name", "label"}, p);
+        c.take(json_string(j["classes"][i], "name", p), k.name);
+        c.take(json_string(j["classes"][i], "label", p), k.label);
+        if (!seen.insert(k.name).second) c.add("duplicate", "class '" + k.name + "' is listed twice", p);
+        o.classes.push_back(k);
+    }
+    if (o.kind == TaskKind::binary) {
+        if (o.classes.size() != 2) c.add("bad_value", "a binary task has exactly two classes", path + ".classes");
+        std::string pos;
+        if (c.take(json_string(j, "positive", path), pos)) {
+            o.positive = -1;
+            for (size_t i = 0; i < o.classes.size(); ++i)
+                if (o.classes[i].name == pos) o.positive = static_cast<int>(i);
+            if (o.positive != 1)
+                c.add("bad_value", "positive must name the second class (the model's class 1), not '" + pos + "'",
+                      path + ".positive");
+        }
+        c.take_opt(json_opt_number(j, "threshold", path), o.threshold);
+        if (!(o.threshold > 0 && o.threshold < 1))
+            c.add("bad_range", "threshold must lie strictly between 0 and 1", path + ".threshold");
+    } else if (j.contains("positive") || j.contains("threshold")) {
+        c.add("bad_value", "positive and threshold belong to binary tasks only", path);
+    }
+}
+
+}  // namespace
+
+//-----------------------------------------------------------------------------
+// [SECTION] Schema parsing
+//-----------------------------------------------------------------------------
+std::vector<FeatureColumn> schema_default_features(const std::vector<Field>& fields) {
+    std::vector<FeatureColumn> cols;
+    for (size_t i = 0; i < fields.size(); ++i) {
+        const Field& f = fields[i];
+        if (f.type == FieldType::category && f.encoding == Encoding::one_hot) {
+            for (size_t l = 0; l < f.levels.size(); ++l)
+                cols.push_back({f.name + "=" + f.levels[l].value, static_cast<int>(i), static_cast<int>(l)});
+        } else {
+            cols.push_back({f.name, static_cast<int>(i), -1});
+        }
+    }
+    return cols;
+}
+
+Result<Schema> schema_from_json(const Json& j) {
+    Checker c;
+    Schema s;
+    if (!j.is_object()) return problem("wrong_type", "a schema is a JSON object");
+    c.keys(j, {"task", "title", "description", "fields", "features", "outputs", "privacy"}, "");
+    if (c.take(json_string(j, "task", ""), s.task) && !is_model_name(s.task))
+        c.add("bad_name", "task must be 1-64 of a-z, 0-9 and '-', not '" + s.task + "'", "task");
+    c.take(json_string(j, "title", ""), s.title);
+    c.take_opt(json_opt_string(j, "description", ""), s.description);
+
+    if (!j.contains("fields") || !j["fields"].is_array() || j["fields"].empty()) {
+        c.add("missing_key", "fields must be a non-empty array", "fields");
+    } else {
+        std::set<std::string> names;
+        for (size_t i = 0; i < j["fields"].size(); ++i) {
+            Field f;
+            const std::string p = at("fields", i);
+            parse_field(c, j["fields"][i], p, f);
+            if (!f.name.empty() && !names.insert(f.name).second)
+                c.add("duplicate", "field '" + f.name + "' is defined twice", p + ".name");
+            s.fields.push_back(std::move(f));
+        }
+    }
+
+    const auto all = schema_default_features(s.fields);
+    if (j.contains("features")) {
+        const Json& fs = j["features"];
+        if (!fs.is_array() || fs.empty()) {
+            c.add("wrong_type", "features must be a non-empty array of column names", "features");
+        } else {
+            std::set<std::string> seen;
+            for (size_t i = 0; i < fs.size(); ++i) {
+                const std::string p = at("features", i);
+                if (!fs[i].is_string()) { c.add("wrong_type", "expected a column name", p); continue; }
+                const std::string name = fs[i].get<std::string>();
+                const FeatureColumn* col = nullptr;
+                for (const auto& a : all)
+                    if (a.name == name) col = &a;
+                if (!col) c.add("unknown_feature", "'" + name + "' is not a field (or field=level of a one-hot category)", p);
+                else if (!seen.insert(name).second) c.add("duplicate", "column '" + name + "' is listed twice", p);
+                else s.features.push_back(*col);
+            }
+        }
+    } else {
+        s.features = all;
+    }
+
+    parse_outputs(c, j.contains("outputs") ? j["outputs"] : Json(), s.outputs);
+    if (s.find_field(s.outputs.column) >= 0)
+        c.add("bad_value", "the label column '" + s.outputs.column + "' is also an input field", "outputs.column");
+
+    if (j.contains("privacy")) {
+        const Json& p = j["privacy"];
+        c.keys(p, {"k_min", "epsilon"}, "privacy");
+        int64_t k = s.privacy.k_min;
+        if (p.contains("k_min") && c.take(json_integer(p, "k_min", "privacy"), k)) s.privacy.k_min = static_cast<int>(k);
+        c.take_opt(json_opt_number(p, "epsilon", "privacy"), s.privacy.epsilon);
+        if (s.privacy.k_min < 10 || s.privacy.k_min > 1000000)
+            c.add("bad_range", "k_min must be at least 10 (SPEC §8)", "privacy.k_min");
+        if (!(s.privacy.epsilon > 0 && s.privacy.epsilon <= 10))
+            c.add("bad_range", "epsilon must lie in (0, 10]", "privacy.epsilon");
+    }
+    if (!c.problems.empty()) return c.problems;
+    return s;
+}
+
+Result<Schema> schema_parse(std::string_view json_text) {
+    auto j = json_parse(json_text, "schema", JsonLimits{1u << 20, 16});
+    if (!j) return j.problems();
+    return schema_from_json(*j);
+}
+
+//-----------------------------------------------------------------------------
+// [SECTION] Serialisation
+//-----------------------------------------------------------------------------
+Json schema_to_json(const Schema& s) {
+    Json j;
+    j["task"] = s.task;
+    j["title"] = s.title;
+    if (!s.description.empty()) j["description"] = s.description;
+    Json fields = Json::array();
+    for (const Field& f : s.fields) {
+        Json x;
+        x["name"] = f.name;
+        x["label"] = f.label;
+        if (!f.description.empty()) x["description"] = f.description;
+        if (!f.code.empty()) x["code"] = f.code;
+        x["type"] = field_type_name(f.type);
+        if (!f.unit.empty()) x["unit"] = f.unit;
+        if (!f.alt_units.empty()) {
+            x["alt_units"] = Json::array();
+            for (const auto& u : f.alt_units) x["alt_units"].push_back({{"unit", u.unit}, {"factor", u.factor}, {"offset", u.offset}});
+        }
+        if (std::isfinite(f.min)) x["min"] = f.min;
+        if (std::isfinite(f.max)) x["max"] = f.max;
+        if (std::isfinite(f.typical_min)) x["typical_min"] = f.typical_min;
+        if (std::isfinite(f.typical_max)) x["typical_max"] = f.typical_max;
+        x["required"] = f.required;
+        x["missing"] = f.missing == MissingPolicy::error ? "error" : "model_missing";
+        if (f.type == FieldType::category) {
+            x["levels"] = Json::array();
+            for (const auto& l : f.levels) x["levels"].push_back({{"value", l.value}, {"label", l.label}});
+            x["encoding"] = f.encoding == Encoding::one_hot ? "one_hot" : "ordinal";
+        }
+        fields.push_back(std::move(x));
+    }
+    j["fields"] = std::move(fields);
+    j["features"] = Json::array();
+    for (const auto& c : s.features) j["features"].push_back(c.name);
+    Json o;
+    o["kind"] = task_kind_name(s.outputs.kind);
+    o["column"] = s.outputs.column;
+    o["classes"] = Json::array();
+    for (const auto& k : s.outputs.classes) o["classes"].push_back({{"name", k.name}, {"label", k.label}});
+    if (s.outputs.kind == TaskKind::binary) {
+        o["positive"] = s.outputs.classes.at(s.outputs.positive).name;
+        o["threshold"] = s.outputs.threshold;
+    }
+    j["outputs"] = std::move(o);
+    j["privacy"] = {{"k_min", s.privacy.k_min}, {"epsilon", s.privacy.epsilon}};
+    return j;
+}
+
+}  // namespace ldx

@@ -1,0 +1,126 @@
+// shared/schema/schema.h — the feature schema of a task (SPEC §4).
+//
+// Index of this file
+//   [SECTION] Fields: types, units, ranges, missing-value policy, categories
+//   [SECTION] Feature columns: how fields map to the model's feature vector
+//   [SECTION] Outputs: classes, positive class / severity order, thresholds
+//   [SECTION] Schema and its parser
+//
+// One schema drives the clinician's form, validation, unit conversion, preprocessing and the
+// binning of aggregate metrics. It is shipped inside every bundle; the same parser reads it in
+// the CLI, the server and the browser.
+#pragma once
+#include <cmath>
+#include <limits>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "base/error.h"
+#include "base/json.h"
+
+namespace ldx {
+
+inline constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
+
+//-----------------------------------------------------------------------------
+// [SECTION] Fields
+//-----------------------------------------------------------------------------
+enum class FieldType { number, integer, boolean, category };
+enum class MissingPolicy { error, model_missing };  // model_missing: NaN goes to the model
+enum class Encoding { one_hot, ordinal };
+
+// A value entered in `unit` is converted to the field's unit as  factor * value + offset.
+struct UnitConversion {
+    std::string unit;
+    double factor = 1.0;
+    double offset = 0.0;
+};
+
+struct Level {
+    std::string value;  // what data files and JSON records contain
+    std::string label;  // what the clinician reads
+};
+
+struct Field {
+    std::string name, label, description;
+    std::string code;  // "LOINC:2345-7" / "SNOMED:..." (optional)
+    FieldType type = FieldType::number;
+    std::string unit;  // UCUM; empty for booleans and categories
+    std::vector<UnitConversion> alt_units;
+    double min = -INFINITY, max = INFINITY;                  // physiologically possible: reject outside
+    double typical_min = -INFINITY, typical_max = INFINITY;  // seen in training: warn outside
+    bool required = false;
+    MissingPolicy missing = MissingPolicy::model_missing;
+    std::vector<Level> levels;  // category only
+    Encoding encoding = Encoding::one_hot;
+
+    bool numeric() const { return type == FieldType::number || type == FieldType::integer; }
+    const UnitConversion* find_unit(std::string_view u) const;  // nullptr when not convertible
+    int find_level(std::string_view v) const;                   // index, or -1
+};
+
+const char* field_type_name(FieldType t);
+
+//-----------------------------------------------------------------------------
+// [SECTION] Feature columns
+//-----------------------------------------------------------------------------
+// Column j of the model's input is field `field`; for a one-hot category, the indicator of
+// level `level`. Names: "glucose", "sex=f".
+struct FeatureColumn {
+    std::string name;
+    int field = -1;
+    int level = -1;
+};
+
+//-----------------------------------------------------------------------------
+// [SECTION] Outputs
+//-----------------------------------------------------------------------------
+enum class TaskKind { binary, ordinal, multiclass };
+
+struct OutputClass {
+    std::string name;   // value in the training label column
+    std::string label;  // what the clinician reads
+};
+
+struct Outputs {
+    TaskKind kind = TaskKind::binary;
+    std::string column;  // label column in training data
+    std::vector<OutputClass> classes;  // binary: [negative, positive]; ordinal: least to most severe
+    int positive = 1;                  // binary: index of the positive class
+    double threshold = 0.5;            // binary: decide positive when P(positive) >= threshold
+};
+
+const char* task_kind_name(TaskKind k);
+
+//-----------------------------------------------------------------------------
+// [SECTION] Schema
+//-----------------------------------------------------------------------------
+struct Privacy {
+    int k_min = 10;        // a metrics report summarises at least this many predictions
+    double epsilon = 1.0;  // local differential privacy per report
+};
+
+struct Schema {
+    std::string task, title, description;
+    std::vector<Field> fields;
+    std::vector<FeatureColumn> features;
+    Outputs outputs;
+    Privacy privacy;
+
+    int find_field(std::string_view name) const;  // index, or -1
+    int find_feature(std::string_view name) const;
+    int num_classes() const { return static_cast<int>(outputs.classes.size()); }
+};
+
+// Parses and checks a schema document. Every problem names the JSON path ("fields[2].unit").
+Result<Schema> schema_parse(std::string_view json_text);
+Result<Schema> schema_from_json(const Json& j);
+Json schema_to_json(const Schema& s);
+
+// The feature columns a schema implies when it lists none: fields in order, one column per
+// numeric/boolean/ordinal field, one per level for one-hot categories.
+std::vector<FeatureColumn> schema_default_features(const std::vector<Field>& fields);
+
+}  // namespace ldx

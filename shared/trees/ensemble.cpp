@@ -1,0 +1,384 @@
+// shared/trees/ensemble.cpp — see ensemble.h.
+//
+// Index of this file
+//   [SECTION] Derived data
+//   [SECTION] Prediction
+//   [SECTION] Structure checks
+//   [SECTION] XGBoost JSON import
+//   [SECTION] Bundle (de)serialisation
+//   [SECTION] Reference covers
+#include "trees/ensemble.h"
+
+#include <algorithm>
+#include <cmath>
+#include <cstdlib>
+
+namespace ldx {
+
+//-----------------------------------------------------------------------------
+// [SECTION] Derived data
+//-----------------------------------------------------------------------------
+namespace {
+// Post-order over an explicit stack: trees from files are untrusted, so no recursion depth
+// depends on input (ensemble_check bounds depth before this runs in verified paths).
+void tree_prepare(Tree& t) {
+    const size_t n = t.nodes.size();
+    t.mean.assign(n, 0.0);
+    t.depth = 0;
+    if (n == 0) return;
+    std::vector<int> depth(n, 0);
+    std::vector<int> order;  // pre-order
+    order.reserve(n);
+    std::vector<int> stack{0};
+    while (!stack.empty()) {
+        int i = stack.back();
+        stack.pop_back();
+        order.push_back(i);
+        const TreeNode& nd = t.nodes[static_cast<size_t>(i)];
+        if (!nd.leaf()) {
+            depth[static_cast<size_t>(nd.left)] = depth[static_cast<size_t>(nd.right)] = depth[static_cast<size_t>(i)] + 1;
+            stack.push_back(nd.right);
+            stack.push_back(nd.left);
+        } else {
+            t.depth = std::max(t.depth, depth[static_cast<size_t>(i)]);
+        }
+    }
+    for (auto it = order.rbegin(); it != order.rend(); ++it) {
+        const TreeNode& nd = t.nodes[static_cast<size_t>(*it)];
+        if (nd.leaf()) {
+            t.mean[static_cast<size_t>(*it)] = nd.value;
+        } else {
+            const TreeNode& l = t.nodes[static_cast<size_t>(nd.left)];
+            const TreeNode& r = t.nodes[static_cast<size_t>(nd.right)];
+            // XGBoost's FillNodeMeanValue: weighted by the children's covers over the node's cover.
+            t.mean[static_cast<size_t>(*it)] =
+                nd.cover > 0 ? (t.mean[static_cast<size_t>(nd.left)] * l.cover + t.mean[static_cast<size_t>(nd.right)] * r.cover) / nd.cover
+                             : 0.0;
+        }
+    }
+}
+}  // namespace
+
+void ensemble_prepare(Ensemble& e) {
+    e.max_depth = 0;
+    for (Tree& t : e.trees) {
+        tree_prepare(t);
+        e.max_depth = std::max(e.max_depth, t.depth);
+    }
+}
+
+//-----------------------------------------------------------------------------
+// [SECTION] Prediction
+//-----------------------------------------------------------------------------
+int tree_leaf(const Tree& t, std::span<const float> x) {
+    int i = 0;
+    const TreeNode* nodes = t.nodes.data();
+    while (nodes[i].left >= 0) {
+        const TreeNode& nd = nodes[i];
+        const float v = x[static_cast<size_t>(nd.feature)];
+        if (std::isnan(v)) i = nd.default_left ? nd.left : nd.right;
+        else i = v < nd.threshold ? nd.left : nd.right;
+    }
+    return i;
+}
+
+void ensemble_margin(const Ensemble& e, std::span<const float> x, std::span<double> margin) {
+    for (int k = 0; k < e.num_outputs; ++k) margin[static_cast<size_t>(k)] = e.base_margin[static_cast<size_t>(k)];
+    for (const Tree& t : e.trees) margin[static_cast<size_t>(t.output)] += t.nodes[static_cast<size_t>(tree_leaf(t, x))].value;
+}
+
+std::vector<double> ensemble_margin(const Ensemble& e, std::span<const float> x) {
+    std::vector<double> m(static_cast<size_t>(e.num_outputs));
+    ensemble_margin(e, x, m);
+    return m;
+}
+
+std::vector<double> probabilities_from_margin(Link link, std::span<const double> margin) {
+    if (link == Link::logistic) {
+        const double p = 1.0 / (1.0 + std::exp(-margin[0]));
+        return {1.0 - p, p};
+    }
+    double mx = -INFINITY;
+    for (double m : margin) mx = std::max(mx, m);
+    std::vector<double> p(margin.size());
+    double sum = 0;
+    for (size_t k = 0; k < margin.size(); ++k) sum += (p[k] = std::exp(margin[k] - mx));
+    for (double& v : p) v /= sum;
+    return p;
+}
+
+int num_classes(const Ensemble& e) { return e.link == Link::logistic ? 2 : e.num_outputs; }
+
+//-----------------------------------------------------------------------------
+// [SECTION] Structure checks
+//-----------------------------------------------------------------------------
+Result<Ok> ensemble_check(const Ensemble& e) {
+    auto bad = [](size_t t, std::string msg) {
+        return problem("bad_tree", "tree " + std::to_string(t) + ": " + msg);
+    };
+    if (e.num_features <= 0 || e.num_features > 100000) return problem("bad_tree", "the number of features is not plausible");
+    if (e.num_outputs <= 0 || e.num_outputs > 1000) return problem("bad_tree", "the number of outputs is not plausible");
+    if (e.link == Link::logistic && e.num_outputs != 1) return problem("bad_tree", "a logistic model has one output");
+    if (e.link == Link::softmax && e.num_outputs < 2) return problem("bad_tree", "a softmax model has at least two outputs");
+    if (e.base_margin.size() != static_cast<size_t>(e.num_outputs)) return problem("bad_tree", "base margin has the wrong length");
+    for (double b : e.base_margin)
+        if (!std::isfinite(b)) return problem("bad_tree", "base margin is not finite");
+    if (e.trees.empty()) return problem("bad_tree", "the model has no trees");
+    for (size_t ti = 0; ti < e.trees.size(); ++ti) {
+        const Tree& t = e.trees[ti];
+        const size_t n = t.nodes.size();
+        if (n == 0 || n > (1u << 20)) return bad(ti, "has no nodes or too many");
+        if (t.output < 0 || t.output >= e.num_outputs) return bad(ti, "adds to an output the model does not have");
+        std::vector<uint8_t> reached(n, 0);
+        std::vector<std::pair<int, int>> stack{{0, 0}};
+        reached[0] = 1;
+        size_t count = 0;
+        while (!stack.empty()) {
+            auto [i, d] = stack.back();
+            stack.pop_back();
+            ++count;
+            const TreeNode& nd = t.nodes[static_cast<size_t>(i)];
+            if (!(nd.cover >= 0) || !std::isfinite(nd.cover)) return bad(ti, "node " + std::to_string(i) + " has a bad cover");
+            if (nd.leaf()) {
+                if (!std::isfinite(nd.value)) return bad(ti, "leaf " + std::to_string(i) + " has a non-finite value");
+                continue;
+            }
+            if (d >= 64) return bad(ti, "is deeper than 64");
+            if (nd.feature < 0 || nd.feature >= e.num_features)
+                return bad(ti, "node " + std::to_string(i) + " splits on feature " + std::to_string(nd.feature) +
+                                   ", beyond the model's " + std::to_string(e.num_features));
+            if (std::isnan(nd.threshold)) return bad(ti, "node " + std::to_string(i) + " has a NaN threshold");
+            for (int c : {nd.left, nd.right}) {
+                if (c <= 0 || static_cast<size_t>(c) >= n) return bad(ti, "node " + std::to_string(i) + " has a child out of range");
+                if (reached[static_cast<size_t>(c)]) return bad(ti, "node " + std::to_string(c) + " is reached twice");
+                reached[static_cast<size_t>(c)] = 1;
+                stack.push_back({c, d + 1});
+            }
+        }
+        if (count != n) return bad(ti, std::to_string(n - count) + " nodes are not reachable from the root");
+    }
+    return Ok{};
+}
+
+//-----------------------------------------------------------------------------
+// [SECTION] XGBoost JSON import
+//-----------------------------------------------------------------------------
+namespace {
+Result<double> number_in_string(const Json& obj, const char* key, const std::string& path) {
+    if (!obj.is_object() || !obj.contains(key)) return problem("bad_model", "missing " + path + "." + key);
+    const Json& v = obj[key];
+    if (v.is_number()) return v.get<double>();
+    if (v.is_string()) {
+        const std::string s = v.get<std::string>();
+        char* end = nullptr;
+        const double x = std::strtod(s.c_str(), &end);
+        if (end != s.c_str() && *end == 0) return x;
+    }
+    return problem("bad_model", path + "." + key + " is not a number");
+}
+template <class T>
+bool array_of(const Json& tree, const char* key, size_t n, std::vector<T>& out) {
+    if (!tree.contains(key) || !tree[key].is_array() || tree[key].size() != n) return false;
+    out.clear();
+    for (const Json& v : tree[key]) {
+        if (!v.is_number()) return false;
+        out.push_back(v.get<T>());
+    }
+    return true;
+}
+}  // namespace
+
+Result<Ensemble> ensemble_from_xgboost_json(std::string_view json_text) {
+    auto doc = json_parse(json_text, "XGBoost model", JsonLimits{512u << 20, 64});
+    if (!doc) return doc.problems();
+    const Json& j = *doc;
+    auto bad = [](std::string msg) { return problem("bad_model", std::move(msg)); };
+    if (!j.contains("learner") || !j["learner"].is_object()) return bad("not an XGBoost JSON model: no 'learner'");
+    const Json& learner = j["learner"];
+    const Json mp = learner.value("learner_model_param", Json::object());
+    auto base = number_in_string(mp, "base_score", "learner_model_param");
+    auto ncls = number_in_string(mp, "num_class", "learner_model_param");
+    auto nfeat = number_in_string(mp, "num_feature", "learner_model_param");
+    if (!base || !ncls || !nfeat) return bad("learner_model_param lacks base_score, num_class or num_feature");
+    const std::string objective = learner.value("objective", Json::object()).value("name", "");
+    const Json gb = learner.value("gradient_booster", Json::object());
+    if (gb.value("name", "") != "gbtree") return bad("only gbtree boosters are supported (found '" + gb.value("name", "") + "')");
+    const Json& model = gb["model"];
+    if (!model.is_object() || !model.contains("trees") || !model["trees"].is_array()) return bad("gradient_booster.model.trees is missing");
+
+    Ensemble e;
+    e.num_features = static_cast<int>(*nfeat);
+    const int k = static_cast<int>(*ncls);
+    if (objective == "binary:logistic" || objective == "binary:logitraw") {
+        e.link = Link::logistic;
+        e.num_outputs = 1;
+        const double b = *base;
+        if (objective == "binary:logistic") {
+            if (!(b > 0 && b < 1)) return bad("base_score of a binary:logistic model must lie in (0, 1)");
+            e.base_margin = {-std::log(1.0 / b - 1.0)};
+        } else {
+            e.base_margin = {b};
+        }
+    } else if (objective == "multi:softprob" || objective == "multi:softmax") {
+        if (k < 2) return bad("a multi-class model needs num_class >= 2");
+        e.link = Link::softmax;
+        e.num_outputs = k;
+        e.base_margin.assign(static_cast<size_t>(k), *base);
+    } else {
+        return bad("objective '" + objective + "' is not supported (binary:logistic, binary:logitraw, multi:softprob)");
+    }
+
+    const Json& trees = model["trees"];
+    const Json tree_info = model.value("tree_info", Json::array());
+    if (tree_info.size() != trees.size()) return bad("tree_info does not list one class per tree");
+    for (size_t ti = 0; ti < trees.size(); ++ti) {
+        const Json& t = trees[ti];
+        const std::string where = "tree " + std::to_string(ti) + ": ";
+        auto nn = number_in_string(t.value("tree_param", Json::object()), "num_nodes", "tree_param");
+        if (!nn || *nn < 1 || *nn > (1 << 20)) return bad(where + "tree_param.num_nodes is missing or implausible");
+        const size_t n = static_cast<size_t>(*nn);
+        std::vector<int> left, right, split_index, default_left, split_type;
+        std::vector<double> cond, hess;
+        if (!array_of(t, "left_children", n, left) || !array_of(t, "right_children", n, right) ||
+            !array_of(t, "split_indices", n, split_index) || !array_of(t, "split_conditions", n, cond) ||
+            !array_of(t, "default_left", n, default_left) || !array_of(t, "sum_hessian", n, hess))
+            return bad(where + "a node array is missing or has the wrong length");
+        if (array_of(t, "split_type", n, split_type))
+            for (int s : split_type)
+                if (s != 0) return bad(where + "categorical splits are not supported");
+        Tree tree;
+        tree.output = e.link == Link::softmax ? tree_info[ti].get<int>() : 0;
+        tree.nodes.resize(n);
+        for (size_t i = 0; i < n; ++i) {
+            TreeNode& nd = tree.nodes[i];
+            nd.left = left[i];
+            nd.right = right[i];
+            nd.cover = hess[i];
+            if (nd.left < 0) {
+                nd.left = nd.right = -1;
+                nd.value = static_cast<double>(static_cast<float>(cond[i]));
+            } else {
+                nd.feature = split_index[i];
+                nd.threshold = static_cast<float>(cond[i]);
+                nd.default_left = default_left[i] != 0;
+            }
+        }
+        e.trees.push_back(std::move(tree));
+    }
+    if (auto ok = ensemble_check(e); !ok) return ok.problems();
+    ensemble_prepare(e);
+    return e;
+}
+
+//-----------------------------------------------------------------------------
+// [SECTION] Bundle (de)serialisation
+//-----------------------------------------------------------------------------
+// Column arrays per tree keep the member compact and quick to parse in the browser.
+Json ensemble_to_json(const Ensemble& e) {
+    Json j;
+    j["format"] = "localdx-trees/1";
+    j["num_features"] = e.num_features;
+    j["num_outputs"] = e.num_outputs;
+    j["link"] = e.link == Link::logistic ? "logistic" : "softmax";
+    j["base_margin"] = e.base_margin;
+    j["covers"] = e.covers;
+    Json trees = Json::array();
+    for (const Tree& t : e.trees) {
+        Json x;
+        x["output"] = t.output;
+        std::vector<int> left, right, feature, dl;
+        std::vector<double> thr, value, cover;
+        for (const TreeNode& nd : t.nodes) {
+            left.push_back(nd.left);
+            right.push_back(nd.right);
+            feature.push_back(nd.leaf() ? -1 : nd.feature);
+            thr.push_back(nd.leaf() ? 0.0 : static_cast<double>(nd.threshold));
+            dl.push_back(nd.default_left);
+            value.push_back(nd.leaf() ? nd.value : 0.0);
+            cover.push_back(nd.cover);
+        }
+        x["left"] = left;
+        x["right"] = right;
+        x["feature"] = feature;
+        x["threshold"] = thr;
+        x["default_left"] = dl;
+        x["value"] = value;
+        x["cover"] = cover;
+        trees.push_back(std::move(x));
+    }
+    j["trees"] = std::move(trees);
+    return j;
+}
+
+Result<Ensemble> ensemble_from_json(const Json& j) {
+    auto bad = [](std::string msg) { return problem("bad_tree", std::move(msg)); };
+    if (!j.is_object() || j.value("format", "") != "localdx-trees/1") return bad("not a localdx-trees/1 document");
+    Ensemble e;
+    try {
+        e.num_features = j.at("num_features").get<int>();
+        e.num_outputs = j.at("num_outputs").get<int>();
+        const std::string link = j.at("link").get<std::string>();
+        if (link != "logistic" && link != "softmax") return bad("link must be logistic or softmax");
+        e.link = link == "logistic" ? Link::logistic : Link::softmax;
+        e.base_margin = j.at("base_margin").get<std::vector<double>>();
+        e.covers = j.at("covers").get<std::string>();
+        for (const Json& x : j.at("trees")) {
+            Tree t;
+            t.output = x.at("output").get<int>();
+            const auto left = x.at("left").get<std::vector<int>>();
+            const auto right = x.at("right").get<std::vector<int>>();
+            const auto feature = x.at("feature").get<std::vector<int>>();
+            const auto thr = x.at("threshold").get<std::vector<double>>();
+            const auto dl = x.at("default_left").get<std::vector<int>>();
+            const auto value = x.at("value").get<std::vector<double>>();
+            const auto cover = x.at("cover").get<std::vector<double>>();
+            const size_t n = left.size();
+            if (right.size() != n || feature.size() != n || thr.size() != n || dl.size() != n || value.size() != n ||
+                cover.size() != n)
+                return bad("tree " + std::to_string(e.trees.size()) + ": node arrays differ in length");
+            t.nodes.resize(n);
+            for (size_t i = 0; i < n; ++i) {
+                TreeNode& nd = t.nodes[i];
+                nd.left = left[i] < 0 ? -1 : left[i];
+                nd.right = left[i] < 0 ? -1 : right[i];
+                nd.feature = left[i] < 0 ? 0 : feature[i];
+                nd.threshold = static_cast<float>(thr[i]);
+                nd.default_left = dl[i] != 0;
+                nd.value = value[i];
+                nd.cover = cover[i];
+            }
+            e.trees.push_back(std::move(t));
+        }
+    } catch (const Json::exception& ex) {
+        return bad(std::string("malformed trees document: ") + ex.what());
+    }
+    if (auto ok = ensemble_check(e); !ok) return ok.problems();
+    ensemble_prepare(e);
+    return e;
+}
+
+//-----------------------------------------------------------------------------
+// [SECTION] Reference covers
+//-----------------------------------------------------------------------------
+void ensemble_recount_covers(Ensemble& e, std::span<const float> rows) {
+    const size_t f = static_cast<size_t>(e.num_features);
+    const size_t n = f ? rows.size() / f : 0;
+    for (Tree& t : e.trees) {
+        for (TreeNode& nd : t.nodes) nd.cover = nd.leaf() ? 0.5 : 0.0;
+        for (size_t r = 0; r < n; ++r) t.nodes[static_cast<size_t>(tree_leaf(t, rows.subspan(r * f, f)))].cover += 1.0;
+        // Internal covers are the sums of their children's (processed children-first).
+        std::vector<int> order{0};
+        for (size_t i = 0; i < order.size(); ++i) {
+            const TreeNode& nd = t.nodes[static_cast<size_t>(order[i])];
+            if (!nd.leaf()) { order.push_back(nd.left); order.push_back(nd.right); }
+        }
+        for (auto it = order.rbegin(); it != order.rend(); ++it) {
+            TreeNode& nd = t.nodes[static_cast<size_t>(*it)];
+            if (!nd.leaf()) nd.cover = t.nodes[static_cast<size_t>(nd.left)].cover + t.nodes[static_cast<size_t>(nd.right)].cover;
+        }
+    }
+    e.covers = "reference:" + std::to_string(n);
+    ensemble_prepare(e);
+}
+
+}  // namespace ldx

@@ -1,0 +1,100 @@
+// shared/trees/ensemble.h — gradient-boosted tree ensembles: layout, walk, import, checks.
+//
+// Index of this file
+//   [SECTION] Layout (flat node arrays per tree)
+//   [SECTION] Prediction: margin and probabilities
+//   [SECTION] Structure checks
+//   [SECTION] Import from XGBoost's JSON model, (de)serialisation for bundles
+//   [SECTION] Covers recounted from reference data (for models that carry none)
+//
+// Semantics are XGBoost's: a node sends x left when float(x) < threshold, and a missing (NaN)
+// value follows the node's default direction. Tree t adds its leaf value to output tree.output.
+#pragma once
+#include <cstdint>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "base/error.h"
+#include "base/json.h"
+
+namespace ldx {
+
+//-----------------------------------------------------------------------------
+// [SECTION] Layout
+//-----------------------------------------------------------------------------
+struct TreeNode {
+    int32_t left = -1;   // -1 at a leaf
+    int32_t right = -1;
+    int32_t feature = 0;
+    float threshold = 0;
+    uint8_t default_left = 1;
+    double value = 0;  // leaf value (learning rate applied); unused at internal nodes
+    double cover = 0;  // training weight reaching this node (XGBoost's sum_hessian)
+
+    bool leaf() const { return left < 0; }
+};
+
+struct Tree {
+    std::vector<TreeNode> nodes;  // node 0 is the root
+    int output = 0;               // which margin this tree adds to (class for multiclass)
+    // Derived by ensemble_prepare():
+    std::vector<double> mean;  // cover-weighted mean leaf value below each node (TreeSHAP's expectation)
+    int depth = 0;             // longest root-to-leaf path, in edges
+};
+
+enum class Link { logistic, softmax };
+
+struct Ensemble {
+    int num_features = 0;
+    int num_outputs = 1;  // 1 for binary (logistic), K for multiclass (softmax)
+    Link link = Link::logistic;
+    std::vector<double> base_margin;  // per output
+    std::vector<Tree> trees;
+    std::string covers = "training";  // where node covers come from: "training" or "reference:<rows>"
+    int max_depth = 0;                // derived
+};
+
+// Computes the derived data (means, depths). Call after building or changing an ensemble.
+void ensemble_prepare(Ensemble& e);
+
+//-----------------------------------------------------------------------------
+// [SECTION] Prediction
+//-----------------------------------------------------------------------------
+// Index of the leaf that x reaches in tree t.
+int tree_leaf(const Tree& t, std::span<const float> x);
+// Margins (num_outputs values) for one feature vector.
+void ensemble_margin(const Ensemble& e, std::span<const float> x, std::span<double> margin);
+std::vector<double> ensemble_margin(const Ensemble& e, std::span<const float> x);
+// Class probabilities from margins: logistic gives [1-p, p]; softmax gives K values.
+std::vector<double> probabilities_from_margin(Link link, std::span<const double> margin);
+int num_classes(const Ensemble& e);
+
+//-----------------------------------------------------------------------------
+// [SECTION] Structure checks
+//-----------------------------------------------------------------------------
+// Problems "bad_tree": child index out of range, a node reached twice (a cycle or shared
+// subtree), feature index beyond num_features, non-finite thresholds/values, negative covers,
+// depth over 64, a tree output beyond num_outputs.
+Result<Ok> ensemble_check(const Ensemble& e);
+
+//-----------------------------------------------------------------------------
+// [SECTION] Import and (de)serialisation
+//-----------------------------------------------------------------------------
+// XGBoost's own JSON model (Booster.save_model("m.json"), 1.6-2.x): binary:logistic,
+// binary:logitraw, multi:softprob, multi:softmax. Problems "bad_model" name what is missing.
+Result<Ensemble> ensemble_from_xgboost_json(std::string_view json_text);
+
+// Our bundle member "trees.json".
+Json ensemble_to_json(const Ensemble& e);
+Result<Ensemble> ensemble_from_json(const Json& j);
+
+//-----------------------------------------------------------------------------
+// [SECTION] Covers recounted from reference data
+//-----------------------------------------------------------------------------
+// Sets each node's cover to the number of `rows` (row-major, num_features each) that reach it,
+// plus 0.5 per leaf so that no node has zero weight. Marks covers = "reference:<rows>".
+void ensemble_recount_covers(Ensemble& e, std::span<const float> rows);
+
+}  // namespace ldx
