@@ -188,6 +188,7 @@ Result<VerifiedBundle> bundle_verify(std::string_view bytes, const TrustRoot& ro
     if (!manifest) return manifest.problems();
     auto sj = json_parse(layout->signature_bytes, "signature block", JsonLimits{layout->signature_bytes.size(), 4});
     if (!sj || !sj->is_array()) return problem("malformed", "the signature block is not a JSON array");
+    if (json_canonical(*sj) != layout->signature_bytes) return problem("malformed", "the signature block is not in canonical form");
     std::vector<SignatureEntry> sigs;
     for (const Json& s : *sj) {
         if (!s.is_object() || !s.contains("keyid") || !s["keyid"].is_string() || !s.contains("sig") || !s["sig"].is_string())

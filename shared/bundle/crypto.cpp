@@ -25,8 +25,7 @@ std::optional<Bytes> hex_decode(std::string_view hex) {
     if (hex.size() % 2) return std::nullopt;
     auto val = [](char c) -> int {
         if (c >= '0' && c <= '9') return c - '0';
-        if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-        if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+        if (c >= 'a' && c <= 'f') return c - 'a' + 10;  // lowercase only: one spelling per value
         return -1;
     };
     Bytes out;

@@ -24,7 +24,7 @@ namespace ldx {
 using Bytes = std::string;
 
 std::string hex_encode(std::string_view bytes);
-std::optional<Bytes> hex_decode(std::string_view hex);  // nullopt on odd length or non-hex
+std::optional<Bytes> hex_decode(std::string_view hex);  // lowercase only; nullopt on odd length or non-hex
 
 bool crypto_ready();  // sodium_init; false only if libsodium cannot start
 

@@ -1,1 +1,154 @@
+// tests/unit/test_trees.cpp — tree layout, walk semantics, structure checks, TreeSHAP properties.
 #include <gtest/gtest.h>
+
+#include <cmath>
+#include <random>
+
+#include "explain/treeshap.h"
+#include "support.h"
+#include "trees/ensemble.h"
+
+namespace ldx {
+namespace {
+
+// x0 < 1 ? (x1 < 0 ? 1 : 2) : 3, missing x0 goes right, missing x1 goes left. Covers 10 = 6 + 4.
+Ensemble small() {
+    Ensemble e;
+    e.num_features = 2;
+    e.base_margin = {0.5};
+    Tree t;
+    t.nodes.resize(5);
+    t.nodes[0] = {1, 2, 0, 1.0f, 0, 0, 10};
+    t.nodes[1] = {3, 4, 1, 0.0f, 1, 0, 6};
+    t.nodes[2] = {-1, -1, 0, 0, 1, 3.0, 4};
+    t.nodes[3] = {-1, -1, 0, 0, 1, 1.0, 2};
+    t.nodes[4] = {-1, -1, 0, 0, 1, 2.0, 4};
+    e.trees.push_back(t);
+    ensemble_prepare(e);
+    return e;
+}
+
+TEST(Trees, WalkFollowsXgboostSemantics) {
+    const Ensemble e = small();
+    const float nan = NAN;
+    EXPECT_EQ(ensemble_margin(e, std::vector<float>{0.5f, -1})[0], 1.5);
+    EXPECT_EQ(ensemble_margin(e, std::vector<float>{1.0f, -1})[0], 3.5);  // equal to threshold goes right
+    EXPECT_EQ(ensemble_margin(e, std::vector<float>{nan, -1})[0], 3.5);   // default right
+    EXPECT_EQ(ensemble_margin(e, std::vector<float>{0.0f, nan})[0], 1.5); // default left
+}
+
+TEST(Trees, TreeShapMatchesTheDefinitionOnASmallTree) {
+    const Ensemble e = small();
+    // E[f] = (2*1 + 4*2 + 4*3)/10 = 2.2; base = 0.5 + 2.2.
+    const auto ex = treeshap(e, std::vector<float>{0.5f, -1});
+    EXPECT_NEAR(ex.base[0], 2.7, 1e-12);
+    // Shapley values by hand: v({}) = 2.2, v({0}) = E[f | x0 left] = (2*1+4*2)/6, v({1}) = 0.6*1 + 0.4*3 = 1.8,
+    // v({0,1}) = 1.
+    const double v0 = 10.0 / 6, v1 = 1.8, v01 = 1.0, ve = 2.2;
+    EXPECT_NEAR(ex.contribution(0, 0), 0.5 * (v0 - ve) + 0.5 * (v01 - v1), 1e-12);
+    EXPECT_NEAR(ex.contribution(0, 1), 0.5 * (v1 - ve) + 0.5 * (v01 - v0), 1e-12);
+}
+
+TEST(Trees, LocalAccuracyHoldsOnRandomEnsembles) {
+    std::mt19937 rng(11);
+    for (int trial = 0; trial < 20; ++trial) {
+        Ensemble e;
+        e.num_features = 6;
+        e.num_outputs = 3;
+        e.link = Link::softmax;
+        e.base_margin = {0.1, -0.2, 0.3};
+        for (int t = 0; t < 12; ++t) {
+            Tree tree;
+            tree.output = t % 3;
+            // A random full tree of depth 4, features may repeat along a path.
+            const int depth = 4, internal = (1 << depth) - 1;
+            tree.nodes.resize((1 << (depth + 1)) - 1);
+            for (int i = 0; i < static_cast<int>(tree.nodes.size()); ++i) {
+                TreeNode& nd = tree.nodes[static_cast<size_t>(i)];
+                if (i < internal) {
+                    nd.left = 2 * i + 1;
+                    nd.right = 2 * i + 2;
+                    nd.feature = static_cast<int>(rng() % 6);
+                    nd.threshold = std::uniform_real_distribution<float>(-1, 1)(rng);
+                    nd.default_left = rng() % 2;
+                } else {
+                    nd.value = std::uniform_real_distribution<double>(-1, 1)(rng);
+                    nd.cover = 1 + rng() % 20;
+                }
+            }
+            for (int i = internal - 1; i >= 0; --i)
+                tree.nodes[static_cast<size_t>(i)].cover = tree.nodes[static_cast<size_t>(2 * i + 1)].cover + tree.nodes[static_cast<size_t>(2 * i + 2)].cover;
+            e.trees.push_back(tree);
+        }
+        ASSERT_TRUE(ensemble_check(e).ok());
+        ensemble_prepare(e);
+        std::vector<float> x(6);
+        for (float& v : x) v = rng() % 5 == 0 ? NAN : std::uniform_real_distribution<float>(-1.5, 1.5)(rng);
+        const auto m = ensemble_margin(e, x);
+        const auto ex = treeshap(e, x);
+        for (int k = 0; k < 3; ++k) {
+            double s = ex.base[static_cast<size_t>(k)];
+            for (int j = 0; j < 6; ++j) s += ex.contribution(k, j);
+            EXPECT_NEAR(s, m[static_cast<size_t>(k)], 1e-9);
+        }
+    }
+}
+
+TEST(Trees, StructureChecksRejectBadTrees) {
+    auto reason = [](const std::function<void(Ensemble&)>& edit) {
+        Ensemble e = small();
+        edit(e);
+        auto r = ensemble_check(e);
+        return r.ok() ? std::string("ok") : r.error().message;
+    };
+    EXPECT_EQ(reason([](Ensemble&) {}), "ok");
+    EXPECT_NE(reason([](Ensemble& e) { e.trees[0].nodes[1].left = 9; }).find("child out of range"), std::string::npos);
+    EXPECT_NE(reason([](Ensemble& e) { e.trees[0].nodes[1].left = 2; }).find("reached twice"), std::string::npos);
+    EXPECT_NE(reason([](Ensemble& e) { e.trees[0].nodes[1].left = 0; }).find("child out of range"), std::string::npos);
+    EXPECT_NE(reason([](Ensemble& e) { e.trees[0].nodes[0].feature = 7; }).find("beyond the model's 2"), std::string::npos);
+    EXPECT_NE(reason([](Ensemble& e) { e.trees[0].nodes[2].value = NAN; }).find("non-finite"), std::string::npos);
+    EXPECT_NE(reason([](Ensemble& e) { e.trees[0].nodes[2].cover = -1; }).find("bad cover"), std::string::npos);
+    EXPECT_NE(reason([](Ensemble& e) { e.trees[0].output = 1; }).find("output"), std::string::npos);
+    EXPECT_NE(reason([](Ensemble& e) { e.trees.clear(); }).find("no trees"), std::string::npos);
+    EXPECT_NE(reason([](Ensemble& e) { e.trees[0].nodes.push_back({}); }).find("not reachable"), std::string::npos);
+}
+
+TEST(Trees, BundleJsonRoundTripKeepsPredictions) {
+    const Ensemble e = small();
+    auto back = ensemble_from_json(ensemble_to_json(e));
+    ASSERT_TRUE(back.ok()) << back.error().describe();
+    EXPECT_EQ(json_canonical(ensemble_to_json(*back)), json_canonical(ensemble_to_json(e)));
+    Json broken = ensemble_to_json(e);
+    broken["trees"][0]["left"][1] = 4;
+    EXPECT_EQ(ensemble_from_json(broken).error().code, "bad_tree");
+    broken = ensemble_to_json(e);
+    broken["trees"][0]["value"].erase(0);
+    EXPECT_NE(ensemble_from_json(broken).error().message.find("differ in length"), std::string::npos);
+}
+
+TEST(Trees, XgboostImportRejectsWhatItCannotRepresent) {
+    EXPECT_EQ(ensemble_from_xgboost_json("{}").error().code, "bad_model");
+    EXPECT_EQ(ensemble_from_xgboost_json("[1,2").error().code, "json_syntax");
+    const char* linear = R"({"learner": {"learner_model_param": {"base_score": "5E-1", "num_class": "0", "num_feature": "2"},
+        "objective": {"name": "binary:logistic"}, "gradient_booster": {"name": "gblinear"}}})";
+    EXPECT_NE(ensemble_from_xgboost_json(linear).error().message.find("gbtree"), std::string::npos);
+    const char* reg = R"({"learner": {"learner_model_param": {"base_score": "5E-1", "num_class": "0", "num_feature": "2"},
+        "objective": {"name": "reg:squarederror"}, "gradient_booster": {"name": "gbtree", "model": {"trees": []}}}})";
+    EXPECT_NE(ensemble_from_xgboost_json(reg).error().message.find("not supported"), std::string::npos);
+}
+
+TEST(Trees, ReferenceCoversCountRowsAndKeepLocalAccuracy) {
+    Ensemble e = small();
+    const std::vector<float> rows = {0.5f, -1, 0.5f, 1, 2, 0, 2, 0, 2, 0};  // 5 rows x 2
+    ensemble_recount_covers(e, rows);
+    EXPECT_EQ(e.covers, "reference:5");
+    EXPECT_DOUBLE_EQ(e.trees[0].nodes[3].cover, 1.5);
+    EXPECT_DOUBLE_EQ(e.trees[0].nodes[2].cover, 3.5);
+    EXPECT_DOUBLE_EQ(e.trees[0].nodes[0].cover, 6.5);
+    const std::vector<float> x = {0.5f, 1};
+    const auto ex = treeshap(e, x);
+    EXPECT_NEAR(ex.base[0] + ex.contribution(0, 0) + ex.contribution(0, 1), ensemble_margin(e, x)[0], 1e-12);
+}
+
+}  // namespace
+}  // namespace ldx
