@@ -1,0 +1,518 @@
+// server/cli/localdx.cpp — the administrator's command-line tool (SPEC §6).
+//
+// Index of this file
+//   [SECTION] Help texts
+//   [SECTION] Shared helpers (errors, trust root, bundle loading)
+//   [SECTION] keygen
+//   [SECTION] train
+//   [SECTION] bundle
+//   [SECTION] verify
+//   [SECTION] predict
+//   [SECTION] main
+//
+// Every command prints problems as "localdx CMD: <row, field: reason>" on stderr and exits
+// non-zero; outputs are written atomically, so a failed command leaves no file behind.
+#include <cmath>
+#include <cstdio>
+#include <iostream>
+#include <string>
+#include <vector>
+
+#include "bundle/bundle.h"
+#include "bundle/trust.h"
+#include "cli/args.h"
+#include "csv/csv.h"
+#include "io/files.h"
+#include "onnx/onnx_trees.h"
+#include "package/package.h"
+#include "predict/predict.h"
+#include "record/record.h"
+#include "train/dataset.h"
+#include "train/train.h"
+
+using namespace ldx;
+
+namespace {
+
+//-----------------------------------------------------------------------------
+// [SECTION] Help texts
+//-----------------------------------------------------------------------------
+const char* kHelp = R"(localdx — train, package, sign, verify and try LocalDx model bundles.
+
+Usage: localdx COMMAND [options]     (localdx COMMAND --help for details)
+
+Commands:
+  keygen    make a signing key pair and a trust root that lists it
+  train     train an XGBoost model on a task's CSV with cross-validation
+  bundle    package a model, its schema, reference histograms and card; sign it
+  verify    check a bundle against a trust root (exit 0 when valid)
+  predict   score a CSV or JSON file of patients with a bundle, natively
+  publish   upload a bundle to a LocalDx server
+)";
+
+const char* kKeygenHelp = R"(Usage: localdx keygen --out DIR [--expires-days N]
+
+Writes DIR/signing-key.json (the secret key, file mode 0600) and DIR/trust.json, a trust root
+(threshold 1) that lists its public key, signed by it, expiring in N days (default 730).
+Refuses to overwrite an existing key.
+)";
+
+const char* kTrainHelp = R"(Usage: localdx train --task DIR --data FILE.csv --out DIR
+
+Trains XGBoost on FILE.csv with the task's schema (DIR/schema.json) and training configuration
+(DIR/train.json, optional): stratified k-fold cross-validation chooses the number of rounds by
+early stopping; class weights balance rare classes; out-of-fold predictions give the metrics
+(AUC-ROC, sensitivity, specificity, F1 per class, accuracy, calibration, ordinal kappa, with 95%
+bootstrap intervals); then a final fit on all rows. Writes to the output folder:
+  model.xgb.json   XGBoost's own model       model.onnx      the ONNX export (checked)
+  schema.json      schema + typical ranges   reference.json  histograms for drift monitoring
+  card.json        model card: DIR/card.json text + metrics + training details
+)";
+
+const char* kBundleHelp = R"(Usage: localdx bundle --schema FILE --model FILE --reference FILE --name NAME
+                      --version N --key KEYFILE --out FILE.ldxb [--card FILE] [--expires-days N]
+
+--model     XGBoost JSON model (save_model("m.json")): exact TreeSHAP with XGBoost's covers,
+            exported to ONNX by LocalDx; or an ONNX TreeEnsembleClassifier made anywhere
+            (node covers recounted from the reference rows).
+--reference reference.json from `localdx train`, or a CSV of representative rows (required for
+            ONNX models: covers and drift histograms come from it).
+--expires-days  default 365.
+)";
+
+const char* kVerifyHelp = R"(Usage: localdx verify --trust trust.json [--min-version N] FILE.ldxb
+
+Exit 0 and one line "valid: NAME vN ..." when the bundle verifies; otherwise exit 1 and one line
+that says why (bad or missing signature, unknown key, below threshold, expired, rollback below
+--min-version, member hash/length mismatch, unlisted member, truncated, malformed).
+)";
+
+const char* kPredictHelp = R"(Usage: localdx predict --bundle FILE.ldxb --trust trust.json --input FILE.csv|FILE.json
+                       [--explain] [--format csv|json] [--out FILE]
+
+Verifies the bundle, then scores every patient with the same core the browser runs: class
+probabilities, the predicted class, warnings; with --explain the contribution of every model
+feature and the sum per input field, in the model's raw margin (log-odds) space, and the base
+value: base + sum(contributions) = margin. JSON input: one record object or an array of them.
+Writes to --out atomically (default: standard output). Default format: json.
+)";
+
+//-----------------------------------------------------------------------------
+// [SECTION] Shared helpers
+//-----------------------------------------------------------------------------
+int fail(const std::string& cmd, const std::vector<Problem>& problems, size_t max = 20) {
+    for (size_t i = 0; i < problems.size() && i < max; ++i)
+        std::fprintf(stderr, "localdx %s: %s\n", cmd.c_str(), problems[i].describe().c_str());
+    if (problems.size() > max) std::fprintf(stderr, "localdx %s: ... and %zu more problems\n", cmd.c_str(), problems.size() - max);
+    return 1;
+}
+int fail(const std::string& cmd, const Problem& p) { return fail(cmd, std::vector<Problem>{p}); }
+
+void progress(const std::string& line) { std::fprintf(stderr, "  %s\n", line.c_str()); }
+
+Result<TrustRoot> load_trust(const std::string& path) {
+    auto text = file_read(path, 1u << 20);
+    if (!text) return text.problems();
+    auto r = trust_root_parse(*text, unix_now());
+    if (!r) return problem(r.error().code, "trust root " + path + ": " + r.error().message);
+    return r;
+}
+
+Result<Model> load_model(const std::string& bundle_path, const std::string& trust_path, int64_t min_version = 0) {
+    auto root = load_trust(trust_path);
+    if (!root) return root.problems();
+    auto bytes = file_read(bundle_path, BundleLimits{}.max_bytes + 1);
+    if (!bytes) return bytes.problems();
+    auto v = bundle_verify(*bytes, *root, VerifyPolicy{unix_now(), min_version, {}});
+    if (!v) return v.problems();
+    return model_from_bundle(*v);
+}
+
+Result<int64_t> positive_int(const Args& a, const std::string& flag, int64_t fallback) {
+    auto v = a.get(flag);
+    if (!v) return fallback;
+    char* end = nullptr;
+    const long long x = std::strtoll(v->c_str(), &end, 10);
+    if (v->empty() || *end || x < 1) return problem("usage", flag + " must be a positive whole number, not '" + *v + "'");
+    return static_cast<int64_t>(x);
+}
+
+std::string fmt(double v) {
+    char buf[40];
+    std::snprintf(buf, sizeof buf, "%.9g", v);
+    return buf;
+}
+
+//-----------------------------------------------------------------------------
+// [SECTION] keygen
+//-----------------------------------------------------------------------------
+int cmd_keygen(const Args& a) {
+    auto out = args_require(a, "--out");
+    auto days = positive_int(a, "--expires-days", 730);
+    if (!out) return fail("keygen", out.problems());
+    if (!days) return fail("keygen", days.problems());
+    const std::string key_path = *out + "/signing-key.json", trust_path = *out + "/trust.json";
+    if (file_exists(key_path)) return fail("keygen", problem("exists", key_path + " already exists; refusing to overwrite a key"));
+    if (auto ok = dir_create(*out); !ok) return fail("keygen", ok.problems());
+    const SigningKey key = signing_key_from_pair(ed25519_keypair());
+    TrustRoot root;
+    root.version = 1;
+    root.threshold = 1;
+    root.expires = unix_now() + *days * 86400;
+    root.keys.push_back({key.keyid, key.public_key()});
+    if (auto ok = file_write_atomic(key_path, signing_key_to_json(key), 0600); !ok) return fail("keygen", ok.problems());
+    if (auto ok = file_write_atomic(trust_path, trust_root_create(root, {key})); !ok) return fail("keygen", ok.problems());
+    std::printf("key %s\n  secret key: %s (mode 0600: keep it off shared disks)\n  trust root: %s (ship this with the app and the server)\n",
+                key.keyid.c_str(), key_path.c_str(), trust_path.c_str());
+    return 0;
+}
+
+//-----------------------------------------------------------------------------
+// [SECTION] train
+//-----------------------------------------------------------------------------
+int cmd_train(const Args& a) {
+    auto task = args_require(a, "--task");
+    auto data_path = args_require(a, "--data");
+    auto out = args_require(a, "--out");
+    for (const auto* r : {&task, &data_path, &out})
+        if (!*r) return fail("train", r->problems());
+    auto schema_text = file_read(*task + "/schema.json");
+    if (!schema_text) return fail("train", schema_text.problems());
+    auto schema = schema_parse(*schema_text);
+    if (!schema) {
+        std::vector<Problem> ps = schema.problems();
+        for (auto& p : ps) p.message = *task + "/schema.json: " + p.message;
+        return fail("train", ps);
+    }
+    TrainConfig cfg;
+    if (file_exists(*task + "/train.json")) {
+        auto text = file_read(*task + "/train.json");
+        if (!text) return fail("train", text.problems());
+        auto c = train_config_parse(*text);
+        if (!c) return fail("train", c.problems());
+        cfg = *c;
+    }
+    auto csv = file_read(*data_path);
+    if (!csv) return fail("train", csv.problems());
+    std::fprintf(stderr, "localdx train: reading %s\n", data_path->c_str());
+    auto data = dataset_from_csv(*schema, *csv, true);
+    if (!data) return fail("train", data.problems());
+    std::fprintf(stderr, "localdx train: %zu rows, %zu features, %d classes; %d-fold cross-validation\n", data->rows(),
+                 data->x.cols, schema->num_classes(), cfg.folds);
+    auto result = train_model(*schema, *data, cfg, progress);
+    if (!result) return fail("train", result.problems());
+
+    auto onnx = onnx_export_trees(result->ensemble, schema->task);
+    if (!onnx) return fail("train", onnx.problems());
+    Json card = Json::object();
+    if (file_exists(*task + "/card.json")) {
+        auto text = file_read(*task + "/card.json");
+        if (!text) return fail("train", text.problems());
+        auto c = json_parse(*text, "model card text");
+        if (!c || !c->is_object()) return fail("train", problem("bad_card", *task + "/card.json is not a JSON object"));
+        card = *c;
+    }
+    card["metrics"] = result->metrics;
+    card["training"] = result->training;
+    card["training"]["date"] = utc_day(unix_now());
+    card["training"]["data_file"] = std::filesystem::path(*data_path).filename().string();
+
+    if (auto ok = dir_create(*out); !ok) return fail("train", ok.problems());
+    const std::pair<std::string, std::string> files[] = {
+        {"model.xgb.json", result->xgboost_json},
+        {"model.onnx", *onnx},
+        {"schema.json", schema_to_json(result->schema).dump(2) + "\n"},
+        {"reference.json", json_canonical(reference_to_json(result->reference)) + "\n"},
+        {"card.json", card.dump(2) + "\n"},
+    };
+    for (const auto& [name, bytes] : files)
+        if (auto ok = file_write_atomic(*out + "/" + name, bytes); !ok) return fail("train", ok.problems());
+
+    const Json& m = result->metrics;
+    auto show = [](const Json& x) {
+        return fmt(x["value"].get<double>()) + " [" + fmt(x["ci95"][0].get<double>()) + ", " + fmt(x["ci95"][1].get<double>()) + "]";
+    };
+    std::printf("%s: %zu rows, %d rounds\n", schema->task.c_str(), data->rows(), result->training["rounds"].get<int>());
+    std::printf("  accuracy          %s\n", show(m["accuracy"]).c_str());
+    std::printf("  macro AUC-ROC     %s\n", show(m["macro"]["auc_roc"]).c_str());
+    if (schema->outputs.kind == TaskKind::binary) {
+        const std::string pos = schema->outputs.classes[1].name;
+        std::printf("  sensitivity (%s) %s\n", pos.c_str(), show(m["class"][pos]["sensitivity"]).c_str());
+        std::printf("  specificity (%s) %s\n", pos.c_str(), show(m["class"][pos]["specificity"]).c_str());
+    }
+    if (m.contains("ordinal")) {
+        std::printf("  weighted kappa    %s\n", show(m["ordinal"]["quadratic_weighted_kappa"]).c_str());
+        std::printf("  within one stage  %s\n", show(m["ordinal"]["within_one_accuracy"]).c_str());
+    }
+    std::printf("  calibration ECE   %s\n", fmt(m["calibration"]["expected_calibration_error"].get<double>()).c_str());
+    std::printf("wrote %s/{model.xgb.json, model.onnx, schema.json, reference.json, card.json}\n", out->c_str());
+    return 0;
+}
+
+//-----------------------------------------------------------------------------
+// [SECTION] bundle
+//-----------------------------------------------------------------------------
+int cmd_bundle(const Args& a) {
+    std::vector<Problem> usage;
+    auto need = [&](const char* f) {
+        auto v = args_require(a, f);
+        if (!v) usage.push_back(v.error());
+        return v ? *v : std::string();
+    };
+    const std::string schema_path = need("--schema"), model_path = need("--model"), name = need("--name"),
+                      key_path = need("--key"), out = need("--out"), reference_path = need("--reference");
+    auto version = positive_int(a, "--version", 0);
+    auto days = positive_int(a, "--expires-days", 365);
+    if (!a.get("--version")) usage.push_back(problem("usage", "--version is required (see --help)"));
+    if (!version) usage.push_back(version.error());
+    if (!days) usage.push_back(days.error());
+    if (!usage.empty()) return fail("bundle", usage);
+
+    auto key_text = file_read(key_path, 1u << 16);
+    if (!key_text) return fail("bundle", key_text.problems());
+    auto key = signing_key_parse(*key_text);
+    if (!key) return fail("bundle", problem(key.error().code, key_path + ": " + key.error().message));
+
+    PackageInput in;
+    for (auto [path, dest] : {std::pair{&schema_path, &in.schema_json}, std::pair{&model_path, &in.model_bytes}}) {
+        auto t = file_read(*path);
+        if (!t) return fail("bundle", t.problems());
+        *dest = std::move(*t);
+    }
+    auto ref = file_read(reference_path);
+    if (!ref) return fail("bundle", ref.problems());
+    in.reference = std::move(*ref);
+    if (auto card = a.get("--card")) {
+        auto t = file_read(*card);
+        if (!t) return fail("bundle", t.problems());
+        in.card_json = std::move(*t);
+    }
+    in.manifest.name = name;
+    in.manifest.version = *version;
+    in.manifest.created = unix_now();
+    in.manifest.expires = in.manifest.created + *days * 86400;
+
+    auto pkg = package_members(in, progress);
+    if (!pkg) return fail("bundle", pkg.problems());
+    auto bytes = bundle_write(pkg->manifest, pkg->members, {*key});
+    if (!bytes) return fail("bundle", bytes.problems());
+    if (auto ok = file_write_atomic(out, *bytes); !ok) return fail("bundle", ok.problems());
+    std::printf("%s: %s v%lld, %zu bytes, sha256 %s, signed by %s, expires %s\n", out.c_str(), name.c_str(),
+                static_cast<long long>(*version), bytes->size(), sha256_hex(*bytes).c_str(), key->keyid.c_str(),
+                utc_format(pkg->manifest.expires).c_str());
+    return 0;
+}
+
+//-----------------------------------------------------------------------------
+// [SECTION] verify
+//-----------------------------------------------------------------------------
+int cmd_verify(const Args& a) {
+    auto trust = args_require(a, "--trust");
+    if (!trust) return fail("verify", trust.problems());
+    if (a.positional.size() != 1) return fail("verify", problem("usage", "give exactly one bundle file (see --help)"));
+    auto min_version = positive_int(a, "--min-version", 1);
+    if (!min_version) return fail("verify", min_version.problems());
+    auto root = load_trust(*trust);
+    if (!root) return fail("verify", root.problems());
+    auto bytes = file_read(a.positional[0], BundleLimits{}.max_bytes + 1);
+    if (!bytes) return fail("verify", bytes.problems());
+    auto v = bundle_verify(*bytes, *root, VerifyPolicy{unix_now(), *min_version, {}});
+    if (!v) {
+        std::printf("rejected (%s): %s\n", v.error().code.c_str(), v.error().message.c_str());
+        return 1;
+    }
+    auto model = model_from_bundle(*v);
+    if (!model) {
+        std::printf("rejected (%s): %s\n", model.error().code.c_str(), model.error().message.c_str());
+        return 1;
+    }
+    std::string signers;
+    for (const auto& s : v->signers) signers += (signers.empty() ? "" : ",") + s;
+    std::printf("valid: %s v%lld, explainer %s, signed by %s, expires %s, sha256 %s\n", v->manifest.name.c_str(),
+                static_cast<long long>(v->manifest.version), v->manifest.explainer.c_str(), signers.c_str(),
+                utc_format(v->manifest.expires).c_str(), v->sha256.c_str());
+    return 0;
+}
+
+//-----------------------------------------------------------------------------
+// [SECTION] predict
+//-----------------------------------------------------------------------------
+struct Row {
+    long row;
+    RawRecord record;
+};
+
+Result<std::vector<Row>> read_rows(const Schema& schema, const std::string& path, const std::string& text) {
+    std::vector<Row> rows;
+    const bool json = path.size() >= 5 && path.substr(path.size() - 5) == ".json";
+    if (json) {
+        auto j = json_parse(text, path, JsonLimits{256u << 20, 8});
+        if (!j) return j.problems();
+        const Json list = j->is_array() ? *j : Json::array({*j});
+        std::vector<Problem> problems;
+        for (size_t i = 0; i < list.size(); ++i) {
+            auto r = record_from_json(list[i], static_cast<long>(i) + 1);
+            if (!r) problems.insert(problems.end(), r.problems().begin(), r.problems().end());
+            else rows.push_back({static_cast<long>(i) + 1, std::move(*r)});
+        }
+        if (!problems.empty()) return problems;
+        return rows;
+    }
+    auto table = csv_parse(text);
+    if (!table) return table.problems();
+    const std::string ignore[] = {schema.outputs.column};
+    auto binding = csv_bind(schema, table->header, ignore);
+    if (!binding) return binding.problems();
+    for (size_t i = 0; i < table->rows.size(); ++i)
+        rows.push_back({static_cast<long>(i) + 1, record_from_csv_row(schema, *binding, table->rows[i])});
+    return rows;
+}
+
+int cmd_predict(const Args& a) {
+    auto bundle = args_require(a, "--bundle");
+    auto trust = args_require(a, "--trust");
+    auto input = args_require(a, "--input");
+    for (const auto* r : {&bundle, &trust, &input})
+        if (!*r) return fail("predict", r->problems());
+    const std::string format = a.get("--format").value_or("json");
+    if (format != "json" && format != "csv") return fail("predict", problem("usage", "--format must be csv or json, not '" + format + "'"));
+    const bool explain = a.has("--explain");
+
+    auto model = load_model(*bundle, *trust);
+    if (!model) return fail("predict", model.problems());
+    if (!model->ensemble)
+        return fail("predict", problem("no_trees", "this model's explainer is " + model->manifest.explainer +
+                                                       ": it runs only in the browser (ONNX Runtime Web)"));
+    auto text = file_read(*input);
+    if (!text) return fail("predict", text.problems());
+    auto rows = read_rows(model->schema, *input, *text);
+    if (!rows) return fail("predict", rows.problems());
+
+    const Schema& s = model->schema;
+    std::vector<Prediction> preds;
+    std::vector<Problem> problems;
+    TreeShapWorkspace ws;
+    for (const Row& r : *rows) {
+        auto prepared = record_prepare(s, r.record, r.row);
+        if (!prepared) {
+            problems.insert(problems.end(), prepared.problems().begin(), prepared.problems().end());
+            continue;
+        }
+        preds.push_back(model_predict_features(*model, std::move(*prepared), explain, ws));
+    }
+    if (!problems.empty()) return fail("predict", problems);
+
+    std::string out;
+    const int k = s.num_classes();
+    if (format == "json") {
+        Json all = Json::array();
+        for (size_t i = 0; i < preds.size(); ++i) {
+            const Prediction& p = preds[i];
+            Json j;
+            j["row"] = (*rows)[i].row;
+            Json probs = Json::object();
+            for (int c = 0; c < k; ++c) probs[s.outputs.classes[static_cast<size_t>(c)].name] = p.probabilities[static_cast<size_t>(c)];
+            j["probabilities"] = probs;
+            j["predicted"] = s.outputs.classes[static_cast<size_t>(p.predicted)].name;
+            j["label"] = s.outputs.classes[static_cast<size_t>(p.predicted)].label;
+            j["margin"] = p.margin;
+            Json warnings = Json::array();
+            for (const auto& w : p.prepared.warnings) warnings.push_back({{"code", w.code}, {"field", w.field}, {"message", w.message}});
+            j["warnings"] = warnings;
+            if (explain) {
+                Json outputs = Json::array();
+                for (int o = 0; o < p.explanation.num_outputs; ++o) {
+                    Json per_feature = Json::object(), per_field = Json::object();
+                    for (size_t f = 0; f < s.features.size(); ++f)
+                        per_feature[s.features[f].name] = p.explanation.contribution(o, static_cast<int>(f));
+                    const auto fields = contributions_by_field(s, p.explanation, o);
+                    for (size_t f = 0; f < s.fields.size(); ++f) per_field[s.fields[f].name] = fields[f];
+                    const std::string what = model->ensemble->link == Link::logistic
+                                                 ? "log-odds of " + s.outputs.classes[1].name
+                                                 : "margin of " + s.outputs.classes[static_cast<size_t>(o)].name;
+                    outputs.push_back({{"output", what}, {"base", p.explanation.base[static_cast<size_t>(o)]},
+                                       {"margin", p.margin[static_cast<size_t>(o)]}, {"features", per_feature}, {"fields", per_field}});
+                }
+                j["explanation"] = outputs;
+            }
+            all.push_back(std::move(j));
+        }
+        out = all.dump(2) + "\n";
+    } else {
+        std::vector<std::string> header{"row", "predicted"};
+        for (const auto& c : s.outputs.classes) header.push_back("p_" + c.name);
+        header.push_back("warnings");
+        if (explain)
+            for (int o = 0; o < model->ensemble->num_outputs; ++o) {
+                const std::string prefix = model->ensemble->link == Link::logistic ? "" : s.outputs.classes[static_cast<size_t>(o)].name + ":";
+                header.push_back(prefix + "base");
+                for (const auto& f : s.features) header.push_back(prefix + "phi_" + f.name);
+            }
+        out = csv_line(header);
+        for (size_t i = 0; i < preds.size(); ++i) {
+            const Prediction& p = preds[i];
+            std::vector<std::string> cells{std::to_string((*rows)[i].row), s.outputs.classes[static_cast<size_t>(p.predicted)].name};
+            for (double v : p.probabilities) cells.push_back(fmt(v));
+            std::string w;
+            for (const auto& x : p.prepared.warnings) w += (w.empty() ? "" : "; ") + x.field + ": " + x.message;
+            cells.push_back(w);
+            if (explain)
+                for (int o = 0; o < p.explanation.num_outputs; ++o) {
+                    cells.push_back(fmt(p.explanation.base[static_cast<size_t>(o)]));
+                    for (size_t f = 0; f < s.features.size(); ++f) cells.push_back(fmt(p.explanation.contribution(o, static_cast<int>(f))));
+                }
+            out += csv_line(cells);
+        }
+    }
+    if (auto path = a.get("--out")) {
+        if (auto ok = file_write_atomic(*path, out); !ok) return fail("predict", ok.problems());
+        std::fprintf(stderr, "localdx predict: %zu rows -> %s\n", preds.size(), path->c_str());
+    } else {
+        std::fwrite(out.data(), 1, out.size(), stdout);
+    }
+    return 0;
+}
+
+}  // namespace
+
+//-----------------------------------------------------------------------------
+// [SECTION] main
+//-----------------------------------------------------------------------------
+int cmd_publish(const Args& a);  // server/cli/publish.cpp
+
+int main(int argc, char** argv) {
+    std::vector<std::string> args(argv + 1, argv + argc);
+    if (args.empty() || args[0] == "--help" || args[0] == "-h" || args[0] == "help") {
+        std::fputs(kHelp, args.empty() ? stderr : stdout);
+        return args.empty() ? 2 : 0;
+    }
+    const std::string cmd = args[0];
+    args.erase(args.begin());
+    struct Command {
+        const char* name;
+        const char* help;
+        std::set<std::string> with_value, bare;
+        int (*run)(const Args&);
+    };
+    const Command commands[] = {
+        {"keygen", kKeygenHelp, {"--out", "--expires-days"}, {}, cmd_keygen},
+        {"train", kTrainHelp, {"--task", "--data", "--out"}, {}, cmd_train},
+        {"bundle", kBundleHelp, {"--schema", "--model", "--card", "--reference", "--name", "--version", "--key", "--out", "--expires-days"}, {}, cmd_bundle},
+        {"verify", kVerifyHelp, {"--trust", "--min-version"}, {}, cmd_verify},
+        {"predict", kPredictHelp, {"--bundle", "--trust", "--input", "--format", "--out"}, {"--explain"}, cmd_predict},
+        {"publish", nullptr, {"--server", "--token-file"}, {}, cmd_publish},
+    };
+    for (const Command& c : commands) {
+        if (cmd != c.name) continue;
+        if (!args.empty() && (args[0] == "--help" || args[0] == "-h")) {
+            if (c.help) std::fputs(c.help, stdout);
+            else return c.run(Args{{}, {"--help"}, {}});
+            return 0;
+        }
+        auto parsed = args_parse(args, c.with_value, c.bare);
+        if (!parsed) return fail(cmd, parsed.problems());
+        return c.run(*parsed);
+    }
+    std::fprintf(stderr, "localdx: unknown command '%s'\n\n%s", cmd.c_str(), kHelp);
+    return 2;
+}

@@ -1,0 +1,97 @@
+// server/io/files.cpp — see files.h.
+#include "io/files.h"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <ctime>
+#include <filesystem>
+#include <random>
+
+namespace ldx {
+
+Result<std::string> file_read(const std::string& path, size_t max_bytes) {
+    const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+    if (fd < 0) return problem("io", "cannot read " + path + ": " + std::strerror(errno), path);
+    struct stat st{};
+    if (::fstat(fd, &st) == 0 && S_ISDIR(st.st_mode)) {
+        ::close(fd);
+        return problem("io", path + " is a folder, not a file", path);
+    }
+    std::string out;
+    char buf[1 << 16];
+    for (;;) {
+        const ssize_t n = ::read(fd, buf, sizeof buf);
+        if (n < 0) {
+            if (errno == EINTR) continue;
+            ::close(fd);
+            return problem("io", "cannot read " + path + ": " + std::strerror(errno), path);
+        }
+        if (n == 0) break;
+        out.append(buf, static_cast<size_t>(n));
+        if (out.size() > max_bytes) {
+            ::close(fd);
+            return problem("too_large", path + " is larger than " + std::to_string(max_bytes) + " bytes", path);
+        }
+    }
+    ::close(fd);
+    return out;
+}
+
+Result<Ok> file_write_atomic(const std::string& path, std::string_view data, unsigned mode) {
+    const std::filesystem::path target(path);
+    const std::filesystem::path dir = target.has_parent_path() ? target.parent_path() : std::filesystem::path(".");
+    std::random_device rd;
+    const std::string tmp = (dir / ("." + target.filename().string() + ".tmp-" + std::to_string(rd()))).string();
+    const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode);
+    if (fd < 0) return problem("io", "cannot write in " + dir.string() + ": " + std::strerror(errno), path);
+    auto fail = [&](const char* what) {
+        const std::string msg = std::string(what) + " " + path + ": " + std::strerror(errno);
+        ::close(fd);
+        ::unlink(tmp.c_str());
+        return problem("io", msg, path);
+    };
+    size_t off = 0;
+    while (off < data.size()) {
+        const ssize_t n = ::write(fd, data.data() + off, data.size() - off);
+        if (n < 0) {
+            if (errno == EINTR) continue;
+            return fail("cannot write");
+        }
+        off += static_cast<size_t>(n);
+    }
+    if (::fchmod(fd, mode) != 0) return fail("cannot set the mode of");
+    if (::fsync(fd) != 0) return fail("cannot flush");
+    if (::close(fd) != 0) {
+        ::unlink(tmp.c_str());
+        return problem("io", "cannot close " + path, path);
+    }
+    if (::rename(tmp.c_str(), path.c_str()) != 0) {
+        const std::string msg = std::string("cannot rename into ") + path + ": " + std::strerror(errno);
+        ::unlink(tmp.c_str());
+        return problem("io", msg, path);
+    }
+    // The rename itself is durable once the folder is flushed.
+    const int dfd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (dfd >= 0) {
+        ::fsync(dfd);
+        ::close(dfd);
+    }
+    return Ok{};
+}
+
+bool file_exists(const std::string& path) { return std::filesystem::exists(path); }
+
+Result<Ok> dir_create(const std::string& path) {
+    std::error_code ec;
+    std::filesystem::create_directories(path, ec);
+    if (ec) return problem("io", "cannot create folder " + path + ": " + ec.message(), path);
+    return Ok{};
+}
+
+int64_t unix_now() { return static_cast<int64_t>(std::time(nullptr)); }
+
+}  // namespace ldx

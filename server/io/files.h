@@ -1,0 +1,22 @@
+// server/io/files.h — file reading and atomic writing for the native tools.
+//
+// Outputs are written to a temporary file in the same folder, flushed to disk (fsync), then
+// renamed over the target: a reader sees the old file or the new one, never half of one, and a
+// failed command leaves nothing behind.
+#pragma once
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+#include "base/error.h"
+
+namespace ldx {
+
+Result<std::string> file_read(const std::string& path, size_t max_bytes = size_t{1} << 30);
+// mode: permission bits of the new file (0600 for secret keys).
+Result<Ok> file_write_atomic(const std::string& path, std::string_view data, unsigned mode = 0644);
+bool file_exists(const std::string& path);
+Result<Ok> dir_create(const std::string& path);  // like mkdir -p
+int64_t unix_now();
+
+}  // namespace ldx

@@ -1,0 +1,372 @@
+// server/onnx/onnx_trees.cpp — see onnx_trees.h.
+//
+// Index of this file
+//   [SECTION] Helpers (attributes)
+//   [SECTION] Export
+//   [SECTION] Import
+//   [SECTION] Inspection
+#include "onnx/onnx_trees.h"
+
+#include <onnx/checker.h>
+#include <onnx/onnx-ml.pb.h>
+
+#include <cmath>
+#include <map>
+#include <set>
+
+namespace ldx {
+
+//-----------------------------------------------------------------------------
+// [SECTION] Helpers
+//-----------------------------------------------------------------------------
+namespace {
+void attr_ints(onnx::NodeProto& n, const char* name, const std::vector<int64_t>& v) {
+    auto* a = n.add_attribute();
+    a->set_name(name);
+    a->set_type(onnx::AttributeProto::INTS);
+    for (auto x : v) a->add_ints(x);
+}
+void attr_floats(onnx::NodeProto& n, const char* name, const std::vector<float>& v) {
+    auto* a = n.add_attribute();
+    a->set_name(name);
+    a->set_type(onnx::AttributeProto::FLOATS);
+    for (auto x : v) a->add_floats(x);
+}
+void attr_strings(onnx::NodeProto& n, const char* name, const std::vector<std::string>& v) {
+    auto* a = n.add_attribute();
+    a->set_name(name);
+    a->set_type(onnx::AttributeProto::STRINGS);
+    for (const auto& x : v) a->add_strings(x);
+}
+void attr_string(onnx::NodeProto& n, const char* name, const std::string& v) {
+    auto* a = n.add_attribute();
+    a->set_name(name);
+    a->set_type(onnx::AttributeProto::STRING);
+    a->set_s(v);
+}
+void attr_int(onnx::NodeProto& n, const char* name, int64_t v) {
+    auto* a = n.add_attribute();
+    a->set_name(name);
+    a->set_type(onnx::AttributeProto::INT);
+    a->set_i(v);
+}
+void tensor_value(onnx::ValueInfoProto* v, const std::string& name, int elem, std::vector<int64_t> dims) {
+    v->set_name(name);
+    auto* t = v->mutable_type()->mutable_tensor_type();
+    t->set_elem_type(elem);
+    auto* shape = t->mutable_shape();
+    for (auto d : dims) {
+        auto* dim = shape->add_dim();
+        if (d < 0) dim->set_dim_param("N");
+        else dim->set_dim_value(d);
+    }
+}
+Result<onnx::ModelProto> parse_model(std::string_view bytes) {
+    onnx::ModelProto m;
+    if (bytes.size() > (512u << 20) || !m.ParseFromArray(bytes.data(), static_cast<int>(bytes.size())))
+        return problem("bad_onnx", "the file is not an ONNX model (protobuf parsing failed)");
+    if (!m.has_graph()) return problem("bad_onnx", "the ONNX model has no graph");
+    return m;
+}
+Result<Ok> check(const onnx::ModelProto& m) {
+    try {
+        onnx::checker::check_model(m);
+    } catch (const std::exception& ex) {
+        return problem("onnx_check", std::string("the ONNX checker rejects the model: ") + ex.what());
+    }
+    return Ok{};
+}
+}  // namespace
+
+//-----------------------------------------------------------------------------
+// [SECTION] Export
+//-----------------------------------------------------------------------------
+Result<Bytes> onnx_export_trees(const Ensemble& e, std::string_view model_name) {
+    const int k = num_classes(e);
+    onnx::ModelProto m;
+    m.set_ir_version(8);
+    m.set_producer_name("localdx");
+    m.set_producer_version("1");
+    m.set_model_version(1);
+    m.set_doc_string("LocalDx tree ensemble: " + std::string(model_name));
+    auto* op = m.add_opset_import();
+    op->set_domain("");
+    op->set_version(15);
+    op = m.add_opset_import();
+    op->set_domain("ai.onnx.ml");
+    op->set_version(3);  // ONNX Runtime Web accepts ml opsets 1-4
+
+    auto* g = m.mutable_graph();
+    g->set_name(std::string(model_name));
+    tensor_value(g->add_input(), "input", onnx::TensorProto::FLOAT, {-1, e.num_features});
+    tensor_value(g->add_output(), "label", onnx::TensorProto::INT64, {-1});
+    tensor_value(g->add_output(), "margin", onnx::TensorProto::FLOAT, {-1, k});
+    tensor_value(g->add_output(), "probabilities", onnx::TensorProto::FLOAT, {-1, k});
+
+    auto* n = g->add_node();
+    n->set_op_type("TreeEnsembleClassifier");
+    n->set_domain("ai.onnx.ml");
+    n->set_name("trees");
+    n->add_input("input");
+    n->add_output("label");
+    n->add_output("margin");
+    std::vector<int64_t> tree_ids, node_ids, feature_ids, true_ids, false_ids, missing_true, class_tree, class_node, class_ids, labels;
+    std::vector<float> values, class_weights;
+    std::vector<std::string> modes;
+    for (int c = 0; c < k; ++c) labels.push_back(c);
+    for (size_t t = 0; t < e.trees.size(); ++t) {
+        const Tree& tree = e.trees[t];
+        // Binary models add to class 1; class 0 stays at margin 0 (see the header).
+        const int cls = e.link == Link::logistic ? 1 : tree.output;
+        for (size_t i = 0; i < tree.nodes.size(); ++i) {
+            const TreeNode& nd = tree.nodes[i];
+            tree_ids.push_back(static_cast<int64_t>(t));
+            node_ids.push_back(static_cast<int64_t>(i));
+            if (nd.leaf()) {
+                modes.push_back("LEAF");
+                feature_ids.push_back(0);
+                values.push_back(0);
+                true_ids.push_back(0);
+                false_ids.push_back(0);
+                missing_true.push_back(0);
+                class_tree.push_back(static_cast<int64_t>(t));
+                class_node.push_back(static_cast<int64_t>(i));
+                class_ids.push_back(cls);
+                class_weights.push_back(static_cast<float>(nd.value));
+            } else {
+                modes.push_back("BRANCH_LT");
+                feature_ids.push_back(nd.feature);
+                values.push_back(nd.threshold);
+                true_ids.push_back(nd.left);
+                false_ids.push_back(nd.right);
+                missing_true.push_back(nd.default_left ? 1 : 0);
+            }
+        }
+    }
+    std::vector<float> base(static_cast<size_t>(k), 0.0f);
+    if (e.link == Link::logistic) {
+        base[1] = static_cast<float>(e.base_margin[0]);
+        // A zero weight for class 0 keeps ONNX Runtime out of its one-column "binary case".
+        class_tree.push_back(0);
+        class_node.push_back(0);
+        for (size_t i = 0; i < e.trees[0].nodes.size(); ++i)
+            if (e.trees[0].nodes[i].leaf()) { class_node.back() = static_cast<int64_t>(i); break; }
+        class_ids.push_back(0);
+        class_weights.push_back(0.0f);
+    } else {
+        for (int c = 0; c < k; ++c) base[static_cast<size_t>(c)] = static_cast<float>(e.base_margin[static_cast<size_t>(c)]);
+    }
+    attr_ints(*n, "classlabels_int64s", labels);
+    attr_ints(*n, "nodes_treeids", tree_ids);
+    attr_ints(*n, "nodes_nodeids", node_ids);
+    attr_ints(*n, "nodes_featureids", feature_ids);
+    attr_floats(*n, "nodes_values", values);
+    attr_strings(*n, "nodes_modes", modes);
+    attr_ints(*n, "nodes_truenodeids", true_ids);
+    attr_ints(*n, "nodes_falsenodeids", false_ids);
+    attr_ints(*n, "nodes_missing_value_tracks_true", missing_true);
+    attr_ints(*n, "class_treeids", class_tree);
+    attr_ints(*n, "class_nodeids", class_node);
+    attr_ints(*n, "class_ids", class_ids);
+    attr_floats(*n, "class_weights", class_weights);
+    attr_floats(*n, "base_values", base);
+    attr_string(*n, "post_transform", "NONE");
+
+    auto* sm = g->add_node();
+    sm->set_op_type("Softmax");
+    sm->set_name("softmax");
+    sm->add_input("margin");
+    sm->add_output("probabilities");
+    attr_int(*sm, "axis", 1);
+
+    if (auto ok = check(m); !ok) return ok.problems();
+    Bytes out;
+    m.SerializeToString(&out);
+    return out;
+}
+
+//-----------------------------------------------------------------------------
+// [SECTION] Import
+//-----------------------------------------------------------------------------
+Result<Ensemble> onnx_import_trees(std::string_view onnx_bytes) {
+    auto parsed = parse_model(onnx_bytes);
+    if (!parsed) return parsed.problems();
+    const onnx::GraphProto& g = parsed->graph();
+    auto bad = [](std::string m) { return problem("bad_onnx", std::move(m)); };
+    const onnx::NodeProto* tree_node = nullptr;
+    for (const auto& n : g.node())
+        if (n.domain() == "ai.onnx.ml" && (n.op_type() == "TreeEnsembleClassifier" || n.op_type() == "TreeEnsembleRegressor")) {
+            if (tree_node) return bad("the graph has more than one tree ensemble");
+            tree_node = &n;
+        }
+    if (!tree_node) return bad("the graph has no ai.onnx.ml TreeEnsembleClassifier or TreeEnsembleRegressor");
+    const bool classifier = tree_node->op_type() == "TreeEnsembleClassifier";
+    std::map<std::string, const onnx::AttributeProto*> a;
+    for (const auto& at : tree_node->attribute()) a[at.name()] = &at;
+    auto ints = [&](const char* name) {
+        std::vector<int64_t> v;
+        if (a.count(name)) v.assign(a[name]->ints().begin(), a[name]->ints().end());
+        return v;
+    };
+    auto floats = [&](const char* name) {
+        std::vector<float> v;
+        if (a.count(name)) v.assign(a[name]->floats().begin(), a[name]->floats().end());
+        return v;
+    };
+    if (a.count("nodes_values_as_tensor") || a.count("class_weights_as_tensor") || a.count("target_weights_as_tensor"))
+        return bad("tensor-valued tree attributes (double precision) are not supported");
+    const auto tree_ids = ints("nodes_treeids"), node_ids = ints("nodes_nodeids"), feature_ids = ints("nodes_featureids");
+    const auto true_ids = ints("nodes_truenodeids"), false_ids = ints("nodes_falsenodeids");
+    auto missing_true = ints("nodes_missing_value_tracks_true");
+    const auto values = floats("nodes_values");
+    std::vector<std::string> modes;
+    if (a.count("nodes_modes")) modes.assign(a["nodes_modes"]->strings().begin(), a["nodes_modes"]->strings().end());
+    const char* prefix = classifier ? "class_" : "target_";
+    const auto w_tree = ints((std::string(prefix) + "treeids").c_str());
+    const auto w_node = ints((std::string(prefix) + "nodeids").c_str());
+    const auto w_id = ints((std::string(prefix) + "ids").c_str());
+    const auto w_val = floats((std::string(prefix) + "weights").c_str());
+    const size_t n = tree_ids.size();
+    if (n == 0 || node_ids.size() != n || feature_ids.size() != n || true_ids.size() != n || false_ids.size() != n ||
+        values.size() != n || modes.size() != n)
+        return bad("the node attribute arrays are missing or differ in length");
+    if (missing_true.empty()) missing_true.assign(n, 0);
+    if (missing_true.size() != n) return bad("nodes_missing_value_tracks_true has the wrong length");
+    if (w_tree.size() != w_node.size() || w_id.size() != w_tree.size() || w_val.size() != w_tree.size())
+        return bad("the leaf weight arrays differ in length");
+    std::string post = "NONE";
+    if (a.count("post_transform")) post = a["post_transform"]->s();
+
+    // Tree ids -> our trees; node ids -> indices within a tree.
+    std::map<int64_t, std::map<int64_t, size_t>> index;  // tree -> node id -> position
+    for (size_t i = 0; i < n; ++i) {
+        if (index[tree_ids[i]].count(node_ids[i])) return bad("node " + std::to_string(node_ids[i]) + " of tree " + std::to_string(tree_ids[i]) + " is defined twice");
+        index[tree_ids[i]][node_ids[i]] = 0;
+    }
+    std::set<int64_t> classes(w_id.begin(), w_id.end());
+    int64_t num_labels = classifier ? (a.count("classlabels_int64s") ? a["classlabels_int64s"]->ints_size() : 0) +
+                                          (a.count("classlabels_strings") ? a["classlabels_strings"]->strings_size() : 0)
+                                    : (a.count("n_targets") ? a["n_targets"]->i() : 1);
+    Ensemble e;
+    int64_t max_feature = 0;
+    for (auto f : feature_ids) max_feature = std::max(max_feature, f);
+    e.num_features = static_cast<int>(max_feature + 1);
+    if (!g.input().empty() && g.input(0).type().tensor_type().shape().dim_size() == 2 &&
+        g.input(0).type().tensor_type().shape().dim(1).has_dim_value())
+        e.num_features = static_cast<int>(g.input(0).type().tensor_type().shape().dim(1).dim_value());
+    const auto base_values = floats("base_values");
+    // Which margin each weight adds to, and the link.
+    int64_t class_offset = 0;
+    if ((classifier && num_labels == 2 && classes.size() == 1) || (!classifier && num_labels == 1)) {
+        if (post != "LOGISTIC" && !(classifier && post == "NONE"))
+            return bad("a binary tree model needs post_transform LOGISTIC (found " + post + ")");
+        e.link = Link::logistic;
+        e.num_outputs = 1;
+        class_offset = *classes.begin();
+        e.base_margin = {base_values.empty() ? 0.0 : static_cast<double>(base_values.back())};
+    } else if (classifier && num_labels >= 2) {
+        if (post != "SOFTMAX" && post != "NONE") return bad("post_transform " + post + " is not supported for multi-class trees");
+        e.link = Link::softmax;
+        e.num_outputs = static_cast<int>(num_labels);
+        e.base_margin.assign(static_cast<size_t>(num_labels), 0.0);
+        for (size_t i = 0; i < base_values.size() && i < e.base_margin.size(); ++i) e.base_margin[i] = base_values[i];
+        if (num_labels == 2 && post == "NONE") {
+            // Our own export: margins [0, m]; equivalent to one logistic margin m - 0.
+            e.link = Link::logistic;
+            e.num_outputs = 1;
+            e.base_margin = {e.base_margin[1] - e.base_margin[0]};
+            class_offset = -1;  // marks "class 1 adds, class 0 subtracts"
+        }
+    } else {
+        return bad("this tree ensemble's outputs are not supported (" + std::to_string(num_labels) + " targets)");
+    }
+
+    for (auto& [tid, nodes] : index) {
+        Tree t;
+        size_t pos = 0;
+        for (auto& [nid, p] : nodes) p = pos++;
+        t.nodes.resize(nodes.size());
+        e.trees.push_back(std::move(t));
+    }
+    std::map<int64_t, size_t> tree_pos;
+    {
+        size_t p = 0;
+        for (auto& [tid, nodes] : index) tree_pos[tid] = p++;
+    }
+    for (size_t i = 0; i < n; ++i) {
+        Tree& t = e.trees[tree_pos[tree_ids[i]]];
+        auto& ix = index[tree_ids[i]];
+        TreeNode& nd = t.nodes[ix[node_ids[i]]];
+        if (modes[i] == "LEAF") continue;
+        if (modes[i] != "BRANCH_LT")
+            return bad(modes[i] + " splits are not supported (only BRANCH_LT, XGBoost's x < threshold)");
+        if (!ix.count(true_ids[i]) || !ix.count(false_ids[i])) return bad("a node's child is not defined");
+        nd.left = static_cast<int32_t>(ix[true_ids[i]]);
+        nd.right = static_cast<int32_t>(ix[false_ids[i]]);
+        nd.feature = static_cast<int32_t>(feature_ids[i]);
+        nd.threshold = values[i];
+        nd.default_left = missing_true[i] != 0;
+    }
+    // Leaf weights; a tree's output is the class of its (first) weight.
+    std::vector<bool> output_set(e.trees.size(), false);
+    for (size_t i = 0; i < w_tree.size(); ++i) {
+        if (!tree_pos.count(w_tree[i]) || !index[w_tree[i]].count(w_node[i])) return bad("a leaf weight names an unknown node");
+        Tree& t = e.trees[tree_pos[w_tree[i]]];
+        TreeNode& nd = t.nodes[index[w_tree[i]][w_node[i]]];
+        if (!nd.leaf()) return bad("a weight is attached to a branch node");
+        double w = w_val[i];
+        int out = 0;
+        if (class_offset == -1) w = w_id[i] == 1 ? w : -w;
+        else if (e.link == Link::softmax) out = static_cast<int>(w_id[i]);
+        if (out < 0 || out >= e.num_outputs) return bad("a leaf weight names class " + std::to_string(w_id[i]));
+        if (w == 0 && class_offset == -1) continue;
+        if (output_set[tree_pos[w_tree[i]]] && t.output != out)
+            return bad("a tree adds to more than one class, which the explainer does not support");
+        t.output = out;
+        output_set[tree_pos[w_tree[i]]] = true;
+        nd.value += w;
+    }
+    // Node 0 must be the root: the parentless node.
+    for (size_t ti = 0; ti < e.trees.size(); ++ti) {
+        Tree& t = e.trees[ti];
+        std::vector<bool> has_parent(t.nodes.size(), false);
+        for (const auto& nd : t.nodes)
+            if (!nd.leaf()) { has_parent[static_cast<size_t>(nd.left)] = true; has_parent[static_cast<size_t>(nd.right)] = true; }
+        if (has_parent[0]) return bad("tree " + std::to_string(ti) + ": the first node is not the root");
+        for (auto& nd : t.nodes) nd.cover = 1;  // placeholder until recounted from reference data
+    }
+    e.covers = "none";
+    if (auto ok = ensemble_check(e); !ok) return ok.problems();
+    ensemble_prepare(e);
+    return e;
+}
+
+//-----------------------------------------------------------------------------
+// [SECTION] Inspection
+//-----------------------------------------------------------------------------
+Result<OnnxInfo> onnx_inspect(std::string_view onnx_bytes) {
+    auto m = parse_model(onnx_bytes);
+    if (!m) return m.problems();
+    if (auto ok = check(*m); !ok) return ok.problems();
+    OnnxInfo info;
+    std::set<std::string> initializers;
+    for (const auto& t : m->graph().initializer()) initializers.insert(t.name());
+    for (const auto& n : m->graph().node()) {
+        const std::string op = n.domain().empty() ? n.op_type() : n.domain() + ":" + n.op_type();
+        if (std::find(info.operators.begin(), info.operators.end(), op) == info.operators.end()) info.operators.push_back(op);
+        if (n.domain() == "ai.onnx.ml" && (n.op_type() == "TreeEnsembleClassifier" || n.op_type() == "TreeEnsembleRegressor"))
+            info.tree_ensemble = true;
+    }
+    for (const auto& i : m->graph().input())
+        if (!initializers.count(i.name())) info.inputs.push_back(i.name());
+    for (const auto& o : m->graph().output()) info.outputs.push_back(o.name());
+    for (const auto& i : m->graph().input()) {
+        if (initializers.count(i.name())) continue;
+        const auto& shape = i.type().tensor_type().shape();
+        if (shape.dim_size() == 2 && shape.dim(1).has_dim_value()) info.input_width = shape.dim(1).dim_value();
+        break;
+    }
+    return info;
+}
+
+}  // namespace ldx

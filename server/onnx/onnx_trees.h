@@ -1,0 +1,50 @@
+// server/onnx/onnx_trees.h — ONNX for tree ensembles: export, import, and the ONNX checker.
+//
+// Index of this file
+//   [SECTION] Export (ai.onnx.ml TreeEnsembleClassifier, ml opset 3)
+//   [SECTION] Import (TreeEnsembleClassifier/Regressor made anywhere)
+//   [SECTION] Inspection (what kind of model an ONNX file is)
+//
+// Our exported graph:  input[N,F] -> TreeEnsembleClassifier(post_transform NONE) -> margin[N,K]
+//                      margin -> Softmax(axis 1) -> probabilities[N,K];  label[N] (int64)
+// A binary model is written as two margins [0, m], so softmax gives exactly [1 - s(m), s(m)] and
+// the browser can read ONNX Runtime's own margin to check base + sum(phi) against it.
+#pragma once
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "base/error.h"
+#include "bundle/crypto.h"
+#include "trees/ensemble.h"
+
+namespace ldx {
+
+//-----------------------------------------------------------------------------
+// [SECTION] Export
+//-----------------------------------------------------------------------------
+// Runs the ONNX checker on the result; a failure is a Problem "onnx_check".
+Result<Bytes> onnx_export_trees(const Ensemble& e, std::string_view model_name);
+
+//-----------------------------------------------------------------------------
+// [SECTION] Import
+//-----------------------------------------------------------------------------
+// Reads the one TreeEnsembleClassifier (or Regressor, treated as a logistic binary model when
+// its post_transform is LOGISTIC) of a graph. Node covers are not in ONNX: the caller recounts
+// them (ensemble_recount_covers) from reference data. Problems "bad_onnx" say what is wrong or
+// unsupported (e.g. "BRANCH_LEQ splits are not supported").
+Result<Ensemble> onnx_import_trees(std::string_view onnx_bytes);
+
+//-----------------------------------------------------------------------------
+// [SECTION] Inspection
+//-----------------------------------------------------------------------------
+struct OnnxInfo {
+    std::vector<std::string> operators;  // "ai.onnx.ml:TreeEnsembleClassifier", "Gemm", ...
+    std::vector<std::string> inputs, outputs;
+    int64_t input_width = -1;  // second dimension of the first input, when fixed
+    bool tree_ensemble = false;
+};
+// Parses and runs the ONNX checker. Problems: "bad_onnx" (not an ONNX model), "onnx_check".
+Result<OnnxInfo> onnx_inspect(std::string_view onnx_bytes);
+
+}  // namespace ldx

@@ -1,0 +1,66 @@
+// server/train/train.h — `localdx train`: cross-validated XGBoost on a task's CSV.
+//
+// Index of this file
+//   [SECTION] Configuration (models/<task>/train.json)
+//   [SECTION] Result
+//   [SECTION] Training
+//
+// Stratified k-fold cross-validation picks the number of rounds (early stopping on the mean
+// held-out log-loss); class weights balance rare classes; out-of-fold predictions give honest
+// metrics; a final fit on all rows gives the model. No step looks at the label to fill or
+// transform a feature: missing values stay NaN and go to XGBoost's default directions.
+#pragma once
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "base/json.h"
+#include "drift/histogram.h"
+#include "schema/schema.h"
+#include "train/dataset.h"
+#include "train/xgb.h"
+#include "trees/ensemble.h"
+
+namespace ldx {
+
+//-----------------------------------------------------------------------------
+// [SECTION] Configuration
+//-----------------------------------------------------------------------------
+struct TrainConfig {
+    int folds = 5;
+    int max_rounds = 1000;
+    int early_stopping_rounds = 50;
+    bool class_weights = true;
+    uint64_t seed = 1;
+    int bootstrap = 1000;
+    XgbBooster::Params params{{"max_depth", "4"}, {"eta", "0.05"}, {"subsample", "0.8"}, {"colsample_bytree", "0.8"},
+                              {"min_child_weight", "1"}, {"lambda", "1"}};
+};
+Result<TrainConfig> train_config_parse(std::string_view json_text);
+
+//-----------------------------------------------------------------------------
+// [SECTION] Result
+//-----------------------------------------------------------------------------
+struct TrainResult {
+    Schema schema;            // the task's schema with typical ranges filled from the training data
+    std::string xgboost_json; // XGBoost's own model file
+    Ensemble ensemble;        // imported from it (what the bundle's trees.json holds)
+    Reference reference;      // bin edges and training counts
+    Json metrics;             // out-of-fold evaluation (model card)
+    Json training;            // rows, rounds, folds, parameters
+};
+
+//-----------------------------------------------------------------------------
+// [SECTION] Training
+//-----------------------------------------------------------------------------
+using TrainLog = std::function<void(const std::string&)>;
+Result<TrainResult> train_model(const Schema& schema, const Dataset& data, const TrainConfig& cfg, const TrainLog& log);
+
+// XGBoost parameters for a schema's task (objective, num_class, single thread, seed).
+XgbBooster::Params task_params(const Schema& schema, const TrainConfig& cfg);
+// Balanced class weights n / (k * n_c), one per row.
+std::vector<float> class_weights(std::span<const float> labels, int k);
+// Typical ranges: the 0.5th and 99.5th percentiles of each numeric field in training.
+void fill_typical_ranges(Schema& schema, std::span<const double> values);
+
+}  // namespace ldx
