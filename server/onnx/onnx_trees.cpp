@@ -81,6 +81,16 @@ Result<Ok> check(const onnx::ModelProto& m) {
 //-----------------------------------------------------------------------------
 // [SECTION] Export
 //-----------------------------------------------------------------------------
+namespace {
+onnx::TensorProto float_scalar(const std::string& name, float v) {
+    onnx::TensorProto t;
+    t.set_name(name);
+    t.set_data_type(onnx::TensorProto::FLOAT);
+    t.add_float_data(v);
+    return t;
+}
+}  // namespace
+
 Result<Bytes> onnx_export_trees(const Ensemble& e, std::string_view model_name) {
     const int k = num_classes(e);
     onnx::ModelProto m;
@@ -99,25 +109,21 @@ Result<Bytes> onnx_export_trees(const Ensemble& e, std::string_view model_name) 
     auto* g = m.mutable_graph();
     g->set_name(std::string(model_name));
     tensor_value(g->add_input(), "input", onnx::TensorProto::FLOAT, {-1, e.num_features});
-    tensor_value(g->add_output(), "label", onnx::TensorProto::INT64, {-1});
-    tensor_value(g->add_output(), "margin", onnx::TensorProto::FLOAT, {-1, k});
+    tensor_value(g->add_output(), "margin", onnx::TensorProto::FLOAT, {-1, e.num_outputs});
     tensor_value(g->add_output(), "probabilities", onnx::TensorProto::FLOAT, {-1, k});
 
+    // The sum of leaf values per output, with the base margin: exactly the core's margin.
     auto* n = g->add_node();
-    n->set_op_type("TreeEnsembleClassifier");
+    n->set_op_type("TreeEnsembleRegressor");
     n->set_domain("ai.onnx.ml");
     n->set_name("trees");
     n->add_input("input");
-    n->add_output("label");
     n->add_output("margin");
-    std::vector<int64_t> tree_ids, node_ids, feature_ids, true_ids, false_ids, missing_true, class_tree, class_node, class_ids, labels;
-    std::vector<float> values, class_weights;
+    std::vector<int64_t> tree_ids, node_ids, feature_ids, true_ids, false_ids, missing_true, w_tree, w_node, w_ids;
+    std::vector<float> values, weights;
     std::vector<std::string> modes;
-    for (int c = 0; c < k; ++c) labels.push_back(c);
     for (size_t t = 0; t < e.trees.size(); ++t) {
         const Tree& tree = e.trees[t];
-        // Binary models add to class 1; class 0 stays at margin 0 (see the header).
-        const int cls = e.link == Link::logistic ? 1 : tree.output;
         for (size_t i = 0; i < tree.nodes.size(); ++i) {
             const TreeNode& nd = tree.nodes[i];
             tree_ids.push_back(static_cast<int64_t>(t));
@@ -129,10 +135,10 @@ Result<Bytes> onnx_export_trees(const Ensemble& e, std::string_view model_name) 
                 true_ids.push_back(0);
                 false_ids.push_back(0);
                 missing_true.push_back(0);
-                class_tree.push_back(static_cast<int64_t>(t));
-                class_node.push_back(static_cast<int64_t>(i));
-                class_ids.push_back(cls);
-                class_weights.push_back(static_cast<float>(nd.value));
+                w_tree.push_back(static_cast<int64_t>(t));
+                w_node.push_back(static_cast<int64_t>(i));
+                w_ids.push_back(tree.output);
+                weights.push_back(static_cast<float>(nd.value));
             } else {
                 modes.push_back("BRANCH_LT");
                 feature_ids.push_back(nd.feature);
@@ -143,20 +149,9 @@ Result<Bytes> onnx_export_trees(const Ensemble& e, std::string_view model_name) 
             }
         }
     }
-    std::vector<float> base(static_cast<size_t>(k), 0.0f);
-    if (e.link == Link::logistic) {
-        base[1] = static_cast<float>(e.base_margin[0]);
-        // A zero weight for class 0 keeps ONNX Runtime out of its one-column "binary case".
-        class_tree.push_back(0);
-        class_node.push_back(0);
-        for (size_t i = 0; i < e.trees[0].nodes.size(); ++i)
-            if (e.trees[0].nodes[i].leaf()) { class_node.back() = static_cast<int64_t>(i); break; }
-        class_ids.push_back(0);
-        class_weights.push_back(0.0f);
-    } else {
-        for (int c = 0; c < k; ++c) base[static_cast<size_t>(c)] = static_cast<float>(e.base_margin[static_cast<size_t>(c)]);
-    }
-    attr_ints(*n, "classlabels_int64s", labels);
+    std::vector<float> base;
+    for (double b : e.base_margin) base.push_back(static_cast<float>(b));
+    attr_int(*n, "n_targets", e.num_outputs);
     attr_ints(*n, "nodes_treeids", tree_ids);
     attr_ints(*n, "nodes_nodeids", node_ids);
     attr_ints(*n, "nodes_featureids", feature_ids);
@@ -165,19 +160,43 @@ Result<Bytes> onnx_export_trees(const Ensemble& e, std::string_view model_name) 
     attr_ints(*n, "nodes_truenodeids", true_ids);
     attr_ints(*n, "nodes_falsenodeids", false_ids);
     attr_ints(*n, "nodes_missing_value_tracks_true", missing_true);
-    attr_ints(*n, "class_treeids", class_tree);
-    attr_ints(*n, "class_nodeids", class_node);
-    attr_ints(*n, "class_ids", class_ids);
-    attr_floats(*n, "class_weights", class_weights);
+    attr_ints(*n, "target_treeids", w_tree);
+    attr_ints(*n, "target_nodeids", w_node);
+    attr_ints(*n, "target_ids", w_ids);
+    attr_floats(*n, "target_weights", weights);
     attr_floats(*n, "base_values", base);
+    attr_string(*n, "aggregate_function", "SUM");
     attr_string(*n, "post_transform", "NONE");
 
-    auto* sm = g->add_node();
-    sm->set_op_type("Softmax");
-    sm->set_name("softmax");
-    sm->add_input("margin");
-    sm->add_output("probabilities");
-    attr_int(*sm, "axis", 1);
+    if (e.link == Link::softmax) {
+        auto* sm = g->add_node();
+        sm->set_op_type("Softmax");
+        sm->set_name("softmax");
+        sm->add_input("margin");
+        sm->add_output("probabilities");
+        attr_int(*sm, "axis", 1);
+    } else {
+        // probabilities = [1 - sigmoid(m), sigmoid(m)]
+        *g->add_initializer() = float_scalar("one", 1.0f);
+        auto* sg = g->add_node();
+        sg->set_op_type("Sigmoid");
+        sg->set_name("sigmoid");
+        sg->add_input("margin");
+        sg->add_output("p_positive");
+        auto* sub = g->add_node();
+        sub->set_op_type("Sub");
+        sub->set_name("complement");
+        sub->add_input("one");
+        sub->add_input("p_positive");
+        sub->add_output("p_negative");
+        auto* cat = g->add_node();
+        cat->set_op_type("Concat");
+        cat->set_name("probabilities");
+        cat->add_input("p_negative");
+        cat->add_input("p_positive");
+        cat->add_output("probabilities");
+        attr_int(*cat, "axis", 1);
+    }
 
     if (auto ok = check(m); !ok) return ok.problems();
     Bytes out;
@@ -256,27 +275,18 @@ Result<Ensemble> onnx_import_trees(std::string_view onnx_bytes) {
         e.num_features = static_cast<int>(g.input(0).type().tensor_type().shape().dim(1).dim_value());
     const auto base_values = floats("base_values");
     // Which margin each weight adds to, and the link.
-    int64_t class_offset = 0;
     if ((classifier && num_labels == 2 && classes.size() == 1) || (!classifier && num_labels == 1)) {
-        if (post != "LOGISTIC" && !(classifier && post == "NONE"))
+        if (post != "LOGISTIC" && post != "NONE")
             return bad("a binary tree model needs post_transform LOGISTIC (found " + post + ")");
         e.link = Link::logistic;
         e.num_outputs = 1;
-        class_offset = *classes.begin();
         e.base_margin = {base_values.empty() ? 0.0 : static_cast<double>(base_values.back())};
-    } else if (classifier && num_labels >= 2) {
+    } else if (num_labels >= 2) {
         if (post != "SOFTMAX" && post != "NONE") return bad("post_transform " + post + " is not supported for multi-class trees");
         e.link = Link::softmax;
         e.num_outputs = static_cast<int>(num_labels);
         e.base_margin.assign(static_cast<size_t>(num_labels), 0.0);
         for (size_t i = 0; i < base_values.size() && i < e.base_margin.size(); ++i) e.base_margin[i] = base_values[i];
-        if (num_labels == 2 && post == "NONE") {
-            // Our own export: margins [0, m]; equivalent to one logistic margin m - 0.
-            e.link = Link::logistic;
-            e.num_outputs = 1;
-            e.base_margin = {e.base_margin[1] - e.base_margin[0]};
-            class_offset = -1;  // marks "class 1 adds, class 0 subtracts"
-        }
     } else {
         return bad("this tree ensemble's outputs are not supported (" + std::to_string(num_labels) + " targets)");
     }
@@ -316,10 +326,8 @@ Result<Ensemble> onnx_import_trees(std::string_view onnx_bytes) {
         if (!nd.leaf()) return bad("a weight is attached to a branch node");
         double w = w_val[i];
         int out = 0;
-        if (class_offset == -1) w = w_id[i] == 1 ? w : -w;
-        else if (e.link == Link::softmax) out = static_cast<int>(w_id[i]);
+        if (e.link == Link::softmax) out = static_cast<int>(w_id[i]);
         if (out < 0 || out >= e.num_outputs) return bad("a leaf weight names class " + std::to_string(w_id[i]));
-        if (w == 0 && class_offset == -1) continue;
         if (output_set[tree_pos[w_tree[i]]] && t.output != out)
             return bad("a tree adds to more than one class, which the explainer does not support");
         t.output = out;

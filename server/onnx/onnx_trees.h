@@ -5,10 +5,11 @@
 //   [SECTION] Import (TreeEnsembleClassifier/Regressor made anywhere)
 //   [SECTION] Inspection (what kind of model an ONNX file is)
 //
-// Our exported graph:  input[N,F] -> TreeEnsembleClassifier(post_transform NONE) -> margin[N,K]
-//                      margin -> Softmax(axis 1) -> probabilities[N,K];  label[N] (int64)
-// A binary model is written as two margins [0, m], so softmax gives exactly [1 - s(m), s(m)] and
-// the browser can read ONNX Runtime's own margin to check base + sum(phi) against it.
+// Our exported graph:  input[N,F] -> TreeEnsembleRegressor(SUM, post_transform NONE) -> margin
+//   multi-class: margin[N,K] -> Softmax(axis 1)                       -> probabilities[N,K]
+//   binary:      margin[N,1] -> Concat(1 - Sigmoid(m), Sigmoid(m))    -> probabilities[N,2]
+// so ONNX Runtime reports the raw margin itself, and the browser checks base + sum(phi) against
+// it. (A TreeEnsembleClassifier hides the margin behind its post_transform.)
 #pragma once
 #include <string>
 #include <string_view>

@@ -1,0 +1,129 @@
+#!/usr/bin/env bash
+# tests/cli/test_cli.sh — the administrator's whole job, end to end, through the real binary:
+# keygen, train on the three real data sets, bundle, verify, predict; the browser core (wasm)
+# and ONNX Runtime Web (Node) against `localdx predict`; and every bad input named in SPEC §6.
+#
+# Usage: test_cli.sh LOCALDX SOURCE_DIR DATA_DIR WASM_DIR WORK_DIR
+set -uo pipefail
+ldx=$1 src=$2 data=$3 wasm=$4 work=$5
+rm -rf "$work" && mkdir -p "$work" && cd "$work"
+export NODE_OPTIONS=--no-experimental-fetch
+passed=0 failed=0
+ok()   { passed=$((passed + 1)); }
+bad()  { failed=$((failed + 1)); echo "FAIL: $*"; }
+# expect_fail NAME PATTERN CMD...: the command must exit non-zero and say PATTERN on stderr/stdout.
+expect_fail() {
+  local name=$1 pattern=$2; shift 2
+  local out
+  if out=$("$@" 2>&1); then bad "$name: exited 0"; return; fi
+  if grep -qE -- "$pattern" <<<"$out"; then ok; else bad "$name: expected /$pattern/, got: $out"; fi
+}
+expect_ok() {
+  local name=$1; shift
+  local out
+  if out=$("$@" 2>&1); then ok; else bad "$name: $out"; fi
+}
+no_file() { if [ -e "$1" ]; then bad "$2: left $1 behind"; else ok; fi; }
+
+#-- keygen --------------------------------------------------------------------
+expect_ok "keygen" "$ldx" keygen --out keys
+[ "$(stat -c %a keys/signing-key.json)" = 600 ] && ok || bad "secret key mode is not 0600"
+expect_fail "keygen refuses to overwrite" "refusing to overwrite" "$ldx" keygen --out keys
+expect_ok "second key" "$ldx" keygen --out other
+
+#-- train and bundle the three real tasks -------------------------------------
+for t in wdbc pima-diabetes pbc-stage; do
+  expect_ok "train $t" "$ldx" train --task "$src/models/$t" --data "$data/$t.csv" --out "train/$t"
+  for f in model.xgb.json model.onnx schema.json reference.json card.json; do
+    [ -s "train/$t/$f" ] && ok || bad "train $t wrote no $f"
+  done
+  expect_ok "bundle $t" "$ldx" bundle --schema "train/$t/schema.json" --model "train/$t/model.xgb.json" \
+    --card "train/$t/card.json" --reference "train/$t/reference.json" --name "$t" --version 2 \
+    --key keys/signing-key.json --out "$t.ldxb"
+  out=$("$ldx" verify --trust keys/trust.json "$t.ldxb") && grep -q "^valid: $t v2" <<<"$out" && ok || bad "verify $t: $out"
+  expect_ok "predict $t" "$ldx" predict --bundle "$t.ldxb" --trust keys/trust.json --input "$data/$t.csv" --explain --out "$t.native.json"
+  # The browser core (wasm) and ONNX Runtime Web against the native core, every row.
+  if node "$src/tests/node/wasm_parity.mjs" "$wasm/localdx_core.mjs" "$t.ldxb" keys/trust.json "$data/$t.csv" "$t.native.json" > "$t.parity.txt" 2>&1; then ok; else bad "wasm/ORT parity $t: $(cat "$t.parity.txt")"; fi
+  head -1 "$t.parity.txt"
+done
+
+# Model-card metrics against the literature figures (TOOLCHAIN.md): AUC at or above them.
+metric() { node -e "const c=require('./train/$1/card.json'); console.log($2)"; }
+awk "BEGIN{exit !($(metric wdbc 'c.metrics.macro.auc_roc.value') >= 0.985)}" && ok || bad "wdbc AUC below 0.985"
+awk "BEGIN{exit !($(metric pima-diabetes 'c.metrics.macro.auc_roc.value') >= 0.82)}" && ok || bad "pima AUC below 0.82"
+awk "BEGIN{exit !($(metric pbc-stage 'c.metrics.ordinal.within_one_accuracy.value') >= 0.8)}" && ok || bad "pbc within-one below 0.8"
+
+#-- predict output formats ----------------------------------------------------
+head -4 "$data/pima-diabetes.csv" > three.csv
+out=$("$ldx" predict --bundle pima-diabetes.ldxb --trust keys/trust.json --input three.csv --format csv --explain)
+[ "$(wc -l <<<"$out")" = 4 ] && grep -q '^row,predicted,p_neg,p_pos,warnings,base,phi_pregnant' <<<"$out" && ok || bad "csv output: $out"
+echo '{"pregnant": 2, "glucose": {"value": 8.2, "unit": "mmol/L"}, "age": 40}' > one.json
+out=$("$ldx" predict --bundle pima-diabetes.ldxb --trust keys/trust.json --input one.json --explain)
+grep -q '"missing_value"' <<<"$out" && grep -q '"log-odds of pos"' <<<"$out" && ok || bad "json output: $out"
+
+#-- bad input: training data --------------------------------------------------
+printf 'pregnant,glucose,pressure,triceps,insulin,mass,pedigree,age,diabetes\n1,"85,66,29,NA,26.6,0.351,31,neg\n' > badquote.csv
+expect_fail "malformed csv" "row 1: a quoted cell is never closed" "$ldx" train --task "$src/models/pima-diabetes" --data badquote.csv --out t1
+no_file t1 "malformed csv"
+printf 'pregnant,glucose,weight,age,diabetes\n1,85,70,31,neg\n' > unknown.csv
+expect_fail "unknown column" "field 'weight': column 'weight' is not a field" "$ldx" train --task "$src/models/pima-diabetes" --data unknown.csv --out t2
+printf 'pregnant,glucose,age,diabetes\n1,85,31,neg\n2,abc,31,pos\n3,90,300,neg\n' > values.csv
+out=$("$ldx" train --task "$src/models/pima-diabetes" --data values.csv --out t3 2>&1); rc=$?
+[ $rc -ne 0 ] && grep -q "row 2, field 'glucose': 'abc' is not a number" <<<"$out" \
+  && grep -q "row 3, field 'age': 300 a is outside the possible range 21 to 120 a" <<<"$out" && ok || bad "bad values: $out"
+no_file t3 "bad values"
+printf 'pregnant,glucose,age\n1,85,31\n' > nolabel.csv
+expect_fail "missing label column" "the label column 'diabetes' is missing" "$ldx" train --task "$src/models/pima-diabetes" --data nolabel.csv --out t4
+printf 'pregnant,glucose,age,diabetes\n1,85,31,maybe\n' > badlabel.csv
+expect_fail "unknown label" "row 1, field 'diabetes': label 'maybe' is not one of: neg, pos" "$ldx" train --task "$src/models/pima-diabetes" --data badlabel.csv --out t5
+printf 'pregnant,glucose,pressure,triceps,insulin,mass,pedigree,diabetes\n1,85,66,29,NA,26.6,0.351,neg\n' > noage.csv
+expect_fail "missing required column" "field 'age': the required field has no column" "$ldx" train --task "$src/models/pima-diabetes" --data noage.csv --out t6
+
+#-- bad input: bundle ---------------------------------------------------------
+b() { "$ldx" bundle --schema train/wdbc/schema.json --model train/wdbc/model.xgb.json --reference train/wdbc/reference.json --name wdbc --version 3 "$@"; }
+echo '{"type": "localdx-signing-key", "keyid": "00", "secret_key": "zz"}' > badkey.json
+expect_fail "corrupt key" "badkey.json: secret_key is not 64 bytes of hex" b --key badkey.json --out k1.ldxb
+no_file k1.ldxb "corrupt key"
+expect_fail "missing key" "cannot read nokey.json" b --key nokey.json --out k2.ldxb
+head -c 300 train/wdbc/model.onnx > broken.onnx
+expect_fail "unreadable onnx" "not an ONNX model" "$ldx" bundle --schema train/wdbc/schema.json --model broken.onnx --reference "$data/wdbc.csv" --name wdbc --version 3 --key keys/signing-key.json --out k3.ldxb
+no_file k3.ldxb "unreadable onnx"
+expect_fail "schema mismatch" "the model takes 8 features; the schema maps its fields to 30" "$ldx" bundle --schema train/wdbc/schema.json --model train/pima-diabetes/model.xgb.json --reference train/wdbc/reference.json --name wdbc --version 3 --key keys/signing-key.json --out k4.ldxb
+expect_fail "onnx needs reference rows" "needs --reference as a CSV" "$ldx" bundle --schema train/wdbc/schema.json --model train/wdbc/model.onnx --reference train/wdbc/reference.json --name wdbc --version 3 --key keys/signing-key.json --out k5.ldxb
+expect_fail "bad version" "--version must be a positive whole number" "$ldx" bundle --schema train/wdbc/schema.json --model train/wdbc/model.xgb.json --reference train/wdbc/reference.json --name wdbc --version 0 --key keys/signing-key.json --out k6.ldxb
+expect_fail "bad name" "name 'Wdbc!' is not 1-64" "$ldx" bundle --schema train/wdbc/schema.json --model train/wdbc/model.xgb.json --reference train/wdbc/reference.json --name 'Wdbc!' --version 3 --key keys/signing-key.json --out k7.ldxb
+
+# An ONNX tree model made elsewhere (here: our own export) with covers from reference rows.
+expect_ok "bundle onnx" "$ldx" bundle --schema train/wdbc/schema.json --model train/wdbc/model.onnx --reference "$data/wdbc.csv" --name wdbc-onnx --version 1 --key keys/signing-key.json --out wdbc-onnx.ldxb
+expect_ok "predict onnx bundle" "$ldx" predict --bundle wdbc-onnx.ldxb --trust keys/trust.json --input "$data/wdbc.csv" --explain --out wdbc-onnx.native.json
+node -e "
+const a = require('./wdbc.native.json'), b = require('./wdbc-onnx.native.json');
+let m = 0; a.forEach((r, i) => m = Math.max(m, Math.abs(r.probabilities.malignant - b[i].probabilities.malignant)));
+const cov = b[0].explanation[0];
+const sum = cov.base + Object.values(cov.features).reduce((x, y) => x + y, 0);
+if (m > 1e-6 || Math.abs(sum - cov.margin) > 1e-9) { console.error('onnx bundle differs', m, sum, cov.margin); process.exit(1); }
+" && ok || bad "onnx-imported bundle: probabilities or local accuracy"
+
+#-- bad input: verify and predict ---------------------------------------------
+cp wdbc.ldxb tampered.ldxb
+printf '\x00' | dd of=tampered.ldxb bs=1 seek=$(( $(stat -c %s tampered.ldxb) - 100 )) conv=notrunc 2>/dev/null
+expect_fail "tampered" "^rejected \((member_hash|member_length|malformed)\)" "$ldx" verify --trust keys/trust.json tampered.ldxb
+head -c 5000 wdbc.ldxb > truncated.ldxb
+expect_fail "truncated" "^rejected \(truncated\)" "$ldx" verify --trust keys/trust.json truncated.ldxb
+expect_fail "wrong trust root" "^rejected \(unknown_key\)" "$ldx" verify --trust other/trust.json wdbc.ldxb
+expect_fail "rollback" "^rejected \(rollback\).*older than v5" "$ldx" verify --trust keys/trust.json --min-version 5 wdbc.ldxb
+expect_fail "predict tampered" "does not match its signed SHA-256|malformed|member_length" "$ldx" predict --bundle tampered.ldxb --trust keys/trust.json --input three.csv --out p1.json
+no_file p1.json "predict tampered"
+printf 'pregnant,glucose,age\n1,85,31\n2,90,31\n3,80,12\n' > pbad.csv
+out=$("$ldx" predict --bundle pima-diabetes.ldxb --trust keys/trust.json --input pbad.csv --out p2.json 2>&1); rc=$?
+if [ $rc -ne 0 ] && grep -q "row 3, field 'age': 12 a is outside the possible range 21 to 120 a" <<<"$out"; then ok; else bad "predict bad values: $out"; fi
+no_file p2.json "predict bad values"
+expect_fail "predict unknown column" "column 'weight' is not a field" "$ldx" predict --bundle pima-diabetes.ldxb --trust keys/trust.json --input unknown.csv
+expect_fail "unknown option" "unknown option --explian" "$ldx" predict --bundle pima-diabetes.ldxb --trust keys/trust.json --input three.csv --explian
+expect_fail "bad format" "--format must be csv or json" "$ldx" predict --bundle pima-diabetes.ldxb --trust keys/trust.json --input three.csv --format xml
+for c in keygen train bundle verify predict publish; do
+  "$ldx" "$c" --help | grep -q "^Usage: localdx $c" && ok || bad "$c --help"
+done
+
+echo "$passed passed, $failed failed"
+[ "$failed" -eq 0 ]

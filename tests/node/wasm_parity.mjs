@@ -1,0 +1,73 @@
+// tests/node/wasm_parity.mjs — the wasm core and ONNX Runtime Web against the native core.
+//
+// Usage: node --no-experimental-fetch wasm_parity.mjs CORE.mjs BUNDLE TRUST INPUT.csv NATIVE.json
+//   NATIVE.json: `localdx predict --explain --format json` on INPUT.csv (the native build).
+// Checks, for every row:
+//   - wasm probabilities and every TreeSHAP contribution equal the native ones (<= 1e-6);
+//   - ONNX Runtime Web, running the bundle's model.onnx on the wasm core's feature vector,
+//     gives the same probabilities (<= 1e-5), and base + sum(phi) equals ORT's own margin (<= 1e-4).
+// Prints "N passed, M failed" and exits non-zero on any failure.
+import { readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import path from 'node:path';
+
+const [corePath, bundlePath, trustPath, inputPath, nativePath] = process.argv.slice(2);
+const require = createRequire(import.meta.url);
+const ort = require(path.resolve(path.dirname(new URL(import.meta.url).pathname), '../../web/node_modules/onnxruntime-web'));
+ort.env.wasm.numThreads = 1;
+
+// Emscripten 3.1.6's ES module output still reads __dirname and require() under Node.
+globalThis.__dirname = path.dirname(path.resolve(corePath));
+globalThis.require = require;
+const { default: createLocalDxCore } = await import(path.resolve(corePath));
+const core = await createLocalDxCore({ wasmBinary: readFileSync(path.resolve(corePath).replace(/\.mjs$/, '.wasm')) });
+const loaded = core.loadBundle(new Uint8Array(readFileSync(bundlePath)), readFileSync(trustPath, 'utf8'), Date.now() / 1000, 0);
+if (!loaded.ok()) { console.error('load failed:', loaded.error()); process.exit(1); }
+const model = loaded.model();
+const info = JSON.parse(model.info());
+const wasm = JSON.parse(model.predictCsv(readFileSync(inputPath, 'utf8'), true));
+const native = JSON.parse(readFileSync(nativePath, 'utf8'));
+let passed = 0, failed = 0;
+const check = (ok, what) => { if (ok) passed++; else { failed++; console.error('FAIL', what); } };
+
+check(wasm.problems.length === 0, `no problems reading ${inputPath}: ${JSON.stringify(wasm.problems.slice(0, 3))}`);
+check(wasm.rows.length === native.length, `row count wasm ${wasm.rows.length} native ${native.length}`);
+const classes = info.schema.outputs.classes.map(c => c.name);
+const features = info.schema.features;
+let maxP = 0, maxPhi = 0;
+for (let i = 0; i < Math.min(wasm.rows.length, native.length); i++) {
+  const w = wasm.rows[i], n = native[i];
+  classes.forEach((c, k) => { maxP = Math.max(maxP, Math.abs(w.probabilities[k] - n.probabilities[c])); });
+  n.explanation.forEach((out, o) => {
+    maxPhi = Math.max(maxPhi, Math.abs(w.explanation.outputs[o].base - out.base));
+    features.forEach((f, j) => { maxPhi = Math.max(maxPhi, Math.abs(w.explanation.outputs[o].contributions[j] - out.features[f])); });
+  });
+}
+check(maxP <= 1e-6, `wasm vs native probabilities max |d| ${maxP}`);
+check(maxPhi <= 1e-6, `wasm vs native contributions max |d| ${maxPhi}`);
+
+// ONNX Runtime Web on the same feature vectors, one batch.
+const session = await ort.InferenceSession.create(new Uint8Array(model.onnx()), { executionProviders: ['wasm'] });
+const n = wasm.rows.length, F = features.length;
+const x = new Float32Array(n * F);
+wasm.rows.forEach((r, i) => r.features.forEach((v, j) => { x[i * F + j] = v === null ? NaN : v; }));
+const out = await session.run({ input: new ort.Tensor('float32', x, [n, F]) });
+const K = classes.length;
+let maxOrtP = 0, maxMargin = 0;
+for (let i = 0; i < n; i++) {
+  const r = wasm.rows[i];
+  for (let k = 0; k < K; k++) maxOrtP = Math.max(maxOrtP, Math.abs(out.probabilities.data[i * K + k] - r.probabilities[k]));
+  const m = out.margin.data;
+  const M = out.margin.dims[1];
+  const ortMargins = Array.from(m.slice(i * M, (i + 1) * M));
+  r.explanation.outputs.forEach((e, o) => {
+    const sum = e.base + e.contributions.reduce((a, b) => a + b, 0);
+    maxMargin = Math.max(maxMargin, Math.abs(sum - ortMargins[o]));
+  });
+}
+check(maxOrtP <= 1e-5, `ONNX Runtime Web vs core probabilities max |d| ${maxOrtP}`);
+check(maxMargin <= 1e-4, `base + sum(phi) vs ONNX Runtime margin max |d| ${maxMargin}`);
+console.log(`${info.name}: ${n} rows; wasm-native |dp| ${maxP.toExponential(2)} |dphi| ${maxPhi.toExponential(2)}; ` +
+            `ORT |dp| ${maxOrtP.toExponential(2)}; ORT margin vs base+sum(phi) ${maxMargin.toExponential(2)}`);
+console.log(`${passed} passed, ${failed} failed`);
+process.exit(failed ? 1 : 0);

@@ -1,0 +1,129 @@
+// wasm/core/core_api.cpp — see core_api.h.
+#include "core_api.h"
+
+#include "csv/csv.h"
+#include "record/record.h"
+
+namespace ldx {
+
+Json problems_json(const std::vector<Problem>& ps) {
+    Json a = Json::array();
+    for (const auto& p : ps) {
+        Json j{{"code", p.code}, {"message", p.message}, {"text", p.describe()}};
+        if (!p.field.empty()) j["field"] = p.field;
+        if (p.row >= 0) j["row"] = p.row;
+        a.push_back(std::move(j));
+    }
+    return a;
+}
+
+LoadResult core_load_bundle(std::string_view bundle, std::string_view trust_json, int64_t now, int64_t min_version) {
+    LoadResult out;
+    auto fail = [&](const Problem& p) {
+        out.error = Json{{"code", p.code}, {"message", p.message}};
+        return out;
+    };
+    auto root = trust_root_parse(trust_json, now);
+    if (!root) return fail(root.error());
+    auto v = bundle_verify(bundle, *root, VerifyPolicy{now, min_version, {}});
+    if (!v) return fail(v.error());
+    auto m = model_from_bundle(*v);
+    if (!m) return fail(m.error());
+    out.model = std::make_shared<LoadedModel>();
+    out.model->model = std::move(*m);
+    return out;
+}
+
+Json core_model_info(const LoadedModel& lm) {
+    const Model& m = lm.model;
+    return Json{{"name", m.manifest.name},
+                {"version", m.manifest.version},
+                {"created", utc_format(m.manifest.created)},
+                {"expires", utc_format(m.manifest.expires)},
+                {"expires_unix", m.manifest.expires},
+                {"signers", m.signers},
+                {"sha256", m.sha256},
+                {"explainer", m.manifest.explainer},
+                {"covers", m.ensemble ? m.ensemble->covers : "none"},
+                {"num_features", m.schema.features.size()},
+                {"schema", schema_to_json(m.schema)},
+                {"card", m.card}};
+}
+
+namespace {
+Json prediction_json(const Model& m, const Prediction& p, bool explain) {
+    const Schema& s = m.schema;
+    Json j;
+    j["ok"] = true;
+    j["probabilities"] = p.probabilities;
+    Json classes = Json::array();
+    for (const auto& c : s.outputs.classes) classes.push_back(c.name);
+    j["classes"] = classes;
+    j["predicted"] = p.predicted;
+    j["label"] = s.outputs.classes[static_cast<size_t>(p.predicted)].label;
+    j["margin"] = p.margin;
+    std::vector<double> features(p.prepared.features.begin(), p.prepared.features.end());
+    Json fj = Json::array(), vj = Json::array();
+    for (double f : features) fj.push_back(std::isnan(f) ? Json(nullptr) : Json(f));
+    for (double v : p.prepared.values) vj.push_back(std::isnan(v) ? Json(nullptr) : Json(v));
+    j["features"] = fj;
+    j["values"] = vj;
+    j["warnings"] = problems_json(p.prepared.warnings);
+    if (explain) {
+        const int out = explanation_output(m, p.predicted);
+        const auto per_field = contributions_by_field(s, p.explanation, out);
+        const auto row = p.explanation.output(out);
+        j["explanation"] = {{"output", out},
+                            {"of", m.ensemble->link == Link::logistic ? "log-odds of " + s.outputs.classes[1].label
+                                                                      : "margin of " + s.outputs.classes[static_cast<size_t>(out)].label},
+                            {"base", p.explanation.base[static_cast<size_t>(out)]},
+                            {"contributions", std::vector<double>(row.begin(), row.end())},
+                            {"fields", per_field}};
+        // All outputs, for multi-class consumers (tests compare every one).
+        Json all = Json::array();
+        for (int o = 0; o < p.explanation.num_outputs; ++o) {
+            const auto r = p.explanation.output(o);
+            all.push_back({{"base", p.explanation.base[static_cast<size_t>(o)]}, {"contributions", std::vector<double>(r.begin(), r.end())}});
+        }
+        j["explanation"]["outputs"] = all;
+    }
+    return j;
+}
+}  // namespace
+
+Json core_predict(LoadedModel& lm, std::string_view record_json, bool explain) {
+    const Model& m = lm.model;
+    if (!m.ensemble)
+        return Json{{"ok", false}, {"problems", problems_json({problem("no_trees", "this model runs only in ONNX Runtime")})}};
+    auto doc = json_parse(record_json, "patient record", JsonLimits{1u << 20, 4});
+    if (!doc) return Json{{"ok", false}, {"problems", problems_json(doc.problems())}};
+    auto raw = record_from_json(*doc);
+    if (!raw) return Json{{"ok", false}, {"problems", problems_json(raw.problems())}};
+    auto prepared = record_prepare(m.schema, *raw);
+    if (!prepared) return Json{{"ok", false}, {"problems", problems_json(prepared.problems())}};
+    return prediction_json(m, model_predict_features(m, std::move(*prepared), explain, lm.workspace), explain);
+}
+
+Json core_predict_csv(LoadedModel& lm, std::string_view csv_text, bool explain) {
+    const Model& m = lm.model;
+    Json out{{"rows", Json::array()}, {"problems", Json::array()}};
+    auto table = csv_parse(csv_text);
+    if (!table) { out["problems"] = problems_json(table.problems()); return out; }
+    const std::string ignore[] = {m.schema.outputs.column, "id", "patient_id"};
+    auto binding = csv_bind(m.schema, table->header, ignore);
+    if (!binding) { out["problems"] = problems_json(binding.problems()); return out; }
+    for (size_t i = 0; i < table->rows.size(); ++i) {
+        const long row = static_cast<long>(i) + 1;
+        auto prepared = record_prepare(m.schema, record_from_csv_row(m.schema, *binding, table->rows[i]), row);
+        if (!prepared) {
+            for (auto& p : problems_json(prepared.problems())) out["problems"].push_back(p);
+            continue;
+        }
+        Json j = prediction_json(m, model_predict_features(m, std::move(*prepared), explain, lm.workspace), explain);
+        j["row"] = row;
+        out["rows"].push_back(std::move(j));
+    }
+    return out;
+}
+
+}  // namespace ldx

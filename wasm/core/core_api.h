@@ -1,0 +1,55 @@
+// wasm/core/core_api.h — the browser core's API, as plain C++ over JSON text.
+//
+// Index of this file
+//   [SECTION] Loaded model handle
+//   [SECTION] Results as JSON (what the page and the tests read)
+//
+// The embind layer (core_bindings.cpp) only moves bytes and strings across; everything here is
+// ordinary C++ that also compiles natively, so the native test suite exercises the same code
+// the browser runs.
+#pragma once
+#include <memory>
+#include <string>
+#include <string_view>
+
+#include "base/json.h"
+#include "predict/predict.h"
+
+namespace ldx {
+
+//-----------------------------------------------------------------------------
+// [SECTION] Loaded model handle
+//-----------------------------------------------------------------------------
+struct LoadedModel {
+    Model model;
+    TreeShapWorkspace workspace;  // reused across predictions of this model
+};
+
+// Verifies `bundle` against `trust_json` at time `now` with rollback floor `min_version`, and
+// parses it. On failure `error` holds {"code", "message"}.
+struct LoadResult {
+    std::shared_ptr<LoadedModel> model;
+    Json error;
+};
+LoadResult core_load_bundle(std::string_view bundle, std::string_view trust_json, int64_t now, int64_t min_version);
+
+//-----------------------------------------------------------------------------
+// [SECTION] Results as JSON
+//-----------------------------------------------------------------------------
+// {"name", "version", "created", "expires", "signers", "sha256", "explainer", "covers",
+//  "schema": <schema.json>, "card": <card.json>}
+Json core_model_info(const LoadedModel& m);
+
+// record_json: one record object. Returns {"ok": true, "probabilities": [...], "classes": [...],
+// "predicted", "label", "margin": [...], "features": [...], "values": [...], "warnings": [...],
+// and with explain: "explanation": {"output", "base", "contributions": [...per feature],
+// "fields": [...per field]} for the output that explains the predicted class}; or {"ok": false,
+// "problems": [{"code", "field", "message"}]}.
+Json core_predict(LoadedModel& m, std::string_view record_json, bool explain);
+
+// A CSV of many patients: every row scored, problems per row. {"rows": [...], "problems": [...]}
+Json core_predict_csv(LoadedModel& m, std::string_view csv_text, bool explain);
+
+Json problems_json(const std::vector<Problem>& ps);
+
+}  // namespace ldx
