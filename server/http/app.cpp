@@ -1,0 +1,717 @@
+// server/http/app.cpp — see app.h.
+//
+// Index of this file
+//   [SECTION] Configuration
+//   [SECTION] Request metrics (for /metrics)
+//   [SECTION] Report ingestion: group commit
+//   [SECTION] Rate limiting (salted, in memory, never stored)
+//   [SECTION] State and model cache
+//   [SECTION] Routes: health, static files, headers
+//   [SECTION] Routes: models index and bundles
+//   [SECTION] Routes: metrics reports, drift, Prometheus
+//   [SECTION] Run and stop
+#include "http/app.h"
+
+#include <httplib.h>
+
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <cstdlib>
+#include <deque>
+#include <filesystem>
+#include <future>
+#include <map>
+#include <mutex>
+#include <regex>
+#include <sstream>
+#include <thread>
+
+#include "bundle/bundle.h"
+#include "bundle/trust.h"
+#include "drift/report.h"
+#include "io/files.h"
+#include "predict/predict.h"
+#include "store/store.h"
+
+namespace ldx {
+
+//-----------------------------------------------------------------------------
+// [SECTION] Configuration
+//-----------------------------------------------------------------------------
+namespace {
+const char* kServerHelp = R"(Usage: localdx-server [options]
+
+Distributes signed model bundles and collects anonymous aggregate metrics (SPEC §7). It never
+receives patient data. Every option can also be set by an environment variable.
+
+  --host ADDR            listen address (LOCALDX_HOST, default 127.0.0.1)
+  --port N               port (LOCALDX_PORT, default 8080)
+  --data DIR             SQLite database and bundle files (LOCALDX_DATA, default ./data)
+  --web DIR              the PWA to serve at / (LOCALDX_WEB)
+  --trust FILE           trust root; published bundles must verify against it (LOCALDX_TRUST, required)
+  --token-file FILE      administrator bearer token for publishing (LOCALDX_TOKEN_FILE, required)
+  --index-key FILE       signing key for the models index; must be in the trust root (LOCALDX_INDEX_KEY, required)
+  --tls-cert FILE        with --tls-key: serve HTTPS (LOCALDX_TLS_CERT, LOCALDX_TLS_KEY)
+  --tls-key FILE
+  --threads N            worker threads (LOCALDX_THREADS, default 64)
+  --index-ttl-hours N    lifetime of the signed models index (default 24)
+  --rate-limit N         metrics reports per source per minute, 0 = off (LOCALDX_RATE_LIMIT, default 60)
+  --drift-days N         window of the drift figures in days (default 7)
+  --drift-min N          predictions needed before a drift figure is published (default 20000;
+                         randomized response makes PSI noisy, about 600 / predictions)
+  --psi-warn X           PSI warning threshold (default 0.1)
+  --psi-alert X          PSI alert threshold (default 0.25)
+  --no-access-log        do not log requests (the log never holds addresses or bodies)
+
+SIGTERM or SIGINT: stop accepting, finish in-flight requests, commit every pending report, exit.
+)";
+
+Result<int64_t> to_int(const std::string& flag, const std::string& v, int64_t lo, int64_t hi) {
+    char* end = nullptr;
+    const long long x = std::strtoll(v.c_str(), &end, 10);
+    if (v.empty() || *end || x < lo || x > hi)
+        return problem("usage", flag + " must be a whole number from " + std::to_string(lo) + " to " + std::to_string(hi) + ", not '" + v + "'");
+    return static_cast<int64_t>(x);
+}
+Result<double> to_double(const std::string& flag, const std::string& v) {
+    char* end = nullptr;
+    const double x = std::strtod(v.c_str(), &end);
+    if (v.empty() || *end || !(x > 0)) return problem("usage", flag + " must be a positive number, not '" + v + "'");
+    return x;
+}
+}  // namespace
+
+Result<ServerConfig> server_config_parse(const std::vector<std::string>& args, std::string& help) {
+    ServerConfig c;
+    std::map<std::string, std::string> v;
+    const std::pair<const char*, const char*> env[] = {
+        {"--host", "LOCALDX_HOST"}, {"--port", "LOCALDX_PORT"}, {"--data", "LOCALDX_DATA"}, {"--web", "LOCALDX_WEB"},
+        {"--trust", "LOCALDX_TRUST"}, {"--token-file", "LOCALDX_TOKEN_FILE"}, {"--index-key", "LOCALDX_INDEX_KEY"},
+        {"--tls-cert", "LOCALDX_TLS_CERT"}, {"--tls-key", "LOCALDX_TLS_KEY"}, {"--threads", "LOCALDX_THREADS"},
+        {"--rate-limit", "LOCALDX_RATE_LIMIT"}};
+    for (auto [flag, var] : env)
+        if (const char* e = std::getenv(var)) v[flag] = e;
+    const std::set<std::string> known = {"--host", "--port", "--data", "--web", "--trust", "--token-file", "--index-key",
+                                         "--tls-cert", "--tls-key", "--threads", "--index-ttl-hours", "--rate-limit",
+                                         "--drift-days", "--drift-min", "--psi-warn", "--psi-alert"};
+    for (size_t i = 0; i < args.size(); ++i) {
+        if (args[i] == "--help" || args[i] == "-h") { help = kServerHelp; return c; }
+        if (args[i] == "--no-access-log") { c.access_log = false; continue; }
+        if (!known.count(args[i])) return problem("usage", "unknown option " + args[i] + " (see --help)");
+        if (i + 1 >= args.size()) return problem("usage", args[i] + " needs a value");
+        v[args[i]] = args[i + 1];
+        ++i;
+    }
+    auto get = [&](const char* f) { return v.count(f) ? v[f] : std::string(); };
+    if (v.count("--host")) c.host = get("--host");
+    if (v.count("--data")) c.data_dir = get("--data");
+    c.web_dir = get("--web");
+    c.trust_path = get("--trust");
+    c.token_path = get("--token-file");
+    c.index_key_path = get("--index-key");
+    c.tls_cert = get("--tls-cert");
+    c.tls_key = get("--tls-key");
+    std::vector<Problem> ps;
+    auto num = [&](const char* f, auto& out, int64_t lo, int64_t hi) {
+        if (!v.count(f)) return;
+        auto r = to_int(f, v[f], lo, hi);
+        if (r) out = static_cast<std::remove_reference_t<decltype(out)>>(*r);
+        else ps.push_back(r.error());
+    };
+    num("--port", c.port, 0, 65535);
+    num("--threads", c.threads, 4, 1024);
+    num("--index-ttl-hours", c.index_ttl_hours, 1, 24 * 365);
+    num("--rate-limit", c.rate_limit_per_minute, 0, 100000000);
+    num("--drift-days", c.drift_days, 1, 3650);
+    num("--drift-min", c.drift_min_predictions, 1, 1000000000);
+    for (auto [f, out] : {std::pair{"--psi-warn", &c.psi_warn}, std::pair{"--psi-alert", &c.psi_alert}})
+        if (v.count(f)) {
+            auto r = to_double(f, v[f]);
+            if (r) *out = *r; else ps.push_back(r.error());
+        }
+    for (auto [f, val] : {std::pair{"--trust", &c.trust_path}, std::pair{"--token-file", &c.token_path}, std::pair{"--index-key", &c.index_key_path}})
+        if (val->empty()) ps.push_back(problem("usage", std::string(f) + " is required (see --help)"));
+    if (c.tls_cert.empty() != c.tls_key.empty()) ps.push_back(problem("usage", "--tls-cert and --tls-key go together"));
+    if (!(c.psi_warn < c.psi_alert)) ps.push_back(problem("usage", "--psi-warn must be below --psi-alert"));
+    if (!ps.empty()) return ps;
+    return c;
+}
+
+//-----------------------------------------------------------------------------
+// [SECTION] Request metrics
+//-----------------------------------------------------------------------------
+namespace {
+struct RequestMetrics {
+    static constexpr double kBuckets[] = {0.0005, 0.001, 0.0025, 0.005, 0.01, 0.02, 0.05, 0.1, 0.25, 0.5, 1, 2.5};
+    struct Series {
+        uint64_t count = 0;
+        double sum = 0;
+        uint64_t buckets[std::size(kBuckets)] = {};
+    };
+    std::mutex mu;
+    std::map<std::pair<std::string, int>, uint64_t> requests;  // (route, status)
+    std::map<std::string, Series> latency;                     // route
+    std::map<std::string, uint64_t> rejected;                  // reason code
+    std::map<std::string, uint64_t> downloads;                 // "name\tversion"
+
+    void observe(const std::string& route, int status, double seconds) {
+        std::lock_guard lock(mu);
+        ++requests[{route, status}];
+        Series& s = latency[route];
+        ++s.count;
+        s.sum += seconds;
+        for (size_t i = 0; i < std::size(kBuckets); ++i)
+            if (seconds <= kBuckets[i]) ++s.buckets[i];
+    }
+    void reject(const std::string& code) { std::lock_guard lock(mu); ++rejected[code]; }
+    void download(const std::string& name, int64_t version) { std::lock_guard lock(mu); ++downloads[name + "\t" + std::to_string(version)]; }
+};
+
+// A route label that never carries a hash, a query or anything a client chose.
+std::string route_of(const std::string& path) {
+    if (path.rfind("/api/v1/bundles/", 0) == 0) return "/api/v1/bundles/:sha256";
+    for (const char* r : {"/api/v1/models", "/api/v1/bundles", "/api/v1/metrics", "/api/v1/drift", "/metrics", "/healthz", "/readyz"})
+        if (path == r) return r;
+    return "static";
+}
+
+//-----------------------------------------------------------------------------
+// [SECTION] Report ingestion: group commit
+//-----------------------------------------------------------------------------
+// Handlers enqueue a checked report and wait; one writer thread commits everything queued in a
+// single transaction (fsync'd), then answers every waiter. A report is acknowledged only after
+// the commit that holds it, so a kill -9 loses nothing acknowledged.
+class Ingest {
+public:
+    explicit Ingest(Store& store) : store_(store), writer_([this] { loop(); }) {}
+    ~Ingest() { stop(); }
+
+    std::future<Result<Store::Outcome>> submit(Store::Incoming in) {
+        std::lock_guard lock(mu_);
+        queue_.push_back({std::move(in), {}});
+        auto f = queue_.back().done.get_future();
+        cv_.notify_one();
+        return f;
+    }
+    // Commits everything still queued, then ends the writer.
+    void stop() {
+        {
+            std::lock_guard lock(mu_);
+            if (stopping_) return;
+            stopping_ = true;
+        }
+        cv_.notify_one();
+        if (writer_.joinable()) writer_.join();
+    }
+    uint64_t batches() const { return batches_; }
+
+private:
+    struct Pending {
+        Store::Incoming in;
+        std::promise<Result<Store::Outcome>> done;
+    };
+    void loop() {
+        for (;;) {
+            std::deque<Pending> batch;
+            {
+                std::unique_lock lock(mu_);
+                cv_.wait(lock, [&] { return stopping_ || !queue_.empty(); });
+                if (queue_.empty() && stopping_) return;
+                const size_t n = std::min<size_t>(queue_.size(), 4096);
+                for (size_t i = 0; i < n; ++i) { batch.push_back(std::move(queue_.front())); queue_.pop_front(); }
+            }
+            std::vector<Store::Incoming> items;
+            items.reserve(batch.size());
+            for (auto& p : batch) items.push_back(std::move(p.in));
+            auto r = store_.add_reports(items);
+            ++batches_;
+            for (size_t i = 0; i < batch.size(); ++i) {
+                if (r) batch[i].done.set_value(r.value()[i]);
+                else batch[i].done.set_value(r.problems());
+            }
+        }
+    }
+    Store& store_;
+    std::mutex mu_;
+    std::condition_variable cv_;
+    std::deque<Pending> queue_;
+    bool stopping_ = false;
+    std::atomic<uint64_t> batches_{0};
+    std::thread writer_;
+};
+
+//-----------------------------------------------------------------------------
+// [SECTION] Rate limiting
+//-----------------------------------------------------------------------------
+// A token bucket per source. The source is the SHA-256 of a per-process random salt and the
+// peer address: the address itself is never kept, logged or written anywhere, and the salt dies
+// with the process.
+class RateLimiter {
+public:
+    explicit RateLimiter(int per_minute) : per_minute_(per_minute), salt_(ed25519_keypair().public_key) {}
+    bool allow(const std::string& peer) {
+        if (per_minute_ <= 0) return true;
+        const std::string key = sha256(salt_ + peer).substr(0, 16);
+        const double now = std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count();
+        std::lock_guard lock(mu_);
+        if (buckets_.size() > 100000) buckets_.clear();  // bounded memory under address churn
+        Bucket& b = buckets_[key];
+        if (b.at == 0) { b.at = now; b.tokens = per_minute_; }
+        b.tokens = std::min<double>(per_minute_, b.tokens + (now - b.at) * per_minute_ / 60.0);
+        b.at = now;
+        if (b.tokens < 1) return false;
+        b.tokens -= 1;
+        return true;
+    }
+
+private:
+    struct Bucket { double tokens = 0, at = 0; };
+    int per_minute_;
+    std::string salt_;
+    std::mutex mu_;
+    std::map<std::string, Bucket> buckets_;
+};
+
+Json error_body(const std::string& code, const std::string& message, const std::string& field = {}) {
+    Json j{{"error", message}, {"code", code}};
+    if (!field.empty()) j["field"] = field;
+    return j;
+}
+void send_json(httplib::Response& res, int status, const Json& j) {
+    res.status = status;
+    res.set_content(j.dump() + "\n", "application/json");
+}
+}  // namespace
+
+//-----------------------------------------------------------------------------
+// [SECTION] State and model cache
+//-----------------------------------------------------------------------------
+struct App::State {
+    ServerConfig cfg;
+    TrustRoot root;
+    std::string trust_text;
+    SigningKey index_key;
+    std::string token;
+    std::unique_ptr<Store> store;
+    std::unique_ptr<Ingest> ingest;
+    std::unique_ptr<RateLimiter> limiter;
+    RequestMetrics metrics;
+    std::unique_ptr<httplib::Server> http;
+    std::atomic<bool> ready{false};
+
+    std::mutex cache_mu;
+    std::map<std::string, std::shared_ptr<const Model>> models;       // by sha256
+    std::map<std::string, std::shared_ptr<const std::string>> bytes;  // by sha256
+
+    std::shared_ptr<const std::string> bundle_bytes(const std::string& sha) {
+        std::lock_guard lock(cache_mu);
+        if (auto it = bytes.find(sha); it != bytes.end()) return it->second;
+        auto data = file_read(store->bundle_path(sha));
+        if (!data) return nullptr;
+        auto p = std::make_shared<const std::string>(std::move(*data));
+        bytes[sha] = p;
+        return p;
+    }
+    // The stored bundle is verified again when first used: the data folder is not trusted more
+    // than the network.
+    std::shared_ptr<const Model> model(const std::string& sha) {
+        {
+            std::lock_guard lock(cache_mu);
+            if (auto it = models.find(sha); it != models.end()) return it->second;
+        }
+        auto data = bundle_bytes(sha);
+        if (!data) return nullptr;
+        auto v = bundle_verify(*data, root, VerifyPolicy{0, 0, {}});  // expiry is the client's concern here
+        if (!v) return nullptr;
+        auto m = model_from_bundle(*v);
+        if (!m) return nullptr;
+        auto p = std::make_shared<const Model>(std::move(*m));
+        std::lock_guard lock(cache_mu);
+        models[sha] = p;
+        return p;
+    }
+};
+
+Result<std::unique_ptr<App>> App::create(const ServerConfig& cfg) {
+    std::unique_ptr<App> app(new App());  // private constructor
+    app->s_ = std::make_unique<State>();
+    State& s = *app->s_;
+    s.cfg = cfg;
+    auto trust = file_read(cfg.trust_path, 1u << 20);
+    if (!trust) return trust.problems();
+    auto root = trust_root_parse(*trust, unix_now());
+    if (!root) return problem(root.error().code, cfg.trust_path + ": " + root.error().message);
+    s.root = *root;
+    s.trust_text = *trust;
+    auto key_text = file_read(cfg.index_key_path, 1u << 16);
+    if (!key_text) return key_text.problems();
+    auto key = signing_key_parse(*key_text);
+    if (!key) return problem(key.error().code, cfg.index_key_path + ": " + key.error().message);
+    if (!s.root.find(key->keyid))
+        return problem("bad_key", cfg.index_key_path + ": key " + key->keyid + " is not in the trust root, so clients could not verify the index");
+    s.index_key = *key;
+    auto token = file_read(cfg.token_path, 4096);
+    if (!token) return token.problems();
+    s.token = *token;
+    while (!s.token.empty() && (s.token.back() == '\n' || s.token.back() == '\r' || s.token.back() == ' ')) s.token.pop_back();
+    if (s.token.size() < 16) return problem("bad_token", cfg.token_path + ": the token must be at least 16 characters");
+    auto store = Store::open(cfg.data_dir);
+    if (!store) return store.problems();
+    s.store = std::move(*store);
+    s.ingest = std::make_unique<Ingest>(*s.store);
+    s.limiter = std::make_unique<RateLimiter>(cfg.rate_limit_per_minute);
+    if (!cfg.web_dir.empty() && !std::filesystem::is_directory(cfg.web_dir))
+        return problem("io", "--web " + cfg.web_dir + " is not a folder");
+    return app;
+}
+
+App::~App() = default;
+
+namespace {
+
+//-----------------------------------------------------------------------------
+// [SECTION] Routes: health, static files, headers
+//-----------------------------------------------------------------------------
+bool content_hashed(const std::string& path) {
+    static const std::regex hashed(R"(\.[0-9a-f]{8,64}\.[a-z0-9]+$)");
+    return std::regex_search(path, hashed);
+}
+
+void security_headers(const httplib::Request& req, httplib::Response& res) {
+    res.set_header("Content-Security-Policy",
+                   "default-src 'self'; script-src 'self' 'wasm-unsafe-eval'; connect-src 'self'; img-src 'self' data: blob:; "
+                   "style-src 'self'; worker-src 'self' blob:; object-src 'none'; base-uri 'none'; frame-ancestors 'none'; form-action 'none'");
+    res.set_header("Cross-Origin-Opener-Policy", "same-origin");
+    res.set_header("Cross-Origin-Embedder-Policy", "require-corp");
+    res.set_header("Cross-Origin-Resource-Policy", "same-origin");
+    res.set_header("X-Content-Type-Options", "nosniff");
+    res.set_header("Referrer-Policy", "no-referrer");
+    if (!res.has_header("Cache-Control")) {
+        if (route_of(req.path) != "static") res.set_header("Cache-Control", "no-store");
+        else if (content_hashed(req.path)) res.set_header("Cache-Control", "public, max-age=31536000, immutable");
+        else res.set_header("Cache-Control", "no-cache");
+    }
+}
+
+void routes_health(App::State& s, httplib::Server& svr) {
+    svr.Get("/healthz", [](const httplib::Request&, httplib::Response& res) { res.set_content("ok\n", "text/plain"); });
+    svr.Get("/readyz", [&s](const httplib::Request&, httplib::Response& res) {
+        if (s.ready) res.set_content("ready\n", "text/plain");
+        else { res.status = 503; res.set_content("starting\n", "text/plain"); }
+    });
+    if (!s.cfg.web_dir.empty()) {
+        svr.set_mount_point("/", s.cfg.web_dir);
+        svr.set_file_extension_and_mimetype_mapping("mjs", "text/javascript");
+        svr.set_file_extension_and_mimetype_mapping("js", "text/javascript");
+        svr.set_file_extension_and_mimetype_mapping("wasm", "application/wasm");
+        svr.set_file_extension_and_mimetype_mapping("webmanifest", "application/manifest+json");
+        svr.set_file_extension_and_mimetype_mapping("json", "application/json");
+    }
+    // The trust root the app ships with (public keys only).
+    svr.Get("/api/v1/trust", [&s](const httplib::Request&, httplib::Response& res) { res.set_content(s.trust_text, "application/json"); });
+}
+
+//-----------------------------------------------------------------------------
+// [SECTION] Routes: models index and bundles
+//-----------------------------------------------------------------------------
+inline constexpr std::string_view kIndexDomain = "localdx-index-v1";
+
+void routes_bundles(App::State& s, httplib::Server& svr) {
+    svr.Get("/api/v1/models", [&s](const httplib::Request&, httplib::Response& res) {
+        const int64_t now = unix_now();
+        Json models = Json::array();
+        for (const auto& b : s.store->latest_bundles())
+            models.push_back({{"name", b.name}, {"version", b.version}, {"sha256", b.sha256}, {"size", b.size},
+                              {"expires", b.expires}, {"url", "/api/v1/bundles/" + b.sha256}});
+        // The index is signed and expires, so a client can tell a stale or frozen mirror; its
+        // version is its issue time, so a client can refuse an older index than one it has seen.
+        Json signed_part{{"type", "localdx-index"}, {"version", now}, {"issued", utc_format(now)},
+                         {"expires", utc_format(now + s.cfg.index_ttl_hours * 3600)}, {"models", models}};
+        res.set_content(signed_document(kIndexDomain, signed_part, {s.index_key}), "application/json");
+    });
+
+    svr.Get(R"(/api/v1/bundles/([0-9a-f]{64}))", [&s](const httplib::Request& req, httplib::Response& res) {
+        const std::string sha = req.matches[1];
+        auto row = s.store->find_bundle(sha);
+        auto data = row ? s.bundle_bytes(sha) : nullptr;
+        if (!data) return send_json(res, 404, error_body("not_found", "no bundle with that SHA-256"));
+        const std::string etag = "\"" + sha + "\"";
+        res.set_header("ETag", etag);
+        res.set_header("Cache-Control", "public, max-age=31536000, immutable");
+        if (req.get_header_value("If-None-Match") == etag) { res.status = 304; return; }
+        s.metrics.download(row->name, row->version);
+        res.set_content(*data, "application/octet-stream");  // httplib answers Range requests from this body
+    });
+
+    svr.Post("/api/v1/bundles", [&s](const httplib::Request& req, httplib::Response& res) {
+        // (The bearer token was checked before the body was read: see the pre-routing handler.)
+        auto reject = [&](int status, const Problem& p) {
+            s.metrics.reject(p.code);
+            send_json(res, status, error_body(p.code, p.message, p.field));
+        };
+        const std::string_view body = req.body;
+        auto manifest = bundle_peek_manifest(body);
+        if (!manifest) return reject(422, manifest.error());
+        int64_t latest = 0;
+        for (const auto& b : s.store->latest_bundles())
+            if (b.name == manifest->name) latest = b.version;
+        auto v = bundle_verify(body, s.root, VerifyPolicy{unix_now(), latest, {}});
+        if (!v) return reject(422, v.error());
+        if (v->manifest.version <= latest)
+            return reject(409, problem("version_not_newer", v->manifest.name + " v" + std::to_string(latest) +
+                                                                " is already published; a new bundle needs a higher version", "version"));
+        auto m = model_from_bundle(*v);
+        if (!m) return reject(422, m.error());
+        Store::BundleRow row{v->sha256, v->manifest.name, v->manifest.version, static_cast<int64_t>(body.size()),
+                             utc_format(v->manifest.created), utc_format(v->manifest.expires), utc_format(unix_now())};
+        auto stored = s.store->put_bundle(row, body);
+        if (!stored) return reject(stored.error().code == "io" ? 500 : 409, stored.error());
+        send_json(res, 201, Json{{"name", row.name}, {"version", row.version}, {"sha256", row.sha256}, {"size", row.size},
+                                 {"url", "/api/v1/bundles/" + row.sha256}});
+    });
+}
+
+//-----------------------------------------------------------------------------
+// [SECTION] Routes: metrics reports, drift, Prometheus
+//-----------------------------------------------------------------------------
+std::string day_offset(int64_t days) { return utc_day(unix_now() - days * 86400); }
+
+Json drift_json(App::State& s, const std::string& name, int64_t version, const Model& m) {
+    const std::string from = day_offset(s.cfg.drift_days - 1), to = day_offset(-1);
+    const auto totals = s.store->totals(name, version, from, to);
+    const auto counts = s.store->counts(name, version, from, to);
+    Json fields = Json::array();
+    for (size_t f = 0; f < m.schema.fields.size(); ++f) {
+        const Histogram& ref = m.reference.fields[f];
+        std::vector<uint64_t> live(ref.bins(), 0);
+        if (auto it = counts.find("field:" + std::to_string(f)); it != counts.end())
+            for (size_t b = 0; b < live.size() && b < it->second.size(); ++b) live[b] = it->second[b];
+        const FieldDrift d = drift_compare(ref.name, ref.counts, live, totals.predictions, m.schema.privacy.epsilon,
+                                           s.cfg.drift_min_predictions, s.cfg.psi_warn, s.cfg.psi_alert);
+        Json x{{"field", d.field}, {"status", d.status}, {"predictions", d.predictions}, {"reports", totals.reports}};
+        if (d.status != "insufficient") { x["psi"] = d.psi; x["js_distance"] = d.js; }
+        fields.push_back(std::move(x));
+    }
+    Json classes = Json::array();
+    std::vector<uint64_t> predicted(m.reference.classes.size(), 0);
+    if (auto it = counts.find("predicted"); it != counts.end())
+        for (size_t c = 0; c < predicted.size() && c < it->second.size(); ++c) predicted[c] = it->second[c];
+    if (totals.predictions >= s.cfg.drift_min_predictions) {
+        const auto est = randomized_response_debias(predicted, totals.predictions, m.schema.privacy.epsilon);
+        for (size_t c = 0; c < est.size(); ++c)
+            classes.push_back({{"class", m.schema.outputs.classes[c].name}, {"estimated_predictions", std::round(est[c])}});
+    }
+    return Json{{"model", name}, {"version", version}, {"window", {{"from", from}, {"to", to}, {"days", s.cfg.drift_days}}},
+                {"thresholds", {{"psi_warn", s.cfg.psi_warn}, {"psi_alert", s.cfg.psi_alert}, {"min_predictions", s.cfg.drift_min_predictions}}},
+                {"privacy", {{"mechanism", "randomized response per histogram"}, {"epsilon", m.schema.privacy.epsilon}, {"k_min", m.schema.privacy.k_min}}},
+                {"reports", totals.reports}, {"predictions", totals.predictions}, {"fields", fields}, {"predicted_classes", classes}};
+}
+
+thread_local std::chrono::steady_clock::time_point request_start;
+
+std::string prom_escape(const std::string& v) {
+    std::string out;
+    for (char c : v) {
+        if (c == '\\' || c == '"') out += '\\';
+        if (c == '\n') { out += "\\n"; continue; }
+        out += c;
+    }
+    return out;
+}
+
+void routes_metrics(App::State& s, httplib::Server& svr) {
+    svr.Post("/api/v1/metrics", [&s](const httplib::Request& req, httplib::Response& res) {
+        auto reject = [&](int status, const Problem& p) {
+            s.metrics.reject(p.code);
+            send_json(res, status, error_body(p.code, p.message, p.field));
+        };
+        if (!s.limiter->allow(req.remote_addr)) {
+            res.set_header("Retry-After", "60");
+            return reject(429, problem("rate_limited", "too many reports from this source; try again in a minute"));
+        }
+        // Model and version first (cheaply), then the strict check against that bundle's reference.
+        auto head = json_parse(req.body, "report", JsonLimits{kMaxReportBytes, 4});
+        if (!head) return reject(400, head.error());
+        if (!head->is_object() || !(*head)["model"].is_string() || !(*head)["version"].is_number_integer())
+            return reject(400, problem("bad_report", "a report needs model (text) and version (whole number)"));
+        const std::string name = (*head)["model"].get<std::string>();
+        const int64_t version = (*head)["version"].get<int64_t>();
+        auto row = s.store->find_version(name, version);
+        if (!row) return reject(404, problem("unknown_model", "no published bundle " + name + " v" + std::to_string(version), "model"));
+        auto model = s.model(row->sha256);
+        if (!model) return reject(500, problem("io", "the stored bundle cannot be read"));
+        auto r = report_parse(req.body, model->schema, model->reference);
+        if (!r) return reject(400, r.error());
+        const std::string today = utc_day(unix_now()), yesterday = day_offset(1), tomorrow = day_offset(-1);
+        if (r->day != today && r->day != yesterday && r->day != tomorrow)
+            return reject(400, problem("bad_report", "day must be within one day of the server's date " + today, "day"));
+        std::string key = req.get_header_value("Idempotency-Key");
+        if (!key.empty() && (key.size() != 32 || !hex_decode(key)))
+            return reject(400, problem("bad_report", "Idempotency-Key must be 32 lowercase hex digits (16 random bytes)"));
+        auto done = s.ingest->submit(Store::Incoming{std::move(*r), key});
+        auto outcome = done.get();
+        if (!outcome) return reject(503, outcome.error());
+        send_json(res, 202, Json{{"accepted", true}, {"duplicate", *outcome == Store::Outcome::duplicate}});
+    });
+
+    svr.Get("/api/v1/drift", [&s](const httplib::Request& req, httplib::Response& res) {
+        const std::string name = req.get_param_value("model");
+        if (name.empty()) return send_json(res, 400, error_body("usage", "give ?model=NAME (and optionally &version=N)"));
+        int64_t version = 0;
+        if (req.has_param("version")) {
+            auto v = to_int("version", req.get_param_value("version"), 1, INT64_MAX);
+            if (!v) return send_json(res, 400, error_body("usage", v.error().message, "version"));
+            version = *v;
+        } else {
+            for (const auto& b : s.store->latest_bundles())
+                if (b.name == name) version = b.version;
+        }
+        auto row = version ? s.store->find_version(name, version) : std::nullopt;
+        if (!row) return send_json(res, 404, error_body("unknown_model", "no published bundle " + name + (version ? " v" + std::to_string(version) : "")));
+        auto model = s.model(row->sha256);
+        if (!model) return send_json(res, 500, error_body("io", "the stored bundle cannot be read"));
+        send_json(res, 200, drift_json(s, name, version, *model));
+    });
+
+    svr.Get("/metrics", [&s](const httplib::Request&, httplib::Response& res) {
+        std::ostringstream o;
+        o.precision(10);
+        o << "# HELP localdx_reports_total Metrics reports accepted, per model version (window: drift days).\n# TYPE localdx_reports gauge\n";
+        std::ostringstream psi, js, predictions, classes;
+        for (const auto& [name, version] : s.store->reported_versions()) {
+            auto row = s.store->find_version(name, version);
+            auto model = row ? s.model(row->sha256) : nullptr;
+            if (!model) continue;
+            const Json d = drift_json(s, name, version, *model);
+            const std::string labels = "model=\"" + prom_escape(name) + "\",version=\"" + std::to_string(version) + "\"";
+            o << "localdx_reports{" << labels << "} " << d["reports"].get<uint64_t>() << "\n";
+            predictions << "localdx_report_predictions{" << labels << "} " << d["predictions"].get<uint64_t>() << "\n";
+            for (const auto& f : d["fields"]) {
+                if (!f.contains("psi")) continue;
+                const std::string fl = labels + ",field=\"" + prom_escape(f["field"].get<std::string>()) + "\"";
+                psi << "localdx_drift_psi{" << fl << "} " << f["psi"].get<double>() << "\n";
+                js << "localdx_drift_js_distance{" << fl << "} " << f["js_distance"].get<double>() << "\n";
+            }
+            for (const auto& c : d["predicted_classes"])
+                classes << "localdx_predictions_estimated{" << labels << ",class=\"" << prom_escape(c["class"].get<std::string>()) << "\"} "
+                        << c["estimated_predictions"].get<double>() << "\n";
+        }
+        o << "# HELP localdx_report_predictions Predictions summarised by accepted reports (window: drift days).\n# TYPE localdx_report_predictions gauge\n"
+          << predictions.str();
+        o << "# HELP localdx_predictions_estimated Predictions per class, debiased from randomized response.\n# TYPE localdx_predictions_estimated gauge\n"
+          << classes.str();
+        o << "# HELP localdx_drift_psi Population stability index of a field against the bundle's reference.\n# TYPE localdx_drift_psi gauge\n" << psi.str();
+        o << "# HELP localdx_drift_js_distance Jensen-Shannon distance of a field against the bundle's reference.\n# TYPE localdx_drift_js_distance gauge\n" << js.str();
+        o << "# HELP localdx_drift_psi_threshold PSI thresholds in force.\n# TYPE localdx_drift_psi_threshold gauge\n"
+          << "localdx_drift_psi_threshold{level=\"warn\"} " << s.cfg.psi_warn << "\nlocaldx_drift_psi_threshold{level=\"alert\"} " << s.cfg.psi_alert << "\n";
+        {
+            std::lock_guard lock(s.metrics.mu);
+            o << "# HELP localdx_http_requests_total HTTP requests by route and status.\n# TYPE localdx_http_requests_total counter\n";
+            for (const auto& [k, v] : s.metrics.requests)
+                o << "localdx_http_requests_total{route=\"" << k.first << "\",status=\"" << k.second << "\"} " << v << "\n";
+            o << "# HELP localdx_http_request_duration_seconds Request latency by route.\n# TYPE localdx_http_request_duration_seconds histogram\n";
+            for (const auto& [route, ser] : s.metrics.latency) {
+                for (size_t i = 0; i < std::size(RequestMetrics::kBuckets); ++i)
+                    o << "localdx_http_request_duration_seconds_bucket{route=\"" << route << "\",le=\"" << RequestMetrics::kBuckets[i] << "\"} " << ser.buckets[i] << "\n";
+                o << "localdx_http_request_duration_seconds_bucket{route=\"" << route << "\",le=\"+Inf\"} " << ser.count << "\n";
+                o << "localdx_http_request_duration_seconds_sum{route=\"" << route << "\"} " << ser.sum << "\n";
+                o << "localdx_http_request_duration_seconds_count{route=\"" << route << "\"} " << ser.count << "\n";
+            }
+            o << "# HELP localdx_reports_rejected_total Rejected reports and uploads by reason.\n# TYPE localdx_reports_rejected_total counter\n";
+            for (const auto& [code, v] : s.metrics.rejected) o << "localdx_reports_rejected_total{reason=\"" << code << "\"} " << v << "\n";
+            o << "# HELP localdx_bundle_downloads_total Bundle downloads.\n# TYPE localdx_bundle_downloads_total counter\n";
+            for (const auto& [k, v] : s.metrics.downloads) {
+                const auto tab = k.find('\t');
+                o << "localdx_bundle_downloads_total{model=\"" << prom_escape(k.substr(0, tab)) << "\",version=\"" << k.substr(tab + 1) << "\"} " << v << "\n";
+            }
+        }
+        o << "# HELP localdx_ingest_commits_total Group commits of metrics reports.\n# TYPE localdx_ingest_commits_total counter\n"
+          << "localdx_ingest_commits_total " << s.ingest->batches() << "\n";
+        res.set_content(o.str(), "text/plain; version=0.0.4");
+    });
+}
+
+}  // namespace
+
+//-----------------------------------------------------------------------------
+// [SECTION] Run and stop
+//-----------------------------------------------------------------------------
+Result<Ok> App::run() {
+    State& s = *s_;
+    if (!s.cfg.tls_cert.empty()) s.http = std::make_unique<httplib::SSLServer>(s.cfg.tls_cert.c_str(), s.cfg.tls_key.c_str());
+    else s.http = std::make_unique<httplib::Server>();
+    httplib::Server& svr = *s.http;
+    if (!svr.is_valid()) return problem("tls", "cannot load the TLS certificate or key");
+
+    // Limits set on purpose (cpp-httplib's defaults suit a toy, not a public server):
+    // bundles are at most 256 MiB (the bundle reader's limit); reports are checked against 64 KiB
+    // before their body is read; keep-alive serves many requests per connection (the default 5
+    // would make load clients reconnect constantly); workers are many because each may wait on
+    // a group commit (Debian's library fixes its default pool at build time).
+    svr.set_payload_max_length(BundleLimits{}.max_bytes);
+    svr.set_keep_alive_max_count(10000);
+    svr.set_read_timeout(30, 0);
+    svr.set_write_timeout(30, 0);
+    const int threads = s.cfg.threads;
+    svr.new_task_queue = [threads] { return new httplib::ThreadPool(static_cast<size_t>(threads)); };  // owned by httplib
+
+    svr.set_pre_routing_handler([&s](const httplib::Request& req, httplib::Response& res) {
+        request_start = std::chrono::steady_clock::now();
+        if (req.method == "POST" && req.path == "/api/v1/metrics") {
+            const uint64_t len = std::strtoull(req.get_header_value("Content-Length").c_str(), nullptr, 10);
+            if (!req.has_header("Content-Length")) {
+                send_json(res, 411, error_body("length_required", "a report needs a Content-Length"));
+                return httplib::Server::HandlerResponse::Handled;
+            }
+            if (len > kMaxReportBytes) {
+                s.metrics.reject("too_large");
+                send_json(res, 413, error_body("too_large", "a report is at most " + std::to_string(kMaxReportBytes) + " bytes"));
+                return httplib::Server::HandlerResponse::Handled;
+            }
+        }
+        if (req.method == "POST" && req.path == "/api/v1/bundles") {
+            const std::string auth = req.get_header_value("Authorization");
+            const std::string expect = "Bearer " + s.token;
+            if (!constant_time_equal(auth, expect)) {
+                s.metrics.reject("unauthorized");
+                res.set_header("WWW-Authenticate", "Bearer");
+                send_json(res, 401, error_body("unauthorized", "publishing needs the administrator's bearer token"));
+                return httplib::Server::HandlerResponse::Handled;
+            }
+        }
+        return httplib::Server::HandlerResponse::Unhandled;
+    });
+    svr.set_post_routing_handler([&s](const httplib::Request& req, httplib::Response& res) { security_headers(req, res); });
+    svr.set_logger([&s](const httplib::Request& req, const httplib::Response& res) {
+        // Latency from the end of the request headers (pre-routing, same thread) to the response
+        // being written; the log holds no address, query or body.
+        const std::string route = route_of(req.path);
+        s.metrics.observe(route, res.status, std::chrono::duration<double>(std::chrono::steady_clock::now() - request_start).count());
+        if (s.cfg.access_log && route != "static")
+            std::fprintf(stdout, "%s %s %s %d %zu\n", utc_format(unix_now()).c_str(), req.method.c_str(), route.c_str(), res.status, res.body.size());
+    });
+    svr.set_error_handler([](const httplib::Request&, httplib::Response& res) {
+        if (res.body.empty()) send_json(res, res.status, error_body("http_" + std::to_string(res.status), res.status == 404 ? "not found" : "request failed"));
+    });
+
+    routes_health(s, svr);
+    routes_bundles(s, svr);
+    routes_metrics(s, svr);
+
+    if (!svr.bind_to_port(s.cfg.host.c_str(), s.cfg.port)) return problem("io", "cannot listen on " + s.cfg.host + ":" + std::to_string(s.cfg.port));
+    s.ready = true;
+    std::fprintf(stdout, "localdx-server listening on %s://%s:%d (data %s)\n", s.cfg.tls_cert.empty() ? "http" : "https",
+                 s.cfg.host.c_str(), s.cfg.port, s.cfg.data_dir.c_str());
+    std::fflush(stdout);
+    svr.listen_after_bind();  // returns after stop(), once in-flight requests have finished
+    s.ready = false;
+    s.ingest->stop();         // commit everything still queued
+    return Ok{};
+}
+
+void App::stop() {
+    if (s_ && s_->http) s_->http->stop();
+}
+
+}  // namespace ldx

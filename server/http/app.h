@@ -1,0 +1,66 @@
+// server/http/app.h — localdx-server: configuration, state and routes.
+//
+// Index of this file
+//   [SECTION] Configuration (flags and environment)
+//   [SECTION] The application
+//
+// The server is deliberately thin: it never sees a patient. It distributes signed bundles and
+// aggregates anonymous reports; every parse and check is the shared core's.
+#pragma once
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "base/error.h"
+
+namespace httplib { class Server; }
+
+namespace ldx {
+
+//-----------------------------------------------------------------------------
+// [SECTION] Configuration
+//-----------------------------------------------------------------------------
+struct ServerConfig {
+    std::string host = "127.0.0.1";
+    int port = 8080;
+    std::string data_dir = "data";
+    std::string web_dir;            // the PWA; empty: no static files
+    std::string trust_path;         // trust root: bundles must verify against it
+    std::string token_path;         // administrator bearer token (publish)
+    std::string index_key_path;     // signing key for the models index (listed in the trust root)
+    std::string tls_cert, tls_key;  // both set: HTTPS
+    int threads = 64;               // worker threads (each may wait for a group commit)
+    int index_ttl_hours = 24;       // the signed index expires this long after it is issued
+    int rate_limit_per_minute = 60; // metrics reports per source per minute (0: off)
+    int drift_days = 7;             // window of the drift figures
+    // Below this many predictions no drift figure is published: with randomized response at
+    // epsilon 1 over ~12 bins, PSI noise is about 600 / predictions.
+    uint64_t drift_min_predictions = 20000;
+    double psi_warn = 0.1, psi_alert = 0.25;
+    bool access_log = true;
+};
+
+// Flags override environment variables (LOCALDX_PORT, ...), which override the defaults.
+// Returns the help text in `help` when --help is given.
+Result<ServerConfig> server_config_parse(const std::vector<std::string>& args, std::string& help);
+
+//-----------------------------------------------------------------------------
+// [SECTION] The application
+//-----------------------------------------------------------------------------
+class App {
+public:
+    static Result<std::unique_ptr<App>> create(const ServerConfig& cfg);
+    ~App();
+    // Blocks until stop(); then finishes in-flight requests and commits every pending report.
+    Result<Ok> run();
+    void stop();  // async-signal-safe to call from a watcher thread, not from a signal handler
+
+    struct State;
+
+private:
+    App() = default;
+    std::unique_ptr<State> s_;
+};
+
+}  // namespace ldx

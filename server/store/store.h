@@ -1,0 +1,85 @@
+// server/store/store.h — the server's state: SQLite (WAL) for the index and the aggregates,
+// bundle files named by their SHA-256.
+//
+// Index of this file
+//   [SECTION] Opening
+//   [SECTION] Bundles
+//   [SECTION] Aggregates (metrics reports, written in batches)
+//
+// Durability: synchronous=FULL in WAL mode, so a COMMIT has reached the disk before the server
+// acknowledges anything it contains; bundle files are written atomically (temp, fsync, rename)
+// before their row is inserted, so a row never points at a missing or partial file.
+// Thread-safety: one Store per process; every method takes the store's mutex.
+#pragma once
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "base/error.h"
+#include "drift/report.h"
+
+struct sqlite3;
+
+namespace ldx {
+
+//-----------------------------------------------------------------------------
+// [SECTION] Opening
+//-----------------------------------------------------------------------------
+class Store {
+public:
+    static Result<std::unique_ptr<Store>> open(const std::string& data_dir);
+    ~Store();
+    Store(const Store&) = delete;
+    Store& operator=(const Store&) = delete;
+
+    //-------------------------------------------------------------------------
+    // [SECTION] Bundles
+    //-------------------------------------------------------------------------
+    struct BundleRow {
+        std::string sha256, name;
+        int64_t version = 0, size = 0;
+        std::string created, expires, published;
+    };
+    // Writes the file, then the row. Problems: "version_exists" / "version_not_newer" (a version
+    // that is not higher than the latest for that name), "io".
+    Result<BundleRow> put_bundle(const BundleRow& row, std::string_view bytes);
+    std::vector<BundleRow> bundles() const;           // every stored bundle
+    std::vector<BundleRow> latest_bundles() const;    // the highest version per name
+    std::optional<BundleRow> find_bundle(const std::string& sha256) const;
+    std::optional<BundleRow> find_version(const std::string& name, int64_t version) const;
+    std::string bundle_path(const std::string& sha256) const;
+
+    //-------------------------------------------------------------------------
+    // [SECTION] Aggregates
+    //-------------------------------------------------------------------------
+    struct Incoming {
+        MetricsReport report;
+        std::string idempotency_key;  // empty: none
+    };
+    enum class Outcome { stored, duplicate };
+    // One transaction for the whole batch; returns per report whether it was new.
+    Result<std::vector<Outcome>> add_reports(const std::vector<Incoming>& batch);
+
+    struct Totals {
+        uint64_t reports = 0, predictions = 0;
+    };
+    // Sums over the days in [from_day, to_day] (inclusive, "YYYY-MM-DD").
+    Totals totals(const std::string& name, int64_t version, const std::string& from_day, const std::string& to_day) const;
+    // hist: "field:<name>", "predicted", "probability:<class>". Counts per bin.
+    std::map<std::string, std::vector<uint64_t>> counts(const std::string& name, int64_t version, const std::string& from_day,
+                                                        const std::string& to_day) const;
+    // Every (name, version) that has reports.
+    std::vector<std::pair<std::string, int64_t>> reported_versions() const;
+
+private:
+    Store() = default;
+    std::string dir_;
+    sqlite3* db_ = nullptr;
+    mutable std::mutex mu_;
+};
+
+}  // namespace ldx

@@ -1,0 +1,171 @@
+// shared/drift/report.cpp — see report.h.
+#include "drift/report.h"
+
+#include <algorithm>
+#include <cmath>
+
+#include "bundle/crypto.h"
+
+namespace ldx {
+
+//-----------------------------------------------------------------------------
+// [SECTION] Building
+//-----------------------------------------------------------------------------
+namespace {
+size_t randomize(size_t true_bin, size_t bins, double epsilon, std::mt19937_64& rng) {
+    if (bins < 2) return true_bin;
+    const double keep = std::exp(epsilon) / (std::exp(epsilon) + static_cast<double>(bins) - 1);
+    if (std::uniform_real_distribution<double>(0, 1)(rng) < keep) return true_bin;
+    size_t other = std::uniform_int_distribution<size_t>(0, bins - 2)(rng);
+    return other >= true_bin ? other + 1 : other;
+}
+}  // namespace
+
+ReportBuilder report_builder(const Schema& schema, const Reference& reference, std::string model, int64_t version,
+                             std::string day) {
+    ReportBuilder b;
+    b.reference = &reference;
+    b.report.model = std::move(model);
+    b.report.version = version;
+    b.report.day = std::move(day);
+    b.report.epsilon = schema.privacy.epsilon;
+    for (const auto& h : reference.fields) {
+        b.report.field_names.push_back(h.name);
+        b.report.fields.emplace_back(h.bins(), 0);
+    }
+    b.report.predicted.assign(reference.classes.size(), 0);
+    for (const auto& h : reference.classes) b.report.probabilities.emplace_back(h.bins(), 0);
+    return b;
+}
+
+void report_add(ReportBuilder& b, std::span<const double> values, std::span<const double> probabilities, int predicted,
+                std::mt19937_64& rng) {
+    const Reference& ref = *b.reference;
+    const double eps = b.report.epsilon;
+    for (size_t f = 0; f < ref.fields.size(); ++f) {
+        const Histogram& h = ref.fields[f];
+        ++b.report.fields[f][randomize(histogram_bin(h, values[f]), h.bins(), eps, rng)];
+    }
+    ++b.report.predicted[randomize(static_cast<size_t>(predicted), ref.classes.size(), eps, rng)];
+    for (size_t c = 0; c < ref.classes.size(); ++c) {
+        const Histogram& h = ref.classes[c];
+        ++b.report.probabilities[c][randomize(histogram_bin(h, probabilities[c]), h.bins(), eps, rng)];
+    }
+    ++b.report.n;
+}
+
+Json report_to_json(const MetricsReport& r) {
+    Json fields = Json::object();
+    for (size_t f = 0; f < r.fields.size(); ++f) fields[r.field_names[f]] = r.fields[f];
+    return Json{{"model", r.model}, {"version", r.version}, {"day", r.day}, {"n", r.n}, {"epsilon", r.epsilon},
+                {"fields", fields}, {"predicted", r.predicted}, {"probabilities", r.probabilities}};
+}
+
+//-----------------------------------------------------------------------------
+// [SECTION] Parsing and checking
+//-----------------------------------------------------------------------------
+namespace {
+Result<std::vector<uint64_t>> counts(const Json& j, size_t bins, uint64_t n, const std::string& where) {
+    if (!j.is_array()) return problem("bad_report", "must be an array of counts", where);
+    if (j.size() != bins)
+        return problem("bad_report", "has " + std::to_string(j.size()) + " bins; the bundle's reference has " + std::to_string(bins), where);
+    std::vector<uint64_t> c;
+    uint64_t sum = 0;
+    for (const Json& x : j) {
+        if (!x.is_number_integer() || (x.is_number_integer() && !x.is_number_unsigned() && x.get<int64_t>() < 0))
+            return problem("bad_report", "counts must be non-negative whole numbers", where);
+        const uint64_t v = x.get<uint64_t>();
+        if (v > n) return problem("bad_report", "a count exceeds n", where);
+        c.push_back(v);
+        sum += v;
+    }
+    if (sum != n) return problem("bad_report", "counts sum to " + std::to_string(sum) + ", not n = " + std::to_string(n), where);
+    return c;
+}
+}  // namespace
+
+Result<MetricsReport> report_parse(std::string_view body, const Schema& schema, const Reference& reference) {
+    auto j = json_parse(body, "report", JsonLimits{kMaxReportBytes, 4});
+    if (!j) return j.problems();
+    if (auto p = json_check_keys(*j, {"model", "version", "day", "n", "epsilon", "fields", "predicted", "probabilities"}, ""))
+        return problem("bad_report", p->message, p->field);
+    MetricsReport r;
+    auto model = json_string(*j, "model", "");
+    auto version = json_integer(*j, "version", "");
+    auto day = json_string(*j, "day", "");
+    auto n = json_integer(*j, "n", "");
+    auto eps = json_number(*j, "epsilon", "");
+    for (const Problem* p : {model ? nullptr : &model.error(), version ? nullptr : &version.error(), day ? nullptr : &day.error(),
+                             n ? nullptr : &n.error(), eps ? nullptr : &eps.error()})
+        if (p) return problem("bad_report", p->message, p->field);
+    r.model = *model;
+    r.version = *version;
+    r.day = *day;
+    if (!utc_parse(r.day + "T00:00:00Z")) return problem("bad_report", "must be a date like 2026-11-22", "day");
+    if (*n < schema.privacy.k_min)
+        return problem("bad_report", "a report must summarise at least k = " + std::to_string(schema.privacy.k_min) + " predictions", "n");
+    if (*n > 1000000) return problem("bad_report", "more than 1000000 predictions in one report", "n");
+    r.n = static_cast<uint64_t>(*n);
+    if (std::abs(*eps - schema.privacy.epsilon) > 1e-12)
+        return problem("bad_report", "must be the bundle's epsilon " + std::to_string(schema.privacy.epsilon), "epsilon");
+    r.epsilon = *eps;
+
+    const Json& fields = (*j).contains("fields") ? (*j)["fields"] : Json();
+    if (!fields.is_object()) return problem("bad_report", "must be an object of field: counts", "fields");
+    if (fields.size() != schema.fields.size())
+        return problem("bad_report", "must hold exactly the schema's " + std::to_string(schema.fields.size()) + " fields", "fields");
+    for (size_t f = 0; f < schema.fields.size(); ++f) {
+        const std::string& name = schema.fields[f].name;
+        if (!fields.contains(name)) return problem("bad_report", "is missing", "fields." + name);
+        auto c = counts(fields[name], reference.fields[f].bins(), r.n, "fields." + name);
+        if (!c) return c.problems();
+        r.field_names.push_back(name);
+        r.fields.push_back(std::move(*c));
+    }
+    auto pred = counts((*j).contains("predicted") ? (*j)["predicted"] : Json(), reference.classes.size(), r.n, "predicted");
+    if (!pred) return pred.problems();
+    r.predicted = std::move(*pred);
+    const Json& probs = (*j).contains("probabilities") ? (*j)["probabilities"] : Json();
+    if (!probs.is_array() || probs.size() != reference.classes.size())
+        return problem("bad_report", "must hold one histogram per class", "probabilities");
+    for (size_t c = 0; c < reference.classes.size(); ++c) {
+        auto h = counts(probs[c], reference.classes[c].bins(), r.n, "probabilities[" + std::to_string(c) + "]");
+        if (!h) return h.problems();
+        r.probabilities.push_back(std::move(*h));
+    }
+    return r;
+}
+
+//-----------------------------------------------------------------------------
+// [SECTION] Debiasing and drift figures
+//-----------------------------------------------------------------------------
+std::vector<double> randomized_response_debias(std::span<const uint64_t> observed, uint64_t n, double epsilon) {
+    const double bins = static_cast<double>(observed.size());
+    const double e = std::exp(epsilon);
+    const double p = e / (e + bins - 1), q = 1 / (e + bins - 1);
+    std::vector<double> est(observed.size());
+    for (size_t i = 0; i < observed.size(); ++i)
+        est[i] = std::max(0.0, (static_cast<double>(observed[i]) - static_cast<double>(n) * q) / (p - q));
+    return est;
+}
+
+FieldDrift drift_compare(const std::string& field, std::span<const uint64_t> reference, std::span<const uint64_t> live,
+                         uint64_t n, double epsilon, uint64_t min_count, double warn, double alert) {
+    FieldDrift d;
+    d.field = field;
+    d.predictions = n;
+    if (n < min_count) {
+        d.status = "insufficient";
+        return d;
+    }
+    const auto est = randomized_response_debias(live, n, epsilon);
+    // PSI and JS take counts; scale the estimate to integers with enough resolution.
+    std::vector<uint64_t> scaled(est.size());
+    for (size_t i = 0; i < est.size(); ++i) scaled[i] = static_cast<uint64_t>(std::llround(est[i] * 1000.0));
+    d.psi = population_stability_index(reference, scaled);
+    d.js = jensen_shannon_distance(reference, scaled);
+    d.status = d.psi >= alert ? "alert" : d.psi >= warn ? "warn" : "ok";
+    return d;
+}
+
+}  // namespace ldx

@@ -1,0 +1,90 @@
+// shared/drift/report.h — the one thing that leaves the browser: an aggregate metrics report.
+//
+// Index of this file
+//   [SECTION] Report
+//   [SECTION] Building (browser): accumulate predictions, randomize, emit
+//   [SECTION] Parsing and checking (server)
+//   [SECTION] Debiasing and drift figures (server)
+//
+// A report holds, for one model name and version, counts per bin of the bundle's reference
+// histograms (every input field, missing values in the last bin), counts per predicted class,
+// counts per bin of each class probability, and n, the number of predictions behind it. No
+// identifiers, no raw values, no per-patient rows, no time finer than a day.
+//
+// Privacy: every patient's bin in every histogram goes through k-ary randomized response with
+// the bundle's epsilon (keep the true bin with probability e^eps / (e^eps + B - 1), else a
+// uniformly random other bin), so each histogram is eps-locally differentially private per
+// patient; a report of H histograms composes to H * eps. The server debiases the sums.
+#pragma once
+#include <cstdint>
+#include <random>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "base/error.h"
+#include "base/json.h"
+#include "drift/histogram.h"
+#include "schema/schema.h"
+
+namespace ldx {
+
+//-----------------------------------------------------------------------------
+// [SECTION] Report
+//-----------------------------------------------------------------------------
+struct MetricsReport {
+    std::string model;
+    int64_t version = 0;
+    std::string day;  // "YYYY-MM-DD"
+    uint64_t n = 0;
+    double epsilon = 0;
+    std::vector<std::string> field_names;              // schema field names, in schema order
+    std::vector<std::vector<uint64_t>> fields;         // per schema field: counts per bin
+    std::vector<uint64_t> predicted;                   // per class
+    std::vector<std::vector<uint64_t>> probabilities;  // per class: counts per probability bin
+};
+
+inline constexpr size_t kMaxReportBytes = 64 * 1024;
+
+//-----------------------------------------------------------------------------
+// [SECTION] Building
+//-----------------------------------------------------------------------------
+// The browser keeps one accumulator per model version; add() takes the validated values and
+// probabilities of one prediction (already randomized inside, so the true bins are never stored).
+struct ReportBuilder {
+    MetricsReport report;
+    const Reference* reference = nullptr;
+};
+ReportBuilder report_builder(const Schema& schema, const Reference& reference, std::string model, int64_t version,
+                             std::string day);
+// `rng` supplies the randomness (the browser seeds it from crypto.getRandomValues).
+void report_add(ReportBuilder& b, std::span<const double> values, std::span<const double> probabilities, int predicted,
+                std::mt19937_64& rng);
+Json report_to_json(const MetricsReport& r);
+
+//-----------------------------------------------------------------------------
+// [SECTION] Parsing and checking
+//-----------------------------------------------------------------------------
+// Strict: the exact keys, integer counts >= 0, one histogram per field with the reference's
+// number of bins, counts per histogram summing to n, n >= k_min, epsilon equal to the bundle's,
+// a valid day. Problems name the key ("fields.glucose") and the reason.
+Result<MetricsReport> report_parse(std::string_view body, const Schema& schema, const Reference& reference);
+
+//-----------------------------------------------------------------------------
+// [SECTION] Debiasing and drift figures
+//-----------------------------------------------------------------------------
+// Unbiased estimate of the true counts from randomized-response counts over `n` patients.
+std::vector<double> randomized_response_debias(std::span<const uint64_t> observed, uint64_t n, double epsilon);
+
+struct FieldDrift {
+    std::string field;
+    double psi = 0, js = 0;
+    uint64_t predictions = 0;  // behind the figure
+    std::string status;        // "ok", "warn", "alert", "insufficient"
+};
+// Compares debiased live counts with the reference; below `min_count` predictions the status is
+// "insufficient" and no figure is published.
+FieldDrift drift_compare(const std::string& field, std::span<const uint64_t> reference, std::span<const uint64_t> live,
+                         uint64_t n, double epsilon, uint64_t min_count, double warn, double alert);
+
+}  // namespace ldx

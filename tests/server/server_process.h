@@ -1,0 +1,80 @@
+// tests/server/server_process.h — runs the real localdx-server binary for integration tests.
+#pragma once
+#include <httplib.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <sys/socket.h>
+#include <spawn.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <string>
+#include <thread>
+#include <vector>
+
+extern char** environ;
+
+namespace ldx::test {
+
+class ServerProcess {
+public:
+    ServerProcess(std::string binary, std::vector<std::string> args) : binary_(std::move(binary)), args_(std::move(args)) {}
+    ~ServerProcess() { if (pid_ > 0) kill9(); }
+
+    // Starts the server and waits until /readyz answers.
+    bool start(int port) {
+        std::vector<std::string> argv_s{binary_};
+        argv_s.insert(argv_s.end(), args_.begin(), args_.end());
+        std::vector<char*> argv;
+        for (auto& a : argv_s) argv.push_back(a.data());
+        argv.push_back(nullptr);
+        posix_spawn_file_actions_t fa;
+        posix_spawn_file_actions_init(&fa);
+        posix_spawn_file_actions_addopen(&fa, 1, log_path().c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
+        posix_spawn_file_actions_adddup2(&fa, 1, 2);
+        const int rc = posix_spawn(&pid_, binary_.c_str(), &fa, nullptr, argv.data(), environ);
+        posix_spawn_file_actions_destroy(&fa);
+        if (rc != 0) return false;
+        httplib::Client c("127.0.0.1", port);
+        c.set_connection_timeout(0, 200000);
+        for (int i = 0; i < 100; ++i) {
+            if (auto r = c.Get("/readyz"); r && r->status == 200) return true;
+            std::this_thread::sleep_for(std::chrono::milliseconds(50));
+        }
+        return false;
+    }
+    int terminate() { return signal_and_wait(SIGTERM); }
+    int kill9() { return signal_and_wait(SIGKILL); }
+    std::string log_path() const { return "/tmp/localdx-server-test-" + std::to_string(getpid()) + ".log"; }
+
+private:
+    int signal_and_wait(int sig) {
+        if (pid_ <= 0) return -1;
+        ::kill(pid_, sig);
+        int status = 0;
+        waitpid(pid_, &status, 0);
+        pid_ = -1;
+        return status;
+    }
+    std::string binary_;
+    std::vector<std::string> args_;
+    pid_t pid_ = -1;
+};
+
+// A port that was free a moment ago: bind to port 0, read back the kernel's choice, close.
+inline int free_port() {
+    const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    a.sin_port = 0;
+    ::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a);
+    socklen_t len = sizeof a;
+    ::getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len);
+    ::close(fd);
+    return ntohs(a.sin_port);
+}
+
+}  // namespace ldx::test

@@ -1,0 +1,351 @@
+// tests/server/test_server.cpp — integration tests over real HTTP on loopback, against the real
+// localdx-server binary, with the demo bundles trained on real data (ctest fixture).
+//
+// Index of this file
+//   [SECTION] Fixture: a server on a free port with a fresh data folder
+//   [SECTION] Publishing (good and bad bundles)
+//   [SECTION] Models index and downloads (signature, ETag, Range)
+//   [SECTION] Metrics reports (good and malformed) and drift
+//   [SECTION] Persistence: restart, and kill -9 during a burst
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <filesystem>
+#include <mutex>
+#include <random>
+#include <set>
+
+#include "bundle/bundle.h"
+#include "bundle/trust.h"
+#include "drift/report.h"
+#include "predict/predict.h"
+#include "server_process.h"
+#include "support.h"
+#include "train/dataset.h"
+
+namespace ldx {
+namespace {
+
+//-----------------------------------------------------------------------------
+// [SECTION] Fixture
+//-----------------------------------------------------------------------------
+const std::string kDemo = LOCALDX_DEMO_DIR;  // scripts/demo-bundles output (ctest fixture)
+const std::string kToken = "test-token-0123456789abcdef";
+
+struct Server {
+    int port = test::free_port();
+    std::string dir;
+    std::unique_ptr<test::ServerProcess> proc;
+    explicit Server(const std::string& name, std::vector<std::string> extra = {}) {
+        dir = std::string(LOCALDX_WORK_DIR) + "/" + name;
+        std::filesystem::remove_all(dir);
+        std::filesystem::create_directories(dir);
+        std::ofstream(dir + "/token") << kToken << "\n";
+        std::vector<std::string> args{"--port", std::to_string(port), "--data", dir + "/data", "--trust", kDemo + "/keys/trust.json",
+                                      "--index-key", kDemo + "/keys/signing-key.json", "--token-file", dir + "/token", "--no-access-log"};
+        args.insert(args.end(), extra.begin(), extra.end());
+        proc = std::make_unique<test::ServerProcess>(LOCALDX_SERVER_BIN, args);
+    }
+    bool start() { return proc->start(port); }
+    httplib::Client client() const {
+        httplib::Client c("127.0.0.1", port);
+        c.set_read_timeout(30, 0);
+        return c;
+    }
+    httplib::Result publish(const std::string& bytes, const std::string& token = kToken) const {
+        auto c = client();
+        c.set_bearer_token_auth(token.c_str());
+        return c.Post("/api/v1/bundles", bytes, "application/octet-stream");
+    }
+};
+
+std::string demo_bundle(const std::string& task) { return test::read_file(kDemo + "/bundles/" + task + "-1.ldxb"); }
+
+Model demo_model(const std::string& task) {
+    auto root = trust_root_parse(test::read_file(kDemo + "/keys/trust.json"), 1800000000);
+    auto v = bundle_verify(demo_bundle(task), *root, VerifyPolicy{1800000000, 0, {}});
+    return *model_from_bundle(*v);
+}
+
+// Reports built by the shared report builder (what the browser runs) from real rows.
+// `shift` adds to field `field` of every row before binning (a deliberate drift).
+std::vector<std::string> make_reports(const Model& m, const std::string& task, int reports, int per_report,
+                                      const std::string& field = "", double shift = 0, uint64_t seed = 1) {
+    auto data = dataset_from_csv(m.schema, test::read_file(test::data_path(task)), true);
+    std::mt19937_64 rng(seed);
+    const size_t nf = m.schema.fields.size();
+    const int fi = field.empty() ? -1 : m.schema.find_field(field);
+    std::vector<std::string> out;
+    for (int r = 0; r < reports; ++r) {
+        ReportBuilder b = report_builder(m.schema, m.reference, m.manifest.name, m.manifest.version, utc_day(std::time(nullptr)));
+        for (int i = 0; i < per_report; ++i) {
+            const size_t row = rng() % data->rows();
+            std::vector<double> values(data->values.begin() + static_cast<long>(row * nf), data->values.begin() + static_cast<long>((row + 1) * nf));
+            if (fi >= 0 && !std::isnan(values[static_cast<size_t>(fi)])) values[static_cast<size_t>(fi)] += shift;
+            auto features = features_from_values(m.schema, values);
+            const auto p = probabilities_from_margin(m.ensemble->link, ensemble_margin(*m.ensemble, features));
+            report_add(b, values, p, decide(m.schema, p), rng);
+        }
+        out.push_back(report_to_json(b.report).dump());
+    }
+    return out;
+}
+
+//-----------------------------------------------------------------------------
+// [SECTION] Publishing
+//-----------------------------------------------------------------------------
+TEST(Server, PublishAcceptsSignedBundlesAndRefusesEverythingElse) {
+    Server s("publish");
+    ASSERT_TRUE(s.start());
+    const std::string good = demo_bundle("pima-diabetes");
+    auto r = s.publish(good);
+    ASSERT_TRUE(r);
+    EXPECT_EQ(r->status, 201) << r->body;
+    EXPECT_NE(r->body.find(sha256_hex(good)), std::string::npos);
+
+    auto code = [](const httplib::Result& res) { return res ? Json::parse(res->body).value("code", "") : std::string("no answer"); };
+    auto again = s.publish(good);
+    EXPECT_EQ(again->status, 409);
+    EXPECT_EQ(code(again), "version_not_newer");
+    auto bad_token = s.publish(demo_bundle("wdbc"), "wrong-token-0123456789");
+    EXPECT_EQ(bad_token->status, 401);
+    EXPECT_EQ(code(bad_token), "unauthorized");
+    auto truncated = s.publish(good.substr(0, good.size() / 2));
+    EXPECT_EQ(truncated->status, 422);
+    EXPECT_EQ(code(truncated), "truncated");
+    std::string tampered = good;
+    tampered[tampered.size() - 10] ^= 0x5a;
+    auto t = s.publish(tampered);
+    EXPECT_EQ(t->status, 422);
+    EXPECT_EQ(code(t), "member_hash");
+    // Signed by a key the server does not trust.
+    const SigningKey stranger = signing_key_from_pair(ed25519_keypair());
+    auto peek = bundle_peek_manifest(good);
+    auto root = trust_root_parse(test::read_file(kDemo + "/keys/trust.json"), std::time(nullptr));
+    auto v = bundle_verify(good, *root, VerifyPolicy{std::time(nullptr), 0, {}});
+    Manifest m = *peek;
+    m.version = 5;
+    auto foreign = bundle_write(m, v->members, {stranger});
+    auto f = s.publish(*foreign);
+    EXPECT_EQ(f->status, 422);
+    EXPECT_EQ(code(f), "unknown_key");
+    auto junk = s.publish("not a bundle at all");
+    EXPECT_EQ(junk->status, 422);
+    EXPECT_EQ(code(junk), "bad_magic");
+    // Nothing of the refused uploads was stored.
+    auto c = s.client();
+    auto index = c.Get("/api/v1/models");
+    EXPECT_EQ(Json::parse(index->body)["signed"]["models"].size(), 1u);
+    EXPECT_EQ(c.Get("/healthz")->status, 200);
+}
+
+//-----------------------------------------------------------------------------
+// [SECTION] Models index and downloads
+//-----------------------------------------------------------------------------
+TEST(Server, SignedIndexEtagAndRange) {
+    Server s("download");
+    ASSERT_TRUE(s.start());
+    const std::string good = demo_bundle("wdbc");
+    ASSERT_EQ(s.publish(good)->status, 201);
+    auto c = s.client();
+    auto index = c.Get("/api/v1/models");
+    ASSERT_EQ(index->status, 200);
+    EXPECT_EQ(index->get_header_value("Cache-Control"), "no-store");
+    std::string signed_bytes;
+    std::vector<SignatureEntry> sigs;
+    auto signed_part = signed_document_parse(index->body, "index", signed_bytes, sigs);
+    ASSERT_TRUE(signed_part.ok());
+    auto root = trust_root_parse(test::read_file(kDemo + "/keys/trust.json"), std::time(nullptr));
+    EXPECT_TRUE(signatures_check("localdx-index-v1", signed_bytes, sigs, *root, "index").ok());
+    EXPECT_GT(*utc_parse((*signed_part)["expires"].get<std::string>()), std::time(nullptr));
+    const std::string sha = (*signed_part)["models"][0]["sha256"];
+    EXPECT_EQ(sha, sha256_hex(good));
+
+    auto full = c.Get("/api/v1/bundles/" + sha);
+    ASSERT_EQ(full->status, 200);
+    EXPECT_EQ(full->body, good);
+    EXPECT_EQ(full->get_header_value("ETag"), "\"" + sha + "\"");
+    EXPECT_EQ(full->get_header_value("Content-Type"), "application/octet-stream");
+    EXPECT_EQ(full->get_header_value("Cross-Origin-Embedder-Policy"), "require-corp");
+    auto cached = c.Get("/api/v1/bundles/" + sha, {{"If-None-Match", "\"" + sha + "\""}});
+    EXPECT_EQ(cached->status, 304);
+    auto range = c.Get("/api/v1/bundles/" + sha, {{"Range", "bytes=8-19"}});
+    EXPECT_EQ(range->status, 206);
+    EXPECT_EQ(range->body, good.substr(8, 12));
+    EXPECT_EQ(c.Get("/api/v1/bundles/" + std::string(64, 'a'))->status, 404);
+}
+
+//-----------------------------------------------------------------------------
+// [SECTION] Metrics reports and drift
+//-----------------------------------------------------------------------------
+TEST(Server, MalformedReportsGetA4xxWithAReasonAndTheServerKeepsServing) {
+    Server s("reports", {"--rate-limit", "0"});
+    ASSERT_TRUE(s.start());
+    ASSERT_EQ(s.publish(demo_bundle("pima-diabetes"))->status, 201);
+    const Model m = demo_model("pima-diabetes");
+    const std::string good = make_reports(m, "pima-diabetes", 1, 25)[0];
+    auto c = s.client();
+    auto post = [&](const std::string& body) { return c.Post("/api/v1/metrics", body, "application/json"); };
+    auto ok = post(good);
+    ASSERT_EQ(ok->status, 202) << ok->body;
+
+    Json base = Json::parse(good);
+    struct Bad { std::function<std::string()> body; int status; std::string needle; };
+    const std::vector<Bad> cases = {
+        {[&] { Json j = base; j["model"] = "nope"; return j.dump(); }, 404, "no published bundle nope v1"},
+        {[&] { Json j = base; j["version"] = 9; return j.dump(); }, 404, "no published bundle"},
+        {[&] { Json j = base; j["fields"]["glucose"].push_back(0); return j.dump(); }, 400, "bins"},
+        {[&] { Json j = base; j["fields"]["glucose"][0] = -1; return j.dump(); }, 400, "non-negative whole numbers"},
+        {[&] { Json j = base; j["fields"]["glucose"][0] = 1.5; return j.dump(); }, 400, "non-negative whole numbers"},
+        {[&] { Json j = base; j["n"] = 5; return j.dump(); }, 400, "at least k = 20"},
+        {[&] { Json j = base; j["n"] = 26; return j.dump(); }, 400, "sum to"},
+        {[&] { Json j = base; j["fields"].erase("age"); return j.dump(); }, 400, "fields"},
+        {[&] { Json j = base; j["patient"] = "x"; return j.dump(); }, 400, "unknown key 'patient'"},
+        {[&] { Json j = base; j["epsilon"] = 5.0; return j.dump(); }, 400, "epsilon"},
+        {[&] { Json j = base; j["day"] = "2020-01-01"; return j.dump(); }, 400, "within one day"},
+        {[&] { return good.substr(0, good.size() - 1) + ",\"n\":25}"; }, 400, "twice"},
+        {[&] { return std::string(40, '[') + std::string(40, ']'); }, 400, "deeper"},
+        {[&] { return std::string("{\"model\": "); }, 400, "not valid JSON"},
+        {[&] { return std::string(70000, ' '); }, 413, "at most 65536 bytes"},
+    };
+    for (size_t i = 0; i < cases.size(); ++i) {
+        auto r = post(cases[i].body());
+        ASSERT_TRUE(r) << "case " << i;
+        EXPECT_EQ(r->status, cases[i].status) << "case " << i << ": " << r->body;
+        EXPECT_NE(r->body.find(cases[i].needle), std::string::npos) << "case " << i << ": " << r->body;
+    }
+    EXPECT_EQ(c.Get("/healthz")->status, 200);
+    auto drift = Json::parse(c.Get("/api/v1/drift?model=pima-diabetes")->body);
+    EXPECT_EQ(drift["reports"], 1);  // only the good one counted
+}
+
+TEST(Server, RateLimitPerSource) {
+    Server s("ratelimit", {"--rate-limit", "5"});
+    ASSERT_TRUE(s.start());
+    ASSERT_EQ(s.publish(demo_bundle("pima-diabetes"))->status, 201);
+    const auto reports = make_reports(demo_model("pima-diabetes"), "pima-diabetes", 8, 20);
+    auto c = s.client();
+    int accepted = 0, limited = 0;
+    for (const auto& r : reports) {
+        auto res = c.Post("/api/v1/metrics", r, "application/json");
+        (res->status == 202 ? accepted : limited) += 1;
+        if (res->status == 429) EXPECT_EQ(res->get_header_value("Retry-After"), "60");
+    }
+    EXPECT_EQ(accepted, 5);
+    EXPECT_EQ(limited, 3);
+}
+
+TEST(Server, DriftFlagsADeliberatelyShiftedFieldAndPersistsAcrossRestart) {
+    Server s("drift", {"--rate-limit", "0"});
+    ASSERT_TRUE(s.start());
+    ASSERT_EQ(s.publish(demo_bundle("pima-diabetes"))->status, 201);
+    const Model m = demo_model("pima-diabetes");
+    auto c = s.client();
+    // 3000 reports of 20 patients drawn from the real data, glucose raised by 60 mg/dL in every
+    // one. Randomized response (epsilon 1 per histogram) needs tens of thousands of predictions
+    // before PSI noise falls well under the 0.1 warning line: this is what k-ary randomized
+    // response costs, and why the default minimum is 20000 predictions.
+    const auto reports = make_reports(m, "pima-diabetes", 3000, 20, "glucose", 60.0, 7);
+    std::atomic<int> accepted{0};
+    std::vector<std::thread> senders;
+    for (int t = 0; t < 8; ++t)
+        senders.emplace_back([&, t] {
+            auto cc = s.client();
+            for (size_t i = static_cast<size_t>(t); i < reports.size(); i += 8)
+                if (auto r = cc.Post("/api/v1/metrics", reports[i], "application/json"); r && r->status == 202) ++accepted;
+        });
+    for (auto& t : senders) t.join();
+    ASSERT_EQ(accepted, 3000);
+    auto d = Json::parse(c.Get("/api/v1/drift?model=pima-diabetes&version=1")->body);
+    EXPECT_EQ(d["reports"], 3000);
+    EXPECT_EQ(d["predictions"], 60000);
+    EXPECT_EQ(d["thresholds"]["psi_alert"], 0.25);
+    std::map<std::string, Json> by;
+    for (const auto& f : d["fields"]) by[f["field"]] = f;
+    EXPECT_EQ(by["glucose"]["status"], "alert") << d.dump();
+    EXPECT_GT(by["glucose"]["psi"].get<double>(), 0.25);
+    EXPECT_EQ(by["pedigree"]["status"], "ok") << by["pedigree"].dump();
+    EXPECT_LT(by["pedigree"]["psi"].get<double>(), 0.1);
+    std::printf("drift: glucose PSI %.3f (%s), pedigree PSI %.3f (%s) over %d predictions\n", by["glucose"]["psi"].get<double>(),
+                by["glucose"]["status"].get<std::string>().c_str(), by["pedigree"]["psi"].get<double>(),
+                by["pedigree"]["status"].get<std::string>().c_str(), d["predictions"].get<int>());
+    EXPECT_EQ(by["glucose"]["reports"], 3000);
+    auto prom = c.Get("/metrics")->body;
+    EXPECT_NE(prom.find("localdx_drift_psi{model=\"pima-diabetes\",version=\"1\",field=\"glucose\"}"), std::string::npos);
+    EXPECT_NE(prom.find("localdx_reports{model=\"pima-diabetes\",version=\"1\"} 3000"), std::string::npos);
+    EXPECT_NE(prom.find("localdx_http_request_duration_seconds_bucket{route=\"/api/v1/metrics\""), std::string::npos);
+
+    // Below the minimum count, no figure is published.
+    Server few("drift-few", {"--rate-limit", "0"});
+    ASSERT_TRUE(few.start());
+    ASSERT_EQ(few.publish(demo_bundle("pima-diabetes"))->status, 201);
+    ASSERT_EQ(few.client().Post("/api/v1/metrics", make_reports(m, "pima-diabetes", 1, 20)[0], "application/json")->status, 202);
+    auto fd = Json::parse(few.client().Get("/api/v1/drift?model=pima-diabetes")->body);
+    EXPECT_EQ(fd["fields"][0]["status"], "insufficient");
+    EXPECT_FALSE(fd["fields"][0].contains("psi"));
+
+    // Graceful stop and restart: everything is still there.
+    EXPECT_EQ(WEXITSTATUS(s.proc->terminate()), 0);
+    ASSERT_TRUE(s.start());
+    auto again = Json::parse(s.client().Get("/api/v1/drift?model=pima-diabetes")->body);
+    EXPECT_EQ(again["reports"], 3000);
+    EXPECT_EQ(again["fields"], d["fields"]);
+}
+
+//-----------------------------------------------------------------------------
+// [SECTION] Persistence: kill -9 during a burst
+//-----------------------------------------------------------------------------
+TEST(Server, BurstWithKill9LosesNothingAcknowledgedAndCountsNothingTwice) {
+    Server s("burst", {"--rate-limit", "0"});
+    ASSERT_TRUE(s.start());
+    ASSERT_EQ(s.publish(demo_bundle("pima-diabetes"))->status, 201);
+    const Model m = demo_model("pima-diabetes");
+    // 64 distinct report bodies reused; every report has its own idempotency key.
+    const auto bodies = make_reports(m, "pima-diabetes", 64, 20);
+    constexpr int kReports = 100000, kClients = 64;
+    std::vector<std::string> keys(kReports);
+    std::mt19937_64 rng(99);
+    for (auto& k : keys) k = hex_encode(std::string(reinterpret_cast<const char*>(std::array<uint64_t, 2>{rng(), rng()}.data()), 16));
+
+    std::vector<std::atomic<uint8_t>> acked(kReports);  // 0 pending, 1 acknowledged
+    std::atomic<int> next{0}, acked_count{0};
+    std::atomic<bool> killed{false};
+    auto worker = [&](int id) {
+        httplib::Client c("127.0.0.1", s.port);
+        c.set_connection_timeout(1, 0);
+        c.set_read_timeout(10, 0);
+        for (int i; (i = next.fetch_add(1)) < kReports;) {
+            for (int attempt = 0; attempt < 2000; ++attempt) {
+                auto r = c.Post("/api/v1/metrics", {{"Idempotency-Key", keys[static_cast<size_t>(i)]}},
+                                bodies[static_cast<size_t>(i + id) % bodies.size()], "application/json");
+                if (r && r->status == 202) {
+                    acked[static_cast<size_t>(i)] = 1;
+                    acked_count.fetch_add(1);
+                    break;
+                }
+                std::this_thread::sleep_for(std::chrono::milliseconds(20));  // server down: retry, same key
+            }
+        }
+    };
+    std::vector<std::thread> clients;
+    const auto t0 = std::chrono::steady_clock::now();
+    for (int i = 0; i < kClients; ++i) clients.emplace_back(worker, i);
+    while (acked_count < kReports / 2) std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    const int acked_before_kill = acked_count.load();
+    s.proc->kill9();
+    killed = true;
+    std::this_thread::sleep_for(std::chrono::milliseconds(300));
+    ASSERT_TRUE(s.start());  // same data folder, same port
+    for (auto& t : clients) t.join();
+    const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+
+    ASSERT_EQ(acked_count.load(), kReports);
+    auto d = Json::parse(s.client().Get("/api/v1/drift?model=pima-diabetes")->body);
+    EXPECT_EQ(d["reports"].get<int>(), kReports) << "acknowledged before the kill: " << acked_before_kill;
+    EXPECT_EQ(d["predictions"].get<int64_t>(), int64_t{kReports} * 20);
+    std::printf("burst: %d reports from %d clients in %.1f s (%.0f/s, kill -9 after %d acknowledged)\n", kReports, kClients, secs,
+                kReports / secs, acked_before_kill);
+}
+
+}  // namespace
+}  // namespace ldx
