@@ -24,7 +24,7 @@ public:
     ~ServerProcess() { if (pid_ > 0) kill9(); }
 
     // Starts the server and waits until /readyz answers.
-    bool start(int port) {
+    bool start(int port, const std::string& ready_path = "/readyz") {
         std::vector<std::string> argv_s{binary_};
         argv_s.insert(argv_s.end(), args_.begin(), args_.end());
         std::vector<char*> argv;
@@ -39,8 +39,8 @@ public:
         if (rc != 0) return false;
         httplib::Client c("127.0.0.1", port);
         c.set_connection_timeout(0, 200000);
-        for (int i = 0; i < 100; ++i) {
-            if (auto r = c.Get("/readyz"); r && r->status == 200) return true;
+        for (int i = 0; i < 300; ++i) {
+            if (auto r = c.Get(ready_path); r && r->status == 200) return true;
             std::this_thread::sleep_for(std::chrono::milliseconds(50));
         }
         return false;

@@ -292,6 +292,47 @@ TEST(Server, DriftFlagsADeliberatelyShiftedFieldAndPersistsAcrossRestart) {
     EXPECT_EQ(again["fields"], d["fields"]);
 }
 
+TEST(Server, RealPrometheusScrapesTheServerAndTheShippedDriftAlertFires) {
+    Server s("prometheus", {"--rate-limit", "0"});
+    ASSERT_TRUE(s.start());
+    ASSERT_EQ(s.publish(demo_bundle("pima-diabetes"))->status, 201);
+    const Model m = demo_model("pima-diabetes");
+    const auto reports = make_reports(m, "pima-diabetes", 1500, 20, "glucose", 60.0, 11);
+    std::vector<std::thread> senders;
+    for (int t = 0; t < 8; ++t)
+        senders.emplace_back([&, t] {
+            auto cc = s.client();
+            for (size_t i = static_cast<size_t>(t); i < reports.size(); i += 8) cc.Post("/api/v1/metrics", reports[i], "application/json");
+        });
+    for (auto& t : senders) t.join();
+
+    const int prom_port = test::free_port();
+    const std::string dir = s.dir + "/prometheus";
+    std::filesystem::create_directories(dir);
+    std::ofstream(dir + "/prometheus.yml") << "global: {scrape_interval: 1s, evaluation_interval: 1s}\n"
+                                           << "rule_files: ['" << LOCALDX_SOURCE_DIR << "/server/prometheus/alerts.yml']\n"
+                                           << "scrape_configs:\n  - job_name: localdx\n    static_configs: [{targets: ['127.0.0.1:"
+                                           << s.port << "']}]\n";
+    test::ServerProcess prom("/usr/bin/prometheus", {"--config.file=" + dir + "/prometheus.yml", "--storage.tsdb.path=" + dir + "/tsdb",
+                                                     "--web.listen-address=127.0.0.1:" + std::to_string(prom_port)});
+    ASSERT_TRUE(prom.start(prom_port, "/-/ready")) << "prometheus did not start; see " << prom.log_path();
+    httplib::Client pc("127.0.0.1", prom_port);
+    bool fired = false;
+    Json alerts;
+    for (int i = 0; i < 120 && !fired; ++i) {
+        std::this_thread::sleep_for(std::chrono::milliseconds(500));
+        auto r = pc.Get("/api/v1/alerts");
+        if (!r || r->status != 200) continue;
+        alerts = Json::parse(r->body)["data"]["alerts"];
+        for (const auto& a : alerts)
+            fired = fired || (a["labels"]["alertname"] == "LocalDxInputDrift" && a["labels"]["field"] == "glucose" && a["state"] == "firing");
+    }
+    EXPECT_TRUE(fired) << alerts.dump();
+    for (const auto& a : alerts)  // only the shifted field
+        if (a["labels"]["alertname"] == "LocalDxInputDrift") EXPECT_EQ(a["labels"]["field"], "glucose") << a.dump();
+    prom.terminate();
+}
+
 //-----------------------------------------------------------------------------
 // [SECTION] Persistence: kill -9 during a burst
 //-----------------------------------------------------------------------------
