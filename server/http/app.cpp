@@ -374,7 +374,8 @@ namespace {
 // [SECTION] Routes: health, static files, headers
 //-----------------------------------------------------------------------------
 bool content_hashed(const std::string& path) {
-    static const std::regex hashed(R"(\.[0-9a-f]{8,64}\.[a-z0-9]+$)");
+    // "name.<hex>.ext" or a folder "name-<hex>/": the content decides the name, so it never changes.
+    static const std::regex hashed(R"([.-][0-9a-f]{8,64}[./])");
     return std::regex_search(path, hashed);
 }
 

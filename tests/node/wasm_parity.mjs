@@ -21,7 +21,7 @@ globalThis.__dirname = path.dirname(path.resolve(corePath));
 globalThis.require = require;
 const { default: createLocalDxCore } = await import(path.resolve(corePath));
 const core = await createLocalDxCore({ wasmBinary: readFileSync(path.resolve(corePath).replace(/\.mjs$/, '.wasm')) });
-const loaded = core.loadBundle(new Uint8Array(readFileSync(bundlePath)), readFileSync(trustPath, 'utf8'), Date.now() / 1000, 0);
+const loaded = core.loadBundle(new Uint8Array(readFileSync(bundlePath)), readFileSync(trustPath, 'utf8'), Date.now() / 1000, '{}');
 if (!loaded.ok()) { console.error('load failed:', loaded.error()); process.exit(1); }
 const model = loaded.model();
 const info = JSON.parse(model.info());

@@ -1,7 +1,10 @@
 // wasm/core/core_api.cpp — see core_api.h.
 #include "core_api.h"
 
+#include <random>
+
 #include "csv/csv.h"
+#include "drift/report.h"
 #include "record/record.h"
 
 namespace ldx {
@@ -17,7 +20,7 @@ Json problems_json(const std::vector<Problem>& ps) {
     return a;
 }
 
-LoadResult core_load_bundle(std::string_view bundle, std::string_view trust_json, int64_t now, int64_t min_version) {
+LoadResult core_load_bundle(std::string_view bundle, std::string_view trust_json, int64_t now, std::string_view floors_json) {
     LoadResult out;
     auto fail = [&](const Problem& p) {
         out.error = Json{{"code", p.code}, {"message", p.message}};
@@ -25,6 +28,11 @@ LoadResult core_load_bundle(std::string_view bundle, std::string_view trust_json
     };
     auto root = trust_root_parse(trust_json, now);
     if (!root) return fail(root.error());
+    int64_t min_version = 0;
+    if (auto floors = json_parse(floors_json, "rollback floors", JsonLimits{1u << 20, 4}); floors && floors->is_object()) {
+        if (auto m = bundle_peek_manifest(bundle); m && floors->contains(m->name) && (*floors)[m->name].is_number_integer())
+            min_version = (*floors)[m->name].get<int64_t>();
+    }
     auto v = bundle_verify(bundle, *root, VerifyPolicy{now, min_version, {}});
     if (!v) return fail(v.error());
     auto m = model_from_bundle(*v);
@@ -124,6 +132,57 @@ Json core_predict_csv(LoadedModel& lm, std::string_view csv_text, bool explain) 
         out["rows"].push_back(std::move(j));
     }
     return out;
+}
+
+Json core_verify_index(std::string_view index_json, std::string_view trust_json, int64_t now, int64_t min_version) {
+    auto fail = [](const Problem& p) { return Json{{"ok", false}, {"code", p.code}, {"message", p.message}}; };
+    auto root = trust_root_parse(trust_json, now);
+    if (!root) return fail(root.error());
+    std::string bytes;
+    std::vector<SignatureEntry> sigs;
+    auto signed_part = signed_document_parse(index_json, "models index", bytes, sigs);
+    if (!signed_part) return fail(signed_part.error());
+    if (auto ok = signatures_check("localdx-index-v1", bytes, sigs, *root, "the models index"); !ok) return fail(ok.error());
+    const Json& s = *signed_part;
+    if (s.value("type", "") != "localdx-index" || !s.contains("version") || !s["version"].is_number_integer() || !s.contains("models") ||
+        !s["models"].is_array())
+        return fail(problem("malformed", "the models index is malformed"));
+    const int64_t version = s["version"].get<int64_t>();
+    if (version < min_version)
+        return fail(problem("rollback", "the models index is older than one already seen: the server or a mirror may be replaying an old index"));
+    const auto expires = utc_parse(s.value("expires", ""));
+    if (!expires) return fail(problem("malformed", "the models index has no valid expiry"));
+    return Json{{"ok", true}, {"version", version}, {"expires", s["expires"]}, {"stale", now > *expires}, {"models", s["models"]}};
+}
+
+Json core_report_add(LoadedModel& lm, std::string_view pending_json, std::string_view prediction_json, std::string_view day,
+                     uint64_t seed) {
+    const Model& m = lm.model;
+    ReportBuilder b = report_builder(m.schema, m.reference, m.manifest.name, m.manifest.version, std::string(day));
+    if (!pending_json.empty()) {
+        // A pending report (below k) is the browser's own, already randomized; a damaged or
+        // outdated one (another model or day) is started afresh.
+        auto j = json_parse(pending_json, "pending report");
+        if (j && j->value("model", "") == m.manifest.name && j->value("version", 0) == m.manifest.version && j->value("day", "") == day) {
+            try {
+                b.report.n = (*j)["n"].get<uint64_t>();
+                for (size_t f = 0; f < b.report.fields.size(); ++f)
+                    b.report.fields[f] = (*j)["fields"][b.report.field_names[f]].get<std::vector<uint64_t>>();
+                b.report.predicted = (*j)["predicted"].get<std::vector<uint64_t>>();
+                b.report.probabilities = (*j)["probabilities"].get<std::vector<std::vector<uint64_t>>>();
+            } catch (const Json::exception&) {
+                b = report_builder(m.schema, m.reference, m.manifest.name, m.manifest.version, std::string(day));
+            }
+        }
+    }
+    auto p = json_parse(prediction_json, "prediction");
+    if (!p || !p->value("ok", false)) return report_to_json(b.report);
+    std::vector<double> values, probs;
+    for (const auto& v : (*p)["values"]) values.push_back(v.is_null() ? kNaN : v.get<double>());
+    for (const auto& v : (*p)["probabilities"]) probs.push_back(v.get<double>());
+    std::mt19937_64 rng(seed);
+    report_add(b, values, probs, (*p)["predicted"].get<int>(), rng);
+    return report_to_json(b.report);
 }
 
 }  // namespace ldx

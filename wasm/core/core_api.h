@@ -25,13 +25,14 @@ struct LoadedModel {
     TreeShapWorkspace workspace;  // reused across predictions of this model
 };
 
-// Verifies `bundle` against `trust_json` at time `now` with rollback floor `min_version`, and
-// parses it. On failure `error` holds {"code", "message"}.
+// Verifies `bundle` against `trust_json` at time `now`, with the rollback floor taken from
+// `floors` ({"name": highest version accepted before}), and parses it. On failure `error` holds
+// {"code", "message"}.
 struct LoadResult {
     std::shared_ptr<LoadedModel> model;
     Json error;
 };
-LoadResult core_load_bundle(std::string_view bundle, std::string_view trust_json, int64_t now, int64_t min_version);
+LoadResult core_load_bundle(std::string_view bundle, std::string_view trust_json, int64_t now, std::string_view floors_json);
 
 //-----------------------------------------------------------------------------
 // [SECTION] Results as JSON
@@ -51,5 +52,16 @@ Json core_predict(LoadedModel& m, std::string_view record_json, bool explain);
 Json core_predict_csv(LoadedModel& m, std::string_view csv_text, bool explain);
 
 Json problems_json(const std::vector<Problem>& ps);
+
+// The server's signed models index, checked against the app's trust root: signature, expiry and
+// a version floor (the newest index already seen, so a frozen or replayed mirror is noticed).
+// {"ok": true, "version", "expires", "stale": bool, "models": [...]} or {"ok": false, "code", "message"}.
+Json core_verify_index(std::string_view index_json, std::string_view trust_json, int64_t now, int64_t min_version);
+
+// Adds one prediction to a pending report (JSON as report_to_json, or "" for a new one), with
+// randomized response done here, in the core; returns the updated report. `seed` comes from the
+// browser's crypto.getRandomValues.
+Json core_report_add(LoadedModel& m, std::string_view pending_json, std::string_view prediction_json, std::string_view day,
+                     uint64_t seed);
 
 }  // namespace ldx

@@ -1,0 +1,242 @@
+// wasm/app/app.cpp — the app's lifecycle: GLFW/WebGL2 and Dear ImGui setup, the frame loop,
+// the calls the page makes into the app (embind) and the calls the app makes to the page.
+//
+// Index of this file
+//   [SECTION] State and form helpers
+//   [SECTION] Host calls (EM_JS)
+//   [SECTION] Frame loop
+//   [SECTION] Page -> app (embind)
+#include "app.h"
+
+#include <GLFW/glfw3.h>
+#include <emscripten.h>
+#include <emscripten/bind.h>
+#include <emscripten/html5.h>
+#include <emscripten/val.h>
+
+#include "imgui.h"
+#include "imgui_internal.h"  // ErrorCheckEndFrameRecover
+#include "imgui_impl_glfw.h"
+#include "imgui_impl_opengl3.h"
+#include "core_classes.h"
+#include "record/record.h"
+
+namespace ldx::app {
+
+//-----------------------------------------------------------------------------
+// [SECTION] State and form helpers
+//-----------------------------------------------------------------------------
+AppState& state() {
+    static AppState s;  // the UI's one state; immediate-mode widgets read and edit it
+    return s;
+}
+
+void form_reset(AppState& s) {
+    s.form.assign(s.model ? s.model->model.schema.fields.size() : 0, FieldInput{});
+    s.result = Json();
+    s.live_problems = Json::array();
+}
+
+Json form_record(const AppState& s) {
+    Json r = Json::object();
+    if (!s.model) return r;
+    const Schema& schema = s.model->model.schema;
+    for (size_t i = 0; i < schema.fields.size() && i < s.form.size(); ++i) {
+        const Field& f = schema.fields[i];
+        const FieldInput& in = s.form[i];
+        if (in.text.empty()) continue;
+        if (f.numeric() && in.unit > 0) r[f.name] = {{"value", in.text}, {"unit", f.alt_units[static_cast<size_t>(in.unit - 1)].unit}};
+        else r[f.name] = in.text;
+    }
+    return r;
+}
+
+void form_validate(AppState& s) {
+    s.live_problems = Json::array();
+    if (!s.model) return;
+    auto raw = record_from_json(form_record(s));
+    if (!raw) { s.live_problems = problems_json(raw.problems()); return; }
+    auto r = record_prepare(s.model->model.schema, *raw);
+    if (!r) {
+        // "required" is shown only once the clinician tries to predict; while typing, only real errors.
+        for (const auto& p : problems_json(r.problems()))
+            if (p["code"] != "required") s.live_problems.push_back(p);
+    }
+}
+
+//-----------------------------------------------------------------------------
+// [SECTION] Host calls
+//-----------------------------------------------------------------------------
+// The page defines window.localdxHost (web/app.js); these are its entry points.
+EM_JS(void, js_host_call, (const char* fn, const char* arg), {
+    const host = globalThis.localdxHost;
+    if (host && host[UTF8ToString(fn)]) host[UTF8ToString(fn)](UTF8ToString(arg));
+});
+
+void host_predict(const std::string& record_json) { js_host_call("predictFromApp", record_json.c_str()); }
+void host_open_csv() { js_host_call("openCsv", ""); }
+void host_download(const std::string& name, const std::string& text) {
+    js_host_call("download", Json{{"name", name}, {"text", text}}.dump().c_str());
+}
+void host_copy(const std::string& text) { js_host_call("copy", text.c_str()); }
+void host_announce(const std::string& text) { js_host_call("announce", text.c_str()); }
+void host_set_reporting(bool enabled) { js_host_call("setReporting", enabled ? "on" : "off"); }
+void host_choose_model(const std::string& name) { js_host_call("chooseModel", name.c_str()); }
+
+//-----------------------------------------------------------------------------
+// [SECTION] Frame loop
+//-----------------------------------------------------------------------------
+namespace {
+GLFWwindow* window = nullptr;
+
+void frame() {
+    AppState& s = state();
+    // Size the canvas in device pixels so text is crisp at any devicePixelRatio; ImGui then works
+    // in device pixels throughout (fonts and style were scaled once at start).
+    double css_w = 0, css_h = 0;
+    emscripten_get_element_css_size("#canvas", &css_w, &css_h);
+    const double dpr = emscripten_get_device_pixel_ratio();
+    const int w = static_cast<int>(css_w * dpr + 0.5), h = static_cast<int>(css_h * dpr + 0.5);
+    int cw = 0, ch = 0;
+    glfwGetWindowSize(window, &cw, &ch);
+    if (w > 0 && h > 0 && (w != cw || h != ch)) glfwSetWindowSize(window, w, h);
+
+    glfwPollEvents();
+    ImGui_ImplOpenGL3_NewFrame();
+    ImGui_ImplGlfw_NewFrame();
+    ImGui::NewFrame();
+    try {
+        draw(s, static_cast<float>(w), static_cast<float>(h));
+    } catch (const std::exception& e) {
+        // A malformed message from the page must not take the UI down: say so, keep drawing.
+        emscripten_log(EM_LOG_ERROR, "LocalDx UI: %s", e.what());
+        s.error = std::string("Display problem: ") + e.what();
+        s.result = Json();
+        ImGui::ErrorCheckEndFrameRecover(nullptr, nullptr);
+    }
+    ImGui::Render();
+    int fw = 0, fh = 0;
+    glfwGetFramebufferSize(window, &fw, &fh);
+    glViewport(0, 0, fw, fh);
+    glClearColor(0.96f, 0.97f, 0.98f, 1.0f);
+    glClear(GL_COLOR_BUFFER_BIT);
+    ImGui_ImplOpenGL3_RenderDrawData(ImGui::GetDrawData());
+}
+
+void style(float scale) {
+    ImGuiStyle& st = ImGui::GetStyle();
+    ImGui::StyleColorsLight();
+    st.WindowRounding = 0;
+    st.FrameRounding = 4;
+    st.GrabRounding = 4;
+    st.FramePadding = ImVec2(8, 5);
+    st.ItemSpacing = ImVec2(10, 7);
+    st.CellPadding = ImVec2(8, 4);
+    st.ScaleAllSizes(scale);
+    st.Colors[ImGuiCol_WindowBg] = ImVec4(0.96f, 0.97f, 0.98f, 1);
+    st.Colors[ImGuiCol_Header] = ImVec4(0.80f, 0.87f, 0.95f, 1);
+    st.Colors[ImGuiCol_Button] = ImVec4(0.85f, 0.90f, 0.96f, 1);
+    st.Colors[ImGuiCol_Tab] = ImVec4(0.85f, 0.90f, 0.96f, 1);
+    st.Colors[ImGuiCol_TabActive] = ImVec4(0.70f, 0.80f, 0.93f, 1);
+}
+}  // namespace
+
+// Called once by the page with the UI font (DejaVu Sans from Debian's fonts-dejavu-core).
+void app_start(const emscripten::val& font_u8) {
+    glfwInit();
+    glfwWindowHint(GLFW_CLIENT_API, GLFW_OPENGL_ES_API);
+    glfwWindowHint(GLFW_CONTEXT_VERSION_MAJOR, 3);
+    glfwWindowHint(GLFW_CONTEXT_VERSION_MINOR, 0);
+    window = glfwCreateWindow(1280, 800, "LocalDx", nullptr, nullptr);
+    glfwMakeContextCurrent(window);
+    IMGUI_CHECKVERSION();
+    ImGui::CreateContext();
+    ImGuiIO& io = ImGui::GetIO();
+    io.IniFilename = nullptr;  // nothing about the session is stored by the UI
+    io.ConfigFlags |= ImGuiConfigFlags_NavEnableKeyboard;
+    const float scale = static_cast<float>(emscripten_get_device_pixel_ratio());
+    state().scale = scale;
+    style(scale);
+    const size_t n = font_u8["length"].as<size_t>();
+    if (n > 0) {
+        // ImGui owns and frees the font bytes (FontDataOwnedByAtlas).
+        void* data = IM_ALLOC(n);
+        emscripten::val(emscripten::typed_memory_view(n, static_cast<unsigned char*>(data))).call<void>("set", font_u8);
+        ImFontConfig cfg;
+        cfg.OversampleH = 2;
+        static const ImWchar ranges[] = {0x0020, 0x00FF, 0x0100, 0x017F, 0x2010, 0x2027, 0x2190, 0x21FF, 0x2212, 0x2264, 0x25A0, 0x25FF, 0};
+        io.Fonts->AddFontFromMemoryTTF(data, static_cast<int>(n), 16.0f * scale, &cfg, ranges);
+    }
+    ImGui_ImplGlfw_InitForOpenGL(window, true);
+    ImGui_ImplOpenGL3_Init("#version 300 es");
+    emscripten_set_main_loop(frame, 0, false);
+}
+
+//-----------------------------------------------------------------------------
+// [SECTION] Page -> app (embind)
+//-----------------------------------------------------------------------------
+namespace {
+Json parse_or_null(const std::string& text) {
+    auto j = json_parse(text, "message", JsonLimits{256u << 20, 64});
+    return j ? *j : Json();
+}
+
+void app_set_model(const CoreModel& m, const std::string& status_json) {
+    AppState& s = state();
+    s.model = m.shared();
+    s.info = core_model_info(*s.model);
+    s.bundle_status = parse_or_null(status_json);
+    if (!s.bundle_status.is_object()) s.bundle_status = Json::object();
+    s.error.clear();
+    s.batch = BatchState{};
+    form_reset(s);
+}
+
+void app_set_error(const std::string& message) {
+    state().error = message;
+    state().predicting = false;
+}
+
+void app_set_result(const std::string& result_json) {
+    AppState& s = state();
+    s.predicting = false;
+    s.result = parse_or_null(result_json);
+    if (s.result.is_object() && s.result.value("ok", false)) host_announce(result_summary(s));
+    else if (s.result.is_object()) host_announce("The values could not be used: " + s.result["problems"][0].value("text", std::string()));
+}
+
+void app_set_batch(const std::string& name, const std::string& batch_json) {
+    AppState& s = state();
+    Json b = parse_or_null(batch_json);
+    s.batch = BatchState{};
+    s.batch.loaded = true;
+    s.batch.file_name = name;
+    s.batch.rows = b.value("rows", Json::array());
+    s.batch.problems = b.value("problems", Json::array());
+    s.batch.status = b.value("status", std::string());
+    for (size_t i = 0; i < s.batch.rows.size(); ++i) s.batch.order.push_back(static_cast<int>(i));
+    s.tab = 1;
+    host_announce(std::to_string(s.batch.rows.size()) + " patients scored from " + name + "; " +
+                  std::to_string(s.batch.problems.size()) + " rows could not be used.");
+}
+
+void app_set_reporting(const std::string& json) {
+    Json j = parse_or_null(json);
+    state().reporting = j.is_object() ? j : Json::object();
+}
+
+// Test and page access to the form, so e2e tests can check what the UI holds.
+std::string app_form_record() { return form_record(state()).dump(); }
+}  // namespace
+
+}  // namespace ldx::app
+
+EMSCRIPTEN_BINDINGS(localdx_app) {
+    emscripten::function("appStart", &ldx::app::app_start);
+    emscripten::function("appSetModel", &ldx::app::app_set_model);
+    emscripten::function("appSetError", &ldx::app::app_set_error);
+    emscripten::function("appSetResult", &ldx::app::app_set_result);
+    emscripten::function("appSetBatch", &ldx::app::app_set_batch);
+    emscripten::function("appSetReporting", &ldx::app::app_set_reporting);
+    emscripten::function("appFormRecord", &ldx::app::app_form_record);
+}

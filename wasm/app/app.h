@@ -1,0 +1,81 @@
+// wasm/app/app.h — the clinician's app: one state, drawn by Dear ImGui every frame.
+//
+// Index of this file
+//   [SECTION] State (the one copy of everything the UI shows)
+//   [SECTION] Host calls (C++ -> the page's JavaScript)
+//   [SECTION] Drawing
+//
+// Immediate mode: the UI is a function of AppState. Widgets keep no copy of the patient record
+// or of the result; the form edits AppState::form, the result panel reads AppState::result.
+// Predictions go through the page's JavaScript (the same path as window.localdx.predict):
+// the core computes the features, probabilities and TreeSHAP, ONNX Runtime Web runs the
+// bundle's model, and the page checks one against the other before the result comes back here.
+#pragma once
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "core_api.h"
+
+namespace ldx::app {
+
+//-----------------------------------------------------------------------------
+// [SECTION] State
+//-----------------------------------------------------------------------------
+struct FieldInput {
+    std::string text;  // as typed (numbers, or a category/boolean choice)
+    int unit = 0;      // 0: the field's unit; i > 0: alt_units[i - 1]
+};
+
+struct BatchState {
+    bool loaded = false;
+    std::string file_name;
+    Json rows = Json::array();      // core_predict_csv rows (with the ORT check)
+    Json problems = Json::array();  // rows that could not be scored
+    int selected = -1;
+    int sort_column = 0;
+    bool sort_descending = true;
+    std::vector<int> order;  // display order of rows
+    std::string status;
+};
+
+struct AppState {
+    std::shared_ptr<LoadedModel> model;  // verified bundle, parsed
+    Json info = Json::object();          // core_model_info
+    Json bundle_status = Json::object(); // from the page: source, available models
+    std::string error;                   // a bundle that was refused, or a check that failed
+    std::vector<FieldInput> form;        // one per schema field
+    Json live_problems = Json::array();  // validation of the form as typed
+    Json result;                         // last prediction (null when none)
+    bool predicting = false;
+    BatchState batch;
+    Json reporting = Json::object();     // {enabled, pending: {...}, queued: [...]}
+    int tab = 0;                         // 0 patient, 1 batch, 2 model card, 3 reporting
+    float scale = 1.0f;                  // devicePixelRatio
+};
+
+AppState& state();  // the app's single instance (owned by app.cpp's main)
+
+// The form as a JSON record for the core ({"glucose": {"value": "8.2", "unit": "mmol/L"}, ...}).
+Json form_record(const AppState& s);
+void form_reset(AppState& s);
+void form_validate(AppState& s);  // fills live_problems from the core's record_prepare
+
+//-----------------------------------------------------------------------------
+// [SECTION] Host calls
+//-----------------------------------------------------------------------------
+void host_predict(const std::string& record_json);
+void host_open_csv();
+void host_download(const std::string& name, const std::string& text);
+void host_copy(const std::string& text);
+void host_announce(const std::string& text);  // ARIA live region
+void host_set_reporting(bool enabled);
+void host_choose_model(const std::string& name);
+
+//-----------------------------------------------------------------------------
+// [SECTION] Drawing
+//-----------------------------------------------------------------------------
+void draw(AppState& s, float width, float height);
+std::string result_summary(const AppState& s);  // one paragraph, for the ARIA region and the copy button
+
+}  // namespace ldx::app

@@ -1,0 +1,547 @@
+// wasm/app/ui.cpp — everything the clinician sees, drawn from AppState each frame.
+//
+// Index of this file
+//   [SECTION] Small helpers
+//   [SECTION] Header: identity, notice, errors
+//   [SECTION] Patient: the form
+//   [SECTION] Patient: the result and its explanation
+//   [SECTION] Batch view
+//   [SECTION] Model card
+//   [SECTION] Reporting (what leaves the browser)
+//   [SECTION] Frame layout
+#include <algorithm>
+#include <cmath>
+#include <cstdio>
+
+#include "app.h"
+#include "imgui.h"
+#include "misc/cpp/imgui_stdlib.h"
+
+namespace ldx::app {
+
+//-----------------------------------------------------------------------------
+// [SECTION] Small helpers
+//-----------------------------------------------------------------------------
+namespace {
+const ImVec4 kRed(0.70f, 0.10f, 0.10f, 1), kAmber(0.55f, 0.35f, 0.0f, 1), kGreen(0.10f, 0.45f, 0.15f, 1), kGrey(0.35f, 0.38f, 0.42f, 1);
+
+std::string fmt(double v, const char* f = "%.3g") {
+    char b[48];
+    std::snprintf(b, sizeof b, f, v);
+    return b;
+}
+std::string pct(double p) { return fmt(100 * p, "%.1f") + "%"; }
+float S() { return state().scale; }
+
+void section(const char* title) {
+    ImGui::Spacing();
+    ImGui::TextColored(ImVec4(0.1f, 0.25f, 0.5f, 1), "%s", title);
+    ImGui::Separator();
+}
+
+void help_marker(const std::string& text) {
+    ImGui::SameLine();
+    ImGui::TextDisabled("(?)");
+    if (ImGui::IsItemHovered()) {
+        ImGui::BeginTooltip();
+        ImGui::PushTextWrapPos(ImGui::GetFontSize() * 30.0f);
+        ImGui::TextUnformatted(text.c_str());
+        ImGui::PopTextWrapPos();
+        ImGui::EndTooltip();
+    }
+}
+
+const Schema* schema_of(const AppState& s) { return s.model ? &s.model->model.schema : nullptr; }
+
+// Text of a field's value for the explanation ("148 mg/dL", "Female", "missing").
+std::string value_text(const Field& f, const Json& v) {
+    if (v.is_null()) return "missing";
+    const double x = v.get<double>();
+    if (f.type == FieldType::category) return f.levels[static_cast<size_t>(x)].label;
+    if (f.type == FieldType::boolean) return x != 0 ? "yes" : "no";
+    return fmt(x, "%.4g") + " " + (f.unit == "1" ? "" : f.unit);
+}
+
+// A signed horizontal bar centred on the axis; red raises the output, blue lowers it.
+void signed_bar(double v, double max_abs, float width) {
+    ImDrawList* dl = ImGui::GetWindowDrawList();
+    const ImVec2 p = ImGui::GetCursorScreenPos();
+    const float h = ImGui::GetTextLineHeight(), mid = p.x + width / 2;
+    const float len = max_abs > 0 ? static_cast<float>(std::abs(v) / max_abs) * (width / 2 - 2) : 0;
+    dl->AddLine(ImVec2(mid, p.y - 2), ImVec2(mid, p.y + h + 2), IM_COL32(120, 120, 120, 255), 1.0f * S());
+    const ImU32 col = v >= 0 ? IM_COL32(200, 60, 50, 255) : IM_COL32(40, 100, 200, 255);
+    if (v >= 0) dl->AddRectFilled(ImVec2(mid, p.y + 2), ImVec2(mid + len, p.y + h - 2), col);
+    else dl->AddRectFilled(ImVec2(mid - len, p.y + 2), ImVec2(mid, p.y + h - 2), col);
+    ImGui::Dummy(ImVec2(width, h));
+}
+
+//-----------------------------------------------------------------------------
+// [SECTION] Header: identity, notice, errors
+//-----------------------------------------------------------------------------
+void draw_header(AppState& s) {
+    ImGui::TextColored(ImVec4(0.1f, 0.25f, 0.5f, 1), "LocalDx");
+    ImGui::SameLine();
+    const Json available = s.bundle_status.value("available", Json::array());
+    if (!available.empty()) {
+        const std::string current = s.model ? s.model->model.manifest.name : std::string("(none)");
+        ImGui::SetNextItemWidth(260 * S());
+        if (ImGui::BeginCombo("##model", s.model ? s.info.value("name", "").c_str() : "choose a model")) {
+            for (const auto& a : available) {
+                const std::string name = a.value("name", "");
+                if (ImGui::Selectable((name + "  —  " + a.value("title", "")).c_str(), name == current)) host_choose_model(name);
+            }
+            ImGui::EndCombo();
+        }
+    }
+    if (s.model) {
+        ImGui::SameLine();
+        const auto& m = s.model->model;
+        std::string signers;
+        for (const auto& k : m.signers) signers += (signers.empty() ? "" : ", ") + k.substr(0, 8);
+        ImGui::TextColored(kGrey, "%s v%lld · signature verified (key %s) · expires %s · %s", m.schema.title.c_str(),
+                           static_cast<long long>(m.manifest.version), signers.c_str(), s.info.value("expires", "").substr(0, 10).c_str(),
+                           s.bundle_status.value("source", "").c_str());
+    }
+    ImGui::PushStyleColor(ImGuiCol_ChildBg, ImVec4(1.0f, 0.96f, 0.85f, 1));
+    ImGui::BeginChild("notice", ImVec2(0, ImGui::GetTextLineHeightWithSpacing() + 8 * S()), false);
+    ImGui::SetCursorPos(ImVec2(8 * S(), 4 * S()));
+    ImGui::TextColored(kAmber, "Decision support for health professionals — not a diagnosis. Patient data stays on this device.");
+    ImGui::EndChild();
+    ImGui::PopStyleColor();
+    if (!s.error.empty()) {
+        ImGui::PushStyleColor(ImGuiCol_Text, kRed);
+        ImGui::TextWrapped("%s", s.error.c_str());
+        ImGui::PopStyleColor();
+    }
+}
+
+//-----------------------------------------------------------------------------
+// [SECTION] Patient: the form
+//-----------------------------------------------------------------------------
+std::string problem_for(const AppState& s, const std::string& field, const Json& problems) {
+    for (const auto& p : problems)
+        if (p.value("field", "") == field) return p.value("message", "");
+    (void)s;
+    return {};
+}
+
+void draw_form(AppState& s) {
+    const Schema& schema = *schema_of(s);
+    const Json shown_problems = s.result.is_object() && !s.result.value("ok", true) ? s.result["problems"] : s.live_problems;
+    bool changed = false;
+    if (ImGui::BeginTable("form", 3, ImGuiTableFlags_SizingStretchProp)) {
+        ImGui::TableSetupColumn("label", ImGuiTableColumnFlags_WidthStretch, 1.3f);
+        ImGui::TableSetupColumn("value", ImGuiTableColumnFlags_WidthStretch, 1.0f);
+        ImGui::TableSetupColumn("unit", ImGuiTableColumnFlags_WidthStretch, 0.7f);
+        for (size_t i = 0; i < schema.fields.size(); ++i) {
+            const Field& f = schema.fields[i];
+            FieldInput& in = s.form[i];
+            ImGui::PushID(static_cast<int>(i));
+            ImGui::TableNextRow();
+            ImGui::TableNextColumn();
+            ImGui::AlignTextToFramePadding();
+            ImGui::TextUnformatted((f.label + (f.required ? " *" : "")).c_str());
+            std::string tip = f.description;
+            if (f.numeric()) {
+                tip += "\nPossible range: " + fmt(f.min) + " to " + fmt(f.max) + " " + f.unit;
+                if (std::isfinite(f.typical_min)) tip += "\nSeen in training: " + fmt(f.typical_min) + " to " + fmt(f.typical_max) + " " + f.unit;
+            }
+            if (!f.code.empty()) tip += "\nCode: " + f.code;
+            tip += f.required ? "\nRequired." : "\nOptional: the model can do without it.";
+            help_marker(tip);
+            ImGui::TableNextColumn();
+            ImGui::SetNextItemWidth(-1);
+            if (f.numeric()) {
+                std::string hint = std::isfinite(f.typical_min) ? fmt(f.typical_min) + " – " + fmt(f.typical_max) : std::string();
+                if (in.unit > 0 && std::isfinite(f.typical_min)) {
+                    const auto& u = f.alt_units[static_cast<size_t>(in.unit - 1)];
+                    hint = fmt((f.typical_min - u.offset) / u.factor) + " – " + fmt((f.typical_max - u.offset) / u.factor);
+                }
+                changed |= ImGui::InputTextWithHint(("##" + f.name).c_str(), hint.c_str(), &in.text, ImGuiInputTextFlags_CharsScientific);
+            } else {
+                std::vector<std::pair<std::string, std::string>> choices{{"", "(not given)"}};
+                if (f.type == FieldType::boolean) choices.insert(choices.end(), {{"yes", "Yes"}, {"no", "No"}});
+                else for (const auto& l : f.levels) choices.push_back({l.value, l.label});
+                std::string current = "(not given)";
+                for (const auto& c : choices)
+                    if (c.first == in.text) current = c.second;
+                if (ImGui::BeginCombo(("##" + f.name).c_str(), current.c_str())) {
+                    for (const auto& c : choices)
+                        if (ImGui::Selectable(c.second.c_str(), c.first == in.text)) { in.text = c.first; changed = true; }
+                    ImGui::EndCombo();
+                }
+            }
+            ImGui::TableNextColumn();
+            if (f.numeric()) {
+                if (f.alt_units.empty()) {
+                    ImGui::AlignTextToFramePadding();
+                    ImGui::TextColored(kGrey, "%s", f.unit == "1" ? "" : f.unit.c_str());
+                } else {
+                    ImGui::SetNextItemWidth(-1);
+                    const std::string cur = in.unit == 0 ? f.unit : f.alt_units[static_cast<size_t>(in.unit - 1)].unit;
+                    if (ImGui::BeginCombo("##unit", cur.c_str())) {
+                        if (ImGui::Selectable(f.unit.c_str(), in.unit == 0)) { in.unit = 0; changed = true; }
+                        for (size_t u = 0; u < f.alt_units.size(); ++u)
+                            if (ImGui::Selectable(f.alt_units[u].unit.c_str(), in.unit == static_cast<int>(u + 1))) { in.unit = static_cast<int>(u + 1); changed = true; }
+                        ImGui::EndCombo();
+                    }
+                }
+            }
+            const std::string p = problem_for(s, f.name, shown_problems);
+            if (!p.empty()) {
+                ImGui::TableNextRow();
+                ImGui::TableNextColumn();
+                ImGui::TableNextColumn();
+                ImGui::PushStyleColor(ImGuiCol_Text, kRed);
+                ImGui::TextWrapped("%s", p.c_str());
+                ImGui::PopStyleColor();
+            }
+            ImGui::PopID();
+        }
+        ImGui::EndTable();
+    }
+    if (changed) {
+        form_validate(s);
+        if (s.result.is_object() && !s.result.value("ok", true)) s.result = Json();
+    }
+    ImGui::Spacing();
+    ImGui::BeginDisabled(s.predicting);
+    if (ImGui::Button("Predict", ImVec2(140 * S(), 0)) || (ImGui::IsKeyPressed(ImGui::GetKeyIndex(ImGuiKey_Enter)) && ImGui::GetIO().KeyCtrl)) {
+        s.predicting = true;
+        host_predict(form_record(s).dump());
+    }
+    ImGui::EndDisabled();
+    ImGui::SameLine();
+    if (ImGui::Button("Clear form")) form_reset(s);
+    ImGui::SameLine();
+    ImGui::TextColored(kGrey, "* required   (Ctrl+Enter predicts)");
+}
+
+//-----------------------------------------------------------------------------
+// [SECTION] Patient: the result and its explanation
+//-----------------------------------------------------------------------------
+void draw_explanation(const AppState& s, const Json& r, int top) {
+    const Schema& schema = *schema_of(s);
+    const Json& ex = r["explanation"];
+    std::vector<std::pair<double, size_t>> order;
+    for (size_t f = 0; f < schema.fields.size(); ++f) order.push_back({ex["fields"][f].get<double>(), f});
+    std::sort(order.begin(), order.end(), [](auto a, auto b) { return std::abs(a.first) > std::abs(b.first); });
+    double max_abs = 0;
+    for (const auto& o : order) max_abs = std::max(max_abs, std::abs(o.first));
+    double sum = 0;
+    for (const auto& o : order) sum += o.first;
+    const double base = ex["base"].get<double>();
+    ImGui::TextWrapped("Why: contribution of each value to the %s (exact TreeSHAP). Starting from the average over the training data (%s), the values add up to %s.",
+                       ex.value("of", "").c_str(), fmt(base, "%.3f").c_str(), fmt(base + sum, "%.3f").c_str());
+    if (ImGui::BeginTable("explain", 3, ImGuiTableFlags_SizingStretchProp | ImGuiTableFlags_RowBg)) {
+        ImGui::TableSetupColumn("Value", ImGuiTableColumnFlags_WidthStretch, 1.4f);
+        ImGui::TableSetupColumn("Effect", ImGuiTableColumnFlags_WidthStretch, 1.2f);
+        ImGui::TableSetupColumn("Contribution", ImGuiTableColumnFlags_WidthStretch, 0.5f);
+        ImGui::TableHeadersRow();
+        for (int i = 0; i < top && i < static_cast<int>(order.size()); ++i) {
+            const auto [v, f] = order[static_cast<size_t>(i)];
+            const Field& fd = schema.fields[f];
+            ImGui::TableNextRow();
+            ImGui::TableNextColumn();
+            ImGui::TextUnformatted((fd.label + " = " + value_text(fd, r["values"][f])).c_str());
+            ImGui::TableNextColumn();
+            signed_bar(v, max_abs, ImGui::GetContentRegionAvail().x);
+            ImGui::TableNextColumn();
+            ImGui::TextColored(v >= 0 ? kRed : ImVec4(0.15f, 0.35f, 0.75f, 1), "%s", fmt(v, "%+.3f").c_str());
+        }
+        ImGui::EndTable();
+    }
+    ImGui::TextColored(kGrey, "Red raises, blue lowers the estimate. %s", s.info.value("covers", "") == "training"
+                                                                                 ? "Node covers from training."
+                                                                                 : ("Node covers from reference data (" + s.info.value("covers", "") + ").").c_str());
+}
+
+void draw_result(AppState& s) {
+    const Json& r = s.result;
+    if (s.predicting) { ImGui::TextColored(kGrey, "Computing on this device…"); return; }
+    if (!r.is_object()) { ImGui::TextColored(kGrey, "Enter the patient's values and press Predict."); return; }
+    if (!r.value("ok", false)) {
+        ImGui::TextColored(kRed, "The values could not be used:");
+        for (const auto& p : r["problems"]) ImGui::BulletText("%s", p.value("text", "").c_str());
+        return;
+    }
+    const Schema& schema = *schema_of(s);
+    const int k = static_cast<int>(r["probabilities"].size());
+    const int pred = r["predicted"].get<int>();
+    ImGui::Text("Result");
+    ImGui::Separator();
+    ImGui::SetWindowFontScale(1.35f);
+    ImGui::TextColored(ImVec4(0.1f, 0.2f, 0.45f, 1), "%s", r.value("label", "").c_str());
+    ImGui::SetWindowFontScale(1.0f);
+    for (int c = 0; c < k; ++c) {
+        const double p = r["probabilities"][c].get<double>();
+        ImGui::PushStyleColor(ImGuiCol_PlotHistogram, c == pred ? ImVec4(0.2f, 0.4f, 0.75f, 1) : ImVec4(0.6f, 0.68f, 0.8f, 1));
+        ImGui::ProgressBar(static_cast<float>(p), ImVec2(220 * S(), 0), pct(p).c_str());
+        ImGui::PopStyleColor();
+        ImGui::SameLine();
+        ImGui::TextUnformatted(schema.outputs.classes[static_cast<size_t>(c)].label.c_str());
+    }
+    if (schema.outputs.kind == TaskKind::binary)
+        ImGui::TextColored(kGrey, "Decision threshold: %s probability of %s.", pct(schema.outputs.threshold).c_str(),
+                           schema.outputs.classes[1].label.c_str());
+    else
+        ImGui::TextColored(kGrey, "Most probable %s shown; every probability counts.", schema.outputs.kind == TaskKind::ordinal ? "stage" : "class");
+    const Json check = r.value("check", Json::object());
+    if (check.value("ok", false))
+        ImGui::TextColored(kGreen, "Cross-checked: ONNX Runtime Web agrees with the explanation (|difference| %s).", fmt(check.value("max_abs_diff", 0.0), "%.1e").c_str());
+    else if (check.contains("message"))
+        ImGui::TextColored(kRed, "%s", check.value("message", "").c_str());
+    for (const auto& w : r["warnings"]) {
+        ImGui::PushStyleColor(ImGuiCol_Text, kAmber);
+        const int fi = schema.find_field(w.value("field", ""));
+        ImGui::BulletText("%s: %s", fi >= 0 ? schema.fields[static_cast<size_t>(fi)].label.c_str() : w.value("field", "").c_str(),
+                          w.value("message", "").c_str());
+        ImGui::PopStyleColor();
+    }
+    if (ImGui::Button("Copy result")) host_copy(result_summary(s));
+    ImGui::Spacing();
+    if (r.contains("explanation")) draw_explanation(s, r, 12);
+}
+
+//-----------------------------------------------------------------------------
+// [SECTION] Batch view
+//-----------------------------------------------------------------------------
+void sort_batch(AppState& s) {
+    auto& b = s.batch;
+    auto key = [&](int i) -> double {
+        const Json& r = b.rows[static_cast<size_t>(i)];
+        if (b.sort_column == 0) return r.value("row", 0);
+        if (b.sort_column == 1) return r["predicted"].get<double>();
+        if (b.sort_column == 2) return static_cast<double>(r["warnings"].size());
+        return r["probabilities"][static_cast<size_t>(b.sort_column - 3)].get<double>();
+    };
+    std::stable_sort(b.order.begin(), b.order.end(), [&](int a, int c) { return b.sort_descending ? key(a) > key(c) : key(a) < key(c); });
+}
+
+std::string batch_csv(const AppState& s) {
+    const Schema& schema = *schema_of(s);
+    std::string out = "row,predicted";
+    for (const auto& c : schema.outputs.classes) out += ",p_" + c.name;
+    out += ",warnings\n";
+    for (const auto& r : s.batch.rows) {
+        out += std::to_string(r.value("row", 0)) + "," + schema.outputs.classes[r["predicted"].get<size_t>()].name;
+        for (const auto& p : r["probabilities"]) out += "," + fmt(p.get<double>(), "%.6f");
+        std::string w;
+        for (const auto& x : r["warnings"]) w += (w.empty() ? "" : "; ") + x.value("field", "") + ": " + x.value("message", "");
+        out += ",\"" + w + "\"\n";
+    }
+    return out;
+}
+
+void draw_batch(AppState& s) {
+    auto& b = s.batch;
+    if (ImGui::Button("Open a CSV of patients…")) host_open_csv();
+    ImGui::SameLine();
+    ImGui::TextColored(kGrey, "Scored on this device; nothing is uploaded.");
+    if (!b.loaded) return;
+    ImGui::Text("%s: %zu patients scored, %zu rows could not be used. %s", b.file_name.c_str(), b.rows.size(), b.problems.size(), b.status.c_str());
+    ImGui::SameLine();
+    if (ImGui::Button("Export results (CSV)")) host_download("localdx-results.csv", batch_csv(s));
+    const Schema& schema = *schema_of(s);
+    const int k = schema.num_classes();
+    const float table_h = ImGui::GetContentRegionAvail().y * (b.selected >= 0 ? 0.45f : 0.95f);
+    const ImGuiTableFlags flags = ImGuiTableFlags_Sortable | ImGuiTableFlags_RowBg | ImGuiTableFlags_ScrollY | ImGuiTableFlags_BordersInnerV | ImGuiTableFlags_Resizable;
+    if (ImGui::BeginTable("batch", 3 + k, flags, ImVec2(0, table_h))) {
+        ImGui::TableSetupScrollFreeze(0, 1);
+        ImGui::TableSetupColumn("Row", ImGuiTableColumnFlags_DefaultSort);
+        ImGui::TableSetupColumn("Predicted");
+        ImGui::TableSetupColumn("Warnings");
+        for (const auto& c : schema.outputs.classes) ImGui::TableSetupColumn(("P(" + c.label + ")").c_str(), ImGuiTableColumnFlags_PreferSortDescending);
+        ImGui::TableHeadersRow();
+        if (ImGuiTableSortSpecs* spec = ImGui::TableGetSortSpecs(); spec && spec->SpecsDirty && spec->SpecsCount > 0) {
+            b.sort_column = spec->Specs[0].ColumnIndex;
+            b.sort_descending = spec->Specs[0].SortDirection == ImGuiSortDirection_Descending;
+            sort_batch(s);
+            spec->SpecsDirty = false;
+        }
+        ImGuiListClipper clip;
+        clip.Begin(static_cast<int>(b.order.size()));
+        while (clip.Step())
+            for (int i = clip.DisplayStart; i < clip.DisplayEnd; ++i) {
+                const int idx = b.order[static_cast<size_t>(i)];
+                const Json& r = b.rows[static_cast<size_t>(idx)];
+                ImGui::TableNextRow();
+                ImGui::TableNextColumn();
+                if (ImGui::Selectable(std::to_string(r.value("row", 0)).c_str(), b.selected == idx, ImGuiSelectableFlags_SpanAllColumns)) b.selected = idx;
+                ImGui::TableNextColumn();
+                ImGui::TextUnformatted(r.value("label", "").c_str());
+                ImGui::TableNextColumn();
+                ImGui::Text("%zu", r["warnings"].size());
+                for (int c = 0; c < k; ++c) {
+                    ImGui::TableNextColumn();
+                    ImGui::TextUnformatted(pct(r["probabilities"][static_cast<size_t>(c)].get<double>()).c_str());
+                }
+            }
+        ImGui::EndTable();
+    }
+    if (b.selected >= 0 && b.selected < static_cast<int>(b.rows.size())) {
+        const Json& r = b.rows[static_cast<size_t>(b.selected)];
+        ImGui::Text("Row %d: %s", r.value("row", 0), r.value("label", "").c_str());
+        if (r.contains("explanation")) draw_explanation(s, r, 8);
+    }
+    if (!b.problems.empty() && ImGui::CollapsingHeader("Rows that could not be used")) {
+        for (size_t i = 0; i < b.problems.size() && i < 200; ++i) ImGui::BulletText("%s", b.problems[i].value("text", "").c_str());
+    }
+}
+
+//-----------------------------------------------------------------------------
+// [SECTION] Model card
+//-----------------------------------------------------------------------------
+void metric_row(const char* name, const Json& m) {
+    if (!m.is_object() || m["value"].is_null()) return;
+    ImGui::TableNextRow();
+    ImGui::TableNextColumn();
+    ImGui::TextUnformatted(name);
+    ImGui::TableNextColumn();
+    ImGui::TextUnformatted(fmt(m["value"].get<double>(), "%.3f").c_str());
+    ImGui::TableNextColumn();
+    if (m["ci95"][0].is_number())
+        ImGui::TextUnformatted(("[" + fmt(m["ci95"][0].get<double>(), "%.3f") + ", " + fmt(m["ci95"][1].get<double>(), "%.3f") + "]").c_str());
+}
+
+void draw_card(AppState& s) {
+    const Json& c = s.info.value("card", Json::object());
+    const auto& m = s.model->model;
+    ImGui::TextWrapped("%s", c.value("title", m.schema.title).c_str());
+    ImGui::TextColored(kGrey, "Bundle %s v%lld · sha256 %s · created %s · expires %s", m.manifest.name.c_str(),
+                       static_cast<long long>(m.manifest.version), m.sha256.substr(0, 16).c_str(), s.info.value("created", "").c_str(),
+                       s.info.value("expires", "").c_str());
+    auto para = [&](const char* head, const char* key) {
+        if (!c.contains(key)) return;
+        section(head);
+        if (c[key].is_array()) for (const auto& x : c[key]) ImGui::BulletText("%s", x.get<std::string>().c_str());
+        else ImGui::TextWrapped("%s", c[key].get<std::string>().c_str());
+    };
+    para("Intended use", "intended_use");
+    para("Out of scope", "out_of_scope");
+    para("Training data", "training_data");
+    para("Caveats", "caveats");
+    if (c.contains("metrics")) {
+        const Json& mt = c["metrics"];
+        section("Evaluation");
+        ImGui::TextWrapped("%s", mt.value("method", "").c_str());
+        if (ImGui::BeginTable("metrics", 3, ImGuiTableFlags_RowBg | ImGuiTableFlags_SizingStretchProp)) {
+            ImGui::TableSetupColumn("Metric");
+            ImGui::TableSetupColumn("Value");
+            ImGui::TableSetupColumn("95% CI");
+            ImGui::TableHeadersRow();
+            metric_row("Accuracy", mt["accuracy"]);
+            metric_row("AUC-ROC (macro)", mt["macro"]["auc_roc"]);
+            if (mt.contains("ordinal")) {
+                metric_row("Quadratic weighted kappa", mt["ordinal"]["quadratic_weighted_kappa"]);
+                metric_row("Within one stage", mt["ordinal"]["within_one_accuracy"]);
+            }
+            for (const auto& cls : m.schema.outputs.classes) {
+                const Json& x = mt["class"][cls.name];
+                metric_row((cls.label + ": AUC-ROC").c_str(), x["auc_roc"]);
+                metric_row((cls.label + ": sensitivity").c_str(), x["sensitivity"]);
+                metric_row((cls.label + ": specificity").c_str(), x["specificity"]);
+                metric_row((cls.label + ": F1").c_str(), x["f1"]);
+            }
+            ImGui::EndTable();
+        }
+        ImGui::Text("Calibration (expected calibration error): %s", fmt(mt["calibration"].value("expected_calibration_error", 0.0), "%.3f").c_str());
+        if (mt.contains("subgroups") && !mt["subgroups"].empty() && ImGui::BeginTable("subgroups", 3, ImGuiTableFlags_RowBg)) {
+            ImGui::TableSetupColumn("Subgroup");
+            ImGui::TableSetupColumn("Rows");
+            ImGui::TableSetupColumn("Accuracy / AUC");
+            ImGui::TableHeadersRow();
+            for (const auto& g : mt["subgroups"]) {
+                ImGui::TableNextRow();
+                ImGui::TableNextColumn();
+                ImGui::TextUnformatted(g.value("group", "").c_str());
+                ImGui::TableNextColumn();
+                ImGui::Text("%d", g.value("rows", 0));
+                ImGui::TableNextColumn();
+                ImGui::Text("%s / %s", g["accuracy"].is_number() ? fmt(g["accuracy"].get<double>(), "%.3f").c_str() : "–",
+                            g["macro.auc_roc"].is_number() ? fmt(g["macro.auc_roc"].get<double>(), "%.3f").c_str() : "–");
+            }
+            ImGui::EndTable();
+        }
+    }
+    para("Explanation method", "literature");
+    if (c.contains("explainer")) ImGui::TextWrapped("Explainer: %s", c["explainer"].value("note", "").c_str());
+}
+
+//-----------------------------------------------------------------------------
+// [SECTION] Reporting
+//-----------------------------------------------------------------------------
+void draw_reporting(AppState& s) {
+    bool enabled = s.reporting.value("enabled", true);
+    if (ImGui::Checkbox("Send anonymous aggregate reports to help monitor this model", &enabled)) host_set_reporting(enabled);
+    ImGui::TextWrapped(
+        "Only counts leave this device: for each input field, how many predictions fell in each range of the model's training "
+        "data, and how many fell in each result class. Each patient's contribution is randomized on this device "
+        "(randomized response), a report is sent only once it summarises at least k predictions, and it carries no "
+        "identifiers, no values, no free text and no time finer than the day.");
+    const auto& privacy = s.model->model.schema.privacy;
+    ImGui::TextColored(kGrey, "k = %d predictions per report · epsilon = %s per histogram", privacy.k_min, fmt(privacy.epsilon).c_str());
+    section("Collecting (not sent until it reaches k)");
+    ImGui::TextWrapped("%s", s.reporting.value("pending", Json::object()).dump(1).c_str());
+    section("Waiting to be sent");
+    ImGui::TextWrapped("%s", s.reporting.value("queued", Json::array()).dump(1).c_str());
+}
+
+}  // namespace
+
+std::string result_summary(const AppState& s) {
+    const Json& r = s.result;
+    if (!s.model || !r.is_object() || !r.value("ok", false)) return "No result.";
+    const Schema& schema = *schema_of(s);
+    std::string t = "Result: " + r.value("label", "") + ".";
+    for (size_t c = 0; c < r["probabilities"].size(); ++c)
+        t += " " + schema.outputs.classes[c].label + " " + pct(r["probabilities"][c].get<double>()) + ".";
+    if (r.contains("explanation")) {
+        std::vector<std::pair<double, size_t>> order;
+        for (size_t f = 0; f < schema.fields.size(); ++f) order.push_back({r["explanation"]["fields"][f].get<double>(), f});
+        std::sort(order.begin(), order.end(), [](auto a, auto b) { return std::abs(a.first) > std::abs(b.first); });
+        t += " Main factors:";
+        for (size_t i = 0; i < 3 && i < order.size(); ++i) {
+            const Field& f = schema.fields[order[i].second];
+            t += std::string(i ? ";" : "") + " " + f.label + " " + value_text(f, r["values"][order[i].second]) + (order[i].first >= 0 ? " raises it" : " lowers it");
+        }
+        t += ".";
+    }
+    if (!r["warnings"].empty()) t += " " + std::to_string(r["warnings"].size()) + " warning(s).";
+    return t + " Decision support, not a diagnosis.";
+}
+
+//-----------------------------------------------------------------------------
+// [SECTION] Frame layout
+//-----------------------------------------------------------------------------
+void draw(AppState& s, float width, float height) {
+    ImGui::SetNextWindowPos(ImVec2(0, 0));
+    ImGui::SetNextWindowSize(ImVec2(width, height));
+    ImGui::Begin("LocalDx", nullptr, ImGuiWindowFlags_NoDecoration | ImGuiWindowFlags_NoMove | ImGuiWindowFlags_NoBringToFrontOnFocus);
+    draw_header(s);
+    if (!s.model) {
+        ImGui::TextColored(kGrey, "%s", s.error.empty() ? "Loading the model…" : "No model can be used until a valid bundle is available.");
+        ImGui::End();
+        return;
+    }
+    if (ImGui::BeginTabBar("tabs")) {
+        if (ImGui::BeginTabItem("Patient")) {
+            const float w = ImGui::GetContentRegionAvail().x;
+            ImGui::BeginChild("form", ImVec2(w * 0.48f, 0), true);
+            draw_form(s);
+            ImGui::EndChild();
+            ImGui::SameLine();
+            ImGui::BeginChild("result", ImVec2(0, 0), true);
+            draw_result(s);
+            ImGui::EndChild();
+            ImGui::EndTabItem();
+        }
+        if (ImGui::BeginTabItem("Batch")) { draw_batch(s); ImGui::EndTabItem(); }
+        if (ImGui::BeginTabItem("Model card")) { ImGui::BeginChild("card"); draw_card(s); ImGui::EndChild(); ImGui::EndTabItem(); }
+        if (ImGui::BeginTabItem("Reporting")) { ImGui::BeginChild("rep"); draw_reporting(s); ImGui::EndChild(); ImGui::EndTabItem(); }
+        ImGui::EndTabBar();
+    }
+    ImGui::End();
+}
+
+}  // namespace ldx::app

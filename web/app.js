@@ -1,0 +1,335 @@
+// web/app.js — the page glue: bundle lifecycle, ONNX Runtime Web, the test API, reporting.
+//
+// Index of this file
+//   [SECTION] Start-up (assets, core + UI module, ONNX Runtime, service worker)
+//   [SECTION] Bundle lifecycle (signed index, verify on every load, rollback floor, cache)
+//   [SECTION] Prediction (core + ONNX Runtime cross-check) — one path for the UI and the tests
+//   [SECTION] Batch (CSV file picker, export)
+//   [SECTION] Reporting (aggregate, randomized, k-anonymous; queued while offline)
+//   [SECTION] Host functions the UI calls, and window.localdx
+//
+// Everything about a patient stays in this page: the core (C++ compiled to wasm) validates,
+// preprocesses, walks the trees and explains; ONNX Runtime Web runs the bundle's model from our
+// own origin. The only requests are for the app's files, the signed models index, bundles and
+// aggregate reports.
+'use strict';
+
+const $ = (id) => document.getElementById(id);
+const store = {
+  get: (k, d) => { try { const v = localStorage.getItem('ldx.' + k); return v === null ? d : JSON.parse(v); } catch { return d; } },
+  set: (k, v) => localStorage.setItem('ldx.' + k, JSON.stringify(v)),
+};
+const now = () => Date.now() / 1000;
+const today = () => new Date().toISOString().slice(0, 10);
+const randomSeed = () => { const a = new Uint32Array(2); crypto.getRandomValues(a); return a[0] * 4294967296 + a[1]; };
+const hex = (bytes) => Array.from(bytes, (b) => b.toString(16).padStart(2, '0')).join('');
+
+let M = null;          // the wasm module (core + Dear ImGui app)
+let ort = null;        // ONNX Runtime Web
+let trust = '';        // trust root shipped with the app
+let current = null;    // { model: CoreModel, info, session, name }
+let index = null;      // verified models index
+const pending = new Map();
+let readyResolve, readyReject;
+const ready = new Promise((res, rej) => { readyResolve = res; readyReject = rej; });
+
+//-----------------------------------------------------------------------------
+// [SECTION] Start-up
+//-----------------------------------------------------------------------------
+function fail(message) {
+  const p = $('fallback');
+  p.textContent = message;
+  p.hidden = false;
+  announce(message);
+}
+
+function loadScript(src) {
+  return new Promise((resolve, reject) => {
+    const s = document.createElement('script');
+    s.src = src;
+    s.onload = resolve;
+    s.onerror = () => reject(new Error('cannot load ' + src));
+    document.head.appendChild(s);
+  });
+}
+
+async function start() {
+  const assets = await (await fetch('assets.json')).json();
+  trust = await (await fetch('trust.json')).text();
+  if ('serviceWorker' in navigator) {
+    navigator.serviceWorker.register('sw.js?v=' + assets.version).catch((e) => console.warn('service worker:', e.message));
+  }
+  ort = await import('./' + assets.ort);
+  ort.env.wasm.numThreads = self.crossOriginIsolated ? Math.min(4, navigator.hardwareConcurrency || 1) : 1;
+  await loadScript(assets.app_js);
+  M = await createLocalDxApp({
+    canvas: $('canvas'),
+    locateFile: (path) => (path.endsWith('.wasm') ? assets.app_wasm : path),
+  });
+  const font = new Uint8Array(await (await fetch(assets.font)).arrayBuffer());
+  M.appStart(font);
+  $('canvas').addEventListener('contextmenu', (e) => e.preventDefault());
+  $('canvas').focus();
+  await loadIndexAndModel(new URLSearchParams(location.hash.slice(1)).get('model'));
+  flushReports();
+}
+
+//-----------------------------------------------------------------------------
+// [SECTION] Bundle lifecycle
+//-----------------------------------------------------------------------------
+// The index is signed by a key of the trust root and expires; the highest index version seen
+// is remembered, so a replayed older index is refused. Offline, the service worker answers with
+// the last index it saw; an expired one is still usable for its (still valid) bundles, with a
+// warning.
+async function loadIndexAndModel(wanted) {
+  let res;
+  try {
+    res = await fetch('/api/v1/models', { cache: 'no-store' });
+  } catch {
+    res = null;
+  }
+  if (!res || !res.ok) throw new Error('The list of models cannot be reached, and none was saved for offline use.');
+  const checked = JSON.parse(M.verifyIndex(await res.text(), trust, now(), store.get('indexVersion', 0)));
+  if (!checked.ok) { showError('The list of models from the server was refused: ' + checked.message); throw new Error(checked.message); }
+  store.set('indexVersion', checked.version);
+  index = checked;
+  if (!index.models.length) { showError('No model has been published yet.'); return; }
+  const name = wanted || store.get('model', null) || index.models[0].name;
+  const entry = index.models.find((m) => m.name === name) || index.models[0];
+  await loadBundle(entry.url, { source: checked.stale ? 'offline (models list last checked ' + checked.expires.slice(0, 10) + ')' : 'from the server' });
+}
+
+function showError(message) {
+  if (M) M.appSetError(message);
+  announce(message);
+}
+
+// Verifies the bundle in wasm against the trust root, with the highest version accepted before
+// as the rollback floor. Nothing from a refused bundle reaches the UI.
+async function loadBundle(url, status = {}) {
+  const res = await fetch(url);
+  if (!res.ok) { const m = 'The model file could not be downloaded (HTTP ' + res.status + ').'; showError(m); return { ok: false, error: m }; }
+  const bytes = new Uint8Array(await res.arrayBuffer());
+  const floors = store.get('accepted', {});   // highest version accepted per model name
+  const checked = M.loadBundle(bytes, trust, now(), JSON.stringify(floors));
+  if (!checked.ok()) return refuse(JSON.parse(checked.error()));
+  const model = checked.model();
+  const info = JSON.parse(model.info());
+  floors[info.name] = Math.max(floors[info.name] || 0, info.version);
+  store.set('accepted', floors);
+  store.set('model', info.name);
+  const session = await ort.InferenceSession.create(model.onnx(), { executionProviders: ['wasm'] });
+  current = { model, info, session, name: info.name };
+  const available = (index ? index.models : []).map((m) => ({ name: m.name, version: m.version, title: m.name }));
+  M.appSetModel(model, JSON.stringify({ ...status, available }));
+  announce(`Model ready: ${info.schema.title}, version ${info.version}. Signature verified.`);
+  publishReporting();
+  return { ok: true, name: info.name, version: info.version, sha256: info.sha256 };
+}
+
+function refuse(error) {
+  const reasons = {
+    rollback: 'This model file is older than one already used on this device, so it was refused (possible rollback).',
+    expired: 'This model file has expired and can no longer be used. Ask your administrator for an update.',
+    member_hash: 'This model file was changed after it was signed, so it was refused.',
+    member_length: 'This model file was changed after it was signed, so it was refused.',
+    bad_signature: 'The signature of this model file is not valid, so it was refused.',
+    unknown_key: 'This model file is not signed by a key this app trusts, so it was refused.',
+    truncated: 'This model file is incomplete, so it was refused.',
+  };
+  const message = (reasons[error.code] || 'This model file cannot be used, so it was refused.') + ' (' + error.code + ')';
+  showError(message);
+  return { ok: false, code: error.code, error: message };
+}
+
+//-----------------------------------------------------------------------------
+// [SECTION] Prediction
+//-----------------------------------------------------------------------------
+// The core gives probabilities, the feature vector and exact TreeSHAP; ONNX Runtime runs the
+// bundle's ONNX model on the same features. base + sum(contributions) must equal ONNX Runtime's
+// margin within 1e-4 (and the probabilities must agree): otherwise the result is withheld and the
+// disagreement is shown.
+const TOLERANCE = 1e-4;
+
+async function runOrt(rows) {
+  const F = current.info.num_features;
+  const x = new Float32Array(rows.length * F);
+  rows.forEach((r, i) => r.features.forEach((v, j) => { x[i * F + j] = v === null ? NaN : v; }));
+  const out = await current.session.run({ input: new ort.Tensor('float32', x, [rows.length, F]) });
+  return { margin: out.margin, probabilities: out.probabilities };
+}
+
+function crossCheck(r, ortOut, i) {
+  const K = r.probabilities.length, M = ortOut.margin.dims[1];
+  let diff = 0;
+  for (let k = 0; k < K; k++) diff = Math.max(diff, Math.abs(ortOut.probabilities.data[i * K + k] - r.probabilities[k]));
+  r.explanation.outputs.forEach((e, o) => {
+    const sum = e.base + e.contributions.reduce((a, b) => a + b, 0);
+    diff = Math.max(diff, Math.abs(sum - ortOut.margin.data[i * M + o]));
+  });
+  return diff;
+}
+
+async function predict(record) {
+  if (!current) throw new Error('no model loaded');
+  const r = JSON.parse(current.model.predict(JSON.stringify(record || {}), true));
+  if (!r.ok) return r;
+  const ortOut = await runOrt([r]);
+  const diff = crossCheck(r, ortOut, 0);
+  if (!(diff <= TOLERANCE)) {
+    return { ok: false, problems: [{ code: 'check_failed', text: `The explanation and ONNX Runtime disagree (difference ${diff.toExponential(2)}): the result is withheld. Report this to your administrator.` }] };
+  }
+  r.check = { ok: true, max_abs_diff: diff };
+  reportPrediction(r);
+  return r;
+}
+
+// What the test API returns: the core's result in the shape of the spec.
+function publicResult(r) {
+  if (!r.ok) return { ok: false, problems: r.problems };
+  const ex = r.explanation;
+  return {
+    ok: true, probabilities: r.probabilities, classes: r.classes, predicted: r.predicted, label: r.label,
+    margin: r.margin, base: ex.base, contributions: ex.contributions, fieldContributions: ex.fields,
+    outputs: ex.outputs, warnings: r.warnings, features: r.features, check: r.check,
+  };
+}
+
+//-----------------------------------------------------------------------------
+// [SECTION] Batch
+//-----------------------------------------------------------------------------
+async function scoreCsv(name, text) {
+  const t0 = performance.now();
+  const b = JSON.parse(current.model.predictCsv(text, true));
+  let worst = 0;
+  if (b.rows.length) {
+    const ortOut = await runOrt(b.rows);
+    b.rows.forEach((r, i) => { worst = Math.max(worst, crossCheck(r, ortOut, i)); });
+  }
+  if (!(worst <= TOLERANCE)) {
+    b.rows = [];
+    b.status = `Withheld: the explanation and ONNX Runtime disagree (difference ${worst.toExponential(2)}).`;
+  } else {
+    b.status = `Cross-checked with ONNX Runtime (max difference ${worst.toExponential(1)}); ${Math.round(performance.now() - t0)} ms.`;
+  }
+  for (const r of b.rows) reportPrediction(r);
+  M.appSetBatch(name, JSON.stringify(b));
+  return b;
+}
+
+function openCsv() {
+  const input = $('csv-file');
+  input.value = '';
+  input.onchange = async () => {
+    const f = input.files[0];
+    if (f) await scoreCsv(f.name, await f.text());
+  };
+  input.click();
+}
+
+function download(arg) {
+  const { name, text } = JSON.parse(arg);
+  const a = document.createElement('a');
+  a.href = URL.createObjectURL(new Blob([text], { type: 'text/csv' }));
+  a.download = name;
+  a.click();
+  setTimeout(() => URL.revokeObjectURL(a.href), 1000);
+}
+
+//-----------------------------------------------------------------------------
+// [SECTION] Reporting
+//-----------------------------------------------------------------------------
+// Each prediction is added, randomized in the core, to a pending report for its model version
+// and day. At k predictions the report is queued; queued reports are sent when online. Only the
+// randomized counts are kept (never values): localStorage 'ldx.pending' and 'ldx.queue'.
+function reportingEnabled() { return store.get('reporting', true); }
+
+function reportPrediction(r) {
+  if (!reportingEnabled() || !current) return;
+  const key = current.info.name + '@' + current.info.version;
+  const all = store.get('pending', {});
+  const next = JSON.parse(current.model.reportAdd(all[key] ? JSON.stringify(all[key]) : '', JSON.stringify(r), today(), randomSeed()));
+  const k = current.info.schema.privacy.k_min;
+  if (next.n >= k) {
+    const queue = store.get('queue', []);
+    const id = new Uint8Array(16);
+    crypto.getRandomValues(id);
+    queue.push({ key: hex(id), report: next });
+    store.set('queue', queue);
+    delete all[key];
+  } else {
+    all[key] = next;
+  }
+  store.set('pending', all);
+  publishReporting();
+  flushReports();
+}
+
+let flushing = false;
+async function flushReports() {
+  if (flushing || !reportingEnabled() || !navigator.onLine) return;
+  flushing = true;
+  try {
+    let queue = store.get('queue', []);
+    while (queue.length) {
+      const item = queue[0];
+      let res;
+      try {
+        res = await fetch('/api/v1/metrics', { method: 'POST', headers: { 'Content-Type': 'application/json', 'Idempotency-Key': item.key }, body: JSON.stringify(item.report) });
+      } catch { break; }  // offline: keep it for later
+      if (res.status === 429 || res.status >= 500) break;
+      queue = store.get('queue', []).filter((q) => q.key !== item.key);  // sent, or refused for good (4xx)
+      store.set('queue', queue);
+    }
+  } finally {
+    flushing = false;
+    publishReporting();
+  }
+}
+addEventListener('online', flushReports);
+
+function setReporting(onOff) {
+  store.set('reporting', onOff === 'on');
+  if (onOff !== 'on') { store.set('pending', {}); store.set('queue', []); }
+  publishReporting();
+}
+
+function publishReporting() {
+  if (M) M.appSetReporting(JSON.stringify({ enabled: reportingEnabled(), pending: store.get('pending', {}), queued: store.get('queue', []).map((q) => q.report) }));
+}
+
+//-----------------------------------------------------------------------------
+// [SECTION] Host functions the UI calls, and window.localdx
+//-----------------------------------------------------------------------------
+function announce(text) { $('live').textContent = text; }
+
+globalThis.localdxHost = {
+  async predictFromApp(recordJson) {
+    try {
+      M.appSetResult(JSON.stringify(await predict(JSON.parse(recordJson))));
+    } catch (e) {
+      M.appSetResult(JSON.stringify({ ok: false, problems: [{ code: 'error', text: String(e.message || e) }] }));
+    }
+  },
+  openCsv,
+  download,
+  copy: (text) => navigator.clipboard.writeText(text).catch(() => announce('Copying needs clipboard permission.')),
+  announce,
+  setReporting,
+  chooseModel: (name) => { location.hash = 'model=' + name; loadIndexAndModel(name).catch((e) => showError(e.message)); },
+};
+
+// The JavaScript test API: the same functions the UI uses.
+globalThis.localdx = {
+  ready,
+  predict: async (record) => publicResult(await predict(record)),
+  explain: async (record) => publicResult(await predict(record)),
+  loadBundle: (url) => loadBundle(url, { source: 'loaded by URL' }),
+  scoreCsv: async (text) => { const b = await scoreCsv('test.csv', text); return { rows: b.rows.length, problems: b.problems, status: b.status }; },
+  model: () => (current ? { name: current.info.name, version: current.info.version, sha256: current.info.sha256, schema: current.info.schema } : null),
+  formRecord: () => JSON.parse(M.appFormRecord()),
+  reporting: () => ({ enabled: reportingEnabled(), pending: store.get('pending', {}), queue: store.get('queue', []) }),
+  flushReports,
+};
+
+start().then(() => readyResolve(true), (e) => { fail('LocalDx could not start: ' + e.message); readyReject(e); });

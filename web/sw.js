@@ -1,0 +1,99 @@
+// web/sw.js — the service worker: LocalDx works offline after one visit.
+//
+// Index of this file
+//   [SECTION] Install: precache the app shell, core wasm, ONNX Runtime (14 MB included)
+//   [SECTION] Activate: drop caches of older app versions
+//   [SECTION] Fetch: what comes from the cache, what from the network
+//
+// A new app version installs alongside the old one and takes over only when every LocalDx tab
+// has been closed (no skipWaiting): a case in progress is never broken by an update.
+const VERSION = new URL(self.location).searchParams.get('v') || 'dev';
+const SHELL = `ldx-shell-${VERSION}`;
+const BUNDLES = 'ldx-bundles';   // verified bundles, by content address (shared across versions)
+const INDEX = 'ldx-index';       // last models index seen (signed; the page checks it)
+
+//-----------------------------------------------------------------------------
+// [SECTION] Install
+//-----------------------------------------------------------------------------
+self.addEventListener('install', (event) => {
+  event.waitUntil((async () => {
+    const assets = await (await fetch('assets.json', { cache: 'no-store' })).json();
+    const cache = await caches.open(SHELL);
+    // No size limit here: ONNX Runtime's 14 MB wasm must be offline too.
+    await cache.addAll(['./', 'index.html', 'app.js', 'app.css', 'manifest.webmanifest', 'trust.json', 'assets.json', ...assets.precache]);
+  })());
+});
+
+//-----------------------------------------------------------------------------
+// [SECTION] Activate
+//-----------------------------------------------------------------------------
+self.addEventListener('activate', (event) => {
+  event.waitUntil((async () => {
+    for (const name of await caches.keys())
+      if (name.startsWith('ldx-shell-') && name !== SHELL) await caches.delete(name);
+    await self.clients.claim();
+  })());
+});
+
+//-----------------------------------------------------------------------------
+// [SECTION] Fetch
+//-----------------------------------------------------------------------------
+// Bundles are immutable (named by SHA-256): cache first. The models index and the page itself:
+// network first, so updates are seen when online, with the last copy as the offline fallback.
+// Metrics reports are never cached (the page queues them itself while offline).
+self.addEventListener('fetch', (event) => {
+  const req = event.request;
+  if (req.method !== 'GET') return;
+  const url = new URL(req.url);
+  if (url.origin !== self.location.origin) return;
+  if (url.pathname.startsWith('/api/v1/bundles/')) {
+    event.respondWith(cacheFirst(BUNDLES, req));
+  } else if (url.pathname === '/api/v1/models') {
+    event.respondWith(networkFirst(INDEX, req));
+  } else if (url.pathname.startsWith('/api/')) {
+    return;
+  } else {
+    event.respondWith(shellFetch(req));
+  }
+});
+
+async function cacheFirst(name, req) {
+  const cache = await caches.open(name);
+  const hit = await cache.match(req, { ignoreVary: true });
+  if (hit) return hit;
+  const res = await fetch(req);
+  if (res.ok) await cache.put(req, res.clone());
+  return res;
+}
+
+async function networkFirst(name, req) {
+  const cache = await caches.open(name);
+  try {
+    const res = await fetch(req);
+    if (res.ok) await cache.put(req, res.clone());
+    return res;
+  } catch (err) {
+    const hit = await cache.match(req);
+    if (hit) return hit;
+    throw err;
+  }
+}
+
+async function shellFetch(req) {
+  const cache = await caches.open(SHELL);
+  const url = new URL(req.url);
+  const hashed = /[.-][0-9a-f]{8,64}[./]/.test(url.pathname);
+  if (hashed) {
+    const hit = await cache.match(req);
+    if (hit) return hit;
+  }
+  try {
+    const res = await fetch(req);
+    if (res.ok && req.mode !== 'navigate') await cache.put(req, res.clone());
+    return res;
+  } catch (err) {
+    const hit = await cache.match(req, { ignoreSearch: true }) || (req.mode === 'navigate' ? await cache.match('index.html') : undefined);
+    if (hit) return hit;
+    throw err;
+  }
+}
