@@ -89,14 +89,23 @@ async function loadIndexAndModel(wanted) {
     res = null;
   }
   if (!res || !res.ok) throw new Error('The list of models cannot be reached, and none was saved for offline use.');
-  const checked = JSON.parse(M.verifyIndex(await res.text(), trust, now(), store.get('indexVersion', 0)));
+  const text = await res.text();
+  const checked = JSON.parse(M.verifyIndex(text, trust, now(), store.get('indexVersion', 0)));
   if (!checked.ok) { showError('The list of models from the server was refused: ' + checked.message); throw new Error(checked.message); }
   store.set('indexVersion', checked.version);
   index = checked;
+  keepForOffline('ldx-index', '/api/v1/models', text);
   if (!index.models.length) { showError('No model has been published yet.'); return; }
   const name = wanted || store.get('model', null) || index.models[0].name;
   const entry = index.models.find((m) => m.name === name) || index.models[0];
   await loadBundle(entry.url, { source: checked.stale ? 'offline (models list last checked ' + checked.expires.slice(0, 10) + ')' : 'from the server' });
+}
+
+// The first visit already leaves everything needed offline: the service worker precaches the
+// app, and the page itself stores the index and the bundle it used (verified again on every load).
+function keepForOffline(cacheName, url, body) {
+  if (!('caches' in self)) return;
+  caches.open(cacheName).then((c) => c.put(url, new Response(body))).catch(() => {});
 }
 
 function showError(message) {
@@ -113,6 +122,7 @@ async function loadBundle(url, status = {}) {
   const floors = store.get('accepted', {});   // highest version accepted per model name
   const checked = M.loadBundle(bytes, trust, now(), JSON.stringify(floors));
   if (!checked.ok()) return refuse(JSON.parse(checked.error()));
+  keepForOffline('ldx-bundles', url, bytes);
   const model = checked.model();
   const info = JSON.parse(model.info());
   floors[info.name] = Math.max(floors[info.name] || 0, info.version);

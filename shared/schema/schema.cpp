@@ -25,6 +25,17 @@ const char* field_type_name(FieldType t) {
     return "?";
 }
 
+std::string unit_display(std::string_view u) {
+    static const std::pair<std::string_view, std::string_view> table[] = {
+        {"1", ""}, {"{#}", ""}, {"a", "years"}, {"mo", "months"}, {"d", "days"}, {"h", "hours"}, {"s", "s"},
+        {"mm[Hg]", "mmHg"}, {"u[IU]/mL", "\u00b5IU/mL"}, {"m[IU]/L", "mIU/L"}, {"ug/d", "\u00b5g/day"},
+        {"umol/L", "\u00b5mol/L"}, {"kg/m2", "kg/m\u00b2"}, {"10*3/uL", "\u00d710\u00b3/\u00b5L"}, {"10*9/L", "\u00d710\u2079/L"},
+        {"[pixel]", "px"}, {"[pixel]2", "px\u00b2"}, {"Cel", "\u00b0C"}, {"%", "%"}};
+    for (const auto& [code, text] : table)
+        if (code == u) return std::string(text);
+    return std::string(u);
+}
+
 const char* task_kind_name(TaskKind k) {
     switch (k) {
         case TaskKind::binary: return "binary";

@@ -63,6 +63,10 @@ struct Field {
 
 const char* field_type_name(FieldType t);
 
+// How a UCUM unit reads to a clinician: "mm[Hg]" -> "mmHg", "a" -> "years", "{#}" -> "" ...
+// Units the table does not know are shown as written.
+std::string unit_display(std::string_view ucum);
+
 //-----------------------------------------------------------------------------
 // [SECTION] Feature columns
 //-----------------------------------------------------------------------------

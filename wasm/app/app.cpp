@@ -164,7 +164,7 @@ void app_start(const emscripten::val& font_u8) {
         emscripten::val(emscripten::typed_memory_view(n, static_cast<unsigned char*>(data))).call<void>("set", font_u8);
         ImFontConfig cfg;
         cfg.OversampleH = 2;
-        static const ImWchar ranges[] = {0x0020, 0x00FF, 0x0100, 0x017F, 0x2010, 0x2027, 0x2190, 0x21FF, 0x2212, 0x2264, 0x25A0, 0x25FF, 0};
+        static const ImWchar ranges[] = {0x0020, 0x00FF, 0x0100, 0x017F, 0x2010, 0x2027, 0x2070, 0x209F, 0x2190, 0x21FF, 0x2212, 0x2264, 0x25A0, 0x25FF, 0};
         io.Fonts->AddFontFromMemoryTTF(data, static_cast<int>(n), 16.0f * scale, &cfg, ranges);
     }
     ImGui_ImplGlfw_InitForOpenGL(window, true);
@@ -215,7 +215,7 @@ void app_set_batch(const std::string& name, const std::string& batch_json) {
     s.batch.problems = b.value("problems", Json::array());
     s.batch.status = b.value("status", std::string());
     for (size_t i = 0; i < s.batch.rows.size(); ++i) s.batch.order.push_back(static_cast<int>(i));
-    s.tab = 1;
+    s.select_tab = 1;
     host_announce(std::to_string(s.batch.rows.size()) + " patients scored from " + name + "; " +
                   std::to_string(s.batch.problems.size()) + " rows could not be used.");
 }

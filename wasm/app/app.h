@@ -50,7 +50,7 @@ struct AppState {
     bool predicting = false;
     BatchState batch;
     Json reporting = Json::object();     // {enabled, pending: {...}, queued: [...]}
-    int tab = 0;                         // 0 patient, 1 batch, 2 model card, 3 reporting
+    int select_tab = -1;                 // a tab to bring forward next frame (0 patient, 1 batch, ...), -1 none
     float scale = 1.0f;                  // devicePixelRatio
 };
 

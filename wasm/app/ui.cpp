@@ -59,7 +59,7 @@ std::string value_text(const Field& f, const Json& v) {
     const double x = v.get<double>();
     if (f.type == FieldType::category) return f.levels[static_cast<size_t>(x)].label;
     if (f.type == FieldType::boolean) return x != 0 ? "yes" : "no";
-    return fmt(x, "%.4g") + " " + (f.unit == "1" ? "" : f.unit);
+    return fmt(x, "%.4g") + " " + unit_display(f.unit);
 }
 
 // A signed horizontal bar centred on the axis; red raises the output, blue lowers it.
@@ -130,9 +130,9 @@ void draw_form(AppState& s) {
     const Json shown_problems = s.result.is_object() && !s.result.value("ok", true) ? s.result["problems"] : s.live_problems;
     bool changed = false;
     if (ImGui::BeginTable("form", 3, ImGuiTableFlags_SizingStretchProp)) {
-        ImGui::TableSetupColumn("label", ImGuiTableColumnFlags_WidthStretch, 1.3f);
-        ImGui::TableSetupColumn("value", ImGuiTableColumnFlags_WidthStretch, 1.0f);
-        ImGui::TableSetupColumn("unit", ImGuiTableColumnFlags_WidthStretch, 0.7f);
+        ImGui::TableSetupColumn("label", ImGuiTableColumnFlags_WidthStretch, 1.7f);
+        ImGui::TableSetupColumn("value", ImGuiTableColumnFlags_WidthStretch, 0.9f);
+        ImGui::TableSetupColumn("unit", ImGuiTableColumnFlags_WidthStretch, 0.6f);
         for (size_t i = 0; i < schema.fields.size(); ++i) {
             const Field& f = schema.fields[i];
             FieldInput& in = s.form[i];
@@ -143,8 +143,8 @@ void draw_form(AppState& s) {
             ImGui::TextUnformatted((f.label + (f.required ? " *" : "")).c_str());
             std::string tip = f.description;
             if (f.numeric()) {
-                tip += "\nPossible range: " + fmt(f.min) + " to " + fmt(f.max) + " " + f.unit;
-                if (std::isfinite(f.typical_min)) tip += "\nSeen in training: " + fmt(f.typical_min) + " to " + fmt(f.typical_max) + " " + f.unit;
+                tip += "\nPossible range: " + fmt(f.min) + " to " + fmt(f.max) + " " + unit_display(f.unit);
+                if (std::isfinite(f.typical_min)) tip += "\nSeen in training: " + fmt(f.typical_min) + " to " + fmt(f.typical_max) + " " + unit_display(f.unit);
             }
             if (!f.code.empty()) tip += "\nCode: " + f.code;
             tip += f.required ? "\nRequired." : "\nOptional: the model can do without it.";
@@ -175,14 +175,14 @@ void draw_form(AppState& s) {
             if (f.numeric()) {
                 if (f.alt_units.empty()) {
                     ImGui::AlignTextToFramePadding();
-                    ImGui::TextColored(kGrey, "%s", f.unit == "1" ? "" : f.unit.c_str());
+                    ImGui::TextColored(kGrey, "%s", unit_display(f.unit).c_str());
                 } else {
                     ImGui::SetNextItemWidth(-1);
-                    const std::string cur = in.unit == 0 ? f.unit : f.alt_units[static_cast<size_t>(in.unit - 1)].unit;
+                    const std::string cur = unit_display(in.unit == 0 ? f.unit : f.alt_units[static_cast<size_t>(in.unit - 1)].unit);
                     if (ImGui::BeginCombo("##unit", cur.c_str())) {
-                        if (ImGui::Selectable(f.unit.c_str(), in.unit == 0)) { in.unit = 0; changed = true; }
+                        if (ImGui::Selectable(unit_display(f.unit).c_str(), in.unit == 0)) { in.unit = 0; changed = true; }
                         for (size_t u = 0; u < f.alt_units.size(); ++u)
-                            if (ImGui::Selectable(f.alt_units[u].unit.c_str(), in.unit == static_cast<int>(u + 1))) { in.unit = static_cast<int>(u + 1); changed = true; }
+                            if (ImGui::Selectable(unit_display(f.alt_units[u].unit).c_str(), in.unit == static_cast<int>(u + 1))) { in.unit = static_cast<int>(u + 1); changed = true; }
                         ImGui::EndCombo();
                     }
                 }
@@ -524,8 +524,9 @@ void draw(AppState& s, float width, float height) {
         ImGui::End();
         return;
     }
+    auto tab_flags = [&](int i) { return s.select_tab == i ? ImGuiTabItemFlags_SetSelected : ImGuiTabItemFlags_None; };
     if (ImGui::BeginTabBar("tabs")) {
-        if (ImGui::BeginTabItem("Patient")) {
+        if (ImGui::BeginTabItem("Patient", nullptr, tab_flags(0))) {
             const float w = ImGui::GetContentRegionAvail().x;
             ImGui::BeginChild("form", ImVec2(w * 0.48f, 0), true);
             draw_form(s);
@@ -536,10 +537,11 @@ void draw(AppState& s, float width, float height) {
             ImGui::EndChild();
             ImGui::EndTabItem();
         }
-        if (ImGui::BeginTabItem("Batch")) { draw_batch(s); ImGui::EndTabItem(); }
-        if (ImGui::BeginTabItem("Model card")) { ImGui::BeginChild("card"); draw_card(s); ImGui::EndChild(); ImGui::EndTabItem(); }
-        if (ImGui::BeginTabItem("Reporting")) { ImGui::BeginChild("rep"); draw_reporting(s); ImGui::EndChild(); ImGui::EndTabItem(); }
+        if (ImGui::BeginTabItem("Batch", nullptr, tab_flags(1))) { draw_batch(s); ImGui::EndTabItem(); }
+        if (ImGui::BeginTabItem("Model card", nullptr, tab_flags(2))) { ImGui::BeginChild("card"); draw_card(s); ImGui::EndChild(); ImGui::EndTabItem(); }
+        if (ImGui::BeginTabItem("Reporting", nullptr, tab_flags(3))) { ImGui::BeginChild("rep"); draw_reporting(s); ImGui::EndChild(); ImGui::EndTabItem(); }
         ImGui::EndTabBar();
+        s.select_tab = -1;
     }
     ImGui::End();
 }

@@ -1,0 +1,250 @@
+// tests/e2e/e2e.test.mjs — the browser client end to end (node --test), against the real server
+// serving the real built page and the real demo bundles, in headless Chromium.
+//
+// Index of this file
+//   [SECTION] Set-up: server, bundles, browser
+//   [SECTION] Parity with `localdx predict --explain`
+//   [SECTION] The ImGui UI: typing, Predict, ARIA mirror, screenshots (DPR 1 and 2)
+//   [SECTION] Batch view
+//   [SECTION] Offline
+//   [SECTION] Privacy audit
+//   [SECTION] Refusals: tampered bundle, rollback
+//   [SECTION] Headers of the served app
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { readFileSync, mkdirSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import path from 'node:path';
+import { env, startServer, publish, launch, openApp, csvRecords, cliPredict } from './harness.mjs';
+
+const TASKS = { 'pima-diabetes': 'diabetes', wdbc: 'diagnosis', 'pbc-stage': 'stage' };
+const bundlePath = (t, v = 1) => path.join(env.demo, 'bundles', `${t}-${v}.ldxb`);
+let server, browser;
+
+//-----------------------------------------------------------------------------
+// [SECTION] Set-up
+//-----------------------------------------------------------------------------
+before(async () => {
+  mkdirSync(env.shots, { recursive: true });
+  server = await startServer('e2e');
+  for (const t of Object.keys(TASKS)) assert.equal((await publish(server.base, bundlePath(t))).status, 201);
+  browser = await launch();
+});
+after(async () => { await browser?.close(); server?.stop(); });
+
+//-----------------------------------------------------------------------------
+// [SECTION] Parity
+//-----------------------------------------------------------------------------
+for (const [task, label] of Object.entries(TASKS)) {
+  test(`${task}: probabilities and contributions in the browser equal localdx predict --explain (<= 1e-5)`, async () => {
+    const csv = path.join(env.data, `${task}.csv`);
+    const native = cliPredict(bundlePath(task), csv, path.join(server.dir, `${task}.native.json`));
+    const records = csvRecords(readFileSync(csv, 'utf8'), [label]).slice(0, 150);
+    const { ctx, page, errors } = await openApp(browser, server.base, { model: task });
+    const results = await page.evaluate(async (rs) => { const out = []; for (const r of rs) out.push(await window.localdx.predict(r)); return out; }, records);
+    const schema = await page.evaluate(() => window.localdx.model().schema);
+    let dp = 0, dphi = 0;
+    results.forEach((r, i) => {
+      assert.equal(r.ok, true, JSON.stringify(r.problems));
+      assert.equal(r.check.ok, true);
+      const n = native[i];
+      schema.outputs.classes.forEach((c, k) => { dp = Math.max(dp, Math.abs(r.probabilities[k] - n.probabilities[c.name])); });
+      n.explanation.forEach((o, j) => {
+        dphi = Math.max(dphi, Math.abs(r.outputs[j].base - o.base));
+        schema.features.forEach((f, m) => { dphi = Math.max(dphi, Math.abs(r.outputs[j].contributions[m] - o.features[f])); });
+      });
+    });
+    assert.ok(dp <= 1e-5, `probabilities differ by ${dp}`);
+    assert.ok(dphi <= 1e-5, `contributions differ by ${dphi}`);
+    assert.deepEqual(errors, []);
+    console.log(`# ${task}: ${results.length} rows, max |dp| ${dp.toExponential(2)}, max |dphi| ${dphi.toExponential(2)}`);
+    await ctx.close();
+  });
+}
+
+//-----------------------------------------------------------------------------
+// [SECTION] The ImGui UI
+//-----------------------------------------------------------------------------
+// The form's first input sits at a known place in the 1280x800 layout; Tab then walks the
+// editable fields in schema order, as a keyboard user would. Dear ImGui 1.86 samples mouse
+// buttons and keys once per frame, so presses are held for a few frames, as a person would.
+async function press(page, key) {
+  await page.keyboard.down(key);
+  await page.waitForTimeout(60);
+  await page.keyboard.up(key);
+  await page.waitForTimeout(40);
+}
+async function typePatient(page, dpr, values) {
+  await page.waitForTimeout(300);
+  await page.mouse.click(400, 137, { delay: 80 });
+  await page.waitForTimeout(100);
+  for (const v of values) {
+    if (v !== '') await page.keyboard.type(v, { delay: 20 });
+    await press(page, 'Tab');
+  }
+  await page.keyboard.down('Control');
+  await press(page, 'Enter');
+  await page.keyboard.up('Control');
+}
+
+for (const dpr of [1, 2]) {
+  test(`typing into the ImGui form and pressing Predict shows the result (devicePixelRatio ${dpr})`, async () => {
+    const { ctx, page, errors } = await openApp(browser, server.base, { dpr });
+    // pregnant, glucose, pressure, triceps, insulin (left empty), mass, pedigree, age
+    await typePatient(page, dpr, ['6', '148', '72', '35', '', '33.6', '0.627', '50']);
+    await page.waitForFunction(() => document.getElementById('live').textContent.startsWith('Result:'), null, { timeout: 15000 });
+    const form = await page.evaluate(() => window.localdx.formRecord());
+    assert.deepEqual(form, { pregnant: '6', glucose: '148', pressure: '72', triceps: '35', mass: '33.6', pedigree: '0.627', age: '50' });
+    const live = await page.textContent('#live');
+    const api = await page.evaluate((r) => window.localdx.predict(r), form);
+    assert.match(live, new RegExp(`Diabetes ${(100 * api.probabilities[1]).toFixed(1)}%`));
+    assert.match(live, /Main factors: .*Plasma glucose/);
+    assert.match(live, /not a diagnosis/);
+    const size = await page.evaluate(() => { const c = document.getElementById('canvas'); return [c.width, c.clientWidth, window.devicePixelRatio]; });
+    assert.equal(size[0], Math.round(size[1] * dpr), 'the canvas is sized in device pixels');
+    await page.waitForTimeout(300);
+    await page.screenshot({ path: path.join(env.shots, `patient-dpr${dpr}.png`) });
+    assert.deepEqual(errors, []);
+    await ctx.close();
+  });
+}
+
+test('invalid values are shown next to the field, and no result is given', async () => {
+  const { ctx, page } = await openApp(browser, server.base);
+  await typePatient(page, 1, ['6', '1500', '', '', '', '', '', '']);
+  await page.waitForFunction(() => document.getElementById('live').textContent.startsWith('The values could not be used'), null, { timeout: 15000 });
+  assert.match(await page.textContent('#live'), /1500 mg\/dL is outside the possible range 10 to 1000 mg\/dL|a value is required/);
+  await page.screenshot({ path: path.join(env.shots, 'patient-invalid.png') });
+  await ctx.close();
+});
+
+//-----------------------------------------------------------------------------
+// [SECTION] Batch view
+//-----------------------------------------------------------------------------
+test('batch view: a CSV of 768 patients is scored on the device, cross-checked and shown', async () => {
+  const { ctx, page } = await openApp(browser, server.base);
+  const text = readFileSync(path.join(env.data, 'pima-diabetes.csv'), 'utf8');
+  const r = await page.evaluate((t) => window.localdx.scoreCsv(t), text);
+  assert.equal(r.rows, 768);
+  assert.equal(r.problems.length, 0);
+  assert.match(r.status, /Cross-checked with ONNX Runtime/);
+  assert.match(await page.textContent('#live'), /768 patients scored/);
+  await page.waitForTimeout(300);
+  await page.mouse.click(60, 214, { delay: 80 });   // select the first row: its explanation opens below the table
+  await page.waitForTimeout(300);
+  await page.screenshot({ path: path.join(env.shots, 'batch.png') });
+  await ctx.close();
+});
+
+//-----------------------------------------------------------------------------
+// [SECTION] Offline
+//-----------------------------------------------------------------------------
+test('offline: after one visit the page reloads and predicts with the network off', async () => {
+  const ctx = await browser.newContext({ viewport: { width: 1280, height: 800 } });
+  const { page } = await openApp(browser, server.base, { context: ctx });
+  await page.evaluate(async () => {
+    const reg = await navigator.serviceWorker.ready;   // installed: the app shell and ONNX Runtime are precached
+    return reg.active.state;
+  });
+  await ctx.setOffline(true);
+  await page.reload();
+  await page.evaluate(() => window.localdx.ready);
+  await page.waitForFunction(() => window.localdx.model() !== null);
+  const r = await page.evaluate(() => window.localdx.predict({ glucose: 150, age: 45, mass: 31 }));
+  assert.equal(r.ok, true, JSON.stringify(r.problems));
+  assert.equal(r.check.ok, true);
+  await ctx.close();
+});
+
+//-----------------------------------------------------------------------------
+// [SECTION] Privacy audit
+//-----------------------------------------------------------------------------
+test('privacy: no entered value appears in any request, and no request leaves the origin', async () => {
+  const ctx = await browser.newContext({ viewport: { width: 1280, height: 800 } });
+  const requests = [];
+  ctx.on('request', (req) => requests.push({ url: req.url(), method: req.method(), headers: req.headers(), body: req.postData() || '' }));
+  const { page } = await openApp(browser, server.base, { context: ctx });
+  // Marker values, typed into the UI and sent through the API; 25 predictions exceed k = 20,
+  // so an aggregate report is built and sent during the audit.
+  await typePatient(page, 1, ['13', '187.654321', '', '', '', '41.23456', '1.987654', '77']);
+  await page.waitForFunction(() => document.getElementById('live').textContent.startsWith('Result:'), null, { timeout: 15000 });
+  for (let i = 0; i < 24; i++) await page.evaluate((i) => window.localdx.predict({ glucose: 187.654321, mass: 41.23456, pedigree: 1.987654, age: 77, pregnant: 13 }), i);
+  await page.evaluate(() => window.localdx.flushReports());
+  await page.waitForTimeout(500);
+  const sent = requests.filter((r) => r.url.endsWith('/api/v1/metrics'));
+  assert.ok(sent.length >= 1, 'an aggregate report was sent, so the audit covers it');
+  const markers = ['187.654321', '187.65', '41.23456', '1.987654'];
+  for (const r of requests) {
+    assert.equal(new URL(r.url).origin, server.base, `request to another origin: ${r.url}`);
+    const all = r.url + JSON.stringify(r.headers) + r.body;
+    for (const m of markers) assert.ok(!all.includes(m), `marker ${m} in ${r.method} ${r.url}`);
+  }
+  const report = JSON.parse(sent[0].body);
+  assert.deepEqual(Object.keys(report).sort(), ['day', 'epsilon', 'fields', 'model', 'n', 'predicted', 'probabilities', 'version']);
+  assert.ok(report.n >= 20);
+  console.log(`# privacy: ${requests.length} requests audited, ${sent.length} report(s) sent`);
+  await ctx.close();
+});
+
+//-----------------------------------------------------------------------------
+// [SECTION] Refusals
+//-----------------------------------------------------------------------------
+test('a tampered bundle and a rolled-back version are refused with a visible message', async () => {
+  // v2 of the same model, signed with the same key, published after v1.
+  const v2 = path.join(server.dir, 'pima-diabetes-2.ldxb');
+  const train = path.join(env.demo, 'train/pima-diabetes');
+  execFileSync(env.cli, ['bundle', '--schema', `${train}/schema.json`, '--model', `${train}/model.xgb.json`, '--card', `${train}/card.json`,
+    '--reference', `${train}/reference.json`, '--name', 'pima-diabetes', '--version', '2', '--key', path.join(env.demo, 'keys/signing-key.json'), '--out', v2]);
+  const pub = await publish(server.base, v2);
+  assert.equal(pub.status, 201);
+  // Requests a service worker answers cannot be intercepted by the test, so this context has none.
+  const context = await browser.newContext({ viewport: { width: 1280, height: 800 }, serviceWorkers: 'block' });
+  const { ctx, page } = await openApp(browser, server.base, { context });
+  assert.equal((await page.evaluate(() => window.localdx.model())).version, 2);
+
+  // Rollback: v1 is still on the server, but v2 was accepted on this device.
+  const v1url = '/api/v1/bundles/' + execFileSync('sha256sum', [bundlePath('pima-diabetes')]).toString().slice(0, 64);
+  const rolled = await page.evaluate((u) => window.localdx.loadBundle(u), v1url);
+  assert.equal(rolled.ok, false);
+  assert.equal(rolled.code, 'rollback');
+  assert.match(await page.textContent('#live'), /older than one already used on this device/);
+  await page.waitForTimeout(300);
+  await page.screenshot({ path: path.join(env.shots, 'refused-rollback.png') });
+
+  // Tampered: one byte of the bundle changed in transit.
+  await page.route('**/tampered.ldxb', async (route) => {
+    const bytes = readFileSync(v2);
+    bytes[bytes.length - 50] ^= 0x01;
+    await route.fulfill({ status: 200, body: bytes, headers: { 'Content-Type': 'application/octet-stream' } });
+  });
+  const tampered = await page.evaluate(() => window.localdx.loadBundle('/tampered.ldxb'));
+  assert.equal(tampered.ok, false);
+  assert.match(tampered.code, /member_hash|member_length|malformed/);
+  assert.match(await page.textContent('#live'), /changed after it was signed|cannot be used/);
+  // The model in use is still the verified v2.
+  assert.equal((await page.evaluate(() => window.localdx.model())).version, 2);
+  await ctx.close();
+});
+
+//-----------------------------------------------------------------------------
+// [SECTION] Headers
+//-----------------------------------------------------------------------------
+test('the app is served with a strict CSP, cross-origin isolation and correct types', async () => {
+  const page = await fetch(server.base + '/');
+  const csp = page.headers.get('content-security-policy');
+  assert.match(csp, /connect-src 'self'/);
+  assert.doesNotMatch(csp, /https?:/);
+  assert.equal(page.headers.get('cross-origin-opener-policy'), 'same-origin');
+  assert.equal(page.headers.get('cross-origin-embedder-policy'), 'require-corp');
+  assert.equal(page.headers.get('cache-control'), 'no-cache');
+  const assets = await (await fetch(server.base + '/assets.json')).json();
+  const wasm = await fetch(server.base + '/' + assets.app_wasm);
+  assert.equal(wasm.headers.get('content-type'), 'application/wasm');
+  assert.match(wasm.headers.get('cache-control'), /immutable/);
+  const ortWasm = await fetch(server.base + '/' + assets.ort.replace('ort.wasm.min.mjs', 'ort-wasm-simd-threaded.wasm'));
+  assert.equal(ortWasm.headers.get('content-type'), 'application/wasm');
+  assert.ok(Number(ortWasm.headers.get('content-length')) > 2 * 1024 * 1024, 'ONNX Runtime wasm is over 2 MB (and precached anyway)');
+  const manifest = await (await fetch(server.base + '/manifest.webmanifest')).json();
+  assert.equal(manifest.display, 'standalone');
+  assert.deepEqual(manifest.icons.map((i) => i.sizes), ['192x192', '512x512']);
+});

@@ -1,0 +1,85 @@
+// tests/e2e/harness.mjs — a real localdx-server serving the real built page and the real demo
+// bundles, and headless Chromium (Debian's) driven by playwright-core.
+import { spawn, execFileSync } from 'node:child_process';
+import { mkdirSync, rmSync, writeFileSync, readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import net from 'node:net';
+import path from 'node:path';
+
+const require = createRequire(path.join(process.env.LOCALDX_SOURCE_DIR, 'web/'));
+export const { chromium } = require('playwright-core');
+export const env = {
+  server: process.env.LOCALDX_SERVER_BIN,
+  cli: process.env.LOCALDX_CLI,
+  demo: process.env.LOCALDX_DEMO_DIR,
+  web: process.env.LOCALDX_WEB_DIR,
+  data: process.env.LOCALDX_DATA_DIR,
+  work: process.env.LOCALDX_E2E_WORK,
+  shots: process.env.LOCALDX_SCREENSHOTS,
+};
+export const TOKEN = 'e2e-token-0123456789abcdef';
+
+export function freePort() {
+  return new Promise((resolve) => {
+    const s = net.createServer();
+    s.listen(0, '127.0.0.1', () => { const p = s.address().port; s.close(() => resolve(p)); });
+  });
+}
+
+export async function startServer(name) {
+  const dir = path.join(env.work, name);
+  rmSync(dir, { recursive: true, force: true });
+  mkdirSync(dir, { recursive: true });
+  writeFileSync(path.join(dir, 'token'), TOKEN + '\n');
+  const port = await freePort();
+  const proc = spawn(env.server, ['--port', String(port), '--data', path.join(dir, 'data'), '--web', env.web,
+    '--trust', path.join(env.demo, 'keys/trust.json'), '--index-key', path.join(env.demo, 'keys/signing-key.json'),
+    '--token-file', path.join(dir, 'token'), '--rate-limit', '0', '--no-access-log'], { stdio: 'ignore' });
+  const base = `http://127.0.0.1:${port}`;
+  for (let i = 0; i < 100; i++) {
+    try { if ((await fetch(base + '/readyz')).ok) break; } catch { /* starting */ }
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  return { base, port, dir, proc, stop: () => proc.kill('SIGTERM') };
+}
+
+export async function publish(base, file) {
+  const res = await fetch(base + '/api/v1/bundles', { method: 'POST', headers: { Authorization: 'Bearer ' + TOKEN, 'Content-Type': 'application/octet-stream' }, body: readFileSync(file) });
+  return { status: res.status, body: await res.json() };
+}
+
+export function launch() {
+  return chromium.launch({
+    executablePath: '/usr/bin/chromium',
+    args: ['--no-sandbox', '--disable-gpu', '--enable-unsafe-swiftshader', '--disable-quic', '--no-first-run',
+      '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+  });
+}
+
+export async function openApp(browser, base, { model = 'pima-diabetes', dpr = 1, context = null } = {}) {
+  const ctx = context || await browser.newContext({ viewport: { width: 1280, height: 800 }, deviceScaleFactor: dpr });
+  const page = await ctx.newPage();
+  const errors = [];
+  page.on('pageerror', (e) => errors.push(e.message));
+  await page.goto(`${base}/#model=${model}`);
+  await page.evaluate(() => window.localdx.ready);
+  await page.waitForFunction(() => window.localdx.model() !== null);
+  return { ctx, page, errors };
+}
+
+// CSV text -> JSON records as a clinician's file would give them (missing cells left out).
+export function csvRecords(text, skip = []) {
+  const lines = text.trim().split(/\r?\n/);
+  const header = lines[0].split(',');
+  return lines.slice(1).map((line) => {
+    const cells = line.split(',');
+    const r = {};
+    header.forEach((h, i) => { if (!skip.includes(h) && cells[i] !== 'NA' && cells[i] !== '') r[h] = cells[i]; });
+    return r;
+  });
+}
+
+export function cliPredict(bundle, input, out) {
+  execFileSync(env.cli, ['predict', '--bundle', bundle, '--trust', path.join(env.demo, 'keys/trust.json'), '--input', input, '--explain', '--out', out]);
+  return JSON.parse(readFileSync(out, 'utf8'));
+}
