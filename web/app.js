@@ -340,6 +340,22 @@ globalThis.localdx = {
   formRecord: () => JSON.parse(M.appFormRecord()),
   reporting: () => ({ enabled: reportingEnabled(), pending: store.get('pending', {}), queue: store.get('queue', []) }),
   flushReports,
+  // Benchmark hooks (scripts/bench): time the core alone and ONNX Runtime alone, in this page.
+  timeCore: (records, repeats = 1) => {
+    const ms = [];
+    for (let k = 0; k < repeats; k++)
+      for (const r of records) { const t0 = performance.now(); current.model.predict(JSON.stringify(r), true); ms.push(performance.now() - t0); }
+    return ms;
+  },
+  timeOrt: async (runs = 200) => {
+    const t0 = performance.now();
+    const session = await ort.InferenceSession.create(current.model.onnx(), { executionProviders: ['wasm'] });
+    const create = performance.now() - t0;
+    const x = new Float32Array(current.info.num_features).fill(0.5);
+    const ms = [];
+    for (let i = 0; i < runs; i++) { const t = performance.now(); await session.run({ input: new ort.Tensor('float32', x, [1, x.length]) }); ms.push(performance.now() - t); }
+    return { create, run: ms };
+  },
 };
 
 start().then(() => readyResolve(true), (e) => { fail('LocalDx could not start: ' + e.message); readyReject(e); });

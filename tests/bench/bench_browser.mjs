@@ -1,0 +1,71 @@
+// tests/bench/bench_browser.mjs BASE OUT.json CSV_DIR — the browser side of scripts/bench:
+// the wasm core, ONNX Runtime Web and the whole page in headless Chromium, against the real server.
+import { readFileSync, writeFileSync, statSync } from 'node:fs';
+import { gzipSync } from 'node:zlib';
+import path from 'node:path';
+import { launch, csvRecords } from '../e2e/harness.mjs';
+
+const [base, out, csvDir, webDir] = process.argv.slice(2);
+const results = {};
+const pct = (a, q) => { const s = [...a].sort((x, y) => x - y); return s[Math.floor(q * (s.length - 1))]; };
+const put = (name, value, unit) => { results[name] = { value, unit }; console.log(`  ${name.padEnd(52)} ${value.toFixed(3).padStart(10)} ${unit}`); };
+
+const browser = await launch();
+const models = { 'pima-diabetes': [path.join(csvDir, 'pima-diabetes.csv'), 'diabetes'], 'synthetic-300x6': [path.join(csvDir, 'synthetic.csv'), 'y'] };
+for (const [name, [csv, label]] of Object.entries(models)) {
+  const bundleName = name === 'synthetic-300x6' ? 'synthetic' : name;
+  const ctx = await browser.newContext({ viewport: { width: 1280, height: 800 } });
+  const page = await ctx.newPage();
+  await page.goto(`${base}/#model=${bundleName}`);
+  await page.evaluate(() => window.localdx.ready);
+  await page.waitForFunction((n) => window.localdx.model() && window.localdx.model().name === n, bundleName);
+  const text = readFileSync(csv, 'utf8');
+  const records = csvRecords(text, [label]).slice(0, 300);
+  await page.evaluate((rs) => window.localdx.timeCore(rs.slice(0, 50)), records);   // warm-up
+  const core = await page.evaluate((rs) => window.localdx.timeCore(rs, 2), records);
+  put(`${name}.wasm.explain_one_p50`, pct(core, 0.5), 'ms');
+  put(`${name}.wasm.explain_one_p99`, pct(core, 0.99), 'ms');
+  const full = await page.evaluate(async (rs) => { const ms = []; for (const r of rs) { const t = performance.now(); await window.localdx.predict(r); ms.push(performance.now() - t); } return ms; }, records);
+  put(`${name}.page.validate_predict_explain_check_p50`, pct(full, 0.5), 'ms');
+  put(`${name}.page.validate_predict_explain_check_p99`, pct(full, 0.99), 'ms');
+  const ortT = await page.evaluate(() => window.localdx.timeOrt(200));
+  put(`${name}.ort.session_create`, ortT.create, 'ms');
+  put(`${name}.ort.run_one_p50`, pct(ortT.run, 0.5), 'ms');
+  // 10,000 patients through the batch path (core + one ONNX Runtime batch + cross-check + table).
+  const lines = text.trim().split('\n');
+  let big = lines[0] + '\n';
+  for (let i = 0; big.split('\n').length <= 10001; i++) big += lines[1 + (i % (lines.length - 1))] + '\n';
+  const t0 = Date.now();
+  const batch = await page.evaluate((t) => window.localdx.scoreCsv(t), big);
+  put(`${name}.page.batch_10k_explained`, (Date.now() - t0) / 1000, 's');
+  if (batch.rows !== 10000) throw new Error('batch scored ' + batch.rows + ' rows');
+  await ctx.close();
+}
+
+// Cold start (fresh profile) and warm start (cached, then offline), to the first prediction.
+const ctx = await browser.newContext({ viewport: { width: 1280, height: 800 } });
+const page = await ctx.newPage();
+const firstPrediction = async () => {
+  const t0 = Date.now();
+  await page.goto(`${base}/#model=pima-diabetes`);
+  await page.evaluate(() => window.localdx.ready);
+  await page.waitForFunction(() => window.localdx.model() !== null);
+  await page.evaluate(() => window.localdx.predict({ glucose: 120, age: 40 }));
+  return (Date.now() - t0) / 1000;
+};
+put('start.cold_first_prediction', await firstPrediction(), 's');
+await page.evaluate(() => navigator.serviceWorker.ready);
+put('start.warm_first_prediction', await firstPrediction(), 's');
+await ctx.setOffline(true);
+put('start.offline_first_prediction', await firstPrediction(), 's');
+await ctx.close();
+await browser.close();
+
+// Transfer sizes of what a first visit downloads.
+const assets = JSON.parse(readFileSync(path.join(webDir, 'assets.json'), 'utf8'));
+for (const [name, file] of [['app_wasm', assets.app_wasm], ['app_js', assets.app_js], ['ort_wasm', assets.ort.replace('ort.wasm.min.mjs', 'ort-wasm-simd-threaded.wasm')], ['ort_js', assets.ort], ['page_js', 'app.js']]) {
+  const bytes = readFileSync(path.join(webDir, file));
+  put(`size.${name}.raw`, bytes.length / 1024, 'KiB');
+  put(`size.${name}.gzip`, gzipSync(bytes, { level: 9 }).length / 1024, 'KiB');
+}
+writeFileSync(out, JSON.stringify(results, null, 2) + '\n');

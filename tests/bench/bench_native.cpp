@@ -1,0 +1,183 @@
+// tests/bench/bench_native.cpp — native speed of the core against XGBoost's own predict and
+// pred_contribs (one thread), on the demo models and a large synthetic model, in one run.
+//
+// Usage: localdx_bench --demo DIR --data DIR --work DIR --out FILE.json
+// Writes {"<name>": {"value", "unit", "reference", "ratio"}} (ratio = value / reference; for
+// times, below 1 means the core is faster) and the synthetic model for the browser benchmark.
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <ctime>
+#include <random>
+
+#include "drift/report.h"
+#include "explain/treeshap.h"
+#include "predict/predict.h"
+#include "io/files.h"
+#include "train/dataset.h"
+#include "train/xgb.h"
+#include "trees/ensemble.h"
+
+using namespace ldx;
+using Clock = std::chrono::steady_clock;
+
+namespace {
+Json results = Json::object();
+
+void put(const std::string& name, double value, const std::string& unit, double reference = NAN) {
+    Json e{{"value", value}, {"unit", unit}};
+    if (!std::isnan(reference)) { e["reference"] = reference; e["ratio"] = value / reference; }
+    results[name] = e;
+    std::printf("  %-52s %10.4f %-6s", name.c_str(), value, unit.c_str());
+    if (!std::isnan(reference)) std::printf(" ref %10.4f  ratio %.3f", reference, value / reference);
+    std::printf("\n");
+}
+
+double percentile(std::vector<double> v, double q) {
+    std::sort(v.begin(), v.end());
+    return v[static_cast<size_t>(q * static_cast<double>(v.size() - 1))];
+}
+
+template <class F>
+std::vector<double> time_each(size_t n, F f) {
+    std::vector<double> ms;
+    for (size_t i = 0; i < n; ++i) {
+        const auto t0 = Clock::now();
+        f(i);
+        ms.push_back(std::chrono::duration<double, std::milli>(Clock::now() - t0).count());
+    }
+    return ms;
+}
+
+Matrix repeat_rows(const Matrix& m, size_t n) {
+    Matrix out{n, m.cols, {}};
+    for (size_t i = 0; i < n; ++i) {
+        const auto r = m.row(i % m.rows);
+        out.data.insert(out.data.end(), r.begin(), r.end());
+    }
+    return out;
+}
+
+void bench_model(const std::string& name, const XgbBooster& booster, const Ensemble& e, const Matrix& rows) {
+    std::printf("%s: %zu trees, max depth %d, %d features\n", name.c_str(), e.trees.size(), e.max_depth, e.num_features);
+    const size_t single = std::min<size_t>(500, rows.rows);
+    // One patient at a time, as a clinician uses it: XGBoost needs a DMatrix per call.
+    auto xgb_contribs = time_each(single, [&](size_t i) { booster.predict(matrix_select_rows(rows, std::vector<size_t>{i}), 2); });
+    auto xgb_predict = time_each(single, [&](size_t i) { booster.predict(matrix_select_rows(rows, std::vector<size_t>{i}), 0); });
+    TreeShapWorkspace ws;
+    Explanation ex;
+    auto core_explain = time_each(single, [&](size_t i) {
+        (void)ensemble_margin(e, rows.row(i));
+        treeshap(e, rows.row(i), ws, ex);
+    });
+    auto core_predict = time_each(single, [&](size_t i) { (void)ensemble_margin(e, rows.row(i)); });
+    put(name + ".native.explain_one_p50", percentile(core_explain, 0.5), "ms", percentile(xgb_contribs, 0.5));
+    put(name + ".native.explain_one_p99", percentile(core_explain, 0.99), "ms", percentile(xgb_contribs, 0.99));
+    put(name + ".native.predict_one_p50", percentile(core_predict, 0.5), "ms", percentile(xgb_predict, 0.5));
+    // 10,000 patients in one batch.
+    const Matrix batch = repeat_rows(rows, 10000);
+    auto t0 = Clock::now();
+    booster.predict(batch, 2);
+    const double xgb_batch = std::chrono::duration<double>(Clock::now() - t0).count();
+    t0 = Clock::now();
+    for (size_t i = 0; i < batch.rows; ++i) {
+        (void)ensemble_margin(e, batch.row(i));
+        treeshap(e, batch.row(i), ws, ex);
+    }
+    const double core_batch = std::chrono::duration<double>(Clock::now() - t0).count();
+    put(name + ".native.explain_10k", core_batch, "s", xgb_batch);
+}
+
+// 30 numeric fields, a nonlinear logistic truth, 10% missing: a model of the size the spec's
+// latency goals name (300 trees of depth 6).
+void synthetic(const std::string& work) {
+    const int fields = 30, rows = 20000;
+    std::mt19937_64 rng(5);
+    std::normal_distribution<float> z(0, 1);
+    std::uniform_real_distribution<float> u(0, 1);
+    Matrix x{static_cast<size_t>(rows), static_cast<size_t>(fields), {}};
+    std::vector<float> y;
+    for (int r = 0; r < rows; ++r) {
+        std::vector<float> v(fields);
+        for (auto& a : v) a = z(rng);
+        const double logit = 0.8 * v[0] - 0.6 * v[1] * v[2] + 0.5 * std::sin(3 * v[3]) + 0.4 * (v[4] > 0.5) + 0.3 * v[5] * v[5] - 0.3;
+        y.push_back(u(rng) < 1 / (1 + std::exp(-logit)) ? 1.f : 0.f);
+        for (auto& a : v) if (u(rng) < 0.1) a = NAN;
+        x.data.insert(x.data.end(), v.begin(), v.end());
+    }
+    XgbBooster::Params p{{"objective", "binary:logistic"}, {"max_depth", "6"}, {"eta", "0.1"}, {"nthread", "1"}, {"seed", "1"},
+                         {"subsample", "0.8"}, {"colsample_bytree", "0.8"}};
+    auto b = XgbBooster::train(x, y, {}, p, 300);
+    const std::string json = b->save_json();
+    auto e = ensemble_from_xgboost_json(json);
+    bench_model("synthetic-300x6", *b, *e, x);
+    // For the browser benchmark: the model, its schema and 10,000 rows as CSV.
+    std::filesystem::create_directories(work + "/synthetic");
+    (void)file_write_atomic(work + "/synthetic/model.xgb.json", json);
+    Json schema{{"task", "synthetic"}, {"title", "Synthetic benchmark model (300 trees, depth 6, 30 fields)"},
+                {"outputs", {{"kind", "binary"}, {"column", "y"}, {"classes", {{{"name", "0"}, {"label", "Negative"}}, {{"name", "1"}, {"label", "Positive"}}}}, {"positive", "1"}}}};
+    Json fs = Json::array();
+    for (int f = 0; f < fields; ++f)
+        fs.push_back({{"name", "x" + std::to_string(f)}, {"label", "Feature " + std::to_string(f)}, {"type", "number"}, {"unit", "1"}, {"min", -100}, {"max", 100}});
+    schema["fields"] = fs;
+    (void)file_write_atomic(work + "/synthetic/schema.json", schema.dump(2));
+    std::string csv;
+    for (int f = 0; f < fields; ++f) csv += (f ? ",x" : "x") + std::to_string(f);
+    csv += ",y\n";
+    for (int r = 0; r < 10000; ++r) {
+        for (int f = 0; f < fields; ++f) {
+            const float v = x.data[static_cast<size_t>(r * fields + f)];
+            csv += (f ? "," : "") + (std::isnan(v) ? std::string("NA") : std::to_string(v));
+        }
+        csv += y[static_cast<size_t>(r)] > 0 ? ",1\n" : ",0\n";
+    }
+    (void)file_write_atomic(work + "/synthetic/data.csv", csv);
+}
+}  // namespace
+
+int main(int argc, char** argv) {
+    std::string demo, data, work, out;
+    for (int i = 1; i + 1 < argc; i += 2) {
+        const std::string a = argv[i];
+        if (a == "--demo") demo = argv[i + 1];
+        else if (a == "--data") data = argv[i + 1];
+        else if (a == "--work") work = argv[i + 1];
+        else if (a == "--out") out = argv[i + 1];
+    }
+    if (demo.empty() || data.empty() || work.empty() || out.empty()) {
+        std::fprintf(stderr, "usage: localdx_bench --demo DIR --data DIR --work DIR --out FILE.json\n");
+        return 2;
+    }
+    for (const std::string task : {"wdbc", "pima-diabetes", "pbc-stage"}) {
+        auto schema = schema_parse(*file_read(demo + "/train/" + task + "/schema.json"));
+        auto ds = dataset_from_csv(*schema, *file_read(data + "/" + task + ".csv"), true);
+        const std::string json = *file_read(demo + "/train/" + task + "/model.xgb.json");
+        auto b = XgbBooster::load_json(json);
+        auto e = ensemble_from_xgboost_json(json);
+        bench_model(task, *b, *e, ds->x);
+    }
+    synthetic(work);
+    {
+        // One valid aggregate report (20 real patients) for the server load benchmark.
+        auto schema = schema_parse(*file_read(demo + "/train/pima-diabetes/schema.json"));
+        auto ref = reference_from_json(Json::parse(*file_read(demo + "/train/pima-diabetes/reference.json")), *schema);
+        auto ds = dataset_from_csv(*schema, *file_read(data + "/pima-diabetes.csv"), true);
+        auto e = ensemble_from_xgboost_json(*file_read(demo + "/train/pima-diabetes/model.xgb.json"));
+        const std::time_t now = std::time(nullptr);
+        char day[16];
+        std::strftime(day, sizeof day, "%Y-%m-%d", std::gmtime(&now));
+        ReportBuilder rb = report_builder(*schema, *ref, "pima-diabetes", 1, day);
+        std::mt19937_64 rng(3);
+        const size_t nf = schema->fields.size();
+        for (size_t i = 0; i < 20; ++i) {
+            const auto p = probabilities_from_margin(e->link, ensemble_margin(*e, ds->x.row(i)));
+            report_add(rb, std::span<const double>(ds->values).subspan(i * nf, nf), p, decide(*schema, p), rng);
+        }
+        (void)file_write_atomic(work + "/report-pima.json", report_to_json(rb.report).dump());
+    }
+    (void)file_write_atomic(out, results.dump(2) + "\n");
+    return 0;
+}

@@ -1,0 +1,16 @@
+// tests/bench/merge.mjs OUT native.json browser.json server.json — one results file, with the
+// browser figures set against XGBoost's native figures from the same run, and a printed table.
+import { readFileSync, writeFileSync } from 'node:fs';
+const [out, ...inputs] = process.argv.slice(2);
+const all = Object.assign({}, ...inputs.map((f) => JSON.parse(readFileSync(f, 'utf8'))));
+for (const [name, e] of Object.entries(all)) {
+  const m = name.match(/^(.*)\.(wasm|page)\.(explain_one_p50|explain_one_p99|validate_predict_explain_check_p50|validate_predict_explain_check_p99|batch_10k_explained)$/);
+  if (!m) continue;
+  const key = m[3].includes('10k') ? 'explain_10k' : m[3].endsWith('p99') ? 'explain_one_p99' : 'explain_one_p50';
+  const native = all[`${m[1]}.native.${key}`];
+  if (native && native.reference) { e.reference = native.reference; e.ratio = e.value / e.reference; }
+}
+writeFileSync(out, JSON.stringify(all, null, 2) + '\n');
+console.log('\n| measurement | value | unit | reference (XGBoost native, same run) | ratio |\n|---|---:|---|---:|---:|');
+for (const [name, e] of Object.entries(all))
+  console.log(`| ${name} | ${e.value.toFixed(4)} | ${e.unit} | ${e.reference !== undefined ? e.reference.toFixed(4) : ''} | ${e.ratio !== undefined ? e.ratio.toFixed(3) : ''} |`);

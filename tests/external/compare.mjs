@@ -1,0 +1,24 @@
+// tests/external/compare.mjs NATIVE.json REFERENCE.json SCHEMA.json MODE — `localdx predict
+// --explain` output against python3-xgboost's own predict / pred_contribs on the same rows.
+// MODE: "contribs" (probabilities and every contribution, <= 1e-5) or "probs" (probabilities only).
+import { readFileSync } from 'node:fs';
+const [nativePath, refPath, schemaPath, mode] = process.argv.slice(2);
+const native = JSON.parse(readFileSync(nativePath, 'utf8'));
+const ref = JSON.parse(readFileSync(refPath, 'utf8'));
+const schema = JSON.parse(readFileSync(schemaPath, 'utf8'));
+const classes = schema.outputs.classes.map((c) => c.name);
+const features = schema.features;
+let dp = 0, dphi = 0;
+native.forEach((row, i) => {
+  const p = ref.probabilities[i];
+  if (classes.length === 2) dp = Math.max(dp, Math.abs(row.probabilities[classes[1]] - p));
+  else classes.forEach((c, k) => { dp = Math.max(dp, Math.abs(row.probabilities[c] - p[k])); });
+  if (mode !== 'contribs') return;
+  row.explanation.forEach((out, o) => {
+    const r = classes.length === 2 ? ref.contributions[i] : ref.contributions[i][o];
+    features.forEach((f, j) => { dphi = Math.max(dphi, Math.abs(out.features[f] - r[j])); });
+    dphi = Math.max(dphi, Math.abs(out.base - r[features.length]));
+  });
+});
+console.log(`${nativePath}: ${native.length} rows, max |dp| ${dp.toExponential(2)}${mode === 'contribs' ? `, max |dphi| ${dphi.toExponential(2)}` : ''}`);
+process.exit(native.length === ref.probabilities.length && dp <= 1e-5 && dphi <= 1e-5 ? 0 : 1);

@@ -1,0 +1,95 @@
+#!/usr/bin/python3
+"""tests/external/make_models.py DATA_DIR OUT_DIR — models made outside LocalDx, with Debian's
+python3-xgboost and python3-onnx, for the CLI import test:
+
+  wdbc.xgb.json, pbc.xgb.json      XGBoost's own JSON models (Booster.save_model)
+  wdbc.onnx, pbc.onnx              the same models converted to ONNX by hand: ai.onnx.ml
+                                   TreeEnsembleClassifier as converters write it (binary: one
+                                   weight column, LOGISTIC; multi-class: SOFTMAX), ml opset 3
+  *.reference.json                 XGBoost's probabilities and pred_contribs on every row
+"""
+import csv, json, math, sys
+import numpy as np
+import xgboost as xgb
+import onnx
+from onnx import helper, TensorProto
+
+data_dir, out = sys.argv[1], sys.argv[2]
+
+def load(path, label, classes, drop=()):
+    with open(path) as f:
+        rows = list(csv.DictReader(f))
+    cols = [c for c in rows[0] if c != label and c not in drop]
+    def num(v):
+        return float('nan') if v in ('', 'NA') else float(v)
+    return rows, cols, num
+
+def wdbc():
+    rows, cols, num = load(f'{data_dir}/wdbc.csv', 'diagnosis', None)
+    X = np.array([[num(r[c]) for c in cols] for r in rows], dtype=np.float32)
+    y = np.array([1 if r['diagnosis'] == 'malignant' else 0 for r in rows])
+    return X, y, {'objective': 'binary:logistic', 'max_depth': 3, 'eta': 0.1, 'nthread': 1, 'seed': 3}, 60
+
+def pbc():
+    # Feature order of models/pbc-stage: age, sex=f, sex=m, ascites, hepato, spiders, edema (ordinal), labs.
+    rows, cols, num = load(f'{data_dir}/pbc-stage.csv', 'stage', None)
+    edema = {'0': 0.0, '0.5': 1.0, '1': 2.0}
+    feats = []
+    for r in rows:
+        v = [num(r['age']), 1.0 if r['sex'] == 'f' else 0.0, 1.0 if r['sex'] == 'm' else 0.0,
+             num(r['ascites']), num(r['hepato']), num(r['spiders']), edema[r['edema']]]
+        v += [num(r[c]) for c in ['bili', 'chol', 'albumin', 'copper', 'alk_phos', 'ast', 'trig', 'platelet', 'protime']]
+        feats.append(v)
+    X = np.array(feats, dtype=np.float32)
+    y = np.array([int(r['stage']) - 1 for r in rows])
+    return X, y, {'objective': 'multi:softprob', 'num_class': 4, 'max_depth': 3, 'eta': 0.1, 'nthread': 1, 'seed': 3}, 40
+
+def to_onnx(model_json, n_features, k, path):
+    m = json.loads(model_json)
+    learner = m['learner']
+    base = float(learner['learner_model_param']['base_score'])
+    trees = learner['gradient_booster']['model']['trees']
+    info = learner['gradient_booster']['model']['tree_info']
+    a = {k_: [] for k_ in ['nodes_treeids', 'nodes_nodeids', 'nodes_featureids', 'nodes_values', 'nodes_modes',
+                           'nodes_truenodeids', 'nodes_falsenodeids', 'nodes_missing_value_tracks_true',
+                           'class_treeids', 'class_nodeids', 'class_ids', 'class_weights']}
+    for t, tree in enumerate(trees):
+        L, R = tree['left_children'], tree['right_children']
+        for i in range(len(L)):
+            a['nodes_treeids'].append(t); a['nodes_nodeids'].append(i)
+            if L[i] == -1:
+                a['nodes_modes'].append('LEAF'); a['nodes_featureids'].append(0); a['nodes_values'].append(0.0)
+                a['nodes_truenodeids'].append(0); a['nodes_falsenodeids'].append(0); a['nodes_missing_value_tracks_true'].append(0)
+                a['class_treeids'].append(t); a['class_nodeids'].append(i)
+                a['class_ids'].append(0 if k == 2 else info[t]); a['class_weights'].append(tree['split_conditions'][i])
+            else:
+                a['nodes_modes'].append('BRANCH_LT'); a['nodes_featureids'].append(tree['split_indices'][i])
+                a['nodes_values'].append(tree['split_conditions'][i]); a['nodes_truenodeids'].append(L[i])
+                a['nodes_falsenodeids'].append(R[i]); a['nodes_missing_value_tracks_true'].append(int(tree['default_left'][i]))
+    if k == 2:
+        base_values, post = [math.log(base / (1 - base))], 'LOGISTIC'
+    else:
+        base_values, post = [base] * k, 'SOFTMAX'
+    node = helper.make_node('TreeEnsembleClassifier', ['input'], ['label', 'probabilities'], domain='ai.onnx.ml',
+                            classlabels_int64s=list(range(k)), base_values=base_values, post_transform=post, **a)
+    graph = helper.make_graph([node], 'external', [helper.make_tensor_value_info('input', TensorProto.FLOAT, [None, n_features])],
+                              [helper.make_tensor_value_info('label', TensorProto.INT64, [None]),
+                               helper.make_tensor_value_info('probabilities', TensorProto.FLOAT, [None, k])])
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid('', 15), helper.make_opsetid('ai.onnx.ml', 3)])
+    model.ir_version = 8
+    onnx.checker.check_model(model)
+    onnx.save(model, path)
+
+for name, make in [('wdbc', wdbc), ('pbc', pbc)]:
+    X, y, params, rounds = make()
+    booster = xgb.train(params, xgb.DMatrix(X, label=y, missing=np.nan), rounds)
+    booster.save_model(f'{out}/{name}.xgb.json')
+    d = xgb.DMatrix(X, missing=np.nan)
+    probs = booster.predict(d)
+    contribs = booster.predict(d, pred_contribs=True)
+    k = 2 if probs.ndim == 1 else probs.shape[1]
+    with open(f'{out}/{name}.reference.json', 'w') as f:
+        json.dump({'probabilities': probs.tolist(), 'contributions': contribs.tolist()}, f)
+    with open(f'{out}/{name}.xgb.json') as f:
+        to_onnx(f.read(), X.shape[1], k, f'{out}/{name}.onnx')
+    print(f'{name}: {X.shape[0]} rows, {X.shape[1]} features, {k} classes, {rounds} rounds')
