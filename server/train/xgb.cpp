@@ -85,6 +85,10 @@ Result<XgbBooster> XgbBooster::load_json(const std::string& json) {
     return out;
 }
 
+bool XgbBooster::set_param(const std::string& key, const std::string& value) {
+    return XGBoosterSetParam(handle_.get(), key.c_str(), value.c_str()) == 0;
+}
+
 std::string XgbBooster::save_json() const {
     bst_ulong len = 0;
     const char* data = nullptr;

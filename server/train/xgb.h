@@ -45,6 +45,7 @@ public:
     static Result<XgbBooster> load_json(const std::string& json);
 
     std::string save_json() const;
+    bool set_param(const std::string& key, const std::string& value);
     // type: 0 probabilities, 1 margin, 2 exact contributions (pred_contribs). iteration_end 0 = all.
     std::vector<float> predict(const Matrix& x, int type, int iteration_end = 0) const;
 

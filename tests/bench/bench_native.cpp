@@ -156,6 +156,7 @@ int main(int argc, char** argv) {
         auto ds = dataset_from_csv(*schema, *file_read(data + "/" + task + ".csv"), true);
         const std::string json = *file_read(demo + "/train/" + task + "/model.xgb.json");
         auto b = XgbBooster::load_json(json);
+        b->set_param("nthread", "1");  // the reference runs on one thread, like the core
         auto e = ensemble_from_xgboost_json(json);
         bench_model(task, *b, *e, ds->x);
     }

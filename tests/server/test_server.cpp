@@ -50,6 +50,7 @@ struct Server {
     httplib::Client client() const {
         httplib::Client c("127.0.0.1", port);
         c.set_read_timeout(30, 0);
+        c.set_tcp_nodelay(true);
         return c;
     }
     httplib::Result publish(const std::string& bytes, const std::string& token = kToken) const {
@@ -353,6 +354,7 @@ TEST(Server, BurstWithKill9LosesNothingAcknowledgedAndCountsNothingTwice) {
     std::atomic<bool> killed{false};
     auto worker = [&](int id) {
         httplib::Client c("127.0.0.1", s.port);
+        c.set_tcp_nodelay(true);
         c.set_connection_timeout(1, 0);
         c.set_read_timeout(10, 0);
         for (int i; (i = next.fetch_add(1)) < kReports;) {
