@@ -37,6 +37,8 @@ int main(int argc, char** argv) {
     auto b = ldx::bundle_write(m, {{"trees.json", trees}, {"card.json", "{}"}, {"schema.json", "{}"}}, {key});
     write(dir / "bundle" / "seed.ldxb", *b);
     write(dir / "record" / "seed.json", R"({"glucose": {"value": 8.2, "unit": "mmol/L"}, "age": 50, "sex": "f", "stage": "II", "smoker": true})");
+    write(dir / "report" / "seed.json",
+          R"({"day":"2026-11-22","epsilon":1.0,"fields":{"a":[4,3,3],"b":[5,5,0]},"model":"fuzz","n":10,"predicted":[6,4],"probabilities":[[1,1,1,1,1,1,1,1,1,1,0],[1,1,1,1,1,1,1,1,1,1,0]],"version":1})");
     write(dir / "csv" / "seed.csv", "a [k],b\n1.5,yes\n\"2\",0\n,NA\n");
     return 0;
 }

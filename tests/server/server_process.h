@@ -24,7 +24,7 @@ public:
     ~ServerProcess() { if (pid_ > 0) kill9(); }
 
     // Starts the server and waits until /readyz answers.
-    bool start(int port, const std::string& ready_path = "/readyz") {
+    bool start(int port, const std::string& ready_path = "/readyz", bool tls = false) {
         std::vector<std::string> argv_s{binary_};
         argv_s.insert(argv_s.end(), args_.begin(), args_.end());
         std::vector<char*> argv;
@@ -37,7 +37,8 @@ public:
         const int rc = posix_spawn(&pid_, binary_.c_str(), &fa, nullptr, argv.data(), environ);
         posix_spawn_file_actions_destroy(&fa);
         if (rc != 0) return false;
-        httplib::Client c("127.0.0.1", port);
+        httplib::Client c(std::string(tls ? "https" : "http") + "://127.0.0.1:" + std::to_string(port));
+        c.enable_server_certificate_verification(false);  // the tests' self-signed certificate
         c.set_connection_timeout(0, 200000);
         for (int i = 0; i < 300; ++i) {
             if (auto r = c.Get(ready_path); r && r->status == 200) return true;

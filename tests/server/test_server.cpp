@@ -334,6 +334,24 @@ TEST(Server, RealPrometheusScrapesTheServerAndTheShippedDriftAlertFires) {
     prom.terminate();
 }
 
+TEST(Server, ServesHttpsWithTheGivenCertificate) {
+    const std::string dir = std::string(LOCALDX_WORK_DIR) + "/tls-cert";
+    std::filesystem::create_directories(dir);
+    ASSERT_EQ(std::system(("openssl req -x509 -newkey rsa:2048 -nodes -days 1 -subj /CN=localhost -keyout " + dir + "/key.pem -out " +
+                           dir + "/cert.pem > /dev/null 2>&1").c_str()), 0);
+    Server s("tls", {"--tls-cert", dir + "/cert.pem", "--tls-key", dir + "/key.pem"});
+    ASSERT_TRUE(s.proc->start(s.port, "/readyz", true)) << "see " << s.proc->log_path();
+    httplib::Client c("https://127.0.0.1:" + std::to_string(s.port));
+    c.enable_server_certificate_verification(false);
+    auto r = c.Get("/api/v1/models");
+    ASSERT_TRUE(r);
+    EXPECT_EQ(r->status, 200);
+    httplib::Client plain("127.0.0.1", s.port);  // plain HTTP to the TLS port gets no answer
+    plain.set_read_timeout(2, 0);
+    auto p = plain.Get("/healthz");
+    EXPECT_TRUE(!p || p->status != 200);
+}
+
 //-----------------------------------------------------------------------------
 // [SECTION] Persistence: kill -9 during a burst
 //-----------------------------------------------------------------------------
