@@ -151,7 +151,17 @@ no_file p2.json "predict bad values"
 expect_fail "predict unknown column" "column 'weight' is not a field" "$ldx" predict --bundle pima-diabetes.ldxb --trust keys/trust.json --input unknown.csv
 expect_fail "unknown option" "unknown option --explian" "$ldx" predict --bundle pima-diabetes.ldxb --trust keys/trust.json --input three.csv --explian
 expect_fail "bad format" "--format must be csv or json" "$ldx" predict --bundle pima-diabetes.ldxb --trust keys/trust.json --input three.csv --format xml
-for c in keygen train bundle verify predict publish; do
+#-- synthetic tasks (scale tests and benchmarks) --------------------------------
+expect_ok "synth" "$ldx" synth --out syn --rows 800 --fields 12 --classes 3 --rare 0.08 --seed 4
+[ "$(wc -l < syn/data.csv)" = 801 ] && head -1 syn/data.csv | grep -q '^x0,x1,.*,x11,y$' && ok || bad "synth wrote the wrong CSV"
+mkdir -p syn/task && cp syn/schema.json syn/task/
+expect_ok "train synth" "$ldx" train --task syn/task --data syn/data.csv --out syn/out
+grep -q '"quadratic_weighted_kappa"' syn/out/card.json && ok || bad "synthetic ordinal task lacks ordinal metrics"
+"$ldx" synth --out syn2 --rows 50 --seed 4 >/dev/null && "$ldx" synth --out syn3 --rows 50 --seed 4 >/dev/null && cmp -s syn2/data.csv syn3/data.csv && ok || bad "synth is not deterministic for a seed"
+expect_fail "synth bad fields" "--fields must be a number from 6 to 1000, not '2'" "$ldx" synth --out syn4 --fields 2
+no_file syn4 "synth bad fields"
+
+for c in keygen train bundle verify predict publish synth; do
   "$ldx" "$c" --help | grep -q "^Usage: localdx $c" && ok || bad "$c --help"
 done
 
