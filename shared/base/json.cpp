@@ -108,6 +108,63 @@ Result<int64_t> json_integer(const Json& obj, std::string_view key, const std::s
     return require(std::move(r), key, path);
 }
 
+std::string json_text_or(const Json& obj, std::string_view key, std::string_view fallback) {
+    if (!obj.is_object()) return std::string(fallback);
+    auto it = obj.find(key);
+    if (it == obj.end() || !it->is_string()) return std::string(fallback);
+    return it->get<std::string>();
+}
+
+const Json& json_member(const Json& obj, std::string_view key) {
+    static const Json null_json;
+    if (!obj.is_object()) return null_json;
+    auto it = obj.find(key);
+    return it == obj.end() ? null_json : *it;
+}
+
+namespace {
+std::optional<int64_t> whole(const Json& v, int64_t lo, int64_t hi) {
+    if (v.is_number_unsigned()) {
+        const uint64_t u = v.get<uint64_t>();
+        if (u > static_cast<uint64_t>(INT64_MAX) || static_cast<int64_t>(u) > hi || static_cast<int64_t>(u) < lo) return std::nullopt;
+        return static_cast<int64_t>(u);
+    }
+    if (v.is_number_integer()) {
+        const int64_t x = v.get<int64_t>();
+        if (x < lo || x > hi) return std::nullopt;
+        return x;
+    }
+    return std::nullopt;
+}
+}  // namespace
+
+bool json_int_array(const Json& a, std::vector<int>& out, int64_t lo, int64_t hi) {
+    out.clear();
+    if (!a.is_array()) return false;
+    out.reserve(a.size());
+    for (const Json& v : a) {
+        auto x = whole(v, lo, hi);
+        if (!x) return false;
+        out.push_back(static_cast<int>(*x));
+    }
+    return true;
+}
+
+bool json_number_array(const Json& a, std::vector<double>& out) {
+    out.clear();
+    if (!a.is_array()) return false;
+    out.reserve(a.size());
+    for (const Json& v : a) {
+        if (!v.is_number()) return false;
+        out.push_back(v.get<double>());
+    }
+    return true;
+}
+
+std::optional<int64_t> json_int_in(const Json& obj, std::string_view key, int64_t lo, int64_t hi) {
+    return whole(json_member(obj, key), lo, hi);
+}
+
 std::optional<Problem> json_check_keys(const Json& obj, std::initializer_list<std::string_view> allowed,
                                        const std::string& path) {
     if (!obj.is_object()) return problem("wrong_type", "expected an object", path);

@@ -13,6 +13,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "base/error.h"
 
@@ -50,6 +51,18 @@ Result<bool> json_bool(const Json& obj, std::string_view key, const std::string&
 Result<std::optional<std::string>> json_opt_string(const Json& obj, std::string_view key, const std::string& path);
 Result<std::optional<double>> json_opt_number(const Json& obj, std::string_view key, const std::string& path);
 Result<std::optional<bool>> json_opt_bool(const Json& obj, std::string_view key, const std::string& path);
+
+// Never throw, whatever the document holds (nlohmann's value() throws on a type mismatch):
+// the member's text when `key` holds a string, else `fallback`; the member, else null.
+std::string json_text_or(const Json& obj, std::string_view key, std::string_view fallback = {});
+const Json& json_member(const Json& obj, std::string_view key);
+
+// Never throw, never convert out of range: false unless `a` is an array of whole numbers within
+// [lo, hi] (or, for doubles, of finite-or-not numbers).
+bool json_int_array(const Json& a, std::vector<int>& out, int64_t lo, int64_t hi);
+bool json_number_array(const Json& a, std::vector<double>& out);
+// A whole number within [lo, hi] at `key`, or nullopt.
+std::optional<int64_t> json_int_in(const Json& obj, std::string_view key, int64_t lo, int64_t hi);
 
 // Problem "unknown_key" for the first key of `obj` not in `allowed` (catches typos in schemas).
 std::optional<Problem> json_check_keys(const Json& obj, std::initializer_list<std::string_view> allowed,

@@ -66,7 +66,7 @@ Result<Manifest> manifest_from_json(const Json& j) {
     auto bad = [](std::string msg) { return problem("malformed", "manifest: " + msg); };
     if (auto p = json_check_keys(j, {"format", "name", "version", "created", "expires", "explainer", "members"}, ""))
         return bad(p->message);
-    if (j.value("format", "") != "localdx-bundle/1") return bad("format is not localdx-bundle/1");
+    if (json_text_or(j, "format") != "localdx-bundle/1") return bad("format is not localdx-bundle/1");
     Manifest m;
     auto name = json_string(j, "name", "");
     auto version = json_integer(j, "version", "");

@@ -24,12 +24,12 @@ std::string signing_key_to_json(const SigningKey& k) {
 Result<SigningKey> signing_key_parse(std::string_view text) {
     auto j = json_parse(text, "signing key", JsonLimits{4096, 4});
     if (!j) return problem("bad_key", "not a LocalDx signing key file (" + j.error().message + ")");
-    if (!j->is_object() || j->value("type", "") != "localdx-signing-key")
+    if (!j->is_object() || json_text_or(*j, "type") != "localdx-signing-key")
         return problem("bad_key", "not a LocalDx signing key file (type is not localdx-signing-key)");
-    auto sk = hex_decode(j->value("secret_key", ""));
+    auto sk = hex_decode(json_text_or(*j, "secret_key"));
     if (!sk || sk->size() != kSecretKeyBytes) return problem("bad_key", "secret_key is not 64 bytes of hex");
     SigningKey k{key_id(sk->substr(32)), *sk};
-    if (j->value("keyid", "") != k.keyid) return problem("bad_key", "keyid does not match the key");
+    if (json_text_or(*j, "keyid") != k.keyid) return problem("bad_key", "keyid does not match the key");
     // The secret key embeds its public key; check that they belong together.
     if (ed25519_keypair_from_seed(sk->substr(0, 32)).public_key != k.public_key())
         return problem("bad_key", "the secret key is corrupt (its public half does not match)");
@@ -102,7 +102,7 @@ Json root_to_json(const TrustRoot& r) {
 Result<TrustRoot> root_from_json(const Json& s) {
     auto bad = [](std::string m) { return problem("malformed", "trust root: " + m); };
     if (auto p = json_check_keys(s, {"type", "version", "threshold", "expires", "keys"}, "signed")) return bad(p->message);
-    if (s.value("type", "") != "localdx-root") return bad("type is not localdx-root");
+    if (json_text_or(s, "type") != "localdx-root") return bad("type is not localdx-root");
     TrustRoot r;
     auto v = json_integer(s, "version", "signed");
     auto t = json_integer(s, "threshold", "signed");
@@ -116,10 +116,10 @@ Result<TrustRoot> root_from_json(const Json& s) {
     if (!s.contains("keys") || !s["keys"].is_array() || s["keys"].empty()) return bad("keys must be a non-empty array");
     for (const Json& k : s["keys"]) {
         if (!k.is_object()) return bad("each key is an object");
-        auto pk = hex_decode(k.value("public_key", ""));
+        auto pk = hex_decode(json_text_or(k, "public_key"));
         if (!pk || pk->size() != kPublicKeyBytes) return bad("a public_key is not 32 bytes of hex");
         TrustKey tk{key_id(*pk), *pk};
-        if (k.value("keyid", "") != tk.keyid) return bad("keyid " + k.value("keyid", "") + " does not match its public key");
+        if (json_text_or(k, "keyid") != tk.keyid) return bad("keyid " + json_text_or(k, "keyid") + " does not match its public key");
         if (r.find(tk.keyid)) return bad("key " + tk.keyid + " is listed twice");
         r.keys.push_back(tk);
     }

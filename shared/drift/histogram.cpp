@@ -124,7 +124,7 @@ Json reference_to_json(const Reference& r) {
 
 Result<Reference> reference_from_json(const Json& j, const Schema& schema) {
     auto bad = [](std::string m) { return problem("bad_reference", "reference histograms: " + m); };
-    if (!j.is_object() || j.value("format", "") != "localdx-reference/1") return bad("not a localdx-reference/1 document");
+    if (!j.is_object() || json_text_or(j, "format") != "localdx-reference/1") return bad("not a localdx-reference/1 document");
     Reference r;
     auto read = [&](const Json& x, Histogram& h) -> bool {
         if (!x.is_object() || !x.contains("name") || !x["name"].is_string() || !x.contains("edges") || !x["edges"].is_array() ||

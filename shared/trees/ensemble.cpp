@@ -176,15 +176,11 @@ Result<double> number_in_string(const Json& obj, const char* key, const std::str
     }
     return problem("bad_model", path + "." + key + " is not a number");
 }
-template <class T>
-bool array_of(const Json& tree, const char* key, size_t n, std::vector<T>& out) {
-    if (!tree.contains(key) || !tree[key].is_array() || tree[key].size() != n) return false;
-    out.clear();
-    for (const Json& v : tree[key]) {
-        if (!v.is_number()) return false;
-        out.push_back(v.get<T>());
-    }
-    return true;
+bool array_of(const Json& tree, const char* key, size_t n, std::vector<int>& out) {
+    return json_int_array(json_member(tree, key), out, -1, 1 << 30) && out.size() == n;
+}
+bool array_of(const Json& tree, const char* key, size_t n, std::vector<double>& out) {
+    return json_number_array(json_member(tree, key), out) && out.size() == n;
 }
 }  // namespace
 
@@ -193,18 +189,20 @@ Result<Ensemble> ensemble_from_xgboost_json(std::string_view json_text) {
     if (!doc) return doc.problems();
     const Json& j = *doc;
     auto bad = [](std::string msg) { return problem("bad_model", std::move(msg)); };
-    if (!j.contains("learner") || !j["learner"].is_object()) return bad("not an XGBoost JSON model: no 'learner'");
-    const Json& learner = j["learner"];
-    const Json mp = learner.value("learner_model_param", Json::object());
+    const Json& learner = json_member(j, "learner");
+    if (!learner.is_object()) return bad("not an XGBoost JSON model: no 'learner'");
+    const Json& mp = json_member(learner, "learner_model_param");
     auto base = number_in_string(mp, "base_score", "learner_model_param");
     auto ncls = number_in_string(mp, "num_class", "learner_model_param");
     auto nfeat = number_in_string(mp, "num_feature", "learner_model_param");
     if (!base || !ncls || !nfeat) return bad("learner_model_param lacks base_score, num_class or num_feature");
-    const std::string objective = learner.value("objective", Json::object()).value("name", "");
-    const Json gb = learner.value("gradient_booster", Json::object());
-    if (gb.value("name", "") != "gbtree") return bad("only gbtree boosters are supported (found '" + gb.value("name", "") + "')");
-    const Json& model = gb["model"];
-    if (!model.is_object() || !model.contains("trees") || !model["trees"].is_array()) return bad("gradient_booster.model.trees is missing");
+    if (!(*nfeat >= 1 && *nfeat <= 100000) || !(*ncls >= 0 && *ncls <= 1000) || !std::isfinite(*base))
+        return bad("learner_model_param holds implausible num_feature, num_class or base_score");
+    const std::string objective = json_text_or(json_member(learner, "objective"), "name");
+    const Json& gb = json_member(learner, "gradient_booster");
+    if (json_text_or(gb, "name") != "gbtree") return bad("only gbtree boosters are supported (found '" + json_text_or(gb, "name") + "')");
+    const Json& model = json_member(gb, "model");
+    if (!json_member(model, "trees").is_array()) return bad("gradient_booster.model.trees is missing");
 
     Ensemble e;
     e.num_features = static_cast<int>(*nfeat);
@@ -228,13 +226,14 @@ Result<Ensemble> ensemble_from_xgboost_json(std::string_view json_text) {
         return bad("objective '" + objective + "' is not supported (binary:logistic, binary:logitraw, multi:softprob)");
     }
 
-    const Json& trees = model["trees"];
-    const Json tree_info = model.value("tree_info", Json::array());
-    if (tree_info.size() != trees.size()) return bad("tree_info does not list one class per tree");
+    const Json& trees = json_member(model, "trees");
+    std::vector<int> tree_info;
+    if (!json_int_array(json_member(model, "tree_info"), tree_info, 0, std::max(0, k - 1)) || tree_info.size() != trees.size())
+        return bad("tree_info does not list one class (0 to " + std::to_string(std::max(0, k - 1)) + ") per tree");
     for (size_t ti = 0; ti < trees.size(); ++ti) {
         const Json& t = trees[ti];
         const std::string where = "tree " + std::to_string(ti) + ": ";
-        auto nn = number_in_string(t.value("tree_param", Json::object()), "num_nodes", "tree_param");
+        auto nn = number_in_string(json_member(t, "tree_param"), "num_nodes", "tree_param");
         if (!nn || *nn < 1 || *nn > (1 << 20)) return bad(where + "tree_param.num_nodes is missing or implausible");
         const size_t n = static_cast<size_t>(*nn);
         std::vector<int> left, right, split_index, default_left, split_type;
@@ -247,7 +246,7 @@ Result<Ensemble> ensemble_from_xgboost_json(std::string_view json_text) {
             for (int s : split_type)
                 if (s != 0) return bad(where + "categorical splits are not supported");
         Tree tree;
-        tree.output = e.link == Link::softmax ? tree_info[ti].get<int>() : 0;
+        tree.output = e.link == Link::softmax ? tree_info[ti] : 0;
         tree.nodes.resize(n);
         for (size_t i = 0; i < n; ++i) {
             TreeNode& nd = tree.nodes[i];
@@ -312,26 +311,31 @@ Json ensemble_to_json(const Ensemble& e) {
 
 Result<Ensemble> ensemble_from_json(const Json& j) {
     auto bad = [](std::string msg) { return problem("bad_tree", std::move(msg)); };
-    if (!j.is_object() || j.value("format", "") != "localdx-trees/1") return bad("not a localdx-trees/1 document");
+    if (!j.is_object() || json_text_or(j, "format") != "localdx-trees/1") return bad("not a localdx-trees/1 document");
     Ensemble e;
     try {
-        e.num_features = j.at("num_features").get<int>();
-        e.num_outputs = j.at("num_outputs").get<int>();
+        const auto nf = json_int_in(j, "num_features", 1, 100000), no = json_int_in(j, "num_outputs", 1, 1000);
+        if (!nf || !no) return bad("num_features and num_outputs must be plausible whole numbers");
+        e.num_features = static_cast<int>(*nf);
+        e.num_outputs = static_cast<int>(*no);
         const std::string link = j.at("link").get<std::string>();
         if (link != "logistic" && link != "softmax") return bad("link must be logistic or softmax");
         e.link = link == "logistic" ? Link::logistic : Link::softmax;
-        e.base_margin = j.at("base_margin").get<std::vector<double>>();
+        if (!json_number_array(json_member(j, "base_margin"), e.base_margin)) return bad("base_margin must be an array of numbers");
         e.covers = j.at("covers").get<std::string>();
+        if (!json_member(j, "trees").is_array()) return bad("trees must be an array");
         for (const Json& x : j.at("trees")) {
             Tree t;
-            t.output = x.at("output").get<int>();
-            const auto left = x.at("left").get<std::vector<int>>();
-            const auto right = x.at("right").get<std::vector<int>>();
-            const auto feature = x.at("feature").get<std::vector<int>>();
-            const auto thr = x.at("threshold").get<std::vector<double>>();
-            const auto dl = x.at("default_left").get<std::vector<int>>();
-            const auto value = x.at("value").get<std::vector<double>>();
-            const auto cover = x.at("cover").get<std::vector<double>>();
+            const auto out = json_int_in(x, "output", 0, 999);
+            if (!out) return bad("tree " + std::to_string(e.trees.size()) + ": output must be a class index");
+            t.output = static_cast<int>(*out);
+            std::vector<int> left, right, feature, dl;
+            std::vector<double> thr, value, cover;
+            if (!json_int_array(json_member(x, "left"), left, -1, 1 << 20) || !json_int_array(json_member(x, "right"), right, -1, 1 << 20) ||
+                !json_int_array(json_member(x, "feature"), feature, -1, 100000) || !json_int_array(json_member(x, "default_left"), dl, 0, 1) ||
+                !json_number_array(json_member(x, "threshold"), thr) || !json_number_array(json_member(x, "value"), value) ||
+                !json_number_array(json_member(x, "cover"), cover))
+                return bad("tree " + std::to_string(e.trees.size()) + ": node arrays must be arrays of numbers in range");
             const size_t n = left.size();
             if (right.size() != n || feature.size() != n || thr.size() != n || dl.size() != n || value.size() != n ||
                 cover.size() != n)

@@ -178,6 +178,8 @@ TEST(TrustRoot, ParsesASelfSignedRoot) {
     EXPECT_EQ(trust_root_parse(trust_root_create(f.root({f.a, f.b}, 2), {f.a}), kNow).error().code, "below_threshold");
     EXPECT_EQ(trust_root_parse(text, kNow + 400 * 86400).error().code, "expired");
     EXPECT_EQ(trust_root_parse("{}", kNow).error().code, "malformed");
+    EXPECT_EQ(trust_root_parse(R"({"signed": {"type": 1}, "signatures": []})", kNow).error().code, "malformed");
+    EXPECT_EQ(signing_key_parse(R"({"type": "localdx-signing-key", "secret_key": 7})").error().code, "bad_key");
 }
 
 TEST(TrustRoot, RotationNeedsTheThresholdOfThePreviousRoot) {

@@ -71,6 +71,7 @@ TEST(Drift, ReferenceHistogramsRoundTripAndCheckTheSchema) {
     Json bad = reference_to_json(ref);
     bad["fields"][2]["counts"].push_back(1);
     EXPECT_EQ(reference_from_json(bad, s).error().code, "bad_reference");
+    EXPECT_EQ(reference_from_json(Json{{"format", 2}}, s).error().code, "bad_reference");
     bad = reference_to_json(ref);
     bad["fields"].erase(0);
     EXPECT_NE(reference_from_json(bad, s).error().message.find("one histogram per schema field"), std::string::npos);

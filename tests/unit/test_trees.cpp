@@ -126,6 +126,22 @@ TEST(Trees, BundleJsonRoundTripKeepsPredictions) {
     EXPECT_NE(ensemble_from_json(broken).error().message.find("differ in length"), std::string::npos);
 }
 
+TEST(Trees, WrongTypesAnywhereAreProblemsNotExceptions) {
+    // Found by fuzz_members: a number where text was expected used to throw out of the parser.
+    const char* crash = R"({"base_margij":[0.1],"covers":"training","format":2,"num_outputs":1,"trees":[{"cover":[1,-1,3,-1,-1],"output":0,"right":[2,-1,4,-1,-1],"threshold":[0.0]}]})";
+    EXPECT_EQ(ensemble_from_json(Json::parse(crash)).error().code, "bad_tree");
+    Json big = ensemble_to_json(small());
+    big["num_features"] = 1e300;
+    EXPECT_EQ(ensemble_from_json(big).error().code, "bad_tree");
+    big = ensemble_to_json(small());
+    big["trees"][0]["left"][0] = 1.5;
+    EXPECT_EQ(ensemble_from_json(big).error().code, "bad_tree");
+    EXPECT_EQ(ensemble_from_xgboost_json(R"({"learner": {"objective": 5, "gradient_booster": [], "learner_model_param": {"base_score": "0.5", "num_class": "0", "num_feature": "2"}}})").error().code,
+              "bad_model");
+    EXPECT_EQ(ensemble_from_xgboost_json(R"({"learner": {"learner_model_param": {"base_score": "0.5", "num_class": "0", "num_feature": "1e300"}}})").error().code,
+              "bad_model");
+}
+
 TEST(Trees, XgboostImportRejectsWhatItCannotRepresent) {
     EXPECT_EQ(ensemble_from_xgboost_json("{}").error().code, "bad_model");
     EXPECT_EQ(ensemble_from_xgboost_json("[1,2").error().code, "json_syntax");

@@ -144,13 +144,13 @@ Json core_verify_index(std::string_view index_json, std::string_view trust_json,
     if (!signed_part) return fail(signed_part.error());
     if (auto ok = signatures_check("localdx-index-v1", bytes, sigs, *root, "the models index"); !ok) return fail(ok.error());
     const Json& s = *signed_part;
-    if (s.value("type", "") != "localdx-index" || !s.contains("version") || !s["version"].is_number_integer() || !s.contains("models") ||
+    if (json_text_or(s, "type") != "localdx-index" || !s.contains("version") || !s["version"].is_number_integer() || !s.contains("models") ||
         !s["models"].is_array())
         return fail(problem("malformed", "the models index is malformed"));
     const int64_t version = s["version"].get<int64_t>();
     if (version < min_version)
         return fail(problem("rollback", "the models index is older than one already seen: the server or a mirror may be replaying an old index"));
-    const auto expires = utc_parse(s.value("expires", ""));
+    const auto expires = utc_parse(json_text_or(s, "expires"));
     if (!expires) return fail(problem("malformed", "the models index has no valid expiry"));
     return Json{{"ok", true}, {"version", version}, {"expires", s["expires"]}, {"stale", now > *expires}, {"models", s["models"]}};
 }
@@ -163,7 +163,7 @@ Json core_report_add(LoadedModel& lm, std::string_view pending_json, std::string
         // A pending report (below k) is the browser's own, already randomized; a damaged or
         // outdated one (another model or day) is started afresh.
         auto j = json_parse(pending_json, "pending report");
-        if (j && j->value("model", "") == m.manifest.name && j->value("version", 0) == m.manifest.version && j->value("day", "") == day) {
+        if (j && json_text_or(*j, "model") == m.manifest.name && json_int_in(*j, "version", 1, INT64_MAX) == m.manifest.version && json_text_or(*j, "day") == day) {
             try {
                 b.report.n = (*j)["n"].get<uint64_t>();
                 for (size_t f = 0; f < b.report.fields.size(); ++f)
@@ -176,7 +176,7 @@ Json core_report_add(LoadedModel& lm, std::string_view pending_json, std::string
         }
     }
     auto p = json_parse(prediction_json, "prediction");
-    if (!p || !p->value("ok", false)) return report_to_json(b.report);
+    if (!p || !json_member(*p, "ok").is_boolean() || !json_member(*p, "ok").get<bool>()) return report_to_json(b.report);
     std::vector<double> values, probs;
     for (const auto& v : (*p)["values"]) values.push_back(v.is_null() ? kNaN : v.get<double>());
     for (const auto& v : (*p)["probabilities"]) probs.push_back(v.get<double>());
