@@ -119,10 +119,7 @@ Result<Bytes> bundle_write(Manifest manifest, const std::map<std::string, Bytes>
         manifest.members.push_back({name, data.size(), sha256_hex(data)});
     }
     const std::string manifest_bytes = json_canonical(manifest_to_json(manifest));
-    Json sigs = Json::array();
-    for (const auto& k : keys)
-        sigs.push_back({{"keyid", k.keyid}, {"sig", hex_encode(ed25519_sign(kManifestDomain, manifest_bytes, k.secret_key))}});
-    const std::string sig_bytes = json_canonical(sigs);
+    const std::string sig_bytes = json_canonical(signatures_make(kManifestDomain, manifest_bytes, keys));
 
     Bytes out(kBundleMagic);
     put(out, manifest_bytes.size(), 4);
@@ -189,14 +186,9 @@ Result<VerifiedBundle> bundle_verify(std::string_view bytes, const TrustRoot& ro
     auto sj = json_parse(layout->signature_bytes, "signature block", JsonLimits{layout->signature_bytes.size(), 4});
     if (!sj || !sj->is_array()) return problem("malformed", "the signature block is not a JSON array");
     if (json_canonical(*sj) != layout->signature_bytes) return problem("malformed", "the signature block is not in canonical form");
-    std::vector<SignatureEntry> sigs;
-    for (const Json& s : *sj) {
-        if (!s.is_object() || !s.contains("keyid") || !s["keyid"].is_string() || !s.contains("sig") || !s["sig"].is_string())
-            return problem("malformed", "each signature needs keyid and sig");
-        auto sig = hex_decode(s["sig"].get<std::string>());
-        if (!sig) return problem("malformed", "a signature is not hex");
-        sigs.push_back({s["keyid"].get<std::string>(), *sig});
-    }
+    auto parsed = signatures_parse(*sj, "the bundle");
+    if (!parsed) return parsed.problems();
+    const std::vector<SignatureEntry>& sigs = *parsed;
 
     // 2. Signatures over the manifest, against the trust root.
     if (auto ok = signatures_check(kManifestDomain, layout->manifest_bytes, sigs, root, "the bundle"); !ok) return ok.problems();

@@ -39,11 +39,28 @@ Result<SigningKey> signing_key_parse(std::string_view text) {
 //-----------------------------------------------------------------------------
 // [SECTION] Signed documents
 //-----------------------------------------------------------------------------
-std::string signed_document(std::string_view domain, const Json& signed_part, const std::vector<SigningKey>& keys) {
-    const std::string bytes = json_canonical(signed_part);
+Json signatures_make(std::string_view domain, std::string_view bytes, const std::vector<SigningKey>& keys) {
     Json sigs = Json::array();
     for (const auto& k : keys) sigs.push_back({{"keyid", k.keyid}, {"sig", hex_encode(ed25519_sign(domain, bytes, k.secret_key))}});
-    Json doc{{"signed", signed_part}, {"signatures", sigs}};
+    return sigs;
+}
+
+Result<std::vector<SignatureEntry>> signatures_parse(const Json& list, const std::string& what) {
+    if (!list.is_array()) return problem("malformed", what + ": the signatures are not a list");
+    std::vector<SignatureEntry> sigs;
+    for (const Json& s : list) {
+        if (!json_member(s, "keyid").is_string() || !json_member(s, "sig").is_string())
+            return problem("malformed", what + ": each signature needs keyid and sig");
+        auto sig = hex_decode(json_text_or(s, "sig"));
+        if (!sig) return problem("malformed", what + ": a signature is not hex");
+        sigs.push_back({json_text_or(s, "keyid"), *sig});
+    }
+    return sigs;
+}
+
+std::string signed_document(std::string_view domain, const Json& signed_part, const std::vector<SigningKey>& keys) {
+    const std::string bytes = json_canonical(signed_part);
+    Json doc{{"signed", signed_part}, {"signatures", signatures_make(domain, bytes, keys)}};
     return json_canonical(doc);
 }
 
@@ -56,14 +73,9 @@ Result<Json> signed_document_parse(std::string_view text, std::string_view what,
     if (!j->contains("signed") || !(*j)["signed"].is_object()) return problem("malformed", w + " has no signed part");
     if (!j->contains("signatures") || !(*j)["signatures"].is_array())
         return problem("no_signature", w + " carries no signatures");
-    sigs.clear();
-    for (const Json& s : (*j)["signatures"]) {
-        if (!s.is_object() || !s.contains("keyid") || !s["keyid"].is_string() || !s.contains("sig") || !s["sig"].is_string())
-            return problem("malformed", w + ": each signature needs keyid and sig");
-        auto sig = hex_decode(s["sig"].get<std::string>());
-        if (!sig) return problem("malformed", w + ": a signature is not hex");
-        sigs.push_back({s["keyid"].get<std::string>(), *sig});
-    }
+    auto parsed = signatures_parse((*j)["signatures"], w);
+    if (!parsed) return parsed.problems();
+    sigs = std::move(*parsed);
     signed_bytes = json_canonical((*j)["signed"]);
     return (*j)["signed"];
 }

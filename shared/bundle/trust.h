@@ -59,6 +59,12 @@ struct SignatureEntry {
     Bytes sig;
 };
 
+// The signature list [{"keyid", "sig": "<hex>"}] of both signed documents and bundles: what
+// every key in `keys` says about `bytes` under `domain`, and the same read back (Problem
+// "malformed" names what is wrong).
+Json signatures_make(std::string_view domain, std::string_view bytes, const std::vector<SigningKey>& keys);
+Result<std::vector<SignatureEntry>> signatures_parse(const Json& list, const std::string& what);
+
 // Canonical JSON of `signed_part`, signed by every key, wrapped as {"signed":..,"signatures":[..]}.
 std::string signed_document(std::string_view domain, const Json& signed_part, const std::vector<SigningKey>& keys);
 
