@@ -4,11 +4,15 @@
 //   [SECTION] Path operations (extend, unwind, unwound sum)
 //   [SECTION] Recursion over one tree
 //   [SECTION] Ensemble entry points
+//   [SECTION] Fast TreeSHAP v2: building the tables
+//   [SECTION] Fast TreeSHAP v2: explaining one row
 //   [SECTION] Per-field sums
 #include "explain/treeshap.h"
 
 #include <algorithm>
+#include <bit>
 #include <cmath>
+#include <utility>
 
 namespace ldx {
 
@@ -140,6 +144,202 @@ Explanation treeshap(const Ensemble& e, std::span<const float> x) {
     Explanation ex;
     treeshap(e, x, ws, ex);
     return ex;
+}
+
+//-----------------------------------------------------------------------------
+// [SECTION] Fast TreeSHAP v2: building the tables
+//-----------------------------------------------------------------------------
+namespace {
+constexpr uint32_t kMaxTableDepth = 16;  // 2^16 entries for one leaf at most
+
+struct PathFeature {
+    int32_t feature;
+    double zero_fraction;  // z_j: product of the cover fractions of j's edges on the path
+};
+
+struct LeafPath {
+    int32_t node;
+    std::vector<PathFeature> features;
+};
+
+// Collects every leaf's unique path features with their z_j, and sets each internal node's bit
+// and first flag. Returns false when the tree cannot use tables (an edge with zero cover, a path
+// with more than kMaxTableDepth unique features).
+bool collect_paths(const Tree& t, std::vector<TreeShapTables::Node>& nodes, std::vector<LeafPath>& leaves) {
+    struct Item {
+        int32_t node;
+        std::vector<PathFeature> path;
+    };
+    std::vector<Item> stack{{0, {}}};
+    while (!stack.empty()) {
+        Item it = std::move(stack.back());
+        stack.pop_back();
+        const TreeNode& nd = t.nodes[static_cast<size_t>(it.node)];
+        if (nd.leaf()) {
+            leaves.push_back({it.node, std::move(it.path)});
+            continue;
+        }
+        if (!(nd.cover > 0)) return false;
+        size_t pos = 0;
+        while (pos < it.path.size() && it.path[pos].feature != nd.feature) ++pos;
+        const bool first = pos == it.path.size();
+        if (first && pos >= kMaxTableDepth) return false;
+        TreeShapTables::Node& out = nodes[static_cast<size_t>(it.node)];
+        out.bit = static_cast<uint8_t>(pos);
+        out.first = first ? 1 : 0;
+        for (const int32_t child : {nd.left, nd.right}) {
+            const double fraction = t.nodes[static_cast<size_t>(child)].cover / nd.cover;
+            if (!(fraction > 0) || !std::isfinite(fraction)) return false;
+            Item next{child, it.path};
+            if (first) next.path.push_back({nd.feature, fraction});
+            else next.path[pos].zero_fraction *= fraction;
+            stack.push_back(std::move(next));
+        }
+    }
+    return true;
+}
+
+// K(T) for every subset T of the d path features (bit j = feature j), value included. Uses the
+// elementary symmetric polynomials e_m(z_T), built subset by subset from T minus its lowest bit:
+//     K(T) = v * prod_{j not in T} z_j * sum_{k=0}^{|T|} w(k, d) * e_{|T|-k}(z_T).
+void leaf_table(std::span<const PathFeature> path, double value, std::vector<double>& poly, std::vector<double>& prod,
+                double* table) {
+    const uint32_t d = static_cast<uint32_t>(path.size());
+    const uint32_t n = 1u << d, stride = d + 1;
+    std::vector<double> w(d, 0.0);  // w(k, d) = k! (d-k-1)! / d!
+    w[0] = 1.0 / d;
+    for (uint32_t k = 1; k < d; ++k) w[k] = w[k - 1] * k / static_cast<double>(d - k);
+    poly.assign(static_cast<size_t>(n) * stride, 0.0);
+    prod.assign(n, 1.0);
+    poly[0] = 1.0;
+    for (uint32_t mask = 1; mask < n; ++mask) {
+        const uint32_t j = static_cast<uint32_t>(std::countr_zero(mask));
+        const uint32_t prev = mask & (mask - 1);
+        const double z = path[j].zero_fraction;
+        prod[mask] = prod[prev] * z;
+        const double* pp = &poly[static_cast<size_t>(prev) * stride];
+        double* pm = &poly[static_cast<size_t>(mask) * stride];
+        const uint32_t size = static_cast<uint32_t>(std::popcount(mask));
+        pm[0] = pp[0];
+        for (uint32_t m = 1; m <= size; ++m) pm[m] = pp[m] + z * pp[m - 1];
+    }
+    for (uint32_t mask = 0; mask < n; ++mask) {
+        const uint32_t size = static_cast<uint32_t>(std::popcount(mask));
+        if (size == d) { table[mask] = 0; continue; }  // never read: T excludes the feature explained
+        const double* pm = &poly[static_cast<size_t>(mask) * stride];
+        double sum = 0;
+        for (uint32_t k = 0; k <= size; ++k) sum += w[k] * pm[size - k];
+        table[mask] = value * prod[(n - 1) ^ mask] * sum;
+    }
+}
+}  // namespace
+
+size_t TreeShapTables::bytes() const {
+    return nodes.size() * sizeof(Node) + leaves.size() * sizeof(Leaf) + leaf_features.size() * sizeof(int32_t) +
+           leaf_hot.size() * sizeof(double) + tables.size() * sizeof(double) + trees.size() * sizeof(TreeRef);
+}
+
+size_t TreeShapTables::fast_trees() const {
+    return static_cast<size_t>(std::count_if(trees.begin(), trees.end(), [](const TreeRef& r) { return r.root >= 0; }));
+}
+
+TreeShapTables treeshap_tables(const Ensemble& e, size_t max_entries) {
+    TreeShapTables out;
+    out.base = treeshap_base(e);
+    std::vector<TreeShapTables::Node> nodes;
+    std::vector<LeafPath> paths;
+    std::vector<double> poly, prod;
+    for (size_t ti = 0; ti < e.trees.size(); ++ti) {
+        const Tree& t = e.trees[ti];
+        TreeShapTables::TreeRef ref{t.output, -1, ti};
+        if (t.nodes.empty() || t.nodes[0].leaf()) continue;  // a stump adds only to the base
+        const int32_t root = static_cast<int32_t>(out.nodes.size());
+        nodes.assign(t.nodes.size(), {});
+        paths.clear();
+        bool fits = collect_paths(t, nodes, paths);
+        size_t entries = 0;
+        for (const LeafPath& lp : paths) entries += size_t{1} << lp.features.size();
+        fits = fits && out.tables.size() + entries <= max_entries;
+        if (fits) {
+            for (size_t i = 0; i < t.nodes.size(); ++i) {
+                const TreeNode& src = t.nodes[i];
+                TreeShapTables::Node& dst = nodes[i];
+                dst.threshold = src.threshold;
+                dst.default_left = src.default_left;
+                if (!src.leaf()) {
+                    dst.left = root + src.left;
+                    dst.right = root + src.right;
+                    dst.feature = src.feature;
+                }
+            }
+            for (const LeafPath& lp : paths) {
+                nodes[static_cast<size_t>(lp.node)].feature = static_cast<int32_t>(out.leaves.size());
+                TreeShapTables::Leaf leaf{static_cast<uint32_t>(lp.features.size()), out.leaf_features.size(), out.tables.size()};
+                for (const PathFeature& pf : lp.features) {
+                    out.leaf_features.push_back(pf.feature);
+                    out.leaf_hot.push_back((1.0 - pf.zero_fraction) / pf.zero_fraction);
+                }
+                out.tables.resize(out.tables.size() + (size_t{1} << leaf.depth));
+                leaf_table(lp.features, t.nodes[static_cast<size_t>(lp.node)].value, poly, prod, out.tables.data() + leaf.table);
+                out.leaves.push_back(leaf);
+            }
+            out.nodes.insert(out.nodes.end(), nodes.begin(), nodes.end());
+            ref.root = root;
+        }
+        out.trees.push_back(ref);
+    }
+    return out;
+}
+
+//-----------------------------------------------------------------------------
+// [SECTION] Fast TreeSHAP v2: explaining one row
+//-----------------------------------------------------------------------------
+// One walk of the whole tree carries the hot set H as a bit mask (bit = position of the feature
+// among the path's unique features): the side x takes keeps the feature's bit (sets it when the
+// feature is new on the path), the other side clears it.
+void treeshap(const Ensemble& e, const TreeShapTables& tables, std::span<const float> x, TreeShapWorkspace& ws,
+              Explanation& out) {
+    out.num_outputs = e.num_outputs;
+    out.num_features = e.num_features;
+    out.base = tables.base;
+    out.contributions.assign(static_cast<size_t>(e.num_outputs) * static_cast<size_t>(e.num_features), 0.0);
+    const size_t d = static_cast<size_t>(e.max_depth) + 2;
+    auto& stack = ws.stack;
+    for (const TreeShapTables::TreeRef& ref : tables.trees) {
+        double* phi = out.contributions.data() + static_cast<size_t>(ref.output) * static_cast<size_t>(e.num_features);
+        if (ref.root < 0) {
+            const Tree& t = e.trees[ref.tree];
+            ws.path.resize(d * (d + 1) / 2 + 1);
+            tree_shap(t, x, phi, 0, 0, ws.path.data(), 1.0, 1.0, -1);
+            continue;
+        }
+        stack.clear();
+        stack.emplace_back(ref.root, 0u);
+        while (!stack.empty()) {
+            const auto [n, mask] = stack.back();
+            stack.pop_back();
+            const TreeShapTables::Node& nd = tables.nodes[static_cast<size_t>(n)];
+            if (nd.left < 0) {
+                const TreeShapTables::Leaf& leaf = tables.leaves[static_cast<size_t>(nd.feature)];
+                const int32_t* features = tables.leaf_features.data() + leaf.features;
+                const double* hot = tables.leaf_hot.data() + leaf.features;
+                const double* table = tables.tables.data() + leaf.table;
+                for (uint32_t i = 0; i < leaf.depth; ++i) {
+                    const uint32_t bit = 1u << i;
+                    const double k = table[mask & ~bit];
+                    phi[features[i]] += (mask & bit) ? hot[i] * k : -k;
+                }
+                continue;
+            }
+            const float v = x[static_cast<size_t>(nd.feature)];
+            const bool left = std::isnan(v) ? nd.default_left != 0 : v < nd.threshold;
+            const uint32_t bit = 1u << nd.bit;
+            const uint32_t hot_mask = nd.first ? (mask | bit) : mask;
+            const uint32_t cold_mask = mask & ~bit;
+            stack.emplace_back(nd.left, left ? hot_mask : cold_mask);
+            stack.emplace_back(nd.right, left ? cold_mask : hot_mask);
+        }
+    }
 }
 
 //-----------------------------------------------------------------------------

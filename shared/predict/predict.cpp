@@ -49,6 +49,7 @@ Result<Model> model_from_bundle(const VerifiedBundle& b) {
             return bad("trees.json", "the trees predict " + std::to_string(num_classes(*e)) + " classes; the schema lists " +
                                          std::to_string(m.schema.num_classes()));
         m.ensemble = std::move(*e);
+        m.shap_tables = treeshap_tables(*m.ensemble);
     }
     return m;
 }
@@ -74,7 +75,7 @@ Prediction model_predict_features(const Model& m, PreparedRecord prepared, bool 
     p.margin = ensemble_margin(e, prepared.features);
     p.probabilities = probabilities_from_margin(e.link, p.margin);
     p.predicted = decide(m.schema, p.probabilities);
-    if (explain) treeshap(e, prepared.features, ws, p.explanation);
+    if (explain) treeshap(e, m.shap_tables, prepared.features, ws, p.explanation);
     p.prepared = std::move(prepared);
     return p;
 }

@@ -29,6 +29,7 @@ struct Model {
     std::string sha256;
     Schema schema;
     std::optional<Ensemble> ensemble;  // tree models: the core walks the trees and explains exactly
+    TreeShapTables shap_tables;        // Fast TreeSHAP v2 tables, built once from the ensemble
     Reference reference;
     Json card;
     Bytes onnx;  // run by ONNX Runtime (browser) for every model

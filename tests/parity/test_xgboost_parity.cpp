@@ -5,6 +5,7 @@
 // 1e-5), and base + sum(contributions) equals the margin.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
 
 #include "explain/treeshap.h"
@@ -49,7 +50,10 @@ TEST_P(XgboostParity, ProbabilitiesAndTreeShapMatchPredContribs) {
     size_t rows_with_missing = 0;
     double max_dp = 0, max_dphi = 0, max_local = 0;
     TreeShapWorkspace ws;
-    Explanation ex;
+    Explanation ex, fast;
+    const TreeShapTables tables = treeshap_tables(*e);
+    ASSERT_EQ(tables.fast_trees(), e->trees.size() - std::count_if(e->trees.begin(), e->trees.end(), [](const Tree& t) { return t.nodes[0].leaf(); }));
+    double max_fast = 0;
     for (size_t r = 0; r < n; ++r) {
         const auto x = data->x.row(r);
         bool missing = false;
@@ -62,6 +66,8 @@ TEST_P(XgboostParity, ProbabilitiesAndTreeShapMatchPredContribs) {
         else for (int c2 = 0; c2 < k; ++c2) max_dp = std::max(max_dp, std::abs(p[c2] - probs[r * k + c2]));
 
         treeshap(*e, x, ws, ex);
+        treeshap(*e, tables, x, ws, fast);
+        for (size_t i = 0; i < ex.contributions.size(); ++i) max_fast = std::max(max_fast, std::abs(fast.contributions[i] - ex.contributions[i]));
         for (size_t o = 0; o < outs; ++o) {
             const float* ref = contribs.data() + (r * outs + o) * (f + 1);
             double sum = ex.base[o];
@@ -76,9 +82,10 @@ TEST_P(XgboostParity, ProbabilitiesAndTreeShapMatchPredContribs) {
     EXPECT_LE(max_dp, 1e-5) << c.task;
     EXPECT_LE(max_dphi, 1e-5) << c.task;
     EXPECT_LE(max_local, 1e-9) << c.task;
+    EXPECT_LE(max_fast, 1e-9) << c.task << ": Fast TreeSHAP v2 against the reference algorithm";
     if (std::string(c.task) != "wdbc") EXPECT_GT(rows_with_missing, 0u) << "the data set should exercise missing values";
-    std::printf("%s: %zu rows (%zu with missing values), max|dp| %.2e, max|dphi| %.2e, local accuracy %.2e\n", c.task,
-                n, rows_with_missing, max_dp, max_dphi, max_local);
+    std::printf("%s: %zu rows (%zu with missing values), max|dp| %.2e, max|dphi| %.2e, local accuracy %.2e, fast v2 vs reference %.2e\n",
+                c.task, n, rows_with_missing, max_dp, max_dphi, max_local, max_fast);
 }
 
 INSTANTIATE_TEST_SUITE_P(RealData, XgboostParity,

@@ -1,6 +1,7 @@
 // tests/unit/test_trees.cpp — tree layout, walk semantics, structure checks, TreeSHAP properties.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <random>
 
@@ -91,6 +92,111 @@ TEST(Trees, LocalAccuracyHoldsOnRandomEnsembles) {
             for (int j = 0; j < 6; ++j) s += ex.contribution(k, j);
             EXPECT_NEAR(s, m[static_cast<size_t>(k)], 1e-9);
         }
+    }
+}
+
+// A random tree grown node by node (unbalanced, depths 1..max_depth), features repeating along
+// paths, covers summing up from the leaves.
+static Tree random_tree(std::mt19937& rng, int num_features, int max_depth, int output) {
+    Tree tree;
+    tree.output = output;
+    struct Pending { int node, depth; };
+    tree.nodes.emplace_back();
+    std::vector<Pending> todo{{0, 0}};
+    while (!todo.empty()) {
+        const Pending p = todo.back();
+        todo.pop_back();
+        const bool split = p.depth == 0 || (p.depth < max_depth && rng() % 4 != 0);
+        if (!split) {
+            tree.nodes[static_cast<size_t>(p.node)].value = std::uniform_real_distribution<double>(-1, 1)(rng);
+            tree.nodes[static_cast<size_t>(p.node)].cover = 1 + rng() % 50;
+            continue;
+        }
+        const int l = static_cast<int>(tree.nodes.size()), r = l + 1;
+        tree.nodes.resize(tree.nodes.size() + 2);
+        TreeNode& nd = tree.nodes[static_cast<size_t>(p.node)];
+        nd.left = l;
+        nd.right = r;
+        nd.feature = static_cast<int>(rng() % static_cast<unsigned>(num_features));
+        nd.threshold = std::uniform_real_distribution<float>(-1, 1)(rng);
+        nd.default_left = rng() % 2;
+        todo.push_back({l, p.depth + 1});
+        todo.push_back({r, p.depth + 1});
+    }
+    for (int i = static_cast<int>(tree.nodes.size()) - 1; i >= 0; --i) {  // children come after parents
+        TreeNode& nd = tree.nodes[static_cast<size_t>(i)];
+        if (!nd.leaf()) nd.cover = tree.nodes[static_cast<size_t>(nd.left)].cover + tree.nodes[static_cast<size_t>(nd.right)].cover;
+    }
+    return tree;
+}
+
+static double max_difference(const Explanation& a, const Explanation& b) {
+    double m = 0;
+    for (size_t i = 0; i < a.contributions.size(); ++i) m = std::max(m, std::abs(a.contributions[i] - b.contributions[i]));
+    for (size_t i = 0; i < a.base.size(); ++i) m = std::max(m, std::abs(a.base[i] - b.base[i]));
+    return m;
+}
+
+TEST(Trees, FastTreeShapEqualsTheReferenceAlgorithm) {
+    std::mt19937 rng(23);
+    for (int trial = 0; trial < 40; ++trial) {
+        Ensemble e;
+        e.num_features = 3 + trial % 8;  // few features: many repeats along paths
+        e.num_outputs = trial % 2 ? 3 : 1;
+        e.link = e.num_outputs == 1 ? Link::logistic : Link::softmax;
+        e.base_margin.assign(static_cast<size_t>(e.num_outputs), 0.25);
+        for (int t = 0; t < 15; ++t) e.trees.push_back(random_tree(rng, e.num_features, 1 + trial % 9, t % e.num_outputs));
+        ASSERT_TRUE(ensemble_check(e).ok());
+        ensemble_prepare(e);
+        const TreeShapTables tables = treeshap_tables(e);
+        EXPECT_EQ(tables.fast_trees(), e.trees.size());
+        TreeShapWorkspace ws;
+        Explanation fast;
+        for (int row = 0; row < 30; ++row) {
+            std::vector<float> x(static_cast<size_t>(e.num_features));
+            for (float& v : x) v = rng() % 5 == 0 ? NAN : std::uniform_real_distribution<float>(-1.5, 1.5)(rng);
+            treeshap(e, tables, x, ws, fast);
+            const Explanation reference = treeshap(e, x);
+            ASSERT_LE(max_difference(fast, reference), 1e-12) << "trial " << trial << " row " << row;
+        }
+    }
+}
+
+TEST(Trees, FastTreeShapFallsBackForTreesWithoutTables) {
+    std::mt19937 rng(5);
+    Ensemble e;
+    e.num_features = 8;
+    e.base_margin = {0};
+    for (int t = 0; t < 10; ++t) e.trees.push_back(random_tree(rng, 8, 6, 0));
+    // A zero-cover edge (an imported model with an empty branch): K_l would divide by zero.
+    Tree& z = e.trees[3];
+    for (TreeNode& nd : z.nodes)
+        if (!nd.leaf() && z.nodes[static_cast<size_t>(nd.left)].leaf()) {
+            z.nodes[static_cast<size_t>(nd.left)].cover = 0;
+            break;
+        }
+    for (int i = static_cast<int>(z.nodes.size()) - 1; i >= 0; --i) {
+        TreeNode& nd = z.nodes[static_cast<size_t>(i)];
+        if (!nd.leaf()) nd.cover = z.nodes[static_cast<size_t>(nd.left)].cover + z.nodes[static_cast<size_t>(nd.right)].cover;
+    }
+    ASSERT_TRUE(ensemble_check(e).ok());
+    ensemble_prepare(e);
+    const TreeShapTables all = treeshap_tables(e);
+    EXPECT_EQ(all.fast_trees(), e.trees.size() - 1);  // only the zero-cover tree falls back
+    const TreeShapTables tight = treeshap_tables(e, 200);  // a budget that holds only a few trees
+    EXPECT_GT(tight.fast_trees(), 0u);
+    EXPECT_LT(tight.fast_trees(), all.fast_trees());
+    EXPECT_LE(tight.tables.size(), 200u);
+    TreeShapWorkspace ws;
+    Explanation a, b;
+    for (int row = 0; row < 50; ++row) {
+        std::vector<float> x(8);
+        for (float& v : x) v = rng() % 6 == 0 ? NAN : std::uniform_real_distribution<float>(-1.5, 1.5)(rng);
+        const Explanation reference = treeshap(e, x);
+        treeshap(e, all, x, ws, a);
+        treeshap(e, tight, x, ws, b);
+        ASSERT_LE(max_difference(a, reference), 1e-12);
+        ASSERT_LE(max_difference(b, reference), 1e-12);
     }
 }
 
