@@ -1,6 +1,8 @@
 // shared/predict/predict.cpp — see predict.h.
 #include "predict/predict.h"
 
+#include <cmath>
+
 namespace ldx {
 
 //-----------------------------------------------------------------------------
@@ -50,6 +52,13 @@ Result<Model> model_from_bundle(const VerifiedBundle& b) {
                                          std::to_string(m.schema.num_classes()));
         m.ensemble = std::move(*e);
         m.shap_tables = treeshap_tables(*m.ensemble);
+    } else if (b.manifest.explainer == "sampling-shapley") {
+        if (!get("explainer.json")) return bad("explainer.json", "is missing (the manifest says the explainer is sampling-shapley)");
+        auto ej = json_parse(*get("explainer.json"), "explainer.json", JsonLimits{64u << 20, 6});
+        if (!ej) return bad("explainer.json", ej.error().message);
+        auto sampler = sampling_shapley_from_json(*ej, m.schema);
+        if (!sampler) return bad("explainer.json", sampler.error().message);
+        m.sampler = std::move(*sampler);
     }
     return m;
 }
@@ -66,7 +75,8 @@ int decide(const Schema& schema, std::span<const double> p) {
 }
 
 int explanation_output(const Model& m, int klass) {
-    return m.ensemble && m.ensemble->link == Link::logistic ? 0 : klass;
+    if (m.ensemble) return m.ensemble->link == Link::logistic ? 0 : klass;
+    return m.schema.num_classes() == 2 ? 0 : klass;
 }
 
 Prediction model_predict_features(const Model& m, PreparedRecord prepared, bool explain, TreeShapWorkspace& ws) {
@@ -82,11 +92,46 @@ Prediction model_predict_features(const Model& m, PreparedRecord prepared, bool 
 
 Result<Prediction> model_predict(const Model& m, const RawRecord& record, bool explain, long row) {
     if (!m.ensemble)
-        return problem("no_trees", "this model (" + m.manifest.explainer + ") runs only in ONNX Runtime: use the browser client");
+        return problem("no_trees", "this model is not a tree ensemble (its explainer is " + m.manifest.explainer +
+                                       "): only ONNX Runtime can run it, so it predicts in the browser client only");
     auto prepared = record_prepare(m.schema, record, row);
     if (!prepared) return prepared.problems();
     TreeShapWorkspace ws;
     return model_predict_features(m, std::move(*prepared), explain, ws);
+}
+
+//-----------------------------------------------------------------------------
+// [SECTION] Models that only ONNX Runtime runs
+//-----------------------------------------------------------------------------
+std::vector<float> model_onnx_inputs(const Model& m, std::span<const float> features, bool explain) {
+    std::vector<float> rows;
+    if (explain && m.sampler) sampling_shapley_inputs(*m.sampler, features, rows);
+    else rows.assign(features.begin(), features.end());
+    return rows;
+}
+
+Result<Prediction> model_predict_from_onnx(const Model& m, PreparedRecord prepared, std::span<const float> outputs, bool explain) {
+    const int k = m.schema.num_classes();
+    const size_t width = m.sampler ? static_cast<size_t>(m.sampler->output_width) : static_cast<size_t>(k);
+    const size_t rows = explain && m.sampler ? sampling_shapley_rows(*m.sampler) : 1;
+    if (outputs.size() != rows * width)
+        return problem("bad_output", "ONNX Runtime returned " + std::to_string(outputs.size()) + " values; " + std::to_string(rows) + " rows of " +
+                                         std::to_string(width) + " were expected");
+    for (size_t r = 0; r < rows; ++r) {
+        const auto p = probabilities_from_output(outputs.subspan(r * width, width), k);
+        double total = 0;
+        for (double v : p) {
+            if (!(v >= -1e-6 && v <= 1 + 1e-6)) return problem("bad_output", "the model's output is not a probability (" + std::to_string(v) + ")");
+            total += v;
+        }
+        if (std::abs(total - 1) > 1e-3) return problem("bad_output", "the model's class probabilities add up to " + std::to_string(total) + ", not 1");
+    }
+    Prediction p;
+    p.probabilities = probabilities_from_output(outputs.subspan(0, width), k);
+    p.predicted = decide(m.schema, p.probabilities);
+    if (explain && m.sampler) sampling_shapley_explain(*m.sampler, m.schema, outputs, p.explanation, p.standard_error);
+    p.prepared = std::move(prepared);
+    return p;
 }
 
 }  // namespace ldx

@@ -3,9 +3,12 @@
 // Index of this file
 //   [SECTION] Model (what a verified bundle contains, parsed)
 //   [SECTION] Prediction (probabilities, decision, explanation, warnings)
+//   [SECTION] Models that only ONNX Runtime runs (model-agnostic explanation)
 //
 // record -> record_prepare -> features -> margin -> probabilities and contributions. The CLI's
-// `predict`, the browser and the tests all call model_predict.
+// `predict`, the browser and the tests all call model_predict. For other models (an MLP...)
+// ONNX Runtime evaluates the rows model_onnx_inputs builds, and model_predict_from_onnx turns
+// its outputs into the same Prediction.
 #pragma once
 #include <optional>
 #include <string>
@@ -13,6 +16,7 @@
 
 #include "bundle/bundle.h"
 #include "drift/histogram.h"
+#include "explain/sampling_shapley.h"
 #include "explain/treeshap.h"
 #include "record/record.h"
 #include "schema/schema.h"
@@ -30,13 +34,14 @@ struct Model {
     Schema schema;
     std::optional<Ensemble> ensemble;  // tree models: the core walks the trees and explains exactly
     TreeShapTables shap_tables;        // Fast TreeSHAP v2 tables, built once from the ensemble
+    std::optional<SamplingShapley> sampler;  // other models: the model-agnostic explainer
     Reference reference;
     Json card;
     Bytes onnx;  // run by ONNX Runtime (browser) for every model
 };
 
 // Members: "schema.json", "model.onnx", "reference.json", "card.json", and "trees.json" when the
-// explainer is treeshap. Problems "bad_member" name the member and what is wrong with it.
+// explainer is treeshap, "explainer.json" when it is sampling-shapley. Problems "bad_member" name the member and what is wrong with it.
 Result<Model> model_from_bundle(const VerifiedBundle& b);
 
 //-----------------------------------------------------------------------------
@@ -48,6 +53,7 @@ struct Prediction {
     std::vector<double> probabilities;  // per class
     int predicted = 0;                  // class index
     Explanation explanation;            // empty when not asked for
+    std::vector<double> standard_error; // sampling-shapley: [output][field]; empty for exact TreeSHAP
 };
 
 // The decision rule: binary -> positive when P(positive) >= threshold; otherwise the most
@@ -60,8 +66,18 @@ Result<Prediction> model_predict(const Model& m, const RawRecord& record, bool e
 // The same from an already-built feature vector (batch paths that prepared the record already).
 Prediction model_predict_features(const Model& m, PreparedRecord prepared, bool explain, TreeShapWorkspace& ws);
 
-// Which model output an explanation shows for a class: binary has one output (the log-odds of
-// the positive class); multiclass has one per class.
+// Which model output an explanation shows for a class: binary has one output (the log-odds, or
+// for model-agnostic explanations the probability, of the positive class); multiclass one per class.
 int explanation_output(const Model& m, int klass);
+
+//-----------------------------------------------------------------------------
+// [SECTION] Models that only ONNX Runtime runs
+//-----------------------------------------------------------------------------
+// The rows (row-major, features wide) ONNX Runtime must evaluate: the patient first; with
+// explain, the explainer's rows after it.
+std::vector<float> model_onnx_inputs(const Model& m, std::span<const float> features, bool explain);
+// The prediction from ONNX Runtime's outputs on those rows (rows x output_width values).
+// Problems "bad_output": the wrong number of values, or values that are not class probabilities.
+Result<Prediction> model_predict_from_onnx(const Model& m, PreparedRecord prepared, std::span<const float> outputs, bool explain);
 
 }  // namespace ldx
