@@ -86,9 +86,17 @@ const char* kBundleHelp = R"(Usage: localdx bundle --schema FILE --model FILE --
 
 --model     XGBoost JSON model (save_model("m.json")): exact TreeSHAP with XGBoost's covers,
             exported to ONNX by LocalDx; or an ONNX TreeEnsembleClassifier made anywhere
-            (node covers recounted from the reference rows).
+            (node covers recounted from the reference rows); or any other ONNX classifier
+            (e.g. an MLP: Gemm/Relu/Softmax) with one float input [N, features] and an output
+            'probabilities' [N, classes]: explained model-agnostically (sampling Shapley values
+            in probability points, with standard errors), run by ONNX Runtime in the browser.
 --reference reference.json from `localdx train`, or a CSV of representative rows (required for
-            ONNX models: covers and drift histograms come from it).
+            ONNX models: covers and drift histograms come from it). For a non-tree model the
+            CSV also needs the model's probabilities in columns p_<class> (the browser checks
+            them against ONNX Runtime on every load), and the explainer's background sample
+            is drawn from its rows.
+--background N    non-tree models: background rows kept for the explainer (default 32).
+--permutations N  non-tree models: permutations per background row, even (default 4).
 --expires-days  default 365.
 )";
 
@@ -299,6 +307,12 @@ int cmd_bundle(const Args& a) {
         if (!t) return fail("bundle", t.problems());
         in.card_json = std::move(*t);
     }
+    auto background = positive_int(a, "--background", 32);
+    auto permutations = positive_int(a, "--permutations", 4);
+    if (!background) return fail("bundle", background.problems());
+    if (!permutations) return fail("bundle", permutations.problems());
+    in.background_rows = static_cast<size_t>(*background);
+    in.permutations = static_cast<int>(std::min<int64_t>(*permutations, 1 << 16));
     in.manifest.name = name;
     in.manifest.version = *version;
     in.manifest.created = unix_now();
@@ -542,7 +556,7 @@ int main(int argc, char** argv) {
     const Command commands[] = {
         {"keygen", kKeygenHelp, {"--out", "--expires-days"}, {}, cmd_keygen},
         {"train", kTrainHelp, {"--task", "--data", "--out"}, {}, cmd_train},
-        {"bundle", kBundleHelp, {"--schema", "--model", "--card", "--reference", "--name", "--version", "--key", "--out", "--expires-days"}, {}, cmd_bundle},
+        {"bundle", kBundleHelp, {"--schema", "--model", "--card", "--reference", "--name", "--version", "--key", "--out", "--expires-days", "--background", "--permutations"}, {}, cmd_bundle},
         {"verify", kVerifyHelp, {"--trust", "--min-version"}, {}, cmd_verify},
         {"predict", kPredictHelp, {"--bundle", "--trust", "--input", "--format", "--out"}, {"--explain"}, cmd_predict},
         {"publish", nullptr, {"--server", "--token-file"}, {}, cmd_publish},

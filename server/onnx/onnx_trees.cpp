@@ -356,24 +356,33 @@ Result<OnnxInfo> onnx_inspect(std::string_view onnx_bytes) {
     auto m = parse_model(onnx_bytes);
     if (!m) return m.problems();
     if (auto ok = check(*m); !ok) return ok.problems();
+    for (const auto& o : m->opset_import())
+        if (o.domain() == "ai.onnx.ml" && o.version() > 4)
+            return problem("unsupported_operator", "the model imports ai.onnx.ml opset " + std::to_string(o.version()) +
+                                                       "; ONNX Runtime Web runs ml opsets 1 to 4");
     OnnxInfo info;
     std::set<std::string> initializers;
     for (const auto& t : m->graph().initializer()) initializers.insert(t.name());
     for (const auto& n : m->graph().node()) {
-        const std::string op = n.domain().empty() ? n.op_type() : n.domain() + ":" + n.op_type();
+        if (!n.domain().empty() && n.domain() != "ai.onnx" && n.domain() != "ai.onnx.ml")
+            return problem("unsupported_operator", "operator " + n.domain() + ":" + n.op_type() + (n.name().empty() ? "" : " (node '" + n.name() + "')") +
+                                                       " is outside the standard ONNX domains (ai.onnx, ai.onnx.ml); ONNX Runtime Web cannot run it");
+        const std::string op = n.domain().empty() || n.domain() == "ai.onnx" ? n.op_type() : n.domain() + ":" + n.op_type();
         if (std::find(info.operators.begin(), info.operators.end(), op) == info.operators.end()) info.operators.push_back(op);
         if (n.domain() == "ai.onnx.ml" && (n.op_type() == "TreeEnsembleClassifier" || n.op_type() == "TreeEnsembleRegressor"))
             info.tree_ensemble = true;
+        if (n.op_type() == "IsNaN" || (n.domain() == "ai.onnx.ml" && n.op_type() == "Imputer")) info.handles_missing = true;
     }
+    auto tensor = [](const onnx::ValueInfoProto& v) {
+        OnnxTensor t;
+        t.name = v.name();
+        t.is_float = v.type().tensor_type().elem_type() == onnx::TensorProto::FLOAT;
+        for (const auto& d : v.type().tensor_type().shape().dim()) t.dims.push_back(d.has_dim_value() ? d.dim_value() : -1);
+        return t;
+    };
     for (const auto& i : m->graph().input())
-        if (!initializers.count(i.name())) info.inputs.push_back(i.name());
-    for (const auto& o : m->graph().output()) info.outputs.push_back(o.name());
-    for (const auto& i : m->graph().input()) {
-        if (initializers.count(i.name())) continue;
-        const auto& shape = i.type().tensor_type().shape();
-        if (shape.dim_size() == 2 && shape.dim(1).has_dim_value()) info.input_width = shape.dim(1).dim_value();
-        break;
-    }
+        if (!initializers.count(i.name())) info.inputs.push_back(tensor(i));
+    for (const auto& o : m->graph().output()) info.outputs.push_back(tensor(o));
     return info;
 }
 

@@ -39,13 +39,20 @@ Result<Ensemble> onnx_import_trees(std::string_view onnx_bytes);
 //-----------------------------------------------------------------------------
 // [SECTION] Inspection
 //-----------------------------------------------------------------------------
+struct OnnxTensor {
+    std::string name;
+    bool is_float = false;      // element type float32
+    std::vector<int64_t> dims;  // -1 where the dimension is not fixed (the batch)
+};
 struct OnnxInfo {
     std::vector<std::string> operators;  // "ai.onnx.ml:TreeEnsembleClassifier", "Gemm", ...
-    std::vector<std::string> inputs, outputs;
-    int64_t input_width = -1;  // second dimension of the first input, when fixed
+    std::vector<OnnxTensor> inputs, outputs;  // graph inputs that are not initializers; outputs
     bool tree_ensemble = false;
+    bool handles_missing = false;  // has a step that replaces NaN (IsNaN, ai.onnx.ml:Imputer)
 };
-// Parses and runs the ONNX checker. Problems: "bad_onnx" (not an ONNX model), "onnx_check".
+// Parses and runs the ONNX checker. Problems: "bad_onnx" (not an ONNX model), "onnx_check",
+// "unsupported_operator" (an operator outside the standard domains ai.onnx and ai.onnx.ml, which
+// ONNX Runtime Web does not have, or ai.onnx.ml opset 5 and later, which it rejects).
 Result<OnnxInfo> onnx_inspect(std::string_view onnx_bytes);
 
 }  // namespace ldx

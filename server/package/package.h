@@ -5,8 +5,10 @@
 //   [SECTION] Packaging
 //
 // Accepts XGBoost's own JSON model (exact TreeSHAP with XGBoost's node covers, exported to ONNX
-// by our exporter) or an ONNX TreeEnsembleClassifier made anywhere (covers recounted from the
-// reference CSV). The members are what shared/predict's model_from_bundle reads back.
+// by our exporter), an ONNX TreeEnsembleClassifier made anywhere (covers recounted from the
+// reference CSV), or any other ONNX classifier (an MLP...): explained model-agnostically by
+// sampling Shapley values against background rows from the reference CSV. The members are what
+// shared/predict's model_from_bundle reads back.
 #pragma once
 #include <functional>
 #include <map>
@@ -27,6 +29,8 @@ struct PackageInput {
     std::optional<std::string> card_json; // model card text (and metrics, from `localdx train`)
     std::optional<std::string> reference; // reference.json from `localdx train`, or a CSV of rows
     Manifest manifest;                    // name, version, created, expires (members filled in)
+    size_t background_rows = 32;          // non-tree models: background sample of the explainer
+    int permutations = 4;                 // non-tree models: permutations per background row (even)
 };
 
 //-----------------------------------------------------------------------------
@@ -38,8 +42,9 @@ struct Package {
 };
 
 using PackageLog = std::function<void(const std::string&)>;
-// Problems: "bad_model", "bad_onnx", "onnx_check", "schema_mismatch", "missing_reference",
-// "unsupported_model", plus those of the schema, CSV and record readers (with rows).
+// Problems: "bad_model", "bad_onnx", "onnx_check", "unsupported_operator", "schema_mismatch",
+// "missing_reference", "unsupported_model", "usage", plus those of the schema, CSV and record
+// readers (with rows).
 Result<Package> package_members(const PackageInput& in, const PackageLog& log);
 
 }  // namespace ldx

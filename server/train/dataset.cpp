@@ -15,7 +15,19 @@ Result<Dataset> dataset_from_csv(const Schema& schema, std::string_view csv_text
         if (table->header[c] == label_col) label_index = static_cast<int>(c);
     if (with_labels && label_index < 0)
         return problem("missing_column", "the label column '" + label_col + "' is missing", label_col, 0);
-    const std::string ignore[] = {label_col};
+    std::vector<std::string> ignore{label_col};
+    std::vector<int> prob_index;
+    for (const auto& c : schema.outputs.classes) {
+        const std::string name = "p_" + c.name;
+        ignore.push_back(name);
+        for (size_t h = 0; h < table->header.size(); ++h)
+            if (table->header[h] == name) prob_index.push_back(static_cast<int>(h));
+    }
+    if (!prob_index.empty() && prob_index.size() != schema.outputs.classes.size()) {
+        std::string list;
+        for (const auto& c : schema.outputs.classes) list += (list.empty() ? "" : ", ") + ("p_" + c.name);
+        return problem("missing_column", "probability columns must come for every class (" + list + ") or not at all", "p_", 0);
+    }
     auto binding = csv_bind(schema, table->header, ignore);
     if (!binding) return binding.problems();
 
@@ -43,6 +55,19 @@ Result<Dataset> dataset_from_csv(const Schema& schema, std::string_view csv_text
             }
             d.labels.push_back(static_cast<float>(k));
         }
+        bool probs_ok = true;
+        for (size_t c = 0; c < prob_index.size(); ++c) {
+            double p = 0;
+            const std::string& cell = cells[static_cast<size_t>(prob_index[c])];
+            if (!parse_decimal(cell, p) || !(p >= 0 && p <= 1)) {
+                problems.push_back(problem("not_a_probability", "'" + cell + "' is not a probability between 0 and 1",
+                                           table->header[static_cast<size_t>(prob_index[c])], row));
+                probs_ok = false;
+                break;
+            }
+            d.probabilities.push_back(p);
+        }
+        if (!probs_ok) continue;
         d.x.data.insert(d.x.data.end(), prepared->features.begin(), prepared->features.end());
         d.values.insert(d.values.end(), prepared->values.begin(), prepared->values.end());
         ++d.x.rows;

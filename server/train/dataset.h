@@ -16,11 +16,14 @@ struct Dataset {
     Matrix x;                    // rows x schema.features
     std::vector<double> values;  // rows x schema.fields (record_prepare's values)
     std::vector<float> labels;   // class index per row (empty when the CSV has no label column)
+    std::vector<double> probabilities;  // rows x classes from columns p_<class>, when the CSV has them
     size_t rows() const { return x.rows; }
 };
 
 // Problems name the row and field; at most `max_problems` are collected before giving up.
 // A row whose label is missing or unknown is a problem ("bad_label") when labels are required.
+// Columns p_<class name> (all classes, or none) carry a model's probabilities for each row, as
+// a non-tree model's author supplies them for the reference histograms.
 Result<Dataset> dataset_from_csv(const Schema& schema, std::string_view csv_text, bool with_labels,
                                  size_t max_problems = 20);
 

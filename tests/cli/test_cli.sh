@@ -123,16 +123,42 @@ for m in "wdbc wdbc" "pbc pbc-stage"; do
   rows=$(($(wc -l < "$data/$task.csv") - 1))
   grep -aq "node covers counted from reference data (reference:$rows)" "ext/$name-onnx.ldxb" && ok || bad "onnx bundle does not say its covers come from $rows reference rows"
 done
-# A non-tree ONNX model is refused with a clear reason (the model-agnostic explainer is not built yet).
-/usr/bin/python3 - ext/mlp.onnx <<'PY'
+# A non-tree model made outside LocalDx: an sklearn MLP exported to ONNX by hand. Bundled with the
+# model-agnostic explainer; run the browser's way (wasm core + ONNX Runtime Web under Node).
+mlp_common=(bundle --schema "$src/models/wdbc/schema.json" --name ext-mlp --version 1 --key keys/signing-key.json)
+mlp=("${mlp_common[@]}" --model ext/wdbc-mlp.onnx)
+expect_ok "bundle external mlp" "$ldx" "${mlp[@]}" --reference ext/wdbc-mlp.reference.csv --out ext/mlp.ldxb
+expect_ok "verify external mlp" "$ldx" verify --trust keys/trust.json ext/mlp.ldxb
+"$ldx" verify --trust keys/trust.json ext/mlp.ldxb | grep -q "explainer sampling-shapley" && ok || bad "mlp bundle does not say sampling-shapley"
+if node "$src/tests/external/mlp_check.mjs" "$wasm/localdx_core.mjs" ext/mlp.ldxb keys/trust.json "$data/wdbc.csv" ext/wdbc-mlp.reference.json > ext/mlp.txt 2>&1; then ok; else bad "mlp in ONNX Runtime Web: $(cat ext/mlp.txt)"; fi
+expect_fail "predict mlp is browser-only" "explainer is sampling-shapley: it runs only in the browser" "$ldx" predict --bundle ext/mlp.ldxb --trust keys/trust.json --input "$data/wdbc.csv" --out ext/mlp.out.json
+no_file ext/mlp.out.json "predict mlp"
+expect_fail "custom operator" "operator com.example:FancyRelu is outside the standard ONNX domains" "$ldx" "${mlp_common[@]}" --model ext/wdbc-mlp-custom.onnx --reference ext/wdbc-mlp.reference.csv --out ext/bad1.ldxb
+no_file ext/bad1.ldxb "custom operator"
+expect_fail "mlp without reference probabilities" "needs the model's probabilities for each row in columns p_benign, p_malignant" "$ldx" "${mlp[@]}" --reference "$data/wdbc.csv" --out ext/bad2.ldxb
+expect_fail "mlp with histogram reference" "a non-tree model needs --reference as a CSV of rows" "$ldx" "${mlp[@]}" --reference train/wdbc/reference.json --out ext/bad3.ldxb
+expect_fail "mlp odd permutations" "--permutations must be an even number" "$ldx" "${mlp[@]}" --reference ext/wdbc-mlp.reference.csv --permutations 3 --out ext/bad4.ldxb
+awk -F, 'NR==4 {$NF="1.7"} {print}' OFS=, ext/wdbc-mlp.reference.csv > ext/badprob.csv
+expect_fail "mlp bad reference probability" "row 3, field 'p_malignant': '1.7' is not a probability" "$ldx" "${mlp[@]}" --reference ext/badprob.csv --out ext/bad5.ldxb
+expect_fail "mlp schema mismatch" "the model's input 'input' takes 30 features; the schema maps its fields to 8" "$ldx" bundle --schema "$src/models/pima-diabetes/schema.json" --model ext/wdbc-mlp.onnx --reference ext/wdbc-mlp.reference.csv --name m --version 1 --key keys/signing-key.json --out ext/bad6.ldxb
+for f in bad2 bad3 bad4 bad5 bad6; do no_file "ext/$f.ldxb" "mlp $f"; done
+# Graphs LocalDx cannot use as they are: NaN reaching a model without an imputer; no output that
+# is clearly the class probabilities.
+/usr/bin/python3 - ext <<'PY'
 import sys, numpy as np, onnx
 from onnx import helper, TensorProto, numpy_helper
-W = numpy_helper.from_array(np.ones((30, 2), dtype=np.float32), 'W'); B = numpy_helper.from_array(np.zeros(2, dtype=np.float32), 'B')
-g = helper.make_graph([helper.make_node('Gemm', ['input', 'W', 'B'], ['z']), helper.make_node('Softmax', ['z'], ['probabilities'], axis=1)], 'mlp',
-    [helper.make_tensor_value_info('input', TensorProto.FLOAT, [None, 30])], [helper.make_tensor_value_info('probabilities', TensorProto.FLOAT, [None, 2])], [W, B])
-m = helper.make_model(g, opset_imports=[helper.make_opsetid('', 15)]); m.ir_version = 8; onnx.checker.check_model(m); onnx.save(m, sys.argv[1])
+def save(n_in, outs, path):
+    W = numpy_helper.from_array(np.ones((n_in, 2), dtype=np.float32), 'W'); B = numpy_helper.from_array(np.zeros(2, dtype=np.float32), 'B')
+    nodes = [helper.make_node('Gemm', ['input', 'W', 'B'], ['z'])] + [helper.make_node('Softmax', ['z'], [o], axis=1) for o in outs]
+    g = helper.make_graph(nodes, 'mlp', [helper.make_tensor_value_info('input', TensorProto.FLOAT, [None, n_in])],
+                          [helper.make_tensor_value_info(o, TensorProto.FLOAT, [None, 2]) for o in outs], [W, B])
+    m = helper.make_model(g, opset_imports=[helper.make_opsetid('', 15)]); m.ir_version = 8; onnx.checker.check_model(m); onnx.save(m, path)
+save(8, ['probabilities'], sys.argv[1] + '/pima-linear.onnx')
+save(30, ['a', 'b'], sys.argv[1] + '/two-outputs.onnx')
 PY
-expect_fail "non-tree onnx" "\(Gemm, Softmax\) is not a tree ensemble" "$ldx" bundle --schema "$src/models/wdbc/schema.json" --model ext/mlp.onnx --reference "$data/wdbc.csv" --name mlp --version 1 --key keys/signing-key.json --out ext/mlp.ldxb
+expect_fail "mlp and missing values" "field '[a-z_]+' may be missing, but this model has no step that handles missing values" "$ldx" bundle --schema "$src/models/pima-diabetes/schema.json" --model ext/pima-linear.onnx --reference "$data/pima-diabetes.csv" --name m --version 1 --key keys/signing-key.json --out ext/bad7.ldxb
+expect_fail "ambiguous output" "cannot tell which output holds the class probabilities \(outputs: a, b\)" "$ldx" "${mlp_common[@]}" --model ext/two-outputs.onnx --reference ext/wdbc-mlp.reference.csv --out ext/bad8.ldxb
+no_file ext/bad7.ldxb "mlp and missing values"
 
 #-- bad input: verify and predict ---------------------------------------------
 cp wdbc.ldxb tampered.ldxb

@@ -1,6 +1,7 @@
 // wasm/core/core_api.cpp — see core_api.h.
 #include "core_api.h"
 
+#include <cmath>
 #include <random>
 
 #include "csv/csv.h"
@@ -53,16 +54,38 @@ Json core_model_info(const LoadedModel& lm) {
                 {"sha256", m.sha256},
                 {"explainer", m.manifest.explainer},
                 {"covers", m.ensemble ? m.ensemble->covers : "none"},
+                {"onnx", m.sampler ? Json{{"input", m.sampler->input},
+                                          {"output", m.sampler->output},
+                                          {"output_width", m.sampler->output_width},
+                                          {"rows_per_explanation", sampling_shapley_rows(*m.sampler)}}
+                                   : Json{{"input", "input"}, {"output", "probabilities"}, {"output_width", m.schema.num_classes()}, {"rows_per_explanation", 1}}},
+                {"background", m.sampler ? Json{{"rows", m.sampler->background_rows()},
+                                                {"features", m.sampler->background},
+                                                {"probabilities", m.sampler->background_probabilities}}
+                                         : Json(nullptr)},
                 {"num_features", m.schema.features.size()},
                 {"schema", schema_to_json(m.schema)},
                 {"card", m.card}};
 }
 
 namespace {
-Json prediction_json(const Model& m, const Prediction& p, bool explain) {
+Json number_or_null(double v) { return std::isnan(v) ? Json(nullptr) : Json(v); }
+
+// What the core knows before any model runs: the prepared record.
+Json prepared_json(const PreparedRecord& r) {
+    Json j{{"ok", true}};
+    Json fj = Json::array(), vj = Json::array();
+    for (float f : r.features) fj.push_back(number_or_null(f));
+    for (double v : r.values) vj.push_back(number_or_null(v));
+    j["features"] = fj;
+    j["values"] = vj;
+    j["warnings"] = problems_json(r.warnings);
+    return j;
+}
+
+// Adds the model's answer (and explanation) to a prepared record's JSON.
+void add_result(const Model& m, const Prediction& p, bool explain, Json& j) {
     const Schema& s = m.schema;
-    Json j;
-    j["ok"] = true;
     j["probabilities"] = p.probabilities;
     Json classes = Json::array();
     for (const auto& c : s.outputs.classes) classes.push_back(c.name);
@@ -70,46 +93,71 @@ Json prediction_json(const Model& m, const Prediction& p, bool explain) {
     j["predicted"] = p.predicted;
     j["label"] = s.outputs.classes[static_cast<size_t>(p.predicted)].label;
     j["margin"] = p.margin;
-    std::vector<double> features(p.prepared.features.begin(), p.prepared.features.end());
-    Json fj = Json::array(), vj = Json::array();
-    for (double f : features) fj.push_back(std::isnan(f) ? Json(nullptr) : Json(f));
-    for (double v : p.prepared.values) vj.push_back(std::isnan(v) ? Json(nullptr) : Json(v));
-    j["features"] = fj;
-    j["values"] = vj;
-    j["warnings"] = problems_json(p.prepared.warnings);
-    if (explain) {
-        const int out = explanation_output(m, p.predicted);
-        const auto per_field = contributions_by_field(s, p.explanation, out);
-        const auto row = p.explanation.output(out);
-        j["explanation"] = {{"output", out},
-                            {"of", m.ensemble->link == Link::logistic ? "log-odds of " + s.outputs.classes[1].label
-                                                                      : "margin of " + s.outputs.classes[static_cast<size_t>(out)].label},
-                            {"base", p.explanation.base[static_cast<size_t>(out)]},
-                            {"contributions", std::vector<double>(row.begin(), row.end())},
-                            {"fields", per_field}};
-        // All outputs, for multi-class consumers (tests compare every one).
-        Json all = Json::array();
-        for (int o = 0; o < p.explanation.num_outputs; ++o) {
-            const auto r = p.explanation.output(o);
-            all.push_back({{"base", p.explanation.base[static_cast<size_t>(o)]}, {"contributions", std::vector<double>(r.begin(), r.end())}});
-        }
-        j["explanation"]["outputs"] = all;
+    if (!explain) return;
+    const int out = explanation_output(m, p.predicted);
+    const auto per_field = contributions_by_field(s, p.explanation, out);
+    const auto row = p.explanation.output(out);
+    const std::string& explained = s.outputs.classes[static_cast<size_t>(m.schema.num_classes() == 2 ? 1 : out)].label;
+    Json ex{{"output", out}, {"base", p.explanation.base[static_cast<size_t>(out)]}, {"contributions", std::vector<double>(row.begin(), row.end())},
+            {"fields", per_field}};
+    if (m.ensemble) {
+        ex["kind"] = "treeshap";
+        ex["unit"] = m.ensemble->link == Link::logistic ? "log-odds" : "margin";
+        ex["of"] = (m.ensemble->link == Link::logistic ? "log-odds of " : "margin of ") + explained;
+    } else {
+        ex["kind"] = "sampling-shapley";
+        ex["unit"] = "probability";
+        ex["of"] = "probability of " + explained;
+        const size_t nf = s.fields.size();
+        ex["standard_error"] = std::vector<double>(p.standard_error.begin() + static_cast<long>(static_cast<size_t>(out) * nf),
+                                                   p.standard_error.begin() + static_cast<long>(static_cast<size_t>(out + 1) * nf));
     }
+    // All outputs, for multi-class consumers (tests compare every one).
+    Json all = Json::array();
+    for (int o = 0; o < p.explanation.num_outputs; ++o) {
+        const auto r = p.explanation.output(o);
+        all.push_back({{"base", p.explanation.base[static_cast<size_t>(o)]}, {"contributions", std::vector<double>(r.begin(), r.end())}});
+    }
+    ex["outputs"] = all;
+    j["explanation"] = std::move(ex);
+}
+
+Json prediction_json(const Model& m, const Prediction& p, bool explain) {
+    Json j = prepared_json(p.prepared);
+    add_result(m, p, explain, j);
     return j;
+}
+
+// A tree model is answered at once; any other model waits for ONNX Runtime (core_finish).
+Json predict_or_pending(LoadedModel& lm, PreparedRecord prepared, bool explain) {
+    if (!lm.model.ensemble) {
+        Json j = prepared_json(prepared);
+        j["pending"] = "onnx";
+        return j;
+    }
+    return prediction_json(lm.model, model_predict_features(lm.model, std::move(prepared), explain, lm.workspace), explain);
+}
+
+Json failed(const std::vector<Problem>& ps) { return Json{{"ok", false}, {"problems", problems_json(ps)}}; }
+
+// A prepared record back from its JSON (the features and values the core itself wrote).
+PreparedRecord prepared_from_json(const Json& j) {
+    PreparedRecord r;
+    for (const auto& v : json_member(j, "features")) r.features.push_back(v.is_number() ? v.get<float>() : NAN);
+    for (const auto& v : json_member(j, "values")) r.values.push_back(v.is_number() ? v.get<double>() : kNaN);
+    return r;
 }
 }  // namespace
 
 Json core_predict(LoadedModel& lm, std::string_view record_json, bool explain) {
     const Model& m = lm.model;
-    if (!m.ensemble)
-        return Json{{"ok", false}, {"problems", problems_json({problem("no_trees", "this model runs only in ONNX Runtime")})}};
     auto doc = json_parse(record_json, "patient record", JsonLimits{1u << 20, 4});
     if (!doc) return Json{{"ok", false}, {"problems", problems_json(doc.problems())}};
     auto raw = record_from_json(*doc);
     if (!raw) return Json{{"ok", false}, {"problems", problems_json(raw.problems())}};
     auto prepared = record_prepare(m.schema, *raw);
     if (!prepared) return Json{{"ok", false}, {"problems", problems_json(prepared.problems())}};
-    return prediction_json(m, model_predict_features(m, std::move(*prepared), explain, lm.workspace), explain);
+    return predict_or_pending(lm, std::move(*prepared), explain);
 }
 
 Json core_predict_csv(LoadedModel& lm, std::string_view csv_text, bool explain) {
@@ -127,11 +175,50 @@ Json core_predict_csv(LoadedModel& lm, std::string_view csv_text, bool explain) 
             for (auto& p : problems_json(prepared.problems())) out["problems"].push_back(p);
             continue;
         }
-        Json j = prediction_json(m, model_predict_features(m, std::move(*prepared), explain, lm.workspace), explain);
+        Json j = predict_or_pending(lm, std::move(*prepared), explain);
         j["row"] = row;
         out["rows"].push_back(std::move(j));
     }
     return out;
+}
+
+std::vector<float> core_onnx_inputs(const LoadedModel& lm, std::string_view features_json, bool explain) {
+    auto j = json_parse(features_json, "features", JsonLimits{1u << 20, 2});
+    if (!j || !j->is_array() || j->size() != lm.model.schema.features.size()) return {};
+    std::vector<float> x;
+    for (const auto& v : *j) x.push_back(v.is_number() ? v.get<float>() : NAN);
+    return model_onnx_inputs(lm.model, x, explain);
+}
+
+Json core_finish(const LoadedModel& lm, std::string_view pending_json, std::span<const float> outputs, bool explain) {
+    auto j = json_parse(pending_json, "pending result", JsonLimits{4u << 20, 6});
+    if (!j || !j->is_object()) return failed({problem("bad_pending", "the pending result is not the core's JSON")});
+    PreparedRecord prepared = prepared_from_json(*j);
+    if (prepared.features.size() != lm.model.schema.features.size()) return failed({problem("bad_pending", "the pending result has no features")});
+    auto p = model_predict_from_onnx(lm.model, std::move(prepared), outputs, explain);
+    if (!p) return failed(p.problems());
+    Json out = std::move(*j);
+    out.erase("pending");
+    add_result(lm.model, *p, explain, out);
+    return out;
+}
+
+Json core_finish_batch(const LoadedModel& lm, std::string_view rows_json, std::span<const float> outputs) {
+    auto j = json_parse(rows_json, "batch rows", JsonLimits{512u << 20, 6});
+    if (!j || !j->is_array()) return failed({problem("bad_pending", "the batch rows are not the core's JSON")});
+    const size_t width = lm.model.sampler ? static_cast<size_t>(lm.model.sampler->output_width) : static_cast<size_t>(lm.model.schema.num_classes());
+    if (outputs.size() != j->size() * width)
+        return failed({problem("bad_output", "ONNX Runtime returned " + std::to_string(outputs.size()) + " values for " + std::to_string(j->size()) + " rows")});
+    Json rows = Json::array();
+    for (size_t i = 0; i < j->size(); ++i) {
+        Json& row = (*j)[i];
+        auto p = model_predict_from_onnx(lm.model, prepared_from_json(row), outputs.subspan(i * width, width), false);
+        if (!p) return failed(p.problems());
+        row.erase("pending");
+        add_result(lm.model, *p, false, row);
+        rows.push_back(std::move(row));
+    }
+    return Json{{"ok", true}, {"rows", rows}};
 }
 
 Json core_verify_index(std::string_view index_json, std::string_view trust_json, int64_t now, int64_t min_version) {

@@ -10,7 +10,9 @@
 #pragma once
 #include <memory>
 #include <string>
+#include <span>
 #include <string_view>
+#include <vector>
 
 #include "base/json.h"
 #include "predict/predict.h"
@@ -38,6 +40,8 @@ LoadResult core_load_bundle(std::string_view bundle, std::string_view trust_json
 // [SECTION] Results as JSON
 //-----------------------------------------------------------------------------
 // {"name", "version", "created", "expires", "signers", "sha256", "explainer", "covers",
+//  "onnx": {"input", "output", "output_width", "rows_per_explanation"}, "background" (sampling-
+//  shapley: rows and the probabilities the model's author gave for them, checked on load),
 //  "schema": <schema.json>, "card": <card.json>}
 Json core_model_info(const LoadedModel& m);
 
@@ -50,6 +54,16 @@ Json core_predict(LoadedModel& m, std::string_view record_json, bool explain);
 
 // A CSV of many patients: every row scored, problems per row. {"rows": [...], "problems": [...]}
 Json core_predict_csv(LoadedModel& m, std::string_view csv_text, bool explain);
+
+// Models that only ONNX Runtime runs (explainer "sampling-shapley"). core_predict and
+// core_predict_csv then give {"ok": true, "pending": "onnx", "features", "values", "warnings"}
+// per patient; the page runs ONNX Runtime on core_onnx_inputs' rows and core_finish turns the
+// outputs into the same result as for trees (probabilities, predicted, label, explanation with
+// "kind": "sampling-shapley" and per-field "standard_error").
+std::vector<float> core_onnx_inputs(const LoadedModel& m, std::string_view features_json, bool explain);
+Json core_finish(const LoadedModel& m, std::string_view pending_json, std::span<const float> outputs, bool explain);
+// Every pending row of a batch at once (one ONNX Runtime row each, no explanations).
+Json core_finish_batch(const LoadedModel& m, std::string_view rows_json, std::span<const float> outputs);
 
 Json problems_json(const std::vector<Problem>& ps);
 

@@ -16,6 +16,9 @@ EMSCRIPTEN_BINDINGS(localdx_core) {
         .function("predict", &ldx::CoreModel::predict)
         .function("predictCsv", &ldx::CoreModel::predictCsv)
         .function("onnx", &ldx::CoreModel::onnx)
+        .function("onnxInputs", &ldx::CoreModel::onnxInputs)
+        .function("finish", &ldx::CoreModel::finish)
+        .function("finishBatch", &ldx::CoreModel::finishBatch)
         .function("reportAdd", &ldx::CoreModel::reportAdd);
     class_<ldx::LoadOutcome>("LoadOutcome")
         .function("ok", &ldx::LoadOutcome::ok)

@@ -7,6 +7,7 @@
 
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "core_api.h"
 
@@ -20,12 +21,35 @@ inline std::string bytes_from_js(const emscripten::val& u8) {
     return bytes;
 }
 
+inline std::vector<float> floats_from_js(const emscripten::val& f32) {
+    const size_t n = f32["length"].as<size_t>();
+    std::vector<float> out(n);
+    emscripten::val view(emscripten::typed_memory_view(n, out.data()));
+    view.call<void>("set", f32);
+    return out;
+}
+
+// A Float32Array that owns a copy (the wasm memory may move when it grows).
+inline emscripten::val floats_to_js(const std::vector<float>& v) {
+    return emscripten::val::global("Float32Array").new_(emscripten::typed_memory_view(v.size(), v.data()));
+}
+
 class CoreModel {
 public:
     explicit CoreModel(std::shared_ptr<LoadedModel> m) : m_(std::move(m)) {}
     std::string info() const { return core_model_info(*m_).dump(); }
     std::string predict(const std::string& record_json, bool explain) { return core_predict(*m_, record_json, explain).dump(); }
     std::string predictCsv(const std::string& csv, bool explain) { return core_predict_csv(*m_, csv, explain).dump(); }
+    // Models that only ONNX Runtime runs: the rows to evaluate, and the result from its outputs.
+    emscripten::val onnxInputs(const std::string& features_json, bool explain) const {
+        return floats_to_js(core_onnx_inputs(*m_, features_json, explain));
+    }
+    std::string finish(const std::string& pending_json, const emscripten::val& outputs, bool explain) const {
+        return core_finish(*m_, pending_json, floats_from_js(outputs), explain).dump();
+    }
+    std::string finishBatch(const std::string& rows_json, const emscripten::val& outputs) const {
+        return core_finish_batch(*m_, rows_json, floats_from_js(outputs)).dump();
+    }
     emscripten::val onnx() const {
         return emscripten::val(emscripten::typed_memory_view(m_->model.onnx.size(), reinterpret_cast<const unsigned char*>(m_->model.onnx.data())));
     }
