@@ -29,6 +29,7 @@ let ort = null;        // ONNX Runtime Web
 let trust = '';        // trust root shipped with the app
 let current = null;    // { model: CoreModel, info, session, name }
 let index = null;      // verified models index
+let lastBatch = null;  // the batch view's rows (ONNX-only models explain a row on demand)
 const pending = new Map();
 let readyResolve, readyReject;
 const ready = new Promise((res, rej) => { readyResolve = res; readyReject = rej; });
@@ -129,6 +130,13 @@ async function loadBundle(url, status = {}) {
   store.set('accepted', floors);
   store.set('model', info.name);
   const session = await ort.InferenceSession.create(model.onnx(), { executionProviders: ['wasm'] });
+  if (info.background) {
+    // A model the core cannot walk: on every load, ONNX Runtime must reproduce the probabilities
+    // its author published for the background rows, or the bundle is not used.
+    const out = await runOnnx(session, info, Float32Array.from(info.background.features));
+    const diff = maxOutputDiff(out, info);
+    if (!(diff <= TOLERANCE)) return refuse({ code: 'model_mismatch', message: `ONNX Runtime differs from the published probabilities by ${diff}` });
+  }
   current = { model, info, session, name: info.name };
   const available = (index ? index.models : []).map((m) => ({ name: m.name, version: m.version, title: m.name }));
   M.appSetModel(model, JSON.stringify({ ...status, available }));
@@ -146,6 +154,7 @@ function refuse(error) {
     bad_signature: 'The signature of this model file is not valid, so it was refused.',
     unknown_key: 'This model file is not signed by a key this app trusts, so it was refused.',
     truncated: 'This model file is incomplete, so it was refused.',
+    model_mismatch: 'This model does not reproduce the results it was published with on this device, so it was refused.',
   };
   const message = (reasons[error.code] || 'This model file cannot be used, so it was refused.') + ' (' + error.code + ')';
   showError(message);
@@ -180,10 +189,43 @@ function crossCheck(r, ortOut, i) {
   return diff;
 }
 
+// Models the core cannot walk (explainer "sampling-shapley"): ONNX Runtime runs the rows the
+// core lays out (the patient, then the explainer's sampled rows), and the core reads the outputs.
+async function runOnnx(session, info, x) {
+  const F = info.num_features;
+  const out = await session.run({ [info.onnx.input]: new ort.Tensor('float32', x, [x.length / F, F]) });
+  return out[info.onnx.output].data;
+}
+
+function maxOutputDiff(out, info) {
+  const K = info.schema.outputs.classes.length, W = info.onnx.output_width;
+  let diff = 0;
+  for (let i = 0; i < info.background.rows; i++) {
+    const p = info.background.probabilities;
+    diff = Math.max(diff, W === 1 ? Math.abs(out[i] - p[i * K + 1]) : Math.max(...Array.from({ length: K }, (_, k) => Math.abs(out[i * K + k] - p[i * K + k]))));
+  }
+  return diff;
+}
+
+async function finishOnnx(pending, explain) {
+  const inputs = current.model.onnxInputs(JSON.stringify(pending.features), explain);
+  const r = JSON.parse(current.model.finish(JSON.stringify(pending), await runOnnx(current.session, current.info, inputs), explain));
+  if (r.ok && r.explanation) {
+    const e = r.explanation, p = r.probabilities[r.probabilities.length === 2 ? 1 : e.output];
+    r.check = { ok: true, kind: 'sampling-shapley', max_abs_diff: Math.abs(e.base + e.fields.reduce((a, b) => a + b, 0) - p) };
+  }
+  return r;
+}
+
 async function predict(record) {
   if (!current) throw new Error('no model loaded');
   const r = JSON.parse(current.model.predict(JSON.stringify(record || {}), true));
   if (!r.ok) return r;
+  if (r.pending === 'onnx') {
+    const done = await finishOnnx(r, true);
+    if (done.ok) reportPrediction(done);
+    return done;
+  }
   const ortOut = await runOrt([r]);
   const diff = crossCheck(r, ortOut, 0);
   if (!(diff <= TOLERANCE)) {
@@ -202,6 +244,7 @@ function publicResult(r) {
     ok: true, probabilities: r.probabilities, classes: r.classes, predicted: r.predicted, label: r.label,
     margin: r.margin, base: ex.base, contributions: ex.contributions, fieldContributions: ex.fields,
     outputs: ex.outputs, warnings: r.warnings, features: r.features, check: r.check,
+    explainer: ex.kind, unit: ex.unit, standardError: ex.standard_error,
   };
 }
 
@@ -211,6 +254,7 @@ function publicResult(r) {
 async function scoreCsv(name, text) {
   const t0 = performance.now();
   const b = JSON.parse(current.model.predictCsv(text, true));
+  if (b.rows.length && b.rows[0].pending === 'onnx') return scoreWithOnnx(name, b, t0);
   let worst = 0;
   if (b.rows.length) {
     const ortOut = await runOrt(b.rows);
@@ -225,6 +269,34 @@ async function scoreCsv(name, text) {
   reportPredictions(b.rows);
   M.appSetBatch(name, JSON.stringify(b));
   return b;
+}
+
+// ONNX-only models: one ONNX Runtime row per patient, in chunks; explanations on demand per row
+// (each needs the explainer's few thousand rows).
+async function scoreWithOnnx(name, b, t0) {
+  const F = current.info.num_features, CHUNK = 4096, rows = [];
+  for (let i = 0; i < b.rows.length; i += CHUNK) {
+    const part = b.rows.slice(i, i + CHUNK);
+    const x = new Float32Array(part.length * F);
+    part.forEach((r, k) => r.features.forEach((v, j) => { x[k * F + j] = v === null ? NaN : v; }));
+    const done = JSON.parse(current.model.finishBatch(JSON.stringify(part), await runOnnx(current.session, current.info, x)));
+    if (!done.ok) { b.rows = []; b.status = 'Withheld: ' + done.problems[0].text; M.appSetBatch(name, JSON.stringify(b)); return b; }
+    rows.push(...done.rows);
+  }
+  b.rows = rows;
+  lastBatch = b;
+  b.status = `Scored by ONNX Runtime Web in ${Math.round(performance.now() - t0)} ms; select a row and press "Explain this row" for its model-agnostic explanation.`;
+  reportPredictions(b.rows);
+  M.appSetBatch(name, JSON.stringify(b));
+  return b;
+}
+
+async function explainRow(arg) {
+  const { index, row } = JSON.parse(arg);
+  const done = await finishOnnx(row, true);
+  if (done.ok) done.row = row.row;
+  M.appSetBatchRow(index, JSON.stringify(done));
+  return done;
 }
 
 function openCsv() {
@@ -330,6 +402,7 @@ globalThis.localdxHost = {
     }
   },
   openCsv,
+  explainRow: (arg) => explainRow(arg).catch((e) => showError(String(e.message || e))),
   download,
   copy: (text) => navigator.clipboard.writeText(text).catch(() => announce('Copying needs clipboard permission.')),
   announce,
@@ -344,7 +417,8 @@ globalThis.localdx = {
   explain: async (record) => publicResult(await predict(record)),
   loadBundle: (url) => loadBundle(url, { source: 'loaded by URL' }),
   scoreCsv: async (text) => { const b = await scoreCsv('test.csv', text); return { rows: b.rows.length, problems: b.problems, status: b.status }; },
-  model: () => (current ? { name: current.info.name, version: current.info.version, sha256: current.info.sha256, schema: current.info.schema } : null),
+  explainBatchRow: async (i) => publicResult(await explainRow(JSON.stringify({ index: i, row: lastBatch.rows[i] }))),
+  model: () => (current ? { name: current.info.name, version: current.info.version, sha256: current.info.sha256, schema: current.info.schema, explainer: current.info.explainer } : null),
   formRecord: () => JSON.parse(M.appFormRecord()),
   reporting: () => ({ enabled: reportingEnabled(), pending: store.get('pending', {}), queue: store.get('queue', []) }),
   flushReports,

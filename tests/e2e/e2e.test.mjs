@@ -6,6 +6,7 @@
 //   [SECTION] Parity with `localdx predict --explain`
 //   [SECTION] The ImGui UI: typing, Predict, ARIA mirror, screenshots (DPR 1 and 2)
 //   [SECTION] Batch view
+//   [SECTION] A non-tree model (sklearn MLP imported as ONNX): model-agnostic explanation
 //   [SECTION] Offline
 //   [SECTION] Privacy audit
 //   [SECTION] Refusals: tampered bundle, rollback
@@ -27,7 +28,7 @@ let server, browser;
 before(async () => {
   mkdirSync(env.shots, { recursive: true });
   server = await startServer('e2e');
-  for (const t of Object.keys(TASKS)) assert.equal((await publish(server.base, bundlePath(t))).status, 201);
+  for (const t of [...Object.keys(TASKS), 'wdbc-mlp']) assert.equal((await publish(server.base, bundlePath(t))).status, 201);
   browser = await launch();
 });
 after(async () => { await browser?.close(); server?.stop(); });
@@ -133,6 +134,54 @@ test('batch view: a CSV of 768 patients is scored on the device, cross-checked a
   await page.mouse.click(60, 214, { delay: 80 });   // select the first row: its explanation opens below the table
   await page.waitForTimeout(300);
   await page.screenshot({ path: path.join(env.shots, 'batch.png') });
+  await ctx.close();
+});
+
+//-----------------------------------------------------------------------------
+// [SECTION] A non-tree model
+//-----------------------------------------------------------------------------
+// wdbc-mlp: an sklearn MLP exported to ONNX by hand (models/wdbc-mlp/make_mlp.py). Its reference
+// CSV carries sklearn's own probabilities (p_malignant) for every row.
+test('an sklearn MLP imported as ONNX: ONNX Runtime Web predicts as sklearn does, and the explanation is model-agnostic and says so', async () => {
+  const refCsv = readFileSync(path.join(env.demo, 'train', 'wdbc-mlp', 'reference.csv'), 'utf8');
+  const lines = refCsv.trim().split(/\r?\n/);
+  const pCol = lines[0].split(',').indexOf('p_malignant');
+  const sklearn = lines.slice(1).map((l) => Number(l.split(',')[pCol]));
+  const records = csvRecords(refCsv, ['diagnosis', 'p_benign', 'p_malignant']).slice(0, 40);
+  const { ctx, page, errors } = await openApp(browser, server.base, { model: 'wdbc-mlp' });
+  assert.equal(await page.evaluate(() => window.localdx.model().explainer), 'sampling-shapley');
+  const results = await page.evaluate(async (rs) => { const out = []; for (const r of rs) out.push(await window.localdx.predict(r)); return out; }, records);
+  const fields = (await page.evaluate(() => window.localdx.model().schema)).fields.length;
+  let dp = 0, local = 0;
+  results.forEach((r, i) => {
+    assert.equal(r.ok, true, JSON.stringify(r.problems));
+    assert.equal(r.explainer, 'sampling-shapley');
+    assert.equal(r.unit, 'probability');
+    assert.equal(r.check.kind, 'sampling-shapley');
+    assert.equal(r.standardError.length, fields);
+    dp = Math.max(dp, Math.abs(r.probabilities[1] - sklearn[i]));
+    local = Math.max(local, Math.abs(r.base + r.fieldContributions.reduce((a, b) => a + b, 0) - r.probabilities[1]));
+  });
+  assert.ok(dp <= 1e-5, `probabilities differ from sklearn's by ${dp}`);
+  assert.ok(local <= 1e-5, `base + contributions differ from the probability by ${local}`);
+  // The UI shows it labelled as an estimate with its margin.
+  await page.evaluate((r) => globalThis.localdxHost.predictFromApp(JSON.stringify(r)), records[0]);
+  await page.waitForFunction(() => document.getElementById('live').textContent.startsWith('Result:'), null, { timeout: 15000 });
+  await page.waitForTimeout(300);
+  await page.screenshot({ path: path.join(env.shots, 'patient-mlp.png') });
+  // Batch: every row scored by ONNX Runtime; a row's explanation computed when asked for.
+  const b = await page.evaluate((t) => window.localdx.scoreCsv(t), readFileSync(path.join(env.data, 'wdbc.csv'), 'utf8'));
+  assert.equal(b.rows, 569);
+  assert.match(b.status, /Scored by ONNX Runtime Web/);
+  await page.waitForTimeout(300);
+  await page.mouse.click(60, 214, { delay: 80 });
+  const row = await page.evaluate(() => window.localdx.explainBatchRow(0));
+  assert.equal(row.explainer, 'sampling-shapley');
+  assert.ok(Math.abs(row.probabilities[1] - sklearn[0]) <= 1e-5);
+  await page.waitForTimeout(300);
+  await page.screenshot({ path: path.join(env.shots, 'batch-mlp.png') });
+  assert.deepEqual(errors, []);
+  console.log(`# wdbc-mlp: ${results.length} rows, max |dp| vs sklearn ${dp.toExponential(2)}, local accuracy ${local.toExponential(2)}`);
   await ctx.close();
 });
 

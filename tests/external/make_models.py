@@ -16,10 +16,14 @@ python3-xgboost and python3-onnx, for the CLI import test:
 import csv, json, math, sys
 import numpy as np
 import xgboost as xgb
+import os
 import onnx
-from onnx import helper, TensorProto, numpy_helper
+from onnx import helper, TensorProto
 from sklearn.neural_network import MLPClassifier
 from sklearn.preprocessing import StandardScaler
+# The hand-written exporter of the demo MLP (one implementation).
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), '../../models/wdbc-mlp'))
+from make_mlp import mlp_onnx
 
 data_dir, out = sys.argv[1], sys.argv[2]
 
@@ -101,32 +105,13 @@ for name, make in [('wdbc', wdbc), ('pbc', pbc)]:
         to_onnx(f.read(), X.shape[1], k, f'{out}/{name}.onnx')
     print(f'{name}: {X.shape[0]} rows, {X.shape[1]} features, {k} classes, {rounds} rounds')
 
-def mlp_onnx(scaler, mlp, n_features, path, custom=False):
-    t = lambda a, name: numpy_helper.from_array(np.asarray(a, dtype=np.float32), name)
-    W1, W2 = mlp.coefs_
-    b1, b2 = mlp.intercepts_
-    inits = [t(scaler.mean_, 'mean'), t(scaler.scale_, 'scale'), t(W1, 'W1'), t(b1, 'b1'), t(W2, 'W2'), t(b2, 'b2'), t([[1.0]], 'one')]
-    relu = helper.make_node('FancyRelu', ['h'], ['a'], domain='com.example') if custom else helper.make_node('Relu', ['h'], ['a'])
-    nodes = [helper.make_node('Sub', ['input', 'mean'], ['centred']), helper.make_node('Div', ['centred', 'scale'], ['z']),
-             helper.make_node('Gemm', ['z', 'W1', 'b1'], ['h']), relu, helper.make_node('Gemm', ['a', 'W2', 'b2'], ['logit']),
-             helper.make_node('Sigmoid', ['logit'], ['p']), helper.make_node('Sub', ['one', 'p'], ['q']),
-             helper.make_node('Concat', ['q', 'p'], ['probabilities'], axis=1)]
-    graph = helper.make_graph(nodes, 'sklearn-mlp', [helper.make_tensor_value_info('input', TensorProto.FLOAT, [None, n_features])],
-                              [helper.make_tensor_value_info('probabilities', TensorProto.FLOAT, [None, 2])], inits)
-    opsets = [helper.make_opsetid('', 15)] + ([helper.make_opsetid('com.example', 1)] if custom else [])
-    model = helper.make_model(graph, opset_imports=opsets)
-    model.ir_version = 8
-    if not custom:
-        onnx.checker.check_model(model)
-    onnx.save(model, path)
-
 # An sklearn MLP on wdbc (no missing values: every field is required).
 X, y, _, _ = wdbc()
 scaler = StandardScaler().fit(X)
 mlp = MLPClassifier(hidden_layer_sizes=(16,), max_iter=3000, random_state=0, alpha=1e-3).fit(scaler.transform(X), y)
 proba = mlp.predict_proba(scaler.transform(X))
-mlp_onnx(scaler, mlp, X.shape[1], f'{out}/wdbc-mlp.onnx')
-mlp_onnx(scaler, mlp, X.shape[1], f'{out}/wdbc-mlp-custom.onnx', custom=True)
+onnx.save(mlp_onnx(scaler, mlp, X.shape[1]), f'{out}/wdbc-mlp.onnx')
+onnx.save(mlp_onnx(scaler, mlp, X.shape[1], custom_op=True), f'{out}/wdbc-mlp-custom.onnx')
 with open(f'{out}/wdbc-mlp.reference.json', 'w') as f:
     json.dump({'probabilities': proba[:, 1].tolist()}, f)
 with open(f'{data_dir}/wdbc.csv') as f, open(f'{out}/wdbc-mlp.reference.csv', 'w', newline='') as g:

@@ -82,6 +82,9 @@ void host_copy(const std::string& text) { js_host_call("copy", text.c_str()); }
 void host_announce(const std::string& text) { js_host_call("announce", text.c_str()); }
 void host_set_reporting(bool enabled) { js_host_call("setReporting", enabled ? "on" : "off"); }
 void host_choose_model(const std::string& name) { js_host_call("chooseModel", name.c_str()); }
+void host_explain_row(int index, const std::string& row_json) {
+    js_host_call("explainRow", ("{\"index\":" + std::to_string(index) + ",\"row\":" + row_json + "}").c_str());
+}
 
 //-----------------------------------------------------------------------------
 // [SECTION] Frame loop
@@ -220,6 +223,15 @@ void app_set_batch(const std::string& name, const std::string& batch_json) {
                   std::to_string(s.batch.problems.size()) + " rows could not be used.");
 }
 
+// One batch row replaced (its explanation computed on demand).
+void app_set_batch_row(int index, const std::string& row_json) {
+    AppState& s = state();
+    Json r = parse_or_null(row_json);
+    if (index < 0 || static_cast<size_t>(index) >= s.batch.rows.size() || !r.is_object()) return;
+    if (!r.value("ok", false)) { s.batch.status = "The row could not be explained: " + r["problems"][0].value("text", std::string()); return; }
+    s.batch.rows[static_cast<size_t>(index)] = std::move(r);
+}
+
 void app_set_reporting(const std::string& json) {
     Json j = parse_or_null(json);
     state().reporting = j.is_object() ? j : Json::object();
@@ -238,5 +250,6 @@ EMSCRIPTEN_BINDINGS(localdx_app) {
     emscripten::function("appSetResult", &ldx::app::app_set_result);
     emscripten::function("appSetBatch", &ldx::app::app_set_batch);
     emscripten::function("appSetReporting", &ldx::app::app_set_reporting);
+    emscripten::function("appSetBatchRow", &ldx::app::app_set_batch_row);
     emscripten::function("appFormRecord", &ldx::app::app_form_record);
 }

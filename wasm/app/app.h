@@ -71,6 +71,7 @@ void host_copy(const std::string& text);
 void host_announce(const std::string& text);  // ARIA live region
 void host_set_reporting(bool enabled);
 void host_choose_model(const std::string& name);
+void host_explain_row(int index, const std::string& row_json);  // batch row, model-agnostic explainer
 
 //-----------------------------------------------------------------------------
 // [SECTION] Drawing

@@ -231,8 +231,17 @@ void draw_explanation(const AppState& s, const Json& r, int top) {
     double sum = 0;
     for (const auto& o : order) sum += o.first;
     const double base = ex["base"].get<double>();
-    ImGui::TextWrapped("Why: contribution of each value to the %s (exact TreeSHAP). Starting from the average over the training data (%s), the values add up to %s.",
-                       ex.value("of", "").c_str(), fmt(base, "%.3f").c_str(), fmt(base + sum, "%.3f").c_str());
+    const bool sampled = ex.value("kind", "") == "sampling-shapley";
+    const Json& se = ex.contains("standard_error") ? ex["standard_error"] : Json();
+    // Probability contributions read as percentage points; tree contributions stay in log-odds.
+    auto amount = [&](double v) { return sampled ? fmt(100 * v, "%+.1f pts") : fmt(v, "%+.3f"); };
+    if (sampled)
+        ImGui::TextWrapped("Why: contribution of each value to the %s (model-agnostic estimate: Shapley values sampled against "
+                           "reference patients). Starting from the average over the reference patients (%s), the values add up to %s.",
+                           ex.value("of", "").c_str(), pct(base).c_str(), pct(base + sum).c_str());
+    else
+        ImGui::TextWrapped("Why: contribution of each value to the %s (exact TreeSHAP). Starting from the average over the training data (%s), the values add up to %s.",
+                           ex.value("of", "").c_str(), fmt(base, "%.3f").c_str(), fmt(base + sum, "%.3f").c_str());
     if (ImGui::BeginTable("explain", 3, ImGuiTableFlags_SizingStretchProp | ImGuiTableFlags_RowBg)) {
         ImGui::TableSetupColumn("Value", ImGuiTableColumnFlags_WidthStretch, 1.4f);
         ImGui::TableSetupColumn("Effect", ImGuiTableColumnFlags_WidthStretch, 1.2f);
@@ -247,13 +256,16 @@ void draw_explanation(const AppState& s, const Json& r, int top) {
             ImGui::TableNextColumn();
             signed_bar(v, max_abs, ImGui::GetContentRegionAvail().x);
             ImGui::TableNextColumn();
-            ImGui::TextColored(v >= 0 ? kRed : ImVec4(0.15f, 0.35f, 0.75f, 1), "%s", fmt(v, "%+.3f").c_str());
+            std::string figure = amount(v);
+            if (sampled && se.is_array() && f < se.size()) figure += " ±" + fmt(100 * 1.96 * se[f].get<double>(), "%.1f");
+            ImGui::TextColored(v >= 0 ? kRed : ImVec4(0.15f, 0.35f, 0.75f, 1), "%s", figure.c_str());
         }
         ImGui::EndTable();
     }
-    ImGui::TextColored(kGrey, "Red raises, blue lowers the estimate. %s", s.info.value("covers", "") == "training"
-                                                                                 ? "Node covers from training."
-                                                                                 : ("Node covers from reference data (" + s.info.value("covers", "") + ").").c_str());
+    const std::string source = sampled ? std::string("± is the 95% sampling margin of each estimate.")
+                               : s.info.value("covers", "") == "training" ? std::string("Node covers from training.")
+                                                                          : "Node covers from reference data (" + s.info.value("covers", "") + ").";
+    ImGui::TextColored(kGrey, "Red raises, blue lowers the estimate. %s", source.c_str());
 }
 
 void draw_result(AppState& s) {
@@ -287,7 +299,10 @@ void draw_result(AppState& s) {
     else
         ImGui::TextColored(kGrey, "Most probable %s shown; every probability counts.", schema.outputs.kind == TaskKind::ordinal ? "stage" : "class");
     const Json check = r.value("check", Json::object());
-    if (check.value("ok", false))
+    if (check.value("ok", false) && check.value("kind", "") == "sampling-shapley")
+        ImGui::TextColored(kGreen, "Computed by ONNX Runtime Web on this device; the explanation adds up to it (|difference| %s).",
+                           fmt(check.value("max_abs_diff", 0.0), "%.1e").c_str());
+    else if (check.value("ok", false))
         ImGui::TextColored(kGreen, "Cross-checked: ONNX Runtime Web agrees with the explanation (|difference| %s).", fmt(check.value("max_abs_diff", 0.0), "%.1e").c_str());
     else if (check.contains("message"))
         ImGui::TextColored(kRed, "%s", check.value("message", "").c_str());
@@ -383,6 +398,8 @@ void draw_batch(AppState& s) {
         const Json& r = b.rows[static_cast<size_t>(b.selected)];
         ImGui::Text("Row %d: %s", r.value("row", 0), r.value("label", "").c_str());
         if (r.contains("explanation")) draw_explanation(s, r, 8);
+        else if (s.info.value("explainer", "") == "sampling-shapley" && ImGui::Button("Explain this row"))
+            host_explain_row(b.selected, r.dump());  // model-agnostic: ONNX Runtime runs the sampled rows for this patient only
     }
     if (!b.problems.empty() && ImGui::CollapsingHeader("Rows that could not be used")) {
         for (size_t i = 0; i < b.problems.size() && i < 200; ++i) ImGui::BulletText("%s", b.problems[i].value("text", "").c_str());
@@ -414,13 +431,20 @@ void draw_card(AppState& s) {
     auto para = [&](const char* head, const char* key) {
         if (!c.contains(key)) return;
         section(head);
-        if (c[key].is_array()) for (const auto& x : c[key]) ImGui::BulletText("%s", x.get<std::string>().c_str());
-        else ImGui::TextWrapped("%s", c[key].get<std::string>().c_str());
+        // The card is signed but written by people: anything that is not text is skipped.
+        if (c[key].is_array()) {
+            for (const auto& x : c[key])
+                if (x.is_string()) ImGui::BulletText("%s", x.get<std::string>().c_str());
+        } else if (c[key].is_string()) {
+            ImGui::TextWrapped("%s", c[key].get<std::string>().c_str());
+        }
     };
     para("Intended use", "intended_use");
     para("Out of scope", "out_of_scope");
+    para("Model", "model");
     para("Training data", "training_data");
     para("Caveats", "caveats");
+    if (!c.contains("metrics")) para("Evaluation", "evaluation");
     if (c.contains("metrics")) {
         const Json& mt = c["metrics"];
         section("Evaluation");
@@ -464,8 +488,11 @@ void draw_card(AppState& s) {
             ImGui::EndTable();
         }
     }
-    para("Explanation method", "literature");
-    if (c.contains("explainer")) ImGui::TextWrapped("Explainer: %s", c["explainer"].value("note", "").c_str());
+    para("Literature", "literature");
+    if (c.contains("explainer") && c["explainer"].is_object()) {
+        section("Explanation method");
+        ImGui::TextWrapped("%s", json_text_or(c["explainer"], "note").c_str());
+    }
 }
 
 //-----------------------------------------------------------------------------
