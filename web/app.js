@@ -4,7 +4,7 @@
 //   [SECTION] Start-up (assets, core + UI module, ONNX Runtime, service worker)
 //   [SECTION] Bundle lifecycle (signed index, verify on every load, rollback floor, cache)
 //   [SECTION] Prediction (core + ONNX Runtime cross-check) — one path for the UI and the tests
-//   [SECTION] Batch (CSV file picker, export)
+//   [SECTION] Batch (CSV or FHIR file picker, export)
 //   [SECTION] Reporting (aggregate, randomized, k-anonymous; queued while offline)
 //   [SECTION] Host functions the UI calls, and window.localdx
 //
@@ -251,9 +251,10 @@ function publicResult(r) {
 //-----------------------------------------------------------------------------
 // [SECTION] Batch
 //-----------------------------------------------------------------------------
-async function scoreCsv(name, text) {
+// A CSV, or FHIR R4 JSON (Bundle or NDJSON): the core reads either.
+async function scoreFile(name, text) {
   const t0 = performance.now();
-  const b = JSON.parse(current.model.predictCsv(text, true));
+  const b = JSON.parse(current.model.predictBatch(text, true, now()));
   if (b.rows.length && b.rows[0].pending === 'onnx') return scoreWithOnnx(name, b, t0);
   let worst = 0;
   if (b.rows.length) {
@@ -304,7 +305,7 @@ function openCsv() {
   input.value = '';
   input.onchange = async () => {
     const f = input.files[0];
-    if (f) await scoreCsv(f.name, await f.text());
+    if (f) await scoreFile(f.name, await f.text());
   };
   input.click();
 }
@@ -416,7 +417,13 @@ globalThis.localdx = {
   predict: async (record) => publicResult(await predict(record)),
   explain: async (record) => publicResult(await predict(record)),
   loadBundle: (url) => loadBundle(url, { source: 'loaded by URL' }),
-  scoreCsv: async (text) => { const b = await scoreCsv('test.csv', text); return { rows: b.rows.length, problems: b.problems, status: b.status }; },
+  scoreFile: async (name, text, { results = false } = {}) => {
+    const b = await scoreFile(name, text);
+    const out = { rows: b.rows.length, problems: b.problems, status: b.status, format: b.format };
+    if (results) out.results = b.rows.map((r) => ({ row: r.row, patient: r.patient, probabilities: r.probabilities }));
+    return out;
+  },
+  scoreCsv: async (text) => globalThis.localdx.scoreFile('patients.csv', text),
   explainBatchRow: async (i) => publicResult(await explainRow(JSON.stringify({ index: i, row: lastBatch.rows[i] }))),
   model: () => (current ? { name: current.info.name, version: current.info.version, sha256: current.info.sha256, schema: current.info.schema, explainer: current.info.explainer } : null),
   formRecord: () => JSON.parse(M.appFormRecord()),

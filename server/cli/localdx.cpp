@@ -27,6 +27,7 @@
 #include "onnx/onnx_trees.h"
 #include "package/package.h"
 #include "predict/predict.h"
+#include "record/fhir.h"
 #include "record/record.h"
 #include "train/dataset.h"
 #include "train/synth.h"
@@ -109,6 +110,11 @@ that says why (bad or missing signature, unknown key, below threshold, expired, 
 
 const char* kPredictHelp = R"(Usage: localdx predict --bundle FILE.ldxb --trust trust.json --input FILE.csv|FILE.json
                        [--explain] [--format csv|json] [--out FILE]
+
+Input: a CSV (columns are field names, optionally "field[unit]"), JSON records (one object or an
+array), or FHIR R4 JSON (a Bundle, one resource, or NDJSON): Observations are matched to fields
+by their LOINC/SNOMED codes (or system urn:localdx:field), quantities keep their UCUM units, the
+latest value per field wins, age comes from Patient.birthDate; one row per patient ("patient").
 
 Verifies the bundle, then scores every patient with the same core the browser runs: class
 probabilities, the predicted class, warnings; with --explain the contribution of every model
@@ -366,10 +372,19 @@ int cmd_verify(const Args& a) {
 struct Row {
     long row;
     RawRecord record;
+    std::string id;  // FHIR: the patient's id
 };
 
 Result<std::vector<Row>> read_rows(const Schema& schema, const std::string& path, const std::string& text) {
     std::vector<Row> rows;
+    if (fhir_detect(text)) {
+        auto fhir = fhir_records(schema, text, unix_now());
+        if (!fhir) return fhir.problems();
+        if (!fhir->problems.empty()) return fhir->problems;
+        for (size_t i = 0; i < fhir->records.size(); ++i)
+            rows.push_back({static_cast<long>(i) + 1, std::move(fhir->records[i]), fhir->patients[i]});
+        return rows;
+    }
     const bool json = path.size() >= 5 && path.substr(path.size() - 5) == ".json";
     if (json) {
         auto j = json_parse(text, path, JsonLimits{256u << 20, 8});
@@ -379,7 +394,7 @@ Result<std::vector<Row>> read_rows(const Schema& schema, const std::string& path
         for (size_t i = 0; i < list.size(); ++i) {
             auto r = record_from_json(list[i], static_cast<long>(i) + 1);
             if (!r) problems.insert(problems.end(), r.problems().begin(), r.problems().end());
-            else rows.push_back({static_cast<long>(i) + 1, std::move(*r)});
+            else rows.push_back({static_cast<long>(i) + 1, std::move(*r), ""});
         }
         if (!problems.empty()) return problems;
         return rows;
@@ -436,6 +451,7 @@ int cmd_predict(const Args& a) {
             const Prediction& p = preds[i];
             Json j;
             j["row"] = (*rows)[i].row;
+            if (!(*rows)[i].id.empty()) j["patient"] = (*rows)[i].id;
             Json probs = Json::object();
             for (int c = 0; c < k; ++c) probs[s.outputs.classes[static_cast<size_t>(c)].name] = p.probabilities[static_cast<size_t>(c)];
             j["probabilities"] = probs;

@@ -160,6 +160,25 @@ expect_fail "mlp and missing values" "field '[a-z_]+' may be missing, but this m
 expect_fail "ambiguous output" "cannot tell which output holds the class probabilities \(outputs: a, b\)" "$ldx" "${mlp_common[@]}" --model ext/two-outputs.onnx --reference ext/wdbc-mlp.reference.csv --out ext/bad8.ldxb
 no_file ext/bad7.ldxb "mlp and missing values"
 
+#-- FHIR R4 input: the same patients as FHIR (Bundle, NDJSON) predict exactly as from the CSV ----
+node "$src/tests/fhir/make_fhir.mjs" "$src/models/pima-diabetes/schema.json" "$data/pima-diabetes.csv" pima.fhir.json > /dev/null
+node "$src/tests/fhir/make_fhir.mjs" "$src/models/pbc-stage/schema.json" "$data/pbc-stage.csv" pbc.ndjson --ndjson > /dev/null
+expect_ok "predict fhir bundle" "$ldx" predict --bundle pima-diabetes.ldxb --trust keys/trust.json --input pima.fhir.json --explain --out pima.fhir.out.json
+expect_ok "predict fhir ndjson" "$ldx" predict --bundle pbc-stage.ldxb --trust keys/trust.json --input pbc.ndjson --explain --out pbc.fhir.out.json
+expect_ok "predict csv pima" "$ldx" predict --bundle pima-diabetes.ldxb --trust keys/trust.json --input "$data/pima-diabetes.csv" --explain --out pima.csv.out.json
+expect_ok "predict csv pbc" "$ldx" predict --bundle pbc-stage.ldxb --trust keys/trust.json --input "$data/pbc-stage.csv" --explain --out pbc.csv.out.json
+node -e "
+for (const t of ['pima', 'pbc']) {
+  const f = require('./' + t + '.fhir.out.json'), c = require('./' + t + '.csv.out.json');
+  if (f.length !== c.length || f[0].patient !== 'pt-1') { console.error(t, 'rows', f.length, c.length); process.exit(1); }
+  f.forEach((r, i) => { delete r.patient; if (JSON.stringify(r) !== JSON.stringify(c[i])) { console.error(t, 'row', i + 1, 'differs'); process.exit(1); } });
+}" && ok || bad "FHIR input does not predict exactly as the CSV"
+printf '{"resourceType": "Bundle", "entry": [{"resource": {"resourceType": "Observation", "id": "g", "code": {"coding": [{"system": "http://loinc.org", "code": "1518-0"}]}, "valueQuantity": {"value": 90}}}]}' > nosubject.fhir.json
+expect_fail "fhir without subject" "row 1, field 'glucose': Observation 'g' has no subject" "$ldx" predict --bundle pima-diabetes.ldxb --trust keys/trust.json --input nosubject.fhir.json --out nosubject.out.json
+no_file nosubject.out.json "fhir without subject"
+printf '{"resourceType": "Patient", "id": "a", "birthDate": "1980-01-01"}\n{"resourceType": "Observation", "subject": {"reference": "Patient/a"}, "code": {"coding": [{"system": "http://loinc.org", "code": "1518-0"}]}, "valueQuantity": {"value": 5, "system": "http://unitsofmeasure.org", "code": "g/L"}}\n' > badunit.ndjson
+expect_fail "fhir unknown unit" "field 'glucose'.*g/L" "$ldx" predict --bundle pima-diabetes.ldxb --trust keys/trust.json --input badunit.ndjson
+
 #-- bad input: verify and predict ---------------------------------------------
 cp wdbc.ldxb tampered.ldxb
 printf '\x00' | dd of=tampered.ldxb bs=1 seek=$(( $(stat -c %s tampered.ldxb) - 100 )) conv=notrunc 2>/dev/null

@@ -137,6 +137,29 @@ test('batch view: a CSV of 768 patients is scored on the device, cross-checked a
   await ctx.close();
 });
 
+test('batch view: the same patients as FHIR R4 (a Bundle of Patients and Observations) score exactly as the CSV', async () => {
+  const { ctx, page, errors } = await openApp(browser, server.base);
+  const csv = readFileSync(path.join(env.data, 'pima-diabetes.csv'), 'utf8');
+  const fhirPath = path.join(server.dir, 'pima.fhir.json');
+  execFileSync('node', [path.join(env.source, 'tests/fhir/make_fhir.mjs'), path.join(env.source, 'models/pima-diabetes/schema.json'),
+    path.join(env.data, 'pima-diabetes.csv'), fhirPath]);
+  const fromCsv = await page.evaluate((t) => window.localdx.scoreFile('patients.csv', t, { results: true }), csv);
+  const fromFhir = await page.evaluate((t) => window.localdx.scoreFile('patients.fhir.json', t, { results: true }), readFileSync(fhirPath, 'utf8'));
+  assert.equal(fromFhir.format, 'fhir');
+  assert.equal(fromFhir.rows, 768);
+  assert.deepEqual(fromFhir.problems, []);
+  assert.equal(fromFhir.results[0].patient, 'pt-1');
+  let dp = 0;
+  fromFhir.results.forEach((r, i) => r.probabilities.forEach((p, k) => { dp = Math.max(dp, Math.abs(p - fromCsv.results[i].probabilities[k])); }));
+  assert.equal(dp, 0, `FHIR and CSV probabilities differ by ${dp}`);
+  await page.waitForTimeout(300);
+  await page.mouse.click(60, 214, { delay: 80 });
+  await page.waitForTimeout(300);
+  await page.screenshot({ path: path.join(env.shots, 'batch-fhir.png') });
+  assert.deepEqual(errors, []);
+  await ctx.close();
+});
+
 //-----------------------------------------------------------------------------
 // [SECTION] A non-tree model
 //-----------------------------------------------------------------------------

@@ -11,6 +11,7 @@ export const { chromium } = require('playwright-core');
 export const env = {
   server: process.env.LOCALDX_SERVER_BIN,
   cli: process.env.LOCALDX_CLI,
+  source: process.env.LOCALDX_SOURCE_DIR,
   demo: process.env.LOCALDX_DEMO_DIR,
   web: process.env.LOCALDX_WEB_DIR,
   data: process.env.LOCALDX_DATA_DIR,

@@ -40,7 +40,7 @@ info.background.probabilities.forEach((p, i) => { maxBg = Math.max(maxBg, Math.a
 check(maxBg <= 1e-4, `background probabilities max |d| ${maxBg}`);
 
 // The batch path: one ONNX Runtime row per patient.
-const batch = JSON.parse(model.predictCsv(readFileSync(inputPath, 'utf8'), false));
+const batch = JSON.parse(model.predictBatch(readFileSync(inputPath, 'utf8'), false, Date.now() / 1000));
 check(batch.problems.length === 0 && batch.rows.every((r) => r.pending === 'onnx'), 'rows are pending for ONNX Runtime');
 const x = new Float32Array(batch.rows.length * F);
 batch.rows.forEach((r, i) => r.features.forEach((v, j) => { x[i * F + j] = v === null ? NaN : v; }));

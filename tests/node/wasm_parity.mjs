@@ -25,7 +25,7 @@ const loaded = core.loadBundle(new Uint8Array(readFileSync(bundlePath)), readFil
 if (!loaded.ok()) { console.error('load failed:', loaded.error()); process.exit(1); }
 const model = loaded.model();
 const info = JSON.parse(model.info());
-const wasm = JSON.parse(model.predictCsv(readFileSync(inputPath, 'utf8'), true));
+const wasm = JSON.parse(model.predictBatch(readFileSync(inputPath, 'utf8'), true, Date.now() / 1000));
 const native = JSON.parse(readFileSync(nativePath, 'utf8'));
 let passed = 0, failed = 0;
 const check = (ok, what) => { if (ok) passed++; else { failed++; console.error('FAIL', what); } };

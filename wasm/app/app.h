@@ -30,7 +30,7 @@ struct FieldInput {
 struct BatchState {
     bool loaded = false;
     std::string file_name;
-    Json rows = Json::array();      // core_predict_csv rows (with the ORT check)
+    Json rows = Json::array();      // core_predict_batch rows (with the ORT check)
     Json problems = Json::array();  // rows that could not be scored
     int selected = -1;
     int sort_column = 0;

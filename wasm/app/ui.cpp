@@ -14,6 +14,7 @@
 #include <cstdio>
 
 #include "app.h"
+#include "csv/csv.h"
 #include "imgui.h"
 #include "misc/cpp/imgui_stdlib.h"
 
@@ -335,22 +336,25 @@ void sort_batch(AppState& s) {
 
 std::string batch_csv(const AppState& s) {
     const Schema& schema = *schema_of(s);
-    std::string out = "row,predicted";
-    for (const auto& c : schema.outputs.classes) out += ",p_" + c.name;
-    out += ",warnings\n";
+    std::vector<std::string> header{"row", "patient", "predicted"};
+    for (const auto& c : schema.outputs.classes) header.push_back("p_" + c.name);
+    header.push_back("warnings");
+    std::string out = csv_line(header);
     for (const auto& r : s.batch.rows) {
-        out += std::to_string(r.value("row", 0)) + "," + schema.outputs.classes[r["predicted"].get<size_t>()].name;
-        for (const auto& p : r["probabilities"]) out += "," + fmt(p.get<double>(), "%.6f");
+        std::vector<std::string> cells{std::to_string(r.value("row", 0)), json_text_or(r, "patient"),
+                                       schema.outputs.classes[r["predicted"].get<size_t>()].name};
+        for (const auto& p : r["probabilities"]) cells.push_back(fmt(p.get<double>(), "%.6f"));
         std::string w;
         for (const auto& x : r["warnings"]) w += (w.empty() ? "" : "; ") + x.value("field", "") + ": " + x.value("message", "");
-        out += ",\"" + w + "\"\n";
+        cells.push_back(w);
+        out += csv_line(cells);
     }
     return out;
 }
 
 void draw_batch(AppState& s) {
     auto& b = s.batch;
-    if (ImGui::Button("Open a CSV of patients…")) host_open_csv();
+    if (ImGui::Button("Open patients (CSV or FHIR JSON)…")) host_open_csv();
     ImGui::SameLine();
     ImGui::TextColored(kGrey, "Scored on this device; nothing is uploaded.");
     if (!b.loaded) return;
@@ -382,7 +386,8 @@ void draw_batch(AppState& s) {
                 const Json& r = b.rows[static_cast<size_t>(idx)];
                 ImGui::TableNextRow();
                 ImGui::TableNextColumn();
-                if (ImGui::Selectable(std::to_string(r.value("row", 0)).c_str(), b.selected == idx, ImGuiSelectableFlags_SpanAllColumns)) b.selected = idx;
+                const std::string name = std::to_string(r.value("row", 0)) + (r.contains("patient") ? "  " + json_text_or(r, "patient") : "");
+                if (ImGui::Selectable(name.c_str(), b.selected == idx, ImGuiSelectableFlags_SpanAllColumns)) b.selected = idx;
                 ImGui::TableNextColumn();
                 ImGui::TextUnformatted(r.value("label", "").c_str());
                 ImGui::TableNextColumn();
@@ -396,7 +401,8 @@ void draw_batch(AppState& s) {
     }
     if (b.selected >= 0 && b.selected < static_cast<int>(b.rows.size())) {
         const Json& r = b.rows[static_cast<size_t>(b.selected)];
-        ImGui::Text("Row %d: %s", r.value("row", 0), r.value("label", "").c_str());
+        ImGui::Text("Row %d%s: %s", r.value("row", 0), r.contains("patient") ? (" (patient " + json_text_or(r, "patient") + ")").c_str() : "",
+                    r.value("label", "").c_str());
         if (r.contains("explanation")) draw_explanation(s, r, 8);
         else if (s.info.value("explainer", "") == "sampling-shapley" && ImGui::Button("Explain this row"))
             host_explain_row(b.selected, r.dump());  // model-agnostic: ONNX Runtime runs the sampled rows for this patient only

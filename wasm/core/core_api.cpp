@@ -6,6 +6,7 @@
 
 #include "csv/csv.h"
 #include "drift/report.h"
+#include "record/fhir.h"
 #include "record/record.h"
 
 namespace ldx {
@@ -160,10 +161,35 @@ Json core_predict(LoadedModel& lm, std::string_view record_json, bool explain) {
     return predict_or_pending(lm, std::move(*prepared), explain);
 }
 
-Json core_predict_csv(LoadedModel& lm, std::string_view csv_text, bool explain) {
+Json core_predict_batch(LoadedModel& lm, std::string_view text, bool explain, int64_t now) {
     const Model& m = lm.model;
-    Json out{{"rows", Json::array()}, {"problems", Json::array()}};
-    auto table = csv_parse(csv_text);
+    Json out{{"rows", Json::array()}, {"problems", Json::array()}, {"format", "csv"}};
+    auto add = [&](PreparedRecord prepared, long row, const std::string& patient) {
+        Json j = predict_or_pending(lm, std::move(prepared), explain);
+        j["row"] = row;
+        if (!patient.empty()) j["patient"] = patient;
+        out["rows"].push_back(std::move(j));
+    };
+    if (fhir_detect(text)) {
+        out["format"] = "fhir";
+        auto fhir = fhir_records(m.schema, text, now);
+        if (!fhir) { out["problems"] = problems_json(fhir.problems()); return out; }
+        out["problems"] = problems_json(fhir->problems);
+        for (size_t i = 0; i < fhir->records.size(); ++i) {
+            const long row = static_cast<long>(i) + 1;
+            auto prepared = record_prepare(m.schema, fhir->records[i], row);
+            if (!prepared) {
+                for (auto p : prepared.problems()) {
+                    p.message = "patient '" + fhir->patients[i] + "': " + p.message;
+                    out["problems"].push_back(problems_json({p})[0]);
+                }
+                continue;
+            }
+            add(std::move(*prepared), row, fhir->patients[i]);
+        }
+        return out;
+    }
+    auto table = csv_parse(text);
     if (!table) { out["problems"] = problems_json(table.problems()); return out; }
     const std::string ignore[] = {m.schema.outputs.column, "id", "patient_id"};
     auto binding = csv_bind(m.schema, table->header, ignore);
@@ -175,9 +201,7 @@ Json core_predict_csv(LoadedModel& lm, std::string_view csv_text, bool explain) 
             for (auto& p : problems_json(prepared.problems())) out["problems"].push_back(p);
             continue;
         }
-        Json j = predict_or_pending(lm, std::move(*prepared), explain);
-        j["row"] = row;
-        out["rows"].push_back(std::move(j));
+        add(std::move(*prepared), row, "");
     }
     return out;
 }

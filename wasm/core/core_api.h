@@ -52,11 +52,13 @@ Json core_model_info(const LoadedModel& m);
 // "problems": [{"code", "field", "message"}]}.
 Json core_predict(LoadedModel& m, std::string_view record_json, bool explain);
 
-// A CSV of many patients: every row scored, problems per row. {"rows": [...], "problems": [...]}
-Json core_predict_csv(LoadedModel& m, std::string_view csv_text, bool explain);
+// A file of many patients — CSV, or FHIR R4 JSON (Bundle or NDJSON; record/fhir.h) — every row
+// scored, problems per row. {"rows": [...], "problems": [...], "format": "csv" | "fhir"}; FHIR
+// rows carry the patient's id as "patient".
+Json core_predict_batch(LoadedModel& m, std::string_view text, bool explain, int64_t now);
 
 // Models that only ONNX Runtime runs (explainer "sampling-shapley"). core_predict and
-// core_predict_csv then give {"ok": true, "pending": "onnx", "features", "values", "warnings"}
+// core_predict_batch then give {"ok": true, "pending": "onnx", "features", "values", "warnings"}
 // per patient; the page runs ONNX Runtime on core_onnx_inputs' rows and core_finish turns the
 // outputs into the same result as for trees (probabilities, predicted, label, explanation with
 // "kind": "sampling-shapley" and per-field "standard_error").

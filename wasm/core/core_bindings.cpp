@@ -14,7 +14,7 @@ EMSCRIPTEN_BINDINGS(localdx_core) {
     class_<ldx::CoreModel>("CoreModel")
         .function("info", &ldx::CoreModel::info)
         .function("predict", &ldx::CoreModel::predict)
-        .function("predictCsv", &ldx::CoreModel::predictCsv)
+        .function("predictBatch", &ldx::CoreModel::predictBatch)
         .function("onnx", &ldx::CoreModel::onnx)
         .function("onnxInputs", &ldx::CoreModel::onnxInputs)
         .function("finish", &ldx::CoreModel::finish)

@@ -39,7 +39,9 @@ public:
     explicit CoreModel(std::shared_ptr<LoadedModel> m) : m_(std::move(m)) {}
     std::string info() const { return core_model_info(*m_).dump(); }
     std::string predict(const std::string& record_json, bool explain) { return core_predict(*m_, record_json, explain).dump(); }
-    std::string predictCsv(const std::string& csv, bool explain) { return core_predict_csv(*m_, csv, explain).dump(); }
+    std::string predictBatch(const std::string& text, bool explain, double now) {
+        return core_predict_batch(*m_, text, explain, static_cast<int64_t>(now)).dump();
+    }
     // Models that only ONNX Runtime runs: the rows to evaluate, and the result from its outputs.
     emscripten::val onnxInputs(const std::string& features_json, bool explain) const {
         return floats_to_js(core_onnx_inputs(*m_, features_json, explain));

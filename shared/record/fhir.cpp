@@ -1,0 +1,345 @@
+// shared/record/fhir.cpp — see fhir.h.
+//
+// Index of this file
+//   [SECTION] Dates (FHIR's partial dates and date-times)
+//   [SECTION] Resources from the text (Bundle, one resource, NDJSON)
+//   [SECTION] Observations to field values
+//   [SECTION] Records
+#include "record/fhir.h"
+
+#include <algorithm>
+#include <cmath>
+#include <map>
+
+namespace ldx {
+
+namespace {
+//-----------------------------------------------------------------------------
+// [SECTION] Dates
+//-----------------------------------------------------------------------------
+struct Date {
+    int y = 0, m = 1, d = 1;
+    int64_t seconds = 0;  // for ordering (UTC, offset applied)
+    bool ok = false;
+};
+
+int64_t days_from_civil(int64_t y, unsigned m, unsigned d) {  // H. Hinnant's algorithm
+    y -= m <= 2;
+    const int64_t era = (y >= 0 ? y : y - 399) / 400;
+    const unsigned yoe = static_cast<unsigned>(y - era * 400);
+    const unsigned doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
+    const unsigned doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    return era * 146097 + static_cast<int64_t>(doe) - 719468;
+}
+
+Date civil_from_seconds(int64_t s) {
+    int64_t z = (s >= 0 ? s : s - 86399) / 86400 + 719468;
+    const int64_t era = (z >= 0 ? z : z - 146096) / 146097;
+    const unsigned doe = static_cast<unsigned>(z - era * 146097);
+    const unsigned yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+    const unsigned doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    const unsigned mp = (5 * doy + 2) / 153;
+    Date out;
+    out.d = static_cast<int>(doy - (153 * mp + 2) / 5 + 1);
+    out.m = static_cast<int>(mp < 10 ? mp + 3 : mp - 9);
+    out.y = static_cast<int>(static_cast<int64_t>(yoe) + era * 400 + (out.m <= 2));
+    out.seconds = s;
+    out.ok = true;
+    return out;
+}
+
+bool digits(std::string_view s, size_t at, size_t n, int& out) {
+    if (at + n > s.size()) return false;
+    out = 0;
+    for (size_t i = at; i < at + n; ++i) {
+        if (s[i] < '0' || s[i] > '9') return false;
+        out = out * 10 + (s[i] - '0');
+    }
+    return true;
+}
+
+// YYYY, YYYY-MM, YYYY-MM-DD, or YYYY-MM-DDThh:mm[:ss[.f...]](Z|+hh:mm|-hh:mm).
+Date parse_date(std::string_view s) {
+    Date out;
+    if (!digits(s, 0, 4, out.y)) return out;
+    if (s.size() > 4 && (s[4] != '-' || !digits(s, 5, 2, out.m))) return out;
+    if (s.size() > 7 && (s[7] != '-' || !digits(s, 8, 2, out.d))) return out;
+    if (out.m < 1 || out.m > 12 || out.d < 1 || out.d > 31) return out;
+    int hh = 0, mm = 0, ss = 0;
+    int64_t offset = 0;
+    if (s.size() > 10) {
+        if (s[10] != 'T' || !digits(s, 11, 2, hh) || s.size() < 16 || s[13] != ':' || !digits(s, 14, 2, mm)) return out;
+        size_t at = 16;
+        if (at < s.size() && s[at] == ':') {
+            if (!digits(s, at + 1, 2, ss)) return out;
+            at += 3;
+            if (at < s.size() && s[at] == '.')
+                for (++at; at < s.size() && s[at] >= '0' && s[at] <= '9';) ++at;
+        }
+        if (at < s.size() && s[at] == 'Z') ++at;
+        else if (at < s.size() && (s[at] == '+' || s[at] == '-')) {
+            int oh = 0, om = 0;
+            if (!digits(s, at + 1, 2, oh) || s.size() < at + 6 || s[at + 3] != ':' || !digits(s, at + 4, 2, om)) return out;
+            offset = (s[at] == '+' ? 1 : -1) * (oh * 3600 + om * 60);
+            at += 6;
+        }
+        if (at != s.size() || hh > 23 || mm > 59 || ss > 60) return out;
+    }
+    out.seconds = days_from_civil(out.y, static_cast<unsigned>(out.m), static_cast<unsigned>(out.d)) * 86400 + hh * 3600 + mm * 60 + ss - offset;
+    out.ok = true;
+    return out;
+}
+
+int years_between(const Date& birth, const Date& at) {
+    int years = at.y - birth.y;
+    if (at.m < birth.m || (at.m == birth.m && at.d < birth.d)) --years;
+    return years;
+}
+
+//-----------------------------------------------------------------------------
+// [SECTION] Resources from the text
+//-----------------------------------------------------------------------------
+constexpr size_t kMaxResources = 2'000'000;
+
+struct Resource {
+    Json json;
+    std::string full_url;
+    long number = 0;  // 1-based position in the file, for messages
+};
+
+std::string_view skip_blanks(std::string_view s) {
+    while (!s.empty() && (s.front() == ' ' || s.front() == '\n' || s.front() == '\r' || s.front() == '\t')) s.remove_prefix(1);
+    return s;
+}
+
+Result<std::vector<Resource>> read_resources(std::string_view text) {
+    const JsonLimits limits{512u << 20, 48};
+    std::vector<Resource> out;
+    auto whole = json_parse(text, "FHIR file", limits);
+    if (whole) {
+        if (!whole->is_object() || !whole->contains("resourceType") || !(*whole)["resourceType"].is_string())
+            return problem("not_fhir", "the file is JSON but not a FHIR resource: it has no resourceType");
+        if (json_text_or(*whole, "resourceType") != "Bundle") {
+            out.push_back({std::move(*whole), "", 1});
+            return out;
+        }
+        const Json& entries = json_member(*whole, "entry");
+        if (!entries.is_null() && !entries.is_array()) return problem("not_fhir", "Bundle.entry must be an array");
+        if (entries.size() > kMaxResources) return problem("too_large", "the Bundle holds more than 2,000,000 entries");
+        for (size_t i = 0; i < entries.size(); ++i) {
+            const Json& e = entries[i];
+            out.push_back({json_member(e, "resource"), json_text_or(e, "fullUrl"), static_cast<long>(i) + 1});
+        }
+        return out;
+    }
+    // NDJSON: one resource per line.
+    long line_no = 0;
+    for (size_t start = 0; start < text.size();) {
+        size_t end = text.find('\n', start);
+        if (end == std::string_view::npos) end = text.size();
+        const std::string_view line = text.substr(start, end - start);
+        start = end + 1;
+        ++line_no;
+        if (skip_blanks(line).empty()) continue;
+        auto j = json_parse(line, "FHIR NDJSON line " + std::to_string(line_no), limits);
+        if (!j) {
+            if (line_no == 1) return whole.problems();  // not NDJSON either: report the JSON error
+            return problem("bad_json", "line " + std::to_string(line_no) + " is not a JSON resource: " + j.error().message, "", line_no);
+        }
+        if (out.size() >= kMaxResources) return problem("too_large", "the file holds more than 2,000,000 resources");
+        out.push_back({std::move(*j), "", line_no});
+    }
+    if (out.empty()) return problem("not_fhir", "the file holds no FHIR resources");
+    return out;
+}
+
+//-----------------------------------------------------------------------------
+// [SECTION] Observations to field values
+//-----------------------------------------------------------------------------
+// The schema field a CodeableConcept names, or -1.
+int field_for(const Schema& schema, const Json& code_concept) {
+    for (const Json& c : json_member(code_concept, "coding")) {
+        const std::string system = json_text_or(c, "system"), code = json_text_or(c, "code");
+        if (code.empty()) continue;
+        std::string key;
+        if (system == "http://loinc.org") key = "LOINC:" + code;
+        else if (system == "http://snomed.info/sct") key = "SNOMED:" + code;
+        else if (system == "urn:localdx:field") {
+            const int f = schema.find_field(code);
+            if (f >= 0) return f;
+            continue;
+        } else continue;
+        for (size_t f = 0; f < schema.fields.size(); ++f)
+            if (schema.fields[f].code == key) return static_cast<int>(f);
+    }
+    return -1;
+}
+
+// The value[x] of an Observation or a component. Returns false (and says why) for a type that
+// cannot be a field's value; a missing value (dataAbsentReason) gives Kind::missing.
+bool value_of(const Json& obj, RawValue& v, std::string& why) {
+    if (const Json& q = json_member(obj, "valueQuantity"); !q.is_null()) {
+        const Json& n = json_member(q, "value");
+        if (!n.is_number()) { why = "valueQuantity has no numeric value"; return false; }
+        v.kind = RawValue::Kind::number;
+        v.number = n.get<double>();
+        const std::string system = json_text_or(q, "system"), code = json_text_or(q, "code");
+        v.unit = system == "http://unitsofmeasure.org" && !code.empty() ? code : json_text_or(q, "unit");
+        return true;
+    }
+    if (const Json& n = json_member(obj, "valueInteger"); !n.is_null()) {
+        if (!n.is_number_integer()) { why = "valueInteger is not an integer"; return false; }
+        v.kind = RawValue::Kind::number;
+        v.number = n.get<double>();
+        return true;
+    }
+    if (const Json& b = json_member(obj, "valueBoolean"); !b.is_null()) {
+        if (!b.is_boolean()) { why = "valueBoolean is not true or false"; return false; }
+        v.kind = RawValue::Kind::boolean;
+        v.boolean = b.get<bool>();
+        return true;
+    }
+    if (const Json& t = json_member(obj, "valueString"); !t.is_null()) {
+        if (!t.is_string()) { why = "valueString is not text"; return false; }
+        v.kind = RawValue::Kind::text;
+        v.text = t.get<std::string>();
+        return true;
+    }
+    if (const Json& c = json_member(obj, "valueCodeableConcept"); !c.is_null()) {
+        for (const Json& coding : json_member(c, "coding"))
+            if (!json_text_or(coding, "code").empty()) {
+                v.kind = RawValue::Kind::text;
+                v.text = json_text_or(coding, "code");
+                return true;
+            }
+        v.kind = RawValue::Kind::text;
+        v.text = json_text_or(c, "text");
+        if (!v.text.empty()) return true;
+        why = "valueCodeableConcept has neither a code nor text";
+        return false;
+    }
+    if (!json_member(obj, "dataAbsentReason").is_null()) { v.kind = RawValue::Kind::missing; return true; }
+    for (const char* other : {"valueRange", "valueRatio", "valueSampledData", "valueTime", "valueDateTime", "valuePeriod"})
+        if (!json_member(obj, other).is_null()) { why = std::string(other) + " cannot be a field's value"; return false; }
+    why = "it has no value";
+    return false;
+}
+
+//-----------------------------------------------------------------------------
+// [SECTION] Records
+//-----------------------------------------------------------------------------
+struct PatientState {
+    std::string id;
+    std::string gender;
+    Date birth;
+    Date latest;  // the latest observation date
+    std::map<int, std::pair<RawValue, int64_t>> values;  // field -> (value, when)
+    std::map<int, bool> timed;                           // field -> its value has a date
+};
+}  // namespace
+
+bool fhir_detect(std::string_view text) {
+    text = skip_blanks(text);
+    if (text.empty() || text.front() != '{') return false;
+    const size_t window = std::min<size_t>(text.size(), 4096);
+    return text.substr(0, window).find("\"resourceType\"") != std::string_view::npos;
+}
+
+Result<FhirRecords> fhir_records(const Schema& schema, std::string_view text, int64_t now) {
+    auto resources = read_resources(text);
+    if (!resources) return resources.problems();
+    FhirRecords out;
+    std::vector<PatientState> patients;
+    std::map<std::string, size_t> by_ref;  // "Patient/<id>", fullUrl, subject reference -> patient
+    auto patient_for = [&](const std::string& ref) -> PatientState& {
+        auto it = by_ref.find(ref);
+        if (it != by_ref.end()) return patients[it->second];
+        patients.push_back({});
+        const auto slash = ref.rfind('/');
+        patients.back().id = slash == std::string::npos ? ref : ref.substr(slash + 1);
+        by_ref[ref] = patients.size() - 1;
+        return patients.back();
+    };
+    auto bad = [&](const Resource& r, const std::string& msg, const std::string& field = "") {
+        out.problems.push_back(problem("fhir_resource", msg, field, r.number));
+    };
+    // Patients first, so an Observation listed before its Patient still finds it.
+    for (const Resource& r : *resources) {
+        if (json_text_or(r.json, "resourceType") != "Patient") continue;
+        const std::string id = json_text_or(r.json, "id");
+        if (id.empty() && r.full_url.empty()) { bad(r, "a Patient without an id"); continue; }
+        PatientState& p = patient_for(id.empty() ? r.full_url : "Patient/" + id);
+        if (!id.empty()) p.id = id;
+        if (!r.full_url.empty()) by_ref[r.full_url] = static_cast<size_t>(&p - patients.data());
+        p.gender = json_text_or(r.json, "gender");
+        if (const std::string b = json_text_or(r.json, "birthDate"); !b.empty()) {
+            p.birth = parse_date(b);
+            if (!p.birth.ok) bad(r, "Patient '" + p.id + "': birthDate '" + b + "' is not a FHIR date");
+        }
+    }
+    for (const Resource& r : *resources) {
+        if (!r.json.is_object()) { bad(r, "an entry without a resource object"); continue; }
+        const std::string type = json_text_or(r.json, "resourceType");
+        if (type.empty()) { bad(r, "a resource without a resourceType"); continue; }
+        if (type != "Observation") continue;  // Patient done above; other resources are not inputs
+        const std::string status = json_text_or(r.json, "status");
+        if (status == "entered-in-error" || status == "cancelled") continue;
+        const std::string id = json_text_or(r.json, "id", "(no id)");
+        const std::string subject = json_text_or(json_member(r.json, "subject"), "reference");
+        // Components (a blood-pressure panel's systolic and diastolic) count as observations.
+        std::vector<const Json*> parts{&r.json};
+        for (const Json& c : json_member(r.json, "component")) parts.push_back(&c);
+        std::string when_text = json_text_or(r.json, "effectiveDateTime");
+        if (when_text.empty()) when_text = json_text_or(json_member(r.json, "effectivePeriod"), "end");
+        if (when_text.empty()) when_text = json_text_or(r.json, "issued");
+        const Date when = when_text.empty() ? Date{} : parse_date(when_text);
+        if (!when_text.empty() && !when.ok) { bad(r, "Observation '" + id + "': date '" + when_text + "' is not a FHIR date/time"); continue; }
+        for (const Json* part : parts) {
+            const int f = field_for(schema, json_member(*part, "code"));
+            if (f < 0) continue;  // not for this model
+            const std::string& field = schema.fields[static_cast<size_t>(f)].name;
+            if (subject.empty()) { bad(r, "Observation '" + id + "' has no subject (which patient?)", field); break; }
+            RawValue v;
+            std::string why;
+            if (!value_of(*part, v, why)) { bad(r, "Observation '" + id + "' for " + field + ": " + why, field); continue; }
+            PatientState& p = patient_for(subject);
+            auto it = p.values.find(f);
+            const int64_t t = when.ok ? when.seconds : INT64_MIN;
+            if (it == p.values.end() || t >= it->second.second) p.values[f] = {v, t};
+            if (when.ok && (!p.latest.ok || when.seconds > p.latest.seconds)) p.latest = when;
+        }
+    }
+    const int age_field = [&] {
+        for (size_t f = 0; f < schema.fields.size(); ++f)
+            if (schema.fields[f].code == "LOINC:30525-0") return static_cast<int>(f);
+        return -1;
+    }();
+    const Date today = civil_from_seconds(now);
+    for (PatientState& p : patients) {
+        RawRecord rec;
+        for (auto& [f, v] : p.values) rec.push_back({schema.fields[static_cast<size_t>(f)].name, v.first});
+        if (age_field >= 0 && !p.values.count(age_field) && p.birth.ok) {
+            RawValue v;
+            v.kind = RawValue::Kind::number;
+            v.number = years_between(p.birth, p.latest.ok ? p.latest : today);
+            v.unit = schema.fields[static_cast<size_t>(age_field)].unit;
+            rec.push_back({schema.fields[static_cast<size_t>(age_field)].name, v});
+        }
+        if (!p.gender.empty())
+            for (const Field& fd : schema.fields) {
+                if (fd.type != FieldType::category || (fd.name != "sex" && fd.name != "gender") || p.values.count(schema.find_field(fd.name))) continue;
+                for (const Level& l : fd.levels)
+                    if (l.value == p.gender || l.value == p.gender.substr(0, 1)) {
+                        RawValue v;
+                        v.kind = RawValue::Kind::text;
+                        v.text = l.value;
+                        rec.push_back({fd.name, v});
+                    }
+            }
+        out.patients.push_back(p.id);
+        out.records.push_back(std::move(rec));
+    }
+    return out;
+}
+
+}  // namespace ldx

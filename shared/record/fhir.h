@@ -1,0 +1,52 @@
+// shared/record/fhir.h — patient records from FHIR R4 JSON: a Bundle (collection, searchset,
+// transaction...), one resource, or NDJSON (one resource per line, as FHIR bulk export writes).
+//
+// Index of this file
+//   [SECTION] Records from FHIR resources
+//
+// Mapping (the schema says which code a field is):
+//   - Observation.code.coding (and each Observation.component's code) is matched against the
+//     fields' codes: system http://loinc.org -> "LOINC:<code>", http://snomed.info/sct ->
+//     "SNOMED:<code>", and urn:localdx:field -> the field's name (for values without a standard
+//     code). Observations with other codes are not for this model and are ignored.
+//   - valueQuantity keeps its unit (the UCUM code when the system is http://unitsofmeasure.org,
+//     else its unit text), so record_prepare converts it or names the unit it does not know;
+//     valueInteger, valueBoolean, valueString, valueCodeableConcept (its first code) are used as
+//     they are. The most recent observation (effectiveDateTime, else issued) per field wins.
+//   - Observations marked entered-in-error or cancelled are ignored.
+//   - Age (LOINC 30525-0) without an Observation comes from Patient.birthDate, at the date of the
+//     patient's latest observation (else `now`); a category field named "sex" or "gender" comes
+//     from Patient.gender (level "female"/"male", or "f"/"m").
+// Records are in the order patients first appear; each is then validated by record_prepare, like
+// a CSV row, so a FHIR file and a CSV file of the same patients give the same predictions.
+#pragma once
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "base/error.h"
+#include "record/record.h"
+#include "schema/schema.h"
+
+namespace ldx {
+
+//-----------------------------------------------------------------------------
+// [SECTION] Records from FHIR resources
+//-----------------------------------------------------------------------------
+struct FhirRecords {
+    std::vector<std::string> patients;  // Patient id (or the subject reference) per record
+    std::vector<RawRecord> records;
+    std::vector<Problem> problems;      // resources that could not be used (row = resource number)
+};
+
+// True when the text is JSON (or NDJSON) whose first object carries a "resourceType".
+bool fhir_detect(std::string_view text);
+
+// Problems (for the whole file): json_parse's (e.g. "json_syntax"), "bad_json" (an NDJSON line
+// after the first that is not JSON, with its line as row), "not_fhir" (no resourceType, nothing
+// in the file), "too_large".
+// Per resource (in FhirRecords::problems, with the resource number as row): "fhir_resource".
+Result<FhirRecords> fhir_records(const Schema& schema, std::string_view text, int64_t now);
+
+}  // namespace ldx

@@ -1,0 +1,154 @@
+// tests/unit/test_fhir.cpp — patient records from FHIR R4 JSON (Bundle and NDJSON), the same
+// features as the equivalent CSV, and every bad path with its reason.
+#include <gtest/gtest.h>
+
+#include "csv/csv.h"
+#include "record/fhir.h"
+#include "record/record.h"
+#include "support.h"
+
+using namespace ldx;
+using namespace ldx::test;
+
+namespace {
+const int64_t kNow = 1795000000;  // 2026-11-18
+
+// Two patients of the Pima task: glucose in mmol/L (UCUM), diastolic pressure inside a
+// blood-pressure panel, an older and a newer glucose, an entered-in-error value, an unrelated
+// observation, a field without a LOINC code (urn:localdx:field), age from birthDate, and a
+// subject given as the Patient's fullUrl.
+const char* kBundle = R"({
+  "resourceType": "Bundle", "type": "collection",
+  "entry": [
+    {"fullUrl": "urn:uuid:p-1", "resource": {"resourceType": "Patient", "id": "p-1", "gender": "female", "birthDate": "1976-05-20"}},
+    {"resource": {"resourceType": "Observation", "id": "o1", "status": "final", "subject": {"reference": "Patient/p-1"},
+      "code": {"coding": [{"system": "http://loinc.org", "code": "1518-0"}]}, "effectiveDateTime": "2026-01-10T08:00:00Z",
+      "valueQuantity": {"value": 5.0, "unit": "mmol/l", "system": "http://unitsofmeasure.org", "code": "mmol/L"}}},
+    {"resource": {"resourceType": "Observation", "id": "o2", "status": "final", "subject": {"reference": "Patient/p-1"},
+      "code": {"coding": [{"system": "http://loinc.org", "code": "1518-0"}]}, "effectiveDateTime": "2026-03-02T09:30:00+01:00",
+      "valueQuantity": {"value": 8.2, "unit": "mmol/l", "system": "http://unitsofmeasure.org", "code": "mmol/L"}}},
+    {"resource": {"resourceType": "Observation", "id": "o3", "status": "entered-in-error", "subject": {"reference": "Patient/p-1"},
+      "code": {"coding": [{"system": "http://loinc.org", "code": "1518-0"}]}, "effectiveDateTime": "2026-03-05",
+      "valueQuantity": {"value": 30, "system": "http://unitsofmeasure.org", "code": "mmol/L"}}},
+    {"resource": {"resourceType": "Observation", "id": "bp", "status": "final", "subject": {"reference": "Patient/p-1"},
+      "code": {"coding": [{"system": "http://loinc.org", "code": "85354-9"}]}, "effectiveDateTime": "2026-03-02",
+      "component": [
+        {"code": {"coding": [{"system": "http://loinc.org", "code": "8480-6"}]}, "valueQuantity": {"value": 128, "system": "http://unitsofmeasure.org", "code": "mm[Hg]"}},
+        {"code": {"coding": [{"system": "http://loinc.org", "code": "8462-4"}]}, "valueQuantity": {"value": 72, "system": "http://unitsofmeasure.org", "code": "mm[Hg]"}}]}},
+    {"resource": {"resourceType": "Observation", "id": "bmi", "status": "final", "subject": {"reference": "Patient/p-1"},
+      "code": {"coding": [{"system": "http://loinc.org", "code": "39156-5"}]}, "valueQuantity": {"value": 33.6, "system": "http://unitsofmeasure.org", "code": "kg/m2"}}},
+    {"resource": {"resourceType": "Observation", "id": "preg", "status": "final", "subject": {"reference": "Patient/p-1"},
+      "code": {"coding": [{"system": "http://loinc.org", "code": "11996-6"}]}, "valueInteger": 6}},
+    {"resource": {"resourceType": "Observation", "id": "ped", "status": "final", "subject": {"reference": "Patient/p-1"},
+      "code": {"coding": [{"system": "urn:localdx:field", "code": "pedigree"}]}, "valueQuantity": {"value": 0.627}}},
+    {"resource": {"resourceType": "Observation", "id": "hr", "status": "final", "subject": {"reference": "Patient/p-1"},
+      "code": {"coding": [{"system": "http://loinc.org", "code": "8867-4"}]}, "valueQuantity": {"value": 80}}},
+    {"resource": {"resourceType": "Condition", "id": "c1", "subject": {"reference": "Patient/p-1"}}},
+    {"resource": {"resourceType": "Observation", "id": "g2", "status": "final", "subject": {"reference": "urn:uuid:p-2"},
+      "code": {"coding": [{"system": "http://loinc.org", "code": "1518-0"}]}, "effectiveDateTime": "2025-06-01",
+      "valueQuantity": {"value": 89, "system": "http://unitsofmeasure.org", "code": "mg/dL"}}},
+    {"fullUrl": "urn:uuid:p-2", "resource": {"resourceType": "Patient", "id": "p-2", "gender": "male", "birthDate": "2004-05-31"}}
+  ]})";
+
+PreparedRecord prepare(const Schema& s, const RawRecord& r) {
+    auto p = record_prepare(s, r);
+    if (!p) throw std::runtime_error(p.error().describe());
+    return *p;
+}
+}  // namespace
+
+TEST(Fhir, BundleGivesOneRecordPerPatientWithUnitsConvertedAndTheLatestValue) {
+    const Schema s = task_schema("pima-diabetes");
+    ASSERT_TRUE(fhir_detect(kBundle));
+    auto r = fhir_records(s, kBundle, kNow);
+    ASSERT_TRUE(r.ok()) << r.error().describe();
+    EXPECT_TRUE(r->problems.empty()) << r->problems[0].describe();
+    ASSERT_EQ(r->patients, (std::vector<std::string>{"p-1", "p-2"}));
+    const PreparedRecord a = prepare(s, r->records[0]), b = prepare(s, r->records[1]);
+    auto value = [&](const PreparedRecord& p, const char* f) { return p.values[static_cast<size_t>(s.find_field(f))]; };
+    EXPECT_NEAR(value(a, "glucose"), 8.2 * 18.0156, 1e-9);  // the newer value, converted from mmol/L
+    EXPECT_EQ(value(a, "pressure"), 72);                    // the diastolic component of the panel
+    EXPECT_EQ(value(a, "mass"), 33.6);
+    EXPECT_EQ(value(a, "pregnant"), 6);
+    EXPECT_EQ(value(a, "pedigree"), 0.627);
+    EXPECT_EQ(value(a, "age"), 49);  // born 1976-05-20, latest observation 2026-03-02
+    EXPECT_TRUE(std::isnan(value(a, "insulin")));
+    EXPECT_EQ(value(b, "glucose"), 89);
+    EXPECT_EQ(value(b, "age"), 21);  // born 2004-05-31, observed 2025-06-01 (the day after turning 21)
+}
+
+TEST(Fhir, TheSamePatientsAsCsvGiveTheSameFeatures) {
+    const Schema s = task_schema("pima-diabetes");
+    auto fhir = fhir_records(s, kBundle, kNow);
+    ASSERT_TRUE(fhir.ok());
+    auto table = csv_parse("pregnant,glucose[mmol/L],pressure,triceps,insulin,mass,pedigree,age\n6,8.2,72,,,33.6,0.627,49\n");
+    ASSERT_TRUE(table.ok());
+    auto binding = csv_bind(s, table->header);
+    ASSERT_TRUE(binding.ok());
+    const PreparedRecord from_csv = prepare(s, record_from_csv_row(s, *binding, table->rows[0]));
+    const PreparedRecord from_fhir = prepare(s, fhir->records[0]);
+    ASSERT_EQ(from_csv.features.size(), from_fhir.features.size());
+    for (size_t j = 0; j < from_csv.features.size(); ++j) {
+        if (std::isnan(from_csv.features[j])) EXPECT_TRUE(std::isnan(from_fhir.features[j])) << j;
+        else EXPECT_EQ(from_csv.features[j], from_fhir.features[j]) << j;
+    }
+}
+
+TEST(Fhir, NdjsonAndSingleResourcesAreRead) {
+    const Schema s = task_schema("pbc-stage");
+    const std::string nd =
+        R"({"resourceType": "Patient", "id": "a", "gender": "female", "birthDate": "1950-01-01"})" "\n"
+        R"({"resourceType": "Observation", "status": "final", "subject": {"reference": "Patient/a"}, "effectiveDateTime": "2000-01-01", "code": {"coding": [{"system": "http://loinc.org", "code": "1975-2"}]}, "valueQuantity": {"value": 1.4, "system": "http://unitsofmeasure.org", "code": "mg/dL"}})" "\n\n"
+        R"({"resourceType": "Observation", "status": "final", "subject": {"reference": "Patient/a"}, "code": {"coding": [{"system": "urn:localdx:field", "code": "hepato"}]}, "valueBoolean": true})" "\n";
+    ASSERT_TRUE(fhir_detect(nd));
+    auto r = fhir_records(s, nd, kNow);
+    ASSERT_TRUE(r.ok()) << r.error().describe();
+    ASSERT_EQ(r->records.size(), 1u);
+    auto p = record_prepare(s, r->records[0]);
+    // Not enough for a full PBC record (required fields), but what is there is read right.
+    std::map<std::string, const RawValue*> got;
+    for (const auto& e : r->records[0]) got[e.field] = &e.value;
+    ASSERT_TRUE(got.count("bili") && got.count("hepato") && got.count("sex") && got.count("age"));
+    EXPECT_EQ(got["bili"]->number, 1.4);
+    EXPECT_TRUE(got["hepato"]->boolean);
+    EXPECT_EQ(got["sex"]->text, "f");
+    EXPECT_EQ(got["age"]->number, 50);  // at the observation, not today
+    auto single = fhir_records(s, R"({"resourceType": "Patient", "id": "solo", "gender": "male"})", kNow);
+    ASSERT_TRUE(single.ok());
+    EXPECT_EQ(single->patients, std::vector<std::string>{"solo"});
+}
+
+TEST(Fhir, BadFilesAndBadResourcesSayWhy) {
+    const Schema s = task_schema("pima-diabetes");
+    EXPECT_EQ(codes(fhir_records(s, "{not json", kNow)), "json_syntax");
+    EXPECT_EQ(codes(fhir_records(s, R"({"glucose": 5})", kNow)), "not_fhir");
+    EXPECT_EQ(codes(fhir_records(s, R"({"resourceType": "Bundle", "entry": 5})", kNow)), "not_fhir");
+    EXPECT_EQ(codes(fhir_records(s, "\n\n", kNow)), "not_fhir");
+    EXPECT_FALSE(fhir_detect("glucose,age\n1,2\n"));
+    EXPECT_EQ(codes(fhir_records(s, "{\"resourceType\": \"Patient\", \"id\": \"a\"}\n{broken\n", kNow)), "bad_json");
+
+    auto one = [&](const std::string& observation) {
+        const std::string text = R"({"resourceType": "Bundle", "entry": [{"resource": {"resourceType": "Patient", "id": "a"}}, {"resource": )" +
+                                 observation + "}]}";
+        auto r = fhir_records(s, text, kNow);
+        if (!r) return "file: " + r.error().describe();
+        return r->problems.empty() ? std::string("ok") : r->problems[0].describe();
+    };
+    const std::string code = R"("code": {"coding": [{"system": "http://loinc.org", "code": "1518-0"}]})";
+    EXPECT_EQ(one(R"({"resourceType": "Observation", "status": "final", "subject": {"reference": "Patient/a"}, )" + code + R"(, "valueQuantity": {"value": 99}})"), "ok");
+    EXPECT_NE(one(R"({"resourceType": "Observation", "id": "x", )" + code + R"(, "valueQuantity": {"value": 99}})").find("row 2, field 'glucose': Observation 'x' has no subject"), std::string::npos);
+    EXPECT_NE(one(R"({"resourceType": "Observation", "id": "x", "subject": {"reference": "Patient/a"}, )" + code + R"(, "valueRange": {}})").find("valueRange cannot be a field's value"), std::string::npos);
+    EXPECT_NE(one(R"({"resourceType": "Observation", "id": "x", "subject": {"reference": "Patient/a"}, )" + code + R"(, "valueQuantity": {"value": "99"}})").find("valueQuantity has no numeric value"), std::string::npos);
+    EXPECT_NE(one(R"({"resourceType": "Observation", "id": "x", "subject": {"reference": "Patient/a"}, "effectiveDateTime": "2026-13-01", )" + code + R"(, "valueQuantity": {"value": 99}})").find("'2026-13-01' is not a FHIR date/time"), std::string::npos);
+    EXPECT_NE(one(R"({"id": "x"})").find("without a resourceType"), std::string::npos);
+    EXPECT_NE(one("7").find("without a resource object"), std::string::npos);
+    // A unit the schema does not know is named by record_prepare, as for a CSV cell.
+    auto r = fhir_records(s, R"({"resourceType": "Bundle", "entry": [{"resource": {"resourceType": "Observation", "subject": {"reference": "Patient/a"}, )" + code +
+                                 R"(, "valueQuantity": {"value": 5, "system": "http://unitsofmeasure.org", "code": "g/L"}}}]})", kNow);
+    ASSERT_TRUE(r.ok());
+    auto p = record_prepare(s, r->records[0]);
+    ASSERT_FALSE(p.ok());
+    bool unit_named = false;
+    for (const auto& pr : p.problems()) unit_named = unit_named || (pr.code == "unknown_unit" && pr.field == "glucose");
+    EXPECT_TRUE(unit_named) << p.error().describe();
+}
