@@ -7,6 +7,8 @@
 //   [SECTION] Aggregates
 #include "store/store.h"
 
+#include <chrono>
+
 #include <sqlite3.h>
 
 #include <filesystem>
@@ -80,10 +82,37 @@ Result<std::unique_ptr<Store>> Store::open(const std::string& data_dir) {
         CREATE TABLE IF NOT EXISTS seen_reports (key TEXT PRIMARY KEY, day TEXT NOT NULL) WITHOUT ROWID;
     )sql";
     if (!exec(s->db_, schema, &err)) return problem("io", "cannot set up " + path + ": " + err);
+    if (!exec(s->db_, "PRAGMA wal_autocheckpoint = 0", &err)) return problem("io", "cannot configure " + path + ": " + err);
+    if (sqlite3_open_v2(path.c_str(), &s->checkpoint_db_, SQLITE_OPEN_READWRITE | SQLITE_OPEN_FULLMUTEX, nullptr) != SQLITE_OK)
+        return problem("io", "cannot open " + path + " for checkpoints");
+    sqlite3_busy_timeout(s->checkpoint_db_, 5000);
+    s->checkpointer_ = std::thread([p = s.get()] { p->checkpoint_loop(); });
     return s;
 }
 
-Store::~Store() { sqlite3_close(db_); }
+void Store::checkpoint_loop() {
+    std::unique_lock lock(checkpoint_mu_);
+    while (!stopping_) {
+        checkpoint_cv_.wait_for(lock, std::chrono::milliseconds(500));
+        lock.unlock();
+        sqlite3_wal_checkpoint_v2(checkpoint_db_, nullptr, SQLITE_CHECKPOINT_PASSIVE, nullptr, nullptr);
+        lock.lock();
+    }
+}
+
+Store::~Store() {
+    {
+        std::lock_guard lock(checkpoint_mu_);
+        stopping_ = true;
+    }
+    checkpoint_cv_.notify_all();
+    if (checkpointer_.joinable()) checkpointer_.join();
+    if (checkpoint_db_) {
+        sqlite3_wal_checkpoint_v2(checkpoint_db_, nullptr, SQLITE_CHECKPOINT_TRUNCATE, nullptr, nullptr);
+        sqlite3_close(checkpoint_db_);
+    }
+    sqlite3_close(db_);
+}
 
 //-----------------------------------------------------------------------------
 // [SECTION] Bundles
