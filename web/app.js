@@ -29,7 +29,6 @@ let ort = null;        // ONNX Runtime Web
 let trust = '';        // trust root shipped with the app
 let current = null;    // { model: CoreModel, info, session, name }
 let index = null;      // verified models index
-let lastBatch = null;  // the batch view's rows (ONNX-only models explain a row on demand)
 const pending = new Map();
 let readyResolve, readyReject;
 const ready = new Promise((res, rej) => { readyResolve = res; readyReject = rej; });
@@ -62,6 +61,7 @@ async function start() {
   }
   ort = await import('./' + assets.ort);
   ort.env.wasm.numThreads = self.crossOriginIsolated ? Math.min(4, navigator.hardwareConcurrency || 1) : 1;
+  startWorker(assets);
   await loadScript(assets.app_js);
   M = await createLocalDxApp({
     canvas: $('canvas'),
@@ -137,7 +137,7 @@ async function loadBundle(url, status = {}) {
     const diff = maxOutputDiff(out, info);
     if (!(diff <= TOLERANCE)) return refuse({ code: 'model_mismatch', message: `ONNX Runtime differs from the published probabilities by ${diff}` });
   }
-  current = { model, info, session, name: info.name };
+  current = { model, info, session, name: info.name, bytes };
   const available = (index ? index.models : []).map((m) => ({ name: m.name, version: m.version, title: m.name }));
   M.appSetModel(model, JSON.stringify({ ...status, available }));
   announce(`Model ready: ${info.schema.title}, version ${info.version}. Signature verified.`);
@@ -251,53 +251,57 @@ function publicResult(r) {
 //-----------------------------------------------------------------------------
 // [SECTION] Batch
 //-----------------------------------------------------------------------------
-// A CSV, or FHIR R4 JSON (Bundle or NDJSON): the core reads either.
-async function scoreFile(name, text) {
-  const t0 = performance.now();
-  const b = JSON.parse(current.model.predictBatch(text, true, now()));
-  if (b.rows.length && b.rows[0].pending === 'onnx') return scoreWithOnnx(name, b, t0);
-  let worst = 0;
-  if (b.rows.length) {
-    const ortOut = await runOrt(b.rows);
-    b.rows.forEach((r, i) => { worst = Math.max(worst, crossCheck(r, ortOut, i)); });
-  }
-  if (!(worst <= TOLERANCE)) {
-    b.rows = [];
-    b.status = `Withheld: the explanation and ONNX Runtime disagree (difference ${worst.toExponential(2)}).`;
-  } else {
-    b.status = `Cross-checked with ONNX Runtime (max difference ${worst.toExponential(1)}); ${Math.round(performance.now() - t0)} ms.`;
-  }
-  reportPredictions(b.rows);
-  M.appSetBatch(name, JSON.stringify(b));
-  return b;
+// A CSV, or FHIR R4 JSON (Bundle or NDJSON): the batch worker (web/batch-worker.js) verifies the
+// bundle again, scores every row with the core, cross-checks with ONNX Runtime (or runs ONNX
+// Runtime alone for models the core cannot walk), builds the aggregate reports, and returns one
+// table of numbers: the page stays responsive however large the file.
+let worker = null, workerReady = null, workerSha = '', workerSeq = 0;
+const workerCalls = new Map();
+
+function startWorker(assets) {
+  worker = new Worker(assets.batch_worker, { type: 'module' });
+  worker.onmessage = ({ data }) => {
+    const call = workerCalls.get(data.id);
+    workerCalls.delete(data.id);
+    if (call) (data.ok ? call.resolve(data) : call.reject(new Error(data.error)));
+  };
+  const url = (p) => new URL(p, location.href).href;
+  workerReady = callWorker({ type: 'init', coreJs: url(assets.core_js), coreWasm: url(assets.core_wasm), ortUrl: url(assets.ort) });
 }
 
-// ONNX-only models: one ONNX Runtime row per patient, in chunks; explanations on demand per row
-// (each needs the explainer's few thousand rows).
-async function scoreWithOnnx(name, b, t0) {
-  const F = current.info.num_features, CHUNK = 4096, rows = [];
-  for (let i = 0; i < b.rows.length; i += CHUNK) {
-    const part = b.rows.slice(i, i + CHUNK);
-    const x = new Float32Array(part.length * F);
-    part.forEach((r, k) => r.features.forEach((v, j) => { x[k * F + j] = v === null ? NaN : v; }));
-    const done = JSON.parse(current.model.finishBatch(JSON.stringify(part), await runOnnx(current.session, current.info, x)));
-    if (!done.ok) { b.rows = []; b.status = 'Withheld: ' + done.problems[0].text; M.appSetBatch(name, JSON.stringify(b)); return b; }
-    rows.push(...done.rows);
-  }
-  b.rows = rows;
-  lastBatch = b;
-  b.status = `Scored by ONNX Runtime Web in ${Math.round(performance.now() - t0)} ms; select a row and press "Explain this row" for its model-agnostic explanation.`;
-  reportPredictions(b.rows);
-  M.appSetBatch(name, JSON.stringify(b));
-  return b;
+function callWorker(message, transfer = []) {
+  return new Promise((resolve, reject) => {
+    const id = ++workerSeq;
+    workerCalls.set(id, { resolve, reject });
+    worker.postMessage({ ...message, id }, transfer);
+  });
 }
 
-async function explainRow(arg) {
-  const { index, row } = JSON.parse(arg);
-  const done = await finishOnnx(row, true);
-  if (done.ok) done.row = row.row;
-  M.appSetBatchRow(index, JSON.stringify(done));
-  return done;
+async function workerModel() {
+  await workerReady;
+  if (workerSha === current.info.sha256) return;
+  await callWorker({ type: 'model', sha: current.info.sha256, bytes: current.bytes, trust, now: now(), floors: JSON.stringify(store.get('accepted', {})) });
+  workerSha = current.info.sha256;
+}
+
+async function scoreFile(name, text, { results = false } = {}) {
+  if (!current) throw new Error('no model loaded');
+  await workerModel();
+  const key = current.info.name + '@' + current.info.version;
+  const pendingAll = store.get('pending', {});
+  const report = reportingEnabled() ? { pending: pendingAll[key] ? JSON.stringify(pendingAll[key]) : '', k: current.info.schema.privacy.k_min, day: today() } : null;
+  const { meta, table } = await callWorker({ type: 'score', text, now: now(), report, results });
+  if (meta.report) saveReports(key, meta.report.pending, meta.report.queued);
+  const forUi = { ...meta, results: undefined, report: undefined };
+  M.appSetBatchTable(name, JSON.stringify(forUi), table);
+  return meta;
+}
+
+// A batch row's model-agnostic explanation, computed by the worker when the clinician asks.
+async function explainRow(index) {
+  const { row } = await callWorker({ type: 'explain', index: Number(index) });
+  M.appSetBatchRow(Number(index), JSON.stringify(row));
+  return row;
 }
 
 function openCsv() {
@@ -334,7 +338,7 @@ function reportPredictions(results) {
   const key = current.info.name + '@' + current.info.version;
   const k = current.info.schema.privacy.k_min;
   const all = store.get('pending', {});
-  const queue = store.get('queue', []);
+  const queued = [];
   let pendingText = all[key] ? JSON.stringify(all[key]) : '';
   for (const r of results) {
     const next = current.model.reportAdd(pendingText, JSON.stringify(r), today(), randomSeed());
@@ -342,15 +346,21 @@ function reportPredictions(results) {
     if (parsed.n >= k) {
       const id = new Uint8Array(16);
       crypto.getRandomValues(id);
-      queue.push({ key: hex(id), report: parsed });
+      queued.push({ key: hex(id), report: parsed });
       pendingText = '';
     } else {
       pendingText = next;
     }
   }
+  saveReports(key, pendingText, queued);
+}
+
+// The pending report for a model version and the queue of complete ones, stored once per call.
+function saveReports(key, pendingText, queued) {
+  const all = store.get('pending', {});
   if (pendingText) all[key] = JSON.parse(pendingText); else delete all[key];
   store.set('pending', all);
-  store.set('queue', queue);
+  store.set('queue', store.get('queue', []).concat(queued));
   publishReporting();
   flushReports();
 }
@@ -403,7 +413,7 @@ globalThis.localdxHost = {
     }
   },
   openCsv,
-  explainRow: (arg) => explainRow(arg).catch((e) => showError(String(e.message || e))),
+  explainRow: (index) => explainRow(index).catch((e) => showError(String(e.message || e))),
   download,
   copy: (text) => navigator.clipboard.writeText(text).catch(() => announce('Copying needs clipboard permission.')),
   announce,
@@ -418,13 +428,11 @@ globalThis.localdx = {
   explain: async (record) => publicResult(await predict(record)),
   loadBundle: (url) => loadBundle(url, { source: 'loaded by URL' }),
   scoreFile: async (name, text, { results = false } = {}) => {
-    const b = await scoreFile(name, text);
-    const out = { rows: b.rows.length, problems: b.problems, status: b.status, format: b.format };
-    if (results) out.results = b.rows.map((r) => ({ row: r.row, patient: r.patient, probabilities: r.probabilities }));
-    return out;
+    const m = await scoreFile(name, text, { results });
+    return { rows: m.rows, problems: m.problems, status: m.status, format: m.format, results: m.results };
   },
   scoreCsv: async (text) => globalThis.localdx.scoreFile('patients.csv', text),
-  explainBatchRow: async (i) => publicResult(await explainRow(JSON.stringify({ index: i, row: lastBatch.rows[i] }))),
+  explainBatchRow: async (i) => publicResult(await explainRow(i)),
   model: () => (current ? { name: current.info.name, version: current.info.version, sha256: current.info.sha256, schema: current.info.schema, explainer: current.info.explainer } : null),
   formRecord: () => JSON.parse(M.appFormRecord()),
   reporting: () => ({ enabled: reportingEnabled(), pending: store.get('pending', {}), queue: store.get('queue', []) }),

@@ -82,9 +82,7 @@ void host_copy(const std::string& text) { js_host_call("copy", text.c_str()); }
 void host_announce(const std::string& text) { js_host_call("announce", text.c_str()); }
 void host_set_reporting(bool enabled) { js_host_call("setReporting", enabled ? "on" : "off"); }
 void host_choose_model(const std::string& name) { js_host_call("chooseModel", name.c_str()); }
-void host_explain_row(int index, const std::string& row_json) {
-    js_host_call("explainRow", ("{\"index\":" + std::to_string(index) + ",\"row\":" + row_json + "}").c_str());
-}
+void host_explain_row(int index) { js_host_call("explainRow", std::to_string(index).c_str()); }
 
 //-----------------------------------------------------------------------------
 // [SECTION] Frame loop
@@ -208,28 +206,44 @@ void app_set_result(const std::string& result_json) {
     else if (s.result.is_object()) host_announce("The values could not be used: " + s.result["problems"][0].value("text", std::string()));
 }
 
-void app_set_batch(const std::string& name, const std::string& batch_json) {
+// A scored file from batch-worker.js: meta (JSON, small) and the table (a Float64Array).
+void app_set_batch_table(const std::string& name, const std::string& meta_json, const emscripten::val& table) {
     AppState& s = state();
-    Json b = parse_or_null(batch_json);
+    Json meta = parse_or_null(meta_json);
     s.batch = BatchState{};
     s.batch.loaded = true;
     s.batch.file_name = name;
-    s.batch.rows = b.value("rows", Json::array());
-    s.batch.problems = b.value("problems", Json::array());
-    s.batch.status = b.value("status", std::string());
-    for (size_t i = 0; i < s.batch.rows.size(); ++i) s.batch.order.push_back(static_cast<int>(i));
+    if (!meta.is_object()) return;
+    s.batch.classes = static_cast<int>(json_int_in(meta, "classes", 0, 1024).value_or(0));
+    s.batch.fields = static_cast<int>(json_int_in(meta, "fields", 0, 1 << 20).value_or(0));
+    s.batch.stride = static_cast<int>(json_int_in(meta, "stride", 0, 1 << 22).value_or(0));
+    const int expected = s.batch.classes + 2 * s.batch.fields + 4;
+    const size_t n = table["length"].as<size_t>();
+    if (s.batch.stride != expected || s.batch.classes != (s.model ? s.model->model.schema.num_classes() : -1) ||
+        s.batch.fields != (s.model ? static_cast<int>(s.model->model.schema.fields.size()) : -1) || n % static_cast<size_t>(expected)) {
+        s.batch.status = "The batch result does not fit this model; nothing is shown.";
+        s.batch.stride = 0;
+        return;
+    }
+    s.batch.table.resize(n);
+    emscripten::val view(emscripten::typed_memory_view(n, s.batch.table.data()));
+    view.call<void>("set", table);
+    s.batch.meta = std::move(meta);
+    s.batch.problems = s.batch.meta.value("problems", Json::array());
+    s.batch.status = json_text_or(s.batch.meta, "status");
+    for (size_t i = 0; i < s.batch.rows(); ++i) s.batch.order.push_back(static_cast<int>(i));
     s.select_tab = 1;
-    host_announce(std::to_string(s.batch.rows.size()) + " patients scored from " + name + "; " +
-                  std::to_string(s.batch.problems.size()) + " rows could not be used.");
+    host_announce(std::to_string(s.batch.rows()) + " patients scored from " + name + "; " + std::to_string(s.batch.problems.size()) +
+                  " rows could not be used.");
 }
 
-// One batch row replaced (its explanation computed on demand).
+// One batch row explained on demand (model-agnostic): the core's full JSON for it.
 void app_set_batch_row(int index, const std::string& row_json) {
     AppState& s = state();
     Json r = parse_or_null(row_json);
-    if (index < 0 || static_cast<size_t>(index) >= s.batch.rows.size() || !r.is_object()) return;
+    if (index < 0 || static_cast<size_t>(index) >= s.batch.rows() || !r.is_object()) return;
     if (!r.value("ok", false)) { s.batch.status = "The row could not be explained: " + r["problems"][0].value("text", std::string()); return; }
-    s.batch.rows[static_cast<size_t>(index)] = std::move(r);
+    s.batch.explained[index] = std::move(r);
 }
 
 void app_set_reporting(const std::string& json) {
@@ -248,7 +262,7 @@ EMSCRIPTEN_BINDINGS(localdx_app) {
     emscripten::function("appSetModel", &ldx::app::app_set_model);
     emscripten::function("appSetError", &ldx::app::app_set_error);
     emscripten::function("appSetResult", &ldx::app::app_set_result);
-    emscripten::function("appSetBatch", &ldx::app::app_set_batch);
+    emscripten::function("appSetBatchTable", &ldx::app::app_set_batch_table);
     emscripten::function("appSetReporting", &ldx::app::app_set_reporting);
     emscripten::function("appSetBatchRow", &ldx::app::app_set_batch_row);
     emscripten::function("appFormRecord", &ldx::app::app_form_record);

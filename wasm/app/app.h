@@ -11,6 +11,7 @@
 // the core computes the features, probabilities and TreeSHAP, ONNX Runtime Web runs the
 // bundle's model, and the page checks one against the other before the result comes back here.
 #pragma once
+#include <map>
 #include <memory>
 #include <string>
 #include <vector>
@@ -27,16 +28,31 @@ struct FieldInput {
     int unit = 0;      // 0: the field's unit; i > 0: alt_units[i - 1]
 };
 
+// The batch view's rows, as web/batch-worker.js sends them: one table of numbers (no JSON per
+// row), so 10,000 patients reach the UI in one copy. Per row, stride = K + 2 * NF + 4 doubles:
+// probabilities (K), values (NF; NaN = missing), per-field contributions of the explained output
+// (NF), base, predicted class, row number, explained (1 when contributions are present).
 struct BatchState {
     bool loaded = false;
     std::string file_name;
-    Json rows = Json::array();      // core_predict_batch rows (with the ORT check)
-    Json problems = Json::array();  // rows that could not be scored
+    int classes = 0, fields = 0, stride = 0;
+    std::vector<double> table;
+    Json meta = Json::object();      // per-row warnings and patient ids; explanation {of, kind, unit}
+    std::map<int, Json> explained;   // rows explained on demand (model-agnostic), as core JSON
+    Json problems = Json::array();   // rows that could not be scored
     int selected = -1;
     int sort_column = 0;
     bool sort_descending = true;
     std::vector<int> order;  // display order of rows
     std::string status;
+
+    size_t rows() const { return stride ? table.size() / static_cast<size_t>(stride) : 0; }
+    double at(int row, int column) const { return table[static_cast<size_t>(row) * static_cast<size_t>(stride) + static_cast<size_t>(column)]; }
+    double probability(int row, int k) const { return at(row, k); }
+    int predicted(int row) const { return static_cast<int>(at(row, classes + 2 * fields + 1)); }
+    int row_number(int row) const { return static_cast<int>(at(row, classes + 2 * fields + 2)); }
+    size_t warnings(int row) const;
+    std::string patient(int row) const;
 };
 
 struct AppState {
@@ -56,6 +72,9 @@ struct AppState {
 
 AppState& state();  // the app's single instance (owned by app.cpp's main)
 
+// One batch row as the core's JSON (what the explanation view and the summary read).
+Json batch_row(const AppState& s, int row);
+
 // The form as a JSON record for the core ({"glucose": {"value": "8.2", "unit": "mmol/L"}, ...}).
 Json form_record(const AppState& s);
 void form_reset(AppState& s);
@@ -71,7 +90,7 @@ void host_copy(const std::string& text);
 void host_announce(const std::string& text);  // ARIA live region
 void host_set_reporting(bool enabled);
 void host_choose_model(const std::string& name);
-void host_explain_row(int index, const std::string& row_json);  // batch row, model-agnostic explainer
+void host_explain_row(int index);  // batch row, model-agnostic explainer (batch-worker.js computes it)
 
 //-----------------------------------------------------------------------------
 // [SECTION] Drawing

@@ -322,30 +322,74 @@ void draw_result(AppState& s) {
 //-----------------------------------------------------------------------------
 // [SECTION] Batch view
 //-----------------------------------------------------------------------------
+}  // namespace
+
+namespace {
+// The warnings of batch row i (an empty array when the meta has none for it).
+const Json& row_warnings(const BatchState& b, int i) {
+    static const Json none = Json::array();
+    const Json& all = json_member(b.meta, "warnings");
+    if (!all.is_array() || i < 0 || static_cast<size_t>(i) >= all.size() || !all[static_cast<size_t>(i)].is_array()) return none;
+    return all[static_cast<size_t>(i)];
+}
+}  // namespace
+
+size_t BatchState::warnings(int row) const { return row_warnings(*this, row).size(); }
+
+std::string BatchState::patient(int row) const {
+    const Json& p = json_member(meta, "patients");
+    return p.is_array() && static_cast<size_t>(row) < p.size() && p[static_cast<size_t>(row)].is_string() ? p[static_cast<size_t>(row)].get<std::string>() : "";
+}
+
+Json batch_row(const AppState& s, int i) {
+    const BatchState& b = s.batch;
+    if (auto it = b.explained.find(i); it != b.explained.end()) return it->second;
+    const Schema& schema = s.model->model.schema;
+    const int k = b.classes, nf = b.fields, pred = b.predicted(i);
+    Json r{{"ok", true}, {"row", b.row_number(i)}, {"predicted", pred}, {"label", schema.outputs.classes[static_cast<size_t>(pred)].label}};
+    if (const std::string p = b.patient(i); !p.empty()) r["patient"] = p;
+    Json probs = Json::array(), values = Json::array();
+    for (int c = 0; c < k; ++c) probs.push_back(b.probability(i, c));
+    for (int f = 0; f < nf; ++f) values.push_back(std::isnan(b.at(i, k + f)) ? Json(nullptr) : Json(b.at(i, k + f)));
+    r["probabilities"] = probs;
+    r["values"] = values;
+    r["warnings"] = row_warnings(b, i);
+    if (b.at(i, k + 2 * nf + 3) == 1) {
+        const int out = explanation_output(s.model->model, pred);
+        const Json& ex = json_member(b.meta, "explanation");
+        Json fields = Json::array();
+        for (int f = 0; f < nf; ++f) fields.push_back(b.at(i, k + nf + f));
+        r["explanation"] = {{"output", out}, {"base", b.at(i, k + 2 * nf)}, {"fields", fields}, {"kind", json_text_or(ex, "kind")},
+                            {"unit", json_text_or(ex, "unit")}, {"of", json_text_or(json_member(ex, "of"), std::to_string(out))}};
+    }
+    return r;
+}
+
+namespace {
 void sort_batch(AppState& s) {
     auto& b = s.batch;
     auto key = [&](int i) -> double {
-        const Json& r = b.rows[static_cast<size_t>(i)];
-        if (b.sort_column == 0) return r.value("row", 0);
-        if (b.sort_column == 1) return r["predicted"].get<double>();
-        if (b.sort_column == 2) return static_cast<double>(r["warnings"].size());
-        return r["probabilities"][static_cast<size_t>(b.sort_column - 3)].get<double>();
+        if (b.sort_column == 0) return b.row_number(i);
+        if (b.sort_column == 1) return b.predicted(i);
+        if (b.sort_column == 2) return static_cast<double>(b.warnings(i));
+        return b.probability(i, b.sort_column - 3);
     };
     std::stable_sort(b.order.begin(), b.order.end(), [&](int a, int c) { return b.sort_descending ? key(a) > key(c) : key(a) < key(c); });
 }
 
 std::string batch_csv(const AppState& s) {
     const Schema& schema = *schema_of(s);
+    const BatchState& b = s.batch;
     std::vector<std::string> header{"row", "patient", "predicted"};
     for (const auto& c : schema.outputs.classes) header.push_back("p_" + c.name);
     header.push_back("warnings");
     std::string out = csv_line(header);
-    for (const auto& r : s.batch.rows) {
-        std::vector<std::string> cells{std::to_string(r.value("row", 0)), json_text_or(r, "patient"),
-                                       schema.outputs.classes[r["predicted"].get<size_t>()].name};
-        for (const auto& p : r["probabilities"]) cells.push_back(fmt(p.get<double>(), "%.6f"));
+    for (int i = 0; i < static_cast<int>(b.rows()); ++i) {
+        std::vector<std::string> cells{std::to_string(b.row_number(i)), b.patient(i), schema.outputs.classes[static_cast<size_t>(b.predicted(i))].name};
+        for (int c = 0; c < b.classes; ++c) cells.push_back(fmt(b.probability(i, c), "%.6f"));
         std::string w;
-        for (const auto& x : r["warnings"]) w += (w.empty() ? "" : "; ") + x.value("field", "") + ": " + x.value("message", "");
+        for (const auto& x : row_warnings(b, i))
+            w += (w.empty() ? "" : "; ") + json_text_or(x, "field") + ": " + json_text_or(x, "message");
         cells.push_back(w);
         out += csv_line(cells);
     }
@@ -358,9 +402,12 @@ void draw_batch(AppState& s) {
     ImGui::SameLine();
     ImGui::TextColored(kGrey, "Scored on this device; nothing is uploaded.");
     if (!b.loaded) return;
-    ImGui::Text("%s: %zu patients scored, %zu rows could not be used. %s", b.file_name.c_str(), b.rows.size(), b.problems.size(), b.status.c_str());
+    ImGui::Text("%s: %zu patients scored, %zu rows could not be used.", b.file_name.c_str(), b.rows(), b.problems.size());
     ImGui::SameLine();
     if (ImGui::Button("Export results (CSV)")) host_download("localdx-results.csv", batch_csv(s));
+    ImGui::PushStyleColor(ImGuiCol_Text, kGrey);
+    ImGui::TextWrapped("%s", b.status.c_str());
+    ImGui::PopStyleColor();
     const Schema& schema = *schema_of(s);
     const int k = schema.num_classes();
     const float table_h = ImGui::GetContentRegionAvail().y * (b.selected >= 0 ? 0.45f : 0.95f);
@@ -383,29 +430,29 @@ void draw_batch(AppState& s) {
         while (clip.Step())
             for (int i = clip.DisplayStart; i < clip.DisplayEnd; ++i) {
                 const int idx = b.order[static_cast<size_t>(i)];
-                const Json& r = b.rows[static_cast<size_t>(idx)];
                 ImGui::TableNextRow();
                 ImGui::TableNextColumn();
-                const std::string name = std::to_string(r.value("row", 0)) + (r.contains("patient") ? "  " + json_text_or(r, "patient") : "");
+                const std::string patient = b.patient(idx);
+                const std::string name = std::to_string(b.row_number(idx)) + (patient.empty() ? "" : "  " + patient);
                 if (ImGui::Selectable(name.c_str(), b.selected == idx, ImGuiSelectableFlags_SpanAllColumns)) b.selected = idx;
                 ImGui::TableNextColumn();
-                ImGui::TextUnformatted(r.value("label", "").c_str());
+                ImGui::TextUnformatted(schema.outputs.classes[static_cast<size_t>(b.predicted(idx))].label.c_str());
                 ImGui::TableNextColumn();
-                ImGui::Text("%zu", r["warnings"].size());
+                ImGui::Text("%zu", b.warnings(idx));
                 for (int c = 0; c < k; ++c) {
                     ImGui::TableNextColumn();
-                    ImGui::TextUnformatted(pct(r["probabilities"][static_cast<size_t>(c)].get<double>()).c_str());
+                    ImGui::TextUnformatted(pct(b.probability(idx, c)).c_str());
                 }
             }
         ImGui::EndTable();
     }
-    if (b.selected >= 0 && b.selected < static_cast<int>(b.rows.size())) {
-        const Json& r = b.rows[static_cast<size_t>(b.selected)];
+    if (b.selected >= 0 && b.selected < static_cast<int>(b.rows())) {
+        const Json r = batch_row(s, b.selected);
         ImGui::Text("Row %d%s: %s", r.value("row", 0), r.contains("patient") ? (" (patient " + json_text_or(r, "patient") + ")").c_str() : "",
                     r.value("label", "").c_str());
         if (r.contains("explanation")) draw_explanation(s, r, 8);
         else if (s.info.value("explainer", "") == "sampling-shapley" && ImGui::Button("Explain this row"))
-            host_explain_row(b.selected, r.dump());  // model-agnostic: ONNX Runtime runs the sampled rows for this patient only
+            host_explain_row(b.selected);  // model-agnostic: ONNX Runtime runs the sampled rows for this patient only
     }
     if (!b.problems.empty() && ImGui::CollapsingHeader("Rows that could not be used")) {
         for (size_t i = 0; i < b.problems.size() && i < 200; ++i) ImGui::BulletText("%s", b.problems[i].value("text", "").c_str());
