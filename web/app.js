@@ -13,6 +13,7 @@
 // own origin. The only requests are for the app's files, the signed models index, bundles and
 // aggregate reports.
 'use strict';
+import { addToReports } from './reports.js';
 
 const $ = (id) => document.getElementById(id);
 const store = {
@@ -21,8 +22,6 @@ const store = {
 };
 const now = () => Date.now() / 1000;
 const today = () => new Date().toISOString().slice(0, 10);
-const randomSeed = () => { const a = new Uint32Array(2); crypto.getRandomValues(a); return a[0] * 4294967296 + a[1]; };
-const hex = (bytes) => Array.from(bytes, (b) => b.toString(16).padStart(2, '0')).join('');
 
 let M = null;          // the wasm module (core + Dear ImGui app)
 let ort = null;        // ONNX Runtime Web
@@ -336,23 +335,10 @@ function reportingEnabled() { return store.get('reporting', true); }
 function reportPredictions(results) {
   if (!reportingEnabled() || !current || !results.length) return;
   const key = current.info.name + '@' + current.info.version;
-  const k = current.info.schema.privacy.k_min;
   const all = store.get('pending', {});
-  const queued = [];
-  let pendingText = all[key] ? JSON.stringify(all[key]) : '';
-  for (const r of results) {
-    const next = current.model.reportAdd(pendingText, JSON.stringify(r), today(), randomSeed());
-    const parsed = JSON.parse(next);
-    if (parsed.n >= k) {
-      const id = new Uint8Array(16);
-      crypto.getRandomValues(id);
-      queued.push({ key: hex(id), report: parsed });
-      pendingText = '';
-    } else {
-      pendingText = next;
-    }
-  }
-  saveReports(key, pendingText, queued);
+  const { pending, queued } = addToReports(current.model, all[key] ? JSON.stringify(all[key]) : '', results,
+    { k: current.info.schema.privacy.k_min, day: today() });
+  saveReports(key, pending, queued);
 }
 
 // The pending report for a model version and the queue of complete ones, stored once per call.

@@ -2,15 +2,16 @@
 //
 // Index of this file
 //   [SECTION] Start-up (core wasm, ONNX Runtime Web) and the model (verified again here)
-//   [SECTION] Scoring a file (CSV or FHIR): core + ONNX Runtime cross-check, or ONNX Runtime alone
-//   [SECTION] The compact result (one Float64Array for the UI, transferred, not copied)
-//   [SECTION] Reporting (the same randomized aggregate as the page, built here)
+//   [SECTION] Scoring a file (CSV or FHIR): the core's table + ONNX Runtime cross-check (trees),
+//             or ONNX Runtime alone (other models)
+//   [SECTION] The compact result for other models (the same Float64Array layout as the core's)
 //   [SECTION] One row's model-agnostic explanation, on demand
 //
 // The page sends the bundle bytes it verified; this worker verifies them again with its own copy
 // of the core (the same C++), runs the whole batch and returns numbers the UI draws directly, so
 // a 10,000-patient file never blocks the page. Nothing here talks to the network.
 'use strict';
+import { addToReports, addTableToReports } from './reports.js';
 
 let core = null, ort = null, model = null, info = null, session = null, sha = '';
 let last = null;  // the last batch's rows (core JSON), for on-demand explanations
@@ -50,37 +51,45 @@ function features(rows) {
 //-----------------------------------------------------------------------------
 // [SECTION] Scoring a file
 //-----------------------------------------------------------------------------
+// Tree models: the core returns the table itself (no JSON per row) and the features and margins
+// ONNX Runtime must agree with.
+async function scoreTrees({ text, now }) {
+  const t0 = performance.now();
+  const r = model.predictBatchTable(text, now);
+  const meta = JSON.parse(r.meta);
+  meta.status = '';
+  if (meta.rows) {
+    const out = await runOnnx(r.features);
+    const K = meta.classes, O = meta.outputs, S = meta.stride, M = out.margin.dims[1];
+    const p = out.probabilities.data, m = out.margin.data;
+    let worst = 0;
+    for (let i = 0; i < meta.rows; i++) {
+      for (let k = 0; k < K; k++) worst = Math.max(worst, Math.abs(p[i * K + k] - r.table[i * S + k]));
+      for (let o = 0; o < O; o++) worst = Math.max(worst, Math.abs(m[i * M + o] - r.margins[i * O + o]));
+    }
+    if (!(worst <= TOLERANCE)) {
+      return { meta: { ...meta, rows: 0, warnings: [], patients: null, status: `Withheld: the explanation and ONNX Runtime disagree (difference ${worst.toExponential(2)}).` }, table: new Float64Array(0) };
+    }
+    meta.status = `Cross-checked with ONNX Runtime (max difference ${worst.toExponential(1)}); ${Math.round(performance.now() - t0)} ms, off the page.`;
+  }
+  return { meta, table: r.table };
+}
+
+// Models the core cannot walk: ONNX Runtime scores every row (explanations on demand).
 async function score({ text, now }) {
   const t0 = performance.now();
-  const b = JSON.parse(model.predictBatch(text, true, now));
-  let status = '';
-  if (b.rows.length && b.rows[0].pending === 'onnx') {
-    const CHUNK = 4096, rows = [];
-    for (let i = 0; i < b.rows.length; i += CHUNK) {
-      const part = b.rows.slice(i, i + CHUNK);
-      const out = await runOnnx(features(part));
-      const done = JSON.parse(model.finishBatch(JSON.stringify(part), out[info.onnx.output].data));
-      if (!done.ok) return { rows: [], problems: b.problems, format: b.format, status: 'Withheld: ' + done.problems[0].text };
-      rows.push(...done.rows);
-    }
-    b.rows = rows;
-    status = `Scored by ONNX Runtime Web in ${Math.round(performance.now() - t0)} ms, off the page; select a row and press "Explain this row" for its model-agnostic explanation.`;
-  } else if (b.rows.length) {
-    const out = await runOnnx(features(b.rows));
-    const K = info.schema.outputs.classes.length, M = out.margin.dims[1];
-    let worst = 0;
-    b.rows.forEach((r, i) => {
-      for (let k = 0; k < K; k++) worst = Math.max(worst, Math.abs(out.probabilities.data[i * K + k] - r.probabilities[k]));
-      r.explanation.outputs.forEach((e, o) => {
-        const sum = e.base + e.contributions.reduce((a, c) => a + c, 0);
-        worst = Math.max(worst, Math.abs(sum - out.margin.data[i * M + o]));
-      });
-    });
-    if (!(worst <= TOLERANCE)) return { rows: [], problems: b.problems, format: b.format, status: `Withheld: the explanation and ONNX Runtime disagree (difference ${worst.toExponential(2)}).` };
-    status = `Cross-checked with ONNX Runtime (max difference ${worst.toExponential(1)}); ${Math.round(performance.now() - t0)} ms, off the page.`;
+  const b = JSON.parse(model.predictBatch(text, false, now));
+  const CHUNK = 4096, rows = [];
+  for (let i = 0; i < b.rows.length; i += CHUNK) {
+    const part = b.rows.slice(i, i + CHUNK);
+    const out = await runOnnx(features(part));
+    const done = JSON.parse(model.finishBatch(JSON.stringify(part), out[info.onnx.output].data));
+    if (!done.ok) return { rows: [], problems: b.problems, format: b.format, status: 'Withheld: ' + done.problems[0].text };
+    rows.push(...done.rows);
   }
-  last = b.rows;
-  return { rows: b.rows, problems: b.problems, format: b.format, status };
+  last = rows;
+  const status = `Scored by ONNX Runtime Web in ${Math.round(performance.now() - t0)} ms, off the page; select a row and press "Explain this row" for its model-agnostic explanation.`;
+  return { rows, problems: b.problems, format: b.format, status };
 }
 
 //-----------------------------------------------------------------------------
@@ -117,31 +126,6 @@ function compact(result) {
 }
 
 //-----------------------------------------------------------------------------
-// [SECTION] Reporting
-//-----------------------------------------------------------------------------
-function randomSeed() { const a = new Uint32Array(2); crypto.getRandomValues(a); return a[0] * 4294967296 + a[1]; }
-function hex(bytes) { return Array.from(bytes, (x) => x.toString(16).padStart(2, '0')).join(''); }
-
-// The same loop as the page's reportPredictions: randomized in the core, k predictions per report.
-function reports(rows, { pending, k, day }) {
-  const queued = [];
-  let text = pending || '';
-  for (const r of rows) {
-    const next = model.reportAdd(text, JSON.stringify({ ok: true, values: r.values, probabilities: r.probabilities, predicted: r.predicted }), day, randomSeed());
-    const parsed = JSON.parse(next);
-    if (parsed.n >= k) {
-      const id = new Uint8Array(16);
-      crypto.getRandomValues(id);
-      queued.push({ key: hex(id), report: parsed });
-      text = '';
-    } else {
-      text = next;
-    }
-  }
-  return { pending: text, queued };
-}
-
-//-----------------------------------------------------------------------------
 // [SECTION] One row's model-agnostic explanation
 //-----------------------------------------------------------------------------
 async function explainRow({ index }) {
@@ -161,10 +145,17 @@ self.onmessage = async ({ data }) => {
   try {
     if (data.type === 'init') { await init(data); reply({ ok: true }); }
     else if (data.type === 'model') { if (data.sha !== sha) await useModel(data); reply({ ok: true }); }
-    else if (data.type === 'score') {
+    else if (data.type === 'score' && info.explainer === 'treeshap') {
+      const { meta, table } = await scoreTrees(data);
+      if (data.report) meta.report = addTableToReports(model, data.report.pending, table, meta.rows, data.report);
+      if (data.results) meta.results = Array.from({ length: meta.rows }, (_, i) => ({
+        row: table[i * meta.stride + meta.classes + 2 * meta.fields + 2], patient: meta.patients ? meta.patients[i] : undefined,
+        probabilities: Array.from(table.subarray(i * meta.stride, i * meta.stride + meta.classes)) }));
+      reply({ ok: true, meta, table }, [table.buffer]);
+    } else if (data.type === 'score') {
       const result = await score(data);
       const { meta, table } = compact(result);
-      if (data.report) Object.assign(meta, { report: reports(result.rows, data.report) });
+      if (data.report) meta.report = addToReports(model, data.report.pending, result.rows, data.report);
       if (data.results) meta.results = result.rows.map((r) => ({ row: r.row, patient: r.patient, probabilities: r.probabilities }));
       reply({ ok: true, meta, table }, [table.buffer]);
     } else if (data.type === 'explain') {

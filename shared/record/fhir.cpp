@@ -7,6 +7,8 @@
 //   [SECTION] Records
 #include "record/fhir.h"
 
+#include "base/calendar.h"
+
 #include <algorithm>
 #include <cmath>
 #include <map>
@@ -23,26 +25,14 @@ struct Date {
     bool ok = false;
 };
 
-int64_t days_from_civil(int64_t y, unsigned m, unsigned d) {  // H. Hinnant's algorithm
-    y -= m <= 2;
-    const int64_t era = (y >= 0 ? y : y - 399) / 400;
-    const unsigned yoe = static_cast<unsigned>(y - era * 400);
-    const unsigned doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
-    const unsigned doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    return era * 146097 + static_cast<int64_t>(doe) - 719468;
-}
-
 Date civil_from_seconds(int64_t s) {
-    int64_t z = (s >= 0 ? s : s - 86399) / 86400 + 719468;
-    const int64_t era = (z >= 0 ? z : z - 146096) / 146097;
-    const unsigned doe = static_cast<unsigned>(z - era * 146097);
-    const unsigned yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
-    const unsigned doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    const unsigned mp = (5 * doy + 2) / 153;
+    int64_t y = 0;
+    unsigned m = 1, d = 1;
+    civil_from_days(s >= 0 ? s / 86400 : (s - 86399) / 86400, y, m, d);
     Date out;
-    out.d = static_cast<int>(doy - (153 * mp + 2) / 5 + 1);
-    out.m = static_cast<int>(mp < 10 ? mp + 3 : mp - 9);
-    out.y = static_cast<int>(static_cast<int64_t>(yoe) + era * 400 + (out.m <= 2));
+    out.y = static_cast<int>(y);
+    out.m = static_cast<int>(m);
+    out.d = static_cast<int>(d);
     out.seconds = s;
     out.ok = true;
     return out;

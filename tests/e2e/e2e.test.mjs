@@ -122,13 +122,26 @@ test('invalid values are shown next to the field, and no result is given', async
 //-----------------------------------------------------------------------------
 // [SECTION] Batch view
 //-----------------------------------------------------------------------------
-test('batch view: a CSV of 768 patients is scored on the device, cross-checked and shown', async () => {
+// The server's count of predictions behind the reports it accepted for pima-diabetes v1.
+async function reportedPredictions() {
+  const d = await (await fetch(`${server.base}/api/v1/drift?model=pima-diabetes`)).json();
+  return d.predictions || 0;
+}
+
+test('batch view: a CSV of 768 patients is scored in the worker, cross-checked, shown and reported in aggregate', async () => {
   const { ctx, page } = await openApp(browser, server.base);
   const text = readFileSync(path.join(env.data, 'pima-diabetes.csv'), 'utf8');
+  const before = await reportedPredictions();
   const r = await page.evaluate((t) => window.localdx.scoreCsv(t), text);
   assert.equal(r.rows, 768);
   assert.equal(r.problems.length, 0);
-  assert.match(r.status, /Cross-checked with ONNX Runtime/);
+  assert.match(r.status, /Cross-checked with ONNX Runtime .*off the page/);
+  // The worker built the aggregate reports: every complete report (k predictions) reaches the server.
+  const k = (await page.evaluate(() => window.localdx.model().schema)).privacy.k_min;
+  await page.evaluate(() => window.localdx.flushReports());
+  await page.waitForFunction(() => window.localdx.reporting().queue.length === 0, null, { timeout: 15000 });
+  const added = (await reportedPredictions()) - before;
+  assert.ok(added >= 768 - k && added <= 768 + k && added % k === 0, `the server counted ${added} more predictions (k = ${k})`);
   assert.match(await page.textContent('#live'), /768 patients scored/);
   await page.waitForTimeout(300);
   await page.mouse.click(60, 214, { delay: 80 });   // select the first row: its explanation opens below the table

@@ -9,21 +9,10 @@
 // probability equals sklearn's (<= 1e-5); explanations are labelled model-agnostic, carry
 // standard errors, add up (base + sum = probability, <= 1e-5) and are the same when repeated.
 import { readFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
-import path from 'node:path';
+import { ort, loadBundle } from '../node/load_core.mjs';
 
 const [corePath, bundlePath, trustPath, inputPath, refPath] = process.argv.slice(2);
-const require = createRequire(import.meta.url);
-const ort = require(path.resolve(path.dirname(new URL(import.meta.url).pathname), '../../web/node_modules/onnxruntime-web'));
-ort.env.wasm.numThreads = 1;
-globalThis.__dirname = path.dirname(path.resolve(corePath));
-globalThis.require = require;
-const { default: createLocalDxCore } = await import(path.resolve(corePath));
-const core = await createLocalDxCore({ wasmBinary: readFileSync(path.resolve(corePath).replace(/\.mjs$/, '.wasm')) });
-const loaded = core.loadBundle(new Uint8Array(readFileSync(bundlePath)), readFileSync(trustPath, 'utf8'), Date.now() / 1000, '{}');
-if (!loaded.ok()) { console.error('load failed:', loaded.error()); process.exit(1); }
-const model = loaded.model();
-const info = JSON.parse(model.info());
+const { model, info } = await loadBundle(corePath, bundlePath, trustPath);
 const ref = JSON.parse(readFileSync(refPath, 'utf8'));
 let passed = 0, failed = 0;
 const check = (ok, what) => { if (ok) passed++; else { failed++; console.error('FAIL', what); } };

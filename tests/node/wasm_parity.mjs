@@ -8,23 +8,10 @@
 //     gives the same probabilities (<= 1e-5), and base + sum(phi) equals ORT's own margin (<= 1e-4).
 // Prints "N passed, M failed" and exits non-zero on any failure.
 import { readFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
-import path from 'node:path';
+import { ort, loadBundle } from './load_core.mjs';
 
 const [corePath, bundlePath, trustPath, inputPath, nativePath] = process.argv.slice(2);
-const require = createRequire(import.meta.url);
-const ort = require(path.resolve(path.dirname(new URL(import.meta.url).pathname), '../../web/node_modules/onnxruntime-web'));
-ort.env.wasm.numThreads = 1;
-
-// Emscripten 3.1.6's ES module output still reads __dirname and require() under Node.
-globalThis.__dirname = path.dirname(path.resolve(corePath));
-globalThis.require = require;
-const { default: createLocalDxCore } = await import(path.resolve(corePath));
-const core = await createLocalDxCore({ wasmBinary: readFileSync(path.resolve(corePath).replace(/\.mjs$/, '.wasm')) });
-const loaded = core.loadBundle(new Uint8Array(readFileSync(bundlePath)), readFileSync(trustPath, 'utf8'), Date.now() / 1000, '{}');
-if (!loaded.ok()) { console.error('load failed:', loaded.error()); process.exit(1); }
-const model = loaded.model();
-const info = JSON.parse(model.info());
+const { model, info } = await loadBundle(corePath, bundlePath, trustPath);
 const wasm = JSON.parse(model.predictBatch(readFileSync(inputPath, 'utf8'), true, Date.now() / 1000));
 const native = JSON.parse(readFileSync(nativePath, 'utf8'));
 let passed = 0, failed = 0;

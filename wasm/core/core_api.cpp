@@ -206,6 +206,93 @@ Json core_predict_batch(LoadedModel& lm, std::string_view text, bool explain, in
     return out;
 }
 
+BatchTable core_predict_batch_table(LoadedModel& lm, std::string_view text, int64_t now) {
+    const Model& m = lm.model;
+    BatchTable out;
+    const size_t k = static_cast<size_t>(m.schema.num_classes()), nf = m.schema.fields.size(), stride = k + 2 * nf + 4;
+    const int outputs = m.ensemble ? m.ensemble->num_outputs : 0;
+    Json warnings = Json::array(), patients = Json::array(), of = Json::object();
+    Json problems = Json::array();
+    bool any_patient = false;
+    auto add = [&](PreparedRecord prepared, long row, const std::string& patient) {
+        const Prediction p = model_predict_features(m, std::move(prepared), true, lm.workspace);
+        const size_t at = out.table.size();
+        out.table.resize(at + stride);
+        double* r = out.table.data() + at;
+        for (size_t c = 0; c < k; ++c) r[c] = p.probabilities[c];
+        for (size_t f = 0; f < nf; ++f) r[k + f] = p.prepared.values[f];
+        const int o = explanation_output(m, p.predicted);
+        const auto fields = contributions_by_field(m.schema, p.explanation, o);
+        for (size_t f = 0; f < nf; ++f) r[k + nf + f] = fields[f];
+        r[k + 2 * nf] = p.explanation.base[static_cast<size_t>(o)];
+        r[k + 2 * nf + 1] = p.predicted;
+        r[k + 2 * nf + 2] = static_cast<double>(row);
+        r[k + 2 * nf + 3] = 1;
+        out.features.insert(out.features.end(), p.prepared.features.begin(), p.prepared.features.end());
+        for (int q = 0; q < outputs; ++q) {
+            double sum = p.explanation.base[static_cast<size_t>(q)];
+            for (double c : p.explanation.output(q)) sum += c;
+            out.margins.push_back(sum);
+        }
+        const std::string key = std::to_string(o);
+        if (!of.contains(key)) {
+            Json probe;
+            add_result(m, p, true, probe);
+            of[key] = probe["explanation"]["of"];
+        }
+        Json w = Json::array();
+        for (const auto& pr : p.prepared.warnings) w.push_back({{"field", pr.field}, {"message", pr.message}});
+        warnings.push_back(std::move(w));
+        patients.push_back(patient);
+        any_patient = any_patient || !patient.empty();
+    };
+    std::string format = "csv";
+    if (!m.ensemble) {
+        problems = problems_json({problem("no_trees", "this model runs only in ONNX Runtime")});
+    } else if (fhir_detect(text)) {
+        format = "fhir";
+        auto fhir = fhir_records(m.schema, text, now);
+        if (!fhir) problems = problems_json(fhir.problems());
+        else {
+            problems = problems_json(fhir->problems);
+            for (size_t i = 0; i < fhir->records.size(); ++i) {
+                const long row = static_cast<long>(i) + 1;
+                auto prepared = record_prepare(m.schema, fhir->records[i], row);
+                if (!prepared) {
+                    for (auto p : prepared.problems()) {
+                        p.message = "patient '" + fhir->patients[i] + "': " + p.message;
+                        problems.push_back(problems_json({p})[0]);
+                    }
+                    continue;
+                }
+                add(std::move(*prepared), row, fhir->patients[i]);
+            }
+        }
+    } else if (auto table = csv_parse(text); !table) {
+        problems = problems_json(table.problems());
+    } else {
+        const std::string ignore[] = {m.schema.outputs.column, "id", "patient_id"};
+        auto binding = csv_bind(m.schema, table->header, ignore);
+        if (!binding) problems = problems_json(binding.problems());
+        else
+            for (size_t i = 0; i < table->rows.size(); ++i) {
+                const long row = static_cast<long>(i) + 1;
+                auto prepared = record_prepare(m.schema, record_from_csv_row(m.schema, *binding, table->rows[i]), row);
+                if (!prepared) {
+                    for (auto& p : problems_json(prepared.problems())) problems.push_back(p);
+                    continue;
+                }
+                add(std::move(*prepared), row, "");
+            }
+    }
+    const Json kind = m.ensemble && m.ensemble->link == Link::logistic ? Json("log-odds") : Json("margin");
+    out.meta = Json{{"rows", out.table.size() / stride}, {"classes", k}, {"fields", nf}, {"stride", stride}, {"outputs", outputs},
+                    {"warnings", std::move(warnings)}, {"patients", any_patient ? std::move(patients) : Json(nullptr)},
+                    {"problems", std::move(problems)}, {"format", format},
+                    {"explanation", {{"of", of}, {"kind", "treeshap"}, {"unit", kind}}}};
+    return out;
+}
+
 std::vector<float> core_onnx_inputs(const LoadedModel& lm, std::string_view features_json, bool explain) {
     auto j = json_parse(features_json, "features", JsonLimits{1u << 20, 2});
     if (!j || !j->is_array() || j->size() != lm.model.schema.features.size()) return {};
@@ -266,26 +353,32 @@ Json core_verify_index(std::string_view index_json, std::string_view trust_json,
     return Json{{"ok", true}, {"version", version}, {"expires", s["expires"]}, {"stale", now > *expires}, {"models", s["models"]}};
 }
 
+namespace {
+// The pending report (the browser's own, below k, already randomized) to continue; a damaged or
+// outdated one (another model or day) is started afresh.
+ReportBuilder pending_builder(const Model& m, std::string_view pending_json, std::string_view day) {
+    ReportBuilder b = report_builder(m.schema, m.reference, m.manifest.name, m.manifest.version, std::string(day));
+    if (pending_json.empty()) return b;
+    auto j = json_parse(pending_json, "pending report");
+    if (j && json_text_or(*j, "model") == m.manifest.name && json_int_in(*j, "version", 1, INT64_MAX) == m.manifest.version && json_text_or(*j, "day") == day) {
+        try {
+            b.report.n = (*j)["n"].get<uint64_t>();
+            for (size_t f = 0; f < b.report.fields.size(); ++f)
+                b.report.fields[f] = (*j)["fields"][b.report.field_names[f]].get<std::vector<uint64_t>>();
+            b.report.predicted = (*j)["predicted"].get<std::vector<uint64_t>>();
+            b.report.probabilities = (*j)["probabilities"].get<std::vector<std::vector<uint64_t>>>();
+        } catch (const Json::exception&) {
+            b = report_builder(m.schema, m.reference, m.manifest.name, m.manifest.version, std::string(day));
+        }
+    }
+    return b;
+}
+}  // namespace
+
 Json core_report_add(LoadedModel& lm, std::string_view pending_json, std::string_view prediction_json, std::string_view day,
                      uint64_t seed) {
     const Model& m = lm.model;
-    ReportBuilder b = report_builder(m.schema, m.reference, m.manifest.name, m.manifest.version, std::string(day));
-    if (!pending_json.empty()) {
-        // A pending report (below k) is the browser's own, already randomized; a damaged or
-        // outdated one (another model or day) is started afresh.
-        auto j = json_parse(pending_json, "pending report");
-        if (j && json_text_or(*j, "model") == m.manifest.name && json_int_in(*j, "version", 1, INT64_MAX) == m.manifest.version && json_text_or(*j, "day") == day) {
-            try {
-                b.report.n = (*j)["n"].get<uint64_t>();
-                for (size_t f = 0; f < b.report.fields.size(); ++f)
-                    b.report.fields[f] = (*j)["fields"][b.report.field_names[f]].get<std::vector<uint64_t>>();
-                b.report.predicted = (*j)["predicted"].get<std::vector<uint64_t>>();
-                b.report.probabilities = (*j)["probabilities"].get<std::vector<std::vector<uint64_t>>>();
-            } catch (const Json::exception&) {
-                b = report_builder(m.schema, m.reference, m.manifest.name, m.manifest.version, std::string(day));
-            }
-        }
-    }
+    ReportBuilder b = pending_builder(m, pending_json, day);
     auto p = json_parse(prediction_json, "prediction");
     if (!p || !json_member(*p, "ok").is_boolean() || !json_member(*p, "ok").get<bool>()) return report_to_json(b.report);
     std::vector<double> values, probs;
@@ -294,6 +387,26 @@ Json core_report_add(LoadedModel& lm, std::string_view pending_json, std::string
     std::mt19937_64 rng(seed);
     report_add(b, values, probs, (*p)["predicted"].get<int>(), rng);
     return report_to_json(b.report);
+}
+
+Json core_report_batch(const LoadedModel& lm, std::string_view pending_json, std::span<const double> table, std::span<const double> seeds,
+                       std::string_view day) {
+    const Model& m = lm.model;
+    const size_t k = static_cast<size_t>(m.schema.num_classes()), nf = m.schema.fields.size(), stride = k + 2 * nf + 4;
+    const uint64_t k_min = static_cast<uint64_t>(m.schema.privacy.k_min);
+    ReportBuilder b = pending_builder(m, pending_json, day);
+    Json complete = Json::array();
+    const size_t rows = std::min(table.size() / stride, seeds.size());
+    for (size_t i = 0; i < rows; ++i) {
+        const auto row = table.subspan(i * stride, stride);
+        std::mt19937_64 rng(static_cast<uint64_t>(seeds[i]));
+        report_add(b, row.subspan(k, nf), row.subspan(0, k), static_cast<int>(row[k + 2 * nf + 1]), rng);
+        if (b.report.n >= k_min) {
+            complete.push_back(report_to_json(b.report));
+            b = report_builder(m.schema, m.reference, m.manifest.name, m.manifest.version, std::string(day));
+        }
+    }
+    return Json{{"pending", b.report.n ? report_to_json(b.report) : Json(nullptr)}, {"complete", complete}};
 }
 
 }  // namespace ldx

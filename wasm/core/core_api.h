@@ -57,6 +57,26 @@ Json core_predict(LoadedModel& m, std::string_view record_json, bool explain);
 // rows carry the patient's id as "patient".
 Json core_predict_batch(LoadedModel& m, std::string_view text, bool explain, int64_t now);
 
+// The batch path without JSON per row (tree models): the table the UI draws (per row, stride =
+// K + 2 * NF + 4 doubles: probabilities, values (NaN = missing), per-field contributions of the
+// explained output, base, predicted, row number, explained = 1), the features for ONNX Runtime
+// (rows x F floats), and what ONNX Runtime must agree with (rows x O margins = base + sum(phi)).
+// meta: {"rows", "classes", "fields", "stride", "outputs", "warnings": [[{field, message}]...],
+// "patients": [...] | null, "problems", "format", "explanation": {"of": {out: text}, "kind", "unit"}}.
+struct BatchTable {
+    Json meta;
+    std::vector<double> table;
+    std::vector<float> features;
+    std::vector<double> margins;
+};
+BatchTable core_predict_batch_table(LoadedModel& m, std::string_view text, int64_t now);
+
+// Adds many predictions (a batch table as above) to the pending report, randomized in the core
+// with one seed per prediction (from crypto.getRandomValues). Returns {"pending": report | null,
+// "complete": [reports with n >= k]}.
+Json core_report_batch(const LoadedModel& m, std::string_view pending_json, std::span<const double> table, std::span<const double> seeds,
+                       std::string_view day);
+
 // Models that only ONNX Runtime runs (explainer "sampling-shapley"). core_predict and
 // core_predict_batch then give {"ok": true, "pending": "onnx", "features", "values", "warnings"}
 // per patient; the page runs ONNX Runtime on core_onnx_inputs' rows and core_finish turns the

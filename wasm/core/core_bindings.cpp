@@ -15,6 +15,8 @@ EMSCRIPTEN_BINDINGS(localdx_core) {
         .function("info", &ldx::CoreModel::info)
         .function("predict", &ldx::CoreModel::predict)
         .function("predictBatch", &ldx::CoreModel::predictBatch)
+        .function("predictBatchTable", &ldx::CoreModel::predictBatchTable)
+        .function("reportBatch", &ldx::CoreModel::reportBatch)
         .function("onnx", &ldx::CoreModel::onnx)
         .function("onnxInputs", &ldx::CoreModel::onnxInputs)
         .function("finish", &ldx::CoreModel::finish)

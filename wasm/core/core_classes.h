@@ -34,6 +34,18 @@ inline emscripten::val floats_to_js(const std::vector<float>& v) {
     return emscripten::val::global("Float32Array").new_(emscripten::typed_memory_view(v.size(), v.data()));
 }
 
+inline std::vector<double> doubles_from_js(const emscripten::val& f64) {
+    const size_t n = f64["length"].as<size_t>();
+    std::vector<double> out(n);
+    emscripten::val view(emscripten::typed_memory_view(n, out.data()));
+    view.call<void>("set", f64);
+    return out;
+}
+
+inline emscripten::val doubles_to_js(const std::vector<double>& v) {
+    return emscripten::val::global("Float64Array").new_(emscripten::typed_memory_view(v.size(), v.data()));
+}
+
 class CoreModel {
 public:
     explicit CoreModel(std::shared_ptr<LoadedModel> m) : m_(std::move(m)) {}
@@ -41,6 +53,19 @@ public:
     std::string predict(const std::string& record_json, bool explain) { return core_predict(*m_, record_json, explain).dump(); }
     std::string predictBatch(const std::string& text, bool explain, double now) {
         return core_predict_batch(*m_, text, explain, static_cast<int64_t>(now)).dump();
+    }
+    // The batch path without JSON per row: {meta (JSON text), table, features, margins}.
+    emscripten::val predictBatchTable(const std::string& text, double now) {
+        BatchTable b = core_predict_batch_table(*m_, text, static_cast<int64_t>(now));
+        emscripten::val out = emscripten::val::object();
+        out.set("meta", b.meta.dump());
+        out.set("table", doubles_to_js(b.table));
+        out.set("features", floats_to_js(b.features));
+        out.set("margins", doubles_to_js(b.margins));
+        return out;
+    }
+    std::string reportBatch(const std::string& pending, const emscripten::val& table, const emscripten::val& seeds, const std::string& day) const {
+        return core_report_batch(*m_, pending, doubles_from_js(table), doubles_from_js(seeds), day).dump();
     }
     // Models that only ONNX Runtime runs: the rows to evaluate, and the result from its outputs.
     emscripten::val onnxInputs(const std::string& features_json, bool explain) const {

@@ -1,0 +1,46 @@
+// web/reports.js — predictions added to the pending aggregate report, for the page (app.js) and
+// the batch worker (batch-worker.js): one loop, the randomization itself done by the core.
+//
+// Each prediction's values, probabilities and class go into the core's reportAdd with a fresh
+// random seed (randomized response happens there); at k predictions the report is complete and
+// queued under a random Idempotency-Key. Nothing else about the patient is kept.
+// 53 random bits: an integer a double holds exactly (the core seeds its generator with it).
+export function randomSeed() {
+  const a = new Uint32Array(2);
+  crypto.getRandomValues(a);
+  return (a[0] & 0x1fffff) * 4294967296 + a[1];
+}
+
+function newKey() {
+  const id = new Uint8Array(16);
+  crypto.getRandomValues(id);
+  return hex(id);
+}
+
+export const hex = (bytes) => Array.from(bytes, (b) => b.toString(16).padStart(2, '0')).join('');
+
+// Returns { pending: report text or '' , queued: [{ key, report }] }.
+export function addToReports(model, pendingText, predictions, { k, day }) {
+  const queued = [];
+  let text = pendingText || '';
+  for (const r of predictions) {
+    const slim = JSON.stringify({ ok: true, values: r.values, probabilities: r.probabilities, predicted: r.predicted });
+    const next = model.reportAdd(text, slim, day, randomSeed());
+    const parsed = JSON.parse(next);
+    if (parsed.n >= k) {
+      queued.push({ key: newKey(), report: parsed });
+      text = '';
+    } else {
+      text = next;
+    }
+  }
+  return { pending: text, queued };
+}
+
+// The same for a batch table (batch-worker.js): the whole loop runs in the core, one seed per row.
+export function addTableToReports(model, pendingText, table, rows, { day }) {
+  const seeds = new Float64Array(rows);
+  for (let i = 0; i < rows; i++) seeds[i] = randomSeed();
+  const r = JSON.parse(model.reportBatch(pendingText || '', table, seeds, day));
+  return { pending: r.pending ? JSON.stringify(r.pending) : '', queued: r.complete.map((report) => ({ key: newKey(), report })) };
+}
