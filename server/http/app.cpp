@@ -12,12 +12,16 @@
 //   [SECTION] Run and stop
 #include "http/app.h"
 
+#include <sys/socket.h>
+
 #include <httplib.h>
 
 #include <atomic>
+#include <cerrno>
 #include <chrono>
 #include <condition_variable>
 #include <cstdlib>
+#include <cstring>
 #include <deque>
 #include <filesystem>
 #include <future>
@@ -719,7 +723,16 @@ Result<Ok> App::run() {
     routes_bundles(s, svr);
     routes_metrics(s, svr);
 
+    // Debian's cpp-httplib listens with a backlog of 5 (fixed at its build): 64 clients connecting
+    // at once overflowed it (nstat: ListenOverflows, SYN retransmits; requests stalled 1-1.7 s).
+    // Linux lets listen() be called again on the bound socket to raise the backlog.
+    socket_t listening = -1;
+    svr.set_socket_options([&listening](socket_t sock) {
+        httplib::default_socket_options(sock);
+        listening = sock;
+    });
     if (!svr.bind_to_port(s.cfg.host.c_str(), s.cfg.port)) return problem("io", "cannot listen on " + s.cfg.host + ":" + std::to_string(s.cfg.port));
+    if (listening >= 0 && ::listen(listening, 1024) != 0) std::fprintf(stderr, "localdx-server: cannot raise the listen backlog: %s\n", std::strerror(errno));
     s.ready = true;
     std::fprintf(stdout, "localdx-server listening on %s://%s:%d (data %s)\n", s.cfg.tls_cert.empty() ? "http" : "https",
                  s.cfg.host.c_str(), s.cfg.port, s.cfg.data_dir.c_str());
