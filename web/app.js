@@ -222,7 +222,7 @@ async function predict(record) {
   if (!r.ok) return r;
   if (r.pending === 'onnx') {
     const done = await finishOnnx(r, true);
-    if (done.ok) reportPrediction(done);
+    if (done.ok) reportLater(done);
     return done;
   }
   const ortOut = await runOrt([r]);
@@ -231,7 +231,7 @@ async function predict(record) {
     return { ok: false, problems: [{ code: 'check_failed', text: `The explanation and ONNX Runtime disagree (difference ${diff.toExponential(2)}): the result is withheld. Report this to your administrator.` }] };
   }
   r.check = { ok: true, max_abs_diff: diff };
-  reportPrediction(r);
+  reportLater(r);
   return r;
 }
 
@@ -351,6 +351,9 @@ function saveReports(key, pendingText, queued) {
   flushReports();
 }
 const reportPrediction = (r) => reportPredictions([r]);
+// The clinician's result comes first: its contribution to the aggregate report is added right
+// after it is returned (storage and the randomized counts are not on the result's path).
+const reportLater = (r) => setTimeout(() => reportPrediction(r), 0);
 
 let flushing = false;
 async function flushReports() {
