@@ -60,7 +60,7 @@ async function start() {
   }
   ort = await import('./' + assets.ort);
   ort.env.wasm.numThreads = self.crossOriginIsolated ? Math.min(4, navigator.hardwareConcurrency || 1) : 1;
-  startWorker(assets);
+  workerAssets = assets;  // the batch worker starts when a file is first opened (not at start-up)
   await loadScript(assets.app_js);
   M = await createLocalDxApp({
     canvas: $('canvas'),
@@ -254,7 +254,7 @@ function publicResult(r) {
 // bundle again, scores every row with the core, cross-checks with ONNX Runtime (or runs ONNX
 // Runtime alone for models the core cannot walk), builds the aggregate reports, and returns one
 // table of numbers: the page stays responsive however large the file.
-let worker = null, workerReady = null, workerSha = '', workerSeq = 0;
+let worker = null, workerReady = null, workerSha = '', workerSeq = 0, workerAssets = null;
 const workerCalls = new Map();
 
 function startWorker(assets) {
@@ -277,6 +277,7 @@ function callWorker(message, transfer = []) {
 }
 
 async function workerModel() {
+  if (!worker) startWorker(workerAssets);
   await workerReady;
   if (workerSha === current.info.sha256) return;
   await callWorker({ type: 'model', sha: current.info.sha256, bytes: current.bytes, trust, now: now(), floors: JSON.stringify(store.get('accepted', {})) });

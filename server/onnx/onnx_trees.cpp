@@ -89,6 +89,15 @@ onnx::TensorProto float_scalar(const std::string& name, float v) {
     t.add_float_data(v);
     return t;
 }
+
+onnx::TensorProto int64_vector(const std::string& name, int64_t v) {
+    onnx::TensorProto t;
+    t.set_name(name);
+    t.set_data_type(onnx::TensorProto::INT64);
+    t.add_dims(1);
+    t.add_int64_data(v);
+    return t;
+}
 }  // namespace
 
 Result<Bytes> onnx_export_trees(const Ensemble& e, std::string_view model_name) {
@@ -112,16 +121,33 @@ Result<Bytes> onnx_export_trees(const Ensemble& e, std::string_view model_name) 
     tensor_value(g->add_output(), "margin", onnx::TensorProto::FLOAT, {-1, e.num_outputs});
     tensor_value(g->add_output(), "probabilities", onnx::TensorProto::FLOAT, {-1, k});
 
-    // The sum of leaf values per output, with the base margin: exactly the core's margin.
+    // A TreeEnsembleClassifier without post-transform: its scores are the raw margins. Multi-class:
+    // one column per class (weights by the tree's class, base margin per class). Binary: every
+    // weight under one class id and one base value, ONNX Runtime's "binary case", whose column 1
+    // is the margin (column 0 is -m, or 1 - m when every leaf weight is positive: not used).
     auto* n = g->add_node();
-    n->set_op_type("TreeEnsembleRegressor");
+    n->set_op_type("TreeEnsembleClassifier");
     n->set_domain("ai.onnx.ml");
     n->set_name("trees");
     n->add_input("input");
-    n->add_output("margin");
+    n->add_output("label");
+    n->add_output("scores");
+    const bool binary = e.link == Link::logistic;
     std::vector<int64_t> tree_ids, node_ids, feature_ids, true_ids, false_ids, missing_true, w_tree, w_node, w_ids;
     std::vector<float> values, weights;
     std::vector<std::string> modes;
+    auto leaf = [&](int64_t t, int64_t i, int64_t klass, float w) {
+        modes.push_back("LEAF");
+        feature_ids.push_back(0);
+        values.push_back(0);
+        true_ids.push_back(0);
+        false_ids.push_back(0);
+        missing_true.push_back(0);
+        w_tree.push_back(t);
+        w_node.push_back(i);
+        w_ids.push_back(klass);
+        weights.push_back(w);
+    };
     for (size_t t = 0; t < e.trees.size(); ++t) {
         const Tree& tree = e.trees[t];
         for (size_t i = 0; i < tree.nodes.size(); ++i) {
@@ -129,16 +155,7 @@ Result<Bytes> onnx_export_trees(const Ensemble& e, std::string_view model_name) 
             tree_ids.push_back(static_cast<int64_t>(t));
             node_ids.push_back(static_cast<int64_t>(i));
             if (nd.leaf()) {
-                modes.push_back("LEAF");
-                feature_ids.push_back(0);
-                values.push_back(0);
-                true_ids.push_back(0);
-                false_ids.push_back(0);
-                missing_true.push_back(0);
-                w_tree.push_back(static_cast<int64_t>(t));
-                w_node.push_back(static_cast<int64_t>(i));
-                w_ids.push_back(tree.output);
-                weights.push_back(static_cast<float>(nd.value));
+                leaf(static_cast<int64_t>(t), static_cast<int64_t>(i), binary ? 0 : tree.output, static_cast<float>(nd.value));
             } else {
                 modes.push_back("BRANCH_LT");
                 feature_ids.push_back(nd.feature);
@@ -151,7 +168,9 @@ Result<Bytes> onnx_export_trees(const Ensemble& e, std::string_view model_name) 
     }
     std::vector<float> base;
     for (double b : e.base_margin) base.push_back(static_cast<float>(b));
-    attr_int(*n, "n_targets", e.num_outputs);
+    std::vector<int64_t> labels;
+    for (int c = 0; c < k; ++c) labels.push_back(c);
+    attr_ints(*n, "classlabels_int64s", labels);
     attr_ints(*n, "nodes_treeids", tree_ids);
     attr_ints(*n, "nodes_nodeids", node_ids);
     attr_ints(*n, "nodes_featureids", feature_ids);
@@ -160,13 +179,30 @@ Result<Bytes> onnx_export_trees(const Ensemble& e, std::string_view model_name) 
     attr_ints(*n, "nodes_truenodeids", true_ids);
     attr_ints(*n, "nodes_falsenodeids", false_ids);
     attr_ints(*n, "nodes_missing_value_tracks_true", missing_true);
-    attr_ints(*n, "target_treeids", w_tree);
-    attr_ints(*n, "target_nodeids", w_node);
-    attr_ints(*n, "target_ids", w_ids);
-    attr_floats(*n, "target_weights", weights);
+    attr_ints(*n, "class_treeids", w_tree);
+    attr_ints(*n, "class_nodeids", w_node);
+    attr_ints(*n, "class_ids", w_ids);
+    attr_floats(*n, "class_weights", weights);
     attr_floats(*n, "base_values", base);
-    attr_string(*n, "aggregate_function", "SUM");
     attr_string(*n, "post_transform", "NONE");
+
+    // margin: the positive class's column (binary) or every column (multi-class).
+    if (binary) {
+        *g->add_initializer() = int64_vector("col_start", 1);
+        *g->add_initializer() = int64_vector("col_end", 2);
+        *g->add_initializer() = int64_vector("col_axis", 1);
+        auto* sl = g->add_node();
+        sl->set_op_type("Slice");
+        sl->set_name("margin");
+        for (const char* in : {"scores", "col_start", "col_end", "col_axis"}) sl->add_input(in);
+        sl->add_output("margin");
+    } else {
+        auto* id = g->add_node();
+        id->set_op_type("Identity");
+        id->set_name("margin");
+        id->add_input("scores");
+        id->add_output("margin");
+    }
 
     if (e.link == Link::softmax) {
         auto* sm = g->add_node();

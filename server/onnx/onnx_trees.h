@@ -1,15 +1,16 @@
 // server/onnx/onnx_trees.h — ONNX for tree ensembles: export, import, and the ONNX checker.
 //
 // Index of this file
-//   [SECTION] Export (ai.onnx.ml TreeEnsembleClassifier, ml opset 3)
+//   [SECTION] Export (ai.onnx.ml TreeEnsembleClassifier without post-transform, ml opset 3)
 //   [SECTION] Import (TreeEnsembleClassifier/Regressor made anywhere)
 //   [SECTION] Inspection (what kind of model an ONNX file is)
 //
-// Our exported graph:  input[N,F] -> TreeEnsembleRegressor(SUM, post_transform NONE) -> margin
-//   multi-class: margin[N,K] -> Softmax(axis 1)                       -> probabilities[N,K]
-//   binary:      margin[N,1] -> Concat(1 - Sigmoid(m), Sigmoid(m))    -> probabilities[N,2]
-// so ONNX Runtime reports the raw margin itself, and the browser checks base + sum(phi) against
-// it. (A TreeEnsembleClassifier hides the margin behind its post_transform.)
+// Our exported graph:  input[N,F] -> TreeEnsembleClassifier(post_transform NONE) -> scores[N,K]
+//   multi-class: margin = scores;       margin[N,K] -> Softmax(axis 1)                    -> probabilities[N,K]
+//   binary:      margin = scores[:, 1]; margin[N,1] -> Concat(1 - Sigmoid(m), Sigmoid(m)) -> probabilities[N,2]
+// (binary: one weight column and one base value, ONNX Runtime's "binary case", which writes the
+// margin in score column 1), so ONNX Runtime reports the raw margin itself and the browser checks
+// base + sum(phi) against it.
 #pragma once
 #include <string>
 #include <string_view>
