@@ -37,6 +37,14 @@ for t in wdbc pima-diabetes pbc-stage; do
   for f in model.xgb.json model.onnx schema.json reference.json card.json; do
     [ -s "train/$t/$f" ] && ok || bad "train $t wrote no $f"
   done
+  # The exported model is an ai.onnx.ml TreeEnsembleClassifier with an ml opset ONNX Runtime Web runs.
+  /usr/bin/python3 -c "
+import onnx, sys
+m = onnx.load(sys.argv[1]); onnx.checker.check_model(m)
+ops = {n.op_type for n in m.graph.node}
+ml = [o.version for o in m.opset_import if o.domain == 'ai.onnx.ml']
+assert 'TreeEnsembleClassifier' in ops and 'TreeEnsembleRegressor' not in ops, ops
+assert ml and ml[0] <= 4, ml" "train/$t/model.onnx" && ok || bad "train $t: model.onnx is not a TreeEnsembleClassifier with ml opset <= 4"
   expect_ok "bundle $t" "$ldx" bundle --schema "train/$t/schema.json" --model "train/$t/model.xgb.json" \
     --card "train/$t/card.json" --reference "train/$t/reference.json" --name "$t" --version 2 \
     --key keys/signing-key.json --out "$t.ldxb"
