@@ -55,11 +55,11 @@ function loadScript(src) {
 async function start() {
   const assets = await (await fetch('assets.json')).json();
   trust = await (await fetch('trust.json')).text();
-  if ('serviceWorker' in navigator) {
-    navigator.serviceWorker.register('sw.js?v=' + assets.version).catch((e) => console.warn('service worker:', e.message));
-  }
   ort = await import('./' + assets.ort);
   ort.env.wasm.numThreads = self.crossOriginIsolated ? Math.min(4, navigator.hardwareConcurrency || 1) : 1;
+  // ONNX Runtime's 14 MB wasm is needed for the first prediction: opening a one-node model now
+  // makes it download and compile while the app's own module loads, not after the bundle is verified.
+  ort.InferenceSession.create(assets.ort_warmup, { executionProviders: ['wasm'] }).catch((e) => console.warn('ONNX Runtime warm-up:', e.message));
   workerAssets = assets;  // the batch worker starts when a file is first opened (not at start-up)
   await loadScript(assets.app_js);
   M = await createLocalDxApp({
@@ -71,6 +71,11 @@ async function start() {
   $('canvas').addEventListener('contextmenu', (e) => e.preventDefault());
   $('canvas').focus();
   await loadIndexAndModel(new URLSearchParams(location.hash.slice(1)).get('model'));
+  // The service worker precaches everything (ONNX Runtime included) for offline use; registered
+  // once the first model is ready, so its downloads do not compete with the first prediction.
+  if ('serviceWorker' in navigator) {
+    navigator.serviceWorker.register('sw.js?v=' + assets.version).catch((e) => console.warn('service worker:', e.message));
+  }
   flushReports();
 }
 
