@@ -2,6 +2,7 @@
 #include "core_api.h"
 
 #include <cmath>
+#include <functional>
 #include <random>
 
 #include "csv/csv.h"
@@ -141,6 +142,47 @@ Json predict_or_pending(LoadedModel& lm, PreparedRecord prepared, bool explain) 
 
 Json failed(const std::vector<Problem>& ps) { return Json{{"ok", false}, {"problems", problems_json(ps)}}; }
 
+// A file of patients, CSV or FHIR R4: every record that validates goes to `add` (prepared, with its
+// 1-based row and, for FHIR, the patient's id); every problem, with its row, to `problems`.
+// Returns the format ("csv" or "fhir").
+using AddRecord = std::function<void(PreparedRecord, long row, const std::string& patient)>;
+std::string read_patients(const Schema& schema, std::string_view text, int64_t now, const AddRecord& add, Json& problems) {
+    problems = Json::array();
+    if (fhir_detect(text)) {
+        auto fhir = fhir_records(schema, text, now);
+        if (!fhir) { problems = problems_json(fhir.problems()); return "fhir"; }
+        problems = problems_json(fhir->problems);
+        for (size_t i = 0; i < fhir->records.size(); ++i) {
+            const long row = static_cast<long>(i) + 1;
+            auto prepared = record_prepare(schema, fhir->records[i], row);
+            if (!prepared) {
+                for (auto p : prepared.problems()) {
+                    p.message = "patient '" + fhir->patients[i] + "': " + p.message;
+                    problems.push_back(problems_json({p})[0]);
+                }
+                continue;
+            }
+            add(std::move(*prepared), row, fhir->patients[i]);
+        }
+        return "fhir";
+    }
+    auto table = csv_parse(text);
+    if (!table) { problems = problems_json(table.problems()); return "csv"; }
+    const std::string ignore[] = {schema.outputs.column, "id", "patient_id"};
+    auto binding = csv_bind(schema, table->header, ignore);
+    if (!binding) { problems = problems_json(binding.problems()); return "csv"; }
+    for (size_t i = 0; i < table->rows.size(); ++i) {
+        const long row = static_cast<long>(i) + 1;
+        auto prepared = record_prepare(schema, record_from_csv_row(schema, *binding, table->rows[i]), row);
+        if (!prepared) {
+            for (auto& p : problems_json(prepared.problems())) problems.push_back(p);
+            continue;
+        }
+        add(std::move(*prepared), row, "");
+    }
+    return "csv";
+}
+
 // A prepared record back from its JSON (the features and values the core itself wrote).
 PreparedRecord prepared_from_json(const Json& j) {
     PreparedRecord r;
@@ -170,39 +212,9 @@ Json core_predict_batch(LoadedModel& lm, std::string_view text, bool explain, in
         if (!patient.empty()) j["patient"] = patient;
         out["rows"].push_back(std::move(j));
     };
-    if (fhir_detect(text)) {
-        out["format"] = "fhir";
-        auto fhir = fhir_records(m.schema, text, now);
-        if (!fhir) { out["problems"] = problems_json(fhir.problems()); return out; }
-        out["problems"] = problems_json(fhir->problems);
-        for (size_t i = 0; i < fhir->records.size(); ++i) {
-            const long row = static_cast<long>(i) + 1;
-            auto prepared = record_prepare(m.schema, fhir->records[i], row);
-            if (!prepared) {
-                for (auto p : prepared.problems()) {
-                    p.message = "patient '" + fhir->patients[i] + "': " + p.message;
-                    out["problems"].push_back(problems_json({p})[0]);
-                }
-                continue;
-            }
-            add(std::move(*prepared), row, fhir->patients[i]);
-        }
-        return out;
-    }
-    auto table = csv_parse(text);
-    if (!table) { out["problems"] = problems_json(table.problems()); return out; }
-    const std::string ignore[] = {m.schema.outputs.column, "id", "patient_id"};
-    auto binding = csv_bind(m.schema, table->header, ignore);
-    if (!binding) { out["problems"] = problems_json(binding.problems()); return out; }
-    for (size_t i = 0; i < table->rows.size(); ++i) {
-        const long row = static_cast<long>(i) + 1;
-        auto prepared = record_prepare(m.schema, record_from_csv_row(m.schema, *binding, table->rows[i]), row);
-        if (!prepared) {
-            for (auto& p : problems_json(prepared.problems())) out["problems"].push_back(p);
-            continue;
-        }
-        add(std::move(*prepared), row, "");
-    }
+    Json problems;
+    out["format"] = read_patients(m.schema, text, now, add, problems);
+    out["problems"] = std::move(problems);
     return out;
 }
 
@@ -247,44 +259,8 @@ BatchTable core_predict_batch_table(LoadedModel& lm, std::string_view text, int6
         any_patient = any_patient || !patient.empty();
     };
     std::string format = "csv";
-    if (!m.ensemble) {
-        problems = problems_json({problem("no_trees", "this model runs only in ONNX Runtime")});
-    } else if (fhir_detect(text)) {
-        format = "fhir";
-        auto fhir = fhir_records(m.schema, text, now);
-        if (!fhir) problems = problems_json(fhir.problems());
-        else {
-            problems = problems_json(fhir->problems);
-            for (size_t i = 0; i < fhir->records.size(); ++i) {
-                const long row = static_cast<long>(i) + 1;
-                auto prepared = record_prepare(m.schema, fhir->records[i], row);
-                if (!prepared) {
-                    for (auto p : prepared.problems()) {
-                        p.message = "patient '" + fhir->patients[i] + "': " + p.message;
-                        problems.push_back(problems_json({p})[0]);
-                    }
-                    continue;
-                }
-                add(std::move(*prepared), row, fhir->patients[i]);
-            }
-        }
-    } else if (auto table = csv_parse(text); !table) {
-        problems = problems_json(table.problems());
-    } else {
-        const std::string ignore[] = {m.schema.outputs.column, "id", "patient_id"};
-        auto binding = csv_bind(m.schema, table->header, ignore);
-        if (!binding) problems = problems_json(binding.problems());
-        else
-            for (size_t i = 0; i < table->rows.size(); ++i) {
-                const long row = static_cast<long>(i) + 1;
-                auto prepared = record_prepare(m.schema, record_from_csv_row(m.schema, *binding, table->rows[i]), row);
-                if (!prepared) {
-                    for (auto& p : problems_json(prepared.problems())) problems.push_back(p);
-                    continue;
-                }
-                add(std::move(*prepared), row, "");
-            }
-    }
+    if (!m.ensemble) problems = problems_json({problem("no_trees", "this model runs only in ONNX Runtime")});
+    else format = read_patients(m.schema, text, now, add, problems);
     const Json kind = m.ensemble && m.ensemble->link == Link::logistic ? Json("log-odds") : Json("margin");
     out.meta = Json{{"rows", out.table.size() / stride}, {"classes", k}, {"fields", nf}, {"stride", stride}, {"outputs", outputs},
                     {"warnings", std::move(warnings)}, {"patients", any_patient ? std::move(patients) : Json(nullptr)},
