@@ -14,6 +14,7 @@
 // aggregate reports.
 'use strict';
 import { addToReports } from './reports.js';
+import { packFeatures, runOnnx } from './onnx.js';
 
 const $ = (id) => document.getElementById(id);
 const store = {
@@ -137,7 +138,7 @@ async function loadBundle(url, status = {}) {
   if (info.background) {
     // A model the core cannot walk: on every load, ONNX Runtime must reproduce the probabilities
     // its author published for the background rows, or the bundle is not used.
-    const out = await runOnnx(session, info, Float32Array.from(info.background.features));
+    const out = await probabilitiesOnnx(session, info, Float32Array.from(info.background.features));
     const diff = maxOutputDiff(out, info);
     if (!(diff <= TOLERANCE)) return refuse({ code: 'model_mismatch', message: `ONNX Runtime differs from the published probabilities by ${diff}` });
   }
@@ -175,10 +176,7 @@ function refuse(error) {
 const TOLERANCE = 1e-4;
 
 async function runOrt(rows) {
-  const F = current.info.num_features;
-  const x = new Float32Array(rows.length * F);
-  rows.forEach((r, i) => r.features.forEach((v, j) => { x[i * F + j] = v === null ? NaN : v; }));
-  const out = await current.session.run({ input: new ort.Tensor('float32', x, [rows.length, F]) });
+  const out = await runOnnx(ort, current.session, current.info, packFeatures(rows, current.info.num_features));
   return { margin: out.margin, probabilities: out.probabilities };
 }
 
@@ -195,10 +193,8 @@ function crossCheck(r, ortOut, i) {
 
 // Models the core cannot walk (explainer "sampling-shapley"): ONNX Runtime runs the rows the
 // core lays out (the patient, then the explainer's sampled rows), and the core reads the outputs.
-async function runOnnx(session, info, x) {
-  const F = info.num_features;
-  const out = await session.run({ [info.onnx.input]: new ort.Tensor('float32', x, [x.length / F, F]) });
-  return out[info.onnx.output].data;
+async function probabilitiesOnnx(session, info, x) {
+  return (await runOnnx(ort, session, info, x))[info.onnx.output].data;
 }
 
 function maxOutputDiff(out, info) {
@@ -213,12 +209,8 @@ function maxOutputDiff(out, info) {
 
 async function finishOnnx(pending, explain) {
   const inputs = current.model.onnxInputs(JSON.stringify(pending.features), explain);
-  const r = JSON.parse(current.model.finish(JSON.stringify(pending), await runOnnx(current.session, current.info, inputs), explain));
-  if (r.ok && r.explanation) {
-    const e = r.explanation, p = r.probabilities[r.probabilities.length === 2 ? 1 : e.output];
-    r.check = { ok: true, kind: 'sampling-shapley', max_abs_diff: Math.abs(e.base + e.fields.reduce((a, b) => a + b, 0) - p) };
-  }
-  return r;
+  // The core adds "check" (base + contributions against the probability).
+  return JSON.parse(current.model.finish(JSON.stringify(pending), await probabilitiesOnnx(current.session, current.info, inputs), explain));
 }
 
 async function predict(record) {

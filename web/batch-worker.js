@@ -3,15 +3,15 @@
 // Index of this file
 //   [SECTION] Start-up (core wasm, ONNX Runtime Web) and the model (verified again here)
 //   [SECTION] Scoring a file (CSV or FHIR): the core's table + ONNX Runtime cross-check (trees),
-//             or ONNX Runtime alone (other models)
-//   [SECTION] The compact result for other models (the same Float64Array layout as the core's)
+//             or ONNX Runtime alone and the core's table from its outputs (other models)
 //   [SECTION] One row's model-agnostic explanation, on demand
 //
 // The page sends the bundle bytes it verified; this worker verifies them again with its own copy
 // of the core (the same C++), runs the whole batch and returns numbers the UI draws directly, so
 // a 10,000-patient file never blocks the page. Nothing here talks to the network.
 'use strict';
-import { addToReports, addTableToReports } from './reports.js';
+import { addTableToReports } from './reports.js';
+import { packFeatures, runOnnx as run } from './onnx.js';
 
 let core = null, ort = null, model = null, info = null, session = null, sha = '';
 let last = null;  // the last batch's rows (core JSON), for on-demand explanations
@@ -36,17 +36,7 @@ async function useModel({ bytes, trust, now, floors }) {
   sha = info.sha256;
 }
 
-async function runOnnx(x) {
-  const F = info.num_features;
-  const out = await session.run({ [info.onnx.input]: new ort.Tensor('float32', x, [x.length / F, F]) });
-  return out;
-}
-
-function features(rows) {
-  const F = info.num_features, x = new Float32Array(rows.length * F);
-  rows.forEach((r, i) => r.features.forEach((v, j) => { x[i * F + j] = v === null ? NaN : v; }));
-  return x;
-}
+const runOnnx = (x) => run(ort, session, info, x);
 
 //-----------------------------------------------------------------------------
 // [SECTION] Scoring a file
@@ -75,54 +65,19 @@ async function scoreTrees({ text, now }) {
   return { meta, table: r.table };
 }
 
-// Models the core cannot walk: ONNX Runtime scores every row (explanations on demand).
+// Models the core cannot walk: ONNX Runtime scores every row, the core fills the same table
+// (explanations on demand, from the pending rows kept in `last`).
 async function score({ text, now }) {
   const t0 = performance.now();
   const b = JSON.parse(model.predictBatch(text, false, now));
-  const CHUNK = 4096, rows = [];
-  for (let i = 0; i < b.rows.length; i += CHUNK) {
-    const part = b.rows.slice(i, i + CHUNK);
-    const out = await runOnnx(features(part));
-    const done = JSON.parse(model.finishBatch(JSON.stringify(part), out[info.onnx.output].data));
-    if (!done.ok) return { rows: [], problems: b.problems, format: b.format, status: 'Withheld: ' + done.problems[0].text };
-    rows.push(...done.rows);
-  }
-  last = rows;
-  const status = `Scored by ONNX Runtime Web in ${Math.round(performance.now() - t0)} ms, off the page; select a row and press "Explain this row" for its model-agnostic explanation.`;
-  return { rows, problems: b.problems, format: b.format, status };
-}
-
-//-----------------------------------------------------------------------------
-// [SECTION] The compact result
-//-----------------------------------------------------------------------------
-// Per row, stride = K + 2 * NF + 4 doubles: probabilities (K), values (NF, NaN = missing),
-// per-field contributions of the explained output (NF), base, predicted, row number,
-// explained (1 when contributions are present). Strings go in the small meta object.
-function compact(result) {
-  const K = info.schema.outputs.classes.length, NF = info.schema.fields.length, stride = K + 2 * NF + 4;
-  const table = new Float64Array(result.rows.length * stride);
-  const warnings = [], patients = [], of = {};
-  let kind = '', unit = '';
-  result.rows.forEach((r, i) => {
-    const at = i * stride;
-    r.probabilities.forEach((p, k) => { table[at + k] = p; });
-    r.values.forEach((v, f) => { table[at + K + f] = v === null ? NaN : v; });
-    const e = r.explanation;
-    if (e) {
-      e.fields.forEach((c, f) => { table[at + K + NF + f] = c; });
-      table[at + K + 2 * NF] = e.base;
-      of[e.output] = e.of;
-      kind = e.kind; unit = e.unit;
-    }
-    table[at + K + 2 * NF + 1] = r.predicted;
-    table[at + K + 2 * NF + 2] = r.row;
-    table[at + K + 2 * NF + 3] = e ? 1 : 0;
-    warnings.push(r.warnings.map((w) => ({ field: w.field, message: w.message })));
-    patients.push(r.patient || '');
-  });
-  const meta = { status: result.status, format: result.format, problems: result.problems, rows: result.rows.length, classes: K,
-                 fields: NF, stride, warnings, patients: patients.some((p) => p) ? patients : null, explanation: { of, kind, unit } };
-  return { meta, table };
+  const x = packFeatures(b.rows, info.num_features);
+  const r = model.finishBatch(JSON.stringify(b.rows), (await runOnnx(x))[info.onnx.output].data);
+  const meta = JSON.parse(r.meta);
+  Object.assign(meta, { problems: b.problems, format: b.format });
+  if (meta.error) return { meta: { ...meta, status: 'Withheld: ' + meta.error }, table: r.table };
+  last = b.rows;
+  meta.status = `Scored by ONNX Runtime Web in ${Math.round(performance.now() - t0)} ms, off the page; select a row and press "Explain this row" for its model-agnostic explanation.`;
+  return { meta, table: r.table };
 }
 
 //-----------------------------------------------------------------------------
@@ -132,12 +87,7 @@ async function explainRow({ index }) {
   const row = last[index];
   const inputs = model.onnxInputs(JSON.stringify(row.features), true);
   const out = await runOnnx(inputs);
-  const r = JSON.parse(model.finish(JSON.stringify(row), out[info.onnx.output].data, true));
-  if (r.ok && r.explanation) {
-    const e = r.explanation, p = r.probabilities[r.probabilities.length === 2 ? 1 : e.output];
-    r.check = { ok: true, kind: 'sampling-shapley', max_abs_diff: Math.abs(e.base + e.fields.reduce((a, c) => a + c, 0) - p) };
-  }
-  return r;
+  return JSON.parse(model.finish(JSON.stringify(row), out[info.onnx.output].data, true));
 }
 
 self.onmessage = async ({ data }) => {
@@ -145,18 +95,12 @@ self.onmessage = async ({ data }) => {
   try {
     if (data.type === 'init') { await init(data); reply({ ok: true }); }
     else if (data.type === 'model') { if (data.sha !== sha) await useModel(data); reply({ ok: true }); }
-    else if (data.type === 'score' && info.explainer === 'treeshap') {
-      const { meta, table } = await scoreTrees(data);
+    else if (data.type === 'score') {
+      const { meta, table } = info.explainer === 'treeshap' ? await scoreTrees(data) : await score(data);
       if (data.report) meta.report = addTableToReports(model, data.report.pending, table, meta.rows, data.report);
       if (data.results) meta.results = Array.from({ length: meta.rows }, (_, i) => ({
         row: table[i * meta.stride + meta.classes + 2 * meta.fields + 2], patient: meta.patients ? meta.patients[i] : undefined,
         probabilities: Array.from(table.subarray(i * meta.stride, i * meta.stride + meta.classes)) }));
-      reply({ ok: true, meta, table }, [table.buffer]);
-    } else if (data.type === 'score') {
-      const result = await score(data);
-      const { meta, table } = compact(result);
-      if (data.report) meta.report = addToReports(model, data.report.pending, result.rows, data.report);
-      if (data.results) meta.results = result.rows.map((r) => ({ row: r.row, patient: r.patient, probabilities: r.probabilities }));
       reply({ ok: true, meta, table }, [table.buffer]);
     } else if (data.type === 'explain') {
       reply({ ok: true, row: await explainRow(data) });

@@ -33,10 +33,11 @@ const batch = JSON.parse(model.predictBatch(readFileSync(inputPath, 'utf8'), fal
 check(batch.problems.length === 0 && batch.rows.every((r) => r.pending === 'onnx'), 'rows are pending for ONNX Runtime');
 const x = new Float32Array(batch.rows.length * F);
 batch.rows.forEach((r, i) => r.features.forEach((v, j) => { x[i * F + j] = v === null ? NaN : v; }));
-const done = JSON.parse(model.finishBatch(JSON.stringify(batch.rows), await run(x)));
-check(done.ok && done.rows.length === ref.probabilities.length, `finished ${done.rows && done.rows.length} rows`);
+const done = model.finishBatch(JSON.stringify(batch.rows), await run(x));
+const meta = JSON.parse(done.meta);
+check(!meta.error && meta.rows === ref.probabilities.length, `finished ${meta.rows} rows ${meta.error || ''}`);
 let maxP = 0;
-done.rows.forEach((r, i) => { maxP = Math.max(maxP, Math.abs(r.probabilities[1] - ref.probabilities[i])); });
+for (let i = 0; i < meta.rows; i++) maxP = Math.max(maxP, Math.abs(done.table[i * meta.stride + 1] - ref.probabilities[i]));
 check(maxP <= 1e-5, `probabilities vs sklearn max |d| ${maxP}`);
 
 // One patient with the model-agnostic explanation.
@@ -52,12 +53,13 @@ for (const i of [0, 1, 19, 100, 300]) {
   check(JSON.stringify(r.explanation) === JSON.stringify(again.explanation), `row ${i} explanation is deterministic`);
   check(Math.abs(r.probabilities[1] - ref.probabilities[i]) <= 1e-5, `row ${i} probability`);
   maxLocal = Math.max(maxLocal, Math.abs(r.explanation.base + r.explanation.fields.reduce((a, b) => a + b, 0) - r.probabilities[1]));
+  check(r.check && r.check.ok && r.check.kind === 'sampling-shapley' && r.check.max_abs_diff <= 1e-5, `row ${i} core's local-accuracy check`);
   rows++;
 }
 check(maxLocal <= 1e-5, `base + sum(contributions) vs probability max |d| ${maxLocal}`);
 // Bad outputs are refused, not shown.
 const bad = JSON.parse(model.finish(JSON.stringify(batch.rows[0]), new Float32Array([0.2, 0.2]), false));
 check(!bad.ok && bad.problems[0].code === 'bad_output', 'outputs that are not probabilities are refused');
-console.log(`${bundlePath}: ${done.rows.length} rows, max |dp| vs sklearn ${maxP.toExponential(2)}, background ${maxBg.toExponential(2)}, ` +
+console.log(`${bundlePath}: ${meta.rows} rows, max |dp| vs sklearn ${maxP.toExponential(2)}, background ${maxBg.toExponential(2)}, ` +
             `${rows} explanations, local accuracy ${maxLocal.toExponential(2)}; ${passed} passed, ${failed} failed`);
 process.exit(failed ? 1 : 0);

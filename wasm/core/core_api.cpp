@@ -85,6 +85,17 @@ Json prepared_json(const PreparedRecord& r) {
     return j;
 }
 
+// What an explanation of output `out` is: {"kind", "unit", "of"} (the text the UI shows).
+Json explanation_labels(const Model& m, int out) {
+    const Schema& s = m.schema;
+    const std::string& explained = s.outputs.classes[static_cast<size_t>(s.num_classes() == 2 ? 1 : out)].label;
+    if (m.ensemble) {
+        const bool logistic = m.ensemble->link == Link::logistic;
+        return Json{{"kind", "treeshap"}, {"unit", logistic ? "log-odds" : "margin"}, {"of", (logistic ? "log-odds of " : "margin of ") + explained}};
+    }
+    return Json{{"kind", "sampling-shapley"}, {"unit", "probability"}, {"of", "probability of " + explained}};
+}
+
 // Adds the model's answer (and explanation) to a prepared record's JSON.
 void add_result(const Model& m, const Prediction& p, bool explain, Json& j) {
     const Schema& s = m.schema;
@@ -99,17 +110,10 @@ void add_result(const Model& m, const Prediction& p, bool explain, Json& j) {
     const int out = explanation_output(m, p.predicted);
     const auto per_field = contributions_by_field(s, p.explanation, out);
     const auto row = p.explanation.output(out);
-    const std::string& explained = s.outputs.classes[static_cast<size_t>(m.schema.num_classes() == 2 ? 1 : out)].label;
     Json ex{{"output", out}, {"base", p.explanation.base[static_cast<size_t>(out)]}, {"contributions", std::vector<double>(row.begin(), row.end())},
             {"fields", per_field}};
-    if (m.ensemble) {
-        ex["kind"] = "treeshap";
-        ex["unit"] = m.ensemble->link == Link::logistic ? "log-odds" : "margin";
-        ex["of"] = (m.ensemble->link == Link::logistic ? "log-odds of " : "margin of ") + explained;
-    } else {
-        ex["kind"] = "sampling-shapley";
-        ex["unit"] = "probability";
-        ex["of"] = "probability of " + explained;
+    ex.update(explanation_labels(m, out));
+    if (!m.ensemble) {
         const size_t nf = s.fields.size();
         ex["standard_error"] = std::vector<double>(p.standard_error.begin() + static_cast<long>(static_cast<size_t>(out) * nf),
                                                    p.standard_error.begin() + static_cast<long>(static_cast<size_t>(out + 1) * nf));
@@ -188,8 +192,63 @@ PreparedRecord prepared_from_json(const Json& j) {
     PreparedRecord r;
     for (const auto& v : json_member(j, "features")) r.features.push_back(v.is_number() ? v.get<float>() : NAN);
     for (const auto& v : json_member(j, "values")) r.values.push_back(v.is_number() ? v.get<double>() : kNaN);
+    for (const auto& w : json_member(j, "warnings"))
+        r.warnings.push_back(problem(json_text_or(w, "code"), json_text_or(w, "message"), json_text_or(w, "field")));
     return r;
 }
+
+// The batch table (core_api.h, BatchTable), one row per prediction, in one place for tree
+// models (core_predict_batch_table) and for models that only ONNX Runtime runs (core_finish_batch).
+class TableWriter {
+public:
+    explicit TableWriter(const Model& m)
+        : m_(m), k_(static_cast<size_t>(m.schema.num_classes())), nf_(m.schema.fields.size()), stride_(k_ + 2 * nf_ + 4) {}
+
+    void add(const Prediction& p, bool explained, long row, const std::string& patient) {
+        const size_t at = out_.table.size();
+        out_.table.resize(at + stride_, 0.0);
+        double* r = out_.table.data() + at;
+        for (size_t c = 0; c < k_; ++c) r[c] = p.probabilities[c];
+        for (size_t f = 0; f < nf_; ++f) r[k_ + f] = p.prepared.values[f];
+        if (explained) {
+            const int o = explanation_output(m_, p.predicted);
+            const auto fields = contributions_by_field(m_.schema, p.explanation, o);
+            for (size_t f = 0; f < nf_; ++f) r[k_ + nf_ + f] = fields[f];
+            r[k_ + 2 * nf_] = p.explanation.base[static_cast<size_t>(o)];
+            if (!of_.contains(std::to_string(o))) of_[std::to_string(o)] = explanation_labels(m_, o)["of"];
+            for (int q = 0; q < p.explanation.num_outputs; ++q) {  // what ONNX Runtime's margin must equal
+                double sum = p.explanation.base[static_cast<size_t>(q)];
+                for (double c : p.explanation.output(q)) sum += c;
+                out_.margins.push_back(sum);
+            }
+        }
+        r[k_ + 2 * nf_ + 1] = p.predicted;
+        r[k_ + 2 * nf_ + 2] = static_cast<double>(row);
+        r[k_ + 2 * nf_ + 3] = explained ? 1 : 0;
+        out_.features.insert(out_.features.end(), p.prepared.features.begin(), p.prepared.features.end());
+        Json w = Json::array();
+        for (const auto& pr : p.prepared.warnings) w.push_back({{"field", pr.field}, {"message", pr.message}});
+        warnings_.push_back(std::move(w));
+        patients_.push_back(patient);
+        any_patient_ = any_patient_ || !patient.empty();
+    }
+
+    BatchTable finish(Json problems, const std::string& format) {
+        Json labels = explanation_labels(m_, 0);
+        out_.meta = Json{{"rows", out_.table.size() / stride_}, {"classes", k_}, {"fields", nf_}, {"stride", stride_},
+                         {"outputs", m_.ensemble ? m_.ensemble->num_outputs : 0}, {"warnings", std::move(warnings_)},
+                         {"patients", any_patient_ ? std::move(patients_) : Json(nullptr)}, {"problems", std::move(problems)},
+                         {"format", format}, {"explanation", {{"of", of_}, {"kind", labels["kind"]}, {"unit", labels["unit"]}}}};
+        return std::move(out_);
+    }
+
+private:
+    const Model& m_;
+    size_t k_, nf_, stride_;
+    BatchTable out_;
+    Json warnings_ = Json::array(), patients_ = Json::array(), of_ = Json::object();
+    bool any_patient_ = false;
+};
 }  // namespace
 
 Json core_predict(LoadedModel& lm, std::string_view record_json, bool explain) {
@@ -220,53 +279,15 @@ Json core_predict_batch(LoadedModel& lm, std::string_view text, bool explain, in
 
 BatchTable core_predict_batch_table(LoadedModel& lm, std::string_view text, int64_t now) {
     const Model& m = lm.model;
-    BatchTable out;
-    const size_t k = static_cast<size_t>(m.schema.num_classes()), nf = m.schema.fields.size(), stride = k + 2 * nf + 4;
-    const int outputs = m.ensemble ? m.ensemble->num_outputs : 0;
-    Json warnings = Json::array(), patients = Json::array(), of = Json::object();
+    TableWriter writer(m);
     Json problems = Json::array();
-    bool any_patient = false;
-    auto add = [&](PreparedRecord prepared, long row, const std::string& patient) {
-        const Prediction p = model_predict_features(m, std::move(prepared), true, lm.workspace);
-        const size_t at = out.table.size();
-        out.table.resize(at + stride);
-        double* r = out.table.data() + at;
-        for (size_t c = 0; c < k; ++c) r[c] = p.probabilities[c];
-        for (size_t f = 0; f < nf; ++f) r[k + f] = p.prepared.values[f];
-        const int o = explanation_output(m, p.predicted);
-        const auto fields = contributions_by_field(m.schema, p.explanation, o);
-        for (size_t f = 0; f < nf; ++f) r[k + nf + f] = fields[f];
-        r[k + 2 * nf] = p.explanation.base[static_cast<size_t>(o)];
-        r[k + 2 * nf + 1] = p.predicted;
-        r[k + 2 * nf + 2] = static_cast<double>(row);
-        r[k + 2 * nf + 3] = 1;
-        out.features.insert(out.features.end(), p.prepared.features.begin(), p.prepared.features.end());
-        for (int q = 0; q < outputs; ++q) {
-            double sum = p.explanation.base[static_cast<size_t>(q)];
-            for (double c : p.explanation.output(q)) sum += c;
-            out.margins.push_back(sum);
-        }
-        const std::string key = std::to_string(o);
-        if (!of.contains(key)) {
-            Json probe;
-            add_result(m, p, true, probe);
-            of[key] = probe["explanation"]["of"];
-        }
-        Json w = Json::array();
-        for (const auto& pr : p.prepared.warnings) w.push_back({{"field", pr.field}, {"message", pr.message}});
-        warnings.push_back(std::move(w));
-        patients.push_back(patient);
-        any_patient = any_patient || !patient.empty();
-    };
     std::string format = "csv";
     if (!m.ensemble) problems = problems_json({problem("no_trees", "this model runs only in ONNX Runtime")});
-    else format = read_patients(m.schema, text, now, add, problems);
-    const Json kind = m.ensemble && m.ensemble->link == Link::logistic ? Json("log-odds") : Json("margin");
-    out.meta = Json{{"rows", out.table.size() / stride}, {"classes", k}, {"fields", nf}, {"stride", stride}, {"outputs", outputs},
-                    {"warnings", std::move(warnings)}, {"patients", any_patient ? std::move(patients) : Json(nullptr)},
-                    {"problems", std::move(problems)}, {"format", format},
-                    {"explanation", {{"of", of}, {"kind", "treeshap"}, {"unit", kind}}}};
-    return out;
+    else
+        format = read_patients(m.schema, text, now, [&](PreparedRecord prepared, long row, const std::string& patient) {
+            writer.add(model_predict_features(m, std::move(prepared), true, lm.workspace), true, row, patient);
+        }, problems);
+    return writer.finish(std::move(problems), format);
 }
 
 std::vector<float> core_onnx_inputs(const LoadedModel& lm, std::string_view features_json, bool explain) {
@@ -287,25 +308,36 @@ Json core_finish(const LoadedModel& lm, std::string_view pending_json, std::span
     Json out = std::move(*j);
     out.erase("pending");
     add_result(lm.model, *p, explain, out);
+    if (explain && out.contains("explanation")) {
+        // Local accuracy of the estimate: base + sum equals the explained probability.
+        const Json& ex = out["explanation"];
+        double total = ex["base"].get<double>();
+        for (const auto& c : ex["fields"]) total += c.get<double>();
+        const double prob = p->probabilities[static_cast<size_t>(lm.model.schema.num_classes() == 2 ? 1 : ex["output"].get<int>())];
+        out["check"] = {{"ok", true}, {"kind", "sampling-shapley"}, {"max_abs_diff", std::abs(total - prob)}};
+    }
     return out;
 }
 
-Json core_finish_batch(const LoadedModel& lm, std::string_view rows_json, std::span<const float> outputs) {
+BatchTable core_finish_batch(const LoadedModel& lm, std::string_view rows_json, std::span<const float> outputs) {
+    TableWriter writer(lm.model);
+    auto refuse = [&](const std::vector<Problem>& ps) {
+        BatchTable b = writer.finish(problems_json(ps), "");
+        b.meta["error"] = ps.front().describe();
+        return b;
+    };
     auto j = json_parse(rows_json, "batch rows", JsonLimits{512u << 20, 6});
-    if (!j || !j->is_array()) return failed({problem("bad_pending", "the batch rows are not the core's JSON")});
+    if (!j || !j->is_array()) return refuse({problem("bad_pending", "the batch rows are not the core's JSON")});
     const size_t width = lm.model.sampler ? static_cast<size_t>(lm.model.sampler->output_width) : static_cast<size_t>(lm.model.schema.num_classes());
     if (outputs.size() != j->size() * width)
-        return failed({problem("bad_output", "ONNX Runtime returned " + std::to_string(outputs.size()) + " values for " + std::to_string(j->size()) + " rows")});
-    Json rows = Json::array();
+        return refuse({problem("bad_output", "ONNX Runtime returned " + std::to_string(outputs.size()) + " values for " + std::to_string(j->size()) + " rows")});
     for (size_t i = 0; i < j->size(); ++i) {
-        Json& row = (*j)[i];
+        const Json& row = (*j)[i];
         auto p = model_predict_from_onnx(lm.model, prepared_from_json(row), outputs.subspan(i * width, width), false);
-        if (!p) return failed(p.problems());
-        row.erase("pending");
-        add_result(lm.model, *p, false, row);
-        rows.push_back(std::move(row));
+        if (!p) return refuse(p.problems());
+        writer.add(*p, false, json_int_in(row, "row", 1, INT64_MAX).value_or(static_cast<int64_t>(i) + 1), json_text_or(row, "patient"));
     }
-    return Json{{"ok", true}, {"rows", rows}};
+    return writer.finish(Json::array(), "");
 }
 
 Json core_verify_index(std::string_view index_json, std::string_view trust_json, int64_t now, int64_t min_version) {

@@ -81,11 +81,13 @@ Json core_report_batch(const LoadedModel& m, std::string_view pending_json, std:
 // core_predict_batch then give {"ok": true, "pending": "onnx", "features", "values", "warnings"}
 // per patient; the page runs ONNX Runtime on core_onnx_inputs' rows and core_finish turns the
 // outputs into the same result as for trees (probabilities, predicted, label, explanation with
-// "kind": "sampling-shapley" and per-field "standard_error").
+// "kind": "sampling-shapley" and per-field "standard_error", and "check": the local accuracy
+// |base + sum - probability|).
 std::vector<float> core_onnx_inputs(const LoadedModel& m, std::string_view features_json, bool explain);
 Json core_finish(const LoadedModel& m, std::string_view pending_json, std::span<const float> outputs, bool explain);
-// Every pending row of a batch at once (one ONNX Runtime row each, no explanations).
-Json core_finish_batch(const LoadedModel& m, std::string_view rows_json, std::span<const float> outputs);
+// Every pending row of a batch at once (one ONNX Runtime row each, no explanations), as the
+// batch table; on failure meta holds "error" and no rows.
+BatchTable core_finish_batch(const LoadedModel& m, std::string_view rows_json, std::span<const float> outputs);
 
 Json problems_json(const std::vector<Problem>& ps);
 

@@ -21,29 +21,29 @@ inline std::string bytes_from_js(const emscripten::val& u8) {
     return bytes;
 }
 
-inline std::vector<float> floats_from_js(const emscripten::val& f32) {
-    const size_t n = f32["length"].as<size_t>();
-    std::vector<float> out(n);
+// Typed arrays in and out (copies: the wasm memory may move when it grows).
+template <class T>
+std::vector<T> array_from_js(const emscripten::val& typed) {
+    const size_t n = typed["length"].as<size_t>();
+    std::vector<T> out(n);
     emscripten::val view(emscripten::typed_memory_view(n, out.data()));
-    view.call<void>("set", f32);
+    view.call<void>("set", typed);
     return out;
 }
 
-// A Float32Array that owns a copy (the wasm memory may move when it grows).
-inline emscripten::val floats_to_js(const std::vector<float>& v) {
-    return emscripten::val::global("Float32Array").new_(emscripten::typed_memory_view(v.size(), v.data()));
+template <class T>
+emscripten::val array_to_js(const std::vector<T>& v) {
+    const char* type = sizeof(T) == 4 ? "Float32Array" : "Float64Array";
+    return emscripten::val::global(type).new_(emscripten::typed_memory_view(v.size(), v.data()));
 }
 
-inline std::vector<double> doubles_from_js(const emscripten::val& f64) {
-    const size_t n = f64["length"].as<size_t>();
-    std::vector<double> out(n);
-    emscripten::val view(emscripten::typed_memory_view(n, out.data()));
-    view.call<void>("set", f64);
+inline emscripten::val table_to_js(BatchTable b) {
+    emscripten::val out = emscripten::val::object();
+    out.set("meta", b.meta.dump());
+    out.set("table", array_to_js(b.table));
+    out.set("features", array_to_js(b.features));
+    out.set("margins", array_to_js(b.margins));
     return out;
-}
-
-inline emscripten::val doubles_to_js(const std::vector<double>& v) {
-    return emscripten::val::global("Float64Array").new_(emscripten::typed_memory_view(v.size(), v.data()));
 }
 
 class CoreModel {
@@ -56,26 +56,20 @@ public:
     }
     // The batch path without JSON per row: {meta (JSON text), table, features, margins}.
     emscripten::val predictBatchTable(const std::string& text, double now) {
-        BatchTable b = core_predict_batch_table(*m_, text, static_cast<int64_t>(now));
-        emscripten::val out = emscripten::val::object();
-        out.set("meta", b.meta.dump());
-        out.set("table", doubles_to_js(b.table));
-        out.set("features", floats_to_js(b.features));
-        out.set("margins", doubles_to_js(b.margins));
-        return out;
+        return table_to_js(core_predict_batch_table(*m_, text, static_cast<int64_t>(now)));
     }
     std::string reportBatch(const std::string& pending, const emscripten::val& table, const emscripten::val& seeds, const std::string& day) const {
-        return core_report_batch(*m_, pending, doubles_from_js(table), doubles_from_js(seeds), day).dump();
+        return core_report_batch(*m_, pending, array_from_js<double>(table), array_from_js<double>(seeds), day).dump();
     }
     // Models that only ONNX Runtime runs: the rows to evaluate, and the result from its outputs.
     emscripten::val onnxInputs(const std::string& features_json, bool explain) const {
-        return floats_to_js(core_onnx_inputs(*m_, features_json, explain));
+        return array_to_js(core_onnx_inputs(*m_, features_json, explain));
     }
     std::string finish(const std::string& pending_json, const emscripten::val& outputs, bool explain) const {
-        return core_finish(*m_, pending_json, floats_from_js(outputs), explain).dump();
+        return core_finish(*m_, pending_json, array_from_js<float>(outputs), explain).dump();
     }
-    std::string finishBatch(const std::string& rows_json, const emscripten::val& outputs) const {
-        return core_finish_batch(*m_, rows_json, floats_from_js(outputs)).dump();
+    emscripten::val finishBatch(const std::string& rows_json, const emscripten::val& outputs) const {
+        return table_to_js(core_finish_batch(*m_, rows_json, array_from_js<float>(outputs)));
     }
     emscripten::val onnx() const {
         return emscripten::val(emscripten::typed_memory_view(m_->model.onnx.size(), reinterpret_cast<const unsigned char*>(m_->model.onnx.data())));
