@@ -430,18 +430,19 @@ int cmd_predict(const Args& a) {
     if (!rows) return fail("predict", rows.problems());
 
     const Schema& s = model->schema;
-    std::vector<Prediction> preds;
+    std::vector<PreparedRecord> prepared_rows;
     std::vector<Problem> problems;
-    TreeShapWorkspace ws;
     for (const Row& r : *rows) {
         auto prepared = record_prepare(s, r.record, r.row);
         if (!prepared) {
             problems.insert(problems.end(), prepared.problems().begin(), prepared.problems().end());
             continue;
         }
-        preds.push_back(model_predict_features(*model, std::move(*prepared), explain, ws));
+        prepared_rows.push_back(std::move(*prepared));
     }
     if (!problems.empty()) return fail("predict", problems);
+    TreeShapWorkspace ws;
+    const std::vector<Prediction> preds = model_predict_batch(*model, std::move(prepared_rows), explain, ws);
 
     std::string out;
     const int k = s.num_classes();

@@ -5,7 +5,7 @@
 //   [SECTION] Recursion over one tree
 //   [SECTION] Ensemble entry points
 //   [SECTION] Fast TreeSHAP v2: building the tables
-//   [SECTION] Fast TreeSHAP v2: explaining one row
+//   [SECTION] Fast TreeSHAP v2: explaining one row, and a batch tree by tree
 //   [SECTION] Per-field sums
 #include "explain/treeshap.h"
 
@@ -162,10 +162,15 @@ struct LeafPath {
     std::vector<PathFeature> features;
 };
 
-// Collects every leaf's unique path features with their z_j, and sets each internal node's bit
-// and first flag. Returns false when the tree cannot use tables (an edge with zero cover, a path
+struct SplitBit {
+    uint8_t bit = 0;    // the feature's position among the unique features of the path
+    uint8_t first = 0;  // 1 when the feature appears here for the first time on the path
+};
+
+// Collects every leaf's unique path features with their z_j, and each internal node's bit and
+// first flag. Returns false when the tree cannot use tables (an edge with zero cover, a path
 // with more than kMaxTableDepth unique features).
-bool collect_paths(const Tree& t, std::vector<TreeShapTables::Node>& nodes, std::vector<LeafPath>& leaves) {
+bool collect_paths(const Tree& t, std::vector<SplitBit>& bits, std::vector<LeafPath>& leaves) {
     struct Item {
         int32_t node;
         std::vector<PathFeature> path;
@@ -184,9 +189,7 @@ bool collect_paths(const Tree& t, std::vector<TreeShapTables::Node>& nodes, std:
         while (pos < it.path.size() && it.path[pos].feature != nd.feature) ++pos;
         const bool first = pos == it.path.size();
         if (first && pos >= kMaxTableDepth) return false;
-        TreeShapTables::Node& out = nodes[static_cast<size_t>(it.node)];
-        out.bit = static_cast<uint8_t>(pos);
-        out.first = first ? 1 : 0;
+        bits[static_cast<size_t>(it.node)] = {static_cast<uint8_t>(pos), static_cast<uint8_t>(first ? 1 : 0)};
         for (const int32_t child : {nd.left, nd.right}) {
             const double fraction = t.nodes[static_cast<size_t>(child)].cover / nd.cover;
             if (!(fraction > 0) || !std::isfinite(fraction)) return false;
@@ -197,6 +200,21 @@ bool collect_paths(const Tree& t, std::vector<TreeShapTables::Node>& nodes, std:
         }
     }
     return true;
+}
+
+// Nodes in breadth-first order (every parent before its children): node id -> slot.
+std::vector<uint32_t> breadth_first_slots(const Tree& t, std::vector<int32_t>& order) {
+    std::vector<uint32_t> slot(t.nodes.size(), 0);
+    order.assign(1, 0);
+    for (size_t i = 0; i < order.size(); ++i) {
+        const TreeNode& nd = t.nodes[static_cast<size_t>(order[i])];
+        slot[static_cast<size_t>(order[i])] = static_cast<uint32_t>(i);
+        if (!nd.leaf()) {
+            order.push_back(nd.left);
+            order.push_back(nd.right);
+        }
+    }
+    return slot;
 }
 
 // K(T) for every subset T of the d path features (bit j = feature j), value included. Uses the
@@ -235,56 +253,58 @@ void leaf_table(std::span<const PathFeature> path, double value, std::vector<dou
 }  // namespace
 
 size_t TreeShapTables::bytes() const {
-    return nodes.size() * sizeof(Node) + leaves.size() * sizeof(Leaf) + leaf_features.size() * sizeof(int32_t) +
-           leaf_hot.size() * sizeof(double) + tables.size() * sizeof(double) + trees.size() * sizeof(TreeRef);
+    return splits.size() * sizeof(Split) + leaves.size() * sizeof(Leaf) + leaf_features.size() * sizeof(int32_t) +
+           leaf_weights.size() * sizeof(double) + tables.size() * sizeof(double) + trees.size() * sizeof(TreeRef);
 }
 
 size_t TreeShapTables::fast_trees() const {
-    return static_cast<size_t>(std::count_if(trees.begin(), trees.end(), [](const TreeRef& r) { return r.root >= 0; }));
+    return static_cast<size_t>(std::count_if(trees.begin(), trees.end(), [](const TreeRef& r) { return r.fast; }));
 }
 
 TreeShapTables treeshap_tables(const Ensemble& e, size_t max_entries) {
     TreeShapTables out;
     out.base = treeshap_base(e);
-    std::vector<TreeShapTables::Node> nodes;
+    std::vector<SplitBit> bits;
     std::vector<LeafPath> paths;
+    std::vector<int32_t> order;
     std::vector<double> poly, prod;
     for (size_t ti = 0; ti < e.trees.size(); ++ti) {
         const Tree& t = e.trees[ti];
-        TreeShapTables::TreeRef ref{t.output, -1, ti};
+        TreeShapTables::TreeRef ref{t.output, ti};
         if (t.nodes.empty() || t.nodes[0].leaf()) continue;  // a stump adds only to the base
-        const int32_t root = static_cast<int32_t>(out.nodes.size());
-        nodes.assign(t.nodes.size(), {});
+        bits.assign(t.nodes.size(), {});
         paths.clear();
-        bool fits = collect_paths(t, nodes, paths);
+        bool fits = collect_paths(t, bits, paths);
         size_t entries = 0;
         for (const LeafPath& lp : paths) entries += size_t{1} << lp.features.size();
         fits = fits && out.tables.size() + entries <= max_entries;
         if (fits) {
-            for (size_t i = 0; i < t.nodes.size(); ++i) {
-                const TreeNode& src = t.nodes[i];
-                TreeShapTables::Node& dst = nodes[i];
-                dst.threshold = src.threshold;
-                dst.default_left = src.default_left;
-                if (!src.leaf()) {
-                    dst.left = root + src.left;
-                    dst.right = root + src.right;
-                    dst.feature = src.feature;
-                }
+            const std::vector<uint32_t> slot = breadth_first_slots(t, order);
+            ref.fast = true;
+            ref.splits = out.splits.size();
+            for (const int32_t id : order) {
+                const TreeNode& nd = t.nodes[static_cast<size_t>(id)];
+                if (nd.leaf()) continue;
+                const uint32_t bit = 1u << bits[static_cast<size_t>(id)].bit;
+                out.splits.push_back({nd.feature, nd.threshold, slot[static_cast<size_t>(id)], slot[static_cast<size_t>(nd.left)],
+                                      slot[static_cast<size_t>(nd.right)], bit, bits[static_cast<size_t>(id)].first ? bit : 0u, nd.default_left});
             }
+            ref.split_count = out.splits.size() - ref.splits;
+            ref.leaves = out.leaves.size();
             for (const LeafPath& lp : paths) {
-                nodes[static_cast<size_t>(lp.node)].feature = static_cast<int32_t>(out.leaves.size());
-                TreeShapTables::Leaf leaf{static_cast<uint32_t>(lp.features.size()), out.leaf_features.size(), out.tables.size()};
+                TreeShapTables::Leaf leaf{slot[static_cast<size_t>(lp.node)], static_cast<uint32_t>(lp.features.size()),
+                                          out.leaf_features.size(), out.tables.size()};
                 for (const PathFeature& pf : lp.features) {
                     out.leaf_features.push_back(pf.feature);
-                    out.leaf_hot.push_back((1.0 - pf.zero_fraction) / pf.zero_fraction);
+                    out.leaf_weights.push_back(-1.0);
+                    out.leaf_weights.push_back((1.0 - pf.zero_fraction) / pf.zero_fraction);
                 }
                 out.tables.resize(out.tables.size() + (size_t{1} << leaf.depth));
                 leaf_table(lp.features, t.nodes[static_cast<size_t>(lp.node)].value, poly, prod, out.tables.data() + leaf.table);
                 out.leaves.push_back(leaf);
             }
-            out.nodes.insert(out.nodes.end(), nodes.begin(), nodes.end());
-            ref.root = root;
+            ref.leaf_count = out.leaves.size() - ref.leaves;
+            out.max_slots = std::max(out.max_slots, static_cast<uint32_t>(t.nodes.size()));
         }
         out.trees.push_back(ref);
     }
@@ -292,52 +312,72 @@ TreeShapTables treeshap_tables(const Ensemble& e, size_t max_entries) {
 }
 
 //-----------------------------------------------------------------------------
-// [SECTION] Fast TreeSHAP v2: explaining one row
+// [SECTION] Fast TreeSHAP v2: explaining one row, and a batch tree by tree
 //-----------------------------------------------------------------------------
 // One walk of the whole tree carries the hot set H as a bit mask (bit = position of the feature
 // among the path's unique features): the side x takes keeps the feature's bit (sets it when the
 // feature is new on the path), the other side clears it.
-void treeshap(const Ensemble& e, const TreeShapTables& tables, std::span<const float> x, TreeShapWorkspace& ws,
-              Explanation& out) {
+namespace {
+void tree_shap_fast(const TreeShapTables& tables, const TreeShapTables::TreeRef& ref, std::span<const float> x, uint32_t* mask,
+                    double* phi) {
+    mask[0] = 0;
+    const TreeShapTables::Split* split = tables.splits.data() + ref.splits;
+    for (size_t s = 0; s < ref.split_count; ++s) {
+        const TreeShapTables::Split& nd = split[s];
+        const uint32_t m = mask[nd.slot];
+        const float v = x[static_cast<size_t>(nd.feature)];
+        const bool left = (v < nd.threshold) | (std::isnan(v) & (nd.default_left != 0));
+        const uint32_t hot = m | nd.set, cold = m & ~nd.keep;
+        mask[nd.left] = left ? hot : cold;
+        mask[nd.right] = left ? cold : hot;
+    }
+    const TreeShapTables::Leaf* leaf = tables.leaves.data() + ref.leaves;
+    for (size_t l = 0; l < ref.leaf_count; ++l) {
+        const uint32_t m = mask[leaf[l].slot];
+        const int32_t* features = tables.leaf_features.data() + leaf[l].features;
+        const double* weights = tables.leaf_weights.data() + 2 * leaf[l].features;
+        const double* table = tables.tables.data() + leaf[l].table;
+        for (uint32_t i = 0; i < leaf[l].depth; ++i)
+            phi[features[i]] += weights[2 * i + ((m >> i) & 1u)] * table[m & ~(1u << i)];
+    }
+}
+
+void explain_tree(const Ensemble& e, const TreeShapTables& tables, const TreeShapTables::TreeRef& ref,
+                  std::span<const float> x, TreeShapWorkspace& ws, double* phi) {
+    if (ref.fast) {
+        if (ws.masks.size() < tables.max_slots) ws.masks.resize(tables.max_slots);
+        return tree_shap_fast(tables, ref, x, ws.masks.data(), phi);
+    }
+    const size_t d = static_cast<size_t>(e.max_depth) + 2;
+    ws.path.resize(d * (d + 1) / 2 + 1);
+    tree_shap(e.trees[ref.tree], x, phi, 0, 0, ws.path.data(), 1.0, 1.0, -1);
+}
+
+void start_explanation(const Ensemble& e, const TreeShapTables& tables, Explanation& out) {
     out.num_outputs = e.num_outputs;
     out.num_features = e.num_features;
     out.base = tables.base;
     out.contributions.assign(static_cast<size_t>(e.num_outputs) * static_cast<size_t>(e.num_features), 0.0);
-    const size_t d = static_cast<size_t>(e.max_depth) + 2;
-    auto& stack = ws.stack;
-    for (const TreeShapTables::TreeRef& ref : tables.trees) {
-        double* phi = out.contributions.data() + static_cast<size_t>(ref.output) * static_cast<size_t>(e.num_features);
-        if (ref.root < 0) {
-            const Tree& t = e.trees[ref.tree];
-            ws.path.resize(d * (d + 1) / 2 + 1);
-            tree_shap(t, x, phi, 0, 0, ws.path.data(), 1.0, 1.0, -1);
-            continue;
-        }
-        stack.clear();
-        stack.emplace_back(ref.root, 0u);
-        while (!stack.empty()) {
-            const auto [n, mask] = stack.back();
-            stack.pop_back();
-            const TreeShapTables::Node& nd = tables.nodes[static_cast<size_t>(n)];
-            if (nd.left < 0) {
-                const TreeShapTables::Leaf& leaf = tables.leaves[static_cast<size_t>(nd.feature)];
-                const int32_t* features = tables.leaf_features.data() + leaf.features;
-                const double* hot = tables.leaf_hot.data() + leaf.features;
-                const double* table = tables.tables.data() + leaf.table;
-                for (uint32_t i = 0; i < leaf.depth; ++i) {
-                    const uint32_t bit = 1u << i;
-                    const double k = table[mask & ~bit];
-                    phi[features[i]] += (mask & bit) ? hot[i] * k : -k;
-                }
-                continue;
-            }
-            const float v = x[static_cast<size_t>(nd.feature)];
-            const bool left = std::isnan(v) ? nd.default_left != 0 : v < nd.threshold;
-            const uint32_t bit = 1u << nd.bit;
-            const uint32_t hot_mask = nd.first ? (mask | bit) : mask;
-            const uint32_t cold_mask = mask & ~bit;
-            stack.emplace_back(nd.left, left ? hot_mask : cold_mask);
-            stack.emplace_back(nd.right, left ? cold_mask : hot_mask);
+}
+}  // namespace
+
+void treeshap(const Ensemble& e, const TreeShapTables& tables, std::span<const float> x, TreeShapWorkspace& ws,
+              Explanation& out) {
+    start_explanation(e, tables, out);
+    for (const TreeShapTables::TreeRef& ref : tables.trees)
+        explain_tree(e, tables, ref, x, ws, out.contributions.data() + static_cast<size_t>(ref.output) * static_cast<size_t>(e.num_features));
+}
+
+void treeshap_batch(const Ensemble& e, const TreeShapTables& tables, std::span<const float> rows, TreeShapWorkspace& ws,
+                    std::span<Explanation> out) {
+    const size_t width = static_cast<size_t>(e.num_features);
+    for (Explanation& ex : out) start_explanation(e, tables, ex);
+    for (size_t first = 0; first < out.size(); first += kBatchBlock) {
+        const size_t last = std::min(out.size(), first + kBatchBlock);
+        for (const TreeShapTables::TreeRef& ref : tables.trees) {
+            const size_t at = static_cast<size_t>(ref.output) * width;
+            for (size_t r = first; r < last; ++r)
+                explain_tree(e, tables, ref, rows.subspan(r * width, width), ws, out[r].contributions.data() + at);
         }
     }
 }

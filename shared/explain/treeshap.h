@@ -51,7 +51,7 @@ struct TreeShapWorkspace {
         double zero_fraction, one_fraction, weight;
     };
     std::vector<PathElement> path;
-    std::vector<std::pair<int32_t, uint32_t>> stack;  // Fast TreeSHAP v2: (node, hot mask)
+    std::vector<uint32_t> masks;  // Fast TreeSHAP v2: H at every node of one tree
 };
 
 void treeshap(const Ensemble& e, std::span<const float> x, TreeShapWorkspace& ws, Explanation& out);
@@ -73,32 +73,42 @@ std::vector<double> treeshap_base(const Ensemble& e);
 // against O(L d^2) for the reference algorithm). The results are the same numbers up to
 // rounding (the tests hold both to XGBoost's pred_contribs). Trees whose tables would not fit
 // the budget, or that have an edge with zero cover, are explained by the reference algorithm.
+//
+// Explaining a row walks no pointers: the splits are stored parents first (breadth-first), so
+// one pass over them computes every node's H from its parent's with selects instead of
+// branches, then one pass over the leaves reads the tables (x's way at a split decides only
+// which child gets which mask, never which code runs next).
 struct TreeShapTables {
-    struct Node {
-        int32_t left = -1, right = -1;  // -1 at a leaf
-        int32_t feature = 0;            // at a leaf: index into leaves
+    struct Split {                     // an internal node
+        int32_t feature = 0;
         float threshold = 0;
+        uint32_t slot = 0;             // this node's place in the tree's mask array
+        uint32_t left = 0, right = 0;  // the children's places
+        uint32_t keep = 0;             // bit of this feature among the path's unique features
+        uint32_t set = 0;              // the same bit when the feature is new on the path, else 0
         uint8_t default_left = 1;
-        uint8_t bit = 0;    // this feature's position among the unique features of the path
-        uint8_t first = 0;  // 1 when the feature appears here for the first time on the path
     };
     struct Leaf {
+        uint32_t slot = 0;    // place in the tree's mask array
         uint32_t depth = 0;   // d: unique features on the path
-        size_t features = 0;  // offset into leaf_features / leaf_hot (d entries)
+        size_t features = 0;  // offset into leaf_features (d entries) and leaf_weights (2d entries)
         size_t table = 0;     // offset into tables (2^d entries)
     };
     struct TreeRef {
         int output = 0;
-        int32_t root = -1;  // offset into nodes; -1: explained by the reference algorithm
-        size_t tree = 0;    // index into the ensemble's trees
+        size_t tree = 0;       // index into the ensemble's trees
+        bool fast = false;     // false: explained by the reference algorithm
+        size_t splits = 0, split_count = 0;
+        size_t leaves = 0, leaf_count = 0;
     };
     std::vector<TreeRef> trees;
-    std::vector<Node> nodes;
+    std::vector<Split> splits;
     std::vector<Leaf> leaves;
     std::vector<int32_t> leaf_features;
-    std::vector<double> leaf_hot;  // (1 - z_i) / z_i
-    std::vector<double> tables;    // K_l(T), value included
+    std::vector<double> leaf_weights;  // per path feature: -1 (x does not follow it), (1 - z_i) / z_i (x does)
+    std::vector<double> tables;        // K_l(T), value included
     std::vector<double> base;
+    uint32_t max_slots = 0;            // the most nodes in one tree (size of the mask array)
 
     size_t bytes() const;
     size_t fast_trees() const;  // how many trees use the tables
@@ -109,6 +119,12 @@ TreeShapTables treeshap_tables(const Ensemble& e, size_t max_entries = size_t{1}
 // Same result as treeshap(e, x, ...) for the ensemble the tables were built from.
 void treeshap(const Ensemble& e, const TreeShapTables& tables, std::span<const float> x, TreeShapWorkspace& ws,
               Explanation& out);
+// Many rows (row-major, e.num_features wide; out.size() rows), tree by tree over blocks of
+// kBatchBlock rows, so one tree's tables stay in cache while the whole block reads them: the
+// same numbers as treeshap() row by row, a few times faster for large models.
+constexpr size_t kBatchBlock = 128;
+void treeshap_batch(const Ensemble& e, const TreeShapTables& tables, std::span<const float> rows, TreeShapWorkspace& ws,
+                    std::span<Explanation> out);
 
 //-----------------------------------------------------------------------------
 // [SECTION] Per-field sums

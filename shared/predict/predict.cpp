@@ -79,15 +79,37 @@ int explanation_output(const Model& m, int klass) {
     return m.schema.num_classes() == 2 ? 0 : klass;
 }
 
-Prediction model_predict_features(const Model& m, PreparedRecord prepared, bool explain, TreeShapWorkspace& ws) {
+namespace {
+Prediction predict_unexplained(const Model& m, PreparedRecord prepared) {
     Prediction p;
     const Ensemble& e = *m.ensemble;
     p.margin = ensemble_margin(e, prepared.features);
     p.probabilities = probabilities_from_margin(e.link, p.margin);
     p.predicted = decide(m.schema, p.probabilities);
-    if (explain) treeshap(e, m.shap_tables, prepared.features, ws, p.explanation);
     p.prepared = std::move(prepared);
     return p;
+}
+}  // namespace
+
+Prediction model_predict_features(const Model& m, PreparedRecord prepared, bool explain, TreeShapWorkspace& ws) {
+    Prediction p = predict_unexplained(m, std::move(prepared));
+    if (explain) treeshap(*m.ensemble, m.shap_tables, p.prepared.features, ws, p.explanation);
+    return p;
+}
+
+std::vector<Prediction> model_predict_batch(const Model& m, std::vector<PreparedRecord> prepared, bool explain, TreeShapWorkspace& ws) {
+    std::vector<Prediction> out;
+    out.reserve(prepared.size());
+    for (PreparedRecord& r : prepared) out.push_back(predict_unexplained(m, std::move(r)));
+    if (!explain || out.empty()) return out;
+    const size_t width = static_cast<size_t>(m.ensemble->num_features);
+    std::vector<float> rows;
+    rows.reserve(out.size() * width);
+    for (const Prediction& p : out) rows.insert(rows.end(), p.prepared.features.begin(), p.prepared.features.end());
+    std::vector<Explanation> explained(out.size());
+    treeshap_batch(*m.ensemble, m.shap_tables, rows, ws, explained);
+    for (size_t i = 0; i < out.size(); ++i) out[i].explanation = std::move(explained[i]);
+    return out;
 }
 
 Result<Prediction> model_predict(const Model& m, const RawRecord& record, bool explain, long row) {

@@ -65,6 +65,9 @@ int decide(const Schema& schema, std::span<const double> probabilities);
 Result<Prediction> model_predict(const Model& m, const RawRecord& record, bool explain, long row = -1);
 // The same from an already-built feature vector (batch paths that prepared the record already).
 Prediction model_predict_features(const Model& m, PreparedRecord prepared, bool explain, TreeShapWorkspace& ws);
+// Many records at once (the CLI's predict, the browser's batch view): the same predictions as
+// model_predict_features one by one, explained tree by tree over blocks of rows (treeshap_batch).
+std::vector<Prediction> model_predict_batch(const Model& m, std::vector<PreparedRecord> prepared, bool explain, TreeShapWorkspace& ws);
 
 // Which model output an explanation shows for a class: binary has one output (the log-odds, or
 // for model-agnostic explanations the probability, of the positive class); multiclass one per class.

@@ -93,13 +93,19 @@ void bench_model(const std::string& name, const XgbBooster& booster, const Ensem
     auto t0 = Clock::now();
     booster.predict(batch, 2);
     const double xgb_batch = std::chrono::duration<double>(Clock::now() - t0).count();
+    // The product's batch path: margins row by row, TreeSHAP tree by tree over blocks of rows.
+    std::vector<Explanation> explained(batch.rows);
+    t0 = Clock::now();
+    for (size_t i = 0; i < batch.rows; ++i) (void)ensemble_margin(e, batch.row(i));
+    treeshap_batch(e, tables, batch.data, ws, explained);
+    const double core_batch = std::chrono::duration<double>(Clock::now() - t0).count();
+    put(name + ".native.explain_10k", core_batch, "s", xgb_batch);
     t0 = Clock::now();
     for (size_t i = 0; i < batch.rows; ++i) {
         (void)ensemble_margin(e, batch.row(i));
         treeshap(e, tables, batch.row(i), ws, ex);
     }
-    const double core_batch = std::chrono::duration<double>(Clock::now() - t0).count();
-    put(name + ".native.explain_10k", core_batch, "s", xgb_batch);
+    put(name + ".native.explain_10k_row_by_row", std::chrono::duration<double>(Clock::now() - t0).count(), "s", xgb_batch);
 }
 
 // The spec's latency model size: 300 trees of depth 6 on 30 fields, trained on `localdx synth`'s

@@ -162,6 +162,57 @@ TEST(Trees, FastTreeShapEqualsTheReferenceAlgorithm) {
     }
 }
 
+// The same tree with its nodes renumbered at random (the root stays node 0): imported models need
+// not number parents before children.
+static Tree shuffled_ids(const Tree& t, std::mt19937& rng) {
+    std::vector<int32_t> id(t.nodes.size());
+    for (size_t i = 0; i < id.size(); ++i) id[i] = static_cast<int32_t>(i);
+    std::shuffle(id.begin() + 1, id.end(), rng);
+    Tree out = t;
+    for (size_t i = 0; i < t.nodes.size(); ++i) {
+        TreeNode nd = t.nodes[i];
+        if (!nd.leaf()) {
+            nd.left = id[static_cast<size_t>(nd.left)];
+            nd.right = id[static_cast<size_t>(nd.right)];
+        }
+        out.nodes[static_cast<size_t>(id[i])] = nd;
+    }
+    return out;
+}
+
+TEST(Trees, BatchTreeShapEqualsRowByRowExactly) {
+    std::mt19937 rng(41);
+    Ensemble e;
+    e.num_features = 7;
+    e.num_outputs = 3;
+    e.link = Link::softmax;
+    e.base_margin = {0.1, -0.2, 0.3};
+    for (int t = 0; t < 24; ++t) {
+        Tree tree = random_tree(rng, e.num_features, 2 + t % 7, t % 3);
+        e.trees.push_back(t % 2 ? shuffled_ids(tree, rng) : tree);
+    }
+    ASSERT_TRUE(ensemble_check(e).ok());
+    ensemble_prepare(e);
+    for (const size_t budget : {size_t{1} << 22, size_t{300}}) {  // all trees with tables; some by the reference algorithm
+        const TreeShapTables tables = treeshap_tables(e, budget);
+        ASSERT_GT(tables.fast_trees(), 0u);
+        const size_t n = 2 * kBatchBlock + 37;  // blocks, and a partial one
+        std::vector<float> rows(n * 7);
+        for (float& v : rows) v = rng() % 5 == 0 ? NAN : std::uniform_real_distribution<float>(-1.5, 1.5)(rng);
+        std::vector<Explanation> batch(n);
+        TreeShapWorkspace ws;
+        treeshap_batch(e, tables, rows, ws, batch);
+        for (size_t r = 0; r < n; ++r) {
+            const std::span<const float> x(rows.data() + r * 7, 7);
+            Explanation one;
+            treeshap(e, tables, x, ws, one);
+            ASSERT_EQ(batch[r].contributions, one.contributions) << "row " << r;  // bit for bit: the same sums in the same order
+            ASSERT_EQ(batch[r].base, one.base);
+            ASSERT_LE(max_difference(one, treeshap(e, x)), 1e-12) << "row " << r;
+        }
+    }
+}
+
 TEST(Trees, FastTreeShapFallsBackForTreesWithoutTables) {
     std::mt19937 rng(5);
     Ensemble e;

@@ -283,10 +283,16 @@ BatchTable core_predict_batch_table(LoadedModel& lm, std::string_view text, int6
     Json problems = Json::array();
     std::string format = "csv";
     if (!m.ensemble) problems = problems_json({problem("no_trees", "this model runs only in ONNX Runtime")});
-    else
+    else {
+        std::vector<PreparedRecord> records;
+        std::vector<std::pair<long, std::string>> ids;
         format = read_patients(m.schema, text, now, [&](PreparedRecord prepared, long row, const std::string& patient) {
-            writer.add(model_predict_features(m, std::move(prepared), true, lm.workspace), true, row, patient);
+            records.push_back(std::move(prepared));
+            ids.emplace_back(row, patient);
         }, problems);
+        auto predictions = model_predict_batch(m, std::move(records), true, lm.workspace);
+        for (size_t i = 0; i < predictions.size(); ++i) writer.add(predictions[i], true, ids[i].first, ids[i].second);
+    }
     return writer.finish(std::move(problems), format);
 }
 
