@@ -87,8 +87,40 @@ void host_explain_row(int index) { js_host_call("explainRow", std::to_string(ind
 //-----------------------------------------------------------------------------
 // [SECTION] Frame loop
 //-----------------------------------------------------------------------------
+// The UI is drawn only when something may have changed: input (mouse, touch, keys, wheel,
+// focus), a message from the page, a canvas resize, a held mouse button (dragging), and twice a
+// second otherwise (the text caret). An idle page then costs the clinician's CPU and battery
+// nothing, and a batch worker gets the whole core instead of sharing it with 60 redraws a second.
 namespace {
 GLFWwindow* window = nullptr;
+constexpr int kFramesAfterEvent = 4;  // ImGui settles hover, focus and layout within a few frames
+constexpr double kIdleInterval = 0.5;
+
+void wake(AppState& s) { s.frames_to_draw = kFramesAfterEvent; }
+
+template <typename Event>
+EM_BOOL wake_on(int, const Event*, void*) {
+    wake(state());
+    return EM_FALSE;  // the event still reaches GLFW and the page
+}
+
+void wake_on_input() {
+    const char* canvas = "#canvas";
+    emscripten_set_mousedown_callback(canvas, nullptr, false, wake_on<EmscriptenMouseEvent>);
+    emscripten_set_mousemove_callback(EMSCRIPTEN_EVENT_TARGET_WINDOW, nullptr, false, wake_on<EmscriptenMouseEvent>);
+    emscripten_set_mouseup_callback(EMSCRIPTEN_EVENT_TARGET_WINDOW, nullptr, false, wake_on<EmscriptenMouseEvent>);
+    emscripten_set_mouseleave_callback(canvas, nullptr, false, wake_on<EmscriptenMouseEvent>);
+    emscripten_set_wheel_callback(canvas, nullptr, false, wake_on<EmscriptenWheelEvent>);
+    emscripten_set_touchstart_callback(canvas, nullptr, false, wake_on<EmscriptenTouchEvent>);
+    emscripten_set_touchmove_callback(canvas, nullptr, false, wake_on<EmscriptenTouchEvent>);
+    emscripten_set_touchend_callback(canvas, nullptr, false, wake_on<EmscriptenTouchEvent>);
+    emscripten_set_keydown_callback(EMSCRIPTEN_EVENT_TARGET_WINDOW, nullptr, false, wake_on<EmscriptenKeyboardEvent>);
+    emscripten_set_keyup_callback(EMSCRIPTEN_EVENT_TARGET_WINDOW, nullptr, false, wake_on<EmscriptenKeyboardEvent>);
+    emscripten_set_keypress_callback(EMSCRIPTEN_EVENT_TARGET_WINDOW, nullptr, false, wake_on<EmscriptenKeyboardEvent>);
+    emscripten_set_focus_callback(canvas, nullptr, false, wake_on<EmscriptenFocusEvent>);
+    emscripten_set_blur_callback(canvas, nullptr, false, wake_on<EmscriptenFocusEvent>);
+    emscripten_set_resize_callback(EMSCRIPTEN_EVENT_TARGET_WINDOW, nullptr, false, wake_on<EmscriptenUiEvent>);
+}
 
 void frame() {
     AppState& s = state();
@@ -100,7 +132,17 @@ void frame() {
     const int w = static_cast<int>(css_w * dpr + 0.5), h = static_cast<int>(css_h * dpr + 0.5);
     int cw = 0, ch = 0;
     glfwGetWindowSize(window, &cw, &ch);
-    if (w > 0 && h > 0 && (w != cw || h != ch)) glfwSetWindowSize(window, w, h);
+    if (w > 0 && h > 0 && (w != cw || h != ch)) {
+        glfwSetWindowSize(window, w, h);
+        wake(s);
+    }
+    const ImGuiIO& io = ImGui::GetIO();
+    const bool dragging = io.MouseDown[0] || io.MouseDown[1] || io.MouseDown[2];
+    const double now = emscripten_get_now() / 1000.0;
+    if (s.frames_to_draw <= 0 && !dragging && now - s.last_draw < kIdleInterval) return;
+    s.frames_to_draw = std::max(0, s.frames_to_draw - 1);
+    s.last_draw = now;
+    s.frames_drawn += 1;
 
     glfwPollEvents();
     ImGui_ImplOpenGL3_NewFrame();
@@ -170,6 +212,8 @@ void app_start(const emscripten::val& font_u8) {
     }
     ImGui_ImplGlfw_InitForOpenGL(window, true);
     ImGui_ImplOpenGL3_Init("#version 300 es");
+    wake_on_input();
+    wake(state());
     emscripten_set_main_loop(frame, 0, false);
 }
 
@@ -184,6 +228,7 @@ Json parse_or_null(const std::string& text) {
 
 void app_set_model(const CoreModel& m, const std::string& status_json) {
     AppState& s = state();
+    wake(s);
     s.model = m.shared();
     s.info = core_model_info(*s.model);
     s.bundle_status = parse_or_null(status_json);
@@ -194,12 +239,14 @@ void app_set_model(const CoreModel& m, const std::string& status_json) {
 }
 
 void app_set_error(const std::string& message) {
+    wake(state());
     state().error = message;
     state().predicting = false;
 }
 
 void app_set_result(const std::string& result_json) {
     AppState& s = state();
+    wake(s);
     s.predicting = false;
     s.result = parse_or_null(result_json);
     if (s.result.is_object() && s.result.value("ok", false)) host_announce(result_summary(s));
@@ -209,6 +256,7 @@ void app_set_result(const std::string& result_json) {
 // A scored file from batch-worker.js: meta (JSON, small) and the table (a Float64Array).
 void app_set_batch_table(const std::string& name, const std::string& meta_json, const emscripten::val& table) {
     AppState& s = state();
+    wake(s);
     Json meta = parse_or_null(meta_json);
     s.batch = BatchState{};
     s.batch.loaded = true;
@@ -240,6 +288,7 @@ void app_set_batch_table(const std::string& name, const std::string& meta_json, 
 // One batch row explained on demand (model-agnostic): the core's full JSON for it.
 void app_set_batch_row(int index, const std::string& row_json) {
     AppState& s = state();
+    wake(s);
     Json r = parse_or_null(row_json);
     if (index < 0 || static_cast<size_t>(index) >= s.batch.rows() || !r.is_object()) return;
     if (!r.value("ok", false)) { s.batch.status = "The row could not be explained: " + r["problems"][0].value("text", std::string()); return; }
@@ -248,11 +297,13 @@ void app_set_batch_row(int index, const std::string& row_json) {
 
 void app_set_reporting(const std::string& json) {
     Json j = parse_or_null(json);
+    wake(state());
     state().reporting = j.is_object() ? j : Json::object();
 }
 
 // Test and page access to the form, so e2e tests can check what the UI holds.
 std::string app_form_record() { return form_record(state()).dump(); }
+double app_frames_drawn() { return static_cast<double>(state().frames_drawn); }
 }  // namespace
 
 }  // namespace ldx::app
@@ -266,4 +317,5 @@ EMSCRIPTEN_BINDINGS(localdx_app) {
     emscripten::function("appSetReporting", &ldx::app::app_set_reporting);
     emscripten::function("appSetBatchRow", &ldx::app::app_set_batch_row);
     emscripten::function("appFormRecord", &ldx::app::app_form_record);
+    emscripten::function("appFramesDrawn", &ldx::app::app_frames_drawn);
 }
