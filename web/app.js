@@ -61,7 +61,7 @@ async function start() {
   // ONNX Runtime's 14 MB wasm is needed for the first prediction: opening a one-node model now
   // makes it download and compile while the app's own module loads, not after the bundle is verified.
   ort.InferenceSession.create(assets.ort_warmup, { executionProviders: ['wasm'] }).catch((e) => console.warn('ONNX Runtime warm-up:', e.message));
-  workerAssets = assets;  // the batch worker starts when a file is first opened (not at start-up)
+  workerAssets = assets;  // the batch worker starts once the first model is ready (prepareWorkerWhenIdle)
   await loadScript(assets.app_js);
   M = await createLocalDxApp({
     canvas: $('canvas'),
@@ -147,6 +147,7 @@ async function loadBundle(url, status = {}) {
   M.appSetModel(model, JSON.stringify({ ...status, available }));
   announce(`Model ready: ${info.schema.title}, version ${info.version}. Signature verified.`);
   publishReporting();
+  prepareWorkerWhenIdle();
   return { ok: true, name: info.name, version: info.version, sha256: info.sha256 };
 }
 
@@ -251,7 +252,7 @@ function publicResult(r) {
 // bundle again, scores every row with the core, cross-checks with ONNX Runtime (or runs ONNX
 // Runtime alone for models the core cannot walk), builds the aggregate reports, and returns one
 // table of numbers: the page stays responsive however large the file.
-let worker = null, workerReady = null, workerSha = '', workerSeq = 0, workerAssets = null;
+let worker = null, workerReady = null, workerModelLoad = null, workerSeq = 0, workerAssets = null, workerTimer = 0;
 const workerCalls = new Map();
 
 function startWorker(assets) {
@@ -273,12 +274,27 @@ function callWorker(message, transfer = []) {
   });
 }
 
-async function workerModel() {
+// The current model in the worker: one load per model, shared by every caller.
+function workerModel() {
   if (!worker) startWorker(workerAssets);
-  await workerReady;
-  if (workerSha === current.info.sha256) return;
-  await callWorker({ type: 'model', sha: current.info.sha256, bytes: current.bytes, trust, now: now(), floors: JSON.stringify(store.get('accepted', {})) });
-  workerSha = current.info.sha256;
+  const sha = current.info.sha256;
+  if (!workerModelLoad || workerModelLoad.sha !== sha) {
+    const message = { type: 'model', sha, bytes: current.bytes, trust, now: now(), floors: JSON.stringify(store.get('accepted', {})) };
+    const promise = workerReady.then(() => callWorker(message));
+    workerModelLoad = { sha, promise };
+    promise.catch(() => { if (workerModelLoad && workerModelLoad.sha === sha) workerModelLoad = null; });
+  }
+  return workerModelLoad.promise;
+}
+
+// A moment after a model is ready, while the clinician reads or types, the worker starts (its
+// ONNX Runtime compiles, it verifies the model) so that the first file opened is scored at once.
+function prepareWorkerWhenIdle() {
+  clearTimeout(workerTimer);
+  workerTimer = setTimeout(() => {
+    const load = () => workerModel().catch((e) => console.warn('batch worker:', e.message));
+    if ('requestIdleCallback' in self) requestIdleCallback(load, { timeout: 2000 }); else load();
+  }, 1500);
 }
 
 async function scoreFile(name, text, { results = false } = {}) {
@@ -353,23 +369,34 @@ const reportPrediction = (r) => reportPredictions([r]);
 // after it is returned (storage and the randomized counts are not on the result's path).
 const reportLater = (r) => setTimeout(() => reportPrediction(r), 0);
 
+// Sent reports leave the stored queue in one write per pass over it (and every 2 s), not one
+// write per report: a 10,000-patient batch queues hundreds of reports.
 let flushing = false;
 async function flushReports() {
   if (flushing || !reportingEnabled() || !navigator.onLine) return;
   flushing = true;
+  const done = new Set();  // sent, or refused for good (4xx)
+  let written = performance.now();
+  const forget = () => {
+    if (done.size) store.set('queue', store.get('queue', []).filter((q) => !done.has(q.key)));
+    done.clear();
+    written = performance.now();
+  };
   try {
-    let queue = store.get('queue', []);
-    while (queue.length) {
-      const item = queue[0];
-      let res;
-      try {
-        res = await fetch('/api/v1/metrics', { method: 'POST', headers: { 'Content-Type': 'application/json', 'Idempotency-Key': item.key }, body: JSON.stringify(item.report) });
-      } catch { break; }  // offline: keep it for later
-      if (res.status === 429 || res.status >= 500) break;
-      queue = store.get('queue', []).filter((q) => q.key !== item.key);  // sent, or refused for good (4xx)
-      store.set('queue', queue);
+    for (let queue = store.get('queue', []); queue.length; queue = store.get('queue', [])) {
+      for (const item of queue) {
+        let res;
+        try {
+          res = await fetch('/api/v1/metrics', { method: 'POST', headers: { 'Content-Type': 'application/json', 'Idempotency-Key': item.key }, body: JSON.stringify(item.report) });
+        } catch { return; }  // offline: keep the rest for later
+        if (res.status === 429 || res.status >= 500) return;
+        done.add(item.key);
+        if (performance.now() - written > 2000) forget();
+      }
+      forget();
     }
   } finally {
+    forget();
     flushing = false;
     publishReporting();
   }

@@ -104,7 +104,8 @@ Result<MetricsReport> report_parse(std::string_view body, const Schema& schema, 
     if (!utc_parse(r.day + "T00:00:00Z")) return problem("bad_report", "must be a date like 2026-11-22", "day");
     if (*n < schema.privacy.k_min)
         return problem("bad_report", "a report must summarise at least k = " + std::to_string(schema.privacy.k_min) + " predictions", "n");
-    if (*n > 1000000) return problem("bad_report", "more than 1000000 predictions in one report", "n");
+    if (static_cast<uint64_t>(*n) > kMaxReportPredictions)
+        return problem("bad_report", "more than " + std::to_string(kMaxReportPredictions) + " predictions in one report", "n");
     r.n = static_cast<uint64_t>(*n);
     if (std::abs(*eps - schema.privacy.epsilon) > 1e-12)
         return problem("bad_report", "must be the bundle's epsilon " + std::to_string(schema.privacy.epsilon), "epsilon");

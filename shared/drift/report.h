@@ -45,6 +45,7 @@ struct MetricsReport {
 };
 
 inline constexpr size_t kMaxReportBytes = 64 * 1024;
+inline constexpr uint64_t kMaxReportPredictions = 1000000;  // n of one report at most
 
 //-----------------------------------------------------------------------------
 // [SECTION] Building

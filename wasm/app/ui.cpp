@@ -325,16 +325,25 @@ void draw_result(AppState& s) {
 }  // namespace
 
 namespace {
-// The warnings of batch row i (an empty array when the meta has none for it).
-const Json& row_warnings(const BatchState& b, int i) {
+// The warning indices of batch row i (meta "warnings": per row, indices into "warning_kinds").
+const Json& row_warning_ids(const BatchState& b, int i) {
     static const Json none = Json::array();
     const Json& all = json_member(b.meta, "warnings");
     if (!all.is_array() || i < 0 || static_cast<size_t>(i) >= all.size() || !all[static_cast<size_t>(i)].is_array()) return none;
     return all[static_cast<size_t>(i)];
 }
+
+// The warnings of batch row i as [{field, message}] (an empty array when the meta has none).
+Json row_warnings(const BatchState& b, int i) {
+    const Json& kinds = json_member(b.meta, "warning_kinds");
+    Json out = Json::array();
+    for (const Json& id : row_warning_ids(b, i))
+        if (id.is_number_unsigned() && kinds.is_array() && id.get<size_t>() < kinds.size()) out.push_back(kinds[id.get<size_t>()]);
+    return out;
+}
 }  // namespace
 
-size_t BatchState::warnings(int row) const { return row_warnings(*this, row).size(); }
+size_t BatchState::warnings(int row) const { return row_warning_ids(*this, row).size(); }
 
 std::string BatchState::patient(int row) const {
     const Json& p = json_member(meta, "patients");

@@ -61,8 +61,9 @@ Json core_predict_batch(LoadedModel& m, std::string_view text, bool explain, int
 // K + 2 * NF + 4 doubles: probabilities, values (NaN = missing), per-field contributions of the
 // explained output, base, predicted, row number, explained = 1), the features for ONNX Runtime
 // (rows x F floats), and what ONNX Runtime must agree with (rows x O margins = base + sum(phi)).
-// meta: {"rows", "classes", "fields", "stride", "outputs", "warnings": [[{field, message}]...],
-// "patients": [...] | null, "problems", "format", "explanation": {"of": {out: text}, "kind", "unit"}}.
+// meta: {"rows", "classes", "fields", "stride", "outputs", "warning_kinds": [{field, message}...],
+// "warnings": per row, indices into warning_kinds, "patients": [...] | null, "problems", "format",
+// "explanation": {"of": {out: text}, "kind", "unit"}}.
 struct BatchTable {
     Json meta;
     std::vector<double> table;
@@ -72,8 +73,9 @@ struct BatchTable {
 BatchTable core_predict_batch_table(LoadedModel& m, std::string_view text, int64_t now);
 
 // Adds many predictions (a batch table as above) to the pending report, randomized in the core
-// with one seed per prediction (from crypto.getRandomValues). Returns {"pending": report | null,
-// "complete": [reports with n >= k]}.
+// with one seed per prediction (from crypto.getRandomValues). A batch is one report: complete
+// when it summarises at least k predictions (split only at the server's 1,000,000 per report),
+// pending otherwise. Returns {"pending": report | null, "complete": [reports with n >= k]}.
 Json core_report_batch(const LoadedModel& m, std::string_view pending_json, std::span<const double> table, std::span<const double> seeds,
                        std::string_view day);
 
