@@ -119,14 +119,14 @@ test('invalid values are shown next to the field, and no result is given', async
   await ctx.close();
 });
 
-test('the UI draws on demand: an idle page redraws about twice a second, and input wakes it', async () => {
+test('the UI draws on demand: an idle page redraws at most twice a second, and input wakes it', async () => {
   const { ctx, page, errors } = await openApp(browser, server.base);
   const drawn = () => page.evaluate(() => window.localdx.framesDrawn());
   await page.waitForTimeout(500);  // the frames after loading the model
   const idle0 = await drawn();
   await page.waitForTimeout(3000);
   const idle = (await drawn()) - idle0;
-  assert.ok(idle >= 2 && idle <= 12, `${idle} frames drawn in 3 s of idling (60 per second would be 180)`);
+  assert.ok(idle <= 8, `${idle} frames drawn in 3 s of idling (60 per second would be 180)`);
   const before = await drawn();
   await page.mouse.move(300, 300);
   await page.mouse.move(320, 310);

@@ -88,19 +88,22 @@ void host_explain_row(int index) { js_host_call("explainRow", std::to_string(ind
 // [SECTION] Frame loop
 //-----------------------------------------------------------------------------
 // The UI is drawn only when something may have changed: input (mouse, touch, keys, wheel,
-// focus), a message from the page, a canvas resize, a held mouse button (dragging), and twice a
-// second otherwise (the text caret). An idle page then costs the clinician's CPU and battery
-// nothing, and a batch worker gets the whole core instead of sharing it with 60 redraws a second.
+// focus), a message from the page, a canvas resize, a held mouse button (dragging); twice a
+// second while a text field has focus (the caret), every 5 s otherwise. An idle page then costs
+// the clinician's CPU and battery nothing, and the batch worker gets the whole core instead of
+// sharing it with 60 redraws a second.
 namespace {
 GLFWwindow* window = nullptr;
-constexpr int kFramesAfterEvent = 4;  // ImGui settles hover, focus and layout within a few frames
-constexpr double kIdleInterval = 0.5;
+constexpr int kFramesAfterInput = 4;    // ImGui settles hover, focus and layout within a few frames
+constexpr int kFramesAfterMessage = 2;  // new data from the page: one frame to lay it out, one to settle
+constexpr double kCaretInterval = 0.5;  // while a text field has focus: the caret blinks
+constexpr double kIdleInterval = 5.0;   // otherwise a redraw now and then, as a safety net
 
-void wake(AppState& s) { s.frames_to_draw = kFramesAfterEvent; }
+void wake(AppState& s, int frames = kFramesAfterMessage) { s.frames_to_draw = std::max(s.frames_to_draw, frames); }
 
 template <typename Event>
 EM_BOOL wake_on(int, const Event*, void*) {
-    wake(state());
+    wake(state(), kFramesAfterInput);
     return EM_FALSE;  // the event still reaches GLFW and the page
 }
 
@@ -134,12 +137,13 @@ void frame() {
     glfwGetWindowSize(window, &cw, &ch);
     if (w > 0 && h > 0 && (w != cw || h != ch)) {
         glfwSetWindowSize(window, w, h);
-        wake(s);
+        wake(s, kFramesAfterInput);
     }
     const ImGuiIO& io = ImGui::GetIO();
     const bool dragging = io.MouseDown[0] || io.MouseDown[1] || io.MouseDown[2];
     const double now = emscripten_get_now() / 1000.0;
-    if (s.frames_to_draw <= 0 && !dragging && now - s.last_draw < kIdleInterval) return;
+    const double interval = io.WantTextInput ? kCaretInterval : kIdleInterval;
+    if (s.frames_to_draw <= 0 && !dragging && now - s.last_draw < interval) return;
     s.frames_to_draw = std::max(0, s.frames_to_draw - 1);
     s.last_draw = now;
     s.frames_drawn += 1;
@@ -213,7 +217,7 @@ void app_start(const emscripten::val& font_u8) {
     ImGui_ImplGlfw_InitForOpenGL(window, true);
     ImGui_ImplOpenGL3_Init("#version 300 es");
     wake_on_input();
-    wake(state());
+    wake(state(), 1);  // "Loading…" until the model arrives; frames cost the start-up time
     emscripten_set_main_loop(frame, 0, false);
 }
 
