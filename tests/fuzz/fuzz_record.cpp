@@ -1,26 +1,13 @@
-// Fuzz target: a patient record (JSON) validated against a fixed schema, with every field type,
+// Fuzz target: a patient record (JSON) validated against a fixed schema (fuzz_schema_fixture.h), with every field type,
 // unit conversion and missing-value policy.
 #include <cstdint>
 #include <string_view>
 
 #include "record/record.h"
+#include "fuzz_schema_fixture.h"
 
 namespace {
-const ldx::Schema& schema() {
-    static const ldx::Schema s = *ldx::schema_parse(R"({
-      "task": "fuzz", "title": "Fuzz",
-      "fields": [
-        {"name": "glucose", "label": "G", "type": "number", "unit": "mg/dL", "min": 10, "max": 1000,
-         "typical_min": 50, "typical_max": 250, "alt_units": [{"unit": "mmol/L", "factor": 18.0156}]},
-        {"name": "age", "label": "A", "type": "integer", "unit": "a", "min": 0, "max": 120, "required": true},
-        {"name": "sex", "label": "S", "type": "category", "levels": [{"value": "f", "label": "F"}, {"value": "m", "label": "M"}]},
-        {"name": "stage", "label": "T", "type": "category", "encoding": "ordinal", "levels": [{"value": "I", "label": "1"}, {"value": "II", "label": "2"}]},
-        {"name": "smoker", "label": "B", "type": "boolean"}
-      ],
-      "outputs": {"kind": "binary", "column": "y", "classes": [{"name": "n", "label": "N"}, {"name": "y", "label": "Y"}], "positive": "y"}
-    })");
-    return s;
-}
+const ldx::Schema& schema() { return ldx::fuzz::patient_schema(); }
 }  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
