@@ -369,18 +369,17 @@ const reportPrediction = (r) => reportPredictions([r]);
 // after it is returned (storage and the randomized counts are not on the result's path).
 const reportLater = (r) => setTimeout(() => reportPrediction(r), 0);
 
-// Sent reports leave the stored queue in one write per pass over it (and every 2 s), not one
-// write per report: a 10,000-patient batch queues hundreds of reports.
+// Sent reports leave the stored queue in one write per pass over it, not one write per report
+// (a long time offline queues many). A report sent twice counts once: the server keys on its
+// Idempotency-Key.
 let flushing = false;
 async function flushReports() {
   if (flushing || !reportingEnabled() || !navigator.onLine) return;
   flushing = true;
   const done = new Set();  // sent, or refused for good (4xx)
-  let written = performance.now();
   const forget = () => {
     if (done.size) store.set('queue', store.get('queue', []).filter((q) => !done.has(q.key)));
     done.clear();
-    written = performance.now();
   };
   try {
     for (let queue = store.get('queue', []); queue.length; queue = store.get('queue', [])) {
@@ -391,7 +390,6 @@ async function flushReports() {
         } catch { return; }  // offline: keep the rest for later
         if (res.status === 429 || res.status >= 500) return;
         done.add(item.key);
-        if (performance.now() - written > 2000) forget();
       }
       forget();
     }

@@ -12,6 +12,8 @@
 #include <algorithm>
 #include <bit>
 #include <cmath>
+#include <stdexcept>
+#include <string>
 #include <utility>
 
 namespace ldx {
@@ -314,9 +316,9 @@ TreeShapTables treeshap_tables(const Ensemble& e, size_t max_entries) {
 //-----------------------------------------------------------------------------
 // [SECTION] Fast TreeSHAP v2: explaining one row, and a batch tree by tree
 //-----------------------------------------------------------------------------
-// One walk of the whole tree carries the hot set H as a bit mask (bit = position of the feature
-// among the path's unique features): the side x takes keeps the feature's bit (sets it when the
-// feature is new on the path), the other side clears it.
+// One pass over a tree's splits carries the hot set H as a bit mask (bit = position of the
+// feature among the path's unique features): the side x takes keeps the feature's bit (sets it
+// when the feature is new on the path), the other side clears it. Then each leaf reads its table.
 namespace {
 void tree_shap_fast(const TreeShapTables& tables, const TreeShapTables::TreeRef& ref, std::span<const float> x, uint32_t* mask,
                     double* phi) {
@@ -368,9 +370,12 @@ void treeshap(const Ensemble& e, const TreeShapTables& tables, std::span<const f
         explain_tree(e, tables, ref, x, ws, out.contributions.data() + static_cast<size_t>(ref.output) * static_cast<size_t>(e.num_features));
 }
 
-void treeshap_batch(const Ensemble& e, const TreeShapTables& tables, std::span<const float> rows, TreeShapWorkspace& ws,
-                    std::span<Explanation> out) {
+std::vector<Explanation> treeshap_batch(const Ensemble& e, const TreeShapTables& tables, std::span<const float> rows,
+                                        TreeShapWorkspace& ws) {
     const size_t width = static_cast<size_t>(e.num_features);
+    if (width == 0 || rows.size() % width != 0)
+        throw std::length_error("treeshap_batch: " + std::to_string(rows.size()) + " values are not rows of " + std::to_string(width));
+    std::vector<Explanation> out(rows.size() / width);
     for (Explanation& ex : out) start_explanation(e, tables, ex);
     for (size_t first = 0; first < out.size(); first += kBatchBlock) {
         const size_t last = std::min(out.size(), first + kBatchBlock);
@@ -380,6 +385,7 @@ void treeshap_batch(const Ensemble& e, const TreeShapTables& tables, std::span<c
                 explain_tree(e, tables, ref, rows.subspan(r * width, width), ws, out[r].contributions.data() + at);
         }
     }
+    return out;
 }
 
 //-----------------------------------------------------------------------------

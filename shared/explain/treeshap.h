@@ -119,12 +119,13 @@ TreeShapTables treeshap_tables(const Ensemble& e, size_t max_entries = size_t{1}
 // Same result as treeshap(e, x, ...) for the ensemble the tables were built from.
 void treeshap(const Ensemble& e, const TreeShapTables& tables, std::span<const float> x, TreeShapWorkspace& ws,
               Explanation& out);
-// Many rows (row-major, e.num_features wide; out.size() rows), tree by tree over blocks of
-// kBatchBlock rows, so one tree's tables stay in cache while the whole block reads them: the
-// same numbers as treeshap() row by row, a few times faster for large models.
+// Many rows (row-major, e.num_features wide), tree by tree over blocks of kBatchBlock rows, so
+// one tree's tables stay in cache while the whole block reads them: one explanation per row,
+// bit for bit those of treeshap() row by row (1.3x faster natively for 300 trees of depth 6).
+// Throws std::length_error when rows is not a whole number of rows.
 constexpr size_t kBatchBlock = 128;
-void treeshap_batch(const Ensemble& e, const TreeShapTables& tables, std::span<const float> rows, TreeShapWorkspace& ws,
-                    std::span<Explanation> out);
+std::vector<Explanation> treeshap_batch(const Ensemble& e, const TreeShapTables& tables, std::span<const float> rows,
+                                        TreeShapWorkspace& ws);
 
 //-----------------------------------------------------------------------------
 // [SECTION] Per-field sums

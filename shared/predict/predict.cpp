@@ -106,8 +106,7 @@ std::vector<Prediction> model_predict_batch(const Model& m, std::vector<Prepared
     std::vector<float> rows;
     rows.reserve(out.size() * width);
     for (const Prediction& p : out) rows.insert(rows.end(), p.prepared.features.begin(), p.prepared.features.end());
-    std::vector<Explanation> explained(out.size());
-    treeshap_batch(*m.ensemble, m.shap_tables, rows, ws, explained);
+    std::vector<Explanation> explained = treeshap_batch(*m.ensemble, m.shap_tables, rows, ws);
     for (size_t i = 0; i < out.size(); ++i) out[i].explanation = std::move(explained[i]);
     return out;
 }

@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <cmath>
 #include <random>
+#include <stdexcept>
 
 #include "explain/treeshap.h"
 #include "support.h"
@@ -199,9 +200,9 @@ TEST(Trees, BatchTreeShapEqualsRowByRowExactly) {
         const size_t n = 2 * kBatchBlock + 37;  // blocks, and a partial one
         std::vector<float> rows(n * 7);
         for (float& v : rows) v = rng() % 5 == 0 ? NAN : std::uniform_real_distribution<float>(-1.5, 1.5)(rng);
-        std::vector<Explanation> batch(n);
         TreeShapWorkspace ws;
-        treeshap_batch(e, tables, rows, ws, batch);
+        const std::vector<Explanation> batch = treeshap_batch(e, tables, rows, ws);
+        ASSERT_EQ(batch.size(), n);
         for (size_t r = 0; r < n; ++r) {
             const std::span<const float> x(rows.data() + r * 7, 7);
             Explanation one;
@@ -210,6 +211,8 @@ TEST(Trees, BatchTreeShapEqualsRowByRowExactly) {
             ASSERT_EQ(batch[r].base, one.base);
             ASSERT_LE(max_difference(one, treeshap(e, x)), 1e-12) << "row " << r;
         }
+        TreeShapWorkspace ws2;
+        EXPECT_THROW(treeshap_batch(e, tables, std::span<const float>(rows).first(rows.size() - 3), ws2), std::length_error);
     }
 }
 
