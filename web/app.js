@@ -54,10 +54,10 @@ function loadScript(src) {
 }
 
 async function start() {
-  const assets = await (await fetch('assets.json')).json();
-  trust = await (await fetch('trust.json')).text();
+  const [assets, trustText] = await Promise.all([fetch('assets.json').then((r) => r.json()), fetch('trust.json').then((r) => r.text())]);
+  trust = trustText;
   ort = await import('./' + assets.ort);
-  ort.env.wasm.numThreads = self.crossOriginIsolated ? Math.min(4, navigator.hardwareConcurrency || 1) : 1;
+  ort.env.wasm.numThreads = 1;  // one patient at a time: a thread pool only costs start-up (same run time, measured)
   // ONNX Runtime's 14 MB wasm is needed for the first prediction: opening a one-node model now
   // makes it download and compile while the app's own module loads, not after the bundle is verified.
   ort.InferenceSession.create(assets.ort_warmup, { executionProviders: ['wasm'] }).catch((e) => console.warn('ONNX Runtime warm-up:', e.message));
@@ -68,9 +68,9 @@ async function start() {
     locateFile: (path) => (path.endsWith('.wasm') ? assets.app_wasm : path),
   });
   const font = new Uint8Array(await (await fetch(assets.font)).arrayBuffer());
+  $('canvas').focus();  // before the app listens: focusing is not input, and a frame costs start-up time
   M.appStart(font);
   $('canvas').addEventListener('contextmenu', (e) => e.preventDefault());
-  $('canvas').focus();
   await loadIndexAndModel(new URLSearchParams(location.hash.slice(1)).get('model'));
   // The service worker precaches everything (ONNX Runtime included) for offline use; registered
   // once the first model is ready, so its downloads do not compete with the first prediction.

@@ -89,7 +89,8 @@ async function shellFetch(req) {
   }
   try {
     const res = await fetch(req);
-    if (res.ok && req.mode !== 'navigate') await cache.put(req, res.clone());
+    // The copy is stored while the page already reads the response.
+    if (res.ok && req.mode !== 'navigate') cache.put(req, res.clone()).catch(() => {});
     return res;
   } catch (err) {
     const hit = await cache.match(req, { ignoreSearch: true }) || (req.mode === 'navigate' ? await cache.match('index.html') : undefined);

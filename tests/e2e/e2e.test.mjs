@@ -119,9 +119,22 @@ test('invalid values are shown next to the field, and no result is given', async
   await ctx.close();
 });
 
-test('the UI draws on demand: an idle page redraws at most twice a second, and input wakes it', async () => {
-  const { ctx, page, errors } = await openApp(browser, server.base);
+test('the UI draws on demand: nothing before the model, an idle page redraws at most twice a second, and input wakes it', async () => {
+  const ctx = await browser.newContext({ viewport: { width: 1280, height: 800 } });
+  const page = await ctx.newPage();
+  const errors = [];
+  page.on('pageerror', (e) => errors.push(e.message));
+  await page.goto(`${server.base}/#model=pima-diabetes`, { waitUntil: 'commit' });
+  await page.waitForFunction(() => window.localdx);  // app.js has run; the model takes seconds more
+  // Until the model is ready the page's own text shows through the (still transparent) canvas.
+  const atReady = await page.evaluate(async () => {
+    await window.localdx.ready;
+    return { frames: window.localdx.framesDrawn(), splash: document.getElementById('splash').textContent };
+  });
+  assert.equal(atReady.frames, 0, 'no frame is drawn before the model is ready');
+  assert.match(atReady.splash, /Loading LocalDx/);
   const drawn = () => page.evaluate(() => window.localdx.framesDrawn());
+  await page.waitForFunction(() => window.localdx.framesDrawn() >= 1, null, { timeout: 5000 });  // the model's form
   await page.waitForTimeout(500);  // the frames after loading the model
   const idle0 = await drawn();
   await page.waitForTimeout(3000);

@@ -125,14 +125,19 @@ void wake_on_input() {
     emscripten_set_resize_callback(EMSCRIPTEN_EVENT_TARGET_WINDOW, nullptr, false, wake_on<EmscriptenUiEvent>);
 }
 
-void frame() {
-    AppState& s = state();
-    // Size the canvas in device pixels so text is crisp at any devicePixelRatio; ImGui then works
-    // in device pixels throughout (fonts and style were scaled once at start).
+// The canvas in device pixels, so text is crisp at any devicePixelRatio; ImGui then works in
+// device pixels throughout (fonts and style were scaled once at start).
+struct CanvasSize { int w = 0, h = 0; };
+CanvasSize canvas_size() {
     double css_w = 0, css_h = 0;
     emscripten_get_element_css_size("#canvas", &css_w, &css_h);
     const double dpr = emscripten_get_device_pixel_ratio();
-    const int w = static_cast<int>(css_w * dpr + 0.5), h = static_cast<int>(css_h * dpr + 0.5);
+    return {static_cast<int>(css_w * dpr + 0.5), static_cast<int>(css_h * dpr + 0.5)};
+}
+
+void frame() {
+    AppState& s = state();
+    const auto [w, h] = canvas_size();
     int cw = 0, ch = 0;
     glfwGetWindowSize(window, &cw, &ch);
     if (w > 0 && h > 0 && (w != cw || h != ch)) {
@@ -143,7 +148,8 @@ void frame() {
     const bool dragging = io.MouseDown[0] || io.MouseDown[1] || io.MouseDown[2];
     const double now = emscripten_get_now() / 1000.0;
     const double interval = io.WantTextInput ? kCaretInterval : kIdleInterval;
-    if (s.frames_to_draw <= 0 && !dragging && now - s.last_draw < interval) return;
+    const bool idle_redraw = s.frames_drawn > 0 && now - s.last_draw >= interval;  // none before the first frame
+    if (s.frames_to_draw <= 0 && !dragging && !idle_redraw) return;
     s.frames_to_draw = std::max(0, s.frames_to_draw - 1);
     s.last_draw = now;
     s.frames_drawn += 1;
@@ -194,7 +200,8 @@ void app_start(const emscripten::val& font_u8) {
     glfwWindowHint(GLFW_CLIENT_API, GLFW_OPENGL_ES_API);
     glfwWindowHint(GLFW_CONTEXT_VERSION_MAJOR, 3);
     glfwWindowHint(GLFW_CONTEXT_VERSION_MINOR, 0);
-    window = glfwCreateWindow(1280, 800, "LocalDx", nullptr, nullptr);
+    const CanvasSize size = canvas_size();
+    window = glfwCreateWindow(size.w > 0 ? size.w : 1280, size.h > 0 ? size.h : 800, "LocalDx", nullptr, nullptr);
     glfwMakeContextCurrent(window);
     IMGUI_CHECKVERSION();
     ImGui::CreateContext();
@@ -217,7 +224,9 @@ void app_start(const emscripten::val& font_u8) {
     ImGui_ImplGlfw_InitForOpenGL(window, true);
     ImGui_ImplOpenGL3_Init("#version 300 es");
     wake_on_input();
-    wake(state(), 1);  // "Loading…" until the model arrives; frames cost the start-up time
+    // No frame until the model (or an error) arrives: the page's text shows through the canvas,
+    // which is transparent until the first frame. A frame is not free (a software-rendered one
+    // costs 0.1-0.3 s of start-up), and there is nothing to show before the model.
     emscripten_set_main_loop(frame, 0, false);
 }
 
