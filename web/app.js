@@ -37,6 +37,7 @@ const ready = new Promise((res, rej) => { readyResolve = res; readyReject = rej;
 // [SECTION] Start-up
 //-----------------------------------------------------------------------------
 function fail(message) {
+  $('splash').hidden = true;
   const p = $('fallback');
   p.textContent = message;
   p.hidden = false;

@@ -119,6 +119,22 @@ test('invalid values are shown next to the field, and no result is given', async
   await ctx.close();
 });
 
+test('when the list of models cannot be reached on a first visit, the page says so in words, above the canvas', async () => {
+  const ctx = await browser.newContext({ viewport: { width: 1280, height: 800 } });
+  const page = await ctx.newPage();
+  await page.route('**/api/v1/models', (route) => route.abort());
+  await page.goto(`${server.base}/#model=pima-diabetes`);
+  await page.waitForFunction(() => !document.getElementById('fallback').hidden, null, { timeout: 15000 });
+  const seen = await page.evaluate(() => {
+    const top = (id) => { const r = document.getElementById(id).getBoundingClientRect(); return document.elementFromPoint(r.left + r.width / 2, r.top + r.height / 2); };
+    return { text: document.getElementById('fallback').textContent, onTop: top('fallback').id, splash: document.getElementById('splash').hidden };
+  });
+  assert.match(seen.text, /LocalDx could not start: The list of models cannot be reached/);
+  assert.equal(seen.onTop, 'fallback', 'the message is not hidden under the canvas');
+  assert.equal(seen.splash, true, 'the loading line is gone');
+  await ctx.close();
+});
+
 test('the UI draws on demand: nothing before the model, an idle page redraws at most twice a second, and input wakes it', async () => {
   const ctx = await browser.newContext({ viewport: { width: 1280, height: 800 } });
   const page = await ctx.newPage();
