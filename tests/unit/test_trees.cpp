@@ -30,6 +30,16 @@ Ensemble small() {
     return e;
 }
 
+// An empty three-class softmax ensemble over `num_features` fields; the tests add the trees.
+Ensemble three_class_softmax(int num_features) {
+    Ensemble e;
+    e.num_features = num_features;
+    e.num_outputs = 3;
+    e.link = Link::softmax;
+    e.base_margin = {0.1, -0.2, 0.3};
+    return e;
+}
+
 TEST(Trees, WalkFollowsXgboostSemantics) {
     const Ensemble e = small();
     const float nan = NAN;
@@ -54,11 +64,7 @@ TEST(Trees, TreeShapMatchesTheDefinitionOnASmallTree) {
 TEST(Trees, LocalAccuracyHoldsOnRandomEnsembles) {
     std::mt19937 rng(11);
     for (int trial = 0; trial < 20; ++trial) {
-        Ensemble e;
-        e.num_features = 6;
-        e.num_outputs = 3;
-        e.link = Link::softmax;
-        e.base_margin = {0.1, -0.2, 0.3};
+        Ensemble e = three_class_softmax(6);
         for (int t = 0; t < 12; ++t) {
             Tree tree;
             tree.output = t % 3;
@@ -183,11 +189,7 @@ static Tree shuffled_ids(const Tree& t, std::mt19937& rng) {
 
 TEST(Trees, BatchTreeShapEqualsRowByRowExactly) {
     std::mt19937 rng(41);
-    Ensemble e;
-    e.num_features = 7;
-    e.num_outputs = 3;
-    e.link = Link::softmax;
-    e.base_margin = {0.1, -0.2, 0.3};
+    Ensemble e = three_class_softmax(7);
     for (int t = 0; t < 24; ++t) {
         Tree tree = random_tree(rng, e.num_features, 2 + t % 7, t % 3);
         e.trees.push_back(t % 2 ? shuffled_ids(tree, rng) : tree);
