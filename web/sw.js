@@ -53,7 +53,7 @@ self.addEventListener('fetch', (event) => {
   } else if (url.pathname.startsWith('/api/')) {
     return;
   } else {
-    event.respondWith(shellFetch(req));
+    event.respondWith(shellFetch(event));
   }
 });
 
@@ -79,7 +79,8 @@ async function networkFirst(name, req) {
   }
 }
 
-async function shellFetch(req) {
+async function shellFetch(event) {
+  const req = event.request;
   const cache = await caches.open(SHELL);
   const url = new URL(req.url);
   const hashed = /[.-][0-9a-f]{8,64}[./]/.test(url.pathname);
@@ -89,8 +90,8 @@ async function shellFetch(req) {
   }
   try {
     const res = await fetch(req);
-    // The copy is stored while the page already reads the response.
-    if (res.ok && req.mode !== 'navigate') cache.put(req, res.clone()).catch(() => {});
+    // The copy is stored while the page already reads the response (the worker stays alive for it).
+    if (res.ok && req.mode !== 'navigate') event.waitUntil(cache.put(req, res.clone()).catch(() => {}));
     return res;
   } catch (err) {
     const hit = await cache.match(req, { ignoreSearch: true }) || (req.mode === 'navigate' ? await cache.match('index.html') : undefined);
