@@ -451,6 +451,9 @@ globalThis.localdx = {
   framesDrawn: () => M.appFramesDrawn(),
   reporting: () => ({ enabled: reportingEnabled(), pending: store.get('pending', {}), queue: store.get('queue', []) }),
   flushReports,
+  // Resolves when the batch worker (and its helper) hold the current model, as they do a moment
+  // after the model is ready; scoring a file before then waits for it.
+  batchReady: async () => { await workerModel(); return true; },
   // Benchmark hooks (scripts/bench): time the core alone and ONNX Runtime alone, in this page.
   timeCore: (records, repeats = 1) => {
     const ms = [];

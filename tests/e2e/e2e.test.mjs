@@ -181,6 +181,8 @@ test('batch view: a CSV of 768 patients is scored in the worker, cross-checked, 
   assert.equal(r.rows, 768);
   assert.equal(r.problems.length, 0);
   assert.match(r.status, /Cross-checked with ONNX Runtime .*off the page/);
+  // With two cores the worker's helper scored half of the file (web/batch-parts.js joins them).
+  if (await page.evaluate(() => navigator.hardwareConcurrency >= 2)) assert.match(r.status, /on two threads/);
   // The worker built the aggregate report: the whole batch (768 >= k predictions, nothing pending
   // in this fresh profile) is one report, and it reaches the server.
   await page.evaluate(() => window.localdx.flushReports());

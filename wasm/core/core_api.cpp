@@ -3,6 +3,7 @@
 
 #include <cmath>
 #include <functional>
+#include <iterator>
 #include <map>
 #include <random>
 
@@ -288,23 +289,35 @@ Json core_predict_batch(LoadedModel& lm, std::string_view text, bool explain, in
     return out;
 }
 
-BatchTable core_predict_batch_table(LoadedModel& lm, std::string_view text, int64_t now) {
+BatchTable core_predict_batch_table(LoadedModel& lm, std::string_view text, int64_t now, BatchPart part) {
     const Model& m = lm.model;
     TableWriter writer(m);
     Json problems = Json::array();
     std::string format = "csv";
-    if (!m.ensemble) problems = problems_json({problem("no_trees", "this model runs only in ONNX Runtime")});
-    else {
+    size_t patients = 0;
+    if (part.count == 0 || part.index >= part.count) {
+        problems = problems_json({problem("bad_part", "part " + std::to_string(part.index) + " of " + std::to_string(part.count) +
+                                                          ": a file is scored in parts 0 to count - 1, count at least 1")});
+    } else if (!m.ensemble) {
+        problems = problems_json({problem("no_trees", "this model runs only in ONNX Runtime")});
+    } else {
         std::vector<PreparedRecord> records;
         std::vector<std::pair<long, std::string>> ids;
         format = read_patients(m.schema, text, now, [&](PreparedRecord prepared, long row, const std::string& patient) {
             records.push_back(std::move(prepared));
             ids.emplace_back(row, patient);
         }, problems);
-        auto predictions = model_predict_batch(m, std::move(records), true, lm.workspace);
-        for (size_t i = 0; i < predictions.size(); ++i) writer.add(predictions[i], true, ids[i].first, ids[i].second);
+        patients = records.size();
+        const size_t first = patients * part.index / part.count, last = patients * (part.index + 1) / part.count;
+        std::vector<PreparedRecord> share(std::make_move_iterator(records.begin() + static_cast<std::ptrdiff_t>(first)),
+                                          std::make_move_iterator(records.begin() + static_cast<std::ptrdiff_t>(last)));
+        auto predictions = model_predict_batch(m, std::move(share), true, lm.workspace);
+        for (size_t i = 0; i < predictions.size(); ++i) writer.add(predictions[i], true, ids[first + i].first, ids[first + i].second);
+        if (part.index != 0) problems = Json::array();  // reported once, by part 0
     }
-    return writer.finish(std::move(problems), format);
+    BatchTable out = writer.finish(std::move(problems), format);
+    out.meta["part"] = {{"index", part.index}, {"count", part.count}, {"patients", patients}};
+    return out;
 }
 
 std::vector<float> core_onnx_inputs(const LoadedModel& lm, std::string_view features_json, bool explain) {

@@ -70,7 +70,15 @@ struct BatchTable {
     std::vector<float> features;
     std::vector<double> margins;
 };
-BatchTable core_predict_batch_table(LoadedModel& m, std::string_view text, int64_t now);
+// A file scored in parts, one per thread (web/batch-parts.js joins them): every part reads the
+// whole file and scores its own consecutive share of the patients, index * n / count up to
+// (index + 1) * n / count; the file's problems are reported by part 0 only. meta also has
+// "part": {"index", "count", "patients": n in the whole file}. {0, 1} is the whole file.
+struct BatchPart {
+    size_t index = 0;
+    size_t count = 1;
+};
+BatchTable core_predict_batch_table(LoadedModel& m, std::string_view text, int64_t now, BatchPart part = {});
 
 // Adds many predictions (a batch table as above) to the pending report, randomized in the core
 // with one seed per prediction (from crypto.getRandomValues). A batch is one report: complete

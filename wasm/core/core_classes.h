@@ -5,6 +5,7 @@
 #pragma once
 #include <emscripten/val.h>
 
+#include <cmath>
 #include <memory>
 #include <string>
 #include <vector>
@@ -54,9 +55,12 @@ public:
     std::string predictBatch(const std::string& text, bool explain, double now) {
         return core_predict_batch(*m_, text, explain, static_cast<int64_t>(now)).dump();
     }
-    // The batch path without JSON per row: {meta (JSON text), table, features, margins}.
-    emscripten::val predictBatchTable(const std::string& text, double now) {
-        return table_to_js(core_predict_batch_table(*m_, text, static_cast<int64_t>(now)));
+    // The batch path without JSON per row: {meta (JSON text), table, features, margins}, for
+    // part `part` of `parts` of the file (0 of 1: all of it; core_api.h, BatchPart).
+    emscripten::val predictBatchTable(const std::string& text, double now, double part, double parts) {
+        const bool valid = part >= 0 && part < parts && parts <= 1024 && part == std::floor(part) && parts == std::floor(parts);
+        const BatchPart p = valid ? BatchPart{static_cast<size_t>(part), static_cast<size_t>(parts)} : BatchPart{1, 0};  // {1, 0}: refused, with a problem
+        return table_to_js(core_predict_batch_table(*m_, text, static_cast<int64_t>(now), p));
     }
     std::string reportBatch(const std::string& pending, const emscripten::val& table, const emscripten::val& seeds, const std::string& day) const {
         return core_report_batch(*m_, pending, array_from_js<double>(table), array_from_js<double>(seeds), day).dump();
