@@ -19,6 +19,7 @@ import { joinBatchParts } from './batch-parts.js';
 
 let core = null, ort = null, model = null, info = null, session = null, sha = '';
 let last = null;  // the last batch's rows (core JSON), for on-demand explanations
+let helper = null;  // the helper worker (The helper, below): { call(message), useModel(message), sha } or null
 const TOLERANCE = 1e-4;
 
 //-----------------------------------------------------------------------------
@@ -51,7 +52,6 @@ async function useModel({ bytes, trust, now, floors }) {
 //-----------------------------------------------------------------------------
 // It verifies the bundle with its own core like this worker does. A file is split only when the
 // helper holds the same model; if it fails, this worker scores the whole file itself.
-let helper = null;  // { call(message), useModel(message), sha } or null
 
 function startHelper({ coreJs, coreWasm }) {
   const w = new Worker(self.location.href, { type: 'module' });

@@ -11,6 +11,18 @@ const results = {};
 const pct = (a, q) => { const s = [...a].sort((x, y) => x - y); return s[Math.floor(q * (s.length - 1))]; };
 const put = (name, value, unit) => { results[name] = { value, unit }; console.log(`  ${name.padEnd(52)} ${value.toFixed(3).padStart(10)} ${unit}`); };
 
+// Loads the page and returns the page's clock (navigation start → the first prediction's result, s).
+async function firstPredictionSeconds(page) {
+  await page.goto(`${base}/#model=pima-diabetes`);
+  const ms = await page.evaluate(async () => {
+    await window.localdx.ready;
+    const r = await window.localdx.predict({ glucose: 120, age: 40 });
+    if (!r.ok) throw new Error('the first prediction failed');
+    return performance.now();
+  });
+  return ms / 1000;
+}
+
 const browser = await launch();
 const models = { 'pima-diabetes': [path.join(csvDir, 'pima-diabetes.csv'), 'diabetes'], 'synthetic-300x6': [path.join(csvDir, 'synthetic.csv'), 'y'] };
 for (const [name, [csv, label]] of Object.entries(models)) {
@@ -81,15 +93,9 @@ for (let run = 0; run < 3; run++) {
   // background a while after the code was compiled; leaving at once measures an interrupted write.
   const firstPrediction = async () => {
     await page.goto('about:blank');  // a real load each time (the same URL again would only move to its #fragment)
-    await page.goto(`${base}/#model=pima-diabetes`);
-    const ms = await page.evaluate(async () => {
-      await window.localdx.ready;
-      const r = await window.localdx.predict({ glucose: 120, age: 40 });
-      if (!r.ok) throw new Error('the first prediction failed');
-      return performance.now();
-    });
+    const s = await firstPredictionSeconds(page);
     await page.waitForTimeout(STAY_MS);
-    return ms / 1000;
+    return s;
   };
   starts.cold.push(await firstPrediction());
   await page.evaluate(() => navigator.serviceWorker.ready);
@@ -109,17 +115,11 @@ for (let run = 0; run < 3; run++) {
   for (let visit = 0; visit < 2; visit++) {
     const ctx = await chromium.launchPersistentContext(dir, { ...chromiumOptions, viewport: { width: 1280, height: 800 } });
     const page = ctx.pages()[0] || await ctx.newPage();
-    await page.goto(`${base}/#model=pima-diabetes`);
-    const ms = await page.evaluate(async () => {
-      await window.localdx.ready;
-      const r = await window.localdx.predict({ glucose: 120, age: 40 });
-      if (!r.ok) throw new Error('the first prediction failed');
-      return performance.now();
-    });
+    const s = await firstPredictionSeconds(page);
     if (visit === 0) await page.evaluate(() => navigator.serviceWorker.ready);
     await page.waitForTimeout(STAY_MS);
     await ctx.close();
-    if (visit === 1) starts.restart.push(ms / 1000);
+    if (visit === 1) starts.restart.push(s);
   }
   rmSync(dir, { recursive: true, force: true });
   console.log(`  start (s) after a browser restart ${starts.restart.at(-1).toFixed(2)}`);

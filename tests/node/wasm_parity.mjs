@@ -70,7 +70,7 @@ for (const parts of [2, 3]) {
         `${parts} parts joined: table, features and margins equal the whole file's bit for bit`);
   check(JSON.stringify(joined.meta) === JSON.stringify(whole.meta), `${parts} parts joined: meta equals the whole file's`);
 }
-for (const [part, parts] of [[2, 2], [0, 0], [0.5, 2], [-1, 2]]) {
+for (const [part, parts] of [[2, 2], [0, 0], [0.5, 2], [-1, 2], [0, 2048]]) {
   const bad = JSON.parse(model.predictBatchTable(text, now, part, parts).meta);
   check(bad.rows === 0 && bad.problems.length === 1 && bad.problems[0].code === 'bad_part', `part ${part} of ${parts} is refused: ${JSON.stringify(bad.problems)}`);
 }

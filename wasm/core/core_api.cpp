@@ -295,9 +295,9 @@ BatchTable core_predict_batch_table(LoadedModel& lm, std::string_view text, int6
     Json problems = Json::array();
     std::string format = "csv";
     size_t patients = 0;
-    if (part.count == 0 || part.index >= part.count) {
-        problems = problems_json({problem("bad_part", "part " + std::to_string(part.index) + " of " + std::to_string(part.count) +
-                                                          ": a file is scored in parts 0 to count - 1, count at least 1")});
+    if (part.count == 0 || part.count > kMaxBatchParts || part.index >= part.count) {
+        problems = problems_json({problem("bad_part", "a file is scored in parts numbered 0 to count - 1 (whole numbers), count from 1 to " +
+                                                          std::to_string(kMaxBatchParts), "part")});
     } else if (!m.ensemble) {
         problems = problems_json({problem("no_trees", "this model runs only in ONNX Runtime")});
     } else {

@@ -78,6 +78,7 @@ struct BatchPart {
     size_t index = 0;
     size_t count = 1;
 };
+inline constexpr size_t kMaxBatchParts = 1024;
 BatchTable core_predict_batch_table(LoadedModel& m, std::string_view text, int64_t now, BatchPart part = {});
 
 // Adds many predictions (a batch table as above) to the pending report, randomized in the core

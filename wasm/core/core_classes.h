@@ -58,8 +58,8 @@ public:
     // The batch path without JSON per row: {meta (JSON text), table, features, margins}, for
     // part `part` of `parts` of the file (0 of 1: all of it; core_api.h, BatchPart).
     emscripten::val predictBatchTable(const std::string& text, double now, double part, double parts) {
-        const bool valid = part >= 0 && part < parts && parts <= 1024 && part == std::floor(part) && parts == std::floor(parts);
-        const BatchPart p = valid ? BatchPart{static_cast<size_t>(part), static_cast<size_t>(parts)} : BatchPart{1, 0};  // {1, 0}: refused, with a problem
+        const bool whole = part >= 0 && parts >= 1 && parts <= static_cast<double>(kMaxBatchParts) && part == std::floor(part) && parts == std::floor(parts);
+        const BatchPart p = whole ? BatchPart{static_cast<size_t>(part), static_cast<size_t>(parts)} : BatchPart{0, 0};  // the core refuses {0, 0}, with a problem
         return table_to_js(core_predict_batch_table(*m_, text, static_cast<int64_t>(now), p));
     }
     std::string reportBatch(const std::string& pending, const emscripten::val& table, const emscripten::val& seeds, const std::string& day) const {
