@@ -451,9 +451,10 @@ globalThis.localdx = {
   framesDrawn: () => M.appFramesDrawn(),
   reporting: () => ({ enabled: reportingEnabled(), pending: store.get('pending', {}), queue: store.get('queue', []) }),
   flushReports,
-  // Resolves when the batch worker (and its helper) hold the current model, as they do a moment
-  // after the model is ready; scoring a file before then waits for it.
-  batchReady: async () => { await workerModel(); return true; },
+  // Resolves when the batch worker (and its helper) hold the current model, ONNX Runtime's session
+  // included, as they do a moment after the model is ready. A file opened before then is scored
+  // by the helper while the worker's ONNX Runtime starts.
+  batchReady: async () => { await workerModel(); await callWorker({ type: 'ready' }); return true; },
   // Benchmark hooks (scripts/bench): time the core alone and ONNX Runtime alone, in this page.
   timeCore: (records, repeats = 1) => {
     const ms = [];

@@ -1,9 +1,10 @@
 // web/batch-parts.js — one batch table from the parts of a file scored on several threads.
 //
-// The core scores part i of n of a file (predictBatchTable(text, now, i, n); core_api.h,
-// BatchPart): each part reads the whole file and scores its own consecutive share of the
-// patients. Joined in order, the parts are exactly the table of the whole file (tested bit for
-// bit in tests/node/wasm_parity.mjs). Used by the batch worker and by that test.
+// The core scores part i of n of a file (core_api.h, BatchFile and BatchPart; in JavaScript
+// model.openBatch(text, now).table(i, n), or model.predictBatchTable(text, now, i, n)): part i
+// is its own consecutive share of the file's data rows, with those rows' problems (part 0 also
+// has the file's own). Joined in order, the parts are exactly the table of the whole file
+// (tested bit for bit in tests/node/wasm_parity.mjs). Used by the batch worker and by that test.
 'use strict';
 
 function concat(Type, arrays) {
@@ -35,7 +36,7 @@ export function joinBatchParts(parts) {
     Object.assign(meta.explanation.of, m.explanation.of);
     meta.rows += m.rows;
   });
-  meta.part = { index: 0, count: 1, patients: metas[0].part.patients };
+  meta.part = { index: 0, count: 1, rows_in_file: metas[0].part.rows_in_file };
   return {
     meta,
     table: concat(Float64Array, parts.map((p) => p.table)),

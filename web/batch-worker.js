@@ -2,7 +2,7 @@
 //
 // Index of this file
 //   [SECTION] Start-up (core wasm, ONNX Runtime Web) and the model (verified again here)
-//   [SECTION] The helper: a second copy of this worker (core only) scoring half of each file
+//   [SECTION] The helper: a second copy of this worker (core only) scoring parts of each file
 //   [SECTION] Scoring a file (CSV or FHIR): the core's table + ONNX Runtime cross-check (trees),
 //             or ONNX Runtime alone and the core's table from its outputs (other models)
 //   [SECTION] One row's model-agnostic explanation, on demand
@@ -10,14 +10,15 @@
 // The page sends the bundle bytes it verified; this worker verifies them again with its own copy
 // of the core (the same C++), runs the whole batch and returns numbers the UI draws directly, so
 // a 10,000-patient file never blocks the page. While it does, the page's thread is idle: so a
-// helper (this same script, without ONNX Runtime) scores the second half of each file on the
-// other core. Nothing here talks to the network.
+// helper (this same script, without ONNX Runtime) scores parts of each file on the other core.
+// Nothing here talks to the network.
 'use strict';
 import { addTableToReports } from './reports.js';
 import { packFeatures, runOnnx as run } from './onnx.js';
 import { joinBatchParts } from './batch-parts.js';
 
 let core = null, ort = null, model = null, info = null, session = null, sha = '';
+let sessionReady = Promise.resolve();  // resolves once ONNX Runtime holds the current model (its start-up takes a second)
 let last = null;  // the last batch's rows (core JSON), for on-demand explanations
 let helper = null;  // the helper worker (The helper, below): { call(message), useModel(message), sha } or null
 const TOLERANCE = 1e-4;
@@ -36,14 +37,21 @@ async function init({ coreJs, coreWasm, ortUrl }) {
   core = await createLocalDxCore({ locateFile: () => coreWasm });
 }
 
+// The model is usable for scoring once verified; ONNX Runtime's session (needed only for the
+// cross-check) is created meanwhile, so that a file opened at once is already being scored by
+// the helper while ONNX Runtime starts here.
 async function useModel({ bytes, trust, now, floors }) {
+  if (helper) await helper.started;
   const helped = helper ? helper.useModel({ sha: '', bytes, trust, now, floors }) : null;  // verifies at the same time
   const checked = core.loadBundle(bytes, trust, now, floors);
   if (!checked.ok()) throw new Error('the worker refused the bundle: ' + checked.error());
   model = checked.model();
   info = JSON.parse(model.info());
-  if (ort) session = await ort.InferenceSession.create(model.onnx(), { executionProviders: ['wasm'] });
+  session = null;
   sha = info.sha256;
+  const forSha = sha;
+  sessionReady = ort ? ort.InferenceSession.create(model.onnx(), { executionProviders: ['wasm'] }).then((s) => { if (sha === forSha) session = s; }) : Promise.resolve();
+  sessionReady.catch(() => {});  // reported by whatever waits for it
   if (helped && (await helped) !== sha && helper) console.warn('batch helper: it holds another model; files are scored on one thread');
 }
 
@@ -67,7 +75,7 @@ function startHelper({ coreJs, coreWasm }) {
     calls.delete(data.id);
     if (c) (data.ok ? c.resolve(data) : c.reject(new Error(data.error)));
   };
-  const h = { call, sha: '' };
+  const h = { call, sha: '', started: null };
   const giveUp = (e) => {
     console.warn('batch helper:', e.message || e);
     for (const c of calls.values()) c.reject(new Error('the batch helper stopped'));
@@ -75,30 +83,56 @@ function startHelper({ coreJs, coreWasm }) {
     if (helper === h) helper = null;
   };
   w.onerror = (e) => { e.preventDefault(); giveUp(e); };
-  const ready = call({ type: 'init', coreJs, coreWasm });
-  ready.catch(giveUp);
+  // Its start needs this thread now and then (fetching its script): long synchronous work here
+  // (verifying a bundle) waits for it, so that both verify at the same time.
+  h.started = call({ type: 'init', coreJs, coreWasm }).catch(giveUp);
   // Resolves to the sha256 of the model the helper then holds ('' if it failed: it is dropped).
+  // Posted at once: the helper takes it as soon as it has started, while this worker verifies.
   h.useModel = (message) => {
     h.sha = '';
-    return ready.then(() => call({ type: 'model', ...message })).then((d) => { h.sha = d.sha; return d.sha; }, (e) => { giveUp(e); return ''; });
+    return call({ type: 'model', ...message }).then((d) => { h.sha = d.sha; return d.sha; }, (e) => { giveUp(e); return ''; });
   };
   return h;
 }
 
-// The file's table, in two parts at once when the helper is ready, else in one; `threads` says
-// how many scored it.
-async function tableInParts(text, now) {
-  const h = helper && helper.sha === sha ? helper : null;
-  if (!h) return { ...joinBatchParts([model.predictBatchTable(text, now, 0, 1)]), threads: 1 };
-  let threads = 2;
-  const theirs = h.call({ type: 'part', text, now, part: 1, parts: 2 })
-    .then((d) => d.part, () => { threads = 1; return model.predictBatchTable(text, now, 1, 2); });
-  const mine = model.predictBatchTable(text, now, 0, 2);
-  const joined = joinBatchParts([mine, await theirs]);
-  return { ...joined, threads };
+// A file is scored in parts of about PART_ROWS rows. This worker and the helper take the next
+// part from a shared counter (Atomics on a SharedArrayBuffer: the page is cross-origin isolated),
+// so whichever thread is free scores it: the helper scores while ONNX Runtime starts here, and
+// neither waits for the other at the end. Without shared memory the helper takes the second
+// half. Each thread reads the file once (core: openBatch) and counts the same parts.
+const PART_ROWS = 500;
+const partCount = (file) => Math.max(1, Math.min(1024, Math.ceil(file.rows() / PART_ROWS)));
+
+// The parts this thread scores: taken from `next`, or else the first half, the second or all.
+function takeParts(file, { next = null, half = 'all' }) {
+  const count = partCount(file), mid = Math.ceil(count / 2);
+  const [from, to] = half === 'first' ? [0, mid] : half === 'second' ? [mid, count] : [0, count];
+  const done = [];
+  for (let i = next ? Atomics.add(next, 0, 1) : from; i < (next ? count : to); i = next ? Atomics.add(next, 0, 1) : i + 1)
+    done.push({ index: i, part: file.table(i, count) });
+  return done;
 }
 
-const runOnnx = (x) => run(ort, session, info, x);
+// The file's table, joined from the parts both threads scored; `threads` says how many did.
+async function tableInParts(text, now) {
+  const h = helper && helper.sha === sha ? helper : null;
+  const next = h && typeof SharedArrayBuffer === 'function' ? new Int32Array(new SharedArrayBuffer(4)) : null;
+  const theirs = h ? h.call({ type: 'parts', text, now, next, half: 'second' }).then((d) => d.parts, () => []) : Promise.resolve([]);
+  const file = model.openBatch(text, now);
+  try {
+    await sessionReady;  // ONNX Runtime starts on this thread; the helper is scoring meanwhile
+    const parts = new Array(partCount(file));
+    for (const p of takeParts(file, { next, half: h ? 'first' : 'all' })) parts[p.index] = p.part;
+    const helped = await theirs;
+    for (const p of helped) parts[p.index] = p.part;
+    for (let i = 0; i < parts.length; i++) if (!parts[i]) parts[i] = file.table(i, parts.length);  // the helper stopped: its parts here
+    return { ...joinBatchParts(parts), threads: helped.length ? 2 : 1 };
+  } finally {
+    file.delete();
+  }
+}
+
+const runOnnx = async (x) => { await sessionReady; return run(ort, session, info, x); };
 
 //-----------------------------------------------------------------------------
 // [SECTION] Scoring a file
@@ -153,14 +187,19 @@ async function explainRow({ index }) {
   return JSON.parse(model.finish(JSON.stringify(row), out[info.onnx.output].data, true));
 }
 
+let started = null;  // init: later messages (the helper gets its model at once) wait for it
 self.onmessage = async ({ data }) => {
   const reply = (body, transfer = []) => self.postMessage({ id: data.id, ...body }, transfer);
   try {
-    if (data.type === 'init') { await init(data); reply({ ok: true }); }
-    else if (data.type === 'model') { if (!data.sha || data.sha !== sha) await useModel(data); reply({ ok: true, sha }); }
-    else if (data.type === 'part') {
-      const part = model.predictBatchTable(data.text, data.now, data.part, data.parts);
-      reply({ ok: true, part }, [part.table.buffer, part.features.buffer, part.margins.buffer]);
+    if (data.type === 'init') { started = init(data); await started; reply({ ok: true }); return; }
+    await started;
+    if (data.type === 'model') { if (!data.sha || data.sha !== sha) await useModel(data); reply({ ok: true, sha }); }
+    else if (data.type === 'ready') { await sessionReady; reply({ ok: true }); }
+    else if (data.type === 'parts') {
+      const file = model.openBatch(data.text, data.now);
+      let parts;
+      try { parts = takeParts(file, data); } finally { file.delete(); }
+      reply({ ok: true, parts }, parts.flatMap(({ part }) => [part.table.buffer, part.features.buffer, part.margins.buffer]));
     } else if (data.type === 'score') {
       const { meta, table } = info.explainer === 'treeshap' ? await scoreTrees(data) : await score(data);
       if (data.report) meta.report = addTableToReports(model, data.report.pending, table, meta.rows, data.report);

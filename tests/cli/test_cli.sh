@@ -181,6 +181,12 @@ for (const t of ['pima', 'pbc']) {
   if (f.length !== c.length || f[0].patient !== 'pt-1') { console.error(t, 'rows', f.length, c.length); process.exit(1); }
   f.forEach((r, i) => { delete r.patient; if (JSON.stringify(r) !== JSON.stringify(c[i])) { console.error(t, 'row', i + 1, 'differs'); process.exit(1); } });
 }" && ok || bad "FHIR input does not predict exactly as the CSV"
+# The browser's batch table in parts, as the batch worker and its helper score a file: CSV and FHIR.
+for tf in pima-diabetes:pima.fhir.json pbc-stage:pbc.ndjson; do
+  t=${tf%%:*}
+  if node "$src/tests/node/batch_parts.mjs" "$wasm/localdx_core.mjs" "$t.ldxb" keys/trust.json "$data/$t.csv" "${tf#*:}" > "$t.parts.txt" 2>&1; then ok; else bad "batch parts $t: $(cat "$t.parts.txt")"; fi
+  tail -1 "$t.parts.txt"
+done
 printf '{"resourceType": "Bundle", "entry": [{"resource": {"resourceType": "Observation", "id": "g", "code": {"coding": [{"system": "http://loinc.org", "code": "1518-0"}]}, "valueQuantity": {"value": 90}}}]}' > nosubject.fhir.json
 expect_fail "fhir without subject" "row 1, field 'glucose': Observation 'g' has no subject" "$ldx" predict --bundle pima-diabetes.ldxb --trust keys/trust.json --input nosubject.fhir.json --out nosubject.out.json
 no_file nosubject.out.json "fhir without subject"

@@ -5,13 +5,11 @@
 // Checks, for every row:
 //   - wasm probabilities and every TreeSHAP contribution equal the native ones (<= 1e-6);
 //   - ONNX Runtime Web, running the bundle's model.onnx on the wasm core's feature vector,
-//     gives the same probabilities (<= 1e-5), and base + sum(phi) equals ORT's own margin (<= 1e-4);
-//   - the batch table scored in 2 or 3 parts (as the batch worker and its helper do), joined by
-//     web/batch-parts.js, equals the whole file's table bit for bit; a part out of range is refused.
+//     gives the same probabilities (<= 1e-5), and base + sum(phi) equals ORT's own margin (<= 1e-4).
+// The batch table in parts: tests/node/batch_parts.mjs.
 // Prints "N passed, M failed" and exits non-zero on any failure.
 import { readFileSync } from 'node:fs';
 import { ort, loadBundle } from './load_core.mjs';
-import { joinBatchParts } from '../../web/batch-parts.js';
 
 const [corePath, bundlePath, trustPath, inputPath, nativePath] = process.argv.slice(2);
 const { model, info } = await loadBundle(corePath, bundlePath, trustPath);
@@ -57,27 +55,6 @@ for (let i = 0; i < n; i++) {
 }
 check(maxOrtP <= 1e-5, `ONNX Runtime Web vs core probabilities max |d| ${maxOrtP}`);
 check(maxMargin <= 1e-4, `base + sum(phi) vs ONNX Runtime margin max |d| ${maxMargin}`);
-// The batch table in parts, joined, is the whole file's table.
-const text = readFileSync(inputPath, 'utf8'), now = Date.now() / 1000;
-const whole = joinBatchParts([model.predictBatchTable(text, now, 0, 1)]);
-const same = (a, b) => a.length === b.length && a.every((v, i) => Object.is(v, b[i]));
-check(whole.meta.rows === n && whole.table.length === n * whole.meta.stride, `batch table has ${whole.meta.rows} rows, want ${n}`);
-for (const parts of [2, 3]) {
-  const pieces = Array.from({ length: parts }, (_, i) => model.predictBatchTable(text, now, i, parts));
-  check(pieces.every((p, i) => JSON.parse(p.meta).rows > 0 || i === 0), `every one of ${parts} parts scores some rows`);
-  const joined = joinBatchParts(pieces);
-  check(same(joined.table, whole.table) && same(joined.features, whole.features) && same(joined.margins, whole.margins),
-        `${parts} parts joined: table, features and margins equal the whole file's bit for bit`);
-  check(JSON.stringify(joined.meta) === JSON.stringify(whole.meta), `${parts} parts joined: meta equals the whole file's`);
-}
-for (const [part, parts] of [[2, 2], [0, 0], [0.5, 2], [-1, 2], [0, 2048]]) {
-  const bad = JSON.parse(model.predictBatchTable(text, now, part, parts).meta);
-  check(bad.rows === 0 && bad.problems.length === 1 && bad.problems[0].code === 'bad_part', `part ${part} of ${parts} is refused: ${JSON.stringify(bad.problems)}`);
-}
-let outOfOrder = '';
-try { joinBatchParts([model.predictBatchTable(text, now, 1, 2), model.predictBatchTable(text, now, 0, 2)]); } catch (e) { outOfOrder = e.message; }
-check(/out of order/.test(outOfOrder), `parts joined out of order are refused (${outOfOrder})`);
-
 console.log(`${info.name}: ${n} rows; wasm-native |dp| ${maxP.toExponential(2)} |dphi| ${maxPhi.toExponential(2)}; ` +
             `ORT |dp| ${maxOrtP.toExponential(2)}; ORT margin vs base+sum(phi) ${maxMargin.toExponential(2)}`);
 console.log(`${passed} passed, ${failed} failed`);

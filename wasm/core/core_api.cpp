@@ -3,7 +3,6 @@
 
 #include <cmath>
 #include <functional>
-#include <iterator>
 #include <map>
 #include <random>
 
@@ -148,45 +147,59 @@ Json predict_or_pending(LoadedModel& lm, PreparedRecord prepared, bool explain) 
 
 Json failed(const std::vector<Problem>& ps) { return Json{{"ok", false}, {"problems", problems_json(ps)}}; }
 
-// A file of patients, CSV or FHIR R4: every record that validates goes to `add` (prepared, with its
-// 1-based row and, for FHIR, the patient's id); every problem, with its row, to `problems`.
-// Returns the format ("csv" or "fhir").
-using AddRecord = std::function<void(PreparedRecord, long row, const std::string& patient)>;
-std::string read_patients(const Schema& schema, std::string_view text, int64_t now, const AddRecord& add, Json& problems) {
-    problems = Json::array();
+}  // namespace
+
+BatchFile core_open_batch(const LoadedModel& lm, std::string_view text, int64_t now) {
+    const Schema& schema = lm.model.schema;
+    BatchFile f;
     if (fhir_detect(text)) {
+        f.format = "fhir";
         auto fhir = fhir_records(schema, text, now);
-        if (!fhir) { problems = problems_json(fhir.problems()); return "fhir"; }
-        problems = problems_json(fhir->problems);
-        for (size_t i = 0; i < fhir->records.size(); ++i) {
-            const long row = static_cast<long>(i) + 1;
-            auto prepared = record_prepare(schema, fhir->records[i], row);
-            if (!prepared) {
-                for (auto p : prepared.problems()) {
-                    p.message = "patient '" + fhir->patients[i] + "': " + p.message;
-                    problems.push_back(problems_json({p})[0]);
-                }
-                continue;
-            }
-            add(std::move(*prepared), row, fhir->patients[i]);
+        if (!fhir) {
+            f.problems = fhir.problems();
+            return f;
         }
-        return "fhir";
+        f.problems = fhir->problems;
+        f.fhir = std::move(*fhir);
+        return f;
     }
     auto table = csv_parse(text);
-    if (!table) { problems = problems_json(table.problems()); return "csv"; }
+    if (!table) {
+        f.problems = table.problems();
+        return f;
+    }
     const std::string ignore[] = {schema.outputs.column, "id", "patient_id"};
     auto binding = csv_bind(schema, table->header, ignore);
-    if (!binding) { problems = problems_json(binding.problems()); return "csv"; }
-    for (size_t i = 0; i < table->rows.size(); ++i) {
+    if (!binding) {
+        f.problems = binding.problems();
+        return f;
+    }
+    f.csv = std::move(*table);
+    f.binding = std::move(*binding);
+    return f;
+}
+
+namespace {
+
+// Data rows [first, last) of an opened file: every record that validates goes to `add` (prepared,
+// with its 1-based row and, for FHIR, the patient's id); every problem, with its row, is appended
+// to `problems`.
+using AddRecord = std::function<void(PreparedRecord, long row, const std::string& patient)>;
+void read_rows(const Schema& schema, const BatchFile& f, size_t first, size_t last, const AddRecord& add, Json& problems) {
+    const bool fhir = f.format == "fhir";
+    for (size_t i = first; i < last; ++i) {
         const long row = static_cast<long>(i) + 1;
-        auto prepared = record_prepare(schema, record_from_csv_row(schema, *binding, table->rows[i]), row);
+        auto prepared = fhir ? record_prepare(schema, f.fhir.records[i], row)
+                             : record_prepare(schema, record_from_csv_row(schema, f.binding, f.csv.rows[i]), row);
         if (!prepared) {
-            for (auto& p : problems_json(prepared.problems())) problems.push_back(p);
+            for (auto p : prepared.problems()) {
+                if (fhir) p.message = "patient '" + f.fhir.patients[i] + "': " + p.message;
+                problems.push_back(problems_json({p})[0]);
+            }
             continue;
         }
-        add(std::move(*prepared), row, "");
+        add(std::move(*prepared), row, fhir ? f.fhir.patients[i] : std::string());
     }
-    return "csv";
 }
 
 // A prepared record back from its JSON (the features and values the core itself wrote).
@@ -275,49 +288,45 @@ Json core_predict(LoadedModel& lm, std::string_view record_json, bool explain) {
 }
 
 Json core_predict_batch(LoadedModel& lm, std::string_view text, bool explain, int64_t now) {
-    const Model& m = lm.model;
-    Json out{{"rows", Json::array()}, {"problems", Json::array()}, {"format", "csv"}};
-    auto add = [&](PreparedRecord prepared, long row, const std::string& patient) {
+    const BatchFile file = core_open_batch(lm, text, now);
+    Json out{{"rows", Json::array()}, {"problems", problems_json(file.problems)}, {"format", file.format}};
+    read_rows(lm.model.schema, file, 0, file.rows(), [&](PreparedRecord prepared, long row, const std::string& patient) {
         Json j = predict_or_pending(lm, std::move(prepared), explain);
         j["row"] = row;
         if (!patient.empty()) j["patient"] = patient;
         out["rows"].push_back(std::move(j));
-    };
-    Json problems;
-    out["format"] = read_patients(m.schema, text, now, add, problems);
-    out["problems"] = std::move(problems);
+    }, out["problems"]);
     return out;
 }
 
-BatchTable core_predict_batch_table(LoadedModel& lm, std::string_view text, int64_t now, BatchPart part) {
+BatchTable core_batch_table(LoadedModel& lm, const BatchFile& file, BatchPart part) {
     const Model& m = lm.model;
     TableWriter writer(m);
     Json problems = Json::array();
-    std::string format = "csv";
-    size_t patients = 0;
     if (part.count == 0 || part.count > kMaxBatchParts || part.index >= part.count) {
         problems = problems_json({problem("bad_part", "a file is scored in parts numbered 0 to count - 1 (whole numbers), count from 1 to " +
                                                           std::to_string(kMaxBatchParts), "part")});
     } else if (!m.ensemble) {
         problems = problems_json({problem("no_trees", "this model runs only in ONNX Runtime")});
     } else {
+        const size_t n = file.rows(), first = n * part.index / part.count, last = n * (part.index + 1) / part.count;
+        if (part.index == 0) problems = problems_json(file.problems);
         std::vector<PreparedRecord> records;
         std::vector<std::pair<long, std::string>> ids;
-        format = read_patients(m.schema, text, now, [&](PreparedRecord prepared, long row, const std::string& patient) {
+        read_rows(m.schema, file, first, last, [&](PreparedRecord prepared, long row, const std::string& patient) {
             records.push_back(std::move(prepared));
             ids.emplace_back(row, patient);
         }, problems);
-        patients = records.size();
-        const size_t first = patients * part.index / part.count, last = patients * (part.index + 1) / part.count;
-        std::vector<PreparedRecord> share(std::make_move_iterator(records.begin() + static_cast<std::ptrdiff_t>(first)),
-                                          std::make_move_iterator(records.begin() + static_cast<std::ptrdiff_t>(last)));
-        auto predictions = model_predict_batch(m, std::move(share), true, lm.workspace);
-        for (size_t i = 0; i < predictions.size(); ++i) writer.add(predictions[i], true, ids[first + i].first, ids[first + i].second);
-        if (part.index != 0) problems = Json::array();  // reported once, by part 0
+        auto predictions = model_predict_batch(m, std::move(records), true, lm.workspace);
+        for (size_t i = 0; i < predictions.size(); ++i) writer.add(predictions[i], true, ids[i].first, ids[i].second);
     }
-    BatchTable out = writer.finish(std::move(problems), format);
-    out.meta["part"] = {{"index", part.index}, {"count", part.count}, {"patients", patients}};
+    BatchTable out = writer.finish(std::move(problems), file.format);
+    out.meta["part"] = {{"index", part.index}, {"count", part.count}, {"rows_in_file", file.rows()}};
     return out;
+}
+
+BatchTable core_predict_batch_table(LoadedModel& lm, std::string_view text, int64_t now, BatchPart part) {
+    return core_batch_table(lm, core_open_batch(lm, text, now), part);
 }
 
 std::vector<float> core_onnx_inputs(const LoadedModel& lm, std::string_view features_json, bool explain) {

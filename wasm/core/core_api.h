@@ -15,7 +15,10 @@
 #include <vector>
 
 #include "base/json.h"
+#include "csv/csv.h"
 #include "predict/predict.h"
+#include "record/fhir.h"
+#include "record/record.h"
 
 namespace ldx {
 
@@ -70,15 +73,31 @@ struct BatchTable {
     std::vector<float> features;
     std::vector<double> margins;
 };
-// A file scored in parts, one per thread (web/batch-parts.js joins them): every part reads the
-// whole file and scores its own consecutive share of the patients, index * n / count up to
-// (index + 1) * n / count; the file's problems are reported by part 0 only. meta also has
-// "part": {"index", "count", "patients": n in the whole file}. {0, 1} is the whole file.
+// A file of patients read once (CSV, or FHIR R4 JSON; record/fhir.h), to be scored in parts.
+// The batch worker and its helper each open the file once, then take parts in any order
+// (web/batch-worker.js); web/batch-parts.js joins them in part order. Parts split the file's
+// data rows (CSV rows, FHIR patients): part `index` of `count` scores rows index * n / count up
+// to (index + 1) * n / count. A row's problems go with its part; the file's own problems (cannot
+// be read, header, unusable FHIR resources) with part 0. {0, 1} is the whole file.
+struct BatchFile {
+    std::string format = "csv";     // "csv" | "fhir"
+    std::vector<Problem> problems;  // the file's own (rows found in them are not scored)
+    CsvTable csv;                   // format "csv": the rows, and the header bound to the schema
+    CsvBinding binding;
+    FhirRecords fhir;               // format "fhir": one record per patient
+    size_t rows() const { return format == "fhir" ? fhir.records.size() : csv.rows.size(); }
+};
+BatchFile core_open_batch(const LoadedModel& m, std::string_view text, int64_t now);
+
 struct BatchPart {
     size_t index = 0;
     size_t count = 1;
 };
 inline constexpr size_t kMaxBatchParts = 1024;
+// meta also has "part": {"index", "count", "rows_in_file"}. A part out of range scores nothing,
+// with the problem "bad_part" (field "part").
+BatchTable core_batch_table(LoadedModel& m, const BatchFile& file, BatchPart part);
+// core_batch_table of the file `text` just opened.
 BatchTable core_predict_batch_table(LoadedModel& m, std::string_view text, int64_t now, BatchPart part = {});
 
 // Adds many predictions (a batch table as above) to the pending report, randomized in the core

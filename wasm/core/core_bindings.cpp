@@ -16,12 +16,16 @@ EMSCRIPTEN_BINDINGS(localdx_core) {
         .function("predict", &ldx::CoreModel::predict)
         .function("predictBatch", &ldx::CoreModel::predictBatch)
         .function("predictBatchTable", &ldx::CoreModel::predictBatchTable)
+        .function("openBatch", &ldx::CoreModel::openBatch)
         .function("reportBatch", &ldx::CoreModel::reportBatch)
         .function("onnx", &ldx::CoreModel::onnx)
         .function("onnxInputs", &ldx::CoreModel::onnxInputs)
         .function("finish", &ldx::CoreModel::finish)
         .function("finishBatch", &ldx::CoreModel::finishBatch)
         .function("reportAdd", &ldx::CoreModel::reportAdd);
+    class_<ldx::CoreBatchFile>("CoreBatchFile")
+        .function("rows", &ldx::CoreBatchFile::rows)
+        .function("table", &ldx::CoreBatchFile::table);
     class_<ldx::LoadOutcome>("LoadOutcome")
         .function("ok", &ldx::LoadOutcome::ok)
         .function("error", &ldx::LoadOutcome::error)

@@ -1,7 +1,8 @@
 // wasm/core/core_classes.h — the C++ classes that embind exposes to JavaScript.
 //
 // CoreModel is a handle to one verified, parsed bundle; the page passes it to the app
-// (appSetModel) so the page and the UI use the very same model object.
+// (appSetModel) so the page and the UI use the very same model object. CoreBatchFile is one
+// file of patients read once, scored in parts by the batch worker and its helper.
 #pragma once
 #include <emscripten/val.h>
 
@@ -47,6 +48,25 @@ inline emscripten::val table_to_js(BatchTable b) {
     return out;
 }
 
+// Part numbers from JavaScript: anything but whole numbers in range becomes {0, 0}, which the
+// core refuses with the problem "bad_part".
+inline BatchPart batch_part_from_js(double part, double parts) {
+    const bool whole = part >= 0 && parts >= 1 && parts <= static_cast<double>(kMaxBatchParts) && part == std::floor(part) && parts == std::floor(parts);
+    return whole ? BatchPart{static_cast<size_t>(part), static_cast<size_t>(parts)} : BatchPart{0, 0};
+}
+
+// A file of patients read once by one thread (core_api.h, BatchFile), scored part by part.
+class CoreBatchFile {
+public:
+    CoreBatchFile(std::shared_ptr<LoadedModel> m, BatchFile f) : m_(std::move(m)), f_(std::move(f)) {}
+    double rows() const { return static_cast<double>(f_.rows()); }
+    emscripten::val table(double part, double parts) { return table_to_js(core_batch_table(*m_, f_, batch_part_from_js(part, parts))); }
+
+private:
+    std::shared_ptr<LoadedModel> m_;
+    BatchFile f_;
+};
+
 class CoreModel {
 public:
     explicit CoreModel(std::shared_ptr<LoadedModel> m) : m_(std::move(m)) {}
@@ -58,10 +78,10 @@ public:
     // The batch path without JSON per row: {meta (JSON text), table, features, margins}, for
     // part `part` of `parts` of the file (0 of 1: all of it; core_api.h, BatchPart).
     emscripten::val predictBatchTable(const std::string& text, double now, double part, double parts) {
-        const bool whole = part >= 0 && parts >= 1 && parts <= static_cast<double>(kMaxBatchParts) && part == std::floor(part) && parts == std::floor(parts);
-        const BatchPart p = whole ? BatchPart{static_cast<size_t>(part), static_cast<size_t>(parts)} : BatchPart{0, 0};  // the core refuses {0, 0}, with a problem
-        return table_to_js(core_predict_batch_table(*m_, text, static_cast<int64_t>(now), p));
+        return table_to_js(core_predict_batch_table(*m_, text, static_cast<int64_t>(now), batch_part_from_js(part, parts)));
     }
+    // The file read once, for scoring in parts (CoreBatchFile below; free it with .delete()).
+    CoreBatchFile openBatch(const std::string& text, double now) const { return CoreBatchFile(m_, core_open_batch(*m_, text, static_cast<int64_t>(now))); }
     std::string reportBatch(const std::string& pending, const emscripten::val& table, const emscripten::val& seeds, const std::string& day) const {
         return core_report_batch(*m_, pending, array_from_js<double>(table), array_from_js<double>(seeds), day).dump();
     }

@@ -1,0 +1,73 @@
+// tests/node/batch_parts.mjs — a file scored in parts, as the batch worker and its helper do,
+// joined by web/batch-parts.js, is exactly the whole file's table.
+//
+// Usage: node --no-experimental-fetch batch_parts.mjs CORE.mjs BUNDLE TRUST INPUT...
+//   INPUT: CSV or FHIR R4 (Bundle or NDJSON) files of patients for BUNDLE's model.
+// For every input, and for a CSV input also with some rows made invalid:
+//   - two threads' copies of the file (model.openBatch, read once each) score parts in
+//     interleaved, out-of-order turns; joined in part order, for 2, 3, 7 and 1024 parts (more
+//     parts than rows: empty parts), the table, features and margins equal the whole file's bit
+//     for bit, and the meta (rows, warnings, patients, problems in row order) is the same;
+//   - a part out of range is refused with the problem "bad_part"; parts joined out of order are
+//     refused.
+// Prints "N passed, M failed" and exits non-zero on any failure.
+import { readFileSync } from 'node:fs';
+import { loadBundle } from './load_core.mjs';
+import { joinBatchParts } from '../../web/batch-parts.js';
+
+const [corePath, bundlePath, trustPath, ...inputs] = process.argv.slice(2);
+const { model, info } = await loadBundle(corePath, bundlePath, trustPath);
+let passed = 0, failed = 0;
+const check = (ok, what) => { if (ok) passed++; else { failed++; console.error('FAIL', what); } };
+const same = (a, b) => a.length === b.length && a.every((v, i) => Object.is(v, b[i]));
+const now = Date.now() / 1000;
+
+// Rows 2, 5 and the last but one of a CSV get a value that is not a number in their first field
+// column: three problems, in three different parts of 3 or 7.
+function withBadRows(text) {
+  const lines = text.trimEnd().split(/\r?\n/);
+  const column = lines[0].split(',').findIndex((h) => info.schema.fields.some((f) => f.name === h.split('[')[0]));
+  for (const row of [2, 5, lines.length - 2]) {
+    const cells = lines[row].split(',');
+    cells[column] = 'not-a-number';
+    lines[row] = cells.join(',');
+  }
+  return lines.join('\n') + '\n';
+}
+
+function checkFile(name, text, wantProblems) {
+  const whole = joinBatchParts([model.predictBatchTable(text, now, 0, 1)]);
+  check(whole.meta.rows > 0 && whole.table.length === whole.meta.rows * whole.meta.stride, `${name}: the whole file scores ${whole.meta.rows} rows`);
+  check(whole.meta.problems.length === wantProblems, `${name}: ${whole.meta.problems.length} problems, want ${wantProblems}`);
+  const threads = [model.openBatch(text, now), model.openBatch(text, now)];
+  check(threads[0].rows() === whole.meta.part.rows_in_file, `${name}: the opened file has ${threads[0].rows()} data rows, the whole table says ${whole.meta.part.rows_in_file}`);
+  for (const count of [2, 3, 7, 1024]) {
+    const pieces = new Array(count);
+    // Thread 0 takes parts from the end, thread 1 from the start, in turns.
+    for (let lo = 0, hi = count - 1, turn = 0; lo <= hi; turn++) {
+      const i = turn % 2 ? lo++ : hi--;
+      pieces[i] = threads[turn % 2].table(i, count);
+    }
+    const joined = joinBatchParts(pieces);
+    check(same(joined.table, whole.table) && same(joined.features, whole.features) && same(joined.margins, whole.margins),
+          `${name}, ${count} parts joined: table, features and margins equal the whole file's bit for bit`);
+    check(JSON.stringify(joined.meta) === JSON.stringify(whole.meta), `${name}, ${count} parts joined: meta equals the whole file's`);
+  }
+  for (const [part, parts] of [[2, 2], [0, 0], [0.5, 2], [-1, 2], [0, 2048]]) {
+    const bad = JSON.parse(threads[0].table(part, parts).meta);
+    check(bad.rows === 0 && bad.problems.length === 1 && bad.problems[0].code === 'bad_part' && bad.problems[0].field === 'part',
+          `${name}: part ${part} of ${parts} is refused: ${JSON.stringify(bad.problems)}`);
+  }
+  let outOfOrder = '';
+  try { joinBatchParts([threads[1].table(1, 2), threads[0].table(0, 2)]); } catch (e) { outOfOrder = e.message; }
+  check(/out of order/.test(outOfOrder), `${name}: parts joined out of order are refused (${outOfOrder})`);
+  threads.forEach((f) => f.delete());
+}
+
+for (const input of inputs) {
+  const text = readFileSync(input, 'utf8');
+  checkFile(input, text, 0);
+  if (/\.csv$/.test(input)) checkFile(input + ' with 3 invalid rows', withBadRows(text), 3);
+}
+console.log(`${info.name}: ${inputs.length} inputs in parts; ${passed} passed, ${failed} failed`);
+process.exit(failed ? 1 : 0);
