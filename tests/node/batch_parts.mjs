@@ -9,7 +9,8 @@
 //     parts than rows: empty parts), the table, features and margins equal the whole file's bit
 //     for bit, and the meta (rows, warnings, patients, problems in row order) is the same;
 //   - a part out of range is refused with the problem "bad_part"; parts joined out of order are
-//     refused.
+//     refused;
+// and the batch worker's warm-up file (model.warmUpCsv) validates and scores every row.
 // Prints "N passed, M failed" and exits non-zero on any failure.
 import { readFileSync } from 'node:fs';
 import { loadBundle } from './load_core.mjs';
@@ -63,6 +64,12 @@ function checkFile(name, text, wantProblems) {
   check(/out of order/.test(outOfOrder), `${name}: parts joined out of order are refused (${outOfOrder})`);
   threads.forEach((f) => f.delete());
 }
+
+// The worker's warm-up file (made up from the schema): every row validates and is scored.
+const warm = model.predictBatchTable(model.warmUpCsv(300), now, 0, 1);
+const warmMeta = JSON.parse(warm.meta);
+check(warmMeta.rows === 300 && warmMeta.problems.length === 0, `warm-up file: ${warmMeta.rows} of 300 rows scored, problems ${JSON.stringify(warmMeta.problems.slice(0, 2))}`);
+check(model.warmUpCsv(-1).trim().split('\n').length === 1, 'warm-up file of -1 rows: the header only');
 
 for (const input of inputs) {
   const text = readFileSync(input, 'utf8');

@@ -1,6 +1,7 @@
 // wasm/core/core_api.cpp — see core_api.h.
 #include "core_api.h"
 
+#include <algorithm>
 #include <cmath>
 #include <functional>
 #include <map>
@@ -327,6 +328,36 @@ BatchTable core_batch_table(LoadedModel& lm, const BatchFile& file, BatchPart pa
 
 BatchTable core_predict_batch_table(LoadedModel& lm, std::string_view text, int64_t now, BatchPart part) {
     return core_batch_table(lm, core_open_batch(lm, text, now), part);
+}
+
+std::string core_warm_up_csv(const LoadedModel& lm, size_t rows) {
+    const auto& fields = lm.model.schema.fields;
+    std::string csv;
+    for (size_t f = 0; f < fields.size(); ++f) csv += (f ? "," : "") + csv_escape(fields[f].name);
+    csv += '\n';
+    for (size_t r = 0; r < rows; ++r) {
+        for (size_t f = 0; f < fields.size(); ++f) {
+            const Field& field = fields[f];
+            if (f) csv += ',';
+            if (!field.required && (r + f) % 5 == 0) continue;  // missing
+            if (field.type == FieldType::boolean) {
+                csv += (r + f) % 2 ? "yes" : "no";
+            } else if (field.type == FieldType::category) {
+                if (!field.levels.empty()) csv += csv_escape(field.levels[(r + f) % field.levels.size()].value);
+            } else {
+                double lo = std::isfinite(field.typical_min) ? field.typical_min : field.min;
+                double hi = std::isfinite(field.typical_max) ? field.typical_max : field.max;
+                if (!std::isfinite(lo)) lo = std::isfinite(hi) ? hi - 1 : 0;
+                if (!std::isfinite(hi)) hi = lo + 1;
+                const double u = static_cast<double>((r * 7919 + f * 104729) % 1000) / 999.0;  // spread, not random
+                double x = lo + u * (hi - lo);
+                if (field.type == FieldType::integer) x = std::clamp(std::round(x), std::ceil(field.min), std::floor(field.max));
+                csv += Json(x).dump();
+            }
+        }
+        csv += '\n';
+    }
+    return csv;
 }
 
 std::vector<float> core_onnx_inputs(const LoadedModel& lm, std::string_view features_json, bool explain) {

@@ -100,6 +100,12 @@ BatchTable core_batch_table(LoadedModel& m, const BatchFile& file, BatchPart par
 // core_batch_table of the file `text` just opened.
 BatchTable core_predict_batch_table(LoadedModel& m, std::string_view text, int64_t now, BatchPart part = {});
 
+// A small CSV of made-up patients for the batch worker to score while it is idle, so that the
+// batch path's code is already optimized when the first real file arrives: each numeric field
+// spread over its training range (else its possible range), categories and yes/no in turn, and
+// every fifth optional value missing. Every row validates. Nothing of it is reported.
+std::string core_warm_up_csv(const LoadedModel& m, size_t rows);
+
 // Adds many predictions (a batch table as above) to the pending report, randomized in the core
 // with one seed per prediction (from crypto.getRandomValues). A batch is one report: complete
 // when it summarises at least k predictions (split only at the server's 1,000,000 per report),

@@ -17,6 +17,7 @@ EMSCRIPTEN_BINDINGS(localdx_core) {
         .function("predictBatch", &ldx::CoreModel::predictBatch)
         .function("predictBatchTable", &ldx::CoreModel::predictBatchTable)
         .function("openBatch", &ldx::CoreModel::openBatch)
+        .function("warmUpCsv", &ldx::CoreModel::warmUpCsv)
         .function("reportBatch", &ldx::CoreModel::reportBatch)
         .function("onnx", &ldx::CoreModel::onnx)
         .function("onnxInputs", &ldx::CoreModel::onnxInputs)

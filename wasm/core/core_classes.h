@@ -82,6 +82,7 @@ public:
     }
     // The file read once, for scoring in parts (CoreBatchFile below; free it with .delete()).
     CoreBatchFile openBatch(const std::string& text, double now) const { return CoreBatchFile(m_, core_open_batch(*m_, text, static_cast<int64_t>(now))); }
+    std::string warmUpCsv(double rows) const { return core_warm_up_csv(*m_, rows > 0 && rows <= 100000 ? static_cast<size_t>(rows) : 0); }
     std::string reportBatch(const std::string& pending, const emscripten::val& table, const emscripten::val& seeds, const std::string& day) const {
         return core_report_batch(*m_, pending, array_from_js<double>(table), array_from_js<double>(seeds), day).dump();
     }
