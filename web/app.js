@@ -177,8 +177,17 @@ function refuse(error) {
 // disagreement is shown.
 const TOLERANCE = 1e-4;
 
+// The page's ONNX Runtime calls run one at a time (a patient's prediction may come while a batch
+// table is being checked).
+let ortTail = Promise.resolve();
+function runOnnxInTurn(session, info, x) {
+  const run = ortTail.then(() => runOnnx(ort, session, info, x));
+  ortTail = run.catch(() => {});
+  return run;
+}
+
 async function runOrt(rows) {
-  const out = await runOnnx(ort, current.session, current.info, packFeatures(rows, current.info.num_features));
+  const out = await runOnnxInTurn(current.session, current.info, packFeatures(rows, current.info.num_features));
   return { margin: out.margin, probabilities: out.probabilities };
 }
 
@@ -196,7 +205,7 @@ function crossCheck(r, ortOut, i) {
 // Models the core cannot walk (explainer "sampling-shapley"): ONNX Runtime runs the rows the
 // core lays out (the patient, then the explainer's sampled rows), and the core reads the outputs.
 async function probabilitiesOnnx(session, info, x) {
-  return (await runOnnx(ort, session, info, x))[info.onnx.output].data;
+  return (await runOnnxInTurn(session, info, x))[info.onnx.output].data;
 }
 
 function maxOutputDiff(out, info) {
@@ -250,9 +259,11 @@ function publicResult(r) {
 // [SECTION] Batch
 //-----------------------------------------------------------------------------
 // A CSV, or FHIR R4 JSON (Bundle or NDJSON): the batch worker (web/batch-worker.js) verifies the
-// bundle again, scores every row with the core, cross-checks with ONNX Runtime (or runs ONNX
-// Runtime alone for models the core cannot walk), builds the aggregate reports, and returns one
-// table of numbers: the page stays responsive however large the file.
+// bundle again, scores every row with the core (or runs ONNX Runtime for models the core cannot
+// walk), builds the aggregate reports, and returns one table of numbers: the page stays
+// responsive however large the file. For tree models this page's ONNX Runtime session (already
+// started for single patients) then checks every row, in slices (checkTable); a disagreement
+// withholds the whole table, and its reports are not kept.
 let worker = null, workerReady = null, workerModelLoad = null, workerSeq = 0, workerAssets = null, workerTimer = 0;
 const workerCalls = new Map();
 
@@ -300,15 +311,47 @@ function prepareWorkerWhenIdle() {
 
 async function scoreFile(name, text, { results = false } = {}) {
   if (!current) throw new Error('no model loaded');
+  const used = current;
   await workerModel();
-  const key = current.info.name + '@' + current.info.version;
+  const key = used.info.name + '@' + used.info.version;
   const pendingAll = store.get('pending', {});
-  const report = reportingEnabled() ? { pending: pendingAll[key] ? JSON.stringify(pendingAll[key]) : '', k: current.info.schema.privacy.k_min, day: today() } : null;
-  const { meta, table } = await callWorker({ type: 'score', text, now: now(), report, results });
-  if (meta.report) saveReports(key, meta.report.pending, meta.report.queued);
+  const report = reportingEnabled() ? { pending: pendingAll[key] ? JSON.stringify(pendingAll[key]) : '', k: used.info.schema.privacy.k_min, day: today() } : null;
+  let { meta, table, features, margins } = await callWorker({ type: 'score', text, now: now(), report, results });
+  if (features && meta.rows) {
+    const t0 = performance.now();
+    const worst = await checkTable(used, meta, table, features, margins);
+    if (!(worst <= TOLERANCE)) {
+      meta = { ...meta, rows: 0, warnings: [], patients: null, results: [], report: null,
+        status: `Withheld: the explanations and ONNX Runtime disagree (difference ${worst.toExponential(2)}). Report this to your administrator.` };
+      table = new Float64Array(0);
+    } else {
+      meta.status = `Cross-checked with ONNX Runtime (max difference ${worst.toExponential(1)}; ${Math.round(performance.now() - t0)} ms on this page); ${meta.status}.`;
+    }
+  }
+  if (meta.report) saveReports(key, meta.report.pending, meta.report.queued);  // only for results shown
   const forUi = { ...meta, results: undefined, report: undefined };
   M.appSetBatchTable(name, JSON.stringify(forUi), table);
   return meta;
+}
+
+// A tree model's batch table against the page's ONNX Runtime session for that model, every row: the largest
+// difference of the probabilities, and of the margins (base + sum of contributions). In slices
+// of CHECK_ROWS rows with a pause between them, so the page keeps drawing.
+const CHECK_ROWS = 1000;
+async function checkTable(used, meta, table, features, margins) {
+  const F = used.info.num_features, K = meta.classes, O = meta.outputs, S = meta.stride;
+  let worst = 0;
+  for (let at = 0; at < meta.rows; at += CHECK_ROWS) {
+    if (at) await new Promise((resolve) => setTimeout(resolve, 0));
+    const n = Math.min(CHECK_ROWS, meta.rows - at);
+    const out = await runOnnxInTurn(used.session, used.info, features.slice(at * F, (at + n) * F));
+    const p = out.probabilities.data, m = out.margin.data, M = out.margin.dims[1];
+    for (let i = 0; i < n; i++) {
+      for (let k = 0; k < K; k++) worst = Math.max(worst, Math.abs(p[i * K + k] - table[(at + i) * S + k]));
+      for (let o = 0; o < O; o++) worst = Math.max(worst, Math.abs(m[i * M + o] - margins[(at + i) * O + o]));
+    }
+  }
+  return worst;
 }
 
 // A batch row's model-agnostic explanation, computed by the worker when the clinician asks.
@@ -451,9 +494,9 @@ globalThis.localdx = {
   framesDrawn: () => M.appFramesDrawn(),
   reporting: () => ({ enabled: reportingEnabled(), pending: store.get('pending', {}), queue: store.get('queue', []) }),
   flushReports,
-  // Resolves when the batch worker (and its helper) hold the current model, ONNX Runtime's session
-  // included, as they do a moment after the model is ready. A file opened before then is scored
-  // by the helper while the worker's ONNX Runtime starts.
+  // Resolves when the batch worker and its helper hold the current model and have warmed up, as
+  // they have a moment after the model is ready. A file opened before then waits only for the
+  // model to be verified there.
   batchReady: async () => { await workerModel(); await callWorker({ type: 'ready' }); return true; },
   // Benchmark hooks (scripts/bench): time the core alone and ONNX Runtime alone, in this page.
   timeCore: (records, repeats = 1) => {

@@ -3,13 +3,14 @@
 // Index of this file
 //   [SECTION] Start-up (core wasm, ONNX Runtime Web), the model (verified again here), warm-up
 //   [SECTION] The helper: a second copy of this worker (core only) scoring parts of each file
-//   [SECTION] Scoring a file (CSV or FHIR): the core's table + ONNX Runtime cross-check (trees),
-//             or ONNX Runtime alone and the core's table from its outputs (other models)
+//   [SECTION] Scoring a file (CSV or FHIR): the core's table, with what the page's ONNX Runtime
+//             checks (trees), or ONNX Runtime alone and the core's table from its outputs (other models)
 //   [SECTION] One row's model-agnostic explanation, on demand
 //
 // The page sends the bundle bytes it verified; this worker verifies them again with its own copy
 // of the core (the same C++), runs the whole batch and returns numbers the UI draws directly, so
-// a 10,000-patient file never blocks the page. While it does, the page's thread is idle: so a
+// a 10,000-patient file never blocks the page (for tree models the page's ONNX Runtime session
+// then checks every row, in slices: app.js, checkTable). While it does, the page's thread is idle: so a
 // helper (this same script, without ONNX Runtime) scores parts of each file on the other core.
 // Nothing here talks to the network.
 'use strict';
@@ -18,28 +19,35 @@ import { packFeatures, runOnnx as run } from './onnx.js';
 import { joinBatchParts } from './batch-parts.js';
 
 let core = null, ort = null, model = null, info = null, session = null, sha = '';
-let sessionReady = Promise.resolve();  // resolves once ONNX Runtime holds the current model (its start-up takes a second)
+let sessionReady = Promise.resolve();  // resolves once ONNX Runtime holds the current model (models the core cannot walk)
+let prepared = Promise.resolve();      // resolves once the current model's session and warm-up are done
 let last = null;  // the last batch's rows (core JSON), for on-demand explanations
 let helper = null;  // the helper worker (The helper, below): { call(message), useModel(message), sha } or null
-const TOLERANCE = 1e-4;
 
 //-----------------------------------------------------------------------------
 // [SECTION] Start-up and the model
 //-----------------------------------------------------------------------------
 // The page's worker gets ortUrl; its helper does not (it only scores parts of files).
-async function init({ coreJs, coreWasm, ortUrl }) {
+let ortUrl = '';
+async function init(message) {
+  const { coreJs, coreWasm } = message;
+  ortUrl = message.ortUrl || '';
   if (ortUrl && (self.navigator.hardwareConcurrency || 1) >= 2) helper = startHelper({ coreJs, coreWasm });
-  if (ortUrl) {
-    ort = await import(ortUrl);
-    ort.env.wasm.numThreads = 1;
-  }
   const { default: createLocalDxCore } = await import(coreJs);
   core = await createLocalDxCore({ locateFile: () => coreWasm });
 }
 
-// The model is usable for scoring once verified; ONNX Runtime's session (needed only for the
-// cross-check) is created meanwhile, so that a file opened at once is already being scored by
-// the helper while ONNX Runtime starts here.
+// ONNX Runtime is needed here only for models the core cannot walk (it runs them): a tree model's
+// batch table is cross-checked by the page's own ONNX Runtime session, so this worker does not
+// start ONNX Runtime's 14 MB for it. The session is created while the model is already usable.
+async function startOnnx(onnx) {
+  if (!ort) {
+    ort = await import(ortUrl);
+    ort.env.wasm.numThreads = 1;
+  }
+  return ort.InferenceSession.create(onnx, { executionProviders: ['wasm'] });
+}
+
 async function useModel({ bytes, trust, now, floors }) {
   if (helper) await helper.started;
   const helped = helper ? helper.useModel({ sha: '', bytes, trust, now, floors }) : null;  // verifies at the same time
@@ -50,22 +58,30 @@ async function useModel({ bytes, trust, now, floors }) {
   session = null;
   sha = info.sha256;
   const forSha = sha;
-  sessionReady = ort ? ort.InferenceSession.create(model.onnx(), { executionProviders: ['wasm'] }).then((s) => { if (sha === forSha) session = s; }) : Promise.resolve();
+  sessionReady = ortUrl && info.explainer !== 'treeshap' ? startOnnx(model.onnx()).then((s) => { if (sha === forSha) session = s; }) : Promise.resolve();
   sessionReady.catch(() => {});  // reported by whatever waits for it
-  sessionReady.then(() => setTimeout(() => { if (sha === forSha) warmUp(now).catch(() => {}); }, 0), () => {});
+  prepared = sessionReady.then(() => new Promise((resolve) => setTimeout(resolve, 0))).then(() => sha === forSha && warmUp(now)).catch(() => {});
   if (helped && (await helped) !== sha && helper) console.warn('batch helper: it holds another model; files are scored on one thread');
 }
 
 // Once a model is ready, while the clinician picks a file: a small made-up file (core:
 // warmUpCsv) through the same path, so that V8 has optimized the batch code before the first
-// real file (which was otherwise about a quarter slower than the next ones). Nothing of it is
-// kept or reported.
-const WARM_UP_ROWS = 500;
+// real file (which was otherwise about a quarter slower than the next ones). In five slices: a
+// real file that arrives meanwhile stops it. Nothing of it is kept or reported.
+const WARM_UP_ROWS = 500, WARM_UP_SLICES = 5;
+let filesSeen = 0;  // files (or parts of files) asked for so far
 async function warmUp(now) {
+  const seen = filesSeen;
   const file = model.openBatch(model.warmUpCsv(WARM_UP_ROWS), now);
-  let part;
-  try { part = file.table(0, 1); } finally { file.delete(); }
-  if (session) await runOnnx(part.features);
+  try {
+    for (let i = 0; i < WARM_UP_SLICES && filesSeen === seen; i++) {
+      const part = file.table(i, WARM_UP_SLICES);
+      if (session) await runOnnx(part.features);
+      await new Promise((resolve) => setTimeout(resolve, 0));
+    }
+  } finally {
+    file.delete();
+  }
 }
 
 //-----------------------------------------------------------------------------
@@ -110,8 +126,7 @@ function startHelper({ coreJs, coreWasm }) {
 
 // A file is scored in parts of about PART_ROWS rows. This worker and the helper take the next
 // part from a shared counter (Atomics on a SharedArrayBuffer: the page is cross-origin isolated),
-// so whichever thread is free scores it: the helper scores while ONNX Runtime starts here, and
-// neither waits for the other at the end. Without shared memory the helper takes the second
+// so whichever thread is free scores it, and neither waits for the other at the end. Without shared memory the helper takes the second
 // half. Each thread reads the file once (core: openBatch) and counts the same parts.
 const PART_ROWS = 500;
 const partCount = (file) => Math.max(1, Math.min(1024, Math.ceil(file.rows() / PART_ROWS)));
@@ -133,7 +148,6 @@ async function tableInParts(text, now) {
   const theirs = h ? h.call({ type: 'parts', text, now, next, half: 'second' }).then((d) => d.parts, () => []) : Promise.resolve([]);
   const file = model.openBatch(text, now);
   try {
-    await sessionReady;  // ONNX Runtime starts on this thread; the helper is scoring meanwhile
     const parts = new Array(partCount(file));
     for (const p of takeParts(file, { next, half: h ? 'first' : 'all' })) parts[p.index] = p.part;
     const helped = await theirs;
@@ -150,29 +164,13 @@ const runOnnx = async (x) => { await sessionReady; return run(ort, session, info
 //-----------------------------------------------------------------------------
 // [SECTION] Scoring a file
 //-----------------------------------------------------------------------------
-// Tree models: the core returns the table itself (no JSON per row) and the features and margins
-// ONNX Runtime must agree with.
+// Tree models: the core returns the table itself (no JSON per row), and the features and margins
+// the page's ONNX Runtime checks every row against (app.js, checkTable).
 async function scoreTrees({ text, now }) {
   const t0 = performance.now();
   const r = await tableInParts(text, now);
-  const meta = r.meta;
-  meta.status = '';
-  if (meta.rows) {
-    const out = await runOnnx(r.features);
-    const K = meta.classes, O = meta.outputs, S = meta.stride, M = out.margin.dims[1];
-    const p = out.probabilities.data, m = out.margin.data;
-    let worst = 0;
-    for (let i = 0; i < meta.rows; i++) {
-      for (let k = 0; k < K; k++) worst = Math.max(worst, Math.abs(p[i * K + k] - r.table[i * S + k]));
-      for (let o = 0; o < O; o++) worst = Math.max(worst, Math.abs(m[i * M + o] - r.margins[i * O + o]));
-    }
-    if (!(worst <= TOLERANCE)) {
-      return { meta: { ...meta, rows: 0, warnings: [], patients: null, status: `Withheld: the explanation and ONNX Runtime disagree (difference ${worst.toExponential(2)}).` }, table: new Float64Array(0) };
-    }
-    meta.status = `Cross-checked with ONNX Runtime (max difference ${worst.toExponential(1)}); ${Math.round(performance.now() - t0)} ms, off the page` +
-      (r.threads === 2 ? ', on two threads.' : '.');
-  }
-  return { meta, table: r.table };
+  r.meta.status = r.meta.rows ? `scored in ${Math.round(performance.now() - t0)} ms off the page` + (r.threads === 2 ? ', on two threads' : '') : '';
+  return r;
 }
 
 // Models the core cannot walk: ONNX Runtime scores every row, the core fills the same table
@@ -206,20 +204,25 @@ self.onmessage = async ({ data }) => {
   try {
     if (data.type === 'init') { started = init(data); await started; reply({ ok: true }); return; }
     await started;
+    if (data.type === 'score' || data.type === 'parts') filesSeen++;
     if (data.type === 'model') { if (!data.sha || data.sha !== sha) await useModel(data); reply({ ok: true, sha }); }
-    else if (data.type === 'ready') { await sessionReady; reply({ ok: true }); }
+    else if (data.type === 'ready') {  // prepared, here and in the helper
+      await prepared;
+      if (helper) await helper.call({ type: 'ready' }).catch(() => {});
+      reply({ ok: true });
+    }
     else if (data.type === 'parts') {
       const file = model.openBatch(data.text, data.now);
       let parts;
       try { parts = takeParts(file, data); } finally { file.delete(); }
       reply({ ok: true, parts }, parts.flatMap(({ part }) => [part.table.buffer, part.features.buffer, part.margins.buffer]));
     } else if (data.type === 'score') {
-      const { meta, table } = info.explainer === 'treeshap' ? await scoreTrees(data) : await score(data);
+      const { meta, table, features, margins } = info.explainer === 'treeshap' ? await scoreTrees(data) : await score(data);
       if (data.report) meta.report = addTableToReports(model, data.report.pending, table, meta.rows, data.report);
       if (data.results) meta.results = Array.from({ length: meta.rows }, (_, i) => ({
         row: table[i * meta.stride + meta.classes + 2 * meta.fields + 2], patient: meta.patients ? meta.patients[i] : undefined,
         probabilities: Array.from(table.subarray(i * meta.stride, i * meta.stride + meta.classes)) }));
-      reply({ ok: true, meta, table }, [table.buffer]);
+      reply({ ok: true, meta, table, features, margins }, [table, features, margins].filter(Boolean).map((a) => a.buffer));
     } else if (data.type === 'explain') {
       reply({ ok: true, row: await explainRow(data) });
     }

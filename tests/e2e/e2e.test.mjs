@@ -197,6 +197,30 @@ test('batch view: a CSV of 768 patients is scored in the worker, cross-checked, 
   await ctx.close();
 });
 
+test('batch view: a table that disagrees with ONNX Runtime is withheld whole, and none of it is reported', async () => {
+  // The batch worker's script is served with one margin nudged by 0.01 after the parts are
+  // joined: the page's ONNX Runtime check must catch it (a fresh profile: no service worker yet).
+  const ctx = await browser.newContext({ viewport: { width: 1280, height: 800 } });
+  let nudged = false;
+  await ctx.route('**/batch-worker.js', async (route) => {
+    const res = await route.fetch();
+    const original = await res.text();
+    const body = original.replace('return { ...joinBatchParts(parts), threads:', 'const j = joinBatchParts(parts); j.margins[0] += 0.01; return { ...j, threads:');
+    nudged = body !== original;
+    await route.fulfill({ response: res, body });
+  });
+  const { page, errors } = await openApp(browser, server.base, { context: ctx });
+  const r = await page.evaluate((t) => window.localdx.scoreCsv(t), readFileSync(path.join(env.data, 'pima-diabetes.csv'), 'utf8'));
+  assert.ok(nudged, 'the worker script was served nudged');
+  assert.equal(r.rows, 0);
+  assert.match(r.status, /^Withheld: the explanations and ONNX Runtime disagree \(difference 1\.00e-2\)/);
+  const rep = await page.evaluate(() => window.localdx.reporting());
+  assert.deepEqual([Object.keys(rep.pending).length, rep.queue.length], [0, 0], 'nothing of the withheld batch is reported');
+  assert.match(await page.textContent('#live'), /Withheld/);
+  assert.deepEqual(errors, []);
+  await ctx.close();
+});
+
 test('batch view: the same patients as FHIR R4 (a Bundle of Patients and Observations) score exactly as the CSV', async () => {
   const { ctx, page, errors } = await openApp(browser, server.base);
   const csv = readFileSync(path.join(env.data, 'pima-diabetes.csv'), 'utf8');

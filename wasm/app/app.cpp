@@ -294,8 +294,9 @@ void app_set_batch_table(const std::string& name, const std::string& meta_json, 
     s.batch.status = json_text_or(s.batch.meta, "status");
     for (size_t i = 0; i < s.batch.rows(); ++i) s.batch.order.push_back(static_cast<int>(i));
     s.select_tab = 1;
-    host_announce(std::to_string(s.batch.rows()) + " patients scored from " + name + "; " + std::to_string(s.batch.problems.size()) +
-                  " rows could not be used.");
+    if (s.batch.rows() == 0 && !s.batch.status.empty()) host_announce(name + ": " + s.batch.status);  // withheld, say why
+    else host_announce(std::to_string(s.batch.rows()) + " patients scored from " + name + "; " + std::to_string(s.batch.problems.size()) +
+                       " rows could not be used.");
 }
 
 // One batch row explained on demand (model-agnostic): the core's full JSON for it.
