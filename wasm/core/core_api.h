@@ -4,9 +4,10 @@
 //   [SECTION] Loaded model handle
 //   [SECTION] Results as JSON (what the page and the tests read)
 //
-// The embind layer (core_bindings.cpp) only moves bytes and strings across; everything here is
-// ordinary C++ that also compiles natively, so the native test suite exercises the same code
-// the browser runs.
+// The embind layer (core_bindings.cpp, core_classes.h) only moves bytes and strings across;
+// everything here is ordinary C++ over shared/, the code the CLI and the native tests run. The
+// Node tests (tests/node: wasm_parity.mjs, batch_parts.mjs) run this layer as wasm against the
+// native CLI's results.
 #pragma once
 #include <memory>
 #include <string>
