@@ -197,6 +197,34 @@ test('batch view: a CSV of 768 patients is scored in the worker, cross-checked, 
   await ctx.close();
 });
 
+test('batch view: without cross-origin isolation (no shared memory) the worker and helper split the file in halves, with the same results', async () => {
+  // Every response served without COOP/COEP: the page, its worker and the helper have no
+  // SharedArrayBuffer, so the helper takes the second half of the parts (web/batch-worker.js).
+  const ctx = await browser.newContext({ viewport: { width: 1280, height: 800 } });
+  await ctx.route('**/*', async (route) => {
+    const res = await route.fetch();
+    const headers = { ...res.headers() };
+    delete headers['cross-origin-opener-policy'];
+    delete headers['cross-origin-embedder-policy'];
+    await route.fulfill({ response: res, headers });
+  });
+  const { page, errors } = await openApp(browser, server.base, { context: ctx });
+  assert.equal(await page.evaluate(() => self.crossOriginIsolated || typeof SharedArrayBuffer !== 'undefined'), false);
+  const text = readFileSync(path.join(env.data, 'pima-diabetes.csv'), 'utf8');
+  const r = await page.evaluate((t) => window.localdx.scoreFile('patients.csv', t, { results: true }), text);
+  assert.equal(r.rows, 768);
+  assert.match(r.status, /Cross-checked with ONNX Runtime .*off the page/);
+  if (await page.evaluate(() => navigator.hardwareConcurrency >= 2)) assert.match(r.status, /on two threads/);
+  // The same patients one by one through the page's predict: the same probabilities.
+  const records = csvRecords(text, ['diabetes']).slice(0, 768);
+  const one = await page.evaluate(async (rs) => { const out = []; for (const rec of rs) out.push((await window.localdx.predict(rec)).probabilities); return out; }, records);
+  let dp = 0;
+  r.results.forEach((row, i) => row.probabilities.forEach((p, k) => { dp = Math.max(dp, Math.abs(p - one[i][k])); }));
+  assert.equal(dp, 0, `batch and one-by-one probabilities differ by ${dp}`);
+  assert.deepEqual(errors, []);
+  await ctx.close();
+});
+
 test('batch view: a table that disagrees with ONNX Runtime is withheld whole, and none of it is reported', async () => {
   // The batch worker's script is served with one margin nudged by 0.01 after the parts are
   // joined: the page's ONNX Runtime check must catch it (a fresh profile: no service worker yet).
