@@ -334,9 +334,10 @@ async function scoreFile(name, text, { results = false } = {}) {
   return meta;
 }
 
-// A tree model's batch table against the page's ONNX Runtime session for that model, every row: the largest
-// difference of the probabilities, and of the margins (base + sum of contributions). In slices
-// of CHECK_ROWS rows (about 10 ms each here), yielding between them, so the page keeps drawing.
+// A tree model's batch table against the page's ONNX Runtime session for that model, every row:
+// the largest difference of the probabilities, and of the margins (base + sum of contributions).
+// In slices of CHECK_ROWS rows (about 10 ms each here), yielding between them, so the page keeps
+// drawing.
 const CHECK_ROWS = 500;
 // A task of its own (a message to itself): the page may draw in between, and unlike setTimeout
 // there is no 4 ms clamp after a few in a row. (scheduler.yield resumed before frames: longer gaps.)

@@ -1,10 +1,10 @@
 // web/batch-parts.js — one batch table from the parts of a file scored on several threads.
 //
 // The core scores part i of n of a file (core_api.h, BatchFile and BatchPart; in JavaScript
-// model.openBatch(text, now).table(i, n), or model.predictBatchTable(text, now, i, n)): part i
-// is its own consecutive share of the file's data rows, with those rows' problems (part 0 also
-// has the file's own). Joined in order, the parts are exactly the table of the whole file
-// (tested bit for bit in tests/node/wasm_parity.mjs). Used by the batch worker and by that test.
+// model.openBatch(text, now).table(i, n)): part i is its own consecutive share of the file's
+// data rows, with those rows' problems (part 0 also has the file's own). Joined in order, the
+// parts are exactly the table of the whole file (tested bit for bit in
+// tests/node/batch_parts.mjs). Used by the batch worker and by that test.
 'use strict';
 
 function concat(Type, arrays) {

@@ -10,9 +10,9 @@
 // The page sends the bundle bytes it verified; this worker verifies them again with its own copy
 // of the core (the same C++), runs the whole batch and returns numbers the UI draws directly, so
 // a 10,000-patient file never blocks the page (for tree models the page's ONNX Runtime session
-// then checks every row, in slices: app.js, checkTable). While it does, the page's thread is idle: so a
-// helper (this same script, without ONNX Runtime) scores parts of each file on the other core.
-// Nothing here talks to the network.
+// then checks every row, in slices: app.js, checkTable). While it does, the page's thread is
+// idle: so a helper (this same script, without ONNX Runtime) scores parts of each file on the
+// other core. Nothing here talks to the network.
 'use strict';
 import { addTableToReports } from './reports.js';
 import { packFeatures, runOnnx as run } from './onnx.js';
@@ -60,28 +60,32 @@ async function useModel({ bytes, trust, now, floors }) {
   const forSha = sha;
   sessionReady = ortUrl && info.explainer !== 'treeshap' ? startOnnx(model.onnx()).then((s) => { if (sha === forSha) session = s; }) : Promise.resolve();
   sessionReady.catch(() => {});  // reported by whatever waits for it
-  prepared = sessionReady.then(() => new Promise((resolve) => setTimeout(resolve, 0))).then(() => sha === forSha && warmUp(now)).catch(() => {});
+  prepared = info.explainer === 'treeshap' ? pause().then(() => sha === forSha && warmUp(now)).catch(() => {}) : sessionReady.catch(() => {});
   if (helped && (await helped) !== sha && helper) console.warn('batch helper: it holds another model; files are scored on one thread');
 }
 
-// Once a model is ready, while the clinician picks a file: a small made-up file (core:
+// Once a tree model is ready, while the clinician picks a file: a small made-up file (core:
 // warmUpCsv) through the same path, so that V8 has optimized the batch code before the first
 // real file (which was otherwise about a quarter slower than the next ones). In five slices: a
 // real file that arrives meanwhile stops it. Nothing of it is kept or reported.
 const WARM_UP_ROWS = 500, WARM_UP_SLICES = 5;
 let filesSeen = 0;  // files (or parts of files) asked for so far
-async function warmUp(now) {
+const pause = () => new Promise((resolve) => setTimeout(resolve, 0));
+
+// Runs fn(file) on the text read once by the core (model.openBatch), and frees it after.
+async function withBatchFile(text, now, fn) {
+  const file = model.openBatch(text, now);
+  try { return await fn(file); } finally { file.delete(); }
+}
+
+function warmUp(now) {
   const seen = filesSeen;
-  const file = model.openBatch(model.warmUpCsv(WARM_UP_ROWS), now);
-  try {
+  return withBatchFile(model.warmUpCsv(WARM_UP_ROWS), now, async (file) => {
     for (let i = 0; i < WARM_UP_SLICES && filesSeen === seen; i++) {
-      const part = file.table(i, WARM_UP_SLICES);
-      if (session) await runOnnx(part.features);
-      await new Promise((resolve) => setTimeout(resolve, 0));
+      file.table(i, WARM_UP_SLICES);
+      await pause();
     }
-  } finally {
-    file.delete();
-  }
+  });
 }
 
 //-----------------------------------------------------------------------------
@@ -125,19 +129,20 @@ function startHelper({ coreJs, coreWasm }) {
 }
 
 // A file is scored in parts of about PART_ROWS rows. This worker and the helper take the next
-// part from a shared counter (Atomics on a SharedArrayBuffer: the page is cross-origin isolated),
-// so whichever thread is free scores it, and neither waits for the other at the end. Without shared memory the helper takes the second
-// half. Each thread reads the file once (core: openBatch) and counts the same parts.
+// part from a shared counter (Atomics on a SharedArrayBuffer: the page is cross-origin
+// isolated), so whichever thread is free scores it, and neither waits for the other at the end.
+// Without shared memory the helper takes the second half. Each thread reads the file once
+// (withBatchFile) and counts the same parts.
 const PART_ROWS = 500;
 const partCount = (file) => Math.max(1, Math.min(1024, Math.ceil(file.rows() / PART_ROWS)));
 
 // The parts this thread scores: taken from `next`, or else the first half, the second or all.
 function takeParts(file, { next = null, half = 'all' }) {
   const count = partCount(file), mid = Math.ceil(count / 2);
-  const [from, to] = half === 'first' ? [0, mid] : half === 'second' ? [mid, count] : [0, count];
+  let [i, to] = half === 'first' ? [0, mid] : half === 'second' ? [mid, count] : [0, count];
+  const claim = next ? () => Atomics.add(next, 0, 1) : () => (i < to ? i++ : count);
   const done = [];
-  for (let i = next ? Atomics.add(next, 0, 1) : from; i < (next ? count : to); i = next ? Atomics.add(next, 0, 1) : i + 1)
-    done.push({ index: i, part: file.table(i, count) });
+  for (let index = claim(); index < count; index = claim()) done.push({ index, part: file.table(index, count) });
   return done;
 }
 
@@ -146,17 +151,14 @@ async function tableInParts(text, now) {
   const h = helper && helper.sha === sha ? helper : null;
   const next = h && typeof SharedArrayBuffer === 'function' ? new Int32Array(new SharedArrayBuffer(4)) : null;
   const theirs = h ? h.call({ type: 'parts', text, now, next, half: 'second' }).then((d) => d.parts, () => []) : Promise.resolve([]);
-  const file = model.openBatch(text, now);
-  try {
+  return withBatchFile(text, now, async (file) => {
     const parts = new Array(partCount(file));
     for (const p of takeParts(file, { next, half: h ? 'first' : 'all' })) parts[p.index] = p.part;
     const helped = await theirs;
     for (const p of helped) parts[p.index] = p.part;
     for (let i = 0; i < parts.length; i++) if (!parts[i]) parts[i] = file.table(i, parts.length);  // the helper stopped: its parts here
     return { ...joinBatchParts(parts), threads: helped.length ? 2 : 1 };
-  } finally {
-    file.delete();
-  }
+  });
 }
 
 const runOnnx = async (x) => { await sessionReady; return run(ort, session, info, x); };
@@ -212,9 +214,7 @@ self.onmessage = async ({ data }) => {
       reply({ ok: true });
     }
     else if (data.type === 'parts') {
-      const file = model.openBatch(data.text, data.now);
-      let parts;
-      try { parts = takeParts(file, data); } finally { file.delete(); }
+      const parts = await withBatchFile(data.text, data.now, (file) => takeParts(file, data));
       reply({ ok: true, parts }, parts.flatMap(({ part }) => [part.table.buffer, part.features.buffer, part.margins.buffer]));
     } else if (data.type === 'score') {
       const { meta, table, features, margins } = info.explainer === 'treeshap' ? await scoreTrees(data) : await score(data);

@@ -36,8 +36,14 @@ function withBadRows(text) {
   return lines.join('\n') + '\n';
 }
 
+// The whole file as one part (the table a single thread makes).
+function wholeTable(text) {
+  const file = model.openBatch(text, now);
+  try { return joinBatchParts([file.table(0, 1)]); } finally { file.delete(); }
+}
+
 function checkFile(name, text, wantProblems) {
-  const whole = joinBatchParts([model.predictBatchTable(text, now, 0, 1)]);
+  const whole = wholeTable(text);
   check(whole.meta.rows > 0 && whole.table.length === whole.meta.rows * whole.meta.stride, `${name}: the whole file scores ${whole.meta.rows} rows`);
   check(whole.meta.problems.length === wantProblems, `${name}: ${whole.meta.problems.length} problems, want ${wantProblems}`);
   const threads = [model.openBatch(text, now), model.openBatch(text, now)];
@@ -66,8 +72,7 @@ function checkFile(name, text, wantProblems) {
 }
 
 // The worker's warm-up file (made up from the schema): every row validates and is scored.
-const warm = model.predictBatchTable(model.warmUpCsv(300), now, 0, 1);
-const warmMeta = JSON.parse(warm.meta);
+const warmMeta = wholeTable(model.warmUpCsv(300)).meta;
 check(warmMeta.rows === 300 && warmMeta.problems.length === 0, `warm-up file: ${warmMeta.rows} of 300 rows scored, problems ${JSON.stringify(warmMeta.problems.slice(0, 2))}`);
 check(model.warmUpCsv(-1).trim().split('\n').length === 1, 'warm-up file of -1 rows: the header only');
 

@@ -214,7 +214,7 @@ PreparedRecord prepared_from_json(const Json& j) {
 }
 
 // The batch table (core_api.h, BatchTable), one row per prediction, in one place for tree
-// models (core_predict_batch_table) and for models that only ONNX Runtime runs (core_finish_batch).
+// models (core_batch_table) and for models that only ONNX Runtime runs (core_finish_batch).
 class TableWriter {
 public:
     explicit TableWriter(const Model& m)
@@ -324,10 +324,6 @@ BatchTable core_batch_table(LoadedModel& lm, const BatchFile& file, BatchPart pa
     BatchTable out = writer.finish(std::move(problems), file.format);
     out.meta["part"] = {{"index", part.index}, {"count", part.count}, {"rows_in_file", file.rows()}};
     return out;
-}
-
-BatchTable core_predict_batch_table(LoadedModel& lm, std::string_view text, int64_t now, BatchPart part) {
-    return core_batch_table(lm, core_open_batch(lm, text, now), part);
 }
 
 std::string core_warm_up_csv(const LoadedModel& lm, size_t rows) {

@@ -98,8 +98,6 @@ inline constexpr size_t kMaxBatchParts = 1024;
 // meta also has "part": {"index", "count", "rows_in_file"}. A part out of range scores nothing,
 // with the problem "bad_part" (field "part").
 BatchTable core_batch_table(LoadedModel& m, const BatchFile& file, BatchPart part);
-// core_batch_table of the file `text` just opened.
-BatchTable core_predict_batch_table(LoadedModel& m, std::string_view text, int64_t now, BatchPart part = {});
 
 // A small CSV of made-up patients for the batch worker to score while it is idle, so that the
 // batch path's code is already optimized when the first real file arrives: each numeric field

@@ -15,7 +15,6 @@ EMSCRIPTEN_BINDINGS(localdx_core) {
         .function("info", &ldx::CoreModel::info)
         .function("predict", &ldx::CoreModel::predict)
         .function("predictBatch", &ldx::CoreModel::predictBatch)
-        .function("predictBatchTable", &ldx::CoreModel::predictBatchTable)
         .function("openBatch", &ldx::CoreModel::openBatch)
         .function("warmUpCsv", &ldx::CoreModel::warmUpCsv)
         .function("reportBatch", &ldx::CoreModel::reportBatch)

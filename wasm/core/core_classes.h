@@ -75,12 +75,8 @@ public:
     std::string predictBatch(const std::string& text, bool explain, double now) {
         return core_predict_batch(*m_, text, explain, static_cast<int64_t>(now)).dump();
     }
-    // The batch path without JSON per row: {meta (JSON text), table, features, margins}, for
-    // part `part` of `parts` of the file (0 of 1: all of it; core_api.h, BatchPart).
-    emscripten::val predictBatchTable(const std::string& text, double now, double part, double parts) {
-        return table_to_js(core_predict_batch_table(*m_, text, static_cast<int64_t>(now), batch_part_from_js(part, parts)));
-    }
-    // The file read once, for scoring in parts (CoreBatchFile below; free it with .delete()).
+    // The batch path without JSON per row: the file read once, then scored in parts, each
+    // {meta (JSON text), table, features, margins} (CoreBatchFile above; free it with .delete()).
     CoreBatchFile openBatch(const std::string& text, double now) const { return CoreBatchFile(m_, core_open_batch(*m_, text, static_cast<int64_t>(now))); }
     std::string warmUpCsv(double rows) const { return core_warm_up_csv(*m_, rows > 0 && rows <= 100000 ? static_cast<size_t>(rows) : 0); }
     std::string reportBatch(const std::string& pending, const emscripten::val& table, const emscripten::val& seeds, const std::string& day) const {
