@@ -55,8 +55,15 @@ function loadScript(src) {
 }
 
 async function start() {
+  // Everything the first prediction needs is requested at once: the models index and the bundle
+  // it names download while the modules compile (the index is verified, and the bundle checked
+  // against it, once the core is there).
+  const wanted = new URLSearchParams(location.hash.slice(1)).get('model');
+  const indexText = fetchIndexText();
+  const bundle = prefetchBundle(indexText, wanted);
   const [assets, trustText] = await Promise.all([fetch('assets.json').then((r) => r.json()), fetch('trust.json').then((r) => r.text())]);
   trust = trustText;
+  const fontBytes = fetch(assets.font).then((r) => r.arrayBuffer());
   ort = await import('./' + assets.ort);
   ort.env.wasm.numThreads = 1;  // one patient at a time: a thread pool only costs start-up (same run time, measured)
   // ONNX Runtime's 14 MB wasm is needed for the first prediction: opening a one-node model now
@@ -68,11 +75,11 @@ async function start() {
     canvas: $('canvas'),
     locateFile: (path) => (path.endsWith('.wasm') ? assets.app_wasm : path),
   });
-  const font = new Uint8Array(await (await fetch(assets.font)).arrayBuffer());
+  const font = new Uint8Array(await fontBytes);
   $('canvas').focus();  // before the app listens: focusing is not input, and a frame costs start-up time
   M.appStart(font);
   $('canvas').addEventListener('contextmenu', (e) => e.preventDefault());
-  await loadIndexAndModel(new URLSearchParams(location.hash.slice(1)).get('model'));
+  await loadIndexAndModel(wanted, indexText, bundle);
   // The service worker precaches everything (ONNX Runtime included) for offline use; registered
   // once the first model is ready, so its downloads do not compete with the first prediction.
   if ('serviceWorker' in navigator) {
@@ -88,24 +95,46 @@ async function start() {
 // is remembered, so a replayed older index is refused. Offline, the service worker answers with
 // the last index it saw; an expired one is still usable for its (still valid) bundles, with a
 // warning.
-async function loadIndexAndModel(wanted) {
-  let res;
-  try {
-    res = await fetch('/api/v1/models', { cache: 'no-store' });
-  } catch {
-    res = null;
-  }
-  if (!res || !res.ok) throw new Error('The list of models cannot be reached, and none was saved for offline use.');
-  const text = await res.text();
+async function loadIndexAndModel(wanted, indexText = fetchIndexText(), bundle = null) {
+  const text = await indexText;
+  if (text === null) throw new Error('The list of models cannot be reached, and none was saved for offline use.');
   const checked = JSON.parse(M.verifyIndex(text, trust, now(), store.get('indexVersion', 0)));
   if (!checked.ok) { showError('The list of models from the server was refused: ' + checked.message); throw new Error(checked.message); }
   store.set('indexVersion', checked.version);
   index = checked;
   keepForOffline('ldx-index', '/api/v1/models', text);
   if (!index.models.length) { showError('No model has been published yet.'); return; }
-  const name = wanted || store.get('model', null) || index.models[0].name;
-  const entry = index.models.find((m) => m.name === name) || index.models[0];
-  await loadBundle(entry.url, { source: checked.stale ? 'offline (models list last checked ' + checked.expires.slice(0, 10) + ')' : 'from the server' });
+  const entry = chooseEntry(index.models, wanted);
+  const early = await bundle;  // used only if the verified index names the same bundle
+  await loadBundle(entry.url, { source: checked.stale ? 'offline (models list last checked ' + checked.expires.slice(0, 10) + ')' : 'from the server' },
+    early && early.url === entry.url ? early.download : fetchBundle(entry.url));
+}
+
+// The models index as text, or null when neither the server nor the offline copy answers.
+function fetchIndexText() {
+  return fetch('/api/v1/models', { cache: 'no-store' }).then((res) => (res.ok ? res.text() : null)).catch(() => null);
+}
+
+// The model asked for in the address, else the last one used, else the index's first.
+function chooseEntry(models, wanted) {
+  const name = wanted || store.get('model', null) || models[0].name;
+  return models.find((m) => m.name === name) || models[0];
+}
+
+// Starts downloading the bundle the index names, before the index is verified (that needs the
+// core): nothing from it is used unless the verified index names the same URL, and the bundle
+// is verified on its own anyway. Resolves to { url, download } or null.
+async function prefetchBundle(indexText, wanted) {
+  try {
+    const models = JSON.parse(await indexText).signed.models;
+    const { url } = chooseEntry(models, wanted);
+    if (typeof url !== 'string' || !url.startsWith('/api/v1/bundles/')) return null;
+    const download = fetchBundle(url);
+    download.catch(() => {});  // a failure is met again, and reported, where it is used
+    return { url, download };
+  } catch {
+    return null;
+  }
 }
 
 // The first visit already leaves everything needed offline: the service worker precaches the
@@ -120,12 +149,18 @@ function showError(message) {
   announce(message);
 }
 
+// A bundle's bytes: { ok: true, bytes } or { ok: false, status } (HTTP status).
+async function fetchBundle(url) {
+  const res = await fetch(url);
+  return res.ok ? { ok: true, bytes: new Uint8Array(await res.arrayBuffer()) } : { ok: false, status: res.status };
+}
+
 // Verifies the bundle in wasm against the trust root, with the highest version accepted before
 // as the rollback floor. Nothing from a refused bundle reaches the UI.
-async function loadBundle(url, status = {}) {
-  const res = await fetch(url);
-  if (!res.ok) { const m = 'The model file could not be downloaded (HTTP ' + res.status + ').'; showError(m); return { ok: false, error: m }; }
-  const bytes = new Uint8Array(await res.arrayBuffer());
+async function loadBundle(url, status = {}, download = fetchBundle(url)) {
+  const got = await download;
+  if (!got.ok) { const m = 'The model file could not be downloaded (HTTP ' + got.status + ').'; showError(m); return { ok: false, error: m }; }
+  const bytes = got.bytes;
   const floors = store.get('accepted', {});   // highest version accepted per model name
   const checked = M.loadBundle(bytes, trust, now(), JSON.stringify(floors));
   if (!checked.ok()) return refuse(JSON.parse(checked.error()));

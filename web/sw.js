@@ -47,9 +47,9 @@ self.addEventListener('fetch', (event) => {
   const url = new URL(req.url);
   if (url.origin !== self.location.origin) return;
   if (url.pathname.startsWith('/api/v1/bundles/')) {
-    event.respondWith(cacheFirst(BUNDLES, req));
+    event.respondWith(cacheFirst(BUNDLES, event));
   } else if (url.pathname === '/api/v1/models') {
-    event.respondWith(networkFirst(INDEX, req));
+    event.respondWith(networkFirst(INDEX, event));
   } else if (url.pathname.startsWith('/api/')) {
     return;
   } else {
@@ -57,20 +57,28 @@ self.addEventListener('fetch', (event) => {
   }
 });
 
-async function cacheFirst(name, req) {
+// Each fresh copy is stored while the page already reads the response (the worker stays alive
+// for it), so a first download or the index's network round trip does not wait for the disk.
+function keep(event, cache, req, res) {
+  if (res.ok) event.waitUntil(cache.put(req, res.clone()).catch(() => {}));
+}
+
+async function cacheFirst(name, event) {
+  const req = event.request;
   const cache = await caches.open(name);
   const hit = await cache.match(req, { ignoreVary: true });
   if (hit) return hit;
   const res = await fetch(req);
-  if (res.ok) await cache.put(req, res.clone());
+  keep(event, cache, req, res);
   return res;
 }
 
-async function networkFirst(name, req) {
+async function networkFirst(name, event) {
+  const req = event.request;
   const cache = await caches.open(name);
   try {
     const res = await fetch(req);
-    if (res.ok) await cache.put(req, res.clone());
+    keep(event, cache, req, res);
     return res;
   } catch (err) {
     const hit = await cache.match(req);
@@ -90,8 +98,7 @@ async function shellFetch(event) {
   }
   try {
     const res = await fetch(req);
-    // The copy is stored while the page already reads the response (the worker stays alive for it).
-    if (res.ok && req.mode !== 'navigate') event.waitUntil(cache.put(req, res.clone()).catch(() => {}));
+    if (req.mode !== 'navigate') keep(event, cache, req, res);
     return res;
   } catch (err) {
     const hit = await cache.match(req, { ignoreSearch: true }) || (req.mode === 'navigate' ? await cache.match('index.html') : undefined);

@@ -135,6 +135,28 @@ test('when the list of models cannot be reached on a first visit, the page says 
   await ctx.close();
 });
 
+test('the bundle requested while the page starts is used only if the verified list of models names it', async () => {
+  // The page asks for the bundle its models list names before the core can verify that list.
+  // Here the list's signed entry for pima-diabetes is changed to point at another bundle: the
+  // page requests that one early, then refuses the list (its signature no longer matches) and
+  // loads nothing.
+  const ctx = await browser.newContext({ viewport: { width: 1280, height: 800 } });
+  const page = await ctx.newPage();
+  const index = await (await fetch(server.base + '/api/v1/models')).json();
+  const pima = index.signed.models.find((m) => m.name === 'pima-diabetes');
+  const other = index.signed.models.find((m) => m.name !== 'pima-diabetes');
+  pima.url = other.url;
+  await page.route('**/api/v1/models', (route) => route.fulfill({ status: 200, contentType: 'application/json', body: JSON.stringify(index) }));
+  const bundles = [];
+  page.on('request', (r) => { if (r.url().includes('/api/v1/bundles/')) bundles.push(r.url()); });
+  await page.goto(`${server.base}/#model=pima-diabetes`);
+  await page.waitForFunction(() => !document.getElementById('fallback').hidden, null, { timeout: 15000 });
+  assert.match(await page.textContent('#fallback'), /LocalDx could not start: .*signature/i);
+  assert.ok(bundles.some((u) => u.endsWith(other.url)), 'the named bundle was requested early');
+  assert.equal(await page.evaluate(() => window.localdx.model()), null, 'nothing from the refused list was loaded');
+  await ctx.close();
+});
+
 test('the UI draws on demand: nothing before the model, an idle page redraws at most twice a second, and input wakes it', async () => {
   const ctx = await browser.newContext({ viewport: { width: 1280, height: 800 } });
   const page = await ctx.newPage();
