@@ -321,12 +321,13 @@ function callWorker(message, transfer = []) {
   });
 }
 
-// The current model in the worker: one load per model, shared by every caller.
-function workerModel() {
+// The current model in the worker: one load per model, shared by every caller. `fileWaiting`:
+// a file waits for this load (the worker then skips its warm-up; the file goes first).
+function workerModel({ fileWaiting = false } = {}) {
   if (!worker) startWorker(workerAssets);
   const sha = current.info.sha256;
   if (!workerModelLoad || workerModelLoad.sha !== sha) {
-    const message = { type: 'model', sha, bytes: current.bytes, trust, now: now(), floors: JSON.stringify(store.get('accepted', {})) };
+    const message = { type: 'model', sha, bytes: current.bytes, trust, now: now(), floors: JSON.stringify(store.get('accepted', {})), warm: !fileWaiting };
     const promise = workerReady.then(() => callWorker(message));
     workerModelLoad = { sha, promise };
     promise.catch(() => { if (workerModelLoad && workerModelLoad.sha === sha) workerModelLoad = null; });
@@ -347,7 +348,7 @@ function prepareWorkerWhenIdle() {
 async function scoreFile(name, text, { results = false } = {}) {
   if (!current) throw new Error('no model loaded');
   const used = current;
-  await workerModel();
+  await workerModel({ fileWaiting: true });
   const key = used.info.name + '@' + used.info.version;
   const pendingAll = store.get('pending', {});
   const report = reportingEnabled() ? { pending: pendingAll[key] ? JSON.stringify(pendingAll[key]) : '', k: used.info.schema.privacy.k_min, day: today() } : null;

@@ -48,9 +48,9 @@ async function startOnnx(onnx) {
   return ort.InferenceSession.create(onnx, { executionProviders: ['wasm'] });
 }
 
-async function useModel({ bytes, trust, now, floors }) {
+async function useModel({ bytes, trust, now, floors, warm = true }) {
   if (helper) await helper.started;
-  const helped = helper ? helper.useModel({ sha: '', bytes, trust, now, floors }) : null;  // verifies at the same time
+  const helped = helper ? helper.useModel({ sha: '', bytes, trust, now, floors, warm }) : null;  // verifies at the same time
   const checked = core.loadBundle(bytes, trust, now, floors);
   if (!checked.ok()) throw new Error('the worker refused the bundle: ' + checked.error());
   model = checked.model();
@@ -60,15 +60,17 @@ async function useModel({ bytes, trust, now, floors }) {
   const forSha = sha;
   sessionReady = ortUrl && info.explainer !== 'treeshap' ? startOnnx(model.onnx()).then((s) => { if (sha === forSha) session = s; }) : Promise.resolve();
   sessionReady.catch(() => {});  // reported by whatever waits for it
-  prepared = info.explainer === 'treeshap' ? pause().then(() => sha === forSha && warmUp(now)).catch(() => {}) : sessionReady.catch(() => {});
+  prepared = info.explainer !== 'treeshap' ? sessionReady.catch(() => {}) : warm ? pause().then(() => sha === forSha && warmUp(now)).catch(() => {}) : Promise.resolve();
   if (helped && (await helped) !== sha && helper) console.warn('batch helper: it holds another model; files are scored on one thread');
 }
 
 // Once a tree model is ready, while the clinician picks a file: a small made-up file (core:
 // warmUpCsv) through the same path, so that V8 has optimized the batch code before the first
-// real file (which was otherwise about a quarter slower than the next ones). In five slices: a
-// real file that arrives meanwhile stops it. Nothing of it is kept or reported.
-const WARM_UP_ROWS = 500, WARM_UP_SLICES = 5;
+// real file (which was otherwise about a quarter slower than the next ones). In ten slices: a
+// real file that arrives meanwhile stops it. Nothing of it is kept or reported. When a file is
+// already waiting for the model (the page says so: `warm` false), there is no warm-up: the file
+// itself is the first work, and a slice in progress would only delay it.
+const WARM_UP_ROWS = 500, WARM_UP_SLICES = 10;
 let filesSeen = 0;  // files (or parts of files) asked for so far
 const pause = () => new Promise((resolve) => setTimeout(resolve, 0));
 
