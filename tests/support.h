@@ -35,4 +35,10 @@ std::string codes(const R& r) {
     return s;
 }
 
+inline std::string codes(const std::vector<Problem>& ps) {
+    std::string s;
+    for (const auto& p : ps) s += (s.empty() ? "" : ",") + p.code;
+    return s;
+}
+
 }  // namespace ldx::test

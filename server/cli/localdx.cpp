@@ -1,4 +1,4 @@
-// server/cli/localdx.cpp — the administrator's command-line tool (SPEC §6).
+// server/cli/localdx.cpp — the administrator's command-line tool.
 //
 // Index of this file
 //   [SECTION] Help texts
@@ -28,6 +28,7 @@
 #include "package/package.h"
 #include "predict/predict.h"
 #include "record/fhir.h"
+#include "record/patients.h"
 #include "record/record.h"
 #include "train/dataset.h"
 #include "train/synth.h"
@@ -109,12 +110,19 @@ that says why (bad or missing signature, unknown key, below threshold, expired, 
 )";
 
 const char* kPredictHelp = R"(Usage: localdx predict --bundle FILE.ldxb --trust trust.json --input FILE.csv|FILE.json
-                       [--explain] [--format csv|json] [--out FILE]
+                       [--explain] [--format csv|json] [--out FILE] [--strict]
 
 Input: a CSV (columns are field names, optionally "field[unit]"), JSON records (one object or an
 array), or FHIR R4 JSON (a Bundle, one resource, or NDJSON): Observations are matched to fields
 by their LOINC/SNOMED codes (or system urn:localdx:field), quantities keep their UCUM units, the
 latest value per field wins, age comes from Patient.birthDate; one row per patient ("patient").
+The same reader as the browser's batch view: an id column (id, patient_id, patient, mrn) is
+carried through as each row's "patient"; columns the model does not use are ignored with a
+notice; numbers may use a decimal comma ("0,5"), an ambiguous "1,234" is refused.
+
+A row that cannot be used is listed with its row, id and reason (standard error, and in the
+output: JSON "rejected", CSV a row with the reason in "problem") and the other rows are scored;
+the exit status is then 2. With --strict, any bad row fails the whole file (exit 1, no output).
 
 Verifies the bundle, then scores every patient with the same core the browser runs: class
 probabilities, the predicted class, warnings; with --explain the contribution of every model
@@ -369,46 +377,6 @@ int cmd_verify(const Args& a) {
 //-----------------------------------------------------------------------------
 // [SECTION] predict
 //-----------------------------------------------------------------------------
-struct Row {
-    long row;
-    RawRecord record;
-    std::string id;  // FHIR: the patient's id
-};
-
-Result<std::vector<Row>> read_rows(const Schema& schema, const std::string& path, const std::string& text) {
-    std::vector<Row> rows;
-    if (fhir_detect(text)) {
-        auto fhir = fhir_records(schema, text, unix_now());
-        if (!fhir) return fhir.problems();
-        if (!fhir->problems.empty()) return fhir->problems;
-        for (size_t i = 0; i < fhir->records.size(); ++i)
-            rows.push_back({static_cast<long>(i) + 1, std::move(fhir->records[i]), fhir->patients[i]});
-        return rows;
-    }
-    const bool json = path.size() >= 5 && path.substr(path.size() - 5) == ".json";
-    if (json) {
-        auto j = json_parse(text, path, JsonLimits{256u << 20, 8});
-        if (!j) return j.problems();
-        const Json list = j->is_array() ? *j : Json::array({*j});
-        std::vector<Problem> problems;
-        for (size_t i = 0; i < list.size(); ++i) {
-            auto r = record_from_json(list[i], static_cast<long>(i) + 1);
-            if (!r) problems.insert(problems.end(), r.problems().begin(), r.problems().end());
-            else rows.push_back({static_cast<long>(i) + 1, std::move(*r), ""});
-        }
-        if (!problems.empty()) return problems;
-        return rows;
-    }
-    auto table = csv_parse(text);
-    if (!table) return table.problems();
-    const std::string ignore[] = {schema.outputs.column};
-    auto binding = csv_bind(schema, table->header, ignore);
-    if (!binding) return binding.problems();
-    for (size_t i = 0; i < table->rows.size(); ++i)
-        rows.push_back({static_cast<long>(i) + 1, record_from_csv_row(schema, *binding, table->rows[i])});
-    return rows;
-}
-
 int cmd_predict(const Args& a) {
     auto bundle = args_require(a, "--bundle");
     auto trust = args_require(a, "--trust");
@@ -426,21 +394,28 @@ int cmd_predict(const Args& a) {
                                                        ": it runs only in the browser (ONNX Runtime Web)"));
     auto text = file_read(*input);
     if (!text) return fail("predict", text.problems());
-    auto rows = read_rows(model->schema, *input, *text);
-    if (!rows) return fail("predict", rows.problems());
-
     const Schema& s = model->schema;
+    const std::string ignore[] = {s.outputs.column};
+    const PatientFile file = patients_read(s, *text, PatientReadOptions{unix_now(), ignore});
+    if (!file.problems.empty()) return fail("predict", file.problems);
+    for (const auto& n : file.notices) std::fprintf(stderr, "localdx predict: note: %s\n", n.describe().c_str());
+    struct Scored { const PatientRow* row; std::vector<Problem> problems; };  // problems: not scored
+    std::vector<Scored> order;
     std::vector<PreparedRecord> prepared_rows;
     std::vector<Problem> problems;
-    for (const Row& r : *rows) {
-        auto prepared = record_prepare(s, r.record, r.row);
+    for (const PatientRow& r : file.rows) {
+        auto prepared = patient_prepare(s, r);
         if (!prepared) {
             problems.insert(problems.end(), prepared.problems().begin(), prepared.problems().end());
+            order.push_back({&r, prepared.problems()});
             continue;
         }
+        order.push_back({&r, {}});
         prepared_rows.push_back(std::move(*prepared));
     }
-    if (!problems.empty()) return fail("predict", problems);
+    const bool strict = a.has("--strict");
+    if (!problems.empty() && strict) return fail("predict", problems);
+    if (!problems.empty()) fail("predict", problems);
     TreeShapWorkspace ws;
     const std::vector<Prediction> preds = model_predict_batch(*model, std::move(prepared_rows), explain, ws);
 
@@ -448,11 +423,19 @@ int cmd_predict(const Args& a) {
     const int k = s.num_classes();
     if (format == "json") {
         Json all = Json::array();
-        for (size_t i = 0; i < preds.size(); ++i) {
-            const Prediction& p = preds[i];
+        size_t i = 0;
+        for (const Scored& sc : order) {
             Json j;
-            j["row"] = (*rows)[i].row;
-            if (!(*rows)[i].id.empty()) j["patient"] = (*rows)[i].id;
+            j["row"] = sc.row->row;
+            if (!sc.row->id.empty()) j["patient"] = sc.row->id;
+            if (!sc.problems.empty()) {
+                Json ps = Json::array();
+                for (const auto& pr : sc.problems) ps.push_back({{"code", pr.code}, {"field", pr.field}, {"message", pr.message}});
+                j["rejected"] = ps;
+                all.push_back(std::move(j));
+                continue;
+            }
+            const Prediction& p = preds[i++];
             Json probs = Json::object();
             for (int c = 0; c < k; ++c) probs[s.outputs.classes[static_cast<size_t>(c)].name] = p.probabilities[static_cast<size_t>(c)];
             j["probabilities"] = probs;
@@ -480,11 +463,12 @@ int cmd_predict(const Args& a) {
             }
             all.push_back(std::move(j));
         }
-        out = all.dump(2) + "\n";
+        out = json_dump(all, 2) + "\n";
     } else {
-        std::vector<std::string> header{"row", "predicted"};
+        std::vector<std::string> header{"row", "patient", "predicted"};
         for (const auto& c : s.outputs.classes) header.push_back("p_" + c.name);
         header.push_back("warnings");
+        header.push_back("problem");
         if (explain)
             for (int o = 0; o < model->ensemble->num_outputs; ++o) {
                 const std::string prefix = model->ensemble->link == Link::logistic ? "" : s.outputs.classes[static_cast<size_t>(o)].name + ":";
@@ -492,13 +476,25 @@ int cmd_predict(const Args& a) {
                 for (const auto& f : s.features) header.push_back(prefix + "phi_" + f.name);
             }
         out = csv_line(header);
-        for (size_t i = 0; i < preds.size(); ++i) {
-            const Prediction& p = preds[i];
-            std::vector<std::string> cells{std::to_string((*rows)[i].row), s.outputs.classes[static_cast<size_t>(p.predicted)].name};
+        size_t i = 0;
+        for (const Scored& sc : order) {
+            std::vector<std::string> cells{std::to_string(sc.row->row), sc.row->id};
+            if (!sc.problems.empty()) {
+                std::string why;
+                for (const auto& pr : sc.problems) why += (why.empty() ? "" : "; ") + (pr.field.empty() ? "" : pr.field + ": ") + pr.message;
+                cells.resize(3 + s.outputs.classes.size() + 1);  // predicted, probabilities, warnings: empty
+                cells.push_back(why);
+                cells.resize(header.size());
+                out += csv_line(cells);
+                continue;
+            }
+            const Prediction& p = preds[i++];
+            cells.push_back(s.outputs.classes[static_cast<size_t>(p.predicted)].name);
             for (double v : p.probabilities) cells.push_back(fmt(v));
             std::string w;
             for (const auto& x : p.prepared.warnings) w += (w.empty() ? "" : "; ") + x.field + ": " + x.message;
             cells.push_back(w);
+            cells.push_back("");
             if (explain)
                 for (int o = 0; o < p.explanation.num_outputs; ++o) {
                     cells.push_back(fmt(p.explanation.base[static_cast<size_t>(o)]));
@@ -509,9 +505,14 @@ int cmd_predict(const Args& a) {
     }
     if (auto path = a.get("--out")) {
         if (auto ok = file_write_atomic(*path, out); !ok) return fail("predict", ok.problems());
-        std::fprintf(stderr, "localdx predict: %zu rows -> %s\n", preds.size(), path->c_str());
+        std::fprintf(stderr, "localdx predict: %zu rows scored -> %s\n", preds.size(), path->c_str());
     } else {
         std::fwrite(out.data(), 1, out.size(), stdout);
+    }
+    if (!problems.empty()) {
+        std::fprintf(stderr, "localdx predict: %zu of %zu rows scored; %zu could not be used (listed above and in the output)\n",
+                     preds.size(), order.size(), order.size() - preds.size());
+        return 2;
     }
     return 0;
 }
@@ -526,8 +527,9 @@ int cmd_synth(const Args& a) {
     auto number = [&](const char* flag, double lo, double hi, double fallback) -> Result<double> {
         auto v = a.get(flag);
         if (!v) return fallback;
-        double x = 0;
-        if (!parse_decimal(*v, x) || x < lo || x > hi)
+        const auto parsed = number_parse(*v);
+        const double x = parsed ? *parsed : kNaN;
+        if (!(x >= lo && x <= hi))
             return problem("usage", std::string(flag) + " must be a number from " + fmt(lo) + " to " + fmt(hi) + ", not '" + *v + "'");
         return x;
     };
@@ -575,7 +577,7 @@ int main(int argc, char** argv) {
         {"train", kTrainHelp, {"--task", "--data", "--out"}, {}, cmd_train},
         {"bundle", kBundleHelp, {"--schema", "--model", "--card", "--reference", "--name", "--version", "--key", "--out", "--expires-days", "--background", "--permutations"}, {}, cmd_bundle},
         {"verify", kVerifyHelp, {"--trust", "--min-version"}, {}, cmd_verify},
-        {"predict", kPredictHelp, {"--bundle", "--trust", "--input", "--format", "--out"}, {"--explain"}, cmd_predict},
+        {"predict", kPredictHelp, {"--bundle", "--trust", "--input", "--format", "--out"}, {"--explain", "--strict"}, cmd_predict},
         {"publish", nullptr, {"--server", "--token-file"}, {}, cmd_publish},
         {"synth", kSynthHelp, {"--out", "--rows", "--fields", "--classes", "--rare", "--missing", "--seed"}, {}, cmd_synth},
     };

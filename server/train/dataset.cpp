@@ -2,6 +2,7 @@
 #include "train/dataset.h"
 
 #include "csv/csv.h"
+#include "record/patients.h"
 #include "record/record.h"
 
 namespace ldx {
@@ -30,6 +31,13 @@ Result<Dataset> dataset_from_csv(const Schema& schema, std::string_view csv_text
     }
     auto binding = csv_bind(schema, table->header, ignore);
     if (!binding) return binding.problems();
+    // Training data is the model's definition: a column the schema does not know is refused, not
+    // ignored (it may be a misspelt field); id columns are accepted and never used as features.
+    std::vector<Problem> unknown;
+    for (const auto& name : binding->unused)
+        if (!is_id_column(name))
+            unknown.push_back(problem("unknown_column", "column '" + name + "' is not a field of this model's schema", name, 0));
+    if (!unknown.empty()) return unknown;
 
     Dataset d;
     d.x.cols = schema.features.size();
@@ -37,6 +45,10 @@ Result<Dataset> dataset_from_csv(const Schema& schema, std::string_view csv_text
     for (size_t r = 0; r < table->rows.size() && problems.size() < max_problems; ++r) {
         const long row = static_cast<long>(r) + 1;
         const auto& cells = table->rows[r];
+        if (auto p = csv_row_problem(*table, r)) {
+            problems.push_back(*p);
+            continue;
+        }
         auto prepared = record_prepare(schema, record_from_csv_row(schema, *binding, cells), row);
         if (!prepared) {
             problems.insert(problems.end(), prepared.problems().begin(), prepared.problems().end());
@@ -57,9 +69,10 @@ Result<Dataset> dataset_from_csv(const Schema& schema, std::string_view csv_text
         }
         bool probs_ok = true;
         for (size_t c = 0; c < prob_index.size(); ++c) {
-            double p = 0;
             const std::string& cell = cells[static_cast<size_t>(prob_index[c])];
-            if (!parse_decimal(cell, p) || !(p >= 0 && p <= 1)) {
+            const auto parsed = number_parse(cell);
+            const double p = parsed ? *parsed : kNaN;
+            if (!(p >= 0 && p <= 1)) {
                 problems.push_back(problem("not_a_probability", "'" + cell + "' is not a probability between 0 and 1",
                                            table->header[static_cast<size_t>(prob_index[c])], row));
                 probs_ok = false;

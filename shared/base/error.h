@@ -23,11 +23,13 @@ struct Problem {
     std::string message;  // a sentence a person can act on
     std::string field;    // schema field / JSON path / member name, when there is one
     long row = -1;        // 1-based data row (CSV), when there is one
+    std::string patient;  // the row's patient id, when the file has one
 
-    // "row 3, field 'glucose': value 900 is above the maximum 600 mg/dL"
+    // "row 3 (patient P-17), field 'glucose': value 900 is above the maximum 600 mg/dL"
     std::string describe() const {
         std::string s;
         if (row >= 0) s += "row " + std::to_string(row);
+        if (!patient.empty()) s += (s.empty() ? "patient " : " (patient ") + patient + (row >= 0 ? ")" : "");
         if (!field.empty()) s += (s.empty() ? "" : ", ") + std::string("field '") + field + "'";
         if (!s.empty()) s += ": ";
         return s + message;
@@ -35,7 +37,7 @@ struct Problem {
 };
 
 inline Problem problem(std::string code, std::string message, std::string field = {}, long row = -1) {
-    return Problem{std::move(code), std::move(message), std::move(field), row};
+    return Problem{std::move(code), std::move(message), std::move(field), row, {}};
 }
 
 //-----------------------------------------------------------------------------
@@ -43,7 +45,7 @@ inline Problem problem(std::string code, std::string message, std::string field 
 //-----------------------------------------------------------------------------
 // A minimal std::expected (C++23) for C++20: holds a T or a non-empty list of Problems.
 template <class T>
-class Result {
+class [[nodiscard]] Result {
 public:
     Result(T value) : v_(std::move(value)) {}
     Result(Problem p) : v_(std::vector<Problem>{std::move(p)}) {}

@@ -1,6 +1,8 @@
 // shared/base/json.cpp — see json.h.
 #include "base/json.h"
 
+#include "base/text.h"
+
 #include <set>
 #include <vector>
 
@@ -38,10 +40,15 @@ Result<Json> json_parse(std::string_view text, std::string_view what, JsonLimits
         if (failure) return *failure;
         std::string msg = e.what();
         if (auto p = msg.find("] "); p != std::string::npos) msg = msg.substr(p + 2);
+        msg = printable(msg);  // the parser quotes the bytes it last read, which may be anything
         return problem("json_syntax", doc + " is not valid JSON: " + msg);
     }
     if (failure) return *failure;
     return j;
+}
+
+std::string json_dump(const Json& j, int indent) {
+    return j.dump(indent, ' ', false, Json::error_handler_t::replace);
 }
 
 std::string json_canonical(const Json& j) {

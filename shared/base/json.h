@@ -36,6 +36,11 @@ struct JsonLimits {
 // `what` names the document in messages ("schema", "manifest", ...).
 Result<Json> json_parse(std::string_view text, std::string_view what, JsonLimits limits = {});
 
+// JSON text for output that never throws: text that is not valid UTF-8 (a lone surrogate from
+// JavaScript, a 0xFF byte from a hostile client) is written with U+FFFD in its place. Every
+// front end writes JSON through this (nlohmann's dump() throws on invalid UTF-8).
+std::string json_dump(const Json& j, int indent = -1);
+
 // Canonical form: keys sorted, no insignificant whitespace, UTF-8 as-is. Used for signed bytes.
 std::string json_canonical(const Json& j);
 

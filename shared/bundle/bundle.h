@@ -1,4 +1,4 @@
-// shared/bundle/bundle.h — the signed model bundle (SPEC §5): one immutable file.
+// shared/bundle/bundle.h — the signed model bundle: one immutable file.
 //
 // Index of this file
 //   [SECTION] File layout

@@ -32,9 +32,6 @@ Result<CsvTable> csv_parse(std::string_view text, CsvLimits limits) {
             for (const auto& h : t.header)
                 if (!seen.insert(h).second) return problem("csv_header", "the header names column '" + h + "' twice", h, 0);
         } else {
-            if (row.size() != t.header.size())
-                return problem("csv_columns", "has " + std::to_string(row.size()) + " cells; the header has " +
-                                                  std::to_string(t.header.size()), "", line_row);
             if (t.rows.size() >= limits.max_rows)
                 return problem("csv_too_large", "more than " + std::to_string(limits.max_rows) + " rows", "", line_row);
             t.rows.push_back(std::move(row));
@@ -93,6 +90,13 @@ Result<CsvTable> csv_parse(std::string_view text, CsvLimits limits) {
         if (auto p = finish_row()) return *p;
     if (t.header.empty()) return problem("csv_empty", "the file has no header row");
     return t;
+}
+
+std::optional<Problem> csv_row_problem(const CsvTable& t, size_t i) {
+    const size_t n = t.rows[i].size();
+    if (n == t.header.size()) return std::nullopt;
+    return problem("csv_columns", "has " + std::to_string(n) + (n == 1 ? " cell" : " cells") + "; the header has " +
+                                      std::to_string(t.header.size()), "", static_cast<long>(i) + 1);
 }
 
 std::string csv_escape(std::string_view cell) {

@@ -5,6 +5,7 @@
 //   [SECTION] Parsing
 //   [SECTION] Writing
 #pragma once
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -32,10 +33,14 @@ struct CsvTable {
 // [SECTION] Parsing
 //-----------------------------------------------------------------------------
 // Accepts LF or CRLF line ends, quoted cells with "" escapes, a UTF-8 byte-order mark, and a
-// missing final newline. Blank lines are skipped. Every data row must have as many cells as
-// the header. Problems: "csv_too_large", "csv_empty", "csv_quote", "csv_columns", "csv_cell",
-// "csv_header"; they carry the 1-based data row.
-Result<CsvTable> csv_parse(std::string_view text, CsvLimits limits = {});
+// missing final newline. Blank lines are skipped. A data row with more or fewer cells than the
+// header is kept as read; csv_row_problem names it, and each reader decides (a file of patients
+// rejects that row only). Problems: "csv_too_large", "csv_empty", "csv_quote", "csv_columns"
+// (too many columns), "csv_cell", "csv_header"; they carry the 1-based data row.
+[[nodiscard]] Result<CsvTable> csv_parse(std::string_view text, CsvLimits limits = {});
+
+// "csv_columns" (with the row) when data row i + 1 has another number of cells than the header.
+std::optional<Problem> csv_row_problem(const CsvTable& t, size_t i);
 
 //-----------------------------------------------------------------------------
 // [SECTION] Writing

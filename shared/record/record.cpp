@@ -7,6 +7,7 @@
 //   [SECTION] JSON and CSV readers
 #include "record/record.h"
 
+#include <cmath>
 #include <cstdlib>
 #include <cstdio>
 #include <set>
@@ -34,32 +35,78 @@ std::string fmt(double v) {
     std::snprintf(buf, sizeof buf, "%.6g", v);
     return buf;
 }
+// "19 years", "500 mmHg", "5" (a count has no unit): the unit as a clinician reads it.
+std::string amount(double v, std::string_view ucum) {
+    const std::string u = unit_display(ucum);
+    return u.empty() ? fmt(v) : fmt(v) + " " + u;
+}
 }  // namespace
 
-bool parse_decimal(std::string_view s, double& out) {
-    s = trim(s);
-    if (s.empty() || s.size() > 64) return false;
-    size_t i = 0;
-    if (s[i] == '+' || s[i] == '-') ++i;
-    size_t int_digits = 0, frac_digits = 0;
-    while (i < s.size() && digit(s[i])) ++i, ++int_digits;
-    if (i < s.size() && s[i] == '.') {
-        ++i;
-        while (i < s.size() && digit(s[i])) ++i, ++frac_digits;
+namespace {
+// The minus sign U+2212 and the non-breaking spaces a word processor puts into numbers.
+constexpr std::string_view kMinusSign = "\xE2\x88\x92";
+constexpr std::string_view kNoBreakSpace = "\xC2\xA0", kNarrowNoBreakSpace = "\xE2\x80\xAF";
+
+std::string_view trim_number(std::string_view s) {
+    for (bool again = true; again;) {
+        again = false;
+        s = trim(s);
+        for (std::string_view sp : {kNoBreakSpace, kNarrowNoBreakSpace}) {
+            if (s.substr(0, sp.size()) == sp) { s.remove_prefix(sp.size()); again = true; }
+            if (s.size() >= sp.size() && s.substr(s.size() - sp.size()) == sp) { s.remove_suffix(sp.size()); again = true; }
+        }
     }
-    if (int_digits + frac_digits == 0) return false;
+    return s;
+}
+}  // namespace
+
+Result<double> number_parse(std::string_view typed) {
+    const std::string_view s0 = trim_number(typed);
+    auto refuse = [&](std::string why) { return problem("not_a_number", why); };
+    const std::string shown = printable(s0);
+    if (s0.empty()) return refuse("no number was given");
+    if (s0.size() > 64) return refuse("'" + shown.substr(0, 20) + "…' is too long to be a number");
+    // Sign: '+', '-' or the typographic minus.
+    std::string ascii;
+    std::string_view s = s0;
+    if (s.substr(0, kMinusSign.size()) == kMinusSign) { ascii += '-'; s.remove_prefix(kMinusSign.size()); }
+    else if (s.front() == '+' || s.front() == '-') { ascii += s.front(); s.remove_prefix(1); }
+    size_t int_digits = 0, frac_digits = 0, i = 0;
+    while (i < s.size() && digit(s[i])) ascii += s[i++], ++int_digits;
+    char separator = 0;
+    if (i < s.size() && (s[i] == '.' || s[i] == ',')) {
+        separator = s[i++];
+        ascii += '.';
+        while (i < s.size() && digit(s[i])) ascii += s[i++], ++frac_digits;
+    }
+    const bool has_point = s0.find('.') != std::string_view::npos, has_comma = s0.find(',') != std::string_view::npos;
+    if (has_point && has_comma)
+        return refuse("'" + shown + "' has both a point and a comma: type the number with one decimal separator and no thousands separator");
+    if (int_digits + frac_digits == 0) return refuse("'" + shown + "' is not a number");
+    if (separator && frac_digits == 0 && (i == s.size() || s[i] == 'e' || s[i] == 'E'))
+        return refuse("'" + shown + "' ends with a decimal separator: type the digits after it, or leave it out");
     if (i < s.size() && (s[i] == 'e' || s[i] == 'E')) {
-        ++i;
-        if (i < s.size() && (s[i] == '+' || s[i] == '-')) ++i;
+        ascii += s[i++];
+        if (i < s.size() && (s[i] == '+' || s[i] == '-')) ascii += s[i++];
         size_t exp_digits = 0;
-        while (i < s.size() && digit(s[i])) ++i, ++exp_digits;
-        if (exp_digits == 0) return false;
+        while (i < s.size() && digit(s[i])) ascii += s[i++], ++exp_digits;
+        if (exp_digits == 0) return refuse("'" + shown + "' is not a number");
     }
-    if (i != s.size()) return false;
-    const std::string buf(s);
+    if (i != s.size()) {
+        if (s[i] == ',' || s[i] == '.')
+            return refuse("'" + shown + "' has more than one decimal separator: type the number without thousands separators");
+        return refuse("'" + shown + "' is not a number");
+    }
+    // "1,234" is 1234 where a comma groups thousands and 1.234 where it marks decimals: never guess.
+    if (separator == ',' && frac_digits == 3 && int_digits >= 1 && int_digits <= 3 && !(int_digits == 1 && s.front() == '0') &&
+        ascii.find_first_of("eE") == std::string::npos)
+        return problem("ambiguous_number", "'" + shown + "' could mean " + ascii.substr(0, ascii.find('.')) + ascii.substr(ascii.find('.') + 1) +
+                                               " or " + ascii + ": type it without a thousands separator, with a point for decimals");
     char* end = nullptr;
-    out = std::strtod(buf.c_str(), &end);
-    return end == buf.c_str() + buf.size() && std::isfinite(out);
+    const double out = std::strtod(ascii.c_str(), &end);
+    if (end != ascii.c_str() + ascii.size()) return refuse("'" + shown + "' is not a number");
+    if (!std::isfinite(out)) return refuse("'" + shown + "' is too large");
+    return out;
 }
 
 bool is_missing_token(std::string_view s) {
@@ -86,24 +133,25 @@ Result<double> field_value(const Field& f, const RawValue& v, long row) {
             double x = 0;
             if (v.kind == RawValue::Kind::number) x = v.number;
             else if (v.kind == RawValue::Kind::text) {
-                if (!parse_decimal(v.text, x)) return bad("not_a_number", "'" + v.text + "' is not a number");
+                auto parsed = number_parse(v.text);
+                if (!parsed) return bad(parsed.error().code, parsed.error().message);
+                x = *parsed;
             } else return bad("not_a_number", "expected a number, not true/false");
             if (!std::isfinite(x)) return bad("not_a_number", "expected a finite number");
             std::string unit = f.unit;
             if (!v.unit.empty() && v.unit != f.unit) {
                 const UnitConversion* u = f.find_unit(v.unit);
                 if (!u) {
-                    std::string list = f.unit;
-                    for (const auto& a : f.alt_units) list += ", " + a.unit;
-                    return bad("unknown_unit", "unit '" + v.unit + "' cannot be converted (accepted: " + list + ")");
+                    std::string list = unit_display(f.unit);
+                    for (const auto& a : f.alt_units) list += ", " + unit_display(a.unit);
+                    return bad("unknown_unit", "unit '" + printable(v.unit) + "' cannot be converted (accepted: " + list + ")");
                 }
                 x = u->factor * x + u->offset;
             }
             if (f.type == FieldType::integer && x != std::floor(x))
                 return bad("not_whole", fmt(x) + " is not a whole number");
             if (x < f.min || x > f.max)
-                return bad("out_of_range", fmt(x) + " " + f.unit + " is outside the possible range " + fmt(f.min) +
-                                               " to " + fmt(f.max) + " " + f.unit);
+                return bad("out_of_range", amount(x, f.unit) + " is outside the possible range " + fmt(f.min) + " to " + amount(f.max, f.unit));
             return x;
         }
         case FieldType::boolean: {
@@ -115,7 +163,7 @@ Result<double> field_value(const Field& f, const RawValue& v, long row) {
             const std::string t = lower(trim(v.text));
             if (t == "1" || t == "true" || t == "yes" || t == "y") return 1.0;
             if (t == "0" || t == "false" || t == "no" || t == "n") return 0.0;
-            return bad("not_boolean", "'" + v.text + "' is not yes/no");
+            return bad("not_boolean", "'" + printable(v.text) + "' is not yes/no");
         }
         case FieldType::category: {
             std::string t;
@@ -127,8 +175,8 @@ Result<double> field_value(const Field& f, const RawValue& v, long row) {
                 if (lower(f.levels[i].label) == lower(t)) l = static_cast<int>(i);
             if (l < 0) {
                 std::string list;
-                for (const auto& lv : f.levels) list += (list.empty() ? "" : ", ") + lv.value;
-                return bad("unknown_level", "'" + t + "' is not one of: " + list);
+                for (const auto& lv : f.levels) list += (list.empty() ? "" : ", ") + lv.label;
+                return bad("unknown_level", "'" + printable(t) + "' is not one of: " + list);
             }
             return static_cast<double>(l);
         }
@@ -183,9 +231,8 @@ Result<PreparedRecord> record_prepare(const Schema& schema, const RawRecord& rec
             out.warnings.push_back(problem("missing_value", "not given; the model does without it", f.name, row));
         } else if (f.numeric() && (*v < f.typical_min || *v > f.typical_max)) {
             out.warnings.push_back(problem("outside_training_range",
-                                           fmt(*v) + " " + f.unit + " is outside the range seen in training (" +
-                                               fmt(f.typical_min) + " to " + fmt(f.typical_max) + " " + f.unit +
-                                               "): the result is less reliable",
+                                           amount(*v, f.unit) + " is outside the range seen in training (" + fmt(f.typical_min) +
+                                               " to " + amount(f.typical_max, f.unit) + "): the result is less reliable",
                                            f.name, row));
         }
     }
@@ -232,7 +279,7 @@ Result<CsvBinding> csv_bind(const Schema& schema, const std::vector<std::string>
     std::vector<bool> seen(schema.fields.size(), false);
     for (const std::string& h : header) {
         std::string name = std::string(trim(h)), unit;
-        if (auto open = name.find('['); open != std::string::npos && name.back() == ']') {
+        if (auto open = name.find('['); open != std::string::npos && !name.empty() && name.back() == ']') {
             unit = std::string(trim(std::string_view(name).substr(open + 1, name.size() - open - 2)));
             name = std::string(trim(std::string_view(name).substr(0, open)));
         }
@@ -240,11 +287,12 @@ Result<CsvBinding> csv_bind(const Schema& schema, const std::vector<std::string>
         for (const auto& g : ignore) ignored = ignored || g == name;
         const int f = ignored ? -1 : schema.find_field(name);
         if (!ignored && f < 0) {
-            problems.push_back(problem("unknown_column", "column '" + h + "' is not a field of this model's schema", h, 0));
+            b.unused.push_back(printable(h));
         } else if (f >= 0 && seen[static_cast<size_t>(f)]) {
             problems.push_back(problem("duplicate_field", "field '" + name + "' has two columns", name, 0));
         } else if (f >= 0 && !unit.empty() && unit != schema.fields[f].unit && !schema.fields[f].find_unit(unit)) {
-            problems.push_back(problem("unknown_unit", "unit '" + unit + "' cannot be converted to " + schema.fields[f].unit, name, 0));
+            problems.push_back(problem("unknown_unit", "unit '" + printable(unit) + "' cannot be converted to " +
+                                                           unit_display(schema.fields[f].unit), name, 0));
         }
         if (f >= 0) seen[static_cast<size_t>(f)] = true;
         b.field.push_back(f);

@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "base/error.h"
+#include "base/text.h"
 #include "csv/csv.h"
 #include "schema/schema.h"
 
@@ -55,9 +56,14 @@ Result<PreparedRecord> record_prepare(const Schema& schema, const RawRecord& rec
 // The feature vector for already-validated values (one place that knows the encoding).
 std::vector<float> features_from_values(const Schema& schema, std::span<const double> values);
 
-// Parses a number the way a clinician would type it: optional sign, digits, optional decimal
-// point and exponent; surrounding blanks allowed. No "nan", "inf", hex or thousands separators.
-bool parse_decimal(std::string_view s, double& out);
+// Reads a number exactly as a clinician or a data file means it, or refuses it: an optional sign
+// ('+', '-' or the minus sign U+2212), digits with one decimal separator (point or comma: "0,5"
+// is 0.5), an optional exponent ("1e3"); blanks and non-breaking spaces around it are allowed.
+// Refused, with a message that quotes what was typed: letters or other characters ("12a"), two
+// separators or thousands separators ("1.234,5"), a trailing separator ("5,"), "nan", "inf",
+// hex; and, as "ambiguous_number", a comma followed by exactly three digits ("1,234": 1234 or
+// 1.234?). The one parser of typed numbers: the form, files of patients and the CLI use it.
+[[nodiscard]] Result<double> number_parse(std::string_view text);
 
 //-----------------------------------------------------------------------------
 // [SECTION] Reading records from JSON and CSV
@@ -67,11 +73,14 @@ bool parse_decimal(std::string_view s, double& out);
 Result<RawRecord> record_from_json(const Json& object, long row = -1);
 
 // Columns are field names, optionally with a unit: "glucose[mmol/L]". Columns named in
-// `ignore` (e.g. the label column when training) are skipped. Header problems: "unknown_column",
-// "missing_column" (a required field has no column).
+// `ignore` (e.g. the label column when training) are skipped; other columns the schema does not
+// know are listed in `unused` (the caller decides: a file of patients ignores them with a notice,
+// training refuses them). Header problems: "duplicate_field", "unknown_unit", "missing_column"
+// (a required field has no column).
 struct CsvBinding {
-    std::vector<int> field;          // per CSV column: schema field index, or -1 (ignored)
-    std::vector<std::string> unit;   // per CSV column: unit from the header, or ""
+    std::vector<int> field;           // per CSV column: schema field index, or -1 (ignored)
+    std::vector<std::string> unit;    // per CSV column: unit from the header, or ""
+    std::vector<std::string> unused;  // header names of columns that are not fields (printable)
 };
 Result<CsvBinding> csv_bind(const Schema& schema, const std::vector<std::string>& header,
                             std::span<const std::string> ignore = {});

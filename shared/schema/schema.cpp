@@ -331,7 +331,7 @@ Result<Schema> schema_from_json(const Json& j) {
         if (p.contains("k_min") && c.take(json_integer(p, "k_min", "privacy"), k)) s.privacy.k_min = static_cast<int>(k);
         c.take_opt(json_opt_number(p, "epsilon", "privacy"), s.privacy.epsilon);
         if (s.privacy.k_min < 10 || s.privacy.k_min > 1000000)
-            c.add("bad_range", "k_min must be at least 10 (SPEC §8)", "privacy.k_min");
+            c.add("bad_range", "k_min must be at least 10 (a report summarises at least 10 predictions)", "privacy.k_min");
         if (!(s.privacy.epsilon > 0 && s.privacy.epsilon <= 10))
             c.add("bad_range", "epsilon must lie in (0, 10]", "privacy.epsilon");
     }

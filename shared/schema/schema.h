@@ -1,4 +1,4 @@
-// shared/schema/schema.h — the feature schema of a task (SPEC §4).
+// shared/schema/schema.h — the feature schema of a task.
 //
 // Index of this file
 //   [SECTION] Fields: types, units, ranges, missing-value policy, categories

@@ -20,6 +20,7 @@ Json problems_json(const std::vector<Problem>& ps) {
         Json j{{"code", p.code}, {"message", p.message}, {"text", p.describe()}};
         if (!p.field.empty()) j["field"] = p.field;
         if (p.row >= 0) j["row"] = p.row;
+        if (!p.patient.empty()) j["patient"] = p.patient;
         a.push_back(std::move(j));
     }
     return a;
@@ -115,6 +116,7 @@ void add_result(const Model& m, const Prediction& p, bool explain, Json& j) {
     Json ex{{"output", out}, {"base", p.explanation.base[static_cast<size_t>(out)]}, {"contributions", std::vector<double>(row.begin(), row.end())},
             {"fields", per_field}};
     ex.update(explanation_labels(m, out));
+    j["missing_share"] = missing_share(p.prepared.values, per_field);
     if (!m.ensemble) {
         const size_t nf = s.fields.size();
         ex["standard_error"] = std::vector<double>(p.standard_error.begin() + static_cast<long>(static_cast<size_t>(out) * nf),
@@ -151,55 +153,24 @@ Json failed(const std::vector<Problem>& ps) { return Json{{"ok", false}, {"probl
 }  // namespace
 
 BatchFile core_open_batch(const LoadedModel& lm, std::string_view text, int64_t now) {
-    const Schema& schema = lm.model.schema;
-    BatchFile f;
-    if (fhir_detect(text)) {
-        f.format = "fhir";
-        auto fhir = fhir_records(schema, text, now);
-        if (!fhir) {
-            f.problems = fhir.problems();
-            return f;
-        }
-        f.problems = fhir->problems;
-        f.fhir = std::move(*fhir);
-        return f;
-    }
-    auto table = csv_parse(text);
-    if (!table) {
-        f.problems = table.problems();
-        return f;
-    }
-    const std::string ignore[] = {schema.outputs.column, "id", "patient_id"};
-    auto binding = csv_bind(schema, table->header, ignore);
-    if (!binding) {
-        f.problems = binding.problems();
-        return f;
-    }
-    f.csv = std::move(*table);
-    f.binding = std::move(*binding);
-    return f;
+    const std::string ignore[] = {lm.model.schema.outputs.column};
+    return patients_read(lm.model.schema, text, PatientReadOptions{now, ignore});
 }
 
 namespace {
 
 // Data rows [first, last) of an opened file: every record that validates goes to `add` (prepared,
-// with its 1-based row and, for FHIR, the patient's id); every problem, with its row, is appended
-// to `problems`.
+// with its 1-based row and its id); every problem, with its row and id, is appended to `problems`.
 using AddRecord = std::function<void(PreparedRecord, long row, const std::string& patient)>;
 void read_rows(const Schema& schema, const BatchFile& f, size_t first, size_t last, const AddRecord& add, Json& problems) {
-    const bool fhir = f.format == "fhir";
-    for (size_t i = first; i < last; ++i) {
-        const long row = static_cast<long>(i) + 1;
-        auto prepared = fhir ? record_prepare(schema, f.fhir.records[i], row)
-                             : record_prepare(schema, record_from_csv_row(schema, f.binding, f.csv.rows[i]), row);
+    for (size_t i = first; i < last && i < f.rows.size(); ++i) {
+        const PatientRow& r = f.rows[i];
+        auto prepared = patient_prepare(schema, r);
         if (!prepared) {
-            for (auto p : prepared.problems()) {
-                if (fhir) p.message = "patient '" + f.fhir.patients[i] + "': " + p.message;
-                problems.push_back(problems_json({p})[0]);
-            }
+            for (const auto& p : problems_json(prepared.problems())) problems.push_back(p);
             continue;
         }
-        add(std::move(*prepared), row, fhir ? f.fhir.patients[i] : std::string());
+        add(std::move(*prepared), r.row, r.id);
     }
 }
 
@@ -290,8 +261,9 @@ Json core_predict(LoadedModel& lm, std::string_view record_json, bool explain) {
 
 Json core_predict_batch(LoadedModel& lm, std::string_view text, bool explain, int64_t now) {
     const BatchFile file = core_open_batch(lm, text, now);
-    Json out{{"rows", Json::array()}, {"problems", problems_json(file.problems)}, {"format", file.format}};
-    read_rows(lm.model.schema, file, 0, file.rows(), [&](PreparedRecord prepared, long row, const std::string& patient) {
+    Json out{{"rows", Json::array()}, {"problems", problems_json(file.problems)}, {"notices", problems_json(file.notices)},
+             {"format", file.format}, {"id_column", file.id_column}};
+    read_rows(lm.model.schema, file, 0, file.rows.size(), [&](PreparedRecord prepared, long row, const std::string& patient) {
         Json j = predict_or_pending(lm, std::move(prepared), explain);
         j["row"] = row;
         if (!patient.empty()) j["patient"] = patient;
@@ -310,7 +282,7 @@ BatchTable core_batch_table(LoadedModel& lm, const BatchFile& file, BatchPart pa
     } else if (!m.ensemble) {
         problems = problems_json({problem("no_trees", "this model runs only in ONNX Runtime")});
     } else {
-        const size_t n = file.rows(), first = n * part.index / part.count, last = n * (part.index + 1) / part.count;
+        const size_t n = file.rows.size(), first = n * part.index / part.count, last = n * (part.index + 1) / part.count;
         if (part.index == 0) problems = problems_json(file.problems);
         std::vector<PreparedRecord> records;
         std::vector<std::pair<long, std::string>> ids;
@@ -322,7 +294,9 @@ BatchTable core_batch_table(LoadedModel& lm, const BatchFile& file, BatchPart pa
         for (size_t i = 0; i < predictions.size(); ++i) writer.add(predictions[i], true, ids[i].first, ids[i].second);
     }
     BatchTable out = writer.finish(std::move(problems), file.format);
-    out.meta["part"] = {{"index", part.index}, {"count", part.count}, {"rows_in_file", file.rows()}};
+    out.meta["part"] = {{"index", part.index}, {"count", part.count}, {"rows_in_file", file.rows.size()}};
+    out.meta["notices"] = part.index == 0 ? problems_json(file.notices) : Json::array();
+    out.meta["id_column"] = file.id_column;
     return out;
 }
 

@@ -19,6 +19,7 @@
 #include "csv/csv.h"
 #include "predict/predict.h"
 #include "record/fhir.h"
+#include "record/patients.h"
 #include "record/record.h"
 
 namespace ldx {
@@ -74,20 +75,13 @@ struct BatchTable {
     std::vector<float> features;
     std::vector<double> margins;
 };
-// A file of patients read once (CSV, or FHIR R4 JSON; record/fhir.h), to be scored in parts.
-// The batch worker and its helper each open the file once, then take parts in any order
-// (web/batch-worker.js); web/batch-parts.js joins them in part order. Parts split the file's
-// data rows (CSV rows, FHIR patients): part `index` of `count` scores rows index * n / count up
-// to (index + 1) * n / count. A row's problems go with its part; the file's own problems (cannot
-// be read, header, unusable FHIR resources) with part 0. {0, 1} is the whole file.
-struct BatchFile {
-    std::string format = "csv";     // "csv" | "fhir"
-    std::vector<Problem> problems;  // the file's own (rows found in them are not scored)
-    CsvTable csv;                   // format "csv": the rows, and the header bound to the schema
-    CsvBinding binding;
-    FhirRecords fhir;               // format "fhir": one record per patient
-    size_t rows() const { return format == "fhir" ? fhir.records.size() : csv.rows.size(); }
-};
+// A file of patients read once (record/patients.h: CSV, FHIR R4 JSON or JSON records, with the
+// rules every front end shares), to be scored in parts. The batch worker and its helper each open
+// the file once, then take parts in any order (web/batch-worker.js); web/batch-parts.js joins
+// them in part order. Parts split the file's data rows (CSV rows, FHIR patients): part `index` of
+// `count` scores rows index * n / count up to (index + 1) * n / count. A row's problems go with
+// its part; the file's own problems and notices with part 0. {0, 1} is the whole file.
+using BatchFile = PatientFile;
 BatchFile core_open_batch(const LoadedModel& m, std::string_view text, int64_t now);
 
 struct BatchPart {
@@ -95,7 +89,8 @@ struct BatchPart {
     size_t count = 1;
 };
 inline constexpr size_t kMaxBatchParts = 1024;
-// meta also has "part": {"index", "count", "rows_in_file"}. A part out of range scores nothing,
+// meta also has "part": {"index", "count", "rows_in_file"} and "notices" (part 0: e.g. ignored
+// columns), "id_column". A part out of range scores nothing,
 // with the problem "bad_part" (field "part").
 BatchTable core_batch_table(LoadedModel& m, const BatchFile& file, BatchPart part);
 
@@ -107,7 +102,7 @@ std::string core_warm_up_csv(const LoadedModel& m, size_t rows);
 
 // Adds many predictions (a batch table as above) to the pending report, randomized in the core
 // with one seed per prediction (from crypto.getRandomValues). A batch is one report: complete
-// when it summarises at least k predictions (split only at the server's 1,000,000 per report),
+// when it summarises at least k predictions (split at kMaxReportPredictions, the server's limit per report),
 // pending otherwise. Returns {"pending": report | null, "complete": [reports with n >= k]}.
 Json core_report_batch(const LoadedModel& m, std::string_view pending_json, std::span<const double> table, std::span<const double> seeds,
                        std::string_view day);

@@ -39,9 +39,22 @@ emscripten::val array_to_js(const std::vector<T>& v) {
     return emscripten::val::global(type).new_(emscripten::typed_memory_view(v.size(), v.data()));
 }
 
+// Nothing throws across the wasm boundary: an exception (a bug, or input no check foresaw) comes
+// back as the core's usual failure, {"ok": false, "problems": [...]}, so the page shows a reason
+// instead of a bare number.
+template <class F>
+std::string guarded(F&& f) {
+    try {
+        return f();
+    } catch (const std::exception& e) {
+        return json_dump(Json{{"ok", false}, {"problems", problems_json({problem("internal", std::string("the core could not handle this input: ") +
+                                                                                       printable(e.what()))})}});
+    }
+}
+
 inline emscripten::val table_to_js(BatchTable b) {
     emscripten::val out = emscripten::val::object();
-    out.set("meta", b.meta.dump());
+    out.set("meta", json_dump(b.meta));
     out.set("table", array_to_js(b.table));
     out.set("features", array_to_js(b.features));
     out.set("margins", array_to_js(b.margins));
@@ -59,7 +72,7 @@ inline BatchPart batch_part_from_js(double part, double parts) {
 class CoreBatchFile {
 public:
     CoreBatchFile(std::shared_ptr<LoadedModel> m, BatchFile f) : m_(std::move(m)), f_(std::move(f)) {}
-    double rows() const { return static_cast<double>(f_.rows()); }
+    double rows() const { return static_cast<double>(f_.rows.size()); }
     emscripten::val table(double part, double parts) { return table_to_js(core_batch_table(*m_, f_, batch_part_from_js(part, parts))); }
 
 private:
@@ -70,24 +83,26 @@ private:
 class CoreModel {
 public:
     explicit CoreModel(std::shared_ptr<LoadedModel> m) : m_(std::move(m)) {}
-    std::string info() const { return core_model_info(*m_).dump(); }
-    std::string predict(const std::string& record_json, bool explain) { return core_predict(*m_, record_json, explain).dump(); }
+    std::string info() const { return guarded([&] { return json_dump(core_model_info(*m_)); }); }
+    std::string predict(const std::string& record_json, bool explain) {
+        return guarded([&] { return json_dump(core_predict(*m_, record_json, explain)); });
+    }
     std::string predictBatch(const std::string& text, bool explain, double now) {
-        return core_predict_batch(*m_, text, explain, static_cast<int64_t>(now)).dump();
+        return guarded([&] { return json_dump(core_predict_batch(*m_, text, explain, static_cast<int64_t>(now))); });
     }
     // The batch path without JSON per row: the file read once, then scored in parts, each
     // {meta (JSON text), table, features, margins} (CoreBatchFile above; free it with .delete()).
     CoreBatchFile openBatch(const std::string& text, double now) const { return CoreBatchFile(m_, core_open_batch(*m_, text, static_cast<int64_t>(now))); }
     std::string warmUpCsv(double rows) const { return core_warm_up_csv(*m_, rows > 0 && rows <= 100000 ? static_cast<size_t>(rows) : 0); }
     std::string reportBatch(const std::string& pending, const emscripten::val& table, const emscripten::val& seeds, const std::string& day) const {
-        return core_report_batch(*m_, pending, array_from_js<double>(table), array_from_js<double>(seeds), day).dump();
+        return guarded([&] { return json_dump(core_report_batch(*m_, pending, array_from_js<double>(table), array_from_js<double>(seeds), day)); });
     }
     // Models that only ONNX Runtime runs: the rows to evaluate, and the result from its outputs.
     emscripten::val onnxInputs(const std::string& features_json, bool explain) const {
         return array_to_js(core_onnx_inputs(*m_, features_json, explain));
     }
     std::string finish(const std::string& pending_json, const emscripten::val& outputs, bool explain) const {
-        return core_finish(*m_, pending_json, array_from_js<float>(outputs), explain).dump();
+        return guarded([&] { return json_dump(core_finish(*m_, pending_json, array_from_js<float>(outputs), explain)); });
     }
     emscripten::val finishBatch(const std::string& rows_json, const emscripten::val& outputs) const {
         return table_to_js(core_finish_batch(*m_, rows_json, array_from_js<float>(outputs)));
@@ -96,7 +111,7 @@ public:
         return emscripten::val(emscripten::typed_memory_view(m_->model.onnx.size(), reinterpret_cast<const unsigned char*>(m_->model.onnx.data())));
     }
     std::string reportAdd(const std::string& pending, const std::string& prediction, const std::string& day, double seed) {
-        return core_report_add(*m_, pending, prediction, day, static_cast<uint64_t>(seed)).dump();
+        return guarded([&] { return json_dump(core_report_add(*m_, pending, prediction, day, static_cast<uint64_t>(seed))); });
     }
     const std::shared_ptr<LoadedModel>& shared() const { return m_; }
 
@@ -108,7 +123,7 @@ class LoadOutcome {
 public:
     explicit LoadOutcome(LoadResult r) : r_(std::move(r)) {}
     bool ok() const { return r_.model != nullptr; }
-    std::string error() const { return r_.error.dump(); }
+    std::string error() const { return json_dump(r_.error); }
     CoreModel model() const { return CoreModel(r_.model); }
 
 private:
@@ -120,7 +135,7 @@ inline LoadOutcome load_bundle_js(const emscripten::val& u8, const std::string& 
 }
 
 inline std::string verify_index_js(const std::string& index, const std::string& trust, double now, double min_version) {
-    return core_verify_index(index, trust, static_cast<int64_t>(now), static_cast<int64_t>(min_version)).dump();
+    return guarded([&] { return json_dump(core_verify_index(index, trust, static_cast<int64_t>(now), static_cast<int64_t>(min_version))); });
 }
 
 }  // namespace ldx

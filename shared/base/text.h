@@ -1,0 +1,17 @@
+// shared/base/text.h — text from outside, made safe to show.
+//
+// Messages quote what a person typed or a file held ("'12a' is not a number"). Such text may be
+// invalid UTF-8 or carry control characters (a terminal escape in a CSV header, a 0xFF byte from a
+// hostile client): quoted raw, it breaks JSON output and terminals. Every message that quotes
+// outside text passes it through printable().
+#pragma once
+#include <string>
+#include <string_view>
+
+namespace ldx {
+
+// Valid UTF-8 kept as it is; each control character (below 0x20, and 0x7F) and each byte that is
+// not part of a valid UTF-8 sequence becomes '?'.
+std::string printable(std::string_view text);
+
+}  // namespace ldx
