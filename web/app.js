@@ -531,6 +531,7 @@ globalThis.localdx = {
   explainBatchRow: async (i) => publicResult(await explainRow(i)),
   model: () => (current ? { name: current.info.name, version: current.info.version, sha256: current.info.sha256, schema: current.info.schema, explainer: current.info.explainer } : null),
   formRecord: () => JSON.parse(M.appFormRecord()),
+  viewState: () => JSON.parse(M.appViewState()),
   framesDrawn: () => M.appFramesDrawn(),
   reporting: () => ({ enabled: reportingEnabled(), pending: store.get('pending', {}), queue: store.get('queue', []) }),
   flushReports,

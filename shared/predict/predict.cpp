@@ -155,4 +155,14 @@ Result<Prediction> model_predict_from_onnx(const Model& m, PreparedRecord prepar
     return p;
 }
 
+double missing_share(std::span<const double> values, std::span<const double> field_contributions) {
+    double missing = 0, total = 0;
+    for (size_t f = 0; f < field_contributions.size() && f < values.size(); ++f) {
+        const double a = std::abs(field_contributions[f]);
+        total += a;
+        if (std::isnan(values[f])) missing += a;
+    }
+    return total > 0 ? missing / total : 0;
+}
+
 }  // namespace ldx

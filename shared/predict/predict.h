@@ -69,6 +69,12 @@ Prediction model_predict_features(const Model& m, PreparedRecord prepared, bool 
 // model_predict_features one by one, explained tree by tree over blocks of rows (treeshap_batch).
 std::vector<Prediction> model_predict_batch(const Model& m, std::vector<PreparedRecord> prepared, bool explain, TreeShapWorkspace& ws);
 
+// The share (0..1) of an explanation's total absolute contribution that comes from fields whose
+// value is missing (NaN in `values`): when it is large, the verdict rests on what was not measured,
+// and the result says so. 0 when nothing contributes.
+double missing_share(std::span<const double> values, std::span<const double> field_contributions);
+inline constexpr double kMissingShareNotice = 0.25;  // from this share on, the result says so in words
+
 // Which model output an explanation shows for a class: binary has one output (the log-odds, or
 // for model-agnostic explanations the probability, of the positive class); multiclass one per class.
 int explanation_output(const Model& m, int klass);

@@ -13,7 +13,7 @@
 //   [SECTION] Headers of the served app
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFileSync, mkdirSync } from 'node:fs';
+import { readFileSync, writeFileSync, mkdirSync } from 'node:fs';
 import { execFileSync } from 'node:child_process';
 import path from 'node:path';
 import { env, startServer, publish, launch, openApp, csvRecords, cliPredict } from './harness.mjs';
@@ -109,6 +109,51 @@ for (const dpr of [1, 2]) {
     await ctx.close();
   });
 }
+
+test('typed numbers are read exactly as meant or refused next to the field; an edit marks the result out of date', async () => {
+  const { ctx, page, errors } = await openApp(browser, server.base);
+  // Body mass index (the 6th field): every awkward text is read as the intended value or refused
+  // with a visible message, never read as another number. Real key events into the canvas.
+  const intended = { '0,5': 0.5, '0.5': 0.5, ' 7 ': 7, '1,234': null, '12a': null, '1e3': 1000, ',5': 0.5, '5,': null, '31,5': 31.5 };
+  await typePatient(page, 1, ['6', '148', '72', '35', '', '33.6', '0.627', '50']);
+  await page.waitForFunction(() => document.getElementById('live').textContent.startsWith('Result:'), null, { timeout: 15000 });
+  assert.equal((await page.evaluate(() => window.localdx.viewState())).result, 'current');
+  const schema = await page.evaluate(() => window.localdx.model().schema);
+  const mass = schema.fields.findIndex((f) => f.name === 'mass');
+  await page.mouse.click(400, 137, { delay: 80 });
+  for (let i = 0; i < mass; i++) await press(page, 'Tab');
+  for (const [text, value] of Object.entries(intended)) {
+    await page.keyboard.down('Control'); await press(page, 'a'); await page.keyboard.up('Control');
+    await page.keyboard.type(text, { delay: 20 });
+    await page.waitForTimeout(150);
+    const state = await page.evaluate(() => window.localdx.viewState());
+    const form = await page.evaluate(() => window.localdx.formRecord());
+    assert.equal(form.mass, text, `the field holds what was typed (${JSON.stringify(text)})`);
+    const shown = state.problems.filter((p) => p.field === 'mass');
+    const read = await page.evaluate((r) => window.localdx.predict(r), form);
+    if (shown.length) {
+      assert.equal(read.ok, false, `${JSON.stringify(text)} is refused in the view, so the core must refuse it too`);
+      if (text === '1,234') assert.match(shown[0].message, /could mean 1234 or 1\.234/);
+    } else {
+      assert.notEqual(value, null, `${JSON.stringify(text)} must be refused, not read`);
+      assert.equal(read.values[mass], value, `${JSON.stringify(text)} read as ${read.values[mass]}, meant ${value}`);
+    }
+    assert.equal(state.result, 'stale', 'the earlier result is marked out of date once a value changes');
+  }
+  await page.screenshot({ path: path.join(env.shots, 'patient-stale.png') });
+  assert.deepEqual(errors, []);
+  await ctx.close();
+});
+
+test('a patient with most values missing is told that missing values carry the result', async () => {
+  const { ctx, page } = await openApp(browser, server.base);
+  await typePatient(page, 1, ['', '', '', '', '', '31', '', '50']);
+  await page.waitForFunction(() => document.getElementById('live').textContent.startsWith('Result:'), null, { timeout: 15000 });
+  const live = await page.textContent('#live');
+  assert.match(live, /probability of Diabetes — (at or above|below) the model's 50\.0% threshold/);
+  assert.match(live, /Missing values carry \d+\.\d% of the explanation/);
+  await ctx.close();
+});
 
 test('invalid values are shown next to the field, and no result is given', async () => {
   const { ctx, page } = await openApp(browser, server.base);
@@ -243,6 +288,39 @@ test('batch view: without cross-origin isolation (no shared memory) the worker a
   let dp = 0;
   r.results.forEach((row, i) => row.probabilities.forEach((p, k) => { dp = Math.max(dp, Math.abs(p - one[i][k])); }));
   assert.equal(dp, 0, `batch and one-by-one probabilities differ by ${dp}`);
+  assert.deepEqual(errors, []);
+  await ctx.close();
+});
+
+test('batch: ids, an unknown column, a decimal comma and five bad rows give the same rows, ids and reasons as localdx predict', async () => {
+  const lines = ['patient_id,pregnant,glucose,pressure,triceps,insulin,mass,pedigree,age,ward'];
+  for (let i = 1; i <= 20; i++) lines.push(`P${i},${i % 5},${90 + 3 * i},70,,,${25 + i / 10},0.${100 + i},${25 + i},A`);
+  lines[1] = 'P1,1,95,70,,,31,"0,5",30,A';       // a quoted decimal comma: 0.5
+  lines[3] = 'P3,1,abc,70,,,31,0.5,30,A';        // text value
+  lines[5] = 'P5,1,95,70,,,31,0.5,130,A';        // out of range
+  lines[7] = 'P7,1,95,70,,,31,0.5,,A';           // empty required field
+  lines[9] = 'P9,1,95,70';                       // short row
+  lines[11] = 'P11,1,95,70,,,31,"1,234",30,A';   // ambiguous number
+  const csv = lines.join('\n') + '\n';
+  const file = path.join(server.dir, 'mixed.csv');
+  writeFileSync(file, csv);
+  let cli;
+  try { cli = cliPredict(bundlePath('pima-diabetes'), file, path.join(server.dir, 'mixed.native.json')); } catch (e) {
+    assert.equal(e.status, 2, 'bad rows: exit 2 with the good rows scored');
+    cli = JSON.parse(readFileSync(path.join(server.dir, 'mixed.native.json'), 'utf8'));
+  }
+  const { ctx, page, errors } = await openApp(browser, server.base);
+  const r = await page.evaluate((t) => window.localdx.scoreFile('mixed.csv', t, { results: true }), csv);
+  assert.equal(r.rows, 15);
+  const scored = cli.filter((x) => !x.rejected);
+  assert.deepEqual(r.results.map((x) => [x.row, x.patient]), scored.map((x) => [x.row, x.patient]));
+  r.results.forEach((x, i) => assert.ok(Math.abs(x.probabilities[1] - scored[i].probabilities.pos) <= 1e-9));
+  assert.ok(Math.abs(r.results[0].probabilities[1] - scored[0].probabilities.pos) <= 1e-9, 'P1 read 0,5 as 0.5 in both');
+  const rejected = cli.filter((x) => x.rejected).map((x) => [x.row, x.patient, x.rejected[0].code]);
+  assert.deepEqual(rejected, [[3, 'P3', 'not_a_number'], [5, 'P5', 'out_of_range'], [7, 'P7', 'required'], [9, 'P9', 'csv_columns'], [11, 'P11', 'ambiguous_number']]);
+  assert.deepEqual(r.problems.map((p) => [p.row, p.patient, p.code]), rejected);
+  await page.waitForTimeout(300);
+  await page.screenshot({ path: path.join(env.shots, 'batch-rejected.png') });
   assert.deepEqual(errors, []);
   await ctx.close();
 });

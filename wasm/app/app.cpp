@@ -34,6 +34,7 @@ AppState& state() {
 void form_reset(AppState& s) {
     s.form.assign(s.model ? s.model->model.schema.fields.size() : 0, FieldInput{});
     s.result = Json();
+    s.result_stale = false;
     s.live_problems = Json::array();
 }
 
@@ -262,6 +263,7 @@ void app_set_result(const std::string& result_json) {
     wake(s);
     s.predicting = false;
     s.result = parse_or_null(result_json);
+    s.result_stale = false;
     if (s.result.is_object() && s.result.value("ok", false)) host_announce(result_summary(s));
     else if (s.result.is_object()) host_announce("The values could not be used: " + s.result["problems"][0].value("text", std::string()));
 }
@@ -316,7 +318,14 @@ void app_set_reporting(const std::string& json) {
 }
 
 // Test and page access to the form, so e2e tests can check what the UI holds.
-std::string app_form_record() { return form_record(state()).dump(); }
+std::string app_form_record() { return json_dump(form_record(state())); }
+// What the patient view shows: {"result": "none" | "current" | "stale" | "refused", "problems": live
+// validation problems (field, message)} — for tests that type as a clinician does.
+std::string app_view_state() {
+    const AppState& s = state();
+    const char* result = !s.result.is_object() ? "none" : !s.result.value("ok", false) ? "refused" : s.result_stale ? "stale" : "current";
+    return json_dump(Json{{"result", result}, {"problems", s.live_problems}});
+}
 double app_frames_drawn() { return static_cast<double>(state().frames_drawn); }
 }  // namespace
 
@@ -331,5 +340,6 @@ EMSCRIPTEN_BINDINGS(localdx_app) {
     emscripten::function("appSetReporting", &ldx::app::app_set_reporting);
     emscripten::function("appSetBatchRow", &ldx::app::app_set_batch_row);
     emscripten::function("appFormRecord", &ldx::app::app_form_record);
+    emscripten::function("appViewState", &ldx::app::app_view_state);
     emscripten::function("appFramesDrawn", &ldx::app::app_frames_drawn);
 }

@@ -63,6 +63,7 @@ struct AppState {
     std::vector<FieldInput> form;        // one per schema field
     Json live_problems = Json::array();  // validation of the form as typed
     Json result;                         // last prediction (null when none)
+    bool result_stale = false;           // the form changed after `result`: shown dimmed, "press Predict"
     bool predicting = false;
     BatchState batch;
     Json reporting = Json::object();     // {enabled, pending: {...}, queued: [...]}

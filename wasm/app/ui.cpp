@@ -15,6 +15,7 @@
 
 #include "app.h"
 #include "csv/csv.h"
+#include "record/patients.h"
 #include "imgui.h"
 #include "misc/cpp/imgui_stdlib.h"
 
@@ -61,6 +62,30 @@ std::string value_text(const Field& f, const Json& v) {
     if (f.type == FieldType::category) return f.levels[static_cast<size_t>(x)].label;
     if (f.type == FieldType::boolean) return x != 0 ? "yes" : "no";
     return fmt(x, "%.4g") + " " + unit_display(f.unit);
+}
+
+// A problem in the reader's words: the row and patient id, the field's label (not its name).
+std::string problem_text(const Schema& schema, const Json& p) {
+    std::string t;
+    if (p.contains("row") && p["row"].is_number_integer() && p["row"].get<long>() > 0) t = "Row " + std::to_string(p["row"].get<long>());
+    if (const std::string id = json_text_or(p, "patient"); !id.empty()) t += (t.empty() ? "Patient " : " (patient ") + id + (t.empty() ? "" : ")");
+    const int f = schema.find_field(json_text_or(p, "field"));
+    if (f >= 0) t += (t.empty() ? "" : ", ") + schema.fields[static_cast<size_t>(f)].label;
+    return t + (t.empty() ? "" : ": ") + json_text_or(p, "message");
+}
+
+// The heading of a result: the probability and the decision rule, never a bare class name
+// ("72.0% probability of Diabetes — above the model's 50.0% threshold").
+std::string verdict_text(const Schema& schema, const Json& r) {
+    const auto& classes = schema.outputs.classes;
+    const int pred = r["predicted"].get<int>();
+    if (schema.outputs.kind == TaskKind::binary) {
+        const double p = r["probabilities"][1].get<double>(), t = schema.outputs.threshold;
+        return pct(p) + " probability of " + classes[1].label + " — " + (p >= t ? "at or above" : "below") + " the model's " + pct(t) + " threshold";
+    }
+    const double p = r["probabilities"][static_cast<size_t>(pred)].get<double>();
+    return std::string("Most probable ") + (schema.outputs.kind == TaskKind::ordinal ? "stage" : "class") + ": " +
+           classes[static_cast<size_t>(pred)].label + " (" + pct(p) + ")";
 }
 
 // A signed horizontal bar centred on the axis; red raises the output, blue lowers it.
@@ -158,7 +183,9 @@ void draw_form(AppState& s) {
                     const auto& u = f.alt_units[static_cast<size_t>(in.unit - 1)];
                     hint = fmt((f.typical_min - u.offset) / u.factor) + " – " + fmt((f.typical_max - u.offset) / u.factor);
                 }
-                changed |= ImGui::InputTextWithHint(("##" + f.name).c_str(), hint.c_str(), &in.text, ImGuiInputTextFlags_CharsScientific);
+                // No character filter: a filter silently drops what it does not like ("0,5" became "05").
+                // Every character reaches the core's one number parser, which reads it as meant or says why not.
+                changed |= ImGui::InputTextWithHint(("##" + f.name).c_str(), hint.c_str(), &in.text);
             } else {
                 std::vector<std::pair<std::string, std::string>> choices{{"", "(not given)"}};
                 if (f.type == FieldType::boolean) choices.insert(choices.end(), {{"yes", "Yes"}, {"no", "No"}});
@@ -204,6 +231,7 @@ void draw_form(AppState& s) {
     if (changed) {
         form_validate(s);
         if (s.result.is_object() && !s.result.value("ok", true)) s.result = Json();
+        if (s.result.is_object()) s.result_stale = true;  // the shown result no longer matches the form
     }
     ImGui::Spacing();
     ImGui::BeginDisabled(s.predicting);
@@ -283,9 +311,23 @@ void draw_result(AppState& s) {
     const int pred = r["predicted"].get<int>();
     ImGui::Text("Result");
     ImGui::Separator();
+    if (s.result_stale) {
+        ImGui::PushStyleColor(ImGuiCol_Text, kRed);
+        ImGui::TextWrapped("Out of date: values changed after this result. Press Predict to update it.");
+        ImGui::PopStyleColor();
+        ImGui::PushStyleVar(ImGuiStyleVar_Alpha, 0.45f);
+    }
     ImGui::SetWindowFontScale(1.35f);
-    ImGui::TextColored(ImVec4(0.1f, 0.2f, 0.45f, 1), "%s", r.value("label", "").c_str());
+    ImGui::PushTextWrapPos(0.0f);
+    ImGui::TextColored(ImVec4(0.1f, 0.2f, 0.45f, 1), "%s", verdict_text(schema, r).c_str());
+    ImGui::PopTextWrapPos();
     ImGui::SetWindowFontScale(1.0f);
+    if (r.value("missing_share", 0.0) >= kMissingShareNotice) {
+        ImGui::PushStyleColor(ImGuiCol_Text, kAmber);
+        ImGui::TextWrapped("Missing values carry %s of this explanation: the result rests largely on what was not measured. "
+                           "Enter more values for a result that rests on this patient.", pct(r.value("missing_share", 0.0)).c_str());
+        ImGui::PopStyleColor();
+    }
     for (int c = 0; c < k; ++c) {
         const double p = r["probabilities"][c].get<double>();
         ImGui::PushStyleColor(ImGuiCol_PlotHistogram, c == pred ? ImVec4(0.2f, 0.4f, 0.75f, 1) : ImVec4(0.6f, 0.68f, 0.8f, 1));
@@ -317,6 +359,7 @@ void draw_result(AppState& s) {
     if (ImGui::Button("Copy result")) host_copy(result_summary(s));
     ImGui::Spacing();
     if (r.contains("explanation")) draw_explanation(s, r, 12);
+    if (s.result_stale) ImGui::PopStyleVar();
 }
 
 //-----------------------------------------------------------------------------
@@ -389,17 +432,28 @@ void sort_batch(AppState& s) {
 std::string batch_csv(const AppState& s) {
     const Schema& schema = *schema_of(s);
     const BatchState& b = s.batch;
+    // Class labels, the model and version on every row, and the rows that could not be used with
+    // their reasons: the file stands on its own.
+    const std::string model = s.info.value("name", "") + " v" + std::to_string(s.info.value("version", 0));
     std::vector<std::string> header{"row", "patient", "predicted"};
-    for (const auto& c : schema.outputs.classes) header.push_back("p_" + c.name);
-    header.push_back("warnings");
+    for (const auto& c : schema.outputs.classes) header.push_back("P(" + c.label + ")");
+    header.insert(header.end(), {"warnings", "problem", "model"});
     std::string out = csv_line(header);
     for (int i = 0; i < static_cast<int>(b.rows()); ++i) {
-        std::vector<std::string> cells{std::to_string(b.row_number(i)), b.patient(i), schema.outputs.classes[static_cast<size_t>(b.predicted(i))].name};
+        std::vector<std::string> cells{std::to_string(b.row_number(i)), b.patient(i), schema.outputs.classes[static_cast<size_t>(b.predicted(i))].label};
         for (int c = 0; c < b.classes; ++c) cells.push_back(fmt(b.probability(i, c), "%.6f"));
         std::string w;
-        for (const auto& x : row_warnings(b, i))
-            w += (w.empty() ? "" : "; ") + json_text_or(x, "field") + ": " + json_text_or(x, "message");
-        cells.push_back(w);
+        for (const auto& x : row_warnings(b, i)) {
+            const int f = schema.find_field(json_text_or(x, "field"));
+            w += (w.empty() ? "" : "; ") + (f >= 0 ? schema.fields[static_cast<size_t>(f)].label : json_text_or(x, "field")) + ": " + json_text_or(x, "message");
+        }
+        cells.insert(cells.end(), {w, "", model});
+        out += csv_line(cells);
+    }
+    for (const auto& p : b.problems) {
+        std::vector<std::string> cells{p.contains("row") ? std::to_string(p["row"].get<long>()) : "", json_text_or(p, "patient"), ""};
+        cells.resize(cells.size() + static_cast<size_t>(b.classes) + 1);
+        cells.insert(cells.end(), {problem_text(schema, p), model});
         out += csv_line(cells);
     }
     return out;
@@ -410,14 +464,35 @@ void draw_batch(AppState& s) {
     if (ImGui::Button("Open patients (CSV or FHIR JSON)…")) host_open_csv();
     ImGui::SameLine();
     ImGui::TextColored(kGrey, "Scored on this device; nothing is uploaded.");
-    if (!b.loaded) return;
+    const Schema& schema = *schema_of(s);
+    if (!b.loaded) {
+        // What the reader expects, before any file: the columns, and a template to fill in.
+        ImGui::Spacing();
+        std::string columns = "patient_id (optional)";
+        for (const auto& f : schema.fields)
+            columns += ", " + f.name + (f.numeric() && !unit_display(f.unit).empty() ? " [" + unit_display(f.unit) + "]" : "") + (f.required ? " *" : "");
+        ImGui::TextWrapped("A CSV file has one row per patient and these columns (* required; a unit in the header, e.g. glucose[mmol/L], "
+                           "converts it): %s. Other columns are ignored. FHIR R4 JSON (a Bundle or NDJSON) works too.", columns.c_str());
+        if (ImGui::Button("Download a CSV template")) host_download(s.info.value("name", "model") + "-template.csv", patients_template_csv(schema));
+        return;
+    }
     ImGui::Text("%s: %zu patients scored, %zu rows could not be used.", b.file_name.c_str(), b.rows(), b.problems.size());
     ImGui::SameLine();
     if (ImGui::Button("Export results (CSV)")) host_download("localdx-results.csv", batch_csv(s));
     ImGui::PushStyleColor(ImGuiCol_Text, kGrey);
     ImGui::TextWrapped("%s", b.status.c_str());
+    for (const auto& n : b.meta.value("notices", Json::array())) ImGui::TextWrapped("Note: %s", json_text_or(n, "message").c_str());
     ImGui::PopStyleColor();
-    const Schema& schema = *schema_of(s);
+    if (!b.problems.empty()) {
+        // Listed above the table, where they are seen: each with its row, id and reason in the form's words.
+        ImGui::PushStyleColor(ImGuiCol_Text, kRed);
+        ImGui::Text("Rows that could not be used:");
+        ImGui::PopStyleColor();
+        const float h = std::min(static_cast<float>(b.problems.size()), 5.0f) * ImGui::GetTextLineHeightWithSpacing() + 8 * S();
+        ImGui::BeginChild("rejected", ImVec2(0, h), true);
+        for (size_t i = 0; i < b.problems.size() && i < 1000; ++i) ImGui::BulletText("%s", problem_text(schema, b.problems[i]).c_str());
+        ImGui::EndChild();
+    }
     const int k = schema.num_classes();
     const float table_h = ImGui::GetContentRegionAvail().y * (b.selected >= 0 ? 0.45f : 0.95f);
     const ImGuiTableFlags flags = ImGuiTableFlags_Sortable | ImGuiTableFlags_RowBg | ImGuiTableFlags_ScrollY | ImGuiTableFlags_BordersInnerV | ImGuiTableFlags_Resizable;
@@ -462,9 +537,6 @@ void draw_batch(AppState& s) {
         if (r.contains("explanation")) draw_explanation(s, r, 8);
         else if (s.info.value("explainer", "") == "sampling-shapley" && ImGui::Button("Explain this row"))
             host_explain_row(b.selected);  // model-agnostic: ONNX Runtime runs the sampled rows for this patient only
-    }
-    if (!b.problems.empty() && ImGui::CollapsingHeader("Rows that could not be used")) {
-        for (size_t i = 0; i < b.problems.size() && i < 200; ++i) ImGui::BulletText("%s", b.problems[i].value("text", "").c_str());
     }
 }
 
@@ -582,7 +654,9 @@ std::string result_summary(const AppState& s) {
     const Json& r = s.result;
     if (!s.model || !r.is_object() || !r.value("ok", false)) return "No result.";
     const Schema& schema = *schema_of(s);
-    std::string t = "Result: " + r.value("label", "") + ".";
+    std::string t = "Result: " + verdict_text(schema, r) + ".";
+    if (r.value("missing_share", 0.0) >= kMissingShareNotice)
+        t += " Missing values carry " + pct(r.value("missing_share", 0.0)) + " of the explanation.";
     for (size_t c = 0; c < r["probabilities"].size(); ++c)
         t += " " + schema.outputs.classes[c].label + " " + pct(r["probabilities"][c].get<double>()) + ".";
     if (r.contains("explanation")) {
