@@ -41,7 +41,9 @@ int cmd_publish(const Args& a) {
     auto bytes = file_read(a.positional[0]);
     if (!bytes) return fail(bytes.error().message);
 
-    httplib::Client cli(*server);
+    std::string url = *server;
+    while (url.size() > 1 && url.back() == '/') url.pop_back();  // "http://host:8080/" names the same server
+    httplib::Client cli(url);
     if (!cli.is_valid()) return fail("cannot use server URL '" + *server + "'");
     cli.set_connection_timeout(10);
     cli.set_read_timeout(120);
@@ -50,7 +52,8 @@ int cmd_publish(const Args& a) {
     if (!res) return fail("cannot reach " + *server + ": " + httplib::to_string(res.error()));
     auto body = json_parse(res->body, "server answer");
     if (res->status >= 200 && res->status < 300) {
-        std::printf("published: %s\n", body ? body->dump().c_str() : res->body.c_str());
+        const bool already = body && body->is_object() && body->value("already_published", false);
+        std::printf("%s: %s\n", already ? "already published" : "published", body ? json_dump(*body).c_str() : res->body.c_str());
         return 0;
     }
     std::string reason = res->body;

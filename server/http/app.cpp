@@ -17,6 +17,7 @@
 #include <httplib.h>
 
 #include <atomic>
+#include <cctype>
 #include <cerrno>
 #include <chrono>
 #include <condition_variable>
@@ -27,6 +28,7 @@
 #include <future>
 #include <map>
 #include <mutex>
+#include <optional>
 #include <regex>
 #include <sstream>
 #include <thread>
@@ -46,7 +48,7 @@ namespace ldx {
 namespace {
 const char* kServerHelp = R"(Usage: localdx-server [options]
 
-Distributes signed model bundles and collects anonymous aggregate metrics (SPEC §7). It never
+Distributes signed model bundles and collects anonymous aggregate metrics. It never
 receives patient data. Every option can also be set by an environment variable.
 
   --host ADDR            listen address (LOCALDX_HOST, default 127.0.0.1)
@@ -284,7 +286,7 @@ Json error_body(const std::string& code, const std::string& message, const std::
 }
 void send_json(httplib::Response& res, int status, const Json& j) {
     res.status = status;
-    res.set_content(j.dump() + "\n", "application/json");
+    res.set_content(json_dump(j) + "\n", "application/json");
 }
 }  // namespace
 
@@ -473,6 +475,11 @@ void routes_bundles(App::State& s, httplib::Server& svr) {
         const std::string_view body = req.body;
         auto manifest = bundle_peek_manifest(body);
         if (!manifest) return reject(422, manifest.error());
+        // The identical bytes again (a restarted deployment script): nothing to do, and not an error.
+        if (auto same = s.store->find_version(manifest->name, manifest->version); same && same->sha256 == sha256_hex(body)) {
+            return send_json(res, 200, Json{{"name", same->name}, {"version", same->version}, {"sha256", same->sha256}, {"size", same->size},
+                                            {"url", "/api/v1/bundles/" + same->sha256}, {"already_published", true}});
+        }
         int64_t latest = 0;
         for (const auto& b : s.store->latest_bundles())
             if (b.name == manifest->name) latest = b.version;
@@ -527,6 +534,46 @@ Json drift_json(App::State& s, const std::string& name, int64_t version, const M
                 {"thresholds", {{"psi_warn", s.cfg.psi_warn}, {"psi_alert", s.cfg.psi_alert}, {"min_predictions", s.cfg.drift_min_predictions}}},
                 {"privacy", {{"mechanism", "randomized response per histogram"}, {"epsilon", m.schema.privacy.epsilon}, {"k_min", m.schema.privacy.k_min}}},
                 {"reports", totals.reports}, {"predictions", totals.predictions}, {"fields", fields}, {"predicted_classes", classes}};
+}
+
+// What a request may carry, checked on its headers before anything else is read. Only two routes
+// take a body (publishing and reports); a body anywhere else is refused rather than read and
+// thrown away. A chunked body is refused everywhere: every client of ours sends a length, and a
+// chunked report would slip past the 64 KiB check on Content-Length.
+struct Refusal {
+    int status;
+    std::string code, message;
+};
+inline constexpr size_t kMaxHeaders = 64, kMaxHeaderBytes = 16 * 1024;
+
+std::optional<Refusal> refuse_before_body(const httplib::Request& req) {
+    if (req.path.find('\0') != std::string::npos) return Refusal{404, "http_404", "not found"};
+    size_t header_bytes = 0;
+    for (const auto& [k, v] : req.headers) header_bytes += k.size() + v.size() + 4;
+    if (req.headers.size() > kMaxHeaders || header_bytes > kMaxHeaderBytes)
+        return Refusal{431, "headers_too_large", "at most " + std::to_string(kMaxHeaders) + " headers and " +
+                                                     std::to_string(kMaxHeaderBytes / 1024) + " KiB of them"};
+    const bool chunked = req.has_header("Transfer-Encoding");
+    if (chunked && req.has_header("Content-Length"))
+        return Refusal{400, "bad_framing", "a request has a Content-Length or a Transfer-Encoding, not both"};
+    if (chunked) return Refusal{411, "length_required", "send the body with a Content-Length (no chunked encoding)"};
+    const bool takes_body = req.method == "POST" && (req.path == "/api/v1/metrics" || req.path == "/api/v1/bundles");
+    const std::string len = req.get_header_value("Content-Length");
+    if (!takes_body && !len.empty() && len != "0") return Refusal{413, "no_body", "this route takes no request body"};
+    if (req.method == "POST" && req.path == "/api/v1/metrics") {
+        // Only JSON: a form or text/plain POST is a "simple" cross-site request any web page could
+        // make its visitors' browsers send; application/json needs a CORS preflight we never grant.
+        std::string type = req.get_header_value("Content-Type");
+        type = type.substr(0, type.find(';'));
+        for (char& c : type) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+        while (!type.empty() && type.back() == ' ') type.pop_back();
+        if (type != "application/json") return Refusal{415, "unsupported_media_type", "a report is sent as application/json"};
+        // A browser names the page that sends a report: only our own pages may.
+        const std::string origin = req.get_header_value("Origin"), host = req.get_header_value("Host");
+        if (!origin.empty() && origin != "http://" + host && origin != "https://" + host)
+            return Refusal{403, "foreign_origin", "reports are accepted only from this server's own pages"};
+    }
+    return std::nullopt;
 }
 
 thread_local std::chrono::steady_clock::time_point request_start;
@@ -598,7 +645,7 @@ void routes_metrics(App::State& s, httplib::Server& svr) {
     svr.Get("/metrics", [&s](const httplib::Request&, httplib::Response& res) {
         std::ostringstream o;
         o.precision(10);
-        o << "# HELP localdx_reports_total Metrics reports accepted, per model version (window: drift days).\n# TYPE localdx_reports gauge\n";
+        o << "# HELP localdx_reports Metrics reports accepted, per model version (window: drift days).\n# TYPE localdx_reports gauge\n";
         std::ostringstream psi, js, predictions, classes;
         for (const auto& [name, version] : s.store->reported_versions()) {
             auto row = s.store->find_version(name, version);
@@ -682,6 +729,14 @@ Result<Ok> App::run() {
 
     svr.set_pre_routing_handler([&s](const httplib::Request& req, httplib::Response& res) {
         request_start = std::chrono::steady_clock::now();
+        // Refusals decided from the request line and headers alone, before any body is read
+        // (cpp-httplib reads a body only after this handler declines).
+        if (auto refusal = refuse_before_body(req)) {
+            s.metrics.reject(refusal->code);
+            res.set_header("Connection", "close");
+            send_json(res, refusal->status, error_body(refusal->code, refusal->message));
+            return httplib::Server::HandlerResponse::Handled;
+        }
         if (req.method == "POST" && req.path == "/api/v1/metrics") {
             const uint64_t len = std::strtoull(req.get_header_value("Content-Length").c_str(), nullptr, 10);
             if (!req.has_header("Content-Length")) {
@@ -714,6 +769,10 @@ Result<Ok> App::run() {
         s.metrics.observe(route, res.status, std::chrono::duration<double>(std::chrono::steady_clock::now() - request_start).count());
         if (s.cfg.access_log && route != "static")
             std::fprintf(stdout, "%s %s %s %d %zu\n", utc_format(unix_now()).c_str(), req.method.c_str(), route.c_str(), res.status, res.body.size());
+    });
+    svr.set_exception_handler([](const httplib::Request&, httplib::Response& res, std::exception_ptr) {
+        // A bug, not the client's input: say so without the exception's text (internals).
+        send_json(res, 500, error_body("internal", "the server could not handle this request"));
     });
     svr.set_error_handler([](const httplib::Request&, httplib::Response& res) {
         if (res.body.empty()) send_json(res, res.status, error_body("http_" + std::to_string(res.status), res.status == 404 ? "not found" : "request failed"));

@@ -45,7 +45,9 @@ struct MetricsReport {
 };
 
 inline constexpr size_t kMaxReportBytes = 64 * 1024;
-inline constexpr uint64_t kMaxReportPredictions = 1000000;  // n of one report at most
+// n of one report at most: about one busy device's day. Reports are anonymous, so one forged
+// report must not outweigh many honest ones; the browser splits a larger file into several reports.
+inline constexpr uint64_t kMaxReportPredictions = 5000;
 
 //-----------------------------------------------------------------------------
 // [SECTION] Building

@@ -105,9 +105,10 @@ TEST(Server, PublishAcceptsSignedBundlesAndRefusesEverythingElse) {
     EXPECT_NE(r->body.find(sha256_hex(good)), std::string::npos);
 
     auto code = [](const httplib::Result& res) { return res ? Json::parse(res->body).value("code", "") : std::string("no answer"); };
-    auto again = s.publish(good);
-    EXPECT_EQ(again->status, 409);
-    EXPECT_EQ(code(again), "version_not_newer");
+    auto again = s.publish(good);  // the identical bytes again: already there, not an error
+    EXPECT_EQ(again->status, 200);
+    EXPECT_TRUE(Json::parse(again->body).value("already_published", false)) << again->body;
+
     auto bad_token = s.publish(demo_bundle("wdbc"), "wrong-token-0123456789");
     EXPECT_EQ(bad_token->status, 401);
     EXPECT_EQ(code(bad_token), "unauthorized");
@@ -220,6 +221,76 @@ TEST(Server, MalformedReportsGetA4xxWithAReasonAndTheServerKeepsServing) {
     EXPECT_EQ(drift["reports"], 1);  // only the good one counted
 }
 
+// A raw HTTP exchange on a fresh connection, as a hostile client sends it: the request's bytes,
+// then whatever the server answers before it closes (or 3 s pass). Returns the status line's code.
+int raw_status(int port, const std::string& request, std::string* answer = nullptr) {
+    const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    a.sin_port = htons(static_cast<uint16_t>(port));
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    if (::connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0) { ::close(fd); return -1; }
+    timeval tv{3, 0};
+    ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+    (void)::send(fd, request.data(), request.size(), MSG_NOSIGNAL);
+    std::string got;
+    char buf[4096];
+    for (ssize_t n; got.find("\r\n\r\n") == std::string::npos && (n = ::recv(fd, buf, sizeof buf, 0)) > 0;) got.append(buf, static_cast<size_t>(n));
+    ::close(fd);
+    if (answer) *answer = got;
+    return got.rfind("HTTP/1.1 ", 0) == 0 ? std::atoi(got.c_str() + 9) : 0;
+}
+
+TEST(Server, HostileRequestsAreRefusedFromTheirHeadersAndNothingLeaks) {
+    Server s("hostile", {"--rate-limit", "0"});
+    ASSERT_TRUE(s.start());
+    ASSERT_EQ(s.publish(demo_bundle("pima-diabetes"))->status, 201);
+    const std::string good = make_reports(demo_model("pima-diabetes"), "pima-diabetes", 1, 25)[0];
+    const std::string host = "Host: 127.0.0.1:" + std::to_string(s.port) + "\r\n";
+    // A 100 MiB body announced on routes that take none: refused before it is read (nothing sent).
+    for (const char* line : {"POST /nope", "POST /api/v1/drift", "PUT /api/v1/metrics", "GET /healthz"})
+        EXPECT_EQ(raw_status(s.port, std::string(line) + " HTTP/1.1\r\n" + host + "Content-Length: 104857600\r\n\r\n"), 413) << line;
+    // Chunked bodies, alone or with a Content-Length.
+    EXPECT_EQ(raw_status(s.port, "POST /api/v1/metrics HTTP/1.1\r\n" + host + "Content-Type: application/json\r\n"
+                                 "Transfer-Encoding: chunked\r\n\r\n"), 411);
+    EXPECT_EQ(raw_status(s.port, "POST /api/v1/metrics HTTP/1.1\r\n" + host + "Content-Type: application/json\r\n"
+                                 "Transfer-Encoding: chunked\r\nContent-Length: 10\r\n\r\n"), 400);
+    // Header floods.
+    std::string many = "GET /healthz HTTP/1.1\r\n" + host;
+    for (int i = 0; i < 1000; ++i) many += "X-" + std::to_string(i) + ": y\r\n";
+    EXPECT_EQ(raw_status(s.port, many + "\r\n"), 431);
+    // A NUL in the path is not a file name.
+    EXPECT_EQ(raw_status(s.port, "GET /app.js%00.html HTTP/1.1\r\n" + host + "\r\n"), 404);
+    // Reports: JSON only, from our own origin only (no cross-site simple POST).
+    auto c = s.client();
+    EXPECT_EQ(c.Post("/api/v1/metrics", good, "text/plain")->status, 415);
+    httplib::Headers foreign{{"Origin", "https://evil.example"}};
+    EXPECT_EQ(c.Post("/api/v1/metrics", foreign, good, "application/json")->status, 403);
+    httplib::Headers own{{"Origin", "http://127.0.0.1:" + std::to_string(s.port)}};
+    EXPECT_EQ(c.Post("/api/v1/metrics", own, good, "application/json")->status, 202);
+    // One report cannot outweigh a device's day: n is bounded.
+    Json huge = Json::parse(good);
+    huge["n"] = kMaxReportPredictions + 1;
+    auto r = c.Post("/api/v1/metrics", huge.dump(), "application/json");
+    EXPECT_EQ(r->status, 400);
+    EXPECT_NE(r->body.find("more than 5000 predictions"), std::string::npos) << r->body;
+    // Invalid UTF-8 in a report, a key, or a query: a 4xx with a clean JSON body, never a 500
+    // carrying the exception's text.
+    for (const std::string& body : {std::string("{\"model\": \"\xff\"}"), std::string("{\"\xff\": 1}"), std::string("\xff")}) {
+        auto bad = c.Post("/api/v1/metrics", body, "application/json");
+        ASSERT_TRUE(bad);
+        EXPECT_GE(bad->status, 400);
+        EXPECT_LT(bad->status, 500) << bad->body;
+        EXPECT_FALSE(bad->has_header("EXCEPTION_WHAT"));
+        EXPECT_TRUE(Json::accept(bad->body)) << bad->body;
+    }
+    auto q = c.Get("/api/v1/drift?model=%FF");
+    ASSERT_TRUE(q);
+    EXPECT_EQ(q->status, 404);
+    EXPECT_TRUE(Json::accept(q->body)) << q->body;
+    EXPECT_EQ(c.Get("/healthz")->status, 200);
+}
+
 TEST(Server, RateLimitPerSource) {
     Server s("ratelimit", {"--rate-limit", "5"});
     ASSERT_TRUE(s.start());
@@ -306,6 +377,12 @@ TEST(Server, RealPrometheusScrapesTheServerAndTheShippedDriftAlertFires) {
             for (size_t i = static_cast<size_t>(t); i < reports.size(); i += 8) cc.Post("/api/v1/metrics", reports[i], "application/json");
         });
     for (auto& t : senders) t.join();
+
+    // The exposition itself passes Prometheus's own linter.
+    const std::string exposition = s.dir + "/metrics.txt";
+    std::ofstream(exposition) << s.client().Get("/metrics")->body;
+    EXPECT_EQ(std::system(("promtool check metrics < " + exposition + " > " + exposition + ".check 2>&1").c_str()), 0)
+        << test::read_file(exposition + ".check");
 
     const int prom_port = test::free_port();
     const std::string dir = s.dir + "/prometheus";
