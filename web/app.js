@@ -287,6 +287,7 @@ function publicResult(r) {
     margin: r.margin, base: ex.base, contributions: ex.contributions, fieldContributions: ex.fields,
     outputs: ex.outputs, warnings: r.warnings, features: r.features, check: r.check,
     explainer: ex.kind, unit: ex.unit, standardError: ex.standard_error,
+    values: r.values, missingShare: r.missing_share, points: ex.points,
   };
 }
 

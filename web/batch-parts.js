@@ -34,6 +34,7 @@ export function joinBatchParts(parts) {
     if (anyPatients) meta.patients.push(...(m.patients || new Array(m.rows).fill('')));
     meta.problems.push(...m.problems);
     Object.assign(meta.explanation.of, m.explanation.of);
+    if (m.explanation.bases?.length) meta.explanation.bases = m.explanation.bases;  // the same in every part that has rows
     meta.rows += m.rows;
   });
   meta.part = { index: 0, count: 1, rows_in_file: metas[0].part.rows_in_file };

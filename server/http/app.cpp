@@ -57,6 +57,10 @@ receives patient data. Every option can also be set by an environment variable.
   --web DIR              the PWA to serve at / (LOCALDX_WEB)
   --trust FILE           trust root; published bundles must verify against it (LOCALDX_TRUST, required)
   --token-file FILE      administrator bearer token for publishing (LOCALDX_TOKEN_FILE, required)
+  --operator-token-file FILE
+                         operator bearer tokens, one per line, for /metrics and /api/v1/drift
+                         (LOCALDX_OPERATOR_TOKEN_FILE); without it nobody reads them. The
+                         administrator's token reads them only if it is listed here too.
   --index-key FILE       signing key for the models index; must be in the trust root (LOCALDX_INDEX_KEY, required)
   --tls-cert FILE        with --tls-key: serve HTTPS (LOCALDX_TLS_CERT, LOCALDX_TLS_KEY)
   --tls-key FILE
@@ -95,10 +99,11 @@ Result<ServerConfig> server_config_parse(const std::vector<std::string>& args, s
         {"--host", "LOCALDX_HOST"}, {"--port", "LOCALDX_PORT"}, {"--data", "LOCALDX_DATA"}, {"--web", "LOCALDX_WEB"},
         {"--trust", "LOCALDX_TRUST"}, {"--token-file", "LOCALDX_TOKEN_FILE"}, {"--index-key", "LOCALDX_INDEX_KEY"},
         {"--tls-cert", "LOCALDX_TLS_CERT"}, {"--tls-key", "LOCALDX_TLS_KEY"}, {"--threads", "LOCALDX_THREADS"},
+        {"--operator-token-file", "LOCALDX_OPERATOR_TOKEN_FILE"},
         {"--rate-limit", "LOCALDX_RATE_LIMIT"}};
     for (auto [flag, var] : env)
         if (const char* e = std::getenv(var)) v[flag] = e;
-    const std::set<std::string> known = {"--host", "--port", "--data", "--web", "--trust", "--token-file", "--index-key",
+    const std::set<std::string> known = {"--host", "--port", "--data", "--web", "--trust", "--token-file", "--operator-token-file", "--index-key",
                                          "--tls-cert", "--tls-key", "--threads", "--index-ttl-hours", "--rate-limit",
                                          "--drift-days", "--drift-min", "--psi-warn", "--psi-alert"};
     for (size_t i = 0; i < args.size(); ++i) {
@@ -115,6 +120,7 @@ Result<ServerConfig> server_config_parse(const std::vector<std::string>& args, s
     c.web_dir = get("--web");
     c.trust_path = get("--trust");
     c.token_path = get("--token-file");
+    c.operator_token_path = get("--operator-token-file");
     c.index_key_path = get("--index-key");
     c.tls_cert = get("--tls-cert");
     c.tls_key = get("--tls-key");
@@ -299,6 +305,7 @@ struct App::State {
     std::string trust_text;
     SigningKey index_key;
     std::string token;
+    std::vector<std::string> operator_tokens;  // who may read /metrics and drift
     std::unique_ptr<Store> store;
     std::unique_ptr<Ingest> ingest;
     std::unique_ptr<RateLimiter> limiter;
@@ -376,6 +383,20 @@ Result<std::unique_ptr<App>> App::create(const ServerConfig& cfg) {
     s.token = *token;
     while (!s.token.empty() && (s.token.back() == '\n' || s.token.back() == '\r' || s.token.back() == ' ')) s.token.pop_back();
     if (s.token.size() < 16) return problem("bad_token", cfg.token_path + ": the token must be at least 16 characters");
+    if (!cfg.operator_token_path.empty()) {
+        auto ops = file_read(cfg.operator_token_path, 1u << 16);
+        if (!ops) return ops.problems();
+        std::string line;
+        for (char c : *ops + "\n") {
+            if (c != '\n') { if (c != '\r') line += c; continue; }
+            while (!line.empty() && line.back() == ' ') line.pop_back();
+            if (!line.empty() && line.size() < 16)
+                return problem("bad_token", cfg.operator_token_path + ": each operator token must be at least 16 characters");
+            if (!line.empty()) s.operator_tokens.push_back(line);
+            line.clear();
+        }
+        if (s.operator_tokens.empty()) return problem("bad_token", cfg.operator_token_path + ": no operator token in the file");
+    }
     auto store = Store::open(cfg.data_dir);
     if (!store) return store.problems();
     s.store = std::move(*store);
@@ -746,6 +767,21 @@ Result<Ok> App::run() {
             if (len > kMaxReportBytes) {
                 s.metrics.reject("too_large");
                 send_json(res, 413, error_body("too_large", "a report is at most " + std::to_string(kMaxReportBytes) + " bytes"));
+                return httplib::Server::HandlerResponse::Handled;
+            }
+        }
+        if (req.path == "/metrics" || req.path == "/api/v1/drift") {
+            // Operations data is for operators only: live drift figures and rejection counts would
+            // tell a poisoner how their forged reports land.
+            const std::string auth = req.get_header_value("Authorization");
+            bool allowed = false;
+            for (const auto& t : s.operator_tokens) allowed = constant_time_equal(auth, "Bearer " + t) || allowed;
+            if (!allowed) {
+                s.metrics.reject("unauthorized");
+                res.set_header("WWW-Authenticate", "Bearer");
+                send_json(res, 401, error_body("unauthorized", s.operator_tokens.empty()
+                                                                   ? "this server has no operator token (--operator-token-file), so nobody reads operations data"
+                                                                   : "reading operations data needs an operator's bearer token"));
                 return httplib::Server::HandlerResponse::Handled;
             }
         }

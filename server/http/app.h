@@ -28,6 +28,7 @@ struct ServerConfig {
     std::string web_dir;            // the PWA; empty: no static files
     std::string trust_path;         // trust root: bundles must verify against it
     std::string token_path;         // administrator bearer token (publish)
+    std::string operator_token_path; // operator bearer tokens, one per line (/metrics, drift); empty: nobody reads them
     std::string index_key_path;     // signing key for the models index (listed in the trust root)
     std::string tls_cert, tls_key;  // both set: HTTPS
     int threads = 64;               // worker threads (each may wait for a group commit)

@@ -95,8 +95,8 @@ Result<CsvTable> csv_parse(std::string_view text, CsvLimits limits) {
 std::optional<Problem> csv_row_problem(const CsvTable& t, size_t i) {
     const size_t n = t.rows[i].size();
     if (n == t.header.size()) return std::nullopt;
-    return problem("csv_columns", "has " + std::to_string(n) + (n == 1 ? " cell" : " cells") + "; the header has " +
-                                      std::to_string(t.header.size()), "", static_cast<long>(i) + 1);
+    return problem("csv_columns", "the row has " + std::to_string(n) + (n == 1 ? " cell" : " cells") + " where the header has " +
+                                      std::to_string(t.header.size()) + " columns", "", static_cast<long>(i) + 1);
 }
 
 std::string csv_escape(std::string_view cell) {

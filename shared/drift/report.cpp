@@ -169,4 +169,9 @@ FieldDrift drift_compare(const std::string& field, std::span<const uint64_t> ref
     return d;
 }
 
+double report_epsilon_per_patient(const Schema& schema) {
+    const size_t histograms = schema.fields.size() + 1 + static_cast<size_t>(schema.num_classes());
+    return static_cast<double>(histograms) * schema.privacy.epsilon;
+}
+
 }  // namespace ldx

@@ -44,6 +44,11 @@ struct MetricsReport {
     std::vector<std::vector<uint64_t>> probabilities;  // per class: counts per probability bin
 };
 
+// What one report spends of a patient's privacy: each prediction goes into H histograms (every
+// input field, the predicted class, the probability of each class), each randomized with the
+// schema's epsilon, so a patient counted in a report is (H x epsilon)-locally private in it.
+double report_epsilon_per_patient(const Schema& schema);
+
 inline constexpr size_t kMaxReportBytes = 64 * 1024;
 // n of one report at most: about one busy device's day. Reports are anonymous, so one forged
 // report must not outweigh many honest ones; the browser splits a larger file into several reports.

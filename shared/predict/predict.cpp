@@ -165,4 +165,17 @@ double missing_share(std::span<const double> values, std::span<const double> fie
     return total > 0 ? missing / total : 0;
 }
 
+PointsExplanation model_explanation_points(const Model& m, std::span<const double> bases, std::span<const double> per_field, int out,
+                                           std::span<const double> probabilities) {
+    const int klass = m.schema.num_classes() == 2 ? 1 : out;
+    const double p = probabilities[static_cast<size_t>(klass)];
+    if (m.ensemble) return explanation_points(m.ensemble->link, bases, per_field, klass, p);
+    PointsExplanation pts;
+    pts.ok = true;
+    pts.base = bases[static_cast<size_t>(out)];
+    pts.probability = p;
+    pts.fields.assign(per_field.begin(), per_field.end());
+    return pts;
+}
+
 }  // namespace ldx

@@ -17,6 +17,7 @@
 #include "bundle/bundle.h"
 #include "drift/histogram.h"
 #include "explain/sampling_shapley.h"
+#include "explain/points.h"
 #include "explain/treeshap.h"
 #include "record/record.h"
 #include "schema/schema.h"
@@ -74,6 +75,12 @@ std::vector<Prediction> model_predict_batch(const Model& m, std::vector<Prepared
 // and the result says so. 0 when nothing contributes.
 double missing_share(std::span<const double> values, std::span<const double> field_contributions);
 inline constexpr double kMissingShareNotice = 0.25;  // from this share on, the result says so in words
+
+// The explanation of output `out` in probability points of the class it shows (explain/points.h):
+// for tree models from the margin-space values and every output's base value; a model-agnostic
+// explanation is in probability already.
+PointsExplanation model_explanation_points(const Model& m, std::span<const double> bases, std::span<const double> per_field, int out,
+                                           std::span<const double> probabilities);
 
 // Which model output an explanation shows for a class: binary has one output (the log-odds, or
 // for model-agnostic explanations the probability, of the positive class); multiclass one per class.

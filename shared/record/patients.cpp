@@ -81,7 +81,12 @@ void read_fhir(const Schema& schema, std::string_view text, const PatientReadOpt
         f.problems = fhir.problems();
         return;
     }
-    // A resource that cannot be used is named, and the patients that could be read are scored.
+    // A resource that cannot be used is named, and the patients that could be read are scored;
+    // a file in which no patient could be read is refused with those reasons.
+    if (fhir->records.empty()) {
+        f.problems = fhir->problems.empty() ? std::vector<Problem>{problem("no_patients", "the file holds no patients")} : fhir->problems;
+        return;
+    }
     f.notices = fhir->problems;
     for (size_t i = 0; i < fhir->records.size(); ++i) {
         PatientRow r;

@@ -16,7 +16,7 @@ import assert from 'node:assert/strict';
 import { readFileSync, writeFileSync, mkdirSync } from 'node:fs';
 import { execFileSync } from 'node:child_process';
 import path from 'node:path';
-import { env, startServer, publish, launch, openApp, csvRecords, cliPredict } from './harness.mjs';
+import { env, startServer, publish, operatorGet, launch, openApp, csvRecords, cliPredict } from './harness.mjs';
 
 const TASKS = { 'pima-diabetes': 'diabetes', wdbc: 'diagnosis', 'pbc-stage': 'stage' };
 const bundlePath = (t, v = 1) => path.join(env.demo, 'bundles', `${t}-${v}.ldxb`);
@@ -44,10 +44,15 @@ for (const [task, label] of Object.entries(TASKS)) {
     const { ctx, page, errors } = await openApp(browser, server.base, { model: task });
     const results = await page.evaluate(async (rs) => { const out = []; for (const r of rs) out.push(await window.localdx.predict(r)); return out; }, records);
     const schema = await page.evaluate(() => window.localdx.model().schema);
-    let dp = 0, dphi = 0;
+    let dp = 0, dphi = 0, dpts = 0;
     results.forEach((r, i) => {
       assert.equal(r.ok, true, JSON.stringify(r.problems));
       assert.equal(r.check.ok, true);
+      // The explanation in probability points adds up to the shown probability, with the signs of the exact values.
+      assert.equal(r.points.ok, true, `row ${i}: explanation not expressible in points`);
+      const shown = r.probabilities.length === 2 ? 1 : r.predicted;
+      dpts = Math.max(dpts, Math.abs(r.points.fields.reduce((a, b) => a + b, r.points.base) - r.probabilities[shown]));
+      r.points.fields.forEach((v, f) => assert.ok(v * r.fieldContributions[f] >= 0, `row ${i} field ${f}: the sign changed`));
       const n = native[i];
       schema.outputs.classes.forEach((c, k) => { dp = Math.max(dp, Math.abs(r.probabilities[k] - n.probabilities[c.name])); });
       n.explanation.forEach((o, j) => {
@@ -57,6 +62,7 @@ for (const [task, label] of Object.entries(TASKS)) {
     });
     assert.ok(dp <= 1e-5, `probabilities differ by ${dp}`);
     assert.ok(dphi <= 1e-5, `contributions differ by ${dphi}`);
+    assert.ok(dpts <= 0.0005, `points add up to the shown probability within ${dpts} (goal 0.05 points)`);
     assert.deepEqual(errors, []);
     console.log(`# ${task}: ${results.length} rows, max |dp| ${dp.toExponential(2)}, max |dphi| ${dphi.toExponential(2)}`);
     await ctx.close();
@@ -236,7 +242,7 @@ test('the UI draws on demand: nothing before the model, an idle page redraws at 
 //-----------------------------------------------------------------------------
 // The server's count of predictions behind the reports it accepted for pima-diabetes v1.
 async function reportedPredictions() {
-  const d = await (await fetch(`${server.base}/api/v1/drift?model=pima-diabetes`)).json();
+  const d = await (await operatorGet(server.base, '/api/v1/drift?model=pima-diabetes')).json();
   return d.predictions || 0;
 }
 
@@ -396,6 +402,8 @@ test('an sklearn MLP imported as ONNX: ONNX Runtime Web predicts as sklearn does
     assert.equal(r.standardError.length, fields);
     dp = Math.max(dp, Math.abs(r.probabilities[1] - sklearn[i]));
     local = Math.max(local, Math.abs(r.base + r.fieldContributions.reduce((a, b) => a + b, 0) - r.probabilities[1]));
+    assert.equal(r.points.ok, true);  // in probability already: the same numbers, shown in points
+    local = Math.max(local, Math.abs(r.points.fields.reduce((a, b) => a + b, r.points.base) - r.probabilities[1]));
   });
   assert.ok(dp <= 1e-5, `probabilities differ from sklearn's by ${dp}`);
   assert.ok(local <= 1e-5, `base + contributions differ from the probability by ${local}`);

@@ -19,6 +19,7 @@ export const env = {
   shots: process.env.LOCALDX_SCREENSHOTS,
 };
 export const TOKEN = 'e2e-token-0123456789abcdef';
+export const OPERATOR_TOKEN = 'e2e-operator-token-0123456789abcdef';
 
 export function freePort() {
   return new Promise((resolve) => {
@@ -32,16 +33,23 @@ export async function startServer(name) {
   rmSync(dir, { recursive: true, force: true });
   mkdirSync(dir, { recursive: true });
   writeFileSync(path.join(dir, 'token'), TOKEN + '\n');
+  writeFileSync(path.join(dir, 'operator-tokens'), OPERATOR_TOKEN + '\n');
   const port = await freePort();
   const proc = spawn(env.server, ['--port', String(port), '--data', path.join(dir, 'data'), '--web', env.web,
     '--trust', path.join(env.demo, 'keys/trust.json'), '--index-key', path.join(env.demo, 'keys/signing-key.json'),
-    '--token-file', path.join(dir, 'token'), '--rate-limit', '0', '--no-access-log'], { stdio: 'ignore' });
+    '--token-file', path.join(dir, 'token'), '--operator-token-file', path.join(dir, 'operator-tokens'),
+    '--rate-limit', '0', '--no-access-log'], { stdio: 'ignore' });
   const base = `http://127.0.0.1:${port}`;
   for (let i = 0; i < 100; i++) {
     try { if ((await fetch(base + '/readyz')).ok) break; } catch { /* starting */ }
     await new Promise((r) => setTimeout(r, 100));
   }
   return { base, port, dir, proc, stop: () => proc.kill('SIGTERM') };
+}
+
+// An operator's read of operations data (/metrics, /api/v1/drift): anonymous requests get 401.
+export async function operatorGet(base, pathAndQuery) {
+  return fetch(base + pathAndQuery, { headers: { Authorization: 'Bearer ' + OPERATOR_TOKEN } });
 }
 
 export async function publish(base, file) {

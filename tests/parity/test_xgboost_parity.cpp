@@ -8,6 +8,7 @@
 #include <algorithm>
 #include <cmath>
 
+#include "explain/points.h"
 #include "explain/treeshap.h"
 #include "support.h"
 #include "train/dataset.h"
@@ -53,7 +54,8 @@ TEST_P(XgboostParity, ProbabilitiesAndTreeShapMatchPredContribs) {
     Explanation ex, fast;
     const TreeShapTables tables = treeshap_tables(*e);
     ASSERT_EQ(tables.fast_trees(), e->trees.size() - std::count_if(e->trees.begin(), e->trees.end(), [](const Tree& t) { return t.nodes[0].leaf(); }));
-    double max_fast = 0;
+    double max_fast = 0, max_points = 0;
+    size_t not_in_points = 0, sign_flips = 0;
     for (size_t r = 0; r < n; ++r) {
         const auto x = data->x.row(r);
         bool missing = false;
@@ -78,7 +80,24 @@ TEST_P(XgboostParity, ProbabilitiesAndTreeShapMatchPredContribs) {
             max_dphi = std::max(max_dphi, std::abs(ex.base[o] - ref[f]));
             max_local = std::max(max_local, std::abs(sum - margin[o]));
         }
+        // The explanation in probability points of the class shown: adds up from the baseline
+        // probability to the shown one, and keeps the sign of every exact value.
+        const int shown = k == 2 ? 1 : static_cast<int>(std::max_element(p.begin(), p.end()) - p.begin());
+        const auto phi = ex.output(k == 2 ? 0 : shown);
+        const PointsExplanation pts = explanation_points(e->link, ex.base, phi, shown, p[static_cast<size_t>(shown)]);
+        if (!pts.ok) { ++not_in_points; continue; }
+        double total = pts.base;
+        for (size_t j = 0; j < f; ++j) {
+            total += pts.fields[j];
+            if (pts.fields[j] * phi[j] < 0) ++sign_flips;
+        }
+        max_points = std::max(max_points, std::abs(total - p[static_cast<size_t>(shown)]));
     }
+    EXPECT_LE(max_points, 1e-12) << c.task << ": points do not add up to the shown probability";
+    EXPECT_EQ(sign_flips, 0u) << c.task;
+    if (k == 2) EXPECT_EQ(not_in_points, 0u) << c.task << ": a binary explanation is always expressible in points";
+    else EXPECT_LE(not_in_points, n / 20) << c.task;
+    std::printf("%s: points add up within %.1e; %zu of %zu rows stay in margin units\n", c.task, max_points, not_in_points, n);
     EXPECT_LE(max_dp, 1e-5) << c.task;
     EXPECT_LE(max_dphi, 1e-5) << c.task;
     EXPECT_LE(max_local, 1e-9) << c.task;

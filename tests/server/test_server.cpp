@@ -31,6 +31,7 @@ namespace {
 //-----------------------------------------------------------------------------
 const std::string kDemo = LOCALDX_DEMO_DIR;  // scripts/demo-bundles output (ctest fixture)
 const std::string kToken = "test-token-0123456789abcdef";
+const std::string kOperatorToken = "operator-token-0123456789abcdef";
 
 struct Server {
     int port = test::free_port();
@@ -41,16 +42,25 @@ struct Server {
         std::filesystem::remove_all(dir);
         std::filesystem::create_directories(dir);
         std::ofstream(dir + "/token") << kToken << "\n";
+        std::ofstream(dir + "/operator-tokens") << kOperatorToken << "\n";
         std::vector<std::string> args{"--port", std::to_string(port), "--data", dir + "/data", "--trust", kDemo + "/keys/trust.json",
-                                      "--index-key", kDemo + "/keys/signing-key.json", "--token-file", dir + "/token", "--no-access-log"};
+                                      "--index-key", kDemo + "/keys/signing-key.json", "--token-file", dir + "/token",
+                                      "--operator-token-file", dir + "/operator-tokens", "--no-access-log"};
         args.insert(args.end(), extra.begin(), extra.end());
         proc = std::make_unique<test::ServerProcess>(LOCALDX_SERVER_BIN, args);
     }
     bool start() { return proc->start(port); }
+    // An anonymous client (the page, a report sender).
     httplib::Client client() const {
         httplib::Client c("127.0.0.1", port);
         c.set_read_timeout(30, 0);
         c.set_tcp_nodelay(true);
+        return c;
+    }
+    // An operator's client: reads /metrics and /api/v1/drift.
+    httplib::Client operator_client() const {
+        httplib::Client c = client();
+        c.set_bearer_token_auth(kOperatorToken.c_str());
         return c;
     }
     httplib::Result publish(const std::string& bytes, const std::string& token = kToken) const {
@@ -217,7 +227,7 @@ TEST(Server, MalformedReportsGetA4xxWithAReasonAndTheServerKeepsServing) {
         EXPECT_NE(r->body.find(cases[i].needle), std::string::npos) << "case " << i << ": " << r->body;
     }
     EXPECT_EQ(c.Get("/healthz")->status, 200);
-    auto drift = Json::parse(c.Get("/api/v1/drift?model=pima-diabetes")->body);
+    auto drift = Json::parse(s.operator_client().Get("/api/v1/drift?model=pima-diabetes")->body);
     EXPECT_EQ(drift["reports"], 1);  // only the good one counted
 }
 
@@ -284,11 +294,29 @@ TEST(Server, HostileRequestsAreRefusedFromTheirHeadersAndNothingLeaks) {
         EXPECT_FALSE(bad->has_header("EXCEPTION_WHAT"));
         EXPECT_TRUE(Json::accept(bad->body)) << bad->body;
     }
-    auto q = c.Get("/api/v1/drift?model=%FF");
+    auto q = s.operator_client().Get("/api/v1/drift?model=%FF");
     ASSERT_TRUE(q);
     EXPECT_EQ(q->status, 404);
     EXPECT_TRUE(Json::accept(q->body)) << q->body;
     EXPECT_EQ(c.Get("/healthz")->status, 200);
+}
+
+TEST(Server, OperationsDataIsForOperatorsOnly) {
+    Server s("roles");
+    ASSERT_TRUE(s.start());
+    auto anonymous = s.client();
+    for (const char* path : {"/metrics", "/api/v1/drift?model=pima-diabetes"}) {
+        auto r = anonymous.Get(path);
+        EXPECT_EQ(r->status, 401) << path;
+        EXPECT_EQ(r->get_header_value("WWW-Authenticate"), "Bearer");
+        auto admin = s.client();
+        admin.set_bearer_token_auth(kToken.c_str());  // the administrator publishes; it does not read operations data
+        EXPECT_EQ(admin.Get(path)->status, 401) << path;
+        EXPECT_NE(s.operator_client().Get(path)->status, 401) << path;
+    }
+    EXPECT_EQ(s.operator_client().Get("/metrics")->status, 200);
+    EXPECT_EQ(anonymous.Get("/healthz")->status, 200);
+    EXPECT_EQ(anonymous.Get("/api/v1/models")->status, 200);
 }
 
 TEST(Server, RateLimitPerSource) {
@@ -328,7 +356,7 @@ TEST(Server, DriftFlagsADeliberatelyShiftedFieldAndPersistsAcrossRestart) {
         });
     for (auto& t : senders) t.join();
     ASSERT_EQ(accepted, 3000);
-    auto d = Json::parse(c.Get("/api/v1/drift?model=pima-diabetes&version=1")->body);
+    auto d = Json::parse(s.operator_client().Get("/api/v1/drift?model=pima-diabetes&version=1")->body);
     EXPECT_EQ(d["reports"], 3000);
     EXPECT_EQ(d["predictions"], 60000);
     EXPECT_EQ(d["thresholds"]["psi_alert"], 0.25);
@@ -342,7 +370,7 @@ TEST(Server, DriftFlagsADeliberatelyShiftedFieldAndPersistsAcrossRestart) {
                 by["glucose"]["status"].get<std::string>().c_str(), by["pedigree"]["psi"].get<double>(),
                 by["pedigree"]["status"].get<std::string>().c_str(), d["predictions"].get<int>());
     EXPECT_EQ(by["glucose"]["reports"], 3000);
-    auto prom = c.Get("/metrics")->body;
+    auto prom = s.operator_client().Get("/metrics")->body;
     EXPECT_NE(prom.find("localdx_drift_psi{model=\"pima-diabetes\",version=\"1\",field=\"glucose\"}"), std::string::npos);
     EXPECT_NE(prom.find("localdx_reports{model=\"pima-diabetes\",version=\"1\"} 3000"), std::string::npos);
     EXPECT_NE(prom.find("localdx_http_request_duration_seconds_bucket{route=\"/api/v1/metrics\""), std::string::npos);
@@ -352,14 +380,14 @@ TEST(Server, DriftFlagsADeliberatelyShiftedFieldAndPersistsAcrossRestart) {
     ASSERT_TRUE(few.start());
     ASSERT_EQ(few.publish(demo_bundle("pima-diabetes"))->status, 201);
     ASSERT_EQ(few.client().Post("/api/v1/metrics", make_reports(m, "pima-diabetes", 1, 20)[0], "application/json")->status, 202);
-    auto fd = Json::parse(few.client().Get("/api/v1/drift?model=pima-diabetes")->body);
+    auto fd = Json::parse(few.operator_client().Get("/api/v1/drift?model=pima-diabetes")->body);
     EXPECT_EQ(fd["fields"][0]["status"], "insufficient");
     EXPECT_FALSE(fd["fields"][0].contains("psi"));
 
     // Graceful stop and restart: everything is still there.
     EXPECT_EQ(WEXITSTATUS(s.proc->terminate()), 0);
     ASSERT_TRUE(s.start());
-    auto again = Json::parse(s.client().Get("/api/v1/drift?model=pima-diabetes")->body);
+    auto again = Json::parse(s.operator_client().Get("/api/v1/drift?model=pima-diabetes")->body);
     EXPECT_EQ(again["reports"], 3000);
     EXPECT_EQ(again["fields"], d["fields"]);
 }
@@ -380,7 +408,7 @@ TEST(Server, RealPrometheusScrapesTheServerAndTheShippedDriftAlertFires) {
 
     // The exposition itself passes Prometheus's own linter.
     const std::string exposition = s.dir + "/metrics.txt";
-    std::ofstream(exposition) << s.client().Get("/metrics")->body;
+    std::ofstream(exposition) << s.operator_client().Get("/metrics")->body;
     EXPECT_EQ(std::system(("promtool check metrics < " + exposition + " > " + exposition + ".check 2>&1").c_str()), 0)
         << test::read_file(exposition + ".check");
 
@@ -389,8 +417,8 @@ TEST(Server, RealPrometheusScrapesTheServerAndTheShippedDriftAlertFires) {
     std::filesystem::create_directories(dir);
     std::ofstream(dir + "/prometheus.yml") << "global: {scrape_interval: 1s, evaluation_interval: 1s}\n"
                                            << "rule_files: ['" << LOCALDX_SOURCE_DIR << "/server/prometheus/alerts.yml']\n"
-                                           << "scrape_configs:\n  - job_name: localdx\n    static_configs: [{targets: ['127.0.0.1:"
-                                           << s.port << "']}]\n";
+                                           << "scrape_configs:\n  - job_name: localdx\n    authorization: {credentials_file: '" << s.dir
+                                           << "/operator-tokens'}\n    static_configs: [{targets: ['127.0.0.1:" << s.port << "']}]\n";
     test::ServerProcess prom("/usr/bin/prometheus", {"--config.file=" + dir + "/prometheus.yml", "--storage.tsdb.path=" + dir + "/tsdb",
                                                      "--web.listen-address=127.0.0.1:" + std::to_string(prom_port)});
     ASSERT_TRUE(prom.start(prom_port, "/-/ready")) << "prometheus did not start; see " << prom.log_path();
@@ -478,7 +506,7 @@ TEST(Server, BurstWithKill9LosesNothingAcknowledgedAndCountsNothingTwice) {
     const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
 
     ASSERT_EQ(acked_count.load(), kReports);
-    auto d = Json::parse(s.client().Get("/api/v1/drift?model=pima-diabetes")->body);
+    auto d = Json::parse(s.operator_client().Get("/api/v1/drift?model=pima-diabetes")->body);
     EXPECT_EQ(d["reports"].get<int>(), kReports) << "acknowledged before the kill: " << acked_before_kill;
     EXPECT_EQ(d["predictions"].get<int64_t>(), int64_t{kReports} * 20);
     std::printf("burst: %d reports from %d clients in %.1f s (%.0f/s, kill -9 after %d acknowledged)\n", kReports, kClients, secs,

@@ -4,6 +4,7 @@
 #include <cmath>
 
 #include "drift/histogram.h"
+#include "drift/report.h"
 #include "support.h"
 
 namespace ldx {
@@ -77,5 +78,14 @@ TEST(Drift, ReferenceHistogramsRoundTripAndCheckTheSchema) {
     EXPECT_NE(reference_from_json(bad, s).error().message.find("one histogram per schema field"), std::string::npos);
 }
 
+}  // namespace
+}  // namespace ldx
+
+namespace ldx {
+namespace {
+TEST(Drift, ThePerPatientBudgetOfAReportCountsEveryRandomizedHistogram) {
+    const Schema s = test::task_schema("pima-diabetes");  // 8 fields, 2 classes, epsilon 1
+    EXPECT_DOUBLE_EQ(report_epsilon_per_patient(s), (8 + 1 + 2) * s.privacy.epsilon);
+}
 }  // namespace
 }  // namespace ldx

@@ -169,7 +169,7 @@ TEST(Csv, BadFilesNameTheRow) {
     ASSERT_TRUE(csv_row_problem(*short_row, 1));
     EXPECT_EQ(csv_row_problem(*short_row, 1)->code, "csv_columns");
     EXPECT_EQ(csv_row_problem(*short_row, 1)->row, 2);
-    EXPECT_EQ(csv_row_problem(*short_row, 2)->message, "has 3 cells; the header has 2");
+    EXPECT_EQ(csv_row_problem(*short_row, 2)->message, "the row has 3 cells where the header has 2 columns");
     EXPECT_FALSE(csv_row_problem(*short_row, 3));
     EXPECT_EQ(test::codes(csv_parse("a,b\n\"1,2\n")), "csv_quote");
     EXPECT_EQ(test::codes(csv_parse("a,b\n1\"x,2\n")), "csv_quote");

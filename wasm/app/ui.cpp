@@ -15,6 +15,7 @@
 
 #include "app.h"
 #include "csv/csv.h"
+#include "drift/report.h"
 #include "record/patients.h"
 #include "imgui.h"
 #include "misc/cpp/imgui_stdlib.h"
@@ -249,39 +250,47 @@ void draw_form(AppState& s) {
 //-----------------------------------------------------------------------------
 // [SECTION] Patient: the result and its explanation
 //-----------------------------------------------------------------------------
+// The explanation in probability points (explain/points.h) when it can be expressed so with the
+// signs of the exact values kept; else in the model's margin units, saying so. Every contribution
+// is reachable: the top ones first, the rest behind "smaller effects". The raw margin-space values
+// and the ONNX Runtime cross-check stay under "Technical details".
 void draw_explanation(const AppState& s, const Json& r, int top) {
     const Schema& schema = *schema_of(s);
     const Json& ex = r["explanation"];
+    const Json& pts = json_member(ex, "points");
+    const bool in_points = pts.is_object() && pts.value("ok", false) && pts["fields"].size() == schema.fields.size();
+    const Json& shown = in_points ? pts["fields"] : ex["fields"];
     std::vector<std::pair<double, size_t>> order;
-    for (size_t f = 0; f < schema.fields.size(); ++f) order.push_back({ex["fields"][f].get<double>(), f});
-    std::sort(order.begin(), order.end(), [](auto a, auto b) { return std::abs(a.first) > std::abs(b.first); });
+    for (size_t f = 0; f < schema.fields.size(); ++f) order.push_back({shown[f].get<double>(), f});
+    std::stable_sort(order.begin(), order.end(), [](auto a, auto b) { return std::abs(a.first) > std::abs(b.first); });
     double max_abs = 0;
     for (const auto& o : order) max_abs = std::max(max_abs, std::abs(o.first));
-    double sum = 0;
-    for (const auto& o : order) sum += o.first;
-    const double base = ex["base"].get<double>();
     const bool sampled = ex.value("kind", "") == "sampling-shapley";
     const Json& se = ex.contains("standard_error") ? ex["standard_error"] : Json();
-    // Probability contributions read as percentage points; tree contributions stay in log-odds.
-    auto amount = [&](double v) { return sampled ? fmt(100 * v, "%+.1f pts") : fmt(v, "%+.3f"); };
-    if (sampled)
-        ImGui::TextWrapped("Why: contribution of each value to the %s (model-agnostic estimate: Shapley values sampled against "
-                           "reference patients). Starting from the average over the reference patients (%s), the values add up to %s.",
-                           ex.value("of", "").c_str(), pct(base).c_str(), pct(base + sum).c_str());
+    auto amount = [&](double v) { return in_points ? fmt(100 * v, "%+.1f") + " pts" : fmt(v, "%+.3f"); };
+    const int out = ex.value("output", 0);
+    const std::string of_class = "probability of " + schema.outputs.classes[static_cast<size_t>(schema.num_classes() == 2 ? 1 : out)].label;
+    if (in_points)
+        ImGui::TextWrapped("Why: how much each value moved the %s, in percentage points. Starting from %s (the model's average patient), "
+                           "the values add up to %s.%s", of_class.c_str(), pct(pts["base"].get<double>()).c_str(),
+                           pct(pts["probability"].get<double>()).c_str(), sampled ? " Model-agnostic estimates; ± is each one's 95% margin." : "");
     else
-        ImGui::TextWrapped("Why: contribution of each value to the %s (exact TreeSHAP). Starting from the average over the training data (%s), the values add up to %s.",
-                           ex.value("of", "").c_str(), fmt(base, "%.3f").c_str(), fmt(base + sum, "%.3f").c_str());
-    if (ImGui::BeginTable("explain", 3, ImGuiTableFlags_SizingStretchProp | ImGuiTableFlags_RowBg)) {
-        ImGui::TableSetupColumn("Value", ImGuiTableColumnFlags_WidthStretch, 1.4f);
-        ImGui::TableSetupColumn("Effect", ImGuiTableColumnFlags_WidthStretch, 1.2f);
-        ImGui::TableSetupColumn("Contribution", ImGuiTableColumnFlags_WidthStretch, 0.5f);
+        ImGui::TextWrapped("Why: contribution of each value to the %s, in the model's own units (this result cannot be split into "
+                           "probability points without changing a sign). Starting from %s, the values add up to %s.",
+                           ex.value("of", "").c_str(), fmt(ex["base"].get<double>(), "%.3f").c_str(),
+                           fmt(ex["base"].get<double>() + [&] { double t = 0; for (const auto& o : order) t += o.first; return t; }(), "%.3f").c_str());
+    auto rows = [&](int from, int to) {
+        if (!ImGui::BeginTable("explain", 3, ImGuiTableFlags_SizingStretchProp | ImGuiTableFlags_RowBg)) return;
+        ImGui::TableSetupColumn("Value", ImGuiTableColumnFlags_WidthStretch, 1.6f);
+        ImGui::TableSetupColumn("Effect", ImGuiTableColumnFlags_WidthStretch, 1.0f);
+        ImGui::TableSetupColumn("Contribution", ImGuiTableColumnFlags_WidthStretch, 0.6f);
         ImGui::TableHeadersRow();
-        for (int i = 0; i < top && i < static_cast<int>(order.size()); ++i) {
+        for (int i = from; i < to && i < static_cast<int>(order.size()); ++i) {
             const auto [v, f] = order[static_cast<size_t>(i)];
             const Field& fd = schema.fields[f];
             ImGui::TableNextRow();
             ImGui::TableNextColumn();
-            ImGui::TextUnformatted((fd.label + " = " + value_text(fd, r["values"][f])).c_str());
+            ImGui::TextWrapped("%s = %s", fd.label.c_str(), value_text(fd, r["values"][f]).c_str());  // wrapped, never cut
             ImGui::TableNextColumn();
             signed_bar(v, max_abs, ImGui::GetContentRegionAvail().x);
             ImGui::TableNextColumn();
@@ -290,11 +299,31 @@ void draw_explanation(const AppState& s, const Json& r, int top) {
             ImGui::TextColored(v >= 0 ? kRed : ImVec4(0.15f, 0.35f, 0.75f, 1), "%s", figure.c_str());
         }
         ImGui::EndTable();
+    };
+    ImGui::PushID("top");
+    rows(0, top);
+    ImGui::PopID();
+    const int rest = static_cast<int>(order.size()) - top;
+    if (rest > 0 && ImGui::TreeNode("smaller", "%d smaller effects", rest)) {
+        rows(top, static_cast<int>(order.size()));
+        ImGui::TreePop();
     }
-    const std::string source = sampled ? std::string("± is the 95% sampling margin of each estimate.")
-                               : s.info.value("covers", "") == "training" ? std::string("Node covers from training.")
-                                                                          : "Node covers from reference data (" + s.info.value("covers", "") + ").";
-    ImGui::TextColored(kGrey, "Red raises, blue lowers the estimate. %s", source.c_str());
+    ImGui::TextColored(kGrey, "Red raises, blue lowers the probability.");
+    if (ImGui::TreeNode("technical", "Technical details")) {
+        if (!sampled) {
+            ImGui::TextWrapped("Exact TreeSHAP in the model's %s: base %s + sum of contributions = %s. Node covers from %s.",
+                               ex.value("unit", "").c_str(), fmt(ex["base"].get<double>(), "%.4f").c_str(),
+                               fmt(ex["base"].get<double>() + [&] { double t = 0; for (const auto& c : ex["fields"]) t += c.get<double>(); return t; }(), "%.4f").c_str(),
+                               s.info.value("covers", "") == "training" ? "training" : ("reference data (" + s.info.value("covers", "") + ")").c_str());
+            for (size_t f = 0; f < schema.fields.size(); ++f)
+                ImGui::BulletText("%s: %s", schema.fields[f].label.c_str(), fmt(ex["fields"][f].get<double>(), "%+.4f").c_str());
+        }
+        const Json check = r.value("check", Json::object());
+        if (check.value("ok", false))
+            ImGui::TextWrapped("Cross-checked: ONNX Runtime Web on this device agrees with this explanation (|difference| %s).",
+                               fmt(check.value("max_abs_diff", 0.0), "%.1e").c_str());
+        ImGui::TreePop();
+    }
 }
 
 void draw_result(AppState& s) {
@@ -342,13 +371,8 @@ void draw_result(AppState& s) {
     else
         ImGui::TextColored(kGrey, "Most probable %s shown; every probability counts.", schema.outputs.kind == TaskKind::ordinal ? "stage" : "class");
     const Json check = r.value("check", Json::object());
-    if (check.value("ok", false) && check.value("kind", "") == "sampling-shapley")
-        ImGui::TextColored(kGreen, "Computed by ONNX Runtime Web on this device; the explanation adds up to it (|difference| %s).",
-                           fmt(check.value("max_abs_diff", 0.0), "%.1e").c_str());
-    else if (check.value("ok", false))
-        ImGui::TextColored(kGreen, "Cross-checked: ONNX Runtime Web agrees with the explanation (|difference| %s).", fmt(check.value("max_abs_diff", 0.0), "%.1e").c_str());
-    else if (check.contains("message"))
-        ImGui::TextColored(kRed, "%s", check.value("message", "").c_str());
+    if (check.value("ok", false)) ImGui::TextColored(kGreen, "Computed and checked on this device.");
+    else if (check.contains("message")) ImGui::TextColored(kRed, "%s", check.value("message", "").c_str());
     for (const auto& w : r["warnings"]) {
         ImGui::PushStyleColor(ImGuiCol_Text, kAmber);
         const int fi = schema.find_field(w.value("field", ""));
@@ -413,6 +437,10 @@ Json batch_row(const AppState& s, int i) {
         for (int f = 0; f < nf; ++f) fields.push_back(b.at(i, k + nf + f));
         r["explanation"] = {{"output", out}, {"base", b.at(i, k + 2 * nf)}, {"fields", fields}, {"kind", json_text_or(ex, "kind")},
                             {"unit", json_text_or(ex, "unit")}, {"of", json_text_or(json_member(ex, "of"), std::to_string(out))}};
+        std::vector<double> bases, per_field, p;
+        if (json_number_array(json_member(ex, "bases"), bases) && json_number_array(fields, per_field) && json_number_array(probs, p) &&
+            s.model->model.ensemble && bases.size() == static_cast<size_t>(s.model->model.ensemble->num_outputs))
+            r["explanation"]["points"] = points_json(model_explanation_points(s.model->model, bases, per_field, out, p));
     }
     return r;
 }
@@ -635,17 +663,41 @@ void draw_card(AppState& s) {
 void draw_reporting(AppState& s) {
     bool enabled = s.reporting.value("enabled", true);
     if (ImGui::Checkbox("Send anonymous aggregate reports to help monitor this model", &enabled)) host_set_reporting(enabled);
+    const Schema& schema = s.model->model.schema;
+    const auto& privacy = schema.privacy;
     ImGui::TextWrapped(
         "Only counts leave this device: for each input field, how many predictions fell in each range of the model's training "
-        "data, and how many fell in each result class. Each patient's contribution is randomized on this device "
-        "(randomized response), a report is sent only once it summarises at least k predictions, and it carries no "
-        "identifiers, no values, no free text and no time finer than the day.");
-    const auto& privacy = s.model->model.schema.privacy;
-    ImGui::TextColored(kGrey, "k = %d predictions per report · epsilon = %s per histogram", privacy.k_min, fmt(privacy.epsilon).c_str());
-    section("Collecting (not sent until it reaches k)");
-    ImGui::TextWrapped("%s", s.reporting.value("pending", Json::object()).dump(1).c_str());
+        "data, and how many fell in each result class. No identifiers, no values, no free text and no time finer than the day. "
+        "Each patient's values are randomized on this device before they are counted, and a report is sent only once it "
+        "summarises at least %d predictions.", privacy.k_min);
+    ImGui::TextWrapped("Privacy budget: a patient counted in one report spends at most epsilon = %s of privacy "
+                       "(%zu histograms, %s each).", fmt(report_epsilon_per_patient(schema), "%.3g").c_str(),
+                       schema.fields.size() + 1 + static_cast<size_t>(schema.num_classes()), fmt(privacy.epsilon, "%.3g").c_str());
+    section("Collected on this device");
+    const Json& pending = s.reporting.value("pending", Json::object());
+    bool any = false;
+    for (const auto& [key, r] : pending.items()) {
+        if (!r.is_object()) continue;
+        any = true;
+        const uint64_t n = r.value("n", uint64_t{0});
+        ImGui::BulletText("%s v%lld, %s: %llu of %d predictions collected; nothing is sent until %d.", json_text_or(r, "model").c_str(),
+                          static_cast<long long>(r.value("version", int64_t{0})), json_text_or(r, "day").c_str(),
+                          static_cast<unsigned long long>(n), privacy.k_min, privacy.k_min);
+    }
+    if (!any) ImGui::TextColored(kGrey, "Nothing collected yet.");
     section("Waiting to be sent");
-    ImGui::TextWrapped("%s", s.reporting.value("queued", Json::array()).dump(1).c_str());
+    const Json& queued = s.reporting.value("queued", Json::array());
+    if (queued.empty()) ImGui::TextColored(kGrey, "Nothing is waiting: every complete report has been sent.");
+    for (const auto& r : queued)
+        if (r.is_object())
+            ImGui::BulletText("%s v%lld, %s: a report of %llu predictions (sent when the server can be reached).", json_text_or(r, "model").c_str(),
+                              static_cast<long long>(r.value("version", int64_t{0})), json_text_or(r, "day").c_str(),
+                              static_cast<unsigned long long>(r.value("n", uint64_t{0})));
+    if (ImGui::TreeNode("exact", "The exact data (JSON)")) {
+        ImGui::TextWrapped("Collecting: %s", json_dump(pending, 1).c_str());
+        ImGui::TextWrapped("Waiting: %s", json_dump(queued, 1).c_str());
+        ImGui::TreePop();
+    }
 }
 
 }  // namespace

@@ -9,10 +9,15 @@
 
 #include "csv/csv.h"
 #include "drift/report.h"
+#include "explain/points.h"
 #include "record/fhir.h"
 #include "record/record.h"
 
 namespace ldx {
+
+Json points_json(const PointsExplanation& pts) {
+    return Json{{"ok", pts.ok}, {"base", pts.base}, {"probability", pts.probability}, {"fields", pts.fields}};
+}
 
 Json problems_json(const std::vector<Problem>& ps) {
     Json a = Json::array();
@@ -117,6 +122,7 @@ void add_result(const Model& m, const Prediction& p, bool explain, Json& j) {
             {"fields", per_field}};
     ex.update(explanation_labels(m, out));
     j["missing_share"] = missing_share(p.prepared.values, per_field);
+    ex["points"] = points_json(model_explanation_points(m, p.explanation.base, per_field, out, p.probabilities));
     if (!m.ensemble) {
         const size_t nf = s.fields.size();
         ex["standard_error"] = std::vector<double>(p.standard_error.begin() + static_cast<long>(static_cast<size_t>(out) * nf),
@@ -202,6 +208,7 @@ public:
             const auto fields = contributions_by_field(m_.schema, p.explanation, o);
             for (size_t f = 0; f < nf_; ++f) r[k_ + nf_ + f] = fields[f];
             r[k_ + 2 * nf_] = p.explanation.base[static_cast<size_t>(o)];
+            if (bases_.empty()) bases_ = p.explanation.base;  // the same for every row of a tree model
             if (!of_.contains(std::to_string(o))) of_[std::to_string(o)] = explanation_labels(m_, o)["of"];
             for (int q = 0; q < p.explanation.num_outputs; ++q) {  // what ONNX Runtime's margin must equal
                 double sum = p.explanation.base[static_cast<size_t>(q)];
@@ -226,7 +233,7 @@ public:
                          {"outputs", m_.ensemble ? m_.ensemble->num_outputs : 0}, {"warnings", std::move(warnings_)},
                          {"warning_kinds", std::move(kinds_)},
                          {"patients", any_patient_ ? std::move(patients_) : Json(nullptr)}, {"problems", std::move(problems)},
-                         {"format", format}, {"explanation", {{"of", of_}, {"kind", labels["kind"]}, {"unit", labels["unit"]}}}};
+                         {"format", format}, {"explanation", {{"of", of_}, {"kind", labels["kind"]}, {"unit", labels["unit"]}, {"bases", bases_}}}};
         return std::move(out_);
     }
 
@@ -244,6 +251,7 @@ private:
     BatchTable out_;
     Json warnings_ = Json::array(), kinds_ = Json::array(), patients_ = Json::array(), of_ = Json::object();
     std::map<std::string, size_t> kind_index_;
+    std::vector<double> bases_;  // every output's base value (explain/points.h needs them all)
     bool any_patient_ = false;
 };
 }  // namespace

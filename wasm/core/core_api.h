@@ -120,6 +120,8 @@ Json core_finish(const LoadedModel& m, std::string_view pending_json, std::span<
 BatchTable core_finish_batch(const LoadedModel& m, std::string_view rows_json, std::span<const float> outputs);
 
 Json problems_json(const std::vector<Problem>& ps);
+// {"ok", "base", "probability", "fields"}: an explanation in probability (predict.h).
+Json points_json(const PointsExplanation& pts);
 
 // The server's signed models index, checked against the app's trust root: signature, expiry and
 // a version floor (the newest index already seen, so a frozen or replayed mirror is noticed).
