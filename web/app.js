@@ -106,7 +106,7 @@ async function loadIndexAndModel(wanted, indexText = fetchIndexText(), bundle = 
   if (!index.models.length) { showError('No model has been published yet.'); return; }
   const entry = chooseEntry(index.models, wanted);
   const early = await bundle;  // used only if the verified index names the same bundle
-  await loadBundle(entry.url, { source: checked.stale ? 'offline (models list last checked ' + checked.expires.slice(0, 10) + ')' : 'from the server' },
+  return loadBundle(entry.url, { source: checked.stale ? 'offline (models list last checked ' + checked.expires.slice(0, 10) + ')' : 'from the server' },
     early && early.url === entry.url ? early.download : fetchBundle(entry.url));
 }
 
@@ -151,7 +151,8 @@ function showError(message) {
 
 // A bundle's bytes: { ok: true, bytes } or { ok: false, status } (HTTP status).
 async function fetchBundle(url) {
-  const res = await fetch(url);
+  let res;
+  try { res = await fetch(url); } catch { return { ok: false, offline: true }; }  // no network, and no copy on this device
   return res.ok ? { ok: true, bytes: new Uint8Array(await res.arrayBuffer()) } : { ok: false, status: res.status };
 }
 
@@ -159,7 +160,12 @@ async function fetchBundle(url) {
 // as the rollback floor. Nothing from a refused bundle reaches the UI.
 async function loadBundle(url, status = {}, download = fetchBundle(url)) {
   const got = await download;
-  if (!got.ok) { const m = 'The model file could not be downloaded (HTTP ' + got.status + ').'; showError(m); return { ok: false, error: m }; }
+  if (!got.ok) {
+    const m = got.offline ? 'This model has not been opened on this device yet, so it is not available offline. The current model stays selected.'
+      : 'The model file could not be downloaded (HTTP ' + got.status + ').';
+    showError(m);
+    return { ok: false, error: m };
+  }
   const bytes = got.bytes;
   const floors = store.get('accepted', {});   // highest version accepted per model name
   const checked = M.loadBundle(bytes, trust, now(), JSON.stringify(floors));
@@ -175,11 +181,11 @@ async function loadBundle(url, status = {}, download = fetchBundle(url)) {
     // A model the core cannot walk: on every load, ONNX Runtime must reproduce the probabilities
     // its author published for the background rows, or the bundle is not used.
     const out = await probabilitiesOnnx(session, info, Float32Array.from(info.background.features));
-    const diff = maxOutputDiff(out, info);
-    if (!(diff <= TOLERANCE)) return refuse({ code: 'model_mismatch', message: `ONNX Runtime differs from the published probabilities by ${diff}` });
+    const agree = JSON.parse(model.checkBackground(out));
+    if (!agree.ok) return refuse({ code: 'model_mismatch', message: `ONNX Runtime differs from the published probabilities by ${agree.max_abs_diff}` });
   }
   current = { model, info, session, name: info.name, bytes };
-  const available = (index ? index.models : []).map((m) => ({ name: m.name, version: m.version, title: m.name }));
+  const available = (index ? index.models : []).map((m) => ({ name: m.name, version: m.version, title: m.title || m.name }));
   M.appSetModel(model, JSON.stringify({ ...status, available }));
   announce(`Model ready: ${info.schema.title}, version ${info.version}. Signature verified.`);
   publishReporting();
@@ -207,10 +213,8 @@ function refuse(error) {
 // [SECTION] Prediction
 //-----------------------------------------------------------------------------
 // The core gives probabilities, the feature vector and exact TreeSHAP; ONNX Runtime runs the
-// bundle's ONNX model on the same features. base + sum(contributions) must equal ONNX Runtime's
-// margin within 1e-4 (and the probabilities must agree): otherwise the result is withheld and the
-// disagreement is shown.
-const TOLERANCE = 1e-4;
+// bundle's ONNX model on the same features, and the core decides whether they agree (its
+// check/checkTable/checkBackground): otherwise the result is withheld and the disagreement shown.
 
 // The page's ONNX Runtime calls run one at a time (a patient's prediction may come while a batch
 // table is being checked).
@@ -226,31 +230,10 @@ async function runOrt(rows) {
   return { margin: out.margin, probabilities: out.probabilities };
 }
 
-function crossCheck(r, ortOut, i) {
-  const K = r.probabilities.length, M = ortOut.margin.dims[1];
-  let diff = 0;
-  for (let k = 0; k < K; k++) diff = Math.max(diff, Math.abs(ortOut.probabilities.data[i * K + k] - r.probabilities[k]));
-  r.explanation.outputs.forEach((e, o) => {
-    const sum = e.base + e.contributions.reduce((a, b) => a + b, 0);
-    diff = Math.max(diff, Math.abs(sum - ortOut.margin.data[i * M + o]));
-  });
-  return diff;
-}
-
 // Models the core cannot walk (explainer "sampling-shapley"): ONNX Runtime runs the rows the
 // core lays out (the patient, then the explainer's sampled rows), and the core reads the outputs.
 async function probabilitiesOnnx(session, info, x) {
   return (await runOnnxInTurn(session, info, x))[info.onnx.output].data;
-}
-
-function maxOutputDiff(out, info) {
-  const K = info.schema.outputs.classes.length, W = info.onnx.output_width;
-  let diff = 0;
-  for (let i = 0; i < info.background.rows; i++) {
-    const p = info.background.probabilities;
-    diff = Math.max(diff, W === 1 ? Math.abs(out[i] - p[i * K + 1]) : Math.max(...Array.from({ length: K }, (_, k) => Math.abs(out[i * K + k] - p[i * K + k]))));
-  }
-  return diff;
 }
 
 async function finishOnnx(pending, explain) {
@@ -269,13 +252,10 @@ async function predict(record) {
     return done;
   }
   const ortOut = await runOrt([r]);
-  const diff = crossCheck(r, ortOut, 0);
-  if (!(diff <= TOLERANCE)) {
-    return { ok: false, problems: [{ code: 'check_failed', text: `The explanation and ONNX Runtime disagree (difference ${diff.toExponential(2)}): the result is withheld. Report this to your administrator.` }] };
-  }
-  r.check = { ok: true, max_abs_diff: diff };
-  reportLater(r);
-  return r;
+  const K = r.probabilities.length, M = ortOut.margin.dims[1];
+  const checked = JSON.parse(current.model.check(JSON.stringify(r), ortOut.probabilities.data.subarray(0, K), ortOut.margin.data.subarray(0, M)));
+  if (checked.ok) reportLater(checked);
+  return checked;
 }
 
 // What the test API returns: the core's result in the shape of the spec.
@@ -356,8 +336,8 @@ async function scoreFile(name, text, { results = false } = {}) {
   let { meta, table, features, margins } = await callWorker({ type: 'score', text, now: now(), report, results });
   if (features && meta.rows) {
     const t0 = performance.now();
-    const worst = await checkTable(used, meta, table, features, margins);
-    if (!(worst <= TOLERANCE)) {
+    const { ok, worst } = await checkTable(used, meta, table, features, margins);
+    if (!ok) {
       meta = { ...meta, rows: 0, warnings: [], patients: null, results: [], report: null,
         status: `Withheld: the explanations and ONNX Runtime disagree (difference ${worst.toExponential(2)}). Report this to your administrator.` };
       table = new Float64Array(0);
@@ -380,19 +360,18 @@ const CHECK_ROWS = 500;
 // there is no 4 ms clamp after a few in a row. (scheduler.yield resumed before frames: longer gaps.)
 const yieldToPage = () => new Promise((resolve) => { const c = new MessageChannel(); c.port1.onmessage = () => resolve(); c.port2.postMessage(0); });
 async function checkTable(used, meta, table, features, margins) {
-  const F = used.info.num_features, K = meta.classes, O = meta.outputs, S = meta.stride;
-  let worst = 0;
+  const F = used.info.num_features, O = meta.outputs, S = meta.layout.stride;
+  let worst = 0, ok = true;
   for (let at = 0; at < meta.rows; at += CHECK_ROWS) {
     if (at) await yieldToPage();
     const n = Math.min(CHECK_ROWS, meta.rows - at);
     const out = await runOnnxInTurn(used.session, used.info, features.slice(at * F, (at + n) * F));
-    const p = out.probabilities.data, m = out.margin.data, M = out.margin.dims[1];
-    for (let i = 0; i < n; i++) {
-      for (let k = 0; k < K; k++) worst = Math.max(worst, Math.abs(p[i * K + k] - table[(at + i) * S + k]));
-      for (let o = 0; o < O; o++) worst = Math.max(worst, Math.abs(m[i * M + o] - margins[(at + i) * O + o]));
-    }
+    const slice = JSON.parse(used.model.checkTable(table.subarray(at * S, (at + n) * S), margins.subarray(at * O, (at + n) * O),
+      out.probabilities.data, out.margin.data, out.margin.dims[1]));
+    ok = ok && slice.ok;
+    worst = slice.max_abs_diff === null ? Infinity : Math.max(worst, slice.max_abs_diff);
   }
-  return worst;
+  return { ok, worst };
 }
 
 // A batch row's model-agnostic explanation, computed by the worker when the clinician asks.
@@ -515,7 +494,10 @@ globalThis.localdxHost = {
   copy: (text) => navigator.clipboard.writeText(text).catch(() => announce('Copying needs clipboard permission.')),
   announce,
   setReporting,
-  chooseModel: (name) => { location.hash = 'model=' + name; loadIndexAndModel(name).catch((e) => showError(e.message)); },
+  chooseModel: (name) => {
+    // The address names the model only once it is loaded: a model that cannot be had leaves the current one selected.
+    loadIndexAndModel(name).then((r) => { if (r && r.ok) location.hash = 'model=' + name; }).catch((e) => showError(e.message));
+  },
 };
 
 // The JavaScript test API: the same functions the UI uses.

@@ -222,8 +222,8 @@ self.onmessage = async ({ data }) => {
       const { meta, table, features, margins } = info.explainer === 'treeshap' ? await scoreTrees(data) : await score(data);
       if (data.report) meta.report = addTableToReports(model, data.report.pending, table, meta.rows, data.report);
       if (data.results) meta.results = Array.from({ length: meta.rows }, (_, i) => ({
-        row: table[i * meta.stride + meta.classes + 2 * meta.fields + 2], patient: meta.patients ? meta.patients[i] : undefined,
-        probabilities: Array.from(table.subarray(i * meta.stride, i * meta.stride + meta.classes)) }));
+        row: table[i * meta.layout.stride + meta.layout.row], patient: meta.patients ? meta.patients[i] : undefined,
+        probabilities: Array.from(table.subarray(i * meta.layout.stride + meta.layout.probability, i * meta.layout.stride + meta.layout.probability + meta.classes)) }));
       reply({ ok: true, meta, table, features, margins }, [table, features, margins].filter(Boolean).map((a) => a.buffer));
     } else if (data.type === 'explain') {
       reply({ ok: true, row: await explainRow(data) });

@@ -34,6 +34,7 @@
 #include <thread>
 
 #include "bundle/bundle.h"
+#include "bundle/models_index.h"
 #include "bundle/trust.h"
 #include "drift/report.h"
 #include "io/files.h"
@@ -437,6 +438,23 @@ void security_headers(const httplib::Request& req, httplib::Response& res) {
     }
 }
 
+// The size of what a GET of `path` answers with, when it is a fixed resource (a bundle, a static
+// file); nullopt otherwise. For byte ranges, checked before the request is routed.
+std::optional<uint64_t> resource_size(App::State& s, const std::string& path) {
+    static const std::regex bundle(R"(/api/v1/bundles/([0-9a-f]{64}))");
+    std::smatch m;
+    if (std::regex_match(path, m, bundle)) {
+        auto row = s.store->find_bundle(m[1]);
+        return row ? std::optional<uint64_t>(static_cast<uint64_t>(row->size)) : std::nullopt;
+    }
+    if (s.cfg.web_dir.empty() || path.find("..") != std::string::npos) return std::nullopt;
+    std::error_code ec;
+    const auto file = std::filesystem::path(s.cfg.web_dir) / (path == "/" ? std::string("index.html") : path.substr(1));
+    if (!std::filesystem::is_regular_file(file, ec)) return std::nullopt;
+    const auto size = std::filesystem::file_size(file, ec);
+    return ec ? std::nullopt : std::optional<uint64_t>(size);
+}
+
 void routes_health(App::State& s, httplib::Server& svr) {
     svr.Get("/healthz", [](const httplib::Request&, httplib::Response& res) { res.set_content("ok\n", "text/plain"); });
     svr.Get("/readyz", [&s](const httplib::Request&, httplib::Response& res) {
@@ -458,20 +476,33 @@ void routes_health(App::State& s, httplib::Server& svr) {
 //-----------------------------------------------------------------------------
 // [SECTION] Routes: models index and bundles
 //-----------------------------------------------------------------------------
-inline constexpr std::string_view kIndexDomain = "localdx-index-v1";
+// If-None-Match: "*", or a list of entity tags, weak ("W/...") or strong; a bundle's tag is its
+// SHA-256 (weak comparison, as RFC 9110 asks for If-None-Match).
+bool etag_matches(std::string_view header, std::string_view sha) {
+    while (!header.empty()) {
+        const size_t comma = header.find(',');
+        std::string_view tag = header.substr(0, comma);
+        header = comma == std::string_view::npos ? std::string_view() : header.substr(comma + 1);
+        while (!tag.empty() && tag.front() == ' ') tag.remove_prefix(1);
+        while (!tag.empty() && tag.back() == ' ') tag.remove_suffix(1);
+        if (tag == "*") return true;
+        if (tag.substr(0, 2) == "W/") tag.remove_prefix(2);
+        if (tag.size() == sha.size() + 2 && tag.front() == '"' && tag.back() == '"' && tag.substr(1, sha.size()) == sha) return true;
+    }
+    return false;
+}
 
 void routes_bundles(App::State& s, httplib::Server& svr) {
     svr.Get("/api/v1/models", [&s](const httplib::Request&, httplib::Response& res) {
         const int64_t now = unix_now();
         Json models = Json::array();
-        for (const auto& b : s.store->latest_bundles())
+        for (const auto& b : s.store->latest_bundles()) {
+            const auto model = s.model(b.sha256);  // the title a clinician picks a model by
             models.push_back({{"name", b.name}, {"version", b.version}, {"sha256", b.sha256}, {"size", b.size},
-                              {"expires", b.expires}, {"url", "/api/v1/bundles/" + b.sha256}});
-        // The index is signed and expires, so a client can tell a stale or frozen mirror; its
-        // version is its issue time, so a client can refuse an older index than one it has seen.
-        Json signed_part{{"type", "localdx-index"}, {"version", now}, {"issued", utc_format(now)},
-                         {"expires", utc_format(now + s.cfg.index_ttl_hours * 3600)}, {"models", models}};
-        res.set_content(signed_document(kIndexDomain, signed_part, {s.index_key}), "application/json");
+                              {"expires", b.expires}, {"url", "/api/v1/bundles/" + b.sha256},
+                              {"title", model ? model->schema.title : b.name}});
+        }
+        res.set_content(models_index_sign(models, now, int64_t{s.cfg.index_ttl_hours} * 3600, s.index_key), "application/json");
     });
 
     svr.Get(R"(/api/v1/bundles/([0-9a-f]{64}))", [&s](const httplib::Request& req, httplib::Response& res) {
@@ -482,7 +513,7 @@ void routes_bundles(App::State& s, httplib::Server& svr) {
         const std::string etag = "\"" + sha + "\"";
         res.set_header("ETag", etag);
         res.set_header("Cache-Control", "public, max-age=31536000, immutable");
-        if (req.get_header_value("If-None-Match") == etag) { res.status = 304; return; }
+        if (etag_matches(req.get_header_value("If-None-Match"), sha)) { res.status = 304; return; }
         s.metrics.download(row->name, row->version);
         res.set_content(*data, "application/octet-stream");  // httplib answers Range requests from this body
     });
@@ -595,6 +626,20 @@ std::optional<Refusal> refuse_before_body(const httplib::Request& req) {
             return Refusal{403, "foreign_origin", "reports are accepted only from this server's own pages"};
     }
     return std::nullopt;
+}
+
+// A range as cpp-httplib parsed it ({first, last}, -1 for an open end; {-1, n}: the last n bytes)
+// made concrete inside a resource of `size` bytes, or nullopt when no byte of it is there.
+std::optional<std::pair<ssize_t, ssize_t>> clamp_range(std::pair<ssize_t, ssize_t> r, uint64_t size) {
+    const auto n = static_cast<ssize_t>(size);
+    if (r.first < 0) {  // suffix: the last r.second bytes
+        if (r.second <= 0 || n == 0) return std::nullopt;
+        return std::pair<ssize_t, ssize_t>{std::max<ssize_t>(0, n - r.second), n - 1};
+    }
+    if (r.first >= n) return std::nullopt;
+    const ssize_t last = r.second < 0 || r.second >= n ? n - 1 : r.second;
+    if (last < r.first) return std::nullopt;
+    return std::pair<ssize_t, ssize_t>{r.first, last};
 }
 
 thread_local std::chrono::steady_clock::time_point request_start;
@@ -757,6 +802,23 @@ Result<Ok> App::run() {
             res.set_header("Connection", "close");
             send_json(res, refusal->status, error_body(refusal->code, refusal->message));
             return httplib::Server::HandlerResponse::Handled;
+        }
+        // One byte range at most, inside the resource: cpp-httplib would build a multipart answer of
+        // any number of (overlapping) ranges in memory, and does not clamp a range's end to the size.
+        if (!req.ranges.empty()) {
+            const std::optional<uint64_t> size = resource_size(s, req.path);
+            if (req.ranges.size() > 1 || !size) {
+                if (req.ranges.size() > 1) s.metrics.reject("multiple_ranges");
+                // Served whole: a client that asks for several ranges, or a range of something with no fixed size, gets it all.
+                const_cast<httplib::Request&>(req).ranges.clear();  // the one request object of this exchange, ours to adjust here
+            } else if (auto r = clamp_range(req.ranges[0], *size)) {
+                const_cast<httplib::Request&>(req).ranges[0] = *r;
+            } else {
+                res.set_header("Content-Range", "bytes */" + std::to_string(*size));
+                const_cast<httplib::Request&>(req).ranges.clear();
+                send_json(res, 416, error_body("range_not_satisfiable", "the range lies outside the " + std::to_string(*size) + " bytes"));
+                return httplib::Server::HandlerResponse::Handled;
+            }
         }
         if (req.method == "POST" && req.path == "/api/v1/metrics") {
             const uint64_t len = std::strtoull(req.get_header_value("Content-Length").c_str(), nullptr, 10);

@@ -221,7 +221,7 @@ Json evaluate_subgroups(const Schema& s, std::span<const int> labels, std::span<
         const Field& fd = s.fields[f];
         std::vector<std::pair<std::string, std::vector<size_t>>> groups;
         if (fd.type == FieldType::category) {
-            for (size_t l = 0; l < fd.levels.size(); ++l) groups.push_back({fd.name + " = " + fd.levels[l].label, {}});
+            for (size_t l = 0; l < fd.levels.size(); ++l) groups.push_back({fd.label + ": " + fd.levels[l].label, {}});
             for (size_t i = 0; i < n; ++i)
                 if (!std::isnan(values[i * nf + f])) groups[static_cast<size_t>(values[i * nf + f])].second.push_back(i);
         } else if (fd.name == "age") {
@@ -230,13 +230,15 @@ Json evaluate_subgroups(const Schema& s, std::span<const int> labels, std::span<
                 if (!std::isnan(values[i * nf + f])) a.push_back(values[i * nf + f]);
             std::sort(a.begin(), a.end());
             if (a.empty()) continue;
-            const double median = a[a.size() / 2];
-            char lo[64], hi[64];
-            std::snprintf(lo, sizeof lo, "age < %g %s", median, fd.unit.c_str());
-            std::snprintf(hi, sizeof hi, "age >= %g %s", median, fd.unit.c_str());
+            // The median, rounded to a whole number so the cut reads as a clinician would write it.
+            const double cut = std::round(a[a.size() / 2]);
+            char lo[128], hi[128];
+            const std::string unit = unit_display(fd.unit);
+            std::snprintf(lo, sizeof lo, "%s under %.0f %s", fd.label.c_str(), cut, unit.c_str());
+            std::snprintf(hi, sizeof hi, "%s %.0f %s or over", fd.label.c_str(), cut, unit.c_str());
             groups = {{lo, {}}, {hi, {}}};
             for (size_t i = 0; i < n; ++i)
-                if (!std::isnan(values[i * nf + f])) groups[values[i * nf + f] < median ? 0 : 1].second.push_back(i);
+                if (!std::isnan(values[i * nf + f])) groups[values[i * nf + f] < cut ? 0 : 1].second.push_back(i);
         } else {
             continue;
         }

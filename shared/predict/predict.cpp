@@ -2,6 +2,7 @@
 #include "predict/predict.h"
 
 #include <cmath>
+#include <limits>
 
 namespace ldx {
 
@@ -176,6 +177,19 @@ PointsExplanation model_explanation_points(const Model& m, std::span<const doubl
     pts.probability = p;
     pts.fields.assign(per_field.begin(), per_field.end());
     return pts;
+}
+
+Agreement onnx_agreement(std::span<const double> core, std::span<const double> onnx) {
+    Agreement a;
+    if (core.size() != onnx.size() || core.empty()) return a;
+    bool finite = true;
+    for (size_t i = 0; i < core.size(); ++i) {
+        finite = finite && std::isfinite(core[i]) && std::isfinite(onnx[i]);
+        a.max_abs_diff = std::max(a.max_abs_diff, std::abs(core[i] - onnx[i]));
+    }
+    a.ok = finite && a.max_abs_diff <= kOnnxTolerance;
+    if (!finite) a.max_abs_diff = std::numeric_limits<double>::infinity();
+    return a;
 }
 
 }  // namespace ldx

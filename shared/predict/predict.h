@@ -70,6 +70,17 @@ Prediction model_predict_features(const Model& m, PreparedRecord prepared, bool 
 // model_predict_features one by one, explained tree by tree over blocks of rows (treeshap_batch).
 std::vector<Prediction> model_predict_batch(const Model& m, std::vector<PreparedRecord> prepared, bool explain, TreeShapWorkspace& ws);
 
+// ONNX Runtime's cross-check: the page runs the bundle's ONNX model in ONNX Runtime Web on the
+// same features, and a result is shown only when both agree, number by number (the probabilities,
+// and each output's base + sum(contributions) against ONNX Runtime's margin), within kOnnxTolerance.
+// Here once, so the page only moves numbers.
+inline constexpr double kOnnxTolerance = 1e-4;
+struct Agreement {
+    bool ok = false;            // same count, all finite, every difference within kOnnxTolerance
+    double max_abs_diff = 0;
+};
+Agreement onnx_agreement(std::span<const double> core, std::span<const double> onnx);
+
 // The share (0..1) of an explanation's total absolute contribution that comes from fields whose
 // value is missing (NaN in `values`): when it is large, the verdict rests on what was not measured,
 // and the result says so. 0 when nothing contributes.

@@ -124,6 +124,20 @@ test('typed numbers are read exactly as meant or refused next to the field; an e
   await typePatient(page, 1, ['6', '148', '72', '35', '', '33.6', '0.627', '50']);
   await page.waitForFunction(() => document.getElementById('live').textContent.startsWith('Result:'), null, { timeout: 15000 });
   assert.equal((await page.evaluate(() => window.localdx.viewState())).result, 'current');
+  // Focus survives Ctrl+Enter: the next key goes on in the field that had the focus, after what
+  // it holds (typePatient tabbed past the last field, so that is the first one), never replacing it.
+  const before = await page.evaluate(() => window.localdx.formRecord());
+  await page.waitForTimeout(200);
+  await page.keyboard.type('9', { delay: 20 });
+  await page.waitForTimeout(150);
+  const after = await page.evaluate(() => window.localdx.formRecord());
+  const edited = Object.keys(after).filter((k) => after[k] !== before[k]);
+  assert.equal(edited.length, 1, `one field took the key (${JSON.stringify(after)})`);
+  assert.equal(after[edited[0]], before[edited[0]] + '9', 'the key was added to the value, not put in its place');
+  assert.equal((await page.evaluate(() => window.localdx.viewState())).result, 'stale');
+  await press(page, 'Backspace');
+  await page.waitForTimeout(100);
+  assert.deepEqual(await page.evaluate(() => window.localdx.formRecord()), before, 'Backspace takes the key back');
   const schema = await page.evaluate(() => window.localdx.model().schema);
   const mass = schema.fields.findIndex((f) => f.name === 'mass');
   await page.mouse.click(400, 137, { delay: 80 });
@@ -137,6 +151,7 @@ test('typed numbers are read exactly as meant or refused next to the field; an e
     assert.equal(form.mass, text, `the field holds what was typed (${JSON.stringify(text)})`);
     const shown = state.problems.filter((p) => p.field === 'mass');
     const read = await page.evaluate((r) => window.localdx.predict(r), form);
+    assert.ok(read.ok || read.problems.every((p) => p.field === 'mass'), `only the typed field is refused: ${JSON.stringify(read.problems)}`);
     if (shown.length) {
       assert.equal(read.ok, false, `${JSON.stringify(text)} is refused in the view, so the core must refuse it too`);
       if (text === '1,234') assert.match(shown[0].message, /could mean 1234 or 1\.234/);
@@ -445,6 +460,12 @@ test('offline: after one visit the page reloads and predicts with the network of
   const r = await page.evaluate(() => window.localdx.predict({ glucose: 150, age: 45, mass: 31 }));
   assert.equal(r.ok, true, JSON.stringify(r.problems));
   assert.equal(r.check.ok, true);
+  // A model never opened on this device cannot be had offline: the page says so in words, and the
+  // current model stays selected (also in the address).
+  await page.evaluate(() => globalThis.localdxHost.chooseModel('pbc-stage'));
+  await page.waitForFunction(() => document.getElementById('live').textContent.includes('not available offline'), null, { timeout: 15000 });
+  assert.equal(await page.evaluate(() => window.localdx.model().name), 'pima-diabetes');
+  assert.doesNotMatch(await page.evaluate(() => location.hash), /pbc-stage/);
   await ctx.close();
 });
 

@@ -16,6 +16,7 @@
 #include <set>
 
 #include "bundle/bundle.h"
+#include "bundle/models_index.h"
 #include "bundle/trust.h"
 #include "drift/report.h"
 #include "predict/predict.h"
@@ -168,7 +169,7 @@ TEST(Server, SignedIndexEtagAndRange) {
     auto signed_part = signed_document_parse(index->body, "index", signed_bytes, sigs);
     ASSERT_TRUE(signed_part.ok());
     auto root = trust_root_parse(test::read_file(kDemo + "/keys/trust.json"), std::time(nullptr));
-    EXPECT_TRUE(signatures_check("localdx-index-v1", signed_bytes, sigs, *root, "index").ok());
+    EXPECT_TRUE(signatures_check(kModelsIndexDomain, signed_bytes, sigs, *root, "index").ok());
     EXPECT_GT(*utc_parse((*signed_part)["expires"].get<std::string>()), std::time(nullptr));
     const std::string sha = (*signed_part)["models"][0]["sha256"];
     EXPECT_EQ(sha, sha256_hex(good));
@@ -184,6 +185,28 @@ TEST(Server, SignedIndexEtagAndRange) {
     auto range = c.Get("/api/v1/bundles/" + sha, {{"Range", "bytes=8-19"}});
     EXPECT_EQ(range->status, 206);
     EXPECT_EQ(range->body, good.substr(8, 12));
+    // Entity tags as browsers and proxies send them: weak, in lists, or "*".
+    for (const std::string& tag : {"W/\"" + sha + "\"", "\"x\", \"" + sha + "\"", std::string("*")})
+        EXPECT_EQ(c.Get("/api/v1/bundles/" + sha, {{"If-None-Match", tag}})->status, 304) << tag;
+    EXPECT_EQ(c.Get("/api/v1/bundles/" + sha, {{"If-None-Match", "\"other\""}})->status, 200);
+    // Ranges: an end past the size is clamped, the last bytes, a start past the end is 416 with the
+    // size, and many (overlapping) ranges are not multiplied: the bundle is served once, whole.
+    const std::string n = std::to_string(good.size());
+    auto past = c.Get("/api/v1/bundles/" + sha, {{"Range", "bytes=0-99999999999"}});
+    EXPECT_EQ(past->status, 206);
+    EXPECT_EQ(past->get_header_value("Content-Range"), "bytes 0-" + std::to_string(good.size() - 1) + "/" + n);
+    EXPECT_EQ(past->body, good);
+    auto tail = c.Get("/api/v1/bundles/" + sha, {{"Range", "bytes=-10"}});
+    EXPECT_EQ(tail->status, 206);
+    EXPECT_EQ(tail->body, good.substr(good.size() - 10));
+    auto beyond = c.Get("/api/v1/bundles/" + sha, {{"Range", "bytes=" + n + "-"}});
+    EXPECT_EQ(beyond->status, 416);
+    EXPECT_EQ(beyond->get_header_value("Content-Range"), "bytes */" + n);
+    std::string many = "bytes=0-";
+    for (int i = 0; i < 1000; ++i) many += ",0-";
+    auto multi = c.Get("/api/v1/bundles/" + sha, {{"Range", many}});
+    EXPECT_EQ(multi->status, 200);
+    EXPECT_EQ(multi->body.size(), good.size());
     EXPECT_EQ(c.Get("/api/v1/bundles/" + std::string(64, 'a'))->status, 404);
 }
 

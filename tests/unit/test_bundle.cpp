@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include "bundle/bundle.h"
+#include "bundle/models_index.h"
 #include "bundle/trust.h"
 #include "support.h"
 
@@ -214,6 +215,25 @@ TEST(SigningKey, RoundTripsAndRejectsCorruptFiles) {
     std::string corrupt = signing_key_to_json(f.a);
     corrupt[corrupt.find("secret_key") + 20] ^= 0x01;
     EXPECT_EQ(signing_key_parse(corrupt).error().code, "bad_key");
+}
+
+TEST(ModelsIndex, SignedByTheServerVerifiedByTheClientWithEveryRefusal) {
+    const Fixture f;
+    const Json models = Json::array({{{"name", "demo"}, {"title", "Demo"}, {"version", 3}, {"url", "/api/v1/bundles/ab"}}});
+    const std::string text = models_index_sign(models, kNow, 3600, f.a);
+    auto ok = models_index_verify(text, f.root({f.a}, 1), kNow, 0);
+    ASSERT_TRUE(ok.ok()) << ok.error().describe();
+    EXPECT_EQ(ok->version, kNow);
+    EXPECT_EQ(ok->models, models);
+    EXPECT_FALSE(ok->stale);
+    EXPECT_TRUE(models_index_verify(text, f.root({f.a}, 1), kNow + 7200, 0)->stale);  // usable offline, marked stale
+    EXPECT_EQ(models_index_verify(text, f.root({f.b}, 1), kNow, 0).error().code, "unknown_key");
+    EXPECT_EQ(models_index_verify(text, f.root({f.a}, 1), kNow, kNow + 1).error().code, "rollback");
+    std::string tampered = text;
+    tampered.replace(tampered.find("\"demo\""), 6, "\"evil\"");
+    EXPECT_NE(test::codes(models_index_verify(tampered, f.root({f.a}, 1), kNow, 0)), "ok");
+    EXPECT_NE(test::codes(models_index_verify("{\"signed\": 1}", f.root({f.a}, 1), kNow, 0)), "ok");
+    EXPECT_NE(test::codes(models_index_verify("\xff", f.root({f.a}, 1), kNow, 0)), "ok");
 }
 
 TEST(Time, UtcParseAndFormatRoundTrip) {

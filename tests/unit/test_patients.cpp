@@ -1,9 +1,6 @@
 // tests/unit/test_patients.cpp — files of patients: one reader with one set of rules.
 #include <gtest/gtest.h>
 
-#include <limits>
-
-#include "predict/predict.h"
 #include "record/patients.h"
 #include "support.h"
 
@@ -101,14 +98,3 @@ TEST(Patients, TemplateReadsBackAsOneGoodRow) {
 }  // namespace
 }  // namespace ldx
 
-namespace ldx {
-namespace {
-TEST(MissingShare, CountsTheAbsoluteContributionOfMissingFields) {
-    const double nan = std::numeric_limits<double>::quiet_NaN();
-    const std::vector<double> values{1, nan, 3, nan};
-    EXPECT_DOUBLE_EQ(missing_share(values, std::vector<double>{0.1, -0.3, 0.2, 0.4}), 0.7);
-    EXPECT_DOUBLE_EQ(missing_share(values, std::vector<double>{0, 0, 0, 0}), 0.0);
-    EXPECT_DOUBLE_EQ(missing_share(std::vector<double>{1, 2}, std::vector<double>{0.5, -0.5}), 0.0);
-}
-}  // namespace
-}  // namespace ldx

@@ -277,17 +277,13 @@ void app_set_batch_table(const std::string& name, const std::string& meta_json, 
     s.batch.loaded = true;
     s.batch.file_name = name;
     if (!meta.is_object()) return;
-    s.batch.classes = static_cast<int>(json_int_in(meta, "classes", 0, 1024).value_or(0));
-    s.batch.fields = static_cast<int>(json_int_in(meta, "fields", 0, 1 << 20).value_or(0));
-    s.batch.stride = static_cast<int>(json_int_in(meta, "stride", 0, 1 << 22).value_or(0));
-    const int expected = s.batch.classes + 2 * s.batch.fields + 4;
     const size_t n = table["length"].as<size_t>();
-    if (s.batch.stride != expected || s.batch.classes != (s.model ? s.model->model.schema.num_classes() : -1) ||
-        s.batch.fields != (s.model ? static_cast<int>(s.model->model.schema.fields.size()) : -1) || n % static_cast<size_t>(expected)) {
+    const BatchLayout expected = s.model ? batch_layout(s.model->model.schema) : BatchLayout{};
+    if (!s.model || json_member(meta, "layout") != batch_layout_json(expected) || n % expected.stride()) {
         s.batch.status = "The batch result does not fit this model; nothing is shown.";
-        s.batch.stride = 0;
         return;
     }
+    s.batch.layout = expected;
     s.batch.table.resize(n);
     emscripten::val view(emscripten::typed_memory_view(n, s.batch.table.data()));
     view.call<void>("set", table);

@@ -29,13 +29,12 @@ struct FieldInput {
 };
 
 // The batch view's rows, as web/batch-worker.js sends them: one table of numbers (no JSON per
-// row), so 10,000 patients reach the UI in one copy. Per row, stride = K + 2 * NF + 4 doubles:
-// probabilities (K), values (NF; NaN = missing), per-field contributions of the explained output
-// (NF), base, predicted class, row number, explained (1 when contributions are present).
+// row), so 10,000 patients reach the UI in one copy. Each row is laid out as the core's
+// BatchLayout says (core_api.h).
 struct BatchState {
     bool loaded = false;
     std::string file_name;
-    int classes = 0, fields = 0, stride = 0;
+    BatchLayout layout;
     std::vector<double> table;
     Json meta = Json::object();      // per-row warnings and patient ids; explanation {of, kind, unit}
     std::map<int, Json> explained;   // rows explained on demand (model-agnostic), as core JSON
@@ -46,11 +45,11 @@ struct BatchState {
     std::vector<int> order;  // display order of rows
     std::string status;
 
-    size_t rows() const { return stride ? table.size() / static_cast<size_t>(stride) : 0; }
-    double at(int row, int column) const { return table[static_cast<size_t>(row) * static_cast<size_t>(stride) + static_cast<size_t>(column)]; }
-    double probability(int row, int k) const { return at(row, k); }
-    int predicted(int row) const { return static_cast<int>(at(row, classes + 2 * fields + 1)); }
-    int row_number(int row) const { return static_cast<int>(at(row, classes + 2 * fields + 2)); }
+    size_t rows() const { return layout.stride() && !table.empty() ? table.size() / layout.stride() : 0; }
+    double at(int row, size_t column) const { return table[static_cast<size_t>(row) * layout.stride() + column]; }
+    double probability(int row, int k) const { return at(row, layout.probability(static_cast<size_t>(k))); }
+    int predicted(int row) const { return static_cast<int>(at(row, layout.predicted())); }
+    int row_number(int row) const { return static_cast<int>(at(row, layout.row())); }
     size_t warnings(int row) const;
     std::string patient(int row) const;
 };
@@ -64,6 +63,10 @@ struct AppState {
     Json live_problems = Json::array();  // validation of the form as typed
     Json result;                         // last prediction (null when none)
     bool result_stale = false;           // the form changed after `result`: shown dimmed, "press Predict"
+    double copied_at = -1;               // when "Copy result" was pressed (ImGui time), for its feedback
+    int last_field = -1;                 // the text field last being edited
+    int refocus_field = -1;              // a field to give the keyboard focus back to next frame (after Ctrl+Enter)
+    bool refocus_pending = false;        // that field is taking the focus: put its caret at the end
     bool predicting = false;
     BatchState batch;
     Json reporting = Json::object();     // {enabled, pending: {...}, queued: [...]}
@@ -100,6 +103,7 @@ void host_explain_row(int index);  // batch row, model-agnostic explainer (batch
 // [SECTION] Drawing
 //-----------------------------------------------------------------------------
 void draw(AppState& s, float width, float height);
-std::string result_summary(const AppState& s);  // one paragraph, for the ARIA region and the copy button
+std::string result_summary(const AppState& s);    // one paragraph, for the ARIA region
+std::string result_copy_text(const AppState& s);  // what "Copy result" copies: the model's identity, the values, the result
 
 }  // namespace ldx::app

@@ -28,8 +28,11 @@ namespace ldx::app {
 namespace {
 const ImVec4 kRed(0.70f, 0.10f, 0.10f, 1), kAmber(0.55f, 0.35f, 0.0f, 1), kGreen(0.10f, 0.45f, 0.15f, 1), kGrey(0.35f, 0.38f, 0.42f, 1);
 
-std::string fmt(double v, const char* f = "%.3g") {
+// Numbers for people: without a format, up to 4 significant digits and never an exponent in the
+// range clinical values live in ("2010", not "2.01e+03").
+std::string fmt(double v, const char* f = nullptr) {
     char b[48];
+    if (!f) f = std::abs(v) >= 1000 && std::abs(v) < 1e12 ? "%.0f" : "%.4g";
     std::snprintf(b, sizeof b, f, v);
     return b;
 }
@@ -111,11 +114,16 @@ void draw_header(AppState& s) {
     const Json available = s.bundle_status.value("available", Json::array());
     if (!available.empty()) {
         const std::string current = s.model ? s.model->model.manifest.name : std::string("(none)");
-        ImGui::SetNextItemWidth(260 * S());
-        if (ImGui::BeginCombo("##model", s.model ? s.info.value("name", "").c_str() : "choose a model")) {
+        // Titles, as a clinician knows the models; the name tells apart two models of one task.
+        auto label = [](const Json& a) { return json_text_or(a, "title", json_text_or(a, "name")) + "  (" + json_text_or(a, "name") + ")"; };
+        std::string preview = "choose a model";
+        for (const auto& a : available)
+            if (json_text_or(a, "name") == current) preview = label(a);
+        ImGui::SetNextItemWidth(std::min(420 * S(), ImGui::GetContentRegionAvail().x * 0.45f));
+        if (ImGui::BeginCombo("##model", preview.c_str())) {
             for (const auto& a : available) {
-                const std::string name = a.value("name", "");
-                if (ImGui::Selectable((name + "  —  " + a.value("title", "")).c_str(), name == current)) host_choose_model(name);
+                const std::string name = json_text_or(a, "name");
+                if (ImGui::Selectable(label(a).c_str(), name == current)) host_choose_model(name);
             }
             ImGui::EndCombo();
         }
@@ -125,7 +133,7 @@ void draw_header(AppState& s) {
         const auto& m = s.model->model;
         std::string signers;
         for (const auto& k : m.signers) signers += (signers.empty() ? "" : ", ") + k.substr(0, 8);
-        ImGui::TextColored(kGrey, "%s v%lld · signature verified (key %s) · expires %s · %s", m.schema.title.c_str(),
+        ImGui::TextColored(kGrey, "%s v%lld · signature verified (key %s) · expires %s · %s", m.manifest.name.c_str(),
                            static_cast<long long>(m.manifest.version), signers.c_str(), s.info.value("expires", "").substr(0, 10).c_str(),
                            s.bundle_status.value("source", "").c_str());
     }
@@ -186,7 +194,20 @@ void draw_form(AppState& s) {
                 }
                 // No character filter: a filter silently drops what it does not like ("0,5" became "05").
                 // Every character reaches the core's one number parser, which reads it as meant or says why not.
-                changed |= ImGui::InputTextWithHint(("##" + f.name).c_str(), hint.c_str(), &in.text);
+                // Back where the clinician was before Ctrl+Enter, with the caret at the end: focus given
+                // by code selects the whole text in Dear ImGui 1.86, and the next key would replace it.
+                const bool refocus = s.refocus_field == static_cast<int>(i);
+                if (refocus) ImGui::SetKeyboardFocusHere();
+                auto caret_at_end = [](ImGuiInputTextCallbackData* d) {
+                    d->SelectionStart = d->SelectionEnd = d->CursorPos = d->BufTextLen;
+                    return 0;
+                };
+                changed |= ImGui::InputTextWithHint(("##" + f.name).c_str(), hint.c_str(), &in.text,
+                                                    s.refocus_pending ? ImGuiInputTextFlags_CallbackAlways : 0,
+                                                    s.refocus_pending ? +caret_at_end : nullptr);
+                if (refocus) { s.refocus_field = -1; s.refocus_pending = true; }
+                else if (s.refocus_pending && ImGui::IsItemActive()) s.refocus_pending = false;
+                if (ImGui::IsItemActive() || ImGui::IsItemDeactivated()) s.last_field = static_cast<int>(i);
             } else {
                 std::vector<std::pair<std::string, std::string>> choices{{"", "(not given)"}};
                 if (f.type == FieldType::boolean) choices.insert(choices.end(), {{"yes", "Yes"}, {"no", "No"}});
@@ -236,9 +257,12 @@ void draw_form(AppState& s) {
     }
     ImGui::Spacing();
     ImGui::BeginDisabled(s.predicting);
-    if (ImGui::Button("Predict", ImVec2(140 * S(), 0)) || (ImGui::IsKeyPressed(ImGui::GetKeyIndex(ImGuiKey_Enter)) && ImGui::GetIO().KeyCtrl)) {
+    const bool ctrl_enter = ImGui::IsKeyPressed(ImGui::GetKeyIndex(ImGuiKey_Enter)) && ImGui::GetIO().KeyCtrl;
+    if (ImGui::Button("Predict", ImVec2(140 * S(), 0)) || ctrl_enter) {
         s.predicting = true;
-        host_predict(form_record(s).dump());
+        // Enter ends the text field's editing; Ctrl+Enter predicts without losing the clinician's place.
+        if (ctrl_enter) s.refocus_field = s.last_field;
+        host_predict(json_dump(form_record(s)));
     }
     ImGui::EndDisabled();
     ImGui::SameLine();
@@ -380,7 +404,14 @@ void draw_result(AppState& s) {
                           w.value("message", "").c_str());
         ImGui::PopStyleColor();
     }
-    if (ImGui::Button("Copy result")) host_copy(result_summary(s));
+    if (ImGui::Button("Copy result")) {
+        host_copy(result_copy_text(s));
+        s.copied_at = ImGui::GetTime();
+    }
+    if (s.copied_at >= 0 && ImGui::GetTime() - s.copied_at < 3.0) {
+        ImGui::SameLine();
+        ImGui::TextColored(kGreen, "Copied: values, result, reasons, warnings and the model's identity.");
+    }
     ImGui::Spacing();
     if (r.contains("explanation")) draw_explanation(s, r, 12);
     if (s.result_stale) ImGui::PopStyleVar();
@@ -421,21 +452,22 @@ Json batch_row(const AppState& s, int i) {
     const BatchState& b = s.batch;
     if (auto it = b.explained.find(i); it != b.explained.end()) return it->second;
     const Schema& schema = s.model->model.schema;
-    const int k = b.classes, nf = b.fields, pred = b.predicted(i);
+    const BatchLayout& l = b.layout;
+    const int pred = b.predicted(i);
     Json r{{"ok", true}, {"row", b.row_number(i)}, {"predicted", pred}, {"label", schema.outputs.classes[static_cast<size_t>(pred)].label}};
     if (const std::string p = b.patient(i); !p.empty()) r["patient"] = p;
     Json probs = Json::array(), values = Json::array();
-    for (int c = 0; c < k; ++c) probs.push_back(b.probability(i, c));
-    for (int f = 0; f < nf; ++f) values.push_back(std::isnan(b.at(i, k + f)) ? Json(nullptr) : Json(b.at(i, k + f)));
+    for (size_t c = 0; c < l.classes; ++c) probs.push_back(b.at(i, l.probability(c)));
+    for (size_t f = 0; f < l.fields; ++f) values.push_back(std::isnan(b.at(i, l.value(f))) ? Json(nullptr) : Json(b.at(i, l.value(f))));
     r["probabilities"] = probs;
     r["values"] = values;
     r["warnings"] = row_warnings(b, i);
-    if (b.at(i, k + 2 * nf + 3) == 1) {
+    if (b.at(i, l.explained()) == 1) {
         const int out = explanation_output(s.model->model, pred);
         const Json& ex = json_member(b.meta, "explanation");
         Json fields = Json::array();
-        for (int f = 0; f < nf; ++f) fields.push_back(b.at(i, k + nf + f));
-        r["explanation"] = {{"output", out}, {"base", b.at(i, k + 2 * nf)}, {"fields", fields}, {"kind", json_text_or(ex, "kind")},
+        for (size_t f = 0; f < l.fields; ++f) fields.push_back(b.at(i, l.contribution(f)));
+        r["explanation"] = {{"output", out}, {"base", b.at(i, l.base())}, {"fields", fields}, {"kind", json_text_or(ex, "kind")},
                             {"unit", json_text_or(ex, "unit")}, {"of", json_text_or(json_member(ex, "of"), std::to_string(out))}};
         std::vector<double> bases, per_field, p;
         if (json_number_array(json_member(ex, "bases"), bases) && json_number_array(fields, per_field) && json_number_array(probs, p) &&
@@ -469,7 +501,7 @@ std::string batch_csv(const AppState& s) {
     std::string out = csv_line(header);
     for (int i = 0; i < static_cast<int>(b.rows()); ++i) {
         std::vector<std::string> cells{std::to_string(b.row_number(i)), b.patient(i), schema.outputs.classes[static_cast<size_t>(b.predicted(i))].label};
-        for (int c = 0; c < b.classes; ++c) cells.push_back(fmt(b.probability(i, c), "%.6f"));
+        for (size_t c = 0; c < b.layout.classes; ++c) cells.push_back(fmt(b.probability(i, static_cast<int>(c)), "%.6f"));
         std::string w;
         for (const auto& x : row_warnings(b, i)) {
             const int f = schema.find_field(json_text_or(x, "field"));
@@ -480,7 +512,7 @@ std::string batch_csv(const AppState& s) {
     }
     for (const auto& p : b.problems) {
         std::vector<std::string> cells{p.contains("row") ? std::to_string(p["row"].get<long>()) : "", json_text_or(p, "patient"), ""};
-        cells.resize(cells.size() + static_cast<size_t>(b.classes) + 1);
+        cells.resize(cells.size() + b.layout.classes + 1);
         cells.insert(cells.end(), {problem_text(schema, p), model});
         out += csv_line(cells);
     }
@@ -701,6 +733,25 @@ void draw_reporting(AppState& s) {
 }
 
 }  // namespace
+
+std::string result_copy_text(const AppState& s) {
+    if (!s.model || !s.result.is_object() || !s.result.value("ok", false)) return "No result.";
+    const Model& m = s.model->model;
+    const Json& r = s.result;
+    std::string signers;
+    for (const auto& k : m.signers) signers += (signers.empty() ? "" : ", ") + k.substr(0, 16);
+    std::string t = "LocalDx — " + m.schema.title + " (" + m.manifest.name + " v" + std::to_string(m.manifest.version) + ", signed by key " +
+                    signers + ", expires " + utc_format(m.manifest.expires).substr(0, 10) + ")\n";
+    t += "Values:";
+    for (size_t f = 0; f < m.schema.fields.size(); ++f)
+        t += std::string(f ? ";" : "") + " " + m.schema.fields[f].label + " " + (r["values"][f].is_null() ? std::string("not given") : value_text(m.schema.fields[f], r["values"][f]));
+    t += "\n" + result_summary(s) + "\n";
+    for (const auto& w : r["warnings"]) {
+        const int fi = m.schema.find_field(json_text_or(w, "field"));
+        t += "Warning: " + (fi >= 0 ? m.schema.fields[static_cast<size_t>(fi)].label + ": " : std::string()) + json_text_or(w, "message") + "\n";
+    }
+    return t;
+}
 
 std::string result_summary(const AppState& s) {
     const Json& r = s.result;

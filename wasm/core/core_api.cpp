@@ -8,12 +8,20 @@
 #include <random>
 
 #include "csv/csv.h"
+#include "bundle/models_index.h"
 #include "drift/report.h"
 #include "explain/points.h"
 #include "record/fhir.h"
 #include "record/record.h"
 
 namespace ldx {
+
+BatchLayout batch_layout(const Schema& schema) { return BatchLayout{static_cast<size_t>(schema.num_classes()), schema.fields.size()}; }
+
+Json batch_layout_json(const BatchLayout& l) {
+    return Json{{"stride", l.stride()}, {"probability", l.probability(0)}, {"value", l.value(0)}, {"contribution", l.contribution(0)},
+                {"base", l.base()}, {"predicted", l.predicted()}, {"row", l.row()}, {"explained", l.explained()}};
+}
 
 Json points_json(const PointsExplanation& pts) {
     return Json{{"ok", pts.ok}, {"base", pts.base}, {"probability", pts.probability}, {"fields", pts.fields}};
@@ -194,20 +202,19 @@ PreparedRecord prepared_from_json(const Json& j) {
 // models (core_batch_table) and for models that only ONNX Runtime runs (core_finish_batch).
 class TableWriter {
 public:
-    explicit TableWriter(const Model& m)
-        : m_(m), k_(static_cast<size_t>(m.schema.num_classes())), nf_(m.schema.fields.size()), stride_(k_ + 2 * nf_ + 4) {}
+    explicit TableWriter(const Model& m) : m_(m), l_(batch_layout(m.schema)) {}
 
     void add(const Prediction& p, bool explained, long row, const std::string& patient) {
         const size_t at = out_.table.size();
-        out_.table.resize(at + stride_, 0.0);
+        out_.table.resize(at + l_.stride(), 0.0);
         double* r = out_.table.data() + at;
-        for (size_t c = 0; c < k_; ++c) r[c] = p.probabilities[c];
-        for (size_t f = 0; f < nf_; ++f) r[k_ + f] = p.prepared.values[f];
+        for (size_t c = 0; c < l_.classes; ++c) r[l_.probability(c)] = p.probabilities[c];
+        for (size_t f = 0; f < l_.fields; ++f) r[l_.value(f)] = p.prepared.values[f];
         if (explained) {
             const int o = explanation_output(m_, p.predicted);
             const auto fields = contributions_by_field(m_.schema, p.explanation, o);
-            for (size_t f = 0; f < nf_; ++f) r[k_ + nf_ + f] = fields[f];
-            r[k_ + 2 * nf_] = p.explanation.base[static_cast<size_t>(o)];
+            for (size_t f = 0; f < l_.fields; ++f) r[l_.contribution(f)] = fields[f];
+            r[l_.base()] = p.explanation.base[static_cast<size_t>(o)];
             if (bases_.empty()) bases_ = p.explanation.base;  // the same for every row of a tree model
             if (!of_.contains(std::to_string(o))) of_[std::to_string(o)] = explanation_labels(m_, o)["of"];
             for (int q = 0; q < p.explanation.num_outputs; ++q) {  // what ONNX Runtime's margin must equal
@@ -216,9 +223,9 @@ public:
                 out_.margins.push_back(sum);
             }
         }
-        r[k_ + 2 * nf_ + 1] = p.predicted;
-        r[k_ + 2 * nf_ + 2] = static_cast<double>(row);
-        r[k_ + 2 * nf_ + 3] = explained ? 1 : 0;
+        r[l_.predicted()] = p.predicted;
+        r[l_.row()] = static_cast<double>(row);
+        r[l_.explained()] = explained ? 1 : 0;
         out_.features.insert(out_.features.end(), p.prepared.features.begin(), p.prepared.features.end());
         Json w = Json::array();
         for (const auto& pr : p.prepared.warnings) w.push_back(warning_kind(pr.field, pr.message));
@@ -229,7 +236,8 @@ public:
 
     BatchTable finish(Json problems, const std::string& format) {
         Json labels = explanation_labels(m_, 0);
-        out_.meta = Json{{"rows", out_.table.size() / stride_}, {"classes", k_}, {"fields", nf_}, {"stride", stride_},
+        out_.meta = Json{{"rows", out_.table.size() / l_.stride()}, {"classes", l_.classes}, {"fields", l_.fields}, {"stride", l_.stride()},
+                         {"layout", batch_layout_json(l_)},
                          {"outputs", m_.ensemble ? m_.ensemble->num_outputs : 0}, {"warnings", std::move(warnings_)},
                          {"warning_kinds", std::move(kinds_)},
                          {"patients", any_patient_ ? std::move(patients_) : Json(nullptr)}, {"problems", std::move(problems)},
@@ -247,7 +255,7 @@ private:
     }
 
     const Model& m_;
-    size_t k_, nf_, stride_;
+    BatchLayout l_;
     BatchTable out_;
     Json warnings_ = Json::array(), kinds_ = Json::array(), patients_ = Json::array(), of_ = Json::object();
     std::map<std::string, size_t> kind_index_;
@@ -392,21 +400,9 @@ Json core_verify_index(std::string_view index_json, std::string_view trust_json,
     auto fail = [](const Problem& p) { return Json{{"ok", false}, {"code", p.code}, {"message", p.message}}; };
     auto root = trust_root_parse(trust_json, now);
     if (!root) return fail(root.error());
-    std::string bytes;
-    std::vector<SignatureEntry> sigs;
-    auto signed_part = signed_document_parse(index_json, "models index", bytes, sigs);
-    if (!signed_part) return fail(signed_part.error());
-    if (auto ok = signatures_check("localdx-index-v1", bytes, sigs, *root, "the models index"); !ok) return fail(ok.error());
-    const Json& s = *signed_part;
-    if (json_text_or(s, "type") != "localdx-index" || !s.contains("version") || !s["version"].is_number_integer() || !s.contains("models") ||
-        !s["models"].is_array())
-        return fail(problem("malformed", "the models index is malformed"));
-    const int64_t version = s["version"].get<int64_t>();
-    if (version < min_version)
-        return fail(problem("rollback", "the models index is older than one already seen: the server or a mirror may be replaying an old index"));
-    const auto expires = utc_parse(json_text_or(s, "expires"));
-    if (!expires) return fail(problem("malformed", "the models index has no valid expiry"));
-    return Json{{"ok", true}, {"version", version}, {"expires", s["expires"]}, {"stale", now > *expires}, {"models", s["models"]}};
+    auto index = models_index_verify(index_json, *root, now, min_version);
+    if (!index) return fail(index.error());
+    return Json{{"ok", true}, {"version", index->version}, {"expires", index->expires}, {"stale", index->stale}, {"models", index->models}};
 }
 
 namespace {
@@ -448,7 +444,8 @@ Json core_report_add(LoadedModel& lm, std::string_view pending_json, std::string
 Json core_report_batch(const LoadedModel& lm, std::string_view pending_json, std::span<const double> table, std::span<const double> seeds,
                        std::string_view day) {
     const Model& m = lm.model;
-    const size_t k = static_cast<size_t>(m.schema.num_classes()), nf = m.schema.fields.size(), stride = k + 2 * nf + 4;
+    const BatchLayout l = batch_layout(m.schema);
+    const size_t stride = l.stride();
     const uint64_t k_min = static_cast<uint64_t>(m.schema.privacy.k_min);
     ReportBuilder b = pending_builder(m, pending_json, day);
     Json complete = Json::array();
@@ -456,13 +453,92 @@ Json core_report_batch(const LoadedModel& lm, std::string_view pending_json, std
     for (size_t i = 0; i < rows; ++i) {
         const auto row = table.subspan(i * stride, stride);
         std::mt19937_64 rng(static_cast<uint64_t>(seeds[i]));
-        report_add(b, row.subspan(k, nf), row.subspan(0, k), static_cast<int>(row[k + 2 * nf + 1]), rng);
+        report_add(b, row.subspan(l.value(0), l.fields), row.subspan(l.probability(0), l.classes), static_cast<int>(row[l.predicted()]), rng);
         if (b.report.n >= kMaxReportPredictions || (i + 1 == rows && b.report.n >= k_min)) {
             complete.push_back(report_to_json(b.report));
             b = report_builder(m.schema, m.reference, m.manifest.name, m.manifest.version, std::string(day));
         }
     }
     return Json{{"pending", b.report.n ? report_to_json(b.report) : Json(nullptr)}, {"complete", complete}};
+}
+
+namespace {
+Json agreement_json(const Agreement& a) { return Json{{"ok", a.ok}, {"max_abs_diff", std::isfinite(a.max_abs_diff) ? Json(a.max_abs_diff) : Json(nullptr)}}; }
+}  // namespace
+
+Json core_check(const LoadedModel& lm, std::string_view result_json, std::span<const float> probabilities, std::span<const float> margin) {
+    auto j = json_parse(result_json, "result", JsonLimits{4u << 20, 6});
+    if (!j || !j->is_object()) return failed({problem("bad_result", "the result to check is not the core's JSON")});
+    const size_t k = static_cast<size_t>(lm.model.schema.num_classes());
+    std::vector<double> core, onnx;
+    if (!json_number_array(json_member(*j, "probabilities"), core) || core.size() != k || probabilities.size() < k)
+        return failed({problem("bad_result", "the result to check has no probabilities")});
+    onnx.assign(probabilities.begin(), probabilities.begin() + static_cast<long>(k));
+    const Json& outputs = json_member(json_member(*j, "explanation"), "outputs");
+    if (!outputs.is_array() || outputs.size() > margin.size()) return failed({problem("bad_result", "the result to check has no explanation")});
+    for (size_t o = 0; o < outputs.size(); ++o) {
+        std::vector<double> c;
+        double sum = json_member(outputs[o], "base").is_number() ? outputs[o]["base"].get<double>() : kNaN;
+        if (!json_number_array(json_member(outputs[o], "contributions"), c)) sum = kNaN;
+        for (double v : c) sum += v;
+        core.push_back(sum);  // what the explanation says the margin is
+        onnx.push_back(margin[o]);
+    }
+    const Agreement a = onnx_agreement(core, onnx);
+    if (!a.ok) {
+        char diff[32];
+        std::snprintf(diff, sizeof diff, "%.2e", a.max_abs_diff);
+        return failed({problem("check_failed", std::string("The explanation and ONNX Runtime disagree (difference ") + diff +
+                                                   "): the result is withheld. Report this to your administrator.")});
+    }
+    (*j)["check"] = agreement_json(a);
+    return std::move(*j);
+}
+
+Json core_check_table(const LoadedModel& lm, std::span<const double> table, std::span<const double> margins, std::span<const float> probabilities,
+                      std::span<const float> onnx_margins, size_t margin_width) {
+    const BatchLayout l = batch_layout(lm.model.schema);
+    const size_t outputs = lm.model.ensemble ? static_cast<size_t>(lm.model.ensemble->num_outputs) : 0;
+    const size_t rows = table.size() / l.stride();
+    if (table.size() % l.stride() || margins.size() != rows * outputs || probabilities.size() != rows * l.classes ||
+        margin_width < outputs || onnx_margins.size() != rows * margin_width)
+        return agreement_json(Agreement{});
+    std::vector<double> core, onnx;
+    core.reserve(rows * (l.classes + outputs));
+    onnx.reserve(rows * (l.classes + outputs));
+    for (size_t i = 0; i < rows; ++i) {
+        for (size_t c = 0; c < l.classes; ++c) {
+            core.push_back(table[i * l.stride() + l.probability(c)]);
+            onnx.push_back(probabilities[i * l.classes + c]);
+        }
+        for (size_t o = 0; o < outputs; ++o) {
+            core.push_back(margins[i * outputs + o]);
+            onnx.push_back(onnx_margins[i * margin_width + o]);
+        }
+    }
+    return agreement_json(onnx_agreement(core, onnx));
+}
+
+Json core_check_background(const LoadedModel& lm, std::span<const float> outputs) {
+    const Model& m = lm.model;
+    if (!m.sampler) return agreement_json(Agreement{});
+    const size_t k = static_cast<size_t>(m.schema.num_classes()), rows = m.sampler->background_rows();
+    const size_t width = static_cast<size_t>(m.sampler->output_width);
+    const auto& published = m.sampler->background_probabilities;
+    if (outputs.size() != rows * width || published.size() != rows * k) return agreement_json(Agreement{});
+    std::vector<double> core, onnx;
+    for (size_t i = 0; i < rows; ++i) {
+        if (width == 1) {  // one output: the positive class's probability
+            core.push_back(published[i * k + 1]);
+            onnx.push_back(outputs[i]);
+        } else {
+            for (size_t c = 0; c < k; ++c) {
+                core.push_back(published[i * k + c]);
+                onnx.push_back(outputs[i * width + c]);
+            }
+        }
+    }
+    return agreement_json(onnx_agreement(core, onnx));
 }
 
 }  // namespace ldx

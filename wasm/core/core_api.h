@@ -62,11 +62,28 @@ Json core_predict(LoadedModel& m, std::string_view record_json, bool explain);
 // rows carry the patient's id as "patient".
 Json core_predict_batch(LoadedModel& m, std::string_view text, bool explain, int64_t now);
 
-// The batch path without JSON per row (tree models): the table the UI draws (per row, stride =
-// K + 2 * NF + 4 doubles: probabilities, values (NaN = missing), per-field contributions of the
-// explained output, base, predicted, row number, explained = 1), the features for ONNX Runtime
-// (rows x F floats), and what ONNX Runtime must agree with (rows x O margins = base + sum(phi)).
-// meta: {"rows", "classes", "fields", "stride", "outputs", "warning_kinds": [{field, message}...],
+// One row of the batch table, defined here once: the core writes it, the batch worker, the page
+// and the UI read it through these offsets (in meta as "layout"), never by recomputing them.
+struct BatchLayout {
+    size_t classes = 0, fields = 0;
+    size_t probability(size_t k) const { return k; }                  // K class probabilities
+    size_t value(size_t f) const { return classes + f; }              // NF values (NaN = missing), in the field's unit
+    size_t contribution(size_t f) const { return classes + fields + f; }  // NF per-field contributions of the explained output
+    size_t base() const { return classes + 2 * fields; }              // the explained output's base value
+    size_t predicted() const { return base() + 1; }                   // the decided class
+    size_t row() const { return base() + 2; }                         // the file's 1-based data row
+    size_t explained() const { return base() + 3; }                   // 1 when contributions are present
+    size_t stride() const { return base() + 4; }
+};
+BatchLayout batch_layout(const Schema& schema);
+// {"stride", "probability", "value", "contribution", "base", "predicted", "row", "explained"}: the
+// first column of each part of a row.
+Json batch_layout_json(const BatchLayout& l);
+
+// The batch path without JSON per row (tree models): the table the UI draws (BatchLayout per
+// row), the features for ONNX Runtime (rows x F floats), and what ONNX Runtime must agree with
+// (rows x O margins = base + sum(phi)).
+// meta: {"rows", "classes", "fields", "stride", "layout", "outputs", "warning_kinds": [{field, message}...],
 // "warnings": per row, indices into warning_kinds, "patients": [...] | null, "problems", "format",
 // "explanation": {"of": {out: text}, "kind", "unit"}}.
 struct BatchTable {
@@ -118,6 +135,19 @@ Json core_finish(const LoadedModel& m, std::string_view pending_json, std::span<
 // Every pending row of a batch at once (one ONNX Runtime row each, no explanations), as the
 // batch table; on failure meta holds "error" and no rows.
 BatchTable core_finish_batch(const LoadedModel& m, std::string_view rows_json, std::span<const float> outputs);
+
+// ONNX Runtime's cross-check (predict.h, onnx_agreement), so the page only moves numbers:
+// - core_check: one tree result (the core's JSON) against ONNX Runtime's row for it (K
+//   probabilities, the margin row); the result with "check": {"ok", "max_abs_diff"}, or
+//   {"ok": false, "problems": [{"code": "check_failed", ...}]} withholding it.
+// - core_check_table: rows of a batch table (and its margins, O per row) against ONNX Runtime's
+//   probabilities (K per row) and margins (margin_width per row); {"ok", "max_abs_diff"}.
+// - core_check_background: a model-agnostic bundle's background rows run by ONNX Runtime against
+//   the probabilities its author published; {"ok", "max_abs_diff"}.
+Json core_check(const LoadedModel& m, std::string_view result_json, std::span<const float> probabilities, std::span<const float> margin);
+Json core_check_table(const LoadedModel& m, std::span<const double> table, std::span<const double> margins, std::span<const float> probabilities,
+                      std::span<const float> onnx_margins, size_t margin_width);
+Json core_check_background(const LoadedModel& m, std::span<const float> outputs);
 
 Json problems_json(const std::vector<Problem>& ps);
 // {"ok", "base", "probability", "fields"}: an explanation in probability (predict.h).

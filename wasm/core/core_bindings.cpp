@@ -22,6 +22,9 @@ EMSCRIPTEN_BINDINGS(localdx_core) {
         .function("onnxInputs", &ldx::CoreModel::onnxInputs)
         .function("finish", &ldx::CoreModel::finish)
         .function("finishBatch", &ldx::CoreModel::finishBatch)
+        .function("check", &ldx::CoreModel::check)
+        .function("checkTable", &ldx::CoreModel::checkTable)
+        .function("checkBackground", &ldx::CoreModel::checkBackground)
         .function("reportAdd", &ldx::CoreModel::reportAdd);
     class_<ldx::CoreBatchFile>("CoreBatchFile")
         .function("rows", &ldx::CoreBatchFile::rows)

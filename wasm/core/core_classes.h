@@ -110,6 +110,20 @@ public:
     emscripten::val onnx() const {
         return emscripten::val(emscripten::typed_memory_view(m_->model.onnx.size(), reinterpret_cast<const unsigned char*>(m_->model.onnx.data())));
     }
+    // ONNX Runtime's cross-check (core_api.h): the page passes ONNX Runtime's numbers, the core decides.
+    std::string check(const std::string& result_json, const emscripten::val& probabilities, const emscripten::val& margin) const {
+        return guarded([&] { return json_dump(core_check(*m_, result_json, array_from_js<float>(probabilities), array_from_js<float>(margin))); });
+    }
+    std::string checkTable(const emscripten::val& table, const emscripten::val& margins, const emscripten::val& probabilities,
+                           const emscripten::val& onnx_margins, double margin_width) const {
+        return guarded([&] {
+            return json_dump(core_check_table(*m_, array_from_js<double>(table), array_from_js<double>(margins), array_from_js<float>(probabilities),
+                                              array_from_js<float>(onnx_margins), margin_width >= 0 && margin_width < 1e6 ? static_cast<size_t>(margin_width) : 0));
+        });
+    }
+    std::string checkBackground(const emscripten::val& outputs) const {
+        return guarded([&] { return json_dump(core_check_background(*m_, array_from_js<float>(outputs))); });
+    }
     std::string reportAdd(const std::string& pending, const std::string& prediction, const std::string& day, double seed) {
         return guarded([&] { return json_dump(core_report_add(*m_, pending, prediction, day, static_cast<uint64_t>(seed))); });
     }
