@@ -169,9 +169,10 @@ async function loadBundle(url, status = {}, download = fetchBundle(url)) {
   const bytes = got.bytes;
   const floors = store.get('accepted', {});   // highest version accepted per model name
   const checked = M.loadBundle(bytes, trust, now(), JSON.stringify(floors));
-  if (!checked.ok()) return refuse(JSON.parse(checked.error()));
+  if (!checked.ok()) { const error = JSON.parse(checked.error()); checked.delete(); return refuse(error); }
   keepForOffline('ldx-bundles', url, bytes);
   const model = checked.model();
+  checked.delete();
   const info = JSON.parse(model.info());
   floors[info.name] = Math.max(floors[info.name] || 0, info.version);
   store.set('accepted', floors);
@@ -184,6 +185,7 @@ async function loadBundle(url, status = {}, download = fetchBundle(url)) {
     const agree = JSON.parse(model.checkBackground(out));
     if (!agree.ok) return refuse({ code: 'model_mismatch', message: `ONNX Runtime differs from the published probabilities by ${agree.max_abs_diff}` });
   }
+  retire(current);
   current = { model, info, session, name: info.name, bytes };
   const available = (index ? index.models : []).map((m) => ({ name: m.name, version: m.version, title: m.title || m.name }));
   M.appSetModel(model, JSON.stringify({ ...status, available }));
@@ -191,6 +193,18 @@ async function loadBundle(url, status = {}, download = fetchBundle(url)) {
   publishReporting();
   prepareWorkerWhenIdle();
   return { ok: true, name: info.name, version: info.version, sha256: info.sha256 };
+}
+
+// A replaced model is freed (its core handle and its ONNX Runtime session) when the next one
+// replaces it: work still using it (a batch being checked) can finish, and switching models
+// any number of times keeps at most one retired model in memory.
+let retired = null;
+function retire(old) {
+  if (retired) {
+    retired.model.delete();
+    retired.session.release().catch(() => {});
+  }
+  retired = old;
 }
 
 function refuse(error) {

@@ -19,6 +19,7 @@ import { packFeatures, runOnnx as run } from './onnx.js';
 import { joinBatchParts } from './batch-parts.js';
 
 let core = null, ort = null, model = null, info = null, session = null, sha = '';
+let retired = null;  // the model replaced last (freed when the next one replaces it)
 let sessionReady = Promise.resolve();  // resolves once ONNX Runtime holds the current model (models the core cannot walk)
 let prepared = Promise.resolve();      // resolves once the current model's session and warm-up are done
 let last = null;  // the last batch's rows (core JSON), for on-demand explanations
@@ -52,8 +53,12 @@ async function useModel({ bytes, trust, now, floors, warm = true }) {
   if (helper) await helper.started;
   const helped = helper ? helper.useModel({ sha: '', bytes, trust, now, floors, warm }) : null;  // verifies at the same time
   const checked = core.loadBundle(bytes, trust, now, floors);
-  if (!checked.ok()) throw new Error('the worker refused the bundle: ' + checked.error());
+  if (!checked.ok()) { const error = checked.error(); checked.delete(); throw new Error('the worker refused the bundle: ' + error); }
+  // The model replaced last is freed now (as on the page): at most one retired model stays.
+  if (retired) retired.delete();
+  retired = model;
   model = checked.model();
+  checked.delete();
   info = JSON.parse(model.info());
   session = null;
   sha = info.sha256;

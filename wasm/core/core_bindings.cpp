@@ -5,10 +5,16 @@
 //   if (!r.ok()) show(JSON.parse(r.error()));  else { const m = r.model(); m.predict('{"age": 50}', true); }
 // Strings in, JSON strings out: the page parses them once.
 #include <emscripten/bind.h>
+#include <malloc.h>
 
 #include "core_classes.h"
 
 using namespace emscripten;
+
+namespace {
+// Bytes of the wasm heap in use (for the test that replaced models are freed, not kept).
+double heap_in_use() { return static_cast<double>(mallinfo().uordblks); }
+}  // namespace
 
 EMSCRIPTEN_BINDINGS(localdx_core) {
     class_<ldx::CoreModel>("CoreModel")
@@ -35,4 +41,5 @@ EMSCRIPTEN_BINDINGS(localdx_core) {
         .function("model", &ldx::LoadOutcome::model);
     function("loadBundle", &ldx::load_bundle_js);
     function("verifyIndex", &ldx::verify_index_js);
+    function("heapInUse", &heap_in_use);
 }
