@@ -137,7 +137,8 @@ Writes to --out atomically (default: standard output). Default format: json.
 int fail(const std::string& cmd, const std::vector<Problem>& problems, size_t max = 20) {
     for (size_t i = 0; i < problems.size() && i < max; ++i)
         std::fprintf(stderr, "localdx %s: %s\n", cmd.c_str(), problems[i].describe().c_str());
-    if (problems.size() > max) std::fprintf(stderr, "localdx %s: ... and %zu more problems\n", cmd.c_str(), problems.size() - max);
+    if (problems.size() > max)
+        std::fprintf(stderr, "localdx %s: ... and %zu more problems\n", cmd.c_str(), problems.size() - max);
     return 1;
 }
 int fail(const std::string& cmd, const Problem& p) { return fail(cmd, std::vector<Problem>{p}); }
@@ -167,7 +168,8 @@ Result<int64_t> positive_int(const Args& a, const std::string& flag, int64_t fal
     if (!v) return fallback;
     char* end = nullptr;
     const long long x = std::strtoll(v->c_str(), &end, 10);
-    if (v->empty() || *end || x < 1) return problem("usage", flag + " must be a positive whole number, not '" + *v + "'");
+    if (v->empty() || *end || x < 1)
+        return problem("usage", flag + " must be a positive whole number, not '" + *v + "'");
     return static_cast<int64_t>(x);
 }
 
@@ -186,7 +188,8 @@ int cmd_keygen(const Args& a) {
     if (!out) return fail("keygen", out.problems());
     if (!days) return fail("keygen", days.problems());
     const std::string key_path = *out + "/signing-key.json", trust_path = *out + "/trust.json";
-    if (file_exists(key_path)) return fail("keygen", problem("exists", key_path + " already exists; refusing to overwrite a key"));
+    if (file_exists(key_path))
+        return fail("keygen", problem("exists", key_path + " already exists; refusing to overwrite a key"));
     if (auto ok = dir_create(*out); !ok) return fail("keygen", ok.problems());
     const SigningKey key = signing_key_from_pair(ed25519_keypair());
     TrustRoot root;
@@ -194,10 +197,14 @@ int cmd_keygen(const Args& a) {
     root.threshold = 1;
     root.expires = unix_now() + *days * 86400;
     root.keys.push_back({key.keyid, key.public_key()});
-    if (auto ok = file_write_atomic(key_path, signing_key_to_json(key), 0600); !ok) return fail("keygen", ok.problems());
-    if (auto ok = file_write_atomic(trust_path, trust_root_create(root, {key})); !ok) return fail("keygen", ok.problems());
-    std::printf("key %s\n  secret key: %s (mode 0600: keep it off shared disks)\n  trust root: %s (ship this with the app and the server)\n",
-                key.keyid.c_str(), key_path.c_str(), trust_path.c_str());
+    if (auto ok = file_write_atomic(key_path, signing_key_to_json(key), 0600); !ok)
+        return fail("keygen", ok.problems());
+    if (auto ok = file_write_atomic(trust_path, trust_root_create(root, {key})); !ok)
+        return fail("keygen", ok.problems());
+    std::printf(
+        "key %s\n  secret key: %s (mode 0600: keep it off shared disks)\n  trust root: %s (ship this with the app and "
+        "the server)\n",
+        key.keyid.c_str(), key_path.c_str(), trust_path.c_str());
     return 0;
 }
 
@@ -264,7 +271,8 @@ int cmd_train(const Args& a) {
 
     const Json& m = result->metrics;
     auto show = [](const Json& x) {
-        return fmt(x["value"].get<double>()) + " [" + fmt(x["ci95"][0].get<double>()) + ", " + fmt(x["ci95"][1].get<double>()) + "]";
+        return fmt(x["value"].get<double>()) + " [" + fmt(x["ci95"][0].get<double>()) + ", " +
+               fmt(x["ci95"][1].get<double>()) + "]";
     };
     std::printf("%s: %zu rows, %d rounds\n", schema->task.c_str(), data->rows(), result->training["rounds"].get<int>());
     std::printf("  accuracy          %s\n", show(m["accuracy"]).c_str());
@@ -384,7 +392,8 @@ int cmd_predict(const Args& a) {
     for (const auto* r : {&bundle, &trust, &input})
         if (!*r) return fail("predict", r->problems());
     const std::string format = a.get("--format").value_or("json");
-    if (format != "json" && format != "csv") return fail("predict", problem("usage", "--format must be csv or json, not '" + format + "'"));
+    if (format != "json" && format != "csv")
+        return fail("predict", problem("usage", "--format must be csv or json, not '" + format + "'"));
     const bool explain = a.has("--explain");
 
     auto model = load_model(*bundle, *trust);
@@ -399,7 +408,10 @@ int cmd_predict(const Args& a) {
     const PatientFile file = patients_read(s, *text, PatientReadOptions{unix_now(), ignore});
     if (!file.problems.empty()) return fail("predict", file.problems);
     for (const auto& n : file.notices) std::fprintf(stderr, "localdx predict: note: %s\n", n.describe().c_str());
-    struct Scored { const PatientRow* row; std::vector<Problem> problems; };  // problems: not scored
+    struct Scored {
+        const PatientRow* row;
+        std::vector<Problem> problems;
+    };  // problems: not scored
     std::vector<Scored> order;
     std::vector<PreparedRecord> prepared_rows;
     std::vector<Problem> problems;
@@ -430,20 +442,23 @@ int cmd_predict(const Args& a) {
             if (!sc.row->id.empty()) j["patient"] = sc.row->id;
             if (!sc.problems.empty()) {
                 Json ps = Json::array();
-                for (const auto& pr : sc.problems) ps.push_back({{"code", pr.code}, {"field", pr.field}, {"message", pr.message}});
+                for (const auto& pr : sc.problems)
+                    ps.push_back({{"code", pr.code}, {"field", pr.field}, {"message", pr.message}});
                 j["rejected"] = ps;
                 all.push_back(std::move(j));
                 continue;
             }
             const Prediction& p = preds[i++];
             Json probs = Json::object();
-            for (int c = 0; c < k; ++c) probs[s.outputs.classes[static_cast<size_t>(c)].name] = p.probabilities[static_cast<size_t>(c)];
+            for (int c = 0; c < k; ++c)
+                probs[s.outputs.classes[static_cast<size_t>(c)].name] = p.probabilities[static_cast<size_t>(c)];
             j["probabilities"] = probs;
             j["predicted"] = s.outputs.classes[static_cast<size_t>(p.predicted)].name;
             j["label"] = s.outputs.classes[static_cast<size_t>(p.predicted)].label;
             j["margin"] = p.margin;
             Json warnings = Json::array();
-            for (const auto& w : p.prepared.warnings) warnings.push_back({{"code", w.code}, {"field", w.field}, {"message", w.message}});
+            for (const auto& w : p.prepared.warnings)
+                warnings.push_back({{"code", w.code}, {"field", w.field}, {"message", w.message}});
             j["warnings"] = warnings;
             if (explain) {
                 Json outputs = Json::array();
@@ -456,8 +471,11 @@ int cmd_predict(const Args& a) {
                     const std::string what = model->ensemble->link == Link::logistic
                                                  ? "log-odds of " + s.outputs.classes[1].name
                                                  : "margin of " + s.outputs.classes[static_cast<size_t>(o)].name;
-                    outputs.push_back({{"output", what}, {"base", p.explanation.base[static_cast<size_t>(o)]},
-                                       {"margin", p.margin[static_cast<size_t>(o)]}, {"features", per_feature}, {"fields", per_field}});
+                    outputs.push_back({{"output", what},
+                                       {"base", p.explanation.base[static_cast<size_t>(o)]},
+                                       {"margin", p.margin[static_cast<size_t>(o)]},
+                                       {"features", per_feature},
+                                       {"fields", per_field}});
                 }
                 j["explanation"] = outputs;
             }
@@ -471,7 +489,8 @@ int cmd_predict(const Args& a) {
         header.push_back("problem");
         if (explain)
             for (int o = 0; o < model->ensemble->num_outputs; ++o) {
-                const std::string prefix = model->ensemble->link == Link::logistic ? "" : s.outputs.classes[static_cast<size_t>(o)].name + ":";
+                const std::string prefix =
+                    model->ensemble->link == Link::logistic ? "" : s.outputs.classes[static_cast<size_t>(o)].name + ":";
                 header.push_back(prefix + "base");
                 for (const auto& f : s.features) header.push_back(prefix + "phi_" + f.name);
             }
@@ -481,7 +500,8 @@ int cmd_predict(const Args& a) {
             std::vector<std::string> cells{std::to_string(sc.row->row), sc.row->id};
             if (!sc.problems.empty()) {
                 std::string why;
-                for (const auto& pr : sc.problems) why += (why.empty() ? "" : "; ") + (pr.field.empty() ? "" : pr.field + ": ") + pr.message;
+                for (const auto& pr : sc.problems)
+                    why += (why.empty() ? "" : "; ") + (pr.field.empty() ? "" : pr.field + ": ") + pr.message;
                 cells.resize(3 + s.outputs.classes.size() + 1);  // predicted, probabilities, warnings: empty
                 cells.push_back(why);
                 cells.resize(header.size());
@@ -498,7 +518,8 @@ int cmd_predict(const Args& a) {
             if (explain)
                 for (int o = 0; o < p.explanation.num_outputs; ++o) {
                     cells.push_back(fmt(p.explanation.base[static_cast<size_t>(o)]));
-                    for (size_t f = 0; f < s.features.size(); ++f) cells.push_back(fmt(p.explanation.contribution(o, static_cast<int>(f))));
+                    for (size_t f = 0; f < s.features.size(); ++f)
+                        cells.push_back(fmt(p.explanation.contribution(o, static_cast<int>(f))));
                 }
             out += csv_line(cells);
         }
@@ -510,8 +531,9 @@ int cmd_predict(const Args& a) {
         std::fwrite(out.data(), 1, out.size(), stdout);
     }
     if (!problems.empty()) {
-        std::fprintf(stderr, "localdx predict: %zu of %zu rows scored; %zu could not be used (listed above and in the output)\n",
-                     preds.size(), order.size(), order.size() - preds.size());
+        std::fprintf(
+            stderr, "localdx predict: %zu of %zu rows scored; %zu could not be used (listed above and in the output)\n",
+            preds.size(), order.size(), order.size() - preds.size());
         return 2;
     }
     return 0;
@@ -530,11 +552,13 @@ int cmd_synth(const Args& a) {
         const auto parsed = number_parse(*v);
         const double x = parsed ? *parsed : kNaN;
         if (!(x >= lo && x <= hi))
-            return problem("usage", std::string(flag) + " must be a number from " + fmt(lo) + " to " + fmt(hi) + ", not '" + *v + "'");
+            return problem("usage", std::string(flag) + " must be a number from " + fmt(lo) + " to " + fmt(hi) +
+                                        ", not '" + *v + "'");
         return x;
     };
-    auto rows = number("--rows", 10, 10000000, 10000), fields = number("--fields", 6, 1000, 30), classes = number("--classes", 2, 20, 2),
-         rare = number("--rare", 0.0001, 0.5, 0.05), missing = number("--missing", 0, 0.9, 0.1), seed = number("--seed", 0, 1e9, 1);
+    auto rows = number("--rows", 10, 10000000, 10000), fields = number("--fields", 6, 1000, 30),
+         classes = number("--classes", 2, 20, 2), rare = number("--rare", 0.0001, 0.5, 0.05),
+         missing = number("--missing", 0, 0.9, 0.1), seed = number("--seed", 0, 1e9, 1);
     for (auto* r : {&rows, &fields, &classes, &rare, &missing, &seed})
         if (!*r) return fail("synth", r->problems());
     c.rows = static_cast<size_t>(*rows);
@@ -545,9 +569,11 @@ int cmd_synth(const Args& a) {
     c.seed = static_cast<uint64_t>(*seed);
     const SynthData d = synth_generate(c);
     if (auto ok = dir_create(*out); !ok) return fail("synth", ok.problems());
-    if (auto ok = file_write_atomic(*out + "/schema.json", d.schema.dump(2) + "\n"); !ok) return fail("synth", ok.problems());
+    if (auto ok = file_write_atomic(*out + "/schema.json", d.schema.dump(2) + "\n"); !ok)
+        return fail("synth", ok.problems());
     if (auto ok = file_write_atomic(*out + "/data.csv", d.csv); !ok) return fail("synth", ok.problems());
-    std::printf("wrote %s/schema.json and %s/data.csv (%zu rows, %d fields, %d classes)\n", out->c_str(), out->c_str(), c.rows, c.fields, c.classes);
+    std::printf("wrote %s/schema.json and %s/data.csv (%zu rows, %d fields, %d classes)\n", out->c_str(), out->c_str(),
+                c.rows, c.fields, c.classes);
     return 0;
 }
 
@@ -575,11 +601,24 @@ int main(int argc, char** argv) {
     const Command commands[] = {
         {"keygen", kKeygenHelp, {"--out", "--expires-days"}, {}, cmd_keygen},
         {"train", kTrainHelp, {"--task", "--data", "--out"}, {}, cmd_train},
-        {"bundle", kBundleHelp, {"--schema", "--model", "--card", "--reference", "--name", "--version", "--key", "--out", "--expires-days", "--background", "--permutations"}, {}, cmd_bundle},
+        {"bundle",
+         kBundleHelp,
+         {"--schema", "--model", "--card", "--reference", "--name", "--version", "--key", "--out", "--expires-days",
+          "--background", "--permutations"},
+         {},
+         cmd_bundle},
         {"verify", kVerifyHelp, {"--trust", "--min-version"}, {}, cmd_verify},
-        {"predict", kPredictHelp, {"--bundle", "--trust", "--input", "--format", "--out"}, {"--explain", "--strict"}, cmd_predict},
+        {"predict",
+         kPredictHelp,
+         {"--bundle", "--trust", "--input", "--format", "--out"},
+         {"--explain", "--strict"},
+         cmd_predict},
         {"publish", nullptr, {"--server", "--token-file"}, {}, cmd_publish},
-        {"synth", kSynthHelp, {"--out", "--rows", "--fields", "--classes", "--rare", "--missing", "--seed"}, {}, cmd_synth},
+        {"synth",
+         kSynthHelp,
+         {"--out", "--rows", "--fields", "--classes", "--rare", "--missing", "--seed"},
+         {},
+         cmd_synth},
     };
     for (const Command& c : commands) {
         if (cmd != c.name) continue;

@@ -53,10 +53,12 @@ int cmd_publish(const Args& a) {
     auto body = json_parse(res->body, "server answer");
     if (res->status >= 200 && res->status < 300) {
         const bool already = body && body->is_object() && body->value("already_published", false);
-        std::printf("%s: %s\n", already ? "already published" : "published", body ? json_dump(*body).c_str() : res->body.c_str());
+        std::printf("%s: %s\n", already ? "already published" : "published",
+                    body ? json_dump(*body).c_str() : res->body.c_str());
         return 0;
     }
     std::string reason = res->body;
-    if (body && body->is_object() && body->contains("error") && (*body)["error"].is_string()) reason = (*body)["error"].get<std::string>();
+    if (body && body->is_object() && body->contains("error") && (*body)["error"].is_string())
+        reason = (*body)["error"].get<std::string>();
     return fail("the server refused the bundle (HTTP " + std::to_string(res->status) + "): " + reason);
 }

@@ -82,7 +82,8 @@ Result<int64_t> to_int(const std::string& flag, const std::string& v, int64_t lo
     char* end = nullptr;
     const long long x = std::strtoll(v.c_str(), &end, 10);
     if (v.empty() || *end || x < lo || x > hi)
-        return problem("usage", flag + " must be a whole number from " + std::to_string(lo) + " to " + std::to_string(hi) + ", not '" + v + "'");
+        return problem("usage", flag + " must be a whole number from " + std::to_string(lo) + " to " +
+                                    std::to_string(hi) + ", not '" + v + "'");
     return static_cast<int64_t>(x);
 }
 Result<double> to_double(const std::string& flag, const std::string& v) {
@@ -96,20 +97,46 @@ Result<double> to_double(const std::string& flag, const std::string& v) {
 Result<ServerConfig> server_config_parse(const std::vector<std::string>& args, std::string& help) {
     ServerConfig c;
     std::map<std::string, std::string> v;
-    const std::pair<const char*, const char*> env[] = {
-        {"--host", "LOCALDX_HOST"}, {"--port", "LOCALDX_PORT"}, {"--data", "LOCALDX_DATA"}, {"--web", "LOCALDX_WEB"},
-        {"--trust", "LOCALDX_TRUST"}, {"--token-file", "LOCALDX_TOKEN_FILE"}, {"--index-key", "LOCALDX_INDEX_KEY"},
-        {"--tls-cert", "LOCALDX_TLS_CERT"}, {"--tls-key", "LOCALDX_TLS_KEY"}, {"--threads", "LOCALDX_THREADS"},
-        {"--operator-token-file", "LOCALDX_OPERATOR_TOKEN_FILE"},
-        {"--rate-limit", "LOCALDX_RATE_LIMIT"}};
+    const std::pair<const char*, const char*> env[] = {{"--host", "LOCALDX_HOST"},
+                                                       {"--port", "LOCALDX_PORT"},
+                                                       {"--data", "LOCALDX_DATA"},
+                                                       {"--web", "LOCALDX_WEB"},
+                                                       {"--trust", "LOCALDX_TRUST"},
+                                                       {"--token-file", "LOCALDX_TOKEN_FILE"},
+                                                       {"--index-key", "LOCALDX_INDEX_KEY"},
+                                                       {"--tls-cert", "LOCALDX_TLS_CERT"},
+                                                       {"--tls-key", "LOCALDX_TLS_KEY"},
+                                                       {"--threads", "LOCALDX_THREADS"},
+                                                       {"--operator-token-file", "LOCALDX_OPERATOR_TOKEN_FILE"},
+                                                       {"--rate-limit", "LOCALDX_RATE_LIMIT"}};
     for (auto [flag, var] : env)
         if (const char* e = std::getenv(var)) v[flag] = e;
-    const std::set<std::string> known = {"--host", "--port", "--data", "--web", "--trust", "--token-file", "--operator-token-file", "--index-key",
-                                         "--tls-cert", "--tls-key", "--threads", "--index-ttl-hours", "--rate-limit",
-                                         "--drift-days", "--drift-min", "--psi-warn", "--psi-alert"};
+    const std::set<std::string> known = {"--host",
+                                         "--port",
+                                         "--data",
+                                         "--web",
+                                         "--trust",
+                                         "--token-file",
+                                         "--operator-token-file",
+                                         "--index-key",
+                                         "--tls-cert",
+                                         "--tls-key",
+                                         "--threads",
+                                         "--index-ttl-hours",
+                                         "--rate-limit",
+                                         "--drift-days",
+                                         "--drift-min",
+                                         "--psi-warn",
+                                         "--psi-alert"};
     for (size_t i = 0; i < args.size(); ++i) {
-        if (args[i] == "--help" || args[i] == "-h") { help = kServerHelp; return c; }
-        if (args[i] == "--no-access-log") { c.access_log = false; continue; }
+        if (args[i] == "--help" || args[i] == "-h") {
+            help = kServerHelp;
+            return c;
+        }
+        if (args[i] == "--no-access-log") {
+            c.access_log = false;
+            continue;
+        }
         if (!known.count(args[i])) return problem("usage", "unknown option " + args[i] + " (see --help)");
         if (i + 1 >= args.size()) return problem("usage", args[i] + " needs a value");
         v[args[i]] = args[i + 1];
@@ -141,9 +168,11 @@ Result<ServerConfig> server_config_parse(const std::vector<std::string>& args, s
     for (auto [f, out] : {std::pair{"--psi-warn", &c.psi_warn}, std::pair{"--psi-alert", &c.psi_alert}})
         if (v.count(f)) {
             auto r = to_double(f, v[f]);
-            if (r) *out = *r; else ps.push_back(r.error());
+            if (r) *out = *r;
+            else ps.push_back(r.error());
         }
-    for (auto [f, val] : {std::pair{"--trust", &c.trust_path}, std::pair{"--token-file", &c.token_path}, std::pair{"--index-key", &c.index_key_path}})
+    for (auto [f, val] : {std::pair{"--trust", &c.trust_path}, std::pair{"--token-file", &c.token_path},
+                          std::pair{"--index-key", &c.index_key_path}})
         if (val->empty()) ps.push_back(problem("usage", std::string(f) + " is required (see --help)"));
     if (c.tls_cert.empty() != c.tls_key.empty()) ps.push_back(problem("usage", "--tls-cert and --tls-key go together"));
     if (!(c.psi_warn < c.psi_alert)) ps.push_back(problem("usage", "--psi-warn must be below --psi-alert"));
@@ -177,14 +206,21 @@ struct RequestMetrics {
         for (size_t i = 0; i < std::size(kBuckets); ++i)
             if (seconds <= kBuckets[i]) ++s.buckets[i];
     }
-    void reject(const std::string& code) { std::lock_guard lock(mu); ++rejected[code]; }
-    void download(const std::string& name, int64_t version) { std::lock_guard lock(mu); ++downloads[name + "\t" + std::to_string(version)]; }
+    void reject(const std::string& code) {
+        std::lock_guard lock(mu);
+        ++rejected[code];
+    }
+    void download(const std::string& name, int64_t version) {
+        std::lock_guard lock(mu);
+        ++downloads[name + "\t" + std::to_string(version)];
+    }
 };
 
 // A route label that never carries a hash, a query or anything a client chose.
 std::string route_of(const std::string& path) {
     if (path.rfind("/api/v1/bundles/", 0) == 0) return "/api/v1/bundles/:sha256";
-    for (const char* r : {"/api/v1/models", "/api/v1/bundles", "/api/v1/metrics", "/api/v1/drift", "/metrics", "/healthz", "/readyz"})
+    for (const char* r :
+         {"/api/v1/models", "/api/v1/bundles", "/api/v1/metrics", "/api/v1/drift", "/metrics", "/healthz", "/readyz"})
         if (path == r) return r;
     return "static";
 }
@@ -232,7 +268,10 @@ private:
                 cv_.wait(lock, [&] { return stopping_ || !queue_.empty(); });
                 if (queue_.empty() && stopping_) return;
                 const size_t n = std::min<size_t>(queue_.size(), 4096);
-                for (size_t i = 0; i < n; ++i) { batch.push_back(std::move(queue_.front())); queue_.pop_front(); }
+                for (size_t i = 0; i < n; ++i) {
+                    batch.push_back(std::move(queue_.front()));
+                    queue_.pop_front();
+                }
             }
             std::vector<Store::Incoming> items;
             items.reserve(batch.size());
@@ -270,7 +309,10 @@ public:
         std::lock_guard lock(mu_);
         if (buckets_.size() > 100000) buckets_.clear();  // bounded memory under address churn
         Bucket& b = buckets_[key];
-        if (b.at == 0) { b.at = now; b.tokens = per_minute_; }
+        if (b.at == 0) {
+            b.at = now;
+            b.tokens = per_minute_;
+        }
         b.tokens = std::min<double>(per_minute_, b.tokens + (now - b.at) * per_minute_ / 60.0);
         b.at = now;
         if (b.tokens < 1) return false;
@@ -279,7 +321,9 @@ public:
     }
 
 private:
-    struct Bucket { double tokens = 0, at = 0; };
+    struct Bucket {
+        double tokens = 0, at = 0;
+    };
     int per_minute_;
     std::string salt_;
     std::mutex mu_;
@@ -315,8 +359,9 @@ struct App::State {
     std::atomic<bool> ready{false};
 
     std::mutex cache_mu;
-    std::map<std::pair<std::string, int64_t>, std::string> versions;  // (name, version) -> sha256: bundles are immutable
-    std::map<std::string, std::shared_ptr<const Model>> models;       // by sha256
+    std::map<std::pair<std::string, int64_t>, std::string>
+        versions;                                                // (name, version) -> sha256: bundles are immutable
+    std::map<std::string, std::shared_ptr<const Model>> models;  // by sha256
     std::map<std::string, std::shared_ptr<const std::string>> bytes;  // by sha256
 
     // Report ingestion looks a bundle up on every request: from memory, not from SQLite, so that
@@ -377,26 +422,33 @@ Result<std::unique_ptr<App>> App::create(const ServerConfig& cfg) {
     auto key = signing_key_parse(*key_text);
     if (!key) return problem(key.error().code, cfg.index_key_path + ": " + key.error().message);
     if (!s.root.find(key->keyid))
-        return problem("bad_key", cfg.index_key_path + ": key " + key->keyid + " is not in the trust root, so clients could not verify the index");
+        return problem("bad_key", cfg.index_key_path + ": key " + key->keyid +
+                                      " is not in the trust root, so clients could not verify the index");
     s.index_key = *key;
     auto token = file_read(cfg.token_path, 4096);
     if (!token) return token.problems();
     s.token = *token;
-    while (!s.token.empty() && (s.token.back() == '\n' || s.token.back() == '\r' || s.token.back() == ' ')) s.token.pop_back();
+    while (!s.token.empty() && (s.token.back() == '\n' || s.token.back() == '\r' || s.token.back() == ' '))
+        s.token.pop_back();
     if (s.token.size() < 16) return problem("bad_token", cfg.token_path + ": the token must be at least 16 characters");
     if (!cfg.operator_token_path.empty()) {
         auto ops = file_read(cfg.operator_token_path, 1u << 16);
         if (!ops) return ops.problems();
         std::string line;
         for (char c : *ops + "\n") {
-            if (c != '\n') { if (c != '\r') line += c; continue; }
+            if (c != '\n') {
+                if (c != '\r') line += c;
+                continue;
+            }
             while (!line.empty() && line.back() == ' ') line.pop_back();
             if (!line.empty() && line.size() < 16)
-                return problem("bad_token", cfg.operator_token_path + ": each operator token must be at least 16 characters");
+                return problem("bad_token",
+                               cfg.operator_token_path + ": each operator token must be at least 16 characters");
             if (!line.empty()) s.operator_tokens.push_back(line);
             line.clear();
         }
-        if (s.operator_tokens.empty()) return problem("bad_token", cfg.operator_token_path + ": no operator token in the file");
+        if (s.operator_tokens.empty())
+            return problem("bad_token", cfg.operator_token_path + ": no operator token in the file");
     }
     auto store = Store::open(cfg.data_dir);
     if (!store) return store.problems();
@@ -423,9 +475,11 @@ bool content_hashed(const std::string& path) {
 }
 
 void security_headers(const httplib::Request& req, httplib::Response& res) {
-    res.set_header("Content-Security-Policy",
-                   "default-src 'self'; script-src 'self' 'wasm-unsafe-eval'; connect-src 'self'; img-src 'self' data: blob:; "
-                   "style-src 'self'; worker-src 'self' blob:; object-src 'none'; base-uri 'none'; frame-ancestors 'none'; form-action 'none'");
+    res.set_header(
+        "Content-Security-Policy",
+        "default-src 'self'; script-src 'self' 'wasm-unsafe-eval'; connect-src 'self'; img-src 'self' data: blob:; "
+        "style-src 'self'; worker-src 'self' blob:; object-src 'none'; base-uri 'none'; frame-ancestors 'none'; "
+        "form-action 'none'");
     res.set_header("Cross-Origin-Opener-Policy", "same-origin");
     res.set_header("Cross-Origin-Embedder-Policy", "require-corp");
     res.set_header("Cross-Origin-Resource-Policy", "same-origin");
@@ -459,7 +513,10 @@ void routes_health(App::State& s, httplib::Server& svr) {
     svr.Get("/healthz", [](const httplib::Request&, httplib::Response& res) { res.set_content("ok\n", "text/plain"); });
     svr.Get("/readyz", [&s](const httplib::Request&, httplib::Response& res) {
         if (s.ready) res.set_content("ready\n", "text/plain");
-        else { res.status = 503; res.set_content("starting\n", "text/plain"); }
+        else {
+            res.status = 503;
+            res.set_content("starting\n", "text/plain");
+        }
     });
     if (!s.cfg.web_dir.empty()) {
         svr.set_mount_point("/", s.cfg.web_dir);
@@ -470,7 +527,9 @@ void routes_health(App::State& s, httplib::Server& svr) {
         svr.set_file_extension_and_mimetype_mapping("json", "application/json");
     }
     // The trust root the app ships with (public keys only).
-    svr.Get("/api/v1/trust", [&s](const httplib::Request&, httplib::Response& res) { res.set_content(s.trust_text, "application/json"); });
+    svr.Get("/api/v1/trust", [&s](const httplib::Request&, httplib::Response& res) {
+        res.set_content(s.trust_text, "application/json");
+    });
 }
 
 //-----------------------------------------------------------------------------
@@ -487,7 +546,8 @@ bool etag_matches(std::string_view header, std::string_view sha) {
         while (!tag.empty() && tag.back() == ' ') tag.remove_suffix(1);
         if (tag == "*") return true;
         if (tag.substr(0, 2) == "W/") tag.remove_prefix(2);
-        if (tag.size() == sha.size() + 2 && tag.front() == '"' && tag.back() == '"' && tag.substr(1, sha.size()) == sha) return true;
+        if (tag.size() == sha.size() + 2 && tag.front() == '"' && tag.back() == '"' && tag.substr(1, sha.size()) == sha)
+            return true;
     }
     return false;
 }
@@ -498,11 +558,16 @@ void routes_bundles(App::State& s, httplib::Server& svr) {
         Json models = Json::array();
         for (const auto& b : s.store->latest_bundles()) {
             const auto model = s.model(b.sha256);  // the title a clinician picks a model by
-            models.push_back({{"name", b.name}, {"version", b.version}, {"sha256", b.sha256}, {"size", b.size},
-                              {"expires", b.expires}, {"url", "/api/v1/bundles/" + b.sha256},
+            models.push_back({{"name", b.name},
+                              {"version", b.version},
+                              {"sha256", b.sha256},
+                              {"size", b.size},
+                              {"expires", b.expires},
+                              {"url", "/api/v1/bundles/" + b.sha256},
                               {"title", model ? model->schema.title : b.name}});
         }
-        res.set_content(models_index_sign(models, now, int64_t{s.cfg.index_ttl_hours} * 3600, s.index_key), "application/json");
+        res.set_content(models_index_sign(models, now, int64_t{s.cfg.index_ttl_hours} * 3600, s.index_key),
+                        "application/json");
     });
 
     svr.Get(R"(/api/v1/bundles/([0-9a-f]{64}))", [&s](const httplib::Request& req, httplib::Response& res) {
@@ -513,7 +578,10 @@ void routes_bundles(App::State& s, httplib::Server& svr) {
         const std::string etag = "\"" + sha + "\"";
         res.set_header("ETag", etag);
         res.set_header("Cache-Control", "public, max-age=31536000, immutable");
-        if (etag_matches(req.get_header_value("If-None-Match"), sha)) { res.status = 304; return; }
+        if (etag_matches(req.get_header_value("If-None-Match"), sha)) {
+            res.status = 304;
+            return;
+        }
         s.metrics.download(row->name, row->version);
         res.set_content(*data, "application/octet-stream");  // httplib answers Range requests from this body
     });
@@ -528,9 +596,15 @@ void routes_bundles(App::State& s, httplib::Server& svr) {
         auto manifest = bundle_peek_manifest(body);
         if (!manifest) return reject(422, manifest.error());
         // The identical bytes again (a restarted deployment script): nothing to do, and not an error.
-        if (auto same = s.store->find_version(manifest->name, manifest->version); same && same->sha256 == sha256_hex(body)) {
-            return send_json(res, 200, Json{{"name", same->name}, {"version", same->version}, {"sha256", same->sha256}, {"size", same->size},
-                                            {"url", "/api/v1/bundles/" + same->sha256}, {"already_published", true}});
+        if (auto same = s.store->find_version(manifest->name, manifest->version);
+            same && same->sha256 == sha256_hex(body)) {
+            return send_json(res, 200,
+                             Json{{"name", same->name},
+                                  {"version", same->version},
+                                  {"sha256", same->sha256},
+                                  {"size", same->size},
+                                  {"url", "/api/v1/bundles/" + same->sha256},
+                                  {"already_published", true}});
         }
         int64_t latest = 0;
         for (const auto& b : s.store->latest_bundles())
@@ -538,17 +612,28 @@ void routes_bundles(App::State& s, httplib::Server& svr) {
         auto v = bundle_verify(body, s.root, VerifyPolicy{unix_now(), latest, {}});
         if (!v) return reject(422, v.error());
         if (v->manifest.version <= latest)
-            return reject(409, problem("version_not_newer", v->manifest.name + " v" + std::to_string(latest) +
-                                                                " is already published; a new bundle needs a higher version", "version"));
+            return reject(409, problem("version_not_newer",
+                                       v->manifest.name + " v" + std::to_string(latest) +
+                                           " is already published; a new bundle needs a higher version",
+                                       "version"));
         auto m = model_from_bundle(*v);
         if (!m) return reject(422, m.error());
-        Store::BundleRow row{v->sha256, v->manifest.name, v->manifest.version, static_cast<int64_t>(body.size()),
-                             utc_format(v->manifest.created), utc_format(v->manifest.expires), utc_format(unix_now())};
+        Store::BundleRow row{v->sha256,
+                             v->manifest.name,
+                             v->manifest.version,
+                             static_cast<int64_t>(body.size()),
+                             utc_format(v->manifest.created),
+                             utc_format(v->manifest.expires),
+                             utc_format(unix_now())};
         auto stored = s.store->put_bundle(row, body);
         if (!stored) return reject(stored.error().code == "io" ? 500 : 409, stored.error());
         s.remember(row);
-        send_json(res, 201, Json{{"name", row.name}, {"version", row.version}, {"sha256", row.sha256}, {"size", row.size},
-                                 {"url", "/api/v1/bundles/" + row.sha256}});
+        send_json(res, 201,
+                  Json{{"name", row.name},
+                       {"version", row.version},
+                       {"sha256", row.sha256},
+                       {"size", row.size},
+                       {"url", "/api/v1/bundles/" + row.sha256}});
     });
 }
 
@@ -570,7 +655,10 @@ Json drift_json(App::State& s, const std::string& name, int64_t version, const M
         const FieldDrift d = drift_compare(ref.name, ref.counts, live, totals.predictions, m.schema.privacy.epsilon,
                                            s.cfg.drift_min_predictions, s.cfg.psi_warn, s.cfg.psi_alert);
         Json x{{"field", d.field}, {"status", d.status}, {"predictions", d.predictions}, {"reports", totals.reports}};
-        if (d.status != "insufficient") { x["psi"] = d.psi; x["js_distance"] = d.js; }
+        if (d.status != "insufficient") {
+            x["psi"] = d.psi;
+            x["js_distance"] = d.js;
+        }
         fields.push_back(std::move(x));
     }
     Json classes = Json::array();
@@ -580,12 +668,24 @@ Json drift_json(App::State& s, const std::string& name, int64_t version, const M
     if (totals.predictions >= s.cfg.drift_min_predictions) {
         const auto est = randomized_response_debias(predicted, totals.predictions, m.schema.privacy.epsilon);
         for (size_t c = 0; c < est.size(); ++c)
-            classes.push_back({{"class", m.schema.outputs.classes[c].name}, {"estimated_predictions", std::round(est[c])}});
+            classes.push_back(
+                {{"class", m.schema.outputs.classes[c].name}, {"estimated_predictions", std::round(est[c])}});
     }
-    return Json{{"model", name}, {"version", version}, {"window", {{"from", from}, {"to", to}, {"days", s.cfg.drift_days}}},
-                {"thresholds", {{"psi_warn", s.cfg.psi_warn}, {"psi_alert", s.cfg.psi_alert}, {"min_predictions", s.cfg.drift_min_predictions}}},
-                {"privacy", {{"mechanism", "randomized response per histogram"}, {"epsilon", m.schema.privacy.epsilon}, {"k_min", m.schema.privacy.k_min}}},
-                {"reports", totals.reports}, {"predictions", totals.predictions}, {"fields", fields}, {"predicted_classes", classes}};
+    return Json{{"model", name},
+                {"version", version},
+                {"window", {{"from", from}, {"to", to}, {"days", s.cfg.drift_days}}},
+                {"thresholds",
+                 {{"psi_warn", s.cfg.psi_warn},
+                  {"psi_alert", s.cfg.psi_alert},
+                  {"min_predictions", s.cfg.drift_min_predictions}}},
+                {"privacy",
+                 {{"mechanism", "randomized response per histogram"},
+                  {"epsilon", m.schema.privacy.epsilon},
+                  {"k_min", m.schema.privacy.k_min}}},
+                {"reports", totals.reports},
+                {"predictions", totals.predictions},
+                {"fields", fields},
+                {"predicted_classes", classes}};
 }
 
 // What a request may carry, checked on its headers before anything else is read. Only two routes
@@ -603,8 +703,9 @@ std::optional<Refusal> refuse_before_body(const httplib::Request& req) {
     size_t header_bytes = 0;
     for (const auto& [k, v] : req.headers) header_bytes += k.size() + v.size() + 4;
     if (req.headers.size() > kMaxHeaders || header_bytes > kMaxHeaderBytes)
-        return Refusal{431, "headers_too_large", "at most " + std::to_string(kMaxHeaders) + " headers and " +
-                                                     std::to_string(kMaxHeaderBytes / 1024) + " KiB of them"};
+        return Refusal{431, "headers_too_large",
+                       "at most " + std::to_string(kMaxHeaders) + " headers and " +
+                           std::to_string(kMaxHeaderBytes / 1024) + " KiB of them"};
     const bool chunked = req.has_header("Transfer-Encoding");
     if (chunked && req.has_header("Content-Length"))
         return Refusal{400, "bad_framing", "a request has a Content-Length or a Transfer-Encoding, not both"};
@@ -619,7 +720,8 @@ std::optional<Refusal> refuse_before_body(const httplib::Request& req) {
         type = type.substr(0, type.find(';'));
         for (char& c : type) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
         while (!type.empty() && type.back() == ' ') type.pop_back();
-        if (type != "application/json") return Refusal{415, "unsupported_media_type", "a report is sent as application/json"};
+        if (type != "application/json")
+            return Refusal{415, "unsupported_media_type", "a report is sent as application/json"};
         // A browser names the page that sends a report: only our own pages may.
         const std::string origin = req.get_header_value("Origin"), host = req.get_header_value("Host");
         if (!origin.empty() && origin != "http://" + host && origin != "https://" + host)
@@ -648,7 +750,10 @@ std::string prom_escape(const std::string& v) {
     std::string out;
     for (char c : v) {
         if (c == '\\' || c == '"') out += '\\';
-        if (c == '\n') { out += "\\n"; continue; }
+        if (c == '\n') {
+            out += "\\n";
+            continue;
+        }
         out += c;
     }
     return out;
@@ -672,17 +777,21 @@ void routes_metrics(App::State& s, httplib::Server& svr) {
         const std::string name = (*head)["model"].get<std::string>();
         const int64_t version = (*head)["version"].get<int64_t>();
         auto sha = s.sha_of(name, version);
-        if (!sha) return reject(404, problem("unknown_model", "no published bundle " + name + " v" + std::to_string(version), "model"));
+        if (!sha)
+            return reject(
+                404, problem("unknown_model", "no published bundle " + name + " v" + std::to_string(version), "model"));
         auto model = s.model(*sha);
         if (!model) return reject(500, problem("io", "the stored bundle cannot be read"));
         auto r = report_parse(req.body, model->schema, model->reference);
         if (!r) return reject(400, r.error());
         const std::string today = utc_day(unix_now()), yesterday = day_offset(1), tomorrow = day_offset(-1);
         if (r->day != today && r->day != yesterday && r->day != tomorrow)
-            return reject(400, problem("bad_report", "day must be within one day of the server's date " + today, "day"));
+            return reject(400,
+                          problem("bad_report", "day must be within one day of the server's date " + today, "day"));
         std::string key = req.get_header_value("Idempotency-Key");
         if (!key.empty() && (key.size() != 32 || !hex_decode(key)))
-            return reject(400, problem("bad_report", "Idempotency-Key must be 32 lowercase hex digits (16 random bytes)"));
+            return reject(400,
+                          problem("bad_report", "Idempotency-Key must be 32 lowercase hex digits (16 random bytes)"));
         auto done = s.ingest->submit(Store::Incoming{std::move(*r), key});
         auto outcome = done.get();
         if (!outcome) return reject(503, outcome.error());
@@ -691,7 +800,8 @@ void routes_metrics(App::State& s, httplib::Server& svr) {
 
     svr.Get("/api/v1/drift", [&s](const httplib::Request& req, httplib::Response& res) {
         const std::string name = req.get_param_value("model");
-        if (name.empty()) return send_json(res, 400, error_body("usage", "give ?model=NAME (and optionally &version=N)"));
+        if (name.empty())
+            return send_json(res, 400, error_body("usage", "give ?model=NAME (and optionally &version=N)"));
         int64_t version = 0;
         if (req.has_param("version")) {
             auto v = to_int("version", req.get_param_value("version"), 1, INT64_MAX);
@@ -702,7 +812,10 @@ void routes_metrics(App::State& s, httplib::Server& svr) {
                 if (b.name == name) version = b.version;
         }
         auto row = version ? s.store->find_version(name, version) : std::nullopt;
-        if (!row) return send_json(res, 404, error_body("unknown_model", "no published bundle " + name + (version ? " v" + std::to_string(version) : "")));
+        if (!row)
+            return send_json(res, 404,
+                             error_body("unknown_model", "no published bundle " + name +
+                                                             (version ? " v" + std::to_string(version) : "")));
         auto model = s.model(row->sha256);
         if (!model) return send_json(res, 500, error_body("io", "the stored bundle cannot be read"));
         send_json(res, 200, drift_json(s, name, version, *model));
@@ -711,14 +824,16 @@ void routes_metrics(App::State& s, httplib::Server& svr) {
     svr.Get("/metrics", [&s](const httplib::Request&, httplib::Response& res) {
         std::ostringstream o;
         o.precision(10);
-        o << "# HELP localdx_reports Metrics reports accepted, per model version (window: drift days).\n# TYPE localdx_reports gauge\n";
+        o << "# HELP localdx_reports Metrics reports accepted, per model version (window: drift days).\n# TYPE "
+             "localdx_reports gauge\n";
         std::ostringstream psi, js, predictions, classes;
         for (const auto& [name, version] : s.store->reported_versions()) {
             auto row = s.store->find_version(name, version);
             auto model = row ? s.model(row->sha256) : nullptr;
             if (!model) continue;
             const Json d = drift_json(s, name, version, *model);
-            const std::string labels = "model=\"" + prom_escape(name) + "\",version=\"" + std::to_string(version) + "\"";
+            const std::string labels =
+                "model=\"" + prom_escape(name) + "\",version=\"" + std::to_string(version) + "\"";
             o << "localdx_reports{" << labels << "} " << d["reports"].get<uint64_t>() << "\n";
             predictions << "localdx_report_predictions{" << labels << "} " << d["predictions"].get<uint64_t>() << "\n";
             for (const auto& f : d["fields"]) {
@@ -728,39 +843,57 @@ void routes_metrics(App::State& s, httplib::Server& svr) {
                 js << "localdx_drift_js_distance{" << fl << "} " << f["js_distance"].get<double>() << "\n";
             }
             for (const auto& c : d["predicted_classes"])
-                classes << "localdx_predictions_estimated{" << labels << ",class=\"" << prom_escape(c["class"].get<std::string>()) << "\"} "
+                classes << "localdx_predictions_estimated{" << labels << ",class=\""
+                        << prom_escape(c["class"].get<std::string>()) << "\"} "
                         << c["estimated_predictions"].get<double>() << "\n";
         }
-        o << "# HELP localdx_report_predictions Predictions summarised by accepted reports (window: drift days).\n# TYPE localdx_report_predictions gauge\n"
+        o << "# HELP localdx_report_predictions Predictions summarised by accepted reports (window: drift days).\n# "
+             "TYPE localdx_report_predictions gauge\n"
           << predictions.str();
-        o << "# HELP localdx_predictions_estimated Predictions per class, debiased from randomized response.\n# TYPE localdx_predictions_estimated gauge\n"
+        o << "# HELP localdx_predictions_estimated Predictions per class, debiased from randomized response.\n# TYPE "
+             "localdx_predictions_estimated gauge\n"
           << classes.str();
-        o << "# HELP localdx_drift_psi Population stability index of a field against the bundle's reference.\n# TYPE localdx_drift_psi gauge\n" << psi.str();
-        o << "# HELP localdx_drift_js_distance Jensen-Shannon distance of a field against the bundle's reference.\n# TYPE localdx_drift_js_distance gauge\n" << js.str();
+        o << "# HELP localdx_drift_psi Population stability index of a field against the bundle's reference.\n# TYPE "
+             "localdx_drift_psi gauge\n"
+          << psi.str();
+        o << "# HELP localdx_drift_js_distance Jensen-Shannon distance of a field against the bundle's reference.\n# "
+             "TYPE localdx_drift_js_distance gauge\n"
+          << js.str();
         o << "# HELP localdx_drift_psi_threshold PSI thresholds in force.\n# TYPE localdx_drift_psi_threshold gauge\n"
-          << "localdx_drift_psi_threshold{level=\"warn\"} " << s.cfg.psi_warn << "\nlocaldx_drift_psi_threshold{level=\"alert\"} " << s.cfg.psi_alert << "\n";
+          << "localdx_drift_psi_threshold{level=\"warn\"} " << s.cfg.psi_warn
+          << "\nlocaldx_drift_psi_threshold{level=\"alert\"} " << s.cfg.psi_alert << "\n";
         {
             std::lock_guard lock(s.metrics.mu);
-            o << "# HELP localdx_http_requests_total HTTP requests by route and status.\n# TYPE localdx_http_requests_total counter\n";
+            o << "# HELP localdx_http_requests_total HTTP requests by route and status.\n# TYPE "
+                 "localdx_http_requests_total counter\n";
             for (const auto& [k, v] : s.metrics.requests)
-                o << "localdx_http_requests_total{route=\"" << k.first << "\",status=\"" << k.second << "\"} " << v << "\n";
-            o << "# HELP localdx_http_request_duration_seconds Request latency by route.\n# TYPE localdx_http_request_duration_seconds histogram\n";
+                o << "localdx_http_requests_total{route=\"" << k.first << "\",status=\"" << k.second << "\"} " << v
+                  << "\n";
+            o << "# HELP localdx_http_request_duration_seconds Request latency by route.\n# TYPE "
+                 "localdx_http_request_duration_seconds histogram\n";
             for (const auto& [route, ser] : s.metrics.latency) {
                 for (size_t i = 0; i < std::size(RequestMetrics::kBuckets); ++i)
-                    o << "localdx_http_request_duration_seconds_bucket{route=\"" << route << "\",le=\"" << RequestMetrics::kBuckets[i] << "\"} " << ser.buckets[i] << "\n";
-                o << "localdx_http_request_duration_seconds_bucket{route=\"" << route << "\",le=\"+Inf\"} " << ser.count << "\n";
+                    o << "localdx_http_request_duration_seconds_bucket{route=\"" << route << "\",le=\""
+                      << RequestMetrics::kBuckets[i] << "\"} " << ser.buckets[i] << "\n";
+                o << "localdx_http_request_duration_seconds_bucket{route=\"" << route << "\",le=\"+Inf\"} " << ser.count
+                  << "\n";
                 o << "localdx_http_request_duration_seconds_sum{route=\"" << route << "\"} " << ser.sum << "\n";
                 o << "localdx_http_request_duration_seconds_count{route=\"" << route << "\"} " << ser.count << "\n";
             }
-            o << "# HELP localdx_reports_rejected_total Rejected reports and uploads by reason.\n# TYPE localdx_reports_rejected_total counter\n";
-            for (const auto& [code, v] : s.metrics.rejected) o << "localdx_reports_rejected_total{reason=\"" << code << "\"} " << v << "\n";
-            o << "# HELP localdx_bundle_downloads_total Bundle downloads.\n# TYPE localdx_bundle_downloads_total counter\n";
+            o << "# HELP localdx_reports_rejected_total Rejected reports and uploads by reason.\n# TYPE "
+                 "localdx_reports_rejected_total counter\n";
+            for (const auto& [code, v] : s.metrics.rejected)
+                o << "localdx_reports_rejected_total{reason=\"" << code << "\"} " << v << "\n";
+            o << "# HELP localdx_bundle_downloads_total Bundle downloads.\n# TYPE localdx_bundle_downloads_total "
+                 "counter\n";
             for (const auto& [k, v] : s.metrics.downloads) {
                 const auto tab = k.find('\t');
-                o << "localdx_bundle_downloads_total{model=\"" << prom_escape(k.substr(0, tab)) << "\",version=\"" << k.substr(tab + 1) << "\"} " << v << "\n";
+                o << "localdx_bundle_downloads_total{model=\"" << prom_escape(k.substr(0, tab)) << "\",version=\""
+                  << k.substr(tab + 1) << "\"} " << v << "\n";
             }
         }
-        o << "# HELP localdx_ingest_commits_total Group commits of metrics reports.\n# TYPE localdx_ingest_commits_total counter\n"
+        o << "# HELP localdx_ingest_commits_total Group commits of metrics reports.\n# TYPE "
+             "localdx_ingest_commits_total counter\n"
           << "localdx_ingest_commits_total " << s.ingest->batches() << "\n";
         res.set_content(o.str(), "text/plain; version=0.0.4");
     });
@@ -773,7 +906,8 @@ void routes_metrics(App::State& s, httplib::Server& svr) {
 //-----------------------------------------------------------------------------
 Result<Ok> App::run() {
     State& s = *s_;
-    if (!s.cfg.tls_cert.empty()) s.http = std::make_unique<httplib::SSLServer>(s.cfg.tls_cert.c_str(), s.cfg.tls_key.c_str());
+    if (!s.cfg.tls_cert.empty())
+        s.http = std::make_unique<httplib::SSLServer>(s.cfg.tls_cert.c_str(), s.cfg.tls_key.c_str());
     else s.http = std::make_unique<httplib::Server>();
     httplib::Server& svr = *s.http;
     if (!svr.is_valid()) return problem("tls", "cannot load the TLS certificate or key");
@@ -791,7 +925,9 @@ Result<Ok> App::run() {
     svr.set_read_timeout(30, 0);
     svr.set_write_timeout(30, 0);
     const int threads = s.cfg.threads;
-    svr.new_task_queue = [threads] { return new httplib::ThreadPool(static_cast<size_t>(threads)); };  // owned by httplib
+    svr.new_task_queue = [threads] {
+        return new httplib::ThreadPool(static_cast<size_t>(threads));
+    };  // owned by httplib
 
     svr.set_pre_routing_handler([&s](const httplib::Request& req, httplib::Response& res) {
         request_start = std::chrono::steady_clock::now();
@@ -809,14 +945,18 @@ Result<Ok> App::run() {
             const std::optional<uint64_t> size = resource_size(s, req.path);
             if (req.ranges.size() > 1 || !size) {
                 if (req.ranges.size() > 1) s.metrics.reject("multiple_ranges");
-                // Served whole: a client that asks for several ranges, or a range of something with no fixed size, gets it all.
-                const_cast<httplib::Request&>(req).ranges.clear();  // the one request object of this exchange, ours to adjust here
+                // Served whole: a client that asks for several ranges, or a range of something with no fixed size, gets
+                // it all.
+                const_cast<httplib::Request&>(req)
+                    .ranges.clear();  // the one request object of this exchange, ours to adjust here
             } else if (auto r = clamp_range(req.ranges[0], *size)) {
                 const_cast<httplib::Request&>(req).ranges[0] = *r;
             } else {
                 res.set_header("Content-Range", "bytes */" + std::to_string(*size));
                 const_cast<httplib::Request&>(req).ranges.clear();
-                send_json(res, 416, error_body("range_not_satisfiable", "the range lies outside the " + std::to_string(*size) + " bytes"));
+                send_json(res, 416,
+                          error_body("range_not_satisfiable",
+                                     "the range lies outside the " + std::to_string(*size) + " bytes"));
                 return httplib::Server::HandlerResponse::Handled;
             }
         }
@@ -828,7 +968,8 @@ Result<Ok> App::run() {
             }
             if (len > kMaxReportBytes) {
                 s.metrics.reject("too_large");
-                send_json(res, 413, error_body("too_large", "a report is at most " + std::to_string(kMaxReportBytes) + " bytes"));
+                send_json(res, 413,
+                          error_body("too_large", "a report is at most " + std::to_string(kMaxReportBytes) + " bytes"));
                 return httplib::Server::HandlerResponse::Handled;
             }
         }
@@ -841,9 +982,11 @@ Result<Ok> App::run() {
             if (!allowed) {
                 s.metrics.reject("unauthorized");
                 res.set_header("WWW-Authenticate", "Bearer");
-                send_json(res, 401, error_body("unauthorized", s.operator_tokens.empty()
-                                                                   ? "this server has no operator token (--operator-token-file), so nobody reads operations data"
-                                                                   : "reading operations data needs an operator's bearer token"));
+                send_json(res, 401,
+                          error_body("unauthorized", s.operator_tokens.empty()
+                                                         ? "this server has no operator token (--operator-token-file), "
+                                                           "so nobody reads operations data"
+                                                         : "reading operations data needs an operator's bearer token"));
                 return httplib::Server::HandlerResponse::Handled;
             }
         }
@@ -859,21 +1002,27 @@ Result<Ok> App::run() {
         }
         return httplib::Server::HandlerResponse::Unhandled;
     });
-    svr.set_post_routing_handler([&s](const httplib::Request& req, httplib::Response& res) { security_headers(req, res); });
+    svr.set_post_routing_handler(
+        [&s](const httplib::Request& req, httplib::Response& res) { security_headers(req, res); });
     svr.set_logger([&s](const httplib::Request& req, const httplib::Response& res) {
         // Latency from the end of the request headers (pre-routing, same thread) to the response
         // being written; the log holds no address, query or body.
         const std::string route = route_of(req.path);
-        s.metrics.observe(route, res.status, std::chrono::duration<double>(std::chrono::steady_clock::now() - request_start).count());
+        s.metrics.observe(route, res.status,
+                          std::chrono::duration<double>(std::chrono::steady_clock::now() - request_start).count());
         if (s.cfg.access_log && route != "static")
-            std::fprintf(stdout, "%s %s %s %d %zu\n", utc_format(unix_now()).c_str(), req.method.c_str(), route.c_str(), res.status, res.body.size());
+            std::fprintf(stdout, "%s %s %s %d %zu\n", utc_format(unix_now()).c_str(), req.method.c_str(), route.c_str(),
+                         res.status, res.body.size());
     });
     svr.set_exception_handler([](const httplib::Request&, httplib::Response& res, std::exception_ptr) {
         // A bug, not the client's input: say so without the exception's text (internals).
         send_json(res, 500, error_body("internal", "the server could not handle this request"));
     });
     svr.set_error_handler([](const httplib::Request&, httplib::Response& res) {
-        if (res.body.empty()) send_json(res, res.status, error_body("http_" + std::to_string(res.status), res.status == 404 ? "not found" : "request failed"));
+        if (res.body.empty())
+            send_json(
+                res, res.status,
+                error_body("http_" + std::to_string(res.status), res.status == 404 ? "not found" : "request failed"));
     });
 
     routes_health(s, svr);
@@ -888,15 +1037,17 @@ Result<Ok> App::run() {
         httplib::default_socket_options(sock);
         listening = sock;
     });
-    if (!svr.bind_to_port(s.cfg.host.c_str(), s.cfg.port)) return problem("io", "cannot listen on " + s.cfg.host + ":" + std::to_string(s.cfg.port));
-    if (listening >= 0 && ::listen(listening, 1024) != 0) std::fprintf(stderr, "localdx-server: cannot raise the listen backlog: %s\n", std::strerror(errno));
+    if (!svr.bind_to_port(s.cfg.host.c_str(), s.cfg.port))
+        return problem("io", "cannot listen on " + s.cfg.host + ":" + std::to_string(s.cfg.port));
+    if (listening >= 0 && ::listen(listening, 1024) != 0)
+        std::fprintf(stderr, "localdx-server: cannot raise the listen backlog: %s\n", std::strerror(errno));
     s.ready = true;
-    std::fprintf(stdout, "localdx-server listening on %s://%s:%d (data %s)\n", s.cfg.tls_cert.empty() ? "http" : "https",
-                 s.cfg.host.c_str(), s.cfg.port, s.cfg.data_dir.c_str());
+    std::fprintf(stdout, "localdx-server listening on %s://%s:%d (data %s)\n",
+                 s.cfg.tls_cert.empty() ? "http" : "https", s.cfg.host.c_str(), s.cfg.port, s.cfg.data_dir.c_str());
     std::fflush(stdout);
     svr.listen_after_bind();  // returns after stop(), once in-flight requests have finished
     s.ready = false;
-    s.ingest->stop();         // commit everything still queued
+    s.ingest->stop();  // commit everything still queued
     return Ok{};
 }
 

@@ -14,7 +14,9 @@
 
 #include "base/error.h"
 
-namespace httplib { class Server; }
+namespace httplib {
+class Server;
+}
 
 namespace ldx {
 
@@ -25,16 +27,17 @@ struct ServerConfig {
     std::string host = "127.0.0.1";
     int port = 8080;
     std::string data_dir = "data";
-    std::string web_dir;            // the PWA; empty: no static files
-    std::string trust_path;         // trust root: bundles must verify against it
-    std::string token_path;         // administrator bearer token (publish)
-    std::string operator_token_path; // operator bearer tokens, one per line (/metrics, drift); empty: nobody reads them
-    std::string index_key_path;     // signing key for the models index (listed in the trust root)
-    std::string tls_cert, tls_key;  // both set: HTTPS
-    int threads = 64;               // worker threads (each may wait for a group commit)
-    int index_ttl_hours = 24;       // the signed index expires this long after it is issued
-    int rate_limit_per_minute = 60; // metrics reports per source per minute (0: off)
-    int drift_days = 7;             // window of the drift figures
+    std::string web_dir;     // the PWA; empty: no static files
+    std::string trust_path;  // trust root: bundles must verify against it
+    std::string token_path;  // administrator bearer token (publish)
+    std::string
+        operator_token_path;         // operator bearer tokens, one per line (/metrics, drift); empty: nobody reads them
+    std::string index_key_path;      // signing key for the models index (listed in the trust root)
+    std::string tls_cert, tls_key;   // both set: HTTPS
+    int threads = 64;                // worker threads (each may wait for a group commit)
+    int index_ttl_hours = 24;        // the signed index expires this long after it is issued
+    int rate_limit_per_minute = 60;  // metrics reports per source per minute (0: off)
+    int drift_days = 7;              // window of the drift figures
     // Below this many predictions no drift figure is published: with randomized response at
     // epsilon 1 over ~12 bins, PSI noise is about 600 / predictions.
     uint64_t drift_min_predictions = 20000;

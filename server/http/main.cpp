@@ -10,7 +10,10 @@ int main(int argc, char** argv) {
     std::setvbuf(stdout, nullptr, _IOLBF, 0);  // the access log is read line by line
     std::string help;
     auto cfg = ldx::server_config_parse(std::vector<std::string>(argv + 1, argv + argc), help);
-    if (!help.empty()) { std::fputs(help.c_str(), stdout); return 0; }
+    if (!help.empty()) {
+        std::fputs(help.c_str(), stdout);
+        return 0;
+    }
     if (!cfg) {
         for (const auto& p : cfg.problems()) std::fprintf(stderr, "localdx-server: %s\n", p.describe().c_str());
         return 2;

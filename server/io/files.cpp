@@ -16,7 +16,7 @@ namespace ldx {
 Result<std::string> file_read(const std::string& path, size_t max_bytes) {
     const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
     if (fd < 0) return problem("io", "cannot read " + path + ": " + std::strerror(errno), path);
-    struct stat st{};
+    struct stat st {};
     if (::fstat(fd, &st) == 0 && S_ISDIR(st.st_mode)) {
         ::close(fd);
         return problem("io", path + " is a folder, not a file", path);

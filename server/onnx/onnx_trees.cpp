@@ -155,7 +155,8 @@ Result<Bytes> onnx_export_trees(const Ensemble& e, std::string_view model_name) 
             tree_ids.push_back(static_cast<int64_t>(t));
             node_ids.push_back(static_cast<int64_t>(i));
             if (nd.leaf()) {
-                leaf(static_cast<int64_t>(t), static_cast<int64_t>(i), binary ? 0 : tree.output, static_cast<float>(nd.value));
+                leaf(static_cast<int64_t>(t), static_cast<int64_t>(i), binary ? 0 : tree.output,
+                     static_cast<float>(nd.value));
             } else {
                 modes.push_back("BRANCH_LT");
                 feature_ids.push_back(nd.feature);
@@ -250,7 +251,8 @@ Result<Ensemble> onnx_import_trees(std::string_view onnx_bytes) {
     auto bad = [](std::string m) { return problem("bad_onnx", std::move(m)); };
     const onnx::NodeProto* tree_node = nullptr;
     for (const auto& n : g.node())
-        if (n.domain() == "ai.onnx.ml" && (n.op_type() == "TreeEnsembleClassifier" || n.op_type() == "TreeEnsembleRegressor")) {
+        if (n.domain() == "ai.onnx.ml" &&
+            (n.op_type() == "TreeEnsembleClassifier" || n.op_type() == "TreeEnsembleRegressor")) {
             if (tree_node) return bad("the graph has more than one tree ensemble");
             tree_node = &n;
         }
@@ -270,7 +272,8 @@ Result<Ensemble> onnx_import_trees(std::string_view onnx_bytes) {
     };
     if (a.count("nodes_values_as_tensor") || a.count("class_weights_as_tensor") || a.count("target_weights_as_tensor"))
         return bad("tensor-valued tree attributes (double precision) are not supported");
-    const auto tree_ids = ints("nodes_treeids"), node_ids = ints("nodes_nodeids"), feature_ids = ints("nodes_featureids");
+    const auto tree_ids = ints("nodes_treeids"), node_ids = ints("nodes_nodeids"),
+               feature_ids = ints("nodes_featureids");
     const auto true_ids = ints("nodes_truenodeids"), false_ids = ints("nodes_falsenodeids");
     auto missing_true = ints("nodes_missing_value_tracks_true");
     const auto values = floats("nodes_values");
@@ -295,13 +298,16 @@ Result<Ensemble> onnx_import_trees(std::string_view onnx_bytes) {
     // Tree ids -> our trees; node ids -> indices within a tree.
     std::map<int64_t, std::map<int64_t, size_t>> index;  // tree -> node id -> position
     for (size_t i = 0; i < n; ++i) {
-        if (index[tree_ids[i]].count(node_ids[i])) return bad("node " + std::to_string(node_ids[i]) + " of tree " + std::to_string(tree_ids[i]) + " is defined twice");
+        if (index[tree_ids[i]].count(node_ids[i]))
+            return bad("node " + std::to_string(node_ids[i]) + " of tree " + std::to_string(tree_ids[i]) +
+                       " is defined twice");
         index[tree_ids[i]][node_ids[i]] = 0;
     }
     std::set<int64_t> classes(w_id.begin(), w_id.end());
-    int64_t num_labels = classifier ? (a.count("classlabels_int64s") ? a["classlabels_int64s"]->ints_size() : 0) +
-                                          (a.count("classlabels_strings") ? a["classlabels_strings"]->strings_size() : 0)
-                                    : (a.count("n_targets") ? a["n_targets"]->i() : 1);
+    int64_t num_labels = classifier
+                             ? (a.count("classlabels_int64s") ? a["classlabels_int64s"]->ints_size() : 0) +
+                                   (a.count("classlabels_strings") ? a["classlabels_strings"]->strings_size() : 0)
+                             : (a.count("n_targets") ? a["n_targets"]->i() : 1);
     Ensemble e;
     int64_t max_feature = 0;
     for (auto f : feature_ids) max_feature = std::max(max_feature, f);
@@ -318,7 +324,8 @@ Result<Ensemble> onnx_import_trees(std::string_view onnx_bytes) {
         e.num_outputs = 1;
         e.base_margin = {base_values.empty() ? 0.0 : static_cast<double>(base_values.back())};
     } else if (num_labels >= 2) {
-        if (post != "SOFTMAX" && post != "NONE") return bad("post_transform " + post + " is not supported for multi-class trees");
+        if (post != "SOFTMAX" && post != "NONE")
+            return bad("post_transform " + post + " is not supported for multi-class trees");
         e.link = Link::softmax;
         e.num_outputs = static_cast<int>(num_labels);
         e.base_margin.assign(static_cast<size_t>(num_labels), 0.0);
@@ -356,7 +363,8 @@ Result<Ensemble> onnx_import_trees(std::string_view onnx_bytes) {
     // Leaf weights; a tree's output is the class of its (first) weight.
     std::vector<bool> output_set(e.trees.size(), false);
     for (size_t i = 0; i < w_tree.size(); ++i) {
-        if (!tree_pos.count(w_tree[i]) || !index[w_tree[i]].count(w_node[i])) return bad("a leaf weight names an unknown node");
+        if (!tree_pos.count(w_tree[i]) || !index[w_tree[i]].count(w_node[i]))
+            return bad("a leaf weight names an unknown node");
         Tree& t = e.trees[tree_pos[w_tree[i]]];
         TreeNode& nd = t.nodes[index[w_tree[i]][w_node[i]]];
         if (!nd.leaf()) return bad("a weight is attached to a branch node");
@@ -375,7 +383,10 @@ Result<Ensemble> onnx_import_trees(std::string_view onnx_bytes) {
         Tree& t = e.trees[ti];
         std::vector<bool> has_parent(t.nodes.size(), false);
         for (const auto& nd : t.nodes)
-            if (!nd.leaf()) { has_parent[static_cast<size_t>(nd.left)] = true; has_parent[static_cast<size_t>(nd.right)] = true; }
+            if (!nd.leaf()) {
+                has_parent[static_cast<size_t>(nd.left)] = true;
+                has_parent[static_cast<size_t>(nd.right)] = true;
+            }
         if (has_parent[0]) return bad("tree " + std::to_string(ti) + ": the first node is not the root");
         for (auto& nd : t.nodes) nd.cover = 1;  // placeholder until recounted from reference data
     }
@@ -401,19 +412,26 @@ Result<OnnxInfo> onnx_inspect(std::string_view onnx_bytes) {
     for (const auto& t : m->graph().initializer()) initializers.insert(t.name());
     for (const auto& n : m->graph().node()) {
         if (!n.domain().empty() && n.domain() != "ai.onnx" && n.domain() != "ai.onnx.ml")
-            return problem("unsupported_operator", "operator " + n.domain() + ":" + n.op_type() + (n.name().empty() ? "" : " (node '" + n.name() + "')") +
-                                                       " is outside the standard ONNX domains (ai.onnx, ai.onnx.ml); ONNX Runtime Web cannot run it");
-        const std::string op = n.domain().empty() || n.domain() == "ai.onnx" ? n.op_type() : n.domain() + ":" + n.op_type();
-        if (std::find(info.operators.begin(), info.operators.end(), op) == info.operators.end()) info.operators.push_back(op);
-        if (n.domain() == "ai.onnx.ml" && (n.op_type() == "TreeEnsembleClassifier" || n.op_type() == "TreeEnsembleRegressor"))
+            return problem(
+                "unsupported_operator",
+                "operator " + n.domain() + ":" + n.op_type() + (n.name().empty() ? "" : " (node '" + n.name() + "')") +
+                    " is outside the standard ONNX domains (ai.onnx, ai.onnx.ml); ONNX Runtime Web cannot run it");
+        const std::string op =
+            n.domain().empty() || n.domain() == "ai.onnx" ? n.op_type() : n.domain() + ":" + n.op_type();
+        if (std::find(info.operators.begin(), info.operators.end(), op) == info.operators.end())
+            info.operators.push_back(op);
+        if (n.domain() == "ai.onnx.ml" &&
+            (n.op_type() == "TreeEnsembleClassifier" || n.op_type() == "TreeEnsembleRegressor"))
             info.tree_ensemble = true;
-        if (n.op_type() == "IsNaN" || (n.domain() == "ai.onnx.ml" && n.op_type() == "Imputer")) info.handles_missing = true;
+        if (n.op_type() == "IsNaN" || (n.domain() == "ai.onnx.ml" && n.op_type() == "Imputer"))
+            info.handles_missing = true;
     }
     auto tensor = [](const onnx::ValueInfoProto& v) {
         OnnxTensor t;
         t.name = v.name();
         t.is_float = v.type().tensor_type().elem_type() == onnx::TensorProto::FLOAT;
-        for (const auto& d : v.type().tensor_type().shape().dim()) t.dims.push_back(d.has_dim_value() ? d.dim_value() : -1);
+        for (const auto& d : v.type().tensor_type().shape().dim())
+            t.dims.push_back(d.has_dim_value() ? d.dim_value() : -1);
         return t;
     };
     for (const auto& i : m->graph().input())

@@ -46,7 +46,7 @@ struct OnnxTensor {
     std::vector<int64_t> dims;  // -1 where the dimension is not fixed (the batch)
 };
 struct OnnxInfo {
-    std::vector<std::string> operators;  // "ai.onnx.ml:TreeEnsembleClassifier", "Gemm", ...
+    std::vector<std::string> operators;       // "ai.onnx.ml:TreeEnsembleClassifier", "Gemm", ...
     std::vector<OnnxTensor> inputs, outputs;  // graph inputs that are not initializers; outputs
     bool tree_ensemble = false;
     bool handles_missing = false;  // has a step that replaces NaN (IsNaN, ai.onnx.ml:Imputer)

@@ -59,9 +59,11 @@ Result<Package> package_agnostic(const PackageInput& in, Schema schema, const On
                                                 " inputs; LocalDx feeds one float tensor [N, features]");
     const OnnxTensor& input = info.inputs[0];
     if (!input.is_float || input.dims.size() != 2)
-        return problem("unsupported_model", "the model's input '" + input.name + "' must be a float tensor [N, features]");
+        return problem("unsupported_model",
+                       "the model's input '" + input.name + "' must be a float tensor [N, features]");
     if (input.dims[1] != static_cast<int64_t>(width))
-        return problem("schema_mismatch", "the model's input '" + input.name + "' takes " + std::to_string(input.dims[1]) +
+        return problem("schema_mismatch", "the model's input '" + input.name + "' takes " +
+                                              std::to_string(input.dims[1]) +
                                               " features; the schema maps its fields to " + std::to_string(width));
     auto fits = [&](const OnnxTensor& t) {
         return t.is_float && t.dims.size() == 2 && (t.dims[1] == k || (k == 2 && t.dims[1] == 1));
@@ -72,52 +74,64 @@ Result<Package> package_agnostic(const PackageInput& in, Schema schema, const On
     if (!output) {
         int candidates = 0;
         for (const auto& o : info.outputs)
-            if (fits(o)) { output = &o; ++candidates; }
+            if (fits(o)) {
+                output = &o;
+                ++candidates;
+            }
         if (candidates != 1) output = nullptr;
     }
     if (!output || !fits(*output)) {
         std::string names;
         for (const auto& o : info.outputs) names += (names.empty() ? "" : ", ") + o.name;
-        return problem("unsupported_model", "cannot tell which output holds the class probabilities (outputs: " + names +
-                                                "): name it 'probabilities', a float tensor [N, " + std::to_string(k) + "]");
+        return problem("unsupported_model",
+                       "cannot tell which output holds the class probabilities (outputs: " + names +
+                           "): name it 'probabilities', a float tensor [N, " + std::to_string(k) + "]");
     }
     for (const Field& f : schema.fields)
         if (!f.required && f.missing == MissingPolicy::model_missing && !info.handles_missing)
-            return problem("schema_mismatch", "field '" + f.name + "' may be missing, but this model has no step that handles missing values "
-                                              "(IsNaN or Imputer): make the field required, or its missing policy 'error'", f.name);
+            return problem("schema_mismatch",
+                           "field '" + f.name +
+                               "' may be missing, but this model has no step that handles missing values "
+                               "(IsNaN or Imputer): make the field required, or its missing policy 'error'",
+                           f.name);
     if (in.permutations < 2 || in.permutations % 2)
         return problem("usage", "--permutations must be an even number, at least 2 (a permutation and its reverse)");
     if (in.background_rows < 1 || in.background_rows > 4096)
         return problem("usage", "--background must be between 1 and 4096 rows");
 
     if (!in.reference || looks_like_json(*in.reference))
-        return problem("missing_reference", "a non-tree model needs --reference as a CSV of rows: the explainer's background sample "
-                                            "and the drift histograms come from it");
+        return problem("missing_reference",
+                       "a non-tree model needs --reference as a CSV of rows: the explainer's background sample "
+                       "and the drift histograms come from it");
     auto data = dataset_from_csv(schema, *in.reference, false);
     if (!data) return data.problems();
     if (data->probabilities.empty()) {
         std::string cols;
         for (const auto& c : schema.outputs.classes) cols += (cols.empty() ? "" : ", ") + ("p_" + c.name);
-        return problem("missing_reference", "the reference CSV needs the model's probabilities for each row in columns " + cols +
-                                                ": LocalDx cannot run a non-tree ONNX model natively, and the browser checks them on every load");
+        return problem(
+            "missing_reference",
+            "the reference CSV needs the model's probabilities for each row in columns " + cols +
+                ": LocalDx cannot run a non-tree ONNX model natively, and the browser checks them on every load");
     }
     const Reference reference = reference_from_rows(schema, *data, data->probabilities);
-    SamplingShapley sampler = sampling_shapley_make(schema, data->x.data, data->probabilities, in.background_rows, in.permutations, 20221);
+    SamplingShapley sampler =
+        sampling_shapley_make(schema, data->x.data, data->probabilities, in.background_rows, in.permutations, 20221);
     sampler.input = input.name;
     sampler.output = output->name;
     sampler.output_width = static_cast<int>(output->dims[1]);
-    log("ONNX model (" + ops + "): model-agnostic explainer, " + std::to_string(sampler.background_rows()) + " background rows x " +
-        std::to_string(sampler.permutations) + " permutations = " + std::to_string(sampling_shapley_rows(sampler)) +
-        " model rows per explanation");
+    log("ONNX model (" + ops + "): model-agnostic explainer, " + std::to_string(sampler.background_rows()) +
+        " background rows x " + std::to_string(sampler.permutations) +
+        " permutations = " + std::to_string(sampling_shapley_rows(sampler)) + " model rows per explanation");
 
     auto card = card_base(in, schema);
     if (!card) return card.problems();
-    (*card)["explainer"] = {{"kind", "sampling-shapley"},
-                            {"background_rows", sampler.background_rows()},
-                            {"permutations", sampler.permutations},
-                            {"note", "model-agnostic: Shapley values estimated by permutation sampling against " +
-                                         std::to_string(sampler.background_rows()) +
-                                         " background rows from the reference data, in probability points, with standard errors"}};
+    (*card)["explainer"] = {
+        {"kind", "sampling-shapley"},
+        {"background_rows", sampler.background_rows()},
+        {"permutations", sampler.permutations},
+        {"note", "model-agnostic: Shapley values estimated by permutation sampling against " +
+                     std::to_string(sampler.background_rows()) +
+                     " background rows from the reference data, in probability points, with standard errors"}};
     Package p;
     p.manifest = in.manifest;
     p.manifest.explainer = "sampling-shapley";
@@ -158,17 +172,21 @@ Result<Package> package_members(const PackageInput& in, const PackageLog& log) {
         log("ONNX tree ensemble: " + std::to_string(e.trees.size()) + " trees");
     }
     if (e.num_features != static_cast<int>(width))
-        return problem("schema_mismatch", "the model takes " + std::to_string(e.num_features) + " features; the schema maps its fields to " +
-                                              std::to_string(width));
+        return problem("schema_mismatch", "the model takes " + std::to_string(e.num_features) +
+                                              " features; the schema maps its fields to " + std::to_string(width));
     if (num_classes(e) != schema.num_classes())
-        return problem("schema_mismatch", "the model predicts " + std::to_string(num_classes(e)) + " classes; the schema lists " +
-                                              std::to_string(schema.num_classes()));
+        return problem("schema_mismatch", "the model predicts " + std::to_string(num_classes(e)) +
+                                              " classes; the schema lists " + std::to_string(schema.num_classes()));
 
     // 2. Reference histograms (and covers, for ONNX trees, which carry none).
-    if (!in.reference) return problem("missing_reference", "--reference is required: the training data's histograms drive drift monitoring");
+    if (!in.reference)
+        return problem("missing_reference",
+                       "--reference is required: the training data's histograms drive drift monitoring");
     Reference reference;
     if (looks_like_json(*in.reference)) {
-        if (e.covers == "none") return problem("missing_reference", "an ONNX tree model needs --reference as a CSV of rows to recount node covers");
+        if (e.covers == "none")
+            return problem("missing_reference",
+                           "an ONNX tree model needs --reference as a CSV of rows to recount node covers");
         auto j = json_parse(*in.reference, "reference histograms", JsonLimits{64u << 20, 8});
         if (!j) return j.problems();
         auto r = reference_from_json(*j, schema);
@@ -195,8 +213,10 @@ Result<Package> package_members(const PackageInput& in, const PackageLog& log) {
     Json card = std::move(*card_r);
     card["explainer"] = {{"kind", "treeshap"},
                          {"covers", e.covers},
-                         {"note", e.covers == "training" ? "exact path-dependent TreeSHAP with the training node covers"
-                                                         : "exact path-dependent TreeSHAP with node covers counted from reference data (" + e.covers + ")"}};
+                         {"note", e.covers == "training"
+                                      ? "exact path-dependent TreeSHAP with the training node covers"
+                                      : "exact path-dependent TreeSHAP with node covers counted from reference data (" +
+                                            e.covers + ")"}};
 
     Package p;
     p.manifest = in.manifest;

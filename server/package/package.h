@@ -25,12 +25,12 @@ namespace ldx {
 //-----------------------------------------------------------------------------
 struct PackageInput {
     std::string schema_json;
-    std::string model_bytes;              // XGBoost JSON model or ONNX
-    std::optional<std::string> card_json; // model card text (and metrics, from `localdx train`)
-    std::optional<std::string> reference; // reference.json from `localdx train`, or a CSV of rows
-    Manifest manifest;                    // name, version, created, expires (members filled in)
-    size_t background_rows = 32;          // non-tree models: background sample of the explainer
-    int permutations = 4;                 // non-tree models: permutations per background row (even)
+    std::string model_bytes;               // XGBoost JSON model or ONNX
+    std::optional<std::string> card_json;  // model card text (and metrics, from `localdx train`)
+    std::optional<std::string> reference;  // reference.json from `localdx train`, or a CSV of rows
+    Manifest manifest;                     // name, version, created, expires (members filled in)
+    size_t background_rows = 32;           // non-tree models: background sample of the explainer
+    int permutations = 4;                  // non-tree models: permutations per background row (even)
 };
 
 //-----------------------------------------------------------------------------

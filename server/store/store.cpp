@@ -29,10 +29,19 @@ struct Stmt {
     ~Stmt() { sqlite3_finalize(s); }
     Stmt(const Stmt&) = delete;
     Stmt& operator=(const Stmt&) = delete;
-    Stmt& bind(int i, const std::string& v) { sqlite3_bind_text(s, i, v.c_str(), static_cast<int>(v.size()), SQLITE_TRANSIENT); return *this; }
-    Stmt& bind(int i, int64_t v) { sqlite3_bind_int64(s, i, v); return *this; }
+    Stmt& bind(int i, const std::string& v) {
+        sqlite3_bind_text(s, i, v.c_str(), static_cast<int>(v.size()), SQLITE_TRANSIENT);
+        return *this;
+    }
+    Stmt& bind(int i, int64_t v) {
+        sqlite3_bind_int64(s, i, v);
+        return *this;
+    }
     int step() { return sqlite3_step(s); }
-    void reset() { sqlite3_reset(s); sqlite3_clear_bindings(s); }
+    void reset() {
+        sqlite3_reset(s);
+        sqlite3_clear_bindings(s);
+    }
     std::string text(int c) const {
         const unsigned char* t = sqlite3_column_text(s, c);
         return t ? reinterpret_cast<const char*>(t) : "";
@@ -62,7 +71,8 @@ Result<std::unique_ptr<Store>> Store::open(const std::string& data_dir) {
     std::unique_ptr<Store> s(new Store());  // private constructor: make_unique cannot reach it
     s->dir_ = data_dir;
     const std::string path = data_dir + "/localdx.db";
-    if (sqlite3_open_v2(path.c_str(), &s->db_, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_FULLMUTEX, nullptr) != SQLITE_OK)
+    if (sqlite3_open_v2(path.c_str(), &s->db_, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_FULLMUTEX,
+                        nullptr) != SQLITE_OK)
         return problem("io", "cannot open " + path + ": " + (s->db_ ? sqlite3_errmsg(s->db_) : "out of memory"));
     sqlite3_busy_timeout(s->db_, 5000);
     std::string err;
@@ -82,8 +92,10 @@ Result<std::unique_ptr<Store>> Store::open(const std::string& data_dir) {
         CREATE TABLE IF NOT EXISTS seen_reports (key TEXT PRIMARY KEY, day TEXT NOT NULL) WITHOUT ROWID;
     )sql";
     if (!exec(s->db_, schema, &err)) return problem("io", "cannot set up " + path + ": " + err);
-    if (!exec(s->db_, "PRAGMA wal_autocheckpoint = 0", &err)) return problem("io", "cannot configure " + path + ": " + err);
-    if (sqlite3_open_v2(path.c_str(), &s->checkpoint_db_, SQLITE_OPEN_READWRITE | SQLITE_OPEN_FULLMUTEX, nullptr) != SQLITE_OK)
+    if (!exec(s->db_, "PRAGMA wal_autocheckpoint = 0", &err))
+        return problem("io", "cannot configure " + path + ": " + err);
+    if (sqlite3_open_v2(path.c_str(), &s->checkpoint_db_, SQLITE_OPEN_READWRITE | SQLITE_OPEN_FULLMUTEX, nullptr) !=
+        SQLITE_OK)
         return problem("io", "cannot open " + path + " for checkpoints");
     sqlite3_busy_timeout(s->checkpoint_db_, 5000);
     s->checkpointer_ = std::thread([p = s.get()] { p->checkpoint_loop(); });
@@ -126,13 +138,23 @@ Result<Store::BundleRow> Store::put_bundle(const BundleRow& row, std::string_vie
         q.bind(1, row.name);
         if (q.step() == SQLITE_ROW && sqlite3_column_type(q.s, 0) != SQLITE_NULL && q.integer(0) >= row.version)
             return problem(q.integer(0) == row.version ? "version_exists" : "version_not_newer",
-                           row.name + " v" + std::to_string(q.integer(0)) + " is already published; a new bundle needs a higher version",
+                           row.name + " v" + std::to_string(q.integer(0)) +
+                               " is already published; a new bundle needs a higher version",
                            "version");
     }
     if (auto ok = file_write_atomic(bundle_path(row.sha256), bytes); !ok) return ok.problems();
-    Stmt ins(db_, "INSERT INTO bundles (sha256, name, version, size, created, expires, published) VALUES (?, ?, ?, ?, ?, ?, ?)");
-    ins.bind(1, row.sha256).bind(2, row.name).bind(3, row.version).bind(4, row.size).bind(5, row.created).bind(6, row.expires).bind(7, row.published);
-    if (ins.step() != SQLITE_DONE) return problem("io", std::string("cannot record the bundle: ") + sqlite3_errmsg(db_));
+    Stmt ins(
+        db_,
+        "INSERT INTO bundles (sha256, name, version, size, created, expires, published) VALUES (?, ?, ?, ?, ?, ?, ?)");
+    ins.bind(1, row.sha256)
+        .bind(2, row.name)
+        .bind(3, row.version)
+        .bind(4, row.size)
+        .bind(5, row.created)
+        .bind(6, row.expires)
+        .bind(7, row.published);
+    if (ins.step() != SQLITE_DONE)
+        return problem("io", std::string("cannot record the bundle: ") + sqlite3_errmsg(db_));
     return row;
 }
 
@@ -147,7 +169,8 @@ std::vector<Store::BundleRow> Store::bundles() const {
 std::vector<Store::BundleRow> Store::latest_bundles() const {
     std::lock_guard lock(mu_);
     Stmt q(db_, (std::string("SELECT ") + kBundleColumns +
-                 " FROM bundles b WHERE version = (SELECT max(version) FROM bundles WHERE name = b.name) ORDER BY name").c_str());
+                 " FROM bundles b WHERE version = (SELECT max(version) FROM bundles WHERE name = b.name) ORDER BY name")
+                    .c_str());
     std::vector<BundleRow> out;
     while (q.step() == SQLITE_ROW) out.push_back(bundle_row(q));
     return out;
@@ -197,7 +220,10 @@ Result<std::vector<Store::Outcome>> Store::add_reports(const std::vector<Incomin
             seen.step();
             const bool fresh = sqlite3_changes(db_) == 1;
             seen.reset();
-            if (!fresh) { out.push_back(Outcome::duplicate); continue; }
+            if (!fresh) {
+                out.push_back(Outcome::duplicate);
+                continue;
+            }
         }
         out.push_back(Outcome::stored);
         auto& t = totals[{r.model, r.version, r.day}];
@@ -207,45 +233,78 @@ Result<std::vector<Store::Outcome>> Store::add_reports(const std::vector<Incomin
         // so store "field:<index>" to keep rows short.
         for (size_t f = 0; f < r.fields.size(); ++f)
             for (size_t b = 0; b < r.fields[f].size(); ++b)
-                if (r.fields[f][b]) sums[{r.model, r.version, r.day, "field:" + std::to_string(f), static_cast<int64_t>(b)}] += r.fields[f][b];
+                if (r.fields[f][b])
+                    sums[{r.model, r.version, r.day, "field:" + std::to_string(f), static_cast<int64_t>(b)}] +=
+                        r.fields[f][b];
         for (size_t c = 0; c < r.predicted.size(); ++c)
-            if (r.predicted[c]) sums[{r.model, r.version, r.day, "predicted", static_cast<int64_t>(c)}] += r.predicted[c];
+            if (r.predicted[c])
+                sums[{r.model, r.version, r.day, "predicted", static_cast<int64_t>(c)}] += r.predicted[c];
         for (size_t c = 0; c < r.probabilities.size(); ++c)
             for (size_t b = 0; b < r.probabilities[c].size(); ++b)
                 if (r.probabilities[c][b])
-                    sums[{r.model, r.version, r.day, "probability:" + std::to_string(c), static_cast<int64_t>(b)}] += r.probabilities[c][b];
+                    sums[{r.model, r.version, r.day, "probability:" + std::to_string(c), static_cast<int64_t>(b)}] +=
+                        r.probabilities[c][b];
     }
-    Stmt up(db_, "INSERT INTO counts (name, version, day, hist, bin, count) VALUES (?, ?, ?, ?, ?, ?) "
-                 "ON CONFLICT (name, version, day, hist, bin) DO UPDATE SET count = count + excluded.count");
+    Stmt up(db_,
+            "INSERT INTO counts (name, version, day, hist, bin, count) VALUES (?, ?, ?, ?, ?, ?) "
+            "ON CONFLICT (name, version, day, hist, bin) DO UPDATE SET count = count + excluded.count");
     for (const auto& [k, v] : sums) {
-        up.bind(1, k.name).bind(2, k.version).bind(3, k.day).bind(4, k.hist).bind(5, k.bin).bind(6, static_cast<int64_t>(v));
-        if (up.step() != SQLITE_DONE) { exec(db_, "ROLLBACK"); return problem("io", std::string("cannot store counts: ") + sqlite3_errmsg(db_)); }
+        up.bind(1, k.name)
+            .bind(2, k.version)
+            .bind(3, k.day)
+            .bind(4, k.hist)
+            .bind(5, k.bin)
+            .bind(6, static_cast<int64_t>(v));
+        if (up.step() != SQLITE_DONE) {
+            exec(db_, "ROLLBACK");
+            return problem("io", std::string("cannot store counts: ") + sqlite3_errmsg(db_));
+        }
         up.reset();
     }
-    Stmt tot(db_, "INSERT INTO totals (name, version, day, reports, predictions) VALUES (?, ?, ?, ?, ?) "
-                  "ON CONFLICT (name, version, day) DO UPDATE SET reports = reports + excluded.reports, predictions = predictions + excluded.predictions");
+    Stmt tot(db_,
+             "INSERT INTO totals (name, version, day, reports, predictions) VALUES (?, ?, ?, ?, ?) "
+             "ON CONFLICT (name, version, day) DO UPDATE SET reports = reports + excluded.reports, predictions = "
+             "predictions + excluded.predictions");
     for (const auto& [k, v] : totals) {
-        tot.bind(1, std::get<0>(k)).bind(2, std::get<1>(k)).bind(3, std::get<2>(k)).bind(4, static_cast<int64_t>(v.first)).bind(5, static_cast<int64_t>(v.second));
-        if (tot.step() != SQLITE_DONE) { exec(db_, "ROLLBACK"); return problem("io", std::string("cannot store totals: ") + sqlite3_errmsg(db_)); }
+        tot.bind(1, std::get<0>(k))
+            .bind(2, std::get<1>(k))
+            .bind(3, std::get<2>(k))
+            .bind(4, static_cast<int64_t>(v.first))
+            .bind(5, static_cast<int64_t>(v.second));
+        if (tot.step() != SQLITE_DONE) {
+            exec(db_, "ROLLBACK");
+            return problem("io", std::string("cannot store totals: ") + sqlite3_errmsg(db_));
+        }
         tot.reset();
     }
-    if (!exec(db_, "COMMIT", &err)) { exec(db_, "ROLLBACK"); return problem("io", "cannot commit: " + err); }
+    if (!exec(db_, "COMMIT", &err)) {
+        exec(db_, "ROLLBACK");
+        return problem("io", "cannot commit: " + err);
+    }
     return out;
 }
 
-Store::Totals Store::totals(const std::string& name, int64_t version, const std::string& from, const std::string& to) const {
+Store::Totals Store::totals(const std::string& name, int64_t version, const std::string& from,
+                            const std::string& to) const {
     std::lock_guard lock(mu_);
-    Stmt q(db_, "SELECT coalesce(sum(reports), 0), coalesce(sum(predictions), 0) FROM totals WHERE name = ? AND version = ? AND day BETWEEN ? AND ?");
+    Stmt q(db_,
+           "SELECT coalesce(sum(reports), 0), coalesce(sum(predictions), 0) FROM totals WHERE name = ? AND version = ? "
+           "AND day BETWEEN ? AND ?");
     q.bind(1, name).bind(2, version).bind(3, from).bind(4, to);
     Totals t;
-    if (q.step() == SQLITE_ROW) { t.reports = static_cast<uint64_t>(q.integer(0)); t.predictions = static_cast<uint64_t>(q.integer(1)); }
+    if (q.step() == SQLITE_ROW) {
+        t.reports = static_cast<uint64_t>(q.integer(0));
+        t.predictions = static_cast<uint64_t>(q.integer(1));
+    }
     return t;
 }
 
-std::map<std::string, std::vector<uint64_t>> Store::counts(const std::string& name, int64_t version, const std::string& from,
-                                                           const std::string& to) const {
+std::map<std::string, std::vector<uint64_t>> Store::counts(const std::string& name, int64_t version,
+                                                           const std::string& from, const std::string& to) const {
     std::lock_guard lock(mu_);
-    Stmt q(db_, "SELECT hist, bin, sum(count) FROM counts WHERE name = ? AND version = ? AND day BETWEEN ? AND ? GROUP BY hist, bin");
+    Stmt q(db_,
+           "SELECT hist, bin, sum(count) FROM counts WHERE name = ? AND version = ? AND day BETWEEN ? AND ? GROUP BY "
+           "hist, bin");
     q.bind(1, name).bind(2, version).bind(3, from).bind(4, to);
     std::map<std::string, std::vector<uint64_t>> out;
     while (q.step() == SQLITE_ROW) {

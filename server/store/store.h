@@ -55,8 +55,8 @@ public:
     // Writes the file, then the row. Problems: "version_exists" / "version_not_newer" (a version
     // that is not higher than the latest for that name), "io".
     Result<BundleRow> put_bundle(const BundleRow& row, std::string_view bytes);
-    std::vector<BundleRow> bundles() const;           // every stored bundle
-    std::vector<BundleRow> latest_bundles() const;    // the highest version per name
+    std::vector<BundleRow> bundles() const;         // every stored bundle
+    std::vector<BundleRow> latest_bundles() const;  // the highest version per name
     std::optional<BundleRow> find_bundle(const std::string& sha256) const;
     std::optional<BundleRow> find_version(const std::string& name, int64_t version) const;
     std::string bundle_path(const std::string& sha256) const;
@@ -76,10 +76,11 @@ public:
         uint64_t reports = 0, predictions = 0;
     };
     // Sums over the days in [from_day, to_day] (inclusive, "YYYY-MM-DD").
-    Totals totals(const std::string& name, int64_t version, const std::string& from_day, const std::string& to_day) const;
+    Totals totals(const std::string& name, int64_t version, const std::string& from_day,
+                  const std::string& to_day) const;
     // hist: "field:<name>", "predicted", "probability:<class>". Counts per bin.
-    std::map<std::string, std::vector<uint64_t>> counts(const std::string& name, int64_t version, const std::string& from_day,
-                                                        const std::string& to_day) const;
+    std::map<std::string, std::vector<uint64_t>> counts(const std::string& name, int64_t version,
+                                                        const std::string& from_day, const std::string& to_day) const;
     // Every (name, version) that has reports.
     std::vector<std::pair<std::string, int64_t>> reported_versions() const;
 

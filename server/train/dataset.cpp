@@ -7,7 +7,8 @@
 
 namespace ldx {
 
-Result<Dataset> dataset_from_csv(const Schema& schema, std::string_view csv_text, bool with_labels, size_t max_problems) {
+Result<Dataset> dataset_from_csv(const Schema& schema, std::string_view csv_text, bool with_labels,
+                                 size_t max_problems) {
     auto table = csv_parse(csv_text);
     if (!table) return table.problems();
     const std::string label_col = schema.outputs.column;
@@ -27,7 +28,8 @@ Result<Dataset> dataset_from_csv(const Schema& schema, std::string_view csv_text
     if (!prob_index.empty() && prob_index.size() != schema.outputs.classes.size()) {
         std::string list;
         for (const auto& c : schema.outputs.classes) list += (list.empty() ? "" : ", ") + ("p_" + c.name);
-        return problem("missing_column", "probability columns must come for every class (" + list + ") or not at all", "p_", 0);
+        return problem("missing_column", "probability columns must come for every class (" + list + ") or not at all",
+                       "p_", 0);
     }
     auto binding = csv_bind(schema, table->header, ignore);
     if (!binding) return binding.problems();
@@ -36,7 +38,8 @@ Result<Dataset> dataset_from_csv(const Schema& schema, std::string_view csv_text
     std::vector<Problem> unknown;
     for (const auto& name : binding->unused)
         if (!is_id_column(name))
-            unknown.push_back(problem("unknown_column", "column '" + name + "' is not a field of this model's schema", name, 0));
+            unknown.push_back(
+                problem("unknown_column", "column '" + name + "' is not a field of this model's schema", name, 0));
     if (!unknown.empty()) return unknown;
 
     Dataset d;

@@ -13,9 +13,9 @@
 namespace ldx {
 
 struct Dataset {
-    Matrix x;                    // rows x schema.features
-    std::vector<double> values;  // rows x schema.fields (record_prepare's values)
-    std::vector<float> labels;   // class index per row (empty when the CSV has no label column)
+    Matrix x;                           // rows x schema.features
+    std::vector<double> values;         // rows x schema.fields (record_prepare's values)
+    std::vector<float> labels;          // class index per row (empty when the CSV has no label column)
     std::vector<double> probabilities;  // rows x classes from columns p_<class>, when the CSV has them
     size_t rows() const { return x.rows; }
 };

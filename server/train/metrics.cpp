@@ -30,12 +30,16 @@ double auc_roc(std::span<const double> score, std::span<const int> label, int po
         while (j < idx.size() && score[idx[j]] == score[idx[i]]) ++j;
         const double avg_rank = (static_cast<double>(i) + static_cast<double>(j) + 1) / 2.0;  // 1-based
         for (size_t t = i; t < j; ++t)
-            if (label[idx[t]] == positive) { rank_sum += avg_rank; ++pos; }
+            if (label[idx[t]] == positive) {
+                rank_sum += avg_rank;
+                ++pos;
+            }
         i = j;
     }
     const size_t neg = score.size() - pos;
     if (pos == 0 || neg == 0) return NAN;
-    return (rank_sum - static_cast<double>(pos) * (static_cast<double>(pos) + 1) / 2) / (static_cast<double>(pos) * static_cast<double>(neg));
+    return (rank_sum - static_cast<double>(pos) * (static_cast<double>(pos) + 1) / 2) /
+           (static_cast<double>(pos) * static_cast<double>(neg));
 }
 
 double quadratic_weighted_kappa(std::span<const int> truth, std::span<const int> predicted, int k) {
@@ -73,7 +77,10 @@ std::vector<ReliabilityBin> reliability(std::span<const double> confidence, std:
         ++r.count;
     }
     for (auto& r : t)
-        if (r.count) { r.mean_predicted /= static_cast<double>(r.count); r.observed /= static_cast<double>(r.count); }
+        if (r.count) {
+            r.mean_predicted /= static_cast<double>(r.count);
+            r.observed /= static_cast<double>(r.count);
+        }
     return t;
 }
 
@@ -89,7 +96,8 @@ double expected_calibration_error(const std::vector<ReliabilityBin>& table) {
 //-----------------------------------------------------------------------------
 namespace {
 // Every figure of one evaluation, flat, so bootstrap replicates can be summarised uniformly.
-std::vector<std::pair<std::string, double>> figures(const Schema& s, std::span<const int> y, std::span<const double> p) {
+std::vector<std::pair<std::string, double>> figures(const Schema& s, std::span<const int> y,
+                                                    std::span<const double> p) {
     const int k = s.num_classes();
     const size_t n = y.size();
     std::vector<int> pred(n);
@@ -108,7 +116,10 @@ std::vector<std::pair<std::string, double>> figures(const Schema& s, std::span<c
         double tp = 0, fp = 0, fn = 0, tn = 0;
         for (size_t i = 0; i < n; ++i) {
             const bool t = y[i] == c, q = pred[i] == c;
-            tp += t && q; fp += !t && q; fn += t && !q; tn += !t && !q;
+            tp += t && q;
+            fp += !t && q;
+            fn += t && !q;
+            tn += !t && !q;
         }
         const std::string name = s.outputs.classes[static_cast<size_t>(c)].name;
         const double auc = auc_roc(score, y, c);
@@ -120,7 +131,10 @@ std::vector<std::pair<std::string, double>> figures(const Schema& s, std::span<c
         f.push_back({"class." + name + ".specificity", spec});
         f.push_back({"class." + name + ".precision", prec});
         f.push_back({"class." + name + ".f1", f1});
-        macro_auc += auc / k; macro_f1 += f1 / k; macro_sens += sens / k; macro_spec += spec / k;
+        macro_auc += auc / k;
+        macro_f1 += f1 / k;
+        macro_sens += sens / k;
+        macro_spec += spec / k;
     }
     f.push_back({"macro.auc_roc", macro_auc});
     f.push_back({"macro.f1", macro_f1});
@@ -148,7 +162,8 @@ Json number_or_null(double x) { return std::isnan(x) ? Json(nullptr) : Json(std:
 void put_dotted(Json& j, const std::string& dotted, Json v) {
     Json* at = &j;
     size_t start = 0;
-    for (size_t dot; (dot = dotted.find('.', start)) != std::string::npos; start = dot + 1) at = &(*at)[dotted.substr(start, dot - start)];
+    for (size_t dot; (dot = dotted.find('.', start)) != std::string::npos; start = dot + 1)
+        at = &(*at)[dotted.substr(start, dot - start)];
     (*at)[dotted.substr(start)] = std::move(v);
 }
 }  // namespace
@@ -174,9 +189,10 @@ Json evaluate(const EvalInput& in) {
     }
     Json out = Json::object();
     for (size_t m = 0; m < point.size(); ++m)
-        put_dotted(out, point[m].first,
-                   Json{{"value", number_or_null(point[m].second)},
-                        {"ci95", {number_or_null(percentile(reps[m], 0.025)), number_or_null(percentile(reps[m], 0.975))}}});
+        put_dotted(
+            out, point[m].first,
+            Json{{"value", number_or_null(point[m].second)},
+                 {"ci95", {number_or_null(percentile(reps[m], 0.025)), number_or_null(percentile(reps[m], 0.975))}}});
     for (size_t c = 0; c < k; ++c) {
         size_t support = 0;
         for (int y : in.labels) support += y == static_cast<int>(c);
@@ -200,11 +216,14 @@ Json evaluate(const EvalInput& in) {
     const auto table = reliability(conf, hit);
     Json rel = Json::array();
     for (const auto& r : table)
-        rel.push_back({{"bin", {r.lower, r.upper}}, {"count", r.count}, {"mean_predicted", number_or_null(r.count ? r.mean_predicted : NAN)},
+        rel.push_back({{"bin", {r.lower, r.upper}},
+                       {"count", r.count},
+                       {"mean_predicted", number_or_null(r.count ? r.mean_predicted : NAN)},
                        {"observed", number_or_null(r.count ? r.observed : NAN)}});
-    out["calibration"] = {{"of", s.outputs.kind == TaskKind::binary ? "P(" + s.outputs.classes[1].name + ")" : "P(predicted class)"},
-                          {"expected_calibration_error", number_or_null(expected_calibration_error(table))},
-                          {"reliability", rel}};
+    out["calibration"] = {
+        {"of", s.outputs.kind == TaskKind::binary ? "P(" + s.outputs.classes[1].name + ")" : "P(predicted class)"},
+        {"expected_calibration_error", number_or_null(expected_calibration_error(table))},
+        {"reliability", rel}};
     out["rows"] = n;
     out["bootstrap_resamples"] = in.bootstrap;
     return out;
@@ -213,7 +232,8 @@ Json evaluate(const EvalInput& in) {
 //-----------------------------------------------------------------------------
 // [SECTION] Subgroups
 //-----------------------------------------------------------------------------
-Json evaluate_subgroups(const Schema& s, std::span<const int> labels, std::span<const double> p, std::span<const double> values) {
+Json evaluate_subgroups(const Schema& s, std::span<const int> labels, std::span<const double> p,
+                        std::span<const double> values) {
     // Categories and booleans by level; numeric fields named "age" by the median split.
     Json out = Json::array();
     const size_t n = labels.size(), k = static_cast<size_t>(s.num_classes()), nf = s.fields.size();
@@ -223,7 +243,8 @@ Json evaluate_subgroups(const Schema& s, std::span<const int> labels, std::span<
         if (fd.type == FieldType::category) {
             for (size_t l = 0; l < fd.levels.size(); ++l) groups.push_back({fd.label + ": " + fd.levels[l].label, {}});
             for (size_t i = 0; i < n; ++i)
-                if (!std::isnan(values[i * nf + f])) groups[static_cast<size_t>(values[i * nf + f])].second.push_back(i);
+                if (!std::isnan(values[i * nf + f]))
+                    groups[static_cast<size_t>(values[i * nf + f])].second.push_back(i);
         } else if (fd.name == "age") {
             std::vector<double> a;
             for (size_t i = 0; i < n; ++i)
@@ -253,7 +274,8 @@ Json evaluate_subgroups(const Schema& s, std::span<const int> labels, std::span<
             const auto fig = figures(s, y, q);
             Json g{{"group", name}, {"rows", rows.size()}};
             for (const auto& [m, v] : fig)
-                if (m == "accuracy" || m == "macro.auc_roc" || (k == 2 && m == "class." + s.outputs.classes[1].name + ".auc_roc"))
+                if (m == "accuracy" || m == "macro.auc_roc" ||
+                    (k == 2 && m == "class." + s.outputs.classes[1].name + ".auc_roc"))
                     g[m] = number_or_null(v);
             out.push_back(g);
         }

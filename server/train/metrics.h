@@ -31,7 +31,8 @@ struct ReliabilityBin {
     size_t count = 0;
 };
 // Confidence = P(positive) for binary, P(predicted class) for multi-class; 10 equal-width bins.
-std::vector<ReliabilityBin> reliability(std::span<const double> confidence, std::span<const int> correct, int bins = 10);
+std::vector<ReliabilityBin> reliability(std::span<const double> confidence, std::span<const int> correct,
+                                        int bins = 10);
 double expected_calibration_error(const std::vector<ReliabilityBin>& table);
 
 //-----------------------------------------------------------------------------
@@ -39,8 +40,8 @@ double expected_calibration_error(const std::vector<ReliabilityBin>& table);
 //-----------------------------------------------------------------------------
 struct EvalInput {
     const Schema* schema = nullptr;
-    std::vector<int> labels;                // true class per row
-    std::vector<double> probabilities;      // rows x classes
+    std::vector<int> labels;            // true class per row
+    std::vector<double> probabilities;  // rows x classes
     int bootstrap = 1000;
     uint64_t seed = 1;
 };

@@ -36,29 +36,44 @@ SynthData synth_generate(const SynthConfig& cfg) {
     Json fields = Json::array();
     std::string header;
     for (int f = 0; f < F; ++f) {
-        fields.push_back({{"name", "x" + std::to_string(f)}, {"label", "Synthetic measurement " + std::to_string(f)},
-                          {"description", "Standard normal; drives the label through " + std::string(f < 6 ? "the truth" : "nothing (noise)") + "."},
-                          {"type", "number"}, {"unit", "1"}, {"min", -100}, {"max", 100}});
+        fields.push_back({{"name", "x" + std::to_string(f)},
+                          {"label", "Synthetic measurement " + std::to_string(f)},
+                          {"description", "Standard normal; drives the label through " +
+                                              std::string(f < 6 ? "the truth" : "nothing (noise)") + "."},
+                          {"type", "number"},
+                          {"unit", "1"},
+                          {"min", -100},
+                          {"max", 100}});
         header += (f ? ",x" : "x") + std::to_string(f);
     }
     Json classes = Json::array();
-    for (int k = 0; k < K; ++k) classes.push_back({{"name", std::to_string(k)}, {"label", "Class " + std::to_string(k)}});
+    for (int k = 0; k < K; ++k)
+        classes.push_back({{"name", std::to_string(k)}, {"label", "Class " + std::to_string(k)}});
     Json outputs{{"kind", K == 2 ? "binary" : "ordinal"}, {"column", "y"}, {"classes", classes}};
-    if (K == 2) { outputs["positive"] = "1"; outputs["threshold"] = 0.5; }
-    out.schema = Json{{"task", "synthetic"}, {"title", "Synthetic task (" + std::to_string(F) + " fields, " + std::to_string(K) + " classes)"},
-                      {"fields", fields}, {"outputs", outputs}};
+    if (K == 2) {
+        outputs["positive"] = "1";
+        outputs["threshold"] = 0.5;
+    }
+    out.schema = Json{{"task", "synthetic"},
+                      {"title", "Synthetic task (" + std::to_string(F) + " fields, " + std::to_string(K) + " classes)"},
+                      {"fields", fields},
+                      {"outputs", outputs}};
 
     out.csv = header + ",y\n";
     std::vector<double> v(static_cast<size_t>(F));
     char cell[32];
     for (size_t r = 0; r < cfg.rows; ++r) {
         for (auto& a : v) a = z(rng);
-        const double score = 0.8 * v[0] - 0.6 * v[1] * v[2] + 0.5 * std::sin(3 * v[3]) + 0.4 * (v[4] > 0.5) + 0.3 * v[5] * v[5] - 0.3 + 0.9 * z(rng);
+        const double score = 0.8 * v[0] - 0.6 * v[1] * v[2] + 0.5 * std::sin(3 * v[3]) + 0.4 * (v[4] > 0.5) +
+                             0.3 * v[5] * v[5] - 0.3 + 0.9 * z(rng);
         int y = 0;
         while (y < K - 1 && score > cut[static_cast<size_t>(y)]) ++y;
         for (int f = 0; f < F; ++f) {
             if (f) out.csv += ',';
-            if (u(rng) < cfg.missing) { out.csv += "NA"; continue; }
+            if (u(rng) < cfg.missing) {
+                out.csv += "NA";
+                continue;
+            }
             std::snprintf(cell, sizeof cell, "%.5f", v[static_cast<size_t>(f)]);
             out.csv += cell;
         }

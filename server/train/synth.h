@@ -16,8 +16,8 @@ struct SynthConfig {
     size_t rows = 10000;
     int fields = 30;
     int classes = 2;
-    double rare = 0.05;     // share of the rarest class
-    double missing = 0.1;   // share of missing cells
+    double rare = 0.05;    // share of the rarest class
+    double missing = 0.1;  // share of missing cells
     uint64_t seed = 1;
 };
 

@@ -22,20 +22,22 @@ namespace ldx {
 Result<TrainConfig> train_config_parse(std::string_view text) {
     auto j = json_parse(text, "training configuration", JsonLimits{1u << 16, 8});
     if (!j) return j.problems();
-    if (auto p = json_check_keys(*j, {"folds", "max_rounds", "early_stopping_rounds", "class_weights", "seed", "bootstrap", "params"}, ""))
+    if (auto p = json_check_keys(
+            *j, {"folds", "max_rounds", "early_stopping_rounds", "class_weights", "seed", "bootstrap", "params"}, ""))
         return *p;
     TrainConfig c;
     auto int_key = [&](const char* key, auto& out, int64_t lo, int64_t hi) -> std::optional<Problem> {
         if (!j->contains(key)) return std::nullopt;
         auto v = json_integer(*j, key, "");
         if (!v) return v.error();
-        if (*v < lo || *v > hi) return problem("bad_range", "must lie between " + std::to_string(lo) + " and " + std::to_string(hi), key);
+        if (*v < lo || *v > hi)
+            return problem("bad_range", "must lie between " + std::to_string(lo) + " and " + std::to_string(hi), key);
         out = static_cast<std::remove_reference_t<decltype(out)>>(*v);
         return std::nullopt;
     };
     for (auto p : {int_key("folds", c.folds, 2, 20), int_key("max_rounds", c.max_rounds, 1, 10000),
-                   int_key("early_stopping_rounds", c.early_stopping_rounds, 1, 10000), int_key("seed", c.seed, 0, 1 << 30),
-                   int_key("bootstrap", c.bootstrap, 0, 100000)})
+                   int_key("early_stopping_rounds", c.early_stopping_rounds, 1, 10000),
+                   int_key("seed", c.seed, 0, 1 << 30), int_key("bootstrap", c.bootstrap, 0, 100000)})
         if (p) return *p;
     if (j->contains("class_weights")) {
         auto b = json_bool(*j, "class_weights", "");
@@ -118,7 +120,8 @@ void fill_typical_ranges(Schema& schema, std::span<const double> values) {
 //-----------------------------------------------------------------------------
 // [SECTION] Cross-validation and final fit
 //-----------------------------------------------------------------------------
-Result<TrainResult> train_model(const Schema& schema, const Dataset& data, const TrainConfig& cfg, const TrainLog& log) {
+Result<TrainResult> train_model(const Schema& schema, const Dataset& data, const TrainConfig& cfg,
+                                const TrainLog& log) {
     const int k = schema.num_classes();
     const size_t n = data.rows();
     std::vector<size_t> per_class(static_cast<size_t>(k), 0);
@@ -154,8 +157,8 @@ Result<TrainResult> train_model(const Schema& schema, const Dataset& data, const
         };
         auto b = XgbBooster::train(xtr, ytr, w, params, cfg.max_rounds, &xte, yte, progress);
         if (!b) return b.problems();
-        log("fold " + std::to_string(f + 1) + "/" + std::to_string(cfg.folds) + ": best round " + std::to_string(best + 1) +
-            ", held-out log-loss " + std::to_string(curve[static_cast<size_t>(best)]));
+        log("fold " + std::to_string(f + 1) + "/" + std::to_string(cfg.folds) + ": best round " +
+            std::to_string(best + 1) + ", held-out log-loss " + std::to_string(curve[static_cast<size_t>(best)]));
         curves.push_back(std::move(curve));
         boosters.push_back(std::move(*b));
     }
@@ -167,21 +170,28 @@ Result<TrainResult> train_model(const Schema& schema, const Dataset& data, const
     for (size_t r = 0; r < reach; ++r) {
         double m = 0;
         for (const auto& c : curves) m += c[r] / static_cast<double>(curves.size());
-        if (m < best_mean) { best_mean = m; rounds = r + 1; }
+        if (m < best_mean) {
+            best_mean = m;
+            rounds = r + 1;
+        }
     }
-    log("cross-validation chose " + std::to_string(rounds) + " rounds (mean held-out log-loss " + std::to_string(best_mean) + ")");
+    log("cross-validation chose " + std::to_string(rounds) + " rounds (mean held-out log-loss " +
+        std::to_string(best_mean) + ")");
 
     // 3. Out-of-fold probabilities at that number of rounds.
     std::vector<double> oof(n * static_cast<size_t>(k));
     for (int f = 0; f < cfg.folds; ++f) {
         const auto& te = held_out[static_cast<size_t>(f)];
-        const auto p = boosters[static_cast<size_t>(f)].predict(matrix_select_rows(data.x, te), 0, static_cast<int>(rounds));
+        const auto p =
+            boosters[static_cast<size_t>(f)].predict(matrix_select_rows(data.x, te), 0, static_cast<int>(rounds));
         for (size_t j = 0; j < te.size(); ++j) {
             if (k == 2) {
                 oof[te[j] * 2 + 1] = p[j];
                 oof[te[j] * 2] = 1.0 - p[j];
             } else {
-                for (int c = 0; c < k; ++c) oof[te[j] * static_cast<size_t>(k) + static_cast<size_t>(c)] = p[j * static_cast<size_t>(k) + static_cast<size_t>(c)];
+                for (int c = 0; c < k; ++c)
+                    oof[te[j] * static_cast<size_t>(k) + static_cast<size_t>(c)] =
+                        p[j * static_cast<size_t>(k) + static_cast<size_t>(c)];
             }
         }
     }
@@ -192,8 +202,10 @@ Result<TrainResult> train_model(const Schema& schema, const Dataset& data, const
     log("evaluating out-of-fold predictions (" + std::to_string(cfg.bootstrap) + " bootstrap resamples)");
     out.metrics = evaluate(EvalInput{&schema, labels, oof, cfg.bootstrap, cfg.seed});
     out.metrics["subgroups"] = evaluate_subgroups(schema, labels, oof, data.values);
-    out.metrics["method"] = std::to_string(cfg.folds) + "-fold stratified cross-validation, out-of-fold predictions; "
-                            "95% intervals from " + std::to_string(cfg.bootstrap) + " bootstrap resamples";
+    out.metrics["method"] = std::to_string(cfg.folds) +
+                            "-fold stratified cross-validation, out-of-fold predictions; "
+                            "95% intervals from " +
+                            std::to_string(cfg.bootstrap) + " bootstrap resamples";
 
     // 4. Final fit on every row.
     const std::vector<float> w = cfg.class_weights ? class_weights(data.labels, k) : std::vector<float>{};
@@ -216,8 +228,12 @@ Result<TrainResult> train_model(const Schema& schema, const Dataset& data, const
 
     Json params_json = Json::object();
     for (const auto& [key, v] : params) params_json[key] = v;
-    out.training = {{"rows", n}, {"rounds", rounds}, {"folds", cfg.folds}, {"class_weights", cfg.class_weights},
-                    {"xgboost_parameters", params_json}, {"missing_values", "left missing; XGBoost learns a default direction per split"}};
+    out.training = {{"rows", n},
+                    {"rounds", rounds},
+                    {"folds", cfg.folds},
+                    {"class_weights", cfg.class_weights},
+                    {"xgboost_parameters", params_json},
+                    {"missing_values", "left missing; XGBoost learns a default direction per split"}};
     return out;
 }
 

@@ -33,8 +33,8 @@ struct TrainConfig {
     bool class_weights = true;
     uint64_t seed = 1;
     int bootstrap = 1000;
-    XgbBooster::Params params{{"max_depth", "4"}, {"eta", "0.05"}, {"subsample", "0.8"}, {"colsample_bytree", "0.8"},
-                              {"min_child_weight", "1"}, {"lambda", "1"}};
+    XgbBooster::Params params{{"max_depth", "4"},          {"eta", "0.05"},           {"subsample", "0.8"},
+                              {"colsample_bytree", "0.8"}, {"min_child_weight", "1"}, {"lambda", "1"}};
 };
 Result<TrainConfig> train_config_parse(std::string_view json_text);
 
@@ -42,12 +42,12 @@ Result<TrainConfig> train_config_parse(std::string_view json_text);
 // [SECTION] Result
 //-----------------------------------------------------------------------------
 struct TrainResult {
-    Schema schema;            // the task's schema with typical ranges filled from the training data
-    std::string xgboost_json; // XGBoost's own model file
-    Ensemble ensemble;        // imported from it (what the bundle's trees.json holds)
-    Reference reference;      // bin edges and training counts
-    Json metrics;             // out-of-fold evaluation (model card)
-    Json training;            // rows, rounds, folds, parameters
+    Schema schema;             // the task's schema with typical ranges filled from the training data
+    std::string xgboost_json;  // XGBoost's own model file
+    Ensemble ensemble;         // imported from it (what the bundle's trees.json holds)
+    Reference reference;       // bin edges and training counts
+    Json metrics;              // out-of-fold evaluation (model card)
+    Json training;             // rows, rounds, folds, parameters
 };
 
 //-----------------------------------------------------------------------------

@@ -13,8 +13,9 @@ namespace ldx {
 Matrix matrix_select_rows(const Matrix& m, std::span<const size_t> rows) {
     Matrix out{rows.size(), m.cols, {}};
     out.data.reserve(rows.size() * m.cols);
-    for (size_t r : rows) out.data.insert(out.data.end(), m.data.begin() + static_cast<long>(r * m.cols),
-                                          m.data.begin() + static_cast<long>((r + 1) * m.cols));
+    for (size_t r : rows)
+        out.data.insert(out.data.end(), m.data.begin() + static_cast<long>(r * m.cols),
+                        m.data.begin() + static_cast<long>((r + 1) * m.cols));
     return out;
 }
 
@@ -63,12 +64,14 @@ Result<XgbBooster> XgbBooster::train(const Matrix& x, std::span<const float> lab
         if (XGBoosterSetParam(b, k.c_str(), v.c_str()) != 0)
             return problem("xgboost", "parameter " + k + "=" + v + ": " + last_error());
     for (int i = 0; i < rounds; ++i) {
-        if (XGBoosterUpdateOneIter(b, i, dtrain->get()) != 0) return problem("xgboost", "training failed: " + last_error());
+        if (XGBoosterUpdateOneIter(b, i, dtrain->get()) != 0)
+            return problem("xgboost", "training failed: " + last_error());
         if (deval && progress) {
             DMatrixHandle sets[] = {deval->get()};
             const char* names[] = {"eval"};
             const char* line = nullptr;
-            if (XGBoosterEvalOneIter(b, i, sets, names, 1, &line) != 0) return problem("xgboost", "evaluation failed: " + last_error());
+            if (XGBoosterEvalOneIter(b, i, sets, names, 1, &line) != 0)
+                return problem("xgboost", "evaluation failed: " + last_error());
             if (!progress(i, parse_eval(line))) break;
         }
     }

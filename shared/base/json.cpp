@@ -11,15 +11,16 @@ namespace ldx {
 Result<Json> json_parse(std::string_view text, std::string_view what, JsonLimits limits) {
     const std::string doc(what);
     if (text.size() > limits.max_bytes)
-        return problem("json_too_large", doc + " is " + std::to_string(text.size()) +
-                                             " bytes; the limit is " + std::to_string(limits.max_bytes));
+        return problem("json_too_large", doc + " is " + std::to_string(text.size()) + " bytes; the limit is " +
+                                             std::to_string(limits.max_bytes));
     std::optional<Problem> failure;
     std::vector<std::set<std::string>> keys;  // one set per open object
     auto callback = [&](int depth, Json::parse_event_t event, Json& parsed) -> bool {
         if (failure) return false;
         using E = Json::parse_event_t;
         if ((event == E::object_start || event == E::array_start) && depth >= limits.max_depth) {
-            failure = problem("json_too_deep", doc + " nests deeper than " + std::to_string(limits.max_depth) + " levels");
+            failure =
+                problem("json_too_deep", doc + " nests deeper than " + std::to_string(limits.max_depth) + " levels");
             return false;
         }
         if (event == E::object_start) keys.emplace_back();
@@ -47,9 +48,7 @@ Result<Json> json_parse(std::string_view text, std::string_view what, JsonLimits
     return j;
 }
 
-std::string json_dump(const Json& j, int indent) {
-    return j.dump(indent, ' ', false, Json::error_handler_t::replace);
-}
+std::string json_dump(const Json& j, int indent) { return j.dump(indent, ' ', false, Json::error_handler_t::replace); }
 
 std::string json_canonical(const Json& j) {
     // nlohmann::json objects are std::map: keys come out sorted. dump() without indent has no
@@ -88,16 +87,19 @@ Result<T> require(Result<std::optional<T>> r, std::string_view key, const std::s
 }  // namespace
 
 Result<std::optional<std::string>> json_opt_string(const Json& obj, std::string_view key, const std::string& path) {
-    return get_opt<std::string>(obj, key, path, "a string", [](const Json& v) { return v.is_string(); },
-                                [](const Json& v) { return v.get<std::string>(); });
+    return get_opt<std::string>(
+        obj, key, path, "a string", [](const Json& v) { return v.is_string(); },
+        [](const Json& v) { return v.get<std::string>(); });
 }
 Result<std::optional<double>> json_opt_number(const Json& obj, std::string_view key, const std::string& path) {
-    return get_opt<double>(obj, key, path, "a number", [](const Json& v) { return v.is_number(); },
-                           [](const Json& v) { return v.get<double>(); });
+    return get_opt<double>(
+        obj, key, path, "a number", [](const Json& v) { return v.is_number(); },
+        [](const Json& v) { return v.get<double>(); });
 }
 Result<std::optional<bool>> json_opt_bool(const Json& obj, std::string_view key, const std::string& path) {
-    return get_opt<bool>(obj, key, path, "true or false", [](const Json& v) { return v.is_boolean(); },
-                         [](const Json& v) { return v.get<bool>(); });
+    return get_opt<bool>(
+        obj, key, path, "true or false", [](const Json& v) { return v.is_boolean(); },
+        [](const Json& v) { return v.get<bool>(); });
 }
 Result<std::string> json_string(const Json& obj, std::string_view key, const std::string& path) {
     return require(json_opt_string(obj, key, path), key, path);
@@ -109,9 +111,9 @@ Result<bool> json_bool(const Json& obj, std::string_view key, const std::string&
     return require(json_opt_bool(obj, key, path), key, path);
 }
 Result<int64_t> json_integer(const Json& obj, std::string_view key, const std::string& path) {
-    auto r = get_opt<int64_t>(obj, key, path, "a whole number",
-                              [](const Json& v) { return v.is_number_integer(); },
-                              [](const Json& v) { return v.get<int64_t>(); });
+    auto r = get_opt<int64_t>(
+        obj, key, path, "a whole number", [](const Json& v) { return v.is_number_integer(); },
+        [](const Json& v) { return v.get<int64_t>(); });
     return require(std::move(r), key, path);
 }
 
@@ -133,7 +135,8 @@ namespace {
 std::optional<int64_t> whole(const Json& v, int64_t lo, int64_t hi) {
     if (v.is_number_unsigned()) {
         const uint64_t u = v.get<uint64_t>();
-        if (u > static_cast<uint64_t>(INT64_MAX) || static_cast<int64_t>(u) > hi || static_cast<int64_t>(u) < lo) return std::nullopt;
+        if (u > static_cast<uint64_t>(INT64_MAX) || static_cast<int64_t>(u) > hi || static_cast<int64_t>(u) < lo)
+            return std::nullopt;
         return static_cast<int64_t>(u);
     }
     if (v.is_number_integer()) {

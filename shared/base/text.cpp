@@ -12,8 +12,8 @@ std::string printable(std::string_view s) {
         for (size_t k = 1; ok && k < len; ++k) ok = (static_cast<unsigned char>(s[i + k]) & 0xC0) == 0x80;
         if (ok && len > 1) {  // no overlong forms, no surrogates (a lone one from JavaScript), nothing past U+10FFFF
             const auto d = static_cast<unsigned char>(s[i + 1]);
-            ok = !(len == 2 && c < 0xC2) && !(c == 0xE0 && d < 0xA0) && !(c == 0xED && d >= 0xA0) && !(c == 0xF0 && d < 0x90) &&
-                 !(c == 0xF4 && d >= 0x90) && c <= 0xF4;
+            ok = !(len == 2 && c < 0xC2) && !(c == 0xE0 && d < 0xA0) && !(c == 0xED && d >= 0xA0) &&
+                 !(c == 0xF0 && d < 0x90) && !(c == 0xF4 && d >= 0x90) && c <= 0xF4;
         }
         if (ok) out.append(s.substr(i, len)), i += len;
         else out += '?', i += 1;

@@ -23,7 +23,8 @@ struct Reader {
     bool u(size_t n, uint64_t& out) {
         if (left() < n) return false;
         out = 0;
-        for (size_t i = 0; i < n; ++i) out |= static_cast<uint64_t>(static_cast<unsigned char>(data[pos + i])) << (8 * i);
+        for (size_t i = 0; i < n; ++i)
+            out |= static_cast<uint64_t>(static_cast<unsigned char>(data[pos + i])) << (8 * i);
         pos += n;
         return true;
     }
@@ -57,9 +58,13 @@ bool member_name_ok(std::string_view s) {
 Json manifest_to_json(const Manifest& m) {
     Json members = Json::array();
     for (const auto& e : m.members) members.push_back({{"name", e.name}, {"size", e.size}, {"sha256", e.sha256}});
-    return Json{{"format", "localdx-bundle/1"}, {"name", m.name}, {"version", m.version},
-                {"created", utc_format(m.created)}, {"expires", utc_format(m.expires)},
-                {"explainer", m.explainer}, {"members", members}};
+    return Json{{"format", "localdx-bundle/1"},
+                {"name", m.name},
+                {"version", m.version},
+                {"created", utc_format(m.created)},
+                {"expires", utc_format(m.expires)},
+                {"explainer", m.explainer},
+                {"members", members}};
 }
 
 Result<Manifest> manifest_from_json(const Json& j) {
@@ -73,18 +78,21 @@ Result<Manifest> manifest_from_json(const Json& j) {
     auto created = json_string(j, "created", "");
     auto expires = json_string(j, "expires", "");
     auto explainer = json_string(j, "explainer", "");
-    if (!name || !version || !created || !expires || !explainer) return bad("needs name, version, created, expires and explainer");
+    if (!name || !version || !created || !expires || !explainer)
+        return bad("needs name, version, created, expires and explainer");
     if (!model_name_ok(*name)) return bad("name '" + *name + "' is not 1-64 of a-z, 0-9 and '-'");
     if (*version < 1) return bad("version must be a positive integer");
     auto c = utc_parse(*created), e = utc_parse(*expires);
     if (!c || !e) return bad("created and expires must be UTC times like 2027-01-01T00:00:00Z");
-    if (*explainer != "treeshap" && *explainer != "sampling-shapley") return bad("explainer must be treeshap or sampling-shapley");
+    if (*explainer != "treeshap" && *explainer != "sampling-shapley")
+        return bad("explainer must be treeshap or sampling-shapley");
     m.name = *name;
     m.version = *version;
     m.created = *c;
     m.expires = *e;
     m.explainer = *explainer;
-    if (!j.contains("members") || !j["members"].is_array() || j["members"].empty()) return bad("members must be a non-empty array");
+    if (!j.contains("members") || !j["members"].is_array() || j["members"].empty())
+        return bad("members must be a non-empty array");
     for (const Json& x : j["members"]) {
         if (auto p = json_check_keys(x, {"name", "size", "sha256"}, "members")) return bad(p->message);
         MemberEntry me;
@@ -110,7 +118,8 @@ Result<Manifest> manifest_from_json(const Json& j) {
 Result<Bytes> bundle_write(Manifest manifest, const std::map<std::string, Bytes>& members,
                            const std::vector<SigningKey>& keys) {
     if (keys.empty()) return problem("no_signature", "a bundle needs at least one signing key");
-    if (!model_name_ok(manifest.name)) return problem("malformed", "name '" + manifest.name + "' is not 1-64 of a-z, 0-9 and '-'", "name");
+    if (!model_name_ok(manifest.name))
+        return problem("malformed", "name '" + manifest.name + "' is not 1-64 of a-z, 0-9 and '-'", "name");
     if (manifest.version < 1) return problem("malformed", "version must be a positive integer", "version");
     if (manifest.expires <= manifest.created) return problem("malformed", "expires must come after created", "expires");
     manifest.members.clear();
@@ -147,17 +156,23 @@ struct Layout {
 
 Result<Layout> read_header(std::string_view bytes, const BundleLimits& limits) {
     if (bytes.size() > limits.max_bytes)
-        return problem("too_large", "the bundle is " + std::to_string(bytes.size()) + " bytes; the limit is " + std::to_string(limits.max_bytes));
+        return problem("too_large", "the bundle is " + std::to_string(bytes.size()) + " bytes; the limit is " +
+                                        std::to_string(limits.max_bytes));
     if (bytes.size() < kBundleMagic.size()) return problem("truncated", "the file is too short to be a bundle");
-    if (bytes.substr(0, kBundleMagic.size()) != kBundleMagic) return problem("bad_magic", "not a LocalDx bundle (wrong magic bytes)");
+    if (bytes.substr(0, kBundleMagic.size()) != kBundleMagic)
+        return problem("bad_magic", "not a LocalDx bundle (wrong magic bytes)");
     Layout l;
     l.rest = Reader{bytes, kBundleMagic.size()};
     uint64_t n = 0;
     if (!l.rest.u(4, n)) return problem("truncated", "the bundle ends inside its header");
-    if (n > limits.max_manifest_bytes) return problem("malformed", "the manifest length " + std::to_string(n) + " exceeds " + std::to_string(limits.max_manifest_bytes));
+    if (n > limits.max_manifest_bytes)
+        return problem("malformed", "the manifest length " + std::to_string(n) + " exceeds " +
+                                        std::to_string(limits.max_manifest_bytes));
     if (!l.rest.bytes(n, l.manifest_bytes)) return problem("truncated", "the bundle ends inside its manifest");
     if (!l.rest.u(4, n)) return problem("truncated", "the bundle ends before its signatures");
-    if (n > limits.max_signatures_bytes) return problem("malformed", "the signature block length exceeds " + std::to_string(limits.max_signatures_bytes));
+    if (n > limits.max_signatures_bytes)
+        return problem("malformed",
+                       "the signature block length exceeds " + std::to_string(limits.max_signatures_bytes));
     if (!l.rest.bytes(n, l.signature_bytes)) return problem("truncated", "the bundle ends inside its signatures");
     return l;
 }
@@ -185,13 +200,15 @@ Result<VerifiedBundle> bundle_verify(std::string_view bytes, const TrustRoot& ro
     if (!manifest) return manifest.problems();
     auto sj = json_parse(layout->signature_bytes, "signature block", JsonLimits{layout->signature_bytes.size(), 4});
     if (!sj || !sj->is_array()) return problem("malformed", "the signature block is not a JSON array");
-    if (json_canonical(*sj) != layout->signature_bytes) return problem("malformed", "the signature block is not in canonical form");
+    if (json_canonical(*sj) != layout->signature_bytes)
+        return problem("malformed", "the signature block is not in canonical form");
     auto parsed = signatures_parse(*sj, "the bundle");
     if (!parsed) return parsed.problems();
     const std::vector<SignatureEntry>& sigs = *parsed;
 
     // 2. Signatures over the manifest, against the trust root.
-    if (auto ok = signatures_check(kManifestDomain, layout->manifest_bytes, sigs, root, "the bundle"); !ok) return ok.problems();
+    if (auto ok = signatures_check(kManifestDomain, layout->manifest_bytes, sigs, root, "the bundle"); !ok)
+        return ok.problems();
     VerifiedBundle out;
     for (const auto& s : sigs)
         if (root.find(s.keyid) && std::find(out.signers.begin(), out.signers.end(), s.keyid) == out.signers.end())
@@ -199,7 +216,9 @@ Result<VerifiedBundle> bundle_verify(std::string_view bytes, const TrustRoot& ro
 
     // 3. Signed metadata: expiry and rollback.
     const Manifest& m = *manifest;
-    if (policy.now > m.expires) return problem("expired", "the bundle " + m.name + " v" + std::to_string(m.version) + " expired on " + utc_format(m.expires));
+    if (policy.now > m.expires)
+        return problem("expired", "the bundle " + m.name + " v" + std::to_string(m.version) + " expired on " +
+                                      utc_format(m.expires));
     if (m.version < policy.min_version)
         return problem("rollback", "the bundle " + m.name + " v" + std::to_string(m.version) + " is older than v" +
                                        std::to_string(policy.min_version) + ", which was already accepted");
@@ -208,7 +227,8 @@ Result<VerifiedBundle> bundle_verify(std::string_view bytes, const TrustRoot& ro
     Reader& r = layout->rest;
     uint64_t count = 0;
     if (!r.u(4, count)) return problem("truncated", "the bundle ends before its members");
-    if (count > policy.limits.max_members) return problem("malformed", "the bundle claims " + std::to_string(count) + " members");
+    if (count > policy.limits.max_members)
+        return problem("malformed", "the bundle claims " + std::to_string(count) + " members");
     std::set<std::string> seen;
     for (uint64_t i = 0; i < count; ++i) {
         uint64_t name_len = 0, data_len = 0;
@@ -218,17 +238,26 @@ Result<VerifiedBundle> bundle_verify(std::string_view bytes, const TrustRoot& ro
         const MemberEntry* e = nullptr;
         for (const auto& me : m.members)
             if (me.name == name) e = &me;
-        if (!e) return problem("unlisted_member", "the bundle contains '" + std::string(name) + "', which its manifest does not list", std::string(name));
-        if (!seen.insert(std::string(name)).second) return problem("malformed", "member '" + std::string(name) + "' appears twice", std::string(name));
+        if (!e)
+            return problem("unlisted_member",
+                           "the bundle contains '" + std::string(name) + "', which its manifest does not list",
+                           std::string(name));
+        if (!seen.insert(std::string(name)).second)
+            return problem("malformed", "member '" + std::string(name) + "' appears twice", std::string(name));
         if (data_len != e->size)
-            return problem("member_length", "member '" + e->name + "' is " + std::to_string(data_len) + " bytes; the manifest says " + std::to_string(e->size), e->name);
-        if (!r.bytes(data_len, data)) return problem("truncated", "the bundle ends inside member '" + e->name + "'", e->name);
+            return problem("member_length",
+                           "member '" + e->name + "' is " + std::to_string(data_len) + " bytes; the manifest says " +
+                               std::to_string(e->size),
+                           e->name);
+        if (!r.bytes(data_len, data))
+            return problem("truncated", "the bundle ends inside member '" + e->name + "'", e->name);
         if (sha256_hex(data) != e->sha256)
             return problem("member_hash", "member '" + e->name + "' does not match its signed SHA-256", e->name);
         out.members.emplace(e->name, Bytes(data));
     }
     for (const auto& me : m.members)
-        if (!seen.count(me.name)) return problem("missing_member", "member '" + me.name + "' is listed but absent", me.name);
+        if (!seen.count(me.name))
+            return problem("missing_member", "member '" + me.name + "' is listed but absent", me.name);
     if (r.left() != 0) return problem("trailing_data", std::to_string(r.left()) + " bytes follow the last member");
 
     out.manifest = m;

@@ -50,11 +50,11 @@ struct MemberEntry {
 };
 
 struct Manifest {
-    std::string name;        // model name, [a-z0-9-]
-    int64_t version = 0;     // positive, monotonic per name
-    int64_t created = 0;     // seconds since 1970 UTC
+    std::string name;     // model name, [a-z0-9-]
+    int64_t version = 0;  // positive, monotonic per name
+    int64_t created = 0;  // seconds since 1970 UTC
     int64_t expires = 0;
-    std::string explainer;   // "treeshap" or "sampling-shapley"
+    std::string explainer;             // "treeshap" or "sampling-shapley"
     std::vector<MemberEntry> members;  // sorted by name
 };
 
@@ -73,16 +73,16 @@ Result<Bytes> bundle_write(Manifest manifest, const std::map<std::string, Bytes>
 // [SECTION] Verification
 //-----------------------------------------------------------------------------
 struct VerifyPolicy {
-    int64_t now = 0;             // seconds since 1970 UTC (the caller's clock: the core has none)
-    int64_t min_version = 0;     // highest version already accepted for this name (rollback guard)
+    int64_t now = 0;          // seconds since 1970 UTC (the caller's clock: the core has none)
+    int64_t min_version = 0;  // highest version already accepted for this name (rollback guard)
     BundleLimits limits;
 };
 
 struct VerifiedBundle {
     Manifest manifest;
-    std::vector<std::string> signers;        // keyids whose signatures verified
-    std::map<std::string, Bytes> members;    // every member, hash- and length-checked
-    std::string sha256;                      // of the whole file: its content address
+    std::vector<std::string> signers;      // keyids whose signatures verified
+    std::map<std::string, Bytes> members;  // every member, hash- and length-checked
+    std::string sha256;                    // of the whole file: its content address
 };
 
 // Reason codes: "truncated", "too_large", "bad_magic", "malformed", "no_signature",

@@ -51,8 +51,8 @@ bool crypto_ready() {
 Bytes sha256(std::string_view data) {
     crypto_ready();
     Bytes out(crypto_hash_sha256_BYTES, '\0');
-    crypto_hash_sha256(reinterpret_cast<unsigned char*>(out.data()), reinterpret_cast<const unsigned char*>(data.data()),
-                       data.size());
+    crypto_hash_sha256(reinterpret_cast<unsigned char*>(out.data()),
+                       reinterpret_cast<const unsigned char*>(data.data()), data.size());
     return out;
 }
 
@@ -151,7 +151,8 @@ std::string utc_format(int64_t t) {
     civil_from_days(days, y, m, d);
     char buf[64];
     std::snprintf(buf, sizeof buf, "%04lld-%02u-%02uT%02lld:%02lld:%02lldZ", static_cast<long long>(y), m, d,
-                  static_cast<long long>(rem / 3600), static_cast<long long>(rem / 60 % 60), static_cast<long long>(rem % 60));
+                  static_cast<long long>(rem / 3600), static_cast<long long>(rem / 60 % 60),
+                  static_cast<long long>(rem % 60));
     return buf;
 }
 

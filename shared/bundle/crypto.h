@@ -47,7 +47,7 @@ struct KeyPair {
     Bytes secret_key;  // 64 bytes (seed || public key, libsodium's layout)
 };
 
-KeyPair ed25519_keypair();                         // from the system's random source
+KeyPair ed25519_keypair();                                   // from the system's random source
 KeyPair ed25519_keypair_from_seed(std::string_view seed32);  // deterministic (tests)
 
 // Signatures cover  domain || 0x00 || message, so a signature made for one kind of document

@@ -26,9 +26,9 @@ namespace ldx {
 inline constexpr std::string_view kModelsIndexDomain = "localdx-index-v1";  // what the signatures sign over
 
 struct ModelsIndex {
-    int64_t version = 0;    // issue time (seconds since 1970)
-    std::string expires;    // RFC 3339, UTC
-    bool stale = false;     // verified, but past its expiry (usable offline, with a warning)
+    int64_t version = 0;          // issue time (seconds since 1970)
+    std::string expires;          // RFC 3339, UTC
+    bool stale = false;           // verified, but past its expiry (usable offline, with a warning)
     Json models = Json::array();  // [{"name", "title", "version", "sha256", "size", "expires", "url"}]
 };
 
@@ -40,6 +40,7 @@ std::string models_index_sign(const Json& models, int64_t now, int64_t ttl_secon
 
 // Problems: those of the trust root and the signatures ("bad_signature", "unknown_key", ...),
 // "malformed", and "rollback" (older than `min_version`, the newest index already seen).
-[[nodiscard]] Result<ModelsIndex> models_index_verify(std::string_view text, const TrustRoot& root, int64_t now, int64_t min_version);
+[[nodiscard]] Result<ModelsIndex> models_index_verify(std::string_view text, const TrustRoot& root, int64_t now,
+                                                      int64_t min_version);
 
 }  // namespace ldx

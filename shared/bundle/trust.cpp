@@ -41,7 +41,8 @@ Result<SigningKey> signing_key_parse(std::string_view text) {
 //-----------------------------------------------------------------------------
 Json signatures_make(std::string_view domain, std::string_view bytes, const std::vector<SigningKey>& keys) {
     Json sigs = Json::array();
-    for (const auto& k : keys) sigs.push_back({{"keyid", k.keyid}, {"sig", hex_encode(ed25519_sign(domain, bytes, k.secret_key))}});
+    for (const auto& k : keys)
+        sigs.push_back({{"keyid", k.keyid}, {"sig", hex_encode(ed25519_sign(domain, bytes, k.secret_key))}});
     return sigs;
 }
 
@@ -90,12 +91,17 @@ Result<Ok> signatures_check(std::string_view domain, std::string_view signed_byt
         if (!k) continue;
         any_known = true;
         if (!ed25519_verify(domain, signed_bytes, s.sig, k->public_key))
-            return problem("bad_signature", what + ": the signature by key " + s.keyid + " does not verify (the content was changed or the signature is corrupt)");
+            return problem("bad_signature",
+                           what + ": the signature by key " + s.keyid +
+                               " does not verify (the content was changed or the signature is corrupt)");
         good.insert(s.keyid);
     }
-    if (!any_known) return problem("unknown_key", what + " is signed only by keys the trust root does not list (" + sigs.front().keyid + ")");
+    if (!any_known)
+        return problem("unknown_key",
+                       what + " is signed only by keys the trust root does not list (" + sigs.front().keyid + ")");
     if (static_cast<int>(good.size()) < root.threshold)
-        return problem("below_threshold", what + " has " + std::to_string(good.size()) + " valid signature(s); the trust root requires " +
+        return problem("below_threshold", what + " has " + std::to_string(good.size()) +
+                                              " valid signature(s); the trust root requires " +
                                               std::to_string(root.threshold));
     return Ok{};
 }
@@ -107,13 +113,17 @@ namespace {
 Json root_to_json(const TrustRoot& r) {
     Json keys = Json::array();
     for (const auto& k : r.keys) keys.push_back({{"keyid", k.keyid}, {"public_key", hex_encode(k.public_key)}});
-    return Json{{"type", "localdx-root"}, {"version", r.version}, {"threshold", r.threshold},
-                {"expires", utc_format(r.expires)}, {"keys", keys}};
+    return Json{{"type", "localdx-root"},
+                {"version", r.version},
+                {"threshold", r.threshold},
+                {"expires", utc_format(r.expires)},
+                {"keys", keys}};
 }
 
 Result<TrustRoot> root_from_json(const Json& s) {
     auto bad = [](std::string m) { return problem("malformed", "trust root: " + m); };
-    if (auto p = json_check_keys(s, {"type", "version", "threshold", "expires", "keys"}, "signed")) return bad(p->message);
+    if (auto p = json_check_keys(s, {"type", "version", "threshold", "expires", "keys"}, "signed"))
+        return bad(p->message);
     if (json_text_or(s, "type") != "localdx-root") return bad("type is not localdx-root");
     TrustRoot r;
     auto v = json_integer(s, "version", "signed");
@@ -131,7 +141,8 @@ Result<TrustRoot> root_from_json(const Json& s) {
         auto pk = hex_decode(json_text_or(k, "public_key"));
         if (!pk || pk->size() != kPublicKeyBytes) return bad("a public_key is not 32 bytes of hex");
         TrustKey tk{key_id(*pk), *pk};
-        if (json_text_or(k, "keyid") != tk.keyid) return bad("keyid " + json_text_or(k, "keyid") + " does not match its public key");
+        if (json_text_or(k, "keyid") != tk.keyid)
+            return bad("keyid " + json_text_or(k, "keyid") + " does not match its public key");
         if (r.find(tk.keyid)) return bad("key " + tk.keyid + " is listed twice");
         r.keys.push_back(tk);
     }
@@ -168,7 +179,8 @@ Result<TrustRoot> trust_root_update(const TrustRoot& current, std::string_view c
     if (r->version != current.version + 1)
         return problem("root_version", "the new trust root has version " + std::to_string(r->version) + "; expected " +
                                            std::to_string(current.version + 1));
-    if (auto ok = signatures_check(kRootDomain, bytes, sigs, current, "new trust root (by the current root's keys)"); !ok)
+    if (auto ok = signatures_check(kRootDomain, bytes, sigs, current, "new trust root (by the current root's keys)");
+        !ok)
         return ok.problems();
     if (auto ok = signatures_check(kRootDomain, bytes, sigs, *r, "new trust root (by its own keys)"); !ok)
         return ok.problems();

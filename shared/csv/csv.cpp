@@ -25,12 +25,16 @@ Result<CsvTable> csv_parse(std::string_view text, CsvLimits limits) {
         cell.clear();
         const bool blank = row.size() == 1 && row[0].empty() && !row_has_content;
         row_has_content = false;
-        if (blank) { row.clear(); return std::nullopt; }
+        if (blank) {
+            row.clear();
+            return std::nullopt;
+        }
         if (line_row == 0) {
             t.header = std::move(row);
             std::set<std::string> seen;
             for (const auto& h : t.header)
-                if (!seen.insert(h).second) return problem("csv_header", "the header names column '" + h + "' twice", h, 0);
+                if (!seen.insert(h).second)
+                    return problem("csv_header", "the header names column '" + h + "' twice", h, 0);
         } else {
             if (t.rows.size() >= limits.max_rows)
                 return problem("csv_too_large", "more than " + std::to_string(limits.max_rows) + " rows", "", line_row);
@@ -50,14 +54,20 @@ Result<CsvTable> csv_parse(std::string_view text, CsvLimits limits) {
             bool closed = false;
             while (i < n) {
                 if (text[i] == '"') {
-                    if (i + 1 < n && text[i + 1] == '"') { cell += '"'; i += 2; continue; }
+                    if (i + 1 < n && text[i + 1] == '"') {
+                        cell += '"';
+                        i += 2;
+                        continue;
+                    }
                     ++i;
                     closed = true;
                     break;
                 }
                 cell += text[i++];
                 if (cell.size() > limits.max_cell_bytes)
-                    return problem("csv_cell", "a cell is longer than " + std::to_string(limits.max_cell_bytes) + " bytes", "", line_row);
+                    return problem("csv_cell",
+                                   "a cell is longer than " + std::to_string(limits.max_cell_bytes) + " bytes", "",
+                                   line_row);
             }
             if (!closed) return problem("csv_quote", "a quoted cell is never closed", "", line_row);
             if (i < n && text[i] != ',' && text[i] != '\n' && text[i] != '\r')
@@ -69,7 +79,8 @@ Result<CsvTable> csv_parse(std::string_view text, CsvLimits limits) {
             row.push_back(std::move(cell));
             cell.clear();
             if (row.size() > limits.max_columns)
-                return problem("csv_columns", "more than " + std::to_string(limits.max_columns) + " columns", "", line_row);
+                return problem("csv_columns", "more than " + std::to_string(limits.max_columns) + " columns", "",
+                               line_row);
             ++i;
             continue;
         }
@@ -83,7 +94,8 @@ Result<CsvTable> csv_parse(std::string_view text, CsvLimits limits) {
         cell += c;
         row_has_content = true;
         if (cell.size() > limits.max_cell_bytes)
-            return problem("csv_cell", "a cell is longer than " + std::to_string(limits.max_cell_bytes) + " bytes", "", line_row);
+            return problem("csv_cell", "a cell is longer than " + std::to_string(limits.max_cell_bytes) + " bytes", "",
+                           line_row);
         ++i;
     }
     if (row_has_content || !cell.empty() || !row.empty())
@@ -95,8 +107,10 @@ Result<CsvTable> csv_parse(std::string_view text, CsvLimits limits) {
 std::optional<Problem> csv_row_problem(const CsvTable& t, size_t i) {
     const size_t n = t.rows[i].size();
     if (n == t.header.size()) return std::nullopt;
-    return problem("csv_columns", "the row has " + std::to_string(n) + (n == 1 ? " cell" : " cells") + " where the header has " +
-                                      std::to_string(t.header.size()) + " columns", "", static_cast<long>(i) + 1);
+    return problem("csv_columns",
+                   "the row has " + std::to_string(n) + (n == 1 ? " cell" : " cells") + " where the header has " +
+                       std::to_string(t.header.size()) + " columns",
+                   "", static_cast<long>(i) + 1);
 }
 
 std::string csv_escape(std::string_view cell) {

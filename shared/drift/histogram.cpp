@@ -35,7 +35,8 @@ std::vector<double> quantile_edges(std::span<const double> values, int bins) {
     for (int i = 1; i < bins; ++i) {
         // Edge at the i/bins quantile; a value equal to the edge goes right, so edges sit on
         // observed values and ties stay together.
-        const size_t idx = std::min(v.size() - 1, static_cast<size_t>(std::ceil(static_cast<double>(i) * v.size() / bins)));
+        const size_t idx =
+            std::min(v.size() - 1, static_cast<size_t>(std::ceil(static_cast<double>(i) * v.size() / bins)));
         const double e = v[idx];
         if (e > v.front() && (edges.empty() || e > edges.back())) edges.push_back(e);
     }
@@ -108,7 +109,8 @@ Reference reference_build(const Schema& schema, std::span<const double> values, 
     }
     for (size_t c = 0; c < k; ++c) {
         Histogram h = histogram_empty(schema.outputs.classes[c].name, probability_edges());
-        for (size_t i = 0; i < r.rows && i * k + c < probabilities.size(); ++i) histogram_add(h, probabilities[i * k + c]);
+        for (size_t i = 0; i < r.rows && i * k + c < probabilities.size(); ++i)
+            histogram_add(h, probabilities[i * k + c]);
         r.classes.push_back(std::move(h));
     }
     return r;
@@ -124,11 +126,12 @@ Json reference_to_json(const Reference& r) {
 
 Result<Reference> reference_from_json(const Json& j, const Schema& schema) {
     auto bad = [](std::string m) { return problem("bad_reference", "reference histograms: " + m); };
-    if (!j.is_object() || json_text_or(j, "format") != "localdx-reference/1") return bad("not a localdx-reference/1 document");
+    if (!j.is_object() || json_text_or(j, "format") != "localdx-reference/1")
+        return bad("not a localdx-reference/1 document");
     Reference r;
     auto read = [&](const Json& x, Histogram& h) -> bool {
-        if (!x.is_object() || !x.contains("name") || !x["name"].is_string() || !x.contains("edges") || !x["edges"].is_array() ||
-            !x.contains("counts") || !x["counts"].is_array())
+        if (!x.is_object() || !x.contains("name") || !x["name"].is_string() || !x.contains("edges") ||
+            !x["edges"].is_array() || !x.contains("counts") || !x["counts"].is_array())
             return false;
         h.name = x["name"].get<std::string>();
         for (const Json& e : x["edges"]) {
@@ -153,7 +156,8 @@ Result<Reference> reference_from_json(const Json& j, const Schema& schema) {
             return bad("the histogram of field '" + schema.fields[i].name + "' is malformed");
         r.fields.push_back(std::move(h));
     }
-    if (!j.contains("classes") || !j["classes"].is_array() || j["classes"].size() != static_cast<size_t>(schema.num_classes()))
+    if (!j.contains("classes") || !j["classes"].is_array() ||
+        j["classes"].size() != static_cast<size_t>(schema.num_classes()))
         return bad("needs one probability histogram per class");
     for (const Json& x : j["classes"]) {
         Histogram h;

@@ -26,7 +26,7 @@ namespace ldx {
 // With edges e[0] < ... < e[k-1], bins are (-inf, e0), [e0, e1), ..., [e(k-1), +inf): k+1 bins,
 // then one more bin for missing values. A category uses edges 0.5, 1.5, ... so level i is bin i.
 struct Histogram {
-    std::string name;            // field name, or "probability"
+    std::string name;  // field name, or "probability"
     std::vector<double> edges;
     std::vector<uint64_t> counts;  // edges.size() + 2 (the last is "missing")
 
@@ -49,15 +49,17 @@ std::vector<double> quantile_edges(std::span<const double> values, int bins);
 // [SECTION] Drift statistics
 //-----------------------------------------------------------------------------
 // Both smooth empty bins with `epsilon` (proportion) so that they stay finite.
-double population_stability_index(std::span<const uint64_t> reference, std::span<const uint64_t> live, double epsilon = 1e-4);
-double jensen_shannon_distance(std::span<const uint64_t> reference, std::span<const uint64_t> live);  // base 2, in [0, 1]
+double population_stability_index(std::span<const uint64_t> reference, std::span<const uint64_t> live,
+                                  double epsilon = 1e-4);
+double jensen_shannon_distance(std::span<const uint64_t> reference,
+                               std::span<const uint64_t> live);  // base 2, in [0, 1]
 
 //-----------------------------------------------------------------------------
 // [SECTION] Reference histograms of a model
 //-----------------------------------------------------------------------------
 struct Reference {
-    std::vector<Histogram> fields;  // one per schema field, in schema order
-    std::vector<Histogram> classes; // one per class: P(class) in 10 equal bins [0.1, ..., 0.9]
+    std::vector<Histogram> fields;   // one per schema field, in schema order
+    std::vector<Histogram> classes;  // one per class: P(class) in 10 equal bins [0.1, ..., 0.9]
     uint64_t rows = 0;
 };
 

@@ -57,8 +57,14 @@ void report_add(ReportBuilder& b, std::span<const double> values, std::span<cons
 Json report_to_json(const MetricsReport& r) {
     Json fields = Json::object();
     for (size_t f = 0; f < r.fields.size(); ++f) fields[r.field_names[f]] = r.fields[f];
-    return Json{{"model", r.model}, {"version", r.version}, {"day", r.day}, {"n", r.n}, {"epsilon", r.epsilon},
-                {"fields", fields}, {"predicted", r.predicted}, {"probabilities", r.probabilities}};
+    return Json{{"model", r.model},
+                {"version", r.version},
+                {"day", r.day},
+                {"n", r.n},
+                {"epsilon", r.epsilon},
+                {"fields", fields},
+                {"predicted", r.predicted},
+                {"probabilities", r.probabilities}};
 }
 
 //-----------------------------------------------------------------------------
@@ -68,7 +74,9 @@ namespace {
 Result<std::vector<uint64_t>> counts(const Json& j, size_t bins, uint64_t n, const std::string& where) {
     if (!j.is_array()) return problem("bad_report", "must be an array of counts", where);
     if (j.size() != bins)
-        return problem("bad_report", "has " + std::to_string(j.size()) + " bins; the bundle's reference has " + std::to_string(bins), where);
+        return problem("bad_report",
+                       "has " + std::to_string(j.size()) + " bins; the bundle's reference has " + std::to_string(bins),
+                       where);
     std::vector<uint64_t> c;
     uint64_t sum = 0;
     for (const Json& x : j) {
@@ -79,7 +87,8 @@ Result<std::vector<uint64_t>> counts(const Json& j, size_t bins, uint64_t n, con
         c.push_back(v);
         sum += v;
     }
-    if (sum != n) return problem("bad_report", "counts sum to " + std::to_string(sum) + ", not n = " + std::to_string(n), where);
+    if (sum != n)
+        return problem("bad_report", "counts sum to " + std::to_string(sum) + ", not n = " + std::to_string(n), where);
     return c;
 }
 }  // namespace
@@ -87,7 +96,8 @@ Result<std::vector<uint64_t>> counts(const Json& j, size_t bins, uint64_t n, con
 Result<MetricsReport> report_parse(std::string_view body, const Schema& schema, const Reference& reference) {
     auto j = json_parse(body, "report", JsonLimits{kMaxReportBytes, 4});
     if (!j) return j.problems();
-    if (auto p = json_check_keys(*j, {"model", "version", "day", "n", "epsilon", "fields", "predicted", "probabilities"}, ""))
+    if (auto p = json_check_keys(
+            *j, {"model", "version", "day", "n", "epsilon", "fields", "predicted", "probabilities"}, ""))
         return problem("bad_report", p->message, p->field);
     MetricsReport r;
     auto model = json_string(*j, "model", "");
@@ -95,26 +105,31 @@ Result<MetricsReport> report_parse(std::string_view body, const Schema& schema, 
     auto day = json_string(*j, "day", "");
     auto n = json_integer(*j, "n", "");
     auto eps = json_number(*j, "epsilon", "");
-    for (const Problem* p : {model ? nullptr : &model.error(), version ? nullptr : &version.error(), day ? nullptr : &day.error(),
-                             n ? nullptr : &n.error(), eps ? nullptr : &eps.error()})
+    for (const Problem* p : {model ? nullptr : &model.error(), version ? nullptr : &version.error(),
+                             day ? nullptr : &day.error(), n ? nullptr : &n.error(), eps ? nullptr : &eps.error()})
         if (p) return problem("bad_report", p->message, p->field);
     r.model = *model;
     r.version = *version;
     r.day = *day;
     if (!utc_parse(r.day + "T00:00:00Z")) return problem("bad_report", "must be a date like 2026-11-22", "day");
     if (*n < schema.privacy.k_min)
-        return problem("bad_report", "a report must summarise at least k = " + std::to_string(schema.privacy.k_min) + " predictions", "n");
+        return problem("bad_report",
+                       "a report must summarise at least k = " + std::to_string(schema.privacy.k_min) + " predictions",
+                       "n");
     if (static_cast<uint64_t>(*n) > kMaxReportPredictions)
-        return problem("bad_report", "more than " + std::to_string(kMaxReportPredictions) + " predictions in one report", "n");
+        return problem("bad_report",
+                       "more than " + std::to_string(kMaxReportPredictions) + " predictions in one report", "n");
     r.n = static_cast<uint64_t>(*n);
     if (std::abs(*eps - schema.privacy.epsilon) > 1e-12)
-        return problem("bad_report", "must be the bundle's epsilon " + std::to_string(schema.privacy.epsilon), "epsilon");
+        return problem("bad_report", "must be the bundle's epsilon " + std::to_string(schema.privacy.epsilon),
+                       "epsilon");
     r.epsilon = *eps;
 
     const Json& fields = (*j).contains("fields") ? (*j)["fields"] : Json();
     if (!fields.is_object()) return problem("bad_report", "must be an object of field: counts", "fields");
     if (fields.size() != schema.fields.size())
-        return problem("bad_report", "must hold exactly the schema's " + std::to_string(schema.fields.size()) + " fields", "fields");
+        return problem("bad_report",
+                       "must hold exactly the schema's " + std::to_string(schema.fields.size()) + " fields", "fields");
     for (size_t f = 0; f < schema.fields.size(); ++f) {
         const std::string& name = schema.fields[f].name;
         if (!fields.contains(name)) return problem("bad_report", "is missing", "fields." + name);
@@ -123,7 +138,8 @@ Result<MetricsReport> report_parse(std::string_view body, const Schema& schema, 
         r.field_names.push_back(name);
         r.fields.push_back(std::move(*c));
     }
-    auto pred = counts((*j).contains("predicted") ? (*j)["predicted"] : Json(), reference.classes.size(), r.n, "predicted");
+    auto pred =
+        counts((*j).contains("predicted") ? (*j)["predicted"] : Json(), reference.classes.size(), r.n, "predicted");
     if (!pred) return pred.problems();
     r.predicted = std::move(*pred);
     const Json& probs = (*j).contains("probabilities") ? (*j)["probabilities"] : Json();

@@ -17,8 +17,8 @@ double probability_at(Link link, std::span<const double> margins, int klass) {
     return std::exp(margins[static_cast<size_t>(klass)] - top) / sum;
 }
 
-PointsExplanation explanation_points(Link link, std::span<const double> base_margins, std::span<const double> fields, int klass,
-                                     double probability) {
+PointsExplanation explanation_points(Link link, std::span<const double> base_margins, std::span<const double> fields,
+                                     int klass, double probability) {
     PointsExplanation out;
     out.base = probability_at(link, base_margins, klass);
     out.probability = probability;

@@ -34,8 +34,8 @@ struct PointsExplanation {
 // base_margins: every output's base value (binary: one); fields: the explained output's per-field
 // contributions (binary: of the one log-odds output); klass: the class whose probability is shown
 // (binary: 1, softmax: the explained output); probability: p.
-PointsExplanation explanation_points(Link link, std::span<const double> base_margins, std::span<const double> fields, int klass,
-                                     double probability);
+PointsExplanation explanation_points(Link link, std::span<const double> base_margins, std::span<const double> fields,
+                                     int klass, double probability);
 
 // The probability of `klass` at the given margins (logistic: sigma of the one margin).
 double probability_at(Link link, std::span<const double> margins, int klass);

@@ -56,8 +56,9 @@ std::vector<std::vector<int>> groups_of(const Schema& schema) {
 //-----------------------------------------------------------------------------
 // [SECTION] Settings and background
 //-----------------------------------------------------------------------------
-SamplingShapley sampling_shapley_make(const Schema& schema, std::span<const float> features, std::span<const double> probabilities,
-                                      size_t max_rows, int permutations, uint64_t seed) {
+SamplingShapley sampling_shapley_make(const Schema& schema, std::span<const float> features,
+                                      std::span<const double> probabilities, size_t max_rows, int permutations,
+                                      uint64_t seed) {
     SamplingShapley s;
     s.num_features = static_cast<int>(schema.features.size());
     s.permutations = permutations;
@@ -74,7 +75,8 @@ SamplingShapley sampling_shapley_make(const Schema& schema, std::span<const floa
         const auto row = features.subspan(static_cast<size_t>(r) * width, width);
         s.background.insert(s.background.end(), row.begin(), row.end());
         if (probabilities.size() >= (static_cast<size_t>(r) + 1) * k)
-            for (size_t c = 0; c < k; ++c) s.background_probabilities.push_back(static_cast<float>(probabilities[static_cast<size_t>(r) * k + c]));
+            for (size_t c = 0; c < k; ++c)
+                s.background_probabilities.push_back(static_cast<float>(probabilities[static_cast<size_t>(r) * k + c]));
     }
     return s;
 }
@@ -106,18 +108,24 @@ Json sampling_shapley_to_json(const SamplingShapley& s) {
 }
 
 Result<SamplingShapley> sampling_shapley_from_json(const Json& j, const Schema& schema) {
-    auto bad = [](const std::string& key, const std::string& msg) { return problem("bad_explainer", key + ": " + msg, key); };
+    auto bad = [](const std::string& key, const std::string& msg) {
+        return problem("bad_explainer", key + ": " + msg, key);
+    };
     if (!j.is_object()) return bad("explainer.json", "is not a JSON object");
-    if (json_text_or(j, "format") != "localdx-sampling-shapley/1") return bad("format", "must be localdx-sampling-shapley/1");
+    if (json_text_or(j, "format") != "localdx-sampling-shapley/1")
+        return bad("format", "must be localdx-sampling-shapley/1");
     SamplingShapley s;
     s.input = json_text_or(j, "input");
     s.output = json_text_or(j, "output");
-    if (s.input.empty() || s.output.empty()) return bad(s.input.empty() ? "input" : "output", "must name an ONNX tensor");
+    if (s.input.empty() || s.output.empty())
+        return bad(s.input.empty() ? "input" : "output", "must name an ONNX tensor");
     const int k = schema.num_classes();
     s.output_width = static_cast<int>(json_int_in(j, "output_width", 0, 1024).value_or(-1));
-    if (s.output_width != k && !(k == 2 && s.output_width == 1)) return bad("output_width", "must be the number of classes (or 1 for a binary model)");
+    if (s.output_width != k && !(k == 2 && s.output_width == 1))
+        return bad("output_width", "must be the number of classes (or 1 for a binary model)");
     s.num_features = static_cast<int>(json_int_in(j, "num_features", 0, 1 << 20).value_or(-1));
-    if (s.num_features != static_cast<int>(schema.features.size())) return bad("num_features", "does not match the schema's feature columns");
+    if (s.num_features != static_cast<int>(schema.features.size()))
+        return bad("num_features", "does not match the schema's feature columns");
     s.permutations = static_cast<int>(json_int_in(j, "permutations", 0, 1 << 16).value_or(-1));
     if (s.permutations < 2 || s.permutations % 2) return bad("permutations", "must be an even number, at least 2");
     const Json& seed = json_member(j, "seed");
@@ -128,7 +136,8 @@ Result<SamplingShapley> sampling_shapley_from_json(const Json& j, const Schema& 
     for (size_t r = 0; r < rows.size(); ++r) {
         const Json& row = rows[r];
         if (!row.is_array() || row.size() != static_cast<size_t>(s.num_features))
-            return bad("background", "row " + std::to_string(r + 1) + " must hold " + std::to_string(s.num_features) + " values");
+            return bad("background",
+                       "row " + std::to_string(r + 1) + " must hold " + std::to_string(s.num_features) + " values");
         for (const Json& v : row) {
             if (v.is_null()) s.background.push_back(NAN);
             else if (v.is_number() && std::isfinite(v.get<double>())) s.background.push_back(v.get<float>());
@@ -136,13 +145,17 @@ Result<SamplingShapley> sampling_shapley_from_json(const Json& j, const Schema& 
         }
     }
     const Json& probs = json_member(j, "background_probabilities");
-    if (!probs.is_array() || probs.size() != rows.size()) return bad("background_probabilities", "must hold one row per background row");
+    if (!probs.is_array() || probs.size() != rows.size())
+        return bad("background_probabilities", "must hold one row per background row");
     for (size_t r = 0; r < probs.size(); ++r) {
         std::vector<double> p;
         if (!json_number_array(probs[r], p) || p.size() != static_cast<size_t>(k))
-            return bad("background_probabilities", "row " + std::to_string(r + 1) + " must hold " + std::to_string(k) + " probabilities");
+            return bad("background_probabilities",
+                       "row " + std::to_string(r + 1) + " must hold " + std::to_string(k) + " probabilities");
         for (double v : p) {
-            if (!(v >= 0 && v <= 1)) return bad("background_probabilities", "row " + std::to_string(r + 1) + " holds a value outside [0, 1]");
+            if (!(v >= 0 && v <= 1))
+                return bad("background_probabilities",
+                           "row " + std::to_string(r + 1) + " holds a value outside [0, 1]");
             s.background_probabilities.push_back(static_cast<float>(v));
         }
     }
@@ -187,8 +200,8 @@ std::vector<double> probabilities_from_output(std::span<const float> row, int cl
     return std::vector<double>(row.begin(), row.end());
 }
 
-void sampling_shapley_explain(const SamplingShapley& s, const Schema& schema, std::span<const float> outputs, Explanation& out,
-                              std::vector<double>& standard_error) {
+void sampling_shapley_explain(const SamplingShapley& s, const Schema& schema, std::span<const float> outputs,
+                              Explanation& out, std::vector<double>& standard_error) {
     const int k = schema.num_classes();
     const size_t width = static_cast<size_t>(s.output_width);
     const std::vector<int> groups = active_groups(s);
@@ -197,7 +210,8 @@ void sampling_shapley_explain(const SamplingShapley& s, const Schema& schema, st
     auto cls = [&](int o) { return k == 2 ? 1 : o; };
     auto p = [&](size_t row, int o) {
         const auto r = outputs.subspan(row * width, width);
-        return width == 1 ? (cls(o) == 1 ? static_cast<double>(r[0]) : 1.0 - r[0]) : static_cast<double>(r[static_cast<size_t>(cls(o))]);
+        return width == 1 ? (cls(o) == 1 ? static_cast<double>(r[0]) : 1.0 - r[0])
+                          : static_cast<double>(r[static_cast<size_t>(cls(o))]);
     };
     out.num_outputs = explained;
     out.num_features = s.num_features;
@@ -233,7 +247,8 @@ void sampling_shapley_explain(const SamplingShapley& s, const Schema& schema, st
             const size_t at = static_cast<size_t>(o) * g + i;
             const size_t field = static_cast<size_t>(groups[i]);
             const double mean = sum[at] / m;
-            out.contributions[static_cast<size_t>(o) * static_cast<size_t>(s.num_features) + static_cast<size_t>(s.groups[field][0])] = mean;
+            out.contributions[static_cast<size_t>(o) * static_cast<size_t>(s.num_features) +
+                              static_cast<size_t>(s.groups[field][0])] = mean;
             const double var = chains > 1 ? std::max(0.0, (sumsq[at] - m * mean * mean) / (m - 1)) : 0.0;
             standard_error[static_cast<size_t>(o) * fields + field] = std::sqrt(var / m);
         }

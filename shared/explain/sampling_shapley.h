@@ -39,9 +39,9 @@ struct SamplingShapley {
     std::string output = "probabilities";  // the ONNX output with the class probabilities
     int output_width = 0;                  // K (one column per class), or 1 (binary: P(positive))
     int num_features = 0;
-    std::vector<float> background;         // rows x num_features
+    std::vector<float> background;                // rows x num_features
     std::vector<float> background_probabilities;  // rows x classes, as the model's author computed them
-    int permutations = 4;                  // per background row; even (antithetic pairs)
+    int permutations = 4;                         // per background row; even (antithetic pairs)
     uint64_t seed = 1;
     std::vector<std::vector<int>> groups;  // feature columns per schema field (derived from the schema)
 
@@ -51,8 +51,9 @@ struct SamplingShapley {
 
 // Picks at most `max_rows` rows of `features` (row-major, schema.features wide) with a
 // deterministic shuffle; `probabilities` (rows x classes) go along with their rows.
-SamplingShapley sampling_shapley_make(const Schema& schema, std::span<const float> features, std::span<const double> probabilities,
-                                      size_t max_rows, int permutations, uint64_t seed);
+SamplingShapley sampling_shapley_make(const Schema& schema, std::span<const float> features,
+                                      std::span<const double> probabilities, size_t max_rows, int permutations,
+                                      uint64_t seed);
 Json sampling_shapley_to_json(const SamplingShapley& s);
 // Problems "bad_explainer" name the key that is wrong.
 Result<SamplingShapley> sampling_shapley_from_json(const Json& j, const Schema& schema);
@@ -74,7 +75,7 @@ std::vector<double> probabilities_from_output(std::span<const float> row, int cl
 // outputs: sampling_shapley_rows(s) rows of output_width values. Fills `out` (one explained
 // output for binary models — the positive class —, one per class otherwise; each field's
 // contribution on its first feature column) and `standard_error` ([output][field]).
-void sampling_shapley_explain(const SamplingShapley& s, const Schema& schema, std::span<const float> outputs, Explanation& out,
-                              std::vector<double>& standard_error);
+void sampling_shapley_explain(const SamplingShapley& s, const Schema& schema, std::span<const float> outputs,
+                              Explanation& out, std::vector<double>& standard_error);
 
 }  // namespace ldx

@@ -245,7 +245,10 @@ void leaf_table(std::span<const PathFeature> path, double value, std::vector<dou
     }
     for (uint32_t mask = 0; mask < n; ++mask) {
         const uint32_t size = static_cast<uint32_t>(std::popcount(mask));
-        if (size == d) { table[mask] = 0; continue; }  // never read: T excludes the feature explained
+        if (size == d) {
+            table[mask] = 0;
+            continue;
+        }  // never read: T excludes the feature explained
         const double* pm = &poly[static_cast<size_t>(mask) * stride];
         double sum = 0;
         for (uint32_t k = 0; k <= size; ++k) sum += w[k] * pm[size - k];
@@ -288,8 +291,9 @@ TreeShapTables treeshap_tables(const Ensemble& e, size_t max_entries) {
                 const TreeNode& nd = t.nodes[static_cast<size_t>(id)];
                 if (nd.leaf()) continue;
                 const uint32_t bit = 1u << bits[static_cast<size_t>(id)].bit;
-                out.splits.push_back({nd.feature, nd.threshold, slot[static_cast<size_t>(id)], slot[static_cast<size_t>(nd.left)],
-                                      slot[static_cast<size_t>(nd.right)], bit, bits[static_cast<size_t>(id)].first ? bit : 0u, nd.default_left});
+                out.splits.push_back({nd.feature, nd.threshold, slot[static_cast<size_t>(id)],
+                                      slot[static_cast<size_t>(nd.left)], slot[static_cast<size_t>(nd.right)], bit,
+                                      bits[static_cast<size_t>(id)].first ? bit : 0u, nd.default_left});
             }
             ref.split_count = out.splits.size() - ref.splits;
             ref.leaves = out.leaves.size();
@@ -302,7 +306,8 @@ TreeShapTables treeshap_tables(const Ensemble& e, size_t max_entries) {
                     out.leaf_weights.push_back((1.0 - pf.zero_fraction) / pf.zero_fraction);
                 }
                 out.tables.resize(out.tables.size() + (size_t{1} << leaf.depth));
-                leaf_table(lp.features, t.nodes[static_cast<size_t>(lp.node)].value, poly, prod, out.tables.data() + leaf.table);
+                leaf_table(lp.features, t.nodes[static_cast<size_t>(lp.node)].value, poly, prod,
+                           out.tables.data() + leaf.table);
                 out.leaves.push_back(leaf);
             }
             ref.leaf_count = out.leaves.size() - ref.leaves;
@@ -320,8 +325,8 @@ TreeShapTables treeshap_tables(const Ensemble& e, size_t max_entries) {
 // feature among the path's unique features): the side x takes keeps the feature's bit (sets it
 // when the feature is new on the path), the other side clears it. Then each leaf reads its table.
 namespace {
-void tree_shap_fast(const TreeShapTables& tables, const TreeShapTables::TreeRef& ref, std::span<const float> x, uint32_t* mask,
-                    double* phi) {
+void tree_shap_fast(const TreeShapTables& tables, const TreeShapTables::TreeRef& ref, std::span<const float> x,
+                    uint32_t* mask, double* phi) {
     mask[0] = 0;
     const TreeShapTables::Split* split = tables.splits.data() + ref.splits;
     for (size_t s = 0; s < ref.split_count; ++s) {
@@ -367,14 +372,16 @@ void treeshap(const Ensemble& e, const TreeShapTables& tables, std::span<const f
               Explanation& out) {
     start_explanation(e, tables, out);
     for (const TreeShapTables::TreeRef& ref : tables.trees)
-        explain_tree(e, tables, ref, x, ws, out.contributions.data() + static_cast<size_t>(ref.output) * static_cast<size_t>(e.num_features));
+        explain_tree(e, tables, ref, x, ws,
+                     out.contributions.data() + static_cast<size_t>(ref.output) * static_cast<size_t>(e.num_features));
 }
 
 std::vector<Explanation> treeshap_batch(const Ensemble& e, const TreeShapTables& tables, std::span<const float> rows,
                                         TreeShapWorkspace& ws) {
     const size_t width = static_cast<size_t>(e.num_features);
     if (width == 0 || rows.size() % width != 0)
-        throw std::length_error("treeshap_batch: " + std::to_string(rows.size()) + " values are not rows of " + std::to_string(width));
+        throw std::length_error("treeshap_batch: " + std::to_string(rows.size()) + " values are not rows of " +
+                                std::to_string(width));
     std::vector<Explanation> out(rows.size() / width);
     for (Explanation& ex : out) start_explanation(e, tables, ex);
     for (size_t first = 0; first < out.size(); first += kBatchBlock) {

@@ -33,11 +33,12 @@ struct Explanation {
     std::vector<double> contributions;  // row-major [output][feature]
 
     double contribution(int output, int feature) const {
-        return contributions[static_cast<size_t>(output) * static_cast<size_t>(num_features) + static_cast<size_t>(feature)];
+        return contributions[static_cast<size_t>(output) * static_cast<size_t>(num_features) +
+                             static_cast<size_t>(feature)];
     }
     std::span<const double> output(int k) const {
-        return std::span<const double>(contributions).subspan(static_cast<size_t>(k) * static_cast<size_t>(num_features),
-                                                              static_cast<size_t>(num_features));
+        return std::span<const double>(contributions)
+            .subspan(static_cast<size_t>(k) * static_cast<size_t>(num_features), static_cast<size_t>(num_features));
     }
 };
 
@@ -79,7 +80,7 @@ std::vector<double> treeshap_base(const Ensemble& e);
 // branches, then one pass over the leaves reads the tables (x's way at a split decides only
 // which child gets which mask, never which code runs next).
 struct TreeShapTables {
-    struct Split {                     // an internal node
+    struct Split {  // an internal node
         int32_t feature = 0;
         float threshold = 0;
         uint32_t slot = 0;             // this node's place in the tree's mask array
@@ -96,8 +97,8 @@ struct TreeShapTables {
     };
     struct TreeRef {
         int output = 0;
-        size_t tree = 0;       // index into the ensemble's trees
-        bool fast = false;     // false: explained by the reference algorithm
+        size_t tree = 0;    // index into the ensemble's trees
+        bool fast = false;  // false: explained by the reference algorithm
         size_t splits = 0, split_count = 0;
         size_t leaves = 0, leaf_count = 0;
     };
@@ -108,7 +109,7 @@ struct TreeShapTables {
     std::vector<double> leaf_weights;  // per path feature: -1 (x does not follow it), (1 - z_i) / z_i (x does)
     std::vector<double> tables;        // K_l(T), value included
     std::vector<double> base;
-    uint32_t max_slots = 0;            // the most nodes in one tree (size of the mask array)
+    uint32_t max_slots = 0;  // the most nodes in one tree (size of the mask array)
 
     size_t bytes() const;
     size_t fast_trees() const;  // how many trees use the tables

@@ -46,15 +46,16 @@ Result<Model> model_from_bundle(const VerifiedBundle& b) {
         auto e = ensemble_from_json(*tj);
         if (!e) return bad("trees.json", e.error().message);
         if (e->num_features != static_cast<int>(m.schema.features.size()))
-            return bad("trees.json", "the trees use " + std::to_string(e->num_features) + " features; the schema maps " +
-                                         std::to_string(m.schema.features.size()));
+            return bad("trees.json", "the trees use " + std::to_string(e->num_features) +
+                                         " features; the schema maps " + std::to_string(m.schema.features.size()));
         if (num_classes(*e) != m.schema.num_classes())
-            return bad("trees.json", "the trees predict " + std::to_string(num_classes(*e)) + " classes; the schema lists " +
-                                         std::to_string(m.schema.num_classes()));
+            return bad("trees.json", "the trees predict " + std::to_string(num_classes(*e)) +
+                                         " classes; the schema lists " + std::to_string(m.schema.num_classes()));
         m.ensemble = std::move(*e);
         m.shap_tables = treeshap_tables(*m.ensemble);
     } else if (b.manifest.explainer == "sampling-shapley") {
-        if (!get("explainer.json")) return bad("explainer.json", "is missing (the manifest says the explainer is sampling-shapley)");
+        if (!get("explainer.json"))
+            return bad("explainer.json", "is missing (the manifest says the explainer is sampling-shapley)");
         auto ej = json_parse(*get("explainer.json"), "explainer.json", JsonLimits{64u << 20, 6});
         if (!ej) return bad("explainer.json", ej.error().message);
         auto sampler = sampling_shapley_from_json(*ej, m.schema);
@@ -98,7 +99,8 @@ Prediction model_predict_features(const Model& m, PreparedRecord prepared, bool 
     return p;
 }
 
-std::vector<Prediction> model_predict_batch(const Model& m, std::vector<PreparedRecord> prepared, bool explain, TreeShapWorkspace& ws) {
+std::vector<Prediction> model_predict_batch(const Model& m, std::vector<PreparedRecord> prepared, bool explain,
+                                            TreeShapWorkspace& ws) {
     std::vector<Prediction> out;
     out.reserve(prepared.size());
     for (PreparedRecord& r : prepared) out.push_back(predict_unexplained(m, std::move(r)));
@@ -132,21 +134,25 @@ std::vector<float> model_onnx_inputs(const Model& m, std::span<const float> feat
     return rows;
 }
 
-Result<Prediction> model_predict_from_onnx(const Model& m, PreparedRecord prepared, std::span<const float> outputs, bool explain) {
+Result<Prediction> model_predict_from_onnx(const Model& m, PreparedRecord prepared, std::span<const float> outputs,
+                                           bool explain) {
     const int k = m.schema.num_classes();
     const size_t width = m.sampler ? static_cast<size_t>(m.sampler->output_width) : static_cast<size_t>(k);
     const size_t rows = explain && m.sampler ? sampling_shapley_rows(*m.sampler) : 1;
     if (outputs.size() != rows * width)
-        return problem("bad_output", "ONNX Runtime returned " + std::to_string(outputs.size()) + " values; " + std::to_string(rows) + " rows of " +
-                                         std::to_string(width) + " were expected");
+        return problem("bad_output", "ONNX Runtime returned " + std::to_string(outputs.size()) + " values; " +
+                                         std::to_string(rows) + " rows of " + std::to_string(width) + " were expected");
     for (size_t r = 0; r < rows; ++r) {
         const auto p = probabilities_from_output(outputs.subspan(r * width, width), k);
         double total = 0;
         for (double v : p) {
-            if (!(v >= -1e-6 && v <= 1 + 1e-6)) return problem("bad_output", "the model's output is not a probability (" + std::to_string(v) + ")");
+            if (!(v >= -1e-6 && v <= 1 + 1e-6))
+                return problem("bad_output", "the model's output is not a probability (" + std::to_string(v) + ")");
             total += v;
         }
-        if (std::abs(total - 1) > 1e-3) return problem("bad_output", "the model's class probabilities add up to " + std::to_string(total) + ", not 1");
+        if (std::abs(total - 1) > 1e-3)
+            return problem("bad_output",
+                           "the model's class probabilities add up to " + std::to_string(total) + ", not 1");
     }
     Prediction p;
     p.probabilities = probabilities_from_output(outputs.subspan(0, width), k);
@@ -166,7 +172,8 @@ double missing_share(std::span<const double> values, std::span<const double> fie
     return total > 0 ? missing / total : 0;
 }
 
-PointsExplanation model_explanation_points(const Model& m, std::span<const double> bases, std::span<const double> per_field, int out,
+PointsExplanation model_explanation_points(const Model& m, std::span<const double> bases,
+                                           std::span<const double> per_field, int out,
                                            std::span<const double> probabilities) {
     const int klass = m.schema.num_classes() == 2 ? 1 : out;
     const double p = probabilities[static_cast<size_t>(klass)];

@@ -33,8 +33,8 @@ struct Model {
     std::vector<std::string> signers;
     std::string sha256;
     Schema schema;
-    std::optional<Ensemble> ensemble;  // tree models: the core walks the trees and explains exactly
-    TreeShapTables shap_tables;        // Fast TreeSHAP v2 tables, built once from the ensemble
+    std::optional<Ensemble> ensemble;        // tree models: the core walks the trees and explains exactly
+    TreeShapTables shap_tables;              // Fast TreeSHAP v2 tables, built once from the ensemble
     std::optional<SamplingShapley> sampler;  // other models: the model-agnostic explainer
     Reference reference;
     Json card;
@@ -42,7 +42,8 @@ struct Model {
 };
 
 // Members: "schema.json", "model.onnx", "reference.json", "card.json", and "trees.json" when the
-// explainer is treeshap, "explainer.json" when it is sampling-shapley. Problems "bad_member" name the member and what is wrong with it.
+// explainer is treeshap, "explainer.json" when it is sampling-shapley. Problems "bad_member" name the member and what
+// is wrong with it.
 Result<Model> model_from_bundle(const VerifiedBundle& b);
 
 //-----------------------------------------------------------------------------
@@ -50,11 +51,11 @@ Result<Model> model_from_bundle(const VerifiedBundle& b);
 //-----------------------------------------------------------------------------
 struct Prediction {
     PreparedRecord prepared;
-    std::vector<double> margin;         // per model output
-    std::vector<double> probabilities;  // per class
-    int predicted = 0;                  // class index
-    Explanation explanation;            // empty when not asked for
-    std::vector<double> standard_error; // sampling-shapley: [output][field]; empty for exact TreeSHAP
+    std::vector<double> margin;          // per model output
+    std::vector<double> probabilities;   // per class
+    int predicted = 0;                   // class index
+    Explanation explanation;             // empty when not asked for
+    std::vector<double> standard_error;  // sampling-shapley: [output][field]; empty for exact TreeSHAP
 };
 
 // The decision rule: binary -> positive when P(positive) >= threshold; otherwise the most
@@ -68,7 +69,8 @@ Result<Prediction> model_predict(const Model& m, const RawRecord& record, bool e
 Prediction model_predict_features(const Model& m, PreparedRecord prepared, bool explain, TreeShapWorkspace& ws);
 // Many records at once (the CLI's predict, the browser's batch view): the same predictions as
 // model_predict_features one by one, explained tree by tree over blocks of rows (treeshap_batch).
-std::vector<Prediction> model_predict_batch(const Model& m, std::vector<PreparedRecord> prepared, bool explain, TreeShapWorkspace& ws);
+std::vector<Prediction> model_predict_batch(const Model& m, std::vector<PreparedRecord> prepared, bool explain,
+                                            TreeShapWorkspace& ws);
 
 // ONNX Runtime's cross-check: the page runs the bundle's ONNX model in ONNX Runtime Web on the
 // same features, and a result is shown only when both agree, number by number (the probabilities,
@@ -76,7 +78,7 @@ std::vector<Prediction> model_predict_batch(const Model& m, std::vector<Prepared
 // Here once, so the page only moves numbers.
 inline constexpr double kOnnxTolerance = 1e-4;
 struct Agreement {
-    bool ok = false;            // same count, all finite, every difference within kOnnxTolerance
+    bool ok = false;  // same count, all finite, every difference within kOnnxTolerance
     double max_abs_diff = 0;
 };
 Agreement onnx_agreement(std::span<const double> core, std::span<const double> onnx);
@@ -90,7 +92,8 @@ inline constexpr double kMissingShareNotice = 0.25;  // from this share on, the 
 // The explanation of output `out` in probability points of the class it shows (explain/points.h):
 // for tree models from the margin-space values and every output's base value; a model-agnostic
 // explanation is in probability already.
-PointsExplanation model_explanation_points(const Model& m, std::span<const double> bases, std::span<const double> per_field, int out,
+PointsExplanation model_explanation_points(const Model& m, std::span<const double> bases,
+                                           std::span<const double> per_field, int out,
                                            std::span<const double> probabilities);
 
 // Which model output an explanation shows for a class: binary has one output (the log-odds, or
@@ -105,6 +108,7 @@ int explanation_output(const Model& m, int klass);
 std::vector<float> model_onnx_inputs(const Model& m, std::span<const float> features, bool explain);
 // The prediction from ONNX Runtime's outputs on those rows (rows x output_width values).
 // Problems "bad_output": the wrong number of values, or values that are not class probabilities.
-Result<Prediction> model_predict_from_onnx(const Model& m, PreparedRecord prepared, std::span<const float> outputs, bool explain);
+Result<Prediction> model_predict_from_onnx(const Model& m, PreparedRecord prepared, std::span<const float> outputs,
+                                           bool explain);
 
 }  // namespace ldx

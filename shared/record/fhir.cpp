@@ -69,13 +69,15 @@ Date parse_date(std::string_view s) {
         if (at < s.size() && s[at] == 'Z') ++at;
         else if (at < s.size() && (s[at] == '+' || s[at] == '-')) {
             int oh = 0, om = 0;
-            if (!digits(s, at + 1, 2, oh) || s.size() < at + 6 || s[at + 3] != ':' || !digits(s, at + 4, 2, om)) return out;
+            if (!digits(s, at + 1, 2, oh) || s.size() < at + 6 || s[at + 3] != ':' || !digits(s, at + 4, 2, om))
+                return out;
             offset = (s[at] == '+' ? 1 : -1) * (oh * 3600 + om * 60);
             at += 6;
         }
         if (at != s.size() || hh > 23 || mm > 59 || ss > 60) return out;
     }
-    out.seconds = days_from_civil(out.y, static_cast<unsigned>(out.m), static_cast<unsigned>(out.d)) * 86400 + hh * 3600 + mm * 60 + ss - offset;
+    out.seconds = days_from_civil(out.y, static_cast<unsigned>(out.m), static_cast<unsigned>(out.d)) * 86400 +
+                  hh * 3600 + mm * 60 + ss - offset;
     out.ok = true;
     return out;
 }
@@ -98,7 +100,8 @@ struct Resource {
 };
 
 std::string_view skip_blanks(std::string_view s) {
-    while (!s.empty() && (s.front() == ' ' || s.front() == '\n' || s.front() == '\r' || s.front() == '\t')) s.remove_prefix(1);
+    while (!s.empty() && (s.front() == ' ' || s.front() == '\n' || s.front() == '\r' || s.front() == '\t'))
+        s.remove_prefix(1);
     return s;
 }
 
@@ -134,7 +137,9 @@ Result<std::vector<Resource>> read_resources(std::string_view text) {
         auto j = json_parse(line, "FHIR NDJSON line " + std::to_string(line_no), limits);
         if (!j) {
             if (line_no == 1) return whole.problems();  // not NDJSON either: report the JSON error
-            return problem("bad_json", "line " + std::to_string(line_no) + " is not a JSON resource: " + j.error().message, "", line_no);
+            return problem("bad_json",
+                           "line " + std::to_string(line_no) + " is not a JSON resource: " + j.error().message, "",
+                           line_no);
         }
         if (out.size() >= kMaxResources) return problem("too_large", "the file holds more than 2,000,000 resources");
         out.push_back({std::move(*j), "", line_no});
@@ -170,7 +175,10 @@ int field_for(const Schema& schema, const Json& code_concept) {
 bool value_of(const Json& obj, RawValue& v, std::string& why) {
     if (const Json& q = json_member(obj, "valueQuantity"); !q.is_null()) {
         const Json& n = json_member(q, "value");
-        if (!n.is_number()) { why = "valueQuantity has no numeric value"; return false; }
+        if (!n.is_number()) {
+            why = "valueQuantity has no numeric value";
+            return false;
+        }
         v.kind = RawValue::Kind::number;
         v.number = n.get<double>();
         const std::string system = json_text_or(q, "system"), code = json_text_or(q, "code");
@@ -178,19 +186,28 @@ bool value_of(const Json& obj, RawValue& v, std::string& why) {
         return true;
     }
     if (const Json& n = json_member(obj, "valueInteger"); !n.is_null()) {
-        if (!n.is_number_integer()) { why = "valueInteger is not an integer"; return false; }
+        if (!n.is_number_integer()) {
+            why = "valueInteger is not an integer";
+            return false;
+        }
         v.kind = RawValue::Kind::number;
         v.number = n.get<double>();
         return true;
     }
     if (const Json& b = json_member(obj, "valueBoolean"); !b.is_null()) {
-        if (!b.is_boolean()) { why = "valueBoolean is not true or false"; return false; }
+        if (!b.is_boolean()) {
+            why = "valueBoolean is not true or false";
+            return false;
+        }
         v.kind = RawValue::Kind::boolean;
         v.boolean = b.get<bool>();
         return true;
     }
     if (const Json& t = json_member(obj, "valueString"); !t.is_null()) {
-        if (!t.is_string()) { why = "valueString is not text"; return false; }
+        if (!t.is_string()) {
+            why = "valueString is not text";
+            return false;
+        }
         v.kind = RawValue::Kind::text;
         v.text = t.get<std::string>();
         return true;
@@ -208,9 +225,16 @@ bool value_of(const Json& obj, RawValue& v, std::string& why) {
         why = "valueCodeableConcept has neither a code nor text";
         return false;
     }
-    if (!json_member(obj, "dataAbsentReason").is_null()) { v.kind = RawValue::Kind::missing; return true; }
-    for (const char* other : {"valueRange", "valueRatio", "valueSampledData", "valueTime", "valueDateTime", "valuePeriod"})
-        if (!json_member(obj, other).is_null()) { why = std::string(other) + " cannot be a field's value"; return false; }
+    if (!json_member(obj, "dataAbsentReason").is_null()) {
+        v.kind = RawValue::Kind::missing;
+        return true;
+    }
+    for (const char* other :
+         {"valueRange", "valueRatio", "valueSampledData", "valueTime", "valueDateTime", "valuePeriod"})
+        if (!json_member(obj, other).is_null()) {
+            why = std::string(other) + " cannot be a field's value";
+            return false;
+        }
     why = "it has no value";
     return false;
 }
@@ -222,7 +246,7 @@ struct PatientState {
     std::string id;
     std::string gender;
     Date birth;
-    Date latest;  // the latest observation date
+    Date latest;                                         // the latest observation date
     std::map<int, std::pair<RawValue, int64_t>> values;  // field -> (value, when)
     std::map<int, bool> timed;                           // field -> its value has a date
 };
@@ -257,7 +281,10 @@ Result<FhirRecords> fhir_records(const Schema& schema, std::string_view text, in
     for (const Resource& r : *resources) {
         if (json_text_or(r.json, "resourceType") != "Patient") continue;
         const std::string id = json_text_or(r.json, "id");
-        if (id.empty() && r.full_url.empty()) { bad(r, "a Patient without an id"); continue; }
+        if (id.empty() && r.full_url.empty()) {
+            bad(r, "a Patient without an id");
+            continue;
+        }
         PatientState& p = patient_for(id.empty() ? r.full_url : "Patient/" + id);
         if (!id.empty()) p.id = id;
         if (!r.full_url.empty()) by_ref[r.full_url] = static_cast<size_t>(&p - patients.data());
@@ -268,9 +295,15 @@ Result<FhirRecords> fhir_records(const Schema& schema, std::string_view text, in
         }
     }
     for (const Resource& r : *resources) {
-        if (!r.json.is_object()) { bad(r, "an entry without a resource object"); continue; }
+        if (!r.json.is_object()) {
+            bad(r, "an entry without a resource object");
+            continue;
+        }
         const std::string type = json_text_or(r.json, "resourceType");
-        if (type.empty()) { bad(r, "a resource without a resourceType"); continue; }
+        if (type.empty()) {
+            bad(r, "a resource without a resourceType");
+            continue;
+        }
         if (type != "Observation") continue;  // Patient done above; other resources are not inputs
         const std::string status = json_text_or(r.json, "status");
         if (status == "entered-in-error" || status == "cancelled") continue;
@@ -283,15 +316,24 @@ Result<FhirRecords> fhir_records(const Schema& schema, std::string_view text, in
         if (when_text.empty()) when_text = json_text_or(json_member(r.json, "effectivePeriod"), "end");
         if (when_text.empty()) when_text = json_text_or(r.json, "issued");
         const Date when = when_text.empty() ? Date{} : parse_date(when_text);
-        if (!when_text.empty() && !when.ok) { bad(r, "Observation '" + id + "': date '" + when_text + "' is not a FHIR date/time"); continue; }
+        if (!when_text.empty() && !when.ok) {
+            bad(r, "Observation '" + id + "': date '" + when_text + "' is not a FHIR date/time");
+            continue;
+        }
         for (const Json* part : parts) {
             const int f = field_for(schema, json_member(*part, "code"));
             if (f < 0) continue;  // not for this model
             const std::string& field = schema.fields[static_cast<size_t>(f)].name;
-            if (subject.empty()) { bad(r, "Observation '" + id + "' has no subject (which patient?)", field); break; }
+            if (subject.empty()) {
+                bad(r, "Observation '" + id + "' has no subject (which patient?)", field);
+                break;
+            }
             RawValue v;
             std::string why;
-            if (!value_of(*part, v, why)) { bad(r, "Observation '" + id + "' for " + field + ": " + why, field); continue; }
+            if (!value_of(*part, v, why)) {
+                bad(r, "Observation '" + id + "' for " + field + ": " + why, field);
+                continue;
+            }
             PatientState& p = patient_for(subject);
             auto it = p.values.find(f);
             const int64_t t = when.ok ? when.seconds : INT64_MIN;
@@ -317,7 +359,9 @@ Result<FhirRecords> fhir_records(const Schema& schema, std::string_view text, in
         }
         if (!p.gender.empty())
             for (const Field& fd : schema.fields) {
-                if (fd.type != FieldType::category || (fd.name != "sex" && fd.name != "gender") || p.values.count(schema.find_field(fd.name))) continue;
+                if (fd.type != FieldType::category || (fd.name != "sex" && fd.name != "gender") ||
+                    p.values.count(schema.find_field(fd.name)))
+                    continue;
                 for (const Level& l : fd.levels)
                     if (l.value == p.gender || l.value == p.gender.substr(0, 1)) {
                         RawValue v;

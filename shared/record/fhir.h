@@ -37,7 +37,7 @@ namespace ldx {
 struct FhirRecords {
     std::vector<std::string> patients;  // Patient id (or the subject reference) per record
     std::vector<RawRecord> records;
-    std::vector<Problem> problems;      // resources that could not be used (row = resource number)
+    std::vector<Problem> problems;  // resources that could not be used (row = resource number)
 };
 
 // True when the text is JSON (or NDJSON) whose first object carries a "resourceType".

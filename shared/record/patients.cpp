@@ -55,16 +55,18 @@ void read_csv(const Schema& schema, std::string_view text, const PatientReadOpti
         return;
     }
     if (!binding->unused.empty())
-        f.notices.push_back(problem("ignored_columns", std::to_string(binding->unused.size()) +
-                                                           (binding->unused.size() == 1 ? " column is" : " columns are") +
-                                                           " not used by this model and " + (binding->unused.size() == 1 ? "was" : "were") +
-                                                           " ignored: " + list_names(binding->unused)));
+        f.notices.push_back(problem(
+            "ignored_columns", std::to_string(binding->unused.size()) +
+                                   (binding->unused.size() == 1 ? " column is" : " columns are") +
+                                   " not used by this model and " + (binding->unused.size() == 1 ? "was" : "were") +
+                                   " ignored: " + list_names(binding->unused)));
     f.rows.reserve(table->rows.size());
     for (size_t i = 0; i < table->rows.size(); ++i) {
         PatientRow r;
         r.row = static_cast<long>(i) + 1;
         const auto& cells = table->rows[i];
-        if (id_col >= 0 && static_cast<size_t>(id_col) < cells.size()) r.id = printable(cells[static_cast<size_t>(id_col)]);
+        if (id_col >= 0 && static_cast<size_t>(id_col) < cells.size())
+            r.id = printable(cells[static_cast<size_t>(id_col)]);
         if (auto p = csv_row_problem(*table, i)) {
             p->patient = r.id;
             r.problems.push_back(*p);
@@ -84,7 +86,8 @@ void read_fhir(const Schema& schema, std::string_view text, const PatientReadOpt
     // A resource that cannot be used is named, and the patients that could be read are scored;
     // a file in which no patient could be read is refused with those reasons.
     if (fhir->records.empty()) {
-        f.problems = fhir->problems.empty() ? std::vector<Problem>{problem("no_patients", "the file holds no patients")} : fhir->problems;
+        f.problems = fhir->problems.empty() ? std::vector<Problem>{problem("no_patients", "the file holds no patients")}
+                                            : fhir->problems;
         return;
     }
     f.notices = fhir->problems;
@@ -171,7 +174,8 @@ std::string patients_template_csv(const Schema& schema) {
         header.push_back(f.numeric() && !f.unit.empty() && f.unit != "1" ? f.name + "[" + f.unit + "]" : f.name);
         std::string v;
         if (f.numeric()) {
-            const double lo = std::isfinite(f.typical_min) ? f.typical_min : f.min, hi = std::isfinite(f.typical_max) ? f.typical_max : f.max;
+            const double lo = std::isfinite(f.typical_min) ? f.typical_min : f.min,
+                         hi = std::isfinite(f.typical_max) ? f.typical_max : f.max;
             double mid = std::isfinite(lo) && std::isfinite(hi) ? (lo + hi) / 2 : 0;
             if (f.type == FieldType::integer) mid = std::round(mid);
             char buf[32];

@@ -33,14 +33,14 @@ namespace ldx {
 // [SECTION] What a file of patients holds
 //-----------------------------------------------------------------------------
 struct PatientRow {
-    long row = 0;                   // 1-based data row (CSV row, FHIR patient, JSON array element)
-    std::string id;                 // from the id column, the FHIR Patient, or "id" in a JSON record
+    long row = 0;    // 1-based data row (CSV row, FHIR patient, JSON array element)
+    std::string id;  // from the id column, the FHIR Patient, or "id" in a JSON record
     RawRecord record;
     std::vector<Problem> problems;  // the row cannot be read at all (it is not scored)
 };
 
 struct PatientFile {
-    std::string format = "csv";     // "csv" | "fhir" | "json"
+    std::string format = "csv";  // "csv" | "fhir" | "json"
     std::vector<PatientRow> rows;
     std::vector<Problem> notices;   // nothing lost, but worth saying ("ignored_columns")
     std::vector<Problem> problems;  // the file cannot be used at all (then rows is empty)
@@ -51,8 +51,8 @@ struct PatientFile {
 // [SECTION] Reading it
 //-----------------------------------------------------------------------------
 struct PatientReadOptions {
-    int64_t now = 0;                        // FHIR: age from birthDate when there is no observation
-    std::span<const std::string> ignore;    // more columns to ignore silently (e.g. the label column)
+    int64_t now = 0;                      // FHIR: age from birthDate when there is no observation
+    std::span<const std::string> ignore;  // more columns to ignore silently (e.g. the label column)
 };
 
 bool is_id_column(std::string_view name);

@@ -52,8 +52,14 @@ std::string_view trim_number(std::string_view s) {
         again = false;
         s = trim(s);
         for (std::string_view sp : {kNoBreakSpace, kNarrowNoBreakSpace}) {
-            if (s.substr(0, sp.size()) == sp) { s.remove_prefix(sp.size()); again = true; }
-            if (s.size() >= sp.size() && s.substr(s.size() - sp.size()) == sp) { s.remove_suffix(sp.size()); again = true; }
+            if (s.substr(0, sp.size()) == sp) {
+                s.remove_prefix(sp.size());
+                again = true;
+            }
+            if (s.size() >= sp.size() && s.substr(s.size() - sp.size()) == sp) {
+                s.remove_suffix(sp.size());
+                again = true;
+            }
         }
     }
     return s;
@@ -69,8 +75,13 @@ Result<double> number_parse(std::string_view typed) {
     // Sign: '+', '-' or the typographic minus.
     std::string ascii;
     std::string_view s = s0;
-    if (s.substr(0, kMinusSign.size()) == kMinusSign) { ascii += '-'; s.remove_prefix(kMinusSign.size()); }
-    else if (s.front() == '+' || s.front() == '-') { ascii += s.front(); s.remove_prefix(1); }
+    if (s.substr(0, kMinusSign.size()) == kMinusSign) {
+        ascii += '-';
+        s.remove_prefix(kMinusSign.size());
+    } else if (s.front() == '+' || s.front() == '-') {
+        ascii += s.front();
+        s.remove_prefix(1);
+    }
     size_t int_digits = 0, frac_digits = 0, i = 0;
     while (i < s.size() && digit(s[i])) ascii += s[i++], ++int_digits;
     char separator = 0;
@@ -81,7 +92,9 @@ Result<double> number_parse(std::string_view typed) {
     }
     const bool has_point = s0.find('.') != std::string_view::npos, has_comma = s0.find(',') != std::string_view::npos;
     if (has_point && has_comma)
-        return refuse("'" + shown + "' has both a point and a comma: type the number with one decimal separator and no thousands separator");
+        return refuse(
+            "'" + shown +
+            "' has both a point and a comma: type the number with one decimal separator and no thousands separator");
     if (int_digits + frac_digits == 0) return refuse("'" + shown + "' is not a number");
     if (separator && frac_digits == 0 && (i == s.size() || s[i] == 'e' || s[i] == 'E'))
         return refuse("'" + shown + "' ends with a decimal separator: type the digits after it, or leave it out");
@@ -94,14 +107,16 @@ Result<double> number_parse(std::string_view typed) {
     }
     if (i != s.size()) {
         if (s[i] == ',' || s[i] == '.')
-            return refuse("'" + shown + "' has more than one decimal separator: type the number without thousands separators");
+            return refuse("'" + shown +
+                          "' has more than one decimal separator: type the number without thousands separators");
         return refuse("'" + shown + "' is not a number");
     }
     // "1,234" is 1234 where a comma groups thousands and 1.234 where it marks decimals: never guess.
-    if (separator == ',' && frac_digits == 3 && int_digits >= 1 && int_digits <= 3 && !(int_digits == 1 && s.front() == '0') &&
-        ascii.find_first_of("eE") == std::string::npos)
-        return problem("ambiguous_number", "'" + shown + "' could mean " + ascii.substr(0, ascii.find('.')) + ascii.substr(ascii.find('.') + 1) +
-                                               " or " + ascii + ": type it without a thousands separator, with a point for decimals");
+    if (separator == ',' && frac_digits == 3 && int_digits >= 1 && int_digits <= 3 &&
+        !(int_digits == 1 && s.front() == '0') && ascii.find_first_of("eE") == std::string::npos)
+        return problem("ambiguous_number", "'" + shown + "' could mean " + ascii.substr(0, ascii.find('.')) +
+                                               ascii.substr(ascii.find('.') + 1) + " or " + ascii +
+                                               ": type it without a thousands separator, with a point for decimals");
     char* end = nullptr;
     const double out = std::strtod(ascii.c_str(), &end);
     if (end != ascii.c_str() + ascii.size()) return refuse("'" + shown + "' is not a number");
@@ -122,7 +137,8 @@ namespace {
 // Returns the value in the field's unit (category: level index), NaN for missing, or a Problem.
 Result<double> field_value(const Field& f, const RawValue& v, long row) {
     auto bad = [&](std::string code, std::string msg) { return problem(std::move(code), std::move(msg), f.name, row); };
-    const bool missing = v.kind == RawValue::Kind::missing || (v.kind == RawValue::Kind::text && is_missing_token(v.text));
+    const bool missing =
+        v.kind == RawValue::Kind::missing || (v.kind == RawValue::Kind::text && is_missing_token(v.text));
     if (missing) {
         if (f.missing == MissingPolicy::error) return bad("required", "a value is required");
         return kNaN;
@@ -144,14 +160,16 @@ Result<double> field_value(const Field& f, const RawValue& v, long row) {
                 if (!u) {
                     std::string list = unit_display(f.unit);
                     for (const auto& a : f.alt_units) list += ", " + unit_display(a.unit);
-                    return bad("unknown_unit", "unit '" + printable(v.unit) + "' cannot be converted (accepted: " + list + ")");
+                    return bad("unknown_unit",
+                               "unit '" + printable(v.unit) + "' cannot be converted (accepted: " + list + ")");
                 }
                 x = u->factor * x + u->offset;
             }
             if (f.type == FieldType::integer && x != std::floor(x))
                 return bad("not_whole", fmt(x) + " is not a whole number");
             if (x < f.min || x > f.max)
-                return bad("out_of_range", amount(x, f.unit) + " is outside the possible range " + fmt(f.min) + " to " + amount(f.max, f.unit));
+                return bad("out_of_range", amount(x, f.unit) + " is outside the possible range " + fmt(f.min) + " to " +
+                                               amount(f.max, f.unit));
             return x;
         }
         case FieldType::boolean: {
@@ -231,8 +249,9 @@ Result<PreparedRecord> record_prepare(const Schema& schema, const RawRecord& rec
             out.warnings.push_back(problem("missing_value", "not given; the model does without it", f.name, row));
         } else if (f.numeric() && (*v < f.typical_min || *v > f.typical_max)) {
             out.warnings.push_back(problem("outside_training_range",
-                                           amount(*v, f.unit) + " is outside the range seen in training (" + fmt(f.typical_min) +
-                                               " to " + amount(f.typical_max, f.unit) + "): the result is less reliable",
+                                           amount(*v, f.unit) + " is outside the range seen in training (" +
+                                               fmt(f.typical_min) + " to " + amount(f.typical_max, f.unit) +
+                                               "): the result is less reliable",
                                            f.name, row));
         }
     }
@@ -253,18 +272,33 @@ Result<RawRecord> record_from_json(const Json& object, long row) {
         e.field = it.key();
         const Json* v = &it.value();
         if (v->is_object()) {
-            if (auto p = json_check_keys(*v, {"value", "unit"}, e.field)) { problems.push_back(*p); continue; }
+            if (auto p = json_check_keys(*v, {"value", "unit"}, e.field)) {
+                problems.push_back(*p);
+                continue;
+            }
             auto unit = json_opt_string(*v, "unit", e.field);
-            if (!unit) { problems.push_back(unit.error()); continue; }
+            if (!unit) {
+                problems.push_back(unit.error());
+                continue;
+            }
             e.value.unit = unit->value_or("");
             static const Json null_json;
             v = v->contains("value") ? &(*v)["value"] : &null_json;
         }
         if (v->is_null()) e.value.kind = RawValue::Kind::missing;
-        else if (v->is_boolean()) { e.value.kind = RawValue::Kind::boolean; e.value.boolean = v->get<bool>(); }
-        else if (v->is_number()) { e.value.kind = RawValue::Kind::number; e.value.number = v->get<double>(); }
-        else if (v->is_string()) { e.value.kind = RawValue::Kind::text; e.value.text = v->get<std::string>(); }
-        else { problems.push_back(problem("wrong_type", "expected a number, text, true/false or null", e.field, row)); continue; }
+        else if (v->is_boolean()) {
+            e.value.kind = RawValue::Kind::boolean;
+            e.value.boolean = v->get<bool>();
+        } else if (v->is_number()) {
+            e.value.kind = RawValue::Kind::number;
+            e.value.number = v->get<double>();
+        } else if (v->is_string()) {
+            e.value.kind = RawValue::Kind::text;
+            e.value.text = v->get<std::string>();
+        } else {
+            problems.push_back(problem("wrong_type", "expected a number, text, true/false or null", e.field, row));
+            continue;
+        }
         r.push_back(std::move(e));
     }
     for (auto& p : problems) p.row = row;
@@ -291,8 +325,10 @@ Result<CsvBinding> csv_bind(const Schema& schema, const std::vector<std::string>
         } else if (f >= 0 && seen[static_cast<size_t>(f)]) {
             problems.push_back(problem("duplicate_field", "field '" + name + "' has two columns", name, 0));
         } else if (f >= 0 && !unit.empty() && unit != schema.fields[f].unit && !schema.fields[f].find_unit(unit)) {
-            problems.push_back(problem("unknown_unit", "unit '" + printable(unit) + "' cannot be converted to " +
-                                                           unit_display(schema.fields[f].unit), name, 0));
+            problems.push_back(
+                problem("unknown_unit",
+                        "unit '" + printable(unit) + "' cannot be converted to " + unit_display(schema.fields[f].unit),
+                        name, 0));
         }
         if (f >= 0) seen[static_cast<size_t>(f)] = true;
         b.field.push_back(f);

@@ -27,10 +27,10 @@ namespace ldx {
 struct RawValue {
     enum class Kind { missing, text, number, boolean };
     Kind kind = Kind::missing;
-    std::string text;    // Kind::text: as typed ("148", "f", "yes")
-    double number = 0;   // Kind::number
+    std::string text;   // Kind::text: as typed ("148", "f", "yes")
+    double number = 0;  // Kind::number
     bool boolean = false;
-    std::string unit;    // empty: the field's own unit
+    std::string unit;  // empty: the field's own unit
 };
 
 struct RawEntry {
@@ -43,8 +43,8 @@ using RawRecord = std::vector<RawEntry>;
 // [SECTION] Prepared records
 //-----------------------------------------------------------------------------
 struct PreparedRecord {
-    std::vector<double> values;   // per schema field, in the field's unit; category: level index; NaN = missing
-    std::vector<float> features;  // the model's input, in schema.features order (NaN = missing)
+    std::vector<double> values;     // per schema field, in the field's unit; category: level index; NaN = missing
+    std::vector<float> features;    // the model's input, in schema.features order (NaN = missing)
     std::vector<Problem> warnings;  // "outside_training_range", "missing_value"
 };
 

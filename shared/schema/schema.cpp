@@ -17,20 +17,38 @@ namespace ldx {
 //-----------------------------------------------------------------------------
 const char* field_type_name(FieldType t) {
     switch (t) {
-        case FieldType::number: return "number";
-        case FieldType::integer: return "integer";
-        case FieldType::boolean: return "boolean";
-        case FieldType::category: return "category";
+        case FieldType::number:
+            return "number";
+        case FieldType::integer:
+            return "integer";
+        case FieldType::boolean:
+            return "boolean";
+        case FieldType::category:
+            return "category";
     }
     return "?";
 }
 
 std::string unit_display(std::string_view u) {
-    static const std::pair<std::string_view, std::string_view> table[] = {
-        {"1", ""}, {"{#}", ""}, {"a", "years"}, {"mo", "months"}, {"d", "days"}, {"h", "hours"}, {"s", "s"},
-        {"mm[Hg]", "mmHg"}, {"u[IU]/mL", "\u00b5IU/mL"}, {"m[IU]/L", "mIU/L"}, {"ug/d", "\u00b5g/day"},
-        {"umol/L", "\u00b5mol/L"}, {"kg/m2", "kg/m\u00b2"}, {"10*3/uL", "\u00d710\u00b3/\u00b5L"}, {"10*9/L", "\u00d710\u2079/L"},
-        {"[pixel]", "px"}, {"[pixel]2", "px\u00b2"}, {"Cel", "\u00b0C"}, {"%", "%"}};
+    static const std::pair<std::string_view, std::string_view> table[] = {{"1", ""},
+                                                                          {"{#}", ""},
+                                                                          {"a", "years"},
+                                                                          {"mo", "months"},
+                                                                          {"d", "days"},
+                                                                          {"h", "hours"},
+                                                                          {"s", "s"},
+                                                                          {"mm[Hg]", "mmHg"},
+                                                                          {"u[IU]/mL", "\u00b5IU/mL"},
+                                                                          {"m[IU]/L", "mIU/L"},
+                                                                          {"ug/d", "\u00b5g/day"},
+                                                                          {"umol/L", "\u00b5mol/L"},
+                                                                          {"kg/m2", "kg/m\u00b2"},
+                                                                          {"10*3/uL", "\u00d710\u00b3/\u00b5L"},
+                                                                          {"10*9/L", "\u00d710\u2079/L"},
+                                                                          {"[pixel]", "px"},
+                                                                          {"[pixel]2", "px\u00b2"},
+                                                                          {"Cel", "\u00b0C"},
+                                                                          {"%", "%"}};
     for (const auto& [code, text] : table)
         if (code == u) return std::string(text);
     return std::string(u);
@@ -38,9 +56,12 @@ std::string unit_display(std::string_view u) {
 
 const char* task_kind_name(TaskKind k) {
     switch (k) {
-        case TaskKind::binary: return "binary";
-        case TaskKind::ordinal: return "ordinal";
-        case TaskKind::multiclass: return "multiclass";
+        case TaskKind::binary:
+            return "binary";
+        case TaskKind::ordinal:
+            return "ordinal";
+        case TaskKind::multiclass:
+            return "multiclass";
     }
     return "?";
 }
@@ -119,8 +140,9 @@ struct Checker {
 //-----------------------------------------------------------------------------
 void parse_field(Checker& c, const Json& j, const std::string& path, Field& f) {
     if (!j.is_object()) return c.add("wrong_type", "each field must be an object", path);
-    c.keys(j, {"name", "label", "description", "code", "type", "unit", "alt_units", "min", "max", "typical_min",
-               "typical_max", "required", "missing", "levels", "encoding"},
+    c.keys(j,
+           {"name", "label", "description", "code", "type", "unit", "alt_units", "min", "max", "typical_min",
+            "typical_max", "required", "missing", "levels", "encoding"},
            path);
     if (c.take(json_string(j, "name", path), f.name) && !is_identifier(f.name))
         c.add("bad_name", "'" + f.name + "' is not an identifier (letters, digits, '_' or '.', at most 64)",
@@ -134,7 +156,8 @@ void parse_field(Checker& c, const Json& j, const std::string& path, Field& f) {
         else if (type == "integer") f.type = FieldType::integer;
         else if (type == "boolean") f.type = FieldType::boolean;
         else if (type == "category") f.type = FieldType::category;
-        else c.add("bad_value", "type must be number, integer, boolean or category, not '" + type + "'", path + ".type");
+        else
+            c.add("bad_value", "type must be number, integer, boolean or category, not '" + type + "'", path + ".type");
     }
     c.take_opt(json_opt_string(j, "unit", path), f.unit);
     if (f.numeric() && f.unit.empty())
@@ -306,12 +329,16 @@ Result<Schema> schema_from_json(const Json& j) {
             std::set<std::string> seen;
             for (size_t i = 0; i < fs.size(); ++i) {
                 const std::string p = at("features", i);
-                if (!fs[i].is_string()) { c.add("wrong_type", "expected a column name", p); continue; }
+                if (!fs[i].is_string()) {
+                    c.add("wrong_type", "expected a column name", p);
+                    continue;
+                }
                 const std::string name = fs[i].get<std::string>();
                 const FeatureColumn* col = nullptr;
                 for (const auto& a : all)
                     if (a.name == name) col = &a;
-                if (!col) c.add("unknown_feature", "'" + name + "' is not a field (or field=level of a one-hot category)", p);
+                if (!col)
+                    c.add("unknown_feature", "'" + name + "' is not a field (or field=level of a one-hot category)", p);
                 else if (!seen.insert(name).second) c.add("duplicate", "column '" + name + "' is listed twice", p);
                 else s.features.push_back(*col);
             }
@@ -328,10 +355,12 @@ Result<Schema> schema_from_json(const Json& j) {
         const Json& p = j["privacy"];
         c.keys(p, {"k_min", "epsilon"}, "privacy");
         int64_t k = s.privacy.k_min;
-        if (p.contains("k_min") && c.take(json_integer(p, "k_min", "privacy"), k)) s.privacy.k_min = static_cast<int>(k);
+        if (p.contains("k_min") && c.take(json_integer(p, "k_min", "privacy"), k))
+            s.privacy.k_min = static_cast<int>(k);
         c.take_opt(json_opt_number(p, "epsilon", "privacy"), s.privacy.epsilon);
         if (s.privacy.k_min < 10 || s.privacy.k_min > 1000000)
-            c.add("bad_range", "k_min must be at least 10 (a report summarises at least 10 predictions)", "privacy.k_min");
+            c.add("bad_range", "k_min must be at least 10 (a report summarises at least 10 predictions)",
+                  "privacy.k_min");
         if (!(s.privacy.epsilon > 0 && s.privacy.epsilon <= 10))
             c.add("bad_range", "epsilon must lie in (0, 10]", "privacy.epsilon");
     }
@@ -364,7 +393,8 @@ Json schema_to_json(const Schema& s) {
         if (!f.unit.empty()) x["unit"] = f.unit;
         if (!f.alt_units.empty()) {
             x["alt_units"] = Json::array();
-            for (const auto& u : f.alt_units) x["alt_units"].push_back({{"unit", u.unit}, {"factor", u.factor}, {"offset", u.offset}});
+            for (const auto& u : f.alt_units)
+                x["alt_units"].push_back({{"unit", u.unit}, {"factor", u.factor}, {"offset", u.offset}});
         }
         if (std::isfinite(f.min)) x["min"] = f.min;
         if (std::isfinite(f.max)) x["max"] = f.max;

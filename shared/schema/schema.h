@@ -90,7 +90,7 @@ struct OutputClass {
 
 struct Outputs {
     TaskKind kind = TaskKind::binary;
-    std::string column;  // label column in training data
+    std::string column;                // label column in training data
     std::vector<OutputClass> classes;  // binary: [negative, positive]; ordinal: least to most severe
     int positive = 1;                  // binary: index of the positive class
     double threshold = 0.5;            // binary: decide positive when P(positive) >= threshold

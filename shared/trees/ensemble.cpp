@@ -36,7 +36,8 @@ void tree_prepare(Tree& t) {
         order.push_back(i);
         const TreeNode& nd = t.nodes[static_cast<size_t>(i)];
         if (!nd.leaf()) {
-            depth[static_cast<size_t>(nd.left)] = depth[static_cast<size_t>(nd.right)] = depth[static_cast<size_t>(i)] + 1;
+            depth[static_cast<size_t>(nd.left)] = depth[static_cast<size_t>(nd.right)] =
+                depth[static_cast<size_t>(i)] + 1;
             stack.push_back(nd.right);
             stack.push_back(nd.left);
         } else {
@@ -51,9 +52,10 @@ void tree_prepare(Tree& t) {
             const TreeNode& l = t.nodes[static_cast<size_t>(nd.left)];
             const TreeNode& r = t.nodes[static_cast<size_t>(nd.right)];
             // XGBoost's FillNodeMeanValue: weighted by the children's covers over the node's cover.
-            t.mean[static_cast<size_t>(*it)] =
-                nd.cover > 0 ? (t.mean[static_cast<size_t>(nd.left)] * l.cover + t.mean[static_cast<size_t>(nd.right)] * r.cover) / nd.cover
-                             : 0.0;
+            t.mean[static_cast<size_t>(*it)] = nd.cover > 0 ? (t.mean[static_cast<size_t>(nd.left)] * l.cover +
+                                                               t.mean[static_cast<size_t>(nd.right)] * r.cover) /
+                                                                  nd.cover
+                                                            : 0.0;
         }
     }
 }
@@ -84,7 +86,8 @@ int tree_leaf(const Tree& t, std::span<const float> x) {
 
 void ensemble_margin(const Ensemble& e, std::span<const float> x, std::span<double> margin) {
     for (int k = 0; k < e.num_outputs; ++k) margin[static_cast<size_t>(k)] = e.base_margin[static_cast<size_t>(k)];
-    for (const Tree& t : e.trees) margin[static_cast<size_t>(t.output)] += t.nodes[static_cast<size_t>(tree_leaf(t, x))].value;
+    for (const Tree& t : e.trees)
+        margin[static_cast<size_t>(t.output)] += t.nodes[static_cast<size_t>(tree_leaf(t, x))].value;
 }
 
 std::vector<double> ensemble_margin(const Ensemble& e, std::span<const float> x) {
@@ -113,14 +116,16 @@ int num_classes(const Ensemble& e) { return e.link == Link::logistic ? 2 : e.num
 // [SECTION] Structure checks
 //-----------------------------------------------------------------------------
 Result<Ok> ensemble_check(const Ensemble& e) {
-    auto bad = [](size_t t, std::string msg) {
-        return problem("bad_tree", "tree " + std::to_string(t) + ": " + msg);
-    };
-    if (e.num_features <= 0 || e.num_features > 100000) return problem("bad_tree", "the number of features is not plausible");
-    if (e.num_outputs <= 0 || e.num_outputs > 1000) return problem("bad_tree", "the number of outputs is not plausible");
+    auto bad = [](size_t t, std::string msg) { return problem("bad_tree", "tree " + std::to_string(t) + ": " + msg); };
+    if (e.num_features <= 0 || e.num_features > 100000)
+        return problem("bad_tree", "the number of features is not plausible");
+    if (e.num_outputs <= 0 || e.num_outputs > 1000)
+        return problem("bad_tree", "the number of outputs is not plausible");
     if (e.link == Link::logistic && e.num_outputs != 1) return problem("bad_tree", "a logistic model has one output");
-    if (e.link == Link::softmax && e.num_outputs < 2) return problem("bad_tree", "a softmax model has at least two outputs");
-    if (e.base_margin.size() != static_cast<size_t>(e.num_outputs)) return problem("bad_tree", "base margin has the wrong length");
+    if (e.link == Link::softmax && e.num_outputs < 2)
+        return problem("bad_tree", "a softmax model has at least two outputs");
+    if (e.base_margin.size() != static_cast<size_t>(e.num_outputs))
+        return problem("bad_tree", "base margin has the wrong length");
     for (double b : e.base_margin)
         if (!std::isfinite(b)) return problem("bad_tree", "base margin is not finite");
     if (e.trees.empty()) return problem("bad_tree", "the model has no trees");
@@ -138,7 +143,8 @@ Result<Ok> ensemble_check(const Ensemble& e) {
             stack.pop_back();
             ++count;
             const TreeNode& nd = t.nodes[static_cast<size_t>(i)];
-            if (!(nd.cover >= 0) || !std::isfinite(nd.cover)) return bad(ti, "node " + std::to_string(i) + " has a bad cover");
+            if (!(nd.cover >= 0) || !std::isfinite(nd.cover))
+                return bad(ti, "node " + std::to_string(i) + " has a bad cover");
             if (nd.leaf()) {
                 if (!std::isfinite(nd.value)) return bad(ti, "leaf " + std::to_string(i) + " has a non-finite value");
                 continue;
@@ -149,7 +155,8 @@ Result<Ok> ensemble_check(const Ensemble& e) {
                                    ", beyond the model's " + std::to_string(e.num_features));
             if (std::isnan(nd.threshold)) return bad(ti, "node " + std::to_string(i) + " has a NaN threshold");
             for (int c : {nd.left, nd.right}) {
-                if (c <= 0 || static_cast<size_t>(c) >= n) return bad(ti, "node " + std::to_string(i) + " has a child out of range");
+                if (c <= 0 || static_cast<size_t>(c) >= n)
+                    return bad(ti, "node " + std::to_string(i) + " has a child out of range");
                 if (reached[static_cast<size_t>(c)]) return bad(ti, "node " + std::to_string(c) + " is reached twice");
                 reached[static_cast<size_t>(c)] = 1;
                 stack.push_back({c, d + 1});
@@ -200,7 +207,8 @@ Result<Ensemble> ensemble_from_xgboost_json(std::string_view json_text) {
         return bad("learner_model_param holds implausible num_feature, num_class or base_score");
     const std::string objective = json_text_or(json_member(learner, "objective"), "name");
     const Json& gb = json_member(learner, "gradient_booster");
-    if (json_text_or(gb, "name") != "gbtree") return bad("only gbtree boosters are supported (found '" + json_text_or(gb, "name") + "')");
+    if (json_text_or(gb, "name") != "gbtree")
+        return bad("only gbtree boosters are supported (found '" + json_text_or(gb, "name") + "')");
     const Json& model = json_member(gb, "model");
     if (!json_member(model, "trees").is_array()) return bad("gradient_booster.model.trees is missing");
 
@@ -228,7 +236,8 @@ Result<Ensemble> ensemble_from_xgboost_json(std::string_view json_text) {
 
     const Json& trees = json_member(model, "trees");
     std::vector<int> tree_info;
-    if (!json_int_array(json_member(model, "tree_info"), tree_info, 0, std::max(0, k - 1)) || tree_info.size() != trees.size())
+    if (!json_int_array(json_member(model, "tree_info"), tree_info, 0, std::max(0, k - 1)) ||
+        tree_info.size() != trees.size())
         return bad("tree_info does not list one class (0 to " + std::to_string(std::max(0, k - 1)) + ") per tree");
     for (size_t ti = 0; ti < trees.size(); ++ti) {
         const Json& t = trees[ti];
@@ -321,7 +330,8 @@ Result<Ensemble> ensemble_from_json(const Json& j) {
         const std::string link = j.at("link").get<std::string>();
         if (link != "logistic" && link != "softmax") return bad("link must be logistic or softmax");
         e.link = link == "logistic" ? Link::logistic : Link::softmax;
-        if (!json_number_array(json_member(j, "base_margin"), e.base_margin)) return bad("base_margin must be an array of numbers");
+        if (!json_number_array(json_member(j, "base_margin"), e.base_margin))
+            return bad("base_margin must be an array of numbers");
         e.covers = j.at("covers").get<std::string>();
         if (!json_member(j, "trees").is_array()) return bad("trees must be an array");
         for (const Json& x : j.at("trees")) {
@@ -331,11 +341,15 @@ Result<Ensemble> ensemble_from_json(const Json& j) {
             t.output = static_cast<int>(*out);
             std::vector<int> left, right, feature, dl;
             std::vector<double> thr, value, cover;
-            if (!json_int_array(json_member(x, "left"), left, -1, 1 << 20) || !json_int_array(json_member(x, "right"), right, -1, 1 << 20) ||
-                !json_int_array(json_member(x, "feature"), feature, -1, 100000) || !json_int_array(json_member(x, "default_left"), dl, 0, 1) ||
-                !json_number_array(json_member(x, "threshold"), thr) || !json_number_array(json_member(x, "value"), value) ||
+            if (!json_int_array(json_member(x, "left"), left, -1, 1 << 20) ||
+                !json_int_array(json_member(x, "right"), right, -1, 1 << 20) ||
+                !json_int_array(json_member(x, "feature"), feature, -1, 100000) ||
+                !json_int_array(json_member(x, "default_left"), dl, 0, 1) ||
+                !json_number_array(json_member(x, "threshold"), thr) ||
+                !json_number_array(json_member(x, "value"), value) ||
                 !json_number_array(json_member(x, "cover"), cover))
-                return bad("tree " + std::to_string(e.trees.size()) + ": node arrays must be arrays of numbers in range");
+                return bad("tree " + std::to_string(e.trees.size()) +
+                           ": node arrays must be arrays of numbers in range");
             const size_t n = left.size();
             if (right.size() != n || feature.size() != n || thr.size() != n || dl.size() != n || value.size() != n ||
                 cover.size() != n)
@@ -353,9 +367,7 @@ Result<Ensemble> ensemble_from_json(const Json& j) {
             }
             e.trees.push_back(std::move(t));
         }
-    } catch (const Json::exception& ex) {
-        return bad(std::string("malformed trees document: ") + ex.what());
-    }
+    } catch (const Json::exception& ex) { return bad(std::string("malformed trees document: ") + ex.what()); }
     if (auto ok = ensemble_check(e); !ok) return ok.problems();
     ensemble_prepare(e);
     return e;
@@ -374,11 +386,15 @@ void ensemble_recount_covers(Ensemble& e, std::span<const float> rows) {
         std::vector<int> order{0};
         for (size_t i = 0; i < order.size(); ++i) {
             const TreeNode& nd = t.nodes[static_cast<size_t>(order[i])];
-            if (!nd.leaf()) { order.push_back(nd.left); order.push_back(nd.right); }
+            if (!nd.leaf()) {
+                order.push_back(nd.left);
+                order.push_back(nd.right);
+            }
         }
         for (auto it = order.rbegin(); it != order.rend(); ++it) {
             TreeNode& nd = t.nodes[static_cast<size_t>(*it)];
-            if (!nd.leaf()) nd.cover = t.nodes[static_cast<size_t>(nd.left)].cover + t.nodes[static_cast<size_t>(nd.right)].cover;
+            if (!nd.leaf())
+                nd.cover = t.nodes[static_cast<size_t>(nd.left)].cover + t.nodes[static_cast<size_t>(nd.right)].cover;
         }
     }
     e.covers = "reference:" + std::to_string(n);

@@ -25,7 +25,7 @@ namespace ldx {
 // [SECTION] Layout
 //-----------------------------------------------------------------------------
 struct TreeNode {
-    int32_t left = -1;   // -1 at a leaf
+    int32_t left = -1;  // -1 at a leaf
     int32_t right = -1;
     int32_t feature = 0;
     float threshold = 0;

@@ -31,7 +31,10 @@ Json results = Json::object();
 
 void put(const std::string& name, double value, const std::string& unit, double reference = NAN) {
     Json e{{"value", value}, {"unit", unit}};
-    if (!std::isnan(reference)) { e["reference"] = reference; e["ratio"] = value / reference; }
+    if (!std::isnan(reference)) {
+        e["reference"] = reference;
+        e["ratio"] = value / reference;
+    }
     results[name] = e;
     std::printf("  %-52s %10.4f %-6s", name.c_str(), value, unit.c_str());
     if (!std::isnan(reference)) std::printf(" ref %10.4f  ratio %.3f", reference, value / reference);
@@ -64,16 +67,20 @@ Matrix repeat_rows(const Matrix& m, size_t n) {
 }
 
 void bench_model(const std::string& name, const XgbBooster& booster, const Ensemble& e, const Matrix& rows) {
-    std::printf("%s: %zu trees, max depth %d, %d features\n", name.c_str(), e.trees.size(), e.max_depth, e.num_features);
+    std::printf("%s: %zu trees, max depth %d, %d features\n", name.c_str(), e.trees.size(), e.max_depth,
+                e.num_features);
     const size_t single = std::min<size_t>(500, rows.rows);
     // One patient at a time, as a clinician uses it: XGBoost needs a DMatrix per call.
-    auto xgb_contribs = time_each(single, [&](size_t i) { booster.predict(matrix_select_rows(rows, std::vector<size_t>{i}), 2); });
-    auto xgb_predict = time_each(single, [&](size_t i) { booster.predict(matrix_select_rows(rows, std::vector<size_t>{i}), 0); });
+    auto xgb_contribs =
+        time_each(single, [&](size_t i) { booster.predict(matrix_select_rows(rows, std::vector<size_t>{i}), 2); });
+    auto xgb_predict =
+        time_each(single, [&](size_t i) { booster.predict(matrix_select_rows(rows, std::vector<size_t>{i}), 0); });
     TreeShapWorkspace ws;
     Explanation ex;
     auto t_tables = Clock::now();
     const TreeShapTables tables = treeshap_tables(e);
-    put(name + ".native.shap_tables_build", std::chrono::duration<double, std::milli>(Clock::now() - t_tables).count(), "ms");
+    put(name + ".native.shap_tables_build", std::chrono::duration<double, std::milli>(Clock::now() - t_tables).count(),
+        "ms");
     put(name + ".native.shap_tables_size", static_cast<double>(tables.bytes()) / (1024.0 * 1024.0), "MiB");
     // The product's path (Fast TreeSHAP v2) and the reference algorithm (the one XGBoost uses).
     auto core_explain = time_each(single, [&](size_t i) {
@@ -87,7 +94,8 @@ void bench_model(const std::string& name, const XgbBooster& booster, const Ensem
     auto core_predict = time_each(single, [&](size_t i) { (void)ensemble_margin(e, rows.row(i)); });
     put(name + ".native.explain_one_p50", percentile(core_explain, 0.5), "ms", percentile(xgb_contribs, 0.5));
     put(name + ".native.explain_one_p99", percentile(core_explain, 0.99), "ms", percentile(xgb_contribs, 0.99));
-    put(name + ".native.explain_one_reference_algorithm_p50", percentile(core_explain_v1, 0.5), "ms", percentile(xgb_contribs, 0.5));
+    put(name + ".native.explain_one_reference_algorithm_p50", percentile(core_explain_v1, 0.5), "ms",
+        percentile(xgb_contribs, 0.5));
     put(name + ".native.predict_one_p50", percentile(core_predict, 0.5), "ms", percentile(xgb_predict, 0.5));
     // 10,000 patients in one batch.
     const Matrix batch = repeat_rows(rows, 10000);
@@ -106,7 +114,8 @@ void bench_model(const std::string& name, const XgbBooster& booster, const Ensem
         (void)ensemble_margin(e, batch.row(i));
         treeshap(e, tables, batch.row(i), ws, ex);
     }
-    put(name + ".native.explain_10k_row_by_row", std::chrono::duration<double>(Clock::now() - t0).count(), "s", xgb_batch);
+    put(name + ".native.explain_10k_row_by_row", std::chrono::duration<double>(Clock::now() - t0).count(), "s",
+        xgb_batch);
 }
 
 // The spec's latency model size: 300 trees of depth 6 on 30 fields, trained on `localdx synth`'s
@@ -121,8 +130,13 @@ void synthetic(const std::string& work) {
     const SynthData d = synth_generate(cfg);
     auto schema = schema_from_json(d.schema);
     auto data = dataset_from_csv(*schema, d.csv, true);
-    XgbBooster::Params p{{"objective", "binary:logistic"}, {"max_depth", "6"}, {"eta", "0.1"}, {"nthread", "1"}, {"seed", "1"},
-                         {"subsample", "0.8"}, {"colsample_bytree", "0.8"}};
+    XgbBooster::Params p{{"objective", "binary:logistic"},
+                         {"max_depth", "6"},
+                         {"eta", "0.1"},
+                         {"nthread", "1"},
+                         {"seed", "1"},
+                         {"subsample", "0.8"},
+                         {"colsample_bytree", "0.8"}};
     auto b = XgbBooster::train(data->x, data->labels, {}, p, 300);
     const std::string json = b->save_json();
     auto e = ensemble_from_xgboost_json(json);

@@ -16,7 +16,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     static const ldx::Schema s = *ldx::schema_parse(R"({"task": "fuzz", "title": "F",
       "fields": [{"name": "a", "label": "A", "type": "number", "unit": "1"}, {"name": "b", "label": "B", "type": "boolean"}],
       "outputs": {"kind": "binary", "column": "y", "classes": [{"name": "0", "label": "N"}, {"name": "1", "label": "Y"}], "positive": "1"}})");
-    auto j = ldx::json_parse(std::string_view(reinterpret_cast<const char*>(data), size), "member", ldx::JsonLimits{1u << 16, 8});
+    auto j = ldx::json_parse(std::string_view(reinterpret_cast<const char*>(data), size), "member",
+                             ldx::JsonLimits{1u << 16, 8});
     if (!j.ok()) return 0;
     (void)ldx::reference_from_json(*j, s);
     if (auto sampler = ldx::sampling_shapley_from_json(*j, s); sampler.ok() && sampler->chains() <= 4096) {
@@ -24,7 +25,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
         std::vector<float> rows;
         ldx::sampling_shapley_inputs(*sampler, x, rows);
         if (rows.size() != ldx::sampling_shapley_rows(*sampler) * 2) __builtin_trap();
-        std::vector<float> outputs(ldx::sampling_shapley_rows(*sampler) * static_cast<size_t>(sampler->output_width), 0.5f);
+        std::vector<float> outputs(ldx::sampling_shapley_rows(*sampler) * static_cast<size_t>(sampler->output_width),
+                                   0.5f);
         ldx::Explanation ex;
         std::vector<double> se;
         ldx::sampling_shapley_explain(*sampler, s, outputs, ex, se);

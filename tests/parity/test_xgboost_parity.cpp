@@ -32,10 +32,17 @@ TEST_P(XgboostParity, ProbabilitiesAndTreeShapMatchPredContribs) {
     auto data = dataset_from_csv(schema, test::read_file(test::data_path(c.task)), true);
     ASSERT_TRUE(data.ok()) << data.error().describe();
     const int k = schema.num_classes();
-    XgbBooster::Params params{{"max_depth", std::to_string(c.depth)}, {"eta", "0.1"}, {"nthread", "1"},
-                              {"subsample", "0.8"}, {"colsample_bytree", "0.8"}, {"seed", "7"}};
+    XgbBooster::Params params{{"max_depth", std::to_string(c.depth)},
+                              {"eta", "0.1"},
+                              {"nthread", "1"},
+                              {"subsample", "0.8"},
+                              {"colsample_bytree", "0.8"},
+                              {"seed", "7"}};
     if (k == 2) params["objective"] = "binary:logistic";
-    else { params["objective"] = "multi:softprob"; params["num_class"] = std::to_string(k); }
+    else {
+        params["objective"] = "multi:softprob";
+        params["num_class"] = std::to_string(k);
+    }
     auto booster = XgbBooster::train(data->x, data->labels, {}, params, c.rounds);
     ASSERT_TRUE(booster.ok()) << booster.error().describe();
 
@@ -53,7 +60,8 @@ TEST_P(XgboostParity, ProbabilitiesAndTreeShapMatchPredContribs) {
     TreeShapWorkspace ws;
     Explanation ex, fast;
     const TreeShapTables tables = treeshap_tables(*e);
-    ASSERT_EQ(tables.fast_trees(), e->trees.size() - std::count_if(e->trees.begin(), e->trees.end(), [](const Tree& t) { return t.nodes[0].leaf(); }));
+    ASSERT_EQ(tables.fast_trees(), e->trees.size() - std::count_if(e->trees.begin(), e->trees.end(),
+                                                                   [](const Tree& t) { return t.nodes[0].leaf(); }));
     double max_fast = 0, max_points = 0;
     size_t not_in_points = 0, sign_flips = 0;
     for (size_t r = 0; r < n; ++r) {
@@ -65,16 +73,19 @@ TEST_P(XgboostParity, ProbabilitiesAndTreeShapMatchPredContribs) {
         const auto margin = ensemble_margin(*e, x);
         const auto p = probabilities_from_margin(e->link, margin);
         if (k == 2) max_dp = std::max(max_dp, std::abs(p[1] - probs[r]));
-        else for (int c2 = 0; c2 < k; ++c2) max_dp = std::max(max_dp, std::abs(p[c2] - probs[r * k + c2]));
+        else
+            for (int c2 = 0; c2 < k; ++c2) max_dp = std::max(max_dp, std::abs(p[c2] - probs[r * k + c2]));
 
         treeshap(*e, x, ws, ex);
         treeshap(*e, tables, x, ws, fast);
-        for (size_t i = 0; i < ex.contributions.size(); ++i) max_fast = std::max(max_fast, std::abs(fast.contributions[i] - ex.contributions[i]));
+        for (size_t i = 0; i < ex.contributions.size(); ++i)
+            max_fast = std::max(max_fast, std::abs(fast.contributions[i] - ex.contributions[i]));
         for (size_t o = 0; o < outs; ++o) {
             const float* ref = contribs.data() + (r * outs + o) * (f + 1);
             double sum = ex.base[o];
             for (size_t j = 0; j < f; ++j) {
-                max_dphi = std::max(max_dphi, std::abs(ex.contribution(static_cast<int>(o), static_cast<int>(j)) - ref[j]));
+                max_dphi =
+                    std::max(max_dphi, std::abs(ex.contribution(static_cast<int>(o), static_cast<int>(j)) - ref[j]));
                 sum += ex.contribution(static_cast<int>(o), static_cast<int>(j));
             }
             max_dphi = std::max(max_dphi, std::abs(ex.base[o] - ref[f]));
@@ -85,7 +96,10 @@ TEST_P(XgboostParity, ProbabilitiesAndTreeShapMatchPredContribs) {
         const int shown = k == 2 ? 1 : static_cast<int>(std::max_element(p.begin(), p.end()) - p.begin());
         const auto phi = ex.output(k == 2 ? 0 : shown);
         const PointsExplanation pts = explanation_points(e->link, ex.base, phi, shown, p[static_cast<size_t>(shown)]);
-        if (!pts.ok) { ++not_in_points; continue; }
+        if (!pts.ok) {
+            ++not_in_points;
+            continue;
+        }
         double total = pts.base;
         for (size_t j = 0; j < f; ++j) {
             total += pts.fields[j];
@@ -97,21 +111,27 @@ TEST_P(XgboostParity, ProbabilitiesAndTreeShapMatchPredContribs) {
     EXPECT_EQ(sign_flips, 0u) << c.task;
     if (k == 2) EXPECT_EQ(not_in_points, 0u) << c.task << ": a binary explanation is always expressible in points";
     else EXPECT_LE(not_in_points, n / 20) << c.task;
-    std::printf("%s: points add up within %.1e; %zu of %zu rows stay in margin units\n", c.task, max_points, not_in_points, n);
+    std::printf("%s: points add up within %.1e; %zu of %zu rows stay in margin units\n", c.task, max_points,
+                not_in_points, n);
     EXPECT_LE(max_dp, 1e-5) << c.task;
     EXPECT_LE(max_dphi, 1e-5) << c.task;
     EXPECT_LE(max_local, 1e-9) << c.task;
     EXPECT_LE(max_fast, 1e-9) << c.task << ": Fast TreeSHAP v2 against the reference algorithm";
-    if (std::string(c.task) != "wdbc") EXPECT_GT(rows_with_missing, 0u) << "the data set should exercise missing values";
-    std::printf("%s: %zu rows (%zu with missing values), max|dp| %.2e, max|dphi| %.2e, local accuracy %.2e, fast v2 vs reference %.2e\n",
-                c.task, n, rows_with_missing, max_dp, max_dphi, max_local, max_fast);
+    if (std::string(c.task) != "wdbc")
+        EXPECT_GT(rows_with_missing, 0u) << "the data set should exercise missing values";
+    std::printf(
+        "%s: %zu rows (%zu with missing values), max|dp| %.2e, max|dphi| %.2e, local accuracy %.2e, fast v2 vs "
+        "reference %.2e\n",
+        c.task, n, rows_with_missing, max_dp, max_dphi, max_local, max_fast);
 }
 
 INSTANTIATE_TEST_SUITE_P(RealData, XgboostParity,
-                         ::testing::Values(Case{"wdbc", 4, 200}, Case{"pima-diabetes", 6, 300}, Case{"pbc-stage", 6, 150}),
+                         ::testing::Values(Case{"wdbc", 4, 200}, Case{"pima-diabetes", 6, 300},
+                                           Case{"pbc-stage", 6, 150}),
                          [](const auto& info) {
                              std::string s = info.param.task;
-                             for (char& ch : s) if (ch == '-') ch = '_';
+                             for (char& ch : s)
+                                 if (ch == '-') ch = '_';
                              return s;
                          });
 

@@ -20,8 +20,11 @@ namespace ldx::test {
 
 class ServerProcess {
 public:
-    ServerProcess(std::string binary, std::vector<std::string> args) : binary_(std::move(binary)), args_(std::move(args)) {}
-    ~ServerProcess() { if (pid_ > 0) kill9(); }
+    ServerProcess(std::string binary, std::vector<std::string> args)
+        : binary_(std::move(binary)), args_(std::move(args)) {}
+    ~ServerProcess() {
+        if (pid_ > 0) kill9();
+    }
 
     // Starts the server and waits until /readyz answers.
     bool start(int port, const std::string& ready_path = "/readyz", bool tls = false) {

@@ -44,9 +44,19 @@ struct Server {
         std::filesystem::create_directories(dir);
         std::ofstream(dir + "/token") << kToken << "\n";
         std::ofstream(dir + "/operator-tokens") << kOperatorToken << "\n";
-        std::vector<std::string> args{"--port", std::to_string(port), "--data", dir + "/data", "--trust", kDemo + "/keys/trust.json",
-                                      "--index-key", kDemo + "/keys/signing-key.json", "--token-file", dir + "/token",
-                                      "--operator-token-file", dir + "/operator-tokens", "--no-access-log"};
+        std::vector<std::string> args{"--port",
+                                      std::to_string(port),
+                                      "--data",
+                                      dir + "/data",
+                                      "--trust",
+                                      kDemo + "/keys/trust.json",
+                                      "--index-key",
+                                      kDemo + "/keys/signing-key.json",
+                                      "--token-file",
+                                      dir + "/token",
+                                      "--operator-token-file",
+                                      dir + "/operator-tokens",
+                                      "--no-access-log"};
         args.insert(args.end(), extra.begin(), extra.end());
         proc = std::make_unique<test::ServerProcess>(LOCALDX_SERVER_BIN, args);
     }
@@ -89,10 +99,12 @@ std::vector<std::string> make_reports(const Model& m, const std::string& task, i
     const int fi = field.empty() ? -1 : m.schema.find_field(field);
     std::vector<std::string> out;
     for (int r = 0; r < reports; ++r) {
-        ReportBuilder b = report_builder(m.schema, m.reference, m.manifest.name, m.manifest.version, utc_day(std::time(nullptr)));
+        ReportBuilder b =
+            report_builder(m.schema, m.reference, m.manifest.name, m.manifest.version, utc_day(std::time(nullptr)));
         for (int i = 0; i < per_report; ++i) {
             const size_t row = rng() % data->rows();
-            std::vector<double> values(data->values.begin() + static_cast<long>(row * nf), data->values.begin() + static_cast<long>((row + 1) * nf));
+            std::vector<double> values(data->values.begin() + static_cast<long>(row * nf),
+                                       data->values.begin() + static_cast<long>((row + 1) * nf));
             if (fi >= 0 && !std::isnan(values[static_cast<size_t>(fi)])) values[static_cast<size_t>(fi)] += shift;
             auto features = features_from_values(m.schema, values);
             const auto p = probabilities_from_margin(m.ensemble->link, ensemble_margin(*m.ensemble, features));
@@ -115,7 +127,9 @@ TEST(Server, PublishAcceptsSignedBundlesAndRefusesEverythingElse) {
     EXPECT_EQ(r->status, 201) << r->body;
     EXPECT_NE(r->body.find(sha256_hex(good)), std::string::npos);
 
-    auto code = [](const httplib::Result& res) { return res ? Json::parse(res->body).value("code", "") : std::string("no answer"); };
+    auto code = [](const httplib::Result& res) {
+        return res ? Json::parse(res->body).value("code", "") : std::string("no answer");
+    };
     auto again = s.publish(good);  // the identical bytes again: already there, not an error
     EXPECT_EQ(again->status, 200);
     EXPECT_TRUE(Json::parse(again->body).value("already_published", false)) << again->body;
@@ -225,19 +239,78 @@ TEST(Server, MalformedReportsGetA4xxWithAReasonAndTheServerKeepsServing) {
     ASSERT_EQ(ok->status, 202) << ok->body;
 
     Json base = Json::parse(good);
-    struct Bad { std::function<std::string()> body; int status; std::string needle; };
+    struct Bad {
+        std::function<std::string()> body;
+        int status;
+        std::string needle;
+    };
     const std::vector<Bad> cases = {
-        {[&] { Json j = base; j["model"] = "nope"; return j.dump(); }, 404, "no published bundle nope v1"},
-        {[&] { Json j = base; j["version"] = 9; return j.dump(); }, 404, "no published bundle"},
-        {[&] { Json j = base; j["fields"]["glucose"].push_back(0); return j.dump(); }, 400, "bins"},
-        {[&] { Json j = base; j["fields"]["glucose"][0] = -1; return j.dump(); }, 400, "non-negative whole numbers"},
-        {[&] { Json j = base; j["fields"]["glucose"][0] = 1.5; return j.dump(); }, 400, "non-negative whole numbers"},
-        {[&] { Json j = base; j["n"] = 5; return j.dump(); }, 400, "at least k = 20"},
-        {[&] { Json j = base; j["n"] = 26; return j.dump(); }, 400, "sum to"},
-        {[&] { Json j = base; j["fields"].erase("age"); return j.dump(); }, 400, "fields"},
-        {[&] { Json j = base; j["patient"] = "x"; return j.dump(); }, 400, "unknown key 'patient'"},
-        {[&] { Json j = base; j["epsilon"] = 5.0; return j.dump(); }, 400, "epsilon"},
-        {[&] { Json j = base; j["day"] = "2020-01-01"; return j.dump(); }, 400, "within one day"},
+        {[&] {
+             Json j = base;
+             j["model"] = "nope";
+             return j.dump();
+         },
+         404, "no published bundle nope v1"},
+        {[&] {
+             Json j = base;
+             j["version"] = 9;
+             return j.dump();
+         },
+         404, "no published bundle"},
+        {[&] {
+             Json j = base;
+             j["fields"]["glucose"].push_back(0);
+             return j.dump();
+         },
+         400, "bins"},
+        {[&] {
+             Json j = base;
+             j["fields"]["glucose"][0] = -1;
+             return j.dump();
+         },
+         400, "non-negative whole numbers"},
+        {[&] {
+             Json j = base;
+             j["fields"]["glucose"][0] = 1.5;
+             return j.dump();
+         },
+         400, "non-negative whole numbers"},
+        {[&] {
+             Json j = base;
+             j["n"] = 5;
+             return j.dump();
+         },
+         400, "at least k = 20"},
+        {[&] {
+             Json j = base;
+             j["n"] = 26;
+             return j.dump();
+         },
+         400, "sum to"},
+        {[&] {
+             Json j = base;
+             j["fields"].erase("age");
+             return j.dump();
+         },
+         400, "fields"},
+        {[&] {
+             Json j = base;
+             j["patient"] = "x";
+             return j.dump();
+         },
+         400, "unknown key 'patient'"},
+        {[&] {
+             Json j = base;
+             j["epsilon"] = 5.0;
+             return j.dump();
+         },
+         400, "epsilon"},
+        {[&] {
+             Json j = base;
+             j["day"] = "2020-01-01";
+             return j.dump();
+         },
+         400, "within one day"},
         {[&] { return good.substr(0, good.size() - 1) + ",\"n\":25}"; }, 400, "twice"},
         {[&] { return std::string(40, '[') + std::string(40, ']'); }, 400, "deeper"},
         {[&] { return std::string("{\"model\": "); }, 400, "not valid JSON"},
@@ -262,13 +335,17 @@ int raw_status(int port, const std::string& request, std::string* answer = nullp
     a.sin_family = AF_INET;
     a.sin_port = htons(static_cast<uint16_t>(port));
     a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    if (::connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0) { ::close(fd); return -1; }
+    if (::connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0) {
+        ::close(fd);
+        return -1;
+    }
     timeval tv{3, 0};
     ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
     (void)::send(fd, request.data(), request.size(), MSG_NOSIGNAL);
     std::string got;
     char buf[4096];
-    for (ssize_t n; got.find("\r\n\r\n") == std::string::npos && (n = ::recv(fd, buf, sizeof buf, 0)) > 0;) got.append(buf, static_cast<size_t>(n));
+    for (ssize_t n; got.find("\r\n\r\n") == std::string::npos && (n = ::recv(fd, buf, sizeof buf, 0)) > 0;)
+        got.append(buf, static_cast<size_t>(n));
     ::close(fd);
     if (answer) *answer = got;
     return got.rfind("HTTP/1.1 ", 0) == 0 ? std::atoi(got.c_str() + 9) : 0;
@@ -282,12 +359,18 @@ TEST(Server, HostileRequestsAreRefusedFromTheirHeadersAndNothingLeaks) {
     const std::string host = "Host: 127.0.0.1:" + std::to_string(s.port) + "\r\n";
     // A 100 MiB body announced on routes that take none: refused before it is read (nothing sent).
     for (const char* line : {"POST /nope", "POST /api/v1/drift", "PUT /api/v1/metrics", "GET /healthz"})
-        EXPECT_EQ(raw_status(s.port, std::string(line) + " HTTP/1.1\r\n" + host + "Content-Length: 104857600\r\n\r\n"), 413) << line;
+        EXPECT_EQ(raw_status(s.port, std::string(line) + " HTTP/1.1\r\n" + host + "Content-Length: 104857600\r\n\r\n"),
+                  413)
+            << line;
     // Chunked bodies, alone or with a Content-Length.
-    EXPECT_EQ(raw_status(s.port, "POST /api/v1/metrics HTTP/1.1\r\n" + host + "Content-Type: application/json\r\n"
-                                 "Transfer-Encoding: chunked\r\n\r\n"), 411);
-    EXPECT_EQ(raw_status(s.port, "POST /api/v1/metrics HTTP/1.1\r\n" + host + "Content-Type: application/json\r\n"
-                                 "Transfer-Encoding: chunked\r\nContent-Length: 10\r\n\r\n"), 400);
+    EXPECT_EQ(raw_status(s.port, "POST /api/v1/metrics HTTP/1.1\r\n" + host +
+                                     "Content-Type: application/json\r\n"
+                                     "Transfer-Encoding: chunked\r\n\r\n"),
+              411);
+    EXPECT_EQ(raw_status(s.port, "POST /api/v1/metrics HTTP/1.1\r\n" + host +
+                                     "Content-Type: application/json\r\n"
+                                     "Transfer-Encoding: chunked\r\nContent-Length: 10\r\n\r\n"),
+              400);
     // Header floods.
     std::string many = "GET /healthz HTTP/1.1\r\n" + host;
     for (int i = 0; i < 1000; ++i) many += "X-" + std::to_string(i) + ": y\r\n";
@@ -309,7 +392,8 @@ TEST(Server, HostileRequestsAreRefusedFromTheirHeadersAndNothingLeaks) {
     EXPECT_NE(r->body.find("more than 5000 predictions"), std::string::npos) << r->body;
     // Invalid UTF-8 in a report, a key, or a query: a 4xx with a clean JSON body, never a 500
     // carrying the exception's text.
-    for (const std::string& body : {std::string("{\"model\": \"\xff\"}"), std::string("{\"\xff\": 1}"), std::string("\xff")}) {
+    for (const std::string& body :
+         {std::string("{\"model\": \"\xff\"}"), std::string("{\"\xff\": 1}"), std::string("\xff")}) {
         auto bad = c.Post("/api/v1/metrics", body, "application/json");
         ASSERT_TRUE(bad);
         EXPECT_GE(bad->status, 400);
@@ -375,7 +459,8 @@ TEST(Server, DriftFlagsADeliberatelyShiftedFieldAndPersistsAcrossRestart) {
         senders.emplace_back([&, t] {
             auto cc = s.client();
             for (size_t i = static_cast<size_t>(t); i < reports.size(); i += 8)
-                if (auto r = cc.Post("/api/v1/metrics", reports[i], "application/json"); r && r->status == 202) ++accepted;
+                if (auto r = cc.Post("/api/v1/metrics", reports[i], "application/json"); r && r->status == 202)
+                    ++accepted;
         });
     for (auto& t : senders) t.join();
     ASSERT_EQ(accepted, 3000);
@@ -389,12 +474,14 @@ TEST(Server, DriftFlagsADeliberatelyShiftedFieldAndPersistsAcrossRestart) {
     EXPECT_GT(by["glucose"]["psi"].get<double>(), 0.25);
     EXPECT_EQ(by["pedigree"]["status"], "ok") << by["pedigree"].dump();
     EXPECT_LT(by["pedigree"]["psi"].get<double>(), 0.1);
-    std::printf("drift: glucose PSI %.3f (%s), pedigree PSI %.3f (%s) over %d predictions\n", by["glucose"]["psi"].get<double>(),
-                by["glucose"]["status"].get<std::string>().c_str(), by["pedigree"]["psi"].get<double>(),
-                by["pedigree"]["status"].get<std::string>().c_str(), d["predictions"].get<int>());
+    std::printf("drift: glucose PSI %.3f (%s), pedigree PSI %.3f (%s) over %d predictions\n",
+                by["glucose"]["psi"].get<double>(), by["glucose"]["status"].get<std::string>().c_str(),
+                by["pedigree"]["psi"].get<double>(), by["pedigree"]["status"].get<std::string>().c_str(),
+                d["predictions"].get<int>());
     EXPECT_EQ(by["glucose"]["reports"], 3000);
     auto prom = s.operator_client().Get("/metrics")->body;
-    EXPECT_NE(prom.find("localdx_drift_psi{model=\"pima-diabetes\",version=\"1\",field=\"glucose\"}"), std::string::npos);
+    EXPECT_NE(prom.find("localdx_drift_psi{model=\"pima-diabetes\",version=\"1\",field=\"glucose\"}"),
+              std::string::npos);
     EXPECT_NE(prom.find("localdx_reports{model=\"pima-diabetes\",version=\"1\"} 3000"), std::string::npos);
     EXPECT_NE(prom.find("localdx_http_request_duration_seconds_bucket{route=\"/api/v1/metrics\""), std::string::npos);
 
@@ -402,7 +489,9 @@ TEST(Server, DriftFlagsADeliberatelyShiftedFieldAndPersistsAcrossRestart) {
     Server few("drift-few", {"--rate-limit", "0"});
     ASSERT_TRUE(few.start());
     ASSERT_EQ(few.publish(demo_bundle("pima-diabetes"))->status, 201);
-    ASSERT_EQ(few.client().Post("/api/v1/metrics", make_reports(m, "pima-diabetes", 1, 20)[0], "application/json")->status, 202);
+    ASSERT_EQ(
+        few.client().Post("/api/v1/metrics", make_reports(m, "pima-diabetes", 1, 20)[0], "application/json")->status,
+        202);
     auto fd = Json::parse(few.operator_client().Get("/api/v1/drift?model=pima-diabetes")->body);
     EXPECT_EQ(fd["fields"][0]["status"], "insufficient");
     EXPECT_FALSE(fd["fields"][0].contains("psi"));
@@ -425,7 +514,8 @@ TEST(Server, RealPrometheusScrapesTheServerAndTheShippedDriftAlertFires) {
     for (int t = 0; t < 8; ++t)
         senders.emplace_back([&, t] {
             auto cc = s.client();
-            for (size_t i = static_cast<size_t>(t); i < reports.size(); i += 8) cc.Post("/api/v1/metrics", reports[i], "application/json");
+            for (size_t i = static_cast<size_t>(t); i < reports.size(); i += 8)
+                cc.Post("/api/v1/metrics", reports[i], "application/json");
         });
     for (auto& t : senders) t.join();
 
@@ -438,12 +528,14 @@ TEST(Server, RealPrometheusScrapesTheServerAndTheShippedDriftAlertFires) {
     const int prom_port = test::free_port();
     const std::string dir = s.dir + "/prometheus";
     std::filesystem::create_directories(dir);
-    std::ofstream(dir + "/prometheus.yml") << "global: {scrape_interval: 1s, evaluation_interval: 1s}\n"
-                                           << "rule_files: ['" << LOCALDX_SOURCE_DIR << "/server/prometheus/alerts.yml']\n"
-                                           << "scrape_configs:\n  - job_name: localdx\n    authorization: {credentials_file: '" << s.dir
-                                           << "/operator-tokens'}\n    static_configs: [{targets: ['127.0.0.1:" << s.port << "']}]\n";
-    test::ServerProcess prom("/usr/bin/prometheus", {"--config.file=" + dir + "/prometheus.yml", "--storage.tsdb.path=" + dir + "/tsdb",
-                                                     "--web.listen-address=127.0.0.1:" + std::to_string(prom_port)});
+    std::ofstream(dir + "/prometheus.yml")
+        << "global: {scrape_interval: 1s, evaluation_interval: 1s}\n"
+        << "rule_files: ['" << LOCALDX_SOURCE_DIR << "/server/prometheus/alerts.yml']\n"
+        << "scrape_configs:\n  - job_name: localdx\n    authorization: {credentials_file: '" << s.dir
+        << "/operator-tokens'}\n    static_configs: [{targets: ['127.0.0.1:" << s.port << "']}]\n";
+    test::ServerProcess prom("/usr/bin/prometheus",
+                             {"--config.file=" + dir + "/prometheus.yml", "--storage.tsdb.path=" + dir + "/tsdb",
+                              "--web.listen-address=127.0.0.1:" + std::to_string(prom_port)});
     ASSERT_TRUE(prom.start(prom_port, "/-/ready")) << "prometheus did not start; see " << prom.log_path();
     httplib::Client pc("127.0.0.1", prom_port);
     bool fired = false;
@@ -454,7 +546,8 @@ TEST(Server, RealPrometheusScrapesTheServerAndTheShippedDriftAlertFires) {
         if (!r || r->status != 200) continue;
         alerts = Json::parse(r->body)["data"]["alerts"];
         for (const auto& a : alerts)
-            fired = fired || (a["labels"]["alertname"] == "LocalDxInputDrift" && a["labels"]["field"] == "glucose" && a["state"] == "firing");
+            fired = fired || (a["labels"]["alertname"] == "LocalDxInputDrift" && a["labels"]["field"] == "glucose" &&
+                              a["state"] == "firing");
     }
     EXPECT_TRUE(fired) << alerts.dump();
     for (const auto& a : alerts)  // only the shifted field
@@ -465,8 +558,10 @@ TEST(Server, RealPrometheusScrapesTheServerAndTheShippedDriftAlertFires) {
 TEST(Server, ServesHttpsWithTheGivenCertificate) {
     const std::string dir = std::string(LOCALDX_WORK_DIR) + "/tls-cert";
     std::filesystem::create_directories(dir);
-    ASSERT_EQ(std::system(("openssl req -x509 -newkey rsa:2048 -nodes -days 1 -subj /CN=localhost -keyout " + dir + "/key.pem -out " +
-                           dir + "/cert.pem > /dev/null 2>&1").c_str()), 0);
+    ASSERT_EQ(std::system(("openssl req -x509 -newkey rsa:2048 -nodes -days 1 -subj /CN=localhost -keyout " + dir +
+                           "/key.pem -out " + dir + "/cert.pem > /dev/null 2>&1")
+                              .c_str()),
+              0);
     Server s("tls", {"--tls-cert", dir + "/cert.pem", "--tls-key", dir + "/key.pem"});
     ASSERT_TRUE(s.proc->start(s.port, "/readyz", true)) << "see " << s.proc->log_path();
     httplib::Client c("https://127.0.0.1:" + std::to_string(s.port));
@@ -493,7 +588,8 @@ TEST(Server, BurstWithKill9LosesNothingAcknowledgedAndCountsNothingTwice) {
     constexpr int kReports = 100000, kClients = 64;
     std::vector<std::string> keys(kReports);
     std::mt19937_64 rng(99);
-    for (auto& k : keys) k = hex_encode(std::string(reinterpret_cast<const char*>(std::array<uint64_t, 2>{rng(), rng()}.data()), 16));
+    for (auto& k : keys)
+        k = hex_encode(std::string(reinterpret_cast<const char*>(std::array<uint64_t, 2>{rng(), rng()}.data()), 16));
 
     std::vector<std::atomic<uint8_t>> acked(kReports);  // 0 pending, 1 acknowledged
     std::atomic<int> next{0}, acked_count{0};
@@ -532,8 +628,8 @@ TEST(Server, BurstWithKill9LosesNothingAcknowledgedAndCountsNothingTwice) {
     auto d = Json::parse(s.operator_client().Get("/api/v1/drift?model=pima-diabetes")->body);
     EXPECT_EQ(d["reports"].get<int>(), kReports) << "acknowledged before the kill: " << acked_before_kill;
     EXPECT_EQ(d["predictions"].get<int64_t>(), int64_t{kReports} * 20);
-    std::printf("burst: %d reports from %d clients in %.1f s (%.0f/s, kill -9 after %d acknowledged)\n", kReports, kClients, secs,
-                kReports / secs, acked_before_kill);
+    std::printf("burst: %d reports from %d clients in %.1f s (%.0f/s, kill -9 after %d acknowledged)\n", kReports,
+                kClients, secs, kReports / secs, acked_before_kill);
 }
 
 }  // namespace

@@ -34,7 +34,8 @@ struct Fixture {
         return m;
     }
     std::map<std::string, Bytes> members() const {
-        return {{"card.json", R"({"intended_use":"test"})"}, {"model.onnx", std::string("\x08\x07\x12\x00onnx", 8)},
+        return {{"card.json", R"({"intended_use":"test"})"},
+                {"model.onnx", std::string("\x08\x07\x12\x00onnx", 8)},
                 {"schema.json", R"({"task":"demo"})"}};
     }
     Bytes bundle(std::vector<SigningKey> keys, int64_t version = 3) const {
@@ -96,8 +97,10 @@ TEST(Bundle, EachRejectionHasItsOwnReason) {
     {
         const size_t mlen = static_cast<unsigned char>(good[8]) | static_cast<unsigned char>(good[9]) << 8;
         const size_t sig_at = 12 + mlen;
-        const size_t slen = static_cast<unsigned char>(good[sig_at]) | static_cast<unsigned char>(good[sig_at + 1]) << 8;
-        unsigned_bundle = good.substr(0, sig_at) + std::string("\x02\x00\x00\x00[]", 6) + good.substr(sig_at + 4 + slen);
+        const size_t slen = static_cast<unsigned char>(good[sig_at]) | static_cast<unsigned char>(good[sig_at + 1])
+                                                                           << 8;
+        unsigned_bundle =
+            good.substr(0, sig_at) + std::string("\x02\x00\x00\x00[]", 6) + good.substr(sig_at + 4 + slen);
     }
     EXPECT_EQ(reason(unsigned_bundle, root, policy()), "no_signature");
 }
@@ -219,7 +222,8 @@ TEST(SigningKey, RoundTripsAndRejectsCorruptFiles) {
 
 TEST(ModelsIndex, SignedByTheServerVerifiedByTheClientWithEveryRefusal) {
     const Fixture f;
-    const Json models = Json::array({{{"name", "demo"}, {"title", "Demo"}, {"version", 3}, {"url", "/api/v1/bundles/ab"}}});
+    const Json models =
+        Json::array({{{"name", "demo"}, {"title", "Demo"}, {"version", 3}, {"url", "/api/v1/bundles/ab"}}});
     const std::string text = models_index_sign(models, kNow, 3600, f.a);
     auto ok = models_index_verify(text, f.root({f.a}, 1), kNow, 0);
     ASSERT_TRUE(ok.ok()) << ok.error().describe();

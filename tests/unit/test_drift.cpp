@@ -62,7 +62,7 @@ TEST(Drift, ReferenceHistogramsRoundTripAndCheckTheSchema) {
     uint64_t total = 0;
     for (auto c : ref.fields[0].counts) total += c;
     EXPECT_EQ(total, 50u);
-    EXPECT_EQ(ref.fields[0].counts.back(), 8u);  // rows 0, 7, ..., 49 are missing
+    EXPECT_EQ(ref.fields[0].counts.back(), 8u);                // rows 0, 7, ..., 49 are missing
     EXPECT_EQ(ref.fields[1].edges, std::vector<double>{0.5});  // sex: two levels
 
     auto back = reference_from_json(reference_to_json(ref), s);

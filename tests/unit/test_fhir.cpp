@@ -81,7 +81,8 @@ TEST(Fhir, TheSamePatientsAsCsvGiveTheSameFeatures) {
     const Schema s = task_schema("pima-diabetes");
     auto fhir = fhir_records(s, kBundle, kNow);
     ASSERT_TRUE(fhir.ok());
-    auto table = csv_parse("pregnant,glucose[mmol/L],pressure,triceps,insulin,mass,pedigree,age\n6,8.2,72,,,33.6,0.627,49\n");
+    auto table =
+        csv_parse("pregnant,glucose[mmol/L],pressure,triceps,insulin,mass,pedigree,age\n6,8.2,72,,,33.6,0.627,49\n");
     ASSERT_TRUE(table.ok());
     auto binding = csv_bind(s, table->header);
     ASSERT_TRUE(binding.ok());
@@ -97,9 +98,12 @@ TEST(Fhir, TheSamePatientsAsCsvGiveTheSameFeatures) {
 TEST(Fhir, NdjsonAndSingleResourcesAreRead) {
     const Schema s = task_schema("pbc-stage");
     const std::string nd =
-        R"({"resourceType": "Patient", "id": "a", "gender": "female", "birthDate": "1950-01-01"})" "\n"
-        R"({"resourceType": "Observation", "status": "final", "subject": {"reference": "Patient/a"}, "effectiveDateTime": "2000-01-01", "code": {"coding": [{"system": "http://loinc.org", "code": "1975-2"}]}, "valueQuantity": {"value": 1.4, "system": "http://unitsofmeasure.org", "code": "mg/dL"}})" "\n\n"
-        R"({"resourceType": "Observation", "status": "final", "subject": {"reference": "Patient/a"}, "code": {"coding": [{"system": "urn:localdx:field", "code": "hepato"}]}, "valueBoolean": true})" "\n";
+        R"({"resourceType": "Patient", "id": "a", "gender": "female", "birthDate": "1950-01-01"})"
+        "\n"
+        R"({"resourceType": "Observation", "status": "final", "subject": {"reference": "Patient/a"}, "effectiveDateTime": "2000-01-01", "code": {"coding": [{"system": "http://loinc.org", "code": "1975-2"}]}, "valueQuantity": {"value": 1.4, "system": "http://unitsofmeasure.org", "code": "mg/dL"}})"
+        "\n\n"
+        R"({"resourceType": "Observation", "status": "final", "subject": {"reference": "Patient/a"}, "code": {"coding": [{"system": "urn:localdx:field", "code": "hepato"}]}, "valueBoolean": true})"
+        "\n";
     ASSERT_TRUE(fhir_detect(nd));
     auto r = fhir_records(s, nd, kNow);
     ASSERT_TRUE(r.ok()) << r.error().describe();
@@ -128,23 +132,41 @@ TEST(Fhir, BadFilesAndBadResourcesSayWhy) {
     EXPECT_EQ(codes(fhir_records(s, "{\"resourceType\": \"Patient\", \"id\": \"a\"}\n{broken\n", kNow)), "bad_json");
 
     auto one = [&](const std::string& observation) {
-        const std::string text = R"({"resourceType": "Bundle", "entry": [{"resource": {"resourceType": "Patient", "id": "a"}}, {"resource": )" +
-                                 observation + "}]}";
+        const std::string text =
+            R"({"resourceType": "Bundle", "entry": [{"resource": {"resourceType": "Patient", "id": "a"}}, {"resource": )" +
+            observation + "}]}";
         auto r = fhir_records(s, text, kNow);
         if (!r) return "file: " + r.error().describe();
         return r->problems.empty() ? std::string("ok") : r->problems[0].describe();
     };
     const std::string code = R"("code": {"coding": [{"system": "http://loinc.org", "code": "1518-0"}]})";
-    EXPECT_EQ(one(R"({"resourceType": "Observation", "status": "final", "subject": {"reference": "Patient/a"}, )" + code + R"(, "valueQuantity": {"value": 99}})"), "ok");
-    EXPECT_NE(one(R"({"resourceType": "Observation", "id": "x", )" + code + R"(, "valueQuantity": {"value": 99}})").find("row 2, field 'glucose': Observation 'x' has no subject"), std::string::npos);
-    EXPECT_NE(one(R"({"resourceType": "Observation", "id": "x", "subject": {"reference": "Patient/a"}, )" + code + R"(, "valueRange": {}})").find("valueRange cannot be a field's value"), std::string::npos);
-    EXPECT_NE(one(R"({"resourceType": "Observation", "id": "x", "subject": {"reference": "Patient/a"}, )" + code + R"(, "valueQuantity": {"value": "99"}})").find("valueQuantity has no numeric value"), std::string::npos);
-    EXPECT_NE(one(R"({"resourceType": "Observation", "id": "x", "subject": {"reference": "Patient/a"}, "effectiveDateTime": "2026-13-01", )" + code + R"(, "valueQuantity": {"value": 99}})").find("'2026-13-01' is not a FHIR date/time"), std::string::npos);
+    EXPECT_EQ(one(R"({"resourceType": "Observation", "status": "final", "subject": {"reference": "Patient/a"}, )" +
+                  code + R"(, "valueQuantity": {"value": 99}})"),
+              "ok");
+    EXPECT_NE(one(R"({"resourceType": "Observation", "id": "x", )" + code + R"(, "valueQuantity": {"value": 99}})")
+                  .find("row 2, field 'glucose': Observation 'x' has no subject"),
+              std::string::npos);
+    EXPECT_NE(one(R"({"resourceType": "Observation", "id": "x", "subject": {"reference": "Patient/a"}, )" + code +
+                  R"(, "valueRange": {}})")
+                  .find("valueRange cannot be a field's value"),
+              std::string::npos);
+    EXPECT_NE(one(R"({"resourceType": "Observation", "id": "x", "subject": {"reference": "Patient/a"}, )" + code +
+                  R"(, "valueQuantity": {"value": "99"}})")
+                  .find("valueQuantity has no numeric value"),
+              std::string::npos);
+    EXPECT_NE(
+        one(R"({"resourceType": "Observation", "id": "x", "subject": {"reference": "Patient/a"}, "effectiveDateTime": "2026-13-01", )" +
+            code + R"(, "valueQuantity": {"value": 99}})")
+            .find("'2026-13-01' is not a FHIR date/time"),
+        std::string::npos);
     EXPECT_NE(one(R"({"id": "x"})").find("without a resourceType"), std::string::npos);
     EXPECT_NE(one("7").find("without a resource object"), std::string::npos);
     // A unit the schema does not know is named by record_prepare, as for a CSV cell.
-    auto r = fhir_records(s, R"({"resourceType": "Bundle", "entry": [{"resource": {"resourceType": "Observation", "subject": {"reference": "Patient/a"}, )" + code +
-                                 R"(, "valueQuantity": {"value": 5, "system": "http://unitsofmeasure.org", "code": "g/L"}}}]})", kNow);
+    auto r = fhir_records(
+        s,
+        R"({"resourceType": "Bundle", "entry": [{"resource": {"resourceType": "Observation", "subject": {"reference": "Patient/a"}, )" +
+            code + R"(, "valueQuantity": {"value": 5, "system": "http://unitsofmeasure.org", "code": "g/L"}}}]})",
+        kNow);
     ASSERT_TRUE(r.ok());
     auto p = record_prepare(s, r->records[0]);
     ASSERT_FALSE(p.ok());

@@ -20,9 +20,7 @@ TEST(Json, RejectsDuplicateKeysNamingTheKey) {
     EXPECT_EQ(j.error().field, "x");
 }
 
-TEST(Json, SameKeyInSiblingObjectsIsFine) {
-    EXPECT_TRUE(json_parse(R"([{"x": 1}, {"x": 2}])", "doc").ok());
-}
+TEST(Json, SameKeyInSiblingObjectsIsFine) { EXPECT_TRUE(json_parse(R"([{"x": 1}, {"x": 2}])", "doc").ok()); }
 
 TEST(Json, RejectsDeepNesting) {
     std::string deep(40, '[');

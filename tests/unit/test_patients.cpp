@@ -27,12 +27,12 @@ TEST(Patients, CsvCarriesIdsIgnoresUnknownColumnsAndRejectsOnlyBadRows) {
     const std::string ignore[] = {"y"};
     const std::string csv =
         "patient_id,glucose,age,pedigree,ward,y\n"
-        "P1,95,50,\"0,5\",A,no\n"      // decimal comma in a quoted cell
-        "P2,abc,50,0.2,A,no\n"         // text value
-        "P3,95,130,0.2,A,no\n"         // out of range
-        "P4,95,,0.2,A,no\n"            // empty required field
-        "P5,95,50\n"                   // short row
-        "P6,95,50,\"1,234\",A,no\n"    // ambiguous number
+        "P1,95,50,\"0,5\",A,no\n"    // decimal comma in a quoted cell
+        "P2,abc,50,0.2,A,no\n"       // text value
+        "P3,95,130,0.2,A,no\n"       // out of range
+        "P4,95,,0.2,A,no\n"          // empty required field
+        "P5,95,50\n"                 // short row
+        "P6,95,50,\"1,234\",A,no\n"  // ambiguous number
         "P7,120,61,1.1,B,yes\n";
     const PatientFile f = patients_read(s, csv, PatientReadOptions{0, ignore});
     ASSERT_TRUE(f.problems.empty()) << f.problems.front().describe();
@@ -47,7 +47,9 @@ TEST(Patients, CsvCarriesIdsIgnoresUnknownColumnsAndRejectsOnlyBadRows) {
     for (const PatientRow& r : f.rows) {
         auto p = patient_prepare(s, r);
         if (p) scored.push_back(r.id);
-        else rejected.push_back(r.id + ":" + p.error().code + ":" + p.error().patient + ":" + std::to_string(p.error().row));
+        else
+            rejected.push_back(r.id + ":" + p.error().code + ":" + p.error().patient + ":" +
+                               std::to_string(p.error().row));
     }
     EXPECT_EQ(scored, (std::vector<std::string>{"P1", "P7"}));
     EXPECT_EQ(rejected, (std::vector<std::string>{"P2:not_a_number:P2:2", "P3:out_of_range:P3:3", "P4:required:P4:4",
@@ -97,4 +99,3 @@ TEST(Patients, TemplateReadsBackAsOneGoodRow) {
 
 }  // namespace
 }  // namespace ldx
-

@@ -78,20 +78,28 @@ TEST(Record, OutsideTheTrainingRangeIsAcceptedWithAWarning) {
 
 TEST(Record, EveryBadValueIsReportedWithFieldRowAndReason) {
     const Schema s = demo();
-    struct Bad { const char* json; const char* code; const char* field; const char* text; };
+    struct Bad {
+        const char* json;
+        const char* code;
+        const char* field;
+        const char* text;
+    };
     const Bad cases[] = {
         {R"({"glucose": 148, "sex": "f"})", "required", "age", "a value is required"},
         {R"({"age": "fifty", "sex": "f"})", "not_a_number", "age", "'fifty' is not a number"},
         {R"({"age": "1,5", "sex": "f"})", "not_whole", "age", "1.5 is not a whole number"},
         {R"({"age": "nan", "sex": "f"})", "not_a_number", "age", "not a number"},
         {R"({"age": 50.5, "sex": "f"})", "not_whole", "age", "50.5 is not a whole number"},
-        {R"({"age": 130, "sex": "f"})", "out_of_range", "age", "130 years is outside the possible range 0 to 120 years"},
-        {R"({"age": 50, "sex": "f", "glucose": {"value": 5, "unit": "g/L"}})", "unknown_unit", "glucose", "accepted: mg/dL, mmol/L"},
+        {R"({"age": 130, "sex": "f"})", "out_of_range", "age",
+         "130 years is outside the possible range 0 to 120 years"},
+        {R"({"age": 50, "sex": "f", "glucose": {"value": 5, "unit": "g/L"}})", "unknown_unit", "glucose",
+         "accepted: mg/dL, mmol/L"},
         {R"({"age": 50, "sex": "x"})", "unknown_level", "sex", "'x' is not one of: Female, Male"},
         {R"({"age": 50, "sex": "f", "smoker": "maybe"})", "not_boolean", "smoker", "'maybe' is not yes/no"},
         {R"({"age": 50, "sex": "f", "weight": 80})", "unknown_field", "weight", "not part of this model's schema"},
         {R"({"age": 50, "sex": "f", "glucose": [1]})", "wrong_type", "glucose", "expected a number"},
-        {R"({"age": 50, "sex": "f", "glucose": {"value": 5, "units": "g/L"}})", "unknown_key", "glucose.units", "unknown key"},
+        {R"({"age": 50, "sex": "f", "glucose": {"value": 5, "units": "g/L"}})", "unknown_key", "glucose.units",
+         "unknown key"},
     };
     for (const Bad& c : cases) {
         auto r = prepare_json(s, c.json, 7);
@@ -119,20 +127,48 @@ TEST(Record, ReportsAllProblemsOfARecord) {
 
 TEST(Number, ReadsWhatWasMeantOrRefuses) {
     // Each typed text is either read as exactly the intended value or refused: never another number.
-    const std::pair<const char*, double> read[] = {
-        {"0,5", 0.5}, {"0.5", 0.5}, {" 7 ", 7}, {"\xE2\x88\x92" "3", -3}, {"-3e2", -300}, {"1e3", 1000}, {",5", 0.5}, {".5", 0.5},
-        {"31,5", 31.5}, {"0,627", 0.627}, {"1234,5", 1234.5}, {"+2", 2}, {"\xC2\xA0" "12.5\t", 12.5}, {"1234,567", 1234.567}};
+    const std::pair<const char*, double> read[] = {{"0,5", 0.5},
+                                                   {"0.5", 0.5},
+                                                   {" 7 ", 7},
+                                                   {"\xE2\x88\x92"
+                                                    "3",
+                                                    -3},
+                                                   {"-3e2", -300},
+                                                   {"1e3", 1000},
+                                                   {",5", 0.5},
+                                                   {".5", 0.5},
+                                                   {"31,5", 31.5},
+                                                   {"0,627", 0.627},
+                                                   {"1234,5", 1234.5},
+                                                   {"+2", 2},
+                                                   {"\xC2\xA0"
+                                                    "12.5\t",
+                                                    12.5},
+                                                   {"1234,567", 1234.567}};
     for (const auto& [text, value] : read) {
         auto r = number_parse(text);
         ASSERT_TRUE(r.ok()) << text << ": " << r.error().message;
         EXPECT_EQ(*r, value) << text;
     }
-    const std::pair<const char*, const char*> refused[] = {
-        {"1,234", "ambiguous_number"}, {"-12,345", "ambiguous_number"}, {"12a", "not_a_number"}, {"5,", "not_a_number"},
-        {"5.", "not_a_number"}, {"", "not_a_number"}, {"1.2.3", "not_a_number"}, {"1,2,3", "not_a_number"},
-        {"1.234,5", "not_a_number"}, {"0x10", "not_a_number"}, {"inf", "not_a_number"}, {"NaN", "not_a_number"},
-        {"1e", "not_a_number"}, {"--1", "not_a_number"}, {"1e999", "not_a_number"}, {"1 000", "not_a_number"},
-        {"\xFF" "12", "not_a_number"}};
+    const std::pair<const char*, const char*> refused[] = {{"1,234", "ambiguous_number"},
+                                                           {"-12,345", "ambiguous_number"},
+                                                           {"12a", "not_a_number"},
+                                                           {"5,", "not_a_number"},
+                                                           {"5.", "not_a_number"},
+                                                           {"", "not_a_number"},
+                                                           {"1.2.3", "not_a_number"},
+                                                           {"1,2,3", "not_a_number"},
+                                                           {"1.234,5", "not_a_number"},
+                                                           {"0x10", "not_a_number"},
+                                                           {"inf", "not_a_number"},
+                                                           {"NaN", "not_a_number"},
+                                                           {"1e", "not_a_number"},
+                                                           {"--1", "not_a_number"},
+                                                           {"1e999", "not_a_number"},
+                                                           {"1 000", "not_a_number"},
+                                                           {"\xFF"
+                                                            "12",
+                                                            "not_a_number"}};
     for (const auto& [text, code] : refused) {
         auto r = number_parse(text);
         ASSERT_FALSE(r.ok()) << text << " read as " << *r;
@@ -140,7 +176,11 @@ TEST(Number, ReadsWhatWasMeantOrRefuses) {
     }
     // The message says what was typed and what it could mean; invalid UTF-8 is never echoed raw.
     EXPECT_NE(number_parse("1,234").error().message.find("1234 or 1.234"), std::string::npos);
-    EXPECT_EQ(number_parse("\xFF" "12").error().message.find('\xFF'), std::string::npos);
+    EXPECT_EQ(number_parse("\xFF"
+                           "12")
+                  .error()
+                  .message.find('\xFF'),
+              std::string::npos);
 }
 
 TEST(Record, TypedTextGoesThroughTheOneNumberParser) {
@@ -179,9 +219,7 @@ TEST(Csv, BadFilesNameTheRow) {
     EXPECT_EQ(test::codes(csv_parse("a\n1\n", CsvLimits{3})), "csv_too_large");
 }
 
-TEST(Csv, WritingQuotesOnlyWhenNeeded) {
-    EXPECT_EQ(csv_line({"a", "b,c", "d\"e"}), "a,\"b,c\",\"d\"\"e\"\n");
-}
+TEST(Csv, WritingQuotesOnlyWhenNeeded) { EXPECT_EQ(csv_line({"a", "b,c", "d\"e"}), "a,\"b,c\",\"d\"\"e\"\n"); }
 
 TEST(CsvBinding, HeaderUnitsAndUnknownColumns) {
     const Schema s = demo();

@@ -49,7 +49,8 @@ Fn softmax_net(size_t width, int classes, unsigned seed) {
         std::vector<double> z(static_cast<size_t>(classes), 0.0);
         double mx = -1e300, total = 0;
         for (int c = 0; c < classes; ++c) {
-            for (size_t i = 0; i < hidden; ++i) z[static_cast<size_t>(c)] += w[static_cast<size_t>(c) * hidden + i] * h[i];
+            for (size_t i = 0; i < hidden; ++i)
+                z[static_cast<size_t>(c)] += w[static_cast<size_t>(c) * hidden + i] * h[i];
             mx = std::max(mx, z[static_cast<size_t>(c)]);
         }
         for (double& v : z) total += (v = std::exp(v - mx));
@@ -61,11 +62,12 @@ Fn softmax_net(size_t width, int classes, unsigned seed) {
 
 // Exact interventional Shapley values per field (fields move as a whole), averaged over the
 // background rows: every subset of fields enumerated.
-std::vector<double> exact_shapley(const Schema& schema, const Fn& f, std::span<const float> x, std::span<const float> background,
-                                  int klass) {
+std::vector<double> exact_shapley(const Schema& schema, const Fn& f, std::span<const float> x,
+                                  std::span<const float> background, int klass) {
     const size_t width = schema.features.size(), n = schema.fields.size(), bg = background.size() / width;
     std::vector<double> phi(n, 0.0), weight(n);
-    for (size_t s = 0; s < n; ++s) weight[s] = std::tgamma(s + 1.0) * std::tgamma(static_cast<double>(n - s)) / std::tgamma(n + 1.0);
+    for (size_t s = 0; s < n; ++s)
+        weight[s] = std::tgamma(s + 1.0) * std::tgamma(static_cast<double>(n - s)) / std::tgamma(n + 1.0);
     std::vector<double> v(size_t{1} << n);
     std::vector<float> row(width);
     for (size_t b = 0; b < bg; ++b) {
@@ -79,7 +81,8 @@ std::vector<double> exact_shapley(const Schema& schema, const Fn& f, std::span<c
         for (size_t i = 0; i < n; ++i)
             for (size_t mask = 0; mask < v.size(); ++mask)
                 if (!((mask >> i) & 1))
-                    phi[i] += weight[static_cast<size_t>(__builtin_popcountll(mask))] * (v[mask | (size_t{1} << i)] - v[mask]) / static_cast<double>(bg);
+                    phi[i] += weight[static_cast<size_t>(__builtin_popcountll(mask))] *
+                              (v[mask | (size_t{1} << i)] - v[mask]) / static_cast<double>(bg);
     }
     return phi;
 }
@@ -111,7 +114,8 @@ TEST(SamplingShapley, ConvergesToExactShapleyValuesWithinItsStandardError) {
         for (size_t i = 0; i < schema.fields.size(); ++i) {
             const double e = se[static_cast<size_t>(k) * schema.fields.size() + i];
             EXPECT_LT(e, 0.01);
-            EXPECT_LE(std::abs(by_field[i] - exact[i]), 4 * e + 1e-9) << "class " << k << " field " << schema.fields[i].name;
+            EXPECT_LE(std::abs(by_field[i] - exact[i]), 4 * e + 1e-9)
+                << "class " << k << " field " << schema.fields[i].name;
             if (e > 0) worst_z = std::max(worst_z, std::abs(by_field[i] - exact[i]) / e);
             total += by_field[i];
         }
@@ -143,7 +147,8 @@ TEST(SamplingShapley, AnAdditiveModelIsExplainedExactlyWithFewPermutations) {
     ASSERT_EQ(ex.num_outputs, 1);
     for (size_t j = 0; j < width; ++j) {
         double mean = 0;
-        for (size_t b = 0; b < s.background_rows(); ++b) mean += s.background[b * width + j] / static_cast<double>(s.background_rows());
+        for (size_t b = 0; b < s.background_rows(); ++b)
+            mean += s.background[b * width + j] / static_cast<double>(s.background_rows());
         EXPECT_NEAR(ex.contribution(0, static_cast<int>(j)), w[j] * (x[j] - mean), 2e-6) << j;  // float outputs
     }
 }
@@ -166,14 +171,17 @@ TEST(SamplingShapley, SameSeedSameRowsAndTheBundleMemberRoundTrips) {
     EXPECT_EQ(a, b);
     // The rows each chain visits differ: a permutation and its reverse, different pairs.
     const size_t g = schema.fields.size(), w = schema.features.size(), first = 1 + 16;
-    EXPECT_NE(std::vector<float>(a.begin() + static_cast<long>(first * w), a.begin() + static_cast<long>((first + 1) * w)),
-              std::vector<float>(a.begin() + static_cast<long>((first + g - 1) * w), a.begin() + static_cast<long>((first + g) * w)));
+    EXPECT_NE(
+        std::vector<float>(a.begin() + static_cast<long>(first * w), a.begin() + static_cast<long>((first + 1) * w)),
+        std::vector<float>(a.begin() + static_cast<long>((first + g - 1) * w),
+                           a.begin() + static_cast<long>((first + g) * w)));
 }
 
 TEST(SamplingShapley, BadExplainerMembersNameTheKey) {
     const Schema schema = task_schema("pbc-stage");
     std::mt19937 rng(8);
-    SamplingShapley s = sampling_shapley_make(schema, random_rows(rng, 10, schema.features.size()), std::vector<double>(40, 0.25), 8, 4, 1);
+    SamplingShapley s = sampling_shapley_make(schema, random_rows(rng, 10, schema.features.size()),
+                                              std::vector<double>(40, 0.25), 8, 4, 1);
     s.output_width = 4;
     const Json good = sampling_shapley_to_json(s);
     auto key_of = [&](const std::function<void(Json&)>& edit) {

@@ -45,7 +45,7 @@ TEST(Schema, DerivesFeatureColumnsWithOneHotLevels) {
     std::vector<std::string> names;
     for (const auto& c : s->features) names.push_back(c.name);
     EXPECT_EQ(names, (std::vector<std::string>{"glucose", "age", "sex=f", "sex=m", "smoker"}));
-    EXPECT_EQ(s->fields[1].missing, MissingPolicy::error);       // required
+    EXPECT_EQ(s->fields[1].missing, MissingPolicy::error);  // required
     EXPECT_EQ(s->fields[0].missing, MissingPolicy::model_missing);
     EXPECT_DOUBLE_EQ(s->outputs.threshold, 0.3);
 }
@@ -89,13 +89,22 @@ TEST(Schema, BadPathsNameTheFieldAndReason) {
         {[](Json& j) { j["fields"][2]["encoding"] = "binary"; }, "bad_value", "fields[2].encoding"},
         {[](Json& j) { j["fields"][0]["colour"] = "red"; }, "unknown_key", "fields[0].colour"},
         {[](Json& j) { j["features"] = {"weight"}; }, "unknown_feature", "features[0]"},
-        {[](Json& j) { j["features"] = {"age", "age"}; }, "duplicate", "features[1]"},
+        {[](Json& j) {
+             j["features"] = {"age", "age"};
+         },
+         "duplicate", "features[1]"},
         {[](Json& j) { j["outputs"]["positive"] = "no"; }, "bad_value", "outputs.positive"},
         {[](Json& j) { j["outputs"]["threshold"] = 1.5; }, "bad_range", "outputs.threshold"},
         {[](Json& j) { j["outputs"]["kind"] = "regression"; }, "bad_value", "outputs.kind"},
         {[](Json& j) { j["outputs"]["column"] = "age"; }, "bad_value", "outputs.column"},
-        {[](Json& j) { j["outputs"]["classes"] = Json::array({{{"name", "a"}, {"label", "A"}}}); }, "missing_key", "outputs.classes"},
-        {[](Json& j) { j["privacy"] = {{"k_min", 3}}; }, "bad_range", "privacy.k_min"},
+        {[](Json& j) {
+             j["outputs"]["classes"] = Json::array({{{"name", "a"}, {"label", "A"}}});
+         },
+         "missing_key", "outputs.classes"},
+        {[](Json& j) {
+             j["privacy"] = {{"k_min", 3}};
+         },
+         "bad_range", "privacy.k_min"},
         {[](Json& j) { j["task"] = "Demo Task"; }, "bad_name", "task"},
         {[](Json& j) { j["fields"] = Json::array(); }, "missing_key", "fields"},
     };

@@ -44,9 +44,9 @@ TEST(Trees, WalkFollowsXgboostSemantics) {
     const Ensemble e = small();
     const float nan = NAN;
     EXPECT_EQ(ensemble_margin(e, std::vector<float>{0.5f, -1})[0], 1.5);
-    EXPECT_EQ(ensemble_margin(e, std::vector<float>{1.0f, -1})[0], 3.5);  // equal to threshold goes right
-    EXPECT_EQ(ensemble_margin(e, std::vector<float>{nan, -1})[0], 3.5);   // default right
-    EXPECT_EQ(ensemble_margin(e, std::vector<float>{0.0f, nan})[0], 1.5); // default left
+    EXPECT_EQ(ensemble_margin(e, std::vector<float>{1.0f, -1})[0], 3.5);   // equal to threshold goes right
+    EXPECT_EQ(ensemble_margin(e, std::vector<float>{nan, -1})[0], 3.5);    // default right
+    EXPECT_EQ(ensemble_margin(e, std::vector<float>{0.0f, nan})[0], 1.5);  // default left
 }
 
 TEST(Trees, TreeShapMatchesTheDefinitionOnASmallTree) {
@@ -85,7 +85,8 @@ TEST(Trees, LocalAccuracyHoldsOnRandomEnsembles) {
                 }
             }
             for (int i = internal - 1; i >= 0; --i)
-                tree.nodes[static_cast<size_t>(i)].cover = tree.nodes[static_cast<size_t>(2 * i + 1)].cover + tree.nodes[static_cast<size_t>(2 * i + 2)].cover;
+                tree.nodes[static_cast<size_t>(i)].cover =
+                    tree.nodes[static_cast<size_t>(2 * i + 1)].cover + tree.nodes[static_cast<size_t>(2 * i + 2)].cover;
             e.trees.push_back(tree);
         }
         ASSERT_TRUE(ensemble_check(e).ok());
@@ -107,7 +108,9 @@ TEST(Trees, LocalAccuracyHoldsOnRandomEnsembles) {
 static Tree random_tree(std::mt19937& rng, int num_features, int max_depth, int output) {
     Tree tree;
     tree.output = output;
-    struct Pending { int node, depth; };
+    struct Pending {
+        int node, depth;
+    };
     tree.nodes.emplace_back();
     std::vector<Pending> todo{{0, 0}};
     while (!todo.empty()) {
@@ -132,14 +135,16 @@ static Tree random_tree(std::mt19937& rng, int num_features, int max_depth, int 
     }
     for (int i = static_cast<int>(tree.nodes.size()) - 1; i >= 0; --i) {  // children come after parents
         TreeNode& nd = tree.nodes[static_cast<size_t>(i)];
-        if (!nd.leaf()) nd.cover = tree.nodes[static_cast<size_t>(nd.left)].cover + tree.nodes[static_cast<size_t>(nd.right)].cover;
+        if (!nd.leaf())
+            nd.cover = tree.nodes[static_cast<size_t>(nd.left)].cover + tree.nodes[static_cast<size_t>(nd.right)].cover;
     }
     return tree;
 }
 
 static double max_difference(const Explanation& a, const Explanation& b) {
     double m = 0;
-    for (size_t i = 0; i < a.contributions.size(); ++i) m = std::max(m, std::abs(a.contributions[i] - b.contributions[i]));
+    for (size_t i = 0; i < a.contributions.size(); ++i)
+        m = std::max(m, std::abs(a.contributions[i] - b.contributions[i]));
     for (size_t i = 0; i < a.base.size(); ++i) m = std::max(m, std::abs(a.base[i] - b.base[i]));
     return m;
 }
@@ -152,7 +157,8 @@ TEST(Trees, FastTreeShapEqualsTheReferenceAlgorithm) {
         e.num_outputs = trial % 2 ? 3 : 1;
         e.link = e.num_outputs == 1 ? Link::logistic : Link::softmax;
         e.base_margin.assign(static_cast<size_t>(e.num_outputs), 0.25);
-        for (int t = 0; t < 15; ++t) e.trees.push_back(random_tree(rng, e.num_features, 1 + trial % 9, t % e.num_outputs));
+        for (int t = 0; t < 15; ++t)
+            e.trees.push_back(random_tree(rng, e.num_features, 1 + trial % 9, t % e.num_outputs));
         ASSERT_TRUE(ensemble_check(e).ok());
         ensemble_prepare(e);
         const TreeShapTables tables = treeshap_tables(e);
@@ -196,7 +202,8 @@ TEST(Trees, BatchTreeShapEqualsRowByRowExactly) {
     }
     ASSERT_TRUE(ensemble_check(e).ok());
     ensemble_prepare(e);
-    for (const size_t budget : {size_t{1} << 22, size_t{300}}) {  // all trees with tables; some by the reference algorithm
+    for (const size_t budget :
+         {size_t{1} << 22, size_t{300}}) {  // all trees with tables; some by the reference algorithm
         const TreeShapTables tables = treeshap_tables(e, budget);
         ASSERT_GT(tables.fast_trees(), 0u);
         const size_t n = 2 * kBatchBlock + 37;  // blocks, and a partial one
@@ -209,12 +216,14 @@ TEST(Trees, BatchTreeShapEqualsRowByRowExactly) {
             const std::span<const float> x(rows.data() + r * 7, 7);
             Explanation one;
             treeshap(e, tables, x, ws, one);
-            ASSERT_EQ(batch[r].contributions, one.contributions) << "row " << r;  // bit for bit: the same sums in the same order
+            ASSERT_EQ(batch[r].contributions, one.contributions)
+                << "row " << r;  // bit for bit: the same sums in the same order
             ASSERT_EQ(batch[r].base, one.base);
             ASSERT_LE(max_difference(one, treeshap(e, x)), 1e-12) << "row " << r;
         }
         TreeShapWorkspace ws2;
-        EXPECT_THROW(treeshap_batch(e, tables, std::span<const float>(rows).first(rows.size() - 3), ws2), std::length_error);
+        EXPECT_THROW(treeshap_batch(e, tables, std::span<const float>(rows).first(rows.size() - 3), ws2),
+                     std::length_error);
     }
 }
 
@@ -233,12 +242,13 @@ TEST(Trees, FastTreeShapFallsBackForTreesWithoutTables) {
         }
     for (int i = static_cast<int>(z.nodes.size()) - 1; i >= 0; --i) {
         TreeNode& nd = z.nodes[static_cast<size_t>(i)];
-        if (!nd.leaf()) nd.cover = z.nodes[static_cast<size_t>(nd.left)].cover + z.nodes[static_cast<size_t>(nd.right)].cover;
+        if (!nd.leaf())
+            nd.cover = z.nodes[static_cast<size_t>(nd.left)].cover + z.nodes[static_cast<size_t>(nd.right)].cover;
     }
     ASSERT_TRUE(ensemble_check(e).ok());
     ensemble_prepare(e);
     const TreeShapTables all = treeshap_tables(e);
-    EXPECT_EQ(all.fast_trees(), e.trees.size() - 1);  // only the zero-cover tree falls back
+    EXPECT_EQ(all.fast_trees(), e.trees.size() - 1);       // only the zero-cover tree falls back
     const TreeShapTables tight = treeshap_tables(e, 200);  // a budget that holds only a few trees
     EXPECT_GT(tight.fast_trees(), 0u);
     EXPECT_LT(tight.fast_trees(), all.fast_trees());
@@ -267,7 +277,8 @@ TEST(Trees, StructureChecksRejectBadTrees) {
     EXPECT_NE(reason([](Ensemble& e) { e.trees[0].nodes[1].left = 9; }).find("child out of range"), std::string::npos);
     EXPECT_NE(reason([](Ensemble& e) { e.trees[0].nodes[1].left = 2; }).find("reached twice"), std::string::npos);
     EXPECT_NE(reason([](Ensemble& e) { e.trees[0].nodes[1].left = 0; }).find("child out of range"), std::string::npos);
-    EXPECT_NE(reason([](Ensemble& e) { e.trees[0].nodes[0].feature = 7; }).find("beyond the model's 2"), std::string::npos);
+    EXPECT_NE(reason([](Ensemble& e) { e.trees[0].nodes[0].feature = 7; }).find("beyond the model's 2"),
+              std::string::npos);
     EXPECT_NE(reason([](Ensemble& e) { e.trees[0].nodes[2].value = NAN; }).find("non-finite"), std::string::npos);
     EXPECT_NE(reason([](Ensemble& e) { e.trees[0].nodes[2].cover = -1; }).find("bad cover"), std::string::npos);
     EXPECT_NE(reason([](Ensemble& e) { e.trees[0].output = 1; }).find("output"), std::string::npos);
@@ -290,7 +301,8 @@ TEST(Trees, BundleJsonRoundTripKeepsPredictions) {
 
 TEST(Trees, WrongTypesAnywhereAreProblemsNotExceptions) {
     // Found by fuzz_members: a number where text was expected used to throw out of the parser.
-    const char* crash = R"({"base_margij":[0.1],"covers":"training","format":2,"num_outputs":1,"trees":[{"cover":[1,-1,3,-1,-1],"output":0,"right":[2,-1,4,-1,-1],"threshold":[0.0]}]})";
+    const char* crash =
+        R"({"base_margij":[0.1],"covers":"training","format":2,"num_outputs":1,"trees":[{"cover":[1,-1,3,-1,-1],"output":0,"right":[2,-1,4,-1,-1],"threshold":[0.0]}]})";
     EXPECT_EQ(ensemble_from_json(Json::parse(crash)).error().code, "bad_tree");
     Json big = ensemble_to_json(small());
     big["num_features"] = 1e300;
@@ -298,19 +310,29 @@ TEST(Trees, WrongTypesAnywhereAreProblemsNotExceptions) {
     big = ensemble_to_json(small());
     big["trees"][0]["left"][0] = 1.5;
     EXPECT_EQ(ensemble_from_json(big).error().code, "bad_tree");
-    EXPECT_EQ(ensemble_from_xgboost_json(R"({"learner": {"objective": 5, "gradient_booster": [], "learner_model_param": {"base_score": "0.5", "num_class": "0", "num_feature": "2"}}})").error().code,
-              "bad_model");
-    EXPECT_EQ(ensemble_from_xgboost_json(R"({"learner": {"learner_model_param": {"base_score": "0.5", "num_class": "0", "num_feature": "1e300"}}})").error().code,
-              "bad_model");
+    EXPECT_EQ(
+        ensemble_from_xgboost_json(
+            R"({"learner": {"objective": 5, "gradient_booster": [], "learner_model_param": {"base_score": "0.5", "num_class": "0", "num_feature": "2"}}})")
+            .error()
+            .code,
+        "bad_model");
+    EXPECT_EQ(
+        ensemble_from_xgboost_json(
+            R"({"learner": {"learner_model_param": {"base_score": "0.5", "num_class": "0", "num_feature": "1e300"}}})")
+            .error()
+            .code,
+        "bad_model");
 }
 
 TEST(Trees, XgboostImportRejectsWhatItCannotRepresent) {
     EXPECT_EQ(ensemble_from_xgboost_json("{}").error().code, "bad_model");
     EXPECT_EQ(ensemble_from_xgboost_json("[1,2").error().code, "json_syntax");
-    const char* linear = R"({"learner": {"learner_model_param": {"base_score": "5E-1", "num_class": "0", "num_feature": "2"},
+    const char* linear =
+        R"({"learner": {"learner_model_param": {"base_score": "5E-1", "num_class": "0", "num_feature": "2"},
         "objective": {"name": "binary:logistic"}, "gradient_booster": {"name": "gblinear"}}})";
     EXPECT_NE(ensemble_from_xgboost_json(linear).error().message.find("gbtree"), std::string::npos);
-    const char* reg = R"({"learner": {"learner_model_param": {"base_score": "5E-1", "num_class": "0", "num_feature": "2"},
+    const char* reg =
+        R"({"learner": {"learner_model_param": {"base_score": "5E-1", "num_class": "0", "num_feature": "2"},
         "objective": {"name": "reg:squarederror"}, "gradient_booster": {"name": "gbtree", "model": {"trees": []}}}})";
     EXPECT_NE(ensemble_from_xgboost_json(reg).error().message.find("not supported"), std::string::npos);
 }

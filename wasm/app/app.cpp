@@ -46,7 +46,8 @@ Json form_record(const AppState& s) {
         const Field& f = schema.fields[i];
         const FieldInput& in = s.form[i];
         if (in.text.empty()) continue;
-        if (f.numeric() && in.unit > 0) r[f.name] = {{"value", in.text}, {"unit", f.alt_units[static_cast<size_t>(in.unit - 1)].unit}};
+        if (f.numeric() && in.unit > 0)
+            r[f.name] = {{"value", in.text}, {"unit", f.alt_units[static_cast<size_t>(in.unit - 1)].unit}};
         else r[f.name] = in.text;
     }
     return r;
@@ -56,7 +57,10 @@ void form_validate(AppState& s) {
     s.live_problems = Json::array();
     if (!s.model) return;
     auto raw = record_from_json(form_record(s));
-    if (!raw) { s.live_problems = problems_json(raw.problems()); return; }
+    if (!raw) {
+        s.live_problems = problems_json(raw.problems());
+        return;
+    }
     auto r = record_prepare(s.model->model.schema, *raw);
     if (!r) {
         // "required" is shown only once the clinician tries to predict; while typing, only real errors.
@@ -128,7 +132,9 @@ void wake_on_input() {
 
 // The canvas in device pixels, so text is crisp at any devicePixelRatio; ImGui then works in
 // device pixels throughout (fonts and style were scaled once at start).
-struct CanvasSize { int w = 0, h = 0; };
+struct CanvasSize {
+    int w = 0, h = 0;
+};
 CanvasSize canvas_size() {
     double css_w = 0, css_h = 0;
     emscripten_get_element_css_size("#canvas", &css_w, &css_h);
@@ -219,7 +225,8 @@ void app_start(const emscripten::val& font_u8) {
         emscripten::val(emscripten::typed_memory_view(n, static_cast<unsigned char*>(data))).call<void>("set", font_u8);
         ImFontConfig cfg;
         cfg.OversampleH = 2;
-        static const ImWchar ranges[] = {0x0020, 0x00FF, 0x0100, 0x017F, 0x2010, 0x2027, 0x2070, 0x209F, 0x2190, 0x21FF, 0x2212, 0x2264, 0x25A0, 0x25FF, 0};
+        static const ImWchar ranges[] = {0x0020, 0x00FF, 0x0100, 0x017F, 0x2010, 0x2027, 0x2070, 0x209F,
+                                         0x2190, 0x21FF, 0x2212, 0x2264, 0x25A0, 0x25FF, 0};
         io.Fonts->AddFontFromMemoryTTF(data, static_cast<int>(n), 16.0f * scale, &cfg, ranges);
     }
     ImGui_ImplGlfw_InitForOpenGL(window, true);
@@ -265,7 +272,8 @@ void app_set_result(const std::string& result_json) {
     s.result = parse_or_null(result_json);
     s.result_stale = false;
     if (s.result.is_object() && s.result.value("ok", false)) host_announce(result_summary(s));
-    else if (s.result.is_object()) host_announce("The values could not be used: " + s.result["problems"][0].value("text", std::string()));
+    else if (s.result.is_object())
+        host_announce("The values could not be used: " + s.result["problems"][0].value("text", std::string()));
 }
 
 // A scored file from batch-worker.js: meta (JSON, small) and the table (a Float64Array).
@@ -292,9 +300,11 @@ void app_set_batch_table(const std::string& name, const std::string& meta_json, 
     s.batch.status = json_text_or(s.batch.meta, "status");
     for (size_t i = 0; i < s.batch.rows(); ++i) s.batch.order.push_back(static_cast<int>(i));
     s.select_tab = 1;
-    if (s.batch.rows() == 0 && !s.batch.status.empty()) host_announce(name + ": " + s.batch.status);  // withheld, say why
-    else host_announce(std::to_string(s.batch.rows()) + " patients scored from " + name + "; " + std::to_string(s.batch.problems.size()) +
-                       " rows could not be used.");
+    if (s.batch.rows() == 0 && !s.batch.status.empty())
+        host_announce(name + ": " + s.batch.status);  // withheld, say why
+    else
+        host_announce(std::to_string(s.batch.rows()) + " patients scored from " + name + "; " +
+                      std::to_string(s.batch.problems.size()) + " rows could not be used.");
 }
 
 // One batch row explained on demand (model-agnostic): the core's full JSON for it.
@@ -303,7 +313,10 @@ void app_set_batch_row(int index, const std::string& row_json) {
     wake(s);
     Json r = parse_or_null(row_json);
     if (index < 0 || static_cast<size_t>(index) >= s.batch.rows() || !r.is_object()) return;
-    if (!r.value("ok", false)) { s.batch.status = "The row could not be explained: " + r["problems"][0].value("text", std::string()); return; }
+    if (!r.value("ok", false)) {
+        s.batch.status = "The row could not be explained: " + r["problems"][0].value("text", std::string());
+        return;
+    }
     s.batch.explained[index] = std::move(r);
 }
 
@@ -319,7 +332,10 @@ std::string app_form_record() { return json_dump(form_record(state())); }
 // validation problems (field, message)} — for tests that type as a clinician does.
 std::string app_view_state() {
     const AppState& s = state();
-    const char* result = !s.result.is_object() ? "none" : !s.result.value("ok", false) ? "refused" : s.result_stale ? "stale" : "current";
+    const char* result = !s.result.is_object()          ? "none"
+                         : !s.result.value("ok", false) ? "refused"
+                         : s.result_stale               ? "stale"
+                                                        : "current";
     return json_dump(Json{{"result", result}, {"problems", s.live_problems}});
 }
 double app_frames_drawn() { return static_cast<double>(state().frames_drawn); }

@@ -36,9 +36,9 @@ struct BatchState {
     std::string file_name;
     BatchLayout layout;
     std::vector<double> table;
-    Json meta = Json::object();      // per-row warnings and patient ids; explanation {of, kind, unit}
-    std::map<int, Json> explained;   // rows explained on demand (model-agnostic), as core JSON
-    Json problems = Json::array();   // rows that could not be scored
+    Json meta = Json::object();     // per-row warnings and patient ids; explanation {of, kind, unit}
+    std::map<int, Json> explained;  // rows explained on demand (model-agnostic), as core JSON
+    Json problems = Json::array();  // rows that could not be scored
     int selected = -1;
     int sort_column = 0;
     bool sort_descending = true;
@@ -55,26 +55,26 @@ struct BatchState {
 };
 
 struct AppState {
-    std::shared_ptr<LoadedModel> model;  // verified bundle, parsed
-    Json info = Json::object();          // core_model_info
-    Json bundle_status = Json::object(); // from the page: source, available models
-    std::string error;                   // a bundle that was refused, or a check that failed
-    std::vector<FieldInput> form;        // one per schema field
-    Json live_problems = Json::array();  // validation of the form as typed
-    Json result;                         // last prediction (null when none)
-    bool result_stale = false;           // the form changed after `result`: shown dimmed, "press Predict"
-    double copied_at = -1;               // when "Copy result" was pressed (ImGui time), for its feedback
-    int last_field = -1;                 // the text field last being edited
-    int refocus_field = -1;              // a field to give the keyboard focus back to next frame (after Ctrl+Enter)
-    bool refocus_pending = false;        // that field is taking the focus: put its caret at the end
+    std::shared_ptr<LoadedModel> model;   // verified bundle, parsed
+    Json info = Json::object();           // core_model_info
+    Json bundle_status = Json::object();  // from the page: source, available models
+    std::string error;                    // a bundle that was refused, or a check that failed
+    std::vector<FieldInput> form;         // one per schema field
+    Json live_problems = Json::array();   // validation of the form as typed
+    Json result;                          // last prediction (null when none)
+    bool result_stale = false;            // the form changed after `result`: shown dimmed, "press Predict"
+    double copied_at = -1;                // when "Copy result" was pressed (ImGui time), for its feedback
+    int last_field = -1;                  // the text field last being edited
+    int refocus_field = -1;               // a field to give the keyboard focus back to next frame (after Ctrl+Enter)
+    bool refocus_pending = false;         // that field is taking the focus: put its caret at the end
     bool predicting = false;
     BatchState batch;
-    Json reporting = Json::object();     // {enabled, pending: {...}, queued: [...]}
-    int select_tab = -1;                 // a tab to bring forward next frame (0 patient, 1 batch, ...), -1 none
-    float scale = 1.0f;                  // devicePixelRatio
-    int frames_to_draw = 0;              // frames still to draw after the last event (app.cpp, frame loop)
-    double last_draw = -1;               // when the last frame was drawn (seconds)
-    long frames_drawn = 0;               // for the e2e test of drawing on demand
+    Json reporting = Json::object();  // {enabled, pending: {...}, queued: [...]}
+    int select_tab = -1;              // a tab to bring forward next frame (0 patient, 1 batch, ...), -1 none
+    float scale = 1.0f;               // devicePixelRatio
+    int frames_to_draw = 0;           // frames still to draw after the last event (app.cpp, frame loop)
+    double last_draw = -1;            // when the last frame was drawn (seconds)
+    long frames_drawn = 0;            // for the e2e test of drawing on demand
 };
 
 AppState& state();  // the app's single instance (owned by app.cpp's main)
@@ -103,7 +103,8 @@ void host_explain_row(int index);  // batch row, model-agnostic explainer (batch
 // [SECTION] Drawing
 //-----------------------------------------------------------------------------
 void draw(AppState& s, float width, float height);
-std::string result_summary(const AppState& s);    // one paragraph, for the ARIA region
-std::string result_copy_text(const AppState& s);  // what "Copy result" copies: the model's identity, the values, the result
+std::string result_summary(const AppState& s);  // one paragraph, for the ARIA region
+std::string result_copy_text(
+    const AppState& s);  // what "Copy result" copies: the model's identity, the values, the result
 
 }  // namespace ldx::app

@@ -26,7 +26,8 @@ namespace ldx::app {
 // [SECTION] Small helpers
 //-----------------------------------------------------------------------------
 namespace {
-const ImVec4 kRed(0.70f, 0.10f, 0.10f, 1), kAmber(0.55f, 0.35f, 0.0f, 1), kGreen(0.10f, 0.45f, 0.15f, 1), kGrey(0.35f, 0.38f, 0.42f, 1);
+const ImVec4 kRed(0.70f, 0.10f, 0.10f, 1), kAmber(0.55f, 0.35f, 0.0f, 1), kGreen(0.10f, 0.45f, 0.15f, 1),
+    kGrey(0.35f, 0.38f, 0.42f, 1);
 
 // Numbers for people: without a format, up to 4 significant digits and never an exponent in the
 // range clinical values live in ("2010", not "2.01e+03").
@@ -71,8 +72,10 @@ std::string value_text(const Field& f, const Json& v) {
 // A problem in the reader's words: the row and patient id, the field's label (not its name).
 std::string problem_text(const Schema& schema, const Json& p) {
     std::string t;
-    if (p.contains("row") && p["row"].is_number_integer() && p["row"].get<long>() > 0) t = "Row " + std::to_string(p["row"].get<long>());
-    if (const std::string id = json_text_or(p, "patient"); !id.empty()) t += (t.empty() ? "Patient " : " (patient ") + id + (t.empty() ? "" : ")");
+    if (p.contains("row") && p["row"].is_number_integer() && p["row"].get<long>() > 0)
+        t = "Row " + std::to_string(p["row"].get<long>());
+    if (const std::string id = json_text_or(p, "patient"); !id.empty())
+        t += (t.empty() ? "Patient " : " (patient ") + id + (t.empty() ? "" : ")");
     const int f = schema.find_field(json_text_or(p, "field"));
     if (f >= 0) t += (t.empty() ? "" : ", ") + schema.fields[static_cast<size_t>(f)].label;
     return t + (t.empty() ? "" : ": ") + json_text_or(p, "message");
@@ -85,7 +88,8 @@ std::string verdict_text(const Schema& schema, const Json& r) {
     const int pred = r["predicted"].get<int>();
     if (schema.outputs.kind == TaskKind::binary) {
         const double p = r["probabilities"][1].get<double>(), t = schema.outputs.threshold;
-        return pct(p) + " probability of " + classes[1].label + " — " + (p >= t ? "at or above" : "below") + " the model's " + pct(t) + " threshold";
+        return pct(p) + " probability of " + classes[1].label + " — " + (p >= t ? "at or above" : "below") +
+               " the model's " + pct(t) + " threshold";
     }
     const double p = r["probabilities"][static_cast<size_t>(pred)].get<double>();
     return std::string("Most probable ") + (schema.outputs.kind == TaskKind::ordinal ? "stage" : "class") + ": " +
@@ -115,7 +119,9 @@ void draw_header(AppState& s) {
     if (!available.empty()) {
         const std::string current = s.model ? s.model->model.manifest.name : std::string("(none)");
         // Titles, as a clinician knows the models; the name tells apart two models of one task.
-        auto label = [](const Json& a) { return json_text_or(a, "title", json_text_or(a, "name")) + "  (" + json_text_or(a, "name") + ")"; };
+        auto label = [](const Json& a) {
+            return json_text_or(a, "title", json_text_or(a, "name")) + "  (" + json_text_or(a, "name") + ")";
+        };
         std::string preview = "choose a model";
         for (const auto& a : available)
             if (json_text_or(a, "name") == current) preview = label(a);
@@ -134,13 +140,15 @@ void draw_header(AppState& s) {
         std::string signers;
         for (const auto& k : m.signers) signers += (signers.empty() ? "" : ", ") + k.substr(0, 8);
         ImGui::TextColored(kGrey, "%s v%lld · signature verified (key %s) · expires %s · %s", m.manifest.name.c_str(),
-                           static_cast<long long>(m.manifest.version), signers.c_str(), s.info.value("expires", "").substr(0, 10).c_str(),
+                           static_cast<long long>(m.manifest.version), signers.c_str(),
+                           s.info.value("expires", "").substr(0, 10).c_str(),
                            s.bundle_status.value("source", "").c_str());
     }
     ImGui::PushStyleColor(ImGuiCol_ChildBg, ImVec4(1.0f, 0.96f, 0.85f, 1));
     ImGui::BeginChild("notice", ImVec2(0, ImGui::GetTextLineHeightWithSpacing() + 8 * S()), false);
     ImGui::SetCursorPos(ImVec2(8 * S(), 4 * S()));
-    ImGui::TextColored(kAmber, "Decision support for health professionals — not a diagnosis. Patient data stays on this device.");
+    ImGui::TextColored(
+        kAmber, "Decision support for health professionals — not a diagnosis. Patient data stays on this device.");
     ImGui::EndChild();
     ImGui::PopStyleColor();
     if (!s.error.empty()) {
@@ -162,7 +170,8 @@ std::string problem_for(const AppState& s, const std::string& field, const Json&
 
 void draw_form(AppState& s) {
     const Schema& schema = *schema_of(s);
-    const Json shown_problems = s.result.is_object() && !s.result.value("ok", true) ? s.result["problems"] : s.live_problems;
+    const Json shown_problems =
+        s.result.is_object() && !s.result.value("ok", true) ? s.result["problems"] : s.live_problems;
     bool changed = false;
     if (ImGui::BeginTable("form", 3, ImGuiTableFlags_SizingStretchProp)) {
         ImGui::TableSetupColumn("label", ImGuiTableColumnFlags_WidthStretch, 1.7f);
@@ -179,7 +188,9 @@ void draw_form(AppState& s) {
             std::string tip = f.description;
             if (f.numeric()) {
                 tip += "\nPossible range: " + fmt(f.min) + " to " + fmt(f.max) + " " + unit_display(f.unit);
-                if (std::isfinite(f.typical_min)) tip += "\nSeen in training: " + fmt(f.typical_min) + " to " + fmt(f.typical_max) + " " + unit_display(f.unit);
+                if (std::isfinite(f.typical_min))
+                    tip += "\nSeen in training: " + fmt(f.typical_min) + " to " + fmt(f.typical_max) + " " +
+                           unit_display(f.unit);
             }
             if (!f.code.empty()) tip += "\nCode: " + f.code;
             tip += f.required ? "\nRequired." : "\nOptional: the model can do without it.";
@@ -187,10 +198,12 @@ void draw_form(AppState& s) {
             ImGui::TableNextColumn();
             ImGui::SetNextItemWidth(-1);
             if (f.numeric()) {
-                std::string hint = std::isfinite(f.typical_min) ? fmt(f.typical_min) + " – " + fmt(f.typical_max) : std::string();
+                std::string hint =
+                    std::isfinite(f.typical_min) ? fmt(f.typical_min) + " – " + fmt(f.typical_max) : std::string();
                 if (in.unit > 0 && std::isfinite(f.typical_min)) {
                     const auto& u = f.alt_units[static_cast<size_t>(in.unit - 1)];
-                    hint = fmt((f.typical_min - u.offset) / u.factor) + " – " + fmt((f.typical_max - u.offset) / u.factor);
+                    hint =
+                        fmt((f.typical_min - u.offset) / u.factor) + " – " + fmt((f.typical_max - u.offset) / u.factor);
                 }
                 // No character filter: a filter silently drops what it does not like ("0,5" became "05").
                 // Every character reaches the core's one number parser, which reads it as meant or says why not.
@@ -205,19 +218,25 @@ void draw_form(AppState& s) {
                 changed |= ImGui::InputTextWithHint(("##" + f.name).c_str(), hint.c_str(), &in.text,
                                                     s.refocus_pending ? ImGuiInputTextFlags_CallbackAlways : 0,
                                                     s.refocus_pending ? +caret_at_end : nullptr);
-                if (refocus) { s.refocus_field = -1; s.refocus_pending = true; }
-                else if (s.refocus_pending && ImGui::IsItemActive()) s.refocus_pending = false;
+                if (refocus) {
+                    s.refocus_field = -1;
+                    s.refocus_pending = true;
+                } else if (s.refocus_pending && ImGui::IsItemActive()) s.refocus_pending = false;
                 if (ImGui::IsItemActive() || ImGui::IsItemDeactivated()) s.last_field = static_cast<int>(i);
             } else {
                 std::vector<std::pair<std::string, std::string>> choices{{"", "(not given)"}};
                 if (f.type == FieldType::boolean) choices.insert(choices.end(), {{"yes", "Yes"}, {"no", "No"}});
-                else for (const auto& l : f.levels) choices.push_back({l.value, l.label});
+                else
+                    for (const auto& l : f.levels) choices.push_back({l.value, l.label});
                 std::string current = "(not given)";
                 for (const auto& c : choices)
                     if (c.first == in.text) current = c.second;
                 if (ImGui::BeginCombo(("##" + f.name).c_str(), current.c_str())) {
                     for (const auto& c : choices)
-                        if (ImGui::Selectable(c.second.c_str(), c.first == in.text)) { in.text = c.first; changed = true; }
+                        if (ImGui::Selectable(c.second.c_str(), c.first == in.text)) {
+                            in.text = c.first;
+                            changed = true;
+                        }
                     ImGui::EndCombo();
                 }
             }
@@ -228,11 +247,19 @@ void draw_form(AppState& s) {
                     ImGui::TextColored(kGrey, "%s", unit_display(f.unit).c_str());
                 } else {
                     ImGui::SetNextItemWidth(-1);
-                    const std::string cur = unit_display(in.unit == 0 ? f.unit : f.alt_units[static_cast<size_t>(in.unit - 1)].unit);
+                    const std::string cur =
+                        unit_display(in.unit == 0 ? f.unit : f.alt_units[static_cast<size_t>(in.unit - 1)].unit);
                     if (ImGui::BeginCombo("##unit", cur.c_str())) {
-                        if (ImGui::Selectable(unit_display(f.unit).c_str(), in.unit == 0)) { in.unit = 0; changed = true; }
+                        if (ImGui::Selectable(unit_display(f.unit).c_str(), in.unit == 0)) {
+                            in.unit = 0;
+                            changed = true;
+                        }
                         for (size_t u = 0; u < f.alt_units.size(); ++u)
-                            if (ImGui::Selectable(unit_display(f.alt_units[u].unit).c_str(), in.unit == static_cast<int>(u + 1))) { in.unit = static_cast<int>(u + 1); changed = true; }
+                            if (ImGui::Selectable(unit_display(f.alt_units[u].unit).c_str(),
+                                                  in.unit == static_cast<int>(u + 1))) {
+                                in.unit = static_cast<int>(u + 1);
+                                changed = true;
+                            }
                         ImGui::EndCombo();
                     }
                 }
@@ -293,16 +320,29 @@ void draw_explanation(const AppState& s, const Json& r, int top) {
     const Json& se = ex.contains("standard_error") ? ex["standard_error"] : Json();
     auto amount = [&](double v) { return in_points ? fmt(100 * v, "%+.1f") + " pts" : fmt(v, "%+.3f"); };
     const int out = ex.value("output", 0);
-    const std::string of_class = "probability of " + schema.outputs.classes[static_cast<size_t>(schema.num_classes() == 2 ? 1 : out)].label;
+    const std::string of_class =
+        "probability of " + schema.outputs.classes[static_cast<size_t>(schema.num_classes() == 2 ? 1 : out)].label;
     if (in_points)
-        ImGui::TextWrapped("Why: how much each value moved the %s, in percentage points. Starting from %s (the model's average patient), "
-                           "the values add up to %s.%s", of_class.c_str(), pct(pts["base"].get<double>()).c_str(),
-                           pct(pts["probability"].get<double>()).c_str(), sampled ? " Model-agnostic estimates; ± is each one's 95% margin." : "");
+        ImGui::TextWrapped(
+            "Why: how much each value moved the %s, in percentage points. Starting from %s (the model's average "
+            "patient), "
+            "the values add up to %s.%s",
+            of_class.c_str(), pct(pts["base"].get<double>()).c_str(), pct(pts["probability"].get<double>()).c_str(),
+            sampled ? " Model-agnostic estimates; ± is each one's 95% margin." : "");
     else
-        ImGui::TextWrapped("Why: contribution of each value to the %s, in the model's own units (this result cannot be split into "
-                           "probability points without changing a sign). Starting from %s, the values add up to %s.",
-                           ex.value("of", "").c_str(), fmt(ex["base"].get<double>(), "%.3f").c_str(),
-                           fmt(ex["base"].get<double>() + [&] { double t = 0; for (const auto& o : order) t += o.first; return t; }(), "%.3f").c_str());
+        ImGui::TextWrapped(
+            "Why: contribution of each value to the %s, in the model's own units (this result cannot be split into "
+            "probability points without changing a sign). Starting from %s, the values add up to %s.",
+            ex.value("of", "").c_str(), fmt(ex["base"].get<double>(), "%.3f").c_str(),
+            fmt(
+                ex["base"].get<double>() +
+                    [&] {
+                        double t = 0;
+                        for (const auto& o : order) t += o.first;
+                        return t;
+                    }(),
+                "%.3f")
+                .c_str());
     auto rows = [&](int from, int to) {
         if (!ImGui::BeginTable("explain", 3, ImGuiTableFlags_SizingStretchProp | ImGuiTableFlags_RowBg)) return;
         ImGui::TableSetupColumn("Value", ImGuiTableColumnFlags_WidthStretch, 1.6f);
@@ -314,12 +354,14 @@ void draw_explanation(const AppState& s, const Json& r, int top) {
             const Field& fd = schema.fields[f];
             ImGui::TableNextRow();
             ImGui::TableNextColumn();
-            ImGui::TextWrapped("%s = %s", fd.label.c_str(), value_text(fd, r["values"][f]).c_str());  // wrapped, never cut
+            ImGui::TextWrapped("%s = %s", fd.label.c_str(),
+                               value_text(fd, r["values"][f]).c_str());  // wrapped, never cut
             ImGui::TableNextColumn();
             signed_bar(v, max_abs, ImGui::GetContentRegionAvail().x);
             ImGui::TableNextColumn();
             std::string figure = amount(v);
-            if (sampled && se.is_array() && f < se.size()) figure += " ±" + fmt(100 * 1.96 * se[f].get<double>(), "%.1f");
+            if (sampled && se.is_array() && f < se.size())
+                figure += " ±" + fmt(100 * 1.96 * se[f].get<double>(), "%.1f");
             ImGui::TextColored(v >= 0 ? kRed : ImVec4(0.15f, 0.35f, 0.75f, 1), "%s", figure.c_str());
         }
         ImGui::EndTable();
@@ -335,25 +377,44 @@ void draw_explanation(const AppState& s, const Json& r, int top) {
     ImGui::TextColored(kGrey, "Red raises, blue lowers the probability.");
     if (ImGui::TreeNode("technical", "Technical details")) {
         if (!sampled) {
-            ImGui::TextWrapped("Exact TreeSHAP in the model's %s: base %s + sum of contributions = %s. Node covers from %s.",
-                               ex.value("unit", "").c_str(), fmt(ex["base"].get<double>(), "%.4f").c_str(),
-                               fmt(ex["base"].get<double>() + [&] { double t = 0; for (const auto& c : ex["fields"]) t += c.get<double>(); return t; }(), "%.4f").c_str(),
-                               s.info.value("covers", "") == "training" ? "training" : ("reference data (" + s.info.value("covers", "") + ")").c_str());
+            ImGui::TextWrapped(
+                "Exact TreeSHAP in the model's %s: base %s + sum of contributions = %s. Node covers from %s.",
+                ex.value("unit", "").c_str(), fmt(ex["base"].get<double>(), "%.4f").c_str(),
+                fmt(
+                    ex["base"].get<double>() +
+                        [&] {
+                            double t = 0;
+                            for (const auto& c : ex["fields"]) t += c.get<double>();
+                            return t;
+                        }(),
+                    "%.4f")
+                    .c_str(),
+                s.info.value("covers", "") == "training"
+                    ? "training"
+                    : ("reference data (" + s.info.value("covers", "") + ")").c_str());
             for (size_t f = 0; f < schema.fields.size(); ++f)
-                ImGui::BulletText("%s: %s", schema.fields[f].label.c_str(), fmt(ex["fields"][f].get<double>(), "%+.4f").c_str());
+                ImGui::BulletText("%s: %s", schema.fields[f].label.c_str(),
+                                  fmt(ex["fields"][f].get<double>(), "%+.4f").c_str());
         }
         const Json check = r.value("check", Json::object());
         if (check.value("ok", false))
-            ImGui::TextWrapped("Cross-checked: ONNX Runtime Web on this device agrees with this explanation (|difference| %s).",
-                               fmt(check.value("max_abs_diff", 0.0), "%.1e").c_str());
+            ImGui::TextWrapped(
+                "Cross-checked: ONNX Runtime Web on this device agrees with this explanation (|difference| %s).",
+                fmt(check.value("max_abs_diff", 0.0), "%.1e").c_str());
         ImGui::TreePop();
     }
 }
 
 void draw_result(AppState& s) {
     const Json& r = s.result;
-    if (s.predicting) { ImGui::TextColored(kGrey, "Computing on this device…"); return; }
-    if (!r.is_object()) { ImGui::TextColored(kGrey, "Enter the patient's values and press Predict."); return; }
+    if (s.predicting) {
+        ImGui::TextColored(kGrey, "Computing on this device…");
+        return;
+    }
+    if (!r.is_object()) {
+        ImGui::TextColored(kGrey, "Enter the patient's values and press Predict.");
+        return;
+    }
     if (!r.value("ok", false)) {
         ImGui::TextColored(kRed, "The values could not be used:");
         for (const auto& p : r["problems"]) ImGui::BulletText("%s", p.value("text", "").c_str());
@@ -377,13 +438,16 @@ void draw_result(AppState& s) {
     ImGui::SetWindowFontScale(1.0f);
     if (r.value("missing_share", 0.0) >= kMissingShareNotice) {
         ImGui::PushStyleColor(ImGuiCol_Text, kAmber);
-        ImGui::TextWrapped("Missing values carry %s of this explanation: the result rests largely on what was not measured. "
-                           "Enter more values for a result that rests on this patient.", pct(r.value("missing_share", 0.0)).c_str());
+        ImGui::TextWrapped(
+            "Missing values carry %s of this explanation: the result rests largely on what was not measured. "
+            "Enter more values for a result that rests on this patient.",
+            pct(r.value("missing_share", 0.0)).c_str());
         ImGui::PopStyleColor();
     }
     for (int c = 0; c < k; ++c) {
         const double p = r["probabilities"][c].get<double>();
-        ImGui::PushStyleColor(ImGuiCol_PlotHistogram, c == pred ? ImVec4(0.2f, 0.4f, 0.75f, 1) : ImVec4(0.6f, 0.68f, 0.8f, 1));
+        ImGui::PushStyleColor(ImGuiCol_PlotHistogram,
+                              c == pred ? ImVec4(0.2f, 0.4f, 0.75f, 1) : ImVec4(0.6f, 0.68f, 0.8f, 1));
         ImGui::ProgressBar(static_cast<float>(p), ImVec2(220 * S(), 0), pct(p).c_str());
         ImGui::PopStyleColor();
         ImGui::SameLine();
@@ -393,14 +457,16 @@ void draw_result(AppState& s) {
         ImGui::TextColored(kGrey, "Decision threshold: %s probability of %s.", pct(schema.outputs.threshold).c_str(),
                            schema.outputs.classes[1].label.c_str());
     else
-        ImGui::TextColored(kGrey, "Most probable %s shown; every probability counts.", schema.outputs.kind == TaskKind::ordinal ? "stage" : "class");
+        ImGui::TextColored(kGrey, "Most probable %s shown; every probability counts.",
+                           schema.outputs.kind == TaskKind::ordinal ? "stage" : "class");
     const Json check = r.value("check", Json::object());
     if (check.value("ok", false)) ImGui::TextColored(kGreen, "Computed and checked on this device.");
     else if (check.contains("message")) ImGui::TextColored(kRed, "%s", check.value("message", "").c_str());
     for (const auto& w : r["warnings"]) {
         ImGui::PushStyleColor(ImGuiCol_Text, kAmber);
         const int fi = schema.find_field(w.value("field", ""));
-        ImGui::BulletText("%s: %s", fi >= 0 ? schema.fields[static_cast<size_t>(fi)].label.c_str() : w.value("field", "").c_str(),
+        ImGui::BulletText("%s: %s",
+                          fi >= 0 ? schema.fields[static_cast<size_t>(fi)].label.c_str() : w.value("field", "").c_str(),
                           w.value("message", "").c_str());
         ImGui::PopStyleColor();
     }
@@ -427,7 +493,8 @@ namespace {
 const Json& row_warning_ids(const BatchState& b, int i) {
     static const Json none = Json::array();
     const Json& all = json_member(b.meta, "warnings");
-    if (!all.is_array() || i < 0 || static_cast<size_t>(i) >= all.size() || !all[static_cast<size_t>(i)].is_array()) return none;
+    if (!all.is_array() || i < 0 || static_cast<size_t>(i) >= all.size() || !all[static_cast<size_t>(i)].is_array())
+        return none;
     return all[static_cast<size_t>(i)];
 }
 
@@ -436,7 +503,8 @@ Json row_warnings(const BatchState& b, int i) {
     const Json& kinds = json_member(b.meta, "warning_kinds");
     Json out = Json::array();
     for (const Json& id : row_warning_ids(b, i))
-        if (id.is_number_unsigned() && kinds.is_array() && id.get<size_t>() < kinds.size()) out.push_back(kinds[id.get<size_t>()]);
+        if (id.is_number_unsigned() && kinds.is_array() && id.get<size_t>() < kinds.size())
+            out.push_back(kinds[id.get<size_t>()]);
     return out;
 }
 }  // namespace
@@ -445,7 +513,9 @@ size_t BatchState::warnings(int row) const { return row_warning_ids(*this, row).
 
 std::string BatchState::patient(int row) const {
     const Json& p = json_member(meta, "patients");
-    return p.is_array() && static_cast<size_t>(row) < p.size() && p[static_cast<size_t>(row)].is_string() ? p[static_cast<size_t>(row)].get<std::string>() : "";
+    return p.is_array() && static_cast<size_t>(row) < p.size() && p[static_cast<size_t>(row)].is_string()
+               ? p[static_cast<size_t>(row)].get<std::string>()
+               : "";
 }
 
 Json batch_row(const AppState& s, int i) {
@@ -454,11 +524,15 @@ Json batch_row(const AppState& s, int i) {
     const Schema& schema = s.model->model.schema;
     const BatchLayout& l = b.layout;
     const int pred = b.predicted(i);
-    Json r{{"ok", true}, {"row", b.row_number(i)}, {"predicted", pred}, {"label", schema.outputs.classes[static_cast<size_t>(pred)].label}};
+    Json r{{"ok", true},
+           {"row", b.row_number(i)},
+           {"predicted", pred},
+           {"label", schema.outputs.classes[static_cast<size_t>(pred)].label}};
     if (const std::string p = b.patient(i); !p.empty()) r["patient"] = p;
     Json probs = Json::array(), values = Json::array();
     for (size_t c = 0; c < l.classes; ++c) probs.push_back(b.at(i, l.probability(c)));
-    for (size_t f = 0; f < l.fields; ++f) values.push_back(std::isnan(b.at(i, l.value(f))) ? Json(nullptr) : Json(b.at(i, l.value(f))));
+    for (size_t f = 0; f < l.fields; ++f)
+        values.push_back(std::isnan(b.at(i, l.value(f))) ? Json(nullptr) : Json(b.at(i, l.value(f))));
     r["probabilities"] = probs;
     r["values"] = values;
     r["warnings"] = row_warnings(b, i);
@@ -467,12 +541,18 @@ Json batch_row(const AppState& s, int i) {
         const Json& ex = json_member(b.meta, "explanation");
         Json fields = Json::array();
         for (size_t f = 0; f < l.fields; ++f) fields.push_back(b.at(i, l.contribution(f)));
-        r["explanation"] = {{"output", out}, {"base", b.at(i, l.base())}, {"fields", fields}, {"kind", json_text_or(ex, "kind")},
-                            {"unit", json_text_or(ex, "unit")}, {"of", json_text_or(json_member(ex, "of"), std::to_string(out))}};
+        r["explanation"] = {{"output", out},
+                            {"base", b.at(i, l.base())},
+                            {"fields", fields},
+                            {"kind", json_text_or(ex, "kind")},
+                            {"unit", json_text_or(ex, "unit")},
+                            {"of", json_text_or(json_member(ex, "of"), std::to_string(out))}};
         std::vector<double> bases, per_field, p;
-        if (json_number_array(json_member(ex, "bases"), bases) && json_number_array(fields, per_field) && json_number_array(probs, p) &&
-            s.model->model.ensemble && bases.size() == static_cast<size_t>(s.model->model.ensemble->num_outputs))
-            r["explanation"]["points"] = points_json(model_explanation_points(s.model->model, bases, per_field, out, p));
+        if (json_number_array(json_member(ex, "bases"), bases) && json_number_array(fields, per_field) &&
+            json_number_array(probs, p) && s.model->model.ensemble &&
+            bases.size() == static_cast<size_t>(s.model->model.ensemble->num_outputs))
+            r["explanation"]["points"] =
+                points_json(model_explanation_points(s.model->model, bases, per_field, out, p));
     }
     return r;
 }
@@ -486,7 +566,8 @@ void sort_batch(AppState& s) {
         if (b.sort_column == 2) return static_cast<double>(b.warnings(i));
         return b.probability(i, b.sort_column - 3);
     };
-    std::stable_sort(b.order.begin(), b.order.end(), [&](int a, int c) { return b.sort_descending ? key(a) > key(c) : key(a) < key(c); });
+    std::stable_sort(b.order.begin(), b.order.end(),
+                     [&](int a, int c) { return b.sort_descending ? key(a) > key(c) : key(a) < key(c); });
 }
 
 std::string batch_csv(const AppState& s) {
@@ -500,18 +581,23 @@ std::string batch_csv(const AppState& s) {
     header.insert(header.end(), {"warnings", "problem", "model"});
     std::string out = csv_line(header);
     for (int i = 0; i < static_cast<int>(b.rows()); ++i) {
-        std::vector<std::string> cells{std::to_string(b.row_number(i)), b.patient(i), schema.outputs.classes[static_cast<size_t>(b.predicted(i))].label};
-        for (size_t c = 0; c < b.layout.classes; ++c) cells.push_back(fmt(b.probability(i, static_cast<int>(c)), "%.6f"));
+        std::vector<std::string> cells{std::to_string(b.row_number(i)), b.patient(i),
+                                       schema.outputs.classes[static_cast<size_t>(b.predicted(i))].label};
+        for (size_t c = 0; c < b.layout.classes; ++c)
+            cells.push_back(fmt(b.probability(i, static_cast<int>(c)), "%.6f"));
         std::string w;
         for (const auto& x : row_warnings(b, i)) {
             const int f = schema.find_field(json_text_or(x, "field"));
-            w += (w.empty() ? "" : "; ") + (f >= 0 ? schema.fields[static_cast<size_t>(f)].label : json_text_or(x, "field")) + ": " + json_text_or(x, "message");
+            w += (w.empty() ? "" : "; ") +
+                 (f >= 0 ? schema.fields[static_cast<size_t>(f)].label : json_text_or(x, "field")) + ": " +
+                 json_text_or(x, "message");
         }
         cells.insert(cells.end(), {w, "", model});
         out += csv_line(cells);
     }
     for (const auto& p : b.problems) {
-        std::vector<std::string> cells{p.contains("row") ? std::to_string(p["row"].get<long>()) : "", json_text_or(p, "patient"), ""};
+        std::vector<std::string> cells{p.contains("row") ? std::to_string(p["row"].get<long>()) : "",
+                                       json_text_or(p, "patient"), ""};
         cells.resize(cells.size() + b.layout.classes + 1);
         cells.insert(cells.end(), {problem_text(schema, p), model});
         out += csv_line(cells);
@@ -530,38 +616,50 @@ void draw_batch(AppState& s) {
         ImGui::Spacing();
         std::string columns = "patient_id (optional)";
         for (const auto& f : schema.fields)
-            columns += ", " + f.name + (f.numeric() && !unit_display(f.unit).empty() ? " [" + unit_display(f.unit) + "]" : "") + (f.required ? " *" : "");
-        ImGui::TextWrapped("A CSV file has one row per patient and these columns (* required; a unit in the header, e.g. glucose[mmol/L], "
-                           "converts it): %s. Other columns are ignored. FHIR R4 JSON (a Bundle or NDJSON) works too.", columns.c_str());
-        if (ImGui::Button("Download a CSV template")) host_download(s.info.value("name", "model") + "-template.csv", patients_template_csv(schema));
+            columns += ", " + f.name +
+                       (f.numeric() && !unit_display(f.unit).empty() ? " [" + unit_display(f.unit) + "]" : "") +
+                       (f.required ? " *" : "");
+        ImGui::TextWrapped(
+            "A CSV file has one row per patient and these columns (* required; a unit in the header, e.g. "
+            "glucose[mmol/L], "
+            "converts it): %s. Other columns are ignored. FHIR R4 JSON (a Bundle or NDJSON) works too.",
+            columns.c_str());
+        if (ImGui::Button("Download a CSV template"))
+            host_download(s.info.value("name", "model") + "-template.csv", patients_template_csv(schema));
         return;
     }
-    ImGui::Text("%s: %zu patients scored, %zu rows could not be used.", b.file_name.c_str(), b.rows(), b.problems.size());
+    ImGui::Text("%s: %zu patients scored, %zu rows could not be used.", b.file_name.c_str(), b.rows(),
+                b.problems.size());
     ImGui::SameLine();
     if (ImGui::Button("Export results (CSV)")) host_download("localdx-results.csv", batch_csv(s));
     ImGui::PushStyleColor(ImGuiCol_Text, kGrey);
     ImGui::TextWrapped("%s", b.status.c_str());
-    for (const auto& n : b.meta.value("notices", Json::array())) ImGui::TextWrapped("Note: %s", json_text_or(n, "message").c_str());
+    for (const auto& n : b.meta.value("notices", Json::array()))
+        ImGui::TextWrapped("Note: %s", json_text_or(n, "message").c_str());
     ImGui::PopStyleColor();
     if (!b.problems.empty()) {
         // Listed above the table, where they are seen: each with its row, id and reason in the form's words.
         ImGui::PushStyleColor(ImGuiCol_Text, kRed);
         ImGui::Text("Rows that could not be used:");
         ImGui::PopStyleColor();
-        const float h = std::min(static_cast<float>(b.problems.size()), 5.0f) * ImGui::GetTextLineHeightWithSpacing() + 8 * S();
+        const float h =
+            std::min(static_cast<float>(b.problems.size()), 5.0f) * ImGui::GetTextLineHeightWithSpacing() + 8 * S();
         ImGui::BeginChild("rejected", ImVec2(0, h), true);
-        for (size_t i = 0; i < b.problems.size() && i < 1000; ++i) ImGui::BulletText("%s", problem_text(schema, b.problems[i]).c_str());
+        for (size_t i = 0; i < b.problems.size() && i < 1000; ++i)
+            ImGui::BulletText("%s", problem_text(schema, b.problems[i]).c_str());
         ImGui::EndChild();
     }
     const int k = schema.num_classes();
     const float table_h = ImGui::GetContentRegionAvail().y * (b.selected >= 0 ? 0.45f : 0.95f);
-    const ImGuiTableFlags flags = ImGuiTableFlags_Sortable | ImGuiTableFlags_RowBg | ImGuiTableFlags_ScrollY | ImGuiTableFlags_BordersInnerV | ImGuiTableFlags_Resizable;
+    const ImGuiTableFlags flags = ImGuiTableFlags_Sortable | ImGuiTableFlags_RowBg | ImGuiTableFlags_ScrollY |
+                                  ImGuiTableFlags_BordersInnerV | ImGuiTableFlags_Resizable;
     if (ImGui::BeginTable("batch", 3 + k, flags, ImVec2(0, table_h))) {
         ImGui::TableSetupScrollFreeze(0, 1);
         ImGui::TableSetupColumn("Row", ImGuiTableColumnFlags_DefaultSort);
         ImGui::TableSetupColumn("Predicted");
         ImGui::TableSetupColumn("Warnings");
-        for (const auto& c : schema.outputs.classes) ImGui::TableSetupColumn(("P(" + c.label + ")").c_str(), ImGuiTableColumnFlags_PreferSortDescending);
+        for (const auto& c : schema.outputs.classes)
+            ImGui::TableSetupColumn(("P(" + c.label + ")").c_str(), ImGuiTableColumnFlags_PreferSortDescending);
         ImGui::TableHeadersRow();
         if (ImGuiTableSortSpecs* spec = ImGui::TableGetSortSpecs(); spec && spec->SpecsDirty && spec->SpecsCount > 0) {
             b.sort_column = spec->Specs[0].ColumnIndex;
@@ -578,7 +676,8 @@ void draw_batch(AppState& s) {
                 ImGui::TableNextColumn();
                 const std::string patient = b.patient(idx);
                 const std::string name = std::to_string(b.row_number(idx)) + (patient.empty() ? "" : "  " + patient);
-                if (ImGui::Selectable(name.c_str(), b.selected == idx, ImGuiSelectableFlags_SpanAllColumns)) b.selected = idx;
+                if (ImGui::Selectable(name.c_str(), b.selected == idx, ImGuiSelectableFlags_SpanAllColumns))
+                    b.selected = idx;
                 ImGui::TableNextColumn();
                 ImGui::TextUnformatted(schema.outputs.classes[static_cast<size_t>(b.predicted(idx))].label.c_str());
                 ImGui::TableNextColumn();
@@ -592,7 +691,8 @@ void draw_batch(AppState& s) {
     }
     if (b.selected >= 0 && b.selected < static_cast<int>(b.rows())) {
         const Json r = batch_row(s, b.selected);
-        ImGui::Text("Row %d%s: %s", r.value("row", 0), r.contains("patient") ? (" (patient " + json_text_or(r, "patient") + ")").c_str() : "",
+        ImGui::Text("Row %d%s: %s", r.value("row", 0),
+                    r.contains("patient") ? (" (patient " + json_text_or(r, "patient") + ")").c_str() : "",
                     r.value("label", "").c_str());
         if (r.contains("explanation")) draw_explanation(s, r, 8);
         else if (s.info.value("explainer", "") == "sampling-shapley" && ImGui::Button("Explain this row"))
@@ -612,7 +712,9 @@ void metric_row(const char* name, const Json& m) {
     ImGui::TextUnformatted(fmt(m["value"].get<double>(), "%.3f").c_str());
     ImGui::TableNextColumn();
     if (m["ci95"][0].is_number())
-        ImGui::TextUnformatted(("[" + fmt(m["ci95"][0].get<double>(), "%.3f") + ", " + fmt(m["ci95"][1].get<double>(), "%.3f") + "]").c_str());
+        ImGui::TextUnformatted(
+            ("[" + fmt(m["ci95"][0].get<double>(), "%.3f") + ", " + fmt(m["ci95"][1].get<double>(), "%.3f") + "]")
+                .c_str());
 }
 
 void draw_card(AppState& s) {
@@ -620,8 +722,8 @@ void draw_card(AppState& s) {
     const auto& m = s.model->model;
     ImGui::TextWrapped("%s", c.value("title", m.schema.title).c_str());
     ImGui::TextColored(kGrey, "Bundle %s v%lld · sha256 %s · created %s · expires %s", m.manifest.name.c_str(),
-                       static_cast<long long>(m.manifest.version), m.sha256.substr(0, 16).c_str(), s.info.value("created", "").c_str(),
-                       s.info.value("expires", "").c_str());
+                       static_cast<long long>(m.manifest.version), m.sha256.substr(0, 16).c_str(),
+                       s.info.value("created", "").c_str(), s.info.value("expires", "").c_str());
     auto para = [&](const char* head, const char* key) {
         if (!c.contains(key)) return;
         section(head);
@@ -663,8 +765,10 @@ void draw_card(AppState& s) {
             }
             ImGui::EndTable();
         }
-        ImGui::Text("Calibration (expected calibration error): %s", fmt(mt["calibration"].value("expected_calibration_error", 0.0), "%.3f").c_str());
-        if (mt.contains("subgroups") && !mt["subgroups"].empty() && ImGui::BeginTable("subgroups", 3, ImGuiTableFlags_RowBg)) {
+        ImGui::Text("Calibration (expected calibration error): %s",
+                    fmt(mt["calibration"].value("expected_calibration_error", 0.0), "%.3f").c_str());
+        if (mt.contains("subgroups") && !mt["subgroups"].empty() &&
+            ImGui::BeginTable("subgroups", 3, ImGuiTableFlags_RowBg)) {
             ImGui::TableSetupColumn("Subgroup");
             ImGui::TableSetupColumn("Rows");
             ImGui::TableSetupColumn("Accuracy / AUC");
@@ -676,8 +780,9 @@ void draw_card(AppState& s) {
                 ImGui::TableNextColumn();
                 ImGui::Text("%d", g.value("rows", 0));
                 ImGui::TableNextColumn();
-                ImGui::Text("%s / %s", g["accuracy"].is_number() ? fmt(g["accuracy"].get<double>(), "%.3f").c_str() : "–",
-                            g["macro.auc_roc"].is_number() ? fmt(g["macro.auc_roc"].get<double>(), "%.3f").c_str() : "–");
+                ImGui::Text(
+                    "%s / %s", g["accuracy"].is_number() ? fmt(g["accuracy"].get<double>(), "%.3f").c_str() : "–",
+                    g["macro.auc_roc"].is_number() ? fmt(g["macro.auc_roc"].get<double>(), "%.3f").c_str() : "–");
             }
             ImGui::EndTable();
         }
@@ -694,17 +799,24 @@ void draw_card(AppState& s) {
 //-----------------------------------------------------------------------------
 void draw_reporting(AppState& s) {
     bool enabled = s.reporting.value("enabled", true);
-    if (ImGui::Checkbox("Send anonymous aggregate reports to help monitor this model", &enabled)) host_set_reporting(enabled);
+    if (ImGui::Checkbox("Send anonymous aggregate reports to help monitor this model", &enabled))
+        host_set_reporting(enabled);
     const Schema& schema = s.model->model.schema;
     const auto& privacy = schema.privacy;
     ImGui::TextWrapped(
-        "Only counts leave this device: for each input field, how many predictions fell in each range of the model's training "
-        "data, and how many fell in each result class. No identifiers, no values, no free text and no time finer than the day. "
-        "Each patient's values are randomized on this device before they are counted, and a report is sent only once it "
-        "summarises at least %d predictions.", privacy.k_min);
-    ImGui::TextWrapped("Privacy budget: a patient counted in one report spends at most epsilon = %s of privacy "
-                       "(%zu histograms, %s each).", fmt(report_epsilon_per_patient(schema), "%.3g").c_str(),
-                       schema.fields.size() + 1 + static_cast<size_t>(schema.num_classes()), fmt(privacy.epsilon, "%.3g").c_str());
+        "Only counts leave this device: for each input field, how many predictions fell in each range of the model's "
+        "training "
+        "data, and how many fell in each result class. No identifiers, no values, no free text and no time finer than "
+        "the day. "
+        "Each patient's values are randomized on this device before they are counted, and a report is sent only once "
+        "it "
+        "summarises at least %d predictions.",
+        privacy.k_min);
+    ImGui::TextWrapped(
+        "Privacy budget: a patient counted in one report spends at most epsilon = %s of privacy "
+        "(%zu histograms, %s each).",
+        fmt(report_epsilon_per_patient(schema), "%.3g").c_str(),
+        schema.fields.size() + 1 + static_cast<size_t>(schema.num_classes()), fmt(privacy.epsilon, "%.3g").c_str());
     section("Collected on this device");
     const Json& pending = s.reporting.value("pending", Json::object());
     bool any = false;
@@ -712,9 +824,10 @@ void draw_reporting(AppState& s) {
         if (!r.is_object()) continue;
         any = true;
         const uint64_t n = r.value("n", uint64_t{0});
-        ImGui::BulletText("%s v%lld, %s: %llu of %d predictions collected; nothing is sent until %d.", json_text_or(r, "model").c_str(),
-                          static_cast<long long>(r.value("version", int64_t{0})), json_text_or(r, "day").c_str(),
-                          static_cast<unsigned long long>(n), privacy.k_min, privacy.k_min);
+        ImGui::BulletText("%s v%lld, %s: %llu of %d predictions collected; nothing is sent until %d.",
+                          json_text_or(r, "model").c_str(), static_cast<long long>(r.value("version", int64_t{0})),
+                          json_text_or(r, "day").c_str(), static_cast<unsigned long long>(n), privacy.k_min,
+                          privacy.k_min);
     }
     if (!any) ImGui::TextColored(kGrey, "Nothing collected yet.");
     section("Waiting to be sent");
@@ -722,8 +835,9 @@ void draw_reporting(AppState& s) {
     if (queued.empty()) ImGui::TextColored(kGrey, "Nothing is waiting: every complete report has been sent.");
     for (const auto& r : queued)
         if (r.is_object())
-            ImGui::BulletText("%s v%lld, %s: a report of %llu predictions (sent when the server can be reached).", json_text_or(r, "model").c_str(),
-                              static_cast<long long>(r.value("version", int64_t{0})), json_text_or(r, "day").c_str(),
+            ImGui::BulletText("%s v%lld, %s: a report of %llu predictions (sent when the server can be reached).",
+                              json_text_or(r, "model").c_str(), static_cast<long long>(r.value("version", int64_t{0})),
+                              json_text_or(r, "day").c_str(),
                               static_cast<unsigned long long>(r.value("n", uint64_t{0})));
     if (ImGui::TreeNode("exact", "The exact data (JSON)")) {
         ImGui::TextWrapped("Collecting: %s", json_dump(pending, 1).c_str());
@@ -740,15 +854,17 @@ std::string result_copy_text(const AppState& s) {
     const Json& r = s.result;
     std::string signers;
     for (const auto& k : m.signers) signers += (signers.empty() ? "" : ", ") + k.substr(0, 16);
-    std::string t = "LocalDx — " + m.schema.title + " (" + m.manifest.name + " v" + std::to_string(m.manifest.version) + ", signed by key " +
-                    signers + ", expires " + utc_format(m.manifest.expires).substr(0, 10) + ")\n";
+    std::string t = "LocalDx — " + m.schema.title + " (" + m.manifest.name + " v" + std::to_string(m.manifest.version) +
+                    ", signed by key " + signers + ", expires " + utc_format(m.manifest.expires).substr(0, 10) + ")\n";
     t += "Values:";
     for (size_t f = 0; f < m.schema.fields.size(); ++f)
-        t += std::string(f ? ";" : "") + " " + m.schema.fields[f].label + " " + (r["values"][f].is_null() ? std::string("not given") : value_text(m.schema.fields[f], r["values"][f]));
+        t += std::string(f ? ";" : "") + " " + m.schema.fields[f].label + " " +
+             (r["values"][f].is_null() ? std::string("not given") : value_text(m.schema.fields[f], r["values"][f]));
     t += "\n" + result_summary(s) + "\n";
     for (const auto& w : r["warnings"]) {
         const int fi = m.schema.find_field(json_text_or(w, "field"));
-        t += "Warning: " + (fi >= 0 ? m.schema.fields[static_cast<size_t>(fi)].label + ": " : std::string()) + json_text_or(w, "message") + "\n";
+        t += "Warning: " + (fi >= 0 ? m.schema.fields[static_cast<size_t>(fi)].label + ": " : std::string()) +
+             json_text_or(w, "message") + "\n";
     }
     return t;
 }
@@ -764,12 +880,14 @@ std::string result_summary(const AppState& s) {
         t += " " + schema.outputs.classes[c].label + " " + pct(r["probabilities"][c].get<double>()) + ".";
     if (r.contains("explanation")) {
         std::vector<std::pair<double, size_t>> order;
-        for (size_t f = 0; f < schema.fields.size(); ++f) order.push_back({r["explanation"]["fields"][f].get<double>(), f});
+        for (size_t f = 0; f < schema.fields.size(); ++f)
+            order.push_back({r["explanation"]["fields"][f].get<double>(), f});
         std::sort(order.begin(), order.end(), [](auto a, auto b) { return std::abs(a.first) > std::abs(b.first); });
         t += " Main factors:";
         for (size_t i = 0; i < 3 && i < order.size(); ++i) {
             const Field& f = schema.fields[order[i].second];
-            t += std::string(i ? ";" : "") + " " + f.label + " " + value_text(f, r["values"][order[i].second]) + (order[i].first >= 0 ? " raises it" : " lowers it");
+            t += std::string(i ? ";" : "") + " " + f.label + " " + value_text(f, r["values"][order[i].second]) +
+                 (order[i].first >= 0 ? " raises it" : " lowers it");
         }
         t += ".";
     }
@@ -783,10 +901,13 @@ std::string result_summary(const AppState& s) {
 void draw(AppState& s, float width, float height) {
     ImGui::SetNextWindowPos(ImVec2(0, 0));
     ImGui::SetNextWindowSize(ImVec2(width, height));
-    ImGui::Begin("LocalDx", nullptr, ImGuiWindowFlags_NoDecoration | ImGuiWindowFlags_NoMove | ImGuiWindowFlags_NoBringToFrontOnFocus);
+    ImGui::Begin("LocalDx", nullptr,
+                 ImGuiWindowFlags_NoDecoration | ImGuiWindowFlags_NoMove | ImGuiWindowFlags_NoBringToFrontOnFocus);
     draw_header(s);
     if (!s.model) {
-        ImGui::TextColored(kGrey, "%s", s.error.empty() ? "Loading the model…" : "No model can be used until a valid bundle is available.");
+        ImGui::TextColored(
+            kGrey, "%s",
+            s.error.empty() ? "Loading the model…" : "No model can be used until a valid bundle is available.");
         ImGui::End();
         return;
     }
@@ -803,9 +924,22 @@ void draw(AppState& s, float width, float height) {
             ImGui::EndChild();
             ImGui::EndTabItem();
         }
-        if (ImGui::BeginTabItem("Batch", nullptr, tab_flags(1))) { draw_batch(s); ImGui::EndTabItem(); }
-        if (ImGui::BeginTabItem("Model card", nullptr, tab_flags(2))) { ImGui::BeginChild("card"); draw_card(s); ImGui::EndChild(); ImGui::EndTabItem(); }
-        if (ImGui::BeginTabItem("Reporting", nullptr, tab_flags(3))) { ImGui::BeginChild("rep"); draw_reporting(s); ImGui::EndChild(); ImGui::EndTabItem(); }
+        if (ImGui::BeginTabItem("Batch", nullptr, tab_flags(1))) {
+            draw_batch(s);
+            ImGui::EndTabItem();
+        }
+        if (ImGui::BeginTabItem("Model card", nullptr, tab_flags(2))) {
+            ImGui::BeginChild("card");
+            draw_card(s);
+            ImGui::EndChild();
+            ImGui::EndTabItem();
+        }
+        if (ImGui::BeginTabItem("Reporting", nullptr, tab_flags(3))) {
+            ImGui::BeginChild("rep");
+            draw_reporting(s);
+            ImGui::EndChild();
+            ImGui::EndTabItem();
+        }
         ImGui::EndTabBar();
         s.select_tab = -1;
     }

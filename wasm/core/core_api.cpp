@@ -16,11 +16,15 @@
 
 namespace ldx {
 
-BatchLayout batch_layout(const Schema& schema) { return BatchLayout{static_cast<size_t>(schema.num_classes()), schema.fields.size()}; }
+BatchLayout batch_layout(const Schema& schema) {
+    return BatchLayout{static_cast<size_t>(schema.num_classes()), schema.fields.size()};
+}
 
 Json batch_layout_json(const BatchLayout& l) {
-    return Json{{"stride", l.stride()}, {"probability", l.probability(0)}, {"value", l.value(0)}, {"contribution", l.contribution(0)},
-                {"base", l.base()}, {"predicted", l.predicted()}, {"row", l.row()}, {"explained", l.explained()}};
+    return Json{{"stride", l.stride()}, {"probability", l.probability(0)},
+                {"value", l.value(0)},  {"contribution", l.contribution(0)},
+                {"base", l.base()},     {"predicted", l.predicted()},
+                {"row", l.row()},       {"explained", l.explained()}};
 }
 
 Json points_json(const PointsExplanation& pts) {
@@ -39,7 +43,8 @@ Json problems_json(const std::vector<Problem>& ps) {
     return a;
 }
 
-LoadResult core_load_bundle(std::string_view bundle, std::string_view trust_json, int64_t now, std::string_view floors_json) {
+LoadResult core_load_bundle(std::string_view bundle, std::string_view trust_json, int64_t now,
+                            std::string_view floors_json) {
     LoadResult out;
     auto fail = [&](const Problem& p) {
         out.error = Json{{"code", p.code}, {"message", p.message}};
@@ -48,8 +53,10 @@ LoadResult core_load_bundle(std::string_view bundle, std::string_view trust_json
     auto root = trust_root_parse(trust_json, now);
     if (!root) return fail(root.error());
     int64_t min_version = 0;
-    if (auto floors = json_parse(floors_json, "rollback floors", JsonLimits{1u << 20, 4}); floors && floors->is_object()) {
-        if (auto m = bundle_peek_manifest(bundle); m && floors->contains(m->name) && (*floors)[m->name].is_number_integer())
+    if (auto floors = json_parse(floors_json, "rollback floors", JsonLimits{1u << 20, 4});
+        floors && floors->is_object()) {
+        if (auto m = bundle_peek_manifest(bundle);
+            m && floors->contains(m->name) && (*floors)[m->name].is_number_integer())
             min_version = (*floors)[m->name].get<int64_t>();
     }
     auto v = bundle_verify(bundle, *root, VerifyPolicy{now, min_version, {}});
@@ -76,7 +83,10 @@ Json core_model_info(const LoadedModel& lm) {
                                           {"output", m.sampler->output},
                                           {"output_width", m.sampler->output_width},
                                           {"rows_per_explanation", sampling_shapley_rows(*m.sampler)}}
-                                   : Json{{"input", "input"}, {"output", "probabilities"}, {"output_width", m.schema.num_classes()}, {"rows_per_explanation", 1}}},
+                                   : Json{{"input", "input"},
+                                          {"output", "probabilities"},
+                                          {"output_width", m.schema.num_classes()},
+                                          {"rows_per_explanation", 1}}},
                 {"background", m.sampler ? Json{{"rows", m.sampler->background_rows()},
                                                 {"features", m.sampler->background},
                                                 {"probabilities", m.sampler->background_probabilities}}
@@ -107,7 +117,9 @@ Json explanation_labels(const Model& m, int out) {
     const std::string& explained = s.outputs.classes[static_cast<size_t>(s.num_classes() == 2 ? 1 : out)].label;
     if (m.ensemble) {
         const bool logistic = m.ensemble->link == Link::logistic;
-        return Json{{"kind", "treeshap"}, {"unit", logistic ? "log-odds" : "margin"}, {"of", (logistic ? "log-odds of " : "margin of ") + explained}};
+        return Json{{"kind", "treeshap"},
+                    {"unit", logistic ? "log-odds" : "margin"},
+                    {"of", (logistic ? "log-odds of " : "margin of ") + explained}};
     }
     return Json{{"kind", "sampling-shapley"}, {"unit", "probability"}, {"of", "probability of " + explained}};
 }
@@ -126,21 +138,25 @@ void add_result(const Model& m, const Prediction& p, bool explain, Json& j) {
     const int out = explanation_output(m, p.predicted);
     const auto per_field = contributions_by_field(s, p.explanation, out);
     const auto row = p.explanation.output(out);
-    Json ex{{"output", out}, {"base", p.explanation.base[static_cast<size_t>(out)]}, {"contributions", std::vector<double>(row.begin(), row.end())},
+    Json ex{{"output", out},
+            {"base", p.explanation.base[static_cast<size_t>(out)]},
+            {"contributions", std::vector<double>(row.begin(), row.end())},
             {"fields", per_field}};
     ex.update(explanation_labels(m, out));
     j["missing_share"] = missing_share(p.prepared.values, per_field);
     ex["points"] = points_json(model_explanation_points(m, p.explanation.base, per_field, out, p.probabilities));
     if (!m.ensemble) {
         const size_t nf = s.fields.size();
-        ex["standard_error"] = std::vector<double>(p.standard_error.begin() + static_cast<long>(static_cast<size_t>(out) * nf),
-                                                   p.standard_error.begin() + static_cast<long>(static_cast<size_t>(out + 1) * nf));
+        ex["standard_error"] =
+            std::vector<double>(p.standard_error.begin() + static_cast<long>(static_cast<size_t>(out) * nf),
+                                p.standard_error.begin() + static_cast<long>(static_cast<size_t>(out + 1) * nf));
     }
     // All outputs, for multi-class consumers (tests compare every one).
     Json all = Json::array();
     for (int o = 0; o < p.explanation.num_outputs; ++o) {
         const auto r = p.explanation.output(o);
-        all.push_back({{"base", p.explanation.base[static_cast<size_t>(o)]}, {"contributions", std::vector<double>(r.begin(), r.end())}});
+        all.push_back({{"base", p.explanation.base[static_cast<size_t>(o)]},
+                       {"contributions", std::vector<double>(r.begin(), r.end())}});
     }
     ex["outputs"] = all;
     j["explanation"] = std::move(ex);
@@ -159,7 +175,8 @@ Json predict_or_pending(LoadedModel& lm, PreparedRecord prepared, bool explain) 
         j["pending"] = "onnx";
         return j;
     }
-    return prediction_json(lm.model, model_predict_features(lm.model, std::move(prepared), explain, lm.workspace), explain);
+    return prediction_json(lm.model, model_predict_features(lm.model, std::move(prepared), explain, lm.workspace),
+                           explain);
 }
 
 Json failed(const std::vector<Problem>& ps) { return Json{{"ok", false}, {"problems", problems_json(ps)}}; }
@@ -176,7 +193,8 @@ namespace {
 // Data rows [first, last) of an opened file: every record that validates goes to `add` (prepared,
 // with its 1-based row and its id); every problem, with its row and id, is appended to `problems`.
 using AddRecord = std::function<void(PreparedRecord, long row, const std::string& patient)>;
-void read_rows(const Schema& schema, const BatchFile& f, size_t first, size_t last, const AddRecord& add, Json& problems) {
+void read_rows(const Schema& schema, const BatchFile& f, size_t first, size_t last, const AddRecord& add,
+               Json& problems) {
     for (size_t i = first; i < last && i < f.rows.size(); ++i) {
         const PatientRow& r = f.rows[i];
         auto prepared = patient_prepare(schema, r);
@@ -236,12 +254,19 @@ public:
 
     BatchTable finish(Json problems, const std::string& format) {
         Json labels = explanation_labels(m_, 0);
-        out_.meta = Json{{"rows", out_.table.size() / l_.stride()}, {"classes", l_.classes}, {"fields", l_.fields}, {"stride", l_.stride()},
-                         {"layout", batch_layout_json(l_)},
-                         {"outputs", m_.ensemble ? m_.ensemble->num_outputs : 0}, {"warnings", std::move(warnings_)},
-                         {"warning_kinds", std::move(kinds_)},
-                         {"patients", any_patient_ ? std::move(patients_) : Json(nullptr)}, {"problems", std::move(problems)},
-                         {"format", format}, {"explanation", {{"of", of_}, {"kind", labels["kind"]}, {"unit", labels["unit"]}, {"bases", bases_}}}};
+        out_.meta =
+            Json{{"rows", out_.table.size() / l_.stride()},
+                 {"classes", l_.classes},
+                 {"fields", l_.fields},
+                 {"stride", l_.stride()},
+                 {"layout", batch_layout_json(l_)},
+                 {"outputs", m_.ensemble ? m_.ensemble->num_outputs : 0},
+                 {"warnings", std::move(warnings_)},
+                 {"warning_kinds", std::move(kinds_)},
+                 {"patients", any_patient_ ? std::move(patients_) : Json(nullptr)},
+                 {"problems", std::move(problems)},
+                 {"format", format},
+                 {"explanation", {{"of", of_}, {"kind", labels["kind"]}, {"unit", labels["unit"]}, {"bases", bases_}}}};
         return std::move(out_);
     }
 
@@ -277,14 +302,20 @@ Json core_predict(LoadedModel& lm, std::string_view record_json, bool explain) {
 
 Json core_predict_batch(LoadedModel& lm, std::string_view text, bool explain, int64_t now) {
     const BatchFile file = core_open_batch(lm, text, now);
-    Json out{{"rows", Json::array()}, {"problems", problems_json(file.problems)}, {"notices", problems_json(file.notices)},
-             {"format", file.format}, {"id_column", file.id_column}};
-    read_rows(lm.model.schema, file, 0, file.rows.size(), [&](PreparedRecord prepared, long row, const std::string& patient) {
-        Json j = predict_or_pending(lm, std::move(prepared), explain);
-        j["row"] = row;
-        if (!patient.empty()) j["patient"] = patient;
-        out["rows"].push_back(std::move(j));
-    }, out["problems"]);
+    Json out{{"rows", Json::array()},
+             {"problems", problems_json(file.problems)},
+             {"notices", problems_json(file.notices)},
+             {"format", file.format},
+             {"id_column", file.id_column}};
+    read_rows(
+        lm.model.schema, file, 0, file.rows.size(),
+        [&](PreparedRecord prepared, long row, const std::string& patient) {
+            Json j = predict_or_pending(lm, std::move(prepared), explain);
+            j["row"] = row;
+            if (!patient.empty()) j["patient"] = patient;
+            out["rows"].push_back(std::move(j));
+        },
+        out["problems"]);
     return out;
 }
 
@@ -293,19 +324,26 @@ BatchTable core_batch_table(LoadedModel& lm, const BatchFile& file, BatchPart pa
     TableWriter writer(m);
     Json problems = Json::array();
     if (part.count == 0 || part.count > kMaxBatchParts || part.index >= part.count) {
-        problems = problems_json({problem("bad_part", "a file is scored in parts numbered 0 to count - 1 (whole numbers), count from 1 to " +
-                                                          std::to_string(kMaxBatchParts), "part")});
+        problems = problems_json(
+            {problem("bad_part",
+                     "a file is scored in parts numbered 0 to count - 1 (whole numbers), count from 1 to " +
+                         std::to_string(kMaxBatchParts),
+                     "part")});
     } else if (!m.ensemble) {
         problems = problems_json({problem("no_trees", "this model runs only in ONNX Runtime")});
     } else {
-        const size_t n = file.rows.size(), first = n * part.index / part.count, last = n * (part.index + 1) / part.count;
+        const size_t n = file.rows.size(), first = n * part.index / part.count,
+                     last = n * (part.index + 1) / part.count;
         if (part.index == 0) problems = problems_json(file.problems);
         std::vector<PreparedRecord> records;
         std::vector<std::pair<long, std::string>> ids;
-        read_rows(m.schema, file, first, last, [&](PreparedRecord prepared, long row, const std::string& patient) {
-            records.push_back(std::move(prepared));
-            ids.emplace_back(row, patient);
-        }, problems);
+        read_rows(
+            m.schema, file, first, last,
+            [&](PreparedRecord prepared, long row, const std::string& patient) {
+                records.push_back(std::move(prepared));
+                ids.emplace_back(row, patient);
+            },
+            problems);
         auto predictions = model_predict_batch(m, std::move(records), true, lm.workspace);
         for (size_t i = 0; i < predictions.size(); ++i) writer.add(predictions[i], true, ids[i].first, ids[i].second);
     }
@@ -337,7 +375,8 @@ std::string core_warm_up_csv(const LoadedModel& lm, size_t rows) {
                 if (!std::isfinite(hi)) hi = lo + 1;
                 const double u = static_cast<double>((r * 7919 + f * 104729) % 1000) / 999.0;  // spread, not random
                 double x = lo + u * (hi - lo);
-                if (field.type == FieldType::integer) x = std::clamp(std::round(x), std::ceil(field.min), std::floor(field.max));
+                if (field.type == FieldType::integer)
+                    x = std::clamp(std::round(x), std::ceil(field.min), std::floor(field.max));
                 csv += Json(x).dump();
             }
         }
@@ -358,7 +397,8 @@ Json core_finish(const LoadedModel& lm, std::string_view pending_json, std::span
     auto j = json_parse(pending_json, "pending result", JsonLimits{4u << 20, 6});
     if (!j || !j->is_object()) return failed({problem("bad_pending", "the pending result is not the core's JSON")});
     PreparedRecord prepared = prepared_from_json(*j);
-    if (prepared.features.size() != lm.model.schema.features.size()) return failed({problem("bad_pending", "the pending result has no features")});
+    if (prepared.features.size() != lm.model.schema.features.size())
+        return failed({problem("bad_pending", "the pending result has no features")});
     auto p = model_predict_from_onnx(lm.model, std::move(prepared), outputs, explain);
     if (!p) return failed(p.problems());
     Json out = std::move(*j);
@@ -369,7 +409,8 @@ Json core_finish(const LoadedModel& lm, std::string_view pending_json, std::span
         const Json& ex = out["explanation"];
         double total = ex["base"].get<double>();
         for (const auto& c : ex["fields"]) total += c.get<double>();
-        const double prob = p->probabilities[static_cast<size_t>(lm.model.schema.num_classes() == 2 ? 1 : ex["output"].get<int>())];
+        const double prob =
+            p->probabilities[static_cast<size_t>(lm.model.schema.num_classes() == 2 ? 1 : ex["output"].get<int>())];
         out["check"] = {{"ok", true}, {"kind", "sampling-shapley"}, {"max_abs_diff", std::abs(total - prob)}};
     }
     return out;
@@ -384,14 +425,17 @@ BatchTable core_finish_batch(const LoadedModel& lm, std::string_view rows_json, 
     };
     auto j = json_parse(rows_json, "batch rows", JsonLimits{512u << 20, 6});
     if (!j || !j->is_array()) return refuse({problem("bad_pending", "the batch rows are not the core's JSON")});
-    const size_t width = lm.model.sampler ? static_cast<size_t>(lm.model.sampler->output_width) : static_cast<size_t>(lm.model.schema.num_classes());
+    const size_t width = lm.model.sampler ? static_cast<size_t>(lm.model.sampler->output_width)
+                                          : static_cast<size_t>(lm.model.schema.num_classes());
     if (outputs.size() != j->size() * width)
-        return refuse({problem("bad_output", "ONNX Runtime returned " + std::to_string(outputs.size()) + " values for " + std::to_string(j->size()) + " rows")});
+        return refuse({problem("bad_output", "ONNX Runtime returned " + std::to_string(outputs.size()) +
+                                                 " values for " + std::to_string(j->size()) + " rows")});
     for (size_t i = 0; i < j->size(); ++i) {
         const Json& row = (*j)[i];
         auto p = model_predict_from_onnx(lm.model, prepared_from_json(row), outputs.subspan(i * width, width), false);
         if (!p) return refuse(p.problems());
-        writer.add(*p, false, json_int_in(row, "row", 1, INT64_MAX).value_or(static_cast<int64_t>(i) + 1), json_text_or(row, "patient"));
+        writer.add(*p, false, json_int_in(row, "row", 1, INT64_MAX).value_or(static_cast<int64_t>(i) + 1),
+                   json_text_or(row, "patient"));
     }
     return writer.finish(Json::array(), "");
 }
@@ -402,7 +446,11 @@ Json core_verify_index(std::string_view index_json, std::string_view trust_json,
     if (!root) return fail(root.error());
     auto index = models_index_verify(index_json, *root, now, min_version);
     if (!index) return fail(index.error());
-    return Json{{"ok", true}, {"version", index->version}, {"expires", index->expires}, {"stale", index->stale}, {"models", index->models}};
+    return Json{{"ok", true},
+                {"version", index->version},
+                {"expires", index->expires},
+                {"stale", index->stale},
+                {"models", index->models}};
 }
 
 namespace {
@@ -412,7 +460,8 @@ ReportBuilder pending_builder(const Model& m, std::string_view pending_json, std
     ReportBuilder b = report_builder(m.schema, m.reference, m.manifest.name, m.manifest.version, std::string(day));
     if (pending_json.empty()) return b;
     auto j = json_parse(pending_json, "pending report");
-    if (j && json_text_or(*j, "model") == m.manifest.name && json_int_in(*j, "version", 1, INT64_MAX) == m.manifest.version && json_text_or(*j, "day") == day) {
+    if (j && json_text_or(*j, "model") == m.manifest.name &&
+        json_int_in(*j, "version", 1, INT64_MAX) == m.manifest.version && json_text_or(*j, "day") == day) {
         try {
             b.report.n = (*j)["n"].get<uint64_t>();
             for (size_t f = 0; f < b.report.fields.size(); ++f)
@@ -427,12 +476,13 @@ ReportBuilder pending_builder(const Model& m, std::string_view pending_json, std
 }
 }  // namespace
 
-Json core_report_add(LoadedModel& lm, std::string_view pending_json, std::string_view prediction_json, std::string_view day,
-                     uint64_t seed) {
+Json core_report_add(LoadedModel& lm, std::string_view pending_json, std::string_view prediction_json,
+                     std::string_view day, uint64_t seed) {
     const Model& m = lm.model;
     ReportBuilder b = pending_builder(m, pending_json, day);
     auto p = json_parse(prediction_json, "prediction");
-    if (!p || !json_member(*p, "ok").is_boolean() || !json_member(*p, "ok").get<bool>()) return report_to_json(b.report);
+    if (!p || !json_member(*p, "ok").is_boolean() || !json_member(*p, "ok").get<bool>())
+        return report_to_json(b.report);
     std::vector<double> values, probs;
     for (const auto& v : (*p)["values"]) values.push_back(v.is_null() ? kNaN : v.get<double>());
     for (const auto& v : (*p)["probabilities"]) probs.push_back(v.get<double>());
@@ -441,8 +491,8 @@ Json core_report_add(LoadedModel& lm, std::string_view pending_json, std::string
     return report_to_json(b.report);
 }
 
-Json core_report_batch(const LoadedModel& lm, std::string_view pending_json, std::span<const double> table, std::span<const double> seeds,
-                       std::string_view day) {
+Json core_report_batch(const LoadedModel& lm, std::string_view pending_json, std::span<const double> table,
+                       std::span<const double> seeds, std::string_view day) {
     const Model& m = lm.model;
     const BatchLayout l = batch_layout(m.schema);
     const size_t stride = l.stride();
@@ -453,7 +503,8 @@ Json core_report_batch(const LoadedModel& lm, std::string_view pending_json, std
     for (size_t i = 0; i < rows; ++i) {
         const auto row = table.subspan(i * stride, stride);
         std::mt19937_64 rng(static_cast<uint64_t>(seeds[i]));
-        report_add(b, row.subspan(l.value(0), l.fields), row.subspan(l.probability(0), l.classes), static_cast<int>(row[l.predicted()]), rng);
+        report_add(b, row.subspan(l.value(0), l.fields), row.subspan(l.probability(0), l.classes),
+                   static_cast<int>(row[l.predicted()]), rng);
         if (b.report.n >= kMaxReportPredictions || (i + 1 == rows && b.report.n >= k_min)) {
             complete.push_back(report_to_json(b.report));
             b = report_builder(m.schema, m.reference, m.manifest.name, m.manifest.version, std::string(day));
@@ -463,10 +514,13 @@ Json core_report_batch(const LoadedModel& lm, std::string_view pending_json, std
 }
 
 namespace {
-Json agreement_json(const Agreement& a) { return Json{{"ok", a.ok}, {"max_abs_diff", std::isfinite(a.max_abs_diff) ? Json(a.max_abs_diff) : Json(nullptr)}}; }
+Json agreement_json(const Agreement& a) {
+    return Json{{"ok", a.ok}, {"max_abs_diff", std::isfinite(a.max_abs_diff) ? Json(a.max_abs_diff) : Json(nullptr)}};
+}
 }  // namespace
 
-Json core_check(const LoadedModel& lm, std::string_view result_json, std::span<const float> probabilities, std::span<const float> margin) {
+Json core_check(const LoadedModel& lm, std::string_view result_json, std::span<const float> probabilities,
+                std::span<const float> margin) {
     auto j = json_parse(result_json, "result", JsonLimits{4u << 20, 6});
     if (!j || !j->is_object()) return failed({problem("bad_result", "the result to check is not the core's JSON")});
     const size_t k = static_cast<size_t>(lm.model.schema.num_classes());
@@ -475,7 +529,8 @@ Json core_check(const LoadedModel& lm, std::string_view result_json, std::span<c
         return failed({problem("bad_result", "the result to check has no probabilities")});
     onnx.assign(probabilities.begin(), probabilities.begin() + static_cast<long>(k));
     const Json& outputs = json_member(json_member(*j, "explanation"), "outputs");
-    if (!outputs.is_array() || outputs.size() > margin.size()) return failed({problem("bad_result", "the result to check has no explanation")});
+    if (!outputs.is_array() || outputs.size() > margin.size())
+        return failed({problem("bad_result", "the result to check has no explanation")});
     for (size_t o = 0; o < outputs.size(); ++o) {
         std::vector<double> c;
         double sum = json_member(outputs[o], "base").is_number() ? outputs[o]["base"].get<double>() : kNaN;
@@ -488,15 +543,16 @@ Json core_check(const LoadedModel& lm, std::string_view result_json, std::span<c
     if (!a.ok) {
         char diff[32];
         std::snprintf(diff, sizeof diff, "%.2e", a.max_abs_diff);
-        return failed({problem("check_failed", std::string("The explanation and ONNX Runtime disagree (difference ") + diff +
-                                                   "): the result is withheld. Report this to your administrator.")});
+        return failed(
+            {problem("check_failed", std::string("The explanation and ONNX Runtime disagree (difference ") + diff +
+                                         "): the result is withheld. Report this to your administrator.")});
     }
     (*j)["check"] = agreement_json(a);
     return std::move(*j);
 }
 
-Json core_check_table(const LoadedModel& lm, std::span<const double> table, std::span<const double> margins, std::span<const float> probabilities,
-                      std::span<const float> onnx_margins, size_t margin_width) {
+Json core_check_table(const LoadedModel& lm, std::span<const double> table, std::span<const double> margins,
+                      std::span<const float> probabilities, std::span<const float> onnx_margins, size_t margin_width) {
     const BatchLayout l = batch_layout(lm.model.schema);
     const size_t outputs = lm.model.ensemble ? static_cast<size_t>(lm.model.ensemble->num_outputs) : 0;
     const size_t rows = table.size() / l.stride();

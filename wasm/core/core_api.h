@@ -39,7 +39,8 @@ struct LoadResult {
     std::shared_ptr<LoadedModel> model;
     Json error;
 };
-LoadResult core_load_bundle(std::string_view bundle, std::string_view trust_json, int64_t now, std::string_view floors_json);
+LoadResult core_load_bundle(std::string_view bundle, std::string_view trust_json, int64_t now,
+                            std::string_view floors_json);
 
 //-----------------------------------------------------------------------------
 // [SECTION] Results as JSON
@@ -66,13 +67,15 @@ Json core_predict_batch(LoadedModel& m, std::string_view text, bool explain, int
 // and the UI read it through these offsets (in meta as "layout"), never by recomputing them.
 struct BatchLayout {
     size_t classes = 0, fields = 0;
-    size_t probability(size_t k) const { return k; }                  // K class probabilities
-    size_t value(size_t f) const { return classes + f; }              // NF values (NaN = missing), in the field's unit
-    size_t contribution(size_t f) const { return classes + fields + f; }  // NF per-field contributions of the explained output
-    size_t base() const { return classes + 2 * fields; }              // the explained output's base value
-    size_t predicted() const { return base() + 1; }                   // the decided class
-    size_t row() const { return base() + 2; }                         // the file's 1-based data row
-    size_t explained() const { return base() + 3; }                   // 1 when contributions are present
+    size_t probability(size_t k) const { return k; }      // K class probabilities
+    size_t value(size_t f) const { return classes + f; }  // NF values (NaN = missing), in the field's unit
+    size_t contribution(size_t f) const {
+        return classes + fields + f;
+    }                                                     // NF per-field contributions of the explained output
+    size_t base() const { return classes + 2 * fields; }  // the explained output's base value
+    size_t predicted() const { return base() + 1; }       // the decided class
+    size_t row() const { return base() + 2; }             // the file's 1-based data row
+    size_t explained() const { return base() + 3; }       // 1 when contributions are present
     size_t stride() const { return base() + 4; }
 };
 BatchLayout batch_layout(const Schema& schema);
@@ -121,8 +124,8 @@ std::string core_warm_up_csv(const LoadedModel& m, size_t rows);
 // with one seed per prediction (from crypto.getRandomValues). A batch is one report: complete
 // when it summarises at least k predictions (split at kMaxReportPredictions, the server's limit per report),
 // pending otherwise. Returns {"pending": report | null, "complete": [reports with n >= k]}.
-Json core_report_batch(const LoadedModel& m, std::string_view pending_json, std::span<const double> table, std::span<const double> seeds,
-                       std::string_view day);
+Json core_report_batch(const LoadedModel& m, std::string_view pending_json, std::span<const double> table,
+                       std::span<const double> seeds, std::string_view day);
 
 // Models that only ONNX Runtime runs (explainer "sampling-shapley"). core_predict and
 // core_predict_batch then give {"ok": true, "pending": "onnx", "features", "values", "warnings"}
@@ -144,9 +147,10 @@ BatchTable core_finish_batch(const LoadedModel& m, std::string_view rows_json, s
 //   probabilities (K per row) and margins (margin_width per row); {"ok", "max_abs_diff"}.
 // - core_check_background: a model-agnostic bundle's background rows run by ONNX Runtime against
 //   the probabilities its author published; {"ok", "max_abs_diff"}.
-Json core_check(const LoadedModel& m, std::string_view result_json, std::span<const float> probabilities, std::span<const float> margin);
-Json core_check_table(const LoadedModel& m, std::span<const double> table, std::span<const double> margins, std::span<const float> probabilities,
-                      std::span<const float> onnx_margins, size_t margin_width);
+Json core_check(const LoadedModel& m, std::string_view result_json, std::span<const float> probabilities,
+                std::span<const float> margin);
+Json core_check_table(const LoadedModel& m, std::span<const double> table, std::span<const double> margins,
+                      std::span<const float> probabilities, std::span<const float> onnx_margins, size_t margin_width);
 Json core_check_background(const LoadedModel& m, std::span<const float> outputs);
 
 Json problems_json(const std::vector<Problem>& ps);
@@ -161,7 +165,7 @@ Json core_verify_index(std::string_view index_json, std::string_view trust_json,
 // Adds one prediction to a pending report (JSON as report_to_json, or "" for a new one), with
 // randomized response done here, in the core; returns the updated report. `seed` comes from the
 // browser's crypto.getRandomValues.
-Json core_report_add(LoadedModel& m, std::string_view pending_json, std::string_view prediction_json, std::string_view day,
-                     uint64_t seed);
+Json core_report_add(LoadedModel& m, std::string_view pending_json, std::string_view prediction_json,
+                     std::string_view day, uint64_t seed);
 
 }  // namespace ldx

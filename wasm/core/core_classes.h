@@ -47,8 +47,10 @@ std::string guarded(F&& f) {
     try {
         return f();
     } catch (const std::exception& e) {
-        return json_dump(Json{{"ok", false}, {"problems", problems_json({problem("internal", std::string("the core could not handle this input: ") +
-                                                                                       printable(e.what()))})}});
+        return json_dump(
+            Json{{"ok", false},
+                 {"problems", problems_json({problem("internal", std::string("the core could not handle this input: ") +
+                                                                     printable(e.what()))})}});
     }
 }
 
@@ -64,7 +66,8 @@ inline emscripten::val table_to_js(BatchTable b) {
 // Part numbers from JavaScript: anything but whole numbers in range becomes {0, 0}, which the
 // core refuses with the problem "bad_part".
 inline BatchPart batch_part_from_js(double part, double parts) {
-    const bool whole = part >= 0 && parts >= 1 && parts <= static_cast<double>(kMaxBatchParts) && part == std::floor(part) && parts == std::floor(parts);
+    const bool whole = part >= 0 && parts >= 1 && parts <= static_cast<double>(kMaxBatchParts) &&
+                       part == std::floor(part) && parts == std::floor(parts);
     return whole ? BatchPart{static_cast<size_t>(part), static_cast<size_t>(parts)} : BatchPart{0, 0};
 }
 
@@ -73,7 +76,9 @@ class CoreBatchFile {
 public:
     CoreBatchFile(std::shared_ptr<LoadedModel> m, BatchFile f) : m_(std::move(m)), f_(std::move(f)) {}
     double rows() const { return static_cast<double>(f_.rows.size()); }
-    emscripten::val table(double part, double parts) { return table_to_js(core_batch_table(*m_, f_, batch_part_from_js(part, parts))); }
+    emscripten::val table(double part, double parts) {
+        return table_to_js(core_batch_table(*m_, f_, batch_part_from_js(part, parts)));
+    }
 
 private:
     std::shared_ptr<LoadedModel> m_;
@@ -83,7 +88,9 @@ private:
 class CoreModel {
 public:
     explicit CoreModel(std::shared_ptr<LoadedModel> m) : m_(std::move(m)) {}
-    std::string info() const { return guarded([&] { return json_dump(core_model_info(*m_)); }); }
+    std::string info() const {
+        return guarded([&] { return json_dump(core_model_info(*m_)); });
+    }
     std::string predict(const std::string& record_json, bool explain) {
         return guarded([&] { return json_dump(core_predict(*m_, record_json, explain)); });
     }
@@ -92,40 +99,59 @@ public:
     }
     // The batch path without JSON per row: the file read once, then scored in parts, each
     // {meta (JSON text), table, features, margins} (CoreBatchFile above; free it with .delete()).
-    CoreBatchFile openBatch(const std::string& text, double now) const { return CoreBatchFile(m_, core_open_batch(*m_, text, static_cast<int64_t>(now))); }
-    std::string warmUpCsv(double rows) const { return core_warm_up_csv(*m_, rows > 0 && rows <= 100000 ? static_cast<size_t>(rows) : 0); }
-    std::string reportBatch(const std::string& pending, const emscripten::val& table, const emscripten::val& seeds, const std::string& day) const {
-        return guarded([&] { return json_dump(core_report_batch(*m_, pending, array_from_js<double>(table), array_from_js<double>(seeds), day)); });
+    CoreBatchFile openBatch(const std::string& text, double now) const {
+        return CoreBatchFile(m_, core_open_batch(*m_, text, static_cast<int64_t>(now)));
+    }
+    std::string warmUpCsv(double rows) const {
+        return core_warm_up_csv(*m_, rows > 0 && rows <= 100000 ? static_cast<size_t>(rows) : 0);
+    }
+    std::string reportBatch(const std::string& pending, const emscripten::val& table, const emscripten::val& seeds,
+                            const std::string& day) const {
+        return guarded([&] {
+            return json_dump(
+                core_report_batch(*m_, pending, array_from_js<double>(table), array_from_js<double>(seeds), day));
+        });
     }
     // Models that only ONNX Runtime runs: the rows to evaluate, and the result from its outputs.
     emscripten::val onnxInputs(const std::string& features_json, bool explain) const {
         return array_to_js(core_onnx_inputs(*m_, features_json, explain));
     }
     std::string finish(const std::string& pending_json, const emscripten::val& outputs, bool explain) const {
-        return guarded([&] { return json_dump(core_finish(*m_, pending_json, array_from_js<float>(outputs), explain)); });
+        return guarded(
+            [&] { return json_dump(core_finish(*m_, pending_json, array_from_js<float>(outputs), explain)); });
     }
     emscripten::val finishBatch(const std::string& rows_json, const emscripten::val& outputs) const {
         return table_to_js(core_finish_batch(*m_, rows_json, array_from_js<float>(outputs)));
     }
     emscripten::val onnx() const {
-        return emscripten::val(emscripten::typed_memory_view(m_->model.onnx.size(), reinterpret_cast<const unsigned char*>(m_->model.onnx.data())));
+        return emscripten::val(emscripten::typed_memory_view(
+            m_->model.onnx.size(), reinterpret_cast<const unsigned char*>(m_->model.onnx.data())));
     }
     // ONNX Runtime's cross-check (core_api.h): the page passes ONNX Runtime's numbers, the core decides.
-    std::string check(const std::string& result_json, const emscripten::val& probabilities, const emscripten::val& margin) const {
-        return guarded([&] { return json_dump(core_check(*m_, result_json, array_from_js<float>(probabilities), array_from_js<float>(margin))); });
-    }
-    std::string checkTable(const emscripten::val& table, const emscripten::val& margins, const emscripten::val& probabilities,
-                           const emscripten::val& onnx_margins, double margin_width) const {
+    std::string check(const std::string& result_json, const emscripten::val& probabilities,
+                      const emscripten::val& margin) const {
         return guarded([&] {
-            return json_dump(core_check_table(*m_, array_from_js<double>(table), array_from_js<double>(margins), array_from_js<float>(probabilities),
-                                              array_from_js<float>(onnx_margins), margin_width >= 0 && margin_width < 1e6 ? static_cast<size_t>(margin_width) : 0));
+            return json_dump(
+                core_check(*m_, result_json, array_from_js<float>(probabilities), array_from_js<float>(margin)));
+        });
+    }
+    std::string checkTable(const emscripten::val& table, const emscripten::val& margins,
+                           const emscripten::val& probabilities, const emscripten::val& onnx_margins,
+                           double margin_width) const {
+        return guarded([&] {
+            return json_dump(
+                core_check_table(*m_, array_from_js<double>(table), array_from_js<double>(margins),
+                                 array_from_js<float>(probabilities), array_from_js<float>(onnx_margins),
+                                 margin_width >= 0 && margin_width < 1e6 ? static_cast<size_t>(margin_width) : 0));
         });
     }
     std::string checkBackground(const emscripten::val& outputs) const {
         return guarded([&] { return json_dump(core_check_background(*m_, array_from_js<float>(outputs))); });
     }
-    std::string reportAdd(const std::string& pending, const std::string& prediction, const std::string& day, double seed) {
-        return guarded([&] { return json_dump(core_report_add(*m_, pending, prediction, day, static_cast<uint64_t>(seed))); });
+    std::string reportAdd(const std::string& pending, const std::string& prediction, const std::string& day,
+                          double seed) {
+        return guarded(
+            [&] { return json_dump(core_report_add(*m_, pending, prediction, day, static_cast<uint64_t>(seed))); });
     }
     const std::shared_ptr<LoadedModel>& shared() const { return m_; }
 
@@ -144,12 +170,15 @@ private:
     LoadResult r_;
 };
 
-inline LoadOutcome load_bundle_js(const emscripten::val& u8, const std::string& trust_json, double now, const std::string& floors_json) {
+inline LoadOutcome load_bundle_js(const emscripten::val& u8, const std::string& trust_json, double now,
+                                  const std::string& floors_json) {
     return LoadOutcome(core_load_bundle(bytes_from_js(u8), trust_json, static_cast<int64_t>(now), floors_json));
 }
 
 inline std::string verify_index_js(const std::string& index, const std::string& trust, double now, double min_version) {
-    return guarded([&] { return json_dump(core_verify_index(index, trust, static_cast<int64_t>(now), static_cast<int64_t>(min_version))); });
+    return guarded([&] {
+        return json_dump(core_verify_index(index, trust, static_cast<int64_t>(now), static_cast<int64_t>(min_version)));
+    });
 }
 
 }  // namespace ldx
