@@ -166,6 +166,43 @@ test('typed numbers are read exactly as meant or refused next to the field; an e
   await ctx.close();
 });
 
+test('Tab reaches every field in order, the yes/no and category fields too, and a typed label is read as its level', async () => {
+  const { ctx, page, errors } = await openApp(browser, server.base, { model: 'pbc-stage' });
+  // age, sex, ascites, hepato, spiders, edema, bili, chol, albumin, copper, alk_phos, ast, trig, platelet, protime
+  const typed = ['58,5', 'female', 'No', 'yes', 'no', 'None', '1,4', '260', '3,5', '50', '1200', '110', '120', '250', '10,6'];
+  await typePatient(page, 1, typed);
+  await page.waitForFunction(() => document.getElementById('live').textContent.startsWith('Result:'), null, { timeout: 15000 });
+  const schema = await page.evaluate(() => window.localdx.model().schema);
+  const form = await page.evaluate(() => window.localdx.formRecord());
+  assert.deepEqual(schema.fields.map((f) => form[f.name]), typed, 'each typed value landed in its own field, in order');
+  const r = await page.evaluate((rec) => window.localdx.predict(rec), form);
+  assert.equal(r.ok, true, JSON.stringify(r.problems));
+  assert.equal(r.values[0], 58.5);
+  assert.equal(r.values[1], 0, 'female is the first level');
+  assert.deepEqual(r.values.slice(2, 5), [0, 1, 0]);
+  assert.equal(r.values[14], 10.6);
+  await page.screenshot({ path: path.join(env.shots, 'patient-pbc.png') });
+  assert.deepEqual(errors, []);
+  await ctx.close();
+});
+
+test('the mouse wheel scrolls the 30-field wdbc form down to Predict, and back', async () => {
+  const { ctx, page, errors } = await openApp(browser, server.base, { model: 'wdbc' });
+  await page.mouse.move(300, 400);
+  await page.waitForTimeout(200);
+  assert.equal((await page.evaluate(() => window.localdx.viewState())).form_scroll, 0);
+  for (let i = 0; i < 10; i++) { await page.mouse.wheel(0, 100); await page.waitForTimeout(60); }
+  await page.waitForTimeout(200);
+  const down = (await page.evaluate(() => window.localdx.viewState())).form_scroll;
+  assert.ok(down > 200, `ten notches down scrolled the form ${down} px`);
+  await page.screenshot({ path: path.join(env.shots, 'patient-wdbc-scrolled.png') });
+  for (let i = 0; i < 20; i++) { await page.mouse.wheel(0, -100); await page.waitForTimeout(60); }
+  await page.waitForTimeout(200);
+  assert.equal((await page.evaluate(() => window.localdx.viewState())).form_scroll, 0, 'and back up to the top');
+  assert.deepEqual(errors, []);
+  await ctx.close();
+});
+
 test('a patient with most values missing is told that missing values carry the result', async () => {
   const { ctx, page } = await openApp(browser, server.base);
   await typePatient(page, 1, ['', '', '', '', '', '31', '', '50']);

@@ -183,6 +183,14 @@ void frame() {
     ImGui_ImplOpenGL3_RenderDrawData(ImGui::GetDrawData());
 }
 
+// Emscripten's GLFW hands the browser's wheel event over as it is: deltaY in pixels, positive
+// downwards (about 100 a notch), where GLFW and Dear ImGui expect notches, positive upwards. Passed
+// on unchanged, a notch down scrolled 100 notches up (so nothing moved at the top of a form).
+void scroll_from_browser(GLFWwindow* w, double dx, double dy) {
+    constexpr double kPixelsPerNotch = 100.0;
+    ImGui_ImplGlfw_ScrollCallback(w, -dx / kPixelsPerNotch, -dy / kPixelsPerNotch);
+}
+
 void style(float scale) {
     ImGuiStyle& st = ImGui::GetStyle();
     ImGui::StyleColorsLight();
@@ -230,6 +238,7 @@ void app_start(const emscripten::val& font_u8) {
         io.Fonts->AddFontFromMemoryTTF(data, static_cast<int>(n), 16.0f * scale, &cfg, ranges);
     }
     ImGui_ImplGlfw_InitForOpenGL(window, true);
+    glfwSetScrollCallback(window, scroll_from_browser);
     ImGui_ImplOpenGL3_Init("#version 300 es");
     wake_on_input();
     // No frame until the model (or an error) arrives: the page's text shows through the canvas,
@@ -336,7 +345,7 @@ std::string app_view_state() {
                          : !s.result.value("ok", false) ? "refused"
                          : s.result_stale               ? "stale"
                                                         : "current";
-    return json_dump(Json{{"result", result}, {"problems", s.live_problems}});
+    return json_dump(Json{{"result", result}, {"problems", s.live_problems}, {"form_scroll", s.form_scroll}});
 }
 double app_frames_drawn() { return static_cast<double>(state().frames_drawn); }
 }  // namespace

@@ -67,6 +67,7 @@ struct AppState {
     int last_field = -1;                  // the text field last being edited
     int refocus_field = -1;               // a field to give the keyboard focus back to next frame (after Ctrl+Enter)
     bool refocus_pending = false;         // that field is taking the focus: put its caret at the end
+    float form_scroll = 0;                // how far the form is scrolled (pixels), for tests
     bool predicting = false;
     BatchState batch;
     Json reporting = Json::object();  // {enabled, pending: {...}, queued: [...]}

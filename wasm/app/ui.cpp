@@ -125,7 +125,7 @@ void draw_header(AppState& s) {
         std::string preview = "choose a model";
         for (const auto& a : available)
             if (json_text_or(a, "name") == current) preview = label(a);
-        ImGui::SetNextItemWidth(std::min(420 * S(), ImGui::GetContentRegionAvail().x * 0.45f));
+        ImGui::SetNextItemWidth(std::min(540 * S(), ImGui::GetContentRegionAvail().x * 0.5f));
         if (ImGui::BeginCombo("##model", preview.c_str())) {
             for (const auto& a : available) {
                 const std::string name = json_text_or(a, "name");
@@ -197,18 +197,12 @@ void draw_form(AppState& s) {
             help_marker(tip);
             ImGui::TableNextColumn();
             ImGui::SetNextItemWidth(-1);
-            if (f.numeric()) {
-                std::string hint =
-                    std::isfinite(f.typical_min) ? fmt(f.typical_min) + " – " + fmt(f.typical_max) : std::string();
-                if (in.unit > 0 && std::isfinite(f.typical_min)) {
-                    const auto& u = f.alt_units[static_cast<size_t>(in.unit - 1)];
-                    hint =
-                        fmt((f.typical_min - u.offset) / u.factor) + " – " + fmt((f.typical_max - u.offset) / u.factor);
-                }
-                // No character filter: a filter silently drops what it does not like ("0,5" became "05").
-                // Every character reaches the core's one number parser, which reads it as meant or says why not.
-                // Back where the clinician was before Ctrl+Enter, with the caret at the end: focus given
-                // by code selects the whole text in Dear ImGui 1.86, and the next key would replace it.
+            // Every field is a text field, so Tab reaches each of them in order and nothing typed is
+            // filtered away: the core's parser reads it as meant or says why not ("0,5" is 0.5, a
+            // category by its value or label). After Ctrl+Enter the field gets the focus back with
+            // the caret at the end (focus given by code selects the whole text in Dear ImGui 1.86,
+            // and the next key would replace it).
+            auto text_field = [&](const std::string& hint) {
                 const bool refocus = s.refocus_field == static_cast<int>(i);
                 if (refocus) ImGui::SetKeyboardFocusHere();
                 auto caret_at_end = [](ImGuiInputTextCallbackData* d) {
@@ -221,20 +215,39 @@ void draw_form(AppState& s) {
                 if (refocus) {
                     s.refocus_field = -1;
                     s.refocus_pending = true;
-                } else if (s.refocus_pending && ImGui::IsItemActive()) s.refocus_pending = false;
+                } else if (s.refocus_pending && ImGui::IsItemActive()) {
+                    s.refocus_pending = false;
+                }
                 if (ImGui::IsItemActive() || ImGui::IsItemDeactivated()) s.last_field = static_cast<int>(i);
+            };
+            if (f.numeric()) {
+                std::string hint =
+                    std::isfinite(f.typical_min) ? fmt(f.typical_min) + " – " + fmt(f.typical_max) : std::string();
+                if (in.unit > 0 && std::isfinite(f.typical_min)) {
+                    const auto& u = f.alt_units[static_cast<size_t>(in.unit - 1)];
+                    hint =
+                        fmt((f.typical_min - u.offset) / u.factor) + " – " + fmt((f.typical_max - u.offset) / u.factor);
+                }
+                text_field(hint);
             } else {
-                std::vector<std::pair<std::string, std::string>> choices{{"", "(not given)"}};
-                if (f.type == FieldType::boolean) choices.insert(choices.end(), {{"yes", "Yes"}, {"no", "No"}});
+                // Typed (Tab reaches it; "f" or "Female") or picked from the list beside it.
+                std::vector<std::pair<std::string, std::string>> choices;
+                if (f.type == FieldType::boolean) choices = {{"yes", "Yes"}, {"no", "No"}};
                 else
                     for (const auto& l : f.levels) choices.push_back({l.value, l.label});
-                std::string current = "(not given)";
-                for (const auto& c : choices)
-                    if (c.first == in.text) current = c.second;
-                if (ImGui::BeginCombo(("##" + f.name).c_str(), current.c_str())) {
+                std::string hint;
+                for (const auto& c : choices) hint += (hint.empty() ? "" : " / ") + c.second;
+                ImGui::SetNextItemWidth(ImGui::GetContentRegionAvail().x - ImGui::GetFrameHeight() - 2 * S());
+                text_field(hint);
+                ImGui::SameLine(0, 2 * S());
+                if (ImGui::BeginCombo(("##pick-" + f.name).c_str(), "", ImGuiComboFlags_NoPreview)) {
+                    if (ImGui::Selectable("(not given)", in.text.empty())) {
+                        in.text.clear();
+                        changed = true;
+                    }
                     for (const auto& c : choices)
-                        if (ImGui::Selectable(c.second.c_str(), c.first == in.text)) {
-                            in.text = c.first;
+                        if (ImGui::Selectable(c.second.c_str(), in.text == c.first || in.text == c.second)) {
+                            in.text = c.second;
                             changed = true;
                         }
                     ImGui::EndCombo();
@@ -917,6 +930,7 @@ void draw(AppState& s, float width, float height) {
             const float w = ImGui::GetContentRegionAvail().x;
             ImGui::BeginChild("form", ImVec2(w * 0.48f, 0), true);
             draw_form(s);
+            s.form_scroll = ImGui::GetScrollY();
             ImGui::EndChild();
             ImGui::SameLine();
             ImGui::BeginChild("result", ImVec2(0, 0), true);
