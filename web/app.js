@@ -529,6 +529,9 @@ globalThis.localdx = {
   model: () => (current ? { name: current.info.name, version: current.info.version, sha256: current.info.sha256, schema: current.info.schema, explainer: current.info.explainer } : null),
   formRecord: () => JSON.parse(M.appFormRecord()),
   viewState: () => JSON.parse(M.appViewState()),
+  // For screenshots: the form filled and predicted as if typed, and a tab brought forward (0 patient, 1 batch, 2 card, 3 reporting).
+  fillAndPredict: (record) => M.appFillAndPredict(JSON.stringify(record)),
+  selectTab: (tab) => M.appSelectTab(tab),
   framesDrawn: () => M.appFramesDrawn(),
   reporting: () => ({ enabled: reportingEnabled(), pending: store.get('pending', {}), queue: store.get('queue', []) }),
   flushReports,

@@ -289,6 +289,38 @@ test('the UI draws on demand: nothing before the model, an idle page redraws at 
   await ctx.close();
 });
 
+// Every view of every demo model at 1280x800, 800x900 (stacked layout) and devicePixelRatio 2:
+// a patient from the data set filled in and predicted, a batch of 40 of them, the model card, the
+// reporting tab. test-work/screenshots/gallery; a selection is in docs/screenshots.
+test('screenshots of every view of every demo model, wide, narrow and at DPR 2', async () => {
+  const models = { 'pima-diabetes': 'pima-diabetes', wdbc: 'wdbc', 'pbc-stage': 'pbc-stage', 'wdbc-mlp': 'wdbc' };
+  const sizes = [{ tag: '1280x800', width: 1280, height: 800, dpr: 1 }, { tag: '800x900', width: 800, height: 900, dpr: 1 },
+    { tag: 'dpr2', width: 1280, height: 800, dpr: 2 }];
+  mkdirSync(path.join(env.shots, 'gallery'), { recursive: true });
+  for (const [model, data] of Object.entries(models)) {
+    const text = readFileSync(path.join(env.data, `${data}.csv`), 'utf8');
+    const label = { 'pima-diabetes': 'diabetes', wdbc: 'diagnosis', 'pbc-stage': 'stage' }[data];
+    const patient = csvRecords(text, [label])[3];
+    const batch = text.trim().split(/\r?\n/).slice(0, 41).join('\n') + '\n';
+    for (const size of sizes) {
+      const ctx = await browser.newContext({ viewport: { width: size.width, height: size.height }, deviceScaleFactor: size.dpr });
+      const { page, errors } = await openApp(browser, server.base, { model, context: ctx });
+      await page.evaluate((r) => window.localdx.fillAndPredict(r), patient);
+      await page.waitForFunction(() => document.getElementById('live').textContent.startsWith('Result:'), null, { timeout: 20000 });
+      await page.waitForTimeout(300);
+      await page.screenshot({ path: path.join(env.shots, 'gallery', `${model}-patient-${size.tag}.png`) });
+      await page.evaluate((t) => window.localdx.scoreFile('patients.csv', t), batch);
+      for (const [tab, name] of [[1, 'batch'], [2, 'card'], [3, 'reporting']]) {
+        await page.evaluate((i) => window.localdx.selectTab(i), tab);
+        await page.waitForTimeout(300);
+        await page.screenshot({ path: path.join(env.shots, 'gallery', `${model}-${name}-${size.tag}.png`) });
+      }
+      assert.deepEqual(errors, []);
+      await ctx.close();
+    }
+  }
+});
+
 //-----------------------------------------------------------------------------
 // [SECTION] Batch view
 //-----------------------------------------------------------------------------

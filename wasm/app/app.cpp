@@ -348,6 +348,28 @@ std::string app_view_state() {
     return json_dump(Json{{"result", result}, {"problems", s.live_problems}, {"form_scroll", s.form_scroll}});
 }
 double app_frames_drawn() { return static_cast<double>(state().frames_drawn); }
+// Fills the form from a record ({"glucose": "148", ...}; other fields emptied) and predicts, as a
+// clinician typing it and pressing Predict would; for the screenshots of every view.
+void app_fill_and_predict(const std::string& record_json) {
+    AppState& s = state();
+    if (!s.model) return;
+    const Json r = parse_or_null(record_json);
+    const Schema& schema = s.model->model.schema;
+    form_reset(s);
+    for (size_t i = 0; i < schema.fields.size(); ++i) {
+        const Json& v = json_member(r, schema.fields[i].name);
+        if (v.is_string()) s.form[i].text = v.get<std::string>();
+        else if (v.is_number()) s.form[i].text = json_dump(v);
+    }
+    form_validate(s);
+    s.predicting = true;
+    wake(s);
+    host_predict(json_dump(form_record(s)));
+}
+void app_select_tab(int tab) {
+    state().select_tab = tab;
+    wake(state());
+}
 }  // namespace
 
 }  // namespace ldx::app
@@ -363,4 +385,6 @@ EMSCRIPTEN_BINDINGS(localdx_app) {
     emscripten::function("appFormRecord", &ldx::app::app_form_record);
     emscripten::function("appViewState", &ldx::app::app_view_state);
     emscripten::function("appFramesDrawn", &ldx::app::app_frames_drawn);
+    emscripten::function("appFillAndPredict", &ldx::app::app_fill_and_predict);
+    emscripten::function("appSelectTab", &ldx::app::app_select_tab);
 }

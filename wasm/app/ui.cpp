@@ -38,12 +38,21 @@ std::string fmt(double v, const char* f = nullptr) {
     return b;
 }
 std::string pct(double p) { return fmt(100 * p, "%.1f") + "%"; }
+constexpr float kStackBelow = 1000;  // CSS pixels: narrower windows show the form and the result stacked
 float S() { return state().scale; }
 
 void section(const char* title) {
     ImGui::Spacing();
     ImGui::TextColored(ImVec4(0.1f, 0.25f, 0.5f, 1), "%s", title);
     ImGui::Separator();
+}
+
+// A bullet whose text wraps at the window's edge (ImGui::BulletText does not wrap: long lines were cut).
+template <class... Args>
+void bullet(const char* format, Args... args) {
+    ImGui::Bullet();
+    ImGui::SameLine();
+    ImGui::TextWrapped(format, args...);
 }
 
 void help_marker(const std::string& text) {
@@ -124,7 +133,7 @@ void draw_header(AppState& s) {
         };
         std::string preview = "choose a model";
         for (const auto& a : available)
-            if (json_text_or(a, "name") == current) preview = label(a);
+            if (json_text_or(a, "name") == current) preview = json_text_or(a, "title", current);
         ImGui::SetNextItemWidth(std::min(540 * S(), ImGui::GetContentRegionAvail().x * 0.5f));
         if (ImGui::BeginCombo("##model", preview.c_str())) {
             for (const auto& a : available) {
@@ -135,20 +144,28 @@ void draw_header(AppState& s) {
         }
     }
     if (s.model) {
-        ImGui::SameLine();
+        if (ImGui::GetWindowWidth() / S() >= kStackBelow) ImGui::SameLine();  // narrow: on a line of its own
         const auto& m = s.model->model;
         std::string signers;
         for (const auto& k : m.signers) signers += (signers.empty() ? "" : ", ") + k.substr(0, 8);
-        ImGui::TextColored(kGrey, "%s v%lld · signature verified (key %s) · expires %s · %s", m.manifest.name.c_str(),
+        ImGui::PushStyleColor(ImGuiCol_Text, kGrey);
+        ImGui::TextWrapped("%s v%lld · signature verified (key %s) · expires %s · %s", m.manifest.name.c_str(),
                            static_cast<long long>(m.manifest.version), signers.c_str(),
                            s.info.value("expires", "").substr(0, 10).c_str(),
                            s.bundle_status.value("source", "").c_str());
+        ImGui::PopStyleColor();
     }
     ImGui::PushStyleColor(ImGuiCol_ChildBg, ImVec4(1.0f, 0.96f, 0.85f, 1));
-    ImGui::BeginChild("notice", ImVec2(0, ImGui::GetTextLineHeightWithSpacing() + 8 * S()), false);
+    const char* notice =
+        "Decision support for health professionals — not a diagnosis. Patient data stays on this device.";
+    const float notice_h = ImGui::CalcTextSize(notice, nullptr, false, ImGui::GetContentRegionAvail().x - 16 * S()).y;
+    ImGui::BeginChild("notice", ImVec2(0, notice_h + 8 * S()), false);
     ImGui::SetCursorPos(ImVec2(8 * S(), 4 * S()));
-    ImGui::TextColored(
-        kAmber, "Decision support for health professionals — not a diagnosis. Patient data stays on this device.");
+    ImGui::PushStyleColor(ImGuiCol_Text, kAmber);
+    ImGui::PushTextWrapPos(ImGui::GetWindowWidth() - 8 * S());
+    ImGui::TextUnformatted(notice);
+    ImGui::PopTextWrapPos();
+    ImGui::PopStyleColor();
     ImGui::EndChild();
     ImGui::PopStyleColor();
     if (!s.error.empty()) {
@@ -406,8 +423,7 @@ void draw_explanation(const AppState& s, const Json& r, int top) {
                     ? "training"
                     : ("reference data (" + s.info.value("covers", "") + ")").c_str());
             for (size_t f = 0; f < schema.fields.size(); ++f)
-                ImGui::BulletText("%s: %s", schema.fields[f].label.c_str(),
-                                  fmt(ex["fields"][f].get<double>(), "%+.4f").c_str());
+                bullet("%s: %s", schema.fields[f].label.c_str(), fmt(ex["fields"][f].get<double>(), "%+.4f").c_str());
         }
         const Json check = r.value("check", Json::object());
         if (check.value("ok", false))
@@ -430,7 +446,7 @@ void draw_result(AppState& s) {
     }
     if (!r.value("ok", false)) {
         ImGui::TextColored(kRed, "The values could not be used:");
-        for (const auto& p : r["problems"]) ImGui::BulletText("%s", p.value("text", "").c_str());
+        for (const auto& p : r["problems"]) bullet("%s", p.value("text", "").c_str());
         return;
     }
     const Schema& schema = *schema_of(s);
@@ -478,9 +494,8 @@ void draw_result(AppState& s) {
     for (const auto& w : r["warnings"]) {
         ImGui::PushStyleColor(ImGuiCol_Text, kAmber);
         const int fi = schema.find_field(w.value("field", ""));
-        ImGui::BulletText("%s: %s",
-                          fi >= 0 ? schema.fields[static_cast<size_t>(fi)].label.c_str() : w.value("field", "").c_str(),
-                          w.value("message", "").c_str());
+        bullet("%s: %s", fi >= 0 ? schema.fields[static_cast<size_t>(fi)].label.c_str() : w.value("field", "").c_str(),
+               w.value("message", "").c_str());
         ImGui::PopStyleColor();
     }
     if (ImGui::Button("Copy result")) {
@@ -659,7 +674,7 @@ void draw_batch(AppState& s) {
             std::min(static_cast<float>(b.problems.size()), 5.0f) * ImGui::GetTextLineHeightWithSpacing() + 8 * S();
         ImGui::BeginChild("rejected", ImVec2(0, h), true);
         for (size_t i = 0; i < b.problems.size() && i < 1000; ++i)
-            ImGui::BulletText("%s", problem_text(schema, b.problems[i]).c_str());
+            bullet("%s", problem_text(schema, b.problems[i]).c_str());
         ImGui::EndChild();
     }
     const int k = schema.num_classes();
@@ -734,16 +749,19 @@ void draw_card(AppState& s) {
     const Json& c = s.info.value("card", Json::object());
     const auto& m = s.model->model;
     ImGui::TextWrapped("%s", c.value("title", m.schema.title).c_str());
-    ImGui::TextColored(kGrey, "Bundle %s v%lld · sha256 %s · created %s · expires %s", m.manifest.name.c_str(),
+    ImGui::PushStyleColor(ImGuiCol_Text, kGrey);
+    ImGui::TextWrapped("Bundle %s v%lld · sha256 %s · created %s · expires %s", m.manifest.name.c_str(),
                        static_cast<long long>(m.manifest.version), m.sha256.substr(0, 16).c_str(),
-                       s.info.value("created", "").c_str(), s.info.value("expires", "").c_str());
+                       s.info.value("created", "").substr(0, 10).c_str(),
+                       s.info.value("expires", "").substr(0, 10).c_str());
+    ImGui::PopStyleColor();
     auto para = [&](const char* head, const char* key) {
         if (!c.contains(key)) return;
         section(head);
         // The card is signed but written by people: anything that is not text is skipped.
         if (c[key].is_array()) {
             for (const auto& x : c[key])
-                if (x.is_string()) ImGui::BulletText("%s", x.get<std::string>().c_str());
+                if (x.is_string()) bullet("%s", x.get<std::string>().c_str());
         } else if (c[key].is_string()) {
             ImGui::TextWrapped("%s", c[key].get<std::string>().c_str());
         }
@@ -759,9 +777,9 @@ void draw_card(AppState& s) {
         section("Evaluation");
         ImGui::TextWrapped("%s", mt.value("method", "").c_str());
         if (ImGui::BeginTable("metrics", 3, ImGuiTableFlags_RowBg | ImGuiTableFlags_SizingStretchProp)) {
-            ImGui::TableSetupColumn("Metric");
-            ImGui::TableSetupColumn("Value");
-            ImGui::TableSetupColumn("95% CI");
+            ImGui::TableSetupColumn("Metric", ImGuiTableColumnFlags_WidthStretch, 3.0f);
+            ImGui::TableSetupColumn("Value", ImGuiTableColumnFlags_WidthStretch, 1.0f);
+            ImGui::TableSetupColumn("95% CI", ImGuiTableColumnFlags_WidthStretch, 1.6f);
             ImGui::TableHeadersRow();
             metric_row("Accuracy", mt["accuracy"]);
             metric_row("AUC-ROC (macro)", mt["macro"]["auc_roc"]);
@@ -781,10 +799,10 @@ void draw_card(AppState& s) {
         ImGui::Text("Calibration (expected calibration error): %s",
                     fmt(mt["calibration"].value("expected_calibration_error", 0.0), "%.3f").c_str());
         if (mt.contains("subgroups") && !mt["subgroups"].empty() &&
-            ImGui::BeginTable("subgroups", 3, ImGuiTableFlags_RowBg)) {
-            ImGui::TableSetupColumn("Subgroup");
-            ImGui::TableSetupColumn("Rows");
-            ImGui::TableSetupColumn("Accuracy / AUC");
+            ImGui::BeginTable("subgroups", 3, ImGuiTableFlags_RowBg | ImGuiTableFlags_SizingStretchProp)) {
+            ImGui::TableSetupColumn("Subgroup", ImGuiTableColumnFlags_WidthStretch, 3.0f);
+            ImGui::TableSetupColumn("Rows", ImGuiTableColumnFlags_WidthStretch, 1.0f);
+            ImGui::TableSetupColumn("Accuracy / AUC", ImGuiTableColumnFlags_WidthStretch, 1.6f);
             ImGui::TableHeadersRow();
             for (const auto& g : mt["subgroups"]) {
                 ImGui::TableNextRow();
@@ -837,10 +855,9 @@ void draw_reporting(AppState& s) {
         if (!r.is_object()) continue;
         any = true;
         const uint64_t n = r.value("n", uint64_t{0});
-        ImGui::BulletText("%s v%lld, %s: %llu of %d predictions collected; nothing is sent until %d.",
-                          json_text_or(r, "model").c_str(), static_cast<long long>(r.value("version", int64_t{0})),
-                          json_text_or(r, "day").c_str(), static_cast<unsigned long long>(n), privacy.k_min,
-                          privacy.k_min);
+        bullet("%s v%lld, %s: %llu of %d predictions collected; nothing is sent until %d.",
+               json_text_or(r, "model").c_str(), static_cast<long long>(r.value("version", int64_t{0})),
+               json_text_or(r, "day").c_str(), static_cast<unsigned long long>(n), privacy.k_min, privacy.k_min);
     }
     if (!any) ImGui::TextColored(kGrey, "Nothing collected yet.");
     section("Waiting to be sent");
@@ -848,10 +865,9 @@ void draw_reporting(AppState& s) {
     if (queued.empty()) ImGui::TextColored(kGrey, "Nothing is waiting: every complete report has been sent.");
     for (const auto& r : queued)
         if (r.is_object())
-            ImGui::BulletText("%s v%lld, %s: a report of %llu predictions (sent when the server can be reached).",
-                              json_text_or(r, "model").c_str(), static_cast<long long>(r.value("version", int64_t{0})),
-                              json_text_or(r, "day").c_str(),
-                              static_cast<unsigned long long>(r.value("n", uint64_t{0})));
+            bullet("%s v%lld, %s: a report of %llu predictions (sent when the server can be reached).",
+                   json_text_or(r, "model").c_str(), static_cast<long long>(r.value("version", int64_t{0})),
+                   json_text_or(r, "day").c_str(), static_cast<unsigned long long>(r.value("n", uint64_t{0})));
     if (ImGui::TreeNode("exact", "The exact data (JSON)")) {
         ImGui::TextWrapped("Collecting: %s", json_dump(pending, 1).c_str());
         ImGui::TextWrapped("Waiting: %s", json_dump(queued, 1).c_str());
@@ -928,14 +944,24 @@ void draw(AppState& s, float width, float height) {
     if (ImGui::BeginTabBar("tabs")) {
         if (ImGui::BeginTabItem("Patient", nullptr, tab_flags(0))) {
             const float w = ImGui::GetContentRegionAvail().x;
-            ImGui::BeginChild("form", ImVec2(w * 0.48f, 0), true);
-            draw_form(s);
-            s.form_scroll = ImGui::GetScrollY();
-            ImGui::EndChild();
-            ImGui::SameLine();
-            ImGui::BeginChild("result", ImVec2(0, 0), true);
-            draw_result(s);
-            ImGui::EndChild();
+            if (w / S() < kStackBelow) {
+                // Narrow (half a laptop screen, a tablet): the form, then the result, in one scrolling column.
+                ImGui::BeginChild("form", ImVec2(0, 0), true);
+                draw_form(s);
+                ImGui::Separator();
+                draw_result(s);
+                s.form_scroll = ImGui::GetScrollY();
+                ImGui::EndChild();
+            } else {
+                ImGui::BeginChild("form", ImVec2(w * 0.48f, 0), true);
+                draw_form(s);
+                s.form_scroll = ImGui::GetScrollY();
+                ImGui::EndChild();
+                ImGui::SameLine();
+                ImGui::BeginChild("result", ImVec2(0, 0), true);
+                draw_result(s);
+                ImGui::EndChild();
+            }
             ImGui::EndTabItem();
         }
         if (ImGui::BeginTabItem("Batch", nullptr, tab_flags(1))) {
