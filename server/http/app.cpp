@@ -69,6 +69,8 @@ receives patient data. Every option can also be set by an environment variable.
   --index-ttl-hours N    lifetime of the signed models index (default 24)
   --rate-limit N         metrics reports per source per minute, 0 = off (LOCALDX_RATE_LIMIT, default 60)
   --drift-days N         window of the drift figures in days (default 7)
+  --retention-days N     keep report aggregates and idempotency keys this many days (default 400;
+                         deleted at start and hourly while reports arrive)
   --drift-min N          predictions needed before a drift figure is published (default 20000;
                          randomized response makes PSI noisy, about 600 / predictions)
   --psi-warn X           PSI warning threshold (default 0.1)
@@ -125,6 +127,7 @@ Result<ServerConfig> server_config_parse(const std::vector<std::string>& args, s
                                          "--index-ttl-hours",
                                          "--rate-limit",
                                          "--drift-days",
+                                         "--retention-days",
                                          "--drift-min",
                                          "--psi-warn",
                                          "--psi-alert"};
@@ -164,6 +167,7 @@ Result<ServerConfig> server_config_parse(const std::vector<std::string>& args, s
     num("--index-ttl-hours", c.index_ttl_hours, 1, 24 * 365);
     num("--rate-limit", c.rate_limit_per_minute, 0, 100000000);
     num("--drift-days", c.drift_days, 1, 3650);
+    num("--retention-days", c.retention_days, 2, 36500);
     num("--drift-min", c.drift_min_predictions, 1, 1000000000);
     for (auto [f, out] : {std::pair{"--psi-warn", &c.psi_warn}, std::pair{"--psi-alert", &c.psi_alert}})
         if (v.count(f)) {
@@ -233,7 +237,8 @@ std::string route_of(const std::string& path) {
 // the commit that holds it, so a kill -9 loses nothing acknowledged.
 class Ingest {
 public:
-    explicit Ingest(Store& store) : store_(store), writer_([this] { loop(); }) {}
+    Ingest(Store& store, int retention_days)
+        : store_(store), retention_days_(retention_days), writer_([this] { loop(); }) {}
     ~Ingest() { stop(); }
 
     std::future<Result<Store::Outcome>> submit(Store::Incoming in) {
@@ -282,9 +287,17 @@ private:
                 if (r) batch[i].done.set_value(r.value()[i]);
                 else batch[i].done.set_value(r.problems());
             }
+            // Retention, once an hour while reports arrive (after the answers: no waiter waits for it).
+            const auto now = std::chrono::steady_clock::now();
+            if (now - last_prune_ > std::chrono::hours(1)) {
+                last_prune_ = now;
+                store_.prune(utc_day(unix_now() - int64_t{retention_days_} * 86400));
+            }
         }
     }
     Store& store_;
+    int retention_days_;
+    std::chrono::steady_clock::time_point last_prune_ = std::chrono::steady_clock::now();
     std::mutex mu_;
     std::condition_variable cv_;
     std::deque<Pending> queue_;
@@ -454,7 +467,8 @@ Result<std::unique_ptr<App>> App::create(const ServerConfig& cfg) {
     if (!store) return store.problems();
     s.store = std::move(*store);
     for (const auto& row : s.store->bundles()) s.remember(row);
-    s.ingest = std::make_unique<Ingest>(*s.store);
+    s.store->prune(utc_day(unix_now() - int64_t{cfg.retention_days} * 86400));  // retention, at start
+    s.ingest = std::make_unique<Ingest>(*s.store, cfg.retention_days);
     s.limiter = std::make_unique<RateLimiter>(cfg.rate_limit_per_minute);
     if (!cfg.web_dir.empty() && !std::filesystem::is_directory(cfg.web_dir))
         return problem("io", "--web " + cfg.web_dir + " is not a folder");
@@ -626,7 +640,15 @@ void routes_bundles(App::State& s, httplib::Server& svr) {
                              utc_format(v->manifest.expires),
                              utc_format(unix_now())};
         auto stored = s.store->put_bundle(row, body);
-        if (!stored) return reject(stored.error().code == "io" ? 500 : 409, stored.error());
+        if (!stored && stored.error().code == "io") {
+            // The reason (a full disk, a path) is for the operator's log, not for the client.
+            std::fprintf(stderr, "localdx-server: cannot store a bundle: %s\n", stored.error().message.c_str());
+            res.set_header("Retry-After", "60");
+            return reject(
+                503, problem("storage_unavailable",
+                             "the server cannot store the bundle now; its operator can see why in the server's log"));
+        }
+        if (!stored) return reject(409, stored.error());
         s.remember(row);
         send_json(res, 201,
                   Json{{"name", row.name},

@@ -38,6 +38,7 @@ struct ServerConfig {
     int index_ttl_hours = 24;        // the signed index expires this long after it is issued
     int rate_limit_per_minute = 60;  // metrics reports per source per minute (0: off)
     int drift_days = 7;              // window of the drift figures
+    int retention_days = 400;        // aggregates and idempotency keys older than this are deleted
     // Below this many predictions no drift figure is published: with randomized response at
     // epsilon 1 over ~12 bins, PSI noise is about 600 / predictions.
     uint64_t drift_min_predictions = 20000;

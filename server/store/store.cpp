@@ -8,10 +8,9 @@
 #include "store/store.h"
 
 #include <chrono>
+#include <filesystem>
 
 #include <sqlite3.h>
-
-#include <filesystem>
 #include <tuple>
 
 #include "bundle/crypto.h"
@@ -68,6 +67,14 @@ constexpr const char* kBundleColumns = "sha256, name, version, size, created, ex
 //-----------------------------------------------------------------------------
 Result<std::unique_ptr<Store>> Store::open(const std::string& data_dir) {
     if (auto ok = dir_create(data_dir + "/bundles"); !ok) return ok.problems();
+    // A publish killed while writing leaves its temporary file (file_write_atomic's ".NAME.tmp-N"):
+    // no row points at it, so it is removed here, at start, before anything else runs.
+    std::error_code ec;
+    for (const auto& e : std::filesystem::directory_iterator(data_dir + "/bundles", ec)) {
+        const std::string name = e.path().filename().string();
+        if (name.size() > 1 && name[0] == '.' && name.find(".tmp-") != std::string::npos)
+            std::filesystem::remove(e.path(), ec);
+    }
     std::unique_ptr<Store> s(new Store());  // private constructor: make_unique cannot reach it
     s->dir_ = data_dir;
     const std::string path = data_dir + "/localdx.db";
@@ -156,6 +163,18 @@ Result<Store::BundleRow> Store::put_bundle(const BundleRow& row, std::string_vie
     if (ins.step() != SQLITE_DONE)
         return problem("io", std::string("cannot record the bundle: ") + sqlite3_errmsg(db_));
     return row;
+}
+
+uint64_t Store::prune(const std::string& before_day) {
+    std::lock_guard lock(mu_);
+    uint64_t deleted = 0;
+    for (const char* sql : {"DELETE FROM seen_reports WHERE day < ?", "DELETE FROM counts WHERE day < ?",
+                            "DELETE FROM totals WHERE day < ?"}) {
+        Stmt q(db_, sql);
+        q.bind(1, before_day);
+        if (q.step() == SQLITE_DONE) deleted += static_cast<uint64_t>(sqlite3_changes(db_));
+    }
+    return deleted;
 }
 
 std::vector<Store::BundleRow> Store::bundles() const {

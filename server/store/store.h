@@ -81,6 +81,9 @@ public:
     // hist: "field:<name>", "predicted", "probability:<class>". Counts per bin.
     std::map<std::string, std::vector<uint64_t>> counts(const std::string& name, int64_t version,
                                                         const std::string& from_day, const std::string& to_day) const;
+    // Retention: deletes the aggregates and the idempotency keys of days before `before_day`
+    // ("YYYY-MM-DD"); returns the rows deleted.
+    uint64_t prune(const std::string& before_day);
     // Every (name, version) that has reports.
     std::vector<std::pair<std::string, int64_t>> reported_versions() const;
 

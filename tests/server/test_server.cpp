@@ -21,6 +21,7 @@
 #include "drift/report.h"
 #include "predict/predict.h"
 #include "server_process.h"
+#include "store/store.h"
 #include "support.h"
 #include "train/dataset.h"
 
@@ -120,7 +121,12 @@ std::vector<std::string> make_reports(const Model& m, const std::string& task, i
 //-----------------------------------------------------------------------------
 TEST(Server, PublishAcceptsSignedBundlesAndRefusesEverythingElse) {
     Server s("publish");
+    // What a publish killed mid-write leaves behind is removed at start.
+    std::filesystem::create_directories(s.dir + "/data/bundles");
+    const std::string leftover = s.dir + "/data/bundles/." + std::string(64, 'a') + ".tmp-1234";
+    std::ofstream(leftover) << "half a bundle";
     ASSERT_TRUE(s.start());
+    EXPECT_FALSE(std::filesystem::exists(leftover));
     const std::string good = demo_bundle("pima-diabetes");
     auto r = s.publish(good);
     ASSERT_TRUE(r);
@@ -424,6 +430,31 @@ TEST(Server, OperationsDataIsForOperatorsOnly) {
     EXPECT_EQ(s.operator_client().Get("/metrics")->status, 200);
     EXPECT_EQ(anonymous.Get("/healthz")->status, 200);
     EXPECT_EQ(anonymous.Get("/api/v1/models")->status, 200);
+}
+
+TEST(Store, RetentionDeletesAggregatesAndKeysOfOldDays) {
+    const std::string dir = std::string(LOCALDX_WORK_DIR) + "/retention";
+    std::filesystem::remove_all(dir);
+    auto store = Store::open(dir);
+    ASSERT_TRUE(store.ok()) << store.error().describe();
+    const Model m = demo_model("pima-diabetes");
+    auto parsed = report_parse(make_reports(m, "pima-diabetes", 1, 20)[0], m.schema, m.reference);
+    ASSERT_TRUE(parsed.ok()) << parsed.error().describe();
+    std::vector<Store::Incoming> batch;
+    for (const char* day : {"2020-01-01", "2026-11-01"}) {
+        MetricsReport r = *parsed;
+        r.day = day;
+        batch.push_back({r, std::string(32, day[3])});
+    }
+    ASSERT_TRUE((*store)->add_reports(batch).ok());
+    EXPECT_EQ((*store)->totals("pima-diabetes", 1, "2000-01-01", "2100-01-01").reports, 2u);
+    EXPECT_GT((*store)->prune("2025-01-01"), 0u);
+    EXPECT_EQ((*store)->totals("pima-diabetes", 1, "2000-01-01", "2100-01-01").reports, 1u);  // the newer day stays
+    EXPECT_EQ((*store)->counts("pima-diabetes", 1, "2000-01-01", "2024-12-31").size(), 0u);
+    // The old report's idempotency key is gone with it: sent again, it counts again.
+    auto again = (*store)->add_reports({batch[0]});
+    ASSERT_TRUE(again.ok());
+    EXPECT_EQ(again.value()[0], Store::Outcome::stored);
 }
 
 TEST(Server, RateLimitPerSource) {
