@@ -168,6 +168,30 @@ void put_dotted(Json& j, const std::string& dotted, Json v) {
 }
 }  // namespace
 
+Json roc_curve(std::span<const double> score, std::span<const int> positive, size_t max_points) {
+    std::vector<size_t> order(score.size());
+    for (size_t i = 0; i < order.size(); ++i) order[i] = i;
+    std::sort(order.begin(), order.end(), [&](size_t a, size_t b) { return score[a] > score[b]; });
+    size_t pos = 0;
+    for (int p : positive) pos += p != 0;
+    const size_t neg = positive.size() - pos;
+    Json points = Json::array({Json::array({0.0, 0.0})});
+    if (pos == 0 || neg == 0) return points;
+    size_t tp = 0, fp = 0;
+    std::vector<std::pair<double, double>> all;
+    for (size_t i = 0; i < order.size(); ++i) {
+        (positive[order[i]] ? tp : fp) += 1;
+        // One point per distinct score (ties move together), as (false positive rate, true positive rate).
+        if (i + 1 == order.size() || score[order[i + 1]] != score[order[i]])
+            all.push_back({static_cast<double>(fp) / static_cast<double>(neg),
+                           static_cast<double>(tp) / static_cast<double>(pos)});
+    }
+    const size_t gaps = std::max<size_t>(1, max_points - 2), step = std::max<size_t>(1, (all.size() + gaps - 1) / gaps);
+    for (size_t i = 0; i < all.size(); i += step) points.push_back({all[i].first, all[i].second});
+    if (points.back() != Json::array({1.0, 1.0})) points.push_back({1.0, 1.0});
+    return points;
+}
+
 Json evaluate(const EvalInput& in) {
     const Schema& s = *in.schema;
     const size_t n = in.labels.size(), k = static_cast<size_t>(s.num_classes());
@@ -224,6 +248,17 @@ Json evaluate(const EvalInput& in) {
         {"of", s.outputs.kind == TaskKind::binary ? "P(" + s.outputs.classes[1].name + ")" : "P(predicted class)"},
         {"expected_calibration_error", number_or_null(expected_calibration_error(table))},
         {"reliability", rel}};
+    // ROC curve per class (one against the rest), for the model card's plot: at most 101 points.
+    for (size_t c = 0; c < k; ++c) {
+        if (s.outputs.kind == TaskKind::binary && c == 0) continue;
+        std::vector<double> score(n);
+        std::vector<int> positive(n);
+        for (size_t i = 0; i < n; ++i) {
+            score[i] = in.probabilities[i * k + c];
+            positive[i] = in.labels[i] == static_cast<int>(c);
+        }
+        out["class"][s.outputs.classes[c].name]["roc"] = roc_curve(score, positive, 101);
+    }
     out["rows"] = n;
     out["bootstrap_resamples"] = in.bootstrap;
     return out;

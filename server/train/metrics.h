@@ -46,7 +46,11 @@ struct EvalInput {
     uint64_t seed = 1;
 };
 
-// Per class: AUC-ROC, sensitivity, specificity, F1, precision, support; overall accuracy;
+// The ROC curve of `score` against `positive` (1/0), as [[false positive rate, true positive rate]]
+// from [0, 0] to [1, 1], one point per distinct score, thinned to at most max_points (max_points >= 3).
+Json roc_curve(std::span<const double> score, std::span<const int> positive, size_t max_points);
+
+// Per class: AUC-ROC, sensitivity, specificity, F1, precision, support, ROC curve; overall accuracy;
 // macro averages; 95% bootstrap intervals for each; calibration; ordinal metrics for ordinal
 // tasks. Returns the "metrics" object of the model card.
 Json evaluate(const EvalInput& in);

@@ -32,3 +32,22 @@ TEST(OnnxAgreement, EveryNumberWithinTheToleranceOrTheResultIsWithheld) {
 
 }  // namespace
 }  // namespace ldx
+
+#include "train/metrics.h"
+
+namespace ldx {
+namespace {
+TEST(RocCurve, OnePointPerDistinctScoreFromZeroToOne) {
+    const std::vector<double> score{0.9, 0.8, 0.7, 0.6};
+    const std::vector<int> positive{1, 0, 1, 0};
+    EXPECT_EQ(roc_curve(score, positive, 101), Json::parse("[[0,0],[0,0.5],[0.5,0.5],[0.5,1],[1,1]]"));
+    // Ties move together: two cases with one score are one step.
+    EXPECT_EQ(roc_curve(std::vector<double>{0.5, 0.5}, std::vector<int>{1, 0}, 101), Json::parse("[[0,0],[1,1]]"));
+    EXPECT_EQ(roc_curve(std::vector<double>{0.5}, std::vector<int>{1}, 101), Json::parse("[[0,0]]"));  // one class only
+    std::vector<double> many(1000);
+    std::vector<int> labels(1000);
+    for (size_t i = 0; i < many.size(); ++i) many[i] = static_cast<double>(i), labels[i] = static_cast<int>(i % 3 == 0);
+    EXPECT_LE(roc_curve(many, labels, 101).size(), 101u);
+}
+}  // namespace
+}  // namespace ldx

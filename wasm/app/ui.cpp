@@ -19,6 +19,7 @@
 #include "record/patients.h"
 #include "imgui.h"
 #include "misc/cpp/imgui_stdlib.h"
+#include "plot.h"
 
 namespace ldx::app {
 
@@ -745,6 +746,82 @@ void metric_row(const char* name, const Json& m) {
                 .c_str());
 }
 
+// Binary models: the confusion matrix at the model's threshold, from the out-of-fold figures
+// (counts = sensitivity x positives, specificity x negatives).
+void draw_confusion(const Schema& schema, const Json& mt) {
+    const auto& classes = schema.outputs.classes;
+    const Json& pos = json_member(json_member(mt, "class"), classes[1].name);
+    const Json& neg = json_member(json_member(mt, "class"), classes[0].name);
+    const Json& sens = json_member(json_member(pos, "sensitivity"), "value");
+    const Json& spec = json_member(json_member(pos, "specificity"), "value");
+    if (!sens.is_number() || !spec.is_number() || !json_member(pos, "support").is_number() ||
+        !json_member(neg, "support").is_number())
+        return;
+    const double p = pos["support"].get<double>(), n = neg["support"].get<double>();
+    const long tp = std::lround(sens.get<double>() * p), tn = std::lround(spec.get<double>() * n);
+    const long fn = std::lround(p) - tp, fp = std::lround(n) - tn;
+    ImGui::TextWrapped("At the model's threshold (%s probability of %s), out of %ld patients in cross-validation:",
+                       pct(schema.outputs.threshold).c_str(), classes[1].label.c_str(), std::lround(p + n));
+    if (ImGui::BeginTable("confusion", 3, ImGuiTableFlags_Borders | ImGuiTableFlags_SizingStretchSame)) {
+        ImGui::TableSetupColumn("");
+        ImGui::TableSetupColumn(("Predicted " + classes[1].label).c_str());
+        ImGui::TableSetupColumn(("Predicted " + classes[0].label).c_str());
+        ImGui::TableHeadersRow();
+        const std::pair<std::string, std::pair<long, long>> rows[] = {{"Has " + classes[1].label, {tp, fn}},
+                                                                      {"Has " + classes[0].label, {fp, tn}}};
+        for (const auto& [name, counts] : rows) {
+            ImGui::TableNextRow();
+            ImGui::TableNextColumn();
+            ImGui::TextUnformatted(name.c_str());
+            ImGui::TableNextColumn();
+            ImGui::Text("%ld", counts.first);
+            ImGui::TableNextColumn();
+            ImGui::Text("%ld", counts.second);
+        }
+        ImGui::EndTable();
+    }
+}
+
+// ROC curve(s) and the calibration (reliability) plot, side by side when there is room.
+void draw_card_plots(const Schema& schema, const Json& mt) {
+    static const ImU32 colors[] = {IM_COL32(40, 90, 180, 255),  IM_COL32(200, 70, 50, 255),
+                                   IM_COL32(40, 140, 70, 255),  IM_COL32(150, 80, 170, 255),
+                                   IM_COL32(200, 140, 20, 255), IM_COL32(20, 150, 160, 255)};
+    std::vector<PlotSeries> roc;
+    const auto& classes = schema.outputs.classes;
+    for (size_t c = 0; c < classes.size(); ++c) {
+        const Json& pts = json_member(json_member(json_member(mt, "class"), classes[c].name), "roc");
+        if (!pts.is_array() || pts.empty()) continue;
+        PlotSeries sr;
+        for (const auto& p : pts)
+            if (p.is_array() && p.size() == 2 && p[0].is_number() && p[1].is_number())
+                sr.points.push_back({p[0].get<double>(), p[1].get<double>()});
+        sr.color = colors[roc.size() % std::size(colors)];
+        sr.legend = classes[c].label;
+        roc.push_back(std::move(sr));
+    }
+    PlotSeries cal;
+    cal.line = true;
+    for (const auto& b : json_member(json_member(mt, "calibration"), "reliability"))
+        if (json_member(b, "mean_predicted").is_number() && json_member(b, "observed").is_number())
+            cal.points.push_back({b["mean_predicted"].get<double>(), b["observed"].get<double>()});
+    cal.legend = "observed vs predicted";
+    if (roc.empty() && cal.points.empty()) return;
+    const float size = std::clamp(ImGui::GetContentRegionAvail().x * 0.5f - 60 * S(), 160 * S(), 320 * S());
+    const bool side_by_side = ImGui::GetContentRegionAvail().x > 2 * size + 120 * S();
+    ImGui::BeginGroup();
+    ImGui::TextUnformatted("ROC curve (cross-validation)");
+    plot_unit_square("roc", size, roc, "false positive rate", "y: true positive rate (sensitivity)");
+    ImGui::EndGroup();
+    if (side_by_side) ImGui::SameLine(0, 40 * S());
+    ImGui::BeginGroup();
+    ImGui::Text("Calibration of %s", schema.outputs.kind == TaskKind::binary
+                                         ? ("the probability of " + classes[1].label).c_str()
+                                         : "the predicted class's probability");
+    plot_unit_square("calibration", size, {cal}, "predicted probability", "y: observed frequency");
+    ImGui::EndGroup();
+}
+
 void draw_card(AppState& s) {
     const Json& c = s.info.value("card", Json::object());
     const auto& m = s.model->model;
@@ -774,6 +851,7 @@ void draw_card(AppState& s) {
     if (!c.contains("metrics")) para("Evaluation", "evaluation");
     if (c.contains("metrics")) {
         const Json& mt = c["metrics"];
+        const bool binary = m.schema.outputs.kind == TaskKind::binary;
         section("Evaluation");
         ImGui::TextWrapped("%s", mt.value("method", "").c_str());
         if (ImGui::BeginTable("metrics", 3, ImGuiTableFlags_RowBg | ImGuiTableFlags_SizingStretchProp)) {
@@ -787,17 +865,30 @@ void draw_card(AppState& s) {
                 metric_row("Quadratic weighted kappa", mt["ordinal"]["quadratic_weighted_kappa"]);
                 metric_row("Within one stage", mt["ordinal"]["within_one_accuracy"]);
             }
-            for (const auto& cls : m.schema.outputs.classes) {
-                const Json& x = mt["class"][cls.name];
-                metric_row((cls.label + ": AUC-ROC").c_str(), x["auc_roc"]);
-                metric_row((cls.label + ": sensitivity").c_str(), x["sensitivity"]);
-                metric_row((cls.label + ": specificity").c_str(), x["specificity"]);
-                metric_row((cls.label + ": F1").c_str(), x["f1"]);
+            const auto& classes = m.schema.outputs.classes;
+            if (binary) {  // one set of figures: the other class's are the same ones mirrored
+                const Json& pos = json_member(json_member(mt, "class"), classes[1].name);
+                const Json& neg = json_member(json_member(mt, "class"), classes[0].name);
+                metric_row("Sensitivity", json_member(pos, "sensitivity"));
+                metric_row("Specificity", json_member(pos, "specificity"));
+                metric_row("Positive predictive value (PPV)", json_member(pos, "precision"));
+                metric_row("Negative predictive value (NPV)", json_member(neg, "precision"));
+                metric_row("F1", json_member(pos, "f1"));
+            } else {
+                for (const auto& cls : classes) {
+                    const Json& x = json_member(json_member(mt, "class"), cls.name);
+                    metric_row((cls.label + ": AUC-ROC").c_str(), json_member(x, "auc_roc"));
+                    metric_row((cls.label + ": sensitivity").c_str(), json_member(x, "sensitivity"));
+                    metric_row((cls.label + ": specificity").c_str(), json_member(x, "specificity"));
+                    metric_row((cls.label + ": F1").c_str(), json_member(x, "f1"));
+                }
             }
             ImGui::EndTable();
         }
+        if (binary) draw_confusion(m.schema, mt);
         ImGui::Text("Calibration (expected calibration error): %s",
-                    fmt(mt["calibration"].value("expected_calibration_error", 0.0), "%.3f").c_str());
+                    fmt(json_member(mt, "calibration").value("expected_calibration_error", 0.0), "%.3f").c_str());
+        draw_card_plots(m.schema, mt);
         if (mt.contains("subgroups") && !mt["subgroups"].empty() &&
             ImGui::BeginTable("subgroups", 3, ImGuiTableFlags_RowBg | ImGuiTableFlags_SizingStretchProp)) {
             ImGui::TableSetupColumn("Subgroup", ImGuiTableColumnFlags_WidthStretch, 3.0f);
@@ -822,6 +913,12 @@ void draw_card(AppState& s) {
     if (c.contains("explainer") && c["explainer"].is_object()) {
         section("Explanation method");
         ImGui::TextWrapped("%s", json_text_or(c["explainer"], "note").c_str());
+        ImGui::TextWrapped(
+            "Shown in percentage points: each value's share of the change from the model's average patient to the "
+            "shown "
+            "probability, in proportion to its exact contribution and with the same sign; the values in the model's "
+            "own "
+            "units are under Technical details.");
     }
 }
 
