@@ -348,6 +348,8 @@ void draw_explanation(const AppState& s, const Json& r, int top) {
     double max_abs = 0;
     for (const auto& o : order) max_abs = std::max(max_abs, std::abs(o.first));
     const bool sampled = ex.value("kind", "") == "sampling-shapley";
+    double margin_total = ex["base"].get<double>();  // base + the sum of the model-unit contributions
+    for (const auto& c : ex["fields"]) margin_total += c.get<double>();
     const Json& se = ex.contains("standard_error") ? ex["standard_error"] : Json();
     auto amount = [&](double v) { return in_points ? fmt(100 * v, "%+.1f") + " pts" : fmt(v, "%+.3f"); };
     const int out = ex.value("output", 0);
@@ -365,15 +367,7 @@ void draw_explanation(const AppState& s, const Json& r, int top) {
             "Why: contribution of each value to the %s, in the model's own units (this result cannot be split into "
             "probability points without changing a sign). Starting from %s, the values add up to %s.",
             ex.value("of", "").c_str(), fmt(ex["base"].get<double>(), "%.3f").c_str(),
-            fmt(
-                ex["base"].get<double>() +
-                    [&] {
-                        double t = 0;
-                        for (const auto& o : order) t += o.first;
-                        return t;
-                    }(),
-                "%.3f")
-                .c_str());
+            fmt(margin_total, "%.3f").c_str());
     auto rows = [&](int from, int to) {
         if (!ImGui::BeginTable("explain", 3, ImGuiTableFlags_SizingStretchProp | ImGuiTableFlags_RowBg)) return;
         ImGui::TableSetupColumn("Value", ImGuiTableColumnFlags_WidthStretch, 1.6f);
@@ -411,15 +405,7 @@ void draw_explanation(const AppState& s, const Json& r, int top) {
             ImGui::TextWrapped(
                 "Exact TreeSHAP in the model's %s: base %s + sum of contributions = %s. Node covers from %s.",
                 ex.value("unit", "").c_str(), fmt(ex["base"].get<double>(), "%.4f").c_str(),
-                fmt(
-                    ex["base"].get<double>() +
-                        [&] {
-                            double t = 0;
-                            for (const auto& c : ex["fields"]) t += c.get<double>();
-                            return t;
-                        }(),
-                    "%.4f")
-                    .c_str(),
+                fmt(margin_total, "%.4f").c_str(),
                 s.info.value("covers", "") == "training"
                     ? "training"
                     : ("reference data (" + s.info.value("covers", "") + ")").c_str());
