@@ -670,11 +670,13 @@ void draw_batch(AppState& s) {
                                   ImGuiTableFlags_BordersInnerV | ImGuiTableFlags_Resizable;
     if (ImGui::BeginTable("batch", 3 + k, flags, ImVec2(0, table_h))) {
         ImGui::TableSetupScrollFreeze(0, 1);
-        ImGui::TableSetupColumn("Row", ImGuiTableColumnFlags_DefaultSort);
-        ImGui::TableSetupColumn("Predicted");
-        ImGui::TableSetupColumn("Warnings");
+        constexpr auto stretch = ImGuiTableColumnFlags_WidthStretch;  // the label gets the room it needs first
+        ImGui::TableSetupColumn("Row", ImGuiTableColumnFlags_DefaultSort | stretch, 0.7f);
+        ImGui::TableSetupColumn("Predicted", stretch, 1.8f);
+        ImGui::TableSetupColumn("Warnings", stretch, 0.8f);
         for (const auto& c : schema.outputs.classes)
-            ImGui::TableSetupColumn(("P(" + c.label + ")").c_str(), ImGuiTableColumnFlags_PreferSortDescending);
+            ImGui::TableSetupColumn(("P(" + c.label + ")").c_str(),
+                                    ImGuiTableColumnFlags_PreferSortDescending | stretch, 1.0f);
         ImGui::TableHeadersRow();
         if (ImGuiTableSortSpecs* spec = ImGui::TableGetSortSpecs(); spec && spec->SpecsDirty && spec->SpecsCount > 0) {
             b.sort_column = spec->Specs[0].ColumnIndex;
@@ -694,7 +696,10 @@ void draw_batch(AppState& s) {
                 if (ImGui::Selectable(name.c_str(), b.selected == idx, ImGuiSelectableFlags_SpanAllColumns))
                     b.selected = idx;
                 ImGui::TableNextColumn();
-                ImGui::TextUnformatted(schema.outputs.classes[static_cast<size_t>(b.predicted(idx))].label.c_str());
+                const std::string& predicted = schema.outputs.classes[static_cast<size_t>(b.predicted(idx))].label;
+                ImGui::TextUnformatted(predicted.c_str());  // a narrow column cuts it: the whole label on hover
+                if (ImGui::IsItemHovered() && ImGui::CalcTextSize(predicted.c_str()).x > ImGui::GetColumnWidth())
+                    ImGui::SetTooltip("%s", predicted.c_str());
                 ImGui::TableNextColumn();
                 ImGui::Text("%zu", b.warnings(idx));
                 for (int c = 0; c < k; ++c) {
