@@ -37,6 +37,8 @@
 #include "bundle/models_index.h"
 #include "bundle/trust.h"
 #include "drift/report.h"
+#include "http/error_body.h"
+#include "http/front.h"
 #include "io/files.h"
 #include "predict/predict.h"
 #include "store/store.h"
@@ -65,7 +67,14 @@ receives patient data. Every option can also be set by an environment variable.
   --index-key FILE       signing key for the models index; must be in the trust root (LOCALDX_INDEX_KEY, required)
   --tls-cert FILE        with --tls-key: serve HTTPS (LOCALDX_TLS_CERT, LOCALDX_TLS_KEY)
   --tls-key FILE
-  --threads N            worker threads (LOCALDX_THREADS, default 64)
+  --threads N            worker threads (LOCALDX_THREADS, default 64); they run complete requests
+                         only: connections waiting for a request hold none. At most 16 complete
+                         requests per thread wait for one; beyond that the answer is 503
+  --max-connections-per-source N
+                         open connections from one address, 0 = no cap (LOCALDX_MAX_CONNECTIONS_PER_SOURCE,
+                         default 128); behind a reverse proxy every client has the proxy's address
+  --header-timeout S     seconds for a request's line and headers to arrive, from its first byte (default 10)
+  --idle-timeout S       seconds a connection may wait with no request in progress (default 5)
   --index-ttl-hours N    lifetime of the signed models index (default 24)
   --rate-limit N         metrics reports per source per minute, 0 = off (LOCALDX_RATE_LIMIT, default 60)
   --drift-days N         window of the drift figures in days (default 7)
@@ -99,18 +108,20 @@ Result<double> to_double(const std::string& flag, const std::string& v) {
 Result<ServerConfig> server_config_parse(const std::vector<std::string>& args, std::string& help) {
     ServerConfig c;
     std::map<std::string, std::string> v;
-    const std::pair<const char*, const char*> env[] = {{"--host", "LOCALDX_HOST"},
-                                                       {"--port", "LOCALDX_PORT"},
-                                                       {"--data", "LOCALDX_DATA"},
-                                                       {"--web", "LOCALDX_WEB"},
-                                                       {"--trust", "LOCALDX_TRUST"},
-                                                       {"--token-file", "LOCALDX_TOKEN_FILE"},
-                                                       {"--index-key", "LOCALDX_INDEX_KEY"},
-                                                       {"--tls-cert", "LOCALDX_TLS_CERT"},
-                                                       {"--tls-key", "LOCALDX_TLS_KEY"},
-                                                       {"--threads", "LOCALDX_THREADS"},
-                                                       {"--operator-token-file", "LOCALDX_OPERATOR_TOKEN_FILE"},
-                                                       {"--rate-limit", "LOCALDX_RATE_LIMIT"}};
+    const std::pair<const char*, const char*> env[] = {
+        {"--host", "LOCALDX_HOST"},
+        {"--port", "LOCALDX_PORT"},
+        {"--data", "LOCALDX_DATA"},
+        {"--web", "LOCALDX_WEB"},
+        {"--trust", "LOCALDX_TRUST"},
+        {"--token-file", "LOCALDX_TOKEN_FILE"},
+        {"--index-key", "LOCALDX_INDEX_KEY"},
+        {"--tls-cert", "LOCALDX_TLS_CERT"},
+        {"--tls-key", "LOCALDX_TLS_KEY"},
+        {"--threads", "LOCALDX_THREADS"},
+        {"--max-connections-per-source", "LOCALDX_MAX_CONNECTIONS_PER_SOURCE"},
+        {"--operator-token-file", "LOCALDX_OPERATOR_TOKEN_FILE"},
+        {"--rate-limit", "LOCALDX_RATE_LIMIT"}};
     for (auto [flag, var] : env)
         if (const char* e = std::getenv(var)) v[flag] = e;
     const std::set<std::string> known = {"--host",
@@ -124,6 +135,9 @@ Result<ServerConfig> server_config_parse(const std::vector<std::string>& args, s
                                          "--tls-cert",
                                          "--tls-key",
                                          "--threads",
+                                         "--max-connections-per-source",
+                                         "--header-timeout",
+                                         "--idle-timeout",
                                          "--index-ttl-hours",
                                          "--rate-limit",
                                          "--drift-days",
@@ -164,6 +178,9 @@ Result<ServerConfig> server_config_parse(const std::vector<std::string>& args, s
     };
     num("--port", c.port, 0, 65535);
     num("--threads", c.threads, 4, 1024);
+    num("--max-connections-per-source", c.max_connections_per_source, 0, 1000000);
+    num("--header-timeout", c.header_timeout_seconds, 1, 3600);
+    num("--idle-timeout", c.idle_timeout_seconds, 1, 3600);
     num("--index-ttl-hours", c.index_ttl_hours, 1, 24 * 365);
     num("--rate-limit", c.rate_limit_per_minute, 0, 100000000);
     num("--drift-days", c.drift_days, 1, 3650);
@@ -343,11 +360,6 @@ private:
     std::map<std::string, Bucket> buckets_;
 };
 
-Json error_body(const std::string& code, const std::string& message, const std::string& field = {}) {
-    Json j{{"error", message}, {"code", code}};
-    if (!field.empty()) j["field"] = field;
-    return j;
-}
 void send_json(httplib::Response& res, int status, const Json& j) {
     res.status = status;
     res.set_content(json_dump(j) + "\n", "application/json");
@@ -369,6 +381,7 @@ struct App::State {
     std::unique_ptr<RateLimiter> limiter;
     RequestMetrics metrics;
     std::unique_ptr<httplib::Server> http;
+    FrontServer* front = nullptr;  // the same object as http when serving plain HTTP
     std::atomic<bool> ready{false};
 
     std::mutex cache_mu;
@@ -914,6 +927,20 @@ void routes_metrics(App::State& s, httplib::Server& svr) {
                   << k.substr(tab + 1) << "\"} " << v << "\n";
             }
         }
+        if (s.front) {
+            const FrontCounts fc = s.front->counts();
+            o << "# HELP localdx_connections_open Client connections open now.\n# TYPE localdx_connections_open "
+                 "gauge\nlocaldx_connections_open "
+              << fc.open
+              << "\n# HELP localdx_connections_accepted_total Client connections accepted.\n# TYPE "
+                 "localdx_connections_accepted_total counter\nlocaldx_connections_accepted_total "
+              << fc.accepted
+              << "\n# HELP localdx_connections_refused_total Connections the server answered and closed before "
+                 "their request was processed (busy, too many, too slow, too large).\n# TYPE "
+                 "localdx_connections_refused_total counter\n";
+            for (const auto& [reason, v] : fc.refused)
+                o << "localdx_connections_refused_total{reason=\"" << reason << "\"} " << v << "\n";
+        }
         o << "# HELP localdx_ingest_commits_total Group commits of metrics reports.\n# TYPE "
              "localdx_ingest_commits_total counter\n"
           << "localdx_ingest_commits_total " << s.ingest->batches() << "\n";
@@ -928,9 +955,23 @@ void routes_metrics(App::State& s, httplib::Server& svr) {
 //-----------------------------------------------------------------------------
 Result<Ok> App::run() {
     State& s = *s_;
-    if (!s.cfg.tls_cert.empty())
+    if (!s.cfg.tls_cert.empty()) {
         s.http = std::make_unique<httplib::SSLServer>(s.cfg.tls_cert.c_str(), s.cfg.tls_key.c_str());
-    else s.http = std::make_unique<httplib::Server>();
+        const int threads = s.cfg.threads;
+        s.http->new_task_queue = [threads] {
+            return new httplib::ThreadPool(static_cast<size_t>(threads));
+        };  // owned by httplib
+    } else {
+        FrontLimits limits;
+        limits.workers = s.cfg.threads;
+        limits.max_waiting = 16 * static_cast<size_t>(s.cfg.threads);  // beyond: 503, not an unbounded wait
+        limits.max_per_source = static_cast<size_t>(s.cfg.max_connections_per_source);
+        limits.head_timeout = std::chrono::seconds(s.cfg.header_timeout_seconds);
+        limits.idle_timeout = std::chrono::seconds(s.cfg.idle_timeout_seconds);
+        auto front = std::make_unique<FrontServer>(limits);
+        s.front = front.get();
+        s.http = std::move(front);
+    }
     httplib::Server& svr = *s.http;
     if (!svr.is_valid()) return problem("tls", "cannot load the TLS certificate or key");
 
@@ -946,10 +987,6 @@ Result<Ok> App::run() {
     svr.set_tcp_nodelay(true);
     svr.set_read_timeout(30, 0);
     svr.set_write_timeout(30, 0);
-    const int threads = s.cfg.threads;
-    svr.new_task_queue = [threads] {
-        return new httplib::ThreadPool(static_cast<size_t>(threads));
-    };  // owned by httplib
 
     svr.set_pre_routing_handler([&s](const httplib::Request& req, httplib::Response& res) {
         request_start = std::chrono::steady_clock::now();
@@ -959,6 +996,7 @@ Result<Ok> App::run() {
             s.metrics.reject(refusal->code);
             res.set_header("Connection", "close");
             send_json(res, refusal->status, error_body(refusal->code, refusal->message));
+            front_close_after_response();
             return httplib::Server::HandlerResponse::Handled;
         }
         // One byte range at most, inside the resource: cpp-httplib would build a multipart answer of
@@ -979,6 +1017,7 @@ Result<Ok> App::run() {
                 send_json(res, 416,
                           error_body("range_not_satisfiable",
                                      "the range lies outside the " + std::to_string(*size) + " bytes"));
+                front_close_after_response();
                 return httplib::Server::HandlerResponse::Handled;
             }
         }
@@ -986,12 +1025,14 @@ Result<Ok> App::run() {
             const uint64_t len = std::strtoull(req.get_header_value("Content-Length").c_str(), nullptr, 10);
             if (!req.has_header("Content-Length")) {
                 send_json(res, 411, error_body("length_required", "a report needs a Content-Length"));
+                front_close_after_response();
                 return httplib::Server::HandlerResponse::Handled;
             }
             if (len > kMaxReportBytes) {
                 s.metrics.reject("too_large");
                 send_json(res, 413,
                           error_body("too_large", "a report is at most " + std::to_string(kMaxReportBytes) + " bytes"));
+                front_close_after_response();
                 return httplib::Server::HandlerResponse::Handled;
             }
         }
@@ -1009,6 +1050,7 @@ Result<Ok> App::run() {
                                                          ? "this server has no operator token (--operator-token-file), "
                                                            "so nobody reads operations data"
                                                          : "reading operations data needs an operator's bearer token"));
+                front_close_after_response();
                 return httplib::Server::HandlerResponse::Handled;
             }
         }
@@ -1019,6 +1061,7 @@ Result<Ok> App::run() {
                 s.metrics.reject("unauthorized");
                 res.set_header("WWW-Authenticate", "Bearer");
                 send_json(res, 401, error_body("unauthorized", "publishing needs the administrator's bearer token"));
+                front_close_after_response();
                 return httplib::Server::HandlerResponse::Handled;
             }
         }
@@ -1067,9 +1110,10 @@ Result<Ok> App::run() {
     std::fprintf(stdout, "localdx-server listening on %s://%s:%d (data %s)\n",
                  s.cfg.tls_cert.empty() ? "http" : "https", s.cfg.host.c_str(), s.cfg.port, s.cfg.data_dir.c_str());
     std::fflush(stdout);
-    svr.listen_after_bind();  // returns after stop(), once in-flight requests have finished
+    svr.listen_after_bind();  // returns after stop()
     s.ready = false;
-    s.ingest->stop();  // commit everything still queued
+    if (s.front) s.front->drain();  // requests being answered finish; every connection closes
+    s.ingest->stop();               // commit everything still queued
     return Ok{};
 }
 

@@ -10,6 +10,8 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <cstdlib>
+#include <fstream>
 #include <string>
 #include <thread>
 #include <vector>
@@ -50,6 +52,14 @@ public:
         return false;
     }
     int terminate() { return signal_and_wait(SIGTERM); }
+    pid_t pid() const { return pid_; }
+    // Resident memory now, in bytes (VmRSS), or 0 when not running.
+    uint64_t rss() const {
+        std::ifstream f("/proc/" + std::to_string(pid_) + "/status");
+        for (std::string line; std::getline(f, line);)
+            if (line.rfind("VmRSS:", 0) == 0) return std::strtoull(line.c_str() + 6, nullptr, 10) * 1024;
+        return 0;
+    }
     int kill9() { return signal_and_wait(SIGKILL); }
     std::string log_path() const { return "/tmp/localdx-server-test-" + std::to_string(getpid()) + ".log"; }
 

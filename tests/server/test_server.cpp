@@ -6,15 +6,21 @@
 //   [SECTION] Publishing (good and bad bundles)
 //   [SECTION] Models index and downloads (signature, ETag, Range)
 //   [SECTION] Metrics reports (good and malformed) and drift
+//   [SECTION] Connections: slow, idle, many, pipelined
 //   [SECTION] Persistence: restart, and kill -9 during a burst
 #include <gtest/gtest.h>
 
+#include <poll.h>
+
 #include <atomic>
+#include <functional>
+#include <utility>
 #include <filesystem>
 #include <mutex>
 #include <random>
 #include <set>
 
+#include "base/text.h"
 #include "bundle/bundle.h"
 #include "bundle/models_index.h"
 #include "bundle/trust.h"
@@ -333,6 +339,66 @@ TEST(Server, MalformedReportsGetA4xxWithAReasonAndTheServerKeepsServing) {
     EXPECT_EQ(drift["reports"], 1);  // only the good one counted
 }
 
+// A raw connection from a chosen loopback address (all of 127.0.0.0/8 is this machine), so one
+// test can play many sources.
+struct RawClient {
+    int fd = -1;
+    RawClient(int port, const std::string& from) {
+        fd = ::socket(AF_INET, SOCK_STREAM, 0);
+        sockaddr_in local{};
+        local.sin_family = AF_INET;
+        ::inet_pton(AF_INET, from.c_str(), &local.sin_addr);
+        ::bind(fd, reinterpret_cast<sockaddr*>(&local), sizeof local);
+        sockaddr_in a{};
+        a.sin_family = AF_INET;
+        a.sin_port = htons(static_cast<uint16_t>(port));
+        a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+        if (::connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0) {
+            ::close(fd);
+            fd = -1;
+        }
+    }
+    RawClient(RawClient&& o) noexcept : fd(std::exchange(o.fd, -1)) {}
+    ~RawClient() {
+        if (fd >= 0) ::close(fd);
+    }
+    bool send(const std::string& bytes) const {
+        return ::send(fd, bytes.data(), bytes.size(), MSG_NOSIGNAL) == static_cast<ssize_t>(bytes.size());
+    }
+    // What the server sends within `ms`, stopping early once it closes or `enough` says so.
+    std::string receive(int ms, const std::function<bool(const std::string&)>& enough = {}) const {
+        std::string got;
+        const auto end = std::chrono::steady_clock::now() + std::chrono::milliseconds(ms);
+        for (;;) {
+            const auto left =
+                std::chrono::duration_cast<std::chrono::milliseconds>(end - std::chrono::steady_clock::now()).count();
+            if (left <= 0 || (enough && enough(got))) return got;
+            pollfd p{fd, POLLIN, 0};
+            if (::poll(&p, 1, static_cast<int>(left)) <= 0) return got;
+            char buf[4096];
+            const ssize_t n = ::recv(fd, buf, sizeof buf, 0);
+            if (n <= 0) return got;
+            got.append(buf, static_cast<size_t>(n));
+        }
+    }
+    // True once the server has closed the connection (within `ms`).
+    bool closed_within(int ms) const {
+        pollfd p{fd, POLLIN, 0};
+        const auto end = std::chrono::steady_clock::now() + std::chrono::milliseconds(ms);
+        while (std::chrono::steady_clock::now() < end) {
+            if (::poll(&p, 1, 50) > 0) {
+                char buf[4096];
+                const ssize_t n = ::recv(fd, buf, sizeof buf, MSG_DONTWAIT);
+                if (n <= 0) return true;
+            }
+        }
+        return false;
+    }
+};
+
+bool has_response(const std::string& got) { return got.find("\r\n\r\n") != std::string::npos; }
+int status_of(const std::string& got) { return got.rfind("HTTP/1.1 ", 0) == 0 ? std::atoi(got.c_str() + 9) : 0; }
+
 // A raw HTTP exchange on a fresh connection, as a hostile client sends it: the request's bytes,
 // then whatever the server answers before it closes (or 3 s pass). Returns the status line's code.
 int raw_status(int port, const std::string& request, std::string* answer = nullptr) {
@@ -357,6 +423,8 @@ int raw_status(int port, const std::string& request, std::string* answer = nullp
     return got.rfind("HTTP/1.1 ", 0) == 0 ? std::atoi(got.c_str() + 9) : 0;
 }
 
+std::string c_index(const Server& s) { return s.client().Get("/api/v1/models")->body; }
+
 TEST(Server, HostileRequestsAreRefusedFromTheirHeadersAndNothingLeaks) {
     Server s("hostile", {"--rate-limit", "0"});
     ASSERT_TRUE(s.start());
@@ -368,6 +436,38 @@ TEST(Server, HostileRequestsAreRefusedFromTheirHeadersAndNothingLeaks) {
         EXPECT_EQ(raw_status(s.port, std::string(line) + " HTTP/1.1\r\n" + host + "Content-Length: 104857600\r\n\r\n"),
                   413)
             << line;
+    // Memory: bodies sent anyway, a thousand ranges, megabytes of headers. None is read into memory.
+    const uint64_t rss_before = s.proc->rss();
+    ASSERT_GT(rss_before, 0u);
+    const std::string mib(1 << 20, 'x');
+    for (const char* line : {"POST /nope", "POST /api/v1/drift", "PUT /api/v1/metrics", "POST /api/v1/bundles"}) {
+        RawClient c(s.port, "127.0.0.2");
+        c.send(std::string(line) + " HTTP/1.1\r\n" + host + "Content-Length: 209715200\r\n\r\n");
+        for (int i = 0; i < 64 && c.send(mib); ++i) {}
+    }
+    const std::string sha = Json::parse(c_index(s))["signed"]["models"][0]["sha256"].get<std::string>();
+    std::string ranges = "bytes=0-";
+    for (int i = 0; i < 1000; ++i) ranges += ",0-";
+    std::string answer;
+    EXPECT_EQ(
+        raw_status(s.port, "GET /api/v1/bundles/" + sha + " HTTP/1.1\r\n" + host + "Range: " + ranges + "\r\n\r\n",
+                   &answer),
+        200);
+    for (int flood = 0; flood < 2; ++flood) {
+        RawClient c(s.port, "127.0.0.2");
+        c.send("GET /healthz HTTP/1.1\r\n" + host);
+        std::string headers;
+        if (flood == 0)
+            for (int i = 0; i < 300000; ++i) headers += "X-" + std::to_string(i) + ": y\r\n";  // 3.8 MB
+        else
+            for (int i = 0; i < 1000; ++i) headers += "X-" + std::to_string(i) + ": " + std::string(8000, 'y') + "\r\n";
+        c.send(headers + "\r\n");
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(200));
+    const uint64_t rss_after = s.proc->rss();
+    EXPECT_LT(rss_after, rss_before + 20 * 1024 * 1024) << rss_before << " -> " << rss_after;
+    std::printf("hostile bodies, ranges and header floods: RSS %.1f -> %.1f MB\n", rss_before / 1e6, rss_after / 1e6);
+    EXPECT_EQ(s.client().Get("/healthz")->status, 200);
     // Chunked bodies, alone or with a Content-Length.
     EXPECT_EQ(raw_status(s.port, "POST /api/v1/metrics HTTP/1.1\r\n" + host +
                                      "Content-Type: application/json\r\n"
@@ -604,6 +704,209 @@ TEST(Server, ServesHttpsWithTheGivenCertificate) {
     plain.set_read_timeout(2, 0);
     auto p = plain.Get("/healthz");
     EXPECT_TRUE(!p || p->status != 200);
+}
+
+//-----------------------------------------------------------------------------
+// [SECTION] Connections: slow, idle, many, pipelined
+//-----------------------------------------------------------------------------
+// Milliseconds for GET /healthz on a fresh connection from 127.0.0.1, or -1 without a 200 in 3 s.
+int healthz_ms(int port) {
+    const auto t0 = std::chrono::steady_clock::now();
+    RawClient c(port, "127.0.0.1");
+    c.send("GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+    const std::string got = c.receive(3000, has_response);
+    if (status_of(got) != 200) return -1;
+    return static_cast<int>(
+        std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - t0).count());
+}
+
+TEST(Server, SlowHeadersAndIdleConnectionsHoldNoThread) {
+    // Four workers only: 70 clients sending their headers a byte a second and 200 idle keep-alive
+    // connections would stop a thread-per-connection server many times over.
+    Server s("slow-floods", {"--threads", "4", "--idle-timeout", "60"});
+    ASSERT_TRUE(s.start());
+    const std::string request = "GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n";
+    std::vector<RawClient> slow, idle;
+    for (int i = 0; i < 70; ++i) slow.emplace_back(s.port, "127.0.0.2");
+    for (int i = 0; i < 200; ++i) {
+        idle.emplace_back(s.port, i % 2 ? "127.0.0.3" : "127.0.0.4");
+        ASSERT_TRUE(idle.back().send(request));
+        ASSERT_EQ(status_of(idle.back().receive(3000, has_response)), 200);  // then stays open, idle
+    }
+    int worst = 0;
+    for (size_t byte = 0; byte < 4; ++byte) {
+        for (auto& c : slow) ASSERT_TRUE(c.send(request.substr(byte, 1)));
+        const int ms = healthz_ms(s.port);
+        ASSERT_GE(ms, 0) << "no answer to /healthz during the floods";
+        worst = std::max(worst, ms);
+        std::this_thread::sleep_for(std::chrono::seconds(1));
+    }
+    EXPECT_LT(worst, 1000) << "/healthz took " << worst << " ms during the floods";
+    std::printf("slow headers (70) and idle keep-alive (200) with 4 workers: worst /healthz %d ms\n", worst);
+    // None of them was dropped: an idle connection (within its idle timeout) serves its next request at once.
+    ASSERT_TRUE(idle.front().send(request));
+    EXPECT_EQ(status_of(idle.front().receive(1000, has_response)), 200);
+}
+
+TEST(Server, DeadlinesCloseTricklingAndIdleConnections) {
+    Server s("deadlines", {"--header-timeout", "2", "--idle-timeout", "1"});
+    ASSERT_TRUE(s.start());
+    // Headers trickled a byte every 300 ms: the whole head has 2 s, not 2 s per byte.
+    RawClient trickle(s.port, "127.0.0.2");
+    const std::string request = "GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n";
+    const auto t0 = std::chrono::steady_clock::now();
+    std::string got;
+    for (char ch : request) {
+        if (!trickle.send(std::string(1, ch))) break;
+        got += trickle.receive(300);
+        if (!got.empty()) break;
+    }
+    const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    EXPECT_EQ(status_of(got), 408) << got;
+    EXPECT_NE(got.find("\"code\":\"request_timeout\""), std::string::npos) << got;
+    EXPECT_LT(secs, 3.5);
+    EXPECT_TRUE(trickle.closed_within(500));
+    // A connection that never sends a byte is closed quietly after the header timeout.
+    RawClient silent(s.port, "127.0.0.3");
+    EXPECT_FALSE(silent.closed_within(1500));
+    EXPECT_TRUE(silent.closed_within(1500));
+    // A keep-alive connection idle after its response is closed after the idle timeout.
+    RawClient kept(s.port, "127.0.0.4");
+    ASSERT_TRUE(kept.send(request));
+    ASSERT_EQ(status_of(kept.receive(2000, has_response)), 200);
+    EXPECT_TRUE(kept.closed_within(2000));
+}
+
+TEST(Server, TooManyConnectionsFromOneAddressAndAFullPoolAreAnswered503) {
+    Server s("crowds", {"--threads", "4", "--max-connections-per-source", "10", "--rate-limit", "0"});
+    ASSERT_TRUE(s.start());
+    std::vector<RawClient> mine;
+    for (int i = 0; i < 10; ++i) mine.emplace_back(s.port, "127.0.0.5");
+    RawClient eleventh(s.port, "127.0.0.5");
+    std::string got = eleventh.receive(1000, has_response);
+    EXPECT_EQ(status_of(got), 503) << got;
+    EXPECT_NE(got.find("\"code\":\"too_many_connections\""), std::string::npos) << got;
+    EXPECT_NE(got.find("Retry-After: 5"), std::string::npos) << got;
+    EXPECT_GE(healthz_ms(s.port), 0);  // other addresses are served
+    mine.clear();
+
+    // Four slow report bodies hold the four workers (a body has 10 s before the minimum rate
+    // applies); 16 × 4 complete requests may wait for them; the rest are told 503 at once.
+    const std::string head =
+        "POST /api/v1/metrics HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+        "Content-Length: 60000\r\n\r\n{";
+    std::vector<RawClient> bodies;
+    for (int i = 0; i < 4; ++i) {
+        bodies.emplace_back(s.port, "127.0.0.6");
+        ASSERT_TRUE(bodies.back().send(head));
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(300));
+    std::vector<RawClient> waiting;
+    for (int i = 0; i < 80; ++i) {
+        waiting.emplace_back(s.port, "127.0.1." + std::to_string(1 + i / 10));
+        ASSERT_TRUE(waiting.back().send("GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n"));
+    }
+    int busy = 0;
+    std::vector<size_t> queued;
+    for (size_t i = 0; i < waiting.size(); ++i) {
+        const std::string answer = waiting[i].receive(i == 0 ? 1000 : 50, has_response);
+        if (status_of(answer) == 503) {
+            ++busy;
+            EXPECT_NE(answer.find("\"code\":\"busy\""), std::string::npos) << answer;
+        } else {
+            EXPECT_EQ(answer, "") << "answered while every worker was held";
+            queued.push_back(i);
+        }
+    }
+    EXPECT_EQ(busy, 80 - 64);
+    // The slow bodies are cut when they fall below the minimum rate; the waiting requests are
+    // then answered in full.
+    for (size_t i : queued) EXPECT_EQ(status_of(waiting[i].receive(15000, has_response)), 200) << i;
+    for (auto& b : bodies) EXPECT_TRUE(b.closed_within(2000));
+    const std::string metrics = s.operator_client().Get("/metrics")->body;
+    EXPECT_NE(metrics.find("localdx_connections_refused_total{reason=\"busy\"} 16\n"), std::string::npos) << metrics;
+    EXPECT_NE(metrics.find("localdx_connections_refused_total{reason=\"too_many_connections\"} 1\n"),
+              std::string::npos);
+}
+
+// The whole request path (front, cpp-httplib's parser, our refusals, the routes) fed mutated
+// requests: byte flips, insertions, truncations and splices of real ones, each on its own
+// connection. Nothing may answer 5xx or stop the server. A short run; scripts/fuzz runs it long.
+TEST(Server, MutatedRequestsNeverGetA5xx) {
+    Server s("mutated", {"--rate-limit", "0", "--header-timeout", "1"});
+    ASSERT_TRUE(s.start());
+    ASSERT_EQ(s.publish(demo_bundle("pima-diabetes"))->status, 201);
+    const std::string report = make_reports(demo_model("pima-diabetes"), "pima-diabetes", 1, 5)[0];
+    const std::string sha = Json::parse(c_index(s))["signed"]["models"][0]["sha256"].get<std::string>();
+    const std::vector<std::string> seeds = {
+        "GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n",
+        "GET /api/v1/models HTTP/1.1\r\nHost: x\r\nIf-None-Match: W/\"a\", *\r\n\r\n",
+        "GET /api/v1/bundles/" + sha + " HTTP/1.1\r\nHost: x\r\nRange: bytes=10-20\r\n\r\n",
+        "GET /api/v1/drift?model=pima-diabetes&version=1 HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer " +
+            kOperatorToken + "\r\n\r\n",
+        "POST /api/v1/metrics HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: " +
+            std::to_string(report.size()) + "\r\n\r\n" + report,
+        "GET /index.html HTTP/1.1\r\nHost: x\r\n\r\n"};
+    const int runs = std::getenv("LOCALDX_FUZZ_REQUESTS") ? std::atoi(std::getenv("LOCALDX_FUZZ_REQUESTS")) : 1500;
+    std::mt19937_64 rng(7);
+    std::map<int, int> statuses;
+    for (int run = 0; run < runs; ++run) {
+        std::string r = seeds[rng() % seeds.size()];
+        for (int edits = 1 + static_cast<int>(rng() % 4); edits-- > 0 && !r.empty();) {
+            const size_t at = rng() % r.size();
+            switch (rng() % 5) {
+                case 0:
+                    r[at] = static_cast<char>(rng());
+                    break;  // flip a byte (0xFF, NUL, controls included)
+                case 1:
+                    r.insert(at, std::string(1 + rng() % 8, static_cast<char>(rng())));
+                    break;
+                case 2:
+                    r.erase(at, 1 + rng() % 16);
+                    break;
+                case 3:
+                    r.resize(at);
+                    break;  // truncated
+                default:
+                    r.insert(at, seeds[rng() % seeds.size()].substr(0, rng() % 40));
+                    break;  // spliced
+            }
+        }
+        RawClient c(s.port, "127.0.0." + std::to_string(2 + run % 50));
+        c.send(r);
+        ::shutdown(c.fd, SHUT_WR);
+        const std::string got =
+            c.receive(3000, [](const std::string& g) { return g.find("\r\n\r\n") != std::string::npos; });
+        const int status = status_of(got);
+        ++statuses[status];
+        ASSERT_TRUE(status == 0 || (status >= 200 && status < 500)) << status << " for " << printable(r) << "\n" << got;
+        ASSERT_EQ(got.find("EXCEPTION_WHAT"), std::string::npos);
+    }
+    std::string summary;
+    for (auto [status, n] : statuses) summary += " " + std::to_string(status) + "×" + std::to_string(n);
+    std::printf("%d mutated requests, statuses:%s\n", runs, summary.c_str());
+    EXPECT_GE(healthz_ms(s.port), 0);
+}
+
+TEST(Server, PipelinedRequestsAreAnsweredInOrder) {
+    Server s("pipelined");
+    ASSERT_TRUE(s.start());
+    RawClient c(s.port, "127.0.0.2");
+    std::string burst;
+    for (int i = 0; i < 51; ++i)
+        burst += i % 2 ? "GET /nope HTTP/1.1\r\nHost: x\r\n\r\n" : "GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n";
+    ASSERT_TRUE(c.send(burst));
+    auto count = [](const std::string& got) {
+        size_t n = 0;
+        for (size_t at = got.find("HTTP/1.1 "); at != std::string::npos; at = got.find("HTTP/1.1 ", at + 1)) ++n;
+        return n;
+    };
+    const std::string got = c.receive(5000, [&](const std::string& g) { return count(g) == 51 && g.back() == '\n'; });
+    std::vector<int> statuses;
+    for (size_t at = got.find("HTTP/1.1 "); at != std::string::npos; at = got.find("HTTP/1.1 ", at + 1))
+        statuses.push_back(std::atoi(got.c_str() + at + 9));
+    ASSERT_EQ(statuses.size(), 51u);
+    for (size_t i = 0; i < statuses.size(); ++i) EXPECT_EQ(statuses[i], i % 2 ? 404 : 200) << i;
 }
 
 //-----------------------------------------------------------------------------

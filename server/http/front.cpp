@@ -1,0 +1,522 @@
+// server/http/front.cpp — see front.h.
+//
+// Index of this file
+//   [SECTION] Connections and their stream
+//   [SECTION] Refusals written by the front
+//   [SECTION] Reception (one epoll thread)
+//   [SECTION] Workers
+//   [SECTION] Accept hand-off, counts, drain
+#include "http/front.h"
+
+#include <arpa/inet.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <condition_variable>
+#include <cstring>
+#include <deque>
+#include <mutex>
+#include <thread>
+#include <unordered_map>
+#include <vector>
+
+#include "base/json.h"
+#include "http/error_body.h"
+
+namespace ldx {
+
+using Clock = std::chrono::steady_clock;
+
+//-----------------------------------------------------------------------------
+// [SECTION] Connections and their stream
+//-----------------------------------------------------------------------------
+struct FrontServer::Connection {
+    int fd = -1;
+    std::string peer, local;
+    int peer_port = 0, local_port = 0;
+    std::string in;  // received bytes not yet consumed (a head, a pipelined request, a body's start)
+    size_t used = 0;
+    Clock::time_point deadline;
+    bool head_started = false;  // some bytes of the next request have arrived
+    uint64_t served = 0;
+};
+
+namespace {
+
+// Where a complete request head ends in `in` from `from`, or npos. cpp-httplib reads lines ending
+// in "\n" (with or without "\r"); a head ends with an empty line.
+size_t head_end(const std::string& in, size_t from) {
+    for (size_t i = in.find('\n', from); i != std::string::npos; i = in.find('\n', i + 1)) {
+        if (i + 1 < in.size() && in[i + 1] == '\n') return i + 2;
+        if (i + 2 < in.size() && in[i + 1] == '\r' && in[i + 2] == '\n') return i + 3;
+    }
+    return std::string::npos;
+}
+
+std::string address_text(const sockaddr_storage& a, int& port) {
+    char buf[INET6_ADDRSTRLEN] = "";
+    if (a.ss_family == AF_INET) {
+        const auto* v4 = reinterpret_cast<const sockaddr_in*>(&a);
+        inet_ntop(AF_INET, &v4->sin_addr, buf, sizeof buf);
+        port = ntohs(v4->sin_port);
+    } else if (a.ss_family == AF_INET6) {
+        const auto* v6 = reinterpret_cast<const sockaddr_in6*>(&a);
+        inet_ntop(AF_INET6, &v6->sin6_addr, buf, sizeof buf);
+        port = ntohs(v6->sin6_port);
+    }
+    return buf;
+}
+
+}  // namespace
+
+// The stream cpp-httplib reads a request from and writes its response to: the connection's
+// buffered bytes first, then the socket (non-blocking, waited on with poll). Every wait is bounded
+// by the transfer rule: after the grace period, bytes moved must average the minimum rate.
+class FrontServer::ConnectionStream : public httplib::Stream {
+public:
+    ConnectionStream(Connection& c, const FrontLimits& limits) : c_(c), limits_(limits), start_(Clock::now()) {}
+
+    bool is_readable() const override { return c_.used < c_.in.size() || wait(POLLIN); }
+    bool is_writable() const override { return wait(POLLOUT); }
+
+    ssize_t read(char* ptr, size_t size) override {
+        if (c_.used == c_.in.size()) {
+            c_.in.clear();
+            c_.used = 0;
+            if (size >= kChunk) return receive(ptr, size);  // large reads straight into the caller's buffer
+            char chunk[kChunk];
+            const ssize_t n = receive(chunk, sizeof chunk);
+            if (n <= 0) return n;
+            c_.in.assign(chunk, static_cast<size_t>(n));
+        }
+        const size_t n = std::min(size, c_.in.size() - c_.used);
+        std::memcpy(ptr, c_.in.data() + c_.used, n);
+        c_.used += n;
+        return static_cast<ssize_t>(n);
+    }
+
+    ssize_t write(const char* ptr, size_t size) override {
+        size_t done = 0;
+        while (done < size) {
+            const ssize_t n = ::send(c_.fd, ptr + done, size - done, MSG_NOSIGNAL);
+            if (n > 0) {
+                done += static_cast<size_t>(n);
+                moved_ += static_cast<uint64_t>(n);
+            } else if (n < 0 && errno == EINTR) {
+                continue;
+            } else if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+                if (!wait(POLLOUT)) return failed();
+            } else {
+                return failed();
+            }
+        }
+        return static_cast<ssize_t>(size);
+    }
+
+    void get_remote_ip_and_port(std::string& ip, int& port) const override {
+        ip = c_.peer;
+        port = c_.peer_port;
+    }
+    void get_local_ip_and_port(std::string& ip, int& port) const override {
+        ip = c_.local;
+        port = c_.local_port;
+    }
+    socket_t socket() const override { return c_.fd; }
+    bool broken() const { return broken_; }
+
+private:
+    static constexpr size_t kChunk = 16 * 1024;
+
+    ssize_t receive(char* ptr, size_t size) {
+        for (;;) {
+            const ssize_t n = ::recv(c_.fd, ptr, size, 0);
+            if (n > 0) {
+                moved_ += static_cast<uint64_t>(n);
+                return n;
+            }
+            if (n == 0) return 0;
+            if (errno == EINTR) continue;
+            if ((errno != EAGAIN && errno != EWOULDBLOCK) || !wait(POLLIN)) return failed();
+        }
+    }
+    // Waits for the socket within what the transfer rule still allows.
+    bool wait(short events) const {
+        for (;;) {
+            const auto allowed =
+                start_ + limits_.transfer_grace +
+                std::chrono::milliseconds(static_cast<int64_t>(1000.0 * moved_ / limits_.min_bytes_per_second));
+            const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(allowed - Clock::now()).count();
+            if (left <= 0) return false;
+            pollfd p{c_.fd, events, 0};
+            const int r = ::poll(&p, 1, static_cast<int>(std::min<int64_t>(left, 1000)));
+            if (r > 0) return (p.revents & (events | POLLHUP | POLLERR)) != 0;
+            if (r < 0 && errno != EINTR) return false;
+        }
+    }
+    ssize_t failed() {
+        broken_ = true;
+        return -1;
+    }
+
+    Connection& c_;
+    const FrontLimits& limits_;
+    Clock::time_point start_;
+    uint64_t moved_ = 0;
+    bool broken_ = false;
+};
+
+//-----------------------------------------------------------------------------
+// [SECTION] Refusals written by the front
+//-----------------------------------------------------------------------------
+namespace {
+
+struct Refusal {
+    int status;
+    const char* reason;  // the status line's text
+    const char* code;
+    const char* message;
+};
+constexpr Refusal kTooManyFromSource{503, "Service Unavailable", "too_many_connections",
+                                     "too many connections from this address; close some and try again"};
+constexpr Refusal kTooManyConnections{503, "Service Unavailable", "busy",
+                                      "the server has too many open connections; try again shortly"};
+constexpr Refusal kBusy{503, "Service Unavailable", "busy", "the server is busy; try again shortly"};
+constexpr Refusal kHeadTooLarge{431, "Request Header Fields Too Large", "headers_too_large",
+                                "the request line and headers are too large"};
+constexpr Refusal kHeadTimeout{408, "Request Timeout", "request_timeout",
+                               "the request's headers did not arrive in time"};
+
+// Best effort, never blocking: the socket is closed right after.
+void send_refusal(int fd, const Refusal& r) {
+    const std::string body = json_dump(error_body(r.code, r.message)) + "\n";
+    const std::string msg = "HTTP/1.1 " + std::to_string(r.status) + " " + r.reason +
+                            "\r\nContent-Type: application/json\r\nContent-Length: " + std::to_string(body.size()) +
+                            "\r\nConnection: close\r\n" + (r.status == 503 ? "Retry-After: 5\r\n" : "") + "\r\n" + body;
+    [[maybe_unused]] const ssize_t n = ::send(fd, msg.data(), msg.size(), MSG_NOSIGNAL | MSG_DONTWAIT);
+}
+
+// cpp-httplib's accept loop runs each accepted socket's task inline: the front returns at once.
+class InlineQueue : public httplib::TaskQueue {
+public:
+    void enqueue(std::function<void()> fn) override { fn(); }
+    void shutdown() override {}
+};
+
+}  // namespace
+
+//-----------------------------------------------------------------------------
+// [SECTION] Reception (one epoll thread)
+//-----------------------------------------------------------------------------
+struct FrontServer::Impl {
+    FrontServer& front;
+    FrontLimits limits;
+    int epoll_fd = -1, wake_fd = -1;
+    std::thread reception;
+    std::vector<std::thread> workers;
+
+    mutable std::mutex mu;  // guards everything below
+    std::condition_variable work_ready;
+    bool stopping = false;
+    std::vector<std::unique_ptr<Connection>> arriving;  // new or returned, for reception to hold
+    std::deque<std::unique_ptr<Connection>> ready;      // complete heads waiting for a worker
+    std::unordered_map<std::string, size_t> per_source;
+    FrontCounts counts;
+
+    Impl(FrontServer& f, FrontLimits l) : front(f), limits(l) {
+        epoll_fd = ::epoll_create1(EPOLL_CLOEXEC);
+        wake_fd = ::eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+        epoll_event ev{};
+        ev.events = EPOLLIN;
+        ev.data.fd = wake_fd;
+        ::epoll_ctl(epoll_fd, EPOLL_CTL_ADD, wake_fd, &ev);
+        reception = std::thread([this] { receive_loop(); });
+        for (int i = 0; i < limits.workers; ++i) workers.emplace_back([this] { work_loop(); });
+    }
+
+    void wake() {
+        const uint64_t one = 1;
+        [[maybe_unused]] const ssize_t n = ::write(wake_fd, &one, sizeof one);
+    }
+
+    // Closes a connection for good and forgets its address's share.
+    void finish(std::unique_ptr<Connection> c, const Refusal* refusal = nullptr) {
+        if (refusal) send_refusal(c->fd, *refusal);
+        ::shutdown(c->fd, SHUT_RDWR);
+        ::close(c->fd);
+        std::lock_guard lock(mu);
+        if (refusal) ++counts.refused[refusal->code];
+        --counts.open;
+        if (--per_source[c->peer] == 0) per_source.erase(c->peer);
+    }
+
+    // A head is complete: to the workers, or 503 when too many already wait.
+    void dispatch(std::unique_ptr<Connection> c) {
+        {
+            std::lock_guard lock(mu);
+            if (ready.size() < limits.max_waiting && !stopping) {
+                ready.push_back(std::move(c));
+                work_ready.notify_one();
+                return;
+            }
+        }
+        finish(std::move(c), &kBusy);
+    }
+
+    // Looks at what a held connection has received: complete head, too large, or still arriving.
+    enum class Verdict { wait, dispatched, closed };
+    Verdict examine(std::unique_ptr<Connection>& c, std::unordered_map<int, std::unique_ptr<Connection>>& held) {
+        const int fd = c->fd;
+        if (head_end(c->in, c->used) != std::string::npos) {
+            ::epoll_ctl(epoll_fd, EPOLL_CTL_DEL, fd, nullptr);
+            auto owned = std::move(c);
+            held.erase(fd);
+            dispatch(std::move(owned));
+            return Verdict::dispatched;
+        }
+        if (c->in.size() - c->used > limits.max_head_bytes) {
+            ::epoll_ctl(epoll_fd, EPOLL_CTL_DEL, fd, nullptr);
+            auto owned = std::move(c);
+            held.erase(fd);
+            finish(std::move(owned), &kHeadTooLarge);
+            return Verdict::closed;
+        }
+        if (!c->head_started && c->in.size() > c->used) {
+            c->head_started = true;
+            c->deadline = Clock::now() + limits.head_timeout;
+        }
+        return Verdict::wait;
+    }
+
+    void receive_loop() {
+        std::unordered_map<int, std::unique_ptr<Connection>> held;
+        std::vector<epoll_event> events(256);
+        for (;;) {
+            const int n = ::epoll_wait(epoll_fd, events.data(), static_cast<int>(events.size()), 100);
+            std::vector<std::unique_ptr<Connection>> incoming;
+            {
+                std::lock_guard lock(mu);
+                if (stopping) break;
+                incoming.swap(arriving);
+            }
+            for (auto& c : incoming) {
+                const int fd = c->fd;
+                epoll_event ev{};
+                ev.events = EPOLLIN | EPOLLRDHUP;
+                ev.data.fd = fd;
+                if (::epoll_ctl(epoll_fd, EPOLL_CTL_ADD, fd, &ev) != 0) {
+                    finish(std::move(c));
+                    continue;
+                }
+                auto& slot = held[fd];
+                slot = std::move(c);
+                examine(slot, held);  // a returned connection may hold a pipelined request already
+            }
+            for (int i = 0; i < n; ++i) {
+                const int fd = events[static_cast<size_t>(i)].data.fd;
+                if (fd == wake_fd) {
+                    uint64_t v;
+                    [[maybe_unused]] const ssize_t r = ::read(wake_fd, &v, sizeof v);
+                    continue;
+                }
+                auto it = held.find(fd);
+                if (it == held.end()) continue;
+                const Received got = take_bytes(*it->second);
+                // A peer that half-closes after its request still gets the answer.
+                if (got == Received::failed ||
+                    (got == Received::ended && head_end(it->second->in, it->second->used) == std::string::npos)) {
+                    ::epoll_ctl(epoll_fd, EPOLL_CTL_DEL, fd, nullptr);
+                    auto owned = std::move(it->second);
+                    held.erase(it);
+                    finish(std::move(owned));
+                    continue;
+                }
+                examine(it->second, held);
+            }
+            // Deadlines: an unfinished head gets 408; an idle connection is closed quietly.
+            const auto now = Clock::now();
+            for (auto it = held.begin(); it != held.end();) {
+                if (it->second->deadline > now) {
+                    ++it;
+                    continue;
+                }
+                ::epoll_ctl(epoll_fd, EPOLL_CTL_DEL, it->first, nullptr);
+                auto owned = std::move(it->second);
+                it = held.erase(it);
+                const bool partial = owned->head_started;
+                finish(std::move(owned), partial ? &kHeadTimeout : nullptr);
+            }
+        }
+        for (auto& [fd, c] : held) finish(std::move(c));
+        std::vector<std::unique_ptr<Connection>> left;
+        {
+            std::lock_guard lock(mu);
+            left.swap(arriving);
+        }
+        for (auto& c : left) finish(std::move(c));
+    }
+
+    // Reads what has arrived, up to one byte past the head limit.
+    enum class Received { more, ended, failed };  // ended: the peer closed its side
+    Received take_bytes(Connection& c) {
+        char buf[8192];
+        while (c.in.size() - c.used <= limits.max_head_bytes) {
+            const ssize_t n = ::recv(c.fd, buf, sizeof buf, 0);
+            if (n > 0) {
+                c.in.append(buf, static_cast<size_t>(n));
+                continue;
+            }
+            if (n == 0) return Received::ended;
+            if (errno == EINTR) continue;
+            return errno == EAGAIN || errno == EWOULDBLOCK ? Received::more : Received::failed;
+        }
+        return Received::more;
+    }
+
+    //-------------------------------------------------------------------------
+    // [SECTION] Workers
+    //-------------------------------------------------------------------------
+    void work_loop() {
+        for (;;) {
+            std::unique_ptr<Connection> c;
+            {
+                std::unique_lock lock(mu);
+                work_ready.wait(lock, [&] { return stopping || !ready.empty(); });
+                if (ready.empty()) return;  // stopping, and nothing left to answer
+                c = std::move(ready.front());
+                ready.pop_front();
+            }
+            serve(std::move(c));
+        }
+    }
+
+    // Answers the connection's buffered request, then any pipelined ones in order; hands the
+    // connection back to reception between requests.
+    void serve(std::unique_ptr<Connection> c) {
+        constexpr int kPipelinedPerTurn = 100;  // then back to reception, so one connection cannot hold a worker
+        for (int turn = 0;; ++turn) {
+            bool keep_open = false;
+            if (!front.serve_one(*c, keep_open) || !keep_open) return finish(std::move(c));
+            if (is_stopping()) return finish(std::move(c));
+            c->in.erase(0, c->used);
+            c->used = 0;
+            if (turn + 1 < kPipelinedPerTurn && head_end(c->in, 0) != std::string::npos) continue;
+            c->head_started = !c->in.empty();
+            c->deadline = Clock::now() + (c->head_started ? limits.head_timeout : limits.idle_timeout);
+            {
+                std::lock_guard lock(mu);
+                arriving.push_back(std::move(c));
+            }
+            wake();
+            return;
+        }
+    }
+
+    bool is_stopping() const {
+        std::lock_guard lock(mu);
+        return stopping;
+    }
+};
+
+namespace {
+thread_local bool close_requested = false;
+}
+
+void front_close_after_response() { close_requested = true; }
+
+bool FrontServer::serve_one(Connection& c, bool& keep_open) {
+    ConnectionStream stream(c, impl_->limits);
+    bool close_after = false;
+    close_requested = false;
+    const bool ok = process_request(stream, impl_->is_stopping(), close_after, nullptr);
+    ++c.served;
+    keep_open = ok && !close_after && !close_requested && !stream.broken();
+    return ok;
+}
+
+//-----------------------------------------------------------------------------
+// [SECTION] Accept hand-off, counts, drain
+//-----------------------------------------------------------------------------
+FrontServer::FrontServer(FrontLimits limits) {
+    // Every held connection is a descriptor: use what the hard limit allows, keep some for files.
+    rlimit rl{};
+    if (::getrlimit(RLIMIT_NOFILE, &rl) == 0) {
+        if (rl.rlim_cur < rl.rlim_max) {
+            rl.rlim_cur = rl.rlim_max;
+            ::setrlimit(RLIMIT_NOFILE, &rl);
+            ::getrlimit(RLIMIT_NOFILE, &rl);
+        }
+        if (rl.rlim_cur != RLIM_INFINITY)
+            limits.max_connections =
+                std::min<size_t>(limits.max_connections, rl.rlim_cur > 256 ? rl.rlim_cur - 128 : 64);
+    }
+    impl_ = std::make_unique<Impl>(*this, limits);
+    // cpp-httplib owns the queue it asks for (its API takes a raw pointer).
+    new_task_queue = [] { return new InlineQueue; };
+}
+
+FrontServer::~FrontServer() { drain(); }
+
+bool FrontServer::process_and_close_socket(socket_t sock) {
+    auto c = std::make_unique<Connection>();
+    c->fd = sock;
+    sockaddr_storage a{};
+    socklen_t len = sizeof a;
+    if (::getpeername(sock, reinterpret_cast<sockaddr*>(&a), &len) == 0) c->peer = address_text(a, c->peer_port);
+    len = sizeof a;
+    if (::getsockname(sock, reinterpret_cast<sockaddr*>(&a), &len) == 0) c->local = address_text(a, c->local_port);
+    ::fcntl(sock, F_SETFL, ::fcntl(sock, F_GETFL) | O_NONBLOCK);
+    c->deadline = Clock::now() + impl_->limits.head_timeout;  // a new connection must start its request
+    const Refusal* refusal = nullptr;
+    {
+        std::lock_guard lock(impl_->mu);
+        ++impl_->counts.accepted;
+        size_t& mine = impl_->per_source[c->peer];
+        if (impl_->stopping || impl_->counts.open >= impl_->limits.max_connections) refusal = &kTooManyConnections;
+        else if (impl_->limits.max_per_source && mine >= impl_->limits.max_per_source) refusal = &kTooManyFromSource;
+        ++mine;
+        ++impl_->counts.open;
+        if (!refusal) impl_->arriving.push_back(std::move(c));
+    }
+    if (refusal) impl_->finish(std::move(c), refusal);
+    else impl_->wake();
+    return true;
+}
+
+FrontCounts FrontServer::counts() const {
+    std::lock_guard lock(impl_->mu);
+    return impl_->counts;
+}
+
+void FrontServer::drain() {
+    if (!impl_) return;
+    {
+        std::lock_guard lock(impl_->mu);
+        impl_->stopping = true;
+    }
+    impl_->work_ready.notify_all();
+    impl_->wake();
+    if (impl_->reception.joinable()) impl_->reception.join();
+    for (auto& w : impl_->workers)
+        if (w.joinable()) w.join();
+    impl_->workers.clear();
+    // Requests that were complete but not yet taken: refused now, as the server is stopping.
+    std::deque<std::unique_ptr<Connection>> left;
+    {
+        std::lock_guard lock(impl_->mu);
+        left.swap(impl_->ready);
+    }
+    for (auto& c : left) impl_->finish(std::move(c), &kBusy);
+    if (impl_->epoll_fd >= 0) ::close(impl_->epoll_fd);
+    if (impl_->wake_fd >= 0) ::close(impl_->wake_fd);
+    impl_->epoll_fd = impl_->wake_fd = -1;
+}
+
+}  // namespace ldx

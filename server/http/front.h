@@ -1,0 +1,95 @@
+// server/http/front.h — the server's own connection handling, in front of cpp-httplib's request
+// processing.
+//
+// Index of this file
+//   [SECTION] Limits
+//   [SECTION] The front server
+//
+// Why this exists: Debian's cpp-httplib (0.11.4) gives every connection a pool thread from accept
+// to close, with a timeout per read only. A client that sends its headers one byte a second, or
+// keeps a connection open and idle, holds a thread; as many such clients as threads stop the
+// server, and a trickle of one byte every few seconds is never timed out. It also answers only
+// the first of several pipelined requests.
+//
+// Here one reception thread holds every connection (epoll, no thread per connection) until its
+// request head (request line and headers) is complete, within one deadline for the whole head.
+// Only complete heads go to the worker threads, which run cpp-httplib's own request processing
+// (parsing, routing, handlers, responses) on them through a stream of ours that enforces a
+// minimum transfer rate on bodies and responses. Between requests a connection goes back to
+// reception, so idle keep-alive connections hold no thread. Pipelined requests are answered in
+// order. Too many connections from one address, or more complete requests waiting than the
+// workers can take, are answered 503 at once rather than left unanswered.
+//
+// HTTPS served by localdx-server itself (--tls-cert) keeps cpp-httplib's own connection handling;
+// on a network, terminate TLS at the reverse proxy (docs/deploy.md) and let this front face it.
+#pragma once
+#include <httplib.h>
+
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <string>
+
+namespace ldx {
+
+//-----------------------------------------------------------------------------
+// [SECTION] Limits
+//-----------------------------------------------------------------------------
+struct FrontLimits {
+    int workers = 64;                               // threads that run complete requests
+    size_t max_connections = 10000;                 // open at once (lowered to what the descriptor limit allows)
+    size_t max_per_source = 128;                    // open at once from one remote address; 0: no cap
+    size_t max_waiting = 1024;                      // complete requests waiting for a worker; beyond: 503
+    std::chrono::milliseconds head_timeout{10000};  // from a request's first byte to the end of its head
+    std::chrono::milliseconds idle_timeout{5000};   // a connection with no request in progress
+    size_t max_head_bytes = 24 * 1024;              // request line and headers together
+    // Bodies and responses must move at this average rate once the grace period is over.
+    double min_bytes_per_second = 16 * 1024;
+    std::chrono::milliseconds transfer_grace{10000};
+};
+
+// What the front did, for /metrics.
+struct FrontCounts {
+    uint64_t open = 0;                        // connections open now
+    uint64_t accepted = 0;                    // connections accepted since start
+    std::map<std::string, uint64_t> refused;  // reason → connections the front answered or closed
+};
+
+// Called from a handler (pre-routing included) on the thread answering a request: close the
+// connection once the response is written. For refusals decided before a body was read, whose
+// unread bytes must not be taken for the next request. Harmless outside the front.
+void front_close_after_response();
+
+//-----------------------------------------------------------------------------
+// [SECTION] The front server
+//-----------------------------------------------------------------------------
+// Configure it as any httplib::Server (routes, handlers, bind_to_port, listen_after_bind), but do
+// not replace new_task_queue. After listen_after_bind() returns (stop() was called), call drain().
+class FrontServer : public httplib::Server {
+public:
+    explicit FrontServer(FrontLimits limits);
+    ~FrontServer() override;
+    FrontServer(const FrontServer&) = delete;
+    FrontServer& operator=(const FrontServer&) = delete;
+
+    // Lets requests being processed finish, closes every connection, joins the threads.
+    void drain();
+    FrontCounts counts() const;
+
+    struct Connection;
+    class ConnectionStream;
+
+private:
+    // Called by cpp-httplib's accept loop, on its thread, for each accepted socket: hands the
+    // connection to reception (or refuses it) and returns at once.
+    bool process_and_close_socket(socket_t sock) override;
+    // Runs one request of a connection whose head is buffered; false: close the connection.
+    bool serve_one(Connection& c, bool& keep_open);
+
+    struct Impl;
+    std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace ldx
