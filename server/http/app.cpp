@@ -82,6 +82,10 @@ receives patient data. Every option can also be set by an environment variable.
                          deleted at start and hourly while reports arrive)
   --drift-min N          predictions needed before a drift figure is published (default 20000;
                          randomized response makes PSI noisy, about 600 / predictions)
+  --drift-min-sources N  distinct sources (an address on a day) needed before a drift figure is
+                         published (default 5), so that a few forged sources cannot make one
+  --source-day-max N     predictions one source may report per day, all models together
+                         (default 50000; beyond: 429)
   --psi-warn X           PSI warning threshold (default 0.1)
   --psi-alert X          PSI alert threshold (default 0.25)
   --no-access-log        do not log requests (the log never holds addresses or bodies)
@@ -143,6 +147,8 @@ Result<ServerConfig> server_config_parse(const std::vector<std::string>& args, s
                                          "--drift-days",
                                          "--retention-days",
                                          "--drift-min",
+                                         "--drift-min-sources",
+                                         "--source-day-max",
                                          "--psi-warn",
                                          "--psi-alert"};
     for (size_t i = 0; i < args.size(); ++i) {
@@ -186,6 +192,8 @@ Result<ServerConfig> server_config_parse(const std::vector<std::string>& args, s
     num("--drift-days", c.drift_days, 1, 3650);
     num("--retention-days", c.retention_days, 2, 36500);
     num("--drift-min", c.drift_min_predictions, 1, 1000000000);
+    num("--drift-min-sources", c.drift_min_sources, 1, 1000000);
+    num("--source-day-max", c.source_day_max, 1, 1000000000000);
     for (auto [f, out] : {std::pair{"--psi-warn", &c.psi_warn}, std::pair{"--psi-alert", &c.psi_alert}})
         if (v.count(f)) {
             auto r = to_double(f, v[f]);
@@ -254,8 +262,11 @@ std::string route_of(const std::string& path) {
 // the commit that holds it, so a kill -9 loses nothing acknowledged.
 class Ingest {
 public:
-    Ingest(Store& store, int retention_days)
-        : store_(store), retention_days_(retention_days), writer_([this] { loop(); }) {}
+    Ingest(Store& store, int retention_days, uint64_t source_day_max)
+        : store_(store),
+          retention_days_(retention_days),
+          source_day_max_(source_day_max),
+          writer_([this] { loop(); }) {}
     ~Ingest() { stop(); }
 
     std::future<Result<Store::Outcome>> submit(Store::Incoming in) {
@@ -298,7 +309,7 @@ private:
             std::vector<Store::Incoming> items;
             items.reserve(batch.size());
             for (auto& p : batch) items.push_back(std::move(p.in));
-            auto r = store_.add_reports(items);
+            auto r = store_.add_reports(items, source_day_max_);
             ++batches_;
             for (size_t i = 0; i < batch.size(); ++i) {
                 if (r) batch[i].done.set_value(r.value()[i]);
@@ -314,6 +325,7 @@ private:
     }
     Store& store_;
     int retention_days_;
+    uint64_t source_day_max_;
     std::chrono::steady_clock::time_point last_prune_ = std::chrono::steady_clock::now();
     std::mutex mu_;
     std::condition_variable cv_;
@@ -332,12 +344,22 @@ private:
 class RateLimiter {
 public:
     explicit RateLimiter(int per_minute) : per_minute_(per_minute), salt_(ed25519_keypair().public_key) {}
+    // The pseudonymous source a report is kept under: the peer address on that day, hashed with
+    // this process's salt. It links one address's reports of one day, nothing across days.
+    std::string source_id(const std::string& day, const std::string& peer) const {
+        return sha256(salt_ + day + "\n" + peer).substr(0, 16);
+    }
     bool allow(const std::string& peer) {
         if (per_minute_ <= 0) return true;
         const std::string key = sha256(salt_ + peer).substr(0, 16);
         const double now = std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count();
         std::lock_guard lock(mu_);
-        if (buckets_.size() > 100000) buckets_.clear();  // bounded memory under address churn
+        if (buckets_.size() > kMaxBuckets) {
+            // Bounded memory under address churn: forget the buckets that have refilled (a minute
+            // unused); never everyone's, so many addresses cannot reset the others' limits.
+            std::erase_if(buckets_, [&](const auto& kv) { return now - kv.second.at > 60; });
+            if (buckets_.size() > kMaxBuckets && !buckets_.count(key)) return false;
+        }
         Bucket& b = buckets_[key];
         if (b.at == 0) {
             b.at = now;
@@ -354,6 +376,7 @@ private:
     struct Bucket {
         double tokens = 0, at = 0;
     };
+    static constexpr size_t kMaxBuckets = 100000;
     int per_minute_;
     std::string salt_;
     std::mutex mu_;
@@ -481,7 +504,7 @@ Result<std::unique_ptr<App>> App::create(const ServerConfig& cfg) {
     s.store = std::move(*store);
     for (const auto& row : s.store->bundles()) s.remember(row);
     s.store->prune(utc_day(unix_now() - int64_t{cfg.retention_days} * 86400));  // retention, at start
-    s.ingest = std::make_unique<Ingest>(*s.store, cfg.retention_days);
+    s.ingest = std::make_unique<Ingest>(*s.store, cfg.retention_days, cfg.source_day_max);
     s.limiter = std::make_unique<RateLimiter>(cfg.rate_limit_per_minute);
     if (!cfg.web_dir.empty() && !std::filesystem::is_directory(cfg.web_dir))
         return problem("io", "--web " + cfg.web_dir + " is not a folder");
@@ -677,19 +700,35 @@ void routes_bundles(App::State& s, httplib::Server& svr) {
 //-----------------------------------------------------------------------------
 std::string day_offset(int64_t days) { return utc_day(unix_now() - days * 86400); }
 
+// Drift of one model version over the window, pooled robustly over sources (pool_sources): no
+// figure until enough distinct sources and enough pooled predictions have reported.
 Json drift_json(App::State& s, const std::string& name, int64_t version, const Model& m) {
     const std::string from = day_offset(s.cfg.drift_days - 1), to = day_offset(-1);
     const auto totals = s.store->totals(name, version, from, to);
-    const auto counts = s.store->counts(name, version, from, to);
+    const auto sources = s.store->sources(name, version, from, to);
+    auto pooled = [&](const std::string& hist, size_t bins) {
+        std::vector<SourceCounts> per;
+        for (const auto& src : sources) {
+            SourceCounts c{src.predictions, std::vector<uint64_t>(bins, 0)};
+            if (auto it = src.hist.find(hist); it != src.hist.end())
+                for (size_t b = 0; b < bins && b < it->second.size(); ++b) c.counts[b] = it->second[b];
+            per.push_back(std::move(c));
+        }
+        return pool_sources(per, bins);
+    };
+    const uint64_t min_sources = static_cast<uint64_t>(s.cfg.drift_min_sources);
+    double volume_ratio = 0;
+    size_t source_count = 0;
     Json fields = Json::array();
     for (size_t f = 0; f < m.schema.fields.size(); ++f) {
         const Histogram& ref = m.reference.fields[f];
-        std::vector<uint64_t> live(ref.bins(), 0);
-        if (auto it = counts.find("field:" + std::to_string(f)); it != counts.end())
-            for (size_t b = 0; b < live.size() && b < it->second.size(); ++b) live[b] = it->second[b];
-        const FieldDrift d = drift_compare(ref.name, ref.counts, live, totals.predictions, m.schema.privacy.epsilon,
-                                           s.cfg.drift_min_predictions, s.cfg.psi_warn, s.cfg.psi_alert);
-        Json x{{"field", d.field}, {"status", d.status}, {"predictions", d.predictions}, {"reports", totals.reports}};
+        const PooledCounts p = pooled("field:" + std::to_string(f), ref.bins());
+        volume_ratio = std::max(volume_ratio, p.max_ratio);
+        source_count = p.sources;
+        FieldDrift d = drift_compare(ref.name, ref.counts, p.counts, p.n, m.schema.privacy.epsilon,
+                                     s.cfg.drift_min_predictions, s.cfg.psi_warn, s.cfg.psi_alert);
+        if (p.sources < min_sources) d.status = "insufficient";
+        Json x{{"field", d.field}, {"status", d.status}, {"predictions", p.n}, {"reports", totals.reports}};
         if (d.status != "insufficient") {
             x["psi"] = d.psi;
             x["js_distance"] = d.js;
@@ -697,14 +736,16 @@ Json drift_json(App::State& s, const std::string& name, int64_t version, const M
         fields.push_back(std::move(x));
     }
     Json classes = Json::array();
-    std::vector<uint64_t> predicted(m.reference.classes.size(), 0);
-    if (auto it = counts.find("predicted"); it != counts.end())
-        for (size_t c = 0; c < predicted.size() && c < it->second.size(); ++c) predicted[c] = it->second[c];
-    if (totals.predictions >= s.cfg.drift_min_predictions) {
-        const auto est = randomized_response_debias(predicted, totals.predictions, m.schema.privacy.epsilon);
+    const PooledCounts predicted = pooled("predicted", m.reference.classes.size());
+    if (predicted.n >= s.cfg.drift_min_predictions && predicted.sources >= min_sources) {
+        const auto est = randomized_response_debias(predicted.counts, predicted.n, m.schema.privacy.epsilon);
+        // Shares of the pooled estimate, scaled to every prediction reported.
+        double total = 0;
+        for (double e : est) total += e;
         for (size_t c = 0; c < est.size(); ++c)
-            classes.push_back(
-                {{"class", m.schema.outputs.classes[c].name}, {"estimated_predictions", std::round(est[c])}});
+            classes.push_back({{"class", m.schema.outputs.classes[c].name},
+                               {"estimated_predictions",
+                                total > 0 ? std::round(est[c] / total * static_cast<double>(totals.predictions)) : 0}});
     }
     return Json{{"model", name},
                 {"version", version},
@@ -712,11 +753,19 @@ Json drift_json(App::State& s, const std::string& name, int64_t version, const M
                 {"thresholds",
                  {{"psi_warn", s.cfg.psi_warn},
                   {"psi_alert", s.cfg.psi_alert},
-                  {"min_predictions", s.cfg.drift_min_predictions}}},
+                  {"min_predictions", s.cfg.drift_min_predictions},
+                  {"min_sources", s.cfg.drift_min_sources}}},
                 {"privacy",
                  {{"mechanism", "randomized response per histogram"},
                   {"epsilon", m.schema.privacy.epsilon},
                   {"k_min", m.schema.privacy.k_min}}},
+                {"pooling",
+                 {{"method",
+                   "per source (address and day): weight capped at the median source, each bin's share a "
+                   "trimmed mean over sources"},
+                  {"trim", kSourceTrim},
+                  {"sources", source_count},
+                  {"largest_source_over_median", volume_ratio}}},
                 {"reports", totals.reports},
                 {"predictions", totals.predictions},
                 {"fields", fields},
@@ -827,9 +876,16 @@ void routes_metrics(App::State& s, httplib::Server& svr) {
         if (!key.empty() && (key.size() != 32 || !hex_decode(key)))
             return reject(400,
                           problem("bad_report", "Idempotency-Key must be 32 lowercase hex digits (16 random bytes)"));
-        auto done = s.ingest->submit(Store::Incoming{std::move(*r), key});
+        const std::string source = s.limiter->source_id(r->day, req.remote_addr);
+        auto done = s.ingest->submit(Store::Incoming{std::move(*r), key, source});
         auto outcome = done.get();
         if (!outcome) return reject(503, outcome.error());
+        if (*outcome == Store::Outcome::over_daily_limit) {
+            res.set_header("Retry-After", "3600");
+            return reject(429,
+                          problem("daily_limit", "this source has reported " + std::to_string(s.cfg.source_day_max) +
+                                                     " predictions today, the most one source may"));
+        }
         send_json(res, 202, Json{{"accepted", true}, {"duplicate", *outcome == Store::Outcome::duplicate}});
     });
 
@@ -861,7 +917,7 @@ void routes_metrics(App::State& s, httplib::Server& svr) {
         o.precision(10);
         o << "# HELP localdx_reports Metrics reports accepted, per model version (window: drift days).\n# TYPE "
              "localdx_reports gauge\n";
-        std::ostringstream psi, js, predictions, classes;
+        std::ostringstream psi, js, predictions, classes, sources, volume;
         for (const auto& [name, version] : s.store->reported_versions()) {
             auto row = s.store->find_version(name, version);
             auto model = row ? s.model(row->sha256) : nullptr;
@@ -870,6 +926,9 @@ void routes_metrics(App::State& s, httplib::Server& svr) {
             const std::string labels =
                 "model=\"" + prom_escape(name) + "\",version=\"" + std::to_string(version) + "\"";
             o << "localdx_reports{" << labels << "} " << d["reports"].get<uint64_t>() << "\n";
+            sources << "localdx_report_sources{" << labels << "} " << d["pooling"]["sources"].get<uint64_t>() << "\n";
+            volume << "localdx_source_volume_ratio{" << labels << "} "
+                   << d["pooling"]["largest_source_over_median"].get<double>() << "\n";
             predictions << "localdx_report_predictions{" << labels << "} " << d["predictions"].get<uint64_t>() << "\n";
             for (const auto& f : d["fields"]) {
                 if (!f.contains("psi")) continue;
@@ -885,6 +944,13 @@ void routes_metrics(App::State& s, httplib::Server& svr) {
         o << "# HELP localdx_report_predictions Predictions summarised by accepted reports (window: drift days).\n# "
              "TYPE localdx_report_predictions gauge\n"
           << predictions.str();
+        o << "# HELP localdx_report_sources Sources (an address on a day) behind the drift figures (window: drift "
+             "days).\n# TYPE localdx_report_sources gauge\n"
+          << sources.str();
+        o << "# HELP localdx_source_volume_ratio Predictions of the largest source over the median source's (window: "
+             "drift days); far above 1, one source reports far more than the others.\n# TYPE "
+             "localdx_source_volume_ratio gauge\n"
+          << volume.str();
         o << "# HELP localdx_predictions_estimated Predictions per class, debiased from randomized response.\n# TYPE "
              "localdx_predictions_estimated gauge\n"
           << classes.str();

@@ -45,6 +45,9 @@ struct ServerConfig {
     // Below this many predictions no drift figure is published: with randomized response at
     // epsilon 1 over ~12 bins, PSI noise is about 600 / predictions.
     uint64_t drift_min_predictions = 20000;
+    // Drift is pooled over sources (an address on a day); below this many no figure is published.
+    int drift_min_sources = 5;
+    uint64_t source_day_max = 50000;  // predictions one source may report per day (all models)
     double psi_warn = 0.1, psi_alert = 0.25;
     bool access_log = true;
 };

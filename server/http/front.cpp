@@ -400,14 +400,24 @@ struct FrontServer::Impl {
     // Answers the connection's buffered request, then any pipelined ones in order; hands the
     // connection back to reception between requests.
     void serve(std::unique_ptr<Connection> c) {
-        constexpr int kPipelinedPerTurn = 100;  // then back to reception, so one connection cannot hold a worker
+        constexpr int kRequestsPerTurn = 100;  // then back to reception, so one connection cannot hold a worker
         for (int turn = 0;; ++turn) {
             bool keep_open = false;
             if (!front.serve_one(*c, keep_open) || !keep_open) return finish(std::move(c));
             if (is_stopping()) return finish(std::move(c));
             c->in.erase(0, c->used);
             c->used = 0;
-            if (turn + 1 < kPipelinedPerTurn && head_end(c->in, 0) != std::string::npos) continue;
+            if (turn + 1 >= kRequestsPerTurn) break;
+            if (head_end(c->in, 0) != std::string::npos) continue;  // pipelined: answered in order
+            // A busy keep-alive client sends its next request within moments of the answer: wait a
+            // little for it here rather than hand the connection to reception and back (two
+            // thread hops per request). The wait is short and once per request, so idle or slow
+            // clients still hold no worker.
+            if (!linger(*c)) return finish(std::move(c));
+            if (head_end(c->in, 0) != std::string::npos) continue;
+            break;
+        }
+        {
             c->head_started = !c->in.empty();
             c->deadline = Clock::now() + (c->head_started ? limits.head_timeout : limits.idle_timeout);
             {
@@ -415,8 +425,18 @@ struct FrontServer::Impl {
                 arriving.push_back(std::move(c));
             }
             wake();
-            return;
         }
+    }
+
+    // Waits up to kLinger for more bytes and takes what came. False: the peer closed or failed.
+    static constexpr int kLingerMs = 2;
+    bool linger(Connection& c) {
+        pollfd p{c.fd, POLLIN, 0};
+        if (::poll(&p, 1, kLingerMs) <= 0) return true;
+        char buf[8192];
+        const ssize_t n = ::recv(c.fd, buf, sizeof buf, 0);
+        if (n > 0) c.in.append(buf, static_cast<size_t>(n));
+        return n > 0 || (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR));
     }
 
     bool is_stopping() const {

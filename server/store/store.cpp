@@ -93,12 +93,38 @@ Result<std::unique_ptr<Store>> Store::open(const std::string& data_dir) {
         CREATE TABLE IF NOT EXISTS totals (
             name TEXT NOT NULL, version INTEGER NOT NULL, day TEXT NOT NULL,
             reports INTEGER NOT NULL, predictions INTEGER NOT NULL, PRIMARY KEY (name, version, day)) WITHOUT ROWID;
-        CREATE TABLE IF NOT EXISTS counts (
-            name TEXT NOT NULL, version INTEGER NOT NULL, day TEXT NOT NULL, hist TEXT NOT NULL, bin INTEGER NOT NULL,
-            count INTEGER NOT NULL, PRIMARY KEY (name, version, day, hist, bin)) WITHOUT ROWID;
+        CREATE TABLE IF NOT EXISTS source_totals (
+            name TEXT NOT NULL, version INTEGER NOT NULL, day TEXT NOT NULL, source TEXT NOT NULL,
+            reports INTEGER NOT NULL, predictions INTEGER NOT NULL,
+            PRIMARY KEY (name, version, day, source)) WITHOUT ROWID;
+        CREATE INDEX IF NOT EXISTS source_totals_by_source ON source_totals (day, source);
+        CREATE TABLE IF NOT EXISTS source_counts (
+            name TEXT NOT NULL, version INTEGER NOT NULL, day TEXT NOT NULL, source TEXT NOT NULL, hist TEXT NOT NULL,
+            bin INTEGER NOT NULL, count INTEGER NOT NULL,
+            PRIMARY KEY (name, version, day, source, hist, bin)) WITHOUT ROWID;
         CREATE TABLE IF NOT EXISTS seen_reports (key TEXT PRIMARY KEY, day TEXT NOT NULL) WITHOUT ROWID;
     )sql";
     if (!exec(s->db_, schema, &err)) return problem("io", "cannot set up " + path + ": " + err);
+    // A store written before reports were kept per source has one "counts" table: its days become
+    // one source named "earlier" (one voice in the robust pooling), then the table goes.
+    const char* migrate = R"sql(
+        BEGIN IMMEDIATE;
+        INSERT OR IGNORE INTO source_counts SELECT name, version, day, 'earlier', hist, bin, count FROM counts;
+        INSERT OR IGNORE INTO source_totals SELECT name, version, day, 'earlier', reports, predictions FROM totals;
+        DROP TABLE counts;
+        COMMIT;
+    )sql";
+    bool old_layout = false;
+    {
+        Stmt q(s->db_, "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'counts'");
+        old_layout = q.step() == SQLITE_ROW;
+    }
+    {
+        if (old_layout && !exec(s->db_, migrate, &err)) {
+            exec(s->db_, "ROLLBACK");
+            return problem("io", "cannot move " + path + " to per-source aggregates: " + err);
+        }
+    }
     if (!exec(s->db_, "PRAGMA wal_autocheckpoint = 0", &err))
         return problem("io", "cannot configure " + path + ": " + err);
     if (sqlite3_open_v2(path.c_str(), &s->checkpoint_db_, SQLITE_OPEN_READWRITE | SQLITE_OPEN_FULLMUTEX, nullptr) !=
@@ -168,8 +194,8 @@ Result<Store::BundleRow> Store::put_bundle(const BundleRow& row, std::string_vie
 uint64_t Store::prune(const std::string& before_day) {
     std::lock_guard lock(mu_);
     uint64_t deleted = 0;
-    for (const char* sql : {"DELETE FROM seen_reports WHERE day < ?", "DELETE FROM counts WHERE day < ?",
-                            "DELETE FROM totals WHERE day < ?"}) {
+    for (const char* sql : {"DELETE FROM seen_reports WHERE day < ?", "DELETE FROM source_counts WHERE day < ?",
+                            "DELETE FROM source_totals WHERE day < ?", "DELETE FROM totals WHERE day < ?"}) {
         Stmt q(db_, sql);
         q.bind(1, before_day);
         if (q.step() == SQLITE_DONE) deleted += static_cast<uint64_t>(sqlite3_changes(db_));
@@ -214,33 +240,60 @@ std::optional<Store::BundleRow> Store::find_version(const std::string& name, int
 //-----------------------------------------------------------------------------
 // [SECTION] Aggregates
 //-----------------------------------------------------------------------------
-Result<std::vector<Store::Outcome>> Store::add_reports(const std::vector<Incoming>& batch) {
+Result<std::vector<Store::Outcome>> Store::add_reports(const std::vector<Incoming>& batch, uint64_t source_day_max) {
     std::lock_guard lock(mu_);
     std::string err;
     if (!exec(db_, "BEGIN IMMEDIATE", &err)) return problem("io", "cannot start a transaction: " + err);
     std::vector<Outcome> out;
-    // Merge the batch in memory first: one upsert per distinct (model, version, day, hist, bin).
+    // Merge the batch in memory first: one upsert per distinct (model, version, day, source, hist, bin).
     struct Key {
         std::string name;
         int64_t version;
-        std::string day, hist;
+        std::string day, source, hist;
         int64_t bin;
         bool operator<(const Key& o) const {
-            return std::tie(name, version, day, hist, bin) < std::tie(o.name, o.version, o.day, o.hist, o.bin);
+            return std::tie(name, version, day, source, hist, bin) <
+                   std::tie(o.name, o.version, o.day, o.source, o.hist, o.bin);
         }
     };
     std::map<Key, uint64_t> sums;
-    std::map<std::tuple<std::string, int64_t, std::string>, std::pair<uint64_t, uint64_t>> totals;
-    Stmt seen(db_, "INSERT OR IGNORE INTO seen_reports (key, day) VALUES (?, ?)");
+    using DayKey = std::tuple<std::string, int64_t, std::string>;  // model, version, day
+    std::map<DayKey, std::pair<uint64_t, uint64_t>> totals;        // reports, predictions
+    std::map<std::tuple<std::string, int64_t, std::string, std::string>, std::pair<uint64_t, uint64_t>> per_source;
+    std::map<std::pair<std::string, std::string>, uint64_t> day_use;  // (day, source) -> predictions so far
+    Stmt known(db_, "SELECT 1 FROM seen_reports WHERE key = ?");
+    Stmt seen(db_, "INSERT INTO seen_reports (key, day) VALUES (?, ?)");
+    Stmt used(db_, "SELECT coalesce(sum(predictions), 0) FROM source_totals WHERE day = ? AND source = ?");
     for (const Incoming& in : batch) {
         const MetricsReport& r = in.report;
         if (!in.idempotency_key.empty()) {
-            seen.bind(1, in.idempotency_key).bind(2, r.day);
-            seen.step();
-            const bool fresh = sqlite3_changes(db_) == 1;
-            seen.reset();
-            if (!fresh) {
+            known.bind(1, in.idempotency_key);
+            const bool duplicate = known.step() == SQLITE_ROW;
+            known.reset();
+            if (duplicate) {
                 out.push_back(Outcome::duplicate);
+                continue;
+            }
+        }
+        auto use = day_use.find({r.day, in.source});
+        if (use == day_use.end()) {
+            used.bind(1, r.day).bind(2, in.source);
+            const uint64_t before = used.step() == SQLITE_ROW ? static_cast<uint64_t>(used.integer(0)) : 0;
+            used.reset();
+            use = day_use.emplace(std::pair{r.day, in.source}, before).first;
+        }
+        if (use->second + r.n > source_day_max) {
+            out.push_back(Outcome::over_daily_limit);
+            continue;
+        }
+        use->second += r.n;
+        if (!in.idempotency_key.empty()) {
+            seen.bind(1, in.idempotency_key).bind(2, r.day);
+            const int rc = seen.step();
+            seen.reset();
+            if (rc != SQLITE_DONE) {  // the same key twice in one batch
+                out.push_back(Outcome::duplicate);
+                use->second -= r.n;
                 continue;
             }
         }
@@ -248,37 +301,53 @@ Result<std::vector<Store::Outcome>> Store::add_reports(const std::vector<Incomin
         auto& t = totals[{r.model, r.version, r.day}];
         t.first += 1;
         t.second += r.n;
+        auto& ts = per_source[{r.model, r.version, r.day, in.source}];
+        ts.first += 1;
+        ts.second += r.n;
         // Field histograms are keyed by position; the server knows the names from the bundle,
         // so store "field:<index>" to keep rows short.
+        auto add = [&](const std::string& hist, size_t bin, uint64_t count) {
+            if (count) sums[{r.model, r.version, r.day, in.source, hist, static_cast<int64_t>(bin)}] += count;
+        };
         for (size_t f = 0; f < r.fields.size(); ++f)
-            for (size_t b = 0; b < r.fields[f].size(); ++b)
-                if (r.fields[f][b])
-                    sums[{r.model, r.version, r.day, "field:" + std::to_string(f), static_cast<int64_t>(b)}] +=
-                        r.fields[f][b];
-        for (size_t c = 0; c < r.predicted.size(); ++c)
-            if (r.predicted[c])
-                sums[{r.model, r.version, r.day, "predicted", static_cast<int64_t>(c)}] += r.predicted[c];
+            for (size_t b = 0; b < r.fields[f].size(); ++b) add("field:" + std::to_string(f), b, r.fields[f][b]);
+        for (size_t c = 0; c < r.predicted.size(); ++c) add("predicted", c, r.predicted[c]);
         for (size_t c = 0; c < r.probabilities.size(); ++c)
             for (size_t b = 0; b < r.probabilities[c].size(); ++b)
-                if (r.probabilities[c][b])
-                    sums[{r.model, r.version, r.day, "probability:" + std::to_string(c), static_cast<int64_t>(b)}] +=
-                        r.probabilities[c][b];
+                add("probability:" + std::to_string(c), b, r.probabilities[c][b]);
     }
+    auto fail = [&](const char* what) -> Result<std::vector<Outcome>> {
+        const std::string why = sqlite3_errmsg(db_);
+        exec(db_, "ROLLBACK");
+        return problem("io", std::string("cannot store ") + what + ": " + why);
+    };
     Stmt up(db_,
-            "INSERT INTO counts (name, version, day, hist, bin, count) VALUES (?, ?, ?, ?, ?, ?) "
-            "ON CONFLICT (name, version, day, hist, bin) DO UPDATE SET count = count + excluded.count");
+            "INSERT INTO source_counts (name, version, day, source, hist, bin, count) VALUES (?, ?, ?, ?, ?, ?, ?) "
+            "ON CONFLICT (name, version, day, source, hist, bin) DO UPDATE SET count = count + excluded.count");
     for (const auto& [k, v] : sums) {
         up.bind(1, k.name)
             .bind(2, k.version)
             .bind(3, k.day)
-            .bind(4, k.hist)
-            .bind(5, k.bin)
-            .bind(6, static_cast<int64_t>(v));
-        if (up.step() != SQLITE_DONE) {
-            exec(db_, "ROLLBACK");
-            return problem("io", std::string("cannot store counts: ") + sqlite3_errmsg(db_));
-        }
+            .bind(4, k.source)
+            .bind(5, k.hist)
+            .bind(6, k.bin)
+            .bind(7, static_cast<int64_t>(v));
+        if (up.step() != SQLITE_DONE) return fail("counts");
         up.reset();
+    }
+    Stmt src(db_,
+             "INSERT INTO source_totals (name, version, day, source, reports, predictions) VALUES (?, ?, ?, ?, ?, ?) "
+             "ON CONFLICT (name, version, day, source) DO UPDATE SET reports = reports + excluded.reports, "
+             "predictions = predictions + excluded.predictions");
+    for (const auto& [k, v] : per_source) {
+        src.bind(1, std::get<0>(k))
+            .bind(2, std::get<1>(k))
+            .bind(3, std::get<2>(k))
+            .bind(4, std::get<3>(k))
+            .bind(5, static_cast<int64_t>(v.first))
+            .bind(6, static_cast<int64_t>(v.second));
+        if (src.step() != SQLITE_DONE) return fail("source totals");
+        src.reset();
     }
     Stmt tot(db_,
              "INSERT INTO totals (name, version, day, reports, predictions) VALUES (?, ?, ?, ?, ?) "
@@ -290,10 +359,7 @@ Result<std::vector<Store::Outcome>> Store::add_reports(const std::vector<Incomin
             .bind(3, std::get<2>(k))
             .bind(4, static_cast<int64_t>(v.first))
             .bind(5, static_cast<int64_t>(v.second));
-        if (tot.step() != SQLITE_DONE) {
-            exec(db_, "ROLLBACK");
-            return problem("io", std::string("cannot store totals: ") + sqlite3_errmsg(db_));
-        }
+        if (tot.step() != SQLITE_DONE) return fail("totals");
         tot.reset();
     }
     if (!exec(db_, "COMMIT", &err)) {
@@ -318,20 +384,26 @@ Store::Totals Store::totals(const std::string& name, int64_t version, const std:
     return t;
 }
 
-std::map<std::string, std::vector<uint64_t>> Store::counts(const std::string& name, int64_t version,
-                                                           const std::string& from, const std::string& to) const {
+std::vector<Store::SourceAggregate> Store::sources(const std::string& name, int64_t version, const std::string& from,
+                                                   const std::string& to) const {
     std::lock_guard lock(mu_);
+    std::map<std::pair<std::string, std::string>, SourceAggregate> by;  // (day, source)
+    Stmt t(db_,
+           "SELECT day, source, predictions FROM source_totals WHERE name = ? AND version = ? AND day BETWEEN ? AND ?");
+    t.bind(1, name).bind(2, version).bind(3, from).bind(4, to);
+    while (t.step() == SQLITE_ROW) by[{t.text(0), t.text(1)}].predictions = static_cast<uint64_t>(t.integer(2));
     Stmt q(db_,
-           "SELECT hist, bin, sum(count) FROM counts WHERE name = ? AND version = ? AND day BETWEEN ? AND ? GROUP BY "
-           "hist, bin");
+           "SELECT day, source, hist, bin, count FROM source_counts WHERE name = ? AND version = ? AND day BETWEEN ? "
+           "AND ?");
     q.bind(1, name).bind(2, version).bind(3, from).bind(4, to);
-    std::map<std::string, std::vector<uint64_t>> out;
     while (q.step() == SQLITE_ROW) {
-        auto& v = out[q.text(0)];
-        const size_t bin = static_cast<size_t>(q.integer(1));
+        auto& v = by[{q.text(0), q.text(1)}].hist[q.text(2)];
+        const size_t bin = static_cast<size_t>(q.integer(3));
         if (v.size() <= bin) v.resize(bin + 1, 0);
-        v[bin] = static_cast<uint64_t>(q.integer(2));
+        v[bin] = static_cast<uint64_t>(q.integer(4));
     }
+    std::vector<SourceAggregate> out;
+    for (auto& [k, a] : by) out.push_back(std::move(a));
     return out;
 }
 

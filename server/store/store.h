@@ -64,13 +64,17 @@ public:
     //-------------------------------------------------------------------------
     // [SECTION] Aggregates
     //-------------------------------------------------------------------------
+    // Reports are kept per source: a source is one client address on one day, pseudonymised by
+    // the server (a salted hash; see docs/security.md), so drift can be pooled robustly.
     struct Incoming {
         MetricsReport report;
         std::string idempotency_key;  // empty: none
+        std::string source;           // pseudonymous source id for the report's day
     };
-    enum class Outcome { stored, duplicate };
-    // One transaction for the whole batch; returns per report whether it was new.
-    Result<std::vector<Outcome>> add_reports(const std::vector<Incoming>& batch);
+    enum class Outcome { stored, duplicate, over_daily_limit };
+    // One transaction for the whole batch; returns per report whether it was new, or refused
+    // because its source would pass `source_day_max` predictions that day (all models together).
+    Result<std::vector<Outcome>> add_reports(const std::vector<Incoming>& batch, uint64_t source_day_max);
 
     struct Totals {
         uint64_t reports = 0, predictions = 0;
@@ -78,9 +82,14 @@ public:
     // Sums over the days in [from_day, to_day] (inclusive, "YYYY-MM-DD").
     Totals totals(const std::string& name, int64_t version, const std::string& from_day,
                   const std::string& to_day) const;
-    // hist: "field:<name>", "predicted", "probability:<class>". Counts per bin.
-    std::map<std::string, std::vector<uint64_t>> counts(const std::string& name, int64_t version,
-                                                        const std::string& from_day, const std::string& to_day) const;
+    // Each source's reports in the window, added up. hist: "field:<index>", "predicted",
+    // "probability:<class index>"; counts per bin.
+    struct SourceAggregate {
+        uint64_t predictions = 0;
+        std::map<std::string, std::vector<uint64_t>> hist;
+    };
+    std::vector<SourceAggregate> sources(const std::string& name, int64_t version, const std::string& from_day,
+                                         const std::string& to_day) const;
     // Retention: deletes the aggregates and the idempotency keys of days before `before_day`
     // ("YYYY-MM-DD"); returns the rows deleted.
     uint64_t prune(const std::string& before_day);

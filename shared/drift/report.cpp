@@ -2,6 +2,7 @@
 #include "drift/report.h"
 
 #include <algorithm>
+#include <numeric>
 #include <cmath>
 
 #include "bundle/crypto.h"
@@ -179,7 +180,13 @@ FieldDrift drift_compare(const std::string& field, std::span<const uint64_t> ref
     // PSI and JS take counts; scale the estimate to integers with enough resolution.
     std::vector<uint64_t> scaled(est.size());
     for (size_t i = 0; i < est.size(); ++i) scaled[i] = static_cast<uint64_t>(std::llround(est[i] * 1000.0));
-    d.psi = population_stability_index(reference, scaled);
+    // A share below the debiased estimate's standard error cannot be told from zero: both sides are
+    // floored there. Without it, a bin the reference never saw (often "missing") turns the noise of
+    // randomized response into PSI (clean data reached 0.18 at 24,000 predictions).
+    const double bins = static_cast<double>(live.size()), e = std::exp(epsilon);
+    const double keep = e / (e + bins - 1), other = 1 / (e + bins - 1);
+    const double standard_error = std::sqrt(other * (1 - other) / static_cast<double>(n)) / (keep - other);
+    d.psi = population_stability_index(reference, scaled, std::max(1e-4, standard_error));
     d.js = jensen_shannon_distance(reference, scaled);
     d.status = d.psi >= alert ? "alert" : d.psi >= warn ? "warn" : "ok";
     return d;
@@ -188,6 +195,54 @@ FieldDrift drift_compare(const std::string& field, std::span<const uint64_t> ref
 double report_epsilon_per_patient(const Schema& schema) {
     const size_t histograms = schema.fields.size() + 1 + static_cast<size_t>(schema.num_classes());
     return static_cast<double>(histograms) * schema.privacy.epsilon;
+}
+
+//-----------------------------------------------------------------------------
+// [SECTION] Pooling sources robustly
+//-----------------------------------------------------------------------------
+PooledCounts pool_sources(std::span<const SourceCounts> sources, size_t bins, double trim) {
+    PooledCounts out;
+    out.counts.assign(bins, 0);
+    std::vector<const SourceCounts*> live;
+    for (const auto& s : sources)
+        if (s.n > 0) live.push_back(&s);
+    out.sources = live.size();
+    if (live.empty()) return out;
+    std::vector<uint64_t> volumes;
+    for (const auto* s : live) volumes.push_back(s->n);
+    std::sort(volumes.begin(), volumes.end());
+    const double median =
+        volumes.size() % 2 ? static_cast<double>(volumes[volumes.size() / 2])
+                           : 0.5 * static_cast<double>(volumes[volumes.size() / 2 - 1] + volumes[volumes.size() / 2]);
+    out.max_ratio = static_cast<double>(volumes.back()) / median;
+    double total_weight = 0;
+    std::vector<double> weight(live.size());
+    for (size_t i = 0; i < live.size(); ++i) {
+        weight[i] = std::min(static_cast<double>(live[i]->n), median);
+        total_weight += weight[i];
+    }
+    const size_t cut = static_cast<size_t>(std::floor(trim * static_cast<double>(live.size())));
+    std::vector<double> share(bins, 0);
+    std::vector<std::pair<double, double>> column(live.size());  // (share, weight)
+    for (size_t b = 0; b < bins; ++b) {
+        for (size_t i = 0; i < live.size(); ++i) {
+            const uint64_t c = b < live[i]->counts.size() ? live[i]->counts[b] : 0;
+            column[i] = {static_cast<double>(c) / static_cast<double>(live[i]->n), weight[i]};
+        }
+        std::sort(column.begin(), column.end());
+        double sum = 0, w = 0;
+        for (size_t i = cut; i + cut < column.size(); ++i) {
+            sum += column[i].first * column[i].second;
+            w += column[i].second;
+        }
+        share[b] = w > 0 ? sum / w : 0;
+    }
+    const double total_share = std::accumulate(share.begin(), share.end(), 0.0);
+    out.n = static_cast<uint64_t>(std::llround(total_weight));
+    if (total_share > 0)
+        for (size_t b = 0; b < bins; ++b)
+            out.counts[b] = static_cast<uint64_t>(std::llround(share[b] / total_share * total_weight));
+    return out;
 }
 
 }  // namespace ldx

@@ -5,6 +5,7 @@
 //   [SECTION] Building (browser): accumulate predictions, randomize, emit
 //   [SECTION] Parsing and checking (server)
 //   [SECTION] Debiasing and drift figures (server)
+//   [SECTION] Pooling sources robustly (server)
 //
 // A report holds, for one model name and version, counts per bin of the bundle's reference
 // histograms (every input field, missing values in the last bin), counts per predicted class,
@@ -94,5 +95,30 @@ struct FieldDrift {
 // "insufficient" and no figure is published.
 FieldDrift drift_compare(const std::string& field, std::span<const uint64_t> reference, std::span<const uint64_t> live,
                          uint64_t n, double epsilon, uint64_t min_count, double warn, double alert);
+
+//-----------------------------------------------------------------------------
+// [SECTION] Pooling sources robustly
+//-----------------------------------------------------------------------------
+// Reports are anonymous, so a forger can send as many as a source's budget allows, with counts of
+// their choosing. Drift is therefore estimated from sources, not reports: a source is one client
+// address on one day, and its reports of that day are added up.
+//   1. No source weighs more than the median source: weight = min(n, median n).
+//   2. Per bin, the sources' shares are averaged (by weight) after leaving out the `trim` fraction
+//      of sources with the lowest and the highest share in that bin: a few sources with extreme
+//      counts, whatever they chose, fall outside the average.
+// The pooled counts are the averaged shares (renormalised) times the sum of the weights, so the
+// debiasing and the drift figures read them as counts from that many predictions.
+struct SourceCounts {
+    uint64_t n = 0;                // predictions the source reported
+    std::vector<uint64_t> counts;  // its randomized counts per bin
+};
+struct PooledCounts {
+    std::vector<uint64_t> counts;
+    uint64_t n = 0;        // sum of the weights: predictions the pooled counts stand for
+    size_t sources = 0;    // sources with at least one prediction
+    double max_ratio = 0;  // the largest source's n over the median source's n (volume anomaly)
+};
+inline constexpr double kSourceTrim = 0.2;
+PooledCounts pool_sources(std::span<const SourceCounts> sources, size_t bins, double trim = kSourceTrim);
 
 }  // namespace ldx

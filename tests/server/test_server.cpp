@@ -11,6 +11,7 @@
 #include <gtest/gtest.h>
 
 #include <poll.h>
+#include <sqlite3.h>
 
 #include <atomic>
 #include <functional>
@@ -544,17 +545,74 @@ TEST(Store, RetentionDeletesAggregatesAndKeysOfOldDays) {
     for (const char* day : {"2020-01-01", "2026-11-01"}) {
         MetricsReport r = *parsed;
         r.day = day;
-        batch.push_back({r, std::string(32, day[3])});
+        batch.push_back({r, std::string(32, day[3]), "source-a"});
     }
-    ASSERT_TRUE((*store)->add_reports(batch).ok());
+    ASSERT_TRUE((*store)->add_reports(batch, 50000).ok());
     EXPECT_EQ((*store)->totals("pima-diabetes", 1, "2000-01-01", "2100-01-01").reports, 2u);
     EXPECT_GT((*store)->prune("2025-01-01"), 0u);
     EXPECT_EQ((*store)->totals("pima-diabetes", 1, "2000-01-01", "2100-01-01").reports, 1u);  // the newer day stays
-    EXPECT_EQ((*store)->counts("pima-diabetes", 1, "2000-01-01", "2024-12-31").size(), 0u);
+    EXPECT_EQ((*store)->sources("pima-diabetes", 1, "2000-01-01", "2024-12-31").size(), 0u);
+    EXPECT_EQ((*store)->sources("pima-diabetes", 1, "2000-01-01", "2100-01-01").size(), 1u);
     // The old report's idempotency key is gone with it: sent again, it counts again.
-    auto again = (*store)->add_reports({batch[0]});
+    auto again = (*store)->add_reports({batch[0]}, 50000);
     ASSERT_TRUE(again.ok());
     EXPECT_EQ(again.value()[0], Store::Outcome::stored);
+}
+
+TEST(Store, EachSourceHasADailyBudgetAndItsOwnAggregates) {
+    const std::string dir = std::string(LOCALDX_WORK_DIR) + "/source-budget";
+    std::filesystem::remove_all(dir);
+    auto store = Store::open(dir);
+    ASSERT_TRUE(store.ok()) << store.error().describe();
+    const Model m = demo_model("pima-diabetes");
+    MetricsReport r = *report_parse(make_reports(m, "pima-diabetes", 1, 20)[0], m.schema, m.reference);
+    r.day = "2026-11-01";
+    // 20 predictions per report, 50 a day per source: two fit, the third does not; another
+    // source and another day have their own budget; a duplicate stays a duplicate.
+    std::vector<Store::Incoming> batch = {{r, "", "a"}, {r, "", "a"}, {r, "", "a"}, {r, "", "b"}};
+    auto out = (*store)->add_reports(batch, 50);
+    ASSERT_TRUE(out.ok());
+    EXPECT_EQ(out.value(), (std::vector<Store::Outcome>{Store::Outcome::stored, Store::Outcome::stored,
+                                                        Store::Outcome::over_daily_limit, Store::Outcome::stored}));
+    MetricsReport next = r;
+    next.day = "2026-11-02";
+    out = (*store)->add_reports({{r, std::string(32, '1'), "a"}, {next, std::string(32, '2'), "a"}}, 50);
+    EXPECT_EQ(out.value(), (std::vector<Store::Outcome>{Store::Outcome::over_daily_limit, Store::Outcome::stored}));
+    out = (*store)->add_reports({{next, std::string(32, '2'), "a"}}, 50);
+    EXPECT_EQ(out.value()[0], Store::Outcome::duplicate);
+    const auto sources = (*store)->sources("pima-diabetes", 1, "2026-11-01", "2026-11-02");
+    ASSERT_EQ(sources.size(), 3u);  // a on the 1st, b on the 1st, a on the 2nd
+    uint64_t predictions = 0;
+    for (const auto& src : sources) predictions += src.predictions;
+    EXPECT_EQ(predictions, 80u);
+    EXPECT_EQ((*store)->totals("pima-diabetes", 1, "2026-11-01", "2026-11-02").predictions, 80u);
+}
+
+TEST(Store, AStoreWithoutPerSourceAggregatesIsMovedToThemAtOpen) {
+    const std::string dir = std::string(LOCALDX_WORK_DIR) + "/old-layout";
+    std::filesystem::remove_all(dir);
+    std::filesystem::create_directories(dir);
+    sqlite3* db = nullptr;
+    ASSERT_EQ(sqlite3_open((dir + "/localdx.db").c_str(), &db), SQLITE_OK);
+    const char* old = R"sql(
+        CREATE TABLE totals (name TEXT NOT NULL, version INTEGER NOT NULL, day TEXT NOT NULL, reports INTEGER NOT NULL,
+            predictions INTEGER NOT NULL, PRIMARY KEY (name, version, day)) WITHOUT ROWID;
+        CREATE TABLE counts (name TEXT NOT NULL, version INTEGER NOT NULL, day TEXT NOT NULL, hist TEXT NOT NULL,
+            bin INTEGER NOT NULL, count INTEGER NOT NULL, PRIMARY KEY (name, version, day, hist, bin)) WITHOUT ROWID;
+        INSERT INTO totals VALUES ('pima-diabetes', 1, '2026-11-01', 3, 60);
+        INSERT INTO counts VALUES ('pima-diabetes', 1, '2026-11-01', 'field:0', 2, 17);
+    )sql";
+    ASSERT_EQ(sqlite3_exec(db, old, nullptr, nullptr, nullptr), SQLITE_OK);
+    sqlite3_close(db);
+    auto store = Store::open(dir);
+    ASSERT_TRUE(store.ok()) << store.error().describe();
+    const auto sources = (*store)->sources("pima-diabetes", 1, "2026-11-01", "2026-11-01");
+    ASSERT_EQ(sources.size(), 1u);
+    EXPECT_EQ(sources[0].predictions, 60u);
+    EXPECT_EQ(sources[0].hist.at("field:0"), (std::vector<uint64_t>{0, 0, 17}));
+    EXPECT_EQ((*store)->totals("pima-diabetes", 1, "2026-11-01", "2026-11-01").reports, 3u);
+    store->reset();
+    EXPECT_TRUE(Store::open(dir).ok());  // opening again changes nothing
 }
 
 TEST(Server, RateLimitPerSource) {
@@ -574,7 +632,8 @@ TEST(Server, RateLimitPerSource) {
 }
 
 TEST(Server, DriftFlagsADeliberatelyShiftedFieldAndPersistsAcrossRestart) {
-    Server s("drift", {"--rate-limit", "0"});
+    // All reports come from one address here: one source (multi-source pooling has its own test).
+    Server s("drift", {"--rate-limit", "0", "--drift-min-sources", "1", "--source-day-max", "1000000"});
     ASSERT_TRUE(s.start());
     ASSERT_EQ(s.publish(demo_bundle("pima-diabetes"))->status, 201);
     const Model m = demo_model("pima-diabetes");
@@ -636,7 +695,7 @@ TEST(Server, DriftFlagsADeliberatelyShiftedFieldAndPersistsAcrossRestart) {
 }
 
 TEST(Server, RealPrometheusScrapesTheServerAndTheShippedDriftAlertFires) {
-    Server s("prometheus", {"--rate-limit", "0"});
+    Server s("prometheus", {"--rate-limit", "0", "--drift-min-sources", "1"});
     ASSERT_TRUE(s.start());
     ASSERT_EQ(s.publish(demo_bundle("pima-diabetes"))->status, 201);
     const Model m = demo_model("pima-diabetes");
@@ -704,6 +763,66 @@ TEST(Server, ServesHttpsWithTheGivenCertificate) {
     plain.set_read_timeout(2, 0);
     auto p = plain.Get("/healthz");
     EXPECT_TRUE(!p || p->status != 200);
+}
+
+// Posts a report on a fresh connection from address `from`; returns the status.
+int post_report_from(int port, const std::string& from, const std::string& body) {
+    RawClient c(port, from);
+    c.send(
+        "POST /api/v1/metrics HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nConnection: close\r\n"
+        "Content-Length: " +
+        std::to_string(body.size()) + "\r\n\r\n" + body);
+    return status_of(c.receive(5000, has_response));
+}
+
+TEST(Server, DriftIsPooledOverSourcesAndOneForgingSourceCannotMoveIt) {
+    Server s("sources", {"--rate-limit", "0", "--drift-min", "10000"});
+    ASSERT_TRUE(s.start());
+    ASSERT_EQ(s.publish(demo_bundle("pima-diabetes"))->status, 201);
+    const Model m = demo_model("pima-diabetes");
+    auto drift = [&] { return Json::parse(s.operator_client().Get("/api/v1/drift?model=pima-diabetes")->body); };
+    auto statuses = [](const Json& d) {
+        std::vector<std::string> out;
+        for (const auto& f : d["fields"]) out.push_back(f["status"].get<std::string>());
+        return out;
+    };
+    // Six honest sources (an address each), 4,000 clean predictions each, randomized as the
+    // browser randomizes them.
+    for (int source = 0; source < 6; ++source) {
+        const std::string from = "127.0.0." + std::to_string(10 + source);
+        for (const auto& r : make_reports(m, "pima-diabetes", 200, 20, "", 0, 100 + static_cast<uint64_t>(source)))
+            ASSERT_EQ(post_report_from(s.port, from, r), 202);
+        if (source == 3) {  // four sources: 16,000 predictions, but fewer sources than the minimum of 5
+            const Json d = drift();
+            EXPECT_EQ(d["pooling"]["sources"], 4);
+            for (const auto& st : statuses(d)) EXPECT_EQ(st, "insufficient");
+        }
+    }
+    const Json honest = drift();
+    EXPECT_EQ(honest["pooling"]["sources"], 6);
+    for (const auto& st : statuses(honest)) EXPECT_NE(st, "insufficient");
+    // One forging address uses its whole day: ten reports of 5,000 with every count in the first
+    // bin (a fake shift of every field); the eleventh passes the daily budget.
+    Json forged = Json::parse(make_reports(m, "pima-diabetes", 1, 20)[0]);
+    forged["n"] = 5000;
+    auto pile = [](Json& counts) {
+        for (auto& c : counts) c = 0;
+        counts[0] = 5000;
+    };
+    for (auto& [name, counts] : forged["fields"].items()) pile(counts);
+    pile(forged["predicted"]);
+    for (auto& counts : forged["probabilities"]) pile(counts);
+    for (int i = 0; i < 10; ++i) ASSERT_EQ(post_report_from(s.port, "127.0.0.66", forged.dump()), 202) << i;
+    EXPECT_EQ(post_report_from(s.port, "127.0.0.66", forged.dump()), 429);
+    const Json attacked = drift();
+    EXPECT_EQ(attacked["predictions"], 6 * 4000 + 50000);
+    EXPECT_EQ(statuses(attacked), statuses(honest)) << attacked.dump();
+    EXPECT_GT(attacked["pooling"]["largest_source_over_median"].get<double>(), 10);
+    const std::string prom = s.operator_client().Get("/metrics")->body;
+    EXPECT_NE(prom.find("localdx_report_sources{model=\"pima-diabetes\",version=\"1\"} 7\n"), std::string::npos)
+        << prom;
+    EXPECT_NE(prom.find("localdx_source_volume_ratio{model=\"pima-diabetes\",version=\"1\"} 12.5\n"),
+              std::string::npos);
 }
 
 //-----------------------------------------------------------------------------
@@ -913,7 +1032,7 @@ TEST(Server, PipelinedRequestsAreAnsweredInOrder) {
 // [SECTION] Persistence: kill -9 during a burst
 //-----------------------------------------------------------------------------
 TEST(Server, BurstWithKill9LosesNothingAcknowledgedAndCountsNothingTwice) {
-    Server s("burst", {"--rate-limit", "0"});
+    Server s("burst", {"--rate-limit", "0", "--source-day-max", "1000000000"});
     ASSERT_TRUE(s.start());
     ASSERT_EQ(s.publish(demo_bundle("pima-diabetes"))->status, 201);
     const Model m = demo_model("pima-diabetes");

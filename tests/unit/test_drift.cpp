@@ -2,10 +2,13 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <functional>
+#include <random>
 
 #include "drift/histogram.h"
 #include "drift/report.h"
 #include "support.h"
+#include "train/dataset.h"
 
 namespace ldx {
 namespace {
@@ -86,6 +89,171 @@ namespace {
 TEST(Drift, ThePerPatientBudgetOfAReportCountsEveryRandomizedHistogram) {
     const Schema s = test::task_schema("pima-diabetes");  // 8 fields, 2 classes, epsilon 1
     EXPECT_DOUBLE_EQ(report_epsilon_per_patient(s), (8 + 1 + 2) * s.privacy.epsilon);
+}
+
+// Poisoning, simulated with the browser's own report builder on real rows (Pima): 20 honest
+// sources, each a day of 1,200 predictions randomized as the browser randomizes them; then 1 to 3
+// attackers, each using a whole day's budget (50,000 predictions from one source) with counts
+// crafted to hide a real shift, or to fake one on clean data. Pooled robustly, no field's status
+// changes; summed naively, the same attacks succeed (so the test can tell).
+struct Simulation {
+    Schema schema = test::task_schema("pima-diabetes");
+    Dataset data = *dataset_from_csv(schema, test::read_file(test::data_path("pima-diabetes")), true);
+    Reference reference;
+    Simulation() {
+        std::vector<double> probabilities(data.rows() * 2, 0.5);
+        reference = reference_build(schema, data.values, probabilities);
+    }
+    // One honest source: `n` rows drawn from the data, glucose raised by `shift`.
+    MetricsReport honest(uint64_t n, double shift, std::mt19937_64& rng) const {
+        ReportBuilder b = report_builder(schema, reference, "pima-diabetes", 1, "2026-11-29");
+        const size_t nf = schema.fields.size();
+        const int glucose = schema.find_field("glucose");
+        const double p[2] = {0.5, 0.5};
+        for (uint64_t i = 0; i < n; ++i) {
+            const size_t row = rng() % data.rows();
+            std::vector<double> v(data.values.begin() + static_cast<long>(row * nf),
+                                  data.values.begin() + static_cast<long>((row + 1) * nf));
+            if (!std::isnan(v[static_cast<size_t>(glucose)])) v[static_cast<size_t>(glucose)] += shift;
+            report_add(b, v, p, 0, rng);
+        }
+        return b.report;
+    }
+    // Each field's status from a set of sources, pooled robustly or summed.
+    std::vector<std::string> statuses(const std::vector<MetricsReport>& sources, bool robust,
+                                      double* max_ratio = nullptr) const {
+        std::vector<std::string> out;
+        for (size_t f = 0; f < schema.fields.size(); ++f) {
+            const Histogram& ref = reference.fields[f];
+            std::vector<SourceCounts> per;
+            for (const auto& r : sources) per.push_back({r.n, r.fields[f]});
+            PooledCounts pooled;
+            if (robust) {
+                pooled = pool_sources(per, ref.bins());
+            } else {
+                pooled.counts.assign(ref.bins(), 0);
+                for (const auto& s : per) {
+                    pooled.n += s.n;
+                    for (size_t b = 0; b < ref.bins(); ++b) pooled.counts[b] += s.counts[b];
+                }
+            }
+            if (max_ratio) *max_ratio = std::max(*max_ratio, pooled.max_ratio);
+            out.push_back(
+                drift_compare(ref.name, ref.counts, pooled.counts, pooled.n, schema.privacy.epsilon, 20000, 0.1, 0.25)
+                    .status);
+        }
+        return out;
+    }
+    // An attacker's report: every field's counts chosen freely (no randomization).
+    MetricsReport forged(uint64_t n, const std::function<std::vector<double>(size_t field)>& shares) const {
+        MetricsReport r;
+        r.n = n;
+        for (size_t f = 0; f < schema.fields.size(); ++f) {
+            const auto t = shares(f);
+            std::vector<uint64_t> c(t.size());
+            for (size_t b = 0; b < t.size(); ++b) c[b] = static_cast<uint64_t>(std::llround(t[b] * double(n)));
+            r.fields.push_back(c);
+        }
+        return r;
+    }
+    // The randomized counts' expected shares for true shares `t` (what a hider wants to land).
+    std::vector<double> noised(const std::vector<double>& t) const {
+        const double k = static_cast<double>(t.size()), e = std::exp(schema.privacy.epsilon);
+        const double keep = e / (e + k - 1), other = 1 / (e + k - 1);
+        std::vector<double> out(t.size());
+        for (size_t b = 0; b < t.size(); ++b) out[b] = t[b] * keep + (1 - t[b]) * other;
+        return out;
+    }
+    std::vector<double> shares(const std::vector<uint64_t>& counts) const {
+        double total = 0;
+        for (auto c : counts) total += static_cast<double>(c);
+        std::vector<double> out;
+        for (auto c : counts) out.push_back(static_cast<double>(c) / total);
+        return out;
+    }
+};
+
+TEST(Drift, ForgedReportsFromAFewSourcesChangeNoFieldsStatus) {
+    Simulation sim;
+    // LOCALDX_SIM_SEED repeats the simulation with other draws (the checked-in run uses 2026).
+    std::mt19937_64 rng(std::getenv("LOCALDX_SIM_SEED") ? std::strtoull(std::getenv("LOCALDX_SIM_SEED"), nullptr, 10)
+                                                        : 2026);
+    constexpr uint64_t kHonest = 1200, kBudget = 50000;
+    std::vector<MetricsReport> shifted, clean;
+    for (int i = 0; i < 20; ++i) shifted.push_back(sim.honest(kHonest, 40, rng));
+    for (int i = 0; i < 20; ++i) clean.push_back(sim.honest(kHonest, 0, rng));
+    const auto shifted_status = sim.statuses(shifted, true), clean_status = sim.statuses(clean, true);
+    const size_t glucose = static_cast<size_t>(sim.schema.find_field("glucose"));
+    ASSERT_EQ(shifted_status[glucose], "alert");  // the real shift is seen
+    for (const auto& st : clean_status) ASSERT_NE(st, "alert");
+
+    // What the shifted honest sources report, summed: the hider aims its counts to cancel it.
+    std::vector<uint64_t> sum_shifted_glucose(sim.reference.fields[glucose].bins(), 0);
+    for (const auto& r : shifted)
+        for (size_t b = 0; b < sum_shifted_glucose.size(); ++b) sum_shifted_glucose[b] += r.fields[glucose][b];
+    // The hider knows everything: its counts make the plain sum of all reports equal the reference.
+    int hiders = 1;
+    auto hide = [&](size_t f) {
+        const auto ref = sim.noised(sim.shares(sim.reference.fields[f].counts));
+        if (f != glucose) return ref;
+        const auto seen = sim.shares(sum_shifted_glucose);
+        const double lever = 20.0 * kHonest / (hiders * double(kBudget));
+        std::vector<double> t(ref.size());
+        double total = 0;
+        for (size_t b = 0; b < t.size(); ++b) total += (t[b] = std::max(0.0, ref[b] + lever * (ref[b] - seen[b])));
+        for (auto& x : t) x /= total;
+        return t;
+    };
+    // Faking: everything in the bin the reference holds least of (for every field).
+    auto fake = [&](size_t f) {
+        const auto& c = sim.reference.fields[f].counts;
+        std::vector<double> t(c.size(), 0);
+        t[static_cast<size_t>(std::min_element(c.begin(), c.end()) - c.begin())] = 1;
+        return t;
+    };
+    for (int attackers = 1; attackers <= 3; ++attackers) {
+        hiders = attackers;
+        auto hidden = shifted, faked = clean;
+        for (int a = 0; a < attackers; ++a) {
+            hidden.push_back(sim.forged(kBudget, hide));
+            faked.push_back(sim.forged(kBudget, fake));
+        }
+        double ratio = 0;
+        EXPECT_EQ(sim.statuses(hidden, true, &ratio), shifted_status) << attackers << " hiding";
+        EXPECT_GT(ratio, 10) << "the volume anomaly shows";
+        const auto faked_status = sim.statuses(faked, true);
+        for (size_t f = 0; f < faked_status.size(); ++f)
+            EXPECT_NE(faked_status[f], "alert") << attackers << " faking, " << sim.schema.fields[f].name;
+        // Summed naively, the same forgeries succeed.
+        EXPECT_NE(sim.statuses(hidden, false)[glucose], "alert") << attackers << " hiding, naive sum";
+        EXPECT_EQ(sim.statuses(faked, false)[glucose], "alert") << attackers << " faking, naive sum";
+    }
+}
+
+TEST(Drift, PoolingHonestSourcesAgreesWithSummingThem) {
+    // Equal honest sources: the robust pool estimates what the plain sum does.
+    Simulation sim;
+    std::mt19937_64 rng(7);
+    std::vector<MetricsReport> sources;
+    for (int i = 0; i < 30; ++i) sources.push_back(sim.honest(800 + 10 * static_cast<uint64_t>(i), 25, rng));
+    const size_t glucose = static_cast<size_t>(sim.schema.find_field("glucose"));
+    const Histogram& ref = sim.reference.fields[glucose];
+    std::vector<SourceCounts> per;
+    std::vector<uint64_t> sum(ref.bins(), 0);
+    uint64_t n = 0;
+    for (const auto& r : sources) {
+        per.push_back({r.n, r.fields[glucose]});
+        n += r.n;
+        for (size_t b = 0; b < sum.size(); ++b) sum[b] += r.fields[glucose][b];
+    }
+    const PooledCounts pooled = pool_sources(per, ref.bins());
+    EXPECT_EQ(pooled.sources, 30u);
+    const auto a = drift_compare("glucose", ref.counts, pooled.counts, pooled.n, 1, 1, 0.1, 0.25);
+    const auto b = drift_compare("glucose", ref.counts, sum, n, 1, 1, 0.1, 0.25);
+    EXPECT_NEAR(a.psi, b.psi, 0.15 * b.psi) << a.psi << " vs " << b.psi;
+    EXPECT_LT(pooled.max_ratio, 1.5);
+    // No source, nothing pooled.
+    EXPECT_EQ(pool_sources({}, 4).n, 0u);
 }
 }  // namespace
 }  // namespace ldx
