@@ -21,7 +21,7 @@
 // workers can take, are answered 503 at once rather than left unanswered.
 //
 // HTTPS served by localdx-server itself (--tls-cert) keeps cpp-httplib's own connection handling;
-// on a network, terminate TLS at the reverse proxy (docs/deploy.md) and let this front face it.
+// on a network, terminate TLS at a reverse proxy and let this front face it (docs/security.md).
 #pragma once
 #include <httplib.h>
 
