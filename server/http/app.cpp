@@ -38,6 +38,7 @@
 #include "bundle/trust.h"
 #include "drift/report.h"
 #include "http/error_body.h"
+#include "http/openapi.h"
 #include "http/front.h"
 #include "io/files.h"
 #include "predict/predict.h"
@@ -248,8 +249,8 @@ struct RequestMetrics {
 // A route label that never carries a hash, a query or anything a client chose.
 std::string route_of(const std::string& path) {
     if (path.rfind("/api/v1/bundles/", 0) == 0) return "/api/v1/bundles/:sha256";
-    for (const char* r :
-         {"/api/v1/models", "/api/v1/bundles", "/api/v1/metrics", "/api/v1/drift", "/metrics", "/healthz", "/readyz"})
+    for (const char* r : {"/api/v1/models", "/api/v1/bundles", "/api/v1/metrics", "/api/v1/drift",
+                          "/api/v1/openapi.json", "/metrics", "/healthz", "/readyz", "/api/v1/trust"})
         if (path == r) return r;
     return "static";
 }
@@ -561,6 +562,8 @@ std::optional<uint64_t> resource_size(App::State& s, const std::string& path) {
 
 void routes_health(App::State& s, httplib::Server& svr) {
     svr.Get("/healthz", [](const httplib::Request&, httplib::Response& res) { res.set_content("ok\n", "text/plain"); });
+    svr.Get("/api/v1/openapi.json",
+            [](const httplib::Request&, httplib::Response& res) { res.set_content(kOpenApiJson, "application/json"); });
     svr.Get("/readyz", [&s](const httplib::Request&, httplib::Response& res) {
         if (s.ready) res.set_content("ready\n", "text/plain");
         else {

@@ -19,6 +19,7 @@
 #include <filesystem>
 #include <mutex>
 #include <random>
+#include <regex>
 #include <set>
 
 #include "base/text.h"
@@ -513,6 +514,109 @@ TEST(Server, HostileRequestsAreRefusedFromTheirHeadersAndNothingLeaks) {
     EXPECT_EQ(q->status, 404);
     EXPECT_TRUE(Json::accept(q->body)) << q->body;
     EXPECT_EQ(c.Get("/healthz")->status, 200);
+}
+
+// The OpenAPI description served at /api/v1/openapi.json names every route the server registers
+// (read from its source), and every operation in it answers as described: its success status
+// and content type with the right credentials, 401 without them where it needs them, and the
+// documented error for a bad request.
+TEST(Server, TheOpenApiDescriptionCoversEveryRouteAndEachAnswersAsDescribed) {
+    Server s("openapi", {"--rate-limit", "0"});
+    ASSERT_TRUE(s.start());
+    auto res = s.client().Get("/api/v1/openapi.json");
+    ASSERT_EQ(res->status, 200);
+    EXPECT_EQ(res->get_header_value("Content-Type"), "application/json");
+    const Json spec = Json::parse(res->body);
+    EXPECT_EQ(spec["openapi"], "3.0.3");
+    const Json& paths = spec["paths"];
+
+    // Every route registered in the server's source is described.
+    const std::string source = test::read_file(std::string(LOCALDX_SOURCE_DIR) + "/server/http/app.cpp");
+    const std::regex route(R"re(svr\.(Get|Post|Put|Delete|Patch)\((R"\()?"?([^"]+?)(\)")?")re");
+    size_t registered = 0;
+    for (auto it = std::sregex_iterator(source.begin(), source.end(), route); it != std::sregex_iterator(); ++it) {
+        std::string path = (*it)[3];
+        if ((*it)[2].matched && !path.empty() && path.back() == ')') path.pop_back();  // R"(...)"
+        path = std::regex_replace(path, std::regex(R"(\(\[0-9a-f\]\{64\}\))"), "{sha256}");
+        std::string method = (*it)[1];
+        for (char& c : method) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+        EXPECT_TRUE(paths.contains(path) && paths[path].contains(method))
+            << method << " " << path << " is not described";
+        ++registered;
+    }
+    EXPECT_GE(registered, 10u);
+
+    // Every described operation answers as described.
+    ASSERT_EQ(s.publish(demo_bundle("pima-diabetes"))->status, 201);
+    const std::string report = make_reports(demo_model("pima-diabetes"), "pima-diabetes", 1, 20)[0];
+    const std::string sha = Json::parse(c_index(s))["signed"]["models"][0]["sha256"].get<std::string>();
+    struct Call {
+        std::string target, body, type;  // request target, body and its type (empty: GET)
+        std::string bad_target, bad_body;
+        int bad_status;
+    };
+    const std::map<std::string, Call> calls = {
+        {"get /healthz", {"/healthz", "", "", "", "", 0}},
+        {"get /readyz", {"/readyz", "", "", "", "", 0}},
+        {"get /api/v1/openapi.json", {"/api/v1/openapi.json", "", "", "", "", 0}},
+        {"get /api/v1/trust", {"/api/v1/trust", "", "", "", "", 0}},
+        {"get /api/v1/models", {"/api/v1/models", "", "", "", "", 0}},
+        {"get /api/v1/bundles/{sha256}",
+         {"/api/v1/bundles/" + sha, "", "", "/api/v1/bundles/" + std::string(64, '0'), "", 404}},
+        {"post /api/v1/bundles",
+         {"/api/v1/bundles", "", "application/octet-stream", "/api/v1/bundles", "not a bundle", 422}},
+        {"post /api/v1/metrics", {"/api/v1/metrics", report, "application/json", "/api/v1/metrics", "{}", 400}},
+        {"get /api/v1/drift", {"/api/v1/drift?model=pima-diabetes", "", "", "/api/v1/drift?model=nope", "", 404}},
+        {"get /metrics", {"/metrics", "", "", "", "", 0}},
+    };
+    size_t checked = 0;
+    for (const auto& [path, ops] : paths.items())
+        for (const auto& [method, op] : ops.items()) {
+            const std::string key = method + " " + path;
+            ASSERT_TRUE(calls.count(key)) << key << " is described but this test has no call for it";
+            const Call& call = calls.at(key);
+            std::string token;
+            if (op.contains("security")) token = op["security"][0].contains("operator") ? kOperatorToken : kToken;
+            auto send = [&](const std::string& target, const std::string& body, const std::string& with) {
+                auto c = s.client();
+                if (!with.empty()) c.set_bearer_token_auth(with.c_str());
+                return method == "get" ? c.Get(target) : c.Post(target, body, call.type);
+            };
+            const Json& responses = op["responses"];
+            auto described = [&](const httplib::Result& r) {
+                const std::string status = std::to_string(r->status);
+                EXPECT_TRUE(responses.contains(status)) << key << " answered " << status << ", not described";
+                if (!responses.contains(status)) return;
+                Json d = responses[status];
+                if (d.contains("$ref")) d = spec["components"]["responses"][d["$ref"].get<std::string>().substr(24)];
+                if (!d.contains("content")) return;
+                const std::string type = r->get_header_value("Content-Type");
+                EXPECT_TRUE(d["content"].contains(type.substr(0, type.find(';'))))
+                    << key << " " << status << " answered " << type;
+            };
+            if (key == "post /api/v1/bundles") {
+                // Success: the same bytes again (200, described); a new version is covered by the publishing test.
+                auto ok = send(call.target, demo_bundle("pima-diabetes"), token);
+                EXPECT_EQ(ok->status, 200) << ok->body;
+                described(ok);
+            } else {
+                auto ok = send(call.target, call.body, token);
+                EXPECT_LT(ok->status, 300) << key << ": " << ok->body;
+                described(ok);
+            }
+            if (!token.empty()) {
+                auto anonymous = send(call.target, call.body.empty() ? "x" : call.body, "");
+                EXPECT_EQ(anonymous->status, 401) << key;
+                described(anonymous);
+            }
+            if (call.bad_status) {
+                auto bad = send(call.bad_target, call.bad_body, token);
+                EXPECT_EQ(bad->status, call.bad_status) << key << ": " << bad->body;
+                described(bad);
+            }
+            ++checked;
+        }
+    EXPECT_EQ(checked, calls.size());
 }
 
 TEST(Server, OperationsDataIsForOperatorsOnly) {
