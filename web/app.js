@@ -400,7 +400,8 @@ function openCsv() {
   input.value = '';
   input.onchange = async () => {
     const f = input.files[0];
-    if (f) await scoreFile(f.name, await f.text());
+    // A file past the core's limit is read only that far: the core refuses it with its reason.
+    if (f) await scoreFile(f.name, await f.slice(0, current.info.max_patient_file_bytes + 1).text());
   };
   input.click();
 }

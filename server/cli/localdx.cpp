@@ -145,6 +145,8 @@ int fail(const std::string& cmd, const Problem& p) { return fail(cmd, std::vecto
 
 void progress(const std::string& line) { std::fprintf(stderr, "  %s\n", line.c_str()); }
 
+constexpr FileStart kBundleStart{kBundleMagic, "a LocalDx bundle (it does not start with LDXBNDL1)", "bad_magic"};
+
 Result<TrustRoot> load_trust(const std::string& path) {
     auto text = file_read(path, 1u << 20);
     if (!text) return text.problems();
@@ -156,7 +158,7 @@ Result<TrustRoot> load_trust(const std::string& path) {
 Result<Model> load_model(const std::string& bundle_path, const std::string& trust_path, int64_t min_version = 0) {
     auto root = load_trust(trust_path);
     if (!root) return root.problems();
-    auto bytes = file_read(bundle_path, BundleLimits{}.max_bytes + 1);
+    auto bytes = file_read(bundle_path, BundleLimits{}.max_bytes, kBundleStart);
     if (!bytes) return bytes.problems();
     auto v = bundle_verify(*bytes, *root, VerifyPolicy{unix_now(), min_version, {}});
     if (!v) return v.problems();
@@ -362,7 +364,7 @@ int cmd_verify(const Args& a) {
     if (!min_version) return fail("verify", min_version.problems());
     auto root = load_trust(*trust);
     if (!root) return fail("verify", root.problems());
-    auto bytes = file_read(a.positional[0], BundleLimits{}.max_bytes + 1);
+    auto bytes = file_read(a.positional[0], BundleLimits{}.max_bytes, kBundleStart);
     if (!bytes) return fail("verify", bytes.problems());
     auto v = bundle_verify(*bytes, *root, VerifyPolicy{unix_now(), *min_version, {}});
     if (!v) {
@@ -401,7 +403,7 @@ int cmd_predict(const Args& a) {
     if (!model->ensemble)
         return fail("predict", problem("no_trees", "this model's explainer is " + model->manifest.explainer +
                                                        ": it runs only in the browser (ONNX Runtime Web)"));
-    auto text = file_read(*input);
+    auto text = file_read(*input, kMaxPatientFileBytes);
     if (!text) return fail("predict", text.problems());
     const Schema& s = model->schema;
     const std::string ignore[] = {s.outputs.column};

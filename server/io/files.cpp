@@ -1,6 +1,8 @@
 // server/io/files.cpp — see files.h.
 #include "io/files.h"
 
+#include <algorithm>
+
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -13,16 +15,28 @@
 
 namespace ldx {
 
-Result<std::string> file_read(const std::string& path, size_t max_bytes) {
+Result<std::string> file_read(const std::string& path, size_t max_bytes, FileStart start) {
     const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
     if (fd < 0) return problem("io", "cannot read " + path + ": " + std::strerror(errno), path);
     struct stat st {};
+    const bool known_size = ::fstat(fd, &st) == 0 && S_ISREG(st.st_mode);
     if (::fstat(fd, &st) == 0 && S_ISDIR(st.st_mode)) {
         ::close(fd);
         return problem("io", path + " is a folder, not a file", path);
     }
+    auto too_large = [&] {
+        ::close(fd);
+        const std::string limit = max_bytes % (1u << 20) == 0 ? std::to_string(max_bytes >> 20) + " MB"
+                                                              : std::to_string(max_bytes) + " bytes";
+        return problem("too_large", path + " is larger than " + limit);
+    };
+    // A regular file's size is known before reading: refuse it at once, or read it into exactly
+    // its size. Anything else (a pipe, a device) grows, never past the limit.
+    if (known_size && static_cast<uint64_t>(st.st_size) > max_bytes) return too_large();
     std::string out;
+    if (known_size) out.reserve(static_cast<size_t>(st.st_size));
     char buf[1 << 16];
+    bool start_checked = start.bytes.empty();
     for (;;) {
         const ssize_t n = ::read(fd, buf, sizeof buf);
         if (n < 0) {
@@ -31,13 +45,21 @@ Result<std::string> file_read(const std::string& path, size_t max_bytes) {
             return problem("io", "cannot read " + path + ": " + std::strerror(errno), path);
         }
         if (n == 0) break;
+        if (out.size() + static_cast<size_t>(n) > max_bytes) return too_large();
+        if (!known_size && out.capacity() < out.size() + static_cast<size_t>(n))
+            out.reserve(std::min(max_bytes, std::max<size_t>(2 * out.capacity(), out.size() + static_cast<size_t>(n))));
         out.append(buf, static_cast<size_t>(n));
-        if (out.size() > max_bytes) {
-            ::close(fd);
-            return problem("too_large", path + " is larger than " + std::to_string(max_bytes) + " bytes", path);
+        if (!start_checked && out.size() >= start.bytes.size()) {
+            start_checked = true;
+            if (out.compare(0, start.bytes.size(), start.bytes) != 0) {
+                ::close(fd);
+                return problem(std::string(start.code), path + " is not " + std::string(start.what));
+            }
         }
     }
     ::close(fd);
+    if (!start_checked && out.compare(0, start.bytes.size(), start.bytes) != 0)
+        return problem(std::string(start.code), path + " is not " + std::string(start.what));
     return out;
 }
 

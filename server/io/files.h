@@ -12,7 +12,15 @@
 
 namespace ldx {
 
-Result<std::string> file_read(const std::string& path, size_t max_bytes = size_t{1} << 30);
+// What a file must start with, checked as soon as those bytes are read (a device or a huge file
+// that is not what was asked for is refused before it fills memory).
+struct FileStart {
+    std::string_view bytes;  // empty: no check
+    std::string_view what;   // "a LocalDx bundle": the message says the file is not that
+    std::string_view code = "wrong_kind";
+};
+// The whole file, at most max_bytes (a regular file larger than that is refused before reading).
+Result<std::string> file_read(const std::string& path, size_t max_bytes = size_t{1} << 30, FileStart start = {});
 // mode: permission bits of the new file (0600 for secret keys).
 Result<Ok> file_write_atomic(const std::string& path, std::string_view data, unsigned mode = 0644);
 bool file_exists(const std::string& path);

@@ -7,6 +7,8 @@
 //   [SECTION] Inspection
 #include "onnx/onnx_trees.h"
 
+#include "base/text.h"
+
 #include <onnx/checker.h>
 #include <onnx/onnx-ml.pb.h>
 
@@ -66,6 +68,20 @@ Result<onnx::ModelProto> parse_model(std::string_view bytes) {
     if (bytes.size() > (512u << 20) || !m.ParseFromArray(bytes.data(), static_cast<int>(bytes.size())))
         return problem("bad_onnx", "the file is not an ONNX model (protobuf parsing failed)");
     if (!m.has_graph()) return problem("bad_onnx", "the ONNX model has no graph");
+    // Names reach JSON, messages and ONNX Runtime Web's bindings: they must be text.
+    auto names_ok = [](const auto& values) {
+        for (const auto& v : values)
+            if (!utf8_valid(v.name())) return false;
+        return true;
+    };
+    const auto& g = m.graph();
+    bool ok = names_ok(g.input()) && names_ok(g.output()) && names_ok(g.node()) && names_ok(g.initializer());
+    for (const auto& n : g.node()) {
+        for (const auto& x : n.input()) ok = ok && utf8_valid(x);
+        for (const auto& x : n.output()) ok = ok && utf8_valid(x);
+    }
+    if (!ok)
+        return problem("bad_onnx", "the ONNX model has an input, output or node name that is not valid UTF-8 text");
     return m;
 }
 Result<Ok> check(const onnx::ModelProto& m) {

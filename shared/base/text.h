@@ -14,4 +14,7 @@ namespace ldx {
 // not part of a valid UTF-8 sequence becomes '?'.
 std::string printable(std::string_view text);
 
+// True when the text is valid UTF-8 (the check printable() makes, without the control characters).
+bool utf8_valid(std::string_view text);
+
 }  // namespace ldx

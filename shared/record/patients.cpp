@@ -139,6 +139,12 @@ bool looks_like_json(std::string_view text) {
 
 PatientFile patients_read(const Schema& schema, std::string_view text, const PatientReadOptions& options) {
     PatientFile f;
+    if (text.size() > kMaxPatientFileBytes) {
+        f.problems.push_back(problem("too_large", "the file is larger than " +
+                                                      std::to_string(kMaxPatientFileBytes >> 20) +
+                                                      " MB; split it into smaller files"));
+        return f;
+    }
     if (fhir_detect(text)) {
         f.format = "fhir";
         read_fhir(schema, text, options, f);

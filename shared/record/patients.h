@@ -57,6 +57,10 @@ struct PatientReadOptions {
 
 bool is_id_column(std::string_view name);
 
+// The largest file of patients read at once (CLI and browser alike); a larger one is refused with
+// a reason before it is parsed (the browser reads no more than this plus one byte of it).
+inline constexpr size_t kMaxPatientFileBytes = size_t{256} << 20;
+
 PatientFile patients_read(const Schema& schema, std::string_view text, const PatientReadOptions& options);
 
 // A row's values validated: record_prepare with the row's number and id in every problem, and

@@ -196,6 +196,21 @@ expect_fail "wrong trust root" "^rejected \(unknown_key\)" "$ldx" verify --trust
 expect_fail "rollback" "^rejected \(rollback\).*older than v5" "$ldx" verify --trust keys/trust.json --min-version 5 wdbc.ldxb
 expect_fail "predict tampered" "does not match its signed SHA-256|malformed|member_length" "$ldx" predict --bundle tampered.ldxb --trust keys/trust.json --input three.csv --out p1.json
 no_file p1.json "predict tampered"
+# Hostile files: a device that never ends, a file past the size limit (sparse, no disk used), an
+# ONNX model whose names are not text, a CSV header carrying a terminal escape. Each is a clear
+# error in bounded memory, never a crash or raw bytes on the terminal.
+out=$(/usr/bin/time -f "peak %M" "$ldx" verify --trust keys/trust.json /dev/zero 2>&1) && bad "verify /dev/zero exited 0" || {
+  grep -q "is not a LocalDx bundle" <<<"$out" && [ "$(awk '/^peak/ {print $2}' <<<"$out")" -lt 65536 ] && ok || bad "verify /dev/zero: $out"; }
+truncate -s 300M huge.csv
+out=$(/usr/bin/time -f "peak %M" "$ldx" predict --bundle pima-diabetes.ldxb --trust keys/trust.json --input huge.csv 2>&1) && bad "predict huge.csv exited 0" || {
+  grep -q "huge.csv is larger than 256 MB" <<<"$out" && [ "$(awk '/^peak/ {print $2}' <<<"$out")" -lt 65536 ] && ok || bad "predict huge.csv: $out"; }
+rm -f huge.csv
+python3 -c "import sys; b=open(sys.argv[1],'rb').read(); open(sys.argv[2],'wb').write(b.replace(b'input', b'\xffnput'))" train/wdbc/model.onnx ff.onnx
+expect_fail "onnx names not UTF-8" "name that is not valid UTF-8" "$ldx" bundle --schema train/wdbc/schema.json --model ff.onnx --reference "$data/wdbc.csv" --name wdbc-ff --version 1 --key keys/signing-key.json --out ff.ldxb
+no_file ff.ldxb "onnx names not UTF-8"
+printf 'glu\x1b[31mcose,age\n1,40\n' > escape.csv
+out=$("$ldx" predict --bundle pima-diabetes.ldxb --trust keys/trust.json --input escape.csv --out esc.json 2>&1 || true)
+if grep -q $'\x1b' <<<"$out"; then bad "a terminal escape from a CSV header reached the terminal"; else grep -q "glu?\[31mcose" <<<"$out" && ok || bad "escape.csv: $out"; fi
 printf 'pregnant,glucose,age\n1,85,31\n2,90,31\n3,80,12\n' > pbad.csv
 # One bad row: the others are scored, the bad one is listed with its reason (exit 2); --strict refuses the file.
 out=$("$ldx" predict --bundle pima-diabetes.ldxb --trust keys/trust.json --input pbad.csv --out p2.json 2>&1); rc=$?

@@ -2,6 +2,7 @@
 #include <gtest/gtest.h>
 
 #include "base/json.h"
+#include "base/text.h"
 #include "support.h"
 
 namespace ldx {
@@ -61,5 +62,23 @@ TEST(Json, CanonicalFormSortsKeysWithoutWhitespace) {
     EXPECT_EQ(json_canonical(*j), R"({"a":[true,null],"b":1})");
 }
 
+TEST(Text, PrintableAndValidUtf8) {
+    EXPECT_EQ(printable("glu\x1b[31mcose"), "glu?[31mcose");  // a terminal escape
+    EXPECT_EQ(printable("\xff"
+                        "abc"),
+              "?abc");
+    EXPECT_EQ(printable("caf\xc3\xa9 \xe2\x88\x92"
+                        "5"),
+              "caf\xc3\xa9 \xe2\x88\x92"
+              "5");                               // é and U+2212 kept
+    EXPECT_EQ(printable("\xed\xa0\x80"), "???");  // a lone surrogate
+    EXPECT_TRUE(utf8_valid("caf\xc3\xa9\n"));     // controls are valid text
+    EXPECT_TRUE(utf8_valid(""));
+    EXPECT_FALSE(utf8_valid("\xffnput"));
+    EXPECT_FALSE(utf8_valid("\xc0\xaf"));          // overlong
+    EXPECT_FALSE(utf8_valid("\xed\xa0\x80"));      // surrogate
+    EXPECT_FALSE(utf8_valid("\xf4\x90\x80\x80"));  // past U+10FFFF
+    EXPECT_FALSE(utf8_valid("\xe2\x88"));          // cut short
+}
 }  // namespace
 }  // namespace ldx

@@ -92,6 +92,7 @@ Json core_model_info(const LoadedModel& lm) {
                                                 {"probabilities", m.sampler->background_probabilities}}
                                          : Json(nullptr)},
                 {"num_features", m.schema.features.size()},
+                {"max_patient_file_bytes", kMaxPatientFileBytes},
                 {"schema", schema_to_json(m.schema)},
                 {"card", m.card}};
 }
