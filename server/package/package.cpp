@@ -148,6 +148,12 @@ Result<Package> package_members(const PackageInput& in, const PackageLog& log) {
     auto schema_r = schema_parse(in.schema_json);
     if (!schema_r) return schema_r.problems();
     Schema schema = std::move(*schema_r);
+    // The bundle's name is the task its schema describes: one name everywhere (index, card, reports).
+    if (schema.task != in.manifest.name) {
+        if (log && !schema.task.empty())
+            log("the schema's task '" + schema.task + "' is named '" + in.manifest.name + "' in this bundle");
+        schema.task = in.manifest.name;
+    }
     const size_t width = schema.features.size();
 
     // 1. The model: trees we can explain exactly, and the ONNX bytes ONNX Runtime will run.

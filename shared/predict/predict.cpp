@@ -27,6 +27,9 @@ Result<Model> model_from_bundle(const VerifiedBundle& b) {
     auto schema = schema_parse(*get("schema.json"));
     if (!schema) return bad("schema.json", schema.error().describe());
     m.schema = std::move(*schema);
+    if (m.schema.task != m.manifest.name)
+        return bad("schema.json",
+                   "its task '" + m.schema.task + "' is not the bundle's name '" + m.manifest.name + "'");
 
     auto ref = json_parse(*get("reference.json"), "reference.json");
     if (!ref) return bad("reference.json", ref.error().message);

@@ -183,6 +183,26 @@ TEST(Server, PublishAcceptsSignedBundlesAndRefusesEverythingElse) {
 //-----------------------------------------------------------------------------
 // [SECTION] Models index and downloads
 //-----------------------------------------------------------------------------
+// A bundle's name is its schema's task: a validly signed bundle whose manifest names another task
+// is refused when its model is read (browser and CLI alike), with both names.
+TEST(Bundle, ANameThatIsNotTheSchemasTaskIsRefused) {
+    auto root = trust_root_parse(test::read_file(kDemo + "/keys/trust.json"), 1800000000);
+    auto v = bundle_verify(demo_bundle("pima-diabetes"), *root, VerifyPolicy{1800000000, 0, {}});
+    ASSERT_TRUE(v.ok());
+    Manifest renamed = v->manifest;
+    renamed.name = "wdbc";
+    auto key = signing_key_parse(test::read_file(kDemo + "/keys/signing-key.json"));
+    ASSERT_TRUE(key.ok());
+    auto bytes = bundle_write(renamed, v->members, {*key});
+    ASSERT_TRUE(bytes.ok());
+    auto again = bundle_verify(*bytes, *root, VerifyPolicy{1800000000, 0, {}});
+    ASSERT_TRUE(again.ok()) << "the signature itself is valid";
+    auto m = model_from_bundle(*again);
+    ASSERT_FALSE(m.ok());
+    EXPECT_NE(m.error().message.find("task 'pima-diabetes' is not the bundle's name 'wdbc'"), std::string::npos)
+        << m.error().message;
+}
+
 TEST(Server, SignedIndexEtagAndRange) {
     Server s("download");
     ASSERT_TRUE(s.start());
@@ -398,7 +418,17 @@ struct RawClient {
     }
 };
 
-bool has_response(const std::string& got) { return got.find("\r\n\r\n") != std::string::npos; }
+// A whole response has arrived: its headers, and as many body bytes as its Content-Length says
+// (the server may send them in separate writes).
+bool has_response(const std::string& got) {
+    const size_t end = got.find("\r\n\r\n");
+    if (end == std::string::npos) return false;
+    std::string head = got.substr(0, end);
+    for (char& c : head) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    const size_t at = head.find("content-length:");
+    const size_t length = at == std::string::npos ? 0 : std::strtoul(head.c_str() + at + 15, nullptr, 10);
+    return got.size() >= end + 4 + length;
+}
 int status_of(const std::string& got) { return got.rfind("HTTP/1.1 ", 0) == 0 ? std::atoi(got.c_str() + 9) : 0; }
 
 // A raw HTTP exchange on a fresh connection, as a hostile client sends it: the request's bytes,
