@@ -185,6 +185,7 @@ async function loadBundle(url, status = {}, download = fetchBundle(url)) {
     const agree = JSON.parse(model.checkBackground(out));
     if (!agree.ok) return refuse({ code: 'model_mismatch', message: `ONNX Runtime differs from the published probabilities by ${agree.max_abs_diff}` });
   }
+  releasePatient();  // the patient seen with the model being replaced is reported with it
   retire(current);
   current = { model, info, session, name: info.name, bytes };
   const available = (index ? index.models : []).map((m) => ({ name: m.name, version: m.version, title: m.title || m.name }));
@@ -344,9 +345,10 @@ async function scoreFile(name, text, { results = false } = {}) {
   if (!current) throw new Error('no model loaded');
   const used = current;
   await workerModel({ fileWaiting: true });
-  const key = used.info.name + '@' + used.info.version;
+  const key = modelKey(used);
   const pendingAll = store.get('pending', {});
-  const report = reportingEnabled() ? { pending: pendingAll[key] ? JSON.stringify(pendingAll[key]) : '', k: used.info.schema.privacy.k_min, day: today() } : null;
+  const reported = reportingEnabled() && !(await fileSeenToday(used, text));  // a file counts once a day
+  const report = reported ? { pending: pendingAll[key] ? JSON.stringify(pendingAll[key]) : '', k: used.info.schema.privacy.k_min, day: today() } : null;
   let { meta, table, features, margins } = await callWorker({ type: 'score', text, now: now(), report, results });
   if (features && meta.rows) {
     const t0 = performance.now();
@@ -418,41 +420,111 @@ function download(arg) {
 //-----------------------------------------------------------------------------
 // [SECTION] Reporting
 //-----------------------------------------------------------------------------
-// Each prediction is added, randomized in the core, to a pending report for its model version
-// and day. At k predictions the report is queued; queued reports are sent when online. Only the
-// randomized counts are kept (never values): localStorage 'ldx.pending' and 'ldx.queue'.
+// Each patient's last prediction is added, randomized in the core, to a pending report for its
+// model version and day. At k patients the report is queued; a queued report is sent at a random
+// moment 1 minute to 6 hours later (when online), so its arrival does not tell when a clinician
+// worked. Only the randomized counts are stored (never values): localStorage 'ldx.pending' and
+// 'ldx.queue'; reports older than yesterday are dropped (the server takes a report only within a
+// day of its date).
+//
+// A patient counts once: what-if edits of the same patient (core samePatient: most values shared)
+// replace the held prediction; it is reported when the form is cleared, another patient is
+// entered, another model is chosen, the page is hidden, or the hold time (30 minutes) passes. The
+// held prediction lives in memory only. A file of patients counts once a day per model: its
+// SHA-256 is remembered for two days.
+const SEND_DELAY_MS = [60e3, 6 * 3600e3];
 function reportingEnabled() { return store.get('reporting', true); }
+const modelKey = (used) => used.info.name + '@' + used.info.version;
 
-// Adds predictions to the pending reports; storage is read and written once per call, so a
-// batch of 10,000 patients costs one localStorage round trip, not 10,000.
-function reportPredictions(results) {
-  if (!reportingEnabled() || !current || !results.length) return;
-  const key = current.info.name + '@' + current.info.version;
+// The clinician's result comes first: its contribution is taken right after it is returned.
+const reportLater = (r) => setTimeout(() => reportPrediction(r), 0);
+
+let held = null;  // { used, result, values, since }
+let heldTimer = 0;
+function reportPrediction(r) {
+  if (!reportingEnabled() || !current || !r.ok) return;
+  const values = JSON.stringify({ values: r.values });
+  if (held && held.used === current && Date.now() - held.since < current.info.privacy.hold_seconds * 1000 &&
+      JSON.parse(current.model.samePatient(held.values, values)).same) {
+    held.result = r;  // a what-if edit of the same patient: only the last prediction will count
+    held.values = values;
+    return;
+  }
+  releasePatient();
+  held = { used: current, result: r, values, since: Date.now() };
+  heldTimer = setTimeout(releasePatient, current.info.privacy.hold_seconds * 1000);
+}
+// The held patient's last prediction goes into the pending report (the model is still loaded:
+// this runs before a model is replaced).
+function releasePatient() {
+  clearTimeout(heldTimer);
+  if (!held) return;
+  const { used, result } = held;
+  held = null;
+  if (reportingEnabled()) reportPredictions(used, [result]);
+}
+addEventListener('visibilitychange', () => { if (document.visibilityState === 'hidden') releasePatient(); });
+addEventListener('pagehide', releasePatient);
+
+// Adds predictions to the pending reports; storage is read and written once per call.
+function reportPredictions(used, results) {
+  const key = modelKey(used);
   const all = store.get('pending', {});
-  const { pending, queued } = addToReports(current.model, all[key] ? JSON.stringify(all[key]) : '', results,
-    { k: current.info.schema.privacy.k_min, day: today() });
+  const { pending, queued } = addToReports(used.model, all[key] ? JSON.stringify(all[key]) : '', results,
+    { k: used.info.schema.privacy.k_min, day: today() });
   saveReports(key, pending, queued);
 }
 
+// A file's reports are kept only the first time that file is scored that day with that model.
+async function fileSeenToday(used, text) {
+  const digest = new Uint8Array(await crypto.subtle.digest('SHA-256', new TextEncoder().encode(text)));
+  const id = modelKey(used) + ':' + Array.from(digest, (b) => b.toString(16).padStart(2, '0')).join('');
+  const seen = store.get('files', {});
+  const yesterday = new Date(Date.now() - 86400e3).toISOString().slice(0, 10);
+  for (const [k, day] of Object.entries(seen)) if (day < yesterday) delete seen[k];
+  const again = seen[id] === today();
+  seen[id] = today();
+  store.set('files', seen);
+  return again;
+}
+
 // The pending report for a model version and the queue of complete ones, stored once per call.
+// Each queued report gets its random sending time.
 function saveReports(key, pendingText, queued) {
   const all = store.get('pending', {});
   if (pendingText) all[key] = JSON.parse(pendingText); else delete all[key];
   store.set('pending', all);
-  store.set('queue', store.get('queue', []).concat(queued));
+  const [lo, hi] = SEND_DELAY_MS;
+  const due = (q) => ({ ...q, due: Date.now() + lo + (crypto.getRandomValues(new Uint32Array(1))[0] / 2 ** 32) * (hi - lo) });
+  store.set('queue', store.get('queue', []).concat(queued.map(due)));
   publishReporting();
-  flushReports();
+  scheduleFlush();
 }
-const reportPrediction = (r) => reportPredictions([r]);
-// The clinician's result comes first: its contribution to the aggregate report is added right
-// after it is returned (storage and the randomized counts are not on the result's path).
-const reportLater = (r) => setTimeout(() => reportPrediction(r), 0);
 
-// Sent reports leave the stored queue in one write per pass over it, not one write per report
-// (a long time offline queues many). A report sent twice counts once: the server keys on its
-// Idempotency-Key.
+// Drops what the server would refuse anyway: reports dated before yesterday, queued or pending.
+function expireReports() {
+  const yesterday = new Date(Date.now() - 86400e3).toISOString().slice(0, 10);
+  const queue = store.get('queue', []), all = store.get('pending', {});
+  const kept = queue.filter((q) => q.report.day >= yesterday);
+  if (kept.length !== queue.length) store.set('queue', kept);
+  let changed = false;
+  for (const [k, r] of Object.entries(all)) if (r.day < yesterday) { delete all[k]; changed = true; }
+  if (changed) store.set('pending', all);
+}
+
+let flushTimer = 0;
+function scheduleFlush() {
+  clearTimeout(flushTimer);
+  const next = Math.min(...store.get('queue', []).map((q) => q.due || 0));
+  if (Number.isFinite(next)) flushTimer = setTimeout(() => flushReports(), Math.min(Math.max(0, next - Date.now()), 2 ** 31 - 1));
+}
+
+// Sends the reports whose time has come (all of them with { all: true }: the test API). Sent
+// reports leave the stored queue in one write per pass. A report sent twice counts once: the
+// server keys on its Idempotency-Key.
 let flushing = false;
-async function flushReports() {
+async function flushReports({ all = false } = {}) {
+  expireReports();
   if (flushing || !reportingEnabled() || !navigator.onLine) return;
   flushing = true;
   const done = new Set();  // sent, or refused for good (4xx)
@@ -461,7 +533,8 @@ async function flushReports() {
     done.clear();
   };
   try {
-    for (let queue = store.get('queue', []); queue.length; queue = store.get('queue', [])) {
+    for (let queue = store.get('queue', []).filter((q) => all || (q.due || 0) <= Date.now()); queue.length;
+      queue = store.get('queue', []).filter((q) => !done.has(q.key) && (all || (q.due || 0) <= Date.now()))) {
       for (const item of queue) {
         let res;
         try {
@@ -476,9 +549,10 @@ async function flushReports() {
     forget();
     flushing = false;
     publishReporting();
+    scheduleFlush();
   }
 }
-addEventListener('online', flushReports);
+addEventListener('online', () => flushReports());
 
 function setReporting(onOff) {
   store.set('reporting', onOff === 'on');
@@ -509,6 +583,7 @@ globalThis.localdxHost = {
   copy: (text) => navigator.clipboard.writeText(text).catch(() => announce('Copying needs clipboard permission.')),
   announce,
   setReporting,
+  formCleared: releasePatient,
   chooseModel: (name) => {
     // The address names the model only once it is loaded: a model that cannot be had leaves the current one selected.
     loadIndexAndModel(name).then((r) => { if (r && r.ok) location.hash = 'model=' + name; }).catch((e) => showError(e.message));
@@ -527,7 +602,7 @@ globalThis.localdx = {
   },
   scoreCsv: async (text) => globalThis.localdx.scoreFile('patients.csv', text),
   explainBatchRow: async (i) => publicResult(await explainRow(i)),
-  model: () => (current ? { name: current.info.name, version: current.info.version, sha256: current.info.sha256, schema: current.info.schema, explainer: current.info.explainer } : null),
+  model: () => (current ? { name: current.info.name, version: current.info.version, sha256: current.info.sha256, schema: current.info.schema, explainer: current.info.explainer, privacy: current.info.privacy } : null),
   formRecord: () => JSON.parse(M.appFormRecord()),
   viewState: () => JSON.parse(M.appViewState()),
   // For screenshots: the form filled and predicted as if typed, and a tab brought forward (0 patient, 1 batch, 2 card, 3 reporting).
@@ -535,7 +610,10 @@ globalThis.localdx = {
   selectTab: (tab) => M.appSelectTab(tab),
   framesDrawn: () => M.appFramesDrawn(),
   reporting: () => ({ enabled: reportingEnabled(), pending: store.get('pending', {}), queue: store.get('queue', []) }),
-  flushReports,
+  // Reporting, for the tests: send every queued report now (not at its random time), and report
+  // the patient held for what-if edits now (as clearing the form does).
+  flushReports: () => flushReports({ all: true }),
+  releasePatient,
   // Resolves when the batch worker and its helper hold the current model and have warmed up, as
   // they have a moment after the model is ready. A file opened before then waits only for the
   // model to be verified there.

@@ -55,6 +55,18 @@ void report_add(ReportBuilder& b, std::span<const double> values, std::span<cons
     ++b.report.n;
 }
 
+bool same_patient(std::span<const double> previous, std::span<const double> next) {
+    if (previous.size() != next.size()) return false;
+    size_t filled = 0, differ = 0;
+    for (size_t i = 0; i < next.size(); ++i) {
+        const bool a = !std::isnan(previous[i]), b = !std::isnan(next[i]);
+        if (!a && !b) continue;
+        ++filled;
+        if (a != b || previous[i] != next[i]) ++differ;
+    }
+    return 2 * differ <= filled;
+}
+
 Json report_to_json(const MetricsReport& r) {
     Json fields = Json::object();
     for (size_t f = 0; f < r.fields.size(); ++f) fields[r.field_names[f]] = r.fields[f];
@@ -192,9 +204,12 @@ FieldDrift drift_compare(const std::string& field, std::span<const uint64_t> ref
     return d;
 }
 
+size_t report_histograms(const Schema& schema) {
+    return schema.fields.size() + 1 + static_cast<size_t>(schema.num_classes());
+}
+
 double report_epsilon_per_patient(const Schema& schema) {
-    const size_t histograms = schema.fields.size() + 1 + static_cast<size_t>(schema.num_classes());
-    return static_cast<double>(histograms) * schema.privacy.epsilon;
+    return static_cast<double>(report_histograms(schema)) * schema.privacy.epsilon;
 }
 
 //-----------------------------------------------------------------------------

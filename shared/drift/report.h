@@ -48,6 +48,7 @@ struct MetricsReport {
 // What one report spends of a patient's privacy: each prediction goes into H histograms (every
 // input field, the predicted class, the probability of each class), each randomized with the
 // schema's epsilon, so a patient counted in a report is (H x epsilon)-locally private in it.
+size_t report_histograms(const Schema& schema);  // H: fields + predicted class + one per class
 double report_epsilon_per_patient(const Schema& schema);
 
 inline constexpr size_t kMaxReportBytes = 64 * 1024;
@@ -70,6 +71,14 @@ ReportBuilder report_builder(const Schema& schema, const Reference& reference, s
 void report_add(ReportBuilder& b, std::span<const double> values, std::span<const double> probabilities, int predicted,
                 std::mt19937_64& rng);
 Json report_to_json(const MetricsReport& r);
+
+// A patient counts once. On the patient page, successive predictions are what-if edits of one
+// patient while they share most of their values: same_patient() says whether `next` (validated
+// values, NaN for missing) is still the patient of `previous`: at most half of the fields filled in
+// either differ. The page reports only the last prediction of each patient (when the form is
+// cleared, another patient is entered, the page is left, or 30 minutes pass: kPatientHoldSeconds).
+bool same_patient(std::span<const double> previous, std::span<const double> next);
+inline constexpr int kPatientHoldSeconds = 30 * 60;
 
 //-----------------------------------------------------------------------------
 // [SECTION] Parsing and checking

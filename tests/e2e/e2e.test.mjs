@@ -346,6 +346,10 @@ test('batch view: a CSV of 768 patients is scored in the worker, cross-checked, 
   await page.waitForFunction(() => window.localdx.reporting().queue.length === 0, null, { timeout: 15000 });
   assert.equal(await page.evaluate(() => Object.keys(window.localdx.reporting().pending).length), 0);
   assert.equal((await reportedPredictions()) - before, 768, 'the server counted the batch\'s 768 predictions');
+  // The same file scored again the same day counts once: nothing more is collected.
+  await page.evaluate((t) => window.localdx.scoreCsv(t), text);
+  const again = await page.evaluate(() => window.localdx.reporting());
+  assert.deepEqual([Object.keys(again.pending).length, again.queue.length], [0, 0], 'a file scored twice is reported once');
   assert.match(await page.textContent('#live'), /768 patients scored/);
   await page.waitForTimeout(300);
   await page.mouse.click(60, 214, { delay: 80 });   // select the first row: its explanation opens below the table
@@ -544,17 +548,36 @@ test('offline: after one visit the page reloads and predicts with the network of
 test('privacy: no entered value appears in any request, and no request leaves the origin', async () => {
   const ctx = await browser.newContext({ viewport: { width: 1280, height: 800 } });
   const requests = [];
-  ctx.on('request', (req) => requests.push({ url: req.url(), method: req.method(), headers: req.headers(), body: req.postData() || '' }));
+  ctx.on('request', (req) => requests.push({ url: req.url(), method: req.method(), headers: req.headers(), body: req.postData() || '', at: Date.now() }));
   const { page } = await openApp(browser, server.base, { context: ctx });
-  // Marker values, typed into the UI and sent through the API; 25 predictions exceed k = 20,
-  // so an aggregate report is built and sent during the audit.
+  const pending = () => page.evaluate(() => Object.values(window.localdx.reporting().pending).map((r) => r.n));
+  // One patient with marker values, typed into the UI, then predicted 100 times with small
+  // what-if edits: the patient counts once.
   await typePatient(page, 1, ['13', '187.654321', '', '', '', '41.23456', '1.987654', '77']);
   await page.waitForFunction(() => document.getElementById('live').textContent.startsWith('Result:'), null, { timeout: 15000 });
-  for (let i = 0; i < 24; i++) await page.evaluate((i) => window.localdx.predict({ glucose: 187.654321, mass: 41.23456, pedigree: 1.987654, age: 77, pregnant: 13 }), i);
-  await page.evaluate(() => window.localdx.flushReports());
-  await page.waitForTimeout(500);
+  for (let i = 0; i < 99; i++)
+    await page.evaluate((i) => window.localdx.predict({ glucose: 187.654321 + (i % 7), mass: 41.23456, pedigree: 1.987654, age: 77, pregnant: 13 }), i);
+  assert.deepEqual(await pending(), [], 'nothing is counted while the patient is being edited');
+  await page.evaluate(() => window.localdx.releasePatient());  // as "Clear form" does
+  assert.deepEqual(await pending(), [1], 'one patient edited 100 times counts once');
+  // 19 other patients (k = 20): each new patient ends the previous one; the report completes.
+  for (let i = 0; i < 19; i++)
+    await page.evaluate((i) => window.localdx.predict({ glucose: 80 + 5 * i, mass: 20 + i, pedigree: 0.1 + i / 50, age: 22 + 2 * i, pregnant: i % 6 }), i);
+  await page.evaluate(() => window.localdx.releasePatient());
+  const rep = await page.evaluate(() => window.localdx.reporting());
+  assert.equal(rep.queue.length, 1, 'a complete report of 20 patients is queued');
+  assert.equal(rep.queue[0].report.n, 20);
+  const wait = rep.queue[0].due - Date.now();
+  assert.ok(wait >= 55e3 && wait <= 6 * 3600e3, `a report leaves at a random moment 1 minute to 6 hours later (due in ${wait} ms)`);
+  await page.waitForTimeout(1500);
+  assert.equal(requests.filter((r) => r.url.endsWith('/api/v1/metrics')).length, 0, 'no report is sent within a second of scoring');
+  // The budget a patient spends, as the core computes it for the Reporting tab: 11 randomized
+  // histograms (8 fields, the predicted class, 2 class probabilities) at epsilon 1.
+  assert.deepEqual(await page.evaluate(() => { const p = window.localdx.model().privacy; return [p.histograms, p.epsilon_per_patient]; }), [11, 11]);
+  await page.evaluate(() => window.localdx.flushReports());  // the test API sends it now
+  await page.waitForFunction(() => window.localdx.reporting().queue.length === 0, null, { timeout: 15000 });
   const sent = requests.filter((r) => r.url.endsWith('/api/v1/metrics'));
-  assert.ok(sent.length >= 1, 'an aggregate report was sent, so the audit covers it');
+  assert.equal(sent.length, 1, 'the aggregate report was sent, so the audit covers it');
   const markers = ['187.654321', '187.65', '41.23456', '1.987654'];
   for (const r of requests) {
     assert.equal(new URL(r.url).origin, server.base, `request to another origin: ${r.url}`);
@@ -563,7 +586,7 @@ test('privacy: no entered value appears in any request, and no request leaves th
   }
   const report = JSON.parse(sent[0].body);
   assert.deepEqual(Object.keys(report).sort(), ['day', 'epsilon', 'fields', 'model', 'n', 'predicted', 'probabilities', 'version']);
-  assert.ok(report.n >= 20);
+  assert.equal(report.n, 20);
   console.log(`# privacy: ${requests.length} requests audited, ${sent.length} report(s) sent`);
   await ctx.close();
 });

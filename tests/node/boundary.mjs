@@ -58,6 +58,9 @@ for (const t of texts) {
   answers(`verifyIndex with the trust root ${JSON.stringify(t)}`, () => core.verifyIndex('{}', t, now, 0));
   answers(`reportAdd(${JSON.stringify(t)})`, () => model.reportAdd(t, t, '2026-11-29', 1));
   answers(`reportAdd(pending, ${JSON.stringify(t)})`, () => model.reportAdd('', '{"ok": true, "values": ' + (t || '0') + ', "probabilities": "x", "predicted": []}', t, 1));
+  const same = answers(`samePatient(${JSON.stringify(t)})`, () => model.samePatient(t, '{"values": [1, null]}'));
+  check(same && same.same === false, `samePatient(${JSON.stringify(t)}) is not the same patient`);
+  answers(`samePatient(values ${JSON.stringify(t)})`, () => model.samePatient('{"values": [' + t + ']}', '{"values": [' + t + ']}'));
   answers(`finish(${JSON.stringify(t)})`, () => model.finish(t, new Float32Array(2), true));
   answers(`check(${JSON.stringify(t)})`, () => model.check(t, new Float32Array(2), new Float32Array(1)));
   answers(`reportBatch(${JSON.stringify(t)})`, () => model.reportBatch(t, new Float64Array(3), new Float64Array(1), t));
@@ -67,6 +70,9 @@ for (const t of texts) {
 answers('checkTable with arrays of the wrong sizes', () => model.checkTable(new Float64Array(5), new Float64Array(2), new Float32Array(3), new Float32Array(1), 7));
 answers('checkBackground of a tree model', () => model.checkBackground(new Float32Array(4)));
 answers('warmUpCsv(-1)', () => model.warmUpCsv(-1), { json: false });
+// What-if edits are one patient; another patient is not (the rule itself: tests/unit/test_drift.cpp).
+check(JSON.parse(model.samePatient('{"values": [2, 120, 70, null]}', '{"values": [2, 190, 70, null]}')).same === true, 'a what-if edit is the same patient');
+check(JSON.parse(model.samePatient('{"values": [2, 120, 70, null]}', '{"values": [5, 95, 60, null]}')).same === false, 'another patient is not');
 model.delete();
 
 // Switching models 50 times, deleting each replaced handle: the heap in use stays bounded.

@@ -86,6 +86,19 @@ TEST(Drift, ReferenceHistogramsRoundTripAndCheckTheSchema) {
 
 namespace ldx {
 namespace {
+TEST(Drift, WhatIfEditsAreTheSamePatientAndANewPatientIsNot) {
+    const double nan = std::nan("");
+    using V = std::vector<double>;
+    const std::vector<double> p = {2, 120, 70, nan, 31.5, 0.5, 40};
+    EXPECT_TRUE(same_patient(p, p));
+    EXPECT_TRUE(same_patient(p, V{2, 190, 70, nan, 31.5, 0.5, 40}));     // glucose edited
+    EXPECT_TRUE(same_patient(p, V{2, 190, 80, 20, 31.5, 0.5, 40}));      // three of seven changed or added
+    EXPECT_FALSE(same_patient(p, V{5, 95, 60, nan, 24.1, 0.3, 40}));     // five of six differ: another patient
+    EXPECT_FALSE(same_patient(p, V{nan, nan, nan, nan, nan, nan, 52}));  // cleared, then one value typed
+    EXPECT_FALSE(same_patient(p, V{2, 120}));                            // another model's fields
+    EXPECT_TRUE(same_patient(V{nan, nan}, V{nan, nan}));
+}
+
 TEST(Drift, ThePerPatientBudgetOfAReportCountsEveryRandomizedHistogram) {
     const Schema s = test::task_schema("pima-diabetes");  // 8 fields, 2 classes, epsilon 1
     EXPECT_DOUBLE_EQ(report_epsilon_per_patient(s), (8 + 1 + 2) * s.privacy.epsilon);

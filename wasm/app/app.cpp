@@ -88,6 +88,7 @@ void host_announce(const std::string& text) { js_host_call("announce", text.c_st
 void host_set_reporting(bool enabled) { js_host_call("setReporting", enabled ? "on" : "off"); }
 void host_choose_model(const std::string& name) { js_host_call("chooseModel", name.c_str()); }
 void host_explain_row(int index) { js_host_call("explainRow", std::to_string(index).c_str()); }
+void host_form_cleared() { js_host_call("formCleared", ""); }
 
 //-----------------------------------------------------------------------------
 // [SECTION] Frame loop

@@ -324,7 +324,10 @@ void draw_form(AppState& s) {
     }
     ImGui::EndDisabled();
     ImGui::SameLine();
-    if (ImGui::Button("Clear form")) form_reset(s);
+    if (ImGui::Button("Clear form")) {
+        form_reset(s);
+        host_form_cleared();
+    }
     ImGui::SameLine();
     ImGui::TextColored(kGrey, "* required   (Ctrl+Enter predicts)");
 }
@@ -923,19 +926,21 @@ void draw_reporting(AppState& s) {
     const Schema& schema = s.model->model.schema;
     const auto& privacy = schema.privacy;
     ImGui::TextWrapped(
-        "Only counts leave this device: for each input field, how many predictions fell in each range of the model's "
-        "training "
-        "data, and how many fell in each result class. No identifiers, no values, no free text and no time finer than "
-        "the day. "
-        "Each patient's values are randomized on this device before they are counted, and a report is sent only once "
-        "it "
-        "summarises at least %d predictions.",
+        "Only counts leave this device: for each input field, how many patients fell in each range of the model's "
+        "training data, and how many fell in each result class. No identifiers, no values, no free text and no time "
+        "finer than the day. Each patient's values are randomized on this device before they are counted, and a report "
+        "is sent only once it summarises at least %d patients.",
         privacy.k_min);
     ImGui::TextWrapped(
-        "Privacy budget: a patient counted in one report spends at most epsilon = %s of privacy "
-        "(%zu histograms, %s each).",
-        fmt(report_epsilon_per_patient(schema), "%.3g").c_str(),
-        schema.fields.size() + 1 + static_cast<size_t>(schema.num_classes()), fmt(privacy.epsilon, "%.3g").c_str());
+        "Each patient counts once: changing values to see what would change the result, then predicting again, "
+        "counts as the same patient (the last prediction is the one counted), and a file counts once a day. A "
+        "complete report leaves at a random moment between 1 minute and 6 hours later, so its arrival does not show "
+        "when you worked; reports not sent by the next day are deleted.");
+    ImGui::TextWrapped(
+        "Privacy budget: a patient counted in a report spends at most epsilon = %s of privacy (%zu randomized "
+        "histograms, epsilon %s each).",
+        fmt(report_epsilon_per_patient(schema), "%.3g").c_str(), report_histograms(schema),
+        fmt(privacy.epsilon, "%.3g").c_str());
     section("Collected on this device");
     const Json& pending = s.reporting.value("pending", Json::object());
     bool any = false;
@@ -943,7 +948,7 @@ void draw_reporting(AppState& s) {
         if (!r.is_object()) continue;
         any = true;
         const uint64_t n = r.value("n", uint64_t{0});
-        bullet("%s v%lld, %s: %llu of %d predictions collected; nothing is sent until %d.",
+        bullet("%s v%lld, %s: %llu of %d patients collected; nothing is sent until %d.",
                json_text_or(r, "model").c_str(), static_cast<long long>(r.value("version", int64_t{0})),
                json_text_or(r, "day").c_str(), static_cast<unsigned long long>(n), privacy.k_min, privacy.k_min);
     }
@@ -953,7 +958,7 @@ void draw_reporting(AppState& s) {
     if (queued.empty()) ImGui::TextColored(kGrey, "Nothing is waiting: every complete report has been sent.");
     for (const auto& r : queued)
         if (r.is_object())
-            bullet("%s v%lld, %s: a report of %llu predictions (sent when the server can be reached).",
+            bullet("%s v%lld, %s: a report of %llu patients (sent at its random time, when the server can be reached).",
                    json_text_or(r, "model").c_str(), static_cast<long long>(r.value("version", int64_t{0})),
                    json_text_or(r, "day").c_str(), static_cast<unsigned long long>(r.value("n", uint64_t{0})));
     if (ImGui::TreeNode("exact", "The exact data (JSON)")) {

@@ -2,6 +2,7 @@
 #include "core_api.h"
 
 #include <algorithm>
+#include <optional>
 #include <cmath>
 #include <functional>
 #include <map>
@@ -93,6 +94,12 @@ Json core_model_info(const LoadedModel& lm) {
                                          : Json(nullptr)},
                 {"num_features", m.schema.features.size()},
                 {"max_patient_file_bytes", kMaxPatientFileBytes},
+                {"privacy",
+                 {{"epsilon", m.schema.privacy.epsilon},
+                  {"histograms", report_histograms(m.schema)},
+                  {"epsilon_per_patient", report_epsilon_per_patient(m.schema)},
+                  {"k_min", m.schema.privacy.k_min},
+                  {"hold_seconds", kPatientHoldSeconds}}},
                 {"schema", schema_to_json(m.schema)},
                 {"card", m.card}};
 }
@@ -490,6 +497,22 @@ Json core_report_add(LoadedModel& lm, std::string_view pending_json, std::string
     std::mt19937_64 rng(seed);
     report_add(b, values, probs, (*p)["predicted"].get<int>(), rng);
     return report_to_json(b.report);
+}
+
+Json core_same_patient(std::string_view previous_json, std::string_view next_json) {
+    auto values = [](std::string_view text) -> std::optional<std::vector<double>> {
+        auto p = json_parse(text, "prediction");
+        if (!p || !p->is_object() || !json_member(*p, "values").is_array()) return std::nullopt;
+        std::vector<double> out;
+        for (const auto& v : (*p)["values"]) {
+            if (v.is_null()) out.push_back(kNaN);
+            else if (v.is_number()) out.push_back(v.get<double>());
+            else return std::nullopt;
+        }
+        return out;
+    };
+    const auto a = values(previous_json), b = values(next_json);
+    return Json{{"ok", true}, {"same", a && b && same_patient(*a, *b)}};
 }
 
 Json core_report_batch(const LoadedModel& lm, std::string_view pending_json, std::span<const double> table,

@@ -168,4 +168,8 @@ Json core_verify_index(std::string_view index_json, std::string_view trust_json,
 Json core_report_add(LoadedModel& m, std::string_view pending_json, std::string_view prediction_json,
                      std::string_view day, uint64_t seed);
 
+// Whether the second prediction (JSON with "values", null for missing) is still the patient of
+// the first (same_patient, report.h): {"ok": true, "same": bool}; false for anything malformed.
+Json core_same_patient(std::string_view previous_json, std::string_view next_json);
+
 }  // namespace ldx

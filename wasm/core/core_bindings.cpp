@@ -31,7 +31,8 @@ EMSCRIPTEN_BINDINGS(localdx_core) {
         .function("check", &ldx::CoreModel::check)
         .function("checkTable", &ldx::CoreModel::checkTable)
         .function("checkBackground", &ldx::CoreModel::checkBackground)
-        .function("reportAdd", &ldx::CoreModel::reportAdd);
+        .function("reportAdd", &ldx::CoreModel::reportAdd)
+        .function("samePatient", &ldx::CoreModel::samePatient);
     class_<ldx::CoreBatchFile>("CoreBatchFile")
         .function("rows", &ldx::CoreBatchFile::rows)
         .function("table", &ldx::CoreBatchFile::table);

@@ -153,6 +153,10 @@ public:
         return guarded(
             [&] { return json_dump(core_report_add(*m_, pending, prediction, day, static_cast<uint64_t>(seed))); });
     }
+    // Whether two predictions' values are the same patient (what-if edits count once; report.h).
+    std::string samePatient(const std::string& previous, const std::string& next) const {
+        return guarded([&] { return json_dump(core_same_patient(previous, next)); });
+    }
     const std::shared_ptr<LoadedModel>& shared() const { return m_; }
 
 private:
