@@ -81,8 +81,9 @@ receives patient data. Every option can also be set by an environment variable.
   --drift-days N         window of the drift figures in days (default 7)
   --retention-days N     keep report aggregates and idempotency keys this many days (default 400;
                          deleted at start and hourly while reports arrive)
-  --drift-min N          predictions needed before a drift figure is published (default 20000;
-                         randomized response makes PSI noisy, about 600 / predictions)
+  --drift-min N          patients reported in the window before a drift figure is published
+                         (default 20000; below it randomized response's noise alone looks like drift;
+                         docs/security.md)
   --drift-min-sources N  distinct sources (an address on a day) needed before a drift figure is
                          published (default 5), so that a few forged sources cannot make one
   --source-day-max N     predictions one source may report per day, all models together
@@ -712,14 +713,17 @@ Json drift_json(App::State& s, const std::string& name, int64_t version, const M
     auto pooled = [&](const std::string& hist, size_t bins) {
         std::vector<SourceCounts> per;
         for (const auto& src : sources) {
-            SourceCounts c{src.predictions, std::vector<uint64_t>(bins, 0)};
+            // A histogram holds the source's patients counted in it: all of them, or about 1 in H
+            // when each patient is counted in one histogram (schema.h, Privacy).
+            SourceCounts c{0, std::vector<uint64_t>(bins, 0)};
             if (auto it = src.hist.find(hist); it != src.hist.end())
-                for (size_t b = 0; b < bins && b < it->second.size(); ++b) c.counts[b] = it->second[b];
+                for (size_t b = 0; b < bins && b < it->second.size(); ++b) c.n += (c.counts[b] = it->second[b]);
             per.push_back(std::move(c));
         }
         return pool_sources(per, bins);
     };
     const uint64_t min_sources = static_cast<uint64_t>(s.cfg.drift_min_sources);
+    const uint64_t min_in_histogram = histogram_patients(m.schema, s.cfg.drift_min_predictions);
     double volume_ratio = 0;
     size_t source_count = 0;
     Json fields = Json::array();
@@ -728,8 +732,8 @@ Json drift_json(App::State& s, const std::string& name, int64_t version, const M
         const PooledCounts p = pooled("field:" + std::to_string(f), ref.bins());
         volume_ratio = std::max(volume_ratio, p.max_ratio);
         source_count = p.sources;
-        FieldDrift d = drift_compare(ref.name, ref.counts, p.counts, p.n, m.schema.privacy.epsilon,
-                                     s.cfg.drift_min_predictions, s.cfg.psi_warn, s.cfg.psi_alert);
+        FieldDrift d = drift_compare(ref.name, ref.counts, p.counts, p.n, m.schema.privacy.epsilon, min_in_histogram,
+                                     s.cfg.psi_warn, s.cfg.psi_alert);
         if (p.sources < min_sources) d.status = "insufficient";
         Json x{{"field", d.field}, {"status", d.status}, {"predictions", p.n}, {"reports", totals.reports}};
         if (d.status != "insufficient") {
@@ -740,7 +744,7 @@ Json drift_json(App::State& s, const std::string& name, int64_t version, const M
     }
     Json classes = Json::array();
     const PooledCounts predicted = pooled("predicted", m.reference.classes.size());
-    if (predicted.n >= s.cfg.drift_min_predictions && predicted.sources >= min_sources) {
+    if (predicted.n >= min_in_histogram && predicted.sources >= min_sources) {
         const auto est = randomized_response_debias(predicted.counts, predicted.n, m.schema.privacy.epsilon);
         // Shares of the pooled estimate, scaled to every prediction reported.
         double total = 0;

@@ -42,8 +42,8 @@ struct ServerConfig {
     int rate_limit_per_minute = 60;        // metrics reports per source per minute (0: off)
     int drift_days = 7;                    // window of the drift figures
     int retention_days = 400;              // aggregates and idempotency keys older than this are deleted
-    // Below this many predictions no drift figure is published: with randomized response at
-    // epsilon 1 over ~12 bins, PSI noise is about 600 / predictions.
+    // Below this many patients in the window no drift figure is published: randomized response's
+    // noise alone would look like drift (docs/security.md, measured).
     uint64_t drift_min_predictions = 20000;
     // Drift is pooled over sources (an address on a day); below this many no figure is published.
     int drift_min_sources = 5;

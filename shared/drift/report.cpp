@@ -30,6 +30,7 @@ ReportBuilder report_builder(const Schema& schema, const Reference& reference, s
     b.report.version = version;
     b.report.day = std::move(day);
     b.report.epsilon = schema.privacy.epsilon;
+    b.counting = schema.privacy.counting;
     for (const auto& h : reference.fields) {
         b.report.field_names.push_back(h.name);
         b.report.fields.emplace_back(h.bins(), 0);
@@ -43,15 +44,24 @@ void report_add(ReportBuilder& b, std::span<const double> values, std::span<cons
                 std::mt19937_64& rng) {
     const Reference& ref = *b.reference;
     const double eps = b.report.epsilon;
-    for (size_t f = 0; f < ref.fields.size(); ++f) {
-        const Histogram& h = ref.fields[f];
-        ++b.report.fields[f][randomize(histogram_bin(h, values[f]), h.bins(), eps, rng)];
-    }
-    ++b.report.predicted[randomize(static_cast<size_t>(predicted), ref.classes.size(), eps, rng)];
-    for (size_t c = 0; c < ref.classes.size(); ++c) {
-        const Histogram& h = ref.classes[c];
-        ++b.report.probabilities[c][randomize(histogram_bin(h, probabilities[c]), h.bins(), eps, rng)];
-    }
+    const size_t nf = ref.fields.size(), nc = ref.classes.size(), histograms = nf + 1 + nc;
+    // Histogram j: a field (j < nf), the predicted class (j == nf), a class's probability.
+    auto count = [&](size_t j) {
+        if (j < nf) {
+            const Histogram& h = ref.fields[j];
+            ++b.report.fields[j][randomize(histogram_bin(h, values[j]), h.bins(), eps, rng)];
+        } else if (j == nf) {
+            ++b.report.predicted[randomize(static_cast<size_t>(predicted), nc, eps, rng)];
+        } else {
+            const Histogram& h = ref.classes[j - nf - 1];
+            ++b.report.probabilities[j - nf - 1]
+                                    [randomize(histogram_bin(h, probabilities[j - nf - 1]), h.bins(), eps, rng)];
+        }
+    };
+    if (b.counting == Privacy::Counting::one_histogram)
+        count(std::uniform_int_distribution<size_t>(0, histograms - 1)(rng));
+    else
+        for (size_t j = 0; j < histograms; ++j) count(j);
     ++b.report.n;
 }
 
@@ -84,7 +94,10 @@ Json report_to_json(const MetricsReport& r) {
 // [SECTION] Parsing and checking
 //-----------------------------------------------------------------------------
 namespace {
-Result<std::vector<uint64_t>> counts(const Json& j, size_t bins, uint64_t n, const std::string& where) {
+// A histogram's counts: each patient of the report is in it (every_histogram: the sum is n), or
+// in one histogram of the report (one_histogram: the sum is at most n; all sums add up to n).
+Result<std::vector<uint64_t>> counts(const Json& j, size_t bins, uint64_t n, bool every, uint64_t& total,
+                                     const std::string& where) {
     if (!j.is_array()) return problem("bad_report", "must be an array of counts", where);
     if (j.size() != bins)
         return problem("bad_report",
@@ -100,8 +113,12 @@ Result<std::vector<uint64_t>> counts(const Json& j, size_t bins, uint64_t n, con
         c.push_back(v);
         sum += v;
     }
-    if (sum != n)
-        return problem("bad_report", "counts sum to " + std::to_string(sum) + ", not n = " + std::to_string(n), where);
+    if (every ? sum != n : sum > n)
+        return problem(
+            "bad_report",
+            "counts sum to " + std::to_string(sum) + ", " + (every ? "not" : "more than") + " n = " + std::to_string(n),
+            where);
+    total += sum;
     return c;
 }
 }  // namespace
@@ -138,6 +155,8 @@ Result<MetricsReport> report_parse(std::string_view body, const Schema& schema, 
                        "epsilon");
     r.epsilon = *eps;
 
+    const bool every = schema.privacy.counting == Privacy::Counting::every_histogram;
+    uint64_t total = 0;
     const Json& fields = (*j).contains("fields") ? (*j)["fields"] : Json();
     if (!fields.is_object()) return problem("bad_report", "must be an object of field: counts", "fields");
     if (fields.size() != schema.fields.size())
@@ -146,23 +165,29 @@ Result<MetricsReport> report_parse(std::string_view body, const Schema& schema, 
     for (size_t f = 0; f < schema.fields.size(); ++f) {
         const std::string& name = schema.fields[f].name;
         if (!fields.contains(name)) return problem("bad_report", "is missing", "fields." + name);
-        auto c = counts(fields[name], reference.fields[f].bins(), r.n, "fields." + name);
+        auto c = counts(fields[name], reference.fields[f].bins(), r.n, every, total, "fields." + name);
         if (!c) return c.problems();
         r.field_names.push_back(name);
         r.fields.push_back(std::move(*c));
     }
-    auto pred =
-        counts((*j).contains("predicted") ? (*j)["predicted"] : Json(), reference.classes.size(), r.n, "predicted");
+    auto pred = counts((*j).contains("predicted") ? (*j)["predicted"] : Json(), reference.classes.size(), r.n, every,
+                       total, "predicted");
     if (!pred) return pred.problems();
     r.predicted = std::move(*pred);
     const Json& probs = (*j).contains("probabilities") ? (*j)["probabilities"] : Json();
     if (!probs.is_array() || probs.size() != reference.classes.size())
         return problem("bad_report", "must hold one histogram per class", "probabilities");
     for (size_t c = 0; c < reference.classes.size(); ++c) {
-        auto h = counts(probs[c], reference.classes[c].bins(), r.n, "probabilities[" + std::to_string(c) + "]");
+        auto h = counts(probs[c], reference.classes[c].bins(), r.n, every, total,
+                        "probabilities[" + std::to_string(c) + "]");
         if (!h) return h.problems();
         r.probabilities.push_back(std::move(*h));
     }
+    if (!every && total != r.n)
+        return problem("bad_report",
+                       "each patient is counted in one histogram, so all counts sum to n = " + std::to_string(r.n) +
+                           ", not " + std::to_string(total),
+                       "n");
     return r;
 }
 
@@ -209,7 +234,14 @@ size_t report_histograms(const Schema& schema) {
 }
 
 double report_epsilon_per_patient(const Schema& schema) {
-    return static_cast<double>(report_histograms(schema)) * schema.privacy.epsilon;
+    return schema.privacy.counting == Privacy::Counting::one_histogram
+               ? schema.privacy.epsilon
+               : static_cast<double>(report_histograms(schema)) * schema.privacy.epsilon;
+}
+
+uint64_t histogram_patients(const Schema& schema, uint64_t patients) {
+    return schema.privacy.counting == Privacy::Counting::one_histogram ? patients / report_histograms(schema)
+                                                                       : patients;
 }
 
 //-----------------------------------------------------------------------------

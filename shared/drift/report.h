@@ -45,11 +45,14 @@ struct MetricsReport {
     std::vector<std::vector<uint64_t>> probabilities;  // per class: counts per probability bin
 };
 
-// What one report spends of a patient's privacy: each prediction goes into H histograms (every
-// input field, the predicted class, the probability of each class), each randomized with the
-// schema's epsilon, so a patient counted in a report is (H x epsilon)-locally private in it.
+// A report holds H randomized histograms: every input field, the predicted class, the probability
+// of each class.
 size_t report_histograms(const Schema& schema);  // H: fields + predicted class + one per class
+// What a patient counted in a report spends (schema.h, Privacy): epsilon when each patient is in
+// one histogram, H x epsilon when in every one.
 double report_epsilon_per_patient(const Schema& schema);
+// How many of `patients` one histogram holds, about: patients / H when each is in one histogram.
+uint64_t histogram_patients(const Schema& schema, uint64_t patients);
 
 inline constexpr size_t kMaxReportBytes = 64 * 1024;
 // n of one report at most: about one busy device's day. Reports are anonymous, so one forged
@@ -64,6 +67,7 @@ inline constexpr uint64_t kMaxReportPredictions = 5000;
 struct ReportBuilder {
     MetricsReport report;
     const Reference* reference = nullptr;
+    Privacy::Counting counting = Privacy::Counting::one_histogram;
 };
 ReportBuilder report_builder(const Schema& schema, const Reference& reference, std::string model, int64_t version,
                              std::string day);

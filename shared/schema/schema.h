@@ -101,9 +101,18 @@ const char* task_kind_name(TaskKind k);
 //-----------------------------------------------------------------------------
 // [SECTION] Schema
 //-----------------------------------------------------------------------------
+// How a patient's randomized data enters an aggregate report (drift/report.h). A report holds H
+// histograms (each input field, the predicted class, each class's probability).
+//  - one_histogram (the default; schema key "epsilon_per_patient", default 2): each patient is
+//    counted in one of the H histograms, chosen at random, randomized with epsilon: the patient
+//    spends epsilon in all.
+//  - every_histogram (schema key "epsilon", as older bundles have it): each patient is counted in
+//    all H histograms, each randomized with epsilon: H x epsilon in all.
 struct Privacy {
-    int k_min = 10;        // a metrics report summarises at least this many predictions
-    double epsilon = 1.0;  // local differential privacy per report
+    enum class Counting { one_histogram, every_histogram };
+    int k_min = 10;  // a metrics report summarises at least this many patients
+    Counting counting = Counting::one_histogram;
+    double epsilon = 2.0;  // randomized response of one histogram entry
 };
 
 struct Schema {

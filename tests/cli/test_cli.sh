@@ -208,6 +208,20 @@ rm -f huge.csv
 python3 -c "import sys; b=open(sys.argv[1],'rb').read(); open(sys.argv[2],'wb').write(b.replace(b'input', b'\xffnput'))" train/wdbc/model.onnx ff.onnx
 expect_fail "onnx names not UTF-8" "name that is not valid UTF-8" "$ldx" bundle --schema train/wdbc/schema.json --model ff.onnx --reference "$data/wdbc.csv" --name wdbc-ff --version 1 --key keys/signing-key.json --out ff.ldxb
 no_file ff.ldxb "onnx names not UTF-8"
+# Invalid UTF-8 and a lone surrogate (CESU bytes) in every kind of input the CLI reads: a clear
+# error or a refused row, never a crash (an exit status above 2).
+printf 'pregnant,glucose,age\n1,\xff85,31\n2,90,31\n' > utf8-cell.csv
+printf '[{"glucose": "\xed\xa0\x80", "age": 40}]\n' > utf8-cell.json
+printf '{"version": 1, "threshold": 1, "keys": [{"keyid": "\xff", "public_key": "00"}]}\n' > utf8-trust.json
+printf '{"task": "\xff", "title": "x"}\n' > utf8-schema.json
+for cmd in "predict --bundle pima-diabetes.ldxb --trust keys/trust.json --input utf8-cell.csv --out u1.json" \
+           "predict --bundle pima-diabetes.ldxb --trust keys/trust.json --input utf8-cell.json --out u2.json" \
+           "verify --trust utf8-trust.json pima-diabetes.ldxb" \
+           "bundle --schema utf8-schema.json --model train/wdbc/model.xgb.json --reference train/wdbc/reference.json --name u --version 1 --key keys/signing-key.json --out u.ldxb"; do
+  out=$("$ldx" $cmd 2>&1); rc=$?
+  if [ $rc -gt 2 ] || { [ $rc -eq 0 ] && [[ $cmd != predict* ]]; }; then bad "invalid UTF-8 ($cmd): exit $rc: $out"
+  elif grep -q $'\xff' <<<"$out"; then bad "invalid UTF-8 echoed raw ($cmd)"; else ok; fi
+done
 printf 'glu\x1b[31mcose,age\n1,40\n' > escape.csv
 out=$("$ldx" predict --bundle pima-diabetes.ldxb --trust keys/trust.json --input escape.csv --out esc.json 2>&1 || true)
 if grep -q $'\x1b' <<<"$out"; then bad "a terminal escape from a CSV header reached the terminal"; else grep -q "glu?\[31mcose" <<<"$out" && ok || bad "escape.csv: $out"; fi

@@ -571,9 +571,10 @@ test('privacy: no entered value appears in any request, and no request leaves th
   assert.ok(wait >= 55e3 && wait <= 6 * 3600e3, `a report leaves at a random moment 1 minute to 6 hours later (due in ${wait} ms)`);
   await page.waitForTimeout(1500);
   assert.equal(requests.filter((r) => r.url.endsWith('/api/v1/metrics')).length, 0, 'no report is sent within a second of scoring');
-  // The budget a patient spends, as the core computes it for the Reporting tab: 11 randomized
-  // histograms (8 fields, the predicted class, 2 class probabilities) at epsilon 1.
-  assert.deepEqual(await page.evaluate(() => { const p = window.localdx.model().privacy; return [p.histograms, p.epsilon_per_patient]; }), [11, 11]);
+  // The budget a patient spends, as the core computes it for the Reporting tab: each patient is
+  // counted in one of 11 randomized histograms (8 fields, the predicted class, 2 class
+  // probabilities) at epsilon 2.
+  assert.deepEqual(await page.evaluate(() => { const p = window.localdx.model().privacy; return [p.histograms, p.epsilon_per_patient]; }), [11, 2]);
   await page.evaluate(() => window.localdx.flushReports());  // the test API sends it now
   await page.waitForFunction(() => window.localdx.reporting().queue.length === 0, null, { timeout: 15000 });
   const sent = requests.filter((r) => r.url.endsWith('/api/v1/metrics'));

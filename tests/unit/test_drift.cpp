@@ -3,10 +3,12 @@
 
 #include <cmath>
 #include <functional>
+#include <numeric>
 #include <random>
 
 #include "drift/histogram.h"
 #include "drift/report.h"
+#include "schema/schema.h"
 #include "support.h"
 #include "train/dataset.h"
 
@@ -99,13 +101,44 @@ TEST(Drift, WhatIfEditsAreTheSamePatientAndANewPatientIsNot) {
     EXPECT_TRUE(same_patient(V{nan, nan}, V{nan, nan}));
 }
 
-TEST(Drift, ThePerPatientBudgetOfAReportCountsEveryRandomizedHistogram) {
-    const Schema s = test::task_schema("pima-diabetes");  // 8 fields, 2 classes, epsilon 1
-    EXPECT_DOUBLE_EQ(report_epsilon_per_patient(s), (8 + 1 + 2) * s.privacy.epsilon);
+TEST(Drift, APatientIsCountedInOneHistogramAndSpendsEpsilonOnce) {
+    Schema s = test::task_schema("pima-diabetes");  // 8 fields, 2 classes: 11 histograms
+    ASSERT_EQ(s.privacy.counting, Privacy::Counting::one_histogram);
+    EXPECT_EQ(report_histograms(s), 11u);
+    EXPECT_DOUBLE_EQ(report_epsilon_per_patient(s), 2.0);
+    EXPECT_EQ(histogram_patients(s, 22000), 2000u);
+    // The report builder puts each patient in exactly one histogram, each about equally often.
+    std::vector<double> probabilities(2 * 10, 0.5), values(8 * 10, 1.0);
+    const Reference ref = reference_build(s, values, probabilities);
+    ReportBuilder b = report_builder(s, ref, "pima-diabetes", 1, "2026-11-29");
+    std::mt19937_64 rng(11);
+    for (int i = 0; i < 4400; ++i) report_add(b, std::vector<double>(8, 1.0), std::vector<double>{0.5, 0.5}, 0, rng);
+    std::vector<uint64_t> per;
+    auto sum = [](const std::vector<uint64_t>& c) { return std::accumulate(c.begin(), c.end(), uint64_t{0}); };
+    for (const auto& f : b.report.fields) per.push_back(sum(f));
+    per.push_back(sum(b.report.predicted));
+    for (const auto& p : b.report.probabilities) per.push_back(sum(p));
+    EXPECT_EQ(sum(per), 4400u);
+    for (uint64_t n : per) EXPECT_NEAR(static_cast<double>(n), 400, 80);
+    // The server accepts it, and refuses a report whose histograms hold more than n patients.
+    Json j = report_to_json(b.report);
+    EXPECT_TRUE(report_parse(json_dump(j), s, ref).ok());
+    j["n"] = 4399;
+    EXPECT_FALSE(report_parse(json_dump(j), s, ref).ok());
+    // A schema that sets "epsilon" counts each patient in every histogram: H x epsilon.
+    Json older_json = schema_to_json(s);
+    older_json["privacy"] = Json{{"k_min", 20}, {"epsilon", 1}};
+    auto older = schema_parse(json_dump(older_json));
+    ASSERT_TRUE(older.ok()) << older.error().describe();
+    EXPECT_EQ(older->privacy.counting, Privacy::Counting::every_histogram);
+    EXPECT_DOUBLE_EQ(report_epsilon_per_patient(*older), 11 * 1.0);
+    EXPECT_EQ(histogram_patients(*older, 22000), 22000u);
+    older_json["privacy"] = Json{{"epsilon", 1}, {"epsilon_per_patient", 2}};
+    EXPECT_FALSE(schema_parse(json_dump(older_json)).ok());
 }
 
 // Poisoning, simulated with the browser's own report builder on real rows (Pima): 20 honest
-// sources, each a day of 1,200 predictions randomized as the browser randomizes them; then 1 to 3
+// sources, each a day of 3,000 patients randomized as the browser randomizes them; then 1 to 3
 // attackers, each using a whole day's budget (50,000 predictions from one source) with counts
 // crafted to hide a real shift, or to fake one on clean data. Pooled robustly, no field's status
 // changes; summed naively, the same attacks succeed (so the test can tell).
@@ -139,7 +172,8 @@ struct Simulation {
         for (size_t f = 0; f < schema.fields.size(); ++f) {
             const Histogram& ref = reference.fields[f];
             std::vector<SourceCounts> per;
-            for (const auto& r : sources) per.push_back({r.n, r.fields[f]});
+            for (const auto& r : sources)
+                per.push_back({std::accumulate(r.fields[f].begin(), r.fields[f].end(), uint64_t{0}), r.fields[f]});
             PooledCounts pooled;
             if (robust) {
                 pooled = pool_sources(per, ref.bins());
@@ -151,20 +185,22 @@ struct Simulation {
                 }
             }
             if (max_ratio) *max_ratio = std::max(*max_ratio, pooled.max_ratio);
-            out.push_back(
-                drift_compare(ref.name, ref.counts, pooled.counts, pooled.n, schema.privacy.epsilon, 20000, 0.1, 0.25)
-                    .status);
+            out.push_back(drift_compare(ref.name, ref.counts, pooled.counts, pooled.n, schema.privacy.epsilon,
+                                        histogram_patients(schema, 20000), 0.1, 0.25)
+                              .status);
         }
         return out;
     }
-    // An attacker's report: every field's counts chosen freely (no randomization).
+    // An attacker's report: every field's counts chosen freely (no randomization), its patients
+    // spread over the histograms as the server requires (they add up to n).
     MetricsReport forged(uint64_t n, const std::function<std::vector<double>(size_t field)>& shares) const {
         MetricsReport r;
         r.n = n;
+        const double per_histogram = static_cast<double>(histogram_patients(schema, n));
         for (size_t f = 0; f < schema.fields.size(); ++f) {
             const auto t = shares(f);
             std::vector<uint64_t> c(t.size());
-            for (size_t b = 0; b < t.size(); ++b) c[b] = static_cast<uint64_t>(std::llround(t[b] * double(n)));
+            for (size_t b = 0; b < t.size(); ++b) c[b] = static_cast<uint64_t>(std::llround(t[b] * per_histogram));
             r.fields.push_back(c);
         }
         return r;
@@ -191,7 +227,7 @@ TEST(Drift, ForgedReportsFromAFewSourcesChangeNoFieldsStatus) {
     // LOCALDX_SIM_SEED repeats the simulation with other draws (the checked-in run uses 2026).
     std::mt19937_64 rng(std::getenv("LOCALDX_SIM_SEED") ? std::strtoull(std::getenv("LOCALDX_SIM_SEED"), nullptr, 10)
                                                         : 2026);
-    constexpr uint64_t kHonest = 1200, kBudget = 50000;
+    constexpr uint64_t kHonest = 3000, kBudget = 50000;
     std::vector<MetricsReport> shifted, clean;
     for (int i = 0; i < 20; ++i) shifted.push_back(sim.honest(kHonest, 40, rng));
     for (int i = 0; i < 20; ++i) clean.push_back(sim.honest(kHonest, 0, rng));
@@ -255,8 +291,9 @@ TEST(Drift, PoolingHonestSourcesAgreesWithSummingThem) {
     std::vector<uint64_t> sum(ref.bins(), 0);
     uint64_t n = 0;
     for (const auto& r : sources) {
-        per.push_back({r.n, r.fields[glucose]});
-        n += r.n;
+        const uint64_t in_histogram = std::accumulate(r.fields[glucose].begin(), r.fields[glucose].end(), uint64_t{0});
+        per.push_back({in_histogram, r.fields[glucose]});
+        n += in_histogram;
         for (size_t b = 0; b < sum.size(); ++b) sum[b] += r.fields[glucose][b];
     }
     const PooledCounts pooled = pool_sources(per, ref.bins());
@@ -267,6 +304,58 @@ TEST(Drift, PoolingHonestSourcesAgreesWithSummingThem) {
     EXPECT_LT(pooled.max_ratio, 1.5);
     // No source, nothing pooled.
     EXPECT_EQ(pool_sources({}, 4).n, 0u);
+}
+
+// Detection power at the default budget (each patient in one of 11 histograms, epsilon 2): a
+// glucose shift whose true PSI is at least 0.25, reported by 20 sources, flagged (warn or alert)
+// in how many of 20 windows, by window size; and how often clean windows are flagged. The figures are in
+// docs/security.md; the threshold --drift-min (20,000 patients) is chosen from them.
+TEST(Drift, DetectionPowerAtTheDefaultBudget) {
+    Simulation sim;
+    std::mt19937_64 rng(11);
+    const size_t glucose = static_cast<size_t>(sim.schema.find_field("glucose"));
+    const Histogram& ref = sim.reference.fields[glucose];
+    // The smallest shift (mg/dL, steps of 2) whose exact PSI reaches 0.25.
+    double shift = 0, exact = 0;
+    const size_t nf = sim.schema.fields.size();
+    while (exact < 0.25 && shift < 100) {
+        shift += 2;
+        Histogram h = histogram_empty("glucose", ref.edges);
+        for (size_t r = 0; r < sim.data.rows(); ++r) {
+            const double v = sim.data.values[r * nf + glucose];
+            histogram_add(h, std::isnan(v) ? v : v + shift);
+        }
+        exact = population_stability_index(ref.counts, h.counts);
+    }
+    std::string table;
+    double power_at_default = 0;
+    for (uint64_t patients : {5000, 10000, 20000, 40000}) {
+        int flagged = 0, clean_warn = 0, clean_alert = 0;
+        constexpr int kWindows = 20;
+        for (int w = 0; w < kWindows; ++w)
+            for (double s : {shift, 0.0}) {
+                std::vector<SourceCounts> per;
+                for (int src = 0; src < 20; ++src) {
+                    const MetricsReport r = sim.honest(patients / 20, s, rng);
+                    per.push_back({std::accumulate(r.fields[glucose].begin(), r.fields[glucose].end(), uint64_t{0}),
+                                   r.fields[glucose]});
+                }
+                const PooledCounts p = pool_sources(per, ref.bins());
+                const auto d =
+                    drift_compare("glucose", ref.counts, p.counts, p.n, sim.schema.privacy.epsilon, 0, 0.1, 0.25);
+                if (s > 0) flagged += d.status != "ok";
+                else (d.status == "alert" ? clean_alert : clean_warn) += d.status != "ok";
+            }
+        table += " " + std::to_string(patients) + ": " + std::to_string(flagged) + "/" + std::to_string(kWindows) +
+                 " (clean: " + std::to_string(clean_warn) + " warn, " + std::to_string(clean_alert) + " alert)";
+        // Below the default --drift-min (20,000) randomized response's noise alone flags clean
+        // windows: that is why nothing is published there. From it on, no clean window alerts.
+        if (patients >= 20000) EXPECT_EQ(clean_alert, 0) << patients;
+        if (patients == 20000) power_at_default = flagged / double(kWindows);
+    }
+    std::printf("glucose +%.0f mg/dL (exact PSI %.2f) flagged, by patients in the window:%s\n", shift, exact,
+                table.c_str());
+    EXPECT_GE(power_at_default, 0.9) << table;
 }
 }  // namespace
 }  // namespace ldx

@@ -936,11 +936,18 @@ void draw_reporting(AppState& s) {
         "counts as the same patient (the last prediction is the one counted), and a file counts once a day. A "
         "complete report leaves at a random moment between 1 minute and 6 hours later, so its arrival does not show "
         "when you worked; reports not sent by the next day are deleted.");
-    ImGui::TextWrapped(
-        "Privacy budget: a patient counted in a report spends at most epsilon = %s of privacy (%zu randomized "
-        "histograms, epsilon %s each).",
-        fmt(report_epsilon_per_patient(schema), "%.3g").c_str(), report_histograms(schema),
-        fmt(privacy.epsilon, "%.3g").c_str());
+    if (privacy.counting == Privacy::Counting::one_histogram)
+        ImGui::TextWrapped(
+            "Privacy budget: a patient counted in a report spends epsilon = %s of privacy in all: the patient is "
+            "counted in one of the report's %zu histograms, chosen at random, randomized with epsilon %s.",
+            fmt(report_epsilon_per_patient(schema), "%.3g").c_str(), report_histograms(schema),
+            fmt(privacy.epsilon, "%.3g").c_str());
+    else
+        ImGui::TextWrapped(
+            "Privacy budget: a patient counted in a report spends at most epsilon = %s of privacy (%zu randomized "
+            "histograms, epsilon %s each).",
+            fmt(report_epsilon_per_patient(schema), "%.3g").c_str(), report_histograms(schema),
+            fmt(privacy.epsilon, "%.3g").c_str());
     section("Collected on this device");
     const Json& pending = s.reporting.value("pending", Json::object());
     bool any = false;
