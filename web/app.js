@@ -348,7 +348,7 @@ async function scoreFile(name, text, { results = false } = {}) {
   const key = modelKey(used);
   const pendingAll = store.get('pending', {});
   const reported = reportingEnabled() && !(await fileSeenToday(used, text));  // a file counts once a day
-  const report = reported ? { pending: pendingAll[key] ? JSON.stringify(pendingAll[key]) : '', k: used.info.schema.privacy.k_min, day: today() } : null;
+  const report = reported ? { pending: pendingAll[key] ? JSON.stringify(pendingAll[key]) : '', day: today() } : null;
   let { meta, table, features, margins } = await callWorker({ type: 'score', text, now: now(), report, results });
   if (features && meta.rows) {
     const t0 = performance.now();
@@ -470,8 +470,7 @@ addEventListener('pagehide', releasePatient);
 function reportPredictions(used, results) {
   const key = modelKey(used);
   const all = store.get('pending', {});
-  const { pending, queued } = addToReports(used.model, all[key] ? JSON.stringify(all[key]) : '', results,
-    { k: used.info.schema.privacy.k_min, day: today() });
+  const { pending, queued } = addToReports(used.model, all[key] ? JSON.stringify(all[key]) : '', results, { day: today() });
   saveReports(key, pending, queued);
 }
 

@@ -2,8 +2,8 @@
 // the batch worker (batch-worker.js): one loop, the randomization itself done by the core.
 //
 // Each prediction's values, probabilities and class go into the core's reportAdd with a fresh
-// random seed (randomized response happens there); at k predictions the report is complete and
-// queued under a random Idempotency-Key. Nothing else about the patient is kept.
+// random seed (randomized response happens there); the core says when the report is complete
+// (k patients), and it is queued under a random Idempotency-Key. Nothing else about the patient is kept.
 // 53 random bits: an integer a double holds exactly (the core seeds its generator with it).
 export function randomSeed() {
   const a = new Uint32Array(2);
@@ -19,20 +19,16 @@ function newKey() {
 
 export const hex = (bytes) => Array.from(bytes, (b) => b.toString(16).padStart(2, '0')).join('');
 
-// Returns { pending: report text or '' , queued: [{ key, report }] }.
-export function addToReports(model, pendingText, predictions, { k, day }) {
+// Returns { pending: report text or '' , queued: [{ key, report }] }; the core decides when a
+// report is complete (k patients).
+export function addToReports(model, pendingText, predictions, { day }) {
   const queued = [];
   let text = pendingText || '';
   for (const r of predictions) {
     const slim = JSON.stringify({ ok: true, values: r.values, probabilities: r.probabilities, predicted: r.predicted });
-    const next = model.reportAdd(text, slim, day, randomSeed());
-    const parsed = JSON.parse(next);
-    if (parsed.n >= k) {
-      queued.push({ key: newKey(), report: parsed });
-      text = '';
-    } else {
-      text = next;
-    }
+    const next = JSON.parse(model.reportAdd(text, slim, day, randomSeed()));
+    for (const report of next.complete) queued.push({ key: newKey(), report });
+    text = next.pending ? JSON.stringify(next.pending) : '';
   }
   return { pending: text, queued };
 }

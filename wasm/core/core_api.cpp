@@ -489,14 +489,17 @@ Json core_report_add(LoadedModel& lm, std::string_view pending_json, std::string
     const Model& m = lm.model;
     ReportBuilder b = pending_builder(m, pending_json, day);
     auto p = json_parse(prediction_json, "prediction");
-    if (!p || !json_member(*p, "ok").is_boolean() || !json_member(*p, "ok").get<bool>())
-        return report_to_json(b.report);
-    std::vector<double> values, probs;
-    for (const auto& v : (*p)["values"]) values.push_back(v.is_null() ? kNaN : v.get<double>());
-    for (const auto& v : (*p)["probabilities"]) probs.push_back(v.get<double>());
-    std::mt19937_64 rng(seed);
-    report_add(b, values, probs, (*p)["predicted"].get<int>(), rng);
-    return report_to_json(b.report);
+    if (p && json_member(*p, "ok").is_boolean() && json_member(*p, "ok").get<bool>()) {
+        std::vector<double> values, probs;
+        for (const auto& v : (*p)["values"]) values.push_back(v.is_null() ? kNaN : v.get<double>());
+        for (const auto& v : (*p)["probabilities"]) probs.push_back(v.get<double>());
+        std::mt19937_64 rng(seed);
+        report_add(b, values, probs, (*p)["predicted"].get<int>(), rng);
+    }
+    // Complete at k patients: the page queues it and starts a new one.
+    if (b.report.n >= static_cast<uint64_t>(m.schema.privacy.k_min))
+        return Json{{"pending", nullptr}, {"complete", Json::array({report_to_json(b.report)})}};
+    return Json{{"pending", b.report.n ? report_to_json(b.report) : Json(nullptr)}, {"complete", Json::array()}};
 }
 
 Json core_same_patient(std::string_view previous_json, std::string_view next_json) {

@@ -163,8 +163,9 @@ Json points_json(const PointsExplanation& pts);
 Json core_verify_index(std::string_view index_json, std::string_view trust_json, int64_t now, int64_t min_version);
 
 // Adds one prediction to a pending report (JSON as report_to_json, or "" for a new one), with
-// randomized response done here, in the core; returns the updated report. `seed` comes from the
-// browser's crypto.getRandomValues.
+// randomized response done here, in the core. `seed` comes from the browser's
+// crypto.getRandomValues. Returns {"pending": report | null, "complete": [report]}: the report is
+// complete, and pending starts again, at k patients (as core_report_batch).
 Json core_report_add(LoadedModel& m, std::string_view pending_json, std::string_view prediction_json,
                      std::string_view day, uint64_t seed);
 
