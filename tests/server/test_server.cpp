@@ -434,25 +434,13 @@ int status_of(const std::string& got) { return got.rfind("HTTP/1.1 ", 0) == 0 ? 
 // A raw HTTP exchange on a fresh connection, as a hostile client sends it: the request's bytes,
 // then whatever the server answers before it closes (or 3 s pass). Returns the status line's code.
 int raw_status(int port, const std::string& request, std::string* answer = nullptr) {
-    const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-    sockaddr_in a{};
-    a.sin_family = AF_INET;
-    a.sin_port = htons(static_cast<uint16_t>(port));
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    if (::connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0) {
-        ::close(fd);
-        return -1;
-    }
-    timeval tv{3, 0};
-    ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
-    (void)::send(fd, request.data(), request.size(), MSG_NOSIGNAL);
-    std::string got;
-    char buf[4096];
-    for (ssize_t n; got.find("\r\n\r\n") == std::string::npos && (n = ::recv(fd, buf, sizeof buf, 0)) > 0;)
-        got.append(buf, static_cast<size_t>(n));
-    ::close(fd);
+    RawClient c(port, "127.0.0.1");
+    if (c.fd < 0) return -1;
+    c.send(request);
+    const std::string got =
+        c.receive(3000, [](const std::string& g) { return g.find("\r\n\r\n") != std::string::npos; });
     if (answer) *answer = got;
-    return got.rfind("HTTP/1.1 ", 0) == 0 ? std::atoi(got.c_str() + 9) : 0;
+    return status_of(got);
 }
 
 std::string c_index(const Server& s) { return s.client().Get("/api/v1/models")->body; }
