@@ -11,7 +11,7 @@
 #include <string>
 #include <vector>
 
-#include "core_api.h"
+#include "client/core_api.h"
 
 namespace ldx {
 

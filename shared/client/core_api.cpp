@@ -1,5 +1,5 @@
-// wasm/core/core_api.cpp — see core_api.h.
-#include "core_api.h"
+// shared/client/core_api.cpp — see core_api.h.
+#include "client/core_api.h"
 
 #include <algorithm>
 #include <optional>

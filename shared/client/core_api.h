@@ -1,13 +1,13 @@
-// wasm/core/core_api.h — the browser core's API, as plain C++ over JSON text.
+// shared/client/core_api.h — what the browser client asks of the core, as plain C++ over JSON text.
 //
 // Index of this file
 //   [SECTION] Loaded model handle
 //   [SECTION] Results as JSON (what the page and the tests read)
 //
-// The embind layer (core_bindings.cpp, core_classes.h) only moves bytes and strings across;
-// everything here is ordinary C++ over shared/, the code the CLI and the native tests run. The
-// Node tests (tests/node: wasm_parity.mjs, batch_parts.mjs) run this layer as wasm against the
-// native CLI's results.
+// The embind layer (wasm/core: core_bindings.cpp, core_classes.h) only moves bytes and strings
+// across; everything here is ordinary C++ over shared/, compiled natively too and tested there
+// (tests/unit/test_client.cpp). The Node tests (tests/node) run it as wasm against the native
+// CLI's results.
 #pragma once
 #include <memory>
 #include <string>

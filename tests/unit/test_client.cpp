@@ -1,0 +1,144 @@
+// tests/unit/test_client.cpp — what the browser asks of the core (shared/client/core_api.h), run
+// natively on the real demo bundles: loading and refusing, predicting, a file's batch table, the
+// reports and when they complete, what-if edits, the ONNX Runtime cross-check, the models index.
+// The same code runs as wasm in the Node tests and the browser.
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <numeric>
+
+#include "client/core_api.h"
+#include "support.h"
+
+namespace ldx {
+namespace {
+
+const std::string kDemo = LOCALDX_DEMO_DIR;  // scripts/demo-bundles output (ctest fixture)
+const int64_t kNow = 1800000000;
+
+std::shared_ptr<LoadedModel> load(const std::string& task) {
+    auto r = core_load_bundle(test::read_file(kDemo + "/bundles/" + task + "-1.ldxb"),
+                              test::read_file(kDemo + "/keys/trust.json"), kNow, "{}");
+    EXPECT_TRUE(r.model) << json_dump(r.error);
+    return r.model;
+}
+
+TEST(Client, LoadsASignedBundleAndRefusesATamperedOneWithAReason) {
+    auto m = load("pima-diabetes");
+    ASSERT_TRUE(m);
+    const Json info = core_model_info(*m);
+    EXPECT_EQ(info["name"], "pima-diabetes");
+    EXPECT_EQ(info["privacy"]["epsilon_per_patient"], 2.0);
+    EXPECT_EQ(info["privacy"]["histograms"], 11);
+    EXPECT_EQ(info["max_patient_file_bytes"], kMaxPatientFileBytes);
+    std::string bytes = test::read_file(kDemo + "/bundles/pima-diabetes-1.ldxb");
+    bytes[bytes.size() - 100] ^= 1;
+    auto bad = core_load_bundle(bytes, test::read_file(kDemo + "/keys/trust.json"), kNow, "{}");
+    EXPECT_FALSE(bad.model);
+    EXPECT_TRUE(bad.error["message"].is_string() && !bad.error["message"].get<std::string>().empty());
+    // A version floor above the bundle's: rollback.
+    auto old = core_load_bundle(test::read_file(kDemo + "/bundles/pima-diabetes-1.ldxb"),
+                                test::read_file(kDemo + "/keys/trust.json"), kNow, R"({"pima-diabetes": 2})");
+    EXPECT_FALSE(old.model);
+    EXPECT_EQ(old.error["code"], "rollback");
+}
+
+TEST(Client, PredictsExplainsAndRefusesNamingTheField) {
+    auto m = load("pima-diabetes");
+    ASSERT_TRUE(m);
+    const Json r = core_predict(*m, R"({"glucose": "148", "mass": "33,6", "age": 50, "pedigree": 0.627})", true);
+    ASSERT_TRUE(r["ok"].get<bool>()) << json_dump(r);
+    double total = 0;
+    for (const auto& p : r["probabilities"]) total += p.get<double>();
+    EXPECT_NEAR(total, 1.0, 1e-12);
+    EXPECT_DOUBLE_EQ(r["values"][static_cast<size_t>(m->model.schema.find_field("mass"))].get<double>(), 33.6);
+    // base + sum of contributions = the explained output's margin (exact TreeSHAP).
+    const Json& e = r["explanation"];
+    double sum = e["base"].get<double>();
+    for (const auto& c : e["contributions"]) sum += c.get<double>();
+    EXPECT_NEAR(sum, r["margin"][0].get<double>(), 1e-9);
+    const Json bad = core_predict(*m, R"({"glucose": "0,5,5"})", false);
+    ASSERT_FALSE(bad["ok"].get<bool>());
+    EXPECT_EQ(bad["problems"][0]["field"], "glucose");
+}
+
+TEST(Client, ABatchTableFollowsItsLayoutAndItsReportCompletesAtK) {
+    auto m = load("pima-diabetes");
+    ASSERT_TRUE(m);
+    std::string csv = "id,pregnant,glucose,pressure,triceps,insulin,mass,pedigree,age\n";
+    for (int i = 0; i < 30; ++i)
+        csv += "p" + std::to_string(i) + "," + std::to_string(i % 5) + "," + std::to_string(90 + i) + ",70,,," +
+               std::to_string(25 + i % 10) + ",0.5," + std::to_string(25 + i) + "\n";
+    csv += "bad,1,abc,70,,,30,0.5,40\n";
+    const BatchFile file = core_open_batch(*m, csv, kNow);
+    const BatchTable t = core_batch_table(*m, file, BatchPart{0, 1});
+    const BatchLayout l = batch_layout(m->model.schema);
+    ASSERT_EQ(t.meta["rows"], 30);
+    ASSERT_EQ(t.table.size(), 30 * l.stride());
+    EXPECT_EQ(t.meta["problems"].size(), 1u);
+    EXPECT_EQ(t.meta["layout"]["stride"], l.stride());
+    for (size_t row = 0; row < 30; ++row) {
+        const double* r = t.table.data() + row * l.stride();
+        EXPECT_NEAR(r[l.probability(0)] + r[l.probability(1)], 1.0, 1e-12);
+        EXPECT_EQ(r[l.value(static_cast<size_t>(m->model.schema.find_field("glucose")))], 90.0 + row);
+    }
+    // 30 patients: one complete report (k = 20 patients is enough for one).
+    std::vector<double> seeds(30);
+    std::iota(seeds.begin(), seeds.end(), 1.0);
+    const Json rep = core_report_batch(*m, "", t.table, seeds, "2026-11-29");
+    ASSERT_EQ(rep["complete"].size(), 1u);
+    EXPECT_EQ(rep["complete"][0]["n"], 30);
+    EXPECT_TRUE(rep["pending"].is_null());
+}
+
+TEST(Client, OnePatientAtATimeCompletesAReportAtKAndWhatIfEditsAreOnePatient) {
+    auto m = load("pima-diabetes");
+    ASSERT_TRUE(m);
+    const int k = m->model.schema.privacy.k_min;
+    std::string pending;
+    for (int i = 0; i < k; ++i) {
+        const Json p = core_predict(*m, "{\"glucose\": " + std::to_string(100 + i) + ", \"age\": 40}", false);
+        const Json r = core_report_add(*m, pending, json_dump(p), "2026-11-29", static_cast<uint64_t>(i + 1));
+        if (i + 1 < k) {
+            ASSERT_EQ(r["complete"].size(), 0u) << i;
+            ASSERT_EQ(r["pending"]["n"], i + 1);
+            pending = json_dump(r["pending"]);
+        } else {
+            ASSERT_EQ(r["complete"].size(), 1u);
+            EXPECT_EQ(r["complete"][0]["n"], k);
+            EXPECT_TRUE(r["pending"].is_null());
+        }
+    }
+    const Json a = core_predict(*m, R"({"glucose": 120, "age": 40, "mass": 30})", false);
+    const Json b = core_predict(*m, R"({"glucose": 190, "age": 40, "mass": 30})", false);
+    const Json c = core_predict(*m, R"({"glucose": 95, "age": 61, "mass": 22})", false);
+    EXPECT_TRUE(core_same_patient(json_dump(a), json_dump(b))["same"].get<bool>());
+    EXPECT_FALSE(core_same_patient(json_dump(a), json_dump(c))["same"].get<bool>());
+    EXPECT_FALSE(core_same_patient("\xff", json_dump(c))["same"].get<bool>());
+}
+
+TEST(Client, TheCrossCheckWithholdsAResultOnlyWhenONNXRuntimeDisagrees) {
+    auto m = load("pima-diabetes");
+    ASSERT_TRUE(m);
+    const Json r = core_predict(*m, R"({"glucose": 148, "age": 50})", true);
+    std::vector<float> probabilities, margin;
+    for (const auto& p : r["probabilities"]) probabilities.push_back(p.get<float>());
+    for (const auto& x : r["margin"]) margin.push_back(x.get<float>());
+    const Json agree = core_check(*m, json_dump(r), probabilities, margin);
+    EXPECT_TRUE(agree["check"]["ok"].get<bool>()) << json_dump(agree);
+    probabilities[1] += 0.01f;
+    probabilities[0] -= 0.01f;
+    const Json differ = core_check(*m, json_dump(r), probabilities, margin);
+    EXPECT_FALSE(differ["ok"].get<bool>());
+    EXPECT_EQ(differ["problems"][0]["code"], "check_failed");
+}
+
+TEST(Client, AModelsIndexThatIsNotSignedIsRefused) {
+    const Json v = core_verify_index("{\"signed\": {}}", test::read_file(kDemo + "/keys/trust.json"), kNow, 0);
+    EXPECT_FALSE(v["ok"].get<bool>());
+    EXPECT_TRUE(v["message"].is_string());
+    EXPECT_FALSE(core_verify_index("\xff", "\xed\xa0\x80", kNow, 0)["ok"].get<bool>());
+}
+
+}  // namespace
+}  // namespace ldx
