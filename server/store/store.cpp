@@ -9,6 +9,7 @@
 
 #include <chrono>
 #include <filesystem>
+#include <set>
 
 #include <sqlite3.h>
 #include <tuple>
@@ -131,6 +132,15 @@ Result<std::unique_ptr<Store>> Store::open(const std::string& data_dir) {
         SQLITE_OK)
         return problem("io", "cannot open " + path + " for checkpoints");
     sqlite3_busy_timeout(s->checkpoint_db_, 5000);
+    // A publish killed after its bundle file was renamed into place but before its row was
+    // committed leaves an orphan: a bundle file no row lists. Nobody can download it; it goes.
+    std::set<std::string> listed;
+    for (const auto& b : s->bundles()) listed.insert(b.sha256 + ".ldxb");
+    for (const auto& e : std::filesystem::directory_iterator(data_dir + "/bundles", ec)) {
+        const std::string name = e.path().filename().string();
+        if (name.size() == 64 + 5 && name.ends_with(".ldxb") && !listed.count(name))
+            std::filesystem::remove(e.path(), ec);
+    }
     s->checkpointer_ = std::thread([p = s.get()] { p->checkpoint_loop(); });
     return s;
 }

@@ -681,6 +681,31 @@ TEST(Store, RetentionDeletesAggregatesAndKeysOfOldDays) {
     EXPECT_EQ(again.value()[0], Store::Outcome::stored);
 }
 
+TEST(Store, OrphanAndTemporaryBundleFilesAreRemovedAtOpenListedOnesKept) {
+    const std::string dir = std::string(LOCALDX_WORK_DIR) + "/orphans";
+    std::filesystem::remove_all(dir);
+    std::string listed;
+    {
+        auto store = Store::open(dir);
+        ASSERT_TRUE(store.ok()) << store.error().describe();
+        const std::string bytes = demo_bundle("pima-diabetes");
+        listed = sha256_hex(bytes);
+        ASSERT_TRUE(
+            (*store)
+                ->put_bundle({listed, "pima-diabetes", 1, static_cast<int64_t>(bytes.size()), "a", "b", "c"}, bytes)
+                .ok());
+    }
+    const std::string orphan = dir + "/bundles/" + std::string(64, 'a') + ".ldxb";
+    const std::string temporary = dir + "/bundles/." + std::string(64, 'b') + ".ldxb.tmp-7";
+    std::ofstream(orphan) << "killed after the rename, before the commit";
+    std::ofstream(temporary) << "killed while writing";
+    auto store = Store::open(dir);
+    ASSERT_TRUE(store.ok());
+    EXPECT_FALSE(std::filesystem::exists(orphan));
+    EXPECT_FALSE(std::filesystem::exists(temporary));
+    EXPECT_TRUE(std::filesystem::exists(dir + "/bundles/" + listed + ".ldxb"));
+}
+
 TEST(Store, EachSourceHasADailyBudgetAndItsOwnAggregates) {
     const std::string dir = std::string(LOCALDX_WORK_DIR) + "/source-budget";
     std::filesystem::remove_all(dir);
