@@ -116,11 +116,21 @@ for (const dpr of [1, 2]) {
   });
 }
 
+// Types text as key events. A character no US key produces (a Unicode minus, as a keyboard layout
+// or an input method gives it) arrives as the keypress event a browser sends for it, which is what
+// the canvas reads characters from.
+async function typeChars(page, text) {
+  for (const ch of text) {
+    if (ch.charCodeAt(0) < 128) await page.keyboard.type(ch, { delay: 20 });
+    else await page.evaluate((c) => window.dispatchEvent(new KeyboardEvent('keypress', { key: c, charCode: c.charCodeAt(0), bubbles: true })), ch);
+  }
+}
+
 test('typed numbers are read exactly as meant or refused next to the field; an edit marks the result out of date', async () => {
   const { ctx, page, errors } = await openApp(browser, server.base);
   // Body mass index (the 6th field): every awkward text is read as the intended value or refused
   // with a visible message, never read as another number. Real key events into the canvas.
-  const intended = { '0,5': 0.5, '0.5': 0.5, ' 7 ': 7, '1,234': null, '12a': null, '1e3': 1000, ',5': 0.5, '5,': null, '31,5': 31.5 };
+  const intended = { '0,5': 0.5, '0.5': 0.5, ' 7 ': 7, '1,234': null, '12a': null, '1e3': 1000, ',5': 0.5, '5,': null, '31,5': 31.5, '−3': null };
   await typePatient(page, 1, ['6', '148', '72', '35', '', '33.6', '0.627', '50']);
   await page.waitForFunction(() => document.getElementById('live').textContent.startsWith('Result:'), null, { timeout: 15000 });
   assert.equal((await page.evaluate(() => window.localdx.viewState())).result, 'current');
@@ -144,7 +154,7 @@ test('typed numbers are read exactly as meant or refused next to the field; an e
   for (let i = 0; i < mass; i++) await press(page, 'Tab');
   for (const [text, value] of Object.entries(intended)) {
     await page.keyboard.down('Control'); await press(page, 'a'); await page.keyboard.up('Control');
-    await page.keyboard.type(text, { delay: 20 });
+    await typeChars(page, text);
     await page.waitForTimeout(150);
     const state = await page.evaluate(() => window.localdx.viewState());
     const form = await page.evaluate(() => window.localdx.formRecord());
@@ -155,12 +165,26 @@ test('typed numbers are read exactly as meant or refused next to the field; an e
     if (shown.length) {
       assert.equal(read.ok, false, `${JSON.stringify(text)} is refused in the view, so the core must refuse it too`);
       if (text === '1,234') assert.match(shown[0].message, /could mean 1234 or 1\.234/);
+      // A Unicode minus is a minus: −3 is refused for its range, not as "not a number".
+      if (text === '−3') assert.match(shown[0].message, /-3\b.*range|range.*-3\b/);
     } else {
       assert.notEqual(value, null, `${JSON.stringify(text)} must be refused, not read`);
       assert.equal(read.values[mass], value, `${JSON.stringify(text)} read as ${read.values[mass]}, meant ${value}`);
     }
     assert.equal(state.result, 'stale', 'the earlier result is marked out of date once a value changes');
   }
+  // Escape puts back what the field held when its edit began, and says so.
+  await page.keyboard.down('Control'); await press(page, 'a'); await page.keyboard.up('Control');
+  await typeChars(page, '31.5');
+  await press(page, 'Tab');
+  await page.keyboard.down('Shift'); await press(page, 'Tab'); await page.keyboard.up('Shift');
+  await typeChars(page, '99');
+  await page.waitForTimeout(100);
+  assert.equal((await page.evaluate(() => window.localdx.formRecord())).mass, '99');
+  await press(page, 'Escape');
+  await page.waitForTimeout(150);
+  assert.equal((await page.evaluate(() => window.localdx.formRecord())).mass, '31.5', 'Escape restores the value before the edit');
+  assert.match(await page.evaluate(() => document.getElementById('live').textContent), /Escape undid the edit of .*: it is back to 31\.5/);
   await page.screenshot({ path: path.join(env.shots, 'patient-stale.png') });
   assert.deepEqual(errors, []);
   await ctx.close();

@@ -65,6 +65,8 @@ struct AppState {
     bool result_stale = false;            // the form changed after `result`: shown dimmed, "press Predict"
     double copied_at = -1;                // when "Copy result" was pressed (ImGui time), for its feedback
     int last_field = -1;                  // the text field last being edited
+    std::string edit_start;               // that field's text when its edit began (Escape goes back to it)
+    std::string form_notice;              // said under the form until the next change (an undone edit)
     int refocus_field = -1;               // a field to give the keyboard focus back to next frame (after Ctrl+Enter)
     bool refocus_pending = false;         // that field is taking the focus: put its caret at the end
     float form_scroll = 0;                // how far the form is scrolled (pixels), for tests

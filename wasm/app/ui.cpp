@@ -236,7 +236,19 @@ void draw_form(AppState& s) {
                 } else if (s.refocus_pending && ImGui::IsItemActive()) {
                     s.refocus_pending = false;
                 }
+                if (ImGui::IsItemActivated()) {
+                    s.edit_start = in.text;
+                    s.form_notice.clear();
+                }
                 if (ImGui::IsItemActive() || ImGui::IsItemDeactivated()) s.last_field = static_cast<int>(i);
+                // Escape ends the edit and puts back the text the field had when it began (Dear
+                // ImGui's revert); said in words, so an edit is never lost silently.
+                if (ImGui::IsItemDeactivated() && ImGui::IsKeyPressed(ImGui::GetKeyIndex(ImGuiKey_Escape))) {
+                    s.form_notice =
+                        "Escape undid the edit of " + f.label + ": " +
+                        (s.edit_start.empty() ? "it is empty again." : "it is back to " + s.edit_start + ".");
+                    host_announce(s.form_notice);
+                }
             };
             if (f.numeric()) {
                 std::string hint =
@@ -313,6 +325,7 @@ void draw_form(AppState& s) {
         if (s.result.is_object() && !s.result.value("ok", true)) s.result = Json();
         if (s.result.is_object()) s.result_stale = true;  // the shown result no longer matches the form
     }
+    if (!s.form_notice.empty()) ImGui::TextColored(kGrey, "%s", s.form_notice.c_str());
     ImGui::Spacing();
     ImGui::BeginDisabled(s.predicting);
     const bool ctrl_enter = ImGui::IsKeyPressed(ImGui::GetKeyIndex(ImGuiKey_Enter)) && ImGui::GetIO().KeyCtrl;
