@@ -580,6 +580,11 @@ globalThis.localdxHost = {
   explainRow: (index) => explainRow(index).catch((e) => showError(String(e.message || e))),
   download,
   copy: (text) => navigator.clipboard.writeText(text).catch(() => announce('Copying needs clipboard permission.')),
+  // The print view: the result's summary alone on the page (app.css hides everything else in print).
+  print: (text) => {
+    $('print').textContent = `${text}\nPrinted ${new Date().toLocaleString()}. Computed on this device by LocalDx; no patient data left it.`;
+    window.print();
+  },
   announce,
   setReporting,
   formCleared: releasePatient,
@@ -607,6 +612,7 @@ globalThis.localdx = {
   // For screenshots: the form filled and predicted as if typed, and a tab brought forward (0 patient, 1 batch, 2 card, 3 reporting).
   fillAndPredict: (record) => M.appFillAndPredict(JSON.stringify(record)),
   selectTab: (tab) => M.appSelectTab(tab),
+  printResult: () => M.appPrint(),  // as the result's Print button
   framesDrawn: () => M.appFramesDrawn(),
   reporting: () => ({ enabled: reportingEnabled(), pending: store.get('pending', {}), queue: store.get('queue', []) }),
   // Reporting, for the tests: send every queued report now (not at its random time), and report

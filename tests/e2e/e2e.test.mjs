@@ -190,6 +190,26 @@ test('typed numbers are read exactly as meant or refused next to the field; an e
   await ctx.close();
 });
 
+test('print: the Print button gives the browser a clean summary of the result for the chart, and only that', async () => {
+  const { ctx, page, errors } = await openApp(browser, server.base);
+  await page.evaluate(() => { window.printed = 0; window.print = () => { window.printed++; }; });
+  await page.evaluate(() => window.localdx.fillAndPredict({ glucose: '148', mass: '33,6', age: '50', pedigree: '0.627' }));
+  await page.waitForFunction(() => document.getElementById('live').textContent.startsWith('Result:'), null, { timeout: 15000 });
+  await page.evaluate(() => window.localdx.printResult());
+  assert.equal(await page.evaluate(() => window.printed), 1, 'the browser was asked to print');
+  const text = await page.evaluate(() => document.getElementById('print').textContent);
+  assert.match(text, /pima-diabetes v1/);
+  assert.match(text, /Body mass index 33\.6 kg\/m²; Diabetes pedigree function 0\.627; Age 50 years/);
+  assert.match(text, /probability/i);
+  assert.match(text, /no patient data left it/);
+  await page.emulateMedia({ media: 'print' });
+  const shown = await page.evaluate(() => ['print', 'canvas', 'live'].map((id) => getComputedStyle(document.getElementById(id)).display));
+  assert.deepEqual(shown, ['block', 'none', 'none'], 'in print only the summary is shown');
+  await page.pdf({ path: path.join(env.shots, 'print.pdf') });
+  assert.deepEqual(errors, []);
+  await ctx.close();
+});
+
 test('Tab reaches every field in order, the yes/no and category fields too, and a typed label is read as its level', async () => {
   const { ctx, page, errors } = await openApp(browser, server.base, { model: 'pbc-stage' });
   // age, sex, ascites, hepato, spiders, edema, bili, chol, albumin, copper, alk_phos, ast, trig, platelet, protime

@@ -89,6 +89,7 @@ void host_set_reporting(bool enabled) { js_host_call("setReporting", enabled ? "
 void host_choose_model(const std::string& name) { js_host_call("chooseModel", name.c_str()); }
 void host_explain_row(int index) { js_host_call("explainRow", std::to_string(index).c_str()); }
 void host_form_cleared() { js_host_call("formCleared", ""); }
+void host_print(const std::string& text) { js_host_call("print", text.c_str()); }
 
 //-----------------------------------------------------------------------------
 // [SECTION] Frame loop
@@ -367,6 +368,10 @@ void app_fill_and_predict(const std::string& record_json) {
     wake(s);
     host_predict(json_dump(form_record(s)));
 }
+// What the result's Print button does (for tests and the screenshots).
+void app_print() {
+    if (state().result.is_object()) host_print(result_copy_text(state()));
+}
 void app_select_tab(int tab) {
     state().select_tab = tab;
     wake(state());
@@ -388,4 +393,5 @@ EMSCRIPTEN_BINDINGS(localdx_app) {
     emscripten::function("appFramesDrawn", &ldx::app::app_frames_drawn);
     emscripten::function("appFillAndPredict", &ldx::app::app_fill_and_predict);
     emscripten::function("appSelectTab", &ldx::app::app_select_tab);
+    emscripten::function("appPrint", &ldx::app::app_print);
 }

@@ -100,8 +100,9 @@ void host_copy(const std::string& text);
 void host_announce(const std::string& text);  // ARIA live region
 void host_set_reporting(bool enabled);
 void host_choose_model(const std::string& name);
-void host_explain_row(int index);  // batch row, model-agnostic explainer (batch-worker.js computes it)
-void host_form_cleared();          // the patient on the form is done with (reported once, web/app.js)
+void host_explain_row(int index);          // batch row, model-agnostic explainer (batch-worker.js computes it)
+void host_form_cleared();                  // the patient on the form is done with (reported once, web/app.js)
+void host_print(const std::string& text);  // the browser's print of this summary (for the chart)
 
 //-----------------------------------------------------------------------------
 // [SECTION] Drawing

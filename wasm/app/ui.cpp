@@ -76,7 +76,8 @@ std::string value_text(const Field& f, const Json& v) {
     const double x = v.get<double>();
     if (f.type == FieldType::category) return f.levels[static_cast<size_t>(x)].label;
     if (f.type == FieldType::boolean) return x != 0 ? "yes" : "no";
-    return fmt(x, "%.4g") + " " + unit_display(f.unit);
+    const std::string unit = unit_display(f.unit);
+    return fmt(x, "%.4g") + (unit.empty() ? "" : " " + unit);
 }
 
 // A problem in the reader's words: the row and patient id, the field's label (not its name).
@@ -505,6 +506,8 @@ void draw_result(AppState& s) {
         host_copy(result_copy_text(s));
         s.copied_at = ImGui::GetTime();
     }
+    ImGui::SameLine();
+    if (ImGui::Button("Print")) host_print(result_copy_text(s));  // the browser prints a clean summary
     if (s.copied_at >= 0 && ImGui::GetTime() - s.copied_at < 3.0) {
         ImGui::SameLine();
         ImGui::TextColored(kGreen, "Copied: values, result, reasons, warnings and the model's identity.");
