@@ -335,7 +335,8 @@ test('the UI draws on demand: nothing before the model, an idle page redraws at 
 
 // Every view of every demo model at 1280x800, 800x900 (stacked layout) and devicePixelRatio 2:
 // a patient from the data set filled in and predicted, a batch of 40 of them, the model card, the
-// reporting tab. test-work/screenshots/gallery; a selection is in docs/screenshots.
+// reporting tab. test-work/screenshots/gallery (JPEG; copied to docs/screenshots/gallery, indexed by
+// docs/screenshots/gallery.md).
 test('screenshots of every view of every demo model, wide, narrow and at DPR 2', async () => {
   const models = { 'pima-diabetes': 'pima-diabetes', wdbc: 'wdbc', 'pbc-stage': 'pbc-stage', 'wdbc-mlp': 'wdbc' };
   const sizes = [{ tag: '1280x800', width: 1280, height: 800, dpr: 1 }, { tag: '800x900', width: 800, height: 900, dpr: 1 },
@@ -352,12 +353,12 @@ test('screenshots of every view of every demo model, wide, narrow and at DPR 2',
       await page.evaluate((r) => window.localdx.fillAndPredict(r), patient);
       await page.waitForFunction(() => document.getElementById('live').textContent.startsWith('Result:'), null, { timeout: 20000 });
       await page.waitForTimeout(300);
-      await page.screenshot({ path: path.join(env.shots, 'gallery', `${model}-patient-${size.tag}.png`) });
+      await page.screenshot({ path: path.join(env.shots, 'gallery', `${model}-patient-${size.tag}.jpg`), type: 'jpeg', quality: 75 });
       await page.evaluate((t) => window.localdx.scoreFile('patients.csv', t), batch);
       for (const [tab, name] of [[1, 'batch'], [2, 'card'], [3, 'reporting']]) {
         await page.evaluate((i) => window.localdx.selectTab(i), tab);
         await page.waitForTimeout(300);
-        await page.screenshot({ path: path.join(env.shots, 'gallery', `${model}-${name}-${size.tag}.png`) });
+        await page.screenshot({ path: path.join(env.shots, 'gallery', `${model}-${name}-${size.tag}.jpg`), type: 'jpeg', quality: 75 });
       }
       assert.deepEqual(errors, []);
       await ctx.close();
