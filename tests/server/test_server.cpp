@@ -527,6 +527,18 @@ TEST(Server, HostileRequestsAreRefusedFromTheirHeadersAndNothingLeaks) {
         EXPECT_FALSE(bad->has_header("EXCEPTION_WHAT"));
         EXPECT_TRUE(Json::accept(bad->body)) << bad->body;
     }
+    // A bundle whose manifest names a member with a 0xFF byte: refused with a clean JSON reason
+    // that carries no raw byte.
+    std::string odd = demo_bundle("pima-diabetes");
+    const size_t member = odd.find("\"schema.json\"");
+    ASSERT_NE(member, std::string::npos);
+    odd[member + 1] = '\xff';
+    auto refused = s.publish(odd);
+    ASSERT_TRUE(refused);
+    EXPECT_GE(refused->status, 400);
+    EXPECT_LT(refused->status, 500) << refused->body;
+    EXPECT_TRUE(Json::accept(refused->body)) << refused->body;
+    EXPECT_EQ(refused->body.find('\xff'), std::string::npos);
     auto q = s.operator_client().Get("/api/v1/drift?model=%FF");
     ASSERT_TRUE(q);
     EXPECT_EQ(q->status, 404);
