@@ -8,6 +8,7 @@
 //   [SECTION] bundle
 //   [SECTION] verify
 //   [SECTION] predict
+//   [SECTION] evaluate
 //   [SECTION] synth
 //   [SECTION] main
 //
@@ -19,11 +20,15 @@
 #include <string>
 #include <vector>
 
+#include "base/version.h"
 #include "bundle/bundle.h"
+#include "bundle/crypto.h"
 #include "bundle/trust.h"
 #include "cli/args.h"
+#include "conformal/conformal.h"
 #include "csv/csv.h"
 #include "io/files.h"
+#include "metrics/validation.h"
 #include "onnx/onnx_trees.h"
 #include "package/package.h"
 #include "predict/predict.h"
@@ -51,6 +56,7 @@ Commands:
   bundle    package a model, its schema, reference histograms and card; sign it
   verify    check a bundle against a trust root (exit 0 when valid)
   predict   score a CSV or JSON file of patients with a bundle, natively
+  evaluate  check a bundle on labelled patients (metrics with intervals, comparison, gates)
   publish   upload a bundle to a LocalDx server
   synth     generate a synthetic task (schema + CSV) for scale tests and benchmarks
 )";
@@ -76,8 +82,16 @@ const char* kTrainHelp = R"(Usage: localdx train --task DIR --data FILE.csv --ou
 Trains XGBoost on FILE.csv with the task's schema (DIR/schema.json) and training configuration
 (DIR/train.json, optional): stratified k-fold cross-validation chooses the number of rounds by
 early stopping; class weights balance rare classes; out-of-fold predictions give the metrics
-(AUC-ROC, sensitivity, specificity, F1 per class, accuracy, calibration, ordinal kappa, with 95%
-bootstrap intervals); then a final fit on all rows. Writes to the output folder:
+(the figures of `localdx evaluate`, with 95% bootstrap intervals, and a table of other thresholds)
+and, for binary tasks, the threshold; then a final fit on all rows. train.json keys: folds,
+max_rounds, early_stopping_rounds, class_weights, seed, bootstrap, params (XGBoost's), and
+  threshold  how the binary threshold is chosen from the out-of-fold predictions: youden,
+             sensitivity>=X, specificity>=X, ppv>=X, npv>=X, or fixed:X (default: the
+             schema's outputs.threshold, 0.5 when it names none)
+  group      a column holding a patient id: each patient's rows (repeated visits) stay in one
+             fold, so no patient is both trained on and held out; the column is never a feature
+The card records the data file's name and SHA-256, the configuration and the LocalDx version.
+Writes to the output folder:
   model.xgb.json   XGBoost's own model       model.onnx      the ONNX export (checked)
   schema.json      schema + typical ranges   reference.json  histograms for drift monitoring
   card.json        model card: DIR/card.json text + metrics + training details
@@ -131,6 +145,40 @@ value: base + sum(contributions) = margin. JSON input: one record object or an a
 Writes to --out atomically (default: standard output). Default format: json.
 )";
 
+const char* kEvaluateHelp = R"(Usage: localdx evaluate --bundle FILE.ldxb --trust trust.json --data FILE
+                        [--compare OTHER.ldxb] [--gate RULE]... [--format text|json] [--out FILE]
+                        [--bootstrap N] [--seed N] [--strict]
+
+Checks a bundle on labelled patients (a site's own, before go-live): a CSV, JSON records or FHIR
+file read like `localdx predict` reads it, with each patient's true outcome in the schema's label
+column (CSV column / JSON key; FHIR: an Observation coded urn:localdx:field|<column>), given as a
+class name or as its label. The same core as the browser scores every patient.
+
+Reports, each with a 95% bootstrap interval (--bootstrap resamples, default 1000; --seed 1):
+AUC-ROC and PR-AUC per class and macro, sensitivity, specificity, PPV, NPV and F1 at the bundle's
+own threshold, accuracy, the Brier score, calibration (expected calibration error; binary: the
+logistic calibration intercept with the slope fixed at 1, and the slope), alerts per 100
+patients; the confusion matrix; the reliability table; binary: a table of other thresholds
+(Youden, sensitivity >= 0.90/0.95, specificity >= 0.90/0.95, PPV >= 0.50, NPV >= 0.95) and the
+decision curve (net benefit at thresholds 1%..99%); ordinal: quadratic weighted kappa and
+within-one accuracy; per subgroup as in the model card. The lineage: both files' SHA-256, the
+rows read and scored, the LocalDx version.
+
+--compare OTHER  a second bundle (the one in use, say) scored on the same rows: each figure of both
+                 and the difference (this bundle minus OTHER) with a paired-bootstrap interval.
+--gate RULE      a promotion rule, repeatable; exit 3 with the reason when one fails:
+                   METRIC >= X | <= X | > X | < X | METRIC in [A, B]
+                 X, A, B: a number, or baseline [+|- d] (OTHER's figure). METRIC: auc, pr_auc,
+                 sensitivity, specificity, ppv, npv, f1, accuracy, brier, ece, calibration_slope,
+                 calibration_intercept, alerts_per_100, qwk, within_one, or a dotted name from the
+                 JSON report. Gates compare point estimates. Example:
+                   --gate "auc >= baseline - 0.01" --gate "calibration_slope in [0.8, 1.2]"
+
+Rows without a usable outcome or values are listed (row, patient, reason) and left out; with
+--strict any such row fails the file. Exit 0: report written and every gate passed; 1: the
+report could not be made; 3: a gate failed. Writes to --out atomically (default: standard output).
+)";
+
 //-----------------------------------------------------------------------------
 // [SECTION] Shared helpers
 //-----------------------------------------------------------------------------
@@ -175,9 +223,9 @@ Result<int64_t> positive_int(const Args& a, const std::string& flag, int64_t fal
     return static_cast<int64_t>(x);
 }
 
-std::string fmt(double v) {
+std::string fmt(double v, const char* format = "%.9g") {
     char buf[40];
-    std::snprintf(buf, sizeof buf, "%.9g", v);
+    std::snprintf(buf, sizeof buf, format, v);
     return buf;
 }
 
@@ -238,7 +286,7 @@ int cmd_train(const Args& a) {
     auto csv = file_read(*data_path);
     if (!csv) return fail("train", csv.problems());
     std::fprintf(stderr, "localdx train: reading %s\n", data_path->c_str());
-    auto data = dataset_from_csv(*schema, *csv, true);
+    auto data = dataset_from_csv(*schema, *csv, true, 20, cfg.group);
     if (!data) return fail("train", data.problems());
     std::fprintf(stderr, "localdx train: %zu rows, %zu features, %d classes; %d-fold cross-validation\n", data->rows(),
                  data->x.cols, schema->num_classes(), cfg.folds);
@@ -259,6 +307,8 @@ int cmd_train(const Args& a) {
     card["training"] = result->training;
     card["training"]["date"] = utc_day(unix_now());
     card["training"]["data_file"] = std::filesystem::path(*data_path).filename().string();
+    card["training"]["data_sha256"] = sha256_hex(*csv);
+    card["training"]["localdx_version"] = kLocalDxVersion;
 
     if (auto ok = dir_create(*out); !ok) return fail("train", ok.problems());
     const std::pair<std::string, std::string> files[] = {
@@ -288,7 +338,13 @@ int cmd_train(const Args& a) {
         std::printf("  weighted kappa    %s\n", show(m["ordinal"]["quadratic_weighted_kappa"]).c_str());
         std::printf("  within one stage  %s\n", show(m["ordinal"]["within_one_accuracy"]).c_str());
     }
-    std::printf("  calibration ECE   %s\n", fmt(m["calibration"]["expected_calibration_error"].get<double>()).c_str());
+    // No interval for the calibration error: resampling inflates it, so its bootstrap interval
+    // need not even hold the estimate.
+    std::printf("  calibration ECE   %s\n",
+                fmt(m["calibration"]["expected_calibration_error"]["value"].get<double>()).c_str());
+    if (schema->outputs.kind == TaskKind::binary)
+        std::printf("  threshold         %s (%s)\n", fmt(result->schema.outputs.threshold).c_str(),
+                    threshold_policy_words(result->training["threshold_policy"].get<std::string>()).c_str());
     std::printf("wrote %s/{model.xgb.json, model.onnx, schema.json, reference.json, card.json}\n", out->c_str());
     return 0;
 }
@@ -407,7 +463,7 @@ int cmd_predict(const Args& a) {
     if (!text) return fail("predict", text.problems());
     const Schema& s = model->schema;
     const std::string ignore[] = {s.outputs.column};
-    const PatientFile file = patients_read(s, *text, PatientReadOptions{unix_now(), ignore});
+    const PatientFile file = patients_read(s, *text, PatientReadOptions{unix_now(), ignore, {}});
     if (!file.problems.empty()) return fail("predict", file.problems);
     for (const auto& n : file.notices) std::fprintf(stderr, "localdx predict: note: %s\n", n.describe().c_str());
     struct Scored {
@@ -443,10 +499,7 @@ int cmd_predict(const Args& a) {
             j["row"] = sc.row->row;
             if (!sc.row->id.empty()) j["patient"] = sc.row->id;
             if (!sc.problems.empty()) {
-                Json ps = Json::array();
-                for (const auto& pr : sc.problems)
-                    ps.push_back({{"code", pr.code}, {"field", pr.field}, {"message", pr.message}});
-                j["rejected"] = ps;
+                j["rejected"] = problems_json(sc.problems);
                 all.push_back(std::move(j));
                 continue;
             }
@@ -458,10 +511,11 @@ int cmd_predict(const Args& a) {
             j["predicted"] = s.outputs.classes[static_cast<size_t>(p.predicted)].name;
             j["label"] = s.outputs.classes[static_cast<size_t>(p.predicted)].label;
             j["margin"] = p.margin;
-            Json warnings = Json::array();
-            for (const auto& w : p.prepared.warnings)
-                warnings.push_back({{"code", w.code}, {"field", w.field}, {"message", w.message}});
-            j["warnings"] = warnings;
+            if (!s.outputs.conformal.empty()) {
+                j["conformal"] = conformal_prediction_json(s, p.probabilities);
+                j["conformal"]["words"] = conformal_words(s, p.probabilities);
+            }
+            j["warnings"] = problems_json(p.prepared.warnings);
             if (explain) {
                 Json outputs = Json::array();
                 for (int o = 0; o < p.explanation.num_outputs; ++o) {
@@ -542,6 +596,272 @@ int cmd_predict(const Args& a) {
 }
 
 //-----------------------------------------------------------------------------
+// [SECTION] evaluate
+//-----------------------------------------------------------------------------
+// One bundle's probabilities for the labelled rows of a file, with what was left out and why.
+struct Scored {
+    std::vector<int> labels;
+    std::vector<double> probabilities, values;  // rows x classes, rows x fields
+    std::vector<Problem> left_out;
+};
+
+Result<Scored> score_labelled(const Model& m, const PatientFile& file) {
+    if (!m.ensemble)
+        return problem("no_trees", "this model's explainer is " + m.manifest.explainer +
+                                       ": it runs only in the browser (ONNX Runtime Web), where its Validate view "
+                                       "checks it");
+    const RowLabels labels = validation_labels(m.schema, file);
+    Scored out;
+    out.left_out = labels.problems;
+    std::vector<PreparedRecord> prepared;
+    for (size_t r = 0; r < file.rows.size(); ++r) {
+        if (labels.label[r] < 0) continue;
+        auto p = patient_prepare(m.schema, file.rows[r]);
+        if (!p) {
+            out.left_out.insert(out.left_out.end(), p.problems().begin(), p.problems().end());
+            continue;
+        }
+        out.labels.push_back(labels.label[r]);
+        out.values.insert(out.values.end(), p->values.begin(), p->values.end());
+        prepared.push_back(std::move(*p));
+    }
+    TreeShapWorkspace ws;
+    for (const Prediction& p : model_predict_batch(m, std::move(prepared), false, ws))
+        out.probabilities.insert(out.probabilities.end(), p.probabilities.begin(), p.probabilities.end());
+    return out;
+}
+
+Json bundle_lineage(const Model& m) {
+    return Json{{"name", m.manifest.name}, {"version", m.manifest.version}, {"sha256", m.sha256}};
+}
+
+std::string evaluate_text(const Schema& s, const Json& r) {
+    std::string out;
+    auto line = [&](const std::string& text) { out += text + "\n"; };
+    auto num = [](const Json& v, const char* f = "%.3f") { return v.is_number() ? fmt(v.get<double>(), f) : "–"; };
+    auto fig = [&](const std::string& name, const Json& x) {
+        if (!x.is_object() || !x["value"].is_number()) return;
+        char b[160];
+        std::snprintf(b, sizeof b, "  %-38s %7s  [%s, %s]", name.c_str(), num(x["value"]).c_str(),
+                      num(x["ci95"][0]).c_str(), num(x["ci95"][1]).c_str());
+        line(b);
+    };
+    const Json& b = r["bundle"];
+    const Json& d = r["data"];
+    line("Bundle  " + b["name"].get<std::string>() + " v" + std::to_string(b["version"].get<int64_t>()) + "  sha256 " +
+         b["sha256"].get<std::string>());
+    line("Data    " + d["file"].get<std::string>() + "  sha256 " + d["sha256"].get<std::string>());
+    line("        " + std::to_string(d["rows"].get<size_t>()) + " rows read, " +
+         std::to_string(d["scored"].get<size_t>()) + " scored with a known outcome, " +
+         std::to_string(d["left_out"].size()) + " left out");
+    const Json& m = r["metrics"];
+    const bool binary = s.outputs.kind == TaskKind::binary;
+    if (binary) line("Threshold: alert when P(" + s.outputs.classes[1].label + ") >= " + num(m["threshold"], "%.4g"));
+    line("");
+    line("Figure                                   value   95% CI (" +
+         std::to_string(m["bootstrap_resamples"].get<int>()) + " bootstrap resamples)");
+    fig("accuracy", m["accuracy"]);
+    if (binary) {
+        const Json& pos = m["class"][s.outputs.classes[1].name];
+        for (const auto& [label, key] : {std::pair{"AUC-ROC", "auc_roc"},
+                                         {"PR-AUC", "pr_auc"},
+                                         {"sensitivity", "sensitivity"},
+                                         {"specificity", "specificity"},
+                                         {"PPV", "precision"},
+                                         {"NPV", "npv"},
+                                         {"F1", "f1"}})
+            fig(label, pos[key]);
+        fig("alerts per 100 patients", m["alerts_per_100"]);
+    } else {
+        for (const auto& c : s.outputs.classes) {
+            const Json& x = m["class"][c.name];
+            fig(c.label + ": AUC-ROC", x["auc_roc"]);
+            fig(c.label + ": sensitivity", x["sensitivity"]);
+            fig(c.label + ": specificity", x["specificity"]);
+        }
+        fig("macro AUC-ROC", m["macro"]["auc_roc"]);
+        fig("macro PR-AUC", m["macro"]["pr_auc"]);
+        fig("macro F1", m["macro"]["f1"]);
+    }
+    fig("Brier score", m["brier"]);
+    if (const Json& ece = m["calibration"]["expected_calibration_error"]["value"]; ece.is_number())
+        line("  expected calibration error             " + num(ece) + "  (no interval: resampling inflates it)");
+    if (binary) {
+        fig("calibration intercept (ideal 0)", m["calibration"]["intercept"]);
+        fig("calibration slope (ideal 1)", m["calibration"]["slope"]);
+    }
+    if (m.contains("ordinal")) {
+        fig("quadratic weighted kappa", m["ordinal"]["quadratic_weighted_kappa"]);
+        fig("within one class", m["ordinal"]["within_one_accuracy"]);
+    }
+    line("");
+    line("Confusion matrix (rows: true outcome, columns: decided)");
+    const Json& counts = m["confusion"]["counts"];
+    for (size_t i = 0; i < counts.size(); ++i) {
+        std::string row = "  " + s.outputs.classes[i].label + ":";
+        for (const auto& c : counts[i]) row += " " + std::to_string(c.get<size_t>());
+        line(row);
+    }
+    if (binary) {
+        line("");
+        line("Other thresholds            threshold  sens  spec   PPV   NPV  alerts/100");
+        for (const Json& p : m["operating_points"]) {
+            char buf[200];
+            std::snprintf(buf, sizeof buf, "  %-26s %8s %5s %5s %5s %5s %8s",
+                          threshold_policy_words(p["policy"].get<std::string>()).c_str(),
+                          num(p["threshold"], "%.3f").c_str(), num(p["sensitivity"], "%.2f").c_str(),
+                          num(p["specificity"], "%.2f").c_str(), num(p["ppv"], "%.2f").c_str(),
+                          num(p["npv"], "%.2f").c_str(), num(p["alerts_per_100"], "%.1f").c_str());
+            line(buf);
+        }
+    }
+    if (r.contains("compare")) {
+        const Json& c = r["compare"];
+        line("");
+        line("Compared with " + c["baseline"]["name"].get<std::string>() + " v" +
+             std::to_string(c["baseline"]["version"].get<int64_t>()) +
+             " on the same rows (difference: this bundle minus it, paired bootstrap)");
+        for (const char* key : {"accuracy", "brier", "calibration.expected_calibration_error", "calibration.slope",
+                                "macro.auc_roc", "macro.pr_auc"}) {
+            const Json& x = json_member(c["figures"], key);
+            if (!x.is_object()) continue;
+            char buf[200];
+            std::snprintf(buf, sizeof buf, "  %-38s %7s vs %7s  difference %7s [%s, %s]", key, num(x["b"]).c_str(),
+                          num(x["a"]).c_str(), num(x["difference"]).c_str(), num(x["ci95"][0]).c_str(),
+                          num(x["ci95"][1]).c_str());
+            line(buf);
+        }
+    }
+    if (r.contains("gates")) {
+        line("");
+        for (const Json& g : r["gates"])
+            line(std::string(g["pass"].get<bool>() ? "PASS  " : "FAIL  ") + g["reason"].get<std::string>());
+    }
+    return out;
+}
+
+int cmd_evaluate(const Args& a) {
+    auto bundle = args_require(a, "--bundle");
+    auto trust = args_require(a, "--trust");
+    auto data = args_require(a, "--data");
+    for (const auto* r : {&bundle, &trust, &data})
+        if (!*r) return fail("evaluate", r->problems());
+    const std::string format = a.get("--format").value_or("text");
+    if (format != "json" && format != "text")
+        return fail("evaluate", problem("usage", "--format must be text or json, not '" + format + "'"));
+    auto bootstrap = positive_int(a, "--bootstrap", 1000);
+    auto seed = positive_int(a, "--seed", 1);
+    for (const auto* r : {&bootstrap, &seed})
+        if (!*r) return fail("evaluate", r->problems());
+    if (*bootstrap > 100000) return fail("evaluate", problem("usage", "--bootstrap must be at most 100000"));
+    std::vector<GateRule> gates;
+    for (const auto& g : a.all("--gate")) {
+        auto rule = gate_parse(g);
+        if (!rule) return fail("evaluate", rule.problems());
+        gates.push_back(*rule);
+    }
+
+    auto model = load_model(*bundle, *trust);
+    if (!model) return fail("evaluate", model.problems());
+    std::optional<Model> baseline;
+    if (auto other = a.get("--compare")) {
+        auto b = load_model(*other, *trust);
+        if (!b) return fail("evaluate", b.problems());
+        std::vector<std::string> mine, theirs;
+        for (const auto& c : model->schema.outputs.classes) mine.push_back(c.name);
+        for (const auto& c : b->schema.outputs.classes) theirs.push_back(c.name);
+        if (mine != theirs || b->schema.outputs.kind != model->schema.outputs.kind)
+            return fail("evaluate", problem("not_comparable", *other + " predicts other classes than " + *bundle +
+                                                                  "; only models of the same task can be compared"));
+        baseline = std::move(*b);
+    }
+    for (const GateRule& g : gates) {
+        if (auto f = gate_figure(model->schema, g.metric); !f) return fail("evaluate", f.problems());
+        if ((g.lo.baseline || g.hi.baseline) && !baseline)
+            return fail("evaluate", problem("usage", "gate '" + g.text + "' names the baseline: add --compare OTHER"));
+    }
+
+    auto text = file_read(*data, kMaxPatientFileBytes);
+    if (!text) return fail("evaluate", text.problems());
+    const Schema& s = model->schema;
+    const PatientFile file = patients_read(s, *text, PatientReadOptions{unix_now(), {}, s.outputs.column});
+    if (!file.problems.empty()) return fail("evaluate", file.problems);
+    for (const auto& n : file.notices) std::fprintf(stderr, "localdx evaluate: note: %s\n", n.describe().c_str());
+    if (!file.has_labels) return fail("evaluate", validation_check(s, file, {}).problems());
+    auto scored = score_labelled(*model, file);
+    if (!scored) return fail("evaluate", scored.problems());
+    if (!scored->left_out.empty()) {
+        if (a.has("--strict")) return fail("evaluate", scored->left_out);
+        fail("evaluate", scored->left_out);
+    }
+    if (auto ok = validation_check(s, file, scored->labels); !ok) return fail("evaluate", ok.problems());
+
+    Json report{{"localdx_version", kLocalDxVersion}, {"bundle", bundle_lineage(*model)}};
+    Json left_out = Json::array();
+    for (const auto& p : scored->left_out) left_out.push_back(problem_json(p));
+    report["data"] = {{"file", *data},
+                      {"sha256", sha256_hex(*text)},
+                      {"format", file.format},
+                      {"rows", file.rows.size()},
+                      {"scored", scored->labels.size()},
+                      {"left_out", left_out}};
+    report["metrics"] = validation_report(s, scored->labels, scored->probabilities, scored->values,
+                                          static_cast<int>(*bootstrap), static_cast<uint64_t>(*seed));
+    std::optional<Scored> other;
+    if (baseline) {
+        auto o = score_labelled(*baseline, file);
+        if (!o) return fail("evaluate", o.problems());
+        // Paired: both models on exactly the rows both could score.
+        if (o->labels.size() != scored->labels.size())
+            return fail("evaluate", problem("not_comparable", "the two bundles could not score the same rows (" +
+                                                                  std::to_string(scored->labels.size()) + " and " +
+                                                                  std::to_string(o->labels.size()) +
+                                                                  "); fix the rows listed above first"));
+        EvalInput mine{
+            &s,   scored->labels, scored->probabilities, static_cast<int>(*bootstrap), static_cast<uint64_t>(*seed),
+            false};
+        EvalInput theirs{&baseline->schema,
+                         scored->labels,
+                         o->probabilities,
+                         static_cast<int>(*bootstrap),
+                         static_cast<uint64_t>(*seed),
+                         false};
+        report["compare"] = {{"baseline", bundle_lineage(*baseline)},
+                             {"difference_is", "this bundle minus the baseline"},
+                             {"figures", compare(theirs, mine)}};
+        other = std::move(*o);
+    }
+    bool all_pass = true;
+    if (!gates.empty()) {
+        const Figures mine = evaluation_figures(s, scored->labels, scored->probabilities);
+        Figures theirs;
+        if (baseline) theirs = evaluation_figures(baseline->schema, scored->labels, other->probabilities);
+        Json outcomes = Json::array();
+        for (const GateRule& g : gates) {
+            auto r = gate_check(s, g, mine, baseline ? &theirs : nullptr);
+            if (!r) return fail("evaluate", r.problems());
+            all_pass = all_pass && r->pass;
+            outcomes.push_back({{"rule", r->rule}, {"pass", r->pass}, {"reason", r->reason}});
+        }
+        report["gates"] = outcomes;
+    }
+    const std::string out = format == "json" ? json_dump(report, 2) + "\n" : evaluate_text(s, report);
+    if (auto path = a.get("--out")) {
+        if (auto ok = file_write_atomic(*path, out); !ok) return fail("evaluate", ok.problems());
+        std::fprintf(stderr, "localdx evaluate: %zu patients -> %s\n", scored->labels.size(), path->c_str());
+    } else {
+        std::fwrite(out.data(), 1, out.size(), stdout);
+    }
+    if (!all_pass) {
+        for (const Json& g : report["gates"])
+            if (!g["pass"].get<bool>())
+                std::fprintf(stderr, "localdx evaluate: gate failed: %s\n", g["reason"].get<std::string>().c_str());
+        return 3;
+    }
+    return 0;
+}
+
+//-----------------------------------------------------------------------------
 // [SECTION] synth
 //-----------------------------------------------------------------------------
 int cmd_synth(const Args& a) {
@@ -599,6 +919,7 @@ int main(int argc, char** argv) {
         const char* help;
         std::set<std::string> with_value, bare;
         int (*run)(const Args&);
+        std::set<std::string> repeatable = {};
     };
     const Command commands[] = {
         {"keygen", kKeygenHelp, {"--out", "--expires-days"}, {}, cmd_keygen},
@@ -615,6 +936,12 @@ int main(int argc, char** argv) {
          {"--bundle", "--trust", "--input", "--format", "--out"},
          {"--explain", "--strict"},
          cmd_predict},
+        {"evaluate",
+         kEvaluateHelp,
+         {"--bundle", "--trust", "--data", "--compare", "--format", "--out", "--bootstrap", "--seed"},
+         {"--strict"},
+         cmd_evaluate,
+         {"--gate"}},
         {"publish", nullptr, {"--server", "--token-file"}, {}, cmd_publish},
         {"synth",
          kSynthHelp,
@@ -629,7 +956,7 @@ int main(int argc, char** argv) {
             else return c.run(Args{{}, {"--help"}, {}});
             return 0;
         }
-        auto parsed = args_parse(args, c.with_value, c.bare);
+        auto parsed = args_parse(args, c.with_value, c.bare, c.repeatable);
         if (!parsed) return fail(cmd, parsed.problems());
         return c.run(*parsed);
     }

@@ -7,8 +7,8 @@
 
 namespace ldx {
 
-Result<Dataset> dataset_from_csv(const Schema& schema, std::string_view csv_text, bool with_labels,
-                                 size_t max_problems) {
+Result<Dataset> dataset_from_csv(const Schema& schema, std::string_view csv_text, bool with_labels, size_t max_problems,
+                                 std::string_view group_column) {
     auto table = csv_parse(csv_text);
     if (!table) return table.problems();
     const std::string label_col = schema.outputs.column;
@@ -18,6 +18,16 @@ Result<Dataset> dataset_from_csv(const Schema& schema, std::string_view csv_text
     if (with_labels && label_index < 0)
         return problem("missing_column", "the label column '" + label_col + "' is missing", label_col, 0);
     std::vector<std::string> ignore{label_col};
+    int group_index = -1;
+    if (!group_column.empty()) {
+        for (size_t c = 0; c < table->header.size(); ++c)
+            if (table->header[c] == group_column) group_index = static_cast<int>(c);
+        if (group_index < 0)
+            return problem("missing_column",
+                           "the group column '" + std::string(group_column) + "' named in train.json is missing",
+                           std::string(group_column), 0);
+        ignore.push_back(std::string(group_column));
+    }
     std::vector<int> prob_index;
     for (const auto& c : schema.outputs.classes) {
         const std::string name = "p_" + c.name;
@@ -69,6 +79,17 @@ Result<Dataset> dataset_from_csv(const Schema& schema, std::string_view csv_text
                 continue;
             }
             d.labels.push_back(static_cast<float>(k));
+        }
+        if (group_index >= 0) {
+            const std::string& g = cells[static_cast<size_t>(group_index)];
+            if (g.empty() || g == "NA") {
+                problems.push_back(problem("missing_group",
+                                           "no patient id: every row needs one when folds keep "
+                                           "each patient's rows together",
+                                           std::string(group_column), row));
+                continue;
+            }
+            d.groups.push_back(g);
         }
         bool probs_ok = true;
         for (size_t c = 0; c < prob_index.size(); ++c) {

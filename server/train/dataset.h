@@ -3,6 +3,7 @@
 // Training calls the same record_prepare as the browser, so the features a model learns from
 // are computed by the code that will compute them at prediction time.
 #pragma once
+#include <string>
 #include <string_view>
 #include <vector>
 
@@ -17,6 +18,7 @@ struct Dataset {
     std::vector<double> values;         // rows x schema.fields (record_prepare's values)
     std::vector<float> labels;          // class index per row (empty when the CSV has no label column)
     std::vector<double> probabilities;  // rows x classes from columns p_<class>, when the CSV has them
+    std::vector<std::string> groups;    // per row, the group column's value (a patient id), when asked for
     size_t rows() const { return x.rows; }
 };
 
@@ -24,7 +26,9 @@ struct Dataset {
 // A row whose label is missing or unknown is a problem ("bad_label") when labels are required.
 // Columns p_<class name> (all classes, or none) carry a model's probabilities for each row, as
 // a non-tree model's author supplies them for the reference histograms.
+// `group_column` (train.json "group"): read into `groups`, never a feature; a problem when the
+// column is missing or a row has no value in it.
 Result<Dataset> dataset_from_csv(const Schema& schema, std::string_view csv_text, bool with_labels,
-                                 size_t max_problems = 20);
+                                 size_t max_problems = 20, std::string_view group_column = {});
 
 }  // namespace ldx

@@ -9,10 +9,13 @@
 #include <algorithm>
 #include <cmath>
 #include <numeric>
+#include <map>
 #include <random>
 
+#include "conformal/conformal.h"
+#include "metrics/evaluation.h"
 #include "predict/predict.h"
-#include "train/metrics.h"
+#include "metrics/evaluation.h"
 
 namespace ldx {
 
@@ -22,8 +25,10 @@ namespace ldx {
 Result<TrainConfig> train_config_parse(std::string_view text) {
     auto j = json_parse(text, "training configuration", JsonLimits{1u << 16, 8});
     if (!j) return j.problems();
-    if (auto p = json_check_keys(
-            *j, {"folds", "max_rounds", "early_stopping_rounds", "class_weights", "seed", "bootstrap", "params"}, ""))
+    if (auto p = json_check_keys(*j,
+                                 {"folds", "max_rounds", "early_stopping_rounds", "class_weights", "seed", "bootstrap",
+                                  "threshold", "group", "params"},
+                                 ""))
         return *p;
     TrainConfig c;
     auto int_key = [&](const char* key, auto& out, int64_t lo, int64_t hi) -> std::optional<Problem> {
@@ -44,6 +49,20 @@ Result<TrainConfig> train_config_parse(std::string_view text) {
         if (!b) return b.problems();
         c.class_weights = *b;
     }
+    if (j->contains("threshold")) {
+        auto t = json_string(*j, "threshold", "");
+        if (!t) return t.problems();
+        // Checked now, on two made-up rows, so a typo fails before hours of training.
+        auto check = threshold_for(*t, std::vector<double>{0.2, 0.8}, std::vector<int>{0, 1});
+        if (!check && check.error().code == "bad_policy") return check.problems();
+        c.threshold = *t;
+    }
+    if (j->contains("group")) {
+        auto g = json_string(*j, "group", "");
+        if (!g) return g.problems();
+        if (g->empty()) return problem("bad_value", "names no column", "group");
+        c.group = *g;
+    }
     if (j->contains("params")) {
         const Json& p = (*j)["params"];
         if (!p.is_object()) return problem("wrong_type", "params must be an object of XGBoost parameters", "params");
@@ -54,6 +73,21 @@ Result<TrainConfig> train_config_parse(std::string_view text) {
         }
     }
     return c;
+}
+
+Json train_config_to_json(const TrainConfig& c) {
+    Json params = Json::object();
+    for (const auto& [key, v] : c.params) params[key] = v;
+    Json j{{"folds", c.folds},
+           {"max_rounds", c.max_rounds},
+           {"early_stopping_rounds", c.early_stopping_rounds},
+           {"class_weights", c.class_weights},
+           {"seed", c.seed},
+           {"bootstrap", c.bootstrap},
+           {"threshold", c.threshold},
+           {"params", params}};
+    if (!c.group.empty()) j["group"] = c.group;
+    return j;
 }
 
 XgbBooster::Params task_params(const Schema& schema, const TrainConfig& cfg) {
@@ -84,22 +118,61 @@ std::vector<float> class_weights(std::span<const float> labels, int k) {
     return w;
 }
 
-namespace {
-// Stratified: each class's rows are shuffled and dealt round-robin to the folds.
-std::vector<int> stratified_folds(std::span<const float> labels, int k, int folds, uint64_t seed) {
+std::vector<int> assign_folds(std::span<const float> labels, int k, std::span<const std::string> groups, int folds,
+                              uint64_t seed) {
     std::mt19937_64 rng(seed);
     std::vector<int> fold(labels.size());
-    int next = 0;
-    for (int c = 0; c < k; ++c) {
-        std::vector<size_t> idx;
-        for (size_t i = 0; i < labels.size(); ++i)
-            if (static_cast<int>(labels[i]) == c) idx.push_back(i);
-        std::shuffle(idx.begin(), idx.end(), rng);
-        for (size_t i : idx) fold[i] = next++ % folds;
+    if (groups.empty()) {
+        // Each class's rows are shuffled and dealt round-robin to the folds.
+        int next = 0;
+        for (int c = 0; c < k; ++c) {
+            std::vector<size_t> idx;
+            for (size_t i = 0; i < labels.size(); ++i)
+                if (static_cast<int>(labels[i]) == c) idx.push_back(i);
+            std::shuffle(idx.begin(), idx.end(), rng);
+            for (size_t i : idx) fold[i] = next++ % folds;
+        }
+        return fold;
+    }
+    // Groups: their rows and class counts; shuffled, largest first, each to the fold that lacks
+    // most of the group's classes (relative to an even share), ties to the fold with fewest rows.
+    std::map<std::string, size_t> index;
+    std::vector<std::vector<size_t>> rows;
+    for (size_t i = 0; i < labels.size(); ++i) {
+        auto [it, added] = index.try_emplace(groups[i], rows.size());
+        if (added) rows.emplace_back();
+        rows[it->second].push_back(i);
+    }
+    std::vector<size_t> order(rows.size());
+    std::iota(order.begin(), order.end(), 0);
+    std::shuffle(order.begin(), order.end(), rng);
+    std::stable_sort(order.begin(), order.end(), [&](size_t a, size_t b) { return rows[a].size() > rows[b].size(); });
+    const size_t kk = static_cast<size_t>(k);
+    std::vector<double> total(kk, 0);
+    for (float y : labels) total[static_cast<size_t>(y)] += 1;
+    std::vector<std::vector<double>> have(static_cast<size_t>(folds), std::vector<double>(kk, 0));
+    std::vector<size_t> size(static_cast<size_t>(folds), 0);
+    for (size_t g : order) {
+        std::vector<double> count(kk, 0);
+        for (size_t i : rows[g]) count[static_cast<size_t>(labels[i])] += 1;
+        size_t best = 0;
+        double best_cost = INFINITY;
+        for (size_t f = 0; f < static_cast<size_t>(folds); ++f) {
+            // How far past its share of each class the fold would go, in shares.
+            double cost = 0;
+            for (size_t c = 0; c < kk; ++c)
+                if (count[c] > 0) cost += (have[f][c] + count[c]) / (total[c] / folds);
+            if (cost < best_cost - 1e-12 || (std::abs(cost - best_cost) <= 1e-12 && size[f] < size[best])) {
+                best_cost = cost;
+                best = f;
+            }
+        }
+        for (size_t c = 0; c < kk; ++c) have[best][c] += count[c];
+        size[best] += rows[g].size();
+        for (size_t i : rows[g]) fold[i] = static_cast<int>(best);
     }
     return fold;
 }
-}  // namespace
 
 void fill_typical_ranges(Schema& schema, std::span<const double> values) {
     const size_t nf = schema.fields.size(), n = values.size() / nf;
@@ -132,8 +205,19 @@ Result<TrainResult> train_model(const Schema& schema, const Dataset& data, const
                                                std::to_string(per_class[static_cast<size_t>(c)]) + " rows; " +
                                                std::to_string(cfg.folds) + "-fold cross-validation needs at least " +
                                                std::to_string(cfg.folds));
+    if (!cfg.group.empty()) {
+        if (data.groups.size() != n)
+            return problem("missing_column", "the group column '" + cfg.group + "' (train.json) is not in the data",
+                           cfg.group);
+        std::map<std::string, int> seen;
+        for (size_t i = 0; i < n; ++i) seen[data.groups[i]] |= 1 << static_cast<int>(data.labels[i]);
+        if (seen.size() < static_cast<size_t>(cfg.folds))
+            return problem("too_few_rows", std::to_string(seen.size()) + " patients (groups of '" + cfg.group + "'); " +
+                                               std::to_string(cfg.folds) + "-fold cross-validation needs at least " +
+                                               std::to_string(cfg.folds));
+    }
     const auto params = task_params(schema, cfg);
-    const auto fold = stratified_folds(data.labels, k, cfg.folds, cfg.seed);
+    const auto fold = assign_folds(data.labels, k, data.groups, cfg.folds, cfg.seed);
 
     // 1. Each fold trains with early stopping on its held-out rows; the eval curves are kept.
     std::vector<std::vector<double>> curves;
@@ -199,13 +283,35 @@ Result<TrainResult> train_model(const Schema& schema, const Dataset& data, const
     out.schema = schema;
     fill_typical_ranges(out.schema, data.values);
     std::vector<int> labels(data.labels.begin(), data.labels.end());
+    std::string threshold_note, policy;
+    if (schema.outputs.kind == TaskKind::binary) {
+        std::vector<double> score(n);
+        for (size_t i = 0; i < n; ++i) score[i] = oof[i * 2 + 1];
+        policy = cfg.threshold.empty() ? "fixed:" + json_dump(Json(schema.outputs.threshold)) : cfg.threshold;
+        auto t = threshold_for(policy, score, labels);
+        if (!t) return problem(t.error().code, "train.json threshold: " + t.error().message, "threshold");
+        out.schema.outputs.threshold = *t;
+        log("threshold " + std::to_string(*t) + " (" + threshold_policy_words(policy) + ")");
+        if (!cfg.threshold.empty())
+            threshold_note = "; the threshold (" + threshold_policy_words(policy) +
+                             ") was chosen on the same out-of-fold predictions, so figures at it are slightly "
+                             "optimistic";
+    }
     log("evaluating out-of-fold predictions (" + std::to_string(cfg.bootstrap) + " bootstrap resamples)");
-    out.metrics = evaluate(EvalInput{&schema, labels, oof, cfg.bootstrap, cfg.seed});
-    out.metrics["subgroups"] = evaluate_subgroups(schema, labels, oof, data.values);
-    out.metrics["method"] = std::to_string(cfg.folds) +
-                            "-fold stratified cross-validation, out-of-fold predictions; "
-                            "95% intervals from " +
-                            std::to_string(cfg.bootstrap) + " bootstrap resamples";
+    out.metrics = evaluate(EvalInput{&out.schema, labels, oof, cfg.bootstrap, cfg.seed});
+    out.metrics["subgroups"] = evaluate_subgroups(out.schema, labels, oof, data.values);
+    if (schema.outputs.kind == TaskKind::binary) out.metrics["threshold_policy"] = policy;
+    // Prediction sets: calibrated on the out-of-fold predictions; their coverage cross-fitted.
+    std::vector<std::string> class_names;
+    for (const auto& c : schema.outputs.classes) class_names.push_back(c.name);
+    out.schema.outputs.conformal =
+        conformal_fit(oof, labels, k, kConformalLevels, "out-of-fold predictions of " + std::to_string(n) + " rows");
+    out.metrics["conformal"] = conformal_cross_coverage(oof, labels, k, kConformalLevels, class_names,
+                                                        subgroups_of(schema, data.values), cfg.folds, cfg.seed);
+    out.metrics["method"] = std::to_string(cfg.folds) + "-fold stratified cross-validation" +
+                            (cfg.group.empty() ? "" : ", each patient ('" + cfg.group + "') in one fold") +
+                            ", out-of-fold predictions; 95% intervals from " + std::to_string(cfg.bootstrap) +
+                            " bootstrap resamples" + (cfg.group.empty() ? "" : " of rows") + threshold_note;
 
     // 4. Final fit on every row.
     const std::vector<float> w = cfg.class_weights ? class_weights(data.labels, k) : std::vector<float>{};
@@ -231,6 +337,8 @@ Result<TrainResult> train_model(const Schema& schema, const Dataset& data, const
     out.training = {{"rows", n},
                     {"rounds", rounds},
                     {"folds", cfg.folds},
+                    {"configuration", train_config_to_json(cfg)},
+                    {"threshold_policy", policy},
                     {"class_weights", cfg.class_weights},
                     {"xgboost_parameters", params_json},
                     {"missing_values", "left missing; XGBoost learns a default direction per split"}};

@@ -6,8 +6,10 @@
 //   [SECTION] Training
 //
 // Stratified k-fold cross-validation picks the number of rounds (early stopping on the mean
-// held-out log-loss); class weights balance rare classes; out-of-fold predictions give honest
-// metrics; a final fit on all rows gives the model. No step looks at the label to fill or
+// held-out log-loss); with a group column (a patient id) every patient's rows stay in one fold,
+// so repeated visits cannot leak between training and held-out rows; class weights balance rare
+// classes; out-of-fold predictions give honest metrics and the binary threshold (a named
+// policy); a final fit on all rows gives the model. No step looks at the label to fill or
 // transform a feature: missing values stay NaN and go to XGBoost's default directions.
 #pragma once
 #include <functional>
@@ -33,10 +35,15 @@ struct TrainConfig {
     bool class_weights = true;
     uint64_t seed = 1;
     int bootstrap = 1000;
+    // Binary tasks: how the bundle's threshold is chosen from the out-of-fold predictions
+    // (threshold_for in metrics/evaluation.h); empty: the schema's own threshold, kept as it is.
+    std::string threshold;
+    std::string group;  // the column whose rows belong to one patient (folds keep them together)
     XgbBooster::Params params{{"max_depth", "4"},          {"eta", "0.05"},           {"subsample", "0.8"},
                               {"colsample_bytree", "0.8"}, {"min_child_weight", "1"}, {"lambda", "1"}};
 };
 Result<TrainConfig> train_config_parse(std::string_view json_text);
+Json train_config_to_json(const TrainConfig& c);
 
 //-----------------------------------------------------------------------------
 // [SECTION] Result
@@ -58,6 +65,10 @@ Result<TrainResult> train_model(const Schema& schema, const Dataset& data, const
 
 // XGBoost parameters for a schema's task (objective, num_class, single thread, seed).
 XgbBooster::Params task_params(const Schema& schema, const TrainConfig& cfg);
+// Fold of each row: stratified by class; with groups (one id per row, or empty), each group's rows
+// in one fold, groups dealt so each fold gets about its share of every class.
+std::vector<int> assign_folds(std::span<const float> labels, int k, std::span<const std::string> groups, int folds,
+                              uint64_t seed);
 // Balanced class weights n / (k * n_c), one per row.
 std::vector<float> class_weights(std::span<const float> labels, int k);
 // Typical ranges: the 0.5th and 99.5th percentiles of each numeric field in training.

@@ -191,4 +191,21 @@ std::optional<Problem> json_check_keys(const Json& obj, std::initializer_list<st
     return std::nullopt;
 }
 
+//-----------------------------------------------------------------------------
+// [SECTION] Problems as JSON
+//-----------------------------------------------------------------------------
+Json problem_json(const Problem& p) {
+    Json j{{"code", p.code}, {"message", p.message}, {"text", p.describe()}};
+    if (!p.field.empty()) j["field"] = p.field;
+    if (p.row >= 0) j["row"] = p.row;
+    if (!p.patient.empty()) j["patient"] = p.patient;
+    return j;
+}
+
+Json problems_json(const std::vector<Problem>& ps) {
+    Json a = Json::array();
+    for (const auto& p : ps) a.push_back(problem_json(p));
+    return a;
+}
+
 }  // namespace ldx

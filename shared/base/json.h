@@ -4,6 +4,7 @@
 //   [SECTION] Limits
 //   [SECTION] Parsing (size, depth, duplicate keys checked)
 //   [SECTION] Typed field access that reports the JSON path on failure
+//   [SECTION] Problems as JSON (the one shape every front end shows)
 //
 // nlohmann::json accepts duplicate keys (last wins) and any depth; for schemas, manifests and
 // metrics reports both are attack surface, so every untrusted document goes through here.
@@ -72,5 +73,13 @@ std::optional<int64_t> json_int_in(const Json& obj, std::string_view key, int64_
 // Problem "unknown_key" for the first key of `obj` not in `allowed` (catches typos in schemas).
 std::optional<Problem> json_check_keys(const Json& obj, std::initializer_list<std::string_view> allowed,
                                        const std::string& path);
+
+//-----------------------------------------------------------------------------
+// [SECTION] Problems as JSON
+//-----------------------------------------------------------------------------
+// {"code", "message", "text" (describe(): what a person reads), "field"?, "row"?, "patient"?}:
+// the CLI's JSON outputs, the browser core and the page all carry problems in this shape.
+Json problem_json(const Problem& p);
+Json problems_json(const std::vector<Problem>& ps);
 
 }  // namespace ldx

@@ -8,6 +8,7 @@
 #include <map>
 #include <random>
 
+#include "conformal/conformal.h"
 #include "csv/csv.h"
 #include "bundle/models_index.h"
 #include "drift/report.h"
@@ -30,18 +31,6 @@ Json batch_layout_json(const BatchLayout& l) {
 
 Json points_json(const PointsExplanation& pts) {
     return Json{{"ok", pts.ok}, {"base", pts.base}, {"probability", pts.probability}, {"fields", pts.fields}};
-}
-
-Json problems_json(const std::vector<Problem>& ps) {
-    Json a = Json::array();
-    for (const auto& p : ps) {
-        Json j{{"code", p.code}, {"message", p.message}, {"text", p.describe()}};
-        if (!p.field.empty()) j["field"] = p.field;
-        if (p.row >= 0) j["row"] = p.row;
-        if (!p.patient.empty()) j["patient"] = p.patient;
-        a.push_back(std::move(j));
-    }
-    return a;
 }
 
 LoadResult core_load_bundle(std::string_view bundle, std::string_view trust_json, int64_t now,
@@ -142,6 +131,10 @@ void add_result(const Model& m, const Prediction& p, bool explain, Json& j) {
     j["predicted"] = p.predicted;
     j["label"] = s.outputs.classes[static_cast<size_t>(p.predicted)].label;
     j["margin"] = p.margin;
+    if (!s.outputs.conformal.empty()) {
+        j["conformal"] = conformal_prediction_json(s, p.probabilities);
+        j["conformal"]["words"] = conformal_words(s, p.probabilities);
+    }
     if (!explain) return;
     const int out = explanation_output(m, p.predicted);
     const auto per_field = contributions_by_field(s, p.explanation, out);
@@ -193,7 +186,7 @@ Json failed(const std::vector<Problem>& ps) { return Json{{"ok", false}, {"probl
 
 BatchFile core_open_batch(const LoadedModel& lm, std::string_view text, int64_t now) {
     const std::string ignore[] = {lm.model.schema.outputs.column};
-    return patients_read(lm.model.schema, text, PatientReadOptions{now, ignore});
+    return patients_read(lm.model.schema, text, PatientReadOptions{now, ignore, {}});
 }
 
 namespace {

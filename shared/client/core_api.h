@@ -153,7 +153,6 @@ Json core_check_table(const LoadedModel& m, std::span<const double> table, std::
                       std::span<const float> probabilities, std::span<const float> onnx_margins, size_t margin_width);
 Json core_check_background(const LoadedModel& m, std::span<const float> outputs);
 
-Json problems_json(const std::vector<Problem>& ps);
 // {"ok", "base", "probability", "fields"}: an explanation in probability (predict.h).
 Json points_json(const PointsExplanation& pts);
 

@@ -151,7 +151,9 @@ Result<std::vector<Resource>> read_resources(std::string_view text) {
 //-----------------------------------------------------------------------------
 // [SECTION] Observations to field values
 //-----------------------------------------------------------------------------
-// The schema field a CodeableConcept names, or -1.
+// The schema field a CodeableConcept names, kLabelField for the outcome (urn:localdx:field with the
+// schema's label column), or -1.
+constexpr int kLabelField = -2;
 int field_for(const Schema& schema, const Json& code_concept) {
     for (const Json& c : json_member(code_concept, "coding")) {
         const std::string system = json_text_or(c, "system"), code = json_text_or(c, "code");
@@ -162,6 +164,7 @@ int field_for(const Schema& schema, const Json& code_concept) {
         else if (system == "urn:localdx:field") {
             const int f = schema.find_field(code);
             if (f >= 0) return f;
+            if (!schema.outputs.column.empty() && code == schema.outputs.column) return kLabelField;
             continue;
         } else continue;
         for (size_t f = 0; f < schema.fields.size(); ++f)
@@ -322,8 +325,9 @@ Result<FhirRecords> fhir_records(const Schema& schema, std::string_view text, in
         }
         for (const Json* part : parts) {
             const int f = field_for(schema, json_member(*part, "code"));
-            if (f < 0) continue;  // not for this model
-            const std::string& field = schema.fields[static_cast<size_t>(f)].name;
+            if (f == -1) continue;  // not for this model
+            const std::string& field =
+                f == kLabelField ? schema.outputs.column : schema.fields[static_cast<size_t>(f)].name;
             if (subject.empty()) {
                 bad(r, "Observation '" + id + "' has no subject (which patient?)", field);
                 break;
@@ -349,7 +353,17 @@ Result<FhirRecords> fhir_records(const Schema& schema, std::string_view text, in
     const Date today = civil_from_seconds(now);
     for (PatientState& p : patients) {
         RawRecord rec;
-        for (auto& [f, v] : p.values) rec.push_back({schema.fields[static_cast<size_t>(f)].name, v.first});
+        std::string label;
+        for (auto& [f, v] : p.values) {
+            if (f == kLabelField) {
+                label = v.first.kind == RawValue::Kind::text      ? v.first.text
+                        : v.first.kind == RawValue::Kind::number  ? json_dump(Json(v.first.number))
+                        : v.first.kind == RawValue::Kind::boolean ? (v.first.boolean ? "true" : "false")
+                                                                  : "";
+                continue;
+            }
+            rec.push_back({schema.fields[static_cast<size_t>(f)].name, v.first});
+        }
         if (age_field >= 0 && !p.values.count(age_field) && p.birth.ok) {
             RawValue v;
             v.kind = RawValue::Kind::number;
@@ -371,6 +385,7 @@ Result<FhirRecords> fhir_records(const Schema& schema, std::string_view text, in
                     }
             }
         out.patients.push_back(p.id);
+        out.labels.push_back(std::move(label));
         out.records.push_back(std::move(rec));
     }
     return out;

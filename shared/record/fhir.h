@@ -13,6 +13,9 @@
 //     else its unit text), so record_prepare converts it or names the unit it does not know;
 //     valueInteger, valueBoolean, valueString, valueCodeableConcept (its first code) are used as
 //     they are. The most recent observation (effectiveDateTime, else issued) per field wins.
+//   - The outcome of a labelled file (for validation) is an Observation coded urn:localdx:field
+//     with the schema's label column as code, its value the class name (valueString,
+//     valueCodeableConcept's code, valueInteger or valueBoolean).
 //   - Observations marked entered-in-error or cancelled are ignored.
 //   - Age (LOINC 30525-0) without an Observation comes from Patient.birthDate, at the date of the
 //     patient's latest observation (else `now`); a category field named "sex" or "gender" comes
@@ -37,7 +40,8 @@ namespace ldx {
 struct FhirRecords {
     std::vector<std::string> patients;  // Patient id (or the subject reference) per record
     std::vector<RawRecord> records;
-    std::vector<Problem> problems;  // resources that could not be used (row = resource number)
+    std::vector<std::string> labels;  // per record: the outcome's class name, or "" when none
+    std::vector<Problem> problems;    // resources that could not be used (row = resource number)
 };
 
 // True when the text is JSON (or NDJSON) whose first object carries a "resourceType".

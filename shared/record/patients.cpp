@@ -41,8 +41,14 @@ void read_csv(const Schema& schema, std::string_view text, const PatientReadOpti
         f.problems = table.problems();
         return;
     }
-    int id_col = -1;
+    int id_col = -1, label_col = -1;
     std::vector<std::string> ignore(o.ignore.begin(), o.ignore.end());
+    for (size_t c = 0; c < table->header.size() && !o.label_column.empty(); ++c)
+        if (table->header[c] == o.label_column && label_col < 0) {
+            label_col = static_cast<int>(c);
+            f.has_labels = true;
+            ignore.push_back(table->header[c]);
+        }
     for (size_t c = 0; c < table->header.size(); ++c)
         if (id_col < 0 && is_id_column(table->header[c]) && schema.find_field(table->header[c]) < 0) {
             id_col = static_cast<int>(c);
@@ -67,6 +73,8 @@ void read_csv(const Schema& schema, std::string_view text, const PatientReadOpti
         const auto& cells = table->rows[i];
         if (id_col >= 0 && static_cast<size_t>(id_col) < cells.size())
             r.id = printable(cells[static_cast<size_t>(id_col)]);
+        if (label_col >= 0 && static_cast<size_t>(label_col) < cells.size())
+            r.label = cells[static_cast<size_t>(label_col)];
         if (auto p = csv_row_problem(*table, i)) {
             p->patient = r.id;
             r.problems.push_back(*p);
@@ -96,11 +104,15 @@ void read_fhir(const Schema& schema, std::string_view text, const PatientReadOpt
         r.row = static_cast<long>(i) + 1;
         r.id = printable(fhir->patients[i]);
         r.record = std::move(fhir->records[i]);
+        if (!o.label_column.empty()) {
+            r.label = fhir->labels[i];
+            f.has_labels = f.has_labels || !r.label.empty();
+        }
         f.rows.push_back(std::move(r));
     }
 }
 
-void read_json(std::string_view text, PatientFile& f) {
+void read_json(std::string_view text, const PatientReadOptions& o, PatientFile& f) {
     auto j = json_parse(text, "patients file", JsonLimits{256u << 20, 8});
     if (!j) {
         f.problems = j.problems();
@@ -118,6 +130,12 @@ void read_json(std::string_view text, PatientFile& f) {
                     record.erase(key);
                     break;
                 }
+            if (const std::string key(o.label_column); !key.empty() && record.contains(key)) {
+                const Json& y = record[key];
+                r.label = y.is_string() ? y.get<std::string>() : y.is_null() ? "" : y.dump();
+                f.has_labels = true;
+                record.erase(key);
+            }
         }
         auto raw = record_from_json(record, r.row);
         if (raw) r.record = std::move(*raw);
@@ -150,7 +168,7 @@ PatientFile patients_read(const Schema& schema, std::string_view text, const Pat
         read_fhir(schema, text, options, f);
     } else if (looks_like_json(text)) {
         f.format = "json";
-        read_json(text, f);
+        read_json(text, options, f);
     } else {
         f.format = "csv";
         read_csv(schema, text, options, f);

@@ -36,6 +36,7 @@ struct PatientRow {
     long row = 0;    // 1-based data row (CSV row, FHIR patient, JSON array element)
     std::string id;  // from the id column, the FHIR Patient, or "id" in a JSON record
     RawRecord record;
+    std::string label;              // the outcome's class name, when a label column was asked for
     std::vector<Problem> problems;  // the row cannot be read at all (it is not scored)
 };
 
@@ -45,6 +46,7 @@ struct PatientFile {
     std::vector<Problem> notices;   // nothing lost, but worth saying ("ignored_columns")
     std::vector<Problem> problems;  // the file cannot be used at all (then rows is empty)
     std::string id_column;          // the CSV column the ids came from, or ""
+    bool has_labels = false;        // the label column asked for is in the file
 };
 
 //-----------------------------------------------------------------------------
@@ -52,7 +54,10 @@ struct PatientFile {
 //-----------------------------------------------------------------------------
 struct PatientReadOptions {
     int64_t now = 0;                      // FHIR: age from birthDate when there is no observation
-    std::span<const std::string> ignore;  // more columns to ignore silently (e.g. the label column)
+    std::span<const std::string> ignore;  // more columns to ignore silently
+    // The outcome column of a labelled file (validation): read into each row's `label`, never a
+    // feature. CSV: the column of that name; JSON records: the key; FHIR: see record/fhir.h.
+    std::string_view label_column;
 };
 
 bool is_id_column(std::string_view name);

@@ -8,6 +8,8 @@
 //   [SECTION] Serialisation
 #include "schema/schema.h"
 
+#include "conformal/conformal.h"
+
 #include <set>
 
 namespace ldx {
@@ -237,7 +239,7 @@ void parse_field(Checker& c, const Json& j, const std::string& path, Field& f) {
 void parse_outputs(Checker& c, const Json& j, Outputs& o) {
     const std::string path = "outputs";
     if (!j.is_object()) return c.add("missing_key", "outputs must be an object", path);
-    c.keys(j, {"kind", "column", "classes", "positive", "threshold"}, path);
+    c.keys(j, {"kind", "column", "classes", "positive", "threshold", "conformal"}, path);
     std::string kind;
     if (c.take(json_string(j, "kind", path), kind)) {
         if (kind == "binary") o.kind = TaskKind::binary;
@@ -275,6 +277,8 @@ void parse_outputs(Checker& c, const Json& j, Outputs& o) {
     } else if (j.contains("positive") || j.contains("threshold")) {
         c.add("bad_value", "positive and threshold belong to binary tasks only", path);
     }
+    if (j.contains("conformal"))
+        c.take(conformal_from_json(j["conformal"], o.classes.size(), path + ".conformal"), o.conformal);
 }
 
 }  // namespace
@@ -427,6 +431,7 @@ Json schema_to_json(const Schema& s) {
         o["positive"] = s.outputs.classes.at(s.outputs.positive).name;
         o["threshold"] = s.outputs.threshold;
     }
+    if (!s.outputs.conformal.empty()) o["conformal"] = conformal_to_json(s.outputs.conformal);
     j["outputs"] = std::move(o);
     j["privacy"] = {{"k_min", s.privacy.k_min},
                     {s.privacy.counting == Privacy::Counting::one_histogram ? "epsilon_per_patient" : "epsilon",

@@ -18,6 +18,7 @@
 #include <vector>
 
 #include "base/error.h"
+#include "conformal/calibrator.h"
 #include "base/json.h"
 
 namespace ldx {
@@ -94,6 +95,7 @@ struct Outputs {
     std::vector<OutputClass> classes;  // binary: [negative, positive]; ordinal: least to most severe
     int positive = 1;                  // binary: index of the positive class
     double threshold = 0.5;            // binary: decide positive when P(positive) >= threshold
+    Conformal conformal;               // prediction sets (conformal/conformal.h); empty: none
 };
 
 const char* task_kind_name(TaskKind k);

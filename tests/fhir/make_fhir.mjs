@@ -1,12 +1,15 @@
-// tests/fhir/make_fhir.mjs SCHEMA.json DATA.csv OUT.json [--ndjson] — the rows of a data set as
+// tests/fhir/make_fhir.mjs SCHEMA.json DATA.csv OUT.json [--ndjson] [--labels] — the rows of a data set as
 // FHIR R4, the way an EHR export holds them: one Patient per row (birthDate giving the age,
 // gender giving a "sex" category), one Observation per measured value with its LOINC code and
 // UCUM unit (a fractional age too; fields without a standard code use system urn:localdx:field), the diastolic
 // pressure inside a blood-pressure panel (LOINC 85354-9) as a component, missing values simply
-// absent. Used to check that FHIR input and CSV input give the same predictions.
+// absent. Used to check that FHIR input and CSV input give the same predictions. With --labels,
+// each patient's outcome (the schema's label column) is an Observation coded urn:localdx:field, as
+// a labelled validation file holds it.
 import { readFileSync, writeFileSync } from 'node:fs';
 
-const [schemaPath, csvPath, outPath, flag] = process.argv.slice(2);
+const [schemaPath, csvPath, outPath, ...flags] = process.argv.slice(2);
+const flag = flags.includes('--ndjson') ? '--ndjson' : '';
 const schema = JSON.parse(readFileSync(schemaPath, 'utf8'));
 const lines = readFileSync(csvPath, 'utf8').trim().split(/\r?\n/);
 const header = lines[0].split(',');
@@ -38,6 +41,11 @@ lines.slice(1).forEach((line, i) => {
     }
     observations.push({ resourceType: 'Observation', id: `${id}-${f.name}`, status: 'final', subject: { reference: `Patient/${id}` },
       effectiveDateTime: WHEN, code: { coding: [coding(f)] }, ...value });
+  }
+  const outcome = row[schema.outputs.column];
+  if (flags.includes('--labels') && outcome !== undefined && outcome !== '' && outcome !== 'NA') {
+    observations.push({ resourceType: 'Observation', id: `${id}-outcome`, status: 'final', subject: { reference: `Patient/${id}` },
+      effectiveDateTime: WHEN, code: { coding: [{ system: 'urn:localdx:field', code: schema.outputs.column }] }, valueString: outcome });
   }
   resources.push(patient, ...observations);
 });

@@ -34,7 +34,7 @@ TEST(Patients, CsvCarriesIdsIgnoresUnknownColumnsAndRejectsOnlyBadRows) {
         "P5,95,50\n"                 // short row
         "P6,95,50,\"1,234\",A,no\n"  // ambiguous number
         "P7,120,61,1.1,B,yes\n";
-    const PatientFile f = patients_read(s, csv, PatientReadOptions{0, ignore});
+    const PatientFile f = patients_read(s, csv, PatientReadOptions{0, ignore, {}});
     ASSERT_TRUE(f.problems.empty()) << f.problems.front().describe();
     EXPECT_EQ(f.format, "csv");
     EXPECT_EQ(f.id_column, "patient_id");

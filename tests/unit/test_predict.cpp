@@ -33,7 +33,7 @@ TEST(OnnxAgreement, EveryNumberWithinTheToleranceOrTheResultIsWithheld) {
 }  // namespace
 }  // namespace ldx
 
-#include "train/metrics.h"
+#include "metrics/evaluation.h"
 
 namespace ldx {
 namespace {

@@ -16,6 +16,7 @@
 #include "app.h"
 #include "csv/csv.h"
 #include "drift/report.h"
+#include "metrics/evaluation.h"
 #include "record/patients.h"
 #include "imgui.h"
 #include "misc/cpp/imgui_stdlib.h"
@@ -492,6 +493,23 @@ void draw_result(AppState& s) {
     else
         ImGui::TextColored(kGrey, "Most probable %s shown; every probability counts.",
                            schema.outputs.kind == TaskKind::ordinal ? "stage" : "class");
+    if (const std::string words = json_text_or(json_member(r, "conformal"), "words"); !words.empty()) {
+        ImGui::TextWrapped("%s", words.c_str());
+        ImGui::SameLine();
+        const double level = json_member(json_member(r, "conformal"), "band_level").is_number()
+                                 ? r["conformal"]["band_level"].get<double>()
+                                 : 0.9;
+        const std::string miss = pct(1 - level);
+        help_marker(schema.outputs.kind == TaskKind::binary
+                        ? "Calibrated on patients the model did not train on: of the patients who have the condition, "
+                          "at most " +
+                              miss + " are placed in the low band; of those who do not, at most " + miss +
+                              " in the high band. Uncertain: at that confidence the model cannot rule either outcome "
+                              "out."
+                        : "Calibrated on patients the model did not train on: the patient's true class is outside "
+                          "this set for at most " +
+                              miss + " of patients like them, whatever their class.");
+    }
     const Json check = r.value("check", Json::object());
     if (check.value("ok", false)) ImGui::TextColored(kGreen, "Computed and checked on this device.");
     else if (check.contains("message")) ImGui::TextColored(kRed, "%s", check.value("message", "").c_str());
@@ -792,6 +810,94 @@ void draw_confusion(const Schema& schema, const Json& mt) {
     }
 }
 
+// The card's table of thresholds a site can choose from (out-of-fold, like every figure above).
+void draw_operating_points(const Schema& schema, const Json& mt) {
+    const Json& points = json_member(mt, "operating_points");
+    if (!points.is_array() || points.empty()) return;
+    if (const std::string policy = json_text_or(mt, "threshold_policy"); !policy.empty())
+        ImGui::TextWrapped("The model's threshold, %s, was chosen for %s on the out-of-fold predictions.",
+                           pct(schema.outputs.threshold).c_str(), threshold_policy_words(policy).c_str());
+    ImGui::TextWrapped("Other thresholds (each row alerts when the probability is at or above its threshold):");
+    if (!ImGui::BeginTable("operating points", 7, ImGuiTableFlags_RowBg | ImGuiTableFlags_SizingStretchProp)) return;
+    for (const char* h : {"Chosen for", "Threshold", "Sensitivity", "Specificity", "PPV", "NPV", "Alerts / 100"})
+        ImGui::TableSetupColumn(h);
+    ImGui::TableHeadersRow();
+    auto cell = [](const Json& v, const char* f) {
+        ImGui::TableNextColumn();
+        ImGui::TextUnformatted(v.is_number() ? fmt(v.get<double>(), f).c_str() : "–");
+    };
+    for (const Json& p : points) {
+        ImGui::TableNextRow();
+        ImGui::TableNextColumn();
+        const std::string policy = json_text_or(p, "policy");
+        const bool current = json_member(p, "threshold").is_number() &&
+                             std::abs(p["threshold"].get<double>() - schema.outputs.threshold) < 1e-9;
+        ImGui::TextUnformatted((threshold_policy_words(policy) + (current ? " (this model)" : "")).c_str());
+        cell(json_member(p, "threshold"), "%.3f");
+        for (const char* k : {"sensitivity", "specificity", "ppv", "npv"}) cell(json_member(p, k), "%.2f");
+        cell(json_member(p, "alerts_per_100"), "%.1f");
+    }
+    ImGui::EndTable();
+}
+
+// How sure each prediction is: the prediction sets' cross-fitted coverage, per level, per class and
+// per subgroup; for binary tasks, the triage bands with the share of patients in each and how
+// often those patients had the condition.
+void draw_conformal(const Schema& schema, const Json& mt) {
+    const Json& c = json_member(mt, "conformal");
+    const Json& levels = json_member(c, "levels");
+    if (!levels.is_array() || levels.empty()) return;
+    const bool binary = schema.outputs.kind == TaskKind::binary;
+    section("Uncertainty: prediction sets");
+    ImGui::TextWrapped(
+        "%s", binary ? "Each result shows a triage band: low (the condition ruled out at that confidence), high (its "
+                       "absence ruled out) or uncertain. Coverage: how often the true outcome was not ruled out, "
+                       "measured on patients the calibration did not see."
+                     : "Each result shows the set of classes that cannot be ruled out at that confidence. Coverage: "
+                       "how often the true class was in the set, measured on patients the calibration did not see.");
+    const int cols = binary ? 6 : 3;
+    if (!ImGui::BeginTable("conformal", cols, ImGuiTableFlags_RowBg | ImGuiTableFlags_SizingStretchProp)) return;
+    ImGui::TableSetupColumn("Confidence");
+    ImGui::TableSetupColumn("Coverage");
+    ImGui::TableSetupColumn(binary ? "Uncertain" : "Classes per set");
+    if (binary) {
+        ImGui::TableSetupColumn("Low band");
+        ImGui::TableSetupColumn(("Low: had " + schema.outputs.classes[1].label).c_str());
+        ImGui::TableSetupColumn(("High: had " + schema.outputs.classes[1].label).c_str());
+    }
+    ImGui::TableHeadersRow();
+    auto cell = [](const Json& v, bool percent) {
+        ImGui::TableNextColumn();
+        ImGui::TextUnformatted(!v.is_number() ? "–"
+                               : percent      ? pct(v.get<double>()).c_str()
+                                              : fmt(v.get<double>(), "%.2f").c_str());
+    };
+    for (const Json& l : levels) {
+        ImGui::TableNextRow();
+        cell(json_member(l, "level"), true);
+        cell(json_member(l, "coverage"), true);
+        if (!binary) {
+            cell(json_member(l, "mean_set_size"), false);
+            continue;
+        }
+        const Json& bands = json_member(l, "bands");
+        cell(json_member(json_member(bands, "uncertain"), "share"), true);
+        cell(json_member(json_member(bands, "low"), "share"), true);
+        cell(json_member(json_member(bands, "low"), "positive_rate"), true);
+        cell(json_member(json_member(bands, "high"), "positive_rate"), true);
+    }
+    ImGui::EndTable();
+    for (const Json& g : json_member(c, "subgroups")) {
+        const Json& cov = json_member(g, "coverage");
+        if (!cov.is_array() || cov.size() != levels.size()) continue;
+        std::string line = json_text_or(g, "group") + ": coverage";
+        for (size_t i = 0; i < cov.size(); ++i)
+            if (cov[i].is_number() && json_member(levels[i], "level").is_number())
+                line += (i ? ", " : " ") + pct(cov[i].get<double>()) + " at " + pct(levels[i]["level"].get<double>());
+        ImGui::BulletText("%s", line.c_str());
+    }
+}
+
 // ROC curve(s) and the calibration (reliability) plot, side by side when there is room.
 void draw_card_plots(const Schema& schema, const Json& mt) {
     static const ImU32 colors[] = {IM_COL32(40, 90, 180, 255),  IM_COL32(200, 70, 50, 255),
@@ -884,6 +990,11 @@ void draw_card(AppState& s) {
                 metric_row("Positive predictive value (PPV)", json_member(pos, "precision"));
                 metric_row("Negative predictive value (NPV)", json_member(neg, "precision"));
                 metric_row("F1", json_member(pos, "f1"));
+                metric_row("Area under the precision-recall curve", json_member(pos, "pr_auc"));
+                metric_row("Calibration slope (1 is ideal)", json_member(json_member(mt, "calibration"), "slope"));
+                metric_row("Calibration intercept (0 is ideal)",
+                           json_member(json_member(mt, "calibration"), "intercept"));
+                metric_row("Alerts per 100 patients", json_member(mt, "alerts_per_100"));
             } else {
                 for (const auto& cls : classes) {
                     const Json& x = json_member(json_member(mt, "class"), cls.name);
@@ -893,11 +1004,16 @@ void draw_card(AppState& s) {
                     metric_row((cls.label + ": F1").c_str(), json_member(x, "f1"));
                 }
             }
+            metric_row("Brier score (0 is ideal)", json_member(mt, "brier"));
             ImGui::EndTable();
         }
         if (binary) draw_confusion(m.schema, mt);
-        ImGui::Text("Calibration (expected calibration error): %s",
-                    fmt(json_member(mt, "calibration").value("expected_calibration_error", 0.0), "%.3f").c_str());
+        // Older cards hold the calibration error as a bare number, newer ones with its interval.
+        const Json& ece = json_member(json_member(mt, "calibration"), "expected_calibration_error");
+        const Json& ece_value = ece.is_object() ? json_member(ece, "value") : ece;
+        if (ece_value.is_number())
+            ImGui::Text("Calibration (expected calibration error): %s", fmt(ece_value.get<double>(), "%.3f").c_str());
+        if (binary) draw_operating_points(m.schema, mt);
         draw_card_plots(m.schema, mt);
         if (mt.contains("subgroups") && !mt["subgroups"].empty() &&
             ImGui::BeginTable("subgroups", 3, ImGuiTableFlags_RowBg | ImGuiTableFlags_SizingStretchProp)) {
@@ -918,6 +1034,7 @@ void draw_card(AppState& s) {
             }
             ImGui::EndTable();
         }
+        draw_conformal(m.schema, mt);
     }
     para("Literature", "literature");
     if (c.contains("explainer") && c["explainer"].is_object()) {
@@ -1023,6 +1140,8 @@ std::string result_summary(const AppState& s) {
         t += " Missing values carry " + pct(r.value("missing_share", 0.0)) + " of the explanation.";
     for (size_t c = 0; c < r["probabilities"].size(); ++c)
         t += " " + schema.outputs.classes[c].label + " " + pct(r["probabilities"][c].get<double>()) + ".";
+    if (const std::string words = json_text_or(json_member(r, "conformal"), "words"); !words.empty())
+        t += " " + words + ".";
     if (r.contains("explanation")) {
         std::vector<std::pair<double, size_t>> order;
         for (size_t f = 0; f < schema.fields.size(); ++f)

@@ -1,0 +1,274 @@
+// shared/conformal/conformal.cpp — see conformal.h.
+//
+// Index of this file
+//   [SECTION] The calibrator
+//   [SECTION] Fitting
+//   [SECTION] Sets and bands
+//   [SECTION] Coverage
+//   [SECTION] For the result view and the CLI
+#include "conformal/conformal.h"
+
+#include <algorithm>
+#include <cmath>
+#include <cstdio>
+#include <numeric>
+#include <random>
+
+namespace ldx {
+
+//-----------------------------------------------------------------------------
+// [SECTION] The calibrator
+//-----------------------------------------------------------------------------
+Json conformal_to_json(const Conformal& c) {
+    Json levels = Json::array();
+    for (const auto& l : c.levels) levels.push_back({{"level", l.level}, {"threshold", l.threshold}});
+    return Json{{"rows", c.rows}, {"source", c.source}, {"levels", levels}};
+}
+
+Result<Conformal> conformal_from_json(const Json& j, size_t classes, const std::string& path) {
+    if (auto p = json_check_keys(j, {"rows", "source", "levels"}, path)) return *p;
+    Conformal c;
+    const auto rows = json_int_in(j, "rows", 1, int64_t{1} << 40);
+    if (!rows) return problem("bad_value", "rows must be a positive whole number", path + ".rows");
+    c.rows = static_cast<size_t>(*rows);
+    c.source = json_text_or(j, "source");
+    const Json& levels = json_member(j, "levels");
+    if (!levels.is_array() || levels.empty() || levels.size() > 16)
+        return problem("bad_value", "levels must be a list of 1 to 16 levels", path + ".levels");
+    for (size_t i = 0; i < levels.size(); ++i) {
+        const std::string at = path + ".levels[" + std::to_string(i) + "]";
+        if (auto p = json_check_keys(levels[i], {"level", "threshold"}, at)) return *p;
+        ConformalLevel l;
+        const Json& level = json_member(levels[i], "level");
+        if (!level.is_number() || !(level.get<double>() > 0 && level.get<double>() < 1))
+            return problem("bad_range", "level must lie strictly between 0 and 1", at + ".level");
+        l.level = level.get<double>();
+        if (!c.levels.empty() && !(l.level > c.levels.back().level))
+            return problem("bad_value", "levels must be in ascending order", at + ".level");
+        if (!json_number_array(json_member(levels[i], "threshold"), l.threshold) || l.threshold.size() != classes)
+            return problem("bad_value", "threshold must hold one number per class (" + std::to_string(classes) + ")",
+                           at + ".threshold");
+        for (double t : l.threshold)
+            if (!(t >= 0 && t <= 1)) return problem("bad_range", "thresholds must lie in [0, 1]", at + ".threshold");
+        c.levels.push_back(std::move(l));
+    }
+    return c;
+}
+
+//-----------------------------------------------------------------------------
+// [SECTION] Fitting
+//-----------------------------------------------------------------------------
+Conformal conformal_fit(std::span<const double> p, std::span<const int> labels, int k, std::span<const double> levels,
+                        std::string source) {
+    const size_t kk = static_cast<size_t>(k);
+    std::vector<std::vector<double>> scores(kk);
+    for (size_t i = 0; i < labels.size(); ++i) {
+        const size_t y = static_cast<size_t>(labels[i]);
+        scores[y].push_back(1 - p[i * kk + y]);
+    }
+    for (auto& s : scores) std::sort(s.begin(), s.end());
+    Conformal c;
+    c.rows = labels.size();
+    c.source = std::move(source);
+    for (double level : levels) {
+        ConformalLevel l{level, std::vector<double>(kk, 1.0)};
+        for (size_t y = 0; y < kk; ++y) {
+            const size_t n = scores[y].size();
+            // The rank with a finite-sample guarantee; 1e-9 absorbs 0.9 * 101 = 90.90000000000001.
+            const double rank = std::ceil(static_cast<double>(n + 1) * level - 1e-9);
+            if (n > 0 && rank <= static_cast<double>(n)) l.threshold[y] = scores[y][static_cast<size_t>(rank) - 1];
+        }
+        c.levels.push_back(std::move(l));
+    }
+    return c;
+}
+
+//-----------------------------------------------------------------------------
+// [SECTION] Sets and bands
+//-----------------------------------------------------------------------------
+std::vector<int> conformal_set(const Conformal& c, size_t index, std::span<const double> p) {
+    std::vector<int> set;
+    const auto& t = c.levels[index].threshold;
+    for (size_t y = 0; y < t.size() && y < p.size(); ++y)
+        if (1 - p[y] <= t[y]) set.push_back(static_cast<int>(y));
+    return set;
+}
+
+size_t conformal_band_index(const Conformal& c) {
+    for (size_t i = 0; i < c.levels.size(); ++i)
+        if (std::abs(c.levels[i].level - 0.9) < 1e-9) return i;
+    return c.levels.size() / 2;
+}
+
+Band conformal_band(const Conformal& c, std::span<const double> p) {
+    const auto set = conformal_set(c, conformal_band_index(c), p);
+    if (set.size() == 1) return set[0] == 1 ? Band::high : Band::low;
+    return Band::uncertain;
+}
+
+const char* band_name(Band b) {
+    switch (b) {
+        case Band::low:
+            return "low";
+        case Band::high:
+            return "high";
+        case Band::uncertain:
+            break;
+    }
+    return "uncertain";
+}
+
+//-----------------------------------------------------------------------------
+// [SECTION] Coverage
+//-----------------------------------------------------------------------------
+namespace {
+// Per level: covered and set-size sums, per class covered and counts; binary: per band n and positives.
+struct Tally {
+    std::vector<double> covered, size;
+    std::vector<std::vector<double>> class_covered, class_n;
+    std::vector<std::vector<double>> band_n, band_pos;  // [level][band]
+    size_t n = 0;
+    Tally(size_t levels, size_t k)
+        : covered(levels, 0),
+          size(levels, 0),
+          class_covered(levels, std::vector<double>(k, 0)),
+          class_n(levels, std::vector<double>(k, 0)),
+          band_n(levels, std::vector<double>(3, 0)),
+          band_pos(levels, std::vector<double>(3, 0)) {}
+    void add(const Conformal& c, std::span<const double> p, int y) {
+        ++n;
+        for (size_t l = 0; l < c.levels.size(); ++l) {
+            const auto set = conformal_set(c, l, p);
+            const bool in = std::find(set.begin(), set.end(), y) != set.end();
+            covered[l] += in;
+            size[l] += static_cast<double>(set.size());
+            class_covered[l][static_cast<size_t>(y)] += in;
+            class_n[l][static_cast<size_t>(y)] += 1;
+            const size_t b = set.size() == 1 ? (set[0] == 1 ? 2 : 0) : 1;
+            band_n[l][b] += 1;
+            band_pos[l][b] += y == 1;
+        }
+    }
+    Json to_json(const Conformal& c, std::span<const std::string> names) const {
+        Json levels = Json::array();
+        const double total = static_cast<double>(n);
+        for (size_t l = 0; l < c.levels.size(); ++l) {
+            Json by_class = Json::object();
+            for (size_t y = 0; y < names.size(); ++y)
+                by_class[names[y]] = class_n[l][y] > 0 ? Json(class_covered[l][y] / class_n[l][y]) : Json(nullptr);
+            Json one{{"level", c.levels[l].level},
+                     {"coverage", total > 0 ? Json(covered[l] / total) : Json(nullptr)},
+                     {"by_class", by_class},
+                     {"mean_set_size", total > 0 ? Json(size[l] / total) : Json(nullptr)}};
+            if (names.size() == 2) {
+                Json bands = Json::object();
+                for (size_t b = 0; b < 3; ++b)
+                    bands[band_name(static_cast<Band>(b))] = {
+                        {"share", total > 0 ? band_n[l][b] / total : 0.0},
+                        {"positive_rate", band_n[l][b] > 0 ? Json(band_pos[l][b] / band_n[l][b]) : Json(nullptr)}};
+                one["bands"] = bands;
+            }
+            levels.push_back(one);
+        }
+        return Json{{"rows", n}, {"levels", levels}};
+    }
+};
+}  // namespace
+
+Json conformal_coverage(const Conformal& c, std::span<const double> p, std::span<const int> labels,
+                        std::span<const std::string> names) {
+    Tally t(c.levels.size(), names.size());
+    const size_t k = names.size();
+    for (size_t i = 0; i < labels.size(); ++i) t.add(c, p.subspan(i * k, k), labels[i]);
+    return t.to_json(c, names);
+}
+
+Json conformal_cross_coverage(std::span<const double> p, std::span<const int> labels, int k,
+                              std::span<const double> levels, std::span<const std::string> names,
+                              std::span<const Subgroup> subgroups, int folds, uint64_t seed) {
+    const size_t n = labels.size(), kk = static_cast<size_t>(k);
+    std::vector<size_t> order(n);
+    std::iota(order.begin(), order.end(), 0);
+    std::mt19937_64 rng(seed);
+    std::shuffle(order.begin(), order.end(), rng);
+    std::vector<int> fold(n);
+    for (size_t i = 0; i < n; ++i) fold[order[i]] = static_cast<int>(i % static_cast<size_t>(folds));
+    std::vector<std::vector<int>> sets_in(levels.size(), std::vector<int>(n, 0));  // row covered at level?
+    Tally all(levels.size(), kk);
+    for (int f = 0; f < folds; ++f) {
+        std::vector<double> cp;
+        std::vector<int> cy;
+        for (size_t i = 0; i < n; ++i)
+            if (fold[i] != f) {
+                cp.insert(cp.end(), p.begin() + static_cast<long>(i * kk), p.begin() + static_cast<long>((i + 1) * kk));
+                cy.push_back(labels[i]);
+            }
+        const Conformal c = conformal_fit(cp, cy, k, levels, "");
+        for (size_t i = 0; i < n; ++i) {
+            if (fold[i] != f) continue;
+            const auto row = p.subspan(i * kk, kk);
+            all.add(c, row, labels[i]);
+            for (size_t l = 0; l < levels.size(); ++l) {
+                const auto set = conformal_set(c, l, row);
+                sets_in[l][i] = std::find(set.begin(), set.end(), labels[i]) != set.end();
+            }
+        }
+    }
+    Conformal shape;
+    for (double l : levels) shape.levels.push_back({l, {}});
+    Json out = all.to_json(shape, names);
+    out["method"] =
+        std::to_string(folds) + "-fold cross-fitted: each fold covered by a calibrator fitted on the others";
+    Json groups = Json::array();
+    for (const Subgroup& g : subgroups) {
+        if (g.rows.size() < 10) continue;
+        Json cov = Json::array();
+        for (size_t l = 0; l < levels.size(); ++l) {
+            double c = 0;
+            for (size_t i : g.rows) c += sets_in[l][i];
+            cov.push_back(c / static_cast<double>(g.rows.size()));
+        }
+        groups.push_back({{"group", g.name}, {"rows", g.rows.size()}, {"coverage", cov}});
+    }
+    out["subgroups"] = groups;
+    return out;
+}
+
+//-----------------------------------------------------------------------------
+// [SECTION] For the result view and the CLI
+//-----------------------------------------------------------------------------
+Json conformal_prediction_json(const Schema& s, std::span<const double> p) {
+    const Conformal& c = s.outputs.conformal;
+    if (c.empty()) return Json(nullptr);
+    Json levels = Json::array();
+    for (size_t l = 0; l < c.levels.size(); ++l)
+        levels.push_back({{"level", c.levels[l].level}, {"classes", conformal_set(c, l, p)}});
+    Json out{{"levels", levels}, {"band_level", c.levels[conformal_band_index(c)].level}};
+    if (s.outputs.kind == TaskKind::binary) out["band"] = band_name(conformal_band(c, p));
+    return out;
+}
+
+std::string conformal_words(const Schema& s, std::span<const double> p) {
+    const Conformal& c = s.outputs.conformal;
+    if (c.empty()) return "";
+    const size_t index = conformal_band_index(c);
+    char level[16];
+    std::snprintf(level, sizeof level, "%g%%", std::round(c.levels[index].level * 1000) / 10);
+    const auto& classes = s.outputs.classes;
+    if (s.outputs.kind == TaskKind::binary) {
+        const Band b = conformal_band(c, p);
+        const std::string head = std::string("Triage band (") + level + " confidence): ";
+        if (b == Band::low) return head + "low — " + classes[1].label + " ruled out";
+        if (b == Band::high) return head + "high — " + classes[0].label + " ruled out";
+        if (conformal_set(c, index, p).empty()) return head + "uncertain — unlike the patients it was calibrated on";
+        return head + "uncertain — neither outcome can be ruled out";
+    }
+    const auto set = conformal_set(c, index, p);
+    if (set.empty()) return std::string(level) + " prediction set: empty (the model is unsure of every class)";
+    std::string list;
+    for (size_t i = 0; i < set.size(); ++i)
+        list += (i == 0 ? "" : i + 1 == set.size() ? " or " : ", ") + classes[static_cast<size_t>(set[i])].label;
+    return std::string(level) + " prediction set: " + list;
+}
+
+}  // namespace ldx

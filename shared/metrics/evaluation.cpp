@@ -1,0 +1,640 @@
+// shared/metrics/evaluation.cpp — see evaluation.h.
+//
+// Index of this file
+//   [SECTION] Point metrics
+//   [SECTION] Calibration
+//   [SECTION] At a threshold
+//   [SECTION] Report and bootstrap
+//   [SECTION] Subgroups
+#include "metrics/evaluation.h"
+
+#include <algorithm>
+#include <cmath>
+#include <cstdio>
+#include <cstdlib>
+#include <numeric>
+#include <random>
+#include <string>
+
+#include "predict/predict.h"
+
+namespace ldx {
+
+//-----------------------------------------------------------------------------
+// [SECTION] Point metrics
+//-----------------------------------------------------------------------------
+double auc_roc(std::span<const double> score, std::span<const int> label, int positive) {
+    std::vector<size_t> idx(score.size());
+    std::iota(idx.begin(), idx.end(), 0);
+    std::sort(idx.begin(), idx.end(), [&](size_t a, size_t b) { return score[a] < score[b]; });
+    double rank_sum = 0;
+    size_t pos = 0;
+    for (size_t i = 0; i < idx.size();) {
+        size_t j = i;
+        while (j < idx.size() && score[idx[j]] == score[idx[i]]) ++j;
+        const double avg_rank = (static_cast<double>(i) + static_cast<double>(j) + 1) / 2.0;  // 1-based
+        for (size_t t = i; t < j; ++t)
+            if (label[idx[t]] == positive) {
+                rank_sum += avg_rank;
+                ++pos;
+            }
+        i = j;
+    }
+    const size_t neg = score.size() - pos;
+    if (pos == 0 || neg == 0) return NAN;
+    return (rank_sum - static_cast<double>(pos) * (static_cast<double>(pos) + 1) / 2) /
+           (static_cast<double>(pos) * static_cast<double>(neg));
+}
+
+double average_precision(std::span<const double> score, std::span<const int> label, int positive) {
+    std::vector<size_t> idx(score.size());
+    std::iota(idx.begin(), idx.end(), 0);
+    std::sort(idx.begin(), idx.end(), [&](size_t a, size_t b) { return score[a] > score[b]; });
+    double pos = 0;
+    for (int y : label) pos += y == positive;
+    if (pos == 0) return NAN;
+    double tp = 0, fp = 0, recall = 0, ap = 0;
+    for (size_t i = 0; i < idx.size();) {
+        size_t j = i;
+        for (; j < idx.size() && score[idx[j]] == score[idx[i]]; ++j) (label[idx[j]] == positive ? tp : fp) += 1;
+        const double r = tp / pos;
+        ap += (r - recall) * (tp / (tp + fp));
+        recall = r;
+        i = j;
+    }
+    return ap;
+}
+
+double brier_score(std::span<const double> p, std::span<const int> labels, int k) {
+    if (labels.empty()) return NAN;
+    double sum = 0;
+    const size_t kk = static_cast<size_t>(k);
+    for (size_t i = 0; i < labels.size(); ++i) {
+        if (k == 2) {
+            const double d = p[i * 2 + 1] - (labels[i] == 1);
+            sum += d * d;
+            continue;
+        }
+        for (size_t c = 0; c < kk; ++c) {
+            const double d = p[i * kk + c] - (labels[i] == static_cast<int>(c));
+            sum += d * d;
+        }
+    }
+    return sum / static_cast<double>(labels.size());
+}
+
+double quadratic_weighted_kappa(std::span<const int> truth, std::span<const int> predicted, int k) {
+    const size_t n = truth.size();
+    std::vector<double> o(static_cast<size_t>(k * k), 0), rt(static_cast<size_t>(k), 0), rp(static_cast<size_t>(k), 0);
+    for (size_t i = 0; i < n; ++i) {
+        o[static_cast<size_t>(truth[i] * k + predicted[i])] += 1;
+        rt[static_cast<size_t>(truth[i])] += 1;
+        rp[static_cast<size_t>(predicted[i])] += 1;
+    }
+    double num = 0, den = 0;
+    for (int i = 0; i < k; ++i)
+        for (int j = 0; j < k; ++j) {
+            const double w = static_cast<double>((i - j) * (i - j)) / ((k - 1) * (k - 1));
+            num += w * o[static_cast<size_t>(i * k + j)];
+            den += w * rt[static_cast<size_t>(i)] * rp[static_cast<size_t>(j)] / static_cast<double>(n);
+        }
+    return den > 0 ? 1 - num / den : NAN;
+}
+
+//-----------------------------------------------------------------------------
+// [SECTION] Calibration
+//-----------------------------------------------------------------------------
+std::vector<ReliabilityBin> reliability(std::span<const double> confidence, std::span<const int> correct, int bins) {
+    std::vector<ReliabilityBin> t(static_cast<size_t>(bins));
+    for (int b = 0; b < bins; ++b) {
+        t[static_cast<size_t>(b)].lower = static_cast<double>(b) / bins;
+        t[static_cast<size_t>(b)].upper = static_cast<double>(b + 1) / bins;
+    }
+    for (size_t i = 0; i < confidence.size(); ++i) {
+        const int b = std::min(bins - 1, static_cast<int>(confidence[i] * bins));
+        auto& r = t[static_cast<size_t>(b)];
+        r.mean_predicted += confidence[i];
+        r.observed += correct[i];
+        ++r.count;
+    }
+    for (auto& r : t)
+        if (r.count) {
+            r.mean_predicted /= static_cast<double>(r.count);
+            r.observed /= static_cast<double>(r.count);
+        }
+    return t;
+}
+
+double expected_calibration_error(const std::vector<ReliabilityBin>& table) {
+    double n = 0, e = 0;
+    for (const auto& r : table) n += static_cast<double>(r.count);
+    for (const auto& r : table) e += static_cast<double>(r.count) / n * std::abs(r.mean_predicted - r.observed);
+    return e;
+}
+
+namespace {
+double logit_clipped(double p) {
+    const double q = std::clamp(p, 1e-15, 1 - 1e-15);
+    return std::log(q / (1 - q));
+}
+}  // namespace
+
+CalibrationFit calibration_fit(std::span<const double> p, std::span<const int> positive) {
+    const size_t n = p.size();
+    std::vector<double> x(n);
+    for (size_t i = 0; i < n; ++i) x[i] = logit_clipped(p[i]);
+    // Intercept with the slope fixed at 1 (one-parameter Newton), then intercept and slope together.
+    auto fit = [&](bool free_slope) {
+        double a = 0, b = 1;
+        for (int it = 0; it < 100; ++it) {
+            double ga = 0, gb = 0, haa = 0, hab = 0, hbb = 0;
+            for (size_t i = 0; i < n; ++i) {
+                const double m = 1 / (1 + std::exp(-(a + b * x[i]))), r = positive[i] - m, w = m * (1 - m);
+                ga += r;
+                gb += r * x[i];
+                haa += w;
+                hab += w * x[i];
+                hbb += w * x[i] * x[i];
+            }
+            double da, db = 0;
+            if (free_slope) {
+                const double det = haa * hbb - hab * hab;
+                if (!(det > 0)) return CalibrationFit{NAN, NAN};
+                da = (hbb * ga - hab * gb) / det;
+                db = (haa * gb - hab * ga) / det;
+            } else {
+                if (!(haa > 0)) return CalibrationFit{NAN, NAN};
+                da = ga / haa;
+            }
+            a += da;
+            b += db;
+            if (!std::isfinite(a) || !std::isfinite(b) || std::abs(a) > 1e6 || std::abs(b) > 1e6)
+                return CalibrationFit{NAN, NAN};
+            if (std::abs(da) < 1e-13 * (1 + std::abs(a)) && std::abs(db) < 1e-13 * (1 + std::abs(b)))
+                return CalibrationFit{a, b};
+        }
+        return CalibrationFit{NAN, NAN};
+    };
+    return CalibrationFit{fit(false).intercept, fit(true).slope};
+}
+
+//-----------------------------------------------------------------------------
+// [SECTION] At a threshold
+//-----------------------------------------------------------------------------
+namespace {
+double ratio(double a, double b) { return b > 0 ? a / b : NAN; }
+}  // namespace
+
+double Confusion::sensitivity() const { return ratio(tp, tp + fn); }
+double Confusion::specificity() const { return ratio(tn, tn + fp); }
+double Confusion::ppv() const { return ratio(tp, tp + fp); }
+double Confusion::npv() const { return ratio(tn, tn + fn); }
+double Confusion::alerts_per_100() const { return ratio(100 * (tp + fp), n()); }
+
+Confusion confusion_at(std::span<const double> score, std::span<const int> positive, double threshold) {
+    Confusion c;
+    for (size_t i = 0; i < score.size(); ++i) {
+        const bool alert = score[i] >= threshold, y = positive[i] != 0;
+        (y ? (alert ? c.tp : c.fn) : (alert ? c.fp : c.tn)) += 1;
+    }
+    return c;
+}
+
+namespace {
+// Every distinct score as a threshold, highest first, with the confusion counts of alerting at it.
+std::vector<std::pair<double, Confusion>> threshold_sweep(std::span<const double> score,
+                                                          std::span<const int> positive) {
+    std::vector<size_t> idx(score.size());
+    std::iota(idx.begin(), idx.end(), 0);
+    std::sort(idx.begin(), idx.end(), [&](size_t a, size_t b) { return score[a] > score[b]; });
+    Confusion c;
+    for (int y : positive) (y ? c.fn : c.tn) += 1;
+    std::vector<std::pair<double, Confusion>> out;
+    for (size_t i = 0; i < idx.size();) {
+        size_t j = i;
+        for (; j < idx.size() && score[idx[j]] == score[idx[i]]; ++j) {
+            if (positive[idx[j]]) {
+                c.tp += 1;
+                c.fn -= 1;
+            } else {
+                c.fp += 1;
+                c.tn -= 1;
+            }
+        }
+        out.push_back({score[idx[i]], c});
+        i = j;
+    }
+    return out;
+}
+
+bool parse_fraction(std::string_view text, double& out) {
+    if (text.empty() || text.size() > 32) return false;
+    const std::string s(text);
+    char* end = nullptr;
+    out = std::strtod(s.c_str(), &end);
+    return end == s.c_str() + s.size() && out > 0 && out < 1;
+}
+}  // namespace
+
+Result<double> threshold_for(std::string_view policy, std::span<const double> score, std::span<const int> positive) {
+    const std::string usage = "the threshold policy '" + std::string(policy) +
+                              "' is not one of: youden, sensitivity>=X, specificity>=X, ppv>=X, npv>=X, fixed:X "
+                              "(X between 0 and 1)";
+    double x = 0;
+    if (parse_fraction(policy, x)) return x;
+    if (policy.starts_with("fixed:")) {
+        if (parse_fraction(policy.substr(6), x)) return x;
+        return problem("bad_policy", usage, "threshold");
+    }
+    const auto sweep = threshold_sweep(score, positive);
+    if (sweep.empty())
+        return problem("unreachable", "there are no scored rows to choose a threshold from", "threshold");
+    if (policy == "youden") {
+        double best = -INFINITY, t = sweep.front().first;
+        for (const auto& [s, c] : sweep)
+            if (const double j = c.sensitivity() + c.specificity() - 1; j > best) {
+                best = j;
+                t = s;
+            }
+        return t;
+    }
+    const size_t op = policy.find(">=");
+    if (op == std::string_view::npos || !parse_fraction(policy.substr(op + 2), x))
+        return problem("bad_policy", usage, "threshold");
+    const std::string_view what = policy.substr(0, op);
+    // Sensitivity and NPV fall as the threshold rises: the highest threshold that still meets the
+    // target. Specificity and PPV rise with it: the lowest threshold that meets it.
+    auto meets = [&](const Confusion& c) {
+        if (what == "sensitivity") return c.sensitivity() >= x;
+        if (what == "npv") return c.npv() >= x;
+        if (what == "specificity") return c.specificity() >= x;
+        return c.ppv() >= x;
+    };
+    if (what == "sensitivity" || what == "npv") {
+        for (const auto& [s, c] : sweep)
+            if (meets(c)) return s;
+    } else if (what == "specificity" || what == "ppv") {
+        for (auto it = sweep.rbegin(); it != sweep.rend(); ++it)
+            if (meets(it->second)) return it->first;
+    } else {
+        return problem("bad_policy", usage, "threshold");
+    }
+    return problem("unreachable", "no threshold reaches " + std::string(policy) + " on these rows", "threshold");
+}
+
+std::string threshold_policy_words(std::string_view policy) {
+    double x = 0;
+    auto percent = [](double v) {
+        char b[32];
+        std::snprintf(b, sizeof b, "%g%%", std::round(v * 1000) / 10);
+        return std::string(b);
+    };
+    if (policy == "youden") return "best sensitivity + specificity";
+    if (parse_fraction(policy, x)) return "a fixed " + percent(x);
+    if (policy.starts_with("fixed:") && parse_fraction(policy.substr(6), x)) return "a fixed " + percent(x);
+    const size_t op = policy.find(">=");
+    if (op != std::string_view::npos && parse_fraction(policy.substr(op + 2), x)) {
+        std::string what(policy.substr(0, op));
+        if (what == "ppv" || what == "npv")
+            for (char& c : what) c = static_cast<char>(c - 'a' + 'A');
+        return what + " at least " + percent(x);
+    }
+    return std::string(policy);
+}
+
+std::vector<OperatingPoint> operating_points(std::span<const double> score, std::span<const int> positive) {
+    std::vector<OperatingPoint> out;
+    for (const char* policy : {"youden", "sensitivity>=0.90", "sensitivity>=0.95", "specificity>=0.90",
+                               "specificity>=0.95", "ppv>=0.50", "npv>=0.95", "fixed:0.5"}) {
+        auto t = threshold_for(policy, score, positive);
+        if (t) out.push_back({policy, *t, confusion_at(score, positive, *t)});
+    }
+    return out;
+}
+
+namespace {
+Json number_or_null(double x, bool round = true) {
+    if (std::isnan(x)) return Json(nullptr);
+    return round ? Json(std::round(x * 1e6) / 1e6) : Json(x);
+}
+}  // namespace
+
+Json operating_points_json(const std::vector<OperatingPoint>& points) {
+    Json out = Json::array();
+    for (const auto& p : points)
+        out.push_back({{"policy", p.policy},
+                       {"threshold", number_or_null(p.threshold)},
+                       {"sensitivity", number_or_null(p.at.sensitivity())},
+                       {"specificity", number_or_null(p.at.specificity())},
+                       {"ppv", number_or_null(p.at.ppv())},
+                       {"npv", number_or_null(p.at.npv())},
+                       {"alerts_per_100", number_or_null(p.at.alerts_per_100())}});
+    return out;
+}
+
+Json decision_curve(std::span<const double> score, std::span<const int> positive) {
+    const double n = static_cast<double>(score.size());
+    double prevalence = 0;
+    for (int y : positive) prevalence += (y != 0) / n;
+    Json t = Json::array(), model = Json::array(), all = Json::array();
+    for (int i = 1; i <= 99; ++i) {
+        const double pt = i / 100.0, w = pt / (1 - pt);
+        const Confusion c = confusion_at(score, positive, pt);
+        t.push_back(pt);
+        model.push_back(number_or_null(c.tp / n - c.fp / n * w));
+        all.push_back(number_or_null(prevalence - (1 - prevalence) * w));
+    }
+    return Json{{"threshold", t}, {"model", model}, {"treat_all", all}, {"treat_none", 0.0}};
+}
+
+//-----------------------------------------------------------------------------
+// [SECTION] Report and bootstrap
+//-----------------------------------------------------------------------------
+std::vector<std::pair<std::string, double>> evaluation_figures(const Schema& s, std::span<const int> y,
+                                                               std::span<const double> p) {
+    const int k = s.num_classes();
+    const size_t n = y.size(), kk = static_cast<size_t>(k);
+    std::vector<int> pred(n);
+    for (size_t i = 0; i < n; ++i) pred[i] = decide(s, p.subspan(i * kk, kk));
+    std::vector<std::pair<std::string, double>> f;
+    size_t correct = 0, within_one = 0;
+    for (size_t i = 0; i < n; ++i) {
+        correct += pred[i] == y[i];
+        within_one += std::abs(pred[i] - y[i]) <= 1;
+    }
+    f.push_back({"accuracy", static_cast<double>(correct) / static_cast<double>(n)});
+    double macro_auc = 0, macro_ap = 0, macro_f1 = 0, macro_sens = 0, macro_spec = 0;
+    std::vector<double> score(n);
+    for (int c = 0; c < k; ++c) {
+        for (size_t i = 0; i < n; ++i) score[i] = p[i * kk + static_cast<size_t>(c)];
+        Confusion m;
+        for (size_t i = 0; i < n; ++i) {
+            const bool t = y[i] == c, q = pred[i] == c;
+            (t ? (q ? m.tp : m.fn) : (q ? m.fp : m.tn)) += 1;
+        }
+        const std::string name = "class." + s.outputs.classes[static_cast<size_t>(c)].name + ".";
+        const double auc = auc_roc(score, y, c), ap = average_precision(score, y, c);
+        const double sens = m.sensitivity(), spec = m.specificity();
+        const double prec = std::isnan(m.ppv()) ? 0.0 : m.ppv();
+        const double f1 = prec + (std::isnan(sens) ? 0 : sens) > 0 ? 2 * prec * sens / (prec + sens) : 0.0;
+        f.push_back({name + "auc_roc", auc});
+        f.push_back({name + "pr_auc", ap});
+        f.push_back({name + "sensitivity", sens});
+        f.push_back({name + "specificity", spec});
+        f.push_back({name + "precision", prec});
+        f.push_back({name + "npv", m.npv()});
+        f.push_back({name + "f1", f1});
+        macro_auc += auc / k;
+        macro_ap += ap / k;
+        macro_f1 += f1 / k;
+        macro_sens += sens / k;
+        macro_spec += spec / k;
+    }
+    f.push_back({"macro.auc_roc", macro_auc});
+    f.push_back({"macro.pr_auc", macro_ap});
+    f.push_back({"macro.f1", macro_f1});
+    f.push_back({"macro.sensitivity", macro_sens});
+    f.push_back({"macro.specificity", macro_spec});
+    f.push_back({"brier", brier_score(p, y, k)});
+    // Calibration of P(positive) (binary) or of the predicted class's probability.
+    std::vector<double> conf(n);
+    std::vector<int> hit(n);
+    for (size_t i = 0; i < n; ++i) {
+        const size_t c = s.outputs.kind == TaskKind::binary ? 1 : static_cast<size_t>(pred[i]);
+        conf[i] = p[i * kk + c];
+        hit[i] = y[i] == static_cast<int>(c);
+    }
+    f.push_back({"calibration.expected_calibration_error", expected_calibration_error(reliability(conf, hit))});
+    if (s.outputs.kind == TaskKind::binary) {
+        const CalibrationFit fit = calibration_fit(conf, hit);
+        f.push_back({"calibration.intercept", fit.intercept});
+        f.push_back({"calibration.slope", fit.slope});
+        f.push_back({"alerts_per_100", confusion_at(conf, hit, s.outputs.threshold).alerts_per_100()});
+    }
+    if (s.outputs.kind == TaskKind::ordinal) {
+        f.push_back({"ordinal.quadratic_weighted_kappa", quadratic_weighted_kappa(y, pred, k)});
+        f.push_back({"ordinal.within_one_accuracy", static_cast<double>(within_one) / static_cast<double>(n)});
+    }
+    return f;
+}
+
+namespace {
+double percentile(std::vector<double> v, double q) {
+    v.erase(std::remove_if(v.begin(), v.end(), [](double x) { return std::isnan(x); }), v.end());
+    if (v.empty()) return NAN;
+    std::sort(v.begin(), v.end());
+    const double pos = q * static_cast<double>(v.size() - 1);
+    const size_t lo = static_cast<size_t>(std::floor(pos)), hi = static_cast<size_t>(std::ceil(pos));
+    return v[lo] + (v[hi] - v[lo]) * (pos - static_cast<double>(lo));
+}
+
+// Sets j["a"]["b"]["c"] from the dotted name "a.b.c".
+void put_dotted(Json& j, const std::string& dotted, Json v) {
+    Json* at = &j;
+    size_t start = 0;
+    for (size_t dot; (dot = dotted.find('.', start)) != std::string::npos; start = dot + 1)
+        at = &(*at)[dotted.substr(start, dot - start)];
+    (*at)[dotted.substr(start)] = std::move(v);
+}
+
+// Calls each(labels, probabilities...) for `resamples` bootstrap resamples of the rows (n drawn
+// with replacement), the same rows for every probability set given.
+template <class Each>
+void bootstrap(std::span<const int> labels, std::span<const std::span<const double>> probs, size_t k, int resamples,
+               uint64_t seed, Each each) {
+    const size_t n = labels.size();
+    std::mt19937_64 rng(seed);
+    std::uniform_int_distribution<size_t> pick(0, n - 1);
+    std::vector<int> by(n);
+    std::vector<std::vector<double>> bp(probs.size(), std::vector<double>(n * k));
+    for (int b = 0; b < resamples; ++b) {
+        for (size_t i = 0; i < n; ++i) {
+            const size_t r = pick(rng);
+            by[i] = labels[r];
+            for (size_t m = 0; m < probs.size(); ++m)
+                std::copy_n(probs[m].begin() + static_cast<long>(r * k), k, bp[m].begin() + static_cast<long>(i * k));
+        }
+        each(std::span<const int>(by), bp);
+    }
+}
+}  // namespace
+
+Json roc_curve(std::span<const double> score, std::span<const int> positive, size_t max_points) {
+    std::vector<size_t> order(score.size());
+    for (size_t i = 0; i < order.size(); ++i) order[i] = i;
+    std::sort(order.begin(), order.end(), [&](size_t a, size_t b) { return score[a] > score[b]; });
+    size_t pos = 0;
+    for (int p : positive) pos += p != 0;
+    const size_t neg = positive.size() - pos;
+    Json points = Json::array({Json::array({0.0, 0.0})});
+    if (pos == 0 || neg == 0) return points;
+    size_t tp = 0, fp = 0;
+    std::vector<std::pair<double, double>> all;
+    for (size_t i = 0; i < order.size(); ++i) {
+        (positive[order[i]] ? tp : fp) += 1;
+        // One point per distinct score (ties move together), as (false positive rate, true positive rate).
+        if (i + 1 == order.size() || score[order[i + 1]] != score[order[i]])
+            all.push_back({static_cast<double>(fp) / static_cast<double>(neg),
+                           static_cast<double>(tp) / static_cast<double>(pos)});
+    }
+    const size_t gaps = std::max<size_t>(1, max_points - 2), step = std::max<size_t>(1, (all.size() + gaps - 1) / gaps);
+    for (size_t i = 0; i < all.size(); i += step) points.push_back({all[i].first, all[i].second});
+    if (points.back() != Json::array({1.0, 1.0})) points.push_back({1.0, 1.0});
+    return points;
+}
+
+Json evaluate(const EvalInput& in) {
+    const Schema& s = *in.schema;
+    const size_t n = in.labels.size(), k = static_cast<size_t>(s.num_classes());
+    const auto point = evaluation_figures(s, in.labels, in.probabilities);
+
+    std::vector<std::vector<double>> reps(point.size());
+    const std::span<const double> sets[] = {in.probabilities};
+    bootstrap(in.labels, sets, k, in.bootstrap, in.seed, [&](std::span<const int> by, const auto& bp) {
+        const auto f = evaluation_figures(s, by, bp[0]);
+        for (size_t m = 0; m < f.size(); ++m) reps[m].push_back(f[m].second);
+    });
+    Json out = Json::object();
+    for (size_t m = 0; m < point.size(); ++m)
+        put_dotted(out, point[m].first,
+                   Json{{"value", number_or_null(point[m].second, in.round)},
+                        {"ci95",
+                         {number_or_null(percentile(reps[m], 0.025), in.round),
+                          number_or_null(percentile(reps[m], 0.975), in.round)}}});
+    // Confusion matrix at the bundle's decision rule: rows are the truth, columns the decision.
+    Json matrix = Json::array();
+    std::vector<std::vector<size_t>> counts(k, std::vector<size_t>(k, 0));
+    for (size_t i = 0; i < n; ++i)
+        ++counts[static_cast<size_t>(in.labels[i])]
+                [static_cast<size_t>(decide(s, std::span<const double>(in.probabilities).subspan(i * k, k)))];
+    for (const auto& row : counts) matrix.push_back(row);
+    Json names = Json::array();
+    for (const auto& c : s.outputs.classes) names.push_back(c.name);
+    out["confusion"] = {
+        {"classes", names}, {"rows_are", "true class"}, {"columns_are", "decided class"}, {"counts", matrix}};
+    for (size_t c = 0; c < k; ++c) {
+        size_t support = 0;
+        for (int y : in.labels) support += y == static_cast<int>(c);
+        out["class"][s.outputs.classes[c].name]["support"] = support;
+    }
+
+    // Reliability table of P(positive) (binary) or of the predicted class's probability.
+    std::vector<double> conf(n);
+    std::vector<int> hit(n);
+    for (size_t i = 0; i < n; ++i) {
+        const auto p = std::span<const double>(in.probabilities).subspan(i * k, k);
+        const size_t c = s.outputs.kind == TaskKind::binary ? 1 : static_cast<size_t>(decide(s, p));
+        conf[i] = p[c];
+        hit[i] = in.labels[i] == static_cast<int>(c);
+    }
+    Json rel = Json::array();
+    for (const auto& r : reliability(conf, hit))
+        rel.push_back({{"bin", {r.lower, r.upper}},
+                       {"count", r.count},
+                       {"mean_predicted", number_or_null(r.count ? r.mean_predicted : NAN, in.round)},
+                       {"observed", number_or_null(r.count ? r.observed : NAN, in.round)}});
+    out["calibration"]["of"] =
+        s.outputs.kind == TaskKind::binary ? "P(" + s.outputs.classes[1].name + ")" : "P(predicted class)";
+    out["calibration"]["reliability"] = rel;
+    if (s.outputs.kind == TaskKind::binary) {
+        out["threshold"] = s.outputs.threshold;
+        out["operating_points"] = operating_points_json(operating_points(conf, hit));
+        out["decision_curve"] = decision_curve(conf, hit);
+    }
+    // ROC curve per class (one against the rest), for the model card's plot: at most 101 points.
+    for (size_t c = 0; c < k; ++c) {
+        if (s.outputs.kind == TaskKind::binary && c == 0) continue;
+        std::vector<double> score(n);
+        std::vector<int> positive(n);
+        for (size_t i = 0; i < n; ++i) {
+            score[i] = in.probabilities[i * k + c];
+            positive[i] = in.labels[i] == static_cast<int>(c);
+        }
+        out["class"][s.outputs.classes[c].name]["roc"] = roc_curve(score, positive, 101);
+    }
+    out["rows"] = n;
+    out["bootstrap_resamples"] = in.bootstrap;
+    return out;
+}
+
+Json compare(const EvalInput& a, const EvalInput& b) {
+    const size_t k = static_cast<size_t>(a.schema->num_classes());
+    const auto fa = evaluation_figures(*a.schema, a.labels, a.probabilities);
+    const auto fb = evaluation_figures(*b.schema, a.labels, b.probabilities);
+    std::vector<std::vector<double>> diffs(fa.size());
+    const std::span<const double> sets[] = {a.probabilities, b.probabilities};
+    bootstrap(a.labels, sets, k, a.bootstrap, a.seed, [&](std::span<const int> by, const auto& bp) {
+        const auto ra = evaluation_figures(*a.schema, by, bp[0]), rb = evaluation_figures(*b.schema, by, bp[1]);
+        for (size_t m = 0; m < ra.size() && m < rb.size(); ++m) diffs[m].push_back(rb[m].second - ra[m].second);
+    });
+    Json out = Json::object();
+    for (size_t m = 0; m < fa.size() && m < fb.size(); ++m) {
+        if (fa[m].first != fb[m].first) continue;  // the same task kind gives the same figures in order
+        out[fa[m].first] = {{"a", number_or_null(fa[m].second, a.round)},
+                            {"b", number_or_null(fb[m].second, a.round)},
+                            {"difference", number_or_null(fb[m].second - fa[m].second, a.round)},
+                            {"ci95",
+                             {number_or_null(percentile(diffs[m], 0.025), a.round),
+                              number_or_null(percentile(diffs[m], 0.975), a.round)}}};
+    }
+    return out;
+}
+
+//-----------------------------------------------------------------------------
+// [SECTION] Subgroups
+//-----------------------------------------------------------------------------
+std::vector<Subgroup> subgroups_of(const Schema& s, std::span<const double> values) {
+    std::vector<Subgroup> out;
+    const size_t nf = s.fields.size(), n = nf ? values.size() / nf : 0;
+    for (size_t f = 0; f < nf; ++f) {
+        const Field& fd = s.fields[f];
+        std::vector<Subgroup> groups;
+        if (fd.type == FieldType::category) {
+            for (size_t l = 0; l < fd.levels.size(); ++l) groups.push_back({fd.label + ": " + fd.levels[l].label, {}});
+            for (size_t i = 0; i < n; ++i)
+                if (!std::isnan(values[i * nf + f])) groups[static_cast<size_t>(values[i * nf + f])].rows.push_back(i);
+        } else if (fd.name == "age") {
+            std::vector<double> a;
+            for (size_t i = 0; i < n; ++i)
+                if (!std::isnan(values[i * nf + f])) a.push_back(values[i * nf + f]);
+            std::sort(a.begin(), a.end());
+            if (a.empty()) continue;
+            // The median, rounded to a whole number so the cut reads as a clinician would write it.
+            const double cut = std::round(a[a.size() / 2]);
+            char lo[128], hi[128];
+            const std::string unit = unit_display(fd.unit);
+            std::snprintf(lo, sizeof lo, "%s under %.0f %s", fd.label.c_str(), cut, unit.c_str());
+            std::snprintf(hi, sizeof hi, "%s %.0f %s or over", fd.label.c_str(), cut, unit.c_str());
+            groups = {{lo, {}}, {hi, {}}};
+            for (size_t i = 0; i < n; ++i)
+                if (!std::isnan(values[i * nf + f])) groups[values[i * nf + f] < cut ? 0 : 1].rows.push_back(i);
+        }
+        for (auto& g : groups) out.push_back(std::move(g));
+    }
+    return out;
+}
+
+Json evaluate_subgroups(const Schema& s, std::span<const int> labels, std::span<const double> p,
+                        std::span<const double> values) {
+    Json out = Json::array();
+    const size_t k = static_cast<size_t>(s.num_classes());
+    for (const Subgroup& g : subgroups_of(s, values)) {
+        if (g.rows.size() < 10) continue;
+        std::vector<int> y;
+        std::vector<double> q;
+        for (size_t i : g.rows) {
+            y.push_back(labels[i]);
+            q.insert(q.end(), p.begin() + static_cast<long>(i * k), p.begin() + static_cast<long>((i + 1) * k));
+        }
+        const auto fig = evaluation_figures(s, y, q);
+        Json row{{"group", g.name}, {"rows", g.rows.size()}};
+        for (const auto& [m, v] : fig)
+            if (m == "accuracy" || m == "macro.auc_roc" ||
+                (k == 2 && m == "class." + s.outputs.classes[1].name + ".auc_roc"))
+                row[m] = number_or_null(v);
+        out.push_back(row);
+    }
+    return out;
+}
+
+}  // namespace ldx

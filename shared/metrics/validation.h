@@ -1,0 +1,89 @@
+// shared/metrics/validation.h — a model checked on a site's own labelled patients, before go-live:
+// the labels of a file of patients, the report `localdx evaluate` prints and the browser's
+// Validate view draws, and the promotion gates a retrained model must pass.
+//
+// Index of this file
+//   [SECTION] Labels of a file of patients
+//   [SECTION] The validation report
+//   [SECTION] Gates
+#pragma once
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "base/error.h"
+#include "base/json.h"
+#include "metrics/evaluation.h"
+#include "record/patients.h"
+#include "schema/schema.h"
+
+namespace ldx {
+
+//-----------------------------------------------------------------------------
+// [SECTION] Labels of a file of patients
+//-----------------------------------------------------------------------------
+// The smallest file a report is computed from, and the fewest patients of each class a binary
+// task needs for its intervals to mean anything.
+inline constexpr size_t kMinValidationRows = 20;
+inline constexpr size_t kMinValidationPerClass = 5;
+
+// The class index of each row's label (a class name of the schema, or its label as the clinician
+// reads it), or -1 with a problem naming the row ("missing_label", "bad_label").
+struct RowLabels {
+    std::vector<int> label;  // per file row
+    std::vector<Problem> problems;
+};
+RowLabels validation_labels(const Schema& schema, const PatientFile& file);
+
+// Whether labels of the scored rows can give a report: "missing_label_column" (the file has none),
+// "too_few_rows", "one_class" (every patient has the same outcome), "too_few_in_class" (binary:
+// fewer than kMinValidationPerClass of a class). Each says what to add.
+[[nodiscard]] Result<Ok> validation_check(const Schema& schema, const PatientFile& file, std::span<const int> labels);
+
+//-----------------------------------------------------------------------------
+// [SECTION] The validation report
+//-----------------------------------------------------------------------------
+// evaluate() of the scored rows (unrounded) plus per-subgroup figures as in the model card.
+// `values` are the rows' prepared values (rows x fields), for the subgroups.
+Json validation_report(const Schema& schema, std::span<const int> labels, std::span<const double> probabilities,
+                       std::span<const double> values, int bootstrap, uint64_t seed);
+
+//-----------------------------------------------------------------------------
+// [SECTION] Gates
+//-----------------------------------------------------------------------------
+// A promotion rule on one figure of the report:
+//   METRIC >= X, METRIC <= X, METRIC > X, METRIC < X, METRIC in [A, B]
+// where X, A and B are numbers or "baseline", "baseline + d", "baseline - d" (the same figure of
+// the model compared against, `--compare`). METRIC is a figure's dotted name
+// ("class.pos.auc_roc") or one of: auc, pr_auc, sensitivity, specificity, ppv, npv, f1 (binary:
+// of the positive class; otherwise the macro average, ppv/npv binary only), accuracy, brier, ece,
+// calibration_slope, calibration_intercept, alerts_per_100, qwk, within_one.
+struct GateRule {
+    enum class Op { ge, le, gt, lt, in };
+    struct Bound {
+        bool baseline = false;
+        double offset = 0;  // the number itself, or what is added to the baseline
+    };
+    std::string text, metric;
+    Op op = Op::ge;
+    Bound lo, hi;  // lo for the comparisons; lo and hi for "in"
+};
+[[nodiscard]] Result<GateRule> gate_parse(std::string_view text);
+
+using Figures = std::vector<std::pair<std::string, double>>;  // evaluation_figures()
+
+// The figure's dotted name for a gate's metric on this task, or a problem naming the known ones.
+[[nodiscard]] Result<std::string> gate_figure(const Schema& schema, std::string_view metric);
+
+struct GateOutcome {
+    std::string rule;
+    bool pass = false;
+    std::string reason;  // "auc 0.812 >= 0.83 (baseline 0.84 - 0.01): fails"
+};
+// A baseline is needed when the rule names one (a problem otherwise); a figure that is not a
+// number on these rows fails the gate with that reason.
+[[nodiscard]] Result<GateOutcome> gate_check(const Schema& schema, const GateRule& rule, const Figures& current,
+                                             const Figures* baseline);
+
+}  // namespace ldx

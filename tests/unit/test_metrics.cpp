@@ -1,0 +1,176 @@
+// tests/unit/test_metrics.cpp — shared/metrics: figures, calibration, thresholds, labels, gates.
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <random>
+
+#include "metrics/evaluation.h"
+#include "metrics/validation.h"
+#include "support.h"
+
+using namespace ldx;
+
+namespace {
+Schema binary_schema() {
+    Schema s;
+    s.task = "t";
+    s.outputs.kind = TaskKind::binary;
+    s.outputs.column = "outcome";
+    s.outputs.classes = {{"neg", "No disease"}, {"pos", "Disease"}};
+    return s;
+}
+
+// n patients whose outcome is drawn with probability true_p; the model says model_p.
+void simulate(size_t n, double sharpen, std::vector<double>& p, std::vector<int>& y) {
+    std::mt19937_64 rng(7);
+    std::uniform_real_distribution<double> u(0.02, 0.98), draw(0.0, 1.0);
+    for (size_t i = 0; i < n; ++i) {
+        const double truth = u(rng);
+        y.push_back(draw(rng) < truth ? 1 : 0);
+        const double l = std::log(truth / (1 - truth)) * sharpen;
+        p.push_back(1 / (1 + std::exp(-l)));
+    }
+}
+}  // namespace
+
+TEST(AveragePrecision, StepwiseAreaAsSklearnDefinesIt) {
+    // Scores 0.9 (pos), 0.8 (neg), 0.7 (pos), 0.1 (neg): recall 1/2 at precision 1, then 1 at 2/3.
+    const std::vector<double> s{0.9, 0.8, 0.7, 0.1};
+    const std::vector<int> y{1, 0, 1, 0};
+    EXPECT_NEAR(average_precision(s, y, 1), 0.5 * 1.0 + 0.5 * (2.0 / 3.0), 1e-15);
+    // Ties move together: one threshold, precision 1/2 at recall 1.
+    EXPECT_NEAR(average_precision(std::vector<double>{0.5, 0.5}, std::vector<int>{1, 0}, 1), 0.5, 1e-15);
+    EXPECT_TRUE(std::isnan(average_precision(s, std::vector<int>{0, 0, 0, 0}, 1)));
+}
+
+TEST(Brier, BinaryUsesThePositiveClassMultiClassSumsOverClasses) {
+    const std::vector<double> p2{0.2, 0.8, 0.6, 0.4};
+    EXPECT_NEAR(brier_score(p2, std::vector<int>{1, 1}, 2), (0.04 + 0.36) / 2, 1e-15);
+    const std::vector<double> p3{0.5, 0.3, 0.2};
+    EXPECT_NEAR(brier_score(p3, std::vector<int>{0}, 3), 0.25 + 0.09 + 0.04, 1e-15);
+}
+
+TEST(Calibration, SlopeOneForCalibratedBelowOneForOverconfident) {
+    std::vector<double> p, q;
+    std::vector<int> y, z;
+    simulate(20000, 1.0, p, y);
+    const CalibrationFit good = calibration_fit(p, y);
+    EXPECT_NEAR(good.slope, 1.0, 0.06);
+    EXPECT_NEAR(good.intercept, 0.0, 0.05);
+    simulate(20000, 2.0, q, z);  // logits doubled: too extreme, the slope halves
+    EXPECT_NEAR(calibration_fit(q, z).slope, 0.5, 0.04);
+    // Perfectly separated outcomes have no calibration line.
+    EXPECT_TRUE(
+        std::isnan(calibration_fit(std::vector<double>{0.1, 0.2, 0.8, 0.9}, std::vector<int>{0, 0, 1, 1}).slope));
+}
+
+TEST(Thresholds, EachPolicyPicksTheThresholdItPromises) {
+    const std::vector<double> s{0.95, 0.9, 0.8, 0.7, 0.6, 0.5, 0.4, 0.3, 0.2, 0.1};
+    const std::vector<int> y{1, 1, 0, 1, 1, 0, 0, 1, 0, 0};
+    // Sensitivity >= 0.8 (4 of 5 positives): the highest threshold reaching it is 0.6.
+    EXPECT_EQ(*threshold_for("sensitivity>=0.8", s, y), 0.6);
+    // Specificity >= 0.6 (at most 2 of 5 negatives alerted): the lowest such threshold is 0.5.
+    EXPECT_EQ(*threshold_for("specificity>=0.6", s, y), 0.5);
+    EXPECT_EQ(*threshold_for("ppv>=0.99", s, y), 0.9);
+    EXPECT_EQ(*threshold_for("fixed:0.25", s, y), 0.25);
+    EXPECT_EQ(*threshold_for("0.4", s, y), 0.4);
+    const auto youden = *threshold_for("youden", s, y);
+    const Confusion c = confusion_at(s, y, youden);
+    for (double t : s) {
+        const Confusion o = confusion_at(s, y, t);
+        EXPECT_LE(o.sensitivity() + o.specificity(), c.sensitivity() + c.specificity() + 1e-12);
+    }
+    EXPECT_EQ(threshold_for("sensitivity>0.8", s, y).error().code, "bad_policy");
+    EXPECT_EQ(threshold_for("fixed:1.5", s, y).error().code, "bad_policy");
+    EXPECT_EQ(threshold_for("ppv>=0.999", std::vector<double>{0.5, 0.5}, std::vector<int>{1, 0}).error().code,
+              "unreachable");
+    EXPECT_EQ(threshold_policy_words("sensitivity>=0.90"), "sensitivity at least 90%");
+    EXPECT_EQ(threshold_policy_words("ppv>=0.5"), "PPV at least 50%");
+}
+
+TEST(Evaluate, FiguresCarryIntervalsAndTheConfusionMatrixAddsUp) {
+    const Schema s = binary_schema();
+    std::vector<double> p1;
+    std::vector<int> y;
+    simulate(400, 1.0, p1, y);
+    std::vector<double> probs;
+    for (double p : p1) {
+        probs.push_back(1 - p);
+        probs.push_back(p);
+    }
+    const Json r = evaluate(EvalInput{&s, y, probs, 200, 1, false});
+    const Json& auc = r["class"]["pos"]["auc_roc"];
+    EXPECT_LT(auc["ci95"][0].get<double>(), auc["value"].get<double>());
+    EXPECT_GT(auc["ci95"][1].get<double>(), auc["value"].get<double>());
+    size_t total = 0;
+    for (const auto& row : r["confusion"]["counts"])
+        for (const auto& c : row) total += c.get<size_t>();
+    EXPECT_EQ(total, 400u);
+    EXPECT_EQ(r["decision_curve"]["threshold"].size(), 99u);
+    EXPECT_FALSE(r["operating_points"].empty());
+    // A model compared with itself differs by exactly zero.
+    const Json same = compare(EvalInput{&s, y, probs, 50, 1, false}, EvalInput{&s, y, probs, 50, 1, false});
+    EXPECT_EQ(same["brier"]["difference"].get<double>(), 0.0);
+    EXPECT_EQ(same["brier"]["ci95"][1].get<double>(), 0.0);
+}
+
+TEST(ValidationLabels, ClassNamesOrLabelsAndEachBadRowNamed) {
+    const Schema s = binary_schema();
+    PatientFile f;
+    f.has_labels = true;
+    for (const char* y : {"pos", "No disease", " disease ", "", "maybe"}) {
+        PatientRow r;
+        r.row = static_cast<long>(f.rows.size()) + 1;
+        r.id = "P" + std::to_string(r.row);
+        r.label = y;
+        f.rows.push_back(r);
+    }
+    const RowLabels l = validation_labels(s, f);
+    EXPECT_EQ(l.label, (std::vector<int>{1, 0, 1, -1, -1}));
+    ASSERT_EQ(l.problems.size(), 2u);
+    EXPECT_EQ(l.problems[0].code, "missing_label");
+    EXPECT_EQ(l.problems[0].row, 4);
+    EXPECT_EQ(l.problems[1].describe(),
+              "row 5 (patient P5), field 'outcome': outcome 'maybe' is not one of: neg (No disease), pos (Disease)");
+}
+
+TEST(ValidationCheck, RefusesWhatCannotGiveAReport) {
+    const Schema s = binary_schema();
+    PatientFile f;
+    EXPECT_EQ(validation_check(s, f, {}).error().code, "missing_label_column");
+    f.has_labels = true;
+    EXPECT_EQ(validation_check(s, f, std::vector<int>(10, 1)).error().code, "too_few_rows");
+    EXPECT_EQ(validation_check(s, f, std::vector<int>(30, 1)).error().code, "one_class");
+    std::vector<int> rare(30, 0);
+    rare[0] = rare[1] = 1;
+    EXPECT_EQ(validation_check(s, f, rare).error().code, "too_few_in_class");
+    for (int i = 0; i < 10; ++i) rare[static_cast<size_t>(i)] = 1;
+    EXPECT_TRUE(validation_check(s, f, rare));
+}
+
+TEST(Gates, ParseAndCheckAgainstNumbersAndTheBaseline) {
+    const Schema s = binary_schema();
+    const Figures now{{"class.pos.auc_roc", 0.80}, {"calibration.slope", 1.3}, {"brier", NAN}};
+    const Figures base{{"class.pos.auc_roc", 0.82}, {"calibration.slope", 1.0}, {"brier", 0.1}};
+    auto check = [&](const char* text, const Figures* b) {
+        auto rule = gate_parse(text);
+        EXPECT_TRUE(rule) << text;
+        auto out = gate_check(s, *rule, now, b);
+        EXPECT_TRUE(out) << text;
+        return *out;
+    };
+    EXPECT_TRUE(check("auc >= 0.8", nullptr).pass);
+    EXPECT_FALSE(check("auc > 0.8", nullptr).pass);
+    EXPECT_TRUE(check("auc >= baseline - 0.03", &base).pass);
+    const GateOutcome fail = check("auc >= baseline - 0.01", &base);
+    EXPECT_FALSE(fail.pass);
+    EXPECT_EQ(fail.reason, "auc 0.8 >= 0.81 (baseline 0.82 - 0.01): fails");
+    EXPECT_FALSE(check("calibration_slope in [0.8, 1.2]", nullptr).pass);
+    EXPECT_TRUE(check("calibration_slope in [0.8, baseline + 0.5]", &base).pass);
+    EXPECT_FALSE(check("brier <= 1", nullptr).pass);  // not a number on these rows: fails, saying so
+    EXPECT_EQ(gate_parse("auc is good").error().code, "bad_gate");
+    EXPECT_EQ(gate_parse("auc >= baseline * 2").error().code, "bad_gate");
+    EXPECT_EQ(gate_parse("slope in [0.8 1.2]").error().code, "bad_gate");
+    EXPECT_EQ(gate_figure(s, "qwk").error().code, "bad_gate");  // ordinal only
+    EXPECT_EQ(gate_check(s, *gate_parse("auc >= baseline"), now, nullptr).error().code, "bad_gate");
+}
