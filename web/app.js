@@ -408,6 +408,17 @@ function openCsv() {
   input.click();
 }
 
+// The Validate view's file: read here, scored and evaluated by the app's core on this device.
+function openLabelled() {
+  const input = $('csv-file');
+  input.value = '';
+  input.onchange = async () => {
+    const f = input.files[0];
+    if (f) M.appValidate(f.name, await f.slice(0, current.info.max_patient_file_bytes + 1).text());
+  };
+  input.click();
+}
+
 function download(arg) {
   const { name, text } = JSON.parse(arg);
   const a = document.createElement('a');
@@ -577,6 +588,7 @@ globalThis.localdxHost = {
     }
   },
   openCsv,
+  openLabelled,
   explainRow: (index) => explainRow(index).catch((e) => showError(String(e.message || e))),
   download,
   copy: (text) => navigator.clipboard.writeText(text).catch(() => announce('Copying needs clipboard permission.')),
@@ -605,11 +617,14 @@ globalThis.localdx = {
     return { rows: m.rows, problems: m.problems, status: m.status, format: m.format, results: m.results };
   },
   scoreCsv: async (text) => globalThis.localdx.scoreFile('patients.csv', text),
+  // The Validate view, as its Open button does: the report (or the reasons), computed in this page.
+  validateFile: (name, text) => JSON.parse(M.appValidate(name, text)),
+  recalibrate: () => M.appValidateRecalibrate(),
   explainBatchRow: async (i) => publicResult(await explainRow(i)),
   model: () => (current ? { name: current.info.name, version: current.info.version, sha256: current.info.sha256, schema: current.info.schema, explainer: current.info.explainer, privacy: current.info.privacy } : null),
   formRecord: () => JSON.parse(M.appFormRecord()),
   viewState: () => JSON.parse(M.appViewState()),
-  // For screenshots: the form filled and predicted as if typed, and a tab brought forward (0 patient, 1 batch, 2 card, 3 reporting).
+  // For screenshots: the form filled and predicted as if typed, and a tab brought forward (0 patient, 1 batch, 2 card, 3 reporting, 4 validate).
   fillAndPredict: (record) => M.appFillAndPredict(JSON.stringify(record)),
   selectTab: (tab) => M.appSelectTab(tab),
   printResult: () => M.appPrint(),  // as the result's Print button

@@ -598,39 +598,6 @@ int cmd_predict(const Args& a) {
 //-----------------------------------------------------------------------------
 // [SECTION] evaluate
 //-----------------------------------------------------------------------------
-// One bundle's probabilities for the labelled rows of a file, with what was left out and why.
-struct Scored {
-    std::vector<int> labels;
-    std::vector<double> probabilities, values;  // rows x classes, rows x fields
-    std::vector<Problem> left_out;
-};
-
-Result<Scored> score_labelled(const Model& m, const PatientFile& file) {
-    if (!m.ensemble)
-        return problem("no_trees", "this model's explainer is " + m.manifest.explainer +
-                                       ": it runs only in the browser (ONNX Runtime Web), where its Validate view "
-                                       "checks it");
-    const RowLabels labels = validation_labels(m.schema, file);
-    Scored out;
-    out.left_out = labels.problems;
-    std::vector<PreparedRecord> prepared;
-    for (size_t r = 0; r < file.rows.size(); ++r) {
-        if (labels.label[r] < 0) continue;
-        auto p = patient_prepare(m.schema, file.rows[r]);
-        if (!p) {
-            out.left_out.insert(out.left_out.end(), p.problems().begin(), p.problems().end());
-            continue;
-        }
-        out.labels.push_back(labels.label[r]);
-        out.values.insert(out.values.end(), p->values.begin(), p->values.end());
-        prepared.push_back(std::move(*p));
-    }
-    TreeShapWorkspace ws;
-    for (const Prediction& p : model_predict_batch(m, std::move(prepared), false, ws))
-        out.probabilities.insert(out.probabilities.end(), p.probabilities.begin(), p.probabilities.end());
-    return out;
-}
-
 Json bundle_lineage(const Model& m) {
     return Json{{"name", m.manifest.name}, {"version", m.manifest.version}, {"sha256", m.sha256}};
 }
@@ -788,7 +755,7 @@ int cmd_evaluate(const Args& a) {
     if (!file.problems.empty()) return fail("evaluate", file.problems);
     for (const auto& n : file.notices) std::fprintf(stderr, "localdx evaluate: note: %s\n", n.describe().c_str());
     if (!file.has_labels) return fail("evaluate", validation_check(s, file, {}).problems());
-    auto scored = score_labelled(*model, file);
+    auto scored = validation_score(*model, file);
     if (!scored) return fail("evaluate", scored.problems());
     if (!scored->left_out.empty()) {
         if (a.has("--strict")) return fail("evaluate", scored->left_out);
@@ -796,20 +763,11 @@ int cmd_evaluate(const Args& a) {
     }
     if (auto ok = validation_check(s, file, scored->labels); !ok) return fail("evaluate", ok.problems());
 
-    Json report{{"localdx_version", kLocalDxVersion}, {"bundle", bundle_lineage(*model)}};
-    Json left_out = Json::array();
-    for (const auto& p : scored->left_out) left_out.push_back(problem_json(p));
-    report["data"] = {{"file", *data},
-                      {"sha256", sha256_hex(*text)},
-                      {"format", file.format},
-                      {"rows", file.rows.size()},
-                      {"scored", scored->labels.size()},
-                      {"left_out", left_out}};
-    report["metrics"] = validation_report(s, scored->labels, scored->probabilities, scored->values,
-                                          static_cast<int>(*bootstrap), static_cast<uint64_t>(*seed));
-    std::optional<Scored> other;
+    Json report = validation_document(*model, file, *data, sha256_hex(*text), *scored, static_cast<int>(*bootstrap),
+                                      static_cast<uint64_t>(*seed));
+    std::optional<ScoredFile> other;
     if (baseline) {
-        auto o = score_labelled(*baseline, file);
+        auto o = validation_score(*baseline, file);
         if (!o) return fail("evaluate", o.problems());
         // Paired: both models on exactly the rows both could score.
         if (o->labels.size() != scored->labels.size())

@@ -16,6 +16,7 @@ struct Conformal {
     std::vector<ConformalLevel> levels;  // ascending; empty: no calibrator
     size_t rows = 0;                     // calibration patients
     std::string source;                  // where the calibration patients came from
+    bool local = false;                  // fitted on the device from a site's file, not signed in a bundle
     bool empty() const { return levels.empty(); }
 };
 

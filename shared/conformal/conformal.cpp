@@ -243,7 +243,7 @@ Json conformal_prediction_json(const Schema& s, std::span<const double> p) {
     Json levels = Json::array();
     for (size_t l = 0; l < c.levels.size(); ++l)
         levels.push_back({{"level", c.levels[l].level}, {"classes", conformal_set(c, l, p)}});
-    Json out{{"levels", levels}, {"band_level", c.levels[conformal_band_index(c)].level}};
+    Json out{{"levels", levels}, {"band_level", c.levels[conformal_band_index(c)].level}, {"local", c.local}};
     if (s.outputs.kind == TaskKind::binary) out["band"] = band_name(conformal_band(c, p));
     return out;
 }
@@ -255,20 +255,22 @@ std::string conformal_words(const Schema& s, std::span<const double> p) {
     char level[16];
     std::snprintf(level, sizeof level, "%g%%", std::round(c.levels[index].level * 1000) / 10);
     const auto& classes = s.outputs.classes;
+    const std::string local = c.local ? " (calibrated on this site's patients, on this device)" : "";
     if (s.outputs.kind == TaskKind::binary) {
         const Band b = conformal_band(c, p);
         const std::string head = std::string("Triage band (") + level + " confidence): ";
-        if (b == Band::low) return head + "low — " + classes[1].label + " ruled out";
-        if (b == Band::high) return head + "high — " + classes[0].label + " ruled out";
-        if (conformal_set(c, index, p).empty()) return head + "uncertain — unlike the patients it was calibrated on";
-        return head + "uncertain — neither outcome can be ruled out";
+        if (b == Band::low) return head + "low — " + classes[1].label + " ruled out" + local;
+        if (b == Band::high) return head + "high — " + classes[0].label + " ruled out" + local;
+        if (conformal_set(c, index, p).empty())
+            return head + "uncertain — unlike the patients it was calibrated on" + local;
+        return head + "uncertain — neither outcome can be ruled out" + local;
     }
     const auto set = conformal_set(c, index, p);
-    if (set.empty()) return std::string(level) + " prediction set: empty (the model is unsure of every class)";
+    if (set.empty()) return std::string(level) + " prediction set: empty (the model is unsure of every class)" + local;
     std::string list;
     for (size_t i = 0; i < set.size(); ++i)
         list += (i == 0 ? "" : i + 1 == set.size() ? " or " : ", ") + classes[static_cast<size_t>(set[i])].label;
-    return std::string(level) + " prediction set: " + list;
+    return std::string(level) + " prediction set: " + list + local;
 }
 
 }  // namespace ldx

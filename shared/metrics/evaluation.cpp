@@ -10,6 +10,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdint>
 #include <cstdio>
 #include <cstdlib>
 #include <numeric>
@@ -443,8 +444,17 @@ template <class Each>
 void bootstrap(std::span<const int> labels, std::span<const std::span<const double>> probs, size_t k, int resamples,
                uint64_t seed, Each each) {
     const size_t n = labels.size();
+    if (n == 0) return;
     std::mt19937_64 rng(seed);
-    std::uniform_int_distribution<size_t> pick(0, n - 1);
+    // An unbiased draw of 0..n-1 written out (std::uniform_int_distribution differs between the
+    // native and the wasm standard library), so the CLI and the browser give the same intervals.
+    const uint64_t limit = UINT64_MAX - UINT64_MAX % n;
+    auto pick = [&](std::mt19937_64& g) {
+        uint64_t x;
+        do x = g();
+        while (x >= limit);
+        return static_cast<size_t>(x % n);
+    };
     std::vector<int> by(n);
     std::vector<std::vector<double>> bp(probs.size(), std::vector<double>(n * k));
     for (int b = 0; b < resamples; ++b) {

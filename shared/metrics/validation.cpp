@@ -2,6 +2,7 @@
 //
 // Index of this file
 //   [SECTION] Labels of a file of patients
+//   [SECTION] Scoring a labelled file
 //   [SECTION] The validation report
 //   [SECTION] Gates
 #include "metrics/validation.h"
@@ -11,6 +12,8 @@
 #include <cstdlib>
 
 #include "base/text.h"
+#include "base/version.h"
+#include "conformal/conformal.h"
 
 namespace ldx {
 
@@ -101,8 +104,51 @@ Result<Ok> validation_check(const Schema& s, const PatientFile& file, std::span<
 }
 
 //-----------------------------------------------------------------------------
+// [SECTION] Scoring a labelled file
+//-----------------------------------------------------------------------------
+Result<ScoredFile> validation_score(const Model& m, const PatientFile& file) {
+    if (!m.ensemble)
+        return problem("no_trees", "this model's explainer is " + m.manifest.explainer +
+                                       ": it runs only in ONNX Runtime, so it cannot be checked on a file here");
+    const RowLabels labels = validation_labels(m.schema, file);
+    ScoredFile out;
+    out.left_out = labels.problems;
+    std::vector<PreparedRecord> prepared;
+    for (size_t r = 0; r < file.rows.size(); ++r) {
+        if (labels.label[r] < 0) continue;
+        auto p = patient_prepare(m.schema, file.rows[r]);
+        if (!p) {
+            out.left_out.insert(out.left_out.end(), p.problems().begin(), p.problems().end());
+            continue;
+        }
+        out.labels.push_back(labels.label[r]);
+        out.values.insert(out.values.end(), p->values.begin(), p->values.end());
+        prepared.push_back(std::move(*p));
+    }
+    TreeShapWorkspace ws;
+    for (const Prediction& p : model_predict_batch(m, std::move(prepared), false, ws))
+        out.probabilities.insert(out.probabilities.end(), p.probabilities.begin(), p.probabilities.end());
+    return out;
+}
+
+//-----------------------------------------------------------------------------
 // [SECTION] The validation report
 //-----------------------------------------------------------------------------
+Json validation_document(const Model& m, const PatientFile& file, std::string_view file_name,
+                         std::string_view file_sha256, const ScoredFile& scored, int bootstrap, uint64_t seed) {
+    Json doc{{"localdx_version", kLocalDxVersion},
+             {"bundle", {{"name", m.manifest.name}, {"version", m.manifest.version}, {"sha256", m.sha256}}}};
+    doc["data"] = {{"file", std::string(file_name)}, {"sha256", std::string(file_sha256)},
+                   {"format", file.format},          {"rows", file.rows.size()},
+                   {"scored", scored.labels.size()}, {"left_out", problems_json(scored.left_out)}};
+    doc["metrics"] = validation_report(m.schema, scored.labels, scored.probabilities, scored.values, bootstrap, seed);
+    if (!m.schema.outputs.conformal.empty()) {
+        std::vector<std::string> names;
+        for (const auto& c : m.schema.outputs.classes) names.push_back(c.name);
+        doc["conformal"] = conformal_coverage(m.schema.outputs.conformal, scored.probabilities, scored.labels, names);
+    }
+    return doc;
+}
 Json validation_report(const Schema& s, std::span<const int> labels, std::span<const double> probabilities,
                        std::span<const double> values, int bootstrap, uint64_t seed) {
     EvalInput in{&s,

@@ -4,6 +4,7 @@
 //
 // Index of this file
 //   [SECTION] Labels of a file of patients
+//   [SECTION] Scoring a labelled file
 //   [SECTION] The validation report
 //   [SECTION] Gates
 #pragma once
@@ -15,6 +16,7 @@
 #include "base/error.h"
 #include "base/json.h"
 #include "metrics/evaluation.h"
+#include "predict/predict.h"
 #include "record/patients.h"
 #include "schema/schema.h"
 
@@ -42,12 +44,33 @@ RowLabels validation_labels(const Schema& schema, const PatientFile& file);
 [[nodiscard]] Result<Ok> validation_check(const Schema& schema, const PatientFile& file, std::span<const int> labels);
 
 //-----------------------------------------------------------------------------
+// [SECTION] Scoring a labelled file
+//-----------------------------------------------------------------------------
+// A tree model's probabilities for the rows of a file whose outcome is known and whose values
+// could be used, with every other row and its reason.
+struct ScoredFile {
+    std::vector<int> labels;
+    std::vector<double> probabilities;  // rows x classes
+    std::vector<double> values;         // rows x fields (record_prepare's values), for subgroups
+    std::vector<Problem> left_out;
+};
+// Problem "no_trees": a model only ONNX Runtime runs cannot be scored here.
+[[nodiscard]] Result<ScoredFile> validation_score(const Model& model, const PatientFile& file);
+
+//-----------------------------------------------------------------------------
 // [SECTION] The validation report
 //-----------------------------------------------------------------------------
 // evaluate() of the scored rows (unrounded) plus per-subgroup figures as in the model card.
 // `values` are the rows' prepared values (rows x fields), for the subgroups.
 Json validation_report(const Schema& schema, std::span<const int> labels, std::span<const double> probabilities,
                        std::span<const double> values, int bootstrap, uint64_t seed);
+
+// What `localdx evaluate` and the browser's Validate view report for one file, in one shape:
+// {"localdx_version", "bundle": {name, version, sha256}, "data": {file, sha256, format, rows,
+//  scored, left_out: [problems]}, "metrics": validation_report, "conformal": coverage of the
+//  bundle's prediction sets on this file (when it has them)}.
+Json validation_document(const Model& model, const PatientFile& file, std::string_view file_name,
+                         std::string_view file_sha256, const ScoredFile& scored, int bootstrap, uint64_t seed);
 
 //-----------------------------------------------------------------------------
 // [SECTION] Gates

@@ -82,7 +82,7 @@ expect_exit "baseline without --compare" 1 "names the baseline: add --compare" \
   evaluate --bundle "$b" --data "$data/pima-diabetes.csv" --gate "auc >= baseline - 0.01"
 expect_exit "other task" 1 "predicts other classes" \
   evaluate --bundle "$b" --compare "$demo/bundles/pbc-stage-1.ldxb" --data "$data/pima-diabetes.csv"
-expect_exit "non-tree model" 1 "runs only in the browser" evaluate --bundle "$demo/bundles/wdbc-mlp-1.ldxb" --data "$data/wdbc.csv"
+expect_exit "non-tree model" 1 "runs only in ONNX Runtime" evaluate --bundle "$demo/bundles/wdbc-mlp-1.ldxb" --data "$data/wdbc.csv"
 
 #-- compare and gate: a model trained on a tenth of the rows ------------------
 { head -1 "$data/pima-diabetes.csv"; tail -n +2 "$data/pima-diabetes.csv" | awk 'NR % 10 == 1'; } > tenth.csv

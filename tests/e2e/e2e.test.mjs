@@ -6,6 +6,7 @@
 //   [SECTION] Parity with `localdx predict --explain`
 //   [SECTION] The ImGui UI: typing, Predict, ARIA mirror, screenshots (DPR 1 and 2)
 //   [SECTION] Batch view
+//   [SECTION] Validate view: a site's labelled patients, on the device
 //   [SECTION] A non-tree model (sklearn MLP imported as ONNX): model-agnostic explanation
 //   [SECTION] Offline
 //   [SECTION] Privacy audit
@@ -507,6 +508,129 @@ test('batch view: the same patients as FHIR R4 (a Bundle of Patients and Observa
   await page.mouse.click(60, 214, { delay: 80 });
   await page.waitForTimeout(300);
   await page.screenshot({ path: path.join(env.shots, 'batch-fhir.png') });
+  assert.deepEqual(errors, []);
+  await ctx.close();
+});
+
+//-----------------------------------------------------------------------------
+// [SECTION] Validate view
+//-----------------------------------------------------------------------------
+// The CLI's report for the same file, as a site validator would run it.
+function cliEvaluate(task, file, out) {
+  execFileSync(env.cli, ['evaluate', '--bundle', bundlePath(task), '--trust', path.join(env.demo, 'keys/trust.json'),
+    '--data', file, '--format', 'json', '--out', out]);
+  return JSON.parse(readFileSync(out, 'utf8'));
+}
+
+// Every {value, ci95} of a report, by dotted name.
+function figures(node, prefix = '', out = {}) {
+  if (node && typeof node === 'object' && 'value' in node && 'ci95' in node) { out[prefix] = node; return out; }
+  if (node && typeof node === 'object' && !Array.isArray(node))
+    for (const [k, v] of Object.entries(node)) figures(v, prefix ? `${prefix}.${k}` : k, out);
+  return out;
+}
+
+test('validate view: a labelled file opened with the button gives the figures of localdx evaluate; the slider moves them; nothing leaves', async () => {
+  const { ctx, page, errors } = await openApp(browser, server.base);
+  const requests = [];
+  ctx.on('request', (req) => requests.push({ url: req.url(), body: req.postData() || '' }));
+  // A site's file: the data set with a marker glucose value no request may carry.
+  const csvPath = path.join(server.dir, 'site-labelled.csv');
+  const text = readFileSync(path.join(env.data, 'pima-diabetes.csv'), 'utf8').replace(/^(\d+),148,/m, '$1,147.123,');
+  writeFileSync(csvPath, text);
+  await page.evaluate(() => window.localdx.selectTab(4));
+  await page.waitForTimeout(300);
+  const before = requests.length;
+  const open = (await page.evaluate(() => window.localdx.viewState())).validate.open_button;
+  const [chooser] = await Promise.all([page.waitForEvent('filechooser'),
+    page.mouse.click(open[0] + open[2] / 2, open[1] + open[3] / 2)]);
+  await chooser.setFiles(csvPath);
+  await page.waitForFunction(() => window.localdx.viewState().validate.loaded, null, { timeout: 20000 });
+  await page.waitForTimeout(300);
+  await page.screenshot({ path: path.join(env.shots, 'validate.png') });
+
+  // The same report as the CLI's: every figure and its interval.
+  const report = await page.evaluate((t) => window.localdx.validateFile('site-labelled.csv', t), text);
+  assert.ok(report.ok, JSON.stringify(report.problems));
+  const cli = cliEvaluate('pima-diabetes', csvPath, path.join(server.dir, 'site-labelled.eval.json'));
+  assert.equal(report.report.data.sha256, cli.data.sha256);
+  const ours = figures(report.report.metrics), theirs = figures(cli.metrics);
+  assert.ok(Object.keys(theirs).length > 20);
+  assert.deepEqual(Object.keys(ours).sort(), Object.keys(theirs).sort());
+  for (const [name, f] of Object.entries(theirs)) {
+    for (const [a, b] of [[ours[name].value, f.value], [ours[name].ci95[0], f.ci95[0]], [ours[name].ci95[1], f.ci95[1]]]) {
+      if (a === null || b === null) { assert.equal(a, b, name); continue; }
+      assert.ok(Math.abs(a - b) <= 1e-9, `${name}: browser ${a}, CLI ${b}`);
+    }
+  }
+  assert.deepEqual(report.report.metrics.confusion, cli.metrics.confusion);
+
+  // The slider, dragged with the mouse: the figures at the new threshold are those of the file.
+  const v0 = (await page.evaluate(() => window.localdx.viewState())).validate;
+  for (let i = 0; i < 12 && !(await page.evaluate(() => window.localdx.viewState())).validate.slider[2]; i++) {
+    await page.mouse.move(640, 500);
+    await page.mouse.wheel(0, 400);
+    await page.waitForTimeout(150);
+  }
+  // Scroll until the slider is on screen, then drag its handle to three quarters of its width.
+  for (let i = 0; i < 12; i++) {
+    const r = (await page.evaluate(() => window.localdx.viewState())).validate.slider;
+    if (r[1] > 100 && r[1] + r[3] < 790) break;
+    await page.mouse.move(640, 500);
+    await page.mouse.wheel(0, 300);
+    await page.waitForTimeout(150);
+  }
+  const r = (await page.evaluate(() => window.localdx.viewState())).validate.slider;
+  await page.mouse.click(r[0] + r[2] * 0.75, r[1] + r[3] / 2);
+  await page.waitForTimeout(200);
+  const v1 = (await page.evaluate(() => window.localdx.viewState())).validate;
+  assert.ok(v1.threshold > 0.6 && v1.threshold < 0.9, `threshold after the drag: ${v1.threshold}`);
+  assert.ok(v1.at.sensitivity < v0.at.sensitivity && v1.at.specificity > v0.at.specificity, JSON.stringify([v0.at, v1.at]));
+  // Independently: the CLI's probabilities of the same file at that threshold.
+  const native = cliPredict(bundlePath('pima-diabetes'), csvPath, path.join(server.dir, 'site-labelled.pred.json'));
+  const truth = csvRecords(text, []).map((row) => row.diabetes === 'pos');
+  let tp = 0, fn = 0, fp = 0, tn = 0;
+  native.forEach((p, i) => {
+    const alert = p.probabilities.pos >= v1.threshold;
+    if (truth[i]) alert ? tp++ : fn++; else alert ? fp++ : tn++;
+  });
+  assert.ok(Math.abs(v1.at.sensitivity - tp / (tp + fn)) < 1e-12 && Math.abs(v1.at.specificity - tn / (tn + fp)) < 1e-12);
+  assert.ok(Math.abs(v1.at.alerts_per_100 - 100 * (tp + fp) / truth.length) < 1e-9);
+  await page.screenshot({ path: path.join(env.shots, 'validate-threshold.png') });
+
+  // Recalibrated on the site's file: later results say their band comes from the site's patients.
+  await page.evaluate(() => window.localdx.recalibrate());
+  await page.evaluate(() => window.localdx.selectTab(0));
+  await page.evaluate((rec) => window.localdx.fillAndPredict(rec), { glucose: '148', age: '50', mass: '33.6' });
+  await page.waitForFunction(() => document.getElementById('live').textContent.includes('Triage band'), null, { timeout: 15000 });
+  assert.match(await page.textContent('#live'), /Triage band \(90% confidence\): \w+ .*\(calibrated on this site's patients, on this device\)/);
+
+  // Nothing of the file left the page: no request with a body or a report since it was opened
+  // (the page only fetched its own scripts), and no request at all carries its marker value.
+  assert.deepEqual(requests.slice(before).filter((q) => q.body !== '' || q.url.includes('/api/v1/metrics') || q.url.includes('?')), []);
+  assert.ok(requests.every((q) => !q.url.includes('147.123') && !q.body.includes('147.123')));
+  assert.deepEqual(errors, []);
+  await ctx.close();
+});
+
+test('validate view: a FHIR file with outcomes gives the CSV file\'s figures; a file without outcomes is refused with the reason', async () => {
+  const { ctx, page, errors } = await openApp(browser, server.base);
+  const fhirPath = path.join(server.dir, 'site-labelled.fhir.json');
+  execFileSync('node', [path.join(env.source, 'tests/fhir/make_fhir.mjs'), path.join(env.source, 'models/pima-diabetes/schema.json'),
+    path.join(env.data, 'pima-diabetes.csv'), fhirPath, '--labels']);
+  const csv = readFileSync(path.join(env.data, 'pima-diabetes.csv'), 'utf8');
+  const fromCsv = await page.evaluate((t) => window.localdx.validateFile('p.csv', t), csv);
+  const fromFhir = await page.evaluate((t) => window.localdx.validateFile('p.fhir.json', t), readFileSync(fhirPath, 'utf8'));
+  assert.ok(fromFhir.ok, JSON.stringify(fromFhir.problems));
+  assert.equal(fromFhir.report.data.format, 'fhir');
+  assert.deepEqual(fromFhir.report.metrics.confusion, fromCsv.report.metrics.confusion);
+  assert.ok(Math.abs(fromFhir.report.metrics.class.pos.auc_roc.value - fromCsv.report.metrics.class.pos.auc_roc.value) < 1e-12);
+  const unlabelled = csv.split('\n').map((l) => l.split(',').slice(0, 8).join(',')).join('\n');
+  const refused = await page.evaluate((t) => window.localdx.validateFile('no-outcome.csv', t), unlabelled);
+  assert.equal(refused.ok, false);
+  assert.match(refused.problems[0].text, /no 'diabetes' column with each patient's true outcome/);
+  await page.waitForTimeout(300);
+  await page.screenshot({ path: path.join(env.shots, 'validate-refused.png') });
   assert.deepEqual(errors, []);
   await ctx.close();
 });

@@ -69,6 +69,41 @@ void form_validate(AppState& s) {
     }
 }
 
+void validate_file(AppState& s, const std::string& name, const std::string& text, int64_t now) {
+    s.validate = ValidateState{};
+    s.validate.loaded = true;
+    s.validate.file_name = name;
+    if (!s.model) return;
+    const Model& m = s.model->model;
+    auto refuse = [&](const std::vector<Problem>& ps) { s.validate.problems = problems_json(ps); };
+    if (text.size() > kMaxPatientFileBytes)
+        return refuse({problem("too_large", "the file is larger than " + std::to_string(kMaxPatientFileBytes >> 20) +
+                                                " MB; split it into smaller files")});
+    const PatientFile file = patients_read(m.schema, text, PatientReadOptions{now, {}, m.schema.outputs.column});
+    if (!file.problems.empty()) return refuse(file.problems);
+    if (!file.has_labels) return refuse(validation_check(m.schema, file, {}).problems());
+    auto scored = validation_score(m, file);
+    if (!scored) return refuse(scored.problems());
+    if (auto ok = validation_check(m.schema, file, scored->labels); !ok) return refuse(ok.problems());
+    s.validate.report = validation_document(m, file, name, sha256_hex(text), *scored, 1000, 1);
+    s.validate.labels = std::move(scored->labels);
+    s.validate.probabilities = std::move(scored->probabilities);
+    s.validate.threshold = static_cast<float>(m.schema.outputs.threshold);
+}
+
+void validate_recalibrate(AppState& s) {
+    if (!s.model || s.validate.labels.empty()) return;
+    Schema& schema = s.model->model.schema;
+    Conformal local = conformal_fit(s.validate.probabilities, s.validate.labels, schema.num_classes(), kConformalLevels,
+                                    "this site's patients (" + s.validate.file_name + ")");
+    local.local = true;
+    std::vector<std::string> names;
+    for (const auto& c : schema.outputs.classes) names.push_back(c.name);
+    s.validate.local_coverage = conformal_coverage(local, s.validate.probabilities, s.validate.labels, names);
+    schema.outputs.conformal = std::move(local);
+    s.validate.recalibrated = true;
+}
+
 //-----------------------------------------------------------------------------
 // [SECTION] Host calls
 //-----------------------------------------------------------------------------
@@ -80,6 +115,7 @@ EM_JS(void, js_host_call, (const char* fn, const char* arg), {
 
 void host_predict(const std::string& record_json) { js_host_call("predictFromApp", record_json.c_str()); }
 void host_open_csv() { js_host_call("openCsv", ""); }
+void host_open_labelled() { js_host_call("openLabelled", ""); }
 void host_download(const std::string& name, const std::string& text) {
     js_host_call("download", Json{{"name", name}, {"text", text}}.dump().c_str());
 }
@@ -267,6 +303,7 @@ void app_set_model(const CoreModel& m, const std::string& status_json) {
     if (!s.bundle_status.is_object()) s.bundle_status = Json::object();
     s.error.clear();
     s.batch = BatchState{};
+    s.validate = ValidateState{};
     form_reset(s);
 }
 
@@ -347,7 +384,33 @@ std::string app_view_state() {
                          : !s.result.value("ok", false) ? "refused"
                          : s.result_stale               ? "stale"
                                                         : "current";
-    return json_dump(Json{{"result", result}, {"problems", s.live_problems}, {"form_scroll", s.form_scroll}});
+    Json view{{"result", result}, {"problems", s.live_problems}, {"form_scroll", s.form_scroll}};
+    if (s.model) {
+        // The Validate view: where its controls are (CSS pixels), the slider and the figures it shows.
+        const float k = s.scale > 0 ? s.scale : 1;
+        auto rect = [k](const float* r) { return Json::array({r[0] / k, r[1] / k, r[2] / k, r[3] / k}); };
+        Json v{{"loaded", s.validate.loaded && !s.validate.labels.empty()},
+               {"threshold", s.validate.threshold},
+               {"recalibrated", s.validate.recalibrated},
+               {"slider", rect(s.validate.slider)},
+               {"open_button", rect(s.validate.open_button)}};
+        if (!s.validate.labels.empty() && s.model->model.schema.outputs.kind == TaskKind::binary) {
+            std::vector<double> score;
+            std::vector<int> positive;
+            for (size_t i = 0; i < s.validate.labels.size(); ++i) {
+                score.push_back(s.validate.probabilities[i * 2 + 1]);
+                positive.push_back(s.validate.labels[i] == 1);
+            }
+            const Confusion c = confusion_at(score, positive, s.validate.threshold);
+            v["at"] = {{"sensitivity", c.sensitivity()},
+                       {"specificity", c.specificity()},
+                       {"ppv", c.ppv()},
+                       {"npv", c.npv()},
+                       {"alerts_per_100", c.alerts_per_100()}};
+        }
+        view["validate"] = v;
+    }
+    return json_dump(view);
 }
 double app_frames_drawn() { return static_cast<double>(state().frames_drawn); }
 // Fills the form from a record ({"glucose": "148", ...}; other fields emptied) and predicts, as a
@@ -372,6 +435,20 @@ void app_fill_and_predict(const std::string& record_json) {
 void app_print() {
     if (state().result.is_object()) host_print(result_copy_text(state()));
 }
+// A labelled file for the Validate view (the page read it); returns the report, or the reasons.
+std::string app_validate(const std::string& name, const std::string& text) {
+    AppState& s = state();
+    wake(s);
+    validate_file(s, name, text, static_cast<int64_t>(emscripten_date_now() / 1000));
+    s.select_tab = 4;
+    if (!s.validate.problems.empty()) return json_dump(Json{{"ok", false}, {"problems", s.validate.problems}});
+    return json_dump(Json{{"ok", true}, {"report", s.validate.report}});
+}
+void app_validate_recalibrate() {
+    validate_recalibrate(state());
+    wake(state());
+}
+
 void app_select_tab(int tab) {
     state().select_tab = tab;
     wake(state());
@@ -393,5 +470,7 @@ EMSCRIPTEN_BINDINGS(localdx_app) {
     emscripten::function("appFramesDrawn", &ldx::app::app_frames_drawn);
     emscripten::function("appFillAndPredict", &ldx::app::app_fill_and_predict);
     emscripten::function("appSelectTab", &ldx::app::app_select_tab);
+    emscripten::function("appValidate", &ldx::app::app_validate);
+    emscripten::function("appValidateRecalibrate", &ldx::app::app_validate_recalibrate);
     emscripten::function("appPrint", &ldx::app::app_print);
 }

@@ -17,6 +17,8 @@
 #include <vector>
 
 #include "client/core_api.h"
+#include "conformal/conformal.h"
+#include "metrics/validation.h"
 
 namespace ldx::app {
 
@@ -54,6 +56,22 @@ struct BatchState {
     std::string patient(int row) const;
 };
 
+// The Validate view: a labelled file of the site's own patients, scored and evaluated on the
+// device (shared/metrics/validation.h), the same report `localdx evaluate` gives.
+struct ValidateState {
+    bool loaded = false;
+    std::string file_name;
+    Json report;                          // validation_document, or null when refused
+    Json problems = Json::array();        // why the file could not be used
+    std::vector<int> labels;              // per scored row
+    std::vector<double> probabilities;    // rows x classes
+    float threshold = 0.5f;               // the slider (binary): figures at this threshold
+    bool recalibrated = false;            // prediction sets now calibrated on this file (this session)
+    Json local_coverage;                  // the local calibrator's coverage on this file
+    float slider[4] = {0, 0, 0, 0};       // the slider's rectangle on the canvas (device pixels), for tests
+    float open_button[4] = {0, 0, 0, 0};  // the "Open labelled file" button's, likewise
+};
+
 struct AppState {
     std::shared_ptr<LoadedModel> model;   // verified bundle, parsed
     Json info = Json::object();           // core_model_info
@@ -72,6 +90,7 @@ struct AppState {
     float form_scroll = 0;                // how far the form is scrolled (pixels), for tests
     bool predicting = false;
     BatchState batch;
+    ValidateState validate;
     Json reporting = Json::object();  // {enabled, pending: {...}, queued: [...]}
     int select_tab = -1;              // a tab to bring forward next frame (0 patient, 1 batch, ...), -1 none
     float scale = 1.0f;               // devicePixelRatio
@@ -89,12 +108,18 @@ Json batch_row(const AppState& s, int row);
 Json form_record(const AppState& s);
 void form_reset(AppState& s);
 void form_validate(AppState& s);  // fills live_problems from the core's record_prepare
+// The Validate view: reads, scores and evaluates a labelled file (text as read by the page).
+void validate_file(AppState& s, const std::string& name, const std::string& text, int64_t now);
+// Prediction sets calibrated on the validated file, for this model and this session: every later
+// result's set or band comes from them, and says so.
+void validate_recalibrate(AppState& s);
 
 //-----------------------------------------------------------------------------
 // [SECTION] Host calls
 //-----------------------------------------------------------------------------
 void host_predict(const std::string& record_json);
 void host_open_csv();
+void host_open_labelled();  // the file picker for the Validate view
 void host_download(const std::string& name, const std::string& text);
 void host_copy(const std::string& text);
 void host_announce(const std::string& text);  // ARIA live region

@@ -1,8 +1,8 @@
 // wasm/app/plot.h — small plots drawn with Dear ImGui's ImDrawList (no ImPlot in Debian or npm).
 //
-// One unit square (both axes 0 to 1: rates and probabilities), a dashed diagonal for reference,
-// lines and points in it, axis labels. The model card's ROC and calibration plots use it; other
-// views (validation) can too.
+// A square plot with x from 0 to 1 (rates, probabilities, thresholds) and y over a given range
+// (0 to 1 for the unit square), an optional dashed diagonal, lines and points, axis labels. The
+// model card's and the Validate view's ROC, calibration and decision-curve plots use it.
 #pragma once
 #include <string>
 #include <utility>
@@ -15,12 +15,24 @@ namespace ldx::app {
 struct PlotSeries {
     std::vector<std::pair<double, double>> points;  // (x, y), both in [0, 1]
     ImU32 color = IM_COL32(40, 90, 180, 255);
-    bool line = true;    // joined by a line; else drawn as dots
-    std::string legend;  // shown under the plot, in the series' color
+    bool line = true;     // joined by a line; else drawn as dots
+    bool dashed = false;  // a dashed line (references such as "alert everyone")
+    std::string legend;   // shown under the plot, in the series' color
 };
 
-// Draws a square plot of side `size` pixels at the cursor and advances it.
-void plot_unit_square(const char* id, float size, const std::vector<PlotSeries>& series, const char* x_label,
-                      const char* y_label, bool diagonal = true);
+struct PlotAxes {
+    const char* x_label = "";
+    const char* y_label = "";
+    double y_min = 0, y_max = 1;  // x is always 0 to 1
+    bool diagonal = true;         // the dashed y = x line (unit square only)
+};
+
+// Draws a square plot of side `size` pixels at the cursor and advances it; series points in y
+// are clamped to [y_min, y_max].
+void plot_xy(const char* id, float size, const std::vector<PlotSeries>& series, const PlotAxes& axes);
+inline void plot_unit_square(const char* id, float size, const std::vector<PlotSeries>& series, const char* x_label,
+                             const char* y_label, bool diagonal = true) {
+    plot_xy(id, size, series, PlotAxes{x_label, y_label, 0, 1, diagonal});
+}
 
 }  // namespace ldx::app

@@ -7,6 +7,7 @@
 //   [SECTION] Patient: the result and its explanation
 //   [SECTION] Batch view
 //   [SECTION] Model card
+//   [SECTION] Validate (a site's labelled patients, on this device)
 //   [SECTION] Reporting (what leaves the browser)
 //   [SECTION] Frame layout
 #include <algorithm>
@@ -776,7 +777,7 @@ void metric_row(const char* name, const Json& m) {
 
 // Binary models: the confusion matrix at the model's threshold, from the out-of-fold figures
 // (counts = sensitivity x positives, specificity x negatives).
-void draw_confusion(const Schema& schema, const Json& mt) {
+void draw_confusion(const Schema& schema, const Json& mt, const char* where = "in cross-validation") {
     const auto& classes = schema.outputs.classes;
     const Json& pos = json_member(json_member(mt, "class"), classes[1].name);
     const Json& neg = json_member(json_member(mt, "class"), classes[0].name);
@@ -788,8 +789,8 @@ void draw_confusion(const Schema& schema, const Json& mt) {
     const double p = pos["support"].get<double>(), n = neg["support"].get<double>();
     const long tp = std::lround(sens.get<double>() * p), tn = std::lround(spec.get<double>() * n);
     const long fn = std::lround(p) - tp, fp = std::lround(n) - tn;
-    ImGui::TextWrapped("At the model's threshold (%s probability of %s), out of %ld patients in cross-validation:",
-                       pct(schema.outputs.threshold).c_str(), classes[1].label.c_str(), std::lround(p + n));
+    ImGui::TextWrapped("At the model's threshold (%s probability of %s), out of %ld patients %s:",
+                       pct(schema.outputs.threshold).c_str(), classes[1].label.c_str(), std::lround(p + n), where);
     if (ImGui::BeginTable("confusion", 3, ImGuiTableFlags_Borders | ImGuiTableFlags_SizingStretchSame)) {
         ImGui::TableSetupColumn("");
         ImGui::TableSetupColumn(("Predicted " + classes[1].label).c_str());
@@ -898,8 +899,9 @@ void draw_conformal(const Schema& schema, const Json& mt) {
     }
 }
 
-// ROC curve(s) and the calibration (reliability) plot, side by side when there is room.
-void draw_card_plots(const Schema& schema, const Json& mt) {
+// ROC curve(s) and the calibration (reliability) plot, side by side when there is room. `where`
+// says whose figures they are ("cross-validation", "this file").
+void draw_card_plots(const Schema& schema, const Json& mt, const char* where = "cross-validation") {
     static const ImU32 colors[] = {IM_COL32(40, 90, 180, 255),  IM_COL32(200, 70, 50, 255),
                                    IM_COL32(40, 140, 70, 255),  IM_COL32(150, 80, 170, 255),
                                    IM_COL32(200, 140, 20, 255), IM_COL32(20, 150, 160, 255)};
@@ -926,7 +928,7 @@ void draw_card_plots(const Schema& schema, const Json& mt) {
     const float size = std::clamp(ImGui::GetContentRegionAvail().x * 0.5f - 60 * S(), 160 * S(), 320 * S());
     const bool side_by_side = ImGui::GetContentRegionAvail().x > 2 * size + 120 * S();
     ImGui::BeginGroup();
-    ImGui::TextUnformatted("ROC curve (cross-validation)");
+    ImGui::Text("ROC curve (%s)", where);
     plot_unit_square("roc", size, roc, "false positive rate", "y: true positive rate (sensitivity)");
     ImGui::EndGroup();
     if (side_by_side) ImGui::SameLine(0, 40 * S());
@@ -1047,6 +1049,204 @@ void draw_card(AppState& s) {
             "own "
             "units are under Technical details.");
     }
+}
+
+//-----------------------------------------------------------------------------
+// [SECTION] Validate
+//-----------------------------------------------------------------------------
+// The figures of a validation report (the model card's table, on the site's own patients).
+void draw_validation_figures(const Schema& schema, const Json& mt) {
+    if (!ImGui::BeginTable("validation figures", 3, ImGuiTableFlags_RowBg | ImGuiTableFlags_SizingStretchProp)) return;
+    ImGui::TableSetupColumn("Figure", ImGuiTableColumnFlags_WidthStretch, 3.0f);
+    ImGui::TableSetupColumn("Value", ImGuiTableColumnFlags_WidthStretch, 1.0f);
+    ImGui::TableSetupColumn("95% CI", ImGuiTableColumnFlags_WidthStretch, 1.6f);
+    ImGui::TableHeadersRow();
+    const auto& classes = schema.outputs.classes;
+    if (schema.outputs.kind == TaskKind::binary) {
+        const Json& pos = json_member(json_member(mt, "class"), classes[1].name);
+        metric_row("AUC-ROC", json_member(pos, "auc_roc"));
+        metric_row("Area under the precision-recall curve", json_member(pos, "pr_auc"));
+        metric_row("Sensitivity (at the model's threshold)", json_member(pos, "sensitivity"));
+        metric_row("Specificity", json_member(pos, "specificity"));
+        metric_row("Positive predictive value (PPV)", json_member(pos, "precision"));
+        metric_row("Negative predictive value (NPV)", json_member(pos, "npv"));
+        metric_row("Alerts per 100 patients", json_member(mt, "alerts_per_100"));
+        metric_row("Calibration slope (1 is ideal)", json_member(json_member(mt, "calibration"), "slope"));
+        metric_row("Calibration intercept (0 is ideal)", json_member(json_member(mt, "calibration"), "intercept"));
+    } else {
+        metric_row("AUC-ROC (macro)", json_member(json_member(mt, "macro"), "auc_roc"));
+        for (const auto& cls : classes)
+            metric_row((cls.label + ": AUC-ROC").c_str(),
+                       json_member(json_member(json_member(mt, "class"), cls.name), "auc_roc"));
+        if (mt.contains("ordinal")) {
+            metric_row("Quadratic weighted kappa", mt["ordinal"]["quadratic_weighted_kappa"]);
+            metric_row("Within one stage", mt["ordinal"]["within_one_accuracy"]);
+        }
+    }
+    metric_row("Accuracy", json_member(mt, "accuracy"));
+    metric_row("Brier score (0 is ideal)", json_member(mt, "brier"));
+    ImGui::EndTable();
+    const Json& ece = json_member(json_member(json_member(mt, "calibration"), "expected_calibration_error"), "value");
+    if (ece.is_number())
+        ImGui::Text("Expected calibration error: %s (no interval: resampling inflates it)",
+                    fmt(ece.get<double>(), "%.3f").c_str());
+}
+
+// Binary tasks: a threshold slider and what alerting at it would mean on this file's patients.
+void draw_validation_threshold(AppState& s, const Schema& schema, const Json& mt) {
+    ValidateState& v = s.validate;
+    std::vector<double> score;
+    std::vector<int> positive;
+    double prevalence = 0;
+    for (size_t i = 0; i < v.labels.size(); ++i) {
+        score.push_back(v.probabilities[i * 2 + 1]);
+        positive.push_back(v.labels[i] == 1);
+        prevalence += (v.labels[i] == 1) / static_cast<double>(v.labels.size());
+    }
+    section("Choose a threshold for this site");
+    ImGui::TextWrapped(
+        "Drag to see what alerting at another threshold would mean for these %zu patients (%s have %s). "
+        "The model's own threshold is %s.",
+        v.labels.size(), pct(prevalence).c_str(), schema.outputs.classes[1].label.c_str(),
+        pct(schema.outputs.threshold).c_str());
+    ImGui::SetNextItemWidth(std::min(420 * S(), ImGui::GetContentRegionAvail().x));
+    ImGui::SliderFloat("threshold", &v.threshold, 0.01f, 0.99f, "%.3f", ImGuiSliderFlags_AlwaysClamp);
+    const ImVec2 lo = ImGui::GetItemRectMin(), hi = ImGui::GetItemRectMax();
+    v.slider[0] = lo.x;
+    v.slider[1] = lo.y;
+    v.slider[2] = hi.x - lo.x;
+    v.slider[3] = hi.y - lo.y;
+    ImGui::SameLine();
+    if (ImGui::SmallButton("Model's threshold")) v.threshold = static_cast<float>(schema.outputs.threshold);
+    const Confusion c = confusion_at(score, positive, v.threshold);
+    auto show = [](double x) { return std::isnan(x) ? std::string("–") : pct(x); };
+    ImGui::Text("At %s: sensitivity %s · specificity %s · PPV %s · NPV %s · %s alerts per 100 patients",
+                pct(v.threshold).c_str(), show(c.sensitivity()).c_str(), show(c.specificity()).c_str(),
+                show(c.ppv()).c_str(), show(c.npv()).c_str(),
+                std::isnan(c.alerts_per_100()) ? "–" : fmt(c.alerts_per_100(), "%.1f").c_str());
+    ImGui::TextColored(kGrey, "%.0f found, %.0f missed, %.0f false alarms, %.0f correctly not alerted.", c.tp, c.fn,
+                       c.fp, c.tn);
+    // The decision curve: net benefit of alerting at each threshold, against alerting on everyone.
+    const Json& dc = json_member(mt, "decision_curve");
+    const Json &t = json_member(dc, "threshold"), &model = json_member(dc, "model"),
+               &all = json_member(dc, "treat_all");
+    if (!t.is_array() || t.size() != model.size() || t.size() != all.size()) return;
+    PlotSeries m, everyone, marker;
+    m.legend = "this model";
+    everyone.color = IM_COL32(150, 150, 150, 255);
+    everyone.legend = "alert everyone";
+    marker.color = IM_COL32(200, 70, 50, 255);
+    marker.legend = "chosen threshold";
+    double top = 0.05;
+    for (size_t i = 0; i < t.size(); ++i) {
+        if (!t[i].is_number()) continue;
+        if (model[i].is_number()) {
+            m.points.push_back({t[i].get<double>(), model[i].get<double>()});
+            top = std::max(top, model[i].get<double>());
+        }
+        if (all[i].is_number()) everyone.points.push_back({t[i].get<double>(), all[i].get<double>()});
+    }
+    const double bottom = -0.25 * top;
+    marker.points = {{v.threshold, bottom}, {v.threshold, top * 1.1}};
+    const float size = std::clamp(ImGui::GetContentRegionAvail().x * 0.5f - 60 * S(), 160 * S(), 320 * S());
+    ImGui::Text("Decision curve (net benefit on this file)");
+    plot_xy("decision", size, {everyone, m, marker},
+            PlotAxes{"threshold probability", "y: net benefit (true alerts minus weighted false alarms, per patient)",
+                     bottom, top * 1.1, false});
+}
+
+// Prediction sets on this file: how often the true outcome was in the set, and recalibration.
+void draw_validation_conformal(AppState& s, const Schema& schema) {
+    ValidateState& v = s.validate;
+    const Json& cov = json_member(v.report, "conformal");
+    if (!cov.is_object() && !v.recalibrated) return;
+    section("Prediction sets on these patients");
+    auto table = [&](const char* id, const Json& c) {
+        if (!ImGui::BeginTable(id, 3, ImGuiTableFlags_RowBg | ImGuiTableFlags_SizingStretchProp)) return;
+        ImGui::TableSetupColumn("Confidence");
+        ImGui::TableSetupColumn("Coverage on this file");
+        ImGui::TableSetupColumn(schema.outputs.kind == TaskKind::binary ? "Uncertain band" : "Classes per set");
+        ImGui::TableHeadersRow();
+        for (const Json& l : json_member(c, "levels")) {
+            ImGui::TableNextRow();
+            for (const Json* x : {&json_member(l, "level"), &json_member(l, "coverage")}) {
+                ImGui::TableNextColumn();
+                ImGui::TextUnformatted(x->is_number() ? pct(x->get<double>()).c_str() : "–");
+            }
+            ImGui::TableNextColumn();
+            const Json& u = json_member(json_member(json_member(l, "bands"), "uncertain"), "share");
+            const Json& size = json_member(l, "mean_set_size");
+            ImGui::TextUnformatted(
+                schema.outputs.kind == TaskKind::binary
+                    ? (u.is_number() ? pct(u.get<double>()) : std::string("–")).c_str()
+                    : (size.is_number() ? fmt(size.get<double>(), "%.2f") : std::string("–")).c_str());
+        }
+        ImGui::EndTable();
+    };
+    if (cov.is_object()) {
+        ImGui::TextWrapped(
+            "The bundle's prediction sets (calibrated at training): coverage below the confidence "
+            "means these patients differ from the training patients.");
+        table("bundle coverage", cov);
+    }
+    if (v.recalibrated) {
+        ImGui::TextColored(kAmber,
+                           "Recalibrated on this file, on this device, for this session: every result now "
+                           "shows sets calibrated on this site's patients and says so.");
+        ImGui::TextWrapped("On the same patients, by construction, at or just above each level:");
+        table("local coverage", v.local_coverage);
+    } else if (ImGui::Button("Recalibrate the prediction sets on this file")) {
+        validate_recalibrate(s);
+    }
+}
+
+void draw_validate(AppState& s) {
+    const Schema& schema = s.model->model.schema;
+    ValidateState& v = s.validate;
+    std::string classes;
+    for (const auto& c : schema.outputs.classes) classes += (classes.empty() ? "" : ", ") + c.name + " or " + c.label;
+    ImGui::TextWrapped(
+        "Check this model on your own labelled patients before relying on it. Open a CSV or FHIR file "
+        "with each patient's values and true outcome in the column '%s' (%s). Everything is computed "
+        "on this device; nothing is sent.",
+        schema.outputs.column.c_str(), classes.c_str());
+    if (ImGui::Button("Open labelled file…")) host_open_labelled();
+    const ImVec2 lo = ImGui::GetItemRectMin(), hi = ImGui::GetItemRectMax();
+    v.open_button[0] = lo.x;
+    v.open_button[1] = lo.y;
+    v.open_button[2] = hi.x - lo.x;
+    v.open_button[3] = hi.y - lo.y;
+    if (!s.model->model.ensemble)
+        ImGui::TextColored(kAmber, "This model runs in ONNX Runtime only: it cannot be checked on a file here.");
+    if (!v.loaded) return;
+    ImGui::SameLine();
+    ImGui::TextUnformatted(v.file_name.c_str());
+    if (!v.problems.empty()) {
+        ImGui::PushStyleColor(ImGuiCol_Text, kRed);
+        for (const auto& p : v.problems) bullet("%s", problem_text(schema, p).c_str());
+        ImGui::PopStyleColor();
+        return;
+    }
+    const Json& d = json_member(v.report, "data");
+    const Json& mt = json_member(v.report, "metrics");
+    ImGui::TextColored(kGrey,
+                       "%zu rows read, %zu scored with a known outcome, %zu left out · file sha256 %s · %s v%lld",
+                       json_member(d, "rows").get<size_t>(), json_member(d, "scored").get<size_t>(),
+                       json_member(d, "left_out").size(), json_text_or(d, "sha256").substr(0, 16).c_str(),
+                       s.model->model.manifest.name.c_str(), static_cast<long long>(s.model->model.manifest.version));
+    if (!json_member(d, "left_out").empty() &&
+        ImGui::TreeNode("left out", "%zu rows left out, and why", json_member(d, "left_out").size())) {
+        for (const auto& p : json_member(d, "left_out")) bullet("%s", problem_text(schema, p).c_str());
+        ImGui::TreePop();
+    }
+    section("How the model does on these patients");
+    ImGui::TextColored(kGrey, "95%% intervals from %d bootstrap resamples; the same figures as `localdx evaluate`.",
+                       json_member(mt, "bootstrap_resamples").is_number() ? mt["bootstrap_resamples"].get<int>() : 0);
+    draw_validation_figures(schema, mt);
+    if (schema.outputs.kind == TaskKind::binary) draw_confusion(schema, mt, "in this file");
+    draw_card_plots(schema, mt, "this file");
+    if (schema.outputs.kind == TaskKind::binary) draw_validation_threshold(s, schema, mt);
+    draw_validation_conformal(s, schema);
 }
 
 //-----------------------------------------------------------------------------
@@ -1212,6 +1412,12 @@ void draw(AppState& s, float width, float height) {
         if (ImGui::BeginTabItem("Reporting", nullptr, tab_flags(3))) {
             ImGui::BeginChild("rep");
             draw_reporting(s);
+            ImGui::EndChild();
+            ImGui::EndTabItem();
+        }
+        if (ImGui::BeginTabItem("Validate", nullptr, tab_flags(4))) {
+            ImGui::BeginChild("validate");
+            draw_validate(s);
             ImGui::EndChild();
             ImGui::EndTabItem();
         }
