@@ -183,7 +183,7 @@ async function loadBundle(url, status = {}, download = fetchBundle(url)) {
     // its author published for the background rows, or the bundle is not used.
     const out = await probabilitiesOnnx(session, info, Float32Array.from(info.background.features));
     const agree = JSON.parse(model.checkBackground(out));
-    if (!agree.ok) return refuse({ code: 'model_mismatch', message: `ONNX Runtime differs from the published probabilities by ${agree.max_abs_diff}` });
+    if (!agree.ok) return refuse(agree);
   }
   releasePatient();  // the patient seen with the model being replaced is reported with it
   retire(current);
@@ -208,18 +208,9 @@ function retire(old) {
   retired = old;
 }
 
+// A refused bundle: the core's words for the clinician (the reason code for the administrator).
 function refuse(error) {
-  const reasons = {
-    rollback: 'This model file is older than one already used on this device, so it was refused (possible rollback).',
-    expired: 'This model file has expired and can no longer be used. Ask your administrator for an update.',
-    member_hash: 'This model file was changed after it was signed, so it was refused.',
-    member_length: 'This model file was changed after it was signed, so it was refused.',
-    bad_signature: 'The signature of this model file is not valid, so it was refused.',
-    unknown_key: 'This model file is not signed by a key this app trusts, so it was refused.',
-    truncated: 'This model file is incomplete, so it was refused.',
-    model_mismatch: 'This model does not reproduce the results it was published with on this device, so it was refused.',
-  };
-  const message = (reasons[error.code] || 'This model file cannot be used, so it was refused.') + ' (' + error.code + ')';
+  const message = `${error.shown || error.text || error.message} (${error.code})`;
   showError(message);
   return { ok: false, code: error.code, error: message };
 }

@@ -1,6 +1,9 @@
 // server/http/error_body.h — the one shape of every error the server answers with.
 //
-// {"error": "what happened, for a person", "code": "stable_code", "field": "optional"}
+// The Problem shape every front end uses (base/json.h problem_json: "code", "message", "text",
+// "field" when there is one), plus "error", the message again under the name HTTP clients read:
+// {"code": "stable_code", "message": "what happened, for a person", "text": ..., "field": ...,
+//  "error": "what happened, for a person"}
 // The same shape comes from the routes, from the refusals decided on headers alone, and from the
 // connection front (busy, too many connections, request timeout).
 #pragma once
@@ -11,8 +14,8 @@
 namespace ldx {
 
 inline Json error_body(const std::string& code, const std::string& message, const std::string& field = {}) {
-    Json j{{"error", message}, {"code", code}};
-    if (!field.empty()) j["field"] = field;
+    Json j = problem_json(problem(code, message, field));
+    j["error"] = message;
     return j;
 }
 

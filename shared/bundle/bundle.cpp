@@ -265,4 +265,21 @@ Result<VerifiedBundle> bundle_verify(std::string_view bytes, const TrustRoot& ro
     return out;
 }
 
+std::string bundle_refusal_words(std::string_view code) {
+    if (code == "rollback")
+        return "This model file is older than one already used on this device, so it was refused (possible "
+               "rollback).";
+    if (code == "expired")
+        return "This model file has expired and can no longer be used. Ask your administrator for an update.";
+    if (code == "member_hash" || code == "member_length")
+        return "This model file was changed after it was signed, so it was refused.";
+    if (code == "bad_signature") return "The signature of this model file is not valid, so it was refused.";
+    if (code == "unknown_key" || code == "below_threshold")
+        return "This model file is not signed by a key this app trusts, so it was refused.";
+    if (code == "truncated") return "This model file is incomplete, so it was refused.";
+    if (code == "model_mismatch")
+        return "This model does not reproduce the results it was published with on this device, so it was refused.";
+    return "This model file cannot be used, so it was refused.";
+}
+
 }  // namespace ldx

@@ -90,6 +90,11 @@ struct VerifiedBundle {
 // "unlisted_member", "member_length", "member_hash", "trailing_data".
 Result<VerifiedBundle> bundle_verify(std::string_view bytes, const TrustRoot& root, const VerifyPolicy& policy);
 
+// What a clinician reads when a bundle is refused for a reason code (any of the above, and
+// "model_mismatch": ONNX Runtime does not reproduce what the bundle's author published): a
+// sentence that says what it means for them, without the technical detail.
+std::string bundle_refusal_words(std::string_view code);
+
 // Structure only, no trust (for `localdx verify` diagnostics and tooling).
 Result<Manifest> bundle_peek_manifest(std::string_view bytes, const BundleLimits& limits = {});
 

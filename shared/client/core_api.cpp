@@ -37,7 +37,8 @@ LoadResult core_load_bundle(std::string_view bundle, std::string_view trust_json
                             std::string_view floors_json) {
     LoadResult out;
     auto fail = [&](const Problem& p) {
-        out.error = Json{{"code", p.code}, {"message", p.message}};
+        out.error = problem_json(p);
+        out.error["shown"] = bundle_refusal_words(p.code);  // what the page shows the clinician
         return out;
     };
     auto root = trust_root_parse(trust_json, now);
@@ -592,7 +593,13 @@ Json core_check_table(const LoadedModel& lm, std::span<const double> table, std:
             onnx.push_back(onnx_margins[i * margin_width + o]);
         }
     }
-    return agreement_json(onnx_agreement(core, onnx));
+    Json j = agreement_json(onnx_agreement(core, onnx));
+    if (!j["ok"].get<bool>()) {
+        j.update(problem_json(problem("model_mismatch", "ONNX Runtime differs from the published probabilities by " +
+                                                            json_dump(j["max_abs_diff"]))));
+        j["shown"] = bundle_refusal_words("model_mismatch");
+    }
+    return j;
 }
 
 Json core_check_background(const LoadedModel& lm, std::span<const float> outputs) {
@@ -614,7 +621,13 @@ Json core_check_background(const LoadedModel& lm, std::span<const float> outputs
             }
         }
     }
-    return agreement_json(onnx_agreement(core, onnx));
+    Json j = agreement_json(onnx_agreement(core, onnx));
+    if (!j["ok"].get<bool>()) {
+        j.update(problem_json(problem("model_mismatch", "ONNX Runtime differs from the published probabilities by " +
+                                                            json_dump(j["max_abs_diff"]))));
+        j["shown"] = bundle_refusal_words("model_mismatch");
+    }
+    return j;
 }
 
 }  // namespace ldx

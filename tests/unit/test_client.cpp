@@ -36,11 +36,16 @@ TEST(Client, LoadsASignedBundleAndRefusesATamperedOneWithAReason) {
     auto bad = core_load_bundle(bytes, test::read_file(kDemo + "/keys/trust.json"), kNow, "{}");
     EXPECT_FALSE(bad.model);
     EXPECT_TRUE(bad.error["message"].is_string() && !bad.error["message"].get<std::string>().empty());
+    // The page shows the core's words as they are.
+    EXPECT_EQ(bad.error["shown"], bundle_refusal_words(bad.error["code"].get<std::string>()));
+    EXPECT_NE(bad.error["shown"].get<std::string>().find("refused"), std::string::npos);
     // A version floor above the bundle's: rollback.
     auto old = core_load_bundle(test::read_file(kDemo + "/bundles/pima-diabetes-1.ldxb"),
                                 test::read_file(kDemo + "/keys/trust.json"), kNow, R"({"pima-diabetes": 2})");
     EXPECT_FALSE(old.model);
     EXPECT_EQ(old.error["code"], "rollback");
+    EXPECT_EQ(old.error["shown"],
+              "This model file is older than one already used on this device, so it was refused (possible rollback).");
 }
 
 TEST(Client, PredictsExplainsAndRefusesNamingTheField) {
@@ -115,6 +120,25 @@ TEST(Client, OnePatientAtATimeCompletesAReportAtKAndWhatIfEditsAreOnePatient) {
     EXPECT_TRUE(core_same_patient(json_dump(a), json_dump(b))["same"].get<bool>());
     EXPECT_FALSE(core_same_patient(json_dump(a), json_dump(c))["same"].get<bool>());
     EXPECT_FALSE(core_same_patient("\xff", json_dump(c))["same"].get<bool>());
+}
+
+TEST(Client, AnImportedModelWhoseOutputsDifferFromThePublishedOnesIsRefusedInTheClinicianWords) {
+    auto m = load("wdbc-mlp");
+    ASSERT_TRUE(m && m->model.sampler);
+    const auto& sampler = *m->model.sampler;
+    const size_t rows = sampler.background_rows(), width = static_cast<size_t>(sampler.output_width);
+    const size_t k = static_cast<size_t>(m->model.schema.num_classes());
+    std::vector<float> published(rows * width);
+    for (size_t i = 0; i < rows; ++i)
+        for (size_t c = 0; c < width; ++c)
+            published[i * width + c] =
+                static_cast<float>(sampler.background_probabilities[i * k + (width == 1 ? 1 : c)]);
+    EXPECT_TRUE(core_check_background(*m, published)["ok"].get<bool>());
+    published[0] += 0.2f;
+    const Json refused = core_check_background(*m, published);
+    EXPECT_FALSE(refused["ok"].get<bool>());
+    EXPECT_EQ(refused["code"], "model_mismatch");
+    EXPECT_EQ(refused["shown"], bundle_refusal_words("model_mismatch"));
 }
 
 TEST(Client, TheCrossCheckWithholdsAResultOnlyWhenONNXRuntimeDisagrees) {

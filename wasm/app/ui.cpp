@@ -811,6 +811,54 @@ void draw_confusion(const Schema& schema, const Json& mt, const char* where = "i
     }
 }
 
+// The figures of an evaluation with their intervals: the model card's (out-of-fold) and the
+// Validate view's (a site's own patients). Older cards lack some figures: their rows are skipped.
+void draw_figures(const Schema& schema, const Json& mt) {
+    if (!ImGui::BeginTable("figures", 3, ImGuiTableFlags_RowBg | ImGuiTableFlags_SizingStretchProp)) return;
+    ImGui::TableSetupColumn("Figure", ImGuiTableColumnFlags_WidthStretch, 3.0f);
+    ImGui::TableSetupColumn("Value", ImGuiTableColumnFlags_WidthStretch, 1.0f);
+    ImGui::TableSetupColumn("95% CI", ImGuiTableColumnFlags_WidthStretch, 1.6f);
+    ImGui::TableHeadersRow();
+    const auto& classes = schema.outputs.classes;
+    if (schema.outputs.kind == TaskKind::binary) {
+        const Json& pos = json_member(json_member(mt, "class"), classes[1].name);
+        metric_row("AUC-ROC", json_member(pos, "auc_roc"));
+        metric_row("Area under the precision-recall curve", json_member(pos, "pr_auc"));
+        metric_row("Sensitivity (at the model's threshold)", json_member(pos, "sensitivity"));
+        metric_row("Specificity", json_member(pos, "specificity"));
+        metric_row("Positive predictive value (PPV)", json_member(pos, "precision"));
+        const Json& npv = json_member(pos, "npv");
+        metric_row(
+            "Negative predictive value (NPV)",
+            npv.is_object() ? npv : json_member(json_member(json_member(mt, "class"), classes[0].name), "precision"));
+        metric_row("F1", json_member(pos, "f1"));
+        metric_row("Alerts per 100 patients", json_member(mt, "alerts_per_100"));
+        metric_row("Calibration slope (1 is ideal)", json_member(json_member(mt, "calibration"), "slope"));
+        metric_row("Calibration intercept (0 is ideal)", json_member(json_member(mt, "calibration"), "intercept"));
+    } else {
+        metric_row("AUC-ROC (macro)", json_member(json_member(mt, "macro"), "auc_roc"));
+        for (const auto& cls : classes) {
+            const Json& x = json_member(json_member(mt, "class"), cls.name);
+            metric_row((cls.label + ": AUC-ROC").c_str(), json_member(x, "auc_roc"));
+            metric_row((cls.label + ": sensitivity").c_str(), json_member(x, "sensitivity"));
+            metric_row((cls.label + ": specificity").c_str(), json_member(x, "specificity"));
+        }
+        if (mt.contains("ordinal")) {
+            metric_row("Quadratic weighted kappa", mt["ordinal"]["quadratic_weighted_kappa"]);
+            metric_row("Within one stage", mt["ordinal"]["within_one_accuracy"]);
+        }
+    }
+    metric_row("Accuracy", json_member(mt, "accuracy"));
+    metric_row("Brier score (0 is ideal)", json_member(mt, "brier"));
+    ImGui::EndTable();
+    // Older cards hold the calibration error as a bare number, newer ones with its interval.
+    const Json& e = json_member(json_member(mt, "calibration"), "expected_calibration_error");
+    const Json& ece = e.is_object() ? json_member(e, "value") : e;
+    if (ece.is_number())
+        ImGui::Text("Expected calibration error: %s (no interval: resampling inflates it)",
+                    fmt(ece.get<double>(), "%.3f").c_str());
+}
+
 // The card's table of thresholds a site can choose from (out-of-fold, like every figure above).
 void draw_operating_points(const Schema& schema, const Json& mt) {
     const Json& points = json_member(mt, "operating_points");
@@ -831,8 +879,9 @@ void draw_operating_points(const Schema& schema, const Json& mt) {
         ImGui::TableNextRow();
         ImGui::TableNextColumn();
         const std::string policy = json_text_or(p, "policy");
-        const bool current = json_member(p, "threshold").is_number() &&
-                             std::abs(p["threshold"].get<double>() - schema.outputs.threshold) < 1e-9;
+        const bool current =
+            json_member(p, "threshold").is_number() &&
+            std::abs(p["threshold"].get<double>() - schema.outputs.threshold) < 1e-6;  // the card rounds to 6 decimals
         ImGui::TextUnformatted((threshold_policy_words(policy) + (current ? " (this model)" : "")).c_str());
         cell(json_member(p, "threshold"), "%.3f");
         for (const char* k : {"sensitivity", "specificity", "ppv", "npv"}) cell(json_member(p, k), "%.2f");
@@ -972,49 +1021,8 @@ void draw_card(AppState& s) {
         const bool binary = m.schema.outputs.kind == TaskKind::binary;
         section("Evaluation");
         ImGui::TextWrapped("%s", mt.value("method", "").c_str());
-        if (ImGui::BeginTable("metrics", 3, ImGuiTableFlags_RowBg | ImGuiTableFlags_SizingStretchProp)) {
-            ImGui::TableSetupColumn("Metric", ImGuiTableColumnFlags_WidthStretch, 3.0f);
-            ImGui::TableSetupColumn("Value", ImGuiTableColumnFlags_WidthStretch, 1.0f);
-            ImGui::TableSetupColumn("95% CI", ImGuiTableColumnFlags_WidthStretch, 1.6f);
-            ImGui::TableHeadersRow();
-            metric_row("Accuracy", mt["accuracy"]);
-            metric_row("AUC-ROC (macro)", mt["macro"]["auc_roc"]);
-            if (mt.contains("ordinal")) {
-                metric_row("Quadratic weighted kappa", mt["ordinal"]["quadratic_weighted_kappa"]);
-                metric_row("Within one stage", mt["ordinal"]["within_one_accuracy"]);
-            }
-            const auto& classes = m.schema.outputs.classes;
-            if (binary) {  // one set of figures: the other class's are the same ones mirrored
-                const Json& pos = json_member(json_member(mt, "class"), classes[1].name);
-                const Json& neg = json_member(json_member(mt, "class"), classes[0].name);
-                metric_row("Sensitivity", json_member(pos, "sensitivity"));
-                metric_row("Specificity", json_member(pos, "specificity"));
-                metric_row("Positive predictive value (PPV)", json_member(pos, "precision"));
-                metric_row("Negative predictive value (NPV)", json_member(neg, "precision"));
-                metric_row("F1", json_member(pos, "f1"));
-                metric_row("Area under the precision-recall curve", json_member(pos, "pr_auc"));
-                metric_row("Calibration slope (1 is ideal)", json_member(json_member(mt, "calibration"), "slope"));
-                metric_row("Calibration intercept (0 is ideal)",
-                           json_member(json_member(mt, "calibration"), "intercept"));
-                metric_row("Alerts per 100 patients", json_member(mt, "alerts_per_100"));
-            } else {
-                for (const auto& cls : classes) {
-                    const Json& x = json_member(json_member(mt, "class"), cls.name);
-                    metric_row((cls.label + ": AUC-ROC").c_str(), json_member(x, "auc_roc"));
-                    metric_row((cls.label + ": sensitivity").c_str(), json_member(x, "sensitivity"));
-                    metric_row((cls.label + ": specificity").c_str(), json_member(x, "specificity"));
-                    metric_row((cls.label + ": F1").c_str(), json_member(x, "f1"));
-                }
-            }
-            metric_row("Brier score (0 is ideal)", json_member(mt, "brier"));
-            ImGui::EndTable();
-        }
+        draw_figures(m.schema, mt);
         if (binary) draw_confusion(m.schema, mt);
-        // Older cards hold the calibration error as a bare number, newer ones with its interval.
-        const Json& ece = json_member(json_member(mt, "calibration"), "expected_calibration_error");
-        const Json& ece_value = ece.is_object() ? json_member(ece, "value") : ece;
-        if (ece_value.is_number())
-            ImGui::Text("Calibration (expected calibration error): %s", fmt(ece_value.get<double>(), "%.3f").c_str());
         if (binary) draw_operating_points(m.schema, mt);
         draw_card_plots(m.schema, mt);
         if (mt.contains("subgroups") && !mt["subgroups"].empty() &&
@@ -1054,44 +1062,6 @@ void draw_card(AppState& s) {
 //-----------------------------------------------------------------------------
 // [SECTION] Validate
 //-----------------------------------------------------------------------------
-// The figures of a validation report (the model card's table, on the site's own patients).
-void draw_validation_figures(const Schema& schema, const Json& mt) {
-    if (!ImGui::BeginTable("validation figures", 3, ImGuiTableFlags_RowBg | ImGuiTableFlags_SizingStretchProp)) return;
-    ImGui::TableSetupColumn("Figure", ImGuiTableColumnFlags_WidthStretch, 3.0f);
-    ImGui::TableSetupColumn("Value", ImGuiTableColumnFlags_WidthStretch, 1.0f);
-    ImGui::TableSetupColumn("95% CI", ImGuiTableColumnFlags_WidthStretch, 1.6f);
-    ImGui::TableHeadersRow();
-    const auto& classes = schema.outputs.classes;
-    if (schema.outputs.kind == TaskKind::binary) {
-        const Json& pos = json_member(json_member(mt, "class"), classes[1].name);
-        metric_row("AUC-ROC", json_member(pos, "auc_roc"));
-        metric_row("Area under the precision-recall curve", json_member(pos, "pr_auc"));
-        metric_row("Sensitivity (at the model's threshold)", json_member(pos, "sensitivity"));
-        metric_row("Specificity", json_member(pos, "specificity"));
-        metric_row("Positive predictive value (PPV)", json_member(pos, "precision"));
-        metric_row("Negative predictive value (NPV)", json_member(pos, "npv"));
-        metric_row("Alerts per 100 patients", json_member(mt, "alerts_per_100"));
-        metric_row("Calibration slope (1 is ideal)", json_member(json_member(mt, "calibration"), "slope"));
-        metric_row("Calibration intercept (0 is ideal)", json_member(json_member(mt, "calibration"), "intercept"));
-    } else {
-        metric_row("AUC-ROC (macro)", json_member(json_member(mt, "macro"), "auc_roc"));
-        for (const auto& cls : classes)
-            metric_row((cls.label + ": AUC-ROC").c_str(),
-                       json_member(json_member(json_member(mt, "class"), cls.name), "auc_roc"));
-        if (mt.contains("ordinal")) {
-            metric_row("Quadratic weighted kappa", mt["ordinal"]["quadratic_weighted_kappa"]);
-            metric_row("Within one stage", mt["ordinal"]["within_one_accuracy"]);
-        }
-    }
-    metric_row("Accuracy", json_member(mt, "accuracy"));
-    metric_row("Brier score (0 is ideal)", json_member(mt, "brier"));
-    ImGui::EndTable();
-    const Json& ece = json_member(json_member(json_member(mt, "calibration"), "expected_calibration_error"), "value");
-    if (ece.is_number())
-        ImGui::Text("Expected calibration error: %s (no interval: resampling inflates it)",
-                    fmt(ece.get<double>(), "%.3f").c_str());
-}
-
 // Binary tasks: a threshold slider and what alerting at it would mean on this file's patients.
 void draw_validation_threshold(AppState& s, const Schema& schema, const Json& mt) {
     ValidateState& v = s.validate;
@@ -1242,7 +1212,7 @@ void draw_validate(AppState& s) {
     section("How the model does on these patients");
     ImGui::TextColored(kGrey, "95%% intervals from %d bootstrap resamples; the same figures as `localdx evaluate`.",
                        json_member(mt, "bootstrap_resamples").is_number() ? mt["bootstrap_resamples"].get<int>() : 0);
-    draw_validation_figures(schema, mt);
+    draw_figures(schema, mt);
     if (schema.outputs.kind == TaskKind::binary) draw_confusion(schema, mt, "in this file");
     draw_card_plots(schema, mt, "this file");
     if (schema.outputs.kind == TaskKind::binary) draw_validation_threshold(s, schema, mt);
