@@ -74,6 +74,9 @@ receives patient data. Every option can also be set by an environment variable.
   --max-connections-per-source N
                          open connections from one address, 0 = no cap (LOCALDX_MAX_CONNECTIONS_PER_SOURCE,
                          default 128); behind a reverse proxy every client has the proxy's address
+  --trusted-proxy ADDR   a reverse proxy's address (LOCALDX_TRUSTED_PROXY; repeat the option or
+                         separate with commas): for requests from it, the client's address for rate
+                         limits and report sources is its X-Real-IP header (deploy/nginx sets it)
   --header-timeout S     seconds for a request's line and headers to arrive, from its first byte (default 10)
   --idle-timeout S       seconds a connection may wait with no request in progress (default 5)
   --index-ttl-hours N    lifetime of the signed models index (default 24)
@@ -127,6 +130,7 @@ Result<ServerConfig> server_config_parse(const std::vector<std::string>& args, s
         {"--threads", "LOCALDX_THREADS"},
         {"--max-connections-per-source", "LOCALDX_MAX_CONNECTIONS_PER_SOURCE"},
         {"--operator-token-file", "LOCALDX_OPERATOR_TOKEN_FILE"},
+        {"--trusted-proxy", "LOCALDX_TRUSTED_PROXY"},
         {"--rate-limit", "LOCALDX_RATE_LIMIT"}};
     for (auto [flag, var] : env)
         if (const char* e = std::getenv(var)) v[flag] = e;
@@ -142,6 +146,7 @@ Result<ServerConfig> server_config_parse(const std::vector<std::string>& args, s
                                          "--tls-key",
                                          "--threads",
                                          "--max-connections-per-source",
+                                         "--trusted-proxy",
                                          "--header-timeout",
                                          "--idle-timeout",
                                          "--index-ttl-hours",
@@ -164,7 +169,8 @@ Result<ServerConfig> server_config_parse(const std::vector<std::string>& args, s
         }
         if (!known.count(args[i])) return problem("usage", "unknown option " + args[i] + " (see --help)");
         if (i + 1 >= args.size()) return problem("usage", args[i] + " needs a value");
-        v[args[i]] = args[i + 1];
+        if (args[i] == "--trusted-proxy" && v.count(args[i]) && !v[args[i]].empty()) v[args[i]] += "," + args[i + 1];
+        else v[args[i]] = args[i + 1];
         ++i;
     }
     auto get = [&](const char* f) { return v.count(f) ? v[f] : std::string(); };
@@ -178,6 +184,14 @@ Result<ServerConfig> server_config_parse(const std::vector<std::string>& args, s
     c.tls_cert = get("--tls-cert");
     c.tls_key = get("--tls-key");
     std::vector<Problem> ps;
+    for (std::string_view rest = get("--trusted-proxy"); !rest.empty();) {
+        const size_t comma = rest.find(',');
+        const std::string addr(rest.substr(0, comma));
+        rest = comma == std::string_view::npos ? std::string_view() : rest.substr(comma + 1);
+        if (addr.empty() || addr.size() > 45 || addr.find_first_not_of("0123456789abcdefABCDEF.:") != std::string::npos)
+            ps.push_back(problem("usage", "--trusted-proxy takes IP addresses, not '" + addr + "'"));
+        else c.trusted_proxies.push_back(addr);
+    }
     auto num = [&](const char* f, auto& out, int64_t lo, int64_t hi) {
         if (!v.count(f)) return;
         auto r = to_int(f, v[f], lo, hi);
@@ -850,13 +864,25 @@ std::string prom_escape(const std::string& v) {
     return out;
 }
 
+// The client's address for rate limits and report sources: the peer, or, when the peer is a
+// trusted reverse proxy, the address it puts in X-Real-IP (a well-formed IP address only).
+std::string client_address(const ServerConfig& cfg, const httplib::Request& req) {
+    if (std::find(cfg.trusted_proxies.begin(), cfg.trusted_proxies.end(), req.remote_addr) == cfg.trusted_proxies.end())
+        return req.remote_addr;
+    const std::string real = req.get_header_value("X-Real-IP");
+    if (real.empty() || real.size() > 45 || real.find_first_not_of("0123456789abcdefABCDEF.:") != std::string::npos)
+        return req.remote_addr;
+    return real;
+}
+
 void routes_metrics(App::State& s, httplib::Server& svr) {
     svr.Post("/api/v1/metrics", [&s](const httplib::Request& req, httplib::Response& res) {
         auto reject = [&](int status, const Problem& p) {
             s.metrics.reject(p.code);
             send_json(res, status, error_body(p.code, p.message, p.field));
         };
-        if (!s.limiter->allow(req.remote_addr)) {
+        const std::string client = client_address(s.cfg, req);
+        if (!s.limiter->allow(client)) {
             res.set_header("Retry-After", "60");
             return reject(429, problem("rate_limited", "too many reports from this source; try again in a minute"));
         }
@@ -883,7 +909,7 @@ void routes_metrics(App::State& s, httplib::Server& svr) {
         if (!key.empty() && (key.size() != 32 || !hex_decode(key)))
             return reject(400,
                           problem("bad_report", "Idempotency-Key must be 32 lowercase hex digits (16 random bytes)"));
-        const std::string source = s.limiter->source_id(r->day, req.remote_addr);
+        const std::string source = s.limiter->source_id(r->day, client);
         auto done = s.ingest->submit(Store::Incoming{std::move(*r), key, source});
         auto outcome = done.get();
         if (!outcome) return reject(503, outcome.error());

@@ -35,13 +35,14 @@ struct ServerConfig {
     std::string index_key_path;     // signing key for the models index (listed in the trust root)
     std::string tls_cert, tls_key;  // both set: HTTPS
     int threads = 64;               // worker threads (each may wait for a group commit)
-    int max_connections_per_source = 128;  // open connections from one address (0: no cap)
-    int header_timeout_seconds = 10;       // a request's line and headers must arrive within this
-    int idle_timeout_seconds = 5;          // a connection with no request in progress is closed after this
-    int index_ttl_hours = 24;              // the signed index expires this long after it is issued
-    int rate_limit_per_minute = 60;        // metrics reports per source per minute (0: off)
-    int drift_days = 7;                    // window of the drift figures
-    int retention_days = 400;              // aggregates and idempotency keys older than this are deleted
+    int max_connections_per_source = 128;      // open connections from one address (0: no cap)
+    std::vector<std::string> trusted_proxies;  // peers whose X-Real-IP names the client (a reverse proxy)
+    int header_timeout_seconds = 10;           // a request's line and headers must arrive within this
+    int idle_timeout_seconds = 5;              // a connection with no request in progress is closed after this
+    int index_ttl_hours = 24;                  // the signed index expires this long after it is issued
+    int rate_limit_per_minute = 60;            // metrics reports per source per minute (0: off)
+    int drift_days = 7;                        // window of the drift figures
+    int retention_days = 400;                  // aggregates and idempotency keys older than this are deleted
     // Below this many patients in the window no drift figure is published: randomized response's
     // noise alone would look like drift (docs/security.md, measured).
     uint64_t drift_min_predictions = 20000;

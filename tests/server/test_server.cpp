@@ -790,6 +790,33 @@ TEST(Server, RateLimitPerSource) {
     EXPECT_EQ(limited, 3);
 }
 
+TEST(Server, BehindATrustedProxyEachClientAddressHasItsOwnLimitAndAnyOtherPeerCannotClaimOne) {
+    // The proxy (this test, on 127.0.0.1) names each client in X-Real-IP.
+    const auto post = [](Server& s, const std::string& body, const char* client) {
+        auto c = s.client();
+        return c.Post("/api/v1/metrics", httplib::Headers{{"X-Real-IP", client}}, body, "application/json")->status;
+    };
+    Server proxied("proxied", {"--rate-limit", "2", "--trusted-proxy", "127.0.0.1"});
+    ASSERT_TRUE(proxied.start());
+    ASSERT_EQ(proxied.publish(demo_bundle("pima-diabetes"))->status, 201);
+    const auto reports = make_reports(demo_model("pima-diabetes"), "pima-diabetes", 7, 20);
+    EXPECT_EQ(post(proxied, reports[0], "192.0.2.1"), 202);
+    EXPECT_EQ(post(proxied, reports[1], "192.0.2.1"), 202);
+    EXPECT_EQ(post(proxied, reports[2], "192.0.2.1"), 429);
+    EXPECT_EQ(post(proxied, reports[3], "192.0.2.2"), 202);  // another client, its own limit
+    // Not an IP address: the request counts as the peer's (the proxy's own limit).
+    EXPECT_EQ(post(proxied, reports[4], "not an address"), 202);
+    EXPECT_EQ(post(proxied, reports[5], "127.0.0.1; 192.0.2.9"), 202);
+    EXPECT_EQ(post(proxied, reports[6], "x"), 429);
+    // Without --trusted-proxy the header is ignored: every request is the peer's.
+    Server direct("direct", {"--rate-limit", "2"});
+    ASSERT_TRUE(direct.start());
+    ASSERT_EQ(direct.publish(demo_bundle("pima-diabetes"))->status, 201);
+    EXPECT_EQ(post(direct, reports[0], "192.0.2.1"), 202);
+    EXPECT_EQ(post(direct, reports[1], "192.0.2.2"), 202);
+    EXPECT_EQ(post(direct, reports[2], "192.0.2.3"), 429);
+}
+
 TEST(Server, DriftFlagsADeliberatelyShiftedFieldAndPersistsAcrossRestart) {
     // All reports come from one address here: one source (multi-source pooling has its own test).
     Server s("drift", {"--rate-limit", "0", "--drift-min-sources", "1", "--source-day-max", "1000000"});

@@ -1,0 +1,120 @@
+#!/usr/bin/env bash
+# tests/deploy/test_deploy.sh — the deployment recipe, checked and run: deploy/nginx/localdx.conf
+# passes `nginx -t` and fronts a real localdx-server over TLS and HTTP/2; the server's security
+# headers arrive intact (plus HSTS); plain HTTP is redirected; oversized bodies and slow headers
+# are refused by nginx; the server sees each client's own address (X-Real-IP from its trusted
+# proxy), so one client's rate limit does not stop another; the server's errors keep their shape;
+# deploy/systemd/localdx-server.service passes `systemd-analyze verify`.
+#
+# Usage: test_deploy.sh SERVER_BIN SOURCE_DIR DEMO_DIR WORK_DIR
+set -uo pipefail
+server_bin=$1 src=$2 demo=$3 work=$4
+rm -rf "$work" && mkdir -p "$work" && cd "$work"
+passed=0 failed=0
+ok()  { passed=$((passed + 1)); }
+bad() { failed=$((failed + 1)); echo "FAIL: $*"; }
+pids=()
+cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null; done; [ -f nginx.pid ] && kill "$(cat nginx.pid)" 2>/dev/null; }
+trap cleanup EXIT
+free_port() { /usr/bin/python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
+app=$(free_port) https=$(free_port) http=$(free_port)
+
+#-- the systemd unit ------------------------------------------------------------
+# Verified as shipped, with the binary path pointed at this build.
+mkdir -p unit
+sed "s|/usr/local/bin/localdx-server|$server_bin|" "$src/deploy/systemd/localdx-server.service" > unit/localdx-server.service
+if out=$(systemd-analyze verify "$work/unit/localdx-server.service" 2>&1); then ok; else bad "systemd-analyze verify: $out"; fi
+for key in DynamicUser=yes ProtectSystem=strict NoNewPrivileges=yes PrivateTmp=yes StateDirectory=localdx readyz; do
+  grep -q "$key" unit/localdx-server.service && ok || bad "the unit lacks $key"
+done
+
+#-- the server and nginx in front of it -----------------------------------------
+printf 'deploy-admin-token-0123456789abcdef\n' > token
+printf 'deploy-operator-token-0123456789abcdef\n' > operator-tokens
+"$server_bin" --port "$app" --data data --trust "$demo/keys/trust.json" --index-key "$demo/keys/signing-key.json" \
+  --token-file token --operator-token-file operator-tokens --trusted-proxy 127.0.0.1 --max-connections-per-source 0 \
+  --rate-limit 2 --no-access-log > server.log 2>&1 &
+pids+=($!)
+openssl req -x509 -newkey rsa:2048 -nodes -keyout key.pem -out cert.pem -days 2 -subj /CN=localhost >/dev/null 2>&1
+mkdir -p logs tmp
+# The shipped site, with this test's certificate, ports and instance.
+sed -e "s|/etc/ssl/localdx/fullchain.pem|$work/cert.pem|; s|/etc/ssl/localdx/privkey.pem|$work/key.pem|" \
+    -e "s|127.0.0.1:8081|127.0.0.1:$app|; s|listen 443 ssl http2;|listen 127.0.0.1:$https ssl http2;|" \
+    -e "s|listen 80;|listen 127.0.0.1:$http;|; /listen \[::\]/d" "$src/deploy/nginx/localdx.conf" > site.conf
+cat > nginx.conf <<EOF
+worker_processes 1;
+error_log $work/logs/error.log;
+events { worker_connections 512; }
+http {
+    access_log off;
+    client_body_temp_path $work/tmp/body;
+    proxy_temp_path $work/tmp/proxy;
+    fastcgi_temp_path $work/tmp/fastcgi;
+    uwsgi_temp_path $work/tmp/uwsgi;
+    scgi_temp_path $work/tmp/scgi;
+    include $work/site.conf;
+}
+EOF
+if out=$(nginx -t -p "$work" -c "$work/nginx.conf" -g "pid $work/nginx.pid; user root;" 2>&1); then ok; else bad "nginx -t: $out"; fi
+nginx -p "$work" -c "$work/nginx.conf" -g "pid $work/nginx.pid; user root;" 2>>logs/start.log || bad "nginx did not start"
+for _ in $(seq 100); do curl -fsS -o /dev/null "http://127.0.0.1:$app/readyz" 2>/dev/null && break; sleep 0.1; done
+base=https://127.0.0.1:$https
+c() { curl -sk --max-time 20 "$@"; }
+
+# HTTP/2 over TLS, the server's security headers intact, HSTS added.
+headers=$(c --http2 -D - -o /dev/null "$base/api/v1/models")
+grep -q '^HTTP/2 200' <<<"$headers" && ok || bad "no HTTP/2 200 for the index: $headers"
+for h in content-security-policy cross-origin-opener-policy cross-origin-embedder-policy x-content-type-options strict-transport-security; do
+  grep -qi "^$h:" <<<"$headers" && ok || bad "header $h missing through nginx"
+done
+grep -qi '^server: nginx/' <<<"$headers" && bad "nginx tells its version" || ok
+# Plain HTTP is redirected to HTTPS.
+c -D - -o /dev/null "http://127.0.0.1:$http/x" | grep -qi '^location: https://' && ok || bad "plain HTTP is not redirected"
+
+# Publishing through nginx (a bundle is larger than a report's 64 KiB cap), then the index.
+status=$(c -o publish.json -w '%{http_code}' -H "Authorization: Bearer $(cat token)" -H 'Content-Type: application/octet-stream' \
+  --data-binary "@$demo/bundles/pima-diabetes-1.ldxb" "$base/api/v1/bundles")
+[ "$status" = 201 ] && ok || bad "publish through nginx: $status $(cat publish.json)"
+c "$base/api/v1/models" | grep -q '"pima-diabetes"' && ok || bad "the index through nginx does not list the bundle"
+
+# A report body over 64 KiB is refused by nginx before any instance reads it.
+head -c 100000 /dev/zero | tr '\0' 'a' > big.json
+status=$(c -o /dev/null -w '%{http_code}' -H 'Content-Type: application/json' --data-binary @big.json "$base/api/v1/metrics")
+[ "$status" = 413 ] && ok || bad "a 100 KB report was answered $status, not 413"
+
+# The server's refusals keep their shape through nginx.
+body=$(c -H 'Content-Type: application/json' --data '{"model": 1}' "$base/api/v1/metrics")
+/usr/bin/python3 -c 'import json,sys; j=json.loads(sys.argv[1]); assert j["code"]=="bad_report" and j["error"]==j["message"] and j["text"], j' "$body" \
+  && ok || bad "error shape through nginx: $body"
+
+# Each client has its own rate limit (2 a minute here): the server sees X-Real-IP, not nginx.
+# The first client (127.0.0.1) has one request left after the check above; then it is limited.
+report() { c -o /dev/null -w '%{http_code}' -H 'Content-Type: application/json' --data '{}' "$@" "$base/api/v1/metrics"; }
+report > /dev/null
+status=$(report)
+[ "$status" = 429 ] && ok || bad "the third report from one client was answered $status, not 429"
+status=$(report --interface 127.0.0.2)
+[ "$status" = 400 ] && ok || bad "another client (127.0.0.2) was answered $status: the server does not see its address"
+# A forged X-Real-IP from a client is replaced by nginx with the client's own address.
+status=$(report -H 'X-Real-IP: 10.9.8.7')
+[ "$status" = 429 ] && ok || bad "a forged X-Real-IP escaped the rate limit ($status)"
+
+# Slow headers: nginx closes the connection after client_header_timeout (10 s).
+/usr/bin/python3 - "$https" <<'PY' && ok || bad "slow headers were not cut off by nginx"
+import socket, ssl, sys, time
+ctx = ssl.create_default_context(); ctx.check_hostname = False; ctx.verify_mode = ssl.CERT_NONE
+s = ctx.wrap_socket(socket.create_connection(("127.0.0.1", int(sys.argv[1]))), server_hostname="localhost")
+s.sendall(b"GET / HTTP/1.1\r\nHost: x\r\n")
+s.settimeout(15)
+t0 = time.time()
+try:
+    data = s.recv(4096)
+except (ConnectionError, ssl.SSLError):
+    data = b""
+elapsed = time.time() - t0
+assert 8 < elapsed < 14, elapsed
+assert data == b"" or b" 408 " in data, data[:80]
+PY
+
+echo "deploy: $passed passed, $failed failed"
+[ "$failed" = 0 ]
