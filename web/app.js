@@ -190,6 +190,9 @@ async function loadBundle(url, status = {}, download = fetchBundle(url)) {
   current = { model, info, session, name: info.name, bytes };
   const available = (index ? index.models : []).map((m) => ({ name: m.name, version: m.version, title: m.title || m.name }));
   M.appSetModel(model, JSON.stringify({ ...status, available }));
+  // A site calibration of this bundle's prediction sets, made earlier on this device (Validate tab).
+  const calibrator = store.get('calibrators', {})[info.sha256];
+  if (calibrator) M.appSetLocalCalibrator(calibrator);
   announce(`Model ready: ${info.schema.title}, version ${info.version}. Signature verified.`);
   publishReporting();
   prepareWorkerWhenIdle();
@@ -580,6 +583,15 @@ globalThis.localdxHost = {
   },
   openCsv,
   openLabelled,
+  keepCalibrator: (arg) => {
+    const { sha256, calibrator } = JSON.parse(arg);
+    store.set('calibrators', { ...store.get('calibrators', {}), [sha256]: calibrator });
+  },
+  forgetCalibrator: (sha256) => {
+    const all = store.get('calibrators', {});
+    delete all[sha256];
+    store.set('calibrators', all);
+  },
   explainRow: (index) => explainRow(index).catch((e) => showError(String(e.message || e))),
   download,
   copy: (text) => navigator.clipboard.writeText(text).catch(() => announce('Copying needs clipboard permission.')),

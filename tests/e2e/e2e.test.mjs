@@ -604,6 +604,14 @@ test('validate view: a labelled file opened with the button gives the figures of
   await page.evaluate((rec) => window.localdx.fillAndPredict(rec), { glucose: '148', age: '50', mass: '33.6' });
   await page.waitForFunction(() => document.getElementById('live').textContent.includes('Triage band'), null, { timeout: 15000 });
   assert.match(await page.textContent('#live'), /Triage band \(90% confidence\): \w+ .*\(calibrated on this site's patients, on this device\)/);
+  // Kept on this device for this bundle: after a reload the results still say so.
+  await page.reload();
+  await page.evaluate(() => window.localdx.ready);
+  await page.waitForFunction(() => window.localdx.model() !== null);
+  assert.equal((await page.evaluate(() => window.localdx.viewState())).validate.local_calibration, true);
+  await page.evaluate((rec) => window.localdx.fillAndPredict(rec), { glucose: '148', age: '50', mass: '33.6' });
+  await page.waitForFunction(() => document.getElementById('live').textContent.includes('Triage band'), null, { timeout: 15000 });
+  assert.match(await page.textContent('#live'), /calibrated on this site's patients, on this device/);
 
   // Nothing of the file left the page: no request with a body or a report since it was opened
   // (the page only fetched its own scripts), and no request at all carries its marker value.

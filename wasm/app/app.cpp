@@ -100,8 +100,29 @@ void validate_recalibrate(AppState& s) {
     std::vector<std::string> names;
     for (const auto& c : schema.outputs.classes) names.push_back(c.name);
     s.validate.local_coverage = conformal_coverage(local, s.validate.probabilities, s.validate.labels, names);
+    host_keep_calibrator(s.model->model.sha256, json_dump(conformal_to_json(local)));
     schema.outputs.conformal = std::move(local);
     s.validate.recalibrated = true;
+}
+
+bool apply_local_calibrator(AppState& s, const std::string& calibrator_json) {
+    if (!s.model) return false;
+    auto j = json_parse(calibrator_json, "local calibrator", JsonLimits{1u << 20, 8});
+    if (!j) return false;
+    Schema& schema = s.model->model.schema;
+    auto c = conformal_from_json(*j, schema.outputs.classes.size(), "local calibrator");
+    if (!c) return false;
+    c->local = true;
+    schema.outputs.conformal = std::move(*c);
+    return true;
+}
+
+void validate_forget_calibration(AppState& s) {
+    if (!s.model) return;
+    host_forget_calibrator(s.model->model.sha256);
+    s.validate.recalibrated = false;
+    s.local_calibration = false;
+    s.validate.local_coverage = Json();
 }
 
 //-----------------------------------------------------------------------------
@@ -125,6 +146,10 @@ void host_set_reporting(bool enabled) { js_host_call("setReporting", enabled ? "
 void host_choose_model(const std::string& name) { js_host_call("chooseModel", name.c_str()); }
 void host_explain_row(int index) { js_host_call("explainRow", std::to_string(index).c_str()); }
 void host_form_cleared() { js_host_call("formCleared", ""); }
+void host_keep_calibrator(const std::string& sha256, const std::string& calibrator_json) {
+    js_host_call("keepCalibrator", json_dump(Json{{"sha256", sha256}, {"calibrator", calibrator_json}}).c_str());
+}
+void host_forget_calibrator(const std::string& sha256) { js_host_call("forgetCalibrator", sha256.c_str()); }
 void host_print(const std::string& text) { js_host_call("print", text.c_str()); }
 
 //-----------------------------------------------------------------------------
@@ -304,6 +329,7 @@ void app_set_model(const CoreModel& m, const std::string& status_json) {
     s.error.clear();
     s.batch = BatchState{};
     s.validate = ValidateState{};
+    s.local_calibration = false;
     form_reset(s);
 }
 
@@ -390,6 +416,7 @@ std::string app_view_state() {
         const float k = s.scale > 0 ? s.scale : 1;
         auto rect = [k](const float* r) { return Json::array({r[0] / k, r[1] / k, r[2] / k, r[3] / k}); };
         Json v{{"loaded", s.validate.loaded && !s.validate.labels.empty()},
+               {"local_calibration", s.local_calibration || s.validate.recalibrated},
                {"threshold", s.validate.threshold},
                {"recalibrated", s.validate.recalibrated},
                {"slider", rect(s.validate.slider)},
@@ -444,6 +471,12 @@ std::string app_validate(const std::string& name, const std::string& text) {
     if (!s.validate.problems.empty()) return json_dump(Json{{"ok", false}, {"problems", s.validate.problems}});
     return json_dump(Json{{"ok", true}, {"report", s.validate.report}});
 }
+// A calibrator this device fitted earlier on a site's file for this bundle (web/app.js keeps it).
+void app_set_local_calibrator(const std::string& calibrator_json) {
+    AppState& s = state();
+    wake(s);
+    s.local_calibration = apply_local_calibrator(s, calibrator_json);
+}
 void app_validate_recalibrate() {
     validate_recalibrate(state());
     wake(state());
@@ -472,5 +505,6 @@ EMSCRIPTEN_BINDINGS(localdx_app) {
     emscripten::function("appSelectTab", &ldx::app::app_select_tab);
     emscripten::function("appValidate", &ldx::app::app_validate);
     emscripten::function("appValidateRecalibrate", &ldx::app::app_validate_recalibrate);
+    emscripten::function("appSetLocalCalibrator", &ldx::app::app_set_local_calibrator);
     emscripten::function("appPrint", &ldx::app::app_print);
 }

@@ -91,6 +91,7 @@ struct AppState {
     bool predicting = false;
     BatchState batch;
     ValidateState validate;
+    bool local_calibration = false;   // the model's prediction sets come from a site's file (kept on this device)
     Json reporting = Json::object();  // {enabled, pending: {...}, queued: [...]}
     int select_tab = -1;              // a tab to bring forward next frame (0 patient, 1 batch, ...), -1 none
     float scale = 1.0f;               // devicePixelRatio
@@ -113,6 +114,8 @@ void validate_file(AppState& s, const std::string& name, const std::string& text
 // Prediction sets calibrated on the validated file, for this model and this session: every later
 // result's set or band comes from them, and says so.
 void validate_recalibrate(AppState& s);
+// Back to the bundle's own prediction sets: the local calibrator is forgotten (this model reloads).
+void validate_forget_calibration(AppState& s);
 
 //-----------------------------------------------------------------------------
 // [SECTION] Host calls
@@ -128,6 +131,9 @@ void host_choose_model(const std::string& name);
 void host_explain_row(int index);          // batch row, model-agnostic explainer (batch-worker.js computes it)
 void host_form_cleared();                  // the patient on the form is done with (reported once, web/app.js)
 void host_print(const std::string& text);  // the browser's print of this summary (for the chart)
+// The page keeps a site calibrator per bundle (localStorage) and hands it back when the bundle loads.
+void host_keep_calibrator(const std::string& sha256, const std::string& calibrator_json);
+void host_forget_calibrator(const std::string& sha256);
 
 //-----------------------------------------------------------------------------
 // [SECTION] Drawing

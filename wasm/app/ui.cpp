@@ -1161,12 +1161,25 @@ void draw_validation_conformal(AppState& s, const Schema& schema) {
     }
     if (v.recalibrated) {
         ImGui::TextColored(kAmber,
-                           "Recalibrated on this file, on this device, for this session: every result now "
-                           "shows sets calibrated on this site's patients and says so.");
+                           "Recalibrated on this file and kept on this device for this bundle: every result "
+                           "now shows sets calibrated on this site's patients and says so.");
         ImGui::TextWrapped("On the same patients, by construction, at or just above each level:");
         table("local coverage", v.local_coverage);
-    } else if (ImGui::Button("Recalibrate the prediction sets on this file")) {
+    } else if (!s.local_calibration && ImGui::Button("Recalibrate the prediction sets on this file")) {
         validate_recalibrate(s);
+    }
+}
+
+// A site calibration in force, from this session or kept from an earlier one: said, and undoable.
+void draw_local_calibration(AppState& s) {
+    if (!s.local_calibration && !s.validate.recalibrated) return;
+    const Conformal& c = s.model->model.schema.outputs.conformal;
+    ImGui::TextColored(kAmber, "Prediction sets: calibrated on %s (%zu patients), kept on this device.",
+                       c.source.c_str(), c.rows);
+    ImGui::SameLine();
+    if (ImGui::SmallButton("Use the bundle's sets again")) {
+        validate_forget_calibration(s);
+        host_choose_model(s.model->model.manifest.name);  // reload the verified bundle as it was signed
     }
 }
 
@@ -1180,6 +1193,7 @@ void draw_validate(AppState& s) {
         "with each patient's values and true outcome in the column '%s' (%s). Everything is computed "
         "on this device; nothing is sent.",
         schema.outputs.column.c_str(), classes.c_str());
+    draw_local_calibration(s);
     if (ImGui::Button("Open labelled file…")) host_open_labelled();
     const ImVec2 lo = ImGui::GetItemRectMin(), hi = ImGui::GetItemRectMax();
     v.open_button[0] = lo.x;
