@@ -10,6 +10,7 @@
 #include <cmath>
 #include <numeric>
 #include <map>
+#include <set>
 #include <random>
 
 #include "conformal/conformal.h"
@@ -197,33 +198,47 @@ Result<TrainResult> train_model(const Schema& schema, const Dataset& data, const
                                 const TrainLog& log) {
     const int k = schema.num_classes();
     const size_t n = data.rows();
+    // Rare classes: a class needs a row in every fold. When the rarest class has fewer rows than
+    // train.json's folds, cross-validation uses as many folds as it has rows (at least 2), and
+    // the card says so; a class with no row, or one, cannot be cross-validated at all.
     std::vector<size_t> per_class(static_cast<size_t>(k), 0);
     for (float y : data.labels) ++per_class[static_cast<size_t>(y)];
-    for (int c = 0; c < k; ++c)
-        if (per_class[static_cast<size_t>(c)] < static_cast<size_t>(cfg.folds))
-            return problem("too_few_rows", "class '" + schema.outputs.classes[static_cast<size_t>(c)].name + "' has " +
-                                               std::to_string(per_class[static_cast<size_t>(c)]) + " rows; " +
-                                               std::to_string(cfg.folds) + "-fold cross-validation needs at least " +
-                                               std::to_string(cfg.folds));
+    int folds = cfg.folds;
+    std::string fewer_folds;
+    for (int c = 0; c < k; ++c) {
+        const size_t rows = per_class[static_cast<size_t>(c)];
+        const std::string& name = schema.outputs.classes[static_cast<size_t>(c)].name;
+        if (rows < 2)
+            return problem("too_few_rows",
+                           "class '" + name + "' has " + std::to_string(rows) + (rows == 1 ? " row" : " rows") +
+                               "; cross-validation needs at least 2 of each class: add patients of "
+                               "this class, or merge it with a neighbouring one in the schema",
+                           schema.outputs.column);
+        if (rows < static_cast<size_t>(folds)) {
+            folds = static_cast<int>(rows);
+            fewer_folds = std::to_string(folds) + " folds instead of " + std::to_string(cfg.folds) + ": class '" +
+                          name + "' has only " + std::to_string(rows) + " rows";
+        }
+    }
+    if (!fewer_folds.empty()) log("warning: " + fewer_folds);
     if (!cfg.group.empty()) {
         if (data.groups.size() != n)
             return problem("missing_column", "the group column '" + cfg.group + "' (train.json) is not in the data",
                            cfg.group);
-        std::map<std::string, int> seen;
-        for (size_t i = 0; i < n; ++i) seen[data.groups[i]] |= 1 << static_cast<int>(data.labels[i]);
-        if (seen.size() < static_cast<size_t>(cfg.folds))
-            return problem("too_few_rows", std::to_string(seen.size()) + " patients (groups of '" + cfg.group + "'); " +
-                                               std::to_string(cfg.folds) + "-fold cross-validation needs at least " +
-                                               std::to_string(cfg.folds));
+        const std::set<std::string> patients(data.groups.begin(), data.groups.end());
+        if (patients.size() < static_cast<size_t>(folds))
+            return problem("too_few_rows", std::to_string(patients.size()) + " patients (groups of '" + cfg.group +
+                                               "'); " + std::to_string(folds) +
+                                               "-fold cross-validation needs at least " + std::to_string(folds));
     }
     const auto params = task_params(schema, cfg);
-    const auto fold = assign_folds(data.labels, k, data.groups, cfg.folds, cfg.seed);
+    const auto fold = assign_folds(data.labels, k, data.groups, folds, cfg.seed);
 
     // 1. Each fold trains with early stopping on its held-out rows; the eval curves are kept.
     std::vector<std::vector<double>> curves;
     std::vector<XgbBooster> boosters;
-    std::vector<std::vector<size_t>> held_out(static_cast<size_t>(cfg.folds));
-    for (int f = 0; f < cfg.folds; ++f) {
+    std::vector<std::vector<size_t>> held_out(static_cast<size_t>(folds));
+    for (int f = 0; f < folds; ++f) {
         std::vector<size_t> tr, te;
         for (size_t i = 0; i < n; ++i) (fold[i] == f ? te : tr).push_back(i);
         held_out[static_cast<size_t>(f)] = te;
@@ -241,8 +256,8 @@ Result<TrainResult> train_model(const Schema& schema, const Dataset& data, const
         };
         auto b = XgbBooster::train(xtr, ytr, w, params, cfg.max_rounds, &xte, yte, progress);
         if (!b) return b.problems();
-        log("fold " + std::to_string(f + 1) + "/" + std::to_string(cfg.folds) + ": best round " +
-            std::to_string(best + 1) + ", held-out log-loss " + std::to_string(curve[static_cast<size_t>(best)]));
+        log("fold " + std::to_string(f + 1) + "/" + std::to_string(folds) + ": best round " + std::to_string(best + 1) +
+            ", held-out log-loss " + std::to_string(curve[static_cast<size_t>(best)]));
         curves.push_back(std::move(curve));
         boosters.push_back(std::move(*b));
     }
@@ -264,7 +279,7 @@ Result<TrainResult> train_model(const Schema& schema, const Dataset& data, const
 
     // 3. Out-of-fold probabilities at that number of rounds.
     std::vector<double> oof(n * static_cast<size_t>(k));
-    for (int f = 0; f < cfg.folds; ++f) {
+    for (int f = 0; f < folds; ++f) {
         const auto& te = held_out[static_cast<size_t>(f)];
         const auto p =
             boosters[static_cast<size_t>(f)].predict(matrix_select_rows(data.x, te), 0, static_cast<int>(rounds));
@@ -307,8 +322,9 @@ Result<TrainResult> train_model(const Schema& schema, const Dataset& data, const
     out.schema.outputs.conformal =
         conformal_fit(oof, labels, k, kConformalLevels, "out-of-fold predictions of " + std::to_string(n) + " rows");
     out.metrics["conformal"] = conformal_cross_coverage(oof, labels, k, kConformalLevels, class_names,
-                                                        subgroups_of(schema, data.values), cfg.folds, cfg.seed);
-    out.metrics["method"] = std::to_string(cfg.folds) + "-fold stratified cross-validation" +
+                                                        subgroups_of(schema, data.values), folds, cfg.seed);
+    out.metrics["method"] = std::to_string(folds) + "-fold stratified cross-validation" +
+                            (fewer_folds.empty() ? "" : " (" + fewer_folds + ")") +
                             (cfg.group.empty() ? "" : ", each patient ('" + cfg.group + "') in one fold") +
                             ", out-of-fold predictions; 95% intervals from " + std::to_string(cfg.bootstrap) +
                             " bootstrap resamples" + (cfg.group.empty() ? "" : " of rows") + threshold_note;
@@ -336,7 +352,7 @@ Result<TrainResult> train_model(const Schema& schema, const Dataset& data, const
     for (const auto& [key, v] : params) params_json[key] = v;
     out.training = {{"rows", n},
                     {"rounds", rounds},
-                    {"folds", cfg.folds},
+                    {"folds", folds},
                     {"configuration", train_config_to_json(cfg)},
                     {"threshold_policy", policy},
                     {"class_weights", cfg.class_weights},

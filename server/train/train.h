@@ -6,11 +6,12 @@
 //   [SECTION] Training
 //
 // Stratified k-fold cross-validation picks the number of rounds (early stopping on the mean
-// held-out log-loss); with a group column (a patient id) every patient's rows stay in one fold,
-// so repeated visits cannot leak between training and held-out rows; class weights balance rare
-// classes; out-of-fold predictions give honest metrics and the binary threshold (a named
-// policy); a final fit on all rows gives the model. No step looks at the label to fill or
-// transform a feature: missing values stay NaN and go to XGBoost's default directions.
+// held-out log-loss). A class with fewer rows than folds lowers the number of folds to its row
+// count (at least 2), and the card says so. With a group column (a patient id) every patient's
+// rows stay in one fold, so repeated visits cannot leak between training and held-out rows.
+// Class weights balance rare classes; out-of-fold predictions give honest metrics and the binary
+// threshold (a named policy); a final fit on all rows gives the model. No step looks at the label
+// to fill or transform a feature: missing values stay NaN and go to XGBoost's default directions.
 #pragma once
 #include <functional>
 #include <string>

@@ -173,5 +173,42 @@ printf '{"group": "visit_id"}' > py/rowwise/train.json
 expect_exit "missing group column" 1 "the group column 'visit_id' named in train.json is missing" \
   "$ldx" train --task py/rowwise --data py/train.csv --out py/never
 
+#-- many classes with a rare tail ----------------------------------------------
+# 12 classes (multi-class), the rarest with a handful of rows: fewer folds instead of a refusal,
+# every class's figures and the macro averages, prediction sets that never rule a rare class out
+# on too little evidence.
+"$ldx" synth --out many --rows 3000 --fields 10 --classes 12 --rare 0.005 --seed 3 >/dev/null || bad "synth 12 classes"
+# The rarest class thinned to 3 patients: fewer than the 5 folds train.json asks for.
+awk -F, 'NR == 1 || $NF != "11" || ++kept <= 3' many/data.csv > many/thin.csv && mv many/thin.csv many/data.csv
+mkdir -p many/task
+sed 's/"ordinal"/"multiclass"/' many/schema.json > many/task/schema.json
+printf '{"folds": 5, "max_rounds": 150, "early_stopping_rounds": 20, "bootstrap": 200, "params": {"eta": "0.3", "max_depth": "3"}}' > many/task/train.json
+rarest=$(tail -n +2 many/data.csv | awk -F, '{print $NF}' | sort | uniq -c | sort -n | head -1)
+"$ldx" train --task many/task --data many/data.csv --out many/out > many/train.log 2>&1 || bad "train 12 classes: $(tail -3 many/train.log)"
+"$ldx" bundle --schema many/out/schema.json --model many/out/model.xgb.json --card many/out/card.json \
+  --reference many/out/reference.json --name synthetic --version 1 --key "$demo/keys/signing-key.json" \
+  --out many.ldxb >/dev/null 2>&1 || bad "bundle 12 classes"
+evaluate --bundle many.ldxb --data many/data.csv --format json --bootstrap 100 --out many.json 2>/dev/null || bad "evaluate 12 classes"
+/usr/bin/python3 - many/out/card.json many.json "$rarest" <<'EOF' && ok || bad "12 classes: figures per class"
+import json, sys
+card, report, rarest = json.load(open(sys.argv[1])), json.load(open(sys.argv[2])), int(sys.argv[3].split()[0])
+m = card["metrics"]
+assert rarest < 5, f"the synthetic tail should be rarer than the folds ({rarest})"
+assert m["method"].startswith(f"{rarest}-fold") and "folds instead of 5" in m["method"], m["method"]
+assert len(m["class"]) == 12 and all("auc_roc" in c and "f1" in c for c in m["class"].values())
+assert m["macro"]["auc_roc"]["value"] > 0.6, m["macro"]["auc_roc"]
+assert len(report["metrics"]["class"]) == 12 and report["metrics"]["macro"]["pr_auc"]["value"] is not None
+# Mondrian sets: every class is covered at (or above) the level on its own patients, however rare.
+for level in card["metrics"]["conformal"]["levels"]:
+    assert abs(level["coverage"] - level["level"]) < 0.03, level
+cov = report["conformal"]["levels"][1]
+assert all(v is None or v >= 0.85 for v in cov["by_class"].values()), cov["by_class"]
+EOF
+"$ldx" predict --bundle many.ldxb --trust "$trust" --input many/data.csv --out many.pred.json 2>/dev/null
+grep -q '"words": "90% prediction set: Class' many.pred.json && ok || bad "12 classes: no prediction set in the predictions"
+{ head -1 many/data.csv; tail -n +2 many/data.csv | awk -F, '$NF != "11"'; tail -n +2 many/data.csv | awk -F, '$NF == "11"' | head -1; } > many/one.csv
+expect_exit "a class with one row" 1 "class '11' has 1 row; cross-validation needs at least 2 of each class" \
+  "$ldx" train --task many/task --data many/one.csv --out many/never
+
 echo "evaluate: $passed passed, $failed failed"
 [ "$failed" = 0 ]
