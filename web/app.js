@@ -630,6 +630,7 @@ globalThis.localdx = {
   // For screenshots: the form filled and predicted as if typed, and a tab brought forward (0 patient, 1 batch, 2 card, 3 reporting, 4 validate).
   fillAndPredict: (record) => M.appFillAndPredict(JSON.stringify(record)),
   selectTab: (tab) => M.appSelectTab(tab),
+  explainClass: (c) => M.appExplainClass(c),  // as the result's "class explained" choice (multi-class)
   printResult: () => M.appPrint(),  // as the result's Print button
   framesDrawn: () => M.appFramesDrawn(),
   reporting: () => ({ enabled: reportingEnabled(), pending: store.get('pending', {}), queue: store.get('queue', []) }),

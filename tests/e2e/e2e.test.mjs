@@ -643,6 +643,46 @@ test('validate view: a FHIR file with outcomes gives the CSV file\'s figures; a 
   await ctx.close();
 });
 
+test('many classes: a 12-class model lists the top classes, explains any class the clinician chooses, and shows its prediction set', async () => {
+  // A synthetic 12-class task trained and signed here (its rarest class has 3 patients).
+  const dir = path.join(server.dir, 'many');
+  mkdirSync(path.join(dir, 'task'), { recursive: true });
+  execFileSync(env.cli, ['synth', '--out', dir, '--rows', '2000', '--fields', '8', '--classes', '12', '--rare', '0.01', '--seed', '5']);
+  writeFileSync(path.join(dir, 'task/schema.json'), readFileSync(path.join(dir, 'schema.json'), 'utf8').replace('"ordinal"', '"multiclass"'));
+  writeFileSync(path.join(dir, 'task/train.json'), JSON.stringify({ folds: 3, max_rounds: 60, early_stopping_rounds: 10, bootstrap: 50, params: { eta: '0.3', max_depth: '3' } }));
+  execFileSync(env.cli, ['train', '--task', path.join(dir, 'task'), '--data', path.join(dir, 'data.csv'), '--out', path.join(dir, 'out')], { stdio: 'ignore' });
+  const out = path.join(dir, 'out'), bundle = path.join(dir, 'synthetic-12.ldxb');
+  execFileSync(env.cli, ['bundle', '--schema', `${out}/schema.json`, '--model', `${out}/model.xgb.json`, '--card', `${out}/card.json`,
+    '--reference', `${out}/reference.json`, '--name', 'synthetic-12', '--version', '1', '--key', path.join(env.demo, 'keys/signing-key.json'), '--out', bundle]);
+  assert.equal((await publish(server.base, bundle)).status, 201);
+
+  const { ctx, page, errors } = await openApp(browser, server.base, { model: 'synthetic-12' });
+  const patient = csvRecords(readFileSync(path.join(dir, 'data.csv'), 'utf8'), ['y'])[7];
+  await page.evaluate((r) => window.localdx.fillAndPredict(r), patient);
+  await page.waitForFunction(() => document.getElementById('live').textContent.startsWith('Result:'), null, { timeout: 20000 });
+  assert.match(await page.textContent('#live'), /90% prediction set: Class \d+/);
+  const result = await page.evaluate((r) => window.localdx.predict(r), patient);
+  const pred = result.probabilities.indexOf(Math.max(...result.probabilities));
+  const sum = (pts) => pts.base + pts.fields.reduce((a, b) => a + b, 0);
+  let view = await page.evaluate(() => window.localdx.viewState());
+  assert.equal(view.explanation.output, pred);
+  assert.ok(Math.abs(sum(view.explanation.points) - result.probabilities[pred]) < 1e-9);
+  await page.waitForTimeout(300);
+  await page.screenshot({ path: path.join(env.shots, 'patient-12-classes.png') });
+  // Another class chosen: its explanation adds up to its own probability.
+  const other = (pred + 3) % 12;
+  await page.evaluate((c) => window.localdx.explainClass(c), other);
+  view = await page.evaluate(() => window.localdx.viewState());
+  assert.equal(view.explanation.output, other);
+  assert.ok(view.explanation.points.ok);
+  assert.ok(Math.abs(sum(view.explanation.points) - result.probabilities[other]) < 1e-9,
+    `${sum(view.explanation.points)} vs ${result.probabilities[other]}`);
+  await page.waitForTimeout(300);
+  await page.screenshot({ path: path.join(env.shots, 'patient-12-classes-other.png') });
+  assert.deepEqual(errors, []);
+  await ctx.close();
+});
+
 //-----------------------------------------------------------------------------
 // [SECTION] A non-tree model
 //-----------------------------------------------------------------------------

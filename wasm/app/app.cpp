@@ -125,6 +125,46 @@ void validate_forget_calibration(AppState& s) {
     s.validate.local_coverage = Json();
 }
 
+// Multi-class tree models: which class's probability the explanation shows (the predicted one
+// unless the clinician chooses another). The other classes' explanations come from the same
+// exact contributions the core returned for every output.
+Json explanation_for_class(const Model& m, const Json& r, int c) {
+    const Json& outputs = json_member(json_member(r, "explanation"), "outputs");
+    const int k = m.schema.num_classes();
+    if (!outputs.is_array() || static_cast<int>(outputs.size()) != k) return Json();
+    Explanation ex;
+    ex.num_outputs = k;
+    ex.num_features = static_cast<int>(m.schema.features.size());
+    std::vector<double> contributions, probabilities;
+    for (const Json& o : outputs) {
+        if (!json_member(o, "base").is_number() || !json_number_array(json_member(o, "contributions"), contributions) ||
+            contributions.size() != m.schema.features.size())
+            return Json();
+        ex.base.push_back(o["base"].get<double>());
+        ex.contributions.insert(ex.contributions.end(), contributions.begin(), contributions.end());
+    }
+    if (!json_number_array(json_member(r, "probabilities"), probabilities)) return Json();
+    const auto per_field = contributions_by_field(m.schema, ex, c);
+    Json out = r;
+    Json& e = out["explanation"];
+    e["output"] = c;
+    e["base"] = ex.base[static_cast<size_t>(c)];
+    e["fields"] = per_field;
+    e["contributions"] = outputs[static_cast<size_t>(c)]["contributions"];
+    e["of"] = "margin of " + m.schema.outputs.classes[static_cast<size_t>(c)].label;
+    e["points"] = points_json(model_explanation_points(m, ex.base, per_field, c, probabilities));
+    return out;
+}
+
+void explain_class(AppState& s, int c) {
+    s.explain_class = -1;
+    s.explained_as = Json();
+    if (!s.model || !s.result.is_object() || c < 0 || c >= s.model->model.schema.num_classes()) return;
+    if (s.result.contains("predicted") && s.result["predicted"] == c) return;
+    s.explained_as = explanation_for_class(s.model->model, s.result, c);
+    if (s.explained_as.is_object()) s.explain_class = c;
+}
+
 //-----------------------------------------------------------------------------
 // [SECTION] Host calls
 //-----------------------------------------------------------------------------
@@ -344,6 +384,8 @@ void app_set_result(const std::string& result_json) {
     wake(s);
     s.predicting = false;
     s.result = parse_or_null(result_json);
+    s.explain_class = -1;
+    s.explained_as = Json();
     s.result_stale = false;
     if (s.result.is_object() && s.result.value("ok", false)) host_announce(result_summary(s));
     else if (s.result.is_object())
@@ -411,6 +453,10 @@ std::string app_view_state() {
                          : s.result_stale               ? "stale"
                                                         : "current";
     Json view{{"result", result}, {"problems", s.live_problems}, {"form_scroll", s.form_scroll}};
+    // The explanation on screen: which output, and its points (base + fields = probability).
+    const Json& shown = s.explain_class >= 0 && s.explained_as.is_object() ? s.explained_as : s.result;
+    if (const Json& ex = json_member(shown, "explanation"); ex.is_object())
+        view["explanation"] = {{"output", json_member(ex, "output")}, {"points", json_member(ex, "points")}};
     if (s.model) {
         // The Validate view: where its controls are (CSS pixels), the slider and the figures it shows.
         const float k = s.scale > 0 ? s.scale : 1;
@@ -482,6 +528,11 @@ void app_validate_recalibrate() {
     wake(state());
 }
 
+void app_explain_class(int c) {
+    explain_class(state(), c);
+    wake(state());
+}
+
 void app_select_tab(int tab) {
     state().select_tab = tab;
     wake(state());
@@ -503,6 +554,7 @@ EMSCRIPTEN_BINDINGS(localdx_app) {
     emscripten::function("appFramesDrawn", &ldx::app::app_frames_drawn);
     emscripten::function("appFillAndPredict", &ldx::app::app_fill_and_predict);
     emscripten::function("appSelectTab", &ldx::app::app_select_tab);
+    emscripten::function("appExplainClass", &ldx::app::app_explain_class);
     emscripten::function("appValidate", &ldx::app::app_validate);
     emscripten::function("appValidateRecalibrate", &ldx::app::app_validate_recalibrate);
     emscripten::function("appSetLocalCalibrator", &ldx::app::app_set_local_calibrator);

@@ -80,6 +80,8 @@ struct AppState {
     std::vector<FieldInput> form;         // one per schema field
     Json live_problems = Json::array();   // validation of the form as typed
     Json result;                          // last prediction (null when none)
+    int explain_class = -1;               // multi-class: the class whose explanation is shown (-1: the predicted one)
+    Json explained_as;                    // `result` with the explanation of explain_class
     bool result_stale = false;            // the form changed after `result`: shown dimmed, "press Predict"
     double copied_at = -1;                // when "Copy result" was pressed (ImGui time), for its feedback
     int last_field = -1;                  // the text field last being edited
@@ -109,6 +111,11 @@ Json batch_row(const AppState& s, int row);
 Json form_record(const AppState& s);
 void form_reset(AppState& s);
 void form_validate(AppState& s);  // fills live_problems from the core's record_prepare
+// Multi-class: show the explanation of class c's probability (the predicted class: -1).
+void explain_class(AppState& s, int c);
+// A result (core JSON) with its explanation replaced by class c's, from the contributions the core
+// gave for every output; null when the result has none.
+Json explanation_for_class(const Model& m, const Json& r, int c);
 // The Validate view: reads, scores and evaluates a labelled file (text as read by the page).
 void validate_file(AppState& s, const std::string& name, const std::string& text, int64_t now);
 // Prediction sets calibrated on the validated file, for this model and this session: every later

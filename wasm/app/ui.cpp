@@ -41,7 +41,9 @@ std::string fmt(double v, const char* f = nullptr) {
     return b;
 }
 std::string pct(double p) { return fmt(100 * p, "%.1f") + "%"; }
-constexpr float kStackBelow = 1000;  // CSS pixels: narrower windows show the form and the result stacked
+constexpr float kStackBelow = 1000;
+constexpr int kClassesShown = 5;  // a result lists this many classes; the rest behind "all N classes"  // CSS pixels:
+                                  // narrower windows show the form and the result stacked
 float S() { return state().scale; }
 
 void section(const char* title) {
@@ -440,6 +442,19 @@ void draw_explanation(const AppState& s, const Json& r, int top) {
     }
 }
 
+void draw_explain_class_choice(AppState& s, const Json& r, int pred) {
+    const Model& m = s.model->model;
+    if (m.schema.outputs.kind == TaskKind::binary || !m.ensemble) return;
+    const int chosen = s.explain_class >= 0 ? s.explain_class : pred;
+    ImGui::SetNextItemWidth(std::min(320 * S(), ImGui::GetContentRegionAvail().x * 0.6f));
+    if (ImGui::BeginCombo("class explained", m.schema.outputs.classes[static_cast<size_t>(chosen)].label.c_str())) {
+        for (int c = 0; c < m.schema.num_classes(); ++c)
+            if (ImGui::Selectable(m.schema.outputs.classes[static_cast<size_t>(c)].label.c_str(), c == chosen))
+                explain_class(s, c);
+        ImGui::EndCombo();
+    }
+}
+
 void draw_result(AppState& s) {
     const Json& r = s.result;
     if (s.predicting) {
@@ -479,7 +494,15 @@ void draw_result(AppState& s) {
             pct(r.value("missing_share", 0.0)).c_str());
         ImGui::PopStyleColor();
     }
-    for (int c = 0; c < k; ++c) {
+    // The classes by probability: every one for a few classes; for many, the top ones and the rest
+    // behind "all N classes" (a severity scale keeps its order).
+    std::vector<int> by_probability(static_cast<size_t>(k));
+    for (int c = 0; c < k; ++c) by_probability[static_cast<size_t>(c)] = c;
+    if (schema.outputs.kind == TaskKind::multiclass)
+        std::stable_sort(by_probability.begin(), by_probability.end(), [&](int a, int b) {
+            return r["probabilities"][a].get<double>() > r["probabilities"][b].get<double>();
+        });
+    auto bar = [&](int c) {
         const double p = r["probabilities"][c].get<double>();
         ImGui::PushStyleColor(ImGuiCol_PlotHistogram,
                               c == pred ? ImVec4(0.2f, 0.4f, 0.75f, 1) : ImVec4(0.6f, 0.68f, 0.8f, 1));
@@ -487,6 +510,12 @@ void draw_result(AppState& s) {
         ImGui::PopStyleColor();
         ImGui::SameLine();
         ImGui::TextUnformatted(schema.outputs.classes[static_cast<size_t>(c)].label.c_str());
+    };
+    const int shown = k > kClassesShown + 1 && schema.outputs.kind == TaskKind::multiclass ? kClassesShown : k;
+    for (int i = 0; i < shown; ++i) bar(by_probability[static_cast<size_t>(i)]);
+    if (shown < k && ImGui::TreeNode("all classes", "all %d classes", k)) {
+        for (int i = shown; i < k; ++i) bar(by_probability[static_cast<size_t>(i)]);
+        ImGui::TreePop();
     }
     if (schema.outputs.kind == TaskKind::binary)
         ImGui::TextColored(kGrey, "Decision threshold: %s probability of %s.", pct(schema.outputs.threshold).c_str(),
@@ -495,8 +524,10 @@ void draw_result(AppState& s) {
         ImGui::TextColored(kGrey, "Most probable %s shown; every probability counts.",
                            schema.outputs.kind == TaskKind::ordinal ? "stage" : "class");
     if (const std::string words = json_text_or(json_member(r, "conformal"), "words"); !words.empty()) {
-        ImGui::TextWrapped("%s", words.c_str());
-        ImGui::SameLine();
+        // Wrapped short of the edge, so the "(?)" after it stays on screen.
+        ImGui::PushTextWrapPos(ImGui::GetCursorPosX() + ImGui::GetContentRegionAvail().x - 40 * S());
+        ImGui::TextUnformatted(words.c_str());
+        ImGui::PopTextWrapPos();
         const double level = json_member(json_member(r, "conformal"), "band_level").is_number()
                                  ? r["conformal"]["band_level"].get<double>()
                                  : 0.9;
@@ -532,7 +563,10 @@ void draw_result(AppState& s) {
         ImGui::TextColored(kGreen, "Copied: values, result, reasons, warnings and the model's identity.");
     }
     ImGui::Spacing();
-    if (r.contains("explanation")) draw_explanation(s, r, 12);
+    if (r.contains("explanation")) {
+        draw_explain_class_choice(s, r, pred);
+        draw_explanation(s, s.explain_class >= 0 && s.explained_as.is_object() ? s.explained_as : r, 12);
+    }
     if (s.result_stale) ImGui::PopStyleVar();
 }
 
