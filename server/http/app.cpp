@@ -948,9 +948,11 @@ void routes_metrics(App::State& s, httplib::Server& svr) {
     svr.Get("/metrics", [&s](const httplib::Request&, httplib::Response& res) {
         std::ostringstream o;
         o.precision(10);
-        o << "# HELP localdx_reports Metrics reports accepted, per model version (window: drift days).\n# TYPE "
-             "localdx_reports gauge\n";
-        std::ostringstream psi, js, predictions, classes, sources, volume;
+        // One metric family: its HELP and TYPE lines, then its samples.
+        auto family = [&o](const char* name, const char* type, const char* help, const std::string& samples) {
+            o << "# HELP " << name << " " << help << "\n# TYPE " << name << " " << type << "\n" << samples;
+        };
+        std::ostringstream reports, psi, js, predictions, classes, sources, volume;
         for (const auto& [name, version] : s.store->reported_versions()) {
             auto row = s.store->find_version(name, version);
             auto model = row ? s.model(row->sha256) : nullptr;
@@ -958,7 +960,7 @@ void routes_metrics(App::State& s, httplib::Server& svr) {
             const Json d = drift_json(s, name, version, *model);
             const std::string labels =
                 "model=\"" + prom_escape(name) + "\",version=\"" + std::to_string(version) + "\"";
-            o << "localdx_reports{" << labels << "} " << d["reports"].get<uint64_t>() << "\n";
+            reports << "localdx_reports{" << labels << "} " << d["reports"].get<uint64_t>() << "\n";
             sources << "localdx_report_sources{" << labels << "} " << d["pooling"]["sources"].get<uint64_t>() << "\n";
             volume << "localdx_source_volume_ratio{" << labels << "} "
                    << d["pooling"]["largest_source_over_median"].get<double>() << "\n";
@@ -974,75 +976,73 @@ void routes_metrics(App::State& s, httplib::Server& svr) {
                         << prom_escape(c["class"].get<std::string>()) << "\"} "
                         << c["estimated_predictions"].get<double>() << "\n";
         }
-        o << "# HELP localdx_report_predictions Predictions summarised by accepted reports (window: drift days).\n# "
-             "TYPE localdx_report_predictions gauge\n"
-          << predictions.str();
-        o << "# HELP localdx_report_sources Sources (an address on a day) behind the drift figures (window: drift "
-             "days).\n# TYPE localdx_report_sources gauge\n"
-          << sources.str();
-        o << "# HELP localdx_source_volume_ratio Predictions of the largest source over the median source's (window: "
-             "drift days); far above 1, one source reports far more than the others.\n# TYPE "
-             "localdx_source_volume_ratio gauge\n"
-          << volume.str();
-        o << "# HELP localdx_predictions_estimated Predictions per class, debiased from randomized response.\n# TYPE "
-             "localdx_predictions_estimated gauge\n"
-          << classes.str();
-        o << "# HELP localdx_drift_psi Population stability index of a field against the bundle's reference.\n# TYPE "
-             "localdx_drift_psi gauge\n"
-          << psi.str();
-        o << "# HELP localdx_drift_js_distance Jensen-Shannon distance of a field against the bundle's reference.\n# "
-             "TYPE localdx_drift_js_distance gauge\n"
-          << js.str();
-        o << "# HELP localdx_drift_psi_threshold PSI thresholds in force.\n# TYPE localdx_drift_psi_threshold gauge\n"
-          << "localdx_drift_psi_threshold{level=\"warn\"} " << s.cfg.psi_warn
-          << "\nlocaldx_drift_psi_threshold{level=\"alert\"} " << s.cfg.psi_alert << "\n";
+        family("localdx_reports", "gauge", "Metrics reports accepted, per model version (window: drift days).",
+               reports.str());
+        family("localdx_report_predictions", "gauge",
+               "Predictions summarised by accepted reports (window: drift days).", predictions.str());
+        family("localdx_report_sources", "gauge",
+               "Sources (an address on a day) behind the drift figures (window: drift days).", sources.str());
+        family("localdx_source_volume_ratio", "gauge",
+               "Predictions of the largest source over the median source's (window: drift days); far above 1, one "
+               "source reports far more than the others.",
+               volume.str());
+        family("localdx_predictions_estimated", "gauge", "Predictions per class, debiased from randomized response.",
+               classes.str());
+        family("localdx_drift_psi", "gauge", "Population stability index of a field against the bundle's reference.",
+               psi.str());
+        family("localdx_drift_js_distance", "gauge",
+               "Jensen-Shannon distance of a field against the bundle's reference.", js.str());
+        std::ostringstream thresholds;
+        thresholds.precision(10);
+        thresholds << "localdx_drift_psi_threshold{level=\"warn\"} " << s.cfg.psi_warn
+                   << "\nlocaldx_drift_psi_threshold{level=\"alert\"} " << s.cfg.psi_alert << "\n";
+        family("localdx_drift_psi_threshold", "gauge", "PSI thresholds in force.", thresholds.str());
         {
             std::lock_guard lock(s.metrics.mu);
-            o << "# HELP localdx_http_requests_total HTTP requests by route and status.\n# TYPE "
-                 "localdx_http_requests_total counter\n";
+            std::ostringstream requests, latency, rejected, downloads;
+            latency.precision(10);
             for (const auto& [k, v] : s.metrics.requests)
-                o << "localdx_http_requests_total{route=\"" << k.first << "\",status=\"" << k.second << "\"} " << v
-                  << "\n";
-            o << "# HELP localdx_http_request_duration_seconds Request latency by route.\n# TYPE "
-                 "localdx_http_request_duration_seconds histogram\n";
+                requests << "localdx_http_requests_total{route=\"" << k.first << "\",status=\"" << k.second << "\"} "
+                         << v << "\n";
             for (const auto& [route, ser] : s.metrics.latency) {
                 for (size_t i = 0; i < std::size(RequestMetrics::kBuckets); ++i)
-                    o << "localdx_http_request_duration_seconds_bucket{route=\"" << route << "\",le=\""
-                      << RequestMetrics::kBuckets[i] << "\"} " << ser.buckets[i] << "\n";
-                o << "localdx_http_request_duration_seconds_bucket{route=\"" << route << "\",le=\"+Inf\"} " << ser.count
-                  << "\n";
-                o << "localdx_http_request_duration_seconds_sum{route=\"" << route << "\"} " << ser.sum << "\n";
-                o << "localdx_http_request_duration_seconds_count{route=\"" << route << "\"} " << ser.count << "\n";
+                    latency << "localdx_http_request_duration_seconds_bucket{route=\"" << route << "\",le=\""
+                            << RequestMetrics::kBuckets[i] << "\"} " << ser.buckets[i] << "\n";
+                latency << "localdx_http_request_duration_seconds_bucket{route=\"" << route << "\",le=\"+Inf\"} "
+                        << ser.count << "\n";
+                latency << "localdx_http_request_duration_seconds_sum{route=\"" << route << "\"} " << ser.sum << "\n";
+                latency << "localdx_http_request_duration_seconds_count{route=\"" << route << "\"} " << ser.count
+                        << "\n";
             }
-            o << "# HELP localdx_reports_rejected_total Rejected reports and uploads by reason.\n# TYPE "
-                 "localdx_reports_rejected_total counter\n";
             for (const auto& [code, v] : s.metrics.rejected)
-                o << "localdx_reports_rejected_total{reason=\"" << code << "\"} " << v << "\n";
-            o << "# HELP localdx_bundle_downloads_total Bundle downloads.\n# TYPE localdx_bundle_downloads_total "
-                 "counter\n";
+                rejected << "localdx_reports_rejected_total{reason=\"" << code << "\"} " << v << "\n";
             for (const auto& [k, v] : s.metrics.downloads) {
                 const auto tab = k.find('\t');
-                o << "localdx_bundle_downloads_total{model=\"" << prom_escape(k.substr(0, tab)) << "\",version=\""
-                  << k.substr(tab + 1) << "\"} " << v << "\n";
+                downloads << "localdx_bundle_downloads_total{model=\"" << prom_escape(k.substr(0, tab))
+                          << "\",version=\"" << k.substr(tab + 1) << "\"} " << v << "\n";
             }
+            family("localdx_http_requests_total", "counter", "HTTP requests by route and status.", requests.str());
+            family("localdx_http_request_duration_seconds", "histogram", "Request latency by route.", latency.str());
+            family("localdx_reports_rejected_total", "counter", "Rejected reports and uploads by reason.",
+                   rejected.str());
+            family("localdx_bundle_downloads_total", "counter", "Bundle downloads.", downloads.str());
         }
         if (s.front) {
             const FrontCounts fc = s.front->counts();
-            o << "# HELP localdx_connections_open Client connections open now.\n# TYPE localdx_connections_open "
-                 "gauge\nlocaldx_connections_open "
-              << fc.open
-              << "\n# HELP localdx_connections_accepted_total Client connections accepted.\n# TYPE "
-                 "localdx_connections_accepted_total counter\nlocaldx_connections_accepted_total "
-              << fc.accepted
-              << "\n# HELP localdx_connections_refused_total Connections the server answered and closed before "
-                 "their request was processed (busy, too many, too slow, too large).\n# TYPE "
-                 "localdx_connections_refused_total counter\n";
+            std::ostringstream refused;
             for (const auto& [reason, v] : fc.refused)
-                o << "localdx_connections_refused_total{reason=\"" << reason << "\"} " << v << "\n";
+                refused << "localdx_connections_refused_total{reason=\"" << reason << "\"} " << v << "\n";
+            family("localdx_connections_open", "gauge", "Client connections open now.",
+                   "localdx_connections_open " + std::to_string(fc.open) + "\n");
+            family("localdx_connections_accepted_total", "counter", "Client connections accepted.",
+                   "localdx_connections_accepted_total " + std::to_string(fc.accepted) + "\n");
+            family("localdx_connections_refused_total", "counter",
+                   "Connections the server answered and closed before their request was processed (busy, too many, "
+                   "too slow, too large).",
+                   refused.str());
         }
-        o << "# HELP localdx_ingest_commits_total Group commits of metrics reports.\n# TYPE "
-             "localdx_ingest_commits_total counter\n"
-          << "localdx_ingest_commits_total " << s.ingest->batches() << "\n";
+        family("localdx_ingest_commits_total", "counter", "Group commits of metrics reports.",
+               "localdx_ingest_commits_total " + std::to_string(s.ingest->batches()) + "\n");
         res.set_content(o.str(), "text/plain; version=0.0.4");
     });
 }
