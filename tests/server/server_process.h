@@ -46,10 +46,26 @@ public:
         c.enable_server_certificate_verification(false);  // the tests' self-signed certificate
         c.set_connection_timeout(0, 200000);
         for (int i = 0; i < 300; ++i) {
-            if (auto r = c.Get(ready_path); r && r->status == 200) return true;
+            if (!alive()) return false;  // it could not start (its port taken meanwhile, say)
+            if (auto r = c.Get(ready_path); r && r->status == 200) {
+                // The answer must be this process's: one that lost its port to another server
+                // exits at once, while the other one answers.
+                std::this_thread::sleep_for(std::chrono::milliseconds(50));
+                return alive();
+            }
             std::this_thread::sleep_for(std::chrono::milliseconds(50));
         }
         return false;
+    }
+    // The process is still running (not exited, not reaped).
+    bool alive() {
+        if (pid_ <= 0) return false;
+        int status = 0;
+        if (::waitpid(pid_, &status, WNOHANG) == pid_) {
+            pid_ = -1;
+            return false;
+        }
+        return true;
     }
     int terminate() { return signal_and_wait(SIGTERM); }
     pid_t pid() const { return pid_; }

@@ -47,29 +47,41 @@ struct Server {
     int port = test::free_port();
     std::string dir;
     std::unique_ptr<test::ServerProcess> proc;
+    std::vector<std::string> args;  // args[1] is the port
     explicit Server(const std::string& name, std::vector<std::string> extra = {}) {
         dir = std::string(LOCALDX_WORK_DIR) + "/" + name;
         std::filesystem::remove_all(dir);
         std::filesystem::create_directories(dir);
         std::ofstream(dir + "/token") << kToken << "\n";
         std::ofstream(dir + "/operator-tokens") << kOperatorToken << "\n";
-        std::vector<std::string> args{"--port",
-                                      std::to_string(port),
-                                      "--data",
-                                      dir + "/data",
-                                      "--trust",
-                                      kDemo + "/keys/trust.json",
-                                      "--index-key",
-                                      kDemo + "/keys/signing-key.json",
-                                      "--token-file",
-                                      dir + "/token",
-                                      "--operator-token-file",
-                                      dir + "/operator-tokens",
-                                      "--no-access-log"};
+        args = {"--port",
+                std::to_string(port),
+                "--data",
+                dir + "/data",
+                "--trust",
+                kDemo + "/keys/trust.json",
+                "--index-key",
+                kDemo + "/keys/signing-key.json",
+                "--token-file",
+                dir + "/token",
+                "--operator-token-file",
+                dir + "/operator-tokens",
+                "--no-access-log"};
         args.insert(args.end(), extra.begin(), extra.end());
         proc = std::make_unique<test::ServerProcess>(LOCALDX_SERVER_BIN, args);
     }
-    bool start() { return proc->start(port); }
+    // Starts the server; when its port was taken by another process between choosing and
+    // binding it (tests run in parallel), again on another port.
+    bool start() {
+        for (int attempt = 0; attempt < 5; ++attempt) {
+            if (proc->start(port)) return true;
+            proc->kill9();
+            port = test::free_port();
+            args[1] = std::to_string(port);
+            proc = std::make_unique<test::ServerProcess>(LOCALDX_SERVER_BIN, args);
+        }
+        return false;
+    }
     // An anonymous client (the page, a report sender).
     httplib::Client client() const {
         httplib::Client c("127.0.0.1", port);
