@@ -8,6 +8,8 @@
 //   [SECTION] Page -> app (embind)
 #include "app.h"
 
+#include <algorithm>
+
 #include <GLFW/glfw3.h>
 #include <emscripten.h>
 #include <emscripten/bind.h>
@@ -70,6 +72,7 @@ void form_validate(AppState& s) {
 }
 
 void validate_file(AppState& s, const std::string& name, const std::string& text, int64_t now) {
+    constexpr size_t kValidateResampleRows = 20'000'000;  // rows x resamples the page evaluates at most
     s.validate = ValidateState{};
     s.validate.loaded = true;
     s.validate.file_name = name;
@@ -85,7 +88,11 @@ void validate_file(AppState& s, const std::string& name, const std::string& text
     auto scored = validation_score(m, file);
     if (!scored) return refuse(scored.problems());
     if (auto ok = validation_check(m.schema, file, scored->labels); !ok) return refuse(ok.problems());
-    s.validate.report = validation_document(m, file, name, sha256_hex(text), *scored, 1000, 1);
+    // 1000 resamples as `localdx evaluate` draws them; fewer for a large file (at least 200), so
+    // the page is not held for more than a few seconds.
+    const size_t rows = std::max<size_t>(scored->labels.size(), 1);
+    const int resamples = static_cast<int>(std::clamp<size_t>(kValidateResampleRows / rows, 200, 1000));
+    s.validate.report = validation_document(m, file, name, sha256_hex(text), *scored, resamples, 1);
     s.validate.labels = std::move(scored->labels);
     s.validate.probabilities = std::move(scored->probabilities);
     s.validate.threshold = static_cast<float>(m.schema.outputs.threshold);
