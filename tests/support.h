@@ -18,6 +18,13 @@ inline std::string read_file(const std::string& path) {
 }
 
 inline std::string source_path(const std::string& rel) { return std::string(LOCALDX_SOURCE_DIR) + "/" + rel; }
+
+// A task name as a GoogleTest parameter name ("pima-diabetes" -> "pima_diabetes").
+inline std::string test_name(std::string task) {
+    for (char& c : task)
+        if (c == '-') c = '_';
+    return task;
+}
 inline std::string data_path(const std::string& task) { return std::string(LOCALDX_DATA_DIR) + "/" + task + ".csv"; }
 
 inline Schema task_schema(const std::string& task) {

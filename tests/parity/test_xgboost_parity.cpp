@@ -128,12 +128,7 @@ TEST_P(XgboostParity, ProbabilitiesAndTreeShapMatchPredContribs) {
 INSTANTIATE_TEST_SUITE_P(RealData, XgboostParity,
                          ::testing::Values(Case{"wdbc", 4, 200}, Case{"pima-diabetes", 6, 300},
                                            Case{"pbc-stage", 6, 150}),
-                         [](const auto& info) {
-                             std::string s = info.param.task;
-                             for (char& ch : s)
-                                 if (ch == '-') ch = '_';
-                             return s;
-                         });
+                         [](const auto& info) { return test::test_name(info.param.task); });
 
 }  // namespace
 }  // namespace ldx

@@ -124,12 +124,7 @@ TEST_P(DemoCoverage, MeanCoverageOfRandomSplitsIsNominal) {
 }
 
 INSTANTIATE_TEST_SUITE_P(RealData, DemoCoverage, ::testing::Values("pima-diabetes", "wdbc", "pbc-stage"),
-                         [](const auto& info) {
-                             std::string s = info.param;
-                             for (char& c : s)
-                                 if (c == '-') c = '_';
-                             return s;
-                         });
+                         [](const auto& info) { return test::test_name(info.param); });
 
 }  // namespace
 }  // namespace ldx

@@ -193,18 +193,17 @@ class RetrainedCoverage : public ::testing::TestWithParam<const char*> {};
 
 TEST_P(RetrainedCoverage, MeanCoverageOfTrainCalibrationTestSplitsIsNominal) {
     const std::string task = GetParam();
-    auto schema = schema_parse(test::read_file(test::source_path("models/" + task + "/schema.json")));
-    ASSERT_TRUE(schema);
-    auto data = dataset_from_csv(*schema, test::read_file(std::string(LOCALDX_DATA_DIR) + "/" + task + ".csv"), true);
+    const Schema schema = test::task_schema(task);
+    auto data = dataset_from_csv(schema, test::read_file(test::data_path(task)), true);
     ASSERT_TRUE(data);
-    const int k = schema->num_classes();
+    const int k = schema.num_classes();
     const size_t n = data->rows(), kk = static_cast<size_t>(k);
     TrainConfig cfg;
     cfg.params = {{"max_depth", "3"}, {"eta", "0.1"}, {"subsample", "0.8"}, {"min_child_weight", "2"}};
-    const auto params = task_params(*schema, cfg);
+    const auto params = task_params(schema, cfg);
     const std::vector<double> levels(std::begin(kConformalLevels), std::end(kConformalLevels));
     std::vector<std::string> names;
-    for (const auto& c : schema->outputs.classes) names.push_back(c.name);
+    for (const auto& c : schema.outputs.classes) names.push_back(c.name);
     std::vector<size_t> order(n);
     std::iota(order.begin(), order.end(), 0);
     std::mt19937_64 rng(11);
@@ -245,11 +244,6 @@ TEST_P(RetrainedCoverage, MeanCoverageOfTrainCalibrationTestSplitsIsNominal) {
 }
 
 INSTANTIATE_TEST_SUITE_P(RealData, RetrainedCoverage, ::testing::Values("pima-diabetes", "wdbc", "pbc-stage"),
-                         [](const auto& info) {
-                             std::string s = info.param;
-                             for (char& c : s)
-                                 if (c == '-') c = '_';
-                             return s;
-                         });
+                         [](const auto& info) { return test::test_name(info.param); });
 
 }  // namespace
