@@ -48,6 +48,10 @@ RowLabels validation_labels(const Schema& s, const PatientFile& file) {
     const std::string& column = s.outputs.column;
     for (size_t r = 0; r < file.rows.size(); ++r) {
         const PatientRow& row = file.rows[r];
+        if (!row.problems.empty()) {  // a row that cannot be read at all: its own reason, not its outcome's
+            out.problems.insert(out.problems.end(), row.problems.begin(), row.problems.end());
+            continue;
+        }
         const std::string y = trimmed(row.label);
         if (y.empty() || y == "NA") {
             Problem p = problem("missing_label", "no outcome in column '" + column + "'; this patient is left out",

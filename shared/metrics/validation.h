@@ -31,7 +31,8 @@ inline constexpr size_t kMinValidationRows = 20;
 inline constexpr size_t kMinValidationPerClass = 5;
 
 // The class index of each row's label (a class name of the schema, or its label as the clinician
-// reads it), or -1 with a problem naming the row ("missing_label", "bad_label").
+// reads it), or -1 with a problem naming the row ("missing_label", "bad_label", or the row's own
+// reading problem when it cannot be read at all).
 struct RowLabels {
     std::vector<int> label;  // per file row
     std::vector<Problem> problems;

@@ -68,6 +68,8 @@ sed -i '3s/,pos$/,maybe/; 3s/,neg$/,maybe/' unknown.csv
 expect_exit "unknown label: listed, left out" 0 "row 2, field 'diabetes': outcome 'maybe' is not one of: neg \(No diabetes\), pos \(Diabetes\)" \
   evaluate --bundle "$b" --data unknown.csv --bootstrap 50
 expect_exit "unknown label with --strict" 1 "outcome 'maybe'" evaluate --bundle "$b" --data unknown.csv --strict
+cp unknown.csv short.csv && printf '1,100,70,20,NA,30,0.5,40\n' >> short.csv
+expect_exit "a short row is named as such" 0 "row 61: .*9" evaluate --bundle "$b" --data short.csv --bootstrap 20
 { head -1 "$data/pima-diabetes.csv"; grep ',neg$' "$data/pima-diabetes.csv" | head -50; } > one-class.csv
 expect_exit "one class only" 1 "every scored patient has the same outcome \('No diabetes'\)" evaluate --bundle "$b" --data one-class.csv
 head -11 "$data/pima-diabetes.csv" > ten.csv
