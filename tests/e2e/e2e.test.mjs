@@ -17,7 +17,7 @@ import assert from 'node:assert/strict';
 import { readFileSync, writeFileSync, mkdirSync } from 'node:fs';
 import { execFileSync } from 'node:child_process';
 import path from 'node:path';
-import { env, startServer, publish, operatorGet, launch, openApp, csvRecords, cliPredict } from './harness.mjs';
+import { env, startServer, publish, operatorGet, launch, openApp, csvRecords, cliPredict, chooseFileWith } from './harness.mjs';
 
 const TASKS = { 'pima-diabetes': 'diabetes', wdbc: 'diagnosis', 'pbc-stage': 'stage' };
 const bundlePath = (t, v = 1) => path.join(env.demo, 'bundles', `${t}-${v}.ldxb`);
@@ -541,9 +541,7 @@ test('validate view: a labelled file opened with the button gives the figures of
   await page.evaluate(() => window.localdx.selectTab(4));
   await page.waitForTimeout(300);
   const before = requests.length;
-  const open = (await page.evaluate(() => window.localdx.viewState())).validate.open_button;
-  const [chooser] = await Promise.all([page.waitForEvent('filechooser'),
-    page.mouse.click(open[0] + open[2] / 2, open[1] + open[3] / 2)]);
+  const chooser = await chooseFileWith(page, ['validate', 'open_button']);
   await chooser.setFiles(csvPath);
   await page.waitForFunction(() => window.localdx.viewState().validate.loaded, null, { timeout: 20000 });
   await page.waitForTimeout(300);

@@ -94,3 +94,25 @@ export function cliPredict(bundle, input, out) {
   execFileSync(env.cli, ['predict', '--bundle', bundle, '--trust', path.join(env.demo, 'keys/trust.json'), '--input', input, '--explain', '--out', out]);
   return JSON.parse(readFileSync(out, 'utf8'));
 }
+
+// Clicks the canvas button whose rectangle is viewState() at keys (e.g. ['validate',
+// 'open_button']) and returns the file chooser it opens. The rectangle is read only once the view
+// has drawn it; on a loaded machine a click can land on a frame before the layout settles, so it
+// is tried again (a few times) if no chooser opens.
+export async function chooseFileWith(page, keys, tries = 4) {
+  const rectAt = (k) => k.reduce((o, key) => (o ? o[key] : undefined), window.localdx.viewState());
+  for (let i = 1; ; i++) {
+    await page.waitForFunction(({ k }) => {
+      const r = k.reduce((o, key) => (o ? o[key] : undefined), window.localdx.viewState());
+      return r && r[2] > 0 && r[3] > 0;
+    }, { k: keys }, { timeout: 20000 });
+    const r = await page.evaluate(rectAt, keys);
+    try {
+      const [chooser] = await Promise.all([page.waitForEvent('filechooser', { timeout: 8000 }),
+        page.mouse.click(r[0] + r[2] / 2, r[1] + r[3] / 2)]);
+      return chooser;
+    } catch (e) {
+      if (i >= tries) throw e;
+    }
+  }
+}
