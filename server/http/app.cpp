@@ -58,6 +58,12 @@ receives patient data. Every option can also be set by an environment variable.
   --host ADDR            listen address (LOCALDX_HOST, default 127.0.0.1)
   --port N               port (LOCALDX_PORT, default 8080)
   --data DIR             SQLite database and bundle files (LOCALDX_DATA, default ./data)
+  --store SPEC           where bundles and reports are kept (LOCALDX_STORE): "sqlite" (the default:
+                         SQLite under --data, one instance) or a PostgreSQL URI
+                         ("postgresql://user@host:5432/localdx"), shared by any number of instances
+  --store-readers N      pooled PostgreSQL connections for reads (default 8; one more writes)
+  --poll-ms N            how often the store is read for bundles published through another
+                         instance, and checked for /readyz (default 1000 ms)
   --web DIR              the PWA to serve at / (LOCALDX_WEB)
   --trust FILE           trust root; published bundles must verify against it (LOCALDX_TRUST, required)
   --token-file FILE      administrator bearer token for publishing (LOCALDX_TOKEN_FILE, required)
@@ -121,6 +127,7 @@ Result<ServerConfig> server_config_parse(const std::vector<std::string>& args, s
         {"--host", "LOCALDX_HOST"},
         {"--port", "LOCALDX_PORT"},
         {"--data", "LOCALDX_DATA"},
+        {"--store", "LOCALDX_STORE"},
         {"--web", "LOCALDX_WEB"},
         {"--trust", "LOCALDX_TRUST"},
         {"--token-file", "LOCALDX_TOKEN_FILE"},
@@ -137,6 +144,9 @@ Result<ServerConfig> server_config_parse(const std::vector<std::string>& args, s
     const std::set<std::string> known = {"--host",
                                          "--port",
                                          "--data",
+                                         "--store",
+                                         "--store-readers",
+                                         "--poll-ms",
                                          "--web",
                                          "--trust",
                                          "--token-file",
@@ -176,6 +186,7 @@ Result<ServerConfig> server_config_parse(const std::vector<std::string>& args, s
     auto get = [&](const char* f) { return v.count(f) ? v[f] : std::string(); };
     if (v.count("--host")) c.host = get("--host");
     if (v.count("--data")) c.data_dir = get("--data");
+    c.store = get("--store");
     c.web_dir = get("--web");
     c.trust_path = get("--trust");
     c.token_path = get("--token-file");
@@ -200,6 +211,8 @@ Result<ServerConfig> server_config_parse(const std::vector<std::string>& args, s
     };
     num("--port", c.port, 0, 65535);
     num("--threads", c.threads, 4, 1024);
+    num("--store-readers", c.store_readers, 1, 256);
+    num("--poll-ms", c.poll_ms, 50, 60000);
     num("--max-connections-per-source", c.max_connections_per_source, 0, 1000000);
     num("--header-timeout", c.header_timeout_seconds, 1, 3600);
     num("--idle-timeout", c.idle_timeout_seconds, 1, 3600);
@@ -285,7 +298,7 @@ public:
           writer_([this] { loop(); }) {}
     ~Ingest() { stop(); }
 
-    std::future<Result<Store::Outcome>> submit(Store::Incoming in) {
+    std::future<Result<ReportOutcome>> submit(IncomingReport in) {
         std::lock_guard lock(mu_);
         queue_.push_back({std::move(in), {}});
         auto f = queue_.back().done.get_future();
@@ -306,8 +319,8 @@ public:
 
 private:
     struct Pending {
-        Store::Incoming in;
-        std::promise<Result<Store::Outcome>> done;
+        IncomingReport in;
+        std::promise<Result<ReportOutcome>> done;
     };
     void loop() {
         for (;;) {
@@ -322,7 +335,7 @@ private:
                     queue_.pop_front();
                 }
             }
-            std::vector<Store::Incoming> items;
+            std::vector<IncomingReport> items;
             items.reserve(batch.size());
             for (auto& p : batch) items.push_back(std::move(p.in));
             auto r = store_.add_reports(items, source_day_max_);
@@ -335,7 +348,7 @@ private:
             const auto now = std::chrono::steady_clock::now();
             if (now - last_prune_ > std::chrono::hours(1)) {
                 last_prune_ = now;
-                store_.prune(utc_day(unix_now() - int64_t{retention_days_} * 86400));
+                (void)store_.prune(utc_day(unix_now() - int64_t{retention_days_} * 86400));  // again next hour
             }
         }
     }
@@ -354,17 +367,13 @@ private:
 //-----------------------------------------------------------------------------
 // [SECTION] Rate limiting
 //-----------------------------------------------------------------------------
-// A token bucket per source. The source is the SHA-256 of a per-process random salt and the
-// peer address: the address itself is never kept, logged or written anywhere, and the salt dies
-// with the process.
+// A token bucket per client address, kept by this process: behind several instances each keeps
+// its own (docs/operations.md gives the arithmetic). Buckets are keyed by the SHA-256 of a
+// per-process random salt and the address: the address itself is never kept, logged or written
+// anywhere, and the salt dies with the process.
 class RateLimiter {
 public:
     explicit RateLimiter(int per_minute) : per_minute_(per_minute), salt_(ed25519_keypair().public_key) {}
-    // The pseudonymous source a report is kept under: the peer address on that day, hashed with
-    // this process's salt. It links one address's reports of one day, nothing across days.
-    std::string source_id(const std::string& day, const std::string& peer) const {
-        return sha256(salt_ + day + "\n" + peer).substr(0, 16);
-    }
     bool allow(const std::string& peer) {
         if (per_minute_ <= 0) return true;
         const std::string key = sha256(salt_ + peer).substr(0, 16);
@@ -423,36 +432,124 @@ struct App::State {
     FrontServer* front = nullptr;  // the same object as http when serving plain HTTP
     std::atomic<bool> ready{false};
 
+    // The catalog: every published bundle's row, from memory, so that handlers never wait for the
+    // store. It is read again every --poll-ms (bundles published through another instance, and
+    // whether the store answers: /readyz), and at once when a request names a bundle it lacks.
     std::mutex cache_mu;
-    std::map<std::pair<std::string, int64_t>, std::string>
-        versions;                                                // (name, version) -> sha256: bundles are immutable
-    std::map<std::string, std::shared_ptr<const Model>> models;  // by sha256
+    std::vector<BundleRow> catalog;                                   // by name and version
+    std::map<std::string, std::shared_ptr<const Model>> models;       // by sha256
     std::map<std::string, std::shared_ptr<const std::string>> bytes;  // by sha256
-
-    // Report ingestion looks a bundle up on every request: from memory, not from SQLite, so that
-    // handlers never wait behind a group commit's fsync.
-    std::optional<std::string> sha_of(const std::string& name, int64_t version) {
-        std::lock_guard lock(cache_mu);
-        auto it = versions.find({name, version});
-        if (it == versions.end()) return std::nullopt;
-        return it->second;
+    std::map<std::string, std::string> salts;                         // day -> the store's salt for it
+    std::atomic<bool> store_ok{true};
+    std::mutex poll_mu;
+    std::condition_variable poll_cv;
+    bool stopping = false;
+    std::thread poller;
+    ~State() {
+        {
+            std::lock_guard lock(poll_mu);
+            stopping = true;
+        }
+        poll_cv.notify_all();
+        if (poller.joinable()) poller.join();
     }
-    void remember(const Store::BundleRow& row) {
+
+    Result<Ok> refresh_catalog() {
+        auto rows = store->bundles();
+        if (!rows) return rows.problems();
         std::lock_guard lock(cache_mu);
-        versions[{row.name, row.version}] = row.sha256;
+        catalog = std::move(*rows);
+        return Ok{};
+    }
+    void poll_loop() {
+        std::unique_lock lock(poll_mu);
+        while (!stopping) {
+            poll_cv.wait_for(lock, std::chrono::milliseconds(cfg.poll_ms));
+            if (stopping) break;
+            lock.unlock();
+            const bool ok = refresh_catalog().ok() && store->ping().ok();
+            if (ok != store_ok.exchange(ok))
+                std::fprintf(stderr, "localdx-server: the store %s\n", ok ? "answers again" : "does not answer");
+            lock.lock();
+        }
+    }
+    std::optional<BundleRow> find_in_catalog(const std::function<bool(const BundleRow&)>& match) {
+        std::lock_guard lock(cache_mu);
+        for (const auto& b : catalog)
+            if (match(b)) return b;
+        return std::nullopt;
+    }
+    // A bundle by hash or by name and version; a miss reads the store once more (published
+    // through another instance since the last poll).
+    // Misses read the store at most every 100 ms, so requests naming made-up bundles cannot
+    // turn into a query each.
+    std::atomic<int64_t> last_miss_refresh{0};
+    std::optional<BundleRow> find(const std::function<bool(const BundleRow&)>& match) {
+        if (auto b = find_in_catalog(match)) return b;
+        const int64_t now =
+            std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now().time_since_epoch())
+                .count();
+        int64_t last = last_miss_refresh;
+        if (now - last < 100 || !last_miss_refresh.compare_exchange_strong(last, now)) return std::nullopt;
+        if (!refresh_catalog()) return std::nullopt;
+        return find_in_catalog(match);
+    }
+    std::optional<BundleRow> find_bundle(const std::string& sha) {
+        return find([&](const BundleRow& b) { return b.sha256 == sha; });
+    }
+    std::optional<BundleRow> find_version(const std::string& name, int64_t version) {
+        return find([&](const BundleRow& b) { return b.name == name && b.version == version; });
+    }
+    // The highest version of each name (the catalog is sorted by name, then version).
+    std::vector<BundleRow> latest_bundles() {
+        std::lock_guard lock(cache_mu);
+        std::vector<BundleRow> out;
+        for (const auto& b : catalog) {
+            if (!out.empty() && out.back().name == b.name) out.back() = b;
+            else out.push_back(b);
+        }
+        return out;
+    }
+    void remember(const BundleRow& row) {
+        std::lock_guard lock(cache_mu);
+        auto at = std::find_if(catalog.begin(), catalog.end(), [&](const BundleRow& b) {
+            return std::tie(b.name, b.version) >= std::tie(row.name, row.version);
+        });
+        if (at == catalog.end() || at->sha256 != row.sha256) catalog.insert(at, row);
+    }
+    // The pseudonymous source a report is kept under: the client's address on that day, hashed
+    // with the day's salt from the store (the same for every instance, gone with the day).
+    std::optional<std::string> source_id(const std::string& day, const std::string& client) {
+        std::string salt;
+        {
+            std::lock_guard lock(cache_mu);
+            if (auto it = salts.find(day); it != salts.end()) salt = it->second;
+        }
+        if (salt.empty()) {
+            auto fresh = store->day_salt(day);
+            if (!fresh) return std::nullopt;
+            salt = *fresh;
+            std::lock_guard lock(cache_mu);
+            if (salts.size() > 4) salts.erase(salts.begin());  // days are "YYYY-MM-DD": the oldest first
+            salts[day] = salt;
+        }
+        return sha256_hex(salt + "\n" + day + "\n" + client).substr(0, 16);
     }
 
     std::shared_ptr<const std::string> bundle_bytes(const std::string& sha) {
-        std::lock_guard lock(cache_mu);
-        if (auto it = bytes.find(sha); it != bytes.end()) return it->second;
-        auto data = file_read(store->bundle_path(sha));
+        {
+            std::lock_guard lock(cache_mu);
+            if (auto it = bytes.find(sha); it != bytes.end()) return it->second;
+        }
+        auto data = store->bundle_bytes(sha);
         if (!data) return nullptr;
         auto p = std::make_shared<const std::string>(std::move(*data));
+        std::lock_guard lock(cache_mu);
         bytes[sha] = p;
         return p;
     }
-    // The stored bundle is verified again when first used: the data folder is not trusted more
-    // than the network.
+    // The stored bundle is verified again when first used: the store is not trusted more than
+    // the network.
     std::shared_ptr<const Model> model(const std::string& sha) {
         {
             std::lock_guard lock(cache_mu);
@@ -515,11 +612,13 @@ Result<std::unique_ptr<App>> App::create(const ServerConfig& cfg) {
         if (s.operator_tokens.empty())
             return problem("bad_token", cfg.operator_token_path + ": no operator token in the file");
     }
-    auto store = Store::open(cfg.data_dir);
+    auto store = store_open(cfg.store, cfg.data_dir, cfg.store_readers);
     if (!store) return store.problems();
     s.store = std::move(*store);
-    for (const auto& row : s.store->bundles()) s.remember(row);
-    s.store->prune(utc_day(unix_now() - int64_t{cfg.retention_days} * 86400));  // retention, at start
+    if (auto ok = s.refresh_catalog(); !ok) return ok.problems();
+    if (auto pruned = s.store->prune(utc_day(unix_now() - int64_t{cfg.retention_days} * 86400)); !pruned)
+        return pruned.problems();  // retention, at start
+    s.poller = std::thread([&s] { s.poll_loop(); });
     s.ingest = std::make_unique<Ingest>(*s.store, cfg.retention_days, cfg.source_day_max);
     s.limiter = std::make_unique<RateLimiter>(cfg.rate_limit_per_minute);
     if (!cfg.web_dir.empty() && !std::filesystem::is_directory(cfg.web_dir))
@@ -564,7 +663,7 @@ std::optional<uint64_t> resource_size(App::State& s, const std::string& path) {
     static const std::regex bundle(R"(/api/v1/bundles/([0-9a-f]{64}))");
     std::smatch m;
     if (std::regex_match(path, m, bundle)) {
-        auto row = s.store->find_bundle(m[1]);
+        auto row = s.find_bundle(m[1]);
         return row ? std::optional<uint64_t>(static_cast<uint64_t>(row->size)) : std::nullopt;
     }
     if (s.cfg.web_dir.empty() || path.find("..") != std::string::npos) return std::nullopt;
@@ -580,10 +679,11 @@ void routes_health(App::State& s, httplib::Server& svr) {
     svr.Get("/api/v1/openapi.json",
             [](const httplib::Request&, httplib::Response& res) { res.set_content(kOpenApiJson, "application/json"); });
     svr.Get("/readyz", [&s](const httplib::Request&, httplib::Response& res) {
-        if (s.ready) res.set_content("ready\n", "text/plain");
+        // Ready: listening, and the store answered at the last poll (--poll-ms).
+        if (s.ready && s.store_ok) res.set_content("ready\n", "text/plain");
         else {
             res.status = 503;
-            res.set_content("starting\n", "text/plain");
+            res.set_content(s.ready ? "store unavailable\n" : "starting\n", "text/plain");
         }
     });
     if (!s.cfg.web_dir.empty()) {
@@ -624,7 +724,7 @@ void routes_bundles(App::State& s, httplib::Server& svr) {
     svr.Get("/api/v1/models", [&s](const httplib::Request&, httplib::Response& res) {
         const int64_t now = unix_now();
         Json models = Json::array();
-        for (const auto& b : s.store->latest_bundles()) {
+        for (const auto& b : s.latest_bundles()) {
             const auto model = s.model(b.sha256);  // the title a clinician picks a model by
             models.push_back({{"name", b.name},
                               {"version", b.version},
@@ -640,7 +740,7 @@ void routes_bundles(App::State& s, httplib::Server& svr) {
 
     svr.Get(R"(/api/v1/bundles/([0-9a-f]{64}))", [&s](const httplib::Request& req, httplib::Response& res) {
         const std::string sha = req.matches[1];
-        auto row = s.store->find_bundle(sha);
+        auto row = s.find_bundle(sha);
         auto data = row ? s.bundle_bytes(sha) : nullptr;
         if (!data) return send_json(res, 404, error_body("not_found", "no bundle with that SHA-256"));
         const std::string etag = "\"" + sha + "\"";
@@ -664,8 +764,7 @@ void routes_bundles(App::State& s, httplib::Server& svr) {
         auto manifest = bundle_peek_manifest(body);
         if (!manifest) return reject(422, manifest.error());
         // The identical bytes again (a restarted deployment script): nothing to do, and not an error.
-        if (auto same = s.store->find_version(manifest->name, manifest->version);
-            same && same->sha256 == sha256_hex(body)) {
+        if (auto same = s.find_version(manifest->name, manifest->version); same && same->sha256 == sha256_hex(body)) {
             return send_json(res, 200,
                              Json{{"name", same->name},
                                   {"version", same->version},
@@ -675,7 +774,7 @@ void routes_bundles(App::State& s, httplib::Server& svr) {
                                   {"already_published", true}});
         }
         int64_t latest = 0;
-        for (const auto& b : s.store->latest_bundles())
+        for (const auto& b : s.latest_bundles())
             if (b.name == manifest->name) latest = b.version;
         auto v = bundle_verify(body, s.root, VerifyPolicy{unix_now(), latest, {}});
         if (!v) return reject(422, v.error());
@@ -686,13 +785,13 @@ void routes_bundles(App::State& s, httplib::Server& svr) {
                                        "version"));
         auto m = model_from_bundle(*v);
         if (!m) return reject(422, m.error());
-        Store::BundleRow row{v->sha256,
-                             v->manifest.name,
-                             v->manifest.version,
-                             static_cast<int64_t>(body.size()),
-                             utc_format(v->manifest.created),
-                             utc_format(v->manifest.expires),
-                             utc_format(unix_now())};
+        BundleRow row{v->sha256,
+                      v->manifest.name,
+                      v->manifest.version,
+                      static_cast<int64_t>(body.size()),
+                      utc_format(v->manifest.created),
+                      utc_format(v->manifest.expires),
+                      utc_format(unix_now())};
         auto stored = s.store->put_bundle(row, body);
         if (!stored && stored.error().code == "io") {
             // The reason (a full disk, a path) is for the operator's log, not for the client.
@@ -720,10 +819,14 @@ std::string day_offset(int64_t days) { return utc_day(unix_now() - days * 86400)
 
 // Drift of one model version over the window, pooled robustly over sources (pool_sources): no
 // figure until enough distinct sources and enough pooled predictions have reported.
-Json drift_json(App::State& s, const std::string& name, int64_t version, const Model& m) {
+Result<Json> drift_json(App::State& s, const std::string& name, int64_t version, const Model& m) {
     const std::string from = day_offset(s.cfg.drift_days - 1), to = day_offset(-1);
-    const auto totals = s.store->totals(name, version, from, to);
-    const auto sources = s.store->sources(name, version, from, to);
+    const auto read_totals = s.store->totals(name, version, from, to);
+    if (!read_totals) return read_totals.problems();
+    const auto read_sources = s.store->sources(name, version, from, to);
+    if (!read_sources) return read_sources.problems();
+    const ReportTotals& totals = *read_totals;
+    const std::vector<SourceAggregate>& sources = *read_sources;
     auto pooled = [&](const std::string& hist, size_t bins) {
         std::vector<SourceCounts> per;
         for (const auto& src : sources) {
@@ -893,12 +996,15 @@ void routes_metrics(App::State& s, httplib::Server& svr) {
             return reject(400, problem("bad_report", "a report needs model (text) and version (whole number)"));
         const std::string name = (*head)["model"].get<std::string>();
         const int64_t version = (*head)["version"].get<int64_t>();
-        auto sha = s.sha_of(name, version);
-        if (!sha)
+        auto row = s.find_version(name, version);
+        if (!row)
             return reject(
                 404, problem("unknown_model", "no published bundle " + name + " v" + std::to_string(version), "model"));
-        auto model = s.model(*sha);
-        if (!model) return reject(500, problem("io", "the stored bundle cannot be read"));
+        auto model = s.model(row->sha256);
+        if (!model) {
+            res.set_header("Retry-After", "5");
+            return reject(503, problem("storage_unavailable", "the server cannot read that bundle now; try again"));
+        }
         auto r = report_parse(req.body, model->schema, model->reference);
         if (!r) return reject(400, r.error());
         const std::string today = utc_day(unix_now()), yesterday = day_offset(1), tomorrow = day_offset(-1);
@@ -909,17 +1015,28 @@ void routes_metrics(App::State& s, httplib::Server& svr) {
         if (!key.empty() && (key.size() != 32 || !hex_decode(key)))
             return reject(400,
                           problem("bad_report", "Idempotency-Key must be 32 lowercase hex digits (16 random bytes)"));
-        const std::string source = s.limiter->source_id(r->day, client);
-        auto done = s.ingest->submit(Store::Incoming{std::move(*r), key, source});
+        const auto source = s.source_id(r->day, client);
+        if (!source) {
+            res.set_header("Retry-After", "5");
+            return reject(503,
+                          problem("storage_unavailable", "the server cannot store reports now; try again shortly"));
+        }
+        auto done = s.ingest->submit(IncomingReport{std::move(*r), key, *source});
         auto outcome = done.get();
-        if (!outcome) return reject(503, outcome.error());
-        if (*outcome == Store::Outcome::over_daily_limit) {
+        if (!outcome) {
+            // The reason (PostgreSQL restarting, a full disk) is for the operator's log.
+            std::fprintf(stderr, "localdx-server: cannot store reports: %s\n", outcome.error().message.c_str());
+            res.set_header("Retry-After", "2");
+            return reject(503,
+                          problem("storage_unavailable", "the server cannot store reports now; try again shortly"));
+        }
+        if (*outcome == ReportOutcome::over_daily_limit) {
             res.set_header("Retry-After", "3600");
             return reject(429,
                           problem("daily_limit", "this source has reported " + std::to_string(s.cfg.source_day_max) +
                                                      " predictions today, the most one source may"));
         }
-        send_json(res, 202, Json{{"accepted", true}, {"duplicate", *outcome == Store::Outcome::duplicate}});
+        send_json(res, 202, Json{{"accepted", true}, {"duplicate", *outcome == ReportOutcome::duplicate}});
     });
 
     svr.Get("/api/v1/drift", [&s](const httplib::Request& req, httplib::Response& res) {
@@ -932,17 +1049,23 @@ void routes_metrics(App::State& s, httplib::Server& svr) {
             if (!v) return send_json(res, 400, error_body("usage", v.error().message, "version"));
             version = *v;
         } else {
-            for (const auto& b : s.store->latest_bundles())
+            for (const auto& b : s.latest_bundles())
                 if (b.name == name) version = b.version;
         }
-        auto row = version ? s.store->find_version(name, version) : std::nullopt;
+        auto row = version ? s.find_version(name, version) : std::nullopt;
         if (!row)
             return send_json(res, 404,
                              error_body("unknown_model", "no published bundle " + name +
                                                              (version ? " v" + std::to_string(version) : "")));
         auto model = s.model(row->sha256);
         if (!model) return send_json(res, 500, error_body("io", "the stored bundle cannot be read"));
-        send_json(res, 200, drift_json(s, name, version, *model));
+        auto drift = drift_json(s, name, version, *model);
+        if (!drift) {
+            std::fprintf(stderr, "localdx-server: cannot read drift: %s\n", drift.error().message.c_str());
+            res.set_header("Retry-After", "5");
+            return send_json(res, 503, error_body("storage_unavailable", "the store cannot be read now; try again"));
+        }
+        send_json(res, 200, *drift);
     });
 
     svr.Get("/metrics", [&s](const httplib::Request&, httplib::Response& res) {
@@ -953,11 +1076,18 @@ void routes_metrics(App::State& s, httplib::Server& svr) {
             o << "# HELP " << name << " " << help << "\n# TYPE " << name << " " << type << "\n" << samples;
         };
         std::ostringstream reports, psi, js, predictions, classes, sources, volume;
-        for (const auto& [name, version] : s.store->reported_versions()) {
-            auto row = s.store->find_version(name, version);
+        const auto reported = s.store->reported_versions();
+        if (!reported) {
+            res.set_header("Retry-After", "5");
+            return send_json(res, 503, error_body("storage_unavailable", "the store cannot be read now; try again"));
+        }
+        for (const auto& [name, version] : *reported) {
+            auto row = s.find_version(name, version);
             auto model = row ? s.model(row->sha256) : nullptr;
             if (!model) continue;
-            const Json d = drift_json(s, name, version, *model);
+            const auto drift = drift_json(s, name, version, *model);
+            if (!drift) continue;
+            const Json& d = *drift;
             const std::string labels =
                 "model=\"" + prom_escape(name) + "\",version=\"" + std::to_string(version) + "\"";
             reports << "localdx_reports{" << labels << "} " << d["reports"].get<uint64_t>() << "\n";
@@ -1206,8 +1336,10 @@ Result<Ok> App::run() {
     if (listening >= 0 && ::listen(listening, 1024) != 0)
         std::fprintf(stderr, "localdx-server: cannot raise the listen backlog: %s\n", std::strerror(errno));
     s.ready = true;
-    std::fprintf(stdout, "localdx-server listening on %s://%s:%d (data %s)\n",
-                 s.cfg.tls_cert.empty() ? "http" : "https", s.cfg.host.c_str(), s.cfg.port, s.cfg.data_dir.c_str());
+    const std::string where =
+        std::string(s.store->kind()) == "sqlite" ? "sqlite, data " + s.cfg.data_dir : store_uri_for_log(s.cfg.store);
+    std::fprintf(stdout, "localdx-server listening on %s://%s:%d (store %s)\n",
+                 s.cfg.tls_cert.empty() ? "http" : "https", s.cfg.host.c_str(), s.cfg.port, where.c_str());
     std::fflush(stdout);
     svr.listen_after_bind();  // returns after stop()
     s.ready = false;

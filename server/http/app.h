@@ -27,6 +27,9 @@ struct ServerConfig {
     std::string host = "127.0.0.1";
     int port = 8080;
     std::string data_dir = "data";
+    std::string store;       // "" or "sqlite": SQLite under data_dir; "postgresql://...": shared
+    int store_readers = 8;   // PostgreSQL: pooled connections for reads
+    int poll_ms = 1000;      // the store is read this often for other instances' bundles
     std::string web_dir;     // the PWA; empty: no static files
     std::string trust_path;  // trust root: bundles must verify against it
     std::string token_path;  // administrator bearer token (publish)

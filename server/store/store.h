@@ -1,112 +1,125 @@
-// server/store/store.h — the server's state: SQLite (WAL) for the index and the aggregates,
-// bundle files named by their SHA-256.
+// server/store/store.h — the server's state behind one interface, with two implementations:
+// SQLite (embedded, one process: the default) and PostgreSQL (several instances share it).
 //
 // Index of this file
-//   [SECTION] Opening
-//   [SECTION] Bundles
-//   [SECTION] Aggregates (metrics reports, written in batches)
+//   [SECTION] Rows and outcomes
+//   [SECTION] The interface
+//   [SECTION] Opening (which store, migrations)
 //
-// Durability: synchronous=FULL in WAL mode, so a COMMIT has reached the disk before the server
-// acknowledges anything it contains; bundle files are written atomically (temp, fsync, rename)
-// before their row is inserted, so a row never points at a missing or partial file.
-// Thread-safety: one Store per process; every method takes the store's mutex.
-// Checkpoints: the writing connection never checkpoints (wal_autocheckpoint = 0), so a commit
-// never waits for the database file to be written and fsync'd; a background thread with its own
-// connection checkpoints the WAL (PASSIVE: it never blocks the writer) twice a second. Measured:
-// without this, commits that hit SQLite's automatic checkpoint stalled report acknowledgements
-// for up to 1.7 s (p99 450 ms at 64 connections).
+// Semantics both stores keep (tests/server runs the same tests against each):
+// - A report is acknowledged only after the COMMIT that holds it (add_reports returns after it).
+// - Idempotency keys are unique across every instance that shares the store: a key seen by one
+//   instance is a duplicate for all.
+// - Publishing is atomic: a bundle is listed only once its bytes are stored and readable.
+//   SQLite: the file is written atomically (temp, fsync, rename) before its row is inserted.
+//   PostgreSQL: the bytes are a bytea column of the same row, committed in one transaction.
+// - Each store has a versioned schema; start-up applies the missing migrations in order
+//   (SQLite: PRAGMA user_version; PostgreSQL: table schema_version, under an advisory lock so
+//   instances starting together migrate once).
+// Every method is safe to call from any thread. Methods return problems with code "io" when the
+// store cannot be reached (a PostgreSQL restart): the caller answers 503 and the client retries.
 #pragma once
 #include <cstdint>
 #include <map>
 #include <memory>
-#include <atomic>
-#include <condition_variable>
-#include <mutex>
-#include <thread>
 #include <optional>
 #include <string>
+#include <string_view>
+#include <utility>
 #include <vector>
 
 #include "base/error.h"
 #include "drift/report.h"
 
-struct sqlite3;
-
 namespace ldx {
+
+//-----------------------------------------------------------------------------
+// [SECTION] Rows and outcomes
+//-----------------------------------------------------------------------------
+struct BundleRow {
+    std::string sha256, name;
+    int64_t version = 0, size = 0;
+    std::string created, expires, published;
+};
+
+// A report to store. Reports are kept per source: a source is one client address on one day,
+// pseudonymised by the server (a salted hash; see docs/security.md), so drift can be pooled robustly.
+struct IncomingReport {
+    MetricsReport report;
+    std::string idempotency_key;  // empty: none
+    std::string source;           // pseudonymous source id for the report's day
+};
+enum class ReportOutcome { stored, duplicate, over_daily_limit };
+
+struct ReportTotals {
+    uint64_t reports = 0, predictions = 0;
+};
+
+// One source's reports in a window, added up. hist: "field:<index>", "predicted",
+// "probability:<class index>"; counts per bin.
+struct SourceAggregate {
+    uint64_t predictions = 0;
+    std::map<std::string, std::vector<uint64_t>> hist;
+};
+
+//-----------------------------------------------------------------------------
+// [SECTION] The interface
+//-----------------------------------------------------------------------------
+class Store {
+public:
+    virtual ~Store() = default;
+    virtual const char* kind() const = 0;  // "sqlite" or "postgresql"
+
+    // Stores the bytes and the row together. Problems: "version_exists" / "version_not_newer" (a
+    // version that is not higher than the latest for that name), "io".
+    virtual Result<BundleRow> put_bundle(const BundleRow& row, std::string_view bytes) = 0;
+    virtual Result<std::vector<BundleRow>> bundles() const = 0;  // every stored bundle, by name and version
+    // A stored bundle's bytes. Problems: "not_found", "io".
+    virtual Result<std::string> bundle_bytes(const std::string& sha256) const = 0;
+
+    // One transaction for the whole batch; per report whether it was new, a duplicate (its key
+    // seen before, by any instance), or refused because its source would pass `source_day_max`
+    // predictions that day (all models together).
+    virtual Result<std::vector<ReportOutcome>> add_reports(const std::vector<IncomingReport>& batch,
+                                                           uint64_t source_day_max) = 0;
+    // Sums over the days in [from_day, to_day] (inclusive, "YYYY-MM-DD").
+    virtual Result<ReportTotals> totals(const std::string& name, int64_t version, const std::string& from_day,
+                                        const std::string& to_day) const = 0;
+    virtual Result<std::vector<SourceAggregate>> sources(const std::string& name, int64_t version,
+                                                         const std::string& from_day,
+                                                         const std::string& to_day) const = 0;
+    // Every (name, version) that has reports.
+    virtual Result<std::vector<std::pair<std::string, int64_t>>> reported_versions() const = 0;
+    // Retention: deletes the aggregates, idempotency keys and day salts of days before
+    // `before_day` ("YYYY-MM-DD"); returns the rows deleted.
+    virtual Result<uint64_t> prune(const std::string& before_day) = 0;
+
+    // The secret that pseudonymises client addresses on `day`: made at random by the first
+    // instance that asks, then the same for every instance sharing the store (so one client is
+    // one source whichever instance it reaches); deleted with the day's other rows by prune.
+    virtual Result<std::string> day_salt(const std::string& day) = 0;
+
+    // A round trip to the store (readiness): ok, or why it cannot be reached.
+    virtual Result<Ok> ping() const = 0;
+    // The schema version the store is at (after open: the newest this build knows).
+    virtual int schema_version() const = 0;
+};
 
 //-----------------------------------------------------------------------------
 // [SECTION] Opening
 //-----------------------------------------------------------------------------
-class Store {
-public:
-    static Result<std::unique_ptr<Store>> open(const std::string& data_dir);
-    ~Store();
-    Store(const Store&) = delete;
-    Store& operator=(const Store&) = delete;
+inline constexpr int kSqliteSchemaVersion = 2;
+inline constexpr int kPostgresSchemaVersion = 1;
 
-    //-------------------------------------------------------------------------
-    // [SECTION] Bundles
-    //-------------------------------------------------------------------------
-    struct BundleRow {
-        std::string sha256, name;
-        int64_t version = 0, size = 0;
-        std::string created, expires, published;
-    };
-    // Writes the file, then the row. Problems: "version_exists" / "version_not_newer" (a version
-    // that is not higher than the latest for that name), "io".
-    Result<BundleRow> put_bundle(const BundleRow& row, std::string_view bytes);
-    std::vector<BundleRow> bundles() const;         // every stored bundle
-    std::vector<BundleRow> latest_bundles() const;  // the highest version per name
-    std::optional<BundleRow> find_bundle(const std::string& sha256) const;
-    std::optional<BundleRow> find_version(const std::string& name, int64_t version) const;
-    std::string bundle_path(const std::string& sha256) const;
+// SQLite under data_dir (localdx.db and bundles/). One process only.
+Result<std::unique_ptr<Store>> sqlite_store_open(const std::string& data_dir);
+// PostgreSQL at a libpq connection URI ("postgresql://user@host:port/db?..."); `readers` pooled
+// connections for reads, one more for the writer. Problems name the URI without its password.
+Result<std::unique_ptr<Store>> postgres_store_open(const std::string& uri, int readers);
+// `spec` empty or "sqlite": SQLite under data_dir; "postgresql://…" or "postgres://…": PostgreSQL.
+Result<std::unique_ptr<Store>> store_open(const std::string& spec, const std::string& data_dir, int readers);
 
-    //-------------------------------------------------------------------------
-    // [SECTION] Aggregates
-    //-------------------------------------------------------------------------
-    // Reports are kept per source: a source is one client address on one day, pseudonymised by
-    // the server (a salted hash; see docs/security.md), so drift can be pooled robustly.
-    struct Incoming {
-        MetricsReport report;
-        std::string idempotency_key;  // empty: none
-        std::string source;           // pseudonymous source id for the report's day
-    };
-    enum class Outcome { stored, duplicate, over_daily_limit };
-    // One transaction for the whole batch; returns per report whether it was new, or refused
-    // because its source would pass `source_day_max` predictions that day (all models together).
-    Result<std::vector<Outcome>> add_reports(const std::vector<Incoming>& batch, uint64_t source_day_max);
-
-    struct Totals {
-        uint64_t reports = 0, predictions = 0;
-    };
-    // Sums over the days in [from_day, to_day] (inclusive, "YYYY-MM-DD").
-    Totals totals(const std::string& name, int64_t version, const std::string& from_day,
-                  const std::string& to_day) const;
-    // Each source's reports in the window, added up. hist: "field:<index>", "predicted",
-    // "probability:<class index>"; counts per bin.
-    struct SourceAggregate {
-        uint64_t predictions = 0;
-        std::map<std::string, std::vector<uint64_t>> hist;
-    };
-    std::vector<SourceAggregate> sources(const std::string& name, int64_t version, const std::string& from_day,
-                                         const std::string& to_day) const;
-    // Retention: deletes the aggregates and the idempotency keys of days before `before_day`
-    // ("YYYY-MM-DD"); returns the rows deleted.
-    uint64_t prune(const std::string& before_day);
-    // Every (name, version) that has reports.
-    std::vector<std::pair<std::string, int64_t>> reported_versions() const;
-
-private:
-    Store() = default;
-    void checkpoint_loop();
-    std::string dir_;
-    sqlite3* db_ = nullptr;
-    mutable std::mutex mu_;
-    sqlite3* checkpoint_db_ = nullptr;  // the checkpointer's own connection
-    std::mutex checkpoint_mu_;
-    std::condition_variable checkpoint_cv_;
-    bool stopping_ = false;
-    std::thread checkpointer_;
-};
+// The URI as it may be logged: any password replaced by "***".
+std::string store_uri_for_log(std::string_view uri);
 
 }  // namespace ldx

@@ -73,6 +73,13 @@ Bytes domain_message(std::string_view domain, std::string_view message) {
 const unsigned char* u8(std::string_view s) { return reinterpret_cast<const unsigned char*>(s.data()); }
 }  // namespace
 
+Bytes random_bytes(size_t n) {
+    crypto_ready();
+    Bytes b(n, '\0');
+    randombytes_buf(b.data(), n);
+    return b;
+}
+
 KeyPair ed25519_keypair() {
     crypto_ready();
     KeyPair k{Bytes(crypto_sign_PUBLICKEYBYTES, '\0'), Bytes(crypto_sign_SECRETKEYBYTES, '\0')};

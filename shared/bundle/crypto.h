@@ -26,7 +26,8 @@ using Bytes = std::string;
 std::string hex_encode(std::string_view bytes);
 std::optional<Bytes> hex_decode(std::string_view hex);  // lowercase only; nullopt on odd length or non-hex
 
-bool crypto_ready();  // sodium_init; false only if libsodium cannot start
+bool crypto_ready();           // sodium_init; false only if libsodium cannot start
+Bytes random_bytes(size_t n);  // from the system's random source (libsodium's randombytes_buf)
 
 //-----------------------------------------------------------------------------
 // [SECTION] SHA-256

@@ -1,5 +1,6 @@
 // tests/server/test_server.cpp — integration tests over real HTTP on loopback, against the real
-// localdx-server binary, with the demo bundles trained on real data (ctest fixture).
+// localdx-server binary, with the demo bundles trained on real data (ctest fixture). ctest runs
+// every test twice, on each store: "sqlite.*" and "postgresql.*" (stores.h).
 //
 // Index of this file
 //   [SECTION] Fixture: a server on a free port with a fresh data folder
@@ -30,6 +31,7 @@
 #include "predict/predict.h"
 #include "server_process.h"
 #include "store/store.h"
+#include "stores.h"
 #include "support.h"
 #include "train/dataset.h"
 
@@ -40,6 +42,8 @@ namespace {
 // [SECTION] Fixture
 //-----------------------------------------------------------------------------
 const std::string kDemo = LOCALDX_DEMO_DIR;  // scripts/demo-bundles output (ctest fixture)
+// Each store's run of the tests has its own folder (ctest may run sqlite.X and postgresql.X at once).
+std::string work_dir() { return std::string(LOCALDX_WORK_DIR) + "/" + test::store_kind(); }
 const std::string kToken = "test-token-0123456789abcdef";
 const std::string kOperatorToken = "operator-token-0123456789abcdef";
 
@@ -49,7 +53,7 @@ struct Server {
     std::unique_ptr<test::ServerProcess> proc;
     std::vector<std::string> args;  // args[1] is the port
     explicit Server(const std::string& name, std::vector<std::string> extra = {}) {
-        dir = std::string(LOCALDX_WORK_DIR) + "/" + name;
+        dir = work_dir() + "/" + name;
         std::filesystem::remove_all(dir);
         std::filesystem::create_directories(dir);
         std::ofstream(dir + "/token") << kToken << "\n";
@@ -67,8 +71,16 @@ struct Server {
                 "--operator-token-file",
                 dir + "/operator-tokens",
                 "--no-access-log"};
+        if (test::on_postgres()) {
+            args.push_back("--store");
+            args.push_back(test::fresh_store(test_name() + "_" + name));
+        }
         args.insert(args.end(), extra.begin(), extra.end());
         proc = std::make_unique<test::ServerProcess>(LOCALDX_SERVER_BIN, args);
+    }
+    static std::string test_name() {
+        const auto* info = ::testing::UnitTest::GetInstance()->current_test_info();
+        return info ? info->name() : "";
     }
     // Starts the server; when its port was taken by another process between choosing and
     // binding it (tests run in parallel), again on another port.
@@ -141,12 +153,12 @@ std::vector<std::string> make_reports(const Model& m, const std::string& task, i
 //-----------------------------------------------------------------------------
 TEST(Server, PublishAcceptsSignedBundlesAndRefusesEverythingElse) {
     Server s("publish");
-    // What a publish killed mid-write leaves behind is removed at start.
+    // What a publish killed mid-write leaves behind is removed at start (SQLite's bundle files).
     std::filesystem::create_directories(s.dir + "/data/bundles");
     const std::string leftover = s.dir + "/data/bundles/." + std::string(64, 'a') + ".tmp-1234";
     std::ofstream(leftover) << "half a bundle";
     ASSERT_TRUE(s.start());
-    EXPECT_FALSE(std::filesystem::exists(leftover));
+    if (!test::on_postgres()) EXPECT_FALSE(std::filesystem::exists(leftover));
     const std::string good = demo_bundle("pima-diabetes");
     auto r = s.publish(good);
     ASSERT_TRUE(r);
@@ -680,37 +692,38 @@ TEST(Server, OperationsDataIsForOperatorsOnly) {
 }
 
 TEST(Store, RetentionDeletesAggregatesAndKeysOfOldDays) {
-    const std::string dir = std::string(LOCALDX_WORK_DIR) + "/retention";
+    const std::string dir = work_dir() + "/retention";
     std::filesystem::remove_all(dir);
-    auto store = Store::open(dir);
+    auto store = test::open_test_store(dir, "retention");
     ASSERT_TRUE(store.ok()) << store.error().describe();
     const Model m = demo_model("pima-diabetes");
     auto parsed = report_parse(make_reports(m, "pima-diabetes", 1, 20)[0], m.schema, m.reference);
     ASSERT_TRUE(parsed.ok()) << parsed.error().describe();
-    std::vector<Store::Incoming> batch;
+    std::vector<IncomingReport> batch;
     for (const char* day : {"2020-01-01", "2026-11-01"}) {
         MetricsReport r = *parsed;
         r.day = day;
         batch.push_back({r, std::string(32, day[3]), "source-a"});
     }
     ASSERT_TRUE((*store)->add_reports(batch, 50000).ok());
-    EXPECT_EQ((*store)->totals("pima-diabetes", 1, "2000-01-01", "2100-01-01").reports, 2u);
-    EXPECT_GT((*store)->prune("2025-01-01"), 0u);
-    EXPECT_EQ((*store)->totals("pima-diabetes", 1, "2000-01-01", "2100-01-01").reports, 1u);  // the newer day stays
-    EXPECT_EQ((*store)->sources("pima-diabetes", 1, "2000-01-01", "2024-12-31").size(), 0u);
-    EXPECT_EQ((*store)->sources("pima-diabetes", 1, "2000-01-01", "2100-01-01").size(), 1u);
+    EXPECT_EQ((*store)->totals("pima-diabetes", 1, "2000-01-01", "2100-01-01")->reports, 2u);
+    EXPECT_GT(*(*store)->prune("2025-01-01"), 0u);
+    EXPECT_EQ((*store)->totals("pima-diabetes", 1, "2000-01-01", "2100-01-01")->reports, 1u);  // the newer day stays
+    EXPECT_EQ((*store)->sources("pima-diabetes", 1, "2000-01-01", "2024-12-31")->size(), 0u);
+    EXPECT_EQ((*store)->sources("pima-diabetes", 1, "2000-01-01", "2100-01-01")->size(), 1u);
     // The old report's idempotency key is gone with it: sent again, it counts again.
     auto again = (*store)->add_reports({batch[0]}, 50000);
     ASSERT_TRUE(again.ok());
-    EXPECT_EQ(again.value()[0], Store::Outcome::stored);
+    EXPECT_EQ(again.value()[0], ReportOutcome::stored);
 }
 
 TEST(Store, OrphanAndTemporaryBundleFilesAreRemovedAtOpenListedOnesKept) {
-    const std::string dir = std::string(LOCALDX_WORK_DIR) + "/orphans";
+    if (test::on_postgres()) GTEST_SKIP() << "SQLite's bundle files; PostgreSQL keeps bundle bytes in their row";
+    const std::string dir = work_dir() + "/orphans";
     std::filesystem::remove_all(dir);
     std::string listed;
     {
-        auto store = Store::open(dir);
+        auto store = sqlite_store_open(dir);
         ASSERT_TRUE(store.ok()) << store.error().describe();
         const std::string bytes = demo_bundle("pima-diabetes");
         listed = sha256_hex(bytes);
@@ -723,7 +736,7 @@ TEST(Store, OrphanAndTemporaryBundleFilesAreRemovedAtOpenListedOnesKept) {
     const std::string temporary = dir + "/bundles/." + std::string(64, 'b') + ".ldxb.tmp-7";
     std::ofstream(orphan) << "killed after the rename, before the commit";
     std::ofstream(temporary) << "killed while writing";
-    auto store = Store::open(dir);
+    auto store = sqlite_store_open(dir);
     ASSERT_TRUE(store.ok());
     EXPECT_FALSE(std::filesystem::exists(orphan));
     EXPECT_FALSE(std::filesystem::exists(temporary));
@@ -731,36 +744,37 @@ TEST(Store, OrphanAndTemporaryBundleFilesAreRemovedAtOpenListedOnesKept) {
 }
 
 TEST(Store, EachSourceHasADailyBudgetAndItsOwnAggregates) {
-    const std::string dir = std::string(LOCALDX_WORK_DIR) + "/source-budget";
+    const std::string dir = work_dir() + "/source-budget";
     std::filesystem::remove_all(dir);
-    auto store = Store::open(dir);
+    auto store = test::open_test_store(dir, "source_budget");
     ASSERT_TRUE(store.ok()) << store.error().describe();
     const Model m = demo_model("pima-diabetes");
     MetricsReport r = *report_parse(make_reports(m, "pima-diabetes", 1, 20)[0], m.schema, m.reference);
     r.day = "2026-11-01";
     // 20 predictions per report, 50 a day per source: two fit, the third does not; another
     // source and another day have their own budget; a duplicate stays a duplicate.
-    std::vector<Store::Incoming> batch = {{r, "", "a"}, {r, "", "a"}, {r, "", "a"}, {r, "", "b"}};
+    std::vector<IncomingReport> batch = {{r, "", "a"}, {r, "", "a"}, {r, "", "a"}, {r, "", "b"}};
     auto out = (*store)->add_reports(batch, 50);
     ASSERT_TRUE(out.ok());
-    EXPECT_EQ(out.value(), (std::vector<Store::Outcome>{Store::Outcome::stored, Store::Outcome::stored,
-                                                        Store::Outcome::over_daily_limit, Store::Outcome::stored}));
+    EXPECT_EQ(out.value(), (std::vector<ReportOutcome>{ReportOutcome::stored, ReportOutcome::stored,
+                                                       ReportOutcome::over_daily_limit, ReportOutcome::stored}));
     MetricsReport next = r;
     next.day = "2026-11-02";
     out = (*store)->add_reports({{r, std::string(32, '1'), "a"}, {next, std::string(32, '2'), "a"}}, 50);
-    EXPECT_EQ(out.value(), (std::vector<Store::Outcome>{Store::Outcome::over_daily_limit, Store::Outcome::stored}));
+    EXPECT_EQ(out.value(), (std::vector<ReportOutcome>{ReportOutcome::over_daily_limit, ReportOutcome::stored}));
     out = (*store)->add_reports({{next, std::string(32, '2'), "a"}}, 50);
-    EXPECT_EQ(out.value()[0], Store::Outcome::duplicate);
-    const auto sources = (*store)->sources("pima-diabetes", 1, "2026-11-01", "2026-11-02");
+    EXPECT_EQ(out.value()[0], ReportOutcome::duplicate);
+    const auto sources = *(*store)->sources("pima-diabetes", 1, "2026-11-01", "2026-11-02");
     ASSERT_EQ(sources.size(), 3u);  // a on the 1st, b on the 1st, a on the 2nd
     uint64_t predictions = 0;
     for (const auto& src : sources) predictions += src.predictions;
     EXPECT_EQ(predictions, 80u);
-    EXPECT_EQ((*store)->totals("pima-diabetes", 1, "2026-11-01", "2026-11-02").predictions, 80u);
+    EXPECT_EQ((*store)->totals("pima-diabetes", 1, "2026-11-01", "2026-11-02")->predictions, 80u);
 }
 
 TEST(Store, AStoreWithoutPerSourceAggregatesIsMovedToThemAtOpen) {
-    const std::string dir = std::string(LOCALDX_WORK_DIR) + "/old-layout";
+    if (test::on_postgres()) GTEST_SKIP() << "a layout only SQLite stores had";
+    const std::string dir = work_dir() + "/old-layout";
     std::filesystem::remove_all(dir);
     std::filesystem::create_directories(dir);
     sqlite3* db = nullptr;
@@ -775,15 +789,139 @@ TEST(Store, AStoreWithoutPerSourceAggregatesIsMovedToThemAtOpen) {
     )sql";
     ASSERT_EQ(sqlite3_exec(db, old, nullptr, nullptr, nullptr), SQLITE_OK);
     sqlite3_close(db);
-    auto store = Store::open(dir);
+    auto store = sqlite_store_open(dir);
     ASSERT_TRUE(store.ok()) << store.error().describe();
-    const auto sources = (*store)->sources("pima-diabetes", 1, "2026-11-01", "2026-11-01");
+    const auto sources = *(*store)->sources("pima-diabetes", 1, "2026-11-01", "2026-11-01");
     ASSERT_EQ(sources.size(), 1u);
     EXPECT_EQ(sources[0].predictions, 60u);
     EXPECT_EQ(sources[0].hist.at("field:0"), (std::vector<uint64_t>{0, 0, 17}));
-    EXPECT_EQ((*store)->totals("pima-diabetes", 1, "2026-11-01", "2026-11-01").reports, 3u);
+    EXPECT_EQ((*store)->totals("pima-diabetes", 1, "2026-11-01", "2026-11-01")->reports, 3u);
     store->reset();
-    EXPECT_TRUE(Store::open(dir).ok());  // opening again changes nothing
+    EXPECT_TRUE(sqlite_store_open(dir).ok());  // opening again changes nothing
+}
+
+TEST(Store, AStoreOfThePreviousSchemaVersionIsMigratedAtOpenWithItsRows) {
+    const std::string dir = work_dir() + "/migrate";
+    std::filesystem::remove_all(dir);
+    std::filesystem::create_directories(dir);
+    const Model m = demo_model("pima-diabetes");
+    MetricsReport r = *report_parse(make_reports(m, "pima-diabetes", 1, 20)[0], m.schema, m.reference);
+    r.day = "2026-11-01";
+    if (test::on_postgres()) {
+        // The previous version of a PostgreSQL store is an empty database (version 0).
+        auto store = test::open_test_store(dir, "migrate");
+        ASSERT_TRUE(store.ok()) << store.error().describe();
+        EXPECT_EQ((*store)->schema_version(), kPostgresSchemaVersion);
+        ASSERT_TRUE((*store)->add_reports({{r, std::string(32, 'a'), "a"}}, 50000).ok());
+        auto again = postgres_store_open(test::pg_uri(test::pg_database_name("migrate")), 1);  // opened again
+        ASSERT_TRUE(again.ok()) << again.error().describe();
+        EXPECT_EQ((*again)->totals("pima-diabetes", 1, "2026-11-01", "2026-11-01")->reports, 1u);
+        return;
+    }
+    // A store at schema version 1 (before day salts), with a report in it.
+    sqlite3* db = nullptr;
+    ASSERT_EQ(sqlite3_open((dir + "/localdx.db").c_str(), &db), SQLITE_OK);
+    const char* v1 = R"sql(
+        CREATE TABLE bundles (sha256 TEXT PRIMARY KEY, name TEXT NOT NULL, version INTEGER NOT NULL,
+            size INTEGER NOT NULL, created TEXT NOT NULL, expires TEXT NOT NULL, published TEXT NOT NULL,
+            UNIQUE (name, version));
+        CREATE TABLE totals (name TEXT NOT NULL, version INTEGER NOT NULL, day TEXT NOT NULL, reports INTEGER NOT NULL,
+            predictions INTEGER NOT NULL, PRIMARY KEY (name, version, day)) WITHOUT ROWID;
+        CREATE TABLE source_totals (name TEXT NOT NULL, version INTEGER NOT NULL, day TEXT NOT NULL,
+            source TEXT NOT NULL, reports INTEGER NOT NULL, predictions INTEGER NOT NULL,
+            PRIMARY KEY (name, version, day, source)) WITHOUT ROWID;
+        CREATE INDEX source_totals_by_source ON source_totals (day, source);
+        CREATE TABLE source_counts (name TEXT NOT NULL, version INTEGER NOT NULL, day TEXT NOT NULL,
+            source TEXT NOT NULL, hist TEXT NOT NULL, bin INTEGER NOT NULL, count INTEGER NOT NULL,
+            PRIMARY KEY (name, version, day, source, hist, bin)) WITHOUT ROWID;
+        CREATE TABLE seen_reports (key TEXT PRIMARY KEY, day TEXT NOT NULL) WITHOUT ROWID;
+        INSERT INTO totals VALUES ('pima-diabetes', 1, '2026-11-01', 1, 20);
+        INSERT INTO source_totals VALUES ('pima-diabetes', 1, '2026-11-01', 'a', 1, 20);
+        INSERT INTO seen_reports VALUES ('aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa', '2026-11-01');
+        PRAGMA user_version = 1;
+    )sql";
+    ASSERT_EQ(sqlite3_exec(db, v1, nullptr, nullptr, nullptr), SQLITE_OK);
+    sqlite3_close(db);
+    {
+        auto store = sqlite_store_open(dir);
+        ASSERT_TRUE(store.ok()) << store.error().describe();
+        EXPECT_EQ((*store)->schema_version(), kSqliteSchemaVersion);
+        EXPECT_EQ((*store)->totals("pima-diabetes", 1, "2026-11-01", "2026-11-01")->predictions, 20u);
+        auto dup = (*store)->add_reports({{r, std::string(32, 'a'), "a"}}, 50000);  // its key is still known
+        ASSERT_TRUE(dup.ok()) << dup.error().describe();
+        EXPECT_EQ(dup.value()[0], ReportOutcome::duplicate);
+        auto salt = (*store)->day_salt("2026-11-01");  // the new table
+        ASSERT_TRUE(salt.ok()) << salt.error().describe();
+        EXPECT_EQ(*(*store)->day_salt("2026-11-01"), *salt);
+        EXPECT_EQ(salt->size(), 64u);
+    }
+    // A store newer than this server is refused with the reason, not opened.
+    ASSERT_EQ(sqlite3_open((dir + "/localdx.db").c_str(), &db), SQLITE_OK);
+    ASSERT_EQ(sqlite3_exec(db, "PRAGMA user_version = 99", nullptr, nullptr, nullptr), SQLITE_OK);
+    sqlite3_close(db);
+    auto newer = sqlite_store_open(dir);
+    ASSERT_FALSE(newer.ok());
+    EXPECT_EQ(newer.error().code, "store_too_new");
+}
+
+// Several instances on one PostgreSQL store: what one publishes the others serve within a poll,
+// a report's idempotency key holds across them, and they give the same drift figures.
+TEST(Server, InstancesSharingAStoreServeTheSameBundlesAndCountEachReportOnce) {
+    if (!test::on_postgres()) GTEST_SKIP() << "one SQLite store belongs to one process";
+    const std::vector<std::string> flags{"--rate-limit", "0",   "--drift-min-sources", "1",
+                                         "--drift-min",  "100", "--poll-ms",           "200"};
+    Server a("instance-a", flags);
+    std::vector<std::string> shared = flags;
+    shared.insert(shared.end(),
+                  {"--store", a.args[std::find(a.args.begin(), a.args.end(), "--store") - a.args.begin() + 1]});
+    Server b("instance-b", shared);  // its own --store first, then a's: the last one counts
+    ASSERT_TRUE(a.start());
+    ASSERT_TRUE(b.start());
+    const auto root = *trust_root_parse(test::read_file(kDemo + "/keys/trust.json"), std::time(nullptr));
+    auto models = [&](const Server& s) {
+        auto index = models_index_verify(s.client().Get("/api/v1/models")->body, root, std::time(nullptr), 0);
+        return index ? index->models : Json();  // null: not a valid signed index
+    };
+    ASSERT_TRUE(models(b).is_array());
+    EXPECT_EQ(models(b).size(), 0u);
+    ASSERT_EQ(a.publish(demo_bundle("pima-diabetes"))->status, 201);
+    const auto published = std::chrono::steady_clock::now();
+    while (models(b).empty() && std::chrono::steady_clock::now() - published < std::chrono::seconds(5))
+        std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - published).count();
+    ASSERT_EQ(models(b).size(), 1u) << "instance b does not list the bundle published through a";
+    EXPECT_LT(seconds, 1.0) << "listed by b after " << seconds << " s";
+    std::printf("# listed by the second instance %.3f s after publishing\n", seconds);
+    const std::string sha = sha256_hex(demo_bundle("pima-diabetes"));
+    auto got = b.client().Get("/api/v1/bundles/" + sha);
+    ASSERT_TRUE(got);
+    EXPECT_EQ(got->status, 200);
+    EXPECT_EQ(got->body, demo_bundle("pima-diabetes"));  // the bytes, from the shared store
+
+    const Model m = demo_model("pima-diabetes");
+    const auto reports = make_reports(m, "pima-diabetes", 12, 20);
+    for (size_t i = 0; i < reports.size(); ++i) {
+        const std::string key = hex_encode(std::string(16, static_cast<char>(i + 1)));
+        auto first = (i % 2 ? a : b)
+                         .client()
+                         .Post("/api/v1/metrics", {{"Idempotency-Key", key}}, reports[i], "application/json");
+        ASSERT_TRUE(first);
+        ASSERT_EQ(first->status, 202) << first->body;
+        EXPECT_FALSE(Json::parse(first->body)["duplicate"].get<bool>());
+        // The same report again, through the other instance: a duplicate, counted once.
+        auto second = (i % 2 ? b : a)
+                          .client()
+                          .Post("/api/v1/metrics", {{"Idempotency-Key", key}}, reports[i], "application/json");
+        ASSERT_TRUE(second);
+        ASSERT_EQ(second->status, 202) << second->body;
+        EXPECT_TRUE(Json::parse(second->body)["duplicate"].get<bool>());
+    }
+    auto da = Json::parse(a.operator_client().Get("/api/v1/drift?model=pima-diabetes")->body);
+    auto db = Json::parse(b.operator_client().Get("/api/v1/drift?model=pima-diabetes")->body);
+    EXPECT_EQ(da["reports"].get<uint64_t>(), 12u);
+    EXPECT_EQ(da["predictions"].get<uint64_t>(), 240u);
+    EXPECT_EQ(da["pooling"]["sources"].get<uint64_t>(), 1u);  // one client, one source, whichever instance
+    EXPECT_EQ(da.dump(), db.dump());
 }
 
 TEST(Server, RateLimitPerSource) {
@@ -944,7 +1082,7 @@ TEST(Server, RealPrometheusScrapesTheServerAndTheShippedDriftAlertFires) {
 }
 
 TEST(Server, ServesHttpsWithTheGivenCertificate) {
-    const std::string dir = std::string(LOCALDX_WORK_DIR) + "/tls-cert";
+    const std::string dir = work_dir() + "/tls-cert";
     std::filesystem::create_directories(dir);
     ASSERT_EQ(std::system(("openssl req -x509 -newkey rsa:2048 -nodes -days 1 -subj /CN=localhost -keyout " + dir +
                            "/key.pem -out " + dir + "/cert.pem > /dev/null 2>&1")

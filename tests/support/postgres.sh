@@ -1,0 +1,51 @@
+#!/usr/bin/env bash
+# tests/support/postgres.sh — a throwaway PostgreSQL server for the tests (the ctest fixture
+# "postgres"), on a unix socket only, with its files in a temp folder.
+#
+#   postgres.sh start STATE_DIR   starts it; writes STATE_DIR/uri (a libpq URI of its "postgres"
+#                                 database) and STATE_DIR/run (its folder)
+#   postgres.sh stop STATE_DIR    stops it (fast) and removes its files
+#   postgres.sh restart STATE_DIR stop then start the same server, keeping its data (outage tests)
+#
+# PostgreSQL refuses to run as root: as root, it runs as Debian's "postgres" user (from the
+# postgresql-15 package), from a folder that user owns; otherwise as the caller.
+set -euo pipefail
+cmd=${1:?start, stop or restart}
+state=${2:?STATE_DIR}
+bin=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -1)
+[ -x "$bin/initdb" ] || { echo "postgres.sh: PostgreSQL is not installed (scripts/setup installs postgresql-15)" >&2; exit 1; }
+as_pg() { if [ "$(id -u)" -eq 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi; }
+
+pg_start() {  # RUN_DIR
+  as_pg "$bin/pg_ctl" -D "$1/data" -l "$1/log" -w -t 60 \
+    -o "-k $1 -c listen_addresses='' -p 5432 -c max_connections=400 -c shared_buffers=64MB" start >/dev/null
+}
+pg_stop() {  # RUN_DIR
+  as_pg "$bin/pg_ctl" -D "$1/data" -m fast -w -t 60 stop >/dev/null 2>&1 || true
+}
+
+case $cmd in
+start)
+  "$0" stop "$state"
+  mkdir -p "$state"
+  run=$(mktemp -d /tmp/localdx-pg.XXXXXX)
+  chmod 755 "$run"
+  if [ "$(id -u)" -eq 0 ]; then chown postgres: "$run"; fi
+  as_pg "$bin/initdb" -D "$run/data" --auth=trust -U postgres -E UTF8 --no-instructions >/dev/null
+  pg_start "$run"
+  echo "$run" >"$state/run"
+  echo "postgresql://postgres@/postgres?host=$run&port=5432" >"$state/uri"
+  ;;
+stop)
+  [ -f "$state/run" ] || exit 0
+  run=$(cat "$state/run")
+  pg_stop "$run"
+  rm -rf "$run" "$state/run" "$state/uri"
+  ;;
+restart)
+  run=$(cat "$state/run")
+  pg_stop "$run"
+  pg_start "$run"
+  ;;
+*) echo "postgres.sh: start, stop or restart" >&2; exit 2 ;;
+esac
