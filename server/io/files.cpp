@@ -66,6 +66,11 @@ Result<std::string> file_read(const std::string& path, size_t max_bytes, FileSta
 Result<Ok> file_write_atomic(const std::string& path, std::string_view data, unsigned mode) {
     const std::filesystem::path target(path);
     const std::filesystem::path dir = target.has_parent_path() ? target.parent_path() : std::filesystem::path(".");
+    // Replacing is for files: a device, a folder or a pipe at `path` (/dev/null, say) is left alone.
+    std::error_code ec;
+    if (const auto st = std::filesystem::symlink_status(target, ec);
+        !ec && std::filesystem::exists(st) && !std::filesystem::is_regular_file(st))
+        return problem("io", path + " is not a regular file; it is not replaced", path);
     std::random_device rd;
     const std::string tmp = (dir / ("." + target.filename().string() + ".tmp-" + std::to_string(rd()))).string();
     const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode);

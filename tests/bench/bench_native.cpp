@@ -1,7 +1,8 @@
 // tests/bench/bench_native.cpp — native speed of the core against XGBoost's own predict and
 // pred_contribs (one thread), on the demo models and a large synthetic model, in one run.
 //
-// Usage: localdx_bench --demo DIR --data DIR --work DIR --out FILE.json
+// Usage: localdx_bench --demo DIR --data DIR --work DIR --out FILE.json [--only report]
+// (--only report: just WORK/report-pima.json, the report the server benchmarks send)
 // Writes {"<name>": {"value", "unit", "reference", "ratio"}} (ratio = value / reference; for
 // times, below 1 means the core is faster) and the synthetic model for the browser benchmark.
 #include <algorithm>
@@ -152,19 +153,21 @@ void synthetic(const std::string& work) {
 }  // namespace
 
 int main(int argc, char** argv) {
-    std::string demo, data, work, out;
+    std::string demo, data, work, out, only;
     for (int i = 1; i + 1 < argc; i += 2) {
         const std::string a = argv[i];
         if (a == "--demo") demo = argv[i + 1];
         else if (a == "--data") data = argv[i + 1];
         else if (a == "--work") work = argv[i + 1];
         else if (a == "--out") out = argv[i + 1];
+        else if (a == "--only") only = argv[i + 1];
     }
     if (demo.empty() || data.empty() || work.empty() || out.empty()) {
-        std::fprintf(stderr, "usage: localdx_bench --demo DIR --data DIR --work DIR --out FILE.json\n");
+        std::fprintf(stderr, "usage: localdx_bench --demo DIR --data DIR --work DIR --out FILE.json [--only report]\n");
         return 2;
     }
     for (const std::string task : {"wdbc", "pima-diabetes", "pbc-stage"}) {
+        if (only == "report") break;
         auto schema = schema_parse(*file_read(demo + "/train/" + task + "/schema.json"));
         auto ds = dataset_from_csv(*schema, *file_read(data + "/" + task + ".csv"), true);
         const std::string json = *file_read(demo + "/train/" + task + "/model.xgb.json");
@@ -173,7 +176,7 @@ int main(int argc, char** argv) {
         auto e = ensemble_from_xgboost_json(json);
         bench_model(task, *b, *e, ds->x);
     }
-    synthetic(work);
+    if (only != "report") synthetic(work);
     {
         // One valid aggregate report (20 real patients) for the server load benchmark.
         auto schema = schema_parse(*file_read(demo + "/train/pima-diabetes/schema.json"));

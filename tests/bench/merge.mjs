@@ -1,4 +1,4 @@
-// tests/bench/merge.mjs OUT native.json browser.json server.json — one results file, with the
+// tests/bench/merge.mjs OUT native.json browser.json server.json store.json — one results file, with the
 // browser figures set against XGBoost's native figures from the same run, and a printed table.
 import { readFileSync, writeFileSync } from 'node:fs';
 const [out, ...inputs] = process.argv.slice(2);

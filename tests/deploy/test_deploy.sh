@@ -35,26 +35,8 @@ printf 'deploy-operator-token-0123456789abcdef\n' > operator-tokens
   --token-file token --operator-token-file operator-tokens --trusted-proxy 127.0.0.1 --max-connections-per-source 0 \
   --rate-limit 2 --no-access-log > server.log 2>&1 &
 pids+=($!)
-openssl req -x509 -newkey rsa:2048 -nodes -keyout key.pem -out cert.pem -days 2 -subj /CN=localhost >/dev/null 2>&1
-mkdir -p logs tmp
 # The shipped site, with this test's certificate, ports and instance.
-sed -e "s|/etc/ssl/localdx/fullchain.pem|$work/cert.pem|; s|/etc/ssl/localdx/privkey.pem|$work/key.pem|" \
-    -e "s|127.0.0.1:8081|127.0.0.1:$app|; s|listen 443 ssl http2;|listen 127.0.0.1:$https ssl http2;|" \
-    -e "s|listen 80;|listen 127.0.0.1:$http;|; /listen \[::\]/d" "$src/deploy/nginx/localdx.conf" > site.conf
-cat > nginx.conf <<EOF
-worker_processes 1;
-error_log $work/logs/error.log;
-events { worker_connections 512; }
-http {
-    access_log off;
-    client_body_temp_path $work/tmp/body;
-    proxy_temp_path $work/tmp/proxy;
-    fastcgi_temp_path $work/tmp/fastcgi;
-    uwsgi_temp_path $work/tmp/uwsgi;
-    scgi_temp_path $work/tmp/scgi;
-    include $work/site.conf;
-}
-EOF
+bash "$src/tests/support/nginx-site.sh" "$src" "$work" "$https" "$http" "$app"
 if out=$(nginx -t -p "$work" -c "$work/nginx.conf" -g "pid $work/nginx.pid; user root;" 2>&1); then ok; else bad "nginx -t: $out"; fi
 nginx -p "$work" -c "$work/nginx.conf" -g "pid $work/nginx.pid; user root;" 2>>logs/start.log || bad "nginx did not start"
 for _ in $(seq 100); do curl -fsS -o /dev/null "http://127.0.0.1:$app/readyz" 2>/dev/null && break; sleep 0.1; done

@@ -5,12 +5,14 @@
 #   postgres.sh start STATE_DIR   starts it; writes STATE_DIR/uri (a libpq URI of its "postgres"
 #                                 database) and STATE_DIR/run (its folder)
 #   postgres.sh stop STATE_DIR    stops it (fast) and removes its files
-#   postgres.sh restart STATE_DIR stop then start the same server, keeping its data (outage tests)
+#   postgres.sh halt STATE_DIR    stops the server (fast: open transactions are rolled back),
+#                                 keeping its data, for outage tests
+#   postgres.sh resume STATE_DIR  starts it again after halt
 #
 # PostgreSQL refuses to run as root: as root, it runs as Debian's "postgres" user (from the
 # postgresql-15 package), from a folder that user owns; otherwise as the caller.
 set -euo pipefail
-cmd=${1:?start, stop or restart}
+cmd=${1:?start, stop, halt or resume}
 state=${2:?STATE_DIR}
 bin=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -1)
 [ -x "$bin/initdb" ] || { echo "postgres.sh: PostgreSQL is not installed (scripts/setup installs postgresql-15)" >&2; exit 1; }
@@ -42,10 +44,7 @@ stop)
   pg_stop "$run"
   rm -rf "$run" "$state/run" "$state/uri"
   ;;
-restart)
-  run=$(cat "$state/run")
-  pg_stop "$run"
-  pg_start "$run"
-  ;;
-*) echo "postgres.sh: start, stop or restart" >&2; exit 2 ;;
+halt) pg_stop "$(cat "$state/run")" ;;
+resume) pg_start "$(cat "$state/run")" ;;
+*) echo "postgres.sh: start, stop, halt or resume" >&2; exit 2 ;;
 esac
