@@ -11,6 +11,7 @@
 #include <gtest/gtest.h>
 
 #include <poll.h>
+#include <sys/stat.h>
 #include <sqlite3.h>
 
 #include <atomic>
@@ -29,6 +30,7 @@
 #include "drift/report.h"
 #include "predict/predict.h"
 #include "fixture.h"
+#include "io/files.h"
 
 namespace ldx {
 namespace {
@@ -683,6 +685,23 @@ TEST(Store, AStoreWithoutPerSourceAggregatesIsMovedToThemAtOpen) {
     EXPECT_EQ((*store)->totals("pima-diabetes", 1, "2026-11-01", "2026-11-01")->reports, 3u);
     store->reset();
     EXPECT_TRUE(sqlite_store_open(dir).ok());  // opening again changes nothing
+}
+
+TEST(Files, AnAtomicWriteReplacesFilesOnlyNeverADeviceAFolderOrAPipe) {
+    const std::string dir = work_dir() + "/atomic";
+    std::filesystem::remove_all(dir);
+    std::filesystem::create_directories(dir + "/folder");
+    ASSERT_EQ(::mkfifo((dir + "/pipe").c_str(), 0600), 0);
+    for (const std::string target : {dir + "/folder", dir + "/pipe"}) {
+        auto w = file_write_atomic(target, "bytes");
+        ASSERT_FALSE(w.ok()) << target;
+        EXPECT_NE(w.error().message.find("not a regular file"), std::string::npos) << w.error().message;
+    }
+    EXPECT_TRUE(std::filesystem::is_directory(dir + "/folder"));
+    EXPECT_TRUE(std::filesystem::is_fifo(dir + "/pipe"));
+    ASSERT_TRUE(file_write_atomic(dir + "/file", "one").ok());
+    ASSERT_TRUE(file_write_atomic(dir + "/file", "two").ok());  // a file is replaced
+    EXPECT_EQ(test::read_file(dir + "/file"), "two");
 }
 
 TEST(Store, AStoreOfThePreviousSchemaVersionIsMigratedAtOpenWithItsRows) {
