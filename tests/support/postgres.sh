@@ -16,6 +16,7 @@ cmd=${1:?start, stop, halt or resume}
 state=${2:?STATE_DIR}
 bin=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -1)
 [ -x "$bin/initdb" ] || { echo "postgres.sh: PostgreSQL is not installed (scripts/setup installs postgresql-15)" >&2; exit 1; }
+cd /tmp  # the server's user may not be able to enter the caller's folder
 as_pg() { if [ "$(id -u)" -eq 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi; }
 
 pg_start() {  # RUN_DIR
