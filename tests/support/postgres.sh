@@ -13,7 +13,7 @@
 # postgresql-15 package), from a folder that user owns; otherwise as the caller.
 set -euo pipefail
 cmd=${1:?start, stop, halt or resume}
-state=${2:?STATE_DIR}
+state=$(realpath -m "${2:?STATE_DIR}")
 bin=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -1)
 [ -x "$bin/initdb" ] || { echo "postgres.sh: PostgreSQL is not installed (scripts/setup installs postgresql-15)" >&2; exit 1; }
 cd /tmp  # the server's user may not be able to enter the caller's folder
