@@ -27,7 +27,7 @@ const today = () => new Date().toISOString().slice(0, 10);
 let M = null;          // the wasm module (core + Dear ImGui app)
 let ort = null;        // ONNX Runtime Web
 let trust = '';        // trust root shipped with the app
-let current = null;    // { model: CoreModel, info, session, name }
+let current = null;    // { model: CoreModel, info, sessionReady: Promise<ONNX Runtime session>, session (once ready), name }
 let index = null;      // verified models index
 const pending = new Map();
 let readyResolve, readyReject;
@@ -177,17 +177,23 @@ async function loadBundle(url, status = {}, download = fetchBundle(url)) {
   floors[info.name] = Math.max(floors[info.name] || 0, info.version);
   store.set('accepted', floors);
   store.set('model', info.name);
-  const session = await ort.InferenceSession.create(model.onnx(), { executionProviders: ['wasm'] });
+  // ONNX Runtime's session: a tree model is used as soon as the core has verified it (its results
+  // are shown "being checked" until ONNX Runtime is up: startOnnxChecks); any other model only
+  // runs in ONNX Runtime, so it waits.
+  const used = { model, info, name: info.name, bytes, session: null };
+  used.sessionReady = ort.InferenceSession.create(model.onnx(), { executionProviders: ['wasm'] })
+    .then((session) => { used.session = session; return session; });
   if (info.background) {
     // A model the core cannot walk: on every load, ONNX Runtime must reproduce the probabilities
     // its author published for the background rows, or the bundle is not used.
-    const out = await probabilitiesOnnx(session, info, Float32Array.from(info.background.features));
+    const out = await probabilitiesOnnx(used, Float32Array.from(info.background.features));
     const agree = JSON.parse(model.checkBackground(out));
     if (!agree.ok) return refuse(agree);
   }
   releasePatient();  // the patient seen with the model being replaced is reported with it
   retire(current);
-  current = { model, info, session, name: info.name, bytes };
+  current = used;
+  if (!info.background) startOnnxChecks(used);
   const available = (index ? index.models : []).map((m) => ({ name: m.name, version: m.version, title: m.title || m.name }));
   M.appSetModel(model, JSON.stringify({ ...status, available }));
   // A site calibration of this bundle's prediction sets, made earlier on this device (Validate tab).
@@ -206,7 +212,7 @@ let retired = null;
 function retire(old) {
   if (retired) {
     retired.model.delete();
-    retired.session.release().catch(() => {});
+    retired.sessionReady.then((session) => session.release()).catch(() => {});
   }
   retired = old;
 }
@@ -226,43 +232,76 @@ function refuse(error) {
 // check/checkTable/checkBackground): otherwise the result is withheld and the disagreement shown.
 
 // The page's ONNX Runtime calls run one at a time (a patient's prediction may come while a batch
-// table is being checked).
+// table is being checked), each once the model's session is up.
 let ortTail = Promise.resolve();
-function runOnnxInTurn(session, info, x) {
-  const run = ortTail.then(() => runOnnx(ort, session, info, x));
+function runOnnxInTurn(used, x) {
+  const run = ortTail.then(async () => runOnnx(ort, await used.sessionReady, used.info, x));
   ortTail = run.catch(() => {});
   return run;
 }
 
-async function runOrt(rows) {
-  const out = await runOnnxInTurn(current.session, current.info, packFeatures(rows, current.info.num_features));
-  return { margin: out.margin, probabilities: out.probabilities };
-}
-
 // Models the core cannot walk (explainer "sampling-shapley"): ONNX Runtime runs the rows the
 // core lays out (the patient, then the explainer's sampled rows), and the core reads the outputs.
-async function probabilitiesOnnx(session, info, x) {
-  return (await runOnnxInTurn(session, info, x))[info.onnx.output].data;
+async function probabilitiesOnnx(used, x) {
+  return (await runOnnxInTurn(used, x))[used.info.onnx.output].data;
 }
 
 async function finishOnnx(pending, explain) {
   const inputs = current.model.onnxInputs(JSON.stringify(pending.features), explain);
   // The core adds "check" (base + contributions against the probability).
-  return JSON.parse(current.model.finish(JSON.stringify(pending), await probabilitiesOnnx(current.session, current.info, inputs), explain));
+  return JSON.parse(current.model.finish(JSON.stringify(pending), await probabilitiesOnnx(current, inputs), explain));
 }
 
-async function predict(record) {
+// A tree model's result (the core's JSON) cross-checked by ONNX Runtime on the same features:
+// the core decides whether they agree (its result with "check", or the problem that withholds it).
+async function checkResult(used, r) {
+  const out = await runOnnxInTurn(used, packFeatures([r], used.info.num_features));
+  const K = r.probabilities.length, M = out.margin.dims[1];
+  return JSON.parse(used.model.check(JSON.stringify(r), out.probabilities.data.subarray(0, K), out.margin.data.subarray(0, M)));
+}
+
+// Tree models: once ONNX Runtime is up, it runs the model on rows spread over the training ranges
+// of the bundle's reference (the core's warm-up rows) against the core's own table; a model whose
+// ONNX file and trees disagree is not used, and a result shown meanwhile is withdrawn.
+async function startOnnxChecks(used) {
+  let ok = false, why = '';
+  try {
+    await used.sessionReady;
+    const file = used.model.openBatch(used.model.warmUpCsv(64), now());
+    const part = file.table(0, 1);
+    file.delete();
+    const meta = JSON.parse(part.meta);
+    const agree = await checkTable(used, meta, part.table, part.features, part.margins);
+    ok = agree.ok && meta.rows > 0;
+    why = `the model's ONNX file and its trees disagree (difference ${agree.worst.toExponential(2)})`;
+  } catch (e) {
+    why = 'ONNX Runtime could not run this model: ' + String(e.message || e);
+  }
+  used.loadCheck = ok;
+  if (ok || current !== used) return;
+  const text = `This model cannot be used: ${why}. Report this to your administrator.`;
+  showError(text);
+  M.appSetResultChecked(shownSeq, JSON.stringify({ ok: false, problems: [{ code: 'check_failed', text }] }));
+}
+
+let predictSeq = 0, shownSeq = 0;
+// One patient: the core's result, cross-checked by ONNX Runtime. With `shown`, a tree model's
+// result is handed to shown() at once while ONNX Runtime is still starting (marked "being
+// checked"); the promise resolves to the checked result (or the problem that withdraws it).
+async function predict(record, shown = null) {
   if (!current) throw new Error('no model loaded');
-  const r = JSON.parse(current.model.predict(JSON.stringify(record || {}), true));
+  const used = current;
+  const r = JSON.parse(used.model.predict(JSON.stringify(record || {}), true));
+  r.seq = ++predictSeq;
   if (!r.ok) return r;
   if (r.pending === 'onnx') {
     const done = await finishOnnx(r, true);
     if (done.ok) reportLater(done);
-    return done;
+    return { ...done, seq: r.seq };
   }
-  const ortOut = await runOrt([r]);
-  const K = r.probabilities.length, M = ortOut.margin.dims[1];
-  const checked = JSON.parse(current.model.check(JSON.stringify(r), ortOut.probabilities.data.subarray(0, K), ortOut.margin.data.subarray(0, M)));
+  if (shown && !used.session) shown({ ...r, check: { ok: false, pending: true } });
+  const checked = { ...(await checkResult(used, r)), seq: r.seq };
+  if (checked.ok && used.loadCheck === false) return { ok: false, seq: r.seq, problems: [{ code: 'check_failed', text: 'This model failed its check against ONNX Runtime and is not used.' }] };
   if (checked.ok) reportLater(checked);
   return checked;
 }
@@ -375,7 +414,7 @@ async function checkTable(used, meta, table, features, margins) {
   for (let at = 0; at < meta.rows; at += CHECK_ROWS) {
     if (at) await yieldToPage();
     const n = Math.min(CHECK_ROWS, meta.rows - at);
-    const out = await runOnnxInTurn(used.session, used.info, features.slice(at * F, (at + n) * F));
+    const out = await runOnnxInTurn(used, features.slice(at * F, (at + n) * F));
     const slice = JSON.parse(used.model.checkTable(table.subarray(at * S, (at + n) * S), margins.subarray(at * O, (at + n) * O),
       out.probabilities.data, out.margin.data, out.margin.dims[1]));
     ok = ok && slice.ok;
@@ -575,10 +614,15 @@ function announce(text) { $('live').textContent = text; }
 
 globalThis.localdxHost = {
   async predictFromApp(recordJson) {
+    let early = null;
     try {
-      M.appSetResult(JSON.stringify(await predict(JSON.parse(recordJson))));
+      const r = await predict(JSON.parse(recordJson), (first) => { early = first; shownSeq = first.seq; M.appSetResult(JSON.stringify(first)); });
+      if (early) M.appSetResultChecked(early.seq, JSON.stringify(r));  // marks it checked, or withdraws it
+      else { shownSeq = r.seq; M.appSetResult(JSON.stringify(r)); }
     } catch (e) {
-      M.appSetResult(JSON.stringify({ ok: false, problems: [{ code: 'error', text: String(e.message || e) }] }));
+      const failed = JSON.stringify({ ok: false, problems: [{ code: 'error', text: String(e.message || e) }] });
+      if (early) M.appSetResultChecked(early.seq, failed);
+      else M.appSetResult(failed);
     }
   },
   openCsv,

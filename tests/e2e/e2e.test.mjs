@@ -465,6 +465,74 @@ test('batch: ids, an unknown column, a decimal comma and five bad rows give the 
   await ctx.close();
 });
 
+// ONNX Runtime's 14 MB module held back until the test calls release(): the first result must not
+// wait for it. onnxBody may rewrite web/onnx.js as served.
+async function holdOnnxRuntime(ctx, onnxBody = null) {
+  let release;
+  const released = new Promise((r) => { release = r; });
+  await ctx.route('**/ort-wasm-simd-threaded.wasm', async (route) => {
+    await released;
+    await route.continue();
+  });
+  if (onnxBody) await ctx.route('**/onnx.js', async (route) => {
+    const res = await route.fetch();
+    await route.fulfill({ response: res, body: onnxBody(await res.text()) });
+  });
+  return release;
+}
+
+test('the first result is shown before ONNX Runtime has started, marked "being checked", then checked', async () => {
+  const ctx = await browser.newContext({ viewport: { width: 1280, height: 800 } });
+  const release = await holdOnnxRuntime(ctx);
+  const { page, errors } = await openApp(browser, server.base, { context: ctx });
+  const t0 = Date.now();
+  await typePatient(page, 1, ['6', '148', '72', '35', '', '33.6', '0.627', '50']);
+  await page.waitForFunction(() => document.getElementById('live').textContent.startsWith('Result:'), null, { timeout: 15000 });
+  const early = await page.evaluate(() => window.localdx.viewState());
+  const live = await page.textContent('#live');
+  assert.equal(early.result, 'current');
+  assert.equal(early.being_checked, true, 'the first result was not shown before ONNX Runtime started');
+  assert.match(live, /Being checked by ONNX Runtime/);
+  await page.screenshot({ path: path.join(env.shots, 'being-checked.png') });
+  const shownAfter = Date.now() - t0;
+  release();
+  await page.waitForFunction(() => !window.localdx.viewState().being_checked, null, { timeout: 30000 });
+  const later = await page.evaluate(() => window.localdx.viewState());
+  assert.equal(later.result, 'current');
+  assert.match(await page.textContent('#live'), /^Checked: ONNX Runtime on this device agrees/);
+  // The same patient through the test API: checked, the same probabilities as the shown ones.
+  const api = await page.evaluate(() => window.localdx.predict(window.localdx.formRecord()));
+  assert.ok(api.check.ok);
+  assert.match(live, new RegExp(`Diabetes ${(100 * api.probabilities[1]).toFixed(1)}%`));
+  console.log(`# shown ${shownAfter} ms after typing began, ONNX Runtime held back; checked once it started`);
+  assert.deepEqual(errors, []);
+  await ctx.close();
+});
+
+test('a result shown before ONNX Runtime started is withdrawn, with the reason, when ONNX Runtime disagrees; nothing is reported', async () => {
+  const ctx = await browser.newContext({ viewport: { width: 1280, height: 800 } });
+  let nudged = false;
+  // One patient's run comes back with its margin nudged by 0.01 (the 64 rows checked at load do not).
+  const release = await holdOnnxRuntime(ctx, (text) => {
+    const body = text.replace("return session.run({ [info.onnx.input]: new ort.Tensor('float32', x, [x.length / F, F]) });",
+      "const out = await session.run({ [info.onnx.input]: new ort.Tensor('float32', x, [x.length / F, F]) }); if (x.length === F) out.margin.data[0] += 0.01; return out;");
+    nudged = body !== text;
+    return body;
+  });
+  const { page, errors } = await openApp(browser, server.base, { context: ctx });
+  await typePatient(page, 1, ['6', '148', '72', '35', '', '33.6', '0.627', '50']);
+  await page.waitForFunction(() => window.localdx.viewState().being_checked, null, { timeout: 15000 });
+  assert.ok(nudged, 'onnx.js was served nudged');
+  release();
+  await page.waitForFunction(() => window.localdx.viewState().result === 'refused', null, { timeout: 30000 });
+  assert.match(await page.textContent('#live'), /^The result was withdrawn: .*ONNX Runtime/);
+  await page.screenshot({ path: path.join(env.shots, 'withdrawn.png') });
+  const rep = await page.evaluate(() => window.localdx.reporting());
+  assert.deepEqual([Object.keys(rep.pending).length, rep.queue.length], [0, 0], 'a withdrawn result is not reported');
+  assert.deepEqual(errors, []);
+  await ctx.close();
+});
+
 test('batch view: a table that disagrees with ONNX Runtime is withheld whole, and none of it is reported', async () => {
   // The batch worker's script is served with one margin nudged by 0.01 after the parts are
   // joined: the page's ONNX Runtime check must catch it (a fresh profile: no service worker yet).

@@ -395,8 +395,38 @@ void app_set_result(const std::string& result_json) {
     s.explained_as = Json();
     s.result_stale = false;
     if (s.result.is_object() && s.result.value("ok", false)) host_announce(result_summary(s));
-    else if (s.result.is_object())
-        host_announce("The values could not be used: " + s.result["problems"][0].value("text", std::string()));
+    else if (s.result.is_object()) {
+        const Json& first =
+            s.result["problems"].is_array() && !s.result["problems"].empty() ? s.result["problems"][0] : Json();
+        host_announce((json_text_or(first, "code") == "check_failed" ? "No result, it was withheld: "
+                                                                     : "The values could not be used: ") +
+                      json_text_or(first, "text"));
+    }
+}
+
+// ONNX Runtime's cross-check of a result shown before it was checked ("check": {"pending": true}),
+// by the result's "seq" (web/app.js numbers each prediction): agreement marks it checked; a
+// disagreement withdraws it, with the reason, and says so. A result replaced meanwhile is left.
+void app_set_result_checked(double seq, const std::string& checked_json) {
+    AppState& s = state();
+    if (!s.result.is_object() || json_member(s.result, "seq") != Json(seq)) return;
+    wake(s);
+    Json checked = parse_or_null(checked_json);
+    if (checked.is_object() && checked.value("ok", false) && checked.contains("check")) {
+        s.result["check"] = checked["check"];
+        if (s.explained_as.is_object()) s.explained_as["check"] = checked["check"];
+        host_announce("Checked: ONNX Runtime on this device agrees with the result.");
+        return;
+    }
+    if (!checked.is_object() || !checked["problems"].is_array() || checked["problems"].empty())
+        checked =
+            Json{{"ok", false},
+                 {"problems",
+                  Json::array({{{"code", "check_failed"}, {"text", "ONNX Runtime could not check this result."}}})}};
+    s.result = checked;
+    s.explain_class = -1;
+    s.explained_as = Json();
+    host_announce("The result was withdrawn: " + checked["problems"][0].value("text", std::string()));
 }
 
 // A scored file from batch-worker.js: meta (JSON, small) and the table (a Float64Array).
@@ -460,6 +490,8 @@ std::string app_view_state() {
                          : s.result_stale               ? "stale"
                                                         : "current";
     Json view{{"result", result}, {"problems", s.live_problems}, {"form_scroll", s.form_scroll}};
+    // A result on screen not yet cross-checked by ONNX Runtime (it is still starting).
+    view["being_checked"] = json_member(json_member(s.result, "check"), "pending") == Json(true);
     // The explanation on screen: which output, and its points (base + fields = probability).
     const Json& shown = s.explain_class >= 0 && s.explained_as.is_object() ? s.explained_as : s.result;
     if (const Json& ex = json_member(shown, "explanation"); ex.is_object())
@@ -553,6 +585,7 @@ EMSCRIPTEN_BINDINGS(localdx_app) {
     emscripten::function("appSetModel", &ldx::app::app_set_model);
     emscripten::function("appSetError", &ldx::app::app_set_error);
     emscripten::function("appSetResult", &ldx::app::app_set_result);
+    emscripten::function("appSetResultChecked", &ldx::app::app_set_result_checked);
     emscripten::function("appSetBatchTable", &ldx::app::app_set_batch_table);
     emscripten::function("appSetReporting", &ldx::app::app_set_reporting);
     emscripten::function("appSetBatchRow", &ldx::app::app_set_batch_row);

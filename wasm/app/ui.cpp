@@ -466,7 +466,10 @@ void draw_result(AppState& s) {
         return;
     }
     if (!r.value("ok", false)) {
-        ImGui::TextColored(kRed, "The values could not be used:");
+        // The values, or the result: a result ONNX Runtime disagrees with is withheld, whatever the values.
+        const Json& first = r["problems"].is_array() && !r["problems"].empty() ? r["problems"][0] : Json();
+        const bool withheld = json_text_or(first, "code") == "check_failed";
+        ImGui::TextColored(kRed, withheld ? "No result: it was withheld." : "The values could not be used:");
         for (const auto& p : r["problems"]) bullet("%s", p.value("text", "").c_str());
         return;
     }
@@ -544,6 +547,8 @@ void draw_result(AppState& s) {
     }
     const Json check = r.value("check", Json::object());
     if (check.value("ok", false)) ImGui::TextColored(kGreen, "Computed and checked on this device.");
+    else if (check.value("pending", false))
+        ImGui::TextColored(kAmber, "Computed on this device; being checked by ONNX Runtime, which is still starting.");
     else if (check.contains("message")) ImGui::TextColored(kRed, "%s", check.value("message", "").c_str());
     for (const auto& w : r["warnings"]) {
         ImGui::PushStyleColor(ImGuiCol_Text, kAmber);
@@ -1374,6 +1379,8 @@ std::string result_summary(const AppState& s) {
         t += ".";
     }
     if (!r["warnings"].empty()) t += " " + std::to_string(r["warnings"].size()) + " warning(s).";
+    if (json_member(json_member(r, "check"), "pending") == Json(true))
+        t += " Being checked by ONNX Runtime, which is still starting.";
     return t + " Decision support, not a diagnosis.";
 }
 
