@@ -658,6 +658,11 @@ globalThis.localdx = {
   ready,
   predict: async (record) => publicResult(await predict(record)),
   explain: async (record) => publicResult(await predict(record)),
+  // As the Predict button: resolves with the result as first shown (a tree model's result "being
+  // checked" while ONNX Runtime starts: check.pending), else with the checked one.
+  predictShown: (record) => new Promise((resolve, reject) => {
+    predict(record, (first) => resolve(publicResult(first))).then((r) => resolve(publicResult(r)), reject);
+  }),
   loadBundle: (url) => loadBundle(url, { source: 'loaded by URL' }),
   scoreFile: async (name, text, { results = false } = {}) => {
     const m = await scoreFile(name, text, { results });
