@@ -32,6 +32,7 @@
 #include "onnx/onnx_trees.h"
 #include "package/package.h"
 #include "predict/predict.h"
+#include "predict/prediction_json.h"
 #include "record/fhir.h"
 #include "record/patients.h"
 #include "record/record.h"
@@ -135,14 +136,19 @@ carried through as each row's "patient"; columns the model does not use are igno
 notice; numbers may use a decimal comma ("0,5"), an ambiguous "1,234" is refused.
 
 A row that cannot be used is listed with its row, id and reason (standard error, and in the
-output: JSON "rejected", CSV a row with the reason in "problem") and the other rows are scored;
+output: JSON "ok": false with "problems", CSV a row with the reason in "problem") and the other
+rows are scored;
 the exit status is then 2. With --strict, any bad row fails the whole file (exit 1, no output).
 
-Verifies the bundle, then scores every patient with the same core the browser runs: class
-probabilities, the predicted class, warnings; with --explain the contribution of every model
-feature and the sum per input field, in the model's raw margin (log-odds) space, and the base
-value: base + sum(contributions) = margin. JSON input: one record object or an array of them.
-Writes to --out atomically (default: standard output). Default format: json.
+Verifies the bundle, then scores every patient with the same core the browser runs, and writes
+for each row what the browser's core gives (docs/formats.md, "Predictions"): "probabilities"
+(in the order of "classes"), "predicted" (a class index) and its "label", prediction sets,
+warnings; with --explain "explanation": the contribution of every model feature and the sum per
+input field in the model's raw margin (log-odds) space, base + sum(contributions) = margin, for
+the predicted class ("outputs": every output), and the same in probability points. CSV output
+has one column per class (p_NAME) and, with --explain, per feature. JSON input: one record
+object or an array of them. Writes to --out atomically (default: standard output). Default
+format: json.
 )";
 
 const char* kEvaluateHelp = R"(Usage: localdx evaluate --bundle FILE.ldxb --trust trust.json --data FILE
@@ -499,42 +505,13 @@ int cmd_predict(const Args& a) {
             j["row"] = sc.row->row;
             if (!sc.row->id.empty()) j["patient"] = sc.row->id;
             if (!sc.problems.empty()) {
-                j["rejected"] = problems_json(sc.problems);
+                j["ok"] = false;
+                j["problems"] = problems_json(sc.problems);
                 all.push_back(std::move(j));
                 continue;
             }
-            const Prediction& p = preds[i++];
-            Json probs = Json::object();
-            for (int c = 0; c < k; ++c)
-                probs[s.outputs.classes[static_cast<size_t>(c)].name] = p.probabilities[static_cast<size_t>(c)];
-            j["probabilities"] = probs;
-            j["predicted"] = s.outputs.classes[static_cast<size_t>(p.predicted)].name;
-            j["label"] = s.outputs.classes[static_cast<size_t>(p.predicted)].label;
-            j["margin"] = p.margin;
-            if (!s.outputs.conformal.empty()) {
-                j["conformal"] = conformal_prediction_json(s, p.probabilities);
-                j["conformal"]["words"] = conformal_words(s, p.probabilities);
-            }
-            j["warnings"] = problems_json(p.prepared.warnings);
-            if (explain) {
-                Json outputs = Json::array();
-                for (int o = 0; o < p.explanation.num_outputs; ++o) {
-                    Json per_feature = Json::object(), per_field = Json::object();
-                    for (size_t f = 0; f < s.features.size(); ++f)
-                        per_feature[s.features[f].name] = p.explanation.contribution(o, static_cast<int>(f));
-                    const auto fields = contributions_by_field(s, p.explanation, o);
-                    for (size_t f = 0; f < s.fields.size(); ++f) per_field[s.fields[f].name] = fields[f];
-                    const std::string what = model->ensemble->link == Link::logistic
-                                                 ? "log-odds of " + s.outputs.classes[1].name
-                                                 : "margin of " + s.outputs.classes[static_cast<size_t>(o)].name;
-                    outputs.push_back({{"output", what},
-                                       {"base", p.explanation.base[static_cast<size_t>(o)]},
-                                       {"margin", p.margin[static_cast<size_t>(o)]},
-                                       {"features", per_feature},
-                                       {"fields", per_field}});
-                }
-                j["explanation"] = outputs;
-            }
+            // The browser core's own JSON for the prediction (shared/predict/prediction_json.h).
+            j.update(prediction_json(*model, preds[i++], explain));
             all.push_back(std::move(j));
         }
         out = json_dump(all, 2) + "\n";

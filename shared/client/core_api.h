@@ -18,6 +18,7 @@
 #include "base/json.h"
 #include "csv/csv.h"
 #include "predict/predict.h"
+#include "predict/prediction_json.h"
 #include "record/fhir.h"
 #include "record/patients.h"
 #include "record/record.h"
@@ -152,9 +153,6 @@ Json core_check(const LoadedModel& m, std::string_view result_json, std::span<co
 Json core_check_table(const LoadedModel& m, std::span<const double> table, std::span<const double> margins,
                       std::span<const float> probabilities, std::span<const float> onnx_margins, size_t margin_width);
 Json core_check_background(const LoadedModel& m, std::span<const float> outputs);
-
-// {"ok", "base", "probability", "fields"}: an explanation in probability (predict.h).
-Json points_json(const PointsExplanation& pts);
 
 // The server's signed models index, checked against the app's trust root: signature, expiry and
 // a version floor (the newest index already seen, so a frozen or replayed mirror is noticed).

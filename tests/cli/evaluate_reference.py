@@ -34,7 +34,7 @@ report = json.load(open(report_path))
 metrics = report["metrics"]
 assert len(predictions) == len(rows), (len(predictions), len(rows))
 y = np.array([labels_by_name[r[column]] for r in rows])
-p = np.array([[pr["probabilities"][c] for c in classes] for pr in predictions])
+p = np.array([[pr["probabilities"][pr["classes"].index(c)] for c in classes] for pr in predictions])
 k = len(classes)
 failures = []
 

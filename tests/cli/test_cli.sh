@@ -66,7 +66,7 @@ out=$("$ldx" predict --bundle pima-diabetes.ldxb --trust keys/trust.json --input
 [ "$(wc -l <<<"$out")" = 4 ] && grep -q '^row,patient,predicted,p_neg,p_pos,warnings,problem,base,phi_pregnant' <<<"$out" && ok || bad "csv output: $out"
 echo '{"pregnant": 2, "glucose": {"value": 8.2, "unit": "mmol/L"}, "age": 40}' > one.json
 out=$("$ldx" predict --bundle pima-diabetes.ldxb --trust keys/trust.json --input one.json --explain)
-grep -q '"missing_value"' <<<"$out" && grep -q '"log-odds of pos"' <<<"$out" && ok || bad "json output: $out"
+grep -q '"missing_value"' <<<"$out" && grep -q '"log-odds of Diabetes"' <<<"$out" && ok || bad "json output: $out"
 
 #-- bad input: training data --------------------------------------------------
 printf 'pregnant,glucose,pressure,triceps,insulin,mass,pedigree,age,diabetes\n1,"85,66,29,NA,26.6,0.351,31,neg\n' > badquote.csv
@@ -105,10 +105,11 @@ expect_ok "bundle onnx" "$ldx" bundle --schema train/wdbc/schema.json --model tr
 expect_ok "predict onnx bundle" "$ldx" predict --bundle wdbc-onnx.ldxb --trust keys/trust.json --input "$data/wdbc.csv" --explain --out wdbc-onnx.native.json
 node -e "
 const a = require('./wdbc.native.json'), b = require('./wdbc-onnx.native.json');
-let m = 0; a.forEach((r, i) => m = Math.max(m, Math.abs(r.probabilities.malignant - b[i].probabilities.malignant)));
-const cov = b[0].explanation[0];
-const sum = cov.base + Object.values(cov.features).reduce((x, y) => x + y, 0);
-if (m > 1e-6 || Math.abs(sum - cov.margin) > 1e-9) { console.error('onnx bundle differs', m, sum, cov.margin); process.exit(1); }
+const k = a[0].classes.indexOf('malignant');
+let m = 0; a.forEach((r, i) => m = Math.max(m, Math.abs(r.probabilities[k] - b[i].probabilities[k])));
+const ex = b[0].explanation;
+const sum = ex.base + ex.contributions.reduce((x, y) => x + y, 0);
+if (m > 1e-6 || Math.abs(sum - b[0].margin[ex.output]) > 1e-9) { console.error('onnx bundle differs', m, sum, b[0].margin); process.exit(1); }
 " && ok || bad "onnx-imported bundle: probabilities or local accuracy"
 
 #-- models made outside LocalDx (python3-xgboost, python3-onnx) -----------------
@@ -230,7 +231,7 @@ printf 'pregnant,glucose,age\n1,85,31\n2,90,31\n3,80,12\n' > pbad.csv
 out=$("$ldx" predict --bundle pima-diabetes.ldxb --trust keys/trust.json --input pbad.csv --out p2.json 2>&1); rc=$?
 if [ $rc -eq 2 ] && grep -q "row 3, field 'age': 12 years is outside the possible range 21 to 120 years" <<<"$out" \
    && grep -q "2 of 3 rows scored" <<<"$out"; then ok; else bad "predict bad values: $out"; fi
-python3 -c "import json,sys; r=json.load(open('p2.json')); sys.exit(not ([x.get('rejected',[{}])[0].get('code') for x in r]==[None,None,'out_of_range'] and 'probabilities' in r[0]))" \
+python3 -c "import json,sys; r=json.load(open('p2.json')); sys.exit(not ([x['problems'][0]['code'] if not x['ok'] else None for x in r]==[None,None,'out_of_range'] and 'probabilities' in r[0]))" \
   && ok || bad "predict output lacks the scored or the rejected rows: $(cat p2.json)"
 out=$("$ldx" predict --bundle pima-diabetes.ldxb --trust keys/trust.json --input pbad.csv --out p3.json --strict 2>&1); rc=$?
 [ $rc -eq 1 ] && grep -q "12 years is outside" <<<"$out" && ok || bad "predict --strict: $out"

@@ -55,10 +55,12 @@ for (const [task, label] of Object.entries(TASKS)) {
       dpts = Math.max(dpts, Math.abs(r.points.fields.reduce((a, b) => a + b, r.points.base) - r.probabilities[shown]));
       r.points.fields.forEach((v, f) => assert.ok(v * r.fieldContributions[f] >= 0, `row ${i} field ${f}: the sign changed`));
       const n = native[i];
-      schema.outputs.classes.forEach((c, k) => { dp = Math.max(dp, Math.abs(r.probabilities[k] - n.probabilities[c.name])); });
-      n.explanation.forEach((o, j) => {
+      // The CLI writes the browser core's JSON: the same order of classes and features.
+      assert.deepEqual(n.classes, schema.outputs.classes.map((c) => c.name));
+      schema.outputs.classes.forEach((c, k) => { dp = Math.max(dp, Math.abs(r.probabilities[k] - n.probabilities[k])); });
+      n.explanation.outputs.forEach((o, j) => {
         dphi = Math.max(dphi, Math.abs(r.outputs[j].base - o.base));
-        schema.features.forEach((f, m) => { dphi = Math.max(dphi, Math.abs(r.outputs[j].contributions[m] - o.features[f])); });
+        schema.features.forEach((f, m) => { dphi = Math.max(dphi, Math.abs(r.outputs[j].contributions[m] - o.contributions[m])); });
       });
     });
     assert.ok(dp <= 1e-5, `probabilities differ by ${dp}`);
@@ -452,11 +454,11 @@ test('batch: ids, an unknown column, a decimal comma and five bad rows give the 
   const { ctx, page, errors } = await openApp(browser, server.base);
   const r = await page.evaluate((t) => window.localdx.scoreFile('mixed.csv', t, { results: true }), csv);
   assert.equal(r.rows, 15);
-  const scored = cli.filter((x) => !x.rejected);
+  const scored = cli.filter((x) => x.ok);
   assert.deepEqual(r.results.map((x) => [x.row, x.patient]), scored.map((x) => [x.row, x.patient]));
-  r.results.forEach((x, i) => assert.ok(Math.abs(x.probabilities[1] - scored[i].probabilities.pos) <= 1e-9));
-  assert.ok(Math.abs(r.results[0].probabilities[1] - scored[0].probabilities.pos) <= 1e-9, 'P1 read 0,5 as 0.5 in both');
-  const rejected = cli.filter((x) => x.rejected).map((x) => [x.row, x.patient, x.rejected[0].code]);
+  r.results.forEach((x, i) => assert.ok(Math.abs(x.probabilities[1] - scored[i].probabilities[1]) <= 1e-9));
+  assert.ok(Math.abs(r.results[0].probabilities[1] - scored[0].probabilities[1]) <= 1e-9, 'P1 read 0,5 as 0.5 in both');
+  const rejected = cli.filter((x) => !x.ok).map((x) => [x.row, x.patient, x.problems[0].code]);
   assert.deepEqual(rejected, [[3, 'P3', 'not_a_number'], [5, 'P5', 'out_of_range'], [7, 'P7', 'required'], [9, 'P9', 'csv_columns'], [11, 'P11', 'ambiguous_number']]);
   assert.deepEqual(r.problems.map((p) => [p.row, p.patient, p.code]), rejected);
   await page.waitForTimeout(300);
@@ -657,7 +659,7 @@ test('validate view: a labelled file opened with the button gives the figures of
   const truth = csvRecords(text, []).map((row) => row.diabetes === 'pos');
   let tp = 0, fn = 0, fp = 0, tn = 0;
   native.forEach((p, i) => {
-    const alert = p.probabilities.pos >= v1.threshold;
+    const alert = p.probabilities[p.classes.indexOf('pos')] >= v1.threshold;
     if (truth[i]) alert ? tp++ : fn++; else alert ? fp++ : tn++;
   });
   assert.ok(Math.abs(v1.at.sensitivity - tp / (tp + fn)) < 1e-12 && Math.abs(v1.at.specificity - tn / (tn + fp)) < 1e-12);

@@ -10,13 +10,14 @@ const classes = schema.outputs.classes.map((c) => c.name);
 const features = schema.features;
 let dp = 0, dphi = 0;
 native.forEach((row, i) => {
+  if (row.classes.join() !== classes.join()) throw new Error('classes out of the schema\'s order');
   const p = ref.probabilities[i];
-  if (classes.length === 2) dp = Math.max(dp, Math.abs(row.probabilities[classes[1]] - p));
-  else classes.forEach((c, k) => { dp = Math.max(dp, Math.abs(row.probabilities[c] - p[k])); });
+  if (classes.length === 2) dp = Math.max(dp, Math.abs(row.probabilities[1] - p));
+  else classes.forEach((c, k) => { dp = Math.max(dp, Math.abs(row.probabilities[k] - p[k])); });
   if (mode !== 'contribs') return;
-  row.explanation.forEach((out, o) => {
+  row.explanation.outputs.forEach((out, o) => {
     const r = classes.length === 2 ? ref.contributions[i] : ref.contributions[i][o];
-    features.forEach((f, j) => { dphi = Math.max(dphi, Math.abs(out.features[f] - r[j])); });
+    features.forEach((f, j) => { dphi = Math.max(dphi, Math.abs(out.contributions[j] - r[j])); });
     dphi = Math.max(dphi, Math.abs(out.base - r[features.length]));
   });
 });

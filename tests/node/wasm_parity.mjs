@@ -25,10 +25,11 @@ const features = info.schema.features;
 let maxP = 0, maxPhi = 0;
 for (let i = 0; i < Math.min(wasm.rows.length, native.length); i++) {
   const w = wasm.rows[i], n = native[i];
-  classes.forEach((c, k) => { maxP = Math.max(maxP, Math.abs(w.probabilities[k] - n.probabilities[c])); });
-  n.explanation.forEach((out, o) => {
+  check(n.classes.join() === classes.join(), 'native classes in the schema\'s order');
+  classes.forEach((c, k) => { maxP = Math.max(maxP, Math.abs(w.probabilities[k] - n.probabilities[k])); });
+  n.explanation.outputs.forEach((out, o) => {
     maxPhi = Math.max(maxPhi, Math.abs(w.explanation.outputs[o].base - out.base));
-    features.forEach((f, j) => { maxPhi = Math.max(maxPhi, Math.abs(w.explanation.outputs[o].contributions[j] - out.features[f])); });
+    features.forEach((f, j) => { maxPhi = Math.max(maxPhi, Math.abs(w.explanation.outputs[o].contributions[j] - out.contributions[j])); });
   });
 }
 check(maxP <= 1e-6, `wasm vs native probabilities max |d| ${maxP}`);

@@ -67,6 +67,58 @@ TEST(Client, PredictsExplainsAndRefusesNamingTheField) {
     EXPECT_EQ(bad["problems"][0]["field"], "glucose");
 }
 
+// One prediction's JSON (shared/predict/prediction_json.h), as the CLI and the page both give it:
+// classes in the schema's order, the explanation of the predicted class's output in its words,
+// every output's base + contributions equal to its margin, the points adding up to the probability.
+TEST(PredictionJson, OneShapeForEveryOutputAndItsWords) {
+    for (const std::string task : {"pima-diabetes", "pbc-stage"}) {
+        auto m = load(task);
+        ASSERT_TRUE(m);
+        const Schema& s = m->model.schema;
+        RawRecord rec;  // every number in the middle of its training range, every category its first level
+        for (const Field& f : s.fields) {
+            RawValue v;
+            if (f.numeric() && std::isfinite(f.typical_min) && std::isfinite(f.typical_max)) {
+                v.kind = RawValue::Kind::number;
+                v.number = f.type == FieldType::integer ? std::round((f.typical_min + f.typical_max) / 2)
+                                                        : (f.typical_min + f.typical_max) / 2;
+            } else if (f.type == FieldType::category) {
+                v.kind = RawValue::Kind::text;
+                v.text = f.levels.at(0).value;
+            } else if (f.type == FieldType::boolean) {
+                v.kind = RawValue::Kind::boolean;
+            }
+            if (v.kind != RawValue::Kind::missing) rec.push_back({f.name, v});
+        }
+        auto p = model_predict(m->model, rec, true);
+        ASSERT_TRUE(p.ok()) << p.error().describe();
+        const Json j = prediction_json(m->model, *p, true);
+        ASSERT_TRUE(j["ok"].get<bool>());
+        ASSERT_EQ(j["classes"].size(), s.outputs.classes.size());
+        for (size_t k = 0; k < s.outputs.classes.size(); ++k) EXPECT_EQ(j["classes"][k], s.outputs.classes[k].name);
+        EXPECT_EQ(j["label"], s.outputs.classes[static_cast<size_t>(j["predicted"].get<int>())].label) << task;
+        const Json& ex = j["explanation"];
+        const int out = ex["output"].get<int>();
+        const std::string explained = s.outputs.classes[static_cast<size_t>(s.num_classes() == 2 ? 1 : out)].label;
+        EXPECT_NE(ex["of"].get<std::string>().find(explained), std::string::npos) << ex["of"];
+        ASSERT_EQ(ex["outputs"].size(), j["margin"].size());
+        for (size_t o = 0; o < ex["outputs"].size(); ++o) {
+            double sum = ex["outputs"][o]["base"].get<double>();
+            ASSERT_EQ(ex["outputs"][o]["contributions"].size(), s.features.size());
+            for (const auto& c : ex["outputs"][o]["contributions"]) sum += c.get<double>();
+            EXPECT_NEAR(sum, j["margin"][o].get<double>(), 1e-9) << task << " output " << o;
+        }
+        double points = ex["points"]["base"].get<double>();
+        for (const auto& f : ex["points"]["fields"]) points += f.get<double>();
+        const size_t shown = s.num_classes() == 2 ? 1 : static_cast<size_t>(j["predicted"].get<int>());
+        EXPECT_NEAR(points, j["probabilities"][shown].get<double>(), 1e-9) << task;
+        // Without explain: no explanation, the rest unchanged.
+        const Json plain = prediction_json(m->model, *p, false);
+        EXPECT_FALSE(plain.contains("explanation"));
+        EXPECT_EQ(plain["probabilities"], j["probabilities"]);
+    }
+}
+
 TEST(Client, ABatchTableFollowsItsLayoutAndItsReportCompletesAtK) {
     auto m = load("pima-diabetes");
     ASSERT_TRUE(m);

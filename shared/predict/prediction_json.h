@@ -1,0 +1,35 @@
+// shared/predict/prediction_json.h — a prediction as JSON: one shape for the browser's core
+// (shared/client), the CLI's `localdx predict --format json` and the tests.
+//
+// Index of this file
+//   [SECTION] Prediction JSON
+//
+// {"ok": true, "features": [...], "values": [...] (null = missing), "warnings": [problems],
+//  "probabilities": [K], "classes": [K names], "predicted": class index, "label": its label,
+//  "margin": [O], "conformal": {..., "words"} (when the bundle has prediction sets),
+//  "missing_share", "explanation": {"output", "base", "contributions": [features],
+//  "fields": [fields], "kind", "unit", "of", "points", "outputs": [{"base", "contributions"}]
+//  (every output), "standard_error" (model-agnostic)}}.
+// Probabilities, contributions and fields are in the schema's order (classes, features, fields).
+#pragma once
+#include "base/json.h"
+#include "explain/points.h"
+#include "predict/predict.h"
+
+namespace ldx {
+
+//-----------------------------------------------------------------------------
+// [SECTION] Prediction JSON
+//-----------------------------------------------------------------------------
+// What the core knows before any model runs: the prepared record.
+Json prepared_json(const PreparedRecord& r);
+// What an explanation of output `out` is: {"kind", "unit", "of"} (the text the UI shows).
+Json explanation_labels(const Model& m, int out);
+// Adds the model's answer (and, with explain, its explanation) to a prepared record's JSON.
+void add_result(const Model& m, const Prediction& p, bool explain, Json& j);
+// prepared_json + add_result.
+Json prediction_json(const Model& m, const Prediction& p, bool explain);
+// {"ok", "base", "probability", "fields"}: an explanation in probability (predict.h).
+Json points_json(const PointsExplanation& pts);
+
+}  // namespace ldx
