@@ -15,8 +15,8 @@ function concat(Type, arrays) {
 }
 
 // parts: [{meta (JSON text), table, features, margins}] in part order. Returns the same shape
-// with meta parsed: rows, warnings (indices into one warning_kinds list), patients, problems and
-// the explained outputs' texts of every part.
+// with meta parsed: rows, warnings (indices into one warning_kinds list), patients, problems, the
+// explained outputs' texts and the reports ("part_reports", in part order) of every part.
 export function joinBatchParts(parts) {
   const metas = parts.map((p) => JSON.parse(p.meta));
   const meta = { ...metas[0], rows: 0, warnings: [], warning_kinds: [], patients: null, problems: [], explanation: { ...metas[0].explanation, of: {} } };
@@ -38,6 +38,9 @@ export function joinBatchParts(parts) {
     meta.rows += m.rows;
   });
   meta.part = { index: 0, count: 1, rows_in_file: metas[0].part.rows_in_file };
+  // Each part's reports, made by the core from its predictions (joined by the core: reportMerge).
+  delete meta.reports;
+  meta.part_reports = metas.filter((m) => m.reports).map((m) => m.reports);
   return {
     meta,
     table: concat(Float64Array, parts.map((p) => p.table)),

@@ -14,7 +14,7 @@
 // idle: so a helper (this same script, without ONNX Runtime) scores parts of each file on the
 // other core. Nothing here talks to the network.
 'use strict';
-import { addTableToReports } from './reports.js';
+import { mergePartReports, randomSeed } from './reports.js';
 import { packFeatures, runOnnx as run } from './onnx.js';
 import { joinBatchParts } from './batch-parts.js';
 
@@ -89,7 +89,7 @@ function warmUp(now) {
   const seen = filesSeen;
   return withBatchFile(model.warmUpCsv(WARM_UP_ROWS), now, async (file) => {
     for (let i = 0; i < WARM_UP_SLICES && filesSeen === seen; i++) {
-      file.table(i, WARM_UP_SLICES);
+      file.table(i, WARM_UP_SLICES, '', 0);  // not reported
       await pause();
     }
   });
@@ -144,26 +144,27 @@ const PART_ROWS = 500;
 const partCount = (file) => Math.max(1, Math.min(1024, Math.ceil(file.rows() / PART_ROWS)));
 
 // The parts this thread scores: taken from `next`, or else the first half, the second or all.
-function takeParts(file, { next = null, half = 'all' }) {
+function takeParts(file, { next = null, half = 'all', reportDay = '' }) {
   const count = partCount(file), mid = Math.ceil(count / 2);
   let [i, to] = half === 'first' ? [0, mid] : half === 'second' ? [mid, count] : [0, count];
   const claim = next ? () => Atomics.add(next, 0, 1) : () => (i < to ? i++ : count);
   const done = [];
-  for (let index = claim(); index < count; index = claim()) done.push({ index, part: file.table(index, count) });
+  // Each part's predictions go into its own reports (reportDay set), randomized in the core from a fresh seed.
+  for (let index = claim(); index < count; index = claim()) done.push({ index, part: file.table(index, count, reportDay, reportDay ? randomSeed() : 0) });
   return done;
 }
 
 // The file's table, joined from the parts both threads scored; `threads` says how many did.
-async function tableInParts(text, now) {
+async function tableInParts(text, now, reportDay = '') {
   const h = helper && helper.sha === sha ? helper : null;
   const next = h && typeof SharedArrayBuffer === 'function' ? new Int32Array(new SharedArrayBuffer(4)) : null;
-  const theirs = h ? h.call({ type: 'parts', text, now, next, half: 'second' }).then((d) => d.parts, () => []) : Promise.resolve([]);
+  const theirs = h ? h.call({ type: 'parts', text, now, next, half: 'second', reportDay }).then((d) => d.parts, () => []) : Promise.resolve([]);
   return withBatchFile(text, now, async (file) => {
     const parts = new Array(partCount(file));
-    for (const p of takeParts(file, { next, half: h ? 'first' : 'all' })) parts[p.index] = p.part;
+    for (const p of takeParts(file, { next, half: h ? 'first' : 'all', reportDay })) parts[p.index] = p.part;
     const helped = await theirs;
     for (const p of helped) parts[p.index] = p.part;
-    for (let i = 0; i < parts.length; i++) if (!parts[i]) parts[i] = file.table(i, parts.length);  // the helper stopped: its parts here
+    for (let i = 0; i < parts.length; i++) if (!parts[i]) parts[i] = file.table(i, parts.length, reportDay, reportDay ? randomSeed() : 0);  // the helper stopped: its parts here
     return { ...joinBatchParts(parts), threads: helped.length ? 2 : 1 };
   });
 }
@@ -175,23 +176,25 @@ const runOnnx = async (x) => { await sessionReady; return run(ort, session, info
 //-----------------------------------------------------------------------------
 // Tree models: the core returns the table itself (no JSON per row), and the features and margins
 // the page's ONNX Runtime checks every row against (app.js, checkTable).
-async function scoreTrees({ text, now }) {
+async function scoreTrees({ text, now, report }) {
   const t0 = performance.now();
-  const r = await tableInParts(text, now);
+  const r = await tableInParts(text, now, report ? report.day : '');
   r.meta.status = r.meta.rows ? `scored in ${Math.round(performance.now() - t0)} ms off the page` + (r.threads === 2 ? ', on two threads' : '') : '';
   return r;
 }
 
 // Models the core cannot walk: ONNX Runtime scores every row, the core fills the same table
 // (explanations on demand, from the pending rows kept in `last`).
-async function score({ text, now }) {
+async function score({ text, now, report }) {
+  const reportDay = report ? report.day : '';
   const t0 = performance.now();
   const b = JSON.parse(model.predictBatch(text, false, now));
   const x = packFeatures(b.rows, info.num_features);
-  const r = model.finishBatch(JSON.stringify(b.rows), (await runOnnx(x))[info.onnx.output].data);
+  const r = model.finishBatch(JSON.stringify(b.rows), (await runOnnx(x))[info.onnx.output].data, reportDay, reportDay ? randomSeed() : 0);
   const meta = JSON.parse(r.meta);
-  Object.assign(meta, { problems: b.problems, format: b.format });
-  if (meta.error) return { meta: { ...meta, status: 'Withheld: ' + meta.error }, table: r.table };
+  Object.assign(meta, { problems: b.problems, format: b.format, part_reports: meta.reports ? [meta.reports] : [] });
+  delete meta.reports;
+  if (meta.error) return { meta: { ...meta, part_reports: [], status: 'Withheld: ' + meta.error }, table: r.table };
   last = b.rows;
   meta.status = `Scored by ONNX Runtime Web in ${Math.round(performance.now() - t0)} ms, off the page; select a row and press "Explain this row" for its model-agnostic explanation.`;
   return { meta, table: r.table };
@@ -225,7 +228,9 @@ self.onmessage = async ({ data }) => {
       reply({ ok: true, parts }, parts.flatMap(({ part }) => [part.table.buffer, part.features.buffer, part.margins.buffer]));
     } else if (data.type === 'score') {
       const { meta, table, features, margins } = info.explainer === 'treeshap' ? await scoreTrees(data) : await score(data);
-      if (data.report) meta.report = addTableToReports(model, data.report.pending, table, meta.rows, data.report);
+      // The reports were made from the predictions as they were scored (the core's, per part): joined here.
+      if (data.report) meta.report = mergePartReports(model, data.report.pending, meta.part_reports || [], data.report);
+      delete meta.part_reports;
       if (data.results) meta.results = Array.from({ length: meta.rows }, (_, i) => ({
         row: table[i * meta.layout.stride + meta.layout.row], patient: meta.patients ? meta.patients[i] : undefined,
         probabilities: Array.from(table.subarray(i * meta.layout.stride + meta.layout.probability, i * meta.layout.stride + meta.layout.probability + meta.classes)) }));

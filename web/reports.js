@@ -33,10 +33,10 @@ export function addToReports(model, pendingText, predictions, { day }) {
   return { pending: text, queued };
 }
 
-// The same for a batch table (batch-worker.js): the whole loop runs in the core, one seed per row.
-export function addTableToReports(model, pendingText, table, rows, { day }) {
-  const seeds = new Float64Array(rows);
-  for (let i = 0; i < rows; i++) seeds[i] = randomSeed();
-  const r = JSON.parse(model.reportBatch(pendingText || '', table, seeds, day));
+// A file's reports (batch-worker.js): each part's, made by the core from its predictions as it
+// scored them (model.openBatch(...).table(i, n, day, seed)), joined with the pending report by
+// the core (it decides what is complete).
+export function mergePartReports(model, pendingText, partReports, { day }) {
+  const r = JSON.parse(model.reportMerge(pendingText || '', JSON.stringify(partReports), day));
   return { pending: r.pending ? JSON.stringify(r.pending) : '', queued: r.complete.map((report) => ({ key: newKey(), report })) };
 }

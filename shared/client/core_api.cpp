@@ -243,9 +243,46 @@ Json core_predict_batch(LoadedModel& lm, std::string_view text, bool explain, in
     return out;
 }
 
-BatchTable core_batch_table(LoadedModel& lm, const BatchFile& file, BatchPart part) {
+namespace {
+// A part's reports, from its predictions as they are made (BatchReport in core_api.h).
+class PartReports {
+public:
+    PartReports(const Model& m, const BatchReport& r) : m_(m), r_(r), b_(fresh()) {}
+    void add(const Prediction& p) {
+        if (r_.day.empty()) return;
+        // One generator per row: seeded from the part's seed and the row (splitmix64 of both).
+        uint64_t z = r_.seed + 0x9e3779b97f4a7c15ull * (++rows_);
+        z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+        z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+        std::mt19937_64 rng(z ^ (z >> 31));
+        report_add(b_, p.prepared.values, p.probabilities, p.predicted, rng);
+        if (b_.report.n >= kMaxReportPredictions) {
+            complete_.push_back(report_to_json(b_.report));
+            b_ = fresh();
+        }
+    }
+    void into(BatchTable& t) const {
+        if (r_.day.empty()) return;
+        t.meta["reports"] = {{"complete", complete_},
+                             {"pending", b_.report.n ? report_to_json(b_.report) : Json(nullptr)}};
+    }
+
+private:
+    ReportBuilder fresh() const {
+        return report_builder(m_.schema, m_.reference, m_.manifest.name, m_.manifest.version, r_.day);
+    }
+    const Model& m_;
+    BatchReport r_;
+    ReportBuilder b_;
+    uint64_t rows_ = 0;
+    Json complete_ = Json::array();
+};
+}  // namespace
+
+BatchTable core_batch_table(LoadedModel& lm, const BatchFile& file, BatchPart part, const BatchReport& report) {
     const Model& m = lm.model;
     TableWriter writer(m);
+    PartReports reports(m, report);
     Json problems = Json::array();
     if (part.count == 0 || part.count > kMaxBatchParts || part.index >= part.count) {
         problems = problems_json(
@@ -269,9 +306,13 @@ BatchTable core_batch_table(LoadedModel& lm, const BatchFile& file, BatchPart pa
             },
             problems);
         auto predictions = model_predict_batch(m, std::move(records), true, lm.workspace);
-        for (size_t i = 0; i < predictions.size(); ++i) writer.add(predictions[i], true, ids[i].first, ids[i].second);
+        for (size_t i = 0; i < predictions.size(); ++i) {
+            writer.add(predictions[i], true, ids[i].first, ids[i].second);
+            reports.add(predictions[i]);
+        }
     }
     BatchTable out = writer.finish(std::move(problems), file.format);
+    reports.into(out);
     out.meta["part"] = {{"index", part.index}, {"count", part.count}, {"rows_in_file", file.rows.size()}};
     out.meta["notices"] = part.index == 0 ? problems_json(file.notices) : Json::array();
     out.meta["id_column"] = file.id_column;
@@ -340,8 +381,10 @@ Json core_finish(const LoadedModel& lm, std::string_view pending_json, std::span
     return out;
 }
 
-BatchTable core_finish_batch(const LoadedModel& lm, std::string_view rows_json, std::span<const float> outputs) {
+BatchTable core_finish_batch(const LoadedModel& lm, std::string_view rows_json, std::span<const float> outputs,
+                             const BatchReport& report) {
     TableWriter writer(lm.model);
+    PartReports reports(lm.model, report);
     auto refuse = [&](const std::vector<Problem>& ps) {
         BatchTable b = writer.finish(problems_json(ps), "");
         b.meta["error"] = ps.front().describe();
@@ -360,8 +403,11 @@ BatchTable core_finish_batch(const LoadedModel& lm, std::string_view rows_json, 
         if (!p) return refuse(p.problems());
         writer.add(*p, false, json_int_in(row, "row", 1, INT64_MAX).value_or(static_cast<int64_t>(i) + 1),
                    json_text_or(row, "patient"));
+        reports.add(*p);
     }
-    return writer.finish(Json::array(), "");
+    BatchTable out = writer.finish(Json::array(), "");
+    reports.into(out);
+    return out;
 }
 
 Json core_verify_index(std::string_view index_json, std::string_view trust_json, int64_t now, int64_t min_version) {
@@ -434,26 +480,46 @@ Json core_same_patient(std::string_view previous_json, std::string_view next_jso
     return Json{{"ok", true}, {"same", a && b && same_patient(*a, *b)}};
 }
 
-Json core_report_batch(const LoadedModel& lm, std::string_view pending_json, std::span<const double> table,
-                       std::span<const double> seeds, std::string_view day) {
+Json core_report_merge(const LoadedModel& lm, std::string_view pending_json, std::string_view parts_json,
+                       std::string_view day) {
     const Model& m = lm.model;
-    const BatchLayout l = batch_layout(m.schema);
-    const size_t stride = l.stride();
     const uint64_t k_min = static_cast<uint64_t>(m.schema.privacy.k_min);
-    ReportBuilder b = pending_builder(m, pending_json, day);
+    ReportBuilder pending = pending_builder(m, pending_json, day);
     Json complete = Json::array();
-    const size_t rows = std::min(table.size() / stride, seeds.size());
-    for (size_t i = 0; i < rows; ++i) {
-        const auto row = table.subspan(i * stride, stride);
-        std::mt19937_64 rng(static_cast<uint64_t>(seeds[i]));
-        report_add(b, row.subspan(l.value(0), l.fields), row.subspan(l.probability(0), l.classes),
-                   static_cast<int>(row[l.predicted()]), rng);
-        if (b.report.n >= kMaxReportPredictions || (i + 1 == rows && b.report.n >= k_min)) {
-            complete.push_back(report_to_json(b.report));
-            b = report_builder(m.schema, m.reference, m.manifest.name, m.manifest.version, std::string(day));
+    auto parts = json_parse(parts_json, "part reports", JsonLimits{64u << 20, 8});
+    // A part's report back from JSON (the core's own, passed through the page): its shape is
+    // checked by the merge.
+    const ReportBuilder empty =
+        report_builder(m.schema, m.reference, m.manifest.name, m.manifest.version, std::string(day));
+    auto read = [&](const Json& j) -> std::optional<MetricsReport> {
+        if (!j.is_object()) return std::nullopt;
+        ReportBuilder b = pending_builder(m, json_dump(j), day);
+        MetricsReport checked = empty.report;  // this model's shape: a report of another is left out
+        if (b.report.n == 0 || !report_merge(checked, b.report)) return std::nullopt;
+        return checked;
+    };
+    if (parts && parts->is_array()) {
+        for (const Json& part : *parts) {
+            for (const Json& full : json_member(part, "complete"))
+                if (auto r = read(full); r && r->n >= k_min) complete.push_back(report_to_json(*r));
+            auto rest = read(json_member(part, "pending"));
+            if (!rest) continue;
+            if (pending.report.n + rest->n <= kMaxReportPredictions) {
+                (void)report_merge(pending.report, *rest);  // the same shape: checked by read
+            } else if (pending.report.n >= k_min) {
+                complete.push_back(report_to_json(pending.report));
+                pending.report = *rest;
+            } else {
+                complete.push_back(report_to_json(*rest));  // > kMax - k_min >= k_min predictions
+            }
         }
     }
-    return Json{{"pending", b.report.n ? report_to_json(b.report) : Json(nullptr)}, {"complete", complete}};
+    // A batch is one report: complete once it summarises at least k predictions.
+    if (pending.report.n >= k_min) {
+        complete.push_back(report_to_json(pending.report));
+        pending.report.n = 0;
+    }
+    return Json{{"pending", pending.report.n ? report_to_json(pending.report) : Json(nullptr)}, {"complete", complete}};
 }
 
 namespace {

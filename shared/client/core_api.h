@@ -105,6 +105,16 @@ struct BatchTable {
 using BatchFile = PatientFile;
 BatchFile core_open_batch(const LoadedModel& m, std::string_view text, int64_t now);
 
+// Reports from a file's predictions (never from the table the UI draws): with `report.day` set,
+// core_batch_table and core_finish_batch add every prediction they make, randomized in the core
+// (row i of the part with a generator seeded from report.seed and i; the page draws report.seed
+// from crypto.getRandomValues), to the part's reports: meta "reports": {"complete": [reports of
+// kMaxReportPredictions], "pending": the part's remainder | null}.
+struct BatchReport {
+    std::string day;    // "YYYY-MM-DD"; empty: no reports
+    uint64_t seed = 0;  // this part's random seed
+};
+
 struct BatchPart {
     size_t index = 0;
     size_t count = 1;
@@ -113,7 +123,7 @@ inline constexpr size_t kMaxBatchParts = 1024;
 // meta also has "part": {"index", "count", "rows_in_file"} and "notices" (part 0: e.g. ignored
 // columns), "id_column". A part out of range scores nothing,
 // with the problem "bad_part" (field "part").
-BatchTable core_batch_table(LoadedModel& m, const BatchFile& file, BatchPart part);
+BatchTable core_batch_table(LoadedModel& m, const BatchFile& file, BatchPart part, const BatchReport& report = {});
 
 // A small CSV of made-up patients for the batch worker to score while it is idle, so that the
 // batch path's code is already optimized when the first real file arrives: each numeric field
@@ -121,12 +131,12 @@ BatchTable core_batch_table(LoadedModel& m, const BatchFile& file, BatchPart par
 // every fifth optional value missing. Every row validates. Nothing of it is reported.
 std::string core_warm_up_csv(const LoadedModel& m, size_t rows);
 
-// Adds many predictions (a batch table as above) to the pending report, randomized in the core
-// with one seed per prediction (from crypto.getRandomValues). A batch is one report: complete
-// when it summarises at least k predictions (split at kMaxReportPredictions, the server's limit per report),
-// pending otherwise. Returns {"pending": report | null, "complete": [reports with n >= k]}.
-Json core_report_batch(const LoadedModel& m, std::string_view pending_json, std::span<const double> table,
-                       std::span<const double> seeds, std::string_view day);
+// The parts' reports (a JSON array of their meta "reports", in part order) joined with the pending
+// report kept on the device: a batch is one report, complete when it summarises at least k
+// predictions (split at kMaxReportPredictions, the server's limit per report), pending otherwise.
+// Returns {"pending": report | null, "complete": [reports with k <= n <= kMaxReportPredictions]}.
+Json core_report_merge(const LoadedModel& m, std::string_view pending_json, std::string_view parts_json,
+                       std::string_view day);
 
 // Models that only ONNX Runtime runs (explainer "sampling-shapley"). core_predict and
 // core_predict_batch then give {"ok": true, "pending": "onnx", "features", "values", "warnings"}
@@ -138,7 +148,8 @@ std::vector<float> core_onnx_inputs(const LoadedModel& m, std::string_view featu
 Json core_finish(const LoadedModel& m, std::string_view pending_json, std::span<const float> outputs, bool explain);
 // Every pending row of a batch at once (one ONNX Runtime row each, no explanations), as the
 // batch table; on failure meta holds "error" and no rows.
-BatchTable core_finish_batch(const LoadedModel& m, std::string_view rows_json, std::span<const float> outputs);
+BatchTable core_finish_batch(const LoadedModel& m, std::string_view rows_json, std::span<const float> outputs,
+                             const BatchReport& report = {});
 
 // ONNX Runtime's cross-check (predict.h, onnx_agreement), so the page only moves numbers:
 // - core_check: one tree result (the core's JSON) against ONNX Runtime's row for it (K
@@ -162,7 +173,7 @@ Json core_verify_index(std::string_view index_json, std::string_view trust_json,
 // Adds one prediction to a pending report (JSON as report_to_json, or "" for a new one), with
 // randomized response done here, in the core. `seed` comes from the browser's
 // crypto.getRandomValues. Returns {"pending": report | null, "complete": [report]}: the report is
-// complete, and pending starts again, at k patients (as core_report_batch).
+// complete, and pending starts again, at k patients (as core_report_merge).
 Json core_report_add(LoadedModel& m, std::string_view pending_json, std::string_view prediction_json,
                      std::string_view day, uint64_t seed);
 

@@ -77,6 +77,27 @@ bool same_patient(std::span<const double> previous, std::span<const double> next
     return 2 * differ <= filled;
 }
 
+bool report_merge(MetricsReport& into, const MetricsReport& from) {
+    auto same_shape = [](const auto& a, const auto& b) {
+        if (a.size() != b.size()) return false;
+        for (size_t i = 0; i < a.size(); ++i)
+            if (a[i].size() != b[i].size()) return false;
+        return true;
+    };
+    if (into.model != from.model || into.version != from.version || into.day != from.day ||
+        into.field_names != from.field_names || !same_shape(into.fields, from.fields) ||
+        into.predicted.size() != from.predicted.size() || !same_shape(into.probabilities, from.probabilities))
+        return false;
+    auto add = [](std::vector<uint64_t>& a, const std::vector<uint64_t>& b) {
+        for (size_t i = 0; i < a.size(); ++i) a[i] += b[i];
+    };
+    for (size_t f = 0; f < into.fields.size(); ++f) add(into.fields[f], from.fields[f]);
+    add(into.predicted, from.predicted);
+    for (size_t c = 0; c < into.probabilities.size(); ++c) add(into.probabilities[c], from.probabilities[c]);
+    into.n += from.n;
+    return true;
+}
+
 Json report_to_json(const MetricsReport& r) {
     Json fields = Json::object();
     for (size_t f = 0; f < r.fields.size(); ++f) fields[r.field_names[f]] = r.fields[f];

@@ -75,6 +75,9 @@ ReportBuilder report_builder(const Schema& schema, const Reference& reference, s
 void report_add(ReportBuilder& b, std::span<const double> values, std::span<const double> probabilities, int predicted,
                 std::mt19937_64& rng);
 Json report_to_json(const MetricsReport& r);
+// Adds `from` into `into`: predictions randomized one by one sum as they are. False (and `into`
+// unchanged) unless both are of one model, version and day with histograms of the same shape.
+bool report_merge(MetricsReport& into, const MetricsReport& from);
 
 // A patient counts once. On the patient page, successive predictions are what-if edits of one
 // patient while they share most of their values: same_patient() says whether `next` (validated

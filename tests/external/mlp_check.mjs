@@ -33,7 +33,7 @@ const batch = JSON.parse(model.predictBatch(readFileSync(inputPath, 'utf8'), fal
 check(batch.problems.length === 0 && batch.rows.every((r) => r.pending === 'onnx'), 'rows are pending for ONNX Runtime');
 const x = new Float32Array(batch.rows.length * F);
 batch.rows.forEach((r, i) => r.features.forEach((v, j) => { x[i * F + j] = v === null ? NaN : v; }));
-const done = model.finishBatch(JSON.stringify(batch.rows), await run(x));
+const done = model.finishBatch(JSON.stringify(batch.rows), await run(x), '', 0);
 const meta = JSON.parse(done.meta);
 check(!meta.error && meta.rows === ref.probabilities.length, `finished ${meta.rows} rows ${meta.error || ''}`);
 let maxP = 0;

@@ -39,7 +39,7 @@ function withBadRows(text) {
 // The whole file as one part (the table a single thread makes).
 function wholeTable(text) {
   const file = model.openBatch(text, now);
-  try { return joinBatchParts([file.table(0, 1)]); } finally { file.delete(); }
+  try { return joinBatchParts([file.table(0, 1, '', 0)]); } finally { file.delete(); }
 }
 
 function checkFile(name, text, wantProblems) {
@@ -53,7 +53,7 @@ function checkFile(name, text, wantProblems) {
     // Thread 0 takes parts from the end, thread 1 from the start, in turns.
     for (let lo = 0, hi = count - 1, turn = 0; lo <= hi; turn++) {
       const i = turn % 2 ? lo++ : hi--;
-      pieces[i] = threads[turn % 2].table(i, count);
+      pieces[i] = threads[turn % 2].table(i, count, '', 0);
     }
     const joined = joinBatchParts(pieces);
     check(same(joined.table, whole.table) && same(joined.features, whole.features) && same(joined.margins, whole.margins),
@@ -61,12 +61,12 @@ function checkFile(name, text, wantProblems) {
     check(JSON.stringify(joined.meta) === JSON.stringify(whole.meta), `${name}, ${count} parts joined: meta equals the whole file's`);
   }
   for (const [part, parts] of [[2, 2], [0, 0], [0.5, 2], [-1, 2], [0, 2048]]) {
-    const bad = JSON.parse(threads[0].table(part, parts).meta);
+    const bad = JSON.parse(threads[0].table(part, parts, '', 0).meta);
     check(bad.rows === 0 && bad.problems.length === 1 && bad.problems[0].code === 'bad_part' && bad.problems[0].field === 'part',
           `${name}: part ${part} of ${parts} is refused: ${JSON.stringify(bad.problems)}`);
   }
   let outOfOrder = '';
-  try { joinBatchParts([threads[1].table(1, 2), threads[0].table(0, 2)]); } catch (e) { outOfOrder = e.message; }
+  try { joinBatchParts([threads[1].table(1, 2, '', 0), threads[0].table(0, 2, '', 0)]); } catch (e) { outOfOrder = e.message; }
   check(/out of order/.test(outOfOrder), `${name}: parts joined out of order are refused (${outOfOrder})`);
   threads.forEach((f) => f.delete());
 }

@@ -63,9 +63,9 @@ for (const t of texts) {
   answers(`samePatient(values ${JSON.stringify(t)})`, () => model.samePatient('{"values": [' + t + ']}', '{"values": [' + t + ']}'));
   answers(`finish(${JSON.stringify(t)})`, () => model.finish(t, new Float32Array(2), true));
   answers(`check(${JSON.stringify(t)})`, () => model.check(t, new Float32Array(2), new Float32Array(1)));
-  answers(`reportBatch(${JSON.stringify(t)})`, () => model.reportBatch(t, new Float64Array(3), new Float64Array(1), t));
+  answers(`reportMerge(${JSON.stringify(t)})`, () => model.reportMerge(t, t, t));
   const f = answers(`openBatch(${JSON.stringify(t)})`, () => model.openBatch(t, now), { json: false });
-  if (f) { answers(`openBatch(${JSON.stringify(t)}).table`, () => f.table(0, 1), { json: false }); f.delete(); }
+  if (f) { answers(`openBatch(${JSON.stringify(t)}).table`, () => f.table(0, 1, t, 1), { json: false }); f.delete(); }
 }
 answers('checkTable with arrays of the wrong sizes', () => model.checkTable(new Float64Array(5), new Float64Array(2), new Float32Array(3), new Float32Array(1), 7));
 answers('checkBackground of a tree model', () => model.checkBackground(new Float32Array(4)));

@@ -139,13 +139,43 @@ TEST(Client, ABatchTableFollowsItsLayoutAndItsReportCompletesAtK) {
         EXPECT_NEAR(r[l.probability(0)] + r[l.probability(1)], 1.0, 1e-12);
         EXPECT_EQ(r[l.value(static_cast<size_t>(m->model.schema.find_field("glucose")))], 90.0 + row);
     }
-    // 30 patients: one complete report (k = 20 patients is enough for one).
-    std::vector<double> seeds(30);
-    std::iota(seeds.begin(), seeds.end(), 1.0);
-    const Json rep = core_report_batch(*m, "", t.table, seeds, "2026-11-29");
-    ASSERT_EQ(rep["complete"].size(), 1u);
-    EXPECT_EQ(rep["complete"][0]["n"], 30);
-    EXPECT_TRUE(rep["pending"].is_null());
+    EXPECT_FALSE(t.meta.contains("reports"));  // none asked for
+    // The reports, made from the predictions while they are scored: 30 patients in three parts of
+    // 10 (each below k = 20) join into one complete report with the pending one of 5 kept before.
+    const std::string day = "2026-11-29";
+    Json parts = Json::array();
+    for (size_t i = 0; i < 3; ++i) {
+        const BatchTable part = core_batch_table(*m, file, BatchPart{i, 3}, BatchReport{day, 1000 + i});
+        ASSERT_TRUE(part.meta["reports"]["pending"].is_object());
+        EXPECT_EQ(part.meta["reports"]["pending"]["n"], part.meta["rows"]);
+        EXPECT_EQ(part.meta["reports"]["complete"].size(), 0u);
+        parts.push_back(part.meta["reports"]);
+    }
+    Json five = parts[0]["pending"];  // a pending report of another file, kept on the device
+    const Json seen = core_report_merge(*m, json_dump(five), json_dump(parts), day);
+    ASSERT_EQ(seen["complete"].size(), 1u);
+    EXPECT_EQ(seen["complete"][0]["n"], 30u + five["n"].get<uint64_t>());
+    EXPECT_TRUE(seen["pending"].is_null());
+    // Every histogram of the report counts what the predictions gave: the predicted-class counts
+    // of the merged report are the parts' own, added.
+    uint64_t predicted = 0;
+    for (const auto& c : seen["complete"][0]["predicted"]) predicted += c.get<uint64_t>();
+    uint64_t parts_predicted = 0;
+    for (const auto& p : parts)
+        for (const auto& c : p["pending"]["predicted"]) parts_predicted += c.get<uint64_t>();
+    for (const auto& c : five["predicted"]) parts_predicted += c.get<uint64_t>();
+    EXPECT_EQ(predicted, parts_predicted);
+    // Below k, nothing is complete; another day's or a damaged part is left out.
+    const Json one = core_report_merge(*m, "", json_dump(Json::array({parts[0]})), day);
+    EXPECT_EQ(one["complete"].size(), 0u);
+    EXPECT_EQ(one["pending"]["n"], parts[0]["pending"]["n"]);
+    const Json other = core_report_merge(*m, "", json_dump(Json::array({parts[0]})), "2026-11-30");
+    EXPECT_TRUE(other["pending"].is_null());
+    Json damaged = parts;
+    damaged[1]["pending"]["predicted"] = Json::array({1});
+    const Json kept = core_report_merge(*m, "", json_dump(damaged), day);
+    EXPECT_EQ(kept["complete"].size(), 1u);
+    EXPECT_EQ(kept["complete"][0]["n"], 20u);  // parts 0 and 2
 }
 
 TEST(Client, OnePatientAtATimeCompletesAReportAtKAndWhatIfEditsAreOnePatient) {

@@ -23,7 +23,7 @@ EMSCRIPTEN_BINDINGS(localdx_core) {
         .function("predictBatch", &ldx::CoreModel::predictBatch)
         .function("openBatch", &ldx::CoreModel::openBatch)
         .function("warmUpCsv", &ldx::CoreModel::warmUpCsv)
-        .function("reportBatch", &ldx::CoreModel::reportBatch)
+        .function("reportMerge", &ldx::CoreModel::reportMerge)
         .function("onnx", &ldx::CoreModel::onnx)
         .function("onnxInputs", &ldx::CoreModel::onnxInputs)
         .function("finish", &ldx::CoreModel::finish)

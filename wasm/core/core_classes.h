@@ -63,6 +63,11 @@ inline emscripten::val table_to_js(BatchTable b) {
     return out;
 }
 
+// A random seed from JavaScript (53 bits from crypto.getRandomValues); anything else is 0.
+inline uint64_t seed_from_js(double seed) {
+    return seed >= 0 && seed < 9007199254740992.0 && seed == std::floor(seed) ? static_cast<uint64_t>(seed) : 0;
+}
+
 // Part numbers from JavaScript: anything but whole numbers in range becomes {0, 0}, which the
 // core refuses with the problem "bad_part".
 inline BatchPart batch_part_from_js(double part, double parts) {
@@ -76,8 +81,10 @@ class CoreBatchFile {
 public:
     CoreBatchFile(std::shared_ptr<LoadedModel> m, BatchFile f) : m_(std::move(m)), f_(std::move(f)) {}
     double rows() const { return static_cast<double>(f_.rows.size()); }
-    emscripten::val table(double part, double parts) {
-        return table_to_js(core_batch_table(*m_, f_, batch_part_from_js(part, parts)));
+    // report_day "" : no reports; else the part's reports, seeded from report_seed (a 53-bit integer).
+    emscripten::val table(double part, double parts, const std::string& report_day, double report_seed) {
+        return table_to_js(core_batch_table(*m_, f_, batch_part_from_js(part, parts),
+                                            BatchReport{report_day, seed_from_js(report_seed)}));
     }
 
 private:
@@ -105,12 +112,9 @@ public:
     std::string warmUpCsv(double rows) const {
         return core_warm_up_csv(*m_, rows > 0 && rows <= 100000 ? static_cast<size_t>(rows) : 0);
     }
-    std::string reportBatch(const std::string& pending, const emscripten::val& table, const emscripten::val& seeds,
-                            const std::string& day) const {
-        return guarded([&] {
-            return json_dump(
-                core_report_batch(*m_, pending, array_from_js<double>(table), array_from_js<double>(seeds), day));
-        });
+    // A file's part reports (each part's meta "reports", as a JSON array) joined with the pending one.
+    std::string reportMerge(const std::string& pending, const std::string& parts_json, const std::string& day) const {
+        return guarded([&] { return json_dump(core_report_merge(*m_, pending, parts_json, day)); });
     }
     // Models that only ONNX Runtime runs: the rows to evaluate, and the result from its outputs.
     emscripten::val onnxInputs(const std::string& features_json, bool explain) const {
@@ -120,8 +124,11 @@ public:
         return guarded(
             [&] { return json_dump(core_finish(*m_, pending_json, array_from_js<float>(outputs), explain)); });
     }
-    emscripten::val finishBatch(const std::string& rows_json, const emscripten::val& outputs) const {
-        return table_to_js(core_finish_batch(*m_, rows_json, array_from_js<float>(outputs)));
+    // report_day "" : no reports; else the rows' reports, seeded from report_seed (a 53-bit integer).
+    emscripten::val finishBatch(const std::string& rows_json, const emscripten::val& outputs,
+                                const std::string& report_day, double report_seed) const {
+        return table_to_js(core_finish_batch(*m_, rows_json, array_from_js<float>(outputs),
+                                             BatchReport{report_day, seed_from_js(report_seed)}));
     }
     emscripten::val onnx() const {
         return emscripten::val(emscripten::typed_memory_view(
