@@ -1327,8 +1327,12 @@ Result<Ok> App::run() {
     // at once overflowed it (nstat: ListenOverflows, SYN retransmits; requests stalled 1-1.7 s).
     // Linux lets listen() be called again on the bound socket to raise the backlog.
     socket_t listening = -1;
+    // SO_REUSEADDR (restart at once after a stop, connections in TIME_WAIT) but not httplib's
+    // default SO_REUSEPORT: with it a second server on the same port binds too, and the kernel
+    // splits connections between them; an operator's mistake must fail at start instead.
     svr.set_socket_options([&listening](socket_t sock) {
-        httplib::default_socket_options(sock);
+        int yes = 1;
+        ::setsockopt(sock, SOL_SOCKET, SO_REUSEADDR, &yes, sizeof yes);
         listening = sock;
     });
     if (!svr.bind_to_port(s.cfg.host.c_str(), s.cfg.port))

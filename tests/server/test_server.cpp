@@ -465,6 +465,7 @@ TEST(Server, TheOpenApiDescriptionCoversEveryRouteAndEachAnswersAsDescribed) {
     Server s("openapi", {"--rate-limit", "0"});
     ASSERT_TRUE(s.start());
     auto res = s.client().Get("/api/v1/openapi.json");
+    ASSERT_TRUE(res);
     ASSERT_EQ(res->status, 200);
     EXPECT_EQ(res->get_header_value("Content-Type"), "application/json");
     const Json spec = Json::parse(res->body);

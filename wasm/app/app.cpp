@@ -360,6 +360,30 @@ void app_start(const emscripten::val& font_u8) {
 //-----------------------------------------------------------------------------
 // [SECTION] Page -> app (embind)
 //-----------------------------------------------------------------------------
+BatchMeta batch_meta_from_json(const Json& meta) {
+    BatchMeta m;
+    for (const Json& k : json_member(meta, "warning_kinds"))
+        m.warning_kinds.push_back({json_text_or(k, "field"), json_text_or(k, "message")});
+    for (const Json& row : json_member(meta, "warnings")) {
+        std::vector<size_t> ids;
+        for (const Json& id : row)
+            if (id.is_number_unsigned() && id.get<size_t>() < m.warning_kinds.size()) ids.push_back(id.get<size_t>());
+        m.warnings.push_back(std::move(ids));
+    }
+    for (const Json& p : json_member(meta, "patients")) m.patients.push_back(p.is_string() ? p.get<std::string>() : "");
+    const Json& ex = json_member(meta, "explanation");
+    m.explanation_kind = json_text_or(ex, "kind");
+    m.explanation_unit = json_text_or(ex, "unit");
+    if (const Json& of = json_member(ex, "of"); of.is_object())
+        for (const auto& [out, text] : of.items())
+            if (text.is_string() && !out.empty() && out.size() < 6 &&
+                out.find_first_not_of("0123456789") == std::string::npos)
+                m.explained_of[std::stoi(out)] = text.get<std::string>();
+    json_number_array(json_member(ex, "bases"), m.bases);
+    for (const Json& n : json_member(meta, "notices")) m.notices.push_back(json_text_or(n, "message"));
+    return m;
+}
+
 namespace {
 Json parse_or_null(const std::string& text) {
     auto j = json_parse(text, "message", JsonLimits{256u << 20, 64});
@@ -448,9 +472,9 @@ void app_set_batch_table(const std::string& name, const std::string& meta_json, 
     s.batch.table.resize(n);
     emscripten::val view(emscripten::typed_memory_view(n, s.batch.table.data()));
     view.call<void>("set", table);
-    s.batch.meta = std::move(meta);
-    s.batch.problems = s.batch.meta.value("problems", Json::array());
-    s.batch.status = json_text_or(s.batch.meta, "status");
+    s.batch.meta = batch_meta_from_json(meta);
+    s.batch.problems = meta.value("problems", Json::array());
+    s.batch.status = json_text_or(meta, "status");
     for (size_t i = 0; i < s.batch.rows(); ++i) s.batch.order.push_back(static_cast<int>(i));
     s.select_tab = 1;
     if (s.batch.rows() == 0 && !s.batch.status.empty())

@@ -30,6 +30,22 @@ struct FieldInput {
     int unit = 0;      // 0: the field's unit; i > 0: alt_units[i - 1]
 };
 
+// What the batch worker says about a file besides its table (core_api.h, BatchTable meta), read
+// once when the file arrives (batch_meta_from_json): nothing later looks it up by key.
+struct BatchMeta {
+    struct Warning {
+        std::string field, message;
+    };
+    std::vector<Warning> warning_kinds;         // each distinct warning once
+    std::vector<std::vector<size_t>> warnings;  // per row: indices into warning_kinds
+    std::vector<std::string> patients;          // per row: the patient id ("" when none); empty: no id column
+    std::string explanation_kind, explanation_unit;
+    std::map<int, std::string> explained_of;  // model output -> what its contributions explain ("log-odds of …")
+    std::vector<double> bases;                // every output's base value (tree models), for probability points
+    std::vector<std::string> notices;         // about the file (ignored columns, ...)
+};
+BatchMeta batch_meta_from_json(const Json& meta);
+
 // The batch view's rows, as web/batch-worker.js sends them: one table of numbers (no JSON per
 // row), so 10,000 patients reach the UI in one copy. Each row is laid out as the core's
 // BatchLayout says (core_api.h).
@@ -38,7 +54,7 @@ struct BatchState {
     std::string file_name;
     BatchLayout layout;
     std::vector<double> table;
-    Json meta = Json::object();     // per-row warnings and patient ids; explanation {of, kind, unit}
+    BatchMeta meta;
     std::map<int, Json> explained;  // rows explained on demand (model-agnostic), as core JSON
     Json problems = Json::array();  // rows that could not be scored
     int selected = -1;

@@ -581,22 +581,17 @@ void draw_result(AppState& s) {
 }  // namespace
 
 namespace {
-// The warning indices of batch row i (meta "warnings": per row, indices into "warning_kinds").
-const Json& row_warning_ids(const BatchState& b, int i) {
-    static const Json none = Json::array();
-    const Json& all = json_member(b.meta, "warnings");
-    if (!all.is_array() || i < 0 || static_cast<size_t>(i) >= all.size() || !all[static_cast<size_t>(i)].is_array())
-        return none;
-    return all[static_cast<size_t>(i)];
+// The warning indices of batch row i (into meta.warning_kinds).
+const std::vector<size_t>& row_warning_ids(const BatchState& b, int i) {
+    static const std::vector<size_t> none;
+    return i >= 0 && static_cast<size_t>(i) < b.meta.warnings.size() ? b.meta.warnings[static_cast<size_t>(i)] : none;
 }
 
-// The warnings of batch row i as [{field, message}] (an empty array when the meta has none).
+// The warnings of batch row i as [{field, message}], the core's shape (an empty array when none).
 Json row_warnings(const BatchState& b, int i) {
-    const Json& kinds = json_member(b.meta, "warning_kinds");
     Json out = Json::array();
-    for (const Json& id : row_warning_ids(b, i))
-        if (id.is_number_unsigned() && kinds.is_array() && id.get<size_t>() < kinds.size())
-            out.push_back(kinds[id.get<size_t>()]);
+    for (size_t id : row_warning_ids(b, i))
+        out.push_back({{"field", b.meta.warning_kinds[id].field}, {"message", b.meta.warning_kinds[id].message}});
     return out;
 }
 }  // namespace
@@ -604,10 +599,7 @@ Json row_warnings(const BatchState& b, int i) {
 size_t BatchState::warnings(int row) const { return row_warning_ids(*this, row).size(); }
 
 std::string BatchState::patient(int row) const {
-    const Json& p = json_member(meta, "patients");
-    return p.is_array() && static_cast<size_t>(row) < p.size() && p[static_cast<size_t>(row)].is_string()
-               ? p[static_cast<size_t>(row)].get<std::string>()
-               : "";
+    return row >= 0 && static_cast<size_t>(row) < meta.patients.size() ? meta.patients[static_cast<size_t>(row)] : "";
 }
 
 Json batch_row(const AppState& s, int i) {
@@ -630,18 +622,17 @@ Json batch_row(const AppState& s, int i) {
     r["warnings"] = row_warnings(b, i);
     if (b.at(i, l.explained()) == 1) {
         const int out = explanation_output(s.model->model, pred);
-        const Json& ex = json_member(b.meta, "explanation");
         Json fields = Json::array();
         for (size_t f = 0; f < l.fields; ++f) fields.push_back(b.at(i, l.contribution(f)));
         r["explanation"] = {{"output", out},
                             {"base", b.at(i, l.base())},
                             {"fields", fields},
-                            {"kind", json_text_or(ex, "kind")},
-                            {"unit", json_text_or(ex, "unit")},
-                            {"of", json_text_or(json_member(ex, "of"), std::to_string(out))}};
-        std::vector<double> bases, per_field, p;
-        if (json_number_array(json_member(ex, "bases"), bases) && json_number_array(fields, per_field) &&
-            json_number_array(probs, p) && s.model->model.ensemble &&
+                            {"kind", b.meta.explanation_kind},
+                            {"unit", b.meta.explanation_unit},
+                            {"of", b.meta.explained_of.count(out) ? b.meta.explained_of.at(out) : std::string()}};
+        std::vector<double> per_field, p;
+        const std::vector<double>& bases = b.meta.bases;
+        if (json_number_array(fields, per_field) && json_number_array(probs, p) && s.model->model.ensemble &&
             bases.size() == static_cast<size_t>(s.model->model.ensemble->num_outputs))
             r["explanation"]["points"] =
                 points_json(model_explanation_points(s.model->model, bases, per_field, out, p));
@@ -726,8 +717,7 @@ void draw_batch(AppState& s) {
     if (ImGui::Button("Export results (CSV)")) host_download("localdx-results.csv", batch_csv(s));
     ImGui::PushStyleColor(ImGuiCol_Text, kGrey);
     ImGui::TextWrapped("%s", b.status.c_str());
-    for (const auto& n : b.meta.value("notices", Json::array()))
-        ImGui::TextWrapped("Note: %s", json_text_or(n, "message").c_str());
+    for (const std::string& n : b.meta.notices) ImGui::TextWrapped("Note: %s", n.c_str());
     ImGui::PopStyleColor();
     if (!b.problems.empty()) {
         // Listed above the table, where they are seen: each with its row, id and reason in the form's words.
