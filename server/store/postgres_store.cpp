@@ -97,6 +97,20 @@ std::string int_array(const std::vector<T>& items) {
     return out + "}";
 }
 
+// One column of rows as an array literal: get(row) for every row.
+template <typename Rows, typename Get>
+std::string text_column(const Rows& rows, Get get) {
+    std::vector<std::string> v;
+    for (const auto& r : rows) v.push_back(get(r));
+    return text_array(v);
+}
+template <typename Rows, typename Get>
+std::string int_column(const Rows& rows, Get get) {
+    std::vector<decltype(get(rows.front()))> v;
+    for (const auto& r : rows) v.push_back(get(r));
+    return int_array(v);
+}
+
 //-----------------------------------------------------------------------------
 // [SECTION] Connections
 //-----------------------------------------------------------------------------
@@ -427,81 +441,58 @@ Result<std::vector<ReportOutcome>> PostgresStore::add_reports(const std::vector<
     for (size_t i = 0; i < batch.size(); ++i)
         if (out[i] == ReportOutcome::stored) stored.push_back(&batch[i]);
     const AggregateRows rows = aggregate_rows(stored);
+    // One statement per table: each column sent as an array, unnested by the server.
+    const auto name = [](const auto& r) { return r.name; };
+    const auto version = [](const auto& r) { return r.version; };
+    const auto day = [](const auto& r) { return r.day; };
+    const auto source = [](const auto& r) { return r.source; };
+    const auto reports = [](const auto& r) { return r.reports; };
+    const auto predictions = [](const auto& r) { return r.predictions; };
     if (!rows.counts.empty()) {
-        std::vector<std::string> name, day, source, hist;
-        std::vector<int64_t> version, bin;
-        std::vector<uint64_t> count;
-        for (const auto& k : rows.counts) {
-            name.push_back(k.name);
-            version.push_back(k.version);
-            day.push_back(k.day);
-            source.push_back(k.source);
-            hist.push_back(k.hist);
-            bin.push_back(k.bin);
-            count.push_back(k.count);
-        }
+        const auto& k = rows.counts;
         auto r = query(c,
                        "INSERT INTO source_counts (name, version, day, source, hist, bin, count) "
                        "SELECT * FROM unnest($1::text[], $2::bigint[], $3::text[], $4::text[], $5::text[], "
                        "$6::bigint[], $7::bigint[]) "
                        "ON CONFLICT (name, version, day, source, hist, bin) "
                        "DO UPDATE SET count = source_counts.count + excluded.count",
-                       {{text_array(name)},
-                        {int_array(version)},
-                        {text_array(day)},
-                        {text_array(source)},
-                        {text_array(hist)},
-                        {int_array(bin)},
-                        {int_array(count)}});
+                       {{text_column(k, name)},
+                        {int_column(k, version)},
+                        {text_column(k, day)},
+                        {text_column(k, source)},
+                        {text_column(k, [](const auto& r) { return r.hist; })},
+                        {int_column(k, [](const auto& r) { return r.bin; })},
+                        {int_column(k, [](const auto& r) { return r.count; })}});
         if (!r.ok()) return fail("counts", r);
     }
     if (!rows.sources.empty()) {
-        std::vector<std::string> name, day, source;
-        std::vector<int64_t> version;
-        std::vector<uint64_t> reports, predictions;
-        for (const auto& t : rows.sources) {
-            name.push_back(t.name);
-            version.push_back(t.version);
-            day.push_back(t.day);
-            source.push_back(t.source);
-            reports.push_back(t.reports);
-            predictions.push_back(t.predictions);
-        }
+        const auto& t = rows.sources;
         auto r = query(c,
                        "INSERT INTO source_totals (name, version, day, source, reports, predictions) "
                        "SELECT * FROM unnest($1::text[], $2::bigint[], $3::text[], $4::text[], $5::bigint[], "
                        "$6::bigint[]) ON CONFLICT (name, version, day, source) DO UPDATE SET "
                        "reports = source_totals.reports + excluded.reports, "
                        "predictions = source_totals.predictions + excluded.predictions",
-                       {{text_array(name)},
-                        {int_array(version)},
-                        {text_array(day)},
-                        {text_array(source)},
-                        {int_array(reports)},
-                        {int_array(predictions)}});
+                       {{text_column(t, name)},
+                        {int_column(t, version)},
+                        {text_column(t, day)},
+                        {text_column(t, source)},
+                        {int_column(t, reports)},
+                        {int_column(t, predictions)}});
         if (!r.ok()) return fail("source totals", r);
     }
     if (!rows.days.empty()) {
-        std::vector<std::string> name, day;
-        std::vector<int64_t> version;
-        std::vector<uint64_t> reports, predictions;
-        for (const auto& t : rows.days) {
-            name.push_back(t.name);
-            version.push_back(t.version);
-            day.push_back(t.day);
-            reports.push_back(t.reports);
-            predictions.push_back(t.predictions);
-        }
+        const auto& t = rows.days;
         auto r = query(c,
                        "INSERT INTO totals (name, version, day, reports, predictions) "
                        "SELECT * FROM unnest($1::text[], $2::bigint[], $3::text[], $4::bigint[], $5::bigint[]) "
                        "ON CONFLICT (name, version, day) DO UPDATE SET reports = totals.reports + excluded.reports, "
                        "predictions = totals.predictions + excluded.predictions",
-                       {{text_array(name)},
-                        {int_array(version)},
-                        {text_array(day)},
-                        {int_array(reports)},
-                        {int_array(predictions)}});
+                       {{text_column(t, name)},
+                        {int_column(t, version)},
+                        {text_column(t, day)},
+                        {int_column(t, reports)},
+                        {int_column(t, predictions)}});
         if (!r.ok()) return fail("totals", r);
     }
     if (auto r = query(c, "COMMIT"); !r.ok()) return fail("the batch (commit)", r);
