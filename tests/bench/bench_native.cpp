@@ -1,8 +1,12 @@
 // tests/bench/bench_native.cpp — native speed of the core against XGBoost's own predict and
 // pred_contribs (one thread), on the demo models and a large synthetic model, in one run.
 //
-// Usage: localdx_bench --demo DIR --data DIR --work DIR --out FILE.json [--only report]
-// (--only report: just WORK/report-pima.json, the report the server benchmarks send)
+// Usage: localdx_bench --demo DIR --data DIR --work DIR --out FILE.json [--only report|sweep]
+//                      [--sweep all|TxDxF,...]
+// (--only report: just WORK/report-pima.json, the report the server benchmarks send;
+//  --sweep: also models of growing size, T trees of depth D on F features, trained on
+//  `localdx synth`'s generator, each against XGBoost's pred_contribs in the same run ("all": the
+//  six sizes of the size sweep); --only sweep: the sweep alone)
 // Writes {"<name>": {"value", "unit", "reference", "ratio"}} (ratio = value / reference; for
 // times, below 1 means the core is faster) and the synthetic model for the browser benchmark.
 #include <algorithm>
@@ -67,10 +71,11 @@ Matrix repeat_rows(const Matrix& m, size_t n) {
     return out;
 }
 
-void bench_model(const std::string& name, const XgbBooster& booster, const Ensemble& e, const Matrix& rows) {
+void bench_model(const std::string& name, const XgbBooster& booster, const Ensemble& e, const Matrix& rows,
+                 size_t single_rows = 500, size_t batch_rows = 10000) {
     std::printf("%s: %zu trees, max depth %d, %d features\n", name.c_str(), e.trees.size(), e.max_depth,
                 e.num_features);
-    const size_t single = std::min<size_t>(500, rows.rows);
+    const size_t single = std::min<size_t>(single_rows, rows.rows);
     // One patient at a time, as a clinician uses it: XGBoost needs a DMatrix per call.
     auto xgb_contribs =
         time_each(single, [&](size_t i) { booster.predict(matrix_select_rows(rows, std::vector<size_t>{i}), 2); });
@@ -98,8 +103,8 @@ void bench_model(const std::string& name, const XgbBooster& booster, const Ensem
     put(name + ".native.explain_one_reference_algorithm_p50", percentile(core_explain_v1, 0.5), "ms",
         percentile(xgb_contribs, 0.5));
     put(name + ".native.predict_one_p50", percentile(core_predict, 0.5), "ms", percentile(xgb_predict, 0.5));
-    // 10,000 patients in one batch.
-    const Matrix batch = repeat_rows(rows, 10000);
+    // 10,000 patients in one batch (fewer for the largest sweep models: then per patient).
+    const Matrix batch = repeat_rows(rows, batch_rows);
     auto t0 = Clock::now();
     booster.predict(batch, 2);
     const double xgb_batch = std::chrono::duration<double>(Clock::now() - t0).count();
@@ -109,14 +114,66 @@ void bench_model(const std::string& name, const XgbBooster& booster, const Ensem
     const std::vector<Explanation> explained = treeshap_batch(e, tables, batch.data, ws);
     if (explained.size() != batch.rows) throw std::runtime_error("treeshap_batch explained the wrong number of rows");
     const double core_batch = std::chrono::duration<double>(Clock::now() - t0).count();
-    put(name + ".native.explain_10k", core_batch, "s", xgb_batch);
+    const std::string batch_name = batch_rows == 10000 ? "explain_10k" : "explain_" + std::to_string(batch_rows);
+    put(name + ".native." + batch_name, core_batch, "s", xgb_batch);
     t0 = Clock::now();
     for (size_t i = 0; i < batch.rows; ++i) {
         (void)ensemble_margin(e, batch.row(i));
         treeshap(e, tables, batch.row(i), ws, ex);
     }
-    put(name + ".native.explain_10k_row_by_row", std::chrono::duration<double>(Clock::now() - t0).count(), "s",
+    put(name + ".native." + batch_name + "_row_by_row", std::chrono::duration<double>(Clock::now() - t0).count(), "s",
         xgb_batch);
+}
+
+// The size sweep: T trees of depth D on F features ("300x6x30"), a binary task of `localdx
+// synth`'s generator, 4,000 rows; timed on 200 patients one at a time and 2,000 in a batch (a
+// 10,000-patient batch is 5 times that), the trees' JSON size standing in for the bundle's.
+struct SweepSize {
+    int trees = 0, depth = 0, features = 0;
+};
+std::vector<SweepSize> sweep_sizes(const std::string& spec) {
+    if (spec == "all") return {{300, 6, 30}, {1000, 6, 30}, {300, 8, 30}, {500, 8, 200}, {300, 10, 50}, {2000, 8, 500}};
+    std::vector<SweepSize> out;
+    for (size_t at = 0; at < spec.size();) {
+        const size_t comma = std::min(spec.find(',', at), spec.size());
+        SweepSize z;
+        if (std::sscanf(spec.substr(at, comma - at).c_str(), "%dx%dx%d", &z.trees, &z.depth, &z.features) != 3 ||
+            z.trees < 1 || z.depth < 1 || z.features < 2)
+            throw std::runtime_error("--sweep takes all or TREESxDEPTHxFEATURES,... (e.g. 300x6x30), not " + spec);
+        out.push_back(z);
+        at = comma + 1;
+    }
+    return out;
+}
+void sweep(const std::string& spec) {
+    for (const SweepSize& z : sweep_sizes(spec)) {
+        SynthConfig cfg;
+        cfg.rows = 4000;
+        cfg.fields = z.features;
+        cfg.classes = 2;
+        cfg.rare = 0.35;
+        cfg.seed = 7;
+        const SynthData d = synth_generate(cfg);
+        auto schema = schema_from_json(d.schema);
+        auto data = dataset_from_csv(*schema, d.csv, true);
+        XgbBooster::Params p{{"objective", "binary:logistic"},
+                             {"max_depth", std::to_string(z.depth)},
+                             {"eta", "0.05"},
+                             {"nthread", "2"},
+                             {"seed", "1"},
+                             {"subsample", "0.8"},
+                             {"colsample_bytree", "0.8"},
+                             {"min_child_weight", "0"}};
+        auto b = XgbBooster::train(data->x, data->labels, {}, p, z.trees);
+        b->set_param("nthread", "1");  // the reference runs on one thread, like the core
+        const std::string json = b->save_json();
+        auto e = ensemble_from_xgboost_json(json);
+        const std::string name =
+            "sweep-" + std::to_string(z.trees) + "x" + std::to_string(z.depth) + "x" + std::to_string(z.features);
+        put(name + ".trees_json_size", static_cast<double>(json_dump(ensemble_to_json(*e)).size()) / (1024.0 * 1024.0),
+            "MiB");
+        bench_model(name, *b, *e, data->x, 200, 2000);
+    }
 }
 
 // The spec's latency model size: 300 trees of depth 6 on 30 fields, trained on `localdx synth`'s
@@ -153,7 +210,7 @@ void synthetic(const std::string& work) {
 }  // namespace
 
 int main(int argc, char** argv) {
-    std::string demo, data, work, out, only;
+    std::string demo, data, work, out, only, sweep_spec;
     for (int i = 1; i + 1 < argc; i += 2) {
         const std::string a = argv[i];
         if (a == "--demo") demo = argv[i + 1];
@@ -161,13 +218,17 @@ int main(int argc, char** argv) {
         else if (a == "--work") work = argv[i + 1];
         else if (a == "--out") out = argv[i + 1];
         else if (a == "--only") only = argv[i + 1];
+        else if (a == "--sweep") sweep_spec = argv[i + 1];
     }
     if (demo.empty() || data.empty() || work.empty() || out.empty()) {
-        std::fprintf(stderr, "usage: localdx_bench --demo DIR --data DIR --work DIR --out FILE.json [--only report]\n");
+        std::fprintf(stderr,
+                     "usage: localdx_bench --demo DIR --data DIR --work DIR --out FILE.json [--only report|sweep] "
+                     "[--sweep all|TxDxF,...]\n");
         return 2;
     }
+    if (!sweep_spec.empty()) sweep(sweep_spec);
     for (const std::string task : {"wdbc", "pima-diabetes", "pbc-stage"}) {
-        if (only == "report") break;
+        if (!only.empty()) break;
         auto schema = schema_parse(*file_read(demo + "/train/" + task + "/schema.json"));
         auto ds = dataset_from_csv(*schema, *file_read(data + "/" + task + ".csv"), true);
         const std::string json = *file_read(demo + "/train/" + task + "/model.xgb.json");
@@ -176,7 +237,7 @@ int main(int argc, char** argv) {
         auto e = ensemble_from_xgboost_json(json);
         bench_model(task, *b, *e, ds->x);
     }
-    if (only != "report") synthetic(work);
+    if (only.empty()) synthetic(work);
     {
         // One valid aggregate report (20 real patients) for the server load benchmark.
         auto schema = schema_parse(*file_read(demo + "/train/pima-diabetes/schema.json"));
