@@ -58,7 +58,7 @@ receives patient data. Every option can also be set by an environment variable.
   --host ADDR            listen address (LOCALDX_HOST, default 127.0.0.1)
   --port N               port (LOCALDX_PORT, default 8080)
   --data DIR             SQLite database and bundle files (LOCALDX_DATA, default ./data)
-  --store SPEC           where bundles and reports are kept (LOCALDX_STORE): "sqlite" (the default:
+  --store STORE          where bundles and reports are kept (LOCALDX_STORE): "sqlite" (the default:
                          SQLite under --data, one instance) or a PostgreSQL URI
                          ("postgresql://user@host:5432/localdx"), shared by any number of instances
   --store-readers N      pooled PostgreSQL connections for reads (default 8; one more writes)

@@ -490,10 +490,11 @@ Result<std::string> SqliteStore::day_salt(const std::string& day) {
 //-----------------------------------------------------------------------------
 // [SECTION] Opening either store
 //-----------------------------------------------------------------------------
-Result<std::unique_ptr<Store>> store_open(const std::string& spec, const std::string& data_dir, int readers) {
-    if (spec.empty() || spec == "sqlite") return sqlite_store_open(data_dir);
-    if (spec.starts_with("postgresql://") || spec.starts_with("postgres://")) return postgres_store_open(spec, readers);
-    return problem("usage", "--store must be sqlite or a postgresql:// URI, not '" + store_uri_for_log(spec) + "'",
+Result<std::unique_ptr<Store>> store_open(const std::string& where, const std::string& data_dir, int readers) {
+    if (where.empty() || where == "sqlite") return sqlite_store_open(data_dir);
+    if (where.starts_with("postgresql://") || where.starts_with("postgres://"))
+        return postgres_store_open(where, readers);
+    return problem("usage", "--store must be sqlite or a postgresql:// URI, not '" + store_uri_for_log(where) + "'",
                    "store");
 }
 

@@ -116,8 +116,8 @@ Result<std::unique_ptr<Store>> sqlite_store_open(const std::string& data_dir);
 // PostgreSQL at a libpq connection URI ("postgresql://user@host:port/db?..."); `readers` pooled
 // connections for reads, one more for the writer. Problems name the URI without its password.
 Result<std::unique_ptr<Store>> postgres_store_open(const std::string& uri, int readers);
-// `spec` empty or "sqlite": SQLite under data_dir; "postgresql://…" or "postgres://…": PostgreSQL.
-Result<std::unique_ptr<Store>> store_open(const std::string& spec, const std::string& data_dir, int readers);
+// `where` empty or "sqlite": SQLite under data_dir; "postgresql://…" or "postgres://…": PostgreSQL.
+Result<std::unique_ptr<Store>> store_open(const std::string& where, const std::string& data_dir, int readers);
 
 // The URI as it may be logged: any password replaced by "***".
 std::string store_uri_for_log(std::string_view uri);

@@ -35,7 +35,7 @@ AppState& state() {
 
 void form_reset(AppState& s) {
     s.form.assign(s.model ? s.model->model.schema.fields.size() : 0, FieldInput{});
-    s.result = Json();
+    s.result.reset();
     s.result_stale = false;
     s.live_problems = Json::array();
 }
@@ -135,41 +135,107 @@ void validate_forget_calibration(AppState& s) {
 // Multi-class tree models: which class's probability the explanation shows (the predicted one
 // unless the clinician chooses another). The other classes' explanations come from the same
 // exact contributions the core returned for every output.
-Json explanation_for_class(const Model& m, const Json& r, int c) {
-    const Json& outputs = json_member(json_member(r, "explanation"), "outputs");
+std::optional<ResultView> explanation_for_class(const Model& m, const ResultView& r, int c) {
     const int k = m.schema.num_classes();
-    if (!outputs.is_array() || static_cast<int>(outputs.size()) != k) return Json();
+    if (!r.explanation || static_cast<int>(r.explanation->outputs.size()) != k || c < 0 || c >= k) return std::nullopt;
     Explanation ex;
     ex.num_outputs = k;
     ex.num_features = static_cast<int>(m.schema.features.size());
-    std::vector<double> contributions, probabilities;
-    for (const Json& o : outputs) {
-        if (!json_member(o, "base").is_number() || !json_number_array(json_member(o, "contributions"), contributions) ||
-            contributions.size() != m.schema.features.size())
-            return Json();
-        ex.base.push_back(o["base"].get<double>());
-        ex.contributions.insert(ex.contributions.end(), contributions.begin(), contributions.end());
+    for (const ResultView::Output& o : r.explanation->outputs) {
+        if (o.contributions.size() != m.schema.features.size()) return std::nullopt;
+        ex.base.push_back(o.base);
+        ex.contributions.insert(ex.contributions.end(), o.contributions.begin(), o.contributions.end());
     }
-    if (!json_number_array(json_member(r, "probabilities"), probabilities)) return Json();
     const auto per_field = contributions_by_field(m.schema, ex, c);
-    Json out = r;
-    Json& e = out["explanation"];
-    e["output"] = c;
-    e["base"] = ex.base[static_cast<size_t>(c)];
-    e["fields"] = per_field;
-    e["contributions"] = outputs[static_cast<size_t>(c)]["contributions"];
-    e["of"] = "margin of " + m.schema.outputs.classes[static_cast<size_t>(c)].label;
-    e["points"] = points_json(model_explanation_points(m, ex.base, per_field, c, probabilities));
+    ResultView out = r;
+    ResultView::Explanation& e = *out.explanation;
+    e.output = c;
+    e.base = ex.base[static_cast<size_t>(c)];
+    e.fields = per_field;
+    e.of = "margin of " + m.schema.outputs.classes[static_cast<size_t>(c)].label;
+    const PointsExplanation pts = model_explanation_points(m, ex.base, per_field, c, r.probabilities);
+    e.points = ResultView::Points{pts.ok, pts.base, pts.probability, pts.fields};
     return out;
 }
 
 void explain_class(AppState& s, int c) {
     s.explain_class = -1;
-    s.explained_as = Json();
-    if (!s.model || !s.result.is_object() || c < 0 || c >= s.model->model.schema.num_classes()) return;
-    if (s.result.contains("predicted") && s.result["predicted"] == c) return;
-    s.explained_as = explanation_for_class(s.model->model, s.result, c);
-    if (s.explained_as.is_object()) s.explain_class = c;
+    s.explained_as.reset();
+    if (!s.model || !s.result || !s.result->ok || c < 0 || c >= s.model->model.schema.num_classes()) return;
+    if (s.result->predicted == c) return;
+    s.explained_as = explanation_for_class(s.model->model, *s.result, c);
+    if (s.explained_as) s.explain_class = c;
+}
+
+//-----------------------------------------------------------------------------
+// [SECTION] Results, read once
+//-----------------------------------------------------------------------------
+ResultView result_from_json(const Json& j) {
+    ResultView r;
+    auto refused = [&](std::string text) {
+        ResultView bad;
+        bad.problems = Json::array({{{"code", "bad_result"}, {"text", std::move(text)}}});
+        bad.seq = r.seq;
+        return bad;
+    };
+    if (!j.is_object()) return refused("The result could not be read.");
+    if (const Json& seq = json_member(j, "seq"); seq.is_number()) r.seq = seq.get<double>();
+    r.ok = json_member(j, "ok") == Json(true);
+    if (!r.ok) {
+        r.problems = json_member(j, "problems").is_array() && !j["problems"].empty() ? j["problems"] : Json::array();
+        if (r.problems.empty()) r.problems.push_back({{"code", "error"}, {"text", "No result."}});
+        return r;
+    }
+    auto numbers = [](const Json& a, bool null_is_nan) {
+        std::vector<double> out;
+        if (!a.is_array()) return out;
+        for (const Json& v : a) out.push_back(v.is_number() ? v.get<double>() : null_is_nan ? kNaN : 0.0);
+        return out;
+    };
+    r.probabilities = numbers(json_member(j, "probabilities"), false);
+    r.values = numbers(json_member(j, "values"), true);
+    if (r.probabilities.empty()) return refused("The result has no probabilities.");
+    r.predicted = json_int_in(j, "predicted", 0, static_cast<int64_t>(r.probabilities.size()) - 1).value_or(-1);
+    if (r.predicted < 0) return refused("The result has no predicted class.");
+    r.label = json_text_or(j, "label");
+    for (const Json& w : json_member(j, "warnings"))
+        r.warnings.push_back({json_text_or(w, "field"), json_text_or(w, "message")});
+    if (const Json& m = json_member(j, "missing_share"); m.is_number()) r.missing_share = m.get<double>();
+    const Json& conformal = json_member(j, "conformal");
+    r.conformal_words = json_text_or(conformal, "words");
+    if (const Json& level = json_member(conformal, "band_level"); level.is_number())
+        r.conformal_level = level.get<double>();
+    const Json& check = json_member(j, "check");
+    r.check.ok = json_member(check, "ok") == Json(true);
+    r.check.pending = json_member(check, "pending") == Json(true);
+    if (const Json& d = json_member(check, "max_abs_diff"); d.is_number()) r.check.max_abs_diff = d.get<double>();
+    r.check.message = json_text_or(check, "message");
+    r.row = static_cast<int>(json_int_in(j, "row", 0, INT32_MAX).value_or(0));
+    r.patient = json_text_or(j, "patient");
+    if (const Json& ex = json_member(j, "explanation"); ex.is_object()) {
+        ResultView::Explanation e;
+        e.output = static_cast<int>(json_int_in(ex, "output", 0, 100000).value_or(0));
+        if (const Json& base = json_member(ex, "base"); base.is_number()) e.base = base.get<double>();
+        e.fields = numbers(json_member(ex, "fields"), false);
+        e.kind = json_text_or(ex, "kind");
+        e.unit = json_text_or(ex, "unit");
+        e.of = json_text_or(ex, "of");
+        const Json& pts = json_member(ex, "points");
+        e.points.ok = json_member(pts, "ok") == Json(true);
+        if (json_member(pts, "base").is_number()) e.points.base = pts["base"].get<double>();
+        if (json_member(pts, "probability").is_number()) e.points.probability = pts["probability"].get<double>();
+        e.points.fields = numbers(json_member(pts, "fields"), false);
+        e.standard_error = numbers(json_member(ex, "standard_error"), false);
+        for (const Json& o : json_member(ex, "outputs"))
+            e.outputs.push_back({json_member(o, "base").is_number() ? o["base"].get<double>() : 0.0,
+                                 numbers(json_member(o, "contributions"), false)});
+        r.explanation = std::move(e);
+    }
+    return r;
+}
+
+Json points_json(const ResultView::Points& p) {
+    return Json{{"ok", p.ok}, {"base", p.base}, {"probability", p.probability}, {"fields", p.fields}};
 }
 
 //-----------------------------------------------------------------------------
@@ -281,7 +347,7 @@ void frame() {
         // A malformed message from the page must not take the UI down: say so, keep drawing.
         emscripten_log(EM_LOG_ERROR, "LocalDx UI: %s", e.what());
         s.error = std::string("Display problem: ") + e.what();
-        s.result = Json();
+        s.result.reset();
         ImGui::ErrorCheckEndFrameRecover(nullptr, nullptr);
     }
     ImGui::Render();
@@ -414,18 +480,16 @@ void app_set_result(const std::string& result_json) {
     AppState& s = state();
     wake(s);
     s.predicting = false;
-    s.result = parse_or_null(result_json);
+    s.result = result_from_json(parse_or_null(result_json));
     s.explain_class = -1;
-    s.explained_as = Json();
+    s.explained_as.reset();
     s.result_stale = false;
-    if (s.result.is_object() && s.result.value("ok", false)) host_announce(result_summary(s));
-    else if (s.result.is_object()) {
-        const Json& first =
-            s.result["problems"].is_array() && !s.result["problems"].empty() ? s.result["problems"][0] : Json();
-        host_announce((json_text_or(first, "code") == "check_failed" ? "No result, it was withheld: "
-                                                                     : "The values could not be used: ") +
-                      json_text_or(first, "text"));
-    }
+    if (s.result->ok) host_announce(result_summary(s));
+    else
+        host_announce((json_text_or(s.result->problems[0], "code") == "check_failed"
+                           ? "No result, it was withheld: "
+                           : "The values could not be used: ") +
+                      json_text_or(s.result->problems[0], "text"));
 }
 
 // ONNX Runtime's cross-check of a result shown before it was checked ("check": {"pending": true}),
@@ -433,24 +497,25 @@ void app_set_result(const std::string& result_json) {
 // disagreement withdraws it, with the reason, and says so. A result replaced meanwhile is left.
 void app_set_result_checked(double seq, const std::string& checked_json) {
     AppState& s = state();
-    if (!s.result.is_object() || json_member(s.result, "seq") != Json(seq)) return;
+    if (!s.result || s.result->seq != seq) return;
     wake(s);
-    Json checked = parse_or_null(checked_json);
-    if (checked.is_object() && checked.value("ok", false) && checked.contains("check")) {
-        s.result["check"] = checked["check"];
-        if (s.explained_as.is_object()) s.explained_as["check"] = checked["check"];
-        host_announce("Checked: ONNX Runtime on this device agrees with the result.");
+    ResultView checked = result_from_json(parse_or_null(checked_json));
+    if (checked.ok && (checked.check.ok || checked.check.pending)) {
+        s.result->check = checked.check;
+        if (s.explained_as) s.explained_as->check = checked.check;
+        host_announce(result_summary(s));  // the same result, no longer "being checked"
         return;
     }
-    if (!checked.is_object() || !checked["problems"].is_array() || checked["problems"].empty())
-        checked =
-            Json{{"ok", false},
-                 {"problems",
-                  Json::array({{{"code", "check_failed"}, {"text", "ONNX Runtime could not check this result."}}})}};
-    s.result = checked;
+    if (checked.ok) {  // agreement must be said: a result without a check is not one
+        checked.ok = false;
+        checked.problems =
+            Json::array({{{"code", "check_failed"}, {"text", "ONNX Runtime could not check this result."}}});
+    }
+    checked.seq = seq;
+    s.result = std::move(checked);
     s.explain_class = -1;
-    s.explained_as = Json();
-    host_announce("The result was withdrawn: " + checked["problems"][0].value("text", std::string()));
+    s.explained_as.reset();
+    host_announce("The result was withdrawn: " + json_text_or(s.result->problems[0], "text"));
 }
 
 // A scored file from batch-worker.js: meta (JSON, small) and the table (a Float64Array).
@@ -488,12 +553,14 @@ void app_set_batch_table(const std::string& name, const std::string& meta_json, 
 void app_set_batch_row(int index, const std::string& row_json) {
     AppState& s = state();
     wake(s);
-    Json r = parse_or_null(row_json);
-    if (index < 0 || static_cast<size_t>(index) >= s.batch.rows() || !r.is_object()) return;
-    if (!r.value("ok", false)) {
-        s.batch.status = "The row could not be explained: " + r["problems"][0].value("text", std::string());
+    if (index < 0 || static_cast<size_t>(index) >= s.batch.rows()) return;
+    ResultView r = result_from_json(parse_or_null(row_json));
+    if (!r.ok) {
+        s.batch.status = "The row could not be explained: " + json_text_or(r.problems[0], "text");
         return;
     }
+    r.row = s.batch.row_number(index);
+    r.patient = s.batch.patient(index);
     s.batch.explained[index] = std::move(r);
 }
 
@@ -509,17 +576,15 @@ std::string app_form_record() { return json_dump(form_record(state())); }
 // validation problems (field, message)} — for tests that type as a clinician does.
 std::string app_view_state() {
     const AppState& s = state();
-    const char* result = !s.result.is_object()          ? "none"
-                         : !s.result.value("ok", false) ? "refused"
-                         : s.result_stale               ? "stale"
-                                                        : "current";
+    const char* result = !s.result ? "none" : !s.result->ok ? "refused" : s.result_stale ? "stale" : "current";
     Json view{{"result", result}, {"problems", s.live_problems}, {"form_scroll", s.form_scroll}};
     // A result on screen not yet cross-checked by ONNX Runtime (it is still starting).
-    view["being_checked"] = json_member(json_member(s.result, "check"), "pending") == Json(true);
+    view["being_checked"] = s.result && s.result->ok && s.result->check.pending;
     // The explanation on screen: which output, and its points (base + fields = probability).
-    const Json& shown = s.explain_class >= 0 && s.explained_as.is_object() ? s.explained_as : s.result;
-    if (const Json& ex = json_member(shown, "explanation"); ex.is_object())
-        view["explanation"] = {{"output", json_member(ex, "output")}, {"points", json_member(ex, "points")}};
+    const std::optional<ResultView>& shown = s.explain_class >= 0 && s.explained_as ? s.explained_as : s.result;
+    if (shown && shown->explanation)
+        view["explanation"] = {{"output", shown->explanation->output},
+                               {"points", points_json(shown->explanation->points)}};
     if (s.model) {
         // The Validate view: where its controls are (CSS pixels), the slider and the figures it shows.
         const float k = s.scale > 0 ? s.scale : 1;
@@ -569,7 +634,7 @@ void app_fill_and_predict(const std::string& record_json) {
 }
 // What the result's Print button does (for tests and the screenshots).
 void app_print() {
-    if (state().result.is_object()) host_print(result_copy_text(state()));
+    if (state().result) host_print(result_copy_text(state()));
 }
 // A labelled file for the Validate view (the page read it); returns the report, or the reasons.
 std::string app_validate(const std::string& name, const std::string& text) {

@@ -13,6 +13,7 @@
 #pragma once
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -29,6 +30,56 @@ struct FieldInput {
     std::string text;  // as typed (numbers, or a category/boolean choice)
     int unit = 0;      // 0: the field's unit; i > 0: alt_units[i - 1]
 };
+
+// A prediction as the app shows it: the core's JSON (shared/predict/prediction_json.h, or a batch
+// row) read once when it arrives (result_from_json); the view reads these fields, never keys.
+struct ResultView {
+    struct Warning {
+        std::string field, message;
+    };
+    struct Points {  // the explanation in probability (explain/points.h)
+        bool ok = false;
+        double base = 0, probability = 0;
+        std::vector<double> fields;
+    };
+    struct Output {  // one model output's exact contributions (multi-class: one per class)
+        double base = 0;
+        std::vector<double> contributions;  // per feature
+    };
+    struct Explanation {
+        int output = 0;
+        double base = 0;
+        std::vector<double> fields;  // per schema field, in the model's units
+        std::string kind, unit, of;  // "treeshap" | "sampling-shapley", "log-odds", "log-odds of Diabetes"
+        Points points;
+        std::vector<double> standard_error;  // model-agnostic estimates: per field
+        std::vector<Output> outputs;
+    };
+    struct Check {  // ONNX Runtime's cross-check
+        bool ok = false, pending = false;
+        double max_abs_diff = 0;
+        std::string message;
+    };
+    bool ok = false;
+    Json problems = Json::array();  // why there is no result: the core's problems (the form shows them by field)
+    std::vector<double> probabilities;
+    int predicted = 0;
+    std::string label;
+    std::vector<double> values;  // per schema field, NaN = missing
+    std::vector<Warning> warnings;
+    double missing_share = 0;
+    std::string conformal_words;
+    double conformal_level = 0.9;
+    Check check;
+    std::optional<Explanation> explanation;
+    double seq = 0;       // the page's number for this prediction (web/app.js)
+    int row = 0;          // batch rows: the file's 1-based row
+    std::string patient;  // batch rows: the patient id, when the file has one
+};
+// A result from the core's JSON; anything malformed is a result that is not ok, with a problem.
+ResultView result_from_json(const Json& j);
+// Back to the JSON the page and tests read (what viewState reports of the explanation).
+Json points_json(const ResultView::Points& p);
 
 // What the batch worker says about a file besides its table (core_api.h, BatchTable meta), read
 // once when the file arrives (batch_meta_from_json): nothing later looks it up by key.
@@ -55,8 +106,8 @@ struct BatchState {
     BatchLayout layout;
     std::vector<double> table;
     BatchMeta meta;
-    std::map<int, Json> explained;  // rows explained on demand (model-agnostic), as core JSON
-    Json problems = Json::array();  // rows that could not be scored
+    std::map<int, ResultView> explained;  // rows explained on demand (model-agnostic)
+    Json problems = Json::array();        // rows that could not be scored
     int selected = -1;
     int sort_column = 0;
     bool sort_descending = true;
@@ -95,17 +146,17 @@ struct AppState {
     std::string error;                    // a bundle that was refused, or a check that failed
     std::vector<FieldInput> form;         // one per schema field
     Json live_problems = Json::array();   // validation of the form as typed
-    Json result;                          // last prediction (null when none)
+    std::optional<ResultView> result;     // last prediction (none yet)
     int explain_class = -1;               // multi-class: the class whose explanation is shown (-1: the predicted one)
-    Json explained_as;                    // `result` with the explanation of explain_class
-    bool result_stale = false;            // the form changed after `result`: shown dimmed, "press Predict"
-    double copied_at = -1;                // when "Copy result" was pressed (ImGui time), for its feedback
-    int last_field = -1;                  // the text field last being edited
-    std::string edit_start;               // that field's text when its edit began (Escape goes back to it)
-    std::string form_notice;              // said under the form until the next change (an undone edit)
-    int refocus_field = -1;               // a field to give the keyboard focus back to next frame (after Ctrl+Enter)
-    bool refocus_pending = false;         // that field is taking the focus: put its caret at the end
-    float form_scroll = 0;                // how far the form is scrolled (pixels), for tests
+    std::optional<ResultView> explained_as;  // `result` with the explanation of explain_class
+    bool result_stale = false;               // the form changed after `result`: shown dimmed, "press Predict"
+    double copied_at = -1;                   // when "Copy result" was pressed (ImGui time), for its feedback
+    int last_field = -1;                     // the text field last being edited
+    std::string edit_start;                  // that field's text when its edit began (Escape goes back to it)
+    std::string form_notice;                 // said under the form until the next change (an undone edit)
+    int refocus_field = -1;                  // a field to give the keyboard focus back to next frame (after Ctrl+Enter)
+    bool refocus_pending = false;            // that field is taking the focus: put its caret at the end
+    float form_scroll = 0;                   // how far the form is scrolled (pixels), for tests
     bool predicting = false;
     BatchState batch;
     ValidateState validate;
@@ -120,8 +171,8 @@ struct AppState {
 
 AppState& state();  // the app's single instance (owned by app.cpp's main)
 
-// One batch row as the core's JSON (what the explanation view and the summary read).
-Json batch_row(const AppState& s, int row);
+// One batch row, as the explanation view reads it.
+ResultView batch_row(const AppState& s, int row);
 
 // The form as a JSON record for the core ({"glucose": {"value": "8.2", "unit": "mmol/L"}, ...}).
 Json form_record(const AppState& s);
@@ -129,9 +180,9 @@ void form_reset(AppState& s);
 void form_validate(AppState& s);  // fills live_problems from the core's record_prepare
 // Multi-class: show the explanation of class c's probability (the predicted class: -1).
 void explain_class(AppState& s, int c);
-// A result (core JSON) with its explanation replaced by class c's, from the contributions the core
-// gave for every output; null when the result has none.
-Json explanation_for_class(const Model& m, const Json& r, int c);
+// A result with its explanation replaced by class c's, from the contributions the core gave for
+// every output; none when the result has no such contributions.
+std::optional<ResultView> explanation_for_class(const Model& m, const ResultView& r, int c);
 // The Validate view: reads, scores and evaluates a labelled file (text as read by the page).
 void validate_file(AppState& s, const std::string& name, const std::string& text, int64_t now);
 // Prediction sets calibrated on the validated file, for this model and this session: every later

@@ -75,9 +75,8 @@ void help_marker(const std::string& text) {
 const Schema* schema_of(const AppState& s) { return s.model ? &s.model->model.schema : nullptr; }
 
 // Text of a field's value for the explanation ("148 mg/dL", "Female", "missing").
-std::string value_text(const Field& f, const Json& v) {
-    if (v.is_null()) return "missing";
-    const double x = v.get<double>();
+std::string value_text(const Field& f, double x) {
+    if (std::isnan(x)) return "missing";
     if (f.type == FieldType::category) return f.levels[static_cast<size_t>(x)].label;
     if (f.type == FieldType::boolean) return x != 0 ? "yes" : "no";
     const std::string unit = unit_display(f.unit);
@@ -98,15 +97,15 @@ std::string problem_text(const Schema& schema, const Json& p) {
 
 // The heading of a result: the probability and the decision rule, never a bare class name
 // ("72.0% probability of Diabetes — above the model's 50.0% threshold").
-std::string verdict_text(const Schema& schema, const Json& r) {
+std::string verdict_text(const Schema& schema, const ResultView& r) {
     const auto& classes = schema.outputs.classes;
-    const int pred = r["predicted"].get<int>();
+    const int pred = r.predicted;
     if (schema.outputs.kind == TaskKind::binary) {
-        const double p = r["probabilities"][1].get<double>(), t = schema.outputs.threshold;
+        const double p = r.probabilities[1], t = schema.outputs.threshold;
         return pct(p) + " probability of " + classes[1].label + " — " + (p >= t ? "at or above" : "below") +
                " the model's " + pct(t) + " threshold";
     }
-    const double p = r["probabilities"][static_cast<size_t>(pred)].get<double>();
+    const double p = r.probabilities[static_cast<size_t>(pred)];
     return std::string("Most probable ") + (schema.outputs.kind == TaskKind::ordinal ? "stage" : "class") + ": " +
            classes[static_cast<size_t>(pred)].label + " (" + pct(p) + ")";
 }
@@ -193,8 +192,7 @@ std::string problem_for(const AppState& s, const std::string& field, const Json&
 
 void draw_form(AppState& s) {
     const Schema& schema = *schema_of(s);
-    const Json shown_problems =
-        s.result.is_object() && !s.result.value("ok", true) ? s.result["problems"] : s.live_problems;
+    const Json shown_problems = s.result && !s.result->ok ? s.result->problems : s.live_problems;
     bool changed = false;
     if (ImGui::BeginTable("form", 3, ImGuiTableFlags_SizingStretchProp)) {
         ImGui::TableSetupColumn("label", ImGuiTableColumnFlags_WidthStretch, 1.7f);
@@ -327,8 +325,8 @@ void draw_form(AppState& s) {
     }
     if (changed) {
         form_validate(s);
-        if (s.result.is_object() && !s.result.value("ok", true)) s.result = Json();
-        if (s.result.is_object()) s.result_stale = true;  // the shown result no longer matches the form
+        if (s.result && !s.result->ok) s.result.reset();
+        if (s.result) s.result_stale = true;  // the shown result no longer matches the form
     }
     if (!s.form_notice.empty()) ImGui::TextColored(kGrey, "%s", s.form_notice.c_str());
     ImGui::Spacing();
@@ -357,23 +355,27 @@ void draw_form(AppState& s) {
 // signs of the exact values kept; else in the model's margin units, saying so. Every contribution
 // is reachable: the top ones first, the rest behind "smaller effects". The raw margin-space values
 // and the ONNX Runtime cross-check stay under "Technical details".
-void draw_explanation(const AppState& s, const Json& r, int top) {
+void draw_explanation(const AppState& s, const ResultView& r, int top) {
     const Schema& schema = *schema_of(s);
-    const Json& ex = r["explanation"];
-    const Json& pts = json_member(ex, "points");
-    const bool in_points = pts.is_object() && pts.value("ok", false) && pts["fields"].size() == schema.fields.size();
-    const Json& shown = in_points ? pts["fields"] : ex["fields"];
+    const ResultView::Explanation& ex = *r.explanation;
+    const ResultView::Points& pts = ex.points;
+    const bool in_points = pts.ok && pts.fields.size() == schema.fields.size();
+    const std::vector<double>& shown = in_points ? pts.fields : ex.fields;
+    if (shown.size() != schema.fields.size() || r.values.size() != schema.fields.size()) {
+        ImGui::TextColored(kRed, "The explanation does not fit this model.");
+        return;
+    }
     std::vector<std::pair<double, size_t>> order;
-    for (size_t f = 0; f < schema.fields.size(); ++f) order.push_back({shown[f].get<double>(), f});
+    for (size_t f = 0; f < schema.fields.size(); ++f) order.push_back({shown[f], f});
     std::stable_sort(order.begin(), order.end(), [](auto a, auto b) { return std::abs(a.first) > std::abs(b.first); });
     double max_abs = 0;
     for (const auto& o : order) max_abs = std::max(max_abs, std::abs(o.first));
-    const bool sampled = ex.value("kind", "") == "sampling-shapley";
-    double margin_total = ex["base"].get<double>();  // base + the sum of the model-unit contributions
-    for (const auto& c : ex["fields"]) margin_total += c.get<double>();
-    const Json& se = ex.contains("standard_error") ? ex["standard_error"] : Json();
+    const bool sampled = ex.kind == "sampling-shapley";
+    double margin_total = ex.base;  // base + the sum of the model-unit contributions
+    for (double c : ex.fields) margin_total += c;
+    const std::vector<double>& se = ex.standard_error;
     auto amount = [&](double v) { return in_points ? fmt(100 * v, "%+.1f") + " pts" : fmt(v, "%+.3f"); };
-    const int out = ex.value("output", 0);
+    const int out = std::clamp(ex.output, 0, schema.num_classes() - 1);
     const std::string of_class =
         "probability of " + schema.outputs.classes[static_cast<size_t>(schema.num_classes() == 2 ? 1 : out)].label;
     if (in_points)
@@ -381,14 +383,13 @@ void draw_explanation(const AppState& s, const Json& r, int top) {
             "Why: how much each value moved the %s, in percentage points. Starting from %s (the model's average "
             "patient), "
             "the values add up to %s.%s",
-            of_class.c_str(), pct(pts["base"].get<double>()).c_str(), pct(pts["probability"].get<double>()).c_str(),
+            of_class.c_str(), pct(pts.base).c_str(), pct(pts.probability).c_str(),
             sampled ? " Model-agnostic estimates; ± is each one's 95% margin." : "");
     else
         ImGui::TextWrapped(
             "Why: contribution of each value to the %s, in the model's own units (this result cannot be split into "
             "probability points without changing a sign). Starting from %s, the values add up to %s.",
-            ex.value("of", "").c_str(), fmt(ex["base"].get<double>(), "%.3f").c_str(),
-            fmt(margin_total, "%.3f").c_str());
+            ex.of.c_str(), fmt(ex.base, "%.3f").c_str(), fmt(margin_total, "%.3f").c_str());
     auto rows = [&](int from, int to) {
         if (!ImGui::BeginTable("explain", 3, ImGuiTableFlags_SizingStretchProp | ImGuiTableFlags_RowBg)) return;
         ImGui::TableSetupColumn("Value", ImGuiTableColumnFlags_WidthStretch, 1.6f);
@@ -400,14 +401,12 @@ void draw_explanation(const AppState& s, const Json& r, int top) {
             const Field& fd = schema.fields[f];
             ImGui::TableNextRow();
             ImGui::TableNextColumn();
-            ImGui::TextWrapped("%s = %s", fd.label.c_str(),
-                               value_text(fd, r["values"][f]).c_str());  // wrapped, never cut
+            ImGui::TextWrapped("%s = %s", fd.label.c_str(), value_text(fd, r.values[f]).c_str());  // wrapped, never cut
             ImGui::TableNextColumn();
             signed_bar(v, max_abs, ImGui::GetContentRegionAvail().x);
             ImGui::TableNextColumn();
             std::string figure = amount(v);
-            if (sampled && se.is_array() && f < se.size())
-                figure += " ±" + fmt(100 * 1.96 * se[f].get<double>(), "%.1f");
+            if (sampled && f < se.size()) figure += " ±" + fmt(100 * 1.96 * se[f], "%.1f");
             ImGui::TextColored(v >= 0 ? kRed : ImVec4(0.15f, 0.35f, 0.75f, 1), "%s", figure.c_str());
         }
         ImGui::EndTable();
@@ -425,24 +424,22 @@ void draw_explanation(const AppState& s, const Json& r, int top) {
         if (!sampled) {
             ImGui::TextWrapped(
                 "Exact TreeSHAP in the model's %s: base %s + sum of contributions = %s. Node covers from %s.",
-                ex.value("unit", "").c_str(), fmt(ex["base"].get<double>(), "%.4f").c_str(),
-                fmt(margin_total, "%.4f").c_str(),
+                ex.unit.c_str(), fmt(ex.base, "%.4f").c_str(), fmt(margin_total, "%.4f").c_str(),
                 s.info.value("covers", "") == "training"
                     ? "training"
                     : ("reference data (" + s.info.value("covers", "") + ")").c_str());
             for (size_t f = 0; f < schema.fields.size(); ++f)
-                bullet("%s: %s", schema.fields[f].label.c_str(), fmt(ex["fields"][f].get<double>(), "%+.4f").c_str());
+                bullet("%s: %s", schema.fields[f].label.c_str(), fmt(ex.fields[f], "%+.4f").c_str());
         }
-        const Json check = r.value("check", Json::object());
-        if (check.value("ok", false))
+        if (r.check.ok)
             ImGui::TextWrapped(
                 "Cross-checked: ONNX Runtime Web on this device agrees with this explanation (|difference| %s).",
-                fmt(check.value("max_abs_diff", 0.0), "%.1e").c_str());
+                fmt(r.check.max_abs_diff, "%.1e").c_str());
         ImGui::TreePop();
     }
 }
 
-void draw_explain_class_choice(AppState& s, const Json& r, int pred) {
+void draw_explain_class_choice(AppState& s, int pred) {
     const Model& m = s.model->model;
     if (m.schema.outputs.kind == TaskKind::binary || !m.ensemble) return;
     const int chosen = s.explain_class >= 0 ? s.explain_class : pred;
@@ -456,26 +453,29 @@ void draw_explain_class_choice(AppState& s, const Json& r, int pred) {
 }
 
 void draw_result(AppState& s) {
-    const Json& r = s.result;
     if (s.predicting) {
         ImGui::TextColored(kGrey, "Computing on this device…");
         return;
     }
-    if (!r.is_object()) {
+    if (!s.result) {
         ImGui::TextColored(kGrey, "Enter the patient's values and press Predict.");
         return;
     }
-    if (!r.value("ok", false)) {
+    const ResultView& r = *s.result;
+    if (!r.ok) {
         // The values, or the result: a result ONNX Runtime disagrees with is withheld, whatever the values.
-        const Json& first = r["problems"].is_array() && !r["problems"].empty() ? r["problems"][0] : Json();
-        const bool withheld = json_text_or(first, "code") == "check_failed";
+        const bool withheld = json_text_or(r.problems[0], "code") == "check_failed";
         ImGui::TextColored(kRed, withheld ? "No result: it was withheld." : "The values could not be used:");
-        for (const auto& p : r["problems"]) bullet("%s", p.value("text", "").c_str());
+        for (const auto& p : r.problems) bullet("%s", json_text_or(p, "text").c_str());
         return;
     }
     const Schema& schema = *schema_of(s);
-    const int k = static_cast<int>(r["probabilities"].size());
-    const int pred = r["predicted"].get<int>();
+    const int k = static_cast<int>(r.probabilities.size());
+    const int pred = r.predicted;
+    if (k != schema.num_classes()) {
+        ImGui::TextColored(kRed, "The result does not fit this model.");
+        return;
+    }
     ImGui::Text("Result");
     ImGui::Separator();
     if (s.result_stale) {
@@ -489,12 +489,12 @@ void draw_result(AppState& s) {
     ImGui::TextColored(ImVec4(0.1f, 0.2f, 0.45f, 1), "%s", verdict_text(schema, r).c_str());
     ImGui::PopTextWrapPos();
     ImGui::SetWindowFontScale(1.0f);
-    if (r.value("missing_share", 0.0) >= kMissingShareNotice) {
+    if (r.missing_share >= kMissingShareNotice) {
         ImGui::PushStyleColor(ImGuiCol_Text, kAmber);
         ImGui::TextWrapped(
             "Missing values carry %s of this explanation: the result rests largely on what was not measured. "
             "Enter more values for a result that rests on this patient.",
-            pct(r.value("missing_share", 0.0)).c_str());
+            pct(r.missing_share).c_str());
         ImGui::PopStyleColor();
     }
     // The classes by probability: every one for a few classes; for many, the top ones and the rest
@@ -503,10 +503,10 @@ void draw_result(AppState& s) {
     for (int c = 0; c < k; ++c) by_probability[static_cast<size_t>(c)] = c;
     if (schema.outputs.kind == TaskKind::multiclass)
         std::stable_sort(by_probability.begin(), by_probability.end(), [&](int a, int b) {
-            return r["probabilities"][a].get<double>() > r["probabilities"][b].get<double>();
+            return r.probabilities[static_cast<size_t>(a)] > r.probabilities[static_cast<size_t>(b)];
         });
     auto bar = [&](int c) {
-        const double p = r["probabilities"][c].get<double>();
+        const double p = r.probabilities[static_cast<size_t>(c)];
         ImGui::PushStyleColor(ImGuiCol_PlotHistogram,
                               c == pred ? ImVec4(0.2f, 0.4f, 0.75f, 1) : ImVec4(0.6f, 0.68f, 0.8f, 1));
         ImGui::ProgressBar(static_cast<float>(p), ImVec2(220 * S(), 0), pct(p).c_str());
@@ -526,15 +526,12 @@ void draw_result(AppState& s) {
     else
         ImGui::TextColored(kGrey, "Most probable %s shown; every probability counts.",
                            schema.outputs.kind == TaskKind::ordinal ? "stage" : "class");
-    if (const std::string words = json_text_or(json_member(r, "conformal"), "words"); !words.empty()) {
+    if (const std::string& words = r.conformal_words; !words.empty()) {
         // Wrapped short of the edge, so the "(?)" after it stays on screen.
         ImGui::PushTextWrapPos(ImGui::GetCursorPosX() + ImGui::GetContentRegionAvail().x - 40 * S());
         ImGui::TextUnformatted(words.c_str());
         ImGui::PopTextWrapPos();
-        const double level = json_member(json_member(r, "conformal"), "band_level").is_number()
-                                 ? r["conformal"]["band_level"].get<double>()
-                                 : 0.9;
-        const std::string miss = pct(1 - level);
+        const std::string miss = pct(1 - r.conformal_level);
         help_marker(schema.outputs.kind == TaskKind::binary
                         ? "Calibrated on patients the model did not train on: of the patients who have the condition, "
                           "at most " +
@@ -545,16 +542,15 @@ void draw_result(AppState& s) {
                           "this set for at most " +
                               miss + " of patients like them, whatever their class.");
     }
-    const Json check = r.value("check", Json::object());
-    if (check.value("ok", false)) ImGui::TextColored(kGreen, "Computed and checked on this device.");
-    else if (check.value("pending", false))
+    if (r.check.ok) ImGui::TextColored(kGreen, "Computed and checked on this device.");
+    else if (r.check.pending)
         ImGui::TextColored(kAmber, "Computed on this device; being checked by ONNX Runtime, which is still starting.");
-    else if (check.contains("message")) ImGui::TextColored(kRed, "%s", check.value("message", "").c_str());
-    for (const auto& w : r["warnings"]) {
+    else if (!r.check.message.empty()) ImGui::TextColored(kRed, "%s", r.check.message.c_str());
+    for (const auto& w : r.warnings) {
         ImGui::PushStyleColor(ImGuiCol_Text, kAmber);
-        const int fi = schema.find_field(w.value("field", ""));
-        bullet("%s: %s", fi >= 0 ? schema.fields[static_cast<size_t>(fi)].label.c_str() : w.value("field", "").c_str(),
-               w.value("message", "").c_str());
+        const int fi = schema.find_field(w.field);
+        bullet("%s: %s", fi >= 0 ? schema.fields[static_cast<size_t>(fi)].label.c_str() : w.field.c_str(),
+               w.message.c_str());
         ImGui::PopStyleColor();
     }
     if (ImGui::Button("Copy result")) {
@@ -568,9 +564,9 @@ void draw_result(AppState& s) {
         ImGui::TextColored(kGreen, "Copied: values, result, reasons, warnings and the model's identity.");
     }
     ImGui::Spacing();
-    if (r.contains("explanation")) {
-        draw_explain_class_choice(s, r, pred);
-        draw_explanation(s, s.explain_class >= 0 && s.explained_as.is_object() ? s.explained_as : r, 12);
+    if (r.explanation) {
+        draw_explain_class_choice(s, pred);
+        draw_explanation(s, s.explain_class >= 0 && s.explained_as ? *s.explained_as : r, 12);
     }
     if (s.result_stale) ImGui::PopStyleVar();
 }
@@ -587,13 +583,6 @@ const std::vector<size_t>& row_warning_ids(const BatchState& b, int i) {
     return i >= 0 && static_cast<size_t>(i) < b.meta.warnings.size() ? b.meta.warnings[static_cast<size_t>(i)] : none;
 }
 
-// The warnings of batch row i as [{field, message}], the core's shape (an empty array when none).
-Json row_warnings(const BatchState& b, int i) {
-    Json out = Json::array();
-    for (size_t id : row_warning_ids(b, i))
-        out.push_back({{"field", b.meta.warning_kinds[id].field}, {"message", b.meta.warning_kinds[id].message}});
-    return out;
-}
 }  // namespace
 
 size_t BatchState::warnings(int row) const { return row_warning_ids(*this, row).size(); }
@@ -602,40 +591,36 @@ std::string BatchState::patient(int row) const {
     return row >= 0 && static_cast<size_t>(row) < meta.patients.size() ? meta.patients[static_cast<size_t>(row)] : "";
 }
 
-Json batch_row(const AppState& s, int i) {
+ResultView batch_row(const AppState& s, int i) {
     const BatchState& b = s.batch;
     if (auto it = b.explained.find(i); it != b.explained.end()) return it->second;
     const Schema& schema = s.model->model.schema;
     const BatchLayout& l = b.layout;
-    const int pred = b.predicted(i);
-    Json r{{"ok", true},
-           {"row", b.row_number(i)},
-           {"predicted", pred},
-           {"label", schema.outputs.classes[static_cast<size_t>(pred)].label}};
-    if (const std::string p = b.patient(i); !p.empty()) r["patient"] = p;
-    Json probs = Json::array(), values = Json::array();
-    for (size_t c = 0; c < l.classes; ++c) probs.push_back(b.at(i, l.probability(c)));
-    for (size_t f = 0; f < l.fields; ++f)
-        values.push_back(std::isnan(b.at(i, l.value(f))) ? Json(nullptr) : Json(b.at(i, l.value(f))));
-    r["probabilities"] = probs;
-    r["values"] = values;
-    r["warnings"] = row_warnings(b, i);
+    ResultView r;
+    r.ok = true;
+    r.row = b.row_number(i);
+    r.patient = b.patient(i);
+    r.predicted = b.predicted(i);
+    r.label = schema.outputs.classes[static_cast<size_t>(r.predicted)].label;
+    for (size_t c = 0; c < l.classes; ++c) r.probabilities.push_back(b.at(i, l.probability(c)));
+    for (size_t f = 0; f < l.fields; ++f) r.values.push_back(b.at(i, l.value(f)));
+    for (size_t id : row_warning_ids(b, i))
+        r.warnings.push_back({b.meta.warning_kinds[id].field, b.meta.warning_kinds[id].message});
     if (b.at(i, l.explained()) == 1) {
-        const int out = explanation_output(s.model->model, pred);
-        Json fields = Json::array();
-        for (size_t f = 0; f < l.fields; ++f) fields.push_back(b.at(i, l.contribution(f)));
-        r["explanation"] = {{"output", out},
-                            {"base", b.at(i, l.base())},
-                            {"fields", fields},
-                            {"kind", b.meta.explanation_kind},
-                            {"unit", b.meta.explanation_unit},
-                            {"of", b.meta.explained_of.count(out) ? b.meta.explained_of.at(out) : std::string()}};
-        std::vector<double> per_field, p;
+        ResultView::Explanation e;
+        e.output = explanation_output(s.model->model, r.predicted);
+        e.base = b.at(i, l.base());
+        for (size_t f = 0; f < l.fields; ++f) e.fields.push_back(b.at(i, l.contribution(f)));
+        e.kind = b.meta.explanation_kind;
+        e.unit = b.meta.explanation_unit;
+        e.of = b.meta.explained_of.count(e.output) ? b.meta.explained_of.at(e.output) : std::string();
         const std::vector<double>& bases = b.meta.bases;
-        if (json_number_array(fields, per_field) && json_number_array(probs, p) && s.model->model.ensemble &&
-            bases.size() == static_cast<size_t>(s.model->model.ensemble->num_outputs))
-            r["explanation"]["points"] =
-                points_json(model_explanation_points(s.model->model, bases, per_field, out, p));
+        if (s.model->model.ensemble && bases.size() == static_cast<size_t>(s.model->model.ensemble->num_outputs)) {
+            const PointsExplanation pts =
+                model_explanation_points(s.model->model, bases, e.fields, e.output, r.probabilities);
+            e.points = ResultView::Points{pts.ok, pts.base, pts.probability, pts.fields};
+        }
+        r.explanation = std::move(e);
     }
     return r;
 }
@@ -669,11 +654,11 @@ std::string batch_csv(const AppState& s) {
         for (size_t c = 0; c < b.layout.classes; ++c)
             cells.push_back(fmt(b.probability(i, static_cast<int>(c)), "%.6f"));
         std::string w;
-        for (const auto& x : row_warnings(b, i)) {
-            const int f = schema.find_field(json_text_or(x, "field"));
-            w += (w.empty() ? "" : "; ") +
-                 (f >= 0 ? schema.fields[static_cast<size_t>(f)].label : json_text_or(x, "field")) + ": " +
-                 json_text_or(x, "message");
+        for (size_t id : row_warning_ids(b, i)) {
+            const BatchMeta::Warning& x = b.meta.warning_kinds[id];
+            const int f = schema.find_field(x.field);
+            w += (w.empty() ? "" : "; ") + (f >= 0 ? schema.fields[static_cast<size_t>(f)].label : x.field) + ": " +
+                 x.message;
         }
         cells.insert(cells.end(), {w, "", model});
         out += csv_line(cells);
@@ -777,11 +762,10 @@ void draw_batch(AppState& s) {
         ImGui::EndTable();
     }
     if (b.selected >= 0 && b.selected < static_cast<int>(b.rows())) {
-        const Json r = batch_row(s, b.selected);
-        ImGui::Text("Row %d%s: %s", r.value("row", 0),
-                    r.contains("patient") ? (" (patient " + json_text_or(r, "patient") + ")").c_str() : "",
-                    r.value("label", "").c_str());
-        if (r.contains("explanation")) draw_explanation(s, r, 8);
+        const ResultView r = batch_row(s, b.selected);
+        ImGui::Text("Row %d%s: %s", r.row, r.patient.empty() ? "" : (" (patient " + r.patient + ")").c_str(),
+                    r.label.c_str());
+        if (r.explanation) draw_explanation(s, r, 8);
         else if (s.info.value("explainer", "") == "sampling-shapley" && ImGui::Button("Explain this row"))
             host_explain_row(b.selected);  // model-agnostic: ONNX Runtime runs the sampled rows for this patient only
     }
@@ -1324,9 +1308,9 @@ void draw_reporting(AppState& s) {
 }  // namespace
 
 std::string result_copy_text(const AppState& s) {
-    if (!s.model || !s.result.is_object() || !s.result.value("ok", false)) return "No result.";
+    if (!s.model || !s.result || !s.result->ok) return "No result.";
     const Model& m = s.model->model;
-    const Json& r = s.result;
+    const ResultView& r = *s.result;
     std::string signers;
     for (const auto& k : m.signers) signers += (signers.empty() ? "" : ", ") + k.substr(0, 16);
     std::string t = "LocalDx — " + m.schema.title + " (" + m.manifest.name + " v" + std::to_string(m.manifest.version) +
@@ -1334,43 +1318,42 @@ std::string result_copy_text(const AppState& s) {
     t += "Values:";
     for (size_t f = 0; f < m.schema.fields.size(); ++f)
         t += std::string(f ? ";" : "") + " " + m.schema.fields[f].label + " " +
-             (r["values"][f].is_null() ? std::string("not given") : value_text(m.schema.fields[f], r["values"][f]));
+             (f >= r.values.size() || std::isnan(r.values[f]) ? std::string("not given")
+                                                              : value_text(m.schema.fields[f], r.values[f]));
     t += "\n" + result_summary(s) + "\n";
-    for (const auto& w : r["warnings"]) {
-        const int fi = m.schema.find_field(json_text_or(w, "field"));
+    for (const auto& w : r.warnings) {
+        const int fi = m.schema.find_field(w.field);
         t += "Warning: " + (fi >= 0 ? m.schema.fields[static_cast<size_t>(fi)].label + ": " : std::string()) +
-             json_text_or(w, "message") + "\n";
+             w.message + "\n";
     }
     return t;
 }
 
 std::string result_summary(const AppState& s) {
-    const Json& r = s.result;
-    if (!s.model || !r.is_object() || !r.value("ok", false)) return "No result.";
+    if (!s.model || !s.result || !s.result->ok) return "No result.";
+    const ResultView& r = *s.result;
     const Schema& schema = *schema_of(s);
     std::string t = "Result: " + verdict_text(schema, r) + ".";
-    if (r.value("missing_share", 0.0) >= kMissingShareNotice)
-        t += " Missing values carry " + pct(r.value("missing_share", 0.0)) + " of the explanation.";
-    for (size_t c = 0; c < r["probabilities"].size(); ++c)
-        t += " " + schema.outputs.classes[c].label + " " + pct(r["probabilities"][c].get<double>()) + ".";
-    if (const std::string words = json_text_or(json_member(r, "conformal"), "words"); !words.empty())
-        t += " " + words + ".";
-    if (r.contains("explanation")) {
+    if (r.missing_share >= kMissingShareNotice)
+        t += " Missing values carry " + pct(r.missing_share) + " of the explanation.";
+    for (size_t c = 0; c < r.probabilities.size() && c < schema.outputs.classes.size(); ++c)
+        t += " " + schema.outputs.classes[c].label + " " + pct(r.probabilities[c]) + ".";
+    if (!r.conformal_words.empty()) t += " " + r.conformal_words + ".";
+    if (r.explanation && r.explanation->fields.size() == schema.fields.size() &&
+        r.values.size() == schema.fields.size()) {
         std::vector<std::pair<double, size_t>> order;
-        for (size_t f = 0; f < schema.fields.size(); ++f)
-            order.push_back({r["explanation"]["fields"][f].get<double>(), f});
+        for (size_t f = 0; f < schema.fields.size(); ++f) order.push_back({r.explanation->fields[f], f});
         std::sort(order.begin(), order.end(), [](auto a, auto b) { return std::abs(a.first) > std::abs(b.first); });
         t += " Main factors:";
         for (size_t i = 0; i < 3 && i < order.size(); ++i) {
             const Field& f = schema.fields[order[i].second];
-            t += std::string(i ? ";" : "") + " " + f.label + " " + value_text(f, r["values"][order[i].second]) +
+            t += std::string(i ? ";" : "") + " " + f.label + " " + value_text(f, r.values[order[i].second]) +
                  (order[i].first >= 0 ? " raises it" : " lowers it");
         }
         t += ".";
     }
-    if (!r["warnings"].empty()) t += " " + std::to_string(r["warnings"].size()) + " warning(s).";
-    if (json_member(json_member(r, "check"), "pending") == Json(true))
-        t += " Being checked by ONNX Runtime, which is still starting.";
+    if (!r.warnings.empty()) t += " " + std::to_string(r.warnings.size()) + " warning(s).";
+    if (r.check.pending) t += " Being checked by ONNX Runtime, which is still starting.";
     return t + " Decision support, not a diagnosis.";
 }
 
