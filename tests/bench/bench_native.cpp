@@ -145,60 +145,63 @@ std::vector<SweepSize> sweep_sizes(const std::string& spec) {
     }
     return out;
 }
+// A binary task of `localdx synth`'s generator (one implementation for the CLI and the
+// benchmark), and XGBoost trained on it (subsampled rows and columns, as in practice).
+struct SyntheticModel {
+    SynthData data;
+    Matrix x;
+    Result<XgbBooster> booster;
+    std::string json;
+};
+SyntheticModel train_synthetic(size_t rows, int fields, uint64_t seed, int trees, int depth, const char* eta,
+                               const char* threads, XgbBooster::Params extra = {}) {
+    SynthConfig cfg;
+    cfg.rows = rows;
+    cfg.fields = fields;
+    cfg.classes = 2;
+    cfg.rare = 0.35;
+    cfg.seed = seed;
+    SynthData d = synth_generate(cfg);
+    auto schema = schema_from_json(d.schema);
+    auto data = dataset_from_csv(*schema, d.csv, true);
+    XgbBooster::Params p{{"objective", "binary:logistic"},
+                         {"max_depth", std::to_string(depth)},
+                         {"eta", eta},
+                         {"nthread", threads},
+                         {"seed", "1"},
+                         {"subsample", "0.8"},
+                         {"colsample_bytree", "0.8"}};
+    p.insert(extra.begin(), extra.end());
+    auto b = XgbBooster::train(data->x, data->labels, {}, p, trees);
+    if (!b) throw std::runtime_error("training the synthetic model: " + b.error().message);
+    b->set_param("nthread", "1");  // the reference runs on one thread, like the core
+    std::string json = b->save_json();
+    return SyntheticModel{std::move(d), data->x, std::move(b), std::move(json)};
+}
+
 void sweep(const std::string& spec) {
     for (const SweepSize& z : sweep_sizes(spec)) {
-        SynthConfig cfg;
-        cfg.rows = 4000;
-        cfg.fields = z.features;
-        cfg.classes = 2;
-        cfg.rare = 0.35;
-        cfg.seed = 7;
-        const SynthData d = synth_generate(cfg);
-        auto schema = schema_from_json(d.schema);
-        auto data = dataset_from_csv(*schema, d.csv, true);
-        XgbBooster::Params p{{"objective", "binary:logistic"},
-                             {"max_depth", std::to_string(z.depth)},
-                             {"eta", "0.05"},
-                             {"nthread", "2"},
-                             {"seed", "1"},
-                             {"subsample", "0.8"},
-                             {"colsample_bytree", "0.8"},
-                             {"min_child_weight", "0"}};
-        auto b = XgbBooster::train(data->x, data->labels, {}, p, z.trees);
-        b->set_param("nthread", "1");  // the reference runs on one thread, like the core
-        const std::string json = b->save_json();
-        auto e = ensemble_from_xgboost_json(json);
+        const SyntheticModel m =
+            train_synthetic(4000, z.features, 7, z.trees, z.depth, "0.05", "2", {{"min_child_weight", "0"}});
+        const auto& b = m.booster;
+        const auto& data_x = m.x;
+        auto e = ensemble_from_xgboost_json(m.json);
         const std::string name =
             "sweep-" + std::to_string(z.trees) + "x" + std::to_string(z.depth) + "x" + std::to_string(z.features);
         put(name + ".trees_json_size", static_cast<double>(json_dump(ensemble_to_json(*e)).size()) / (1024.0 * 1024.0),
             "MiB");
-        bench_model(name, *b, *e, data->x, 200, 2000);
+        bench_model(name, *b, *e, data_x, 200, 2000);
     }
 }
 
-// The spec's latency model size: 300 trees of depth 6 on 30 fields, trained on `localdx synth`'s
-// generator (one implementation for the CLI and the benchmark).
+// The spec's latency model size: 300 trees of depth 6 on 30 fields.
 void synthetic(const std::string& work) {
-    SynthConfig cfg;
-    cfg.rows = 20000;
-    cfg.fields = 30;
-    cfg.classes = 2;
-    cfg.rare = 0.35;
-    cfg.seed = 5;
-    const SynthData d = synth_generate(cfg);
-    auto schema = schema_from_json(d.schema);
-    auto data = dataset_from_csv(*schema, d.csv, true);
-    XgbBooster::Params p{{"objective", "binary:logistic"},
-                         {"max_depth", "6"},
-                         {"eta", "0.1"},
-                         {"nthread", "1"},
-                         {"seed", "1"},
-                         {"subsample", "0.8"},
-                         {"colsample_bytree", "0.8"}};
-    auto b = XgbBooster::train(data->x, data->labels, {}, p, 300);
-    const std::string json = b->save_json();
+    const SyntheticModel m = train_synthetic(20000, 30, 5, 300, 6, "0.1", "1");
+    const SynthData& d = m.data;
+    const auto& b = m.booster;
+    const std::string& json = m.json;
     auto e = ensemble_from_xgboost_json(json);
-    bench_model("synthetic-300x6", *b, *e, data->x);
+    bench_model("synthetic-300x6", *b, *e, m.x);
     // For the browser benchmark: the model, its schema and the first 10,000 rows.
     std::filesystem::create_directories(work + "/synthetic");
     (void)file_write_atomic(work + "/synthetic/model.xgb.json", json);
