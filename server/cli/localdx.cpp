@@ -294,8 +294,12 @@ int cmd_train(const Args& a) {
     std::fprintf(stderr, "localdx train: reading %s\n", data_path->c_str());
     auto data = dataset_from_csv(*schema, *csv, true, 20, cfg.group);
     if (!data) return fail("train", data.problems());
-    std::fprintf(stderr, "localdx train: %zu rows, %zu features, %d classes; %d-fold cross-validation\n", data->rows(),
-                 data->x.cols, schema->num_classes(), cfg.folds);
+    if (schema->outputs.regression())
+        std::fprintf(stderr, "localdx train: %zu rows, %zu features, regression of %s; %d-fold cross-validation\n",
+                     data->rows(), data->x.cols, schema->outputs.column.c_str(), cfg.folds);
+    else
+        std::fprintf(stderr, "localdx train: %zu rows, %zu features, %d classes; %d-fold cross-validation\n",
+                     data->rows(), data->x.cols, schema->num_classes(), cfg.folds);
     auto result = train_model(*schema, *data, cfg, progress);
     if (!result) return fail("train", result.problems());
 
@@ -333,6 +337,19 @@ int cmd_train(const Args& a) {
                fmt(x["ci95"][1].get<double>()) + "]";
     };
     std::printf("%s: %zu rows, %d rounds\n", schema->task.c_str(), data->rows(), result->training["rounds"].get<int>());
+    if (schema->outputs.regression()) {
+        const std::string unit = unit_display(schema->outputs.unit);
+        std::printf("  MAE               %s %s\n", show(m["mae"]).c_str(), unit.c_str());
+        std::printf("  RMSE              %s %s\n", show(m["rmse"]).c_str(), unit.c_str());
+        std::printf("  R squared         %s\n", show(m["r2"]).c_str());
+        std::printf("  calibration slope %s\n", show(m["calibration"]["slope"]).c_str());
+        for (const auto& l : m["conformal"]["levels"])
+            std::printf("  %g%% interval      coverage %s, mean width %s %s (cross-fitted)\n",
+                        l["level"].get<double>() * 100, fmt(l["coverage"].get<double>()).c_str(),
+                        fmt(l["mean_width"].get<double>()).c_str(), unit.c_str());
+        std::printf("wrote %s/{model.xgb.json, model.onnx, schema.json, reference.json, card.json}\n", out->c_str());
+        return 0;
+    }
     std::printf("  accuracy          %s\n", show(m["accuracy"]).c_str());
     std::printf("  macro AUC-ROC     %s\n", show(m["macro"]["auc_roc"]).c_str());
     if (schema->outputs.kind == TaskKind::binary) {
@@ -496,7 +513,6 @@ int cmd_predict(const Args& a) {
     const std::vector<Prediction> preds = model_predict_batch(*model, std::move(prepared_rows), explain, ws);
 
     std::string out;
-    const int k = s.num_classes();
     if (format == "json") {
         Json all = Json::array();
         size_t i = 0;
@@ -516,14 +532,20 @@ int cmd_predict(const Args& a) {
         }
         out = json_dump(all, 2) + "\n";
     } else {
+        // Regression: the predicted value, then each level's interval (low_90, high_90...).
+        const bool regression = s.outputs.regression();
         std::vector<std::string> header{"row", "patient", "predicted"};
         for (const auto& c : s.outputs.classes) header.push_back("p_" + c.name);
+        for (const auto& l : s.outputs.conformal.levels)
+            if (regression)
+                for (const char* side : {"low_", "high_"}) header.push_back(side + fmt(l.level * 100, "%g"));
+        const size_t result_columns = header.size() - 3;
         header.push_back("warnings");
         header.push_back("problem");
         if (explain)
             for (int o = 0; o < model->ensemble->num_outputs; ++o) {
                 const std::string prefix =
-                    model->ensemble->link == Link::logistic ? "" : s.outputs.classes[static_cast<size_t>(o)].name + ":";
+                    model->ensemble->link != Link::softmax ? "" : s.outputs.classes[static_cast<size_t>(o)].name + ":";
                 header.push_back(prefix + "base");
                 for (const auto& f : s.features) header.push_back(prefix + "phi_" + f.name);
             }
@@ -535,15 +557,24 @@ int cmd_predict(const Args& a) {
                 std::string why;
                 for (const auto& pr : sc.problems)
                     why += (why.empty() ? "" : "; ") + (pr.field.empty() ? "" : pr.field + ": ") + pr.message;
-                cells.resize(3 + s.outputs.classes.size() + 1);  // predicted, probabilities, warnings: empty
+                cells.resize(3 + result_columns + 1);  // predicted, probabilities or intervals, warnings: empty
                 cells.push_back(why);
                 cells.resize(header.size());
                 out += csv_line(cells);
                 continue;
             }
             const Prediction& p = preds[i++];
-            cells.push_back(s.outputs.classes[static_cast<size_t>(p.predicted)].name);
-            for (double v : p.probabilities) cells.push_back(fmt(v));
+            if (regression) {
+                cells.push_back(fmt(p.probabilities[0]));
+                for (size_t l = 0; l < s.outputs.conformal.levels.size(); ++l) {
+                    const Interval in = conformal_interval(s.outputs, l, p.probabilities[0]);
+                    cells.push_back(fmt(in.low));
+                    cells.push_back(fmt(in.high));
+                }
+            } else {
+                cells.push_back(s.outputs.classes[static_cast<size_t>(p.predicted)].name);
+                for (double v : p.probabilities) cells.push_back(fmt(v));
+            }
             std::string w;
             for (const auto& x : p.prepared.warnings) w += (w.empty() ? "" : "; ") + x.field + ": " + x.message;
             cells.push_back(w);
@@ -579,6 +610,62 @@ Json bundle_lineage(const Model& m) {
     return Json{{"name", m.manifest.name}, {"version", m.manifest.version}, {"sha256", m.sha256}};
 }
 
+// The regression part of the text report: figures, calibration by decile, interval coverage.
+std::string evaluate_regression_text(const Schema& s, const Json& r) {
+    std::string out;
+    auto line = [&](const std::string& text) { out += text + "\n"; };
+    auto num = [](const Json& v, const char* f = "%.3f") { return v.is_number() ? fmt(v.get<double>(), f) : "–"; };
+    const Json& m = r["metrics"];
+    const std::string unit = unit_display(s.outputs.unit);
+    line("Outcome: " + s.outputs.label + (unit.empty() ? "" : " (" + unit + ")"));
+    line("");
+    line("Figure                                   value   95% CI (" +
+         std::to_string(m["bootstrap_resamples"].get<int>()) + " bootstrap resamples)");
+    for (const auto& [name, x] : {std::pair<std::string, const Json*>{"mean absolute error (" + unit + ")", &m["mae"]},
+                                  {"root mean squared error (" + unit + ")", &m["rmse"]},
+                                  {"R squared", &m["r2"]},
+                                  {"calibration in the large (ideal 0)", &m["calibration"]["in_the_large"]},
+                                  {"calibration slope (ideal 1)", &m["calibration"]["slope"]}}) {
+        char b[200];
+        std::snprintf(b, sizeof b, "  %-38s %7s  [%s, %s]", name.c_str(), num((*x)["value"]).c_str(),
+                      num((*x)["ci95"][0]).c_str(), num((*x)["ci95"][1]).c_str());
+        line(b);
+    }
+    line("");
+    line("Calibration by decile of the predicted value   mean predicted   mean observed   patients");
+    for (const Json& d : m["calibration"]["deciles"]) {
+        char b[160];
+        std::snprintf(b, sizeof b, "  %44s %16s %15s %10zu", "", num(d["mean_predicted"], "%.1f").c_str(),
+                      num(d["mean_observed"], "%.1f").c_str(), d["count"].get<size_t>());
+        line(b);
+    }
+    if (r.contains("conformal")) {
+        line("");
+        line("Prediction intervals of the bundle on this file");
+        for (const Json& l : r["conformal"]["levels"])
+            line("  " + fmt(l["level"].get<double>() * 100, "%g") + "%: coverage " + num(l["coverage"]) +
+                 ", mean width " + num(l["mean_width"], "%.1f") + " " + unit);
+    }
+    if (r.contains("compare")) {
+        line("");
+        line("Compared with " + r["compare"]["baseline"]["name"].get<std::string>() +
+             " on the same rows (difference: this bundle minus it, paired bootstrap)");
+        for (const auto& [key, x] : r["compare"]["figures"].items()) {
+            char b[200];
+            std::snprintf(b, sizeof b, "  %-38s %7s vs %7s  difference %7s [%s, %s]", key.c_str(), num(x["b"]).c_str(),
+                          num(x["a"]).c_str(), num(x["difference"]).c_str(), num(x["ci95"][0]).c_str(),
+                          num(x["ci95"][1]).c_str());
+            line(b);
+        }
+    }
+    if (r.contains("gates")) {
+        line("");
+        for (const Json& g : r["gates"])
+            line(std::string(g["pass"].get<bool>() ? "PASS  " : "FAIL  ") + g["reason"].get<std::string>());
+    }
+    return out;
+}
+
 std::string evaluate_text(const Schema& s, const Json& r) {
     std::string out;
     auto line = [&](const std::string& text) { out += text + "\n"; };
@@ -599,6 +686,7 @@ std::string evaluate_text(const Schema& s, const Json& r) {
          std::to_string(d["scored"].get<size_t>()) + " scored with a known outcome, " +
          std::to_string(d["left_out"].size()) + " left out");
     const Json& m = r["metrics"];
+    if (s.outputs.regression()) return out + evaluate_regression_text(s, r);
     const bool binary = s.outputs.kind == TaskKind::binary;
     if (binary) line("Threshold: alert when P(" + s.outputs.classes[1].label + ") >= " + num(m["threshold"], "%.4g"));
     line("");
@@ -753,14 +841,15 @@ int cmd_evaluate(const Args& a) {
                                                                   std::to_string(o->labels.size()) +
                                                                   "); fix the rows listed above first"));
         EvalInput mine{
-            &s,   scored->labels, scored->probabilities, static_cast<int>(*bootstrap), static_cast<uint64_t>(*seed),
-            false};
+            &s,    scored->labels,  scored->probabilities, static_cast<int>(*bootstrap), static_cast<uint64_t>(*seed),
+            false, scored->observed};
         EvalInput theirs{&baseline->schema,
                          scored->labels,
                          o->probabilities,
                          static_cast<int>(*bootstrap),
                          static_cast<uint64_t>(*seed),
-                         false};
+                         false,
+                         scored->observed};
         report["compare"] = {{"baseline", bundle_lineage(*baseline)},
                              {"difference_is", "this bundle minus the baseline"},
                              {"figures", compare(theirs, mine)}};
@@ -768,9 +857,10 @@ int cmd_evaluate(const Args& a) {
     }
     bool all_pass = true;
     if (!gates.empty()) {
-        const Figures mine = evaluation_figures(s, scored->labels, scored->probabilities);
+        const Figures mine = validation_figures(s, scored->labels, scored->probabilities, scored->observed);
         Figures theirs;
-        if (baseline) theirs = evaluation_figures(baseline->schema, scored->labels, other->probabilities);
+        if (baseline)
+            theirs = validation_figures(baseline->schema, scored->labels, other->probabilities, scored->observed);
         Json outcomes = Json::array();
         for (const GateRule& g : gates) {
             auto r = gate_check(s, g, mine, baseline ? &theirs : nullptr);

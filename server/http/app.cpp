@@ -843,25 +843,31 @@ Result<Json> drift_json(App::State& s, const std::string& name, int64_t version,
     const uint64_t min_in_histogram = histogram_patients(m.schema, s.cfg.drift_min_predictions);
     double volume_ratio = 0;
     size_t source_count = 0;
-    Json fields = Json::array();
-    for (size_t f = 0; f < m.schema.fields.size(); ++f) {
-        const Histogram& ref = m.reference.fields[f];
-        const PooledCounts p = pooled("field:" + std::to_string(f), ref.bins());
+    // One histogram against its reference: {"field" (or "output"), "status", "predictions", "psi"...}.
+    auto compared = [&](const Histogram& ref, const std::string& hist, const char* key) {
+        const PooledCounts p = pooled(hist, ref.bins());
         volume_ratio = std::max(volume_ratio, p.max_ratio);
         source_count = p.sources;
         FieldDrift d = drift_compare(ref.name, ref.counts, p.counts, p.n, m.schema.privacy.epsilon, min_in_histogram,
                                      s.cfg.psi_warn, s.cfg.psi_alert);
         if (p.sources < min_sources) d.status = "insufficient";
-        Json x{{"field", d.field}, {"status", d.status}, {"predictions", p.n}, {"reports", totals.reports}};
+        Json x{{key, d.field}, {"status", d.status}, {"predictions", p.n}, {"reports", totals.reports}};
         if (d.status != "insufficient") {
             x["psi"] = d.psi;
             x["js_distance"] = d.js;
         }
-        fields.push_back(std::move(x));
-    }
+        return x;
+    };
+    Json fields = Json::array();
+    for (size_t f = 0; f < m.schema.fields.size(); ++f)
+        fields.push_back(compared(m.reference.fields[f], "field:" + std::to_string(f), "field"));
+    // The model's outputs: each class's probability, or a regression's predicted value.
+    Json outputs = Json::array();
+    for (size_t c = 0; c < m.reference.classes.size(); ++c)
+        outputs.push_back(compared(m.reference.classes[c], "probability:" + std::to_string(c), "output"));
     Json classes = Json::array();
-    const PooledCounts predicted = pooled("predicted", m.reference.classes.size());
-    if (predicted.n >= min_in_histogram && predicted.sources >= min_sources) {
+    const PooledCounts predicted = pooled("predicted", m.schema.num_classes());
+    if (!m.schema.outputs.regression() && predicted.n >= min_in_histogram && predicted.sources >= min_sources) {
         const auto est = randomized_response_debias(predicted.counts, predicted.n, m.schema.privacy.epsilon);
         // Shares of the pooled estimate, scaled to every prediction reported.
         double total = 0;
@@ -893,6 +899,7 @@ Result<Json> drift_json(App::State& s, const std::string& name, int64_t version,
                 {"reports", totals.reports},
                 {"predictions", totals.predictions},
                 {"fields", fields},
+                {"outputs", outputs},
                 {"predicted_classes", classes}};
 }
 

@@ -116,6 +116,59 @@ onnx::TensorProto int64_vector(const std::string& name, int64_t v) {
 }
 }  // namespace
 
+namespace {
+// Regression: input[N,F] -> TreeEnsembleRegressor(SUM, NONE) -> margin[N,1] -> Identity -> value[N,1].
+void add_regressor(onnx::GraphProto& g, const Ensemble& e) {
+    auto* n = g.add_node();
+    n->set_op_type("TreeEnsembleRegressor");
+    n->set_domain("ai.onnx.ml");
+    n->set_name("trees");
+    n->add_input("input");
+    n->add_output("margin");
+    std::vector<int64_t> tree_ids, node_ids, feature_ids, true_ids, false_ids, missing_true, w_tree, w_node, w_ids;
+    std::vector<float> values, weights;
+    std::vector<std::string> modes;
+    for (size_t t = 0; t < e.trees.size(); ++t)
+        for (size_t i = 0; i < e.trees[t].nodes.size(); ++i) {
+            const TreeNode& nd = e.trees[t].nodes[i];
+            tree_ids.push_back(static_cast<int64_t>(t));
+            node_ids.push_back(static_cast<int64_t>(i));
+            modes.push_back(nd.leaf() ? "LEAF" : "BRANCH_LT");
+            feature_ids.push_back(nd.leaf() ? 0 : nd.feature);
+            values.push_back(nd.leaf() ? 0.0f : nd.threshold);
+            true_ids.push_back(nd.leaf() ? 0 : nd.left);
+            false_ids.push_back(nd.leaf() ? 0 : nd.right);
+            missing_true.push_back(!nd.leaf() && nd.default_left ? 1 : 0);
+            if (!nd.leaf()) continue;
+            w_tree.push_back(static_cast<int64_t>(t));
+            w_node.push_back(static_cast<int64_t>(i));
+            w_ids.push_back(0);
+            weights.push_back(static_cast<float>(nd.value));
+        }
+    attr_int(*n, "n_targets", 1);
+    attr_ints(*n, "nodes_treeids", tree_ids);
+    attr_ints(*n, "nodes_nodeids", node_ids);
+    attr_ints(*n, "nodes_featureids", feature_ids);
+    attr_floats(*n, "nodes_values", values);
+    attr_strings(*n, "nodes_modes", modes);
+    attr_ints(*n, "nodes_truenodeids", true_ids);
+    attr_ints(*n, "nodes_falsenodeids", false_ids);
+    attr_ints(*n, "nodes_missing_value_tracks_true", missing_true);
+    attr_ints(*n, "target_treeids", w_tree);
+    attr_ints(*n, "target_nodeids", w_node);
+    attr_ints(*n, "target_ids", w_ids);
+    attr_floats(*n, "target_weights", weights);
+    attr_floats(*n, "base_values", {static_cast<float>(e.base_margin[0])});
+    attr_string(*n, "aggregate_function", "SUM");
+    attr_string(*n, "post_transform", "NONE");
+    auto* id = g.add_node();
+    id->set_op_type("Identity");
+    id->set_name("value");
+    id->add_input("margin");
+    id->add_output("value");
+}
+}  // namespace
+
 Result<Bytes> onnx_export_trees(const Ensemble& e, std::string_view model_name) {
     const int k = num_classes(e);
     onnx::ModelProto m;
@@ -135,6 +188,14 @@ Result<Bytes> onnx_export_trees(const Ensemble& e, std::string_view model_name) 
     g->set_name(std::string(model_name));
     tensor_value(g->add_input(), "input", onnx::TensorProto::FLOAT, {-1, e.num_features});
     tensor_value(g->add_output(), "margin", onnx::TensorProto::FLOAT, {-1, e.num_outputs});
+    if (e.link == Link::identity) {
+        tensor_value(g->add_output(), "value", onnx::TensorProto::FLOAT, {-1, 1});
+        add_regressor(*g, e);
+        if (auto ok = check(m); !ok) return ok.problems();
+        Bytes out;
+        m.SerializeToString(&out);
+        return out;
+    }
     tensor_value(g->add_output(), "probabilities", onnx::TensorProto::FLOAT, {-1, k});
 
     // A TreeEnsembleClassifier without post-transform: its scores are the raw margins. Multi-class:
@@ -333,7 +394,11 @@ Result<Ensemble> onnx_import_trees(std::string_view onnx_bytes) {
         e.num_features = static_cast<int>(g.input(0).type().tensor_type().shape().dim(1).dim_value());
     const auto base_values = floats("base_values");
     // Which margin each weight adds to, and the link.
-    if ((classifier && num_labels == 2 && classes.size() == 1) || (!classifier && num_labels == 1)) {
+    if (!classifier && num_labels == 1 && post == "NONE") {  // a regressor: the value itself
+        e.link = Link::identity;
+        e.num_outputs = 1;
+        e.base_margin = {base_values.empty() ? 0.0 : static_cast<double>(base_values[0])};
+    } else if ((classifier && num_labels == 2 && classes.size() == 1) || (!classifier && num_labels == 1)) {
         if (post != "LOGISTIC" && post != "NONE")
             return bad("a binary tree model needs post_transform LOGISTIC (found " + post + ")");
         e.link = Link::logistic;
@@ -393,6 +458,18 @@ Result<Ensemble> onnx_import_trees(std::string_view onnx_bytes) {
         t.output = out;
         output_set[tree_pos[w_tree[i]]] = true;
         nd.value += w;
+    }
+    // A regressor's aggregate: SUM as XGBoost, or AVERAGE (a random forest): each leaf divided by the
+    // number of trees gives the same sum.
+    if (!classifier && a.count("aggregate_function")) {
+        const std::string agg = a["aggregate_function"]->s();
+        if (agg == "AVERAGE") {
+            for (Tree& t : e.trees)
+                for (TreeNode& nd : t.nodes)
+                    if (nd.leaf()) nd.value /= static_cast<double>(e.trees.size());
+        } else if (agg != "SUM") {
+            return bad("aggregate_function " + agg + " is not supported (SUM or AVERAGE)");
+        }
     }
     // Node 0 must be the root: the parentless node.
     for (size_t ti = 0; ti < e.trees.size(); ++ti) {

@@ -11,6 +11,7 @@
 // (binary: one weight column and one base value, ONNX Runtime's "binary case", which writes the
 // margin in score column 1), so ONNX Runtime reports the raw margin itself and the browser checks
 // base + sum(phi) against it.
+//   regression:  input[N,F] -> TreeEnsembleRegressor(SUM, post_transform NONE) -> margin[N,1] -> Identity -> value[N,1]
 #pragma once
 #include <string>
 #include <string_view>
@@ -31,8 +32,9 @@ Result<Bytes> onnx_export_trees(const Ensemble& e, std::string_view model_name);
 //-----------------------------------------------------------------------------
 // [SECTION] Import
 //-----------------------------------------------------------------------------
-// Reads the one TreeEnsembleClassifier (or Regressor, treated as a logistic binary model when
-// its post_transform is LOGISTIC) of a graph. Node covers are not in ONNX: the caller recounts
+// Reads the one TreeEnsembleClassifier or TreeEnsembleRegressor of a graph. A regressor with one
+// target is a regression model (identity link) when its post_transform is NONE, and a logistic
+// binary model when it is LOGISTIC. Node covers are not in ONNX: the caller recounts
 // them (ensemble_recount_covers) from reference data. Problems "bad_onnx" say what is wrong or
 // unsupported (e.g. "BRANCH_LEQ splits are not supported").
 Result<Ensemble> onnx_import_trees(std::string_view onnx_bytes);

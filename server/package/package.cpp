@@ -170,6 +170,10 @@ Result<Package> package_members(const PackageInput& in, const PackageLog& log) {
     } else {
         auto info = onnx_inspect(in.model_bytes);
         if (!info) return info.problems();
+        if (!info->tree_ensemble && schema.outputs.regression())
+            return problem("unsupported_model",
+                           "a regression task needs a tree model (an XGBoost JSON model, or an ONNX "
+                           "TreeEnsembleRegressor): other ONNX models are explained as class probabilities only");
         if (!info->tree_ensemble) return package_agnostic(in, std::move(schema), *info, log);
         auto imported = onnx_import_trees(in.model_bytes);
         if (!imported) return imported.problems();
@@ -180,6 +184,10 @@ Result<Package> package_members(const PackageInput& in, const PackageLog& log) {
     if (e.num_features != static_cast<int>(width))
         return problem("schema_mismatch", "the model takes " + std::to_string(e.num_features) +
                                               " features; the schema maps its fields to " + std::to_string(width));
+    if ((e.link == Link::identity) != schema.outputs.regression())
+        return problem("schema_mismatch", schema.outputs.regression()
+                                              ? "the model predicts classes; the schema describes a regression task"
+                                              : "the model predicts a value (a regressor); the schema lists classes");
     if (num_classes(e) != schema.num_classes())
         return problem("schema_mismatch", "the model predicts " + std::to_string(num_classes(e)) +
                                               " classes; the schema lists " + std::to_string(schema.num_classes()));

@@ -1,6 +1,8 @@
 // server/train/dataset.cpp — see dataset.h.
 #include "train/dataset.h"
 
+#include <cmath>
+
 #include "csv/csv.h"
 #include "record/patients.h"
 #include "record/record.h"
@@ -67,7 +69,27 @@ Result<Dataset> dataset_from_csv(const Schema& schema, std::string_view csv_text
             problems.insert(problems.end(), prepared.problems().begin(), prepared.problems().end());
             continue;
         }
-        if (with_labels) {
+        if (with_labels && schema.outputs.regression()) {
+            const std::string& y = cells[static_cast<size_t>(label_index)];
+            const auto v = number_parse(y);
+            const Outputs& o = schema.outputs;
+            if (!v || !std::isfinite(*v)) {
+                problems.push_back(problem(
+                    y.empty() || y == "NA" ? "missing_label" : "bad_label",
+                    y.empty() || y == "NA" ? "the outcome is missing" : "'" + y + "' is not a number", label_col, row));
+                continue;
+            }
+            if (*v < o.min || *v > o.max) {
+                problems.push_back(problem("bad_label",
+                                           "outcome " + y + " lies outside the plausible range " +
+                                               outcome_text(o, o.min) + " to " + outcome_text(o, o.max) +
+                                               " (the schema's outputs.min and outputs.max)",
+                                           label_col, row));
+                continue;
+            }
+            d.labels.push_back(static_cast<float>(*v));
+            d.outcomes.push_back(*v);
+        } else if (with_labels) {
             const std::string& y = cells[static_cast<size_t>(label_index)];
             int k = -1;
             for (size_t c = 0; c < schema.outputs.classes.size(); ++c)

@@ -16,7 +16,9 @@ namespace ldx {
 struct Dataset {
     Matrix x;                           // rows x schema.features
     std::vector<double> values;         // rows x schema.fields (record_prepare's values)
-    std::vector<float> labels;          // class index per row (empty when the CSV has no label column)
+    std::vector<float> labels;          // class index per row (empty when the CSV has no label column);
+                                        // regression: the outcome, as XGBoost takes it
+    std::vector<double> outcomes;       // regression: the outcome per row, exactly as written
     std::vector<double> probabilities;  // rows x classes from columns p_<class>, when the CSV has them
     std::vector<std::string> groups;    // per row, the group column's value (a patient id), when asked for
     size_t rows() const { return x.rows; }

@@ -28,7 +28,7 @@ Result<TrainConfig> train_config_parse(std::string_view text) {
     if (!j) return j.problems();
     if (auto p = json_check_keys(*j,
                                  {"folds", "max_rounds", "early_stopping_rounds", "class_weights", "seed", "bootstrap",
-                                  "threshold", "group", "params"},
+                                  "threshold", "group", "objective", "params"},
                                  ""))
         return *p;
     TrainConfig c;
@@ -64,6 +64,17 @@ Result<TrainConfig> train_config_parse(std::string_view text) {
         if (g->empty()) return problem("bad_value", "names no column", "group");
         c.group = *g;
     }
+    if (j->contains("objective")) {
+        auto o = json_string(*j, "objective", "");
+        if (!o) return o.problems();
+        if (*o != "reg:squarederror" && *o != "reg:pseudohubererror")
+            return problem("bad_value",
+                           "objective is chosen from the schema for class tasks; a regression task takes "
+                           "reg:squarederror (the default) or reg:pseudohubererror, not '" +
+                               *o + "'",
+                           "objective");
+        c.objective = *o;
+    }
     if (j->contains("params")) {
         const Json& p = (*j)["params"];
         if (!p.is_object()) return problem("wrong_type", "params must be an object of XGBoost parameters", "params");
@@ -88,13 +99,17 @@ Json train_config_to_json(const TrainConfig& c) {
            {"threshold", c.threshold},
            {"params", params}};
     if (!c.group.empty()) j["group"] = c.group;
+    if (!c.objective.empty()) j["objective"] = c.objective;
     return j;
 }
 
 XgbBooster::Params task_params(const Schema& schema, const TrainConfig& cfg) {
     XgbBooster::Params p = cfg.params;
     const int k = schema.num_classes();
-    if (k == 2) {
+    if (schema.outputs.regression()) {
+        p["objective"] = cfg.objective.empty() ? "reg:squarederror" : cfg.objective;
+        p["eval_metric"] = "rmse";
+    } else if (k == 2) {
         p["objective"] = "binary:logistic";
         p["eval_metric"] = "logloss";
     } else {
@@ -110,6 +125,15 @@ XgbBooster::Params task_params(const Schema& schema, const TrainConfig& cfg) {
 //-----------------------------------------------------------------------------
 // [SECTION] Folds and weights
 //-----------------------------------------------------------------------------
+std::vector<float> outcome_quintiles(std::span<const double> outcomes) {
+    std::vector<size_t> order(outcomes.size());
+    std::iota(order.begin(), order.end(), 0);
+    std::stable_sort(order.begin(), order.end(), [&](size_t a, size_t b) { return outcomes[a] < outcomes[b]; });
+    std::vector<float> q(outcomes.size());
+    for (size_t r = 0; r < order.size(); ++r) q[order[r]] = static_cast<float>(r * 5 / order.size());
+    return q;
+}
+
 std::vector<float> class_weights(std::span<const float> labels, int k) {
     std::vector<double> count(static_cast<size_t>(k), 0);
     for (float y : labels) count[static_cast<size_t>(y)] += 1;
@@ -196,16 +220,27 @@ void fill_typical_ranges(Schema& schema, std::span<const double> values) {
 //-----------------------------------------------------------------------------
 Result<TrainResult> train_model(const Schema& schema, const Dataset& data, const TrainConfig& cfg,
                                 const TrainLog& log) {
-    const int k = schema.num_classes();
+    const bool regression = schema.outputs.regression();
+    if (!cfg.objective.empty() && !regression)
+        return problem("bad_value", "train.json's objective is for regression tasks only", "objective");
+    // Regression: folds are stratified by quintile of the outcome, as if quintiles were classes;
+    // XGBoost is given the outcome itself.
+    const std::vector<float> strata = regression ? outcome_quintiles(data.outcomes) : data.labels;
+    const int k = regression ? 5 : schema.num_classes();
+    const int width = regression ? 1 : k;  // values per row of predictions
     const size_t n = data.rows();
+    if (regression && n < 20)
+        return problem("too_few_rows", std::to_string(n) +
+                                           " rows; a regression task needs at least 20 to be "
+                                           "cross-validated");
     // Rare classes: a class needs a row in every fold. When the rarest class has fewer rows than
     // train.json's folds, cross-validation uses as many folds as it has rows (at least 2), and
     // the card says so; a class with no row, or one, cannot be cross-validated at all.
     std::vector<size_t> per_class(static_cast<size_t>(k), 0);
-    for (float y : data.labels) ++per_class[static_cast<size_t>(y)];
+    for (float y : strata) ++per_class[static_cast<size_t>(y)];
     int folds = cfg.folds;
     std::string fewer_folds;
-    for (int c = 0; c < k; ++c) {
+    for (int c = 0; c < k && !regression; ++c) {
         const size_t rows = per_class[static_cast<size_t>(c)];
         const std::string& name = schema.outputs.classes[static_cast<size_t>(c)].name;
         if (rows < 2)
@@ -232,7 +267,7 @@ Result<TrainResult> train_model(const Schema& schema, const Dataset& data, const
                                                "-fold cross-validation needs at least " + std::to_string(folds));
     }
     const auto params = task_params(schema, cfg);
-    const auto fold = assign_folds(data.labels, k, data.groups, folds, cfg.seed);
+    const auto fold = assign_folds(strata, k, data.groups, folds, cfg.seed);
 
     // 1. Each fold trains with early stopping on its held-out rows; the eval curves are kept.
     std::vector<std::vector<double>> curves;
@@ -246,7 +281,7 @@ Result<TrainResult> train_model(const Schema& schema, const Dataset& data, const
         std::vector<float> ytr, yte;
         for (size_t i : tr) ytr.push_back(data.labels[i]);
         for (size_t i : te) yte.push_back(data.labels[i]);
-        const std::vector<float> w = cfg.class_weights ? class_weights(ytr, k) : std::vector<float>{};
+        const std::vector<float> w = cfg.class_weights && !regression ? class_weights(ytr, k) : std::vector<float>{};
         std::vector<double> curve;
         int best = 0;
         auto progress = [&](int round, double metric) {
@@ -257,7 +292,7 @@ Result<TrainResult> train_model(const Schema& schema, const Dataset& data, const
         auto b = XgbBooster::train(xtr, ytr, w, params, cfg.max_rounds, &xte, yte, progress);
         if (!b) return b.problems();
         log("fold " + std::to_string(f + 1) + "/" + std::to_string(folds) + ": best round " + std::to_string(best + 1) +
-            ", held-out log-loss " + std::to_string(curve[static_cast<size_t>(best)]));
+            ", held-out " + (regression ? "RMSE " : "log-loss ") + std::to_string(curve[static_cast<size_t>(best)]));
         curves.push_back(std::move(curve));
         boosters.push_back(std::move(*b));
     }
@@ -274,17 +309,19 @@ Result<TrainResult> train_model(const Schema& schema, const Dataset& data, const
             rounds = r + 1;
         }
     }
-    log("cross-validation chose " + std::to_string(rounds) + " rounds (mean held-out log-loss " +
-        std::to_string(best_mean) + ")");
+    log("cross-validation chose " + std::to_string(rounds) + " rounds (mean held-out " +
+        (regression ? "RMSE " : "log-loss ") + std::to_string(best_mean) + ")");
 
-    // 3. Out-of-fold probabilities at that number of rounds.
-    std::vector<double> oof(n * static_cast<size_t>(k));
+    // 3. Out-of-fold probabilities (regression: values) at that number of rounds.
+    std::vector<double> oof(n * static_cast<size_t>(width));
     for (int f = 0; f < folds; ++f) {
         const auto& te = held_out[static_cast<size_t>(f)];
         const auto p =
             boosters[static_cast<size_t>(f)].predict(matrix_select_rows(data.x, te), 0, static_cast<int>(rounds));
         for (size_t j = 0; j < te.size(); ++j) {
-            if (k == 2) {
+            if (regression) {
+                oof[te[j]] = p[j];
+            } else if (k == 2) {
                 oof[te[j] * 2 + 1] = p[j];
                 oof[te[j] * 2] = 1.0 - p[j];
             } else {
@@ -313,24 +350,40 @@ Result<TrainResult> train_model(const Schema& schema, const Dataset& data, const
                              "optimistic";
     }
     log("evaluating out-of-fold predictions (" + std::to_string(cfg.bootstrap) + " bootstrap resamples)");
-    out.metrics = evaluate(EvalInput{&out.schema, labels, oof, cfg.bootstrap, cfg.seed});
-    out.metrics["subgroups"] = evaluate_subgroups(out.schema, labels, oof, data.values);
-    if (schema.outputs.kind == TaskKind::binary) out.metrics["threshold_policy"] = policy;
-    // Prediction sets: calibrated on the out-of-fold predictions; their coverage cross-fitted.
-    std::vector<std::string> class_names;
-    for (const auto& c : schema.outputs.classes) class_names.push_back(c.name);
-    out.schema.outputs.conformal =
-        conformal_fit(oof, labels, k, kConformalLevels, "out-of-fold predictions of " + std::to_string(n) + " rows");
-    out.metrics["conformal"] = conformal_cross_coverage(oof, labels, k, kConformalLevels, class_names,
-                                                        subgroups_of(schema, data.values), folds, cfg.seed);
-    out.metrics["method"] = std::to_string(folds) + "-fold stratified cross-validation" +
-                            (fewer_folds.empty() ? "" : " (" + fewer_folds + ")") +
-                            (cfg.group.empty() ? "" : ", each patient ('" + cfg.group + "') in one fold") +
-                            ", out-of-fold predictions; 95% intervals from " + std::to_string(cfg.bootstrap) +
-                            " bootstrap resamples" + (cfg.group.empty() ? "" : " of rows") + threshold_note;
+    if (regression) {
+        out.metrics = evaluate(EvalInput{&out.schema, {}, oof, cfg.bootstrap, cfg.seed, true, data.outcomes});
+        out.metrics["subgroups"] = evaluate_regression_subgroups(out.schema, data.outcomes, oof, data.values);
+        // Prediction intervals: half-widths from the out-of-fold residuals; coverage cross-fitted.
+        out.schema.outputs.conformal = conformal_fit_intervals(
+            oof, data.outcomes, kConformalLevels, "out-of-fold residuals of " + std::to_string(n) + " rows");
+        out.metrics["conformal"] =
+            conformal_interval_cross_coverage(out.schema.outputs, oof, data.outcomes, kConformalLevels,
+                                              subgroups_of(schema, data.values), folds, cfg.seed);
+        out.metrics["method"] = std::to_string(folds) + "-fold cross-validation stratified by quintile of the outcome" +
+                                (cfg.group.empty() ? "" : ", each patient ('" + cfg.group + "') in one fold") +
+                                ", out-of-fold predictions; 95% intervals from " + std::to_string(cfg.bootstrap) +
+                                " bootstrap resamples";
+    } else {
+        out.metrics = evaluate(EvalInput{&out.schema, labels, oof, cfg.bootstrap, cfg.seed});
+        out.metrics["subgroups"] = evaluate_subgroups(out.schema, labels, oof, data.values);
+        if (schema.outputs.kind == TaskKind::binary) out.metrics["threshold_policy"] = policy;
+        // Prediction sets: calibrated on the out-of-fold predictions; their coverage cross-fitted.
+        std::vector<std::string> class_names;
+        for (const auto& c : schema.outputs.classes) class_names.push_back(c.name);
+        out.schema.outputs.conformal = conformal_fit(oof, labels, k, kConformalLevels,
+                                                     "out-of-fold predictions of " + std::to_string(n) + " rows");
+        out.metrics["conformal"] = conformal_cross_coverage(oof, labels, k, kConformalLevels, class_names,
+                                                            subgroups_of(schema, data.values), folds, cfg.seed);
+        out.metrics["method"] = std::to_string(folds) + "-fold stratified cross-validation" +
+                                (fewer_folds.empty() ? "" : " (" + fewer_folds + ")") +
+                                (cfg.group.empty() ? "" : ", each patient ('" + cfg.group + "') in one fold") +
+                                ", out-of-fold predictions; 95% intervals from " + std::to_string(cfg.bootstrap) +
+                                " bootstrap resamples" + (cfg.group.empty() ? "" : " of rows") + threshold_note;
+    }
 
     // 4. Final fit on every row.
-    const std::vector<float> w = cfg.class_weights ? class_weights(data.labels, k) : std::vector<float>{};
+    const std::vector<float> w =
+        cfg.class_weights && !regression ? class_weights(data.labels, k) : std::vector<float>{};
     auto final_model = XgbBooster::train(data.x, data.labels, w, params, static_cast<int>(rounds));
     if (!final_model) return final_model.problems();
     out.xgboost_json = final_model->save_json();
@@ -355,7 +408,7 @@ Result<TrainResult> train_model(const Schema& schema, const Dataset& data, const
                     {"folds", folds},
                     {"configuration", train_config_to_json(cfg)},
                     {"threshold_policy", policy},
-                    {"class_weights", cfg.class_weights},
+                    {"class_weights", cfg.class_weights && !regression},
                     {"xgboost_parameters", params_json},
                     {"missing_values", "left missing; XGBoost learns a default direction per split"}};
     return out;

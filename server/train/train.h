@@ -6,12 +6,12 @@
 //   [SECTION] Training
 //
 // Stratified k-fold cross-validation picks the number of rounds (early stopping on the mean
-// held-out log-loss). A class with fewer rows than folds lowers the number of folds to its row
-// count (at least 2), and the card says so. With a group column (a patient id) every patient's
-// rows stay in one fold, so repeated visits cannot leak between training and held-out rows.
-// Class weights balance rare classes; out-of-fold predictions give honest metrics and the binary
-// threshold (a named policy); a final fit on all rows gives the model. No step looks at the label
-// to fill or transform a feature: missing values stay NaN and go to XGBoost's default directions.
+// held-out log-loss; regression: RMSE, folds stratified by quintile of the outcome). A class with fewer rows than folds
+// lowers the number of folds to its row count (at least 2), and the card says so. With a group column (a patient id)
+// every patient's rows stay in one fold, so repeated visits cannot leak between training and held-out rows. Class
+// weights balance rare classes; out-of-fold predictions give honest metrics and the binary threshold (a named policy);
+// a final fit on all rows gives the model. No step looks at the label to fill or transform a feature: missing values
+// stay NaN and go to XGBoost's default directions.
 #pragma once
 #include <functional>
 #include <string>
@@ -39,7 +39,8 @@ struct TrainConfig {
     // Binary tasks: how the bundle's threshold is chosen from the out-of-fold predictions
     // (threshold_for in metrics/evaluation.h); empty: the schema's own threshold, kept as it is.
     std::string threshold;
-    std::string group;  // the column whose rows belong to one patient (folds keep them together)
+    std::string group;      // the column whose rows belong to one patient (folds keep them together)
+    std::string objective;  // regression: reg:squarederror (empty: the default) or reg:pseudohubererror
     XgbBooster::Params params{{"max_depth", "4"},          {"eta", "0.05"},           {"subsample", "0.8"},
                               {"colsample_bytree", "0.8"}, {"min_child_weight", "1"}, {"lambda", "1"}};
 };
@@ -70,6 +71,8 @@ XgbBooster::Params task_params(const Schema& schema, const TrainConfig& cfg);
 // in one fold, groups dealt so each fold gets about its share of every class.
 std::vector<int> assign_folds(std::span<const float> labels, int k, std::span<const std::string> groups, int folds,
                               uint64_t seed);
+// Regression: each row's quintile of the outcome (0..4), the classes folds are stratified by.
+std::vector<float> outcome_quintiles(std::span<const double> outcomes);
 // Balanced class weights n / (k * n_c), one per row.
 std::vector<float> class_weights(std::span<const float> labels, int k);
 // Typical ranges: the 0.5th and 99.5th percentiles of each numeric field in training.

@@ -19,7 +19,7 @@
 namespace ldx {
 
 BatchLayout batch_layout(const Schema& schema) {
-    return BatchLayout{static_cast<size_t>(schema.num_classes()), schema.fields.size()};
+    return BatchLayout{static_cast<size_t>(schema.num_outputs()), schema.fields.size()};
 }
 
 Json batch_layout_json(const BatchLayout& l) {
@@ -393,7 +393,7 @@ BatchTable core_finish_batch(const LoadedModel& lm, std::string_view rows_json, 
     auto j = json_parse(rows_json, "batch rows", JsonLimits{512u << 20, 6});
     if (!j || !j->is_array()) return refuse({problem("bad_pending", "the batch rows are not the core's JSON")});
     const size_t width = lm.model.sampler ? static_cast<size_t>(lm.model.sampler->output_width)
-                                          : static_cast<size_t>(lm.model.schema.num_classes());
+                                          : static_cast<size_t>(lm.model.schema.num_outputs());
     if (outputs.size() != j->size() * width)
         return refuse({problem("bad_output", "ONNX Runtime returned " + std::to_string(outputs.size()) +
                                                  " values for " + std::to_string(j->size()) + " rows")});
@@ -532,7 +532,7 @@ Json core_check(const LoadedModel& lm, std::string_view result_json, std::span<c
                 std::span<const float> margin) {
     auto j = json_parse(result_json, "result", JsonLimits{4u << 20, 6});
     if (!j || !j->is_object()) return failed({problem("bad_result", "the result to check is not the core's JSON")});
-    const size_t k = static_cast<size_t>(lm.model.schema.num_classes());
+    const size_t k = static_cast<size_t>(lm.model.schema.num_outputs());
     std::vector<double> core, onnx;
     if (!json_number_array(json_member(*j, "probabilities"), core) || core.size() != k || probabilities.size() < k)
         return failed({problem("bad_result", "the result to check has no probabilities")});
@@ -548,7 +548,7 @@ Json core_check(const LoadedModel& lm, std::string_view result_json, std::span<c
         core.push_back(sum);  // what the explanation says the margin is
         onnx.push_back(margin[o]);
     }
-    const Agreement a = onnx_agreement(core, onnx);
+    const Agreement a = onnx_agreement(core, onnx, lm.model.schema.outputs.regression());
     if (!a.ok) {
         char diff[32];
         std::snprintf(diff, sizeof diff, "%.2e", a.max_abs_diff);
@@ -581,7 +581,7 @@ Json core_check_table(const LoadedModel& lm, std::span<const double> table, std:
             onnx.push_back(onnx_margins[i * margin_width + o]);
         }
     }
-    return agreement_json(onnx_agreement(core, onnx));
+    return agreement_json(onnx_agreement(core, onnx, lm.model.schema.outputs.regression()));
 }
 
 Json core_check_background(const LoadedModel& lm, std::span<const float> outputs) {

@@ -21,7 +21,9 @@ namespace ldx {
 //-----------------------------------------------------------------------------
 Json conformal_to_json(const Conformal& c) {
     Json levels = Json::array();
-    for (const auto& l : c.levels) levels.push_back({{"level", l.level}, {"threshold", l.threshold}});
+    for (const auto& l : c.levels)
+        levels.push_back(c.intervals ? Json{{"level", l.level}, {"half_width", l.threshold.at(0)}}
+                                     : Json{{"level", l.level}, {"threshold", l.threshold}});
     return Json{{"rows", c.rows}, {"source", c.source}, {"levels", levels}};
 }
 
@@ -37,7 +39,7 @@ Result<Conformal> conformal_from_json(const Json& j, size_t classes, const std::
         return problem("bad_value", "levels must be a list of 1 to 16 levels", path + ".levels");
     for (size_t i = 0; i < levels.size(); ++i) {
         const std::string at = path + ".levels[" + std::to_string(i) + "]";
-        if (auto p = json_check_keys(levels[i], {"level", "threshold"}, at)) return *p;
+        if (auto p = json_check_keys(levels[i], {"level", classes == 0 ? "half_width" : "threshold"}, at)) return *p;
         ConformalLevel l;
         const Json& level = json_member(levels[i], "level");
         if (!level.is_number() || !(level.get<double>() > 0 && level.get<double>() < 1))
@@ -45,6 +47,17 @@ Result<Conformal> conformal_from_json(const Json& j, size_t classes, const std::
         l.level = level.get<double>();
         if (!c.levels.empty() && !(l.level > c.levels.back().level))
             return problem("bad_value", "levels must be in ascending order", at + ".level");
+        if (classes == 0) {
+            const Json& w = json_member(levels[i], "half_width");
+            if (!w.is_number() || !std::isfinite(w.get<double>()) || w.get<double>() < 0)
+                return problem("bad_range", "half_width must be a number >= 0 in the outcome's unit",
+                               at + ".half_width");
+            if (!c.levels.empty() && w.get<double>() < c.levels.back().threshold[0])
+                return problem("bad_value", "a higher level cannot have a narrower interval", at + ".half_width");
+            l.threshold = {w.get<double>()};
+            c.levels.push_back(std::move(l));
+            continue;
+        }
         if (!json_number_array(json_member(levels[i], "threshold"), l.threshold) || l.threshold.size() != classes)
             return problem("bad_value", "threshold must hold one number per class (" + std::to_string(classes) + ")",
                            at + ".threshold");
@@ -52,12 +65,23 @@ Result<Conformal> conformal_from_json(const Json& j, size_t classes, const std::
             if (!(t >= 0 && t <= 1)) return problem("bad_range", "thresholds must lie in [0, 1]", at + ".threshold");
         c.levels.push_back(std::move(l));
     }
+    c.intervals = classes == 0;
     return c;
 }
 
 //-----------------------------------------------------------------------------
 // [SECTION] Fitting
 //-----------------------------------------------------------------------------
+namespace {
+// The ceil((n + 1) level)-th smallest of sorted scores, or +infinity when that rank exceeds n.
+// 1e-9 absorbs 0.9 * 101 = 90.90000000000001.
+double conformal_quantile(std::span<const double> sorted, double level) {
+    const size_t n = sorted.size();
+    const double rank = std::ceil(static_cast<double>(n + 1) * level - 1e-9);
+    return n > 0 && rank <= static_cast<double>(n) ? sorted[static_cast<size_t>(rank) - 1] : INFINITY;
+}
+}  // namespace
+
 Conformal conformal_fit(std::span<const double> p, std::span<const int> labels, int k, std::span<const double> levels,
                         std::string source) {
     const size_t kk = static_cast<size_t>(k);
@@ -75,10 +99,26 @@ Conformal conformal_fit(std::span<const double> p, std::span<const int> labels, 
         for (size_t y = 0; y < kk; ++y) {
             const size_t n = scores[y].size();
             // The rank with a finite-sample guarantee; 1e-9 absorbs 0.9 * 101 = 90.90000000000001.
-            const double rank = std::ceil(static_cast<double>(n + 1) * level - 1e-9);
-            if (n > 0 && rank <= static_cast<double>(n)) l.threshold[y] = scores[y][static_cast<size_t>(rank) - 1];
+            if (const double q = conformal_quantile(scores[y], level); std::isfinite(q)) l.threshold[y] = q;
         }
         c.levels.push_back(std::move(l));
+    }
+    return c;
+}
+
+Conformal conformal_fit_intervals(std::span<const double> predicted, std::span<const double> observed,
+                                  std::span<const double> levels, std::string source) {
+    std::vector<double> residual(observed.size());
+    for (size_t i = 0; i < observed.size(); ++i) residual[i] = std::abs(observed[i] - predicted[i]);
+    std::sort(residual.begin(), residual.end());
+    Conformal c;
+    c.intervals = true;
+    c.rows = observed.size();
+    c.source = std::move(source);
+    for (double level : levels) {
+        double w = conformal_quantile(residual, level);
+        if (!std::isfinite(w)) w = residual.empty() ? 0 : residual.back() * 2;  // too few rows: wider than any seen
+        c.levels.push_back({level, {w}});
     }
     return c;
 }
@@ -104,6 +144,12 @@ Band conformal_band(const Conformal& c, std::span<const double> p) {
     const auto set = conformal_set(c, conformal_band_index(c), p);
     if (set.size() == 1) return set[0] == 1 ? Band::high : Band::low;
     return Band::uncertain;
+}
+
+Interval conformal_interval(const Outputs& o, size_t index, double value) {
+    const ConformalLevel& l = o.conformal.levels[index];
+    return {l.level, std::clamp(value - l.threshold[0], o.min, o.max),
+            std::clamp(value + l.threshold[0], o.min, o.max)};
 }
 
 const char* band_name(Band b) {
@@ -234,6 +280,79 @@ Json conformal_cross_coverage(std::span<const double> p, std::span<const int> la
     return out;
 }
 
+Json conformal_interval_coverage(const Outputs& o, std::span<const double> predicted,
+                                 std::span<const double> observed) {
+    Json levels = Json::array();
+    const size_t n = observed.size();
+    for (size_t l = 0; l < o.conformal.levels.size(); ++l) {
+        double covered = 0, width = 0;
+        for (size_t i = 0; i < n; ++i) {
+            const Interval in = conformal_interval(o, l, predicted[i]);
+            covered += observed[i] >= in.low && observed[i] <= in.high;
+            width += in.high - in.low;
+        }
+        const double rows = static_cast<double>(n);
+        levels.push_back({{"level", o.conformal.levels[l].level},
+                          {"coverage", n ? Json(covered / rows) : Json(nullptr)},
+                          {"mean_width", n ? Json(width / rows) : Json(nullptr)}});
+    }
+    return Json{{"rows", n}, {"levels", levels}};
+}
+
+Json conformal_interval_cross_coverage(const Outputs& o, std::span<const double> predicted,
+                                       std::span<const double> observed, std::span<const double> levels,
+                                       std::span<const Subgroup> subgroups, int folds, uint64_t seed) {
+    const size_t n = observed.size();
+    std::vector<size_t> order(n);
+    std::iota(order.begin(), order.end(), 0);
+    std::mt19937_64 rng(seed);
+    std::shuffle(order.begin(), order.end(), rng);
+    std::vector<int> fold(n);
+    for (size_t i = 0; i < n; ++i) fold[order[i]] = static_cast<int>(i % static_cast<size_t>(folds));
+    std::vector<std::vector<int>> in(levels.size(), std::vector<int>(n, 0));
+    std::vector<double> covered(levels.size(), 0), width(levels.size(), 0);
+    for (int f = 0; f < folds; ++f) {
+        std::vector<double> cp, cy;
+        for (size_t i = 0; i < n; ++i)
+            if (fold[i] != f) {
+                cp.push_back(predicted[i]);
+                cy.push_back(observed[i]);
+            }
+        Outputs fitted = o;
+        fitted.conformal = conformal_fit_intervals(cp, cy, levels, "");
+        for (size_t i = 0; i < n; ++i) {
+            if (fold[i] != f) continue;
+            for (size_t l = 0; l < levels.size(); ++l) {
+                const Interval iv = conformal_interval(fitted, l, predicted[i]);
+                in[l][i] = observed[i] >= iv.low && observed[i] <= iv.high;
+                covered[l] += in[l][i];
+                width[l] += iv.high - iv.low;
+            }
+        }
+    }
+    Json out_levels = Json::array();
+    for (size_t l = 0; l < levels.size(); ++l)
+        out_levels.push_back({{"level", levels[l]},
+                              {"coverage", n ? Json(covered[l] / static_cast<double>(n)) : Json(nullptr)},
+                              {"mean_width", n ? Json(width[l] / static_cast<double>(n)) : Json(nullptr)}});
+    Json groups = Json::array();
+    for (const Subgroup& g : subgroups) {
+        if (g.rows.size() < 10) continue;
+        Json cov = Json::array();
+        for (size_t l = 0; l < levels.size(); ++l) {
+            double c = 0;
+            for (size_t i : g.rows) c += in[l][i];
+            cov.push_back(c / static_cast<double>(g.rows.size()));
+        }
+        groups.push_back({{"group", g.name}, {"rows", g.rows.size()}, {"coverage", cov}});
+    }
+    return Json{
+        {"rows", n},
+        {"levels", out_levels},
+        {"subgroups", groups},
+        {"method", std::to_string(folds) + "-fold cross-fitted: each fold covered by intervals fitted on the others"}};
+}
+
 //-----------------------------------------------------------------------------
 // [SECTION] For the result view and the CLI
 //-----------------------------------------------------------------------------
@@ -241,6 +360,13 @@ Json conformal_prediction_json(const Schema& s, std::span<const double> p) {
     const Conformal& c = s.outputs.conformal;
     if (c.empty()) return Json(nullptr);
     Json levels = Json::array();
+    if (s.outputs.regression()) {
+        for (size_t l = 0; l < c.levels.size(); ++l) {
+            const Interval in = conformal_interval(s.outputs, l, p[0]);
+            levels.push_back({{"level", in.level}, {"low", in.low}, {"high", in.high}});
+        }
+        return Json{{"levels", levels}, {"band_level", c.levels[conformal_band_index(c)].level}, {"local", c.local}};
+    }
     for (size_t l = 0; l < c.levels.size(); ++l)
         levels.push_back({{"level", c.levels[l].level}, {"classes", conformal_set(c, l, p)}});
     Json out{{"levels", levels}, {"band_level", c.levels[conformal_band_index(c)].level}, {"local", c.local}};
@@ -256,6 +382,12 @@ std::string conformal_words(const Schema& s, std::span<const double> p) {
     std::snprintf(level, sizeof level, "%g%%", std::round(c.levels[index].level * 1000) / 10);
     const auto& classes = s.outputs.classes;
     const std::string local = c.local ? " (calibrated on this site's patients, on this device)" : "";
+    if (s.outputs.regression()) {
+        const Interval in = conformal_interval(s.outputs, index, p[0]);
+        std::string low = outcome_text(s.outputs, in.low);
+        if (const auto unit = unit_display(s.outputs.unit); !unit.empty()) low.resize(low.size() - unit.size() - 1);
+        return std::string(level) + " prediction interval: " + low + " to " + outcome_text(s.outputs, in.high) + local;
+    }
     if (s.outputs.kind == TaskKind::binary) {
         const Band b = conformal_band(c, p);
         const std::string head = std::string("Triage band (") + level + " confidence): ";

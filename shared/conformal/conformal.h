@@ -15,6 +15,11 @@
 // Calibration rows are the out-of-fold predictions of training (never rows the model saw), or a
 // site's own labelled patients (recalibration on the device).
 //
+// A regression task gets an interval instead: at level 1 - a, the predicted value plus or minus
+// the ceil((n + 1)(1 - a))-th smallest absolute out-of-fold residual, cut to the outcome's
+// plausible range (which holds every true value, so cutting loses no coverage). The width is the
+// same for every patient (absolute-residual split conformal).
+//
 // Binary tasks read the set at one level as a triage band:
 //   {negative}         "low": at most a of the patients who have the condition land here
 //   {positive}         "high": at most a of the patients without it land here
@@ -37,9 +42,10 @@ namespace ldx {
 //-----------------------------------------------------------------------------
 // struct Conformal (plain data, held by the schema): conformal/calibrator.h.
 
-// {"rows", "source", "levels": [{"level", "threshold": [per class]}]}.
+// {"rows", "source", "levels": [{"level", "threshold": [per class]}]}; intervals: [{"level", "half_width"}].
 Json conformal_to_json(const Conformal& c);
-// Checked like the rest of a schema: levels in (0, 1) ascending, one threshold per class in [0, 1].
+// Checked like the rest of a schema: levels in (0, 1) ascending, one threshold per class in [0, 1];
+// classes == 0 (regression): one finite half_width >= 0 per level.
 [[nodiscard]] Result<Conformal> conformal_from_json(const Json& j, size_t classes, const std::string& path);
 
 //-----------------------------------------------------------------------------
@@ -54,6 +60,10 @@ inline constexpr double kConformalLevels[] = {0.8, 0.9, 0.95};
 Conformal conformal_fit(std::span<const double> probabilities, std::span<const int> labels, int k,
                         std::span<const double> levels, std::string source);
 
+// Regression: half-widths from the absolute residuals |observed - predicted|.
+Conformal conformal_fit_intervals(std::span<const double> predicted, std::span<const double> observed,
+                                  std::span<const double> levels, std::string source);
+
 //-----------------------------------------------------------------------------
 // [SECTION] Sets and bands
 //-----------------------------------------------------------------------------
@@ -64,6 +74,12 @@ size_t conformal_band_index(const Conformal& c);
 enum class Band { low, uncertain, high };
 Band conformal_band(const Conformal& c, std::span<const double> probabilities);
 const char* band_name(Band b);  // "low", "uncertain", "high"
+
+// Regression: the interval at levels[index] around `value`, cut to the outcome's range.
+struct Interval {
+    double level = 0, low = 0, high = 0;
+};
+Interval conformal_interval(const Outputs& o, size_t index, double value);
 
 //-----------------------------------------------------------------------------
 // [SECTION] Coverage
@@ -83,14 +99,23 @@ Json conformal_cross_coverage(std::span<const double> probabilities, std::span<c
                               std::span<const double> levels, std::span<const std::string> class_names,
                               std::span<const Subgroup> subgroups, int folds, uint64_t seed);
 
+// Regression: per level the share of rows whose observed value lies in its interval and the mean
+// width: {"rows", "levels": [{"level", "coverage", "mean_width"}]}.
+Json conformal_interval_coverage(const Outputs& o, std::span<const double> predicted, std::span<const double> observed);
+// Regression, cross-fitted as conformal_cross_coverage, with "subgroups" and "method".
+Json conformal_interval_cross_coverage(const Outputs& o, std::span<const double> predicted,
+                                       std::span<const double> observed, std::span<const double> levels,
+                                       std::span<const Subgroup> subgroups, int folds, uint64_t seed);
+
 //-----------------------------------------------------------------------------
 // [SECTION] For the result view and the CLI
 //-----------------------------------------------------------------------------
-// {"levels": [{"level", "classes": [class indices]}], "band_level", "band" (binary)}, or null when
-// the schema carries no calibrator.
+// {"levels": [{"level", "classes": [class indices]}], "band_level", "band" (binary)}; regression:
+// {"levels": [{"level", "low", "high"}], "band_level"}; null when the schema carries no calibrator.
 Json conformal_prediction_json(const Schema& s, std::span<const double> probabilities);
 // What a clinician reads, or "" without a calibrator. Multi-class: "90% prediction set: Stage 2
-// or Stage 3". Binary: "Triage band (90% confidence): low — Diabetes ruled out".
+// or Stage 3". Binary: "Triage band (90% confidence): low — Diabetes ruled out". Regression:
+// "90% prediction interval: 96 to 247 points".
 std::string conformal_words(const Schema& s, std::span<const double> probabilities);
 
 }  // namespace ldx

@@ -107,6 +107,12 @@ Reference reference_build(const Schema& schema, std::span<const double> values, 
         for (double v : column) histogram_add(h, v);
         r.fields.push_back(std::move(h));
     }
+    if (schema.outputs.regression()) {
+        Histogram h = histogram_empty(schema.outputs.column, quantile_edges(probabilities.subspan(0, r.rows), bins));
+        for (size_t i = 0; i < r.rows && i < probabilities.size(); ++i) histogram_add(h, probabilities[i]);
+        r.classes.push_back(std::move(h));
+        return r;
+    }
     for (size_t c = 0; c < k; ++c) {
         Histogram h = histogram_empty(schema.outputs.classes[c].name, probability_edges());
         for (size_t i = 0; i < r.rows && i * k + c < probabilities.size(); ++i)
@@ -157,8 +163,9 @@ Result<Reference> reference_from_json(const Json& j, const Schema& schema) {
         r.fields.push_back(std::move(h));
     }
     if (!j.contains("classes") || !j["classes"].is_array() ||
-        j["classes"].size() != static_cast<size_t>(schema.num_classes()))
-        return bad("needs one probability histogram per class");
+        j["classes"].size() != static_cast<size_t>(schema.num_outputs()))
+        return bad(schema.outputs.regression() ? "needs one histogram of the predicted value"
+                                               : "needs one probability histogram per class");
     for (const Json& x : j["classes"]) {
         Histogram h;
         if (!read(x, h)) return bad("a class probability histogram is malformed");

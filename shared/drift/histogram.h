@@ -59,12 +59,13 @@ double jensen_shannon_distance(std::span<const uint64_t> reference,
 //-----------------------------------------------------------------------------
 struct Reference {
     std::vector<Histogram> fields;   // one per schema field, in schema order
-    std::vector<Histogram> classes;  // one per class: P(class) in 10 equal bins [0.1, ..., 0.9]
+    std::vector<Histogram> classes;  // one per class: P(class) in 10 equal bins [0.1, ..., 0.9];
+                                     // regression: one, the predicted value in quantile bins of training
     uint64_t rows = 0;
 };
 
 // values: row-major rows x schema.fields (as record_prepare gives them); probabilities: row-major
-// rows x classes.
+// rows x classes (regression: one predicted value per row).
 Reference reference_build(const Schema& schema, std::span<const double> values, std::span<const double> probabilities,
                           int bins = 10);
 Json reference_to_json(const Reference& r);

@@ -35,7 +35,8 @@ ReportBuilder report_builder(const Schema& schema, const Reference& reference, s
         b.report.field_names.push_back(h.name);
         b.report.fields.emplace_back(h.bins(), 0);
     }
-    b.report.predicted.assign(reference.classes.size(), 0);
+    // Regression has no predicted class: its value histogram is the output's.
+    b.report.predicted.assign(schema.outputs.regression() ? 0 : reference.classes.size(), 0);
     for (const auto& h : reference.classes) b.report.probabilities.emplace_back(h.bins(), 0);
     return b;
 }
@@ -44,18 +45,20 @@ void report_add(ReportBuilder& b, std::span<const double> values, std::span<cons
                 std::mt19937_64& rng) {
     const Reference& ref = *b.reference;
     const double eps = b.report.epsilon;
-    const size_t nf = ref.fields.size(), nc = ref.classes.size(), histograms = nf + 1 + nc;
-    // Histogram j: a field (j < nf), the predicted class (j == nf), a class's probability.
+    const size_t nf = ref.fields.size(), nc = ref.classes.size(), np = b.report.predicted.empty() ? 0 : 1;
+    const size_t histograms = nf + np + nc;
+    // Histogram j: a field (j < nf), the predicted class (j == nf, not for regression), a class's
+    // probability or the predicted value.
     auto count = [&](size_t j) {
         if (j < nf) {
             const Histogram& h = ref.fields[j];
             ++b.report.fields[j][randomize(histogram_bin(h, values[j]), h.bins(), eps, rng)];
-        } else if (j == nf) {
+        } else if (j < nf + np) {
             ++b.report.predicted[randomize(static_cast<size_t>(predicted), nc, eps, rng)];
         } else {
-            const Histogram& h = ref.classes[j - nf - 1];
-            ++b.report.probabilities[j - nf - 1]
-                                    [randomize(histogram_bin(h, probabilities[j - nf - 1]), h.bins(), eps, rng)];
+            const Histogram& h = ref.classes[j - nf - np];
+            ++b.report.probabilities[j - nf - np]
+                                    [randomize(histogram_bin(h, probabilities[j - nf - np]), h.bins(), eps, rng)];
         }
     };
     if (b.counting == Privacy::Counting::one_histogram)
@@ -191,13 +194,21 @@ Result<MetricsReport> report_parse(std::string_view body, const Schema& schema, 
         r.field_names.push_back(name);
         r.fields.push_back(std::move(*c));
     }
-    auto pred = counts((*j).contains("predicted") ? (*j)["predicted"] : Json(), reference.classes.size(), r.n, every,
-                       total, "predicted");
-    if (!pred) return pred.problems();
-    r.predicted = std::move(*pred);
+    if (schema.outputs.regression()) {  // no predicted class: an empty histogram
+        if (!(*j).contains("predicted") || !(*j)["predicted"].is_array() || !(*j)["predicted"].empty())
+            return problem("bad_report", "must be [] for a regression task (it has no classes)", "predicted");
+    } else {
+        auto pred = counts((*j).contains("predicted") ? (*j)["predicted"] : Json(), reference.classes.size(), r.n,
+                           every, total, "predicted");
+        if (!pred) return pred.problems();
+        r.predicted = std::move(*pred);
+    }
     const Json& probs = (*j).contains("probabilities") ? (*j)["probabilities"] : Json();
     if (!probs.is_array() || probs.size() != reference.classes.size())
-        return problem("bad_report", "must hold one histogram per class", "probabilities");
+        return problem("bad_report",
+                       schema.outputs.regression() ? "must hold one histogram of the predicted value"
+                                                   : "must hold one histogram per class",
+                       "probabilities");
     for (size_t c = 0; c < reference.classes.size(); ++c) {
         auto h = counts(probs[c], reference.classes[c].bins(), r.n, every, total,
                         "probabilities[" + std::to_string(c) + "]");
@@ -251,7 +262,7 @@ FieldDrift drift_compare(const std::string& field, std::span<const uint64_t> ref
 }
 
 size_t report_histograms(const Schema& schema) {
-    return schema.fields.size() + 1 + static_cast<size_t>(schema.num_classes());
+    return schema.fields.size() + (schema.outputs.regression() ? 0 : 1) + static_cast<size_t>(schema.num_outputs());
 }
 
 double report_epsilon_per_patient(const Schema& schema) {

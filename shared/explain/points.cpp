@@ -7,6 +7,7 @@
 namespace ldx {
 
 double probability_at(Link link, std::span<const double> margins, int klass) {
+    if (link == Link::identity) return margins[0];
     if (link == Link::logistic) {
         const double p1 = 1.0 / (1.0 + std::exp(-margins[0]));
         return klass == 1 ? p1 : 1.0 - p1;
@@ -26,6 +27,11 @@ PointsExplanation explanation_points(Link link, std::span<const double> base_mar
     for (double f : fields) sum += f;
     const double delta = probability - out.base;
     out.fields.assign(fields.size(), 0.0);
+    if (link == Link::identity) {  // regression: contributions are in the outcome's unit already
+        out.fields.assign(fields.begin(), fields.end());
+        out.ok = true;
+        return out;
+    }
     if (sum == 0) {
         out.ok = std::abs(delta) < 1e-9;
         return out;

@@ -6,6 +6,7 @@
 //   [SECTION] At a threshold
 //   [SECTION] Report and bootstrap
 //   [SECTION] Subgroups
+//   [SECTION] Regression
 #include "metrics/evaluation.h"
 
 #include <algorithm>
@@ -494,6 +495,7 @@ Json roc_curve(std::span<const double> score, std::span<const int> positive, siz
 }
 
 Json evaluate(const EvalInput& in) {
+    if (in.schema->outputs.regression()) return evaluate_regression(in);
     const Schema& s = *in.schema;
     const size_t n = in.labels.size(), k = static_cast<size_t>(s.num_classes());
     const auto point = evaluation_figures(s, in.labels, in.probabilities);
@@ -567,7 +569,12 @@ Json evaluate(const EvalInput& in) {
     return out;
 }
 
+namespace {
+Json compare_regression(const EvalInput& a, const EvalInput& b);
+}  // namespace
+
 Json compare(const EvalInput& a, const EvalInput& b) {
+    if (a.schema->outputs.regression()) return compare_regression(a, b);
     const size_t k = static_cast<size_t>(a.schema->num_classes());
     const auto fa = evaluation_figures(*a.schema, a.labels, a.probabilities);
     const auto fb = evaluation_figures(*b.schema, a.labels, b.probabilities);
@@ -642,6 +649,125 @@ Json evaluate_subgroups(const Schema& s, std::span<const int> labels, std::span<
             if (m == "accuracy" || m == "macro.auc_roc" ||
                 (k == 2 && m == "class." + s.outputs.classes[1].name + ".auc_roc"))
                 row[m] = number_or_null(v);
+        out.push_back(row);
+    }
+    return out;
+}
+
+//-----------------------------------------------------------------------------
+// [SECTION] Regression
+//-----------------------------------------------------------------------------
+std::vector<std::pair<std::string, double>> regression_figures(std::span<const double> y, std::span<const double> q) {
+    const size_t n = y.size();
+    double abs_sum = 0, sq_sum = 0, mean_y = 0, mean_q = 0;
+    for (size_t i = 0; i < n; ++i) {
+        abs_sum += std::abs(y[i] - q[i]);
+        sq_sum += (y[i] - q[i]) * (y[i] - q[i]);
+        mean_y += y[i];
+        mean_q += q[i];
+    }
+    const double rows = static_cast<double>(n);
+    mean_y /= rows;
+    mean_q /= rows;
+    double tss = 0, sqq = 0, sqy = 0;
+    for (size_t i = 0; i < n; ++i) {
+        tss += (y[i] - mean_y) * (y[i] - mean_y);
+        sqq += (q[i] - mean_q) * (q[i] - mean_q);
+        sqy += (q[i] - mean_q) * (y[i] - mean_y);
+    }
+    return {{"mae", abs_sum / rows},
+            {"rmse", std::sqrt(sq_sum / rows)},
+            {"r2", tss > 0 ? 1 - sq_sum / tss : NAN},
+            {"calibration.in_the_large", mean_y - mean_q},
+            {"calibration.slope", sqq > 0 ? sqy / sqq : NAN}};
+}
+
+namespace {
+// Both value sets resampled by the same bootstrap draws as the class tasks (labels unused).
+template <class Each>
+void bootstrap_values(std::span<const std::span<const double>> sets, int resamples, uint64_t seed, Each each) {
+    const std::vector<int> none(sets[0].size(), 0);
+    bootstrap(none, sets, 1, resamples, seed, [&](std::span<const int>, const auto& bv) { each(bv); });
+}
+}  // namespace
+
+Json evaluate_regression(const EvalInput& in) {
+    const auto& y = in.observed;
+    const auto& q = in.probabilities;
+    const auto point = regression_figures(y, q);
+    std::vector<std::vector<double>> reps(point.size());
+    const std::span<const double> sets[] = {y, q};
+    bootstrap_values(sets, in.bootstrap, in.seed, [&](const auto& bv) {
+        const auto f = regression_figures(bv[0], bv[1]);
+        for (size_t m = 0; m < f.size(); ++m) reps[m].push_back(f[m].second);
+    });
+    Json out = Json::object();
+    for (size_t m = 0; m < point.size(); ++m)
+        put_dotted(out, point[m].first,
+                   Json{{"value", number_or_null(point[m].second, in.round)},
+                        {"ci95",
+                         {number_or_null(percentile(reps[m], 0.025), in.round),
+                          number_or_null(percentile(reps[m], 0.975), in.round)}}});
+    // Calibration by decile of the predicted value.
+    const size_t n = y.size();
+    std::vector<size_t> order(n);
+    std::iota(order.begin(), order.end(), 0);
+    std::stable_sort(order.begin(), order.end(), [&](size_t a, size_t b) { return q[a] < q[b]; });
+    Json deciles = Json::array();
+    for (size_t d = 0; d < 10 && n >= 10; ++d) {
+        const size_t from = d * n / 10, to = (d + 1) * n / 10;
+        double mp = 0, mo = 0;
+        for (size_t i = from; i < to; ++i) {
+            mp += q[order[i]];
+            mo += y[order[i]];
+        }
+        const double c = static_cast<double>(to - from);
+        deciles.push_back({{"mean_predicted", number_or_null(mp / c, in.round)},
+                           {"mean_observed", number_or_null(mo / c, in.round)},
+                           {"count", to - from}});
+    }
+    out["calibration"]["deciles"] = deciles;
+    out["rows"] = n;
+    out["bootstrap_resamples"] = in.bootstrap;
+    out["unit"] = in.schema->outputs.unit;
+    return out;
+}
+
+namespace {
+Json compare_regression(const EvalInput& a, const EvalInput& b) {
+    const auto fa = regression_figures(a.observed, a.probabilities),
+               fb = regression_figures(a.observed, b.probabilities);
+    std::vector<std::vector<double>> diffs(fa.size());
+    const std::span<const double> sets[] = {a.observed, a.probabilities, b.probabilities};
+    bootstrap_values(sets, a.bootstrap, a.seed, [&](const auto& bv) {
+        const auto ra = regression_figures(bv[0], bv[1]), rb = regression_figures(bv[0], bv[2]);
+        for (size_t m = 0; m < ra.size(); ++m) diffs[m].push_back(rb[m].second - ra[m].second);
+    });
+    Json out = Json::object();
+    for (size_t m = 0; m < fa.size(); ++m)
+        out[fa[m].first] = {{"a", number_or_null(fa[m].second, a.round)},
+                            {"b", number_or_null(fb[m].second, a.round)},
+                            {"difference", number_or_null(fb[m].second - fa[m].second, a.round)},
+                            {"ci95",
+                             {number_or_null(percentile(diffs[m], 0.025), a.round),
+                              number_or_null(percentile(diffs[m], 0.975), a.round)}}};
+    return out;
+}
+}  // namespace
+
+Json evaluate_regression_subgroups(const Schema& s, std::span<const double> observed, std::span<const double> predicted,
+                                   std::span<const double> values) {
+    Json out = Json::array();
+    for (const Subgroup& g : subgroups_of(s, values)) {
+        if (g.rows.size() < 10) continue;
+        std::vector<double> y, q;
+        for (size_t i : g.rows) {
+            y.push_back(observed[i]);
+            q.push_back(predicted[i]);
+        }
+        Json row{{"group", g.name}, {"rows", g.rows.size()}};
+        for (const auto& [m, v] : regression_figures(y, q))
+            if (m == "mae" || m == "rmse" || m == "r2") row[m] = number_or_null(v);
         out.push_back(row);
     }
     return out;

@@ -8,8 +8,10 @@
 //   [SECTION] At a threshold (confusion counts, threshold policies, operating points, net benefit)
 //   [SECTION] The full report with bootstrap confidence intervals, and paired comparison
 //   [SECTION] Subgroups
+//   [SECTION] Regression (MAE, RMSE, R², calibration of predicted values)
 //
 // Conventions: probabilities are rows x classes, row-major; labels are class indices 0..k-1.
+// Regression tasks have observed and predicted values instead (one per row, in the outcome's unit).
 // A figure that cannot be computed on the rows given (AUC with one class present, PPV with no
 // alert) is NaN, and null in JSON.
 #pragma once
@@ -114,11 +116,12 @@ Json decision_curve(std::span<const double> score, std::span<const int> positive
 //-----------------------------------------------------------------------------
 struct EvalInput {
     const Schema* schema = nullptr;     // classes, task kind and the binary threshold
-    std::vector<int> labels;            // true class per row
-    std::vector<double> probabilities;  // rows x classes
+    std::vector<int> labels;            // true class per row (regression: unused)
+    std::vector<double> probabilities;  // rows x classes (regression: the predicted value per row)
     int bootstrap = 1000;
     uint64_t seed = 1;
-    bool round = true;  // figures to 6 decimals (the model card); false keeps every digit
+    bool round = true;             // figures to 6 decimals (the model card); false keeps every digit
+    std::vector<double> observed;  // regression: the true value per row
 };
 
 // The ROC curve of `score` against `positive` (1/0), as [[false positive rate, true positive rate]]
@@ -134,6 +137,7 @@ Json roc_curve(std::span<const double> score, std::span<const int> positive, siz
 // Also: per-class support, the confusion matrix at the bundle's threshold (rows: truth, columns:
 // decided class), the reliability table, ROC curves; binary: the operating points and the
 // decision curve. Returns the "metrics" object of the model card and of `localdx evaluate`.
+// Regression tasks: evaluate_regression's figures.
 Json evaluate(const EvalInput& in);
 
 // Two models' probabilities for the same rows and labels (a.labels is used): each figure of
@@ -161,5 +165,22 @@ std::vector<Subgroup> subgroups_of(const Schema& schema, std::span<const double>
 // Per-subgroup accuracy and AUC (positive class / macro), with counts (subgroups of 10 rows or more).
 Json evaluate_subgroups(const Schema& schema, std::span<const int> labels, std::span<const double> probabilities,
                         std::span<const double> values);
+
+//-----------------------------------------------------------------------------
+// [SECTION] Regression
+//-----------------------------------------------------------------------------
+// "mae", "rmse", "r2" (1 - residual sum of squares / total sum of squares about the observed mean),
+// "calibration.in_the_large" (mean observed - mean predicted: 0 when calibrated, > 0 when the
+// model under-predicts), "calibration.slope" (least-squares slope of observed on predicted: 1 when
+// calibrated, < 1 when the predictions are too spread out).
+std::vector<std::pair<std::string, double>> regression_figures(std::span<const double> observed,
+                                                               std::span<const double> predicted);
+// Each figure with its 95% bootstrap interval (as evaluate), the calibration table by decile of
+// the predicted value ("calibration.deciles": [{"mean_predicted", "mean_observed", "count"}]),
+// "rows", "bootstrap_resamples" and the outcome's "unit".
+Json evaluate_regression(const EvalInput& in);
+// Per subgroup (as evaluate_subgroups): rows, MAE, RMSE and R².
+Json evaluate_regression_subgroups(const Schema& schema, std::span<const double> observed,
+                                   std::span<const double> predicted, std::span<const double> values);
 
 }  // namespace ldx

@@ -45,6 +45,7 @@ std::string class_list(const Schema& s) {
 RowLabels validation_labels(const Schema& s, const PatientFile& file) {
     RowLabels out;
     out.label.assign(file.rows.size(), -1);
+    out.observed.assign(file.rows.size(), NAN);
     const std::string& column = s.outputs.column;
     for (size_t r = 0; r < file.rows.size(); ++r) {
         const PatientRow& row = file.rows[r];
@@ -58,6 +59,26 @@ RowLabels validation_labels(const Schema& s, const PatientFile& file) {
                                 column, row.row);
             p.patient = row.id;
             out.problems.push_back(std::move(p));
+            continue;
+        }
+        if (s.outputs.regression()) {  // a number in the outcome's unit, within its plausible range
+            double v = NAN;
+            const auto parsed = number_parse(y);
+            if (parsed) v = *parsed;
+            const Outputs& o = s.outputs;
+            if (!std::isfinite(v) || v < o.min || v > o.max) {
+                Problem p =
+                    problem("bad_label",
+                            std::isfinite(v) ? "outcome " + printable(y) + " lies outside the plausible range " +
+                                                   outcome_text(o, o.min) + " to " + outcome_text(o, o.max)
+                                             : "outcome '" + printable(y) + "' is not a number",
+                            column, row.row);
+                p.patient = row.id;
+                out.problems.push_back(std::move(p));
+                continue;
+            }
+            out.label[r] = 0;
+            out.observed[r] = v;
             continue;
         }
         int k = -1;
@@ -80,9 +101,19 @@ RowLabels validation_labels(const Schema& s, const PatientFile& file) {
 Result<Ok> validation_check(const Schema& s, const PatientFile& file, std::span<const int> labels) {
     if (!file.has_labels)
         return problem("missing_label_column",
-                       "the file has no '" + s.outputs.column + "' column with each patient's true outcome (one of: " +
-                           class_list(s) + "), so the model cannot be checked against it",
+                       "the file has no '" + s.outputs.column + "' column with each patient's true outcome (" +
+                           (s.outputs.regression() ? s.outputs.label + ", in " + unit_display(s.outputs.unit)
+                                                   : "one of: " + class_list(s)) +
+                           "), so the model cannot be checked against it",
                        s.outputs.column);
+    if (s.outputs.regression()) {
+        if (labels.size() < kMinValidationRows)
+            return problem("too_few_rows", std::to_string(labels.size()) +
+                                               " patients could be scored with a known outcome; a validation needs at "
+                                               "least " +
+                                               std::to_string(kMinValidationRows));
+        return Ok{};
+    }
     if (labels.size() < kMinValidationRows)
         return problem("too_few_rows", std::to_string(labels.size()) +
                                            " patients could be scored with a known outcome; a validation needs at "
@@ -126,6 +157,7 @@ Result<ScoredFile> validation_score(const Model& m, const PatientFile& file) {
             continue;
         }
         out.labels.push_back(labels.label[r]);
+        if (m.schema.outputs.regression()) out.observed.push_back(labels.observed[r]);
         out.values.insert(out.values.end(), p->values.begin(), p->values.end());
         prepared.push_back(std::move(*p));
     }
@@ -145,8 +177,12 @@ Json validation_document(const Model& m, const PatientFile& file, std::string_vi
     doc["data"] = {{"file", std::string(file_name)}, {"sha256", std::string(file_sha256)},
                    {"format", file.format},          {"rows", file.rows.size()},
                    {"scored", scored.labels.size()}, {"left_out", problems_json(scored.left_out)}};
-    doc["metrics"] = validation_report(m.schema, scored.labels, scored.probabilities, scored.values, bootstrap, seed);
-    if (!m.schema.outputs.conformal.empty()) {
+    doc["metrics"] = validation_report(m.schema, scored.labels, scored.probabilities, scored.values, bootstrap, seed,
+                                       scored.observed);
+    if (m.schema.outputs.regression()) {
+        if (!m.schema.outputs.conformal.empty())
+            doc["conformal"] = conformal_interval_coverage(m.schema.outputs, scored.probabilities, scored.observed);
+    } else if (!m.schema.outputs.conformal.empty()) {
         std::vector<std::string> names;
         for (const auto& c : m.schema.outputs.classes) names.push_back(c.name);
         doc["conformal"] = conformal_coverage(m.schema.outputs.conformal, scored.probabilities, scored.labels, names);
@@ -154,7 +190,19 @@ Json validation_document(const Model& m, const PatientFile& file, std::string_vi
     return doc;
 }
 Json validation_report(const Schema& s, std::span<const int> labels, std::span<const double> probabilities,
-                       std::span<const double> values, int bootstrap, uint64_t seed) {
+                       std::span<const double> values, int bootstrap, uint64_t seed, std::span<const double> observed) {
+    if (s.outputs.regression()) {
+        EvalInput in{&s,
+                     {},
+                     std::vector<double>(probabilities.begin(), probabilities.end()),
+                     bootstrap,
+                     seed,
+                     false,
+                     std::vector<double>(observed.begin(), observed.end())};
+        Json out = evaluate(in);
+        out["subgroups"] = evaluate_regression_subgroups(s, observed, probabilities, values);
+        return out;
+    }
     EvalInput in{&s,
                  std::vector<int>(labels.begin(), labels.end()),
                  std::vector<double>(probabilities.begin(), probabilities.end()),
@@ -242,7 +290,26 @@ Result<GateRule> gate_parse(std::string_view text) {
     return problem("bad_gate", usage, "--gate");
 }
 
+Figures validation_figures(const Schema& s, std::span<const int> labels, std::span<const double> outputs,
+                           std::span<const double> observed) {
+    return s.outputs.regression() ? regression_figures(observed, outputs) : evaluation_figures(s, labels, outputs);
+}
+
 Result<std::string> gate_figure(const Schema& s, std::string_view metric) {
+    if (s.outputs.regression()) {
+        for (const auto& [alias, figure] : {std::pair{"mae", "mae"},
+                                            {"rmse", "rmse"},
+                                            {"r2", "r2"},
+                                            {"calibration_slope", "calibration.slope"},
+                                            {"calibration_in_the_large", "calibration.in_the_large"}})
+            if (metric == alias) return std::string(figure);
+        if (metric.find('.') != std::string_view::npos) return std::string(metric);
+        return problem("bad_gate",
+                       "'" + printable(metric) +
+                           "' is not a figure of this regression task; use one of mae, rmse, r2, calibration_slope, "
+                           "calibration_in_the_large, or a dotted name from the JSON report",
+                       "--gate");
+    }
     const bool binary = s.outputs.kind == TaskKind::binary;
     const std::string pos = binary ? "class." + s.outputs.classes[1].name + "." : "macro.";
     const std::pair<const char*, std::string> aliases[] = {

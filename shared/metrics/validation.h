@@ -34,7 +34,8 @@ inline constexpr size_t kMinValidationPerClass = 5;
 // reads it), or -1 with a problem naming the row ("missing_label", "bad_label", or the row's own
 // reading problem when it cannot be read at all).
 struct RowLabels {
-    std::vector<int> label;  // per file row
+    std::vector<int> label;        // per file row (regression: 0 when the row has a usable outcome)
+    std::vector<double> observed;  // regression: the outcome per file row (NaN when unusable)
     std::vector<Problem> problems;
 };
 RowLabels validation_labels(const Schema& schema, const PatientFile& file);
@@ -51,7 +52,8 @@ RowLabels validation_labels(const Schema& schema, const PatientFile& file);
 // could be used, with every other row and its reason.
 struct ScoredFile {
     std::vector<int> labels;
-    std::vector<double> probabilities;  // rows x classes
+    std::vector<double> probabilities;  // rows x classes (regression: the predicted value per row)
+    std::vector<double> observed;       // regression: the true value per row
     std::vector<double> values;         // rows x fields (record_prepare's values), for subgroups
     std::vector<Problem> left_out;
 };
@@ -63,8 +65,10 @@ struct ScoredFile {
 //-----------------------------------------------------------------------------
 // evaluate() of the scored rows (unrounded) plus per-subgroup figures as in the model card.
 // `values` are the rows' prepared values (rows x fields), for the subgroups.
+// Regression: evaluate_regression of `observed` against the predicted values in `probabilities`.
 Json validation_report(const Schema& schema, std::span<const int> labels, std::span<const double> probabilities,
-                       std::span<const double> values, int bootstrap, uint64_t seed);
+                       std::span<const double> values, int bootstrap, uint64_t seed,
+                       std::span<const double> observed = {});
 
 // What `localdx evaluate` and the browser's Validate view report for one file, in one shape:
 // {"localdx_version", "bundle": {name, version, sha256}, "data": {file, sha256, format, rows,
@@ -82,7 +86,8 @@ Json validation_document(const Model& model, const PatientFile& file, std::strin
 // the model compared against, `--compare`). METRIC is a figure's dotted name
 // ("class.pos.auc_roc") or one of: auc, pr_auc, sensitivity, specificity, ppv, npv, f1 (binary:
 // of the positive class; otherwise the macro average, ppv/npv binary only), accuracy, brier, ece,
-// calibration_slope, calibration_intercept, alerts_per_100, qwk, within_one.
+// calibration_slope, calibration_intercept, alerts_per_100, qwk, within_one; regression: mae, rmse,
+// r2, calibration_slope, calibration_in_the_large.
 struct GateRule {
     enum class Op { ge, le, gt, lt, in };
     struct Bound {
@@ -96,6 +101,9 @@ struct GateRule {
 [[nodiscard]] Result<GateRule> gate_parse(std::string_view text);
 
 using Figures = std::vector<std::pair<std::string, double>>;  // evaluation_figures()
+// The figures gates read: evaluation_figures, or regression_figures of observed and predicted values.
+Figures validation_figures(const Schema& schema, std::span<const int> labels, std::span<const double> outputs,
+                           std::span<const double> observed);
 
 // The figure's dotted name for a gate's metric on this task, or a problem naming the known ones.
 [[nodiscard]] Result<std::string> gate_figure(const Schema& schema, std::string_view metric);

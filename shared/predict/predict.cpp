@@ -51,6 +51,10 @@ Result<Model> model_from_bundle(const VerifiedBundle& b) {
         if (e->num_features != static_cast<int>(m.schema.features.size()))
             return bad("trees.json", "the trees use " + std::to_string(e->num_features) +
                                          " features; the schema maps " + std::to_string(m.schema.features.size()));
+        if ((e->link == Link::identity) != m.schema.outputs.regression())
+            return bad("trees.json", m.schema.outputs.regression()
+                                         ? "the trees predict classes; the schema describes a regression task"
+                                         : "the trees predict a value (regression); the schema lists classes");
         if (num_classes(*e) != m.schema.num_classes())
             return bad("trees.json", "the trees predict " + std::to_string(num_classes(*e)) +
                                          " classes; the schema lists " + std::to_string(m.schema.num_classes()));
@@ -72,6 +76,7 @@ Result<Model> model_from_bundle(const VerifiedBundle& b) {
 // [SECTION] Prediction
 //-----------------------------------------------------------------------------
 int decide(const Schema& schema, std::span<const double> p) {
+    if (schema.outputs.regression()) return 0;
     if (schema.outputs.kind == TaskKind::binary) return p[1] >= schema.outputs.threshold ? 1 : 0;
     size_t best = 0;
     for (size_t k = 1; k < p.size(); ++k)
@@ -189,15 +194,17 @@ PointsExplanation model_explanation_points(const Model& m, std::span<const doubl
     return pts;
 }
 
-Agreement onnx_agreement(std::span<const double> core, std::span<const double> onnx) {
+Agreement onnx_agreement(std::span<const double> core, std::span<const double> onnx, bool relative) {
     Agreement a;
     if (core.size() != onnx.size() || core.empty()) return a;
-    bool finite = true;
+    bool finite = true, within = true;
     for (size_t i = 0; i < core.size(); ++i) {
         finite = finite && std::isfinite(core[i]) && std::isfinite(onnx[i]);
-        a.max_abs_diff = std::max(a.max_abs_diff, std::abs(core[i] - onnx[i]));
+        const double diff = std::abs(core[i] - onnx[i]);
+        a.max_abs_diff = std::max(a.max_abs_diff, diff);
+        within = within && diff <= kOnnxTolerance * (relative ? std::max(1.0, std::abs(core[i])) : 1.0);
     }
-    a.ok = finite && a.max_abs_diff <= kOnnxTolerance;
+    a.ok = finite && within;
     if (!finite) a.max_abs_diff = std::numeric_limits<double>::infinity();
     return a;
 }

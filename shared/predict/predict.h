@@ -81,7 +81,9 @@ struct Agreement {
     bool ok = false;  // same count, all finite, every difference within kOnnxTolerance
     double max_abs_diff = 0;
 };
-Agreement onnx_agreement(std::span<const double> core, std::span<const double> onnx);
+// relative (regression, whose values are in the outcome's unit, 152 say, where float32 has about
+// 7 digits): each difference within kOnnxTolerance x max(1, |core value|).
+Agreement onnx_agreement(std::span<const double> core, std::span<const double> onnx, bool relative = false);
 
 // The share (0..1) of an explanation's total absolute contribution that comes from fields whose
 // value is missing (NaN in `values`): when it is large, the verdict rests on what was not measured,

@@ -26,6 +26,10 @@ Json prepared_json(const PreparedRecord& r) {
 // What an explanation of output `out` is: {"kind", "unit", "of"} (the text the UI shows).
 Json explanation_labels(const Model& m, int out) {
     const Schema& s = m.schema;
+    if (s.outputs.regression()) {
+        const std::string unit = unit_display(s.outputs.unit);
+        return Json{{"kind", "treeshap"}, {"unit", unit.empty() ? "outcome units" : unit}, {"of", s.outputs.label}};
+    }
     const std::string& explained = s.outputs.classes[static_cast<size_t>(s.num_classes() == 2 ? 1 : out)].label;
     if (m.ensemble) {
         const bool logistic = m.ensemble->link == Link::logistic;
@@ -44,7 +48,14 @@ void add_result(const Model& m, const Prediction& p, bool explain, Json& j) {
     for (const auto& c : s.outputs.classes) classes.push_back(c.name);
     j["classes"] = classes;
     j["predicted"] = p.predicted;
-    j["label"] = s.outputs.classes[static_cast<size_t>(p.predicted)].label;
+    if (s.outputs.regression()) {  // the value, as the clinician reads it
+        j["value"] = p.probabilities[0];
+        j["label"] = outcome_text(s.outputs, p.probabilities[0]);
+        j["outcome"] = s.outputs.label;
+        j["unit"] = unit_display(s.outputs.unit);
+    } else {
+        j["label"] = s.outputs.classes[static_cast<size_t>(p.predicted)].label;
+    }
     j["margin"] = p.margin;
     if (!s.outputs.conformal.empty()) {
         j["conformal"] = conformal_prediction_json(s, p.probabilities);

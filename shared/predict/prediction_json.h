@@ -11,6 +11,9 @@
 //  "fields": [fields], "kind", "unit", "of", "points", "outputs": [{"base", "contributions"}]
 //  (every output), "standard_error" (model-agnostic)}}.
 // Probabilities, contributions and fields are in the schema's order (classes, features, fields).
+// Regression: "probabilities" holds the one predicted value, "classes" is empty, and "value",
+// "label" (the value as read: "152 points"), "outcome" (its label) and "unit" say what it is; the
+// explanation is in the outcome's unit (base + sum of fields = the value).
 #pragma once
 #include "base/json.h"
 #include "explain/points.h"

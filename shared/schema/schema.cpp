@@ -10,6 +10,7 @@
 
 #include "conformal/conformal.h"
 
+#include <cstdio>
 #include <set>
 
 namespace ldx {
@@ -34,6 +35,7 @@ const char* field_type_name(FieldType t) {
 std::string unit_display(std::string_view u) {
     static const std::pair<std::string_view, std::string_view> table[] = {{"1", ""},
                                                                           {"{#}", ""},
+                                                                          {"{score}", "points"},
                                                                           {"a", "years"},
                                                                           {"mo", "months"},
                                                                           {"d", "days"},
@@ -64,8 +66,18 @@ const char* task_kind_name(TaskKind k) {
             return "ordinal";
         case TaskKind::multiclass:
             return "multiclass";
+        case TaskKind::regression:
+            return "regression";
     }
     return "?";
+}
+
+std::string outcome_text(const Outputs& o, double value) {
+    if (!std::isfinite(value)) return "not available";
+    char buf[64];
+    std::snprintf(buf, sizeof buf, "%.*f", o.decimals, value);
+    const std::string unit = unit_display(o.unit);
+    return unit.empty() ? std::string(buf) : std::string(buf) + " " + unit;
 }
 
 const UnitConversion* Field::find_unit(std::string_view u) const {
@@ -236,18 +248,46 @@ void parse_field(Checker& c, const Json& j, const std::string& path, Field& f) {
 //-----------------------------------------------------------------------------
 // [SECTION] Outputs parsing
 //-----------------------------------------------------------------------------
+// A regression task's outcome: its label, unit, plausible range and decimals, and its intervals.
+void parse_regression_outputs(Checker& c, const Json& j, Outputs& o) {
+    const std::string path = "outputs";
+    c.keys(j, {"kind", "column", "label", "unit", "min", "max", "decimals", "conformal"}, path);
+    c.take(json_string(j, "label", path), o.label);
+    c.take(json_string(j, "unit", path), o.unit);
+    if (o.unit.empty())
+        c.add("missing_key", "the outcome needs its UCUM unit (use \"1\" for unitless)", path + ".unit");
+    c.take(json_number(j, "min", path), o.min);
+    c.take(json_number(j, "max", path), o.max);
+    if (!(std::isfinite(o.min) && std::isfinite(o.max) && o.min < o.max))
+        c.add("bad_range", "min and max must be finite numbers with min < max (the plausible range of the outcome)",
+              path + ".min");
+    int64_t decimals = o.decimals;
+    if (j.contains("decimals")) {
+        auto d = json_integer(j, "decimals", path);
+        if (!d || *d < 0 || *d > 6)
+            c.add("bad_range", "decimals must be a whole number from 0 to 6", path + ".decimals");
+        else decimals = *d;
+    }
+    o.decimals = static_cast<int>(decimals);
+    if (j.contains("conformal")) c.take(conformal_from_json(j["conformal"], 0, path + ".conformal"), o.conformal);
+}
+
 void parse_outputs(Checker& c, const Json& j, Outputs& o) {
     const std::string path = "outputs";
     if (!j.is_object()) return c.add("missing_key", "outputs must be an object", path);
-    c.keys(j, {"kind", "column", "classes", "positive", "threshold", "conformal"}, path);
     std::string kind;
     if (c.take(json_string(j, "kind", path), kind)) {
         if (kind == "binary") o.kind = TaskKind::binary;
         else if (kind == "ordinal") o.kind = TaskKind::ordinal;
         else if (kind == "multiclass") o.kind = TaskKind::multiclass;
-        else c.add("bad_value", "kind must be binary, ordinal or multiclass, not '" + kind + "'", path + ".kind");
+        else if (kind == "regression") o.kind = TaskKind::regression;
+        else
+            c.add("bad_value", "kind must be binary, ordinal, multiclass or regression, not '" + kind + "'",
+                  path + ".kind");
     }
     c.take(json_string(j, "column", path), o.column);
+    if (o.regression()) return parse_regression_outputs(c, j, o);
+    c.keys(j, {"kind", "column", "classes", "positive", "threshold", "conformal"}, path);
     if (!j.contains("classes") || !j["classes"].is_array() || j["classes"].size() < 2)
         return c.add("missing_key", "classes must list at least two classes", path + ".classes");
     std::set<std::string> seen;
@@ -387,6 +427,30 @@ Result<Schema> schema_parse(std::string_view json_text) {
 //-----------------------------------------------------------------------------
 // [SECTION] Serialisation
 //-----------------------------------------------------------------------------
+namespace {
+Json outputs_to_json(const Outputs& out) {
+    Json o;
+    o["kind"] = task_kind_name(out.kind);
+    o["column"] = out.column;
+    if (out.regression()) {
+        o["label"] = out.label;
+        o["unit"] = out.unit;
+        o["min"] = out.min;
+        o["max"] = out.max;
+        o["decimals"] = out.decimals;
+    } else {
+        o["classes"] = Json::array();
+        for (const auto& k : out.classes) o["classes"].push_back({{"name", k.name}, {"label", k.label}});
+    }
+    if (out.kind == TaskKind::binary) {
+        o["positive"] = out.classes.at(static_cast<size_t>(out.positive)).name;
+        o["threshold"] = out.threshold;
+    }
+    if (!out.conformal.empty()) o["conformal"] = conformal_to_json(out.conformal);
+    return o;
+}
+}  // namespace
+
 Json schema_to_json(const Schema& s) {
     Json j;
     j["task"] = s.task;
@@ -422,17 +486,7 @@ Json schema_to_json(const Schema& s) {
     j["fields"] = std::move(fields);
     j["features"] = Json::array();
     for (const auto& c : s.features) j["features"].push_back(c.name);
-    Json o;
-    o["kind"] = task_kind_name(s.outputs.kind);
-    o["column"] = s.outputs.column;
-    o["classes"] = Json::array();
-    for (const auto& k : s.outputs.classes) o["classes"].push_back({{"name", k.name}, {"label", k.label}});
-    if (s.outputs.kind == TaskKind::binary) {
-        o["positive"] = s.outputs.classes.at(s.outputs.positive).name;
-        o["threshold"] = s.outputs.threshold;
-    }
-    if (!s.outputs.conformal.empty()) o["conformal"] = conformal_to_json(s.outputs.conformal);
-    j["outputs"] = std::move(o);
+    j["outputs"] = outputs_to_json(s.outputs);
     j["privacy"] = {{"k_min", s.privacy.k_min},
                     {s.privacy.counting == Privacy::Counting::one_histogram ? "epsilon_per_patient" : "epsilon",
                      s.privacy.epsilon}};

@@ -82,23 +82,38 @@ struct FeatureColumn {
 //-----------------------------------------------------------------------------
 // [SECTION] Outputs
 //-----------------------------------------------------------------------------
-enum class TaskKind { binary, ordinal, multiclass };
+enum class TaskKind { binary, ordinal, multiclass, regression };
 
 struct OutputClass {
     std::string name;   // value in the training label column
     std::string label;  // what the clinician reads
 };
 
+// A regression task predicts one number (an outcome score, a lab value a year out): it has no
+// classes; its outcome has a label, a UCUM unit and a plausible range, and conformal intervals
+// instead of sets. Wherever a class task carries per-class probabilities, a regression task
+// carries one value: the predicted outcome in its unit.
 struct Outputs {
     TaskKind kind = TaskKind::binary;
     std::string column;                // label column in training data
-    std::vector<OutputClass> classes;  // binary: [negative, positive]; ordinal: least to most severe
+    std::vector<OutputClass> classes;  // binary: [negative, positive]; ordinal: least to most severe; regression: none
     int positive = 1;                  // binary: index of the positive class
     double threshold = 0.5;            // binary: decide positive when P(positive) >= threshold
-    Conformal conformal;               // prediction sets (conformal/conformal.h); empty: none
+    Conformal conformal;               // prediction sets or intervals (conformal/conformal.h); empty: none
+    // Regression only:
+    std::string label;                       // "Disease progression one year later"
+    std::string unit;                        // UCUM ("mg/dL", "{score}")
+    double min = -INFINITY, max = INFINITY;  // plausible range: training rows outside it are refused
+    int decimals = 1;                        // how many decimals a clinician reads
+
+    bool regression() const { return kind == TaskKind::regression; }
 };
 
 const char* task_kind_name(TaskKind k);
+
+// A regression outcome as a clinician reads it: the value at the task's decimals and its unit
+// ("152 points", "7.4 mmol/L").
+std::string outcome_text(const Outputs& o, double value);
 
 //-----------------------------------------------------------------------------
 // [SECTION] Schema
@@ -126,7 +141,10 @@ struct Schema {
 
     int find_field(std::string_view name) const;  // index, or -1
     int find_feature(std::string_view name) const;
-    int num_classes() const { return static_cast<int>(outputs.classes.size()); }
+    int num_classes() const { return static_cast<int>(outputs.classes.size()); }  // 0 for regression
+    // Values per prediction where the model gives probabilities: one per class, or the one
+    // predicted value of a regression task.
+    int num_outputs() const { return outputs.regression() ? 1 : num_classes(); }
 };
 
 // Parses and checks a schema document. Every problem names the JSON path ("fields[2].unit").

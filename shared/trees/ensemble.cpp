@@ -97,6 +97,7 @@ std::vector<double> ensemble_margin(const Ensemble& e, std::span<const float> x)
 }
 
 std::vector<double> probabilities_from_margin(Link link, std::span<const double> margin) {
+    if (link == Link::identity) return {margin[0]};
     if (link == Link::logistic) {
         const double p = 1.0 / (1.0 + std::exp(-margin[0]));
         return {1.0 - p, p};
@@ -110,7 +111,9 @@ std::vector<double> probabilities_from_margin(Link link, std::span<const double>
     return p;
 }
 
-int num_classes(const Ensemble& e) { return e.link == Link::logistic ? 2 : e.num_outputs; }
+int num_classes(const Ensemble& e) {
+    return e.link == Link::logistic ? 2 : e.link == Link::identity ? 0 : e.num_outputs;
+}
 
 //-----------------------------------------------------------------------------
 // [SECTION] Structure checks
@@ -121,7 +124,8 @@ Result<Ok> ensemble_check(const Ensemble& e) {
         return problem("bad_tree", "the number of features is not plausible");
     if (e.num_outputs <= 0 || e.num_outputs > 1000)
         return problem("bad_tree", "the number of outputs is not plausible");
-    if (e.link == Link::logistic && e.num_outputs != 1) return problem("bad_tree", "a logistic model has one output");
+    if (e.link != Link::softmax && e.num_outputs != 1)
+        return problem("bad_tree", "a logistic or regression model has one output");
     if (e.link == Link::softmax && e.num_outputs < 2)
         return problem("bad_tree", "a softmax model has at least two outputs");
     if (e.base_margin.size() != static_cast<size_t>(e.num_outputs))
@@ -230,8 +234,15 @@ Result<Ensemble> ensemble_from_xgboost_json(std::string_view json_text) {
         e.link = Link::softmax;
         e.num_outputs = k;
         e.base_margin.assign(static_cast<size_t>(k), *base);
+    } else if (objective == "reg:squarederror" || objective == "reg:pseudohubererror" ||
+               objective == "reg:absoluteerror" || objective == "reg:linear") {
+        e.link = Link::identity;
+        e.num_outputs = 1;
+        e.base_margin = {*base};
     } else {
-        return bad("objective '" + objective + "' is not supported (binary:logistic, binary:logitraw, multi:softprob)");
+        return bad("objective '" + objective +
+                   "' is not supported (binary:logistic, binary:logitraw, multi:softprob, multi:softmax, "
+                   "reg:squarederror, reg:pseudohubererror, reg:absoluteerror)");
     }
 
     const Json& trees = json_member(model, "trees");
@@ -287,7 +298,7 @@ Json ensemble_to_json(const Ensemble& e) {
     j["format"] = "localdx-trees/1";
     j["num_features"] = e.num_features;
     j["num_outputs"] = e.num_outputs;
-    j["link"] = e.link == Link::logistic ? "logistic" : "softmax";
+    j["link"] = e.link == Link::logistic ? "logistic" : e.link == Link::softmax ? "softmax" : "identity";
     j["base_margin"] = e.base_margin;
     j["covers"] = e.covers;
     Json trees = Json::array();
@@ -328,8 +339,9 @@ Result<Ensemble> ensemble_from_json(const Json& j) {
         e.num_features = static_cast<int>(*nf);
         e.num_outputs = static_cast<int>(*no);
         const std::string link = j.at("link").get<std::string>();
-        if (link != "logistic" && link != "softmax") return bad("link must be logistic or softmax");
-        e.link = link == "logistic" ? Link::logistic : Link::softmax;
+        if (link != "logistic" && link != "softmax" && link != "identity")
+            return bad("link must be logistic, softmax or identity");
+        e.link = link == "logistic" ? Link::logistic : link == "softmax" ? Link::softmax : Link::identity;
         if (!json_number_array(json_member(j, "base_margin"), e.base_margin))
             return bad("base_margin must be an array of numbers");
         e.covers = j.at("covers").get<std::string>();

@@ -44,7 +44,9 @@ struct Tree {
     int depth = 0;             // longest root-to-leaf path, in edges
 };
 
-enum class Link { logistic, softmax };
+// logistic: one output, P(positive) = 1 / (1 + exp(-margin)); softmax: one output per class;
+// identity: one output, the predicted value itself (regression).
+enum class Link { logistic, softmax, identity };
 
 struct Ensemble {
     int num_features = 0;
@@ -67,7 +69,8 @@ int tree_leaf(const Tree& t, std::span<const float> x);
 // Margins (num_outputs values) for one feature vector.
 void ensemble_margin(const Ensemble& e, std::span<const float> x, std::span<double> margin);
 std::vector<double> ensemble_margin(const Ensemble& e, std::span<const float> x);
-// Class probabilities from margins: logistic gives [1-p, p]; softmax gives K values.
+// Class probabilities from margins: logistic gives [1-p, p]; softmax gives K values; identity
+// gives the one predicted value.
 std::vector<double> probabilities_from_margin(Link link, std::span<const double> margin);
 int num_classes(const Ensemble& e);
 
@@ -83,7 +86,8 @@ Result<Ok> ensemble_check(const Ensemble& e);
 // [SECTION] Import and (de)serialisation
 //-----------------------------------------------------------------------------
 // XGBoost's own JSON model (Booster.save_model("m.json"), 1.6-2.x): binary:logistic,
-// binary:logitraw, multi:softprob, multi:softmax. Problems "bad_model" name what is missing.
+// binary:logitraw, multi:softprob, multi:softmax, and the regressions reg:squarederror,
+// reg:pseudohubererror, reg:absoluteerror (identity link). Problems "bad_model" name what is missing.
 Result<Ensemble> ensemble_from_xgboost_json(std::string_view json_text);
 
 // Our bundle member "trees.json".

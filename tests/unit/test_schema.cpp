@@ -95,7 +95,7 @@ TEST(Schema, BadPathsNameTheFieldAndReason) {
          "duplicate", "features[1]"},
         {[](Json& j) { j["outputs"]["positive"] = "no"; }, "bad_value", "outputs.positive"},
         {[](Json& j) { j["outputs"]["threshold"] = 1.5; }, "bad_range", "outputs.threshold"},
-        {[](Json& j) { j["outputs"]["kind"] = "regression"; }, "bad_value", "outputs.kind"},
+        {[](Json& j) { j["outputs"]["kind"] = "survival"; }, "bad_value", "outputs.kind"},
         {[](Json& j) { j["outputs"]["column"] = "age"; }, "bad_value", "outputs.column"},
         {[](Json& j) {
              j["outputs"]["classes"] = Json::array({{{"name", "a"}, {"label", "A"}}});

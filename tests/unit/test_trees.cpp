@@ -333,7 +333,7 @@ TEST(Trees, XgboostImportRejectsWhatItCannotRepresent) {
     EXPECT_NE(ensemble_from_xgboost_json(linear).error().message.find("gbtree"), std::string::npos);
     const char* reg =
         R"({"learner": {"learner_model_param": {"base_score": "5E-1", "num_class": "0", "num_feature": "2"},
-        "objective": {"name": "reg:squarederror"}, "gradient_booster": {"name": "gbtree", "model": {"trees": []}}}})";
+        "objective": {"name": "reg:tweedie"}, "gradient_booster": {"name": "gbtree", "model": {"trees": []}}}})";
     EXPECT_NE(ensemble_from_xgboost_json(reg).error().message.find("not supported"), std::string::npos);
 }
 
