@@ -2,10 +2,13 @@
 """tests/external/make_models.py DATA_DIR OUT_DIR — models made outside LocalDx, with Debian's
 python3-xgboost and python3-onnx, for the CLI import test:
 
-  wdbc.xgb.json, pbc.xgb.json      XGBoost's own JSON models (Booster.save_model)
-  wdbc.onnx, pbc.onnx              the same models converted to ONNX by hand: ai.onnx.ml
+  wdbc.xgb.json, pbc.xgb.json,    XGBoost's own JSON models (Booster.save_model); dprog is a
+  dprog.xgb.json                   regressor (reg:squarederror) on the diabetes data
+  dprog.csv                        that data with a tenth of the cells blanked (missing values)
+  wdbc.onnx, pbc.onnx, dprog.onnx  the same models converted to ONNX by hand: ai.onnx.ml
                                    TreeEnsembleClassifier as converters write it (binary: one
-                                   weight column, LOGISTIC; multi-class: SOFTMAX), ml opset 3
+                                   weight column, LOGISTIC; multi-class: SOFTMAX), or
+                                   TreeEnsembleRegressor (SUM, NONE) for dprog; ml opset 3
   *.reference.json                 XGBoost's probabilities and pred_contribs on every row
   wdbc-mlp.onnx                    an sklearn MLP (StandardScaler + MLPClassifier) exported to
                                    ONNX by hand: Sub, Div, Gemm, Relu, Gemm, Sigmoid, Concat
@@ -55,6 +58,28 @@ def pbc():
     y = np.array([int(r['stage']) - 1 for r in rows])
     return X, y, {'objective': 'multi:softprob', 'num_class': 4, 'max_depth': 3, 'eta': 0.1, 'nthread': 1, 'seed': 3}, 40
 
+def dprog():
+    # The diabetes regression with a fixed tenth of the cells blanked, written out for localdx too.
+    # Feature order of models/diabetes-progression: age, sex=1, sex=2, bmi, map, tc, ldl, hdl, tc_hdl,
+    # triglycerides, glucose.
+    rows, cols, num = load(f'{data_dir}/diabetes-progression.csv', 'progression', None)
+    rng = np.random.default_rng(5)
+    for r in rows:
+        for c in cols:
+            if rng.random() < 0.1:
+                r[c] = ''
+    with open(f'{out}/dprog.csv', 'w', newline='') as f:
+        w = csv.DictWriter(f, fieldnames=list(rows[0].keys()))
+        w.writeheader()
+        w.writerows(rows)
+    feats = []
+    for r in rows:
+        sex = [float('nan')] * 2 if r['sex'] == '' else [1.0 if r['sex'] == '1' else 0.0, 1.0 if r['sex'] == '2' else 0.0]
+        feats.append([num(r['age'])] + sex + [num(r[c]) for c in cols if c not in ('age', 'sex')])
+    X = np.array(feats, dtype=np.float32)
+    y = np.array([float(r['progression']) for r in rows])
+    return X, y, {'objective': 'reg:squarederror', 'max_depth': 4, 'eta': 0.05, 'nthread': 1, 'seed': 3}, 150
+
 def to_onnx(model_json, n_features, k, path):
     m = json.loads(model_json)
     learner = m['learner']
@@ -77,6 +102,17 @@ def to_onnx(model_json, n_features, k, path):
                 a['nodes_modes'].append('BRANCH_LT'); a['nodes_featureids'].append(tree['split_indices'][i])
                 a['nodes_values'].append(tree['split_conditions'][i]); a['nodes_truenodeids'].append(L[i])
                 a['nodes_falsenodeids'].append(R[i]); a['nodes_missing_value_tracks_true'].append(int(tree['default_left'][i]))
+    if k == 1:  # a regressor: the same arrays under target_*, summed, no transform
+        b = {key.replace('class_', 'target_'): v for key, v in a.items()}
+        node = helper.make_node('TreeEnsembleRegressor', ['input'], ['variable'], domain='ai.onnx.ml', n_targets=1,
+                                base_values=[base], aggregate_function='SUM', post_transform='NONE', **b)
+        outputs = [helper.make_tensor_value_info('variable', TensorProto.FLOAT, [None, 1])]
+        graph = helper.make_graph([node], 'external', [helper.make_tensor_value_info('input', TensorProto.FLOAT, [None, n_features])], outputs)
+        model = helper.make_model(graph, opset_imports=[helper.make_opsetid('', 15), helper.make_opsetid('ai.onnx.ml', 3)])
+        model.ir_version = 8
+        onnx.checker.check_model(model)
+        onnx.save(model, path)
+        return
     if k == 2:
         base_values, post = [math.log(base / (1 - base))], 'LOGISTIC'
     else:
@@ -91,19 +127,19 @@ def to_onnx(model_json, n_features, k, path):
     onnx.checker.check_model(model)
     onnx.save(model, path)
 
-for name, make in [('wdbc', wdbc), ('pbc', pbc)]:
+for name, make in [('wdbc', wdbc), ('pbc', pbc), ('dprog', dprog)]:
     X, y, params, rounds = make()
     booster = xgb.train(params, xgb.DMatrix(X, label=y, missing=np.nan), rounds)
     booster.save_model(f'{out}/{name}.xgb.json')
     d = xgb.DMatrix(X, missing=np.nan)
     probs = booster.predict(d)
     contribs = booster.predict(d, pred_contribs=True)
-    k = 2 if probs.ndim == 1 else probs.shape[1]
+    k = 1 if params['objective'].startswith('reg:') else 2 if probs.ndim == 1 else probs.shape[1]
     with open(f'{out}/{name}.reference.json', 'w') as f:
         json.dump({'probabilities': probs.tolist(), 'contributions': contribs.tolist()}, f)
     with open(f'{out}/{name}.xgb.json') as f:
         to_onnx(f.read(), X.shape[1], k, f'{out}/{name}.onnx')
-    print(f'{name}: {X.shape[0]} rows, {X.shape[1]} features, {k} classes, {rounds} rounds')
+    print(f'{name}: {X.shape[0]} rows, {X.shape[1]} features, {k if k > 1 else "no"} classes, {rounds} rounds')
 
 # An sklearn MLP on wdbc (no missing values: every field is required).
 X, y, _, _ = wdbc()

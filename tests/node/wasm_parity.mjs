@@ -6,6 +6,8 @@
 //   - wasm probabilities and every TreeSHAP contribution equal the native ones (<= 1e-6);
 //   - ONNX Runtime Web, running the bundle's model.onnx on the wasm core's feature vector,
 //     gives the same probabilities (<= 1e-5), and base + sum(phi) equals ORT's own margin (<= 1e-4).
+//   Regression: the one predicted value in place of the probabilities, ONNX Runtime's output
+//   "value"; ONNX Runtime computes in float32, so its differences are relative to max(1, |value|).
 // The batch table in parts: tests/node/batch_parts.mjs.
 // Prints "N passed, M failed" and exits non-zero on any failure.
 import { readFileSync } from 'node:fs';
@@ -20,13 +22,16 @@ const check = (ok, what) => { if (ok) passed++; else { failed++; console.error('
 
 check(wasm.problems.length === 0, `no problems reading ${inputPath}: ${JSON.stringify(wasm.problems.slice(0, 3))}`);
 check(wasm.rows.length === native.length, `row count wasm ${wasm.rows.length} native ${native.length}`);
-const classes = info.schema.outputs.classes.map(c => c.name);
+const regression = info.schema.outputs.kind === 'regression';
+const classes = regression ? [] : info.schema.outputs.classes.map(c => c.name);
+const K = regression ? 1 : classes.length;  // values per row the model gives
 const features = info.schema.features;
 let maxP = 0, maxPhi = 0;
 for (let i = 0; i < Math.min(wasm.rows.length, native.length); i++) {
   const w = wasm.rows[i], n = native[i];
   check(n.classes.join() === classes.join(), 'native classes in the schema\'s order');
-  classes.forEach((c, k) => { maxP = Math.max(maxP, Math.abs(w.probabilities[k] - n.probabilities[k])); });
+  for (let k = 0; k < K; k++) maxP = Math.max(maxP, Math.abs(w.probabilities[k] - n.probabilities[k]));
+  if (regression) check(w.value === n.value && w.label === n.label && w.unit === n.unit, `row ${i}: value and its words`);
   n.explanation.outputs.forEach((out, o) => {
     maxPhi = Math.max(maxPhi, Math.abs(w.explanation.outputs[o].base - out.base));
     features.forEach((f, j) => { maxPhi = Math.max(maxPhi, Math.abs(w.explanation.outputs[o].contributions[j] - out.contributions[j])); });
@@ -41,17 +46,18 @@ const n = wasm.rows.length, F = features.length;
 const x = new Float32Array(n * F);
 wasm.rows.forEach((r, i) => r.features.forEach((v, j) => { x[i * F + j] = v === null ? NaN : v; }));
 const out = await session.run({ input: new ort.Tensor('float32', x, [n, F]) });
-const K = classes.length;
+const ortValues = regression ? out.value.data : out.probabilities.data;
+const scale = (v) => (regression ? Math.max(1, Math.abs(v)) : 1);
 let maxOrtP = 0, maxMargin = 0;
 for (let i = 0; i < n; i++) {
   const r = wasm.rows[i];
-  for (let k = 0; k < K; k++) maxOrtP = Math.max(maxOrtP, Math.abs(out.probabilities.data[i * K + k] - r.probabilities[k]));
+  for (let k = 0; k < K; k++) maxOrtP = Math.max(maxOrtP, Math.abs(ortValues[i * K + k] - r.probabilities[k]) / scale(r.probabilities[k]));
   const m = out.margin.data;
   const M = out.margin.dims[1];
   const ortMargins = Array.from(m.slice(i * M, (i + 1) * M));
   r.explanation.outputs.forEach((e, o) => {
     const sum = e.base + e.contributions.reduce((a, b) => a + b, 0);
-    maxMargin = Math.max(maxMargin, Math.abs(sum - ortMargins[o]));
+    maxMargin = Math.max(maxMargin, Math.abs(sum - ortMargins[o]) / scale(sum));
   });
 }
 check(maxOrtP <= 1e-5, `ONNX Runtime Web vs core probabilities max |d| ${maxOrtP}`);
