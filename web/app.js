@@ -254,10 +254,12 @@ async function finishOnnx(pending, explain) {
 
 // A tree model's result (the core's JSON) cross-checked by ONNX Runtime on the same features:
 // the core decides whether they agree (its result with "check", or the problem that withholds it).
+// The ONNX output the core compares with its probabilities: "probabilities", or a regression's "value".
+const treeOutput = (out) => out.probabilities ?? out.value;
 async function checkResult(used, r) {
   const out = await runOnnxInTurn(used, packFeatures([r], used.info.num_features));
   const K = r.probabilities.length, M = out.margin.dims[1];
-  return JSON.parse(used.model.check(JSON.stringify(r), out.probabilities.data.subarray(0, K), out.margin.data.subarray(0, M)));
+  return JSON.parse(used.model.check(JSON.stringify(r), treeOutput(out).data.subarray(0, K), out.margin.data.subarray(0, M)));
 }
 
 // Tree models: once ONNX Runtime is up, it runs the model on rows spread over the training ranges
@@ -316,6 +318,7 @@ function publicResult(r) {
     outputs: ex.outputs, warnings: r.warnings, features: r.features, check: r.check,
     explainer: ex.kind, unit: ex.unit, standardError: ex.standard_error,
     values: r.values, missingShare: r.missing_share, points: ex.points,
+    value: r.value, conformal: r.conformal,  // regression: the predicted value; sets or intervals
   };
 }
 
@@ -416,7 +419,7 @@ async function checkTable(used, meta, table, features, margins) {
     const n = Math.min(CHECK_ROWS, meta.rows - at);
     const out = await runOnnxInTurn(used, features.slice(at * F, (at + n) * F));
     const slice = JSON.parse(used.model.checkTable(table.subarray(at * S, (at + n) * S), margins.subarray(at * O, (at + n) * O),
-      out.probabilities.data, out.margin.data, out.margin.dims[1]));
+      treeOutput(out).data, out.margin.data, out.margin.dims[1]));
     ok = ok && slice.ok;
     worst = slice.max_abs_diff === null ? Infinity : Math.max(worst, slice.max_abs_diff);
   }
@@ -676,6 +679,7 @@ globalThis.localdx = {
   model: () => (current ? { name: current.info.name, version: current.info.version, sha256: current.info.sha256, schema: current.info.schema, explainer: current.info.explainer, privacy: current.info.privacy } : null),
   formRecord: () => JSON.parse(M.appFormRecord()),
   viewState: () => JSON.parse(M.appViewState()),
+  batchCsv: () => M.appBatchCsv(),  // what "Export results (CSV)" saves
   // For screenshots: the form filled and predicted as if typed, and a tab brought forward (0 patient, 1 batch, 2 card, 3 reporting, 4 validate).
   fillAndPredict: (record) => M.appFillAndPredict(JSON.stringify(record)),
   selectTab: (tab) => M.appSelectTab(tab),

@@ -91,6 +91,10 @@ max_rounds, early_stopping_rounds, class_weights, seed, bootstrap, params (XGBoo
              schema's outputs.threshold, 0.5 when it names none)
   group      a column holding a patient id: each patient's rows (repeated visits) stay in one
              fold, so no patient is both trained on and held out; the column is never a feature
+  objective  regression tasks: reg:squarederror (the default) or reg:pseudohubererror
+Regression tasks (schema outputs.kind "regression") stratify the folds by quintile of the outcome,
+stop early on RMSE, report MAE, RMSE, R squared and calibration with intervals, and fit 80/90/95%
+prediction intervals from the out-of-fold residuals.
 The card records the data file's name and SHA-256, the configuration and the LocalDx version.
 Writes to the output folder:
   model.xgb.json   XGBoost's own model       model.onnx      the ONNX export (checked)
@@ -146,8 +150,10 @@ for each row what the browser's core gives (docs/formats.md, "Predictions"): "pr
 warnings; with --explain "explanation": the contribution of every model feature and the sum per
 input field in the model's raw margin (log-odds) space, base + sum(contributions) = margin, for
 the predicted class ("outputs": every output), and the same in probability points. CSV output
-has one column per class (p_NAME) and, with --explain, per feature. JSON input: one record
-object or an array of them. Writes to --out atomically (default: standard output). Default
+has one column per class (p_NAME) and, with --explain, per feature. Regression tasks: "value"
+(also the one number in "probabilities"), its "label" with the unit, its prediction intervals,
+and the explanation in the outcome's unit; CSV: "predicted" is the value, then low_80, high_80,
+low_90, high_90, low_95, high_95. JSON input: one record object or an array of them. Writes to --out atomically (default: standard output). Default
 format: json.
 )";
 
@@ -167,7 +173,9 @@ logistic calibration intercept with the slope fixed at 1, and the slope), alerts
 patients; the confusion matrix; the reliability table; binary: a table of other thresholds
 (Youden, sensitivity >= 0.90/0.95, specificity >= 0.90/0.95, PPV >= 0.50, NPV >= 0.95) and the
 decision curve (net benefit at thresholds 1%..99%); ordinal: quadratic weighted kappa and
-within-one accuracy; per subgroup as in the model card. The lineage: both files' SHA-256, the
+within-one accuracy; per subgroup as in the model card. Regression tasks (the outcome a number
+in its unit): MAE, RMSE, R squared, calibration in the large and slope, calibration by decile,
+and the coverage of the bundle's intervals. The lineage: both files' SHA-256, the
 rows read and scored, the LocalDx version.
 
 --compare OTHER  a second bundle (the one in use, say) scored on the same rows: each figure of both
@@ -176,8 +184,8 @@ rows read and scored, the LocalDx version.
                    METRIC >= X | <= X | > X | < X | METRIC in [A, B]
                  X, A, B: a number, or baseline [+|- d] (OTHER's figure). METRIC: auc, pr_auc,
                  sensitivity, specificity, ppv, npv, f1, accuracy, brier, ece, calibration_slope,
-                 calibration_intercept, alerts_per_100, qwk, within_one, or a dotted name from the
-                 JSON report. Gates compare point estimates. Example:
+                 calibration_intercept, alerts_per_100, qwk, within_one (regression: mae, rmse, r2,
+                 calibration_slope, calibration_in_the_large), or a dotted name from the JSON report. Gates compare point estimates. Example:
                    --gate "auc >= baseline - 0.01" --gate "calibration_slope in [0.8, 1.2]"
 
 Rows without a usable outcome or values are listed (row, patient, reason) and left out; with

@@ -29,7 +29,7 @@ let server, browser;
 before(async () => {
   mkdirSync(env.shots, { recursive: true });
   server = await startServer('e2e');
-  for (const t of [...Object.keys(TASKS), 'wdbc-mlp']) assert.equal((await publish(server.base, bundlePath(t))).status, 201);
+  for (const t of [...Object.keys(TASKS), 'wdbc-mlp', 'diabetes-progression']) assert.equal((await publish(server.base, bundlePath(t))).status, 201);
   browser = await launch();
 });
 after(async () => { await browser?.close(); server?.stop(); });
@@ -341,13 +341,13 @@ test('the UI draws on demand: nothing before the model, an idle page redraws at 
 // reporting tab. test-work/screenshots/gallery (JPEG; copied to docs/screenshots/gallery, indexed by
 // docs/screenshots/gallery.md).
 test('screenshots of every view of every demo model, wide, narrow and at DPR 2', async () => {
-  const models = { 'pima-diabetes': 'pima-diabetes', wdbc: 'wdbc', 'pbc-stage': 'pbc-stage', 'wdbc-mlp': 'wdbc' };
+  const models = { 'pima-diabetes': 'pima-diabetes', wdbc: 'wdbc', 'pbc-stage': 'pbc-stage', 'wdbc-mlp': 'wdbc', 'diabetes-progression': 'diabetes-progression' };
   const sizes = [{ tag: '1280x800', width: 1280, height: 800, dpr: 1 }, { tag: '800x900', width: 800, height: 900, dpr: 1 },
     { tag: 'dpr2', width: 1280, height: 800, dpr: 2 }];
   mkdirSync(path.join(env.shots, 'gallery'), { recursive: true });
   for (const [model, data] of Object.entries(models)) {
     const text = readFileSync(path.join(env.data, `${data}.csv`), 'utf8');
-    const label = { 'pima-diabetes': 'diabetes', wdbc: 'diagnosis', 'pbc-stage': 'stage' }[data];
+    const label = { 'pima-diabetes': 'diabetes', wdbc: 'diagnosis', 'pbc-stage': 'stage', 'diabetes-progression': 'progression' }[data];
     const patient = csvRecords(text, [label])[3];
     const batch = text.trim().split(/\r?\n/).slice(0, 41).join('\n') + '\n';
     for (const size of sizes) {
@@ -749,6 +749,65 @@ test('many classes: a 12-class model lists the top classes, explains any class t
     `${sum(view.explanation.points)} vs ${result.probabilities[other]}`);
   await page.waitForTimeout(300);
   await page.screenshot({ path: path.join(env.shots, 'patient-12-classes-other.png') });
+  assert.deepEqual(errors, []);
+  await ctx.close();
+});
+
+// A regression task (the diabetes data): the value with its unit and interval, an explanation in
+// the outcome's unit that adds up to it, and a batch that scores, exports and reports.
+test('regression: a typed patient gets the value, its unit, its interval and an explanation in points of the outcome; a batch scores, exports and reports', async () => {
+  const { ctx, page, errors } = await openApp(browser, server.base, { model: 'diabetes-progression' });
+  // age, sex (the study's code), BMI, mean arterial pressure, total cholesterol, LDL, HDL, ratio, triglycerides, glucose
+  await typePatient(page, 1, ['59', '2', '32.1', '101', '157', '93.2', '38', '4', '129', '87']);
+  await page.waitForFunction(() => document.getElementById('live').textContent.startsWith('Result:'), null, { timeout: 15000 });
+  const form = await page.evaluate(() => window.localdx.formRecord());
+  assert.deepEqual(form, { age: '59', sex: '2', bmi: '32.1', map: '101', tc: '157', ldl: '93.2', hdl: '38', tc_hdl: '4', triglycerides: '129', glucose: '87' });
+  const api = await page.evaluate((r) => window.localdx.predict(r), form);
+  assert.equal(api.ok, true);
+  assert.equal(api.check.ok, true, 'ONNX Runtime Web checked the value');
+  const live = await page.textContent('#live');
+  assert.match(live, new RegExp(`Predicted Disease progression one year on: ${Math.round(api.value)} points`));
+  const ninety = api.conformal.levels.find((l) => l.level === 0.9);
+  assert.ok(ninety.low < api.value && api.value < ninety.high);
+  assert.match(live, new RegExp(`90% prediction interval: ${Math.round(ninety.low)} to ${Math.round(ninety.high)} points`));
+  assert.match(live, /Main factors: /);
+  // The explanation on screen is in points of the outcome and adds up to the value.
+  const view = await page.evaluate(() => window.localdx.viewState());
+  assert.equal(view.explanation.points.ok, true);
+  const total = view.explanation.points.fields.reduce((a, b) => a + b, view.explanation.points.base);
+  assert.ok(Math.abs(total - api.value) < 1e-9, `${total} vs ${api.value}`);
+  await page.waitForTimeout(300);
+  await page.screenshot({ path: path.join(env.shots, 'patient-regression.png') });
+
+  // A batch of the 442 patients (their outcome column is not a field: ignored with a notice).
+  const csv = path.join(env.data, 'diabetes-progression.csv');
+  const drift = async () => (await (await operatorGet(server.base, '/api/v1/drift?model=diabetes-progression')).json());
+  const before = (await drift()).predictions || 0;
+  const r = await page.evaluate((t) => window.localdx.scoreCsv(t), readFileSync(csv, 'utf8'));
+  assert.equal(r.rows, 442);
+  assert.equal(r.problems.length, 0);
+  assert.match(r.status, /Cross-checked with ONNX Runtime/);
+  const exported = csvRecords(await page.evaluate(() => window.localdx.batchCsv()), []);
+  assert.equal(exported.length, 442);
+  const native = cliPredict(bundlePath('diabetes-progression'), csv, path.join(server.dir, 'diabetes-progression.native.json'));
+  const column = 'predicted Disease progression one year on (points)';
+  exported.forEach((row, i) => {
+    assert.equal(row[column], native[i].value.toFixed(0), `row ${i + 1}`);
+    const iv = native[i].conformal.levels.find((l) => l.level === 0.9);
+    assert.deepEqual([row['90% interval low'], row['90% interval high']], [iv.low.toFixed(0), iv.high.toFixed(0)]);
+  });
+  // Reported in aggregate: the predicted values' histogram, no class.
+  await page.evaluate(() => window.localdx.flushReports());
+  await page.waitForFunction(() => window.localdx.reporting().queue.length === 0, null, { timeout: 15000 });
+  const after = await drift();
+  const reported = after.predictions - before;  // the typed patient may join the batch's report
+  assert.ok(reported === 442 || reported === 443, `${reported} predictions reported`);
+  assert.deepEqual(after.outputs.map((o) => o.output), ['progression']);
+  assert.deepEqual(after.predicted_classes, []);
+  await page.waitForTimeout(300);
+  await page.mouse.click(60, 214, { delay: 80 });
+  await page.waitForTimeout(300);
+  await page.screenshot({ path: path.join(env.shots, 'batch-regression.png') });
   assert.deepEqual(errors, []);
   await ctx.close();
 });

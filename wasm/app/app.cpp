@@ -661,6 +661,8 @@ void app_explain_class(int c) {
     wake(state());
 }
 
+std::string app_batch_csv() { return batch_export_csv(state()); }
+
 void app_select_tab(int tab) {
     state().select_tab = tab;
     wake(state());
@@ -688,4 +690,5 @@ EMSCRIPTEN_BINDINGS(localdx_app) {
     emscripten::function("appValidateRecalibrate", &ldx::app::app_validate_recalibrate);
     emscripten::function("appSetLocalCalibrator", &ldx::app::app_set_local_calibrator);
     emscripten::function("appPrint", &ldx::app::app_print);
+    emscripten::function("appBatchCsv", &ldx::app::app_batch_csv);
 }

@@ -173,6 +173,8 @@ AppState& state();  // the app's single instance (owned by app.cpp's main)
 
 // One batch row, as the explanation view reads it.
 ResultView batch_row(const AppState& s, int row);
+// The batch table as the "Export results (CSV)" button saves it.
+std::string batch_export_csv(const AppState& s);
 
 // The form as a JSON record for the core ({"glucose": {"value": "8.2", "unit": "mmol/L"}, ...}).
 Json form_record(const AppState& s);

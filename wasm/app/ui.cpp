@@ -98,6 +98,8 @@ std::string problem_text(const Schema& schema, const Json& p) {
 // The heading of a result: the probability and the decision rule, never a bare class name
 // ("72.0% probability of Diabetes — above the model's 50.0% threshold").
 std::string verdict_text(const Schema& schema, const ResultView& r) {
+    if (schema.outputs.regression())  // "Predicted disease progression one year on: 191 points"
+        return "Predicted " + schema.outputs.label + ": " + outcome_text(schema.outputs, r.probabilities[0]);
     const auto& classes = schema.outputs.classes;
     const int pred = r.predicted;
     if (schema.outputs.kind == TaskKind::binary) {
@@ -108,6 +110,12 @@ std::string verdict_text(const Schema& schema, const ResultView& r) {
     const double p = r.probabilities[static_cast<size_t>(pred)];
     return std::string("Most probable ") + (schema.outputs.kind == TaskKind::ordinal ? "stage" : "class") + ": " +
            classes[static_cast<size_t>(pred)].label + " (" + pct(p) + ")";
+}
+
+// What a row of a batch predicts, as a clinician reads it: the class, or the value with its unit.
+std::string predicted_text(const Schema& schema, int predicted, double value) {
+    return schema.outputs.regression() ? outcome_text(schema.outputs, value)
+                                       : schema.outputs.classes[static_cast<size_t>(predicted)].label;
 }
 
 // A signed horizontal bar centred on the axis; red raises the output, blue lowers it.
@@ -374,11 +382,26 @@ void draw_explanation(const AppState& s, const ResultView& r, int top) {
     double margin_total = ex.base;  // base + the sum of the model-unit contributions
     for (double c : ex.fields) margin_total += c;
     const std::vector<double>& se = ex.standard_error;
-    auto amount = [&](double v) { return in_points ? fmt(100 * v, "%+.1f") + " pts" : fmt(v, "%+.3f"); };
-    const int out = std::clamp(ex.output, 0, schema.num_classes() - 1);
+    const bool regression = schema.outputs.regression();
+    const std::string unit = unit_display(schema.outputs.unit);
+    auto amount = [&](double v) {
+        if (regression)
+            return fmt(v, ("%+." + std::to_string(std::max(1, schema.outputs.decimals)) + "f").c_str()) +
+                   (unit.empty() ? "" : " " + unit);
+        return in_points ? fmt(100 * v, "%+.1f") + " pts" : fmt(v, "%+.3f");
+    };
+    const int out = std::clamp(ex.output, 0, std::max(0, schema.num_classes() - 1));
     const std::string of_class =
-        "probability of " + schema.outputs.classes[static_cast<size_t>(schema.num_classes() == 2 ? 1 : out)].label;
-    if (in_points)
+        regression ? std::string()
+                   : "probability of " +
+                         schema.outputs.classes[static_cast<size_t>(schema.num_classes() == 2 ? 1 : out)].label;
+    if (regression)  // contributions in the outcome's own unit: base + sum = the predicted value
+        ImGui::TextWrapped(
+            "Why: how much each value moved the predicted %s, in %s. Starting from %s (the model's average "
+            "patient), the values add up to %s.",
+            schema.outputs.label.c_str(), unit.empty() ? "the outcome's units" : unit.c_str(),
+            outcome_text(schema.outputs, ex.base).c_str(), outcome_text(schema.outputs, margin_total).c_str());
+    else if (in_points)
         ImGui::TextWrapped(
             "Why: how much each value moved the %s, in percentage points. Starting from %s (the model's average "
             "patient), "
@@ -419,7 +442,8 @@ void draw_explanation(const AppState& s, const ResultView& r, int top) {
         rows(top, static_cast<int>(order.size()));
         ImGui::TreePop();
     }
-    ImGui::TextColored(kGrey, "Red raises, blue lowers the probability.");
+    ImGui::TextColored(kGrey, regression ? "Red raises, blue lowers the predicted value."
+                                         : "Red raises, blue lowers the probability.");
     if (ImGui::TreeNode("technical", "Technical details")) {
         if (!sampled) {
             ImGui::TextWrapped(
@@ -441,7 +465,7 @@ void draw_explanation(const AppState& s, const ResultView& r, int top) {
 
 void draw_explain_class_choice(AppState& s, int pred) {
     const Model& m = s.model->model;
-    if (m.schema.outputs.kind == TaskKind::binary || !m.ensemble) return;
+    if (m.schema.outputs.kind == TaskKind::binary || m.schema.outputs.regression() || !m.ensemble) return;
     const int chosen = s.explain_class >= 0 ? s.explain_class : pred;
     ImGui::SetNextItemWidth(std::min(320 * S(), ImGui::GetContentRegionAvail().x * 0.6f));
     if (ImGui::BeginCombo("class explained", m.schema.outputs.classes[static_cast<size_t>(chosen)].label.c_str())) {
@@ -472,7 +496,8 @@ void draw_result(AppState& s) {
     const Schema& schema = *schema_of(s);
     const int k = static_cast<int>(r.probabilities.size());
     const int pred = r.predicted;
-    if (k != schema.num_classes()) {
+    const bool regression = schema.outputs.regression();
+    if (k != schema.num_outputs()) {
         ImGui::TextColored(kRed, "The result does not fit this model.");
         return;
     }
@@ -499,7 +524,7 @@ void draw_result(AppState& s) {
     }
     // The classes by probability: every one for a few classes; for many, the top ones and the rest
     // behind "all N classes" (a severity scale keeps its order).
-    std::vector<int> by_probability(static_cast<size_t>(k));
+    std::vector<int> by_probability(static_cast<size_t>(regression ? 0 : k));
     for (int c = 0; c < k; ++c) by_probability[static_cast<size_t>(c)] = c;
     if (schema.outputs.kind == TaskKind::multiclass)
         std::stable_sort(by_probability.begin(), by_probability.end(), [&](int a, int b) {
@@ -514,15 +539,21 @@ void draw_result(AppState& s) {
         ImGui::SameLine();
         ImGui::TextUnformatted(schema.outputs.classes[static_cast<size_t>(c)].label.c_str());
     };
-    const int shown = k > kClassesShown + 1 && schema.outputs.kind == TaskKind::multiclass ? kClassesShown : k;
+    const int classes = regression ? 0 : k;  // a regression shows its value in the heading, no bars
+    const int shown =
+        classes > kClassesShown + 1 && schema.outputs.kind == TaskKind::multiclass ? kClassesShown : classes;
     for (int i = 0; i < shown; ++i) bar(by_probability[static_cast<size_t>(i)]);
-    if (shown < k && ImGui::TreeNode("all classes", "all %d classes", k)) {
-        for (int i = shown; i < k; ++i) bar(by_probability[static_cast<size_t>(i)]);
+    if (shown < classes && ImGui::TreeNode("all classes", "all %d classes", classes)) {
+        for (int i = shown; i < classes; ++i) bar(by_probability[static_cast<size_t>(i)]);
         ImGui::TreePop();
     }
     if (schema.outputs.kind == TaskKind::binary)
         ImGui::TextColored(kGrey, "Decision threshold: %s probability of %s.", pct(schema.outputs.threshold).c_str(),
                            schema.outputs.classes[1].label.c_str());
+    else if (regression)
+        ImGui::TextColored(kGrey, "Plausible range of the outcome: %s to %s.",
+                           outcome_text(schema.outputs, schema.outputs.min).c_str(),
+                           outcome_text(schema.outputs, schema.outputs.max).c_str());
     else
         ImGui::TextColored(kGrey, "Most probable %s shown; every probability counts.",
                            schema.outputs.kind == TaskKind::ordinal ? "stage" : "class");
@@ -532,7 +563,10 @@ void draw_result(AppState& s) {
         ImGui::TextUnformatted(words.c_str());
         ImGui::PopTextWrapPos();
         const std::string miss = pct(1 - r.conformal_level);
-        help_marker(schema.outputs.kind == TaskKind::binary
+        help_marker(regression ? "Calibrated on patients the model did not train on: the patient's true value lies "
+                                 "outside this interval for at most " +
+                                     miss + " of patients like them. It is as wide for every patient."
+                    : schema.outputs.kind == TaskKind::binary
                         ? "Calibrated on patients the model did not train on: of the patients who have the condition, "
                           "at most " +
                               miss + " are placed in the low band; of those who do not, at most " + miss +
@@ -601,8 +635,8 @@ ResultView batch_row(const AppState& s, int i) {
     r.row = b.row_number(i);
     r.patient = b.patient(i);
     r.predicted = b.predicted(i);
-    r.label = schema.outputs.classes[static_cast<size_t>(r.predicted)].label;
     for (size_t c = 0; c < l.classes; ++c) r.probabilities.push_back(b.at(i, l.probability(c)));
+    r.label = predicted_text(schema, r.predicted, r.probabilities.empty() ? NAN : r.probabilities[0]);
     for (size_t f = 0; f < l.fields; ++f) r.values.push_back(b.at(i, l.value(f)));
     for (size_t id : row_warning_ids(b, i))
         r.warnings.push_back({b.meta.warning_kinds[id].field, b.meta.warning_kinds[id].message});
@@ -630,7 +664,8 @@ void sort_batch(AppState& s) {
     auto& b = s.batch;
     auto key = [&](int i) -> double {
         if (b.sort_column == 0) return b.row_number(i);
-        if (b.sort_column == 1) return b.predicted(i);
+        if (b.sort_column == 1)
+            return s.model && s.model->model.schema.outputs.regression() ? b.probability(i, 0) : b.predicted(i);
         if (b.sort_column == 2) return static_cast<double>(b.warnings(i));
         return b.probability(i, b.sort_column - 3);
     };
@@ -644,15 +679,37 @@ std::string batch_csv(const AppState& s) {
     // Class labels, the model and version on every row, and the rows that could not be used with
     // their reasons: the file stands on its own.
     const std::string model = s.info.value("name", "") + " v" + std::to_string(s.info.value("version", 0));
+    // Regression: the value in its unit and the interval at the band level instead of probabilities.
+    const bool regression = schema.outputs.regression();
+    const Conformal& cf = schema.outputs.conformal;
+    const size_t band = cf.empty() ? 0 : conformal_band_index(cf);
+    const std::string level = cf.empty() ? "" : fmt(cf.levels[band].level * 100, "%g") + "% interval";
     std::vector<std::string> header{"row", "patient", "predicted"};
+    if (regression) {
+        const std::string unit = unit_display(schema.outputs.unit);
+        header[2] = "predicted " + schema.outputs.label + (unit.empty() ? "" : " (" + unit + ")");
+        if (!cf.empty()) header.insert(header.end(), {level + " low", level + " high"});
+    }
     for (const auto& c : schema.outputs.classes) header.push_back("P(" + c.label + ")");
+    const size_t result_columns = header.size() - 3;
     header.insert(header.end(), {"warnings", "problem", "model"});
     std::string out = csv_line(header);
+    const std::string decimals = "%." + std::to_string(schema.outputs.decimals) + "f";
     for (int i = 0; i < static_cast<int>(b.rows()); ++i) {
-        std::vector<std::string> cells{std::to_string(b.row_number(i)), b.patient(i),
-                                       schema.outputs.classes[static_cast<size_t>(b.predicted(i))].label};
-        for (size_t c = 0; c < b.layout.classes; ++c)
-            cells.push_back(fmt(b.probability(i, static_cast<int>(c)), "%.6f"));
+        std::vector<std::string> cells{std::to_string(b.row_number(i)), b.patient(i)};
+        if (regression) {
+            const double v = b.probability(i, 0);
+            cells.push_back(fmt(v, decimals.c_str()));
+            if (!cf.empty()) {
+                const Interval in = conformal_interval(schema.outputs, band, v);
+                cells.push_back(fmt(in.low, decimals.c_str()));
+                cells.push_back(fmt(in.high, decimals.c_str()));
+            }
+        } else {
+            cells.push_back(schema.outputs.classes[static_cast<size_t>(b.predicted(i))].label);
+            for (size_t c = 0; c < b.layout.classes; ++c)
+                cells.push_back(fmt(b.probability(i, static_cast<int>(c)), "%.6f"));
+        }
         std::string w;
         for (size_t id : row_warning_ids(b, i)) {
             const BatchMeta::Warning& x = b.meta.warning_kinds[id];
@@ -666,7 +723,7 @@ std::string batch_csv(const AppState& s) {
     for (const auto& p : b.problems) {
         std::vector<std::string> cells{p.contains("row") ? std::to_string(p["row"].get<long>()) : "",
                                        json_text_or(p, "patient"), ""};
-        cells.resize(cells.size() + b.layout.classes + 1);
+        cells.resize(cells.size() + result_columns + 1);
         cells.insert(cells.end(), {problem_text(schema, p), model});
         out += csv_line(cells);
     }
@@ -748,7 +805,7 @@ void draw_batch(AppState& s) {
                 if (ImGui::Selectable(name.c_str(), b.selected == idx, ImGuiSelectableFlags_SpanAllColumns))
                     b.selected = idx;
                 ImGui::TableNextColumn();
-                const std::string& predicted = schema.outputs.classes[static_cast<size_t>(b.predicted(idx))].label;
+                const std::string predicted = predicted_text(schema, b.predicted(idx), b.probability(idx, 0));
                 ImGui::TextUnformatted(predicted.c_str());  // a narrow column cuts it: the whole label on hover
                 if (ImGui::IsItemHovered() && ImGui::CalcTextSize(predicted.c_str()).x > ImGui::GetColumnWidth())
                     ImGui::SetTooltip("%s", predicted.c_str());
@@ -833,6 +890,17 @@ void draw_figures(const Schema& schema, const Json& mt) {
     ImGui::TableSetupColumn("95% CI", ImGuiTableColumnFlags_WidthStretch, 1.6f);
     ImGui::TableHeadersRow();
     const auto& classes = schema.outputs.classes;
+    if (schema.outputs.regression()) {
+        const std::string unit = unit_display(schema.outputs.unit), in = unit.empty() ? "" : " (" + unit + ")";
+        metric_row(("Mean absolute error" + in).c_str(), json_member(mt, "mae"));
+        metric_row(("Root mean squared error" + in).c_str(), json_member(mt, "rmse"));
+        metric_row("R squared (1 is ideal)", json_member(mt, "r2"));
+        metric_row("Calibration in the large (0 is ideal)",
+                   json_member(json_member(mt, "calibration"), "in_the_large"));
+        metric_row("Calibration slope (1 is ideal)", json_member(json_member(mt, "calibration"), "slope"));
+        ImGui::EndTable();
+        return;
+    }
     if (schema.outputs.kind == TaskKind::binary) {
         const Json& pos = json_member(json_member(mt, "class"), classes[1].name);
         metric_row("AUC-ROC", json_member(pos, "auc_roc"));
@@ -910,19 +978,22 @@ void draw_conformal(const Schema& schema, const Json& mt) {
     const Json& c = json_member(mt, "conformal");
     const Json& levels = json_member(c, "levels");
     if (!levels.is_array() || levels.empty()) return;
-    const bool binary = schema.outputs.kind == TaskKind::binary;
-    section("Uncertainty: prediction sets");
+    const bool binary = schema.outputs.kind == TaskKind::binary, regression = schema.outputs.regression();
+    section(regression ? "Uncertainty: prediction intervals" : "Uncertainty: prediction sets");
     ImGui::TextWrapped(
-        "%s", binary ? "Each result shows a triage band: low (the condition ruled out at that confidence), high (its "
-                       "absence ruled out) or uncertain. Coverage: how often the true outcome was not ruled out, "
-                       "measured on patients the calibration did not see."
-                     : "Each result shows the set of classes that cannot be ruled out at that confidence. Coverage: "
-                       "how often the true class was in the set, measured on patients the calibration did not see.");
+        "%s", regression ? "Each result shows an interval around the predicted value. Coverage: how often the true "
+                           "value lay in it, measured on patients the intervals were not fitted on; width: the "
+                           "interval's mean width, in the outcome's unit."
+              : binary ? "Each result shows a triage band: low (the condition ruled out at that confidence), high (its "
+                         "absence ruled out) or uncertain. Coverage: how often the true outcome was not ruled out, "
+                         "measured on patients the calibration did not see."
+                       : "Each result shows the set of classes that cannot be ruled out at that confidence. Coverage: "
+                         "how often the true class was in the set, measured on patients the calibration did not see.");
     const int cols = binary ? 6 : 3;
     if (!ImGui::BeginTable("conformal", cols, ImGuiTableFlags_RowBg | ImGuiTableFlags_SizingStretchProp)) return;
     ImGui::TableSetupColumn("Confidence");
     ImGui::TableSetupColumn("Coverage");
-    ImGui::TableSetupColumn(binary ? "Uncertain" : "Classes per set");
+    ImGui::TableSetupColumn(regression ? "Mean width" : binary ? "Uncertain" : "Classes per set");
     if (binary) {
         ImGui::TableSetupColumn("Low band");
         ImGui::TableSetupColumn(("Low: had " + schema.outputs.classes[1].label).c_str());
@@ -940,7 +1011,7 @@ void draw_conformal(const Schema& schema, const Json& mt) {
         cell(json_member(l, "level"), true);
         cell(json_member(l, "coverage"), true);
         if (!binary) {
-            cell(json_member(l, "mean_set_size"), false);
+            cell(json_member(l, regression ? "mean_width" : "mean_set_size"), false);
             continue;
         }
         const Json& bands = json_member(l, "bands");
@@ -982,6 +1053,21 @@ void draw_card_plots(const Schema& schema, const Json& mt, const char* where = "
     }
     PlotSeries cal;
     cal.line = true;
+    if (schema.outputs.regression()) {  // by decile of the predicted value, on the outcome's plausible range
+        const double lo = schema.outputs.min, span = schema.outputs.max - schema.outputs.min;
+        for (const auto& d : json_member(json_member(mt, "calibration"), "deciles"))
+            if (json_member(d, "mean_predicted").is_number() && json_member(d, "mean_observed").is_number())
+                cal.points.push_back(
+                    {(d["mean_predicted"].get<double>() - lo) / span, (d["mean_observed"].get<double>() - lo) / span});
+        if (cal.points.empty()) return;
+        cal.legend = "mean observed vs mean predicted, by decile";
+        const std::string range = outcome_text(schema.outputs, schema.outputs.min) + " to " +
+                                  outcome_text(schema.outputs, schema.outputs.max);
+        ImGui::Text("Calibration of the predicted %s (%s)", schema.outputs.label.c_str(), where);
+        plot_unit_square("calibration", std::clamp(ImGui::GetContentRegionAvail().x * 0.5f, 160 * S(), 320 * S()),
+                         {cal}, ("predicted, " + range).c_str(), ("y: observed, " + range).c_str());
+        return;
+    }
     for (const auto& b : json_member(json_member(mt, "calibration"), "reliability"))
         if (json_member(b, "mean_predicted").is_number() && json_member(b, "observed").is_number())
             cal.points.push_back({b["mean_predicted"].get<double>(), b["observed"].get<double>()});
@@ -1042,7 +1128,9 @@ void draw_card(AppState& s) {
             ImGui::BeginTable("subgroups", 3, ImGuiTableFlags_RowBg | ImGuiTableFlags_SizingStretchProp)) {
             ImGui::TableSetupColumn("Subgroup", ImGuiTableColumnFlags_WidthStretch, 3.0f);
             ImGui::TableSetupColumn("Rows", ImGuiTableColumnFlags_WidthStretch, 1.0f);
-            ImGui::TableSetupColumn("Accuracy / AUC", ImGuiTableColumnFlags_WidthStretch, 1.6f);
+            const bool regression = m.schema.outputs.regression();
+            ImGui::TableSetupColumn(regression ? "MAE / R squared" : "Accuracy / AUC",
+                                    ImGuiTableColumnFlags_WidthStretch, 1.6f);
             ImGui::TableHeadersRow();
             for (const auto& g : mt["subgroups"]) {
                 ImGui::TableNextRow();
@@ -1051,9 +1139,10 @@ void draw_card(AppState& s) {
                 ImGui::TableNextColumn();
                 ImGui::Text("%d", g.value("rows", 0));
                 ImGui::TableNextColumn();
-                ImGui::Text(
-                    "%s / %s", g["accuracy"].is_number() ? fmt(g["accuracy"].get<double>(), "%.3f").c_str() : "–",
-                    g["macro.auc_roc"].is_number() ? fmt(g["macro.auc_roc"].get<double>(), "%.3f").c_str() : "–");
+                const char* a = regression ? "mae" : "accuracy";
+                const char* b = regression ? "r2" : "macro.auc_roc";
+                ImGui::Text("%s / %s", json_member(g, a).is_number() ? fmt(g[a].get<double>(), "%.3f").c_str() : "–",
+                            json_member(g, b).is_number() ? fmt(g[b].get<double>(), "%.3f").c_str() : "–");
             }
             ImGui::EndTable();
         }
@@ -1063,12 +1152,18 @@ void draw_card(AppState& s) {
     if (c.contains("explainer") && c["explainer"].is_object()) {
         section("Explanation method");
         ImGui::TextWrapped("%s", json_text_or(c["explainer"], "note").c_str());
-        ImGui::TextWrapped(
-            "Shown in percentage points: each value's share of the change from the model's average patient to the "
-            "shown "
-            "probability, in proportion to its exact contribution and with the same sign; the values in the model's "
-            "own "
-            "units are under Technical details.");
+        if (m.schema.outputs.regression())
+            ImGui::TextWrapped(
+                "Shown in the outcome's own unit: the model's average patient plus every value's exact "
+                "contribution is the predicted value.");
+        else
+            ImGui::TextWrapped(
+                "Shown in percentage points: each value's share of the change from the model's average patient to the "
+                "shown "
+                "probability, in proportion to its exact contribution and with the same sign; the values in the "
+                "model's "
+                "own "
+                "units are under Technical details.");
     }
 }
 
@@ -1206,6 +1301,12 @@ void draw_validate(AppState& s) {
         "with each patient's values and true outcome in the column '%s' (%s). Everything is computed "
         "on this device; nothing is sent.",
         schema.outputs.column.c_str(), classes.c_str());
+    if (schema.outputs.regression()) {
+        ImGui::TextColored(kAmber,
+                           "Checking a regression model on a file is done with the command line here: "
+                           "localdx evaluate (the same figures as the model card, with intervals).");
+        return;
+    }
     draw_local_calibration(s);
     if (ImGui::Button("Open labelled file…")) host_open_labelled();
     const ImVec2 lo = ImGui::GetItemRectMin(), hi = ImGui::GetItemRectMax();
@@ -1307,6 +1408,8 @@ void draw_reporting(AppState& s) {
 
 }  // namespace
 
+std::string batch_export_csv(const AppState& s) { return batch_csv(s); }
+
 std::string result_copy_text(const AppState& s) {
     if (!s.model || !s.result || !s.result->ok) return "No result.";
     const Model& m = s.model->model;
@@ -1337,7 +1440,7 @@ std::string result_summary(const AppState& s) {
     if (r.missing_share >= kMissingShareNotice)
         t += " Missing values carry " + pct(r.missing_share) + " of the explanation.";
     for (size_t c = 0; c < r.probabilities.size() && c < schema.outputs.classes.size(); ++c)
-        t += " " + schema.outputs.classes[c].label + " " + pct(r.probabilities[c]) + ".";
+        t += " " + schema.outputs.classes[c].label + " " + pct(r.probabilities[c]) + ".";  // none for regression
     if (!r.conformal_words.empty()) t += " " + r.conformal_words + ".";
     if (r.explanation && r.explanation->fields.size() == schema.fields.size() &&
         r.values.size() == schema.fields.size()) {
