@@ -8,6 +8,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdio>
 #include <numeric>
 #include <map>
 #include <set>
@@ -218,6 +219,21 @@ void fill_typical_ranges(Schema& schema, std::span<const double> values) {
 //-----------------------------------------------------------------------------
 // [SECTION] Cross-validation and final fit
 //-----------------------------------------------------------------------------
+namespace {
+// Regression: the boosting starts from the mean outcome of the rows it trains on (XGBoost 1.7
+// starts from 0.5, far from an outcome in the hundreds, where the pseudo-Huber loss barely moves),
+// unless train.json sets base_score. Each fold uses its own training rows' mean.
+XgbBooster::Params with_base_score(XgbBooster::Params p, std::span<const float> labels) {
+    if (!p["objective"].starts_with("reg:") || p.count("base_score") || labels.empty()) return p;
+    double sum = 0;
+    for (float y : labels) sum += y;
+    char buf[32];
+    std::snprintf(buf, sizeof buf, "%.9g", sum / static_cast<double>(labels.size()));
+    p["base_score"] = buf;
+    return p;
+}
+}  // namespace
+
 Result<TrainResult> train_model(const Schema& schema, const Dataset& data, const TrainConfig& cfg,
                                 const TrainLog& log) {
     const bool regression = schema.outputs.regression();
@@ -289,7 +305,7 @@ Result<TrainResult> train_model(const Schema& schema, const Dataset& data, const
             if (metric < curve[static_cast<size_t>(best)]) best = round;
             return round - best < cfg.early_stopping_rounds;
         };
-        auto b = XgbBooster::train(xtr, ytr, w, params, cfg.max_rounds, &xte, yte, progress);
+        auto b = XgbBooster::train(xtr, ytr, w, with_base_score(params, ytr), cfg.max_rounds, &xte, yte, progress);
         if (!b) return b.problems();
         log("fold " + std::to_string(f + 1) + "/" + std::to_string(folds) + ": best round " + std::to_string(best + 1) +
             ", held-out " + (regression ? "RMSE " : "log-loss ") + std::to_string(curve[static_cast<size_t>(best)]));
@@ -384,7 +400,8 @@ Result<TrainResult> train_model(const Schema& schema, const Dataset& data, const
     // 4. Final fit on every row.
     const std::vector<float> w =
         cfg.class_weights && !regression ? class_weights(data.labels, k) : std::vector<float>{};
-    auto final_model = XgbBooster::train(data.x, data.labels, w, params, static_cast<int>(rounds));
+    auto final_model =
+        XgbBooster::train(data.x, data.labels, w, with_base_score(params, data.labels), static_cast<int>(rounds));
     if (!final_model) return final_model.problems();
     out.xgboost_json = final_model->save_json();
     auto e = ensemble_from_xgboost_json(out.xgboost_json);

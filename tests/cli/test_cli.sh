@@ -62,6 +62,15 @@ metric() { node -e "const c=require('./train/$1/card.json'); console.log($2)"; }
 awk "BEGIN{exit !($(metric wdbc 'c.metrics.macro.auc_roc.value') >= 0.985)}" && ok || bad "wdbc AUC below 0.985"
 awk "BEGIN{exit !($(metric pima-diabetes 'c.metrics.macro.auc_roc.value') >= 0.82)}" && ok || bad "pima AUC below 0.82"
 awk "BEGIN{exit !($(metric pbc-stage 'c.metrics.ordinal.within_one_accuracy.value') >= 0.8)}" && ok || bad "pbc within-one below 0.8"
+# The pseudo-Huber loss on the same task (train.json "objective"): boosting starts from the mean
+# outcome, so it learns as the squared error does.
+mkdir -p huber && cp "$src/models/diabetes-progression/schema.json" huber/
+echo '{"objective": "reg:pseudohubererror", "bootstrap": 50, "params": {"huber_slope": "30", "max_depth": "2", "eta": "0.05"}}' > huber/train.json
+expect_ok "train pseudo-huber" "$ldx" train --task huber --data "$data/diabetes-progression.csv" --out train/huber
+awk "BEGIN{exit !($(metric huber 'c.metrics.r2.value') >= 0.4)}" && ok || bad "pseudo-Huber regression R squared below 0.4"
+node -e "process.exit(require('./train/huber/card.json').training.xgboost_parameters.objective === 'reg:pseudohubererror' ? 0 : 1)" && ok || bad "the card does not name the pseudo-Huber objective"
+mkdir -p huber-class && cp "$src/models/wdbc/schema.json" huber-class/ && echo '{"objective": "reg:squarederror"}' > huber-class/train.json
+expect_fail "objective for a class task" "objective is for regression tasks only" "$ldx" train --task huber-class --data "$data/wdbc.csv" --out train/huber-class
 # diabetes-progression against least squares on the same data, computed here with numpy: in-sample
 # (Efron et al. 2004 report R squared 0.518) and 5-fold cross-validated, as the model card's figures are.
 ols=$(/usr/bin/python3 - "$data/diabetes-progression.csv" <<'PY'
