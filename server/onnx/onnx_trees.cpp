@@ -117,14 +117,11 @@ onnx::TensorProto int64_vector(const std::string& name, int64_t v) {
 }  // namespace
 
 namespace {
-// Regression: input[N,F] -> TreeEnsembleRegressor(SUM, NONE) -> margin[N,1] -> Identity -> value[N,1].
-void add_regressor(onnx::GraphProto& g, const Ensemble& e) {
-    auto* n = g.add_node();
-    n->set_op_type("TreeEnsembleRegressor");
-    n->set_domain("ai.onnx.ml");
-    n->set_name("trees");
-    n->add_input("input");
-    n->add_output("margin");
+// The node and leaf-weight attributes of a tree ensemble operator: every node (BRANCH_LT with
+// XGBoost's missing-value direction, or LEAF) and one weight per leaf, under `prefix` ("class_"
+// for TreeEnsembleClassifier, "target_" for TreeEnsembleRegressor). A leaf's id is its tree's
+// output for softmax models, 0 otherwise (binary: ONNX Runtime's one-column "binary case").
+void add_tree_attributes(onnx::NodeProto& n, const Ensemble& e, const std::string& prefix) {
     std::vector<int64_t> tree_ids, node_ids, feature_ids, true_ids, false_ids, missing_true, w_tree, w_node, w_ids;
     std::vector<float> values, weights;
     std::vector<std::string> modes;
@@ -142,22 +139,33 @@ void add_regressor(onnx::GraphProto& g, const Ensemble& e) {
             if (!nd.leaf()) continue;
             w_tree.push_back(static_cast<int64_t>(t));
             w_node.push_back(static_cast<int64_t>(i));
-            w_ids.push_back(0);
+            w_ids.push_back(e.link == Link::softmax ? e.trees[t].output : 0);
             weights.push_back(static_cast<float>(nd.value));
         }
+    attr_ints(n, "nodes_treeids", tree_ids);
+    attr_ints(n, "nodes_nodeids", node_ids);
+    attr_ints(n, "nodes_featureids", feature_ids);
+    attr_floats(n, "nodes_values", values);
+    attr_strings(n, "nodes_modes", modes);
+    attr_ints(n, "nodes_truenodeids", true_ids);
+    attr_ints(n, "nodes_falsenodeids", false_ids);
+    attr_ints(n, "nodes_missing_value_tracks_true", missing_true);
+    attr_ints(n, (prefix + "treeids").c_str(), w_tree);
+    attr_ints(n, (prefix + "nodeids").c_str(), w_node);
+    attr_ints(n, (prefix + "ids").c_str(), w_ids);
+    attr_floats(n, (prefix + "weights").c_str(), weights);
+}
+
+// Regression: input[N,F] -> TreeEnsembleRegressor(SUM, NONE) -> margin[N,1] -> Identity -> value[N,1].
+void add_regressor(onnx::GraphProto& g, const Ensemble& e) {
+    auto* n = g.add_node();
+    n->set_op_type("TreeEnsembleRegressor");
+    n->set_domain("ai.onnx.ml");
+    n->set_name("trees");
+    n->add_input("input");
+    n->add_output("margin");
     attr_int(*n, "n_targets", 1);
-    attr_ints(*n, "nodes_treeids", tree_ids);
-    attr_ints(*n, "nodes_nodeids", node_ids);
-    attr_ints(*n, "nodes_featureids", feature_ids);
-    attr_floats(*n, "nodes_values", values);
-    attr_strings(*n, "nodes_modes", modes);
-    attr_ints(*n, "nodes_truenodeids", true_ids);
-    attr_ints(*n, "nodes_falsenodeids", false_ids);
-    attr_ints(*n, "nodes_missing_value_tracks_true", missing_true);
-    attr_ints(*n, "target_treeids", w_tree);
-    attr_ints(*n, "target_nodeids", w_node);
-    attr_ints(*n, "target_ids", w_ids);
-    attr_floats(*n, "target_weights", weights);
+    add_tree_attributes(*n, e, "target_");
     attr_floats(*n, "base_values", {static_cast<float>(e.base_margin[0])});
     attr_string(*n, "aggregate_function", "SUM");
     attr_string(*n, "post_transform", "NONE");
@@ -210,57 +218,12 @@ Result<Bytes> onnx_export_trees(const Ensemble& e, std::string_view model_name) 
     n->add_output("label");
     n->add_output("scores");
     const bool binary = e.link == Link::logistic;
-    std::vector<int64_t> tree_ids, node_ids, feature_ids, true_ids, false_ids, missing_true, w_tree, w_node, w_ids;
-    std::vector<float> values, weights;
-    std::vector<std::string> modes;
-    auto leaf = [&](int64_t t, int64_t i, int64_t klass, float w) {
-        modes.push_back("LEAF");
-        feature_ids.push_back(0);
-        values.push_back(0);
-        true_ids.push_back(0);
-        false_ids.push_back(0);
-        missing_true.push_back(0);
-        w_tree.push_back(t);
-        w_node.push_back(i);
-        w_ids.push_back(klass);
-        weights.push_back(w);
-    };
-    for (size_t t = 0; t < e.trees.size(); ++t) {
-        const Tree& tree = e.trees[t];
-        for (size_t i = 0; i < tree.nodes.size(); ++i) {
-            const TreeNode& nd = tree.nodes[i];
-            tree_ids.push_back(static_cast<int64_t>(t));
-            node_ids.push_back(static_cast<int64_t>(i));
-            if (nd.leaf()) {
-                leaf(static_cast<int64_t>(t), static_cast<int64_t>(i), binary ? 0 : tree.output,
-                     static_cast<float>(nd.value));
-            } else {
-                modes.push_back("BRANCH_LT");
-                feature_ids.push_back(nd.feature);
-                values.push_back(nd.threshold);
-                true_ids.push_back(nd.left);
-                false_ids.push_back(nd.right);
-                missing_true.push_back(nd.default_left ? 1 : 0);
-            }
-        }
-    }
     std::vector<float> base;
     for (double b : e.base_margin) base.push_back(static_cast<float>(b));
     std::vector<int64_t> labels;
     for (int c = 0; c < k; ++c) labels.push_back(c);
     attr_ints(*n, "classlabels_int64s", labels);
-    attr_ints(*n, "nodes_treeids", tree_ids);
-    attr_ints(*n, "nodes_nodeids", node_ids);
-    attr_ints(*n, "nodes_featureids", feature_ids);
-    attr_floats(*n, "nodes_values", values);
-    attr_strings(*n, "nodes_modes", modes);
-    attr_ints(*n, "nodes_truenodeids", true_ids);
-    attr_ints(*n, "nodes_falsenodeids", false_ids);
-    attr_ints(*n, "nodes_missing_value_tracks_true", missing_true);
-    attr_ints(*n, "class_treeids", w_tree);
-    attr_ints(*n, "class_nodeids", w_node);
-    attr_ints(*n, "class_ids", w_ids);
-    attr_floats(*n, "class_weights", weights);
+    add_tree_attributes(*n, e, "class_");
     attr_floats(*n, "base_values", base);
     attr_string(*n, "post_transform", "NONE");
 

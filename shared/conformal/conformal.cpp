@@ -168,6 +168,33 @@ const char* band_name(Band b) {
 // [SECTION] Coverage
 //-----------------------------------------------------------------------------
 namespace {
+// Each row's fold (0..folds-1): the rows shuffled with `seed`, dealt round-robin.
+std::vector<int> random_folds(size_t n, int folds, uint64_t seed) {
+    std::vector<size_t> order(n);
+    std::iota(order.begin(), order.end(), 0);
+    std::mt19937_64 rng(seed);
+    std::shuffle(order.begin(), order.end(), rng);
+    std::vector<int> fold(n);
+    for (size_t i = 0; i < n; ++i) fold[order[i]] = static_cast<int>(i % static_cast<size_t>(folds));
+    return fold;
+}
+
+// [{"group", "rows", "coverage": [per level]}] from covered[level][row] (subgroups of 10 rows or more).
+Json subgroup_coverage(std::span<const Subgroup> subgroups, const std::vector<std::vector<int>>& covered) {
+    Json groups = Json::array();
+    for (const Subgroup& g : subgroups) {
+        if (g.rows.size() < 10) continue;
+        Json cov = Json::array();
+        for (const auto& level : covered) {
+            double c = 0;
+            for (size_t i : g.rows) c += level[i];
+            cov.push_back(c / static_cast<double>(g.rows.size()));
+        }
+        groups.push_back({{"group", g.name}, {"rows", g.rows.size()}, {"coverage", cov}});
+    }
+    return groups;
+}
+
 // Per level: covered and set-size sums, per class covered and counts; binary: per band n and positives.
 struct Tally {
     std::vector<double> covered, size;
@@ -233,12 +260,7 @@ Json conformal_cross_coverage(std::span<const double> p, std::span<const int> la
                               std::span<const double> levels, std::span<const std::string> names,
                               std::span<const Subgroup> subgroups, int folds, uint64_t seed) {
     const size_t n = labels.size(), kk = static_cast<size_t>(k);
-    std::vector<size_t> order(n);
-    std::iota(order.begin(), order.end(), 0);
-    std::mt19937_64 rng(seed);
-    std::shuffle(order.begin(), order.end(), rng);
-    std::vector<int> fold(n);
-    for (size_t i = 0; i < n; ++i) fold[order[i]] = static_cast<int>(i % static_cast<size_t>(folds));
+    const std::vector<int> fold = random_folds(n, folds, seed);
     std::vector<std::vector<int>> sets_in(levels.size(), std::vector<int>(n, 0));  // row covered at level?
     Tally all(levels.size(), kk);
     for (int f = 0; f < folds; ++f) {
@@ -265,18 +287,7 @@ Json conformal_cross_coverage(std::span<const double> p, std::span<const int> la
     Json out = all.to_json(shape, names);
     out["method"] =
         std::to_string(folds) + "-fold cross-fitted: each fold covered by a calibrator fitted on the others";
-    Json groups = Json::array();
-    for (const Subgroup& g : subgroups) {
-        if (g.rows.size() < 10) continue;
-        Json cov = Json::array();
-        for (size_t l = 0; l < levels.size(); ++l) {
-            double c = 0;
-            for (size_t i : g.rows) c += sets_in[l][i];
-            cov.push_back(c / static_cast<double>(g.rows.size()));
-        }
-        groups.push_back({{"group", g.name}, {"rows", g.rows.size()}, {"coverage", cov}});
-    }
-    out["subgroups"] = groups;
+    out["subgroups"] = subgroup_coverage(subgroups, sets_in);
     return out;
 }
 
@@ -303,12 +314,7 @@ Json conformal_interval_cross_coverage(const Outputs& o, std::span<const double>
                                        std::span<const double> observed, std::span<const double> levels,
                                        std::span<const Subgroup> subgroups, int folds, uint64_t seed) {
     const size_t n = observed.size();
-    std::vector<size_t> order(n);
-    std::iota(order.begin(), order.end(), 0);
-    std::mt19937_64 rng(seed);
-    std::shuffle(order.begin(), order.end(), rng);
-    std::vector<int> fold(n);
-    for (size_t i = 0; i < n; ++i) fold[order[i]] = static_cast<int>(i % static_cast<size_t>(folds));
+    const std::vector<int> fold = random_folds(n, folds, seed);
     std::vector<std::vector<int>> in(levels.size(), std::vector<int>(n, 0));
     std::vector<double> covered(levels.size(), 0), width(levels.size(), 0);
     for (int f = 0; f < folds; ++f) {
@@ -335,21 +341,10 @@ Json conformal_interval_cross_coverage(const Outputs& o, std::span<const double>
         out_levels.push_back({{"level", levels[l]},
                               {"coverage", n ? Json(covered[l] / static_cast<double>(n)) : Json(nullptr)},
                               {"mean_width", n ? Json(width[l] / static_cast<double>(n)) : Json(nullptr)}});
-    Json groups = Json::array();
-    for (const Subgroup& g : subgroups) {
-        if (g.rows.size() < 10) continue;
-        Json cov = Json::array();
-        for (size_t l = 0; l < levels.size(); ++l) {
-            double c = 0;
-            for (size_t i : g.rows) c += in[l][i];
-            cov.push_back(c / static_cast<double>(g.rows.size()));
-        }
-        groups.push_back({{"group", g.name}, {"rows", g.rows.size()}, {"coverage", cov}});
-    }
     return Json{
         {"rows", n},
         {"levels", out_levels},
-        {"subgroups", groups},
+        {"subgroups", subgroup_coverage(subgroups, in)},
         {"method", std::to_string(folds) + "-fold cross-fitted: each fold covered by intervals fitted on the others"}};
 }
 

@@ -439,6 +439,19 @@ void put_dotted(Json& j, const std::string& dotted, Json v) {
     (*at)[dotted.substr(start)] = std::move(v);
 }
 
+// {"a": {"b": {"value", "ci95": [lo, hi]}}} from point figures and their bootstrap replicates.
+Json figures_with_intervals(const std::vector<std::pair<std::string, double>>& point,
+                            const std::vector<std::vector<double>>& reps, bool round) {
+    Json out = Json::object();
+    for (size_t m = 0; m < point.size(); ++m)
+        put_dotted(out, point[m].first,
+                   Json{{"value", number_or_null(point[m].second, round)},
+                        {"ci95",
+                         {number_or_null(percentile(reps[m], 0.025), round),
+                          number_or_null(percentile(reps[m], 0.975), round)}}});
+    return out;
+}
+
 // Calls each(labels, probabilities...) for `resamples` bootstrap resamples of the rows (n drawn
 // with replacement), the same rows for every probability set given.
 template <class Each>
@@ -506,13 +519,7 @@ Json evaluate(const EvalInput& in) {
         const auto f = evaluation_figures(s, by, bp[0]);
         for (size_t m = 0; m < f.size(); ++m) reps[m].push_back(f[m].second);
     });
-    Json out = Json::object();
-    for (size_t m = 0; m < point.size(); ++m)
-        put_dotted(out, point[m].first,
-                   Json{{"value", number_or_null(point[m].second, in.round)},
-                        {"ci95",
-                         {number_or_null(percentile(reps[m], 0.025), in.round),
-                          number_or_null(percentile(reps[m], 0.975), in.round)}}});
+    Json out = figures_with_intervals(point, reps, in.round);
     // Confusion matrix at the bundle's decision rule: rows are the truth, columns the decision.
     Json matrix = Json::array();
     std::vector<std::vector<size_t>> counts(k, std::vector<size_t>(k, 0));
@@ -701,13 +708,7 @@ Json evaluate_regression(const EvalInput& in) {
         const auto f = regression_figures(bv[0], bv[1]);
         for (size_t m = 0; m < f.size(); ++m) reps[m].push_back(f[m].second);
     });
-    Json out = Json::object();
-    for (size_t m = 0; m < point.size(); ++m)
-        put_dotted(out, point[m].first,
-                   Json{{"value", number_or_null(point[m].second, in.round)},
-                        {"ci95",
-                         {number_or_null(percentile(reps[m], 0.025), in.round),
-                          number_or_null(percentile(reps[m], 0.975), in.round)}}});
+    Json out = figures_with_intervals(point, reps, in.round);
     // Calibration by decile of the predicted value.
     const size_t n = y.size();
     std::vector<size_t> order(n);
