@@ -755,7 +755,7 @@ test('many classes: a 12-class model lists the top classes, explains any class t
 
 // A regression task (the diabetes data): the value with its unit and interval, an explanation in
 // the outcome's unit that adds up to it, and a batch that scores, exports and reports.
-test('regression: a typed patient gets the value, its unit, its interval and an explanation in points of the outcome; a batch scores, exports and reports', async () => {
+test('regression: a typed patient gets the value, its unit, its interval and an explanation in points of the outcome; a batch scores, exports and reports; a labelled file validates', async () => {
   const { ctx, page, errors } = await openApp(browser, server.base, { model: 'diabetes-progression' });
   // age, sex (the study's code), BMI, mean arterial pressure, total cholesterol, LDL, HDL, ratio, triglycerides, glucose
   await typePatient(page, 1, ['59', '2', '32.1', '101', '157', '93.2', '38', '4', '129', '87']);
@@ -808,6 +808,25 @@ test('regression: a typed patient gets the value, its unit, its interval and an 
   await page.mouse.click(60, 214, { delay: 80 });
   await page.waitForTimeout(300);
   await page.screenshot({ path: path.join(env.shots, 'batch-regression.png') });
+
+  // Validate on the labelled file: the figures of `localdx evaluate`, then intervals recalibrated
+  // on the site's patients, which later results say.
+  const v = await page.evaluate((t) => window.localdx.validateFile('site.csv', t), readFileSync(csv, 'utf8'));
+  assert.equal(v.ok, true, JSON.stringify(v.problems));
+  const cli = JSON.parse(execFileSync(env.cli, ['evaluate', '--bundle', bundlePath('diabetes-progression'), '--trust',
+    path.join(env.demo, 'keys/trust.json'), '--data', csv, '--format', 'json'], { encoding: 'utf8' }));
+  for (const f of ['mae', 'rmse', 'r2']) {
+    assert.ok(Math.abs(v.report.metrics[f].value - cli.metrics[f].value) < 1e-9, f);
+    v.report.metrics[f].ci95.forEach((x, j) => assert.ok(Math.abs(x - cli.metrics[f].ci95[j]) < 1e-9, `${f} interval`));
+  }
+  assert.equal(v.report.conformal.levels.length, 3);
+  await page.evaluate(() => window.localdx.selectTab(4));
+  await page.waitForTimeout(300);
+  await page.screenshot({ path: path.join(env.shots, 'validate-regression.png') });
+  await page.evaluate(() => window.localdx.recalibrate());
+  await page.evaluate(() => window.localdx.selectTab(0));
+  await page.evaluate((rec) => window.localdx.fillAndPredict(rec), form);
+  await page.waitForFunction(() => /interval.*calibrated on this site's patients/.test(document.getElementById('live').textContent), null, { timeout: 15000 });
   assert.deepEqual(errors, []);
   await ctx.close();
 });

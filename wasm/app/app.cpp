@@ -95,18 +95,28 @@ void validate_file(AppState& s, const std::string& name, const std::string& text
     s.validate.report = validation_document(m, file, name, sha256_hex(text), *scored, resamples, 1);
     s.validate.labels = std::move(scored->labels);
     s.validate.probabilities = std::move(scored->probabilities);
+    s.validate.observed = std::move(scored->observed);
     s.validate.threshold = static_cast<float>(m.schema.outputs.threshold);
 }
 
 void validate_recalibrate(AppState& s) {
     if (!s.model || s.validate.labels.empty()) return;
     Schema& schema = s.model->model.schema;
-    Conformal local = conformal_fit(s.validate.probabilities, s.validate.labels, schema.num_classes(), kConformalLevels,
-                                    "this site's patients (" + s.validate.file_name + ")");
+    const std::string source = "this site's patients (" + s.validate.file_name + ")";
+    const ValidateState& v = s.validate;
+    Conformal local = schema.outputs.regression()
+                          ? conformal_fit_intervals(v.probabilities, v.observed, kConformalLevels, source)
+                          : conformal_fit(v.probabilities, v.labels, schema.num_classes(), kConformalLevels, source);
     local.local = true;
-    std::vector<std::string> names;
-    for (const auto& c : schema.outputs.classes) names.push_back(c.name);
-    s.validate.local_coverage = conformal_coverage(local, s.validate.probabilities, s.validate.labels, names);
+    if (schema.outputs.regression()) {
+        Outputs fitted = schema.outputs;
+        fitted.conformal = local;
+        s.validate.local_coverage = conformal_interval_coverage(fitted, v.probabilities, v.observed);
+    } else {
+        std::vector<std::string> names;
+        for (const auto& c : schema.outputs.classes) names.push_back(c.name);
+        s.validate.local_coverage = conformal_coverage(local, v.probabilities, v.labels, names);
+    }
     host_keep_calibrator(s.model->model.sha256, json_dump(conformal_to_json(local)));
     schema.outputs.conformal = std::move(local);
     s.validate.recalibrated = true;

@@ -131,7 +131,8 @@ struct ValidateState {
     Json report;                          // validation_document, or null when refused
     Json problems = Json::array();        // why the file could not be used
     std::vector<int> labels;              // per scored row
-    std::vector<double> probabilities;    // rows x classes
+    std::vector<double> probabilities;    // rows x classes (regression: the predicted value per row)
+    std::vector<double> observed;         // regression: the true value per scored row
     float threshold = 0.5f;               // the slider (binary): figures at this threshold
     bool recalibrated = false;            // prediction sets now calibrated on this file (this session)
     Json local_coverage;                  // the local calibrator's coverage on this file

@@ -9,25 +9,30 @@ namespace ldx::app {
 
 void plot_xy(const char* id, float size, const std::vector<PlotSeries>& series, const PlotAxes& axes) {
     const double y0 = axes.y_min, y1 = axes.y_max > axes.y_min ? axes.y_max : axes.y_min + 1;
+    const double x0 = axes.x_min, x1 = axes.x_max > axes.x_min ? axes.x_max : axes.x_min + 1;
+    // Tick labels: as they are on the unit square, whole numbers on a wide range, else 2 decimals.
+    auto tick = [](double lo, double hi) { return lo == 0 && hi == 1 ? "%g" : hi - lo >= 10 ? "%.0f" : "%.2f"; };
     ImGui::PushID(id);
     const float pad = ImGui::CalcTextSize("-0.25").x + 8;  // room for the y ticks
     const ImVec2 at = ImGui::GetCursorScreenPos();
     const ImVec2 lo(at.x + pad, at.y + size), hi(at.x + pad + size, at.y);  // data (0,0) and (1,1)
     ImDrawList* dl = ImGui::GetWindowDrawList();
     auto px = [&](double x, double y) {
-        return ImVec2(lo.x + static_cast<float>(std::clamp(x, 0.0, 1.0)) * (hi.x - lo.x),
+        return ImVec2(lo.x + static_cast<float>((std::clamp(x, x0, x1) - x0) / (x1 - x0)) * (hi.x - lo.x),
                       lo.y + static_cast<float>((std::clamp(y, y0, y1) - y0) / (y1 - y0)) * (hi.y - lo.y));
     };
     const ImU32 grid = IM_COL32(200, 205, 212, 255), axis = IM_COL32(90, 95, 105, 255);
-    dl->AddRectFilled(px(0, y1), px(1, y0), IM_COL32(255, 255, 255, 255));
+    auto at_x = [&](double t) { return x0 + t * (x1 - x0); };  // t: 0..1 across the plot
+    dl->AddRectFilled(px(x0, y1), px(x1, y0), IM_COL32(255, 255, 255, 255));
     for (double t : {0.25, 0.5, 0.75}) {
-        dl->AddLine(px(t, y0), px(t, y1), grid);
-        dl->AddLine(px(0, y0 + t * (y1 - y0)), px(1, y0 + t * (y1 - y0)), grid);
+        dl->AddLine(px(at_x(t), y0), px(at_x(t), y1), grid);
+        dl->AddLine(px(x0, y0 + t * (y1 - y0)), px(x1, y0 + t * (y1 - y0)), grid);
     }
-    if (y0 < 0 && y1 > 0) dl->AddLine(px(0, 0), px(1, 0), axis);  // the zero line
-    dl->AddRect(px(0, y1), px(1, y0), axis);
-    if (axes.diagonal && y0 == 0 && y1 == 1)
-        for (int i = 0; i < 20; i += 2) dl->AddLine(px(i / 20.0, i / 20.0), px((i + 1) / 20.0, (i + 1) / 20.0), axis);
+    if (y0 < 0 && y1 > 0) dl->AddLine(px(x0, 0), px(x1, 0), axis);  // the zero line
+    dl->AddRect(px(x0, y1), px(x1, y0), axis);
+    if (axes.diagonal && y0 == x0 && y1 == x1)
+        for (int i = 0; i < 20; i += 2)
+            dl->AddLine(px(at_x(i / 20.0), at_x(i / 20.0)), px(at_x((i + 1) / 20.0), at_x((i + 1) / 20.0)), axis);
     const float thick = std::max(1.5f, size / 160.0f);
     for (const auto& s : series) {
         if (s.line && s.dashed) {
@@ -46,13 +51,13 @@ void plot_xy(const char* id, float size, const std::vector<PlotSeries>& series, 
     const ImU32 text = ImGui::GetColorU32(ImGuiCol_Text);
     for (double t : {0.0, 0.5, 1.0}) {
         char b[16];
-        std::snprintf(b, sizeof b, "%g", t);
+        std::snprintf(b, sizeof b, tick(x0, x1), at_x(t));
         ImVec2 w = ImGui::CalcTextSize(b);
-        dl->AddText(ImVec2(px(t, y0).x - w.x / 2, lo.y + 2), text, b);
+        dl->AddText(ImVec2(px(at_x(t), y0).x - w.x / 2, lo.y + 2), text, b);
         const double y = y0 + t * (y1 - y0);
-        std::snprintf(b, sizeof b, y0 == 0 && y1 == 1 ? "%g" : "%.2f", std::abs(y) < 1e-12 ? 0.0 : y);
+        std::snprintf(b, sizeof b, tick(y0, y1), std::abs(y) < 1e-12 ? 0.0 : y);
         w = ImGui::CalcTextSize(b);
-        dl->AddText(ImVec2(lo.x - w.x - 4, px(0, y).y - w.y / 2), text, b);
+        dl->AddText(ImVec2(lo.x - w.x - 4, px(x0, y).y - w.y / 2), text, b);
     }
     const ImVec2 xw = ImGui::CalcTextSize(axes.x_label);
     dl->AddText(ImVec2((lo.x + hi.x - xw.x) / 2, lo.y + ImGui::GetTextLineHeight() + 2), text, axes.x_label);

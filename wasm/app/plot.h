@@ -1,8 +1,8 @@
 // wasm/app/plot.h — small plots drawn with Dear ImGui's ImDrawList (no ImPlot in Debian or npm).
 //
-// A square plot with x from 0 to 1 (rates, probabilities, thresholds) and y over a given range
-// (0 to 1 for the unit square), an optional dashed diagonal, lines and points, axis labels. The
-// model card's and the Validate view's ROC, calibration and decision-curve plots use it.
+// A square plot with x and y over given ranges (0 to 1 for the unit square: rates,
+// probabilities, thresholds; an outcome's plausible range for a regression), an optional dashed diagonal, lines and
+// points, axis labels. The model card's and the Validate view's ROC, calibration and decision-curve plots use it.
 #pragma once
 #include <string>
 #include <utility>
@@ -13,7 +13,7 @@
 namespace ldx::app {
 
 struct PlotSeries {
-    std::vector<std::pair<double, double>> points;  // (x, y), both in [0, 1]
+    std::vector<std::pair<double, double>> points;  // (x, y) in the axes' ranges
     ImU32 color = IM_COL32(40, 90, 180, 255);
     bool line = true;     // joined by a line; else drawn as dots
     bool dashed = false;  // a dashed line (references such as "alert everyone")
@@ -23,12 +23,13 @@ struct PlotSeries {
 struct PlotAxes {
     const char* x_label = "";
     const char* y_label = "";
-    double y_min = 0, y_max = 1;  // x is always 0 to 1
-    bool diagonal = true;         // the dashed y = x line (unit square only)
+    double y_min = 0, y_max = 1;
+    bool diagonal = true;  // the dashed y = x line (when x and y share their range)
+    double x_min = 0, x_max = 1;
 };
 
-// Draws a square plot of side `size` pixels at the cursor and advances it; series points in y
-// are clamped to [y_min, y_max].
+// Draws a square plot of side `size` pixels at the cursor and advances it; series points are
+// clamped to the axes' ranges.
 void plot_xy(const char* id, float size, const std::vector<PlotSeries>& series, const PlotAxes& axes);
 inline void plot_unit_square(const char* id, float size, const std::vector<PlotSeries>& series, const char* x_label,
                              const char* y_label, bool diagonal = true) {

@@ -1053,19 +1053,18 @@ void draw_card_plots(const Schema& schema, const Json& mt, const char* where = "
     }
     PlotSeries cal;
     cal.line = true;
-    if (schema.outputs.regression()) {  // by decile of the predicted value, on the outcome's plausible range
-        const double lo = schema.outputs.min, span = schema.outputs.max - schema.outputs.min;
+    if (schema.outputs.regression()) {  // by decile of the predicted value, over the outcome's plausible range
         for (const auto& d : json_member(json_member(mt, "calibration"), "deciles"))
             if (json_member(d, "mean_predicted").is_number() && json_member(d, "mean_observed").is_number())
-                cal.points.push_back(
-                    {(d["mean_predicted"].get<double>() - lo) / span, (d["mean_observed"].get<double>() - lo) / span});
+                cal.points.push_back({d["mean_predicted"].get<double>(), d["mean_observed"].get<double>()});
         if (cal.points.empty()) return;
         cal.legend = "mean observed vs mean predicted, by decile";
-        const std::string range = outcome_text(schema.outputs, schema.outputs.min) + " to " +
-                                  outcome_text(schema.outputs, schema.outputs.max);
+        const std::string unit = unit_display(schema.outputs.unit), x = "predicted, " + unit,
+                          y = "y: observed, " + unit;
         ImGui::Text("Calibration of the predicted %s (%s)", schema.outputs.label.c_str(), where);
-        plot_unit_square("calibration", std::clamp(ImGui::GetContentRegionAvail().x * 0.5f, 160 * S(), 320 * S()),
-                         {cal}, ("predicted, " + range).c_str(), ("y: observed, " + range).c_str());
+        plot_xy("calibration", std::clamp(ImGui::GetContentRegionAvail().x * 0.5f, 160 * S(), 320 * S()), {cal},
+                PlotAxes{x.c_str(), y.c_str(), schema.outputs.min, schema.outputs.max, true, schema.outputs.min,
+                         schema.outputs.max});
         return;
     }
     for (const auto& b : json_member(json_member(mt, "calibration"), "reliability"))
@@ -1238,12 +1237,16 @@ void draw_validation_conformal(AppState& s, const Schema& schema) {
     ValidateState& v = s.validate;
     const Json& cov = json_member(v.report, "conformal");
     if (!cov.is_object() && !v.recalibrated) return;
-    section("Prediction sets on these patients");
+    const bool regression = schema.outputs.regression();
+    const char* what = regression ? "intervals" : "sets";
+    section(regression ? "Prediction intervals on these patients" : "Prediction sets on these patients");
     auto table = [&](const char* id, const Json& c) {
         if (!ImGui::BeginTable(id, 3, ImGuiTableFlags_RowBg | ImGuiTableFlags_SizingStretchProp)) return;
         ImGui::TableSetupColumn("Confidence");
         ImGui::TableSetupColumn("Coverage on this file");
-        ImGui::TableSetupColumn(schema.outputs.kind == TaskKind::binary ? "Uncertain band" : "Classes per set");
+        ImGui::TableSetupColumn(regression                                ? "Mean width"
+                                : schema.outputs.kind == TaskKind::binary ? "Uncertain band"
+                                                                          : "Classes per set");
         ImGui::TableHeadersRow();
         for (const Json& l : json_member(c, "levels")) {
             ImGui::TableNextRow();
@@ -1253,7 +1256,7 @@ void draw_validation_conformal(AppState& s, const Schema& schema) {
             }
             ImGui::TableNextColumn();
             const Json& u = json_member(json_member(json_member(l, "bands"), "uncertain"), "share");
-            const Json& size = json_member(l, "mean_set_size");
+            const Json& size = json_member(l, regression ? "mean_width" : "mean_set_size");
             ImGui::TextUnformatted(
                 schema.outputs.kind == TaskKind::binary
                     ? (u.is_number() ? pct(u.get<double>()) : std::string("–")).c_str()
@@ -1263,17 +1266,20 @@ void draw_validation_conformal(AppState& s, const Schema& schema) {
     };
     if (cov.is_object()) {
         ImGui::TextWrapped(
-            "The bundle's prediction sets (calibrated at training): coverage below the confidence "
-            "means these patients differ from the training patients.");
+            "The bundle's prediction %s (calibrated at training): coverage below the confidence "
+            "means these patients differ from the training patients.",
+            what);
         table("bundle coverage", cov);
     }
     if (v.recalibrated) {
         ImGui::TextColored(kAmber,
                            "Recalibrated on this file and kept on this device for this bundle: every result "
-                           "now shows sets calibrated on this site's patients and says so.");
+                           "now shows %s calibrated on this site's patients and says so.",
+                           what);
         ImGui::TextWrapped("On the same patients, by construction, at or just above each level:");
         table("local coverage", v.local_coverage);
-    } else if (!s.local_calibration && ImGui::Button("Recalibrate the prediction sets on this file")) {
+    } else if (!s.local_calibration && ImGui::Button(regression ? "Recalibrate the prediction intervals on this file"
+                                                                : "Recalibrate the prediction sets on this file")) {
         validate_recalibrate(s);
     }
 }
@@ -1282,10 +1288,10 @@ void draw_validation_conformal(AppState& s, const Schema& schema) {
 void draw_local_calibration(AppState& s) {
     if (!s.local_calibration && !s.validate.recalibrated) return;
     const Conformal& c = s.model->model.schema.outputs.conformal;
-    ImGui::TextColored(kAmber, "Prediction sets: calibrated on %s (%zu patients), kept on this device.",
-                       c.source.c_str(), c.rows);
+    ImGui::TextColored(kAmber, "Prediction %s: calibrated on %s (%zu patients), kept on this device.",
+                       c.intervals ? "intervals" : "sets", c.source.c_str(), c.rows);
     ImGui::SameLine();
-    if (ImGui::SmallButton("Use the bundle's sets again")) {
+    if (ImGui::SmallButton(c.intervals ? "Use the bundle's intervals again" : "Use the bundle's sets again")) {
         validate_forget_calibration(s);
         host_choose_model(s.model->model.manifest.name);  // reload the verified bundle as it was signed
     }
@@ -1296,17 +1302,15 @@ void draw_validate(AppState& s) {
     ValidateState& v = s.validate;
     std::string classes;
     for (const auto& c : schema.outputs.classes) classes += (classes.empty() ? "" : ", ") + c.name + " or " + c.label;
+    if (schema.outputs.regression()) {
+        const std::string unit = unit_display(schema.outputs.unit);
+        classes = schema.outputs.label + (unit.empty() ? "" : ", in " + unit);
+    }
     ImGui::TextWrapped(
         "Check this model on your own labelled patients before relying on it. Open a CSV or FHIR file "
         "with each patient's values and true outcome in the column '%s' (%s). Everything is computed "
         "on this device; nothing is sent.",
         schema.outputs.column.c_str(), classes.c_str());
-    if (schema.outputs.regression()) {
-        ImGui::TextColored(kAmber,
-                           "Checking a regression model on a file is done with the command line here: "
-                           "localdx evaluate (the same figures as the model card, with intervals).");
-        return;
-    }
     draw_local_calibration(s);
     if (ImGui::Button("Open labelled file…")) host_open_labelled();
     const ImVec2 lo = ImGui::GetItemRectMin(), hi = ImGui::GetItemRectMax();
