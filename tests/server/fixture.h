@@ -5,7 +5,10 @@
 // Index of this file
 //   [SECTION] Fixture
 #pragma once
+#include <execinfo.h>
 #include <gtest/gtest.h>
+#include <signal.h>
+#include <unistd.h>
 
 #include <filesystem>
 #include <fstream>
@@ -27,6 +30,22 @@ namespace {
 //-----------------------------------------------------------------------------
 // [SECTION] Fixture
 //-----------------------------------------------------------------------------
+// A test process that crashes prints where (functions named: linked with -rdynamic), then dies
+// of the same signal, so ctest still reports the crash.
+extern "C" inline void print_crash_trace(int sig) {
+    void* frames[64];
+    const int n = backtrace(frames, 64);
+    const char head[] = "\n*** test process crashed; backtrace:\n";
+    (void)!write(2, head, sizeof head - 1);
+    backtrace_symbols_fd(frames, n, 2);
+    signal(sig, SIG_DFL);
+    raise(sig);
+}
+inline const bool kCrashTrace = [] {
+    for (int sig : {SIGSEGV, SIGBUS, SIGABRT, SIGFPE, SIGILL}) signal(sig, print_crash_trace);
+    return true;
+}();
+
 const std::string kDemo = LOCALDX_DEMO_DIR;  // scripts/demo-bundles output (ctest fixture)
 // Each store's run of the tests has its own folder (ctest may run sqlite.X and postgresql.X at once).
 std::string work_dir() { return std::string(LOCALDX_WORK_DIR) + "/" + test::store_kind(); }
@@ -102,10 +121,16 @@ struct Server {
 
 std::string demo_bundle(const std::string& task) { return test::read_file(kDemo + "/bundles/" + task + "-1.ldxb"); }
 
+// The demo bundle as a model; a bundle that cannot be read is a test failure with the reason
+// (thrown, so gtest reports it), never a dereferenced error.
 Model demo_model(const std::string& task) {
     auto root = trust_root_parse(test::read_file(kDemo + "/keys/trust.json"), 1800000000);
+    if (!root) throw std::runtime_error("demo trust root: " + root.error().describe());
     auto v = bundle_verify(demo_bundle(task), *root, VerifyPolicy{1800000000, 0, {}});
-    return *model_from_bundle(*v);
+    if (!v) throw std::runtime_error("demo bundle " + task + ": " + v.error().describe());
+    auto m = model_from_bundle(*v);
+    if (!m) throw std::runtime_error("demo bundle " + task + ": " + m.error().describe());
+    return std::move(*m);
 }
 
 // Reports built by the shared report builder (what the browser runs) from real rows.
