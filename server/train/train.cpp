@@ -380,7 +380,7 @@ Result<TrainResult> train_model(const Schema& schema, const Dataset& data, const
                                 ", out-of-fold predictions; 95% intervals from " + std::to_string(cfg.bootstrap) +
                                 " bootstrap resamples";
     } else {
-        out.metrics = evaluate(EvalInput{&out.schema, labels, oof, cfg.bootstrap, cfg.seed});
+        out.metrics = evaluate(EvalInput{&out.schema, labels, oof, cfg.bootstrap, cfg.seed, true, {}});
         out.metrics["subgroups"] = evaluate_subgroups(out.schema, labels, oof, data.values);
         if (schema.outputs.kind == TaskKind::binary) out.metrics["threshold_policy"] = policy;
         // Prediction sets: calibrated on the out-of-fold predictions; their coverage cross-fitted.

@@ -266,6 +266,10 @@ size_t TreeShapTables::fast_trees() const {
     return static_cast<size_t>(std::count_if(trees.begin(), trees.end(), [](const TreeRef& r) { return r.fast; }));
 }
 
+size_t TreeShapTables::linear_trees() const {
+    return static_cast<size_t>(std::count_if(trees.begin(), trees.end(), [](const TreeRef& r) { return r.linear; }));
+}
+
 TreeShapTables treeshap_tables(const Ensemble& e, size_t max_entries) {
     TreeShapTables out;
     out.base = treeshap_base(e);
@@ -312,6 +316,8 @@ TreeShapTables treeshap_tables(const Ensemble& e, size_t max_entries) {
             }
             ref.leaf_count = out.leaves.size() - ref.leaves;
             out.max_slots = std::max(out.max_slots, static_cast<uint32_t>(t.nodes.size()));
+        } else {
+            ref.linear = linear_treeshap_applies(t);
         }
         out.trees.push_back(ref);
     }
@@ -355,6 +361,7 @@ void explain_tree(const Ensemble& e, const TreeShapTables& tables, const TreeSha
         if (ws.masks.size() < tables.max_slots) ws.masks.resize(tables.max_slots);
         return tree_shap_fast(tables, ref, x, ws.masks.data(), phi);
     }
+    if (ref.linear) return linear_treeshap_tree(e.trees[ref.tree], e.num_features, x, ws.linear, phi);
     const size_t d = static_cast<size_t>(e.max_depth) + 2;
     ws.path.resize(d * (d + 1) / 2 + 1);
     tree_shap(e.trees[ref.tree], x, phi, 0, 0, ws.path.data(), 1.0, 1.0, -1);

@@ -18,6 +18,7 @@
 #include <utility>
 #include <vector>
 
+#include "explain/linear_treeshap.h"
 #include "schema/schema.h"
 #include "trees/ensemble.h"
 
@@ -52,7 +53,8 @@ struct TreeShapWorkspace {
         double zero_fraction, one_fraction, weight;
     };
     std::vector<PathElement> path;
-    std::vector<uint32_t> masks;  // Fast TreeSHAP v2: H at every node of one tree
+    std::vector<uint32_t> masks;     // Fast TreeSHAP v2: H at every node of one tree
+    LinearTreeShapWorkspace linear;  // Linear TreeSHAP (trees without tables)
 };
 
 void treeshap(const Ensemble& e, std::span<const float> x, TreeShapWorkspace& ws, Explanation& out);
@@ -73,7 +75,8 @@ std::vector<double> treeshap_base(const Ensemble& e);
 // explaining a row is then one walk of each tree plus d table reads per leaf (O(L d) per tree,
 // against O(L d^2) for the reference algorithm). The results are the same numbers up to
 // rounding (the tests hold both to XGBoost's pred_contribs). Trees whose tables would not fit
-// the budget, or that have an edge with zero cover, are explained by the reference algorithm.
+// the budget are explained by Linear TreeSHAP (linear_treeshap.h, O(L d) with no tables); a
+// tree with an edge of zero cover, by the reference algorithm.
 //
 // Explaining a row walks no pointers: the splits are stored parents first (breadth-first), so
 // one pass over them computes every node's H from its parent's with selects instead of
@@ -97,8 +100,9 @@ struct TreeShapTables {
     };
     struct TreeRef {
         int output = 0;
-        size_t tree = 0;    // index into the ensemble's trees
-        bool fast = false;  // false: explained by the reference algorithm
+        size_t tree = 0;      // index into the ensemble's trees
+        bool fast = false;    // explained with the tables
+        bool linear = false;  // else by Linear TreeSHAP; neither: by the reference algorithm
         size_t splits = 0, split_count = 0;
         size_t leaves = 0, leaf_count = 0;
     };
@@ -112,7 +116,8 @@ struct TreeShapTables {
     uint32_t max_slots = 0;  // the most nodes in one tree (size of the mask array)
 
     size_t bytes() const;
-    size_t fast_trees() const;  // how many trees use the tables
+    size_t fast_trees() const;    // how many trees use the tables
+    size_t linear_trees() const;  // how many use Linear TreeSHAP
 };
 
 // max_entries bounds the table doubles (8 bytes each); the default is 4 Mi entries (32 MiB).

@@ -208,7 +208,8 @@ Json validation_report(const Schema& s, std::span<const int> labels, std::span<c
                  std::vector<double>(probabilities.begin(), probabilities.end()),
                  bootstrap,
                  seed,
-                 false};
+                 false,
+                 {}};
     Json out = evaluate(in);
     out["subgroups"] = evaluate_subgroups(s, labels, probabilities, values);
     return out;

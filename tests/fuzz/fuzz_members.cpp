@@ -2,6 +2,7 @@
 // (ensemble_from_json, with its structure checks, then a walk, TreeSHAP and Fast TreeSHAP v2
 // which must agree), reference.json and explainer.json (sampling-shapley settings, then its rows
 // and an explanation from made-up outputs).
+#include <algorithm>
 #include <cmath>
 #include <cstdint>
 #include <string_view>
@@ -42,12 +43,16 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     ldx::TreeShapWorkspace ws;
     ldx::Explanation fast;
     ldx::treeshap(*e, tables, x, ws, fast);
+    ldx::Explanation linear;  // no tables: Linear TreeSHAP for every tree it applies to
+    ldx::treeshap(*e, ldx::treeshap_tables(*e, 0), x, ws, linear);
     double scale = 1;  // rounding grows with the leaf values summed, not with the result
     for (const auto& t : e->trees)
         for (const auto& nd : t.nodes) scale += std::abs(nd.value);
     for (size_t i = 0; i < ex.contributions.size(); ++i) {
-        const double a = ex.contributions[i], b = fast.contributions[i];
-        if (std::isfinite(a) && std::isfinite(b) && std::abs(a - b) > 1e-9 * scale) __builtin_trap();
+        const double a = ex.contributions[i];
+        for (const double b : {fast.contributions[i], linear.contributions[i]})
+            if (std::isfinite(a) && std::isfinite(b) && std::abs(a - b) > 1e-9 * std::max(scale, std::abs(a)))
+                __builtin_trap();
     }
     (void)m;
     return 0;

@@ -1,6 +1,7 @@
 // tests/parity/test_xgboost_parity.cpp — the core against XGBoost itself, on the real data sets.
 //
-// For every row of each data set (missing values included): the core's probabilities (regression:
+// For every row of each data set (missing values included), with the v2 tables and with Linear
+// TreeSHAP alone: the core's probabilities (regression:
 // values, relative to their size) equal XGBoost's predict, its TreeSHAP contributions equal XGBoost's pred_contribs
 // (max |delta| <= 1e-5), and base + sum(contributions) equals the margin.
 #include <gtest/gtest.h>
@@ -64,11 +65,12 @@ TEST_P(XgboostParity, ProbabilitiesAndTreeShapMatchPredContribs) {
     size_t rows_with_missing = 0;
     double max_dp = 0, max_dphi = 0, max_local = 0;
     TreeShapWorkspace ws;
-    Explanation ex, fast;
+    Explanation ex, fast, linear;
     const TreeShapTables tables = treeshap_tables(*e);
+    const TreeShapTables no_tables = treeshap_tables(*e, 0);  // every tree by Linear TreeSHAP
     ASSERT_EQ(tables.fast_trees(), e->trees.size() - std::count_if(e->trees.begin(), e->trees.end(),
                                                                    [](const Tree& t) { return t.nodes[0].leaf(); }));
-    double max_fast = 0, max_points = 0;
+    double max_fast = 0, max_linear = 0, max_points = 0;
     size_t not_in_points = 0, sign_flips = 0;
     for (size_t r = 0; r < n; ++r) {
         const auto x = data->x.row(r);
@@ -86,8 +88,11 @@ TEST_P(XgboostParity, ProbabilitiesAndTreeShapMatchPredContribs) {
 
         treeshap(*e, x, ws, ex);
         treeshap(*e, tables, x, ws, fast);
-        for (size_t i = 0; i < ex.contributions.size(); ++i)
+        treeshap(*e, no_tables, x, ws, linear);
+        for (size_t i = 0; i < ex.contributions.size(); ++i) {
             max_fast = std::max(max_fast, std::abs(fast.contributions[i] - ex.contributions[i]));
+            max_linear = std::max(max_linear, std::abs(linear.contributions[i] - ex.contributions[i]));
+        }
         for (size_t o = 0; o < outs; ++o) {
             const float* ref = contribs.data() + (r * outs + o) * (f + 1);
             double sum = ex.base[o];
@@ -129,12 +134,13 @@ TEST_P(XgboostParity, ProbabilitiesAndTreeShapMatchPredContribs) {
     EXPECT_LE(max_dphi, 1e-5) << c.task;
     EXPECT_LE(max_local, 1e-9) << c.task;
     EXPECT_LE(max_fast, 1e-9) << c.task << ": Fast TreeSHAP v2 against the reference algorithm";
+    EXPECT_LE(max_linear, 1e-9) << c.task << ": Linear TreeSHAP against the reference algorithm";
     if (std::string(c.task) != "wdbc")
         EXPECT_GT(rows_with_missing, 0u) << "the data set should exercise missing values";
     std::printf(
         "%s: %zu rows (%zu with missing values), max|dp| %.2e, max|dphi| %.2e, local accuracy %.2e, fast v2 vs "
-        "reference %.2e\n",
-        c.task, n, rows_with_missing, max_dp, max_dphi, max_local, max_fast);
+        "reference %.2e, linear vs reference %.2e\n",
+        c.task, n, rows_with_missing, max_dp, max_dphi, max_local, max_fast, max_linear);
 }
 
 INSTANTIATE_TEST_SUITE_P(RealData, XgboostParity,

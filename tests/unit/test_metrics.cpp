@@ -103,7 +103,7 @@ TEST(Evaluate, FiguresCarryIntervalsAndTheConfusionMatrixAddsUp) {
         probs.push_back(1 - p);
         probs.push_back(p);
     }
-    const Json r = evaluate(EvalInput{&s, y, probs, 200, 1, false});
+    const Json r = evaluate(EvalInput{&s, y, probs, 200, 1, false, {}});
     const Json& auc = r["class"]["pos"]["auc_roc"];
     EXPECT_LT(auc["ci95"][0].get<double>(), auc["value"].get<double>());
     EXPECT_GT(auc["ci95"][1].get<double>(), auc["value"].get<double>());
@@ -114,7 +114,7 @@ TEST(Evaluate, FiguresCarryIntervalsAndTheConfusionMatrixAddsUp) {
     EXPECT_EQ(r["decision_curve"]["threshold"].size(), 99u);
     EXPECT_FALSE(r["operating_points"].empty());
     // A model compared with itself differs by exactly zero.
-    const Json same = compare(EvalInput{&s, y, probs, 50, 1, false}, EvalInput{&s, y, probs, 50, 1, false});
+    const Json same = compare(EvalInput{&s, y, probs, 50, 1, false, {}}, EvalInput{&s, y, probs, 50, 1, false, {}});
     EXPECT_EQ(same["brier"]["difference"].get<double>(), 0.0);
     EXPECT_EQ(same["brier"]["ci95"][1].get<double>(), 0.0);
 }
