@@ -757,9 +757,10 @@ test('many classes: a 12-class model lists the top classes, explains any class t
 // the outcome's unit that adds up to it, and a batch that scores, exports and reports.
 test('regression: a typed patient gets the value, its unit, its interval and an explanation in points of the outcome; a batch scores, exports and reports; a labelled file validates', async () => {
   const { ctx, page, errors } = await openApp(browser, server.base, { model: 'diabetes-progression' });
+  await page.waitForFunction(() => window.localdx.framesDrawn() >= 2, null, { timeout: 15000 });  // its form is on screen
   // age, sex (the study's code), BMI, mean arterial pressure, total cholesterol, LDL, HDL, ratio, triglycerides, glucose
   await typePatient(page, 1, ['59', '2', '32.1', '101', '157', '93.2', '38', '4', '129', '87']);
-  await page.waitForFunction(() => document.getElementById('live').textContent.startsWith('Result:'), null, { timeout: 15000 });
+  await page.waitForFunction(() => document.getElementById('live').textContent.startsWith('Result:'), null, { timeout: 30000 });
   const form = await page.evaluate(() => window.localdx.formRecord());
   assert.deepEqual(form, { age: '59', sex: '2', bmi: '32.1', map: '101', tc: '157', ldl: '93.2', hdl: '38', tc_hdl: '4', triglycerides: '129', glucose: '87' });
   const api = await page.evaluate((r) => window.localdx.predict(r), form);
