@@ -237,7 +237,7 @@ Result<Package> package_members(const PackageInput& in, const PackageLog& log) {
     p.manifest.explainer = "treeshap";
     p.members["schema.json"] = json_canonical(schema_to_json(schema));
     p.members["model.onnx"] = std::move(onnx);
-    p.members["trees.json"] = json_canonical(ensemble_to_json(e));
+    p.members["trees.bin"] = ensemble_to_binary(e);
     p.members["reference.json"] = json_canonical(reference_to_json(reference));
     p.members["card.json"] = json_canonical(card);
     return p;

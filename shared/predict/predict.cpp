@@ -43,21 +43,28 @@ Result<Model> model_from_bundle(const VerifiedBundle& b) {
     m.onnx = *get("model.onnx");
 
     if (b.manifest.explainer == "treeshap") {
-        if (!get("trees.json")) return bad("trees.json", "is missing (the manifest says the explainer is treeshap)");
-        auto tj = json_parse(*get("trees.json"), "trees.json", JsonLimits{256u << 20, 8});
-        if (!tj) return bad("trees.json", tj.error().message);
-        auto e = ensemble_from_json(*tj);
-        if (!e) return bad("trees.json", e.error().message);
+        // trees.bin (binary, read without parsing text), or trees.json in bundles made before it.
+        const char* member = get("trees.bin") ? "trees.bin" : "trees.json";
+        if (!get(member)) return bad("trees.bin", "is missing (the manifest says the explainer is treeshap)");
+        Result<Ensemble> e = problem("bad_tree", "not read");
+        if (get("trees.bin")) {
+            e = ensemble_from_binary(*get("trees.bin"));
+        } else {
+            auto tj = json_parse(*get("trees.json"), "trees.json", JsonLimits{256u << 20, 8});
+            if (!tj) return bad("trees.json", tj.error().message);
+            e = ensemble_from_json(*tj);
+        }
+        if (!e) return bad(member, e.error().message);
         if (e->num_features != static_cast<int>(m.schema.features.size()))
-            return bad("trees.json", "the trees use " + std::to_string(e->num_features) +
-                                         " features; the schema maps " + std::to_string(m.schema.features.size()));
+            return bad(member, "the trees use " + std::to_string(e->num_features) + " features; the schema maps " +
+                                   std::to_string(m.schema.features.size()));
         if ((e->link == Link::identity) != m.schema.outputs.regression())
-            return bad("trees.json", m.schema.outputs.regression()
-                                         ? "the trees predict classes; the schema describes a regression task"
-                                         : "the trees predict a value (regression); the schema lists classes");
+            return bad(member, m.schema.outputs.regression()
+                                   ? "the trees predict classes; the schema describes a regression task"
+                                   : "the trees predict a value (regression); the schema lists classes");
         if (num_classes(*e) != m.schema.num_classes())
-            return bad("trees.json", "the trees predict " + std::to_string(num_classes(*e)) +
-                                         " classes; the schema lists " + std::to_string(m.schema.num_classes()));
+            return bad(member, "the trees predict " + std::to_string(num_classes(*e)) + " classes; the schema lists " +
+                                   std::to_string(m.schema.num_classes()));
         m.ensemble = std::move(*e);
         m.shap_tables = treeshap_tables(*m.ensemble);
     } else if (b.manifest.explainer == "sampling-shapley") {

@@ -41,7 +41,8 @@ struct Model {
     Bytes onnx;  // run by ONNX Runtime (browser) for every model
 };
 
-// Members: "schema.json", "model.onnx", "reference.json", "card.json", and "trees.json" when the
+// Members: "schema.json", "model.onnx", "reference.json", "card.json", and "trees.bin" (or, in
+// bundles made before it, "trees.json") when the
 // explainer is treeshap, "explainer.json" when it is sampling-shapley. Problems "bad_member" name the member and what
 // is wrong with it.
 Result<Model> model_from_bundle(const VerifiedBundle& b);

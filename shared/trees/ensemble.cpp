@@ -6,12 +6,15 @@
 //   [SECTION] Structure checks
 //   [SECTION] XGBoost JSON import
 //   [SECTION] Bundle (de)serialisation
+//   [SECTION] Binary form
 //   [SECTION] Reference covers
 #include "trees/ensemble.h"
 
 #include <algorithm>
+#include <bit>
 #include <cmath>
 #include <cstdlib>
+#include <cstring>
 
 namespace ldx {
 
@@ -380,6 +383,144 @@ Result<Ensemble> ensemble_from_json(const Json& j) {
             e.trees.push_back(std::move(t));
         }
     } catch (const Json::exception& ex) { return bad(std::string("malformed trees document: ") + ex.what()); }
+    if (auto ok = ensemble_check(e); !ok) return ok.problems();
+    ensemble_prepare(e);
+    return e;
+}
+
+//-----------------------------------------------------------------------------
+// [SECTION] Binary form
+//-----------------------------------------------------------------------------
+namespace {
+constexpr uint32_t kTreesBinaryVersion = 1;
+
+template <class T>
+void put(std::string& out, T v) {
+    char b[sizeof(T)];
+    std::memcpy(b, &v, sizeof(T));  // little-endian hosts only (x86-64, wasm32): checked below
+    out.append(b, sizeof(T));
+}
+
+// Reads from the front of `bytes`, refusing to read past its end.
+struct Reader {
+    std::string_view bytes;
+    bool ok = true;
+    template <class T>
+    T get() {
+        T v{};
+        if (bytes.size() < sizeof(T)) {
+            ok = false;
+            return v;
+        }
+        std::memcpy(&v, bytes.data(), sizeof(T));
+        bytes.remove_prefix(sizeof(T));
+        return v;
+    }
+    // n values of T into out, when n of them fit in what is left.
+    template <class T>
+    bool array(size_t n, std::vector<T>& out) {
+        if (!ok || n > bytes.size() / sizeof(T)) return ok = false;
+        out.resize(n);
+        if (n) std::memcpy(out.data(), bytes.data(), n * sizeof(T));
+        bytes.remove_prefix(n * sizeof(T));
+        return true;
+    }
+};
+static_assert(std::endian::native == std::endian::little, "trees.bin is little-endian");
+
+// The bits of a number (Emscripten 3.1.6's library has no std::bit_cast): +0.0 is all zeros.
+template <class U, class T>
+U bits_of(T v) {
+    U u;
+    std::memcpy(&u, &v, sizeof u);
+    return u;
+}
+}  // namespace
+
+std::string ensemble_to_binary(const Ensemble& e) {
+    std::string out = "LDXT";
+    put<uint32_t>(out, kTreesBinaryVersion);
+    put<uint32_t>(out, static_cast<uint32_t>(e.num_features));
+    put<uint32_t>(out, static_cast<uint32_t>(e.num_outputs));
+    put<uint8_t>(out, e.link == Link::logistic ? 0 : e.link == Link::softmax ? 1 : 2);
+    out.append(3, '\0');
+    put<uint32_t>(out, static_cast<uint32_t>(e.covers.size()));
+    out += e.covers;
+    for (double b : e.base_margin) put<double>(out, b);
+    put<uint32_t>(out, static_cast<uint32_t>(e.trees.size()));
+    for (const Tree& t : e.trees) {
+        put<uint32_t>(out, static_cast<uint32_t>(t.output));
+        put<uint32_t>(out, static_cast<uint32_t>(t.nodes.size()));
+        for (const TreeNode& nd : t.nodes) put<int32_t>(out, nd.leaf() ? -1 : nd.left);
+        for (const TreeNode& nd : t.nodes) put<int32_t>(out, nd.leaf() ? -1 : nd.right);
+        for (const TreeNode& nd : t.nodes) put<int32_t>(out, nd.leaf() ? 0 : nd.feature);
+        for (const TreeNode& nd : t.nodes) put<float>(out, nd.leaf() ? 0.0f : nd.threshold);
+        for (const TreeNode& nd : t.nodes) put<uint8_t>(out, nd.default_left ? 1 : 0);
+        for (const TreeNode& nd : t.nodes) put<double>(out, nd.leaf() ? nd.value : 0.0);
+        for (const TreeNode& nd : t.nodes) put<double>(out, nd.cover);
+    }
+    return out;
+}
+
+Result<Ensemble> ensemble_from_binary(std::string_view bytes) {
+    auto bad = [](std::string msg) { return problem("bad_tree", "trees.bin: " + std::move(msg)); };
+    if (bytes.size() < 8 || bytes.substr(0, 4) != "LDXT") return bad("not a LocalDx trees file");
+    Reader r{bytes.substr(4)};
+    const uint32_t version = r.get<uint32_t>();
+    if (version != kTreesBinaryVersion)
+        return bad("version " + std::to_string(version) + " is not one this LocalDx reads (1); update LocalDx");
+    Ensemble e;
+    const uint32_t features = r.get<uint32_t>(), outputs = r.get<uint32_t>();
+    const uint8_t link = r.get<uint8_t>();
+    const uint8_t pad = r.get<uint8_t>() | r.get<uint8_t>() | r.get<uint8_t>();
+    const uint32_t covers_length = r.get<uint32_t>();
+    if (!r.ok) return bad("the header is cut short");
+    if (features < 1 || features > 100000 || outputs < 1 || outputs > 1000 || link > 2 || pad != 0)
+        return bad("the header holds an implausible number of features or outputs, or an unknown link");
+    if (covers_length > 256 || covers_length > r.bytes.size()) return bad("the covers note is too long");
+    e.num_features = static_cast<int>(features);
+    e.num_outputs = static_cast<int>(outputs);
+    e.link = link == 0 ? Link::logistic : link == 1 ? Link::softmax : Link::identity;
+    e.covers = std::string(r.bytes.substr(0, covers_length));
+    r.bytes.remove_prefix(covers_length);
+    if (!r.array(outputs, e.base_margin)) return bad("the base margins are cut short");
+    const uint32_t trees = r.get<uint32_t>();
+    if (!r.ok || trees > r.bytes.size() / 8) return bad("the tree count does not fit the file");
+    e.trees.reserve(trees);
+    std::vector<int32_t> left, right, feature;
+    std::vector<float> threshold;
+    std::vector<uint8_t> default_left;
+    std::vector<double> value, cover;
+    for (uint32_t ti = 0; ti < trees; ++ti) {
+        const std::string where = "tree " + std::to_string(ti) + ": ";
+        Tree t;
+        t.output = static_cast<int>(r.get<uint32_t>());
+        const uint32_t n = r.get<uint32_t>();
+        if (!r.ok || n < 1 || n > (1u << 20)) return bad(where + "the node count is cut short or implausible");
+        if (!r.array(n, left) || !r.array(n, right) || !r.array(n, feature) || !r.array(n, threshold) ||
+            !r.array(n, default_left) || !r.array(n, value) || !r.array(n, cover))
+            return bad(where + "the node arrays are cut short");
+        t.nodes.resize(n);
+        for (size_t i = 0; i < n; ++i) {
+            TreeNode& nd = t.nodes[i];
+            const bool leaf = left[i] < 0;
+            // One way to write each node: a leaf has no split (-1, 0, +0.0), a split no value (+0.0).
+            if (default_left[i] > 1 ||
+                (leaf &&
+                 (left[i] != -1 || right[i] != -1 || feature[i] != 0 || bits_of<uint32_t>(threshold[i]) != 0)) ||
+                (!leaf && bits_of<uint64_t>(value[i]) != 0))
+                return bad(where + "node " + std::to_string(i) + " is not written in the one form trees.bin allows");
+            nd.left = leaf ? -1 : left[i];
+            nd.right = leaf ? -1 : right[i];
+            nd.feature = leaf ? 0 : feature[i];
+            nd.threshold = threshold[i];
+            nd.default_left = default_left[i] != 0;
+            nd.value = value[i];
+            nd.cover = cover[i];
+        }
+        e.trees.push_back(std::move(t));
+    }
+    if (!r.bytes.empty()) return bad(std::to_string(r.bytes.size()) + " bytes follow the last tree");
     if (auto ok = ensemble_check(e); !ok) return ok.problems();
     ensemble_prepare(e);
     return e;

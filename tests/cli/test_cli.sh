@@ -225,7 +225,7 @@ expect_fail "fhir unknown unit" "field 'glucose'.*g/L" "$ldx" predict --bundle p
 
 #-- bad input: verify and predict ---------------------------------------------
 cp wdbc.ldxb tampered.ldxb
-printf '\x00' | dd of=tampered.ldxb bs=1 seek=$(( $(stat -c %s tampered.ldxb) - 100 )) conv=notrunc 2>/dev/null
+python3 -c "import sys; b=bytearray(open(sys.argv[1],'rb').read()); b[-100]^=0xff; open(sys.argv[1],'wb').write(b)" tampered.ldxb  # one byte changed
 expect_fail "tampered" "^rejected \((member_hash|member_length|malformed)\)" "$ldx" verify --trust keys/trust.json tampered.ldxb
 head -c 5000 wdbc.ldxb > truncated.ldxb
 expect_fail "truncated" "^rejected \(truncated\)" "$ldx" verify --trust keys/trust.json truncated.ldxb

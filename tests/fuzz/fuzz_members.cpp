@@ -1,4 +1,4 @@
-// Fuzz target: the JSON members of a bundle that are parsed after verification: trees.json
+// Fuzz target: the members of a bundle that are parsed after verification: trees.bin, trees.json
 // (ensemble_from_json, with its structure checks, then a walk, TreeSHAP and Fast TreeSHAP v2
 // which must agree), reference.json and explainer.json (sampling-shapley settings, then its rows
 // and an explanation from made-up outputs).
@@ -17,8 +17,14 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     static const ldx::Schema s = *ldx::schema_parse(R"({"task": "fuzz", "title": "F",
       "fields": [{"name": "a", "label": "A", "type": "number", "unit": "1"}, {"name": "b", "label": "B", "type": "boolean"}],
       "outputs": {"kind": "binary", "column": "y", "classes": [{"name": "0", "label": "N"}, {"name": "1", "label": "Y"}], "positive": "1"}})");
-    auto j = ldx::json_parse(std::string_view(reinterpret_cast<const char*>(data), size), "member",
-                             ldx::JsonLimits{1u << 16, 8});
+    const std::string_view bytes(reinterpret_cast<const char*>(data), size);
+    // trees.bin: any bytes are read without a crash; what reads back walks and explains.
+    if (auto b = ldx::ensemble_from_binary(bytes); b.ok() && b->num_features <= 64) {
+        std::vector<float> x(static_cast<size_t>(b->num_features), 0.25f);
+        (void)ldx::treeshap(*b, x);
+        if (ldx::ensemble_to_binary(*b) != bytes) __builtin_trap();  // the form round-trips
+    }
+    auto j = ldx::json_parse(bytes, "member", ldx::JsonLimits{1u << 16, 8});
     if (!j.ok()) return 0;
     (void)ldx::reference_from_json(*j, s);
     if (auto sampler = ldx::sampling_shapley_from_json(*j, s); sampler.ok() && sampler->chains() <= 4096) {

@@ -30,6 +30,7 @@ int main(int argc, char** argv) {
     ldx::ensemble_prepare(e);
     const std::string trees = ldx::json_canonical(ldx::ensemble_to_json(e));
     write(dir / "members" / "trees.json", trees);
+    write(dir / "members" / "trees.bin", ldx::ensemble_to_binary(e));
     write(
         dir / "members" / "reference.json",
         R"({"classes":[{"counts":[1,0,0,0,0,0,0,0,0,0,0],"edges":[0.1,0.2,0.3,0.4,0.5,0.6,0.7,0.8,0.9],"name":"0"},{"counts":[0,0,0,0,0,0,0,0,0,1,0],"edges":[0.1,0.2,0.3,0.4,0.5,0.6,0.7,0.8,0.9],"name":"1"}],"fields":[{"counts":[1,0,0],"edges":[2.0],"name":"a"},{"counts":[0,1,0],"edges":[0.5],"name":"b"}],"format":"localdx-reference/1","rows":1})");

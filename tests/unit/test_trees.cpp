@@ -210,6 +210,56 @@ TEST(Trees, LinearTreeShapEqualsTheReferenceAlgorithmOnDeepTrees) {
     std::printf("Linear TreeSHAP vs reference, depths 1-12: max |delta| %.2e\n", worst);
 }
 
+// trees.bin: every link round-trips node for node and explains the same; every truncation, a
+// byte changed in the header, a node written in another form and trailing bytes are refused.
+TEST(Trees, BinaryTreesRoundTripAndRefuseDamage) {
+    std::mt19937 rng(31);
+    for (const Link link : {Link::logistic, Link::softmax, Link::identity}) {
+        Ensemble e;
+        e.num_features = 5;
+        e.num_outputs = link == Link::softmax ? 3 : 1;
+        e.link = link;
+        e.base_margin.assign(static_cast<size_t>(e.num_outputs), link == Link::identity ? 152.5 : -0.25);
+        e.covers = "reference:100";
+        for (int t = 0; t < 9; ++t) e.trees.push_back(random_tree(rng, e.num_features, 2 + t % 6, t % e.num_outputs));
+        ensemble_prepare(e);
+        const std::string bin = ensemble_to_binary(e);
+        auto back = ensemble_from_binary(bin);
+        ASSERT_TRUE(back) << back.error().describe();
+        EXPECT_EQ(ensemble_to_binary(*back), bin);
+        EXPECT_EQ(json_dump(ensemble_to_json(*back)), json_dump(ensemble_to_json(e)));
+        const std::vector<float> x{0.3f, NAN, -0.7f, 1.2f, 0.0f};
+        EXPECT_EQ(treeshap(*back, x).contributions, treeshap(e, x).contributions);
+        for (size_t cut = 0; cut < bin.size(); ++cut) {
+            auto r = ensemble_from_binary(std::string_view(bin).substr(0, cut));
+            ASSERT_FALSE(r) << "cut at " << cut;
+            EXPECT_EQ(r.error().code, "bad_tree");
+        }
+        EXPECT_FALSE(ensemble_from_binary(bin + "x"));
+        std::string version = bin;
+        version[4] = 2;
+        EXPECT_NE(ensemble_from_binary(version).error().message.find("version 2"), std::string::npos);
+        std::string huge = bin;
+        huge[11] = '\x7f';  // num_features (little-endian) far beyond the limit
+        EXPECT_FALSE(ensemble_from_binary(huge));
+    }
+    // A leaf given a threshold: the one form is required, so signed bytes read back as written.
+    const Ensemble e = small();
+    std::string bin = ensemble_to_binary(e);
+    auto back = ensemble_from_binary(bin);
+    ASSERT_TRUE(back);
+    const Tree& t0 = back->trees[0];
+    size_t leaf = 0;
+    while (!t0.nodes[leaf].leaf()) ++leaf;
+    // The first tree's thresholds start after its header, 3 arrays of int32 in.
+    const size_t header = 4 + 4 * 3 + 4 + 4 + back->covers.size() + 8 * static_cast<size_t>(back->num_outputs) + 4;
+    const size_t thresholds = header + 8 + 3 * 4 * t0.nodes.size();
+    bin[thresholds + 4 * leaf] = 1;
+    auto refused = ensemble_from_binary(bin);
+    ASSERT_FALSE(refused);
+    EXPECT_NE(refused.error().message.find("one form"), std::string::npos) << refused.error().message;
+}
+
 // The same tree with its nodes renumbered at random (the root stays node 0): imported models need
 // not number parents before children.
 static Tree shuffled_ids(const Tree& t, std::mt19937& rng) {
