@@ -452,6 +452,24 @@ Json figures_with_intervals(const std::vector<std::pair<std::string, double>>& p
     return out;
 }
 
+// {"figure": {"a", "b", "difference", "ci95"}} from two models' figures (the same names in the same
+// order: figures of one task kind) and the bootstrap replicates of their differences.
+Json paired_differences(const std::vector<std::pair<std::string, double>>& fa,
+                        const std::vector<std::pair<std::string, double>>& fb,
+                        const std::vector<std::vector<double>>& diffs, bool round) {
+    Json out = Json::object();
+    for (size_t m = 0; m < fa.size() && m < fb.size(); ++m) {
+        if (fa[m].first != fb[m].first) continue;
+        out[fa[m].first] = {
+            {"a", number_or_null(fa[m].second, round)},
+            {"b", number_or_null(fb[m].second, round)},
+            {"difference", number_or_null(fb[m].second - fa[m].second, round)},
+            {"ci95",
+             {number_or_null(percentile(diffs[m], 0.025), round), number_or_null(percentile(diffs[m], 0.975), round)}}};
+    }
+    return out;
+}
+
 // Calls each(labels, probabilities...) for `resamples` bootstrap resamples of the rows (n drawn
 // with replacement), the same rows for every probability set given.
 template <class Each>
@@ -591,17 +609,7 @@ Json compare(const EvalInput& a, const EvalInput& b) {
         const auto ra = evaluation_figures(*a.schema, by, bp[0]), rb = evaluation_figures(*b.schema, by, bp[1]);
         for (size_t m = 0; m < ra.size() && m < rb.size(); ++m) diffs[m].push_back(rb[m].second - ra[m].second);
     });
-    Json out = Json::object();
-    for (size_t m = 0; m < fa.size() && m < fb.size(); ++m) {
-        if (fa[m].first != fb[m].first) continue;  // the same task kind gives the same figures in order
-        out[fa[m].first] = {{"a", number_or_null(fa[m].second, a.round)},
-                            {"b", number_or_null(fb[m].second, a.round)},
-                            {"difference", number_or_null(fb[m].second - fa[m].second, a.round)},
-                            {"ci95",
-                             {number_or_null(percentile(diffs[m], 0.025), a.round),
-                              number_or_null(percentile(diffs[m], 0.975), a.round)}}};
-    }
-    return out;
+    return paired_differences(fa, fb, diffs, a.round);
 }
 
 //-----------------------------------------------------------------------------
@@ -744,15 +752,7 @@ Json compare_regression(const EvalInput& a, const EvalInput& b) {
         const auto ra = regression_figures(bv[0], bv[1]), rb = regression_figures(bv[0], bv[2]);
         for (size_t m = 0; m < ra.size(); ++m) diffs[m].push_back(rb[m].second - ra[m].second);
     });
-    Json out = Json::object();
-    for (size_t m = 0; m < fa.size(); ++m)
-        out[fa[m].first] = {{"a", number_or_null(fa[m].second, a.round)},
-                            {"b", number_or_null(fb[m].second, a.round)},
-                            {"difference", number_or_null(fb[m].second - fa[m].second, a.round)},
-                            {"ci95",
-                             {number_or_null(percentile(diffs[m], 0.025), a.round),
-                              number_or_null(percentile(diffs[m], 0.975), a.round)}}};
-    return out;
+    return paired_differences(fa, fb, diffs, a.round);
 }
 }  // namespace
 
