@@ -19,6 +19,7 @@ constexpr int kMaxNodes = 34;  // depth 64 (ensemble_check's limit) needs 33
 
 struct Quadrature {
     std::array<double, kMaxNodes> t{}, w{};  // nodes in (0, 1) and weights summing to 1
+    std::array<double, kMaxNodes> w_cold{};  // w / (1 - t): for an edge x does not follow
 };
 
 // The n-point rule: the roots of the Legendre polynomial P_n by Newton's method from the usual
@@ -42,6 +43,7 @@ Quadrature make_rule(int n) {
         }
         q.t[static_cast<size_t>(i)] = (x + 1) / 2;
         q.w[static_cast<size_t>(i)] = 1 / ((1 - x * x) * dp * dp);  // 2 / (...) halved for [0, 1]
+        q.w_cold[static_cast<size_t>(i)] = q.w[static_cast<size_t>(i)] / (1 - q.t[static_cast<size_t>(i)]);
     }
     return q;
 }
@@ -62,40 +64,58 @@ const Quadrature& rule(int n) {
 // Per level of the walk, three vectors of n values: the path polynomial G at the level's node,
 // the sum S over the leaves below it of v * G, and the pending sum of S over the nodes below it
 // whose edge is the next one on the feature of the edge into it.
+//
+// An edge on feature i changes f_i(t) = q (1 - t) + p t, with p either 1 or 0 (x follows every
+// edge on i so far, or not). Most edges need no division: f is 1 before i's first edge, and an
+// edge x does not follow has f = q (1 - t), whose 1 / (1 - t) is folded into the weights.
+// N > 0 is n known when compiled (the loops unroll); N = 0 reads it from the walk.
+template <int N>
 struct Walk {
     const Tree& t;
     std::span<const float> x;
     LinearTreeShapWorkspace& ws;
     double* phi;
     const Quadrature& q;
-    int n;
+    int n_read;
 
-    double* g(int level) { return ws.values.data() + static_cast<size_t>(3 * n * level); }
-    double* s(int level) { return g(level) + n; }
-    double* pending(int level) { return g(level) + 2 * n; }
+    int count() const { return N > 0 ? N : n_read; }
+    double* g(int level) { return ws.values.data() + static_cast<size_t>(3 * count() * level); }
+    double* s(int level) { return g(level) + count(); }
+    double* pending(int level) { return g(level) + 2 * count(); }
 
     void visit(int node, int level) {
+        const int n = count();
         const TreeNode& nd = t.nodes[static_cast<size_t>(node)];
         double* sum = s(level);
+        const double* gp = g(level);
         if (nd.leaf()) {
-            const double* gl = g(level);
-            for (int k = 0; k < n; ++k) sum[k] = nd.value * gl[k];
+            for (int k = 0; k < n; ++k) sum[k] = nd.value * gp[k];
             return;
         }
         const float v = x[static_cast<size_t>(nd.feature)];
         const int hot =
             std::isnan(v) ? (nd.default_left ? nd.left : nd.right) : (v < nd.threshold ? nd.left : nd.right);
         const size_t d = static_cast<size_t>(nd.feature);
+        const double old_p = ws.p[d], old_q = ws.q[d];
+        // 1 / f_i(t) before this edge: 1 on i's first edge (the usual case: no division).
+        const bool first = old_p == 1 && old_q == 1;
+        double inv_old[kMaxNodes];
+        for (int k = 0; k < n; ++k)
+            inv_old[k] =
+                first || old_p == 0 ? 1 : 1 / (old_q * (1 - q.t[static_cast<size_t>(k)]) + q.t[static_cast<size_t>(k)]);
         for (int k = 0; k < n; ++k) sum[k] = 0;
         for (const int child : {nd.left, nd.right}) {
-            const double old_p = ws.p[d], old_q = ws.q[d];
             const double new_p = child == hot ? old_p : 0.0;
             const double new_q = old_q * t.nodes[static_cast<size_t>(child)].cover / nd.cover;
-            const double* gp = g(level);
             double* gc = g(level + 1);
-            for (int k = 0; k < n; ++k) {
-                const double tk = q.t[static_cast<size_t>(k)];
-                gc[k] = gp[k] / (old_q * (1 - tk) + old_p * tk) * (new_q * (1 - tk) + new_p * tk);
+            if (old_p == 0) {  // once x left i's path, f_new / f_old = new_q / old_q
+                const double r = new_q / old_q;
+                for (int k = 0; k < n; ++k) gc[k] = gp[k] * r;
+            } else {
+                for (int k = 0; k < n; ++k) {
+                    const double tk = q.t[static_cast<size_t>(k)];
+                    gc[k] = gp[k] * (new_q * (1 - tk) + new_p * tk) * inv_old[k];
+                }
             }
             ws.p[d] = new_p;
             ws.q[d] = new_q;
@@ -106,9 +126,14 @@ struct Walk {
             visit(child, level + 1);
             const double* sc = s(level + 1);
             double integral = 0;
-            for (int k = 0; k < n; ++k) {
-                const double tk = q.t[static_cast<size_t>(k)];
-                integral += q.w[static_cast<size_t>(k)] * (sc[k] - mine[k]) / (new_q * (1 - tk) + new_p * tk);
+            if (new_p == 0) {
+                for (int k = 0; k < n; ++k) integral += q.w_cold[static_cast<size_t>(k)] * (sc[k] - mine[k]);
+                integral /= new_q;
+            } else {
+                for (int k = 0; k < n; ++k) {
+                    const double tk = q.t[static_cast<size_t>(k)];
+                    integral += q.w[static_cast<size_t>(k)] * (sc[k] - mine[k]) / (new_q * (1 - tk) + tk);
+                }
             }
             phi[d] += (new_p - new_q) * integral;
             ws.p[d] = old_p;
@@ -122,6 +147,13 @@ struct Walk {
         }
     }
 };
+
+template <int N>
+void walk_tree(const Tree& t, std::span<const float> x, LinearTreeShapWorkspace& ws, double* phi, int n) {
+    Walk<N> walk{t, x, ws, phi, rule(n), n};
+    for (int k = 0; k < n; ++k) walk.g(0)[k] = 1;
+    walk.visit(0, 0);
+}
 }  // namespace
 
 //-----------------------------------------------------------------------------
@@ -148,9 +180,26 @@ void linear_treeshap_tree(const Tree& t, int num_features, std::span<const float
     const int n = t.depth / 2 + 1;
     const size_t need = static_cast<size_t>(3 * n * (t.depth + 2));
     if (ws.values.size() < need) ws.values.resize(need);
-    Walk walk{t, x, ws, phi, rule(n), n};
-    for (int k = 0; k < n; ++k) walk.g(0)[k] = 1;
-    walk.visit(0, 0);
+    switch (n) {  // the usual depths (up to 15) with n fixed when compiled
+        case 1:
+            return walk_tree<1>(t, x, ws, phi, n);
+        case 2:
+            return walk_tree<2>(t, x, ws, phi, n);
+        case 3:
+            return walk_tree<3>(t, x, ws, phi, n);
+        case 4:
+            return walk_tree<4>(t, x, ws, phi, n);
+        case 5:
+            return walk_tree<5>(t, x, ws, phi, n);
+        case 6:
+            return walk_tree<6>(t, x, ws, phi, n);
+        case 7:
+            return walk_tree<7>(t, x, ws, phi, n);
+        case 8:
+            return walk_tree<8>(t, x, ws, phi, n);
+        default:
+            return walk_tree<0>(t, x, ws, phi, n);
+    }
 }
 
 }  // namespace ldx

@@ -8,7 +8,8 @@
 //  `localdx synth`'s generator, each against XGBoost's pred_contribs in the same run ("all": the
 //  six sizes of the size sweep); --only sweep: the sweep alone)
 // Writes {"<name>": {"value", "unit", "reference", "ratio"}} (ratio = value / reference; for
-// times, below 1 means the core is faster) and the synthetic model for the browser benchmark.
+// times, below 1 means the core is faster), and the synthetic and sweep models (model, schema, rows)
+// for the browser benchmark.
 #include <algorithm>
 #include <chrono>
 #include <cmath>
@@ -179,7 +180,19 @@ SyntheticModel train_synthetic(size_t rows, int fields, uint64_t seed, int trees
     return SyntheticModel{std::move(d), data->x, std::move(b), std::move(json)};
 }
 
-void sweep(const std::string& spec) {
+// Writes a model, its schema and its first `rows` rows to DIR for the browser benchmark (scripts/bench
+// bundles them with `localdx bundle`).
+void write_for_browser(const std::string& dir, const SyntheticModel& m, size_t rows) {
+    std::filesystem::create_directories(dir);
+    (void)file_write_atomic(dir + "/model.xgb.json", m.json);
+    (void)file_write_atomic(dir + "/schema.json", m.data.schema.dump(2));
+    const std::string& csv = m.data.csv;
+    size_t cut = 0;
+    for (size_t lines = 0; lines <= rows && cut < csv.size(); ++lines) cut = csv.find('\n', cut) + 1;
+    (void)file_write_atomic(dir + "/data.csv", csv.substr(0, cut));
+}
+
+void sweep(const std::string& spec, const std::string& work) {
     for (const SweepSize& z : sweep_sizes(spec)) {
         const SyntheticModel m =
             train_synthetic(4000, z.features, 7, z.trees, z.depth, "0.05", "2", {{"min_child_weight", "0"}});
@@ -196,24 +209,16 @@ void sweep(const std::string& spec) {
         const auto read_bin = time_each(5, [&](size_t) { (void)ensemble_from_binary(bin); });
         put(name + ".native.read_trees_bin_p50", percentile(read_bin, 0.5), "ms", percentile(read_json, 0.5));
         bench_model(name, *b, *e, data_x, 200, 2000);
+        write_for_browser(work + "/" + name, m, 4000);
     }
 }
 
 // The spec's latency model size: 300 trees of depth 6 on 30 fields.
 void synthetic(const std::string& work) {
     const SyntheticModel m = train_synthetic(20000, 30, 5, 300, 6, "0.1", "1");
-    const SynthData& d = m.data;
-    const auto& b = m.booster;
-    const std::string& json = m.json;
-    auto e = ensemble_from_xgboost_json(json);
-    bench_model("synthetic-300x6", *b, *e, m.x);
-    // For the browser benchmark: the model, its schema and the first 10,000 rows.
-    std::filesystem::create_directories(work + "/synthetic");
-    (void)file_write_atomic(work + "/synthetic/model.xgb.json", json);
-    (void)file_write_atomic(work + "/synthetic/schema.json", d.schema.dump(2));
-    size_t cut = 0;
-    for (size_t lines = 0; lines <= 10000 && cut < d.csv.size(); ++lines) cut = d.csv.find('\n', cut) + 1;
-    (void)file_write_atomic(work + "/synthetic/data.csv", d.csv.substr(0, cut));
+    auto e = ensemble_from_xgboost_json(m.json);
+    bench_model("synthetic-300x6", *m.booster, *e, m.x);
+    write_for_browser(work + "/synthetic", m, 10000);
 }
 }  // namespace
 
@@ -234,7 +239,7 @@ int main(int argc, char** argv) {
                      "[--sweep all|TxDxF,...]\n");
         return 2;
     }
-    if (!sweep_spec.empty()) sweep(sweep_spec);
+    if (!sweep_spec.empty()) sweep(sweep_spec, work);
     for (const std::string task : {"wdbc", "pima-diabetes", "pbc-stage"}) {
         if (!only.empty()) break;
         auto schema = schema_parse(*file_read(demo + "/train/" + task + "/schema.json"));
