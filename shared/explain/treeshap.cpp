@@ -277,17 +277,41 @@ TreeShapTables treeshap_tables(const Ensemble& e, size_t max_entries) {
     std::vector<LeafPath> paths;
     std::vector<int32_t> order;
     std::vector<double> poly, prod;
+    // First which trees' tables fit, so that every array is allocated once at its final size (for
+    // a 10 MB bundle, growing them as they fill cost more than filling them).
+    std::vector<char> fits(e.trees.size(), 0);
+    size_t entries = 0, splits = 0, leaves = 0, leaf_features = 0;
+    for (size_t ti = 0; ti < e.trees.size(); ++ti) {
+        const Tree& t = e.trees[ti];
+        if (t.nodes.empty() || t.nodes[0].leaf()) continue;
+        bits.assign(t.nodes.size(), {});
+        paths.clear();
+        if (!collect_paths(t, bits, paths)) continue;
+        size_t tree_entries = 0, tree_features = 0;
+        for (const LeafPath& lp : paths) {
+            tree_entries += size_t{1} << lp.features.size();
+            tree_features += lp.features.size();
+        }
+        if (entries + tree_entries > max_entries) continue;
+        fits[ti] = 1;
+        entries += tree_entries;
+        leaves += paths.size();
+        splits += t.nodes.size() - paths.size();
+        leaf_features += tree_features;
+    }
+    out.tables.reserve(entries);
+    out.splits.reserve(splits);
+    out.leaves.reserve(leaves);
+    out.leaf_features.reserve(leaf_features);
+    out.leaf_weights.reserve(2 * leaf_features);
     for (size_t ti = 0; ti < e.trees.size(); ++ti) {
         const Tree& t = e.trees[ti];
         TreeShapTables::TreeRef ref{t.output, ti};
         if (t.nodes.empty() || t.nodes[0].leaf()) continue;  // a stump adds only to the base
-        bits.assign(t.nodes.size(), {});
-        paths.clear();
-        bool fits = collect_paths(t, bits, paths);
-        size_t entries = 0;
-        for (const LeafPath& lp : paths) entries += size_t{1} << lp.features.size();
-        fits = fits && out.tables.size() + entries <= max_entries;
-        if (fits) {
+        if (fits[ti]) {
+            bits.assign(t.nodes.size(), {});
+            paths.clear();
+            (void)collect_paths(t, bits, paths);
             const std::vector<uint32_t> slot = breadth_first_slots(t, order);
             ref.fast = true;
             ref.splits = out.splits.size();

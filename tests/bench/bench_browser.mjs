@@ -1,12 +1,14 @@
-// tests/bench/bench_browser.mjs BASE OUT.json CSV_DIR — the browser side of scripts/bench:
-// the wasm core, ONNX Runtime Web and the whole page in headless Chromium, against the real server.
-import { readFileSync, writeFileSync, statSync, mkdtempSync, rmSync } from 'node:fs';
+// tests/bench/bench_browser.mjs BASE OUT.json CSV_DIR WEB_DIR [SWEEP_DIR] — the browser side of
+// scripts/bench: the wasm core, ONNX Runtime Web and the whole page in headless Chromium, against
+// the real server; with SWEEP_DIR, the size sweep's models (SWEEP_DIR/sweep-*/data.csv, published
+// as bundles of the same names) alone.
+import { readFileSync, writeFileSync, statSync, mkdtempSync, readdirSync, existsSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import { gzipSync } from 'node:zlib';
 import path from 'node:path';
 import { launch, chromium, chromiumOptions, csvRecords } from '../e2e/harness.mjs';
 
-const [base, out, csvDir, webDir] = process.argv.slice(2);
+const [base, out, csvDir, webDir, sweepDir] = process.argv.slice(2);
 const results = {};
 const pct = (a, q) => { const s = [...a].sort((x, y) => x - y); return s[Math.floor(q * (s.length - 1))]; };
 const put = (name, value, unit) => { results[name] = { value, unit }; console.log(`  ${name.padEnd(52)} ${value.toFixed(3).padStart(10)} ${unit}`); };
@@ -28,7 +30,50 @@ async function firstPredictionSeconds(page) {
   return { shown: shown / 1000, checked: checked / 1000 };
 }
 
+// `lines` (a CSV's header and rows) repeated to n rows.
+function repeatCsv(text, n) {
+  const lines = text.trim().split('\n');
+  const out = [lines[0]];
+  for (let i = 0; out.length <= n; i++) out.push(lines[1 + (i % (lines.length - 1))]);
+  return out.join('\n') + '\n';
+}
+
 const browser = await launch();
+
+// The size sweep: per model, the wasm core per patient (200 patients), the bundle verified from its
+// bytes and loaded as the page loads it, and 10,000 patients through the batch view.
+if (sweepDir) {
+  const names = readdirSync(sweepDir).filter((n) => n.startsWith('sweep-') && existsSync(path.join(sweepDir, n, 'data.csv'))).sort();
+  for (const name of names) {
+    const ctx = await browser.newContext({ viewport: { width: 1280, height: 800 } });
+    const page = await ctx.newPage();
+    await page.goto(`${base}/#model=${name}`);
+    await page.evaluate(() => window.localdx.ready);
+    await page.waitForFunction((n) => window.localdx.model() && window.localdx.model().name === n, name, { timeout: 120000 });
+    // The batch worker and its helper prepare themselves once the model is ready (the bundle verified
+    // again, ONNX Runtime's session): on two cores, timed only once they are done.
+    await page.evaluate(() => window.localdx.batchReady());
+    const text = readFileSync(path.join(sweepDir, name, 'data.csv'), 'utf8');
+    const records = csvRecords(text, ['y']).slice(0, 200);
+    await page.evaluate((rs) => window.localdx.timeCore(rs.slice(0, 20)), records);  // warm-up
+    const core = await page.evaluate((rs) => window.localdx.timeCore(rs), records);
+    put(`${name}.wasm.explain_one_p50`, pct(core, 0.5), 'ms');
+    put(`${name}.wasm.explain_one_p99`, pct(core, 0.99), 'ms');
+    const load = await page.evaluate(() => window.localdx.timeBundleLoad(5));
+    put(`${name}.bundle_size`, load.bytes / (1024 * 1024), 'MiB');
+    put(`${name}.page.bundle_verify_p50`, pct(load.verify, 0.5), 'ms');
+    put(`${name}.page.bundle_load`, load.load, 'ms');
+    await page.evaluate(() => window.localdx.batchReady());
+    const batch = await page.evaluate(async (t) => { const start = performance.now(); const r = await window.localdx.scoreCsv(t); return { ...r, ms: performance.now() - start }; }, repeatCsv(text, 10000));
+    if (batch.rows !== 10000) throw new Error(`${name}: the batch scored ${batch.rows} rows`);
+    put(`${name}.page.batch_10k_explained_page_clock`, batch.ms / 1000, 's');
+    await ctx.close();
+  }
+  await browser.close();
+  writeFileSync(out, JSON.stringify(results, null, 2) + '\n');
+  process.exit(0);
+}
+
 const models = { 'pima-diabetes': [path.join(csvDir, 'pima-diabetes.csv'), 'diabetes'], 'synthetic-300x6': [path.join(csvDir, 'synthetic.csv'), 'y'] };
 for (const [name, [csv, label]] of Object.entries(models)) {
   const bundleName = name === 'synthetic-300x6' ? 'synthetic' : name;
@@ -50,9 +95,7 @@ for (const [name, [csv, label]] of Object.entries(models)) {
   put(`${name}.ort.session_create`, ortT.create, 'ms');
   put(`${name}.ort.run_one_p50`, pct(ortT.run, 0.5), 'ms');
   // 10,000 patients through the batch path (core + one ONNX Runtime batch + cross-check + table).
-  const lines = text.trim().split('\n');
-  let big = lines[0] + '\n';
-  for (let i = 0; big.split('\n').length <= 10001; i++) big += lines[1 + (i % (lines.length - 1))] + '\n';
+  const big = repeatCsv(text, 10000);
   // The batch runs in a worker (and its helper, on the other core): the page's longest gap between
   // animation frames meanwhile shows whether the UI stayed responsive. The worker prepares itself
   // a moment after the model is ready, while the clinician picks a file; the bench waits for that
