@@ -59,6 +59,7 @@ Commands:
   predict   score a CSV or JSON file of patients with a bundle, natively
   evaluate  check a bundle on labelled patients (metrics with intervals, comparison, gates)
   publish   upload a bundle to a LocalDx server
+  preprocess  write the tensor an imaging model reads from a DICOM, PNG or JPEG file
   synth     generate a synthetic task (schema + CSV) for scale tests and benchmarks
 )";
 
@@ -937,7 +938,8 @@ int cmd_synth(const Args& a) {
 //-----------------------------------------------------------------------------
 // [SECTION] main
 //-----------------------------------------------------------------------------
-int cmd_publish(const Args& a);  // server/cli/publish.cpp
+int cmd_publish(const Args& a);     // server/cli/publish.cpp
+int cmd_preprocess(const Args& a);  // server/cli/preprocess.cpp
 
 int main(int argc, char** argv) {
     std::vector<std::string> args(argv + 1, argv + argc);
@@ -976,6 +978,7 @@ int main(int argc, char** argv) {
          cmd_evaluate,
          {"--gate"}},
         {"publish", nullptr, {"--server", "--token-file"}, {}, cmd_publish},
+        {"preprocess", nullptr, {"--schema", "--image", "--out", "--frame"}, {"--pixels"}, cmd_preprocess},
         {"synth",
          kSynthHelp,
          {"--out", "--rows", "--fields", "--classes", "--rare", "--missing", "--seed"},

@@ -97,8 +97,7 @@ Conformal conformal_fit(std::span<const double> p, std::span<const int> labels, 
     for (double level : levels) {
         ConformalLevel l{level, std::vector<double>(kk, 1.0)};
         for (size_t y = 0; y < kk; ++y) {
-            const size_t n = scores[y].size();
-            // The rank with a finite-sample guarantee; 1e-9 absorbs 0.9 * 101 = 90.90000000000001.
+            // The rank with a finite-sample guarantee (conformal_quantile).
             if (const double q = conformal_quantile(scores[y], level); std::isfinite(q)) l.threshold[y] = q;
         }
         c.levels.push_back(std::move(l));

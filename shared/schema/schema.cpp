@@ -4,6 +4,7 @@
 //   [SECTION] Small helpers
 //   [SECTION] Field parsing
 //   [SECTION] Outputs parsing
+//   [SECTION] Image input parsing
 //   [SECTION] Schema parsing
 //   [SECTION] Serialisation
 #include "schema/schema.h"
@@ -321,6 +322,142 @@ void parse_outputs(Checker& c, const Json& j, Outputs& o) {
         c.take(conformal_from_json(j["conformal"], o.classes.size(), path + ".conformal"), o.conformal);
 }
 
+//-----------------------------------------------------------------------------
+// [SECTION] Image input parsing
+//-----------------------------------------------------------------------------
+void parse_image(Checker& c, const Json& j, ImageInput& im) {
+    const std::string path = "image";
+    if (!j.is_object()) return c.add("wrong_type", "image must be an object", path);
+    c.keys(j, {"label", "modalities", "formats", "tensor", "preprocess"}, path);
+    c.take_opt(json_opt_string(j, "label", path), im.label);
+    if (j.contains("modalities")) {
+        const Json& m = j["modalities"];
+        if (!m.is_array())
+            c.add("wrong_type", "modalities must be an array of DICOM Modality values (\"DX\", \"CR\")",
+                  path + ".modalities");
+        else
+            for (size_t i = 0; i < m.size(); ++i) {
+                if (m[i].is_string() && !m[i].get<std::string>().empty() && m[i].get<std::string>().size() <= 16)
+                    im.modalities.push_back(m[i].get<std::string>());
+                else c.add("bad_value", "expected a DICOM Modality value such as \"DX\"", at(path + ".modalities", i));
+            }
+    }
+    im.formats.clear();
+    if (!j.contains("formats") || !j["formats"].is_array() || j["formats"].empty()) {
+        c.add("missing_key", "formats must list at least one of dicom, png, jpeg", path + ".formats");
+    } else {
+        for (size_t i = 0; i < j["formats"].size(); ++i) {
+            const Json& f = j["formats"][i];
+            const std::string name = f.is_string() ? f.get<std::string>() : "";
+            if (name == "dicom") im.formats.push_back(ImageFormat::dicom);
+            else if (name == "png") im.formats.push_back(ImageFormat::png);
+            else if (name == "jpeg") im.formats.push_back(ImageFormat::jpeg);
+            else c.add("bad_value", "a format is dicom, png or jpeg", at(path + ".formats", i));
+        }
+    }
+    const std::string tp = path + ".tensor";
+    if (!j.contains("tensor") || !j["tensor"].is_object()) {
+        c.add("missing_key", "tensor must give the model's input: name, layout NCHW, channels, height, width", tp);
+    } else {
+        const Json& t = j["tensor"];
+        c.keys(t, {"name", "layout", "channels", "height", "width"}, tp);
+        c.take(json_string(t, "name", tp), im.tensor);
+        std::string layout;
+        if (c.take(json_string(t, "layout", tp), layout) && layout != "NCHW")
+            c.add("bad_value", "layout must be NCHW (float32, one image), not '" + layout + "'", tp + ".layout");
+        int64_t ch = 0, h = 0, w = 0;
+        if (c.take(json_integer(t, "channels", tp), ch) && ch != 1 && ch != 3)
+            c.add("bad_value", "channels must be 1 (grey) or 3 (RGB)", tp + ".channels");
+        if (c.take(json_integer(t, "height", tp), h) && (h < 8 || h > 2048))
+            c.add("bad_range", "height must lie in [8, 2048] pixels", tp + ".height");
+        if (c.take(json_integer(t, "width", tp), w) && (w < 8 || w > 2048))
+            c.add("bad_range", "width must lie in [8, 2048] pixels", tp + ".width");
+        im.channels = static_cast<int>(ch);
+        im.height = static_cast<int>(h);
+        im.width = static_cast<int>(w);
+    }
+    const std::string pp = path + ".preprocess";
+    if (!j.contains("preprocess") || !j["preprocess"].is_object())
+        return c.add("missing_key", "preprocess must give intensity, resize, mean and std", pp);
+    const Json& p = j["preprocess"];
+    c.keys(p, {"intensity", "resize", "mean", "std"}, pp);
+    const std::string ip = pp + ".intensity";
+    if (!p.contains("intensity") || !p["intensity"].is_object()) {
+        c.add("missing_key", "intensity must be {kind: window | range | min_max, ...}", ip);
+    } else {
+        const Json& in = p["intensity"];
+        std::string kind;
+        if (c.take(json_string(in, "kind", ip), kind)) {
+            if (kind == "window") {
+                im.intensity = IntensityKind::window;
+                c.keys(in, {"kind", "center", "width", "from_file"}, ip);
+                c.take(json_number(in, "center", ip), im.window_center);
+                if (c.take(json_number(in, "width", ip), im.window_width) && !(im.window_width > 0))
+                    c.add("bad_range", "the window's width must be above 0", ip + ".width");
+                c.take_opt(json_opt_bool(in, "from_file", ip), im.window_from_file);
+            } else if (kind == "range") {
+                im.intensity = IntensityKind::range;
+                c.keys(in, {"kind", "min", "max"}, ip);
+                c.take(json_number(in, "min", ip), im.range_min);
+                if (c.take(json_number(in, "max", ip), im.range_max) && !(im.range_max > im.range_min))
+                    c.add("bad_range", "max must be above min", ip + ".max");
+            } else if (kind == "min_max") {
+                im.intensity = IntensityKind::min_max;
+                c.keys(in, {"kind"}, ip);
+            } else {
+                c.add("bad_value", "kind must be window, range or min_max, not '" + kind + "'", ip + ".kind");
+            }
+        }
+    }
+    std::string resize;
+    if (c.take(json_string(p, "resize", pp), resize)) {
+        if (resize == "bilinear") im.filter = ResizeFilter::bilinear;
+        else if (resize == "area") im.filter = ResizeFilter::area;
+        else c.add("bad_value", "resize must be bilinear or area, not '" + resize + "'", pp + ".resize");
+    }
+    for (const char* key : {"mean", "std"}) {
+        std::vector<double>& v = std::string(key) == "mean" ? im.mean : im.std;
+        v.clear();
+        if (!p.contains(key) || !json_number_array(p[key], v) || static_cast<int>(v.size()) != im.channels) {
+            c.add("bad_value", std::string(key) + " must hold one number per channel", pp + "." + key);
+            v.assign(static_cast<size_t>(std::max(im.channels, 1)), std::string(key) == "mean" ? 0.0 : 1.0);
+        }
+        for (const double x : v)
+            if (!std::isfinite(x) || (std::string(key) == "std" && !(x > 0)))
+                c.add("bad_value",
+                      std::string(key) +
+                          (std::string(key) == "std" ? " values must be above 0" : " values must be numbers"),
+                      pp + "." + key);
+    }
+}
+
+Json image_to_json(const ImageInput& im) {
+    Json formats = Json::array();
+    for (const ImageFormat f : im.formats) formats.push_back(image_format_name(f));
+    Json intensity;
+    if (im.intensity == IntensityKind::window)
+        intensity = {{"kind", "window"},
+                     {"center", im.window_center},
+                     {"width", im.window_width},
+                     {"from_file", im.window_from_file}};
+    else if (im.intensity == IntensityKind::range)
+        intensity = {{"kind", "range"}, {"min", im.range_min}, {"max", im.range_max}};
+    else intensity = {{"kind", "min_max"}};
+    return {{"label", im.label},
+            {"modalities", im.modalities},
+            {"formats", formats},
+            {"tensor",
+             {{"name", im.tensor},
+              {"layout", "NCHW"},
+              {"channels", im.channels},
+              {"height", im.height},
+              {"width", im.width}}},
+            {"preprocess",
+             {{"intensity", intensity},
+              {"resize", im.filter == ResizeFilter::bilinear ? "bilinear" : "area"},
+              {"mean", im.mean},
+              {"std", im.std}}}};
+}
 }  // namespace
 
 //-----------------------------------------------------------------------------
@@ -344,13 +481,19 @@ Result<Schema> schema_from_json(const Json& j) {
     Checker c;
     Schema s;
     if (!j.is_object()) return problem("wrong_type", "a schema is a JSON object");
-    c.keys(j, {"task", "title", "description", "fields", "features", "outputs", "privacy"}, "");
+    c.keys(j, {"task", "title", "description", "fields", "features", "outputs", "privacy", "image"}, "");
     if (c.take(json_string(j, "task", ""), s.task) && !is_model_name(s.task))
         c.add("bad_name", "task must be 1-64 of a-z, 0-9 and '-', not '" + s.task + "'", "task");
     c.take(json_string(j, "title", ""), s.title);
     c.take_opt(json_opt_string(j, "description", ""), s.description);
 
-    if (!j.contains("fields") || !j["fields"].is_array() || j["fields"].empty()) {
+    if (j.contains("image")) {
+        s.image.emplace();
+        parse_image(c, j["image"], *s.image);
+    }
+    // An imaging task may take the image alone; any other takes at least one field.
+    if (s.image && !j.contains("fields")) {
+    } else if (!j.contains("fields") || !j["fields"].is_array() || (j["fields"].empty() && !s.image)) {
         c.add("missing_key", "fields must be a non-empty array", "fields");
     } else {
         std::set<std::string> names;
@@ -387,7 +530,7 @@ Result<Schema> schema_from_json(const Json& j) {
                 else s.features.push_back(*col);
             }
         }
-    } else {
+    } else if (!s.image || !s.fields.empty()) {
         s.features = all;
     }
 
@@ -484,9 +627,12 @@ Json schema_to_json(const Schema& s) {
         fields.push_back(std::move(x));
     }
     j["fields"] = std::move(fields);
-    j["features"] = Json::array();
-    for (const auto& c : s.features) j["features"].push_back(c.name);
+    if (!s.features.empty()) {  // an image-only task has none
+        j["features"] = Json::array();
+        for (const auto& c : s.features) j["features"].push_back(c.name);
+    }
     j["outputs"] = outputs_to_json(s.outputs);
+    if (s.image) j["image"] = image_to_json(*s.image);
     j["privacy"] = {{"k_min", s.privacy.k_min},
                     {s.privacy.counting == Privacy::Counting::one_histogram ? "epsilon_per_patient" : "epsilon",
                      s.privacy.epsilon}};

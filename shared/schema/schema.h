@@ -18,8 +18,9 @@
 #include <vector>
 
 #include "base/error.h"
-#include "conformal/calibrator.h"
 #include "base/json.h"
+#include "conformal/calibrator.h"
+#include "imaging/image_input.h"
 
 namespace ldx {
 
@@ -138,6 +139,7 @@ struct Schema {
     std::vector<FeatureColumn> features;
     Outputs outputs;
     Privacy privacy;
+    std::optional<ImageInput> image;  // an imaging task's image input (imaging/image_input.h)
 
     int find_field(std::string_view name) const;  // index, or -1
     int find_feature(std::string_view name) const;

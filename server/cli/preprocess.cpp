@@ -1,0 +1,123 @@
+// server/cli/preprocess.cpp — `localdx preprocess`: the tensor an imaging model sees, from a file.
+#include <cstdio>
+
+#include "base/json.h"
+#include "cli/args.h"
+#include "imaging/dicom.h"
+#include "imaging/preprocess.h"
+#include "imaging/raster.h"
+#include "io/files.h"
+#include "record/record.h"
+#include "schema/schema.h"
+
+using namespace ldx;
+
+namespace {
+const char* kPreprocessHelp = R"(Usage: localdx preprocess --schema SCHEMA.json --image FILE --out FILE.npy
+                          [--frame N] [--pixels]
+
+Reads the image (DICOM, PNG or JPEG, told apart by their first bytes) and writes, as a NumPy
+.npy file (float32, C order), exactly the tensor the schema's imaging model reads: the
+preprocessing of the schema's "image" (rescale, channels, window or range, MONOCHROME1,
+resize, normalisation; docs/imaging.md) by the same core the browser runs. Compare it with
+your training pipeline's tensor for the same file.
+
+  --frame N   the frame of a multi-frame DICOM file (1 = the first, the default)
+  --pixels    write the decoded pixels instead (stored values, 1 x height x width x channels),
+              to check a decoder against another (for example pydicom's pixel_array)
+
+Prints what was read to standard error: format, size, frames, rescale and window, and the
+header fields a clinician may see (modality, body part, view). Nothing else of the header is
+read out. Exit 1 with the reason when the file cannot be used.
+)";
+
+int fail(const std::vector<Problem>& ps) {
+    for (const Problem& p : ps) std::fprintf(stderr, "localdx preprocess: %s\n", p.describe().c_str());
+    return 1;
+}
+
+Result<Pixels> decode(std::string_view bytes, int frame) {
+    switch (image_format_sniff(bytes)) {
+        case ImageFormat::png:
+            return png_decode(bytes);
+        case ImageFormat::jpeg:
+            return jpeg_decode(bytes);
+        case ImageFormat::dicom:
+            break;
+    }
+    return dicom_decode(bytes, frame);
+}
+
+std::string number_text(double v) {
+    char b[32];
+    std::snprintf(b, sizeof b, "%g", v);
+    return b;
+}
+
+std::string formats_text(const ImageInput& im) {
+    std::string s;
+    for (const ImageFormat f : im.formats) s += (s.empty() ? "" : ", ") + std::string(image_format_name(f));
+    return s;
+}
+
+// What was read, for standard error: never more of the header than modality, body part and view.
+std::string seen_text(ImageFormat format, const Pixels& p, int frame) {
+    std::string s = std::string(image_format_name(format)) + ", " + std::to_string(p.width) + " x " +
+                    std::to_string(p.height) + ", " + std::to_string(p.channels) + " channel(s), frame " +
+                    std::to_string(frame + 1) + " of " + std::to_string(p.frames) + ", rescale " +
+                    number_text(p.slope) + " x + " + number_text(p.intercept);
+    if (p.monochrome1) s += ", MONOCHROME1";
+    if (p.window) s += ", window " + number_text((*p.window)[0]) + " / " + number_text((*p.window)[1]);
+    if (!p.modality.empty()) s += ", modality " + p.modality;
+    if (!p.body_part.empty()) s += ", body part " + p.body_part;
+    if (!p.view.empty()) s += ", view " + p.view;
+    return s;
+}
+}  // namespace
+
+int cmd_preprocess(const Args& a) {
+    if (a.has("--help")) {
+        std::fputs(kPreprocessHelp, stdout);
+        return 0;
+    }
+    auto schema_path = args_require(a, "--schema");
+    auto image_path = args_require(a, "--image");
+    auto out_path = args_require(a, "--out");
+    for (auto* r : {&schema_path, &image_path, &out_path})
+        if (!*r) return fail(r->problems());
+    int frame = 0;
+    if (auto f = a.get("--frame")) {
+        const auto n = number_parse(*f);
+        if (!n || *n < 1 || *n > 100000 || *n != static_cast<int>(*n))
+            return fail({problem("usage", "--frame takes a frame number from 1, not '" + *f + "'")});
+        frame = static_cast<int>(*n) - 1;
+    }
+    auto schema_text = file_read(*schema_path, 1u << 20);
+    if (!schema_text) return fail(schema_text.problems());
+    auto schema = schema_parse(*schema_text);
+    if (!schema) return fail(schema.problems());
+    if (!schema->image) return fail({problem("usage", *schema_path + " describes no image input (no \"image\" key)")});
+    auto bytes = file_read(*image_path, size_t{1} << 30);
+    if (!bytes) return fail(bytes.problems());
+    const ImageFormat format = image_format_sniff(*bytes);
+    if (!schema->image->accepts(format))
+        return fail({problem("unsupported_image", "this model takes " + formats_text(*schema->image) + " files; " +
+                                                      *image_path + " looks like " + image_format_name(format))});
+    auto pixels = decode(*bytes, frame);
+    if (!pixels) return fail(pixels.problems());
+    std::fprintf(stderr, "localdx preprocess: %s\n", seen_text(format, *pixels, frame).c_str());
+    Tensor t;
+    if (a.has("--pixels")) {
+        t.shape = {1, pixels->height, pixels->width, pixels->channels};
+        t.data = pixels->values;
+    } else {
+        auto tensor = image_tensor(*schema->image, *pixels);
+        if (!tensor) return fail(tensor.problems());
+        t = std::move(*tensor);
+    }
+    if (auto ok = file_write_atomic(*out_path, tensor_npy(t)); !ok) return fail(ok.problems());
+    std::fprintf(stderr, "localdx preprocess: tensor %lld x %lld x %lld x %lld -> %s\n",
+                 static_cast<long long>(t.shape[0]), static_cast<long long>(t.shape[1]),
+                 static_cast<long long>(t.shape[2]), static_cast<long long>(t.shape[3]), out_path->c_str());
+    return 0;
+}

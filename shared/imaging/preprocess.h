@@ -1,0 +1,24 @@
+// shared/imaging/preprocess.h — decoded pixels to the tensor an imaging model reads.
+//
+// One implementation for the CLI (`localdx preprocess`) and the browser. In order:
+//   1. modality rescale: value = stored * slope + intercept (DICOM; 1 and 0 otherwise);
+//   2. channels: RGB to grey as 0.299 R + 0.587 G + 0.114 B, grey to RGB by repeating it;
+//   3. intensity to [0, 1], clamped: window (v - (center - width / 2)) / width, range
+//      (v - min) / (max - min), or the image's own minimum and maximum;
+//   4. MONOCHROME1 inverted (1 - v), so that dense tissue is bright in every tensor;
+//   5. resize to the tensor's height and width (imaging/image_input.h, ResizeFilter);
+//   6. normalise each channel: (v - mean) / std.
+// Computed in double, stored as float32 (NCHW, N = 1).
+#pragma once
+#include "base/error.h"
+#include "imaging/image_input.h"
+
+namespace ldx {
+
+// The largest image accepted, per side and in pixels (a 16k x 16k grey image is 1 GiB as float).
+inline constexpr int kMaxImageSide = 16384;
+inline constexpr int64_t kMaxImagePixels = int64_t{1} << 26;
+
+Result<Tensor> image_tensor(const ImageInput& spec, const Pixels& pixels);
+
+}  // namespace ldx

@@ -1,0 +1,238 @@
+// tests/unit/test_imaging.cpp — the image input of a schema, preprocessing to the model's tensor
+// (against values worked out by hand), the .npy writer, and DICOM decoding of damaged files.
+#include <gtest/gtest.h>
+
+#include <cstring>
+#include <fstream>
+#include <random>
+#include <sstream>
+
+#include "imaging/dicom.h"
+#include "imaging/preprocess.h"
+#include "schema/schema.h"
+
+using namespace ldx;
+
+namespace {
+const char* kImageSchema = R"({"task": "chest-demo", "title": "Opacity on a radiograph",
+  "outputs": {"kind": "binary", "column": "y", "positive": "1",
+              "classes": [{"name": "0", "label": "No opacity"}, {"name": "1", "label": "Opacity"}]},
+  "image": {"label": "Chest radiograph", "modalities": ["DX", "CR"], "formats": ["dicom", "png"],
+            "tensor": {"name": "image", "layout": "NCHW", "channels": 1, "height": 64, "width": 48},
+            "preprocess": {"intensity": {"kind": "window", "center": 40, "width": 400, "from_file": false},
+                           "resize": "area", "mean": [0.5], "std": [0.25]}}})";
+
+Json image_schema() { return Json::parse(kImageSchema); }
+
+std::string paths_of(const Result<Schema>& r) {
+    std::string s;
+    for (const Problem& p : r.problems()) s += p.field + " ";
+    return s;
+}
+
+Pixels grey(int w, int h, std::vector<float> v) {
+    Pixels p;
+    p.width = w;
+    p.height = h;
+    p.values = std::move(v);
+    return p;
+}
+
+ImageInput spec(int h, int w, ResizeFilter f = ResizeFilter::bilinear) {
+    ImageInput im;
+    im.formats = {ImageFormat::png};
+    im.height = h;
+    im.width = w;
+    im.filter = f;
+    im.intensity = IntensityKind::range;
+    im.range_min = 0;
+    im.range_max = 100;
+    return im;
+}
+}  // namespace
+
+TEST(Imaging, ASchemaWithAnImageAndNoFieldsParsesAndRoundTrips) {
+    auto s = schema_from_json(image_schema());
+    ASSERT_TRUE(s) << s.error().describe();
+    ASSERT_TRUE(s->image);
+    EXPECT_TRUE(s->fields.empty());
+    EXPECT_EQ(s->image->height, 64);
+    EXPECT_EQ(s->image->width, 48);
+    EXPECT_EQ(s->image->filter, ResizeFilter::area);
+    EXPECT_EQ(s->image->intensity, IntensityKind::window);
+    EXPECT_FALSE(s->image->window_from_file);
+    EXPECT_TRUE(s->image->accepts(ImageFormat::dicom));
+    EXPECT_FALSE(s->image->accepts(ImageFormat::jpeg));
+    auto again = schema_from_json(schema_to_json(*s));
+    ASSERT_TRUE(again) << again.error().describe();
+    EXPECT_EQ(schema_to_json(*again), schema_to_json(*s));
+}
+
+TEST(Imaging, EveryBadImageKeyIsNamedByItsPath) {
+    Json j = image_schema();
+    j["image"]["tensor"]["layout"] = "NHWC";
+    j["image"]["tensor"]["channels"] = 2;
+    j["image"]["preprocess"]["std"] = Json::array({0.0});
+    j["image"]["preprocess"]["resize"] = "lanczos";
+    j["image"]["formats"] = Json::array({"tiff"});
+    j["image"]["colour"] = true;
+    auto r = schema_from_json(j);
+    ASSERT_FALSE(r);
+    const std::string paths = paths_of(r);
+    for (const char* p : {"image.tensor.layout", "image.tensor.channels", "image.preprocess.std",
+                          "image.preprocess.resize", "image.formats[0]", "image"})
+        EXPECT_NE(paths.find(p), std::string::npos) << p << " not named in: " << paths;
+    Json k = image_schema();
+    k["image"]["preprocess"]["intensity"] = {{"kind", "window"}, {"center", 40}, {"width", 0}};
+    EXPECT_NE(paths_of(schema_from_json(k)).find("image.preprocess.intensity.width"), std::string::npos);
+    Json m = image_schema();
+    m["image"]["preprocess"]["mean"] = Json::array({0.5, 0.5, 0.5});  // three means for one channel
+    EXPECT_NE(paths_of(schema_from_json(m)).find("image.preprocess.mean"), std::string::npos);
+}
+
+TEST(Imaging, ATaskWithoutAnImageStillNeedsFields) {
+    Json j = image_schema();
+    j.erase("image");
+    auto r = schema_from_json(j);
+    ASSERT_FALSE(r);
+    EXPECT_NE(paths_of(r).find("fields"), std::string::npos);
+}
+
+// 2 x 2 -> 4 x 4 bilinear with half-pixel centres: output x = 0..3 samples input x = 0, 0.25,
+// 0.75, 1 (the first clamped at 0), so a row 0, 100 (range 0-100 -> 0, 1) gives 0, .25, .75, 1.
+TEST(Imaging, BilinearResizeUsesHalfPixelCentres) {
+    auto t = image_tensor(spec(4, 4), grey(2, 2, {0, 100, 0, 100}));
+    ASSERT_TRUE(t) << t.error().describe();
+    EXPECT_EQ(t->shape, (std::array<int64_t, 4>{1, 1, 4, 4}));
+    const float want[4] = {0, 0.25f, 0.75f, 1};
+    for (int y = 0; y < 4; ++y)
+        for (int x = 0; x < 4; ++x) EXPECT_FLOAT_EQ(t->data[static_cast<size_t>(4 * y + x)], want[x]) << y << "," << x;
+}
+
+// 4 x 2 -> 2 x 1 by area: each output averages a 2 x 2 block.
+TEST(Imaging, AreaResizeAveragesTheCellsItCovers) {
+    auto t = image_tensor(spec(2, 1, ResizeFilter::area), grey(2, 4, {0, 10, 20, 30, 40, 50, 60, 70}));
+    ASSERT_TRUE(t) << t.error().describe();
+    EXPECT_FLOAT_EQ(t->data[0], 0.15f);  // (0 + 10 + 20 + 30) / 4 / 100
+    EXPECT_FLOAT_EQ(t->data[1], 0.55f);
+    // 3 -> 2: cells [0, 2) and [1, 3) overlap in the middle one, as PyTorch's adaptive pooling.
+    auto u = image_tensor(spec(1, 2, ResizeFilter::area), grey(3, 1, {0, 30, 90}));
+    ASSERT_TRUE(u);
+    EXPECT_FLOAT_EQ(u->data[0], 0.15f);
+    EXPECT_FLOAT_EQ(u->data[1], 0.6f);
+}
+
+TEST(Imaging, RescaleWindowInversionAndNormalisationInOrder) {
+    ImageInput im = spec(1, 2);
+    im.intensity = IntensityKind::window;
+    im.window_center = 40;
+    im.window_width = 400;  // -160 .. 240
+    im.mean = {0.5};
+    im.std = {0.25};
+    Pixels p = grey(2, 1, {1024, 1424});  // stored; Hounsfield = stored - 1024: 0 and 400
+    p.intercept = -1024;
+    auto t = image_tensor(im, p);
+    ASSERT_TRUE(t);
+    EXPECT_FLOAT_EQ(t->data[0], static_cast<float>((0.4 - 0.5) / 0.25));  // (0 + 160) / 400 = 0.4
+    EXPECT_FLOAT_EQ(t->data[1], static_cast<float>((1.0 - 0.5) / 0.25));  // clamped at the top
+    p.window = std::array<double, 2>{0, 100};                             // the file's own window
+    im.window_from_file = true;
+    p.monochrome1 = true;
+    t = image_tensor(im, p);
+    ASSERT_TRUE(t);
+    EXPECT_FLOAT_EQ(t->data[0], static_cast<float>((0.5 - 0.5) / 0.25));  // 0.5, inverted: 0.5
+    EXPECT_FLOAT_EQ(t->data[1], static_cast<float>((0.0 - 0.5) / 0.25));  // 1, inverted: 0
+}
+
+TEST(Imaging, ColourBecomesGreyWithTheStatedWeightsAndGreyBecomesThreeChannels) {
+    Pixels rgb;
+    rgb.width = 1;
+    rgb.height = 1;
+    rgb.channels = 3;
+    rgb.values = {100, 0, 0};
+    auto t = image_tensor(spec(1, 1), rgb);
+    ASSERT_TRUE(t);
+    EXPECT_NEAR(t->data[0], 0.299, 1e-7);
+    ImageInput three = spec(1, 1);
+    three.channels = 3;
+    three.mean = {0, 0.5, 0};
+    three.std = {1, 1, 2};
+    t = image_tensor(three, grey(1, 1, {50}));
+    ASSERT_TRUE(t);
+    EXPECT_EQ(t->shape, (std::array<int64_t, 4>{1, 3, 1, 1}));
+    EXPECT_FLOAT_EQ(t->data[0], 0.5f);
+    EXPECT_FLOAT_EQ(t->data[1], 0.0f);
+    EXPECT_FLOAT_EQ(t->data[2], 0.25f);
+}
+
+TEST(Imaging, MinMaxOfAFlatImageIsZeroNotADivisionByZero) {
+    ImageInput im = spec(2, 2);
+    im.intensity = IntensityKind::min_max;
+    auto t = image_tensor(im, grey(2, 2, {7, 7, 7, 7}));
+    ASSERT_TRUE(t);
+    for (const float v : t->data) EXPECT_EQ(v, 0.0f);
+}
+
+TEST(Imaging, PixelsThatDoNotMatchTheirSizeAreRefused) {
+    EXPECT_FALSE(image_tensor(spec(2, 2), grey(2, 2, {1, 2, 3})));
+    EXPECT_FALSE(image_tensor(spec(2, 2), grey(0, 2, {})));
+    Pixels p = grey(1, 1, {1});
+    p.channels = 2;
+    p.values = {1, 2};
+    EXPECT_FALSE(image_tensor(spec(2, 2), p));
+    Pixels huge = grey(kMaxImageSide + 1, 1, {});
+    auto r = image_tensor(spec(2, 2), huge);
+    ASSERT_FALSE(r);
+    EXPECT_NE(r.error().message.find("per side"), std::string::npos);
+    Pixels nan_slope = grey(1, 1, {1});
+    nan_slope.slope = NAN;
+    EXPECT_FALSE(image_tensor(spec(2, 2), nan_slope));
+}
+
+TEST(Imaging, NpyHeaderIsAlignedAndDescribesTheTensor) {
+    Tensor t;
+    t.shape = {1, 1, 2, 3};
+    t.data = {0, 1, 2, 3, 4, -1.5f};
+    const std::string npy = tensor_npy(t);
+    ASSERT_GE(npy.size(), 10u);
+    EXPECT_EQ(npy.substr(0, 6), "\x93NUMPY");
+    const size_t header =
+        static_cast<unsigned char>(npy[8]) | (static_cast<size_t>(static_cast<unsigned char>(npy[9])) << 8);
+    EXPECT_EQ((10 + header) % 64, 0u);
+    EXPECT_NE(npy.find("'shape': (1, 1, 2, 3)"), std::string::npos);
+    EXPECT_NE(npy.find("'descr': '<f4'"), std::string::npos);
+    ASSERT_EQ(npy.size(), 10 + header + 6 * sizeof(float));
+    float last = 0;
+    std::memcpy(&last, npy.data() + npy.size() - 4, 4);
+    EXPECT_EQ(last, -1.5f);
+}
+
+// pydicom's files (python3-pydicom, installed by scripts/setup): every truncation of a real file
+// and random damage give a reason, never a crash.
+TEST(Imaging, DicomTruncatedOrDamagedIsRefusedWithAReason) {
+    if (!dicom_available()) GTEST_SKIP() << "this build has no DICOM decoder";
+    std::ifstream in("/usr/lib/python3/dist-packages/pydicom/data/test_files/MR_small.dcm", std::ios::binary);
+    ASSERT_TRUE(in) << "python3-pydicom's test files are missing: run scripts/setup";
+    std::stringstream ss;
+    ss << in.rdbuf();
+    const std::string file = ss.str();
+    auto whole = dicom_decode(file);
+    ASSERT_TRUE(whole) << whole.error().describe();
+    EXPECT_EQ(whole->width, 64);
+    EXPECT_EQ(whole->modality, "MR");
+    for (size_t cut = 0; cut < file.size(); cut += 97) {
+        auto r = dicom_decode(std::string_view(file).substr(0, cut));
+        if (r) continue;  // a cut inside trailing padding may still hold the whole image
+        EXPECT_TRUE(r.error().code == "bad_dicom" || r.error().code == "unsupported_dicom") << r.error().code;
+        EXPECT_NE(r.error().message.find("DICOM"), std::string::npos) << r.error().message;
+    }
+    std::mt19937 rng(5);
+    for (int round = 0; round < 200; ++round) {
+        std::string damaged = file;
+        for (int k = 0; k < 8; ++k) damaged[rng() % damaged.size()] = static_cast<char>(rng());
+        (void)dicom_decode(damaged);  // either reads or refuses; the sanitizers and fuzzer watch the rest
+    }
+    auto frame = dicom_decode(file, 3);
+    ASSERT_FALSE(frame);
+    EXPECT_NE(frame.error().message.find("frame"), std::string::npos);
+}
