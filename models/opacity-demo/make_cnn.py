@@ -1,0 +1,154 @@
+#!/usr/bin/python3
+"""models/opacity-demo/make_cnn.py OUT_DIR [--images N] [--epochs E] — the imaging demonstration:
+a small CNN trained with PyTorch on SYNTHETIC radiograph-like images whose lesions are known.
+
+Not a medical model and not for clinical use: the images are drawn here (a smooth body outline,
+rib-like arcs, film grain) and half of them get one to three round opacities of random size and
+contrast. The point is to exercise the pipeline end to end (preprocessing, ONNX Runtime Web, a
+heat map whose correctness can be measured) on data whose answer is known.
+
+Writes to OUT_DIR:
+  model.onnx      input "image" [1, 1, 224, 224] (the schema's preprocessing already applied),
+                  outputs "probability" [1, 1] (sigmoid) and "cam" [1, 28, 28]: the class
+                  activation map (Zhou et al. 2016) of the last convolution, computed inside
+                  the graph so that the heat map costs no second pass
+  test/           40 held-out images as 8-bit PNG, each with NAME.json (positive, lesions:
+                  centres and radii in pixels), and PyTorch's side of the parity tests:
+                  tensors.f32 (the tensors, float32) and reference.json (probability, cam)
+Deterministic for a given seed (torch.manual_seed, numpy default_rng).
+"""
+import argparse
+import json
+import os
+
+import numpy as np
+import torch
+import torch.nn as nn
+
+SIZE = 224
+MEAN, STD = 0.5, 0.25
+
+
+def draw(rng, positive):
+    """One image in [0, 1] (float64) and its lesions [(row, col, radius)]."""
+    y, x = np.mgrid[0:SIZE, 0:SIZE].astype(np.float64)
+    cy, cx = SIZE / 2 + rng.normal(0, 6), SIZE / 2 + rng.normal(0, 6)
+    body = np.exp(-(((y - cy) / (0.55 * SIZE)) ** 2 + ((x - cx) / (0.42 * SIZE)) ** 2) ** 2)
+    img = 0.15 + 0.35 * body
+    # Ribs: arcs on both sides, brighter bands.
+    for side in (-1, 1):
+        for k in range(7):
+            r0 = 30 + 22 * k + rng.normal(0, 2)
+            arc = r0 + 0.004 * (x - cx - side * 45) ** 2
+            band = np.exp(-((y - arc) / 3.5) ** 2) * ((side * (x - cx)) > 8) * body
+            img += 0.12 * band
+    img += rng.normal(0, 0.02, img.shape)                      # film grain
+    img += 0.03 * np.sin(x / rng.uniform(9, 15) + rng.uniform(0, 6))  # texture
+    lesions = []
+    if positive:
+        for _ in range(rng.integers(1, 4)):
+            r = rng.uniform(6, 20)
+            ly, lx = rng.uniform(0.25, 0.75) * SIZE, rng.uniform(0.22, 0.78) * SIZE
+            contrast = rng.uniform(0.12, 0.35)
+            img += contrast * np.exp(-(((y - ly) ** 2 + (x - lx) ** 2) / (r * r)) ** 1.5)
+            lesions.append((float(ly), float(lx), float(r)))
+    return np.clip(img, 0, 1), lesions
+
+
+class OpacityNet(nn.Module):
+    """Four convolutions (224 -> 28), global average pooling, one logit; forward returns the
+    probability and the class activation map of the last convolution."""
+
+    def __init__(self):
+        super().__init__()
+        self.features = nn.Sequential(
+            nn.Conv2d(1, 8, 5, stride=2, padding=2), nn.ReLU(),
+            nn.Conv2d(8, 16, 3, stride=2, padding=1), nn.ReLU(),
+            nn.Conv2d(16, 32, 3, stride=2, padding=1), nn.ReLU(),
+            nn.Conv2d(32, 32, 3, stride=1, padding=1), nn.ReLU())
+        self.fc = nn.Linear(32, 1)
+
+    def forward(self, x):
+        f = self.features(x)                                   # N x 32 x 28 x 28
+        logit = self.fc(f.mean(dim=(2, 3)))                    # N x 1
+        cam = torch.einsum("nkhw,k->nhw", f, self.fc.weight[0])  # N x 28 x 28 (bias left out)
+        return torch.sigmoid(logit), cam
+
+
+def tensor(img):
+    return ((img - MEAN) / STD).astype(np.float32)[None, None]
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("out")
+    ap.add_argument("--images", type=int, default=1600)
+    ap.add_argument("--epochs", type=int, default=6)
+    ap.add_argument("--seed", type=int, default=7)
+    a = ap.parse_args()
+    os.makedirs(os.path.join(a.out, "test"), exist_ok=True)
+    torch.manual_seed(a.seed)
+    torch.set_num_threads(max(1, os.cpu_count() or 1))
+    rng = np.random.default_rng(a.seed)
+    labels = rng.integers(0, 2, a.images)
+    xs = np.concatenate([tensor(draw(rng, bool(l))[0]) for l in labels])
+    ys = torch.tensor(labels, dtype=torch.float32)[:, None]
+    model = OpacityNet()
+    opt = torch.optim.Adam(model.parameters(), lr=2e-3)
+    loss_fn = nn.BCELoss()
+    x_all = torch.from_numpy(xs)
+    for epoch in range(a.epochs):
+        perm = torch.randperm(len(x_all))
+        total = 0.0
+        for i in range(0, len(perm), 32):
+            idx = perm[i:i + 32]
+            p, _ = model(x_all[idx])
+            loss = loss_fn(p, ys[idx])
+            opt.zero_grad()
+            loss.backward()
+            opt.step()
+            total += float(loss) * len(idx)
+        print(f"epoch {epoch + 1}/{a.epochs}: loss {total / len(perm):.4f}")
+    model.eval()
+
+    # Held-out images: 100 positives and 100 negatives, never seen in training.
+    test_rng = np.random.default_rng(a.seed + 1000)
+    test, correct = [], 0
+    for i in range(200):
+        img, lesions = draw(test_rng, i % 2 == 1)
+        test.append((img, lesions))
+    with torch.no_grad():
+        probs, cams = model(torch.from_numpy(np.concatenate([tensor(im) for im, _ in test])))
+    probs = probs[:, 0].numpy()
+    accuracy = float(np.mean((probs >= 0.5) == np.array([len(l) > 0 for _, l in test])))
+    print(f"held-out accuracy {accuracy:.3f} on 200 synthetic images")
+
+    torch.onnx.export(model, torch.zeros(1, 1, SIZE, SIZE), os.path.join(a.out, "model.onnx"),
+                      input_names=["image"], output_names=["probability", "cam"], opset_version=17)
+    # Held-out images as 8-bit PNG files, what a browser reads.
+    from PIL import Image
+    refs = {"tensor": [], "probability": [], "cam": [], "name": []}
+    for i, (img, lesions) in enumerate(test[:40]):
+        name = f"synthetic-{i:03d}"
+        png8 = np.round(img * 255).astype(np.uint8)
+        Image.fromarray(png8, "L").save(os.path.join(a.out, "test", name + ".png"))
+        t = tensor(png8 / 255.0)
+        with torch.no_grad():
+            p, c = model(torch.from_numpy(t))
+        refs["tensor"].append(t[0])
+        refs["probability"].append(float(p[0, 0]))
+        refs["cam"].append(c[0].numpy())
+        refs["name"].append(name)
+        with open(os.path.join(a.out, "test", name + ".json"), "w") as f:
+            json.dump({"positive": len(lesions) > 0, "lesions": lesions}, f)
+    # PyTorch's side of the parity tests: the tensors (float32, in order) and the outputs.
+    np.stack(refs["tensor"]).astype("<f4").tofile(os.path.join(a.out, "test", "tensors.f32"))
+    with open(os.path.join(a.out, "test", "reference.json"), "w") as f:
+        json.dump({"names": refs["name"], "shape": [1, 1, SIZE, SIZE], "probability": refs["probability"],
+                   "cam": [c.astype(np.float64).ravel().tolist() for c in refs["cam"]]}, f)
+    with open(os.path.join(a.out, "metrics.json"), "w") as f:
+        json.dump({"held_out_accuracy": accuracy, "images": a.images, "epochs": a.epochs}, f)
+
+
+if __name__ == "__main__":
+    main()
