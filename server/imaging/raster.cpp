@@ -128,7 +128,14 @@ bool jpeg_read(std::string_view bytes, std::vector<unsigned char>& rgb, int& wid
         jpeg_read_scanlines(&info, &row, 1);
     }
     jpeg_finish_decompress(&info);
+    // libjpeg fills what a damaged or truncated file lacks with grey and only warns: such an image
+    // is refused, never scored as if it were whole.
+    const long warnings = info.err->num_warnings;
     jpeg_destroy_decompress(&info);
+    if (warnings > 0) {
+        std::snprintf(err.message, sizeof err.message, "it ends early or part of it is damaged");
+        return false;
+    }
     return true;
 }
 }  // namespace

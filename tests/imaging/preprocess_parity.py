@@ -137,6 +137,20 @@ def main():
             if diff > 1e-6:
                 sys.exit(f"{path}, variant {k}: max |difference| {diff:g} > 1e-6")
     print(f"{checked} tensors equal the numpy + PyTorch reference: max |difference| {worst:.2e}")
+    # Truncated and damaged files are refused with a reason, never scored as if whole (libjpeg
+    # and libpng would fill a truncated image with grey).
+    sp = os.path.join(work, "schema-0.json")
+    for name in ("grey.jpg", "colour.jpg", "grey.png", "colour.png"):
+        data = open(os.path.join(work, name), "rb").read()
+        for cut in (len(data) // 3, len(data) // 2, len(data) - 20):
+            bad = os.path.join(work, "cut-" + name)
+            with open(bad, "wb") as f:
+                f.write(data[:cut])
+            r = subprocess.run([cli, "preprocess", "--schema", sp, "--image", bad, "--out", bad + ".npy"],
+                               capture_output=True, text=True, timeout=60)
+            if r.returncode != 1 or "cannot be read" not in r.stderr:
+                sys.exit(f"{name} cut to {cut} bytes: exit {r.returncode}, not refused with a reason: {r.stderr}")
+    print("truncated PNG and JPEG files are refused with a reason")
 
 
 if __name__ == "__main__":
