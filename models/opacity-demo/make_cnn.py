@@ -8,13 +8,14 @@ contrast. The point is to exercise the pipeline end to end (preprocessing, ONNX 
 heat map whose correctness can be measured) on data whose answer is known.
 
 Writes to OUT_DIR:
-  model.onnx      input "image" [1, 1, 224, 224] (the schema's preprocessing already applied),
-                  outputs "probability" [1, 1] (sigmoid) and "cam" [1, 28, 28]: the class
+  model.onnx      input "image" [N, 1, 224, 224] (the schema's preprocessing already applied),
+                  outputs "probability" [N, 1] (sigmoid) and "cam" [N, 28, 28]: the class
                   activation map (Zhou et al. 2016) of the last convolution, computed inside
                   the graph so that the heat map costs no second pass
   test/           40 held-out images as 8-bit PNG, each with NAME.json (positive, lesions:
                   centres and radii in pixels), and PyTorch's side of the parity tests:
-                  tensors.f32 (the tensors, float32) and reference.json (probability, cam)
+                  tensors.f32 (the tensors, float32) and reference.json (probability, cam);
+                  reference.csv (image, p_0, p_1), the reference images `localdx bundle` takes
 Deterministic for a given seed (torch.manual_seed, numpy default_rng).
 """
 import argparse
@@ -71,7 +72,7 @@ class OpacityNet(nn.Module):
     def forward(self, x):
         f = self.features(x)                                   # N x 32 x 28 x 28
         logit = self.fc(f.mean(dim=(2, 3)))                    # N x 1
-        cam = torch.einsum("nkhw,k->nhw", f, self.fc.weight[0])  # N x 28 x 28 (bias left out)
+        cam = (f * self.fc.weight[0][None, :, None, None]).sum(dim=1)  # N x 28 x 28 (bias left out)
         return torch.sigmoid(logit), cam
 
 
@@ -124,7 +125,8 @@ def main():
     print(f"held-out accuracy {accuracy:.3f} on 200 synthetic images")
 
     torch.onnx.export(model, torch.zeros(1, 1, SIZE, SIZE), os.path.join(a.out, "model.onnx"),
-                      input_names=["image"], output_names=["probability", "cam"], opset_version=17)
+                      input_names=["image"], output_names=["probability", "cam"], opset_version=17,
+                      dynamic_axes={"image": {0: "n"}, "probability": {0: "n"}, "cam": {0: "n"}})
     # Held-out images as 8-bit PNG files, what a browser reads.
     from PIL import Image
     refs = {"tensor": [], "probability": [], "cam": [], "name": []}
@@ -146,6 +148,10 @@ def main():
     with open(os.path.join(a.out, "test", "reference.json"), "w") as f:
         json.dump({"names": refs["name"], "shape": [1, 1, SIZE, SIZE], "probability": refs["probability"],
                    "cam": [c.astype(np.float64).ravel().tolist() for c in refs["cam"]]}, f)
+    with open(os.path.join(a.out, "test", "reference.csv"), "w") as f:
+        f.write("image,p_0,p_1\n")
+        for name, p in zip(refs["name"], refs["probability"]):
+            f.write(f"{name}.png,{1 - p!r},{p!r}\n")
     with open(os.path.join(a.out, "metrics.json"), "w") as f:
         json.dump({"held_out_accuracy": accuracy, "images": a.images, "epochs": a.epochs}, f)
 

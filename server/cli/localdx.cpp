@@ -16,6 +16,7 @@
 // non-zero; outputs are written atomically, so a failed command leaves no file behind.
 #include <cmath>
 #include <cstdio>
+#include <filesystem>
 #include <iostream>
 #include <string>
 #include <vector>
@@ -41,6 +42,27 @@
 #include "train/train.h"
 
 using namespace ldx;
+
+// Loading a verified model, shared with server/cli/preprocess.cpp.
+constexpr FileStart kBundleStart{kBundleMagic, "a LocalDx bundle (it does not start with LDXBNDL1)", "bad_magic"};
+
+Result<TrustRoot> load_trust(const std::string& path) {
+    auto text = file_read(path, 1u << 20);
+    if (!text) return text.problems();
+    auto r = trust_root_parse(*text, unix_now());
+    if (!r) return problem(r.error().code, "trust root " + path + ": " + r.error().message);
+    return r;
+}
+
+Result<Model> load_model(const std::string& bundle_path, const std::string& trust_path, int64_t min_version) {
+    auto root = load_trust(trust_path);
+    if (!root) return root.problems();
+    auto bytes = file_read(bundle_path, BundleLimits{}.max_bytes, kBundleStart);
+    if (!bytes) return bytes.problems();
+    auto v = bundle_verify(*bytes, *root, VerifyPolicy{unix_now(), min_version, {}});
+    if (!v) return v.problems();
+    return model_from_bundle(*v);
+}
 
 namespace {
 
@@ -112,11 +134,18 @@ const char* kBundleHelp = R"(Usage: localdx bundle --schema FILE --model FILE --
             (e.g. an MLP: Gemm/Relu/Softmax) with one float input [N, features] and an output
             'probabilities' [N, classes]: explained model-agnostically (sampling Shapley values
             in probability points, with standard errors), run by ONNX Runtime in the browser.
+            With a schema that has an "image" input: an ONNX image classifier taking the
+            schema's tensor [N, C, H, W] with an output of class probabilities [N, classes]
+            (or [N, 1] with P(positive)), and optionally its class activation map [N, h, w] or
+            [N, classes, h, w] as a second output; without one the browser computes an
+            occlusion map (docs/imaging.md).
 --reference reference.json from `localdx train`, or a CSV of representative rows (required for
             ONNX models: covers and drift histograms come from it). For a non-tree model the
             CSV also needs the model's probabilities in columns p_<class> (the browser checks
             them against ONNX Runtime on every load), and the explainer's background sample
-            is drawn from its rows.
+            is drawn from its rows. For an imaging model: a CSV with a column image (files,
+            named from the CSV's folder) and p_<class>; the first 4 images, preprocessed by
+            LocalDx, are checked against ONNX Runtime in every browser that loads the bundle.
 --background N    non-tree models: background rows kept for the explainer (default 32).
 --permutations N  non-tree models: permutations per background row, even (default 4).
 --expires-days  default 365.
@@ -209,24 +238,6 @@ int fail(const std::string& cmd, const Problem& p) { return fail(cmd, std::vecto
 void progress(const std::string& line) { std::fprintf(stderr, "  %s\n", line.c_str()); }
 
 constexpr FileStart kBundleStart{kBundleMagic, "a LocalDx bundle (it does not start with LDXBNDL1)", "bad_magic"};
-
-Result<TrustRoot> load_trust(const std::string& path) {
-    auto text = file_read(path, 1u << 20);
-    if (!text) return text.problems();
-    auto r = trust_root_parse(*text, unix_now());
-    if (!r) return problem(r.error().code, "trust root " + path + ": " + r.error().message);
-    return r;
-}
-
-Result<Model> load_model(const std::string& bundle_path, const std::string& trust_path, int64_t min_version = 0) {
-    auto root = load_trust(trust_path);
-    if (!root) return root.problems();
-    auto bytes = file_read(bundle_path, BundleLimits{}.max_bytes, kBundleStart);
-    if (!bytes) return bytes.problems();
-    auto v = bundle_verify(*bytes, *root, VerifyPolicy{unix_now(), min_version, {}});
-    if (!v) return v.problems();
-    return model_from_bundle(*v);
-}
 
 Result<int64_t> positive_int(const Args& a, const std::string& flag, int64_t fallback) {
     auto v = a.get(flag);
@@ -414,6 +425,7 @@ int cmd_bundle(const Args& a) {
     auto ref = file_read(reference_path);
     if (!ref) return fail("bundle", ref.problems());
     in.reference = std::move(*ref);
+    in.reference_dir = std::filesystem::path(reference_path).parent_path().string();
     if (auto card = a.get("--card")) {
         auto t = file_read(*card);
         if (!t) return fail("bundle", t.problems());
@@ -486,7 +498,7 @@ int cmd_predict(const Args& a) {
         return fail("predict", problem("usage", "--format must be csv or json, not '" + format + "'"));
     const bool explain = a.has("--explain");
 
-    auto model = load_model(*bundle, *trust);
+    auto model = load_model(*bundle, *trust, 0);
     if (!model) return fail("predict", model.problems());
     if (!model->ensemble)
         return fail("predict", problem("no_trees", "this model's explainer is " + model->manifest.explainer +
@@ -802,11 +814,11 @@ int cmd_evaluate(const Args& a) {
         gates.push_back(*rule);
     }
 
-    auto model = load_model(*bundle, *trust);
+    auto model = load_model(*bundle, *trust, 0);
     if (!model) return fail("evaluate", model.problems());
     std::optional<Model> baseline;
     if (auto other = a.get("--compare")) {
-        auto b = load_model(*other, *trust);
+        auto b = load_model(*other, *trust, 0);
         if (!b) return fail("evaluate", b.problems());
         std::vector<std::string> mine, theirs;
         for (const auto& c : model->schema.outputs.classes) mine.push_back(c.name);
@@ -978,7 +990,11 @@ int main(int argc, char** argv) {
          cmd_evaluate,
          {"--gate"}},
         {"publish", nullptr, {"--server", "--token-file"}, {}, cmd_publish},
-        {"preprocess", nullptr, {"--schema", "--image", "--out", "--frame"}, {"--pixels"}, cmd_preprocess},
+        {"preprocess",
+         nullptr,
+         {"--bundle", "--trust", "--schema", "--image", "--out", "--frame"},
+         {"--pixels"},
+         cmd_preprocess},
         {"synth",
          kSynthHelp,
          {"--out", "--rows", "--fields", "--classes", "--rare", "--missing", "--seed"},

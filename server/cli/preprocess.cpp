@@ -7,17 +7,24 @@
 #include "imaging/preprocess.h"
 #include "imaging/raster.h"
 #include "io/files.h"
+#include "predict/predict.h"
 #include "record/record.h"
 #include "schema/schema.h"
 
 using namespace ldx;
 
+// server/cli/localdx.cpp: a bundle verified against a trust root, and read.
+Result<Model> load_model(const std::string& bundle_path, const std::string& trust_path, int64_t min_version);
+
 namespace {
-const char* kPreprocessHelp = R"(Usage: localdx preprocess --schema SCHEMA.json --image FILE --out FILE.npy
+const char* kPreprocessHelp =
+    R"(Usage: localdx preprocess --bundle FILE.ldxb --trust trust.json --image FILE --out FILE.npy
                           [--frame N] [--pixels]
+       localdx preprocess --schema SCHEMA.json --image FILE --out FILE.npy [--frame N] [--pixels]
 
 Reads the image (DICOM, PNG or JPEG, told apart by their first bytes) and writes, as a NumPy
-.npy file (float32, C order), exactly the tensor the schema's imaging model reads: the
+.npy file (float32, C order), exactly the tensor the imaging model of the bundle (verified
+against the trust root first) or of the schema reads: the
 preprocessing of the schema's "image" (rescale, channels, window or range, MONOCHROME1,
 resize, normalisation; docs/imaging.md) by the same core the browser runs. Compare it with
 your training pipeline's tensor for the same file.
@@ -34,18 +41,6 @@ read out. Exit 1 with the reason when the file cannot be used.
 int fail(const std::vector<Problem>& ps) {
     for (const Problem& p : ps) std::fprintf(stderr, "localdx preprocess: %s\n", p.describe().c_str());
     return 1;
-}
-
-Result<Pixels> decode(std::string_view bytes, int frame) {
-    switch (image_format_sniff(bytes)) {
-        case ImageFormat::png:
-            return png_decode(bytes);
-        case ImageFormat::jpeg:
-            return jpeg_decode(bytes);
-        case ImageFormat::dicom:
-            break;
-    }
-    return dicom_decode(bytes, frame);
 }
 
 std::string number_text(double v) {
@@ -80,11 +75,12 @@ int cmd_preprocess(const Args& a) {
         std::fputs(kPreprocessHelp, stdout);
         return 0;
     }
-    auto schema_path = args_require(a, "--schema");
     auto image_path = args_require(a, "--image");
     auto out_path = args_require(a, "--out");
-    for (auto* r : {&schema_path, &image_path, &out_path})
+    for (auto* r : {&image_path, &out_path})
         if (!*r) return fail(r->problems());
+    if (a.get("--bundle").has_value() == a.get("--schema").has_value())
+        return fail({problem("usage", "give either --bundle (with --trust) or --schema (see --help)")});
     int frame = 0;
     if (auto f = a.get("--frame")) {
         const auto n = number_parse(*f);
@@ -92,18 +88,30 @@ int cmd_preprocess(const Args& a) {
             return fail({problem("usage", "--frame takes a frame number from 1, not '" + *f + "'")});
         frame = static_cast<int>(*n) - 1;
     }
-    auto schema_text = file_read(*schema_path, 1u << 20);
-    if (!schema_text) return fail(schema_text.problems());
-    auto schema = schema_parse(*schema_text);
-    if (!schema) return fail(schema.problems());
-    if (!schema->image) return fail({problem("usage", *schema_path + " describes no image input (no \"image\" key)")});
+    Result<Schema> schema = problem("usage", "no schema");
+    std::string source;
+    if (auto bundle_path = a.get("--bundle")) {
+        auto trust_path = args_require(a, "--trust");
+        if (!trust_path) return fail(trust_path.problems());
+        auto model = load_model(*bundle_path, *trust_path, 0);
+        if (!model) return fail(model.problems());
+        schema = std::move(model->schema);
+        source = *bundle_path;
+    } else {
+        source = *a.get("--schema");
+        auto schema_text = file_read(source, 1u << 20);
+        if (!schema_text) return fail(schema_text.problems());
+        schema = schema_parse(*schema_text);
+        if (!schema) return fail(schema.problems());
+    }
+    if (!schema->image) return fail({problem("usage", source + " describes no image input (no \"image\" key)")});
     auto bytes = file_read(*image_path, size_t{1} << 30);
     if (!bytes) return fail(bytes.problems());
     const ImageFormat format = image_format_sniff(*bytes);
     if (!schema->image->accepts(format))
         return fail({problem("unsupported_image", "this model takes " + formats_text(*schema->image) + " files; " +
                                                       *image_path + " looks like " + image_format_name(format))});
-    auto pixels = decode(*bytes, frame);
+    auto pixels = image_file_decode(*bytes, frame);
     if (!pixels) return fail(pixels.problems());
     std::fprintf(stderr, "localdx preprocess: %s\n", seen_text(format, *pixels, frame).c_str());
     Tensor t;

@@ -12,6 +12,9 @@
 #include <string>
 #include <vector>
 
+#include "imaging/dicom.h"
+#include "imaging/image_model.h"
+
 #include <jpeglib.h>
 #include <png.h>
 
@@ -29,21 +32,9 @@ ImageFormat image_format_sniff(std::string_view b) {
 }
 
 namespace {
-// Interleaved RGB bytes to Pixels: one channel when R = G = B everywhere.
-Pixels from_rgb(const std::vector<unsigned char>& rgb, int width, int height) {
-    Pixels p;
-    p.width = width;
-    p.height = height;
-    const size_t n = static_cast<size_t>(width) * static_cast<size_t>(height);
-    bool grey = true;
-    for (size_t i = 0; i < n && grey; ++i) grey = rgb[3 * i] == rgb[3 * i + 1] && rgb[3 * i] == rgb[3 * i + 2];
-    p.channels = grey ? 1 : 3;
-    p.values.resize(n * static_cast<size_t>(p.channels));
-    for (size_t i = 0; i < n; ++i)
-        for (int c = 0; c < p.channels; ++c)
-            p.values[i * static_cast<size_t>(p.channels) + static_cast<size_t>(c)] =
-                rgb[3 * i + static_cast<size_t>(c)];
-    return p;
+// Interleaved RGB bytes to Pixels (the browser's path does the same with RGBA).
+Result<Pixels> from_rgb(const std::vector<unsigned char>& rgb, int width, int height) {
+    return pixels_from_interleaved(rgb, width, height, 3);
 }
 
 Problem bad_image(const std::string& format, const std::string& why) {
@@ -148,6 +139,18 @@ Result<Pixels> jpeg_decode(std::string_view bytes) {
     if (!jpeg_read(bytes, rgb, width, height, err))
         return bad_image("JPEG", std::string("it is damaged (") + err.message + ")");
     return from_rgb(rgb, width, height);
+}
+
+Result<Pixels> image_file_decode(std::string_view bytes, int frame) {
+    switch (image_format_sniff(bytes)) {
+        case ImageFormat::png:
+            return png_decode(bytes);
+        case ImageFormat::jpeg:
+            return jpeg_decode(bytes);
+        case ImageFormat::dicom:
+            break;
+    }
+    return dicom_decode(bytes, frame);
 }
 
 }  // namespace ldx

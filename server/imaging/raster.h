@@ -19,4 +19,7 @@ ImageFormat image_format_sniff(std::string_view bytes);
 Result<Pixels> png_decode(std::string_view bytes);
 Result<Pixels> jpeg_decode(std::string_view bytes);
 
+// Any of the three, told apart by image_format_sniff; `frame` (0-based) of a multi-frame DICOM.
+Result<Pixels> image_file_decode(std::string_view bytes, int frame = 0);
+
 }  // namespace ldx

@@ -144,6 +144,9 @@ Result<Package> package_agnostic(const PackageInput& in, Schema schema, const On
 }
 }  // namespace
 
+Result<Package> package_image(const PackageInput& in, Schema schema, const OnnxInfo& info, Json card,
+                              const PackageLog& log);  // package_image.cpp
+
 Result<Package> package_members(const PackageInput& in, const PackageLog& log) {
     auto schema_r = schema_parse(in.schema_json);
     if (!schema_r) return schema_r.problems();
@@ -160,6 +163,8 @@ Result<Package> package_members(const PackageInput& in, const PackageLog& log) {
     Ensemble e;
     Bytes onnx;
     if (looks_like_json(in.model_bytes)) {
+        if (schema.image)
+            return problem("unsupported_model", "an imaging task needs an ONNX image classifier, not a tree model");
         auto imported = ensemble_from_xgboost_json(in.model_bytes);
         if (!imported) return imported.problems();
         e = std::move(*imported);
@@ -170,6 +175,11 @@ Result<Package> package_members(const PackageInput& in, const PackageLog& log) {
     } else {
         auto info = onnx_inspect(in.model_bytes);
         if (!info) return info.problems();
+        if (schema.image) {
+            auto card = card_base(in, schema);
+            if (!card) return card.problems();
+            return package_image(in, std::move(schema), *info, std::move(*card), log);
+        }
         if (!info->tree_ensemble && schema.outputs.regression())
             return problem("unsupported_model",
                            "a regression task needs a tree model (an XGBoost JSON model, or an ONNX "

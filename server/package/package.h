@@ -7,7 +7,8 @@
 // Accepts XGBoost's own JSON model (exact TreeSHAP with XGBoost's node covers, exported to ONNX
 // by our exporter), an ONNX TreeEnsembleClassifier made anywhere (covers recounted from the
 // reference CSV), or any other ONNX classifier (an MLP...): explained model-agnostically by
-// sampling Shapley values against background rows from the reference CSV. The members are what
+// sampling Shapley values against background rows from the reference CSV; or an ONNX image
+// classifier (schema "image"; package_image.cpp). The members are what
 // shared/predict's model_from_bundle reads back.
 #pragma once
 #include <functional>
@@ -28,6 +29,7 @@ struct PackageInput {
     std::string model_bytes;               // XGBoost JSON model or ONNX
     std::optional<std::string> card_json;  // model card text (and metrics, from `localdx train`)
     std::optional<std::string> reference;  // reference.json from `localdx train`, or a CSV of rows
+    std::string reference_dir;             // imaging models: the folder the reference CSV's files are named from
     Manifest manifest;                     // name, version, created, expires (members filled in)
     size_t background_rows = 32;           // non-tree models: background sample of the explainer
     int permutations = 4;                  // non-tree models: permutations per background row (even)

@@ -13,6 +13,7 @@
 #include "bundle/models_index.h"
 #include "drift/report.h"
 #include "explain/points.h"
+#include "imaging/dicom.h"
 #include "record/fhir.h"
 #include "record/record.h"
 
@@ -86,6 +87,10 @@ Json core_model_info(const LoadedModel& lm) {
                   {"epsilon_per_patient", report_epsilon_per_patient(m.schema)},
                   {"k_min", m.schema.privacy.k_min},
                   {"hold_seconds", kPatientHoldSeconds}}},
+                {"imaging", m.imaging ? Json{{"model", image_model_to_json(*m.imaging)},
+                                             {"occlusion_runs", occlusion_runs(*m.imaging, *m.schema.image)},
+                                             {"deletion_runs", 2 * (kDeletionSteps + 1)}}
+                                      : Json(nullptr)},
                 {"schema", schema_to_json(m.schema)},
                 {"card", m.card}};
 }
@@ -604,6 +609,108 @@ Json core_check_background(const LoadedModel& lm, std::span<const float> outputs
         }
     }
     Json j = agreement_json(onnx_agreement(core, onnx));
+    if (!j["ok"].get<bool>()) {
+        j.update(problem_json(problem("model_mismatch", "ONNX Runtime differs from the published probabilities by " +
+                                                            json_dump(j["max_abs_diff"]))));
+        j["shown"] = bundle_refusal_words("model_mismatch");
+    }
+    return j;
+}
+
+//-----------------------------------------------------------------------------
+// [SECTION] Imaging models
+//-----------------------------------------------------------------------------
+namespace {
+ImageStart image_refused(const std::vector<Problem>& ps) {
+    ImageStart s;
+    s.error = Json{{"ok", false}, {"problems", problems_json(ps)}};
+    return s;
+}
+
+ImageStart image_start(const LoadedModel& lm, const Result<Pixels>& pixels) {
+    const Model& m = lm.model;
+    if (!m.imaging || !m.schema.image)
+        return image_refused({problem("not_imaging", "this model does not read images")});
+    if (!pixels) return image_refused(pixels.problems());
+    auto tensor = image_tensor(*m.schema.image, *pixels);
+    if (!tensor) return image_refused(tensor.problems());
+    auto display = image_display(*m.schema.image, *pixels);
+    if (!display) return image_refused(display.problems());
+    ImageStart s;
+    s.job = image_job_start(std::move(*tensor));
+    s.display = std::move(*display);
+    s.header = Json{{"modality", pixels->modality},
+                    {"body_part", pixels->body_part},
+                    {"view", pixels->view},
+                    {"frames", pixels->frames}};
+    return s;
+}
+}  // namespace
+
+ImageStart core_image_start(const LoadedModel& m, std::span<const uint8_t> rgba, int width, int height) {
+    return image_start(m, pixels_from_interleaved(rgba, width, height, 4));
+}
+
+ImageStart core_image_start_dicom(const LoadedModel& m, std::string_view bytes, int frame) {
+    if (m.model.schema.image && !m.model.schema.image->accepts(ImageFormat::dicom))
+        return image_refused({problem("unsupported_image", "this model does not take DICOM files")});
+    return image_start(m, dicom_decode(bytes, frame));
+}
+
+Json core_image_give(const LoadedModel& lm, ImageJob& job, std::span<const float> probabilities,
+                     std::span<const float> map, int explained) {
+    const Model& m = lm.model;
+    if (!m.imaging || !m.schema.image)
+        return Json{{"ok", false},
+                    {"problems", problems_json({problem("not_imaging", "this model does not read images")})}};
+    auto given = image_job_give(job, *m.imaging, m.schema, *m.schema.image, probabilities, map, explained);
+    if (!given) return Json{{"ok", false}, {"problems", problems_json(given.problems())}};
+    return Json{{"ok", true}, {"pending", image_job_pending(job, *m.imaging, *m.schema.image)}};
+}
+
+Json core_image_result(const LoadedModel& lm, const ImageJob& job) {
+    const Model& m = lm.model;
+    if (!m.imaging || job.stage != ImageJob::Stage::done)
+        return Json{{"ok", false},
+                    {"problems", problems_json({problem("pending", "the image's runs are not finished")})}};
+    const auto& classes = m.schema.outputs.classes;
+    Json names = Json::array();
+    for (const auto& c : classes) names.push_back(c.name);
+    const auto label = [&](int k) { return classes[static_cast<size_t>(k)].label; };
+    return Json{{"ok", true},
+                {"probabilities", job.probabilities},
+                {"classes", names},
+                {"predicted", job.predicted},
+                {"label", label(job.predicted)},
+                {"explained", job.explained},
+                {"explained_label", label(job.explained)},
+                {"map",
+                 {{"kind", m.imaging->map == MapKind::cam ? "cam" : "occlusion"},
+                  {"height", job.map.height},
+                  {"width", job.map.width},
+                  {"values", job.map.values},
+                  {"peak", job.map.peak},
+                  {"runs", occlusion_runs(*m.imaging, *m.schema.image)}}},
+                {"deletion",
+                 {{"ranked", job.deletion.ranked},
+                  {"random", job.deletion.random},
+                  {"ranked_area", job.deletion.ranked_area},
+                  {"random_area", job.deletion.random_area}}},
+                {"runs", job.runs}};
+}
+
+Json core_check_images(const LoadedModel& lm, std::span<const float> outputs) {
+    const Model& m = lm.model;
+    if (!m.imaging) return agreement_json(Agreement{});
+    const size_t width = static_cast<size_t>(m.imaging->probability_width);
+    const size_t rows = static_cast<size_t>(m.imaging->check_images);
+    if (outputs.size() != rows * width) return agreement_json(Agreement{});
+    std::vector<double> onnx;
+    for (size_t i = 0; i < rows; ++i) {
+        const auto p = image_probabilities(*m.imaging, outputs.subspan(i * width, width));
+        onnx.insert(onnx.end(), p.begin(), p.end());
+    }
+    Json j = agreement_json(onnx_agreement(m.imaging->check_probabilities, onnx));
     if (!j["ok"].get<bool>()) {
         j.update(problem_json(problem("model_mismatch", "ONNX Runtime differs from the published probabilities by " +
                                                             json_dump(j["max_abs_diff"]))));

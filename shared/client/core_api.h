@@ -3,6 +3,7 @@
 // Index of this file
 //   [SECTION] Loaded model handle
 //   [SECTION] Results as JSON (what the page and the tests read)
+//   [SECTION] Imaging models (one image through ONNX Runtime, its map and deletion curve)
 //
 // The embind layer (wasm/core: core_bindings.cpp, core_classes.h) only moves bytes and strings
 // across; everything here is ordinary C++ over shared/, compiled natively too and tested there
@@ -17,6 +18,8 @@
 
 #include "base/json.h"
 #include "csv/csv.h"
+#include "imaging/image_model.h"
+#include "imaging/preprocess.h"
 #include "predict/predict.h"
 #include "predict/prediction_json.h"
 #include "record/fhir.h"
@@ -180,5 +183,33 @@ Json core_report_add(LoadedModel& m, std::string_view pending_json, std::string_
 // Whether the second prediction (JSON with "values", null for missing) is still the patient of
 // the first (same_patient, report.h): {"ok": true, "same": bool}; false for anything malformed.
 Json core_same_patient(std::string_view previous_json, std::string_view next_json);
+
+//-----------------------------------------------------------------------------
+// [SECTION] Imaging models
+//-----------------------------------------------------------------------------
+// One image, decoded by the browser (RGBA bytes) or from a DICOM file's bytes (natively, and in
+// wasm once DCMTK is built for it: until then the wasm core refuses DICOM with a reason), through
+// the bundle's preprocessing. `job` then asks for the runs ONNX Runtime makes (image_model.h);
+// `display` is what the clinician is shown; `header` the few header fields a clinician may see
+// ({"modality", "body_part", "view", "frames"}), nothing that names or dates the patient.
+struct ImageStart {
+    std::optional<ImageJob> job;
+    DisplayImage display;
+    Json header = Json::object();
+    Json error;  // {"ok": false, "problems": [...]} when there is no job
+};
+ImageStart core_image_start(const LoadedModel& m, std::span<const uint8_t> rgba, int width, int height);
+ImageStart core_image_start_dicom(const LoadedModel& m, std::string_view bytes, int frame);
+// The outputs for the inputs last asked for: {"ok": true, "pending": n} or {"ok": false, "problems"}.
+Json core_image_give(const LoadedModel& m, ImageJob& job, std::span<const float> probabilities,
+                     std::span<const float> map, int explained);
+// {"ok": true, "probabilities", "classes", "predicted", "label", "explained", "explained_label",
+//  "map": {"kind", "height", "width", "values", "peak", "runs"}, "deletion": {"ranked", "random",
+//  "ranked_area", "random_area"}, "runs"}; or {"ok": false, ...} while runs are pending.
+Json core_image_result(const LoadedModel& m, const ImageJob& job);
+// The bundle's check images run by ONNX Runtime (its probability output, check_images rows)
+// against the author's probabilities: {"ok", "max_abs_diff"}, with "code": "model_mismatch" and
+// "shown" when they differ.
+Json core_check_images(const LoadedModel& m, std::span<const float> outputs);
 
 }  // namespace ldx

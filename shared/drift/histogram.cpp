@@ -99,7 +99,7 @@ Reference reference_build(const Schema& schema, std::span<const double> values, 
                           int bins) {
     Reference r;
     const size_t nf = schema.fields.size(), k = static_cast<size_t>(schema.num_classes());
-    r.rows = nf ? values.size() / nf : 0;
+    r.rows = nf ? values.size() / nf : probabilities.size() / std::max<size_t>(1, schema.outputs.regression() ? 1 : k);
     std::vector<double> column(r.rows);
     for (size_t f = 0; f < nf; ++f) {
         for (size_t i = 0; i < r.rows; ++i) column[i] = values[i * nf + f];

@@ -65,7 +65,8 @@ struct Reference {
 };
 
 // values: row-major rows x schema.fields (as record_prepare gives them); probabilities: row-major
-// rows x classes (regression: one predicted value per row).
+// rows x classes (regression: one predicted value per row). A task without fields (an image
+// alone) counts its rows from the probabilities.
 Reference reference_build(const Schema& schema, std::span<const double> values, std::span<const double> probabilities,
                           int bins = 10);
 Json reference_to_json(const Reference& r);

@@ -141,6 +141,33 @@ Result<Tensor> image_tensor(const ImageInput& spec, const Pixels& pixels) {
     return t;
 }
 
+Result<DisplayImage> image_display(const ImageInput& spec, const Pixels& pixels, int max_side) {
+    if (auto bad = check_pixels(pixels)) return *bad;
+    const std::vector<std::vector<double>> planes = unit_planes(spec, pixels);
+    int factor = 1;
+    while ((pixels.width + factor - 1) / factor > max_side || (pixels.height + factor - 1) / factor > max_side)
+        ++factor;
+    DisplayImage d;
+    d.width = (pixels.width + factor - 1) / factor;
+    d.height = (pixels.height + factor - 1) / factor;
+    d.grey.resize(static_cast<size_t>(d.width) * static_cast<size_t>(d.height));
+    for (int y = 0; y < d.height; ++y)
+        for (int x = 0; x < d.width; ++x) {
+            double sum = 0;
+            int n = 0;
+            for (int yy = y * factor; yy < std::min(pixels.height, (y + 1) * factor); ++yy)
+                for (int xx = x * factor; xx < std::min(pixels.width, (x + 1) * factor); ++xx)
+                    for (const auto& plane : planes) {
+                        sum += plane[static_cast<size_t>(yy) * static_cast<size_t>(pixels.width) +
+                                     static_cast<size_t>(xx)];
+                        ++n;
+                    }
+            d.grey[static_cast<size_t>(y) * static_cast<size_t>(d.width) + static_cast<size_t>(x)] =
+                static_cast<uint8_t>(std::lround(255 * sum / n));
+        }
+    return d;
+}
+
 std::string tensor_npy(const Tensor& t) {
     std::string dict = "{'descr': '<f4', 'fortran_order': False, 'shape': (";
     for (size_t i = 0; i < t.shape.size(); ++i)

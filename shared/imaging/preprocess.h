@@ -21,4 +21,13 @@ inline constexpr int64_t kMaxImagePixels = int64_t{1} << 26;
 
 Result<Tensor> image_tensor(const ImageInput& spec, const Pixels& pixels);
 
+// What the clinician is shown: steps 1-4 (the image as the model's intensity mapping sees it,
+// before resizing), as 8-bit grey, reduced by whole-pixel averaging until each side is at most
+// max_side.
+struct DisplayImage {
+    int width = 0, height = 0;
+    std::vector<uint8_t> grey;
+};
+Result<DisplayImage> image_display(const ImageInput& spec, const Pixels& pixels, int max_side = 1024);
+
 }  // namespace ldx

@@ -2,6 +2,7 @@
 #include "predict/predict.h"
 
 #include <cmath>
+#include <cstring>
 #include <limits>
 
 namespace ldx {
@@ -75,6 +76,32 @@ Result<Model> model_from_bundle(const VerifiedBundle& b) {
         auto sampler = sampling_shapley_from_json(*ej, m.schema);
         if (!sampler) return bad("explainer.json", sampler.error().message);
         m.sampler = std::move(*sampler);
+    } else if (b.manifest.explainer == "cam" || b.manifest.explainer == "occlusion") {
+        if (!m.schema.image) return bad("schema.json", "describes no image input (the explainer is an image map)");
+        for (const char* need : {"imaging.json", "check.f32"})
+            if (!get(need)) return bad(need, "is missing (the manifest says this is an imaging model)");
+        auto ij = json_parse(*get("imaging.json"), "imaging.json");
+        if (!ij) return bad("imaging.json", ij.error().message);
+        auto im = image_model_from_json(*ij, m.schema);
+        if (!im) return bad("imaging.json", im.error().message);
+        if ((im->map == MapKind::cam) != (b.manifest.explainer == "cam"))
+            return bad("imaging.json", "its map is not the manifest's explainer '" + b.manifest.explainer + "'");
+        const ImageInput& in = *m.schema.image;
+        const size_t floats = static_cast<size_t>(im->check_images) * static_cast<size_t>(in.channels) *
+                              static_cast<size_t>(in.height) * static_cast<size_t>(in.width);
+        const Bytes& check = *get("check.f32");
+        if (check.size() != floats * 4)
+            return bad("check.f32", "holds " + std::to_string(check.size()) + " bytes; " +
+                                        std::to_string(im->check_images) + " tensors take " +
+                                        std::to_string(floats * 4));
+        m.check_tensors.resize(floats);
+        for (size_t i = 0; i < floats; ++i) {  // little-endian float32, whatever the host
+            uint32_t bits = 0;
+            for (int k = 0; k < 4; ++k)
+                bits |= uint32_t{static_cast<unsigned char>(check[4 * i + static_cast<size_t>(k)])} << (8 * k);
+            std::memcpy(&m.check_tensors[i], &bits, 4);
+        }
+        m.imaging = std::move(*im);
     }
     return m;
 }

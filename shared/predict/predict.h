@@ -19,6 +19,7 @@
 #include "explain/sampling_shapley.h"
 #include "explain/points.h"
 #include "explain/treeshap.h"
+#include "imaging/image_model.h"
 #include "record/record.h"
 #include "schema/schema.h"
 #include "trees/ensemble.h"
@@ -39,11 +40,16 @@ struct Model {
     Reference reference;
     Json card;
     Bytes onnx;  // run by ONNX Runtime (browser) for every model
+    // Imaging models (explainer "cam" or "occlusion"): the outputs, the map, and what ONNX
+    // Runtime must reproduce on load (tensors check_images x C x H x W, float32).
+    std::optional<ImageModel> imaging;
+    std::vector<float> check_tensors;
 };
 
 // Members: "schema.json", "model.onnx", "reference.json", "card.json", and "trees.bin" (or, in
 // bundles made before it, "trees.json") when the
-// explainer is treeshap, "explainer.json" when it is sampling-shapley. Problems "bad_member" name the member and what
+// explainer is treeshap, "explainer.json" when it is sampling-shapley, "imaging.json" and
+// "check.f32" when it is cam or occlusion. Problems "bad_member" name the member and what
 // is wrong with it.
 Result<Model> model_from_bundle(const VerifiedBundle& b);
 

@@ -1,0 +1,237 @@
+// server/package/package_image.cpp — `localdx bundle` for an imaging model (see package.h).
+//
+// Index of this file
+//   [SECTION] The model's tensors (input, probabilities, map)
+//   [SECTION] Reference images (drift histograms, the load-time check)
+//   [SECTION] Packaging
+//
+// The ONNX model takes the schema's tensor [N, C, H, W]; its probabilities are an output
+// [N, K] (or [N, 1] for a binary task); a second output [N, h, w] or [N, K, h, w] is its class
+// activation map, and without one the browser computes an occlusion map. The reference CSV names
+// image files (column "image", relative to the CSV) with the author's probabilities (p_<class>):
+// the first images, preprocessed by this core, go into the bundle, and every browser checks on
+// load that ONNX Runtime gives the author's probabilities for them.
+#include <cmath>
+#include <filesystem>
+
+#include "csv/csv.h"
+#include "drift/histogram.h"
+#include "imaging/image_model.h"
+#include "imaging/preprocess.h"
+#include "imaging/raster.h"
+#include "io/files.h"
+#include "onnx/onnx_trees.h"
+#include "package/package.h"
+#include "record/record.h"
+#include "schema/schema.h"
+
+namespace ldx {
+
+namespace {
+//-----------------------------------------------------------------------------
+// [SECTION] The model's tensors
+//-----------------------------------------------------------------------------
+std::string dims_text(const std::vector<int64_t>& dims) {
+    std::string s;
+    for (const int64_t d : dims) s += (s.empty() ? "" : ", ") + (d < 0 ? std::string("N") : std::to_string(d));
+    return "[" + s + "]";
+}
+
+Result<ImageModel> image_model_from_onnx(const Schema& schema, const OnnxInfo& info) {
+    const ImageInput& in = *schema.image;
+    const int64_t k = schema.num_classes();
+    if (info.inputs.size() != 1)
+        return problem("unsupported_model", "the model has " + std::to_string(info.inputs.size()) +
+                                                " inputs; an imaging model takes one image tensor");
+    const OnnxTensor& input = info.inputs[0];
+    const std::vector<int64_t> want{-1, in.channels, in.height, in.width};
+    if (!input.is_float || input.dims.size() != 4 || input.dims[1] != want[1] || input.dims[2] != want[2] ||
+        input.dims[3] != want[3] || (input.dims[0] != -1 && input.dims[0] != 1))
+        return problem("schema_mismatch", "the model's input '" + input.name + "' is " + dims_text(input.dims) +
+                                              "; the schema's tensor is float " + dims_text(want) + " (NCHW)");
+    if (input.name != in.tensor)
+        return problem("schema_mismatch",
+                       "the model's input is named '" + input.name + "'; the schema's tensor is '" + in.tensor + "'");
+    ImageModel m;
+    m.batch = input.dims[0] == -1;
+    const OnnxTensor* probs = nullptr;
+    const OnnxTensor* map = nullptr;
+    for (const OnnxTensor& o : info.outputs) {
+        if (!o.is_float) continue;
+        const bool named = o.name == "probabilities" || o.name == "probability";
+        if (o.dims.size() == 2 && (o.dims[1] == k || (k == 2 && o.dims[1] == 1)) && (named || !probs)) probs = &o;
+        if ((o.dims.size() == 3 || (o.dims.size() == 4 && o.dims[1] == k)) && !map) map = &o;
+    }
+    if (!probs) {
+        std::string names;
+        for (const auto& o : info.outputs) names += (names.empty() ? "" : ", ") + o.name + " " + dims_text(o.dims);
+        return problem("unsupported_model", "no output holds the class probabilities (outputs: " + names +
+                                                "): it must be float [N, " + std::to_string(k) + "]" +
+                                                (k == 2 ? " or [N, 1] with P(positive)" : ""));
+    }
+    m.probabilities = probs->name;
+    m.probability_width = static_cast<int>(probs->dims[1]);
+    if (map) {
+        const size_t hi = map->dims.size() - 2;
+        if (map->dims[hi] < 1 || map->dims[hi + 1] < 1 || map->dims[hi] > in.height || map->dims[hi + 1] > in.width)
+            return problem("unsupported_model", "the map output '" + map->name + "' is " + dims_text(map->dims) +
+                                                    ": its height and width must be fixed and at most the image's");
+        m.map = MapKind::cam;
+        m.map_output = map->name;
+        m.map_classes = map->dims.size() == 4 ? static_cast<int>(k) : 0;
+        m.map_height = static_cast<int>(map->dims[hi]);
+        m.map_width = static_cast<int>(map->dims[hi + 1]);
+    } else {
+        // Occlusion: a square of a seventh of the image, moved by half its side (169 runs at 224 x 224).
+        m.map = MapKind::occlusion;
+        m.stride = std::max(1, std::min(in.height, in.width) / 14);
+        m.patch = 2 * m.stride;
+        m.map_height = (in.height + m.stride - 1) / m.stride;
+        m.map_width = (in.width + m.stride - 1) / m.stride;
+    }
+    return m;
+}
+
+//-----------------------------------------------------------------------------
+// [SECTION] Reference images
+//-----------------------------------------------------------------------------
+struct ReferenceImages {
+    std::vector<double> probabilities;  // rows x K, the author's
+    std::vector<float> check;           // the first images' tensors
+    int check_images = 0;
+};
+
+constexpr int kCheckImages = 4;
+
+Result<ReferenceImages> reference_images(const PackageInput& in, const Schema& schema) {
+    auto table = csv_parse(*in.reference);
+    if (!table) return table.problems();
+    const auto column = [&](const std::string& name) -> int {
+        for (size_t c = 0; c < table->header.size(); ++c)
+            if (table->header[c] == name) return static_cast<int>(c);
+        return -1;
+    };
+    const int image_col = column("image");
+    std::vector<int> p_cols;
+    std::string wanted;
+    for (const auto& c : schema.outputs.classes) {
+        p_cols.push_back(column("p_" + c.name));
+        wanted += (wanted.empty() ? "" : ", ") + ("p_" + c.name);
+    }
+    if (image_col < 0 || std::find(p_cols.begin(), p_cols.end(), -1) != p_cols.end())
+        return problem("missing_reference",
+                       "the reference CSV of an imaging model needs the columns image (a file, relative to the CSV) "
+                       "and " +
+                           wanted + " (your model's probabilities for it)");
+    if (table->rows.empty()) return problem("missing_reference", "the reference CSV has no images");
+    ReferenceImages r;
+    const ImageInput& im = *schema.image;
+    for (size_t i = 0; i < table->rows.size(); ++i) {
+        const long row = static_cast<long>(i + 1);
+        if (auto p = csv_row_problem(*table, i)) return *p;
+        const auto& cells = table->rows[i];
+        const std::string name = cells[static_cast<size_t>(image_col)];
+        double sum = 0;
+        for (const int c : p_cols) {
+            const auto v = number_parse(cells[static_cast<size_t>(c)]);
+            if (!v || *v < 0 || *v > 1)
+                return problem("bad_value",
+                               "row " + std::to_string(row) + ": " + table->header[static_cast<size_t>(c)] +
+                                   " must be a probability from 0 to 1",
+                               table->header[static_cast<size_t>(c)], row);
+            r.probabilities.push_back(*v);
+            sum += *v;
+        }
+        if (std::abs(sum - 1) > 1e-3)
+            return problem(
+                "bad_value",
+                "row " + std::to_string(row) + ": the probabilities add up to " + std::to_string(sum) + ", not 1", "p_",
+                row);
+        if (r.check_images >= kCheckImages) continue;
+        const std::string path = (std::filesystem::path(in.reference_dir) / name).string();
+        auto bytes = file_read(path, size_t{1} << 30);
+        if (!bytes) return bytes.problems();
+        const ImageFormat format = image_format_sniff(*bytes);
+        if (!im.accepts(format))
+            return problem("unsupported_image",
+                           "row " + std::to_string(row) + ": " + name + " is " + image_format_name(format) +
+                               ", which the schema does not accept",
+                           "image", row);
+        auto pixels = image_file_decode(*bytes);
+        if (!pixels) return problem(pixels.error().code, name + ": " + pixels.error().message, "image", row);
+        auto tensor = image_tensor(im, *pixels);
+        if (!tensor) return problem(tensor.error().code, name + ": " + tensor.error().message, "image", row);
+        r.check.insert(r.check.end(), tensor->data.begin(), tensor->data.end());
+        ++r.check_images;
+    }
+    return r;
+}
+
+Bytes floats_le(const std::vector<float>& v) {
+    Bytes b(v.size() * 4, '\0');
+    for (size_t i = 0; i < v.size(); ++i) {
+        uint32_t bits;
+        std::memcpy(&bits, &v[i], 4);
+        for (int k = 0; k < 4; ++k) b[4 * i + static_cast<size_t>(k)] = static_cast<char>((bits >> (8 * k)) & 0xff);
+    }
+    return b;
+}
+}  // namespace
+
+//-----------------------------------------------------------------------------
+// [SECTION] Packaging
+//-----------------------------------------------------------------------------
+Result<Package> package_image(const PackageInput& in, Schema schema, const OnnxInfo& info, Json card,
+                              const PackageLog& log) {
+    if (schema.outputs.regression())
+        return problem("unsupported_model",
+                       "an imaging model predicts classes; the schema describes a regression task");
+    if (!schema.fields.empty())
+        return problem("unsupported_model",
+                       "an imaging model takes the image alone; this schema also has fields (not supported yet)");
+    auto model = image_model_from_onnx(schema, info);
+    if (!model) return model.problems();
+    if (!in.reference || in.reference->empty())
+        return problem("missing_reference",
+                       "--reference is required: a CSV of image files with your model's probabilities for them");
+    auto refs = reference_images(in, schema);
+    if (!refs) return refs.problems();
+    model->check_images = refs->check_images;
+    model->check_probabilities.assign(refs->probabilities.begin(),
+                                      refs->probabilities.begin() + refs->check_images * schema.num_classes());
+    const Reference reference = reference_build(schema, {}, refs->probabilities);
+    const ImageInput& im = *schema.image;
+    if (model->map == MapKind::cam)
+        log("imaging model: class activation map from output '" + model->map_output + "' (" +
+            std::to_string(model->map_height) + " x " + std::to_string(model->map_width) + ")");
+    else
+        log("imaging model without a map output: occlusion map, " + std::to_string(occlusion_runs(*model, im)) +
+            " runs per image (a " + std::to_string(model->patch) + "-pixel square, step " +
+            std::to_string(model->stride) + ")");
+    log(std::to_string(reference.rows) + " reference images; the first " + std::to_string(refs->check_images) +
+        " are checked against ONNX Runtime on every load");
+    card["explainer"] =
+        model->map == MapKind::cam
+            ? Json{{"kind", "cam"},
+                   {"note",
+                    "class activation map: the model's last feature maps weighted for the explained class, "
+                    "an output of the model itself (no second pass)"}}
+            : Json{{"kind", "occlusion"},
+                   {"runs", occlusion_runs(*model, im)},
+                   {"note",
+                    "occlusion map: how much the explained class's probability falls when a square of the "
+                    "image is masked, " +
+                        std::to_string(occlusion_runs(*model, im)) + " runs per image"}};
+    Package p;
+    p.manifest = in.manifest;
+    p.manifest.explainer = model->map == MapKind::cam ? "cam" : "occlusion";
+    p.members["schema.json"] = json_canonical(schema_to_json(schema));
+    p.members["model.onnx"] = in.model_bytes;
+    p.members["imaging.json"] = json_canonical(image_model_to_json(*model));
+    p.members["check.f32"] = floats_le(refs->check);
+    p.members["reference.json"] = json_canonical(reference_to_json(reference));
+    p.members["card.json"] = json_canonical(card);
+    return p;
+}
+
+}  // namespace ldx
