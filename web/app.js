@@ -5,6 +5,7 @@
 //   [SECTION] Bundle lifecycle (signed index, verify on every load, rollback floor, cache)
 //   [SECTION] Prediction (core + ONNX Runtime cross-check) — one path for the UI and the tests
 //   [SECTION] Batch (CSV or FHIR file picker, export)
+//   [SECTION] Images (imaging models: DICOM, PNG or JPEG files, scored in the batch worker)
 //   [SECTION] Reporting (aggregate, randomized, k-anonymous; queued while offline)
 //   [SECTION] Host functions the UI calls, and window.localdx
 //
@@ -190,10 +191,16 @@ async function loadBundle(url, status = {}, download = fetchBundle(url)) {
     const agree = JSON.parse(model.checkBackground(out));
     if (!agree.ok) return refuse(agree);
   }
+  if (info.imaging) {
+    // An imaging model: ONNX Runtime must give its author's probabilities for the bundle's
+    // reference images (preprocessed by this core), or the bundle is not used.
+    const agree = JSON.parse(model.checkImages(await checkImagesOnnx(used)));
+    if (!agree.ok) return refuse(agree);
+  }
   releasePatient();  // the patient seen with the model being replaced is reported with it
   retire(current);
   current = used;
-  if (!info.background) startOnnxChecks(used);
+  if (!info.background && !info.imaging) startOnnxChecks(used);
   const available = (index ? index.models : []).map((m) => ({ name: m.name, version: m.version, title: m.title || m.name }));
   M.appSetModel(model, JSON.stringify({ ...status, available }));
   // A site calibration of this bundle's prediction sets, made earlier on this device (Validate tab).
@@ -342,7 +349,8 @@ function startWorker(assets) {
     if (call) (data.ok ? call.resolve(data) : call.reject(new Error(data.error)));
   };
   const url = (p) => new URL(p, location.href).href;
-  workerReady = callWorker({ type: 'init', coreJs: url(assets.core_js), coreWasm: url(assets.core_wasm), ortUrl: url(assets.ort) });
+  workerReady = callWorker({ type: 'init', coreJs: url(assets.core_js), coreWasm: url(assets.core_wasm), ortUrl: url(assets.ort),
+    ortWebGpuUrl: assets.ort_webgpu ? url(assets.ort_webgpu) : '' });
 }
 
 function callWorker(message, transfer = []) {
@@ -452,6 +460,53 @@ function openLabelled() {
     const f = input.files[0];
     if (f) M.appValidate(f.name, await f.slice(0, current.info.max_patient_file_bytes + 1).text());
   };
+  input.click();
+}
+
+//-----------------------------------------------------------------------------
+// [SECTION] Images
+//-----------------------------------------------------------------------------
+// The bundle's reference images (tensors the core made) through this page's ONNX Runtime session:
+// its probability output for all of them, in order.
+async function checkImagesOnnx(used) {
+  const session = await used.sessionReady;
+  const { name, channels, height, width } = used.info.schema.image.tensor;
+  const im = used.info.imaging.model, size = channels * height * width;
+  const x = used.model.checkTensors();
+  const out = [];
+  for (let i = 0; i < im.check.images; i += im.batch ? im.check.images : 1) {
+    const n = im.batch ? im.check.images : 1;
+    const r = await session.run({ [name]: new ort.Tensor('float32', x.slice(i * size, (i + n) * size), [n, channels, height, width]) });
+    out.push(...r[im.probabilities.output].data);
+  }
+  return Float32Array.from(out);
+}
+
+// Images chosen by the clinician (File objects): each is read and scored by the batch worker, one
+// after another, and shown as it arrives. Nothing of them leaves the page.
+async function scoreImages(files) {
+  if (!current || !current.info.imaging) throw new Error('this model does not read images');
+  M.appImagesOpened(files.length);
+  await workerModel({ fileWaiting: true });
+  const results = [];
+  for (const f of files) {
+    let reply;
+    try {
+      reply = await callWorker({ type: 'image', blob: f });
+    } catch (e) {
+      reply = { result: { ok: false, problems: [{ code: 'internal', message: String(e.message || e) }] } };
+    }
+    const d = reply.display || { grey: new Uint8Array(0), width: 0, height: 0 };
+    M.appAddImageResult(f.name, JSON.stringify(reply.result), d.grey, d.width, d.height);
+    results.push({ file: f.name, ...reply.result });
+  }
+  return results;
+}
+
+function openImages() {
+  const input = $('image-file');
+  input.value = '';
+  input.onchange = () => { if (input.files.length) scoreImages([...input.files]).catch((e) => showError(String(e.message || e))); };
   input.click();
 }
 
@@ -630,6 +685,7 @@ globalThis.localdxHost = {
   },
   openCsv,
   openLabelled,
+  openImages,
   keepCalibrator: (arg) => {
     const { sha256, calibrator } = JSON.parse(arg);
     store.set('calibrators', { ...store.get('calibrators', {}), [sha256]: calibrator });
@@ -672,6 +728,10 @@ globalThis.localdx = {
     return { rows: m.rows, problems: m.problems, status: m.status, format: m.format, results: m.results };
   },
   scoreCsv: async (text) => globalThis.localdx.scoreFile('patients.csv', text),
+  // The Image view, as its Open button does: [{name, bytes (Uint8Array or base64)}] -> each image's result.
+  scoreImages: (files) => scoreImages(files.map(({ name, bytes }) => new File([typeof bytes === 'string' ? Uint8Array.from(atob(bytes), (c) => c.charCodeAt(0)) : bytes], name))),
+  imageResultsCsv: () => M.appImageResultsCsv(),
+  selectImage: (i) => M.appSelectImage(i),  // as a click on the image's row  // what the Image view's "Export results (CSV)" saves
   // The Validate view, as its Open button does: the report (or the reasons), computed in this page.
   validateFile: (name, text) => JSON.parse(M.appValidate(name, text)),
   recalibrate: () => M.appValidateRecalibrate(),

@@ -6,6 +6,7 @@
 //   [SECTION] Scoring a file (CSV or FHIR): the core's table, with what the page's ONNX Runtime
 //             checks (trees), or ONNX Runtime alone and the core's table from its outputs (other models)
 //   [SECTION] One row's model-agnostic explanation, on demand
+//   [SECTION] Images (imaging models): decoded here, preprocessed by the core, run in stages
 //
 // The page sends the bundle bytes it verified; this worker verifies them again with its own copy
 // of the core (the same C++), runs the whole batch and returns numbers the UI draws directly, so
@@ -29,10 +30,11 @@ let helper = null;  // the helper worker (The helper, below): { call(message), u
 // [SECTION] Start-up and the model
 //-----------------------------------------------------------------------------
 // The page's worker gets ortUrl; its helper does not (it only scores parts of files).
-let ortUrl = '';
+let ortUrl = '', ortWebGpuUrl = '';
 async function init(message) {
   const { coreJs, coreWasm } = message;
   ortUrl = message.ortUrl || '';
+  ortWebGpuUrl = message.ortWebGpuUrl || '';
   if (ortUrl && (self.navigator.hardwareConcurrency || 1) >= 2) helper = startHelper({ coreJs, coreWasm });
   const { default: createLocalDxCore } = await import(coreJs);
   core = await createLocalDxCore({ locateFile: () => coreWasm });
@@ -41,13 +43,32 @@ async function init(message) {
 // ONNX Runtime is needed here only for models the core cannot walk (it runs them): a tree model's
 // batch table is cross-checked by the page's own ONNX Runtime session, so this worker does not
 // start ONNX Runtime's 14 MB for it. The session is created while the model is already usable.
-async function startOnnx(onnx) {
+// An imaging model runs on the GPU (ONNX Runtime's WebGPU build) when the browser offers a WebGPU
+// adapter and that build can be loaded; otherwise, and offline before it was ever loaded, on wasm.
+let runtime = 'wasm';
+async function startOnnx(onnx, imaging) {
+  if (imaging && ortWebGpuUrl && self.navigator.gpu) {
+    try {
+      if (await self.navigator.gpu.requestAdapter()) {
+        const gpu = await import(ortWebGpuUrl);
+        const session = await gpu.InferenceSession.create(onnx, { executionProviders: ['webgpu', 'wasm'] });
+        ortFor = gpu;
+        runtime = 'webgpu';
+        return session;
+      }
+    } catch (e) {
+      console.warn('WebGPU unavailable, ONNX Runtime runs on wasm:', e.message);
+    }
+  }
   if (!ort) {
     ort = await import(ortUrl);
     ort.env.wasm.numThreads = 1;
   }
+  ortFor = ort;
+  runtime = 'wasm';
   return ort.InferenceSession.create(onnx, { executionProviders: ['wasm'] });
 }
+let ortFor = null;  // the ONNX Runtime build that holds the session
 
 async function useModel({ bytes, trust, now, floors, warm = true }) {
   if (helper) await helper.started;
@@ -63,7 +84,7 @@ async function useModel({ bytes, trust, now, floors, warm = true }) {
   session = null;
   sha = info.sha256;
   const forSha = sha;
-  sessionReady = ortUrl && info.explainer !== 'treeshap' ? startOnnx(model.onnx()).then((s) => { if (sha === forSha) session = s; }) : Promise.resolve();
+  sessionReady = ortUrl && info.explainer !== 'treeshap' ? startOnnx(model.onnx(), info.imaging !== null).then((s) => { if (sha === forSha) session = s; }) : Promise.resolve();
   sessionReady.catch(() => {});  // reported by whatever waits for it
   prepared = info.explainer !== 'treeshap' ? sessionReady.catch(() => {}) : warm ? pause().then(() => sha === forSha && warmUp(now)).catch(() => {}) : Promise.resolve();
   if (helped && (await helped) !== sha && helper) console.warn('batch helper: it holds another model; files are scored on one thread');
@@ -210,6 +231,63 @@ async function explainRow({ index }) {
   return JSON.parse(model.finish(JSON.stringify(row), out[info.onnx.output].data, true));
 }
 
+//-----------------------------------------------------------------------------
+// [SECTION] Images
+//-----------------------------------------------------------------------------
+// A PNG or JPEG through the browser's own decoder, as stored (no colour management, alpha kept
+// apart): RGBA bytes for the core. DICOM files go to the core's DICOM reader as bytes.
+async function decodeRaster(blob) {
+  const bitmap = await createImageBitmap(blob, { colorSpaceConversion: 'none', premultiplyAlpha: 'none' });
+  const canvas = new OffscreenCanvas(bitmap.width, bitmap.height);
+  const g = canvas.getContext('2d', { willReadFrequently: true });
+  g.drawImage(bitmap, 0, 0);
+  bitmap.close();
+  return g.getImageData(0, 0, canvas.width, canvas.height);
+}
+
+const isRaster = (b) => (b[0] === 0x89 && b[1] === 0x50 && b[2] === 0x4e && b[3] === 0x47) || (b[0] === 0xff && b[1] === 0xd8 && b[2] === 0xff);
+
+// One image: decoded, preprocessed by the core, then the runs the core asks for (the image and
+// its map, occlusion squares for models without a map output, the deletion curve), at most 32
+// images per ONNX Runtime call. Returns the core's result and the grey image to show.
+async function scoreImage({ blob, explained = -1 }) {
+  await sessionReady;
+  if (!session) throw new Error('ONNX Runtime could not open this model');
+  const t0 = performance.now();
+  const bytes = new Uint8Array(await blob.arrayBuffer());
+  let job;
+  if (isRaster(bytes)) {
+    let image;
+    try { image = await decodeRaster(blob); } catch { return { result: { ok: false, problems: [{ code: 'bad_image', message: 'the browser cannot decode this PNG or JPEG file (damaged or incomplete)' }] } }; }
+    job = model.imageJob(new Uint8Array(image.data.buffer), image.width, image.height);
+  } else {
+    job = model.imageJobDicom(bytes, 0);
+  }
+  try {
+    if (!job.ok()) return { result: JSON.parse(job.error()) };
+    const { model: im } = info.imaging;
+    const { name, channels, height, width } = info.schema.image.tensor;
+    const per = im.batch ? 32 : 1;
+    let first = true;
+    while (job.pending() > 0) {
+      const x = job.inputs(per);
+      const n = x.length / (channels * height * width);
+      const out = await session.run({ [name]: new ortFor.Tensor('float32', x, [n, channels, height, width]) });
+      const map = first && im.map.kind === 'cam' ? out[im.map.output].data : new Float32Array(0);
+      const given = JSON.parse(job.give(out[im.probabilities.output].data, map, explained));
+      if (!given.ok) return { result: given };
+      first = false;
+    }
+    const result = JSON.parse(job.result());
+    result.ms = performance.now() - t0;
+    result.runtime = runtime;
+    result.header = JSON.parse(job.header());
+    return { result, display: job.display() };
+  } finally {
+    job.delete();
+  }
+}
+
 let started = null;  // init: later messages (the helper gets its model at once) wait for it
 self.onmessage = async ({ data }) => {
   const reply = (body, transfer = []) => self.postMessage({ id: data.id, ...body }, transfer);
@@ -237,6 +315,9 @@ self.onmessage = async ({ data }) => {
       reply({ ok: true, meta, table, features, margins }, [table, features, margins].filter(Boolean).map((a) => a.buffer));
     } else if (data.type === 'explain') {
       reply({ ok: true, row: await explainRow(data) });
+    } else if (data.type === 'image') {
+      const { result, display } = await scoreImage(data);
+      reply({ ok: true, result, display }, display ? [display.grey.buffer] : []);
     }
   } catch (e) {
     reply({ ok: false, error: String(e.message || e) });

@@ -260,6 +260,7 @@ EM_JS(void, js_host_call, (const char* fn, const char* arg), {
 void host_predict(const std::string& record_json) { js_host_call("predictFromApp", record_json.c_str()); }
 void host_open_csv() { js_host_call("openCsv", ""); }
 void host_open_labelled() { js_host_call("openLabelled", ""); }
+void host_open_images() { js_host_call("openImages", ""); }
 void host_download(const std::string& name, const std::string& text) {
     js_host_call("download", Json{{"name", name}, {"text", text}}.dump().c_str());
 }
@@ -476,9 +477,49 @@ void app_set_model(const CoreModel& m, const std::string& status_json) {
     s.error.clear();
     s.batch = BatchState{};
     s.validate = ValidateState{};
+    images_clear(s.imaging);
+    s.imaging.expected = 0;
     s.local_calibration = false;
     form_reset(s);
 }
+
+// The Image view: `count` images were opened (the previous ones are put away), then each one's
+// result as the worker sends it (its JSON, and the grey image the clinician is shown).
+void app_images_opened(double count) {
+    AppState& s = state();
+    wake(s);
+    images_clear(s.imaging);
+    s.imaging.expected = count > 0 && count < 1e6 ? static_cast<int>(count) : 0;
+    s.select_tab = 0;
+}
+void app_add_image_result(const std::string& file, const std::string& result_json, const emscripten::val& grey,
+                          double width, double height) {
+    AppState& s = state();
+    wake(s);
+    ImageResult r = image_result_from_json(file, parse_or_null(result_json));
+    const size_t n = grey["length"].as<size_t>();
+    if (width >= 1 && height >= 1 && n == static_cast<size_t>(width) * static_cast<size_t>(height)) {
+        r.display_width = static_cast<int>(width);
+        r.display_height = static_cast<int>(height);
+        r.grey.resize(n);
+        emscripten::val view(emscripten::typed_memory_view(n, r.grey.data()));
+        view.call<void>("set", grey);
+    }
+    host_announce(image_summary(r));
+    s.imaging.images.push_back(std::move(r));
+    if (s.imaging.expected > 0) --s.imaging.expected;
+    if (s.imaging.selected < 0) s.imaging.selected = 0;
+}
+// As a click on the image's row in the table.
+void app_select_image(double i) {
+    AppState& s = state();
+    wake(s);
+    if (i >= 0 && i < static_cast<double>(s.imaging.images.size())) {
+        s.imaging.selected = static_cast<int>(i);
+        host_announce(image_summary(s.imaging.images[static_cast<size_t>(i)]));
+    }
+}
+std::string app_image_results_csv() { return state().model ? image_results_csv(state()) : std::string(); }
 
 void app_set_error(const std::string& message) {
     wake(state());
@@ -620,6 +661,27 @@ std::string app_view_state() {
                        {"alerts_per_100", c.alerts_per_100()}};
         }
         view["validate"] = v;
+        // The Image view: each image's result, and where the selected one and its controls are drawn.
+        const ImagingState& im = s.imaging;
+        Json images = Json::array();
+        for (const ImageResult& r : im.images)
+            images.push_back({{"file", r.file},
+                              {"ok", r.ok},
+                              {"error", r.error},
+                              {"label", r.label},
+                              {"probabilities", r.probabilities},
+                              {"explained", r.explained},
+                              {"map_kind", r.map_kind},
+                              {"map", r.map},
+                              {"map_size", {r.map_height, r.map_width}},
+                              {"deletion", {{"ranked_area", r.ranked_area}, {"random_area", r.random_area}}},
+                              {"ms", r.ms},
+                              {"runtime", r.runtime},
+                              {"header", {{"modality", r.modality}, {"body_part", r.body_part}, {"view", r.view}}}});
+        view["imaging"] = {{"images", images},          {"expected", im.expected},
+                           {"selected", im.selected},   {"opacity", im.opacity},
+                           {"show_map", im.show_map},   {"image_rect", rect(im.image_rect)},
+                           {"slider", rect(im.slider)}, {"open_button", rect(im.open_button)}};
     }
     return json_dump(view);
 }
@@ -701,4 +763,8 @@ EMSCRIPTEN_BINDINGS(localdx_app) {
     emscripten::function("appSetLocalCalibrator", &ldx::app::app_set_local_calibrator);
     emscripten::function("appPrint", &ldx::app::app_print);
     emscripten::function("appBatchCsv", &ldx::app::app_batch_csv);
+    emscripten::function("appImagesOpened", &ldx::app::app_images_opened);
+    emscripten::function("appAddImageResult", &ldx::app::app_add_image_result);
+    emscripten::function("appImageResultsCsv", &ldx::app::app_image_results_csv);
+    emscripten::function("appSelectImage", &ldx::app::app_select_image);
 }

@@ -140,6 +140,47 @@ struct ValidateState {
     float open_button[4] = {0, 0, 0, 0};  // the "Open labelled file" button's, likewise
 };
 
+// The Image view (imaging models): the images opened, each scored by the batch worker (ONNX
+// Runtime, off this thread) and read once when it arrives (image_result_from_json).
+struct GlTexture {
+    unsigned id = 0;  // 0: not made yet (made while drawing, where the GL context is current)
+    int width = 0, height = 0;
+};
+struct ImageResult {
+    std::string file;
+    bool ok = false;
+    std::string error;  // why the image could not be used, in the reader's words
+    std::vector<double> probabilities;
+    int predicted = 0, explained = 0;
+    std::string label, explained_label;
+    std::string map_kind;  // "cam" | "occlusion"
+    int map_height = 0, map_width = 0, map_runs = 0;
+    std::vector<float> map;  // [0, 1]
+    double peak = 0;
+    std::vector<double> ranked, random;  // the deletion curve
+    double ranked_area = 0, random_area = 0;
+    double ms = 0;        // the worker's time for this image, every run included
+    std::string runtime;  // ONNX Runtime's execution provider ("wasm" | "webgpu")
+    std::string modality, body_part, view;
+    int display_width = 0, display_height = 0;
+    std::vector<uint8_t> grey;  // what the clinician sees (imaging/preprocess.h, image_display)
+    GlTexture image, heat;
+};
+ImageResult image_result_from_json(const std::string& file, const Json& j);
+// One sentence for the ARIA live region: the file, the result, and what the heat map is (and is not).
+std::string image_summary(const ImageResult& r);
+
+struct ImagingState {
+    std::vector<ImageResult> images;  // the images opened last, in order
+    int expected = 0;                 // images of the last opening still being scored
+    int selected = -1;
+    float opacity = 0.5f;  // the heat map's, 0 to 1
+    bool show_map = true;
+    float image_rect[4] = {0, 0, 0, 0};   // where the selected image is drawn (device pixels), for tests
+    float slider[4] = {0, 0, 0, 0};       // the opacity slider's rectangle, likewise
+    float open_button[4] = {0, 0, 0, 0};  // the "Open images" button's
+};
+
 struct AppState {
     std::shared_ptr<LoadedModel> model;   // verified bundle, parsed
     Json info = Json::object();           // core_model_info
@@ -161,6 +202,7 @@ struct AppState {
     bool predicting = false;
     BatchState batch;
     ValidateState validate;
+    ImagingState imaging;
     bool local_calibration = false;   // the model's prediction sets come from a site's file (kept on this device)
     Json reporting = Json::object();  // {enabled, pending: {...}, queued: [...]}
     int select_tab = -1;              // a tab to bring forward next frame (0 patient, 1 batch, ...), -1 none
@@ -200,6 +242,7 @@ void validate_forget_calibration(AppState& s);
 void host_predict(const std::string& record_json);
 void host_open_csv();
 void host_open_labelled();  // the file picker for the Validate view
+void host_open_images();    // the file picker for the Image view (DICOM, PNG, JPEG; several at once)
 void host_download(const std::string& name, const std::string& text);
 void host_copy(const std::string& text);
 void host_announce(const std::string& text);  // ARIA live region
@@ -216,6 +259,11 @@ void host_forget_calibrator(const std::string& sha256);
 // [SECTION] Drawing
 //-----------------------------------------------------------------------------
 void draw(AppState& s, float width, float height);
+void draw_image_view(AppState& s);  // imaging models (imaging_view.cpp), in place of the form
+// The Image view's table as "Export results (CSV)" saves it.
+std::string image_results_csv(const AppState& s);
+// Frees the textures of images no longer shown.
+void images_clear(ImagingState& im);
 std::string result_summary(const AppState& s);  // one paragraph, for the ARIA region
 std::string result_copy_text(
     const AppState& s);  // what "Copy result" copies: the model's identity, the values, the result

@@ -22,6 +22,7 @@
 #include "imgui.h"
 #include "misc/cpp/imgui_stdlib.h"
 #include "plot.h"
+#include "widgets.h"
 
 namespace ldx::app {
 
@@ -29,37 +30,6 @@ namespace ldx::app {
 // [SECTION] Small helpers
 //-----------------------------------------------------------------------------
 namespace {
-const ImVec4 kRed(0.70f, 0.10f, 0.10f, 1), kAmber(0.55f, 0.35f, 0.0f, 1), kGreen(0.10f, 0.45f, 0.15f, 1),
-    kGrey(0.35f, 0.38f, 0.42f, 1);
-
-// Numbers for people: without a format, up to 4 significant digits and never an exponent in the
-// range clinical values live in ("2010", not "2.01e+03").
-std::string fmt(double v, const char* f = nullptr) {
-    char b[48];
-    if (!f) f = std::abs(v) >= 1000 && std::abs(v) < 1e12 ? "%.0f" : "%.4g";
-    std::snprintf(b, sizeof b, f, v);
-    return b;
-}
-std::string pct(double p) { return fmt(100 * p, "%.1f") + "%"; }
-constexpr float kStackBelow = 1000;
-constexpr int kClassesShown = 5;  // a result lists this many classes; the rest behind "all N classes"  // CSS pixels:
-                                  // narrower windows show the form and the result stacked
-float S() { return state().scale; }
-
-void section(const char* title) {
-    ImGui::Spacing();
-    ImGui::TextColored(ImVec4(0.1f, 0.25f, 0.5f, 1), "%s", title);
-    ImGui::Separator();
-}
-
-// A bullet whose text wraps at the window's edge (ImGui::BulletText does not wrap: long lines were cut).
-template <class... Args>
-void bullet(const char* format, Args... args) {
-    ImGui::Bullet();
-    ImGui::SameLine();
-    ImGui::TextWrapped(format, args...);
-}
-
 void help_marker(const std::string& text) {
     ImGui::SameLine();
     ImGui::TextDisabled("(?)");
@@ -1300,6 +1270,12 @@ void draw_local_calibration(AppState& s) {
 void draw_validate(AppState& s) {
     const Schema& schema = s.model->model.schema;
     ValidateState& v = s.validate;
+    if (s.model->model.imaging) {
+        ImGui::TextWrapped(
+            "Validating an imaging model on this site's labelled images is not available in the browser yet. "
+            "The model card states how it was evaluated.");
+        return;
+    }
     std::string classes;
     for (const auto& c : schema.outputs.classes) classes += (classes.empty() ? "" : ", ") + c.name + " or " + c.label;
     if (schema.outputs.regression()) {
@@ -1355,6 +1331,12 @@ void draw_validate(AppState& s) {
 // [SECTION] Reporting
 //-----------------------------------------------------------------------------
 void draw_reporting(AppState& s) {
+    if (s.model->model.imaging) {
+        ImGui::TextWrapped(
+            "Nothing about the images read with this model leaves this device: no pixels, no header fields, and no "
+            "aggregate reports (drift reports for imaging models are not collected yet).");
+        return;
+    }
     bool enabled = s.reporting.value("enabled", true);
     if (ImGui::Checkbox("Send anonymous aggregate reports to help monitor this model", &enabled))
         host_set_reporting(enabled);
@@ -1481,8 +1463,13 @@ void draw(AppState& s, float width, float height) {
         return;
     }
     auto tab_flags = [&](int i) { return s.select_tab == i ? ImGuiTabItemFlags_SetSelected : ImGuiTabItemFlags_None; };
+    const bool imaging = s.model->model.imaging.has_value();
     if (ImGui::BeginTabBar("tabs")) {
-        if (ImGui::BeginTabItem("Patient", nullptr, tab_flags(0))) {
+        if (imaging && ImGui::BeginTabItem("Image", nullptr, tab_flags(0))) {
+            draw_image_view(s);
+            ImGui::EndTabItem();
+        }
+        if (!imaging && ImGui::BeginTabItem("Patient", nullptr, tab_flags(0))) {
             const float w = ImGui::GetContentRegionAvail().x;
             if (w / S() < kStackBelow) {
                 // Narrow (half a laptop screen, a tablet): the form, then the result, in one scrolling column.
@@ -1504,7 +1491,7 @@ void draw(AppState& s, float width, float height) {
             }
             ImGui::EndTabItem();
         }
-        if (ImGui::BeginTabItem("Batch", nullptr, tab_flags(1))) {
+        if (!imaging && ImGui::BeginTabItem("Batch", nullptr, tab_flags(1))) {
             draw_batch(s);
             ImGui::EndTabItem();
         }

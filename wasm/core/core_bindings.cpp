@@ -32,7 +32,20 @@ EMSCRIPTEN_BINDINGS(localdx_core) {
         .function("checkTable", &ldx::CoreModel::checkTable)
         .function("checkBackground", &ldx::CoreModel::checkBackground)
         .function("reportAdd", &ldx::CoreModel::reportAdd)
-        .function("samePatient", &ldx::CoreModel::samePatient);
+        .function("samePatient", &ldx::CoreModel::samePatient)
+        .function("imageJob", &ldx::CoreModel::imageJob)
+        .function("imageJobDicom", &ldx::CoreModel::imageJobDicom)
+        .function("checkTensors", &ldx::CoreModel::checkTensors)
+        .function("checkImages", &ldx::CoreModel::checkImages);
+    class_<ldx::CoreImageJob>("CoreImageJob")
+        .function("ok", &ldx::CoreImageJob::ok)
+        .function("error", &ldx::CoreImageJob::error)
+        .function("header", &ldx::CoreImageJob::header)
+        .function("pending", &ldx::CoreImageJob::pending)
+        .function("inputs", &ldx::CoreImageJob::inputs)
+        .function("give", &ldx::CoreImageJob::give)
+        .function("result", &ldx::CoreImageJob::result)
+        .function("display", &ldx::CoreImageJob::display);
     class_<ldx::CoreBatchFile>("CoreBatchFile")
         .function("rows", &ldx::CoreBatchFile::rows)
         .function("table", &ldx::CoreBatchFile::table);

@@ -92,6 +92,51 @@ private:
     BatchFile f_;
 };
 
+// One image through an imaging model (core_api.h, Imaging models): the page asks for inputs,
+// runs them in ONNX Runtime, gives the outputs back, until pending() is 0; then result().
+class CoreImageJob {
+public:
+    CoreImageJob(std::shared_ptr<LoadedModel> m, ImageStart s) : m_(std::move(m)), s_(std::move(s)) {}
+    bool ok() const { return s_.job.has_value(); }
+    std::string error() const { return json_dump(s_.error); }
+    std::string header() const { return json_dump(s_.header); }
+    double pending() const {
+        const Model& m = m_->model;
+        return s_.job && m.imaging ? static_cast<double>(image_job_pending(*s_.job, *m.imaging, *m.schema.image)) : 0;
+    }
+    // Up to max_count images of the stage, as one Float32Array [count, C, H, W].
+    emscripten::val inputs(double max_count) const {
+        const Model& m = m_->model;
+        if (!s_.job || !m.imaging) return array_to_js(std::vector<float>{});
+        const size_t n = max_count >= 1 && max_count <= 4096 ? static_cast<size_t>(max_count) : 1;
+        return array_to_js(image_job_inputs(*s_.job, *m.imaging, *m.schema.image, n));
+    }
+    std::string give(const emscripten::val& probabilities, const emscripten::val& map, double explained) {
+        return guarded([&] {
+            if (!s_.job) return error();
+            const int e = explained >= 0 && explained < 1000 ? static_cast<int>(explained) : -1;
+            return json_dump(
+                core_image_give(*m_, *s_.job, array_from_js<float>(probabilities), array_from_js<float>(map), e));
+        });
+    }
+    std::string result() const {
+        return guarded([&] { return s_.job ? json_dump(core_image_result(*m_, *s_.job)) : error(); });
+    }
+    // What the clinician is shown: {width, height, grey: Uint8Array} (a copy).
+    emscripten::val display() const {
+        emscripten::val out = emscripten::val::object();
+        out.set("width", s_.display.width);
+        out.set("height", s_.display.height);
+        out.set("grey", emscripten::val::global("Uint8Array")
+                            .new_(emscripten::typed_memory_view(s_.display.grey.size(), s_.display.grey.data())));
+        return out;
+    }
+
+private:
+    std::shared_ptr<LoadedModel> m_;
+    ImageStart s_;
+};
+
 class CoreModel {
 public:
     explicit CoreModel(std::shared_ptr<LoadedModel> m) : m_(std::move(m)) {}
@@ -163,6 +208,22 @@ public:
     // Whether two predictions' values are the same patient (what-if edits count once; report.h).
     std::string samePatient(const std::string& previous, const std::string& next) const {
         return guarded([&] { return json_dump(core_same_patient(previous, next)); });
+    }
+    // Imaging models: an image the browser decoded (RGBA), or a DICOM file's bytes.
+    CoreImageJob imageJob(const emscripten::val& rgba, double width, double height) const {
+        const std::string bytes = bytes_from_js(rgba);
+        const auto side = [](double v) { return v >= 1 && v <= 65536 ? static_cast<int>(v) : 0; };
+        return CoreImageJob(m_, core_image_start(*m_, {reinterpret_cast<const uint8_t*>(bytes.data()), bytes.size()},
+                                                 side(width), side(height)));
+    }
+    CoreImageJob imageJobDicom(const emscripten::val& file, double frame) const {
+        const int f = frame >= 0 && frame < 100000 ? static_cast<int>(frame) : 0;
+        return CoreImageJob(m_, core_image_start_dicom(*m_, bytes_from_js(file), f));
+    }
+    // The bundle's check images (Float32Array) and ONNX Runtime's probabilities for them.
+    emscripten::val checkTensors() const { return array_to_js(m_->model.check_tensors); }
+    std::string checkImages(const emscripten::val& outputs) const {
+        return guarded([&] { return json_dump(core_check_images(*m_, array_from_js<float>(outputs))); });
     }
     const std::shared_ptr<LoadedModel>& shared() const { return m_; }
 

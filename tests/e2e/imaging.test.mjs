@@ -1,0 +1,151 @@
+// tests/e2e/imaging.test.mjs — the imaging model end to end (node --test), against the real
+// server serving the real built page and the signed demo CNN bundle, in headless Chromium.
+//
+// Index of this file
+//   [SECTION] Set-up: server, bundles, browser, test images (PNG, JPEG, DICOM)
+//   [SECTION] Opening images with the button: result, heat map, opacity, batch table, export
+//   [SECTION] Preprocessing parity: the browser's tensor and `localdx preprocess --bundle`
+//   [SECTION] Privacy audit and offline
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { readFileSync, writeFileSync, mkdirSync, readdirSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import path from 'node:path';
+import { env, startServer, publish, launch, openApp, chooseFileWith } from './harness.mjs';
+
+const bundle = path.join(env.demo, 'bundles', 'opacity-demo-1.ldxb');
+const trust = path.join(env.demo, 'keys', 'trust.json');
+const testDir = path.join(env.demo, 'train', 'opacity-demo', 'test');
+const work = path.join(env.work, 'imaging-files');
+const reference = JSON.parse(readFileSync(path.join(testDir, 'reference.json'), 'utf8'));
+let server, browser;
+
+// DICOM header values that must never leave the page (written into the test DICOM file).
+const MARKERS = ['SYNTHETIC^MARKERPATIENT', 'MRN-7731-4419', '19230817'];
+
+//-----------------------------------------------------------------------------
+// [SECTION] Set-up
+//-----------------------------------------------------------------------------
+before(async () => {
+  mkdirSync(work, { recursive: true });
+  mkdirSync(env.shots, { recursive: true });
+  // JPEG copies of three test images (Pillow, quality 92) and a DICOM file of one (pydicom:
+  // 8-bit MONOCHROME2 with a patient's name, id and birth date that must stay on the device).
+  execFileSync('/usr/bin/python3', ['-c', `
+import sys, numpy as np, datetime
+from PIL import Image
+import pydicom
+from pydicom.dataset import FileDataset, FileMetaDataset
+from pydicom.uid import ExplicitVRLittleEndian, generate_uid, SecondaryCaptureImageStorage
+src, out = sys.argv[1], sys.argv[2]
+for n in (3, 4, 7):
+    Image.open(f"{src}/synthetic-{n:03d}.png").save(f"{out}/synthetic-{n:03d}.jpg", quality=92)
+px = np.array(Image.open(f"{src}/synthetic-001.png"))
+meta = FileMetaDataset()
+meta.MediaStorageSOPClassUID = SecondaryCaptureImageStorage
+meta.MediaStorageSOPInstanceUID = generate_uid()
+meta.TransferSyntaxUID = ExplicitVRLittleEndian
+ds = FileDataset(f"{out}/synthetic-001.dcm", {}, file_meta=meta, preamble=b"\\0" * 128)
+ds.SOPClassUID = SecondaryCaptureImageStorage
+ds.SOPInstanceUID = meta.MediaStorageSOPInstanceUID
+ds.PatientName = "${MARKERS[0]}"; ds.PatientID = "${MARKERS[1]}"; ds.PatientBirthDate = "${MARKERS[2]}"
+ds.Modality = "OT"; ds.BodyPartExamined = "CHEST"; ds.ViewPosition = "PA"
+ds.Rows, ds.Columns = px.shape; ds.SamplesPerPixel = 1; ds.PhotometricInterpretation = "MONOCHROME2"
+ds.BitsAllocated = 8; ds.BitsStored = 8; ds.HighBit = 7; ds.PixelRepresentation = 0
+ds.PixelData = px.tobytes()
+ds.is_little_endian = True; ds.is_implicit_VR = False
+ds.save_as(f"{out}/synthetic-001.dcm", write_like_original=False)
+`, testDir, work]);
+  server = await startServer('imaging');
+  assert.equal((await publish(server.base, bundle)).status, 201);
+  assert.equal((await publish(server.base, path.join(env.demo, 'bundles', 'pima-diabetes-1.ldxb'))).status, 201);
+  browser = await launch();
+});
+after(async () => { await browser?.close(); server?.stop(); });
+
+const imageFile = (name) => path.join(name.endsWith('.png') ? testDir : work, name);
+const lesionsOf = (name) => JSON.parse(readFileSync(path.join(testDir, name.replace(/\.(png|jpg|dcm)$/, '.json')), 'utf8'));
+
+//-----------------------------------------------------------------------------
+// [SECTION] Opening images with the button
+//-----------------------------------------------------------------------------
+test('imaging: PNG, JPEG and DICOM opened with the button are scored on the device, with a heat map whose opacity the slider changes', async () => {
+  const { page, errors } = await openApp(browser, server.base, { model: 'opacity-demo' });
+  const files = ['synthetic-001.png', 'synthetic-003.png', 'synthetic-003.jpg', 'synthetic-001.dcm'];
+  const chooser = await chooseFileWith(page, ['imaging', 'open_button']);
+  await chooser.setFiles(files.map(imageFile));
+  await page.waitForFunction((n) => window.localdx.viewState().imaging.images.length === n, files.length, { timeout: 60000 });
+  const view = await page.evaluate(() => window.localdx.viewState().imaging);
+  const byName = Object.fromEntries(view.images.map((r) => [r.file, r]));
+  for (const f of ['synthetic-001.png', 'synthetic-003.png']) {
+    const r = byName[f];
+    assert.equal(r.ok, true, `${f}: ${r.error}`);
+    const i = reference.names.indexOf(f.replace('.png', ''));
+    // ONNX Runtime Web in the page against PyTorch on the same image.
+    assert.ok(Math.abs(r.probabilities[1] - reference.probability[i]) <= 1e-5, `${f}: ${r.probabilities[1]} vs PyTorch ${reference.probability[i]}`);
+    assert.equal(r.map_kind, 'cam');
+    assert.deepEqual(r.map_size, [28, 28]);
+    assert.ok(r.deletion.ranked_area < r.deletion.random_area || !lesionsOf(f).positive, `${f}: deletion ${JSON.stringify(r.deletion)}`);
+    const meta = lesionsOf(f);
+    if (meta.positive) {
+      // Pointing game: the map's maximum falls inside a true lesion (its radius plus one cell).
+      let best = 0;
+      r.map.forEach((v, k) => { if (v > r.map[best]) best = k; });
+      const y = (Math.floor(best / 28) + 0.5) * 8, x = ((best % 28) + 0.5) * 8;
+      assert.ok(meta.lesions.some(([ly, lx, rad]) => (y - ly) ** 2 + (x - lx) ** 2 <= (rad + 8) ** 2), `${f}: map maximum at ${y},${x}`);
+    }
+  }
+  // The JPEG copy: the browser's decoder, lossy: its result is close to the PNG's.
+  assert.equal(byName['synthetic-003.jpg'].ok, true, byName['synthetic-003.jpg'].error);
+  assert.ok(Math.abs(byName['synthetic-003.jpg'].probabilities[1] - byName['synthetic-003.png'].probabilities[1]) < 0.1);
+  const dicom = byName['synthetic-001.dcm'];
+  console.log(`# DICOM in the browser: ${dicom.ok ? 'read, p = ' + dicom.probabilities[1] : 'refused: ' + dicom.error}`);
+  if (dicom.ok) {
+    assert.ok(Math.abs(dicom.probabilities[1] - byName['synthetic-001.png'].probabilities[1]) <= 1e-6, 'the DICOM file holds the PNG\'s pixels');
+    assert.deepEqual(dicom.header, { modality: 'OT', body_part: 'CHEST', view: 'PA' });
+  } else {
+    assert.match(dicom.error, /DICOM/);
+  }
+
+  // The heat map is drawn over the image: the selected image's area has the map's warm colours,
+  // and none once the opacity slider is dragged to 0.
+  const warmShare = async () => {
+    const rect = await page.evaluate(() => window.localdx.viewState().imaging.image_rect);
+    const png = await page.screenshot({ clip: { x: rect[0], y: rect[1], width: rect[2], height: rect[3] } });
+    writeFileSync(path.join(work, 'shown.png'), png);
+    return Number(execFileSync('/usr/bin/python3', ['-c', `
+import numpy as np, sys
+from PIL import Image
+a = np.asarray(Image.open(sys.argv[1]).convert("RGB")).astype(int)
+print(np.mean((a[..., 0] - a[..., 2]) > 40))`, path.join(work, 'shown.png')]).toString());
+  };
+  await page.evaluate(() => window.localdx.selectImage(0));
+  await page.waitForTimeout(300);
+  const before = await warmShare();
+  assert.ok(before > 0.01, `the heat map colours part of the image (${before})`);
+  // The slider (x, y, width, height), dragged past its left end and then to its right end.
+  const [sx, sy, sw, sh] = await page.evaluate(() => window.localdx.viewState().imaging.slider);
+  await page.mouse.move(sx + sw * 0.5, sy + sh / 2);
+  await page.mouse.down();
+  await page.mouse.move(sx - 20, sy + sh / 2, { steps: 5 });
+  await page.mouse.up();
+  await page.waitForFunction(() => window.localdx.viewState().imaging.opacity === 0, null, { timeout: 5000 });
+  await page.waitForTimeout(300);
+  const after = await warmShare();
+  assert.ok(after < before / 10, `opacity 0 leaves the image without the map (${after} vs ${before})`);
+  await page.mouse.move(sx + sw * 0.1, sy + sh / 2);
+  await page.mouse.down();
+  await page.mouse.move(sx + sw + 20, sy + sh / 2, { steps: 5 });
+  await page.mouse.up();
+  await page.waitForFunction(() => window.localdx.viewState().imaging.opacity > 0.9, null, { timeout: 5000 });
+  // The words the clinician reads, through the ARIA live region.
+  assert.match(await page.evaluate(() => document.getElementById('live').textContent), /shows where the model looked for "Opacity", not where disease is/);
+  // Export: one row per image, the DICOM's refusal reason included when it has one.
+  const csv = await page.evaluate(() => window.localdx.imageResultsCsv());
+  const lines = csv.trim().split('\n');
+  assert.equal(lines[0], 'file,result,p_0,p_1,map,deletion_area_map,deletion_area_random,problem');
+  assert.equal(lines.length, 1 + files.length);
+  await page.screenshot({ path: path.join(env.shots, 'imaging.png') });
+  assert.deepEqual(errors, []);
+  await page.context().close();
+});

@@ -1,0 +1,355 @@
+// wasm/app/imaging_view.cpp — the Image view of an imaging model: the images opened (one, or a
+// batch with thumbnails), the selected one with its heat map, and the map's technical details.
+//
+// Index of this file
+//   [SECTION] Results as the worker sends them
+//   [SECTION] Textures (the image in grey, the heat map in colour with alpha)
+//   [SECTION] The selected image and its heat map
+//   [SECTION] The table of images, and its export
+//   [SECTION] The view
+//
+// Nothing here computes a prediction or a map: web/batch-worker.js runs ONNX Runtime and the core
+// (shared/imaging/image_model.h) turns its outputs into the result this view reads.
+#include <GLES3/gl3.h>
+
+#include <algorithm>
+
+#include "app.h"
+#include "csv/csv.h"
+#include "imgui.h"
+#include "plot.h"
+#include "widgets.h"
+
+namespace ldx::app {
+
+//-----------------------------------------------------------------------------
+// [SECTION] Results as the worker sends them
+//-----------------------------------------------------------------------------
+ImageResult image_result_from_json(const std::string& file, const Json& j) {
+    ImageResult r;
+    r.file = file;
+    if (!j.is_object() || !j.value("ok", false)) {
+        const Json problems = j.is_object() ? j.value("problems", Json::array()) : Json::array();
+        r.error = problems.is_array() && !problems.empty() ? json_text_or(problems[0], "message")
+                                                           : "the image could not be read";
+        return r;
+    }
+    try {
+        r.probabilities = j.at("probabilities").get<std::vector<double>>();
+        r.predicted = j.at("predicted").get<int>();
+        r.explained = j.at("explained").get<int>();
+        r.label = j.at("label").get<std::string>();
+        r.explained_label = j.at("explained_label").get<std::string>();
+        const Json& m = j.at("map");
+        r.map_kind = m.at("kind").get<std::string>();
+        r.map_height = m.at("height").get<int>();
+        r.map_width = m.at("width").get<int>();
+        r.map_runs = m.value("runs", 0);
+        r.map = m.at("values").get<std::vector<float>>();
+        r.peak = m.value("peak", 0.0);
+        const Json& d = j.at("deletion");
+        r.ranked = d.at("ranked").get<std::vector<double>>();
+        r.random = d.at("random").get<std::vector<double>>();
+        r.ranked_area = d.value("ranked_area", 0.0);
+        r.random_area = d.value("random_area", 0.0);
+        r.ms = j.value("ms", 0.0);
+        r.runtime = json_text_or(j, "runtime");
+        if (j.contains("header") && j["header"].is_object()) {
+            r.modality = json_text_or(j["header"], "modality");
+            r.body_part = json_text_or(j["header"], "body_part");
+            r.view = json_text_or(j["header"], "view");
+        }
+        if (r.map.size() != static_cast<size_t>(r.map_height) * static_cast<size_t>(r.map_width) || r.predicted < 0 ||
+            static_cast<size_t>(r.predicted) >= r.probabilities.size())
+            throw std::runtime_error("sizes");
+        r.ok = true;
+    } catch (const std::exception&) {
+        r = ImageResult{};
+        r.file = file;
+        r.error = "the result for this image is malformed";
+    }
+    return r;
+}
+
+std::string image_summary(const ImageResult& r) {
+    if (!r.ok) return r.file + ": not used: " + r.error;
+    return r.file + ": " + r.label + ", probability " + pct(r.probabilities[static_cast<size_t>(r.predicted)]) +
+           ". The heat map shows where the model looked for \"" + r.explained_label + "\", not where disease is.";
+}
+
+//-----------------------------------------------------------------------------
+// [SECTION] Textures
+//-----------------------------------------------------------------------------
+namespace {
+GlTexture texture_rgba(const std::vector<uint8_t>& rgba, int width, int height) {
+    GlTexture t{0, width, height};
+    GLuint id = 0;
+    glGenTextures(1, &id);
+    glBindTexture(GL_TEXTURE_2D, id);
+    glTexParameteri(GL_TEXTURE_2D, GL_TEXTURE_MIN_FILTER, GL_LINEAR);
+    glTexParameteri(GL_TEXTURE_2D, GL_TEXTURE_MAG_FILTER, GL_LINEAR);
+    glTexParameteri(GL_TEXTURE_2D, GL_TEXTURE_WRAP_S, GL_CLAMP_TO_EDGE);
+    glTexParameteri(GL_TEXTURE_2D, GL_TEXTURE_WRAP_T, GL_CLAMP_TO_EDGE);
+    glPixelStorei(GL_UNPACK_ALIGNMENT, 1);
+    glTexImage2D(GL_TEXTURE_2D, 0, GL_RGBA, width, height, 0, GL_RGBA, GL_UNSIGNED_BYTE, rgba.data());
+    t.id = id;
+    return t;
+}
+
+void texture_free(GlTexture& t) {
+    if (t.id) {
+        GLuint id = t.id;
+        glDeleteTextures(1, &id);
+    }
+    t = GlTexture{};
+}
+
+// The heat map's colours: dark purple through red to yellow (as "inferno"), transparent where the
+// model found nothing, opaque where it found most.
+ImU32 heat_colour(float v) {
+    struct Stop {
+        float at, r, g, b;
+    };
+    static constexpr Stop stops[] = {
+        {0.0f, 40, 11, 84}, {0.35f, 140, 41, 129}, {0.65f, 230, 80, 40}, {1.0f, 252, 230, 60}};
+    v = std::clamp(v, 0.0f, 1.0f);
+    size_t i = 1;
+    while (i + 1 < std::size(stops) && v > stops[i].at) ++i;
+    const Stop &a = stops[i - 1], &b = stops[i];
+    const float t = (v - a.at) / (b.at - a.at);
+    auto mix = [&](float x, float y) { return static_cast<unsigned>(x + (y - x) * t); };
+    return IM_COL32(mix(a.r, b.r), mix(a.g, b.g), mix(a.b, b.b), static_cast<unsigned>(255 * std::min(1.0f, 1.4f * v)));
+}
+
+void ensure_textures(ImageResult& r) {
+    if (!r.image.id && !r.grey.empty()) {
+        std::vector<uint8_t> rgba(r.grey.size() * 4);
+        for (size_t i = 0; i < r.grey.size(); ++i) {
+            rgba[4 * i] = rgba[4 * i + 1] = rgba[4 * i + 2] = r.grey[i];
+            rgba[4 * i + 3] = 255;
+        }
+        r.image = texture_rgba(rgba, r.display_width, r.display_height);
+    }
+    if (!r.heat.id && r.ok && !r.map.empty()) {
+        std::vector<uint8_t> rgba(r.map.size() * 4);
+        for (size_t i = 0; i < r.map.size(); ++i) {
+            const ImU32 c = heat_colour(r.map[i]);
+            for (int k = 0; k < 4; ++k)
+                rgba[4 * i + static_cast<size_t>(k)] = static_cast<uint8_t>((c >> (8 * k)) & 0xff);
+        }
+        r.heat = texture_rgba(rgba, r.map_width, r.map_height);
+    }
+}
+
+ImTextureID tex(const GlTexture& t) { return reinterpret_cast<ImTextureID>(static_cast<intptr_t>(t.id)); }
+
+// A rectangle as x, y, width, height (device pixels), as the Validate view keeps its controls'.
+void keep_rect(float* out, ImVec2 a, ImVec2 b) {
+    out[0] = a.x;
+    out[1] = a.y;
+    out[2] = b.x - a.x;
+    out[3] = b.y - a.y;
+}
+}  // namespace
+
+void images_clear(ImagingState& im) {
+    for (ImageResult& r : im.images) {
+        texture_free(r.image);
+        texture_free(r.heat);
+    }
+    im.images.clear();
+    im.selected = -1;
+}
+
+//-----------------------------------------------------------------------------
+// [SECTION] The selected image and its heat map
+//-----------------------------------------------------------------------------
+namespace {
+std::string map_words(const ImageResult& r) {
+    return r.map_kind == "cam" ? "class activation map (an output of the model itself, no second pass)"
+                               : "occlusion map: the probability's fall when each square of the image is masked, " +
+                                     std::to_string(r.map_runs) + " runs";
+}
+
+void draw_selected(AppState& s, ImageResult& r, float side) {
+    ImagingState& im = s.imaging;
+    const Schema& schema = s.model->model.schema;
+    ImGui::Text("%s", r.file.c_str());
+    if (!r.ok) {
+        ImGui::PushStyleColor(ImGuiCol_Text, kRed);
+        ImGui::TextWrapped("This image cannot be used: %s", r.error.c_str());
+        ImGui::PopStyleColor();
+        return;
+    }
+    ImGui::PushFont(nullptr);
+    ImGui::TextColored(r.predicted == 1 && schema.outputs.kind == TaskKind::binary ? kAmber : kGreen, "%s",
+                       r.label.c_str());
+    ImGui::PopFont();
+    ImGui::SameLine();
+    ImGui::Text("(probability %s)", pct(r.probabilities[static_cast<size_t>(r.predicted)]).c_str());
+    if (!r.modality.empty() || !r.body_part.empty() || !r.view.empty())
+        ImGui::TextColored(kGrey, "%s%s%s", r.modality.c_str(), r.body_part.empty() ? "" : (", " + r.body_part).c_str(),
+                           r.view.empty() ? "" : (", view " + r.view).c_str());
+
+    ensure_textures(r);
+    if (r.image.id) {
+        const float aspect = static_cast<float>(r.display_width) / static_cast<float>(std::max(1, r.display_height));
+        const ImVec2 size = aspect >= 1 ? ImVec2(side, side / aspect) : ImVec2(side * aspect, side);
+        const ImVec2 p0 = ImGui::GetCursorScreenPos();
+        ImGui::Image(tex(r.image), size);
+        const ImVec2 p1(p0.x + size.x, p0.y + size.y);
+        keep_rect(im.image_rect, p0, p1);
+        if (im.show_map && r.heat.id && im.opacity > 0)
+            ImGui::GetWindowDrawList()->AddImage(tex(r.heat), p0, p1, ImVec2(0, 0), ImVec2(1, 1),
+                                                 IM_COL32(255, 255, 255, static_cast<int>(255 * im.opacity)));
+    }
+    ImGui::Checkbox("Heat map", &im.show_map);
+    ImGui::SameLine();
+    ImGui::SetNextItemWidth(180 * S());
+    ImGui::SliderFloat("Opacity", &im.opacity, 0.0f, 1.0f, "%.2f");
+    keep_rect(im.slider, ImGui::GetItemRectMin(), ImGui::GetItemRectMax());
+    // The legend: the colours from least to most.
+    const ImVec2 l0 = ImGui::GetCursorScreenPos();
+    const float lw = 160 * S(), lh = 10 * S();
+    for (int i = 0; i < 32; ++i)
+        ImGui::GetWindowDrawList()->AddRectFilled(ImVec2(l0.x + lw * i / 32, l0.y),
+                                                  ImVec2(l0.x + lw * (i + 1) / 32, l0.y + lh),
+                                                  heat_colour((i + 0.5f) / 32) | IM_COL32(0, 0, 0, 255));
+    ImGui::Dummy(ImVec2(lw, lh));
+    ImGui::SameLine();
+    ImGui::TextColored(kGrey, "the model's attention to \"%s\": less to more", r.explained_label.c_str());
+    ImGui::PushStyleColor(ImGuiCol_Text, kAmber);
+    ImGui::TextWrapped(
+        "The heat map shows where the model looked for \"%s\", not where disease is. Read the image yourself.",
+        r.explained_label.c_str());
+    ImGui::PopStyleColor();
+
+    if (ImGui::CollapsingHeader("Technical details")) {
+        bullet("Map: %s, %d x %d cells, explaining \"%s\"; largest raw value %s.", map_words(r).c_str(), r.map_width,
+               r.map_height, r.explained_label.c_str(), fmt(r.peak).c_str());
+        bullet(
+            "Sanity check (deletion curve): as the map's top-ranked cells are masked, the probability of \"%s\" "
+            "falls; its area is %s for the map's order and %s for a random order%s.",
+            r.explained_label.c_str(), fmt(r.ranked_area, "%.3f").c_str(), fmt(r.random_area, "%.3f").c_str(),
+            r.ranked_area < r.random_area ? " (lower is better: the map found what the model uses)"
+                                          : " (the map does no better than chance here: do not rely on it)");
+        std::vector<PlotSeries> series(2);
+        for (size_t i = 0; i < r.ranked.size(); ++i)
+            series[0].points.push_back({static_cast<double>(i) / (r.ranked.size() - 1), r.ranked[i]});
+        for (size_t i = 0; i < r.random.size(); ++i)
+            series[1].points.push_back({static_cast<double>(i) / (r.random.size() - 1), r.random[i]});
+        series[0].legend = "masked in the map's order";
+        series[1].color = IM_COL32(150, 150, 150, 255);
+        series[1].dashed = true;
+        series[1].legend = "masked in a random order";
+        plot_unit_square("deletion", 220 * S(), series, "share of the image masked", "probability", false);
+        bullet("Computed on this device by ONNX Runtime Web (%s) in %s ms, %s, every run included.",
+               r.runtime.empty() ? "wasm" : r.runtime.c_str(), fmt(r.ms, "%.0f").c_str(),
+               r.map_kind == "cam" ? "one run for the image and its map, 22 for the deletion curve"
+                                   : (std::to_string(1 + r.map_runs) + " runs for the image and its map, 22 for the "
+                                                                       "deletion curve")
+                                         .c_str());
+        std::string probs;
+        for (size_t k = 0; k < r.probabilities.size(); ++k)
+            probs += (probs.empty() ? "" : ", ") + schema.outputs.classes[k].label + " " + pct(r.probabilities[k]);
+        bullet("Probabilities: %s.", probs.c_str());
+    }
+}
+
+//-----------------------------------------------------------------------------
+// [SECTION] The table of images
+//-----------------------------------------------------------------------------
+void draw_table(AppState& s, float height) {
+    ImagingState& im = s.imaging;
+    const float thumb = 48 * S();
+    if (!ImGui::BeginTable("images", 3, ImGuiTableFlags_RowBg | ImGuiTableFlags_BordersInnerH | ImGuiTableFlags_ScrollY,
+                           ImVec2(0, height)))
+        return;
+    ImGui::TableSetupScrollFreeze(0, 1);
+    ImGui::TableSetupColumn("Image", ImGuiTableColumnFlags_WidthFixed, thumb);
+    ImGui::TableSetupColumn("File");
+    ImGui::TableSetupColumn("Result");
+    ImGui::TableHeadersRow();
+    for (size_t i = 0; i < im.images.size(); ++i) {
+        ImageResult& r = im.images[i];
+        ImGui::TableNextRow();
+        ImGui::TableNextColumn();
+        ensure_textures(r);
+        if (r.image.id) {
+            const float k = thumb / static_cast<float>(std::max(r.display_width, r.display_height));
+            ImGui::Image(tex(r.image), ImVec2(r.display_width * k, r.display_height * k));
+        }
+        ImGui::TableNextColumn();
+        ImGui::PushID(static_cast<int>(i));
+        if (ImGui::Selectable(r.file.c_str(), im.selected == static_cast<int>(i), ImGuiSelectableFlags_SpanAllColumns,
+                              ImVec2(0, thumb))) {
+            im.selected = static_cast<int>(i);
+            host_announce(image_summary(r));
+        }
+        ImGui::PopID();
+        ImGui::TableNextColumn();
+        if (r.ok)
+            ImGui::Text("%s (%s)", r.label.c_str(), pct(r.probabilities[static_cast<size_t>(r.predicted)]).c_str());
+        else ImGui::TextColored(kRed, "not used: %s", r.error.c_str());
+    }
+    ImGui::EndTable();
+}
+}  // namespace
+
+std::string image_results_csv(const AppState& s) {
+    std::vector<std::string> header{"file", "result"};
+    const Schema& schema = s.model->model.schema;
+    for (const auto& c : schema.outputs.classes) header.push_back("p_" + c.name);
+    for (const char* h : {"map", "deletion_area_map", "deletion_area_random", "problem"}) header.push_back(h);
+    std::string out = csv_line(header);
+    for (const ImageResult& r : s.imaging.images) {
+        std::vector<std::string> row{r.file, r.ok ? r.label : ""};
+        for (size_t k = 0; k < schema.outputs.classes.size(); ++k)
+            row.push_back(r.ok ? fmt(r.probabilities[k], "%.6f") : "");
+        row.push_back(r.ok ? r.map_kind : "");
+        row.push_back(r.ok ? fmt(r.ranked_area, "%.4f") : "");
+        row.push_back(r.ok ? fmt(r.random_area, "%.4f") : "");
+        row.push_back(r.error);
+        out += csv_line(row);
+    }
+    return out;
+}
+
+//-----------------------------------------------------------------------------
+// [SECTION] The view
+//-----------------------------------------------------------------------------
+void draw_image_view(AppState& s) {
+    ImagingState& im = s.imaging;
+    const ImageInput& input = *s.model->model.schema.image;
+    std::string formats;
+    for (const ImageFormat f : input.formats) {
+        const char* name = f == ImageFormat::dicom ? "DICOM" : f == ImageFormat::png ? "PNG" : "JPEG";
+        formats += (formats.empty() ? "" : ", ") + std::string(name);
+    }
+    if (ImGui::Button("Open images…")) host_open_images();
+    keep_rect(im.open_button, ImGui::GetItemRectMin(), ImGui::GetItemRectMax());
+    ImGui::SameLine();
+    ImGui::TextColored(kGrey, "%s (%s), one or several. Read and scored on this device; nothing is uploaded.",
+                       input.label.c_str(), formats.c_str());
+    if (im.expected > 0) ImGui::TextColored(kGrey, "Scoring %d image(s)…", im.expected);
+    if (im.images.empty()) return;
+    if (im.images.size() > 1) {
+        ImGui::Text("%zu images", im.images.size());
+        ImGui::SameLine();
+        if (ImGui::Button("Export results (CSV)")) host_download("localdx-images.csv", image_results_csv(s));
+    }
+    if (im.selected < 0 || im.selected >= static_cast<int>(im.images.size())) im.selected = 0;
+    const float w = ImGui::GetContentRegionAvail().x;
+    if (im.images.size() > 1) {
+        ImGui::BeginChild("image-list", ImVec2(std::min(w * 0.35f, 360 * S()), 0), true);
+        draw_table(s, ImGui::GetContentRegionAvail().y);
+        ImGui::EndChild();
+        ImGui::SameLine();
+    }
+    ImGui::BeginChild("image-selected", ImVec2(0, 0), true);
+    const float side = std::min(ImGui::GetContentRegionAvail().x, 512 * S());
+    draw_selected(s, im.images[static_cast<size_t>(im.selected)], side);
+    ImGui::EndChild();
+}
+
+}  // namespace ldx::app

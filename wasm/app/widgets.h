@@ -1,0 +1,43 @@
+// wasm/app/widgets.h — the small drawing helpers every view shares (colours, numbers for people,
+// section titles, wrapped bullets).
+#pragma once
+#include <cmath>
+#include <cstdio>
+#include <string>
+
+#include "app.h"
+#include "imgui.h"
+
+namespace ldx::app {
+
+inline const ImVec4 kRed(0.70f, 0.10f, 0.10f, 1), kAmber(0.55f, 0.35f, 0.0f, 1), kGreen(0.10f, 0.45f, 0.15f, 1),
+    kGrey(0.35f, 0.38f, 0.42f, 1);
+
+// Numbers for people: without a format, up to 4 significant digits and never an exponent in the
+// range clinical values live in ("2010", not "2.01e+03").
+inline std::string fmt(double v, const char* f = nullptr) {
+    char b[48];
+    if (!f) f = std::abs(v) >= 1000 && std::abs(v) < 1e12 ? "%.0f" : "%.4g";
+    std::snprintf(b, sizeof b, f, v);
+    return b;
+}
+inline std::string pct(double p) { return fmt(100 * p, "%.1f") + "%"; }
+inline constexpr float kStackBelow = 1000;  // CSS pixels: narrower windows show the form and the result stacked
+inline constexpr int kClassesShown = 5;     // a result lists this many classes; the rest behind "all N classes"
+inline float S() { return state().scale; }
+
+inline void section(const char* title) {
+    ImGui::Spacing();
+    ImGui::TextColored(ImVec4(0.1f, 0.25f, 0.5f, 1), "%s", title);
+    ImGui::Separator();
+}
+
+// A bullet whose text wraps at the window's edge (ImGui::BulletText does not wrap: long lines were cut).
+template <class... Args>
+void bullet(const char* format, Args... args) {
+    ImGui::Bullet();
+    ImGui::SameLine();
+    ImGui::TextWrapped(format, args...);
+}
+
+}  // namespace ldx::app
