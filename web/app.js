@@ -731,7 +731,18 @@ globalThis.localdx = {
   // The Image view, as its Open button does: [{name, bytes (Uint8Array or base64)}] -> each image's result.
   scoreImages: (files) => scoreImages(files.map(({ name, bytes }) => new File([typeof bytes === 'string' ? Uint8Array.from(atob(bytes), (c) => c.charCodeAt(0)) : bytes], name))),
   imageResultsCsv: () => M.appImageResultsCsv(),
-  selectImage: (i) => M.appSelectImage(i),  // as a click on the image's row  // what the Image view's "Export results (CSV)" saves
+  selectImage: (i) => M.appSelectImage(i),  // as a click on the image's row
+  // The tensor the model sees for a file (base64 of float32, little-endian), for the parity test.
+  imageTensor: async ({ name, bytes }) => {
+    await workerModel();
+    const file = new File([Uint8Array.from(atob(bytes), (c) => c.charCodeAt(0))], name);
+    const { tensor, result } = await callWorker({ type: 'imageTensor', blob: file });
+    if (!tensor) return { ok: false, result };
+    const b = new Uint8Array(tensor.buffer);
+    let s = '';
+    for (let i = 0; i < b.length; i += 0x8000) s += String.fromCharCode(...b.subarray(i, i + 0x8000));
+    return { ok: true, tensor: btoa(s) };
+  },  // what the Image view's "Export results (CSV)" saves
   // The Validate view, as its Open button does: the report (or the reasons), computed in this page.
   validateFile: (name, text) => JSON.parse(M.appValidate(name, text)),
   recalibrate: () => M.appValidateRecalibrate(),

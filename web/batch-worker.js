@@ -250,25 +250,38 @@ const isRaster = (b) => (b[0] === 0x89 && b[1] === 0x50 && b[2] === 0x4e && b[3]
 // One image: decoded, preprocessed by the core, then the runs the core asks for (the image and
 // its map, occlusion squares for models without a map output, the deletion curve), at most 32
 // images per ONNX Runtime call. Returns the core's result and the grey image to show.
+// The core's job for one file (null and the reason when the browser cannot decode it).
+async function startImage(blob) {
+  const bytes = new Uint8Array(await blob.arrayBuffer());
+  if (!isRaster(bytes)) return { job: model.imageJobDicom(bytes, 0) };
+  let image;
+  try { image = await decodeRaster(blob); } catch { return { job: null, refused: { ok: false, problems: [{ code: 'bad_image', message: 'the browser cannot decode this PNG or JPEG file (damaged or incomplete)' }] } }; }
+  return { job: model.imageJob(new Uint8Array(image.data.buffer), image.width, image.height) };
+}
+
+// The tensor the model sees for a file (for the preprocessing parity test), or the reason.
+async function imageTensor({ blob }) {
+  const { job, refused } = await startImage(blob);
+  if (!job) return { result: refused };
+  try {
+    return job.ok() ? { tensor: job.inputs(1) } : { result: JSON.parse(job.error()) };
+  } finally {
+    job.delete();
+  }
+}
+
 async function scoreImage({ blob, explained = -1 }) {
   await sessionReady;
   if (!session) throw new Error('ONNX Runtime could not open this model');
   const t0 = performance.now();
-  const bytes = new Uint8Array(await blob.arrayBuffer());
-  let job;
-  if (isRaster(bytes)) {
-    let image;
-    try { image = await decodeRaster(blob); } catch { return { result: { ok: false, problems: [{ code: 'bad_image', message: 'the browser cannot decode this PNG or JPEG file (damaged or incomplete)' }] } }; }
-    job = model.imageJob(new Uint8Array(image.data.buffer), image.width, image.height);
-  } else {
-    job = model.imageJobDicom(bytes, 0);
-  }
+  const { job, refused } = await startImage(blob);
+  if (!job) return { result: refused };
   try {
     if (!job.ok()) return { result: JSON.parse(job.error()) };
     const { model: im } = info.imaging;
     const { name, channels, height, width } = info.schema.image.tensor;
     const per = im.batch ? 32 : 1;
-    let first = true;
+    let first = true, msFirst = 0;
     while (job.pending() > 0) {
       const x = job.inputs(per);
       const n = x.length / (channels * height * width);
@@ -276,10 +289,12 @@ async function scoreImage({ blob, explained = -1 }) {
       const map = first && im.map.kind === 'cam' ? out[im.map.output].data : new Float32Array(0);
       const given = JSON.parse(job.give(out[im.probabilities.output].data, map, explained));
       if (!given.ok) return { result: given };
+      if (first && im.map.kind === 'cam') msFirst = performance.now() - t0;
       first = false;
     }
     const result = JSON.parse(job.result());
     result.ms = performance.now() - t0;
+    result.ms_map = msFirst || result.ms;  // the probability and its map (a cam model: one run)
     result.runtime = runtime;
     result.header = JSON.parse(job.header());
     return { result, display: job.display() };
@@ -315,6 +330,9 @@ self.onmessage = async ({ data }) => {
       reply({ ok: true, meta, table, features, margins }, [table, features, margins].filter(Boolean).map((a) => a.buffer));
     } else if (data.type === 'explain') {
       reply({ ok: true, row: await explainRow(data) });
+    } else if (data.type === 'imageTensor') {
+      const { tensor, result } = await imageTensor(data);
+      reply({ ok: true, tensor, result }, tensor ? [tensor.buffer] : []);
     } else if (data.type === 'image') {
       const { result, display } = await scoreImage(data);
       reply({ ok: true, result, display }, display ? [display.grey.buffer] : []);

@@ -152,6 +152,7 @@ def main():
         f.write("image,p_0,p_1\n")
         for name, p in zip(refs["name"], refs["probability"]):
             f.write(f"{name}.png,{1 - p!r},{p!r}\n")
+    torch.save(model.state_dict(), os.path.join(a.out, "model.pt"))  # for scripts/bench's PyTorch reference
     with open(os.path.join(a.out, "metrics.json"), "w") as f:
         json.dump({"held_out_accuracy": accuracy, "images": a.images, "epochs": a.epochs}, f)
 

@@ -121,6 +121,17 @@ Result<Ok> read_file(std::string_view bytes, DcmFileFormat& file) {
     file.transferInit();
     const OFCondition read = file.read(stream, EXS_Unknown, EGL_noChange, DCM_MaxReadLength);
     file.transferEnd();
+#ifndef WITH_ZLIB
+    // Without zlib (the browser's DCMTK), a deflated file stops here: say that, not "damaged".
+    if (read.bad() && file.getMetaInfo()) {
+        OFString uid;
+        if (file.getMetaInfo()->findAndGetOFString(DCM_TransferSyntaxUID, uid).good() &&
+            DcmXfer(uid.c_str()).getXfer() == EXS_DeflatedLittleEndianExplicit)
+            return unsupported(
+                "it is a deflated DICOM file, which the browser does not read: open it with `localdx "
+                "preprocess`, or save it uncompressed");
+    }
+#endif
     if (read.bad()) return bad(std::string("the file is damaged or ends early (") + read.text() + ")");
     return Ok{};
 }

@@ -56,4 +56,5 @@ EMSCRIPTEN_BINDINGS(localdx_core) {
     function("loadBundle", &ldx::load_bundle_js);
     function("verifyIndex", &ldx::verify_index_js);
     function("heapInUse", &heap_in_use);
+    function("decodeDicom", &ldx::decode_dicom_js);
 }

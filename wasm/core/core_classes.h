@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "client/core_api.h"
+#include "imaging/dicom.h"
 
 namespace ldx {
 
@@ -245,6 +246,24 @@ private:
 inline LoadOutcome load_bundle_js(const emscripten::val& u8, const std::string& trust_json, double now,
                                   const std::string& floors_json) {
     return LoadOutcome(core_load_bundle(bytes_from_js(u8), trust_json, static_cast<int64_t>(now), floors_json));
+}
+
+// A DICOM file's stored values as the core decodes them (for the wasm-against-native parity test):
+// {ok, width, height, channels, frames, values: Float32Array} or {ok: false, problems: JSON text}.
+inline emscripten::val decode_dicom_js(const emscripten::val& file, double frame) {
+    emscripten::val out = emscripten::val::object();
+    auto p = dicom_decode(bytes_from_js(file), frame >= 0 && frame < 100000 ? static_cast<int>(frame) : 0);
+    out.set("ok", static_cast<bool>(p));
+    if (!p) {
+        out.set("problems", json_dump(problems_json(p.problems())));
+        return out;
+    }
+    out.set("width", p->width);
+    out.set("height", p->height);
+    out.set("channels", p->channels);
+    out.set("frames", p->frames);
+    out.set("values", array_to_js(p->values));
+    return out;
 }
 
 inline std::string verify_index_js(const std::string& index, const std::string& trust, double now, double min_version) {
