@@ -84,7 +84,8 @@ Result<Manifest> manifest_from_json(const Json& j) {
     if (*version < 1) return bad("version must be a positive integer");
     auto c = utc_parse(*created), e = utc_parse(*expires);
     if (!c || !e) return bad("created and expires must be UTC times like 2027-01-01T00:00:00Z");
-    if (*explainer != "treeshap" && *explainer != "sampling-shapley" && *explainer != "cam" && *explainer != "occlusion")
+    if (*explainer != "treeshap" && *explainer != "sampling-shapley" && *explainer != "cam" &&
+        *explainer != "occlusion")
         return bad("explainer must be treeshap, sampling-shapley, cam or occlusion");
     m.name = *name;
     m.version = *version;

@@ -54,7 +54,7 @@ struct Manifest {
     int64_t version = 0;  // positive, monotonic per name
     int64_t created = 0;  // seconds since 1970 UTC
     int64_t expires = 0;
-    std::string explainer;  // "treeshap", "sampling-shapley", or for images "cam" or "occlusion"
+    std::string explainer;             // "treeshap", "sampling-shapley", or for images "cam" or "occlusion"
     std::vector<MemberEntry> members;  // sorted by name
 };
 
