@@ -62,6 +62,7 @@ async function startOnnx(onnx, imaging) {
   }
   if (!ort) {
     ort = await import(ortUrl);
+    // One thread, for images too: two threads gave no faster CNN here (docs/benchmarks.md).
     ort.env.wasm.numThreads = 1;
   }
   ortFor = ort;
@@ -276,6 +277,7 @@ async function scoreImage({ blob, explained = -1 }) {
   const t0 = performance.now();
   const { job, refused } = await startImage(blob);
   if (!job) return { result: refused };
+  const msRead = performance.now() - t0;  // decoded and preprocessed
   try {
     if (!job.ok()) return { result: JSON.parse(job.error()) };
     const { model: im } = info.imaging;
@@ -295,6 +297,7 @@ async function scoreImage({ blob, explained = -1 }) {
     const result = JSON.parse(job.result());
     result.ms = performance.now() - t0;
     result.ms_map = msFirst || result.ms;  // the probability and its map (a cam model: one run)
+    result.ms_read = msRead;
     result.runtime = runtime;
     result.header = JSON.parse(job.header());
     return { result, display: job.display() };

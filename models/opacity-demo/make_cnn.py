@@ -12,6 +12,8 @@ Writes to OUT_DIR:
                   outputs "probability" [N, 1] (sigmoid) and "cam" [N, 28, 28]: the class
                   activation map (Zhou et al. 2016) of the last convolution, computed inside
                   the graph so that the heat map costs no second pass
+  model-nocam.onnx  the same without "cam" (explained by an occlusion map instead)
+  model.pt        PyTorch's weights (scripts/bench's reference)
   test/           40 held-out images as 8-bit PNG, each with NAME.json (positive, lesions:
                   centres and radii in pixels), and PyTorch's side of the parity tests:
                   tensors.f32 (the tensors, float32) and reference.json (probability, cam);
@@ -127,6 +129,18 @@ def main():
     torch.onnx.export(model, torch.zeros(1, 1, SIZE, SIZE), os.path.join(a.out, "model.onnx"),
                       input_names=["image"], output_names=["probability", "cam"], opset_version=17,
                       dynamic_axes={"image": {0: "n"}, "probability": {0: "n"}, "cam": {0: "n"}})
+    # The same network without its map output, as most classifiers are exported: LocalDx then
+    # explains it with an occlusion map (the tests bundle it too).
+    class ProbabilityOnly(nn.Module):
+        def __init__(self, net):
+            super().__init__()
+            self.net = net
+
+        def forward(self, x):
+            return self.net(x)[0]
+    torch.onnx.export(ProbabilityOnly(model), torch.zeros(1, 1, SIZE, SIZE), os.path.join(a.out, "model-nocam.onnx"),
+                      input_names=["image"], output_names=["probability"], opset_version=17,
+                      dynamic_axes={"image": {0: "n"}, "probability": {0: "n"}})
     # Held-out images as 8-bit PNG files, what a browser reads.
     from PIL import Image
     refs = {"tensor": [], "probability": [], "cam": [], "name": []}

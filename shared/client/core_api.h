@@ -187,9 +187,9 @@ Json core_same_patient(std::string_view previous_json, std::string_view next_jso
 //-----------------------------------------------------------------------------
 // [SECTION] Imaging models
 //-----------------------------------------------------------------------------
-// One image, decoded by the browser (RGBA bytes) or from a DICOM file's bytes (natively, and in
-// wasm once DCMTK is built for it: until then the wasm core refuses DICOM with a reason), through
-// the bundle's preprocessing. `job` then asks for the runs ONNX Runtime makes (image_model.h);
+// One image, decoded by the browser (RGBA bytes) or from a DICOM file's bytes (DCMTK, natively
+// and in the batch worker's wasm core; the page's own module has no DCMTK), through the bundle's
+// preprocessing. `job` then asks for the runs ONNX Runtime makes (image_model.h);
 // `display` is what the clinician is shown; `header` the few header fields a clinician may see
 // ({"modality", "body_part", "view", "frames"}), nothing that names or dates the patient.
 struct ImageStart {

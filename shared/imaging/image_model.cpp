@@ -194,6 +194,14 @@ HeatMap scaled(int height, int width, std::vector<float> raw) {
     return h;
 }
 
+// The occlusion map measures falls in log-odds, not probability: a model sure of its answer
+// (probability 0.9999 with two lesions) barely moves in probability when one lesion is masked,
+// but does in log-odds. Clamped where float32 probabilities saturate.
+double log_odds(double p) {
+    p = std::clamp(p, 1e-7, 1 - 1e-7);
+    return std::log(p / (1 - p));
+}
+
 size_t stage_runs(const ImageJob& job, const ImageModel& m, const ImageInput& in) {
     switch (job.stage) {
         case ImageJob::Stage::image:
@@ -303,7 +311,7 @@ Result<Ok> image_job_give(ImageJob& job, const ImageModel& m, const Schema& sche
                 for (int cx = px; cx < std::min(m.map_width, px + cells); ++cx) {
                     const size_t i =
                         static_cast<size_t>(cy) * static_cast<size_t>(m.map_width) + static_cast<size_t>(cx);
-                    sum[i] += p0 - job.staged[at];
+                    sum[i] += log_odds(p0) - log_odds(job.staged[at]);
                     ++seen[i];
                 }
         }

@@ -66,11 +66,11 @@ Result<Pixels> pixels_from_interleaved(std::span<const uint8_t> bytes, int width
 //-----------------------------------------------------------------------------
 // A heat map at the model's map resolution: values in [0, 1], 1 where the explained class's
 // evidence is strongest (CAM: its positive part over its maximum; occlusion: the fall in
-// probability over the largest fall). All zero when nothing raised the class.
+// log-odds over the largest fall). All zero when nothing raised the class.
 struct HeatMap {
     int height = 0, width = 0;
     std::vector<float> values;
-    double peak = 0;  // the raw maximum (CAM: logit units; occlusion: probability points)
+    double peak = 0;  // the raw maximum (CAM: logit units; occlusion: log-odds)
 };
 
 // The deletion curve: the explained class's probability as the top-ranked map cells are masked

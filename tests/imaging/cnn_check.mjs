@@ -9,18 +9,21 @@
 //   4. pointing game: the core's map has its maximum inside a true lesion (its radius plus one map
 //      cell) in >= 90% of the positive images;
 //   5. deletion curve (the core's): masking the map's top-ranked cells lowers the probability
-//      faster than masking them in a random order (mean area over the positive images).
+//      faster than masking them in a random order (mean area over the positive images);
+//   6. the same network exported without its map output (model-nocam.onnx), bundled: LocalDx
+//      explains it with an occlusion map (169 runs an image), which passes 4 and 5 too.
 import { readFileSync, mkdirSync } from 'node:fs';
 import { execFileSync } from 'node:child_process';
 import path from 'node:path';
 import { ort, loadBundle } from '../node/load_core.mjs';
 
 const [cli, corePath, bundle, trust, modelDir, work] = process.argv.slice(2);
+const here = path.dirname(new URL(import.meta.url).pathname);
 mkdirSync(work, { recursive: true });
 const { model, info } = await loadBundle(corePath, bundle, trust);
 const ref = JSON.parse(readFileSync(path.join(modelDir, 'test/reference.json'), 'utf8'));
 const raw = readFileSync(path.join(modelDir, 'test/tensors.f32'));
-const S = 224, CELLS = 28, CELL = S / CELLS, plane = S * S;
+const S = 224, CELLS = 28, plane = S * S;
 const torchTensor = (i) => new Float32Array(raw.buffer, raw.byteOffset + i * plane * 4, plane);
 
 // A .npy file's float32 data (format 1.0, little-endian).
@@ -41,13 +44,13 @@ const fails = [];
 if (!agree.ok) fails.push(`the bundle's load check failed: ${JSON.stringify(agree)}`);
 
 // One image through the core's job, as web/batch-worker.js runs it.
-async function score(rgba) {
-  const job = model.imageJob(rgba, S, S);
+async function score(rgba, m = model, runModel = run, kind = im.map.kind) {
+  const job = m.imageJob(rgba, S, S);
   if (!job.ok()) throw new Error(job.error());
   let first = true;
   while (job.pending() > 0) {
-    const out = await run(job.inputs(32));
-    const given = JSON.parse(job.give(out[im.probabilities.output].data, first ? out[im.map.output].data : new Float32Array(0), -1));
+    const out = await runModel(job.inputs(32));
+    const given = JSON.parse(job.give(out.probability.data, first && kind === 'cam' ? out.cam.data : new Float32Array(0), -1));
     if (!given.ok) throw new Error(JSON.stringify(given));
     first = false;
   }
@@ -56,7 +59,17 @@ async function score(rgba) {
   return result;
 }
 
+// Pointing game for one result: the map's maximum inside a lesion (its radius plus one map cell).
+function pointsAtLesion(r, meta) {
+  const cells = r.map.width, cell = S / cells;
+  let best = 0;
+  r.map.values.forEach((v, k) => { if (v > r.map.values[best]) best = k; });
+  const py = (Math.floor(best / cells) + 0.5) * cell, px = ((best % cells) + 0.5) * cell;
+  return meta.lesions.some(([ly, lx, rad]) => (py - ly) ** 2 + (px - lx) ** 2 <= (rad + cell) ** 2);
+}
+
 let worstTensor = 0, worstP = 0, worstCam = 0, hits = 0, positives = 0, areaMap = 0, areaRandom = 0;
+const positiveImages = [];
 for (let i = 0; i < ref.names.length; i++) {
   const name = ref.names[i], png = path.join(modelDir, 'test', name + '.png');
   const out = path.join(work, name + '.npy'), pixels = path.join(work, name + '.pixels.npy');
@@ -74,10 +87,8 @@ for (let i = 0; i < ref.names.length; i++) {
   const meta = JSON.parse(readFileSync(path.join(modelDir, 'test', name + '.json'), 'utf8'));
   if (!meta.positive) continue;
   positives++;
-  let best = 0;
-  r.map.values.forEach((v, k) => { if (v > r.map.values[best]) best = k; });
-  const py = (Math.floor(best / CELLS) + 0.5) * CELL, px = ((best % CELLS) + 0.5) * CELL;
-  if (meta.lesions.some(([ly, lx, rad]) => (py - ly) ** 2 + (px - lx) ** 2 <= (rad + CELL) ** 2)) hits++;
+  positiveImages.push({ rgba, meta });
+  if (pointsAtLesion(r, meta)) hits++;
   areaMap += r.deletion.ranked_area;
   areaRandom += r.deletion.random_area;
 }
@@ -86,6 +97,32 @@ areaRandom /= positives;
 console.log(`load check: ${im.check.images} reference images, max difference ${agree.max_abs_diff}`);
 console.log(`${ref.names.length} held-out images: tensor vs PyTorch ${worstTensor.toExponential(1)}, probability ${worstP.toExponential(1)}, map ${worstCam.toExponential(1)} (relative)`);
 console.log(`pointing game ${hits}/${positives}; deletion area: map ${areaMap.toFixed(3)}, random ${areaRandom.toFixed(3)}`);
+// 6. Without a map output: an occlusion bundle of the same network.
+const nocam = path.join(work, 'nocam.ldxb');
+execFileSync(cli, ['bundle', '--schema', path.join(here, '../../models/opacity-demo/schema.json'), '--model', path.join(modelDir, 'model-nocam.onnx'),
+  '--reference', path.join(modelDir, 'test/reference.csv'), '--name', 'opacity-demo', '--version', '1',
+  '--key', path.join(path.dirname(trust), 'signing-key.json'), '--out', nocam], { stdio: ['ignore', 'ignore', 'pipe'] });
+const occ = await loadBundle(corePath, nocam, trust);
+const occSession = await ort.InferenceSession.create(path.join(modelDir, 'model-nocam.onnx'), { executionProviders: ['wasm'] });
+const runOcc = (x) => occSession.run({ image: new ort.Tensor('float32', x, [x.length / plane, 1, S, S]) });
+if (occ.info.explainer !== 'occlusion') fails.push(`a model without a map output is explained by ${occ.info.explainer}, not occlusion`);
+let occHits = 0, occShown = 0, occFlat = 0, occMap = 0, occRandom = 0;
+for (const { rgba, meta } of positiveImages) {
+  const r = await score(rgba, occ.model, runOcc, 'occlusion');
+  if (r.runs !== 1 + occ.info.imaging.occlusion_runs + occ.info.imaging.deletion_runs) fails.push(`an occlusion image took ${r.runs} runs`);
+  // A flat map (every square masked alone leaves the probability at 1 in float32: two or three
+  // lesions, each enough) points nowhere, and says so; the pointing game counts the others.
+  if (r.map.peak === 0) { occFlat++; continue; }
+  occShown++;
+  if (pointsAtLesion(r, meta)) occHits++;
+  occMap += r.deletion.ranked_area;
+  occRandom += r.deletion.random_area;
+}
+occMap /= Math.max(1, occShown);  // the deletion curve of the maps shown (a flat map ranks nothing)
+occRandom /= Math.max(1, occShown);
+console.log(`occlusion map (${occ.info.imaging.occlusion_runs} runs an image): pointing game ${occHits}/${occShown} (${occFlat} flat: the probability stays at 1 whichever square is masked); deletion area: map ${occMap.toFixed(3)}, random ${occRandom.toFixed(3)}`);
+if (occShown < 10 || occHits < 0.9 * occShown) fails.push(`occlusion pointing game ${occHits}/${occShown} is below 90% (or fewer than 10 maps)`);
+if (!(occMap < occRandom)) fails.push(`the occlusion map's deletion curve (${occMap}) does not fall faster than a random one (${occRandom})`);
 if (worstTensor > 1e-6) fails.push(`preprocessing differs from PyTorch's tensor by ${worstTensor}`);
 if (worstP > 1e-5) fails.push(`ONNX Runtime Web's probability differs from PyTorch's by ${worstP}`);
 // The map sums 32 float32 channels in another order than PyTorch: relative 1e-4.

@@ -12,6 +12,7 @@
 # PostgreSQL refuses to run as root: as root, it runs as Debian's "postgres" user (from the
 # postgresql-15 package), from a folder that user owns; otherwise as the caller.
 set -euo pipefail
+self=$(realpath "$0")  # called again below, after the cd
 cmd=${1:?start, stop, halt or resume}
 state=$(realpath -m "${2:?STATE_DIR}")
 bin=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -1)
@@ -29,7 +30,7 @@ pg_stop() {  # RUN_DIR
 
 case $cmd in
 start)
-  "$0" stop "$state"
+  "$self" stop "$state"
   mkdir -p "$state"
   run=$(mktemp -d /tmp/localdx-pg.XXXXXX)
   chmod 755 "$run"

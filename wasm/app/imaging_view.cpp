@@ -203,6 +203,12 @@ void draw_selected(AppState& s, ImageResult& r, float side) {
             ImGui::GetWindowDrawList()->AddImage(tex(r.heat), p0, p1, ImVec2(0, 0), ImVec2(1, 1),
                                                  IM_COL32(255, 255, 255, static_cast<int>(255 * im.opacity)));
     }
+    if (r.peak <= 0)
+        ImGui::TextWrapped("The heat map is empty: %s",
+                           r.map_kind == "occlusion"
+                               ? "masking any one square of the image leaves the probability where it is, so no single "
+                                 "region carries the result (there may be several, each enough)."
+                               : "no region of the image raised this class.");
     ImGui::Checkbox("Heat map", &im.show_map);
     ImGui::SameLine();
     ImGui::SetNextItemWidth(180 * S());
