@@ -484,8 +484,10 @@ async function checkImagesOnnx(used) {
 
 // Images chosen by the clinician (File objects): each is read and scored by the batch worker, one
 // after another, and shown as it arrives. Nothing of them leaves the page.
+let imageFiles = [];  // the files of the last opening, kept in this page for maps of other classes
 async function scoreImages(files) {
   if (!current || !current.info.imaging) throw new Error('this model does not read images');
+  imageFiles = files;
   M.appImagesOpened(files.length);
   await workerModel({ fileWaiting: true });
   const results = [];
@@ -496,11 +498,30 @@ async function scoreImages(files) {
     } catch (e) {
       reply = { result: { ok: false, problems: [{ code: 'internal', message: String(e.message || e) }] } };
     }
-    const d = reply.display || { grey: new Uint8Array(0), width: 0, height: 0 };
-    M.appAddImageResult(f.name, JSON.stringify(reply.result), d.grey, d.width, d.height);
+    showImageResult(-1, f.name, reply);
     results.push({ file: f.name, ...reply.result });
   }
   return results;
+}
+
+function showImageResult(index, name, reply) {
+  const d = reply.display || { grey: new Uint8Array(0), width: 0, height: 0 };
+  M.appAddImageResult(index, name, JSON.stringify(reply.result), d.grey, d.width, d.height);
+}
+
+// Image `index` scored again with its map of class `cls` (the view's "Map of" choice).
+async function explainImage(arg) {
+  const { index, class: cls } = JSON.parse(arg);
+  const f = imageFiles[index];
+  if (!f) return null;
+  let reply;
+  try {
+    reply = await callWorker({ type: 'image', blob: f, explained: cls });
+  } catch (e) {
+    reply = { result: { ok: false, problems: [{ code: 'internal', message: String(e.message || e) }] } };
+  }
+  showImageResult(index, f.name, reply);
+  return reply.result;
 }
 
 function openImages() {
@@ -686,6 +707,7 @@ globalThis.localdxHost = {
   openCsv,
   openLabelled,
   openImages,
+  explainImage: (arg) => { explainImage(arg).catch((e) => showError(String(e.message || e))); },
   keepCalibrator: (arg) => {
     const { sha256, calibrator } = JSON.parse(arg);
     store.set('calibrators', { ...store.get('calibrators', {}), [sha256]: calibrator });
@@ -732,6 +754,7 @@ globalThis.localdx = {
   scoreImages: (files) => scoreImages(files.map(({ name, bytes }) => new File([typeof bytes === 'string' ? Uint8Array.from(atob(bytes), (c) => c.charCodeAt(0)) : bytes], name))),
   imageResultsCsv: () => M.appImageResultsCsv(),
   selectImage: (i) => M.appSelectImage(i),  // as a click on the image's row
+  explainImage: (index, cls) => explainImage(JSON.stringify({ index, class: cls })),  // as the "Map of" choice
   // The tensor the model sees for a file (base64 of float32, little-endian), for the parity test.
   imageTensor: async ({ name, bytes }) => {
     await workerModel();

@@ -144,6 +144,14 @@ print(np.mean((a[..., 0] - a[..., 2]) > 40))`, path.join(work, 'shown.png')]).to
   const lines = csv.trim().split('\n');
   assert.equal(lines[0], 'file,result,p_0,p_1,map,deletion_area_map,deletion_area_random,problem');
   assert.equal(lines.length, 1 + files.length);
+  // The map of the other class ("Map of"): made again in the worker, in place, with its own curve.
+  const other = await page.evaluate(() => window.localdx.explainImage(0, 0));
+  assert.equal(other.ok, true, JSON.stringify(other.problems));
+  assert.equal(other.explained_label, 'No opacity');
+  await page.waitForFunction(() => window.localdx.viewState().imaging.images[0].explained === 0);
+  assert.equal(await page.evaluate(() => window.localdx.viewState().imaging.images.length), files.length);
+  await page.evaluate(() => window.localdx.explainImage(0, 1));
+  await page.waitForFunction(() => window.localdx.viewState().imaging.images[0].explained === 1);
   await page.screenshot({ path: path.join(env.shots, 'imaging.png') });
   assert.deepEqual(errors, []);
   await page.context().close();

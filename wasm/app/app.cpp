@@ -269,6 +269,9 @@ void host_announce(const std::string& text) { js_host_call("announce", text.c_st
 void host_set_reporting(bool enabled) { js_host_call("setReporting", enabled ? "on" : "off"); }
 void host_choose_model(const std::string& name) { js_host_call("chooseModel", name.c_str()); }
 void host_explain_row(int index) { js_host_call("explainRow", std::to_string(index).c_str()); }
+void host_explain_image(int index, int cls) {
+    js_host_call("explainImage", json_dump(Json{{"index", index}, {"class", cls}}).c_str());
+}
 void host_form_cleared() { js_host_call("formCleared", ""); }
 void host_keep_calibrator(const std::string& sha256, const std::string& calibrator_json) {
     js_host_call("keepCalibrator", json_dump(Json{{"sha256", sha256}, {"calibrator", calibrator_json}}).c_str());
@@ -492,8 +495,10 @@ void app_images_opened(double count) {
     s.imaging.expected = count > 0 && count < 1e6 ? static_cast<int>(count) : 0;
     s.select_tab = 0;
 }
-void app_add_image_result(const std::string& file, const std::string& result_json, const emscripten::val& grey,
-                          double width, double height) {
+// `index`: the image's place when its map is made again for another class (explain_image); -1 for
+// a new image of the opening.
+void app_add_image_result(double index, const std::string& file, const std::string& result_json,
+                          const emscripten::val& grey, double width, double height) {
     AppState& s = state();
     wake(s);
     ImageResult r = image_result_from_json(file, parse_or_null(result_json));
@@ -506,6 +511,13 @@ void app_add_image_result(const std::string& file, const std::string& result_jso
         view.call<void>("set", grey);
     }
     host_announce(image_summary(r));
+    s.imaging.explaining = false;
+    if (index >= 0 && index < static_cast<double>(s.imaging.images.size())) {
+        ImageResult& old = s.imaging.images[static_cast<size_t>(index)];
+        images_free(old);
+        old = std::move(r);
+        return;
+    }
     s.imaging.images.push_back(std::move(r));
     if (s.imaging.expected > 0) --s.imaging.expected;
     if (s.imaging.selected < 0) s.imaging.selected = 0;

@@ -176,6 +176,7 @@ struct ImagingState {
     int selected = -1;
     float opacity = 0.5f;  // the heat map's, 0 to 1
     bool show_map = true;
+    bool explaining = false;              // a map of another class is being made
     float image_rect[4] = {0, 0, 0, 0};   // where the selected image is drawn (device pixels), for tests
     float slider[4] = {0, 0, 0, 0};       // the opacity slider's rectangle, likewise
     float open_button[4] = {0, 0, 0, 0};  // the "Open images" button's
@@ -241,8 +242,9 @@ void validate_forget_calibration(AppState& s);
 //-----------------------------------------------------------------------------
 void host_predict(const std::string& record_json);
 void host_open_csv();
-void host_open_labelled();  // the file picker for the Validate view
-void host_open_images();    // the file picker for the Image view (DICOM, PNG, JPEG; several at once)
+void host_open_labelled();                    // the file picker for the Validate view
+void host_open_images();                      // the file picker for the Image view (DICOM, PNG, JPEG; several at once)
+void host_explain_image(int index, int cls);  // image `index` scored again, its map of class `cls`
 void host_download(const std::string& name, const std::string& text);
 void host_copy(const std::string& text);
 void host_announce(const std::string& text);  // ARIA live region
@@ -264,6 +266,7 @@ void draw_image_view(AppState& s);  // imaging models (imaging_view.cpp), in pla
 std::string image_results_csv(const AppState& s);
 // Frees the textures of images no longer shown.
 void images_clear(ImagingState& im);
+void images_free(ImageResult& r);               // one image's textures
 std::string result_summary(const AppState& s);  // one paragraph, for the ARIA region
 std::string result_copy_text(
     const AppState& s);  // what "Copy result" copies: the model's identity, the values, the result

@@ -152,11 +152,13 @@ void keep_rect(float* out, ImVec2 a, ImVec2 b) {
 }
 }  // namespace
 
+void images_free(ImageResult& r) {
+    texture_free(r.image);
+    texture_free(r.heat);
+}
+
 void images_clear(ImagingState& im) {
-    for (ImageResult& r : im.images) {
-        texture_free(r.image);
-        texture_free(r.heat);
-    }
+    for (ImageResult& r : im.images) images_free(r);
     im.images.clear();
     im.selected = -1;
 }
@@ -224,10 +226,30 @@ void draw_selected(AppState& s, ImageResult& r, float side) {
     ImGui::Dummy(ImVec2(lw, lh));
     ImGui::SameLine();
     ImGui::TextColored(kGrey, "the model's attention to \"%s\": less to more", r.explained_label.c_str());
+    // The class the map explains: the positive class (binary) or the decided one at first.
+    ImGui::SetNextItemWidth(240 * S());
+    if (ImGui::BeginCombo("Map of", r.explained_label.c_str())) {
+        for (size_t k = 0; k < schema.outputs.classes.size(); ++k)
+            if (ImGui::Selectable(schema.outputs.classes[k].label.c_str(), static_cast<int>(k) == r.explained) &&
+                static_cast<int>(k) != r.explained && !im.explaining) {
+                im.explaining = true;
+                host_explain_image(im.selected, static_cast<int>(k));
+            }
+        ImGui::EndCombo();
+    }
+    if (im.explaining) {
+        ImGui::SameLine();
+        ImGui::TextColored(kGrey, "making the map…");
+    }
     ImGui::PushStyleColor(ImGuiCol_Text, kAmber);
     ImGui::TextWrapped(
         "The heat map shows where the model looked for \"%s\", not where disease is. Read the image yourself.",
         r.explained_label.c_str());
+    if (r.explained != r.predicted)
+        ImGui::TextWrapped(
+            "The result is \"%s\": the map shows the places that weighed most towards \"%s\", and they were not "
+            "enough. Its colours are relative to this image's strongest place, not a measure of how much there is.",
+            r.label.c_str(), r.explained_label.c_str());
     ImGui::PopStyleColor();
 
     if (ImGui::CollapsingHeader("Technical details")) {

@@ -1121,7 +1121,11 @@ void draw_card(AppState& s) {
     if (c.contains("explainer") && c["explainer"].is_object()) {
         section("Explanation method");
         ImGui::TextWrapped("%s", json_text_or(c["explainer"], "note").c_str());
-        if (m.schema.outputs.regression())
+        if (m.imaging)
+            ImGui::TextWrapped(
+                "Shown as a heat map over the image, with its deletion curve under Technical details. It shows "
+                "where the model looked, not where disease is.");
+        else if (m.schema.outputs.regression())
             ImGui::TextWrapped(
                 "Shown in the outcome's own unit: the model's average patient plus every value's exact "
                 "contribution is the predicted value.");
