@@ -23,6 +23,8 @@ const store = {
   set: (k, v) => localStorage.setItem('ldx.' + k, JSON.stringify(v)),
 };
 const now = () => Date.now() / 1000;
+// Where an imaging model runs, as the address says (#runtime=wasm | webgpu; batch-worker.js).
+const runtimeWanted = new URLSearchParams(location.hash.slice(1)).get('runtime') || 'auto';
 const today = () => new Date().toISOString().slice(0, 10);
 
 let M = null;          // the wasm module (core + Dear ImGui app)
@@ -350,7 +352,8 @@ function startWorker(assets) {
   };
   const url = (p) => new URL(p, location.href).href;
   workerReady = callWorker({ type: 'init', coreJs: url(assets.core_js), coreWasm: url(assets.core_wasm), ortUrl: url(assets.ort),
-    ortWebGpuUrl: assets.ort_webgpu ? url(assets.ort_webgpu) : '' });
+    ortWebGpuUrl: assets.ort_webgpu ? url(assets.ort_webgpu) : '',
+    runtime: runtimeWanted });
 }
 
 function callWorker(message, transfer = []) {

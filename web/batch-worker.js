@@ -30,11 +30,12 @@ let helper = null;  // the helper worker (The helper, below): { call(message), u
 // [SECTION] Start-up and the model
 //-----------------------------------------------------------------------------
 // The page's worker gets ortUrl; its helper does not (it only scores parts of files).
-let ortUrl = '', ortWebGpuUrl = '';
+let ortUrl = '', ortWebGpuUrl = '', runtimeWanted = 'auto';
 async function init(message) {
   const { coreJs, coreWasm } = message;
   ortUrl = message.ortUrl || '';
   ortWebGpuUrl = message.ortWebGpuUrl || '';
+  runtimeWanted = message.runtime || 'auto';
   if (ortUrl && (self.navigator.hardwareConcurrency || 1) >= 2) helper = startHelper({ coreJs, coreWasm });
   const { default: createLocalDxCore } = await import(coreJs);
   core = await createLocalDxCore({ locateFile: () => coreWasm });
@@ -43,13 +44,17 @@ async function init(message) {
 // ONNX Runtime is needed here only for models the core cannot walk (it runs them): a tree model's
 // batch table is cross-checked by the page's own ONNX Runtime session, so this worker does not
 // start ONNX Runtime's 14 MB for it. The session is created while the model is already usable.
-// An imaging model runs on the GPU (ONNX Runtime's WebGPU build) when the browser offers a WebGPU
-// adapter and that build can be loaded; otherwise, and offline before it was ever loaded, on wasm.
+// An imaging model runs on the GPU (ONNX Runtime's WebGPU build) when the browser offers a hardware
+// WebGPU adapter and that build can be loaded; otherwise, and offline before it was ever loaded, on
+// wasm. A software adapter (SwiftShader) is passed over: it was 20 times slower than wasm here.
+// The page's address can choose (#runtime=wasm, or #runtime=webgpu for any adapter, software too).
 let runtime = 'wasm';
 async function startOnnx(onnx, imaging) {
-  if (imaging && ortWebGpuUrl && self.navigator.gpu) {
+  if (imaging && ortWebGpuUrl && self.navigator.gpu && runtimeWanted !== 'wasm') {
     try {
-      if (await self.navigator.gpu.requestAdapter()) {
+      const adapter = await self.navigator.gpu.requestAdapter();
+      const software = !adapter || (adapter.info && adapter.info.isFallbackAdapter);
+      if (adapter && (!software || runtimeWanted === 'webgpu')) {
         const gpu = await import(ortWebGpuUrl);
         const session = await gpu.InferenceSession.create(onnx, { executionProviders: ['webgpu', 'wasm'] });
         ortFor = gpu;

@@ -6,12 +6,13 @@
 //   [SECTION] Opening images with the button: result, heat map, opacity, batch table, export
 //   [SECTION] Preprocessing parity: the browser's tensor and `localdx preprocess --bundle`
 //   [SECTION] Privacy audit and offline
+//   [SECTION] WebGPU (Chromium's software adapter): chosen only when the address asks for it
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync, writeFileSync, mkdirSync, readdirSync } from 'node:fs';
 import { execFileSync } from 'node:child_process';
 import path from 'node:path';
-import { env, startServer, publish, launch, openApp, chooseFileWith } from './harness.mjs';
+import { env, startServer, publish, launch, openApp, chooseFileWith, chromium, chromiumOptions } from './harness.mjs';
 
 const bundle = path.join(env.demo, 'bundles', 'opacity-demo-1.ldxb');
 const trust = path.join(env.demo, 'keys', 'trust.json');
@@ -241,4 +242,31 @@ test('imaging offline: after one visit the page reloads with the network off and
   const i = reference.names.indexOf('synthetic-005');
   assert.ok(Math.abs(r.probabilities[1] - reference.probability[i]) <= 1e-5);
   await ctx.close();
+});
+
+//-----------------------------------------------------------------------------
+// [SECTION] WebGPU
+//-----------------------------------------------------------------------------
+test('imaging on WebGPU: with an adapter ONNX Runtime\'s WebGPU build gives PyTorch\'s probability; a software adapter is passed over unless the address asks for it', async () => {
+  // Chromium's software WebGPU adapter (SwiftShader), the only one this machine has.
+  const gpuBrowser = await chromium.launch({ ...chromiumOptions, args: [...chromiumOptions.args.filter((a) => a !== '--disable-gpu'), '--enable-unsafe-webgpu'] });
+  try {
+    const name = 'synthetic-000.png', i = reference.names.indexOf('synthetic-000');  // p = 0.03: not saturated
+    const file = { name, bytes: readFileSync(imageFile(name)).toString('base64') };
+    for (const [hash, runtime] of [['model=opacity-demo', 'wasm'], ['model=opacity-demo&runtime=webgpu', 'webgpu']]) {
+      const ctx = await gpuBrowser.newContext();
+      const page = await ctx.newPage();
+      await page.goto(`${server.base}/#${hash}`);
+      await page.evaluate(() => window.localdx.ready);
+      await page.waitForFunction(() => window.localdx.model() && window.localdx.model().name === 'opacity-demo');
+      const [r] = await page.evaluate((f) => window.localdx.scoreImages([f]), file);
+      assert.equal(r.ok, true, JSON.stringify(r.problems));
+      assert.equal(r.runtime, runtime, hash);
+      assert.ok(Math.abs(r.probabilities[1] - reference.probability[i]) <= 1e-5, `${runtime}: ${r.probabilities[1]} vs PyTorch ${reference.probability[i]}`);
+      console.log(`# ${hash}: ${r.runtime}, probability ${r.probabilities[1]} (PyTorch ${reference.probability[i]}), ${Math.round(r.ms)} ms`);
+      await ctx.close();
+    }
+  } finally {
+    await gpuBrowser.close();
+  }
 });
