@@ -67,8 +67,9 @@ async function startOnnx(onnx, imaging) {
   }
   if (!ort) {
     ort = await import(ortUrl);
-    // One thread, for images too: two threads gave no faster CNN here (docs/benchmarks.md).
-    ort.env.wasm.numThreads = 1;
+    // A CNN's convolutions split over threads when the page is cross-origin isolated (shared
+    // memory): for images, up to 4; a tabular model's single rows gain nothing from them.
+    ort.env.wasm.numThreads = imaging && self.crossOriginIsolated ? Math.min(4, self.navigator.hardwareConcurrency || 1) : 1;
   }
   ortFor = ort;
   runtime = 'wasm';
