@@ -32,6 +32,7 @@
 #include <regex>
 #include <sstream>
 #include <thread>
+#include <unordered_map>
 
 #include "bundle/bundle.h"
 #include "bundle/models_index.h"
@@ -78,13 +79,22 @@ receives patient data. Every option can also be set by an environment variable.
                          only: connections waiting for a request hold none. At most 16 complete
                          requests per thread wait for one; beyond that the answer is 503
   --max-connections-per-source N
-                         open connections from one address, 0 = no cap (LOCALDX_MAX_CONNECTIONS_PER_SOURCE,
-                         default 128); behind a reverse proxy every client has the proxy's address
+                         open connections from one network (an IPv4 address, an IPv6 /64), 0 = no cap
+                         (LOCALDX_MAX_CONNECTIONS_PER_SOURCE, default 32); behind a reverse proxy every
+                         client has the proxy's address, so set 0 there and let the proxy cap them
   --trusted-proxy ADDR   a reverse proxy's address (LOCALDX_TRUSTED_PROXY; repeat the option or
                          separate with commas): for requests from it, the client's address for rate
                          limits and report sources is its X-Real-IP header (deploy/nginx sets it)
   --header-timeout S     seconds for a request's line and headers to arrive, from its first byte (default 10)
   --idle-timeout S       seconds a connection may wait with no request in progress (default 5)
+  --max-busy-per-source N
+                         requests from one network (an IPv4 address, an IPv6 /64) answered at once
+                         (default 8); the others wait their turn, so slow downloads from one network
+                         cannot hold every worker
+  --store-timeout S      seconds a PostgreSQL connection, statement or free pooled connection is
+                         waited for before the request is answered 503 (default 5)
+  --drain-timeout S      on SIGTERM, seconds requests being answered may take to finish before their
+                         connections are cut (default 10); acknowledged reports are committed either way
   --index-ttl-hours N    lifetime of the signed models index (default 24)
   --rate-limit N         metrics reports per source per minute, 0 = off (LOCALDX_RATE_LIMIT, default 60)
   --drift-days N         window of the drift figures in days (default 7)
@@ -159,6 +169,9 @@ Result<ServerConfig> server_config_parse(const std::vector<std::string>& args, s
                                          "--trusted-proxy",
                                          "--header-timeout",
                                          "--idle-timeout",
+                                         "--max-busy-per-source",
+                                         "--store-timeout",
+                                         "--drain-timeout",
                                          "--index-ttl-hours",
                                          "--rate-limit",
                                          "--drift-days",
@@ -216,6 +229,9 @@ Result<ServerConfig> server_config_parse(const std::vector<std::string>& args, s
     num("--max-connections-per-source", c.max_connections_per_source, 0, 1000000);
     num("--header-timeout", c.header_timeout_seconds, 1, 3600);
     num("--idle-timeout", c.idle_timeout_seconds, 1, 3600);
+    num("--max-busy-per-source", c.max_busy_per_source, 1, 1024);
+    num("--store-timeout", c.store_timeout_seconds, 1, 600);
+    num("--drain-timeout", c.drain_timeout_seconds, 0, 3600);
     num("--index-ttl-hours", c.index_ttl_hours, 1, 24 * 365);
     num("--rate-limit", c.rate_limit_per_minute, 0, 100000000);
     num("--drift-days", c.drift_days, 1, 3650);
@@ -349,6 +365,7 @@ private:
             if (now - last_prune_ > std::chrono::hours(1)) {
                 last_prune_ = now;
                 (void)store_.prune(utc_day(unix_now() - int64_t{retention_days_} * 86400));  // again next hour
+                (void)store_.forget_salts(salt_keep_from(unix_now()));
             }
         }
     }
@@ -367,29 +384,35 @@ private:
 //-----------------------------------------------------------------------------
 // [SECTION] Rate limiting
 //-----------------------------------------------------------------------------
-// A token bucket per client address, kept by this process: behind several instances each keeps
-// its own (docs/operations.md gives the arithmetic). Buckets are keyed by the SHA-256 of a
-// per-process random salt and the address: the address itself is never kept, logged or written
-// anywhere, and the salt dies with the process.
+// A token bucket per client network (network_key: an IPv4 address, an IPv6 /64), kept by this
+// process: behind several instances each keeps its own (docs/operations.md gives the arithmetic).
+// Buckets are keyed by the SHA-256 of a per-process random salt and the network: the address
+// itself is never kept, logged or written anywhere, and the salt dies with the process.
+// Memory is bounded without ever scanning the buckets: they live in two generations of at most
+// kMaxBuckets each; every minute the older generation is dropped whole (a bucket unused for a
+// minute has refilled, so forgetting it changes nothing). A network first seen while the current
+// generation is full waits for the next minute.
 class RateLimiter {
 public:
     explicit RateLimiter(int per_minute) : per_minute_(per_minute), salt_(ed25519_keypair().public_key) {}
-    bool allow(const std::string& peer) {
+    bool allow(const std::string& network) {
         if (per_minute_ <= 0) return true;
-        const std::string key = sha256(salt_ + peer).substr(0, 16);
+        const std::string key = sha256(salt_ + network).substr(0, 16);
         const double now = std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count();
         std::lock_guard lock(mu_);
-        if (buckets_.size() > kMaxBuckets) {
-            // Bounded memory under address churn: forget the buckets that have refilled (a minute
-            // unused); never everyone's, so many addresses cannot reset the others' limits.
-            std::erase_if(buckets_, [&](const auto& kv) { return now - kv.second.at > 60; });
-            if (buckets_.size() > kMaxBuckets && !buckets_.count(key)) return false;
+        if (now - turned_ >= 60) {
+            previous_.swap(current_);
+            current_.clear();
+            turned_ = now;
         }
-        Bucket& b = buckets_[key];
-        if (b.at == 0) {
-            b.at = now;
-            b.tokens = per_minute_;
+        auto it = current_.find(key);
+        if (it == current_.end()) {
+            if (current_.size() >= kMaxBuckets) return false;
+            Bucket b{static_cast<double>(per_minute_), now};
+            if (auto old = previous_.find(key); old != previous_.end()) b = old->second;
+            it = current_.emplace(key, b).first;
         }
+        Bucket& b = it->second;
         b.tokens = std::min<double>(per_minute_, b.tokens + (now - b.at) * per_minute_ / 60.0);
         b.at = now;
         if (b.tokens < 1) return false;
@@ -405,7 +428,8 @@ private:
     int per_minute_;
     std::string salt_;
     std::mutex mu_;
-    std::map<std::string, Bucket> buckets_;
+    double turned_ = 0;
+    std::unordered_map<std::string, Bucket> current_, previous_;
 };
 
 void send_json(httplib::Response& res, int status, const Json& j) {
@@ -526,11 +550,14 @@ struct App::State {
             if (auto it = salts.find(day); it != salts.end()) salt = it->second;
         }
         if (salt.empty()) {
+            // A new day: the salts of days that can no longer be reported go, here and in the store.
+            const std::string keep_from = salt_keep_from(unix_now());
+            if (!store->forget_salts(keep_from)) return std::nullopt;
             auto fresh = store->day_salt(day);
             if (!fresh) return std::nullopt;
             salt = *fresh;
             std::lock_guard lock(cache_mu);
-            if (salts.size() > 4) salts.erase(salts.begin());  // days are "YYYY-MM-DD": the oldest first
+            std::erase_if(salts, [&](const auto& kv) { return kv.first < keep_from; });
             salts[day] = salt;
         }
         return sha256_hex(salt + "\n" + day + "\n" + client).substr(0, 16);
@@ -612,12 +639,13 @@ Result<std::unique_ptr<App>> App::create(const ServerConfig& cfg) {
         if (s.operator_tokens.empty())
             return problem("bad_token", cfg.operator_token_path + ": no operator token in the file");
     }
-    auto store = store_open(cfg.store, cfg.data_dir, cfg.store_readers);
+    auto store = store_open(cfg.store, cfg.data_dir, cfg.store_readers, cfg.store_timeout_seconds);
     if (!store) return store.problems();
     s.store = std::move(*store);
     if (auto ok = s.refresh_catalog(); !ok) return ok.problems();
     if (auto pruned = s.store->prune(utc_day(unix_now() - int64_t{cfg.retention_days} * 86400)); !pruned)
         return pruned.problems();  // retention, at start
+    if (auto forgot = s.store->forget_salts(salt_keep_from(unix_now())); !forgot) return forgot.problems();
     s.poller = std::thread([&s] { s.poll_loop(); });
     s.ingest = std::make_unique<Ingest>(*s.store, cfg.retention_days, cfg.source_day_max);
     s.limiter = std::make_unique<RateLimiter>(cfg.rate_limit_per_minute);
@@ -650,11 +678,36 @@ void security_headers(const httplib::Request& req, httplib::Response& res) {
     res.set_header("Cross-Origin-Resource-Policy", "same-origin");
     res.set_header("X-Content-Type-Options", "nosniff");
     res.set_header("Referrer-Policy", "no-referrer");
-    if (!res.has_header("Cache-Control")) {
+    // Only a successful answer may be kept: an error for an asset's address must not stick for a
+    // year. A 304 carries no Cache-Control, so the stored answer keeps its own.
+    const bool success = res.status >= 200 && res.status < 300;
+    if (res.status == 304) return;
+    if (!success) {
+        if (res.has_header("Cache-Control")) res.headers.erase("Cache-Control");
+        res.set_header("Cache-Control", "no-store");
+    } else if (!res.has_header("Cache-Control")) {
         if (route_of(req.path) != "static") res.set_header("Cache-Control", "no-store");
         else if (content_hashed(req.path)) res.set_header("Cache-Control", "public, max-age=31536000, immutable");
         else res.set_header("Cache-Control", "no-cache");
     }
+}
+
+// A request path as a file inside the web folder, or nullopt: only plain names separated by
+// single slashes ("/", "a/b.js"), nothing that could leave the folder ("..", an absolute or
+// doubled slash, a backslash, a NUL), checked before any file-system call.
+std::optional<std::filesystem::path> web_file(const std::string& web_dir, const std::string& path) {
+    if (web_dir.empty() || path.empty() || path.front() != '/') return std::nullopt;
+    const std::string rel = path == "/" ? std::string("index.html") : path.substr(1);
+    if (rel.empty() || rel.front() == '/' || rel.find("//") != std::string::npos ||
+        rel.find('\\') != std::string::npos || rel.find('\0') != std::string::npos)
+        return std::nullopt;
+    for (size_t at = 0; at <= rel.size();) {
+        const size_t end = std::min(rel.find('/', at), rel.size());
+        const std::string_view part = std::string_view(rel).substr(at, end - at);
+        if (part.empty() || part == "." || part == "..") return std::nullopt;
+        at = end + 1;
+    }
+    return std::filesystem::path(web_dir) / std::filesystem::path(rel);
 }
 
 // The size of what a GET of `path` answers with, when it is a fixed resource (a bundle, a static
@@ -666,11 +719,11 @@ std::optional<uint64_t> resource_size(App::State& s, const std::string& path) {
         auto row = s.find_bundle(m[1]);
         return row ? std::optional<uint64_t>(static_cast<uint64_t>(row->size)) : std::nullopt;
     }
-    if (s.cfg.web_dir.empty() || path.find("..") != std::string::npos) return std::nullopt;
+    const auto file = web_file(s.cfg.web_dir, path);
+    if (!file) return std::nullopt;
     std::error_code ec;
-    const auto file = std::filesystem::path(s.cfg.web_dir) / (path == "/" ? std::string("index.html") : path.substr(1));
-    if (!std::filesystem::is_regular_file(file, ec)) return std::nullopt;
-    const auto size = std::filesystem::file_size(file, ec);
+    if (!std::filesystem::is_regular_file(*file, ec)) return std::nullopt;
+    const auto size = std::filesystem::file_size(*file, ec);
     return ec ? std::nullopt : std::optional<uint64_t>(size);
 }
 
@@ -745,13 +798,19 @@ void routes_bundles(App::State& s, httplib::Server& svr) {
         if (!data) return send_json(res, 404, error_body("not_found", "no bundle with that SHA-256"));
         const std::string etag = "\"" + sha + "\"";
         res.set_header("ETag", etag);
-        res.set_header("Cache-Control", "public, max-age=31536000, immutable");
         if (etag_matches(req.get_header_value("If-None-Match"), sha)) {
             res.status = 304;
             return;
         }
+        res.set_header("Cache-Control", "public, max-age=31536000, immutable");
         s.metrics.download(row->name, row->version);
-        res.set_content(*data, "application/octet-stream");  // httplib answers Range requests from this body
+        // Served from the one copy this process keeps of the bundle, never copied per connection
+        // (httplib answers a Range request by asking for that range).
+        res.set_content_provider(data->size(), "application/octet-stream",
+                                 [data](size_t offset, size_t length, httplib::DataSink& sink) {
+                                     constexpr size_t kPiece = 64 * 1024;
+                                     return sink.write(data->data() + offset, std::min(length, kPiece));
+                                 });
     });
 
     svr.Post("/api/v1/bundles", [&s](const httplib::Request& req, httplib::Response& res) {
@@ -907,10 +966,6 @@ Result<Json> drift_json(App::State& s, const std::string& name, int64_t version,
 // take a body (publishing and reports); a body anywhere else is refused rather than read and
 // thrown away. A chunked body is refused everywhere: every client of ours sends a length, and a
 // chunked report would slip past the 64 KiB check on Content-Length.
-struct Refusal {
-    int status;
-    std::string code, message;
-};
 inline constexpr size_t kMaxHeaders = 64, kMaxHeaderBytes = 16 * 1024;
 
 std::optional<Refusal> refuse_before_body(const httplib::Request& req) {
@@ -925,6 +980,10 @@ std::optional<Refusal> refuse_before_body(const httplib::Request& req) {
     if (chunked && req.has_header("Content-Length"))
         return Refusal{400, "bad_framing", "a request has a Content-Length or a Transfer-Encoding, not both"};
     if (chunked) return Refusal{411, "length_required", "send the body with a Content-Length (no chunked encoding)"};
+    // (The connection front refuses these from the head already; HTTPS served by the server itself
+    // goes through cpp-httplib's own connection handling, so they are checked here too.)
+    if (req.has_header("Content-Encoding"))
+        return Refusal{415, "content_encoding", "request bodies are sent uncompressed (no Content-Encoding)"};
     const bool takes_body = req.method == "POST" && (req.path == "/api/v1/metrics" || req.path == "/api/v1/bundles");
     const std::string len = req.get_header_value("Content-Length");
     if (!takes_body && !len.empty() && len != "0") return Refusal{413, "no_body", "this route takes no request body"};
@@ -974,15 +1033,16 @@ std::string prom_escape(const std::string& v) {
     return out;
 }
 
-// The client's address for rate limits and report sources: the peer, or, when the peer is a
-// trusted reverse proxy, the address it puts in X-Real-IP (a well-formed IP address only).
-std::string client_address(const ServerConfig& cfg, const httplib::Request& req) {
+// The client's network for rate limits and report sources (network_key: an IPv4 address, an
+// IPv6 /64): of the peer, or, when the peer is a trusted reverse proxy, of the address it puts in
+// X-Real-IP (a well-formed IP address only).
+std::string client_network(const ServerConfig& cfg, const httplib::Request& req) {
     if (std::find(cfg.trusted_proxies.begin(), cfg.trusted_proxies.end(), req.remote_addr) == cfg.trusted_proxies.end())
-        return req.remote_addr;
+        return network_key(req.remote_addr);
     const std::string real = req.get_header_value("X-Real-IP");
     if (real.empty() || real.size() > 45 || real.find_first_not_of("0123456789abcdefABCDEF.:") != std::string::npos)
-        return req.remote_addr;
-    return real;
+        return network_key(req.remote_addr);
+    return network_key(real);
 }
 
 void routes_metrics(App::State& s, httplib::Server& svr) {
@@ -991,7 +1051,7 @@ void routes_metrics(App::State& s, httplib::Server& svr) {
             s.metrics.reject(p.code);
             send_json(res, status, error_body(p.code, p.message, p.field));
         };
-        const std::string client = client_address(s.cfg, req);
+        const std::string client = client_network(s.cfg, req);
         if (!s.limiter->allow(client)) {
             res.set_header("Retry-After", "60");
             return reject(429, problem("rate_limited", "too many reports from this source; try again in a minute"));
@@ -1202,6 +1262,8 @@ Result<Ok> App::run() {
         limits.workers = s.cfg.threads;
         limits.max_waiting = 16 * static_cast<size_t>(s.cfg.threads);  // beyond: 503, not an unbounded wait
         limits.max_per_source = static_cast<size_t>(s.cfg.max_connections_per_source);
+        limits.max_busy_per_source = static_cast<size_t>(s.cfg.max_busy_per_source);
+        limits.trusted_proxies = s.cfg.trusted_proxies;
         limits.head_timeout = std::chrono::seconds(s.cfg.header_timeout_seconds);
         limits.idle_timeout = std::chrono::seconds(s.cfg.idle_timeout_seconds);
         auto front = std::make_unique<FrontServer>(limits);
@@ -1319,7 +1381,11 @@ Result<Ok> App::run() {
         // A bug, not the client's input: say so without the exception's text (internals).
         send_json(res, 500, error_body("internal", "the server could not handle this request"));
     });
+    // Every answer of status 400 or more ends its connection (the front closes it and drops what the
+    // client still sends: an unread body is never parsed as a request), and says so.
     svr.set_error_handler([](const httplib::Request&, httplib::Response& res) {
+        if (!res.has_header("Connection")) res.set_header("Connection", "close");
+        front_close_after_response();
         if (res.body.empty())
             send_json(
                 res, res.status,
@@ -1354,8 +1420,8 @@ Result<Ok> App::run() {
     std::fflush(stdout);
     svr.listen_after_bind();  // returns after stop()
     s.ready = false;
-    if (s.front) s.front->drain();  // requests being answered finish; every connection closes
-    s.ingest->stop();               // commit everything still queued
+    if (s.front) s.front->drain(std::chrono::seconds(s.cfg.drain_timeout_seconds));  // then every connection closes
+    s.ingest->stop();                                                                // commit everything still queued
     return Ok{};
 }
 

@@ -38,7 +38,10 @@ struct ServerConfig {
     std::string index_key_path;     // signing key for the models index (listed in the trust root)
     std::string tls_cert, tls_key;  // both set: HTTPS
     int threads = 64;               // worker threads (each may wait for a group commit)
-    int max_connections_per_source = 128;      // open connections from one address (0: no cap)
+    int max_connections_per_source = 32;       // open connections from one network (0: no cap)
+    int max_busy_per_source = 8;               // requests from one network answered at once
+    int store_timeout_seconds = 5;             // PostgreSQL: connect, statement and pool waits
+    int drain_timeout_seconds = 10;            // SIGTERM: requests being answered may finish this long
     std::vector<std::string> trusted_proxies;  // peers whose X-Real-IP names the client (a reverse proxy)
     int header_timeout_seconds = 10;           // a request's line and headers must arrive within this
     int idle_timeout_seconds = 5;              // a connection with no request in progress is closed after this

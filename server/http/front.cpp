@@ -26,6 +26,7 @@
 #include <mutex>
 #include <thread>
 #include <unordered_map>
+#include <unordered_set>
 #include <vector>
 
 #include "base/json.h"
@@ -41,25 +42,22 @@ using Clock = std::chrono::steady_clock;
 struct FrontServer::Connection {
     int fd = -1;
     std::string peer, local;
+    std::string source;    // network_key(peer): what the cap on connections counts
+    std::string busy_key;  // the request's network (behind a trusted proxy: X-Real-IP's): the busy cap
     int peer_port = 0, local_port = 0;
     std::string in;  // received bytes not yet consumed (a head, a pipelined request, a body's start)
     size_t used = 0;
+    size_t checked = 0;      // bytes of the next head (from `used`) already scanned and sound
+    uint64_t remaining = 0;  // bytes of the request being answered that cpp-httplib may still read
     Clock::time_point deadline;
     bool head_started = false;  // some bytes of the next request have arrived
     uint64_t served = 0;
+    // Closing: the answer is sent and the write side shut; what still arrives is read and dropped.
+    bool lingering = false;
+    size_t lingered = 0;
 };
 
 namespace {
-
-// Where a complete request head ends in `in` from `from`, or npos. cpp-httplib reads lines ending
-// in "\n" (with or without "\r"); a head ends with an empty line.
-size_t head_end(const std::string& in, size_t from) {
-    for (size_t i = in.find('\n', from); i != std::string::npos; i = in.find('\n', i + 1)) {
-        if (i + 1 < in.size() && in[i + 1] == '\n') return i + 2;
-        if (i + 2 < in.size() && in[i + 1] == '\r' && in[i + 2] == '\n') return i + 3;
-    }
-    return std::string::npos;
-}
 
 std::string address_text(const sockaddr_storage& a, int& port) {
     char buf[INET6_ADDRSTRLEN] = "";
@@ -78,20 +76,26 @@ std::string address_text(const sockaddr_storage& a, int& port) {
 }  // namespace
 
 // The stream cpp-httplib reads a request from and writes its response to: the connection's
-// buffered bytes first, then the socket (non-blocking, waited on with poll). Every wait is bounded
-// by the transfer rule: after the grace period, bytes moved must average the minimum rate.
+// buffered bytes first, then the socket (non-blocking, waited on with poll). It gives cpp-httplib
+// the request's head and announced body and then reports the end of the stream, so nothing
+// cpp-httplib does can read past the request (or grow with what a client keeps sending). Every
+// wait is bounded by the transfer rule: after the grace period, bytes moved must average the
+// minimum rate. It also reads the status of each response written, so that the front closes the
+// connection after any error.
 class FrontServer::ConnectionStream : public httplib::Stream {
 public:
     ConnectionStream(Connection& c, const FrontLimits& limits) : c_(c), limits_(limits), start_(Clock::now()) {}
 
-    bool is_readable() const override { return c_.used < c_.in.size() || wait(POLLIN); }
+    bool is_readable() const override { return c_.remaining > 0 && (c_.used < c_.in.size() || wait(POLLIN)); }
     bool is_writable() const override { return wait(POLLOUT); }
 
     ssize_t read(char* ptr, size_t size) override {
+        size = static_cast<size_t>(std::min<uint64_t>(size, c_.remaining));
+        if (size == 0) return 0;  // the request ends here
         if (c_.used == c_.in.size()) {
             c_.in.clear();
             c_.used = 0;
-            if (size >= kChunk) return receive(ptr, size);  // large reads straight into the caller's buffer
+            if (size >= kChunk) return taken(receive(ptr, size));  // large reads straight into the caller's buffer
             char chunk[kChunk];
             const ssize_t n = receive(chunk, sizeof chunk);
             if (n <= 0) return n;
@@ -100,10 +104,11 @@ public:
         const size_t n = std::min(size, c_.in.size() - c_.used);
         std::memcpy(ptr, c_.in.data() + c_.used, n);
         c_.used += n;
-        return static_cast<ssize_t>(n);
+        return taken(static_cast<ssize_t>(n));
     }
 
     ssize_t write(const char* ptr, size_t size) override {
+        note_status(std::string_view(ptr, size));
         size_t done = 0;
         while (done < size) {
             const ssize_t n = ::send(c_.fd, ptr + done, size - done, MSG_NOSIGNAL);
@@ -131,10 +136,23 @@ public:
     }
     socket_t socket() const override { return c_.fd; }
     bool broken() const { return broken_; }
+    int status() const { return status_; }  // of the response written (0: none yet)
 
 private:
     static constexpr size_t kChunk = 16 * 1024;
 
+    ssize_t taken(ssize_t n) {
+        if (n > 0) c_.remaining -= static_cast<uint64_t>(n);
+        return n;
+    }
+    // cpp-httplib writes a response's status line and headers in one write: "HTTP/1.1 NNN ...".
+    // An interim 100 Continue is followed by the real status.
+    void note_status(std::string_view bytes) {
+        if ((status_ != 0 && status_ != 100) || !bytes.starts_with("HTTP/1.1 ") || bytes.size() < 12) return;
+        int s = 0;
+        for (size_t i = 9; i < 12; ++i) s = s * 10 + (bytes[i] - '0');
+        status_ = s;
+    }
     ssize_t receive(char* ptr, size_t size) {
         for (;;) {
             const ssize_t n = ::recv(c_.fd, ptr, size, 0);
@@ -171,6 +189,7 @@ private:
     Clock::time_point start_;
     uint64_t moved_ = 0;
     bool broken_ = false;
+    int status_ = 0;
 };
 
 //-----------------------------------------------------------------------------
@@ -178,28 +197,19 @@ private:
 //-----------------------------------------------------------------------------
 namespace {
 
-struct Refusal {
-    int status;
-    const char* reason;  // the status line's text
-    const char* code;
-    const char* message;
-};
-constexpr Refusal kTooManyFromSource{503, "Service Unavailable", "too_many_connections",
-                                     "too many connections from this address; close some and try again"};
-constexpr Refusal kTooManyConnections{503, "Service Unavailable", "busy",
-                                      "the server has too many open connections; try again shortly"};
-constexpr Refusal kBusy{503, "Service Unavailable", "busy", "the server is busy; try again shortly"};
-constexpr Refusal kHeadTooLarge{431, "Request Header Fields Too Large", "headers_too_large",
-                                "the request line and headers are too large"};
-constexpr Refusal kHeadTimeout{408, "Request Timeout", "request_timeout",
-                               "the request's headers did not arrive in time"};
+const Refusal kTooManyFromSource{503, "too_many_connections",
+                                 "too many connections from this address; close some and try again"};
+const Refusal kTooManyConnections{503, "busy", "the server has too many open connections; try again shortly"};
+const Refusal kBusy{503, "busy", "the server is busy; try again shortly"};
+const Refusal kHeadTimeout{408, "request_timeout", "the request's headers did not arrive in time"};
 
-// Best effort, never blocking: the socket is closed right after.
+// Best effort, never blocking: the connection closes right after.
 void send_refusal(int fd, const Refusal& r) {
     const std::string body = json_dump(error_body(r.code, r.message)) + "\n";
-    const std::string msg = "HTTP/1.1 " + std::to_string(r.status) + " " + r.reason +
+    const std::string msg = "HTTP/1.1 " + std::to_string(r.status) + " " + std::string(http_status_text(r.status)) +
                             "\r\nContent-Type: application/json\r\nContent-Length: " + std::to_string(body.size()) +
-                            "\r\nConnection: close\r\n" + (r.status == 503 ? "Retry-After: 5\r\n" : "") + "\r\n" + body;
+                            "\r\nCache-Control: no-store\r\nConnection: close\r\n" +
+                            (r.status == 503 ? "Retry-After: 5\r\n" : "") + "\r\n" + body;
     [[maybe_unused]] const ssize_t n = ::send(fd, msg.data(), msg.size(), MSG_NOSIGNAL | MSG_DONTWAIT);
 }
 
@@ -225,9 +235,11 @@ struct FrontServer::Impl {
     mutable std::mutex mu;  // guards everything below
     std::condition_variable work_ready;
     bool stopping = false;
-    std::vector<std::unique_ptr<Connection>> arriving;  // new or returned, for reception to hold
-    std::deque<std::unique_ptr<Connection>> ready;      // complete heads waiting for a worker
-    std::unordered_map<std::string, size_t> per_source;
+    std::vector<std::unique_ptr<Connection>> arriving;   // new, returned or closing, for reception to hold
+    std::deque<std::unique_ptr<Connection>> ready;       // complete heads waiting for a worker
+    std::unordered_map<std::string, size_t> per_source;  // open connections by network
+    std::unordered_map<std::string, size_t> busy;        // requests being answered by network
+    std::unordered_set<int> serving;                     // descriptors being answered (drain's deadline)
     FrontCounts counts;
 
     Impl(FrontServer& f, FrontLimits l) : front(f), limits(l) {
@@ -246,15 +258,41 @@ struct FrontServer::Impl {
         [[maybe_unused]] const ssize_t n = ::write(wake_fd, &one, sizeof one);
     }
 
-    // Closes a connection for good and forgets its address's share.
-    void finish(std::unique_ptr<Connection> c, const Refusal* refusal = nullptr) {
-        if (refusal) send_refusal(c->fd, *refusal);
-        ::shutdown(c->fd, SHUT_RDWR);
+    // Closes a connection for good and forgets its network's share.
+    void close_now(std::unique_ptr<Connection> c) {
         ::close(c->fd);
         std::lock_guard lock(mu);
-        if (refusal) ++counts.refused[refusal->code];
         --counts.open;
-        if (--per_source[c->peer] == 0) per_source.erase(c->peer);
+        if (--per_source[c->source] == 0) per_source.erase(c->source);
+    }
+
+    // Ends a connection: with a refusal written first, if any. A connection whose peer may still be
+    // sending (an unread body, a refused head) is not closed at once, which would answer its next
+    // bytes with a reset that can destroy the answer before the client reads it: its write side is
+    // shut and reception reads and drops what arrives for a moment (FrontLimits::linger).
+    void finish(std::unique_ptr<Connection> c, const Refusal* refusal = nullptr, bool linger = false) {
+        if (refusal) {
+            send_refusal(c->fd, *refusal);
+            std::lock_guard lock(mu);
+            ++counts.refused[refusal->code];
+        }
+        if (!linger || is_stopping()) return close_now(std::move(c));
+        ::shutdown(c->fd, SHUT_WR);
+        c->lingering = true;
+        c->lingered = 0;
+        c->deadline = Clock::now() + limits.linger;
+        {
+            std::lock_guard lock(mu);
+            arriving.push_back(std::move(c));
+        }
+        wake();
+    }
+
+    // The network a request counts against: its peer's, or, from a trusted reverse proxy, its client's.
+    std::string request_network(const Connection& c, const HeadScan& scan) const {
+        const auto& proxies = limits.trusted_proxies;
+        if (scan.real_ip.empty() || std::find(proxies.begin(), proxies.end(), c.peer) == proxies.end()) return c.source;
+        return network_key(scan.real_ip);
     }
 
     // A head is complete: to the workers, or 503 when too many already wait.
@@ -263,36 +301,34 @@ struct FrontServer::Impl {
             std::lock_guard lock(mu);
             if (ready.size() < limits.max_waiting && !stopping) {
                 ready.push_back(std::move(c));
-                work_ready.notify_one();
+                work_ready.notify_all();
                 return;
             }
         }
-        finish(std::move(c), &kBusy);
+        finish(std::move(c), &kBusy, true);
     }
 
-    // Looks at what a held connection has received: complete head, too large, or still arriving.
-    enum class Verdict { wait, dispatched, closed };
-    Verdict examine(std::unique_ptr<Connection>& c, std::unordered_map<int, std::unique_ptr<Connection>>& held) {
+    // Looks at what a held connection has received: a complete head, a refused one, or more to come.
+    void examine(std::unique_ptr<Connection>& c, std::unordered_map<int, std::unique_ptr<Connection>>& held) {
         const int fd = c->fd;
-        if (head_end(c->in, c->used) != std::string::npos) {
-            ::epoll_ctl(epoll_fd, EPOLL_CTL_DEL, fd, nullptr);
-            auto owned = std::move(c);
-            held.erase(fd);
-            dispatch(std::move(owned));
-            return Verdict::dispatched;
+        const std::string_view pending = std::string_view(c->in).substr(c->used);
+        const HeadScan scan = head_scan(pending, limits.head, c->checked);
+        if (scan.state == HeadState::incomplete) {
+            c->checked = scan.checked;
+            if (!c->head_started && !pending.empty()) {
+                c->head_started = true;
+                c->deadline = Clock::now() + limits.head_timeout;
+            }
+            return;
         }
-        if (c->in.size() - c->used > limits.max_head_bytes) {
-            ::epoll_ctl(epoll_fd, EPOLL_CTL_DEL, fd, nullptr);
-            auto owned = std::move(c);
-            held.erase(fd);
-            finish(std::move(owned), &kHeadTooLarge);
-            return Verdict::closed;
-        }
-        if (!c->head_started && c->in.size() > c->used) {
-            c->head_started = true;
-            c->deadline = Clock::now() + limits.head_timeout;
-        }
-        return Verdict::wait;
+        ::epoll_ctl(epoll_fd, EPOLL_CTL_DEL, fd, nullptr);
+        auto owned = std::move(c);
+        held.erase(fd);
+        owned->checked = 0;
+        if (scan.state == HeadState::refused) return finish(std::move(owned), &scan.refusal, true);
+        owned->remaining = scan.head_bytes + scan.body_bytes;
+        owned->busy_key = request_network(*owned, scan);
+        dispatch(std::move(owned));
     }
 
     void receive_loop() {
@@ -312,12 +348,12 @@ struct FrontServer::Impl {
                 ev.events = EPOLLIN | EPOLLRDHUP;
                 ev.data.fd = fd;
                 if (::epoll_ctl(epoll_fd, EPOLL_CTL_ADD, fd, &ev) != 0) {
-                    finish(std::move(c));
+                    close_now(std::move(c));
                     continue;
                 }
                 auto& slot = held[fd];
                 slot = std::move(c);
-                examine(slot, held);  // a returned connection may hold a pipelined request already
+                if (!slot->lingering) examine(slot, held);  // a returned connection may hold a pipelined request
             }
             for (int i = 0; i < n; ++i) {
                 const int fd = events[static_cast<size_t>(i)].data.fd;
@@ -328,19 +364,25 @@ struct FrontServer::Impl {
                 }
                 auto it = held.find(fd);
                 if (it == held.end()) continue;
-                const Received got = take_bytes(*it->second);
+                Connection& c = *it->second;
+                const Received got = c.lingering ? drop_bytes(c) : take_bytes(c);
                 // A peer that half-closes after its request still gets the answer.
-                if (got == Received::failed ||
-                    (got == Received::ended && head_end(it->second->in, it->second->used) == std::string::npos)) {
+                const bool done =
+                    c.lingering ? got != Received::more
+                                : got == Received::failed ||
+                                      (got == Received::ended &&
+                                       head_scan(std::string_view(c.in).substr(c.used), limits.head, c.checked).state ==
+                                           HeadState::incomplete);
+                if (done) {
                     ::epoll_ctl(epoll_fd, EPOLL_CTL_DEL, fd, nullptr);
                     auto owned = std::move(it->second);
                     held.erase(it);
-                    finish(std::move(owned));
+                    close_now(std::move(owned));
                     continue;
                 }
-                examine(it->second, held);
+                if (!c.lingering) examine(it->second, held);
             }
-            // Deadlines: an unfinished head gets 408; an idle connection is closed quietly.
+            // Deadlines: an unfinished head gets 408; an idle or lingering connection is closed quietly.
             const auto now = Clock::now();
             for (auto it = held.begin(); it != held.end();) {
                 if (it->second->deadline > now) {
@@ -350,24 +392,24 @@ struct FrontServer::Impl {
                 ::epoll_ctl(epoll_fd, EPOLL_CTL_DEL, it->first, nullptr);
                 auto owned = std::move(it->second);
                 it = held.erase(it);
-                const bool partial = owned->head_started;
-                finish(std::move(owned), partial ? &kHeadTimeout : nullptr);
+                if (owned->head_started && !owned->lingering) finish(std::move(owned), &kHeadTimeout, true);
+                else close_now(std::move(owned));
             }
         }
-        for (auto& [fd, c] : held) finish(std::move(c));
+        for (auto& [fd, c] : held) close_now(std::move(c));
         std::vector<std::unique_ptr<Connection>> left;
         {
             std::lock_guard lock(mu);
             left.swap(arriving);
         }
-        for (auto& c : left) finish(std::move(c));
+        for (auto& c : left) close_now(std::move(c));
     }
 
     // Reads what has arrived, up to one byte past the head limit.
     enum class Received { more, ended, failed };  // ended: the peer closed its side
     Received take_bytes(Connection& c) {
         char buf[8192];
-        while (c.in.size() - c.used <= limits.max_head_bytes) {
+        while (c.in.size() - c.used <= limits.head.max_head_bytes) {
             const ssize_t n = ::recv(c.fd, buf, sizeof buf, 0);
             if (n > 0) {
                 c.in.append(buf, static_cast<size_t>(n));
@@ -379,46 +421,85 @@ struct FrontServer::Impl {
         }
         return Received::more;
     }
+    // A closing connection: what arrives is dropped, up to the linger allowance.
+    Received drop_bytes(Connection& c) {
+        char buf[8192];
+        for (;;) {
+            const ssize_t n = ::recv(c.fd, buf, sizeof buf, 0);
+            if (n > 0) {
+                c.lingered += static_cast<size_t>(n);
+                if (c.lingered > limits.linger_bytes) return Received::failed;
+                continue;
+            }
+            if (n == 0) return Received::ended;
+            if (errno == EINTR) continue;
+            return errno == EAGAIN || errno == EWOULDBLOCK ? Received::more : Received::failed;
+        }
+    }
 
     //-------------------------------------------------------------------------
     // [SECTION] Workers
     //-------------------------------------------------------------------------
+    // The first waiting request whose network has fewer than max_busy_per_source being answered:
+    // one network's slow downloads cannot take every worker, and others' requests pass its queue.
+    std::unique_ptr<Connection> take_ready() {
+        for (auto it = ready.begin(); it != ready.end(); ++it) {
+            if (limits.max_busy_per_source && busy[(*it)->busy_key] >= limits.max_busy_per_source) continue;
+            auto c = std::move(*it);
+            ready.erase(it);
+            ++busy[c->busy_key];
+            serving.insert(c->fd);
+            return c;
+        }
+        return nullptr;
+    }
     void work_loop() {
         for (;;) {
             std::unique_ptr<Connection> c;
             {
                 std::unique_lock lock(mu);
-                work_ready.wait(lock, [&] { return stopping || !ready.empty(); });
-                if (ready.empty()) return;  // stopping, and nothing left to answer
-                c = std::move(ready.front());
-                ready.pop_front();
+                // While stopping, the requests already waiting are still answered; those a busy
+                // network holds back are refused by drain().
+                work_ready.wait(lock, [&] { return (c = take_ready()) != nullptr || stopping; });
+                if (!c) return;
             }
+            const std::string source = c->busy_key;
+            const int fd = c->fd;
             serve(std::move(c));
+            {
+                std::lock_guard lock(mu);
+                serving.erase(fd);
+                if (--busy[source] == 0) busy.erase(source);
+            }
+            work_ready.notify_all();  // a request of that network may be waiting for this worker
         }
     }
 
     // Answers the connection's buffered request, then any pipelined ones in order; hands the
-    // connection back to reception between requests.
+    // connection back to reception between requests. A request answered with an error, or whose
+    // body was not read to its end, closes the connection (its unread bytes dropped, never parsed).
     void serve(std::unique_ptr<Connection> c) {
         constexpr int kRequestsPerTurn = 100;  // then back to reception, so one connection cannot hold a worker
         for (int turn = 0;; ++turn) {
             bool keep_open = false;
-            if (!front.serve_one(*c, keep_open) || !keep_open) return finish(std::move(c));
+            const bool ok = front.serve_one(*c, keep_open);
+            if (!ok || !keep_open) return finish(std::move(c), nullptr, ok);
             if (is_stopping()) return finish(std::move(c));
             c->in.erase(0, c->used);
             c->used = 0;
             if (turn + 1 >= kRequestsPerTurn) break;
-            if (head_end(c->in, 0) != std::string::npos) continue;  // pipelined: answered in order
+            if (next_request(*c)) continue;  // pipelined: answered in order
             // A busy keep-alive client sends its next request within moments of the answer: wait a
             // little for it here rather than hand the connection to reception and back (two
             // thread hops per request). The wait is short and once per request, so idle or slow
             // clients still hold no worker.
             if (!linger(*c)) return finish(std::move(c));
-            if (head_end(c->in, 0) != std::string::npos) continue;
+            if (next_request(*c)) continue;
             break;
         }
         {
             c->head_started = !c->in.empty();
+            c->checked = 0;
             c->deadline = Clock::now() + (c->head_started ? limits.head_timeout : limits.idle_timeout);
             {
                 std::lock_guard lock(mu);
@@ -426,6 +507,17 @@ struct FrontServer::Impl {
             }
             wake();
         }
+    }
+    // A complete, acceptable head is buffered: set up its request. (Anything else goes back to
+    // reception, which waits for the rest or refuses it.)
+    bool next_request(Connection& c) {
+        const HeadScan scan = head_scan(c.in, limits.head);
+        if (scan.state != HeadState::complete) return false;
+        c.remaining = scan.head_bytes + scan.body_bytes;
+        const std::string network = request_network(c, scan);
+        if (network == c.busy_key) return true;
+        // Another client behind the same proxy connection: its turn comes through the queue.
+        return false;
     }
 
     // Waits up to kLinger for more bytes and takes what came. False: the peer closed or failed.
@@ -457,8 +549,8 @@ bool FrontServer::serve_one(Connection& c, bool& keep_open) {
     close_requested = false;
     const bool ok = process_request(stream, impl_->is_stopping(), close_after, nullptr);
     ++c.served;
-    keep_open = ok && !close_after && !close_requested && !stream.broken();
-    return ok;
+    keep_open = ok && !close_after && !close_requested && !stream.broken() && stream.status() < 400 && c.remaining == 0;
+    return ok && !stream.broken();
 }
 
 //-----------------------------------------------------------------------------
@@ -492,20 +584,21 @@ bool FrontServer::process_and_close_socket(socket_t sock) {
     if (::getpeername(sock, reinterpret_cast<sockaddr*>(&a), &len) == 0) c->peer = address_text(a, c->peer_port);
     len = sizeof a;
     if (::getsockname(sock, reinterpret_cast<sockaddr*>(&a), &len) == 0) c->local = address_text(a, c->local_port);
+    c->source = c->busy_key = network_key(c->peer);
     ::fcntl(sock, F_SETFL, ::fcntl(sock, F_GETFL) | O_NONBLOCK);
     c->deadline = Clock::now() + impl_->limits.head_timeout;  // a new connection must start its request
     const Refusal* refusal = nullptr;
     {
         std::lock_guard lock(impl_->mu);
         ++impl_->counts.accepted;
-        size_t& mine = impl_->per_source[c->peer];
+        size_t& mine = impl_->per_source[c->source];
         if (impl_->stopping || impl_->counts.open >= impl_->limits.max_connections) refusal = &kTooManyConnections;
         else if (impl_->limits.max_per_source && mine >= impl_->limits.max_per_source) refusal = &kTooManyFromSource;
         ++mine;
         ++impl_->counts.open;
         if (!refusal) impl_->arriving.push_back(std::move(c));
     }
-    if (refusal) impl_->finish(std::move(c), refusal);
+    if (refusal) impl_->finish(std::move(c), refusal, true);
     else impl_->wake();
     return true;
 }
@@ -515,7 +608,7 @@ FrontCounts FrontServer::counts() const {
     return impl_->counts;
 }
 
-void FrontServer::drain() {
+void FrontServer::drain(std::chrono::milliseconds deadline) {
     if (!impl_) return;
     {
         std::lock_guard lock(impl_->mu);
@@ -524,6 +617,20 @@ void FrontServer::drain() {
     impl_->work_ready.notify_all();
     impl_->wake();
     if (impl_->reception.joinable()) impl_->reception.join();
+    // Requests being answered get until the deadline; then their connections are cut, so that a
+    // slow download cannot hold the stop (the report route's commit wait is bounded by the store).
+    const auto until = Clock::now() + deadline;
+    for (;;) {
+        {
+            std::lock_guard lock(impl_->mu);
+            if (impl_->serving.empty()) break;
+            if (Clock::now() >= until) {
+                for (int fd : impl_->serving) ::shutdown(fd, SHUT_RDWR);
+                break;
+            }
+        }
+        std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    }
     for (auto& w : impl_->workers)
         if (w.joinable()) w.join();
     impl_->workers.clear();
@@ -534,6 +641,12 @@ void FrontServer::drain() {
         left.swap(impl_->ready);
     }
     for (auto& c : left) impl_->finish(std::move(c), &kBusy);
+    std::vector<std::unique_ptr<Connection>> returned;  // handed back by a worker as reception stopped
+    {
+        std::lock_guard lock(impl_->mu);
+        returned.swap(impl_->arriving);
+    }
+    for (auto& c : returned) impl_->close_now(std::move(c));
     if (impl_->epoll_fd >= 0) ::close(impl_->epoll_fd);
     if (impl_->wake_fd >= 0) ::close(impl_->wake_fd);
     impl_->epoll_fd = impl_->wake_fd = -1;

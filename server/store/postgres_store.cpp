@@ -20,7 +20,11 @@
 // that found it lost fails with "io", and the server answers 503 so that the client retries.
 #include <libpq-fe.h>
 
+#include <poll.h>
+
 #include <algorithm>
+#include <cerrno>
+#include <chrono>
 #include <condition_variable>
 #include <map>
 #include <mutex>
@@ -38,11 +42,13 @@ namespace ldx {
 namespace {
 struct PgResult {
     PGresult* r = nullptr;
+    std::string failed;  // no result: why (a deadline passed, the connection broke)
     explicit PgResult(PGresult* p) : r(p) {}
+    PgResult(PGresult* p, std::string why) : r(p), failed(std::move(why)) {}
     ~PgResult() { PQclear(r); }
     PgResult(const PgResult&) = delete;
     PgResult& operator=(const PgResult&) = delete;
-    PgResult(PgResult&& o) noexcept : r(o.r) { o.r = nullptr; }
+    PgResult(PgResult&& o) noexcept : r(o.r), failed(std::move(o.failed)) { o.r = nullptr; }
     bool ok() const {
         const auto s = r ? PQresultStatus(r) : PGRES_FATAL_ERROR;
         return s == PGRES_COMMAND_OK || s == PGRES_TUPLES_OK;
@@ -51,7 +57,7 @@ struct PgResult {
     std::string text(int row, int col) const { return std::string(PQgetvalue(r, row, col), PQgetlength(r, row, col)); }
     int64_t integer(int row, int col) const { return std::strtoll(PQgetvalue(r, row, col), nullptr, 10); }
     bool null(int row, int col) const { return PQgetisnull(r, row, col); }
-    std::string error() const { return r ? PQresultErrorMessage(r) : "out of memory"; }
+    std::string error() const { return r ? PQresultErrorMessage(r) : failed.empty() ? "out of memory" : failed; }
     std::string sqlstate() const {
         const char* s = r ? PQresultErrorField(r, PG_DIAG_SQLSTATE) : nullptr;
         return s ? s : "";
@@ -63,7 +69,14 @@ struct Param {
     bool binary = false;
 };
 
+// How long a statement's answer is waited for: PostgreSQL's own statement_timeout cannot help
+// when the server itself hangs (stopped, a dead disk), so the client keeps a deadline too. Set
+// once per store (postgres_store_open); a connection that passes it is dropped.
+thread_local int g_statement_ms = 5000;
+
 // Text parameters ($1, $2, ...); a binary one for bytea. Results in text unless binary_result.
+// The answer is waited for at most g_statement_ms; past that the result is an error and the
+// connection is left busy, so the pool closes it rather than reuse it.
 PgResult query(PGconn* c, const char* sql, const std::vector<Param>& params = {}, bool binary_result = false) {
     std::vector<const char*> values;
     std::vector<int> lengths, formats;
@@ -72,8 +85,45 @@ PgResult query(PGconn* c, const char* sql, const std::vector<Param>& params = {}
         lengths.push_back(static_cast<int>(p.value.size()));
         formats.push_back(p.binary ? 1 : 0);
     }
-    return PgResult(PQexecParams(c, sql, static_cast<int>(params.size()), nullptr, values.data(), lengths.data(),
-                                 formats.data(), binary_result ? 1 : 0));
+    if (!PQsendQueryParams(c, sql, static_cast<int>(params.size()), nullptr, values.data(), lengths.data(),
+                           formats.data(), binary_result ? 1 : 0))
+        return PgResult(nullptr, std::string("cannot send the statement: ") + PQerrorMessage(c));
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(g_statement_ms);
+    auto wait_for = [&](short events) {
+        for (;;) {
+            const auto left =
+                std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now())
+                    .count();
+            if (left <= 0) return false;
+            pollfd p{PQsocket(c), events, 0};
+            const int r = ::poll(&p, 1, static_cast<int>(left));
+            if (r > 0) return true;
+            if (r < 0 && errno != EINTR) return false;
+        }
+    };
+    const std::string late = "PostgreSQL did not answer within " + std::to_string(g_statement_ms / 1000) + " s";
+    for (int flushed = PQflush(c); flushed != 0; flushed = PQflush(c)) {
+        if (flushed < 0 || !wait_for(POLLOUT | POLLIN)) return PgResult(nullptr, late);
+        if (!PQconsumeInput(c)) return PgResult(nullptr, PQerrorMessage(c));
+    }
+    PGresult* last = nullptr;
+    for (;;) {
+        while (PQisBusy(c)) {
+            if (!wait_for(POLLIN)) {
+                PQclear(last);
+                return PgResult(nullptr, late);
+            }
+            if (!PQconsumeInput(c)) {
+                PQclear(last);
+                return PgResult(nullptr, PQerrorMessage(c));
+            }
+        }
+        PGresult* r = PQgetResult(c);
+        if (!r) break;
+        PQclear(last);  // a statement has one result; keep the last (the error, if any)
+        last = r;
+    }
+    return PgResult(last);
 }
 
 // A PostgreSQL array literal of text: {"a","b\"c"}.
@@ -118,7 +168,8 @@ std::string int_column(const Rows& rows, Get get) {
 // a connection that went bad is closed when it comes back, and the next lease opens a new one.
 class Pool {
 public:
-    Pool(std::string uri, int size) : uri_(std::move(uri)), size_(std::max(1, size)) {}
+    Pool(std::string uri, int size, int timeout_seconds)
+        : uri_(std::move(uri)), size_(std::max(1, size)), timeout_seconds_(timeout_seconds) {}
     ~Pool() {
         for (PGconn* c : idle_) PQfinish(c);
     }
@@ -136,9 +187,15 @@ public:
         Pool* pool_;
         PGconn* c_;
     };
+    // A connection within the timeout, or "io": every connection busy (a hung server holds them
+    // until their statements' deadlines), or none can be opened.
     Result<Lease> lease() {
+        g_statement_ms = timeout_seconds_ * 1000;
         std::unique_lock lock(mu_);
-        cv_.wait(lock, [&] { return !idle_.empty() || open_ < size_; });
+        if (!cv_.wait_for(lock, std::chrono::seconds(timeout_seconds_),
+                          [&] { return !idle_.empty() || open_ < size_; }))
+            return problem("io",
+                           "no PostgreSQL connection became free within " + std::to_string(timeout_seconds_) + " s");
         if (!idle_.empty()) {
             PGconn* c = idle_.back();
             idle_.pop_back();
@@ -146,7 +203,7 @@ public:
         }
         ++open_;
         lock.unlock();
-        PGconn* c = connect(uri_);
+        PGconn* c = connect(uri_, timeout_seconds_);
         if (PQstatus(c) != CONNECTION_OK) {
             const std::string why = c ? PQerrorMessage(c) : "out of memory";
             PQfinish(c);
@@ -157,10 +214,18 @@ public:
         }
         return Lease(this, c);
     }
-    static PGconn* connect(const std::string& uri) {
-        // A server that does not answer is given up after 3 s, not the OS's minutes.
-        const char* keys[] = {"dbname", "connect_timeout", "application_name", nullptr};
-        const char* values[] = {uri.c_str(), "3", "localdx-server", nullptr};
+    // Settings after the URI override the URI's own: a server that does not answer is given up
+    // after the timeout (not the OS's minutes), statements are cancelled by the server after it,
+    // and TCP keep-alives find a vanished peer.
+    static PGconn* connect(const std::string& uri, int timeout_seconds) {
+        const std::string timeout = std::to_string(timeout_seconds);
+        const std::string options = "-c statement_timeout=" + std::to_string(timeout_seconds * 1000) +
+                                    " -c idle_in_transaction_session_timeout=" + std::to_string(timeout_seconds * 4000);
+        const char* keys[] = {"dbname",           "connect_timeout", "application_name",
+                              "keepalives",       "keepalives_idle", "keepalives_interval",
+                              "keepalives_count", "options",         nullptr};
+        const char* values[] = {uri.c_str(), timeout.c_str(), "localdx-server", "1", "30", "10",
+                                "3",         options.c_str(), nullptr};
         return PQconnectdbParams(keys, values, 1);
     }
 
@@ -176,6 +241,7 @@ private:
     }
     std::string uri_;
     int size_;
+    int timeout_seconds_;
     int open_ = 0;
     std::vector<PGconn*> idle_;
     std::mutex mu_;
@@ -187,7 +253,8 @@ private:
 //-----------------------------------------------------------------------------
 class PostgresStore final : public Store {
 public:
-    PostgresStore(const std::string& uri, int readers) : uri_(uri), readers_(uri, readers), writer_(uri, 1) {}
+    PostgresStore(const std::string& uri, int readers, int timeout_seconds)
+        : uri_(uri), readers_(uri, readers, timeout_seconds), writer_(uri, 1, timeout_seconds) {}
     const char* kind() const override { return "postgresql"; }
     Result<BundleRow> put_bundle(const BundleRow& row, std::string_view bytes) override;
     Result<std::vector<BundleRow>> bundles() const override;
@@ -201,6 +268,7 @@ public:
     Result<std::vector<std::pair<std::string, int64_t>>> reported_versions() const override;
     Result<uint64_t> prune(const std::string& before_day) override;
     Result<std::string> day_salt(const std::string& day) override;
+    Result<uint64_t> forget_salts(const std::string& before_day) override;
     Result<Ok> ping() const override;
     int schema_version() const override { return version_; }
 
@@ -279,8 +347,8 @@ Result<Ok> PostgresStore::migrate() {
 }
 }  // namespace
 
-Result<std::unique_ptr<Store>> postgres_store_open(const std::string& uri, int readers) {
-    auto s = std::make_unique<PostgresStore>(uri, readers);
+Result<std::unique_ptr<Store>> postgres_store_open(const std::string& uri, int readers, int timeout_seconds) {
+    auto s = std::make_unique<PostgresStore>(uri, readers, timeout_seconds);
     if (auto ok = s->migrate(); !ok) return ok.problems();
     return std::unique_ptr<Store>(std::move(s));
 }
@@ -579,6 +647,14 @@ Result<std::string> PostgresStore::day_salt(const std::string& day) {
     auto r = query(lease->get(), "SELECT salt FROM day_salts WHERE day = $1", {{day}});
     if (!r.ok() || r.rows() != 1) return failure("cannot read the day's salt", r);
     return r.text(0, 0);
+}
+
+Result<uint64_t> PostgresStore::forget_salts(const std::string& before_day) {
+    auto lease = writer_.lease();
+    if (!lease) return lease.problems();
+    auto r = query(lease->get(), "DELETE FROM day_salts WHERE day < $1", {{before_day}});
+    if (!r.ok()) return failure("cannot delete old salts", r);
+    return static_cast<uint64_t>(std::strtoull(PQcmdTuples(r.r), nullptr, 10));
 }
 
 }  // namespace ldx

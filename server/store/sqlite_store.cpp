@@ -99,6 +99,7 @@ public:
     Result<std::vector<std::pair<std::string, int64_t>>> reported_versions() const override;
     Result<uint64_t> prune(const std::string& before_day) override;
     Result<std::string> day_salt(const std::string& day) override;
+    Result<uint64_t> forget_salts(const std::string& before_day) override;
     Result<Ok> ping() const override { return Ok{}; }
     int schema_version() const override { return version_; }
 
@@ -334,7 +335,9 @@ Result<std::vector<ReportOutcome>> SqliteStore::add_reports(const std::vector<In
         const MetricsReport& r = in.report;
         if (!in.idempotency_key.empty()) {
             known.bind(1, in.idempotency_key);
-            const bool duplicate = known.step() == SQLITE_ROW;
+            const int found = known.step();
+            if (found != SQLITE_ROW && found != SQLITE_DONE) return fail("idempotency keys");
+            const bool duplicate = found == SQLITE_ROW;
             known.reset();
             if (duplicate) {
                 out.push_back(ReportOutcome::duplicate);
@@ -344,7 +347,8 @@ Result<std::vector<ReportOutcome>> SqliteStore::add_reports(const std::vector<In
         auto use = day_use.find({r.day, in.source});
         if (use == day_use.end()) {
             used.bind(1, r.day).bind(2, in.source);
-            const uint64_t before = used.step() == SQLITE_ROW ? static_cast<uint64_t>(used.integer(0)) : 0;
+            if (used.step() != SQLITE_ROW) return fail("a source's daily budget");  // never taken as 0
+            const uint64_t before = static_cast<uint64_t>(used.integer(0));
             used.reset();
             use = day_use.emplace(std::pair{r.day, in.source}, before).first;
         }
@@ -356,8 +360,13 @@ Result<std::vector<ReportOutcome>> SqliteStore::add_reports(const std::vector<In
         if (!in.idempotency_key.empty()) {
             seen.bind(1, in.idempotency_key).bind(2, r.day);
             const int rc = seen.step();
+            const int why = sqlite3_extended_errcode(db_);
             seen.reset();
-            if (rc != SQLITE_DONE) {  // the same key twice in one batch
+            if (rc != SQLITE_DONE) {
+                // Only a uniqueness conflict is the same key twice in one batch; any other failure
+                // (a full disk, I/O) fails the batch, so that no report is acknowledged unstored.
+                if (why != SQLITE_CONSTRAINT_PRIMARYKEY && why != SQLITE_CONSTRAINT_UNIQUE)
+                    return fail("an idempotency key");
                 out.push_back(ReportOutcome::duplicate);
                 use->second -= r.n;
                 continue;
@@ -487,25 +496,55 @@ Result<std::string> SqliteStore::day_salt(const std::string& day) {
     return q.text(0);
 }
 
+Result<uint64_t> SqliteStore::forget_salts(const std::string& before_day) {
+    std::lock_guard lock(mu_);
+    Stmt q(db_, "DELETE FROM day_salts WHERE day < ?");
+    q.bind(1, before_day);
+    if (q.step() != SQLITE_DONE) return failure("cannot delete old salts");
+    return static_cast<uint64_t>(sqlite3_changes(db_));
+}
+
 //-----------------------------------------------------------------------------
 // [SECTION] Opening either store
 //-----------------------------------------------------------------------------
-Result<std::unique_ptr<Store>> store_open(const std::string& where, const std::string& data_dir, int readers) {
+Result<std::unique_ptr<Store>> store_open(const std::string& where, const std::string& data_dir, int readers,
+                                          int timeout_seconds) {
     if (where.empty() || where == "sqlite") return sqlite_store_open(data_dir);
     if (where.starts_with("postgresql://") || where.starts_with("postgres://"))
-        return postgres_store_open(where, readers);
+        return postgres_store_open(where, readers, timeout_seconds);
     return problem("usage", "--store must be sqlite or a postgresql:// URI, not '" + store_uri_for_log(where) + "'",
                    "store");
 }
 
+std::string salt_keep_from(int64_t now) { return utc_day(now - 86400); }
+
 std::string store_uri_for_log(std::string_view uri) {
+    std::string out(uri);
     // scheme://user:password@host...: the password goes.
-    const size_t scheme = uri.find("://");
-    const size_t at = uri.find('@');
-    if (scheme == std::string_view::npos || at == std::string_view::npos || at < scheme) return std::string(uri);
-    const size_t colon = uri.find(':', scheme + 3);
-    if (colon == std::string_view::npos || colon > at) return std::string(uri);
-    return std::string(uri.substr(0, colon + 1)) + "***" + std::string(uri.substr(at));
+    const size_t scheme = out.find("://");
+    const size_t query = out.find('?');
+    const size_t at = out.substr(0, query).rfind('@');
+    if (scheme != std::string::npos && at != std::string::npos && at > scheme) {
+        const size_t colon = out.find(':', scheme + 3);
+        if (colon != std::string::npos && colon < at) out = out.substr(0, colon + 1) + "***" + out.substr(at);
+    }
+    // ?password=...&sslpassword=...: each secret parameter's value goes.
+    for (size_t q = out.find('?'); q != std::string::npos && q < out.size();) {
+        const size_t start = q + 1, amp = out.find('&', start);
+        const size_t end = amp == std::string::npos ? out.size() : amp;
+        const size_t eq = out.find('=', start);
+        if (eq != std::string::npos && eq < end) {
+            std::string key = out.substr(start, eq - start);
+            for (char& c : key) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+            if (key == "password" || key == "sslpassword" || key == "sslkey" || key == "passfile") {
+                out = out.substr(0, eq + 1) + "***" + out.substr(end);
+                q = out.find('&', eq);
+                continue;
+            }
+        }
+        q = amp == std::string::npos ? std::string::npos : amp;
+    }
+    return out;
 }
 
 }  // namespace ldx

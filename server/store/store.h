@@ -96,8 +96,11 @@ public:
 
     // The secret that pseudonymises client addresses on `day`: made at random by the first
     // instance that asks, then the same for every instance sharing the store (so one client is
-    // one source whichever instance it reaches); deleted with the day's other rows by prune.
+    // one source whichever instance it reaches).
     virtual Result<std::string> day_salt(const std::string& day) = 0;
+    // Deletes the salts of days before `before_day` (the server passes salt_keep_from(now)): once
+    // a day can no longer be reported, nothing can turn its sources back into addresses.
+    virtual Result<uint64_t> forget_salts(const std::string& before_day) = 0;
 
     // A round trip to the store (readiness): ok, or why it cannot be reached.
     virtual Result<Ok> ping() const = 0;
@@ -111,15 +114,28 @@ public:
 inline constexpr int kSqliteSchemaVersion = 2;
 inline constexpr int kPostgresSchemaVersion = 1;
 
+// The first day whose salt is still needed at `now` (seconds since 1970): reports are accepted
+// for yesterday, today and tomorrow (server's clock), so yesterday's salt is the oldest in use. A
+// day's salt is therefore deleted at most 48 hours after the day began, 24 after it ended.
+std::string salt_keep_from(int64_t now);
+
+// What a failing store call is answered with: the stable code and a sentence for the client.
+inline constexpr const char* kStorageUnavailable = "storage_unavailable";
+
 // SQLite under data_dir (localdx.db and bundles/). One process only.
 Result<std::unique_ptr<Store>> sqlite_store_open(const std::string& data_dir);
 // PostgreSQL at a libpq connection URI ("postgresql://user@host:port/db?..."); `readers` pooled
-// connections for reads, one more for the writer. Problems name the URI without its password.
-Result<std::unique_ptr<Store>> postgres_store_open(const std::string& uri, int readers);
+// connections for reads, one more for the writer. Every wait is bounded by `timeout_seconds`:
+// connecting (connect_timeout), a statement (statement_timeout on the server, and a deadline of
+// our own on the answer, since a hung server enforces nothing), and a free pooled connection;
+// connections use TCP keep-alives. Problems name the URI without its secrets.
+Result<std::unique_ptr<Store>> postgres_store_open(const std::string& uri, int readers, int timeout_seconds = 5);
 // `where` empty or "sqlite": SQLite under data_dir; "postgresql://…" or "postgres://…": PostgreSQL.
-Result<std::unique_ptr<Store>> store_open(const std::string& where, const std::string& data_dir, int readers);
+Result<std::unique_ptr<Store>> store_open(const std::string& where, const std::string& data_dir, int readers,
+                                          int timeout_seconds = 5);
 
-// The URI as it may be logged: any password replaced by "***".
+// The URI as it may be logged: the password in its user part and every secret query parameter
+// (password, sslpassword, sslkey, passfile) replaced by "***".
 std::string store_uri_for_log(std::string_view uri);
 
 }  // namespace ldx

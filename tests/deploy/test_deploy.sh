@@ -98,5 +98,69 @@ assert 8 < elapsed < 14, elapsed
 assert data == b"" or b" 408 " in data, data[:80]
 PY
 
+# Hostile framing through nginx (HTTP/1.1 and HTTP/2): compressed and chunked bodies refused by
+# nginx before an instance reads them, and never inflated.
+printf '{"model":"pima-diabetes"}' | gzip -c > report.gz
+for proto in --http1.1 --http2; do
+  status=$(c $proto -o /dev/null -w '%{http_code}' -H 'Content-Type: application/json' -H 'Content-Encoding: gzip' \
+    --data-binary @report.gz "$base/api/v1/metrics")
+  [ "$status" = 415 ] && ok || bad "a gzip report ($proto) was answered $status, not 415"
+done
+status=$(c --http1.1 -o /dev/null -w '%{http_code}' -H 'Content-Type: application/json' -H 'Transfer-Encoding: chunked' \
+  --data-binary '{}' "$base/api/v1/metrics")
+[ "$status" = 411 ] && ok || bad "a chunked report was answered $status, not 411"
+# Raw TLS connections: a bare-LF head followed by a flood of header lines; a request whose body
+# holds another request after an early error (416); a body-capable request without a length.
+# Each request gets exactly one response, the smuggled one none, and the server stays small.
+rss() { awk '/VmRSS/ {print $2}' "/proc/$1/status"; }
+rss0=$(rss "${pids[0]}")
+/usr/bin/python3 - "$https" <<'PY' && ok || bad "hostile framing through nginx"
+import re, socket, ssl, sys
+port = int(sys.argv[1])
+ctx = ssl.create_default_context(); ctx.check_hostname = False; ctx.verify_mode = ssl.CERT_NONE
+def exchange(data, flood=b"", wait=5):
+    s = ctx.wrap_socket(socket.create_connection(("127.0.0.1", port)), server_hostname="localhost")
+    s.settimeout(wait)
+    s.sendall(data)
+    try:
+        for _ in range(flood and 25600 or 0):  # up to 200 MiB of 8 KB lines, until nginx closes
+            s.sendall(flood)
+    except (ConnectionError, ssl.SSLError, socket.timeout):
+        pass
+    got = b""
+    try:
+        while True:
+            chunk = s.recv(65536)
+            if not chunk:
+                break
+            got += chunk
+    except (ConnectionError, ssl.SSLError, socket.timeout):
+        pass
+    return got
+def statuses(got):
+    return [int(m) for m in re.findall(rb"HTTP/1\.1 (\d{3}) ", got)]
+# Bare LF, then header lines: nginx reads a bare LF as a line end (as HTTP allows a recipient to)
+# and passes the request on in clean CR LF form; the flood after it is no request (4xx at most).
+got = exchange(b"GET /healthz HTTP/1.1\r\nHost: x\r\n\n", b"X-A: " + b"y" * 8000 + b"\r\n")
+st = statuses(got)
+assert 1 <= len(st) <= 2 and st[0] in (200, 400) and all(s >= 400 for s in st[1:]), (st, got[:200])
+# 416 from the server for a malformed Range; the body (another request) is the POST's body, never
+# answered; the next pipelined request is answered on its own.
+smuggled = b"GET /api/v1/trust HTTP/1.1\r\nHost: x\r\n\r\n"
+req = (b"POST /api/v1/metrics HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nRange: bytes=5-1\r\n"
+       b"Content-Length: %d\r\n\r\n" % len(smuggled)) + smuggled
+got = exchange(req + b"GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+st = statuses(got)
+assert len(st) == 2 and st[0] >= 400 and st[1] == 200, (st, got[:300])
+assert b'"keys"' not in got, got[:300]
+# A POST without a length, followed by a stream: no request is answered with the stream's content.
+got = exchange(b"POST /api/v1/metrics HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n\r\n" + b"{" * 65536)
+st = statuses(got)
+assert st and st[0] >= 400 and all(s >= 400 for s in st), (st, got[:300])
+PY
+rss1=$(rss "${pids[0]}")
+[ $((rss1 - rss0)) -lt 20480 ] && ok || bad "the server grew by $((rss1 - rss0)) kB under hostile framing through nginx"
+c -o /dev/null -w '%{http_code}' "$base/healthz" | grep -q 200 && ok || bad "the server stopped answering"
+
 echo "deploy: $passed passed, $failed failed"
 [ "$failed" = 0 ]

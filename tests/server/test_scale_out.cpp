@@ -147,6 +147,8 @@ TEST(ScaleOut, ThreeInstancesOnPostgresBehindNginxLoseAndDoubleNothingThroughKil
                                          "127.0.0.1",
                                          "--max-connections-per-source",
                                          "0",
+                                         "--max-busy-per-source",  // 64 clients, all 127.0.0.1 to nginx
+                                         "1024",
                                          "--drift-min-sources",
                                          "1",
                                          "--drift-min",

@@ -8,12 +8,15 @@
 #   postgres.sh halt STATE_DIR    stops the server (fast: open transactions are rolled back),
 #                                 keeping its data, for outage tests
 #   postgres.sh resume STATE_DIR  starts it again after halt
+#   postgres.sh freeze STATE_DIR  stops every process of the server with SIGSTOP: it hangs (its
+#                                 sockets accept, nothing answers), as a wedged database does
+#   postgres.sh thaw STATE_DIR    lets them run again (SIGCONT)
 #
 # PostgreSQL refuses to run as root: as root, it runs as Debian's "postgres" user (from the
 # postgresql-15 package), from a folder that user owns; otherwise as the caller.
 set -euo pipefail
 self=$(realpath "$0")  # called again below, after the cd
-cmd=${1:?start, stop, halt or resume}
+cmd=${1:?start, stop, halt, resume, freeze or thaw}
 state=$(realpath -m "${2:?STATE_DIR}")
 bin=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -1)
 [ -x "$bin/initdb" ] || { echo "postgres.sh: PostgreSQL is not installed (scripts/setup installs postgresql-15)" >&2; exit 1; }
@@ -48,5 +51,12 @@ stop)
   ;;
 halt) pg_stop "$(cat "$state/run")" ;;
 resume) pg_start "$(cat "$state/run")" ;;
-*) echo "postgres.sh: start, stop, halt or resume" >&2; exit 2 ;;
+freeze | thaw)
+  run=$(cat "$state/run")
+  pid=$(head -1 "$run/data/postmaster.pid")
+  sig=STOP; [ "$cmd" = thaw ] && sig=CONT
+  # shellcheck disable=SC2046
+  kill -s "$sig" "$pid" $(pgrep -P "$pid" || true)
+  ;;
+*) echo "postgres.sh: start, stop, halt, resume, freeze or thaw" >&2; exit 2 ;;
 esac
