@@ -465,48 +465,64 @@ struct FrontServer::Impl {
             }
             const std::string source = c->busy_key;
             const int fd = c->fd;
-            serve(std::move(c));
+            const Next next = serve(*c);
+            // Out of service before the descriptor can be closed (and its number reused).
             {
                 std::lock_guard lock(mu);
                 serving.erase(fd);
                 if (--busy[source] == 0) busy.erase(source);
             }
             work_ready.notify_all();  // a request of that network may be waiting for this worker
+            switch (next) {
+                case Next::close:
+                    finish(std::move(c));
+                    break;
+                case Next::close_after_answer:
+                    finish(std::move(c), nullptr, true);
+                    break;
+                case Next::reception:
+                    back_to_reception(std::move(c));
+                    break;
+            }
         }
     }
 
-    // Answers the connection's buffered request, then any pipelined ones in order; hands the
-    // connection back to reception between requests. A request answered with an error, or whose
-    // body was not read to its end, closes the connection (its unread bytes dropped, never parsed).
-    void serve(std::unique_ptr<Connection> c) {
+    // Answers the connection's buffered request, then any pipelined ones in order, and says what
+    // becomes of the connection: back to reception between requests, or closed. A request answered
+    // with an error, or whose body was not read to its end, closes the connection (its unread
+    // bytes dropped, never parsed).
+    enum class Next { close, close_after_answer, reception };
+    Next serve(Connection& c) {
         constexpr int kRequestsPerTurn = 100;  // then back to reception, so one connection cannot hold a worker
         for (int turn = 0;; ++turn) {
             bool keep_open = false;
-            const bool ok = front.serve_one(*c, keep_open);
-            if (!ok || !keep_open) return finish(std::move(c), nullptr, ok);
-            if (is_stopping()) return finish(std::move(c));
-            c->in.erase(0, c->used);
-            c->used = 0;
+            const bool ok = front.serve_one(c, keep_open);
+            if (!ok) return Next::close;
+            if (!keep_open) return Next::close_after_answer;
+            if (is_stopping()) return Next::close;
+            c.in.erase(0, c.used);
+            c.used = 0;
             if (turn + 1 >= kRequestsPerTurn) break;
-            if (next_request(*c)) continue;  // pipelined: answered in order
+            if (next_request(c)) continue;  // pipelined: answered in order
             // A busy keep-alive client sends its next request within moments of the answer: wait a
             // little for it here rather than hand the connection to reception and back (two
             // thread hops per request). The wait is short and once per request, so idle or slow
             // clients still hold no worker.
-            if (!linger(*c)) return finish(std::move(c));
-            if (next_request(*c)) continue;
+            if (!linger(c)) return Next::close;
+            if (next_request(c)) continue;
             break;
         }
+        return Next::reception;
+    }
+    void back_to_reception(std::unique_ptr<Connection> c) {
+        c->head_started = !c->in.empty();
+        c->checked = 0;
+        c->deadline = Clock::now() + (c->head_started ? limits.head_timeout : limits.idle_timeout);
         {
-            c->head_started = !c->in.empty();
-            c->checked = 0;
-            c->deadline = Clock::now() + (c->head_started ? limits.head_timeout : limits.idle_timeout);
-            {
-                std::lock_guard lock(mu);
-                arriving.push_back(std::move(c));
-            }
-            wake();
+            std::lock_guard lock(mu);
+            arriving.push_back(std::move(c));
         }
+        wake();
     }
     // A complete, acceptable head is buffered: set up its request. (Anything else goes back to
     // reception, which waits for the rest or refuses it.)
