@@ -401,8 +401,10 @@ TEST(Server, TheOpenApiDescriptionCoversEveryRouteAndEachAnswersAsDescribed) {
     EXPECT_EQ(spec.at("openapi"), "3.0.3");
     const Json& paths = spec.at("paths");
 
-    // Every route registered in the server's source is described.
-    const std::string source = test::read_file(std::string(LOCALDX_SOURCE_DIR) + "/server/http/app.cpp");
+    // Every route registered in the server's source (server/http/*.cpp) is described.
+    std::string source;
+    for (const auto& f : std::filesystem::directory_iterator(std::string(LOCALDX_SOURCE_DIR) + "/server/http"))
+        if (f.path().extension() == ".cpp") source += test::read_file(f.path().string());
     const std::regex route(R"re(svr\.(Get|Post|Put|Delete|Patch)\((R"\()?"?([^"]+?)(\)")?")re");
     size_t registered = 0;
     for (auto it = std::sregex_iterator(source.begin(), source.end(), route); it != std::sregex_iterator(); ++it) {
