@@ -126,9 +126,18 @@ std::optional<Refusal> refuse_before_body(const httplib::Request& req) {
     // goes through cpp-httplib's own connection handling, so they are checked here too.)
     if (req.has_header("Content-Encoding"))
         return Refusal{415, "content_encoding", "request bodies are sent uncompressed (no Content-Encoding)"};
-    const bool takes_body = req.method == "POST" && (req.path == "/api/v1/metrics" || req.path == "/api/v1/bundles");
+    // Bodies: only where the route table allows one, and no larger than it says.
+    const Route* route = route_find(req.method, req.path);
+    const uint64_t max_body = route ? route->max_body : 0;
     const std::string len = req.get_header_value("Content-Length");
-    if (!takes_body && !len.empty() && len != "0") return Refusal{413, "no_body", "this route takes no request body"};
+    if (max_body == 0 && !len.empty() && len != "0") return Refusal{413, "no_body", "this route takes no request body"};
+    if (max_body > 0 && !req.has_header("Content-Length"))
+        return Refusal{411, "length_required", "a request to " + req.path + " needs a Content-Length"};
+    if (max_body > 0 && std::strtoull(len.c_str(), nullptr, 10) > max_body)
+        return Refusal{413, "too_large",
+                       req.path == "/api/v1/metrics"
+                           ? "a report is at most " + std::to_string(max_body) + " bytes"
+                           : "a request to " + req.path + " is at most " + std::to_string(max_body) + " bytes"};
     if (req.method == "POST" && req.path == "/api/v1/metrics") {
         // Only JSON: a form or text/plain POST is a "simple" cross-site request any web page could
         // make its visitors' browsers send; application/json needs a CORS preflight we never grant.
@@ -237,24 +246,11 @@ Result<Ok> App::run() {
                 return httplib::Server::HandlerResponse::Handled;
             }
         }
-        if (req.method == "POST" && req.path == "/api/v1/metrics") {
-            const uint64_t len = std::strtoull(req.get_header_value("Content-Length").c_str(), nullptr, 10);
-            if (!req.has_header("Content-Length")) {
-                send_json(res, 411, error_body("length_required", "a report needs a Content-Length"));
-                front_close_after_response();
-                return httplib::Server::HandlerResponse::Handled;
-            }
-            if (len > kMaxReportBytes) {
-                s.metrics.reject("too_large");
-                send_json(res, 413,
-                          error_body("too_large", "a report is at most " + std::to_string(kMaxReportBytes) + " bytes"));
-                front_close_after_response();
-                return httplib::Server::HandlerResponse::Handled;
-            }
-        }
-        if (req.path == "/metrics" || req.path == "/api/v1/drift") {
-            // Operations data is for operators only: live drift figures and rejection counts would
-            // tell a poisoner how their forged reports land.
+        // Roles, from the route table: operations data for operators only (live drift figures and
+        // rejection counts would tell a poisoner how their forged reports land), publishing for
+        // the administrator.
+        const Route* route = route_find(req.method, req.path);
+        if (route && route->role == Role::operator_token) {
             const std::string auth = req.get_header_value("Authorization");
             bool allowed = false;
             for (const auto& t : s.operator_tokens) allowed = constant_time_equal(auth, "Bearer " + t) || allowed;
@@ -270,7 +266,7 @@ Result<Ok> App::run() {
                 return httplib::Server::HandlerResponse::Handled;
             }
         }
-        if (req.method == "POST" && req.path == "/api/v1/bundles") {
+        if (route && route->role == Role::administrator) {
             const std::string auth = req.get_header_value("Authorization");
             const std::string expect = "Bearer " + s.token;
             if (!constant_time_equal(auth, expect)) {
@@ -310,10 +306,12 @@ Result<Ok> App::run() {
                 error_body("http_" + std::to_string(res.status), res.status == 404 ? "not found" : "request failed"));
     });
 
-    routes_files(s, svr);
-    routes_bundles(s, svr);
-    routes_reports(s, svr);
-    routes_prometheus(s, svr);
+    RouteRegistrar routes{svr, {}};
+    routes_files(s, routes);
+    routes_bundles(s, routes);
+    routes_reports(s, routes);
+    routes_prometheus(s, routes);
+    if (!routes.problems.empty()) return routes.problems;
 
     // Debian's cpp-httplib listens with a backlog of 5 (fixed at its build): 64 clients connecting
     // at once overflowed it (nstat: ListenOverflows, SYN retransmits; requests stalled 1-1.7 s).

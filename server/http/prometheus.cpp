@@ -33,8 +33,8 @@ std::string prom_escape(const std::string& v) {
     return out;
 }
 
-void routes_prometheus(App::State& s, httplib::Server& svr) {
-    svr.Get("/metrics", [&s](const httplib::Request&, httplib::Response& res) {
+void routes_prometheus(App::State& s, RouteRegistrar& routes) {
+    routes.add("GET", "/metrics", [&s](const httplib::Request&, httplib::Response& res) {
         std::ostringstream o;
         o.precision(10);
         // One metric family: its HELP and TYPE lines, then its samples.

@@ -1,17 +1,23 @@
 // server/http/routes.h — localdx-server's routes, by room, and the helpers they share.
 //
 // Index of this file
-//   [SECTION] Routes (each registers its handlers on the server)
+//   [SECTION] The route table (method, path, role, body limit: the one list)
+//   [SECTION] Routes (each room registers its handlers on the server)
 //   [SECTION] Shared by the routes and the checks before routing
 //
-// Who may call what: docs/security.md ("Who is who"); the checks that come before any route
-// (headers, body sizes, ranges, roles) are App::run's pre-routing handler (app.cpp).
+// The route table is the single source of what the server answers: the checks before routing
+// (App::run's pre-routing handler: roles, body limits) read it, every handler is registered
+// through route_register() against it, and a test compares it with the OpenAPI description
+// (server/http/openapi.json) and the API table in docs/formats.md, both ways.
 #pragma once
 #include <httplib.h>
 
 #include <cstdint>
 #include <optional>
+#include <span>
 #include <string>
+#include <string_view>
+#include <vector>
 
 #include "base/error.h"
 #include "base/json.h"
@@ -22,17 +28,44 @@ namespace ldx {
 struct Model;
 
 //-----------------------------------------------------------------------------
+// [SECTION] The route table
+//-----------------------------------------------------------------------------
+enum class Role { anyone, operator_token, administrator };
+
+struct Route {
+    std::string_view method;  // "GET" (HEAD is answered as GET) or "POST"
+    std::string_view path;    // as in the OpenAPI description: "/api/v1/bundles/{sha256}"
+    Role role;                // who may call it (the bearer token it needs)
+    uint64_t max_body;        // bytes a request body may have; 0: it takes none
+};
+
+// Every route the server answers besides the PWA's static files.
+std::span<const Route> route_table();
+// The route a request is for, or nullptr (a static file, or nothing). `path` as requested: a
+// "{sha256}" segment matches 64 lowercase hex digits.
+const Route* route_find(std::string_view method, std::string_view path);
+// Registers handlers for the table's routes. A route missing from the table is kept as a problem,
+// and App::run refuses to start with it: nothing is answered that the table does not list.
+struct RouteRegistrar {
+    httplib::Server& svr;
+    std::vector<Problem> problems;
+    void add(std::string_view method, std::string_view path, httplib::Server::Handler handler);
+};
+// A role as docs/formats.md names it: "anyone", "operator", "administrator".
+std::string_view role_name(Role role);
+
+//-----------------------------------------------------------------------------
 // [SECTION] Routes
 //-----------------------------------------------------------------------------
 // GET /healthz, /readyz, /api/v1/openapi.json, /api/v1/trust; the PWA's static files (--web).
-void routes_files(App::State& s, httplib::Server& svr);
+void routes_files(App::State& s, RouteRegistrar& routes);
 // GET /api/v1/models (the signed index), GET /api/v1/bundles/{sha256}; POST /api/v1/bundles
 // (administrator).
-void routes_bundles(App::State& s, httplib::Server& svr);
+void routes_bundles(App::State& s, RouteRegistrar& routes);
 // POST /api/v1/metrics (anonymous reports); GET /api/v1/drift (operator).
-void routes_reports(App::State& s, httplib::Server& svr);
+void routes_reports(App::State& s, RouteRegistrar& routes);
 // GET /metrics (operator): Prometheus text format.
-void routes_prometheus(App::State& s, httplib::Server& svr);
+void routes_prometheus(App::State& s, RouteRegistrar& routes);
 
 //-----------------------------------------------------------------------------
 // [SECTION] Shared

@@ -40,8 +40,8 @@ bool etag_matches(std::string_view header, std::string_view sha) {
     return false;
 }
 
-void routes_bundles(App::State& s, httplib::Server& svr) {
-    svr.Get("/api/v1/models", [&s](const httplib::Request&, httplib::Response& res) {
+void routes_bundles(App::State& s, RouteRegistrar& routes) {
+    routes.add("GET", "/api/v1/models", [&s](const httplib::Request&, httplib::Response& res) {
         const int64_t now = unix_now();
         Json models = Json::array();
         for (const auto& b : s.latest_bundles()) {
@@ -58,7 +58,7 @@ void routes_bundles(App::State& s, httplib::Server& svr) {
                         "application/json");
     });
 
-    svr.Get(R"(/api/v1/bundles/([0-9a-f]{64}))", [&s](const httplib::Request& req, httplib::Response& res) {
+    routes.add("GET", "/api/v1/bundles/{sha256}", [&s](const httplib::Request& req, httplib::Response& res) {
         const std::string sha = req.matches[1];
         auto row = s.find_bundle(sha);
         auto data = row ? s.bundle_bytes(sha) : nullptr;
@@ -80,7 +80,7 @@ void routes_bundles(App::State& s, httplib::Server& svr) {
                                  });
     });
 
-    svr.Post("/api/v1/bundles", [&s](const httplib::Request& req, httplib::Response& res) {
+    routes.add("POST", "/api/v1/bundles", [&s](const httplib::Request& req, httplib::Response& res) {
         // (The bearer token was checked before the body was read: see the pre-routing handler.)
         auto reject = [&](int status, const Problem& p) {
             s.metrics.reject(p.code);

@@ -90,11 +90,13 @@ std::optional<uint64_t> resource_size(App::State& s, const std::string& path) {
     return ec ? std::nullopt : std::optional<uint64_t>(size);
 }
 
-void routes_files(App::State& s, httplib::Server& svr) {
-    svr.Get("/healthz", [](const httplib::Request&, httplib::Response& res) { res.set_content("ok\n", "text/plain"); });
-    svr.Get("/api/v1/openapi.json",
-            [](const httplib::Request&, httplib::Response& res) { res.set_content(kOpenApiJson, "application/json"); });
-    svr.Get("/readyz", [&s](const httplib::Request&, httplib::Response& res) {
+void routes_files(App::State& s, RouteRegistrar& routes) {
+    routes.add("GET", "/healthz",
+               [](const httplib::Request&, httplib::Response& res) { res.set_content("ok\n", "text/plain"); });
+    routes.add("GET", "/api/v1/openapi.json", [](const httplib::Request&, httplib::Response& res) {
+        res.set_content(kOpenApiJson, "application/json");
+    });
+    routes.add("GET", "/readyz", [&s](const httplib::Request&, httplib::Response& res) {
         // Ready: listening, and the store answered at the last poll (--poll-ms).
         if (s.ready && s.store_ok) res.set_content("ready\n", "text/plain");
         else {
@@ -103,15 +105,15 @@ void routes_files(App::State& s, httplib::Server& svr) {
         }
     });
     if (!s.cfg.web_dir.empty()) {
-        svr.set_mount_point("/", s.cfg.web_dir);
-        svr.set_file_extension_and_mimetype_mapping("mjs", "text/javascript");
-        svr.set_file_extension_and_mimetype_mapping("js", "text/javascript");
-        svr.set_file_extension_and_mimetype_mapping("wasm", "application/wasm");
-        svr.set_file_extension_and_mimetype_mapping("webmanifest", "application/manifest+json");
-        svr.set_file_extension_and_mimetype_mapping("json", "application/json");
+        routes.svr.set_mount_point("/", s.cfg.web_dir);
+        routes.svr.set_file_extension_and_mimetype_mapping("mjs", "text/javascript");
+        routes.svr.set_file_extension_and_mimetype_mapping("js", "text/javascript");
+        routes.svr.set_file_extension_and_mimetype_mapping("wasm", "application/wasm");
+        routes.svr.set_file_extension_and_mimetype_mapping("webmanifest", "application/manifest+json");
+        routes.svr.set_file_extension_and_mimetype_mapping("json", "application/json");
     }
     // The trust root the app ships with (public keys only).
-    svr.Get("/api/v1/trust", [&s](const httplib::Request&, httplib::Response& res) {
+    routes.add("GET", "/api/v1/trust", [&s](const httplib::Request&, httplib::Response& res) {
         res.set_content(s.trust_text, "application/json");
     });
 }

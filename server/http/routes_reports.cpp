@@ -32,8 +32,8 @@ std::string client_network(const ServerConfig& cfg, const httplib::Request& req)
     return network_key(real);
 }
 
-void routes_reports(App::State& s, httplib::Server& svr) {
-    svr.Post("/api/v1/metrics", [&s](const httplib::Request& req, httplib::Response& res) {
+void routes_reports(App::State& s, RouteRegistrar& routes) {
+    routes.add("POST", "/api/v1/metrics", [&s](const httplib::Request& req, httplib::Response& res) {
         auto reject = [&](int status, const Problem& p) {
             s.metrics.reject(p.code);
             send_json(res, status, error_body(p.code, p.message, p.field));
@@ -93,7 +93,7 @@ void routes_reports(App::State& s, httplib::Server& svr) {
         send_json(res, 202, Json{{"accepted", true}, {"duplicate", *outcome == ReportOutcome::duplicate}});
     });
 
-    svr.Get("/api/v1/drift", [&s](const httplib::Request& req, httplib::Response& res) {
+    routes.add("GET", "/api/v1/drift", [&s](const httplib::Request& req, httplib::Response& res) {
         const std::string name = req.get_param_value("model");
         if (name.empty())
             return send_json(res, 400, error_body("usage", "give ?model=NAME (and optionally &version=N)"));
