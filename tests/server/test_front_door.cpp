@@ -233,12 +233,15 @@ TEST(FrontDoor, CompressedBodiesAreRefusedBeforeTheyAreRead) {
     ASSERT_EQ(s.publish(demo_bundle("pima-diabetes"))->status, 201);
     const uint64_t rss0 = s.proc->rss();
     // Eight bodies of about 63 KiB that inflate to 64 MiB each, sent at once.
+    const std::map<std::string, std::string> bodies = {{"gzip", compressed("gzip", 64u << 20)},
+                                                       {"deflate", compressed("deflate", 64u << 20)},
+                                                       {"br", std::string(60000, 'x')}};
     std::vector<std::thread> senders;
     std::vector<std::string> answers(8);
     for (int i = 0; i < 8; ++i) {
         senders.emplace_back([&, i] {
             const std::string encoding = i % 3 == 0 ? "gzip" : i % 3 == 1 ? "deflate" : "br";
-            const std::string body = encoding == "br" ? std::string(60000, 'x') : compressed(encoding, 64u << 20);
+            const std::string& body = bodies.at(encoding);
             RawClient c(s.port, "127.0.0." + std::to_string(2 + i));
             c.send("POST /api/v1/metrics HTTP/1.1\r\n" + kHost +
                    "Content-Type: application/json\r\nContent-Encoding: " + encoding +
