@@ -158,6 +158,39 @@ got = exchange(b"POST /api/v1/metrics HTTP/1.1\r\nHost: x\r\nContent-Type: appli
 st = statuses(got)
 assert st and st[0] >= 400 and all(s >= 400 for s in st), (st, got[:300])
 PY
+# Paths that try to leave the web folder, with and without a range, over HTTP/1.1 and HTTP/2.
+for proto in --http1.1 --http2; do
+  for path in '//etc/passwd' '/..%2f..%2fetc%2fpasswd' '/%2Fetc/passwd'; do
+    body=$(c $proto --path-as-is -H 'Range: bytes=0-100' "$base$path")
+    grep -q 'root:' <<<"$body" && bad "$path ($proto) served a system file" || ok
+  done
+done
+# Readers that stall on a bundle through nginx: nginx buffers the answer, the server is not held,
+# and /healthz is answered at once meanwhile.
+sha=$(/usr/bin/python3 -c 'import hashlib,sys; print(hashlib.sha256(open(sys.argv[1],"rb").read()).hexdigest())' \
+  "$demo/bundles/pima-diabetes-1.ldxb")
+/usr/bin/python3 - "$https" "$sha" <<'PY' && ok || bad "stalled readers through nginx held the server"
+import socket, ssl, sys, time
+port, sha = int(sys.argv[1]), sys.argv[2]
+ctx = ssl.create_default_context(); ctx.check_hostname = False; ctx.verify_mode = ssl.CERT_NONE
+readers = []
+for _ in range(16):
+    raw = socket.create_connection(("127.0.0.1", port))
+    raw.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+    s = ctx.wrap_socket(raw, server_hostname="localhost")
+    s.sendall(b"GET /api/v1/bundles/%s HTTP/1.1\r\nHost: x\r\n\r\n" % sha.encode())
+    readers.append(s)
+time.sleep(1)
+for _ in range(3):
+    t0 = time.time()
+    s = ctx.wrap_socket(socket.create_connection(("127.0.0.1", port)), server_hostname="localhost")
+    s.sendall(b"GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+    s.settimeout(5)
+    got = s.recv(4096)
+    assert got.startswith(b"HTTP/1.1 200"), got[:80]
+    assert time.time() - t0 < 1.0, time.time() - t0
+    time.sleep(0.5)
+PY
 rss1=$(rss "${pids[0]}")
 [ $((rss1 - rss0)) -lt 20480 ] && ok || bad "the server grew by $((rss1 - rss0)) kB under hostile framing through nginx"
 c -o /dev/null -w '%{http_code}' "$base/healthz" | grep -q 200 && ok || bad "the server stopped answering"
