@@ -94,6 +94,9 @@ Result<std::unique_ptr<App>> App::create(const ServerConfig& cfg) {
     s.limiter = std::make_unique<RateLimiter>(cfg.rate_limit_per_minute);
     if (!cfg.web_dir.empty() && !std::filesystem::is_directory(cfg.web_dir))
         return problem("io", "--web " + cfg.web_dir + " is not a folder");
+    auto ehrs = ehr_origins_read(cfg.web_dir);
+    if (!ehrs) return ehrs.problems();
+    s.ehr_origins = std::move(*ehrs);
     return app;
 }
 
@@ -280,7 +283,7 @@ Result<Ok> App::run() {
         return httplib::Server::HandlerResponse::Unhandled;
     });
     svr.set_post_routing_handler(
-        [&s](const httplib::Request& req, httplib::Response& res) { security_headers(req, res); });
+        [&s](const httplib::Request& req, httplib::Response& res) { security_headers(req, res, s.ehr_origins); });
     svr.set_logger([&s](const httplib::Request& req, const httplib::Response& res) {
         // Latency from the end of the request headers (pre-routing, same thread) to the response
         // being written; the log holds no address, query or body.

@@ -70,8 +70,13 @@ void routes_prometheus(App::State& s, RouteRegistrar& routes);
 //-----------------------------------------------------------------------------
 // [SECTION] Shared
 //-----------------------------------------------------------------------------
-// The headers every answer carries (CSP, cross-origin isolation, caching by status and path).
-void security_headers(const httplib::Request& req, httplib::Response& res);
+// The headers every answer carries (CSP, cross-origin isolation, caching by status and path). The
+// CSP lets the page reach, and be framed by, the origins of the EHRs the site allows.
+void security_headers(const httplib::Request& req, httplib::Response& res, const std::vector<std::string>& ehr_origins);
+// The origins of the EHRs allowed to launch LocalDx, from the web folder's ehr.json (the list the
+// page checks a launch's iss against): none when there is no such file; a problem naming the file
+// and the entry when it is malformed (the server does not start).
+Result<std::vector<std::string>> ehr_origins_read(const std::string& web_dir);
 // The size of what a GET of `path` answers with when it is a fixed resource (a bundle, a static
 // file); nullopt otherwise. For byte ranges, checked before the request is routed.
 std::optional<uint64_t> resource_size(App::State& s, const std::string& path);

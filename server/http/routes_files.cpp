@@ -17,6 +17,7 @@
 #include "http/openapi.h"
 #include "http/request_head.h"
 #include "http/routes.h"
+#include "base/text.h"
 #include "http/state.h"
 
 namespace ldx {
@@ -30,12 +31,17 @@ bool content_hashed(const std::string& path) {
     return std::regex_search(path, hashed);
 }
 
-void security_headers(const httplib::Request& req, httplib::Response& res) {
-    res.set_header(
-        "Content-Security-Policy",
-        "default-src 'self'; script-src 'self' 'wasm-unsafe-eval'; connect-src 'self'; img-src 'self' data: blob:; "
-        "style-src 'self'; worker-src 'self' blob:; object-src 'none'; base-uri 'none'; frame-ancestors 'none'; "
-        "form-action 'none'");
+void security_headers(const httplib::Request& req, httplib::Response& res,
+                      const std::vector<std::string>& ehr_origins) {
+    // The page talks to this server only, and to the EHRs the site allows (ehr.json): their FHIR
+    // servers and authorization servers (connect-src), and their pages may frame it (frame-ancestors).
+    std::string ehrs;
+    for (const auto& o : ehr_origins) ehrs += " " + o;
+    res.set_header("Content-Security-Policy",
+                   "default-src 'self'; script-src 'self' 'wasm-unsafe-eval'; connect-src 'self'" + ehrs +
+                       "; img-src 'self' data: blob:; style-src 'self'; worker-src 'self' blob:; object-src 'none'; "
+                       "base-uri 'none'; frame-ancestors " +
+                       (ehrs.empty() ? std::string("'none'") : "'self'" + ehrs) + "; form-action 'none'");
     res.set_header("Cross-Origin-Opener-Policy", "same-origin");
     res.set_header("Cross-Origin-Embedder-Policy", "require-corp");
     res.set_header("Cross-Origin-Resource-Policy", "same-origin");
@@ -88,6 +94,36 @@ std::optional<uint64_t> resource_size(App::State& s, const std::string& path) {
     if (!std::filesystem::is_regular_file(*file, ec)) return std::nullopt;
     const auto size = std::filesystem::file_size(*file, ec);
     return ec ? std::nullopt : std::optional<uint64_t>(size);
+}
+
+Result<std::vector<std::string>> ehr_origins_read(const std::string& web_dir) {
+    std::vector<std::string> origins;
+    if (web_dir.empty()) return origins;
+    const std::string path = (std::filesystem::path(web_dir) / "ehr.json").string();
+    std::error_code ec;
+    if (!std::filesystem::exists(path, ec)) return origins;
+    auto text = file_read(path, 64 * 1024);
+    if (!text) return text.problems();
+    auto j = json_parse(*text, path, JsonLimits{64 * 1024, 4});
+    if (!j) return j.problems();
+    if (!j->is_object() || !j->contains("ehrs") || !(*j)["ehrs"].is_array())
+        return problem("bad_ehr_list",
+                       path + ": expected {\"ehrs\": [{\"iss\": \"https://…\", \"client_id\": \"…\"}]}");
+    for (const Json& e : (*j)["ehrs"]) {
+        const std::string iss =
+            e.is_object() && e.contains("iss") && e["iss"].is_string() ? e["iss"].get<std::string>() : "";
+        // scheme://host[:port], from an absolute http(s) address without spaces or quotes.
+        const size_t scheme = iss.find("://");
+        const std::string proto = scheme == std::string::npos ? "" : iss.substr(0, scheme);
+        const size_t end = scheme == std::string::npos ? 0 : iss.find('/', scheme + 3);
+        const std::string origin = iss.substr(0, end == std::string::npos ? iss.size() : end);
+        if ((proto != "https" && proto != "http") || origin.size() <= scheme + 3 ||
+            origin.find_first_of(" ;'\"\\,") != std::string::npos)
+            return problem("bad_ehr_list", path + ": each EHR needs an \"iss\" that is an http(s) address, not '" +
+                                               printable(iss) + "'");
+        if (std::find(origins.begin(), origins.end(), origin) == origins.end()) origins.push_back(origin);
+    }
+    return origins;
 }
 
 void routes_files(App::State& s, RouteRegistrar& routes) {

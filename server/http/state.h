@@ -40,6 +40,7 @@ struct App::State {
     SigningKey index_key;
     std::string token;
     std::vector<std::string> operator_tokens;  // who may read /metrics and drift
+    std::vector<std::string> ehr_origins;      // EHRs allowed to launch the page (web folder's ehr.json)
     std::unique_ptr<Store> store;
     std::unique_ptr<Ingest> ingest;
     std::unique_ptr<RateLimiter> limiter;

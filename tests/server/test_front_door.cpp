@@ -450,6 +450,44 @@ TEST(FrontDoor, PathsStayInTheWebFolderAndErrorsAreNeverCachedAsImmutable) {
     EXPECT_EQ(bad_range->get_header_value("Cache-Control"), "no-store");
 }
 
+// The page may reach, and be framed by, the EHRs the site lists in its ehr.json (the list the page
+// checks a SMART launch's iss against), and nothing else; a malformed list stops the server.
+TEST(FrontDoor, TheCspAllowsTheSitesEhrsAndNothingElse) {
+    FRONT_ONLY();
+    const std::string web = work_dir() + "/csp-web";
+    std::filesystem::remove_all(web);
+    std::filesystem::create_directories(web);
+    std::ofstream(web + "/index.html") << "<!doctype html><title>x</title>\n";
+    {
+        Server plain("csp-none", {"--web", web});
+        ASSERT_TRUE(plain.start());
+        const std::string csp = plain.client().Get("/")->get_header_value("Content-Security-Policy");
+        EXPECT_NE(csp.find("connect-src 'self';"), std::string::npos) << csp;
+        EXPECT_NE(csp.find("frame-ancestors 'none'"), std::string::npos) << csp;
+    }
+    std::ofstream(web + "/ehr.json") << R"({"ehrs": [{"iss": "https://ehr.example.org:8443/fhir/r4", "client_id": "a"},
+                                                  {"iss": "http://127.0.0.1:9090/fhir", "client_id": "b"}]})";
+    Server listed("csp-ehrs", {"--web", web});
+    ASSERT_TRUE(listed.start());
+    for (const char* path : {"/", "/healthz", "/nope"}) {
+        const std::string csp = listed.client().Get(path)->get_header_value("Content-Security-Policy");
+        EXPECT_NE(csp.find("connect-src 'self' https://ehr.example.org:8443 http://127.0.0.1:9090;"), std::string::npos)
+            << csp;
+        EXPECT_NE(csp.find("frame-ancestors 'self' https://ehr.example.org:8443 http://127.0.0.1:9090;"),
+                  std::string::npos)
+            << csp;
+    }
+    const std::vector<std::string> bad_lists = {"{\"ehrs\": [{\"iss\": \"javascript:alert(1)\"}]}",
+                                                "{\"ehrs\": [{\"iss\": \"https://a b\"}]}", "{\"ehrs\": {}}",
+                                                "not json"};
+    for (const std::string& bad : bad_lists) {
+        std::ofstream(web + "/ehr.json") << bad;
+        Server refused("csp-bad", {"--web", web});
+        EXPECT_FALSE(refused.proc->start(refused.port)) << bad;
+        EXPECT_NE(test::read_file(refused.proc->log_path()).find("ehr.json"), std::string::npos) << bad;
+    }
+}
+
 TEST(FrontDoor, SigtermStopsWithinTheDrainDeadlineAndKeepsAcknowledgedReports) {
     FRONT_ONLY();
     Server s("drain", {"--drain-timeout", "0", "--rate-limit", "0"});
