@@ -159,7 +159,7 @@ that says why (bad or missing signature, unknown key, below threshold, expired, 
 )";
 
 const char* kPredictHelp = R"(Usage: localdx predict --bundle FILE.ldxb --trust trust.json --input FILE.csv|FILE.json
-                       [--explain] [--format csv|json] [--out FILE] [--strict]
+                       [--explain] [--format csv|json] [--out FILE] [--strict] [--allow-incomplete]
 
 Input: a CSV (columns are field names, optionally "field[unit]"), JSON records (one object or an
 array), or FHIR R4 JSON (a Bundle, one resource, or NDJSON): Observations are matched to fields
@@ -173,6 +173,12 @@ A row that cannot be used is listed with its row, id and reason (standard error,
 output: JSON "ok": false with "problems", CSV a row with the reason in "problem") and the other
 rows are scored;
 the exit status is then 2. With --strict, any bad row fails the whole file (exit 1, no output).
+
+A row below the model's minimum information (the schema's "minimum_information": the fields it
+gives no result without, the largest share of the explanation missing values may carry; on the
+model card) is such a row, with the reason "Enter <fields> to get a result: ...", as in the
+browser. With --allow-incomplete it is scored and says so: JSON "incomplete": {"message",
+"fields", "labels", "missing_share", "max_missing_share"}, CSV the message in "warnings".
 
 Verifies the bundle, then scores every patient with the same core the browser runs, and writes
 for each row what the browser's core gives (docs/formats.md, "Predictions"): "probabilities"
@@ -517,6 +523,10 @@ int cmd_predict(const Args& a) {
     std::vector<Scored> order;
     std::vector<PreparedRecord> prepared_rows;
     std::vector<Problem> problems;
+    // A row below the model's minimum information (predict/information.h) is not scored, as in the
+    // browser; with --allow-incomplete it is, and says so.
+    const bool allow_incomplete = a.has("--allow-incomplete");
+    std::vector<InformationCheck> incomplete;  // per scored row
     for (const PatientRow& r : file.rows) {
         auto prepared = patient_prepare(s, r);
         if (!prepared) {
@@ -524,8 +534,17 @@ int cmd_predict(const Args& a) {
             order.push_back({&r, prepared.problems()});
             continue;
         }
+        InformationCheck info = information_check(s, prepared->values);
+        if (!info.enough && !allow_incomplete) {
+            Problem p = information_problems(s, info, r.row).front();  // its message names every field to enter
+            p.patient = r.id;
+            problems.push_back(p);
+            order.push_back({&r, {p}});
+            continue;
+        }
         order.push_back({&r, {}});
         prepared_rows.push_back(std::move(*prepared));
+        incomplete.push_back(std::move(info));
     }
     const bool strict = a.has("--strict");
     if (!problems.empty() && strict) return fail("predict", problems);
@@ -548,7 +567,10 @@ int cmd_predict(const Args& a) {
                 continue;
             }
             // The browser core's own JSON for the prediction (shared/predict/prediction_json.h).
-            j.update(prediction_json(*model, preds[i++], explain));
+            j.update(prediction_json(*model, preds[i], explain));
+            if (!incomplete[i].enough)
+                j["incomplete"] = incomplete_json(s, incomplete[i], preds[i].prepared)["incomplete"];
+            ++i;
             all.push_back(std::move(j));
         }
         out = json_dump(all, 2) + "\n";
@@ -584,6 +606,7 @@ int cmd_predict(const Args& a) {
                 out += csv_line(cells);
                 continue;
             }
+            const InformationCheck& info = incomplete[i];
             const Prediction& p = preds[i++];
             if (regression) {
                 cells.push_back(fmt(p.probabilities[0]));
@@ -597,6 +620,7 @@ int cmd_predict(const Args& a) {
                 for (double v : p.probabilities) cells.push_back(fmt(v));
             }
             std::string w;
+            if (!info.enough) w = "incomplete: " + info.message;
             for (const auto& x : p.prepared.warnings) w += (w.empty() ? "" : "; ") + x.field + ": " + x.message;
             cells.push_back(w);
             cells.push_back("");
@@ -981,7 +1005,7 @@ int main(int argc, char** argv) {
         {"predict",
          kPredictHelp,
          {"--bundle", "--trust", "--input", "--format", "--out"},
-         {"--explain", "--strict"},
+         {"--explain", "--strict", "--allow-incomplete"},
          cmd_predict},
         {"evaluate",
          kEvaluateHelp,

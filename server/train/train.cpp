@@ -234,6 +234,27 @@ XgbBooster::Params with_base_score(XgbBooster::Params p, std::span<const float> 
 }
 }  // namespace
 
+namespace {
+// XGBoost's pred_contribs (rows x outputs x (features + 1)) summed per field, of the output each
+// row's verdict shows (the decided class of a multi-output model, from `probabilities`, rows x width).
+std::vector<double> field_contributions(const Schema& s, std::span<const float> contribs,
+                                        std::span<const double> probabilities, size_t rows, int width) {
+    const size_t nf = s.fields.size(), nx = s.features.size() + 1;
+    if (rows == 0 || contribs.size() % (rows * nx) != 0) return {};
+    const size_t outputs = contribs.size() / (rows * nx);
+    std::vector<double> out(rows * nf, 0.0);
+    for (size_t i = 0; i < rows; ++i) {
+        size_t o = 0;
+        if (outputs > 1)
+            o = static_cast<size_t>(
+                decide(s, probabilities.subspan(i * static_cast<size_t>(width), static_cast<size_t>(width))));
+        const float* row = contribs.data() + (i * outputs + o) * nx;
+        for (size_t j = 0; j + 1 < nx; ++j) out[i * nf + static_cast<size_t>(s.features[j].field)] += row[j];
+    }
+    return out;
+}
+}  // namespace
+
 Result<TrainResult> train_model(const Schema& schema, const Dataset& data, const TrainConfig& cfg,
                                 const TrainLog& log) {
     const bool regression = schema.outputs.regression();
@@ -328,12 +349,20 @@ Result<TrainResult> train_model(const Schema& schema, const Dataset& data, const
     log("cross-validation chose " + std::to_string(rounds) + " rounds (mean held-out " +
         (regression ? "RMSE " : "log-loss ") + std::to_string(best_mean) + ")");
 
-    // 3. Out-of-fold probabilities (regression: values) at that number of rounds.
+    // 3. Out-of-fold probabilities (regression: values) at that number of rounds, and their exact
+    // contributions (pred_contribs) for the minimum-information rule.
     std::vector<double> oof(n * static_cast<size_t>(width));
+    std::vector<float> oof_contribs;
     for (int f = 0; f < folds; ++f) {
         const auto& te = held_out[static_cast<size_t>(f)];
-        const auto p =
-            boosters[static_cast<size_t>(f)].predict(matrix_select_rows(data.x, te), 0, static_cast<int>(rounds));
+        const Matrix xte = matrix_select_rows(data.x, te);
+        const auto p = boosters[static_cast<size_t>(f)].predict(xte, 0, static_cast<int>(rounds));
+        const auto phi = boosters[static_cast<size_t>(f)].predict(xte, 2, static_cast<int>(rounds));
+        const size_t per_row = te.empty() ? 0 : phi.size() / te.size();
+        if (oof_contribs.empty()) oof_contribs.resize(n * per_row);
+        for (size_t j = 0; j < te.size() && per_row * n == oof_contribs.size(); ++j)
+            std::copy_n(phi.begin() + static_cast<long>(j * per_row), per_row,
+                        oof_contribs.begin() + static_cast<long>(te[j] * per_row));
         for (size_t j = 0; j < te.size(); ++j) {
             if (regression) {
                 oof[te[j]] = p[j];
@@ -417,6 +446,17 @@ Result<TrainResult> train_model(const Schema& schema, const Dataset& data, const
         probs.insert(probs.end(), p.begin(), p.end());
     }
     out.reference = reference_build(out.schema, data.values, probs);
+
+    // 6. The minimum information (predict/information.h): the task's own rule, or one derived from
+    // the out-of-fold explanations.
+    if (schema.minimum_information) {
+        if (out.schema.minimum_information->basis.empty())
+            out.schema.minimum_information->basis = "set by the task's schema";
+    } else {
+        out.schema.minimum_information = information_derive(
+            out.schema, data.values, field_contributions(out.schema, oof_contribs, oof, n, width), n);
+    }
+    log("minimum information: " + information_words(out.schema));
 
     Json params_json = Json::object();
     for (const auto& [key, v] : params) params_json[key] = v;

@@ -42,4 +42,14 @@ bool utf8_valid(std::string_view s) {
     return true;
 }
 
+long utf8_next(std::string_view s, size_t& i) {
+    const size_t len = utf8_sequence(s, i);
+    if (!len) return ++i, -1;
+    const auto c = static_cast<unsigned char>(s[i]);
+    long cp = len == 1 ? c : len == 2 ? c & 0x1F : len == 3 ? c & 0x0F : c & 0x07;
+    for (size_t k = 1; k < len; ++k) cp = (cp << 6) | (static_cast<unsigned char>(s[i + k]) & 0x3F);
+    i += len;
+    return cp;
+}
+
 }  // namespace ldx

@@ -17,4 +17,8 @@ std::string printable(std::string_view text);
 // True when the text is valid UTF-8 (the check printable() makes, without the control characters).
 bool utf8_valid(std::string_view text);
 
+// The code point that starts at text[i], moving i past it; -1 for a byte that does not start a
+// valid UTF-8 sequence (i moves past that one byte). Callers stop at i == text.size().
+long utf8_next(std::string_view text, size_t& i);
+
 }  // namespace ldx

@@ -97,8 +97,11 @@ Json core_model_info(const LoadedModel& lm) {
 
 namespace {
 
-// A tree model is answered at once; any other model waits for ONNX Runtime (core_finish).
+// A tree model is answered at once; any other model waits for ONNX Runtime (core_finish). A
+// record below the model's minimum information gets no verdict (predict/information.h).
 Json predict_or_pending(LoadedModel& lm, PreparedRecord prepared, bool explain) {
+    const Schema& s = lm.model.schema;
+    if (auto c = information_check(s, prepared.values); !c.enough) return incomplete_json(s, c, prepared);
     if (!lm.model.ensemble) {
         Json j = prepared_json(prepared);
         j["pending"] = "onnx";
@@ -119,8 +122,17 @@ BatchFile core_open_batch(const LoadedModel& lm, std::string_view text, int64_t 
 
 namespace {
 
-// Data rows [first, last) of an opened file: every record that validates goes to `add` (prepared,
-// with its 1-based row and its id); every problem, with its row and id, is appended to `problems`.
+// A row below the model's minimum information: listed with the file's problems (the message that
+// names the fields to enter), not scored.
+void add_incomplete(const Schema& s, const InformationCheck& c, long row, const std::string& patient, Json& problems) {
+    Problem p = information_problems(s, c, row).front();
+    p.patient = patient;
+    problems.push_back(problems_json(s, {p})[0]);
+}
+
+// Data rows [first, last) of an opened file: every record that validates and has the model's
+// minimum information goes to `add` (prepared, with its 1-based row and its id); every problem,
+// with its row and id, is appended to `problems`.
 using AddRecord = std::function<void(PreparedRecord, long row, const std::string& patient)>;
 void read_rows(const Schema& schema, const BatchFile& f, size_t first, size_t last, const AddRecord& add,
                Json& problems) {
@@ -128,7 +140,11 @@ void read_rows(const Schema& schema, const BatchFile& f, size_t first, size_t la
         const PatientRow& r = f.rows[i];
         auto prepared = patient_prepare(schema, r);
         if (!prepared) {
-            for (const auto& p : problems_json(prepared.problems())) problems.push_back(p);
+            for (const auto& p : problems_json(schema, prepared.problems())) problems.push_back(p);
+            continue;
+        }
+        if (auto c = information_check(schema, prepared->values); !c.enough) {
+            add_incomplete(schema, c, r.row, r.id, problems);
             continue;
         }
         add(std::move(*prepared), r.row, r.id);
@@ -223,9 +239,9 @@ Json core_predict(LoadedModel& lm, std::string_view record_json, bool explain) {
     auto doc = json_parse(record_json, "patient record", JsonLimits{1u << 20, 4});
     if (!doc) return Json{{"ok", false}, {"problems", problems_json(doc.problems())}};
     auto raw = record_from_json(*doc);
-    if (!raw) return Json{{"ok", false}, {"problems", problems_json(raw.problems())}};
+    if (!raw) return Json{{"ok", false}, {"problems", problems_json(m.schema, raw.problems())}};
     auto prepared = record_prepare(m.schema, *raw);
-    if (!prepared) return Json{{"ok", false}, {"problems", problems_json(prepared.problems())}};
+    if (!prepared) return Json{{"ok", false}, {"problems", problems_json(m.schema, prepared.problems())}};
     return predict_or_pending(lm, std::move(*prepared), explain);
 }
 
@@ -330,10 +346,16 @@ std::string core_warm_up_csv(const LoadedModel& lm, size_t rows) {
     for (size_t f = 0; f < fields.size(); ++f) csv += (f ? "," : "") + csv_escape(fields[f].name);
     csv += '\n';
     for (size_t r = 0; r < rows; ++r) {
+        // Every fifth optional value missing, unless the row would fall below the model's minimum
+        // information: the fields it asks for are given.
+        std::vector<double> given(fields.size(), 0.0);
+        for (size_t f = 0; f < fields.size(); ++f)
+            if (!fields[f].required && (r + f) % 5 == 0) given[f] = kNaN;
+        for (int f : information_check(lm.model.schema, given).to_enter) given[static_cast<size_t>(f)] = 0.0;
         for (size_t f = 0; f < fields.size(); ++f) {
             const Field& field = fields[f];
             if (f) csv += ',';
-            if (!field.required && (r + f) % 5 == 0) continue;  // missing
+            if (std::isnan(given[f])) continue;  // missing
             if (field.type == FieldType::boolean) {
                 csv += (r + f) % 2 ? "yes" : "no";
             } else if (field.type == FieldType::category) {
@@ -406,8 +428,8 @@ BatchTable core_finish_batch(const LoadedModel& lm, std::string_view rows_json, 
         const Json& row = (*j)[i];
         auto p = model_predict_from_onnx(lm.model, prepared_from_json(row), outputs.subspan(i * width, width), false);
         if (!p) return refuse(p.problems());
-        writer.add(*p, false, json_int_in(row, "row", 1, INT64_MAX).value_or(static_cast<int64_t>(i) + 1),
-                   json_text_or(row, "patient"));
+        const long number = json_int_in(row, "row", 1, INT64_MAX).value_or(static_cast<int64_t>(i) + 1);
+        writer.add(*p, false, number, json_text_or(row, "patient"));
         reports.add(*p);
     }
     BatchTable out = writer.finish(Json::array(), "");

@@ -131,7 +131,8 @@ BatchTable core_batch_table(LoadedModel& m, const BatchFile& file, BatchPart par
 // A small CSV of made-up patients for the batch worker to score while it is idle, so that the
 // batch path's code is already optimized when the first real file arrives: each numeric field
 // spread over its training range (else its possible range), categories and yes/no in turn, and
-// every fifth optional value missing. Every row validates. Nothing of it is reported.
+// every fifth optional value missing (unless the row would fall below the model's minimum
+// information). Every row validates and gets a result. Nothing of it is reported.
 std::string core_warm_up_csv(const LoadedModel& m, size_t rows);
 
 // The parts' reports (a JSON array of their meta "reports", in part order) joined with the pending

@@ -2,6 +2,7 @@
 //
 // Index of this file
 //   [SECTION] Points explanation
+//   [SECTION] Figures as shown: rounded to add up, no sign on a zero
 //
 // Exact TreeSHAP explains a tree model's margin (log-odds for a binary model, one softmax margin
 // per class otherwise): base + sum(phi) = margin. A clinician reads probabilities, so the view
@@ -15,6 +16,7 @@
 // units and says so. The raw margin-space values stay available under technical details.
 #pragma once
 #include <span>
+#include <string>
 #include <vector>
 
 #include "trees/ensemble.h"
@@ -39,5 +41,18 @@ PointsExplanation explanation_points(Link link, std::span<const double> base_mar
 
 // The probability of `klass` at the given margins (logistic: sigma of the one margin).
 double probability_at(Link link, std::span<const double> margins, int klass);
+
+//-----------------------------------------------------------------------------
+// [SECTION] Figures as shown: rounded to add up, no sign on a zero
+//-----------------------------------------------------------------------------
+// The explanation's rows as shown, at `decimals` places: each value rounded, then the fewest of
+// them moved by one step (those that rounding moved most the other way) so that they add up to
+// `total` (the shown result minus the shown start, both as rounded on screen: 54.3% - 34.9%, not
+// the exact difference); no value changes sign. Rows that add up to the headline to the last digit.
+std::vector<double> rounded_to_total(std::span<const double> values, int decimals, double total);
+
+// "+1.2", "-0.4", "0.0": a signed figure at `decimals` places, no
+// sign on a figure that shows as zero.
+std::string signed_figure(double value, int decimals);
 
 }  // namespace ldx

@@ -20,6 +20,7 @@
 #include "explain/points.h"
 #include "explain/treeshap.h"
 #include "imaging/image_model.h"
+#include "predict/information.h"
 #include "record/record.h"
 #include "schema/schema.h"
 #include "trees/ensemble.h"

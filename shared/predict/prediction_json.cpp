@@ -95,6 +95,24 @@ Json prediction_json(const Model& m, const Prediction& p, bool explain) {
     return j;
 }
 
+Json incomplete_json(const Schema& s, const InformationCheck& c, const PreparedRecord& r, long row) {
+    Json j = prepared_json(r);
+    j.erase("features");
+    j["ok"] = false;
+    j["problems"] = problems_json(s, information_problems(s, c, row));
+    Json names = Json::array(), labels = Json::array();
+    for (int f : c.to_enter) {
+        names.push_back(s.fields[static_cast<size_t>(f)].name);
+        labels.push_back(s.fields[static_cast<size_t>(f)].label);
+    }
+    j["incomplete"] = {{"message", c.message},
+                       {"fields", names},
+                       {"labels", labels},
+                       {"missing_share", c.missing_share},
+                       {"max_missing_share", s.minimum_information ? s.minimum_information->max_missing_share : 1.0}};
+    return j;
+}
+
 Json points_json(const PointsExplanation& pts) {
     return Json{{"ok", pts.ok}, {"base", pts.base}, {"probability", pts.probability}, {"fields", pts.fields}};
 }

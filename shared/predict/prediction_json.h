@@ -32,6 +32,10 @@ Json explanation_labels(const Model& m, int out);
 void add_result(const Model& m, const Prediction& p, bool explain, Json& j);
 // prepared_json + add_result.
 Json prediction_json(const Model& m, const Prediction& p, bool explain);
+// A record below the model's minimum information (predict/information.h): no verdict, but
+// {"ok": false, "problems": [information_problems], "incomplete": {"message", "fields": [names],
+// "labels": [labels], "missing_share", "max_missing_share"}, "values", "warnings"}.
+Json incomplete_json(const Schema& s, const InformationCheck& c, const PreparedRecord& r, long row = -1);
 // {"ok", "base", "probability", "fields"}: an explanation in probability (predict.h).
 Json points_json(const PointsExplanation& pts);
 

@@ -43,42 +43,83 @@ std::string amount(double v, std::string_view ucum) {
 }  // namespace
 
 namespace {
-// The minus sign U+2212 and the non-breaking spaces a word processor puts into numbers.
-constexpr std::string_view kMinusSign = "\xE2\x88\x92";
-constexpr std::string_view kNoBreakSpace = "\xC2\xA0", kNarrowNoBreakSpace = "\xE2\x80\xAF";
+// How one character of a typed number is read. Keyboards, phones, input methods and word
+// processors put more than ASCII into numbers: the minus sign U+2212 and dashes, full-width
+// digits, signs and separators (a Japanese or Chinese input method), Arabic-Indic digits, no-break
+// and thin spaces, invisible marks around pasted text. Each is read as the ASCII character it
+// stands for or named in the refusal: none is dropped.
+struct NumberChar {
+    enum class Kind { ascii, blank, invisible, grouping, other };
+    Kind kind = Kind::other;
+    char ascii = 0;  // Kind::ascii: '0'-'9', '+', '-', '.', ',', 'e'
+};
 
-std::string_view trim_number(std::string_view s) {
-    for (bool again = true; again;) {
-        again = false;
-        s = trim(s);
-        for (std::string_view sp : {kNoBreakSpace, kNarrowNoBreakSpace}) {
-            if (s.substr(0, sp.size()) == sp) {
-                s.remove_prefix(sp.size());
-                again = true;
-            }
-            if (s.size() >= sp.size() && s.substr(s.size() - sp.size()) == sp) {
-                s.remove_suffix(sp.size());
-                again = true;
-            }
-        }
+NumberChar number_char(long cp) {
+    using K = NumberChar::Kind;
+    auto as = [](char c) { return NumberChar{K::ascii, c}; };
+    if (cp >= '0' && cp <= '9') return as(static_cast<char>(cp));
+    if (cp == '+' || cp == '-' || cp == '.' || cp == ',') return as(static_cast<char>(cp));
+    if (cp == 'e' || cp == 'E') return as('e');
+    if (cp >= 0xFF10 && cp <= 0xFF19) return as(static_cast<char>('0' + (cp - 0xFF10)));  // full-width digits
+    if (cp >= 0x0660 && cp <= 0x0669) return as(static_cast<char>('0' + (cp - 0x0660)));  // Arabic-Indic
+    if (cp >= 0x06F0 && cp <= 0x06F9) return as(static_cast<char>('0' + (cp - 0x06F0)));  // extended (Persian, Urdu)
+    switch (cp) {
+        case 0xFF0B:
+            return as('+');  // full-width plus
+        case 0x2212:         // minus sign
+        case 0xFF0D:         // full-width hyphen-minus
+        case 0xFE63:         // small hyphen-minus
+        case 0x2010:         // hyphen
+        case 0x2011:         // non-breaking hyphen
+        case 0x2012:         // figure dash
+        case 0x2013:
+            return as('-');  // en dash, a word processor's minus
+        case 0xFF0E:         // full-width full stop
+        case 0x066B:
+            return as('.');  // Arabic decimal separator
+        case 0xFF0C:
+            return as(',');  // full-width comma
+        case 0xFF45:
+        case 0xFF25:
+            return as('e');  // full-width e, E
+        case ' ':
+        case '\t':
+        case 0x00A0:  // no-break space
+        case 0x202F:  // narrow no-break space
+        case 0x205F:  // medium mathematical space
+        case 0x3000:
+            return {K::blank, 0};  // ideographic space
+        case 0x00AD:               // soft hyphen
+        case 0x061C:               // Arabic letter mark
+        case 0x2060:               // word joiner
+        case 0xFEFF:
+            return {K::invisible, 0};  // zero-width no-break space, byte order mark
+        case '\'':
+        case 0x2019:  // right single quotation mark (Swiss 1'234)
+        case 0x066C:
+            return {K::grouping, 0};  // Arabic thousands separator
+        default:
+            break;
     }
-    return s;
+    if (cp >= 0x2000 && cp <= 0x200A) return {K::blank, 0};  // en quad ... hair space, thin space
+    if ((cp >= 0x200B && cp <= 0x200F) || (cp >= 0x202A && cp <= 0x202E) || (cp >= 0x2066 && cp <= 0x2069))
+        return {K::invisible, 0};  // zero-width spaces and joiners, direction marks and embeddings
+    return {K::other, 0};
 }
-}  // namespace
 
-Result<double> number_parse(std::string_view typed) {
-    const std::string_view s0 = trim_number(typed);
+std::string code_point_name(long cp) {
+    char buf[16];
+    std::snprintf(buf, sizeof buf, "U+%04lX", static_cast<unsigned long>(cp));
+    return buf;
+}
+
+// The ASCII grammar: an optional sign, digits with at most one decimal separator, an optional
+// exponent. `shown` is what the clinician typed, for the messages.
+Result<double> number_parse_ascii(const std::string& s0, const std::string& shown) {
     auto refuse = [&](std::string why) { return problem("not_a_number", why); };
-    const std::string shown = printable(s0);
-    if (s0.empty()) return refuse("no number was given");
-    if (s0.size() > 64) return refuse("'" + shown.substr(0, 20) + "…' is too long to be a number");
-    // Sign: '+', '-' or the typographic minus.
     std::string ascii;
     std::string_view s = s0;
-    if (s.substr(0, kMinusSign.size()) == kMinusSign) {
-        ascii += '-';
-        s.remove_prefix(kMinusSign.size());
-    } else if (s.front() == '+' || s.front() == '-') {
+    if (s.front() == '+' || s.front() == '-') {
         ascii += s.front();
         s.remove_prefix(1);
     }
@@ -90,15 +131,15 @@ Result<double> number_parse(std::string_view typed) {
         ascii += '.';
         while (i < s.size() && digit(s[i])) ascii += s[i++], ++frac_digits;
     }
-    const bool has_point = s0.find('.') != std::string_view::npos, has_comma = s0.find(',') != std::string_view::npos;
+    const bool has_point = s0.find('.') != std::string::npos, has_comma = s0.find(',') != std::string::npos;
     if (has_point && has_comma)
         return refuse(
             "'" + shown +
             "' has both a point and a comma: type the number with one decimal separator and no thousands separator");
     if (int_digits + frac_digits == 0) return refuse("'" + shown + "' is not a number");
-    if (separator && frac_digits == 0 && (i == s.size() || s[i] == 'e' || s[i] == 'E'))
+    if (separator && frac_digits == 0 && (i == s.size() || s[i] == 'e'))
         return refuse("'" + shown + "' ends with a decimal separator: type the digits after it, or leave it out");
-    if (i < s.size() && (s[i] == 'e' || s[i] == 'E')) {
+    if (i < s.size() && s[i] == 'e') {
         ascii += s[i++];
         if (i < s.size() && (s[i] == '+' || s[i] == '-')) ascii += s[i++];
         size_t exp_digits = 0;
@@ -109,19 +150,77 @@ Result<double> number_parse(std::string_view typed) {
         if (s[i] == ',' || s[i] == '.')
             return refuse("'" + shown +
                           "' has more than one decimal separator: type the number without thousands separators");
+        if ((s[i] == '-' || s[i] == '+') && i + 1 == s.size())
+            return refuse("'" + shown +
+                          "' has its sign after the digits: a sign goes before the number (−5 for minus five)");
+        if (s[i] == '-' && i + 1 < s.size() && digit(s[i + 1]))
+            return refuse("'" + shown + "' is a range or two numbers: type one number");
         return refuse("'" + shown + "' is not a number");
     }
     // "1,234" is 1234 where a comma groups thousands and 1.234 where it marks decimals: never guess.
     if (separator == ',' && frac_digits == 3 && int_digits >= 1 && int_digits <= 3 &&
-        !(int_digits == 1 && s.front() == '0') && ascii.find_first_of("eE") == std::string::npos)
+        !(int_digits == 1 && s.front() == '0') && ascii.find('e') == std::string::npos)
         return problem("ambiguous_number", "'" + shown + "' could mean " + ascii.substr(0, ascii.find('.')) +
                                                ascii.substr(ascii.find('.') + 1) + " or " + ascii +
                                                ": type it without a thousands separator, with a point for decimals");
     char* end = nullptr;
-    const double out = std::strtod(ascii.c_str(), &end);
+    double out = std::strtod(ascii.c_str(), &end);
     if (end != ascii.c_str() + ascii.size()) return refuse("'" + shown + "' is not a number");
     if (!std::isfinite(out)) return refuse("'" + shown + "' is too large");
+    if (out == 0) out = 0;  // "−0" is zero, never shown as "-0"
     return out;
+}
+}  // namespace
+
+Result<double> number_parse(std::string_view typed) {
+    using K = NumberChar::Kind;
+    auto refuse = [&](std::string why) { return problem("not_a_number", why); };
+    struct Read {
+        long cp;
+        NumberChar c;
+        size_t begin, end;  // bytes of `typed`
+    };
+    if (typed.size() > 1024) return refuse("'" + printable(typed.substr(0, 20)) + "…' is too long to be a number");
+    std::vector<Read> chars;
+    for (size_t i = 0; i < typed.size();) {
+        const size_t begin = i;
+        const long cp = utf8_next(typed, i);
+        chars.push_back({cp, cp < 0 ? NumberChar{} : number_char(cp), begin, i});
+    }
+    // Blanks and invisible marks around a number are not part of it.
+    size_t first = 0, last = chars.size();
+    auto around = [](const Read& r) { return r.c.kind == K::blank || r.c.kind == K::invisible; };
+    while (first < last && around(chars[first])) ++first;
+    while (last > first && around(chars[last - 1])) --last;
+    if (first == last) return refuse("no number was given");
+    const std::string_view kept = typed.substr(chars[first].begin, chars[last - 1].end - chars[first].begin);
+    const std::string shown = printable(kept);
+    if (last - first > 64) return refuse("'" + printable(kept.substr(0, 20)) + "…' is too long to be a number");
+    std::string ascii;
+    for (size_t k = first; k < last; ++k) {
+        const Read& r = chars[k];
+        const std::string ch = printable(typed.substr(r.begin, r.end - r.begin));
+        switch (r.c.kind) {
+            case K::ascii:
+                ascii += r.c.ascii;
+                break;
+            case K::blank:
+                return refuse("'" + shown +
+                              "' has a space inside: type the number without spaces or thousands separators");
+            case K::invisible:
+                return refuse("'" + shown + "' has an invisible character (" + code_point_name(r.cp) +
+                              ") inside: type the number again");
+            case K::grouping:
+                return refuse("'" + shown + "' has a thousands separator ('" + ch +
+                              "'): type the number without it, with a point for decimals");
+            case K::other:
+                if (r.cp < 0) return refuse("'" + shown + "' is not valid text: type the number again");
+                if (r.cp < 0x80) return refuse("'" + shown + "' is not a number");
+                return refuse("'" + shown + "' is not a number: '" + ch + "' (" + code_point_name(r.cp) +
+                              ") is not a digit, sign or decimal separator");
+        }
+    }
+    return number_parse_ascii(ascii, shown);
 }
 
 bool is_missing_token(std::string_view s) {

@@ -56,13 +56,21 @@ Result<PreparedRecord> record_prepare(const Schema& schema, const RawRecord& rec
 // The feature vector for already-validated values (one place that knows the encoding).
 std::vector<float> features_from_values(const Schema& schema, std::span<const double> values);
 
-// Reads a number exactly as a clinician or a data file means it, or refuses it: an optional sign
-// ('+', '-' or the minus sign U+2212), digits with one decimal separator (point or comma: "0,5"
-// is 0.5), an optional exponent ("1e3"); blanks and non-breaking spaces around it are allowed.
-// Refused, with a message that quotes what was typed: letters or other characters ("12a"), two
-// separators or thousands separators ("1.234,5"), a trailing separator ("5,"), "nan", "inf",
-// hex; and, as "ambiguous_number", a comma followed by exactly three digits ("1,234": 1234 or
-// 1.234?). The one parser of typed numbers: the form, files of patients and the CLI use it.
+// Reads a number exactly as a clinician or a data file means it, or refuses it: an optional sign,
+// digits with one decimal separator (point or comma: "0,5" is 0.5), an optional exponent ("1e3").
+// Every character is read as what it stands for or named in the refusal, never dropped: the
+// minus sign U+2212 and the dashes a word processor or keyboard puts for it (U+2010-2013, U+FE63,
+// full-width U+FF0D) are a minus; full-width digits, plus, point and comma (U+FF10-FF19, U+FF0B,
+// U+FF0E, U+FF0C) and Arabic-Indic digits (U+0660-0669, U+06F0-06F9, with the Arabic decimal
+// separator U+066B) are the ASCII ones. Blanks (spaces, tabs, no-break, thin and ideographic
+// spaces) and invisible marks (zero-width characters, direction marks, a byte order mark) around
+// the number are not part of it. Refused with a message that quotes what was typed: letters or
+// other characters ("12a", "∞", superscripts, other scripts' digits, named by code point),
+// blanks or invisible marks inside ("1 234"), thousands separators ("1.234,5", "1'234"), a
+// trailing separator ("5,") or sign ("5−"), ranges ("5–10"), "nan", "inf", hex; and, as
+// "ambiguous_number", a comma followed by exactly three digits ("1,234": 1234 or 1.234?). "−0" is
+// 0. The one parser of typed numbers: the form, files of patients and the CLI use it; the cases
+// are listed in tests/corpus/numbers.tsv.
 [[nodiscard]] Result<double> number_parse(std::string_view text);
 
 //-----------------------------------------------------------------------------

@@ -11,6 +11,7 @@
 
 #include "conformal/conformal.h"
 
+#include <algorithm>
 #include <cstdio>
 #include <set>
 
@@ -463,6 +464,25 @@ Json image_to_json(const ImageInput& im) {
 //-----------------------------------------------------------------------------
 // [SECTION] Schema parsing
 //-----------------------------------------------------------------------------
+std::string problem_words(const Schema& s, const Problem& p) {
+    std::string t;
+    if (p.row > 0) t = "Row " + std::to_string(p.row);
+    if (!p.patient.empty()) t += (t.empty() ? "Patient " : " (patient ") + p.patient + (t.empty() ? "" : ")");
+    if (const int f = s.find_field(p.field); f >= 0)
+        t += (t.empty() ? "" : ", ") + s.fields[static_cast<size_t>(f)].label;
+    else if (!p.field.empty()) t += (t.empty() ? "" : ", ") + p.field;
+    return t + (t.empty() ? "" : ": ") + p.message;
+}
+
+Json problems_json(const Schema& s, const std::vector<Problem>& ps) {
+    Json a = problems_json(ps);
+    for (size_t i = 0; i < ps.size(); ++i) {
+        a[i]["text"] = problem_words(s, ps[i]);
+        if (const int f = s.find_field(ps[i].field); f >= 0) a[i]["label"] = s.fields[static_cast<size_t>(f)].label;
+    }
+    return a;
+}
+
 std::vector<FeatureColumn> schema_default_features(const std::vector<Field>& fields) {
     std::vector<FeatureColumn> cols;
     for (size_t i = 0; i < fields.size(); ++i) {
@@ -481,7 +501,9 @@ Result<Schema> schema_from_json(const Json& j) {
     Checker c;
     Schema s;
     if (!j.is_object()) return problem("wrong_type", "a schema is a JSON object");
-    c.keys(j, {"task", "title", "description", "fields", "features", "outputs", "privacy", "image"}, "");
+    c.keys(j,
+           {"task", "title", "description", "fields", "features", "outputs", "privacy", "image", "minimum_information"},
+           "");
     if (c.take(json_string(j, "task", ""), s.task) && !is_model_name(s.task))
         c.add("bad_name", "task must be 1-64 of a-z, 0-9 and '-', not '" + s.task + "'", "task");
     c.take(json_string(j, "title", ""), s.title);
@@ -556,6 +578,50 @@ Result<Schema> schema_from_json(const Json& j) {
                   "privacy.k_min");
         if (!(s.privacy.epsilon > 0 && s.privacy.epsilon <= 10))
             c.add("bad_range", "epsilon must lie in (0, 10]", "privacy.epsilon");
+    }
+    if (j.contains("minimum_information")) {
+        const Json& m = j["minimum_information"];
+        const std::string path = "minimum_information";
+        MinimumInformation& mi = s.minimum_information.emplace();
+        c.keys(m, {"fields", "weights", "max_missing_share", "basis"}, path);
+        if (m.is_object() && m.contains("weights")) {
+            const Json& w = m["weights"];
+            if (!w.is_object()) c.add("wrong_type", "expected {\"field name\": weight}", path + ".weights");
+            else {
+                mi.weights.assign(s.fields.size(), 0.0);
+                double total = 0;
+                for (auto it = w.begin(); it != w.end(); ++it) {
+                    const int f = s.find_field(it.key());
+                    const std::string p = path + ".weights." + it.key();
+                    if (f < 0) c.add("unknown_field", "'" + it.key() + "' is not one of the schema's fields", p);
+                    else if (!it->is_number() || !(it->get<double>() >= 0) || !std::isfinite(it->get<double>()))
+                        c.add("bad_range", "a weight is a number from 0 up", p);
+                    else total += mi.weights[static_cast<size_t>(f)] = it->get<double>();
+                }
+                if (!(total > 0)) c.add("bad_range", "the weights must not all be 0", path + ".weights");
+                else
+                    for (double& x : mi.weights) x /= total;
+            }
+        }
+        if (m.is_object() && m.contains("fields")) {
+            if (!m["fields"].is_array()) c.add("wrong_type", "expected an array of field names", path + ".fields");
+            else
+                for (size_t i = 0; i < m["fields"].size(); ++i) {
+                    const Json& f = m["fields"][i];
+                    const std::string p = at(path + ".fields", i);
+                    if (!f.is_string() || s.find_field(f.get<std::string>()) < 0)
+                        c.add("unknown_field", "expected the name of one of the schema's fields", p);
+                    else if (std::find(mi.fields.begin(), mi.fields.end(), f.get<std::string>()) != mi.fields.end())
+                        c.add("duplicate", "'" + f.get<std::string>() + "' is listed twice", p);
+                    else mi.fields.push_back(f.get<std::string>());
+                }
+        }
+        if (m.is_object()) {
+            c.take_opt(json_opt_number(m, "max_missing_share", path), mi.max_missing_share);
+            c.take_opt(json_opt_string(m, "basis", path), mi.basis);
+        }
+        if (!(mi.max_missing_share > 0 && mi.max_missing_share <= 1))
+            c.add("bad_range", "max_missing_share must lie in (0, 1] (1: no limit)", path + ".max_missing_share");
     }
     if (!c.problems.empty()) return c.problems;
     return s;
@@ -633,6 +699,15 @@ Json schema_to_json(const Schema& s) {
     }
     j["outputs"] = outputs_to_json(s.outputs);
     if (s.image) j["image"] = image_to_json(*s.image);
+    if (const auto& mi = s.minimum_information) {
+        j["minimum_information"] = {{"fields", mi->fields}, {"max_missing_share", mi->max_missing_share}};
+        if (mi->weights.size() == s.fields.size()) {
+            Json w = Json::object();
+            for (size_t f = 0; f < s.fields.size(); ++f) w[s.fields[f].name] = mi->weights[f];
+            j["minimum_information"]["weights"] = w;
+        }
+        if (!mi->basis.empty()) j["minimum_information"]["basis"] = mi->basis;
+    }
     j["privacy"] = {{"k_min", s.privacy.k_min},
                     {s.privacy.counting == Privacy::Counting::one_histogram ? "epsilon_per_patient" : "epsilon",
                      s.privacy.epsilon}};

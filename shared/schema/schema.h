@@ -4,6 +4,7 @@
 //   [SECTION] Fields: types, units, ranges, missing-value policy, categories
 //   [SECTION] Feature columns: how fields map to the model's feature vector
 //   [SECTION] Outputs: classes, positive class / severity order, thresholds
+//   [SECTION] Minimum information: when the model gives a verdict at all
 //   [SECTION] Schema and its parser
 //
 // One schema drives the clinician's form, validation, unit conversion, preprocessing and the
@@ -117,6 +118,23 @@ const char* task_kind_name(TaskKind k);
 std::string outcome_text(const Outputs& o, double value);
 
 //-----------------------------------------------------------------------------
+// [SECTION] Minimum information
+//-----------------------------------------------------------------------------
+// A model gives a verdict (threshold call, prediction set, interval, value) only with enough of
+// the patient: every field listed in `fields`, and the missing fields carrying at most
+// `max_missing_share` of the explanation, each field weighing its mean share of the explanation
+// on the training patients (`weights`, per field, adding up to 1). predict/information.h checks it,
+// once, for every front end. Schema key "minimum_information"; `localdx train` derives it from the
+// out-of-fold explanations unless the task's schema gives it, and says how in `basis`. A schema
+// without the key states no rule.
+struct MinimumInformation {
+    std::vector<std::string> fields;  // field names, the most important first
+    std::vector<double> weights;      // per schema field (JSON: {"name": weight}); empty: equal weights
+    double max_missing_share = 1.0;   // (0, 1]; 1: no limit
+    std::string basis;                // how the rule was chosen, for the model card
+};
+
+//-----------------------------------------------------------------------------
 // [SECTION] Schema
 //-----------------------------------------------------------------------------
 // How a patient's randomized data enters an aggregate report (drift/report.h). A report holds H
@@ -140,6 +158,7 @@ struct Schema {
     Outputs outputs;
     Privacy privacy;
     std::optional<ImageInput> image;  // an imaging task's image input (imaging/image_input.h)
+    std::optional<MinimumInformation> minimum_information;
 
     int find_field(std::string_view name) const;  // index, or -1
     int find_feature(std::string_view name) const;
@@ -153,6 +172,12 @@ struct Schema {
 Result<Schema> schema_parse(std::string_view json_text);
 Result<Schema> schema_from_json(const Json& j);
 Json schema_to_json(const Schema& s);
+
+// A problem in the clinician's words, the field by its label, not its name: "Row 3 (patient P-17),
+// Age: 12 years is outside the possible range 21 to 120 years". The same list as JSON, with "text"
+// in these words and the field's "label" (what every view of the browser shows).
+std::string problem_words(const Schema& s, const Problem& p);
+Json problems_json(const Schema& s, const std::vector<Problem>& ps);
 
 // The feature columns a schema implies when it lists none: fields in order, one column per
 // numeric/boolean/ordinal field, one per level for one-hot categories.

@@ -100,7 +100,7 @@ awk "BEGIN{exit !($r2 >= $ols_cv - 0.05 && $rmse <= $ols_rmse + 3)}" && ok || ba
 head -4 "$data/pima-diabetes.csv" > three.csv
 out=$("$ldx" predict --bundle pima-diabetes.ldxb --trust keys/trust.json --input three.csv --format csv --explain)
 [ "$(wc -l <<<"$out")" = 4 ] && grep -q '^row,patient,predicted,p_neg,p_pos,warnings,problem,base,phi_pregnant' <<<"$out" && ok || bad "csv output: $out"
-echo '{"pregnant": 2, "glucose": {"value": 8.2, "unit": "mmol/L"}, "age": 40}' > one.json
+echo '{"pregnant": 2, "glucose": {"value": 8.2, "unit": "mmol/L"}, "mass": 30, "age": 40}' > one.json
 out=$("$ldx" predict --bundle pima-diabetes.ldxb --trust keys/trust.json --input one.json --explain)
 grep -q '"missing_value"' <<<"$out" && grep -q '"log-odds of Diabetes"' <<<"$out" && ok || bad "json output: $out"
 
@@ -262,7 +262,7 @@ done
 printf 'glu\x1b[31mcose,age\n1,40\n' > escape.csv
 out=$("$ldx" predict --bundle pima-diabetes.ldxb --trust keys/trust.json --input escape.csv --out esc.json 2>&1 || true)
 if grep -q $'\x1b' <<<"$out"; then bad "a terminal escape from a CSV header reached the terminal"; else grep -q "glu?\[31mcose" <<<"$out" && ok || bad "escape.csv: $out"; fi
-printf 'pregnant,glucose,age\n1,85,31\n2,90,31\n3,80,12\n' > pbad.csv
+printf 'pregnant,glucose,mass,age\n1,85,30,31\n2,90,30,31\n3,80,30,12\n' > pbad.csv
 # One bad row: the others are scored, the bad one is listed with its reason (exit 2); --strict refuses the file.
 out=$("$ldx" predict --bundle pima-diabetes.ldxb --trust keys/trust.json --input pbad.csv --out p2.json 2>&1); rc=$?
 if [ $rc -eq 2 ] && grep -q "row 3, field 'age': 12 years is outside the possible range 21 to 120 years" <<<"$out" \
@@ -272,6 +272,23 @@ python3 -c "import json,sys; r=json.load(open('p2.json')); sys.exit(not ([x['pro
 out=$("$ldx" predict --bundle pima-diabetes.ldxb --trust keys/trust.json --input pbad.csv --out p3.json --strict 2>&1); rc=$?
 [ $rc -eq 1 ] && grep -q "12 years is outside" <<<"$out" && ok || bad "predict --strict: $out"
 no_file p3.json "predict --strict bad values"
+# The minimum information (the trained schema's, on the model card): a near-empty row gets no verdict
+# but the fields to enter, as in the browser; --allow-incomplete scores it and says so.
+node -e "const s=require('./train/pima-diabetes/schema.json').minimum_information; process.exit(s && s.max_missing_share > 0.25 && s.max_missing_share < 1 && /out-of-fold/.test(s.basis) ? 0 : 1)" \
+  && ok || bad "the trained pima schema has no minimum information derived from the out-of-fold explanations"
+printf 'age,glucose,mass\n45,,\n45,148,33.6\n' > sparse.csv
+out=$("$ldx" predict --bundle pima-diabetes.ldxb --trust keys/trust.json --input sparse.csv --out sp1.json 2>&1); rc=$?
+if [ $rc -eq 2 ] && grep -q "row 1: Enter Plasma glucose.* and Body mass index to get a result" <<<"$out" \
+   && grep -q "1 of 2 rows scored" <<<"$out"; then ok; else bad "predict a near-empty row: $out"; fi
+python3 -c "import json,sys; r=json.load(open('sp1.json')); sys.exit(not (r[0]['ok'] is False and r[0]['problems'][0]['code']=='incomplete' and 'probabilities' not in r[0] and 'probabilities' in r[1]))" \
+  && ok || bad "predict output for a near-empty row: $(cat sp1.json)"
+out=$("$ldx" predict --bundle pima-diabetes.ldxb --trust keys/trust.json --input sparse.csv --allow-incomplete --out sp2.json 2>&1); rc=$?
+[ $rc -eq 0 ] && python3 -c "import json,sys; r=json.load(open('sp2.json')); sys.exit(not (r[0]['incomplete']['fields']==['glucose','mass'] and 'probabilities' in r[0] and 'incomplete' not in r[1]))" \
+  && ok || bad "predict --allow-incomplete: $out $(cat sp2.json)"
+out=$("$ldx" predict --bundle pima-diabetes.ldxb --trust keys/trust.json --input sparse.csv --allow-incomplete --format csv 2>&1)
+grep -q '^1,,[a-z]*,.*incomplete: Enter Plasma glucose' <<<"$out" && ok || bad "predict --allow-incomplete csv: $out"
+echo '{}' > empty.json
+expect_fail "diabetes-progression, nothing given" "row 1: Enter .*Body mass index.* to get a result" "$ldx" predict --bundle diabetes-progression.ldxb --trust keys/trust.json --input empty.json
 # Ids carried through, unknown columns ignored with one notice, a quoted decimal comma read as meant.
 printf 'patient_id,pregnant,glucose,weight,pedigree,age\nA-1,1,85,70,"0,5",31\nA-2,1,85,70,0.5,31\n' > ids.csv
 out=$("$ldx" predict --bundle pima-diabetes.ldxb --trust keys/trust.json --input ids.csv --format csv 2>&1); rc=$?

@@ -250,13 +250,16 @@ test('the mouse wheel scrolls the 30-field wdbc form down to Predict, and back',
   await ctx.close();
 });
 
-test('a patient with most values missing is told that missing values carry the result', async () => {
+test('a patient with most values missing gets no verdict but the values to enter (the model\'s minimum information)', async () => {
   const { ctx, page } = await openApp(browser, server.base);
   await typePatient(page, 1, ['', '', '', '', '', '31', '', '50']);
-  await page.waitForFunction(() => document.getElementById('live').textContent.startsWith('Result:'), null, { timeout: 15000 });
+  await page.waitForFunction(() => document.getElementById('live').textContent.startsWith('No result yet.'), null, { timeout: 15000 });
   const live = await page.textContent('#live');
-  assert.match(live, /probability of Diabetes — (at or above|below) the model's \d+\.\d% threshold/);
-  assert.match(live, /Missing values carry \d+\.\d% of the explanation/);
+  assert.match(live, /Enter Plasma glucose[^.]* to get a result/);
+  assert.doesNotMatch(live, /threshold|probability of Diabetes/);
+  const r = await page.evaluate(() => window.localdx.predict(window.localdx.formRecord()));
+  assert.equal(r.ok, false);
+  assert.equal(r.problems[0].code, 'incomplete');
   await ctx.close();
 });
 

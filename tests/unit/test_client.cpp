@@ -65,11 +65,56 @@ TEST(Client, PredictsExplainsAndRefusesNamingTheField) {
     const Json bad = core_predict(*m, R"({"glucose": "0,5,5"})", false);
     ASSERT_FALSE(bad["ok"].get<bool>());
     EXPECT_EQ(bad["problems"][0]["field"], "glucose");
+    // Shown by the field's label, as the form names it, never by its internal name.
+    const std::string& label = m->model.schema.fields[static_cast<size_t>(m->model.schema.find_field("glucose"))].label;
+    EXPECT_EQ(bad["problems"][0]["label"], label);
+    EXPECT_EQ(bad["problems"][0]["text"].get<std::string>().substr(0, label.size() + 2), label + ": ");
 }
 
 // One prediction's JSON (shared/predict/prediction_json.h), as the CLI and the page both give it:
 // classes in the schema's order, the explanation of the predicted class's output in its words,
 // every output's base + contributions equal to its margin, the points adding up to the probability.
+// The minimum-information rule on the demo models (their trained schemas carry it): the page's
+// form with only the age gets no verdict but the fields to enter, by their labels; an empty
+// diabetes-progression form gets no value or interval.
+TEST(Client, ANearEmptyFormGetsNoVerdictButTheFieldsToEnter) {
+    auto m = load("pima-diabetes");
+    ASSERT_TRUE(m && m->model.schema.minimum_information);
+    const Json r = core_predict(*m, R"({"age": 45})", true);
+    EXPECT_FALSE(r["ok"].get<bool>());
+    EXPECT_FALSE(r.contains("probabilities"));
+    EXPECT_FALSE(r.contains("conformal"));
+    EXPECT_EQ(r["problems"][0]["code"], "incomplete");
+    const std::string message = r["incomplete"]["message"];
+    EXPECT_EQ(message.substr(0, 6), "Enter ");
+    EXPECT_NE(message.find("Body mass index"), std::string::npos) << message;
+    EXPECT_EQ(r["incomplete"]["fields"][0], "glucose");
+    EXPECT_EQ(r["incomplete"]["labels"][0], m->model.schema.fields[1].label);
+    // Each field to enter is marked on the form.
+    EXPECT_EQ(r["problems"][1]["field"], "glucose");
+    EXPECT_EQ(r["problems"][1]["message"], "needed for a result");
+    // The same record in a file: that row is listed with the same message, the others scored.
+    const Json batch = core_predict_batch(*m, "age,glucose,mass\n45,,\n45,148,33.6\n", false, kNow);
+    ASSERT_EQ(batch["rows"].size(), 1u);
+    ASSERT_EQ(batch["problems"].size(), 1u);
+    EXPECT_EQ(batch["problems"][0]["message"], message);
+    EXPECT_EQ(batch["problems"][0]["row"], 1);
+    // The model card says the rule.
+    EXPECT_EQ(information_words(m->model.schema).substr(0, 9), "No result");
+    // The batch worker's warm-up rows leave values out, but never below the rule: every row is scored.
+    const Json warm = core_predict_batch(*m, core_warm_up_csv(*m, 300), false, kNow);
+    EXPECT_EQ(warm["rows"].size(), 300u);
+    EXPECT_EQ(warm["problems"].size(), 0u) << json_dump(warm["problems"]);
+
+    auto d = load("diabetes-progression");
+    ASSERT_TRUE(d && d->model.schema.minimum_information);
+    const Json e = core_predict(*d, "{}", true);
+    EXPECT_FALSE(e["ok"].get<bool>());
+    EXPECT_FALSE(e.contains("value"));
+    EXPECT_FALSE(e.contains("conformal"));
+    EXPECT_EQ(e["problems"][0]["code"], "incomplete");
+}
+
 TEST(PredictionJson, OneShapeForEveryOutputAndItsWords) {
     for (const std::string task : {"pima-diabetes", "pbc-stage"}) {
         auto m = load(task);
@@ -184,7 +229,8 @@ TEST(Client, OnePatientAtATimeCompletesAReportAtKAndWhatIfEditsAreOnePatient) {
     const int k = m->model.schema.privacy.k_min;
     std::string pending;
     for (int i = 0; i < k; ++i) {
-        const Json p = core_predict(*m, "{\"glucose\": " + std::to_string(100 + i) + ", \"age\": 40}", false);
+        const Json p =
+            core_predict(*m, "{\"glucose\": " + std::to_string(100 + i) + ", \"age\": 40, \"mass\": 30}", false);
         const Json r = core_report_add(*m, pending, json_dump(p), "2026-11-29", static_cast<uint64_t>(i + 1));
         if (i + 1 < k) {
             ASSERT_EQ(r["complete"].size(), 0u) << i;
@@ -226,7 +272,7 @@ TEST(Client, AnImportedModelWhoseOutputsDifferFromThePublishedOnesIsRefusedInThe
 TEST(Client, TheCrossCheckWithholdsAResultOnlyWhenONNXRuntimeDisagrees) {
     auto m = load("pima-diabetes");
     ASSERT_TRUE(m);
-    const Json r = core_predict(*m, R"({"glucose": 148, "age": 50})", true);
+    const Json r = core_predict(*m, R"({"glucose": 148, "age": 50, "mass": 33.6})", true);
     std::vector<float> probabilities, margin;
     for (const auto& p : r["probabilities"]) probabilities.push_back(p.get<float>());
     for (const auto& x : r["margin"]) margin.push_back(x.get<float>());

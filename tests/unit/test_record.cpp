@@ -2,6 +2,8 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <cstdlib>
+#include <sstream>
 
 #include "csv/csv.h"
 #include "record/record.h"
@@ -181,6 +183,88 @@ TEST(Number, ReadsWhatWasMeantOrRefuses) {
                   .error()
                   .message.find('\xFF'),
               std::string::npos);
+}
+
+// tests/corpus/numbers.tsv: the strings a keyboard, a phone, an input method or a paste put into
+// a number field. Each is read as the number it is or refused with a message that quotes it.
+std::string corpus_unescape(std::string_view s) {
+    std::string out;
+    for (size_t i = 0; i < s.size(); ++i) {
+        if (s[i] != '\\' || i + 1 == s.size()) {
+            out += s[i];
+        } else if (s[i + 1] == 't') {
+            out += '\t', ++i;
+        } else if (s[i + 1] == '\\') {
+            out += '\\', ++i;
+        } else if (s[i + 1] == 'u' && i + 5 < s.size()) {
+            const unsigned long cp = std::stoul(std::string(s.substr(i + 2, 4)), nullptr, 16);
+            if (cp < 0x80) out += static_cast<char>(cp);
+            else if (cp < 0x800)
+                out += static_cast<char>(0xC0 | (cp >> 6)), out += static_cast<char>(0x80 | (cp & 0x3F));
+            else
+                out += static_cast<char>(0xE0 | (cp >> 12)), out += static_cast<char>(0x80 | ((cp >> 6) & 0x3F)),
+                    out += static_cast<char>(0x80 | (cp & 0x3F));
+            i += 5;
+        } else {
+            ADD_FAILURE() << "unknown escape in " << s;
+        }
+    }
+    return out;
+}
+
+TEST(Record, NumberCorpusIsReadOrRefusedNeverDropped) {
+    std::istringstream lines(test::read_file(test::source_path("tests/corpus/numbers.tsv")));
+    std::string line;
+    int read = 0, refused = 0;
+    while (std::getline(lines, line)) {
+        if (line.empty() || line[0] == '#') continue;
+        const size_t t1 = line.find('\t'), t2 = line.find('\t', t1 + 1);
+        ASSERT_NE(t2, std::string::npos) << line;
+        const std::string input = corpus_unescape(std::string_view(line).substr(0, t1));
+        const std::string expected = line.substr(t1 + 1, t2 - t1 - 1);
+        auto r = number_parse(input);
+        if (expected == "refused") {
+            ++refused;
+            ASSERT_FALSE(r.ok()) << line << " read as " << *r;
+            EXPECT_TRUE(r.error().code == "not_a_number" || r.error().code == "ambiguous_number") << line;
+            // The message quotes what was typed (or says that nothing was).
+            if (r.error().message != "no number was given")
+                EXPECT_NE(r.error().message.find("'" + printable(input) + "'"), std::string::npos)
+                    << line << ": " << r.error().message;
+        } else {
+            ++read;
+            ASSERT_TRUE(r.ok()) << line << ": " << r.error().message;
+            EXPECT_EQ(*r, std::strtod(expected.c_str(), nullptr)) << line;
+            if (*r == 0) EXPECT_FALSE(std::signbit(*r)) << line << ": a zero has no sign";
+        }
+    }
+    EXPECT_GE(read + refused, 20);
+    EXPECT_GE(refused, 10);
+}
+
+TEST(Record, NumberRefusalsSayWhy) {
+    auto message = [](const char* text) { return number_parse(text).error().message; };
+    EXPECT_EQ(message("5\xE2\x88\x92"),
+              "'5\xE2\x88\x92' has its sign after the digits: a sign goes before the number (\xE2\x88\x92"
+              "5 for minus five)");
+    EXPECT_EQ(message("3\xE2\x80\x8B"
+                      "3"),
+              "'3\xE2\x80\x8B"
+              "3' has an invisible character (U+200B) inside: type the number again");
+    EXPECT_EQ(message("1\xE2\x80\x89"
+                      "234"),
+              "'1\xE2\x80\x89"
+              "234' has a space inside: type the number without spaces or thousands separators");
+    EXPECT_EQ(message("\xE2\x88\x9E"),
+              "'\xE2\x88\x9E' is not a number: '\xE2\x88\x9E' (U+221E) is not a digit, sign or decimal separator");
+    EXPECT_EQ(message("5\xE2\x80\x93"
+                      "10"),
+              "'5\xE2\x80\x93"
+              "10' is a range or two numbers: type one number");
+    EXPECT_EQ(message("\xEF\xBC\x91\xEF\xBC\x8C\xEF\xBC\x92\xEF\xBC\x93\xEF\xBC\x94"),
+              "'\xEF\xBC\x91\xEF\xBC\x8C\xEF\xBC\x92\xEF\xBC\x93\xEF\xBC\x94' could mean 1234 or 1.234: type it "
+              "without a thousands separator, with a point for decimals");
+    EXPECT_EQ(message(""), "no number was given");
 }
 
 TEST(Record, TypedTextGoesThroughTheOneNumberParser) {

@@ -423,9 +423,17 @@ void app_start(const emscripten::val& font_u8) {
         emscripten::val(emscripten::typed_memory_view(n, static_cast<unsigned char*>(data))).call<void>("set", font_u8);
         ImFontConfig cfg;
         cfg.OversampleH = 2;
-        static const ImWchar ranges[] = {0x0020, 0x00FF, 0x0100, 0x017F, 0x2010, 0x2027, 0x2070, 0x209F,
-                                         0x2190, 0x21FF, 0x2212, 0x2264, 0x25A0, 0x25FF, 0};
-        io.Fonts->AddFontFromMemoryTTF(data, static_cast<int>(n), 16.0f * scale, &cfg, ranges);
+        // Whatever the core's number parser reads must be drawn as typed (record.h, number_parse):
+        // Arabic-Indic digits and their separators; U+FFFD for a character the font lacks.
+        static const ImWchar ranges[] = {0x0020, 0x00FF, 0x0100, 0x017F, 0x0660, 0x066C, 0x06F0,
+                                         0x06F9, 0x2010, 0x2027, 0x2070, 0x209F, 0x2190, 0x21FF,
+                                         0x2212, 0x2264, 0x25A0, 0x25FF, 0xFFFD, 0xFFFD, 0};
+        ImFont* font = io.Fonts->AddFontFromMemoryTTF(data, static_cast<int>(n), 16.0f * scale, &cfg, ranges);
+        // DejaVu Sans has no full-width forms (an East Asian input method's digits, signs and
+        // separators): they are drawn with the ASCII glyphs they stand for, so "３３" shows as 33,
+        // as the core reads it, not as two unknown characters.
+        io.Fonts->Build();
+        for (ImWchar c = 0xFF01; c <= 0xFF5E; ++c) font->AddRemapChar(c, static_cast<ImWchar>(c - 0xFF01 + 0x21));
     }
     ImGui_ImplGlfw_InitForOpenGL(window, true);
     glfwSetScrollCallback(window, scroll_from_browser);
@@ -547,11 +555,11 @@ void app_set_result(const std::string& result_json) {
     s.explain_class = -1;
     s.explained_as.reset();
     s.result_stale = false;
+    const std::string code = s.result->ok ? "" : json_text_or(s.result->problems[0], "code");
     if (s.result->ok) host_announce(result_summary(s));
+    else if (code == "incomplete") host_announce("No result yet. " + json_text_or(s.result->problems[0], "message"));
     else
-        host_announce((json_text_or(s.result->problems[0], "code") == "check_failed"
-                           ? "No result, it was withheld: "
-                           : "The values could not be used: ") +
+        host_announce((code == "check_failed" ? "No result, it was withheld: " : "The values could not be used: ") +
                       json_text_or(s.result->problems[0], "text"));
 }
 

@@ -53,16 +53,12 @@ std::string value_text(const Field& f, double x) {
     return fmt(x, "%.4g") + (unit.empty() ? "" : " " + unit);
 }
 
-// A problem in the reader's words: the row and patient id, the field's label (not its name).
+// A problem in the reader's words (schema.h, problem_words): the row and patient id, the field's label.
 std::string problem_text(const Schema& schema, const Json& p) {
-    std::string t;
-    if (p.contains("row") && p["row"].is_number_integer() && p["row"].get<long>() > 0)
-        t = "Row " + std::to_string(p["row"].get<long>());
-    if (const std::string id = json_text_or(p, "patient"); !id.empty())
-        t += (t.empty() ? "Patient " : " (patient ") + id + (t.empty() ? "" : ")");
-    const int f = schema.find_field(json_text_or(p, "field"));
-    if (f >= 0) t += (t.empty() ? "" : ", ") + schema.fields[static_cast<size_t>(f)].label;
-    return t + (t.empty() ? "" : ": ") + json_text_or(p, "message");
+    Problem pr = problem(json_text_or(p, "code"), json_text_or(p, "message"), json_text_or(p, "field"),
+                         json_int_in(p, "row", 1, INT32_MAX).value_or(-1));
+    pr.patient = json_text_or(p, "patient");
+    return problem_words(schema, pr);
 }
 
 // The heading of a result: the probability and the decision rule, never a bare class name
@@ -323,7 +319,10 @@ void draw_form(AppState& s) {
         host_form_cleared();
     }
     ImGui::SameLine();
-    ImGui::TextColored(kGrey, "* required   (Ctrl+Enter predicts)");
+    // The legend only when a field carries the mark.
+    const auto& fields = schema.fields;
+    const bool any_required = std::any_of(fields.begin(), fields.end(), [](const Field& f) { return f.required; });
+    ImGui::TextColored(kGrey, "%s", any_required ? "* required   (Ctrl+Enter predicts)" : "(Ctrl+Enter predicts)");
 }
 
 //-----------------------------------------------------------------------------
@@ -354,11 +353,22 @@ void draw_explanation(const AppState& s, const ResultView& r, int top) {
     const std::vector<double>& se = ex.standard_error;
     const bool regression = schema.outputs.regression();
     const std::string unit = unit_display(schema.outputs.unit);
-    auto amount = [&](double v) {
-        if (regression)
-            return fmt(v, ("%+." + std::to_string(std::max(1, schema.outputs.decimals)) + "f").c_str()) +
-                   (unit.empty() ? "" : " " + unit);
-        return in_points ? fmt(100 * v, "%+.1f") + " pts" : fmt(v, "%+.3f");
+    // The rows as shown add up to the headline as shown (explain/points.h, rounded_to_total): in
+    // points to the shown probability's 0.1, a regression to its outcome's decimals, margins to 0.001.
+    const int decimals = regression ? std::max(1, schema.outputs.decimals) : in_points ? 1 : 3;
+    const double scale = in_points ? 100 : 1;
+    auto at = [](double v, int d) { return std::round(v * std::pow(10.0, d)) / std::pow(10.0, d); };
+    const double shown_total = regression
+                                   ? at(margin_total, schema.outputs.decimals) - at(ex.base, schema.outputs.decimals)
+                               : in_points ? at(100 * pts.probability, 1) - at(100 * pts.base, 1)
+                                           : at(margin_total, 3) - at(ex.base, 3);
+    std::vector<double> scaled(shown.size());
+    for (size_t f = 0; f < shown.size(); ++f) scaled[f] = scale * shown[f];
+    const std::vector<double> figures = rounded_to_total(scaled, decimals, shown_total);
+    auto amount = [&](size_t f) {
+        const std::string v = signed_figure(figures[f], decimals);
+        if (regression) return v + (unit.empty() ? "" : " " + unit);
+        return in_points ? v + " pts" : v;
     };
     const int out = std::clamp(ex.output, 0, std::max(0, schema.num_classes() - 1));
     const std::string of_class =
@@ -398,9 +408,12 @@ void draw_explanation(const AppState& s, const ResultView& r, int top) {
             ImGui::TableNextColumn();
             signed_bar(v, max_abs, ImGui::GetContentRegionAvail().x);
             ImGui::TableNextColumn();
-            std::string figure = amount(v);
+            std::string figure = amount(f);
             if (sampled && f < se.size()) figure += " ±" + fmt(100 * 1.96 * se[f], "%.1f");
-            ImGui::TextColored(v >= 0 ? kRed : ImVec4(0.15f, 0.35f, 0.75f, 1), "%s", figure.c_str());
+            ImGui::TextColored(figures[f] > 0   ? kRed
+                               : figures[f] < 0 ? ImVec4(0.15f, 0.35f, 0.75f, 1)
+                                                : kGrey,
+                               "%s", figure.c_str());
         }
         ImGui::EndTable();
     };
@@ -456,11 +469,21 @@ void draw_result(AppState& s) {
         return;
     }
     const ResultView& r = *s.result;
+    if (!r.ok && json_text_or(r.problems[0], "code") == "incomplete") {
+        // Too little of the patient for a verdict (the model's minimum information): the core's words
+        // name the fields to enter, and the form marks each of them.
+        ImGui::PushStyleColor(ImGuiCol_Text, kAmber);
+        ImGui::TextUnformatted("No result yet.");
+        ImGui::PopStyleColor();
+        ImGui::TextWrapped("%s", json_text_or(r.problems[0], "message").c_str());
+        return;
+    }
     if (!r.ok) {
         // The values, or the result: a result ONNX Runtime disagrees with is withheld, whatever the values.
         const bool withheld = json_text_or(r.problems[0], "code") == "check_failed";
         ImGui::TextColored(kRed, withheld ? "No result: it was withheld." : "The values could not be used:");
-        for (const auto& p : r.problems) bullet("%s", json_text_or(p, "text").c_str());
+        for (const auto& p : r.problems)
+            bullet("%s", schema_of(s) ? problem_text(*schema_of(s), p).c_str() : json_text_or(p, "text").c_str());
         return;
     }
     const Schema& schema = *schema_of(s);
@@ -714,11 +737,13 @@ void draw_batch(AppState& s) {
             columns += ", " + f.name +
                        (f.numeric() && !unit_display(f.unit).empty() ? " [" + unit_display(f.unit) + "]" : "") +
                        (f.required ? " *" : "");
+        const bool any_required =
+            std::any_of(schema.fields.begin(), schema.fields.end(), [](const Field& f) { return f.required; });
         ImGui::TextWrapped(
-            "A CSV file has one row per patient and these columns (* required; a unit in the header, e.g. "
+            "A CSV file has one row per patient and these columns (%sa unit in the header, e.g. "
             "glucose[mmol/L], "
             "converts it): %s. Other columns are ignored. FHIR R4 JSON (a Bundle or NDJSON) works too.",
-            columns.c_str());
+            any_required ? "* required; " : "", columns.c_str());
         if (ImGui::Button("Download a CSV template"))
             host_download(s.info.value("name", "model") + "-template.csv", patients_template_csv(schema));
         return;
@@ -1080,6 +1105,8 @@ void draw_card(AppState& s) {
     };
     para("Intended use", "intended_use");
     para("Out of scope", "out_of_scope");
+    section("Minimum information");
+    ImGui::TextWrapped("%s", information_words(m.schema).c_str());
     para("Model", "model");
     para("Training data", "training_data");
     para("Caveats", "caveats");
