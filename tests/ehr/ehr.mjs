@@ -303,7 +303,8 @@ if (process.argv[1] && fileURLToPath(import.meta.url) === path.resolve(process.a
   const resources = [...pimaChart('pima-1', rows[0]), ...pimaChart('pima-2', rows[1], { old: true })];
   const ehr = await startEhr({ appUrl, port: Number(port || 0), resources, options: { standalonePatient: 'pima-1' } });
   console.log(`Test EHR at ${ehr.origin} (FHIR ${ehr.fhirBase}), for LocalDx at ${appUrl}`);
-  console.log(`  EHR launch, new window: ${ehr.origin}/ehr/launch?patient=pima-1&model=pima-diabetes`);
+  console.log(`  EHR launch, this window goes to LocalDx: ${ehr.origin}/ehr/launch?patient=pima-1&model=pima-diabetes`);
+  console.log(`  EHR launch, a new window: ${ehr.origin}/ehr/launch?patient=pima-1&mode=link`);
   console.log(`  EHR launch, in an iframe: ${ehr.origin}/ehr/launch?patient=pima-1&mode=iframe`);
   console.log(`  standalone launch: ${new URL('launch.html', appUrl).href}?iss=${encodeURIComponent(ehr.fhirBase)}`);
   console.log(`  LocalDx's ehr.json must list: {"ehrs": [{"iss": "${ehr.fhirBase}", "client_id": "localdx"}]}`);
