@@ -779,6 +779,11 @@ globalThis.localdx = {
   batchCsv: () => M.appBatchCsv(),  // what "Export results (CSV)" saves
   // For screenshots: the form filled and predicted as if typed, and a tab brought forward (0 patient, 1 batch, 2 card, 3 reporting, 4 validate).
   fillAndPredict: (record) => M.appFillAndPredict(JSON.stringify(record)),
+  // The SMART launch (smart.js): the patient's chart (a FHIR Bundle) fills the form through the core.
+  prefillFromChart: (chartText) => JSON.parse(M.appPrefillFromChart(chartText)),
+  chartStatus: (text) => M.appSetChartStatus(text),
+  chartWrite: (allowed) => M.appSetChartWrite(allowed),
+  saveToChart: () => M.appSaveToChart(),  // as "Save to chart…" then "Send to the chart"; "" when not offered
   selectTab: (tab) => M.appSelectTab(tab),
   explainClass: (c) => M.appExplainClass(c),  // as the result's "class explained" choice (multi-class)
   printResult: () => M.appPrint(),  // as the result's Print button

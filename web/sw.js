@@ -40,7 +40,9 @@ self.addEventListener('activate', (event) => {
 //-----------------------------------------------------------------------------
 // Bundles are immutable (named by SHA-256): cache first. The models index and the page itself:
 // network first, so updates are seen when online, with the last copy as the offline fallback.
-// Metrics reports are never cached (the page queues them itself while offline).
+// Metrics reports are never cached (the page queues them itself while offline). Requests to other
+// origins — an EHR's FHIR server and token endpoint (smart.js) — are left to the browser, never
+// cached; navigations (the EHR's redirect back, with its code in the address) are not stored.
 self.addEventListener('fetch', (event) => {
   const req = event.request;
   if (req.method !== 'GET') return;

@@ -4,13 +4,14 @@
 //   [SECTION] Dates (FHIR's partial dates and date-times)
 //   [SECTION] Resources from the text (Bundle, one resource, NDJSON)
 //   [SECTION] Observations to field values
-//   [SECTION] Records
+//   [SECTION] Records (one patient's values per field: a file's and the chart's)
 #include "record/fhir.h"
 
 #include "base/calendar.h"
 
 #include <algorithm>
 #include <cmath>
+#include <cstdio>
 #include <map>
 
 namespace ldx {
@@ -245,28 +246,173 @@ bool value_of(const Json& obj, RawValue& v, std::string& why) {
 //-----------------------------------------------------------------------------
 // [SECTION] Records
 //-----------------------------------------------------------------------------
+// An Observation's value for a field, as read (the newest per field is kept).
+struct Candidate {
+    RawValue value;
+    Date when;  // !ok: undated
+    std::string status, id;
+    std::string why;  // the value could not be read (chart: refused with this reason)
+    int64_t at() const { return when.ok ? when.seconds : INT64_MIN; }
+};
+
 struct PatientState {
     std::string id;
     std::string gender;
     Date birth;
-    Date latest;                                         // the latest observation date
-    std::map<int, std::pair<RawValue, int64_t>> values;  // field -> (value, when)
-    std::map<int, bool> timed;                           // field -> its value has a date
+    Date latest;                      // the latest observation date
+    std::map<int, Candidate> values;  // field (or kLabelField) -> its newest value
 };
-}  // namespace
 
-bool fhir_detect(std::string_view text) {
-    text = skip_blanks(text);
-    if (text.empty() || text.front() != '{') return false;
-    const size_t window = std::min<size_t>(text.size(), 4096);
-    return text.substr(0, window).find("\"resourceType\"") != std::string_view::npos;
+// How the values are picked: a file of patients (record_prepare checks and converts them later,
+// every reading is used) or the chart of the patient on screen (fhir_chart's rules).
+enum class Pick { file, chart };
+
+std::string iso_date(const Date& d) {
+    char b[16];
+    std::snprintf(b, sizeof b, "%04d-%02d-%02d", d.y, d.m, d.d);
+    return b;
 }
 
-Result<FhirRecords> fhir_records(const Schema& schema, std::string_view text, int64_t now) {
-    auto resources = read_resources(text);
-    if (!resources) return resources.problems();
-    FhirRecords out;
-    std::vector<PatientState> patients;
+std::string readable_date(const Date& d) {
+    static const char* const months[] = {"Jan", "Feb", "Mar", "Apr", "May", "Jun",
+                                         "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"};
+    return std::to_string(d.d) + " " + months[d.m - 1] + " " + std::to_string(d.y);
+}
+
+// "148", "147.728", "0.627": a value in the field's unit as the form shows it.
+std::string number_text(double v) {
+    char b[32];
+    std::snprintf(b, sizeof b, "%.6g", v);
+    return b;
+}
+
+// "Plasma glucose, 2 h after 75 g oral glucose (mg/dL)": the field as the clinician reads it.
+std::string field_words(const Field& f) {
+    const std::string u = unit_display(f.unit);
+    return f.label + (u.empty() ? "" : " (" + u + ")");
+}
+
+// The one place a patient's value per field is chosen, for a file and for the chart.
+std::vector<ChartValue> patient_values(const Schema& schema, const PatientState& p, int64_t now, Pick pick) {
+    std::vector<ChartValue> out(schema.fields.size());
+    const Date today = civil_from_seconds(now);
+    for (size_t fi = 0; fi < schema.fields.size(); ++fi) {
+        const Field& f = schema.fields[fi];
+        ChartValue& cv = out[fi];
+        auto refuse = [&](const std::string& why) {
+            cv.state = ChartValue::State::refused;
+            cv.reason = field_words(f) + ": " + why;
+        };
+        auto it = p.values.find(static_cast<int>(fi));
+        if (it == p.values.end()) {
+            // From the Patient resource: age from birthDate (a file: at the latest observation, as
+            // the data were taken; the chart: today), sex from gender.
+            if (f.code == "LOINC:30525-0" && p.birth.ok) {
+                const int years = years_between(p.birth, pick == Pick::file && p.latest.ok ? p.latest : today);
+                cv.value = years;
+                cv.text = std::to_string(years);
+                cv.source = "Patient/" + p.id;
+                cv.state = ChartValue::State::used;
+                if (pick == Pick::chart && (years < f.min || years > f.max))
+                    refuse("the age from the birth date (" + std::to_string(years) + " years) is outside " +
+                           number_text(f.min) + "–" + number_text(f.max));
+            } else if (!p.gender.empty() && f.type == FieldType::category && (f.name == "sex" || f.name == "gender")) {
+                for (const Level& l : f.levels)
+                    if (l.value == p.gender || l.value == p.gender.substr(0, 1)) {
+                        cv.text = l.value;
+                        cv.source = "Patient/" + p.id;
+                        cv.state = ChartValue::State::used;
+                    }
+                if (cv.state == ChartValue::State::none && pick == Pick::chart)
+                    refuse("the chart's gender '" + p.gender + "' is not one of this model's levels");
+            }
+            continue;
+        }
+        const Candidate& c = it->second;
+        cv.source = "Observation/" + c.id;
+        if (c.when.ok) {
+            cv.date = iso_date(c.when);
+            cv.date_text = readable_date(c.when);
+        }
+        const RawValue& v = c.value;
+        if (pick == Pick::file) {  // record_prepare checks and converts it with the rest of the row
+            cv.state = ChartValue::State::used;
+            continue;
+        }
+        if (!c.why.empty()) {
+            refuse("the chart's Observation cannot be used: " + c.why);
+            continue;
+        }
+        if (c.status != "final" && c.status != "amended" && c.status != "corrected") {
+            refuse("the chart's value is " + (c.status.empty() ? std::string("without a status") : c.status) +
+                   ", not final");
+            continue;
+        }
+        if (v.kind == RawValue::Kind::missing) {
+            refuse("the chart says the value is absent");
+            continue;
+        }
+        if (f.numeric()) {
+            if (v.kind != RawValue::Kind::number) {
+                refuse("the chart's value is not a number");
+                continue;
+            }
+            double x = v.number;
+            if (!v.unit.empty() && v.unit != f.unit) {
+                const UnitConversion* u = f.find_unit(v.unit);
+                if (!u) {
+                    refuse("the chart's value is in '" + v.unit + "', which cannot be converted to " +
+                           unit_display(f.unit));
+                    continue;
+                }
+                x = u->factor * x + u->offset;
+            }
+            if (!std::isfinite(x) || x < f.min || x > f.max) {
+                refuse("the chart's value " + number_text(x) + " is outside what is possible (" + number_text(f.min) +
+                       "–" + number_text(f.max) + ")");
+                continue;
+            }
+            if (f.type == FieldType::integer && x != std::floor(x)) {
+                refuse("the chart's value " + number_text(x) + " is not a whole number");
+                continue;
+            }
+            cv.value = x;
+            cv.text = number_text(x);
+        } else if (f.type == FieldType::boolean) {
+            if (v.kind != RawValue::Kind::boolean) {
+                refuse("the chart's value is not yes or no");
+                continue;
+            }
+            cv.text = v.boolean ? "yes" : "no";
+        } else {
+            if (v.kind != RawValue::Kind::text || f.find_level(v.text) < 0) {
+                refuse("the chart's value '" + v.text + "' is not one of this model's levels");
+                continue;
+            }
+            cv.text = v.text;
+        }
+        cv.state = ChartValue::State::used;
+        if (!c.when.ok) {
+            cv.state = ChartValue::State::too_old;
+            cv.reason = field_words(f) + ": the chart's value has no date; use it only if it is current";
+        } else if (now - c.when.seconds > static_cast<int64_t>(f.max_age_days * 86400.0)) {
+            cv.state = ChartValue::State::too_old;
+            cv.reason = field_words(f) + ": the chart's value is from " + readable_date(c.when) + ", older than " +
+                        number_text(f.max_age_days) + " days; use it only if it still holds";
+        }
+    }
+    return out;
+}
+
+struct Patients {
+    std::vector<PatientState> list;
+    std::vector<Problem> problems;
+};
+
+// Every Patient, and per patient each field's newest Observation.
+Patients read_patients(const Schema& schema, const std::vector<Resource>& resources, Pick pick) {
+    Patients out;
+    std::vector<PatientState>& patients = out.list;
     std::map<std::string, size_t> by_ref;  // "Patient/<id>", fullUrl, subject reference -> patient
     auto patient_for = [&](const std::string& ref) -> PatientState& {
         auto it = by_ref.find(ref);
@@ -281,7 +427,7 @@ Result<FhirRecords> fhir_records(const Schema& schema, std::string_view text, in
         out.problems.push_back(problem("fhir_resource", msg, field, r.number));
     };
     // Patients first, so an Observation listed before its Patient still finds it.
-    for (const Resource& r : *resources) {
+    for (const Resource& r : resources) {
         if (json_text_or(r.json, "resourceType") != "Patient") continue;
         const std::string id = json_text_or(r.json, "id");
         if (id.empty() && r.full_url.empty()) {
@@ -297,7 +443,7 @@ Result<FhirRecords> fhir_records(const Schema& schema, std::string_view text, in
             if (!p.birth.ok) bad(r, "Patient '" + p.id + "': birthDate '" + b + "' is not a FHIR date");
         }
     }
-    for (const Resource& r : *resources) {
+    for (const Resource& r : resources) {
         if (!r.json.is_object()) {
             bad(r, "an entry without a resource object");
             continue;
@@ -332,62 +478,103 @@ Result<FhirRecords> fhir_records(const Schema& schema, std::string_view text, in
                 bad(r, "Observation '" + id + "' has no subject (which patient?)", field);
                 break;
             }
-            RawValue v;
-            std::string why;
-            if (!value_of(*part, v, why)) {
-                bad(r, "Observation '" + id + "' for " + field + ": " + why, field);
-                continue;
+            Candidate c{{}, when, status, id, ""};
+            if (!value_of(*part, c.value, c.why)) {
+                bad(r, "Observation '" + id + "' for " + field + ": " + c.why, field);
+                if (pick == Pick::file) continue;  // a file uses the newest readable value
             }
             PatientState& p = patient_for(subject);
             auto it = p.values.find(f);
-            const int64_t t = when.ok ? when.seconds : INT64_MIN;
-            if (it == p.values.end() || t >= it->second.second) p.values[f] = {v, t};
+            if (it == p.values.end() || c.at() >= it->second.at()) p.values[f] = c;
             if (when.ok && (!p.latest.ok || when.seconds > p.latest.seconds)) p.latest = when;
         }
     }
-    const int age_field = [&] {
-        for (size_t f = 0; f < schema.fields.size(); ++f)
-            if (schema.fields[f].code == "LOINC:30525-0") return static_cast<int>(f);
-        return -1;
-    }();
-    const Date today = civil_from_seconds(now);
-    for (PatientState& p : patients) {
+    return out;
+}
+}  // namespace
+
+bool fhir_detect(std::string_view text) {
+    text = skip_blanks(text);
+    if (text.empty() || text.front() != '{') return false;
+    const size_t window = std::min<size_t>(text.size(), 4096);
+    return text.substr(0, window).find("\"resourceType\"") != std::string_view::npos;
+}
+
+Result<FhirRecords> fhir_records(const Schema& schema, std::string_view text, int64_t now) {
+    auto resources = read_resources(text);
+    if (!resources) return resources.problems();
+    Patients patients = read_patients(schema, *resources, Pick::file);
+    FhirRecords out;
+    out.problems = std::move(patients.problems);
+    for (const PatientState& p : patients.list) {
         RawRecord rec;
         std::string label;
-        for (auto& [f, v] : p.values) {
-            if (f == kLabelField) {
-                label = v.first.kind == RawValue::Kind::text      ? v.first.text
-                        : v.first.kind == RawValue::Kind::number  ? json_dump(Json(v.first.number))
-                        : v.first.kind == RawValue::Kind::boolean ? (v.first.boolean ? "true" : "false")
-                                                                  : "";
-                continue;
-            }
-            rec.push_back({schema.fields[static_cast<size_t>(f)].name, v.first});
+        if (auto it = p.values.find(kLabelField); it != p.values.end()) {
+            const RawValue& v = it->second.value;
+            label = v.kind == RawValue::Kind::text      ? v.text
+                    : v.kind == RawValue::Kind::number  ? json_dump(Json(v.number))
+                    : v.kind == RawValue::Kind::boolean ? (v.boolean ? "true" : "false")
+                                                        : "";
         }
-        if (age_field >= 0 && !p.values.count(age_field) && p.birth.ok) {
+        const std::vector<ChartValue> chosen = patient_values(schema, p, now, Pick::file);
+        for (size_t f = 0; f < chosen.size(); ++f) {
+            if (chosen[f].state != ChartValue::State::used) continue;
+            auto it = p.values.find(static_cast<int>(f));
             RawValue v;
-            v.kind = RawValue::Kind::number;
-            v.number = years_between(p.birth, p.latest.ok ? p.latest : today);
-            v.unit = schema.fields[static_cast<size_t>(age_field)].unit;
-            rec.push_back({schema.fields[static_cast<size_t>(age_field)].name, v});
-        }
-        if (!p.gender.empty())
-            for (const Field& fd : schema.fields) {
-                if (fd.type != FieldType::category || (fd.name != "sex" && fd.name != "gender") ||
-                    p.values.count(schema.find_field(fd.name)))
-                    continue;
-                for (const Level& l : fd.levels)
-                    if (l.value == p.gender || l.value == p.gender.substr(0, 1)) {
-                        RawValue v;
-                        v.kind = RawValue::Kind::text;
-                        v.text = l.value;
-                        rec.push_back({fd.name, v});
-                    }
+            if (it != p.values.end()) v = it->second.value;  // as read: record_prepare converts and checks it
+            else if (schema.fields[f].numeric()) {           // age from the birth date
+                v.kind = RawValue::Kind::number;
+                v.number = chosen[f].value;
+                v.unit = schema.fields[f].unit;
+            } else {  // sex from the gender
+                v.kind = RawValue::Kind::text;
+                v.text = chosen[f].text;
             }
+            rec.push_back({schema.fields[f].name, v});
+        }
         out.patients.push_back(p.id);
         out.labels.push_back(std::move(label));
         out.records.push_back(std::move(rec));
     }
+    return out;
+}
+
+const char* chart_state_name(ChartValue::State s) {
+    switch (s) {
+        case ChartValue::State::used:
+            return "used";
+        case ChartValue::State::too_old:
+            return "too_old";
+        case ChartValue::State::refused:
+            return "refused";
+        default:
+            return "none";
+    }
+}
+
+Result<FhirChart> fhir_chart(const Schema& schema, std::string_view text, int64_t now) {
+    auto resources = read_resources(text);
+    if (!resources) return resources.problems();
+    // Only the first Patient's Observations: anything else in the text is not this patient's.
+    std::vector<Resource> mine;
+    std::string patient_id;
+    for (const Resource& r : *resources)
+        if (json_text_or(r.json, "resourceType") == "Patient") {
+            patient_id = json_text_or(r.json, "id");
+            if (!patient_id.empty()) {
+                mine.push_back(r);
+                break;
+            }
+        }
+    if (patient_id.empty()) return problem("no_patient", "the chart holds no Patient with an id");
+    for (const Resource& r : *resources)
+        if (json_text_or(r.json, "resourceType") == "Observation" &&
+            json_text_or(json_member(r.json, "subject"), "reference") == "Patient/" + patient_id)
+            mine.push_back(r);
+    Patients patients = read_patients(schema, mine, Pick::chart);
+    FhirChart out;
+    out.patient = patient_id;
+    out.fields = patient_values(schema, patients.list.at(0), now, Pick::chart);
     return out;
 }
 

@@ -3,6 +3,7 @@
 //
 // Index of this file
 //   [SECTION] Records from FHIR resources
+//   [SECTION] One patient's chart, field by field (the SMART launch's prefill)
 //
 // Mapping (the schema says which code a field is):
 //   - Observation.code.coding (and each Observation.component's code) is matched against the
@@ -22,6 +23,8 @@
 //     from Patient.gender (level "female"/"male", or "f"/"m").
 // Records are in the order patients first appear; each is then validated by record_prepare, like
 // a CSV row, so a FHIR file and a CSV file of the same patients give the same predictions.
+// A file and a chart read from the EHR (fhir_chart) go through one function that picks each
+// field's value for a patient; the chart adds its stricter rules (see fhir_chart).
 #pragma once
 #include <cstdint>
 #include <string>
@@ -52,5 +55,39 @@ bool fhir_detect(std::string_view text);
 // in the file), "too_large".
 // Per resource (in FhirRecords::problems, with the resource number as row): "fhir_resource".
 Result<FhirRecords> fhir_records(const Schema& schema, std::string_view text, int64_t now);
+
+//-----------------------------------------------------------------------------
+// [SECTION] One patient's chart, field by field
+//-----------------------------------------------------------------------------
+// What the chart gives for one field of the form. Only `used` values go into the form; a
+// `too_old` value waits for the clinician to accept it; a `refused` one says why in `reason`.
+struct ChartValue {
+    enum class State { none, used, too_old, refused };
+    State state = State::none;
+    std::string text;       // what the form gets: a number in the field's unit, a level, "yes"/"no"
+    double value = 0;       // numeric fields: the value in the field's unit
+    std::string date;       // "2026-11-02" (empty: undated, or from the Patient resource)
+    std::string date_text;  // "2 Nov 2026", as the form shows it
+    std::string source;     // "Observation/o2", "Patient/p-1"
+    std::string reason;     // refused or too_old: why, naming the field by its label and unit
+};
+const char* chart_state_name(ChartValue::State s);  // "none", "used", "too_old", "refused"
+
+struct FhirChart {
+    std::string patient;             // the Patient's id
+    std::vector<ChartValue> fields;  // one per schema field
+};
+
+// One patient's chart (a Bundle or resources as fhir_records reads them: the first Patient, and
+// the Observations whose subject is that Patient) as values for the schema's fields: per field
+// the newest Observation by its code (fhir_records' rule), then
+//   - status final, amended or corrected only (else refused: "preliminary, not final");
+//   - converted to the field's unit through the schema's units (else refused: the unit named);
+//   - inside the field's possible range, whole for integer fields, a known level for categories
+//     (else refused);
+//   - older than the field's max_age_days at `now`: too_old (shown, used once accepted);
+//   - age (LOINC 30525-0) from Patient.birthDate at `now`, sex/gender from Patient.gender.
+// Problems: those of fhir_records for the text, and "no_patient" when it holds no Patient.
+Result<FhirChart> fhir_chart(const Schema& schema, std::string_view text, int64_t now);
 
 }  // namespace ldx

@@ -158,7 +158,7 @@ void parse_field(Checker& c, const Json& j, const std::string& path, Field& f) {
     if (!j.is_object()) return c.add("wrong_type", "each field must be an object", path);
     c.keys(j,
            {"name", "label", "description", "code", "type", "unit", "alt_units", "min", "max", "typical_min",
-            "typical_max", "required", "missing", "levels", "encoding"},
+            "typical_max", "required", "missing", "levels", "encoding", "max_age_days"},
            path);
     if (c.take(json_string(j, "name", path), f.name) && !is_identifier(f.name))
         c.add("bad_name", "'" + f.name + "' is not an identifier (letters, digits, '_' or '.', at most 64)",
@@ -211,6 +211,9 @@ void parse_field(Checker& c, const Json& j, const std::string& path, Field& f) {
         c.add("bad_range", "typical_max lies outside [min, max]", path + ".typical_max");
 
     c.take_opt(json_opt_bool(j, "required", path), f.required);
+    c.take_opt(json_opt_number(j, "max_age_days", path), f.max_age_days);
+    if (!(f.max_age_days > 0))
+        c.add("bad_value", "max_age_days must be a positive number of days", path + ".max_age_days");
     f.missing = f.required ? MissingPolicy::error : MissingPolicy::model_missing;
     std::optional<std::string> missing;
     if (c.take(json_opt_string(j, "missing", path), missing) && missing) {
@@ -684,6 +687,7 @@ Json schema_to_json(const Schema& s) {
         if (std::isfinite(f.typical_min)) x["typical_min"] = f.typical_min;
         if (std::isfinite(f.typical_max)) x["typical_max"] = f.typical_max;
         x["required"] = f.required;
+        if (f.max_age_days != kDefaultMaxAgeDays) x["max_age_days"] = f.max_age_days;
         x["missing"] = f.missing == MissingPolicy::error ? "error" : "model_missing";
         if (f.type == FieldType::category) {
             x["levels"] = Json::array();

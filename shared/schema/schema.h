@@ -46,6 +46,8 @@ struct Level {
     std::string label;  // what the clinician reads
 };
 
+inline constexpr double kDefaultMaxAgeDays = 365;
+
 struct Field {
     std::string name, label, description;
     std::string code;  // "LOINC:2345-7" / "SNOMED:..." (optional)
@@ -55,6 +57,9 @@ struct Field {
     double min = -INFINITY, max = INFINITY;                  // physiologically possible: reject outside
     double typical_min = -INFINITY, typical_max = INFINITY;  // seen in training: warn outside
     bool required = false;
+    // How old (days) a value read from the patient's chart may be and still fill the form without
+    // the clinician accepting it (record/fhir.h, fhir_chart).
+    double max_age_days = kDefaultMaxAgeDays;
     MissingPolicy missing = MissingPolicy::model_missing;
     std::vector<Level> levels;  // category only
     Encoding encoding = Encoding::one_hot;

@@ -174,3 +174,76 @@ TEST(Fhir, BadFilesAndBadResourcesSayWhy) {
     for (const auto& pr : p.problems()) unit_named = unit_named || (pr.code == "unknown_unit" && pr.field == "glucose");
     EXPECT_TRUE(unit_named) << p.error().describe();
 }
+
+// The chart of the patient on screen (the SMART launch's prefill), through the same choice of
+// values as a file: the newest Observation per field, converted to the field's unit, with the
+// chart's own rules — final values only, possible values only, known units only, and a value
+// older than the field's max_age_days shown but not used.
+TEST(FhirChart, FillsTheFormFromTheNewestFinalValuesInTheFieldsUnits) {
+    const Schema s = task_schema("pima-diabetes");
+    auto chart = fhir_chart(s, kBundle, kNow);
+    ASSERT_TRUE(chart.ok()) << chart.error().describe();
+    EXPECT_EQ(chart->patient, "p-1");
+    auto at = [&](const char* f) { return chart->fields[static_cast<size_t>(s.find_field(f))]; };
+    const ChartValue glucose = at("glucose");
+    EXPECT_EQ(glucose.state, ChartValue::State::used);
+    EXPECT_NEAR(glucose.value, 8.2 * 18.0156, 1e-9);  // o2 (newer than o1; o3 entered in error), in mg/dL
+    EXPECT_EQ(glucose.text, "147.728");
+    EXPECT_EQ(glucose.date, "2026-03-02");
+    EXPECT_EQ(glucose.date_text, "2 Mar 2026");
+    EXPECT_EQ(glucose.source, "Observation/o2");
+    EXPECT_EQ(at("pressure").text, "72");
+    EXPECT_EQ(at("age").text, "50");  // born 1976-05-20: 50 today (2026-11-18), not at the last observation
+    EXPECT_EQ(at("age").source, "Patient/p-1");
+    EXPECT_EQ(at("age").date, "");
+    EXPECT_EQ(at("insulin").state, ChartValue::State::none);
+    // Undated values (the BMI, the pregnancies) wait for the clinician: "use it only if current".
+    EXPECT_EQ(at("mass").state, ChartValue::State::too_old);
+    EXPECT_NE(at("mass").reason.find("has no date"), std::string::npos) << at("mass").reason;
+}
+
+TEST(FhirChart, RefusesWhatCannotBeUsedWithTheReason) {
+    Schema s = task_schema("pima-diabetes");
+    const std::string obs = R"({"resourceType": "Observation", "status": "%s", "subject": {"reference": "Patient/p"},
+      "code": {"coding": [{"system": "http://loinc.org", "code": "%s"}]}, "effectiveDateTime": "%s",
+      "valueQuantity": {"value": %s, "system": "http://unitsofmeasure.org", "code": "%s"}, "id": "%s"})";
+    auto o = [&](const char* status, const char* code, const char* when, const char* value, const char* unit,
+                 const char* id) {
+        char b[1024];
+        std::snprintf(b, sizeof b, obs.c_str(), status, code, when, value, unit, id);
+        return std::string(b);
+    };
+    const std::string bundle =
+        std::string(R"({"resourceType": "Bundle", "type": "searchset", "entry": [)") +
+        R"({"resource": {"resourceType": "Patient", "id": "p", "birthDate": "1990-01-01"}},)" +
+        "{\"resource\": " + o("final", "1518-0", "2026-11-01", "7", "mg", "g1") + "}," +
+        "{\"resource\": " + o("preliminary", "8462-4", "2026-11-01", "70", "mm[Hg]", "bp") + "}," +
+        "{\"resource\": " + o("final", "1559-2", "2026-11-01", "90000", "u[IU]/mL", "ins") + "}," +
+        "{\"resource\": " + o("final", "39106-0", "2023-11-01", "2.5", "cm", "tri") + "}," +
+        "{\"resource\": " + o("final", "39156-5", "2026-10-30", "31.2", "kg/m2", "bmi") + "}]}";
+    auto chart = fhir_chart(s, bundle, kNow);
+    ASSERT_TRUE(chart.ok()) << chart.error().describe();
+    auto at = [&](const char* f) { return chart->fields[static_cast<size_t>(s.find_field(f))]; };
+    EXPECT_EQ(at("glucose").state, ChartValue::State::refused);
+    EXPECT_EQ(at("glucose").reason,
+              "Plasma glucose, 2 h after 75 g oral glucose (mg/dL): the chart's value is in 'mg', which cannot be "
+              "converted to mg/dL");
+    EXPECT_EQ(at("pressure").state, ChartValue::State::refused);
+    EXPECT_NE(at("pressure").reason.find("preliminary, not final"), std::string::npos) << at("pressure").reason;
+    EXPECT_EQ(at("insulin").state, ChartValue::State::refused);
+    EXPECT_NE(at("insulin").reason.find("outside what is possible (1–2000)"), std::string::npos)
+        << at("insulin").reason;
+    // Three years old: shown (converted, 25 mm) but not used until accepted.
+    EXPECT_EQ(at("triceps").state, ChartValue::State::too_old);
+    EXPECT_EQ(at("triceps").text, "25");
+    EXPECT_EQ(at("triceps").date, "2023-11-01");
+    EXPECT_NE(at("triceps").reason.find("older than 365 days"), std::string::npos) << at("triceps").reason;
+    EXPECT_EQ(at("mass").state, ChartValue::State::used);
+    EXPECT_EQ(at("mass").text, "31.2");
+    EXPECT_EQ(at("age").text, "36");
+    // The schema decides how old is too old.
+    s.fields[static_cast<size_t>(s.find_field("mass"))].max_age_days = 7;
+    chart = fhir_chart(s, bundle, kNow);
+    EXPECT_EQ(at("mass").state, ChartValue::State::too_old);
+    EXPECT_EQ(codes(fhir_chart(s, R"({"resourceType": "Observation", "id": "x"})", kNow).problems()), "no_patient");
+}

@@ -38,6 +38,33 @@ void form_reset(AppState& s) {
     s.result.reset();
     s.result_stale = false;
     s.live_problems = Json::array();
+    s.chart.clear();
+    s.save_preview = false;
+}
+
+Json form_from_chart(AppState& s, const std::string& chart_text, int64_t now) {
+    if (!s.model)
+        return {{"ok", false}, {"problems", Json::array({{{"code", "no_model"}, {"message", "no model is loaded"}}})}};
+    const Schema& schema = s.model->model.schema;
+    auto chart = fhir_chart(schema, chart_text, now);
+    if (!chart) return {{"ok", false}, {"problems", problems_json(chart.problems())}};
+    form_reset(s);
+    Json fields = Json::array();
+    for (size_t i = 0; i < schema.fields.size(); ++i) {
+        const ChartValue& c = chart->fields[i];
+        if (c.state == ChartValue::State::used) s.form[i].text = c.text;
+        fields.push_back({{"field", schema.fields[i].name},
+                          {"state", chart_state_name(c.state)},
+                          {"text", c.text},
+                          {"date", c.date},
+                          {"date_text", c.date_text},
+                          {"source", c.source},
+                          {"reason", c.reason}});
+    }
+    s.chart = chart->fields;
+    s.chart_patient = chart->patient;
+    form_validate(s);
+    return {{"ok", true}, {"patient", chart->patient}, {"fields", fields}};
 }
 
 Json form_record(const AppState& s) {
@@ -273,6 +300,7 @@ void host_explain_image(int index, int cls) {
     js_host_call("explainImage", json_dump(Json{{"index", index}, {"class", cls}}).c_str());
 }
 void host_form_cleared() { js_host_call("formCleared", ""); }
+void host_save_to_chart(const std::string& resource_json) { js_host_call("saveToChart", resource_json.c_str()); }
 void host_keep_calibrator(const std::string& sha256, const std::string& calibrator_json) {
     js_host_call("keepCalibrator", json_dump(Json{{"sha256", sha256}, {"calibrator", calibrator_json}}).c_str());
 }
@@ -651,6 +679,13 @@ std::string app_view_state() {
     Json view{{"result", result}, {"problems", s.live_problems}, {"form_scroll", s.form_scroll}};
     // A result on screen not yet cross-checked by ONNX Runtime (it is still starting).
     view["being_checked"] = s.result && s.result->ok && s.result->check.pending;
+    // What the form says of the chart, per field: the note shown under it (ui.cpp, chart_note).
+    view["chart_status"] = s.chart_status;
+    view["save_to_chart"] = save_to_chart_offered(s);
+    view["chart"] = Json::object();
+    for (size_t i = 0; i < s.chart.size() && i < s.form.size() && s.model; ++i)
+        if (s.chart[i].state != ChartValue::State::none)
+            view["chart"][s.model->model.schema.fields[i].name] = chart_note(s, i);
     // The explanation on screen: which output, and its points (base + fields = probability).
     const std::optional<ResultView>& shown = s.explain_class >= 0 && s.explained_as ? s.explained_as : s.result;
     if (shown && shown->explanation)
@@ -724,6 +759,34 @@ void app_fill_and_predict(const std::string& record_json) {
     wake(s);
     host_predict(json_dump(form_record(s)));
 }
+// The SMART launch (web/smart.js): the chart read from the EHR fills the form; or why it could not.
+std::string app_prefill_from_chart(const std::string& chart_text) {
+    AppState& s = state();
+    wake(s);
+    const Json r = form_from_chart(s, chart_text, static_cast<int64_t>(emscripten_date_now() / 1000));
+    if (r["ok"] == true) host_announce(chart_summary(s));
+    return json_dump(r);
+}
+void app_set_chart_status(const std::string& text) {
+    AppState& s = state();
+    wake(s);
+    s.chart_status = text;
+    host_announce(text);
+}
+void app_set_chart_write(bool allowed) {
+    AppState& s = state();
+    wake(s);
+    s.chart_write = allowed;
+}
+// What "Save to chart…" then "Send to the chart" do (for tests): the resource sent, or "" when the
+// button is not offered.
+std::string app_save_to_chart() {
+    AppState& s = state();
+    if (!save_to_chart_offered(s)) return "";
+    const std::string r = json_dump(chart_risk_assessment(s));
+    host_save_to_chart(r);
+    return r;
+}
 // What the result's Print button does (for tests and the screenshots).
 void app_print() {
     if (state().result) host_print(result_copy_text(state()));
@@ -776,6 +839,10 @@ EMSCRIPTEN_BINDINGS(localdx_app) {
     emscripten::function("appViewState", &ldx::app::app_view_state);
     emscripten::function("appFramesDrawn", &ldx::app::app_frames_drawn);
     emscripten::function("appFillAndPredict", &ldx::app::app_fill_and_predict);
+    emscripten::function("appPrefillFromChart", &ldx::app::app_prefill_from_chart);
+    emscripten::function("appSetChartStatus", &ldx::app::app_set_chart_status);
+    emscripten::function("appSetChartWrite", &ldx::app::app_set_chart_write);
+    emscripten::function("appSaveToChart", &ldx::app::app_save_to_chart);
     emscripten::function("appSelectTab", &ldx::app::app_select_tab);
     emscripten::function("appExplainClass", &ldx::app::app_explain_class);
     emscripten::function("appValidate", &ldx::app::app_validate);

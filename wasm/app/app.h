@@ -200,6 +200,13 @@ struct AppState {
     int refocus_field = -1;                  // a field to give the keyboard focus back to next frame (after Ctrl+Enter)
     bool refocus_pending = false;            // that field is taking the focus: put its caret at the end
     float form_scroll = 0;                   // how far the form is scrolled (pixels), for tests
+    // The patient's chart from the EHR (SMART launch, web/smart.js; record/fhir.h fhir_chart): per
+    // field what it gave. A field shows "from the chart" while its text is still the chart's.
+    std::vector<ChartValue> chart;
+    std::string chart_status;   // the launch's state in words ("Filled from the chart of ...", or why not)
+    std::string chart_patient;  // the launch's patient (a FHIR Patient id)
+    bool chart_write = false;   // the EHR granted creating a RiskAssessment and the site allows write-back
+    bool save_preview = false;  // "Save to chart…" pressed: what would be sent is shown, nothing sent yet
     bool predicting = false;
     BatchState batch;
     ValidateState validate;
@@ -224,6 +231,11 @@ std::string batch_export_csv(const AppState& s);
 Json form_record(const AppState& s);
 void form_reset(AppState& s);
 void form_validate(AppState& s);  // fills live_problems from the core's record_prepare
+// Fills the form from the patient's chart (a FHIR Bundle of the Patient and their Observations):
+// the fields the chart gives (fhir_chart's `used` values); the rest stay empty. Returns
+// {"ok", "patient", "fields": [{"field", "state", "text", "date", "date_text", "source", "reason"}]}
+// or {"ok": false, "problems"}.
+Json form_from_chart(AppState& s, const std::string& chart_text, int64_t now);
 // Multi-class: show the explanation of class c's probability (the predicted class: -1).
 void explain_class(AppState& s, int c);
 // A result with its explanation replaced by class c's, from the contributions the core gave for
@@ -250,7 +262,8 @@ void host_copy(const std::string& text);
 void host_announce(const std::string& text);  // ARIA live region
 void host_set_reporting(bool enabled);
 void host_choose_model(const std::string& name);
-void host_explain_row(int index);          // batch row, model-agnostic explainer (batch-worker.js computes it)
+void host_explain_row(int index);  // batch row, model-agnostic explainer (batch-worker.js computes it)
+void host_save_to_chart(const std::string& resource_json);  // web/smart.js sends it to the EHR
 void host_form_cleared();                  // the patient on the form is done with (reported once, web/app.js)
 void host_print(const std::string& text);  // the browser's print of this summary (for the chart)
 // The page keeps a site calibrator per bundle (localStorage) and hands it back when the bundle loads.
@@ -268,6 +281,17 @@ std::string image_results_csv(const AppState& s);
 void images_clear(ImagingState& im);
 void images_free(ImageResult& r);               // one image's textures
 std::string result_summary(const AppState& s);  // one paragraph, for the ARIA region
+// The note under field i about the chart's value ("from the chart, 2 Nov 2026", why it was refused,
+// or that it waits to be accepted), as shown and as viewState reports it: {"state", "note", "text"}.
+Json chart_note(const AppState& s, size_t i);
+std::string chart_summary(const AppState& s);  // for the ARIA region: what the chart filled
+// "Save to chart" is offered: write-back allowed and granted, a checked classification result on
+// screen that matches the form.
+bool save_to_chart_offered(const AppState& s);
+// The FHIR RiskAssessment "Save to chart" sends (the page adds the time): the probabilities, the
+// prediction set in words, the model's name, version and SHA-256, and as basis the Observations
+// the form still holds from the chart.
+Json chart_risk_assessment(const AppState& s);
 std::string result_copy_text(
     const AppState& s);  // what "Copy result" copies: the model's identity, the values, the result
 

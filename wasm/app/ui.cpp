@@ -164,10 +164,120 @@ std::string problem_for(const AppState& s, const std::string& field, const Json&
     return {};
 }
 
+}  // namespace
+
+// The chart's value for field i (SMART launch): where it came from, or why it is not used.
+Json chart_note(const AppState& s, size_t i) {
+    if (i >= s.chart.size() || i >= s.form.size() || !s.model) return {{"state", "none"}, {"note", ""}, {"text", ""}};
+    const ChartValue& c = s.chart[i];
+    const Field& f = s.model->model.schema.fields[i];
+    const FieldInput& in = s.form[i];
+    std::string state = chart_state_name(c.state), note;
+    if (c.state == ChartValue::State::used) {
+        if (in.text == c.text && in.unit == 0)
+            note = c.date_text.empty() ? "From the chart (the patient's record)" : "From the chart, " + c.date_text;
+        else state = "edited";  // the clinician's value now, not the chart's
+    } else if (c.state == ChartValue::State::too_old) {
+        note = c.reason + " (" + c.text + (f.unit.empty() ? "" : " " + unit_display(f.unit)) + ")";
+    } else if (c.state == ChartValue::State::refused) {
+        note = "Not used: " + c.reason;
+    }
+    return {{"state", state}, {"note", note}, {"text", c.text}, {"date", c.date}};
+}
+
+std::string chart_summary(const AppState& s) {
+    size_t used = 0, waiting = 0, refused = 0;
+    for (const ChartValue& c : s.chart) {
+        used += c.state == ChartValue::State::used;
+        waiting += c.state == ChartValue::State::too_old;
+        refused += c.state == ChartValue::State::refused;
+    }
+    return "Filled " + std::to_string(used) + " fields from the chart; " + std::to_string(waiting) +
+           " older values wait for you to accept them; " + std::to_string(refused) + " values were not used.";
+}
+
+bool save_to_chart_offered(const AppState& s) {
+    return s.chart_write && !s.chart_patient.empty() && s.model && s.result && s.result->ok && !s.result_stale &&
+           !s.result->check.pending && s.model->model.schema.outputs.kind != TaskKind::regression;
+}
+
+Json chart_risk_assessment(const AppState& s) {
+    if (!save_to_chart_offered(s)) return Json::object();
+    const Model& m = s.model->model;
+    const ResultView& r = *s.result;
+    Json prediction = Json::array();
+    for (size_t c = 0; c < r.probabilities.size() && c < m.schema.outputs.classes.size(); ++c)
+        prediction.push_back(
+            {{"outcome", {{"text", m.schema.outputs.classes[c].label}}}, {"probabilityDecimal", r.probabilities[c]}});
+    Json basis = Json::array();
+    for (size_t i = 0; i < s.chart.size(); ++i)
+        if (chart_note(s, i)["state"] == "used" && s.chart[i].source.rfind("Observation/", 0) == 0)
+            basis.push_back({{"reference", s.chart[i].source}});
+    const std::string model = m.manifest.name + " version " + std::to_string(m.manifest.version);
+    Json ra{{"resourceType", "RiskAssessment"},
+            {"status", "final"},
+            {"subject", {{"reference", "Patient/" + s.chart_patient}}},
+            {"code", {{"text", m.schema.title}}},
+            {"method",
+             {{"coding", Json::array({{{"system", "urn:localdx:model"},
+                                       {"code", m.manifest.name},
+                                       {"version", std::to_string(m.manifest.version)}}})},
+              {"text", "LocalDx " + model + ", SHA-256 " + m.sha256}}},
+            {"prediction", prediction},
+            {"note", Json::array({{{"text", result_summary(s)}}})}};
+    if (!basis.empty()) ra["basis"] = basis;
+    return ra;
+}
+
+namespace {
+// "Save to chart…": first what would be sent, then only on "Send to the chart" (never automatic).
+void draw_save_to_chart(AppState& s) {
+    if (!save_to_chart_offered(s)) return;
+    if (!s.save_preview) {
+        ImGui::SameLine();
+        if (ImGui::Button("Save to chart…")) s.save_preview = true;
+        return;
+    }
+    const Json ra = chart_risk_assessment(s);
+    ImGui::TextWrapped(
+        "Save to the chart of patient %s, as a RiskAssessment: %s Model: %s. Basis: %zu Observations "
+        "from the chart.",
+        s.chart_patient.c_str(), ra["note"][0]["text"].get<std::string>().c_str(),
+        ra["method"]["text"].get<std::string>().c_str(), ra.contains("basis") ? ra["basis"].size() : 0);
+    if (ImGui::Button("Send to the chart")) {
+        host_save_to_chart(json_dump(ra));
+        s.save_preview = false;
+    }
+    ImGui::SameLine();
+    if (ImGui::Button("Cancel")) s.save_preview = false;
+}
+
+// Under a field: the chart's note, and for an old value the button that accepts it.
+bool draw_chart_note(AppState& s, size_t i) {
+    const Json n = chart_note(s, i);
+    const std::string note = n["note"].get<std::string>();
+    if (note.empty()) return false;
+    ImGui::TableNextRow();
+    ImGui::TableNextColumn();
+    ImGui::TableNextColumn();
+    const std::string state = n["state"].get<std::string>();
+    ImGui::PushStyleColor(ImGuiCol_Text, state == "refused" ? kRed : state == "too_old" ? kAmber : kGreen);
+    ImGui::TextWrapped("%s", note.c_str());
+    ImGui::PopStyleColor();
+    if (state == "too_old" && ImGui::SmallButton("Use this value")) {
+        s.chart[i].state = ChartValue::State::used;
+        s.form[i].text = s.chart[i].text;
+        s.form[i].unit = 0;
+        return true;
+    }
+    return false;
+}
+
 void draw_form(AppState& s) {
     const Schema& schema = *schema_of(s);
     const Json shown_problems = s.result && !s.result->ok ? s.result->problems : s.live_problems;
     bool changed = false;
+    if (!s.chart_status.empty()) ImGui::TextWrapped("%s", s.chart_status.c_str());
     if (ImGui::BeginTable("form", 3, ImGuiTableFlags_SizingStretchProp)) {
         ImGui::TableSetupColumn("label", ImGuiTableColumnFlags_WidthStretch, 1.7f);
         ImGui::TableSetupColumn("value", ImGuiTableColumnFlags_WidthStretch, 0.9f);
@@ -284,6 +394,7 @@ void draw_form(AppState& s) {
                     }
                 }
             }
+            changed |= draw_chart_note(s, i);
             const std::string p = problem_for(s, f.name, shown_problems);
             if (!p.empty()) {
                 ImGui::TableNextRow();
@@ -586,6 +697,7 @@ void draw_result(AppState& s) {
     }
     ImGui::SameLine();
     if (ImGui::Button("Print")) host_print(result_copy_text(s));  // the browser prints a clean summary
+    draw_save_to_chart(s);
     if (s.copied_at >= 0 && ImGui::GetTime() - s.copied_at < 3.0) {
         ImGui::SameLine();
         ImGui::TextColored(kGreen, "Copied: values, result, reasons, warnings and the model's identity.");

@@ -1,0 +1,161 @@
+// web/smart.js — SMART App Launch 2.x (EHR launch and standalone) with the SMART project's own
+// client (fhirclient, served from our origin), and the form filled from the patient's chart.
+//
+// Index of this file
+//   [SECTION] The site's EHRs (ehr.json: which EHRs may launch LocalDx)
+//   [SECTION] Launch (launch.html: checks, scopes, then the EHR's authorization page)
+//   [SECTION] Return (the app's page: the token, the chart, the form)
+//   [SECTION] Save to chart (RiskAssessment, only with a write scope and the site's consent)
+//
+// The access token lives in this page's memory: fhirclient keeps its state in sessionStorage
+// only across the redirect, and it is removed as soon as the token is in hand. Nothing of the
+// chart goes anywhere but the core in this page; FHIR requests go to the EHR only (the service
+// worker leaves other origins alone).
+'use strict';
+
+const $ = (id) => document.getElementById(id);
+
+//-----------------------------------------------------------------------------
+// [SECTION] The site's EHRs
+//-----------------------------------------------------------------------------
+// ehr.json, set by the site's administrator: {"ehrs": [{"iss", "client_id", "write_back"}]}. The
+// server's Content-Security-Policy lets the page reach these EHRs' origins and nothing else.
+async function siteEhrs() {
+  const res = await fetch('ehr.json', { cache: 'no-store' });
+  if (!res.ok) return [];
+  return (await res.json()).ehrs || [];
+}
+const sameIss = (a, b) => String(a).replace(/\/+$/, '') === String(b).replace(/\/+$/, '');
+
+//-----------------------------------------------------------------------------
+// [SECTION] Launch
+//-----------------------------------------------------------------------------
+function randomState() {
+  const b = crypto.getRandomValues(new Uint8Array(16));  // 128 bits (SMART asks for at least 122)
+  return Array.from(b, (x) => x.toString(16).padStart(2, '0')).join('');
+}
+
+// The least the form needs: the patient and their Observations (read and search), and with the
+// site's write-back the creation of a RiskAssessment. SMART v2 scopes when the server says
+// permission-v2, else v1.
+function scopesFor(config, ehr, launch) {
+  const v2 = (config.capabilities || []).includes('permission-v2');
+  const read = v2 ? 'rs' : 'read', write = v2 ? 'c' : 'write';
+  const s = [launch ? 'launch' : 'launch/patient', 'openid', 'fhirUser', `patient/Patient.${read}`, `patient/Observation.${read}`];
+  if (ehr.write_back) s.push(`patient/RiskAssessment.${write}`);
+  return s.join(' ');
+}
+
+async function launchPage() {
+  const say = (text) => { $('launch-status').textContent = text; };
+  const q = new URLSearchParams(location.search);
+  const iss = q.get('iss'), launch = q.get('launch'), model = q.get('model');
+  try {
+    if (!iss) return say('LocalDx was opened without an EHR (no iss): launch it from the chart, or open it with ?iss= and the EHR\'s FHIR address.');
+    const ehr = (await siteEhrs()).find((e) => sameIss(e.iss, iss));
+    if (!ehr) return say(`Refused: the EHR ${iss} is not on this site's list of EHRs allowed to launch LocalDx (ehr.json). Ask the administrator to add it.`);
+    const config = await (await fetch(iss.replace(/\/+$/, '') + '/.well-known/smart-configuration', { cache: 'no-store' })).json();
+    if (!(config.code_challenge_methods_supported || []).includes('S256'))
+      return say(`Refused: the EHR ${iss} does not offer PKCE with S256 (code_challenge_methods_supported: ${JSON.stringify(config.code_challenge_methods_supported || [])}); LocalDx does not launch without it.`);
+    // The model for this launch; otherwise the last one used (the app's own choice).
+    if (model) localStorage.setItem('ldx.model', JSON.stringify(model));
+    await FHIR.oauth2.authorize({
+      clientId: ehr.client_id, iss, launch: launch || undefined, scope: scopesFor(config, ehr, launch),
+      redirectUri: new URL('./', location.href).href, pkceMode: 'required', stateKey: randomState(), completeInTarget: true,
+    });
+  } catch (e) {
+    say('The launch from the EHR failed: ' + e.message);
+  }
+}
+
+//-----------------------------------------------------------------------------
+// [SECTION] Return
+//-----------------------------------------------------------------------------
+let client = null;   // fhirclient's Client: the token, in this page's memory only
+
+function loadFhirClient() {
+  return new Promise((resolve, reject) => {
+    const s = document.createElement('script');
+    s.src = 'fhirclient/fhir-client.pure.min.js';
+    s.onload = resolve;
+    s.onerror = () => reject(new Error('cannot load the SMART client'));
+    document.head.appendChild(s);
+  });
+}
+
+async function appReady() {
+  await globalThis.localdx.ready;
+  while (!globalThis.localdx.model()) await new Promise((r) => setTimeout(r, 100));
+}
+
+function forgetRedirectState() {
+  const key = sessionStorage.getItem('SMART_KEY');
+  if (key) sessionStorage.removeItem(JSON.parse(key));
+  sessionStorage.removeItem('SMART_KEY');
+  history.replaceState(null, '', location.pathname + location.hash);
+}
+
+async function returnPage() {
+  const status = (text) => globalThis.localdx.chartStatus(text);
+  let tokenError = null;
+  try {
+    await loadFhirClient();
+    client = await FHIR.oauth2.ready();
+  } catch (e) {
+    tokenError = e.message;
+  }
+  forgetRedirectState();
+  await appReady();
+  if (tokenError) return status(`The launch from the EHR failed: ${tokenError}. Nothing was read from the chart; launch LocalDx again from the EHR.`);
+  const granted = String(client.state.tokenResponse.scope || '').split(' ');
+  // v1 "read" or "*", or v2 permissions (in the order c r u d s) with read or search.
+  const canRead = (type) => granted.some((s) => {
+    const m = /^patient\/(\*|[A-Za-z]+)\.(.+)$/.exec(s);
+    return m && (m[1] === '*' || m[1] === type) && (m[2] === 'read' || m[2] === '*' || (/^c?r?u?d?s?$/.test(m[2]) && /[rs]/.test(m[2])));
+  });
+  const patient = client.patient.id;
+  if (!patient) return status('The EHR did not say which patient this launch is for: nothing was read from the chart.');
+  for (const type of ['Patient', 'Observation'])
+    if (!canRead(type)) return status(`The EHR did not grant reading ${type} (granted: ${granted.join(' ') || 'nothing'}): the form cannot be filled from the chart.`);
+  try {
+    const schema = globalThis.localdx.model().schema;
+    const codes = schema.fields.map((f) => (f.code && f.code.startsWith('LOINC:') ? 'http://loinc.org|' + f.code.slice(6) : 'urn:localdx:field|' + f.name));
+    // Blood pressures are usually components of a panel (LOINC 85354-9), which a code search finds by the panel's code.
+    if (codes.some((c) => /\|(8480-6|8462-4)$/.test(c))) codes.push('http://loinc.org|85354-9');
+    const [p, observations] = await Promise.all([
+      client.request(`Patient/${encodeURIComponent(patient)}`),
+      client.request(`Observation?patient=${encodeURIComponent(patient)}&code=${encodeURIComponent(codes.join(','))}&_count=200`, { pageLimit: 0, flat: true }),
+    ]);
+    const bundle = { resourceType: 'Bundle', type: 'collection', entry: [p, ...observations].map((resource) => ({ resource })) };
+    const r = globalThis.localdx.prefillFromChart(JSON.stringify(bundle));
+    if (!r.ok) return status('The chart could not be read: ' + r.problems.map((x) => x.message).join('; '));
+    status(`From the EHR's chart (patient ${patient}). Check each value before you press Predict.`);
+    // "Save to chart" only when the site allows write-back for this EHR and the EHR granted it.
+    const ehr = (await siteEhrs()).find((e) => sameIss(e.iss, client.state.serverUrl));
+    const canCreate = granted.some((s) => /^patient\/(\*|RiskAssessment)\.(write|c[rud]*s?)$/.test(s));
+    globalThis.localdx.chartWrite(Boolean(ehr && ehr.write_back && canCreate));
+  } catch (e) {
+    const why = e.status === 401 ? 'the EHR refused the access token (expired or revoked)' : e.message;
+    status(`The chart could not be read: ${why}. Nothing was filled in; launch LocalDx again from the EHR.`);
+  }
+}
+
+//-----------------------------------------------------------------------------
+// [SECTION] Save to chart
+//-----------------------------------------------------------------------------
+// The app shows what would be sent and sends it only when the clinician presses "Send to the
+// chart" (wasm/app/ui.cpp); the resource comes from the core's result as shown.
+async function saveToChart(resourceJson) {
+  const status = (text) => globalThis.localdx.chartStatus(text);
+  try {
+    const resource = { ...JSON.parse(resourceJson), occurrenceDateTime: new Date().toISOString() };
+    const created = await client.create(resource);
+    status(`Saved to the chart as RiskAssessment/${created.id}.`);
+  } catch (e) {
+    status(`Not saved to the chart: ${e.status === 401 ? 'the EHR refused the access token (expired or revoked)' : e.message}.`);
+  }
+}
+if (globalThis.localdxHost) globalThis.localdxHost.saveToChart = saveToChart;
+
+if (document.getElementById('launch-status')) launchPage();
+else if (new URLSearchParams(location.search).has('state') || new URLSearchParams(location.search).has('error')) returnPage();
