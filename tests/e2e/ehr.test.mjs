@@ -1,67 +1,55 @@
 // tests/e2e/ehr.test.mjs — SMART App Launch against a test EHR made of real parts (tests/ehr/ehr.mjs:
 // oidc-provider and a FHIR R4 server over Pima fixtures) on its own origin, LocalDx served by the
-// real localdx-server behind the site's front (the administrator's list of EHRs: ehr.json and the
-// CSP that lets the page reach them), in headless Chromium.
+// real localdx-server with the site's list of EHRs (ehr.json, from which the server's CSP lets the
+// page reach them and be framed by them), in headless Chromium.
 //
 // Index of this file
-//   [SECTION] Set-up: LocalDx behind its front, the test EHR, the browser
+//   [SECTION] Set-up: the test EHR, the site's list of EHRs, LocalDx, the browser
 //   [SECTION] EHR launch (the chart's window goes to LocalDx), with the request audit and parity with localdx predict
 //   [SECTION] Standalone launch, inside the EHR's iframe, in a new window
 //   [SECTION] Refusals, each with its reason and no token kept
 //   [SECTION] Save to chart (write-back): only with the write scope, one RiskAssessment as shown
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import http from 'node:http';
-import { writeFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { env, startServer, publish, launch, cliPredict, freePort } from './harness.mjs';
 import { startEhr, pimaChart, pimaRows } from '../ehr/ehr.mjs';
 
 const bundle = path.join(env.demo, 'bundles', 'pima-diabetes-1.ldxb');
-let server, front, ehr, browser, rows;
+let server, site, ehr, browser, rows;
 
 //-----------------------------------------------------------------------------
 // [SECTION] Set-up
 //-----------------------------------------------------------------------------
-// The site's front (what the server's configuration or an administrator's reverse proxy does): the
-// list of EHRs allowed to launch LocalDx as /ehr.json, and a CSP whose connect-src and
-// frame-ancestors add those EHRs' origins and nothing else.
-async function startFront(port, target, ehrs) {
-  const origins = ehrs.map((e) => new URL(e.iss).origin).join(' ');
-  const proxy = http.createServer((req, res) => {
-    if (req.url.split('?')[0] === '/ehr.json') {
-      res.writeHead(200, { 'Content-Type': 'application/json', 'Cache-Control': 'no-store' });
-      return res.end(JSON.stringify({ ehrs }));
-    }
-    // One connection per request (no keep-alive): none is left open to hold the server at its SIGTERM.
-    const up = http.request(target + req.url, { method: req.method, agent: false, headers: { ...req.headers, host: new URL(target).host, connection: 'close' } }, (r) => {
-      const headers = { ...r.headers };
-      if (headers['content-security-policy'])
-        headers['content-security-policy'] = headers['content-security-policy']
-          .replace("connect-src 'self'", `connect-src 'self' ${origins}`).replace("frame-ancestors 'none'", `frame-ancestors 'self' ${origins}`);
-      res.writeHead(r.statusCode, headers);
-      r.pipe(res);
-    });
-    up.on('error', () => { if (!res.headersSent) res.writeHead(502); res.end(); });
-    req.pipe(up);
-  });
-  await new Promise((r) => proxy.listen(port, '127.0.0.1', r));
-  return { base: `http://127.0.0.1:${port}`, ehrs, stop: () => { proxy.closeAllConnections(); proxy.close(); } };
+// The site: the assembled PWA with the administrator's list of EHRs allowed to launch LocalDx
+// (ehr.json); localdx-server reads the list at start and adds those EHRs' origins, and nothing else,
+// to its CSP's connect-src and frame-ancestors. The page reads the list (write-back allowed or not)
+// at each launch, so a test may change it.
+function siteWeb(dir, ehrs) {
+  rmSync(dir, { recursive: true, force: true });
+  mkdirSync(dir, { recursive: true });
+  for (const name of readdirSync(env.web))
+    if (name !== 'ehr.json') symlinkSync(path.join(env.web, name), path.join(dir, name));
+  const site = { dir, ehrs, write: () => writeFileSync(path.join(dir, 'ehr.json'), JSON.stringify({ ehrs: site.ehrs })) };
+  site.write();
+  return site;
 }
 
 before(async () => {
-  server = await startServer('ehr');
-  assert.equal((await publish(server.base, bundle)).status, 201);
   rows = pimaRows(path.join(env.data, 'pima-diabetes.csv'), 2);
   const port = await freePort();
   ehr = await startEhr({ appUrl: `http://127.0.0.1:${port}/`, resources: [...pimaChart('pima-1', rows[0]), ...pimaChart('pima-2', rows[1], { old: true })],
     options: { standalonePatient: 'pima-1' } });
-  front = await startFront(port, server.base, [{ iss: ehr.fhirBase, client_id: 'localdx' }]);
+  site = siteWeb(path.join(env.work, 'ehr-web'), [{ iss: ehr.fhirBase, client_id: 'localdx' }]);
+  server = await startServer('ehr', { port, web: site.dir });
+  assert.equal((await publish(server.base, bundle)).status, 201);
+  const csp = (await fetch(server.base + '/')).headers.get('content-security-policy');
+  assert.ok(csp.includes(`connect-src 'self' ${ehr.origin};`) && csp.includes(`frame-ancestors 'self' ${ehr.origin};`), csp);
   browser = await launch();
 });
 after(async () => {
   await browser?.close();
-  front?.stop();
   await ehr?.stop();
   if (!server) return;
   // The server ends on SIGTERM once its connections are done; one still open would keep this
@@ -148,8 +136,8 @@ test('EHR launch: the Pima form filled from the chart in the fields\' units, eac
   const secrets = [token, 'pima-1', form.glucose, form.pedigree];
   for (const r of requests) {
     const origin = new URL(r.url).origin;
-    assert.ok(origin === front.base || origin === ehr.origin, `a request to ${r.url}`);
-    if (origin === front.base)
+    assert.ok(origin === server.base || origin === ehr.origin, `a request to ${r.url}`);
+    if (origin === server.base)
       for (const s of secrets) assert.ok(!(r.url + r.body + JSON.stringify(r.headers)).includes(s), `${s} sent to the app's server in ${r.url}`);
   }
   assert.ok(requests.some((r) => r.url.startsWith(ehr.fhirBase + '/Observation') && r.headers.authorization === `Bearer ${token}`));
@@ -168,7 +156,7 @@ test('EHR launch: the Pima form filled from the chart in the fields\' units, eac
 //-----------------------------------------------------------------------------
 test('standalone launch (launch/patient): the EHR picks the patient, the form is filled', async () => {
   const { ctx, page } = await session();
-  await page.goto(`${front.base}/launch.html?iss=${encodeURIComponent(ehr.fhirBase)}&model=pima-diabetes`);
+  await page.goto(`${server.base}/launch.html?iss=${encodeURIComponent(ehr.fhirBase)}&model=pima-diabetes`);
   const view = await chartStatus(page);
   assert.match(view.chart_status, /^From the EHR's chart \(patient pima-1\)/);
   assert.deepEqual(await page.evaluate(() => window.localdx.formRecord()), expectedForm(rows[0]));
@@ -179,7 +167,7 @@ test('EHR launch inside the EHR\'s iframe: the same form, the app framed by the 
   const { ctx, page } = await session();
   await page.goto(`${ehr.origin}/ehr/launch?patient=pima-1&mode=iframe&model=pima-diabetes`);
   const frame = await (await page.waitForSelector('#app')).contentFrame();
-  await frame.waitForURL((u) => u.origin === front.base && !u.pathname.endsWith('launch.html'), { timeout: 60000 });
+  await frame.waitForURL((u) => u.origin === server.base && !u.pathname.endsWith('launch.html'), { timeout: 60000 });
   const view = await chartStatus(frame);
   assert.match(view.chart_status, /^From the EHR's chart \(patient pima-1\)/);
   assert.deepEqual(await frame.evaluate(() => window.localdx.formRecord()), expectedForm(rows[0]));
@@ -235,8 +223,8 @@ async function refused(url, { expect, onLaunch = false }) {
 }
 
 test('refused: an iss not on the site\'s list (and nothing is asked of it)', async () => {
-  const requests = await refused(`${front.base}/launch.html?iss=${encodeURIComponent('http://127.0.0.1:9/fhir')}&launch=x`, { expect: /not on this site's list of EHRs/, onLaunch: true });
-  assert.deepEqual(requests.filter((r) => new URL(r.url).origin !== front.base), []);
+  const requests = await refused(`${server.base}/launch.html?iss=${encodeURIComponent('http://127.0.0.1:9/fhir')}&launch=x`, { expect: /not on this site's list of EHRs/, onLaunch: true });
+  assert.deepEqual(requests.filter((r) => new URL(r.url).origin !== server.base), []);
 });
 
 test('refused: a server that does not offer PKCE S256', async () => {
@@ -245,7 +233,7 @@ test('refused: a server that does not offer PKCE S256', async () => {
 });
 
 test('refused: a wrong state on the way back', async () => {
-  await refused(`${front.base}/?code=forged&state=${'0'.repeat(32)}`, { expect: /launch from the EHR failed/ });
+  await refused(`${server.base}/?code=forged&state=${'0'.repeat(32)}`, { expect: /launch from the EHR failed/ });
 });
 
 test('refused: an aud that is not the EHR\'s FHIR server (the authorization server says why)', async () => {
@@ -279,7 +267,8 @@ async function predictOnForm(page) {
 }
 
 test('Save to chart: with the write scope, one RiskAssessment on the EHR with the shown result, the model and the basis', async () => {
-  front.ehrs[0].write_back = true;
+  site.ehrs[0].write_back = true;
+  site.write();
   const before = ehr.created.length;
   const { ctx, page } = await session();
   try {
@@ -300,11 +289,13 @@ test('Save to chart: with the write scope, one RiskAssessment on the EHR with th
     assert.ok(ra.method.text.includes(model.sha256));
     assert.deepEqual(ra.basis.map((b) => b.reference).sort(),
       ['pima-1-bmi', 'pima-1-bp', 'pima-1-glu', 'pima-1-ped', 'pima-1-preg', 'pima-1-tri'].map((id) => `Observation/${id}`));
-  } finally { front.ehrs[0].write_back = false; await ctx.close(); }
+  } finally { site.ehrs[0].write_back = false;
+    site.write(); await ctx.close(); }
 });
 
 test('Save to chart: without the write scope the button is absent and nothing is written', async () => {
-  front.ehrs[0].write_back = true;
+  site.ehrs[0].write_back = true;
+  site.write();
   ehr.options.deny = ['patient/RiskAssessment.c'];
   const before = ehr.created.length;
   const { ctx, page } = await session();
@@ -315,5 +306,6 @@ test('Save to chart: without the write scope the button is absent and nothing is
     assert.equal((await page.evaluate(() => window.localdx.viewState())).save_to_chart, false);
     assert.equal(await page.evaluate(() => window.localdx.saveToChart()), '');
     assert.equal(ehr.created.length, before);
-  } finally { front.ehrs[0].write_back = false; ehr.options.deny = []; await ctx.close(); }
+  } finally { site.ehrs[0].write_back = false;
+    site.write(); ehr.options.deny = []; await ctx.close(); }
 });

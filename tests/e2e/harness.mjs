@@ -28,14 +28,15 @@ export function freePort() {
   });
 }
 
-export async function startServer(name) {
+// options.port: the port to listen on (default: a free one); options.web: the PWA folder (default: env.web).
+export async function startServer(name, options = {}) {
   const dir = path.join(env.work, name);
   rmSync(dir, { recursive: true, force: true });
   mkdirSync(dir, { recursive: true });
   writeFileSync(path.join(dir, 'token'), TOKEN + '\n');
   writeFileSync(path.join(dir, 'operator-tokens'), OPERATOR_TOKEN + '\n');
-  const port = await freePort();
-  const proc = spawn(env.server, ['--port', String(port), '--data', path.join(dir, 'data'), '--web', env.web,
+  const port = options.port ?? await freePort();
+  const proc = spawn(env.server, ['--port', String(port), '--data', path.join(dir, 'data'), '--web', options.web ?? env.web,
     '--trust', path.join(env.demo, 'keys/trust.json'), '--index-key', path.join(env.demo, 'keys/signing-key.json'),
     '--token-file', path.join(dir, 'token'), '--operator-token-file', path.join(dir, 'operator-tokens'),
     '--rate-limit', '0', '--no-access-log'], { stdio: 'ignore' });
