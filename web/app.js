@@ -16,6 +16,7 @@
 'use strict';
 import { addToReports } from './reports.js';
 import { packFeatures, runOnnx } from './onnx.js';
+import { applyTree, startA11y } from './a11y.js';
 
 const $ = (id) => document.getElementById(id);
 const store = {
@@ -79,7 +80,7 @@ async function start() {
     locateFile: (path) => (path.endsWith('.wasm') ? assets.app_wasm : path),
   });
   const font = new Uint8Array(await fontBytes);
-  $('canvas').focus();  // before the app listens: focusing is not input, and a frame costs start-up time
+  startA11y(M);
   M.appStart(font);
   $('canvas').addEventListener('contextmenu', (e) => e.preventDefault());
   await loadIndexAndModel(wanted, indexText, bundle);
@@ -721,6 +722,8 @@ globalThis.localdxHost = {
     store.set('calibrators', all);
   },
   explainRow: (index) => explainRow(index).catch((e) => showError(String(e.message || e))),
+  // The frame's accessible nodes, when they changed (web/a11y.js): mirrored once the frame is done.
+  a11yTree: (json) => queueMicrotask(() => applyTree(json)),
   download,
   copy: (text) => navigator.clipboard.writeText(text).catch(() => announce('Copying needs clipboard permission.')),
   // The print view: the result's summary alone on the page (app.css hides everything else in print).
@@ -776,6 +779,7 @@ globalThis.localdx = {
   model: () => (current ? { name: current.info.name, version: current.info.version, sha256: current.info.sha256, schema: current.info.schema, explainer: current.info.explainer, privacy: current.info.privacy } : null),
   formRecord: () => JSON.parse(M.appFormRecord()),
   viewState: () => JSON.parse(M.appViewState()),
+  a11yTree: () => JSON.parse(M.a11yTree()),  // the accessible nodes of the last frame
   batchCsv: () => M.appBatchCsv(),  // what "Export results (CSV)" saves
   // For screenshots: the form filled and predicted as if typed, and a tab brought forward (0 patient, 1 batch, 2 card, 3 reporting, 4 validate).
   fillAndPredict: (record) => M.appFillAndPredict(JSON.stringify(record)),

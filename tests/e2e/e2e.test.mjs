@@ -75,22 +75,33 @@ for (const [task, label] of Object.entries(TASKS)) {
 //-----------------------------------------------------------------------------
 // [SECTION] The ImGui UI
 //-----------------------------------------------------------------------------
-// The form's first input sits at a known place in the 1280x800 layout; Tab then walks the
-// editable fields in schema order, as a keyboard user would. Dear ImGui 1.86 samples mouse
-// buttons and keys once per frame, so presses are held for a few frames, as a person would.
+// The form's first input sits at a known place in the 1280x800 layout (a real input element of the
+// accessible layer over the canvas, web/a11y.js); Tab then walks the editable fields in schema
+// order, as a keyboard user would, past the unit and choice lists between them. Dear ImGui 1.86
+// samples mouse buttons and keys once per frame, so presses are held for a few frames, as a person would.
 async function press(page, key) {
   await page.keyboard.down(key);
   await page.waitForTimeout(60);
   await page.keyboard.up(key);
   await page.waitForTimeout(40);
 }
+async function tabToField(page, back = false) {
+  for (let i = 0; i < 6; i++) {
+    if (back) await page.keyboard.down('Shift');
+    await press(page, 'Tab');
+    if (back) await page.keyboard.up('Shift');
+    if (await page.evaluate(() => document.activeElement?.matches('#a11y input[type=text]'))) return;
+  }
+  throw new Error('Tab reached no next field');
+}
 async function typePatient(page, dpr, values) {
+  await page.waitForSelector('#a11y input[type=text]');
   await page.waitForTimeout(300);
   await page.mouse.click(400, 137, { delay: 80 });
   await page.waitForTimeout(100);
-  for (const v of values) {
+  for (const [i, v] of values.entries()) {
+    if (i > 0) await tabToField(page);
     if (v !== '') await page.keyboard.type(v, { delay: 20 });
-    await press(page, 'Tab');
   }
   await page.keyboard.down('Control');
   await press(page, 'Enter');
@@ -120,12 +131,11 @@ for (const dpr of [1, 2]) {
 }
 
 // Types text as key events. A character no US key produces (a Unicode minus, as a keyboard layout
-// or an input method gives it) arrives as the keypress event a browser sends for it, which is what
-// the canvas reads characters from.
+// or an input method gives it) arrives as the text an input method inserts into the field.
 async function typeChars(page, text) {
   for (const ch of text) {
     if (ch.charCodeAt(0) < 128) await page.keyboard.type(ch, { delay: 20 });
-    else await page.evaluate((c) => window.dispatchEvent(new KeyboardEvent('keypress', { key: c, charCode: c.charCodeAt(0), bubbles: true })), ch);
+    else await page.keyboard.insertText(ch);
   }
 }
 
@@ -137,8 +147,8 @@ test('typed numbers are read exactly as meant or refused next to the field; an e
   await typePatient(page, 1, ['6', '148', '72', '35', '', '33.6', '0.627', '50']);
   await page.waitForFunction(() => document.getElementById('live').textContent.startsWith('Result:'), null, { timeout: 15000 });
   assert.equal((await page.evaluate(() => window.localdx.viewState())).result, 'current');
-  // Focus survives Ctrl+Enter: the next key goes on in the field that had the focus, after what
-  // it holds (typePatient tabbed past the last field, so that is the first one), never replacing it.
+  // Focus survives Ctrl+Enter: the next key goes on in the field that had the focus (the last one
+  // typed into), after what it holds, never replacing it.
   const before = await page.evaluate(() => window.localdx.formRecord());
   await page.waitForTimeout(200);
   await page.keyboard.type('9', { delay: 20 });
@@ -154,7 +164,7 @@ test('typed numbers are read exactly as meant or refused next to the field; an e
   const schema = await page.evaluate(() => window.localdx.model().schema);
   const mass = schema.fields.findIndex((f) => f.name === 'mass');
   await page.mouse.click(400, 137, { delay: 80 });
-  for (let i = 0; i < mass; i++) await press(page, 'Tab');
+  for (let i = 0; i < mass; i++) await tabToField(page);
   for (const [text, value] of Object.entries(intended)) {
     await page.keyboard.down('Control'); await press(page, 'a'); await page.keyboard.up('Control');
     await typeChars(page, text);
@@ -179,8 +189,8 @@ test('typed numbers are read exactly as meant or refused next to the field; an e
   // Escape puts back what the field held when its edit began, and says so.
   await page.keyboard.down('Control'); await press(page, 'a'); await page.keyboard.up('Control');
   await typeChars(page, '31.5');
-  await press(page, 'Tab');
-  await page.keyboard.down('Shift'); await press(page, 'Tab'); await page.keyboard.up('Shift');
+  await tabToField(page);
+  await tabToField(page, true);
   await typeChars(page, '99');
   await page.waitForTimeout(100);
   assert.equal((await page.evaluate(() => window.localdx.formRecord())).mass, '99');

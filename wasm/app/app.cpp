@@ -10,6 +10,9 @@
 
 #include <algorithm>
 
+#include "a11y.h"
+#include "palette.h"
+
 #include <GLFW/glfw3.h>
 #include <emscripten.h>
 #include <emscripten/bind.h>
@@ -96,6 +99,12 @@ void form_validate(AppState& s) {
         for (const auto& p : problems_json(r.problems()))
             if (p["code"] != "required") s.live_problems.push_back(p);
     }
+}
+
+void form_edited(AppState& s) {
+    form_validate(s);
+    if (s.result && !s.result->ok) s.result.reset();
+    if (s.result) s.result_stale = true;  // the shown result no longer matches the form
 }
 
 void validate_file(AppState& s, const std::string& name, const std::string& text, int64_t now) {
@@ -293,6 +302,7 @@ void host_download(const std::string& name, const std::string& text) {
 }
 void host_copy(const std::string& text) { js_host_call("copy", text.c_str()); }
 void host_announce(const std::string& text) { js_host_call("announce", text.c_str()); }
+void host_a11y_tree(const std::string& json) { js_host_call("a11yTree", json.c_str()); }
 void host_set_reporting(bool enabled) { js_host_call("setReporting", enabled ? "on" : "off"); }
 void host_choose_model(const std::string& name) { js_host_call("chooseModel", name.c_str()); }
 void host_explain_row(int index) { js_host_call("explainRow", std::to_string(index).c_str()); }
@@ -383,6 +393,7 @@ void frame() {
     ImGui_ImplOpenGL3_NewFrame();
     ImGui_ImplGlfw_NewFrame();
     ImGui::NewFrame();
+    a11y::frame_begin();
     try {
         draw(s, static_cast<float>(w), static_cast<float>(h));
     } catch (const std::exception& e) {
@@ -392,11 +403,12 @@ void frame() {
         s.result.reset();
         ImGui::ErrorCheckEndFrameRecover(nullptr, nullptr);
     }
+    a11y::frame_end(s.scale);
     ImGui::Render();
     int fw = 0, fh = 0;
     glfwGetFramebufferSize(window, &fw, &fh);
     glViewport(0, 0, fw, fh);
-    glClearColor(0.96f, 0.97f, 0.98f, 1.0f);
+    glClearColor(palette::kWindowBg.r, palette::kWindowBg.g, palette::kWindowBg.b, 1.0f);
     glClear(GL_COLOR_BUFFER_BIT);
     ImGui_ImplOpenGL3_RenderDrawData(ImGui::GetDrawData());
 }
@@ -419,11 +431,16 @@ void style(float scale) {
     st.ItemSpacing = ImVec2(10, 7);
     st.CellPadding = ImVec2(8, 4);
     st.ScaleAllSizes(scale);
-    st.Colors[ImGuiCol_WindowBg] = ImVec4(0.96f, 0.97f, 0.98f, 1);
-    st.Colors[ImGuiCol_Header] = ImVec4(0.80f, 0.87f, 0.95f, 1);
-    st.Colors[ImGuiCol_Button] = ImVec4(0.85f, 0.90f, 0.96f, 1);
-    st.Colors[ImGuiCol_Tab] = ImVec4(0.85f, 0.90f, 0.96f, 1);
-    st.Colors[ImGuiCol_TabActive] = ImVec4(0.70f, 0.80f, 0.93f, 1);
+    auto im = [](palette::Rgba c) { return ImVec4(c.r, c.g, c.b, c.a); };
+    st.Colors[ImGuiCol_WindowBg] = im(palette::kWindowBg);
+    st.Colors[ImGuiCol_FrameBg] = im(palette::kFrameBg);
+    st.Colors[ImGuiCol_Header] = im(palette::kHeader);
+    st.Colors[ImGuiCol_Button] = im(palette::kButton);
+    st.Colors[ImGuiCol_Tab] = im(palette::kTab);
+    st.Colors[ImGuiCol_TabActive] = im(palette::kTabActive);
+    st.Colors[ImGuiCol_Text] = im(palette::kText);
+    st.Colors[ImGuiCol_TextDisabled] = im(palette::kTextDisabled);
+    st.Colors[ImGuiCol_NavHighlight] = im(palette::kNavHighlight);
 }
 }  // namespace
 

@@ -236,6 +236,9 @@ void form_validate(AppState& s);  // fills live_problems from the core's record_
 // {"ok", "patient", "fields": [{"field", "state", "text", "date", "date_text", "source", "reason"}]}
 // or {"ok": false, "problems"}.
 Json form_from_chart(AppState& s, const std::string& chart_text, int64_t now);
+// After any edit of the form (typed on the canvas, or through the page's input elements): validated
+// again, a refusal cleared, a shown result marked out of date.
+void form_edited(AppState& s);
 // Multi-class: show the explanation of class c's probability (the predicted class: -1).
 void explain_class(AppState& s, int c);
 // A result with its explanation replaced by class c's, from the contributions the core gave for
@@ -259,7 +262,8 @@ void host_open_images();                      // the file picker for the Image v
 void host_explain_image(int index, int cls);  // image `index` scored again, its map of class `cls`
 void host_download(const std::string& name, const std::string& text);
 void host_copy(const std::string& text);
-void host_announce(const std::string& text);  // ARIA live region
+void host_announce(const std::string& text);   // ARIA live region
+void host_a11y_tree(const std::string& json);  // the frame's accessible nodes, when they changed (web/a11y.js)
 void host_set_reporting(bool enabled);
 void host_choose_model(const std::string& name);
 void host_explain_row(int index);  // batch row, model-agnostic explainer (batch-worker.js computes it)

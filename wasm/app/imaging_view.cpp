@@ -14,6 +14,7 @@
 
 #include <algorithm>
 
+#include "a11y.h"
 #include "app.h"
 #include "csv/csv.h"
 #include "imgui.h"
@@ -180,6 +181,7 @@ void draw_selected(AppState& s, ImageResult& r, float side) {
     if (!r.ok) {
         ImGui::PushStyleColor(ImGuiCol_Text, kRed);
         ImGui::TextWrapped("This image cannot be used: %s", r.error.c_str());
+        a11y::text("##a11y-image", a11y::Role::alert, r.file + ": this image cannot be used: " + r.error);
         ImGui::PopStyleColor();
         return;
     }
@@ -199,6 +201,7 @@ void draw_selected(AppState& s, ImageResult& r, float side) {
         const ImVec2 size = aspect >= 1 ? ImVec2(side, side / aspect) : ImVec2(side * aspect, side);
         const ImVec2 p0 = ImGui::GetCursorScreenPos();
         ImGui::Image(tex(r.image), size);
+        a11y::text("##a11y-image", a11y::Role::image, image_summary(r));  // its text alternative
         const ImVec2 p1(p0.x + size.x, p0.y + size.y);
         keep_rect(im.image_rect, p0, p1);
         if (im.show_map && r.heat.id && im.opacity > 0)
@@ -214,6 +217,7 @@ void draw_selected(AppState& s, ImageResult& r, float side) {
     ImGui::Checkbox("Heat map", &im.show_map);
     ImGui::SameLine();
     ImGui::SetNextItemWidth(180 * S());
+    a11y::slider("Opacity", "Heat map opacity", &im.opacity, 0.0f, 1.0f, 0.01f, fmt(im.opacity, "%.2f"));
     ImGui::SliderFloat("Opacity", &im.opacity, 0.0f, 1.0f, "%.2f");
     keep_rect(im.slider, ImGui::GetItemRectMin(), ImGui::GetItemRectMax());
     // The legend: the colours from least to most.

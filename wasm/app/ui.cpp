@@ -2,6 +2,7 @@
 //
 // Index of this file
 //   [SECTION] Small helpers
+//   [SECTION] Accessible nodes (a11y.h): what the hooks cannot know
 //   [SECTION] Header: identity, notice, errors
 //   [SECTION] Patient: the form
 //   [SECTION] Patient: the result and its explanation
@@ -14,6 +15,7 @@
 #include <cmath>
 #include <cstdio>
 
+#include "a11y.h"
 #include "app.h"
 #include "csv/csv.h"
 #include "drift/report.h"
@@ -98,10 +100,124 @@ void signed_bar(double v, double max_abs, float width) {
 }
 
 //-----------------------------------------------------------------------------
+// [SECTION] Accessible nodes
+//-----------------------------------------------------------------------------
+// Text just drawn, mirrored for screen readers with its role (a11y::text); `key` keeps its element.
+void said(const std::string& key, a11y::Role role, const std::string& words, int level = 0) {
+    a11y::text(key.c_str(), role, words, level);
+}
+
+// A combo as a list of options (the page offers it as a <select>, opened by a tap): call before
+// BeginCombo with the same label, so the id is the combo's.
+void combo_node(const char* label, const std::string& name, std::vector<std::string> options, int selected,
+                std::function<void(int)> choose) {
+    a11y::Node n;
+    n.role = a11y::Role::combobox;
+    n.name = name;
+    n.value =
+        selected >= 0 && selected < static_cast<int>(options.size()) ? options[static_cast<size_t>(selected)] : "";
+    n.options = std::move(options);
+    n.selected = selected;
+    a11y::note(ImGui::GetID(label), std::move(n), a11y::Actions{.choose = std::move(choose)});
+}
+
+// A form field as a real input element (web/a11y.js), named by its label and the unit its value is
+// read in; its hint, help and problem with it. What is typed, pasted or composed there takes the
+// path of keys typed on the canvas (form_edited); Escape puts back the text the edit began with.
+void field_node(const Field& f, const FieldInput& in, size_t i, const std::string& hint, const std::string& help,
+                const std::string& problem) {
+    a11y::Node node;
+    node.role = a11y::Role::textbox;
+    const std::string unit =
+        f.numeric() ? unit_display(in.unit == 0 ? f.unit : f.alt_units[static_cast<size_t>(in.unit - 1)].unit)
+                    : std::string();
+    node.name = f.label + (unit.empty() ? "" : " (" + unit + ")");
+    node.value = in.text;
+    node.placeholder = hint;
+    node.inputmode = f.numeric() ? "decimal" : "text";
+    node.description = problem.empty() ? help : problem + "\n" + help;
+    if (f.required) node.state |= a11y::kRequired;
+    if (!problem.empty()) node.state |= a11y::kInvalid;
+    const size_t field = i;
+    auto text = [field]() -> std::string* {
+        AppState& st = state();
+        return field < st.form.size() ? &st.form[field].text : nullptr;
+    };
+    a11y::Actions act;
+    act.set_text = [text](const std::string& t) {
+        std::string* now = text();
+        if (!now || *now == t) return;
+        *now = t;
+        state().form_notice.clear();
+        form_edited(state());
+    };
+    act.focus = [text, field]() {
+        if (!text()) return;
+        state().edit_start = *text();
+        state().last_field = static_cast<int>(field);
+        state().form_notice.clear();
+    };
+    act.revert = [text, label = f.label]() {
+        AppState& st = state();
+        if (!text()) return;
+        *text() = st.edit_start;
+        form_edited(st);
+        st.form_notice = "Escape undid the edit of " + label + ": " +
+                         (st.edit_start.empty() ? "it is empty again." : "it is back to " + st.edit_start + ".");
+        host_announce(st.form_notice);
+    };
+    a11y::note(ImGui::GetID(("##" + f.name).c_str()), std::move(node), std::move(act));
+}
+
+// A category or yes/no field's list beside its text field: "(not given)" and the choices.
+void choice_node(const Field& f, const FieldInput& in, size_t i,
+                 const std::vector<std::pair<std::string, std::string>>& choices) {
+    std::vector<std::string> options{"(not given)"};
+    int chosen = in.text.empty() ? 0 : -1;
+    for (const auto& c : choices) {
+        if (in.text == c.first || in.text == c.second) chosen = static_cast<int>(options.size());
+        options.push_back(c.second);
+    }
+    combo_node(("##pick-" + f.name).c_str(), f.label + ": choose", options, chosen, [i, options](int k) {
+        AppState& st = state();
+        if (i >= st.form.size() || k < 0 || k >= static_cast<int>(options.size())) return;
+        st.form[i].text = k == 0 ? "" : options[static_cast<size_t>(k)];
+        form_edited(st);
+    });
+}
+
+// A numeric field's unit list.
+void unit_node(const Field& f, const FieldInput& in, size_t i) {
+    std::vector<std::string> units{unit_display(f.unit)};
+    for (const auto& u : f.alt_units) units.push_back(unit_display(u.unit));
+    const int count = static_cast<int>(units.size());
+    combo_node("##unit", f.label + " unit", units, in.unit, [i, count](int k) {
+        AppState& st = state();
+        if (i >= st.form.size() || k < 0 || k >= count) return;
+        st.form[i].unit = k;
+        form_edited(st);
+    });
+}
+
+// A tab of the view's tab bar, in the tablist `list`; selected when its content is drawn.
+bool tab_item(const char* label, ImGuiTabItemFlags flags, ImGuiID list) {
+    const ImGuiID id = ImGui::GetID(label);
+    const bool open = ImGui::BeginTabItem(label, nullptr, flags);
+    a11y::Node n;
+    n.role = a11y::Role::tab;
+    n.name = label;
+    n.parent = list;
+    if (open) n.state |= a11y::kSelected;
+    a11y::note(id, std::move(n));
+    return open;
+}
+
+//-----------------------------------------------------------------------------
 // [SECTION] Header: identity, notice, errors
 //-----------------------------------------------------------------------------
 void draw_header(AppState& s) {
     ImGui::TextColored(ImVec4(0.1f, 0.25f, 0.5f, 1), "LocalDx");
+    said("##a11y-title", a11y::Role::heading, "LocalDx", 1);
     ImGui::SameLine();
     const Json available = s.bundle_status.value("available", Json::array());
     if (!available.empty()) {
@@ -114,6 +230,16 @@ void draw_header(AppState& s) {
         for (const auto& a : available)
             if (json_text_or(a, "name") == current) preview = json_text_or(a, "title", current);
         ImGui::SetNextItemWidth(std::min(540 * S(), ImGui::GetContentRegionAvail().x * 0.5f));
+        std::vector<std::string> options, names;
+        int chosen = -1;
+        for (const auto& a : available) {
+            if (json_text_or(a, "name") == current) chosen = static_cast<int>(options.size());
+            options.push_back(label(a));
+            names.push_back(json_text_or(a, "name"));
+        }
+        combo_node("##model", "Model", options, chosen, [names](int i) {
+            if (i >= 0 && i < static_cast<int>(names.size())) host_choose_model(names[static_cast<size_t>(i)]);
+        });
         if (ImGui::BeginCombo("##model", preview.c_str())) {
             for (const auto& a : available) {
                 const std::string name = json_text_or(a, "name");
@@ -128,13 +254,14 @@ void draw_header(AppState& s) {
         std::string signers;
         for (const auto& k : m.signers) signers += (signers.empty() ? "" : ", ") + k.substr(0, 8);
         ImGui::PushStyleColor(ImGuiCol_Text, kGrey);
-        ImGui::TextWrapped("%s v%lld · signature verified (key %s) · expires %s · %s", m.manifest.name.c_str(),
-                           static_cast<long long>(m.manifest.version), signers.c_str(),
-                           s.info.value("expires", "").substr(0, 10).c_str(),
-                           s.bundle_status.value("source", "").c_str());
+        const std::string identity =
+            m.manifest.name + " v" + std::to_string(m.manifest.version) + " · signature verified (key " + signers +
+            ") · expires " + s.info.value("expires", "").substr(0, 10) + " · " + s.bundle_status.value("source", "");
+        ImGui::TextWrapped("%s", identity.c_str());
+        said("##a11y-identity", a11y::Role::text, identity);
         ImGui::PopStyleColor();
     }
-    ImGui::PushStyleColor(ImGuiCol_ChildBg, ImVec4(1.0f, 0.96f, 0.85f, 1));
+    ImGui::PushStyleColor(ImGuiCol_ChildBg, im(palette::kNoticeBg));
     const char* notice =
         "Decision support for health professionals — not a diagnosis. Patient data stays on this device.";
     const float notice_h = ImGui::CalcTextSize(notice, nullptr, false, ImGui::GetContentRegionAvail().x - 16 * S()).y;
@@ -143,6 +270,7 @@ void draw_header(AppState& s) {
     ImGui::PushStyleColor(ImGuiCol_Text, kAmber);
     ImGui::PushTextWrapPos(ImGui::GetWindowWidth() - 8 * S());
     ImGui::TextUnformatted(notice);
+    said("##a11y-notice", a11y::Role::text, notice);
     ImGui::PopTextWrapPos();
     ImGui::PopStyleColor();
     ImGui::EndChild();
@@ -150,6 +278,7 @@ void draw_header(AppState& s) {
     if (!s.error.empty()) {
         ImGui::PushStyleColor(ImGuiCol_Text, kRed);
         ImGui::TextWrapped("%s", s.error.c_str());
+        said("##a11y-error", a11y::Role::alert, s.error);
         ImGui::PopStyleColor();
     }
 }
@@ -308,6 +437,7 @@ void draw_form(AppState& s) {
             // the caret at the end (focus given by code selects the whole text in Dear ImGui 1.86,
             // and the next key would replace it).
             auto text_field = [&](const std::string& hint) {
+                field_node(f, in, i, hint, tip, problem_for(s, f.name, shown_problems));
                 const bool refocus = s.refocus_field == static_cast<int>(i);
                 if (refocus) ImGui::SetKeyboardFocusHere();
                 auto caret_at_end = [](ImGuiInputTextCallbackData* d) {
@@ -357,6 +487,7 @@ void draw_form(AppState& s) {
                 ImGui::SetNextItemWidth(ImGui::GetContentRegionAvail().x - ImGui::GetFrameHeight() - 2 * S());
                 text_field(hint);
                 ImGui::SameLine(0, 2 * S());
+                choice_node(f, in, i, choices);
                 if (ImGui::BeginCombo(("##pick-" + f.name).c_str(), "", ImGuiComboFlags_NoPreview)) {
                     if (ImGui::Selectable("(not given)", in.text.empty())) {
                         in.text.clear();
@@ -379,6 +510,7 @@ void draw_form(AppState& s) {
                     ImGui::SetNextItemWidth(-1);
                     const std::string cur =
                         unit_display(in.unit == 0 ? f.unit : f.alt_units[static_cast<size_t>(in.unit - 1)].unit);
+                    unit_node(f, in, i);
                     if (ImGui::BeginCombo("##unit", cur.c_str())) {
                         if (ImGui::Selectable(unit_display(f.unit).c_str(), in.unit == 0)) {
                             in.unit = 0;
@@ -408,12 +540,11 @@ void draw_form(AppState& s) {
         }
         ImGui::EndTable();
     }
-    if (changed) {
-        form_validate(s);
-        if (s.result && !s.result->ok) s.result.reset();
-        if (s.result) s.result_stale = true;  // the shown result no longer matches the form
+    if (changed) form_edited(s);
+    if (!s.form_notice.empty()) {
+        ImGui::TextColored(kGrey, "%s", s.form_notice.c_str());
+        said("##a11y-form-notice", a11y::Role::status, s.form_notice);
     }
-    if (!s.form_notice.empty()) ImGui::TextColored(kGrey, "%s", s.form_notice.c_str());
     ImGui::Spacing();
     ImGui::BeginDisabled(s.predicting);
     const bool ctrl_enter = ImGui::IsKeyPressed(ImGui::GetKeyIndex(ImGuiKey_Enter)) && ImGui::GetIO().KeyCtrl;
@@ -434,6 +565,7 @@ void draw_form(AppState& s) {
     const auto& fields = schema.fields;
     const bool any_required = std::any_of(fields.begin(), fields.end(), [](const Field& f) { return f.required; });
     ImGui::TextColored(kGrey, "%s", any_required ? "* required   (Ctrl+Enter predicts)" : "(Ctrl+Enter predicts)");
+    said("##a11y-legend", a11y::Role::text, any_required ? "* required. Ctrl+Enter predicts." : "Ctrl+Enter predicts.");
 }
 
 //-----------------------------------------------------------------------------
@@ -525,6 +657,11 @@ void draw_explanation(const AppState& s, const ResultView& r, int top) {
                                : figures[f] < 0 ? ImVec4(0.15f, 0.35f, 0.75f, 1)
                                                 : kGrey,
                                "%s", figure.c_str());
+            said("##a11y-explain-" + std::to_string(f), a11y::Role::text,
+                 fd.label + " = " + value_text(fd, r.values[f]) + ": " + figure +
+                     (figures[f] > 0   ? ", raises"
+                      : figures[f] < 0 ? ", lowers"
+                                       : ""));
         }
         ImGui::EndTable();
     };
@@ -571,12 +708,18 @@ void draw_explain_class_choice(AppState& s, int pred) {
 }
 
 void draw_result(AppState& s) {
+    // The result's first words carry the skip link's target ("result").
+    auto first_words = [](a11y::Role role, const std::string& words) {
+        a11y::text("##a11y-result", role, words, 0, "result");
+    };
     if (s.predicting) {
         ImGui::TextColored(kGrey, "Computing on this device…");
+        first_words(a11y::Role::status, "Computing on this device…");
         return;
     }
     if (!s.result) {
         ImGui::TextColored(kGrey, "Enter the patient's values and press Predict.");
+        first_words(a11y::Role::status, "Enter the patient's values and press Predict.");
         return;
     }
     const ResultView& r = *s.result;
@@ -593,8 +736,13 @@ void draw_result(AppState& s) {
         // The values, or the result: a result ONNX Runtime disagrees with is withheld, whatever the values.
         const bool withheld = json_text_or(r.problems[0], "code") == "check_failed";
         ImGui::TextColored(kRed, withheld ? "No result: it was withheld." : "The values could not be used:");
-        for (const auto& p : r.problems)
-            bullet("%s", schema_of(s) ? problem_text(*schema_of(s), p).c_str() : json_text_or(p, "text").c_str());
+        std::string words = withheld ? "No result: it was withheld." : "The values could not be used:";
+        for (const auto& p : r.problems) {
+            const std::string t = schema_of(s) ? problem_text(*schema_of(s), p) : json_text_or(p, "text");
+            bullet("%s", t.c_str());
+            words += " " + t;
+        }
+        first_words(a11y::Role::alert, words);
         return;
     }
     const Schema& schema = *schema_of(s);
@@ -606,16 +754,20 @@ void draw_result(AppState& s) {
         return;
     }
     ImGui::Text("Result");
+    said("##a11y-result-heading", a11y::Role::heading, "Result", 2);
     ImGui::Separator();
     if (s.result_stale) {
         ImGui::PushStyleColor(ImGuiCol_Text, kRed);
         ImGui::TextWrapped("Out of date: values changed after this result. Press Predict to update it.");
+        said("##a11y-stale", a11y::Role::alert,
+             "Out of date: values changed after this result. Press Predict to update it.");
         ImGui::PopStyleColor();
-        ImGui::PushStyleVar(ImGuiStyleVar_Alpha, 0.45f);
+        ImGui::PushStyleVar(ImGuiStyleVar_Alpha, palette::kStaleAlpha);
     }
     ImGui::SetWindowFontScale(1.35f);
     ImGui::PushTextWrapPos(0.0f);
     ImGui::TextColored(ImVec4(0.1f, 0.2f, 0.45f, 1), "%s", verdict_text(schema, r).c_str());
+    first_words(a11y::Role::text, verdict_text(schema, r));  // #live says the whole result
     ImGui::PopTextWrapPos();
     ImGui::SetWindowFontScale(1.0f);
     if (r.missing_share >= kMissingShareNotice) {
@@ -624,6 +776,10 @@ void draw_result(AppState& s) {
             "Missing values carry %s of this explanation: the result rests largely on what was not measured. "
             "Enter more values for a result that rests on this patient.",
             pct(r.missing_share).c_str());
+        said("##a11y-missing", a11y::Role::text,
+             "Missing values carry " + pct(r.missing_share) +
+                 " of this explanation: the result rests largely on what was not measured. Enter more values for a "
+                 "result that rests on this patient.");
         ImGui::PopStyleColor();
     }
     // The classes by probability: every one for a few classes; for many, the top ones and the rest
@@ -642,6 +798,8 @@ void draw_result(AppState& s) {
         ImGui::PopStyleColor();
         ImGui::SameLine();
         ImGui::TextUnformatted(schema.outputs.classes[static_cast<size_t>(c)].label.c_str());
+        said("##a11y-class-" + std::to_string(c), a11y::Role::text,
+             schema.outputs.classes[static_cast<size_t>(c)].label + ": " + pct(p));
     };
     const int classes = regression ? 0 : k;  // a regression shows its value in the heading, no bars
     const int shown =
@@ -665,6 +823,7 @@ void draw_result(AppState& s) {
         // Wrapped short of the edge, so the "(?)" after it stays on screen.
         ImGui::PushTextWrapPos(ImGui::GetCursorPosX() + ImGui::GetContentRegionAvail().x - 40 * S());
         ImGui::TextUnformatted(words.c_str());
+        said("##a11y-conformal", a11y::Role::text, words);
         ImGui::PopTextWrapPos();
         const std::string miss = pct(1 - r.conformal_level);
         help_marker(regression ? "Calibrated on patients the model did not train on: the patient's true value lies "
@@ -684,11 +843,18 @@ void draw_result(AppState& s) {
     else if (r.check.pending)
         ImGui::TextColored(kAmber, "Computed on this device; being checked by ONNX Runtime, which is still starting.");
     else if (!r.check.message.empty()) ImGui::TextColored(kRed, "%s", r.check.message.c_str());
-    for (const auto& w : r.warnings) {
+    if (r.check.ok || r.check.pending || !r.check.message.empty())
+        said("##a11y-check", a11y::Role::text,
+             r.check.ok        ? "Computed and checked on this device."
+             : r.check.pending ? "Computed on this device; being checked by ONNX Runtime, which is still starting."
+                               : r.check.message);
+    for (size_t wi = 0; wi < r.warnings.size(); ++wi) {
+        const auto& w = r.warnings[wi];
         ImGui::PushStyleColor(ImGuiCol_Text, kAmber);
         const int fi = schema.find_field(w.field);
-        bullet("%s: %s", fi >= 0 ? schema.fields[static_cast<size_t>(fi)].label.c_str() : w.field.c_str(),
-               w.message.c_str());
+        const std::string field = fi >= 0 ? schema.fields[static_cast<size_t>(fi)].label : w.field;
+        bullet("%s: %s", field.c_str(), w.message.c_str());
+        said("##a11y-warning-" + std::to_string(wi), a11y::Role::text, "Warning: " + field + ": " + w.message);
         ImGui::PopStyleColor();
     }
     if (ImGui::Button("Copy result")) {
@@ -909,6 +1075,17 @@ void draw_batch(AppState& s) {
                 ImGui::TableNextColumn();
                 const std::string patient = b.patient(idx);
                 const std::string name = std::to_string(b.row_number(idx)) + (patient.empty() ? "" : "  " + patient);
+                {  // the row as a screen reader says it: a button that opens its explanation below
+                    a11y::Node n;
+                    n.role = a11y::Role::button;
+                    n.name = "Row " + name + ": " + predicted_text(schema, b.predicted(idx), b.probability(idx, 0)) +
+                             ", " + std::to_string(b.warnings(idx)) + " warnings";
+                    for (int c = 0; c < k; ++c)
+                        n.name += ", " + schema.outputs.classes[static_cast<size_t>(c)].label + " " +
+                                  pct(b.probability(idx, c));
+                    if (b.selected == idx) n.state |= a11y::kSelected;
+                    a11y::note(ImGui::GetID(name.c_str()), std::move(n));
+                }
                 if (ImGui::Selectable(name.c_str(), b.selected == idx, ImGuiSelectableFlags_SpanAllColumns))
                     b.selected = idx;
                 ImGui::TableNextColumn();
@@ -1300,6 +1477,8 @@ void draw_validation_threshold(AppState& s, const Schema& schema, const Json& mt
         v.labels.size(), pct(prevalence).c_str(), schema.outputs.classes[1].label.c_str(),
         pct(schema.outputs.threshold).c_str());
     ImGui::SetNextItemWidth(std::min(420 * S(), ImGui::GetContentRegionAvail().x));
+    a11y::slider("threshold", "Threshold (probability of " + schema.outputs.classes[1].label + ")", &v.threshold, 0.01f,
+                 0.99f, 0.001f, fmt(v.threshold, "%.3f"));
     ImGui::SliderFloat("threshold", &v.threshold, 0.01f, 0.99f, "%.3f", ImGuiSliderFlags_AlwaysClamp);
     const ImVec2 lo = ImGui::GetItemRectMin(), hi = ImGui::GetItemRectMax();
     v.slider[0] = lo.x;
@@ -1552,13 +1731,7 @@ std::string result_copy_text(const AppState& s) {
         t += std::string(f ? ";" : "") + " " + m.schema.fields[f].label + " " +
              (f >= r.values.size() || std::isnan(r.values[f]) ? std::string("not given")
                                                               : value_text(m.schema.fields[f], r.values[f]));
-    t += "\n" + result_summary(s) + "\n";
-    for (const auto& w : r.warnings) {
-        const int fi = m.schema.find_field(w.field);
-        t += "Warning: " + (fi >= 0 ? m.schema.fields[static_cast<size_t>(fi)].label + ": " : std::string()) +
-             w.message + "\n";
-    }
-    return t;
+    return t + "\n" + result_summary(s) + "\n";  // the summary says every warning
 }
 
 std::string result_summary(const AppState& s) {
@@ -1584,7 +1757,10 @@ std::string result_summary(const AppState& s) {
         }
         t += ".";
     }
-    if (!r.warnings.empty()) t += " " + std::to_string(r.warnings.size()) + " warning(s).";
+    for (const auto& w : r.warnings) {  // in the words on screen, every one
+        const int fi = schema.find_field(w.field);
+        t += " Warning: " + (fi >= 0 ? schema.fields[static_cast<size_t>(fi)].label : w.field) + ": " + w.message + ".";
+    }
     if (r.check.pending) t += " Being checked by ONNX Runtime, which is still starting.";
     return t + " Decision support, not a diagnosis.";
 }
@@ -1608,11 +1784,16 @@ void draw(AppState& s, float width, float height) {
     auto tab_flags = [&](int i) { return s.select_tab == i ? ImGuiTabItemFlags_SetSelected : ImGuiTabItemFlags_None; };
     const bool imaging = s.model->model.imaging.has_value();
     if (ImGui::BeginTabBar("tabs")) {
-        if (imaging && ImGui::BeginTabItem("Image", nullptr, tab_flags(0))) {
+        const ImGuiID tabs = ImGui::GetID("##a11y-tabs");
+        a11y::Node list;
+        list.role = a11y::Role::tablist;
+        list.name = "Views";
+        a11y::note(tabs, std::move(list));
+        if (imaging && tab_item("Image", tab_flags(0), tabs)) {
             draw_image_view(s);
             ImGui::EndTabItem();
         }
-        if (!imaging && ImGui::BeginTabItem("Patient", nullptr, tab_flags(0))) {
+        if (!imaging && tab_item("Patient", tab_flags(0), tabs)) {
             const float w = ImGui::GetContentRegionAvail().x;
             if (w / S() < kStackBelow) {
                 // Narrow (half a laptop screen, a tablet): the form, then the result, in one scrolling column.
@@ -1634,23 +1815,23 @@ void draw(AppState& s, float width, float height) {
             }
             ImGui::EndTabItem();
         }
-        if (!imaging && ImGui::BeginTabItem("Batch", nullptr, tab_flags(1))) {
+        if (!imaging && tab_item("Batch", tab_flags(1), tabs)) {
             draw_batch(s);
             ImGui::EndTabItem();
         }
-        if (ImGui::BeginTabItem("Model card", nullptr, tab_flags(2))) {
+        if (tab_item("Model card", tab_flags(2), tabs)) {
             ImGui::BeginChild("card");
             draw_card(s);
             ImGui::EndChild();
             ImGui::EndTabItem();
         }
-        if (ImGui::BeginTabItem("Reporting", nullptr, tab_flags(3))) {
+        if (tab_item("Reporting", tab_flags(3), tabs)) {
             ImGui::BeginChild("rep");
             draw_reporting(s);
             ImGui::EndChild();
             ImGui::EndTabItem();
         }
-        if (ImGui::BeginTabItem("Validate", nullptr, tab_flags(4))) {
+        if (tab_item("Validate", tab_flags(4), tabs)) {
             ImGui::BeginChild("validate");
             draw_validate(s);
             ImGui::EndChild();

@@ -7,11 +7,13 @@
 
 #include "app.h"
 #include "imgui.h"
+#include "palette.h"
 
 namespace ldx::app {
 
-inline const ImVec4 kRed(0.70f, 0.10f, 0.10f, 1), kAmber(0.55f, 0.35f, 0.0f, 1), kGreen(0.10f, 0.45f, 0.15f, 1),
-    kGrey(0.35f, 0.38f, 0.42f, 1);
+inline ImVec4 im(palette::Rgba c) { return ImVec4(c.r, c.g, c.b, c.a); }
+inline const ImVec4 kRed = im(palette::kRed), kAmber = im(palette::kAmber), kGreen = im(palette::kGreen),
+                    kGrey = im(palette::kGrey);
 
 // Numbers for people: without a format, up to 4 significant digits and never an exponent in the
 // range clinical values live in ("2010", not "2.01e+03").

@@ -1,0 +1,284 @@
+// tests/e2e/a11y.test.mjs — the accessible layer over the canvas (web/a11y.js, wasm/app/a11y.cpp),
+// checked where assistive technology reads it: Chromium's own accessibility tree (DevTools
+// Accessibility.getFullAXTree), axe-core's WCAG 2.1 A/AA rules, real taps on a phone-sized page,
+// paste, input-method composition and the keyboard alone.
+//
+// Index of this file
+//   [SECTION] Set-up: server, bundles, browser; reading the accessibility tree
+//   [SECTION] Every control of the Patient view: role, name (label and unit), value
+//   [SECTION] A phone (390x844, touch): each tap moves typing to the tapped field
+//   [SECTION] Paste and input-method composition go through the app's parser
+//   [SECTION] axe-core: no WCAG 2.1 A/AA violation, before and after a prediction
+//   [SECTION] The keyboard alone: from page load to the result
+//
+// Golden files (tests/e2e/golden/) hold what a person reviewed; LOCALDX_UPDATE_GOLDEN=1 rewrites them.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { readFileSync, writeFileSync, mkdirSync } from 'node:fs';
+import path from 'node:path';
+import { env, startServer, publish, launch, openApp } from './harness.mjs';
+
+const bundlePath = (t, v = 1) => path.join(env.demo, 'bundles', `${t}-${v}.ldxb`);
+const golden = (name) => path.join(env.source, 'tests/e2e/golden', name);
+let server, browser;
+
+//-----------------------------------------------------------------------------
+// [SECTION] Set-up
+//-----------------------------------------------------------------------------
+before(async () => {
+  mkdirSync(env.shots, { recursive: true });
+  server = await startServer('a11y');
+  for (const t of ['pima-diabetes', 'pbc-stage']) assert.equal((await publish(server.base, bundlePath(t))).status, 201);
+  browser = await launch();
+});
+after(async () => { await browser?.close(); server?.stop(); });
+
+// Chromium's accessibility tree as a screen reader gets it: the nodes that are not ignored, each
+// with its role, name, value, description and states.
+async function axTree(page) {
+  const cdp = await page.context().newCDPSession(page);
+  await cdp.send('Accessibility.enable');
+  const { nodes } = await cdp.send('Accessibility.getFullAXTree');
+  await cdp.detach();
+  const prop = (n, name) => (n.properties || []).find((p) => p.name === name)?.value?.value;
+  return nodes.filter((n) => !n.ignored).map((n) => ({
+    role: n.role?.value, name: n.name?.value ?? '', value: n.value?.value ?? '',
+    description: n.description?.value ?? '', focused: prop(n, 'focused') === true,
+    invalid: prop(n, 'invalid'), required: prop(n, 'required') === true, expanded: prop(n, 'expanded'),
+    selected: prop(n, 'selected') === true, disabled: prop(n, 'disabled') === true,
+  }));
+}
+const CONTROLS = ['textbox', 'combobox', 'button', 'tab', 'checkbox', 'slider'];
+const controls = (tree) => tree.filter((n) => CONTROLS.includes(n.role))
+  .map(({ role, name, value, required, invalid, disabled, selected }) => ({ role, name, value, ...(required ? { required } : {}),
+    ...(invalid && invalid !== 'false' ? { invalid } : {}), ...(disabled ? { disabled } : {}), ...(selected ? { selected } : {}) }));
+
+function checkGolden(name, actual) {
+  const file = golden(name);
+  if (process.env.LOCALDX_UPDATE_GOLDEN === '1') {
+    mkdirSync(path.dirname(file), { recursive: true });
+    writeFileSync(file, JSON.stringify(actual, null, 2) + '\n');
+  }
+  assert.deepEqual(actual, JSON.parse(readFileSync(file, 'utf8')), `${name}: the accessibility tree changed (review, then LOCALDX_UPDATE_GOLDEN=1)`);
+}
+
+// The layer's element for a field, found as assistive technology finds it: by role and name.
+const field = (page, label) => page.getByRole('textbox', { name: new RegExp('^' + label.replace(/[()]/g, '\\$&')) });
+// Until the layer mirrors what the last frame drew (the app sends its tree after each frame).
+async function settled(page) {
+  await page.waitForFunction(() => document.querySelectorAll('#a11y input').length > 0);
+  await page.waitForTimeout(150);
+}
+async function waitResult(page) {
+  await page.waitForFunction(() => document.getElementById('live').textContent.startsWith('Result:'), null, { timeout: 15000 });
+  await page.waitForTimeout(200);
+}
+
+//-----------------------------------------------------------------------------
+// [SECTION] Every control of the Patient view
+//-----------------------------------------------------------------------------
+test('Patient view: every control is in Chromium\'s accessibility tree with its role, name (label and unit) and value', async () => {
+  const { ctx, page, errors } = await openApp(browser, server.base);
+  await settled(page);
+  const schema = await page.evaluate(() => window.localdx.model().schema);
+  // Typed as a person types, into the fields the layer offers.
+  const typed = { pregnant: '6', glucose: '148', pressure: '72', mass: '33,6', age: '50' };
+  for (const f of schema.fields) {
+    if (!(f.name in typed)) continue;
+    await field(page, f.label).click();
+    await page.keyboard.type(typed[f.name], { delay: 10 });
+  }
+  assert.deepEqual(await page.evaluate(() => window.localdx.formRecord()), typed, 'each value landed in its own field');
+  await page.waitForTimeout(200);
+  const tree = await axTree(page);
+  // Every field: a text box named by its label and unit, holding what was typed; numeric fields
+  // bring up a phone's number keyboard.
+  for (const f of schema.fields) {
+    const n = tree.find((x) => x.role === 'textbox' && x.name.startsWith(f.label));
+    assert.ok(n, `${f.label} is in the tree as a text box`);
+    assert.equal(n.value, typed[f.name] ?? '', `${f.label} holds what was typed`);
+    assert.match(n.description, /Possible range/, `${f.label} describes its range (the (?) help, without hovering)`);
+  }
+  assert.ok(tree.some((x) => x.role === 'textbox' && x.name === 'Plasma glucose, 2 h after 75 g oral glucose (mg/dL)'), 'the name carries the unit');
+  const modes = await page.evaluate(() => [...document.querySelectorAll('#a11y input[type=text]')].map((e) => e.inputMode));
+  assert.ok(modes.length === schema.fields.length && modes.every((m) => m === 'decimal'), `numeric fields: inputmode=decimal (${modes})`);
+  // The model picker, the unit pickers, the views and Predict.
+  assert.ok(tree.some((x) => x.role === 'combobox' && x.name === 'Model' && /Diabetes/.test(x.value)), 'the model picker with the model chosen');
+  assert.ok(tree.some((x) => x.role === 'combobox' && x.name === 'Plasma glucose, 2 h after 75 g oral glucose unit' && x.value === 'mg/dL'), 'the unit picker');
+  assert.deepEqual(tree.filter((x) => x.role === 'tab').map((x) => [x.name, x.selected]),
+    [['Patient', true], ['Batch', false], ['Model card', false], ['Reporting', false], ['Validate', false]]);
+  assert.ok(tree.some((x) => x.role === 'button' && x.name === 'Predict'));
+  // A unit chosen from the DOM's list: the app reads the value in it, and the name says so.
+  await page.getByRole('combobox', { name: 'Plasma glucose, 2 h after 75 g oral glucose unit' }).selectOption('mmol/L');
+  await page.waitForTimeout(200);
+  assert.equal((await page.evaluate(() => window.localdx.formRecord())).glucose.unit, 'mmol/L');
+  assert.ok((await axTree(page)).some((x) => x.role === 'textbox' && x.name === 'Plasma glucose, 2 h after 75 g oral glucose (mmol/L)'));
+  await page.getByRole('combobox', { name: 'Plasma glucose, 2 h after 75 g oral glucose unit' }).selectOption('mg/dL');
+  // Predict, pressed from the layer: the result is read from the tree in the words on screen.
+  await page.getByRole('button', { name: 'Predict' }).press('Enter');
+  await waitResult(page);
+  const after = await axTree(page);
+  const verdict = after.find((x) => /probability of Diabetes — (at or above|below) the model's/.test(x.name));
+  assert.ok(verdict, 'the verdict is in the tree');
+  assert.ok(after.some((x) => x.role === 'heading' && x.name === 'Result'));
+  assert.ok(after.some((x) => /^Plasma glucose.* = 148 mg\/dL: [+−-]\d/.test(x.name)), 'the explanation rows are in the tree');
+  checkGolden('patient-pima.json', controls(after));
+  // An edit marks the result out of date, said as an alert.
+  await field(page, 'Age').click();
+  await page.keyboard.type('1');
+  await page.waitForTimeout(200);
+  const stale = await axTree(page);
+  assert.ok(stale.some((x) => x.role === 'alert'), 'an alert region');
+  assert.ok(stale.some((x) => x.role === 'StaticText' && /^Out of date: values changed after this result/.test(x.name)), 'saying the result is out of date');
+  assert.match(await page.locator('#a11y [role=alert]').first().textContent(), /^Out of date/);
+  assert.deepEqual(errors, []);
+  await ctx.close();
+});
+
+//-----------------------------------------------------------------------------
+// [SECTION] A phone
+//-----------------------------------------------------------------------------
+test('phone (390x844, touch): tap a field, type, tap another, type: each value lands in its own field; the unit picker is the tapped element', async () => {
+  const context = await browser.newContext({ viewport: { width: 390, height: 844 }, deviceScaleFactor: 2, hasTouch: true, isMobile: true });
+  const { ctx, page, errors } = await openApp(browser, server.base, { context });
+  await settled(page);
+  const tap = async (locator) => {
+    const b = await locator.boundingBox();
+    await page.touchscreen.tap(b.x + b.width / 2, b.y + b.height / 2);
+    await page.waitForTimeout(100);
+  };
+  await tap(field(page, 'Age'));
+  await page.keyboard.type('4');
+  await tap(field(page, 'Number of pregnancies'));
+  await page.keyboard.type('5');
+  await tap(field(page, 'Plasma glucose'));
+  await page.keyboard.type('148');
+  await page.waitForTimeout(200);
+  assert.deepEqual(await page.evaluate(() => window.localdx.formRecord()), { age: '4', pregnant: '5', glucose: '148' });
+  const tree = await axTree(page);
+  const value = (label) => tree.find((x) => x.role === 'textbox' && x.name.startsWith(label)).value;
+  assert.deepEqual([value('Age'), value('Number of pregnancies'), value('Plasma glucose')], ['4', '5', '148']);
+  assert.equal(await page.evaluate(() => document.activeElement.inputMode), 'decimal', 'a phone shows its number keyboard');
+  // The unit picker: a tap lands on a real <select> (the phone's own list opens), never on the canvas.
+  const unit = page.getByRole('combobox', { name: 'Diastolic blood pressure unit' });
+  const b = await unit.boundingBox();
+  assert.equal(await page.evaluate(([x, y]) => document.elementFromPoint(x, y).getAttribute('aria-label'), [b.x + b.width / 2, b.y + b.height / 2]),
+    'Diastolic blood pressure unit');
+  await tap(unit);
+  assert.equal(await page.evaluate(() => document.activeElement.getAttribute('aria-label')), 'Diastolic blood pressure unit');
+  await page.screenshot({ path: path.join(env.shots, 'a11y-phone.png') });
+  assert.deepEqual(errors, []);
+  await ctx.close();
+});
+
+//-----------------------------------------------------------------------------
+// [SECTION] Paste and composition
+//-----------------------------------------------------------------------------
+test('paste and input-method composition reach the field, and the app reads them with its parser', async () => {
+  const context = await browser.newContext({ viewport: { width: 1280, height: 800 } });
+  await context.grantPermissions(['clipboard-read', 'clipboard-write'], { origin: server.base });
+  const { ctx, page, errors } = await openApp(browser, server.base, { context });
+  await settled(page);
+  // Paste (Ctrl+V) into Body mass index: the field holds it, the app has it, and reads it as meant.
+  await page.evaluate(() => navigator.clipboard.writeText('31,5'));
+  await field(page, 'Body mass index').click();
+  await page.keyboard.press('Control+V');
+  await page.waitForTimeout(150);
+  assert.equal(await field(page, 'Body mass index').inputValue(), '31,5');
+  const form = await page.evaluate(() => window.localdx.formRecord());
+  assert.equal(form.mass, '31,5');
+  const read = await page.evaluate((r) => window.localdx.predict(r), { ...form, age: '50' });  // age is required
+  assert.equal(read.values[5], 31.5, JSON.stringify(read.problems));
+  // A paste the parser refuses is refused next to the field (invalid, with the message), not dropped.
+  await page.evaluate(() => navigator.clipboard.writeText('12a'));
+  await page.keyboard.press('Control+A');
+  await page.keyboard.press('Control+V');
+  await page.waitForTimeout(250);
+  const bmi = (await axTree(page)).find((x) => x.role === 'textbox' && x.name.startsWith('Body mass index'));
+  assert.equal(bmi.value, '12a');
+  assert.equal(bmi.invalid, 'true', 'the refused value is marked invalid');
+  assert.ok(bmi.description.length > 0 && !/^Body mass index/.test(bmi.description), `the reason is its description: ${bmi.description}`);
+  // Composition (an input method): nothing reaches the app until the text is committed.
+  await field(page, 'Age').click();
+  const cdp = await page.context().newCDPSession(page);
+  await cdp.send('Input.imeSetComposition', { text: '５', selectionStart: 1, selectionEnd: 1 });
+  await page.waitForTimeout(100);
+  assert.equal((await page.evaluate(() => window.localdx.formRecord())).age, undefined, 'uncommitted text is not the value');
+  await cdp.send('Input.insertText', { text: '５０' });
+  await page.waitForTimeout(150);
+  assert.equal((await page.evaluate(() => window.localdx.formRecord())).age, '５０', 'the committed text, whole');
+  await cdp.detach();
+  assert.deepEqual(errors, []);
+  await ctx.close();
+});
+
+//-----------------------------------------------------------------------------
+// [SECTION] axe-core
+//-----------------------------------------------------------------------------
+async function axe(page) {
+  await page.addScriptTag({ path: path.join(env.source, 'web/node_modules/axe-core/axe.min.js') });
+  const r = await page.evaluate(() => window.axe.run(document, { runOnly: { type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa'] } }));
+  return r.violations.map((v) => ({ id: v.id, help: v.help, nodes: v.nodes.map((n) => n.target.join(' ') + ': ' + n.failureSummary) }));
+}
+
+test('axe-core: the Patient view has no WCAG 2.1 A/AA violation, before and after a prediction, wide and on a phone', async () => {
+  for (const viewport of [{ width: 1280, height: 800 }, { width: 390, height: 844 }]) {
+    // The app's CSP allows no inline script: axe is injected into a context that bypasses it.
+    const context = await browser.newContext({ viewport, bypassCSP: true });
+    const { ctx, page, errors } = await openApp(browser, server.base, { context });
+    await settled(page);
+    assert.deepEqual(await axe(page), [], `before a prediction at ${viewport.width}px`);
+    await page.evaluate(() => window.localdx.fillAndPredict({ glucose: '148', mass: '33,6', age: '50', pedigree: '0.627' }));
+    await waitResult(page);
+    assert.deepEqual(await axe(page), [], `after a prediction at ${viewport.width}px`);
+    assert.deepEqual(errors, []);
+    await ctx.close();
+  }
+});
+
+//-----------------------------------------------------------------------------
+// [SECTION] The keyboard alone
+//-----------------------------------------------------------------------------
+test('keyboard only: from page load, Tab walks skip link, model, fields with their units, Predict; Ctrl+Enter predicts; the skip link reaches the result', async () => {
+  const { ctx, page, errors } = await openApp(browser, server.base);
+  await settled(page);
+  const focused = () => page.evaluate(() => {
+    const a = document.activeElement;
+    return a ? (a.getAttribute('aria-label') || a.textContent || a.tagName) : null;
+  });
+  const path_ = [];
+  await page.keyboard.press('Tab');
+  path_.push(await focused());
+  assert.equal(path_[0], 'Skip to the result', 'the first Tab reaches the skip link');
+  const schema = await page.evaluate(() => window.localdx.model().schema);
+  const values = ['6', '148', '72', '35', '', '33.6', '0.627', '50'];
+  let f = 0;
+  for (let i = 0; i < 40 && f < schema.fields.length; i++) {
+    await page.keyboard.press('Tab');
+    const now = await focused();
+    path_.push(now);
+    if (now && now.startsWith(schema.fields[f].label) && !now.endsWith(' unit')) {
+      if (values[f]) await page.keyboard.type(values[f]);
+      f++;
+    }
+  }
+  assert.equal(f, schema.fields.length, `Tab reached every field: ${JSON.stringify(path_)}`);
+  // The visual order: the model picker before the fields, each unit picker right after its field.
+  const at = (name) => path_.findIndex((p) => p === name);
+  assert.ok(at('Model') > 0 && at('Model') < at('Number of pregnancies'), JSON.stringify(path_));
+  assert.equal(at('Plasma glucose, 2 h after 75 g oral glucose unit'), at('Plasma glucose, 2 h after 75 g oral glucose (mg/dL)') + 1);
+  assert.ok(await page.evaluate(() => !document.getElementById('a11y-ring').hidden), 'the focus ring shows');
+  await page.keyboard.press('Control+Enter');
+  await waitResult(page);
+  assert.deepEqual(await page.evaluate(() => window.localdx.formRecord()),
+    { pregnant: '6', glucose: '148', pressure: '72', triceps: '35', mass: '33.6', pedigree: '0.627', age: '50' });
+  // Back to the start, the skip link, Enter: the focus is on the result, whose words are the verdict.
+  await page.keyboard.press('Shift+Tab');
+  await page.evaluate(() => document.querySelector('.skip').focus());
+  await page.keyboard.press('Enter');
+  await page.waitForTimeout(100);
+  assert.match(await page.evaluate(() => document.activeElement.textContent), /probability of Diabetes/);
+  await page.screenshot({ path: path.join(env.shots, 'a11y-keyboard.png') });
+  assert.deepEqual(errors, []);
+  await ctx.close();
+});

@@ -1,0 +1,393 @@
+// wasm/app/a11y.cpp — the semantic mirror of the UI (a11y.h): Dear ImGui's item hooks, the
+// views' annotations, the tree sent to the page, and the page's calls back into the app.
+//
+// Index of this file
+//   [SECTION] One frame's records
+//   [SECTION] Dear ImGui's item hooks (IMGUI_ENABLE_TEST_ENGINE)
+//   [SECTION] Annotations
+//   [SECTION] Merging and the tree's JSON
+//   [SECTION] Page -> app (embind): focus, activation, text, choices
+#include "a11y.h"
+
+#include <algorithm>
+#include <cstdarg>
+#include <unordered_map>
+
+#include <emscripten/bind.h>
+
+#include "app.h"
+#include "imgui_internal.h"
+
+namespace ldx::app::a11y {
+
+//-----------------------------------------------------------------------------
+// [SECTION] One frame's records
+//-----------------------------------------------------------------------------
+namespace {
+// What the hooks saw of one item.
+struct HookItem {
+    ImGuiID id = 0;
+    ImRect bb, clip;
+    ImGuiWindow* window = nullptr;
+    std::string label;  // as given to the widget ("Predict", "##glucose")
+    ImGuiItemStatusFlags status = 0;
+    bool disabled = false, in_popup = false, info = false;
+    int order = 0;
+};
+
+struct Frame {
+    std::unordered_map<ImGuiID, HookItem> items;
+    std::vector<ImGuiID> order;  // items in drawing order
+    std::vector<Node> notes;     // annotations, in drawing order
+    std::unordered_map<ImGuiID, Actions> actions;
+    std::vector<ImGuiID> parents;  // the containers open while drawing
+    std::vector<Node> nodes;       // merged at the end of the frame
+};
+Frame current, last;  // being drawn; last drawn (what the page's elements mirror)
+std::string last_json;
+bool recording = false;
+
+HookItem& item(ImGuiID id) {
+    auto [it, added] = current.items.try_emplace(id);
+    if (added) {
+        it->second.id = id;
+        it->second.order = static_cast<int>(current.order.size());
+        current.order.push_back(id);
+    }
+    return it->second;
+}
+
+// The label a person reads: Dear ImGui's "visible##hidden" without the hidden part.
+std::string visible_label(const std::string& label) {
+    const size_t hash = label.find("##");
+    return hash == std::string::npos ? label : label.substr(0, hash);
+}
+}  // namespace
+
+const char* role_name(Role r) {
+    switch (r) {
+        case Role::none:
+            return "";
+        case Role::button:
+            return "button";
+        case Role::textbox:
+            return "textbox";
+        case Role::combobox:
+            return "combobox";
+        case Role::checkbox:
+            return "checkbox";
+        case Role::tab:
+            return "tab";
+        case Role::tablist:
+            return "tablist";
+        case Role::slider:
+            return "slider";
+        case Role::disclosure:
+            return "disclosure";
+        case Role::heading:
+            return "heading";
+        case Role::text:
+            return "text";
+        case Role::status:
+            return "status";
+        case Role::alert:
+            return "alert";
+        case Role::image:
+            return "image";
+        case Role::table:
+            return "table";
+        case Role::row:
+            return "row";
+        case Role::cell:
+            return "cell";
+        case Role::columnheader:
+            return "columnheader";
+    }
+    return "";
+}
+
+}  // namespace ldx::app::a11y
+
+//-----------------------------------------------------------------------------
+// [SECTION] Dear ImGui's item hooks
+//-----------------------------------------------------------------------------
+// Called by Dear ImGui (imgui_internal.h) for every item while ctx->TestEngineHookItems is set:
+// ItemAdd with the item's bounds (before clipping, so a field scrolled out of view is still
+// reported), ItemInfo with its label and status flags (checkable, checked, openable, opened).
+void ImGuiTestEngineHook_ItemAdd(ImGuiContext* ctx, const ImRect& bb, ImGuiID id) {
+    using namespace ldx::app::a11y;
+    if (!recording || id == 0) return;
+    ImGuiWindow* w = ctx->CurrentWindow;
+    HookItem& it = item(id);
+    it.bb = bb;
+    it.window = w;
+    it.clip = w ? w->ClipRect : bb;
+    it.disabled = (ctx->CurrentItemFlags & ImGuiItemFlags_Disabled) != 0;
+    it.in_popup = w && (w->Flags & (ImGuiWindowFlags_Popup | ImGuiWindowFlags_Tooltip)) != 0;
+}
+
+void ImGuiTestEngineHook_ItemInfo(ImGuiContext*, ImGuiID id, const char* label, ImGuiItemStatusFlags flags) {
+    using namespace ldx::app::a11y;
+    if (!recording || id == 0) return;
+    HookItem& it = item(id);
+    it.label = label ? label : "";
+    it.status = flags;
+    it.info = true;
+}
+
+void ImGuiTestEngineHook_Log(ImGuiContext*, const char*, ...) {}
+const char* ImGuiTestEngine_FindItemDebugLabel(ImGuiContext*, ImGuiID) { return nullptr; }
+
+namespace ldx::app::a11y {
+
+void frame_begin() {
+    current = Frame{};
+    recording = true;
+    GImGui->TestEngineHookItems = true;
+}
+
+//-----------------------------------------------------------------------------
+// [SECTION] Annotations
+//-----------------------------------------------------------------------------
+void note(ImGuiID id, Node node, Actions actions) {
+    if (!recording) return;
+    node.id = id;
+    if (!node.parent && !current.parents.empty()) node.parent = current.parents.back();
+    current.notes.push_back(std::move(node));
+    if (actions.set_text || actions.choose || actions.set_number || actions.revert || actions.focus)
+        current.actions[id] = std::move(actions);
+    item(id);  // its place in the drawing order, should the hooks not report it (text)
+}
+
+void text(const char* key, Role role, const std::string& words, int level, const char* anchor) {
+    if (!recording) return;
+    const ImGuiID id = ImGui::GetID(key);
+    ImGuiContext& g = *GImGui;
+    HookItem& it = item(id);
+    it.bb = g.LastItemData.Rect;
+    it.window = g.CurrentWindow;
+    it.clip = g.CurrentWindow ? g.CurrentWindow->ClipRect : it.bb;
+    Node n;
+    n.role = role;
+    n.name = words;
+    n.level = level;
+    n.anchor = anchor;
+    note(id, std::move(n));
+}
+
+void slider(const char* label, const std::string& name, float* v, float min, float max, float step,
+            const std::string& value_words) {
+    Node n;
+    n.role = Role::slider;
+    n.name = name;
+    n.value = value_words;
+    n.min = min, n.max = max, n.step = step, n.number = *v;
+    Actions a;
+    a.set_number = [v, min, max](double x) { *v = std::clamp(static_cast<float>(x), min, max); };
+    note(ImGui::GetID(label), std::move(n), std::move(a));
+}
+
+void push_parent(ImGuiID id, Role role, const std::string& name) {
+    Node n;
+    n.role = role;
+    n.name = name;
+    note(id, std::move(n));
+    current.parents.push_back(id);
+}
+
+void pop_parent() {
+    if (!current.parents.empty()) current.parents.pop_back();
+}
+
+//-----------------------------------------------------------------------------
+// [SECTION] Merging and the tree's JSON
+//-----------------------------------------------------------------------------
+namespace {
+// A hook item nobody annotated: a button, a checkbox or a disclosure by its status flags, named by
+// its visible label. Items in popups (a combo's list) are left out: the combo's own element offers
+// its options; unnamed items are left out too.
+Node from_hooks(const HookItem& it, ImGuiID parent) {
+    Node n;
+    n.id = it.id;
+    n.parent = parent;
+    n.name = visible_label(it.label);
+    if (!it.info || it.in_popup || n.name.empty()) return n;
+    if (it.status & ImGuiItemStatusFlags_Checkable) {
+        n.role = Role::checkbox;
+        if (it.status & ImGuiItemStatusFlags_Checked) n.state |= kChecked;
+    } else if (it.status & ImGuiItemStatusFlags_Openable) {
+        n.role = Role::disclosure;
+        n.state |= (it.status & ImGuiItemStatusFlags_Opened) ? kExpanded : kCollapsed;
+    } else {
+        n.role = Role::button;
+    }
+    return n;
+}
+
+void set_bounds(Node& n, const HookItem& it) {
+    const ImRect& b = it.bb;
+    n.rect[0] = b.Min.x, n.rect[1] = b.Min.y, n.rect[2] = b.GetWidth(), n.rect[3] = b.GetHeight();
+    ImRect v = b;
+    v.ClipWithFull(it.clip);
+    n.clip[0] = v.Min.x, n.clip[1] = v.Min.y;
+    n.clip[2] = std::max(0.0f, v.GetWidth()), n.clip[3] = std::max(0.0f, v.GetHeight());
+}
+
+Json node_json(const Node& n, float k) {
+    auto r = [k](const float* v) {
+        return Json::array({std::round(v[0] / k * 10) / 10, std::round(v[1] / k * 10) / 10,
+                            std::round(v[2] / k * 10) / 10, std::round(v[3] / k * 10) / 10});
+    };
+    Json j{{"id", n.id}, {"role", role_name(n.role)}, {"name", n.name}, {"rect", r(n.rect)}, {"clip", r(n.clip)}};
+    if (n.parent) j["parent"] = n.parent;
+    if (!n.value.empty()) j["value"] = n.value;
+    if (!n.description.empty()) j["description"] = n.description;
+    if (!n.inputmode.empty()) j["inputmode"] = n.inputmode;
+    if (!n.placeholder.empty()) j["placeholder"] = n.placeholder;
+    if (!n.anchor.empty()) j["anchor"] = n.anchor;
+    if (n.state) j["state"] = n.state;
+    if (n.level) j["level"] = n.level;
+    if (n.role == Role::combobox) {
+        j["options"] = n.options;
+        j["selected"] = n.selected;
+    }
+    if (n.role == Role::slider) {
+        j["min"] = n.min;
+        j["max"] = n.max;
+        j["step"] = n.step;
+        j["number"] = n.number;
+    }
+    return j;
+}
+}  // namespace
+
+void frame_end(float scale) {
+    if (!recording) return;
+    recording = false;
+    GImGui->TestEngineHookItems = false;
+    std::unordered_map<ImGuiID, const Node*> noted;
+    for (const Node& n : current.notes) noted[n.id] = &n;
+    ImGuiContext& g = *GImGui;
+    const ImGuiID focus = g.ActiveId ? g.ActiveId : (!g.NavDisableHighlight ? g.NavId : 0);
+    for (ImGuiID id : current.order) {
+        const HookItem& it = current.items[id];
+        Node n;
+        if (auto found = noted.find(id); found != noted.end()) {
+            n = *found->second;
+            if (!it.info && n.name.empty()) n.name = visible_label(it.label);
+        } else {
+            n = from_hooks(it, 0);
+        }
+        if (n.role == Role::none) continue;
+        set_bounds(n, it);
+        if (it.disabled) n.state |= kDisabled;
+        if (id == focus) n.state |= kFocused;
+        current.nodes.push_back(std::move(n));
+    }
+    // A container (tablist) spans its children.
+    for (Node& p : current.nodes) {
+        if (p.rect[2] > 0 || p.rect[3] > 0) continue;
+        ImRect u(FLT_MAX, FLT_MAX, -FLT_MAX, -FLT_MAX);
+        for (const Node& c : current.nodes)
+            if (c.parent == p.id) u.Add(ImRect(c.rect[0], c.rect[1], c.rect[0] + c.rect[2], c.rect[1] + c.rect[3]));
+        if (u.Min.x > u.Max.x) continue;
+        p.rect[0] = p.clip[0] = u.Min.x, p.rect[1] = p.clip[1] = u.Min.y;
+        p.rect[2] = p.clip[2] = u.GetWidth(), p.rect[3] = p.clip[3] = u.GetHeight();
+    }
+    last = std::move(current);
+    current = Frame{};
+    std::string j = tree_json(scale);
+    if (j != last_json) {
+        last_json = std::move(j);
+        host_a11y_tree(last_json);
+    }
+}
+
+const std::vector<Node>& nodes() { return last.nodes; }
+
+std::string tree_json(float scale) {
+    const float k = scale > 0 ? scale : 1;
+    Json all = Json::array();
+    for (const Node& n : last.nodes) all.push_back(node_json(n, k));
+    return json_dump(Json{{"nodes", all}});
+}
+
+//-----------------------------------------------------------------------------
+// [SECTION] Page -> app (embind)
+//-----------------------------------------------------------------------------
+namespace {
+void wake() { state().frames_to_draw = std::max(state().frames_to_draw, 4); }
+
+const HookItem* last_item(double id) {
+    auto it = last.items.find(static_cast<ImGuiID>(id));
+    return it == last.items.end() ? nullptr : &it->second;
+}
+
+// The page's focus moved to node `id`: Dear ImGui's keyboard focus follows (its own highlight is
+// drawn there, a field that was being edited on the canvas lets go, the item scrolls into view).
+void a11y_focus(double id) {
+    wake();
+    const HookItem* it = last_item(id);
+    if (!it || !it->window) return;
+    ImGuiContext& g = *GImGui;
+    if (g.ActiveId && g.ActiveId != it->id) ImGui::ClearActiveID();
+    ImGui::SetFocusID(it->id, it->window);
+    g.NavDisableHighlight = false;
+    g.NavDisableMouseHover = true;
+    ImGui::ScrollToBringRectIntoView(it->window, it->bb);
+    if (auto a = last.actions.find(it->id); a != last.actions.end() && a->second.focus) a->second.focus();
+}
+
+// A click, Enter or Space on a button, tab, checkbox or disclosure: Dear ImGui activates the item
+// on the next frame, as its keyboard navigation would (the widget's own code runs).
+void a11y_activate(double id) {
+    wake();
+    const HookItem* it = last_item(id);
+    if (!it) return;
+    GImGui->NavNextActivateId = it->id;
+    GImGui->NavNextActivateFlags = ImGuiActivateFlags_None;
+}
+
+template <class F>
+void with_actions(double id, F f) {
+    wake();
+    auto a = last.actions.find(static_cast<ImGuiID>(id));
+    if (a != last.actions.end()) f(a->second);
+}
+
+void a11y_set_text(double id, const std::string& text) {
+    with_actions(id, [&](Actions& a) {
+        if (a.set_text) a.set_text(text);
+    });
+}
+void a11y_choose(double id, int option) {
+    with_actions(id, [&](Actions& a) {
+        if (a.choose) a.choose(option);
+    });
+}
+void a11y_set_number(double id, double v) {
+    with_actions(id, [&](Actions& a) {
+        if (a.set_number) a.set_number(v);
+    });
+}
+// Escape in a text field: the text it had when the edit began comes back (the view says so).
+void a11y_revert(double id) {
+    with_actions(id, [&](Actions& a) {
+        if (a.revert) a.revert();
+    });
+}
+// The page's tree now, whether or not it changed (tests).
+std::string a11y_tree() { return tree_json(state().scale); }
+}  // namespace
+
+}  // namespace ldx::app::a11y
+
+EMSCRIPTEN_BINDINGS(localdx_a11y) {
+    emscripten::function("a11yFocus", &ldx::app::a11y::a11y_focus);
+    emscripten::function("a11yActivate", &ldx::app::a11y::a11y_activate);
+    emscripten::function("a11ySetText", &ldx::app::a11y::a11y_set_text);
+    emscripten::function("a11yChoose", &ldx::app::a11y::a11y_choose);
+    emscripten::function("a11ySetNumber", &ldx::app::a11y::a11y_set_number);
+    emscripten::function("a11yRevert", &ldx::app::a11y::a11y_revert);
+    emscripten::function("a11yTree", &ldx::app::a11y::a11y_tree);
+}

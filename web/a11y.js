@@ -1,0 +1,259 @@
+// web/a11y.js — the accessible layer over the canvas: real DOM elements mirror what Dear ImGui drew.
+//
+// Index of this file
+//   [SECTION] Keys: Tab is the browser's; keys in the layer never reach the canvas
+//   [SECTION] Elements: one per node of the app's tree, changed only where the node changed
+//   [SECTION] Events: focus, clicks, typed/pasted/composed text, choices -> the app
+//   [SECTION] Pointer: the wheel and hover over the layer reach the canvas
+//
+// The app (wasm/app/a11y.cpp) sends its tree of accessible nodes after every frame that changed
+// it: role, name (a field's label with its unit), value, state and bounds. Here each node becomes an
+// element of the role the browser knows (input, select, button, tab, heading, live region) placed
+// over what the canvas shows, in drawing order, so screen readers, voice control, Tab, paste, an
+// input method and a phone's keyboard all work. Text fields are visible inputs (caret, selection
+// and composition are the browser's); the other elements are transparent, and a ring shows focus.
+// What the person does to an element goes back to the app through the same actions the widget
+// takes (a11yActivate, a11ySetText, a11yChoose): there is one form state, the app's.
+'use strict';
+
+const $ = (id) => document.getElementById(id);
+let M = null;                 // the app's module, once started
+const els = new Map();        // node id -> { el, node, key }
+const byElement = new WeakMap();
+
+//-----------------------------------------------------------------------------
+// [SECTION] Keys
+//-----------------------------------------------------------------------------
+// Registered when this module loads, before the app's GLFW adds its own key listeners on the
+// window (capture phase): a key meant for an element of the layer stops here, so Dear ImGui never
+// sees it twice, and GLFW never cancels Tab or Backspace.
+function inLayer(t) { return t instanceof Element && (t.closest('#a11y') !== null || t.classList.contains('skip')); }
+function onKey(e) {
+  if (e.key === 'Tab') { e.stopImmediatePropagation(); return; }  // focus moves through the DOM, in visual order
+  if (!inLayer(e.target)) return;                                 // the canvas or the page: Dear ImGui's keys
+  e.stopImmediatePropagation();
+  if (e.type !== 'keydown' || !M) return;
+  const n = byElement.get(e.target);
+  if (e.key === 'Enter' && (e.ctrlKey || e.metaKey)) {
+    e.preventDefault();
+    const predict = [...els.values()].find((x) => x.node.role === 'button' && x.node.name === 'Predict');
+    if (predict && !(predict.node.state & STATE.disabled)) M.a11yActivate(predict.node.id);
+  } else if (e.key === 'Escape' && n && n.role === 'textbox') {
+    e.preventDefault();
+    M.a11yRevert(n.id);
+  } else if ((e.key === 'ArrowRight' || e.key === 'ArrowLeft') && n && n.role === 'tab') {
+    // The tabs are one Tab stop (the open one); arrows open the next or the previous view.
+    e.preventDefault();
+    const tabs = [...e.target.parentElement.querySelectorAll('[role=tab]')];
+    const next = tabs[(tabs.indexOf(e.target) + (e.key === 'ArrowRight' ? 1 : tabs.length - 1)) % tabs.length];
+    next.focus();
+    M.a11yActivate(byElement.get(next).id);
+  }
+}
+for (const type of ['keydown', 'keypress', 'keyup']) window.addEventListener(type, onKey, true);
+
+//-----------------------------------------------------------------------------
+// [SECTION] Elements
+//-----------------------------------------------------------------------------
+const STATE = { disabled: 1, selected: 2, expanded: 4, collapsed: 8, invalid: 16, required: 32, checked: 64, focused: 128 };
+
+function create(node) {
+  let el;
+  switch (node.role) {
+    case 'textbox':
+      el = document.createElement('input');
+      el.type = 'text';
+      el.autocomplete = 'off';
+      el.spellcheck = false;
+      el.className = 'a11y-field';
+      break;
+    case 'combobox': el = document.createElement('select'); break;
+    case 'checkbox': el = document.createElement('input'); el.type = 'checkbox'; break;
+    case 'slider': el = document.createElement('input'); el.type = 'range'; break;
+    case 'tablist': el = document.createElement('div'); el.setAttribute('role', 'tablist'); break;
+    case 'tab': el = document.createElement('button'); el.type = 'button'; el.setAttribute('role', 'tab'); break;
+    case 'button': case 'disclosure': el = document.createElement('button'); el.type = 'button'; break;
+    case 'heading': el = document.createElement('h' + Math.min(6, Math.max(1, node.level || 2))); break;
+    case 'status': el = document.createElement('div'); el.setAttribute('role', 'status'); break;
+    case 'alert': el = document.createElement('div'); el.setAttribute('role', 'alert'); break;
+    case 'image': el = document.createElement('div'); el.setAttribute('role', 'img'); break;
+    default: el = document.createElement('p');
+  }
+  if (node.role !== 'textbox') el.classList.add('a11y-shadow');  // transparent over what the canvas draws
+  return el;
+}
+
+function px(v) { return Math.round(v * 10) / 10 + 'px'; }
+
+function place(el, node, parent) {
+  const [x, y, w, h] = node.rect;
+  const [ox, oy] = parent ? parent.rect : [0, 0];
+  el.style.left = px(x - ox);
+  el.style.top = px(y - oy);
+  el.style.width = px(Math.max(w, 1));
+  el.style.height = px(Math.max(h, 1));
+  // What the app's window clips (a form scrolled out of view) is clipped here too; an element
+  // wholly out of view stays in the tree and focusable (focus scrolls it into view).
+  const [cx, cy, cw, ch] = node.clip;
+  if (cw <= 0 || ch <= 0) el.style.clipPath = 'inset(50%)';
+  else if (cx > x + 0.5 || cy > y + 0.5 || cx + cw < x + w - 0.5 || cy + ch < y + h - 0.5)
+    el.style.clipPath = `inset(${px(cy - y)} ${px(x + w - cx - cw)} ${px(y + h - cy - ch)} ${px(cx - x)})`;
+  else el.style.clipPath = '';
+}
+
+function setAttr(el, name, value) {
+  if (value === null || value === undefined || value === false) { if (el.hasAttribute(name)) el.removeAttribute(name); }
+  else if (el.getAttribute(name) !== String(value)) el.setAttribute(name, String(value));
+}
+
+function update(el, node) {
+  const s = node.state || 0;
+  const text = ['heading', 'text', 'status', 'alert'].includes(node.role);
+  if (text) { if (el.textContent !== node.name) el.textContent = node.name; }
+  else setAttr(el, 'aria-label', node.name || null);
+  setAttr(el, 'id', node.anchor ? 'a11y-' + node.anchor : null);
+  if (node.anchor) setAttr(el, 'tabindex', '-1');
+  setAttr(el, 'aria-description', node.description || null);
+  const interactive = ['textbox', 'combobox', 'checkbox', 'slider', 'tab', 'button', 'disclosure'].includes(node.role);
+  if (interactive) el.disabled = (s & STATE.disabled) !== 0;
+  if (node.role === 'textbox') {
+    setAttr(el, 'inputmode', node.inputmode || 'text');
+    setAttr(el, 'placeholder', node.placeholder || null);
+    setAttr(el, 'aria-required', (s & STATE.required) ? 'true' : null);
+    setAttr(el, 'aria-invalid', (s & STATE.invalid) ? 'true' : null);
+    // The app's value wins only when the app changed it (Escape, Clear form, a choice from the
+    // list): never while the person's own typing is still on its way to the app.
+    const value = node.value || '';
+    if (value !== el.value && value !== el.dataset.sent) {
+      el.value = value;
+      el.dataset.sent = value;
+    }
+  } else if (node.role === 'combobox') {
+    const opts = node.options || [];
+    if (el.options.length !== opts.length || opts.some((o, i) => el.options[i].text !== o)) {
+      el.replaceChildren(...opts.map((o) => new Option(o, String(opts.indexOf(o)))));
+    }
+    if (el.selectedIndex !== node.selected) el.selectedIndex = node.selected;
+  } else if (node.role === 'checkbox') {
+    el.checked = (s & STATE.checked) !== 0;
+  } else if (node.role === 'slider') {
+    el.min = node.min; el.max = node.max; el.step = node.step || 'any';
+    if (Number(el.value) !== node.number) el.value = node.number;
+    setAttr(el, 'aria-valuetext', node.value || null);
+  } else if (node.role === 'tab') {
+    setAttr(el, 'aria-selected', (s & STATE.selected) ? 'true' : 'false');
+    setAttr(el, 'tabindex', (s & STATE.selected) ? null : '-1');
+  } else if (node.role === 'disclosure') {
+    setAttr(el, 'aria-expanded', (s & STATE.expanded) ? 'true' : 'false');
+  }
+}
+
+// The app's tree, after a frame that changed it.
+export function applyTree(json) {
+  const tree = JSON.parse(json);
+  const layer = $('a11y');
+  const seen = new Set();
+  const lastPlaced = new Map();  // parent element -> the child placed last
+  const nodes = new Map(tree.nodes.map((n) => [n.id, n]));
+  for (const node of tree.nodes) {
+    seen.add(node.id);
+    let entry = els.get(node.id);
+    if (entry && entry.node.role !== node.role) { entry.el.remove(); els.delete(node.id); entry = null; }
+    if (!entry) {
+      entry = { el: create(node), node: null, key: '' };
+      els.set(node.id, entry);
+      byElement.set(entry.el, node);
+    }
+    const parentNode = node.parent ? nodes.get(node.parent) : null;
+    const parentEl = parentNode && els.has(node.parent) ? els.get(node.parent).el : layer;
+    const prevSibling = lastPlaced.get(parentEl);
+    const want = prevSibling ? prevSibling.nextSibling : parentEl.firstChild;
+    if (want !== entry.el) parentEl.insertBefore(entry.el, want);
+    lastPlaced.set(parentEl, entry.el);
+    const key = JSON.stringify(node);
+    if (key !== entry.key) {
+      place(entry.el, node, parentNode);
+      update(entry.el, node);
+      entry.node = node;
+      entry.key = key;
+      byElement.set(entry.el, node);
+    }
+    // A field Dear ImGui began editing on the canvas (its own keyboard focus) takes the page's focus.
+    if (node.role === 'textbox' && (node.state & STATE.focused) && (document.activeElement === document.body || document.activeElement === $('canvas'))) {
+      entry.el.focus({ preventScroll: true });
+    }
+  }
+  for (const [id, entry] of els) if (!seen.has(id)) { entry.el.remove(); els.delete(id); }
+  showRing();
+}
+
+// The focus ring: two colours (dark blue inside, white outside), so it shows on any background.
+function showRing() {
+  const ring = $('a11y-ring');
+  const a = document.activeElement;
+  if (!a || !inLayer(a) || a.classList.contains('skip')) { ring.hidden = true; return; }
+  const r = a.getBoundingClientRect();
+  ring.hidden = false;
+  ring.style.left = px(r.left - 3);
+  ring.style.top = px(r.top - 3);
+  ring.style.width = px(r.width + 6);
+  ring.style.height = px(r.height + 6);
+}
+
+//-----------------------------------------------------------------------------
+// [SECTION] Events
+//-----------------------------------------------------------------------------
+function sendText(el) {
+  const n = byElement.get(el);
+  if (!M || !n || n.role !== 'textbox') return;
+  el.dataset.sent = el.value;
+  M.a11ySetText(n.id, el.value);
+}
+
+// Starts the layer once the app's module is there (before its first frame).
+export function startA11y(module) {
+  M = module;
+  const layer = $('a11y');
+  layer.addEventListener('focusin', (e) => {
+    const n = byElement.get(e.target);
+    if (n) M.a11yFocus(n.id);
+    showRing();
+  });
+  layer.addEventListener('focusout', () => setTimeout(showRing, 0));
+  // Typed, pasted or dropped text: as it changes. Composed text (an input method): once committed.
+  layer.addEventListener('input', (e) => { if (!e.isComposing && e.target.type !== 'range') sendText(e.target); });
+  layer.addEventListener('compositionend', (e) => sendText(e.target));
+  layer.addEventListener('change', (e) => {
+    const n = byElement.get(e.target);
+    if (!n) return;
+    if (n.role === 'combobox') M.a11yChoose(n.id, e.target.selectedIndex);
+    else if (n.role === 'slider') M.a11ySetNumber(n.id, Number(e.target.value));
+  });
+  layer.addEventListener('input', (e) => {
+    const n = byElement.get(e.target);
+    if (n && n.role === 'slider') M.a11ySetNumber(n.id, Number(e.target.value));
+  });
+  layer.addEventListener('click', (e) => {
+    const el = e.target.closest('button, input[type=checkbox]');
+    const n = el && byElement.get(el);
+    if (n && ['button', 'tab', 'disclosure', 'checkbox'].includes(n.role)) M.a11yActivate(n.id);
+  });
+  // The skip link moves the focus to the result (or to where it will be).
+  document.querySelector('.skip').addEventListener('click', (e) => {
+    e.preventDefault();
+    const target = $('a11y-result');
+    if (target) target.focus();
+  });
+  //---------------------------------------------------------------------------
+  // [SECTION] Pointer
+  //---------------------------------------------------------------------------
+  // Over a field the pointer is the field's; the wheel still scrolls the form, and hover still
+  // shows, as on the canvas.
+  const canvas = $('canvas');
+  layer.addEventListener('wheel', (e) => {
+    e.preventDefault();
+    canvas.dispatchEvent(new WheelEvent('wheel', e));
+  }, { passive: false });
+  layer.addEventListener('mousemove', (e) => canvas.dispatchEvent(new MouseEvent('mousemove', e)));
+  window.addEventListener('resize', showRing);
+}
