@@ -7,6 +7,7 @@
 //   [SECTION] Set-up: server, bundles, browser; reading the accessibility tree
 //   [SECTION] Every control of the Patient view: role, name (label and unit), value
 //   [SECTION] A phone (390x844, touch): each tap moves typing to the tapped field
+//   [SECTION] Reflow: 320 CSS px wide, and 200% zoom
 //   [SECTION] Paste and input-method composition go through the app's parser
 //   [SECTION] axe-core: no WCAG 2.1 A/AA violation, before and after a prediction
 //   [SECTION] The keyboard alone: from page load to the result
@@ -172,6 +173,34 @@ test('phone (390x844, touch): tap a field, type, tap another, type: each value l
 });
 
 //-----------------------------------------------------------------------------
+// [SECTION] Reflow: 320 CSS px wide, and 200% zoom
+//-----------------------------------------------------------------------------
+test('reflow: at 320 CSS px and at 200% zoom nothing scrolls sideways, every field is whole, and a field focused below the fold scrolls into view', async () => {
+  // 200% zoom of a 1280x800 window is a 640x400 CSS-pixel page at twice the pixels.
+  for (const [name, viewport, dpr] of [['320', { width: 320, height: 640 }, 1], ['zoom200', { width: 640, height: 400 }, 2]]) {
+    const context = await browser.newContext({ viewport, deviceScaleFactor: dpr });
+    const { ctx, page, errors } = await openApp(browser, server.base, { context });
+    await settled(page);
+    assert.ok(await page.evaluate(() => document.documentElement.scrollWidth <= window.innerWidth), `${name}: no horizontal scrolling`);
+    const nodes = await page.evaluate(() => window.localdx.a11yTree().nodes);
+    for (const n of nodes.filter((x) => x.role === 'textbox' || x.role === 'combobox')) {
+      assert.ok(n.rect[0] >= 0 && n.rect[0] + n.rect[2] <= viewport.width + 0.5, `${name}: ${n.name} is inside the page (${n.rect})`);
+      assert.ok(Math.abs(n.clip[0] - n.rect[0]) < 1 && Math.abs(n.clip[2] - n.rect[2]) < 1 || n.clip[3] === 0, `${name}: ${n.name} is not cut sideways (${n.rect} / ${n.clip})`);
+    }
+    // The last field, reached by the keyboard, is scrolled into view whole.
+    await field(page, 'Age').focus();
+    await page.keyboard.type('50');
+    await page.waitForTimeout(300);
+    const age = (await page.evaluate(() => window.localdx.a11yTree().nodes)).find((x) => x.role === 'textbox' && x.name.startsWith('Age'));
+    assert.ok(age.clip[3] >= age.rect[3] - 1 && age.rect[1] >= 0 && age.rect[1] + age.rect[3] <= viewport.height, `${name}: Age is in view (${age.rect} / ${age.clip})`);
+    assert.equal((await page.evaluate(() => window.localdx.formRecord())).age, '50');
+    await page.screenshot({ path: path.join(env.shots, `a11y-reflow-${name}.png`) });
+    assert.deepEqual(errors, []);
+    await ctx.close();
+  }
+});
+
+//-----------------------------------------------------------------------------
 // [SECTION] Paste and composition
 //-----------------------------------------------------------------------------
 test('paste and input-method composition reach the field, and the app reads them with its parser', async () => {
@@ -221,7 +250,15 @@ async function axe(page) {
   return r.violations.map((v) => ({ id: v.id, help: v.help, nodes: v.nodes.map((n) => n.target.join(' ') + ': ' + n.failureSummary) }));
 }
 
-test('axe-core: the Patient view has no WCAG 2.1 A/AA violation, before and after a prediction, wide and on a phone', async () => {
+// A view opened as a keyboard user opens it: its tab focused, Enter.
+async function openView(page, name) {
+  await page.getByRole('tab', { name }).focus();
+  await page.keyboard.press('Enter');
+  await page.waitForFunction((n) => document.querySelector('#a11y [role=tab][aria-selected=true]')?.getAttribute('aria-label') === n, name);
+  await page.waitForTimeout(150);
+}
+
+test('axe-core: every view has no WCAG 2.1 A/AA violation (Patient before and after a prediction, wide and on a phone)', async () => {
   for (const viewport of [{ width: 1280, height: 800 }, { width: 390, height: 844 }]) {
     // The app's CSP allows no inline script: axe is injected into a context that bypasses it.
     const context = await browser.newContext({ viewport, bypassCSP: true });
@@ -231,6 +268,10 @@ test('axe-core: the Patient view has no WCAG 2.1 A/AA violation, before and afte
     await page.evaluate(() => window.localdx.fillAndPredict({ glucose: '148', mass: '33,6', age: '50', pedigree: '0.627' }));
     await waitResult(page);
     assert.deepEqual(await axe(page), [], `after a prediction at ${viewport.width}px`);
+    for (const view of ['Batch', 'Model card', 'Reporting', 'Validate', 'Patient']) {
+      await openView(page, view);
+      assert.deepEqual(await axe(page), [], `${view} at ${viewport.width}px`);
+    }
     assert.deepEqual(errors, []);
     await ctx.close();
   }
@@ -279,6 +320,25 @@ test('keyboard only: from page load, Tab walks skip link, model, fields with the
   await page.waitForTimeout(100);
   assert.match(await page.evaluate(() => document.activeElement.textContent), /probability of Diabetes/);
   await page.screenshot({ path: path.join(env.shots, 'a11y-keyboard.png') });
+  // The views: the open tab is one Tab stop; the arrows open the next view; Tab then reaches its
+  // button, and Enter opens the file chooser; Shift+Tab and the arrows come back.
+  await page.getByRole('tab', { name: 'Patient' }).focus();
+  await page.keyboard.press('ArrowRight');
+  await page.waitForFunction(() => document.querySelector('#a11y [role=tab][aria-selected=true]')?.getAttribute('aria-label') === 'Batch');
+  await page.waitForTimeout(150);
+  await page.keyboard.press('Tab');
+  assert.equal(await focused(), 'Open patients (CSV or FHIR JSON)…');
+  // (Playwright intercepts file choosers once its listener is set up: given a moment first.)
+  const chosen = page.waitForEvent('filechooser', { timeout: 8000 });
+  await page.waitForTimeout(300);
+  await page.keyboard.press('Enter');
+  const chooser = await chosen;
+  assert.ok(chooser, 'Enter on the button opens the file chooser');
+  await page.keyboard.press('Shift+Tab');
+  assert.equal(await focused(), 'Batch');
+  await page.keyboard.press('ArrowLeft');
+  await page.waitForFunction(() => document.querySelector('#a11y [role=tab][aria-selected=true]')?.getAttribute('aria-label') === 'Patient');
+  assert.equal((await page.evaluate(() => window.localdx.formRecord())).glucose, '148', 'the form is as it was left');
   assert.deepEqual(errors, []);
   await ctx.close();
 });

@@ -407,10 +407,14 @@ void draw_form(AppState& s) {
     const Json shown_problems = s.result && !s.result->ok ? s.result->problems : s.live_problems;
     bool changed = false;
     if (!s.chart_status.empty()) ImGui::TextWrapped("%s", s.chart_status.c_str());
-    if (ImGui::BeginTable("form", 3, ImGuiTableFlags_SizingStretchProp)) {
-        ImGui::TableSetupColumn("label", ImGuiTableColumnFlags_WidthStretch, 1.7f);
+    // Narrow (a phone, 320 CSS px, 200% zoom): each label on a row of its own, wrapped, never cut;
+    // the field and its unit on the row below.
+    const bool narrow = ImGui::GetContentRegionAvail().x / S() < kFormLabelsAbove;
+    if (ImGui::BeginTable("form", narrow ? 2 : 3,
+                          ImGuiTableFlags_SizingStretchProp | (narrow ? ImGuiTableFlags_NoClip : 0))) {
+        if (!narrow) ImGui::TableSetupColumn("label", ImGuiTableColumnFlags_WidthStretch, 1.7f);
         ImGui::TableSetupColumn("value", ImGuiTableColumnFlags_WidthStretch, 0.9f);
-        ImGui::TableSetupColumn("unit", ImGuiTableColumnFlags_WidthStretch, 0.6f);
+        ImGui::TableSetupColumn("unit", ImGuiTableColumnFlags_WidthStretch, narrow ? 0.5f : 0.6f);
         for (size_t i = 0; i < schema.fields.size(); ++i) {
             const Field& f = schema.fields[i];
             FieldInput& in = s.form[i];
@@ -418,7 +422,12 @@ void draw_form(AppState& s) {
             ImGui::TableNextRow();
             ImGui::TableNextColumn();
             ImGui::AlignTextToFramePadding();
+            // Wrapped short of the "(?)" after it, so neither is ever cut.
+            const float help_w = ImGui::CalcTextSize("(?)").x + ImGui::GetStyle().ItemSpacing.x;
+            ImGui::PushTextWrapPos(narrow ? ImGui::GetWindowContentRegionMax().x - help_w
+                                          : ImGui::GetCursorPosX() + ImGui::GetContentRegionAvail().x - help_w);
             ImGui::TextUnformatted((f.label + (f.required ? " *" : "")).c_str());
+            ImGui::PopTextWrapPos();
             std::string tip = f.description;
             if (f.numeric()) {
                 tip += "\nPossible range: " + fmt(f.min) + " to " + fmt(f.max) + " " + unit_display(f.unit);
@@ -429,6 +438,7 @@ void draw_form(AppState& s) {
             if (!f.code.empty()) tip += "\nCode: " + f.code;
             tip += f.required ? "\nRequired." : "\nOptional: the model can do without it.";
             help_marker(tip);
+            if (narrow) ImGui::TableNextRow();
             ImGui::TableNextColumn();
             ImGui::SetNextItemWidth(-1);
             // Every field is a text field, so Tab reaches each of them in order and nothing typed is
@@ -531,7 +541,7 @@ void draw_form(AppState& s) {
             if (!p.empty()) {
                 ImGui::TableNextRow();
                 ImGui::TableNextColumn();
-                ImGui::TableNextColumn();
+                if (!narrow) ImGui::TableNextColumn();
                 ImGui::PushStyleColor(ImGuiCol_Text, kRed);
                 ImGui::TextWrapped("%s", p.c_str());
                 ImGui::PopStyleColor();

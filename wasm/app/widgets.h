@@ -24,8 +24,9 @@ inline std::string fmt(double v, const char* f = nullptr) {
     return b;
 }
 inline std::string pct(double p) { return fmt(100 * p, "%.1f") + "%"; }
-inline constexpr float kStackBelow = 1000;  // CSS pixels: narrower windows show the form and the result stacked
-inline constexpr int kClassesShown = 5;     // a result lists this many classes; the rest behind "all N classes"
+inline constexpr float kStackBelow = 1000;      // CSS pixels: narrower windows show the form and the result stacked
+inline constexpr float kFormLabelsAbove = 520;  // CSS pixels: a narrower form puts each label above its field
+inline constexpr int kClassesShown = 5;         // a result lists this many classes; the rest behind "all N classes"
 inline float S() { return state().scale; }
 
 inline void section(const char* title) {
