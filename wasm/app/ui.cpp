@@ -570,7 +570,7 @@ void draw_form(AppState& s) {
         form_reset(s);
         host_form_cleared();
     }
-    ImGui::SameLine();
+    if (!narrow) ImGui::SameLine();  // narrow: on a line of its own, never cut
     // The legend only when a field carries the mark.
     const auto& fields = schema.fields;
     const bool any_required = std::any_of(fields.begin(), fields.end(), [](const Field& f) { return f.required; });
