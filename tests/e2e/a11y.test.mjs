@@ -136,6 +136,27 @@ test('Patient view: every control is in Chromium\'s accessibility tree with its 
   await ctx.close();
 });
 
+test('a refused form: every problem is announced, and each field it names is invalid with its reason', async () => {
+  const { ctx, page, errors } = await openApp(browser, server.base);
+  await settled(page);
+  await page.evaluate(() => window.localdx.fillAndPredict({ glucose: '12a', pressure: '1,234', age: '50' }));
+  await page.waitForFunction(() => /^The values could not be used:/.test(document.getElementById('live').textContent), null, { timeout: 15000 });
+  await page.waitForTimeout(200);
+  const live = await page.textContent('#live');
+  const tree = await axTree(page);
+  for (const label of ['Plasma glucose', 'Diastolic blood pressure']) {
+    const n = tree.find((x) => x.role === 'textbox' && x.name.startsWith(label));
+    assert.equal(n.invalid, 'true', `${label} is invalid`);
+    // The reason comes first in the description, before the field's help.
+    const reason = (await field(page, label).getAttribute('aria-description')).split('\n')[0];
+    assert.ok(n.description.startsWith(reason), n.description);
+    assert.ok(live.includes(reason), `the announcement says ${label}'s reason (${reason}): ${live}`);
+  }
+  assert.ok(tree.some((x) => x.role === 'alert'), 'the refusal is an alert in the result');
+  assert.deepEqual(errors, []);
+  await ctx.close();
+});
+
 //-----------------------------------------------------------------------------
 // [SECTION] A phone
 //-----------------------------------------------------------------------------

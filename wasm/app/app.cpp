@@ -600,12 +600,19 @@ void app_set_result(const std::string& result_json) {
     s.explain_class = -1;
     s.explained_as.reset();
     s.result_stale = false;
-    const std::string code = s.result->ok ? "" : json_text_or(s.result->problems[0], "code");
-    if (s.result->ok) host_announce(result_summary(s));
-    else if (code == "incomplete") host_announce("No result yet. " + json_text_or(s.result->problems[0], "message"));
-    else
-        host_announce((code == "check_failed" ? "No result, it was withheld: " : "The values could not be used: ") +
-                      json_text_or(s.result->problems[0], "text"));
+    if (s.result->ok) {
+        host_announce(result_summary(s));
+        return;
+    }
+    const std::string code = json_text_or(s.result->problems[0], "code");
+    if (code == "incomplete") {
+        host_announce("No result yet. " + json_text_or(s.result->problems[0], "message"));
+        return;
+    }
+    // Every problem, not only the first: each is something to correct.
+    std::string said = code == "check_failed" ? "No result, it was withheld:" : "The values could not be used:";
+    for (const Json& p : s.result->problems) said += " " + json_text_or(p, "text");
+    host_announce(said);
 }
 
 // ONNX Runtime's cross-check of a result shown before it was checked ("check": {"pending": true}),
