@@ -77,6 +77,7 @@ function create(node) {
     case 'status': el = document.createElement('div'); el.setAttribute('role', 'status'); break;
     case 'alert': el = document.createElement('div'); el.setAttribute('role', 'alert'); break;
     case 'image': el = document.createElement('div'); el.setAttribute('role', 'img'); break;
+    case 'document': el = document.createElement('section'); el.className = 'a11y-document'; break;
     default: el = document.createElement('p');
   }
   if (node.role !== 'textbox') el.classList.add('a11y-shadow');  // transparent over what the canvas draws
@@ -111,6 +112,11 @@ function update(el, node) {
   const text = ['heading', 'text', 'status', 'alert'].includes(node.role);
   if (text) { if (el.textContent !== node.name) el.textContent = node.name; }
   else setAttr(el, 'aria-label', node.name || null);
+  if (node.role === 'document') {
+    // Dear ImGui's text log draws separators as lines of dashes: not words.
+    const words = (node.value || '').replace(/^-{3,}$/gm, '').replace(/\n{2,}/g, '\n').trim();
+    if (el.textContent !== words) el.textContent = words;
+  }
   setAttr(el, 'id', node.anchor ? 'a11y-' + node.anchor : null);
   if (node.anchor) setAttr(el, 'tabindex', '-1');
   setAttr(el, 'aria-description', node.description || null);

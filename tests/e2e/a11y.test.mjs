@@ -292,6 +292,12 @@ test('axe-core: every view has no WCAG 2.1 A/AA violation (Patient before and af
     for (const view of ['Batch', 'Model card', 'Reporting', 'Validate', 'Patient']) {
       await openView(page, view);
       assert.deepEqual(await axe(page), [], `${view} at ${viewport.width}px`);
+      if (view === 'Model card') {
+        // The card's words, scrolled out of sight or not, are one text a screen reader reads.
+        const card = await page.locator('#a11y section[aria-label="Model card, as text"]').textContent();
+        assert.match(card, /AUC-ROC/);
+        assert.match(card, /Calibration slope/);
+      }
     }
     assert.deepEqual(errors, []);
     await ctx.close();

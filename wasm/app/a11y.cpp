@@ -88,6 +88,8 @@ const char* role_name(Role r) {
             return "heading";
         case Role::text:
             return "text";
+        case Role::document:
+            return "document";
         case Role::status:
             return "status";
         case Role::alert:
@@ -185,6 +187,28 @@ void slider(const char* label, const std::string& name, float* v, float min, flo
     Actions a;
     a.set_number = [v, min, max](double x) { *v = std::clamp(static_cast<float>(x), min, max); };
     note(ImGui::GetID(label), std::move(n), std::move(a));
+}
+
+void view_text_begin() {
+    if (recording) ImGui::LogToBuffer(0);  // depth 0: logging opens no tree node
+}
+
+void view_text_end(const char* key, const std::string& name) {
+    ImGuiContext& g = *GImGui;
+    if (!recording || !g.LogEnabled) return;
+    std::string words = g.LogBuffer.c_str();  // LogFinish clears it
+    ImGui::LogFinish();
+    const ImGuiID id = ImGui::GetID(key);
+    ImGuiWindow* w = g.CurrentWindow;
+    HookItem& it = item(id);
+    it.bb = w->Rect();
+    it.window = w;
+    it.clip = w->Rect();
+    Node n;
+    n.role = Role::document;
+    n.name = name;
+    n.value = std::move(words);
+    note(id, std::move(n));
 }
 
 void push_parent(ImGuiID id, Role role, const std::string& name) {

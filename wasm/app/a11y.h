@@ -38,8 +38,9 @@ enum class Role : uint8_t {
     disclosure,  // a tree node: a button that shows or hides what follows (aria-expanded)
     heading,
     text,
-    status,  // a polite live region: what changed is read when it changes
-    alert,   // an assertive live region (out of date, refusals)
+    document,  // a view's words, in reading order
+    status,    // a polite live region: what changed is read when it changes
+    alert,     // an assertive live region (out of date, refusals)
     image,
     table,
     row,
@@ -102,6 +103,11 @@ void text(const char* key, Role role, const std::string& words, int level = 0, c
 // sets is clamped to [min, max] and written there, as a drag would. Call before the slider.
 void slider(const char* label, const std::string& name, float* v, float min, float max, float step,
             const std::string& value_words);
+// A view's words as one text (the Model card, Validate, Reporting): everything drawn between
+// view_text_begin and view_text_end in the current window, scrolled out of sight or not (Dear
+// ImGui's own text log), readable as a document; call both inside the view's child window.
+void view_text_begin();
+void view_text_end(const char* key, const std::string& name);
 // Nodes recorded from here on belong to container `id` (a tablist, a table); end with pop_parent.
 void push_parent(ImGuiID id, Role role, const std::string& name);
 void pop_parent();

@@ -1831,19 +1831,25 @@ void draw(AppState& s, float width, float height) {
         }
         if (tab_item("Model card", tab_flags(2), tabs)) {
             ImGui::BeginChild("card");
+            a11y::view_text_begin();
             draw_card(s);
+            a11y::view_text_end("##a11y-card-text", "Model card, as text");
             ImGui::EndChild();
             ImGui::EndTabItem();
         }
         if (tab_item("Reporting", tab_flags(3), tabs)) {
             ImGui::BeginChild("rep");
+            a11y::view_text_begin();
             draw_reporting(s);
+            a11y::view_text_end("##a11y-reporting-text", "Reporting, as text");
             ImGui::EndChild();
             ImGui::EndTabItem();
         }
         if (tab_item("Validate", tab_flags(4), tabs)) {
             ImGui::BeginChild("validate");
+            a11y::view_text_begin();
             draw_validate(s);
+            a11y::view_text_end("##a11y-validate-text", "Validate, as text");
             ImGui::EndChild();
             ImGui::EndTabItem();
         }
