@@ -113,7 +113,7 @@ namespace {
 // chunked report would slip past the 64 KiB check on Content-Length.
 inline constexpr size_t kMaxHeaders = 64, kMaxHeaderBytes = 16 * 1024;
 
-std::optional<Refusal> refuse_before_body(const httplib::Request& req) {
+std::optional<Refusal> refuse_before_body(const httplib::Request& req, const Route* route) {
     if (req.path.find('\0') != std::string::npos) return Refusal{404, "http_404", "not found"};
     size_t header_bytes = 0;
     for (const auto& [k, v] : req.headers) header_bytes += k.size() + v.size() + 4;
@@ -130,7 +130,6 @@ std::optional<Refusal> refuse_before_body(const httplib::Request& req) {
     if (req.has_header("Content-Encoding"))
         return Refusal{415, "content_encoding", "request bodies are sent uncompressed (no Content-Encoding)"};
     // Bodies: only where the route table allows one, and no larger than it says.
-    const Route* route = route_find(req.method, req.path);
     const uint64_t max_body = route ? route->max_body : 0;
     const std::string len = req.get_header_value("Content-Length");
     if (max_body == 0 && !len.empty() && len != "0") return Refusal{413, "no_body", "this route takes no request body"};
@@ -220,7 +219,8 @@ Result<Ok> App::run() {
         request_start = std::chrono::steady_clock::now();
         // Refusals decided from the request line and headers alone, before any body is read
         // (cpp-httplib reads a body only after this handler declines).
-        if (auto refusal = refuse_before_body(req)) {
+        const Route* route = route_find(req.method, req.path);  // nullptr: a static file
+        if (auto refusal = refuse_before_body(req, route)) {
             s.metrics.reject(refusal->code);
             res.set_header("Connection", "close");
             send_json(res, refusal->status, error_body(refusal->code, refusal->message));
@@ -252,7 +252,6 @@ Result<Ok> App::run() {
         // Roles, from the route table: operations data for operators only (live drift figures and
         // rejection counts would tell a poisoner how their forged reports land), publishing for
         // the administrator.
-        const Route* route = route_find(req.method, req.path);
         if (route && route->role == Role::operator_token) {
             const std::string auth = req.get_header_value("Authorization");
             bool allowed = false;
