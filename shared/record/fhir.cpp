@@ -5,9 +5,11 @@
 //   [SECTION] Resources from the text (Bundle, one resource, NDJSON)
 //   [SECTION] Observations to field values
 //   [SECTION] Records (one patient's values per field: a file's and the chart's)
+//   [SECTION] A result for the chart
 #include "record/fhir.h"
 
 #include "base/calendar.h"
+#include "conformal/conformal.h"
 
 #include <algorithm>
 #include <cmath>
@@ -576,6 +578,91 @@ Result<FhirChart> fhir_chart(const Schema& schema, std::string_view text, int64_
     out.patient = patient_id;
     out.fields = patient_values(schema, patients.list.at(0), now, Pick::chart);
     return out;
+}
+
+//-----------------------------------------------------------------------------
+// [SECTION] A result for the chart
+//-----------------------------------------------------------------------------
+namespace {
+std::string fhir_instant(int64_t t) {
+    const int64_t day = (t >= 0 ? t : t - 86399) / 86400, second = t - day * 86400;
+    int64_t y;
+    unsigned m, d;
+    civil_from_days(day, y, m, d);
+    char buf[32];
+    std::snprintf(buf, sizeof buf, "%04lld-%02u-%02uT%02lld:%02lld:%02lldZ", static_cast<long long>(y), m, d,
+                  static_cast<long long>(second / 3600), static_cast<long long>(second / 60 % 60),
+                  static_cast<long long>(second % 60));
+    return buf;
+}
+
+Json model_method(const ChartWrite& w) {
+    const std::string version = std::to_string(w.model_version);
+    return {{"coding", Json::array({{{"system", "urn:localdx:model"}, {"code", w.model_name}, {"version", version}}})},
+            {"text", "LocalDx " + w.model_name + " version " + version + ", SHA-256 " + w.model_sha256}};
+}
+
+Json references(const std::vector<std::string>& ids) {
+    Json out = Json::array();
+    for (const std::string& id : ids) out.push_back({{"reference", id}});
+    return out;
+}
+
+double rounded(const Outputs& o, double v) {
+    const double scale = std::pow(10.0, o.decimals);
+    return std::round(v * scale) / scale;
+}
+
+Json score_quantity(const Outputs& o, double v) {
+    return {{"value", rounded(o, v)},
+            {"unit", unit_display(o.unit)},
+            {"system", "http://unitsofmeasure.org"},
+            {"code", o.unit}};
+}
+}  // namespace
+
+const char* fhir_result_type(const Schema& s) { return s.outputs.regression() ? "Observation" : "RiskAssessment"; }
+
+Json fhir_result_resource(const Schema& s, std::span<const double> probabilities, const ChartWrite& w) {
+    const Outputs& o = s.outputs;
+    const std::string when = fhir_instant(w.now);
+    Json r{{"resourceType", fhir_result_type(s)},
+           {"status", "final"},
+           {"subject", {{"reference", "Patient/" + w.patient}}},
+           {"method", model_method(w)}};
+    if (o.regression()) {
+        const double value = probabilities.empty() ? 0.0 : probabilities[0];
+        r["code"] = {{"coding", Json::array({{{"system", "urn:localdx:model"}, {"code", w.model_name}}})},
+                     {"text", o.label.empty() ? s.title : o.label}};
+        r["effectiveDateTime"] = when;
+        r["issued"] = when;
+        r["valueQuantity"] = score_quantity(o, value);
+        if (!o.conformal.empty()) {
+            const Interval in = conformal_interval(o, conformal_band_index(o.conformal), value);
+            const std::string level = std::to_string(static_cast<int>(std::lround(in.level * 100))) + "%";
+            r["component"] =
+                Json::array({{{"code",
+                               {{"coding", Json::array({{{"system", "urn:localdx:interval"}, {"code", "low"}}})},
+                                {"text", level + " prediction interval, lower bound"}}},
+                              {"valueQuantity", score_quantity(o, in.low)}},
+                             {{"code",
+                               {{"coding", Json::array({{{"system", "urn:localdx:interval"}, {"code", "high"}}})},
+                                {"text", level + " prediction interval, upper bound"}}},
+                              {"valueQuantity", score_quantity(o, in.high)}}});
+        }
+        if (!w.basis.empty()) r["derivedFrom"] = references(w.basis);
+    } else {
+        Json prediction = Json::array();
+        for (size_t c = 0; c < probabilities.size() && c < o.classes.size(); ++c)
+            prediction.push_back(
+                {{"outcome", {{"text", o.classes[c].label}}}, {"probabilityDecimal", probabilities[c]}});
+        r["code"] = {{"text", s.title}};
+        r["occurrenceDateTime"] = when;
+        r["prediction"] = prediction;
+        if (!w.basis.empty()) r["basis"] = references(w.basis);
+    }
+    r["note"] = Json::array({{{"text", w.summary}}});
+    return r;
 }
 
 }  // namespace ldx

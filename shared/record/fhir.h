@@ -4,6 +4,7 @@
 // Index of this file
 //   [SECTION] Records from FHIR resources
 //   [SECTION] One patient's chart, field by field (the SMART launch's prefill)
+//   [SECTION] A result for the chart ("Save to chart": RiskAssessment or Observation)
 //
 // Mapping (the schema says which code a field is):
 //   - Observation.code.coding (and each Observation.component's code) is matched against the
@@ -27,6 +28,7 @@
 // field's value for a patient; the chart adds its stricter rules (see fhir_chart).
 #pragma once
 #include <cstdint>
+#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -89,5 +91,35 @@ struct FhirChart {
 //   - age (LOINC 30525-0) from Patient.birthDate at `now`, sex/gender from Patient.gender.
 // Problems: those of fhir_records for the text, and "no_patient" when it holds no Patient.
 Result<FhirChart> fhir_chart(const Schema& schema, std::string_view text, int64_t now);
+
+//-----------------------------------------------------------------------------
+// [SECTION] A result for the chart
+//-----------------------------------------------------------------------------
+// What "Save to chart" writes besides the prediction itself: who it is about, what it was made
+// from, and the words the clinician read.
+struct ChartWrite {
+    std::string patient;     // the launch's Patient id
+    std::string model_name;  // the bundle's name, version and SHA-256
+    int64_t model_version = 0;
+    std::string model_sha256;
+    std::vector<std::string> basis;  // "Observation/ID": the chart's values the form still holds
+    std::string summary;             // the result in the words shown
+    int64_t now = 0;                 // when (seconds since 1970 UTC)
+};
+
+// The FHIR R4 resource type a task's result is written as: "RiskAssessment" for classification
+// (a probability per class), "Observation" for a regression score.
+const char* fhir_result_type(const Schema& s);
+
+// The result as that resource, about Patient/patient, made by the model (method: its name,
+// version and SHA-256), with the Observations as basis (RiskAssessment.basis,
+// Observation.derivedFrom) and the summary as its note:
+//   - RiskAssessment: one prediction per class (its label and probabilityDecimal), the
+//     conformal prediction set (when the bundle has one) in the note, occurrenceDateTime `now`;
+//   - Observation: valueQuantity (the value rounded to the task's decimals, in its UCUM unit),
+//     the conformal interval at the band level as two components (low, high), effectiveDateTime
+//     and issued `now`.
+// `probabilities` as the core's prediction gives them (regression: the value).
+Json fhir_result_resource(const Schema& s, std::span<const double> probabilities, const ChartWrite& w);
 
 }  // namespace ldx

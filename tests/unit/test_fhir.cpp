@@ -2,6 +2,9 @@
 // features as the equivalent CSV, and every bad path with its reason.
 #include <gtest/gtest.h>
 
+#include <cmath>
+
+#include "conformal/conformal.h"
 #include "csv/csv.h"
 #include "record/fhir.h"
 #include "record/record.h"
@@ -246,4 +249,77 @@ TEST(FhirChart, RefusesWhatCannotBeUsedWithTheReason) {
     chart = fhir_chart(s, bundle, kNow);
     EXPECT_EQ(at("mass").state, ChartValue::State::too_old);
     EXPECT_EQ(codes(fhir_chart(s, R"({"resourceType": "Observation", "id": "x"})", kNow).problems()), "no_patient");
+}
+
+// "Save to chart": a classification result as a RiskAssessment, a regression score as an
+// Observation, each with the model's identity, the basis, the words shown and the time.
+TEST(FhirResult, AClassificationIsARiskAssessmentWithAProbabilityPerClass) {
+    const Schema s = task_schema("pima-diabetes");
+    ChartWrite w;
+    w.patient = "pima-1";
+    w.model_name = "pima-diabetes";
+    w.model_version = 3;
+    w.model_sha256 = std::string(64, 'a');
+    w.basis = {"Observation/o2", "Observation/bmi"};
+    w.summary = "31% probability of Diabetes.";
+    w.now = kNow;
+    const std::vector<double> p{0.69, 0.31};
+    const Json r = fhir_result_resource(s, p, w);
+    EXPECT_STREQ(fhir_result_type(s), "RiskAssessment");
+    EXPECT_EQ(r["resourceType"], "RiskAssessment");
+    EXPECT_EQ(r["status"], "final");
+    EXPECT_EQ(r["subject"]["reference"], "Patient/pima-1");
+    EXPECT_EQ(r["occurrenceDateTime"], "2026-11-18T11:06:40Z");
+    ASSERT_EQ(r["prediction"].size(), 2u);
+    EXPECT_EQ(r["prediction"][1]["outcome"]["text"], s.outputs.classes[1].label);
+    EXPECT_EQ(r["prediction"][1]["probabilityDecimal"], 0.31);
+    EXPECT_EQ(r["method"]["coding"][0]["code"], "pima-diabetes");
+    EXPECT_EQ(r["method"]["coding"][0]["version"], "3");
+    EXPECT_EQ(r["method"]["text"], "LocalDx pima-diabetes version 3, SHA-256 " + std::string(64, 'a'));
+    EXPECT_EQ(r["basis"], Json::parse(R"([{"reference": "Observation/o2"}, {"reference": "Observation/bmi"}])"));
+    EXPECT_EQ(r["note"][0]["text"], "31% probability of Diabetes.");
+    EXPECT_FALSE(r.contains("valueQuantity"));
+    // Nothing from the chart: no basis at all (FHIR has no empty arrays).
+    w.basis.clear();
+    EXPECT_FALSE(fhir_result_resource(s, p, w).contains("basis"));
+}
+
+TEST(FhirResult, ARegressionScoreIsAnObservationWithItsIntervalAsComponents) {
+    Schema s = schema_from_json(Json::parse(read_file(source_path("models/diabetes-progression/schema.json")))).value();
+    std::vector<double> predicted(19, 100), observed;
+    for (int i = 1; i <= 19; ++i) observed.push_back(100 + (i % 2 ? i : -i));
+    s.outputs.conformal = conformal_fit_intervals(predicted, observed, std::vector<double>{0.8, 0.9}, "test");
+    ChartWrite w;
+    w.patient = "dp-1";
+    w.model_name = "diabetes-progression";
+    w.model_version = 1;
+    w.model_sha256 = std::string(64, 'b');
+    w.basis = {"Observation/bmi"};
+    w.summary = "Predicted disease progression 152 points.";
+    w.now = kNow;
+    const std::vector<double> value{151.64};
+    const Json r = fhir_result_resource(s, value, w);
+    EXPECT_STREQ(fhir_result_type(s), "Observation");
+    EXPECT_EQ(r["resourceType"], "Observation");
+    EXPECT_EQ(r["code"]["text"], s.outputs.label);
+    EXPECT_EQ(r["effectiveDateTime"], "2026-11-18T11:06:40Z");
+    // The value at the task's decimals (0), in its UCUM unit.
+    EXPECT_EQ(
+        r["valueQuantity"],
+        Json::parse(R"({"value": 152.0, "unit": "points", "system": "http://unitsofmeasure.org", "code": "{score}"})"))
+        << r["valueQuantity"].dump();
+    // The band level's interval: 151.64 ± 18 at 90%.
+    const Interval in = conformal_interval(s.outputs, conformal_band_index(s.outputs.conformal), 151.64);
+    ASSERT_EQ(r["component"].size(), 2u);
+    EXPECT_EQ(r["component"][0]["code"]["coding"][0]["code"], "low");
+    EXPECT_EQ(r["component"][0]["code"]["text"],
+              std::to_string(static_cast<int>(std::lround(in.level * 100))) + "% prediction interval, lower bound");
+    EXPECT_EQ(r["component"][0]["valueQuantity"]["value"], std::round(in.low));
+    EXPECT_EQ(r["component"][1]["valueQuantity"]["value"], std::round(in.high));
+    EXPECT_EQ(r["derivedFrom"], Json::parse(R"([{"reference": "Observation/bmi"}])"));
+    EXPECT_FALSE(r.contains("prediction"));
+    EXPECT_FALSE(r.contains("basis"));
+    // Without a calibrator: the value alone.
+    s.outputs.conformal = {};
+    EXPECT_FALSE(fhir_result_resource(s, value, w).contains("component"));
 }

@@ -316,6 +316,7 @@ void host_keep_calibrator(const std::string& sha256, const std::string& calibrat
 }
 void host_forget_calibrator(const std::string& sha256) { js_host_call("forgetCalibrator", sha256.c_str()); }
 void host_print(const std::string& text) { js_host_call("print", text.c_str()); }
+int64_t host_now() { return static_cast<int64_t>(emscripten_date_now() / 1000); }
 
 //-----------------------------------------------------------------------------
 // [SECTION] Frame loop
@@ -787,7 +788,7 @@ void app_fill_and_predict(const std::string& record_json) {
 std::string app_prefill_from_chart(const std::string& chart_text) {
     AppState& s = state();
     wake(s);
-    const Json r = form_from_chart(s, chart_text, static_cast<int64_t>(emscripten_date_now() / 1000));
+    const Json r = form_from_chart(s, chart_text, host_now());
     if (r["ok"] == true) host_announce(chart_summary(s));
     return json_dump(r);
 }
@@ -797,17 +798,23 @@ void app_set_chart_status(const std::string& text) {
     s.chart_status = text;
     host_announce(text);
 }
-void app_set_chart_write(bool allowed) {
+// `types`: the FHIR resource types "Save to chart" may create, separated by spaces ("" = none).
+void app_set_chart_write(const std::string& types) {
     AppState& s = state();
     wake(s);
-    s.chart_write = allowed;
+    s.chart_write.clear();
+    for (size_t at = 0; at < types.size();) {
+        const size_t end = std::min(types.find(' ', at), types.size());
+        if (end > at) s.chart_write.push_back(types.substr(at, end - at));
+        at = end + 1;
+    }
 }
 // What "Save to chart…" then "Send to the chart" do (for tests): the resource sent, or "" when the
 // button is not offered.
 std::string app_save_to_chart() {
     AppState& s = state();
     if (!save_to_chart_offered(s)) return "";
-    const std::string r = json_dump(chart_risk_assessment(s));
+    const std::string r = json_dump(chart_resource(s, host_now()));
     host_save_to_chart(r);
     return r;
 }
@@ -819,7 +826,7 @@ void app_print() {
 std::string app_validate(const std::string& name, const std::string& text) {
     AppState& s = state();
     wake(s);
-    validate_file(s, name, text, static_cast<int64_t>(emscripten_date_now() / 1000));
+    validate_file(s, name, text, host_now());
     s.select_tab = 4;
     if (!s.validate.problems.empty()) return json_dump(Json{{"ok", false}, {"problems", s.validate.problems}});
     return json_dump(Json{{"ok", true}, {"report", s.validate.report}});

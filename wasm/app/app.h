@@ -205,7 +205,9 @@ struct AppState {
     std::vector<ChartValue> chart;
     std::string chart_status;   // the launch's state in words ("Filled from the chart of ...", or why not)
     std::string chart_patient;  // the launch's patient (a FHIR Patient id)
-    bool chart_write = false;   // the EHR granted creating a RiskAssessment and the site allows write-back
+    // The resource types the EHR granted creating and the site allows writing back
+    // ("RiskAssessment", "Observation"): "Save to chart" is offered for a model whose result is one.
+    std::vector<std::string> chart_write;
     bool save_preview = false;  // "Save to chart…" pressed: what would be sent is shown, nothing sent yet
     bool predicting = false;
     BatchState batch;
@@ -270,6 +272,7 @@ void host_explain_row(int index);  // batch row, model-agnostic explainer (batch
 void host_save_to_chart(const std::string& resource_json);  // web/smart.js sends it to the EHR
 void host_form_cleared();                  // the patient on the form is done with (reported once, web/app.js)
 void host_print(const std::string& text);  // the browser's print of this summary (for the chart)
+int64_t host_now();                        // the page's clock, seconds since 1970 UTC
 // The page keeps a site calibrator per bundle (localStorage) and hands it back when the bundle loads.
 void host_keep_calibrator(const std::string& sha256, const std::string& calibrator_json);
 void host_forget_calibrator(const std::string& sha256);
@@ -289,13 +292,13 @@ std::string result_summary(const AppState& s);  // one paragraph, for the ARIA r
 // or that it waits to be accepted), as shown and as viewState reports it: {"state", "note", "text"}.
 Json chart_note(const AppState& s, size_t i);
 std::string chart_summary(const AppState& s);  // for the ARIA region: what the chart filled
-// "Save to chart" is offered: write-back allowed and granted, a checked classification result on
-// screen that matches the form.
+// "Save to chart" is offered: write-back allowed and granted, a checked result on screen that
+// matches the form.
 bool save_to_chart_offered(const AppState& s);
-// The FHIR RiskAssessment "Save to chart" sends (the page adds the time): the probabilities, the
-// prediction set in words, the model's name, version and SHA-256, and as basis the Observations
-// the form still holds from the chart.
-Json chart_risk_assessment(const AppState& s);
+// The FHIR resource "Save to chart" sends at `now` (record/fhir.h fhir_result_resource): a
+// RiskAssessment, or an Observation for a regression score, with the model's name, version and
+// SHA-256, the result's words, and as basis the Observations the form still holds from the chart.
+Json chart_resource(const AppState& s, int64_t now);
 std::string result_copy_text(
     const AppState& s);  // what "Copy result" copies: the model's identity, the values, the result
 

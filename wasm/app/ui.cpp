@@ -20,6 +20,7 @@
 #include "csv/csv.h"
 #include "drift/report.h"
 #include "metrics/evaluation.h"
+#include "record/fhir.h"
 #include "record/patients.h"
 #include "imgui.h"
 #include "misc/cpp/imgui_stdlib.h"
@@ -326,36 +327,26 @@ std::string chart_summary(const AppState& s) {
 }
 
 bool save_to_chart_offered(const AppState& s) {
-    return s.chart_write && !s.chart_patient.empty() && s.model && s.result && s.result->ok && !s.result_stale &&
-           !s.result->check.pending && s.model->model.schema.outputs.kind != TaskKind::regression;
+    if (s.chart_patient.empty() || !s.model || !s.result || !s.result->ok || s.result_stale || s.result->check.pending)
+        return false;
+    const std::string type = fhir_result_type(s.model->model.schema);
+    return std::find(s.chart_write.begin(), s.chart_write.end(), type) != s.chart_write.end();
 }
 
-Json chart_risk_assessment(const AppState& s) {
+Json chart_resource(const AppState& s, int64_t now) {
     if (!save_to_chart_offered(s)) return Json::object();
     const Model& m = s.model->model;
-    const ResultView& r = *s.result;
-    Json prediction = Json::array();
-    for (size_t c = 0; c < r.probabilities.size() && c < m.schema.outputs.classes.size(); ++c)
-        prediction.push_back(
-            {{"outcome", {{"text", m.schema.outputs.classes[c].label}}}, {"probabilityDecimal", r.probabilities[c]}});
-    Json basis = Json::array();
+    ChartWrite w;
+    w.patient = s.chart_patient;
+    w.model_name = m.manifest.name;
+    w.model_version = m.manifest.version;
+    w.model_sha256 = m.sha256;
     for (size_t i = 0; i < s.chart.size(); ++i)
         if (chart_note(s, i)["state"] == "used" && s.chart[i].source.rfind("Observation/", 0) == 0)
-            basis.push_back({{"reference", s.chart[i].source}});
-    const std::string model = m.manifest.name + " version " + std::to_string(m.manifest.version);
-    Json ra{{"resourceType", "RiskAssessment"},
-            {"status", "final"},
-            {"subject", {{"reference", "Patient/" + s.chart_patient}}},
-            {"code", {{"text", m.schema.title}}},
-            {"method",
-             {{"coding", Json::array({{{"system", "urn:localdx:model"},
-                                       {"code", m.manifest.name},
-                                       {"version", std::to_string(m.manifest.version)}}})},
-              {"text", "LocalDx " + model + ", SHA-256 " + m.sha256}}},
-            {"prediction", prediction},
-            {"note", Json::array({{{"text", result_summary(s)}}})}};
-    if (!basis.empty()) ra["basis"] = basis;
-    return ra;
+            w.basis.push_back(s.chart[i].source);
+    w.summary = result_summary(s);
+    w.now = now;
+    return fhir_result_resource(m.schema, s.result->probabilities, w);
 }
 
 namespace {
@@ -367,14 +358,14 @@ void draw_save_to_chart(AppState& s) {
         if (ImGui::Button("Save to chart…")) s.save_preview = true;
         return;
     }
-    const Json ra = chart_risk_assessment(s);
-    ImGui::TextWrapped(
-        "Save to the chart of patient %s, as a RiskAssessment: %s Model: %s. Basis: %zu Observations "
-        "from the chart.",
-        s.chart_patient.c_str(), ra["note"][0]["text"].get<std::string>().c_str(),
-        ra["method"]["text"].get<std::string>().c_str(), ra.contains("basis") ? ra["basis"].size() : 0);
+    const Json preview = chart_resource(s, 0);
+    const Json& basis = json_member(preview, preview.contains("basis") ? "basis" : "derivedFrom");
+    ImGui::TextWrapped("Save to the chart of patient %s, as %s: %s Model: %s. Basis: %zu Observations from the chart.",
+                       s.chart_patient.c_str(), json_text_or(preview, "resourceType").c_str(),
+                       preview["note"][0]["text"].get<std::string>().c_str(),
+                       preview["method"]["text"].get<std::string>().c_str(), basis.is_array() ? basis.size() : 0);
     if (ImGui::Button("Send to the chart")) {
-        host_save_to_chart(json_dump(ra));
+        host_save_to_chart(json_dump(chart_resource(s, host_now())));
         s.save_preview = false;
     }
     ImGui::SameLine();
