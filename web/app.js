@@ -786,7 +786,7 @@ globalThis.localdx = {
   // The SMART launch (smart.js): the patient's chart (a FHIR Bundle) fills the form through the core.
   prefillFromChart: (chartText) => JSON.parse(M.appPrefillFromChart(chartText)),
   chartStatus: (text) => M.appSetChartStatus(text),
-  chartWrite: (allowed) => M.appSetChartWrite(allowed),
+  chartWrite: (types) => M.appSetChartWrite(String(types)),  // the FHIR types Save to chart may create, space-separated
   saveToChart: () => M.appSaveToChart(),  // as "Save to chart…" then "Send to the chart"; "" when not offered
   selectTab: (tab) => M.appSelectTab(tab),
   explainClass: (c) => M.appExplainClass(c),  // as the result's "class explained" choice (multi-class)

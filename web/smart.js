@@ -5,7 +5,7 @@
 //   [SECTION] The site's EHRs (ehr.json: which EHRs may launch LocalDx)
 //   [SECTION] Launch (launch.html: checks, scopes, then the EHR's authorization page)
 //   [SECTION] Return (the app's page: the token, the chart, the form)
-//   [SECTION] Save to chart (RiskAssessment, only with a write scope and the site's consent)
+//   [SECTION] Save to chart (RiskAssessment, or Observation for a score; only with a write scope and the site's consent)
 //
 // The access token lives in this page's memory: fhirclient keeps its state in sessionStorage
 // only across the redirect, and it is removed as soon as the token is in hand. Nothing of the
@@ -35,14 +35,28 @@ function randomState() {
   return Array.from(b, (x) => x.toString(16).padStart(2, '0')).join('');
 }
 
+// What "Save to chart" writes for a model of this kind (the core's fhir_result_type).
+const resultType = (kind) => (kind === 'regression' ? 'Observation' : 'RiskAssessment');
+
+// The resource types "Save to chart" would write for the launch's model (?model=, else the last
+// one used), from the models index's `kind`; both when the model is not known here.
+async function writeTypes(model) {
+  try {
+    const index = await (await fetch('/api/v1/models', { cache: 'no-store' })).json();
+    const entry = ((index.signed || {}).models || []).find((m) => m.name === model);
+    if (entry && entry.kind) return [resultType(entry.kind)];
+  } catch { /* offline or no index: ask for both */ }
+  return ['RiskAssessment', 'Observation'];
+}
+
 // The least the form needs: the patient and their Observations (read and search), and with the
-// site's write-back the creation of a RiskAssessment. SMART v2 scopes when the server says
-// permission-v2, else v1.
-function scopesFor(config, ehr, launch) {
+// site's write-back the creation of what the model's result is written as. SMART v2 scopes when
+// the server says permission-v2, else v1 (.read, .write).
+function scopesFor(config, ehr, launch, write) {
   const v2 = (config.capabilities || []).includes('permission-v2');
-  const read = v2 ? 'rs' : 'read', write = v2 ? 'c' : 'write';
+  const read = v2 ? 'rs' : 'read', create = v2 ? 'c' : 'write';
   const s = [launch ? 'launch' : 'launch/patient', 'openid', 'fhirUser', `patient/Patient.${read}`, `patient/Observation.${read}`];
-  if (ehr.write_back) s.push(`patient/RiskAssessment.${write}`);
+  if (ehr.write_back) for (const type of write) s.push(`patient/${type}.${create}`);
   return s.join(' ');
 }
 
@@ -59,8 +73,10 @@ async function launchPage() {
       return say(`Refused: the EHR ${iss} does not offer PKCE with S256 (code_challenge_methods_supported: ${JSON.stringify(config.code_challenge_methods_supported || [])}); LocalDx does not launch without it.`);
     // The model for this launch; otherwise the last one used (the app's own choice).
     if (model) localStorage.setItem('ldx.model', JSON.stringify(model));
+    const chosen = model || JSON.parse(localStorage.getItem('ldx.model') || 'null');
+    const write = ehr.write_back ? await writeTypes(chosen) : [];
     await FHIR.oauth2.authorize({
-      clientId: ehr.client_id, iss, launch: launch || undefined, scope: scopesFor(config, ehr, launch),
+      clientId: ehr.client_id, iss, launch: launch || undefined, scope: scopesFor(config, ehr, launch, write),
       redirectUri: new URL('./', location.href).href, pkceMode: 'required', stateKey: randomState(), completeInTarget: true,
     });
   } catch (e) {
@@ -130,10 +146,15 @@ async function returnPage() {
     const r = globalThis.localdx.prefillFromChart(JSON.stringify(bundle));
     if (!r.ok) return status('The chart could not be read: ' + r.problems.map((x) => x.message).join('; '));
     status(`From the EHR's chart (patient ${patient}). Check each value before you press Predict.`);
-    // "Save to chart" only when the site allows write-back for this EHR and the EHR granted it.
+    // "Save to chart" only when the site allows write-back for this EHR and the EHR granted it:
+    // the app offers it for a model whose result is one of these types.
     const ehr = (await siteEhrs()).find((e) => sameIss(e.iss, client.state.serverUrl));
-    const canCreate = granted.some((s) => /^patient\/(\*|RiskAssessment)\.(write|c[rud]*s?)$/.test(s));
-    globalThis.localdx.chartWrite(Boolean(ehr && ehr.write_back && canCreate));
+    const canCreate = (type) => granted.some((s) => {
+      const m = /^patient\/(\*|[A-Za-z]+)\.(.+)$/.exec(s);
+      return m && (m[1] === '*' || m[1] === type) && (m[2] === 'write' || m[2] === '*' || (/^c?r?u?d?s?$/.test(m[2]) && m[2].includes('c')));
+    });
+    const types = ehr && ehr.write_back ? ['RiskAssessment', 'Observation'].filter(canCreate) : [];
+    globalThis.localdx.chartWrite(types.join(' '));
   } catch (e) {
     const why = e.status === 401 ? 'the EHR refused the access token (expired or revoked)' : e.message;
     status(`The chart could not be read: ${why}. Nothing was filled in; launch LocalDx again from the EHR.`);
@@ -144,13 +165,13 @@ async function returnPage() {
 // [SECTION] Save to chart
 //-----------------------------------------------------------------------------
 // The app shows what would be sent and sends it only when the clinician presses "Send to the
-// chart" (wasm/app/ui.cpp); the resource comes from the core's result as shown.
+// chart" (wasm/app/ui.cpp); the resource, with its time, is the core's (record/fhir.h
+// fhir_result_resource) from the result as shown.
 async function saveToChart(resourceJson) {
   const status = (text) => globalThis.localdx.chartStatus(text);
   try {
-    const resource = { ...JSON.parse(resourceJson), occurrenceDateTime: new Date().toISOString() };
-    const created = await client.create(resource);
-    status(`Saved to the chart as RiskAssessment/${created.id}.`);
+    const created = await client.create(JSON.parse(resourceJson));
+    status(`Saved to the chart as ${created.resourceType}/${created.id}.`);
   } catch (e) {
     status(`Not saved to the chart: ${e.status === 401 ? 'the EHR refused the access token (expired or revoked)' : e.message}.`);
   }

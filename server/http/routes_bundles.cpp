@@ -45,14 +45,18 @@ void routes_bundles(App::State& s, RouteRegistrar& routes) {
         const int64_t now = unix_now();
         Json models = Json::array();
         for (const auto& b : s.latest_bundles()) {
-            const auto model = s.model(b.sha256);  // the title a clinician picks a model by
-            models.push_back({{"name", b.name},
-                              {"version", b.version},
-                              {"sha256", b.sha256},
-                              {"size", b.size},
-                              {"expires", b.expires},
-                              {"url", "/api/v1/bundles/" + b.sha256},
-                              {"title", model ? model->schema.title : b.name}});
+            // The title a clinician picks a model by; its kind, which says what "Save to chart"
+            // writes (so that a SMART launch asks for that scope only).
+            const auto model = s.model(b.sha256);
+            Json entry{{"name", b.name},
+                       {"version", b.version},
+                       {"sha256", b.sha256},
+                       {"size", b.size},
+                       {"expires", b.expires},
+                       {"url", "/api/v1/bundles/" + b.sha256},
+                       {"title", model ? model->schema.title : b.name}};
+            if (model) entry["kind"] = task_kind_name(model->schema.outputs.kind);
+            models.push_back(std::move(entry));
         }
         res.set_content(models_index_sign(models, now, int64_t{s.cfg.index_ttl_hours} * 3600, s.index_key),
                         "application/json");

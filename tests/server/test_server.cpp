@@ -138,6 +138,8 @@ TEST(Server, SignedIndexEtagAndRange) {
     EXPECT_GT(*utc_parse((*signed_part)["expires"].get<std::string>()), std::time(nullptr));
     const std::string sha = (*signed_part)["models"][0]["sha256"];
     EXPECT_EQ(sha, sha256_hex(good));
+    // The kind says what "Save to chart" writes (a SMART launch asks for that scope only).
+    EXPECT_EQ((*signed_part)["models"][0]["kind"], "binary");
 
     auto full = c.Get("/api/v1/bundles/" + sha);
     ASSERT_EQ(full->status, 200);
