@@ -8,16 +8,19 @@
 //   [SECTION] EHR launch (the chart's window goes to LocalDx), with the request audit and parity with localdx predict
 //   [SECTION] Standalone launch, inside the EHR's iframe, in a new window
 //   [SECTION] Refusals, each with its reason and no token kept
-//   [SECTION] Save to chart (write-back): only with the write scope, one RiskAssessment as shown
+//   [SECTION] Save to chart (write-back): only with the write scope, one RiskAssessment (or a score's Observation) as shown
+//   [SECTION] SMART v1 scopes for an EHR without permission-v2
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdirSync, readdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { env, startServer, publish, launch, cliPredict, freePort } from './harness.mjs';
-import { startEhr, pimaChart, pimaRows } from '../ehr/ehr.mjs';
+import { startEhr, pimaChart, pimaRows, progressionChart, csvRows } from '../ehr/ehr.mjs';
 
 const bundle = path.join(env.demo, 'bundles', 'pima-diabetes-1.ldxb');
-let server, site, ehr, browser, rows;
+const progression = path.join(env.demo, 'bundles', 'diabetes-progression-1.ldxb');
+const PROGRESSION = ['age', 'sex', 'bmi', 'map', 'tc', 'ldl', 'hdl', 'tc_hdl', 'triglycerides', 'glucose'];
+let server, site, ehr, browser, rows, dpRows;
 
 //-----------------------------------------------------------------------------
 // [SECTION] Set-up
@@ -38,12 +41,15 @@ function siteWeb(dir, ehrs) {
 
 before(async () => {
   rows = pimaRows(path.join(env.data, 'pima-diabetes.csv'), 2);
+  dpRows = csvRows(path.join(env.data, 'diabetes-progression.csv'), PROGRESSION, 1);
   const port = await freePort();
-  ehr = await startEhr({ appUrl: `http://127.0.0.1:${port}/`, resources: [...pimaChart('pima-1', rows[0]), ...pimaChart('pima-2', rows[1], { old: true })],
+  ehr = await startEhr({ appUrl: `http://127.0.0.1:${port}/`,
+    resources: [...pimaChart('pima-1', rows[0]), ...pimaChart('pima-2', rows[1], { old: true }), ...progressionChart('dp-1', dpRows[0])],
     options: { standalonePatient: 'pima-1' } });
   site = siteWeb(path.join(env.work, 'ehr-web'), [{ iss: ehr.fhirBase, client_id: 'localdx' }]);
   server = await startServer('ehr', { port, web: site.dir });
   assert.equal((await publish(server.base, bundle)).status, 201);
+  assert.equal((await publish(server.base, progression)).status, 201);
   const csp = (await fetch(server.base + '/')).headers.get('content-security-policy');
   assert.ok(csp.includes(`connect-src 'self' ${ehr.origin};`) && csp.includes(`frame-ancestors 'self' ${ehr.origin};`), csp);
   browser = await launch();
@@ -256,6 +262,18 @@ test('refused: a token that expired before the chart was read', async () => {
 //-----------------------------------------------------------------------------
 // [SECTION] Save to chart
 //-----------------------------------------------------------------------------
+// A mouse click where the canvas draws the button the accessible layer names (the layer lets the
+// pointer through to the canvas), the button held for a few frames as a person would.
+async function clickOnCanvas(page, name) {
+  const button = page.getByRole('button', { name });
+  await button.waitFor({ timeout: 10000 });
+  const box = await button.boundingBox();
+  await page.mouse.move(box.x + box.width / 2, box.y + box.height / 2);
+  await page.mouse.down();
+  await page.waitForTimeout(60);
+  await page.mouse.up();
+}
+
 // Predict as the clinician does (Ctrl+Enter on the form, keys held for a few frames as a person would).
 async function predictOnForm(page) {
   await page.keyboard.down('Control');
@@ -274,17 +292,26 @@ test('Save to chart: with the write scope, one RiskAssessment on the EHR with th
   try {
     await page.goto(`${ehr.origin}/ehr/launch?patient=pima-1&model=pima-diabetes`);
     await chartStatus(page);
+    // The launch asked for the one write scope this model's result needs.
+    assert.ok(ehr.asked.at(-1).includes('patient/RiskAssessment.c') && !ehr.asked.at(-1).includes('patient/Observation.c'), ehr.asked.at(-1).join(' '));
     await predictOnForm(page);
     assert.equal((await page.evaluate(() => window.localdx.viewState())).save_to_chart, true);
     const shown = await page.evaluate(() => window.localdx.predict(window.localdx.formRecord()));
     const model = await page.evaluate(() => window.localdx.model());
-    const sent = JSON.parse(await page.evaluate(() => window.localdx.saveToChart()));
+    // As the clinician does it: "Save to chart…" shows what would be sent; nothing is sent until
+    // "Send to the chart".
+    await clickOnCanvas(page, 'Save to chart…');
+    await page.getByRole('button', { name: 'Send to the chart' }).waitFor({ timeout: 10000 });
+    assert.equal(ehr.created.length, before);
+    await page.getByRole('button', { name: 'Send to the chart' }).press('Enter');  // by keyboard
     await page.waitForFunction(() => /^Saved to the chart as RiskAssessment\//.test(window.localdx.viewState().chart_status), null, { timeout: 30000 });
     assert.equal(ehr.created.length, before + 1);
     const ra = ehr.created.at(-1);
+    assert.equal(ra.resourceType, 'RiskAssessment');
     assert.equal(ra.subject.reference, 'Patient/pima-1');
     assert.deepEqual(ra.prediction.map((p) => p.probabilityDecimal), shown.probabilities);
-    assert.deepEqual(ra.prediction, sent.prediction);
+    assert.deepEqual(ra.prediction.map((p) => p.outcome.text), model.schema.outputs.classes.map((c) => c.label));
+    assert.ok(Math.abs(Date.parse(ra.occurrenceDateTime) - Date.now()) < 600e3, ra.occurrenceDateTime);
     assert.equal(ra.method.coding[0].code, model.name);
     assert.ok(ra.method.text.includes(model.sha256));
     assert.deepEqual(ra.basis.map((b) => b.reference).sort(),
@@ -308,4 +335,60 @@ test('Save to chart: without the write scope the button is absent and nothing is
     assert.equal(ehr.created.length, before);
   } finally { site.ehrs[0].write_back = false;
     site.write(); ehr.options.deny = []; await ctx.close(); }
+});
+
+test('Save to chart: a regression score goes to the chart as an Observation with its interval, from diabetes-progression', async () => {
+  site.ehrs[0].write_back = true;
+  site.write();
+  const before = ehr.created.length;
+  const { ctx, page } = await session();
+  try {
+    await page.goto(`${ehr.origin}/ehr/launch?patient=dp-1&model=diabetes-progression`);
+    const view = await chartStatus(page);
+    assert.match(view.chart_status, /^From the EHR's chart \(patient dp-1\)/);
+    assert.ok(ehr.asked.at(-1).includes('patient/Observation.c') && !ehr.asked.at(-1).includes('patient/RiskAssessment.c'), ehr.asked.at(-1).join(' '));
+    const form = await page.evaluate(() => window.localdx.formRecord());
+    assert.deepEqual(Object.keys(form).sort(), [...PROGRESSION].sort());
+    await predictOnForm(page);
+    const shown = await page.evaluate(() => window.localdx.predict(window.localdx.formRecord()));
+    assert.equal(shown.ok, true, JSON.stringify(shown.problems));
+    // The same value as localdx predict on the chart's values.
+    const csv = path.join(server.dir, 'chart-dp.csv');
+    writeFileSync(csv, Object.keys(form).join(',') + '\n' + Object.values(form).join(',') + '\n');
+    const native = cliPredict(progression, csv, path.join(server.dir, 'chart-dp.native.json'))[0];
+    assert.ok(Math.abs(native.value - shown.value) <= 1e-6, `${native.value} vs ${shown.value}`);
+    await page.getByRole('button', { name: 'Save to chart…' }).press('Enter');
+    await clickOnCanvas(page, 'Send to the chart');
+    await page.waitForFunction(() => /^Saved to the chart as Observation\//.test(window.localdx.viewState().chart_status), null, { timeout: 30000 });
+    assert.equal(ehr.created.length, before + 1);
+    const obs = ehr.created.at(-1);
+    assert.equal(obs.resourceType, 'Observation');
+    assert.equal(obs.subject.reference, 'Patient/dp-1');
+    assert.equal(obs.valueQuantity.value, Math.round(shown.value));  // the task reads whole points
+    assert.equal(obs.valueQuantity.code, '{score}');
+    const band = shown.conformal.levels.find((l) => l.level === shown.conformal.band_level);
+    assert.deepEqual(obs.component.map((c) => [c.code.coding[0].code, c.valueQuantity.value]),
+      [['low', Math.round(band.low)], ['high', Math.round(band.high)]]);
+    assert.ok(obs.method.text.includes((await page.evaluate(() => window.localdx.model())).sha256));
+    assert.deepEqual(obs.derivedFrom.map((b) => b.reference).sort(),
+      ['bmi', 'glu', 'hdl', 'ldl', 'map', 'sex', 'tc', 'tchdl', 'tg'].map((k) => `Observation/dp-1-${k}`).sort());
+  } finally { site.ehrs[0].write_back = false;
+    site.write(); await ctx.close(); }
+});
+
+//-----------------------------------------------------------------------------
+// [SECTION] SMART v1 scopes
+//-----------------------------------------------------------------------------
+test('an EHR without permission-v2 is asked for SMART v1 scopes (.read), and the form is filled', async () => {
+  ehr.options.v1Only = true;
+  const { ctx, page } = await session();
+  try {
+    await page.goto(`${ehr.origin}/ehr/launch?patient=pima-1&model=pima-diabetes`);
+    const view = await chartStatus(page);
+    assert.match(view.chart_status, /^From the EHR's chart \(patient pima-1\)/);
+    const asked = ehr.asked.at(-1);
+    for (const s of ['patient/Patient.read', 'patient/Observation.read']) assert.ok(asked.includes(s), asked.join(' '));
+    assert.ok(!asked.some((s) => /\.(rs|c)$/.test(s)), asked.join(' '));
+    assert.deepEqual(await page.evaluate(() => window.localdx.formRecord()), expectedForm(rows[0]));
+  } finally { ehr.options.v1Only = false; await ctx.close(); }
 });

@@ -10,7 +10,7 @@
 //   [SECTION] EHR pages (the launch of LocalDx from a chart: new window or iframe)
 //   [SECTION] Start
 //
-// Why not @asymmetrik/node-fhir-server-core (in devDependencies): its scope check
+// Why not @asymmetrik/node-fhir-server-core: its scope check
 // (@asymmetrik/sof-scope-checker 1.0.7) knows only SMART v1 scopes (patient/Observation.read), so it
 // would refuse the v2 scopes (patient/Observation.rs) a SMART 2.x app asks for; the few routes the
 // launch needs are written here over fixtures, and every token they accept is oidc-provider's own.
@@ -18,7 +18,7 @@ import http from 'node:http';
 import path from 'node:path';
 import { randomBytes, generateKeyPairSync } from 'node:crypto';
 import { pathToFileURL, fileURLToPath } from 'node:url';
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const webModules = path.join(here, '../../web/node_modules');
@@ -67,6 +67,38 @@ export function pimaChart(id, row, { old = false, now = Date.now() } = {}) {
   return out;
 }
 
+// A diabetes-progression row (age, sex, bmi, map, tc, ldl, hdl, tc_hdl, triglycerides, glucose)
+// as a chart, each value coded as the schema says (LOINC; the study's sex code as urn:localdx:field).
+export function progressionChart(id, row, { now = Date.now() } = {}) {
+  const when = new Date(now - 2 * day).toISOString().slice(0, 19) + 'Z';
+  const [age, sex, bmi, map, tc, ldl, hdl, tcHdl, tg, glucose] = row;
+  const q = (name, code, value, unit) => quantity(`${id}-${name}`, id, code, LOINC, value, unit, when);
+  return [
+    { resourceType: 'Patient', id, birthDate: birthDateFor(age, now), name: [{ family: 'Test', given: [id] }] },
+    { resourceType: 'Observation', id: `${id}-sex`, status: 'final', subject: { reference: `Patient/${id}` },
+      code: { coding: [{ system: 'urn:localdx:field', code: 'sex' }] }, effectiveDateTime: when, valueString: String(sex) },
+    q('bmi', '39156-5', bmi, 'kg/m2'), q('map', '8478-0', map, 'mm[Hg]'), q('tc', '2093-3', tc, 'mg/dL'),
+    q('ldl', '2089-1', ldl, 'mg/dL'), q('hdl', '2085-9', hdl, 'mg/dL'), q('tchdl', '9830-1', tcHdl, '1'),
+    q('tg', '2571-8', tg, 'mg/dL'), q('glu', '2345-7', glucose, 'mg/dL'),
+  ];
+}
+
+// The first rows of a demo CSV as numbers (NA -> null), complete rows only.
+export function csvRows(csvPath, cols, n = 2) {
+  const lines = readFileSync(csvPath, 'utf8').trim().split(/\r?\n/);
+  const header = lines[0].split(',');
+  const at = cols.map((c) => header.indexOf(c));
+  const rows = [];
+  for (const line of lines.slice(1)) {
+    const cells = line.split(',');
+    const row = at.map((j) => (cells[j] === 'NA' || cells[j] === '' ? null : Number(cells[j])));
+    if (row.some((v) => v === null)) continue;
+    rows.push(row);
+    if (rows.length === n) break;
+  }
+  return rows;
+}
+
 // The first rows of the Pima CSV (the demo data set) as numbers; NA -> null.
 export function pimaRows(csvPath, n = 2) {
   const lines = readFileSync(csvPath, 'utf8').trim().split(/\r?\n/);
@@ -87,7 +119,7 @@ export function pimaRows(csvPath, n = 2) {
 // [SECTION] Authorization server
 //-----------------------------------------------------------------------------
 const READ = ['patient/Patient.rs', 'patient/Observation.rs', 'patient/Patient.read', 'patient/Observation.read'];
-const WRITE = ['patient/RiskAssessment.c', 'patient/RiskAssessment.write'];
+const WRITE = ['patient/RiskAssessment.c', 'patient/RiskAssessment.write', 'patient/Observation.c', 'patient/Observation.write'];
 
 async function makeProvider(ehr) {
   const { default: Provider, errors } = await import(pathToFileURL(path.join(webModules, 'oidc-provider/lib/index.js')).href);
@@ -147,6 +179,7 @@ async function interaction(ehr, req, res) {
   const patient = launch ? launch.patient : ehr.options.standalonePatient;
   const grant = new ehr.provider.Grant({ accountId, clientId: params.client_id });
   const asked = String(params.scope || '').split(' ').filter(Boolean);
+  ehr.asked.push(asked);
   const allowed = (s) => !(ehr.options.deny || []).includes(s);
   grant.addOIDCScope(asked.filter((s) => ['openid', 'fhirUser', 'launch', 'launch/patient'].includes(s)).join(' '));
   grant.addResourceScope(ehr.fhirBase, asked.filter((s) => [...READ, ...WRITE].includes(s) && allowed(s)).join(' '));
@@ -174,7 +207,7 @@ function smartConfiguration(ehr) {
     scopes_supported: ['openid', 'fhirUser', 'launch', 'launch/patient', ...READ, ...WRITE],
     code_challenge_methods_supported: ehr.options.noS256 ? [] : ['S256'],
     capabilities: ['launch-ehr', 'launch-standalone', 'client-public', 'context-ehr-patient', 'context-standalone-patient',
-      'permission-patient', 'permission-v2', 'sso-openid-connect'],
+      'permission-patient', ...(ehr.options.v1Only ? ['permission-v1'] : ['permission-v2']), 'sso-openid-connect'],
   };
 }
 
@@ -225,17 +258,18 @@ async function fhir(ehr, req, res, url) {
     return send(res, 200, { resourceType: 'Bundle', type: 'searchset', total: found.length,
       entry: found.map((r) => ({ fullUrl: `${ehr.fhirBase}/Observation/${r.id}`, resource: r, search: { mode: 'match' } })) }, cors);
   }
-  if (req.method === 'POST' && rel === '/RiskAssessment') {
-    if (!permits(scopes, 'RiskAssessment', 'create')) return send(res, 403, outcome('forbidden', 'the token does not allow creating RiskAssessment'), cors);
+  if (req.method === 'POST' && (m = /^\/(RiskAssessment|Observation)$/.exec(rel))) {
+    const type = m[1];
+    if (!permits(scopes, type, 'create')) return send(res, 403, outcome('forbidden', `the token does not allow creating ${type}`), cors);
     let body = '';
     for await (const chunk of req) body += chunk;
     let r;
     try { r = JSON.parse(body); } catch { return send(res, 400, outcome('invalid', 'not JSON'), cors); }
-    if (r.resourceType !== 'RiskAssessment' || (r.subject || {}).reference !== `Patient/${patient}`)
-      return send(res, 400, outcome('invalid', 'a RiskAssessment about the patient of this launch is expected'), cors);
-    r.id = `ra-${ehr.created.length + 1}`;
+    if (r.resourceType !== type || (r.subject || {}).reference !== `Patient/${patient}`)
+      return send(res, 400, outcome('invalid', `a ${type} about the patient of this launch is expected`), cors);
+    r.id = `${type === 'RiskAssessment' ? 'ra' : 'obs'}-${ehr.created.length + 1}`;
     ehr.created.push(r);
-    return send(res, 201, r, { ...cors, Location: `${ehr.fhirBase}/RiskAssessment/${r.id}`, 'Access-Control-Expose-Headers': 'Location' });
+    return send(res, 201, r, { ...cors, Location: `${ehr.fhirBase}/${type}/${r.id}`, 'Access-Control-Expose-Headers': 'Location' });
   }
   return send(res, 404, outcome('not-supported', `${req.method} ${rel} is not supported by this test EHR`), cors);
 }
@@ -266,7 +300,8 @@ function ehrPage(ehr, res, url) {
 //-----------------------------------------------------------------------------
 // appUrl: where LocalDx is served (its launch.html and its redirect URI, the app's root).
 // options: {tokenSeconds, deny: [scopes], noS256, delayMs (before each FHIR request is answered),
-// standalonePatient}; ehr.audience: what aud must be (the FHIR base unless changed).
+// standalonePatient, v1Only (capabilities say permission-v1, not -v2)}; ehr.audience: what aud must
+// be (the FHIR base unless changed); ehr.asked: the scopes of each authorization request.
 export async function startEhr({ appUrl, port = 0, resources = [], options = {}, clientId = 'localdx' }) {
   const server = http.createServer();
   await new Promise((r) => server.listen(port, '127.0.0.1', r));
@@ -275,7 +310,7 @@ export async function startEhr({ appUrl, port = 0, resources = [], options = {},
   const ehr = {
     origin, appUrl, appOrigins: [appOrigin], clientId, redirectUris: [new URL('./', appUrl).href],
     fhirPath: '/fhir', fhirBase: `${origin}/fhir`, resources, options, launches: new Map(), grants: new Map(),
-    created: [], log: [], server,
+    created: [], log: [], asked: [], server,
   };
   ehr.audience = options.audience || ehr.fhirBase;
   ehr.provider = await makeProvider(ehr);
@@ -301,11 +336,15 @@ if (process.argv[1] && fileURLToPath(import.meta.url) === path.resolve(process.a
   const [appUrl, csv, port] = process.argv.slice(2);
   const rows = pimaRows(csv, 2);
   const resources = [...pimaChart('pima-1', rows[0]), ...pimaChart('pima-2', rows[1], { old: true })];
+  const progression = path.join(path.dirname(csv), 'diabetes-progression.csv');  // the demo data beside it
+  if (existsSync(progression))
+    resources.push(...progressionChart('dp-1', csvRows(progression, ['age', 'sex', 'bmi', 'map', 'tc', 'ldl', 'hdl', 'tc_hdl', 'triglycerides', 'glucose'], 1)[0]));
   const ehr = await startEhr({ appUrl, port: Number(port || 0), resources, options: { standalonePatient: 'pima-1' } });
   console.log(`Test EHR at ${ehr.origin} (FHIR ${ehr.fhirBase}), for LocalDx at ${appUrl}`);
   console.log(`  EHR launch, this window goes to LocalDx: ${ehr.origin}/ehr/launch?patient=pima-1&model=pima-diabetes`);
   console.log(`  EHR launch, a new window: ${ehr.origin}/ehr/launch?patient=pima-1&mode=link`);
   console.log(`  EHR launch, in an iframe: ${ehr.origin}/ehr/launch?patient=pima-1&mode=iframe`);
+  console.log(`  EHR launch of a regression model (Save to chart writes an Observation): ${ehr.origin}/ehr/launch?patient=dp-1&model=diabetes-progression`);
   console.log(`  standalone launch: ${new URL('launch.html', appUrl).href}?iss=${encodeURIComponent(ehr.fhirBase)}`);
   console.log(`  LocalDx's ehr.json must list: {"ehrs": [{"iss": "${ehr.fhirBase}", "client_id": "localdx"}]}`);
 }
