@@ -9,6 +9,7 @@
 //   [SECTION] A phone (390x844, touch): each tap moves typing to the tapped field
 //   [SECTION] Reflow: 320 CSS px wide, and 200% zoom
 //   [SECTION] Paste and input-method composition go through the app's parser
+//   [SECTION] The numbers corpus typed, pasted and composed: every character read or refused
 //   [SECTION] axe-core: no WCAG 2.1 A/AA violation, before and after a prediction
 //   [SECTION] The keyboard alone: from page load to the result
 //
@@ -259,6 +260,75 @@ test('paste and input-method composition reach the field, and the app reads them
   await page.waitForTimeout(150);
   assert.equal((await page.evaluate(() => window.localdx.formRecord())).age, '５０', 'the committed text, whole');
   await cdp.detach();
+  assert.deepEqual(errors, []);
+  await ctx.close();
+});
+
+//-----------------------------------------------------------------------------
+// [SECTION] The numbers corpus
+//-----------------------------------------------------------------------------
+// tests/corpus/numbers.tsv, the native parser test's corpus: input, expected ("refused" or a number).
+function numbersCorpus() {
+  const unescape = (t) => t.replace(/\\u([0-9A-Fa-f]{4})|\\t|\\\\/g, (m, hex) => (hex ? String.fromCharCode(parseInt(hex, 16)) : m === '\\t' ? '\t' : '\\'));
+  return readFileSync(path.join(env.source, 'tests/corpus/numbers.tsv'), 'utf8').split('\n')
+    .filter((l) => l && !l.startsWith('#'))
+    .map((l) => { const [input, expected, what] = l.split('\t'); return { input: unescape(input), expected, what }; });
+}
+
+test('the numbers corpus typed, pasted and composed into a field: the field holds every character, and the app reads each as the native parser does', async () => {
+  const corpus = numbersCorpus();
+  assert.ok(corpus.length >= 20, `${corpus.length} strings`);
+  const context = await browser.newContext({ viewport: { width: 1280, height: 800 } });
+  await context.grantPermissions(['clipboard-read', 'clipboard-write'], { origin: server.base });
+  const { ctx, page, errors } = await openApp(browser, server.base, { context });
+  await settled(page);
+  const bmi = field(page, 'Body mass index');
+  const cdp = await page.context().newCDPSession(page);
+  const ways = {
+    // Key by key (a tab would move focus, as it does for a person: those strings are pasted only).
+    typed: async (text) => page.keyboard.type(text),
+    pasted: async (text) => { await page.evaluate((t) => navigator.clipboard.writeText(t), text); await page.keyboard.press('Control+V'); },
+    composed: async (text) => {
+      await cdp.send('Input.imeSetComposition', { text, selectionStart: text.length, selectionEnd: text.length });
+      await cdp.send('Input.insertText', { text });
+    },
+  };
+  const lost = [];
+  await bmi.click();
+  for (const [way, put] of Object.entries(ways))
+    for (const row of corpus) {
+      if (way === 'typed' && row.input.includes('\t')) continue;
+      await page.keyboard.press('Control+A');
+      await page.keyboard.press('Delete');
+      await put(row.input);
+      // The app's form holds exactly what was put in the field: no character dropped or changed.
+      const arrived = await page.waitForFunction((t) => window.localdx.formRecord().mass === t, row.input, { timeout: 3000, polling: 10 }).then(() => true, () => false);
+      if (!arrived) lost.push(`${way} ${JSON.stringify(row.input)} (${row.what}): the form holds ${JSON.stringify(await page.evaluate(() => window.localdx.formRecord().mass))}`);
+    }
+  await cdp.detach();
+  assert.deepEqual(lost, []);
+  // The app's reading of each string, with the values the model cannot do without: the number the
+  // native parser gives (used, or refused only as outside the field's possible range, with that
+  // number), or refused quoting what was typed.
+  const readings = await page.evaluate(async (rows) => Promise.all(rows.map(async (row) => {
+    const r = await window.localdx.predict({ age: '50', glucose: '148', mass: row.input });
+    const p = (r.problems || []).find((x) => x.field === 'mass');
+    return { value: r.ok ? r.values[5] : null, code: p?.code ?? null, message: p?.message ?? '', all: JSON.stringify(r.problems || []) };
+  })), corpus);
+  corpus.forEach((row, i) => {
+    const got = readings[i], name = `${JSON.stringify(row.input)} (${row.what})`;
+    if (row.expected === 'refused') {
+      assert.equal(got.value, null, `${name} was used as ${got.value}`);
+      assert.notEqual(got.code, 'out_of_range', `${name}: refused as a number out of range, not as text that is no number`);
+      assert.ok(got.code && got.message.length > 0, `${name}: refused without a reason`);
+    } else if (got.value !== null) {
+      assert.ok(Math.abs(got.value - Number(row.expected)) <= 1e-9 * Math.max(1, Math.abs(got.value)), `${name} read as ${got.value}`);
+    } else {
+      assert.equal(got.code, 'out_of_range', `${name}: ${got.all}`);
+      const shown = parseFloat(got.message.replace(/^[^:]*:\s*/, ''));
+      assert.ok(Math.abs(shown - Number(row.expected)) <= 1e-6 * Math.max(1, Math.abs(shown)), `${name}: read as ${shown} (${got.message})`);
+    }
+  });
   assert.deepEqual(errors, []);
   await ctx.close();
 });
