@@ -36,8 +36,7 @@ function onKey(e) {
   const n = byElement.get(e.target);
   if (e.key === 'Enter' && (e.ctrlKey || e.metaKey)) {
     e.preventDefault();
-    const predict = [...els.values()].find((x) => x.node.role === 'button' && x.node.name === 'Predict');
-    if (predict && !(predict.node.state & STATE.disabled)) M.a11yActivate(predict.node.id);
+    M.appPredict();  // as the Predict button, even when it is scrolled out of sight (a phone, 200% zoom)
   } else if (e.key === 'Escape' && n && n.role === 'textbox') {
     e.preventDefault();
     M.a11yRevert(n.id);

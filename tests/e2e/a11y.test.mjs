@@ -12,6 +12,7 @@
 //   [SECTION] The numbers corpus typed, pasted and composed: every character read or refused
 //   [SECTION] axe-core: no WCAG 2.1 A/AA violation, before and after a prediction
 //   [SECTION] The keyboard alone: from page load to the result
+//   [SECTION] Small things that turned a wrong input into an answer (help, copy, the result in view)
 //
 // Golden files (tests/e2e/golden/) hold what a person reviewed; LOCALDX_UPDATE_GOLDEN=1 rewrites them.
 import { test, before, after } from 'node:test';
@@ -437,6 +438,61 @@ test('keyboard only: from page load, Tab walks skip link, model, fields with the
   await page.keyboard.press('ArrowLeft');
   await page.waitForFunction(() => document.querySelector('#a11y [role=tab][aria-selected=true]')?.getAttribute('aria-label') === 'Patient');
   assert.equal((await page.evaluate(() => window.localdx.formRecord())).glucose, '148', 'the form is as it was left');
+  assert.deepEqual(errors, []);
+  await ctx.close();
+});
+
+//-----------------------------------------------------------------------------
+// [SECTION] Small things
+//-----------------------------------------------------------------------------
+test('a field\'s help opens by keyboard and by a tap (not only on hover), and is read by the screen reader', async () => {
+  const context = await browser.newContext({ viewport: { width: 390, height: 844 }, deviceScaleFactor: 2, hasTouch: true, isMobile: true });
+  const { ctx, page, errors } = await openApp(browser, server.base, { context });
+  await settled(page);
+  // Keyboard: Tab from the field reaches its help; Enter opens it, and its words are in the tree.
+  const help = page.getByRole('button', { name: /^Help: Plasma glucose/ });
+  await help.focus();
+  assert.equal(await help.getAttribute('aria-expanded'), 'false');
+  await page.keyboard.press('Enter');
+  await page.waitForFunction(() => document.querySelector('#a11y [aria-label^="Help: Plasma glucose"]')?.getAttribute('aria-expanded') === 'true', null, { timeout: 5000 });
+  const words = (await axTree(page)).filter((x) => x.name.includes('Possible range:')).map((x) => x.name);
+  assert.ok(words.some((w) => w.includes('mg/dL')), `the help's words are read: ${JSON.stringify(words)}`);
+  await page.keyboard.press('Enter');
+  await page.waitForFunction(() => document.querySelector('#a11y [aria-label^="Help: Plasma glucose"]')?.getAttribute('aria-expanded') === 'false', null, { timeout: 5000 });
+  // A tap on another field's "(?)": its help opens (a phone has no hover).
+  const bmi = page.getByRole('button', { name: /^Help: Body mass index/ });
+  const b = await bmi.boundingBox();
+  await page.touchscreen.tap(b.x + b.width / 2, b.y + b.height / 2);
+  await page.waitForFunction(() => document.querySelector('#a11y [aria-label^="Help: Body mass index"]')?.getAttribute('aria-expanded') === 'true', null, { timeout: 5000 });
+  await page.screenshot({ path: path.join(env.shots, 'a11y-help-phone.png') });
+  assert.deepEqual(errors, []);
+  await ctx.close();
+});
+
+test('at 200% zoom Ctrl+Enter brings the result into view; "Copy result" of an out-of-date result says so first', async () => {
+  const context = await browser.newContext({ viewport: { width: 640, height: 400 }, deviceScaleFactor: 2 });
+  await context.grantPermissions(['clipboard-read', 'clipboard-write'], { origin: server.base });
+  const { ctx, page, errors } = await openApp(browser, server.base, { context });
+  await settled(page);
+  await field(page, 'Plasma glucose').fill('148');
+  await field(page, 'Body mass index').fill('33.6');
+  await field(page, 'Age').fill('50');
+  await field(page, 'Age').press('Control+Enter');
+  await waitResult(page);
+  await page.waitForTimeout(300);
+  const heading = (await page.evaluate(() => window.localdx.a11yTree().nodes)).find((x) => x.role === 'heading' && x.name === 'Result');
+  assert.ok(heading && heading.clip[3] > 0 && heading.rect[1] >= 0 && heading.rect[1] + heading.rect[3] <= 400, `the result is in view (${heading && heading.rect} / ${heading && heading.clip})`);
+  // Copy of a current result: no warning. Then an edit makes it out of date, and the copy says so.
+  await page.getByRole('button', { name: 'Copy result' }).press('Enter');
+  await page.waitForTimeout(200);
+  assert.match(await page.evaluate(() => navigator.clipboard.readText()), /^LocalDx — /);
+  await field(page, 'Age').fill('51');
+  await page.waitForFunction(() => window.localdx.viewState().result === 'stale');
+  await page.getByRole('button', { name: 'Copy result' }).press('Enter');
+  await page.waitForTimeout(200);
+  const copied = await page.evaluate(() => navigator.clipboard.readText());
+  assert.match(copied, /^OUT OF DATE: the form's values changed after this result/);
+  assert.match(copied, /Age 50 years/, 'the values it was computed from, not the form\'s');
   assert.deepEqual(errors, []);
   await ctx.close();
 });

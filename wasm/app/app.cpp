@@ -601,6 +601,7 @@ void app_set_result(const std::string& result_json) {
     s.explain_class = -1;
     s.explained_as.reset();
     s.result_stale = false;
+    s.scroll_to_result = true;
     if (s.result->ok) {
         host_announce(result_summary(s));
         return;
@@ -768,6 +769,13 @@ std::string app_view_state() {
 double app_frames_drawn() { return static_cast<double>(state().frames_drawn); }
 // Fills the form from a record ({"glucose": "148", ...}; other fields emptied) and predicts, as a
 // clinician typing it and pressing Predict would; for the screenshots of every view.
+// Ctrl+Enter in the accessible layer (web/a11y.js): Predict, wherever the button is scrolled to.
+void app_predict() {
+    AppState& s = state();
+    wake(s);
+    predict_form(s, false);
+}
+
 void app_fill_and_predict(const std::string& record_json) {
     AppState& s = state();
     if (!s.model) return;
@@ -870,6 +878,7 @@ EMSCRIPTEN_BINDINGS(localdx_app) {
     emscripten::function("appViewState", &ldx::app::app_view_state);
     emscripten::function("appFramesDrawn", &ldx::app::app_frames_drawn);
     emscripten::function("appFillAndPredict", &ldx::app::app_fill_and_predict);
+    emscripten::function("appPredict", &ldx::app::app_predict);
     emscripten::function("appPrefillFromChart", &ldx::app::app_prefill_from_chart);
     emscripten::function("appSetChartStatus", &ldx::app::app_set_chart_status);
     emscripten::function("appSetChartWrite", &ldx::app::app_set_chart_write);

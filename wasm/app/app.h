@@ -197,8 +197,10 @@ struct AppState {
     int last_field = -1;                     // the text field last being edited
     std::string edit_start;                  // that field's text when its edit began (Escape goes back to it)
     std::string form_notice;                 // said under the form until the next change (an undone edit)
+    std::string help_open;                   // the "(?)" opened by a click, tap or key ("field-glucose"); "" none
     int refocus_field = -1;                  // a field to give the keyboard focus back to next frame (after Ctrl+Enter)
     bool refocus_pending = false;            // that field is taking the focus: put its caret at the end
+    bool scroll_to_result = false;           // a new result: the next frame scrolls it into view
     float form_scroll = 0;                   // how far the form is scrolled (pixels), for tests
     // The patient's chart from the EHR (SMART launch, web/smart.js; record/fhir.h fhir_chart): per
     // field what it gave. A field shows "from the chart" while its text is still the chart's.
@@ -299,6 +301,9 @@ bool save_to_chart_offered(const AppState& s);
 // RiskAssessment, or an Observation for a regression score, with the model's name, version and
 // SHA-256, the result's words, and as basis the Observations the form still holds from the chart.
 Json chart_resource(const AppState& s, int64_t now);
+// What Predict does: the form's record to the page's core (host_predict); `keep_focus` (Ctrl+Enter)
+// gives the keyboard focus back to the field it was in. Nothing while a prediction runs.
+void predict_form(AppState& s, bool keep_focus);
 std::string result_copy_text(
     const AppState& s);  // what "Copy result" copies: the model's identity, the values, the result
 

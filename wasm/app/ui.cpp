@@ -33,16 +33,39 @@ namespace ldx::app {
 // [SECTION] Small helpers
 //-----------------------------------------------------------------------------
 namespace {
-void help_marker(const std::string& text) {
+// A "(?)" that says more about `about`: its text shows on hover, and a click, a tap, Enter or
+// Space opens it in the page (and closes it again), so a keyboard or a phone reaches it too. `key`
+// names it (one is open at a time); returns whether it is open, for the caller to draw help_text
+// where it belongs.
+bool help_marker(AppState& s, const std::string& key, const std::string& about, const std::string& text) {
     ImGui::SameLine();
-    ImGui::TextDisabled("(?)");
-    if (ImGui::IsItemHovered()) {
+    const bool open = s.help_open == key;
+    const std::string label = "(?)##help-" + key;
+    a11y::Node node;
+    node.role = a11y::Role::disclosure;
+    node.name = "Help: " + about;
+    node.state = open ? a11y::kExpanded : a11y::kCollapsed;
+    a11y::note(ImGui::GetID(label.c_str()), node);
+    ImGui::PushStyleColor(ImGuiCol_Button, ImVec4(0, 0, 0, 0));
+    ImGui::PushStyleColor(ImGuiCol_Text, ImGui::GetStyleColorVec4(ImGuiCol_TextDisabled));
+    if (ImGui::SmallButton(label.c_str())) s.help_open = open ? "" : key;
+    ImGui::PopStyleColor(2);
+    if (ImGui::IsItemHovered() && !open) {
         ImGui::BeginTooltip();
         ImGui::PushTextWrapPos(ImGui::GetFontSize() * 30.0f);
         ImGui::TextUnformatted(text.c_str());
         ImGui::PopTextWrapPos();
         ImGui::EndTooltip();
     }
+    return s.help_open == key;
+}
+
+// The open help's words, wrapped where the view puts them, and read as one text.
+void help_text(const std::string& key, const std::string& text) {
+    ImGui::PushStyleColor(ImGuiCol_Text, ImGui::GetStyleColorVec4(ImGuiCol_TextDisabled));
+    ImGui::TextWrapped("%s", text.c_str());
+    ImGui::PopStyleColor();
+    a11y::text(("##help-text-" + key).c_str(), a11y::Role::text, text);
 }
 
 const Schema* schema_of(const AppState& s) { return s.model ? &s.model->model.schema : nullptr; }
@@ -355,7 +378,7 @@ void draw_save_to_chart(AppState& s) {
     if (!save_to_chart_offered(s)) return;
     if (!s.save_preview) {
         ImGui::SameLine();
-        if (ImGui::Button("Save to chart…")) s.save_preview = true;
+        if (button("Save to chart…")) s.save_preview = true;
         return;
     }
     const Json preview = chart_resource(s, 0);
@@ -364,12 +387,12 @@ void draw_save_to_chart(AppState& s) {
                        s.chart_patient.c_str(), json_text_or(preview, "resourceType").c_str(),
                        preview["note"][0]["text"].get<std::string>().c_str(),
                        preview["method"]["text"].get<std::string>().c_str(), basis.is_array() ? basis.size() : 0);
-    if (ImGui::Button("Send to the chart")) {
+    if (button("Send to the chart")) {
         host_save_to_chart(json_dump(chart_resource(s, host_now())));
         s.save_preview = false;
     }
     ImGui::SameLine();
-    if (ImGui::Button("Cancel")) s.save_preview = false;
+    if (button("Cancel")) s.save_preview = false;
 }
 
 // Under a field: the chart's note, and for an old value the button that accepts it.
@@ -384,7 +407,7 @@ bool draw_chart_note(AppState& s, size_t i) {
     ImGui::PushStyleColor(ImGuiCol_Text, state == "refused" ? kRed : state == "too_old" ? kAmber : kGreen);
     ImGui::TextWrapped("%s", note.c_str());
     ImGui::PopStyleColor();
-    if (state == "too_old" && ImGui::SmallButton("Use this value")) {
+    if (state == "too_old" && small_button("Use this value")) {
         s.chart[i].state = ChartValue::State::used;
         s.form[i].text = s.chart[i].text;
         s.form[i].unit = 0;
@@ -428,7 +451,7 @@ void draw_form(AppState& s) {
             }
             if (!f.code.empty()) tip += "\nCode: " + f.code;
             tip += f.required ? "\nRequired." : "\nOptional: the model can do without it.";
-            help_marker(tip);
+            const bool help_open = help_marker(s, "field-" + f.name, f.label, tip);
             if (narrow) ImGui::TableNextRow();
             ImGui::TableNextColumn();
             ImGui::SetNextItemWidth(-1);
@@ -527,6 +550,12 @@ void draw_form(AppState& s) {
                     }
                 }
             }
+            if (help_open) {
+                ImGui::TableNextRow();
+                ImGui::TableNextColumn();
+                if (!narrow) ImGui::TableNextColumn();
+                help_text("field-" + f.name, tip);
+            }
             changed |= draw_chart_note(s, i);
             const std::string p = problem_for(s, f.name, shown_problems);
             if (!p.empty()) {
@@ -549,15 +578,10 @@ void draw_form(AppState& s) {
     ImGui::Spacing();
     ImGui::BeginDisabled(s.predicting);
     const bool ctrl_enter = ImGui::IsKeyPressed(ImGui::GetKeyIndex(ImGuiKey_Enter)) && ImGui::GetIO().KeyCtrl;
-    if (ImGui::Button("Predict", ImVec2(140 * S(), 0)) || ctrl_enter) {
-        s.predicting = true;
-        // Enter ends the text field's editing; Ctrl+Enter predicts without losing the clinician's place.
-        if (ctrl_enter) s.refocus_field = s.last_field;
-        host_predict(json_dump(form_record(s)));
-    }
+    if (button("Predict", ImVec2(140 * S(), 0)) || ctrl_enter) predict_form(s, ctrl_enter);
     ImGui::EndDisabled();
     ImGui::SameLine();
-    if (ImGui::Button("Clear form")) {
+    if (button("Clear form")) {
         form_reset(s);
         host_form_cleared();
     }
@@ -723,6 +747,12 @@ void draw_result(AppState& s) {
         first_words(a11y::Role::status, "Enter the patient's values and press Predict.");
         return;
     }
+    // A new result is brought into view (on a phone or at 200% zoom it is below the form); the
+    // keyboard focus stays in the field it was in.
+    if (s.scroll_to_result) {
+        ImGui::SetScrollHereY(0.0f);
+        s.scroll_to_result = false;
+    }
     const ResultView& r = *s.result;
     if (!r.ok && json_text_or(r.problems[0], "code") == "incomplete") {
         // Too little of the patient for a verdict (the model's minimum information): the core's words
@@ -827,18 +857,21 @@ void draw_result(AppState& s) {
         said("##a11y-conformal", a11y::Role::text, words);
         ImGui::PopTextWrapPos();
         const std::string miss = pct(1 - r.conformal_level);
-        help_marker(regression ? "Calibrated on patients the model did not train on: the patient's true value lies "
-                                 "outside this interval for at most " +
-                                     miss + " of patients like them. It is as wide for every patient."
-                    : schema.outputs.kind == TaskKind::binary
-                        ? "Calibrated on patients the model did not train on: of the patients who have the condition, "
-                          "at most " +
-                              miss + " are placed in the low band; of those who do not, at most " + miss +
-                              " in the high band. Uncertain: at that confidence the model cannot rule either outcome "
-                              "out."
-                        : "Calibrated on patients the model did not train on: the patient's true class is outside "
-                          "this set for at most " +
-                              miss + " of patients like them, whatever their class.");
+        const std::string about =
+            regression ? "Calibrated on patients the model did not train on: the patient's true value lies "
+                         "outside this interval for at most " +
+                             miss + " of patients like them. It is as wide for every patient."
+            : schema.outputs.kind == TaskKind::binary
+                ? "Calibrated on patients the model did not train on: of the patients who have the condition, "
+                  "at most " +
+                      miss + " are placed in the low band; of those who do not, at most " + miss +
+                      " in the high band. Uncertain: at that confidence the model cannot rule either outcome "
+                      "out."
+                : "Calibrated on patients the model did not train on: the patient's true class is outside "
+                  "this set for at most " +
+                      miss + " of patients like them, whatever their class.";
+        if (help_marker(s, "conformal", regression ? "the prediction interval" : "the prediction set", about))
+            help_text("conformal", about);
     }
     if (r.check.ok) ImGui::TextColored(kGreen, "Computed and checked on this device.");
     else if (r.check.pending)
@@ -858,12 +891,12 @@ void draw_result(AppState& s) {
         said("##a11y-warning-" + std::to_string(wi), a11y::Role::text, "Warning: " + field + ": " + w.message);
         ImGui::PopStyleColor();
     }
-    if (ImGui::Button("Copy result")) {
+    if (button("Copy result")) {
         host_copy(result_copy_text(s));
         s.copied_at = ImGui::GetTime();
     }
     ImGui::SameLine();
-    if (ImGui::Button("Print")) host_print(result_copy_text(s));  // the browser prints a clean summary
+    if (button("Print")) host_print(result_copy_text(s));  // the browser prints a clean summary
     draw_save_to_chart(s);
     if (s.copied_at >= 0 && ImGui::GetTime() - s.copied_at < 3.0) {
         ImGui::SameLine();
@@ -1004,7 +1037,7 @@ std::string batch_csv(const AppState& s) {
 
 void draw_batch(AppState& s) {
     auto& b = s.batch;
-    if (ImGui::Button("Open patients (CSV or FHIR JSON)…")) host_open_csv();
+    if (button("Open patients (CSV or FHIR JSON)…")) host_open_csv();
     ImGui::SameLine();
     ImGui::TextColored(kGrey, "Scored on this device; nothing is uploaded.");
     const Schema& schema = *schema_of(s);
@@ -1023,14 +1056,14 @@ void draw_batch(AppState& s) {
             "glucose[mmol/L], "
             "converts it): %s. Other columns are ignored. FHIR R4 JSON (a Bundle or NDJSON) works too.",
             any_required ? "* required; " : "", columns.c_str());
-        if (ImGui::Button("Download a CSV template"))
+        if (button("Download a CSV template"))
             host_download(s.info.value("name", "model") + "-template.csv", patients_template_csv(schema));
         return;
     }
     ImGui::Text("%s: %zu patients scored, %zu rows could not be used.", b.file_name.c_str(), b.rows(),
                 b.problems.size());
     ImGui::SameLine();
-    if (ImGui::Button("Export results (CSV)")) host_download("localdx-results.csv", batch_csv(s));
+    if (button("Export results (CSV)")) host_download("localdx-results.csv", batch_csv(s));
     ImGui::PushStyleColor(ImGuiCol_Text, kGrey);
     ImGui::TextWrapped("%s", b.status.c_str());
     for (const std::string& n : b.meta.notices) ImGui::TextWrapped("Note: %s", n.c_str());
@@ -1108,7 +1141,7 @@ void draw_batch(AppState& s) {
         ImGui::Text("Row %d%s: %s", r.row, r.patient.empty() ? "" : (" (patient " + r.patient + ")").c_str(),
                     r.label.c_str());
         if (r.explanation) draw_explanation(s, r, 8);
-        else if (s.info.value("explainer", "") == "sampling-shapley" && ImGui::Button("Explain this row"))
+        else if (s.info.value("explainer", "") == "sampling-shapley" && button("Explain this row"))
             host_explain_row(b.selected);  // model-agnostic: ONNX Runtime runs the sampled rows for this patient only
     }
 }
@@ -1487,7 +1520,7 @@ void draw_validation_threshold(AppState& s, const Schema& schema, const Json& mt
     v.slider[2] = hi.x - lo.x;
     v.slider[3] = hi.y - lo.y;
     ImGui::SameLine();
-    if (ImGui::SmallButton("Model's threshold")) v.threshold = static_cast<float>(schema.outputs.threshold);
+    if (small_button("Model's threshold")) v.threshold = static_cast<float>(schema.outputs.threshold);
     const Confusion c = confusion_at(score, positive, v.threshold);
     auto show = [](double x) { return std::isnan(x) ? std::string("–") : pct(x); };
     ImGui::Text("At %s: sensitivity %s · specificity %s · PPV %s · NPV %s · %s alerts per 100 patients",
@@ -1571,8 +1604,8 @@ void draw_validation_conformal(AppState& s, const Schema& schema) {
                            what);
         ImGui::TextWrapped("On the same patients, by construction, at or just above each level:");
         table("local coverage", v.local_coverage);
-    } else if (!s.local_calibration && ImGui::Button(regression ? "Recalibrate the prediction intervals on this file"
-                                                                : "Recalibrate the prediction sets on this file")) {
+    } else if (!s.local_calibration && button(regression ? "Recalibrate the prediction intervals on this file"
+                                                         : "Recalibrate the prediction sets on this file")) {
         validate_recalibrate(s);
     }
 }
@@ -1584,7 +1617,7 @@ void draw_local_calibration(AppState& s) {
     ImGui::TextColored(kAmber, "Prediction %s: calibrated on %s (%zu patients), kept on this device.",
                        c.intervals ? "intervals" : "sets", c.source.c_str(), c.rows);
     ImGui::SameLine();
-    if (ImGui::SmallButton(c.intervals ? "Use the bundle's intervals again" : "Use the bundle's sets again")) {
+    if (small_button(c.intervals ? "Use the bundle's intervals again" : "Use the bundle's sets again")) {
         validate_forget_calibration(s);
         host_choose_model(s.model->model.manifest.name);  // reload the verified bundle as it was signed
     }
@@ -1611,7 +1644,7 @@ void draw_validate(AppState& s) {
         "on this device; nothing is sent.",
         schema.outputs.column.c_str(), classes.c_str());
     draw_local_calibration(s);
-    if (ImGui::Button("Open labelled file…")) host_open_labelled();
+    if (button("Open labelled file…")) host_open_labelled();
     const ImVec2 lo = ImGui::GetItemRectMin(), hi = ImGui::GetItemRectMax();
     v.open_button[0] = lo.x;
     v.open_button[1] = lo.y;
@@ -1719,14 +1752,27 @@ void draw_reporting(AppState& s) {
 
 std::string batch_export_csv(const AppState& s) { return batch_csv(s); }
 
+void predict_form(AppState& s, bool keep_focus) {
+    if (!s.model || s.predicting) return;
+    s.predicting = true;
+    // Enter ends the text field's editing; Ctrl+Enter predicts without losing the clinician's place.
+    if (keep_focus) s.refocus_field = s.last_field;
+    host_predict(json_dump(form_record(s)));
+}
+
 std::string result_copy_text(const AppState& s) {
     if (!s.model || !s.result || !s.result->ok) return "No result.";
     const Model& m = s.model->model;
     const ResultView& r = *s.result;
     std::string signers;
     for (const auto& k : m.signers) signers += (signers.empty() ? "" : ", ") + k.substr(0, 16);
-    std::string t = "LocalDx — " + m.schema.title + " (" + m.manifest.name + " v" + std::to_string(m.manifest.version) +
-                    ", signed by key " + signers + ", expires " + utc_format(m.manifest.expires).substr(0, 10) + ")\n";
+    // An out-of-date result says so first: the values below are the ones it was computed from, not
+    // the form's.
+    std::string t = s.result_stale ? "OUT OF DATE: the form's values changed after this result; it was computed "
+                                     "from the values below. Press Predict for a result of the form's values.\n"
+                                   : "";
+    t += "LocalDx — " + m.schema.title + " (" + m.manifest.name + " v" + std::to_string(m.manifest.version) +
+         ", signed by key " + signers + ", expires " + utc_format(m.manifest.expires).substr(0, 10) + ")\n";
     t += "Values:";
     for (size_t f = 0; f < m.schema.fields.size(); ++f)
         t += std::string(f ? ";" : "") + " " + m.schema.fields[f].label + " " +

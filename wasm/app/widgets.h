@@ -3,8 +3,10 @@
 #pragma once
 #include <cmath>
 #include <cstdio>
+#include <cstring>
 #include <string>
 
+#include "a11y.h"
 #include "app.h"
 #include "imgui.h"
 #include "palette.h"
@@ -41,6 +43,25 @@ void bullet(const char* format, Args... args) {
     ImGui::Bullet();
     ImGui::SameLine();
     ImGui::TextWrapped(format, args...);
+}
+
+// Buttons named for the accessible layer before they are drawn: a button scrolled out of sight
+// (a phone, 200% zoom) gets no label from Dear ImGui's hooks, yet Tab must still reach it (the
+// layer's focus scrolls it into view, then Enter presses it).
+inline void name_button(const char* label) {
+    a11y::Node n;
+    n.role = a11y::Role::button;
+    const char* end = std::strstr(label, "##");
+    n.name = end ? std::string(label, end) : std::string(label);
+    a11y::note(ImGui::GetID(label), n);
+}
+inline bool button(const char* label, const ImVec2& size = ImVec2(0, 0)) {
+    name_button(label);
+    return ImGui::Button(label, size);
+}
+inline bool small_button(const char* label) {
+    name_button(label);
+    return ImGui::SmallButton(label);
 }
 
 }  // namespace ldx::app
