@@ -526,6 +526,10 @@ Json parse_or_null(const std::string& text) {
 void app_set_model(const CoreModel& m, const std::string& status_json) {
     AppState& s = state();
     wake(s);
+    // From a tabular model to an imaging one or back, the tab open before (Batch, say) may not
+    // exist: ImGui would then bring forward whichever tab it finds, so the first (Patient or
+    // Image) is opened instead.
+    if (s.model && s.model->model.imaging.has_value() != m.shared()->model.imaging.has_value()) s.select_tab = 0;
     s.model = m.shared();
     s.info = core_model_info(*s.model);
     s.bundle_status = parse_or_null(status_json);
@@ -747,6 +751,7 @@ std::string app_view_state() {
             images.push_back({{"file", r.file},
                               {"ok", r.ok},
                               {"error", r.error},
+                              {"warnings", r.warnings},
                               {"label", r.label},
                               {"probabilities", r.probabilities},
                               {"explained", r.explained},

@@ -149,7 +149,8 @@ struct GlTexture {
 struct ImageResult {
     std::string file;
     bool ok = false;
-    std::string error;  // why the image could not be used, in the reader's words
+    std::string error;                  // why the image could not be used, in the reader's words
+    std::vector<std::string> warnings;  // above the result: confirm what the image is, or unlike the training images
     std::vector<double> probabilities;
     int predicted = 0, explained = 0;
     std::string label, explained_label;
