@@ -114,6 +114,18 @@ test('imaging: PNG, JPEG and DICOM opened with the button are scored on the devi
   assert.deepEqual(dicom.map, byName['synthetic-001.png'].map);
   assert.deepEqual(dicom.header, { modality: 'OT', body_part: 'CHEST', view: 'PA' });
 
+  // A PNG or JPEG file does not say what it shows: its result is shown once the clinician confirms
+  // what it is (the button, pressed with the mouse for the first image); the DICOM file says.
+  for (const f of ['synthetic-001.png', 'synthetic-003.png', 'synthetic-003.jpg'])
+    assert.deepEqual([byName[f].to_confirm, byName[f].confirmed], [true, false], f);
+  assert.equal(dicom.to_confirm, false);
+  await page.evaluate(() => window.localdx.selectImage(0));
+  await page.waitForTimeout(300);
+  const [cx, cy, cw, ch] = await page.evaluate(() => window.localdx.viewState().imaging.confirm_button);
+  await page.mouse.click(cx + cw / 2, cy + ch / 2);
+  await page.waitForFunction(() => window.localdx.viewState().imaging.images[0].confirmed, null, { timeout: 5000 });
+  await page.evaluate(() => { window.localdx.confirmImage(1); window.localdx.confirmImage(2); });
+
   // The heat map is drawn over the image: the selected image's area has the map's warm colours,
   // and none once the opacity slider is dragged to 0.
   const warmShare = async () => {
@@ -182,22 +194,33 @@ test('imaging scope: pydicom\'s CT and MR files are refused with the reason, a s
   assert.match(byName['MR_small.dcm'].error, new RegExp(`^This image is an MR image \\(modality MR\\); ${madeFor.replace(/[().;]/g, '\\$&')}`));
   // A synthetic image from the training generator: scored; the PNG says nothing of what it shows,
   // so the clinician is asked to confirm it; nothing says it is unlike the training images.
+  const confirmWords = 'A PNG or JPEG file does not say what it shows: use the result only if this image is synthetic radiograph (modality OT; body part CHEST; view PA).';
   const ok = byName['synthetic-002.png'];
   assert.equal(ok.ok, true, ok.error);
-  assert.deepEqual(ok.warnings, ['A PNG or JPEG file does not say what it shows: use the result only if this image is synthetic radiograph (modality OT; body part CHEST; view PA).']);
+  assert.deepEqual(ok.warnings, []);
+  assert.deepEqual([ok.to_confirm, ok.confirmed, ok.confirm_words], [true, false, confirmWords]);
   const bright = byName['bright-002.png'];
   assert.equal(bright.ok, true, bright.error);
-  assert.equal(bright.warnings.length, 2);
-  assert.match(bright.warnings[1], /^This image looks unlike the 1600 images the model was trained on \(brighter/);
+  assert.equal(bright.warnings.length, 1);
+  assert.match(bright.warnings[0], /^This image looks unlike the 1600 images the model was trained on \(brighter/);
   // The demonstration's own DICOM file (modality OT, CHEST, PA): scored with no warning at all.
   assert.equal(byName['synthetic-001.dcm'].ok, true, byName['synthetic-001.dcm'].error);
   assert.deepEqual(byName['synthetic-001.dcm'].warnings, []);
-  // The warning is drawn above the result, is in the accessible layer as an alert, and is said
-  // before the result when the image is selected.
+  assert.equal(byName['synthetic-001.dcm'].to_confirm, false);
+  // Until the clinician confirms what a PNG is, its result is neither said nor exported.
   const brightAt = files.indexOf('bright-002.png');
   await page.evaluate((i) => window.localdx.selectImage(i), brightAt);
   await page.waitForFunction(() => document.getElementById('live').textContent.startsWith('bright-002.png: Warning: '), null, { timeout: 5000 });
-  assert.match(await page.evaluate(() => document.getElementById('live').textContent), /Warning: This image looks unlike the 1600 images.*\. (Opacity|No opacity), probability/);
+  const asking = await page.evaluate(() => document.getElementById('live').textContent);
+  assert.ok(asking.includes(confirmWords) && asking.endsWith('Its result is shown once you confirm what the image is.'), asking);
+  assert.doesNotMatch(asking, /probability/);
+  assert.match(await page.evaluate(() => window.localdx.imageResultsCsv()), /\nsynthetic-002\.png,,,,,,,,"?not confirmed: A PNG or JPEG file does not say what it shows/);
+  // Confirmed with the accessible layer's button: the warning is drawn above the result, is an
+  // alert in the layer, and is said before the result.
+  await page.getByRole('button', { name: 'Yes, it is: show the result' }).press('Enter');
+  await page.waitForFunction((i) => window.localdx.viewState().imaging.images[i].confirmed, brightAt, { timeout: 5000 });
+  await page.waitForFunction(() => /probability/.test(document.getElementById('live').textContent), null, { timeout: 5000 });
+  assert.match(await page.evaluate(() => document.getElementById('live').textContent), /^bright-002\.png: Warning: This image looks unlike the 1600 images.*\. (Opacity|No opacity), probability/);
   await page.waitForFunction(() => [...document.querySelectorAll('#a11y [role=alert]')].some((e) => /looks unlike the 1600 images/.test(e.textContent)), null, { timeout: 5000 });
   await page.screenshot({ path: path.join(env.shots, 'imaging-scope-warning.png') });
   // The refusal: said in full in the layer, and in the exported table.

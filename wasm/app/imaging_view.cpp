@@ -61,7 +61,14 @@ ImageResult image_result_from_json(const std::string& file, const Json& j) {
         r.ms = j.value("ms", 0.0);
         r.runtime = json_text_or(j, "runtime");
         if (j.contains("warnings") && j["warnings"].is_array())
-            for (const Json& w : j["warnings"]) r.warnings.push_back(json_text_or(w, "message"));
+            for (const Json& w : j["warnings"]) {
+                if (json_text_or(w, "code") == "confirm_scope") {
+                    r.to_confirm = true;
+                    r.confirm_words += (r.confirm_words.empty() ? "" : " ") + json_text_or(w, "message");
+                } else {
+                    r.warnings.push_back(json_text_or(w, "message"));
+                }
+            }
         if (j.contains("header") && j["header"].is_object()) {
             r.modality = json_text_or(j["header"], "modality");
             r.body_part = json_text_or(j["header"], "body_part");
@@ -83,6 +90,8 @@ std::string image_summary(const ImageResult& r) {
     if (!r.ok) return r.file + ": not used: " + r.error;
     std::string warned;
     for (const std::string& w : r.warnings) warned += "Warning: " + w + " ";
+    if (!image_shown(r))
+        return r.file + ": " + warned + r.confirm_words + " Its result is shown once you confirm what the image is.";
     return r.file + ": " + warned + r.label + ", probability " +
            pct(r.probabilities[static_cast<size_t>(r.predicted)]) +
            ". The heat map shows where the model looked for \"" + r.explained_label + "\", not where disease is.";
@@ -168,6 +177,14 @@ void images_free(ImageResult& r) {
     texture_free(r.heat);
 }
 
+void image_confirm(AppState& s, int i) {
+    if (i < 0 || i >= static_cast<int>(s.imaging.images.size())) return;
+    ImageResult& r = s.imaging.images[static_cast<size_t>(i)];
+    if (!r.ok || !r.to_confirm || r.confirmed) return;
+    r.confirmed = true;
+    host_announce(image_summary(r));
+}
+
 void images_clear(ImagingState& im) {
     for (ImageResult& r : im.images) images_free(r);
     im.images.clear();
@@ -207,6 +224,23 @@ void draw_selected(AppState& s, ImageResult& r, float side) {
         ImGui::PopStyleColor();
         a11y::text("##a11y-image-warnings", a11y::Role::alert, r.file + ": warning: " + said);
     }
+    ensure_textures(r);
+    if (!image_shown(r)) {
+        // Nothing of the result yet: the question, and the image itself to answer it by.
+        ImGui::PushStyleColor(ImGuiCol_Text, kAmber);
+        ImGui::TextWrapped("%s", r.confirm_words.c_str());
+        ImGui::PopStyleColor();
+        a11y::text("##a11y-image-confirm", a11y::Role::alert, r.file + ": " + r.confirm_words);
+        if (ImGui::Button("Yes, it is: show the result")) image_confirm(s, im.selected);
+        keep_rect(im.confirm_button, ImGui::GetItemRectMin(), ImGui::GetItemRectMax());
+        if (r.image.id) {
+            side = std::max(128 * S(), std::min(side, ImGui::GetContentRegionAvail().y));
+            const float k = side / static_cast<float>(std::max(r.display_width, r.display_height));
+            ImGui::Image(tex(r.image), ImVec2(r.display_width * k, r.display_height * k));
+        }
+        return;
+    }
+    if (r.to_confirm) ImGui::TextColored(kGrey, "You confirmed that this image is what the model was made for.");
     ImGui::PushFont(nullptr);
     ImGui::TextColored(r.predicted == 1 && schema.outputs.kind == TaskKind::binary ? kAmber : kGreen, "%s",
                        r.label.c_str());
@@ -347,7 +381,11 @@ void draw_table(AppState& s, float height) {
         ImGui::PopID();
         ImGui::TableNextColumn();
         // Wrapped in the column, never cut: the reason is what the clinician needs to read.
-        if (r.ok) {
+        if (r.ok && !image_shown(r)) {
+            ImGui::PushStyleColor(ImGuiCol_Text, kAmber);
+            ImGui::TextWrapped("confirm what it is to see the result");
+            ImGui::PopStyleColor();
+        } else if (r.ok) {
             ImGui::Text("%s (%s)", r.label.c_str(), pct(r.probabilities[static_cast<size_t>(r.predicted)]).c_str());
             if (!r.warnings.empty()) {
                 ImGui::PushStyleColor(ImGuiCol_Text, kAmber);
@@ -371,17 +409,21 @@ std::string image_results_csv(const AppState& s) {
     for (const char* h : {"map", "deletion_area_map", "deletion_area_random", "warnings", "problem"})
         header.push_back(h);
     std::string out = csv_line(header);
+    // A result the clinician has not confirmed is not exported either: the reason stands in for it.
     for (const ImageResult& r : s.imaging.images) {
-        std::vector<std::string> row{r.file, r.ok ? r.label : ""};
+        const bool shown = image_shown(r);
+        std::vector<std::string> row{r.file, shown ? r.label : ""};
         for (size_t k = 0; k < schema.outputs.classes.size(); ++k)
-            row.push_back(r.ok ? fmt(r.probabilities[k], "%.6f") : "");
-        row.push_back(r.ok ? r.map_kind : "");
-        row.push_back(r.ok ? fmt(r.ranked_area, "%.4f") : "");
-        row.push_back(r.ok ? fmt(r.random_area, "%.4f") : "");
+            row.push_back(shown ? fmt(r.probabilities[k], "%.6f") : "");
+        row.push_back(shown ? r.map_kind : "");
+        row.push_back(shown ? fmt(r.ranked_area, "%.4f") : "");
+        row.push_back(shown ? fmt(r.random_area, "%.4f") : "");
         std::string warned;
         for (const std::string& w : r.warnings) warned += (warned.empty() ? "" : " ") + w;
+        if (r.to_confirm && r.confirmed)
+            warned += (warned.empty() ? "" : " ") + std::string("Confirmed by the clinician: ") + r.confirm_words;
         row.push_back(warned);
-        row.push_back(r.error);
+        row.push_back(r.ok && !shown ? "not confirmed: " + r.confirm_words : r.error);
         out += csv_line(row);
     }
     return out;
