@@ -760,6 +760,7 @@ globalThis.localdx = {
   scoreImages: (files) => scoreImages(files.map(({ name, bytes }) => new File([typeof bytes === 'string' ? Uint8Array.from(atob(bytes), (c) => c.charCodeAt(0)) : bytes], name))),
   imageResultsCsv: () => M.appImageResultsCsv(),
   selectImage: (i) => M.appSelectImage(i),  // as a click on the image's row
+  confirmImage: (i) => M.appConfirmImage(i),  // as "Yes, it is: show the result" for image i
   explainImage: (index, cls) => explainImage(JSON.stringify({ index, class: cls })),  // as the "Map of" choice
   // The tensor the model sees for a file (base64 of float32, little-endian), for the parity test.
   imageTensor: async ({ name, bytes }) => {

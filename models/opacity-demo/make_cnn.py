@@ -18,6 +18,9 @@ Writes to OUT_DIR:
                   centres and radii in pixels), and PyTorch's side of the parity tests:
                   tensors.f32 (the tensors, float32) and reference.json (probability, cam);
                   reference.csv (image, p_0, p_1), the reference images `localdx bundle` takes
+  schema.json     models/opacity-demo/schema.json with "image.training": the mean and standard
+                  deviation of each training image's tensor, summarised (min, max, mean, sd) for
+                  the core's out-of-distribution warning (docs/imaging.md)
 Deterministic for a given seed (torch.manual_seed, numpy default_rng).
 """
 import argparse
@@ -95,6 +98,17 @@ def main():
     rng = np.random.default_rng(a.seed)
     labels = rng.integers(0, 2, a.images)
     xs = np.concatenate([tensor(draw(rng, bool(l))[0]) for l in labels])
+    # What the core compares an image with (imaging/image_input.h, Scope): per training image, the
+    # mean and the standard deviation of its tensor, summarised over the training images.
+    per_image = {"mean": xs.astype(np.float64).mean(axis=(1, 2, 3)), "std": xs.astype(np.float64).std(axis=(1, 2, 3))}
+    training = {"images": int(len(xs))}
+    for key, v in per_image.items():
+        training[key] = {"min": float(v.min()), "max": float(v.max()), "mean": float(v.mean()), "sd": float(v.std())}
+    with open(os.path.join(os.path.dirname(os.path.abspath(__file__)), "schema.json")) as f:
+        schema = json.load(f)
+    schema["image"]["training"] = training
+    with open(os.path.join(a.out, "schema.json"), "w") as f:
+        json.dump(schema, f, indent=2)
     ys = torch.tensor(labels, dtype=torch.float32)[:, None]
     model = OpacityNet()
     opt = torch.optim.Adam(model.parameters(), lr=2e-3)

@@ -35,7 +35,11 @@ your training pipeline's tensor for the same file.
 
 Prints what was read to standard error: format, size, frames, rescale and window, and the
 header fields a clinician may see (modality, body part, view). Nothing else of the header is
-read out. Exit 1 with the reason when the file cannot be used.
+read out. Exit 1 with the reason when the file cannot be used, or when it is a DICOM file whose
+modality, body part or view is outside the schema's lists (the model was not made for it; the
+browser refuses it too). Warns, as the browser does, when a PNG or JPEG file must be confirmed by
+the clinician, when a DICOM file leaves its body part or view empty, and when the tensor's mean or
+standard deviation is outside the training images' (the schema's image.training).
 )";
 
 int fail(const std::vector<Problem>& ps) {
@@ -114,6 +118,12 @@ int cmd_preprocess(const Args& a) {
     auto pixels = image_file_decode(*bytes, frame);
     if (!pixels) return fail(pixels.problems());
     std::fprintf(stderr, "localdx preprocess: %s\n", seen_text(format, *pixels, frame).c_str());
+    // What the browser checks before scoring (imaging/image_input.h, Scope): an image the model
+    // was not made for is refused, and the warnings are printed as the page shows them.
+    const ImageScope scope = image_scope_check(*schema->image, format, *pixels);
+    if (!scope.refused.empty()) return fail(scope.refused);
+    for (const Problem& w : scope.warnings)
+        std::fprintf(stderr, "localdx preprocess: warning: %s\n", w.message.c_str());
     Tensor t;
     if (a.has("--pixels")) {
         t.shape = {1, pixels->height, pixels->width, pixels->channels};
@@ -121,6 +131,8 @@ int cmd_preprocess(const Args& a) {
     } else {
         auto tensor = image_tensor(*schema->image, *pixels);
         if (!tensor) return fail(tensor.problems());
+        if (auto unlike = image_unlike_training(*schema->image, *tensor))
+            std::fprintf(stderr, "localdx preprocess: warning: %s\n", unlike->message.c_str());
         t = std::move(*tensor);
     }
     if (auto ok = file_write_atomic(*out_path, tensor_npy(t)); !ok) return fail(ok.problems());

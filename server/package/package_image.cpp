@@ -13,6 +13,7 @@
 // load that ONNX Runtime gives the author's probabilities for them.
 #include <cmath>
 #include <filesystem>
+#include <tuple>
 
 #include "csv/csv.h"
 #include "drift/histogram.h"
@@ -189,6 +190,28 @@ Result<Package> package_image(const PackageInput& in, Schema schema, const OnnxI
     if (!schema.fields.empty())
         return problem("unsupported_model",
                        "an imaging model takes the image alone; this schema also has fields (not supported yet)");
+    // What the model was made for (imaging/image_input.h, Scope): the browser refuses images
+    // outside these lists and warns when one is unlike the training images, so both must be said.
+    const ImageInput& scope = *schema.image;
+    std::vector<Problem> unsaid;
+    for (const auto& [list, key, example] : {std::tuple{&scope.modalities, "modalities", "[\"DX\", \"CR\"]"},
+                                             std::tuple{&scope.body_parts, "body_parts", "[\"CHEST\"]"},
+                                             std::tuple{&scope.views, "views", "[\"PA\", \"AP\"]"}})
+        if (list->empty())
+            unsaid.push_back(problem("missing_scope",
+                                     std::string("an imaging schema must list the DICOM values its model was made for: "
+                                                 "image.") +
+                                         key + " is missing or empty (e.g. " + example +
+                                         "); images with other values are refused",
+                                     std::string("image.") + key));
+    if (!scope.training)
+        unsaid.push_back(problem("missing_scope",
+                                 "an imaging schema must carry image.training: the mean and standard deviation of each "
+                                 "preprocessed training "
+                                 "image, summarised as {images, mean: {min, max, mean, sd}, std: {min, max, mean, sd}} "
+                                 "(docs/imaging.md); without it images unlike the training images cannot be flagged",
+                                 "image.training"));
+    if (!unsaid.empty()) return unsaid;
     auto model = image_model_from_onnx(schema, info);
     if (!model) return model.problems();
     if (!in.reference || in.reference->empty())

@@ -649,17 +649,27 @@ ImageStart image_refused(const std::vector<Problem>& ps) {
     return s;
 }
 
-ImageStart image_start(const LoadedModel& lm, const Result<Pixels>& pixels) {
+// The header's refusals come before any work on the pixels; the warnings (the header's, then the
+// tensor's against the training images) travel with the job to its result.
+ImageStart image_start(const LoadedModel& lm, ImageFormat format, const Result<Pixels>& pixels) {
     const Model& m = lm.model;
     if (!m.imaging || !m.schema.image)
         return image_refused({problem("not_imaging", "this model does not read images")});
     if (!pixels) return image_refused(pixels.problems());
+    ImageScope scope = image_scope_check(*m.schema.image, format, *pixels);
+    if (!scope.refused.empty()) {
+        ImageStart s = image_refused(scope.refused);
+        s.header = Json{{"modality", pixels->modality}, {"body_part", pixels->body_part}, {"view", pixels->view}};
+        return s;
+    }
     auto tensor = image_tensor(*m.schema.image, *pixels);
     if (!tensor) return image_refused(tensor.problems());
+    if (auto unlike = image_unlike_training(*m.schema.image, *tensor)) scope.warnings.push_back(*unlike);
     auto display = image_display(*m.schema.image, *pixels);
     if (!display) return image_refused(display.problems());
     ImageStart s;
     s.job = image_job_start(std::move(*tensor));
+    s.job->warnings = std::move(scope.warnings);
     s.display = std::move(*display);
     s.header = Json{{"modality", pixels->modality},
                     {"body_part", pixels->body_part},
@@ -670,13 +680,15 @@ ImageStart image_start(const LoadedModel& lm, const Result<Pixels>& pixels) {
 }  // namespace
 
 ImageStart core_image_start(const LoadedModel& m, std::span<const uint8_t> rgba, int width, int height) {
-    return image_start(m, pixels_from_interleaved(rgba, width, height, 4));
+    // The browser decodes PNG and JPEG files only (DICOM comes as bytes, below); either says
+    // nothing of what it shows, which is all the scope check needs to know of it.
+    return image_start(m, ImageFormat::png, pixels_from_interleaved(rgba, width, height, 4));
 }
 
 ImageStart core_image_start_dicom(const LoadedModel& m, std::string_view bytes, int frame) {
     if (m.model.schema.image && !m.model.schema.image->accepts(ImageFormat::dicom))
         return image_refused({problem("unsupported_image", "this model does not take DICOM files")});
-    return image_start(m, dicom_decode(bytes, frame));
+    return image_start(m, ImageFormat::dicom, dicom_decode(bytes, frame));
 }
 
 Json core_image_give(const LoadedModel& lm, ImageJob& job, std::span<const float> probabilities,
@@ -718,7 +730,8 @@ Json core_image_result(const LoadedModel& lm, const ImageJob& job) {
                   {"random", job.deletion.random},
                   {"ranked_area", job.deletion.ranked_area},
                   {"random_area", job.deletion.random_area}}},
-                {"runs", job.runs}};
+                {"runs", job.runs},
+                {"warnings", problems_json(job.warnings)}};
 }
 
 Json core_check_images(const LoadedModel& lm, std::span<const float> outputs) {

@@ -5,6 +5,7 @@
 //   [SECTION] Image input (schema key "image")
 //   [SECTION] Decoded pixels
 //   [SECTION] Tensor
+//   [SECTION] Scope: what the model was made for (header lists, training statistics)
 //
 // The schema describes the preprocessing; imaging/preprocess.h implements it, once, for the CLI
 // (`localdx preprocess`) and the browser. A data scientist checks it against their training
@@ -15,6 +16,8 @@
 #include <optional>
 #include <string>
 #include <vector>
+
+#include "base/error.h"
 
 namespace ldx {
 
@@ -29,9 +32,23 @@ enum class IntensityKind { window, range, min_max };
 // align_corners=False, no antialiasing), or area averaging (PyTorch's adaptive average pooling).
 enum class ResizeFilter { bilinear, area };
 
+// One statistic of the preprocessed tensor over the training images: its range and spread.
+struct TrainingStatistic {
+    double min = 0, max = 0, mean = 0, sd = 0;
+};
+// The preprocessed tensors of the training images (schema key "image.training"): per image, the
+// mean and the standard deviation of all its tensor values (intensity and contrast).
+struct ImageTraining {
+    int64_t images = 0;
+    TrainingStatistic mean, std;
+};
+
 struct ImageInput {
     std::string label = "Image";                  // what the clinician reads ("Chest radiograph")
     std::vector<std::string> modalities;          // DICOM Modality values accepted ("DX", "CR"); empty: any
+    std::vector<std::string> body_parts;          // DICOM BodyPartExamined values ("CHEST"); empty: any
+    std::vector<std::string> views;               // DICOM ViewPosition values ("PA", "AP"); empty: any
+    std::optional<ImageTraining> training;        // for the out-of-distribution warning
     std::vector<ImageFormat> formats;             // at least one
     std::string tensor = "image";                 // the ONNX model's input name
     int channels = 1, height = 224, width = 224;  // NCHW float32, one image
@@ -74,5 +91,40 @@ struct Tensor {
 
 // The tensor as a NumPy .npy file (format 1.0, little-endian float32, C order).
 std::string tensor_npy(const Tensor& t);
+
+//-----------------------------------------------------------------------------
+// [SECTION] Scope
+//-----------------------------------------------------------------------------
+// Implemented in imaging/scope.cpp, used by the browser (client/core_api.h) and the CLI
+// (`localdx preprocess --bundle`) alike.
+//
+// The header against the schema's lists: a DICOM file whose Modality, BodyPartExamined or
+// ViewPosition holds a value outside a non-empty list is refused ("out_of_scope", the field in
+// the clinician's words). A DICOM file without a Modality is refused too (the tag is mandatory,
+// and the model cannot be told what it is looking at); one without a body part or view, which
+// many files leave empty, is accepted with a warning asking the clinician to confirm them. A PNG or
+// JPEG file says nothing about what it shows: accepted with a warning that the clinician confirms
+// it (`image_scope_words`). Empty lists accept anything (`localdx bundle` requires them).
+// The refusals (code "out_of_scope") and the warnings (code "confirm_scope").
+struct ImageScope {
+    std::vector<Problem> refused, warnings;
+};
+ImageScope image_scope_check(const ImageInput& in, ImageFormat format, const Pixels& pixels);
+// "synthetic radiographs (modality OT), body part CHEST, view PA": what the model takes.
+std::string image_scope_words(const ImageInput& in);
+
+// Per image: the mean and standard deviation of all the tensor's values.
+struct TensorStatistics {
+    double mean = 0, std = 0;
+};
+TensorStatistics tensor_statistics(const Tensor& t);
+// How far outside the training range a statistic may fall before the image is called unlike the
+// training images: this many standard deviations (over the training images) beyond their minimum
+// or maximum.
+inline constexpr double kTrainingMarginSd = 2.0;
+// A warning ("unlike_training") when the tensor's mean or standard deviation falls outside the
+// training range widened by kTrainingMarginSd; nothing when it does not or the schema has no
+// training statistics.
+std::optional<Problem> image_unlike_training(const ImageInput& in, const Tensor& t);
 
 }  // namespace ldx

@@ -95,6 +95,9 @@ struct ImageJob {
     DeletionCurve deletion;
     std::vector<double> staged;  // the explained class's probability from each run of the stage
     size_t runs = 0;             // runs made, every stage
+    // Shown above the result: the clinician to confirm what the image is, or an image unlike the
+    // training images (image_input.h, Scope). Set by whoever starts the job.
+    std::vector<Problem> warnings;
 };
 
 // Starts a job for a preprocessed tensor (imaging/preprocess.h).

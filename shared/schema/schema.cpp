@@ -9,6 +9,7 @@
 //   [SECTION] Serialisation
 #include "schema/schema.h"
 
+#include "base/text.h"
 #include "conformal/conformal.h"
 
 #include <algorithm>
@@ -332,19 +333,53 @@ void parse_outputs(Checker& c, const Json& j, Outputs& o) {
 void parse_image(Checker& c, const Json& j, ImageInput& im) {
     const std::string path = "image";
     if (!j.is_object()) return c.add("wrong_type", "image must be an object", path);
-    c.keys(j, {"label", "modalities", "formats", "tensor", "preprocess"}, path);
+    c.keys(j, {"label", "modalities", "body_parts", "views", "formats", "tensor", "preprocess", "training"}, path);
     c.take_opt(json_opt_string(j, "label", path), im.label);
-    if (j.contains("modalities")) {
-        const Json& m = j["modalities"];
+    // DICOM code strings (CS: at most 16 characters), compared without padding or case.
+    const auto codes = [&](const char* key, const char* example, std::vector<std::string>& out) {
+        if (!j.contains(key)) return;
+        const Json& m = j[key];
+        const std::string kp = path + "." + key;
         if (!m.is_array())
-            c.add("wrong_type", "modalities must be an array of DICOM Modality values (\"DX\", \"CR\")",
-                  path + ".modalities");
-        else
-            for (size_t i = 0; i < m.size(); ++i) {
-                if (m[i].is_string() && !m[i].get<std::string>().empty() && m[i].get<std::string>().size() <= 16)
-                    im.modalities.push_back(m[i].get<std::string>());
-                else c.add("bad_value", "expected a DICOM Modality value such as \"DX\"", at(path + ".modalities", i));
+            return c.add("wrong_type", std::string(key) + " must be an array of DICOM values (" + example + ")", kp);
+        for (size_t i = 0; i < m.size(); ++i) {
+            if (m[i].is_string() && !m[i].get<std::string>().empty() && m[i].get<std::string>().size() <= 16 &&
+                printable(m[i].get<std::string>()) == m[i].get<std::string>())
+                out.push_back(m[i].get<std::string>());
+            else c.add("bad_value", std::string("expected a DICOM value such as ") + example, at(kp, i));
+        }
+    };
+    codes("modalities", "\"DX\"", im.modalities);
+    codes("body_parts", "\"CHEST\"", im.body_parts);
+    codes("views", "\"PA\"", im.views);
+    if (j.contains("training")) {
+        const std::string tp = path + ".training";
+        const Json& t = j["training"];
+        if (!t.is_object()) {
+            c.add("wrong_type", "training must give the training images' tensor statistics: images, mean, std", tp);
+        } else {
+            c.keys(t, {"images", "mean", "std"}, tp);
+            ImageTraining tr;
+            if (c.take(json_integer(t, "images", tp), tr.images) && tr.images < 2)
+                c.add("bad_range", "images must be the number of training images (at least 2)", tp + ".images");
+            for (const char* key : {"mean", "std"}) {
+                const std::string sp = tp + "." + key;
+                TrainingStatistic& st = std::string(key) == "mean" ? tr.mean : tr.std;
+                if (!t.contains(key) || !t[key].is_object()) {
+                    c.add("missing_key", std::string(key) + " must be {min, max, mean, sd} over the training images",
+                          sp);
+                    continue;
+                }
+                c.keys(t[key], {"min", "max", "mean", "sd"}, sp);
+                c.take(json_number(t[key], "min", sp), st.min);
+                c.take(json_number(t[key], "max", sp), st.max);
+                c.take(json_number(t[key], "mean", sp), st.mean);
+                c.take(json_number(t[key], "sd", sp), st.sd);
+                if (!(st.min <= st.mean && st.mean <= st.max) || !(st.sd >= 0) || !std::isfinite(st.max - st.min))
+                    c.add("bad_range", "needs min <= mean <= max and sd >= 0", sp);
             }
+            im.training = tr;
+        }
     }
     im.formats.clear();
     if (!j.contains("formats") || !j["formats"].is_array() || j["formats"].empty()) {
@@ -447,20 +482,30 @@ Json image_to_json(const ImageInput& im) {
     else if (im.intensity == IntensityKind::range)
         intensity = {{"kind", "range"}, {"min", im.range_min}, {"max", im.range_max}};
     else intensity = {{"kind", "min_max"}};
-    return {{"label", im.label},
-            {"modalities", im.modalities},
-            {"formats", formats},
-            {"tensor",
-             {{"name", im.tensor},
-              {"layout", "NCHW"},
-              {"channels", im.channels},
-              {"height", im.height},
-              {"width", im.width}}},
-            {"preprocess",
-             {{"intensity", intensity},
-              {"resize", im.filter == ResizeFilter::bilinear ? "bilinear" : "area"},
-              {"mean", im.mean},
-              {"std", im.std}}}};
+    Json j = {{"label", im.label},
+              {"modalities", im.modalities},
+              {"body_parts", im.body_parts},
+              {"views", im.views},
+              {"formats", formats},
+              {"tensor",
+               {{"name", im.tensor},
+                {"layout", "NCHW"},
+                {"channels", im.channels},
+                {"height", im.height},
+                {"width", im.width}}},
+              {"preprocess",
+               {{"intensity", intensity},
+                {"resize", im.filter == ResizeFilter::bilinear ? "bilinear" : "area"},
+                {"mean", im.mean},
+                {"std", im.std}}}};
+    if (im.training) {
+        const auto stat = [](const TrainingStatistic& t) {
+            return Json{{"min", t.min}, {"max", t.max}, {"mean", t.mean}, {"sd", t.sd}};
+        };
+        j["training"] = {
+            {"images", im.training->images}, {"mean", stat(im.training->mean)}, {"std", stat(im.training->std)}};
+    }
+    return j;
 }
 }  // namespace
 

@@ -4,12 +4,13 @@
 // Index of this file
 //   [SECTION] Set-up: server, bundles, browser, test images (PNG, JPEG, DICOM)
 //   [SECTION] Opening images with the button: result, heat map, opacity, batch table, export
+//   [SECTION] Scope: images the model was not made for refused, unlike ones warned; the Image tab
 //   [SECTION] Preprocessing parity: the browser's tensor and `localdx preprocess --bundle`
 //   [SECTION] Privacy audit and offline
 //   [SECTION] WebGPU (Chromium's software adapter): chosen only when the address asks for it
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFileSync, writeFileSync, mkdirSync, readdirSync } from 'node:fs';
+import { readFileSync, writeFileSync, mkdirSync, readdirSync, copyFileSync, existsSync } from 'node:fs';
 import { execFileSync } from 'node:child_process';
 import path from 'node:path';
 import { env, startServer, publish, launch, openApp, chooseFileWith, chromium, chromiumOptions } from './harness.mjs';
@@ -23,6 +24,7 @@ let server, browser;
 
 // DICOM header values that must never leave the page (written into the test DICOM file).
 const MARKERS = ['SYNTHETIC^MARKERPATIENT', 'MRN-7731-4419', '19230817'];
+const PYDICOM = '/usr/lib/python3/dist-packages/pydicom/data/test_files';
 
 //-----------------------------------------------------------------------------
 // [SECTION] Set-up
@@ -56,7 +58,12 @@ ds.BitsAllocated = 8; ds.BitsStored = 8; ds.HighBit = 7; ds.PixelRepresentation 
 ds.PixelData = px.tobytes()
 ds.is_little_endian = True; ds.is_implicit_VR = False
 ds.save_as(f"{out}/synthetic-001.dcm", write_like_original=False)
+# A held-out image with its brightness doubled (clipped at 255): unlike the training images.
+a = np.asarray(Image.open(f"{src}/synthetic-002.png")).astype(int)
+Image.fromarray(np.clip(2 * a, 0, 255).astype(np.uint8), "L").save(f"{out}/bright-002.png")
 `, testDir, work]);
+  // pydicom's CT and MR files (python3-pydicom): not what the demonstration was made for.
+  for (const f of ['CT_small.dcm', 'MR_small.dcm']) copyFileSync(path.join(PYDICOM, f), path.join(work, f));
   server = await startServer('imaging');
   assert.equal((await publish(server.base, bundle)).status, 201);
   assert.equal((await publish(server.base, path.join(env.demo, 'bundles', 'pima-diabetes-1.ldxb'))).status, 201);
@@ -64,7 +71,7 @@ ds.save_as(f"{out}/synthetic-001.dcm", write_like_original=False)
 });
 after(async () => { await browser?.close(); server?.stop(); });
 
-const imageFile = (name) => path.join(name.endsWith('.png') ? testDir : work, name);
+const imageFile = (name) => (existsSync(path.join(work, name)) ? path.join(work, name) : path.join(testDir, name));
 const lesionsOf = (name) => JSON.parse(readFileSync(path.join(testDir, name.replace(/\.(png|jpg|dcm)$/, '.json')), 'utf8'));
 
 //-----------------------------------------------------------------------------
@@ -107,6 +114,18 @@ test('imaging: PNG, JPEG and DICOM opened with the button are scored on the devi
   assert.deepEqual(dicom.map, byName['synthetic-001.png'].map);
   assert.deepEqual(dicom.header, { modality: 'OT', body_part: 'CHEST', view: 'PA' });
 
+  // A PNG or JPEG file does not say what it shows: its result is shown once the clinician confirms
+  // what it is (the button, pressed with the mouse for the first image); the DICOM file says.
+  for (const f of ['synthetic-001.png', 'synthetic-003.png', 'synthetic-003.jpg'])
+    assert.deepEqual([byName[f].to_confirm, byName[f].confirmed], [true, false], f);
+  assert.equal(dicom.to_confirm, false);
+  await page.evaluate(() => window.localdx.selectImage(0));
+  await page.waitForTimeout(300);
+  const [cx, cy, cw, ch] = await page.evaluate(() => window.localdx.viewState().imaging.confirm_button);
+  await page.mouse.click(cx + cw / 2, cy + ch / 2);
+  await page.waitForFunction(() => window.localdx.viewState().imaging.images[0].confirmed, null, { timeout: 5000 });
+  await page.evaluate(() => { window.localdx.confirmImage(1); window.localdx.confirmImage(2); });
+
   // The heat map is drawn over the image: the selected image's area has the map's warm colours,
   // and none once the opacity slider is dragged to 0.
   const warmShare = async () => {
@@ -143,7 +162,7 @@ print(np.mean((a[..., 0] - a[..., 2]) > 40))`, path.join(work, 'shown.png')]).to
   // Export: one row per image, the DICOM's refusal reason included when it has one.
   const csv = await page.evaluate(() => window.localdx.imageResultsCsv());
   const lines = csv.trim().split('\n');
-  assert.equal(lines[0], 'file,result,p_0,p_1,map,deletion_area_map,deletion_area_random,problem');
+  assert.equal(lines[0], 'file,result,p_0,p_1,map,deletion_area_map,deletion_area_random,warnings,problem');
   assert.equal(lines.length, 1 + files.length);
   // The map of the other class ("Map of"): made again in the worker, in place, with its own curve.
   const other = await page.evaluate(() => window.localdx.explainImage(0, 0));
@@ -154,6 +173,79 @@ print(np.mean((a[..., 0] - a[..., 2]) > 40))`, path.join(work, 'shown.png')]).to
   await page.evaluate(() => window.localdx.explainImage(0, 1));
   await page.waitForFunction(() => window.localdx.viewState().imaging.images[0].explained === 1);
   await page.screenshot({ path: path.join(env.shots, 'imaging.png') });
+  assert.deepEqual(errors, []);
+  await page.context().close();
+});
+
+//-----------------------------------------------------------------------------
+// [SECTION] Scope
+//-----------------------------------------------------------------------------
+test('imaging scope: pydicom\'s CT and MR files are refused with the reason, a synthetic image is accepted, one with its brightness doubled is warned as unlike the training images', async () => {
+  const { page, errors } = await openApp(browser, server.base, { model: 'opacity-demo' });
+  const files = ['CT_small.dcm', 'MR_small.dcm', 'synthetic-002.png', 'bright-002.png', 'synthetic-001.dcm'];
+  const chooser = await chooseFileWith(page, ['imaging', 'open_button']);
+  await chooser.setFiles(files.map(imageFile));
+  await page.waitForFunction((n) => window.localdx.viewState().imaging.images.length === n, files.length, { timeout: 60000 });
+  const byName = Object.fromEntries((await page.evaluate(() => window.localdx.viewState().imaging.images)).map((r) => [r.file, r]));
+  const madeFor = 'this model is made for synthetic radiograph (modality OT; body part CHEST; view PA) only.';
+  assert.equal(byName['CT_small.dcm'].ok, false);
+  assert.equal(byName['CT_small.dcm'].error, `This image is a CT scan (modality CT); ${madeFor}`);
+  assert.equal(byName['MR_small.dcm'].ok, false);
+  assert.match(byName['MR_small.dcm'].error, new RegExp(`^This image is an MR image \\(modality MR\\); ${madeFor.replace(/[().;]/g, '\\$&')}`));
+  // A synthetic image from the training generator: scored; the PNG says nothing of what it shows,
+  // so the clinician is asked to confirm it; nothing says it is unlike the training images.
+  const confirmWords = 'A PNG or JPEG file does not say what it shows: use the result only if this image is synthetic radiograph (modality OT; body part CHEST; view PA).';
+  const ok = byName['synthetic-002.png'];
+  assert.equal(ok.ok, true, ok.error);
+  assert.deepEqual(ok.warnings, []);
+  assert.deepEqual([ok.to_confirm, ok.confirmed, ok.confirm_words], [true, false, confirmWords]);
+  const bright = byName['bright-002.png'];
+  assert.equal(bright.ok, true, bright.error);
+  assert.equal(bright.warnings.length, 1);
+  assert.match(bright.warnings[0], /^This image looks unlike the 1600 images the model was trained on \(brighter/);
+  // The demonstration's own DICOM file (modality OT, CHEST, PA): scored with no warning at all.
+  assert.equal(byName['synthetic-001.dcm'].ok, true, byName['synthetic-001.dcm'].error);
+  assert.deepEqual(byName['synthetic-001.dcm'].warnings, []);
+  assert.equal(byName['synthetic-001.dcm'].to_confirm, false);
+  // Until the clinician confirms what a PNG is, its result is neither said nor exported.
+  const brightAt = files.indexOf('bright-002.png');
+  await page.evaluate((i) => window.localdx.selectImage(i), brightAt);
+  await page.waitForFunction(() => document.getElementById('live').textContent.startsWith('bright-002.png: Warning: '), null, { timeout: 5000 });
+  const asking = await page.evaluate(() => document.getElementById('live').textContent);
+  assert.ok(asking.includes(confirmWords) && asking.endsWith('Its result is shown once you confirm what the image is.'), asking);
+  assert.doesNotMatch(asking, /probability/);
+  assert.match(await page.evaluate(() => window.localdx.imageResultsCsv()), /\nsynthetic-002\.png,,,,,,,,"?not confirmed: A PNG or JPEG file does not say what it shows/);
+  // Confirmed with the accessible layer's button: the warning is drawn above the result, is an
+  // alert in the layer, and is said before the result.
+  await page.getByRole('button', { name: 'Yes, it is: show the result' }).press('Enter');
+  await page.waitForFunction((i) => window.localdx.viewState().imaging.images[i].confirmed, brightAt, { timeout: 5000 });
+  await page.waitForFunction(() => /probability/.test(document.getElementById('live').textContent), null, { timeout: 5000 });
+  assert.match(await page.evaluate(() => document.getElementById('live').textContent), /^bright-002\.png: Warning: This image looks unlike the 1600 images.*\. (Opacity|No opacity), probability/);
+  await page.waitForFunction(() => [...document.querySelectorAll('#a11y [role=alert]')].some((e) => /looks unlike the 1600 images/.test(e.textContent)), null, { timeout: 5000 });
+  await page.screenshot({ path: path.join(env.shots, 'imaging-scope-warning.png') });
+  // The refusal: said in full in the layer, and in the exported table.
+  await page.evaluate(() => window.localdx.selectImage(0));
+  await page.waitForFunction(() => [...document.querySelectorAll('#a11y [role=alert]')].some((e) => e.textContent.includes('This image is a CT scan (modality CT); this model is made for')), null, { timeout: 5000 });
+  await page.screenshot({ path: path.join(env.shots, 'imaging-scope-refused.png') });
+  const csv = await page.evaluate(() => window.localdx.imageResultsCsv());
+  assert.match(csv, /CT_small\.dcm,,,,,,,,"?This image is a CT scan \(modality CT\); this model is made for/);
+  assert.deepEqual(errors, []);
+  await page.context().close();
+});
+
+test('imaging: from the Batch tab of a tabular model to the imaging model, the Image tab opens (and Patient on the way back)', async () => {
+  const { page, errors } = await openApp(browser, server.base, { model: 'pima-diabetes' });
+  const selectedTab = () => page.evaluate(() => document.querySelector('#a11y [role=tab][aria-selected=true]')?.getAttribute('aria-label'));
+  await page.evaluate(() => window.localdx.selectTab(1));
+  await page.waitForFunction(() => document.querySelector('#a11y [role=tab][aria-selected=true]')?.getAttribute('aria-label') === 'Batch');
+  await page.evaluate(() => globalThis.localdxHost.chooseModel('opacity-demo'));
+  await page.waitForFunction(() => window.localdx.model()?.name === 'opacity-demo', null, { timeout: 30000 });
+  await page.waitForFunction(() => document.querySelector('#a11y [role=tab][aria-selected=true]')?.getAttribute('aria-label') === 'Image', null, { timeout: 5000 })
+    .catch(async () => assert.fail(`the tab open is ${await selectedTab()}, not Image`));
+  await page.evaluate(() => globalThis.localdxHost.chooseModel('pima-diabetes'));
+  await page.waitForFunction(() => window.localdx.model()?.name === 'pima-diabetes', null, { timeout: 30000 });
+  await page.waitForFunction(() => document.querySelector('#a11y [role=tab][aria-selected=true]')?.getAttribute('aria-label') === 'Patient', null, { timeout: 5000 })
+    .catch(async () => assert.fail(`the tab open is ${await selectedTab()}, not Patient`));
   assert.deepEqual(errors, []);
   await page.context().close();
 });
@@ -172,7 +264,7 @@ test('imaging: the browser\'s tensor equals `localdx preprocess --bundle` for ev
   const { page } = await openApp(browser, server.base, { model: 'opacity-demo' });
   const torch = readFileSync(path.join(testDir, 'tensors.f32'));
   const plane = 224 * 224;
-  const names = [...reference.names.map((n) => n + '.png'), ...readdirSync(work).filter((f) => /\.(jpg|dcm)$/.test(f))];
+  const names = [...reference.names.map((n) => n + '.png'), ...readdirSync(work).filter((f) => /^synthetic-.*\.(jpg|dcm)$/.test(f))];
   let worstCli = 0, worstTorch = 0;
   for (const name of names) {
     const out = path.join(work, name + '.npy');

@@ -11,9 +11,13 @@
 //   5. deletion curve (the core's): masking the map's top-ranked cells lowers the probability
 //      faster than masking them in a random order (mean area over the positive images);
 //   6. the same network exported without its map output (model-nocam.onnx), bundled: LocalDx
-//      explains it with an occlusion map (169 runs an image), which passes 4 and 5 too.
-import { readFileSync, mkdirSync } from 'node:fs';
-import { execFileSync } from 'node:child_process';
+//      explains it with an occlusion map (169 runs an image), which passes 4 and 5 too;
+//   7. scope: none of the held-out images is called unlike the training images (by the core's
+//      job nor by `localdx preprocess`), each with its brightness doubled is; pydicom's CT and MR
+//      files are refused with the reason (the worker's wasm core and the CLI); `localdx bundle`
+//      refuses an imaging schema without its lists or its training statistics.
+import { readFileSync, writeFileSync, mkdirSync } from 'node:fs';
+import { execFileSync, spawnSync } from 'node:child_process';
 import path from 'node:path';
 import { ort, loadBundle } from '../node/load_core.mjs';
 
@@ -69,11 +73,17 @@ function pointsAtLesion(r, meta) {
 }
 
 let worstTensor = 0, worstP = 0, worstCam = 0, hits = 0, positives = 0, areaMap = 0, areaRandom = 0;
+let unlikeHeldOut = 0, unlikeDoubled = 0;
 const positiveImages = [];
+const codes = (r) => (r.warnings || []).map((w) => w.code);
+// The CLI's exit status and what it printed to standard error.
+const cliRun = (args) => spawnSync(cli, args, { encoding: 'utf8', stdio: ['ignore', 'ignore', 'pipe'] });
 for (let i = 0; i < ref.names.length; i++) {
   const name = ref.names[i], png = path.join(modelDir, 'test', name + '.png');
   const out = path.join(work, name + '.npy'), pixels = path.join(work, name + '.pixels.npy');
-  execFileSync(cli, ['preprocess', '--bundle', bundle, '--trust', trust, '--image', png, '--out', out], { stdio: ['ignore', 'ignore', 'pipe'] });
+  const pre = cliRun(['preprocess', '--bundle', bundle, '--trust', trust, '--image', png, '--out', out]);
+  if (pre.status !== 0) throw new Error(`localdx preprocess ${name}: ${pre.stderr}`);
+  if (/unlike the/.test(pre.stderr)) fails.push(`localdx preprocess calls held-out ${name} unlike the training images`);
   execFileSync(cli, ['preprocess', '--bundle', bundle, '--trust', trust, '--image', png, '--out', pixels, '--pixels'], { stdio: ['ignore', 'ignore', 'pipe'] });
   const mine = npy(out), theirs = torchTensor(i);
   for (let k = 0; k < plane; k++) worstTensor = Math.max(worstTensor, Math.abs(mine[k] - theirs[k]));
@@ -84,6 +94,12 @@ for (let i = 0; i < ref.names.length; i++) {
   grey.forEach((v, k) => { rgba.fill(v, 4 * k, 4 * k + 3); rgba[4 * k + 3] = 255; });
   const r = await score(rgba);
   worstP = Math.max(worstP, Math.abs(r.probabilities[1] - ref.probability[i]));
+  // 7. A PNG says nothing of what it shows: the clinician is asked to confirm it, always; held-out
+  // images from the training generator are never unlike the training images, doubled ones are.
+  if (!codes(r).includes('confirm_scope')) fails.push(`${name}: no confirm_scope warning for a PNG (${JSON.stringify(r.warnings)})`);
+  if (codes(r).includes('unlike_training')) unlikeHeldOut++;
+  const doubled = rgba.map((v, k) => (k % 4 === 3 ? v : Math.min(255, 2 * v)));
+  if (codes(await score(doubled)).includes('unlike_training')) unlikeDoubled++;
   const meta = JSON.parse(readFileSync(path.join(modelDir, 'test', name + '.json'), 'utf8'));
   if (!meta.positive) continue;
   positives++;
@@ -99,7 +115,7 @@ console.log(`${ref.names.length} held-out images: tensor vs PyTorch ${worstTenso
 console.log(`pointing game ${hits}/${positives}; deletion area: map ${areaMap.toFixed(3)}, random ${areaRandom.toFixed(3)}`);
 // 6. Without a map output: an occlusion bundle of the same network.
 const nocam = path.join(work, 'nocam.ldxb');
-execFileSync(cli, ['bundle', '--schema', path.join(here, '../../models/opacity-demo/schema.json'), '--model', path.join(modelDir, 'model-nocam.onnx'),
+execFileSync(cli, ['bundle', '--schema', path.join(modelDir, 'schema.json'), '--model', path.join(modelDir, 'model-nocam.onnx'),
   '--reference', path.join(modelDir, 'test/reference.csv'), '--name', 'opacity-demo', '--version', '1',
   '--key', path.join(path.dirname(trust), 'signing-key.json'), '--out', nocam], { stdio: ['ignore', 'ignore', 'pipe'] });
 const occ = await loadBundle(corePath, nocam, trust);
@@ -123,6 +139,55 @@ occRandom /= Math.max(1, occShown);
 console.log(`occlusion map (${occ.info.imaging.occlusion_runs} runs an image): pointing game ${occHits}/${occShown} (${occFlat} flat: the probability stays at 1 whichever square is masked); deletion area: map ${occMap.toFixed(3)}, random ${occRandom.toFixed(3)}`);
 if (occShown < 10 || occHits < 0.9 * occShown) fails.push(`occlusion pointing game ${occHits}/${occShown} is below 90% (or fewer than 10 maps)`);
 if (!(occMap < occRandom)) fails.push(`the occlusion map's deletion curve (${occMap}) does not fall faster than a random one (${occRandom})`);
+// 7. Scope.
+console.log(`unlike the training images: ${unlikeHeldOut}/${ref.names.length} held-out, ${unlikeDoubled}/${ref.names.length} with their brightness doubled`);
+if (unlikeHeldOut !== 0) fails.push(`${unlikeHeldOut} held-out images called unlike the training images`);
+if (unlikeDoubled !== ref.names.length) fails.push(`only ${unlikeDoubled}/${ref.names.length} brightness-doubled images called unlike the training images`);
+// A doubled PNG through the CLI: the same warning, printed.
+{
+  const src = path.join(modelDir, 'test', ref.names[0] + '.png'), bright = path.join(work, 'bright.png');
+  execFileSync('/usr/bin/python3', ['-c', 'import sys, numpy as np\nfrom PIL import Image\na = np.asarray(Image.open(sys.argv[1])).astype(int)\nImage.fromarray(np.clip(2 * a, 0, 255).astype(np.uint8), "L").save(sys.argv[2])', src, bright]);
+  const said = cliRun(['preprocess', '--bundle', bundle, '--trust', trust, '--image', bright, '--out', path.join(work, 'bright.npy')]);
+  if (said.status !== 0 || !/warning: This image looks unlike the 1600 images the model was trained on \(brighter/.test(said.stderr)) fails.push(`localdx preprocess does not warn of a brightness-doubled image: ${said.stderr}`);
+}
+for (const [file, words] of [['CT_small', 'a CT scan (modality CT)'], ['MR_small', 'an MR image (modality MR)']]) {
+  const dcm = `/usr/lib/python3/dist-packages/pydicom/data/test_files/${file}.dcm`;
+  const job = model.imageJobDicom(new Uint8Array(readFileSync(dcm)), 0);
+  const refused = job.ok() ? null : JSON.parse(job.error());
+  job.delete();
+  const p = refused?.problems?.[0];
+  if (!p || p.code !== 'out_of_scope' || !p.message.startsWith(`This image is ${words}`)) fails.push(`${file}: the wasm core does not refuse it as out of scope: ${JSON.stringify(refused)}`);
+  const pre = cliRun(['preprocess', '--bundle', bundle, '--trust', trust, '--image', dcm, '--out', path.join(work, file + '.npy')]);
+  if (pre.status !== 1) fails.push(`${file}: localdx preprocess --bundle exits ${pre.status}`);
+  const cliSaid = pre.stderr;
+  if (!cliSaid.includes(`This image is ${words}; this model is made for synthetic radiograph`)) fails.push(`${file}: localdx preprocess says: ${cliSaid}`);
+}
+// `localdx bundle` refuses an imaging schema that does not say what its model was made for.
+{
+  const full = JSON.parse(readFileSync(path.join(modelDir, 'schema.json'), 'utf8'));
+  const attempt = (schema) => {
+    const file = path.join(work, 'scope-schema.json');
+    writeFileSync(file, JSON.stringify(schema));
+    const r = cliRun(['bundle', '--schema', file, '--model', path.join(modelDir, 'model.onnx'), '--reference', path.join(modelDir, 'test/reference.csv'),
+      '--name', 'opacity-demo', '--version', '1', '--key', path.join(path.dirname(trust), 'signing-key.json'), '--out', path.join(work, 'scope.ldxb')]);
+    return r.status === 0 ? null : r.stderr;
+  };
+  const noViews = structuredClone(full);
+  delete noViews.image.views;
+  const noTraining = structuredClone(full);
+  delete noTraining.image.training;
+  const noLists = structuredClone(noTraining);
+  noLists.image.modalities = [];
+  delete noLists.image.body_parts;
+  noLists.image.views = [];
+  for (const [what, schema, needles] of [['no views', noViews, ['image.views']], ['no training statistics', noTraining, ['image.training']],
+    ['no lists', noLists, ['image.modalities', 'image.body_parts', 'image.views', 'image.training']]]) {
+    const said = attempt(schema);
+    if (said === null) fails.push(`localdx bundle accepts an imaging schema with ${what}`);
+    else for (const n of needles) if (!said.includes(n)) fails.push(`localdx bundle (${what}) does not name ${n}: ${said}`);
+  }
+  if (attempt(full) !== null) fails.push('localdx bundle refuses the full demonstration schema');
+}
 if (worstTensor > 1e-6) fails.push(`preprocessing differs from PyTorch's tensor by ${worstTensor}`);
 if (worstP > 1e-5) fails.push(`ONNX Runtime Web's probability differs from PyTorch's by ${worstP}`);
 // The map sums 32 float32 channels in another order than PyTorch: relative 1e-4.

@@ -236,3 +236,144 @@ TEST(Imaging, DicomTruncatedOrDamagedIsRefusedWithAReason) {
     ASSERT_FALSE(frame);
     EXPECT_NE(frame.error().message.find("frame"), std::string::npos);
 }
+
+// What the model was made for (image_input.h, Scope): the schema's lists and training statistics,
+// the header checked against them, and the tensor against the training images.
+TEST(ImageScope, ListsAndTrainingStatisticsParseRoundTripAndBadOnesAreNamed) {
+    Json j = image_schema();
+    j["image"]["body_parts"] = Json::array({"CHEST"});
+    j["image"]["views"] = Json::array({"PA", "AP"});
+    j["image"]["training"] = {{"images", 1600},
+                              {"mean", {{"min", -0.55}, {"max", -0.46}, {"mean", -0.52}, {"sd", 0.015}}},
+                              {"std", {{"min", 0.47}, {"max", 0.62}, {"mean", 0.52}, {"sd", 0.025}}}};
+    auto s = schema_from_json(j);
+    ASSERT_TRUE(s) << s.error().describe();
+    EXPECT_EQ(s->image->body_parts, std::vector<std::string>{"CHEST"});
+    EXPECT_EQ(s->image->views, (std::vector<std::string>{"PA", "AP"}));
+    ASSERT_TRUE(s->image->training);
+    EXPECT_EQ(s->image->training->images, 1600);
+    EXPECT_DOUBLE_EQ(s->image->training->std.sd, 0.025);
+    auto again = schema_from_json(schema_to_json(*s));
+    ASSERT_TRUE(again) << again.error().describe();
+    EXPECT_EQ(schema_to_json(*again), schema_to_json(*s));
+
+    Json bad = j;
+    bad["image"]["views"] = Json::array({"PA", ""});
+    bad["image"]["body_parts"] = "CHEST";
+    bad["image"]["training"]["mean"]["min"] = 0.0;  // above its mean
+    bad["image"]["training"]["std"].erase("sd");
+    const std::string paths = paths_of(schema_from_json(bad));
+    for (const char* p : {"image.views[1]", "image.body_parts", "image.training.mean", "image.training.std"})
+        EXPECT_NE(paths.find(p), std::string::npos) << p << " not named in: " << paths;
+}
+
+namespace {
+ImageInput demo_scope() {
+    ImageInput im = spec(8, 8);
+    im.label = "Synthetic radiograph";
+    im.formats = {ImageFormat::png, ImageFormat::dicom};
+    im.modalities = {"OT"};
+    im.body_parts = {"CHEST"};
+    im.views = {"PA"};
+    return im;
+}
+Pixels with_header(std::string modality, std::string body_part, std::string view) {
+    Pixels p = grey(2, 2, {0, 1, 2, 3});
+    p.modality = std::move(modality);
+    p.body_part = std::move(body_part);
+    p.view = std::move(view);
+    return p;
+}
+}  // namespace
+
+TEST(ImageScope, ADicomOutsideTheListsIsRefusedNamingTheFieldAndWhatTheModelTakes) {
+    const ImageInput im = demo_scope();
+    const ImageScope ok = image_scope_check(im, ImageFormat::dicom, with_header("OT", "chest ", "PA"));
+    EXPECT_TRUE(ok.refused.empty());
+    EXPECT_TRUE(ok.warnings.empty());
+    const ImageScope ct = image_scope_check(im, ImageFormat::dicom, with_header("CT", "CHEST", "PA"));
+    ASSERT_EQ(ct.refused.size(), 1u);
+    EXPECT_EQ(ct.refused[0].code, "out_of_scope");
+    EXPECT_EQ(ct.refused[0].field, "modality");
+    EXPECT_EQ(ct.refused[0].message,
+              "This image is a CT scan (modality CT); this model is made for synthetic radiograph (modality OT; body "
+              "part CHEST; view PA) only.");
+    const ImageScope head = image_scope_check(im, ImageFormat::dicom, with_header("MR", "HEAD", "AP"));
+    ASSERT_EQ(head.refused.size(), 3u);  // every reason at once
+    EXPECT_EQ(head.refused[1].field, "body_part");
+    EXPECT_NE(head.refused[1].message.find("body part is HEAD"), std::string::npos) << head.refused[1].message;
+    EXPECT_EQ(head.refused[2].field, "view");
+    // No modality: refused (a mandatory tag); no body part or view: accepted, the clinician asked.
+    const ImageScope none = image_scope_check(im, ImageFormat::dicom, with_header("", "", ""));
+    ASSERT_EQ(none.refused.size(), 1u);
+    EXPECT_NE(none.refused[0].message.find("does not say its modality"), std::string::npos);
+    const ImageScope empty = image_scope_check(im, ImageFormat::dicom, with_header("OT", "", ""));
+    EXPECT_TRUE(empty.refused.empty());
+    ASSERT_EQ(empty.warnings.size(), 2u);
+    EXPECT_EQ(empty.warnings[0].code, "confirm_scope");
+    EXPECT_NE(empty.warnings[0].message.find("does not say its body part"), std::string::npos);
+}
+
+TEST(ImageScope, APngIsAcceptedWithTheClinicianToConfirmItAndEmptyListsTakeAnything) {
+    const ImageScope png = image_scope_check(demo_scope(), ImageFormat::png, grey(2, 2, {0, 1, 2, 3}));
+    EXPECT_TRUE(png.refused.empty());
+    ASSERT_EQ(png.warnings.size(), 1u);
+    EXPECT_EQ(png.warnings[0].message,
+              "A PNG or JPEG file does not say what it shows: use the result only if this image is synthetic "
+              "radiograph (modality OT; body part CHEST; view PA).");
+    const ImageScope any = image_scope_check(spec(8, 8), ImageFormat::dicom, with_header("CT", "", ""));
+    EXPECT_TRUE(any.refused.empty());
+    EXPECT_TRUE(any.warnings.empty());
+    EXPECT_TRUE(image_scope_check(spec(8, 8), ImageFormat::png, grey(1, 1, {0})).warnings.empty());
+}
+
+TEST(ImageScope, ATensorOutsideTheTrainingRangeWidenedByItsMarginIsUnlikeTheTrainingImages) {
+    ImageInput im = demo_scope();
+    Tensor t;
+    t.shape = {1, 1, 2, 2};
+    t.data = {-1, -1, 1, 1};  // mean 0, standard deviation 1
+    const TensorStatistics st = tensor_statistics(t);
+    EXPECT_DOUBLE_EQ(st.mean, 0);
+    EXPECT_DOUBLE_EQ(st.std, 1);
+    EXPECT_FALSE(image_unlike_training(im, t)) << "no training statistics, no warning";
+    im.training = ImageTraining{100, {-0.5, 0.5, 0, 0.1}, {0.8, 1.2, 1, 0.1}};
+    EXPECT_FALSE(image_unlike_training(im, t));
+    // Inside the margin (two standard deviations beyond the maximum): not flagged.
+    for (float& v : t.data) v += 0.69f;
+    EXPECT_FALSE(image_unlike_training(im, t));
+    for (float& v : t.data) v += 0.02f;  // mean 0.71 > 0.5 + 2 x 0.1
+    auto bright = image_unlike_training(im, t);
+    ASSERT_TRUE(bright);
+    EXPECT_EQ(bright->code, "unlike_training");
+    EXPECT_NE(bright->message.find("unlike the 100 images the model was trained on (brighter"), std::string::npos)
+        << bright->message;
+    t.data = {0, 0, 0, 0};  // flat: mean in range, contrast far below
+    auto flat = image_unlike_training(im, t);
+    ASSERT_TRUE(flat);
+    EXPECT_NE(flat->message.find("lower in contrast"), std::string::npos) << flat->message;
+}
+
+// pydicom's CT and MR files against the demonstration's lists: refused with the reason.
+TEST(ImageScope, PydicomsCtAndMrFilesAreRefusedByTheDemonstrationsLists) {
+    if (!dicom_available()) GTEST_SKIP() << "this build has no DICOM decoder";
+    std::ifstream f(LOCALDX_SOURCE_DIR "/models/opacity-demo/schema.json");
+    std::stringstream schema_text;
+    schema_text << f.rdbuf();
+    auto schema = schema_parse(schema_text.str());
+    ASSERT_TRUE(schema) << schema.error().describe();
+    for (const auto& [name, words] :
+         {std::pair{"CT_small", "a CT scan (modality CT)"}, std::pair{"MR_small", "an MR image (modality MR)"}}) {
+        std::ifstream in(std::string("/usr/lib/python3/dist-packages/pydicom/data/test_files/") + name + ".dcm",
+                         std::ios::binary);
+        ASSERT_TRUE(in) << "python3-pydicom's test files are missing: run scripts/setup";
+        std::stringstream ss;
+        ss << in.rdbuf();
+        auto pixels = dicom_decode(ss.str());
+        ASSERT_TRUE(pixels) << pixels.error().describe();
+        const ImageScope scope = image_scope_check(*schema->image, ImageFormat::dicom, *pixels);
+        ASSERT_FALSE(scope.refused.empty()) << name;
+        EXPECT_EQ(scope.refused[0].field, "modality");
+        EXPECT_NE(scope.refused[0].message.find(std::string("This image is ") + words), std::string::npos)
+            << scope.refused[0].message;
+    }
+}

@@ -527,6 +527,10 @@ Json parse_or_null(const std::string& text) {
 void app_set_model(const CoreModel& m, const std::string& status_json) {
     AppState& s = state();
     wake(s);
+    // From a tabular model to an imaging one or back, the tab open before (Batch, say) may not
+    // exist: ImGui would then bring forward whichever tab it finds, so the first (Patient or
+    // Image) is opened instead.
+    if (s.model && s.model->model.imaging.has_value() != m.shared()->model.imaging.has_value()) s.select_tab = 0;
     s.model = m.shared();
     s.info = core_model_info(*s.model);
     s.bundle_status = parse_or_null(status_json);
@@ -564,9 +568,12 @@ void app_add_image_result(double index, const std::string& file, const std::stri
         emscripten::val view(emscripten::typed_memory_view(n, r.grey.data()));
         view.call<void>("set", grey);
     }
+    const bool again = index >= 0 && index < static_cast<double>(s.imaging.images.size());
+    // The same image, its map made again for another class: still confirmed if it was.
+    if (again) r.confirmed = s.imaging.images[static_cast<size_t>(index)].confirmed;
     host_announce(image_summary(r));
     s.imaging.explaining = false;
-    if (index >= 0 && index < static_cast<double>(s.imaging.images.size())) {
+    if (again) {
         ImageResult& old = s.imaging.images[static_cast<size_t>(index)];
         images_free(old);
         old = std::move(r);
@@ -584,6 +591,12 @@ void app_select_image(double i) {
         s.imaging.selected = static_cast<int>(i);
         host_announce(image_summary(s.imaging.images[static_cast<size_t>(i)]));
     }
+}
+// As a press of "Yes, it is: show the result" for image i.
+void app_confirm_image(double i) {
+    AppState& s = state();
+    wake(s);
+    if (i >= 0 && i < 1e6) image_confirm(s, static_cast<int>(i));
 }
 std::string app_image_results_csv() { return state().model ? image_results_csv(state()) : std::string(); }
 
@@ -749,6 +762,10 @@ std::string app_view_state() {
             images.push_back({{"file", r.file},
                               {"ok", r.ok},
                               {"error", r.error},
+                              {"warnings", r.warnings},
+                              {"to_confirm", r.to_confirm},
+                              {"confirmed", r.confirmed},
+                              {"confirm_words", r.confirm_words},
                               {"label", r.label},
                               {"probabilities", r.probabilities},
                               {"explained", r.explained},
@@ -759,10 +776,15 @@ std::string app_view_state() {
                               {"ms", r.ms},
                               {"runtime", r.runtime},
                               {"header", {{"modality", r.modality}, {"body_part", r.body_part}, {"view", r.view}}}});
-        view["imaging"] = {{"images", images},          {"expected", im.expected},
-                           {"selected", im.selected},   {"opacity", im.opacity},
-                           {"show_map", im.show_map},   {"image_rect", rect(im.image_rect)},
-                           {"slider", rect(im.slider)}, {"open_button", rect(im.open_button)}};
+        view["imaging"] = {{"images", images},
+                           {"expected", im.expected},
+                           {"selected", im.selected},
+                           {"opacity", im.opacity},
+                           {"show_map", im.show_map},
+                           {"image_rect", rect(im.image_rect)},
+                           {"slider", rect(im.slider)},
+                           {"open_button", rect(im.open_button)},
+                           {"confirm_button", rect(im.confirm_button)}};
     }
     return json_dump(view);
 }
@@ -894,4 +916,5 @@ EMSCRIPTEN_BINDINGS(localdx_app) {
     emscripten::function("appAddImageResult", &ldx::app::app_add_image_result);
     emscripten::function("appImageResultsCsv", &ldx::app::app_image_results_csv);
     emscripten::function("appSelectImage", &ldx::app::app_select_image);
+    emscripten::function("appConfirmImage", &ldx::app::app_confirm_image);
 }

@@ -149,7 +149,12 @@ struct GlTexture {
 struct ImageResult {
     std::string file;
     bool ok = false;
-    std::string error;  // why the image could not be used, in the reader's words
+    std::string error;                  // why the image could not be used, in the reader's words
+    std::vector<std::string> warnings;  // above the result: confirm what the image is, or unlike the training images
+    // A PNG or JPEG file (or a DICOM file without body part or view) does not say what it shows:
+    // its result is shown once the clinician confirms it is what the model was made for.
+    bool to_confirm = false, confirmed = false;
+    std::string confirm_words;  // the warning that asks (imaging/image_input.h, image_scope_check)
     std::vector<double> probabilities;
     int predicted = 0, explained = 0;
     std::string label, explained_label;
@@ -169,6 +174,11 @@ struct ImageResult {
 ImageResult image_result_from_json(const std::string& file, const Json& j);
 // One sentence for the ARIA live region: the file, the result, and what the heat map is (and is not).
 std::string image_summary(const ImageResult& r);
+// Whether the result may be shown: not waiting for the clinician to confirm what the image is.
+inline bool image_shown(const ImageResult& r) { return r.ok && (!r.to_confirm || r.confirmed); }
+// The clinician confirms what image i is ("Yes, it is"): its result is shown and announced.
+struct AppState;
+void image_confirm(AppState& s, int i);
 
 struct ImagingState {
     std::vector<ImageResult> images;  // the images opened last, in order
@@ -176,10 +186,11 @@ struct ImagingState {
     int selected = -1;
     float opacity = 0.5f;  // the heat map's, 0 to 1
     bool show_map = true;
-    bool explaining = false;              // a map of another class is being made
-    float image_rect[4] = {0, 0, 0, 0};   // where the selected image is drawn (device pixels), for tests
-    float slider[4] = {0, 0, 0, 0};       // the opacity slider's rectangle, likewise
-    float open_button[4] = {0, 0, 0, 0};  // the "Open images" button's
+    bool explaining = false;                 // a map of another class is being made
+    float image_rect[4] = {0, 0, 0, 0};      // where the selected image is drawn (device pixels), for tests
+    float slider[4] = {0, 0, 0, 0};          // the opacity slider's rectangle, likewise
+    float open_button[4] = {0, 0, 0, 0};     // the "Open images" button's
+    float confirm_button[4] = {0, 0, 0, 0};  // "Yes, it is: show the result" (the image shown last asking)
 };
 
 struct AppState {

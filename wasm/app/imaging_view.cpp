@@ -31,8 +31,13 @@ ImageResult image_result_from_json(const std::string& file, const Json& j) {
     r.file = file;
     if (!j.is_object() || !j.value("ok", false)) {
         const Json problems = j.is_object() ? j.value("problems", Json::array()) : Json::array();
-        r.error = problems.is_array() && !problems.empty() ? json_text_or(problems[0], "message")
-                                                           : "the image could not be read";
+        // Every reason at once (an image outside the model's scope may be so in several ways).
+        if (problems.is_array())
+            for (const Json& p : problems) {
+                const std::string m = json_text_or(p, "message");
+                if (!m.empty()) r.error += (r.error.empty() ? "" : " ") + m;
+            }
+        if (r.error.empty()) r.error = "the image could not be read";
         return r;
     }
     try {
@@ -55,6 +60,15 @@ ImageResult image_result_from_json(const std::string& file, const Json& j) {
         r.random_area = d.value("random_area", 0.0);
         r.ms = j.value("ms", 0.0);
         r.runtime = json_text_or(j, "runtime");
+        if (j.contains("warnings") && j["warnings"].is_array())
+            for (const Json& w : j["warnings"]) {
+                if (json_text_or(w, "code") == "confirm_scope") {
+                    r.to_confirm = true;
+                    r.confirm_words += (r.confirm_words.empty() ? "" : " ") + json_text_or(w, "message");
+                } else {
+                    r.warnings.push_back(json_text_or(w, "message"));
+                }
+            }
         if (j.contains("header") && j["header"].is_object()) {
             r.modality = json_text_or(j["header"], "modality");
             r.body_part = json_text_or(j["header"], "body_part");
@@ -74,7 +88,12 @@ ImageResult image_result_from_json(const std::string& file, const Json& j) {
 
 std::string image_summary(const ImageResult& r) {
     if (!r.ok) return r.file + ": not used: " + r.error;
-    return r.file + ": " + r.label + ", probability " + pct(r.probabilities[static_cast<size_t>(r.predicted)]) +
+    std::string warned;
+    for (const std::string& w : r.warnings) warned += "Warning: " + w + " ";
+    if (!image_shown(r))
+        return r.file + ": " + warned + r.confirm_words + " Its result is shown once you confirm what the image is.";
+    return r.file + ": " + warned + r.label + ", probability " +
+           pct(r.probabilities[static_cast<size_t>(r.predicted)]) +
            ". The heat map shows where the model looked for \"" + r.explained_label + "\", not where disease is.";
 }
 
@@ -158,6 +177,14 @@ void images_free(ImageResult& r) {
     texture_free(r.heat);
 }
 
+void image_confirm(AppState& s, int i) {
+    if (i < 0 || i >= static_cast<int>(s.imaging.images.size())) return;
+    ImageResult& r = s.imaging.images[static_cast<size_t>(i)];
+    if (!r.ok || !r.to_confirm || r.confirmed) return;
+    r.confirmed = true;
+    host_announce(image_summary(r));
+}
+
 void images_clear(ImagingState& im) {
     for (ImageResult& r : im.images) images_free(r);
     im.images.clear();
@@ -185,6 +212,35 @@ void draw_selected(AppState& s, ImageResult& r, float side) {
         ImGui::PopStyleColor();
         return;
     }
+    // Above the result, so that it is read first: what the clinician must confirm, or that the
+    // image is unlike the ones the model learnt from.
+    if (!r.warnings.empty()) {
+        ImGui::PushStyleColor(ImGuiCol_Text, kAmber);
+        std::string said;
+        for (const std::string& w : r.warnings) {
+            ImGui::TextWrapped("Warning: %s", w.c_str());
+            said += (said.empty() ? "" : " ") + w;
+        }
+        ImGui::PopStyleColor();
+        a11y::text("##a11y-image-warnings", a11y::Role::alert, r.file + ": warning: " + said);
+    }
+    ensure_textures(r);
+    if (!image_shown(r)) {
+        // Nothing of the result yet: the question, and the image itself to answer it by.
+        ImGui::PushStyleColor(ImGuiCol_Text, kAmber);
+        ImGui::TextWrapped("%s", r.confirm_words.c_str());
+        ImGui::PopStyleColor();
+        a11y::text("##a11y-image-confirm", a11y::Role::alert, r.file + ": " + r.confirm_words);
+        if (ImGui::Button("Yes, it is: show the result")) image_confirm(s, im.selected);
+        keep_rect(im.confirm_button, ImGui::GetItemRectMin(), ImGui::GetItemRectMax());
+        if (r.image.id) {
+            side = std::max(128 * S(), std::min(side, ImGui::GetContentRegionAvail().y));
+            const float k = side / static_cast<float>(std::max(r.display_width, r.display_height));
+            ImGui::Image(tex(r.image), ImVec2(r.display_width * k, r.display_height * k));
+        }
+        return;
+    }
+    if (r.to_confirm) ImGui::TextColored(kGrey, "You confirmed that this image is what the model was made for.");
     ImGui::PushFont(nullptr);
     ImGui::TextColored(r.predicted == 1 && schema.outputs.kind == TaskKind::binary ? kAmber : kGreen, "%s",
                        r.label.c_str());
@@ -196,6 +252,10 @@ void draw_selected(AppState& s, ImageResult& r, float side) {
                            r.view.empty() ? "" : (", view " + r.view).c_str());
 
     ensure_textures(r);
+    // The image fits the height left, so that the warnings above it and the map's controls below
+    // it (switch and opacity, legend, "Map of") are seen together with it.
+    side =
+        std::max(128 * S(), std::min(side, ImGui::GetContentRegionAvail().y - 3 * ImGui::GetFrameHeightWithSpacing()));
     if (r.image.id) {
         const float aspect = static_cast<float>(r.display_width) / static_cast<float>(std::max(1, r.display_height));
         const ImVec2 size = aspect >= 1 ? ImVec2(side, side / aspect) : ImVec2(side * aspect, side);
@@ -320,9 +380,23 @@ void draw_table(AppState& s, float height) {
         }
         ImGui::PopID();
         ImGui::TableNextColumn();
-        if (r.ok)
+        // Wrapped in the column, never cut: the reason is what the clinician needs to read.
+        if (r.ok && !image_shown(r)) {
+            ImGui::PushStyleColor(ImGuiCol_Text, kAmber);
+            ImGui::TextWrapped("confirm what it is to see the result");
+            ImGui::PopStyleColor();
+        } else if (r.ok) {
             ImGui::Text("%s (%s)", r.label.c_str(), pct(r.probabilities[static_cast<size_t>(r.predicted)]).c_str());
-        else ImGui::TextColored(kRed, "not used: %s", r.error.c_str());
+            if (!r.warnings.empty()) {
+                ImGui::PushStyleColor(ImGuiCol_Text, kAmber);
+                ImGui::TextWrapped("warning: see the image");
+                ImGui::PopStyleColor();
+            }
+        } else {
+            ImGui::PushStyleColor(ImGuiCol_Text, kRed);
+            ImGui::TextWrapped("not used: %s", r.error.c_str());
+            ImGui::PopStyleColor();
+        }
     }
     ImGui::EndTable();
 }
@@ -332,16 +406,24 @@ std::string image_results_csv(const AppState& s) {
     std::vector<std::string> header{"file", "result"};
     const Schema& schema = s.model->model.schema;
     for (const auto& c : schema.outputs.classes) header.push_back("p_" + c.name);
-    for (const char* h : {"map", "deletion_area_map", "deletion_area_random", "problem"}) header.push_back(h);
+    for (const char* h : {"map", "deletion_area_map", "deletion_area_random", "warnings", "problem"})
+        header.push_back(h);
     std::string out = csv_line(header);
+    // A result the clinician has not confirmed is not exported either: the reason stands in for it.
     for (const ImageResult& r : s.imaging.images) {
-        std::vector<std::string> row{r.file, r.ok ? r.label : ""};
+        const bool shown = image_shown(r);
+        std::vector<std::string> row{r.file, shown ? r.label : ""};
         for (size_t k = 0; k < schema.outputs.classes.size(); ++k)
-            row.push_back(r.ok ? fmt(r.probabilities[k], "%.6f") : "");
-        row.push_back(r.ok ? r.map_kind : "");
-        row.push_back(r.ok ? fmt(r.ranked_area, "%.4f") : "");
-        row.push_back(r.ok ? fmt(r.random_area, "%.4f") : "");
-        row.push_back(r.error);
+            row.push_back(shown ? fmt(r.probabilities[k], "%.6f") : "");
+        row.push_back(shown ? r.map_kind : "");
+        row.push_back(shown ? fmt(r.ranked_area, "%.4f") : "");
+        row.push_back(shown ? fmt(r.random_area, "%.4f") : "");
+        std::string warned;
+        for (const std::string& w : r.warnings) warned += (warned.empty() ? "" : " ") + w;
+        if (r.to_confirm && r.confirmed)
+            warned += (warned.empty() ? "" : " ") + std::string("Confirmed by the clinician: ") + r.confirm_words;
+        row.push_back(warned);
+        row.push_back(r.ok && !shown ? "not confirmed: " + r.confirm_words : r.error);
         out += csv_line(row);
     }
     return out;
