@@ -1,30 +1,15 @@
 // server/cli/commands/evaluate.cpp — `localdx evaluate`: a bundle checked on a site's labelled patients.
-#include <cmath>
 #include <cstdio>
-#include <filesystem>
-#include <iostream>
 #include <string>
 #include <vector>
 
-#include "base/version.h"
-#include "bundle/bundle.h"
 #include "bundle/crypto.h"
-#include "bundle/trust.h"
 #include "cli/args.h"
-#include "conformal/conformal.h"
-#include "csv/csv.h"
 #include "io/files.h"
 #include "metrics/validation.h"
-#include "onnx/onnx_trees.h"
-#include "package/package.h"
 #include "predict/predict.h"
-#include "predict/prediction_json.h"
-#include "record/fhir.h"
 #include "record/patients.h"
-#include "record/record.h"
 #include "train/dataset.h"
-#include "train/synth.h"
-#include "train/train.h"
 
 #include "cli/commands.h"
 
