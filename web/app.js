@@ -27,6 +27,13 @@ const now = () => Date.now() / 1000;
 // Where an imaging model runs, as the address says (#runtime=wasm | webgpu; batch-worker.js).
 const runtimeWanted = new URLSearchParams(location.hash.slice(1)).get('runtime') || 'auto';
 const today = () => new Date().toISOString().slice(0, 10);
+// A core or app call that failed as a call (wasm/core/boundary.h: a handle or value was due, the
+// envelope {ok: false, problems} came back) throws here, in the core's words, to the caller's own
+// error path. (Calls that answer JSON text carry the same envelope; their callers read "ok".)
+const answered = (x) => {
+  if (x && x.ok === false && Array.isArray(x.problems)) throw new Error(x.problems.map((p) => p.message).join(' '));
+  return x;
+};
 
 let M = null;          // the wasm module (core + Dear ImGui app)
 let ort = null;        // ONNX Runtime Web
@@ -173,9 +180,10 @@ async function loadBundle(url, status = {}, download = fetchBundle(url)) {
   const bytes = got.bytes;
   const floors = store.get('accepted', {});   // highest version accepted per model name
   const checked = M.loadBundle(bytes, trust, now(), JSON.stringify(floors));
+  if (checked.ok === false) return refuse(checked.problems[0]);
   if (!checked.ok()) { const error = JSON.parse(checked.error()); checked.delete(); return refuse(error); }
   keepForOffline('ldx-bundles', url, bytes);
-  const model = checked.model();
+  const model = answered(checked.model());
   checked.delete();
   const info = JSON.parse(model.info());
   floors[info.name] = Math.max(floors[info.name] || 0, info.version);
@@ -185,7 +193,7 @@ async function loadBundle(url, status = {}, download = fetchBundle(url)) {
   // are shown "being checked" until ONNX Runtime is up: startOnnxChecks); any other model only
   // runs in ONNX Runtime, so it waits.
   const used = { model, info, name: info.name, bytes, session: null };
-  used.sessionReady = ort.InferenceSession.create(model.onnx(), { executionProviders: ['wasm'] })
+  used.sessionReady = ort.InferenceSession.create(answered(model.onnx()), { executionProviders: ['wasm'] })
     .then((session) => { used.session = session; return session; });
   if (info.background) {
     // A model the core cannot walk: on every load, ONNX Runtime must reproduce the probabilities
@@ -229,7 +237,7 @@ function retire(old) {
 
 // A refused bundle: the core's words for the clinician (the reason code for the administrator).
 function refuse(error) {
-  const message = `${error.shown || error.text || error.message} (${error.code})`;
+  const message = `${error.shown || error.message} (${error.code})`;
   showError(message);
   return { ok: false, code: error.code, error: message };
 }
@@ -257,7 +265,7 @@ async function probabilitiesOnnx(used, x) {
 }
 
 async function finishOnnx(pending, explain) {
-  const inputs = current.model.onnxInputs(JSON.stringify(pending.features), explain);
+  const inputs = answered(current.model.onnxInputs(JSON.stringify(pending.features), explain));
   // The core adds "check" (base + contributions against the probability).
   return JSON.parse(current.model.finish(JSON.stringify(pending), await probabilitiesOnnx(current, inputs), explain));
 }
@@ -279,9 +287,10 @@ async function startOnnxChecks(used) {
   let ok = false, why = '';
   try {
     await used.sessionReady;
-    const file = used.model.openBatch(used.model.warmUpCsv(64), now());
+    const file = answered(used.model.openBatch(used.model.warmUpCsv(64), now()));
     const part = file.table(0, 1, '', 0);  // not reported
     file.delete();
+    answered(part);
     const meta = JSON.parse(part.meta);
     const agree = await checkTable(used, meta, part.table, part.features, part.margins);
     ok = agree.ok && meta.rows > 0;
@@ -293,7 +302,7 @@ async function startOnnxChecks(used) {
   if (ok || current !== used) return;
   const text = `This model cannot be used: ${why}. Report this to your administrator.`;
   showError(text);
-  M.appSetResultChecked(shownSeq, JSON.stringify({ ok: false, problems: [{ code: 'check_failed', text }] }));
+  M.appSetResultChecked(shownSeq, JSON.stringify({ ok: false, problems: [{ code: 'check_failed', message: text }] }));
 }
 
 let predictSeq = 0, shownSeq = 0;
@@ -476,7 +485,7 @@ async function checkImagesOnnx(used) {
   const session = await used.sessionReady;
   const { name, channels, height, width } = used.info.schema.image.tensor;
   const im = used.info.imaging.model, size = channels * height * width;
-  const x = used.model.checkTensors();
+  const x = answered(used.model.checkTensors());
   const out = [];
   for (let i = 0; i < im.check.images; i += im.batch ? im.check.images : 1) {
     const n = im.batch ? im.check.images : 1;
@@ -703,7 +712,7 @@ globalThis.localdxHost = {
       if (early) M.appSetResultChecked(early.seq, JSON.stringify(r));  // marks it checked, or withdraws it
       else { shownSeq = r.seq; M.appSetResult(JSON.stringify(r)); }
     } catch (e) {
-      const failed = JSON.stringify({ ok: false, problems: [{ code: 'error', text: String(e.message || e) }] });
+      const failed = JSON.stringify({ ok: false, problems: [{ code: 'error', message: String(e.message || e) }] });
       if (early) M.appSetResultChecked(early.seq, failed);
       else M.appSetResult(failed);
     }
@@ -816,8 +825,8 @@ globalThis.localdx = {
     for (let i = 0; i < repeats; i++) {
       const t0 = performance.now();
       const checked = M.loadBundle(current.bytes, trust, now(), '{}');
-      if (!checked.ok()) throw new Error('the bundle was refused: ' + checked.error());
-      checked.model().delete();
+      if (answered(checked) && !checked.ok()) throw new Error('the bundle was refused: ' + checked.error());
+      answered(checked.model()).delete();
       checked.delete();
       verify.push(performance.now() - t0);
     }
@@ -829,7 +838,7 @@ globalThis.localdx = {
   },
   timeOrt: async (runs = 200) => {
     const t0 = performance.now();
-    const session = await ort.InferenceSession.create(current.model.onnx(), { executionProviders: ['wasm'] });
+    const session = await ort.InferenceSession.create(answered(current.model.onnx()), { executionProviders: ['wasm'] });
     const create = performance.now() - t0;
     const x = new Float32Array(current.info.num_features).fill(0.5);
     const ms = [];

@@ -19,6 +19,14 @@ import { mergePartReports, randomSeed } from './reports.js';
 import { packFeatures, runOnnx as run } from './onnx.js';
 import { joinBatchParts } from './batch-parts.js';
 
+// A core call that failed as a call (wasm/core/boundary.h: a handle or value was due, the envelope
+// {ok: false, problems} came back) throws here, in the core's words, to the message's own error
+// reply. (Calls that answer JSON text carry the same envelope; their callers read "ok".)
+const answered = (x) => {
+  if (x && x.ok === false && Array.isArray(x.problems)) throw new Error(x.problems.map((p) => p.message).join(' '));
+  return x;
+};
+
 let core = null, ort = null, model = null, info = null, session = null, sha = '';
 let retired = null;  // the model replaced last (freed when the next one replaces it)
 let sessionReady = Promise.resolve();  // resolves once ONNX Runtime holds the current model (models the core cannot walk)
@@ -80,18 +88,18 @@ let ortFor = null;  // the ONNX Runtime build that holds the session
 async function useModel({ bytes, trust, now, floors, warm = true }) {
   if (helper) await helper.started;
   const helped = helper ? helper.useModel({ sha: '', bytes, trust, now, floors, warm }) : null;  // verifies at the same time
-  const checked = core.loadBundle(bytes, trust, now, floors);
+  const checked = answered(core.loadBundle(bytes, trust, now, floors));
   if (!checked.ok()) { const error = checked.error(); checked.delete(); throw new Error('the worker refused the bundle: ' + error); }
   // The model replaced last is freed now (as on the page): at most one retired model stays.
   if (retired) retired.delete();
   retired = model;
-  model = checked.model();
+  model = answered(checked.model());
   checked.delete();
   info = JSON.parse(model.info());
   session = null;
   sha = info.sha256;
   const forSha = sha;
-  sessionReady = ortUrl && info.explainer !== 'treeshap' ? startOnnx(model.onnx(), info.imaging !== null).then((s) => { if (sha === forSha) session = s; }) : Promise.resolve();
+  sessionReady = ortUrl && info.explainer !== 'treeshap' ? startOnnx(answered(model.onnx()), info.imaging !== null).then((s) => { if (sha === forSha) session = s; }) : Promise.resolve();
   sessionReady.catch(() => {});  // reported by whatever waits for it
   prepared = info.explainer !== 'treeshap' ? sessionReady.catch(() => {}) : warm ? pause().then(() => sha === forSha && warmUp(now)).catch(() => {}) : Promise.resolve();
   if (helped && (await helped) !== sha && helper) console.warn('batch helper: it holds another model; files are scored on one thread');
@@ -109,7 +117,7 @@ const pause = () => new Promise((resolve) => setTimeout(resolve, 0));
 
 // Runs fn(file) on the text read once by the core (model.openBatch), and frees it after.
 async function withBatchFile(text, now, fn) {
-  const file = model.openBatch(text, now);
+  const file = answered(model.openBatch(text, now));
   try { return await fn(file); } finally { file.delete(); }
 }
 
@@ -117,7 +125,7 @@ function warmUp(now) {
   const seen = filesSeen;
   return withBatchFile(model.warmUpCsv(WARM_UP_ROWS), now, async (file) => {
     for (let i = 0; i < WARM_UP_SLICES && filesSeen === seen; i++) {
-      file.table(i, WARM_UP_SLICES, '', 0);  // not reported
+      answered(file.table(i, WARM_UP_SLICES, '', 0));  // not reported
       await pause();
     }
   });
@@ -169,7 +177,7 @@ function startHelper({ coreJs, coreWasm }) {
 // Without shared memory the helper takes the second half. Each thread reads the file once
 // (withBatchFile) and counts the same parts.
 const PART_ROWS = 500;
-const partCount = (file) => Math.max(1, Math.min(1024, Math.ceil(file.rows() / PART_ROWS)));
+const partCount = (file) => Math.max(1, Math.min(1024, Math.ceil(answered(file.rows()) / PART_ROWS)));
 
 // The parts this thread scores: taken from `next`, or else the first half, the second or all.
 function takeParts(file, { next = null, half = 'all', reportDay = '' }) {
@@ -178,7 +186,7 @@ function takeParts(file, { next = null, half = 'all', reportDay = '' }) {
   const claim = next ? () => Atomics.add(next, 0, 1) : () => (i < to ? i++ : count);
   const done = [];
   // Each part's predictions go into its own reports (reportDay set), randomized in the core from a fresh seed.
-  for (let index = claim(); index < count; index = claim()) done.push({ index, part: file.table(index, count, reportDay, reportDay ? randomSeed() : 0) });
+  for (let index = claim(); index < count; index = claim()) done.push({ index, part: answered(file.table(index, count, reportDay, reportDay ? randomSeed() : 0)) });
   return done;
 }
 
@@ -192,7 +200,7 @@ async function tableInParts(text, now, reportDay = '') {
     for (const p of takeParts(file, { next, half: h ? 'first' : 'all', reportDay })) parts[p.index] = p.part;
     const helped = await theirs;
     for (const p of helped) parts[p.index] = p.part;
-    for (let i = 0; i < parts.length; i++) if (!parts[i]) parts[i] = file.table(i, parts.length, reportDay, reportDay ? randomSeed() : 0);  // the helper stopped: its parts here
+    for (let i = 0; i < parts.length; i++) if (!parts[i]) parts[i] = answered(file.table(i, parts.length, reportDay, reportDay ? randomSeed() : 0));  // the helper stopped: its parts here
     return { ...joinBatchParts(parts), threads: helped.length ? 2 : 1 };
   });
 }
@@ -218,7 +226,7 @@ async function score({ text, now, report }) {
   const t0 = performance.now();
   const b = JSON.parse(model.predictBatch(text, false, now));
   const x = packFeatures(b.rows, info.num_features);
-  const r = model.finishBatch(JSON.stringify(b.rows), (await runOnnx(x))[info.onnx.output].data, reportDay, reportDay ? randomSeed() : 0);
+  const r = answered(model.finishBatch(JSON.stringify(b.rows), (await runOnnx(x))[info.onnx.output].data, reportDay, reportDay ? randomSeed() : 0));
   const meta = JSON.parse(r.meta);
   Object.assign(meta, { problems: b.problems, format: b.format, part_reports: meta.reports ? [meta.reports] : [] });
   delete meta.reports;
@@ -233,7 +241,7 @@ async function score({ text, now, report }) {
 //-----------------------------------------------------------------------------
 async function explainRow({ index }) {
   const row = last[index];
-  const inputs = model.onnxInputs(JSON.stringify(row.features), true);
+  const inputs = answered(model.onnxInputs(JSON.stringify(row.features), true));
   const out = await runOnnx(inputs);
   return JSON.parse(model.finish(JSON.stringify(row), out[info.onnx.output].data, true));
 }
@@ -260,18 +268,20 @@ const isRaster = (b) => (b[0] === 0x89 && b[1] === 0x50 && b[2] === 0x4e && b[3]
 // The core's job for one file (null and the reason when the browser cannot decode it).
 async function startImage(blob) {
   const bytes = new Uint8Array(await blob.arrayBuffer());
-  if (!isRaster(bytes)) return { job: model.imageJobDicom(bytes, 0) };
+  if (!isRaster(bytes)) return jobOrRefusal(model.imageJobDicom(bytes, 0));
   let image;
   try { image = await decodeRaster(blob); } catch { return { job: null, refused: { ok: false, problems: [{ code: 'bad_image', message: 'the browser cannot decode this PNG or JPEG file (damaged or incomplete)' }] } }; }
-  return { job: model.imageJob(new Uint8Array(image.data.buffer), image.width, image.height) };
+  return jobOrRefusal(model.imageJob(new Uint8Array(image.data.buffer), image.width, image.height));
 }
+// A job, or the envelope of a call that failed (wasm/core/boundary.h) as the file's refusal.
+const jobOrRefusal = (job) => (job.ok === false ? { job: null, refused: job } : { job });
 
 // The tensor the model sees for a file (for the preprocessing parity test), or the reason.
 async function imageTensor({ blob }) {
   const { job, refused } = await startImage(blob);
   if (!job) return { result: refused };
   try {
-    return job.ok() ? { tensor: job.inputs(1) } : { result: JSON.parse(job.error()) };
+    return job.ok() ? { tensor: answered(job.inputs(1)) } : { result: JSON.parse(job.error()) };
   } finally {
     job.delete();
   }
@@ -290,8 +300,8 @@ async function scoreImage({ blob, explained = -1 }) {
     const { name, channels, height, width } = info.schema.image.tensor;
     const per = im.batch ? 32 : 1;
     let first = true, msFirst = 0;
-    while (job.pending() > 0) {
-      const x = job.inputs(per);
+    while (answered(job.pending()) > 0) {
+      const x = answered(job.inputs(per));
       const n = x.length / (channels * height * width);
       const out = await session.run({ [name]: new ortFor.Tensor('float32', x, [n, channels, height, width]) });
       const map = first && im.map.kind === 'cam' ? out[im.map.output].data : new Float32Array(0);
@@ -306,7 +316,7 @@ async function scoreImage({ blob, explained = -1 }) {
     result.ms_read = msRead;
     result.runtime = runtime;
     result.header = JSON.parse(job.header());
-    return { result, display: job.display() };
+    return { result, display: answered(job.display()) };
   } finally {
     job.delete();
   }

@@ -43,13 +43,15 @@ inline Problem problem(std::string code, std::string message, std::string field 
 //-----------------------------------------------------------------------------
 // [SECTION] Result<T>
 //-----------------------------------------------------------------------------
-// A minimal std::expected (C++23) for C++20: holds a T or a non-empty list of Problems.
+// A minimal std::expected (C++23) for C++20: holds a T or a non-empty list of Problems. A failure
+// given no problem at all (a bug: every refusal has a reason) holds one that says so, so that
+// error() and every front end always have something to show.
 template <class T>
 class [[nodiscard]] Result {
 public:
     Result(T value) : v_(std::move(value)) {}
     Result(Problem p) : v_(std::vector<Problem>{std::move(p)}) {}
-    Result(std::vector<Problem> ps) : v_(std::move(ps)) {}
+    Result(std::vector<Problem> ps) : v_(ps.empty() ? std::vector<Problem>{unexplained()} : std::move(ps)) {}
 
     bool ok() const { return v_.index() == 0; }
     explicit operator bool() const { return ok(); }
@@ -64,6 +66,9 @@ public:
     const Problem& error() const { return problems().front(); }
 
 private:
+    static Problem unexplained() {
+        return problem("internal", "the operation failed without saying why (a fault in LocalDx; please report it)");
+    }
     std::variant<T, std::vector<Problem>> v_;
 };
 

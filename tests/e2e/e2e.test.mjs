@@ -719,7 +719,7 @@ test('validate view: a FHIR file with outcomes gives the CSV file\'s figures; a 
   const unlabelled = csv.split('\n').map((l) => l.split(',').slice(0, 8).join(',')).join('\n');
   const refused = await page.evaluate((t) => window.localdx.validateFile('no-outcome.csv', t), unlabelled);
   assert.equal(refused.ok, false);
-  assert.match(refused.problems[0].text, /no 'diabetes' column with each patient's true outcome/);
+  assert.match(refused.problems[0].message, /no 'diabetes' column with each patient's true outcome/);
   await page.waitForTimeout(300);
   await page.screenshot({ path: path.join(env.shots, 'validate-refused.png') });
   assert.deepEqual(errors, []);

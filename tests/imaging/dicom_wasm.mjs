@@ -44,8 +44,8 @@ for (const f of files) {
       else refused++;
       break;
     }
-    if (!w.ok && BROWSER_REFUSES[f] && JSON.parse(w.problems)[0].code === BROWSER_REFUSES[f]) { refused++; break; }
-    if (!w.ok) { fails.push(`${f} frame ${frame + 1}: refused in the browser: ${w.problems}`); break; }
+    if (!w.ok && BROWSER_REFUSES[f] && w.problems[0].code === BROWSER_REFUSES[f]) { refused++; break; }
+    if (!w.ok) { fails.push(`${f} frame ${frame + 1}: refused in the browser: ${JSON.stringify(w.problems)}`); break; }
     const mine = w.values, theirs = npy(out);
     if (mine.length !== theirs.length) fails.push(`${f} frame ${frame + 1}: ${mine.length} values in the browser, ${theirs.length} natively`);
     else if (mine.some((v, i) => v !== theirs[i] && !(Number.isNaN(v) && Number.isNaN(theirs[i])))) fails.push(`${f} frame ${frame + 1}: the values differ`);

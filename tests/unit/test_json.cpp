@@ -1,6 +1,7 @@
-// tests/unit/test_json.cpp — strict JSON: size, depth, duplicate keys, syntax, typed access.
+// tests/unit/test_json.cpp — strict JSON: size, depth, duplicate keys, syntax, typed access; Result.
 #include <gtest/gtest.h>
 
+#include "base/error.h"
 #include "base/json.h"
 #include "base/text.h"
 #include "support.h"
@@ -60,6 +61,17 @@ TEST(Json, TypedAccessNamesThePath) {
 TEST(Json, CanonicalFormSortsKeysWithoutWhitespace) {
     auto j = json_parse(R"({ "b": 1, "a": [true, null] })", "doc");
     EXPECT_EQ(json_canonical(*j), R"({"a":[true,null],"b":1})");
+}
+
+TEST(Result, NeverHoldsAnEmptyProblemList) {
+    Result<int> r{std::vector<Problem>{}};
+    ASSERT_FALSE(r.ok());
+    ASSERT_EQ(r.problems().size(), 1u);
+    EXPECT_EQ(r.error().code, "internal");
+    EXPECT_FALSE(r.error().message.empty());
+    Result<int> two{std::vector<Problem>{problem("a", "first"), problem("b", "second")}};
+    ASSERT_EQ(two.problems().size(), 2u);  // given problems are kept as they are
+    EXPECT_EQ(two.problems()[1].code, "b");
 }
 
 TEST(Text, PrintableAndValidUtf8) {

@@ -16,6 +16,7 @@
 #include <emscripten/bind.h>
 
 #include "app.h"
+#include "boundary.h"
 #include "imgui_internal.h"
 
 namespace ldx::app::a11y {
@@ -342,7 +343,11 @@ std::string tree_json(float scale) {
 namespace {
 void wake() { state().frames_to_draw = std::max(state().frames_to_draw, 4); }
 
+// An id the page gives back: an ImGuiID of the last frame, or nothing.
+bool is_item_id(double id) { return id >= 0 && id <= 4294967295.0; }
+
 const HookItem* last_item(double id) {
+    if (!is_item_id(id)) return nullptr;
     auto it = last.items.find(static_cast<ImGuiID>(id));
     return it == last.items.end() ? nullptr : &it->second;
 }
@@ -375,6 +380,7 @@ void a11y_activate(double id) {
 template <class F>
 void with_actions(double id, F f) {
     wake();
+    if (!is_item_id(id)) return;
     auto a = last.actions.find(static_cast<ImGuiID>(id));
     if (a != last.actions.end()) f(a->second);
 }
@@ -407,11 +413,11 @@ std::string a11y_tree() { return tree_json(state().scale); }
 }  // namespace ldx::app::a11y
 
 EMSCRIPTEN_BINDINGS(localdx_a11y) {
-    emscripten::function("a11yFocus", &ldx::app::a11y::a11y_focus);
-    emscripten::function("a11yActivate", &ldx::app::a11y::a11y_activate);
-    emscripten::function("a11ySetText", &ldx::app::a11y::a11y_set_text);
-    emscripten::function("a11yChoose", &ldx::app::a11y::a11y_choose);
-    emscripten::function("a11ySetNumber", &ldx::app::a11y::a11y_set_number);
-    emscripten::function("a11yRevert", &ldx::app::a11y::a11y_revert);
-    emscripten::function("a11yTree", &ldx::app::a11y::a11y_tree);
+    ldx::boundary::function<&ldx::app::a11y::a11y_focus>("a11yFocus");
+    ldx::boundary::function<&ldx::app::a11y::a11y_activate>("a11yActivate");
+    ldx::boundary::function<&ldx::app::a11y::a11y_set_text>("a11ySetText");
+    ldx::boundary::function<&ldx::app::a11y::a11y_choose>("a11yChoose");
+    ldx::boundary::function<&ldx::app::a11y::a11y_set_number>("a11ySetNumber");
+    ldx::boundary::function<&ldx::app::a11y::a11y_revert>("a11yRevert");
+    ldx::boundary::function<&ldx::app::a11y::a11y_tree>("a11yTree");
 }

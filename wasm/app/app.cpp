@@ -220,7 +220,7 @@ ResultView result_from_json(const Json& j) {
     ResultView r;
     auto refused = [&](std::string text) {
         ResultView bad;
-        bad.problems = Json::array({{{"code", "bad_result"}, {"text", std::move(text)}}});
+        bad.problems = Json::array({{{"code", "bad_result"}, {"message", std::move(text)}}});
         bad.seq = r.seq;
         return bad;
     };
@@ -229,7 +229,7 @@ ResultView result_from_json(const Json& j) {
     r.ok = json_member(j, "ok") == Json(true);
     if (!r.ok) {
         r.problems = json_member(j, "problems").is_array() && !j["problems"].empty() ? j["problems"] : Json::array();
-        if (r.problems.empty()) r.problems.push_back({{"code", "error"}, {"text", "No result."}});
+        if (r.problems.empty()) r.problems.push_back({{"code", "error"}, {"message", "No result."}});
         return r;
     }
     auto numbers = [](const Json& a, bool null_is_nan) {
@@ -447,6 +447,8 @@ void style(float scale) {
 
 // Called once by the page with the UI font (DejaVu Sans from Debian's fonts-dejavu-core).
 void app_start(const emscripten::val& font_u8) {
+    if (!font_u8.instanceof (emscripten::val::global("Uint8Array")))
+        throw boundary::BadArgument("the font must be bytes (a Uint8Array)");
     glfwInit();
     glfwWindowHint(GLFW_CLIENT_API, GLFW_OPENGL_ES_API);
     glfwWindowHint(GLFW_CONTEXT_VERSION_MAJOR, 3);
@@ -559,6 +561,7 @@ void app_add_image_result(double index, const std::string& file, const std::stri
                           const emscripten::val& grey, double width, double height) {
     AppState& s = state();
     wake(s);
+    if (!boundary::is_typed_array(grey)) throw boundary::BadArgument("the image must be numbers (a typed array)");
     ImageResult r = image_result_from_json(file, parse_or_null(result_json));
     const size_t n = grey["length"].as<size_t>();
     if (width >= 1 && height >= 1 && n == static_cast<size_t>(width) * static_cast<size_t>(height)) {
@@ -626,7 +629,7 @@ void app_set_result(const std::string& result_json) {
     }
     // Every problem, not only the first: each is something to correct.
     std::string said = code == "check_failed" ? "No result, it was withheld:" : "The values could not be used:";
-    for (const Json& p : s.result->problems) said += " " + json_text_or(p, "text");
+    for (const Json& p : s.result->problems) said += " " + json_text_or(p, "message");
     host_announce(said);
 }
 
@@ -647,17 +650,18 @@ void app_set_result_checked(double seq, const std::string& checked_json) {
     if (checked.ok) {  // agreement must be said: a result without a check is not one
         checked.ok = false;
         checked.problems =
-            Json::array({{{"code", "check_failed"}, {"text", "ONNX Runtime could not check this result."}}});
+            Json::array({{{"code", "check_failed"}, {"message", "ONNX Runtime could not check this result."}}});
     }
     checked.seq = seq;
     s.result = std::move(checked);
     s.explain_class = -1;
     s.explained_as.reset();
-    host_announce("The result was withdrawn: " + json_text_or(s.result->problems[0], "text"));
+    host_announce("The result was withdrawn: " + json_text_or(s.result->problems[0], "message"));
 }
 
 // A scored file from batch-worker.js: meta (JSON, small) and the table (a Float64Array).
 void app_set_batch_table(const std::string& name, const std::string& meta_json, const emscripten::val& table) {
+    if (!boundary::is_typed_array(table)) throw boundary::BadArgument("the table must be numbers (a typed array)");
     AppState& s = state();
     wake(s);
     Json meta = parse_or_null(meta_json);
@@ -694,7 +698,7 @@ void app_set_batch_row(int index, const std::string& row_json) {
     if (index < 0 || static_cast<size_t>(index) >= s.batch.rows()) return;
     ResultView r = result_from_json(parse_or_null(row_json));
     if (!r.ok) {
-        s.batch.status = "The row could not be explained: " + json_text_or(r.problems[0], "text");
+        s.batch.status = "The row could not be explained: " + json_text_or(r.problems[0], "message");
         return;
     }
     r.row = s.batch.row_number(index);
@@ -888,33 +892,33 @@ void app_select_tab(int tab) {
 }  // namespace ldx::app
 
 EMSCRIPTEN_BINDINGS(localdx_app) {
-    emscripten::function("appStart", &ldx::app::app_start);
-    emscripten::function("appSetModel", &ldx::app::app_set_model);
-    emscripten::function("appSetError", &ldx::app::app_set_error);
-    emscripten::function("appSetResult", &ldx::app::app_set_result);
-    emscripten::function("appSetResultChecked", &ldx::app::app_set_result_checked);
-    emscripten::function("appSetBatchTable", &ldx::app::app_set_batch_table);
-    emscripten::function("appSetReporting", &ldx::app::app_set_reporting);
-    emscripten::function("appSetBatchRow", &ldx::app::app_set_batch_row);
-    emscripten::function("appFormRecord", &ldx::app::app_form_record);
-    emscripten::function("appViewState", &ldx::app::app_view_state);
-    emscripten::function("appFramesDrawn", &ldx::app::app_frames_drawn);
-    emscripten::function("appFillAndPredict", &ldx::app::app_fill_and_predict);
-    emscripten::function("appPredict", &ldx::app::app_predict);
-    emscripten::function("appPrefillFromChart", &ldx::app::app_prefill_from_chart);
-    emscripten::function("appSetChartStatus", &ldx::app::app_set_chart_status);
-    emscripten::function("appSetChartWrite", &ldx::app::app_set_chart_write);
-    emscripten::function("appSaveToChart", &ldx::app::app_save_to_chart);
-    emscripten::function("appSelectTab", &ldx::app::app_select_tab);
-    emscripten::function("appExplainClass", &ldx::app::app_explain_class);
-    emscripten::function("appValidate", &ldx::app::app_validate);
-    emscripten::function("appValidateRecalibrate", &ldx::app::app_validate_recalibrate);
-    emscripten::function("appSetLocalCalibrator", &ldx::app::app_set_local_calibrator);
-    emscripten::function("appPrint", &ldx::app::app_print);
-    emscripten::function("appBatchCsv", &ldx::app::app_batch_csv);
-    emscripten::function("appImagesOpened", &ldx::app::app_images_opened);
-    emscripten::function("appAddImageResult", &ldx::app::app_add_image_result);
-    emscripten::function("appImageResultsCsv", &ldx::app::app_image_results_csv);
-    emscripten::function("appSelectImage", &ldx::app::app_select_image);
-    emscripten::function("appConfirmImage", &ldx::app::app_confirm_image);
+    ldx::boundary::function<&ldx::app::app_start>("appStart");
+    ldx::boundary::function<&ldx::app::app_set_model>("appSetModel");
+    ldx::boundary::function<&ldx::app::app_set_error>("appSetError");
+    ldx::boundary::function<&ldx::app::app_set_result>("appSetResult");
+    ldx::boundary::function<&ldx::app::app_set_result_checked>("appSetResultChecked");
+    ldx::boundary::function<&ldx::app::app_set_batch_table>("appSetBatchTable");
+    ldx::boundary::function<&ldx::app::app_set_reporting>("appSetReporting");
+    ldx::boundary::function<&ldx::app::app_set_batch_row>("appSetBatchRow");
+    ldx::boundary::function<&ldx::app::app_form_record>("appFormRecord");
+    ldx::boundary::function<&ldx::app::app_view_state>("appViewState");
+    ldx::boundary::function<&ldx::app::app_frames_drawn>("appFramesDrawn");
+    ldx::boundary::function<&ldx::app::app_fill_and_predict>("appFillAndPredict");
+    ldx::boundary::function<&ldx::app::app_predict>("appPredict");
+    ldx::boundary::function<&ldx::app::app_prefill_from_chart>("appPrefillFromChart");
+    ldx::boundary::function<&ldx::app::app_set_chart_status>("appSetChartStatus");
+    ldx::boundary::function<&ldx::app::app_set_chart_write>("appSetChartWrite");
+    ldx::boundary::function<&ldx::app::app_save_to_chart>("appSaveToChart");
+    ldx::boundary::function<&ldx::app::app_select_tab>("appSelectTab");
+    ldx::boundary::function<&ldx::app::app_explain_class>("appExplainClass");
+    ldx::boundary::function<&ldx::app::app_validate>("appValidate");
+    ldx::boundary::function<&ldx::app::app_validate_recalibrate>("appValidateRecalibrate");
+    ldx::boundary::function<&ldx::app::app_set_local_calibrator>("appSetLocalCalibrator");
+    ldx::boundary::function<&ldx::app::app_print>("appPrint");
+    ldx::boundary::function<&ldx::app::app_batch_csv>("appBatchCsv");
+    ldx::boundary::function<&ldx::app::app_images_opened>("appImagesOpened");
+    ldx::boundary::function<&ldx::app::app_add_image_result>("appAddImageResult");
+    ldx::boundary::function<&ldx::app::app_image_results_csv>("appImageResultsCsv");
+    ldx::boundary::function<&ldx::app::app_select_image>("appSelectImage");
+    ldx::boundary::function<&ldx::app::app_confirm_image>("appConfirmImage");
 }

@@ -769,7 +769,7 @@ void draw_result(AppState& s) {
         ImGui::TextColored(kRed, withheld ? "No result: it was withheld." : "The values could not be used:");
         std::string words = withheld ? "No result: it was withheld." : "The values could not be used:";
         for (const auto& p : r.problems) {
-            const std::string t = schema_of(s) ? problem_text(*schema_of(s), p) : json_text_or(p, "text");
+            const std::string t = schema_of(s) ? problem_text(*schema_of(s), p) : json_text_or(p, "message");
             bullet("%s", t.c_str());
             words += " " + t;
         }

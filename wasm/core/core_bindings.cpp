@@ -2,14 +2,17 @@
 //
 // JS usage:
 //   const r = core.loadBundle(bundleU8, trustText, Date.now() / 1000, minVersion);
-//   if (!r.ok()) show(JSON.parse(r.error()));  else { const m = r.model(); m.predict('{"age": 50}', true); }
-// Strings in, JSON strings out: the page parses them once.
+//   if (r.ok === false) show(r.problems);            // the call itself failed (boundary.h)
+//   else if (!r.ok()) show(JSON.parse(r.error()));   // the bundle was refused
+//   else { const m = r.model(); m.predict('{"age": 50}', true); }
+// Strings in, JSON strings out: the page parses them once. Every binding is registered through
+// boundary.h (boundary::function, boundary::Class), never emscripten::function or class_ directly:
+// tests/node/boundary.mjs reads the bindings from this file and the app's, and calls each one.
 #include <emscripten/bind.h>
 #include <malloc.h>
 
+#include "boundary.h"
 #include "core_classes.h"
-
-using namespace emscripten;
 
 namespace {
 // Bytes of the wasm heap in use (for the test that replaced models are freed, not kept).
@@ -17,44 +20,47 @@ double heap_in_use() { return static_cast<double>(mallinfo().uordblks); }
 }  // namespace
 
 EMSCRIPTEN_BINDINGS(localdx_core) {
-    class_<ldx::CoreModel>("CoreModel")
-        .function("info", &ldx::CoreModel::info)
-        .function("predict", &ldx::CoreModel::predict)
-        .function("predictBatch", &ldx::CoreModel::predictBatch)
-        .function("openBatch", &ldx::CoreModel::openBatch)
-        .function("warmUpCsv", &ldx::CoreModel::warmUpCsv)
-        .function("reportMerge", &ldx::CoreModel::reportMerge)
-        .function("onnx", &ldx::CoreModel::onnx)
-        .function("onnxInputs", &ldx::CoreModel::onnxInputs)
-        .function("finish", &ldx::CoreModel::finish)
-        .function("finishBatch", &ldx::CoreModel::finishBatch)
-        .function("check", &ldx::CoreModel::check)
-        .function("checkTable", &ldx::CoreModel::checkTable)
-        .function("checkBackground", &ldx::CoreModel::checkBackground)
-        .function("reportAdd", &ldx::CoreModel::reportAdd)
-        .function("samePatient", &ldx::CoreModel::samePatient)
-        .function("imageJob", &ldx::CoreModel::imageJob)
-        .function("imageJobDicom", &ldx::CoreModel::imageJobDicom)
-        .function("checkTensors", &ldx::CoreModel::checkTensors)
-        .function("checkImages", &ldx::CoreModel::checkImages);
-    class_<ldx::CoreImageJob>("CoreImageJob")
-        .function("ok", &ldx::CoreImageJob::ok)
-        .function("error", &ldx::CoreImageJob::error)
-        .function("header", &ldx::CoreImageJob::header)
-        .function("pending", &ldx::CoreImageJob::pending)
-        .function("inputs", &ldx::CoreImageJob::inputs)
-        .function("give", &ldx::CoreImageJob::give)
-        .function("result", &ldx::CoreImageJob::result)
-        .function("display", &ldx::CoreImageJob::display);
-    class_<ldx::CoreBatchFile>("CoreBatchFile")
-        .function("rows", &ldx::CoreBatchFile::rows)
-        .function("table", &ldx::CoreBatchFile::table);
-    class_<ldx::LoadOutcome>("LoadOutcome")
-        .function("ok", &ldx::LoadOutcome::ok)
-        .function("error", &ldx::LoadOutcome::error)
-        .function("model", &ldx::LoadOutcome::model);
-    function("loadBundle", &ldx::load_bundle_js);
-    function("verifyIndex", &ldx::verify_index_js);
-    function("heapInUse", &heap_in_use);
-    function("decodeDicom", &ldx::decode_dicom_js);
+    using namespace ldx;
+    namespace b = ldx::boundary;
+    b::Class<CoreModel>("CoreModel")
+        .method<&CoreModel::info>("info")
+        .method<&CoreModel::predict>("predict")
+        .method<&CoreModel::predictBatch>("predictBatch")
+        .method<&CoreModel::openBatch>("openBatch")
+        .method<&CoreModel::warmUpCsv>("warmUpCsv")
+        .method<&CoreModel::reportMerge>("reportMerge")
+        .method<&CoreModel::onnx>("onnx")
+        .method<&CoreModel::onnxInputs>("onnxInputs")
+        .method<&CoreModel::finish>("finish")
+        .method<&CoreModel::finishBatch>("finishBatch")
+        .method<&CoreModel::check>("check")
+        .method<&CoreModel::checkTable>("checkTable")
+        .method<&CoreModel::checkBackground>("checkBackground")
+        .method<&CoreModel::reportAdd>("reportAdd")
+        .method<&CoreModel::samePatient>("samePatient")
+        .method<&CoreModel::imageJob>("imageJob")
+        .method<&CoreModel::imageJobDicom>("imageJobDicom")
+        .method<&CoreModel::checkTensors>("checkTensors")
+        .method<&CoreModel::checkImages>("checkImages");
+    b::Class<CoreImageJob>("CoreImageJob")
+        .method<&CoreImageJob::ok>("ok")
+        .method<&CoreImageJob::error>("error")
+        .method<&CoreImageJob::header>("header")
+        .method<&CoreImageJob::pending>("pending")
+        .method<&CoreImageJob::inputs>("inputs")
+        .method<&CoreImageJob::give>("give")
+        .method<&CoreImageJob::result>("result")
+        .method<&CoreImageJob::display>("display");
+    b::Class<CoreBatchFile>("CoreBatchFile")
+        .method<&CoreBatchFile::rows>("rows")
+        .method<&CoreBatchFile::table>("table");
+    b::Class<LoadOutcome>("LoadOutcome")
+        .method<&LoadOutcome::ok>("ok")
+        .method<&LoadOutcome::error>("error")
+        .method<&LoadOutcome::model>("model");
+    b::function<&load_bundle_js>("loadBundle");
+    b::function<&verify_index_js>("verifyIndex");
+    b::function<&heap_in_use>("heapInUse");
+    b::function<&decode_dicom_js>("decodeDicom");
+    b::function<&b::table_json>("boundaryTable");
 }

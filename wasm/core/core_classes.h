@@ -12,47 +12,18 @@
 #include <vector>
 
 #include "client/core_api.h"
+#include "boundary.h"
 #include "imaging/dicom.h"
 
 namespace ldx {
 
-inline std::string bytes_from_js(const emscripten::val& u8) {
-    const size_t n = u8["length"].as<size_t>();
-    std::string bytes(n, '\0');
-    emscripten::val view(emscripten::typed_memory_view(n, reinterpret_cast<unsigned char*>(bytes.data())));
-    view.call<void>("set", u8);
-    return bytes;
-}
-
-// Typed arrays in and out (copies: the wasm memory may move when it grows).
-template <class T>
-std::vector<T> array_from_js(const emscripten::val& typed) {
-    const size_t n = typed["length"].as<size_t>();
-    std::vector<T> out(n);
-    emscripten::val view(emscripten::typed_memory_view(n, out.data()));
-    view.call<void>("set", typed);
-    return out;
-}
+using boundary::array_from_js;
+using boundary::bytes_from_js;
 
 template <class T>
 emscripten::val array_to_js(const std::vector<T>& v) {
     const char* type = sizeof(T) == 4 ? "Float32Array" : "Float64Array";
     return emscripten::val::global(type).new_(emscripten::typed_memory_view(v.size(), v.data()));
-}
-
-// Nothing throws across the wasm boundary: an exception (a bug, or input no check foresaw) comes
-// back as the core's usual failure, {"ok": false, "problems": [...]}, so the page shows a reason
-// instead of a bare number.
-template <class F>
-std::string guarded(F&& f) {
-    try {
-        return f();
-    } catch (const std::exception& e) {
-        return json_dump(
-            Json{{"ok", false},
-                 {"problems", problems_json({problem("internal", std::string("the core could not handle this input: ") +
-                                                                     printable(e.what()))})}});
-    }
 }
 
 inline emscripten::val table_to_js(BatchTable b) {
@@ -113,16 +84,12 @@ public:
         return array_to_js(image_job_inputs(*s_.job, *m.imaging, *m.schema.image, n));
     }
     std::string give(const emscripten::val& probabilities, const emscripten::val& map, double explained) {
-        return guarded([&] {
-            if (!s_.job) return error();
-            const int e = explained >= 0 && explained < 1000 ? static_cast<int>(explained) : -1;
-            return json_dump(
-                core_image_give(*m_, *s_.job, array_from_js<float>(probabilities), array_from_js<float>(map), e));
-        });
+        if (!s_.job) return error();
+        const int e = explained >= 0 && explained < 1000 ? static_cast<int>(explained) : -1;
+        return json_dump(
+            core_image_give(*m_, *s_.job, array_from_js<float>(probabilities), array_from_js<float>(map), e));
     }
-    std::string result() const {
-        return guarded([&] { return s_.job ? json_dump(core_image_result(*m_, *s_.job)) : error(); });
-    }
+    std::string result() const { return s_.job ? json_dump(core_image_result(*m_, *s_.job)) : error(); }
     // What the clinician is shown: {width, height, grey: Uint8Array} (a copy).
     emscripten::val display() const {
         emscripten::val out = emscripten::val::object();
@@ -141,14 +108,12 @@ private:
 class CoreModel {
 public:
     explicit CoreModel(std::shared_ptr<LoadedModel> m) : m_(std::move(m)) {}
-    std::string info() const {
-        return guarded([&] { return json_dump(core_model_info(*m_)); });
-    }
+    std::string info() const { return json_dump(core_model_info(*m_)); }
     std::string predict(const std::string& record_json, bool explain) {
-        return guarded([&] { return json_dump(core_predict(*m_, record_json, explain)); });
+        return json_dump(core_predict(*m_, record_json, explain));
     }
     std::string predictBatch(const std::string& text, bool explain, double now) {
-        return guarded([&] { return json_dump(core_predict_batch(*m_, text, explain, static_cast<int64_t>(now))); });
+        return json_dump(core_predict_batch(*m_, text, explain, static_cast<int64_t>(now)));
     }
     // The batch path without JSON per row: the file read once, then scored in parts, each
     // {meta (JSON text), table, features, margins} (CoreBatchFile above; free it with .delete()).
@@ -160,15 +125,14 @@ public:
     }
     // A file's part reports (each part's meta "reports", as a JSON array) joined with the pending one.
     std::string reportMerge(const std::string& pending, const std::string& parts_json, const std::string& day) const {
-        return guarded([&] { return json_dump(core_report_merge(*m_, pending, parts_json, day)); });
+        return json_dump(core_report_merge(*m_, pending, parts_json, day));
     }
     // Models that only ONNX Runtime runs: the rows to evaluate, and the result from its outputs.
     emscripten::val onnxInputs(const std::string& features_json, bool explain) const {
         return array_to_js(core_onnx_inputs(*m_, features_json, explain));
     }
     std::string finish(const std::string& pending_json, const emscripten::val& outputs, bool explain) const {
-        return guarded(
-            [&] { return json_dump(core_finish(*m_, pending_json, array_from_js<float>(outputs), explain)); });
+        return json_dump(core_finish(*m_, pending_json, array_from_js<float>(outputs), explain));
     }
     // report_day "" : no reports; else the rows' reports, seeded from report_seed (a 53-bit integer).
     emscripten::val finishBatch(const std::string& rows_json, const emscripten::val& outputs,
@@ -183,32 +147,27 @@ public:
     // ONNX Runtime's cross-check (core_api.h): the page passes ONNX Runtime's numbers, the core decides.
     std::string check(const std::string& result_json, const emscripten::val& probabilities,
                       const emscripten::val& margin) const {
-        return guarded([&] {
-            return json_dump(
-                core_check(*m_, result_json, array_from_js<float>(probabilities), array_from_js<float>(margin)));
-        });
+        return json_dump(
+            core_check(*m_, result_json, array_from_js<float>(probabilities), array_from_js<float>(margin)));
     }
     std::string checkTable(const emscripten::val& table, const emscripten::val& margins,
                            const emscripten::val& probabilities, const emscripten::val& onnx_margins,
                            double margin_width) const {
-        return guarded([&] {
-            return json_dump(
-                core_check_table(*m_, array_from_js<double>(table), array_from_js<double>(margins),
-                                 array_from_js<float>(probabilities), array_from_js<float>(onnx_margins),
-                                 margin_width >= 0 && margin_width < 1e6 ? static_cast<size_t>(margin_width) : 0));
-        });
+        return json_dump(
+            core_check_table(*m_, array_from_js<double>(table), array_from_js<double>(margins),
+                             array_from_js<float>(probabilities), array_from_js<float>(onnx_margins),
+                             margin_width >= 0 && margin_width < 1e6 ? static_cast<size_t>(margin_width) : 0));
     }
     std::string checkBackground(const emscripten::val& outputs) const {
-        return guarded([&] { return json_dump(core_check_background(*m_, array_from_js<float>(outputs))); });
+        return json_dump(core_check_background(*m_, array_from_js<float>(outputs)));
     }
     std::string reportAdd(const std::string& pending, const std::string& prediction, const std::string& day,
                           double seed) {
-        return guarded(
-            [&] { return json_dump(core_report_add(*m_, pending, prediction, day, static_cast<uint64_t>(seed))); });
+        return json_dump(core_report_add(*m_, pending, prediction, day, static_cast<uint64_t>(seed)));
     }
     // Whether two predictions' values are the same patient (what-if edits count once; report.h).
     std::string samePatient(const std::string& previous, const std::string& next) const {
-        return guarded([&] { return json_dump(core_same_patient(previous, next)); });
+        return json_dump(core_same_patient(previous, next));
     }
     // Imaging models: an image the browser decoded (RGBA), or a DICOM file's bytes.
     CoreImageJob imageJob(const emscripten::val& rgba, double width, double height) const {
@@ -224,7 +183,7 @@ public:
     // The bundle's check images (Float32Array) and ONNX Runtime's probabilities for them.
     emscripten::val checkTensors() const { return array_to_js(m_->model.check_tensors); }
     std::string checkImages(const emscripten::val& outputs) const {
-        return guarded([&] { return json_dump(core_check_images(*m_, array_from_js<float>(outputs))); });
+        return json_dump(core_check_images(*m_, array_from_js<float>(outputs)));
     }
     const std::shared_ptr<LoadedModel>& shared() const { return m_; }
 
@@ -249,15 +208,12 @@ inline LoadOutcome load_bundle_js(const emscripten::val& u8, const std::string& 
 }
 
 // A DICOM file's stored values as the core decodes them (for the wasm-against-native parity test):
-// {ok, width, height, channels, frames, values: Float32Array} or {ok: false, problems: JSON text}.
+// {ok, width, height, channels, frames, values: Float32Array} or {ok: false, problems: [...]}.
 inline emscripten::val decode_dicom_js(const emscripten::val& file, double frame) {
     emscripten::val out = emscripten::val::object();
     auto p = dicom_decode(bytes_from_js(file), frame >= 0 && frame < 100000 ? static_cast<int>(frame) : 0);
-    out.set("ok", static_cast<bool>(p));
-    if (!p) {
-        out.set("problems", json_dump(problems_json(p.problems())));
-        return out;
-    }
+    if (!p) return boundary::failure<emscripten::val>(p.problems());
+    out.set("ok", true);
     out.set("width", p->width);
     out.set("height", p->height);
     out.set("channels", p->channels);
@@ -267,9 +223,7 @@ inline emscripten::val decode_dicom_js(const emscripten::val& file, double frame
 }
 
 inline std::string verify_index_js(const std::string& index, const std::string& trust, double now, double min_version) {
-    return guarded([&] {
-        return json_dump(core_verify_index(index, trust, static_cast<int64_t>(now), static_cast<int64_t>(min_version)));
-    });
+    return json_dump(core_verify_index(index, trust, static_cast<int64_t>(now), static_cast<int64_t>(min_version)));
 }
 
 }  // namespace ldx

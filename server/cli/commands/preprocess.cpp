@@ -1,8 +1,9 @@
-// server/cli/preprocess.cpp — `localdx preprocess`: the tensor an imaging model sees, from a file.
+// server/cli/commands/preprocess.cpp — `localdx preprocess`: the tensor an imaging model sees, from a file.
 #include <cstdio>
 
 #include "base/json.h"
 #include "cli/args.h"
+#include "cli/commands.h"
 #include "imaging/dicom.h"
 #include "imaging/preprocess.h"
 #include "imaging/raster.h"
@@ -11,10 +12,7 @@
 #include "record/record.h"
 #include "schema/schema.h"
 
-using namespace ldx;
-
-// server/cli/localdx.cpp: a bundle verified against a trust root, and read.
-Result<Model> load_model(const std::string& bundle_path, const std::string& trust_path, int64_t min_version);
+namespace ldx::cli {
 
 namespace {
 const char* kPreprocessHelp =
@@ -141,3 +139,5 @@ int cmd_preprocess(const Args& a) {
                  static_cast<long long>(t.shape[2]), static_cast<long long>(t.shape[3]), out_path->c_str());
     return 0;
 }
+
+}  // namespace ldx::cli

@@ -1,13 +1,14 @@
-// server/cli/publish.cpp — `localdx publish`: upload a signed bundle to a LocalDx server.
+// server/cli/commands/publish.cpp — `localdx publish`: upload a signed bundle to a LocalDx server.
 #include <httplib.h>
 
 #include <cstdio>
 
 #include "base/json.h"
 #include "cli/args.h"
+#include "cli/commands.h"
 #include "io/files.h"
 
-using namespace ldx;
+namespace ldx::cli {
 
 namespace {
 const char* kPublishHelp = R"(Usage: localdx publish --server URL --token-file FILE FILE.ldxb
@@ -62,3 +63,5 @@ int cmd_publish(const Args& a) {
         reason = (*body)["error"].get<std::string>();
     return fail("the server refused the bundle (HTTP " + std::to_string(res->status) + "): " + reason);
 }
+
+}  // namespace ldx::cli

@@ -1,0 +1,63 @@
+// server/cli/commands.h — what the commands of `localdx` share, and the commands themselves.
+//
+// Index of this file
+//   [SECTION] Shared helpers (errors, numbers, trust root, bundle loading): server/cli/common.cpp
+//   [SECTION] Commands: one file each in server/cli/commands/, dispatched by server/cli/localdx.cpp
+//
+// Every command prints problems as "localdx CMD: <row, field: reason>" on stderr and exits
+// non-zero; outputs are written atomically, so a failed command leaves no file behind.
+#pragma once
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "base/error.h"
+#include "bundle/bundle.h"
+#include "bundle/trust.h"
+#include "cli/args.h"
+#include "io/files.h"
+#include "predict/predict.h"
+
+namespace ldx::cli {
+
+//-----------------------------------------------------------------------------
+// [SECTION] Shared helpers
+//-----------------------------------------------------------------------------
+// Prints up to `max` problems as "localdx CMD: ..." on stderr; returns the exit status 1.
+int fail(const std::string& cmd, const std::vector<Problem>& problems, size_t max = 20);
+int fail(const std::string& cmd, const Problem& p);
+// A line of progress on stderr (standard output is the command's result).
+void progress(const std::string& line);
+// --flag N, a positive whole number, or `fallback` when the flag is not given.
+Result<int64_t> positive_int(const Args& a, const std::string& flag, int64_t fallback);
+std::string fmt(double v, const char* format = "%.9g");
+
+// The first bytes of a bundle file, checked before it is read whole.
+inline constexpr FileStart kBundleStart{kBundleMagic, "a LocalDx bundle (it does not start with LDXBNDL1)",
+                                        "bad_magic"};
+Result<TrustRoot> load_trust(const std::string& path);
+// A bundle verified against the trust root (and the rollback floor `min_version`), and read.
+Result<Model> load_model(const std::string& bundle_path, const std::string& trust_path, int64_t min_version);
+
+//-----------------------------------------------------------------------------
+// [SECTION] Commands
+//-----------------------------------------------------------------------------
+// Each takes its parsed flags and returns the exit status; each help text is its --help.
+int cmd_keygen(const Args& a);
+int cmd_train(const Args& a);
+int cmd_bundle(const Args& a);
+int cmd_verify(const Args& a);
+int cmd_predict(const Args& a);
+int cmd_evaluate(const Args& a);
+int cmd_synth(const Args& a);
+int cmd_publish(const Args& a);     // prints its own --help
+int cmd_preprocess(const Args& a);  // prints its own --help
+extern const char* const kKeygenHelp;
+extern const char* const kTrainHelp;
+extern const char* const kBundleHelp;
+extern const char* const kVerifyHelp;
+extern const char* const kPredictHelp;
+extern const char* const kEvaluateHelp;
+extern const char* const kSynthHelp;
+
+}  // namespace ldx::cli
