@@ -138,7 +138,17 @@ TEST(ScaleOut, ThreeInstancesOnPostgresBehindNginxLoseAndDoubleNothingThroughKil
     if (!test::on_postgres()) GTEST_SKIP() << "several instances share a PostgreSQL store";
     const std::string work = work_dir() + "/scale-out";
     std::filesystem::remove_all(work);
-    const std::string store = test::fresh_store("scale_out");
+    // A PostgreSQL of its own: this test stops it, which must not fail the tests running beside it
+    // on the shared one.
+    const std::string pg = std::string(LOCALDX_SOURCE_DIR) + "/tests/support/postgres.sh ";
+    const std::string pg_state = work + "/pg";
+    ASSERT_EQ(std::system((pg + "start " + pg_state).c_str()), 0);
+    struct Stop {
+        std::string cmd;
+        ~Stop() { [[maybe_unused]] int rc = std::system(cmd.c_str()); }
+    } stop{pg + "stop " + pg_state};
+    std::string store;
+    std::getline(std::ifstream(pg_state + "/uri"), store);
     const std::vector<std::string> flags{"--rate-limit",
                                          "0",
                                          "--source-day-max",
@@ -200,7 +210,6 @@ TEST(ScaleOut, ThreeInstancesOnPostgresBehindNginxLoseAndDoubleNothingThroughKil
 
     // 100,000 reports from 64 clients through nginx: instance 1 is killed (SIGKILL) and started
     // again; PostgreSQL stops (fast) and starts again.
-    const std::string pg = std::string(LOCALDX_SOURCE_DIR) + "/tests/support/postgres.sh ";
     double outage_seen = -1, recovered = -1;
     const double seconds = burst.run(nginx.https, 64, [&] {
         burst.wait_for(20000);
@@ -208,14 +217,14 @@ TEST(ScaleOut, ThreeInstancesOnPostgresBehindNginxLoseAndDoubleNothingThroughKil
         std::this_thread::sleep_for(std::chrono::milliseconds(500));
         EXPECT_TRUE(instances[1]->proc->start(instances[1]->port)) << "instance 1 did not start again";
         burst.wait_for(50000);
-        EXPECT_EQ(std::system((pg + "halt " + LOCALDX_PG_STATE).c_str()), 0);
+        EXPECT_EQ(std::system((pg + "halt " + pg_state).c_str()), 0);
         outage_seen = within(10, [&] {
             for (const auto& s : instances)
                 if (readyz(*s) != 503) return false;
             return true;
         });
         std::this_thread::sleep_for(std::chrono::seconds(1));
-        EXPECT_EQ(std::system((pg + "resume " + LOCALDX_PG_STATE).c_str()), 0);
+        EXPECT_EQ(std::system((pg + "resume " + pg_state).c_str()), 0);
         recovered = within(20, [&] {
             for (const auto& s : instances)
                 if (readyz(*s) != 200) return false;
