@@ -260,17 +260,59 @@ test('the mouse wheel scrolls the 30-field wdbc form down to Predict, and back',
   await ctx.close();
 });
 
-test('a patient with most values missing gets no verdict but the values to enter (the model\'s minimum information)', async () => {
+// localdx predict on a file whose rows may all be refused (exit status 2: no row scored, the
+// reasons written all the same).
+function cliPredictRefused(bundle, csv, out) {
+  try {
+    return cliPredict(bundle, csv, out);
+  } catch (e) {
+    assert.equal(e.status, 2, `localdx predict: ${e.stderr}`);
+    return JSON.parse(readFileSync(out, 'utf8'));
+  }
+}
+
+test('a patient with most values missing gets no verdict but the values to enter (the model\'s minimum information), as localdx predict says', async () => {
+  // Pima with only the age, typed as a clinician types it.
   const { ctx, page } = await openApp(browser, server.base);
-  await typePatient(page, 1, ['', '', '', '', '', '31', '', '50']);
+  await typePatient(page, 1, ['', '', '', '', '', '', '', '50']);
   await page.waitForFunction(() => document.getElementById('live').textContent.startsWith('No result yet.'), null, { timeout: 15000 });
   const live = await page.textContent('#live');
   assert.match(live, /Enter Plasma glucose[^.]* to get a result/);
-  assert.doesNotMatch(live, /threshold|probability of Diabetes/);
+  assert.doesNotMatch(live, /threshold|probability of Diabetes|Triage band/);
+  const view = await page.evaluate(() => window.localdx.viewState());
+  assert.notEqual(view.result, 'current', 'no result is on screen');
   const r = await page.evaluate(() => window.localdx.predict(window.localdx.formRecord()));
   assert.equal(r.ok, false);
   assert.equal(r.problems[0].code, 'incomplete');
+  assert.equal(r.probabilities, undefined);
+  // The CLI refuses the same row with the same words.
+  const csv = path.join(server.dir, 'age-only.csv');
+  writeFileSync(csv, 'age\n50\n');
+  const native = cliPredictRefused(bundlePath('pima-diabetes'), csv, path.join(server.dir, 'age-only.json'))[0];
+  assert.equal(native.ok, false);
+  assert.equal(native.problems[0].code, 'incomplete');
+  assert.equal(native.problems[0].message, r.problems[0].message);
   await ctx.close();
+  // diabetes-progression with nothing typed: Predict gives no value and no interval.
+  const dp = await openApp(browser, server.base, { model: 'diabetes-progression' });
+  await dp.page.waitForSelector('#a11y input[type=text]');
+  await dp.page.waitForTimeout(300);
+  await dp.page.mouse.click(400, 137, { delay: 80 });
+  await dp.page.keyboard.down('Control');
+  await press(dp.page, 'Enter');
+  await dp.page.keyboard.up('Control');
+  await dp.page.waitForFunction(() => document.getElementById('live').textContent.startsWith('No result yet.'), null, { timeout: 15000 });
+  assert.doesNotMatch(await dp.page.textContent('#live'), /Predicted|interval|points/);
+  const empty = await dp.page.evaluate(() => window.localdx.predict({}));
+  assert.equal(empty.ok, false);
+  assert.equal(empty.problems[0].code, 'incomplete');
+  assert.equal(empty.value, undefined);
+  const emptyCsv = path.join(server.dir, 'dp-empty.csv');
+  writeFileSync(emptyCsv, 'age,bmi\n,\n');
+  const nativeEmpty = cliPredictRefused(bundlePath('diabetes-progression'), emptyCsv, path.join(server.dir, 'dp-empty.json'))[0];
+  assert.equal(nativeEmpty.ok, false);
+  assert.equal(nativeEmpty.problems[0].message, empty.problems[0].message);
+  await dp.ctx.close();
 });
 
 test('invalid values are shown next to the field, and no result is given', async () => {
