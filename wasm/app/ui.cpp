@@ -60,10 +60,13 @@ bool help_marker(AppState& s, const std::string& key, const std::string& about, 
     return s.help_open == key;
 }
 
-// The open help's words, wrapped where the view puts them, and read as one text.
-void help_text(const std::string& key, const std::string& text) {
+// The open help's words, wrapped where the view puts them (`full_width`: at the window's edge, over
+// the columns of a form that does not clip them), and read as one text.
+void help_text(const std::string& key, const std::string& text, bool full_width = false) {
     ImGui::PushStyleColor(ImGuiCol_Text, ImGui::GetStyleColorVec4(ImGuiCol_TextDisabled));
-    ImGui::TextWrapped("%s", text.c_str());
+    ImGui::PushTextWrapPos(full_width ? ImGui::GetWindowContentRegionMax().x : 0.0f);
+    ImGui::TextUnformatted(text.c_str());
+    ImGui::PopTextWrapPos();
     ImGui::PopStyleColor();
     a11y::text(("##help-text-" + key).c_str(), a11y::Role::text, text);
 }
@@ -554,7 +557,7 @@ void draw_form(AppState& s) {
                 ImGui::TableNextRow();
                 ImGui::TableNextColumn();
                 if (!narrow) ImGui::TableNextColumn();
-                help_text("field-" + f.name, tip);
+                help_text("field-" + f.name, tip, narrow);
             }
             changed |= draw_chart_note(s, i);
             const std::string p = problem_for(s, f.name, shown_problems);
