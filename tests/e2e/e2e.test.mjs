@@ -285,6 +285,9 @@ test('a patient with most values missing gets no verdict but the values to enter
   assert.equal(r.ok, false);
   assert.equal(r.problems[0].code, 'incomplete');
   assert.equal(r.probabilities, undefined);
+  // Pima marks its required field (age), so the form's legend explains the mark.
+  const legend = (page) => page.evaluate(() => window.localdx.a11yTree().nodes.find((n) => /Ctrl\+Enter predicts/.test(n.name))?.name);
+  assert.equal(await legend(page), '* required. Ctrl+Enter predicts.');
   // The CLI refuses the same row with the same words.
   const csv = path.join(server.dir, 'age-only.csv');
   writeFileSync(csv, 'age\n50\n');
@@ -303,6 +306,14 @@ test('a patient with most values missing gets no verdict but the values to enter
   await dp.page.keyboard.up('Control');
   await dp.page.waitForFunction(() => document.getElementById('live').textContent.startsWith('No result yet.'), null, { timeout: 15000 });
   assert.doesNotMatch(await dp.page.textContent('#live'), /Predicted|interval|points/);
+  // No field of this model is required: no "* required" in the legend. A category's choices are
+  // the schema's labels for its levels.
+  assert.equal(await legend(dp.page), 'Ctrl+Enter predicts.');
+  const dpSchema = await dp.page.evaluate(() => window.localdx.model().schema);
+  const sexField = dpSchema.fields.find((f) => f.name === 'sex');
+  const sexPicker = await dp.page.evaluate((label) => window.localdx.a11yTree().nodes.find((n) => n.role === 'combobox' && n.name.startsWith(label)), sexField.label);
+  assert.ok(sexPicker, 'the Sex picker is in the layer');
+  for (const level of sexField.levels) assert.ok(sexPicker.options.includes(level.label), `${level.label} in ${JSON.stringify(sexPicker.options)}`);
   const empty = await dp.page.evaluate(() => window.localdx.predict({}));
   assert.equal(empty.ok, false);
   assert.equal(empty.problems[0].code, 'incomplete');
