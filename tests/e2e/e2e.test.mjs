@@ -527,6 +527,19 @@ test('batch: ids, an unknown column, a decimal comma and five bad rows give the 
   const rejected = cli.filter((x) => !x.ok).map((x) => [x.row, x.patient, x.problems[0].code]);
   assert.deepEqual(rejected, [[3, 'P3', 'not_a_number'], [5, 'P5', 'out_of_range'], [7, 'P7', 'required'], [9, 'P9', 'csv_columns'], [11, 'P11', 'ambiguous_number']]);
   assert.deepEqual(r.problems.map((p) => [p.row, p.patient, p.code]), rejected);
+  // The browser's export and `localdx predict --format csv` of the same file: the same bytes but
+  // the first line, which names the tool.
+  const exported = await page.evaluate(() => window.localdx.batchCsv());
+  const cliCsvFile = path.join(server.dir, 'mixed.native.csv');
+  try {
+    execFileSync(env.cli, ['predict', '--bundle', bundlePath('pima-diabetes'), '--trust', path.join(env.demo, 'keys/trust.json'),
+      '--input', file, '--format', 'csv', '--out', cliCsvFile], { stdio: 'pipe' });
+  } catch (e) { assert.equal(e.status, 2, String(e.stderr)); }
+  const cliCsv = readFileSync(cliCsvFile, 'utf8');
+  assert.equal(exported.split('\n')[0], '# LocalDx results: LocalDx in the browser');
+  assert.equal(cliCsv.split('\n')[0], '# LocalDx results: localdx predict');
+  assert.equal(exported.slice(exported.indexOf('\n')), cliCsv.slice(cliCsv.indexOf('\n')));
+  assert.equal(exported.trimEnd().split('\n').length, 22, 'a line per input row, the tool and the columns');
   await page.waitForTimeout(300);
   await page.screenshot({ path: path.join(env.shots, 'batch-rejected.png') });
   assert.deepEqual(errors, []);
@@ -854,7 +867,8 @@ test('regression: a typed patient gets the value, its unit, its interval and an 
   assert.equal(r.rows, 442);
   assert.equal(r.problems.length, 0);
   assert.match(r.status, /Cross-checked with ONNX Runtime/);
-  const exported = csvRecords(await page.evaluate(() => window.localdx.batchCsv()), []);
+  const exportedText = await page.evaluate(() => window.localdx.batchCsv());
+  const exported = csvRecords(exportedText.slice(exportedText.indexOf('\n') + 1), []);  // after the line naming the tool
   assert.equal(exported.length, 442);
   const native = cliPredict(bundlePath('diabetes-progression'), csv, path.join(server.dir, 'diabetes-progression.native.json'));
   const column = 'predicted Disease progression one year on (points)';

@@ -5,8 +5,11 @@
 
 #include <limits>
 
+#include "conformal/conformal.h"
 #include "predict/predict.h"
 #include "predict/prediction_json.h"
+#include "predict/results_csv.h"
+#include "support.h"
 
 namespace ldx {
 namespace {
@@ -232,4 +235,54 @@ TEST(RocCurve, OnePointPerDistinctScoreFromZeroToOne) {
     EXPECT_LE(roc_curve(many, labels, 101).size(), 101u);
 }
 }  // namespace
+}  // namespace ldx
+
+namespace ldx {
+// The one results file (predict/results_csv.h) the CLI and the browser's batch export write.
+TEST(ResultsCsv, ScoredAndRefusedRowsInTheirOrderWithLabelsAndTheModel) {
+    const Schema s = test::task_schema("pima-diabetes");
+    std::vector<ResultsRow> rows(3);
+    rows[0].row = 3;
+    rows[0].patient = "P3";
+    rows[0].problems = {problem("not_a_number", "'abc' is not a number", "glucose", 3),
+                        problem("out_of_range", "130 years is outside the possible range 21 to 120 years", "age", 3)};
+    rows[1].row = 1;
+    rows[1].patient = "P1";
+    rows[1].probabilities = {0.9123454, 0.0876546};
+    rows[1].predicted = 0;
+    rows[1].warnings = {problem("outside_training_range", "is outside the range seen in training", "mass")};
+    rows[2].row = 2;
+    rows[2].probabilities = {0.25, 0.75};
+    rows[2].predicted = 1;
+    const std::string csv = results_csv(s, "localdx predict", "pima-diabetes v1", rows);
+    EXPECT_EQ(
+        csv,
+        "# LocalDx results: localdx predict\n"
+        "row,patient,predicted,P(No diabetes),P(Diabetes),warnings,problem,model\n"
+        "1,P1,No diabetes,0.912345,0.087655,Body mass index: is outside the range seen in training,,pima-diabetes v1\n"
+        "2,,Diabetes,0.250000,0.750000,,,pima-diabetes v1\n"
+        "3,P3,,,,,\"Plasma glucose, 2 h after 75 g oral glucose: 'abc' is not a number; Age: 130 years is outside "
+        "the possible range 21 to 120 years\",pima-diabetes v1\n");
+}
+
+TEST(ResultsCsv, ARegressionHasItsValueAndEachIntervalAtTheTasksDecimals) {
+    Schema s =
+        schema_from_json(Json::parse(test::read_file(test::source_path("models/diabetes-progression/schema.json"))))
+            .value();
+    std::vector<double> predicted(19, 100), observed;
+    for (int i = 1; i <= 19; ++i) observed.push_back(100 + (i % 2 ? i : -i));
+    s.outputs.conformal = conformal_fit_intervals(predicted, observed, std::vector<double>{0.8, 0.9}, "test");
+    std::vector<ResultsRow> rows(1);
+    rows[0].row = 1;
+    rows[0].probabilities = {151.6};
+    rows[0].extra = {"x"};
+    const std::string extra[] = {"base"};
+    const std::string csv = results_csv(s, "LocalDx in the browser", "diabetes-progression v2", rows, extra);
+    EXPECT_EQ(csv,
+              "# LocalDx results: LocalDx in the browser\n"
+              "row,patient,predicted Disease progression one year on (points),80% interval low,80% interval high,"
+              "90% interval low,90% interval high,warnings,problem,model,base\n"
+              "1,,152,136,168,134,170,,,diabetes-progression v2,x\n");
+}
+
 }  // namespace ldx

@@ -20,6 +20,7 @@
 #include "csv/csv.h"
 #include "drift/report.h"
 #include "metrics/evaluation.h"
+#include "predict/results_csv.h"
 #include "record/fhir.h"
 #include "record/patients.h"
 #include "imgui.h"
@@ -981,61 +982,41 @@ void sort_batch(AppState& s) {
                      [&](int a, int c) { return b.sort_descending ? key(a) > key(c) : key(a) < key(c); });
 }
 
+// The batch's results file (predict/results_csv.h): the same bytes as `localdx predict --format
+// csv` on the same file, apart from the line naming the tool.
 std::string batch_csv(const AppState& s) {
     const Schema& schema = *schema_of(s);
     const BatchState& b = s.batch;
-    // Class labels, the model and version on every row, and the rows that could not be used with
-    // their reasons: the file stands on its own.
-    const std::string model = s.info.value("name", "") + " v" + std::to_string(s.info.value("version", 0));
-    // Regression: the value in its unit and the interval at the band level instead of probabilities.
-    const bool regression = schema.outputs.regression();
-    const Conformal& cf = schema.outputs.conformal;
-    const size_t band = cf.empty() ? 0 : conformal_band_index(cf);
-    const std::string level = cf.empty() ? "" : fmt(cf.levels[band].level * 100, "%g") + "% interval";
-    std::vector<std::string> header{"row", "patient", "predicted"};
-    if (regression) {
-        const std::string unit = unit_display(schema.outputs.unit);
-        header[2] = "predicted " + schema.outputs.label + (unit.empty() ? "" : " (" + unit + ")");
-        if (!cf.empty()) header.insert(header.end(), {level + " low", level + " high"});
-    }
-    for (const auto& c : schema.outputs.classes) header.push_back("P(" + c.label + ")");
-    const size_t result_columns = header.size() - 3;
-    header.insert(header.end(), {"warnings", "problem", "model"});
-    std::string out = csv_line(header);
-    const std::string decimals = "%." + std::to_string(schema.outputs.decimals) + "f";
+    std::vector<ResultsRow> rows;
     for (int i = 0; i < static_cast<int>(b.rows()); ++i) {
-        std::vector<std::string> cells{std::to_string(b.row_number(i)), b.patient(i)};
-        if (regression) {
-            const double v = b.probability(i, 0);
-            cells.push_back(fmt(v, decimals.c_str()));
-            if (!cf.empty()) {
-                const Interval in = conformal_interval(schema.outputs, band, v);
-                cells.push_back(fmt(in.low, decimals.c_str()));
-                cells.push_back(fmt(in.high, decimals.c_str()));
-            }
-        } else {
-            cells.push_back(schema.outputs.classes[static_cast<size_t>(b.predicted(i))].label);
-            for (size_t c = 0; c < b.layout.classes; ++c)
-                cells.push_back(fmt(b.probability(i, static_cast<int>(c)), "%.6f"));
-        }
-        std::string w;
+        ResultsRow r;
+        r.row = b.row_number(i);
+        r.patient = b.patient(i);
+        const size_t outputs = schema.outputs.regression() ? 1 : b.layout.classes;
+        for (size_t c = 0; c < outputs; ++c) r.probabilities.push_back(b.probability(i, static_cast<int>(c)));
+        r.predicted = b.predicted(i);
         for (size_t id : row_warning_ids(b, i)) {
             const BatchMeta::Warning& x = b.meta.warning_kinds[id];
-            const int f = schema.find_field(x.field);
-            w += (w.empty() ? "" : "; ") + (f >= 0 ? schema.fields[static_cast<size_t>(f)].label : x.field) + ": " +
-                 x.message;
+            r.warnings.push_back(problem("warning", x.message, x.field));
         }
-        cells.insert(cells.end(), {w, "", model});
-        out += csv_line(cells);
+        rows.push_back(std::move(r));
     }
+    // A row's problems together, on its one line.
+    std::map<long, size_t> refused;
     for (const auto& p : b.problems) {
-        std::vector<std::string> cells{p.contains("row") ? std::to_string(p["row"].get<long>()) : "",
-                                       json_text_or(p, "patient"), ""};
-        cells.resize(cells.size() + result_columns + 1);
-        cells.insert(cells.end(), {problem_text(schema, p), model});
-        out += csv_line(cells);
+        const long row = p.contains("row") && p["row"].is_number_integer() ? p["row"].get<long>() : 0;
+        Problem pr = problem(json_text_or(p, "code"), json_text_or(p, "message"), json_text_or(p, "field"));
+        auto [at, fresh] = refused.try_emplace(row, rows.size());
+        if (fresh) {
+            ResultsRow r;
+            r.row = row;
+            r.patient = json_text_or(p, "patient");
+            rows.push_back(std::move(r));
+        }
+        rows[at->second].problems.push_back(std::move(pr));
     }
-    return out;
+    const std::string model = s.info.value("name", "") + " v" + std::to_string(s.info.value("version", 0));
+    return results_csv(schema, "LocalDx in the browser", model, rows);
 }
 
 void draw_batch(AppState& s) {

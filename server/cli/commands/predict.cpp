@@ -6,6 +6,7 @@
 #include "cli/args.h"
 #include "conformal/conformal.h"
 #include "csv/csv.h"
+#include "predict/results_csv.h"
 #include "io/files.h"
 #include "predict/predict.h"
 #include "predict/prediction_json.h"
@@ -135,63 +136,44 @@ int cmd_predict(const Args& a) {
         }
         out = json_dump(all, 2) + "\n";
     } else {
-        // Regression: the predicted value, then each level's interval (low_90, high_90...).
-        const bool regression = s.outputs.regression();
-        std::vector<std::string> header{"row", "patient", "predicted"};
-        for (const auto& c : s.outputs.classes) header.push_back("p_" + c.name);
-        for (const auto& l : s.outputs.conformal.levels)
-            if (regression)
-                for (const char* side : {"low_", "high_"}) header.push_back(side + fmt(l.level * 100, "%g"));
-        const size_t result_columns = header.size() - 3;
-        header.push_back("warnings");
-        header.push_back("problem");
+        // The one results file (predict/results_csv.h), as the browser's batch export writes it;
+        // with --explain each output's base and contributions after it.
+        std::vector<std::string> explain_columns;
         if (explain)
             for (int o = 0; o < model->ensemble->num_outputs; ++o) {
                 const std::string prefix =
                     model->ensemble->link != Link::softmax ? "" : s.outputs.classes[static_cast<size_t>(o)].name + ":";
-                header.push_back(prefix + "base");
-                for (const auto& f : s.features) header.push_back(prefix + "phi_" + f.name);
+                explain_columns.push_back(prefix + "base");
+                for (const auto& f : s.features) explain_columns.push_back(prefix + "phi_" + f.name);
             }
-        out = csv_line(header);
+        std::vector<ResultsRow> rows;
         size_t i = 0;
         for (const Scored& sc : order) {
-            std::vector<std::string> cells{std::to_string(sc.row->row), sc.row->id};
+            ResultsRow r;
+            r.row = sc.row->row;
+            r.patient = sc.row->id;
             if (!sc.problems.empty()) {
-                std::string why;
-                for (const auto& pr : sc.problems)
-                    why += (why.empty() ? "" : "; ") + (pr.field.empty() ? "" : pr.field + ": ") + pr.message;
-                cells.resize(3 + result_columns + 1);  // predicted, probabilities or intervals, warnings: empty
-                cells.push_back(why);
-                cells.resize(header.size());
-                out += csv_line(cells);
+                r.problems = sc.problems;
+                if (explain) r.extra.resize(explain_columns.size());
+                rows.push_back(std::move(r));
                 continue;
             }
             const InformationCheck& info = incomplete[i];
             const Prediction& p = preds[i++];
-            if (regression) {
-                cells.push_back(fmt(p.probabilities[0]));
-                for (size_t l = 0; l < s.outputs.conformal.levels.size(); ++l) {
-                    const Interval in = conformal_interval(s.outputs, l, p.probabilities[0]);
-                    cells.push_back(fmt(in.low));
-                    cells.push_back(fmt(in.high));
-                }
-            } else {
-                cells.push_back(s.outputs.classes[static_cast<size_t>(p.predicted)].name);
-                for (double v : p.probabilities) cells.push_back(fmt(v));
-            }
-            std::string w;
-            if (!info.enough) w = "incomplete: " + info.message;
-            for (const auto& x : p.prepared.warnings) w += (w.empty() ? "" : "; ") + x.field + ": " + x.message;
-            cells.push_back(w);
-            cells.push_back("");
+            r.probabilities = p.probabilities;
+            r.predicted = p.predicted;
+            if (!info.enough) r.warnings.push_back(problem("incomplete", "incomplete: " + info.message));
+            r.warnings.insert(r.warnings.end(), p.prepared.warnings.begin(), p.prepared.warnings.end());
             if (explain)
                 for (int o = 0; o < p.explanation.num_outputs; ++o) {
-                    cells.push_back(fmt(p.explanation.base[static_cast<size_t>(o)]));
+                    r.extra.push_back(fmt(p.explanation.base[static_cast<size_t>(o)]));
                     for (size_t f = 0; f < s.features.size(); ++f)
-                        cells.push_back(fmt(p.explanation.contribution(o, static_cast<int>(f))));
+                        r.extra.push_back(fmt(p.explanation.contribution(o, static_cast<int>(f))));
                 }
-            out += csv_line(cells);
+            rows.push_back(std::move(r));
         }
+        out = results_csv(s, "localdx predict", model->manifest.name + " v" + std::to_string(model->manifest.version),
+                          rows, explain_columns);
     }
     if (auto path = a.get("--out")) {
         if (auto ok = file_write_atomic(*path, out); !ok) return fail("predict", ok.problems());
