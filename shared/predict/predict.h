@@ -5,8 +5,9 @@
 //   [SECTION] Prediction (probabilities, decision, explanation, warnings)
 //   [SECTION] Models that only ONNX Runtime runs (model-agnostic explanation)
 //
-// record -> record_prepare -> features -> margin -> probabilities and contributions. The CLI's
-// `predict`, the browser and the tests all call model_predict. For other models (an MLP...)
+// record -> record_prepare -> features -> margin -> probabilities and contributions. The browser
+// and the tests call model_predict for one patient; the CLI's `predict` and the browser's batch
+// worker call model_predict_batch (the same per row, with one TreeSHAP workspace). For other models (an MLP...)
 // ONNX Runtime evaluates the rows model_onnx_inputs builds, and model_predict_from_onnx turns
 // its outputs into the same Prediction.
 #pragma once

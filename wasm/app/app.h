@@ -7,9 +7,10 @@
 //
 // Immediate mode: the UI is a function of AppState. Widgets keep no copy of the patient record
 // or of the result; the form edits AppState::form, the result panel reads AppState::result.
-// Predictions go through the page's JavaScript (the same path as window.localdx.predict):
-// the core computes the features, probabilities and TreeSHAP, ONNX Runtime Web runs the
-// bundle's model, and the page checks one against the other before the result comes back here.
+// Predictions go through the page's JavaScript (the same path as window.localdx.predict): the
+// core computes the features, probabilities and TreeSHAP and its result comes back here at once,
+// marked "being checked" while ONNX Runtime Web runs the bundle's model; the page then checks one
+// against the other, and a result they disagree on is withdrawn (app_set_result_checked).
 #pragma once
 #include <map>
 #include <memory>

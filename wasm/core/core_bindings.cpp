@@ -7,7 +7,7 @@
 //   else { const m = r.model(); m.predict('{"age": 50}', true); }
 // Strings in, JSON strings out: the page parses them once. Every binding is registered through
 // boundary.h (boundary::function, boundary::Class), never emscripten::function or class_ directly:
-// tests/node/boundary.mjs reads the bindings from this file and the app's, and calls each one.
+// tests/node/every_binding.mjs reads the bindings from this file and the app's, and calls each one.
 #include <emscripten/bind.h>
 #include <malloc.h>
 
