@@ -422,6 +422,27 @@ TEST(DriftEstimate, RandomizedResponseDrawsDebiasBackToTheShares) {
     for (size_t b = 0; b < 3; ++b) EXPECT_NEAR(mean[b], shares[b], 0.01);
 }
 
+TEST(DriftEstimate, PsiIntervalsHoldTheFigureAndSeparateAShift) {
+    // Reference: 10 equal bins (and an empty missing bin); live: 2,000 patients randomized with
+    // epsilon 2, as in the data, or with a third of them moved to the top bin.
+    const std::vector<uint64_t> reference = {100, 100, 100, 100, 100, 100, 100, 100, 100, 100, 0};
+    std::vector<double> clean(11, 0.1), shifted(11, 0.1 * 2 / 3);
+    clean[10] = shifted[10] = 0;
+    shifted[9] += 1.0 / 3;
+    std::mt19937_64 rng(9);
+    const auto a = randomized_response_draw(clean, 2000, 2.0, rng),
+               b = randomized_response_draw(shifted, 2000, 2.0, rng);
+    const DriftInterval ca = drift_interval(reference, a, 2000, 2.0, 1),
+                        cb = drift_interval(reference, b, 2000, 2.0, 1);
+    EXPECT_NEAR(ca.psi.value, drift_compare("x", reference, a, 2000, 2.0, 0, 0.1, 0.25).psi, 1e-12);
+    EXPECT_LE(ca.psi.lo, ca.psi.value);
+    EXPECT_GE(ca.psi.hi, ca.psi.value);
+    EXPECT_LT(ca.psi.hi, cb.psi.lo);  // the shift is told apart from the noise
+    EXPECT_LE(cb.js.lo, cb.js.value);
+    EXPECT_GE(cb.js.hi, cb.js.value);
+    EXPECT_EQ(drift_interval(reference, a, 2000, 2.0, 1).psi.hi, ca.psi.hi);  // seeded: the same figures again
+}
+
 // Labelled simulation through the browser's report builder: 120 days of 4,000 patients with a
 // calibrated probability (labels drawn from it, known only to the test), each counted in one of
 // the 11 histograms of the Pima schema and randomized there. The estimated AUC and sensitivity
