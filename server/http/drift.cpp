@@ -10,7 +10,9 @@
 #include <regex>
 #include <sstream>
 
+#include "bundle/crypto.h"
 #include "bundle/models_index.h"
+#include "drift/estimate.h"
 #include "drift/report.h"
 #include "http/error_body.h"
 #include "http/openapi.h"
@@ -24,6 +26,96 @@ namespace ldx {
 //-----------------------------------------------------------------------------
 std::string day_offset(int64_t days) { return utc_day(unix_now() - days * 86400); }
 
+namespace {
+// A seed for the intervals' resampling that depends only on what is estimated (so both stores,
+// and every instance, give the same figures).
+uint64_t seed_of(const std::string& text) {
+    uint64_t h = 1469598103934665603ull;  // FNV-1a
+    for (unsigned char c : text) h = (h ^ c) * 1099511628211ull;
+    return h;
+}
+
+// One histogram of each source, as pool_sources takes it.
+PooledCounts pooled_of(const std::vector<SourceAggregate>& sources, const std::string& hist, size_t bins) {
+    std::vector<SourceCounts> per;
+    for (const auto& src : sources) {
+        // A histogram holds the source's patients counted in it: all of them, or about 1 in H
+        // when each patient is counted in one histogram (schema.h, Privacy).
+        SourceCounts c{0, std::vector<uint64_t>(bins, 0)};
+        if (auto it = src.hist.find(hist); it != src.hist.end())
+            for (size_t b = 0; b < bins && b < it->second.size(); ++b) c.n += (c.counts[b] = it->second[b]);
+        per.push_back(std::move(c));
+    }
+    return pool_sources(per, bins);
+}
+
+const char* kEstimateNote =
+    "estimated without labels from the debiased histogram of predicted probabilities (confidence-based "
+    "performance estimation): it holds only while the model stays calibrated on the patients scored. It follows "
+    "a change in who is scored (covariate shift); it cannot see a change in how outcomes follow from the inputs "
+    "(concept shift), which only labelled data can show";
+
+// The model card's figure for the positive class ("auc_roc", "sensitivity"...), or null.
+Json card_figure(const Model& m, const char* key) {
+    const Json& metrics = m.card.contains("metrics") ? m.card["metrics"] : Json();
+    if (std::string_view(key) == "alert_rate") {
+        if (!metrics.is_object() || !metrics.contains("alerts_per_100") || !metrics["alerts_per_100"].is_object())
+            return nullptr;
+        const Json& v = metrics["alerts_per_100"]["value"];
+        return v.is_number() ? Json(std::round(v.get<double>() * 100) / 1e4) : Json();
+    }
+    const std::string& positive = m.schema.outputs.classes[static_cast<size_t>(m.schema.outputs.positive)].name;
+    if (!metrics.is_object() || !metrics.contains("class") || !metrics["class"].contains(positive)) return nullptr;
+    const Json& c = metrics["class"][positive];
+    if (!c.contains(key) || !c[key].is_object() || !c[key].contains("value") || !c[key]["value"].is_number())
+        return nullptr;
+    return std::round(c[key]["value"].get<double>() * 1e4) / 1e4;
+}
+
+// The performance estimate of a period from its sources: figures with intervals beside the card's.
+Json performance_json(const Model& m, const std::vector<SourceAggregate>& sources, uint64_t min_in_histogram,
+                      uint64_t min_sources, const std::string& seed) {
+    Json out{{"status", "insufficient"}, {"note", kEstimateNote}};
+    if (m.schema.outputs.kind != TaskKind::binary) {
+        out["status"] = "not_estimated";
+        out["reason"] = "estimated for binary tasks only";
+        return out;
+    }
+    const size_t positive = static_cast<size_t>(m.schema.outputs.positive);
+    const Histogram& ref = m.reference.classes[positive];
+    const PooledCounts p = pooled_of(sources, "probability:" + std::to_string(positive), ref.bins());
+    out["threshold"] = m.schema.outputs.threshold;
+    out["predictions"] = p.n;
+    if (p.n < min_in_histogram || p.sources < min_sources) return out;
+    // Every patient of the period, from the patients counted in this one histogram.
+    const uint64_t patients =
+        m.schema.privacy.counting == Privacy::Counting::one_histogram ? p.n * report_histograms(m.schema) : p.n;
+    const PerformanceEstimate e = performance_estimate(ref, p.counts, p.n, m.schema.privacy.epsilon,
+                                                       m.schema.outputs.threshold, patients, seed_of(seed));
+    Json figures = performance_estimate_json(e);
+    const std::pair<const char*, const char*> keys[] = {{"auc", "auc_roc"},
+                                                        {"sensitivity", "sensitivity"},
+                                                        {"specificity", "specificity"},
+                                                        {"ppv", "precision"},
+                                                        {"alert_rate", "alert_rate"}};
+    bool below = false;
+    for (const auto& [key, card_key] : keys) {
+        Json& f = figures[key];
+        if (f.is_null()) continue;
+        f["card"] = card_figure(m, card_key);
+        // Below the card by more than the interval: even its upper end is under the card's figure.
+        // (The alert rate is a workload, not a quality: it is not judged.)
+        if (std::string_view(key) != "alert_rate" && f["card"].is_number())
+            f["below_card"] = f["ci95"][1].get<double>() < f["card"].get<double>();
+        below = below || (f.contains("below_card") && f["below_card"].get<bool>());
+    }
+    out["status"] = below ? "below_card" : "ok";
+    out["patients"] = patients;
+    out["figures"] = figures;
+    return out;
+}
+}  // namespace
+
 // Drift of one model version over the window, pooled robustly over sources (pool_sources): no
 // figure until enough distinct sources and enough pooled predictions have reported.
 Result<Json> drift_json(App::State& s, const std::string& name, int64_t version, const Model& m) {
@@ -34,18 +126,7 @@ Result<Json> drift_json(App::State& s, const std::string& name, int64_t version,
     if (!read_sources) return read_sources.problems();
     const ReportTotals& totals = *read_totals;
     const std::vector<SourceAggregate>& sources = *read_sources;
-    auto pooled = [&](const std::string& hist, size_t bins) {
-        std::vector<SourceCounts> per;
-        for (const auto& src : sources) {
-            // A histogram holds the source's patients counted in it: all of them, or about 1 in H
-            // when each patient is counted in one histogram (schema.h, Privacy).
-            SourceCounts c{0, std::vector<uint64_t>(bins, 0)};
-            if (auto it = src.hist.find(hist); it != src.hist.end())
-                for (size_t b = 0; b < bins && b < it->second.size(); ++b) c.n += (c.counts[b] = it->second[b]);
-            per.push_back(std::move(c));
-        }
-        return pool_sources(per, bins);
-    };
+    auto pooled = [&](const std::string& hist, size_t bins) { return pooled_of(sources, hist, bins); };
     const uint64_t min_sources = static_cast<uint64_t>(s.cfg.drift_min_sources);
     const uint64_t min_in_histogram = histogram_patients(m.schema, s.cfg.drift_min_predictions);
     double volume_ratio = 0;
@@ -107,7 +188,90 @@ Result<Json> drift_json(App::State& s, const std::string& name, int64_t version,
                 {"predictions", totals.predictions},
                 {"fields", fields},
                 {"outputs", outputs},
-                {"predicted_classes", classes}};
+                {"predicted_classes", classes},
+                {"performance", performance_json(m, sources, min_in_histogram, min_sources,
+                                                 name + "\t" + std::to_string(version) + "\t" + from + "\t" + to)}};
+}
+
+namespace {
+// Monday of the ISO week of `day` ("YYYY-MM-DD"; 1970-01-01 was a Thursday).
+std::string week_start(const std::string& day) {
+    const int64_t t = *utc_parse(day + "T00:00:00Z");
+    const int64_t days = t / 86400;
+    return utc_day((days - ((days + 3) % 7)) * 86400);
+}
+}  // namespace
+
+Result<Json> drift_history_json(App::State& s, const std::string& name, int64_t version, const Model& m,
+                                const std::string& from, const std::string& to, bool weekly) {
+    const uint64_t min_sources = static_cast<uint64_t>(s.cfg.drift_min_sources);
+    const uint64_t min_in_histogram = histogram_patients(m.schema, s.cfg.drift_min_predictions);
+    const double eps = m.schema.privacy.epsilon;
+    const int64_t first = *utc_parse(from + "T00:00:00Z"), last = *utc_parse(to + "T00:00:00Z");
+    Json periods = Json::array();
+    for (int64_t t = weekly ? *utc_parse(week_start(from) + "T00:00:00Z") : first; t <= last;
+         t += (weekly ? 7 : 1) * 86400) {
+        // A week is clipped to the range asked for.
+        const std::string a = utc_day(std::max(t, first)), b = utc_day(std::min(t + (weekly ? 6 : 0) * 86400, last));
+        auto totals = s.store->totals(name, version, a, b);
+        if (!totals) return totals.problems();
+        if (totals->reports == 0) continue;
+        auto read_sources = s.store->sources(name, version, a, b);
+        if (!read_sources) return read_sources.problems();
+        const std::vector<SourceAggregate>& sources = *read_sources;
+        size_t source_count = 0;
+        // One histogram: the debiased live shares and PSI and JS with their intervals.
+        auto compared = [&](const Histogram& ref, const std::string& hist, const char* key) {
+            const PooledCounts p = pooled_of(sources, hist, ref.bins());
+            source_count = std::max(source_count, p.sources);
+            FieldDrift d = drift_compare(ref.name, ref.counts, p.counts, p.n, eps, min_in_histogram, s.cfg.psi_warn,
+                                         s.cfg.psi_alert);
+            if (p.sources < min_sources) d.status = "insufficient";
+            Json x{{key, ref.name}, {"status", d.status}, {"predictions", p.n}, {"sources", p.sources}};
+            if (d.status == "insufficient") return x;
+            Json live = Json::array();
+            for (double v : debiased_shares(p.counts, p.n, eps)) live.push_back(std::round(v * 1e4) / 1e4);
+            const DriftInterval ci =
+                drift_interval(ref.counts, p.counts, p.n, eps, seed_of(a + "\t" + b + "\t" + hist));
+            auto r4 = [](double v) { return std::round(v * 1e4) / 1e4; };
+            x["live"] = live;
+            x["psi"] = r4(d.psi);
+            x["psi_ci95"] = {r4(ci.psi.lo), r4(ci.psi.hi)};
+            x["js_distance"] = r4(d.js);
+            x["js_distance_ci95"] = {r4(ci.js.lo), r4(ci.js.hi)};
+            return x;
+        };
+        Json fields = Json::array(), outputs = Json::array();
+        for (size_t f = 0; f < m.schema.fields.size(); ++f)
+            fields.push_back(compared(m.reference.fields[f], "field:" + std::to_string(f), "field"));
+        for (size_t c = 0; c < m.reference.classes.size(); ++c)
+            outputs.push_back(compared(m.reference.classes[c], "probability:" + std::to_string(c), "output"));
+        periods.push_back(
+            {{"from", a},
+             {"to", b},
+             {"reports", totals->reports},
+             {"predictions", totals->predictions},
+             {"sources", source_count},
+             {"fields", fields},
+             {"outputs", outputs},
+             {"performance", performance_json(m, sources, min_in_histogram, min_sources,
+                                              name + "\t" + std::to_string(version) + "\t" + a + "\t" + b)}});
+    }
+    return Json{{"model", name},
+                {"version", version},
+                {"from", from},
+                {"to", to},
+                {"period", weekly ? "week" : "day"},
+                {"thresholds",
+                 {{"psi_warn", s.cfg.psi_warn},
+                  {"psi_alert", s.cfg.psi_alert},
+                  {"min_predictions", s.cfg.drift_min_predictions},
+                  {"min_sources", s.cfg.drift_min_sources}}},
+                {"privacy", {{"epsilon", eps}, {"k_min", m.schema.privacy.k_min}}},
+                {"intervals",
+                 "95%: the randomized counts redrawn from the debiased shares and debiased again (and, for the "
+                 "performance estimate, the period's patients and their outcomes drawn from the probabilities)"},
+                {"periods", periods}};
 }
 
 }  // namespace ldx

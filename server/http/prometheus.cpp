@@ -7,6 +7,7 @@
 #include <cstdio>
 #include <cstring>
 #include <filesystem>
+#include <map>
 #include <regex>
 #include <sstream>
 
@@ -42,6 +43,10 @@ void routes_prometheus(App::State& s, RouteRegistrar& routes) {
             o << "# HELP " << name << " " << help << "\n# TYPE " << name << " " << type << "\n" << samples;
         };
         std::ostringstream reports, psi, js, predictions, classes, sources, volume;
+        // Performance estimated without labels (drift window): per figure the estimate, its 95%
+        // interval's ends and the model card's figure.
+        constexpr const char* kEstimated[] = {"auc", "sensitivity", "specificity", "ppv", "alert_rate"};
+        std::map<std::string, std::ostringstream> estimated;
         const auto reported = s.store->reported_versions();
         if (!reported) {
             res.set_header("Retry-After", "5");
@@ -67,6 +72,21 @@ void routes_prometheus(App::State& s, RouteRegistrar& routes) {
                 psi << "localdx_drift_psi{" << fl << "} " << f["psi"].get<double>() << "\n";
                 js << "localdx_drift_js_distance{" << fl << "} " << f["js_distance"].get<double>() << "\n";
             }
+            if (const Json& perf = d["performance"]; perf.contains("figures"))
+                for (const char* key : kEstimated) {
+                    const Json& f = perf["figures"][key];
+                    if (!f.is_object()) continue;
+                    const std::string k(key);
+                    estimated[k] << "localdx_estimated_" << k << "{" << labels << "} " << f["value"].get<double>()
+                                 << "\n";
+                    estimated[k + "_lower"] << "localdx_estimated_" << k << "_lower{" << labels << "} "
+                                            << f["ci95"][0].get<double>() << "\n";
+                    estimated[k + "_upper"] << "localdx_estimated_" << k << "_upper{" << labels << "} "
+                                            << f["ci95"][1].get<double>() << "\n";
+                    if (f["card"].is_number())
+                        estimated["card_" + k] << "localdx_model_card_" << k << "{" << labels << "} "
+                                               << f["card"].get<double>() << "\n";
+                }
             for (const auto& c : d["predicted_classes"])
                 classes << "localdx_predictions_estimated{" << labels << ",class=\""
                         << prom_escape(c["class"].get<std::string>()) << "\"} "
@@ -88,6 +108,24 @@ void routes_prometheus(App::State& s, RouteRegistrar& routes) {
                psi.str());
         family("localdx_drift_js_distance", "gauge",
                "Jensen-Shannon distance of a field against the bundle's reference.", js.str());
+        for (const char* key : kEstimated) {
+            const std::string k(key), name = "localdx_estimated_" + k, card = "localdx_model_card_" + k;
+            const std::string what = k == "auc" ? "AUC" : k == "ppv" ? "PPV" : k == "alert_rate" ? "alert rate" : k;
+            family(name.c_str(), "gauge",
+                   ("Estimated " + what +
+                    " without labels from the calibrated probability histogram (drift window); holds only while the "
+                    "model stays calibrated: a covariate shift, not a concept shift.")
+                       .c_str(),
+                   estimated[k].str());
+            family((name + "_lower").c_str(), "gauge",
+                   ("Lower end of the 95% interval of the estimated " + what + ".").c_str(),
+                   estimated[k + "_lower"].str());
+            family((name + "_upper").c_str(), "gauge",
+                   ("Upper end of the 95% interval of the estimated " + what + ".").c_str(),
+                   estimated[k + "_upper"].str());
+            family(card.c_str(), "gauge", ("The model card's " + what + " (out-of-fold, at training).").c_str(),
+                   estimated["card_" + k].str());
+        }
         std::ostringstream thresholds;
         thresholds.precision(10);
         thresholds << "localdx_drift_psi_threshold{level=\"warn\"} " << s.cfg.psi_warn

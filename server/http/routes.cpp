@@ -10,7 +10,7 @@
 namespace ldx {
 
 std::span<const Route> route_table() {
-    static const std::array<Route, 10> kRoutes{{
+    static const std::array<Route, 11> kRoutes{{
         {"GET", "/healthz", Role::anyone, 0},
         {"GET", "/readyz", Role::anyone, 0},
         {"GET", "/api/v1/openapi.json", Role::anyone, 0},
@@ -20,6 +20,7 @@ std::span<const Route> route_table() {
         {"POST", "/api/v1/bundles", Role::administrator, BundleLimits{}.max_bytes},
         {"POST", "/api/v1/metrics", Role::anyone, kMaxReportBytes},
         {"GET", "/api/v1/drift", Role::operator_token, 0},
+        {"GET", "/api/v1/drift/history", Role::operator_token, 0},
         {"GET", "/metrics", Role::operator_token, 0},
     }};
     return kRoutes;

@@ -62,7 +62,7 @@ void routes_files(App::State& s, RouteRegistrar& routes);
 // GET /api/v1/models (the signed index), GET /api/v1/bundles/{sha256}; POST /api/v1/bundles
 // (administrator).
 void routes_bundles(App::State& s, RouteRegistrar& routes);
-// POST /api/v1/metrics (anonymous reports); GET /api/v1/drift (operator).
+// POST /api/v1/metrics (anonymous reports); GET /api/v1/drift and /api/v1/drift/history (operator).
 void routes_reports(App::State& s, RouteRegistrar& routes);
 // GET /metrics (operator): Prometheus text format.
 void routes_prometheus(App::State& s, RouteRegistrar& routes);
@@ -84,5 +84,12 @@ std::optional<uint64_t> resource_size(App::State& s, const std::string& path);
 std::string day_offset(int64_t days);
 // Drift of one model version over the window, pooled robustly over sources.
 Result<Json> drift_json(App::State& s, const std::string& name, int64_t version, const Model& m);
+// Drift per day (or per ISO week, clipped to the range) from `from` to `to` ("YYYY-MM-DD", valid,
+// from <= to): per field and output the debiased live shares, PSI and JS with their intervals,
+// predictions and sources; the performance estimated without labels beside the card's figures.
+// Periods without reports are left out.
+inline constexpr int kMaxHistoryDays = 366;
+Result<Json> drift_history_json(App::State& s, const std::string& name, int64_t version, const Model& m,
+                                const std::string& from, const std::string& to, bool weekly);
 
 }  // namespace ldx

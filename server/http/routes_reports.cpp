@@ -10,6 +10,7 @@
 #include <regex>
 #include <sstream>
 
+#include "bundle/crypto.h"
 #include "bundle/models_index.h"
 #include "drift/report.h"
 #include "http/error_body.h"
@@ -93,34 +94,84 @@ void routes_reports(App::State& s, RouteRegistrar& routes) {
         send_json(res, 202, Json{{"accepted", true}, {"duplicate", *outcome == ReportOutcome::duplicate}});
     });
 
-    routes.add("GET", "/api/v1/drift", [&s](const httplib::Request& req, httplib::Response& res) {
-        const std::string name = req.get_param_value("model");
-        if (name.empty())
-            return send_json(res, 400, error_body("usage", "give ?model=NAME (and optionally &version=N)"));
+    // ?model=NAME[&version=N]: the version (the latest published when not given) and its model, or
+    // the answer already sent (400, 404, 500).
+    struct Asked {
+        std::string name;
         int64_t version = 0;
+        std::shared_ptr<const Model> model;
+    };
+    auto asked = [&s](const httplib::Request& req, httplib::Response& res) -> std::optional<Asked> {
+        Asked a;
+        a.name = req.get_param_value("model");
+        if (a.name.empty()) {
+            send_json(res, 400, error_body("usage", "give ?model=NAME (and optionally &version=N)"));
+            return std::nullopt;
+        }
         if (req.has_param("version")) {
             auto v = to_int("version", req.get_param_value("version"), 1, INT64_MAX);
-            if (!v) return send_json(res, 400, error_body("usage", v.error().message, "version"));
-            version = *v;
+            if (!v) {
+                send_json(res, 400, error_body("usage", v.error().message, "version"));
+                return std::nullopt;
+            }
+            a.version = *v;
         } else {
             for (const auto& b : s.latest_bundles())
-                if (b.name == name) version = b.version;
+                if (b.name == a.name) a.version = b.version;
         }
-        auto row = version ? s.find_version(name, version) : std::nullopt;
-        if (!row)
-            return send_json(res, 404,
-                             error_body("unknown_model", "no published bundle " + name +
-                                                             (version ? " v" + std::to_string(version) : "")));
-        auto model = s.model(row->sha256);
-        if (!model) return send_json(res, 500, error_body("io", "the stored bundle cannot be read"));
-        auto drift = drift_json(s, name, version, *model);
-        if (!drift) {
-            std::fprintf(stderr, "localdx-server: cannot read drift: %s\n", drift.error().message.c_str());
-            res.set_header("Retry-After", "5");
-            return send_json(res, 503, error_body("storage_unavailable", "the store cannot be read now; try again"));
+        auto row = a.version ? s.find_version(a.name, a.version) : std::nullopt;
+        if (!row) {
+            send_json(res, 404,
+                      error_body("unknown_model", "no published bundle " + a.name +
+                                                      (a.version ? " v" + std::to_string(a.version) : "")));
+            return std::nullopt;
         }
+        a.model = s.model(row->sha256);
+        if (!a.model) {
+            send_json(res, 500, error_body("io", "the stored bundle cannot be read"));
+            return std::nullopt;
+        }
+        return a;
+    };
+    auto unavailable = [](httplib::Response& res, const Problem& p) {
+        std::fprintf(stderr, "localdx-server: cannot read drift: %s\n", p.message.c_str());
+        res.set_header("Retry-After", "5");
+        send_json(res, 503, error_body("storage_unavailable", "the store cannot be read now; try again"));
+    };
+
+    routes.add("GET", "/api/v1/drift", [&s, asked, unavailable](const httplib::Request& req, httplib::Response& res) {
+        const auto a = asked(req, res);
+        if (!a) return;
+        auto drift = drift_json(s, a->name, a->version, *a->model);
+        if (!drift) return unavailable(res, drift.error());
         send_json(res, 200, *drift);
     });
+
+    routes.add("GET", "/api/v1/drift/history",
+               [&s, asked, unavailable](const httplib::Request& req, httplib::Response& res) {
+                   // &from=YYYY-MM-DD&to=YYYY-MM-DD (default: the 30 days to tomorrow), &period=day|week.
+                   const std::string to = req.has_param("to") ? req.get_param_value("to") : day_offset(-1);
+                   const std::string from = req.has_param("from") ? req.get_param_value("from") : day_offset(28);
+                   const std::string period = req.has_param("period") ? req.get_param_value("period") : "day";
+                   const auto t_from = utc_parse(from + "T00:00:00Z"), t_to = utc_parse(to + "T00:00:00Z");
+                   if (!t_from || from.size() != 10)
+                       return send_json(res, 400, error_body("usage", "must be a day like 2026-11-22", "from"));
+                   if (!t_to || to.size() != 10)
+                       return send_json(res, 400, error_body("usage", "must be a day like 2026-11-22", "to"));
+                   if (*t_to < *t_from)
+                       return send_json(res, 400, error_body("usage", "must not be before from", "to"));
+                   if (*t_to - *t_from > int64_t{kMaxHistoryDays - 1} * 86400)
+                       return send_json(
+                           res, 400,
+                           error_body("usage", "at most " + std::to_string(kMaxHistoryDays) + " days at a time", "to"));
+                   if (period != "day" && period != "week")
+                       return send_json(res, 400, error_body("usage", "must be day or week", "period"));
+                   const auto a = asked(req, res);
+                   if (!a) return;
+                   auto history = drift_history_json(s, a->name, a->version, *a->model, from, to, period == "week");
+                   if (!history) return unavailable(res, history.error());
+                   send_json(res, 200, *history);
+               });
 }
 
 }  // namespace ldx

@@ -432,7 +432,7 @@ TEST(Server, TheOpenApiDescriptionCoversEveryRouteAndEachAnswersAsDescribed) {
     EXPECT_EQ(in_table, in_openapi) << "the route table and the OpenAPI description differ";
     EXPECT_EQ(in_table, in_docs) << "the route table and docs/formats.md differ";
     EXPECT_EQ(table_role, docs_role) << "a route's role differs between the table and docs/formats.md";
-    EXPECT_EQ(in_table.size(), 10u);
+    EXPECT_EQ(in_table.size(), 11u);
 
     // Every described operation answers as described.
     auto published = s.publish(demo_bundle("pima-diabetes"));
@@ -457,6 +457,9 @@ TEST(Server, TheOpenApiDescriptionCoversEveryRouteAndEachAnswersAsDescribed) {
          {"/api/v1/bundles", "", "application/octet-stream", "/api/v1/bundles", "not a bundle", 422}},
         {"post /api/v1/metrics", {"/api/v1/metrics", report, "application/json", "/api/v1/metrics", "{}", 400}},
         {"get /api/v1/drift", {"/api/v1/drift?model=pima-diabetes", "", "", "/api/v1/drift?model=nope", "", 404}},
+        {"get /api/v1/drift/history",
+         {"/api/v1/drift/history?model=pima-diabetes", "", "", "/api/v1/drift/history?model=pima-diabetes&from=x", "",
+          400}},
         {"get /metrics", {"/metrics", "", "", "", "", 0}},
     };
     size_t checked = 0;

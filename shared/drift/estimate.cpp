@@ -1,0 +1,243 @@
+// shared/drift/estimate.cpp — see estimate.h.
+#include "drift/estimate.h"
+
+#include <algorithm>
+#include <cmath>
+#include <numeric>
+
+#include "drift/report.h"
+
+namespace ldx {
+
+//-----------------------------------------------------------------------------
+// [SECTION] Randomized response as a distribution
+//-----------------------------------------------------------------------------
+namespace {
+// One multinomial draw of `n` over `p` (need not sum to 1: normalised), by successive binomials.
+std::vector<uint64_t> multinomial(std::span<const double> p, uint64_t n, std::mt19937_64& rng) {
+    std::vector<uint64_t> out(p.size(), 0);
+    double left = std::accumulate(p.begin(), p.end(), 0.0);
+    uint64_t remaining = n;
+    for (size_t i = 0; i < p.size() && remaining > 0; ++i) {
+        if (i + 1 == p.size() || left <= 0) {
+            out[i] = remaining;
+            break;
+        }
+        const double q = std::clamp(std::max(0.0, p[i]) / left, 0.0, 1.0);
+        const uint64_t k = std::binomial_distribution<uint64_t>(remaining, q)(rng);
+        out[i] = k;
+        remaining -= k;
+        left -= std::max(0.0, p[i]);
+    }
+    return out;
+}
+}  // namespace
+
+std::vector<uint64_t> randomized_response_draw(std::span<const double> shares, uint64_t n, double epsilon,
+                                               std::mt19937_64& rng) {
+    const size_t bins = shares.size();
+    if (bins < 2) return multinomial(shares, n, rng);
+    const double e = std::exp(epsilon);
+    const double keep = e / (e + static_cast<double>(bins) - 1), other = 1 / (e + static_cast<double>(bins) - 1);
+    // What one patient shows: its true bin with probability keep, any other with `other` each.
+    std::vector<double> shown(bins);
+    for (size_t b = 0; b < bins; ++b) shown[b] = std::max(0.0, shares[b] * keep + (1 - shares[b]) * other);
+    return multinomial(shown, n, rng);
+}
+
+std::vector<double> unclipped_shares(std::span<const uint64_t> observed, uint64_t n, double epsilon) {
+    const double bins = static_cast<double>(observed.size());
+    const double e = std::exp(epsilon);
+    const double keep = e / (e + bins - 1), other = 1 / (e + bins - 1);
+    std::vector<double> est(observed.size(), 0.0);
+    if (n == 0) return est;
+    for (size_t i = 0; i < observed.size(); ++i)
+        est[i] = (static_cast<double>(observed[i]) / static_cast<double>(n) - other) / (keep - other);
+    return est;
+}
+
+std::vector<double> debiased_shares(std::span<const uint64_t> observed, uint64_t n, double epsilon) {
+    std::vector<double> est = randomized_response_debias(observed, n, epsilon);
+    const double total = std::accumulate(est.begin(), est.end(), 0.0);
+    for (double& x : est) x = total > 0 ? x / total : 0;
+    return est;
+}
+
+//-----------------------------------------------------------------------------
+// [SECTION] Expected performance
+//-----------------------------------------------------------------------------
+namespace {
+// A stretch of probability [lo, hi] holding `share` of the patients, uniformly spread; wholly on
+// one side of the threshold.
+struct Segment {
+    double lo = 0, hi = 0, share = 0;
+    bool alert = false;
+    double mean() const { return (lo + hi) / 2; }
+    // The chance that, of two patients drawn from the segment, one positive and one negative
+    // (weighted by p and by 1 - p), the positive scores higher: E[x (1-y) 1{x > y}] / E[x (1-y)].
+    double ranked() const {
+        const double m = mean();
+        if (hi - lo < 1e-12 || m <= 0 || m >= 1) return 0.5;
+        const double a = lo;
+        auto f = [a](double x) { return x * x * x / 3 - a * x * x / 2 - x * x * x * x / 8 + a * a * x * x / 4; };
+        return (f(hi) - f(lo)) / ((hi - lo) * (hi - lo)) / (m * (1 - m));
+    }
+};
+
+// The probability histogram's bins (missing left out) as segments, split at the threshold.
+std::vector<Segment> segments(const Histogram& h, std::span<const double> shares, double threshold) {
+    std::vector<Segment> out;
+    const size_t k = h.edges.size();
+    for (size_t b = 0; b <= k && b < shares.size(); ++b) {
+        const double lo = std::clamp(b == 0 ? 0.0 : h.edges[b - 1], 0.0, 1.0);
+        const double hi = std::clamp(b == k ? 1.0 : h.edges[b], 0.0, 1.0);
+        if (threshold > lo && threshold < hi) {
+            const double below = (threshold - lo) / (hi - lo);
+            out.push_back({lo, threshold, shares[b] * below, false});
+            out.push_back({threshold, hi, shares[b] * (1 - below), true});
+        } else {
+            out.push_back({lo, hi, shares[b], lo >= threshold});
+        }
+    }
+    return out;
+}
+
+// The figures from positives and negatives per segment (expected or counted).
+Performance figures(const std::vector<Segment>& seg, std::span<const double> pos, std::span<const double> neg) {
+    Performance p;
+    double P = 0, N = 0, tp = 0, fp = 0, pairs = 0, below_neg = 0;
+    for (size_t i = 0; i < seg.size(); ++i) {  // segments run from low to high probability
+        pairs += pos[i] * below_neg + pos[i] * neg[i] * seg[i].ranked();
+        below_neg += neg[i];
+        P += pos[i];
+        N += neg[i];
+        if (seg[i].alert) {
+            tp += pos[i];
+            fp += neg[i];
+        }
+    }
+    p.prevalence = P + N > 0 ? P / (P + N) : NAN;
+    p.auc = P > 0 && N > 0 ? pairs / (P * N) : NAN;
+    p.sensitivity = P > 0 ? tp / P : NAN;
+    p.specificity = N > 0 ? (N - fp) / N : NAN;
+    p.ppv = tp + fp > 0 ? tp / (tp + fp) : NAN;
+    p.alert_rate = P + N > 0 ? (tp + fp) / (P + N) : NAN;
+    return p;
+}
+}  // namespace
+
+Performance performance_expected(const Histogram& probability, std::span<const double> shares, double threshold) {
+    const auto seg = segments(probability, shares, threshold);
+    std::vector<double> pos(seg.size()), neg(seg.size());
+    for (size_t i = 0; i < seg.size(); ++i) {
+        pos[i] = seg[i].share * seg[i].mean();
+        neg[i] = seg[i].share * (1 - seg[i].mean());
+    }
+    return figures(seg, pos, neg);
+}
+
+//-----------------------------------------------------------------------------
+// [SECTION] Estimate with intervals
+//-----------------------------------------------------------------------------
+namespace {
+// The value with the replicates' spread about their median on each side (so the interval sits on
+// the estimate even where the redrawn figures are biased or skewed).
+Estimated interval(double value, std::vector<double> reps) {
+    std::erase_if(reps, [](double x) { return std::isnan(x); });
+    if (reps.empty() || std::isnan(value)) return {value, value, value};
+    std::sort(reps.begin(), reps.end());
+    auto at = [&reps](double q) {
+        const double pos = q * static_cast<double>(reps.size() - 1);
+        const size_t i = static_cast<size_t>(pos);
+        const double f = pos - static_cast<double>(i);
+        return i + 1 < reps.size() ? reps[i] * (1 - f) + reps[i + 1] * f : reps[i];
+    };
+    const double median = at(0.5);
+    return {value, value - (median - at(0.025)), value + (at(0.975) - median)};
+}
+}  // namespace
+
+PerformanceEstimate performance_estimate(const Histogram& probability, std::span<const uint64_t> observed, uint64_t n,
+                                         double epsilon, double threshold, uint64_t patients, uint64_t seed,
+                                         int resamples) {
+    PerformanceEstimate out;
+    out.patients = patients;
+    // The figures come from the debiased shares clipped at zero (the more accurate estimate), the
+    // interval's spread from redraws of the unclipped ones: redrawn from clipped shares, a bin few
+    // patients are in (at the top, where sensitivity is decided) can only gain, and the replicates
+    // would vary less than the estimate does (in a labelled simulation, 92% coverage instead of 95%).
+    const std::vector<double> shares = unclipped_shares(observed, n, epsilon);
+    const Performance point = performance_expected(probability, debiased_shares(observed, n, epsilon), threshold);
+    std::mt19937_64 rng(seed);
+    std::vector<double> auc, sens, spec, ppv, alerts;
+    const double count = static_cast<double>(patients);
+    for (int r = 0; r < resamples; ++r) {
+        // The randomized counts again, debiased again: the noise of randomized response and of
+        // which of the period's patients were counted in this histogram.
+        const auto drawn = unclipped_shares(randomized_response_draw(shares, n, epsilon, rng), n, epsilon);
+        // The period's patients so spread, each positive with its probability (the binomial's
+        // normal approximation, as the counts may be fractional).
+        const auto seg = segments(probability, drawn, threshold);
+        std::vector<double> pos(seg.size()), neg(seg.size());
+        for (size_t i = 0; i < seg.size(); ++i) {
+            const double c = seg[i].share * count, m = std::clamp(seg[i].mean(), 0.0, 1.0);
+            pos[i] = c * m + std::normal_distribution<double>(0, std::sqrt(std::abs(c) * m * (1 - m)))(rng);
+            neg[i] = c - pos[i];
+        }
+        const Performance p = figures(seg, pos, neg);
+        auc.push_back(p.auc);
+        sens.push_back(p.sensitivity);
+        spec.push_back(p.specificity);
+        ppv.push_back(p.ppv);
+        alerts.push_back(p.alert_rate);
+    }
+    out.auc = interval(point.auc, auc);
+    out.sensitivity = interval(point.sensitivity, sens);
+    out.specificity = interval(point.specificity, spec);
+    out.ppv = interval(point.ppv, ppv);
+    out.alert_rate = interval(point.alert_rate, alerts);
+    return out;
+}
+
+namespace {
+double round4(double x) { return std::round(x * 1e4) / 1e4; }
+Json estimated_json(const Estimated& e) {
+    if (std::isnan(e.value)) return nullptr;
+    return Json{{"value", round4(e.value)},
+                {"ci95", {round4(std::clamp(e.lo, 0.0, 1.0)), round4(std::clamp(e.hi, 0.0, 1.0))}}};
+}
+}  // namespace
+
+Json performance_estimate_json(const PerformanceEstimate& e) {
+    return Json{{"auc", estimated_json(e.auc)},
+                {"sensitivity", estimated_json(e.sensitivity)},
+                {"specificity", estimated_json(e.specificity)},
+                {"ppv", estimated_json(e.ppv)},
+                {"alert_rate", estimated_json(e.alert_rate)}};
+}
+
+//-----------------------------------------------------------------------------
+// [SECTION] Drift figures with intervals
+//-----------------------------------------------------------------------------
+DriftInterval drift_interval(std::span<const uint64_t> reference, std::span<const uint64_t> live, uint64_t n,
+                             double epsilon, uint64_t seed, int resamples) {
+    DriftInterval out;
+    if (n == 0) return out;
+    const FieldDrift point = drift_compare("", reference, live, n, epsilon, 0, 1, 1);
+    const std::vector<double> shares = debiased_shares(live, n, epsilon);
+    std::mt19937_64 rng(seed);
+    std::vector<double> psi, js;
+    for (int r = 0; r < resamples; ++r) {
+        const FieldDrift d =
+            drift_compare("", reference, randomized_response_draw(shares, n, epsilon, rng), n, epsilon, 0, 1, 1);
+        psi.push_back(d.psi);
+        js.push_back(d.js);
+    }
+    out.psi = interval(point.psi, psi);
+    out.js = interval(point.js, js);
+    out.psi.lo = std::max(0.0, out.psi.lo);
+    out.js.lo = std::max(0.0, out.js.lo);
+    return out;
+}
+
+}  // namespace ldx

@@ -1,0 +1,95 @@
+// shared/drift/estimate.h — performance estimated without labels from the randomized histogram of
+// predicted probabilities (confidence-based performance estimation), and intervals for drift
+// figures that account for the randomized-response noise.
+//
+// Index of this file
+//   [SECTION] Randomized response as a distribution (resampling the observed counts)
+//   [SECTION] Expected performance from a histogram of calibrated probabilities
+//   [SECTION] Estimate with intervals (parametric bootstrap over the randomized counts)
+//   [SECTION] Drift figures with intervals
+//
+// A calibrated model's probability is the chance that the patient is positive. Given how many
+// patients fall in each probability bin, the expected number of true positives above the
+// threshold is the sum of their probabilities, false positives the sum of one minus them, and the
+// expected AUC the chance that a positive (patients weighted by p) scores above a negative
+// (weighted by 1 - p). This holds only while the model stays calibrated on the patients scored:
+// it follows a change in who is scored (covariate shift), never a change in how outcomes follow
+// from the inputs (concept shift), which only labels can show.
+//
+// Within a bin the probabilities are taken as uniform between its edges (the first bin from 0,
+// the last to 1), so a threshold inside a bin splits it, and pairs of patients in one bin are
+// ranked as such a spread ranks them rather than counted as ties.
+#pragma once
+#include <cstdint>
+#include <random>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "base/json.h"
+#include "drift/histogram.h"
+
+namespace ldx {
+
+//-----------------------------------------------------------------------------
+// [SECTION] Randomized response as a distribution
+//-----------------------------------------------------------------------------
+// Counts a histogram of `n` patients would show after k-ary randomized response (report.h) when
+// the true shares per bin are `shares` (summing to 1): one multinomial draw.
+std::vector<uint64_t> randomized_response_draw(std::span<const double> shares, uint64_t n, double epsilon,
+                                               std::mt19937_64& rng);
+// The unbiased estimate of the true shares: (observed / n - q) / (p - q) per bin, which may be
+// negative in a bin few patients are in (they sum to 1).
+std::vector<double> unclipped_shares(std::span<const uint64_t> observed, uint64_t n, double epsilon);
+// The debiased estimate (report.h, randomized_response_debias) as shares summing to 1 (all zero
+// when nothing is left).
+std::vector<double> debiased_shares(std::span<const uint64_t> observed, uint64_t n, double epsilon);
+
+//-----------------------------------------------------------------------------
+// [SECTION] Expected performance
+//-----------------------------------------------------------------------------
+// Binary task, probability of the positive class. `probability` is the reference histogram of that
+// probability (its edges; its last bin, "missing", is ignored).
+struct Performance {
+    double auc = 0, sensitivity = 0, specificity = 0, ppv = 0, alert_rate = 0;
+    double prevalence = 0;  // expected share of positives
+};
+// From the share of patients per bin (bins of `probability`), alerting when p >= threshold.
+Performance performance_expected(const Histogram& probability, std::span<const double> shares, double threshold);
+
+//-----------------------------------------------------------------------------
+// [SECTION] Estimate with intervals
+//-----------------------------------------------------------------------------
+// A figure and its 95% interval for one period's patients. The interval is predictive: where the
+// figure computed from those patients' true labels should fall, accounting for the randomized
+// response (the counts are redrawn from the debiased shares and debiased again), which patients
+// landed in which bin, and which of them turned out positive (labels drawn from the probabilities).
+struct Estimated {
+    double value = 0, lo = 0, hi = 0;
+};
+struct PerformanceEstimate {
+    Estimated auc, sensitivity, specificity, ppv, alert_rate;
+    uint64_t patients = 0;  // the period's patients the figures are about
+};
+// observed: the randomized counts of the probability histogram, from `n` patients counted in it;
+// patients: every patient of the period (n when each patient is counted in every histogram).
+// Deterministic for a given seed.
+PerformanceEstimate performance_estimate(const Histogram& probability, std::span<const uint64_t> observed, uint64_t n,
+                                         double epsilon, double threshold, uint64_t patients, uint64_t seed,
+                                         int resamples = 400);
+// {"auc": {"value", "ci95": [lo, hi]}, ...}, rounded to 4 decimals.
+Json performance_estimate_json(const PerformanceEstimate& e);
+
+//-----------------------------------------------------------------------------
+// [SECTION] Drift figures with intervals
+//-----------------------------------------------------------------------------
+// PSI and Jensen-Shannon distance of debiased live counts against the reference (as drift_compare
+// computes them), with 95% intervals from redrawing the randomized counts of `n` patients from the
+// debiased shares. Deterministic for a given seed.
+struct DriftInterval {
+    Estimated psi, js;
+};
+DriftInterval drift_interval(std::span<const uint64_t> reference, std::span<const uint64_t> live, uint64_t n,
+                             double epsilon, uint64_t seed, int resamples = 200);
+
+}  // namespace ldx
