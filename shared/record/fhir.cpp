@@ -589,7 +589,7 @@ std::string fhir_instant(int64_t t) {
     int64_t y;
     unsigned m, d;
     civil_from_days(day, y, m, d);
-    char buf[32];
+    char buf[64];
     std::snprintf(buf, sizeof buf, "%04lld-%02u-%02uT%02lld:%02lld:%02lldZ", static_cast<long long>(y), m, d,
                   static_cast<long long>(second / 3600), static_cast<long long>(second / 60 % 60),
                   static_cast<long long>(second % 60));
