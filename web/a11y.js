@@ -265,4 +265,8 @@ export function startA11y(module) {
   }, { passive: false });
   layer.addEventListener('mousemove', (e) => canvas.dispatchEvent(new MouseEvent('mousemove', e)));
   window.addEventListener('resize', showRing);
+  // More contrast when the system asks for it (prefers-contrast: more), now and when it changes.
+  const more = window.matchMedia('(prefers-contrast: more)');
+  M.a11ySetContrastMore(more.matches);
+  more.addEventListener('change', (e) => M.a11ySetContrastMore(e.matches));
 }

@@ -353,10 +353,11 @@ async function openView(page, name) {
   await page.waitForTimeout(150);
 }
 
-test('axe-core: every view has no WCAG 2.1 A/AA violation (Patient before and after a prediction, wide and on a phone)', async () => {
-  for (const viewport of [{ width: 1280, height: 800 }, { width: 390, height: 844 }]) {
+test('axe-core: every view has no WCAG 2.1 A/AA violation (Patient before and after a prediction, wide, on a phone, at 200% zoom; the Image view)', async () => {
+  // 200% zoom of a 1280x800 window is a 640x400 CSS-pixel page at twice the pixels.
+  for (const [viewport, dpr] of [[{ width: 1280, height: 800 }, 1], [{ width: 390, height: 844 }, 1], [{ width: 640, height: 400 }, 2]]) {
     // The app's CSP allows no inline script: axe is injected into a context that bypasses it.
-    const context = await browser.newContext({ viewport, bypassCSP: true });
+    const context = await browser.newContext({ viewport, deviceScaleFactor: dpr, bypassCSP: true });
     const { ctx, page, errors } = await openApp(browser, server.base, { context });
     await settled(page);
     assert.deepEqual(await axe(page), [], `before a prediction at ${viewport.width}px`);
@@ -376,6 +377,101 @@ test('axe-core: every view has no WCAG 2.1 A/AA violation (Patient before and af
     assert.deepEqual(errors, []);
     await ctx.close();
   }
+  // The Image view (the imaging demo model), two images scored, one shown with its heat map and
+  // its data table open: wide and at 200% zoom.
+  const testDir = path.join(env.demo, 'train', 'opacity-demo', 'test');
+  const files = ['synthetic-001.png', 'synthetic-003.png'].map((name) => ({ name, bytes: readFileSync(path.join(testDir, name)).toString('base64') }));
+  for (const [viewport, dpr] of [[{ width: 1280, height: 800 }, 1], [{ width: 640, height: 400 }, 2]]) {
+    const context = await browser.newContext({ viewport, deviceScaleFactor: dpr, bypassCSP: true });
+    const { ctx, page, errors } = await openApp(browser, server.base, { model: 'opacity-demo', context });
+    await page.evaluate((f) => window.localdx.scoreImages(f), files);
+    await page.waitForFunction(() => window.localdx.viewState().imaging.images.length === 2, null, { timeout: 30000 });
+    await page.evaluate(() => { window.localdx.confirmImage(1); window.localdx.selectImage(0); window.localdx.confirmImage(0); });
+    await page.waitForFunction(() => document.querySelector('#a11y [role=img]') !== null);
+    await page.waitForTimeout(200);
+    assert.deepEqual(await axe(page), [], `Image view at ${viewport.width}px`);
+    await page.getByRole('button', { name: 'Data table for the heat map' }).focus();
+    await page.keyboard.press('Enter');
+    await page.waitForFunction(() => document.querySelector('#a11y [role=table][aria-label="Heat map, by cell"]') !== null);
+    assert.deepEqual(await axe(page), [], `Image view, the heat map's data table open, at ${viewport.width}px`);
+    assert.deepEqual(errors, []);
+    await ctx.close();
+  }
+});
+
+//-----------------------------------------------------------------------------
+// [SECTION] More contrast, and whole tab titles at 320 px
+//-----------------------------------------------------------------------------
+// The canvas's mean luminance (0 black, 1 white), from a screenshot decoded in the page.
+async function meanLuminance(page) {
+  const png = (await page.locator('#canvas').screenshot()).toString('base64');
+  return page.evaluate(async (b64) => {
+    const img = new Image();
+    img.src = 'data:image/png;base64,' + b64;
+    await img.decode();
+    const c = document.createElement('canvas');
+    c.width = img.width; c.height = img.height;
+    const g = c.getContext('2d');
+    g.drawImage(img, 0, 0);
+    const d = g.getImageData(0, 0, c.width, c.height).data;
+    let sum = 0;
+    for (let i = 0; i < d.length; i += 4) sum += 0.2126 * d[i] + 0.7152 * d[i + 1] + 0.0722 * d[i + 2];
+    return sum / (d.length / 4) / 255;
+  }, png);
+}
+
+test('prefers-contrast: more: darker greys and bordered fields on the canvas and in the layer, and back again when it is turned off', async () => {
+  const context = await browser.newContext({ viewport: { width: 1280, height: 800 }, bypassCSP: true });
+  const { ctx, page, errors } = await openApp(browser, server.base, { context });
+  await settled(page);
+  const border = () => page.locator('#a11y .a11y-field').first().evaluate((e) => getComputedStyle(e).borderTopColor);
+  const usual = await meanLuminance(page);
+  assert.equal(await border(), 'rgb(107, 114, 128)');
+  // As the system setting does: the media feature changes under the running page.
+  const cdp = await page.context().newCDPSession(page);
+  const contrast = async (value) => {
+    await cdp.send('Emulation.setEmulatedMedia', { features: [{ name: 'prefers-contrast', value }] });
+    await page.waitForTimeout(400);
+  };
+  await contrast('more');
+  assert.equal(await page.evaluate(() => matchMedia('(prefers-contrast: more)').matches), true);
+  const more = await meanLuminance(page);
+  assert.ok(more < usual - 0.002, `the canvas is darker with more contrast (mean luminance ${more.toFixed(4)} vs ${usual.toFixed(4)})`);
+  assert.equal(await border(), 'rgb(0, 0, 0)', 'the fields have a black border');
+  assert.deepEqual(await axe(page), [], 'axe with more contrast');
+  await page.screenshot({ path: path.join(env.shots, 'a11y-contrast-more.png') });
+  await contrast('');
+  const again = await meanLuminance(page);
+  assert.ok(Math.abs(again - usual) < 0.001, `the usual palette again (${again.toFixed(4)} vs ${usual.toFixed(4)})`);
+  await cdp.detach();
+  assert.deepEqual(errors, []);
+  await ctx.close();
+});
+
+test('at 320 CSS px the tab titles are whole: the tab bar scrolls instead of cutting them, and the open tab is in view', async () => {
+  const widths = async (page) => (await page.evaluate(() => window.localdx.a11yTree().nodes)).filter((n) => n.role === 'tab').map((n) => [n.name, n.rect[2]]);
+  const { ctx: wideCtx, page: wide } = await openApp(browser, server.base);
+  await settled(wide);
+  const whole = await widths(wide);
+  await wideCtx.close();
+  const context = await browser.newContext({ viewport: { width: 320, height: 640 } });
+  const { ctx, page, errors } = await openApp(browser, server.base, { context });
+  await settled(page);
+  const narrow = await widths(page);
+  assert.deepEqual(narrow.map(([n]) => n), ['Patient', 'Batch', 'Model card', 'Reporting', 'Validate'], 'every tab, named in full');
+  for (const [i, [name, w]] of narrow.entries()) assert.ok(Math.abs(w - whole[i][1]) < 1, `${name}: ${w} px wide at 320 px, ${whole[i][1]} px at 1280 px`);
+  // The last tab, opened by the keyboard, scrolls into view whole.
+  await openView(page, 'Validate');
+  await page.waitForTimeout(300);
+  const v = (await page.evaluate(() => window.localdx.a11yTree().nodes)).find((n) => n.role === 'tab' && n.name === 'Validate');
+  // Left of the bar's scrolling arrows: two buttons (font size - 2 wide each, the font size being
+  // the tab's height less its 2 x 5 px padding) at the right end of the bar (the window's 8 px in).
+  const arrows = 2 * (v.rect[3] - 10 - 2) + 1;
+  assert.ok(v.rect[0] >= 0 && v.rect[0] + v.rect[2] <= 320 - 8 - arrows + 0.5, `Validate is in view, left of the arrows (${v.rect})`);
+  assert.ok((await page.evaluate(() => document.documentElement.scrollWidth <= window.innerWidth)), 'no horizontal scrolling');
+  await page.screenshot({ path: path.join(env.shots, 'a11y-tabs-320px.png') });
+  assert.deepEqual(errors, []);
+  await ctx.close();
 });
 
 //-----------------------------------------------------------------------------

@@ -6,7 +6,7 @@
 //   [SECTION] Dear ImGui's item hooks (IMGUI_ENABLE_TEST_ENGINE)
 //   [SECTION] Annotations
 //   [SECTION] Merging and the tree's JSON
-//   [SECTION] Page -> app (embind): focus, activation, text, choices
+//   [SECTION] Page -> app (embind): focus, activation, text, choices, more contrast
 #include "a11y.h"
 
 #include <algorithm>
@@ -17,6 +17,7 @@
 
 #include "app.h"
 #include "imgui_internal.h"
+#include "widgets.h"
 
 namespace ldx::app::a11y {
 
@@ -419,6 +420,11 @@ void frame_end(float scale) {
         p->rect[0] = u.Min.x, p->rect[1] = u.Min.y, p->rect[2] = u.GetWidth(), p->rect[3] = u.GetHeight();
         p->clip[0] = v.Min.x, p->clip[1] = v.Min.y, p->clip[2] = v.GetWidth(), p->clip[3] = v.GetHeight();
     }
+    // A tab bar still scrolling to the open tab (at 320 px the bar scrolls rather than cut titles)
+    // draws on: the app draws only when something changed, and the tab would stop half in view.
+    for (int i = 0; i < g.TabBars.GetMapSize(); ++i)
+        if (ImGuiTabBar* bar = g.TabBars.TryGetMapData(i); bar && bar->ScrollingAnim != bar->ScrollingTarget)
+            state().frames_to_draw = std::max(state().frames_to_draw, 2);
     last = std::move(current);
     current = Frame{};
     std::string j = tree_json(scale);
@@ -503,6 +509,11 @@ void a11y_revert(double id) {
 }
 // The page's tree now, whether or not it changed (tests).
 std::string a11y_tree() { return tree_json(state().scale); }
+// The person's system asks for more contrast (prefers-contrast: more), or no longer does.
+void a11y_set_contrast_more(bool more) {
+    wake();
+    use_more_contrast(more);
+}
 }  // namespace
 
 }  // namespace ldx::app::a11y
@@ -515,4 +526,5 @@ EMSCRIPTEN_BINDINGS(localdx_a11y) {
     emscripten::function("a11ySetNumber", &ldx::app::a11y::a11y_set_number);
     emscripten::function("a11yRevert", &ldx::app::a11y::a11y_revert);
     emscripten::function("a11yTree", &ldx::app::a11y::a11y_tree);
+    emscripten::function("a11ySetContrastMore", &ldx::app::a11y::a11y_set_contrast_more);
 }

@@ -1906,7 +1906,7 @@ void draw(AppState& s, float width, float height) {
     }
     auto tab_flags = [&](int i) { return s.select_tab == i ? ImGuiTabItemFlags_SetSelected : ImGuiTabItemFlags_None; };
     const bool imaging = s.model->model.imaging.has_value();
-    if (ImGui::BeginTabBar("tabs")) {
+    if (ImGui::BeginTabBar("tabs", ImGuiTabBarFlags_FittingPolicyScroll)) {  // titles whole at 320 px: the bar scrolls
         const ImGuiID tabs = ImGui::GetID("##a11y-tabs");
         a11y::Node list;
         list.role = a11y::Role::tablist;
