@@ -14,6 +14,7 @@
 //   [SECTION] The keyboard alone: from page load to the result
 //   [SECTION] Small things that turned a wrong input into an answer (help, copy, the result in view)
 //   [SECTION] Every view of every demo model: golden trees, tables as tables, plots in words
+//   [SECTION] Every view at 320 CSS px and at 200% zoom: screenshots, nothing cut sideways
 //
 // Golden files (tests/e2e/golden/) hold what a person reviewed; LOCALDX_UPDATE_GOLDEN=1 rewrites them.
 import { test, before, after } from 'node:test';
@@ -778,5 +779,69 @@ test('every view of every demo model: the tree a screen reader gets is the one r
     }
     assert.deepEqual(errors, []);
     await ctx.close();
+  }
+});
+
+//-----------------------------------------------------------------------------
+// [SECTION] Every view at 320 CSS px and at 200% zoom
+//-----------------------------------------------------------------------------
+// Screenshots for docs/screenshots/a11y/ (copied from test-work/screenshots/a11y-views after a
+// person looked at them), and what can be checked without eyes: no horizontal scrolling, and no
+// control, tab or heading of the view sticking out of the page or cut at its sides.
+test('every view at 320 CSS px and at 200% zoom: screenshots, nothing scrolls sideways and no control is cut', async () => {
+  const dir = path.join(env.shots, 'a11y-views');
+  mkdirSync(dir, { recursive: true });
+  const text = readFileSync(path.join(env.data, 'pima-diabetes.csv'), 'utf8');
+  const lines = text.trim().split(/\r?\n/);
+  const testDir = path.join(env.demo, 'train', 'opacity-demo', 'test');
+  const images = ['synthetic-001.png', 'synthetic-003.png'].map((name) => ({ name, bytes: readFileSync(path.join(testDir, name)).toString('base64') }));
+  for (const [size, viewport, dpr] of [['320px', { width: 320, height: 640 }, 1], ['zoom200', { width: 640, height: 400 }, 2]]) {
+    const check = async (page, what) => {
+      assert.ok(await page.evaluate(() => document.documentElement.scrollWidth <= window.innerWidth), `${what} ${size}: no horizontal scrolling`);
+      const nodes = (await page.evaluate(() => window.localdx.a11yTree().nodes))
+        .filter((n) => ['button', 'textbox', 'combobox', 'checkbox', 'slider', 'heading'].includes(n.role) || (n.role === 'tab' && (n.state & 2)))
+        .filter((n) => n.clip[2] > 0 && n.clip[3] > 0);  // the tab bar scrolls: the open tab is whole, others may be scrolled away
+      for (const n of nodes) {
+        assert.ok(n.rect[0] >= -0.5 && n.rect[0] + n.rect[2] <= viewport.width + 0.5, `${what} ${size}: ${n.role} "${n.name}" sticks out of the page (${n.rect})`);
+        if (n.role !== 'tab') assert.ok(Math.abs(n.clip[0] - n.rect[0]) < 1 && Math.abs(n.clip[2] - n.rect[2]) < 1, `${what} ${size}: ${n.role} "${n.name}" is cut at its side (${n.rect} / ${n.clip})`);
+      }
+      await page.screenshot({ path: path.join(dir, `${what}-${size}.png`) });
+    };
+    {
+      const context = await browser.newContext({ viewport, deviceScaleFactor: dpr });
+      const { ctx, page, errors } = await openApp(browser, server.base, { context });
+      await settled(page);
+      await page.evaluate(() => window.localdx.fillAndPredict({ pregnant: '6', glucose: '148', pressure: '72', skin: '35', mass: '33.6', pedigree: '0.627', age: '50' }));
+      await waitResult(page);
+      await check(page, 'patient');
+      await openView(page, 'Batch');
+      await page.evaluate((t) => window.localdx.scoreFile('patients.csv', t), lines.slice(0, 41).join('\n') + '\n');
+      await page.waitForFunction(() => document.querySelectorAll('#a11y [role=table][aria-label="Scored patients"] [role=row]').length > 1, null, { timeout: 30000 });
+      await page.waitForTimeout(200);
+      await check(page, 'batch');
+      for (const view of ['Model card', 'Reporting']) {
+        await openView(page, view);
+        await check(page, view.toLowerCase().replace(' ', '-'));
+      }
+      await page.evaluate((t) => window.localdx.validateFile('site-labelled.csv', t), lines.slice(0, 201).join('\n') + '\n');
+      await openView(page, 'Validate');
+      await page.waitForFunction(() => document.querySelector('#a11y [role=table][aria-label="Figures"]') !== null);
+      await page.waitForTimeout(200);
+      await check(page, 'validate');
+      assert.deepEqual(errors, []);
+      await ctx.close();
+    }
+    {
+      const context = await browser.newContext({ viewport, deviceScaleFactor: dpr });
+      const { ctx, page, errors } = await openApp(browser, server.base, { model: 'opacity-demo', context });
+      await page.evaluate((f) => window.localdx.scoreImages(f), images);
+      await page.waitForFunction(() => window.localdx.viewState().imaging.images.length === 2, null, { timeout: 30000 });
+      await page.evaluate(() => { window.localdx.confirmImage(1); window.localdx.selectImage(0); window.localdx.confirmImage(0); });
+      await page.waitForFunction(() => document.querySelector('#a11y [role=img]') !== null);
+      await page.waitForTimeout(200);
+      await check(page, 'image');
+      assert.deepEqual(errors, []);
+      await ctx.close();
+    }
   }
 });

@@ -240,7 +240,11 @@ void draw_selected(AppState& s, ImageResult& r, float side) {
         }
         return;
     }
-    if (r.to_confirm) ImGui::TextColored(kGrey, "You confirmed that this image is what the model was made for.");
+    if (r.to_confirm) {
+        ImGui::PushStyleColor(ImGuiCol_Text, kGrey);
+        ImGui::TextWrapped("You confirmed that this image is what the model was made for.");
+        ImGui::PopStyleColor();
+    }
     ImGui::PushFont(nullptr);
     ImGui::TextColored(r.predicted == 1 && schema.outputs.kind == TaskKind::binary ? kAmber : kGreen, "%s",
                        r.label.c_str());
@@ -276,7 +280,8 @@ void draw_selected(AppState& s, ImageResult& r, float side) {
                                : "no region of the image raised this class.");
     ImGui::Checkbox("Heat map", &im.show_map);
     ImGui::SameLine();
-    ImGui::SetNextItemWidth(180 * S());
+    ImGui::SetNextItemWidth(std::min(180 * S(), ImGui::GetContentRegionAvail().x - ImGui::CalcTextSize("Opacity").x -
+                                                    ImGui::GetStyle().ItemInnerSpacing.x));  // whole at 320 px
     a11y::slider("Opacity", "Heat map opacity", &im.opacity, 0.0f, 1.0f, 0.01f, fmt(im.opacity, "%.2f"));
     ImGui::SliderFloat("Opacity", &im.opacity, 0.0f, 1.0f, "%.2f");
     keep_rect(im.slider, ImGui::GetItemRectMin(), ImGui::GetItemRectMax());
@@ -490,8 +495,10 @@ void draw_image_view(AppState& s) {
     if (ImGui::Button("Open images…")) host_open_images();
     keep_rect(im.open_button, ImGui::GetItemRectMin(), ImGui::GetItemRectMax());
     ImGui::SameLine();
-    ImGui::TextColored(kGrey, "%s (%s), one or several. Read and scored on this device; nothing is uploaded.",
+    ImGui::PushStyleColor(ImGuiCol_Text, kGrey);
+    ImGui::TextWrapped("%s (%s), one or several. Read and scored on this device; nothing is uploaded.",
                        input.label.c_str(), formats.c_str());
+    ImGui::PopStyleColor();
     if (im.expected > 0) ImGui::TextColored(kGrey, "Scoring %d image(s)…", im.expected);
     if (im.images.empty()) return;
     if (im.images.size() > 1) {
@@ -502,10 +509,17 @@ void draw_image_view(AppState& s) {
     if (im.selected < 0 || im.selected >= static_cast<int>(im.images.size())) im.selected = 0;
     const float w = ImGui::GetContentRegionAvail().x;
     if (im.images.size() > 1) {
-        ImGui::BeginChild("image-list", ImVec2(std::min(w * 0.35f, 360 * S()), 0), true);
+        // Narrower than the stacked layout (a phone, 200% zoom): the list above the image, full width,
+        // so no file name is cut.
+        const bool narrow = w < kStackBelow * S();
+        const float rows = (48 * S() + 2 * ImGui::GetStyle().CellPadding.y) * 2.5f + ImGui::GetFrameHeight();
+        ImGui::BeginChild("image-list",
+                          narrow ? ImVec2(0, std::min(rows, ImGui::GetContentRegionAvail().y * 0.4f))
+                                 : ImVec2(std::min(w * 0.35f, 360 * S()), 0),
+                          true);
         draw_table(s, ImGui::GetContentRegionAvail().y);
         ImGui::EndChild();
-        ImGui::SameLine();
+        if (!narrow) ImGui::SameLine();
     }
     ImGui::BeginChild("image-selected", ImVec2(0, 0), true);
     const float side = std::min(ImGui::GetContentRegionAvail().x, 512 * S());

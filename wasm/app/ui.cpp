@@ -1042,7 +1042,9 @@ void draw_batch(AppState& s) {
     auto& b = s.batch;
     if (button("Open patients (CSV or FHIR JSON)…")) host_open_csv();
     ImGui::SameLine();
-    ImGui::TextColored(kGrey, "Scored on this device; nothing is uploaded.");
+    ImGui::PushStyleColor(ImGuiCol_Text, kGrey);
+    ImGui::TextWrapped("Scored on this device; nothing is uploaded.");  // wrapped, never cut (320 px)
+    ImGui::PopStyleColor();
     const Schema& schema = *schema_of(s);
     if (!b.loaded) {
         // What the reader expects, before any file: the columns, and a template to fill in.
@@ -1063,9 +1065,8 @@ void draw_batch(AppState& s) {
             host_download(s.info.value("name", "model") + "-template.csv", patients_template_csv(schema));
         return;
     }
-    ImGui::Text("%s: %zu patients scored, %zu rows could not be used.", b.file_name.c_str(), b.rows(),
-                b.problems.size());
-    ImGui::SameLine();
+    ImGui::TextWrapped("%s: %zu patients scored, %zu rows could not be used.", b.file_name.c_str(), b.rows(),
+                       b.problems.size());
     if (button("Export results (CSV)")) host_download("localdx-results.csv", batch_csv(s));
     ImGui::PushStyleColor(ImGuiCol_Text, kGrey);
     ImGui::TextWrapped("%s", b.status.c_str());
@@ -1770,8 +1771,17 @@ void draw_reporting(AppState& s) {
         return;
     }
     bool enabled = s.reporting.value("enabled", true);
-    if (ImGui::Checkbox("Send anonymous aggregate reports to help monitor this model", &enabled))
-        host_set_reporting(enabled);
+    {  // its words wrapped beside it, never cut (320 px, 200% zoom): a Dear ImGui label does not wrap
+        const char* words = "Send anonymous aggregate reports to help monitor this model";
+        a11y::Node n;
+        n.role = a11y::Role::checkbox;
+        n.name = words;
+        if (enabled) n.state |= a11y::kChecked;
+        a11y::note(ImGui::GetID("##send reports"), std::move(n));
+        if (ImGui::Checkbox("##send reports", &enabled)) host_set_reporting(enabled);
+        ImGui::SameLine();
+        ImGui::TextWrapped("%s", words);
+    }
     const Schema& schema = s.model->model.schema;
     const auto& privacy = schema.privacy;
     ImGui::TextWrapped(
