@@ -1296,25 +1296,33 @@ void draw_operating_points(const Schema& schema, const Json& mt) {
                            pct(schema.outputs.threshold).c_str(), threshold_policy_words(policy).c_str());
     ImGui::TextWrapped("Other thresholds (each row alerts when the probability is at or above its threshold):");
     if (!ImGui::BeginTable("operating points", 7, ImGuiTableFlags_RowBg | ImGuiTableFlags_SizingStretchProp)) return;
-    for (const char* h : {"Chosen for", "Threshold", "Sensitivity", "Specificity", "PPV", "NPV", "Alerts / 100"})
-        ImGui::TableSetupColumn(h);
+    const std::vector<std::string> headers{"Chosen for", "Threshold", "Sensitivity", "Specificity",
+                                           "PPV",        "NPV",       "Alerts / 100"};
+    for (const auto& h : headers) ImGui::TableSetupColumn(h.c_str());
     ImGui::TableHeadersRow();
+    a11y::table_begin("##a11y-operating-points", "Other thresholds", headers);
     auto cell = [](const Json& v, const char* f) {
         ImGui::TableNextColumn();
-        ImGui::TextUnformatted(v.is_number() ? fmt(v.get<double>(), f).c_str() : "–");
+        const std::string words = v.is_number() ? fmt(v.get<double>(), f) : "–";
+        ImGui::TextUnformatted(words.c_str());
+        a11y::cell(words);
     };
     for (const Json& p : points) {
         ImGui::TableNextRow();
+        a11y::table_row();
         ImGui::TableNextColumn();
         const std::string policy = json_text_or(p, "policy");
         const bool current =
             json_member(p, "threshold").is_number() &&
             std::abs(p["threshold"].get<double>() - schema.outputs.threshold) < 1e-6;  // the card rounds to 6 decimals
-        ImGui::TextUnformatted((threshold_policy_words(policy) + (current ? " (this model)" : "")).c_str());
+        const std::string chosen = threshold_policy_words(policy) + (current ? " (this model)" : "");
+        ImGui::TextUnformatted(chosen.c_str());
+        a11y::cell(chosen);
         cell(json_member(p, "threshold"), "%.3f");
         for (const char* k : {"sensitivity", "specificity", "ppv", "npv"}) cell(json_member(p, k), "%.2f");
         cell(json_member(p, "alerts_per_100"), "%.1f");
     }
+    a11y::table_end();
     ImGui::EndTable();
 }
 
@@ -1505,18 +1513,27 @@ void draw_card(AppState& s) {
             ImGui::TableSetupColumn(regression ? "MAE / R squared" : "Accuracy / AUC",
                                     ImGuiTableColumnFlags_WidthStretch, 1.6f);
             ImGui::TableHeadersRow();
+            a11y::table_begin("##a11y-subgroups", "Subgroups",
+                              {"Subgroup", "Rows", regression ? "MAE / R squared" : "Accuracy / AUC"});
             for (const auto& g : mt["subgroups"]) {
                 ImGui::TableNextRow();
+                a11y::table_row();
                 ImGui::TableNextColumn();
                 ImGui::TextUnformatted(g.value("group", "").c_str());
+                a11y::cell(g.value("group", ""));
                 ImGui::TableNextColumn();
                 ImGui::Text("%d", g.value("rows", 0));
+                a11y::cell(std::to_string(g.value("rows", 0)));
                 ImGui::TableNextColumn();
                 const char* a = regression ? "mae" : "accuracy";
                 const char* b = regression ? "r2" : "macro.auc_roc";
-                ImGui::Text("%s / %s", json_member(g, a).is_number() ? fmt(g[a].get<double>(), "%.3f").c_str() : "–",
-                            json_member(g, b).is_number() ? fmt(g[b].get<double>(), "%.3f").c_str() : "–");
+                const std::string words =
+                    (json_member(g, a).is_number() ? fmt(g[a].get<double>(), "%.3f") : std::string("–")) + " / " +
+                    (json_member(g, b).is_number() ? fmt(g[b].get<double>(), "%.3f") : std::string("–"));
+                ImGui::TextUnformatted(words.c_str());
+                a11y::cell(words);
             }
+            a11y::table_end();
             ImGui::EndTable();
         }
         draw_conformal(m.schema, mt);
