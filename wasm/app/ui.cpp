@@ -1346,23 +1346,26 @@ void draw_conformal(const Schema& schema, const Json& mt) {
                          "how often the true class was in the set, measured on patients the calibration did not see.");
     const int cols = binary ? 6 : 3;
     if (!ImGui::BeginTable("conformal", cols, ImGuiTableFlags_RowBg | ImGuiTableFlags_SizingStretchProp)) return;
-    ImGui::TableSetupColumn("Confidence");
-    ImGui::TableSetupColumn("Coverage");
-    ImGui::TableSetupColumn(regression ? "Mean width" : binary ? "Uncertain" : "Classes per set");
-    if (binary) {
-        ImGui::TableSetupColumn("Low band");
-        ImGui::TableSetupColumn(("Low: had " + schema.outputs.classes[1].label).c_str());
-        ImGui::TableSetupColumn(("High: had " + schema.outputs.classes[1].label).c_str());
-    }
+    std::vector<std::string> headers{"Confidence", "Coverage",
+                                     regression ? "Mean width"
+                                     : binary   ? "Uncertain"
+                                                : "Classes per set"};
+    if (binary)
+        for (const std::string h : {std::string("Low band"), "Low: had " + schema.outputs.classes[1].label,
+                                    "High: had " + schema.outputs.classes[1].label})
+            headers.push_back(h);
+    for (const auto& h : headers) ImGui::TableSetupColumn(h.c_str());
     ImGui::TableHeadersRow();
+    a11y::table_begin("##a11y-conformal", regression ? "Prediction intervals" : "Prediction sets", headers);
     auto cell = [](const Json& v, bool percent) {
         ImGui::TableNextColumn();
-        ImGui::TextUnformatted(!v.is_number() ? "–"
-                               : percent      ? pct(v.get<double>()).c_str()
-                                              : fmt(v.get<double>(), "%.2f").c_str());
+        const std::string words = !v.is_number() ? "–" : percent ? pct(v.get<double>()) : fmt(v.get<double>(), "%.2f");
+        ImGui::TextUnformatted(words.c_str());
+        a11y::cell(words);
     };
     for (const Json& l : levels) {
         ImGui::TableNextRow();
+        a11y::table_row();
         cell(json_member(l, "level"), true);
         cell(json_member(l, "coverage"), true);
         if (!binary) {
@@ -1375,6 +1378,7 @@ void draw_conformal(const Schema& schema, const Json& mt) {
         cell(json_member(json_member(bands, "low"), "positive_rate"), true);
         cell(json_member(json_member(bands, "high"), "positive_rate"), true);
     }
+    a11y::table_end();
     ImGui::EndTable();
     for (const Json& g : json_member(c, "subgroups")) {
         const Json& cov = json_member(g, "coverage");
