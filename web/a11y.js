@@ -77,6 +77,8 @@ function create(node) {
     case 'alert': el = document.createElement('div'); el.setAttribute('role', 'alert'); break;
     case 'image': el = document.createElement('div'); el.setAttribute('role', 'img'); break;
     case 'document': el = document.createElement('section'); el.className = 'a11y-document'; break;
+    case 'table': case 'row': case 'cell': case 'columnheader':
+      el = document.createElement('div'); el.setAttribute('role', node.role); break;
     default: el = document.createElement('p');
   }
   if (node.role !== 'textbox') el.classList.add('a11y-shadow');  // transparent over what the canvas draws
@@ -108,9 +110,11 @@ function setAttr(el, name, value) {
 
 function update(el, node) {
   const s = node.state || 0;
-  const text = ['heading', 'text', 'status', 'alert'].includes(node.role);
+  // A cell's words are its text; a cell without (cell_begin) holds the elements drawn in it.
+  const text = ['heading', 'text', 'status', 'alert'].includes(node.role) ||
+    (['cell', 'columnheader'].includes(node.role) && node.name !== '');
   if (text) { if (el.textContent !== node.name) el.textContent = node.name; }
-  else setAttr(el, 'aria-label', node.name || null);
+  else if (!['cell', 'columnheader'].includes(node.role)) setAttr(el, 'aria-label', node.name || null);
   if (node.role === 'document') {
     // Dear ImGui's text log draws separators as lines of dashes: not words.
     const words = (node.value || '').replace(/^-{3,}$/gm, '').replace(/\n{2,}/g, '\n').trim();
@@ -261,4 +265,8 @@ export function startA11y(module) {
   }, { passive: false });
   layer.addEventListener('mousemove', (e) => canvas.dispatchEvent(new MouseEvent('mousemove', e)));
   window.addEventListener('resize', showRing);
+  // More contrast when the system asks for it (prefers-contrast: more), now and when it changes.
+  const more = window.matchMedia('(prefers-contrast: more)');
+  M.a11ySetContrastMore(more.matches);
+  more.addEventListener('change', (e) => M.a11ySetContrastMore(e.matches));
 }

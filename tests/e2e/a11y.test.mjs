@@ -13,14 +13,17 @@
 //   [SECTION] axe-core: no WCAG 2.1 A/AA violation, before and after a prediction
 //   [SECTION] The keyboard alone: from page load to the result
 //   [SECTION] Small things that turned a wrong input into an answer (help, copy, the result in view)
+//   [SECTION] Every view of every demo model: golden trees, tables as tables, plots in words
+//   [SECTION] Every view at 320 CSS px and at 200% zoom: screenshots, nothing cut sideways
 //
 // Golden files (tests/e2e/golden/) hold what a person reviewed; LOCALDX_UPDATE_GOLDEN=1 rewrites them.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync, writeFileSync, mkdirSync } from 'node:fs';
 import path from 'node:path';
-import { env, startServer, publish, launch, openApp } from './harness.mjs';
+import { env, startServer, publish, launch, openApp, csvRecords } from './harness.mjs';
 
+const DEMO_MODELS = ['pima-diabetes', 'pbc-stage', 'wdbc', 'wdbc-mlp', 'diabetes-progression', 'opacity-demo'];
 const bundlePath = (t, v = 1) => path.join(env.demo, 'bundles', `${t}-${v}.ldxb`);
 const golden = (name) => path.join(env.source, 'tests/e2e/golden', name);
 let server, browser;
@@ -31,7 +34,7 @@ let server, browser;
 before(async () => {
   mkdirSync(env.shots, { recursive: true });
   server = await startServer('a11y');
-  for (const t of ['pima-diabetes', 'pbc-stage']) assert.equal((await publish(server.base, bundlePath(t))).status, 201);
+  for (const t of DEMO_MODELS) assert.equal((await publish(server.base, bundlePath(t))).status, 201);
   browser = await launch();
 });
 after(async () => { await browser?.close(); server?.stop(); });
@@ -351,10 +354,11 @@ async function openView(page, name) {
   await page.waitForTimeout(150);
 }
 
-test('axe-core: every view has no WCAG 2.1 A/AA violation (Patient before and after a prediction, wide and on a phone)', async () => {
-  for (const viewport of [{ width: 1280, height: 800 }, { width: 390, height: 844 }]) {
+test('axe-core: every view has no WCAG 2.1 A/AA violation (Patient before and after a prediction, wide, on a phone, at 200% zoom; the Image view)', async () => {
+  // 200% zoom of a 1280x800 window is a 640x400 CSS-pixel page at twice the pixels.
+  for (const [viewport, dpr] of [[{ width: 1280, height: 800 }, 1], [{ width: 390, height: 844 }, 1], [{ width: 640, height: 400 }, 2]]) {
     // The app's CSP allows no inline script: axe is injected into a context that bypasses it.
-    const context = await browser.newContext({ viewport, bypassCSP: true });
+    const context = await browser.newContext({ viewport, deviceScaleFactor: dpr, bypassCSP: true });
     const { ctx, page, errors } = await openApp(browser, server.base, { context });
     await settled(page);
     assert.deepEqual(await axe(page), [], `before a prediction at ${viewport.width}px`);
@@ -374,6 +378,101 @@ test('axe-core: every view has no WCAG 2.1 A/AA violation (Patient before and af
     assert.deepEqual(errors, []);
     await ctx.close();
   }
+  // The Image view (the imaging demo model), two images scored, one shown with its heat map and
+  // its data table open: wide and at 200% zoom.
+  const testDir = path.join(env.demo, 'train', 'opacity-demo', 'test');
+  const files = ['synthetic-001.png', 'synthetic-003.png'].map((name) => ({ name, bytes: readFileSync(path.join(testDir, name)).toString('base64') }));
+  for (const [viewport, dpr] of [[{ width: 1280, height: 800 }, 1], [{ width: 640, height: 400 }, 2]]) {
+    const context = await browser.newContext({ viewport, deviceScaleFactor: dpr, bypassCSP: true });
+    const { ctx, page, errors } = await openApp(browser, server.base, { model: 'opacity-demo', context });
+    await page.evaluate((f) => window.localdx.scoreImages(f), files);
+    await page.waitForFunction(() => window.localdx.viewState().imaging.images.length === 2, null, { timeout: 30000 });
+    await page.evaluate(() => { window.localdx.confirmImage(1); window.localdx.selectImage(0); window.localdx.confirmImage(0); });
+    await page.waitForFunction(() => document.querySelector('#a11y [role=img]') !== null);
+    await page.waitForTimeout(200);
+    assert.deepEqual(await axe(page), [], `Image view at ${viewport.width}px`);
+    await page.getByRole('button', { name: 'Data table for the heat map' }).focus();
+    await page.keyboard.press('Enter');
+    await page.waitForFunction(() => document.querySelector('#a11y [role=table][aria-label="Heat map, by cell"]') !== null);
+    assert.deepEqual(await axe(page), [], `Image view, the heat map's data table open, at ${viewport.width}px`);
+    assert.deepEqual(errors, []);
+    await ctx.close();
+  }
+});
+
+//-----------------------------------------------------------------------------
+// [SECTION] More contrast, and whole tab titles at 320 px
+//-----------------------------------------------------------------------------
+// The canvas's mean luminance (0 black, 1 white), from a screenshot decoded in the page.
+async function meanLuminance(page) {
+  const png = (await page.locator('#canvas').screenshot()).toString('base64');
+  return page.evaluate(async (b64) => {
+    const img = new Image();
+    img.src = 'data:image/png;base64,' + b64;
+    await img.decode();
+    const c = document.createElement('canvas');
+    c.width = img.width; c.height = img.height;
+    const g = c.getContext('2d');
+    g.drawImage(img, 0, 0);
+    const d = g.getImageData(0, 0, c.width, c.height).data;
+    let sum = 0;
+    for (let i = 0; i < d.length; i += 4) sum += 0.2126 * d[i] + 0.7152 * d[i + 1] + 0.0722 * d[i + 2];
+    return sum / (d.length / 4) / 255;
+  }, png);
+}
+
+test('prefers-contrast: more: darker greys and bordered fields on the canvas and in the layer, and back again when it is turned off', async () => {
+  const context = await browser.newContext({ viewport: { width: 1280, height: 800 }, bypassCSP: true });
+  const { ctx, page, errors } = await openApp(browser, server.base, { context });
+  await settled(page);
+  const border = () => page.locator('#a11y .a11y-field').first().evaluate((e) => getComputedStyle(e).borderTopColor);
+  const usual = await meanLuminance(page);
+  assert.equal(await border(), 'rgb(107, 114, 128)');
+  // As the system setting does: the media feature changes under the running page.
+  const cdp = await page.context().newCDPSession(page);
+  const contrast = async (value) => {
+    await cdp.send('Emulation.setEmulatedMedia', { features: [{ name: 'prefers-contrast', value }] });
+    await page.waitForTimeout(400);
+  };
+  await contrast('more');
+  assert.equal(await page.evaluate(() => matchMedia('(prefers-contrast: more)').matches), true);
+  const more = await meanLuminance(page);
+  assert.ok(more < usual - 0.002, `the canvas is darker with more contrast (mean luminance ${more.toFixed(4)} vs ${usual.toFixed(4)})`);
+  assert.equal(await border(), 'rgb(0, 0, 0)', 'the fields have a black border');
+  assert.deepEqual(await axe(page), [], 'axe with more contrast');
+  await page.screenshot({ path: path.join(env.shots, 'a11y-contrast-more.png') });
+  await contrast('');
+  const again = await meanLuminance(page);
+  assert.ok(Math.abs(again - usual) < 0.001, `the usual palette again (${again.toFixed(4)} vs ${usual.toFixed(4)})`);
+  await cdp.detach();
+  assert.deepEqual(errors, []);
+  await ctx.close();
+});
+
+test('at 320 CSS px the tab titles are whole: the tab bar scrolls instead of cutting them, and the open tab is in view', async () => {
+  const widths = async (page) => (await page.evaluate(() => window.localdx.a11yTree().nodes)).filter((n) => n.role === 'tab').map((n) => [n.name, n.rect[2]]);
+  const { ctx: wideCtx, page: wide } = await openApp(browser, server.base);
+  await settled(wide);
+  const whole = await widths(wide);
+  await wideCtx.close();
+  const context = await browser.newContext({ viewport: { width: 320, height: 640 } });
+  const { ctx, page, errors } = await openApp(browser, server.base, { context });
+  await settled(page);
+  const narrow = await widths(page);
+  assert.deepEqual(narrow.map(([n]) => n), ['Patient', 'Batch', 'Model card', 'Reporting', 'Validate'], 'every tab, named in full');
+  for (const [i, [name, w]] of narrow.entries()) assert.ok(Math.abs(w - whole[i][1]) < 1, `${name}: ${w} px wide at 320 px, ${whole[i][1]} px at 1280 px`);
+  // The last tab, opened by the keyboard, scrolls into view whole.
+  await openView(page, 'Validate');
+  await page.waitForTimeout(300);
+  const v = (await page.evaluate(() => window.localdx.a11yTree().nodes)).find((n) => n.role === 'tab' && n.name === 'Validate');
+  // Left of the bar's scrolling arrows: two buttons (font size - 2 wide each, the font size being
+  // the tab's height less its 2 x 5 px padding) at the right end of the bar (the window's 8 px in).
+  const arrows = 2 * (v.rect[3] - 10 - 2) + 1;
+  assert.ok(v.rect[0] >= 0 && v.rect[0] + v.rect[2] <= 320 - 8 - arrows + 0.5, `Validate is in view, left of the arrows (${v.rect})`);
+  assert.ok((await page.evaluate(() => document.documentElement.scrollWidth <= window.innerWidth)), 'no horizontal scrolling');
+  await page.screenshot({ path: path.join(env.shots, 'a11y-tabs-320px.png') });
+  assert.deepEqual(errors, []);
+  await ctx.close();
 });
 
 //-----------------------------------------------------------------------------
@@ -495,4 +594,254 @@ test('at 200% zoom Ctrl+Enter brings the result into view; "Copy result" of an o
   assert.match(copied, /Age 50 years/, 'the values it was computed from, not the form\'s');
   assert.deepEqual(errors, []);
   await ctx.close();
+});
+
+//-----------------------------------------------------------------------------
+// [SECTION] Every view of every demo model
+//-----------------------------------------------------------------------------
+// Chromium's tree with its structure: each node's parent, for tables (table > row > cell).
+async function axNodes(page) {
+  const cdp = await page.context().newCDPSession(page);
+  await cdp.send('Accessibility.enable');
+  const { nodes } = await cdp.send('Accessibility.getFullAXTree');
+  await cdp.detach();
+  return nodes;
+}
+// Each table as a screen reader walks it: its name, its column headers, its rows of cells.
+function axTables(nodes) {
+  const byId = new Map(nodes.map((n) => [n.nodeId, n]));
+  const kids = (n) => (n.childIds || []).map((id) => byId.get(id)).filter(Boolean);
+  const under = (n, roles) => {
+    const out = [];
+    const walk = (x) => { for (const c of kids(x)) { if (roles.includes(c.role?.value)) out.push(c); else walk(c); } };
+    walk(n);
+    return out;
+  };
+  const text = (n) => n.name?.value ?? '';
+  return nodes.filter((n) => n.role?.value === 'table' && !n.ignored).map((t) => {
+    const rows = under(t, ['row']);
+    return {
+      name: text(t),
+      headers: rows.flatMap((r) => under(r, ['columnheader']).map(text)),
+      rows: rows.map((r) => under(r, ['cell']).map(text)).filter((c) => c.length > 0),
+    };
+  });
+}
+// What a person reviewed of a view (tests/e2e/golden/views/): every control (role, name, value,
+// state), every table (name, column headers, rows shown) and every image (its text alternative),
+// in reading order. Figures that come from training (probabilities, AUCs) are masked as #.
+const mask = (t) => t.replace(/-?\d+\.\d+%?/g, '#');
+function inReadingOrder(nodes) {
+  const byId = new Map(nodes.map((n) => [n.nodeId, n]));
+  const out = [];
+  const walk = (n) => { out.push(n); for (const id of n.childIds || []) if (byId.has(id)) walk(byId.get(id)); };
+  for (const n of nodes) if (!n.parentId || !byId.has(n.parentId)) walk(n);
+  return out;
+}
+function reviewed(nodes) {
+  const out = [];
+  const tables = new Map(axTables(nodes).map((t) => [t.name, t]));
+  for (const n of inReadingOrder(nodes)) {
+    if (n.ignored) continue;
+    const role = n.role?.value, name = n.name?.value ?? '', value = String(n.value?.value ?? '');
+    if (CONTROLS.includes(role)) {
+      const o = { role, name: mask(name) };
+      if (value) o.value = mask(value);
+      for (const p of n.properties || []) if (['disabled', 'selected', 'expanded'].includes(p.name) && p.value.value) o[p.name] = p.value.value;
+      out.push(o);
+    } else if (role === 'table') {
+      const t = tables.get(name);
+      out.push({ role, name, headers: t.headers, rows: t.rows.length });
+    } else if (role === 'image') {
+      out.push({ role, name: mask(name) });
+    }
+  }
+  return out;
+}
+// Nothing a person cannot act on: no control without a name, no internal name (a field's column
+// name where it has a label), no Dear ImGui id.
+function checkNames(what, view, schema) {
+  const internal = new Set((schema?.fields || []).filter((f) => f.name !== f.label).map((f) => f.name));
+  for (const n of view) {
+    if (!CONTROLS.includes(n.role)) continue;
+    assert.ok(n.name.trim() !== '', `${what}: a ${n.role} without a name`);
+    assert.ok(!internal.has(n.name) && !n.name.includes('##'), `${what}: ${n.role} "${n.name}" is an internal name`);
+  }
+}
+async function waitFor(page, fn, arg) {
+  await page.waitForFunction(fn, arg, { timeout: 30000 });
+  await page.waitForTimeout(200);
+}
+
+test('every view of every demo model: the tree a screen reader gets is the one reviewed (golden); tables are tables; plots have words and data', async () => {
+  for (const model of DEMO_MODELS) {
+    const { ctx, page, errors } = await openApp(browser, server.base, { model });
+    await waitFor(page, () => document.querySelectorAll('#a11y [role=tab]').length > 0);
+    const schema = await page.evaluate(() => window.localdx.model().schema);
+    const look = async (view) => {
+      const nodes = await axNodes(page);
+      const r = reviewed(nodes);
+      checkNames(`${model} ${view}`, r, schema);
+      checkGolden(`views/${model}-${view}.json`, r);
+      return nodes;
+    };
+    if (model === 'opacity-demo') {
+      // The Image view, an image opened and confirmed: its results as a table, the image with its words.
+      const testDir = path.join(env.demo, 'train', 'opacity-demo', 'test');
+      const files = ['synthetic-001.png', 'synthetic-003.png'].map((name) => ({ name, bytes: readFileSync(path.join(testDir, name)).toString('base64') }));
+      await page.evaluate((f) => window.localdx.scoreImages(f), files);
+      await waitFor(page, () => window.localdx.viewState().imaging.images.length === 2);
+      await page.evaluate(() => { window.localdx.confirmImage(1); window.localdx.selectImage(0); window.localdx.confirmImage(0); });
+      await waitFor(page, () => document.querySelector('#a11y [role=img]') !== null);
+      const nodes = await look('image');
+      const images = axTables(nodes).find((t) => t.name === 'Images');
+      assert.deepEqual(images?.headers, ['Image', 'File', 'Result'], 'the image results are a table with its headers');
+      assert.equal(images.rows.length, 2);
+      assert.equal(images.rows[0][1], 'synthetic-001.png', 'the file cell holds its button');
+      for (const r of images.rows) assert.match(r[2], /\(\d+\.\d%\)/, `the result cell: ${r}`);
+      // The heat map in figures: a data table a screen reader opens, one row per row of cells.
+      await page.getByRole('button', { name: 'Data table for the heat map' }).focus();
+      await page.keyboard.press('Enter');
+      await waitFor(page, () => document.querySelector('#a11y [role=table][aria-label="Heat map, by cell"]') !== null);
+      const heat = axTables(await axNodes(page)).find((t) => t.name === 'Heat map, by cell');
+      assert.equal(heat.headers.length, 29);
+      assert.ok(heat.rows.length >= 5 && heat.rows.every((r) => r.length === 29 && r.slice(1).every((v) => /^[01]\.\d\d$/.test(v))), JSON.stringify(heat.rows[0]));
+      await page.keyboard.press('Enter');  // closed again
+      for (const view of ['Model card', 'Reporting']) {
+        await openView(page, view);
+        await look(view.toLowerCase().replace(' ', '-'));
+      }
+      assert.deepEqual(errors, []);
+      await ctx.close();
+      continue;
+    }
+    const data = { 'pima-diabetes': 'pima-diabetes', 'pbc-stage': 'pbc-stage', wdbc: 'wdbc', 'wdbc-mlp': 'wdbc', 'diabetes-progression': 'diabetes-progression' }[model];
+    const text = readFileSync(path.join(env.data, `${data}.csv`), 'utf8');
+    const patient = csvRecords(text, [schema.outputs.column])[3];
+    await look('patient');
+    await page.evaluate((r) => window.localdx.fillAndPredict(r), patient);
+    await waitResult(page);
+    const after = await look('patient-result');
+    // The explanation: a table with its headers, each row a value, its effect and its contribution.
+    const explain = axTables(after).find((t) => t.name === 'What moved this result');
+    assert.deepEqual(explain?.headers, ['Value', 'Effect', 'Contribution'], `${model}: the explanation is a table`);
+    assert.ok(explain.rows.length >= 3 && explain.rows.every((r) => r.length === 3 && / = /.test(r[0])), `${model}: ${JSON.stringify(explain.rows)}`);
+    // Batch: 40 patients scored; the table's rows are rows of cells under the columns' headers.
+    const batch = text.trim().split(/\r?\n/).slice(0, 41).join('\n') + '\n';
+    await openView(page, 'Batch');
+    await page.evaluate((t) => window.localdx.scoreFile('patients.csv', t), batch);
+    await waitFor(page, () => document.querySelectorAll('#a11y [role=table][aria-label="Scored patients"] [role=row]').length > 3);
+    const b = axTables(await look('batch')).find((t) => t.name === 'Scored patients');
+    assert.deepEqual(b.headers.slice(0, 3), ['Row', 'Predicted', 'Warnings']);
+    assert.ok(b.rows.length >= 3 && b.rows.every((r) => r.length === b.headers.length), `${model}: batch rows ${JSON.stringify(b.rows.slice(0, 2))}`);
+    assert.match(b.rows[0][0], /^Row 1/, 'the first cell holds the row\'s button');
+    // Validate, after opening a labelled file: the figures as a table, each plot an image whose
+    // words give its key figures, and a data table a screen reader can open.
+    const rep = await page.evaluate((t) => window.localdx.validateFile('site-labelled.csv', t), text.trim().split(/\r?\n/).slice(0, 201).join('\n') + '\n');
+    await openView(page, 'Validate');
+    if (!rep.ok) {  // a model that runs in ONNX Runtime only says why it cannot be checked here
+      assert.match(rep.problems[0].text, /cannot be checked on a file here/);
+      await look('validate');
+      for (const view of ['Model card', 'Reporting']) {
+        await openView(page, view);
+        await look(view.toLowerCase().replace(' ', '-'));
+      }
+      assert.deepEqual(errors, []);
+      await ctx.close();
+      continue;
+    }    await waitFor(page, () => document.querySelector('#a11y [role=table][aria-label="Figures"]') !== null);
+    const v = await look('validate');
+    const figures = axTables(v).find((t) => t.name === 'Figures');
+    assert.deepEqual(figures.headers, ['Figure', 'Value', '95% CI']);
+    const alts = v.filter((n) => n.role?.value === 'image').map((n) => n.name?.value);
+    if (schema.outputs.kind === 'regression') {
+      assert.ok(alts.some((a) => /^Calibration plot .*slope \d\.\d\d \(95% CI /.test(a)), `${model}: ${alts}`);
+    } else {
+      assert.ok(alts.some((a) => /^ROC curve \(this file\), .*AUC \d\.\d\d \(95% CI \d\.\d\d–\d\.\d\d\)/.test(a)), `${model}: ${alts}`);
+      assert.ok(alts.some((a) => /^Calibration plot \(this file\): (slope \d|observed against predicted)/.test(a)), `${model}: ${alts}`);
+    }
+    if (schema.outputs.kind === 'binary') assert.ok(alts.some((a) => /^Decision curve on this file: at the chosen threshold, \d+\.\d%, net benefit /.test(a)), `${model}: ${alts}`);
+    if (model === 'pima-diabetes') {
+      // The ROC curve's data, opened by the keyboard.
+      const open = page.getByRole('button', { name: 'Data table for the ROC curve' });
+      await open.focus();
+      await page.keyboard.press('Enter');
+      await waitFor(page, () => document.querySelector('#a11y [role=table][aria-label="Data table for the ROC curve"]') !== null);
+      const roc = axTables(await axNodes(page)).find((t) => t.name === 'Data table for the ROC curve');
+      assert.deepEqual(roc.headers, ['Series', 'false positive rate', 'true positive rate (sensitivity)']);
+      assert.ok(roc.rows.length >= 5 && roc.rows.every((r) => r.length === 3 && r[0] === 'Diabetes'), JSON.stringify(roc.rows.slice(0, 3)));
+      assert.deepEqual(roc.rows[0].slice(1), ['0', '0'], 'the curve starts at (0, 0)');
+      assert.equal(await open.getAttribute('aria-expanded'), 'true');
+    }
+    for (const view of ['Model card', 'Reporting']) {
+      await openView(page, view);
+      await look(view.toLowerCase().replace(' ', '-'));
+    }
+    assert.deepEqual(errors, []);
+    await ctx.close();
+  }
+});
+
+//-----------------------------------------------------------------------------
+// [SECTION] Every view at 320 CSS px and at 200% zoom
+//-----------------------------------------------------------------------------
+// Screenshots for docs/screenshots/a11y/ (copied from test-work/screenshots/a11y-views after a
+// person looked at them), and what can be checked without eyes: no horizontal scrolling, and no
+// control, tab or heading of the view sticking out of the page or cut at its sides.
+test('every view at 320 CSS px and at 200% zoom: screenshots, nothing scrolls sideways and no control is cut', async () => {
+  const dir = path.join(env.shots, 'a11y-views');
+  mkdirSync(dir, { recursive: true });
+  const text = readFileSync(path.join(env.data, 'pima-diabetes.csv'), 'utf8');
+  const lines = text.trim().split(/\r?\n/);
+  const testDir = path.join(env.demo, 'train', 'opacity-demo', 'test');
+  const images = ['synthetic-001.png', 'synthetic-003.png'].map((name) => ({ name, bytes: readFileSync(path.join(testDir, name)).toString('base64') }));
+  for (const [size, viewport, dpr] of [['320px', { width: 320, height: 640 }, 1], ['zoom200', { width: 640, height: 400 }, 2]]) {
+    const check = async (page, what) => {
+      assert.ok(await page.evaluate(() => document.documentElement.scrollWidth <= window.innerWidth), `${what} ${size}: no horizontal scrolling`);
+      const nodes = (await page.evaluate(() => window.localdx.a11yTree().nodes))
+        .filter((n) => ['button', 'textbox', 'combobox', 'checkbox', 'slider', 'heading'].includes(n.role) || (n.role === 'tab' && (n.state & 2)))
+        .filter((n) => n.clip[2] > 0 && n.clip[3] > 0);  // the tab bar scrolls: the open tab is whole, others may be scrolled away
+      for (const n of nodes) {
+        assert.ok(n.rect[0] >= -0.5 && n.rect[0] + n.rect[2] <= viewport.width + 0.5, `${what} ${size}: ${n.role} "${n.name}" sticks out of the page (${n.rect})`);
+        if (n.role !== 'tab') assert.ok(Math.abs(n.clip[0] - n.rect[0]) < 1 && Math.abs(n.clip[2] - n.rect[2]) < 1, `${what} ${size}: ${n.role} "${n.name}" is cut at its side (${n.rect} / ${n.clip})`);
+      }
+      await page.screenshot({ path: path.join(dir, `${what}-${size}.png`) });
+    };
+    {
+      const context = await browser.newContext({ viewport, deviceScaleFactor: dpr });
+      const { ctx, page, errors } = await openApp(browser, server.base, { context });
+      await settled(page);
+      await page.evaluate(() => window.localdx.fillAndPredict({ pregnant: '6', glucose: '148', pressure: '72', skin: '35', mass: '33.6', pedigree: '0.627', age: '50' }));
+      await waitResult(page);
+      await check(page, 'patient');
+      await openView(page, 'Batch');
+      await page.evaluate((t) => window.localdx.scoreFile('patients.csv', t), lines.slice(0, 41).join('\n') + '\n');
+      await page.waitForFunction(() => document.querySelectorAll('#a11y [role=table][aria-label="Scored patients"] [role=row]').length > 1, null, { timeout: 30000 });
+      await page.waitForTimeout(200);
+      await check(page, 'batch');
+      for (const view of ['Model card', 'Reporting']) {
+        await openView(page, view);
+        await check(page, view.toLowerCase().replace(' ', '-'));
+      }
+      await page.evaluate((t) => window.localdx.validateFile('site-labelled.csv', t), lines.slice(0, 201).join('\n') + '\n');
+      await openView(page, 'Validate');
+      await page.waitForFunction(() => document.querySelector('#a11y [role=table][aria-label="Figures"]') !== null);
+      await page.waitForTimeout(200);
+      await check(page, 'validate');
+      assert.deepEqual(errors, []);
+      await ctx.close();
+    }
+    {
+      const context = await browser.newContext({ viewport, deviceScaleFactor: dpr });
+      const { ctx, page, errors } = await openApp(browser, server.base, { model: 'opacity-demo', context });
+      await page.evaluate((f) => window.localdx.scoreImages(f), images);
+      await page.waitForFunction(() => window.localdx.viewState().imaging.images.length === 2, null, { timeout: 30000 });
+      await page.evaluate(() => { window.localdx.confirmImage(1); window.localdx.selectImage(0); window.localdx.confirmImage(0); });
+      await page.waitForFunction(() => document.querySelector('#a11y [role=img]') !== null);
+      await page.waitForTimeout(200);
+      await check(page, 'image');
+      assert.deepEqual(errors, []);
+      await ctx.close();
+    }
+  }
 });

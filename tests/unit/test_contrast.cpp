@@ -57,4 +57,19 @@ TEST(Contrast, AnOutOfDateResultStaysReadable) {
 TEST(Contrast, KeyboardFocusHighlightIsAtLeast3) {
     for (const auto& [b, bg] : kBackgrounds) EXPECT_GE(ratio(pal::kNavHighlight, bg), 3.0) << b;
 }
+// prefers-contrast: more: every text colour at least 7:1 (WCAG 1.4.6) on every background, the
+// focus highlight and the fields' borders at least 3:1.
+TEST(Contrast, MoreContrastPaletteIsAtLeast7) {
+    namespace more = pal::more;
+    const std::vector<std::pair<std::string, Rgba>> texts = {
+        {"text", pal::kText},    {"disabled/hint", more::kTextDisabled},
+        {"red", more::kRed},     {"amber", more::kAmber},
+        {"green", more::kGreen}, {"grey", more::kGrey}};
+    for (const auto& [t, fg] : texts)
+        for (const auto& [b, bg] : kBackgrounds) EXPECT_GE(ratio(fg, bg), 7.0) << t << " on " << b;
+    for (const auto& [b, bg] : kBackgrounds) {
+        EXPECT_GE(ratio(more::kNavHighlight, bg), 3.0) << b;
+        EXPECT_GE(ratio(more::kBorder, bg), 3.0) << b;
+    }
+}
 }  // namespace

@@ -6,7 +6,7 @@
 //   [SECTION] Dear ImGui's item hooks (IMGUI_ENABLE_TEST_ENGINE)
 //   [SECTION] Annotations
 //   [SECTION] Merging and the tree's JSON
-//   [SECTION] Page -> app (embind): focus, activation, text, choices
+//   [SECTION] Page -> app (embind): focus, activation, text, choices, more contrast
 #include "a11y.h"
 
 #include <algorithm>
@@ -18,6 +18,7 @@
 #include "app.h"
 #include "boundary.h"
 #include "imgui_internal.h"
+#include "widgets.h"
 
 namespace ldx::app::a11y {
 
@@ -34,6 +35,15 @@ struct HookItem {
     ImGuiItemStatusFlags status = 0;
     bool disabled = false, in_popup = false, info = false;
     int order = 0;
+    ImGuiID parent = 0;  // a table's cell the item was drawn in (cell_begin)
+};
+
+// A table being drawn (table_begin .. table_end): its node, its open row, and whether a cell is
+// open as the parent of what is drawn in it.
+struct OpenTable {
+    ImGuiID id = 0, row = 0;
+    int rows = 0;
+    bool cell_open = false;
 };
 
 struct Frame {
@@ -42,7 +52,8 @@ struct Frame {
     std::vector<Node> notes;     // annotations, in drawing order
     std::unordered_map<ImGuiID, Actions> actions;
     std::vector<ImGuiID> parents;  // the containers open while drawing
-    std::vector<Node> nodes;       // merged at the end of the frame
+    std::vector<OpenTable> tables;
+    std::vector<Node> nodes;  // merged at the end of the frame
 };
 Frame current, last;  // being drawn; last drawn (what the page's elements mirror)
 std::string last_json;
@@ -127,6 +138,7 @@ void ImGuiTestEngineHook_ItemAdd(ImGuiContext* ctx, const ImRect& bb, ImGuiID id
     it.clip = w ? w->ClipRect : bb;
     it.disabled = (ctx->CurrentItemFlags & ImGuiItemFlags_Disabled) != 0;
     it.in_popup = w && (w->Flags & (ImGuiWindowFlags_Popup | ImGuiWindowFlags_Tooltip)) != 0;
+    if (!current.tables.empty() && current.tables.back().cell_open) it.parent = current.parents.back();
 }
 
 void ImGuiTestEngineHook_ItemInfo(ImGuiContext*, ImGuiID id, const char* label, ImGuiItemStatusFlags flags) {
@@ -224,6 +236,90 @@ void pop_parent() {
     if (!current.parents.empty()) current.parents.pop_back();
 }
 
+namespace {
+// A node of the open table with these bounds (device pixels), clipped as its window clips.
+void table_node(ImGuiID id, Role role, const std::string& name, ImGuiID parent, const ImRect& bb) {
+    ImGuiContext& g = *GImGui;
+    HookItem& it = item(id);
+    it.bb = bb;
+    it.window = g.CurrentWindow;
+    it.clip = g.CurrentWindow ? g.CurrentWindow->ClipRect : bb;
+    Node n;
+    n.role = role;
+    n.name = name;
+    n.parent = parent;
+    note(id, std::move(n));
+}
+
+ImGuiID table_child_id(ImGuiID table, int row, int column) {
+    const int key[2] = {row, column};
+    return ImHashData(key, sizeof key, table);
+}
+
+void close_cell(OpenTable& t) {
+    if (t.cell_open) pop_parent();
+    t.cell_open = false;
+}
+
+// The current cell's bounds: its column, from the row's top to what was drawn in it.
+ImRect cell_rect(float height) {
+    ImGuiTable* t = ImGui::GetCurrentTable();
+    const ImGuiTableColumn& c = t->Columns[std::max(0, t->CurrentColumn)];
+    const float y2 = std::max(t->RowPosY1 + height, GImGui->LastItemData.Rect.Max.y);
+    return ImRect(c.MinX, t->RowPosY1, c.MaxX, y2);
+}
+}  // namespace
+
+void table_begin(const char* key, const std::string& name, const std::vector<std::string>& headers) {
+    if (!recording || !ImGui::GetCurrentTable()) return;
+    const ImGuiID id = ImGui::GetID(key);
+    push_parent(id, Role::table, name);
+    current.tables.push_back(OpenTable{id});
+    if (headers.empty()) return;
+    ImGuiTable* t = ImGui::GetCurrentTable();
+    const ImGuiID row = table_child_id(id, -1, -1);
+    table_node(row, Role::row, "", id, ImRect());
+    const float y2 = std::max(t->RowPosY2, t->RowPosY1 + ImGui::GetFrameHeight());
+    for (int c = 0; c < static_cast<int>(headers.size()) && c < t->ColumnsCount; ++c)
+        table_node(table_child_id(id, -1, c), Role::columnheader, headers[static_cast<size_t>(c)], row,
+                   ImRect(t->Columns[c].MinX, t->RowPosY1, t->Columns[c].MaxX, y2));
+}
+
+void table_row(const std::string& name) {
+    if (!recording || current.tables.empty()) return;
+    OpenTable& t = current.tables.back();
+    close_cell(t);
+    t.row = table_child_id(t.id, t.rows++, -1);
+    table_node(t.row, Role::row, name, t.id, ImRect());
+}
+
+void cell(const std::string& words) {
+    if (!recording || current.tables.empty() || !ImGui::GetCurrentTable()) return;
+    OpenTable& t = current.tables.back();
+    close_cell(t);
+    table_node(table_child_id(t.id, t.rows - 1, ImGui::GetCurrentTable()->CurrentColumn), Role::cell, words, t.row,
+               cell_rect(ImGui::GetTextLineHeight()));
+}
+
+void cell_begin() {
+    if (!recording || current.tables.empty() || !ImGui::GetCurrentTable()) return;
+    OpenTable& t = current.tables.back();
+    close_cell(t);
+    const ImGuiID id = table_child_id(t.id, t.rows - 1, ImGui::GetCurrentTable()->CurrentColumn);
+    ImRect bb = cell_rect(ImGui::GetFrameHeight());
+    bb.Max.y = bb.Min.y + ImGui::GetFrameHeight();
+    table_node(id, Role::cell, "", t.row, bb);
+    current.parents.push_back(id);
+    t.cell_open = true;
+}
+
+void table_end() {
+    if (!recording || current.tables.empty()) return;
+    close_cell(current.tables.back());
+    current.tables.pop_back();
+    pop_parent();
+}
+
 //-----------------------------------------------------------------------------
 // [SECTION] Merging and the tree's JSON
 //-----------------------------------------------------------------------------
@@ -301,7 +397,7 @@ void frame_end(float scale) {
             n = *found->second;
             if (!it.info && n.name.empty()) n.name = visible_label(it.label);
         } else {
-            n = from_hooks(it, 0);
+            n = from_hooks(it, it.parent);
         }
         if (n.role == Role::none) continue;
         set_bounds(n, it);
@@ -309,16 +405,27 @@ void frame_end(float scale) {
         if (id == focus) n.state |= kFocused;
         current.nodes.push_back(std::move(n));
     }
-    // A container (tablist) spans its children.
-    for (Node& p : current.nodes) {
-        if (p.rect[2] > 0 || p.rect[3] > 0) continue;
-        ImRect u(FLT_MAX, FLT_MAX, -FLT_MAX, -FLT_MAX);
-        for (const Node& c : current.nodes)
-            if (c.parent == p.id) u.Add(ImRect(c.rect[0], c.rect[1], c.rect[0] + c.rect[2], c.rect[1] + c.rect[3]));
+    // A container (a tablist, a table, a row) spans its children, and shows what they show; the
+    // innermost first (children follow their parent in drawing order).
+    for (auto p = current.nodes.rbegin(); p != current.nodes.rend(); ++p) {
+        if (p->rect[2] > 0 || p->rect[3] > 0) continue;
+        ImRect u(FLT_MAX, FLT_MAX, -FLT_MAX, -FLT_MAX), v = u;
+        for (const Node& c : current.nodes) {
+            if (c.parent != p->id) continue;
+            u.Add(ImRect(c.rect[0], c.rect[1], c.rect[0] + c.rect[2], c.rect[1] + c.rect[3]));
+            if (c.clip[2] > 0 && c.clip[3] > 0)
+                v.Add(ImRect(c.clip[0], c.clip[1], c.clip[0] + c.clip[2], c.clip[1] + c.clip[3]));
+        }
         if (u.Min.x > u.Max.x) continue;
-        p.rect[0] = p.clip[0] = u.Min.x, p.rect[1] = p.clip[1] = u.Min.y;
-        p.rect[2] = p.clip[2] = u.GetWidth(), p.rect[3] = p.clip[3] = u.GetHeight();
+        if (v.Min.x > v.Max.x) v = ImRect(u.Min, u.Min);  // wholly out of view
+        p->rect[0] = u.Min.x, p->rect[1] = u.Min.y, p->rect[2] = u.GetWidth(), p->rect[3] = u.GetHeight();
+        p->clip[0] = v.Min.x, p->clip[1] = v.Min.y, p->clip[2] = v.GetWidth(), p->clip[3] = v.GetHeight();
     }
+    // A tab bar still scrolling to the open tab (at 320 px the bar scrolls rather than cut titles)
+    // draws on: the app draws only when something changed, and the tab would stop half in view.
+    for (int i = 0; i < g.TabBars.GetMapSize(); ++i)
+        if (ImGuiTabBar* bar = g.TabBars.TryGetMapData(i); bar && bar->ScrollingAnim != bar->ScrollingTarget)
+            state().frames_to_draw = std::max(state().frames_to_draw, 2);
     last = std::move(current);
     current = Frame{};
     std::string j = tree_json(scale);
@@ -408,6 +515,11 @@ void a11y_revert(double id) {
 }
 // The page's tree now, whether or not it changed (tests).
 std::string a11y_tree() { return tree_json(state().scale); }
+// The person's system asks for more contrast (prefers-contrast: more), or no longer does.
+void a11y_set_contrast_more(bool more) {
+    wake();
+    use_more_contrast(more);
+}
 }  // namespace
 
 }  // namespace ldx::app::a11y
@@ -420,4 +532,5 @@ EMSCRIPTEN_BINDINGS(localdx_a11y) {
     ldx::boundary::function<&ldx::app::a11y::a11y_set_number>("a11ySetNumber");
     ldx::boundary::function<&ldx::app::a11y::a11y_revert>("a11yRevert");
     ldx::boundary::function<&ldx::app::a11y::a11y_tree>("a11yTree");
+    ldx::boundary::function<&ldx::app::a11y::a11y_set_contrast_more>("a11ySetContrastMore");
 }

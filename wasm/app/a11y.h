@@ -111,6 +111,17 @@ void view_text_end(const char* key, const std::string& name);
 // Nodes recorded from here on belong to container `id` (a tablist, a table); end with pop_parent.
 void push_parent(ImGuiID id, Role role, const std::string& name);
 void pop_parent();
+// A Dear ImGui table as table > row > cell, so a screen reader moves by row and column and says
+// each cell with its column's header. table_begin after TableHeadersRow (`headers`: the columns'
+// names, empty for a table without a header row); table_row after each TableNextRow (`name`: what
+// the row says as a whole, or empty); cell after a cell's content, with its words; or cell_begin
+// before content that has nodes of its own (a button): they become the cell's; table_end before
+// EndTable. The cells' bounds are the table's columns on the current row.
+void table_begin(const char* key, const std::string& name, const std::vector<std::string>& headers);
+void table_row(const std::string& name = "");
+void cell(const std::string& words);
+void cell_begin();
+void table_end();
 
 //-----------------------------------------------------------------------------
 // [SECTION] The frame's tree

@@ -240,7 +240,11 @@ void draw_selected(AppState& s, ImageResult& r, float side) {
         }
         return;
     }
-    if (r.to_confirm) ImGui::TextColored(kGrey, "You confirmed that this image is what the model was made for.");
+    if (r.to_confirm) {
+        ImGui::PushStyleColor(ImGuiCol_Text, kGrey);
+        ImGui::TextWrapped("You confirmed that this image is what the model was made for.");
+        ImGui::PopStyleColor();
+    }
     ImGui::PushFont(nullptr);
     ImGui::TextColored(r.predicted == 1 && schema.outputs.kind == TaskKind::binary ? kAmber : kGreen, "%s",
                        r.label.c_str());
@@ -276,7 +280,8 @@ void draw_selected(AppState& s, ImageResult& r, float side) {
                                : "no region of the image raised this class.");
     ImGui::Checkbox("Heat map", &im.show_map);
     ImGui::SameLine();
-    ImGui::SetNextItemWidth(180 * S());
+    ImGui::SetNextItemWidth(std::min(180 * S(), ImGui::GetContentRegionAvail().x - ImGui::CalcTextSize("Opacity").x -
+                                                    ImGui::GetStyle().ItemInnerSpacing.x));  // whole at 320 px
     a11y::slider("Opacity", "Heat map opacity", &im.opacity, 0.0f, 1.0f, 0.01f, fmt(im.opacity, "%.2f"));
     ImGui::SliderFloat("Opacity", &im.opacity, 0.0f, 1.0f, "%.2f");
     keep_rect(im.slider, ImGui::GetItemRectMin(), ImGui::GetItemRectMax());
@@ -290,6 +295,40 @@ void draw_selected(AppState& s, ImageResult& r, float side) {
     ImGui::Dummy(ImVec2(lw, lh));
     ImGui::SameLine();
     ImGui::TextColored(kGrey, "the model's attention to \"%s\": less to more", r.explained_label.c_str());
+    // The map in figures, for those who cannot see its colours: one row per row of cells, 0 to 1.
+    if (r.map_width > 0 && r.map_height > 0 && r.map.size() == static_cast<size_t>(r.map_width * r.map_height) &&
+        r.map_width < 64 && ImGui::TreeNode("heat map data", "Data table for the heat map")) {
+        ImGui::TextWrapped(
+            "The model's attention to \"%s\" in each cell of a %d x %d grid over the image, from 0 "
+            "(least) to 1 (most), top row first.",
+            r.explained_label.c_str(), r.map_width, r.map_height);
+        if (ImGui::BeginTable("cells", r.map_width + 1, ImGuiTableFlags_Borders | ImGuiTableFlags_SizingStretchSame)) {
+            std::vector<std::string> headers{"Row"};
+            ImGui::TableSetupColumn("Row");
+            for (int x = 0; x < r.map_width; ++x) {
+                headers.push_back("Column " + std::to_string(x + 1));
+                ImGui::TableSetupColumn(std::to_string(x + 1).c_str());
+            }
+            ImGui::TableHeadersRow();
+            a11y::table_begin("##a11y-heat", "Heat map, by cell", headers);
+            for (int y = 0; y < r.map_height; ++y) {
+                ImGui::TableNextRow();
+                a11y::table_row();
+                ImGui::TableNextColumn();
+                ImGui::Text("%d", y + 1);
+                a11y::cell(std::to_string(y + 1));
+                for (int x = 0; x < r.map_width; ++x) {
+                    const std::string v = fmt(r.map[static_cast<size_t>(y * r.map_width + x)], "%.2f");
+                    ImGui::TableNextColumn();
+                    ImGui::TextUnformatted(v.c_str());
+                    a11y::cell(v);
+                }
+            }
+            a11y::table_end();
+            ImGui::EndTable();
+        }
+        ImGui::TreePop();
+    }
     // The class the map explains: the positive class (binary) or the decided one at first.
     ImGui::SetNextItemWidth(240 * S());
     if (ImGui::BeginCombo("Map of", r.explained_label.c_str())) {
@@ -334,7 +373,11 @@ void draw_selected(AppState& s, ImageResult& r, float side) {
         series[1].color = IM_COL32(150, 150, 150, 255);
         series[1].dashed = true;
         series[1].legend = "masked in a random order";
-        plot_unit_square("deletion", 220 * S(), series, "share of the image masked", "probability", false);
+        plot_unit_square(
+            "deletion", 220 * S(), series, "share of the image masked", "probability", false,
+            PlotWords{"the deletion curve", "Deletion curve: area " + fmt(r.ranked_area, "%.3f") +
+                                                " when masked in the map's order, " + fmt(r.random_area, "%.3f") +
+                                                " in a random order (lower is better)"});
         bullet("Computed on this device by ONNX Runtime Web (%s) in %s ms, %s, every run included.",
                r.runtime.empty() ? "wasm" : r.runtime.c_str(), fmt(r.ms, "%.0f").c_str(),
                r.map_kind == "cam" ? "one run for the image and its map, 22 for the deletion curve"
@@ -362,16 +405,20 @@ void draw_table(AppState& s, float height) {
     ImGui::TableSetupColumn("File");
     ImGui::TableSetupColumn("Result");
     ImGui::TableHeadersRow();
+    a11y::table_begin("##a11y-images", "Images", {"Image", "File", "Result"});
     for (size_t i = 0; i < im.images.size(); ++i) {
         ImageResult& r = im.images[i];
         ImGui::TableNextRow();
+        a11y::table_row();
         ImGui::TableNextColumn();
         ensure_textures(r);
         if (r.image.id) {
             const float k = thumb / static_cast<float>(std::max(r.display_width, r.display_height));
             ImGui::Image(tex(r.image), ImVec2(r.display_width * k, r.display_height * k));
         }
+        a11y::cell(r.image.id ? "thumbnail" : "");
         ImGui::TableNextColumn();
+        a11y::cell_begin();  // the file's button opens the image
         ImGui::PushID(static_cast<int>(i));
         if (ImGui::Selectable(r.file.c_str(), im.selected == static_cast<int>(i), ImGuiSelectableFlags_SpanAllColumns,
                               ImVec2(0, thumb))) {
@@ -397,7 +444,12 @@ void draw_table(AppState& s, float height) {
             ImGui::TextWrapped("not used: %s", r.error.c_str());
             ImGui::PopStyleColor();
         }
+        a11y::cell(!r.ok             ? "not used: " + r.error
+                   : !image_shown(r) ? std::string("confirm what it is to see the result")
+                                     : r.label + " (" + pct(r.probabilities[static_cast<size_t>(r.predicted)]) + ")" +
+                                           (r.warnings.empty() ? "" : ", warning: see the image"));
     }
+    a11y::table_end();
     ImGui::EndTable();
 }
 }  // namespace
@@ -443,8 +495,10 @@ void draw_image_view(AppState& s) {
     if (ImGui::Button("Open images…")) host_open_images();
     keep_rect(im.open_button, ImGui::GetItemRectMin(), ImGui::GetItemRectMax());
     ImGui::SameLine();
-    ImGui::TextColored(kGrey, "%s (%s), one or several. Read and scored on this device; nothing is uploaded.",
+    ImGui::PushStyleColor(ImGuiCol_Text, kGrey);
+    ImGui::TextWrapped("%s (%s), one or several. Read and scored on this device; nothing is uploaded.",
                        input.label.c_str(), formats.c_str());
+    ImGui::PopStyleColor();
     if (im.expected > 0) ImGui::TextColored(kGrey, "Scoring %d image(s)…", im.expected);
     if (im.images.empty()) return;
     if (im.images.size() > 1) {
@@ -455,10 +509,17 @@ void draw_image_view(AppState& s) {
     if (im.selected < 0 || im.selected >= static_cast<int>(im.images.size())) im.selected = 0;
     const float w = ImGui::GetContentRegionAvail().x;
     if (im.images.size() > 1) {
-        ImGui::BeginChild("image-list", ImVec2(std::min(w * 0.35f, 360 * S()), 0), true);
+        // Narrower than the stacked layout (a phone, 200% zoom): the list above the image, full width,
+        // so no file name is cut.
+        const bool narrow = w < kStackBelow * S();
+        const float rows = (48 * S() + 2 * ImGui::GetStyle().CellPadding.y) * 2.5f + ImGui::GetFrameHeight();
+        ImGui::BeginChild("image-list",
+                          narrow ? ImVec2(0, std::min(rows, ImGui::GetContentRegionAvail().y * 0.4f))
+                                 : ImVec2(std::min(w * 0.35f, 360 * S()), 0),
+                          true);
         draw_table(s, ImGui::GetContentRegionAvail().y);
         ImGui::EndChild();
-        ImGui::SameLine();
+        if (!narrow) ImGui::SameLine();
     }
     ImGui::BeginChild("image-selected", ImVec2(0, 0), true);
     const float side = std::min(ImGui::GetContentRegionAvail().x, 512 * S());

@@ -29,4 +29,17 @@ inline constexpr Rgba kNavHighlight{0.11f, 0.30f, 0.85f, 1};
 // An out-of-date result is drawn at this opacity: still readable (>= 4.5:1), visibly set back.
 inline constexpr float kStaleAlpha = 0.95f;
 
+// More contrast, when the person's system asks for it (prefers-contrast: more; web/a11y.js tells
+// the app): every text colour at least 7:1 on every background (WCAG's enhanced contrast, 1.4.6),
+// the greys darker, and fields and buttons get a black border.
+namespace more {
+inline constexpr Rgba kTextDisabled{0.20f, 0.20f, 0.20f, 1};
+inline constexpr Rgba kRed{0.50f, 0.0f, 0.0f, 1};
+inline constexpr Rgba kAmber{0.36f, 0.20f, 0.0f, 1};
+inline constexpr Rgba kGreen{0.0f, 0.30f, 0.06f, 1};
+inline constexpr Rgba kGrey{0.20f, 0.22f, 0.25f, 1};
+inline constexpr Rgba kBorder{0, 0, 0, 1};
+inline constexpr Rgba kNavHighlight{0.0f, 0.12f, 0.55f, 1};
+}  // namespace more
+
 }  // namespace ldx::app::palette

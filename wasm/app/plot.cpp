@@ -5,9 +5,53 @@
 #include <cmath>
 #include <cstdio>
 
+#include "a11y.h"
+
 namespace ldx::app {
 
-void plot_xy(const char* id, float size, const std::vector<PlotSeries>& series, const PlotAxes& axes) {
+namespace {
+// The plot's points as a table, behind a disclosure: a screen reader reaches every figure, and a
+// person who sees can read them too. A long curve is thinned to about 25 rows (its ends kept).
+void data_table(const std::string& title, const std::vector<PlotSeries>& series, const PlotAxes& axes) {
+    if (!ImGui::TreeNode("data", "Data table for %s", title.c_str())) return;
+    std::string y = axes.y_label;
+    if (y.rfind("y: ", 0) == 0) y = y.substr(3);
+    if (ImGui::BeginTable("points", 3, ImGuiTableFlags_RowBg | ImGuiTableFlags_SizingStretchProp)) {
+        ImGui::TableSetupColumn("Series");
+        ImGui::TableSetupColumn(axes.x_label);
+        ImGui::TableSetupColumn(y.c_str());
+        ImGui::TableHeadersRow();
+        a11y::table_begin("##a11y-points", "Data table for " + title, {"Series", axes.x_label, y});
+        auto number = [](double v) {
+            char b[32];
+            std::snprintf(b, sizeof b, "%.3g", std::abs(v) < 1e-12 ? 0.0 : v);
+            return std::string(b);
+        };
+        for (const auto& s : series) {
+            const size_t n = s.points.size(), stride = std::max<size_t>(1, n / 25);
+            std::vector<size_t> rows;
+            for (size_t i = 0; i < n; i += stride) rows.push_back(i);
+            if (n > 0 && rows.back() != n - 1) rows.push_back(n - 1);
+            for (size_t i : rows) {
+                const std::string words[] = {s.legend, number(s.points[i].first), number(s.points[i].second)};
+                ImGui::TableNextRow();
+                a11y::table_row();
+                for (const auto& w : words) {
+                    ImGui::TableNextColumn();
+                    ImGui::TextUnformatted(w.c_str());
+                    a11y::cell(w);
+                }
+            }
+        }
+        a11y::table_end();
+        ImGui::EndTable();
+    }
+    ImGui::TreePop();
+}
+}  // namespace
+
+void plot_xy(const char* id, float size, const std::vector<PlotSeries>& series, const PlotAxes& axes,
+             const PlotWords& words) {
     const double y0 = axes.y_min, y1 = axes.y_max > axes.y_min ? axes.y_max : axes.y_min + 1;
     const double x0 = axes.x_min, x1 = axes.x_max > axes.x_min ? axes.x_max : axes.x_min + 1;
     // Tick labels: as they are on the unit square, whole numbers on a wide range, else 2 decimals.
@@ -62,12 +106,14 @@ void plot_xy(const char* id, float size, const std::vector<PlotSeries>& series, 
     const ImVec2 xw = ImGui::CalcTextSize(axes.x_label);
     dl->AddText(ImVec2((lo.x + hi.x - xw.x) / 2, lo.y + ImGui::GetTextLineHeight() + 2), text, axes.x_label);
     ImGui::Dummy(ImVec2(pad + size, size + ImGui::GetTextLineHeight() * 2.2f));
+    if (!words.alt.empty()) a11y::text("##a11y-plot", a11y::Role::image, words.alt);
     ImGui::TextDisabled("%s", axes.y_label);  // the y axis's name, under the plot (ImDrawList has no rotated text)
     for (const auto& s : series)
         if (!s.legend.empty()) {
             ImGui::SameLine();
             ImGui::TextColored(ImGui::ColorConvertU32ToFloat4(s.color), "%s", s.legend.c_str());
         }
+    if (!words.title.empty()) data_table(words.title, series, axes);
     ImGui::PopID();
 }
 

@@ -28,12 +28,20 @@ struct PlotAxes {
     double x_min = 0, x_max = 1;
 };
 
+// What a plot says in words, for those who cannot see it: `alt` gives its key figures in a sentence
+// (an image in the accessible layer, "ROC curve, AUC 0.83 (95% CI 0.79–0.87)"); `title` names the
+// disclosure "Data table for <title>" under the plot, which shows its points as a table.
+struct PlotWords {
+    std::string title, alt;
+};
+
 // Draws a square plot of side `size` pixels at the cursor and advances it; series points are
 // clamped to the axes' ranges.
-void plot_xy(const char* id, float size, const std::vector<PlotSeries>& series, const PlotAxes& axes);
+void plot_xy(const char* id, float size, const std::vector<PlotSeries>& series, const PlotAxes& axes,
+             const PlotWords& words = {});
 inline void plot_unit_square(const char* id, float size, const std::vector<PlotSeries>& series, const char* x_label,
-                             const char* y_label, bool diagonal = true) {
-    plot_xy(id, size, series, PlotAxes{x_label, y_label, 0, 1, diagonal});
+                             const char* y_label, bool diagonal = true, const PlotWords& words = {}) {
+    plot_xy(id, size, series, PlotAxes{x_label, y_label, 0, 1, diagonal}, words);
 }
 
 }  // namespace ldx::app

@@ -671,27 +671,30 @@ void draw_explanation(const AppState& s, const ResultView& r, int top) {
         ImGui::TableSetupColumn("Effect", ImGuiTableColumnFlags_WidthStretch, 1.0f);
         ImGui::TableSetupColumn("Contribution", ImGuiTableColumnFlags_WidthStretch, 0.6f);
         ImGui::TableHeadersRow();
+        a11y::table_begin("##a11y-explain", "What moved this result", {"Value", "Effect", "Contribution"});
         for (int i = from; i < to && i < static_cast<int>(order.size()); ++i) {
             const auto [v, f] = order[static_cast<size_t>(i)];
             const Field& fd = schema.fields[f];
-            ImGui::TableNextRow();
-            ImGui::TableNextColumn();
-            ImGui::TextWrapped("%s = %s", fd.label.c_str(), value_text(fd, r.values[f]).c_str());  // wrapped, never cut
-            ImGui::TableNextColumn();
-            signed_bar(v, max_abs, ImGui::GetContentRegionAvail().x);
-            ImGui::TableNextColumn();
             std::string figure = amount(f);
             if (sampled && f < se.size()) figure += " ±" + fmt(100 * 1.96 * se[f], "%.1f");
+            const char* effect = figures[f] > 0 ? "raises" : figures[f] < 0 ? "lowers" : "no effect";
+            const std::string value = fd.label + " = " + value_text(fd, r.values[f]);
+            ImGui::TableNextRow();
+            a11y::table_row(value + ": " + figure + (figures[f] != 0 ? std::string(", ") + effect : ""));
+            ImGui::TableNextColumn();
+            ImGui::TextWrapped("%s", value.c_str());  // wrapped, never cut
+            a11y::cell(value);
+            ImGui::TableNextColumn();
+            signed_bar(v, max_abs, ImGui::GetContentRegionAvail().x);
+            a11y::cell(effect);
+            ImGui::TableNextColumn();
             ImGui::TextColored(figures[f] > 0   ? kRed
                                : figures[f] < 0 ? ImVec4(0.15f, 0.35f, 0.75f, 1)
                                                 : kGrey,
                                "%s", figure.c_str());
-            said("##a11y-explain-" + std::to_string(f), a11y::Role::text,
-                 fd.label + " = " + value_text(fd, r.values[f]) + ": " + figure +
-                     (figures[f] > 0   ? ", raises"
-                      : figures[f] < 0 ? ", lowers"
-                                       : ""));
+            a11y::cell(figure);
         }
+        a11y::table_end();
         ImGui::EndTable();
     };
     ImGui::PushID("top");
@@ -1023,7 +1026,9 @@ void draw_batch(AppState& s) {
     auto& b = s.batch;
     if (button("Open patients (CSV or FHIR JSON)…")) host_open_csv();
     ImGui::SameLine();
-    ImGui::TextColored(kGrey, "Scored on this device; nothing is uploaded.");
+    ImGui::PushStyleColor(ImGuiCol_Text, kGrey);
+    ImGui::TextWrapped("Scored on this device; nothing is uploaded.");  // wrapped, never cut (320 px)
+    ImGui::PopStyleColor();
     const Schema& schema = *schema_of(s);
     if (!b.loaded) {
         // What the reader expects, before any file: the columns, and a template to fill in.
@@ -1044,9 +1049,8 @@ void draw_batch(AppState& s) {
             host_download(s.info.value("name", "model") + "-template.csv", patients_template_csv(schema));
         return;
     }
-    ImGui::Text("%s: %zu patients scored, %zu rows could not be used.", b.file_name.c_str(), b.rows(),
-                b.problems.size());
-    ImGui::SameLine();
+    ImGui::TextWrapped("%s: %zu patients scored, %zu rows could not be used.", b.file_name.c_str(), b.rows(),
+                       b.problems.size());
     if (button("Export results (CSV)")) host_download("localdx-results.csv", batch_csv(s));
     ImGui::PushStyleColor(ImGuiCol_Text, kGrey);
     ImGui::TextWrapped("%s", b.status.c_str());
@@ -1078,6 +1082,11 @@ void draw_batch(AppState& s) {
             ImGui::TableSetupColumn(("P(" + c.label + ")").c_str(),
                                     ImGuiTableColumnFlags_PreferSortDescending | stretch, 1.0f);
         ImGui::TableHeadersRow();
+        {
+            std::vector<std::string> headers{"Row", "Predicted", "Warnings"};
+            for (const auto& c : schema.outputs.classes) headers.push_back("P(" + c.label + ")");
+            a11y::table_begin("##a11y-batch", "Scored patients", headers);
+        }
         if (ImGuiTableSortSpecs* spec = ImGui::TableGetSortSpecs(); spec && spec->SpecsDirty && spec->SpecsCount > 0) {
             b.sort_column = spec->Specs[0].ColumnIndex;
             b.sort_descending = spec->Specs[0].SortDirection == ImGuiSortDirection_Descending;
@@ -1090,7 +1099,9 @@ void draw_batch(AppState& s) {
             for (int i = clip.DisplayStart; i < clip.DisplayEnd; ++i) {
                 const int idx = b.order[static_cast<size_t>(i)];
                 ImGui::TableNextRow();
+                a11y::table_row();
                 ImGui::TableNextColumn();
+                a11y::cell_begin();  // the row's button is its first cell
                 const std::string patient = b.patient(idx);
                 const std::string name = std::to_string(b.row_number(idx)) + (patient.empty() ? "" : "  " + patient);
                 {  // the row as a screen reader says it: a button that opens its explanation below
@@ -1111,13 +1122,17 @@ void draw_batch(AppState& s) {
                 ImGui::TextUnformatted(predicted.c_str());  // a narrow column cuts it: the whole label on hover
                 if (ImGui::IsItemHovered() && ImGui::CalcTextSize(predicted.c_str()).x > ImGui::GetColumnWidth())
                     ImGui::SetTooltip("%s", predicted.c_str());
+                a11y::cell(predicted);
                 ImGui::TableNextColumn();
                 ImGui::Text("%zu", b.warnings(idx));
+                a11y::cell(std::to_string(b.warnings(idx)));
                 for (int c = 0; c < k; ++c) {
                     ImGui::TableNextColumn();
                     ImGui::TextUnformatted(pct(b.probability(idx, c)).c_str());
+                    a11y::cell(pct(b.probability(idx, c)));
                 }
             }
+        a11y::table_end();
         ImGui::EndTable();
     }
     if (b.selected >= 0 && b.selected < static_cast<int>(b.rows())) {
@@ -1136,15 +1151,19 @@ void draw_batch(AppState& s) {
 void metric_row(const char* name, const Json& m) {
     if (!m.is_object() || m["value"].is_null()) return;
     ImGui::TableNextRow();
+    a11y::table_row();
     ImGui::TableNextColumn();
     ImGui::TextUnformatted(name);
+    a11y::cell(name);
     ImGui::TableNextColumn();
     ImGui::TextUnformatted(fmt(m["value"].get<double>(), "%.3f").c_str());
+    a11y::cell(fmt(m["value"].get<double>(), "%.3f"));
     ImGui::TableNextColumn();
-    if (m["ci95"][0].is_number())
-        ImGui::TextUnformatted(
-            ("[" + fmt(m["ci95"][0].get<double>(), "%.3f") + ", " + fmt(m["ci95"][1].get<double>(), "%.3f") + "]")
-                .c_str());
+    const std::string ci = m["ci95"][0].is_number() ? "[" + fmt(m["ci95"][0].get<double>(), "%.3f") + ", " +
+                                                          fmt(m["ci95"][1].get<double>(), "%.3f") + "]"
+                                                    : std::string();
+    ImGui::TextUnformatted(ci.c_str());
+    a11y::cell(ci);
 }
 
 // Binary models: the confusion matrix at the model's threshold, from the out-of-fold figures
@@ -1168,17 +1187,24 @@ void draw_confusion(const Schema& schema, const Json& mt, const char* where = "i
         ImGui::TableSetupColumn(("Predicted " + classes[1].label).c_str());
         ImGui::TableSetupColumn(("Predicted " + classes[0].label).c_str());
         ImGui::TableHeadersRow();
+        a11y::table_begin("##a11y-confusion", "Confusion matrix",
+                          {"Actual outcome", "Predicted " + classes[1].label, "Predicted " + classes[0].label});
         const std::pair<std::string, std::pair<long, long>> rows[] = {{"Has " + classes[1].label, {tp, fn}},
                                                                       {"Has " + classes[0].label, {fp, tn}}};
         for (const auto& [name, counts] : rows) {
             ImGui::TableNextRow();
+            a11y::table_row();
             ImGui::TableNextColumn();
             ImGui::TextUnformatted(name.c_str());
+            a11y::cell(name);
             ImGui::TableNextColumn();
             ImGui::Text("%ld", counts.first);
+            a11y::cell(std::to_string(counts.first));
             ImGui::TableNextColumn();
             ImGui::Text("%ld", counts.second);
+            a11y::cell(std::to_string(counts.second));
         }
+        a11y::table_end();
         ImGui::EndTable();
     }
 }
@@ -1191,6 +1217,7 @@ void draw_figures(const Schema& schema, const Json& mt) {
     ImGui::TableSetupColumn("Value", ImGuiTableColumnFlags_WidthStretch, 1.0f);
     ImGui::TableSetupColumn("95% CI", ImGuiTableColumnFlags_WidthStretch, 1.6f);
     ImGui::TableHeadersRow();
+    a11y::table_begin("##a11y-figures", "Figures", {"Figure", "Value", "95% CI"});
     const auto& classes = schema.outputs.classes;
     if (schema.outputs.regression()) {
         const std::string unit = unit_display(schema.outputs.unit), in = unit.empty() ? "" : " (" + unit + ")";
@@ -1200,6 +1227,7 @@ void draw_figures(const Schema& schema, const Json& mt) {
         metric_row("Calibration in the large (0 is ideal)",
                    json_member(json_member(mt, "calibration"), "in_the_large"));
         metric_row("Calibration slope (1 is ideal)", json_member(json_member(mt, "calibration"), "slope"));
+        a11y::table_end();
         ImGui::EndTable();
         return;
     }
@@ -1233,6 +1261,7 @@ void draw_figures(const Schema& schema, const Json& mt) {
     }
     metric_row("Accuracy", json_member(mt, "accuracy"));
     metric_row("Brier score (0 is ideal)", json_member(mt, "brier"));
+    a11y::table_end();
     ImGui::EndTable();
     // Older cards hold the calibration error as a bare number, newer ones with its interval.
     const Json& e = json_member(json_member(mt, "calibration"), "expected_calibration_error");
@@ -1251,25 +1280,33 @@ void draw_operating_points(const Schema& schema, const Json& mt) {
                            pct(schema.outputs.threshold).c_str(), threshold_policy_words(policy).c_str());
     ImGui::TextWrapped("Other thresholds (each row alerts when the probability is at or above its threshold):");
     if (!ImGui::BeginTable("operating points", 7, ImGuiTableFlags_RowBg | ImGuiTableFlags_SizingStretchProp)) return;
-    for (const char* h : {"Chosen for", "Threshold", "Sensitivity", "Specificity", "PPV", "NPV", "Alerts / 100"})
-        ImGui::TableSetupColumn(h);
+    const std::vector<std::string> headers{"Chosen for", "Threshold", "Sensitivity", "Specificity",
+                                           "PPV",        "NPV",       "Alerts / 100"};
+    for (const auto& h : headers) ImGui::TableSetupColumn(h.c_str());
     ImGui::TableHeadersRow();
+    a11y::table_begin("##a11y-operating-points", "Other thresholds", headers);
     auto cell = [](const Json& v, const char* f) {
         ImGui::TableNextColumn();
-        ImGui::TextUnformatted(v.is_number() ? fmt(v.get<double>(), f).c_str() : "–");
+        const std::string words = v.is_number() ? fmt(v.get<double>(), f) : "–";
+        ImGui::TextUnformatted(words.c_str());
+        a11y::cell(words);
     };
     for (const Json& p : points) {
         ImGui::TableNextRow();
+        a11y::table_row();
         ImGui::TableNextColumn();
         const std::string policy = json_text_or(p, "policy");
         const bool current =
             json_member(p, "threshold").is_number() &&
             std::abs(p["threshold"].get<double>() - schema.outputs.threshold) < 1e-6;  // the card rounds to 6 decimals
-        ImGui::TextUnformatted((threshold_policy_words(policy) + (current ? " (this model)" : "")).c_str());
+        const std::string chosen = threshold_policy_words(policy) + (current ? " (this model)" : "");
+        ImGui::TextUnformatted(chosen.c_str());
+        a11y::cell(chosen);
         cell(json_member(p, "threshold"), "%.3f");
         for (const char* k : {"sensitivity", "specificity", "ppv", "npv"}) cell(json_member(p, k), "%.2f");
         cell(json_member(p, "alerts_per_100"), "%.1f");
     }
+    a11y::table_end();
     ImGui::EndTable();
 }
 
@@ -1293,23 +1330,26 @@ void draw_conformal(const Schema& schema, const Json& mt) {
                          "how often the true class was in the set, measured on patients the calibration did not see.");
     const int cols = binary ? 6 : 3;
     if (!ImGui::BeginTable("conformal", cols, ImGuiTableFlags_RowBg | ImGuiTableFlags_SizingStretchProp)) return;
-    ImGui::TableSetupColumn("Confidence");
-    ImGui::TableSetupColumn("Coverage");
-    ImGui::TableSetupColumn(regression ? "Mean width" : binary ? "Uncertain" : "Classes per set");
-    if (binary) {
-        ImGui::TableSetupColumn("Low band");
-        ImGui::TableSetupColumn(("Low: had " + schema.outputs.classes[1].label).c_str());
-        ImGui::TableSetupColumn(("High: had " + schema.outputs.classes[1].label).c_str());
-    }
+    std::vector<std::string> headers{"Confidence", "Coverage",
+                                     regression ? "Mean width"
+                                     : binary   ? "Uncertain"
+                                                : "Classes per set"};
+    if (binary)
+        for (const std::string h : {std::string("Low band"), "Low: had " + schema.outputs.classes[1].label,
+                                    "High: had " + schema.outputs.classes[1].label})
+            headers.push_back(h);
+    for (const auto& h : headers) ImGui::TableSetupColumn(h.c_str());
     ImGui::TableHeadersRow();
+    a11y::table_begin("##a11y-conformal", regression ? "Prediction intervals" : "Prediction sets", headers);
     auto cell = [](const Json& v, bool percent) {
         ImGui::TableNextColumn();
-        ImGui::TextUnformatted(!v.is_number() ? "–"
-                               : percent      ? pct(v.get<double>()).c_str()
-                                              : fmt(v.get<double>(), "%.2f").c_str());
+        const std::string words = !v.is_number() ? "–" : percent ? pct(v.get<double>()) : fmt(v.get<double>(), "%.2f");
+        ImGui::TextUnformatted(words.c_str());
+        a11y::cell(words);
     };
     for (const Json& l : levels) {
         ImGui::TableNextRow();
+        a11y::table_row();
         cell(json_member(l, "level"), true);
         cell(json_member(l, "coverage"), true);
         if (!binary) {
@@ -1322,6 +1362,7 @@ void draw_conformal(const Schema& schema, const Json& mt) {
         cell(json_member(json_member(bands, "low"), "positive_rate"), true);
         cell(json_member(json_member(bands, "high"), "positive_rate"), true);
     }
+    a11y::table_end();
     ImGui::EndTable();
     for (const Json& g : json_member(c, "subgroups")) {
         const Json& cov = json_member(g, "coverage");
@@ -1334,6 +1375,16 @@ void draw_conformal(const Schema& schema, const Json& mt) {
     }
 }
 
+// A figure with its interval in words, for a plot's text alternative: "0.83 (95% CI 0.79–0.87)".
+std::string figure_words(const Json& m) {
+    if (!json_member(m, "value").is_number()) return "not available";
+    std::string w = fmt(m["value"].get<double>(), "%.2f");
+    const Json& ci = json_member(m, "ci95");
+    if (ci.is_array() && ci.size() == 2 && ci[0].is_number() && ci[1].is_number())
+        w += " (95% CI " + fmt(ci[0].get<double>(), "%.2f") + "–" + fmt(ci[1].get<double>(), "%.2f") + ")";
+    return w;
+}
+
 // ROC curve(s) and the calibration (reliability) plot, side by side when there is room. `where`
 // says whose figures they are ("cross-validation", "this file").
 void draw_card_plots(const Schema& schema, const Json& mt, const char* where = "cross-validation") {
@@ -1341,6 +1392,7 @@ void draw_card_plots(const Schema& schema, const Json& mt, const char* where = "
                                    IM_COL32(40, 140, 70, 255),  IM_COL32(150, 80, 170, 255),
                                    IM_COL32(200, 140, 20, 255), IM_COL32(20, 150, 160, 255)};
     std::vector<PlotSeries> roc;
+    std::string roc_alt;  // each curve's AUC with its interval
     const auto& classes = schema.outputs.classes;
     for (size_t c = 0; c < classes.size(); ++c) {
         const Json& pts = json_member(json_member(json_member(mt, "class"), classes[c].name), "roc");
@@ -1352,7 +1404,17 @@ void draw_card_plots(const Schema& schema, const Json& mt, const char* where = "
         sr.color = colors[roc.size() % std::size(colors)];
         sr.legend = classes[c].label;
         roc.push_back(std::move(sr));
+        roc_alt += std::string(roc_alt.empty() ? "" : "; ") + classes[c].label + ": AUC " +
+                   figure_words(json_member(json_member(json_member(mt, "class"), classes[c].name), "auc_roc"));
     }
+    const Json& calibration = json_member(mt, "calibration");
+    std::string cal_alt = "observed against predicted, in groups (the data table lists them)";
+    if (json_member(json_member(calibration, "slope"), "value").is_number())
+        cal_alt = "slope " + figure_words(json_member(calibration, "slope")) +
+                  (json_member(json_member(calibration, "intercept"), "value").is_number()
+                       ? ", intercept " + figure_words(json_member(calibration, "intercept")) +
+                             " (a slope of 1 and an intercept of 0 are ideal)"
+                       : " (1 is ideal)");
     PlotSeries cal;
     cal.line = true;
     if (schema.outputs.regression()) {  // by decile of the predicted value, over the outcome's plausible range
@@ -1366,7 +1428,9 @@ void draw_card_plots(const Schema& schema, const Json& mt, const char* where = "
         ImGui::Text("Calibration of the predicted %s (%s)", schema.outputs.label.c_str(), where);
         plot_xy("calibration", std::clamp(ImGui::GetContentRegionAvail().x * 0.5f, 160 * S(), 320 * S()), {cal},
                 PlotAxes{x.c_str(), y.c_str(), schema.outputs.min, schema.outputs.max, true, schema.outputs.min,
-                         schema.outputs.max});
+                         schema.outputs.max},
+                PlotWords{"the calibration plot", "Calibration plot of the predicted " + schema.outputs.label + " (" +
+                                                      where + "), by decile: " + cal_alt});
         return;
     }
     for (const auto& b : json_member(json_member(mt, "calibration"), "reliability"))
@@ -1378,14 +1442,16 @@ void draw_card_plots(const Schema& schema, const Json& mt, const char* where = "
     const bool side_by_side = ImGui::GetContentRegionAvail().x > 2 * size + 120 * S();
     ImGui::BeginGroup();
     ImGui::Text("ROC curve (%s)", where);
-    plot_unit_square("roc", size, roc, "false positive rate", "y: true positive rate (sensitivity)");
+    plot_unit_square("roc", size, roc, "false positive rate", "y: true positive rate (sensitivity)", true,
+                     PlotWords{"the ROC curve", "ROC curve (" + std::string(where) + "), " + roc_alt});
     ImGui::EndGroup();
     if (side_by_side) ImGui::SameLine(0, 40 * S());
     ImGui::BeginGroup();
     ImGui::Text("Calibration of %s", schema.outputs.kind == TaskKind::binary
                                          ? ("the probability of " + classes[1].label).c_str()
                                          : "the predicted class's probability");
-    plot_unit_square("calibration", size, {cal}, "predicted probability", "y: observed frequency");
+    plot_unit_square("calibration", size, {cal}, "predicted probability", "y: observed frequency", true,
+                     PlotWords{"the calibration plot", "Calibration plot (" + std::string(where) + "): " + cal_alt});
     ImGui::EndGroup();
 }
 
@@ -1435,18 +1501,27 @@ void draw_card(AppState& s) {
             ImGui::TableSetupColumn(regression ? "MAE / R squared" : "Accuracy / AUC",
                                     ImGuiTableColumnFlags_WidthStretch, 1.6f);
             ImGui::TableHeadersRow();
+            a11y::table_begin("##a11y-subgroups", "Subgroups",
+                              {"Subgroup", "Rows", regression ? "MAE / R squared" : "Accuracy / AUC"});
             for (const auto& g : mt["subgroups"]) {
                 ImGui::TableNextRow();
+                a11y::table_row();
                 ImGui::TableNextColumn();
                 ImGui::TextUnformatted(g.value("group", "").c_str());
+                a11y::cell(g.value("group", ""));
                 ImGui::TableNextColumn();
                 ImGui::Text("%d", g.value("rows", 0));
+                a11y::cell(std::to_string(g.value("rows", 0)));
                 ImGui::TableNextColumn();
                 const char* a = regression ? "mae" : "accuracy";
                 const char* b = regression ? "r2" : "macro.auc_roc";
-                ImGui::Text("%s / %s", json_member(g, a).is_number() ? fmt(g[a].get<double>(), "%.3f").c_str() : "–",
-                            json_member(g, b).is_number() ? fmt(g[b].get<double>(), "%.3f").c_str() : "–");
+                const std::string words =
+                    (json_member(g, a).is_number() ? fmt(g[a].get<double>(), "%.3f") : std::string("–")) + " / " +
+                    (json_member(g, b).is_number() ? fmt(g[b].get<double>(), "%.3f") : std::string("–"));
+                ImGui::TextUnformatted(words.c_str());
+                a11y::cell(words);
             }
+            a11y::table_end();
             ImGui::EndTable();
         }
         draw_conformal(m.schema, mt);
@@ -1537,9 +1612,20 @@ void draw_validation_threshold(AppState& s, const Schema& schema, const Json& mt
     marker.points = {{v.threshold, bottom}, {v.threshold, top * 1.1}};
     const float size = std::clamp(ImGui::GetContentRegionAvail().x * 0.5f - 60 * S(), 160 * S(), 320 * S());
     ImGui::Text("Decision curve (net benefit on this file)");
+    // In words: the net benefit at the threshold chosen above, the model's and alerting everyone's.
+    auto at = [&](const PlotSeries& sr) {
+        if (sr.points.empty()) return std::string("–");
+        auto near = std::min_element(sr.points.begin(), sr.points.end(), [&](const auto& a, const auto& b) {
+            return std::abs(a.first - v.threshold) < std::abs(b.first - v.threshold);
+        });
+        return fmt(near->second, "%.3f");
+    };
     plot_xy("decision", size, {everyone, m, marker},
             PlotAxes{"threshold probability", "y: net benefit (true alerts minus weighted false alarms, per patient)",
-                     bottom, top * 1.1, false});
+                     bottom, top * 1.1, false},
+            PlotWords{"the decision curve", "Decision curve on this file: at the chosen threshold, " +
+                                                pct(v.threshold) + ", net benefit " + at(m) + " for this model and " +
+                                                at(everyone) + " for alerting everyone"});
 }
 
 // Prediction sets on this file: how often the true outcome was in the set, and recalibration.
@@ -1558,20 +1644,32 @@ void draw_validation_conformal(AppState& s, const Schema& schema) {
                                 : schema.outputs.kind == TaskKind::binary ? "Uncertain band"
                                                                           : "Classes per set");
         ImGui::TableHeadersRow();
+        a11y::table_begin((std::string("##a11y-") + id).c_str(),
+                          std::string(id == std::string("bundle coverage") ? "The bundle's" : "Recalibrated") +
+                              " prediction " + what + " on this file",
+                          {"Confidence", "Coverage on this file",
+                           regression                                ? "Mean width"
+                           : schema.outputs.kind == TaskKind::binary ? "Uncertain band"
+                                                                     : "Classes per set"});
         for (const Json& l : json_member(c, "levels")) {
             ImGui::TableNextRow();
+            a11y::table_row();
             for (const Json* x : {&json_member(l, "level"), &json_member(l, "coverage")}) {
                 ImGui::TableNextColumn();
-                ImGui::TextUnformatted(x->is_number() ? pct(x->get<double>()).c_str() : "–");
+                const std::string words = x->is_number() ? pct(x->get<double>()) : "–";
+                ImGui::TextUnformatted(words.c_str());
+                a11y::cell(words);
             }
             ImGui::TableNextColumn();
             const Json& u = json_member(json_member(json_member(l, "bands"), "uncertain"), "share");
             const Json& size = json_member(l, regression ? "mean_width" : "mean_set_size");
-            ImGui::TextUnformatted(
-                schema.outputs.kind == TaskKind::binary
-                    ? (u.is_number() ? pct(u.get<double>()) : std::string("–")).c_str()
-                    : (size.is_number() ? fmt(size.get<double>(), "%.2f") : std::string("–")).c_str());
+            const std::string words = schema.outputs.kind == TaskKind::binary
+                                          ? (u.is_number() ? pct(u.get<double>()) : std::string("–"))
+                                          : (size.is_number() ? fmt(size.get<double>(), "%.2f") : std::string("–"));
+            ImGui::TextUnformatted(words.c_str());
+            a11y::cell(words);
         }
+        a11y::table_end();
         ImGui::EndTable();
     };
     if (cov.is_object()) {
@@ -1678,8 +1776,17 @@ void draw_reporting(AppState& s) {
         return;
     }
     bool enabled = s.reporting.value("enabled", true);
-    if (ImGui::Checkbox("Send anonymous aggregate reports to help monitor this model", &enabled))
-        host_set_reporting(enabled);
+    {  // its words wrapped beside it, never cut (320 px, 200% zoom): a Dear ImGui label does not wrap
+        const char* words = "Send anonymous aggregate reports to help monitor this model";
+        a11y::Node n;
+        n.role = a11y::Role::checkbox;
+        n.name = words;
+        if (enabled) n.state |= a11y::kChecked;
+        a11y::note(ImGui::GetID("##send reports"), std::move(n));
+        if (ImGui::Checkbox("##send reports", &enabled)) host_set_reporting(enabled);
+        ImGui::SameLine();
+        ImGui::TextWrapped("%s", words);
+    }
     const Schema& schema = s.model->model.schema;
     const auto& privacy = schema.privacy;
     ImGui::TextWrapped(
@@ -1814,7 +1921,7 @@ void draw(AppState& s, float width, float height) {
     }
     auto tab_flags = [&](int i) { return s.select_tab == i ? ImGuiTabItemFlags_SetSelected : ImGuiTabItemFlags_None; };
     const bool imaging = s.model->model.imaging.has_value();
-    if (ImGui::BeginTabBar("tabs")) {
+    if (ImGui::BeginTabBar("tabs", ImGuiTabBarFlags_FittingPolicyScroll)) {  // titles whole at 320 px: the bar scrolls
         const ImGuiID tabs = ImGui::GetID("##a11y-tabs");
         a11y::Node list;
         list.role = a11y::Role::tablist;

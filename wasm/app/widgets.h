@@ -1,6 +1,7 @@
 // wasm/app/widgets.h — the small drawing helpers every view shares (colours, numbers for people,
 // section titles, wrapped bullets).
 #pragma once
+#include <algorithm>
 #include <cmath>
 #include <cstdio>
 #include <cstring>
@@ -14,8 +15,9 @@
 namespace ldx::app {
 
 inline ImVec4 im(palette::Rgba c) { return ImVec4(c.r, c.g, c.b, c.a); }
-inline const ImVec4 kRed = im(palette::kRed), kAmber = im(palette::kAmber), kGreen = im(palette::kGreen),
-                    kGrey = im(palette::kGrey);
+// Not const: "more contrast" (use_more_contrast) swaps them for palette::more's.
+inline ImVec4 kRed = im(palette::kRed), kAmber = im(palette::kAmber), kGreen = im(palette::kGreen),
+              kGrey = im(palette::kGrey);
 
 // Numbers for people: without a format, up to 4 significant digits and never an exponent in the
 // range clinical values live in ("2010", not "2.01e+03").
@@ -30,6 +32,21 @@ inline constexpr float kStackBelow = 1000;      // CSS pixels: narrower windows 
 inline constexpr float kFormLabelsAbove = 520;  // CSS pixels: a narrower form puts each label above its field
 inline constexpr int kClassesShown = 5;         // a result lists this many classes; the rest behind "all N classes"
 inline float S() { return state().scale; }
+
+// prefers-contrast: more (the page says when it changes): palette::more's darker colours, and a
+// border on every field and button; or the usual palette again.
+inline void use_more_contrast(bool more) {
+    kRed = im(more ? palette::more::kRed : palette::kRed);
+    kAmber = im(more ? palette::more::kAmber : palette::kAmber);
+    kGreen = im(more ? palette::more::kGreen : palette::kGreen);
+    kGrey = im(more ? palette::more::kGrey : palette::kGrey);
+    ImGuiStyle& st = ImGui::GetStyle();
+    st.Colors[ImGuiCol_TextDisabled] = im(more ? palette::more::kTextDisabled : palette::kTextDisabled);
+    st.Colors[ImGuiCol_NavHighlight] = im(more ? palette::more::kNavHighlight : palette::kNavHighlight);
+    if (more) st.Colors[ImGuiCol_Border] = im(palette::more::kBorder);
+    else st.Colors[ImGuiCol_Border] = ImVec4(0, 0, 0, 0.30f);  // Dear ImGui's light style
+    st.FrameBorderSize = more ? std::max(1.0f, std::round(S())) : 0.0f;
+}
 
 inline void section(const char* title) {
     ImGui::Spacing();
