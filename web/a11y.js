@@ -128,8 +128,11 @@ function update(el, node) {
     setAttr(el, 'aria-invalid', (s & STATE.invalid) ? 'true' : null);
     // The app's value wins only when the app changed it (Escape, Clear form, a choice from the
     // list): never while the person's own typing is still on its way to the app.
+    // A password field (node.secret): the app never sends its value back, and the person's typing
+    // is the only thing that sets it.
+    if (node.secret && el.type !== 'password') el.type = 'password';
     const value = node.value || '';
-    if (value !== el.value && value !== el.dataset.sent) {
+    if (!node.secret && value !== el.value && value !== el.dataset.sent) {
       el.value = value;
       el.dataset.sent = value;
     }
@@ -211,7 +214,7 @@ function showRing() {
 function sendText(el) {
   const n = byElement.get(el);
   if (!M || !n || n.role !== 'textbox') return;
-  el.dataset.sent = el.value;
+  if (el.type !== 'password') el.dataset.sent = el.value;  // a token is never written into the DOM
   M.a11ySetText(n.id, el.value);
 }
 
