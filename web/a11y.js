@@ -76,6 +76,9 @@ function create(node) {
     case 'status': el = document.createElement('div'); el.setAttribute('role', 'status'); break;
     case 'alert': el = document.createElement('div'); el.setAttribute('role', 'alert'); break;
     case 'image': el = document.createElement('div'); el.setAttribute('role', 'img'); break;
+    // Tables (the Operations view's): a table of rows of cells, each cell's words as its text.
+    case 'table': case 'row': case 'cell': case 'columnheader':
+      el = document.createElement('div'); el.setAttribute('role', node.role); break;
     case 'document': el = document.createElement('section'); el.className = 'a11y-document'; break;
     default: el = document.createElement('p');
   }
@@ -108,7 +111,7 @@ function setAttr(el, name, value) {
 
 function update(el, node) {
   const s = node.state || 0;
-  const text = ['heading', 'text', 'status', 'alert'].includes(node.role);
+  const text = ['heading', 'text', 'status', 'alert', 'cell', 'columnheader'].includes(node.role);
   if (text) { if (el.textContent !== node.name) el.textContent = node.name; }
   else setAttr(el, 'aria-label', node.name || null);
   if (node.role === 'document') {
