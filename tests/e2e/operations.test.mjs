@@ -91,7 +91,9 @@ test('operations view: the shifted field ranked first, its PSI crossing the aler
   const history = await (await operatorGet(server.base, `/api/v1/drift/history?model=pima-diabetes&from=${DAYS[0]}&to=${DAYS[2]}`)).json();
   assert.deepEqual(history.periods.map((p) => p.from), DAYS);
 
-  const { ctx, page, errors } = await openApp(browser, server.base);
+  // Tall enough for every chart in one picture (docs/screenshots/operations.png).
+  const context = await browser.newContext({ viewport: { width: 1280, height: 1500 } });
+  const { ctx, page, errors } = await openApp(browser, server.base, { context });
   await page.evaluate(() => window.localdx.selectTab(5));
   await page.getByRole('tab', { name: 'Operations', selected: true }).waitFor();
   const token = page.locator('#a11y input[type=password]');

@@ -14,6 +14,7 @@
 // operator's token is typed here, kept in AppState for the session and handed to the page's
 // fetch as it is sent; it is never stored by the page (web/app.js, operationsFetch).
 #include <algorithm>
+#include <cctype>
 #include <cmath>
 
 #include "a11y.h"
@@ -374,7 +375,8 @@ void draw_psi(const OperationsData& d, size_t f) {
     const std::vector<PlotSeries> series{band_lo, band_hi, psi,
                                          level(d.psi_warn, last, IM_COL32(200, 130, 0, 255), "warning line"),
                                          level(d.psi_alert, last, IM_COL32(190, 30, 30, 255), "alert line")};
-    PlotAxes axes{"day", "PSI", 0, top, false, 0, std::max(1.0, last)};
+    const std::string days = "days since " + d.periods.front().day;
+    PlotAxes axes{days.c_str(), "PSI per day", 0, top, false, 0, std::max(1.0, last)};
     ImGui::BeginGroup();
     ImGui::Text("PSI of %s, %s to %s", d.fields[f].c_str(), d.periods.front().day.c_str(),
                 d.periods.back().day.c_str());
@@ -430,7 +432,8 @@ void draw_figure(const OperationsData& d, const char* id, const char* name, Oper
     if (!std::isnan(card)) series.push_back(level(card, last, IM_COL32(90, 95, 105, 255), "model card"));
     ImGui::BeginGroup();
     ImGui::Text("Estimated %s", name);
-    plot_xy(id, plot_side(), series, PlotAxes{"day", name, 0, 1, false, 0, std::max(1.0, last)});
+    const std::string days = "days since " + d.periods.front().day;
+    plot_xy(id, plot_side(), series, PlotAxes{days.c_str(), "", 0, 1, false, 0, std::max(1.0, last)});
     ImGui::EndGroup();
     a11y::text((std::string("##a11y-") + id).c_str(), a11y::Role::image, figure_alt(d, name, fig));
 }
@@ -513,10 +516,13 @@ void draw_operations(AppState& s) {
     draw_figure(d, "auc", "AUC", &OperationsPeriod::auc);
     ImGui::SameLine();
     draw_figure(d, "sensitivity", "sensitivity", &OperationsPeriod::sensitivity);
-    const std::string caveat =
-        "This estimate holds only while the model stays calibrated on the patients scored: it follows a change in who "
-        "is scored, and cannot see a change in how outcomes follow from the same inputs. " +
-        (d.note.empty() ? std::string() : "The server: " + d.note);
+    // The caveat in the server's words (it states the same limit for every reader of the API).
+    std::string caveat = d.note.empty()
+                             ? "This estimate holds only while the model stays calibrated on the patients "
+                               "scored: it follows a change in who is scored, and cannot see a change in how "
+                               "outcomes follow from the same inputs."
+                             : d.note;
+    if (!caveat.empty()) caveat[0] = static_cast<char>(std::toupper(static_cast<unsigned char>(caveat[0])));
     ImGui::TextWrapped("%s", caveat.c_str());
     a11y::text("##a11y-caveat", a11y::Role::text, caveat);
     draw_sources(d);
