@@ -76,6 +76,9 @@ function create(node) {
     case 'status': el = document.createElement('div'); el.setAttribute('role', 'status'); break;
     case 'alert': el = document.createElement('div'); el.setAttribute('role', 'alert'); break;
     case 'image': el = document.createElement('div'); el.setAttribute('role', 'img'); break;
+    // Tables (the Operations view's): a table of rows of cells, each cell's words as its text.
+    case 'table': case 'row': case 'cell': case 'columnheader':
+      el = document.createElement('div'); el.setAttribute('role', node.role); break;
     case 'document': el = document.createElement('section'); el.className = 'a11y-document'; break;
     case 'table': case 'row': case 'cell': case 'columnheader':
       el = document.createElement('div'); el.setAttribute('role', node.role); break;
@@ -132,8 +135,11 @@ function update(el, node) {
     setAttr(el, 'aria-invalid', (s & STATE.invalid) ? 'true' : null);
     // The app's value wins only when the app changed it (Escape, Clear form, a choice from the
     // list): never while the person's own typing is still on its way to the app.
+    // A password field (node.secret): the app never sends its value back, and the person's typing
+    // is the only thing that sets it.
+    if (node.secret && el.type !== 'password') el.type = 'password';
     const value = node.value || '';
-    if (value !== el.value && value !== el.dataset.sent) {
+    if (!node.secret && value !== el.value && value !== el.dataset.sent) {
       el.value = value;
       el.dataset.sent = value;
     }
@@ -215,7 +221,7 @@ function showRing() {
 function sendText(el) {
   const n = byElement.get(el);
   if (!M || !n || n.role !== 'textbox') return;
-  el.dataset.sent = el.value;
+  if (el.type !== 'password') el.dataset.sent = el.value;  // a token is never written into the DOM
   M.a11ySetText(n.id, el.value);
 }
 

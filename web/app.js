@@ -704,6 +704,23 @@ function publishReporting() {
 //-----------------------------------------------------------------------------
 function announce(text) { $('live').textContent = text; }
 
+// The Operations view's request (wasm/app/operations_view.cpp): the drift history and the current
+// drift of a model, read with the operator's token. The token is only in this call's arguments
+// and the request's header: nothing here stores it (no localStorage, sessionStorage, IndexedDB,
+// and the service worker does not cache /api/).
+async function operationsFetch(arg) {
+  const { model, token, from, to } = JSON.parse(arg);
+  const init = { headers: { Authorization: 'Bearer ' + token }, cache: 'no-store' };
+  const q = (p) => new URLSearchParams({ model, ...p }).toString();
+  try {
+    const [h, c] = await Promise.all([fetch('/api/v1/drift/history?' + q({ from, to }), init), fetch('/api/v1/drift?' + q({}), init)]);
+    const [ht, ct] = await Promise.all([h.text(), c.text()]);
+    M.appSetOperations(h.status !== 200 ? h.status : c.status, ht, ct);
+  } catch (e) {
+    M.appSetOperations(0, String(e.message || e), '');
+  }
+}
+
 globalThis.localdxHost = {
   async predictFromApp(recordJson) {
     let early = null;
@@ -718,6 +735,7 @@ globalThis.localdxHost = {
     }
   },
   openCsv,
+  operationsFetch,
   openLabelled,
   openImages,
   explainImage: (arg) => { explainImage(arg).catch((e) => showError(String(e.message || e))); },

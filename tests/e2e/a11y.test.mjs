@@ -112,7 +112,7 @@ test('Patient view: every control is in Chromium\'s accessibility tree with its 
   assert.ok(tree.some((x) => x.role === 'combobox' && x.name === 'Model' && /Diabetes/.test(x.value)), 'the model picker with the model chosen');
   assert.ok(tree.some((x) => x.role === 'combobox' && x.name === 'Plasma glucose, 2 h after 75 g oral glucose unit' && x.value === 'mg/dL'), 'the unit picker');
   assert.deepEqual(tree.filter((x) => x.role === 'tab').map((x) => [x.name, x.selected]),
-    [['Patient', true], ['Batch', false], ['Model card', false], ['Reporting', false], ['Validate', false]]);
+    [['Patient', true], ['Batch', false], ['Model card', false], ['Reporting', false], ['Operations', false], ['Validate', false]]);
   assert.ok(tree.some((x) => x.role === 'button' && x.name === 'Predict'));
   // A unit chosen from the DOM's list: the app reads the value in it, and the name says so.
   await page.getByRole('combobox', { name: 'Plasma glucose, 2 h after 75 g oral glucose unit' }).selectOption('mmol/L');
@@ -365,7 +365,7 @@ test('axe-core: every view has no WCAG 2.1 A/AA violation (Patient before and af
     await page.evaluate(() => window.localdx.fillAndPredict({ glucose: '148', mass: '33,6', age: '50', pedigree: '0.627' }));
     await waitResult(page);
     assert.deepEqual(await axe(page), [], `after a prediction at ${viewport.width}px`);
-    for (const view of ['Batch', 'Model card', 'Reporting', 'Validate', 'Patient']) {
+    for (const view of ['Batch', 'Model card', 'Reporting', 'Operations', 'Validate', 'Patient']) {
       await openView(page, view);
       assert.deepEqual(await axe(page), [], `${view} at ${viewport.width}px`);
       if (view === 'Model card') {

@@ -28,7 +28,8 @@ export function freePort() {
   });
 }
 
-// options.port: the port to listen on (default: a free one); options.web: the PWA folder (default: env.web).
+// options.port: the port to listen on (default: a free one); options.web: the PWA folder (default: env.web);
+// options.args: more of the server's options.
 export async function startServer(name, options = {}) {
   const dir = path.join(env.work, name);
   rmSync(dir, { recursive: true, force: true });
@@ -39,7 +40,7 @@ export async function startServer(name, options = {}) {
   const proc = spawn(env.server, ['--port', String(port), '--data', path.join(dir, 'data'), '--web', options.web ?? env.web,
     '--trust', path.join(env.demo, 'keys/trust.json'), '--index-key', path.join(env.demo, 'keys/signing-key.json'),
     '--token-file', path.join(dir, 'token'), '--operator-token-file', path.join(dir, 'operator-tokens'),
-    '--rate-limit', '0', '--no-access-log'], { stdio: 'ignore' });
+    '--rate-limit', '0', '--no-access-log', ...(options.args ?? [])], { stdio: 'ignore' });
   const base = `http://127.0.0.1:${port}`;
   for (let i = 0; i < 100; i++) {
     try { if ((await fetch(base + '/readyz')).ok) break; } catch { /* starting */ }

@@ -361,7 +361,8 @@ Json node_json(const Node& n, float k) {
     };
     Json j{{"id", n.id}, {"role", role_name(n.role)}, {"name", n.name}, {"rect", r(n.rect)}, {"clip", r(n.clip)}};
     if (n.parent) j["parent"] = n.parent;
-    if (!n.value.empty()) j["value"] = n.value;
+    if (!n.value.empty() && !n.secret) j["value"] = n.value;
+    if (n.secret) j["secret"] = true;
     if (!n.description.empty()) j["description"] = n.description;
     if (!n.inputmode.empty()) j["inputmode"] = n.inputmode;
     if (!n.placeholder.empty()) j["placeholder"] = n.placeholder;

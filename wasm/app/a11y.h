@@ -67,6 +67,7 @@ struct Node {
     std::string inputmode;    // textbox: "decimal" for numbers
     std::string placeholder;  // textbox: the hint drawn in the empty field
     std::string anchor;       // a stable element id for the page ("result": the skip link's target)
+    bool secret = false;      // textbox: a password field; its value never leaves the app (not in the tree)
     uint32_t state = 0;
     int level = 0;                                  // heading level
     std::vector<std::string> options;               // combobox

@@ -316,6 +316,11 @@ void host_keep_calibrator(const std::string& sha256, const std::string& calibrat
 }
 void host_forget_calibrator(const std::string& sha256) { js_host_call("forgetCalibrator", sha256.c_str()); }
 void host_print(const std::string& text) { js_host_call("print", text.c_str()); }
+void host_operations_fetch(const std::string& model, const std::string& token, const std::string& from,
+                           const std::string& to) {
+    js_host_call("operationsFetch",
+                 json_dump(Json{{"model", model}, {"token", token}, {"from", from}, {"to", to}}).c_str());
+}
 int64_t host_now() { return static_cast<int64_t>(emscripten_date_now() / 1000); }
 
 //-----------------------------------------------------------------------------
@@ -759,6 +764,7 @@ std::string app_view_state() {
                        {"alerts_per_100", c.alerts_per_100()}};
         }
         view["validate"] = v;
+        view["operations"] = operations_view_state(s);
         // The Image view: each image's result, and where the selected one and its controls are drawn.
         const ImagingState& im = s.imaging;
         Json images = Json::array();
@@ -883,6 +889,34 @@ void app_explain_class(int c) {
 
 std::string app_batch_csv() { return batch_export_csv(state()); }
 
+// The page's answers to host_operations_fetch: the HTTP status of the history (or of the current
+// drift when only that failed; 0: no answer) and both bodies.
+void app_set_operations(int status, const std::string& history, const std::string& current) {
+    AppState& s = state();
+    wake(s);
+    OperationsState& o = s.operations;
+    o.loading = false;
+    if (status == 401) {
+        o.data.reset();
+        o.status = "The operator token was refused.";
+        return;
+    }
+    if (status != 200) {
+        o.data.reset();
+        o.status = status == 0 ? "The server could not be reached: " + history.substr(0, 200)
+                               : "The server answered " + std::to_string(status) + ".";
+        return;
+    }
+    auto d = operations_from_json(history, current);
+    if (!d) {
+        o.data.reset();
+        o.status = "The server's answer could not be read: " + d.error().describe();
+        return;
+    }
+    o.data = std::move(*d);
+    o.status.clear();
+    host_announce("Drift of " + o.data->model + " read for " + std::to_string(o.data->periods.size()) + " days.");
+}
 void app_select_tab(int tab) {
     state().select_tab = tab;
     wake(state());
@@ -910,6 +944,7 @@ EMSCRIPTEN_BINDINGS(localdx_app) {
     ldx::boundary::function<&ldx::app::app_set_chart_write>("appSetChartWrite");
     ldx::boundary::function<&ldx::app::app_save_to_chart>("appSaveToChart");
     ldx::boundary::function<&ldx::app::app_select_tab>("appSelectTab");
+    ldx::boundary::function<&ldx::app::app_set_operations>("appSetOperations");
     ldx::boundary::function<&ldx::app::app_explain_class>("appExplainClass");
     ldx::boundary::function<&ldx::app::app_validate>("appValidate");
     ldx::boundary::function<&ldx::app::app_validate_recalibrate>("appValidateRecalibrate");

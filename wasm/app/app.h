@@ -12,6 +12,7 @@
 // marked "being checked" while ONNX Runtime Web runs the bundle's model; the page then checks one
 // against the other, and a result they disagree on is withdrawn (app_set_result_checked).
 #pragma once
+#include <cmath>
 #include <map>
 #include <memory>
 #include <optional>
@@ -194,6 +195,40 @@ struct ImagingState {
     float confirm_button[4] = {0, 0, 0, 0};  // "Yes, it is: show the result" (the image shown last asking)
 };
 
+// The Operations view (operations_view.cpp): the server's drift history and estimated performance
+// of the model shown, read with an operator's token (GET /api/v1/drift/history and /api/v1/drift),
+// read once when it arrives (operations_from_json). The token lives in this memory only, for the
+// session: never in localStorage, sessionStorage, IndexedDB or Cache Storage.
+struct OperationsFigure {  // an estimated figure with its 95% interval and the model card's
+    double value = NAN, lo = NAN, hi = NAN, card = NAN;
+    bool below_card = false;
+};
+struct OperationsPeriod {
+    std::string day;  // the period's first day
+    uint64_t reports = 0, predictions = 0, sources = 0;
+    std::vector<double> psi, psi_lo, psi_hi;  // per field (history order); NaN: too few patients
+    std::vector<std::vector<double>> live;    // per field: the debiased share per bin (empty: too few)
+    std::string performance;                  // "ok" | "below_card" | "insufficient" | "not_estimated"
+    OperationsFigure auc, sensitivity;
+};
+struct OperationsData {
+    std::string model;
+    std::vector<std::string> fields;  // as the history names them (the schema's names)
+    std::vector<OperationsPeriod> periods;
+    double psi_warn = 0.1, psi_alert = 0.25;
+    std::string note;                 // the estimate's caveat, in the server's words
+    std::vector<std::string> alerts;  // active now (GET /api/v1/drift), in words
+};
+// Both answers' JSON read strictly (shared/base/json.h); a problem names what was wrong.
+Result<OperationsData> operations_from_json(std::string_view history, std::string_view current);
+struct OperationsState {
+    std::string token;   // the operator's bearer token: this memory only, this session only
+    std::string status;  // what is happening or why nothing is shown ("The operator token was refused.")
+    bool loading = false;
+    std::optional<OperationsData> data;
+    int field = -1, day = -1;  // the chosen field (index into data->fields) and day (into periods); -1 not yet
+};
+
 struct AppState {
     std::shared_ptr<LoadedModel> model;   // verified bundle, parsed
     Json info = Json::object();           // core_model_info
@@ -227,6 +262,7 @@ struct AppState {
     BatchState batch;
     ValidateState validate;
     ImagingState imaging;
+    OperationsState operations;
     bool local_calibration = false;   // the model's prediction sets come from a site's file (kept on this device)
     Json reporting = Json::object();  // {enabled, pending: {...}, queued: [...]}
     int select_tab = -1;              // a tab to bring forward next frame (0 patient, 1 batch, ...), -1 none
@@ -286,7 +322,11 @@ void host_explain_row(int index);  // batch row, model-agnostic explainer (batch
 void host_save_to_chart(const std::string& resource_json);  // web/smart.js sends it to the EHR
 void host_form_cleared();                  // the patient on the form is done with (reported once, web/app.js)
 void host_print(const std::string& text);  // the browser's print of this summary (for the chart)
-int64_t host_now();                        // the page's clock, seconds since 1970 UTC
+// The page fetches the model's drift history (from..to, days) and current drift with the operator's
+// token as `Authorization: Bearer` and hands both answers to app_set_operations.
+void host_operations_fetch(const std::string& model, const std::string& token, const std::string& from,
+                           const std::string& to);
+int64_t host_now();  // the page's clock, seconds since 1970 UTC
 // The page keeps a site calibrator per bundle (localStorage) and hands it back when the bundle loads.
 void host_keep_calibrator(const std::string& sha256, const std::string& calibrator_json);
 void host_forget_calibrator(const std::string& sha256);
@@ -296,6 +336,9 @@ void host_forget_calibrator(const std::string& sha256);
 //-----------------------------------------------------------------------------
 void draw(AppState& s, float width, float height);
 void draw_image_view(AppState& s);  // imaging models (imaging_view.cpp), in place of the form
+void draw_operations(AppState& s);  // the Operations view (operations_view.cpp)
+// The Operations view's state for tests (viewState().operations): never the token.
+Json operations_view_state(const AppState& s);
 // The Image view's table as "Export results (CSV)" saves it.
 std::string image_results_csv(const AppState& s);
 // Frees the textures of images no longer shown.

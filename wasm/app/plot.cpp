@@ -79,7 +79,13 @@ void plot_xy(const char* id, float size, const std::vector<PlotSeries>& series, 
             dl->AddLine(px(at_x(i / 20.0), at_x(i / 20.0)), px(at_x((i + 1) / 20.0), at_x((i + 1) / 20.0)), axis);
     const float thick = std::max(1.5f, size / 160.0f);
     for (const auto& s : series) {
-        if (s.line && s.dashed) {
+        if (s.bar > 0) {
+            for (const auto& [x, y] : s.points) {
+                const ImVec2 a = px(x - s.bar / 2, std::max(y0, 0.0)), b = px(x + s.bar / 2, y);
+                dl->AddRectFilled(ImVec2(std::min(a.x, b.x), std::min(a.y, b.y)),
+                                  ImVec2(std::max(a.x, b.x), std::max(a.y, b.y)), s.color);
+            }
+        } else if (s.line && s.dashed) {
             for (size_t i = 0; i + 1 < s.points.size(); i += 2)
                 dl->AddLine(px(s.points[i].first, s.points[i].second),
                             px(s.points[i + 1].first, s.points[i + 1].second), s.color, thick);

@@ -17,6 +17,7 @@ struct PlotSeries {
     ImU32 color = IM_COL32(40, 90, 180, 255);
     bool line = true;     // joined by a line; else drawn as dots
     bool dashed = false;  // a dashed line (references such as "alert everyone")
+    double bar = 0;       // > 0: each point is a bar this wide (in x's units) from the axis up to y
     std::string legend;   // shown under the plot, in the series' color
 };
 

@@ -1973,6 +1973,12 @@ void draw(AppState& s, float width, float height) {
             ImGui::EndChild();
             ImGui::EndTabItem();
         }
+        if (tab_item("Operations", tab_flags(5), tabs)) {
+            ImGui::BeginChild("operations");
+            draw_operations(s);
+            ImGui::EndChild();
+            ImGui::EndTabItem();
+        }
         if (tab_item("Validate", tab_flags(4), tabs)) {
             ImGui::BeginChild("validate");
             a11y::view_text_begin();

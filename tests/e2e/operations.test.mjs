@@ -1,0 +1,172 @@
+// tests/e2e/operations.test.mjs — the Operations view (wasm/app/operations_view.cpp) against the
+// real server fed real randomized reports with a covariate shift on one field (node --test).
+//
+// Index of this file
+//   [SECTION] Set-up: the server, and three days of reports built by the core
+//   [SECTION] The view with the operator's token
+//
+// The reports are what the browser sends: each patient (a real Pima row) is scored by the core
+// (the page's own localdx_core module, under Node) and added with the core's reportAdd, which
+// randomizes it, in reports of k patients. The server accepts reports dated yesterday, today or
+// tomorrow only, so the simplest honest history is those three days sent through its public route
+// (no writing into its store): yesterday and today as in the data, and tomorrow with every
+// patient's glucose 40 mg/dL higher. Six sources (client networks, as nginx would report them
+// through X-Real-IP with --trusted-proxy) report each day, 1,000 patients each; the server's
+// thresholds for a figure are lowered to fit that volume.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
+import { readFileSync, readdirSync, mkdirSync } from 'node:fs';
+import path from 'node:path';
+import { env, startServer, publish, operatorGet, launch, openApp, csvRecords, OPERATOR_TOKEN } from './harness.mjs';
+import { loadBundle } from '../node/load_core.mjs';
+
+const SHIFTED = 'glucose';
+const day = (offset) => new Date(Date.now() + offset * 86400e3).toISOString().slice(0, 10);
+const DAYS = [day(-1), day(0), day(1)];
+const SHIFT_DAY = DAYS[2];
+const SOURCES = 6, PER_SOURCE = 1000;
+let server, browser;
+
+//-----------------------------------------------------------------------------
+// [SECTION] Set-up
+//-----------------------------------------------------------------------------
+// A seeded generator, so a failure can be run again as it was (the randomization's own seeds
+// are the core's, drawn per patient as the page draws them).
+function rng(seed) {
+  let s = seed >>> 0;
+  return () => { s = (s + 0x6d2b79f5) >>> 0; let t = s; t = Math.imul(t ^ (t >>> 15), t | 1); t ^= t + Math.imul(t ^ (t >>> 7), t | 61); return ((t ^ (t >>> 14)) >>> 0) / 4294967296; };
+}
+
+async function sendDay(model, fields, rows, d, shifted, random) {
+  let sent = 0;
+  for (let s = 0; s < SOURCES; s++) {
+    let pending = '';
+    const reports = [];
+    for (let i = 0; i < PER_SOURCE; i++) {
+      const row = rows[Math.floor(random() * rows.length)];
+      const record = {};
+      for (const f of fields) if (row[f] !== undefined) record[f] = row[f];
+      if (shifted && record[SHIFTED] !== undefined) record[SHIFTED] = String(Number(record[SHIFTED]) + 40);
+      const r = JSON.parse(model.predict(JSON.stringify(record), false));
+      if (!r.ok) continue;
+      const slim = JSON.stringify({ ok: true, values: r.values, probabilities: r.probabilities, predicted: r.predicted });
+      const next = JSON.parse(model.reportAdd(pending, slim, d, Math.floor(random() * 2 ** 53)));
+      reports.push(...next.complete);
+      pending = next.pending ? JSON.stringify(next.pending) : '';
+    }
+    for (const report of reports) {
+      const res = await fetch(server.base + '/api/v1/metrics', {
+        method: 'POST',
+        headers: { 'Content-Type': 'application/json', 'Idempotency-Key': randomBytes(16).toString('hex'), 'X-Real-IP': `10.1.${s}.7` },
+        body: JSON.stringify(report),
+      });
+      assert.equal(res.status, 202, `report of ${d} from source ${s}: ${await res.text()}`);
+      sent++;
+    }
+  }
+  return sent;
+}
+
+before(async () => {
+  mkdirSync(env.shots, { recursive: true });
+  server = await startServer('operations', { args: ['--trusted-proxy', '127.0.0.1', '--drift-min', '3000', '--drift-min-sources', '3'] });
+  const bundle = path.join(env.demo, 'bundles', 'pima-diabetes-1.ldxb');
+  assert.equal((await publish(server.base, bundle)).status, 201);
+  const core = readdirSync(env.web).find((f) => /^localdx_core\..*\.mjs$/.test(f));
+  const { model, info } = await loadBundle(path.join(env.web, core), bundle, path.join(env.demo, 'keys/trust.json'));
+  const fields = info.schema.fields.map((f) => f.name);
+  const rows = csvRecords(readFileSync(path.join(env.data, 'pima-diabetes.csv'), 'utf8'));
+  const random = rng(37);
+  for (const d of DAYS) assert.ok(await sendDay(model, fields, rows, d, d === SHIFT_DAY, random) > 0);
+  browser = await launch();
+});
+after(async () => { await browser?.close(); server?.stop(); });
+
+//-----------------------------------------------------------------------------
+// [SECTION] The view with the operator's token
+//-----------------------------------------------------------------------------
+test('operations view: the shifted field ranked first, its PSI crossing the alert line on the day of the shift', async () => {
+  // What the server itself says, for the view to be checked against.
+  const history = await (await operatorGet(server.base, `/api/v1/drift/history?model=pima-diabetes&from=${DAYS[0]}&to=${DAYS[2]}`)).json();
+  assert.deepEqual(history.periods.map((p) => p.from), DAYS);
+
+  // Tall enough for every chart in one picture (docs/screenshots/operations.png).
+  const context = await browser.newContext({ viewport: { width: 1280, height: 1500 } });
+  const { ctx, page, errors } = await openApp(browser, server.base, { context });
+  await page.evaluate(() => window.localdx.selectTab(5));
+  await page.getByRole('tab', { name: 'Operations', selected: true }).waitFor();
+  const token = page.locator('#a11y input[type=password]');
+  assert.equal(await token.getAttribute('aria-label'), 'Operator token');
+
+  // A wrong token first: refused, in words.
+  await token.fill('not-the-operator-token');
+  await page.getByRole('button', { name: 'Show drift' }).press('Enter');  // as a keyboard user presses it
+  await page.waitForFunction(() => window.localdx.viewState().operations.status !== '' && !window.localdx.viewState().operations.loading);
+  assert.equal((await page.evaluate(() => window.localdx.viewState().operations)).status, 'The operator token was refused.');
+
+  await token.fill(OPERATOR_TOKEN);
+  await page.getByRole('button', { name: 'Show drift' }).press('Enter');  // as a keyboard user presses it
+  await page.waitForFunction(() => window.localdx.viewState().operations.loaded, null, { timeout: 30000 });
+  const ops = await page.evaluate(() => window.localdx.viewState().operations);
+  assert.deepEqual(ops.days.map((d) => d.day), DAYS);
+  assert.ok(ops.days.every((d) => d.sources === SOURCES), JSON.stringify(ops.days));
+  assert.equal(ops.thresholds.psi_alert, history.thresholds.psi_alert);
+
+  // The shifted field first, chosen, and its PSI under the alert line until the day of the shift.
+  assert.equal(ops.ranked[0].field, SHIFTED, JSON.stringify(ops.ranked));
+  assert.equal(ops.field, SHIFTED);
+  assert.ok(ops.psi[0] < ops.thresholds.psi_alert && ops.psi[1] < ops.thresholds.psi_alert, JSON.stringify(ops.psi));
+  assert.ok(ops.psi[2] >= ops.thresholds.psi_alert, JSON.stringify(ops.psi));
+  assert.equal(ops.first_alert_day, SHIFT_DAY);
+  // The view's figures are the server's.
+  const server_psi = history.periods.map((p) => p.fields.find((f) => f.field === SHIFTED).psi);
+  assert.deepEqual(ops.psi, server_psi);
+
+  // Every chart has its text alternative, as an image node a screen reader reads.
+  const images = await page.locator('#a11y [role=img]').evaluateAll((els) => els.map((e) => e.getAttribute('aria-label')));
+  const psiAlt = images.find((a) => a.startsWith(`PSI of ${SHIFTED}`));
+  assert.ok(psiAlt, JSON.stringify(images));
+  assert.match(psiAlt, new RegExp(`First at or above the alert line on ${SHIFT_DAY}\\.`));
+  assert.ok(images.some((a) => a.startsWith(`${SHIFTED} on ${SHIFT_DAY}, share of patients per range`)), 'the histogram');
+  assert.ok(images.some((a) => a.startsWith('Estimated AUC per day')), 'the AUC');
+  assert.ok(images.some((a) => a.startsWith('Estimated sensitivity per day')), 'the sensitivity');
+  // The ranking and the sources as tables.
+  assert.equal(await page.locator('#a11y [role=table]').count(), 2);
+  const caveat = await page.locator('#a11y').textContent();
+  assert.match(caveat, /holds only while the model stays calibrated/);
+
+  await page.waitForTimeout(300);
+  await page.screenshot({ path: path.join(env.shots, 'operations.png') });
+
+  // The token is in the page's memory only: nowhere in its storage, and not in the DOM.
+  const stored = await page.evaluate(async () => {
+    const all = [];
+    for (const s of [localStorage, sessionStorage]) for (let i = 0; i < s.length; i++) all.push(s.key(i), s.getItem(s.key(i)));
+    for (const db of (await indexedDB.databases?.()) ?? []) all.push(db.name);
+    for (const name of await caches.keys()) {
+      all.push(name);
+      const cache = await caches.open(name);
+      for (const req of await cache.keys()) all.push(req.url, ...[...req.headers.values()]);
+    }
+    const attrs = [...document.querySelectorAll('*')].flatMap((e) => [...e.attributes].map((a) => a.value));
+    return { all, attrs };
+  });
+  assert.ok(!stored.all.some((x) => String(x).includes(OPERATOR_TOKEN)), 'the token in storage');
+  assert.ok(!stored.attrs.some((x) => x.includes(OPERATOR_TOKEN)), 'the token in an attribute');
+  // IndexedDB's records: every database the page opened, every store, every value.
+  const inDb = await page.evaluate(async (t) => {
+    for (const { name } of (await indexedDB.databases?.()) ?? []) {
+      const db = await new Promise((res, rej) => { const r = indexedDB.open(name); r.onsuccess = () => res(r.result); r.onerror = rej; });
+      for (const store of db.objectStoreNames) {
+        const values = await new Promise((res) => { const r = db.transaction(store).objectStore(store).getAll(); r.onsuccess = () => res(r.result); });
+        if (JSON.stringify(values).includes(t)) return true;
+      }
+      db.close();
+    }
+    return false;
+  }, OPERATOR_TOKEN);
+  assert.equal(inDb, false);
+  assert.deepEqual(errors, []);
+  await ctx.close();
+});
