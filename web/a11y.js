@@ -76,9 +76,6 @@ function create(node) {
     case 'status': el = document.createElement('div'); el.setAttribute('role', 'status'); break;
     case 'alert': el = document.createElement('div'); el.setAttribute('role', 'alert'); break;
     case 'image': el = document.createElement('div'); el.setAttribute('role', 'img'); break;
-    // Tables (the Operations view's): a table of rows of cells, each cell's words as its text.
-    case 'table': case 'row': case 'cell': case 'columnheader':
-      el = document.createElement('div'); el.setAttribute('role', node.role); break;
     case 'document': el = document.createElement('section'); el.className = 'a11y-document'; break;
     case 'table': case 'row': case 'cell': case 'columnheader':
       el = document.createElement('div'); el.setAttribute('role', node.role); break;
