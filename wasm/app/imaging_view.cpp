@@ -433,7 +433,8 @@ void draw_table(AppState& s, float height) {
             ImGui::TextWrapped("confirm what it is to see the result");
             ImGui::PopStyleColor();
         } else if (r.ok) {
-            ImGui::Text("%s (%s)", r.label.c_str(), pct(r.probabilities[static_cast<size_t>(r.predicted)]).c_str());
+            ImGui::TextWrapped("%s (%s)", r.label.c_str(),
+                               pct(r.probabilities[static_cast<size_t>(r.predicted)]).c_str());
             if (!r.warnings.empty()) {
                 ImGui::PushStyleColor(ImGuiCol_Text, kAmber);
                 ImGui::TextWrapped("warning: see the image");

@@ -832,10 +832,14 @@ void draw_result(AppState& s) {
         const double p = r.probabilities[static_cast<size_t>(c)];
         ImGui::PushStyleColor(ImGuiCol_PlotHistogram,
                               c == pred ? ImVec4(0.2f, 0.4f, 0.75f, 1) : ImVec4(0.6f, 0.68f, 0.8f, 1));
-        ImGui::ProgressBar(static_cast<float>(p), ImVec2(220 * S(), 0), pct(p).c_str());
+        // Narrow: the bar gives the label beside it room to be read whole (wrapped, never cut).
+        const float width = std::min(220 * S(), ImGui::GetContentRegionAvail().x * 0.5f);
+        ImGui::ProgressBar(static_cast<float>(p), ImVec2(width, 0), pct(p).c_str());
         ImGui::PopStyleColor();
         ImGui::SameLine();
+        ImGui::PushTextWrapPos(0.0f);
         ImGui::TextUnformatted(schema.outputs.classes[static_cast<size_t>(c)].label.c_str());
+        ImGui::PopTextWrapPos();
         said("##a11y-class-" + std::to_string(c), a11y::Role::text,
              schema.outputs.classes[static_cast<size_t>(c)].label + ": " + pct(p));
     };
@@ -847,16 +851,19 @@ void draw_result(AppState& s) {
         for (int i = shown; i < classes; ++i) bar(by_probability[static_cast<size_t>(i)]);
         ImGui::TreePop();
     }
+    // Wrapped at the window's edge: on a phone the whole sentence is read.
+    ImGui::PushStyleColor(ImGuiCol_Text, kGrey);
     if (schema.outputs.kind == TaskKind::binary)
-        ImGui::TextColored(kGrey, "Decision threshold: %s probability of %s.", pct(schema.outputs.threshold).c_str(),
+        ImGui::TextWrapped("Decision threshold: %s probability of %s.", pct(schema.outputs.threshold).c_str(),
                            schema.outputs.classes[1].label.c_str());
     else if (regression)
-        ImGui::TextColored(kGrey, "Plausible range of the outcome: %s to %s.",
+        ImGui::TextWrapped("Plausible range of the outcome: %s to %s.",
                            outcome_text(schema.outputs, schema.outputs.min).c_str(),
                            outcome_text(schema.outputs, schema.outputs.max).c_str());
     else
-        ImGui::TextColored(kGrey, "Most probable %s shown; every probability counts.",
+        ImGui::TextWrapped("Most probable %s shown; every probability counts.",
                            schema.outputs.kind == TaskKind::ordinal ? "stage" : "class");
+    ImGui::PopStyleColor();
     if (const std::string& words = r.conformal_words; !words.empty()) {
         // Wrapped short of the edge, so the "(?)" after it stays on screen.
         ImGui::PushTextWrapPos(ImGui::GetCursorPosX() + ImGui::GetContentRegionAvail().x - 40 * S());
@@ -1025,7 +1032,8 @@ std::string batch_csv(const AppState& s) {
 void draw_batch(AppState& s) {
     auto& b = s.batch;
     if (button("Open patients (CSV or FHIR JSON)…")) host_open_csv();
-    ImGui::SameLine();
+    // Beside the button when a sentence fits there, else below it (a phone).
+    if (ImGui::GetContentRegionAvail().x - ImGui::GetItemRectSize().x > 320 * S()) ImGui::SameLine();
     ImGui::PushStyleColor(ImGuiCol_Text, kGrey);
     ImGui::TextWrapped("Scored on this device; nothing is uploaded.");  // wrapped, never cut (320 px)
     ImGui::PopStyleColor();
@@ -1152,17 +1160,18 @@ void metric_row(const char* name, const Json& m) {
     if (!m.is_object() || m["value"].is_null()) return;
     ImGui::TableNextRow();
     a11y::table_row();
+    // Cells wrap inside their column (a phone), never cut.
     ImGui::TableNextColumn();
-    ImGui::TextUnformatted(name);
+    ImGui::TextWrapped("%s", name);
     a11y::cell(name);
     ImGui::TableNextColumn();
-    ImGui::TextUnformatted(fmt(m["value"].get<double>(), "%.3f").c_str());
+    ImGui::TextWrapped("%s", fmt(m["value"].get<double>(), "%.3f").c_str());
     a11y::cell(fmt(m["value"].get<double>(), "%.3f"));
     ImGui::TableNextColumn();
     const std::string ci = m["ci95"][0].is_number() ? "[" + fmt(m["ci95"][0].get<double>(), "%.3f") + ", " +
                                                           fmt(m["ci95"][1].get<double>(), "%.3f") + "]"
                                                     : std::string();
-    ImGui::TextUnformatted(ci.c_str());
+    ImGui::TextWrapped("%s", ci.c_str());
     a11y::cell(ci);
 }
 
@@ -1745,11 +1754,12 @@ void draw_validate(AppState& s) {
     }
     const Json& d = json_member(v.report, "data");
     const Json& mt = json_member(v.report, "metrics");
-    ImGui::TextColored(kGrey,
-                       "%zu rows read, %zu scored with a known outcome, %zu left out · file sha256 %s · %s v%lld",
+    ImGui::PushStyleColor(ImGuiCol_Text, kGrey);
+    ImGui::TextWrapped("%zu rows read, %zu scored with a known outcome, %zu left out · file sha256 %s · %s v%lld",
                        json_member(d, "rows").get<size_t>(), json_member(d, "scored").get<size_t>(),
                        json_member(d, "left_out").size(), json_text_or(d, "sha256").substr(0, 16).c_str(),
                        s.model->model.manifest.name.c_str(), static_cast<long long>(s.model->model.manifest.version));
+    ImGui::PopStyleColor();
     if (!json_member(d, "left_out").empty() &&
         ImGui::TreeNode("left out", "%zu rows left out, and why", json_member(d, "left_out").size())) {
         for (const auto& p : json_member(d, "left_out")) bullet("%s", problem_text(schema, p).c_str());
