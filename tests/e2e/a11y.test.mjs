@@ -459,7 +459,7 @@ test('at 320 CSS px the tab titles are whole: the tab bar scrolls instead of cut
   const { ctx, page, errors } = await openApp(browser, server.base, { context });
   await settled(page);
   const narrow = await widths(page);
-  assert.deepEqual(narrow.map(([n]) => n), ['Patient', 'Batch', 'Model card', 'Reporting', 'Validate'], 'every tab, named in full');
+  assert.deepEqual(narrow.map(([n]) => n), ['Patient', 'Batch', 'Model card', 'Reporting', 'Operations', 'Validate'], 'every tab, named in full');
   for (const [i, [name, w]] of narrow.entries()) assert.ok(Math.abs(w - whole[i][1]) < 1, `${name}: ${w} px wide at 320 px, ${whole[i][1]} px at 1280 px`);
   // The last tab, opened by the keyboard, scrolls into view whole.
   await openView(page, 'Validate');
