@@ -1,11 +1,21 @@
-// shared/base/calendar.h — days <-> civil dates (proleptic Gregorian, UTC), for timestamps in
-// bundles (bundle/crypto) and dates in FHIR resources (record/fhir).
+// shared/base/calendar.h — days <-> civil dates (proleptic Gregorian, UTC) and UTC timestamps
+// ("2026-11-22T00:00:00Z" <-> seconds since 1970), for bundles, trust roots, FHIR resources and
+// the server's days.
 //
-// Howard Hinnant's days_from_civil / civil_from_days: exact for every date, no time zones.
+// Index of this file
+//   [SECTION] Civil dates (Howard Hinnant's days_from_civil / civil_from_days: exact, no zones)
+//   [SECTION] UTC timestamps
 #pragma once
 #include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
 
 namespace ldx {
+
+//-----------------------------------------------------------------------------
+// [SECTION] Civil dates
+//-----------------------------------------------------------------------------
 
 // Days since 1970-01-01 for year y, month m (1-12), day d (1-31).
 inline int64_t days_from_civil(int64_t y, unsigned m, unsigned d) {
@@ -30,5 +40,12 @@ inline void civil_from_days(int64_t z, int64_t& y, unsigned& m, unsigned& d) {
     m = mp < 10 ? mp + 3 : mp - 9;
     y += m <= 2;
 }
+
+//-----------------------------------------------------------------------------
+// [SECTION] UTC timestamps
+//-----------------------------------------------------------------------------
+std::optional<int64_t> utc_parse(std::string_view iso);  // exactly "YYYY-MM-DDTHH:MM:SSZ"
+std::string utc_format(int64_t seconds);                 // "YYYY-MM-DDTHH:MM:SSZ"
+std::string utc_day(int64_t seconds);                    // "YYYY-MM-DD"
 
 }  // namespace ldx

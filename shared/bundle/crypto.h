@@ -4,11 +4,12 @@
 //   [SECTION] Bytes and hex
 //   [SECTION] SHA-256
 //   [SECTION] Ed25519 (detached signatures, domain-separated)
-//   [SECTION] UTC timestamps ("2026-11-22T00:00:00Z" <-> seconds since 1970)
 //
 // Thread-safety: every function here is safe to call from several threads (libsodium's own
 // guarantee after sodium_init, which crypto_ready() performs once).
 #pragma once
+#include "base/calendar.h"  // utc_parse, utc_format, utc_day: the timestamps bundles carry
+
 #include <array>
 #include <cstdint>
 #include <optional>
@@ -62,12 +63,5 @@ std::string key_id(std::string_view public_key);
 
 // Compares in constant time (for tokens).
 bool constant_time_equal(std::string_view a, std::string_view b);
-
-//-----------------------------------------------------------------------------
-// [SECTION] UTC timestamps
-//-----------------------------------------------------------------------------
-std::optional<int64_t> utc_parse(std::string_view iso);  // exactly "YYYY-MM-DDTHH:MM:SSZ"
-std::string utc_format(int64_t seconds);
-std::string utc_day(int64_t seconds);  // "YYYY-MM-DD"
 
 }  // namespace ldx

@@ -584,18 +584,6 @@ Result<FhirChart> fhir_chart(const Schema& schema, std::string_view text, int64_
 // [SECTION] A result for the chart
 //-----------------------------------------------------------------------------
 namespace {
-std::string fhir_instant(int64_t t) {
-    const int64_t day = (t >= 0 ? t : t - 86399) / 86400, second = t - day * 86400;
-    int64_t y;
-    unsigned m, d;
-    civil_from_days(day, y, m, d);
-    char buf[64];
-    std::snprintf(buf, sizeof buf, "%04lld-%02u-%02uT%02lld:%02lld:%02lldZ", static_cast<long long>(y), m, d,
-                  static_cast<long long>(second / 3600), static_cast<long long>(second / 60 % 60),
-                  static_cast<long long>(second % 60));
-    return buf;
-}
-
 Json model_method(const ChartWrite& w) {
     const std::string version = std::to_string(w.model_version);
     return {{"coding", Json::array({{{"system", "urn:localdx:model"}, {"code", w.model_name}, {"version", version}}})},
@@ -625,7 +613,7 @@ const char* fhir_result_type(const Schema& s) { return s.outputs.regression() ? 
 
 Json fhir_result_resource(const Schema& s, std::span<const double> probabilities, const ChartWrite& w) {
     const Outputs& o = s.outputs;
-    const std::string when = fhir_instant(w.now);
+    const std::string when = utc_format(w.now);
     Json r{{"resourceType", fhir_result_type(s)},
            {"status", "final"},
            {"subject", {{"reference", "Patient/" + w.patient}}},
