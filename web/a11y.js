@@ -20,6 +20,7 @@ const $ = (id) => document.getElementById(id);
 let M = null;                 // the app's module, once started
 const els = new Map();        // node id -> { el, node, key }
 const byElement = new WeakMap();
+const optionsOf = new WeakMap();  // a <select> -> its options as the app sent them
 
 //-----------------------------------------------------------------------------
 // [SECTION] Keys
@@ -85,6 +86,26 @@ function create(node) {
   return el;
 }
 
+// A field's check (invalid, and the reason as its description) while the person types in it is
+// given to assistive technology once the typing pauses, or when the focus leaves: a screen reader
+// says the check of the value typed ("'12a' is not a number"), not of each keystroke on the way
+// ("1 mg/dL is outside the possible range" while typing 148). The canvas shows it at once.
+const TYPING_PAUSE_MS = 700;
+const STATUS_SETTLE_MS = 400;
+const lastTyped = new WeakMap();  // an input -> when the person last changed it
+const pendingCheck = new WeakMap();  // an input -> its timer
+const statusPending = new WeakSet();  // status elements whose new words are on their way
+function applyCheck(el, node) {
+  setAttr(el, 'aria-invalid', (node.state & STATE.invalid) ? 'true' : null);
+  setAttr(el, 'aria-description', node.description || null);
+}
+function fieldCheck(el, node) {
+  const since = performance.now() - (lastTyped.get(el) ?? -Infinity);
+  clearTimeout(pendingCheck.get(el));
+  if (el !== document.activeElement || since >= TYPING_PAUSE_MS) { applyCheck(el, node); return; }
+  pendingCheck.set(el, setTimeout(() => fieldCheck(el, byElement.get(el) || node), TYPING_PAUSE_MS - since));
+}
+
 function px(v) { return Math.round(v * 10) / 10 + 'px'; }
 
 function place(el, node, parent) {
@@ -113,7 +134,19 @@ function update(el, node) {
   // A cell's words are its text; a cell without (cell_begin) holds the elements drawn in it.
   const text = ['heading', 'text', 'status', 'alert'].includes(node.role) ||
     (['cell', 'columnheader'].includes(node.role) && node.name !== '');
-  if (text) { if (el.textContent !== node.name) el.textContent = node.name; }
+  if (text && node.role === 'status') {
+    // A status's words go in a moment after they change (at most one change a moment, the latest
+    // words): one that lasts less ("Computing on this device…" for a fast prediction) is not
+    // announced after the result that replaced it.
+    if (!statusPending.has(el)) {
+      statusPending.add(el);
+      setTimeout(() => {
+        statusPending.delete(el);
+        const n = byElement.get(el);
+        if (el.isConnected && n && n.role === 'status' && el.textContent !== n.name) el.textContent = n.name;
+      }, STATUS_SETTLE_MS);
+    }
+  } else if (text) { if (el.textContent !== node.name) el.textContent = node.name; }
   else if (!['cell', 'columnheader'].includes(node.role)) setAttr(el, 'aria-label', node.name || null);
   if (node.role === 'document') {
     // Dear ImGui's text log draws separators as lines of dashes: not words.
@@ -122,14 +155,14 @@ function update(el, node) {
   }
   setAttr(el, 'id', node.anchor ? 'a11y-' + node.anchor : null);
   if (node.anchor) setAttr(el, 'tabindex', '-1');
-  setAttr(el, 'aria-description', node.description || null);
+  if (node.role !== 'textbox') setAttr(el, 'aria-description', node.description || null);
   const interactive = ['textbox', 'combobox', 'checkbox', 'slider', 'tab', 'button', 'disclosure'].includes(node.role);
   if (interactive) el.disabled = (s & STATE.disabled) !== 0;
   if (node.role === 'textbox') {
     setAttr(el, 'inputmode', node.inputmode || 'text');
     setAttr(el, 'placeholder', node.placeholder || null);
     setAttr(el, 'aria-required', (s & STATE.required) ? 'true' : null);
-    setAttr(el, 'aria-invalid', (s & STATE.invalid) ? 'true' : null);
+    fieldCheck(el, node);
     // The app's value wins only when the app changed it (Escape, Clear form, a choice from the
     // list): never while the person's own typing is still on its way to the app.
     // A password field (node.secret): the app never sends its value back, and the person's typing
@@ -141,9 +174,13 @@ function update(el, node) {
       el.dataset.sent = value;
     }
   } else if (node.role === 'combobox') {
+    // Compared with what the app sent, not with Option.text (which folds spaces): rebuilt options
+    // make Chromium announce a stale item of the list to a screen reader, instead of the next focus.
     const opts = node.options || [];
-    if (el.options.length !== opts.length || opts.some((o, i) => el.options[i].text !== o)) {
-      el.replaceChildren(...opts.map((o) => new Option(o, String(opts.indexOf(o)))));
+    const sent = JSON.stringify(opts);
+    if (optionsOf.get(el) !== sent) {
+      el.replaceChildren(...opts.map((o, i) => new Option(o, String(i))));
+      optionsOf.set(el, sent);
     }
     if (el.selectedIndex !== node.selected) el.selectedIndex = node.selected;
   } else if (node.role === 'checkbox') {
@@ -219,6 +256,7 @@ function sendText(el) {
   const n = byElement.get(el);
   if (!M || !n || n.role !== 'textbox') return;
   if (el.type !== 'password') el.dataset.sent = el.value;  // a token is never written into the DOM
+  lastTyped.set(el, performance.now());
   M.a11ySetText(n.id, el.value);
 }
 
@@ -231,7 +269,11 @@ export function startA11y(module) {
     if (n) M.a11yFocus(n.id);
     showRing();
   });
-  layer.addEventListener('focusout', () => setTimeout(showRing, 0));
+  layer.addEventListener('focusout', (e) => {
+    setTimeout(showRing, 0);
+    const n = byElement.get(e.target);
+    if (n && n.role === 'textbox') { lastTyped.delete(e.target); fieldCheck(e.target, n); }  // its check, now
+  });
   // Typed, pasted or dropped text: as it changes. Composed text (an input method): once committed.
   layer.addEventListener('input', (e) => { if (!e.isComposing && e.target.type !== 'range') sendText(e.target); });
   layer.addEventListener('compositionend', (e) => sendText(e.target));

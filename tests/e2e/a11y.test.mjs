@@ -249,7 +249,8 @@ test('paste and input-method composition reach the field, and the app reads them
   await page.evaluate(() => navigator.clipboard.writeText('12a'));
   await page.keyboard.press('Control+A');
   await page.keyboard.press('Control+V');
-  await page.waitForTimeout(250);
+  // (The check reaches assistive technology once the typing pauses: web/a11y.js.)
+  await page.waitForFunction(() => document.querySelector('#a11y input[aria-label^="Body mass index"]')?.getAttribute('aria-invalid') === 'true', null, { timeout: 5000 });
   const bmi = (await axTree(page)).find((x) => x.role === 'textbox' && x.name.startsWith('Body mass index'));
   assert.equal(bmi.value, '12a');
   assert.equal(bmi.invalid, 'true', 'the refused value is marked invalid');

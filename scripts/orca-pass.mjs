@@ -1,0 +1,257 @@
+// scripts/orca-pass.mjs — the keyboard half of scripts/orca-pass: drives Chromium with real X key
+// events (xdotool) while Orca listens, and writes what Orca said at each step.
+//
+// Index of this file
+//   [SECTION] Set-up: arguments, the files a person opens, Chromium on the X display
+//   [SECTION] Orca's speech: the "SPEECH OUTPUT" lines of its debug log since a step began
+//   [SECTION] Steps: keys in, focus and speech out
+//   [SECTION] The pass: address, skip link, model, every field, an invalid value, Predict,
+//             the result in browse mode, Batch and Validate with their file choosers
+//   [SECTION] The transcript
+//
+//   node scripts/orca-pass.mjs BASE_URL ORCA_DEBUG_LOG OUT_DIR PIMA_CSV
+//   (ORCA_PASS_ONLY=views: only the Batch and Validate part)
+//
+// Playwright (playwright-core, as the e2e tests) only starts Chromium and reads which element has
+// the focus, to say where each step landed; every key is a real X event from xdotool, so it goes
+// through Chromium, the AT-SPI bus and Orca exactly as a person's keys do.
+import { execFileSync } from 'node:child_process';
+import { readFileSync, writeFileSync, openSync, readSync, fstatSync, closeSync, mkdirSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import path from 'node:path';
+
+const here = path.dirname(new URL(import.meta.url).pathname);
+const require = createRequire(path.join(here, '..', 'web/'));
+const { chromium } = require('playwright-core');
+
+//-----------------------------------------------------------------------------
+// [SECTION] Set-up
+//-----------------------------------------------------------------------------
+const [base, orcaLog, out, pimaCsv] = process.argv.slice(2);
+if (!base || !orcaLog || !out || !pimaCsv) {
+  console.error('usage: node scripts/orca-pass.mjs BASE_URL ORCA_DEBUG_LOG OUT_DIR PIMA_CSV');
+  process.exit(2);
+}
+mkdirSync(out, { recursive: true });
+// The files a clinician would open: 40 patients to score, 200 labelled patients to validate on.
+const lines = readFileSync(pimaCsv, 'utf8').trim().split(/\r?\n/);
+const patientsFile = path.join(out, 'patients.csv');
+const labelledFile = path.join(out, 'labelled.csv');
+writeFileSync(patientsFile, lines.slice(0, 41).join('\n') + '\n');
+writeFileSync(labelledFile, lines.slice(0, 201).join('\n') + '\n');
+
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+const context = await chromium.launchPersistentContext(path.join(out, 'chromium-profile'), {
+  executablePath: '/usr/bin/chromium',
+  headless: false,
+  viewport: null,
+  ignoreDefaultArgs: ['--enable-automation'],
+  args: ['--no-sandbox', '--disable-gpu', '--enable-unsafe-swiftshader', '--disable-quic', '--no-first-run',
+    '--disable-background-networking', '--disable-component-update', '--disable-sync',
+    '--force-renderer-accessibility', '--window-position=0,0', '--window-size=1280,900'],
+});
+const page = context.pages()[0] || await context.newPage();
+
+//-----------------------------------------------------------------------------
+// [SECTION] Orca's speech
+//-----------------------------------------------------------------------------
+// Orca's debug log (--debug-file) holds one "HH:MM:SS.micro - SPEECH OUTPUT: '<words>'<voice>"
+// entry per utterance it sends to the synthesizer, and its key echo ("tab ", "6 ") the same way.
+let logOffset = 0;
+function newLog() {
+  const fd = openSync(orcaLog, 'r');
+  const size = fstatSync(fd).size;
+  const buf = Buffer.alloc(Math.max(0, size - logOffset));
+  readSync(fd, buf, 0, buf.length, logOffset);
+  closeSync(fd);
+  logOffset = size;
+  return buf.toString('utf8');
+}
+function speech(text) {
+  const said = [];
+  for (const entry of text.split(/^(?=\d\d:\d\d:\d\d\.\d+ - )/m)) {
+    const m = entry.match(/SPEECH OUTPUT: '([\s\S]*)'(?: voice=\w+)?\s*[[{]/);
+    if (m) said.push(m[1].replace(/\s+/g, ' ').trim());
+  }
+  return said;
+}
+
+//-----------------------------------------------------------------------------
+// [SECTION] Steps
+//-----------------------------------------------------------------------------
+const xdo = (...args) => execFileSync('xdotool', args);
+const press = (...keys) => { for (const k of keys) { xdo('key', k); } };
+const type = (text) => xdo('type', '--delay', '60', text);
+// Orca's own commands: the Orca key (Insert, desktop layout) held with another key.
+const orcaKey = (k) => xdo('keydown', 'Insert', 'key', k, 'keyup', 'Insert');
+
+async function focused() {
+  return page.evaluate(() => {
+    const a = document.activeElement;
+    if (!a || a === document.body) return { role: 'page', name: '' };
+    const role = a.getAttribute('role') || (a.tagName === 'INPUT' ? a.type : a.tagName.toLowerCase());
+    const name = a.getAttribute('aria-label') || (a.textContent || '').trim().slice(0, 100);
+    return { role, name, value: 'value' in a && typeof a.value === 'string' ? a.value : undefined };
+  }).catch(() => ({ role: '?', name: '(page not reachable)' }));
+}
+
+// What the page shows after a step, for the transcript: the tables in the layer and the
+// status region's words (to tell "Orca said nothing" from "nothing happened").
+async function shown() {
+  return page.evaluate(() => ({
+    tables: [...document.querySelectorAll('#a11y [role=table]')].map((t) => `${t.getAttribute('aria-label')} (${t.querySelectorAll('[role=row]').length} rows)`),
+    live: document.getElementById('live').textContent.slice(0, 160),
+    file: [...(document.getElementById('csv-file').files || [])].map((f) => f.name).join(', '),
+  })).catch(() => null);
+}
+
+const steps = [];
+let mode = 'browse';  // Orca's mode on the page, as it last said it ("Browse mode" / "Focus mode")
+async function step(title, keys, act, wait = 1800, { show = false, shot = '' } = {}) {
+  newLog();
+  await act();
+  await sleep(wait);
+  const said = speech(newLog());
+  for (const w of said) if (w === 'Browse mode' || w === 'Focus mode') mode = w === 'Browse mode' ? 'browse' : 'focus';
+  const focus = await focused();
+  const page_ = show ? await shown() : undefined;
+  if (shot) await page.screenshot({ path: path.join(out, shot) }).catch(() => {});
+  steps.push({ n: steps.length + 1, title, keys, focus, said, ...(page_ ? { shown: page_ } : {}) });
+  console.log(`${steps.length}. ${title} [${keys}] -> ${focus.role} "${focus.name}"\n    ${said.join(' | ')}`);
+  return focus;
+}
+
+//-----------------------------------------------------------------------------
+// [SECTION] The pass
+//-----------------------------------------------------------------------------
+const url = `${base}/#model=pima-diabetes`;
+newLog();
+await step('Open the address bar, type the page\'s address, Enter', `Ctrl+L, "${url}", Enter`, async () => {
+  press('ctrl+l');
+  await sleep(500);
+  type(url);
+  press('Return');
+  await page.waitForURL(url, { timeout: 30000 });
+  await page.evaluate(() => window.localdx.ready);
+  await page.waitForFunction(() => window.localdx.model() !== null && document.querySelectorAll('#a11y input').length > 0, null, { timeout: 60000 });
+}, 5000);
+
+const schema = await page.evaluate(() => window.localdx.model().schema);
+// The first patient of the Pima file (insulin missing); Insulin first gets "12a", refused.
+const values = { pregnant: '6', glucose: '148', pressure: '72', triceps: '35', insulin: '', mass: '33.6', pedigree: '0.627', age: '50' };
+let f = 0;
+let sawUnitList = false;
+// ORCA_PASS_ONLY=views: only the Batch and Validate part (from the model picker).
+const onlyViews = process.env.ORCA_PASS_ONLY === 'views';
+let focus = { role: '', name: '' };
+let filled = {};
+if (!onlyViews) {
+  focus = await step('Tab', 'Tab', () => press('Tab'));
+  for (let i = 0; i < 60; i++) {
+    if (focus.role === 'button' && focus.name === 'Predict') break;
+    const field = schema.fields[f];
+    if (field && focus.role === 'text' && focus.name.startsWith(field.label)) {
+      if (field.name === 'insulin') {
+        await step(`Type "12a" in ${field.label}`, '"12a"', () => type('12a'));
+        await step('Tab (leave the field)', 'Tab', () => press('Tab'));
+        await step('Shift+Tab (back to the field)', 'Shift+Tab', () => press('shift+Tab'));
+        await step('Select all, Backspace (empty it again: insulin is optional)', 'Ctrl+A, BackSpace', () => press('ctrl+a', 'BackSpace'));
+      } else if (values[field.name]) {
+        await step(`Type "${values[field.name]}" in ${field.label}`, `"${values[field.name]}"`, () => type(values[field.name]));
+      }
+      f++;
+    } else if (!sawUnitList && focus.role === 'select' && focus.name.endsWith(' unit')) {
+      sawUnitList = true;
+      await step('Alt+Down (open the unit list)', 'Alt+Down', () => press('alt+Down'));
+      await step('Escape (close it unchanged)', 'Escape', () => press('Escape'));
+    }
+    focus = await step('Tab', 'Tab', () => press('Tab'));
+  }
+  filled = await page.evaluate(() => window.localdx.formRecord());
+  await step('Enter on Predict', 'Enter', async () => {
+    press('Return');
+    await page.waitForFunction(() => document.getElementById('live').textContent.startsWith('Result:'), null, { timeout: 20000 }).catch(() => {});
+  }, 6000, { show: true, shot: 'result.png' });
+
+  // Reading the result as Orca users do: in browse mode (Orca+A if Orca is in focus mode), by
+  // heading, by line and by table.
+  if (mode === 'focus') await step('Orca+A (browse mode)', 'Insert+A', () => orcaKey('a'));
+  await step('H (next heading)', 'H', () => press('h'), 2500);
+  for (let i = 0; i < 12; i++) await step('Down (next line)', 'Down', () => press('Down'), 1500);
+  await step('T (next table)', 'T', () => press('t'), 2500);
+  for (let i = 0; i < 6; i++) await step('Down (next line)', 'Down', () => press('Down'), 1500);
+}
+// On to the tabs: Tab until the open tab ("Patient") has the focus.
+focus = await step('Tab', 'Tab', () => press('Tab'));
+for (let i = 0; i < 40 && focus.role !== 'tab'; i++) focus = await step('Tab', 'Tab', () => press('Tab'));
+
+// A file opened as a person does: Tab to the view's button, Enter, GTK's file chooser, Ctrl+L and
+// the file's path. Under Xvfb (no window manager) the chooser may not take the typed path; then
+// the file is given by the page's own hook (hook: the function the e2e tests use), and the
+// transcript says so.
+async function openFile(file, buttonPattern, waitFor, hook) {
+  focus = await step('Tab', 'Tab', () => press('Tab'));
+  for (let i = 0; i < 6 && !(focus.role === 'button' && buttonPattern.test(focus.name)); i++) {
+    focus = await step('Tab', 'Tab', () => press('Tab'));
+  }
+  await step(`Enter on "${focus.name}" (the file chooser)`, 'Enter', () => press('Return'), 4000);
+  await step('Ctrl+L (the location field)', 'Ctrl+L', () => press('ctrl+l'), 2000);
+  const loaded = () => page.waitForFunction(waitFor, null, { timeout: 30000 }).then(() => true, () => false);
+  let ok = false;
+  await step(`Type the file's path, Enter`, `"${file}", Enter`, async () => {
+    xdo('type', '--delay', '0', file);
+    await sleep(2000);
+    press('Return');
+    ok = await loaded();
+  }, 6000, { show: true, shot: `${path.basename(file, '.csv')}.png` });
+  if (!ok) {
+    await step('Escape (if the chooser is still open)', 'Escape', () => press('Escape'), 2000);
+    await step(`NOT A KEY: the file given by the page's hook ${hook}, as the chooser did not take it`, '(none)', async () => {
+      await page.evaluate(([h, name, text]) => window.localdx[h](name, text), [hook, path.basename(file), readFileSync(file, 'utf8')]);
+      await loaded();
+    }, 6000, { show: true, shot: `${path.basename(file, '.csv')}.png` });
+  }
+}
+if (focus.role === 'tab') {
+  await step('Right (the next view)', 'Right', () => press('Right'), 2500);
+  await openFile(patientsFile, /^Open patients/,
+    () => document.querySelectorAll('#a11y [role=table][aria-label="Scored patients"] [role=row]').length > 1, 'scoreFile');
+  for (let i = 0; i < 6; i++) await step('Tab', 'Tab', () => press('Tab'));
+  // Back to the tabs, then right until Validate.
+  focus = await step('Shift+Tab', 'Shift+Tab', () => press('shift+Tab'));
+  for (let i = 0; i < 12 && focus.role !== 'tab'; i++) focus = await step('Shift+Tab', 'Shift+Tab', () => press('shift+Tab'));
+  for (let i = 0; i < 8 && !(focus.role === 'tab' && focus.name === 'Validate'); i++) {
+    focus = await step('Right (the next view)', 'Right', () => press('Right'), 2500);
+  }
+  await openFile(labelledFile, /^Open a labelled file|^Open labelled|labelled/i,
+    () => document.querySelector('#a11y [role=table][aria-label="Figures"]') !== null, 'validateFile');
+  for (let i = 0; i < 6; i++) await step('Tab', 'Tab', () => press('Tab'));
+  // The report in browse mode: from the top, the first table (its figures), then the plots.
+  if (mode === 'focus') await step('Orca+A (browse mode)', 'Insert+A', () => orcaKey('a'));
+  await step('Ctrl+Home (top of the page)', 'Ctrl+Home', () => press('ctrl+Home'), 2500);
+  await step('T (next table)', 'T', () => press('t'), 2500);
+  for (let i = 0; i < 6; i++) await step('Down (next line)', 'Down', () => press('Down'), 1500);
+  for (let i = 0; i < 3; i++) await step('G (next image)', 'G', () => press('g'), 2500);
+}
+
+//-----------------------------------------------------------------------------
+// [SECTION] The transcript
+//-----------------------------------------------------------------------------
+const versions = {
+  chromium: context.browser()?.version() ?? '',
+  orca: execFileSync('orca', ['--version']).toString().trim(),
+};
+let md = `# Orca pass over LocalDx\n\nOrca ${versions.orca}, Chromium ${versions.chromium}, ${new Date().toISOString()}  \n` +
+  `Page: ${url}  \nForm after the Tab walk: ${JSON.stringify(filled)}\n\n` +
+  'Each step: the keys pressed (real X key events), where the focus was after it, and each utterance Orca ' +
+  'sent to speech in the meantime, in order (its key echo too: "tab", "6", "left shift").\n\n';
+for (const s of steps) {
+  md += `## ${s.n}. ${s.title}\n\nKeys: ${s.keys}  \nFocus: ${s.focus.role} "${s.focus.name}"` +
+    (s.focus.value !== undefined ? ` value "${s.focus.value}"` : '') +
+    (s.shown ? `  \nOn the page: file chosen "${s.shown.file}"; tables ${JSON.stringify(s.shown.tables)}; #live "${s.shown.live}"` : '') + '\n\n' +
+    (s.said.length ? s.said.map((w) => `> ${w}`).join('\n>\n') : '(Orca said nothing)') + '\n\n';
+}
+writeFileSync(path.join(out, 'transcript.md'), md);
+writeFileSync(path.join(out, 'transcript.json'), JSON.stringify({ versions, url, filled, steps }, null, 2) + '\n');
+console.log(`transcript: ${path.join(out, 'transcript.md')}`);
+await context.close();
