@@ -709,11 +709,11 @@ function announce(text) { $('live').textContent = text; }
 // and the request's header: nothing here stores it (no localStorage, sessionStorage, IndexedDB,
 // and the service worker does not cache /api/).
 async function operationsFetch(arg) {
-  const { model, token, from, to } = JSON.parse(arg);
+  const { model, token, from, to, period } = JSON.parse(arg);
   const init = { headers: { Authorization: 'Bearer ' + token }, cache: 'no-store' };
   const q = (p) => new URLSearchParams({ model, ...p }).toString();
   try {
-    const [h, c] = await Promise.all([fetch('/api/v1/drift/history?' + q({ from, to }), init), fetch('/api/v1/drift?' + q({}), init)]);
+    const [h, c] = await Promise.all([fetch('/api/v1/drift/history?' + q({ from, to, period }), init), fetch('/api/v1/drift?' + q({}), init)]);
     const [ht, ct] = await Promise.all([h.text(), c.text()]);
     M.appSetOperations(h.status !== 200 ? h.status : c.status, ht, ct);
   } catch (e) {

@@ -72,13 +72,90 @@ Json card_figure(const Model& m, const char* key) {
     return std::round(c[key]["value"].get<double>() * 1e4) / 1e4;
 }
 
+const char* kCoverageNote =
+    "estimated without labels from the debiased histogram of predicted values and how often the bundle's "
+    "prediction interval held the outcome in training, per predicted value (out-of-fold, cross-fitted): it holds "
+    "only while the errors, given the prediction, stay as in training. It follows a change in who is scored "
+    "(covariate shift); it cannot see a change in how outcomes follow from the inputs (concept shift), which only "
+    "labelled data can show";
+
+// Regression: the expected coverage of the bundle's prediction interval at each level, beside the
+// card's cross-fitted coverage; below the card when even the upper end is under it.
+Json coverage_json(const Model& m, const std::vector<SourceAggregate>& sources, uint64_t min_in_histogram,
+                   uint64_t min_sources, const std::string& seed) {
+    Json out{{"status", "insufficient"}, {"note", kCoverageNote}};
+    const Histogram& ref = m.reference.classes[0];
+    const Json& conformal =
+        m.card.contains("metrics") && m.card["metrics"].is_object() && m.card["metrics"].contains("conformal")
+            ? m.card["metrics"]["conformal"]
+            : Json();
+    auto by_bin = conformal.is_object() && conformal.contains("by_predicted_value")
+                      ? coverage_by_bin_from_json(conformal["by_predicted_value"], ref.bins())
+                      : Result<CoverageByBin>(problem("not_in_card",
+                                                      "the model card has no interval coverage by "
+                                                      "predicted value (train it again)"));
+    if (!by_bin) {
+        out["status"] = "not_estimated";
+        out["reason"] = by_bin.error().message;
+        return out;
+    }
+    const PooledCounts p = pooled_of(sources, "probability:0", ref.bins());
+    out["predictions"] = p.n;
+    if (p.n < min_in_histogram || p.sources < min_sources) return out;
+    const uint64_t patients =
+        m.schema.privacy.counting == Privacy::Counting::one_histogram ? p.n * report_histograms(m.schema) : p.n;
+    bool below = false;
+    Json levels = Json::array();
+    for (const CoverageEstimate& e :
+         coverage_estimate(*by_bin, p.counts, p.n, m.schema.privacy.epsilon, patients, seed_of(seed))) {
+        Json f{{"level", e.level},
+               {"value", std::round(e.coverage.value * 1e4) / 1e4},
+               {"ci95",
+                {std::round(std::clamp(e.coverage.lo, 0.0, 1.0) * 1e4) / 1e4,
+                 std::round(std::clamp(e.coverage.hi, 0.0, 1.0) * 1e4) / 1e4}},
+               {"card", nullptr}};
+        if (conformal.contains("levels") && conformal["levels"].is_array())
+            for (const auto& l : conformal["levels"])
+                if (l.contains("level") && l["level"] == e.level && l.contains("coverage") && l["coverage"].is_number())
+                    f["card"] = std::round(l["coverage"].get<double>() * 1e4) / 1e4;
+        if (f["card"].is_number()) f["below_card"] = f["ci95"][1].get<double>() < f["card"].get<double>();
+        below = below || (f.contains("below_card") && f["below_card"].get<bool>());
+        levels.push_back(std::move(f));
+    }
+    out["status"] = below ? "below_card" : "ok";
+    out["patients"] = patients;
+    out["figures"] = Json{{"interval_coverage", levels}};
+    return out;
+}
+
+// The card's out-of-fold calibration intercept and slope with their standard errors (from the
+// 95% intervals); none when the card does not have them.
+CalibrationDoubt calibration_doubt(const Model& m) {
+    CalibrationDoubt c;
+    const Json& metrics = m.card.contains("metrics") ? m.card["metrics"] : Json();
+    const Json& cal = metrics.is_object() && metrics.contains("calibration") ? metrics["calibration"] : Json();
+    auto read = [&cal](const char* key, double& value, double& se) {
+        if (!cal.is_object() || !cal.contains(key) || !cal[key].is_object()) return;
+        const Json& f = cal[key];
+        if (!f.contains("value") || !f["value"].is_number() || !f.contains("ci95") || !f["ci95"].is_array() ||
+            f["ci95"].size() != 2 || !f["ci95"][0].is_number() || !f["ci95"][1].is_number())
+            return;
+        value = f["value"].get<double>();
+        se = std::max(0.0, (f["ci95"][1].get<double>() - f["ci95"][0].get<double>()) / 3.92);
+    };
+    read("intercept", c.intercept, c.intercept_se);
+    read("slope", c.slope, c.slope_se);
+    return c;
+}
+
 // The performance estimate of a period from its sources: figures with intervals beside the card's.
 Json performance_json(const Model& m, const std::vector<SourceAggregate>& sources, uint64_t min_in_histogram,
                       uint64_t min_sources, const std::string& seed) {
     Json out{{"status", "insufficient"}, {"note", kEstimateNote}};
+    if (m.schema.outputs.regression()) return coverage_json(m, sources, min_in_histogram, min_sources, seed);
     if (m.schema.outputs.kind != TaskKind::binary) {
         out["status"] = "not_estimated";
-        out["reason"] = "estimated for binary tasks only";
+        out["reason"] = "estimated for binary and regression tasks only";
         return out;
     }
     const size_t positive = static_cast<size_t>(m.schema.outputs.positive);
@@ -90,8 +167,9 @@ Json performance_json(const Model& m, const std::vector<SourceAggregate>& source
     // Every patient of the period, from the patients counted in this one histogram.
     const uint64_t patients =
         m.schema.privacy.counting == Privacy::Counting::one_histogram ? p.n * report_histograms(m.schema) : p.n;
-    const PerformanceEstimate e = performance_estimate(ref, p.counts, p.n, m.schema.privacy.epsilon,
-                                                       m.schema.outputs.threshold, patients, seed_of(seed));
+    const PerformanceEstimate e =
+        performance_estimate(ref, p.counts, p.n, m.schema.privacy.epsilon, m.schema.outputs.threshold, patients,
+                             seed_of(seed), 400, calibration_doubt(m));
     Json figures = performance_estimate_json(e);
     const std::pair<const char*, const char*> keys[] = {{"auc", "auc_roc"},
                                                         {"sensitivity", "sensitivity"},

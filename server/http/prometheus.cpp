@@ -47,6 +47,9 @@ void routes_prometheus(App::State& s, RouteRegistrar& routes) {
         // interval's ends and the model card's figure.
         constexpr const char* kEstimated[] = {"auc", "sensitivity", "specificity", "ppv", "alert_rate"};
         std::map<std::string, std::ostringstream> estimated;
+        // Regression: the expected coverage of the prediction interval, per level, and the card's.
+        std::ostringstream coverage, coverage_lower, coverage_upper, coverage_card;
+        coverage.precision(10);
         const auto reported = s.store->reported_versions();
         if (!reported) {
             res.set_header("Retry-After", "5");
@@ -87,6 +90,23 @@ void routes_prometheus(App::State& s, RouteRegistrar& routes) {
                         estimated["card_" + k] << "localdx_model_card_" << k << "{" << labels << "} "
                                                << f["card"].get<double>() << "\n";
                 }
+            // Regression: the expected coverage of the prediction interval, per level.
+            if (const Json& perf = d["performance"];
+                perf.contains("figures") && perf["figures"].contains("interval_coverage"))
+                for (const auto& f : perf["figures"]["interval_coverage"]) {
+                    char level[32];
+                    std::snprintf(level, sizeof level, "%g", f["level"].get<double>());
+                    const std::string ll = labels + ",level=\"" + level + "\"";
+                    coverage << "localdx_estimated_interval_coverage{" << ll << "} " << f["value"].get<double>()
+                             << "\n";
+                    coverage_lower << "localdx_estimated_interval_coverage_lower{" << ll << "} "
+                                   << f["ci95"][0].get<double>() << "\n";
+                    coverage_upper << "localdx_estimated_interval_coverage_upper{" << ll << "} "
+                                   << f["ci95"][1].get<double>() << "\n";
+                    if (f["card"].is_number())
+                        coverage_card << "localdx_model_card_interval_coverage{" << ll << "} "
+                                      << f["card"].get<double>() << "\n";
+                }
             for (const auto& c : d["predicted_classes"])
                 classes << "localdx_predictions_estimated{" << labels << ",class=\""
                         << prom_escape(c["class"].get<std::string>()) << "\"} "
@@ -126,6 +146,17 @@ void routes_prometheus(App::State& s, RouteRegistrar& routes) {
             family(card.c_str(), "gauge", ("The model card's " + what + " (out-of-fold, at training).").c_str(),
                    estimated["card_" + k].str());
         }
+        family("localdx_estimated_interval_coverage", "gauge",
+               "Regression: estimated share of patients whose true value lies in the prediction interval at a "
+               "level, without labels (drift window); holds only while the errors, given the prediction, stay as "
+               "in training.",
+               coverage.str());
+        family("localdx_estimated_interval_coverage_lower", "gauge",
+               "Lower end of the 95% interval of the estimated interval coverage.", coverage_lower.str());
+        family("localdx_estimated_interval_coverage_upper", "gauge",
+               "Upper end of the 95% interval of the estimated interval coverage.", coverage_upper.str());
+        family("localdx_model_card_interval_coverage", "gauge",
+               "The model card's interval coverage at a level (cross-fitted, at training).", coverage_card.str());
         std::ostringstream thresholds;
         thresholds.precision(10);
         thresholds << "localdx_drift_psi_threshold{level=\"warn\"} " << s.cfg.psi_warn

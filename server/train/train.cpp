@@ -15,6 +15,7 @@
 #include <random>
 
 #include "conformal/conformal.h"
+#include "drift/estimate.h"
 #include "metrics/evaluation.h"
 #include "predict/predict.h"
 #include "metrics/evaluation.h"
@@ -446,6 +447,13 @@ Result<TrainResult> train_model(const Schema& schema, const Dataset& data, const
         probs.insert(probs.end(), p.begin(), p.end());
     }
     out.reference = reference_build(out.schema, data.values, probs);
+    // Regression: how often the cross-fitted interval held the outcome, per bin of the predicted
+    // value's reference histogram (the server estimates the coverage of new patients from it).
+    if (regression)
+        out.metrics["conformal"]["by_predicted_value"] = coverage_by_bin_to_json(
+            coverage_by_bin(out.reference.classes[0], kConformalLevels, oof,
+                            conformal_interval_cross_covered(out.schema.outputs, oof, data.outcomes, kConformalLevels,
+                                                             folds, cfg.seed)));
 
     // 6. The minimum information (predict/information.h): the task's own rule, or one derived from
     // the out-of-fold explanations.

@@ -309,13 +309,20 @@ Json conformal_interval_coverage(const Outputs& o, std::span<const double> predi
     return Json{{"rows", n}, {"levels", levels}};
 }
 
-Json conformal_interval_cross_coverage(const Outputs& o, std::span<const double> predicted,
-                                       std::span<const double> observed, std::span<const double> levels,
-                                       std::span<const Subgroup> subgroups, int folds, uint64_t seed) {
+namespace {
+// Per level and row, whether the row's observed value lies in the interval fitted on the other
+// folds, and the summed widths per level.
+struct CrossFitted {
+    std::vector<std::vector<int>> in;
+    std::vector<double> width;
+};
+CrossFitted cross_fitted_intervals(const Outputs& o, std::span<const double> predicted,
+                                   std::span<const double> observed, std::span<const double> levels, int folds,
+                                   uint64_t seed) {
     const size_t n = observed.size();
     const std::vector<int> fold = random_folds(n, folds, seed);
-    std::vector<std::vector<int>> in(levels.size(), std::vector<int>(n, 0));
-    std::vector<double> covered(levels.size(), 0), width(levels.size(), 0);
+    CrossFitted out{std::vector<std::vector<int>>(levels.size(), std::vector<int>(n, 0)),
+                    std::vector<double>(levels.size(), 0)};
     for (int f = 0; f < folds; ++f) {
         std::vector<double> cp, cy;
         for (size_t i = 0; i < n; ++i)
@@ -329,12 +336,32 @@ Json conformal_interval_cross_coverage(const Outputs& o, std::span<const double>
             if (fold[i] != f) continue;
             for (size_t l = 0; l < levels.size(); ++l) {
                 const Interval iv = conformal_interval(fitted, l, predicted[i]);
-                in[l][i] = observed[i] >= iv.low && observed[i] <= iv.high;
-                covered[l] += in[l][i];
-                width[l] += iv.high - iv.low;
+                out.in[l][i] = observed[i] >= iv.low && observed[i] <= iv.high;
+                out.width[l] += iv.high - iv.low;
             }
         }
     }
+    return out;
+}
+}  // namespace
+
+std::vector<std::vector<int>> conformal_interval_cross_covered(const Outputs& o, std::span<const double> predicted,
+                                                               std::span<const double> observed,
+                                                               std::span<const double> levels, int folds,
+                                                               uint64_t seed) {
+    return cross_fitted_intervals(o, predicted, observed, levels, folds, seed).in;
+}
+
+Json conformal_interval_cross_coverage(const Outputs& o, std::span<const double> predicted,
+                                       std::span<const double> observed, std::span<const double> levels,
+                                       std::span<const Subgroup> subgroups, int folds, uint64_t seed) {
+    const size_t n = observed.size();
+    const CrossFitted cf = cross_fitted_intervals(o, predicted, observed, levels, folds, seed);
+    const std::vector<std::vector<int>>& in = cf.in;
+    const std::vector<double>& width = cf.width;
+    std::vector<double> covered(levels.size(), 0);
+    for (size_t l = 0; l < levels.size(); ++l)
+        for (size_t i = 0; i < n; ++i) covered[l] += in[l][i];
     Json out_levels = Json::array();
     for (size_t l = 0; l < levels.size(); ++l)
         out_levels.push_back({{"level", levels[l]},

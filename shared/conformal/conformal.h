@@ -103,6 +103,12 @@ Json conformal_cross_coverage(std::span<const double> probabilities, std::span<c
 // width: {"rows", "levels": [{"level", "coverage", "mean_width"}]}.
 Json conformal_interval_coverage(const Outputs& o, std::span<const double> predicted, std::span<const double> observed);
 // Regression, cross-fitted as conformal_cross_coverage, with "subgroups" and "method".
+// conformal_interval_cross_covered: the same rows' verdicts, per level and row (1: the observed
+// value lies in the interval fitted on the other folds).
+std::vector<std::vector<int>> conformal_interval_cross_covered(const Outputs& o, std::span<const double> predicted,
+                                                               std::span<const double> observed,
+                                                               std::span<const double> levels, int folds,
+                                                               uint64_t seed);
 Json conformal_interval_cross_coverage(const Outputs& o, std::span<const double> predicted,
                                        std::span<const double> observed, std::span<const double> levels,
                                        std::span<const Subgroup> subgroups, int folds, uint64_t seed);

@@ -159,7 +159,7 @@ Estimated interval(double value, std::vector<double> reps) {
 
 PerformanceEstimate performance_estimate(const Histogram& probability, std::span<const uint64_t> observed, uint64_t n,
                                          double epsilon, double threshold, uint64_t patients, uint64_t seed,
-                                         int resamples) {
+                                         int resamples, const CalibrationDoubt& calibration) {
     PerformanceEstimate out;
     out.patients = patients;
     // The figures come from the debiased shares clipped at zero (the more accurate estimate), the
@@ -175,12 +175,23 @@ PerformanceEstimate performance_estimate(const Histogram& probability, std::span
         // The randomized counts again, debiased again: the noise of randomized response and of
         // which of the period's patients were counted in this histogram.
         const auto drawn = unclipped_shares(randomized_response_draw(shares, n, epsilon, rng), n, epsilon);
-        // The period's patients so spread, each positive with its probability (the binomial's
-        // normal approximation, as the counts may be fractional).
+        // A calibration as training knows it: the probabilities recalibrated by (a, b).
+        const double a = calibration.intercept_se > 0
+                             ? std::normal_distribution<double>(calibration.intercept, calibration.intercept_se)(rng)
+                             : 0,
+                     b = calibration.slope_se > 0
+                             ? std::normal_distribution<double>(calibration.slope, calibration.slope_se)(rng)
+                             : 1;
+        auto recalibrated = [a, b](double p) {
+            const double q = std::clamp(p, 1e-6, 1 - 1e-6);
+            return 1 / (1 + std::exp(-(a + b * std::log(q / (1 - q)))));
+        };
+        // The period's patients so spread, each positive with its (recalibrated) probability (the
+        // binomial's normal approximation, as the counts may be fractional).
         const auto seg = segments(probability, drawn, threshold);
         std::vector<double> pos(seg.size()), neg(seg.size());
         for (size_t i = 0; i < seg.size(); ++i) {
-            const double c = seg[i].share * count, m = std::clamp(seg[i].mean(), 0.0, 1.0);
+            const double c = seg[i].share * count, m = recalibrated(std::clamp(seg[i].mean(), 0.0, 1.0));
             pos[i] = c * m + std::normal_distribution<double>(0, std::sqrt(std::abs(c) * m * (1 - m)))(rng);
             neg[i] = c - pos[i];
         }
@@ -237,6 +248,110 @@ DriftInterval drift_interval(std::span<const uint64_t> reference, std::span<cons
     out.js = interval(point.js, js);
     out.psi.lo = std::max(0.0, out.psi.lo);
     out.js.lo = std::max(0.0, out.js.lo);
+    return out;
+}
+
+//-----------------------------------------------------------------------------
+// [SECTION] Regression: expected coverage of the prediction interval
+//-----------------------------------------------------------------------------
+CoverageByBin coverage_by_bin(const Histogram& reference, std::span<const double> levels,
+                              std::span<const double> predicted, std::span<const std::vector<int>> covered_rows) {
+    CoverageByBin c{{levels.begin(), levels.end()},
+                    std::vector<uint64_t>(reference.bins(), 0),
+                    std::vector<std::vector<uint64_t>>(levels.size(), std::vector<uint64_t>(reference.bins(), 0))};
+    for (size_t i = 0; i < predicted.size(); ++i) {
+        const size_t b = histogram_bin(reference, predicted[i]);
+        ++c.rows[b];
+        for (size_t l = 0; l < levels.size() && l < covered_rows.size(); ++l)
+            c.covered[l][b] += i < covered_rows[l].size() && covered_rows[l][i] ? 1 : 0;
+    }
+    return c;
+}
+
+Json coverage_by_bin_to_json(const CoverageByBin& c) {
+    return Json{{"levels", c.levels}, {"rows", c.rows}, {"covered", c.covered}};
+}
+
+Result<CoverageByBin> coverage_by_bin_from_json(const Json& j, size_t bins) {
+    auto bad = [](const std::string& what) {
+        return problem("bad_card", "the card's interval coverage by predicted value: " + what,
+                       "metrics.conformal.by_predicted_value");
+    };
+    if (!j.is_object() || !j.contains("levels") || !j.contains("rows") || !j.contains("covered") ||
+        !j["levels"].is_array() || !j["rows"].is_array() || !j["covered"].is_array())
+        return bad("levels, rows and covered are required");
+    CoverageByBin c;
+    for (const auto& l : j["levels"]) {
+        if (!l.is_number() || l.get<double>() <= 0 || l.get<double>() >= 1) return bad("a level is not in (0, 1)");
+        c.levels.push_back(l.get<double>());
+    }
+    auto counts = [&](const Json& a, std::vector<uint64_t>& out) {
+        if (!a.is_array() || a.size() != bins) return false;
+        for (const auto& x : a) {
+            if (!x.is_number_unsigned() && !(x.is_number_integer() && x.get<int64_t>() >= 0)) return false;
+            out.push_back(x.get<uint64_t>());
+        }
+        return true;
+    };
+    if (!counts(j["rows"], c.rows)) return bad("rows needs one count per bin of the predicted value");
+    if (j["covered"].size() != c.levels.size()) return bad("covered needs one list per level");
+    for (const auto& per_level : j["covered"]) {
+        c.covered.emplace_back();
+        if (!counts(per_level, c.covered.back())) return bad("covered needs one count per bin of the predicted value");
+        for (size_t b = 0; b < bins; ++b)
+            if (c.covered.back()[b] > c.rows[b]) return bad("more rows covered than in the bin");
+    }
+    return c;
+}
+
+std::vector<CoverageEstimate> coverage_estimate(const CoverageByBin& c, std::span<const uint64_t> observed, uint64_t n,
+                                                double epsilon, uint64_t patients, uint64_t seed, int resamples) {
+    const size_t bins = c.rows.size();
+    std::vector<CoverageEstimate> out;
+    if (observed.size() != bins || n == 0) return out;
+    const uint64_t all_rows = std::accumulate(c.rows.begin(), c.rows.end(), uint64_t{0});
+    // Each bin's training coverage at level l (the overall one where training had no rows).
+    auto rates = [&](size_t l) {
+        const double overall =
+            all_rows ? static_cast<double>(std::accumulate(c.covered[l].begin(), c.covered[l].end(), uint64_t{0})) /
+                           static_cast<double>(all_rows)
+                     : c.levels[l];
+        std::vector<double> r(bins, overall);
+        for (size_t b = 0; b < bins; ++b)
+            if (c.rows[b]) r[b] = static_cast<double>(c.covered[l][b]) / static_cast<double>(c.rows[b]);
+        return r;
+    };
+    // The share of patients covered, from shares per bin (negative shares allowed) and rates.
+    auto expected = [](std::span<const double> shares, std::span<const double> r) {
+        double covered = 0, total = 0;
+        for (size_t b = 0; b < shares.size(); ++b) {
+            covered += shares[b] * r[b];
+            total += shares[b];
+        }
+        return total > 0 ? covered / total : NAN;
+    };
+    const std::vector<double> point_shares = debiased_shares(observed, n, epsilon);
+    const std::vector<double> shares = unclipped_shares(observed, n, epsilon);
+    const double count = static_cast<double>(patients);
+    for (size_t l = 0; l < c.levels.size() && l < c.covered.size(); ++l) {
+        const std::vector<double> r = rates(l);
+        std::mt19937_64 rng(seed + l);
+        std::vector<double> reps;
+        for (int k = 0; k < resamples; ++k) {
+            const auto drawn = unclipped_shares(randomized_response_draw(shares, n, epsilon, rng), n, epsilon);
+            std::vector<double> rr(bins);
+            for (size_t b = 0; b < bins; ++b)
+                rr[b] = c.rows[b] ? static_cast<double>(std::binomial_distribution<uint64_t>(c.rows[b], r[b])(rng)) /
+                                        static_cast<double>(c.rows[b])
+                                  : r[b];
+            const double e = expected(drawn, rr);
+            // The period's patients, each covered with that chance (the binomial's normal approximation).
+            const double q = std::isnan(e) ? 0 : std::clamp(e, 0.0, 1.0);
+            const double sd = count > 0 ? std::sqrt(q * (1 - q) / count) : 0;
+            reps.push_back(sd > 0 ? e + std::normal_distribution<double>(0, sd)(rng) : e);
+        }
+        out.push_back({c.levels[l], interval(expected(point_shares, r), reps)});
+    }
     return out;
 }
 

@@ -7,6 +7,7 @@
 //   [SECTION] Expected performance from a histogram of calibrated probabilities
 //   [SECTION] Estimate with intervals (parametric bootstrap over the randomized counts)
 //   [SECTION] Drift figures with intervals
+//   [SECTION] Regression: expected coverage of the prediction interval
 //
 // A calibrated model's probability is the chance that the patient is positive. Given how many
 // patients fall in each probability bin, the expected number of true positives above the
@@ -26,6 +27,7 @@
 #include <string>
 #include <vector>
 
+#include "base/error.h"
 #include "base/json.h"
 #include "drift/histogram.h"
 
@@ -63,7 +65,8 @@ Performance performance_expected(const Histogram& probability, std::span<const d
 // A figure and its 95% interval for one period's patients. The interval is predictive: where the
 // figure computed from those patients' true labels should fall, accounting for the randomized
 // response (the counts are redrawn from the debiased shares and debiased again), which patients
-// landed in which bin, and which of them turned out positive (labels drawn from the probabilities).
+// landed in which bin, and which of them turned out positive (labels drawn from the probabilities,
+// recalibrated by a draw from CalibrationDoubt when one is given).
 struct Estimated {
     double value = 0, lo = 0, hi = 0;
 };
@@ -71,12 +74,20 @@ struct PerformanceEstimate {
     Estimated auc, sensitivity, specificity, ppv, alert_rate;
     uint64_t patients = 0;  // the period's patients the figures are about
 };
+// How well training knows the model's calibration: the logistic calibration intercept and slope
+// of its out-of-fold predictions (logit P(y) = a + b logit p; 0 and 1 when calibrated) with their
+// standard errors (the model card's 95% intervals / 3.92). With it each redraw also recalibrates
+// the probabilities by an (a, b) drawn from them, so the interval includes the doubt about the
+// calibration the estimate rests on; without it (all zero) that doubt is left out.
+struct CalibrationDoubt {
+    double intercept = 0, intercept_se = 0, slope = 1, slope_se = 0;
+};
 // observed: the randomized counts of the probability histogram, from `n` patients counted in it;
 // patients: every patient of the period (n when each patient is counted in every histogram).
 // Deterministic for a given seed.
 PerformanceEstimate performance_estimate(const Histogram& probability, std::span<const uint64_t> observed, uint64_t n,
                                          double epsilon, double threshold, uint64_t patients, uint64_t seed,
-                                         int resamples = 400);
+                                         int resamples = 400, const CalibrationDoubt& calibration = {});
 // {"auc": {"value", "ci95": [lo, hi]}, ...}, rounded to 4 decimals.
 Json performance_estimate_json(const PerformanceEstimate& e);
 
@@ -91,5 +102,39 @@ struct DriftInterval {
 };
 DriftInterval drift_interval(std::span<const uint64_t> reference, std::span<const uint64_t> live, uint64_t n,
                              double epsilon, uint64_t seed, int resamples = 200);
+
+//-----------------------------------------------------------------------------
+// [SECTION] Regression: expected coverage of the prediction interval
+//-----------------------------------------------------------------------------
+// The bundle's prediction interval has one width for every patient, so how often it holds the
+// true value depends on where the patients' predictions fall: training's out-of-fold rows tell,
+// per bin of the predicted value's reference histogram, how many rows fell there and how many of
+// them the (cross-fitted) interval covered at each level. Spread over a period's debiased
+// histogram of predicted values, that gives the coverage expected for its patients. Like the
+// figures above it holds only while the residuals, given the prediction, behave as in training;
+// and predictions beyond training's range all fall in its first or last bin, whose rows cannot
+// tell how the errors go on beyond them.
+struct CoverageByBin {
+    std::vector<double> levels;                  // conformal levels, ascending
+    std::vector<uint64_t> rows;                  // per bin of the reference histogram (missing bin included)
+    std::vector<std::vector<uint64_t>> covered;  // per level, per bin
+};
+// predicted: out-of-fold predictions; covered_rows: per level, per row, 1 when covered.
+CoverageByBin coverage_by_bin(const Histogram& reference, std::span<const double> levels,
+                              std::span<const double> predicted, std::span<const std::vector<int>> covered_rows);
+// {"levels", "rows", "covered"}; read back with its shape checked against the histogram's bins.
+Json coverage_by_bin_to_json(const CoverageByBin& c);
+[[nodiscard]] Result<CoverageByBin> coverage_by_bin_from_json(const Json& j, size_t bins);
+
+struct CoverageEstimate {
+    double level = 0;
+    Estimated coverage;
+};
+// The expected share of the period's patients whose true value lies in the interval, per level,
+// with a 95% predictive interval: the randomized counts redrawn (as performance_estimate), each
+// bin's training coverage redrawn from its rows (a bin of 40 rows tells it only so well), and
+// the period's patients covered or not. A bin with no training rows takes the overall coverage.
+std::vector<CoverageEstimate> coverage_estimate(const CoverageByBin& c, std::span<const uint64_t> observed, uint64_t n,
+                                                double epsilon, uint64_t patients, uint64_t seed, int resamples = 400);
 
 }  // namespace ldx

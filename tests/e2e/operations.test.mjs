@@ -139,6 +139,19 @@ test('operations view: the shifted field ranked first, its PSI crossing the aler
   await page.waitForTimeout(300);
   await page.screenshot({ path: path.join(env.shots, 'operations.png') });
 
+  // Per week: the same reports in ISO weeks (Monday to Sunday, clipped to the four weeks the view
+  // asks for), as the server answers them.
+  await page.getByRole('checkbox', { name: 'Per week' }).press('Space');  // as a keyboard user ticks it
+  await page.waitForFunction(() => { const o = window.localdx.viewState().operations; return o.weekly && !o.loading; }, null, { timeout: 30000 });
+  const weekly = await page.evaluate(() => window.localdx.viewState().operations);
+  const weeks = await (await operatorGet(server.base, `/api/v1/drift/history?model=pima-diabetes&from=${day(-27)}&to=${day(1)}&period=week`)).json();
+  assert.equal(weeks.period, 'week');
+  assert.deepEqual(weekly.days.map((d) => d.day), weeks.periods.map((p) => p.from));
+  assert.equal(weekly.days.reduce((n, d) => n + d.predictions, 0), ops.days.reduce((n, d) => n + d.predictions, 0));
+  assert.match(weekly.alt.auc, /^Estimated AUC per week/);
+  await page.getByRole('checkbox', { name: 'Per week' }).press('Space');  // as a keyboard user ticks it
+  await page.waitForFunction(() => { const o = window.localdx.viewState().operations; return !o.weekly && o.loaded && !o.loading; }, null, { timeout: 30000 });
+
   // The token is in the page's memory only: nowhere in its storage, and not in the DOM.
   const stored = await page.evaluate(async () => {
     const all = [];

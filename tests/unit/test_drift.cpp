@@ -510,5 +510,71 @@ TEST(DriftEstimate, TracksTrueFiguresUnderCovariateShiftAndMissesConceptShift) {
     // Under concept shift the true AUC leaves the interval nearly every day: the estimate does not move.
     EXPECT_GE(concept_flagged, 30);
 }
+
+// Regression: a model whose errors grow with its prediction (sd 10 + 0.3 x), a 90% interval of
+// one width from 600 training rows. Shifting the patients to higher predictions (the mean from 120
+// to 152) lowers the share the interval holds; the estimate from the randomized histogram of
+// predictions follows it. (A shift far past training's top bin is followed only in part: the
+// top bin's training rows, nearer its lower edge, cannot say how wide the errors grow beyond
+// them; with the mean at 180 the estimate said 0.83 where 0.78 were covered.)
+TEST(DriftEstimate, IntervalCoverageFollowsWherePredictionsFall) {
+    std::mt19937_64 rng(29);
+    auto residual = [&rng](double x) { return std::normal_distribution<double>(0, 10 + 0.3 * x)(rng); };
+    auto prediction = [&rng](bool shifted) { return std::gamma_distribution<double>(4, shifted ? 38 : 30)(rng); };
+    std::vector<double> predicted, abs_res;
+    for (int i = 0; i < 600; ++i) {
+        predicted.push_back(prediction(false));
+        abs_res.push_back(std::abs(residual(predicted.back())));
+    }
+    std::vector<double> sorted = abs_res;
+    std::sort(sorted.begin(), sorted.end());
+    const double half_width = sorted[static_cast<size_t>(std::ceil(601 * 0.9)) - 1];
+    std::vector<std::vector<int>> covered(1);
+    for (double r : abs_res) covered[0].push_back(r <= half_width);
+    Histogram ref{"predicted", quantile_edges(predicted, 10), {}};
+    ref.counts.assign(ref.bins(), 0);
+    for (double x : predicted) histogram_add(ref, x);
+    const std::vector<double> levels = {0.9};
+    const CoverageByBin by_bin = coverage_by_bin(ref, levels, predicted, covered);
+    ASSERT_EQ(by_bin.rows.size(), ref.bins());
+    EXPECT_EQ(std::accumulate(by_bin.rows.begin(), by_bin.rows.end(), uint64_t{0}), 600u);
+    // The card's figure (what training saw) and the round trip through the card's JSON.
+    const double card = static_cast<double>(std::accumulate(covered[0].begin(), covered[0].end(), 0)) / 600;
+    auto back = coverage_by_bin_from_json(Json::parse(coverage_by_bin_to_json(by_bin).dump()), ref.bins());
+    ASSERT_TRUE(back.ok()) << back.error().describe();
+    EXPECT_EQ(back->covered, by_bin.covered);
+    EXPECT_FALSE(coverage_by_bin_from_json(coverage_by_bin_to_json(by_bin), ref.bins() + 1).ok());
+
+    const double epsilon = 2;
+    int days = 0, held = 0;
+    double shifted_estimate = 0, baseline_estimate = 0, shifted_truth = 0;
+    for (int day = 0; day < 80; ++day) {
+        const bool shifted = day >= 40;
+        const uint64_t n = 600;  // patients counted in the histogram (of 6,000 scored)
+        std::vector<double> shares(ref.bins(), 0);
+        double in = 0;
+        for (int i = 0; i < 6000; ++i) {
+            const double x = prediction(shifted);
+            in += std::abs(residual(x)) <= half_width;
+            if (static_cast<uint64_t>(i) < n) shares[histogram_bin(ref, x)] += 1.0 / static_cast<double>(n);
+        }
+        const double truth = in / 6000;
+        const auto observed = randomized_response_draw(shares, n, epsilon, rng);
+        const auto e = coverage_estimate(by_bin, observed, n, epsilon, 6000, static_cast<uint64_t>(day));
+        ASSERT_EQ(e.size(), 1u);
+        EXPECT_EQ(e[0].level, 0.9);
+        ++days;
+        held += e[0].coverage.lo <= truth && truth <= e[0].coverage.hi;
+        (shifted ? shifted_estimate : baseline_estimate) += e[0].coverage.value / 40;
+        if (shifted) shifted_truth += truth / 40;
+    }
+    std::printf(
+        "card %.3f; estimated coverage %.3f before the shift, %.3f after (true %.3f); the interval held "
+        "the true coverage on %d/%d days\n",
+        card, baseline_estimate, shifted_estimate, shifted_truth, held, days);
+    EXPECT_GE(held * 10, days * 9);
+    EXPECT_NEAR(baseline_estimate, card, 0.03);
+    EXPECT_LT(shifted_estimate, card - 0.05);  // the shift to wider errors shows
+}
 }  // namespace
 }  // namespace ldx

@@ -317,9 +317,10 @@ void host_keep_calibrator(const std::string& sha256, const std::string& calibrat
 void host_forget_calibrator(const std::string& sha256) { js_host_call("forgetCalibrator", sha256.c_str()); }
 void host_print(const std::string& text) { js_host_call("print", text.c_str()); }
 void host_operations_fetch(const std::string& model, const std::string& token, const std::string& from,
-                           const std::string& to) {
-    js_host_call("operationsFetch",
-                 json_dump(Json{{"model", model}, {"token", token}, {"from", from}, {"to", to}}).c_str());
+                           const std::string& to, const std::string& period) {
+    js_host_call(
+        "operationsFetch",
+        json_dump(Json{{"model", model}, {"token", token}, {"from", from}, {"to", to}, {"period", period}}).c_str());
 }
 int64_t host_now() { return static_cast<int64_t>(emscripten_date_now() / 1000); }
 

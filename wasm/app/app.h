@@ -210,9 +210,11 @@ struct OperationsPeriod {
     std::vector<std::vector<double>> live;    // per field: the debiased share per bin (empty: too few)
     std::string performance;                  // "ok" | "below_card" | "insufficient" | "not_estimated"
     OperationsFigure auc, sensitivity;
+    OperationsFigure coverage;  // regression: the 90% prediction interval's expected coverage
 };
 struct OperationsData {
     std::string model;
+    bool weekly = false;              // periods are ISO weeks (Monday to Sunday), else days
     std::vector<std::string> fields;  // as the history names them (the schema's names)
     std::vector<OperationsPeriod> periods;
     double psi_warn = 0.1, psi_alert = 0.25;
@@ -225,6 +227,7 @@ struct OperationsState {
     std::string token;   // the operator's bearer token: this memory only, this session only
     std::string status;  // what is happening or why nothing is shown ("The operator token was refused.")
     bool loading = false;
+    bool weekly = false;  // ask for weeks rather than days
     std::optional<OperationsData> data;
     int field = -1, day = -1;  // the chosen field (index into data->fields) and day (into periods); -1 not yet
 };
@@ -325,7 +328,7 @@ void host_print(const std::string& text);  // the browser's print of this summar
 // The page fetches the model's drift history (from..to, days) and current drift with the operator's
 // token as `Authorization: Bearer` and hands both answers to app_set_operations.
 void host_operations_fetch(const std::string& model, const std::string& token, const std::string& from,
-                           const std::string& to);
+                           const std::string& to, const std::string& period);
 int64_t host_now();  // the page's clock, seconds since 1970 UTC
 // The page keeps a site calibrator per bundle (localStorage) and hands it back when the bundle loads.
 void host_keep_calibrator(const std::string& sha256, const std::string& calibrator_json);

@@ -2,7 +2,6 @@
 // that report to this server, read with an operator's token (docs/operations.md).
 //
 // Index of this file
-//   [SECTION] Reading the server's answers (strict JSON, problems as values)
 //   [SECTION] Words: each chart's text alternative
 //   [SECTION] The token and the request
 //   [SECTION] Tables and charts
@@ -10,12 +9,16 @@
 //   [SECTION] State for tests
 //
 // Nothing here is computed from patients: the server pools the randomized aggregate reports
-// (GET /api/v1/drift/history, /api/v1/drift) and this view only draws what it answered. The
-// operator's token is typed here, kept in AppState for the session and handed to the page's
-// fetch as it is sent; it is never stored by the page (web/app.js, operationsFetch).
+// (GET /api/v1/drift/history, /api/v1/drift) and this view only draws what it answered (read by
+// operations_json.cpp). The operator's token is typed here, kept in AppState for the session and
+// handed to the page's fetch as it is sent; it is never stored by the page (web/app.js,
+// operationsFetch).
 #include <algorithm>
+#include <array>
 #include <cctype>
 #include <cmath>
+#include <cstdlib>
+#include <functional>
 
 #include "a11y.h"
 #include "app.h"
@@ -28,148 +31,30 @@
 namespace ldx::app {
 
 //-----------------------------------------------------------------------------
-// [SECTION] Reading the server's answers
-//-----------------------------------------------------------------------------
-namespace {
-// A number at `key`, NaN when absent or null (a histogram with too few patients has no figures).
-Result<double> number_or_nan(const Json& obj, std::string_view key, const std::string& path) {
-    if (!obj.contains(key) || obj[std::string(key)].is_null()) return NAN;
-    return json_number(obj, key, path);
-}
-
-// [lo, hi] at `key`, or NaNs when absent.
-Result<std::pair<double, double>> interval_or_nan(const Json& obj, std::string_view key, const std::string& path) {
-    const Json& a = json_member(obj, key);
-    if (a.is_null()) return std::pair<double, double>{NAN, NAN};
-    std::vector<double> v;
-    if (!json_number_array(a, v) || v.size() != 2)
-        return problem("wrong_type", "expected [lower, upper]", path + "." + std::string(key));
-    return std::pair{v[0], v[1]};
-}
-
-Result<OperationsFigure> figure_from_json(const Json& figures, const char* key, const std::string& path) {
-    OperationsFigure f;
-    const Json& j = json_member(figures, key);
-    if (!j.is_object()) return f;  // not estimated this period
-    const std::string at = path + "." + key;
-    auto v = json_number(j, "value", at);
-    if (!v) return v.problems();
-    auto ci = interval_or_nan(j, "ci95", at);
-    if (!ci) return ci.problems();
-    auto card = number_or_nan(j, "card", at);
-    if (!card) return card.problems();
-    f.value = *v;
-    f.lo = ci->first;
-    f.hi = ci->second;
-    f.card = *card;
-    f.below_card = json_member(j, "below_card") == true;
-    return f;
-}
-
-// One field's drift in words for the alerts list: "glucose: PSI 0.41, at or above the alert line 0.25".
-std::string alert_words(const Json& x, const char* key, double warn, double alert) {
-    const std::string status = json_text_or(x, "status");
-    const double psi = json_member(x, "psi").is_number() ? json_member(x, "psi").get<double>() : NAN;
-    return json_text_or(x, key) + ": PSI " + fmt(psi, "%.2f") +
-           (status == "alert" ? ", at or above the alert line " + fmt(alert, "%.2f")
-                              : ", at or above the warning line " + fmt(warn, "%.2f"));
-}
-}  // namespace
-
-Result<OperationsData> operations_from_json(std::string_view history, std::string_view current) {
-    auto h = json_parse(history, "drift history");
-    if (!h) return h.problems();
-    auto c = json_parse(current, "current drift");
-    if (!c) return c.problems();
-    const Json& hj = *h;
-    if (!hj.is_object()) return problem("wrong_type", "the drift history is not an object");
-    OperationsData d;
-    auto model = json_string(hj, "model", "history");
-    if (!model) return model.problems();
-    d.model = *model;
-    const Json& thresholds = json_member(hj, "thresholds");
-    auto warn = json_number(thresholds, "psi_warn", "history.thresholds");
-    if (!warn) return warn.problems();
-    auto alert = json_number(thresholds, "psi_alert", "history.thresholds");
-    if (!alert) return alert.problems();
-    d.psi_warn = *warn;
-    d.psi_alert = *alert;
-    const Json& periods = json_member(hj, "periods");
-    if (!periods.is_array()) return problem("wrong_type", "expected an array", "history.periods");
-    for (size_t i = 0; i < periods.size(); ++i) {
-        const Json& pj = periods[i];
-        const std::string at = "history.periods[" + std::to_string(i) + "]";
-        OperationsPeriod p;
-        auto day = json_string(pj, "from", at);
-        if (!day) return day.problems();
-        p.day = *day;
-        for (auto [key, out] : {std::pair{"reports", &p.reports}, std::pair{"predictions", &p.predictions},
-                                std::pair{"sources", &p.sources}}) {
-            const auto n = json_int_in(pj, key, 0, int64_t{1} << 53);
-            if (!n) return problem("wrong_type", "expected a whole number", at + "." + key);
-            *out = static_cast<uint64_t>(*n);
-        }
-        const Json& fields = json_member(pj, "fields");
-        if (!fields.is_array()) return problem("wrong_type", "expected an array", at + ".fields");
-        for (size_t f = 0; f < fields.size(); ++f) {
-            const std::string fat = at + ".fields[" + std::to_string(f) + "]";
-            auto name = json_string(fields[f], "field", fat);
-            if (!name) return name.problems();
-            if (i == 0) d.fields.push_back(*name);
-            if (f >= d.fields.size() || d.fields[f] != *name)
-                return problem("wrong_value", "the periods list different fields", fat + ".field");
-            auto psi = number_or_nan(fields[f], "psi", fat);
-            if (!psi) return psi.problems();
-            auto ci = interval_or_nan(fields[f], "psi_ci95", fat);
-            if (!ci) return ci.problems();
-            std::vector<double> live;
-            if (fields[f].contains("live") && !json_number_array(fields[f]["live"], live))
-                return problem("wrong_type", "expected numbers", fat + ".live");
-            p.psi.push_back(*psi);
-            p.psi_lo.push_back(ci->first);
-            p.psi_hi.push_back(ci->second);
-            p.live.push_back(std::move(live));
-        }
-        if (p.psi.size() != d.fields.size()) return problem("wrong_value", "a field is missing", at + ".fields");
-        const Json& perf = json_member(pj, "performance");
-        p.performance = json_text_or(perf, "status", "not_estimated");
-        if (d.note.empty()) d.note = json_text_or(perf, "note");
-        const Json& figures = json_member(perf, "figures");
-        auto auc = figure_from_json(figures, "auc", at + ".performance.figures");
-        if (!auc) return auc.problems();
-        auto sens = figure_from_json(figures, "sensitivity", at + ".performance.figures");
-        if (!sens) return sens.problems();
-        p.auc = *auc;
-        p.sensitivity = *sens;
-        d.periods.push_back(std::move(p));
-    }
-    // What is active now: every field and output at or above a line, and an estimate below the card.
-    const Json& cj = *c;
-    for (const auto& [list, key] : {std::pair{"fields", "field"}, std::pair{"outputs", "output"}}) {
-        const Json& xs = json_member(cj, list);
-        if (!xs.is_array()) continue;
-        for (const Json& x : xs) {
-            const std::string status = json_text_or(x, "status");
-            if (status == "alert" || status == "warn") d.alerts.push_back(alert_words(x, key, d.psi_warn, d.psi_alert));
-        }
-    }
-    const Json& perf = json_member(cj, "performance");
-    if (json_text_or(perf, "status") == "below_card")
-        for (const char* key : {"auc", "sensitivity", "specificity", "ppv"}) {
-            auto f = figure_from_json(json_member(perf, "figures"), key, "current.performance.figures");
-            if (f && f->below_card)
-                d.alerts.push_back(std::string("estimated ") + key + " " + fmt(f->value, "%.2f") + " (95% " +
-                                   fmt(f->lo, "%.2f") + " to " + fmt(f->hi, "%.2f") + ") is below the card's " +
-                                   fmt(f->card, "%.2f"));
-        }
-    return d;
-}
-
-//-----------------------------------------------------------------------------
 // [SECTION] Words
 //-----------------------------------------------------------------------------
 namespace {
 std::string psi_text(double v) { return std::isnan(v) ? "too few patients" : fmt(v, "%.2f"); }
+const char* per(const OperationsData& d) { return d.weekly ? "per week" : "per day"; }
+
+// A period's first day in words for the x axis: "2026-11-29" -> "Nov 29" (weeks: their Monday).
+std::string short_day(const std::string& day) {
+    static const char* const kMonths[] = {"Jan", "Feb", "Mar", "Apr", "May", "Jun",
+                                          "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"};
+    if (day.size() != 10) return day;
+    const int m = std::atoi(day.substr(5, 2).c_str()), dd = std::atoi(day.substr(8, 2).c_str());
+    return m >= 1 && m <= 12 ? std::string(kMonths[m - 1]) + " " + std::to_string(dd) : day;
+}
+// The x axis of a chart over the periods: a date under each tick.
+PlotAxes period_axes(const OperationsData& d, const char* y_label, double y_min, double y_max) {
+    const double last = static_cast<double>(d.periods.size() - 1);
+    PlotAxes a{d.weekly ? "week starting" : "day", y_label, y_min, y_max, false, 0, std::max(1.0, last)};
+    a.x_text = [&d](double x) {
+        const long i = std::lround(std::clamp(x, 0.0, static_cast<double>(d.periods.size() - 1)));
+        return short_day(d.periods[static_cast<size_t>(i)].day);
+    };
+    return a;
+}
 
 // Fields by their latest PSI, highest first (fields without one last).
 std::vector<size_t> ranked_fields(const OperationsData& d) {
@@ -192,7 +77,7 @@ int first_alert(const OperationsData& d, size_t f) {
 }
 
 std::string psi_alt(const OperationsData& d, size_t f) {
-    std::string t = "PSI of " + d.fields[f] + " per day against the warning line " + fmt(d.psi_warn, "%.2f") +
+    std::string t = "PSI of " + d.fields[f] + " " + per(d) + " against the warning line " + fmt(d.psi_warn, "%.2f") +
                     " and the alert line " + fmt(d.psi_alert, "%.2f") + ":";
     for (size_t i = 0; i < d.periods.size(); ++i)
         t += std::string(i ? ";" : "") + " " + d.periods[i].day + " " + psi_text(d.periods[i].psi[f]);
@@ -232,9 +117,10 @@ std::string bin_name(const AppState& s, const std::string& field, size_t b) {
 
 std::string histogram_alt(const AppState& s, const OperationsData& d, size_t f, size_t day) {
     const std::vector<double>& live = d.periods[day].live[f];
-    if (live.empty()) return d.fields[f] + " on " + d.periods[day].day + ": too few patients for a histogram.";
+    const std::string on = d.fields[f] + (d.weekly ? " in the week of " : " on ") + d.periods[day].day;
+    if (live.empty()) return on + ": too few patients for a histogram.";
     const std::vector<double> train = training_shares(s, d.fields[f]);
-    std::string t = d.fields[f] + " on " + d.periods[day].day + ", share of patients per range, live against training:";
+    std::string t = on + ", share of patients per range, live against training:";
     for (size_t b = 0; b < live.size(); ++b)
         t += std::string(b ? ";" : "") + " " + bin_name(s, d.fields[f], b) + " " + pct(live[b]) +
              (b < train.size() ? " against " + pct(train[b]) : "");
@@ -242,7 +128,7 @@ std::string histogram_alt(const AppState& s, const OperationsData& d, size_t f, 
 }
 
 std::string figure_alt(const OperationsData& d, const char* name, OperationsFigure OperationsPeriod::*fig) {
-    std::string t = std::string("Estimated ") + name + " per day with its 95% interval";
+    std::string t = std::string("Estimated ") + name + " " + per(d) + " with its 95% interval";
     double card = NAN;
     for (const auto& p : d.periods)
         if (!std::isnan((p.*fig).card)) card = (p.*fig).card;
@@ -255,7 +141,7 @@ std::string figure_alt(const OperationsData& d, const char* name, OperationsFigu
              " to " + fmt(f.hi, "%.2f") + (f.below_card ? ", below the card" : "") + ")";
         any = true;
     }
-    return any ? t + "." : t + " no day has enough patients for an estimate.";
+    return any ? t + "." : t + (d.weekly ? " no week" : " no day") + " has enough patients for an estimate.";
 }
 
 //-----------------------------------------------------------------------------
@@ -268,7 +154,8 @@ void request(AppState& s) {
     o.status = "Reading the drift history from the server…";
     // The last four weeks, up to tomorrow: the server accepts reports dated tomorrow (time zones).
     const int64_t now = host_now();
-    host_operations_fetch(s.model->model.manifest.name, o.token, utc_day(now - 27 * 86400), utc_day(now + 86400));
+    host_operations_fetch(s.model->model.manifest.name, o.token, utc_day(now - 27 * 86400), utc_day(now + 86400),
+                          o.weekly ? "week" : "day");
 }
 
 void draw_token(AppState& s) {
@@ -289,6 +176,8 @@ void draw_token(AppState& s) {
                                                 ImGuiInputTextFlags_Password | ImGuiInputTextFlags_EnterReturnsTrue);
     ImGui::SameLine();
     if ((button("Show drift") || enter) && !o.token.empty()) request(s);
+    ImGui::SameLine();
+    if (ImGui::Checkbox("Per week", &o.weekly) && !o.token.empty() && o.data) request(s);
     if (!o.status.empty()) {
         ImGui::TextColored(o.status.rfind("Reading", 0) == 0 ? kGrey : kRed, "%s", o.status.c_str());
         a11y::text("##a11y-ops-status", a11y::Role::status, o.status);
@@ -355,32 +244,45 @@ PlotSeries level(double y, double days, ImU32 color, std::string legend) {
 
 float plot_side() { return std::clamp(ImGui::GetContentRegionAvail().x * 0.42f, 160 * S(), 320 * S()); }
 
+// A figure over the periods (value, lower and upper end; NaN: none that period) with dashed lines
+// at fixed levels, on a square plot with the periods' dates under it.
+void plot_over_time(const char* id, const OperationsData& d, const std::string& legend,
+                    const std::function<std::array<double, 3>(const OperationsPeriod&)>& at,
+                    std::vector<PlotSeries> levels, const char* y_label, double top) {
+    PlotSeries v, lo, hi;
+    v.legend = legend;
+    lo.color = hi.color = IM_COL32(150, 180, 225, 255);
+    lo.legend = "95% interval";
+    for (size_t i = 0; i < d.periods.size(); ++i) {
+        const auto [value, low, high] = at(d.periods[i]);
+        if (std::isnan(value)) continue;
+        v.points.push_back({static_cast<double>(i), value});
+        lo.points.push_back({static_cast<double>(i), low});
+        hi.points.push_back({static_cast<double>(i), high});
+    }
+    v.line = v.points.size() > 1;
+    std::vector<PlotSeries> series{lo, hi, v};
+    series.insert(series.end(), levels.begin(), levels.end());
+    plot_xy(id, plot_side(), series, period_axes(d, y_label, 0, top));
+}
+
 void draw_psi(const OperationsData& d, size_t f) {
     const double last = static_cast<double>(d.periods.size() - 1);
-    PlotSeries psi;
-    psi.legend = "PSI";
-    PlotSeries band_lo, band_hi;
-    band_lo.color = band_hi.color = IM_COL32(150, 180, 225, 255);
     double top = d.psi_alert * 1.6;
-    for (size_t i = 0; i < d.periods.size(); ++i) {
-        const OperationsPeriod& p = d.periods[i];
-        if (std::isnan(p.psi[f])) continue;
-        psi.points.push_back({static_cast<double>(i), p.psi[f]});
-        band_lo.points.push_back({static_cast<double>(i), p.psi_lo[f]});
-        band_hi.points.push_back({static_cast<double>(i), p.psi_hi[f]});
-        top = std::max(top, p.psi_hi[f] * 1.1);
-    }
-    psi.line = psi.points.size() > 1;
-    band_lo.legend = "95% interval";
-    const std::vector<PlotSeries> series{band_lo, band_hi, psi,
-                                         level(d.psi_warn, last, IM_COL32(200, 130, 0, 255), "warning line"),
-                                         level(d.psi_alert, last, IM_COL32(190, 30, 30, 255), "alert line")};
-    const std::string days = "days since " + d.periods.front().day;
-    PlotAxes axes{days.c_str(), "PSI per day", 0, top, false, 0, std::max(1.0, last)};
+    for (const auto& p : d.periods)
+        if (!std::isnan(p.psi[f])) top = std::max(top, p.psi_hi[f] * 1.1);
+    const std::string y = std::string("PSI ") + per(d);
     ImGui::BeginGroup();
     ImGui::Text("PSI of %s, %s to %s", d.fields[f].c_str(), d.periods.front().day.c_str(),
                 d.periods.back().day.c_str());
-    plot_xy("psi", plot_side(), series, axes);
+    plot_over_time(
+        "psi", d, "PSI",
+        [f](const OperationsPeriod& p) {
+            return std::array{p.psi[f], p.psi_lo[f], p.psi_hi[f]};
+        },
+        {level(d.psi_warn, last, IM_COL32(200, 130, 0, 255), "warning line"),
+         level(d.psi_alert, last, IM_COL32(190, 30, 30, 255), "alert line")},
+        y.c_str(), top);
     ImGui::EndGroup();
     a11y::text("##a11y-psi", a11y::Role::image, psi_alt(d, f));
 }
@@ -398,51 +300,42 @@ void draw_histogram(const AppState& s, const OperationsData& d, size_t f, size_t
         if (b < train.size()) t.points.push_back({b + 0.3, train[b]}), top = std::max(top, train[b]);
         if (b < live.size()) l.points.push_back({b + 0.7, live[b]}), top = std::max(top, live[b]);
     }
-    PlotAxes axes{"range (bin) of the field",
-                  "share of patients",
-                  0,
-                  top * 1.1,
-                  false,
-                  0,
-                  static_cast<double>(std::max(live.size(), train.size()))};
+    const double bins = static_cast<double>(std::max(live.size(), train.size()));
+    const PlotAxes axes{"range (bin) of the field", "share of patients", 0, top * 1.1, false, 0, bins};
     ImGui::BeginGroup();
-    ImGui::Text("%s on %s: live against training", d.fields[f].c_str(), d.periods[day].day.c_str());
+    ImGui::Text("%s %s %s: live against training", d.fields[f].c_str(), d.weekly ? "in the week of" : "on",
+                d.periods[day].day.c_str());
     plot_xy("hist", plot_side(), {t, l}, axes);
     ImGui::EndGroup();
     a11y::text("##a11y-hist", a11y::Role::image, histogram_alt(s, d, f, day));
 }
 
 void draw_figure(const OperationsData& d, const char* id, const char* name, OperationsFigure OperationsPeriod::*fig) {
-    const double last = static_cast<double>(d.periods.size() - 1);
-    PlotSeries v, lo, hi;
-    v.legend = std::string("estimated ") + name;
-    lo.color = hi.color = IM_COL32(150, 180, 225, 255);
-    lo.legend = "95% interval";
     double card = NAN;
-    for (size_t i = 0; i < d.periods.size(); ++i) {
-        const OperationsFigure& x = d.periods[i].*fig;
-        if (!std::isnan(x.card)) card = x.card;
-        if (std::isnan(x.value)) continue;
-        v.points.push_back({static_cast<double>(i), x.value});
-        lo.points.push_back({static_cast<double>(i), x.lo});
-        hi.points.push_back({static_cast<double>(i), x.hi});
-    }
-    v.line = v.points.size() > 1;
-    std::vector<PlotSeries> series{lo, hi, v};
-    if (!std::isnan(card)) series.push_back(level(card, last, IM_COL32(90, 95, 105, 255), "model card"));
+    for (const auto& p : d.periods)
+        if (!std::isnan((p.*fig).card)) card = (p.*fig).card;
+    std::vector<PlotSeries> levels;
+    if (!std::isnan(card))
+        levels.push_back(
+            level(card, static_cast<double>(d.periods.size() - 1), IM_COL32(90, 95, 105, 255), "model card"));
     ImGui::BeginGroup();
     ImGui::Text("Estimated %s", name);
-    const std::string days = "days since " + d.periods.front().day;
-    plot_xy(id, plot_side(), series, PlotAxes{days.c_str(), "", 0, 1, false, 0, std::max(1.0, last)});
+    plot_over_time(
+        id, d, std::string("estimated ") + name,
+        [fig](const OperationsPeriod& p) {
+            return std::array{(p.*fig).value, (p.*fig).lo, (p.*fig).hi};
+        },
+        levels, "", 1);
     ImGui::EndGroup();
     a11y::text((std::string("##a11y-") + id).c_str(), a11y::Role::image, figure_alt(d, name, fig));
 }
 
 void draw_sources(const OperationsData& d) {
-    section("Sources reporting per day");
+    const std::string title = std::string("Sources reporting ") + per(d);
+    section(title.c_str());
     if (!ImGui::BeginTable("sources", 4, ImGuiTableFlags_RowBg | ImGuiTableFlags_BordersInnerH)) return;
-    a11y::push_parent(ImGui::GetID("##a11y-sources"), a11y::Role::table, "Sources reporting per day");
-    header_row({"Day", "Sources", "Reports", "Predictions"});
+    a11y::push_parent(ImGui::GetID("##a11y-sources"), a11y::Role::table, title);
+    header_row({d.weekly ? "Week starting" : "Day", "Sources", "Reports", "Predictions"});
     for (size_t i = 0; i < d.periods.size(); ++i) {
         const OperationsPeriod& p = d.periods[i];
         ImGui::PushID(static_cast<int>(i));
@@ -507,15 +400,20 @@ void draw_operations(AppState& s) {
     for (const auto& p : d.periods) days.push_back(p.day);
     choose("Field##ops-field", "Field", d.fields, o.field, &OperationsState::field);
     ImGui::SameLine();
-    choose("Day##ops-day", "Day", days, o.day, &OperationsState::day);
+    choose(d.weekly ? "Week##ops-day" : "Day##ops-day", d.weekly ? "Week starting" : "Day", days, o.day,
+           &OperationsState::day);
     const size_t f = static_cast<size_t>(o.field), day = static_cast<size_t>(o.day);
     draw_psi(d, f);
     ImGui::SameLine();
     draw_histogram(s, d, f, day);
     section("Performance estimated without labels");
-    draw_figure(d, "auc", "AUC", &OperationsPeriod::auc);
-    ImGui::SameLine();
-    draw_figure(d, "sensitivity", "sensitivity", &OperationsPeriod::sensitivity);
+    if (s.model->model.schema.outputs.regression()) {
+        draw_figure(d, "coverage", "coverage of the 90% prediction interval", &OperationsPeriod::coverage);
+    } else {
+        draw_figure(d, "auc", "AUC", &OperationsPeriod::auc);
+        ImGui::SameLine();
+        draw_figure(d, "sensitivity", "sensitivity", &OperationsPeriod::sensitivity);
+    }
     // The caveat in the server's words (it states the same limit for every reader of the API).
     std::string caveat = d.note.empty()
                              ? "This estimate holds only while the model stays calibrated on the patients "
@@ -535,6 +433,7 @@ Json operations_view_state(const AppState& s) {
     const OperationsState& o = s.operations;
     Json v{{"token_entered", !o.token.empty()},
            {"loading", o.loading},
+           {"weekly", o.data && o.data->weekly},
            {"status", o.status},
            {"loaded", o.data.has_value()}};
     if (!o.data) return v;
@@ -561,9 +460,11 @@ Json operations_view_state(const AppState& s) {
         v["field"] = d.fields[f];
         v["psi"] = series;
         v["first_alert_day"] = a >= 0 ? Json(d.periods[static_cast<size_t>(a)].day) : Json();
-        v["alt"] = {{"psi", psi_alt(d, f)},
-                    {"auc", figure_alt(d, "AUC", &OperationsPeriod::auc)},
-                    {"sensitivity", figure_alt(d, "sensitivity", &OperationsPeriod::sensitivity)}};
+        v["alt"] = {
+            {"psi", psi_alt(d, f)},
+            {"auc", figure_alt(d, "AUC", &OperationsPeriod::auc)},
+            {"sensitivity", figure_alt(d, "sensitivity", &OperationsPeriod::sensitivity)},
+            {"coverage", figure_alt(d, "coverage of the 90% prediction interval", &OperationsPeriod::coverage)}};
         if (o.day >= 0 && o.day < static_cast<int>(d.periods.size()))
             v["alt"]["histogram"] = histogram_alt(s, d, f, static_cast<size_t>(o.day));
     }

@@ -33,7 +33,9 @@ void data_table(const std::string& title, const std::vector<PlotSeries>& series,
             for (size_t i = 0; i < n; i += stride) rows.push_back(i);
             if (n > 0 && rows.back() != n - 1) rows.push_back(n - 1);
             for (size_t i : rows) {
-                const std::string words[] = {s.legend, number(s.points[i].first), number(s.points[i].second)};
+                const std::string words[] = {s.legend,
+                                             axes.x_text ? axes.x_text(s.points[i].first) : number(s.points[i].first),
+                                             number(s.points[i].second)};
                 ImGui::TableNextRow();
                 a11y::table_row();
                 for (const auto& w : words) {
@@ -102,8 +104,9 @@ void plot_xy(const char* id, float size, const std::vector<PlotSeries>& series, 
     for (double t : {0.0, 0.5, 1.0}) {
         char b[16];
         std::snprintf(b, sizeof b, tick(x0, x1), at_x(t));
-        ImVec2 w = ImGui::CalcTextSize(b);
-        dl->AddText(ImVec2(px(at_x(t), y0).x - w.x / 2, lo.y + 2), text, b);
+        const std::string xt = axes.x_text ? axes.x_text(at_x(t)) : std::string(b);
+        ImVec2 w = ImGui::CalcTextSize(xt.c_str());
+        dl->AddText(ImVec2(px(at_x(t), y0).x - w.x / 2, lo.y + 2), text, xt.c_str());
         const double y = y0 + t * (y1 - y0);
         std::snprintf(b, sizeof b, tick(y0, y1), std::abs(y) < 1e-12 ? 0.0 : y);
         w = ImGui::CalcTextSize(b);

@@ -4,6 +4,7 @@
 // probabilities, thresholds; an outcome's plausible range for a regression), an optional dashed diagonal, lines and
 // points, axis labels. The model card's and the Validate view's ROC, calibration and decision-curve plots use it.
 #pragma once
+#include <functional>
 #include <string>
 #include <utility>
 #include <vector>
@@ -27,6 +28,7 @@ struct PlotAxes {
     double y_min = 0, y_max = 1;
     bool diagonal = true;  // the dashed y = x line (when x and y share their range)
     double x_min = 0, x_max = 1;
+    std::function<std::string(double)> x_text;  // the x ticks' words (a date...); empty: the number
 };
 
 // What a plot says in words, for those who cannot see it: `alt` gives its key figures in a sentence
