@@ -273,8 +273,10 @@ Result<CvScheme> plan_cross_validation(const Schema& schema, const Dataset& data
     std::snprintf(gap, sizeof gap, "%g", cfg.gap);
     out.method = "forward-chaining validation on '" + cfg.time + "' in " + std::to_string(folds) +
                  " folds: the rows sorted by time and cut into " + std::to_string(folds + 1) +
-                 " blocks; each later block checked on a model trained only on rows at least " + gap +
-                 (data.time_dates ? " days" : " (the time's own unit)") + " earlier than all of the block" +
+                 " blocks; each later block checked on a model trained only on rows " +
+                 (data.time_dates ? std::string("at least ") + gap + " days earlier than all of the block"
+                                  : std::string("earlier than all of the block by at least ") + gap +
+                                        " (in the time column's unit)") +
                  (cfg.group.empty() ? "" : ", leaving out the block's patients ('" + cfg.group + "')") +
                  "; the earliest block only trains";
     return out;

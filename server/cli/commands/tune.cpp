@@ -101,7 +101,7 @@ int cmd_tune(const Args& a) {
                 json_dump(n["outer_folds"]).c_str(), json_dump(n["rows"]).c_str());
     std::printf("  chosen: %s; %zu rounds at the last rung\n", json_dump(r["chosen"]["params"]).c_str(),
                 r["chosen"]["rounds"].get<size_t>());
-    std::printf("  its own cross-validated %s %s (optimistic: chosen on those folds)\n",
+    std::printf("  its own cross-validated %s %s (on the folds it was chosen on: not an honest estimate)\n",
                 r["chosen_own_cv"]["figure"].get<std::string>().c_str(),
                 fmt(r["chosen_own_cv"]["value"].get<double>(), "%.3f").c_str());
     std::printf("wrote %s/train.json and %s/tuning.json (%zu evaluations in the table)\n", out->c_str(), out->c_str(),
