@@ -8,7 +8,9 @@
 // Stratified k-fold cross-validation picks the number of rounds (early stopping on the mean
 // held-out log-loss; regression: RMSE, folds stratified by quintile of the outcome). A class with fewer rows than folds
 // lowers the number of folds to its row count (at least 2), and the card says so. With a group column (a patient id)
-// every patient's rows stay in one fold, so repeated visits cannot leak between training and held-out rows. Class
+// every patient's rows stay in one fold, so repeated visits cannot leak between training and held-out rows. With a
+// time column the folds chain forward in time with a gap (metrics/folds.h); the earliest block is never held out, so
+// the card's figures are of the later rows, shown per period beside what shuffled folds would report. Class
 // weights balance rare classes; out-of-fold predictions give honest metrics and the binary threshold (a named policy);
 // a final fit on all rows gives the model. No step looks at the label to fill or transform a feature: missing values
 // stay NaN and go to XGBoost's default directions.
