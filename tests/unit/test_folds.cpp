@@ -1,6 +1,6 @@
 // tests/unit/test_folds.cpp — shared/metrics/folds: times and periods, shuffled folds, and
 // forward-chaining folds checked fold by fold (no training row later than a validation row minus
-// the gap, no patient on both sides).
+// the gap, no patient on both sides); figures per period (metrics/evaluation.h).
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -9,7 +9,9 @@
 #include <random>
 #include <set>
 
+#include "metrics/evaluation.h"
 #include "metrics/folds.h"
+#include "schema/schema.h"
 
 using namespace ldx;
 
@@ -157,4 +159,37 @@ TEST(Folds, ShuffledFoldsKeepPatientsTogetherAndStratify) {
     }
     const auto q = outcome_quintiles(std::vector<double>{5, 1, 4, 2, 3, 9, 8, 7, 6, 0});
     EXPECT_EQ(q, (std::vector<float>{2, 0, 2, 1, 1, 4, 4, 3, 3, 0}));
+}
+
+TEST(Folds, FiguresPerPeriodInTimeOrder) {
+    Schema s;
+    s.task = "t";
+    s.outputs.kind = TaskKind::binary;
+    s.outputs.column = "outcome";
+    s.outputs.classes = {{"neg", "No disease"}, {"pos", "Disease"}};
+    // Period "7": perfectly ranked, rate 1/2; period "10": ranked backwards, rate 1/4.
+    const std::vector<int> y{0, 1, 0, 1, 0, 0, 0, 1};
+    const std::vector<double> p1{0.1, 0.9, 0.2, 0.8, 0.9, 0.8, 0.7, 0.1};
+    std::vector<double> probs;
+    for (double p : p1) probs.insert(probs.end(), {1 - p, p});
+    const std::vector<std::string> periods{"7", "7", "7", "7", "10", "10", "10", "10"};
+    const Json r = evaluate_periods(s, y, probs, {}, periods);
+    ASSERT_EQ(r.size(), 2u);
+    EXPECT_EQ(r[0]["period"], "7");  // numerically before 10
+    EXPECT_EQ(r[0]["rows"], 4);
+    EXPECT_DOUBLE_EQ(r[0]["class.pos.auc_roc"].get<double>(), 1.0);
+    EXPECT_DOUBLE_EQ(r[1]["class.pos.auc_roc"].get<double>(), 0.0);
+    EXPECT_DOUBLE_EQ(r[0]["observed_rate"].get<double>(), 0.5);
+    EXPECT_DOUBLE_EQ(r[1]["observed_rate"].get<double>(), 0.25);
+    EXPECT_DOUBLE_EQ(r[1]["mean_predicted"].get<double>(), 0.625);
+    // Regression: the figures of each period's own rows.
+    Schema g;
+    g.task = "g";
+    g.outputs.kind = TaskKind::regression;
+    const Json q = evaluate_periods(g, {}, std::vector<double>{1, 2, 10, 10}, std::vector<double>{1, 4, 10, 12},
+                                    std::vector<std::string>{"2019", "2019", "2020", "2020"});
+    ASSERT_EQ(q.size(), 2u);
+    EXPECT_DOUBLE_EQ(q[0]["mae"].get<double>(), 1.0);
+    EXPECT_DOUBLE_EQ(q[1]["mean_observed"].get<double>(), 11.0);
+    EXPECT_DOUBLE_EQ(q[1]["mean_predicted"].get<double>(), 10.0);
 }
