@@ -95,6 +95,9 @@ py "the search table is not successive halving" "[r['rung'] for r in j['table']]
 cp "$src/models/pima-diabetes/schema.json" "$src/models/pima-diabetes/card.json" tuned/
 if "$ldx" train --task tuned --data "$data/pima-diabetes.csv" --out tuned-model >/dev/null 2>tt.err; then ok; else bad "train the tuned task: $(cat tt.err)"; fi
 py "the card lacks the search" "j['tuning']['nested']['figure'] == 'AUC-ROC' and len(j['tuning']['table']) == 4 and j['tuning']['chosen']['params'] == j['training']['configuration']['params']" tuned-model/card.json
+"$ldx" bundle --schema tuned-model/schema.json --model tuned-model/model.xgb.json --card tuned-model/card.json \
+  --reference tuned-model/reference.json --name pima-tuned --version 1 --key keys/signing-key.json --out tuned.ldxb >/dev/null 2>&1 \
+  && "$ldx" verify --trust keys/trust.json tuned.ldxb >/dev/null 2>&1 && ok || bad "the tuned card does not bundle"
 expect_fail "tune budget" "--budget must be at most 500" "$ldx" tune --task "$src/models/pima-diabetes" --data "$data/pima-diabetes.csv" --out t5 --budget 501
 
 echo "passed $passed, failed $failed"
