@@ -8,6 +8,7 @@
 // non-zero; outputs are written atomically, so a failed command leaves no file behind.
 #pragma once
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -17,6 +18,7 @@
 #include "cli/args.h"
 #include "io/files.h"
 #include "predict/predict.h"
+#include "train/train.h"
 
 namespace ldx::cli {
 
@@ -31,6 +33,12 @@ void progress(const std::string& line);
 // --flag N, a positive whole number, or `fallback` when the flag is not given.
 Result<int64_t> positive_int(const Args& a, const std::string& flag, int64_t fallback);
 std::string fmt(double v, const char* format = "%.9g");
+
+// A table of evaluate_periods' figures (metrics/evaluation.h), indented for the text reports.
+std::string periods_text(const Schema& schema, const Json& periods);
+// The card's "tuning": DIR/tuning.json (`localdx tune`) when it chose the parameters of `cfg`,
+// else nothing (a note on stderr when the file is there but stale).
+std::optional<Json> tuning_for_card(const std::string& task_dir, const TrainConfig& cfg);
 
 // The first bytes of a bundle file, checked before it is read whole.
 inline constexpr FileStart kBundleStart{kBundleMagic, "a LocalDx bundle (it does not start with LDXBNDL1)",
@@ -50,6 +58,7 @@ int cmd_verify(const Args& a);
 int cmd_predict(const Args& a);
 int cmd_evaluate(const Args& a);
 int cmd_synth(const Args& a);
+int cmd_tune(const Args& a);
 int cmd_publish(const Args& a);     // prints its own --help
 int cmd_preprocess(const Args& a);  // prints its own --help
 extern const char* const kKeygenHelp;
@@ -59,5 +68,6 @@ extern const char* const kVerifyHelp;
 extern const char* const kPredictHelp;
 extern const char* const kEvaluateHelp;
 extern const char* const kSynthHelp;
+extern const char* const kTuneHelp;
 
 }  // namespace ldx::cli

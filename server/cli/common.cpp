@@ -36,6 +36,35 @@ std::string fmt(double v, const char* format) {
     return buf;
 }
 
+std::string periods_text(const Schema& s, const Json& periods) {
+    const bool regression = s.outputs.regression(), binary = s.outputs.kind == TaskKind::binary;
+    auto num = [](const Json& row, const std::string& key) {
+        return row.contains(key) && row[key].is_number() ? fmt(row[key].get<double>(), "%.3f") : std::string("-");
+    };
+    std::string out = regression ? "  per period            rows      MAE     RMSE       R2  observed  predicted\n"
+                      : binary   ? "  per period            rows  AUC-ROC accuracy  observed  predicted\n"
+                                 : "  per period            rows  macro-AUC accuracy\n";
+    const std::string auc = binary ? "class." + s.outputs.classes[1].name + ".auc_roc" : "macro.auc_roc";
+    for (const Json& p : periods) {
+        char b[200];
+        const std::string name = p["period"].get<std::string>();
+        const size_t rows = p["rows"].get<size_t>();
+        if (regression)
+            std::snprintf(b, sizeof b, "    %-16s %7zu %8s %8s %8s %9s %10s\n", name.c_str(), rows,
+                          num(p, "mae").c_str(), num(p, "rmse").c_str(), num(p, "r2").c_str(),
+                          num(p, "mean_observed").c_str(), num(p, "mean_predicted").c_str());
+        else if (binary)
+            std::snprintf(b, sizeof b, "    %-16s %7zu %8s %8s %9s %10s\n", name.c_str(), rows, num(p, auc).c_str(),
+                          num(p, "accuracy").c_str(), num(p, "observed_rate").c_str(),
+                          num(p, "mean_predicted").c_str());
+        else
+            std::snprintf(b, sizeof b, "    %-16s %7zu %10s %8s\n", name.c_str(), rows, num(p, auc).c_str(),
+                          num(p, "accuracy").c_str());
+        out += b;
+    }
+    return out;
+}
+
 Result<TrustRoot> load_trust(const std::string& path) {
     auto text = file_read(path, 1u << 20);
     if (!text) return text.problems();

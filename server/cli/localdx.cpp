@@ -5,7 +5,7 @@
 //   [SECTION] main: the commands and their flags
 //
 // Each command is one file in server/cli/commands/ (keygen, train, bundle, verify, predict,
-// evaluate, synth, publish, preprocess); what they share is in server/cli/common.cpp
+// evaluate, tune, synth, publish, preprocess); what they share is in server/cli/common.cpp
 // (server/cli/commands.h).
 #include <cstdio>
 #include <set>
@@ -35,6 +35,7 @@ Commands:
   evaluate  check a bundle on labelled patients (metrics with intervals, comparison, gates)
   publish   upload a bundle to a LocalDx server
   preprocess  write the tensor an imaging model reads from a DICOM, PNG or JPEG file
+  tune      search XGBoost's parameters (successive halving, nested cross-validation)
   synth     generate a synthetic task (schema + CSV) for scale tests and benchmarks
 )";
 }  // namespace
@@ -74,7 +75,8 @@ int main(int argc, char** argv) {
          cmd_predict},
         {"evaluate",
          kEvaluateHelp,
-         {"--bundle", "--trust", "--data", "--compare", "--format", "--out", "--bootstrap", "--seed"},
+         {"--bundle", "--trust", "--data", "--compare", "--format", "--out", "--bootstrap", "--seed", "--per-period",
+          "--period"},
          {"--strict"},
          cmd_evaluate,
          {"--gate"}},
@@ -84,9 +86,10 @@ int main(int argc, char** argv) {
          {"--bundle", "--trust", "--schema", "--image", "--out", "--frame"},
          {"--pixels"},
          cmd_preprocess},
+        {"tune", kTuneHelp, {"--task", "--data", "--out", "--budget", "--outer-folds", "--seed"}, {}, cmd_tune},
         {"synth",
          kSynthHelp,
-         {"--out", "--rows", "--fields", "--classes", "--rare", "--missing", "--seed"},
+         {"--out", "--rows", "--fields", "--classes", "--rare", "--missing", "--seed", "--drift"},
          {},
          cmd_synth},
     };

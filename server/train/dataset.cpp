@@ -4,13 +4,14 @@
 #include <cmath>
 
 #include "csv/csv.h"
+#include "metrics/folds.h"
 #include "record/patients.h"
 #include "record/record.h"
 
 namespace ldx {
 
 Result<Dataset> dataset_from_csv(const Schema& schema, std::string_view csv_text, bool with_labels, size_t max_problems,
-                                 std::string_view group_column) {
+                                 std::string_view group_column, std::string_view time_column) {
     auto table = csv_parse(csv_text);
     if (!table) return table.problems();
     const std::string label_col = schema.outputs.column;
@@ -29,6 +30,16 @@ Result<Dataset> dataset_from_csv(const Schema& schema, std::string_view csv_text
                            "the group column '" + std::string(group_column) + "' named in train.json is missing",
                            std::string(group_column), 0);
         ignore.push_back(std::string(group_column));
+    }
+    int time_index = -1;
+    if (!time_column.empty()) {
+        for (size_t c = 0; c < table->header.size(); ++c)
+            if (table->header[c] == time_column) time_index = static_cast<int>(c);
+        if (time_index < 0)
+            return problem("missing_column",
+                           "the time column '" + std::string(time_column) + "' named in train.json is missing",
+                           std::string(time_column), 0);
+        if (schema.find_field(time_column) < 0) ignore.push_back(std::string(time_column));
     }
     std::vector<int> prob_index;
     for (const auto& c : schema.outputs.classes) {
@@ -113,6 +124,23 @@ Result<Dataset> dataset_from_csv(const Schema& schema, std::string_view csv_text
             }
             d.groups.push_back(g);
         }
+        if (time_index >= 0) {
+            const std::string& cell = cells[static_cast<size_t>(time_index)];
+            const auto t = time_parse(cell);
+            const bool kind_ok = t && (d.times.empty() || t->date == d.time_dates);
+            if (!kind_ok) {
+                problems.push_back(problem("bad_time",
+                                           "'" + cell + "' is not " +
+                                               (d.times.empty() ? std::string("a date (YYYY-MM-DD) or a number")
+                                                : d.time_dates  ? std::string("a date (YYYY-MM-DD) like the rows above")
+                                                                : std::string("a number like the rows above")) +
+                                               ": forward-chaining folds need every row's time",
+                                           std::string(time_column), row));
+                continue;
+            }
+            d.time_dates = t->date;
+            d.times.push_back(t->value);
+        }
         bool probs_ok = true;
         for (size_t c = 0; c < prob_index.size(); ++c) {
             const std::string& cell = cells[static_cast<size_t>(prob_index[c])];
@@ -134,6 +162,29 @@ Result<Dataset> dataset_from_csv(const Schema& schema, std::string_view csv_text
     if (!problems.empty()) return problems;
     if (d.x.rows == 0) return problem("csv_empty", "the file has no data rows");
     return d;
+}
+
+}  // namespace ldx
+
+namespace ldx {
+
+Dataset dataset_rows(const Dataset& d, std::span<const size_t> rows) {
+    Dataset out;
+    out.x = matrix_select_rows(d.x, rows);
+    const size_t nf = d.rows() ? d.values.size() / d.rows() : 0, k = d.rows() ? d.probabilities.size() / d.rows() : 0;
+    for (size_t i : rows) {
+        out.values.insert(out.values.end(), d.values.begin() + static_cast<long>(i * nf),
+                          d.values.begin() + static_cast<long>((i + 1) * nf));
+        if (!d.labels.empty()) out.labels.push_back(d.labels[i]);
+        if (!d.outcomes.empty()) out.outcomes.push_back(d.outcomes[i]);
+        if (k)
+            out.probabilities.insert(out.probabilities.end(), d.probabilities.begin() + static_cast<long>(i * k),
+                                     d.probabilities.begin() + static_cast<long>((i + 1) * k));
+        if (!d.groups.empty()) out.groups.push_back(d.groups[i]);
+        if (!d.times.empty()) out.times.push_back(d.times[i]);
+    }
+    out.time_dates = d.time_dates;
+    return out;
 }
 
 }  // namespace ldx

@@ -21,6 +21,8 @@ struct Dataset {
     std::vector<double> outcomes;       // regression: the outcome per row, exactly as written
     std::vector<double> probabilities;  // rows x classes from columns p_<class>, when the CSV has them
     std::vector<std::string> groups;    // per row, the group column's value (a patient id), when asked for
+    std::vector<double> times;          // per row, the time column's value (metrics/folds.h), when asked for
+    bool time_dates = false;            // the times are dates (days since 1970-01-01)
     size_t rows() const { return x.rows; }
 };
 
@@ -30,7 +32,12 @@ struct Dataset {
 // a non-tree model's author supplies them for the reference histograms.
 // `group_column` (train.json "group"): read into `groups`, never a feature; a problem when the
 // column is missing or a row has no value in it.
+// `time_column` (train.json "time"): read into `times` (every row an ISO date, or every row a
+// number); it may also be a field of the schema, and is then a feature as well.
 Result<Dataset> dataset_from_csv(const Schema& schema, std::string_view csv_text, bool with_labels,
-                                 size_t max_problems = 20, std::string_view group_column = {});
+                                 size_t max_problems = 20, std::string_view group_column = {},
+                                 std::string_view time_column = {});
+// The rows `rows` of a data set (tuning's nested folds).
+Dataset dataset_rows(const Dataset& d, std::span<const size_t> rows);
 
 }  // namespace ldx

@@ -5,6 +5,8 @@
 #include <random>
 #include <vector>
 
+#include "base/calendar.h"
+
 namespace ldx {
 
 SynthData synth_generate(const SynthConfig& cfg) {
@@ -38,8 +40,11 @@ SynthData synth_generate(const SynthConfig& cfg) {
     for (int f = 0; f < F; ++f) {
         fields.push_back({{"name", "x" + std::to_string(f)},
                           {"label", "Synthetic measurement " + std::to_string(f)},
-                          {"description", "Standard normal; drives the label through " +
-                                              std::string(f < 6 ? "the truth" : "nothing (noise)") + "."},
+                          {"description", f == 6 && cfg.drift > 0
+                                              ? std::string("Standard normal plus a level that drifts upward with "
+                                                            "the visit date.")
+                                              : "Standard normal; drives the label through " +
+                                                    std::string(f < 6 ? "the truth" : "nothing (noise)") + "."},
                           {"type", "number"},
                           {"unit", "1"},
                           {"min", -100},
@@ -59,13 +64,16 @@ SynthData synth_generate(const SynthConfig& cfg) {
                       {"fields", fields},
                       {"outputs", outputs}};
 
-    out.csv = header + ",y\n";
+    out.csv = header + (cfg.drift > 0 ? ",visit_date,y\n" : ",y\n");
+    const int64_t first_day = days_from_civil(2015, 1, 1), days = days_from_civil(2023, 1, 1) - first_day;
     std::vector<double> v(static_cast<size_t>(F));
     char cell[32];
     for (size_t r = 0; r < cfg.rows; ++r) {
         for (auto& a : v) a = z(rng);
+        const double t = static_cast<double>(r) / static_cast<double>(cfg.rows);  // 0 .. 1 over the years
+        if (cfg.drift > 0 && F > 6) v[6] += 4 * cfg.drift * (t - 0.5);
         const double score = 0.8 * v[0] - 0.6 * v[1] * v[2] + 0.5 * std::sin(3 * v[3]) + 0.4 * (v[4] > 0.5) +
-                             0.3 * v[5] * v[5] - 0.3 + 0.9 * z(rng);
+                             0.3 * v[5] * v[5] - 0.3 + 0.9 * z(rng) + 3 * cfg.drift * (t - 0.5);
         int y = 0;
         while (y < K - 1 && score > cut[static_cast<size_t>(y)]) ++y;
         for (int f = 0; f < F; ++f) {
@@ -75,6 +83,13 @@ SynthData synth_generate(const SynthConfig& cfg) {
                 continue;
             }
             std::snprintf(cell, sizeof cell, "%.5f", v[static_cast<size_t>(f)]);
+            out.csv += cell;
+        }
+        if (cfg.drift > 0) {
+            int64_t yy;
+            unsigned mm, dd;
+            civil_from_days(first_day + static_cast<int64_t>(t * static_cast<double>(days)), yy, mm, dd);
+            std::snprintf(cell, sizeof cell, ",%04lld-%02u-%02u", static_cast<long long>(yy), mm, dd);
             out.csv += cell;
         }
         out.csv += "," + std::to_string(y) + "\n";

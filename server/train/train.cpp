@@ -9,16 +9,12 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
-#include <numeric>
-#include <map>
 #include <set>
-#include <random>
 
 #include "conformal/conformal.h"
 #include "drift/estimate.h"
 #include "metrics/evaluation.h"
 #include "predict/predict.h"
-#include "metrics/evaluation.h"
 
 namespace ldx {
 
@@ -30,7 +26,7 @@ Result<TrainConfig> train_config_parse(std::string_view text) {
     if (!j) return j.problems();
     if (auto p = json_check_keys(*j,
                                  {"folds", "max_rounds", "early_stopping_rounds", "class_weights", "seed", "bootstrap",
-                                  "threshold", "group", "objective", "params"},
+                                  "threshold", "group", "time", "gap", "period", "objective", "params"},
                                  ""))
         return *p;
     TrainConfig c;
@@ -65,6 +61,27 @@ Result<TrainConfig> train_config_parse(std::string_view text) {
         if (!g) return g.problems();
         if (g->empty()) return problem("bad_value", "names no column", "group");
         c.group = *g;
+    }
+    if (j->contains("time")) {
+        auto t = json_string(*j, "time", "");
+        if (!t) return t.problems();
+        if (t->empty()) return problem("bad_value", "names no column", "time");
+        c.time = *t;
+    }
+    if (j->contains("gap")) {
+        if (!j->contains("time")) return problem("bad_value", "a gap needs a time column (\"time\")", "gap");
+        const Json& g = (*j)["gap"];
+        if (!g.is_number() || !(g.get<double>() >= 0) || g.get<double>() > 1e9)
+            return problem("bad_value", "must be a number of at least 0 (days for dates, else the time's own unit)",
+                           "gap");
+        c.gap = g.get<double>();
+    }
+    if (j->contains("period")) {
+        auto p = json_string(*j, "period", "");
+        if (!p) return p.problems();
+        if (!period_unit_known(*p))
+            return problem("bad_value", "must be year, quarter or month, not '" + *p + "'", "period");
+        c.period = *p;
     }
     if (j->contains("objective")) {
         auto o = json_string(*j, "objective", "");
@@ -101,6 +118,11 @@ Json train_config_to_json(const TrainConfig& c) {
            {"threshold", c.threshold},
            {"params", params}};
     if (!c.group.empty()) j["group"] = c.group;
+    if (!c.time.empty()) {
+        j["time"] = c.time;
+        j["gap"] = c.gap;
+        j["period"] = c.period;
+    }
     if (!c.objective.empty()) j["objective"] = c.objective;
     return j;
 }
@@ -127,15 +149,6 @@ XgbBooster::Params task_params(const Schema& schema, const TrainConfig& cfg) {
 //-----------------------------------------------------------------------------
 // [SECTION] Folds and weights
 //-----------------------------------------------------------------------------
-std::vector<float> outcome_quintiles(std::span<const double> outcomes) {
-    std::vector<size_t> order(outcomes.size());
-    std::iota(order.begin(), order.end(), 0);
-    std::stable_sort(order.begin(), order.end(), [&](size_t a, size_t b) { return outcomes[a] < outcomes[b]; });
-    std::vector<float> q(outcomes.size());
-    for (size_t r = 0; r < order.size(); ++r) q[order[r]] = static_cast<float>(r * 5 / order.size());
-    return q;
-}
-
 std::vector<float> class_weights(std::span<const float> labels, int k) {
     std::vector<double> count(static_cast<size_t>(k), 0);
     for (float y : labels) count[static_cast<size_t>(y)] += 1;
@@ -143,62 +156,6 @@ std::vector<float> class_weights(std::span<const float> labels, int k) {
     for (size_t i = 0; i < labels.size(); ++i)
         w[i] = static_cast<float>(static_cast<double>(labels.size()) / (k * count[static_cast<size_t>(labels[i])]));
     return w;
-}
-
-std::vector<int> assign_folds(std::span<const float> labels, int k, std::span<const std::string> groups, int folds,
-                              uint64_t seed) {
-    std::mt19937_64 rng(seed);
-    std::vector<int> fold(labels.size());
-    if (groups.empty()) {
-        // Each class's rows are shuffled and dealt round-robin to the folds.
-        int next = 0;
-        for (int c = 0; c < k; ++c) {
-            std::vector<size_t> idx;
-            for (size_t i = 0; i < labels.size(); ++i)
-                if (static_cast<int>(labels[i]) == c) idx.push_back(i);
-            std::shuffle(idx.begin(), idx.end(), rng);
-            for (size_t i : idx) fold[i] = next++ % folds;
-        }
-        return fold;
-    }
-    // Groups: their rows and class counts; shuffled, largest first, each to the fold that lacks
-    // most of the group's classes (relative to an even share), ties to the fold with fewest rows.
-    std::map<std::string, size_t> index;
-    std::vector<std::vector<size_t>> rows;
-    for (size_t i = 0; i < labels.size(); ++i) {
-        auto [it, added] = index.try_emplace(groups[i], rows.size());
-        if (added) rows.emplace_back();
-        rows[it->second].push_back(i);
-    }
-    std::vector<size_t> order(rows.size());
-    std::iota(order.begin(), order.end(), 0);
-    std::shuffle(order.begin(), order.end(), rng);
-    std::stable_sort(order.begin(), order.end(), [&](size_t a, size_t b) { return rows[a].size() > rows[b].size(); });
-    const size_t kk = static_cast<size_t>(k);
-    std::vector<double> total(kk, 0);
-    for (float y : labels) total[static_cast<size_t>(y)] += 1;
-    std::vector<std::vector<double>> have(static_cast<size_t>(folds), std::vector<double>(kk, 0));
-    std::vector<size_t> size(static_cast<size_t>(folds), 0);
-    for (size_t g : order) {
-        std::vector<double> count(kk, 0);
-        for (size_t i : rows[g]) count[static_cast<size_t>(labels[i])] += 1;
-        size_t best = 0;
-        double best_cost = INFINITY;
-        for (size_t f = 0; f < static_cast<size_t>(folds); ++f) {
-            // How far past its share of each class the fold would go, in shares.
-            double cost = 0;
-            for (size_t c = 0; c < kk; ++c)
-                if (count[c] > 0) cost += (have[f][c] + count[c]) / (total[c] / folds);
-            if (cost < best_cost - 1e-12 || (std::abs(cost - best_cost) <= 1e-12 && size[f] < size[best])) {
-                best_cost = cost;
-                best = f;
-            }
-        }
-        for (size_t c = 0; c < kk; ++c) have[best][c] += count[c];
-        size[best] += rows[g].size();
-        for (size_t i : rows[g]) fold[i] = static_cast<int>(best);
-    }
-    return fold;
 }
 
 void fill_typical_ranges(Schema& schema, std::span<const double> values) {
@@ -256,16 +213,12 @@ std::vector<double> field_contributions(const Schema& s, std::span<const float> 
 }
 }  // namespace
 
-Result<TrainResult> train_model(const Schema& schema, const Dataset& data, const TrainConfig& cfg,
-                                const TrainLog& log) {
+Result<CvScheme> plan_cross_validation(const Schema& schema, const Dataset& data, const TrainConfig& cfg,
+                                       bool shuffled) {
     const bool regression = schema.outputs.regression();
-    if (!cfg.objective.empty() && !regression)
-        return problem("bad_value", "train.json's objective is for regression tasks only", "objective");
-    // Regression: folds are stratified by quintile of the outcome, as if quintiles were classes;
-    // XGBoost is given the outcome itself.
+    // Regression: folds are stratified by quintile of the outcome, as if quintiles were classes.
     const std::vector<float> strata = regression ? outcome_quintiles(data.outcomes) : data.labels;
     const int k = regression ? 5 : schema.num_classes();
-    const int width = regression ? 1 : k;  // values per row of predictions
     const size_t n = data.rows();
     if (regression && n < 20)
         return problem("too_few_rows", std::to_string(n) +
@@ -276,8 +229,9 @@ Result<TrainResult> train_model(const Schema& schema, const Dataset& data, const
     // the card says so; a class with no row, or one, cannot be cross-validated at all.
     std::vector<size_t> per_class(static_cast<size_t>(k), 0);
     for (float y : strata) ++per_class[static_cast<size_t>(y)];
+    CvScheme out;
     int folds = cfg.folds;
-    std::string fewer_folds;
+    const bool time = !cfg.time.empty() && !shuffled;
     for (int c = 0; c < k && !regression; ++c) {
         const size_t rows = per_class[static_cast<size_t>(c)];
         const std::string& name = schema.outputs.classes[static_cast<size_t>(c)].name;
@@ -287,13 +241,12 @@ Result<TrainResult> train_model(const Schema& schema, const Dataset& data, const
                                "; cross-validation needs at least 2 of each class: add patients of "
                                "this class, or merge it with a neighbouring one in the schema",
                            schema.outputs.column);
-        if (rows < static_cast<size_t>(folds)) {
+        if (rows < static_cast<size_t>(folds) && !time) {
             folds = static_cast<int>(rows);
-            fewer_folds = std::to_string(folds) + " folds instead of " + std::to_string(cfg.folds) + ": class '" +
-                          name + "' has only " + std::to_string(rows) + " rows";
+            out.fewer_folds = std::to_string(folds) + " folds instead of " + std::to_string(cfg.folds) + ": class '" +
+                              name + "' has only " + std::to_string(rows) + " rows";
         }
     }
-    if (!fewer_folds.empty()) log("warning: " + fewer_folds);
     if (!cfg.group.empty()) {
         if (data.groups.size() != n)
             return problem("missing_column", "the group column '" + cfg.group + "' (train.json) is not in the data",
@@ -304,17 +257,45 @@ Result<TrainResult> train_model(const Schema& schema, const Dataset& data, const
                                                "'); " + std::to_string(folds) +
                                                "-fold cross-validation needs at least " + std::to_string(folds));
     }
-    const auto params = task_params(schema, cfg);
-    const auto fold = assign_folds(strata, k, data.groups, folds, cfg.seed);
+    out.folds = folds;
+    if (!time) {
+        out.plan = fold_plan_from_assignment(assign_folds(strata, k, data.groups, folds, cfg.seed), folds);
+        return out;
+    }
+    if (data.times.size() != n)
+        return problem("missing_column", "the time column '" + cfg.time + "' (train.json) is not in the data",
+                       cfg.time);
+    auto tf = forward_chaining_folds(data.times, data.time_dates, data.groups, folds, cfg.gap);
+    if (!tf) return tf.problems();
+    out.plan = std::move(tf->plan);
+    out.time = true;
+    out.time_folds = std::move(tf->describe);
+    char gap[48];
+    std::snprintf(gap, sizeof gap, "%g", cfg.gap);
+    out.method = "forward-chaining validation on '" + cfg.time + "' in " + std::to_string(folds) +
+                 " folds: the rows sorted by time and cut into " + std::to_string(folds + 1) +
+                 " blocks; each later block checked on a model trained only on rows " +
+                 (data.time_dates ? std::string("at least ") + gap + " days earlier than all of the block"
+                                  : std::string("earlier than all of the block by at least ") + gap +
+                                        " (in the time column's unit)") +
+                 (cfg.group.empty() ? "" : ", leaving out the block's patients ('" + cfg.group + "')") +
+                 "; the earliest block only trains";
+    return out;
+}
 
+Result<CvRun> cross_validate(const Schema& schema, const Dataset& data, const TrainConfig& cfg,
+                             const XgbBooster::Params& params, const FoldPlan& plan, bool contributions,
+                             const TrainLog& log) {
+    const bool regression = schema.outputs.regression();
+    const int k = regression ? 5 : schema.num_classes();
+    const size_t width = regression ? 1 : static_cast<size_t>(k);  // values per row of predictions
+    const size_t folds = plan.folds();
     // 1. Each fold trains with early stopping on its held-out rows; the eval curves are kept.
     std::vector<std::vector<double>> curves;
     std::vector<XgbBooster> boosters;
-    std::vector<std::vector<size_t>> held_out(static_cast<size_t>(folds));
-    for (int f = 0; f < folds; ++f) {
-        std::vector<size_t> tr, te;
-        for (size_t i = 0; i < n; ++i) (fold[i] == f ? te : tr).push_back(i);
-        held_out[static_cast<size_t>(f)] = te;
+    for (size_t f = 0; f < folds; ++f) {
+        const auto& tr = plan.train[f];
+        const auto& te = plan.validate[f];
         const Matrix xtr = matrix_select_rows(data.x, tr), xte = matrix_select_rows(data.x, te);
         std::vector<float> ytr, yte;
         for (size_t i : tr) ytr.push_back(data.labels[i]);
@@ -337,54 +318,146 @@ Result<TrainResult> train_model(const Schema& schema, const Dataset& data, const
     // 2. Rounds: the minimum of the mean held-out curve over the rounds every fold reached.
     size_t reach = curves[0].size();
     for (const auto& c : curves) reach = std::min(reach, c.size());
-    size_t rounds = 1;
+    CvRun out;
     double best_mean = INFINITY;
     for (size_t r = 0; r < reach; ++r) {
         double m = 0;
         for (const auto& c : curves) m += c[r] / static_cast<double>(curves.size());
         if (m < best_mean) {
             best_mean = m;
-            rounds = r + 1;
+            out.rounds = r + 1;
         }
     }
-    log("cross-validation chose " + std::to_string(rounds) + " rounds (mean held-out " +
-        (regression ? "RMSE " : "log-loss ") + std::to_string(best_mean) + ")");
-
-    // 3. Out-of-fold probabilities (regression: values) at that number of rounds, and their exact
+    out.loss = best_mean;
+    // 3. Held-out probabilities (regression: values) at that number of rounds, and their exact
     // contributions (pred_contribs) for the minimum-information rule.
-    std::vector<double> oof(n * static_cast<size_t>(width));
-    std::vector<float> oof_contribs;
-    for (int f = 0; f < folds; ++f) {
-        const auto& te = held_out[static_cast<size_t>(f)];
+    std::vector<long> position(data.rows(), -1);
+    for (const auto& te : plan.validate)
+        for (size_t i : te) position[i] = 0;
+    for (size_t i = 0; i < data.rows(); ++i)
+        if (position[i] == 0) {
+            position[i] = static_cast<long>(out.validated.size());
+            out.validated.push_back(i);
+        }
+    const size_t m = out.validated.size();
+    out.oof.assign(m * width, 0.0);
+    for (size_t f = 0; f < folds; ++f) {
+        const auto& te = plan.validate[f];
         const Matrix xte = matrix_select_rows(data.x, te);
-        const auto p = boosters[static_cast<size_t>(f)].predict(xte, 0, static_cast<int>(rounds));
-        const auto phi = boosters[static_cast<size_t>(f)].predict(xte, 2, static_cast<int>(rounds));
-        const size_t per_row = te.empty() ? 0 : phi.size() / te.size();
-        if (oof_contribs.empty()) oof_contribs.resize(n * per_row);
-        for (size_t j = 0; j < te.size() && per_row * n == oof_contribs.size(); ++j)
-            std::copy_n(phi.begin() + static_cast<long>(j * per_row), per_row,
-                        oof_contribs.begin() + static_cast<long>(te[j] * per_row));
+        const auto p = boosters[f].predict(xte, 0, static_cast<int>(out.rounds));
+        if (contributions) {
+            const auto phi = boosters[f].predict(xte, 2, static_cast<int>(out.rounds));
+            const size_t per_row = te.empty() ? 0 : phi.size() / te.size();
+            if (out.contribs.empty()) out.contribs.resize(m * per_row);
+            for (size_t j = 0; j < te.size() && per_row * m == out.contribs.size(); ++j)
+                std::copy_n(phi.begin() + static_cast<long>(j * per_row), per_row,
+                            out.contribs.begin() + position[te[j]] * static_cast<long>(per_row));
+        }
         for (size_t j = 0; j < te.size(); ++j) {
+            const size_t at = static_cast<size_t>(position[te[j]]);
             if (regression) {
-                oof[te[j]] = p[j];
+                out.oof[at] = p[j];
             } else if (k == 2) {
-                oof[te[j] * 2 + 1] = p[j];
-                oof[te[j] * 2] = 1.0 - p[j];
+                out.oof[at * 2 + 1] = p[j];
+                out.oof[at * 2] = 1.0 - p[j];
             } else {
-                for (int c = 0; c < k; ++c)
-                    oof[te[j] * static_cast<size_t>(k) + static_cast<size_t>(c)] =
-                        p[j * static_cast<size_t>(k) + static_cast<size_t>(c)];
+                for (size_t c = 0; c < width; ++c) out.oof[at * width + c] = p[j * width + c];
             }
         }
+    }
+    return out;
+}
+
+Result<XgbBooster> fit_rows(const Schema& schema, const Dataset& data, const TrainConfig& cfg,
+                            const XgbBooster::Params& params, int rounds) {
+    const bool regression = schema.outputs.regression();
+    const std::vector<float> w =
+        cfg.class_weights && !regression ? class_weights(data.labels, schema.num_classes()) : std::vector<float>{};
+    return XgbBooster::train(data.x, data.labels, w, with_base_score(params, data.labels), rounds);
+}
+
+std::vector<double> predict_rows(const Schema& schema, const XgbBooster& model, const Matrix& x, int rounds) {
+    const auto p = model.predict(x, 0, rounds);
+    if (schema.outputs.regression() || schema.num_classes() > 2) return std::vector<double>(p.begin(), p.end());
+    std::vector<double> out;
+    for (float v : p) {
+        out.push_back(1.0 - v);
+        out.push_back(v);
+    }
+    return out;
+}
+
+std::string headline_name(const Schema& s) {
+    if (s.outputs.regression()) return "RMSE";
+    return s.outputs.kind == TaskKind::binary ? "AUC-ROC" : "macro AUC-ROC";
+}
+
+std::vector<std::pair<std::string, double>> held_out_figures(const Schema& s, std::span<const float> labels,
+                                                             std::span<const double> outputs) {
+    std::vector<std::pair<std::string, double>> out;
+    if (s.outputs.regression()) {
+        const std::vector<double> y(labels.begin(), labels.end());
+        const auto f = regression_figures(y, outputs);
+        for (const char* key : {"rmse", "mae"})
+            for (const auto& [m, v] : f)
+                if (m == key) out.push_back({m == "rmse" ? "RMSE" : "MAE", v});
+        return out;
+    }
+    const std::vector<int> y(labels.begin(), labels.end());
+    const std::string key =
+        s.outputs.kind == TaskKind::binary ? "class." + s.outputs.classes[1].name + ".auc_roc" : "macro.auc_roc";
+    const auto f = evaluation_figures(s, y, outputs);
+    for (const std::string& want : {key, std::string("brier")})
+        for (const auto& [m, v] : f)
+            if (m == want) out.push_back({m == "brier" ? "Brier score" : headline_name(s), v});
+    return out;
+}
+
+double headline_figure(const Schema& s, std::span<const float> labels, std::span<const double> outputs) {
+    return held_out_figures(s, labels, outputs).at(0).second;
+}
+
+Result<TrainResult> train_model(const Schema& schema, const Dataset& data, const TrainConfig& cfg,
+                                const TrainLog& log) {
+    const bool regression = schema.outputs.regression();
+    if (!cfg.objective.empty() && !regression)
+        return problem("bad_value", "train.json's objective is for regression tasks only", "objective");
+    const int k = regression ? 5 : schema.num_classes();
+    const int width = regression ? 1 : k;  // values per row of predictions
+    const size_t n = data.rows();
+    auto scheme = plan_cross_validation(schema, data, cfg);
+    if (!scheme) return scheme.problems();
+    const int folds = scheme->folds;
+    const std::string& fewer_folds = scheme->fewer_folds;
+    if (!fewer_folds.empty()) log("warning: " + fewer_folds);
+    const auto params = task_params(schema, cfg);
+    auto cv = cross_validate(schema, data, cfg, params, scheme->plan, true, log);
+    if (!cv) return cv.problems();
+    const size_t rounds = cv->rounds;
+    log("cross-validation chose " + std::to_string(rounds) + " rounds (mean held-out " +
+        (regression ? "RMSE " : "log-loss ") + std::to_string(cv->loss) + ")");
+
+    // The validated rows (every row, unless forward chaining left the earliest block out).
+    const std::vector<double>& oof = cv->oof;
+    const size_t m = cv->validated.size();
+    std::vector<int> labels;
+    std::vector<float> labels_f;
+    std::vector<double> outcomes, values;
+    const size_t nf = schema.fields.size();
+    for (size_t i : cv->validated) {
+        labels.push_back(static_cast<int>(data.labels[i]));
+        labels_f.push_back(data.labels[i]);
+        if (regression) outcomes.push_back(data.outcomes[i]);
+        values.insert(values.end(), data.values.begin() + static_cast<long>(i * nf),
+                      data.values.begin() + static_cast<long>((i + 1) * nf));
     }
     TrainResult out;
     out.schema = schema;
     fill_typical_ranges(out.schema, data.values);
-    std::vector<int> labels(data.labels.begin(), data.labels.end());
     std::string threshold_note, policy;
     if (schema.outputs.kind == TaskKind::binary) {
-        std::vector<double> score(n);
-        for (size_t i = 0; i < n; ++i) score[i] = oof[i * 2 + 1];
+        std::vector<double> score(m);
+        for (size_t i = 0; i < m; ++i) score[i] = oof[i * 2 + 1];
         policy = cfg.threshold.empty() ? "fixed:" + json_dump(Json(schema.outputs.threshold)) : cfg.threshold;
         auto t = threshold_for(policy, score, labels);
         if (!t) return problem(t.error().code, "train.json threshold: " + t.error().message, "threshold");
@@ -396,42 +469,83 @@ Result<TrainResult> train_model(const Schema& schema, const Dataset& data, const
                              "optimistic";
     }
     log("evaluating out-of-fold predictions (" + std::to_string(cfg.bootstrap) + " bootstrap resamples)");
+    const std::string scheme_words =
+        scheme->time ? scheme->method + " (" + std::to_string(m) + " of " + std::to_string(n) + " rows validated)" : "";
     if (regression) {
-        out.metrics = evaluate(EvalInput{&out.schema, {}, oof, cfg.bootstrap, cfg.seed, true, data.outcomes});
-        out.metrics["subgroups"] = evaluate_regression_subgroups(out.schema, data.outcomes, oof, data.values);
+        out.metrics = evaluate(EvalInput{&out.schema, {}, oof, cfg.bootstrap, cfg.seed, true, outcomes});
+        out.metrics["subgroups"] = evaluate_regression_subgroups(out.schema, outcomes, oof, values);
         // Prediction intervals: half-widths from the out-of-fold residuals; coverage cross-fitted.
         out.schema.outputs.conformal = conformal_fit_intervals(
-            oof, data.outcomes, kConformalLevels, "out-of-fold residuals of " + std::to_string(n) + " rows");
-        out.metrics["conformal"] =
-            conformal_interval_cross_coverage(out.schema.outputs, oof, data.outcomes, kConformalLevels,
-                                              subgroups_of(schema, data.values), folds, cfg.seed);
-        out.metrics["method"] = std::to_string(folds) + "-fold cross-validation stratified by quintile of the outcome" +
-                                (cfg.group.empty() ? "" : ", each patient ('" + cfg.group + "') in one fold") +
-                                ", out-of-fold predictions; 95% intervals from " + std::to_string(cfg.bootstrap) +
-                                " bootstrap resamples";
+            oof, outcomes, kConformalLevels, "out-of-fold residuals of " + std::to_string(m) + " rows");
+        out.metrics["conformal"] = conformal_interval_cross_coverage(
+            out.schema.outputs, oof, outcomes, kConformalLevels, subgroups_of(schema, values), folds, cfg.seed);
+        out.metrics["method"] =
+            (scheme->time ? scheme_words
+                          : std::to_string(folds) + "-fold cross-validation stratified by quintile of the outcome" +
+                                (cfg.group.empty() ? "" : ", each patient ('" + cfg.group + "') in one fold")) +
+            ", out-of-fold predictions; 95% intervals from " + std::to_string(cfg.bootstrap) + " bootstrap resamples";
     } else {
         out.metrics = evaluate(EvalInput{&out.schema, labels, oof, cfg.bootstrap, cfg.seed, true, {}});
-        out.metrics["subgroups"] = evaluate_subgroups(out.schema, labels, oof, data.values);
+        out.metrics["subgroups"] = evaluate_subgroups(out.schema, labels, oof, values);
         if (schema.outputs.kind == TaskKind::binary) out.metrics["threshold_policy"] = policy;
         // Prediction sets: calibrated on the out-of-fold predictions; their coverage cross-fitted.
         std::vector<std::string> class_names;
         for (const auto& c : schema.outputs.classes) class_names.push_back(c.name);
         out.schema.outputs.conformal = conformal_fit(oof, labels, k, kConformalLevels,
-                                                     "out-of-fold predictions of " + std::to_string(n) + " rows");
+                                                     "out-of-fold predictions of " + std::to_string(m) + " rows");
         out.metrics["conformal"] = conformal_cross_coverage(oof, labels, k, kConformalLevels, class_names,
-                                                            subgroups_of(schema, data.values), folds, cfg.seed);
-        out.metrics["method"] = std::to_string(folds) + "-fold stratified cross-validation" +
+                                                            subgroups_of(schema, values), folds, cfg.seed);
+        out.metrics["method"] =
+            (scheme->time ? scheme_words
+                          : std::to_string(folds) + "-fold stratified cross-validation" +
                                 (fewer_folds.empty() ? "" : " (" + fewer_folds + ")") +
-                                (cfg.group.empty() ? "" : ", each patient ('" + cfg.group + "') in one fold") +
-                                ", out-of-fold predictions; 95% intervals from " + std::to_string(cfg.bootstrap) +
-                                " bootstrap resamples" + (cfg.group.empty() ? "" : " of rows") + threshold_note;
+                                (cfg.group.empty() ? "" : ", each patient ('" + cfg.group + "') in one fold")) +
+            ", out-of-fold predictions; 95% intervals from " + std::to_string(cfg.bootstrap) + " bootstrap resamples" +
+            (cfg.group.empty() ? "" : " of rows") + threshold_note;
+    }
+
+    // Time-aware validation: figures per period, and what shuffled folds would have said.
+    if (scheme->time) {
+        std::vector<std::string> periods;
+        for (size_t i : cv->validated) periods.push_back(period_of(data.times[i], data.time_dates, cfg.period));
+        out.metrics["periods"] = evaluate_periods(out.schema, labels, oof, outcomes, periods);
+        log("for comparison: shuffled cross-validation of the same rows");
+        auto shuffled = plan_cross_validation(schema, data, cfg, true);
+        if (!shuffled) return shuffled.problems();
+        auto other = cross_validate(schema, data, cfg, params, shuffled->plan, false, [](const std::string&) {});
+        if (!other) return other.problems();
+        std::vector<double> same_rows;  // shuffled CV validates every row, in row order
+        for (size_t i : cv->validated)
+            same_rows.insert(same_rows.end(), other->oof.begin() + static_cast<long>(i * static_cast<size_t>(width)),
+                             other->oof.begin() + static_cast<long>((i + 1) * static_cast<size_t>(width)));
+        const auto forward = held_out_figures(schema, labels_f, oof),
+                   shuffled_figures = held_out_figures(schema, labels_f, same_rows);
+        auto round6 = [](double v) { return std::isfinite(v) ? Json(std::round(v * 1e6) / 1e6) : Json(nullptr); };
+        Json comparison = Json::array();
+        for (size_t f = 0; f < forward.size() && f < shuffled_figures.size(); ++f) {
+            log("forward-chaining " + forward[f].first + " " + std::to_string(forward[f].second) + "; shuffled " +
+                std::to_string(shuffled->folds) + "-fold cross-validation " +
+                std::to_string(shuffled_figures[f].second) + " on the same rows");
+            comparison.push_back({{"figure", forward[f].first},
+                                  {"forward_chaining", round6(forward[f].second)},
+                                  {"shuffled", round6(shuffled_figures[f].second)}});
+        }
+        out.metrics["time_validation"] = {
+            {"column", cfg.time},
+            {"gap", cfg.gap},
+            {"gap_unit", data.time_dates ? "days" : "the time column's own unit"},
+            {"period", data.time_dates ? cfg.period : "whole number of the time"},
+            {"rows_validated", m},
+            {"rows_only_trained_on", n - m},
+            {"folds", scheme->time_folds},
+            {"comparison", comparison},
+            {"shuffled_method", std::to_string(shuffled->folds) +
+                                    "-fold shuffled stratified cross-validation of the same rows at the same "
+                                    "parameters (its models train on rows later than those they check)"}};
     }
 
     // 4. Final fit on every row.
-    const std::vector<float> w =
-        cfg.class_weights && !regression ? class_weights(data.labels, k) : std::vector<float>{};
-    auto final_model =
-        XgbBooster::train(data.x, data.labels, w, with_base_score(params, data.labels), static_cast<int>(rounds));
+    auto final_model = fit_rows(schema, data, cfg, params, static_cast<int>(rounds));
     if (!final_model) return final_model.problems();
     out.xgboost_json = final_model->save_json();
     auto e = ensemble_from_xgboost_json(out.xgboost_json);
@@ -442,8 +556,8 @@ Result<TrainResult> train_model(const Schema& schema, const Dataset& data, const
     // 5. Reference histograms from the training rows and the final model's probabilities.
     std::vector<double> probs;
     for (size_t i = 0; i < n; ++i) {
-        const auto m = ensemble_margin(out.ensemble, data.x.row(i));
-        const auto p = probabilities_from_margin(out.ensemble.link, m);
+        const auto mg = ensemble_margin(out.ensemble, data.x.row(i));
+        const auto p = probabilities_from_margin(out.ensemble.link, mg);
         probs.insert(probs.end(), p.begin(), p.end());
     }
     out.reference = reference_build(out.schema, data.values, probs);
@@ -461,8 +575,8 @@ Result<TrainResult> train_model(const Schema& schema, const Dataset& data, const
         if (out.schema.minimum_information->basis.empty())
             out.schema.minimum_information->basis = "set by the task's schema";
     } else {
-        out.schema.minimum_information = information_derive(
-            out.schema, data.values, field_contributions(out.schema, oof_contribs, oof, n, width), n);
+        out.schema.minimum_information =
+            information_derive(out.schema, values, field_contributions(out.schema, cv->contribs, oof, m, width), m);
     }
     log("minimum information: " + information_words(out.schema));
 

@@ -8,7 +8,9 @@
 // Stratified k-fold cross-validation picks the number of rounds (early stopping on the mean
 // held-out log-loss; regression: RMSE, folds stratified by quintile of the outcome). A class with fewer rows than folds
 // lowers the number of folds to its row count (at least 2), and the card says so. With a group column (a patient id)
-// every patient's rows stay in one fold, so repeated visits cannot leak between training and held-out rows. Class
+// every patient's rows stay in one fold, so repeated visits cannot leak between training and held-out rows. With a
+// time column the folds chain forward in time with a gap (metrics/folds.h); the earliest block is never held out, so
+// the card's figures are of the later rows, shown per period beside what shuffled folds would report. Class
 // weights balance rare classes; out-of-fold predictions give honest metrics and the binary threshold (a named policy);
 // a final fit on all rows gives the model. No step looks at the label to fill or transform a feature: missing values
 // stay NaN and go to XGBoost's default directions.
@@ -19,6 +21,7 @@
 
 #include "base/json.h"
 #include "drift/histogram.h"
+#include "metrics/folds.h"
 #include "schema/schema.h"
 #include "train/dataset.h"
 #include "train/xgb.h"
@@ -39,7 +42,12 @@ struct TrainConfig {
     // Binary tasks: how the bundle's threshold is chosen from the out-of-fold predictions
     // (threshold_for in metrics/evaluation.h); empty: the schema's own threshold, kept as it is.
     std::string threshold;
-    std::string group;      // the column whose rows belong to one patient (folds keep them together)
+    std::string group;  // the column whose rows belong to one patient (folds keep them together)
+    // Time-aware validation: the column holding each row's time (an ISO date or a number), the gap
+    // (days for dates, the number's own unit otherwise) and the period the card reports figures by.
+    std::string time;
+    double gap = 0;
+    std::string period = "year";
     std::string objective;  // regression: reg:squarederror (empty: the default) or reg:pseudohubererror
     XgbBooster::Params params{{"max_depth", "4"},          {"eta", "0.05"},           {"subsample", "0.8"},
                               {"colsample_bytree", "0.8"}, {"min_child_weight", "1"}, {"lambda", "1"}};
@@ -65,14 +73,52 @@ struct TrainResult {
 using TrainLog = std::function<void(const std::string&)>;
 Result<TrainResult> train_model(const Schema& schema, const Dataset& data, const TrainConfig& cfg, const TrainLog& log);
 
+// The folds of a task's cross-validation: forward chaining on train.json's time column (grouped
+// by patient with a group column), else stratified shuffled folds (grouped by patient with a
+// group column); `shuffled` forces the latter. Fewer folds when a class is rarer than the folds
+// (and `fewer_folds` says why). Problems name what to change in the data or train.json.
+struct CvScheme {
+    FoldPlan plan;
+    int folds = 0;
+    bool time = false;        // forward chaining
+    std::string fewer_folds;  // "", or why there are fewer folds than train.json asks for
+    Json time_folds;          // forward chaining: folds.h's describe
+    std::string method;       // the scheme in words, for the card
+};
+Result<CvScheme> plan_cross_validation(const Schema& schema, const Dataset& data, const TrainConfig& cfg,
+                                       bool shuffled = false);
+
+// One cross-validation: each fold trained (up to max_rounds) with early stopping on its validation
+// rows; the number of rounds is the minimum of the mean held-out curve over the rounds every fold
+// reached (log-loss; regression: RMSE), and the validated rows' predictions are made at it.
+struct CvRun {
+    size_t rounds = 1;
+    double loss = 0;                // the mean held-out loss at `rounds`
+    std::vector<size_t> validated;  // rows with a held-out prediction, ascending
+    std::vector<double> oof;        // validated rows x width (probabilities; regression: the value)
+    std::vector<float> contribs;    // validated rows x XGBoost's pred_contribs, when asked for
+};
+Result<CvRun> cross_validate(const Schema& schema, const Dataset& data, const TrainConfig& cfg,
+                             const XgbBooster::Params& params, const FoldPlan& plan, bool contributions,
+                             const TrainLog& log);
+
+// A model on every row of `data` for `rounds` rounds (class weights as train.json says; regression
+// boosting starts from the rows' mean outcome), and its outputs for `x` as rows x width
+// (probabilities of every class; regression: the value).
+Result<XgbBooster> fit_rows(const Schema& schema, const Dataset& data, const TrainConfig& cfg,
+                            const XgbBooster::Params& params, int rounds);
+std::vector<double> predict_rows(const Schema& schema, const XgbBooster& model, const Matrix& x, int rounds);
+
+// Figures of held-out predictions that a time-aware card sets beside shuffled CV's: AUC-ROC of
+// the positive class (binary; macro AUC-ROC for other class tasks) and the Brier score; regression:
+// RMSE and MAE. The first is the headline (tuning's figure), named by headline_name.
+std::vector<std::pair<std::string, double>> held_out_figures(const Schema& schema, std::span<const float> labels,
+                                                             std::span<const double> outputs);
+double headline_figure(const Schema& schema, std::span<const float> labels, std::span<const double> outputs);
+std::string headline_name(const Schema& schema);
+
 // XGBoost parameters for a schema's task (objective, num_class, single thread, seed).
 XgbBooster::Params task_params(const Schema& schema, const TrainConfig& cfg);
-// Fold of each row: stratified by class; with groups (one id per row, or empty), each group's rows
-// in one fold, groups dealt so each fold gets about its share of every class.
-std::vector<int> assign_folds(std::span<const float> labels, int k, std::span<const std::string> groups, int folds,
-                              uint64_t seed);
-// Regression: each row's quintile of the outcome (0..4), the classes folds are stratified by.
-std::vector<float> outcome_quintiles(std::span<const double> outcomes);
 // Balanced class weights n / (k * n_c), one per row.
 std::vector<float> class_weights(std::span<const float> labels, int k);
 // Typical ranges: the 0.5th and 99.5th percentiles of each numeric field in training.

@@ -14,6 +14,7 @@
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
+#include <map>
 #include <numeric>
 #include <random>
 #include <string>
@@ -664,6 +665,60 @@ Json evaluate_subgroups(const Schema& s, std::span<const int> labels, std::span<
             if (m == "accuracy" || m == "macro.auc_roc" ||
                 (k == 2 && m == "class." + s.outputs.classes[1].name + ".auc_roc"))
                 row[m] = number_or_null(v);
+        out.push_back(row);
+    }
+    return out;
+}
+
+Json evaluate_periods(const Schema& s, std::span<const int> labels, std::span<const double> outputs,
+                      std::span<const double> observed, std::span<const std::string> periods) {
+    std::map<std::string, std::vector<size_t>> rows;
+    for (size_t i = 0; i < periods.size(); ++i) rows[periods[i]].push_back(i);
+    std::vector<std::string> names;
+    for (const auto& [name, r] : rows) names.push_back(name);
+    // "7" before "10"; dates' names ("2019-03") sort as text.
+    std::stable_sort(names.begin(), names.end(), [](const std::string& a, const std::string& b) {
+        char *ea = nullptr, *eb = nullptr;
+        const double x = std::strtod(a.c_str(), &ea), y = std::strtod(b.c_str(), &eb);
+        if (*ea == 0 && *eb == 0 && !a.empty() && !b.empty()) return x < y;
+        return a < b;
+    });
+    const bool regression = s.outputs.regression();
+    const size_t k = regression ? 1 : static_cast<size_t>(s.num_classes());
+    Json out = Json::array();
+    for (const std::string& name : names) {
+        const auto& r = rows[name];
+        Json row{{"period", name}, {"rows", r.size()}};
+        std::vector<double> q;
+        for (size_t i : r)
+            q.insert(q.end(), outputs.begin() + static_cast<long>(i * k),
+                     outputs.begin() + static_cast<long>((i + 1) * k));
+        if (regression) {
+            std::vector<double> y;
+            for (size_t i : r) y.push_back(observed[i]);
+            for (const auto& [m, v] : regression_figures(y, q))
+                if (m == "mae" || m == "rmse" || m == "r2") row[m] = number_or_null(v);
+            row["mean_observed"] =
+                number_or_null(std::accumulate(y.begin(), y.end(), 0.0) / static_cast<double>(r.size()));
+            row["mean_predicted"] =
+                number_or_null(std::accumulate(q.begin(), q.end(), 0.0) / static_cast<double>(r.size()));
+        } else {
+            std::vector<int> y;
+            for (size_t i : r) y.push_back(labels[i]);
+            for (const auto& [m, v] : evaluation_figures(s, y, q))
+                if (m == "accuracy" || m == "macro.auc_roc" ||
+                    (k == 2 && m == "class." + s.outputs.classes[1].name + ".auc_roc"))
+                    row[m] = number_or_null(v);
+            if (k == 2) {
+                double pos = 0, mean = 0;
+                for (size_t j = 0; j < r.size(); ++j) {
+                    pos += y[j] == 1;
+                    mean += q[j * 2 + 1];
+                }
+                row["observed_rate"] = number_or_null(pos / static_cast<double>(r.size()));
+                row["mean_predicted"] = number_or_null(mean / static_cast<double>(r.size()));
+            }
+        }
         out.push_back(row);
     }
     return out;

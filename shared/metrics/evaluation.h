@@ -166,6 +166,14 @@ std::vector<Subgroup> subgroups_of(const Schema& schema, std::span<const double>
 Json evaluate_subgroups(const Schema& schema, std::span<const int> labels, std::span<const double> probabilities,
                         std::span<const double> values);
 
+// Per period of time (one name per row: "2019", "2019-Q1"; metrics/folds.h period_of), in time
+// order: rows and accuracy and AUC as evaluate_subgroups; binary also the observed share of the
+// positive class and the mean predicted probability of it, which part ways when the population
+// drifts. Regression (outputs are predicted values): rows, MAE, RMSE, R squared, mean observed and
+// mean predicted. Point figures, no intervals.
+Json evaluate_periods(const Schema& schema, std::span<const int> labels, std::span<const double> outputs,
+                      std::span<const double> observed, std::span<const std::string> periods);
+
 //-----------------------------------------------------------------------------
 // [SECTION] Regression
 //-----------------------------------------------------------------------------

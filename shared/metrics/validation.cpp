@@ -157,6 +157,7 @@ Result<ScoredFile> validation_score(const Model& m, const PatientFile& file) {
             continue;
         }
         out.labels.push_back(labels.label[r]);
+        out.rows.push_back(r);
         if (m.schema.outputs.regression()) out.observed.push_back(labels.observed[r]);
         out.values.insert(out.values.end(), p->values.begin(), p->values.end());
         prepared.push_back(std::move(*p));

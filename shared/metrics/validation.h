@@ -55,6 +55,7 @@ struct ScoredFile {
     std::vector<double> probabilities;  // rows x classes (regression: the predicted value per row)
     std::vector<double> observed;       // regression: the true value per row
     std::vector<double> values;         // rows x fields (record_prepare's values), for subgroups
+    std::vector<size_t> rows;           // each scored row's index in the file's rows
     std::vector<Problem> left_out;
 };
 // Problem "no_trees": a model only ONNX Runtime runs cannot be scored here.

@@ -308,7 +308,7 @@ grep -q '"quadratic_weighted_kappa"' syn/out/card.json && ok || bad "synthetic o
 expect_fail "synth bad fields" "--fields must be a number from 6 to 1000, not '2'" "$ldx" synth --out syn4 --fields 2
 no_file syn4 "synth bad fields"
 
-for c in keygen train bundle verify predict evaluate publish synth; do
+for c in keygen train bundle verify predict evaluate publish synth tune; do
   "$ldx" "$c" --help | grep -q "^Usage: localdx $c" && ok || bad "$c --help"
 done
 

@@ -1,4 +1,5 @@
 // server/cli/commands/evaluate.cpp — `localdx evaluate`: a bundle checked on a site's labelled patients.
+#include <algorithm>
 #include <cstdio>
 #include <string>
 #include <vector>
@@ -6,6 +7,8 @@
 #include "bundle/crypto.h"
 #include "cli/args.h"
 #include "io/files.h"
+#include "csv/csv.h"
+#include "metrics/folds.h"
 #include "metrics/validation.h"
 #include "predict/predict.h"
 #include "record/patients.h"
@@ -18,6 +21,7 @@ namespace ldx::cli {
 const char* const kEvaluateHelp = R"(Usage: localdx evaluate --bundle FILE.ldxb --trust trust.json --data FILE
                         [--compare OTHER.ldxb] [--gate RULE]... [--format text|json] [--out FILE]
                         [--bootstrap N] [--seed N] [--strict]
+                        [--per-period COLUMN [--period year|quarter|month]]
 
 Checks a bundle on labelled patients (a site's own, before go-live): a CSV, JSON records or FHIR
 file read like `localdx predict` reads it, with each patient's true outcome in the schema's label
@@ -45,6 +49,12 @@ rows read and scored, the LocalDx version.
                  calibration_intercept, alerts_per_100, qwk, within_one (regression: mae, rmse, r2,
                  calibration_slope, calibration_in_the_large), or a dotted name from the JSON report. Gates compare point estimates. Example:
                    --gate "auc >= baseline - 0.01" --gate "calibration_slope in [0.8, 1.2]"
+
+--per-period COLUMN  also the figures per period of the CSV's COLUMN (each row's time: an ISO
+                 date YYYY-MM-DD, or a number such as a year): rows, AUC-ROC, accuracy, and for a
+                 binary task the observed rate beside the mean predicted probability (regression:
+                 MAE, RMSE, R squared, mean observed and predicted); dates by --period (default year),
+                 numbers by their whole part. Point figures, no intervals.
 
 Rows without a usable outcome or values are listed (row, patient, reason) and left out; with
 --strict any such row fails the file. Exit 0: report written and every gate passed; 1: the
@@ -90,6 +100,10 @@ std::string evaluate_regression_text(const Schema& s, const Json& r) {
         for (const Json& l : r["conformal"]["levels"])
             line("  " + fmt(l["level"].get<double>() * 100, "%g") + "%: coverage " + num(l["coverage"]) +
                  ", mean width " + num(l["mean_width"], "%.1f") + " " + unit);
+    }
+    if (r.contains("periods")) {
+        line("");
+        out += periods_text(s, r["periods"]);
     }
     if (r.contains("compare")) {
         line("");
@@ -192,6 +206,10 @@ std::string evaluate_text(const Schema& s, const Json& r) {
             line(buf);
         }
     }
+    if (r.contains("periods")) {
+        line("");
+        out += periods_text(s, r["periods"]);
+    }
     if (r.contains("compare")) {
         const Json& c = r["compare"];
         line("");
@@ -213,6 +231,37 @@ std::string evaluate_text(const Schema& s, const Json& r) {
         line("");
         for (const Json& g : r["gates"])
             line(std::string(g["pass"].get<bool>() ? "PASS  " : "FAIL  ") + g["reason"].get<std::string>());
+    }
+    return out;
+}
+
+// The period of each scored row, from the CSV's time column (--per-period).
+Result<std::vector<std::string>> scored_periods(std::string_view text, const PatientFile& file,
+                                                const ScoredFile& scored, const std::string& column,
+                                                const std::string& unit) {
+    if (!period_unit_known(unit))
+        return problem("usage", "--period must be year, quarter or month, not '" + unit + "'");
+    if (file.format != "csv") return problem("usage", "--per-period reads a column of a CSV file, not " + file.format);
+    auto table = csv_parse(text);
+    if (!table) return table.problems();
+    const auto at = std::find(table->header.begin(), table->header.end(), column);
+    if (at == table->header.end())
+        return problem("missing_column", "the column '" + column + "' (--per-period) is not in the file", column, 0);
+    const size_t c = static_cast<size_t>(at - table->header.begin());
+    std::vector<std::string> out;
+    std::optional<bool> dates;
+    for (size_t r : scored.rows) {
+        const long row = file.rows[r].row;
+        if (row < 1 || static_cast<size_t>(row) > table->rows.size())
+            return problem("bad_time", "row " + std::to_string(row) + " has no time", column, row);
+        const auto& cells = table->rows[static_cast<size_t>(row - 1)];
+        const std::string cell = c < cells.size() ? cells[c] : "";
+        const auto t = time_parse(cell);
+        if (!t || (dates && *dates != t->date))
+            return problem("bad_time", "'" + cell + "' is not a date (YYYY-MM-DD) or a number like the other rows",
+                           column, row);
+        dates = t->date;
+        out.push_back(period_of(t->value, t->date, unit));
     }
     return out;
 }
@@ -275,6 +324,14 @@ int cmd_evaluate(const Args& a) {
 
     Json report = validation_document(*model, file, *data, sha256_hex(*text), *scored, static_cast<int>(*bootstrap),
                                       static_cast<uint64_t>(*seed));
+    if (auto column = a.get("--per-period")) {
+        auto periods = scored_periods(*text, file, *scored, *column, a.get("--period").value_or("year"));
+        if (!periods) return fail("evaluate", periods.problems());
+        report["periods"] = evaluate_periods(s, scored->labels, scored->probabilities, scored->observed, *periods);
+        report["period_column"] = *column;
+    } else if (a.get("--period")) {
+        return fail("evaluate", problem("usage", "--period needs --per-period COLUMN"));
+    }
     std::optional<ScoredFile> other;
     if (baseline) {
         auto o = validation_score(*baseline, file);

@@ -13,12 +13,15 @@
 namespace ldx::cli {
 
 const char* const kSynthHelp = R"(Usage: localdx synth --out DIR [--rows N] [--fields F] [--classes K] [--rare X]
-                     [--missing X] [--seed S]
+                     [--missing X] [--seed S] [--drift D]
 
 Writes DIR/schema.json and DIR/data.csv: N rows (default 10000) of F numeric fields (default 30,
 at least 6), K ordered classes (default 2) whose rarest has about X of the rows (default 0.05),
 X of the cells missing (default 0.1). The label follows a nonlinear truth of the first six
 fields plus noise; the other fields are noise. Deterministic for a seed.
+--drift D (0 to 2, default 0) makes the rows visits from 2015 to 2022 in date order (an extra
+column visit_date, for train.json's "time"): the label's latent score rises by 3 x D over the
+years, so the higher classes grow more frequent, and x6 drifts upward by 4 x D with it.
 )";
 
 int cmd_synth(const Args& a) {
@@ -37,8 +40,9 @@ int cmd_synth(const Args& a) {
     };
     auto rows = number("--rows", 10, 10000000, 10000), fields = number("--fields", 6, 1000, 30),
          classes = number("--classes", 2, 20, 2), rare = number("--rare", 0.0001, 0.5, 0.05),
-         missing = number("--missing", 0, 0.9, 0.1), seed = number("--seed", 0, 1e9, 1);
-    for (auto* r : {&rows, &fields, &classes, &rare, &missing, &seed})
+         missing = number("--missing", 0, 0.9, 0.1), seed = number("--seed", 0, 1e9, 1),
+         drift = number("--drift", 0, 2, 0);
+    for (auto* r : {&rows, &fields, &classes, &rare, &missing, &seed, &drift})
         if (!*r) return fail("synth", r->problems());
     c.rows = static_cast<size_t>(*rows);
     c.fields = static_cast<int>(*fields);
@@ -46,6 +50,7 @@ int cmd_synth(const Args& a) {
     c.rare = *rare;
     c.missing = *missing;
     c.seed = static_cast<uint64_t>(*seed);
+    c.drift = *drift;
     const SynthData d = synth_generate(c);
     if (auto ok = dir_create(*out); !ok) return fail("synth", ok.problems());
     if (auto ok = file_write_atomic(*out + "/schema.json", d.schema.dump(2) + "\n"); !ok)

@@ -31,6 +31,18 @@ max_rounds, early_stopping_rounds, class_weights, seed, bootstrap, params (XGBoo
   group      a column holding a patient id: each patient's rows (repeated visits) stay in one
              fold, so no patient is both trained on and held out; the column is never a feature
   objective  regression tasks: reg:squarederror (the default) or reg:pseudohubererror
+  time       a column holding each row's time (an ISO date YYYY-MM-DD, or a number such as a
+             year): folds chain forward instead of shuffling. The rows sorted by time are cut
+             into folds + 1 blocks; each later block is checked on a model trained only on rows
+             at least `gap` earlier than all of it (and, with `group`, on none of its patients);
+             the earliest block only trains. The column is a feature only if the schema has it.
+  gap        time-aware folds: the gap, in days for dates, in the time's own unit otherwise (0)
+  period     time-aware folds: the card's figures per year (default), quarter or month; numeric
+             times are reported per whole number
+With `time`, the card states the scheme, shows figures per period, and sets the forward-chaining
+figure beside the one shuffled folds give on the same rows (both are printed).
+When DIR/tuning.json (from `localdx tune`) chose this train.json's parameters, the card carries
+its search table and nested cross-validation figure.
 Regression tasks (schema outputs.kind "regression") stratify the folds by quintile of the outcome,
 stop early on RMSE, report MAE, RMSE, R squared and calibration with intervals, and fit 80/90/95%
 prediction intervals from the out-of-fold residuals.
@@ -66,9 +78,12 @@ int cmd_train(const Args& a) {
     auto csv = file_read(*data_path);
     if (!csv) return fail("train", csv.problems());
     std::fprintf(stderr, "localdx train: reading %s\n", data_path->c_str());
-    auto data = dataset_from_csv(*schema, *csv, true, 20, cfg.group);
+    auto data = dataset_from_csv(*schema, *csv, true, 20, cfg.group, cfg.time);
     if (!data) return fail("train", data.problems());
-    if (schema->outputs.regression())
+    if (!cfg.time.empty())
+        std::fprintf(stderr, "localdx train: %zu rows; %d forward-chaining folds on '%s' (gap %g%s)\n", data->rows(),
+                     cfg.folds, cfg.time.c_str(), cfg.gap, data->time_dates ? " days" : "");
+    else if (schema->outputs.regression())
         std::fprintf(stderr, "localdx train: %zu rows, %zu features, regression of %s; %d-fold cross-validation\n",
                      data->rows(), data->x.cols, schema->outputs.column.c_str(), cfg.folds);
     else
@@ -93,6 +108,7 @@ int cmd_train(const Args& a) {
     card["training"]["data_file"] = std::filesystem::path(*data_path).filename().string();
     card["training"]["data_sha256"] = sha256_hex(*csv);
     card["training"]["localdx_version"] = kLocalDxVersion;
+    if (auto tuning = tuning_for_card(*task, cfg)) card["tuning"] = *tuning;
 
     if (auto ok = dir_create(*out); !ok) return fail("train", ok.problems());
     const std::pair<std::string, std::string> files[] = {
@@ -111,6 +127,15 @@ int cmd_train(const Args& a) {
                fmt(x["ci95"][1].get<double>()) + "]";
     };
     std::printf("%s: %zu rows, %d rounds\n", schema->task.c_str(), data->rows(), result->training["rounds"].get<int>());
+    if (m.contains("time_validation")) {
+        auto num = [](const Json& v) { return v.is_number() ? fmt(v.get<double>(), "%.3f") : std::string("-"); };
+        std::printf("  validation        %s\n", m["method"].get<std::string>().c_str());
+        for (const Json& c : m["time_validation"]["comparison"])
+            std::printf("  %s forward-chaining %s; shuffled cross-validation would report %s on the same rows\n",
+                        c["figure"].get<std::string>().c_str(), num(c["forward_chaining"]).c_str(),
+                        num(c["shuffled"]).c_str());
+        std::fputs(periods_text(*schema, m["periods"]).c_str(), stdout);
+    }
     if (schema->outputs.regression()) {
         const std::string unit = unit_display(schema->outputs.unit);
         std::printf("  MAE               %s %s\n", show(m["mae"]).c_str(), unit.c_str());

@@ -1,0 +1,202 @@
+// server/train/tune.cpp — see tune.h.
+//
+// Index of this file
+//   [SECTION] Search space
+//   [SECTION] Successive halving
+//   [SECTION] Nested cross-validation
+#include "train/tune.h"
+
+#include <algorithm>
+#include <cmath>
+#include <cstdio>
+#include <numeric>
+#include <random>
+
+#include "metrics/evaluation.h"
+
+namespace ldx {
+
+//-----------------------------------------------------------------------------
+// [SECTION] Search space
+//-----------------------------------------------------------------------------
+namespace {
+std::string num(double v) {
+    char b[32];
+    std::snprintf(b, sizeof b, "%.3g", v);
+    return b;
+}
+const char* const kTuned[] = {"max_depth", "eta",  "min_child_weight", "subsample", "colsample_bytree",
+                              "lambda",    "alpha"};
+}  // namespace
+
+std::vector<XgbBooster::Params> tune_candidates(const TrainConfig& base, int budget, uint64_t seed) {
+    std::mt19937_64 rng(seed);
+    std::uniform_real_distribution<double> u(0, 1);
+    auto pick = [&](std::initializer_list<const char*> options) {
+        return std::string(*(options.begin() + static_cast<long>(u(rng) * static_cast<double>(options.size()))));
+    };
+    auto log_uniform = [&](double lo, double hi) { return std::exp(std::log(lo) + u(rng) * std::log(hi / lo)); };
+    std::vector<XgbBooster::Params> out{base.params};
+    while (out.size() < static_cast<size_t>(std::max(budget, 1))) {
+        XgbBooster::Params p = base.params;
+        p["max_depth"] = pick({"2", "3", "4", "5", "6"});
+        p["eta"] = num(log_uniform(0.01, 0.3));
+        p["min_child_weight"] = pick({"1", "2", "5", "10"});
+        p["subsample"] = num(0.5 + 0.5 * u(rng));
+        p["colsample_bytree"] = num(0.5 + 0.5 * u(rng));
+        p["lambda"] = num(log_uniform(0.1, 10));
+        p["alpha"] = pick({"0", "0.01", "0.1", "1"});
+        out.push_back(std::move(p));
+    }
+    return out;
+}
+
+//-----------------------------------------------------------------------------
+// [SECTION] Successive halving
+//-----------------------------------------------------------------------------
+Result<SearchResult> successive_halving(const Schema& schema, const Dataset& data, const TrainConfig& base,
+                                        const TuneConfig& tc, const TrainLog& log) {
+    auto scheme = plan_cross_validation(schema, data, base);
+    if (!scheme) return scheme.problems();
+    const auto candidates = tune_candidates(base, tc.budget, tc.seed);
+    int rungs = 1;
+    for (size_t alive = candidates.size(); alive > 1; ++rungs)
+        alive = (alive + static_cast<size_t>(tc.halving) - 1) / static_cast<size_t>(tc.halving);
+    std::vector<size_t> alive(candidates.size());
+    std::iota(alive.begin(), alive.end(), 0);
+    SearchResult out;
+    out.table = Json::array();
+    const TrainLog quiet = [](const std::string&) {};
+    for (int rung = 0; rung < rungs; ++rung) {
+        TrainConfig cfg = base;
+        cfg.max_rounds = std::max(
+            10, static_cast<int>(base.max_rounds / std::pow(static_cast<double>(tc.halving), rungs - 1 - rung)));
+        std::vector<std::pair<double, size_t>> scored;
+        std::vector<CvRun> runs;
+        for (size_t c : alive) {
+            cfg.params = candidates[c];
+            auto cv = cross_validate(schema, data, cfg, task_params(schema, cfg), scheme->plan, false, quiet);
+            if (!cv) return cv.problems();
+            Json params = Json::object();
+            for (const char* key : kTuned)
+                if (candidates[c].count(key)) params[key] = candidates[c].at(key);
+            out.table.push_back({{"candidate", c + 1},
+                                 {"rung", rung + 1},
+                                 {"max_rounds", cfg.max_rounds},
+                                 {"loss", std::round(cv->loss * 1e6) / 1e6},
+                                 {"rounds", cv->rounds},
+                                 {"params", params}});
+            scored.push_back({cv->loss, runs.size()});
+            runs.push_back(std::move(*cv));
+        }
+        std::vector<size_t> order(scored.size());
+        std::iota(order.begin(), order.end(), 0);
+        std::stable_sort(order.begin(), order.end(), [&](size_t a, size_t b) { return scored[a] < scored[b]; });
+        log("rung " + std::to_string(rung + 1) + "/" + std::to_string(rungs) + ": " + std::to_string(alive.size()) +
+            (alive.size() == 1 ? " configuration" : " configurations") + " up to " + std::to_string(cfg.max_rounds) +
+            " rounds; best held-out loss " + std::to_string(scored[order[0]].first));
+        if (rung == rungs - 1) {
+            const CvRun& best = runs[order[0]];
+            out.chosen = candidates[alive[order[0]]];
+            out.rounds = best.rounds;
+            out.loss = best.loss;
+            std::vector<float> y;
+            for (size_t i : best.validated) y.push_back(data.labels[i]);
+            out.figure = headline_figure(schema, y, best.oof);
+            break;
+        }
+        const size_t keep = (alive.size() + static_cast<size_t>(tc.halving) - 1) / static_cast<size_t>(tc.halving);
+        std::vector<size_t> next;
+        for (size_t j = 0; j < keep; ++j) next.push_back(alive[order[j]]);
+        alive = std::move(next);
+    }
+    return out;
+}
+
+//-----------------------------------------------------------------------------
+// [SECTION] Nested cross-validation
+//-----------------------------------------------------------------------------
+Result<TuneResult> tune(const Schema& schema, const Dataset& data, const TrainConfig& base, const TuneConfig& tc,
+                        const TrainLog& log) {
+    const bool regression = schema.outputs.regression();
+    // 1. Outer folds: the task's own scheme with outer_folds folds; each searches its training rows.
+    TrainConfig outer_cfg = base;
+    outer_cfg.folds = tc.outer_folds;
+    auto outer = plan_cross_validation(schema, data, outer_cfg);
+    if (!outer) return outer.problems();
+    std::vector<size_t> rows;
+    std::vector<double> oof;
+    for (size_t f = 0; f < outer->plan.folds(); ++f) {
+        log("outer fold " + std::to_string(f + 1) + "/" + std::to_string(outer->plan.folds()) + ": searching " +
+            std::to_string(outer->plan.train[f].size()) + " training rows");
+        const Dataset inner = dataset_rows(data, outer->plan.train[f]);
+        auto found = successive_halving(schema, inner, base, tc, [&](const std::string& l) { log("  " + l); });
+        if (!found) {
+            std::vector<Problem> ps = found.problems();
+            for (auto& p : ps) p.message = "outer fold " + std::to_string(f + 1) + ": " + p.message;
+            return ps;
+        }
+        TrainConfig cfg = base;
+        cfg.params = found->chosen;
+        const auto params = task_params(schema, cfg);
+        auto model = fit_rows(schema, inner, cfg, params, static_cast<int>(found->rounds));
+        if (!model) return model.problems();
+        const auto p = predict_rows(schema, *model, matrix_select_rows(data.x, outer->plan.validate[f]),
+                                    static_cast<int>(found->rounds));
+        oof.insert(oof.end(), p.begin(), p.end());
+        rows.insert(rows.end(), outer->plan.validate[f].begin(), outer->plan.validate[f].end());
+    }
+    // 2. The outer held-out predictions of the fold winners: the nested figure and its interval.
+    std::vector<int> labels;
+    std::vector<double> observed;
+    for (size_t i : rows) {
+        labels.push_back(static_cast<int>(data.labels[i]));
+        if (regression) observed.push_back(data.outcomes[i]);
+    }
+    const Json m = evaluate(
+        EvalInput{&schema, regression ? std::vector<int>{} : labels, oof, base.bootstrap, base.seed, true, observed});
+    const Json& fig = regression                                ? m["rmse"]
+                      : schema.outputs.kind == TaskKind::binary ? m["class"][schema.outputs.classes[1].name]["auc_roc"]
+                                                                : m["macro"]["auc_roc"];
+    log("nested cross-validation " + headline_name(schema) + " " + json_dump(fig["value"]));
+    // 3. The search on every row: the configuration train.json gets.
+    log("searching all " + std::to_string(data.rows()) + " rows for the configuration to keep");
+    auto found = successive_halving(schema, data, base, tc, log);
+    if (!found) return found.problems();
+    TuneResult out;
+    out.chosen = base;
+    out.chosen.params = found->chosen;
+    Json chosen = Json::object();
+    for (const auto& [k, v] : found->chosen) chosen[k] = v;
+    out.report = {
+        {"method", "successive halving of " + std::to_string(tc.budget) +
+                       " configurations (the task's train.json first, the "
+                       "others drawn at random), keeping the best 1/" +
+                       std::to_string(tc.halving) + " at each rung while the cap on rounds grows " +
+                       std::to_string(tc.halving) + "-fold up to max_rounds; each scored by the mean held-out " +
+                       (regression ? "RMSE" : "log-loss") + " of the task's cross-validation (" +
+                       (outer->time ? "forward-chaining" : "shuffled") +
+                       " folds). Nested: the search repeated inside the training rows of each of " +
+                       std::to_string(outer->plan.folds()) + " outer folds, its winner checked on the held-out rows"},
+        {"budget", tc.budget},
+        {"halving", tc.halving},
+        {"seed", tc.seed},
+        {"nested",
+         {{"figure", headline_name(schema)},
+          {"value", fig["value"]},
+          {"ci95", fig["ci95"]},
+          {"rows", rows.size()},
+          {"outer_folds", outer->plan.folds()},
+          {"interval", std::to_string(base.bootstrap) + " bootstrap resamples of the outer held-out rows"}}},
+        {"chosen", {{"params", chosen}, {"rounds", found->rounds}, {"loss", std::round(found->loss * 1e6) / 1e6}}},
+        {"chosen_own_cv",
+         {{"figure", headline_name(schema)},
+          {"value", std::round(found->figure * 1e6) / 1e6},
+          {"note",
+           "the winner's own cross-validated figure on all rows: optimistic, since it was "
+           "chosen on these folds"}}},
+        {"table", found->table}};
+    return out;
+}
+
+}  // namespace ldx
