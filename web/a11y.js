@@ -160,7 +160,10 @@ function update(el, node) {
   if (interactive) el.disabled = (s & STATE.disabled) !== 0;
   if (node.role === 'textbox') {
     setAttr(el, 'inputmode', node.inputmode || 'text');
-    setAttr(el, 'placeholder', node.placeholder || null);
+    // The hint (the training range) is not the input's placeholder: a screen reader says a
+    // placeholder where a value would be ("entry 0 – 13"). The range is in the field's description;
+    // an empty field lets the canvas's hint show through (web/app.css).
+    el.classList.toggle('a11y-empty', el.value === '');
     setAttr(el, 'aria-required', (s & STATE.required) ? 'true' : null);
     fieldCheck(el, node);
     // The app's value wins only when the app changed it (Escape, Clear form, a choice from the
@@ -172,6 +175,7 @@ function update(el, node) {
     if (!node.secret && value !== el.value && value !== el.dataset.sent) {
       el.value = value;
       el.dataset.sent = value;
+      el.classList.toggle('a11y-empty', value === '');
     }
   } else if (node.role === 'combobox') {
     // Compared with what the app sent, not with Option.text (which folds spaces): rebuilt options
@@ -256,6 +260,7 @@ function sendText(el) {
   const n = byElement.get(el);
   if (!M || !n || n.role !== 'textbox') return;
   if (el.type !== 'password') el.dataset.sent = el.value;  // a token is never written into the DOM
+  el.classList.toggle('a11y-empty', el.value === '');
   lastTyped.set(el, performance.now());
   M.a11ySetText(n.id, el.value);
 }
