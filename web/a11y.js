@@ -21,6 +21,7 @@ let M = null;                 // the app's module, once started
 const els = new Map();        // node id -> { el, node, key }
 const byElement = new WeakMap();
 const optionsOf = new WeakMap();  // a <select> -> its options as the app sent them
+const captionOf = new WeakMap();  // a table -> its caption (its first child, before its rows)
 
 //-----------------------------------------------------------------------------
 // [SECTION] Keys
@@ -78,7 +79,19 @@ function create(node) {
     case 'alert': el = document.createElement('div'); el.setAttribute('role', 'alert'); break;
     case 'image': el = document.createElement('div'); el.setAttribute('role', 'img'); break;
     case 'document': el = document.createElement('section'); el.className = 'a11y-document'; break;
-    case 'table': case 'row': case 'cell': case 'columnheader':
+    case 'table': {
+      // Its name as its caption too, the first child: a screen reader says a table's caption when it
+      // jumps to the table (Orca's T), and not its aria-label.
+      el = document.createElement('div');
+      el.setAttribute('role', 'table');
+      const caption = document.createElement('div');
+      caption.setAttribute('role', 'caption');
+      caption.className = 'a11y-caption';
+      el.append(caption);
+      captionOf.set(el, caption);
+      break;
+    }
+    case 'row': case 'cell': case 'columnheader':
       el = document.createElement('div'); el.setAttribute('role', node.role); break;
     default: el = document.createElement('p');
   }
@@ -148,6 +161,10 @@ function update(el, node) {
     }
   } else if (text) { if (el.textContent !== node.name) el.textContent = node.name; }
   else if (!['cell', 'columnheader'].includes(node.role)) setAttr(el, 'aria-label', node.name || null);
+  if (node.role === 'table') {
+    const caption = captionOf.get(el);
+    if (caption.textContent !== node.name) caption.textContent = node.name;
+  }
   if (node.role === 'document') {
     // Dear ImGui's text log draws separators as lines of dashes: not words.
     const words = (node.value || '').replace(/^-{3,}$/gm, '').replace(/\n{2,}/g, '\n').trim();
@@ -220,7 +237,8 @@ export function applyTree(json) {
     const parentNode = node.parent ? nodes.get(node.parent) : null;
     const parentEl = parentNode && els.has(node.parent) ? els.get(node.parent).el : layer;
     const prevSibling = lastPlaced.get(parentEl);
-    const want = prevSibling ? prevSibling.nextSibling : parentEl.firstChild;
+    const first = captionOf.has(parentEl) ? captionOf.get(parentEl).nextSibling : parentEl.firstChild;
+    const want = prevSibling ? prevSibling.nextSibling : first;
     if (want !== entry.el) parentEl.insertBefore(entry.el, want);
     lastPlaced.set(parentEl, entry.el);
     const key = JSON.stringify(node);
