@@ -21,6 +21,7 @@ let M = null;                 // the app's module, once started
 const els = new Map();        // node id -> { el, node, key }
 const byElement = new WeakMap();
 const optionsOf = new WeakMap();  // a <select> -> its options as the app sent them
+const captionOf = new WeakMap();  // a table -> its caption (its first child, before its rows)
 
 //-----------------------------------------------------------------------------
 // [SECTION] Keys
@@ -78,7 +79,19 @@ function create(node) {
     case 'alert': el = document.createElement('div'); el.setAttribute('role', 'alert'); break;
     case 'image': el = document.createElement('div'); el.setAttribute('role', 'img'); break;
     case 'document': el = document.createElement('section'); el.className = 'a11y-document'; break;
-    case 'table': case 'row': case 'cell': case 'columnheader':
+    case 'table': {
+      // Its name as its caption too, the first child: a screen reader says a table's caption when it
+      // jumps to the table (Orca's T), and not its aria-label.
+      el = document.createElement('div');
+      el.setAttribute('role', 'table');
+      const caption = document.createElement('div');
+      caption.setAttribute('role', 'caption');
+      caption.className = 'a11y-caption';
+      el.append(caption);
+      captionOf.set(el, caption);
+      break;
+    }
+    case 'row': case 'cell': case 'columnheader':
       el = document.createElement('div'); el.setAttribute('role', node.role); break;
     default: el = document.createElement('p');
   }
@@ -148,6 +161,10 @@ function update(el, node) {
     }
   } else if (text) { if (el.textContent !== node.name) el.textContent = node.name; }
   else if (!['cell', 'columnheader'].includes(node.role)) setAttr(el, 'aria-label', node.name || null);
+  if (node.role === 'table') {
+    const caption = captionOf.get(el);
+    if (caption.textContent !== node.name) caption.textContent = node.name;
+  }
   if (node.role === 'document') {
     // Dear ImGui's text log draws separators as lines of dashes: not words.
     const words = (node.value || '').replace(/^-{3,}$/gm, '').replace(/\n{2,}/g, '\n').trim();
@@ -160,7 +177,10 @@ function update(el, node) {
   if (interactive) el.disabled = (s & STATE.disabled) !== 0;
   if (node.role === 'textbox') {
     setAttr(el, 'inputmode', node.inputmode || 'text');
-    setAttr(el, 'placeholder', node.placeholder || null);
+    // The hint (the training range) is not the input's placeholder: a screen reader says a
+    // placeholder where a value would be ("entry 0 – 13"). The range is in the field's description;
+    // an empty field lets the canvas's hint show through (web/app.css).
+    el.classList.toggle('a11y-empty', el.value === '');
     setAttr(el, 'aria-required', (s & STATE.required) ? 'true' : null);
     fieldCheck(el, node);
     // The app's value wins only when the app changed it (Escape, Clear form, a choice from the
@@ -172,6 +192,7 @@ function update(el, node) {
     if (!node.secret && value !== el.value && value !== el.dataset.sent) {
       el.value = value;
       el.dataset.sent = value;
+      el.classList.toggle('a11y-empty', value === '');
     }
   } else if (node.role === 'combobox') {
     // Compared with what the app sent, not with Option.text (which folds spaces): rebuilt options
@@ -216,7 +237,8 @@ export function applyTree(json) {
     const parentNode = node.parent ? nodes.get(node.parent) : null;
     const parentEl = parentNode && els.has(node.parent) ? els.get(node.parent).el : layer;
     const prevSibling = lastPlaced.get(parentEl);
-    const want = prevSibling ? prevSibling.nextSibling : parentEl.firstChild;
+    const first = captionOf.has(parentEl) ? captionOf.get(parentEl).nextSibling : parentEl.firstChild;
+    const want = prevSibling ? prevSibling.nextSibling : first;
     if (want !== entry.el) parentEl.insertBefore(entry.el, want);
     lastPlaced.set(parentEl, entry.el);
     const key = JSON.stringify(node);
@@ -256,6 +278,7 @@ function sendText(el) {
   const n = byElement.get(el);
   if (!M || !n || n.role !== 'textbox') return;
   if (el.type !== 'password') el.dataset.sent = el.value;  // a token is never written into the DOM
+  el.classList.toggle('a11y-empty', el.value === '');
   lastTyped.set(el, performance.now());
   M.a11ySetText(n.id, el.value);
 }

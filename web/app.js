@@ -471,9 +471,22 @@ function openLabelled() {
   input.value = '';
   input.onchange = async () => {
     const f = input.files[0];
-    if (f) M.appValidate(f.name, await f.slice(0, current.info.max_patient_file_bytes + 1).text());
+    if (f) validate(f.name, await f.slice(0, current.info.max_patient_file_bytes + 1).text());
   };
   input.click();
+}
+// The report (or the reasons), and its headline said to a screen reader as the report appears:
+// the line the view shows above the figures, or the first reason the file was refused.
+function validate(name, text) {
+  const r = JSON.parse(M.appValidate(name, text));
+  if (r.ok) {
+    const d = r.report.data;
+    announce(`Validation report for ${name}: ${d.rows} rows read, ${d.scored} scored with a known outcome, ` +
+      `${d.left_out.length} left out.`);
+  } else {
+    announce(`${name} could not be checked: ${r.problems[0]?.message ?? 'no patients'}.`);
+  }
+  return r;
 }
 
 //-----------------------------------------------------------------------------
@@ -801,7 +814,7 @@ globalThis.localdx = {
     return { ok: true, tensor: btoa(s) };
   },  // what the Image view's "Export results (CSV)" saves
   // The Validate view, as its Open button does: the report (or the reasons), computed in this page.
-  validateFile: (name, text) => JSON.parse(M.appValidate(name, text)),
+  validateFile: (name, text) => validate(name, text),
   recalibrate: () => M.appValidateRecalibrate(),
   explainBatchRow: async (i) => publicResult(await explainRow(i)),
   model: () => (current ? { name: current.info.name, version: current.info.version, sha256: current.info.sha256, schema: current.info.schema, explainer: current.info.explainer, privacy: current.info.privacy } : null),
