@@ -122,7 +122,7 @@ test('imaging: PNG, JPEG and DICOM opened with the button are scored on the devi
   assert.equal(dicom.ok, true, dicom.error);
   assert.ok(Math.abs(dicom.probabilities[1] - byName['synthetic-001.png'].probabilities[1]) <= 1e-6);
   assert.deepEqual(dicom.map, byName['synthetic-001.png'].map);
-  assert.deepEqual(dicom.header, { modality: 'OT', body_part: 'CHEST', view: 'PA' });
+  assert.deepEqual(dicom.header, { modality: 'OT', body_part: 'CHEST', view: 'PA', frames: 1, frame: 0 });
 
   // A PNG or JPEG file does not say what it shows: its result is shown once the clinician confirms
   // what it is (the button, pressed with the mouse for the first image); the DICOM file says.
