@@ -535,14 +535,15 @@ function showImageResult(index, name, reply) {
   M.appAddImageResult(index, name, JSON.stringify(reply.result), d.grey, d.width, d.height);
 }
 
-// Image `index` scored again with its map of class `cls` (the view's "Map of" choice).
+// Image `index` scored again: frame `frame` of a multi-frame DICOM file, the map of class `cls`
+// (the view's "Frame" and "Map of" choices).
 async function explainImage(arg) {
-  const { index, class: cls } = JSON.parse(arg);
+  const { index, class: cls, frame = 0 } = JSON.parse(arg);
   const f = imageFiles[index];
   if (!f) return null;
   let reply;
   try {
-    reply = await callWorker({ type: 'image', blob: f, explained: cls });
+    reply = await callWorker({ type: 'image', blob: f, explained: cls, frame });
   } catch (e) {
     reply = { result: { ok: false, problems: [{ code: 'internal', message: String(e.message || e) }] } };
   }
@@ -801,7 +802,7 @@ globalThis.localdx = {
   imageResultsCsv: () => M.appImageResultsCsv(),
   selectImage: (i) => M.appSelectImage(i),  // as a click on the image's row
   confirmImage: (i) => M.appConfirmImage(i),  // as "Yes, it is: show the result" for image i
-  explainImage: (index, cls) => explainImage(JSON.stringify({ index, class: cls })),  // as the "Map of" choice
+  explainImage: (index, cls, frame = 0) => explainImage(JSON.stringify({ index, class: cls, frame })),  // as the "Map of" and "Frame" choices
   // The tensor the model sees for a file (base64 of float32, little-endian), for the parity test.
   imageTensor: async ({ name, bytes }) => {
     await workerModel();

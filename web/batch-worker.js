@@ -266,9 +266,9 @@ const isRaster = (b) => (b[0] === 0x89 && b[1] === 0x50 && b[2] === 0x4e && b[3]
 // its map, occlusion squares for models without a map output, the deletion curve), at most 32
 // images per ONNX Runtime call. Returns the core's result and the grey image to show.
 // The core's job for one file (null and the reason when the browser cannot decode it).
-async function startImage(blob) {
+async function startImage(blob, frame = 0) {
   const bytes = new Uint8Array(await blob.arrayBuffer());
-  if (!isRaster(bytes)) return jobOrRefusal(model.imageJobDicom(bytes, 0));
+  if (!isRaster(bytes)) return jobOrRefusal(model.imageJobDicom(bytes, frame));
   let image;
   try { image = await decodeRaster(blob); } catch { return { job: null, refused: { ok: false, problems: [{ code: 'bad_image', message: 'the browser cannot decode this PNG or JPEG file (damaged or incomplete)' }] } }; }
   return jobOrRefusal(model.imageJob(new Uint8Array(image.data.buffer), image.width, image.height));
@@ -287,11 +287,11 @@ async function imageTensor({ blob }) {
   }
 }
 
-async function scoreImage({ blob, explained = -1 }) {
+async function scoreImage({ blob, explained = -1, frame = 0 }) {
   await sessionReady;
   if (!session) throw new Error('ONNX Runtime could not open this model');
   const t0 = performance.now();
-  const { job, refused } = await startImage(blob);
+  const { job, refused } = await startImage(blob, frame);
   if (!job) return { result: refused };
   const msRead = performance.now() - t0;  // decoded and preprocessed
   try {

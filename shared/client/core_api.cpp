@@ -13,7 +13,6 @@
 #include "bundle/models_index.h"
 #include "drift/report.h"
 #include "explain/points.h"
-#include "imaging/dicom.h"
 #include "record/fhir.h"
 #include "record/record.h"
 
@@ -685,10 +684,15 @@ ImageStart core_image_start(const LoadedModel& m, std::span<const uint8_t> rgba,
     return image_start(m, ImageFormat::png, pixels_from_interleaved(rgba, width, height, 4));
 }
 
-ImageStart core_image_start_dicom(const LoadedModel& m, std::string_view bytes, int frame) {
+ImageStart core_image_start_dicom(const LoadedModel& m, DicomDecoder decode, std::string_view bytes, int frame) {
     if (m.model.schema.image && !m.model.schema.image->accepts(ImageFormat::dicom))
         return image_refused({problem("unsupported_image", "this model does not take DICOM files")});
-    return image_start(m, ImageFormat::dicom, dicom_decode(bytes, frame));
+    if (!decode)
+        return image_refused(
+            {problem("unsupported_dicom", "DICOM files are not read here: this program has no DICOM decoder")});
+    ImageStart s = image_start(m, ImageFormat::dicom, decode(bytes, frame));
+    if (s.job) s.header["frame"] = frame;
+    return s;
 }
 
 Json core_image_give(const LoadedModel& lm, ImageJob& job, std::span<const float> probabilities,

@@ -188,11 +188,13 @@ Json core_same_patient(std::string_view previous_json, std::string_view next_jso
 //-----------------------------------------------------------------------------
 // [SECTION] Imaging models
 //-----------------------------------------------------------------------------
-// One image, decoded by the browser (RGBA bytes) or from a DICOM file's bytes (DCMTK, natively
-// and in the batch worker's wasm core; the page's own module has no DCMTK), through the bundle's
+// One image, decoded by the browser (RGBA bytes) or from a DICOM file's bytes by the decoder the
+// program hands in (imaging/dicom.h's, natively and in the batch worker's wasm core; the page's
+// own module has none: nullptr refuses the file with the reason), through the bundle's
 // preprocessing. `job` then asks for the runs ONNX Runtime makes (image_model.h);
 // `display` is what the clinician is shown; `header` the few header fields a clinician may see
-// ({"modality", "body_part", "view", "frames"}), nothing that names or dates the patient.
+// ({"modality", "body_part", "view", "frames", and "frame" (0-based) of a DICOM file}), nothing
+// that names or dates the patient.
 struct ImageStart {
     std::optional<ImageJob> job;
     DisplayImage display;
@@ -200,7 +202,7 @@ struct ImageStart {
     Json error;  // {"ok": false, "problems": [...]} when there is no job
 };
 ImageStart core_image_start(const LoadedModel& m, std::span<const uint8_t> rgba, int width, int height);
-ImageStart core_image_start_dicom(const LoadedModel& m, std::string_view bytes, int frame);
+ImageStart core_image_start_dicom(const LoadedModel& m, DicomDecoder decode, std::string_view bytes, int frame);
 // The outputs for the inputs last asked for: {"ok": true, "pending": n} or {"ok": false, "problems"}.
 Json core_image_give(const LoadedModel& m, ImageJob& job, std::span<const float> probabilities,
                      std::span<const float> map, int explained);

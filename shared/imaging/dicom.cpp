@@ -3,22 +3,30 @@
 // Index of this file
 //   [SECTION] DCMTK set-up (decoders registered once, its log silenced)
 //   [SECTION] A stream over the file's bytes
-//   [SECTION] Reading the file
+//   [SECTION] Reading the file (deflated data sets inflated here)
 //   [SECTION] Samples to pixels
+//   [SECTION] JPEG 2000 frames (OpenJPEG)
 //   [SECTION] Entry point
 #include "imaging/dicom.h"
 
 #include <algorithm>
 #include <cstring>
+#include <memory>
+#include <optional>
 #include <string>
+#include <vector>
 
 #include <dcmtk/config/osconfig.h>
 #include <dcmtk/dcmdata/dcistrma.h>
+#include <dcmtk/dcmdata/dcpixseq.h>
+#include <dcmtk/dcmdata/dcpxitem.h>
 #include <dcmtk/dcmdata/dcrledrg.h>
 #include <dcmtk/dcmdata/dctk.h>
 #include <dcmtk/dcmjpeg/djdecode.h>
 #include <dcmtk/dcmjpls/djdecode.h>
 #include <dcmtk/oflog/oflog.h>
+#include <openjpeg.h>
+#include <zlib.h>
 
 namespace ldx {
 
@@ -115,36 +123,88 @@ DcmInputStreamFactory* BytesStream::newFactory() const {
 //-----------------------------------------------------------------------------
 // [SECTION] Reading the file
 //-----------------------------------------------------------------------------
-Result<Ok> read_file(std::string_view bytes, DcmFileFormat& file) {
+// A deflated file (PS3.5 A.5): DCMTK reads the meta header, zlib inflates the data set after it,
+// and DCMTK reads the inflated data set as explicit VR little endian. One path natively and in
+// the browser (whose DCMTK is built without zlib); at most kMaxInflated bytes are inflated.
+constexpr size_t kMaxInflated = size_t{256} << 20;
+
+// Where the data set starts, when the meta header names the deflated transfer syntax.
+std::optional<size_t> deflated_at(std::string_view bytes) {
+    DcmMetaInfo meta;
+    BytesStream stream(bytes, 0);
+    meta.transferInit();
+    const OFCondition read = meta.read(stream, EXS_Unknown, EGL_noChange, DCM_MaxReadLength);
+    meta.transferEnd();
+    OFString uid;
+    if (read.bad() || meta.findAndGetOFString(DCM_TransferSyntaxUID, uid).bad() ||
+        DcmXfer(uid.c_str()).getXfer() != EXS_DeflatedLittleEndianExplicit)
+        return std::nullopt;
+    return static_cast<size_t>(stream.tell());
+}
+
+Result<std::string> inflate_raw(std::string_view in) {
+    z_stream z{};
+    if (in.size() > 0xffffffffu || inflateInit2(&z, -MAX_WBITS) != Z_OK)
+        return unsupported("its deflated data set is too large to inflate here");
+    z.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(in.data()));
+    z.avail_in = static_cast<uInt>(in.size());
+    std::string out;
+    int rc = Z_OK;
+    while (rc == Z_OK) {
+        if (out.size() >= kMaxInflated) {
+            inflateEnd(&z);
+            return unsupported("its deflated data set inflates to more than " + std::to_string(kMaxInflated >> 20) +
+                               " MB");
+        }
+        const size_t at = out.size();
+        out.resize(std::min(kMaxInflated, std::max<size_t>(2 * at, size_t{1} << 16)));
+        z.next_out = reinterpret_cast<Bytef*>(out.data() + at);
+        z.avail_out = static_cast<uInt>(out.size() - at);
+        rc = inflate(&z, Z_NO_FLUSH);
+        out.resize(out.size() - z.avail_out);
+    }
+    inflateEnd(&z);
+    if (rc != Z_STREAM_END)
+        return bad(rc == Z_BUF_ERROR ? "its deflated data set ends early" : "its deflated data set is damaged");
+    return out;
+}
+
+// Reads `bytes` into `file`; a deflated data set is inflated into `inflated`, which must outlive
+// `file` (DCMTK reads large values from it when they are used).
+Result<Ok> read_file(std::string_view bytes, DcmFileFormat& file, std::string& inflated) {
     if (bytes.size() < 8) return bad("it is too short to be a DICOM file");
+    if (const auto at = deflated_at(bytes)) {
+        auto data = inflate_raw(bytes.substr(std::min(*at, bytes.size())));
+        if (!data) return data.problems();
+        inflated = std::move(*data);
+        BytesStream stream(inflated, 0);
+        DcmDataset& ds = *file.getDataset();
+        ds.transferInit();
+        const OFCondition read = ds.read(stream, EXS_LittleEndianExplicit, EGL_noChange, DCM_MaxReadLength);
+        ds.transferEnd();
+        if (read.bad()) return bad(std::string("its inflated data set is damaged or ends early (") + read.text() + ")");
+        return Ok{};
+    }
     BytesStream stream(bytes, 0);
     file.transferInit();
     const OFCondition read = file.read(stream, EXS_Unknown, EGL_noChange, DCM_MaxReadLength);
     file.transferEnd();
-#ifndef WITH_ZLIB
-    // Without zlib (the browser's DCMTK), a deflated file stops here: say that, not "damaged".
-    if (read.bad() && file.getMetaInfo()) {
-        OFString uid;
-        if (file.getMetaInfo()->findAndGetOFString(DCM_TransferSyntaxUID, uid).good() &&
-            DcmXfer(uid.c_str()).getXfer() == EXS_DeflatedLittleEndianExplicit)
-            return unsupported(
-                "it is a deflated DICOM file, which the browser does not read: open it with `localdx "
-                "preprocess`, or save it uncompressed");
-    }
-#endif
     if (read.bad()) return bad(std::string("the file is damaged or ends early (") + read.text() + ")");
     return Ok{};
 }
 
-// Decompresses the pixel data in place; names the transfer syntax it cannot decode.
+bool is_jpeg2000(E_TransferSyntax x) {
+    return x == EXS_JPEG2000LosslessOnly || x == EXS_JPEG2000 || x == EXS_JPEG2000MulticomponentLosslessOnly ||
+           x == EXS_JPEG2000Multicomponent;
+}
+
+// Decompresses the pixel data in place (JPEG 2000 is decoded frame by frame, below); names the
+// transfer syntax it cannot decode.
 Result<Ok> decompress(DcmDataset& ds) {
     const DcmXfer original(ds.getOriginalXfer());
     if (!original.isEncapsulated()) return Ok{};
     const std::string name = original.getXferName();
-    if (original.getXfer() == EXS_JPEG2000LosslessOnly || original.getXfer() == EXS_JPEG2000 ||
-        original.getXfer() == EXS_JPEG2000MulticomponentLosslessOnly ||
-        original.getXfer() == EXS_JPEG2000Multicomponent)
-        return unsupported("its pixels are compressed as JPEG 2000 (" + name + "), which this device does not decode");
+    if (is_jpeg2000(original.getXfer())) return Ok{};
     if (ds.chooseRepresentation(EXS_LittleEndianExplicit, nullptr).bad() || !ds.canWriteXfer(EXS_LittleEndianExplicit))
         return unsupported("its pixels are compressed as " + name +
                            ", which this device does not decode, or are damaged");
@@ -181,7 +241,9 @@ Result<Layout> read_layout(DcmDataset& ds) {
         return unsupported("its pixels' bit layout (Bits Stored " + std::to_string(l.stored) + ", High Bit " +
                            std::to_string(l.high) + ") is not one this device reads");
     const bool grey = l.photometric == "MONOCHROME1" || l.photometric == "MONOCHROME2";
-    const bool colour = l.photometric == "RGB" || l.photometric == "YBR_FULL";
+    // JPEG 2000's colour transforms (YBR_RCT, YBR_ICT) are undone by its decoder: RGB.
+    const bool colour = l.photometric == "RGB" || l.photometric == "YBR_FULL" || l.photometric == "YBR_RCT" ||
+                        l.photometric == "YBR_ICT";
     if (!(grey && l.samples == 1) && !(colour && l.samples == 3))
         return unsupported("its colour form (" + (l.photometric.empty() ? std::string("none given") : l.photometric) +
                            ", " + std::to_string(l.samples) + " samples) is not one this device reads");
@@ -197,18 +259,45 @@ float sample_value(uint32_t raw, const Layout& l) {
     return static_cast<float>(v);
 }
 
-Result<Pixels> frame_pixels(DcmDataset& ds, const Layout& l, int frame) {
+Result<Ok> frame_exists(const Layout& l, int frame) {
     if (frame < 0 || frame >= l.frames)
         return unsupported("it has " + std::to_string(l.frames) + " frame(s); frame " + std::to_string(frame + 1) +
                            " was asked for");
-    const size_t per_frame = size_t{l.rows} * l.columns * l.samples;
-    const size_t need = per_frame * static_cast<size_t>(l.frames);
+    return Ok{};
+}
+
+Pixels empty_frame(const Layout& l) {
     Pixels p;
     p.width = l.columns;
     p.height = l.rows;
     p.channels = l.samples;
     p.frames = static_cast<int>(l.frames);
-    p.values.resize(per_frame);
+    p.values.resize(size_t{l.rows} * l.columns * l.samples);
+    return p;
+}
+
+// YBR_FULL to RGB, and MONOCHROME1 noted: what every frame gets once its samples are in place.
+Pixels finish_frame(Pixels p, const Layout& l) {
+    const size_t plane = size_t{l.rows} * l.columns;
+    if (l.photometric == "YBR_FULL") {  // DICOM PS3.3 C.7.6.3.1.2, full range
+        const double half = l.allocated == 8 ? 128.0 : 32768.0;
+        for (size_t i = 0; i < plane; ++i) {
+            float* px = p.values.data() + 3 * i;
+            const double y = px[0], cb = px[1] - half, cr = px[2] - half;
+            px[0] = static_cast<float>(y + 1.402 * cr);
+            px[1] = static_cast<float>(y - 0.344136 * cb - 0.714136 * cr);
+            px[2] = static_cast<float>(y + 1.772 * cb);
+        }
+    }
+    p.monochrome1 = l.photometric == "MONOCHROME1";
+    return p;
+}
+
+Result<Pixels> frame_pixels(DcmDataset& ds, const Layout& l, int frame) {
+    if (auto r = frame_exists(l, frame); !r) return r.problems();
+    const size_t per_frame = size_t{l.rows} * l.columns * l.samples;
+    const size_t need = per_frame * static_cast<size_t>(l.frames);
+    Pixels p = empty_frame(l);
     const size_t plane = size_t{l.rows} * l.columns;
     // Sample s of pixel i sits at i * samples + s (interleaved), or s * plane + i (Planar Configuration 1).
     auto place = [&](size_t k) {
@@ -229,36 +318,175 @@ Result<Pixels> frame_pixels(DcmDataset& ds, const Layout& l, int frame) {
         if (count < need) return bad("its pixel data is shorter than its size says (the file may be truncated)");
         for (size_t k = 0; k < per_frame; ++k) p.values[place(k)] = sample_value(data[first + k], l);
     }
-    if (l.photometric == "YBR_FULL") {  // DICOM PS3.3 C.7.6.3.1.2, full range
-        const double half = l.allocated == 8 ? 128.0 : 32768.0;
-        for (size_t i = 0; i < plane; ++i) {
-            float* px = p.values.data() + 3 * i;
-            const double y = px[0], cb = px[1] - half, cr = px[2] - half;
-            px[0] = static_cast<float>(y + 1.402 * cr);
-            px[1] = static_cast<float>(y - 0.344136 * cb - 0.714136 * cr);
-            px[2] = static_cast<float>(y + 1.772 * cb);
+    return finish_frame(std::move(p), l);
+}
+
+//-----------------------------------------------------------------------------
+// [SECTION] JPEG 2000 frames (OpenJPEG)
+//-----------------------------------------------------------------------------
+// DCMTK has no free JPEG 2000 codec: it parses the file, and the frame's codestream, taken from
+// the encapsulated fragments, is decoded here by OpenJPEG (Debian's libopenjp2 natively, its
+// source package compiled to wasm for the browser).
+// The fragments of frame `frame`: all of them for a single frame; otherwise each frame starts
+// with a fragment that opens a codestream (SOC, FF 4F) or a JP2 file, which does not need the
+// offset table (often empty) to be right.
+Result<std::string> jpeg2000_codestream(DcmDataset& ds, const Layout& l, int frame) {
+    DcmElement* element = nullptr;
+    if (ds.findAndGetElement(DCM_PixelData, element).bad() || !element) return bad("it has no pixel data");
+    DcmPixelSequence* sequence = nullptr;
+    if (static_cast<DcmPixelData*>(element)
+            ->getEncapsulatedRepresentation(ds.getOriginalXfer(), nullptr, sequence)
+            .bad() ||
+        !sequence)
+        return bad("its compressed pixel data is missing or damaged");
+    std::vector<std::string> fragments;
+    for (unsigned long i = 1; i < sequence->card(); ++i) {  // item 0: the offset table
+        DcmPixelItem* item = nullptr;
+        Uint8* data = nullptr;
+        if (sequence->getItem(item, i).bad() || !item) return bad("its compressed pixel data is damaged");
+        if (item->getLength() == 0) {
+            fragments.emplace_back();
+            continue;
         }
+        if (item->getUint8Array(data).bad() || !data) return bad("its compressed pixel data is damaged");
+        fragments.emplace_back(reinterpret_cast<const char*>(data), item->getLength());
     }
-    p.monochrome1 = l.photometric == "MONOCHROME1";
-    return p;
+    if (fragments.empty()) return bad("its compressed pixel data holds no frame");
+    const auto opens = [](const std::string& f) {
+        static const char jp2[] = "\x00\x00\x00\x0cjP  ";
+        return (f.size() >= 2 && static_cast<uint8_t>(f[0]) == 0xff && static_cast<uint8_t>(f[1]) == 0x4f) ||
+               f.compare(0, 8, jp2, 8) == 0;
+    };
+    std::string out;
+    if (l.frames == 1) {
+        for (const auto& f : fragments) out += f;
+        return out;
+    }
+    long at = -1;
+    for (const auto& f : fragments) {
+        if (opens(f)) ++at;
+        if (at == frame) out += f;
+        if (at > frame) break;
+    }
+    if (at < frame || out.empty())
+        return bad("its compressed pixel data does not hold frame " + std::to_string(frame + 1) + " of " +
+                   std::to_string(l.frames));
+    return out;
+}
+
+// OpenJPEG reads the codestream from memory through these callbacks; its errors are kept.
+struct Source {
+    std::string_view bytes;
+    size_t at = 0;
+    std::string error;
+};
+OPJ_SIZE_T source_read(void* buffer, OPJ_SIZE_T want, void* user) {
+    auto* s = static_cast<Source*>(user);
+    if (s->at >= s->bytes.size()) return static_cast<OPJ_SIZE_T>(-1);
+    const size_t n = std::min(static_cast<size_t>(want), s->bytes.size() - s->at);
+    std::memcpy(buffer, s->bytes.data() + s->at, n);
+    s->at += n;
+    return n;
+}
+OPJ_OFF_T source_skip(OPJ_OFF_T n, void* user) {
+    auto* s = static_cast<Source*>(user);
+    if (n < 0) return -1;
+    const size_t k = std::min(static_cast<size_t>(n), s->bytes.size() - s->at);
+    s->at += k;
+    return static_cast<OPJ_OFF_T>(k);
+}
+OPJ_BOOL source_seek(OPJ_OFF_T to, void* user) {
+    auto* s = static_cast<Source*>(user);
+    if (to < 0 || static_cast<size_t>(to) > s->bytes.size()) return OPJ_FALSE;
+    s->at = static_cast<size_t>(to);
+    return OPJ_TRUE;
+}
+void keep_error(const char* message, void* user) {
+    auto* s = static_cast<Source*>(user);
+    if (s->error.empty() && message) {
+        s->error = message;
+        while (!s->error.empty() && (s->error.back() == '\n' || s->error.back() == '.')) s->error.pop_back();
+    }
+}
+void ignore(const char*, void*) {}
+
+struct CodecFree {
+    void operator()(opj_codec_t* c) const { opj_destroy_codec(c); }
+};
+struct StreamFree {
+    void operator()(opj_stream_t* s) const { opj_stream_destroy(s); }
+};
+struct ImageFree {
+    void operator()(opj_image_t* i) const { opj_image_destroy(i); }
+};
+
+Result<Pixels> jpeg2000_pixels(DcmDataset& ds, const Layout& l, int frame) {
+    if (auto r = frame_exists(l, frame); !r) return r.problems();
+    auto code = jpeg2000_codestream(ds, l, frame);
+    if (!code) return code.problems();
+    Source source{*code, 0, {}};
+    const bool jp2 = code->size() >= 12 && code->compare(4, 4, "jP  ") == 0;
+    std::unique_ptr<opj_codec_t, CodecFree> codec(opj_create_decompress(jp2 ? OPJ_CODEC_JP2 : OPJ_CODEC_J2K));
+    std::unique_ptr<opj_stream_t, StreamFree> stream(opj_stream_create(OPJ_J2K_STREAM_CHUNK_SIZE, OPJ_TRUE));
+    if (!codec || !stream) return bad("its JPEG 2000 decoder could not start");
+    opj_stream_set_user_data(stream.get(), &source, nullptr);
+    opj_stream_set_user_data_length(stream.get(), code->size());
+    opj_stream_set_read_function(stream.get(), source_read);
+    opj_stream_set_skip_function(stream.get(), source_skip);
+    opj_stream_set_seek_function(stream.get(), source_seek);
+    opj_set_error_handler(codec.get(), keep_error, &source);
+    opj_set_warning_handler(codec.get(), ignore, nullptr);
+    opj_set_info_handler(codec.get(), ignore, nullptr);
+    opj_dparameters_t parameters;
+    opj_set_default_decoder_parameters(&parameters);
+    opj_image_t* header = nullptr;
+    const auto damaged = [&] {
+        return bad("its JPEG 2000 pixel data is damaged (" + (source.error.empty() ? "OpenJPEG" : source.error) + ")");
+    };
+    if (!opj_setup_decoder(codec.get(), &parameters) || !opj_read_header(stream.get(), codec.get(), &header))
+        return damaged();
+    std::unique_ptr<opj_image_t, ImageFree> image(header);
+    // The codestream's size and components must be the header's before anything is decoded
+    // (and allocated) at the codestream's word.
+    if (image->numcomps != l.samples || image->x1 - image->x0 != l.columns || image->y1 - image->y0 != l.rows)
+        return bad("its JPEG 2000 image (" + std::to_string(image->x1 - image->x0) + " x " +
+                   std::to_string(image->y1 - image->y0) + ", " + std::to_string(image->numcomps) +
+                   " components) is not the size its header gives");
+    for (OPJ_UINT32 c = 0; c < image->numcomps; ++c)
+        if (image->comps[c].dx != 1 || image->comps[c].dy != 1)
+            return unsupported("its JPEG 2000 colour components are subsampled");
+    if (!opj_decode(codec.get(), stream.get(), image.get()) || !opj_end_decompress(codec.get(), stream.get()))
+        return damaged();
+    // Where the codestream's sign differs from Pixel Representation (an encoder fault found in
+    // archives), its Bits Stored bits are read as the header says, as pydicom and GDCM do.
+    Pixels p = empty_frame(l);
+    const size_t plane = size_t{l.rows} * l.columns;
+    for (OPJ_UINT32 c = 0; c < image->numcomps; ++c) {
+        const opj_image_comp_t& comp = image->comps[c];
+        if (!comp.data || comp.w != l.columns || comp.h != l.rows) return damaged();
+        const bool as_header = comp.prec == l.stored;
+        for (size_t i = 0; i < plane; ++i)
+            p.values[i * l.samples + c] =
+                as_header ? sample_value(static_cast<uint32_t>(comp.data[i]), l) : static_cast<float>(comp.data[i]);
+    }
+    return finish_frame(std::move(p), l);
 }
 }  // namespace
 
 //-----------------------------------------------------------------------------
 // [SECTION] Entry point
 //-----------------------------------------------------------------------------
-bool dicom_available() { return true; }
-
 Result<Pixels> dicom_decode(std::string_view bytes, int frame) {
     ensure_codecs();
+    std::string inflated;  // a deflated file's data set (outlives `file`, which reads from it)
     DcmFileFormat file;
-    if (auto r = read_file(bytes, file); !r) return r.problems();
+    if (auto r = read_file(bytes, file, inflated); !r) return r.problems();
     DcmDataset& ds = *file.getDataset();
     if (!ds.tagExists(DCM_PixelData)) return bad("it holds no image (no Pixel Data): it may be a report or a plan");
     if (auto r = decompress(ds); !r) return r.problems();
     auto layout = read_layout(ds);
     if (!layout) return layout.problems();
-    auto p = frame_pixels(ds, *layout, frame);
+    auto p = is_jpeg2000(ds.getOriginalXfer()) ? jpeg2000_pixels(ds, *layout, frame) : frame_pixels(ds, *layout, frame);
     if (!p) return p.problems();
     Float64 v = 0;
     if (ds.findAndGetFloat64(DCM_RescaleSlope, v).good()) p->slope = v;

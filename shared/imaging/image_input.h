@@ -15,6 +15,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "base/error.h"
@@ -80,6 +81,11 @@ struct Pixels {
     // What a clinician may see of the header: nothing that names or dates the patient.
     std::string modality, body_part, view;
 };
+
+// A DICOM decoder: frame `frame` (0-based) of the file in `bytes`. The core never calls a DICOM
+// library itself: each program hands it one (imaging/dicom.h's dicom_decode, library
+// localdx_dicom), or none, and the core refuses DICOM files with that reason.
+using DicomDecoder = Result<Pixels> (*)(std::string_view bytes, int frame);
 
 //-----------------------------------------------------------------------------
 // [SECTION] Tensor

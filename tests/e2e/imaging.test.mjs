@@ -58,6 +58,16 @@ ds.BitsAllocated = 8; ds.BitsStored = 8; ds.HighBit = 7; ds.PixelRepresentation 
 ds.PixelData = px.tobytes()
 ds.is_little_endian = True; ds.is_implicit_VR = False
 ds.save_as(f"{out}/synthetic-001.dcm", write_like_original=False)
+# Three test images (PyTorch's probabilities 1.0, 0.039, 0.051) as the frames of one file, compressed as JPEG 2000 (lossless, by GDCM).
+import gdcm
+frames = [np.array(Image.open(f"{src}/synthetic-{n:03d}.png")) for n in (1, 4, 8)]
+ds.NumberOfFrames = 3
+ds.PixelData = np.stack(frames).tobytes()
+ds.save_as(f"{out}/frames-raw.dcm", write_like_original=False)
+r = gdcm.ImageReader(); r.SetFileName(f"{out}/frames-raw.dcm"); assert r.Read()
+c = gdcm.ImageChangeTransferSyntax(); c.SetTransferSyntax(gdcm.TransferSyntax(gdcm.TransferSyntax.JPEG2000Lossless))
+c.SetInput(r.GetImage()); assert c.Change()
+w = gdcm.ImageWriter(); w.SetFileName(f"{out}/frames-j2k.dcm"); w.SetFile(r.GetFile()); w.SetImage(c.GetOutput()); assert w.Write()
 # A held-out image with its brightness doubled (clipped at 255): unlike the training images.
 a = np.asarray(Image.open(f"{src}/synthetic-002.png")).astype(int)
 Image.fromarray(np.clip(2 * a, 0, 255).astype(np.uint8), "L").save(f"{out}/bright-002.png")
@@ -112,7 +122,7 @@ test('imaging: PNG, JPEG and DICOM opened with the button are scored on the devi
   assert.equal(dicom.ok, true, dicom.error);
   assert.ok(Math.abs(dicom.probabilities[1] - byName['synthetic-001.png'].probabilities[1]) <= 1e-6);
   assert.deepEqual(dicom.map, byName['synthetic-001.png'].map);
-  assert.deepEqual(dicom.header, { modality: 'OT', body_part: 'CHEST', view: 'PA' });
+  assert.deepEqual(dicom.header, { modality: 'OT', body_part: 'CHEST', view: 'PA', frames: 1, frame: 0 });
 
   // A PNG or JPEG file does not say what it shows: its result is shown once the clinician confirms
   // what it is (the button, pressed with the mouse for the first image); the DICOM file says.
@@ -173,6 +183,30 @@ print(np.mean((a[..., 0] - a[..., 2]) > 40))`, path.join(work, 'shown.png')]).to
   await page.evaluate(() => window.localdx.explainImage(0, 1));
   await page.waitForFunction(() => window.localdx.viewState().imaging.images[0].explained === 1);
   await page.screenshot({ path: path.join(env.shots, 'imaging.png') });
+  assert.deepEqual(errors, []);
+  await page.context().close();
+});
+
+// A multi-frame JPEG 2000 file (three test images as its frames): OpenJPEG in the worker decodes
+// the first frame, then the one the view's Frame choice asks for; each scores as its PNG does.
+test('imaging: a multi-frame JPEG 2000 DICOM file is scored on its first frame, and on another when the view asks for it', async () => {
+  const { page, errors } = await openApp(browser, server.base, { model: 'opacity-demo' });
+  const name = 'frames-j2k.dcm';
+  const [first] = await page.evaluate((f) => window.localdx.scoreImages([f]), { name, bytes: readFileSync(imageFile(name)).toString('base64') });
+  assert.equal(first.ok, true, JSON.stringify(first.problems));
+  assert.deepEqual([first.header.frames, first.header.frame], [3, 0]);
+  const probabilityOf = (stem) => reference.probability[reference.names.indexOf(stem)];
+  assert.ok(Math.abs(first.probabilities[1] - probabilityOf('synthetic-001')) <= 1e-5, `${first.probabilities[1]}`);
+  const third = await page.evaluate(() => window.localdx.explainImage(0, 1, 2));
+  assert.equal(third.ok, true, JSON.stringify(third.problems));
+  assert.equal(third.header.frame, 2);
+  assert.ok(Math.abs(third.probabilities[1] - probabilityOf('synthetic-008')) <= 1e-5, `${third.probabilities[1]}`);
+  await page.waitForFunction(() => window.localdx.viewState().imaging.images[0].header.frame === 2);
+  const shown = await page.evaluate(() => window.localdx.viewState().imaging.images[0].header);
+  assert.deepEqual([shown.frames, shown.frame], [3, 2]);
+  const past = await page.evaluate(() => window.localdx.explainImage(0, 1, 3));
+  assert.equal(past.ok, false);
+  assert.match(past.problems[0].message, /it has 3 frame\(s\); frame 4 was asked for/);
   assert.deepEqual(errors, []);
   await page.context().close();
 });

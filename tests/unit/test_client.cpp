@@ -8,6 +8,7 @@
 #include <numeric>
 
 #include "client/core_api.h"
+#include "imaging/dicom.h"
 #include "support.h"
 
 namespace ldx {
@@ -283,6 +284,39 @@ TEST(Client, TheCrossCheckWithholdsAResultOnlyWhenONNXRuntimeDisagrees) {
     const Json differ = core_check(*m, json_dump(r), probabilities, margin);
     EXPECT_FALSE(differ["ok"].get<bool>());
     EXPECT_EQ(differ["problems"][0]["code"], "check_failed");
+}
+
+// The core reads DICOM through the decoder the program hands it (the core itself links no DICOM
+// library): DCMTK's, none, or any other with the same signature.
+Result<Pixels> chest_pa(std::string_view, int frame) {
+    Pixels p;
+    p.width = p.height = 64;
+    p.values.assign(64 * 64, static_cast<float>(10 * frame));
+    p.values[0] = 255;
+    p.frames = 3;
+    p.modality = "OT", p.body_part = "CHEST", p.view = "PA";
+    return p;
+}
+
+TEST(Client, TheDicomDecoderIsHandedInAndWithoutOneDicomIsRefusedWithTheReason) {
+    auto m = load("opacity-demo");
+    ASSERT_TRUE(m);
+    const std::string ct = test::read_file("/usr/lib/python3/dist-packages/pydicom/data/test_files/CT_small.dcm");
+    // DCMTK decodes pydicom's CT file; the demo model takes chest radiographs only, so the header
+    // read by the decoder refuses it.
+    const ImageStart dcmtk = core_image_start_dicom(*m, &dicom_decode, ct, 0);
+    ASSERT_FALSE(dcmtk.job);
+    EXPECT_EQ(dcmtk.error["problems"][0]["code"], "out_of_scope") << json_dump(dcmtk.error);
+    EXPECT_EQ(dcmtk.header["modality"], "CT");
+    const ImageStart none = core_image_start_dicom(*m, nullptr, ct, 0);
+    ASSERT_FALSE(none.job);
+    EXPECT_EQ(none.error["problems"][0]["code"], "unsupported_dicom");
+    EXPECT_NE(none.error["problems"][0]["message"].get<std::string>().find("no DICOM decoder"), std::string::npos);
+    const ImageStart other = core_image_start_dicom(*m, &chest_pa, "any bytes", 2);
+    ASSERT_TRUE(other.job) << json_dump(other.error);
+    EXPECT_EQ(other.header["frames"], 3);
+    EXPECT_EQ(other.header["frame"], 2);
+    EXPECT_EQ(other.header["view"], "PA");
 }
 
 TEST(Client, AModelsIndexThatIsNotSignedIsRefused) {

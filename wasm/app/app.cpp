@@ -306,8 +306,8 @@ void host_a11y_tree(const std::string& json) { js_host_call("a11yTree", json.c_s
 void host_set_reporting(bool enabled) { js_host_call("setReporting", enabled ? "on" : "off"); }
 void host_choose_model(const std::string& name) { js_host_call("chooseModel", name.c_str()); }
 void host_explain_row(int index) { js_host_call("explainRow", std::to_string(index).c_str()); }
-void host_explain_image(int index, int cls) {
-    js_host_call("explainImage", json_dump(Json{{"index", index}, {"class", cls}}).c_str());
+void host_explain_image(int index, int cls, int frame) {
+    js_host_call("explainImage", json_dump(Json{{"index", index}, {"class", cls}, {"frame", frame}}).c_str());
 }
 void host_form_cleared() { js_host_call("formCleared", ""); }
 void host_save_to_chart(const std::string& resource_json) { js_host_call("saveToChart", resource_json.c_str()); }
@@ -786,7 +786,12 @@ std::string app_view_state() {
                               {"deletion", {{"ranked_area", r.ranked_area}, {"random_area", r.random_area}}},
                               {"ms", r.ms},
                               {"runtime", r.runtime},
-                              {"header", {{"modality", r.modality}, {"body_part", r.body_part}, {"view", r.view}}}});
+                              {"header",
+                               {{"modality", r.modality},
+                                {"body_part", r.body_part},
+                                {"view", r.view},
+                                {"frames", r.frames},
+                                {"frame", r.frame}}}});
         view["imaging"] = {{"images", images},
                            {"expected", im.expected},
                            {"selected", im.selected},

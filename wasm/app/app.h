@@ -169,6 +169,7 @@ struct ImageResult {
     double ms = 0;        // the worker's time for this image, every run included
     std::string runtime;  // ONNX Runtime's execution provider ("wasm" | "webgpu")
     std::string modality, body_part, view;
+    int frames = 1, frame = 0;  // a multi-frame DICOM file's frame count and the one scored (0-based)
     int display_width = 0, display_height = 0;
     std::vector<uint8_t> grey;  // what the clinician sees (imaging/preprocess.h, image_display)
     GlTexture image, heat;
@@ -312,9 +313,10 @@ void validate_forget_calibration(AppState& s);
 //-----------------------------------------------------------------------------
 void host_predict(const std::string& record_json);
 void host_open_csv();
-void host_open_labelled();                    // the file picker for the Validate view
-void host_open_images();                      // the file picker for the Image view (DICOM, PNG, JPEG; several at once)
-void host_explain_image(int index, int cls);  // image `index` scored again, its map of class `cls`
+void host_open_labelled();  // the file picker for the Validate view
+void host_open_images();    // the file picker for the Image view (DICOM, PNG, JPEG; several at once)
+void host_explain_image(int index, int cls,
+                        int frame);  // image `index` scored again: its frame, the map of class `cls`
 void host_download(const std::string& name, const std::string& text);
 void host_copy(const std::string& text);
 void host_announce(const std::string& text);   // ARIA live region

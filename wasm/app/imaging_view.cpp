@@ -73,6 +73,8 @@ ImageResult image_result_from_json(const std::string& file, const Json& j) {
             r.modality = json_text_or(j["header"], "modality");
             r.body_part = json_text_or(j["header"], "body_part");
             r.view = json_text_or(j["header"], "view");
+            r.frames = std::max(1, j["header"].value("frames", 1));
+            r.frame = std::clamp(j["header"].value("frame", 0), 0, r.frames - 1);
         }
         if (r.map.size() != static_cast<size_t>(r.map_height) * static_cast<size_t>(r.map_width) || r.predicted < 0 ||
             static_cast<size_t>(r.predicted) >= r.probabilities.size())
@@ -336,9 +338,20 @@ void draw_selected(AppState& s, ImageResult& r, float side) {
             if (ImGui::Selectable(schema.outputs.classes[k].label.c_str(), static_cast<int>(k) == r.explained) &&
                 static_cast<int>(k) != r.explained && !im.explaining) {
                 im.explaining = true;
-                host_explain_image(im.selected, static_cast<int>(k));
+                host_explain_image(im.selected, static_cast<int>(k), r.frame);
             }
         ImGui::EndCombo();
+    }
+    // A multi-frame file: the frame scored (the first at first); another is scored on release.
+    if (r.frames > 1) {
+        ImGui::SetNextItemWidth(240 * S());
+        int shown = r.frame + 1;
+        const std::string of = "%d of " + std::to_string(r.frames);
+        ImGui::SliderInt("Frame", &shown, 1, r.frames, of.c_str(), ImGuiSliderFlags_AlwaysClamp);
+        if (ImGui::IsItemDeactivatedAfterEdit() && shown - 1 != r.frame && !im.explaining) {
+            im.explaining = true;
+            host_explain_image(im.selected, r.explained, shown - 1);
+        }
     }
     if (im.explaining) {
         ImGui::SameLine();

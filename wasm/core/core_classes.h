@@ -17,6 +17,15 @@
 
 namespace ldx {
 
+// The DICOM decoder this module hands the core: DCMTK's (library localdx_dicom) in the batch
+// worker's module, none in the page's own, which never decodes images (the core then refuses a
+// DICOM file with the reason). Chosen where each module is linked (wasm/CMakeLists.txt).
+#ifdef LOCALDX_WITH_DICOM
+inline constexpr DicomDecoder kDicomDecoder = &dicom_decode;
+#else
+inline constexpr DicomDecoder kDicomDecoder = nullptr;
+#endif
+
 using boundary::array_from_js;
 using boundary::bytes_from_js;
 
@@ -178,7 +187,7 @@ public:
     }
     CoreImageJob imageJobDicom(const emscripten::val& file, double frame) const {
         const int f = frame >= 0 && frame < 100000 ? static_cast<int>(frame) : 0;
-        return CoreImageJob(m_, core_image_start_dicom(*m_, bytes_from_js(file), f));
+        return CoreImageJob(m_, core_image_start_dicom(*m_, kDicomDecoder, bytes_from_js(file), f));
     }
     // The bundle's check images (Float32Array) and ONNX Runtime's probabilities for them.
     emscripten::val checkTensors() const { return array_to_js(m_->model.check_tensors); }
@@ -211,7 +220,10 @@ inline LoadOutcome load_bundle_js(const emscripten::val& u8, const std::string& 
 // {ok, width, height, channels, frames, values: Float32Array} or {ok: false, problems: [...]}.
 inline emscripten::val decode_dicom_js(const emscripten::val& file, double frame) {
     emscripten::val out = emscripten::val::object();
-    auto p = dicom_decode(bytes_from_js(file), frame >= 0 && frame < 100000 ? static_cast<int>(frame) : 0);
+    if (!kDicomDecoder)
+        return boundary::failure<emscripten::val>(
+            {problem("unsupported_dicom", "DICOM files are not read here: this module has no DICOM decoder")});
+    auto p = kDicomDecoder(bytes_from_js(file), frame >= 0 && frame < 100000 ? static_cast<int>(frame) : 0);
     if (!p) return boundary::failure<emscripten::val>(p.problems());
     out.set("ok", true);
     out.set("width", p->width);
