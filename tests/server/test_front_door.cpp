@@ -400,7 +400,7 @@ TEST(FrontDoor, EveryLayerRefusesWithTheOneProblemEnvelope) {
     Server s("envelope", {"--rate-limit", "0"});
     ASSERT_TRUE(s.start());
     auto ask = [&](const std::string& request) {
-        RawClient c(s.port);
+        RawClient c(s.port, "127.0.0.3");
         c.send(request);
         return c.receive(3000, has_response);
     };
