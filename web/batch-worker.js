@@ -11,7 +11,7 @@
 // The page sends the bundle bytes it verified; this worker verifies them again with its own copy
 // of the core (the same C++), runs the whole batch and returns numbers the UI draws directly, so
 // a 10,000-patient file never blocks the page (for tree models the page's ONNX Runtime session
-// then checks every row, in slices: app.js, checkTable). While it does, the page's thread is
+// then checks every row, in slices: predict.js, checkTable). While it does, the page's thread is
 // idle: so a helper (this same script, without ONNX Runtime) scores parts of each file on the
 // other core. Nothing here talks to the network.
 'use strict';
@@ -211,7 +211,7 @@ const runOnnx = async (x) => { await sessionReady; return run(ort, session, info
 // [SECTION] Scoring a file
 //-----------------------------------------------------------------------------
 // Tree models: the core returns the table itself (no JSON per row), and the features and margins
-// the page's ONNX Runtime checks every row against (app.js, checkTable).
+// the page's ONNX Runtime checks every row against (predict.js, checkTable).
 async function scoreTrees({ text, now, report }) {
   const t0 = performance.now();
   const r = await tableInParts(text, now, report ? report.day : '');

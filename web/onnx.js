@@ -1,4 +1,4 @@
-// web/onnx.js — running a bundle's model in ONNX Runtime Web, for the page (app.js) and the
+// web/onnx.js — running a bundle's model in ONNX Runtime Web, for the page (predict.js) and the
 // batch worker (batch-worker.js): the same input packing and call in both.
 //
 // The core gives feature vectors (null = missing); ONNX Runtime takes one float tensor

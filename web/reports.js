@@ -1,4 +1,4 @@
-// web/reports.js — predictions added to the pending aggregate report, for the page (app.js) and
+// web/reports.js — predictions added to the pending aggregate report, for the page (reporting.js) and
 // the batch worker (batch-worker.js): one loop, the randomization itself done by the core.
 //
 // Each prediction's values, probabilities and class go into the core's reportAdd with a fresh

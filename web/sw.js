@@ -20,7 +20,7 @@ self.addEventListener('install', (event) => {
     const assets = await (await fetch('assets.json', { cache: 'no-store' })).json();
     const cache = await caches.open(SHELL);
     // No size limit here: ONNX Runtime's 14 MB wasm must be offline too.
-    await cache.addAll(['./', 'index.html', 'app.js', 'app.css', 'manifest.webmanifest', 'trust.json', 'assets.json', ...assets.precache]);
+    await cache.addAll(['./', 'index.html', 'app.css', 'manifest.webmanifest', 'trust.json', 'assets.json', ...assets.precache]);
   })());
 });
 

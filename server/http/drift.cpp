@@ -196,7 +196,7 @@ Json performance_json(const Model& m, const std::vector<SourceAggregate>& source
 
 // Drift of one model version over the window, pooled robustly over sources (pool_sources): no
 // figure until enough distinct sources and enough pooled predictions have reported.
-Result<Json> drift_json(App::State& s, const std::string& name, int64_t version, const Model& m) {
+Result<Json> drift_json(HttpServer::State& s, const std::string& name, int64_t version, const Model& m) {
     const std::string from = day_offset(s.cfg.drift_days - 1), to = day_offset(-1);
     const auto read_totals = s.store->totals(name, version, from, to);
     if (!read_totals) return read_totals.problems();
@@ -280,7 +280,7 @@ std::string week_start(const std::string& day) {
 }
 }  // namespace
 
-Result<Json> drift_history_json(App::State& s, const std::string& name, int64_t version, const Model& m,
+Result<Json> drift_history_json(HttpServer::State& s, const std::string& name, int64_t version, const Model& m,
                                 const std::string& from, const std::string& to, bool weekly) {
     const uint64_t min_sources = static_cast<uint64_t>(s.cfg.drift_min_sources);
     const uint64_t min_in_histogram = histogram_patients(m.schema, s.cfg.drift_min_predictions);

@@ -1,22 +1,30 @@
 // server/http/error_body.h — the one shape of every error the server answers with.
 //
-// The Problem shape every front end uses (base/json.h problem_json: "code", "message", "text",
-// "field" when there is one), plus "error", the message again under the name HTTP clients read:
-// {"code": "stable_code", "message": "what happened, for a person", "text": ..., "field": ...,
-//  "error": "what happened, for a person"}
-// The same shape comes from the routes, from the refusals decided on headers alone, and from the
-// connection front (busy, too many connections, request timeout).
+// The problem envelope every LocalDx front end uses (the core, the CLI's --format json, the page):
+//   {"ok": false, "problems": [{"code": "stable_code", "message": "what happened, for a person",
+//                               "field"?: ..., "row"?: ..., "patient"?: ...}]}
+// (base/json.h problems_json). The same shape comes from the routes, from the refusals decided on
+// headers alone (request_head.h Refusal, before any body is read), and from the connection front
+// (busy, too many connections, request timeout).
 #pragma once
 #include <string>
+#include <vector>
 
 #include "base/json.h"
+#include "http/request_head.h"
 
 namespace ldx {
 
-inline Json error_body(const std::string& code, const std::string& message, const std::string& field = {}) {
-    Json j = problem_json(problem(code, message, field));
-    j["error"] = message;
-    return j;
+inline Json error_body(const std::vector<Problem>& problems) {
+    return Json{{"ok", false}, {"problems", problems_json(problems)}};
 }
+
+inline Json error_body(const Problem& p) { return error_body(std::vector<Problem>{p}); }
+
+inline Json error_body(const std::string& code, const std::string& message, const std::string& field = {}) {
+    return error_body(problem(code, message, field));
+}
+
+inline Json error_body(const Refusal& r) { return error_body(problem(r.code, r.message)); }
 
 }  // namespace ldx

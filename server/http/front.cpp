@@ -48,7 +48,7 @@ const Refusal kHeadTimeout{408, "request_timeout", "the request's headers did no
 
 // Best effort, never blocking: the connection closes right after.
 void send_refusal(int fd, const Refusal& r) {
-    const std::string body = json_dump(error_body(r.code, r.message)) + "\n";
+    const std::string body = json_dump(error_body(r)) + "\n";
     const std::string msg = "HTTP/1.1 " + std::to_string(r.status) + " " + std::string(http_status_text(r.status)) +
                             "\r\nContent-Type: application/json\r\nContent-Length: " + std::to_string(body.size()) +
                             "\r\nCache-Control: no-store\r\nConnection: close\r\n" +

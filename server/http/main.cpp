@@ -4,7 +4,7 @@
 #include <pthread.h>
 #include <thread>
 
-#include "http/app.h"
+#include "http/server.h"
 
 int main(int argc, char** argv) {
     std::setvbuf(stdout, nullptr, _IOLBF, 0);  // the access log is read line by line
@@ -27,7 +27,7 @@ int main(int argc, char** argv) {
     pthread_sigmask(SIG_BLOCK, &set, nullptr);
     std::signal(SIGPIPE, SIG_IGN);
 
-    auto app = ldx::App::create(*cfg);
+    auto app = ldx::HttpServer::create(*cfg);
     if (!app) {
         for (const auto& p : app.problems()) std::fprintf(stderr, "localdx-server: %s\n", p.describe().c_str());
         return 1;

@@ -34,7 +34,7 @@ std::string prom_escape(const std::string& v) {
     return out;
 }
 
-void routes_prometheus(App::State& s, RouteRegistrar& routes) {
+void routes_prometheus(HttpServer::State& s, RouteRegistrar& routes) {
     routes.add("GET", "/metrics", [&s](const httplib::Request&, httplib::Response& res) {
         std::ostringstream o;
         o.precision(10);

@@ -28,7 +28,9 @@ namespace ldx {
 // [SECTION] Refusals
 //-----------------------------------------------------------------------------
 // An answer the server gives instead of processing a request: the HTTP status, a stable code for
-// programs and a sentence for people (the body is error_body(code, message)).
+// programs and a sentence for people. The one refusal type of the server: the pre-routing checks
+// (server.cpp, refuse_before_body), the head scan and the connection front (front.cpp) all answer with
+// it, its body the problem envelope (error_body.h).
 struct Refusal {
     int status = 400;
     std::string code, message;

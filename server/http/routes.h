@@ -6,7 +6,7 @@
 //   [SECTION] Shared by the routes and the checks before routing
 //
 // The route table is the single source of what the server answers: the checks before routing
-// (App::run's pre-routing handler: roles, body limits) read it, every handler is registered
+// (HttpServer::run's pre-routing handler: roles, body limits) read it, every handler is registered
 // through route_register() against it, and a test compares it with the OpenAPI description
 // (server/http/openapi.json) and the API table in docs/formats.md, both ways.
 #pragma once
@@ -21,7 +21,7 @@
 
 #include "base/error.h"
 #include "base/json.h"
-#include "http/app.h"
+#include "http/server.h"
 
 namespace ldx {
 
@@ -45,7 +45,7 @@ std::span<const Route> route_table();
 // "{sha256}" segment matches 64 lowercase hex digits.
 const Route* route_find(std::string_view method, std::string_view path);
 // Registers handlers for the table's routes. A route missing from the table is kept as a problem,
-// and App::run refuses to start with it: nothing is answered that the table does not list.
+// and HttpServer::run refuses to start with it: nothing is answered that the table does not list.
 struct RouteRegistrar {
     httplib::Server& svr;
     std::vector<Problem> problems;
@@ -58,14 +58,14 @@ std::string_view role_name(Role role);
 // [SECTION] Routes
 //-----------------------------------------------------------------------------
 // GET /healthz, /readyz, /api/v1/openapi.json, /api/v1/trust; the PWA's static files (--web).
-void routes_files(App::State& s, RouteRegistrar& routes);
+void routes_files(HttpServer::State& s, RouteRegistrar& routes);
 // GET /api/v1/models (the signed index), GET /api/v1/bundles/{sha256}; POST /api/v1/bundles
 // (administrator).
-void routes_bundles(App::State& s, RouteRegistrar& routes);
+void routes_bundles(HttpServer::State& s, RouteRegistrar& routes);
 // POST /api/v1/metrics (anonymous reports); GET /api/v1/drift and /api/v1/drift/history (operator).
-void routes_reports(App::State& s, RouteRegistrar& routes);
+void routes_reports(HttpServer::State& s, RouteRegistrar& routes);
 // GET /metrics (operator): Prometheus text format.
-void routes_prometheus(App::State& s, RouteRegistrar& routes);
+void routes_prometheus(HttpServer::State& s, RouteRegistrar& routes);
 
 //-----------------------------------------------------------------------------
 // [SECTION] Shared
@@ -79,17 +79,17 @@ void security_headers(const httplib::Request& req, httplib::Response& res, const
 Result<std::vector<std::string>> ehr_origins_read(const std::string& web_dir);
 // The size of what a GET of `path` answers with when it is a fixed resource (a bundle, a static
 // file); nullopt otherwise. For byte ranges, checked before the request is routed.
-std::optional<uint64_t> resource_size(App::State& s, const std::string& path);
+std::optional<uint64_t> resource_size(HttpServer::State& s, const std::string& path);
 // The UTC day `days` before today ("YYYY-MM-DD"; negative: after).
 std::string day_offset(int64_t days);
 // Drift of one model version over the window, pooled robustly over sources.
-Result<Json> drift_json(App::State& s, const std::string& name, int64_t version, const Model& m);
+Result<Json> drift_json(HttpServer::State& s, const std::string& name, int64_t version, const Model& m);
 // Drift per day (or per ISO week, clipped to the range) from `from` to `to` ("YYYY-MM-DD", valid,
 // from <= to): per field and output the debiased live shares, PSI and JS with their intervals,
 // predictions and sources; the performance estimated without labels beside the card's figures.
 // Periods without reports are left out.
 inline constexpr int kMaxHistoryDays = 366;
-Result<Json> drift_history_json(App::State& s, const std::string& name, int64_t version, const Model& m,
+Result<Json> drift_history_json(HttpServer::State& s, const std::string& name, int64_t version, const Model& m,
                                 const std::string& from, const std::string& to, bool weekly);
 
 }  // namespace ldx

@@ -40,7 +40,7 @@ bool etag_matches(std::string_view header, std::string_view sha) {
     return false;
 }
 
-void routes_bundles(App::State& s, RouteRegistrar& routes) {
+void routes_bundles(HttpServer::State& s, RouteRegistrar& routes) {
     routes.add("GET", "/api/v1/models", [&s](const httplib::Request&, httplib::Response& res) {
         const int64_t now = unix_now();
         Json models = Json::array();
@@ -88,7 +88,7 @@ void routes_bundles(App::State& s, RouteRegistrar& routes) {
         // (The bearer token was checked before the body was read: see the pre-routing handler.)
         auto reject = [&](int status, const Problem& p) {
             s.metrics.reject(p.code);
-            send_json(res, status, error_body(p.code, p.message, p.field));
+            send_json(res, status, error_body(p));
         };
         const std::string_view body = req.body;
         auto manifest = bundle_peek_manifest(body);

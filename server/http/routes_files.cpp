@@ -81,7 +81,7 @@ std::optional<std::filesystem::path> web_file(const std::string& web_dir, const 
 
 // The size of what a GET of `path` answers with, when it is a fixed resource (a bundle, a static
 // file); nullopt otherwise. For byte ranges, checked before the request is routed.
-std::optional<uint64_t> resource_size(App::State& s, const std::string& path) {
+std::optional<uint64_t> resource_size(HttpServer::State& s, const std::string& path) {
     static const std::regex bundle(R"(/api/v1/bundles/([0-9a-f]{64}))");
     std::smatch m;
     if (std::regex_match(path, m, bundle)) {
@@ -126,7 +126,7 @@ Result<std::vector<std::string>> ehr_origins_read(const std::string& web_dir) {
     return origins;
 }
 
-void routes_files(App::State& s, RouteRegistrar& routes) {
+void routes_files(HttpServer::State& s, RouteRegistrar& routes) {
     routes.add("GET", "/healthz",
                [](const httplib::Request&, httplib::Response& res) { res.set_content("ok\n", "text/plain"); });
     routes.add("GET", "/api/v1/openapi.json", [](const httplib::Request&, httplib::Response& res) {

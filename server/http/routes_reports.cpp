@@ -33,11 +33,11 @@ std::string client_network(const ServerConfig& cfg, const httplib::Request& req)
     return network_key(real);
 }
 
-void routes_reports(App::State& s, RouteRegistrar& routes) {
+void routes_reports(HttpServer::State& s, RouteRegistrar& routes) {
     routes.add("POST", "/api/v1/metrics", [&s](const httplib::Request& req, httplib::Response& res) {
         auto reject = [&](int status, const Problem& p) {
             s.metrics.reject(p.code);
-            send_json(res, status, error_body(p.code, p.message, p.field));
+            send_json(res, status, error_body(p));
         };
         const std::string client = client_network(s.cfg, req);
         if (!s.limiter->allow(client)) {

@@ -19,7 +19,7 @@
 #include "bundle/bundle.h"
 #include "bundle/crypto.h"
 #include "bundle/trust.h"
-#include "http/app.h"
+#include "http/server.h"
 #include "http/front.h"
 #include "http/ingest.h"
 #include "http/rate_limit.h"
@@ -33,7 +33,7 @@ namespace ldx {
 //-----------------------------------------------------------------------------
 // [SECTION] State and model cache
 //-----------------------------------------------------------------------------
-struct App::State {
+struct HttpServer::State {
     ServerConfig cfg;
     TrustRoot root;
     std::string trust_text;

@@ -10,7 +10,7 @@
 //
 // Where things live: bundle bytes are a bytea column of the bundle's row, written in the same
 // transaction as the row, so a bundle every instance can list is one every instance can read.
-// Reports: the server's group commit (app.cpp) hands a batch to add_reports, which writes it in
+// Reports: the server's group commit (http/server.cpp) hands a batch to add_reports, which writes it in
 // one transaction of a fixed number of statements (arrays unnested server-side), whatever the
 // batch's size. Across instances: idempotency keys are a primary key (a key stored by another
 // instance makes the report a duplicate); a source's daily budget is read under a transaction-

@@ -195,7 +195,7 @@ std::optional<Problem> json_check_keys(const Json& obj, std::initializer_list<st
 // [SECTION] Problems as JSON
 //-----------------------------------------------------------------------------
 Json problem_json(const Problem& p) {
-    Json j{{"code", p.code}, {"message", p.message}, {"text", p.describe()}};
+    Json j{{"code", p.code}, {"message", p.message}};
     if (!p.field.empty()) j["field"] = p.field;
     if (p.row >= 0) j["row"] = p.row;
     if (!p.patient.empty()) j["patient"] = p.patient;
@@ -206,6 +206,21 @@ Json problems_json(const std::vector<Problem>& ps) {
     Json a = Json::array();
     for (const auto& p : ps) a.push_back(problem_json(p));
     return a;
+}
+
+std::vector<Problem> problems_from_json(const Json& j) {
+    std::vector<Problem> out;
+    if (!j.is_object() || json_member(j, "ok") != Json(false)) return out;
+    const Json& list = json_member(j, "problems");
+    if (!list.is_array()) return out;
+    for (const Json& e : list) {
+        if (!e.is_object() || !json_member(e, "code").is_string() || !json_member(e, "message").is_string()) continue;
+        Problem p = problem(json_text_or(e, "code"), json_text_or(e, "message"), json_text_or(e, "field"));
+        if (auto row = json_int_in(e, "row", 0, int64_t{1} << 40)) p.row = static_cast<long>(*row);
+        p.patient = json_text_or(e, "patient");
+        out.push_back(std::move(p));
+    }
+    return out;
 }
 
 }  // namespace ldx

@@ -77,9 +77,14 @@ std::optional<Problem> json_check_keys(const Json& obj, std::initializer_list<st
 //-----------------------------------------------------------------------------
 // [SECTION] Problems as JSON
 //-----------------------------------------------------------------------------
-// {"code", "message", "text" (describe(): what a person reads), "field"?, "row"?, "patient"?}:
-// the CLI's JSON outputs, the browser core and the page all carry problems in this shape.
+// {"code", "message", "field"?, "row"?, "patient"?}: the CLI's JSON outputs, the server's error
+// bodies ({"ok": false, "problems": [...]}), the browser core and the page all carry problems in
+// this shape. (schema.h problems_json adds what the form shows: "text", the field's "label".)
 Json problem_json(const Problem& p);
 Json problems_json(const std::vector<Problem>& ps);
+// The problems of an envelope {"ok": false, "problems": [...]} as problems_json writes them (a
+// server's error body, a core answer); entries without a string "code" and "message" are left
+// out. Empty when `j` is no such envelope.
+std::vector<Problem> problems_from_json(const Json& j);
 
 }  // namespace ldx

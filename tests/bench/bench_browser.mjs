@@ -6,7 +6,7 @@ import { readFileSync, writeFileSync, statSync, mkdtempSync, readdirSync, exists
 import os from 'node:os';
 import { gzipSync } from 'node:zlib';
 import path from 'node:path';
-import { launch, chromium, chromiumOptions, csvRecords } from '../e2e/harness.mjs';
+import { launch, chromium, chromiumOptions, csvRecords, testHooks } from '../e2e/harness.mjs';
 
 const [base, out, csvDir, webDir, sweepDir] = process.argv.slice(2);
 const results = {};
@@ -179,7 +179,7 @@ starts.restart = [];
 for (let run = 0; run < 3; run++) {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'ldx-bench-profile-'));
   for (let visit = 0; visit < 2; visit++) {
-    const ctx = await chromium.launchPersistentContext(dir, { ...chromiumOptions, viewport: { width: 1280, height: 800 } });
+    const ctx = await testHooks(await chromium.launchPersistentContext(dir, { ...chromiumOptions, viewport: { width: 1280, height: 800 } }));
     const page = ctx.pages()[0] || await ctx.newPage();
     await page.waitForTimeout(SETTLE_MS);
     const s = await firstPredictionSeconds(page);
@@ -199,10 +199,11 @@ for (const [name, runs] of [['cold', starts.cold], ['cold_window_just_opened', s
 }
 await browser.close();
 
-// Transfer sizes of what a first visit downloads.
+// Transfer sizes of what a first visit downloads (the page's script: its modules together).
+const PAGE_MODULES = ['page.js', 'page-state.js', 'bundles.js', 'predict.js', 'batch.js', 'files.js', 'reporting.js', 'host.js'];
 const assets = JSON.parse(readFileSync(path.join(webDir, 'assets.json'), 'utf8'));
-for (const [name, file] of [['app_wasm', assets.app_wasm], ['app_js', assets.app_js], ['core_wasm', assets.core_wasm], ['batch_worker_js', assets.batch_worker], ['ort_wasm', assets.ort.replace('ort.wasm.min.mjs', 'ort-wasm-simd-threaded.wasm')], ['ort_js', assets.ort], ['page_js', 'app.js']]) {
-  const bytes = readFileSync(path.join(webDir, file));
+for (const [name, file] of [['app_wasm', assets.app_wasm], ['app_js', assets.app_js], ['core_wasm', assets.core_wasm], ['batch_worker_js', assets.batch_worker], ['ort_wasm', assets.ort.replace('ort.wasm.min.mjs', 'ort-wasm-simd-threaded.wasm')], ['ort_js', assets.ort], ['page_js', PAGE_MODULES]]) {
+  const bytes = Buffer.concat([].concat(file).map((f) => readFileSync(path.join(webDir, f))));
   put(`size.${name}.raw`, bytes.length / 1024, 'KiB');
   put(`size.${name}.gzip`, gzipSync(bytes, { level: 9 }).length / 1024, 'KiB');
 }

@@ -66,7 +66,7 @@ status=$(c -o /dev/null -w '%{http_code}' -H 'Content-Type: application/json' --
 
 # The server's refusals keep their shape through nginx.
 body=$(c -H 'Content-Type: application/json' --data '{"model": 1}' "$base/api/v1/metrics")
-/usr/bin/python3 -c 'import json,sys; j=json.loads(sys.argv[1]); assert j["code"]=="bad_report" and j["error"]==j["message"] and j["text"], j' "$body" \
+/usr/bin/python3 -c 'import json,sys; j=json.loads(sys.argv[1]); p=j["problems"]; assert j["ok"] is False and set(j)=={"ok","problems"} and p[0]["code"]=="bad_report" and p[0]["message"], j' "$body" \
   && ok || bad "error shape through nginx: $body"
 
 # Each client has its own rate limit (2 a minute here): the server sees X-Real-IP, not nginx.

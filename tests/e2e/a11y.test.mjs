@@ -741,7 +741,7 @@ test('every view of every demo model: the tree a screen reader gets is the one r
     const rep = await page.evaluate((t) => window.localdx.validateFile('site-labelled.csv', t), text.trim().split(/\r?\n/).slice(0, 201).join('\n') + '\n');
     await openView(page, 'Validate');
     if (!rep.ok) {  // a model that runs in ONNX Runtime only says why it cannot be checked here
-      assert.match(rep.problems[0].text, /cannot be checked on a file here/);
+      assert.match(rep.problems[0].message, /cannot be checked on a file here/);
       await look('validate');
       for (const view of ['Model card', 'Reporting']) {
         await openView(page, view);

@@ -17,7 +17,7 @@ import assert from 'node:assert/strict';
 import { readFileSync, writeFileSync, mkdirSync } from 'node:fs';
 import { execFileSync } from 'node:child_process';
 import path from 'node:path';
-import { env, startServer, publish, operatorGet, launch, openApp, csvRecords, cliPredict, chooseFileWith } from './harness.mjs';
+import { env, startServer, publish, operatorGet, launch, openApp, csvRecords, cliPredict, chooseFileWith, keepTestHooksOffline } from './harness.mjs';
 
 const TASKS = { 'pima-diabetes': 'diabetes', wdbc: 'diagnosis', 'pbc-stage': 'stage' };
 const bundlePath = (t, v = 1) => path.join(env.demo, 'bundles', `${t}-${v}.ldxb`);
@@ -373,13 +373,33 @@ test('the bundle requested while the page starts is used only if the verified li
   await ctx.close();
 });
 
+test('a clinician\'s page does not load the test hooks: window.localdx is what smart.js reads, and test-hooks.js is never requested', async () => {
+  const ctx = await browser.newContextWithoutHooks({ viewport: { width: 1280, height: 800 } });
+  const requested = [];
+  ctx.on('request', (req) => requested.push(new URL(req.url()).pathname));
+  const page = await ctx.newPage();
+  const errors = [];
+  page.on('pageerror', (e) => errors.push(e.message));
+  await page.goto(`${server.base}/#model=pima-diabetes`);
+  await page.evaluate(() => window.localdx.ready);
+  await page.waitForFunction(() => window.localdx.model() !== null);
+  assert.deepEqual(await page.evaluate(() => Object.keys(window.localdx).sort()), ['chartStatus', 'chartWrite', 'model', 'prefillFromChart', 'ready']);
+  await page.waitForTimeout(2000);  // the batch worker starts a moment after the model is ready
+  assert.ok(requested.includes('/page.js'), 'the page\'s script was loaded');
+  assert.ok(!requested.some((p) => p.endsWith('test-hooks.js')), 'test-hooks.js was requested: ' + requested.join(' '));
+  const precache = JSON.parse(await (await fetch(server.base + '/assets.json')).text()).precache;
+  assert.ok(!precache.includes('test-hooks.js') && precache.includes('page.js'));
+  assert.deepEqual(errors, []);
+  await ctx.close();
+});
+
 test('the UI draws on demand: nothing before the model, an idle page redraws at most twice a second, and input wakes it', async () => {
   const ctx = await browser.newContext({ viewport: { width: 1280, height: 800 } });
   const page = await ctx.newPage();
   const errors = [];
   page.on('pageerror', (e) => errors.push(e.message));
   await page.goto(`${server.base}/#model=pima-diabetes`, { waitUntil: 'commit' });
-  await page.waitForFunction(() => window.localdx);  // app.js has run; the model takes seconds more
+  await page.waitForFunction(() => window.localdx);  // page.js has run; the model takes seconds more
   // Until the model is ready the page's own text shows through the (still transparent) canvas.
   const atReady = await page.evaluate(async () => {
     await window.localdx.ready;
@@ -972,6 +992,7 @@ test('offline: after one visit the page reloads and predicts with the network of
     const reg = await navigator.serviceWorker.ready;   // installed: the app shell and ONNX Runtime are precached
     return reg.active.state;
   });
+  await keepTestHooksOffline(page);
   await ctx.setOffline(true);
   await page.reload();
   await page.evaluate(() => window.localdx.ready);

@@ -65,8 +65,33 @@ export const chromiumOptions = {
     '--disable-background-networking', '--disable-component-update', '--disable-sync'],
 };
 
-export function launch() {
-  return chromium.launch(chromiumOptions);
+// The page's test and benchmark hooks (web/test-hooks.js) load only when this value is set before
+// the page's scripts run (web/page.js): every context of launch()'s browser sets it; a context made
+// otherwise (a persistent one, another browser) gets it from testHooks(context).
+export async function testHooks(context) {
+  await context.addInitScript(() => { globalThis.__localdxTestHooks = true; });
+  return context;
+}
+
+// Chromium whose new contexts (and pages made with browser.newPage) load the test hooks.
+export async function withTestHooks(browser) {
+  const newContext = browser.newContext.bind(browser);
+  browser.newContextWithoutHooks = newContext;  // a clinician's page (no test hooks)
+  browser.newContext = async (options) => testHooks(await newContext(options));
+  browser.newPage = async (options) => (await browser.newContext(options)).newPage();
+  return browser;
+}
+
+// The test hooks are never precached (a clinician's page does not load them): a test that reloads
+// offline has the service worker keep them first, by fetching them through it once it controls
+// the page (web/sw.js keeps each app file it fetches).
+export async function keepTestHooksOffline(page) {
+  await page.waitForFunction(() => navigator.serviceWorker.controller !== null, null, { timeout: 30000 });
+  await page.evaluate(async () => { if (!(await fetch('test-hooks.js')).ok) throw new Error('test-hooks.js was not served'); });
+}
+
+export async function launch() {
+  return withTestHooks(await chromium.launch(chromiumOptions));
 }
 
 export async function openApp(browser, base, { model = 'pima-diabetes', dpr = 1, context = null } = {}) {

@@ -13,7 +13,7 @@ import assert from 'node:assert/strict';
 import { readFileSync, writeFileSync, mkdirSync, readdirSync, copyFileSync, existsSync } from 'node:fs';
 import { execFileSync } from 'node:child_process';
 import path from 'node:path';
-import { env, startServer, publish, launch, openApp, chooseFileWith, chromium, chromiumOptions } from './harness.mjs';
+import { env, startServer, publish, launch, openApp, chooseFileWith, chromium, chromiumOptions, withTestHooks, keepTestHooksOffline } from './harness.mjs';
 
 const bundle = path.join(env.demo, 'bundles', 'opacity-demo-1.ldxb');
 const trust = path.join(env.demo, 'keys', 'trust.json');
@@ -357,6 +357,7 @@ test('imaging offline: after one visit the page reloads with the network off and
   const { page } = await openApp(browser, server.base, { model: 'opacity-demo', context: ctx });
   await page.evaluate(async () => (await navigator.serviceWorker.ready).active.state);
   await page.evaluate(() => window.localdx.batchReady());
+  await keepTestHooksOffline(page);
   await ctx.setOffline(true);
   await page.reload();
   await page.evaluate(() => window.localdx.ready);
@@ -375,7 +376,7 @@ test('imaging offline: after one visit the page reloads with the network off and
 //-----------------------------------------------------------------------------
 test('imaging on WebGPU: with an adapter ONNX Runtime\'s WebGPU build gives PyTorch\'s probability; a software adapter is passed over unless the address asks for it', async () => {
   // Chromium's software WebGPU adapter (SwiftShader), the only one this machine has.
-  const gpuBrowser = await chromium.launch({ ...chromiumOptions, args: [...chromiumOptions.args.filter((a) => a !== '--disable-gpu'), '--enable-unsafe-webgpu'] });
+  const gpuBrowser = await withTestHooks(await chromium.launch({ ...chromiumOptions, args: [...chromiumOptions.args.filter((a) => a !== '--disable-gpu'), '--enable-unsafe-webgpu'] }));
   try {
     const name = 'synthetic-000.png', i = reference.names.indexOf('synthetic-000');  // p = 0.03: not saturated
     const file = { name, bytes: readFileSync(imageFile(name)).toString('base64') };

@@ -18,6 +18,7 @@
 #include <filesystem>
 #include <thread>
 
+#include "base/json.h"
 #include "base/text.h"
 #include "bundle/crypto.h"
 #include "fixture.h"
@@ -128,7 +129,7 @@ TEST(RequestHead, WhatTheFrontAcceptsCppHttplibParsesIdentically) {
         "GET /healthz?x=1&y=%20 HTTP/1.1\r\nHost: x\r\nAccept: */*\r\n\r\n",
         "HEAD /api/v1/models HTTP/1.0\r\n\r\n",
         "OPTIONS /api/v1/metrics HTTP/1.1\r\nOrigin: https://a\r\n\r\n",
-        "GET /app.js HTTP/1.1\r\nRange: bytes=0-10\r\nX-Empty:\r\n\r\n",
+        "GET /page.js HTTP/1.1\r\nRange: bytes=0-10\r\nX-Empty:\r\n\r\n",
         "POST /api/v1/metrics HTTP/1.1\r\nContent-Type: application/json\r\nContent-Length: " +
             std::to_string(body.size()) + "\r\n\r\n" + body,
         "PUT /x HTTP/1.1\r\ncontent-length:3\r\n\r\nabc",
@@ -367,6 +368,56 @@ TEST(FrontDoor, OneIPv6NetworkIsOneSource) {
     EXPECT_EQ(sqlite3_column_int(q, 0), 3);
     sqlite3_finalize(q);
     sqlite3_close(db);
+}
+
+// The body of a raw answer, read as the problem envelope: {"ok": false, "problems": [{"code",
+// "message", "field"?, "row"?, "patient"?}]} and nothing else; returns the first problem's code.
+std::string envelope_code(const std::string& answer) {
+    const size_t at = answer.find("\r\n\r\n");
+    if (at == std::string::npos) return "no body: " + answer;
+    auto j = json_parse(answer.substr(at + 4), "error body");
+    if (!j) return "not JSON: " + answer.substr(at + 4);
+    EXPECT_EQ(j->size(), 2u) << j->dump();
+    EXPECT_EQ(json_member(*j, "ok"), Json(false)) << j->dump();
+    const Json& problems = json_member(*j, "problems");
+    if (!problems.is_array() || problems.empty()) return "no problems: " + j->dump();
+    for (const Json& p : problems) {
+        if (!p.is_object()) return "not a problem: " + p.dump();
+        for (auto it = p.begin(); it != p.end(); ++it)
+            EXPECT_TRUE(it.key() == "code" || it.key() == "message" || it.key() == "field" || it.key() == "row" ||
+                        it.key() == "patient")
+                << it.key() << " in " << p.dump();
+        EXPECT_FALSE(json_text_or(p, "message").empty()) << p.dump();
+    }
+    return json_text_or(problems[0], "code");
+}
+
+// Whichever layer refuses, the body is the one problem envelope: a route (a report that is not
+// one), the checks made before a body is read (a report not sent as JSON), and the connection
+// front (a head with a bare line feed, refused before the request reaches cpp-httplib).
+TEST(FrontDoor, EveryLayerRefusesWithTheOneProblemEnvelope) {
+    FRONT_ONLY();
+    Server s("envelope", {"--rate-limit", "0"});
+    ASSERT_TRUE(s.start());
+    auto ask = [&](const std::string& request) {
+        RawClient c(s.port, "127.0.0.3");
+        c.send(request);
+        return c.receive(3000, has_response);
+    };
+    const std::string route = ask("POST /api/v1/metrics HTTP/1.1\r\n" + kHost +
+                                  "Content-Type: application/json\r\nContent-Length: 2\r\n\r\n{}");
+    EXPECT_EQ(status_of(route), 400) << route;
+    EXPECT_FALSE(envelope_code(route).empty()) << route;
+    const std::string before_body =
+        ask("POST /api/v1/metrics HTTP/1.1\r\n" + kHost + "Content-Type: text/plain\r\nContent-Length: 2\r\n\r\n{}");
+    EXPECT_EQ(status_of(before_body), 415) << before_body;
+    EXPECT_EQ(envelope_code(before_body), "unsupported_media_type");
+    const std::string front = ask("GET /healthz HTTP/1.1\r\nHost: a\r\n\n");
+    EXPECT_EQ(status_of(front), 400) << front;
+    EXPECT_EQ(envelope_code(front), "bare_lf");
+    const std::string unknown = ask("GET /api/v1/nothing-here HTTP/1.1\r\n" + kHost + "\r\n");
+    EXPECT_EQ(status_of(unknown), 404) << unknown;
+    EXPECT_EQ(envelope_code(unknown), "http_404");
 }
 
 //-----------------------------------------------------------------------------

@@ -9,7 +9,7 @@
 //   [SECTION] The test
 //
 // Clients send each report with its own Idempotency-Key and send it again, with the same key,
-// after a 502 or 503 or a lost connection (web/app.js does the same): every report is then
+// after a 502 or 503 or a lost connection (web/reporting.js does the same): every report is then
 // counted exactly once whatever fails underneath, which the test checks by count.
 #include <gtest/gtest.h>
 

@@ -15,6 +15,8 @@
 #include <sqlite3.h>
 
 #include <atomic>
+#include <cstdio>
+#include <fstream>
 #include <functional>
 #include <utility>
 #include <filesystem>
@@ -59,7 +61,9 @@ TEST(Server, PublishAcceptsSignedBundlesAndRefusesEverythingElse) {
     EXPECT_NE(r->body.find(sha256_hex(good)), std::string::npos);
 
     auto code = [](const httplib::Result& res) {
-        return res ? Json::parse(res->body).value("code", "") : std::string("no answer");
+        if (!res) return std::string("no answer");
+        const std::vector<Problem> ps = problems_from_json(Json::parse(res->body, nullptr, false));
+        return ps.empty() ? "not the problem envelope: " + res->body : ps[0].code;
     };
     auto again = s.publish(good);  // the identical bytes again: already there, not an error
     EXPECT_EQ(again->status, 200);
@@ -71,6 +75,24 @@ TEST(Server, PublishAcceptsSignedBundlesAndRefusesEverythingElse) {
     auto truncated = s.publish(good.substr(0, good.size() / 2));
     EXPECT_EQ(truncated->status, 422);
     EXPECT_EQ(code(truncated), "truncated");
+    {
+        // `localdx publish` says the server's reason, read from its error body.
+        const std::string file = s.dir + "/truncated.ldxb";
+        std::ofstream(file, std::ios::binary) << good.substr(0, good.size() / 2);
+        const std::string cmd = std::string(LOCALDX_CLI_BIN) +
+                                " publish --server http://127.0.0.1:" + std::to_string(s.port) + " --token-file " +
+                                s.dir + "/token " + file + " 2>&1";
+        std::string said;
+        if (FILE* out = popen(cmd.c_str(), "r")) {
+            char buf[4096];
+            for (size_t n; (n = std::fread(buf, 1, sizeof buf, out)) > 0;) said.append(buf, n);
+            EXPECT_NE(pclose(out), 0) << said;
+        }
+        const std::vector<Problem> why = problems_from_json(Json::parse(truncated->body, nullptr, false));
+        ASSERT_FALSE(why.empty()) << truncated->body;
+        EXPECT_NE(said.find("the server refused the bundle (HTTP 422): " + why[0].describe()), std::string::npos)
+            << said;
+    }
     std::string tampered = good;
     tampered[tampered.size() - 10] ^= 0x5a;
     auto t = s.publish(tampered);
@@ -342,7 +364,7 @@ TEST(Server, HostileRequestsAreRefusedFromTheirHeadersAndNothingLeaks) {
     for (int i = 0; i < 1000; ++i) many += "X-" + std::to_string(i) + ": y\r\n";
     EXPECT_EQ(raw_status(s.port, many + "\r\n"), 431);
     // A NUL in the path is not a file name.
-    EXPECT_EQ(raw_status(s.port, "GET /app.js%00.html HTTP/1.1\r\n" + host + "\r\n"), 404);
+    EXPECT_EQ(raw_status(s.port, "GET /page.js%00.html HTTP/1.1\r\n" + host + "\r\n"), 404);
     // Reports: JSON only, from our own origin only (no cross-site simple POST).
     auto c = s.client();
     EXPECT_EQ(c.Post("/api/v1/metrics", good, "text/plain")->status, 415);
@@ -498,6 +520,20 @@ TEST(Server, TheOpenApiDescriptionCoversEveryRouteAndEachAnswersAsDescribed) {
                 const std::string type = r->get_header_value("Content-Type");
                 EXPECT_TRUE(d["content"].contains(type.substr(0, type.find(';'))))
                     << key << " " << status << " answered " << type;
+                if (r->status < 400) return;
+                // An error's body has what the described schema requires (the problem envelope),
+                // and each problem what the Problem schema requires.
+                const Json& schemas = spec.at("components").at("schemas");
+                const Json body = Json::parse(r->body, nullptr, false);
+                for (const auto& k : schemas.at("Error").at("required"))
+                    EXPECT_TRUE(body.is_object() && body.contains(k.get<std::string>())) << key << ": " << r->body;
+                EXPECT_EQ(json_member(body, "ok"), Json(false)) << key << ": " << r->body;
+                const Json& problems = json_member(body, "problems");
+                EXPECT_TRUE(problems.is_array() && !problems.empty()) << key << ": " << r->body;
+                if (problems.is_array())
+                    for (const Json& p : problems)
+                        for (const auto& k : schemas.at("Problem").at("required"))
+                            EXPECT_TRUE(p.contains(k.get<std::string>())) << key << ": " << r->body;
             };
             if (key == "post /api/v1/bundles") {
                 // Success: the same bytes again (200, described); a new version is covered by the publishing test.

@@ -74,6 +74,25 @@ TEST(Result, NeverHoldsAnEmptyProblemList) {
     EXPECT_EQ(two.problems()[1].code, "b");
 }
 
+TEST(Problems, TheEnvelopeReadsBackAsWritten) {
+    Problem p = problem("out_of_range", "12 is below 21", "age", 3);
+    p.patient = "P-17";
+    const std::vector<Problem> written{p, problem("busy", "the server is busy")};
+    const Json envelope{{"ok", false}, {"problems", problems_json(written)}};
+    EXPECT_FALSE(problems_json(written)[0].contains("text"));  // one shape: code, message, field?, row?, patient?
+    EXPECT_FALSE(problems_json(written)[1].contains("field"));
+    const std::vector<Problem> read = problems_from_json(envelope);
+    ASSERT_EQ(read.size(), 2u);
+    EXPECT_EQ(read[0].describe(), p.describe());
+    EXPECT_EQ(read[0].code, "out_of_range");
+    EXPECT_EQ(read[1].describe(), "the server is busy");
+    EXPECT_EQ(read[1].row, -1);
+    // Not an envelope, or entries that are not problems: nothing is made up.
+    EXPECT_TRUE(problems_from_json(Json{{"ok", true}, {"problems", problems_json(written)}}).empty());
+    EXPECT_TRUE(problems_from_json(Json::array()).empty());
+    EXPECT_TRUE(problems_from_json(Json{{"ok", false}, {"problems", Json::array({1, Json{{"code", "x"}}})}}).empty());
+}
+
 TEST(Text, PrintableAndValidUtf8) {
     EXPECT_EQ(printable("glu\x1b[31mcose"), "glu?[31mcose");  // a terminal escape
     EXPECT_EQ(printable("\xff"

@@ -58,9 +58,11 @@ int cmd_publish(const Args& a) {
                     body ? json_dump(*body).c_str() : res->body.c_str());
         return 0;
     }
-    std::string reason = res->body;
-    if (body && body->is_object() && body->contains("error") && (*body)["error"].is_string())
-        reason = (*body)["error"].get<std::string>();
+    // The server's reasons, from its error body {"ok": false, "problems": [...]}; else the body as sent.
+    std::string reason;
+    if (body)
+        for (const Problem& p : problems_from_json(*body)) reason += (reason.empty() ? "" : "; ") + p.describe();
+    if (reason.empty()) reason = res->body;
     return fail("the server refused the bundle (HTTP " + std::to_string(res->status) + "): " + reason);
 }
 

@@ -1,4 +1,4 @@
-// server/http/app.cpp — see app.h: the application's start (App::create), the checks every
+// server/http/server.cpp — see server.h: the HTTP server's start (HttpServer::create), the checks every
 // request passes before it is routed, and run/stop.
 //
 // Index of this file
@@ -10,7 +10,7 @@
 // commit), rate_limit.h, request_metrics.h, routes_files.cpp, routes_bundles.cpp,
 // routes_reports.cpp, drift.cpp, prometheus.cpp (routes.h lists them), front.cpp (connections),
 // request_head.cpp (where a request ends).
-#include "http/app.h"
+#include "http/server.h"
 
 #include <sys/socket.h>
 
@@ -38,8 +38,8 @@ namespace ldx {
 //-----------------------------------------------------------------------------
 // [SECTION] Start
 //-----------------------------------------------------------------------------
-Result<std::unique_ptr<App>> App::create(const ServerConfig& cfg) {
-    std::unique_ptr<App> app(new App());  // private constructor
+Result<std::unique_ptr<HttpServer>> HttpServer::create(const ServerConfig& cfg) {
+    std::unique_ptr<HttpServer> app(new HttpServer());  // private constructor
     app->s_ = std::make_unique<State>();
     State& s = *app->s_;
     s.cfg = cfg;
@@ -100,7 +100,7 @@ Result<std::unique_ptr<App>> App::create(const ServerConfig& cfg) {
     return app;
 }
 
-App::~App() = default;
+HttpServer::~HttpServer() = default;
 
 namespace {
 
@@ -178,7 +178,7 @@ thread_local std::chrono::steady_clock::time_point request_start;
 //-----------------------------------------------------------------------------
 // [SECTION] Run and stop
 //-----------------------------------------------------------------------------
-Result<Ok> App::run() {
+Result<Ok> HttpServer::run() {
     State& s = *s_;
     if (!s.cfg.tls_cert.empty()) {
         s.http = std::make_unique<httplib::SSLServer>(s.cfg.tls_cert.c_str(), s.cfg.tls_key.c_str());
@@ -223,7 +223,7 @@ Result<Ok> App::run() {
         if (auto refusal = refuse_before_body(req, route)) {
             s.metrics.reject(refusal->code);
             res.set_header("Connection", "close");
-            send_json(res, refusal->status, error_body(refusal->code, refusal->message));
+            send_json(res, refusal->status, error_body(*refusal));
             front_close_after_response();
             return httplib::Server::HandlerResponse::Handled;
         }
@@ -344,7 +344,7 @@ Result<Ok> App::run() {
     return Ok{};
 }
 
-void App::stop() {
+void HttpServer::stop() {
     if (s_ && s_->http) s_->http->stop();
 }
 

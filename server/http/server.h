@@ -1,7 +1,7 @@
-// server/http/app.h — localdx-server: the application (state in state.h, routes in routes.h).
+// server/http/server.h — localdx-server: the HTTP server (state in state.h, routes in routes.h).
 //
 // Index of this file
-//   [SECTION] The application
+//   [SECTION] The HTTP server
 // (Its configuration: config.h.)
 //
 // The server is deliberately thin: it never sees a patient. It distributes signed bundles and
@@ -22,12 +22,12 @@ class Server;
 namespace ldx {
 
 //-----------------------------------------------------------------------------
-// [SECTION] The application
+// [SECTION] The HTTP server
 //-----------------------------------------------------------------------------
-class App {
+class HttpServer {
 public:
-    static Result<std::unique_ptr<App>> create(const ServerConfig& cfg);
-    ~App();
+    static Result<std::unique_ptr<HttpServer>> create(const ServerConfig& cfg);
+    ~HttpServer();
     // Blocks until stop(); then finishes in-flight requests and commits every pending report.
     Result<Ok> run();
     void stop();  // async-signal-safe to call from a watcher thread, not from a signal handler
@@ -35,7 +35,7 @@ public:
     struct State;
 
 private:
-    App() = default;
+    HttpServer() = default;
     std::unique_ptr<State> s_;
 };
 

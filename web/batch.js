@@ -1,0 +1,150 @@
+// web/batch.js — the batch worker (web/batch-worker.js) driven from the page: files of patients
+// and images scored off the page's thread, each table checked by this page's ONNX Runtime.
+//
+// Index of this file
+//   [SECTION] The worker (started once the first model is ready; one model load per model)
+//   [SECTION] Files of patients (CSV or FHIR), and a row's explanation
+//   [SECTION] Images (imaging models: DICOM, PNG or JPEG files)
+'use strict';
+import { page, store, now, today, runtimeWanted } from './page-state.js';
+import { checkTable } from './predict.js';
+import { modelKey, reportingEnabled, fileSeenToday, saveReports } from './reporting.js';
+
+//-----------------------------------------------------------------------------
+// [SECTION] The worker
+//-----------------------------------------------------------------------------
+// A CSV, or FHIR R4 JSON (Bundle or NDJSON): the batch worker (web/batch-worker.js) verifies the
+// bundle again, scores every row with the core (or runs ONNX Runtime for models the core cannot
+// walk), builds the aggregate reports, and returns one table of numbers: the page stays
+// responsive however large the file. For tree models this page's ONNX Runtime session (already
+// started for single patients) then checks every row, in slices (checkTable); a disagreement
+// withholds the whole table, and its reports are not kept.
+let worker = null, workerReady = null, workerModelLoad = null, workerSeq = 0, workerTimer = 0;
+const workerCalls = new Map();
+
+function startWorker(assets) {
+  worker = new Worker(assets.batch_worker, { type: 'module' });
+  worker.onmessage = ({ data }) => {
+    const call = workerCalls.get(data.id);
+    workerCalls.delete(data.id);
+    if (call) (data.ok ? call.resolve(data) : call.reject(new Error(data.error)));
+  };
+  const url = (p) => new URL(p, location.href).href;
+  workerReady = callWorker({ type: 'init', coreJs: url(assets.core_js), coreWasm: url(assets.core_wasm), ortUrl: url(assets.ort),
+    ortWebGpuUrl: assets.ort_webgpu ? url(assets.ort_webgpu) : '',
+    runtime: runtimeWanted });
+}
+
+export function callWorker(message, transfer = []) {
+  return new Promise((resolve, reject) => {
+    const id = ++workerSeq;
+    workerCalls.set(id, { resolve, reject });
+    worker.postMessage({ ...message, id }, transfer);
+  });
+}
+
+// The current model in the worker: one load per model, shared by every caller. `fileWaiting`:
+// a file waits for this load (the worker then skips its warm-up; the file goes first).
+export function workerModel({ fileWaiting = false } = {}) {
+  if (!worker) startWorker(page.assets);
+  const sha = page.current.info.sha256;
+  if (!workerModelLoad || workerModelLoad.sha !== sha) {
+    const message = { type: 'model', sha, bytes: page.current.bytes, trust: page.trust, now: now(), floors: JSON.stringify(store.get('accepted', {})), warm: !fileWaiting };
+    const promise = workerReady.then(() => callWorker(message));
+    workerModelLoad = { sha, promise };
+    promise.catch(() => { if (workerModelLoad && workerModelLoad.sha === sha) workerModelLoad = null; });
+  }
+  return workerModelLoad.promise;
+}
+
+// A moment after a model is ready, while the clinician reads or types, the worker starts (its
+// ONNX Runtime compiles, it verifies the model) so that the first file opened is scored at once.
+export function prepareWorkerWhenIdle() {
+  clearTimeout(workerTimer);
+  workerTimer = setTimeout(() => {
+    const load = () => workerModel().catch((e) => console.warn('batch worker:', e.message));
+    if ('requestIdleCallback' in self) requestIdleCallback(load, { timeout: 2000 }); else load();
+  }, 1500);
+}
+
+//-----------------------------------------------------------------------------
+// [SECTION] Files of patients (CSV or FHIR), and a row's explanation
+//-----------------------------------------------------------------------------
+export async function scoreFile(name, text, { results = false } = {}) {
+  if (!page.current) throw new Error('no model loaded');
+  const used = page.current;
+  await workerModel({ fileWaiting: true });
+  const key = modelKey(used);
+  const pendingAll = store.get('pending', {});
+  const reported = reportingEnabled() && !(await fileSeenToday(used, text));  // a file counts once a day
+  const report = reported ? { pending: pendingAll[key] ? JSON.stringify(pendingAll[key]) : '', day: today() } : null;
+  let { meta, table, features, margins } = await callWorker({ type: 'score', text, now: now(), report, results });
+  if (features && meta.rows) {
+    const t0 = performance.now();
+    const { ok, worst } = await checkTable(used, meta, table, features, margins);
+    if (!ok) {
+      meta = { ...meta, rows: 0, warnings: [], patients: null, results: [], report: null,
+        status: `Withheld: the explanations and ONNX Runtime disagree (difference ${worst.toExponential(2)}). Report this to your administrator.` };
+      table = new Float64Array(0);
+    } else {
+      meta.status = `Cross-checked with ONNX Runtime (max difference ${worst.toExponential(1)}; ${Math.round(performance.now() - t0)} ms on this page); ${meta.status}.`;
+    }
+  }
+  if (meta.report) saveReports(key, meta.report.pending, meta.report.queued);  // only for results shown
+  const forUi = { ...meta, results: undefined, report: undefined };
+  page.M.appSetBatchTable(name, JSON.stringify(forUi), table);
+  return meta;
+}
+
+// A batch row's model-agnostic explanation, computed by the worker when the clinician asks.
+export async function explainRow(index) {
+  const { row } = await callWorker({ type: 'explain', index: Number(index) });
+  page.M.appSetBatchRow(Number(index), JSON.stringify(row));
+  return row;
+}
+
+//-----------------------------------------------------------------------------
+// [SECTION] Images
+//-----------------------------------------------------------------------------
+// Images chosen by the clinician (File objects): each is read and scored by the batch worker, one
+// after another, and shown as it arrives. Nothing of them leaves the page.
+let imageFiles = [];  // the files of the last opening, kept in this page for maps of other classes
+export async function scoreImages(files) {
+  if (!page.current || !page.current.info.imaging) throw new Error('this model does not read images');
+  imageFiles = files;
+  page.M.appImagesOpened(files.length);
+  await workerModel({ fileWaiting: true });
+  const results = [];
+  for (const f of files) {
+    let reply;
+    try {
+      reply = await callWorker({ type: 'image', blob: f });
+    } catch (e) {
+      reply = { result: { ok: false, problems: [{ code: 'internal', message: String(e.message || e) }] } };
+    }
+    showImageResult(-1, f.name, reply);
+    results.push({ file: f.name, ...reply.result });
+  }
+  return results;
+}
+
+function showImageResult(index, name, reply) {
+  const d = reply.display || { grey: new Uint8Array(0), width: 0, height: 0 };
+  page.M.appAddImageResult(index, name, JSON.stringify(reply.result), d.grey, d.width, d.height);
+}
+
+// Image `index` scored again: frame `frame` of a multi-frame DICOM file, the map of class `cls`
+// (the view's "Frame" and "Map of" choices).
+export async function explainImage(arg) {
+  const { index, class: cls, frame = 0 } = JSON.parse(arg);
+  const f = imageFiles[index];
+  if (!f) return null;
+  let reply;
+  try {
+    reply = await callWorker({ type: 'image', blob: f, explained: cls, frame });
+  } catch (e) {
+    reply = { result: { ok: false, problems: [{ code: 'internal', message: String(e.message || e) }] } };
+  }
+  showImageResult(index, f.name, reply);
+  return reply.result;
+}

@@ -1,0 +1,149 @@
+// web/bundles.js — a model's bundle, from the signed models index to the model in use: verified
+// in the core on every load (signature, hashes, rollback floor), cross-checked by ONNX Runtime,
+// and kept on this device for offline use.
+//
+// Index of this file
+//   [SECTION] Bundle lifecycle (signed index, verify on every load, rollback floor, cache)
+'use strict';
+import { page, store, now, answered, announce, showError } from './page-state.js';
+import { probabilitiesOnnx, startOnnxChecks, checkImagesOnnx } from './predict.js';
+import { releasePatient, publishReporting } from './reporting.js';
+import { prepareWorkerWhenIdle } from './batch.js';
+
+//-----------------------------------------------------------------------------
+// [SECTION] Bundle lifecycle
+//-----------------------------------------------------------------------------
+// The index is signed by a key of the trust root and expires; the highest index version seen
+// is remembered, so a replayed older index is refused. Offline, the service worker answers with
+// the last index it saw; an expired one is still usable for its (still valid) bundles, with a
+// warning.
+export async function loadIndexAndModel(wanted, indexText = fetchIndexText(), bundle = null) {
+  const text = await indexText;
+  if (text === null) throw new Error('The list of models cannot be reached, and none was saved for offline use.');
+  const checked = JSON.parse(page.M.verifyIndex(text, page.trust, now(), store.get('indexVersion', 0)));
+  if (!checked.ok) { showError('The list of models from the server was refused: ' + checked.message); throw new Error(checked.message); }
+  store.set('indexVersion', checked.version);
+  page.index = checked;
+  keepForOffline('ldx-index', '/api/v1/models', text);
+  if (!page.index.models.length) { showError('No model has been published yet.'); return; }
+  const entry = chooseEntry(page.index.models, wanted);
+  const early = await bundle;  // used only if the verified index names the same bundle
+  return loadBundle(entry.url, { source: checked.stale ? 'offline (models list last checked ' + checked.expires.slice(0, 10) + ')' : 'from the server' },
+    early && early.url === entry.url ? early.download : fetchBundle(entry.url));
+}
+
+// The models index as text, or null when neither the server nor the offline copy answers.
+export function fetchIndexText() {
+  return fetch('/api/v1/models', { cache: 'no-store' }).then((res) => (res.ok ? res.text() : null)).catch(() => null);
+}
+
+// The model asked for in the address, else the last one used, else the index's first.
+function chooseEntry(models, wanted) {
+  const name = wanted || store.get('model', null) || models[0].name;
+  return models.find((m) => m.name === name) || models[0];
+}
+
+// Starts downloading the bundle the index names, before the index is verified (that needs the
+// core): nothing from it is used unless the verified index names the same URL, and the bundle
+// is verified on its own anyway. Resolves to { url, download } or null.
+export async function prefetchBundle(indexText, wanted) {
+  try {
+    const models = JSON.parse(await indexText).signed.models;
+    const { url } = chooseEntry(models, wanted);
+    if (typeof url !== 'string' || !url.startsWith('/api/v1/bundles/')) return null;
+    const download = fetchBundle(url);
+    download.catch(() => {});  // a failure is met again, and reported, where it is used
+    return { url, download };
+  } catch {
+    return null;
+  }
+}
+
+// The first visit already leaves everything needed offline: the service worker precaches the
+// app, and the page itself stores the index and the bundle it used (verified again on every load).
+function keepForOffline(cacheName, url, body) {
+  if (!('caches' in self)) return;
+  caches.open(cacheName).then((c) => c.put(url, new Response(body))).catch(() => {});
+}
+
+// A bundle's bytes: { ok: true, bytes } or { ok: false, status } (HTTP status).
+async function fetchBundle(url) {
+  let res;
+  try { res = await fetch(url); } catch { return { ok: false, offline: true }; }  // no network, and no copy on this device
+  return res.ok ? { ok: true, bytes: new Uint8Array(await res.arrayBuffer()) } : { ok: false, status: res.status };
+}
+
+// Verifies the bundle in wasm against the trust root, with the highest version accepted before
+// as the rollback floor. Nothing from a refused bundle reaches the UI.
+export async function loadBundle(url, status = {}, download = fetchBundle(url)) {
+  const got = await download;
+  if (!got.ok) {
+    const m = got.offline ? 'This model has not been opened on this device yet, so it is not available offline. The current model stays selected.'
+      : 'The model file could not be downloaded (HTTP ' + got.status + ').';
+    showError(m);
+    return { ok: false, error: m };
+  }
+  const bytes = got.bytes;
+  const floors = store.get('accepted', {});   // highest version accepted per model name
+  const checked = page.M.loadBundle(bytes, page.trust, now(), JSON.stringify(floors));
+  if (checked.ok === false) return refuse(checked.problems[0]);
+  if (!checked.ok()) { const error = JSON.parse(checked.error()); checked.delete(); return refuse(error); }
+  keepForOffline('ldx-bundles', url, bytes);
+  const model = answered(checked.model());
+  checked.delete();
+  const info = JSON.parse(model.info());
+  floors[info.name] = Math.max(floors[info.name] || 0, info.version);
+  store.set('accepted', floors);
+  store.set('model', info.name);
+  // ONNX Runtime's session: a tree model is used as soon as the core has verified it (its results
+  // are shown "being checked" until ONNX Runtime is up: startOnnxChecks); any other model only
+  // runs in ONNX Runtime, so it waits.
+  const used = { model, info, name: info.name, bytes, session: null };
+  used.sessionReady = page.ort.InferenceSession.create(answered(model.onnx()), { executionProviders: ['wasm'] })
+    .then((session) => { used.session = session; return session; });
+  if (info.background) {
+    // A model the core cannot walk: on every load, ONNX Runtime must reproduce the probabilities
+    // its author published for the background rows, or the bundle is not used.
+    const out = await probabilitiesOnnx(used, Float32Array.from(info.background.features));
+    const agree = JSON.parse(model.checkBackground(out));
+    if (!agree.ok) return refuse(agree);
+  }
+  if (info.imaging) {
+    // An imaging model: ONNX Runtime must give its author's probabilities for the bundle's
+    // reference images (preprocessed by this core), or the bundle is not used.
+    const agree = JSON.parse(model.checkImages(await checkImagesOnnx(used)));
+    if (!agree.ok) return refuse(agree);
+  }
+  releasePatient();  // the patient seen with the model being replaced is reported with it
+  retire(page.current);
+  page.current = used;
+  if (!info.background && !info.imaging) startOnnxChecks(used);
+  const available = (page.index ? page.index.models : []).map((m) => ({ name: m.name, version: m.version, title: m.title || m.name }));
+  page.M.appSetModel(model, JSON.stringify({ ...status, available }));
+  // A site calibration of this bundle's prediction sets, made earlier on this device (Validate tab).
+  const calibrator = store.get('calibrators', {})[info.sha256];
+  if (calibrator) page.M.appSetLocalCalibrator(calibrator);
+  announce(`Model ready: ${info.schema.title}, version ${info.version}. Signature verified.`);
+  publishReporting();
+  prepareWorkerWhenIdle();
+  return { ok: true, name: info.name, version: info.version, sha256: info.sha256 };
+}
+
+// A replaced model is freed (its core handle and its ONNX Runtime session) when the next one
+// replaces it: work still using it (a batch being checked) can finish, and switching models
+// any number of times keeps at most one retired model in memory.
+let retired = null;
+function retire(old) {
+  if (retired) {
+    retired.model.delete();
+    retired.sessionReady.then((session) => session.release()).catch(() => {});
+  }
+  retired = old;
+}
+
+// A refused bundle: the core's words for the clinician (the reason code for the administrator).
+function refuse(error) {
+  const message = `${error.shown || error.message} (${error.code})`;
+  showError(message);
+  return { ok: false, code: error.code, error: message };
+}

@@ -1,0 +1,48 @@
+// web/page-state.js — what the page's modules share: the loaded core and ONNX Runtime, the model
+// in use, the device's storage, and the few helpers every module uses.
+//
+// Index of this file
+//   [SECTION] The page's state (one object, filled by page.js and bundles.js)
+//   [SECTION] Storage, time, and the core's answers
+//   [SECTION] Messages to the clinician (the live region, the app's error line)
+'use strict';
+
+//-----------------------------------------------------------------------------
+// [SECTION] The page's state
+//-----------------------------------------------------------------------------
+// M: the wasm module (core + Dear ImGui app); ort: ONNX Runtime Web; trust: the trust root shipped
+// with the app; current: { model: CoreModel, info, sessionReady: Promise<ONNX Runtime session>,
+// session (once ready), name, bytes }; index: the verified models index; assets: assets.json;
+// shownSeq: the prediction the app shows (its check may withdraw it).
+export const page = { M: null, ort: null, trust: '', current: null, index: null, assets: null, shownSeq: 0 };
+
+export const $ = (id) => document.getElementById(id);
+// Where an imaging model runs, as the address says (#runtime=wasm | webgpu; batch-worker.js).
+export const runtimeWanted = new URLSearchParams(location.hash.slice(1)).get('runtime') || 'auto';
+
+//-----------------------------------------------------------------------------
+// [SECTION] Storage, time, and the core's answers
+//-----------------------------------------------------------------------------
+export const store = {
+  get: (k, d) => { try { const v = localStorage.getItem('ldx.' + k); return v === null ? d : JSON.parse(v); } catch { return d; } },
+  set: (k, v) => localStorage.setItem('ldx.' + k, JSON.stringify(v)),
+};
+export const now = () => Date.now() / 1000;
+export const today = () => new Date().toISOString().slice(0, 10);
+// A core or app call that failed as a call (wasm/core/boundary.h: a handle or value was due, the
+// envelope {ok: false, problems} came back) throws here, in the core's words, to the caller's own
+// error path. (Calls that answer JSON text carry the same envelope; their callers read "ok".)
+export const answered = (x) => {
+  if (x && x.ok === false && Array.isArray(x.problems)) throw new Error(x.problems.map((p) => p.message).join(' '));
+  return x;
+};
+
+//-----------------------------------------------------------------------------
+// [SECTION] Messages to the clinician
+//-----------------------------------------------------------------------------
+export function announce(text) { $('live').textContent = text; }
+
+export function showError(message) {
+  if (page.M) page.M.appSetError(message);
+  announce(message);
+}

@@ -1,0 +1,107 @@
+// web/page.js — the page's script: start-up (assets, the core + UI module, ONNX Runtime, the
+// service worker), the host bridge installed for the app, and window.localdx (what smart.js reads).
+//
+// Index of this file
+//   [SECTION] Start-up (assets, core + UI module, ONNX Runtime, service worker)
+//   [SECTION] window.localdx, and the test hooks (loaded only when a test asks)
+//
+// Everything about a patient stays in this page: the core (C++ compiled to wasm) validates,
+// preprocesses, walks the trees and explains; ONNX Runtime Web runs the bundle's model from our
+// own origin. The only requests are for the app's files, the signed models index, bundles and
+// aggregate reports. The page's other modules, by concern:
+//   page-state.js  what they share (the core, ONNX Runtime, the model in use, storage)
+//   bundles.js     the signed models index and a bundle's verification, rollback floor, offline copy
+//   predict.js     one patient's prediction and the ONNX Runtime cross-check
+//   batch.js       the batch worker: files of patients and images
+//   files.js       file pickers and downloads
+//   reporting.js   aggregate reports, queued and sent
+//   host.js        the functions the wasm app calls (globalThis.localdxHost)
+'use strict';
+import { page, $, announce } from './page-state.js';
+import { startA11y } from './a11y.js';
+import { loadIndexAndModel, fetchIndexText, prefetchBundle } from './bundles.js';
+import { flushReports } from './reporting.js';
+import { host } from './host.js';
+
+globalThis.localdxHost = host;
+
+//-----------------------------------------------------------------------------
+// [SECTION] Start-up
+//-----------------------------------------------------------------------------
+function fail(message) {
+  $('splash').hidden = true;
+  const p = $('fallback');
+  p.textContent = message;
+  p.hidden = false;
+  announce(message);
+}
+
+function loadScript(src) {
+  return new Promise((resolve, reject) => {
+    const s = document.createElement('script');
+    s.src = src;
+    s.onload = resolve;
+    s.onerror = () => reject(new Error('cannot load ' + src));
+    document.head.appendChild(s);
+  });
+}
+
+async function start() {
+  // Everything the first prediction needs is requested at once: the models index and the bundle
+  // it names download while the modules compile (the index is verified, and the bundle checked
+  // against it, once the core is there).
+  const wanted = new URLSearchParams(location.hash.slice(1)).get('model');
+  const indexText = fetchIndexText();
+  const bundle = prefetchBundle(indexText, wanted);
+  const [assets, trustText] = await Promise.all([fetch('assets.json').then((r) => r.json()), fetch('trust.json').then((r) => r.text())]);
+  page.trust = trustText;
+  const fontBytes = fetch(assets.font).then((r) => r.arrayBuffer());
+  page.ort = await import('./' + assets.ort);
+  page.ort.env.wasm.numThreads = 1;  // one patient at a time: a thread pool only costs start-up (same run time, measured)
+  // ONNX Runtime's 14 MB wasm is needed for the first prediction: opening a one-node model now
+  // makes it download and compile while the app's own module loads, not after the bundle is verified.
+  page.ort.InferenceSession.create(assets.ort_warmup, { executionProviders: ['wasm'] }).catch((e) => console.warn('ONNX Runtime warm-up:', e.message));
+  page.assets = assets;  // the batch worker starts once the first model is ready (batch.js, prepareWorkerWhenIdle)
+  await loadScript(assets.app_js);
+  page.M = await createLocalDxApp({
+    canvas: $('canvas'),
+    locateFile: (path) => (path.endsWith('.wasm') ? assets.app_wasm : path),
+  });
+  const font = new Uint8Array(await fontBytes);
+  startA11y(page.M);
+  page.M.appStart(font);
+  $('canvas').addEventListener('contextmenu', (e) => e.preventDefault());
+  await loadIndexAndModel(wanted, indexText, bundle);
+  // The service worker precaches everything (ONNX Runtime included) for offline use; registered
+  // once the first model is ready, so its downloads do not compete with the first prediction.
+  if ('serviceWorker' in navigator) {
+    navigator.serviceWorker.register('sw.js?v=' + assets.version).catch((e) => console.warn('service worker:', e.message));
+  }
+  flushReports();
+}
+
+//-----------------------------------------------------------------------------
+// [SECTION] window.localdx, and the test hooks
+//-----------------------------------------------------------------------------
+// The test and benchmark hooks (web/test-hooks.js, which adds to window.localdx) are loaded only
+// when the page's first script finds globalThis.__localdxTestHooks === true: a value a test or
+// scripts/bench sets with Playwright's addInitScript before the page loads (tests/e2e/harness.mjs).
+// Nothing in the page, its address or its storage sets it: a clinician's page never loads them.
+const hooks = globalThis.__localdxTestHooks === true ? import('./test-hooks.js') : null;
+
+let readyResolve, readyReject;
+const ready = new Promise((res, rej) => { readyResolve = res; readyReject = rej; });
+
+// What the SMART launch (smart.js) reads: the page is ready, the model in use, and the chart's
+// way into the app.
+globalThis.localdx = {
+  ready,
+  model: () => (page.current ? { name: page.current.info.name, version: page.current.info.version, sha256: page.current.info.sha256, schema: page.current.info.schema, explainer: page.current.info.explainer, privacy: page.current.info.privacy } : null),
+  // The SMART launch (smart.js): the patient's chart (a FHIR Bundle) fills the form through the core.
+  prefillFromChart: (chartText) => JSON.parse(page.M.appPrefillFromChart(chartText)),
+  chartStatus: (text) => page.M.appSetChartStatus(text),
+  chartWrite: (types) => page.M.appSetChartWrite(String(types)),  // the FHIR types Save to chart may create, space-separated
+};
+
+// Ready once started, and once the test hooks (when asked for) are on window.localdx.
+Promise.all([start(), hooks]).then(() => readyResolve(true), (e) => { fail('LocalDx could not start: ' + e.message); readyReject(e); });

@@ -1,0 +1,155 @@
+// web/predict.js — one patient's prediction, and the ONNX Runtime cross-check of everything the
+// core computes: one path for the UI and the tests.
+//
+// Index of this file
+//   [SECTION] Prediction (core + ONNX Runtime cross-check)
+//   [SECTION] A batch table checked row by row (tree models)
+//   [SECTION] An imaging model's reference images
+'use strict';
+import { packFeatures, runOnnx } from './onnx.js';
+import { page, now, answered, showError } from './page-state.js';
+import { reportLater } from './reporting.js';
+
+//-----------------------------------------------------------------------------
+// [SECTION] Prediction
+//-----------------------------------------------------------------------------
+// The core gives probabilities, the feature vector and exact TreeSHAP; ONNX Runtime runs the
+// bundle's ONNX model on the same features, and the core decides whether they agree (its
+// check/checkTable/checkBackground): otherwise the result is withheld and the disagreement shown.
+
+// The page's ONNX Runtime calls run one at a time (a patient's prediction may come while a batch
+// table is being checked), each once the model's session is up.
+let ortTail = Promise.resolve();
+export function runOnnxInTurn(used, x) {
+  const run = ortTail.then(async () => runOnnx(page.ort, await used.sessionReady, used.info, x));
+  ortTail = run.catch(() => {});
+  return run;
+}
+
+// Models the core cannot walk (explainer "sampling-shapley"): ONNX Runtime runs the rows the
+// core lays out (the patient, then the explainer's sampled rows), and the core reads the outputs.
+export async function probabilitiesOnnx(used, x) {
+  return (await runOnnxInTurn(used, x))[used.info.onnx.output].data;
+}
+
+async function finishOnnx(pending, explain) {
+  const inputs = answered(page.current.model.onnxInputs(JSON.stringify(pending.features), explain));
+  // The core adds "check" (base + contributions against the probability).
+  return JSON.parse(page.current.model.finish(JSON.stringify(pending), await probabilitiesOnnx(page.current, inputs), explain));
+}
+
+// A tree model's result (the core's JSON) cross-checked by ONNX Runtime on the same features:
+// the core decides whether they agree (its result with "check", or the problem that withholds it).
+// The ONNX output the core compares with its probabilities: "probabilities", or a regression's "value".
+export const treeOutput = (out) => out.probabilities ?? out.value;
+async function checkResult(used, r) {
+  const out = await runOnnxInTurn(used, packFeatures([r], used.info.num_features));
+  const K = r.probabilities.length, M = out.margin.dims[1];
+  return JSON.parse(used.model.check(JSON.stringify(r), treeOutput(out).data.subarray(0, K), out.margin.data.subarray(0, M)));
+}
+
+// Tree models: once ONNX Runtime is up, it runs the model on rows spread over the training ranges
+// of the bundle's reference (the core's warm-up rows) against the core's own table; a model whose
+// ONNX file and trees disagree is not used, and a result shown meanwhile is withdrawn.
+export async function startOnnxChecks(used) {
+  let ok = false, why = '';
+  try {
+    await used.sessionReady;
+    const file = answered(used.model.openBatch(used.model.warmUpCsv(64), now()));
+    const part = file.table(0, 1, '', 0);  // not reported
+    file.delete();
+    answered(part);
+    const meta = JSON.parse(part.meta);
+    const agree = await checkTable(used, meta, part.table, part.features, part.margins);
+    ok = agree.ok && meta.rows > 0;
+    why = `the model's ONNX file and its trees disagree (difference ${agree.worst.toExponential(2)})`;
+  } catch (e) {
+    why = 'ONNX Runtime could not run this model: ' + String(e.message || e);
+  }
+  used.loadCheck = ok;
+  if (ok || page.current !== used) return;
+  const text = `This model cannot be used: ${why}. Report this to your administrator.`;
+  showError(text);
+  page.M.appSetResultChecked(page.shownSeq, JSON.stringify({ ok: false, problems: [{ code: 'check_failed', message: text }] }));
+}
+
+let predictSeq = 0;
+// One patient: the core's result, cross-checked by ONNX Runtime. With `shown`, a tree model's
+// result is handed to shown() at once while ONNX Runtime is still starting (marked "being
+// checked"); the promise resolves to the checked result (or the problem that withdraws it).
+export async function predict(record, shown = null) {
+  if (!page.current) throw new Error('no model loaded');
+  const used = page.current;
+  const r = JSON.parse(used.model.predict(JSON.stringify(record || {}), true));
+  r.seq = ++predictSeq;
+  if (!r.ok) return r;
+  if (r.pending === 'onnx') {
+    const done = await finishOnnx(r, true);
+    if (done.ok) reportLater(done);
+    return { ...done, seq: r.seq };
+  }
+  if (shown && !used.session) shown({ ...r, check: { ok: false, pending: true } });
+  const checked = { ...(await checkResult(used, r)), seq: r.seq };
+  if (checked.ok && used.loadCheck === false) return { ok: false, seq: r.seq, problems: [{ code: 'check_failed', message: 'This model failed its check against ONNX Runtime and is not used.' }] };
+  if (checked.ok) reportLater(checked);
+  return checked;
+}
+
+// What the test API returns: the core's result in the shape of the spec.
+export function publicResult(r) {
+  if (!r.ok) return { ok: false, problems: r.problems };
+  const ex = r.explanation;
+  return {
+    ok: true, probabilities: r.probabilities, classes: r.classes, predicted: r.predicted, label: r.label,
+    margin: r.margin, base: ex.base, contributions: ex.contributions, fieldContributions: ex.fields,
+    outputs: ex.outputs, warnings: r.warnings, features: r.features, check: r.check,
+    explainer: ex.kind, unit: ex.unit, standardError: ex.standard_error,
+    values: r.values, missingShare: r.missing_share, points: ex.points,
+    value: r.value, conformal: r.conformal,  // regression: the predicted value; sets or intervals
+  };
+}
+
+//-----------------------------------------------------------------------------
+// [SECTION] A batch table checked row by row
+//-----------------------------------------------------------------------------
+// A tree model's batch table against the page's ONNX Runtime session for that model, every row:
+// the largest difference of the probabilities, and of the margins (base + sum of contributions).
+// In slices of CHECK_ROWS rows (about 10 ms each here), yielding between them, so the page keeps
+// drawing.
+const CHECK_ROWS = 500;
+// A task of its own (a message to itself): the page may draw in between, and unlike setTimeout
+// there is no 4 ms clamp after a few in a row. (scheduler.yield resumed before frames: longer gaps.)
+const yieldToPage = () => new Promise((resolve) => { const c = new MessageChannel(); c.port1.onmessage = () => resolve(); c.port2.postMessage(0); });
+export async function checkTable(used, meta, table, features, margins) {
+  const F = used.info.num_features, O = meta.outputs, S = meta.layout.stride;
+  let worst = 0, ok = true;
+  for (let at = 0; at < meta.rows; at += CHECK_ROWS) {
+    if (at) await yieldToPage();
+    const n = Math.min(CHECK_ROWS, meta.rows - at);
+    const out = await runOnnxInTurn(used, features.slice(at * F, (at + n) * F));
+    const slice = JSON.parse(used.model.checkTable(table.subarray(at * S, (at + n) * S), margins.subarray(at * O, (at + n) * O),
+      treeOutput(out).data, out.margin.data, out.margin.dims[1]));
+    ok = ok && slice.ok;
+    worst = slice.max_abs_diff === null ? Infinity : Math.max(worst, slice.max_abs_diff);
+  }
+  return { ok, worst };
+}
+
+//-----------------------------------------------------------------------------
+// [SECTION] An imaging model's reference images
+//-----------------------------------------------------------------------------
+// The bundle's reference images (tensors the core made) through this page's ONNX Runtime session:
+// its probability output for all of them, in order.
+export async function checkImagesOnnx(used) {
+  const session = await used.sessionReady;
+  const { name, channels, height, width } = used.info.schema.image.tensor;
+  const im = used.info.imaging.model, size = channels * height * width;
+  const x = answered(used.model.checkTensors());
+  const out = [];
+  for (let i = 0; i < im.check.images; i += im.batch ? im.check.images : 1) {
+    const n = im.batch ? im.check.images : 1;
+    const r = await session.run({ [name]: new page.ort.Tensor('float32', x.slice(i * size, (i + n) * size), [n, channels, height, width]) });
+    out.push(...r[im.probabilities.output].data);
+  }
+  return Float32Array.from(out);
+}
