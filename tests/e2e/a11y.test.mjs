@@ -422,7 +422,7 @@ async function meanLuminance(page) {
   }, png);
 }
 
-test('prefers-contrast: more: darker greys and bordered fields on the canvas and in the layer, and back again when it is turned off', async () => {
+test('prefers-contrast: more: darker greys and bordered fields on the canvas and in the layer, back again when it is turned off, and from the start when the system asks before the page opens', async () => {
   const context = await browser.newContext({ viewport: { width: 1280, height: 800 }, bypassCSP: true });
   const { ctx, page, errors } = await openApp(browser, server.base, { context });
   await settled(page);
@@ -448,6 +448,16 @@ test('prefers-contrast: more: darker greys and bordered fields on the canvas and
   await cdp.detach();
   assert.deepEqual(errors, []);
   await ctx.close();
+  // A system that asks for more contrast before the page opens: the page says so before the app
+  // has started, and the app starts with the darker palette and the black borders.
+  const moreContext = await browser.newContext({ viewport: { width: 1280, height: 800 }, bypassCSP: true, contrast: 'more' });
+  const opened = await openApp(browser, server.base, { context: moreContext });
+  await settled(opened.page);
+  const fromStart = await meanLuminance(opened.page);
+  assert.ok(Math.abs(fromStart - more) < 0.001, `more contrast from the start is the same palette (${fromStart.toFixed(4)} vs ${more.toFixed(4)})`);
+  assert.equal(await opened.page.locator('#a11y .a11y-field').first().evaluate((e) => getComputedStyle(e).borderTopColor), 'rgb(0, 0, 0)');
+  assert.deepEqual(opened.errors, []);
+  await opened.ctx.close();
 });
 
 test('at 320 CSS px the tab titles are whole: the tab bar scrolls instead of cutting them, and the open tab is in view', async () => {

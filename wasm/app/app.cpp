@@ -12,6 +12,7 @@
 
 #include "a11y.h"
 #include "palette.h"
+#include "widgets.h"
 
 #include <GLFW/glfw3.h>
 #include <emscripten.h>
@@ -470,6 +471,7 @@ void app_start(const emscripten::val& font_u8) {
     const float scale = static_cast<float>(emscripten_get_device_pixel_ratio());
     state().scale = scale;
     style(scale);
+    use_more_contrast(state().contrast_more);  // as the page said before the app started
     const size_t n = font_u8["length"].as<size_t>();
     if (n > 0) {
         // ImGui owns and frees the font bytes (FontDataOwnedByAtlas).

@@ -271,6 +271,7 @@ struct AppState {
     Json reporting = Json::object();  // {enabled, pending: {...}, queued: [...]}
     int select_tab = -1;              // a tab to bring forward next frame (0 patient, 1 batch, ...), -1 none
     float scale = 1.0f;               // devicePixelRatio
+    bool contrast_more = false;       // prefers-contrast: more (the page says so, before and after start)
     int frames_to_draw = 0;           // frames still to draw after the last event (app.cpp, frame loop)
     double last_draw = -1;            // when the last frame was drawn (seconds)
     long frames_drawn = 0;            // for the e2e test of drawing on demand

@@ -34,12 +34,15 @@ inline constexpr int kClassesShown = 5;         // a result lists this many clas
 inline float S() { return state().scale; }
 
 // prefers-contrast: more (the page says when it changes): palette::more's darker colours, and a
-// border on every field and button; or the usual palette again.
+// border on every field and button; or the usual palette again. The page says it before the app
+// has started too: it is kept, and the style takes it once Dear ImGui's context exists (app_start).
 inline void use_more_contrast(bool more) {
+    state().contrast_more = more;
     kRed = im(more ? palette::more::kRed : palette::kRed);
     kAmber = im(more ? palette::more::kAmber : palette::kAmber);
     kGreen = im(more ? palette::more::kGreen : palette::kGreen);
     kGrey = im(more ? palette::more::kGrey : palette::kGrey);
+    if (!ImGui::GetCurrentContext()) return;  // not started: no style to write to yet
     ImGuiStyle& st = ImGui::GetStyle();
     st.Colors[ImGuiCol_TextDisabled] = im(more ? palette::more::kTextDisabled : palette::kTextDisabled);
     st.Colors[ImGuiCol_NavHighlight] = im(more ? palette::more::kNavHighlight : palette::kNavHighlight);
