@@ -56,6 +56,23 @@ LoadResult core_load_bundle(std::string_view bundle, std::string_view trust_json
     return out;
 }
 
+Json core_onnx_names(const LoadedModel& lm) {
+    const Model& m = lm.model;
+    if (m.sampler)
+        return Json{{"input", m.sampler->input},
+                    {"output", m.sampler->output},
+                    {"margin", nullptr},
+                    {"output_width", m.sampler->output_width},
+                    {"rows_per_explanation", sampling_shapley_rows(*m.sampler)}};
+    if (!m.ensemble) return nullptr;  // an imaging model: its tensors are in "imaging"
+    const TreeOnnxNames names = tree_onnx_names(m.ensemble->link);
+    return Json{{"input", names.input},
+                {"output", names.output},
+                {"margin", names.margin},
+                {"output_width", m.schema.num_outputs()},
+                {"rows_per_explanation", 1}};
+}
+
 Json core_model_info(const LoadedModel& lm) {
     const Model& m = lm.model;
     return Json{{"name", m.manifest.name},
@@ -67,14 +84,7 @@ Json core_model_info(const LoadedModel& lm) {
                 {"sha256", m.sha256},
                 {"explainer", m.manifest.explainer},
                 {"covers", m.ensemble ? m.ensemble->covers : "none"},
-                {"onnx", m.sampler ? Json{{"input", m.sampler->input},
-                                          {"output", m.sampler->output},
-                                          {"output_width", m.sampler->output_width},
-                                          {"rows_per_explanation", sampling_shapley_rows(*m.sampler)}}
-                                   : Json{{"input", "input"},
-                                          {"output", "probabilities"},
-                                          {"output_width", m.schema.num_classes()},
-                                          {"rows_per_explanation", 1}}},
+                {"onnx", core_onnx_names(lm)},
                 {"background", m.sampler ? Json{{"rows", m.sampler->background_rows()},
                                                 {"features", m.sampler->background},
                                                 {"probabilities", m.sampler->background_probabilities}}

@@ -50,10 +50,14 @@ LoadResult core_load_bundle(std::string_view bundle, std::string_view trust_json
 // [SECTION] Results as JSON
 //-----------------------------------------------------------------------------
 // {"name", "version", "created", "expires", "signers", "sha256", "explainer", "covers",
-//  "onnx": {"input", "output", "output_width", "rows_per_explanation"}, "background" (sampling-
-//  shapley: rows and the probabilities the model's author gave for them, checked on load),
-//  "schema": <schema.json>, "card": <card.json>}
+//  "onnx": core_onnx_names, "background" (sampling-shapley: rows and the probabilities the
+//  model's author gave for them, checked on load), "schema": <schema.json>, "card": <card.json>}
 Json core_model_info(const LoadedModel& m);
+// The tensors the page gives and reads when it runs the bundle's ONNX file: {"input", "output"
+// (the probabilities, or a regression's value), "margin" (tree models: what base + contributions
+// must equal; null otherwise), "output_width", "rows_per_explanation"}; null for an imaging
+// model (its tensors are in the info's "imaging").
+Json core_onnx_names(const LoadedModel& m);
 
 // record_json: one record object. Returns {"ok": true, "probabilities": [...], "classes": [...],
 // "predicted", "label", "margin": [...], "features": [...], "values": [...], "warnings": [...],

@@ -48,6 +48,45 @@ TEST(Client, LoadsASignedBundleAndRefusesATamperedOneWithAReason) {
               "This model file is older than one already used on this device, so it was refused (possible rollback).");
 }
 
+// The page runs the bundle's ONNX file beside the core and compares the outputs the model info
+// names: a classifier's probabilities, a regression's value, and the margins (trees); an
+// imported model's own output (no margins); none for an imaging model (its tensors are under
+// "imaging"). Each name is a tensor of the bundle's ONNX graph (its bytes hold the name).
+TEST(Client, TheModelInfoNamesTheOnnxOutputsThePageCompares) {
+    const auto in_graph = [](const LoadedModel& m, const std::string& name) {
+        return m.model.onnx.find(name) != std::string::npos;
+    };
+    struct Want {
+        std::string task, output;
+        int width;
+        bool margin;
+    };
+    for (const Want& w : {Want{"pima-diabetes", "probabilities", 2, true}, Want{"pbc-stage", "probabilities", 4, true},
+                          Want{"diabetes-progression", "value", 1, true}}) {
+        auto m = load(w.task);
+        ASSERT_TRUE(m);
+        const Json onnx = core_model_info(*m)["onnx"];
+        EXPECT_EQ(onnx["output"], w.output) << w.task;
+        EXPECT_EQ(onnx["output_width"], w.width) << w.task;
+        EXPECT_EQ(onnx["margin"], "margin") << w.task;
+        EXPECT_EQ(onnx["input"], "input") << w.task;
+        for (const char* key : {"input", "output", "margin"})
+            EXPECT_TRUE(in_graph(*m, onnx[key].get<std::string>())) << w.task << " " << key;
+    }
+    auto regression = load("diabetes-progression");
+    ASSERT_TRUE(regression);
+    EXPECT_FALSE(in_graph(*regression, "probabilities"));  // the name a classifier's output has
+    auto mlp = load("wdbc-mlp");
+    ASSERT_TRUE(mlp && mlp->model.sampler);
+    const Json onnx = core_model_info(*mlp)["onnx"];
+    EXPECT_EQ(onnx["output"], mlp->model.sampler->output);
+    EXPECT_TRUE(onnx["margin"].is_null());
+    EXPECT_TRUE(in_graph(*mlp, onnx["output"].get<std::string>()));
+    auto cnn = load("opacity-demo");
+    ASSERT_TRUE(cnn && cnn->model.imaging);
+    EXPECT_TRUE(core_model_info(*cnn)["onnx"].is_null());
+}
+
 TEST(Client, PredictsExplainsAndRefusesNamingTheField) {
     auto m = load("pima-diabetes");
     ASSERT_TRUE(m);
