@@ -17,7 +17,6 @@
 'use strict';
 import { mergePartReports, randomSeed } from './reports.js';
 import { packFeatures, runOnnx as run } from './onnx.js';
-import { joinBatchParts } from './batch-parts.js';
 
 // A core call that failed as a call (wasm/core/boundary.h: a handle or value was due, the envelope
 // {ok: false, problems} came back) throws here, in the core's words, to the message's own error
@@ -171,13 +170,12 @@ function startHelper({ coreJs, coreWasm }) {
   return h;
 }
 
-// A file is scored in parts of about PART_ROWS rows. This worker and the helper take the next
-// part from a shared counter (Atomics on a SharedArrayBuffer: the page is cross-origin
+// A file is scored in the parts the core counts (file.parts()). This worker and the helper take
+// the next part from a shared counter (Atomics on a SharedArrayBuffer: the page is cross-origin
 // isolated), so whichever thread is free scores it, and neither waits for the other at the end.
 // Without shared memory the helper takes the second half. Each thread reads the file once
 // (withBatchFile) and counts the same parts.
-const PART_ROWS = 500;
-const partCount = (file) => Math.max(1, Math.min(1024, Math.ceil(answered(file.rows()) / PART_ROWS)));
+const partCount = (file) => answered(file.parts());
 
 // The parts this thread scores: taken from `next`, or else the first half, the second or all.
 function takeParts(file, { next = null, half = 'all', reportDay = '' }) {
@@ -201,7 +199,9 @@ async function tableInParts(text, now, reportDay = '') {
     const helped = await theirs;
     for (const p of helped) parts[p.index] = p.part;
     for (let i = 0; i < parts.length; i++) if (!parts[i]) parts[i] = answered(file.table(i, parts.length, reportDay, reportDay ? randomSeed() : 0));  // the helper stopped: its parts here
-    return { ...joinBatchParts(parts), threads: helped.length ? 2 : 1 };
+    // Joined in part order by the core (meta, warnings, patients, problems, tables; the parts' reports listed).
+    const joined = answered(core.joinBatchParts(parts));
+    return { meta: JSON.parse(joined.meta), table: joined.table, features: joined.features, margins: joined.margins, threads: helped.length ? 2 : 1 };
   });
 }
 

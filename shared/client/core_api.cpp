@@ -350,6 +350,80 @@ BatchTable core_batch_table(LoadedModel& lm, const BatchFile& file, BatchPart pa
     return out;
 }
 
+size_t core_batch_part_count(size_t rows) {
+    return std::clamp<size_t>((rows + kBatchPartRows - 1) / kBatchPartRows, 1, kMaxBatchParts);
+}
+
+Result<BatchTable> core_batch_join(std::span<const BatchTable> parts) {
+    const auto out_of_order = [&](size_t i) {
+        return problem("bad_part",
+                       "batch part " + std::to_string(i) + " of " + std::to_string(parts.size()) +
+                           " is missing or out of order: parts are joined in order, each once",
+                       "part");
+    };
+    if (parts.empty() || parts.size() > kMaxBatchParts) return out_of_order(0);
+    for (size_t i = 0; i < parts.size(); ++i) {
+        const Json& part = json_member(parts[i].meta, "part");
+        if (json_int_in(part, "index", 0, INT64_MAX) != static_cast<int64_t>(i) ||
+            json_int_in(part, "count", 1, INT64_MAX) != static_cast<int64_t>(parts.size()) ||
+            !json_member(parts[i].meta, "rows").is_number_unsigned() ||
+            !json_member(parts[i].meta, "warnings").is_array() ||
+            !json_member(parts[i].meta, "warning_kinds").is_array() ||
+            !json_member(parts[i].meta, "problems").is_array())
+            return out_of_order(i);
+    }
+    const Json& first = parts[0].meta;
+    BatchTable out;
+    out.meta = first;
+    Json warnings = Json::array(), kinds = Json::array(), problems = Json::array(), reports = Json::array();
+    Json of = Json::object(), patients = Json::array();
+    std::map<std::string, size_t> kind_index;  // as TableWriter stores them: each distinct one once
+    const bool any_patients = std::any_of(
+        parts.begin(), parts.end(), [](const BatchTable& p) { return json_member(p.meta, "patients").is_array(); });
+    size_t rows = 0;
+    for (const BatchTable& p : parts) {
+        const Json& m = p.meta;
+        std::vector<size_t> mine;  // this part's warning kinds in the joined list
+        for (const Json& k : m["warning_kinds"]) {
+            const std::string field = json_text_or(k, "field"), message = json_text_or(k, "message");
+            auto [it, added] = kind_index.try_emplace(field + '\n' + message, kinds.size());
+            if (added) kinds.push_back(k);
+            mine.push_back(it->second);
+        }
+        for (const Json& w : m["warnings"]) {
+            Json row = Json::array();
+            for (const Json& k : w)
+                if (k.is_number_unsigned() && k.get<size_t>() < mine.size()) row.push_back(mine[k.get<size_t>()]);
+            warnings.push_back(std::move(row));
+        }
+        const size_t n = m["rows"].get<size_t>();
+        if (any_patients) {
+            const Json& ids = json_member(m, "patients");
+            for (size_t i = 0; i < n; ++i) patients.push_back(ids.is_array() && i < ids.size() ? ids[i] : Json(""));
+        }
+        for (const Json& q : m["problems"]) problems.push_back(q);
+        for (const auto& [o, text] : json_member(json_member(m, "explanation"), "of").items()) of[o] = text;
+        // Every output's base values: the same in every part that has rows.
+        if (const Json& bases = json_member(json_member(m, "explanation"), "bases"); bases.is_array() && !bases.empty())
+            out.meta["explanation"]["bases"] = bases;
+        if (m.contains("reports")) reports.push_back(m["reports"]);
+        rows += n;
+        out.table.insert(out.table.end(), p.table.begin(), p.table.end());
+        out.features.insert(out.features.end(), p.features.begin(), p.features.end());
+        out.margins.insert(out.margins.end(), p.margins.begin(), p.margins.end());
+    }
+    out.meta["rows"] = rows;
+    out.meta["warnings"] = std::move(warnings);
+    out.meta["warning_kinds"] = std::move(kinds);
+    out.meta["patients"] = any_patients ? std::move(patients) : Json(nullptr);
+    out.meta["problems"] = std::move(problems);
+    if (out.meta["explanation"].is_object()) out.meta["explanation"]["of"] = std::move(of);
+    out.meta["part"] = {{"index", 0}, {"count", 1}, {"rows_in_file", json_member(first["part"], "rows_in_file")}};
+    out.meta.erase("reports");
+    out.meta["part_reports"] = std::move(reports);
+    return out;
+}
+
 std::string core_warm_up_csv(const LoadedModel& lm, size_t rows) {
     const auto& fields = lm.model.schema.fields;
     std::string csv;

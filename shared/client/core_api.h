@@ -105,7 +105,7 @@ struct BatchTable {
 };
 // A file of patients read once (record/patients.h: CSV, FHIR R4 JSON or JSON records, with the
 // rules every front end shares), to be scored in parts. The batch worker and its helper each open
-// the file once, then take parts in any order (web/batch-worker.js); web/batch-parts.js joins
+// the file once, then take parts in any order (web/batch-worker.js); core_batch_join joins
 // them in part order. Parts split the file's data rows (CSV rows, FHIR patients): part `index` of
 // `count` scores rows index * n / count up to (index + 1) * n / count. A row's problems go with
 // its part; the file's own problems and notices with part 0. {0, 1} is the whole file.
@@ -131,6 +131,22 @@ inline constexpr size_t kMaxBatchParts = 1024;
 // columns), "id_column". A part out of range scores nothing,
 // with the problem "bad_part" (field "part").
 BatchTable core_batch_table(LoadedModel& m, const BatchFile& file, BatchPart part, const BatchReport& report = {});
+
+// How many parts a file of `rows` data rows is scored in: parts of about kBatchPartRows rows
+// (small enough for two threads to share a file evenly, large enough that a part's fixed costs
+// do not show), at least 1 and at most kMaxBatchParts.
+inline constexpr size_t kBatchPartRows = 500;
+size_t core_batch_part_count(size_t rows);
+
+// A file's parts (core_batch_table's, in part order, all of one count) joined into the table of
+// the whole file, equal to the file scored as one part: table, features and margins end to end;
+// meta "rows" added up, "warnings" re-indexed into one "warning_kinds" list, "patients" (ids, ""
+// in parts without any; null when no part has one), "problems" in part order, the explained
+// outputs' texts; the rest of meta (layout, notices, format, id_column...) from part 0, with
+// "part": {"index": 0, "count": 1, "rows_in_file"}. The parts' reports (meta "reports") are
+// listed in part order as "part_reports", for core_report_merge. Parts missing, repeated or out
+// of order are refused: the problem "bad_part" (field "part").
+Result<BatchTable> core_batch_join(std::span<const BatchTable> parts);
 
 // A small CSV of made-up patients for the batch worker to score while it is idle, so that the
 // batch path's code is already optimized when the first real file arrives: each numeric field

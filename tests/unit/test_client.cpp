@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <cstring>
 #include <numeric>
 
 #include "client/core_api.h"
@@ -260,6 +261,87 @@ TEST(Client, ABatchTableFollowsItsLayoutAndItsReportCompletesAtK) {
     const Json kept = core_report_merge(*m, "", json_dump(damaged), day);
     EXPECT_EQ(kept["complete"].size(), 1u);
     EXPECT_EQ(kept["complete"][0]["n"], 20u);  // parts 0 and 2
+}
+
+// The batch worker scores a file in the parts the core counts, on two threads in any order, and
+// the core joins them: the joined table is the whole file's, bit for bit, with one list of
+// warning kinds (a part's own indices re-numbered), the ids, every problem in row order and the
+// parts' reports in part order. Parts out of order, missing or of another count are refused.
+TEST(Client, AFilesPartsJoinIntoTheWholeFilesTableAndTheirCountIsTheCores) {
+    EXPECT_EQ(core_batch_part_count(0), 1u);
+    EXPECT_EQ(core_batch_part_count(kBatchPartRows), 1u);
+    EXPECT_EQ(core_batch_part_count(kBatchPartRows + 1), 2u);
+    EXPECT_EQ(core_batch_part_count(10000), 10000 / kBatchPartRows);
+    EXPECT_EQ(core_batch_part_count(kBatchPartRows * kMaxBatchParts * 3), kMaxBatchParts);
+
+    auto m = load("pima-diabetes");
+    ASSERT_TRUE(m);
+    // Rows 0-9 leave the pressure out (a warning), rows 10-19 the triceps too, 20-29 give both:
+    // each part of 3 has its own warnings, numbered from 0 in the part.
+    std::string csv = "id,pregnant,glucose,pressure,triceps,insulin,mass,pedigree,age\n";
+    for (int i = 0; i < 30; ++i)
+        csv += "p" + std::to_string(i) + ",1," + std::to_string(90 + i) + "," + (i < 20 ? "" : "70") + "," +
+               (i >= 10 && i < 20 ? "" : "20") + ",," + std::to_string(25 + i % 10) + ",0.5," + std::to_string(25 + i) +
+               "\n";
+    csv.insert(csv.find("\np15,") + 1, "bad,1,abc,70,,,30,0.5,40\n");  // a problem in the middle part
+    const BatchFile file = core_open_batch(*m, csv, kNow);
+    const std::string day = "2026-11-29";
+    std::vector<BatchTable> whole;
+    whole.push_back(core_batch_table(*m, file, BatchPart{0, 1}, BatchReport{day, 7}));
+    auto one = core_batch_join(whole);
+    ASSERT_TRUE(one) << one.error().describe();
+    std::vector<BatchTable> parts;
+    for (size_t i = 0; i < 3; ++i)
+        parts.push_back(core_batch_table(*m, file, BatchPart{i, 3}, BatchReport{day, 7 + i}));
+    EXPECT_NE(json_dump(parts[0].meta["warning_kinds"]), json_dump(parts[1].meta["warning_kinds"]));
+    auto joined = core_batch_join(parts);
+    ASSERT_TRUE(joined) << joined.error().describe();
+    // Bit for bit (missing values are NaN, which == does not equal).
+    const auto same_bits = [](const auto& a, const auto& b) {
+        return a.size() == b.size() && std::memcmp(a.data(), b.data(), a.size() * sizeof(a[0])) == 0;
+    };
+    EXPECT_TRUE(same_bits(joined->table, one->table));
+    EXPECT_TRUE(same_bits(joined->features, one->features));
+    EXPECT_TRUE(same_bits(joined->margins, one->margins));
+    EXPECT_EQ(joined->table.size(), 30 * batch_layout(m->model.schema).stride());
+    EXPECT_EQ(joined->meta["rows"], 30);
+    EXPECT_EQ(joined->meta["problems"].size(), 1u);
+    EXPECT_EQ(joined->meta["patients"][29], "p29");
+    EXPECT_EQ(joined->meta["part"], (Json{{"index", 0}, {"count", 1}, {"rows_in_file", 31}}));
+    // Everything but the reports (randomized from each part's own seed) is the whole file's.
+    ASSERT_EQ(joined->meta["part_reports"].size(), 3u);
+    EXPECT_EQ(one->meta["part_reports"].size(), 1u);
+    Json a = joined->meta, b = one->meta;
+    a.erase("part_reports");
+    b.erase("part_reports");
+    EXPECT_EQ(json_dump(a), json_dump(b));
+    uint64_t reported = 0;
+    for (const Json& r : joined->meta["part_reports"]) reported += r["pending"]["n"].get<uint64_t>();
+    EXPECT_EQ(reported, 30u);
+    // Each row's warnings name the same fields as in its own part.
+    const auto warned = [](const Json& meta, size_t row, size_t first) {
+        std::vector<std::string> fields;
+        for (const Json& k : meta["warnings"][row - first])
+            fields.push_back(meta["warning_kinds"][k.get<size_t>()]["field"]);
+        return fields;
+    };
+    const size_t first_of_2 = parts[0].meta["rows"].get<size_t>() + parts[1].meta["rows"].get<size_t>();
+    EXPECT_EQ(warned(joined->meta, 29, 0), warned(parts[2].meta, 29, first_of_2));
+    EXPECT_EQ(warned(joined->meta, 15, 0), warned(parts[1].meta, 15, parts[0].meta["rows"].get<size_t>()));
+    EXPECT_EQ(warned(joined->meta, 15, 0).size(), warned(joined->meta, 5, 0).size() + 1);  // the triceps too
+
+    // Out of order, missing, of another count, or not the core's: refused, naming the part.
+    std::vector<BatchTable> swapped{parts[1], parts[0], parts[2]};
+    auto refused = core_batch_join(swapped);
+    ASSERT_FALSE(refused);
+    EXPECT_EQ(refused.error().code, "bad_part");
+    EXPECT_EQ(refused.error().field, "part");
+    EXPECT_NE(refused.error().message.find("part 0 of 3"), std::string::npos) << refused.error().message;
+    EXPECT_FALSE(core_batch_join(std::span(parts).first(2)));
+    EXPECT_FALSE(core_batch_join(std::span<const BatchTable>{}));
+    std::vector<BatchTable> damaged = parts;
+    damaged[2].meta = Json(nullptr);
+    EXPECT_FALSE(core_batch_join(damaged));
 }
 
 TEST(Client, OnePatientAtATimeCompletesAReportAtKAndWhatIfEditsAreOnePatient) {

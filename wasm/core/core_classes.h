@@ -53,6 +53,8 @@ class CoreBatchFile {
 public:
     CoreBatchFile(std::shared_ptr<LoadedModel> m, BatchFile f) : m_(std::move(m)), f_(std::move(f)) {}
     double rows() const { return static_cast<double>(f_.rows.size()); }
+    // How many parts to score it in (core_batch_part_count).
+    double parts() const { return static_cast<double>(core_batch_part_count(f_.rows.size())); }
     // report_day "" : no reports; else the part's reports, seeded from report_seed (a 53-bit integer).
     emscripten::val table(double part, double parts, const std::string& report_day, double report_seed) {
         return table_to_js(core_batch_table(*m_, f_, batch_part_from_js(part, parts),
@@ -220,6 +222,28 @@ inline emscripten::val decode_dicom_js(const emscripten::val& file, double frame
     out.set("frames", p->frames);
     out.set("values", array_to_js(p->values));
     return out;
+}
+
+// A file's parts as the batch worker holds them ([{meta (JSON text), table, features, margins}],
+// in part order), joined by the core (core_batch_join): one {meta, table, features, margins}.
+inline emscripten::val join_batch_parts_js(const emscripten::val& parts) {
+    if (!parts.isArray() || parts["length"].as<size_t>() > kMaxBatchParts)
+        throw boundary::BadArgument("expected a file's parts (an array of at most " + std::to_string(kMaxBatchParts) +
+                                    ")");
+    std::vector<BatchTable> in(parts["length"].as<size_t>());
+    for (size_t i = 0; i < in.size(); ++i) {
+        const emscripten::val p = parts[i];
+        if (p.isNull() || p.isUndefined()) throw boundary::BadArgument("part " + std::to_string(i) + " is missing");
+        const std::string meta = boundary::from_js<std::string>(p["meta"], 0);
+        auto parsed = json_parse(meta, "batch part", JsonLimits{512u << 20, 8});
+        in[i].meta = parsed ? std::move(*parsed) : Json(nullptr);  // refused by the join, as any bad part
+        in[i].table = array_from_js<double>(p["table"]);
+        in[i].features = array_from_js<float>(p["features"]);
+        in[i].margins = array_from_js<double>(p["margins"]);
+    }
+    auto joined = core_batch_join(in);
+    if (!joined) return boundary::failure<emscripten::val>(joined.problems());
+    return table_to_js(std::move(*joined));
 }
 
 inline std::string verify_index_js(const std::string& index, const std::string& trust, double now, double min_version) {
