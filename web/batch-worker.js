@@ -260,15 +260,16 @@ async function decodeRaster(blob) {
   return g.getImageData(0, 0, canvas.width, canvas.height);
 }
 
-const isRaster = (b) => (b[0] === 0x89 && b[1] === 0x50 && b[2] === 0x4e && b[3] === 0x47) || (b[0] === 0xff && b[1] === 0xd8 && b[2] === 0xff);
-
 // One image: decoded, preprocessed by the core, then the runs the core asks for (the image and
 // its map, occlusion squares for models without a map output, the deletion curve), at most 32
 // images per ONNX Runtime call. Returns the core's result and the grey image to show.
 // The core's job for one file (null and the reason when the browser cannot decode it).
 async function startImage(blob) {
   const bytes = new Uint8Array(await blob.arrayBuffer());
-  if (!isRaster(bytes)) return jobOrRefusal(model.imageJobDicom(bytes, 0));
+  // The core tells the format from the first bytes and refuses one the model does not read.
+  const kind = JSON.parse(model.imageKind(bytes.subarray(0, 16)));
+  if (!kind.ok) return { job: null, refused: kind };
+  if (kind.format === 'dicom') return jobOrRefusal(model.imageJobDicom(bytes, 0));
   let image;
   try { image = await decodeRaster(blob); } catch { return { job: null, refused: { ok: false, problems: [{ code: 'bad_image', message: 'the browser cannot decode this PNG or JPEG file (damaged or incomplete)' }] } }; }
   return jobOrRefusal(model.imageJob(new Uint8Array(image.data.buffer), image.width, image.height));

@@ -763,6 +763,14 @@ ImageStart image_start(const LoadedModel& lm, ImageFormat format, const Result<P
 }
 }  // namespace
 
+Json core_image_kind(const LoadedModel& lm, std::string_view first_bytes) {
+    const Model& m = lm.model;
+    if (!m.imaging || !m.schema.image) return failed({problem("not_imaging", "this model does not read images")});
+    const ImageFormat format = image_format_sniff(first_bytes);
+    if (auto refused = image_format_refusal(*m.schema.image, format)) return failed({*refused});
+    return Json{{"ok", true}, {"format", image_format_name(format)}};
+}
+
 ImageStart core_image_start(const LoadedModel& m, std::span<const uint8_t> rgba, int width, int height) {
     // The browser decodes PNG and JPEG files only (DICOM comes as bytes, below); either says
     // nothing of what it shows, which is all the scope check needs to know of it.
@@ -770,8 +778,9 @@ ImageStart core_image_start(const LoadedModel& m, std::span<const uint8_t> rgba,
 }
 
 ImageStart core_image_start_dicom(const LoadedModel& m, std::string_view bytes, int frame) {
-    if (m.model.schema.image && !m.model.schema.image->accepts(ImageFormat::dicom))
-        return image_refused({problem("unsupported_image", "this model does not take DICOM files")});
+    if (m.model.schema.image)
+        if (auto refused = image_format_refusal(*m.model.schema.image, ImageFormat::dicom))
+            return image_refused({*refused});
     return image_start(m, ImageFormat::dicom, dicom_decode(bytes, frame));
 }
 

@@ -219,6 +219,12 @@ struct ImageStart {
     Json header = Json::object();
     Json error;  // {"ok": false, "problems": [...]} when there is no job
 };
+// Which of the two an image file goes to, from its first bytes (imaging/image_input.h,
+// image_format_sniff; 16 are enough), checked against the formats the model reads:
+// {"ok": true, "format": "png" | "jpeg" | "dicom"} (the page decodes PNG and JPEG itself and
+// gives DICOM files' bytes), or {"ok": false, "problems": [{"code": "unsupported_image", the
+// clinician's words}]} ("not_imaging" for a model that reads no images).
+Json core_image_kind(const LoadedModel& m, std::string_view first_bytes);
 ImageStart core_image_start(const LoadedModel& m, std::span<const uint8_t> rgba, int width, int height);
 ImageStart core_image_start_dicom(const LoadedModel& m, std::string_view bytes, int frame);
 // The outputs for the inputs last asked for: {"ok": true, "pending": n} or {"ok": false, "problems"}.

@@ -406,6 +406,41 @@ TEST(Client, TheCrossCheckWithholdsAResultOnlyWhenONNXRuntimeDisagrees) {
     EXPECT_EQ(differ["problems"][0]["code"], "check_failed");
 }
 
+// The page asks the core which decoder an image file goes to, from its first bytes; a format the
+// model does not read is refused in the clinician's words, naming what it reads and what the
+// file is. The DICOM path itself refuses the same way.
+TEST(Client, AnImageFilesFormatIsToldFromItsBytesAndCheckedAgainstTheModel) {
+    auto m = load("opacity-demo");
+    ASSERT_TRUE(m && m->model.schema.image);
+    const std::string png("\x89PNG\r\n\x1a\n\0\0\0\rIHDR", 16), jpeg("\xff\xd8\xff\xe0\0\x10JFIF", 10);
+    const std::string dicom = std::string(128, '\0') + "DICM";
+    EXPECT_EQ(core_image_kind(*m, png)["format"], "png");
+    EXPECT_EQ(core_image_kind(*m, jpeg)["format"], "jpeg");
+    EXPECT_EQ(core_image_kind(*m, dicom)["format"], "dicom");
+    EXPECT_EQ(core_image_kind(*m, png.substr(0, 4))["format"], "dicom");  // not a whole PNG signature
+
+    m->model.schema.image->formats = {ImageFormat::dicom};
+    const Json refused = core_image_kind(*m, png);
+    ASSERT_FALSE(refused["ok"].get<bool>());
+    EXPECT_EQ(refused["problems"][0]["code"], "unsupported_image");
+    EXPECT_EQ(refused["problems"][0]["message"], "This model reads DICOM files only; this file is a PNG image.");
+    EXPECT_TRUE(core_image_kind(*m, dicom)["ok"].get<bool>());
+
+    m->model.schema.image->formats = {ImageFormat::png, ImageFormat::jpeg};
+    const Json not_dicom = core_image_kind(*m, dicom);
+    ASSERT_FALSE(not_dicom["ok"].get<bool>());
+    EXPECT_EQ(
+        not_dicom["problems"][0]["message"],
+        "This model reads PNG or JPEG files only; this file is not a PNG or JPEG image (it may be a DICOM file).");
+    const ImageStart start = core_image_start_dicom(*m, dicom, 0);
+    EXPECT_FALSE(start.job);
+    EXPECT_EQ(start.error["problems"][0], not_dicom["problems"][0]);
+
+    auto tabular = load("pima-diabetes");
+    ASSERT_TRUE(tabular);
+    EXPECT_EQ(core_image_kind(*tabular, png)["problems"][0]["code"], "not_imaging");
+}
+
 TEST(Client, AModelsIndexThatIsNotSignedIsRefused) {
     const Json v = core_verify_index("{\"signed\": {}}", test::read_file(kDemo + "/keys/trust.json"), kNow, 0);
     EXPECT_FALSE(v["ok"].get<bool>());

@@ -38,6 +38,7 @@ EMSCRIPTEN_BINDINGS(localdx_core) {
         .method<&CoreModel::checkBackground>("checkBackground")
         .method<&CoreModel::reportAdd>("reportAdd")
         .method<&CoreModel::samePatient>("samePatient")
+        .method<&CoreModel::imageKind>("imageKind")
         .method<&CoreModel::imageJob>("imageJob")
         .method<&CoreModel::imageJobDicom>("imageJobDicom")
         .method<&CoreModel::checkTensors>("checkTensors")

@@ -171,7 +171,11 @@ public:
     std::string samePatient(const std::string& previous, const std::string& next) const {
         return json_dump(core_same_patient(previous, next));
     }
-    // Imaging models: an image the browser decoded (RGBA), or a DICOM file's bytes.
+    // Imaging models: which decoder a file goes to (its first bytes), or why the model refuses it.
+    std::string imageKind(const emscripten::val& first_bytes) const {
+        return json_dump(core_image_kind(*m_, bytes_from_js(first_bytes)));
+    }
+    // An image the browser decoded (RGBA), or a DICOM file's bytes.
     CoreImageJob imageJob(const emscripten::val& rgba, double width, double height) const {
         const std::string bytes = bytes_from_js(rgba);
         const auto side = [](double v) { return v >= 1 && v <= 65536 ? static_cast<int>(v) : 0; };
