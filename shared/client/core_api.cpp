@@ -424,11 +424,12 @@ Result<BatchTable> core_batch_join(std::span<const BatchTable> parts) {
     return out;
 }
 
-std::string core_warm_up_csv(const LoadedModel& lm, size_t rows) {
+std::string core_warm_up_csv(const LoadedModel& lm, int64_t wanted) {
     const auto& fields = lm.model.schema.fields;
     std::string csv;
     for (size_t f = 0; f < fields.size(); ++f) csv += (f ? "," : "") + csv_escape(fields[f].name);
     csv += '\n';
+    const size_t rows = wanted >= 0 && wanted <= kMaxWarmUpRows ? static_cast<size_t>(wanted) : 0;
     for (size_t r = 0; r < rows; ++r) {
         // Every fifth optional value missing, unless the row would fall below the model's minimum
         // information: the fields it asks for are given.
@@ -771,17 +772,42 @@ Json core_image_kind(const LoadedModel& lm, std::string_view first_bytes) {
     return Json{{"ok", true}, {"format", image_format_name(format)}};
 }
 
-ImageStart core_image_start(const LoadedModel& m, std::span<const uint8_t> rgba, int width, int height) {
+ImageStart core_image_start(const LoadedModel& m, std::span<const uint8_t> rgba, int64_t width, int64_t height) {
+    const auto side = [](int64_t v) { return v >= 1 && v <= kMaxImageSide; };
+    if (!side(width) || !side(height))
+        return image_refused(
+            {problem("bad_image",
+                     "the image is " + std::to_string(width) + " x " + std::to_string(height) +
+                         " pixels; images of 1 to " + std::to_string(kMaxImageSide) + " pixels per side are read",
+                     "image")});
     // The browser decodes PNG and JPEG files only (DICOM comes as bytes, below); either says
     // nothing of what it shows, which is all the scope check needs to know of it.
-    return image_start(m, ImageFormat::png, pixels_from_interleaved(rgba, width, height, 4));
+    return image_start(m, ImageFormat::png,
+                       pixels_from_interleaved(rgba, static_cast<int>(width), static_cast<int>(height), 4));
 }
 
-ImageStart core_image_start_dicom(const LoadedModel& m, std::string_view bytes, int frame) {
+ImageStart core_image_start_dicom(const LoadedModel& m, std::string_view bytes, int64_t frame) {
+    if (frame < 0 || frame >= kMaxDicomFrames)
+        return image_refused({problem("bad_frame",
+                                      "frame " + std::to_string(frame) + " was asked for; frames are numbered 0 to " +
+                                          std::to_string(kMaxDicomFrames - 1) + " at most",
+                                      "frame")});
     if (m.model.schema.image)
         if (auto refused = image_format_refusal(*m.model.schema.image, ImageFormat::dicom))
             return image_refused({*refused});
-    return image_start(m, ImageFormat::dicom, dicom_decode(bytes, frame));
+    return image_start(m, ImageFormat::dicom, dicom_decode(bytes, static_cast<int>(frame)));
+}
+
+size_t core_image_pending(const LoadedModel& lm, const ImageJob& job) {
+    const Model& m = lm.model;
+    return m.imaging && m.schema.image ? image_job_pending(job, *m.imaging, *m.schema.image) : 0;
+}
+
+std::vector<float> core_image_inputs(const LoadedModel& lm, const ImageJob& job, int64_t max_count) {
+    const Model& m = lm.model;
+    if (!m.imaging || !m.schema.image) return {};
+    const size_t n = max_count >= 1 && max_count <= kMaxImagesPerRun ? static_cast<size_t>(max_count) : 1;
+    return image_job_inputs(job, *m.imaging, *m.schema.image, n);
 }
 
 Json core_image_give(const LoadedModel& lm, ImageJob& job, std::span<const float> probabilities,

@@ -152,8 +152,10 @@ Result<BatchTable> core_batch_join(std::span<const BatchTable> parts);
 // batch path's code is already optimized when the first real file arrives: each numeric field
 // spread over its training range (else its possible range), categories and yes/no in turn, and
 // every fifth optional value missing (unless the row would fall below the model's minimum
-// information). Every row validates and gets a result. Nothing of it is reported.
-std::string core_warm_up_csv(const LoadedModel& m, size_t rows);
+// information). Every row validates and gets a result. Nothing of it is reported. `rows` outside
+// 0 to kMaxWarmUpRows: the header only.
+inline constexpr int64_t kMaxWarmUpRows = 100000;
+std::string core_warm_up_csv(const LoadedModel& m, int64_t rows);
 
 // The parts' reports (a JSON array of their meta "reports", in part order) joined with the pending
 // report kept on the device: a batch is one report, complete when it summarises at least k
@@ -225,8 +227,17 @@ struct ImageStart {
 // gives DICOM files' bytes), or {"ok": false, "problems": [{"code": "unsupported_image", the
 // clinician's words}]} ("not_imaging" for a model that reads no images).
 Json core_image_kind(const LoadedModel& m, std::string_view first_bytes);
-ImageStart core_image_start(const LoadedModel& m, std::span<const uint8_t> rgba, int width, int height);
-ImageStart core_image_start_dicom(const LoadedModel& m, std::string_view bytes, int frame);
+// A decoded image is refused ("bad_image", field "image") when a side is outside 1 to
+// kMaxImageSide pixels (imaging/preprocess.h); a DICOM frame ("bad_frame", field "frame")
+// outside 0 to kMaxDicomFrames - 1 (and, by the decoder, beyond the file's own frames).
+inline constexpr int64_t kMaxDicomFrames = 100000;
+ImageStart core_image_start(const LoadedModel& m, std::span<const uint8_t> rgba, int64_t width, int64_t height);
+ImageStart core_image_start_dicom(const LoadedModel& m, std::string_view bytes, int64_t frame);
+// The runs still to make, and the inputs of the next: up to `max_count` images of the job's
+// current stage as one [count, C, H, W] tensor; `max_count` outside 1 to kMaxImagesPerRun: one.
+inline constexpr int64_t kMaxImagesPerRun = 4096;
+size_t core_image_pending(const LoadedModel& m, const ImageJob& job);
+std::vector<float> core_image_inputs(const LoadedModel& m, const ImageJob& job, int64_t max_count);
 // The outputs for the inputs last asked for: {"ok": true, "pending": n} or {"ok": false, "problems"}.
 Json core_image_give(const LoadedModel& m, ImageJob& job, std::span<const float> probabilities,
                      std::span<const float> map, int explained);

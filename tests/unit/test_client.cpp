@@ -4,6 +4,7 @@
 // The same code runs as wasm in the Node tests and the browser.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstring>
 #include <numeric>
@@ -439,6 +440,51 @@ TEST(Client, AnImageFilesFormatIsToldFromItsBytesAndCheckedAgainstTheModel) {
     auto tabular = load("pima-diabetes");
     ASSERT_TRUE(tabular);
     EXPECT_EQ(core_image_kind(*tabular, png)["problems"][0]["code"], "not_imaging");
+}
+
+// The limits on what the page passes are the core's: an image's sides (the preprocessing's own), a DICOM frame, images
+// per ONNX Runtime run, warm-up rows. Outside them an image is refused with its reason, a run holds one image, a
+// warm-up file only the header.
+TEST(Client, TheLimitsOnWhatThePagePassesAreTheCores) {
+    auto m = load("opacity-demo");
+    ASSERT_TRUE(m && m->model.schema.image);
+    const int64_t side = 64;
+    std::vector<uint8_t> rgba(static_cast<size_t>(side * side * 4));
+    for (size_t i = 0; i < rgba.size(); ++i) rgba[i] = i % 4 == 3 ? 255 : static_cast<uint8_t>((i / 4) % 251);
+    for (const auto& [w, h] : {std::pair<int64_t, int64_t>{0, side}, {side, int64_t{kMaxImageSide} + 1}, {-1, -1}}) {
+        const ImageStart s = core_image_start(*m, rgba, w, h);
+        ASSERT_FALSE(s.job) << w << " x " << h;
+        EXPECT_EQ(s.error["problems"][0]["code"], "bad_image");
+        EXPECT_NE(s.error["problems"][0]["message"].get<std::string>().find(
+                      "pixels; images of 1 to " + std::to_string(kMaxImageSide) + " pixels per side are read"),
+                  std::string::npos);
+    }
+    // At the limit the size is allowed, and the pixels must match it (a reason of its own).
+    const ImageStart wide = core_image_start(*m, rgba, int64_t{kMaxImageSide}, 1);
+    ASSERT_FALSE(wide.job);
+    EXPECT_EQ(wide.error["problems"][0]["message"], "the decoded image's size does not match its pixels");
+    const ImageStart s = core_image_start(*m, rgba, side, side);
+    ASSERT_TRUE(s.job) << json_dump(s.error);
+    const auto& in = *m->model.schema.image;
+    const size_t one = static_cast<size_t>(in.channels * in.height * in.width);
+    EXPECT_EQ(core_image_pending(*m, *s.job), 1u);
+    EXPECT_EQ(core_image_inputs(*m, *s.job, 1).size(), one);
+    EXPECT_EQ(core_image_inputs(*m, *s.job, 0), core_image_inputs(*m, *s.job, 1));
+    EXPECT_EQ(core_image_inputs(*m, *s.job, kMaxImagesPerRun + 1).size(), one);
+    EXPECT_EQ(core_image_inputs(*m, *s.job, kMaxImagesPerRun).size(), one);  // the stage has one image
+    for (const int64_t frame : {int64_t{-1}, kMaxDicomFrames}) {
+        const ImageStart d = core_image_start_dicom(*m, std::string(128, '\0') + "DICM", frame);
+        ASSERT_FALSE(d.job);
+        EXPECT_EQ(d.error["problems"][0]["code"], "bad_frame");
+        EXPECT_EQ(d.error["problems"][0]["field"], "frame");
+    }
+
+    auto t = load("pima-diabetes");
+    ASSERT_TRUE(t);
+    const auto lines = [](const std::string& csv) { return std::count(csv.begin(), csv.end(), '\n'); };
+    EXPECT_EQ(lines(core_warm_up_csv(*t, 3)), 4);
+    EXPECT_EQ(lines(core_warm_up_csv(*t, -1)), 1);
+    EXPECT_EQ(lines(core_warm_up_csv(*t, kMaxWarmUpRows + 1)), 1);
 }
 
 TEST(Client, AModelsIndexThatIsNotSignedIsRefused) {

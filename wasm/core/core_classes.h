@@ -74,16 +74,11 @@ public:
     bool ok() const { return s_.job.has_value(); }
     std::string error() const { return json_dump(s_.error); }
     std::string header() const { return json_dump(s_.header); }
-    double pending() const {
-        const Model& m = m_->model;
-        return s_.job && m.imaging ? static_cast<double>(image_job_pending(*s_.job, *m.imaging, *m.schema.image)) : 0;
-    }
+    double pending() const { return s_.job ? static_cast<double>(core_image_pending(*m_, *s_.job)) : 0; }
     // Up to max_count images of the stage, as one Float32Array [count, C, H, W].
     emscripten::val inputs(double max_count) const {
-        const Model& m = m_->model;
-        if (!s_.job || !m.imaging) return array_to_js(std::vector<float>{});
-        const size_t n = max_count >= 1 && max_count <= 4096 ? static_cast<size_t>(max_count) : 1;
-        return array_to_js(image_job_inputs(*s_.job, *m.imaging, *m.schema.image, n));
+        if (!s_.job) return array_to_js(std::vector<float>{});
+        return array_to_js(core_image_inputs(*m_, *s_.job, boundary::whole_or(max_count, 0)));
     }
     std::string give(const emscripten::val& probabilities, const emscripten::val& map, double explained) {
         if (!s_.job) return error();
@@ -122,9 +117,7 @@ public:
     CoreBatchFile openBatch(const std::string& text, double now) const {
         return CoreBatchFile(m_, core_open_batch(*m_, text, static_cast<int64_t>(now)));
     }
-    std::string warmUpCsv(double rows) const {
-        return core_warm_up_csv(*m_, rows > 0 && rows <= 100000 ? static_cast<size_t>(rows) : 0);
-    }
+    std::string warmUpCsv(double rows) const { return core_warm_up_csv(*m_, boundary::whole_or(rows, -1)); }
     // A file's part reports (each part's meta "reports", as a JSON array) joined with the pending one.
     std::string reportMerge(const std::string& pending, const std::string& parts_json, const std::string& day) const {
         return json_dump(core_report_merge(*m_, pending, parts_json, day));
@@ -178,13 +171,11 @@ public:
     // An image the browser decoded (RGBA), or a DICOM file's bytes.
     CoreImageJob imageJob(const emscripten::val& rgba, double width, double height) const {
         const std::string bytes = bytes_from_js(rgba);
-        const auto side = [](double v) { return v >= 1 && v <= 65536 ? static_cast<int>(v) : 0; };
         return CoreImageJob(m_, core_image_start(*m_, {reinterpret_cast<const uint8_t*>(bytes.data()), bytes.size()},
-                                                 side(width), side(height)));
+                                                 boundary::whole_or(width, 0), boundary::whole_or(height, 0)));
     }
     CoreImageJob imageJobDicom(const emscripten::val& file, double frame) const {
-        const int f = frame >= 0 && frame < 100000 ? static_cast<int>(frame) : 0;
-        return CoreImageJob(m_, core_image_start_dicom(*m_, bytes_from_js(file), f));
+        return CoreImageJob(m_, core_image_start_dicom(*m_, bytes_from_js(file), boundary::whole_or(frame, -1)));
     }
     // The bundle's check images (Float32Array) and ONNX Runtime's probabilities for them.
     emscripten::val checkTensors() const { return array_to_js(m_->model.check_tensors); }
@@ -217,7 +208,8 @@ inline LoadOutcome load_bundle_js(const emscripten::val& u8, const std::string& 
 // {ok, width, height, channels, frames, values: Float32Array} or {ok: false, problems: [...]}.
 inline emscripten::val decode_dicom_js(const emscripten::val& file, double frame) {
     emscripten::val out = emscripten::val::object();
-    auto p = dicom_decode(bytes_from_js(file), frame >= 0 && frame < 100000 ? static_cast<int>(frame) : 0);
+    const int64_t f = boundary::whole_or(frame, 0);
+    auto p = dicom_decode(bytes_from_js(file), f >= 0 && f < kMaxDicomFrames ? static_cast<int>(f) : 0);
     if (!p) return boundary::failure<emscripten::val>(p.problems());
     out.set("ok", true);
     out.set("width", p->width);
