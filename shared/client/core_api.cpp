@@ -92,11 +92,14 @@ Json core_model_info(const LoadedModel& lm) {
                 {"num_features", m.schema.features.size()},
                 {"max_patient_file_bytes", kMaxPatientFileBytes},
                 {"privacy",
-                 {{"epsilon", m.schema.privacy.epsilon},
-                  {"histograms", report_histograms(m.schema)},
-                  {"epsilon_per_patient", report_epsilon_per_patient(m.schema)},
-                  {"k_min", m.schema.privacy.k_min},
-                  {"hold_seconds", kPatientHoldSeconds}}},
+                 [&] {
+                     Json p = report_timing_json();  // when reports are sent and how long they are kept
+                     p.update(Json{{"epsilon", m.schema.privacy.epsilon},
+                                   {"histograms", report_histograms(m.schema)},
+                                   {"epsilon_per_patient", report_epsilon_per_patient(m.schema)},
+                                   {"k_min", m.schema.privacy.k_min}});
+                     return p;
+                 }()},
                 {"imaging", m.imaging ? Json{{"model", image_model_to_json(*m.imaging)},
                                              {"occlusion_runs", occlusion_runs(*m.imaging, *m.schema.image)},
                                              {"deletion_runs", 2 * (kDeletionSteps + 1)}}

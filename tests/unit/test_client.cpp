@@ -9,7 +9,9 @@
 #include <cstring>
 #include <numeric>
 
+#include "bundle/crypto.h"
 #include "client/core_api.h"
+#include "drift/report.h"
 #include "support.h"
 
 namespace ldx {
@@ -485,6 +487,41 @@ TEST(Client, TheLimitsOnWhatThePagePassesAreTheCores) {
     EXPECT_EQ(lines(core_warm_up_csv(*t, 3)), 4);
     EXPECT_EQ(lines(core_warm_up_csv(*t, -1)), 1);
     EXPECT_EQ(lines(core_warm_up_csv(*t, kMaxWarmUpRows + 1)), 1);
+}
+
+// When a report is sent and how long it is kept: one rule (drift/report.h) that the page reads
+// from the model info and reportTiming, the app says in words and the server applies to the days
+// it takes.
+TEST(Client, ReportTimingIsOneRuleThePageTheWordsAndTheServerRead) {
+    const int64_t noon = 1800000000 - 1800000000 % 86400 + 12 * 3600;  // 2027-01-15T12:00:00Z
+    const ReportDays d = report_days(noon);
+    EXPECT_EQ(utc_day(noon), "2027-01-15");
+    EXPECT_EQ(d.oldest, "2027-01-14");
+    EXPECT_EQ(d.newest, "2027-01-16");
+    EXPECT_TRUE(report_day_current("2027-01-14", noon));
+    EXPECT_TRUE(report_day_current("2027-01-16", noon));
+    EXPECT_FALSE(report_day_current("2027-01-13", noon));
+    EXPECT_FALSE(report_day_current("2027-01-17", noon));
+    EXPECT_FALSE(report_day_current("2027-01-15x", noon));
+    EXPECT_FALSE(report_day_current("", noon));
+    // Just before midnight the oldest day is still the day before.
+    EXPECT_EQ(report_days(noon + 12 * 3600 - 1).oldest, "2027-01-14");
+    EXPECT_EQ(report_days(noon + 12 * 3600).oldest, "2027-01-15");
+
+    const Json t = report_timing_json(noon);
+    EXPECT_EQ(t["send_after_seconds"], Json::array({60, 6 * 3600}));
+    EXPECT_EQ(t["oldest_day"], d.oldest);
+    EXPECT_EQ(t["newest_day"], d.newest);
+    EXPECT_EQ(report_timing_words(),
+              "A complete report leaves at a random moment between 1 minute and 6 hours later, so its arrival does "
+              "not show when you worked; reports not sent by the next day are deleted.");
+    auto m = load("pima-diabetes");
+    ASSERT_TRUE(m);
+    const Json privacy = core_model_info(*m)["privacy"];
+    EXPECT_EQ(privacy["send_after_seconds"], t["send_after_seconds"]);
+    EXPECT_EQ(privacy["hold_seconds"], kPatientHoldSeconds);
+    EXPECT_EQ(privacy["keep_days"], 1);
+    EXPECT_FALSE(privacy.contains("oldest_day"));  // a time of day, not the model's: reportTiming(now)
 }
 
 TEST(Client, AModelsIndexThatIsNotSignedIsRefused) {

@@ -6,6 +6,7 @@
 #pragma once
 #include <emscripten/val.h>
 
+#include <algorithm>
 #include <cmath>
 #include <memory>
 #include <string>
@@ -13,6 +14,7 @@
 
 #include "client/core_api.h"
 #include "boundary.h"
+#include "drift/report.h"
 #include "imaging/dicom.h"
 
 namespace ldx {
@@ -240,6 +242,11 @@ inline emscripten::val join_batch_parts_js(const emscripten::val& parts) {
     auto joined = core_batch_join(in);
     if (!joined) return boundary::failure<emscripten::val>(joined.problems());
     return table_to_js(std::move(*joined));
+}
+
+// When reports are sent and which days are kept at `now` (drift/report.h, report_timing_json).
+inline std::string report_timing_js(double now) {
+    return json_dump(report_timing_json(std::max<int64_t>(0, boundary::whole_or(now, 0))));
 }
 
 inline std::string verify_index_js(const std::string& index, const std::string& trust, double now, double min_version) {
