@@ -244,9 +244,10 @@ inline emscripten::val join_batch_parts_js(const emscripten::val& parts) {
     return table_to_js(std::move(*joined));
 }
 
-// When reports are sent and which days are kept at `now` (drift/report.h, report_timing_json).
+// When reports are sent and which days are kept at `now` (drift/report.h, report_timing_json),
+// in seconds as the page counts them (Date.now() / 1000: with a fraction).
 inline std::string report_timing_js(double now) {
-    return json_dump(report_timing_json(std::max<int64_t>(0, boundary::whole_or(now, 0))));
+    return json_dump(report_timing_json(std::max<int64_t>(0, boundary::whole_or(std::floor(now), 0))));
 }
 
 inline std::string verify_index_js(const std::string& index, const std::string& trust, double now, double min_version) {
