@@ -17,7 +17,6 @@
 'use strict';
 import { mergePartReports, randomSeed } from './reports.js';
 import { packFeatures, runOnnx as run } from './onnx.js';
-import { joinBatchParts } from './batch-parts.js';
 
 // A core call that failed as a call (wasm/core/boundary.h: a handle or value was due, the envelope
 // {ok: false, problems} came back) throws here, in the core's words, to the message's own error
@@ -171,13 +170,12 @@ function startHelper({ coreJs, coreWasm }) {
   return h;
 }
 
-// A file is scored in parts of about PART_ROWS rows. This worker and the helper take the next
-// part from a shared counter (Atomics on a SharedArrayBuffer: the page is cross-origin
+// A file is scored in the parts the core counts (file.parts()). This worker and the helper take
+// the next part from a shared counter (Atomics on a SharedArrayBuffer: the page is cross-origin
 // isolated), so whichever thread is free scores it, and neither waits for the other at the end.
 // Without shared memory the helper takes the second half. Each thread reads the file once
 // (withBatchFile) and counts the same parts.
-const PART_ROWS = 500;
-const partCount = (file) => Math.max(1, Math.min(1024, Math.ceil(answered(file.rows()) / PART_ROWS)));
+const partCount = (file) => answered(file.parts());
 
 // The parts this thread scores: taken from `next`, or else the first half, the second or all.
 function takeParts(file, { next = null, half = 'all', reportDay = '' }) {
@@ -201,7 +199,9 @@ async function tableInParts(text, now, reportDay = '') {
     const helped = await theirs;
     for (const p of helped) parts[p.index] = p.part;
     for (let i = 0; i < parts.length; i++) if (!parts[i]) parts[i] = answered(file.table(i, parts.length, reportDay, reportDay ? randomSeed() : 0));  // the helper stopped: its parts here
-    return { ...joinBatchParts(parts), threads: helped.length ? 2 : 1 };
+    // Joined in part order by the core (meta, warnings, patients, problems, tables; the parts' reports listed).
+    const joined = answered(core.joinBatchParts(parts));
+    return { meta: JSON.parse(joined.meta), table: joined.table, features: joined.features, margins: joined.margins, threads: helped.length ? 2 : 1 };
   });
 }
 
@@ -260,15 +260,16 @@ async function decodeRaster(blob) {
   return g.getImageData(0, 0, canvas.width, canvas.height);
 }
 
-const isRaster = (b) => (b[0] === 0x89 && b[1] === 0x50 && b[2] === 0x4e && b[3] === 0x47) || (b[0] === 0xff && b[1] === 0xd8 && b[2] === 0xff);
-
 // One image: decoded, preprocessed by the core, then the runs the core asks for (the image and
 // its map, occlusion squares for models without a map output, the deletion curve), at most 32
 // images per ONNX Runtime call. Returns the core's result and the grey image to show.
 // The core's job for one file (null and the reason when the browser cannot decode it).
 async function startImage(blob, frame = 0) {
   const bytes = new Uint8Array(await blob.arrayBuffer());
-  if (!isRaster(bytes)) return jobOrRefusal(model.imageJobDicom(bytes, frame));
+  // The core tells the format from the first bytes and refuses one the model does not read.
+  const kind = JSON.parse(model.imageKind(bytes.subarray(0, 16)));
+  if (!kind.ok) return { job: null, refused: kind };
+  if (kind.format === 'dicom') return jobOrRefusal(model.imageJobDicom(bytes, frame));
   let image;
   try { image = await decodeRaster(blob); } catch { return { job: null, refused: { ok: false, problems: [{ code: 'bad_image', message: 'the browser cannot decode this PNG or JPEG file (damaged or incomplete)' }] } }; }
   return jobOrRefusal(model.imageJob(new Uint8Array(image.data.buffer), image.width, image.height));

@@ -40,12 +40,13 @@ async function finishOnnx(pending, explain) {
 
 // A tree model's result (the core's JSON) cross-checked by ONNX Runtime on the same features:
 // the core decides whether they agree (its result with "check", or the problem that withholds it).
-// The ONNX output the core compares with its probabilities: "probabilities", or a regression's "value".
-export const treeOutput = (out) => out.probabilities ?? out.value;
+// The ONNX outputs the core compares with its own are named by the core's model info (onnx.output:
+// the probabilities, or a regression's value; onnx.margin).
 async function checkResult(used, r) {
   const out = await runOnnxInTurn(used, packFeatures([r], used.info.num_features));
-  const K = r.probabilities.length, M = out.margin.dims[1];
-  return JSON.parse(used.model.check(JSON.stringify(r), treeOutput(out).data.subarray(0, K), out.margin.data.subarray(0, M)));
+  const { output, margin } = used.info.onnx;
+  const K = r.probabilities.length, M = out[margin].dims[1];
+  return JSON.parse(used.model.check(JSON.stringify(r), out[output].data.subarray(0, K), out[margin].data.subarray(0, M)));
 }
 
 // Tree models: once ONNX Runtime is up, it runs the model on rows spread over the training ranges
@@ -127,8 +128,9 @@ export async function checkTable(used, meta, table, features, margins) {
     if (at) await yieldToPage();
     const n = Math.min(CHECK_ROWS, meta.rows - at);
     const out = await runOnnxInTurn(used, features.slice(at * F, (at + n) * F));
+    const { output, margin } = used.info.onnx;
     const slice = JSON.parse(used.model.checkTable(table.subarray(at * S, (at + n) * S), margins.subarray(at * O, (at + n) * O),
-      treeOutput(out).data, out.margin.data, out.margin.dims[1]));
+      out[output].data, out[margin].data, out[margin].dims[1]));
     ok = ok && slice.ok;
     worst = slice.max_abs_diff === null ? Infinity : Math.max(worst, slice.max_abs_diff);
   }

@@ -7,7 +7,7 @@
 //   [SECTION] Reporting (aggregate, randomized, k-anonymous; queued while offline)
 'use strict';
 import { addToReports } from './reports.js';
-import { page, store, today } from './page-state.js';
+import { page, store, now, today } from './page-state.js';
 
 //-----------------------------------------------------------------------------
 // [SECTION] Reporting
@@ -23,8 +23,8 @@ import { page, store, today } from './page-state.js';
 // replace the held prediction; it is reported when the form is cleared, another patient is
 // entered, another model is chosen, the page is hidden, or the hold time (30 minutes) passes. The
 // held prediction lives in memory only. A file of patients counts once a day per model: its
-// SHA-256 is remembered for two days.
-const SEND_DELAY_MS = [60e3, 6 * 3600e3];
+// SHA-256 is remembered for two days. The times are the core's (reportTiming: drift/report.h).
+const reportTiming = () => JSON.parse(page.M.reportTiming(now()));
 export function reportingEnabled() { return store.get('reporting', true); }
 export const modelKey = (used) => used.info.name + '@' + used.info.version;
 
@@ -85,21 +85,22 @@ export function saveReports(key, pendingText, queued) {
   const all = store.get('pending', {});
   if (pendingText) all[key] = JSON.parse(pendingText); else delete all[key];
   store.set('pending', all);
-  const [lo, hi] = SEND_DELAY_MS;
+  const [lo, hi] = reportTiming().send_after_seconds.map((s) => s * 1000);
   const due = (q) => ({ ...q, due: Date.now() + lo + (crypto.getRandomValues(new Uint32Array(1))[0] / 2 ** 32) * (hi - lo) });
   store.set('queue', store.get('queue', []).concat(queued.map(due)));
   publishReporting();
   scheduleFlush();
 }
 
-// Drops what the server would refuse anyway: reports dated before yesterday, queued or pending.
+// Drops what the server would refuse anyway: reports dated before the oldest day it takes, queued or pending.
 function expireReports() {
-  const yesterday = new Date(Date.now() - 86400e3).toISOString().slice(0, 10);
+  if (!page.M) return;
+  const oldest = reportTiming().oldest_day;
   const queue = store.get('queue', []), all = store.get('pending', {});
-  const kept = queue.filter((q) => q.report.day >= yesterday);
+  const kept = queue.filter((q) => q.report.day >= oldest);
   if (kept.length !== queue.length) store.set('queue', kept);
   let changed = false;
-  for (const [k, r] of Object.entries(all)) if (r.day < yesterday) { delete all[k]; changed = true; }
+  for (const [k, r] of Object.entries(all)) if (r.day < oldest) { delete all[k]; changed = true; }
   if (changed) store.set('pending', all);
 }
 

@@ -62,10 +62,9 @@ void routes_reports(HttpServer::State& s, RouteRegistrar& routes) {
         }
         auto r = report_parse(req.body, model->schema, model->reference);
         if (!r) return reject(400, r.error());
-        const std::string today = utc_day(unix_now()), yesterday = day_offset(1), tomorrow = day_offset(-1);
-        if (r->day != today && r->day != yesterday && r->day != tomorrow)
-            return reject(400,
-                          problem("bad_report", "day must be within one day of the server's date " + today, "day"));
+        if (const int64_t t = unix_now(); !report_day_current(r->day, t))
+            return reject(
+                400, problem("bad_report", "day must be within one day of the server's date " + utc_day(t), "day"));
         std::string key = req.get_header_value("Idempotency-Key");
         if (!key.empty() && (key.size() != 32 || !hex_decode(key)))
             return reject(400,

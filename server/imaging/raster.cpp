@@ -1,7 +1,7 @@
 // server/imaging/raster.cpp — see raster.h.
 //
 // Index of this file
-//   [SECTION] Format and grey detection
+//   [SECTION] Grey detection
 //   [SECTION] PNG
 //   [SECTION] JPEG
 #include "imaging/raster.h"
@@ -21,16 +21,8 @@
 namespace ldx {
 
 //-----------------------------------------------------------------------------
-// [SECTION] Format and grey detection
+// [SECTION] Grey detection
 //-----------------------------------------------------------------------------
-ImageFormat image_format_sniff(std::string_view b) {
-    if (b.size() >= 8 && b.substr(0, 8) == std::string_view("\x89PNG\r\n\x1a\n", 8)) return ImageFormat::png;
-    if (b.size() >= 3 && static_cast<unsigned char>(b[0]) == 0xff && static_cast<unsigned char>(b[1]) == 0xd8 &&
-        static_cast<unsigned char>(b[2]) == 0xff)
-        return ImageFormat::jpeg;
-    return ImageFormat::dicom;
-}
-
 namespace {
 // Interleaved RGB bytes to Pixels (the browser's path does the same with RGBA).
 Result<Pixels> from_rgb(const std::vector<unsigned char>& rgb, int width, int height) {

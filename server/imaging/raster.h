@@ -12,14 +12,10 @@
 
 namespace ldx {
 
-// The format a file's first bytes announce: png, jpeg, or dicom (anything else is tried as DICOM,
-// which may have no preamble).
-ImageFormat image_format_sniff(std::string_view bytes);
-
 Result<Pixels> png_decode(std::string_view bytes);
 Result<Pixels> jpeg_decode(std::string_view bytes);
 
-// Any of the three, told apart by image_format_sniff; `frame` (0-based) of a multi-frame DICOM.
+// Any of the three, told apart by image_format_sniff (imaging/image_input.h); `frame` (0-based) of a multi-frame DICOM.
 Result<Pixels> image_file_decode(std::string_view bytes, int frame = 0);
 
 }  // namespace ldx

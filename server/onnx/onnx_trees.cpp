@@ -158,12 +158,13 @@ void add_tree_attributes(onnx::NodeProto& n, const Ensemble& e, const std::strin
 
 // Regression: input[N,F] -> TreeEnsembleRegressor(SUM, NONE) -> margin[N,1] -> Identity -> value[N,1].
 void add_regressor(onnx::GraphProto& g, const Ensemble& e) {
+    const TreeOnnxNames names = tree_onnx_names(e.link);
     auto* n = g.add_node();
     n->set_op_type("TreeEnsembleRegressor");
     n->set_domain("ai.onnx.ml");
     n->set_name("trees");
-    n->add_input("input");
-    n->add_output("margin");
+    n->add_input(names.input);
+    n->add_output(names.margin);
     attr_int(*n, "n_targets", 1);
     add_tree_attributes(*n, e, "target_");
     attr_floats(*n, "base_values", {static_cast<float>(e.base_margin[0])});
@@ -172,8 +173,8 @@ void add_regressor(onnx::GraphProto& g, const Ensemble& e) {
     auto* id = g.add_node();
     id->set_op_type("Identity");
     id->set_name("value");
-    id->add_input("margin");
-    id->add_output("value");
+    id->add_input(names.margin);
+    id->add_output(names.output);
 }
 }  // namespace
 
@@ -192,19 +193,20 @@ Result<Bytes> onnx_export_trees(const Ensemble& e, std::string_view model_name) 
     op->set_domain("ai.onnx.ml");
     op->set_version(3);  // ONNX Runtime Web accepts ml opsets 1-4
 
+    const TreeOnnxNames names = tree_onnx_names(e.link);  // what the page runs (model info, "onnx")
     auto* g = m.mutable_graph();
     g->set_name(std::string(model_name));
-    tensor_value(g->add_input(), "input", onnx::TensorProto::FLOAT, {-1, e.num_features});
-    tensor_value(g->add_output(), "margin", onnx::TensorProto::FLOAT, {-1, e.num_outputs});
+    tensor_value(g->add_input(), names.input, onnx::TensorProto::FLOAT, {-1, e.num_features});
+    tensor_value(g->add_output(), names.margin, onnx::TensorProto::FLOAT, {-1, e.num_outputs});
     if (e.link == Link::identity) {
-        tensor_value(g->add_output(), "value", onnx::TensorProto::FLOAT, {-1, 1});
+        tensor_value(g->add_output(), names.output, onnx::TensorProto::FLOAT, {-1, 1});
         add_regressor(*g, e);
         if (auto ok = check(m); !ok) return ok.problems();
         Bytes out;
         m.SerializeToString(&out);
         return out;
     }
-    tensor_value(g->add_output(), "probabilities", onnx::TensorProto::FLOAT, {-1, k});
+    tensor_value(g->add_output(), names.output, onnx::TensorProto::FLOAT, {-1, k});
 
     // A TreeEnsembleClassifier without post-transform: its scores are the raw margins. Multi-class:
     // one column per class (weights by the tree's class, base margin per class). Binary: every
@@ -214,7 +216,7 @@ Result<Bytes> onnx_export_trees(const Ensemble& e, std::string_view model_name) 
     n->set_op_type("TreeEnsembleClassifier");
     n->set_domain("ai.onnx.ml");
     n->set_name("trees");
-    n->add_input("input");
+    n->add_input(names.input);
     n->add_output("label");
     n->add_output("scores");
     const bool binary = e.link == Link::logistic;
@@ -236,21 +238,21 @@ Result<Bytes> onnx_export_trees(const Ensemble& e, std::string_view model_name) 
         sl->set_op_type("Slice");
         sl->set_name("margin");
         for (const char* in : {"scores", "col_start", "col_end", "col_axis"}) sl->add_input(in);
-        sl->add_output("margin");
+        sl->add_output(names.margin);
     } else {
         auto* id = g->add_node();
         id->set_op_type("Identity");
         id->set_name("margin");
         id->add_input("scores");
-        id->add_output("margin");
+        id->add_output(names.margin);
     }
 
     if (e.link == Link::softmax) {
         auto* sm = g->add_node();
         sm->set_op_type("Softmax");
         sm->set_name("softmax");
-        sm->add_input("margin");
-        sm->add_output("probabilities");
+        sm->add_input(names.margin);
+        sm->add_output(names.output);
         attr_int(*sm, "axis", 1);
     } else {
         // probabilities = [1 - sigmoid(m), sigmoid(m)]
@@ -258,7 +260,7 @@ Result<Bytes> onnx_export_trees(const Ensemble& e, std::string_view model_name) 
         auto* sg = g->add_node();
         sg->set_op_type("Sigmoid");
         sg->set_name("sigmoid");
-        sg->add_input("margin");
+        sg->add_input(names.margin);
         sg->add_output("p_positive");
         auto* sub = g->add_node();
         sub->set_op_type("Sub");
@@ -271,7 +273,7 @@ Result<Bytes> onnx_export_trees(const Ensemble& e, std::string_view model_name) 
         cat->set_name("probabilities");
         cat->add_input("p_negative");
         cat->add_input("p_positive");
-        cat->add_output("probabilities");
+        cat->add_output(names.output);
         attr_int(*cat, "axis", 1);
     }
 

@@ -153,10 +153,8 @@ Result<ReferenceImages> reference_images(const PackageInput& in, const Schema& s
         auto bytes = file_read(path, size_t{1} << 30);
         if (!bytes) return bytes.problems();
         const ImageFormat format = image_format_sniff(*bytes);
-        if (!im.accepts(format))
-            return problem("unsupported_image",
-                           "row " + std::to_string(row) + ": " + name + " is " + image_format_name(format) +
-                               ", which the schema does not accept",
+        if (auto refused = image_format_refusal(im, format))
+            return problem("unsupported_image", "row " + std::to_string(row) + ": " + name + ": " + refused->message,
                            "image", row);
         auto pixels = image_file_decode(*bytes);
         if (!pixels) return problem(pixels.error().code, name + ": " + pixels.error().message, "image", row);

@@ -55,6 +55,23 @@ LoadResult core_load_bundle(std::string_view bundle, std::string_view trust_json
     return out;
 }
 
+Json core_onnx_names(const LoadedModel& lm) {
+    const Model& m = lm.model;
+    if (m.sampler)
+        return Json{{"input", m.sampler->input},
+                    {"output", m.sampler->output},
+                    {"margin", nullptr},
+                    {"output_width", m.sampler->output_width},
+                    {"rows_per_explanation", sampling_shapley_rows(*m.sampler)}};
+    if (!m.ensemble) return nullptr;  // an imaging model: its tensors are in "imaging"
+    const TreeOnnxNames names = tree_onnx_names(m.ensemble->link);
+    return Json{{"input", names.input},
+                {"output", names.output},
+                {"margin", names.margin},
+                {"output_width", m.schema.num_outputs()},
+                {"rows_per_explanation", 1}};
+}
+
 Json core_model_info(const LoadedModel& lm) {
     const Model& m = lm.model;
     return Json{{"name", m.manifest.name},
@@ -66,14 +83,7 @@ Json core_model_info(const LoadedModel& lm) {
                 {"sha256", m.sha256},
                 {"explainer", m.manifest.explainer},
                 {"covers", m.ensemble ? m.ensemble->covers : "none"},
-                {"onnx", m.sampler ? Json{{"input", m.sampler->input},
-                                          {"output", m.sampler->output},
-                                          {"output_width", m.sampler->output_width},
-                                          {"rows_per_explanation", sampling_shapley_rows(*m.sampler)}}
-                                   : Json{{"input", "input"},
-                                          {"output", "probabilities"},
-                                          {"output_width", m.schema.num_classes()},
-                                          {"rows_per_explanation", 1}}},
+                {"onnx", core_onnx_names(lm)},
                 {"background", m.sampler ? Json{{"rows", m.sampler->background_rows()},
                                                 {"features", m.sampler->background},
                                                 {"probabilities", m.sampler->background_probabilities}}
@@ -81,11 +91,14 @@ Json core_model_info(const LoadedModel& lm) {
                 {"num_features", m.schema.features.size()},
                 {"max_patient_file_bytes", kMaxPatientFileBytes},
                 {"privacy",
-                 {{"epsilon", m.schema.privacy.epsilon},
-                  {"histograms", report_histograms(m.schema)},
-                  {"epsilon_per_patient", report_epsilon_per_patient(m.schema)},
-                  {"k_min", m.schema.privacy.k_min},
-                  {"hold_seconds", kPatientHoldSeconds}}},
+                 [&] {
+                     Json p = report_timing_json();  // when reports are sent and how long they are kept
+                     p.update(Json{{"epsilon", m.schema.privacy.epsilon},
+                                   {"histograms", report_histograms(m.schema)},
+                                   {"epsilon_per_patient", report_epsilon_per_patient(m.schema)},
+                                   {"k_min", m.schema.privacy.k_min}});
+                     return p;
+                 }()},
                 {"imaging", m.imaging ? Json{{"model", image_model_to_json(*m.imaging)},
                                              {"occlusion_runs", occlusion_runs(*m.imaging, *m.schema.image)},
                                              {"deletion_runs", 2 * (kDeletionSteps + 1)}}
@@ -339,11 +352,86 @@ BatchTable core_batch_table(LoadedModel& lm, const BatchFile& file, BatchPart pa
     return out;
 }
 
-std::string core_warm_up_csv(const LoadedModel& lm, size_t rows) {
+size_t core_batch_part_count(size_t rows) {
+    return std::clamp<size_t>((rows + kBatchPartRows - 1) / kBatchPartRows, 1, kMaxBatchParts);
+}
+
+Result<BatchTable> core_batch_join(std::span<const BatchTable> parts) {
+    const auto out_of_order = [&](size_t i) {
+        return problem("bad_part",
+                       "batch part " + std::to_string(i) + " of " + std::to_string(parts.size()) +
+                           " is missing or out of order: parts are joined in order, each once",
+                       "part");
+    };
+    if (parts.empty() || parts.size() > kMaxBatchParts) return out_of_order(0);
+    for (size_t i = 0; i < parts.size(); ++i) {
+        const Json& part = json_member(parts[i].meta, "part");
+        if (json_int_in(part, "index", 0, INT64_MAX) != static_cast<int64_t>(i) ||
+            json_int_in(part, "count", 1, INT64_MAX) != static_cast<int64_t>(parts.size()) ||
+            !json_member(parts[i].meta, "rows").is_number_unsigned() ||
+            !json_member(parts[i].meta, "warnings").is_array() ||
+            !json_member(parts[i].meta, "warning_kinds").is_array() ||
+            !json_member(parts[i].meta, "problems").is_array())
+            return out_of_order(i);
+    }
+    const Json& first = parts[0].meta;
+    BatchTable out;
+    out.meta = first;
+    Json warnings = Json::array(), kinds = Json::array(), problems = Json::array(), reports = Json::array();
+    Json of = Json::object(), patients = Json::array();
+    std::map<std::string, size_t> kind_index;  // as TableWriter stores them: each distinct one once
+    const bool any_patients = std::any_of(
+        parts.begin(), parts.end(), [](const BatchTable& p) { return json_member(p.meta, "patients").is_array(); });
+    size_t rows = 0;
+    for (const BatchTable& p : parts) {
+        const Json& m = p.meta;
+        std::vector<size_t> mine;  // this part's warning kinds in the joined list
+        for (const Json& k : m["warning_kinds"]) {
+            const std::string field = json_text_or(k, "field"), message = json_text_or(k, "message");
+            auto [it, added] = kind_index.try_emplace(field + '\n' + message, kinds.size());
+            if (added) kinds.push_back(k);
+            mine.push_back(it->second);
+        }
+        for (const Json& w : m["warnings"]) {
+            Json row = Json::array();
+            for (const Json& k : w)
+                if (k.is_number_unsigned() && k.get<size_t>() < mine.size()) row.push_back(mine[k.get<size_t>()]);
+            warnings.push_back(std::move(row));
+        }
+        const size_t n = m["rows"].get<size_t>();
+        if (any_patients) {
+            const Json& ids = json_member(m, "patients");
+            for (size_t i = 0; i < n; ++i) patients.push_back(ids.is_array() && i < ids.size() ? ids[i] : Json(""));
+        }
+        for (const Json& q : m["problems"]) problems.push_back(q);
+        for (const auto& [o, text] : json_member(json_member(m, "explanation"), "of").items()) of[o] = text;
+        // Every output's base values: the same in every part that has rows.
+        if (const Json& bases = json_member(json_member(m, "explanation"), "bases"); bases.is_array() && !bases.empty())
+            out.meta["explanation"]["bases"] = bases;
+        if (m.contains("reports")) reports.push_back(m["reports"]);
+        rows += n;
+        out.table.insert(out.table.end(), p.table.begin(), p.table.end());
+        out.features.insert(out.features.end(), p.features.begin(), p.features.end());
+        out.margins.insert(out.margins.end(), p.margins.begin(), p.margins.end());
+    }
+    out.meta["rows"] = rows;
+    out.meta["warnings"] = std::move(warnings);
+    out.meta["warning_kinds"] = std::move(kinds);
+    out.meta["patients"] = any_patients ? std::move(patients) : Json(nullptr);
+    out.meta["problems"] = std::move(problems);
+    if (out.meta["explanation"].is_object()) out.meta["explanation"]["of"] = std::move(of);
+    out.meta["part"] = {{"index", 0}, {"count", 1}, {"rows_in_file", json_member(first["part"], "rows_in_file")}};
+    out.meta.erase("reports");
+    out.meta["part_reports"] = std::move(reports);
+    return out;
+}
+
+std::string core_warm_up_csv(const LoadedModel& lm, int64_t wanted) {
     const auto& fields = lm.model.schema.fields;
     std::string csv;
     for (size_t f = 0; f < fields.size(); ++f) csv += (f ? "," : "") + csv_escape(fields[f].name);
     csv += '\n';
+    const size_t rows = wanted >= 0 && wanted <= kMaxWarmUpRows ? static_cast<size_t>(wanted) : 0;
     for (size_t r = 0; r < rows; ++r) {
         // Every fifth optional value missing, unless the row would fall below the model's minimum
         // information: the fields it asks for are given.
@@ -678,21 +766,55 @@ ImageStart image_start(const LoadedModel& lm, ImageFormat format, const Result<P
 }
 }  // namespace
 
-ImageStart core_image_start(const LoadedModel& m, std::span<const uint8_t> rgba, int width, int height) {
-    // The browser decodes PNG and JPEG files only (DICOM comes as bytes, below); either says
-    // nothing of what it shows, which is all the scope check needs to know of it.
-    return image_start(m, ImageFormat::png, pixels_from_interleaved(rgba, width, height, 4));
+Json core_image_kind(const LoadedModel& lm, std::string_view first_bytes) {
+    const Model& m = lm.model;
+    if (!m.imaging || !m.schema.image) return failed({problem("not_imaging", "this model does not read images")});
+    const ImageFormat format = image_format_sniff(first_bytes);
+    if (auto refused = image_format_refusal(*m.schema.image, format)) return failed({*refused});
+    return Json{{"ok", true}, {"format", image_format_name(format)}};
 }
 
-ImageStart core_image_start_dicom(const LoadedModel& m, DicomDecoder decode, std::string_view bytes, int frame) {
-    if (m.model.schema.image && !m.model.schema.image->accepts(ImageFormat::dicom))
-        return image_refused({problem("unsupported_image", "this model does not take DICOM files")});
+ImageStart core_image_start(const LoadedModel& m, std::span<const uint8_t> rgba, int64_t width, int64_t height) {
+    const auto side = [](int64_t v) { return v >= 1 && v <= kMaxImageSide; };
+    if (!side(width) || !side(height))
+        return image_refused(
+            {problem("bad_image",
+                     "the image is " + std::to_string(width) + " x " + std::to_string(height) +
+                         " pixels; images of 1 to " + std::to_string(kMaxImageSide) + " pixels per side are read",
+                     "image")});
+    // The browser decodes PNG and JPEG files only (DICOM comes as bytes, below); either says
+    // nothing of what it shows, which is all the scope check needs to know of it.
+    return image_start(m, ImageFormat::png,
+                       pixels_from_interleaved(rgba, static_cast<int>(width), static_cast<int>(height), 4));
+}
+
+ImageStart core_image_start_dicom(const LoadedModel& m, DicomDecoder decode, std::string_view bytes, int64_t frame) {
+    if (frame < 0 || frame >= kMaxDicomFrames)
+        return image_refused({problem("bad_frame",
+                                      "frame " + std::to_string(frame) + " was asked for; frames are numbered 0 to " +
+                                          std::to_string(kMaxDicomFrames - 1) + " at most",
+                                      "frame")});
+    if (m.model.schema.image)
+        if (auto refused = image_format_refusal(*m.model.schema.image, ImageFormat::dicom))
+            return image_refused({*refused});
     if (!decode)
         return image_refused(
             {problem("unsupported_dicom", "DICOM files are not read here: this program has no DICOM decoder")});
-    ImageStart s = image_start(m, ImageFormat::dicom, decode(bytes, frame));
+    ImageStart s = image_start(m, ImageFormat::dicom, decode(bytes, static_cast<int>(frame)));
     if (s.job) s.header["frame"] = frame;
     return s;
+}
+
+size_t core_image_pending(const LoadedModel& lm, const ImageJob& job) {
+    const Model& m = lm.model;
+    return m.imaging && m.schema.image ? image_job_pending(job, *m.imaging, *m.schema.image) : 0;
+}
+
+std::vector<float> core_image_inputs(const LoadedModel& lm, const ImageJob& job, int64_t max_count) {
+    const Model& m = lm.model;
+    if (!m.imaging || !m.schema.image) return {};
+    const size_t n = max_count >= 1 && max_count <= kMaxImagesPerRun ? static_cast<size_t>(max_count) : 1;
+    return image_job_inputs(job, *m.imaging, *m.schema.image, n);
 }
 
 Json core_image_give(const LoadedModel& lm, ImageJob& job, std::span<const float> probabilities,

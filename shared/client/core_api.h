@@ -50,10 +50,14 @@ LoadResult core_load_bundle(std::string_view bundle, std::string_view trust_json
 // [SECTION] Results as JSON
 //-----------------------------------------------------------------------------
 // {"name", "version", "created", "expires", "signers", "sha256", "explainer", "covers",
-//  "onnx": {"input", "output", "output_width", "rows_per_explanation"}, "background" (sampling-
-//  shapley: rows and the probabilities the model's author gave for them, checked on load),
-//  "schema": <schema.json>, "card": <card.json>}
+//  "onnx": core_onnx_names, "background" (sampling-shapley: rows and the probabilities the
+//  model's author gave for them, checked on load), "schema": <schema.json>, "card": <card.json>}
 Json core_model_info(const LoadedModel& m);
+// The tensors the page gives and reads when it runs the bundle's ONNX file: {"input", "output"
+// (the probabilities, or a regression's value), "margin" (tree models: what base + contributions
+// must equal; null otherwise), "output_width", "rows_per_explanation"}; null for an imaging
+// model (its tensors are in the info's "imaging").
+Json core_onnx_names(const LoadedModel& m);
 
 // record_json: one record object. Returns {"ok": true, "probabilities": [...], "classes": [...],
 // "predicted", "label", "margin": [...], "features": [...], "values": [...], "warnings": [...],
@@ -101,7 +105,7 @@ struct BatchTable {
 };
 // A file of patients read once (record/patients.h: CSV, FHIR R4 JSON or JSON records, with the
 // rules every front end shares), to be scored in parts. The batch worker and its helper each open
-// the file once, then take parts in any order (web/batch-worker.js); web/batch-parts.js joins
+// the file once, then take parts in any order (web/batch-worker.js); core_batch_join joins
 // them in part order. Parts split the file's data rows (CSV rows, FHIR patients): part `index` of
 // `count` scores rows index * n / count up to (index + 1) * n / count. A row's problems go with
 // its part; the file's own problems and notices with part 0. {0, 1} is the whole file.
@@ -128,12 +132,30 @@ inline constexpr size_t kMaxBatchParts = 1024;
 // with the problem "bad_part" (field "part").
 BatchTable core_batch_table(LoadedModel& m, const BatchFile& file, BatchPart part, const BatchReport& report = {});
 
+// How many parts a file of `rows` data rows is scored in: parts of about kBatchPartRows rows
+// (small enough for two threads to share a file evenly, large enough that a part's fixed costs
+// do not show), at least 1 and at most kMaxBatchParts.
+inline constexpr size_t kBatchPartRows = 500;
+size_t core_batch_part_count(size_t rows);
+
+// A file's parts (core_batch_table's, in part order, all of one count) joined into the table of
+// the whole file, equal to the file scored as one part: table, features and margins end to end;
+// meta "rows" added up, "warnings" re-indexed into one "warning_kinds" list, "patients" (ids, ""
+// in parts without any; null when no part has one), "problems" in part order, the explained
+// outputs' texts; the rest of meta (layout, notices, format, id_column...) from part 0, with
+// "part": {"index": 0, "count": 1, "rows_in_file"}. The parts' reports (meta "reports") are
+// listed in part order as "part_reports", for core_report_merge. Parts missing, repeated or out
+// of order are refused: the problem "bad_part" (field "part").
+Result<BatchTable> core_batch_join(std::span<const BatchTable> parts);
+
 // A small CSV of made-up patients for the batch worker to score while it is idle, so that the
 // batch path's code is already optimized when the first real file arrives: each numeric field
 // spread over its training range (else its possible range), categories and yes/no in turn, and
 // every fifth optional value missing (unless the row would fall below the model's minimum
-// information). Every row validates and gets a result. Nothing of it is reported.
-std::string core_warm_up_csv(const LoadedModel& m, size_t rows);
+// information). Every row validates and gets a result. Nothing of it is reported. `rows` outside
+// 0 to kMaxWarmUpRows: the header only.
+inline constexpr int64_t kMaxWarmUpRows = 100000;
+std::string core_warm_up_csv(const LoadedModel& m, int64_t rows);
 
 // The parts' reports (a JSON array of their meta "reports", in part order) joined with the pending
 // report kept on the device: a batch is one report, complete when it summarises at least k
@@ -201,8 +223,23 @@ struct ImageStart {
     Json header = Json::object();
     Json error;  // {"ok": false, "problems": [...]} when there is no job
 };
-ImageStart core_image_start(const LoadedModel& m, std::span<const uint8_t> rgba, int width, int height);
-ImageStart core_image_start_dicom(const LoadedModel& m, DicomDecoder decode, std::string_view bytes, int frame);
+// Which of the two an image file goes to, from its first bytes (imaging/image_input.h,
+// image_format_sniff; 16 are enough), checked against the formats the model reads:
+// {"ok": true, "format": "png" | "jpeg" | "dicom"} (the page decodes PNG and JPEG itself and
+// gives DICOM files' bytes), or {"ok": false, "problems": [{"code": "unsupported_image", the
+// clinician's words}]} ("not_imaging" for a model that reads no images).
+Json core_image_kind(const LoadedModel& m, std::string_view first_bytes);
+// A decoded image is refused ("bad_image", field "image") when a side is outside 1 to
+// kMaxImageSide pixels (imaging/preprocess.h); a DICOM frame ("bad_frame", field "frame")
+// outside 0 to kMaxDicomFrames - 1 (and, by the decoder, beyond the file's own frames).
+inline constexpr int64_t kMaxDicomFrames = 100000;
+ImageStart core_image_start(const LoadedModel& m, std::span<const uint8_t> rgba, int64_t width, int64_t height);
+ImageStart core_image_start_dicom(const LoadedModel& m, DicomDecoder decode, std::string_view bytes, int64_t frame);
+// The runs still to make, and the inputs of the next: up to `max_count` images of the job's
+// current stage as one [count, C, H, W] tensor; `max_count` outside 1 to kMaxImagesPerRun: one.
+inline constexpr int64_t kMaxImagesPerRun = 4096;
+size_t core_image_pending(const LoadedModel& m, const ImageJob& job);
+std::vector<float> core_image_inputs(const LoadedModel& m, const ImageJob& job, int64_t max_count);
 // The outputs for the inputs last asked for: {"ok": true, "pending": n} or {"ok": false, "problems"}.
 Json core_image_give(const LoadedModel& m, ImageJob& job, std::span<const float> probabilities,
                      std::span<const float> map, int explained);

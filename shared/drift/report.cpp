@@ -68,6 +68,46 @@ void report_add(ReportBuilder& b, std::span<const double> values, std::span<cons
     ++b.report.n;
 }
 
+ReportDays report_days(int64_t now) {
+    return ReportDays{utc_day(now - kReportTiming.keep_days * 86400), utc_day(now + 86400)};
+}
+
+bool report_day_current(const std::string& day, int64_t now) {
+    const ReportDays d = report_days(now);
+    return utc_parse(day + "T00:00:00Z").has_value() && day >= d.oldest && day <= d.newest;
+}
+
+Json report_timing_json(int64_t now) {
+    Json j{{"send_after_seconds", {kReportTiming.send_after_min_seconds, kReportTiming.send_after_max_seconds}},
+           {"hold_seconds", kReportTiming.hold_seconds},
+           {"keep_days", kReportTiming.keep_days}};
+    if (now >= 0) {
+        const ReportDays d = report_days(now);
+        j["oldest_day"] = d.oldest;
+        j["newest_day"] = d.newest;
+    }
+    return j;
+}
+
+namespace {
+// 60 -> "1 minute", 21600 -> "6 hours", 90 -> "90 seconds".
+std::string duration_words(int64_t s) {
+    const auto unit = [](int64_t n, const char* one) { return std::to_string(n) + " " + one + (n == 1 ? "" : "s"); };
+    if (s % 3600 == 0) return unit(s / 3600, "hour");
+    if (s % 60 == 0) return unit(s / 60, "minute");
+    return unit(s, "second");
+}
+}  // namespace
+
+std::string report_timing_words() {
+    const std::string kept =
+        kReportTiming.keep_days == 1 ? "the next day" : std::to_string(kReportTiming.keep_days) + " days later";
+    return "A complete report leaves at a random moment between " +
+           duration_words(kReportTiming.send_after_min_seconds) + " and " +
+           duration_words(kReportTiming.send_after_max_seconds) +
+           " later, so its arrival does not show when you worked; reports not sent by " + kept + " are deleted.";
+}
+
 bool same_patient(std::span<const double> previous, std::span<const double> next) {
     if (previous.size() != next.size()) return false;
     size_t filled = 0, differ = 0;

@@ -87,6 +87,33 @@ bool report_merge(MetricsReport& into, const MetricsReport& from);
 bool same_patient(std::span<const double> previous, std::span<const double> next);
 inline constexpr int kPatientHoldSeconds = 30 * 60;
 
+// When a report travels, in one place for the page (when it sends and what it deletes), the
+// app's words (the Reporting view) and the server (which days it takes): a complete report leaves
+// the device at a random moment between send_after_min and send_after_max seconds after it is
+// complete, so its arrival does not show when a clinician worked; a report is dated by the day
+// of its predictions and is taken (and kept on the device) from keep_days before the server's
+// day to the day after it (a device's clock may run ahead); older ones are deleted unsent.
+struct ReportTiming {
+    int64_t send_after_min_seconds = 60;
+    int64_t send_after_max_seconds = 6 * 3600;
+    int64_t hold_seconds = kPatientHoldSeconds;
+    int64_t keep_days = 1;
+};
+inline constexpr ReportTiming kReportTiming{};
+// The days a report may be dated at `now` (seconds since 1970, UTC): "YYYY-MM-DD" both.
+struct ReportDays {
+    std::string oldest, newest;
+};
+ReportDays report_days(int64_t now);
+bool report_day_current(const std::string& day, int64_t now);
+// {"send_after_seconds": [min, max], "hold_seconds", "keep_days"}, and with now >= 0 the days
+// at that time, "oldest_day" and "newest_day" (the model info's "privacy" block has the first three).
+Json report_timing_json(int64_t now = -1);
+// What the clinician is told of it: "A complete report leaves at a random moment between 1 minute
+// and 6 hours later, so its arrival does not show when you worked; reports not sent by the next
+// day are deleted."
+std::string report_timing_words();
+
 //-----------------------------------------------------------------------------
 // [SECTION] Parsing and checking
 //-----------------------------------------------------------------------------

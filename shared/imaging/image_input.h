@@ -65,6 +65,14 @@ struct ImageInput {
 
 const char* image_format_name(ImageFormat f);
 
+// The format a file's first bytes announce: PNG (its 8-byte signature), JPEG (FF D8 FF), else
+// DICOM (which may have no preamble; its reader says when the file is not DICOM either). Used by
+// the CLI, the packager and the browser (client/core_api.h, core_image_kind) alike.
+ImageFormat image_format_sniff(std::string_view bytes);
+// Nothing when `in` takes files of `format`; else the problem "unsupported_image" in the
+// clinician's words: "This model reads DICOM files only; this file is a PNG image."
+std::optional<Problem> image_format_refusal(const ImageInput& in, ImageFormat format);
+
 //-----------------------------------------------------------------------------
 // [SECTION] Decoded pixels
 //-----------------------------------------------------------------------------

@@ -10,6 +10,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstring>
+#include <string_view>
 
 namespace ldx {
 
@@ -194,6 +195,27 @@ std::string tensor_npy(const Tensor& t) {
 }
 
 bool ImageInput::accepts(ImageFormat f) const { return std::find(formats.begin(), formats.end(), f) != formats.end(); }
+
+ImageFormat image_format_sniff(std::string_view b) {
+    if (b.size() >= 8 && b.substr(0, 8) == std::string_view("\x89PNG\r\n\x1a\n", 8)) return ImageFormat::png;
+    if (b.size() >= 3 && static_cast<unsigned char>(b[0]) == 0xff && static_cast<unsigned char>(b[1]) == 0xd8 &&
+        static_cast<unsigned char>(b[2]) == 0xff)
+        return ImageFormat::jpeg;
+    return ImageFormat::dicom;
+}
+
+std::optional<Problem> image_format_refusal(const ImageInput& in, ImageFormat format) {
+    if (in.accepts(format)) return std::nullopt;
+    const auto words = [](ImageFormat f) -> std::string {
+        return f == ImageFormat::dicom ? "DICOM" : f == ImageFormat::png ? "PNG" : "JPEG";
+    };
+    std::string takes;
+    for (size_t i = 0; i < in.formats.size(); ++i)
+        takes += (i == 0 ? "" : i + 1 == in.formats.size() ? " or " : ", ") + words(in.formats[i]);
+    const std::string is = format == ImageFormat::dicom ? "is not a PNG or JPEG image (it may be a DICOM file)"
+                                                        : "is a " + words(format) + " image";
+    return problem("unsupported_image", "This model reads " + takes + " files only; this file " + is + ".", "image");
+}
 
 const char* image_format_name(ImageFormat f) {
     switch (f) {

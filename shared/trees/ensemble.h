@@ -61,6 +61,19 @@ struct Ensemble {
 // Computes the derived data (means, depths). Call after building or changing an ensemble.
 void ensemble_prepare(Ensemble& e);
 
+// The tensors of the ONNX graph an ensemble is exported to (server/onnx/onnx_trees.cpp), which
+// ONNX Runtime runs beside the core: the features [N, F] in `input`, the margins [N, O] in
+// `margin`, and in `output` the class probabilities [N, K] or, for a regression (identity link),
+// the predicted value [N, 1]. The model info names them to the page (client/core_api.h).
+struct TreeOnnxNames {
+    const char* input;
+    const char* margin;
+    const char* output;
+};
+constexpr TreeOnnxNames tree_onnx_names(Link link) {
+    return {"input", "margin", link == Link::identity ? "value" : "probabilities"};
+}
+
 //-----------------------------------------------------------------------------
 // [SECTION] Prediction
 //-----------------------------------------------------------------------------

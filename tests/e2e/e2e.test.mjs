@@ -472,7 +472,7 @@ test('batch view: a CSV of 768 patients is scored in the worker, cross-checked, 
   assert.equal(r.rows, 768);
   assert.equal(r.problems.length, 0);
   assert.match(r.status, /Cross-checked with ONNX Runtime .*off the page/);
-  // With two cores the worker's helper scored half of the file (web/batch-parts.js joins them).
+  // With two cores the worker's helper scored half of the file (the core joins them: joinBatchParts).
   if (await page.evaluate(() => navigator.hardwareConcurrency >= 2)) assert.match(r.status, /on two threads/);
   // The worker built the aggregate report: the whole batch (768 >= k predictions, nothing pending
   // in this fresh profile) is one report, and it reaches the server.
@@ -644,7 +644,7 @@ test('batch view: a table that disagrees with ONNX Runtime is withheld whole, an
   await ctx.route('**/batch-worker.js', async (route) => {
     const res = await route.fetch();
     const original = await res.text();
-    const body = original.replace('return { ...joinBatchParts(parts), threads:', 'const j = joinBatchParts(parts); j.margins[0] += 0.01; return { ...j, threads:');
+    const body = original.replace('const joined = answered(core.joinBatchParts(parts));', 'const joined = answered(core.joinBatchParts(parts)); joined.margins[0] += 0.01;');
     nudged = body !== original;
     await route.fulfill({ response: res, body });
   });

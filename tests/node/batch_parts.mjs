@@ -1,5 +1,5 @@
 // tests/node/batch_parts.mjs — a file scored in parts, as the batch worker and its helper do,
-// joined by web/batch-parts.js, is exactly the whole file's table.
+// joined by the core (joinBatchParts: core_batch_join), is exactly the whole file's table.
 //
 // Usage: node --no-experimental-fetch batch_parts.mjs CORE.mjs BUNDLE TRUST INPUT...
 //   INPUT: CSV or FHIR R4 (Bundle or NDJSON) files of patients for BUNDLE's model.
@@ -8,16 +8,22 @@
 //     interleaved, out-of-order turns; joined in part order, for 2, 3, 7 and 1024 parts (more
 //     parts than rows: empty parts), the table, features and margins equal the whole file's bit
 //     for bit, and the meta (rows, warnings, patients, problems in row order) is the same;
-//   - a part out of range is refused with the problem "bad_part"; parts joined out of order are
-//     refused;
+//   - a part out of range is refused with the problem "bad_part"; parts joined out of order,
+//     or a part missing, are refused with it too;
+//   - the part count the worker uses (file.parts(): core_batch_part_count) covers the file;
 // and the batch worker's warm-up file (model.warmUpCsv) validates and scores every row.
 // Prints "N passed, M failed" and exits non-zero on any failure.
 import { readFileSync } from 'node:fs';
 import { loadBundle } from './load_core.mjs';
-import { joinBatchParts } from '../../web/batch-parts.js';
 
 const [corePath, bundlePath, trustPath, ...inputs] = process.argv.slice(2);
-const { model, info } = await loadBundle(corePath, bundlePath, trustPath);
+const { core, model, info } = await loadBundle(corePath, bundlePath, trustPath);
+// The core's join, its meta parsed (as the batch worker reads it); its refusal thrown.
+function joinBatchParts(parts) {
+  const joined = core.joinBatchParts(parts);
+  if (joined.ok === false) throw new Error(joined.problems.map((p) => `${p.code}: ${p.message}`).join(' '));
+  return { ...joined, meta: JSON.parse(joined.meta) };
+}
 let passed = 0, failed = 0;
 const check = (ok, what) => { if (ok) passed++; else { failed++; console.error('FAIL', what); } };
 const same = (a, b) => a.length === b.length && a.every((v, i) => Object.is(v, b[i]));
@@ -65,9 +71,13 @@ function checkFile(name, text, wantProblems) {
     check(bad.rows === 0 && bad.problems.length === 1 && bad.problems[0].code === 'bad_part' && bad.problems[0].field === 'part',
           `${name}: part ${part} of ${parts} is refused: ${JSON.stringify(bad.problems)}`);
   }
-  let outOfOrder = '';
+  let outOfOrder = '', missing = '';
   try { joinBatchParts([threads[1].table(1, 2, '', 0), threads[0].table(0, 2, '', 0)]); } catch (e) { outOfOrder = e.message; }
-  check(/out of order/.test(outOfOrder), `${name}: parts joined out of order are refused (${outOfOrder})`);
+  check(/^bad_part: .*out of order/.test(outOfOrder), `${name}: parts joined out of order are refused (${outOfOrder})`);
+  try { joinBatchParts([threads[0].table(0, 2, '', 0)]); } catch (e) { missing = e.message; }
+  check(/^bad_part: /.test(missing), `${name}: a part missing is refused (${missing})`);
+  const count = threads[0].parts(), rows = threads[0].rows();
+  check(count === Math.max(1, Math.min(1024, Math.ceil(rows / 500))), `${name}: ${rows} rows are scored in ${count} parts`);
   threads.forEach((f) => f.delete());
 }
 

@@ -70,6 +70,10 @@ for (const t of texts) {
 answers('checkTable with arrays of the wrong sizes', () => model.checkTable(new Float64Array(5), new Float64Array(2), new Float32Array(3), new Float32Array(1), 7));
 answers('checkBackground of a tree model', () => model.checkBackground(new Float32Array(4)));
 answers('warmUpCsv(-1)', () => model.warmUpCsv(-1), { json: false });
+// The page's clock has a fraction of a second: the report days are those of its whole second.
+const timing = answers('reportTiming(now)', () => core.reportTiming(1800000000.75));
+check(timing && timing.oldest_day === '2027-01-14' && timing.newest_day === '2027-01-16' && timing.send_after_seconds.length === 2,
+      `reportTiming(1800000000.75): ${JSON.stringify(timing)}`);
 // What-if edits are one patient; another patient is not (the rule itself: tests/unit/test_drift.cpp).
 check(JSON.parse(model.samePatient('{"values": [2, 120, 70, null]}', '{"values": [2, 190, 70, null]}')).same === true, 'a what-if edit is the same patient');
 check(JSON.parse(model.samePatient('{"values": [2, 120, 70, null]}', '{"values": [5, 95, 60, null]}')).same === false, 'another patient is not');

@@ -8,7 +8,7 @@ const require = createRequire(import.meta.url);
 export const ort = require(path.resolve(path.dirname(new URL(import.meta.url).pathname), '../../web/node_modules/onnxruntime-web'));
 ort.env.wasm.numThreads = 1;
 
-// Returns { model, info } for BUNDLE verified against TRUST by the core at CORE.mjs; exits on refusal.
+// Returns { core, model, info } for BUNDLE verified against TRUST by the core at CORE.mjs; exits on refusal.
 export async function loadBundle(corePath, bundlePath, trustPath) {
   // Emscripten 3.1.6's ES module output still reads __dirname and require() under Node.
   globalThis.__dirname = path.dirname(path.resolve(corePath));
@@ -18,5 +18,5 @@ export async function loadBundle(corePath, bundlePath, trustPath) {
   const loaded = core.loadBundle(new Uint8Array(readFileSync(bundlePath)), readFileSync(trustPath, 'utf8'), Date.now() / 1000, '{}');
   if (!loaded.ok()) { console.error('load failed:', loaded.error()); process.exit(1); }
   const model = loaded.model();
-  return { model, info: JSON.parse(model.info()) };
+  return { core, model, info: JSON.parse(model.info()) };
 }

@@ -8,6 +8,8 @@
 //     gives the same probabilities (<= 1e-5), and base + sum(phi) equals ORT's own margin (<= 1e-4).
 //   Regression: the one predicted value in place of the probabilities, ONNX Runtime's output
 //   "value"; ONNX Runtime computes in float32, so its differences are relative to max(1, |value|).
+//   The tensors are the ones the core's model info names (onnx.input, .output, .margin): the
+//   session's own input and output names must be those.
 // The batch table in parts: tests/node/batch_parts.mjs.
 // Prints "N passed, M failed" and exits non-zero on any failure.
 import { readFileSync } from 'node:fs';
@@ -45,15 +47,19 @@ const session = await ort.InferenceSession.create(new Uint8Array(model.onnx()), 
 const n = wasm.rows.length, F = features.length;
 const x = new Float32Array(n * F);
 wasm.rows.forEach((r, i) => r.features.forEach((v, j) => { x[i * F + j] = v === null ? NaN : v; }));
-const out = await session.run({ input: new ort.Tensor('float32', x, [n, F]) });
-const ortValues = regression ? out.value.data : out.probabilities.data;
+check(session.inputNames.join() === info.onnx.input, `the model info's ONNX input "${info.onnx.input}" is the session's (${session.inputNames})`);
+check(session.outputNames.includes(info.onnx.output) && session.outputNames.includes(info.onnx.margin),
+      `the model info's ONNX outputs "${info.onnx.output}", "${info.onnx.margin}" are the session's (${session.outputNames})`);
+check(info.onnx.output === (regression ? 'value' : 'probabilities'), `a ${info.schema.outputs.kind} model's output is "${info.onnx.output}"`);
+const out = await session.run({ [info.onnx.input]: new ort.Tensor('float32', x, [n, F]) });
+const ortValues = out[info.onnx.output].data;
 const scale = (v) => (regression ? Math.max(1, Math.abs(v)) : 1);
 let maxOrtP = 0, maxMargin = 0;
 for (let i = 0; i < n; i++) {
   const r = wasm.rows[i];
   for (let k = 0; k < K; k++) maxOrtP = Math.max(maxOrtP, Math.abs(ortValues[i * K + k] - r.probabilities[k]) / scale(r.probabilities[k]));
-  const m = out.margin.data;
-  const M = out.margin.dims[1];
+  const m = out[info.onnx.margin].data;
+  const M = out[info.onnx.margin].dims[1];
   const ortMargins = Array.from(m.slice(i * M, (i + 1) * M));
   r.explanation.outputs.forEach((e, o) => {
     const sum = e.base + e.contributions.reduce((a, b) => a + b, 0);

@@ -4,11 +4,15 @@
 // The same code runs as wasm in the Node tests and the browser.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
+#include <cstring>
 #include <numeric>
 
+#include "bundle/crypto.h"
 #include "client/core_api.h"
 #include "imaging/dicom.h"
+#include "drift/report.h"
 #include "support.h"
 
 namespace ldx {
@@ -47,6 +51,45 @@ TEST(Client, LoadsASignedBundleAndRefusesATamperedOneWithAReason) {
     EXPECT_EQ(old.error["code"], "rollback");
     EXPECT_EQ(old.error["shown"],
               "This model file is older than one already used on this device, so it was refused (possible rollback).");
+}
+
+// The page runs the bundle's ONNX file beside the core and compares the outputs the model info
+// names: a classifier's probabilities, a regression's value, and the margins (trees); an
+// imported model's own output (no margins); none for an imaging model (its tensors are under
+// "imaging"). Each name is a tensor of the bundle's ONNX graph (its bytes hold the name).
+TEST(Client, TheModelInfoNamesTheOnnxOutputsThePageCompares) {
+    const auto in_graph = [](const LoadedModel& m, const std::string& name) {
+        return m.model.onnx.find(name) != std::string::npos;
+    };
+    struct Want {
+        std::string task, output;
+        int width;
+        bool margin;
+    };
+    for (const Want& w : {Want{"pima-diabetes", "probabilities", 2, true}, Want{"pbc-stage", "probabilities", 4, true},
+                          Want{"diabetes-progression", "value", 1, true}}) {
+        auto m = load(w.task);
+        ASSERT_TRUE(m);
+        const Json onnx = core_model_info(*m)["onnx"];
+        EXPECT_EQ(onnx["output"], w.output) << w.task;
+        EXPECT_EQ(onnx["output_width"], w.width) << w.task;
+        EXPECT_EQ(onnx["margin"], "margin") << w.task;
+        EXPECT_EQ(onnx["input"], "input") << w.task;
+        for (const char* key : {"input", "output", "margin"})
+            EXPECT_TRUE(in_graph(*m, onnx[key].get<std::string>())) << w.task << " " << key;
+    }
+    auto regression = load("diabetes-progression");
+    ASSERT_TRUE(regression);
+    EXPECT_FALSE(in_graph(*regression, "probabilities"));  // the name a classifier's output has
+    auto mlp = load("wdbc-mlp");
+    ASSERT_TRUE(mlp && mlp->model.sampler);
+    const Json onnx = core_model_info(*mlp)["onnx"];
+    EXPECT_EQ(onnx["output"], mlp->model.sampler->output);
+    EXPECT_TRUE(onnx["margin"].is_null());
+    EXPECT_TRUE(in_graph(*mlp, onnx["output"].get<std::string>()));
+    auto cnn = load("opacity-demo");
+    ASSERT_TRUE(cnn && cnn->model.imaging);
+    EXPECT_TRUE(core_model_info(*cnn)["onnx"].is_null());
 }
 
 TEST(Client, PredictsExplainsAndRefusesNamingTheField) {
@@ -224,6 +267,87 @@ TEST(Client, ABatchTableFollowsItsLayoutAndItsReportCompletesAtK) {
     EXPECT_EQ(kept["complete"][0]["n"], 20u);  // parts 0 and 2
 }
 
+// The batch worker scores a file in the parts the core counts, on two threads in any order, and
+// the core joins them: the joined table is the whole file's, bit for bit, with one list of
+// warning kinds (a part's own indices re-numbered), the ids, every problem in row order and the
+// parts' reports in part order. Parts out of order, missing or of another count are refused.
+TEST(Client, AFilesPartsJoinIntoTheWholeFilesTableAndTheirCountIsTheCores) {
+    EXPECT_EQ(core_batch_part_count(0), 1u);
+    EXPECT_EQ(core_batch_part_count(kBatchPartRows), 1u);
+    EXPECT_EQ(core_batch_part_count(kBatchPartRows + 1), 2u);
+    EXPECT_EQ(core_batch_part_count(10000), 10000 / kBatchPartRows);
+    EXPECT_EQ(core_batch_part_count(kBatchPartRows * kMaxBatchParts * 3), kMaxBatchParts);
+
+    auto m = load("pima-diabetes");
+    ASSERT_TRUE(m);
+    // Rows 0-9 leave the pressure out (a warning), rows 10-19 the triceps too, 20-29 give both:
+    // each part of 3 has its own warnings, numbered from 0 in the part.
+    std::string csv = "id,pregnant,glucose,pressure,triceps,insulin,mass,pedigree,age\n";
+    for (int i = 0; i < 30; ++i)
+        csv += "p" + std::to_string(i) + ",1," + std::to_string(90 + i) + "," + (i < 20 ? "" : "70") + "," +
+               (i >= 10 && i < 20 ? "" : "20") + ",," + std::to_string(25 + i % 10) + ",0.5," + std::to_string(25 + i) +
+               "\n";
+    csv.insert(csv.find("\np15,") + 1, "bad,1,abc,70,,,30,0.5,40\n");  // a problem in the middle part
+    const BatchFile file = core_open_batch(*m, csv, kNow);
+    const std::string day = "2026-11-29";
+    std::vector<BatchTable> whole;
+    whole.push_back(core_batch_table(*m, file, BatchPart{0, 1}, BatchReport{day, 7}));
+    auto one = core_batch_join(whole);
+    ASSERT_TRUE(one) << one.error().describe();
+    std::vector<BatchTable> parts;
+    for (size_t i = 0; i < 3; ++i)
+        parts.push_back(core_batch_table(*m, file, BatchPart{i, 3}, BatchReport{day, 7 + i}));
+    EXPECT_NE(json_dump(parts[0].meta["warning_kinds"]), json_dump(parts[1].meta["warning_kinds"]));
+    auto joined = core_batch_join(parts);
+    ASSERT_TRUE(joined) << joined.error().describe();
+    // Bit for bit (missing values are NaN, which == does not equal).
+    const auto same_bits = [](const auto& a, const auto& b) {
+        return a.size() == b.size() && std::memcmp(a.data(), b.data(), a.size() * sizeof(a[0])) == 0;
+    };
+    EXPECT_TRUE(same_bits(joined->table, one->table));
+    EXPECT_TRUE(same_bits(joined->features, one->features));
+    EXPECT_TRUE(same_bits(joined->margins, one->margins));
+    EXPECT_EQ(joined->table.size(), 30 * batch_layout(m->model.schema).stride());
+    EXPECT_EQ(joined->meta["rows"], 30);
+    EXPECT_EQ(joined->meta["problems"].size(), 1u);
+    EXPECT_EQ(joined->meta["patients"][29], "p29");
+    EXPECT_EQ(joined->meta["part"], (Json{{"index", 0}, {"count", 1}, {"rows_in_file", 31}}));
+    // Everything but the reports (randomized from each part's own seed) is the whole file's.
+    ASSERT_EQ(joined->meta["part_reports"].size(), 3u);
+    EXPECT_EQ(one->meta["part_reports"].size(), 1u);
+    Json a = joined->meta, b = one->meta;
+    a.erase("part_reports");
+    b.erase("part_reports");
+    EXPECT_EQ(json_dump(a), json_dump(b));
+    uint64_t reported = 0;
+    for (const Json& r : joined->meta["part_reports"]) reported += r["pending"]["n"].get<uint64_t>();
+    EXPECT_EQ(reported, 30u);
+    // Each row's warnings name the same fields as in its own part.
+    const auto warned = [](const Json& meta, size_t row, size_t first) {
+        std::vector<std::string> fields;
+        for (const Json& k : meta["warnings"][row - first])
+            fields.push_back(meta["warning_kinds"][k.get<size_t>()]["field"]);
+        return fields;
+    };
+    const size_t first_of_2 = parts[0].meta["rows"].get<size_t>() + parts[1].meta["rows"].get<size_t>();
+    EXPECT_EQ(warned(joined->meta, 29, 0), warned(parts[2].meta, 29, first_of_2));
+    EXPECT_EQ(warned(joined->meta, 15, 0), warned(parts[1].meta, 15, parts[0].meta["rows"].get<size_t>()));
+    EXPECT_EQ(warned(joined->meta, 15, 0).size(), warned(joined->meta, 5, 0).size() + 1);  // the triceps too
+
+    // Out of order, missing, of another count, or not the core's: refused, naming the part.
+    std::vector<BatchTable> swapped{parts[1], parts[0], parts[2]};
+    auto refused = core_batch_join(swapped);
+    ASSERT_FALSE(refused);
+    EXPECT_EQ(refused.error().code, "bad_part");
+    EXPECT_EQ(refused.error().field, "part");
+    EXPECT_NE(refused.error().message.find("part 0 of 3"), std::string::npos) << refused.error().message;
+    EXPECT_FALSE(core_batch_join(std::span(parts).first(2)));
+    EXPECT_FALSE(core_batch_join(std::span<const BatchTable>{}));
+    std::vector<BatchTable> damaged = parts;
+    damaged[2].meta = Json(nullptr);
+    EXPECT_FALSE(core_batch_join(damaged));
+}
+
 TEST(Client, OnePatientAtATimeCompletesAReportAtKAndWhatIfEditsAreOnePatient) {
     auto m = load("pima-diabetes");
     ASSERT_TRUE(m);
@@ -317,6 +441,121 @@ TEST(Client, TheDicomDecoderIsHandedInAndWithoutOneDicomIsRefusedWithTheReason) 
     EXPECT_EQ(other.header["frames"], 3);
     EXPECT_EQ(other.header["frame"], 2);
     EXPECT_EQ(other.header["view"], "PA");
+}
+
+// The page asks the core which decoder an image file goes to, from its first bytes; a format the
+// model does not read is refused in the clinician's words, naming what it reads and what the
+// file is. The DICOM path itself refuses the same way.
+TEST(Client, AnImageFilesFormatIsToldFromItsBytesAndCheckedAgainstTheModel) {
+    auto m = load("opacity-demo");
+    ASSERT_TRUE(m && m->model.schema.image);
+    const std::string png("\x89PNG\r\n\x1a\n\0\0\0\rIHDR", 16), jpeg("\xff\xd8\xff\xe0\0\x10JFIF", 10);
+    const std::string dicom = std::string(128, '\0') + "DICM";
+    EXPECT_EQ(core_image_kind(*m, png)["format"], "png");
+    EXPECT_EQ(core_image_kind(*m, jpeg)["format"], "jpeg");
+    EXPECT_EQ(core_image_kind(*m, dicom)["format"], "dicom");
+    EXPECT_EQ(core_image_kind(*m, png.substr(0, 4))["format"], "dicom");  // not a whole PNG signature
+
+    m->model.schema.image->formats = {ImageFormat::dicom};
+    const Json refused = core_image_kind(*m, png);
+    ASSERT_FALSE(refused["ok"].get<bool>());
+    EXPECT_EQ(refused["problems"][0]["code"], "unsupported_image");
+    EXPECT_EQ(refused["problems"][0]["message"], "This model reads DICOM files only; this file is a PNG image.");
+    EXPECT_TRUE(core_image_kind(*m, dicom)["ok"].get<bool>());
+
+    m->model.schema.image->formats = {ImageFormat::png, ImageFormat::jpeg};
+    const Json not_dicom = core_image_kind(*m, dicom);
+    ASSERT_FALSE(not_dicom["ok"].get<bool>());
+    EXPECT_EQ(
+        not_dicom["problems"][0]["message"],
+        "This model reads PNG or JPEG files only; this file is not a PNG or JPEG image (it may be a DICOM file).");
+    const ImageStart start = core_image_start_dicom(*m, &dicom_decode, dicom, 0);
+    EXPECT_FALSE(start.job);
+    EXPECT_EQ(start.error["problems"][0], not_dicom["problems"][0]);
+
+    auto tabular = load("pima-diabetes");
+    ASSERT_TRUE(tabular);
+    EXPECT_EQ(core_image_kind(*tabular, png)["problems"][0]["code"], "not_imaging");
+}
+
+// The limits on what the page passes are the core's: an image's sides (the preprocessing's own), a DICOM frame, images
+// per ONNX Runtime run, warm-up rows. Outside them an image is refused with its reason, a run holds one image, a
+// warm-up file only the header.
+TEST(Client, TheLimitsOnWhatThePagePassesAreTheCores) {
+    auto m = load("opacity-demo");
+    ASSERT_TRUE(m && m->model.schema.image);
+    const int64_t side = 64;
+    std::vector<uint8_t> rgba(static_cast<size_t>(side * side * 4));
+    for (size_t i = 0; i < rgba.size(); ++i) rgba[i] = i % 4 == 3 ? 255 : static_cast<uint8_t>((i / 4) % 251);
+    for (const auto& [w, h] : {std::pair<int64_t, int64_t>{0, side}, {side, int64_t{kMaxImageSide} + 1}, {-1, -1}}) {
+        const ImageStart s = core_image_start(*m, rgba, w, h);
+        ASSERT_FALSE(s.job) << w << " x " << h;
+        EXPECT_EQ(s.error["problems"][0]["code"], "bad_image");
+        EXPECT_NE(s.error["problems"][0]["message"].get<std::string>().find(
+                      "pixels; images of 1 to " + std::to_string(kMaxImageSide) + " pixels per side are read"),
+                  std::string::npos);
+    }
+    // At the limit the size is allowed, and the pixels must match it (a reason of its own).
+    const ImageStart wide = core_image_start(*m, rgba, int64_t{kMaxImageSide}, 1);
+    ASSERT_FALSE(wide.job);
+    EXPECT_EQ(wide.error["problems"][0]["message"], "the decoded image's size does not match its pixels");
+    const ImageStart s = core_image_start(*m, rgba, side, side);
+    ASSERT_TRUE(s.job) << json_dump(s.error);
+    const auto& in = *m->model.schema.image;
+    const size_t one = static_cast<size_t>(in.channels * in.height * in.width);
+    EXPECT_EQ(core_image_pending(*m, *s.job), 1u);
+    EXPECT_EQ(core_image_inputs(*m, *s.job, 1).size(), one);
+    EXPECT_EQ(core_image_inputs(*m, *s.job, 0), core_image_inputs(*m, *s.job, 1));
+    EXPECT_EQ(core_image_inputs(*m, *s.job, kMaxImagesPerRun + 1).size(), one);
+    EXPECT_EQ(core_image_inputs(*m, *s.job, kMaxImagesPerRun).size(), one);  // the stage has one image
+    for (const int64_t frame : {int64_t{-1}, kMaxDicomFrames}) {
+        const ImageStart d = core_image_start_dicom(*m, &dicom_decode, std::string(128, '\0') + "DICM", frame);
+        ASSERT_FALSE(d.job);
+        EXPECT_EQ(d.error["problems"][0]["code"], "bad_frame");
+        EXPECT_EQ(d.error["problems"][0]["field"], "frame");
+    }
+
+    auto t = load("pima-diabetes");
+    ASSERT_TRUE(t);
+    const auto lines = [](const std::string& csv) { return std::count(csv.begin(), csv.end(), '\n'); };
+    EXPECT_EQ(lines(core_warm_up_csv(*t, 3)), 4);
+    EXPECT_EQ(lines(core_warm_up_csv(*t, -1)), 1);
+    EXPECT_EQ(lines(core_warm_up_csv(*t, kMaxWarmUpRows + 1)), 1);
+}
+
+// When a report is sent and how long it is kept: one rule (drift/report.h) that the page reads
+// from the model info and reportTiming, the app says in words and the server applies to the days
+// it takes.
+TEST(Client, ReportTimingIsOneRuleThePageTheWordsAndTheServerRead) {
+    const int64_t noon = 1800000000 - 1800000000 % 86400 + 12 * 3600;  // 2027-01-15T12:00:00Z
+    const ReportDays d = report_days(noon);
+    EXPECT_EQ(utc_day(noon), "2027-01-15");
+    EXPECT_EQ(d.oldest, "2027-01-14");
+    EXPECT_EQ(d.newest, "2027-01-16");
+    EXPECT_TRUE(report_day_current("2027-01-14", noon));
+    EXPECT_TRUE(report_day_current("2027-01-16", noon));
+    EXPECT_FALSE(report_day_current("2027-01-13", noon));
+    EXPECT_FALSE(report_day_current("2027-01-17", noon));
+    EXPECT_FALSE(report_day_current("2027-01-15x", noon));
+    EXPECT_FALSE(report_day_current("", noon));
+    // Just before midnight the oldest day is still the day before.
+    EXPECT_EQ(report_days(noon + 12 * 3600 - 1).oldest, "2027-01-14");
+    EXPECT_EQ(report_days(noon + 12 * 3600).oldest, "2027-01-15");
+
+    const Json t = report_timing_json(noon);
+    EXPECT_EQ(t["send_after_seconds"], Json::array({60, 6 * 3600}));
+    EXPECT_EQ(t["oldest_day"], d.oldest);
+    EXPECT_EQ(t["newest_day"], d.newest);
+    EXPECT_EQ(report_timing_words(),
+              "A complete report leaves at a random moment between 1 minute and 6 hours later, so its arrival does "
+              "not show when you worked; reports not sent by the next day are deleted.");
+    auto m = load("pima-diabetes");
+    ASSERT_TRUE(m);
+    const Json privacy = core_model_info(*m)["privacy"];
+    EXPECT_EQ(privacy["send_after_seconds"], t["send_after_seconds"]);
+    EXPECT_EQ(privacy["hold_seconds"], kPatientHoldSeconds);
+    EXPECT_EQ(privacy["keep_days"], 1);
+    EXPECT_FALSE(privacy.contains("oldest_day"));  // a time of day, not the model's: reportTiming(now)
 }
 
 TEST(Client, AModelsIndexThatIsNotSignedIsRefused) {

@@ -1807,9 +1807,8 @@ void draw_reporting(AppState& s) {
         privacy.k_min);
     ImGui::TextWrapped(
         "Each patient counts once: changing values to see what would change the result, then predicting again, "
-        "counts as the same patient (the last prediction is the one counted), and a file counts once a day. A "
-        "complete report leaves at a random moment between 1 minute and 6 hours later, so its arrival does not show "
-        "when you worked; reports not sent by the next day are deleted.");
+        "counts as the same patient (the last prediction is the one counted), and a file counts once a day. %s",
+        report_timing_words().c_str());
     if (privacy.counting == Privacy::Counting::one_histogram)
         ImGui::TextWrapped(
             "Privacy budget: a patient counted in a report spends epsilon = %s of privacy in all: the patient is "

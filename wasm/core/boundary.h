@@ -89,6 +89,13 @@ std::vector<T> array_from_js(const emscripten::val& typed) {
     return out;
 }
 
+// A number from JavaScript (finite, at most 2^53 in size: from_js below) as the whole number the
+// core checks against its own limits; `otherwise` when it has a fraction.
+inline int64_t whole_or(double x, int64_t otherwise) {
+    return std::isfinite(x) && std::fabs(x) <= 9007199254740992.0 && x == std::floor(x) ? static_cast<int64_t>(x)
+                                                                                        : otherwise;
+}
+
 template <class T>
 inline constexpr bool kFromAnyJs =
     std::is_same_v<T, std::string> || std::is_same_v<T, double> || std::is_same_v<T, int> || std::is_same_v<T, bool> ||

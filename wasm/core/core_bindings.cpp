@@ -38,6 +38,7 @@ EMSCRIPTEN_BINDINGS(localdx_core) {
         .method<&CoreModel::checkBackground>("checkBackground")
         .method<&CoreModel::reportAdd>("reportAdd")
         .method<&CoreModel::samePatient>("samePatient")
+        .method<&CoreModel::imageKind>("imageKind")
         .method<&CoreModel::imageJob>("imageJob")
         .method<&CoreModel::imageJobDicom>("imageJobDicom")
         .method<&CoreModel::checkTensors>("checkTensors")
@@ -53,6 +54,7 @@ EMSCRIPTEN_BINDINGS(localdx_core) {
         .method<&CoreImageJob::display>("display");
     b::Class<CoreBatchFile>("CoreBatchFile")
         .method<&CoreBatchFile::rows>("rows")
+        .method<&CoreBatchFile::parts>("parts")
         .method<&CoreBatchFile::table>("table");
     b::Class<LoadOutcome>("LoadOutcome")
         .method<&LoadOutcome::ok>("ok")
@@ -60,6 +62,8 @@ EMSCRIPTEN_BINDINGS(localdx_core) {
         .method<&LoadOutcome::model>("model");
     b::function<&load_bundle_js>("loadBundle");
     b::function<&verify_index_js>("verifyIndex");
+    b::function<&join_batch_parts_js>("joinBatchParts");
+    b::function<&report_timing_js>("reportTiming");
     b::function<&heap_in_use>("heapInUse");
     b::function<&decode_dicom_js>("decodeDicom");
     b::function<&b::table_json>("boundaryTable");

@@ -6,6 +6,7 @@
 #pragma once
 #include <emscripten/val.h>
 
+#include <algorithm>
 #include <cmath>
 #include <memory>
 #include <string>
@@ -13,6 +14,7 @@
 
 #include "client/core_api.h"
 #include "boundary.h"
+#include "drift/report.h"
 #include "imaging/dicom.h"
 
 namespace ldx {
@@ -62,6 +64,8 @@ class CoreBatchFile {
 public:
     CoreBatchFile(std::shared_ptr<LoadedModel> m, BatchFile f) : m_(std::move(m)), f_(std::move(f)) {}
     double rows() const { return static_cast<double>(f_.rows.size()); }
+    // How many parts to score it in (core_batch_part_count).
+    double parts() const { return static_cast<double>(core_batch_part_count(f_.rows.size())); }
     // report_day "" : no reports; else the part's reports, seeded from report_seed (a 53-bit integer).
     emscripten::val table(double part, double parts, const std::string& report_day, double report_seed) {
         return table_to_js(core_batch_table(*m_, f_, batch_part_from_js(part, parts),
@@ -81,16 +85,11 @@ public:
     bool ok() const { return s_.job.has_value(); }
     std::string error() const { return json_dump(s_.error); }
     std::string header() const { return json_dump(s_.header); }
-    double pending() const {
-        const Model& m = m_->model;
-        return s_.job && m.imaging ? static_cast<double>(image_job_pending(*s_.job, *m.imaging, *m.schema.image)) : 0;
-    }
+    double pending() const { return s_.job ? static_cast<double>(core_image_pending(*m_, *s_.job)) : 0; }
     // Up to max_count images of the stage, as one Float32Array [count, C, H, W].
     emscripten::val inputs(double max_count) const {
-        const Model& m = m_->model;
-        if (!s_.job || !m.imaging) return array_to_js(std::vector<float>{});
-        const size_t n = max_count >= 1 && max_count <= 4096 ? static_cast<size_t>(max_count) : 1;
-        return array_to_js(image_job_inputs(*s_.job, *m.imaging, *m.schema.image, n));
+        if (!s_.job) return array_to_js(std::vector<float>{});
+        return array_to_js(core_image_inputs(*m_, *s_.job, boundary::whole_or(max_count, 0)));
     }
     std::string give(const emscripten::val& probabilities, const emscripten::val& map, double explained) {
         if (!s_.job) return error();
@@ -129,9 +128,7 @@ public:
     CoreBatchFile openBatch(const std::string& text, double now) const {
         return CoreBatchFile(m_, core_open_batch(*m_, text, static_cast<int64_t>(now)));
     }
-    std::string warmUpCsv(double rows) const {
-        return core_warm_up_csv(*m_, rows > 0 && rows <= 100000 ? static_cast<size_t>(rows) : 0);
-    }
+    std::string warmUpCsv(double rows) const { return core_warm_up_csv(*m_, boundary::whole_or(rows, -1)); }
     // A file's part reports (each part's meta "reports", as a JSON array) joined with the pending one.
     std::string reportMerge(const std::string& pending, const std::string& parts_json, const std::string& day) const {
         return json_dump(core_report_merge(*m_, pending, parts_json, day));
@@ -178,16 +175,19 @@ public:
     std::string samePatient(const std::string& previous, const std::string& next) const {
         return json_dump(core_same_patient(previous, next));
     }
-    // Imaging models: an image the browser decoded (RGBA), or a DICOM file's bytes.
+    // Imaging models: which decoder a file goes to (its first bytes), or why the model refuses it.
+    std::string imageKind(const emscripten::val& first_bytes) const {
+        return json_dump(core_image_kind(*m_, bytes_from_js(first_bytes)));
+    }
+    // An image the browser decoded (RGBA), or a DICOM file's bytes.
     CoreImageJob imageJob(const emscripten::val& rgba, double width, double height) const {
         const std::string bytes = bytes_from_js(rgba);
-        const auto side = [](double v) { return v >= 1 && v <= 65536 ? static_cast<int>(v) : 0; };
         return CoreImageJob(m_, core_image_start(*m_, {reinterpret_cast<const uint8_t*>(bytes.data()), bytes.size()},
-                                                 side(width), side(height)));
+                                                 boundary::whole_or(width, 0), boundary::whole_or(height, 0)));
     }
     CoreImageJob imageJobDicom(const emscripten::val& file, double frame) const {
-        const int f = frame >= 0 && frame < 100000 ? static_cast<int>(frame) : 0;
-        return CoreImageJob(m_, core_image_start_dicom(*m_, kDicomDecoder, bytes_from_js(file), f));
+        return CoreImageJob(
+            m_, core_image_start_dicom(*m_, kDicomDecoder, bytes_from_js(file), boundary::whole_or(frame, -1)));
     }
     // The bundle's check images (Float32Array) and ONNX Runtime's probabilities for them.
     emscripten::val checkTensors() const { return array_to_js(m_->model.check_tensors); }
@@ -223,7 +223,8 @@ inline emscripten::val decode_dicom_js(const emscripten::val& file, double frame
     if (!kDicomDecoder)
         return boundary::failure<emscripten::val>(
             {problem("unsupported_dicom", "DICOM files are not read here: this module has no DICOM decoder")});
-    auto p = kDicomDecoder(bytes_from_js(file), frame >= 0 && frame < 100000 ? static_cast<int>(frame) : 0);
+    const int64_t f = boundary::whole_or(frame, 0);
+    auto p = kDicomDecoder(bytes_from_js(file), f >= 0 && f < kMaxDicomFrames ? static_cast<int>(f) : 0);
     if (!p) return boundary::failure<emscripten::val>(p.problems());
     out.set("ok", true);
     out.set("width", p->width);
@@ -232,6 +233,34 @@ inline emscripten::val decode_dicom_js(const emscripten::val& file, double frame
     out.set("frames", p->frames);
     out.set("values", array_to_js(p->values));
     return out;
+}
+
+// A file's parts as the batch worker holds them ([{meta (JSON text), table, features, margins}],
+// in part order), joined by the core (core_batch_join): one {meta, table, features, margins}.
+inline emscripten::val join_batch_parts_js(const emscripten::val& parts) {
+    if (!parts.isArray() || parts["length"].as<size_t>() > kMaxBatchParts)
+        throw boundary::BadArgument("expected a file's parts (an array of at most " + std::to_string(kMaxBatchParts) +
+                                    ")");
+    std::vector<BatchTable> in(parts["length"].as<size_t>());
+    for (size_t i = 0; i < in.size(); ++i) {
+        const emscripten::val p = parts[i];
+        if (p.isNull() || p.isUndefined()) throw boundary::BadArgument("part " + std::to_string(i) + " is missing");
+        const std::string meta = boundary::from_js<std::string>(p["meta"], 0);
+        auto parsed = json_parse(meta, "batch part", JsonLimits{512u << 20, 8});
+        in[i].meta = parsed ? std::move(*parsed) : Json(nullptr);  // refused by the join, as any bad part
+        in[i].table = array_from_js<double>(p["table"]);
+        in[i].features = array_from_js<float>(p["features"]);
+        in[i].margins = array_from_js<double>(p["margins"]);
+    }
+    auto joined = core_batch_join(in);
+    if (!joined) return boundary::failure<emscripten::val>(joined.problems());
+    return table_to_js(std::move(*joined));
+}
+
+// When reports are sent and which days are kept at `now` (drift/report.h, report_timing_json),
+// in seconds as the page counts them (Date.now() / 1000: with a fraction).
+inline std::string report_timing_js(double now) {
+    return json_dump(report_timing_json(std::max<int64_t>(0, boundary::whole_or(std::floor(now), 0))));
 }
 
 inline std::string verify_index_js(const std::string& index, const std::string& trust, double now, double min_version) {

@@ -51,12 +51,6 @@ std::string number_text(double v) {
     return b;
 }
 
-std::string formats_text(const ImageInput& im) {
-    std::string s;
-    for (const ImageFormat f : im.formats) s += (s.empty() ? "" : ", ") + std::string(image_format_name(f));
-    return s;
-}
-
 // What was read, for standard error: never more of the header than modality, body part and view.
 std::string seen_text(ImageFormat format, const Pixels& p, int frame) {
     std::string s = std::string(image_format_name(format)) + ", " + std::to_string(p.width) + " x " +
@@ -110,9 +104,7 @@ int cmd_preprocess(const Args& a) {
     auto bytes = file_read(*image_path, size_t{1} << 30);
     if (!bytes) return fail(bytes.problems());
     const ImageFormat format = image_format_sniff(*bytes);
-    if (!schema->image->accepts(format))
-        return fail({problem("unsupported_image", "this model takes " + formats_text(*schema->image) + " files; " +
-                                                      *image_path + " looks like " + image_format_name(format))});
+    if (auto refused = image_format_refusal(*schema->image, format)) return fail({*refused});
     auto pixels = image_file_decode(*bytes, frame);
     if (!pixels) return fail(pixels.problems());
     std::fprintf(stderr, "localdx preprocess: %s\n", seen_text(format, *pixels, frame).c_str());
