@@ -1,4 +1,4 @@
-// wasm/app/operations_view.cpp — the Operations view: how the model shown is doing at the sites
+// wasm/app/views/operations_view.cpp — the Operations view: how the model shown is doing at the sites
 // that report to this server, read with an operator's token (docs/operations.md).
 //
 // Index of this file
