@@ -22,24 +22,17 @@ void validate_file(AppState& s, const std::string& name, const std::string& text
     s.validate.file_name = name;
     if (!s.model) return;
     const Model& m = s.model->model;
-    auto refuse = [&](const std::vector<Problem>& ps) { s.validate.problems = problems_json(ps); };
-    if (text.size() > kMaxPatientFileBytes)
-        return refuse({problem("too_large", "the file is larger than " + std::to_string(kMaxPatientFileBytes >> 20) +
-                                                " MB; split it into smaller files")});
-    const PatientFile file = patients_read(m.schema, text, PatientReadOptions{now, {}, m.schema.outputs.column});
-    if (!file.problems.empty()) return refuse(file.problems);
-    if (!file.has_labels) return refuse(validation_check(m.schema, file, {}).problems());
-    auto scored = validation_score(m, file);
-    if (!scored) return refuse(scored.problems());
-    if (auto ok = validation_check(m.schema, file, scored->labels); !ok) return refuse(ok.problems());
-    // 1000 resamples as `localdx evaluate` draws them; fewer for a large file (at least 200), so
-    // the page is not held for more than a few seconds.
-    const size_t rows = std::max<size_t>(scored->labels.size(), 1);
-    const int resamples = static_cast<int>(std::clamp<size_t>(kValidateResampleRows / rows, 200, 1000));
-    s.validate.report = validation_document(m, file, name, sha256_hex(text), *scored, resamples, 1);
-    s.validate.labels = std::move(scored->labels);
-    s.validate.probabilities = std::move(scored->probabilities);
-    s.validate.observed = std::move(scored->observed);
+    // The run `localdx evaluate` makes (metrics/validation.h): 1000 resamples as it draws them;
+    // fewer for a large file (at least 200), so the page is not held for more than a few seconds.
+    ValidationRun run = validation_run(m, text, name, ValidationRunOptions{now, 1000, 1, kValidateResampleRows});
+    if (!run.refused.empty()) {
+        s.validate.problems = problems_json(run.refused);
+        return;
+    }
+    s.validate.report = std::move(run.report);
+    s.validate.labels = std::move(run.scored.labels);
+    s.validate.probabilities = std::move(run.scored.probabilities);
+    s.validate.observed = std::move(run.scored.observed);
     s.validate.threshold = static_cast<float>(m.schema.outputs.threshold);
 }
 
