@@ -17,7 +17,7 @@ import { releasePatient, setReporting } from './reporting.js';
 //-----------------------------------------------------------------------------
 // [SECTION] The Operations view's request
 //-----------------------------------------------------------------------------
-// The Operations view's request (wasm/app/operations_view.cpp): the drift history and the current
+// The Operations view's request (wasm/app/views/operations_view.cpp): the drift history and the current
 // drift of a model, read with the operator's token. The token is only in this call's arguments
 // and the request's header: nothing here stores it (no localStorage, sessionStorage, IndexedDB,
 // and the service worker does not cache /api/).

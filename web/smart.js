@@ -165,7 +165,7 @@ async function returnPage() {
 // [SECTION] Save to chart
 //-----------------------------------------------------------------------------
 // The app shows what would be sent and sends it only when the clinician presses "Send to the
-// chart" (wasm/app/ui.cpp); the resource, with its time, is the core's (record/fhir.h
+// chart" (wasm/app/views/patient_chart.cpp); the resource, with its time, is the core's (record/fhir.h
 // fhir_result_resource) from the result as shown.
 async function saveToChart(resourceJson) {
   const status = (text) => globalThis.localdx.chartStatus(text);

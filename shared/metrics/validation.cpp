@@ -4,15 +4,18 @@
 //   [SECTION] Labels of a file of patients
 //   [SECTION] Scoring a labelled file
 //   [SECTION] The validation report
+//   [SECTION] One validation run
 //   [SECTION] Gates
 #include "metrics/validation.h"
 
+#include <algorithm>
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
 
 #include "base/text.h"
 #include "base/version.h"
+#include "bundle/crypto.h"
 #include "conformal/conformal.h"
 
 namespace ldx {
@@ -214,6 +217,47 @@ Json validation_report(const Schema& s, std::span<const int> labels, std::span<c
     Json out = evaluate(in);
     out["subgroups"] = evaluate_subgroups(s, labels, probabilities, values);
     return out;
+}
+
+//-----------------------------------------------------------------------------
+// [SECTION] One validation run
+//-----------------------------------------------------------------------------
+ValidationRun validation_run(const Model& m, std::string_view text, std::string_view file_name,
+                             const ValidationRunOptions& o) {
+    ValidationRun run;
+    if (text.size() > kMaxPatientFileBytes) {
+        run.refused = {problem("too_large", "the file is larger than " + std::to_string(kMaxPatientFileBytes >> 20) +
+                                                " MB; split it into smaller files")};
+        return run;
+    }
+    run.file = patients_read(m.schema, text, PatientReadOptions{o.now, {}, m.schema.outputs.column});
+    if (!run.file.problems.empty()) {
+        run.refused = run.file.problems;
+        return run;
+    }
+    if (!run.file.has_labels) {
+        run.refused = validation_check(m.schema, run.file, {}).problems();
+        return run;
+    }
+    auto scored = validation_score(m, run.file);
+    if (!scored) {
+        run.refused = scored.problems();
+        return run;
+    }
+    run.scored = std::move(*scored);
+    if (auto ok = validation_check(m.schema, run.file, run.scored.labels); !ok) {
+        run.refused = ok.problems();
+        return run;
+    }
+    run.bootstrap = o.bootstrap;
+    if (o.max_resample_rows > 0) {
+        const size_t rows = std::max<size_t>(run.scored.labels.size(), 1);
+        const size_t most = static_cast<size_t>(std::max(o.bootstrap, 0));
+        run.bootstrap =
+            static_cast<int>(std::clamp<size_t>(o.max_resample_rows / rows, std::min<size_t>(200, most), most));
+    }
+    run.report = validation_document(m, run.file, file_name, sha256_hex(text), run.scored, run.bootstrap, o.seed);
+    return run;
 }
 
 //-----------------------------------------------------------------------------

@@ -6,6 +6,7 @@
 //   [SECTION] Labels of a file of patients
 //   [SECTION] Scoring a labelled file
 //   [SECTION] The validation report
+//   [SECTION] One validation run
 //   [SECTION] Gates
 #pragma once
 #include <span>
@@ -77,6 +78,32 @@ Json validation_report(const Schema& schema, std::span<const int> labels, std::s
 //  bundle's prediction sets on this file (when it has them)}.
 Json validation_document(const Model& model, const PatientFile& file, std::string_view file_name,
                          std::string_view file_sha256, const ScoredFile& scored, int bootstrap, uint64_t seed);
+
+//-----------------------------------------------------------------------------
+// [SECTION] One validation run
+//-----------------------------------------------------------------------------
+// What `localdx evaluate` and the browser's Validate view both do with a labelled file: read it
+// (the schema's label column), score it, check its labels can give a report, and make the report.
+struct ValidationRunOptions {
+    int64_t now = 0;       // the reading's clock (FHIR: age from birthDate)
+    int bootstrap = 1000;  // resamples for the 95% intervals
+    uint64_t seed = 1;
+    // > 0: at most this many rows x resamples, so a page is not held long: a large file gets fewer
+    // resamples, never fewer than 200 (or `bootstrap`, when smaller).
+    size_t max_resample_rows = 0;
+};
+struct ValidationRun {
+    PatientFile file;              // as read, notices included
+    ScoredFile scored;             // the scored rows; left_out: every other row, with its reason
+    std::vector<Problem> refused;  // why the file gives no report (empty: `report` is its report)
+    int bootstrap = 0;             // the resamples drawn
+    Json report;                   // validation_document; null when refused
+};
+// Refusals: "too_large" (over kMaxPatientFileBytes), the file's reading problems, those of
+// validation_check (no label column, too few rows, one class, too few of a class) and of
+// validation_score (a model only ONNX Runtime runs).
+ValidationRun validation_run(const Model& model, std::string_view text, std::string_view file_name,
+                             const ValidationRunOptions& options);
 
 //-----------------------------------------------------------------------------
 // [SECTION] Gates

@@ -1,4 +1,4 @@
-// tests/e2e/operations.test.mjs — the Operations view (wasm/app/operations_view.cpp) against the
+// tests/e2e/operations.test.mjs — the Operations view (wasm/app/views/operations_view.cpp) against the
 // real server fed real randomized reports with a covariate shift on one field (node --test).
 //
 // Index of this file

@@ -89,7 +89,7 @@ struct Actions {
 //-----------------------------------------------------------------------------
 // [SECTION] Recording
 //-----------------------------------------------------------------------------
-// Around each frame's drawing (app.cpp): hooks on, nodes cleared; then merged, sent if changed.
+// Around each frame's drawing (frame_loop.cpp): hooks on, nodes cleared; then merged, sent if changed.
 void frame_begin();
 void frame_end(float scale);
 

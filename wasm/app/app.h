@@ -2,8 +2,9 @@
 //
 // Index of this file
 //   [SECTION] State (the one copy of everything the UI shows)
-//   [SECTION] Host calls (C++ -> the page's JavaScript)
-//   [SECTION] Drawing
+//   [SECTION] Frame loop (frame_loop.cpp)
+//   [SECTION] Host calls (C++ -> the page's JavaScript; host_bridge.cpp)
+//   [SECTION] Drawing (views/, one file per view)
 //
 // Immediate mode: the UI is a function of AppState. Widgets keep no copy of the patient record
 // or of the result; the form edits AppState::form, the result panel reads AppState::result.
@@ -11,6 +12,11 @@
 // core computes the features, probabilities and TreeSHAP and its result comes back here at once,
 // marked "being checked" while ONNX Runtime Web runs the bundle's model; the page then checks one
 // against the other, and a result they disagree on is withdrawn (app_set_result_checked).
+//
+// Its files: state.cpp (the state, the form, the page's messages read once), validate.cpp (the
+// Validate view's run), frame_loop.cpp (start-up and drawing on demand), host_bridge.cpp (app ->
+// page), app_bindings.cpp (page -> app, embind), views/ (one file per view: views/views.h), and
+// a11y.cpp, plot.cpp, widgets.h and palette.h, which every view uses.
 #pragma once
 #include <cmath>
 #include <map>
@@ -22,6 +28,10 @@
 #include "client/core_api.h"
 #include "conformal/conformal.h"
 #include "metrics/validation.h"
+
+namespace emscripten {
+class val;
+}
 
 namespace ldx::app {
 
@@ -74,7 +84,7 @@ struct ResultView {
     double conformal_level = 0.9;
     Check check;
     std::optional<Explanation> explanation;
-    double seq = 0;       // the page's number for this prediction (web/app.js)
+    double seq = 0;       // the page's number for this prediction (web/predict.js)
     int row = 0;          // batch rows: the file's 1-based row
     std::string patient;  // batch rows: the patient id, when the file has one
 };
@@ -196,7 +206,7 @@ struct ImagingState {
     float confirm_button[4] = {0, 0, 0, 0};  // "Yes, it is: show the result" (the image shown last asking)
 };
 
-// The Operations view (operations_view.cpp): the server's drift history and estimated performance
+// The Operations view (views/operations_view.cpp): the server's drift history and estimated performance
 // of the model shown, read with an operator's token (GET /api/v1/drift/history and /api/v1/drift),
 // read once when it arrives (operations_from_json). The token lives in this memory only, for the
 // session: never in localStorage, sessionStorage, IndexedDB or Cache Storage.
@@ -272,12 +282,12 @@ struct AppState {
     int select_tab = -1;              // a tab to bring forward next frame (0 patient, 1 batch, ...), -1 none
     float scale = 1.0f;               // devicePixelRatio
     bool contrast_more = false;       // prefers-contrast: more (the page says so, before and after start)
-    int frames_to_draw = 0;           // frames still to draw after the last event (app.cpp, frame loop)
+    int frames_to_draw = 0;           // frames still to draw after the last event (frame_loop.cpp)
     double last_draw = -1;            // when the last frame was drawn (seconds)
     long frames_drawn = 0;            // for the e2e test of drawing on demand
 };
 
-AppState& state();  // the app's single instance (owned by app.cpp's main)
+AppState& state();  // the app's single instance (state.cpp)
 
 // One batch row, as the explanation view reads it.
 ResultView batch_row(const AppState& s, int row);
@@ -308,9 +318,22 @@ void validate_file(AppState& s, const std::string& name, const std::string& text
 void validate_recalibrate(AppState& s);
 // Back to the bundle's own prediction sets: the local calibrator is forgotten (this model reloads).
 void validate_forget_calibration(AppState& s);
+// A calibrator this device fitted earlier on a site's file for this bundle (the page kept it):
+// the model's prediction sets come from it. False when it cannot be read for this model.
+bool apply_local_calibrator(AppState& s, const std::string& calibrator_json);
 
 //-----------------------------------------------------------------------------
-// [SECTION] Host calls
+// [SECTION] Frame loop (frame_loop.cpp)
+//-----------------------------------------------------------------------------
+// Called once by the page with the UI font (a Uint8Array): the canvas, Dear ImGui, the loop.
+void app_start(const emscripten::val& font_u8);
+// Something changed: the next `frames` frames are drawn (a message from the page: one frame to lay
+// it out, one to settle).
+inline constexpr int kFramesAfterMessage = 2;
+void wake(AppState& s, int frames = kFramesAfterMessage);
+
+//-----------------------------------------------------------------------------
+// [SECTION] Host calls (host_bridge.cpp)
 //-----------------------------------------------------------------------------
 void host_predict(const std::string& record_json);
 void host_open_csv();
@@ -326,7 +349,7 @@ void host_set_reporting(bool enabled);
 void host_choose_model(const std::string& name);
 void host_explain_row(int index);  // batch row, model-agnostic explainer (batch-worker.js computes it)
 void host_save_to_chart(const std::string& resource_json);  // web/smart.js sends it to the EHR
-void host_form_cleared();                  // the patient on the form is done with (reported once, web/app.js)
+void host_form_cleared();                  // the patient on the form is done with (reported once, web/reporting.js)
 void host_print(const std::string& text);  // the browser's print of this summary (for the chart)
 // The page fetches the model's drift history (from..to, days) and current drift with the operator's
 // token as `Authorization: Bearer` and hands both answers to app_set_operations.
@@ -338,11 +361,12 @@ void host_keep_calibrator(const std::string& sha256, const std::string& calibrat
 void host_forget_calibrator(const std::string& sha256);
 
 //-----------------------------------------------------------------------------
-// [SECTION] Drawing
+// [SECTION] Drawing (views/)
 //-----------------------------------------------------------------------------
+// The frame (views/frame.cpp): the header, then the tabs with one view each (views/views.h).
 void draw(AppState& s, float width, float height);
-void draw_image_view(AppState& s);  // imaging models (imaging_view.cpp), in place of the form
-void draw_operations(AppState& s);  // the Operations view (operations_view.cpp)
+void draw_image_view(AppState& s);  // imaging models (views/imaging_view.cpp), in place of the form
+void draw_operations(AppState& s);  // the Operations view (views/operations_view.cpp)
 // The Operations view's state for tests (viewState().operations): never the token.
 Json operations_view_state(const AppState& s);
 // The Image view's table as "Export results (CSV)" saves it.

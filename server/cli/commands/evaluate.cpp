@@ -4,7 +4,6 @@
 #include <string>
 #include <vector>
 
-#include "bundle/crypto.h"
 #include "cli/args.h"
 #include "io/files.h"
 #include "csv/csv.h"
@@ -310,24 +309,26 @@ int cmd_evaluate(const Args& a) {
     auto text = file_read(*data, kMaxPatientFileBytes);
     if (!text) return fail("evaluate", text.problems());
     const Schema& s = model->schema;
-    const PatientFile file = patients_read(s, *text, PatientReadOptions{unix_now(), {}, s.outputs.column});
+    // The run the browser's Validate view makes (metrics/validation.h); the rows left out are
+    // listed (or, with --strict, fail the file) before a refusal of what remains.
+    ValidationRun run =
+        validation_run(*model, *text, *data,
+                       ValidationRunOptions{unix_now(), static_cast<int>(*bootstrap), static_cast<uint64_t>(*seed), 0});
+    const PatientFile& file = run.file;
     if (!file.problems.empty()) return fail("evaluate", file.problems);
     for (const auto& n : file.notices) std::fprintf(stderr, "localdx evaluate: note: %s\n", n.describe().c_str());
-    if (!file.has_labels) return fail("evaluate", validation_check(s, file, {}).problems());
-    auto scored = validation_score(*model, file);
-    if (!scored) return fail("evaluate", scored.problems());
-    if (!scored->left_out.empty()) {
-        if (a.has("--strict")) return fail("evaluate", scored->left_out);
-        fail("evaluate", scored->left_out);
+    const ScoredFile& scored = run.scored;
+    if (!scored.left_out.empty()) {
+        if (a.has("--strict")) return fail("evaluate", scored.left_out);
+        fail("evaluate", scored.left_out);
     }
-    if (auto ok = validation_check(s, file, scored->labels); !ok) return fail("evaluate", ok.problems());
+    if (!run.refused.empty()) return fail("evaluate", run.refused);
 
-    Json report = validation_document(*model, file, *data, sha256_hex(*text), *scored, static_cast<int>(*bootstrap),
-                                      static_cast<uint64_t>(*seed));
+    Json report = std::move(run.report);
     if (auto column = a.get("--per-period")) {
-        auto periods = scored_periods(*text, file, *scored, *column, a.get("--period").value_or("year"));
+        auto periods = scored_periods(*text, file, scored, *column, a.get("--period").value_or("year"));
         if (!periods) return fail("evaluate", periods.problems());
-        report["periods"] = evaluate_periods(s, scored->labels, scored->probabilities, scored->observed, *periods);
+        report["periods"] = evaluate_periods(s, scored.labels, scored.probabilities, scored.observed, *periods);
         report["period_column"] = *column;
     } else if (a.get("--period")) {
         return fail("evaluate", problem("usage", "--period needs --per-period COLUMN"));
@@ -337,21 +338,21 @@ int cmd_evaluate(const Args& a) {
         auto o = validation_score(*baseline, file);
         if (!o) return fail("evaluate", o.problems());
         // Paired: both models on exactly the rows both could score.
-        if (o->labels.size() != scored->labels.size())
+        if (o->labels.size() != scored.labels.size())
             return fail("evaluate", problem("not_comparable", "the two bundles could not score the same rows (" +
-                                                                  std::to_string(scored->labels.size()) + " and " +
+                                                                  std::to_string(scored.labels.size()) + " and " +
                                                                   std::to_string(o->labels.size()) +
                                                                   "); fix the rows listed above first"));
         EvalInput mine{
-            &s,    scored->labels,  scored->probabilities, static_cast<int>(*bootstrap), static_cast<uint64_t>(*seed),
-            false, scored->observed};
+            &s,    scored.labels,  scored.probabilities, static_cast<int>(*bootstrap), static_cast<uint64_t>(*seed),
+            false, scored.observed};
         EvalInput theirs{&baseline->schema,
-                         scored->labels,
+                         scored.labels,
                          o->probabilities,
                          static_cast<int>(*bootstrap),
                          static_cast<uint64_t>(*seed),
                          false,
-                         scored->observed};
+                         scored.observed};
         report["compare"] = {{"baseline", bundle_lineage(*baseline)},
                              {"difference_is", "this bundle minus the baseline"},
                              {"figures", compare(theirs, mine)}};
@@ -359,10 +360,10 @@ int cmd_evaluate(const Args& a) {
     }
     bool all_pass = true;
     if (!gates.empty()) {
-        const Figures mine = validation_figures(s, scored->labels, scored->probabilities, scored->observed);
+        const Figures mine = validation_figures(s, scored.labels, scored.probabilities, scored.observed);
         Figures theirs;
         if (baseline)
-            theirs = validation_figures(baseline->schema, scored->labels, other->probabilities, scored->observed);
+            theirs = validation_figures(baseline->schema, scored.labels, other->probabilities, scored.observed);
         Json outcomes = Json::array();
         for (const GateRule& g : gates) {
             auto r = gate_check(s, g, mine, baseline ? &theirs : nullptr);
@@ -375,7 +376,7 @@ int cmd_evaluate(const Args& a) {
     const std::string out = format == "json" ? json_dump(report, 2) + "\n" : evaluate_text(s, report);
     if (auto path = a.get("--out")) {
         if (auto ok = file_write_atomic(*path, out); !ok) return fail("evaluate", ok.problems());
-        std::fprintf(stderr, "localdx evaluate: %zu patients -> %s\n", scored->labels.size(), path->c_str());
+        std::fprintf(stderr, "localdx evaluate: %zu patients -> %s\n", scored.labels.size(), path->c_str());
     } else {
         std::fwrite(out.data(), 1, out.size(), stdout);
     }

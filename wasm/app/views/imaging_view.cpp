@@ -1,4 +1,4 @@
-// wasm/app/imaging_view.cpp — the Image view of an imaging model: the images opened (one, or a
+// wasm/app/views/imaging_view.cpp — the Image view of an imaging model: the images opened (one, or a
 // batch with thumbnails), the selected one with its heat map, and the map's technical details.
 //
 // Index of this file

@@ -1,4 +1,4 @@
-// wasm/app/operations_view.cpp — the Operations view: how the model shown is doing at the sites
+// wasm/app/views/operations_view.cpp — the Operations view: how the model shown is doing at the sites
 // that report to this server, read with an operator's token (docs/operations.md).
 //
 // Index of this file
@@ -11,7 +11,7 @@
 // Nothing here is computed from patients: the server pools the randomized aggregate reports
 // (GET /api/v1/drift/history, /api/v1/drift) and this view only draws what it answered (read by
 // operations_json.cpp). The operator's token is typed here, kept in AppState for the session and
-// handed to the page's fetch as it is sent; it is never stored by the page (web/app.js,
+// handed to the page's fetch as it is sent; it is never stored by the page (web/host.js,
 // operationsFetch).
 #include <algorithm>
 #include <array>

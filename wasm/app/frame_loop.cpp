@@ -1,0 +1,206 @@
+// wasm/app/frame_loop.cpp — the app's lifecycle: GLFW/WebGL2 and Dear ImGui set up once, then a frame drawn only when
+// something may have changed.
+//
+// Index of this file
+//   [SECTION] Frame loop
+//   [SECTION] Start
+#include "app.h"
+
+#include <algorithm>
+
+#include "a11y.h"
+#include "palette.h"
+#include "widgets.h"
+
+#include <GLFW/glfw3.h>
+#include <emscripten.h>
+#include <emscripten/html5.h>
+#include <emscripten/val.h>
+
+#include "imgui.h"
+#include "imgui_internal.h"  // ErrorCheckEndFrameRecover
+#include "imgui_impl_glfw.h"
+#include "imgui_impl_opengl3.h"
+#include "boundary.h"
+
+namespace ldx::app {
+
+//-----------------------------------------------------------------------------
+// [SECTION] Frame loop
+//-----------------------------------------------------------------------------
+// The UI is drawn only when something may have changed: input (mouse, touch, keys, wheel,
+// focus), a message from the page, a canvas resize, a held mouse button (dragging); twice a
+// second while a text field has focus (the caret), every 5 s otherwise. An idle page then costs
+// the clinician's CPU and battery nothing, and the batch worker gets the whole core instead of
+// sharing it with 60 redraws a second.
+void wake(AppState& s, int frames) { s.frames_to_draw = std::max(s.frames_to_draw, frames); }
+
+namespace {
+GLFWwindow* window = nullptr;
+constexpr int kFramesAfterInput = 4;    // ImGui settles hover, focus and layout within a few frames
+constexpr double kCaretInterval = 0.5;  // while a text field has focus: the caret blinks
+constexpr double kIdleInterval = 5.0;   // otherwise a redraw now and then, as a safety net
+
+template <typename Event>
+EM_BOOL wake_on(int, const Event*, void*) {
+    wake(state(), kFramesAfterInput);
+    return EM_FALSE;  // the event still reaches GLFW and the page
+}
+
+void wake_on_input() {
+    const char* canvas = "#canvas";
+    emscripten_set_mousedown_callback(canvas, nullptr, false, wake_on<EmscriptenMouseEvent>);
+    emscripten_set_mousemove_callback(EMSCRIPTEN_EVENT_TARGET_WINDOW, nullptr, false, wake_on<EmscriptenMouseEvent>);
+    emscripten_set_mouseup_callback(EMSCRIPTEN_EVENT_TARGET_WINDOW, nullptr, false, wake_on<EmscriptenMouseEvent>);
+    emscripten_set_mouseleave_callback(canvas, nullptr, false, wake_on<EmscriptenMouseEvent>);
+    emscripten_set_wheel_callback(canvas, nullptr, false, wake_on<EmscriptenWheelEvent>);
+    emscripten_set_touchstart_callback(canvas, nullptr, false, wake_on<EmscriptenTouchEvent>);
+    emscripten_set_touchmove_callback(canvas, nullptr, false, wake_on<EmscriptenTouchEvent>);
+    emscripten_set_touchend_callback(canvas, nullptr, false, wake_on<EmscriptenTouchEvent>);
+    emscripten_set_keydown_callback(EMSCRIPTEN_EVENT_TARGET_WINDOW, nullptr, false, wake_on<EmscriptenKeyboardEvent>);
+    emscripten_set_keyup_callback(EMSCRIPTEN_EVENT_TARGET_WINDOW, nullptr, false, wake_on<EmscriptenKeyboardEvent>);
+    emscripten_set_keypress_callback(EMSCRIPTEN_EVENT_TARGET_WINDOW, nullptr, false, wake_on<EmscriptenKeyboardEvent>);
+    emscripten_set_focus_callback(canvas, nullptr, false, wake_on<EmscriptenFocusEvent>);
+    emscripten_set_blur_callback(canvas, nullptr, false, wake_on<EmscriptenFocusEvent>);
+    emscripten_set_resize_callback(EMSCRIPTEN_EVENT_TARGET_WINDOW, nullptr, false, wake_on<EmscriptenUiEvent>);
+}
+
+// The canvas in device pixels, so text is crisp at any devicePixelRatio; ImGui then works in
+// device pixels throughout (fonts and style were scaled once at start).
+struct CanvasSize {
+    int w = 0, h = 0;
+};
+CanvasSize canvas_size() {
+    double css_w = 0, css_h = 0;
+    emscripten_get_element_css_size("#canvas", &css_w, &css_h);
+    const double dpr = emscripten_get_device_pixel_ratio();
+    return {static_cast<int>(css_w * dpr + 0.5), static_cast<int>(css_h * dpr + 0.5)};
+}
+
+void frame() {
+    AppState& s = state();
+    const auto [w, h] = canvas_size();
+    int cw = 0, ch = 0;
+    glfwGetWindowSize(window, &cw, &ch);
+    if (w > 0 && h > 0 && (w != cw || h != ch)) {
+        glfwSetWindowSize(window, w, h);
+        wake(s, kFramesAfterInput);
+    }
+    const ImGuiIO& io = ImGui::GetIO();
+    const bool dragging = io.MouseDown[0] || io.MouseDown[1] || io.MouseDown[2];
+    const double now = emscripten_get_now() / 1000.0;
+    const double interval = io.WantTextInput ? kCaretInterval : kIdleInterval;
+    const bool idle_redraw = s.frames_drawn > 0 && now - s.last_draw >= interval;  // none before the first frame
+    if (s.frames_to_draw <= 0 && !dragging && !idle_redraw) return;
+    s.frames_to_draw = std::max(0, s.frames_to_draw - 1);
+    s.last_draw = now;
+    s.frames_drawn += 1;
+
+    glfwPollEvents();
+    ImGui_ImplOpenGL3_NewFrame();
+    ImGui_ImplGlfw_NewFrame();
+    ImGui::NewFrame();
+    a11y::frame_begin();
+    try {
+        draw(s, static_cast<float>(w), static_cast<float>(h));
+    } catch (const std::exception& e) {
+        // A malformed message from the page must not take the UI down: say so, keep drawing.
+        emscripten_log(EM_LOG_ERROR, "LocalDx UI: %s", e.what());
+        s.error = std::string("Display problem: ") + e.what();
+        s.result.reset();
+        ImGui::ErrorCheckEndFrameRecover(nullptr, nullptr);
+    }
+    a11y::frame_end(s.scale);
+    ImGui::Render();
+    int fw = 0, fh = 0;
+    glfwGetFramebufferSize(window, &fw, &fh);
+    glViewport(0, 0, fw, fh);
+    glClearColor(palette::kWindowBg.r, palette::kWindowBg.g, palette::kWindowBg.b, 1.0f);
+    glClear(GL_COLOR_BUFFER_BIT);
+    ImGui_ImplOpenGL3_RenderDrawData(ImGui::GetDrawData());
+}
+
+// Emscripten's GLFW hands the browser's wheel event over as it is: deltaY in pixels, positive
+// downwards (about 100 a notch), where GLFW and Dear ImGui expect notches, positive upwards. Passed
+// on unchanged, a notch down scrolled 100 notches up (so nothing moved at the top of a form).
+void scroll_from_browser(GLFWwindow* w, double dx, double dy) {
+    constexpr double kPixelsPerNotch = 100.0;
+    ImGui_ImplGlfw_ScrollCallback(w, -dx / kPixelsPerNotch, -dy / kPixelsPerNotch);
+}
+
+void style(float scale) {
+    ImGuiStyle& st = ImGui::GetStyle();
+    ImGui::StyleColorsLight();
+    st.WindowRounding = 0;
+    st.FrameRounding = 4;
+    st.GrabRounding = 4;
+    st.FramePadding = ImVec2(8, 5);
+    st.ItemSpacing = ImVec2(10, 7);
+    st.CellPadding = ImVec2(8, 4);
+    st.ScaleAllSizes(scale);
+    auto im = [](palette::Rgba c) { return ImVec4(c.r, c.g, c.b, c.a); };
+    st.Colors[ImGuiCol_WindowBg] = im(palette::kWindowBg);
+    st.Colors[ImGuiCol_FrameBg] = im(palette::kFrameBg);
+    st.Colors[ImGuiCol_Header] = im(palette::kHeader);
+    st.Colors[ImGuiCol_Button] = im(palette::kButton);
+    st.Colors[ImGuiCol_Tab] = im(palette::kTab);
+    st.Colors[ImGuiCol_TabActive] = im(palette::kTabActive);
+    st.Colors[ImGuiCol_Text] = im(palette::kText);
+    st.Colors[ImGuiCol_TextDisabled] = im(palette::kTextDisabled);
+    st.Colors[ImGuiCol_NavHighlight] = im(palette::kNavHighlight);
+}
+}  // namespace
+
+//-----------------------------------------------------------------------------
+// [SECTION] Start
+//-----------------------------------------------------------------------------
+// Called once by the page with the UI font (DejaVu Sans from Debian's fonts-dejavu-core).
+void app_start(const emscripten::val& font_u8) {
+    if (!font_u8.instanceof (emscripten::val::global("Uint8Array")))
+        throw boundary::BadArgument("the font must be bytes (a Uint8Array)");
+    glfwInit();
+    glfwWindowHint(GLFW_CLIENT_API, GLFW_OPENGL_ES_API);
+    glfwWindowHint(GLFW_CONTEXT_VERSION_MAJOR, 3);
+    glfwWindowHint(GLFW_CONTEXT_VERSION_MINOR, 0);
+    const CanvasSize size = canvas_size();
+    window = glfwCreateWindow(size.w > 0 ? size.w : 1280, size.h > 0 ? size.h : 800, "LocalDx", nullptr, nullptr);
+    glfwMakeContextCurrent(window);
+    IMGUI_CHECKVERSION();
+    ImGui::CreateContext();
+    ImGuiIO& io = ImGui::GetIO();
+    io.IniFilename = nullptr;  // nothing about the session is stored by the UI
+    io.ConfigFlags |= ImGuiConfigFlags_NavEnableKeyboard;
+    const float scale = static_cast<float>(emscripten_get_device_pixel_ratio());
+    state().scale = scale;
+    style(scale);
+    use_more_contrast(state().contrast_more);  // as the page said before the app started
+    const size_t n = font_u8["length"].as<size_t>();
+    if (n > 0) {
+        // ImGui owns and frees the font bytes (FontDataOwnedByAtlas).
+        void* data = IM_ALLOC(n);
+        emscripten::val(emscripten::typed_memory_view(n, static_cast<unsigned char*>(data))).call<void>("set", font_u8);
+        ImFontConfig cfg;
+        cfg.OversampleH = 2;
+        // Whatever the core's number parser reads must be drawn as typed (record.h, number_parse):
+        // Arabic-Indic digits and their separators; U+FFFD for a character the font lacks.
+        static const ImWchar ranges[] = {0x0020, 0x00FF, 0x0100, 0x017F, 0x0660, 0x066C, 0x06F0,
+                                         0x06F9, 0x2010, 0x2027, 0x2070, 0x209F, 0x2190, 0x21FF,
+                                         0x2212, 0x2264, 0x25A0, 0x25FF, 0xFFFD, 0xFFFD, 0};
+        ImFont* font = io.Fonts->AddFontFromMemoryTTF(data, static_cast<int>(n), 16.0f * scale, &cfg, ranges);
+        // DejaVu Sans has no full-width forms (an East Asian input method's digits, signs and
+        // separators): they are drawn with the ASCII glyphs they stand for, so "３３" shows as 33,
+        // as the core reads it, not as two unknown characters.
+        io.Fonts->Build();
+        for (ImWchar c = 0xFF01; c <= 0xFF5E; ++c) font->AddRemapChar(c, static_cast<ImWchar>(c - 0xFF01 + 0x21));
+    }
+    ImGui_ImplGlfw_InitForOpenGL(window, true);
+    glfwSetScrollCallback(window, scroll_from_browser);
+    ImGui_ImplOpenGL3_Init("#version 300 es");
+    wake_on_input();
+    // No frame until the model (or an error) arrives: the page's text shows through the canvas,
+    // which is transparent until the first frame. A frame is not free (a software-rendered one
+    // costs 0.1-0.3 s of start-up), and there is nothing to show before the model.
+    emscripten_set_main_loop(frame, 0, false);
+}
+
+}  // namespace ldx::app

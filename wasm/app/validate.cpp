@@ -1,0 +1,85 @@
+// wasm/app/validate.cpp — the Validate view's run: a labelled file read, scored and evaluated on the device
+// (shared/metrics/validation.h), and the prediction sets recalibrated on it (drawn by views/validate_view.cpp).
+//
+// Index of this file
+//   [SECTION] The run
+//   [SECTION] A site calibration
+#include "app.h"
+
+#include <algorithm>
+
+#include "record/patients.h"
+
+namespace ldx::app {
+
+//-----------------------------------------------------------------------------
+// [SECTION] The run
+//-----------------------------------------------------------------------------
+void validate_file(AppState& s, const std::string& name, const std::string& text, int64_t now) {
+    constexpr size_t kValidateResampleRows = 20'000'000;  // rows x resamples the page evaluates at most
+    s.validate = ValidateState{};
+    s.validate.loaded = true;
+    s.validate.file_name = name;
+    if (!s.model) return;
+    const Model& m = s.model->model;
+    // The run `localdx evaluate` makes (metrics/validation.h): 1000 resamples as it draws them;
+    // fewer for a large file (at least 200), so the page is not held for more than a few seconds.
+    ValidationRun run = validation_run(m, text, name, ValidationRunOptions{now, 1000, 1, kValidateResampleRows});
+    if (!run.refused.empty()) {
+        s.validate.problems = problems_json(run.refused);
+        return;
+    }
+    s.validate.report = std::move(run.report);
+    s.validate.labels = std::move(run.scored.labels);
+    s.validate.probabilities = std::move(run.scored.probabilities);
+    s.validate.observed = std::move(run.scored.observed);
+    s.validate.threshold = static_cast<float>(m.schema.outputs.threshold);
+}
+
+//-----------------------------------------------------------------------------
+// [SECTION] A site calibration
+//-----------------------------------------------------------------------------
+void validate_recalibrate(AppState& s) {
+    if (!s.model || s.validate.labels.empty()) return;
+    Schema& schema = s.model->model.schema;
+    const std::string source = "this site's patients (" + s.validate.file_name + ")";
+    const ValidateState& v = s.validate;
+    Conformal local = schema.outputs.regression()
+                          ? conformal_fit_intervals(v.probabilities, v.observed, kConformalLevels, source)
+                          : conformal_fit(v.probabilities, v.labels, schema.num_classes(), kConformalLevels, source);
+    local.local = true;
+    if (schema.outputs.regression()) {
+        Outputs fitted = schema.outputs;
+        fitted.conformal = local;
+        s.validate.local_coverage = conformal_interval_coverage(fitted, v.probabilities, v.observed);
+    } else {
+        std::vector<std::string> names;
+        for (const auto& c : schema.outputs.classes) names.push_back(c.name);
+        s.validate.local_coverage = conformal_coverage(local, v.probabilities, v.labels, names);
+    }
+    host_keep_calibrator(s.model->model.sha256, json_dump(conformal_to_json(local)));
+    schema.outputs.conformal = std::move(local);
+    s.validate.recalibrated = true;
+}
+
+bool apply_local_calibrator(AppState& s, const std::string& calibrator_json) {
+    if (!s.model) return false;
+    auto j = json_parse(calibrator_json, "local calibrator", JsonLimits{1u << 20, 8});
+    if (!j) return false;
+    Schema& schema = s.model->model.schema;
+    auto c = conformal_from_json(*j, schema.outputs.classes.size(), "local calibrator");
+    if (!c) return false;
+    c->local = true;
+    schema.outputs.conformal = std::move(*c);
+    return true;
+}
+
+void validate_forget_calibration(AppState& s) {
+    if (!s.model) return;
+    host_forget_calibrator(s.model->model.sha256);
+    s.validate.recalibrated = false;
+    s.local_calibration = false;
+    s.validate.local_coverage = Json();
+}
+
+}  // namespace ldx::app
