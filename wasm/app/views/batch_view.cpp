@@ -225,7 +225,7 @@ void draw_batch(AppState& s) {
                     a11y::Node n;
                     n.role = a11y::Role::button;
                     n.name = "Row " + name + ": " + predicted_text(schema, b.predicted(idx), b.probability(idx, 0)) +
-                             ", " + std::to_string(b.warnings(idx)) + " warnings";
+                             ", " + std::to_string(b.warnings(idx)) + (b.warnings(idx) == 1 ? " warning" : " warnings");
                     for (int c = 0; c < k; ++c)
                         n.name += ", " + schema.outputs.classes[static_cast<size_t>(c)].label + " " +
                                   pct(b.probability(idx, c));

@@ -41,8 +41,11 @@ void draw_validation_threshold(AppState& s, const Schema& schema, const Json& mt
         pct(schema.outputs.threshold).c_str());
     ImGui::SetNextItemWidth(std::min(420 * S(), ImGui::GetContentRegionAvail().x));
     a11y::slider("threshold", "Threshold (probability of " + schema.outputs.classes[1].label + ")", &v.threshold, 0.01f,
-                 0.99f, 0.001f, fmt(v.threshold, "%.3f"));
-    ImGui::SliderFloat("threshold", &v.threshold, 0.01f, 0.99f, "%.3f", ImGuiSliderFlags_AlwaysClamp);
+                 0.99f, 0.001f, pct(v.threshold));
+    // Shown as a percentage, as every probability on the page is (the value itself stays 0.01-0.99).
+    float percent = 100 * v.threshold;
+    if (ImGui::SliderFloat("threshold", &percent, 1, 99, "%.1f%%", ImGuiSliderFlags_AlwaysClamp))
+        v.threshold = percent / 100;
     const ImVec2 lo = ImGui::GetItemRectMin(), hi = ImGui::GetItemRectMax();
     v.slider[0] = lo.x;
     v.slider[1] = lo.y;
