@@ -10,22 +10,7 @@ set -uo pipefail
 ldx=$1 src=$2 data=$3 wasm=$4 work=$5
 rm -rf "$work" && mkdir -p "$work" && cd "$work"
 export NODE_OPTIONS=--no-experimental-fetch
-passed=0 failed=0
-ok()   { passed=$((passed + 1)); }
-bad()  { failed=$((failed + 1)); echo "FAIL: $*"; }
-# expect_fail NAME PATTERN CMD...: the command must exit non-zero and say PATTERN on stderr/stdout.
-expect_fail() {
-  local name=$1 pattern=$2; shift 2
-  local out
-  if out=$("$@" 2>&1); then bad "$name: exited 0"; return; fi
-  if grep -qE -- "$pattern" <<<"$out"; then ok; else bad "$name: expected /$pattern/, got: $out"; fi
-}
-expect_ok() {
-  local name=$1; shift
-  local out
-  if out=$("$@" 2>&1); then ok; else bad "$name: $out"; fi
-}
-no_file() { if [ -e "$1" ]; then bad "$2: left $1 behind"; else ok; fi; }
+source "$src/tests/cli/checks.sh"  # ok, bad, expect_fail, expect_ok, no_file, checks_done
 
 #-- keygen --------------------------------------------------------------------
 expect_ok "keygen" "$ldx" keygen --out keys
@@ -312,5 +297,4 @@ for c in keygen train bundle verify predict evaluate publish synth tune; do
   "$ldx" "$c" --help | grep -q "^Usage: localdx $c" && ok || bad "$c --help"
 done
 
-echo "$passed passed, $failed failed"
-[ "$failed" -eq 0 ]
+checks_done cli

@@ -11,17 +11,7 @@ ldx=$1 src=$2 data=$3 demo=$4 work=$5
 rm -rf "$work" && mkdir -p "$work" && cd "$work"
 export NODE_OPTIONS=--no-experimental-fetch
 trust=$demo/keys/trust.json
-passed=0 failed=0
-ok()   { passed=$((passed + 1)); }
-bad()  { failed=$((failed + 1)); echo "FAIL: $*"; }
-# expect_exit NAME CODE PATTERN CMD...: the command exits CODE and says PATTERN (stdout or stderr).
-expect_exit() {
-  local name=$1 code=$2 pattern=$3; shift 3
-  local out rc
-  out=$("$@" 2>&1); rc=$?
-  if [ "$rc" != "$code" ]; then bad "$name: exit $rc, expected $code: $out"; return; fi
-  if grep -qE -- "$pattern" <<<"$out"; then ok; else bad "$name: expected /$pattern/, got: $out"; fi
-}
+source "$src/tests/cli/checks.sh"  # ok, bad, expect_exit, checks_done
 evaluate() { "$ldx" evaluate --trust "$trust" "$@"; }
 
 #-- every figure equals the independent reference -----------------------------
@@ -212,5 +202,4 @@ grep -q '"words": "90% prediction set: Class' many.pred.json && ok || bad "12 cl
 expect_exit "a class with one row" 1 "class '11' has 1 row; cross-validation needs at least 2 of each class" \
   "$ldx" train --task many/task --data many/one.csv --out many/never
 
-echo "evaluate: $passed passed, $failed failed"
-[ "$failed" = 0 ]
+checks_done evaluate

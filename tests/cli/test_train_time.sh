@@ -10,21 +10,7 @@
 set -uo pipefail
 ldx=$1 src=$2 data=$3 work=$4
 rm -rf "$work" && mkdir -p "$work" && cd "$work"
-passed=0 failed=0
-ok()   { passed=$((passed + 1)); }
-bad()  { failed=$((failed + 1)); echo "FAIL: $*"; }
-expect_fail() {
-  local name=$1 pattern=$2; shift 2
-  local out
-  if out=$("$@" 2>&1); then bad "$name: exited 0"; return; fi
-  if grep -qE -- "$pattern" <<<"$out"; then ok; else bad "$name: expected /$pattern/, got: $out"; fi
-}
-# py NAME EXPR FILE...: EXPR (python, with j = the first file's JSON) must be true.
-py() {
-  local name=$1 expr=$2; shift 2
-  if /usr/bin/python3 -c "import json,sys; j=json.load(open(sys.argv[1])); sys.exit(0 if ($expr) else 1)" "$@"; then ok
-  else bad "$name"; fi
-}
+source "$src/tests/cli/checks.sh"  # ok, bad, expect_fail, py, checks_done
 
 #-- a drifting synthetic task, forward-chaining folds ---------------------------
 "$ldx" synth --out drift --rows 4000 --fields 10 --drift 2 --seed 3 >/dev/null || bad "synth --drift"
@@ -100,5 +86,4 @@ py "the card lacks the search" "j['tuning']['nested']['figure'] == 'AUC-ROC' and
   && "$ldx" verify --trust keys/trust.json tuned.ldxb >/dev/null 2>&1 && ok || bad "the tuned card does not bundle"
 expect_fail "tune budget" "--budget must be at most 500" "$ldx" tune --task "$src/models/pima-diabetes" --data "$data/pima-diabetes.csv" --out t5 --budget 501
 
-echo "passed $passed, failed $failed"
-[ "$failed" = 0 ]
+checks_done train-time
