@@ -25,6 +25,6 @@ inline Json error_body(const std::string& code, const std::string& message, cons
     return error_body(problem(code, message, field));
 }
 
-inline Json error_body(const Refusal& r) { return error_body(problem(r.code, r.message)); }
+inline Json error_body(const Refusal& r) { return error_body(r.problem); }
 
 }  // namespace ldx

@@ -117,7 +117,7 @@ struct FrontServer::Impl {
         if (refusal) {
             send_refusal(c->fd, *refusal);
             std::lock_guard lock(mu);
-            ++counts.refused[refusal->code];
+            ++counts.refused[refusal->problem.code];
         }
         if (!linger || is_stopping()) return close_now(std::move(c));
         ::shutdown(c->fd, SHUT_WR);

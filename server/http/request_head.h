@@ -21,19 +21,25 @@
 #include <cstdint>
 #include <string>
 #include <string_view>
+#include <utility>
+
+#include "base/error.h"
 
 namespace ldx {
 
 //-----------------------------------------------------------------------------
 // [SECTION] Refusals
 //-----------------------------------------------------------------------------
-// An answer the server gives instead of processing a request: the HTTP status, a stable code for
-// programs and a sentence for people. The one refusal type of the server: the pre-routing checks
-// (server.cpp, refuse_before_body), the head scan and the connection front (front.cpp) all answer with
-// it, its body the problem envelope (error_body.h).
+// An answer the server gives instead of processing a request: the HTTP status and the Problem
+// (base/error.h: a stable code for programs and a sentence for people). The one refusal type of
+// the server: the pre-routing checks (server.cpp, refuse_before_body), the head scan and the
+// connection front (front.cpp) all answer with it, its body the problem envelope (error_body.h).
 struct Refusal {
     int status = 400;
-    std::string code, message;
+    Problem problem;
+    Refusal() = default;
+    Refusal(int status_, std::string code, std::string message)
+        : status(status_), problem(ldx::problem(std::move(code), std::move(message))) {}
 };
 
 // The status line's text for the statuses the server refuses with.

@@ -221,7 +221,7 @@ Result<Ok> HttpServer::run() {
         // (cpp-httplib reads a body only after this handler declines).
         const Route* route = route_find(req.method, req.path);  // nullptr: a static file
         if (auto refusal = refuse_before_body(req, route)) {
-            s.metrics.reject(refusal->code);
+            s.metrics.reject(refusal->problem.code);
             res.set_header("Connection", "close");
             send_json(res, refusal->status, error_body(*refusal));
             front_close_after_response();

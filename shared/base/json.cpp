@@ -208,6 +208,10 @@ Json problems_json(const std::vector<Problem>& ps) {
     return a;
 }
 
+Json problems_envelope(const std::vector<Problem>& ps) {
+    return Json{{"ok", false}, {"problems", problems_json(Result<Ok>(ps).problems())}};
+}
+
 std::vector<Problem> problems_from_json(const Json& j) {
     std::vector<Problem> out;
     if (!j.is_object() || json_member(j, "ok") != Json(false)) return out;

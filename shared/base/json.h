@@ -82,6 +82,9 @@ std::optional<Problem> json_check_keys(const Json& obj, std::initializer_list<st
 // this shape. (schema.h problems_json adds what the form shows: "text", the field's "label".)
 Json problem_json(const Problem& p);
 Json problems_json(const std::vector<Problem>& ps);
+// The one failure envelope {"ok": false, "problems": [...]}, never with an empty list (as Result:
+// no problems at all becomes the "internal" one that says so).
+Json problems_envelope(const std::vector<Problem>& ps);
 // The problems of an envelope {"ok": false, "problems": [...]} as problems_json writes them (a
 // server's error body, a core answer); entries without a string "code" and "message" are left
 // out. Empty when `j` is no such envelope.

@@ -18,6 +18,10 @@
 
 namespace ldx {
 
+namespace {
+Json failed(const std::vector<Problem>& ps) { return problems_envelope(ps); }
+}  // namespace
+
 BatchLayout batch_layout(const Schema& schema) {
     return BatchLayout{static_cast<size_t>(schema.num_outputs()), schema.fields.size()};
 }
@@ -32,9 +36,10 @@ Json batch_layout_json(const BatchLayout& l) {
 LoadResult core_load_bundle(std::string_view bundle, std::string_view trust_json, int64_t now,
                             std::string_view floors_json) {
     LoadResult out;
-    auto fail = [&](const Problem& p) {
-        out.error = problem_json(p);
-        out.error["shown"] = bundle_refusal_words(p.code);  // what the page shows the clinician
+    auto fail = [&](Problem p) {
+        // What the page shows the clinician (bundle_refusal_words), then the technical reason.
+        p.message = bundle_refusal_words(p.code) + " (" + p.message + ")";
+        out.error = failed({std::move(p)});
         return out;
     };
     auto root = trust_root_parse(trust_json, now);
@@ -122,8 +127,6 @@ Json predict_or_pending(LoadedModel& lm, PreparedRecord prepared, bool explain) 
     return prediction_json(lm.model, model_predict_features(lm.model, std::move(prepared), explain, lm.workspace),
                            explain);
 }
-
-Json failed(const std::vector<Problem>& ps) { return Json{{"ok", false}, {"problems", problems_json(ps)}}; }
 
 }  // namespace
 
@@ -501,7 +504,7 @@ BatchTable core_finish_batch(const LoadedModel& lm, std::string_view rows_json, 
     PartReports reports(lm.model, report);
     auto refuse = [&](const std::vector<Problem>& ps) {
         BatchTable b = writer.finish(problems_json(ps), "");
-        b.meta["error"] = ps.front().describe();
+        b.meta["ok"] = false;  // the envelope: {"ok": false, "problems": [...]} with no rows
         return b;
     };
     auto j = json_parse(rows_json, "batch rows", JsonLimits{512u << 20, 6});
@@ -525,7 +528,7 @@ BatchTable core_finish_batch(const LoadedModel& lm, std::string_view rows_json, 
 }
 
 Json core_verify_index(std::string_view index_json, std::string_view trust_json, int64_t now, int64_t min_version) {
-    auto fail = [](const Problem& p) { return Json{{"ok", false}, {"code", p.code}, {"message", p.message}}; };
+    auto fail = [](const Problem& p) { return failed({p}); };
     auto root = trust_root_parse(trust_json, now);
     if (!root) return fail(root.error());
     auto index = models_index_verify(index_json, *root, now, min_version);
@@ -637,8 +640,24 @@ Json core_report_merge(const LoadedModel& lm, std::string_view pending_json, std
 }
 
 namespace {
+// {"ok": true, "max_abs_diff"}, or the envelope {"ok": false, "problems": [why], "max_abs_diff"}.
 Json agreement_json(const Agreement& a) {
-    return Json{{"ok", a.ok}, {"max_abs_diff", std::isfinite(a.max_abs_diff) ? Json(a.max_abs_diff) : Json(nullptr)}};
+    Json j{{"ok", a.ok}, {"max_abs_diff", std::isfinite(a.max_abs_diff) ? Json(a.max_abs_diff) : Json(nullptr)}};
+    if (!a.ok) j["problems"] = problems_json(a.why);
+    return j;
+}
+// A model whose ONNX file does not reproduce the probabilities its author published: refused, in
+// the clinician's words (bundle_refusal_words), with the difference.
+Json mismatch_json(const Agreement& a) {
+    Json j = agreement_json(a);
+    if (a.ok) return j;
+    const std::string diff =
+        std::isfinite(a.max_abs_diff) ? json_dump(Json(a.max_abs_diff)) : "a number that is not finite";
+    j["problems"] = problems_json({problem("model_mismatch", bundle_refusal_words("model_mismatch") +
+                                                                 " (ONNX Runtime differs from the published "
+                                                                 "probabilities by " +
+                                                                 diff + ")")});
+    return j;
 }
 }  // namespace
 
@@ -681,7 +700,8 @@ Json core_check_table(const LoadedModel& lm, std::span<const double> table, std:
     const size_t rows = table.size() / l.stride();
     if (table.size() % l.stride() || margins.size() != rows * outputs || probabilities.size() != rows * l.classes ||
         margin_width < outputs || onnx_margins.size() != rows * margin_width)
-        return agreement_json(Agreement{});
+        return agreement_json(agreement_refused(
+            problem("bad_check", "the batch table and ONNX Runtime's outputs to compare do not fit this model")));
     std::vector<double> core, onnx;
     core.reserve(rows * (l.classes + outputs));
     onnx.reserve(rows * (l.classes + outputs));
@@ -700,11 +720,14 @@ Json core_check_table(const LoadedModel& lm, std::span<const double> table, std:
 
 Json core_check_background(const LoadedModel& lm, std::span<const float> outputs) {
     const Model& m = lm.model;
-    if (!m.sampler) return agreement_json(Agreement{});
+    if (!m.sampler)
+        return agreement_json(agreement_refused(problem("bad_check", "this model has no background rows to check")));
     const size_t k = static_cast<size_t>(m.schema.num_classes()), rows = m.sampler->background_rows();
     const size_t width = static_cast<size_t>(m.sampler->output_width);
     const auto& published = m.sampler->background_probabilities;
-    if (outputs.size() != rows * width || published.size() != rows * k) return agreement_json(Agreement{});
+    if (outputs.size() != rows * width || published.size() != rows * k)
+        return agreement_json(agreement_refused(
+            problem("bad_check", "ONNX Runtime's outputs for the background rows do not fit this model")));
     std::vector<double> core, onnx;
     for (size_t i = 0; i < rows; ++i) {
         if (width == 1) {  // one output: the positive class's probability
@@ -717,13 +740,7 @@ Json core_check_background(const LoadedModel& lm, std::span<const float> outputs
             }
         }
     }
-    Json j = agreement_json(onnx_agreement(core, onnx));
-    if (!j["ok"].get<bool>()) {
-        j.update(problem_json(problem("model_mismatch", "ONNX Runtime differs from the published probabilities by " +
-                                                            json_dump(j["max_abs_diff"]))));
-        j["shown"] = bundle_refusal_words("model_mismatch");
-    }
-    return j;
+    return mismatch_json(onnx_agreement(core, onnx));
 }
 
 //-----------------------------------------------------------------------------
@@ -862,22 +879,18 @@ Json core_image_result(const LoadedModel& lm, const ImageJob& job) {
 
 Json core_check_images(const LoadedModel& lm, std::span<const float> outputs) {
     const Model& m = lm.model;
-    if (!m.imaging) return agreement_json(Agreement{});
+    if (!m.imaging) return agreement_json(agreement_refused(problem("not_imaging", "this model reads no images")));
     const size_t width = static_cast<size_t>(m.imaging->probability_width);
     const size_t rows = static_cast<size_t>(m.imaging->check_images);
-    if (outputs.size() != rows * width) return agreement_json(Agreement{});
+    if (outputs.size() != rows * width)
+        return agreement_json(agreement_refused(
+            problem("bad_check", "ONNX Runtime's outputs for the reference images do not fit this model")));
     std::vector<double> onnx;
     for (size_t i = 0; i < rows; ++i) {
         const auto p = image_probabilities(*m.imaging, outputs.subspan(i * width, width));
         onnx.insert(onnx.end(), p.begin(), p.end());
     }
-    Json j = agreement_json(onnx_agreement(m.imaging->check_probabilities, onnx));
-    if (!j["ok"].get<bool>()) {
-        j.update(problem_json(problem("model_mismatch", "ONNX Runtime differs from the published probabilities by " +
-                                                            json_dump(j["max_abs_diff"]))));
-        j["shown"] = bundle_refusal_words("model_mismatch");
-    }
-    return j;
+    return mismatch_json(onnx_agreement(m.imaging->check_probabilities, onnx));
 }
 
 }  // namespace ldx

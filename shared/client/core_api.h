@@ -38,7 +38,8 @@ struct LoadedModel {
 
 // Verifies `bundle` against `trust_json` at time `now`, with the rollback floor taken from
 // `floors` ({"name": highest version accepted before}), and parses it. On failure `error` holds
-// {"code", "message"}.
+// the envelope {"ok": false, "problems": [one]}, its message the clinician's words
+// (bundle_refusal_words) followed by the technical reason in brackets.
 struct LoadResult {
     std::shared_ptr<LoadedModel> model;
     Json error;
@@ -173,7 +174,7 @@ Json core_report_merge(const LoadedModel& m, std::string_view pending_json, std:
 std::vector<float> core_onnx_inputs(const LoadedModel& m, std::string_view features_json, bool explain);
 Json core_finish(const LoadedModel& m, std::string_view pending_json, std::span<const float> outputs, bool explain);
 // Every pending row of a batch at once (one ONNX Runtime row each, no explanations), as the
-// batch table; on failure meta holds "error" and no rows.
+// batch table; on failure meta is also the envelope ("ok": false, "problems") and there are no rows.
 BatchTable core_finish_batch(const LoadedModel& m, std::string_view rows_json, std::span<const float> outputs,
                              const BatchReport& report = {});
 
@@ -182,9 +183,11 @@ BatchTable core_finish_batch(const LoadedModel& m, std::string_view rows_json, s
 //   probabilities, the margin row); the result with "check": {"ok", "max_abs_diff"}, or
 //   {"ok": false, "problems": [{"code": "check_failed", ...}]} withholding it.
 // - core_check_table: rows of a batch table (and its margins, O per row) against ONNX Runtime's
-//   probabilities (K per row) and margins (margin_width per row); {"ok", "max_abs_diff"}.
+//   probabilities (K per row) and margins (margin_width per row); {"ok", "max_abs_diff"}, with
+//   "problems" (why) when not ok.
 // - core_check_background: a model-agnostic bundle's background rows run by ONNX Runtime against
-//   the probabilities its author published; {"ok", "max_abs_diff"}.
+//   the probabilities its author published; the same, the problem "model_mismatch" in the
+//   clinician's words when they differ (core_check_images: the same for an imaging model).
 Json core_check(const LoadedModel& m, std::string_view result_json, std::span<const float> probabilities,
                 std::span<const float> margin);
 Json core_check_table(const LoadedModel& m, std::span<const double> table, std::span<const double> margins,
@@ -193,7 +196,7 @@ Json core_check_background(const LoadedModel& m, std::span<const float> outputs)
 
 // The server's signed models index, checked against the app's trust root: signature, expiry and
 // a version floor (the newest index already seen, so a frozen or replayed mirror is noticed).
-// {"ok": true, "version", "expires", "stale": bool, "models": [...]} or {"ok": false, "code", "message"}.
+// {"ok": true, "version", "expires", "stale": bool, "models": [...]} or {"ok": false, "problems": [...]}.
 Json core_verify_index(std::string_view index_json, std::string_view trust_json, int64_t now, int64_t min_version);
 
 // Adds one prediction to a pending report (JSON as report_to_json, or "" for a new one), with

@@ -2,6 +2,7 @@
 #include "predict/predict.h"
 
 #include <cmath>
+#include <cstdio>
 #include <cstring>
 #include <limits>
 
@@ -228,9 +229,19 @@ PointsExplanation model_explanation_points(const Model& m, std::span<const doubl
     return pts;
 }
 
+Agreement agreement_refused(Problem why) {
+    Agreement a;
+    a.max_abs_diff = std::numeric_limits<double>::infinity();
+    a.why.push_back(std::move(why));
+    return a;
+}
+
 Agreement onnx_agreement(std::span<const double> core, std::span<const double> onnx, bool relative) {
     Agreement a;
-    if (core.size() != onnx.size() || core.empty()) return a;
+    if (core.size() != onnx.size() || core.empty())
+        return agreement_refused(problem("check_failed", "ONNX Runtime gave " + std::to_string(onnx.size()) +
+                                                             " numbers to compare with the core's " +
+                                                             std::to_string(core.size())));
     bool finite = true, within = true;
     for (size_t i = 0; i < core.size(); ++i) {
         finite = finite && std::isfinite(core[i]) && std::isfinite(onnx[i]);
@@ -240,6 +251,13 @@ Agreement onnx_agreement(std::span<const double> core, std::span<const double> o
     }
     a.ok = finite && within;
     if (!finite) a.max_abs_diff = std::numeric_limits<double>::infinity();
+    if (!finite) a.why.push_back(problem("check_failed", "a number from the core or ONNX Runtime is not finite"));
+    if (finite && !within) {
+        char diff[32];
+        std::snprintf(diff, sizeof diff, "%.2e", a.max_abs_diff);
+        a.why.push_back(problem(
+            "check_failed", std::string("the core and ONNX Runtime differ by up to ") + diff + ", over the tolerance"));
+    }
     return a;
 }
 

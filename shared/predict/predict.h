@@ -86,13 +86,19 @@ std::vector<Prediction> model_predict_batch(const Model& m, std::vector<Prepared
 // and each output's base + sum(contributions) against ONNX Runtime's margin), within kOnnxTolerance.
 // Here once, so the page only moves numbers.
 inline constexpr double kOnnxTolerance = 1e-4;
+// A disagreement always says why: `why` is set exactly when !ok (code "check_failed": the counts
+// differ, a number is not finite, or a difference is over the tolerance; or the reason a caller
+// gave agreement_refused, when the numbers could not even be compared).
 struct Agreement {
     bool ok = false;  // same count, all finite, every difference within kOnnxTolerance
     double max_abs_diff = 0;
+    std::vector<Problem> why;  // one problem when !ok, none when ok
 };
 // relative (regression, whose values are in the outcome's unit, 152 say, where float32 has about
 // 7 digits): each difference within kOnnxTolerance x max(1, |core value|).
 Agreement onnx_agreement(std::span<const double> core, std::span<const double> onnx, bool relative = false);
+// No comparison at all (the numbers given do not fit the model), with the reason.
+Agreement agreement_refused(Problem why);
 
 // The share (0..1) of an explanation's total absolute contribution that comes from fields whose
 // value is missing (NaN in `values`): when it is large, the verdict rests on what was not measured,

@@ -35,7 +35,7 @@ const x = new Float32Array(batch.rows.length * F);
 batch.rows.forEach((r, i) => r.features.forEach((v, j) => { x[i * F + j] = v === null ? NaN : v; }));
 const done = model.finishBatch(JSON.stringify(batch.rows), await run(x), '', 0);
 const meta = JSON.parse(done.meta);
-check(!meta.error && meta.rows === ref.probabilities.length, `finished ${meta.rows} rows ${meta.error || ''}`);
+check(meta.ok !== false && meta.rows === ref.probabilities.length, `finished ${meta.rows} rows ${JSON.stringify(meta.problems)}`);
 let maxP = 0;
 for (let i = 0; i < meta.rows; i++) maxP = Math.max(maxP, Math.abs(done.table[i * meta.stride + 1] - ref.probabilities[i]));
 check(maxP <= 1e-5, `probabilities vs sklearn max |d| ${maxP}`);

@@ -21,7 +21,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     const ldx::HeadScan first = ldx::head_scan(in.substr(0, cut), limits);
     if (first.state == ldx::HeadState::incomplete) {
         const ldx::HeadScan again = ldx::head_scan(in, limits, first.checked);
-        if (again.state != s.state || again.head_bytes != s.head_bytes || again.refusal.code != s.refusal.code)
+        if (again.state != s.state || again.head_bytes != s.head_bytes ||
+            again.refusal.problem.code != s.refusal.problem.code)
             __builtin_trap();
     }
     if (s.state != ldx::HeadState::complete) return 0;

@@ -43,7 +43,8 @@ for (const [what, b] of [['invalid UTF-8 in the manifest', bad], ['truncated', b
   if (!r) continue;
   check(!r.ok(), `loadBundle(${what}) refuses`);
   const e = answers(`loadBundle(${what}).error()`, () => r.error());
-  check(e && typeof e.message === 'string' && e.message.length > 0, `loadBundle(${what}) says why: ${JSON.stringify(e)}`);
+  check(e && e.ok === false && e.problems.length === 1 && typeof e.problems[0].code === 'string' && e.problems[0].message.length > 0,
+        `loadBundle(${what}) says why, in the problem envelope: ${JSON.stringify(e)}`);
   r.delete();
 }
 answers('loadBundle with a lone surrogate in the trust root and floors', () => core.loadBundle(bytes, '\uD800', now, '{"\uDC00": 1}'), { json: false })?.delete();
@@ -68,7 +69,13 @@ for (const t of texts) {
   if (f) { answers(`openBatch(${JSON.stringify(t)}).table`, () => f.table(0, 1, t, 1), { json: false }); f.delete(); }
 }
 answers('checkTable with arrays of the wrong sizes', () => model.checkTable(new Float64Array(5), new Float64Array(2), new Float32Array(3), new Float32Array(1), 7));
-answers('checkBackground of a tree model', () => model.checkBackground(new Float32Array(4)));
+const background = answers('checkBackground of a tree model', () => model.checkBackground(new Float32Array(4)));
+check(background && background.ok === false && background.problems[0].code === 'bad_check', `checkBackground of a tree model says why: ${JSON.stringify(background)}`);
+// What only the page notices, in the core's words (client/page_words.h), as the one envelope.
+const decode = answers('pageProblem(image_undecodable)', () => core.pageProblem('image_undecodable', ''));
+check(decode && decode.ok === false && decode.problems[0].code === 'bad_image', `pageProblem: ${JSON.stringify(decode)}`);
+const unknown = answers('pageProblem(unknown)', () => core.pageProblem('\uD800', '\uDC00'));
+check(unknown && unknown.ok === false && unknown.problems[0].code === 'internal', `pageProblem of an unknown id: ${JSON.stringify(unknown)}`);
 answers('warmUpCsv(-1)', () => model.warmUpCsv(-1), { json: false });
 // The page's clock has a fraction of a second: the report days are those of its whole second.
 const timing = answers('reportTiming(now)', () => core.reportTiming(1800000000.75));

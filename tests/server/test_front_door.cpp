@@ -89,15 +89,15 @@ TEST(RequestHead, RefusesEveryAmbiguousHeadWithItsReason) {
     for (const Case& c : cases) {
         const HeadScan s = head_scan(c.bytes, lim);
         if (c.status == 0) {
-            EXPECT_EQ(s.state, HeadState::complete) << printable(c.bytes) << " " << s.refusal.message;
+            EXPECT_EQ(s.state, HeadState::complete) << printable(c.bytes) << " " << s.refusal.problem.message;
             EXPECT_EQ(s.head_bytes, c.bytes.size());
         } else if (c.status < 0) {
             EXPECT_EQ(s.state, HeadState::incomplete) << printable(c.bytes);
         } else {
             EXPECT_EQ(s.state, HeadState::refused) << printable(c.bytes);
             EXPECT_EQ(s.refusal.status, c.status) << printable(c.bytes);
-            EXPECT_EQ(s.refusal.code, c.code) << printable(c.bytes);
-            EXPECT_FALSE(s.refusal.message.empty());
+            EXPECT_EQ(s.refusal.problem.code, c.code) << printable(c.bytes);
+            EXPECT_FALSE(s.refusal.problem.message.empty());
         }
     }
     // Many headers; a head over the limit; a head arriving a byte at a time gives the same answer.
@@ -106,7 +106,7 @@ TEST(RequestHead, RefusesEveryAmbiguousHeadWithItsReason) {
     EXPECT_EQ(head_scan(many + "\r\n", lim).refusal.status, 431);
     std::string big = "GET / HTTP/1.1\r\n";
     for (int i = 0; i < 8; ++i) big += "X-" + std::to_string(i) + ": " + std::string(4000, 'y') + "\r\n";
-    EXPECT_EQ(head_scan(big, lim).refusal.code, "headers_too_large");
+    EXPECT_EQ(head_scan(big, lim).refusal.problem.code, "headers_too_large");
     const std::string post = "POST /api/v1/metrics HTTP/1.1\r\nHost: x\r\nContent-Length: 12\r\n\r\n";
     HeadScan s;
     for (size_t n = 1; n <= post.size(); ++n) {
@@ -141,7 +141,7 @@ TEST(RequestHead, WhatTheFrontAcceptsCppHttplibParsesIdentically) {
         // The request followed by another: both must end where the front says.
         const std::string bytes = r + "GET /next HTTP/1.1\r\n\r\n";
         const HeadScan s = head_scan(bytes, HeadLimits{});
-        ASSERT_EQ(s.state, HeadState::complete) << printable(r) << ": " << s.refusal.message;
+        ASSERT_EQ(s.state, HeadState::complete) << printable(r) << ": " << s.refusal.problem.message;
         const test::HttplibParse p = probe.parse(bytes);
         EXPECT_TRUE(p.status == 200 || p.status == 206) << p.status << " " << printable(r);
         EXPECT_EQ(p.consumed, s.head_bytes + s.body_bytes) << printable(r);

@@ -78,7 +78,12 @@ TEST(Problems, TheEnvelopeReadsBackAsWritten) {
     Problem p = problem("out_of_range", "12 is below 21", "age", 3);
     p.patient = "P-17";
     const std::vector<Problem> written{p, problem("busy", "the server is busy")};
-    const Json envelope{{"ok", false}, {"problems", problems_json(written)}};
+    const Json envelope = problems_envelope(written);
+    EXPECT_EQ(envelope, (Json{{"ok", false}, {"problems", problems_json(written)}}));
+    // An envelope is never empty: no problems at all is the fault that says so (as Result).
+    const Json none = problems_envelope({});
+    ASSERT_EQ(none["problems"].size(), 1u);
+    EXPECT_EQ(none["problems"][0]["code"], "internal");
     EXPECT_FALSE(problems_json(written)[0].contains("text"));  // one shape: code, message, field?, row?, patient?
     EXPECT_FALSE(problems_json(written)[1].contains("field"));
     const std::vector<Problem> read = problems_from_json(envelope);

@@ -215,6 +215,26 @@ TEST(OnnxAgreement, EveryNumberWithinTheToleranceOrTheResultIsWithheld) {
     EXPECT_FALSE(onnx_agreement(std::vector<double>{nan}, std::vector<double>{nan}).ok);
 }
 
+// A disagreement carries its reason (one Problem), an agreement none.
+TEST(OnnxAgreement, ADisagreementAlwaysSaysWhy) {
+    const std::vector<double> core{0.25, 0.75};
+    const double nan = std::numeric_limits<double>::quiet_NaN();
+    EXPECT_TRUE(onnx_agreement(core, core).why.empty());
+    for (const Agreement& a :
+         {onnx_agreement(core, std::vector<double>{0.25, 0.76}), onnx_agreement(core, std::vector<double>{0.25}),
+          onnx_agreement({}, {}), onnx_agreement(core, std::vector<double>{0.25, nan})}) {
+        EXPECT_FALSE(a.ok);
+        ASSERT_EQ(a.why.size(), 1u);
+        EXPECT_EQ(a.why[0].code, "check_failed");
+        EXPECT_FALSE(a.why[0].message.empty());
+    }
+    EXPECT_NE(onnx_agreement(core, std::vector<double>{0.25, 0.76}).why[0].message.find("1.00e-02"), std::string::npos);
+    const Agreement refused = agreement_refused(problem("bad_check", "the table has the wrong size"));
+    EXPECT_FALSE(refused.ok);
+    ASSERT_EQ(refused.why.size(), 1u);
+    EXPECT_EQ(refused.why[0].code, "bad_check");
+}
+
 }  // namespace
 }  // namespace ldx
 

@@ -161,7 +161,7 @@ struct GlTexture {
 struct ImageResult {
     std::string file;
     bool ok = false;
-    std::string error;                  // why the image could not be used, in the reader's words
+    std::vector<Problem> problems;      // why the image could not be used (none when ok): image_refusal
     std::vector<std::string> warnings;  // above the result: confirm what the image is, or unlike the training images
     // A PNG or JPEG file (or a DICOM file without body part or view) does not say what it shows:
     // its result is shown once the clinician confirms it is what the model was made for.
@@ -185,6 +185,8 @@ struct ImageResult {
     GlTexture image, heat;
 };
 ImageResult image_result_from_json(const std::string& file, const Json& j);
+// Why an image could not be used, in the reader's words: every problem's message, in order.
+std::string image_refusal(const ImageResult& r);
 // One sentence for the ARIA live region: the file, the result, and what the heat map is (and is not).
 std::string image_summary(const ImageResult& r);
 // Whether the result may be shown: not waiting for the clinician to confirm what the image is.

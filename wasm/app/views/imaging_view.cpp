@@ -30,14 +30,9 @@ ImageResult image_result_from_json(const std::string& file, const Json& j) {
     ImageResult r;
     r.file = file;
     if (!j.is_object() || !j.value("ok", false)) {
-        const Json problems = j.is_object() ? j.value("problems", Json::array()) : Json::array();
         // Every reason at once (an image outside the model's scope may be so in several ways).
-        if (problems.is_array())
-            for (const Json& p : problems) {
-                const std::string m = json_text_or(p, "message");
-                if (!m.empty()) r.error += (r.error.empty() ? "" : " ") + m;
-            }
-        if (r.error.empty()) r.error = "the image could not be read";
+        r.problems = problems_from_json(j);
+        if (r.problems.empty()) r.problems.push_back(problem("bad_result", "the image could not be read"));
         return r;
     }
     try {
@@ -83,13 +78,19 @@ ImageResult image_result_from_json(const std::string& file, const Json& j) {
     } catch (const std::exception&) {
         r = ImageResult{};
         r.file = file;
-        r.error = "the result for this image is malformed";
+        r.problems = {problem("bad_result", "the result for this image is malformed")};
     }
     return r;
 }
 
+std::string image_refusal(const ImageResult& r) {
+    std::string words;
+    for (const Problem& p : r.problems) words += (words.empty() ? "" : " ") + p.message;
+    return words;
+}
+
 std::string image_summary(const ImageResult& r) {
-    if (!r.ok) return r.file + ": not used: " + r.error;
+    if (!r.ok) return r.file + ": not used: " + image_refusal(r);
     std::string warned;
     for (const std::string& w : r.warnings) warned += "Warning: " + w + " ";
     if (!image_shown(r))
@@ -209,8 +210,8 @@ void draw_selected(AppState& s, ImageResult& r, float side) {
     ImGui::Text("%s", r.file.c_str());
     if (!r.ok) {
         ImGui::PushStyleColor(ImGuiCol_Text, kRed);
-        ImGui::TextWrapped("This image cannot be used: %s", r.error.c_str());
-        a11y::text("##a11y-image", a11y::Role::alert, r.file + ": this image cannot be used: " + r.error);
+        ImGui::TextWrapped("This image cannot be used: %s", image_refusal(r).c_str());
+        a11y::text("##a11y-image", a11y::Role::alert, r.file + ": this image cannot be used: " + image_refusal(r));
         ImGui::PopStyleColor();
         return;
     }
@@ -455,10 +456,10 @@ void draw_table(AppState& s, float height) {
             }
         } else {
             ImGui::PushStyleColor(ImGuiCol_Text, kRed);
-            ImGui::TextWrapped("not used: %s", r.error.c_str());
+            ImGui::TextWrapped("not used: %s", image_refusal(r).c_str());
             ImGui::PopStyleColor();
         }
-        a11y::cell(!r.ok             ? "not used: " + r.error
+        a11y::cell(!r.ok             ? "not used: " + image_refusal(r)
                    : !image_shown(r) ? std::string("confirm what it is to see the result")
                                      : r.label + " (" + pct(r.probabilities[static_cast<size_t>(r.predicted)]) + ")" +
                                            (r.warnings.empty() ? "" : ", warning: see the image"));
@@ -489,7 +490,7 @@ std::string image_results_csv(const AppState& s) {
         if (r.to_confirm && r.confirmed)
             warned += (warned.empty() ? "" : " ") + std::string("Confirmed by the clinician: ") + r.confirm_words;
         row.push_back(warned);
-        row.push_back(r.ok && !shown ? "not confirmed: " + r.confirm_words : r.error);
+        row.push_back(r.ok && !shown ? "not confirmed: " + r.confirm_words : image_refusal(r));
         out += csv_line(row);
     }
     return out;
