@@ -28,6 +28,8 @@ const answered = (x) => {
 
 let core = null, ort = null, model = null, info = null, session = null, sha = '';
 let retired = null;  // the model replaced last (freed when the next one replaces it)
+// What only the worker notices, in the core's words (shared/client/page_words.h): the envelope.
+const workerProblem = (id, detail = '') => JSON.parse(core.pageProblem(id, String(detail)));
 let sessionReady = Promise.resolve();  // resolves once ONNX Runtime holds the current model (models the core cannot walk)
 let prepared = Promise.resolve();      // resolves once the current model's session and warm-up are done
 let last = null;  // the last batch's rows (core JSON), for on-demand explanations
@@ -88,7 +90,7 @@ async function useModel({ bytes, trust, now, floors, warm = true }) {
   if (helper) await helper.started;
   const helped = helper ? helper.useModel({ sha: '', bytes, trust, now, floors, warm }) : null;  // verifies at the same time
   const checked = answered(core.loadBundle(bytes, trust, now, floors));
-  if (!checked.ok()) { const error = checked.error(); checked.delete(); throw new Error('the worker refused the bundle: ' + error); }
+  if (!checked.ok()) { const why = JSON.parse(checked.error()).problems[0].message; checked.delete(); throw new Error(workerProblem('worker_refused', why).problems[0].message); }
   // The model replaced last is freed now (as on the page): at most one retired model stays.
   if (retired) retired.delete();
   retired = model;
@@ -228,9 +230,9 @@ async function score({ text, now, report }) {
   const x = packFeatures(b.rows, info.num_features);
   const r = answered(model.finishBatch(JSON.stringify(b.rows), (await runOnnx(x))[info.onnx.output].data, reportDay, reportDay ? randomSeed() : 0));
   const meta = JSON.parse(r.meta);
+  if (meta.ok === false) return { meta: { ...meta, problems: [...b.problems, ...meta.problems], part_reports: [], status: workerProblem('batch_withheld', meta.problems[0].message).problems[0].message }, table: r.table };
   Object.assign(meta, { problems: b.problems, format: b.format, part_reports: meta.reports ? [meta.reports] : [] });
   delete meta.reports;
-  if (meta.error) return { meta: { ...meta, part_reports: [], status: 'Withheld: ' + meta.error }, table: r.table };
   last = b.rows;
   meta.status = `Scored by ONNX Runtime Web in ${Math.round(performance.now() - t0)} ms, off the page; select a row and press "Explain this row" for its model-agnostic explanation.`;
   return { meta, table: r.table };
@@ -271,7 +273,7 @@ async function startImage(blob, frame = 0) {
   if (!kind.ok) return { job: null, refused: kind };
   if (kind.format === 'dicom') return jobOrRefusal(model.imageJobDicom(bytes, frame));
   let image;
-  try { image = await decodeRaster(blob); } catch { return { job: null, refused: { ok: false, problems: [{ code: 'bad_image', message: 'the browser cannot decode this PNG or JPEG file (damaged or incomplete)' }] } }; }
+  try { image = await decodeRaster(blob); } catch { return { job: null, refused: workerProblem('image_undecodable') }; }
   return jobOrRefusal(model.imageJob(new Uint8Array(image.data.buffer), image.width, image.height));
 }
 // A job, or the envelope of a call that failed (wasm/core/boundary.h) as the file's refusal.
@@ -290,7 +292,7 @@ async function imageTensor({ blob }) {
 
 async function scoreImage({ blob, explained = -1, frame = 0 }) {
   await sessionReady;
-  if (!session) throw new Error('ONNX Runtime could not open this model');
+  if (!session) throw new Error(workerProblem('onnx_unavailable', 'no session').problems[0].message);
   const t0 = performance.now();
   const { job, refused } = await startImage(blob, frame);
   if (!job) return { result: refused };

@@ -6,7 +6,7 @@
 //   [SECTION] Files of patients (CSV or FHIR), and a row's explanation
 //   [SECTION] Images (imaging models: DICOM, PNG or JPEG files)
 'use strict';
-import { page, store, now, today, runtimeWanted } from './page-state.js';
+import { page, store, now, today, runtimeWanted, pageProblem } from './page-state.js';
 import { checkTable } from './predict.js';
 import { modelKey, reportingEnabled, fileSeenToday, saveReports } from './reporting.js';
 
@@ -84,7 +84,7 @@ export async function scoreFile(name, text, { results = false } = {}) {
     const { ok, worst } = await checkTable(used, meta, table, features, margins);
     if (!ok) {
       meta = { ...meta, rows: 0, warnings: [], patients: null, results: [], report: null,
-        status: `Withheld: the explanations and ONNX Runtime disagree (difference ${worst.toExponential(2)}). Report this to your administrator.` };
+        status: pageProblem('table_disagrees', worst).problems[0].message };
       table = new Float64Array(0);
     } else {
       meta.status = `Cross-checked with ONNX Runtime (max difference ${worst.toExponential(1)}; ${Math.round(performance.now() - t0)} ms on this page); ${meta.status}.`;
@@ -120,7 +120,7 @@ export async function scoreImages(files) {
     try {
       reply = await callWorker({ type: 'image', blob: f });
     } catch (e) {
-      reply = { result: { ok: false, problems: [{ code: 'internal', message: String(e.message || e) }] } };
+      reply = { result: pageProblem('page_fault', e.message || e) };
     }
     showImageResult(-1, f.name, reply);
     results.push({ file: f.name, ...reply.result });
@@ -143,7 +143,7 @@ export async function explainImage(arg) {
   try {
     reply = await callWorker({ type: 'image', blob: f, explained: cls, frame });
   } catch (e) {
-    reply = { result: { ok: false, problems: [{ code: 'internal', message: String(e.message || e) }] } };
+    reply = { result: pageProblem('page_fault', e.message || e) };
   }
   showImageResult(index, f.name, reply);
   return reply.result;

@@ -5,7 +5,7 @@
 // Index of this file
 //   [SECTION] Bundle lifecycle (signed index, verify on every load, rollback floor, cache)
 'use strict';
-import { page, store, now, answered, announce, showError } from './page-state.js';
+import { page, store, now, answered, announce, showError, pageProblem } from './page-state.js';
 import { probabilitiesOnnx, startOnnxChecks, checkImagesOnnx } from './predict.js';
 import { releasePatient, publishReporting } from './reporting.js';
 import { prepareWorkerWhenIdle } from './batch.js';
@@ -19,13 +19,13 @@ import { prepareWorkerWhenIdle } from './batch.js';
 // warning.
 export async function loadIndexAndModel(wanted, indexText = fetchIndexText(), bundle = null) {
   const text = await indexText;
-  if (text === null) throw new Error('The list of models cannot be reached, and none was saved for offline use.');
+  if (text === null) throw new Error(pageProblem('index_unreachable').problems[0].message);
   const checked = JSON.parse(page.M.verifyIndex(text, page.trust, now(), store.get('indexVersion', 0)));
-  if (!checked.ok) { showError('The list of models from the server was refused: ' + checked.message); throw new Error(checked.message); }
+  if (!checked.ok) { const why = pageProblem('index_refused', checked.problems[0].message).problems[0].message; showError(why); throw new Error(why); }
   store.set('indexVersion', checked.version);
   page.index = checked;
   keepForOffline('ldx-index', '/api/v1/models', text);
-  if (!page.index.models.length) { showError('No model has been published yet.'); return; }
+  if (!page.index.models.length) { showError(pageProblem('no_models').problems[0].message); return; }
   const entry = chooseEntry(page.index.models, wanted);
   const early = await bundle;  // used only if the verified index names the same bundle
   return loadBundle(entry.url, { source: checked.stale ? 'offline (models list last checked ' + checked.expires.slice(0, 10) + ')' : 'from the server' },
@@ -78,16 +78,15 @@ async function fetchBundle(url) {
 export async function loadBundle(url, status = {}, download = fetchBundle(url)) {
   const got = await download;
   if (!got.ok) {
-    const m = got.offline ? 'This model has not been opened on this device yet, so it is not available offline. The current model stays selected.'
-      : 'The model file could not be downloaded (HTTP ' + got.status + ').';
-    showError(m);
-    return { ok: false, error: m };
+    const why = got.offline ? pageProblem('bundle_offline') : pageProblem('bundle_download', got.status);
+    showError(why.problems[0].message);
+    return why;
   }
   const bytes = got.bytes;
   const floors = store.get('accepted', {});   // highest version accepted per model name
   const checked = page.M.loadBundle(bytes, page.trust, now(), JSON.stringify(floors));
   if (checked.ok === false) return refuse(checked.problems[0]);
-  if (!checked.ok()) { const error = JSON.parse(checked.error()); checked.delete(); return refuse(error); }
+  if (!checked.ok()) { const error = JSON.parse(checked.error()); checked.delete(); return refuse(error.problems[0]); }
   keepForOffline('ldx-bundles', url, bytes);
   const model = answered(checked.model());
   checked.delete();
@@ -106,13 +105,13 @@ export async function loadBundle(url, status = {}, download = fetchBundle(url)) 
     // its author published for the background rows, or the bundle is not used.
     const out = await probabilitiesOnnx(used, Float32Array.from(info.background.features));
     const agree = JSON.parse(model.checkBackground(out));
-    if (!agree.ok) return refuse(agree);
+    if (!agree.ok) return refuse(agree.problems[0]);
   }
   if (info.imaging) {
     // An imaging model: ONNX Runtime must give its author's probabilities for the bundle's
     // reference images (preprocessed by this core), or the bundle is not used.
     const agree = JSON.parse(model.checkImages(await checkImagesOnnx(used)));
-    if (!agree.ok) return refuse(agree);
+    if (!agree.ok) return refuse(agree.problems[0]);
   }
   releasePatient();  // the patient seen with the model being replaced is reported with it
   retire(page.current);
@@ -141,9 +140,10 @@ function retire(old) {
   retired = old;
 }
 
-// A refused bundle: the core's words for the clinician (the reason code for the administrator).
+// A refused bundle: one problem of the core's envelope, its message in the clinician's words
+// (the reason code for the administrator).
 function refuse(error) {
-  const message = `${error.shown || error.message} (${error.code})`;
+  const message = `${error.message} (${error.code})`;
   showError(message);
-  return { ok: false, code: error.code, error: message };
+  return { ok: false, problems: [error] };
 }

@@ -36,13 +36,7 @@ export function openLabelled() {
 // the line the view shows above the figures, or the first reason the file was refused.
 export function validate(name, text) {
   const r = JSON.parse(page.M.appValidate(name, text));
-  if (r.ok) {
-    const d = r.report.data;
-    announce(`Validation report for ${name}: ${d.rows} rows read, ${d.scored} scored with a known outcome, ` +
-      `${d.left_out.length} left out.`);
-  } else {
-    announce(`${name} could not be checked: ${r.problems[0]?.message ?? 'no patients'}.`);
-  }
+  announce(r.headline);  // the core's words (validation_headline)
   return r;
 }
 

@@ -6,7 +6,7 @@
 //   [SECTION] The Operations view's request (the operator's token, never stored)
 //   [SECTION] Host functions the UI calls
 'use strict';
-import { page, $, store, announce, showError } from './page-state.js';
+import { page, $, store, announce, showError, pageProblem } from './page-state.js';
 import { applyTree } from './a11y.js';
 import { loadIndexAndModel } from './bundles.js';
 import { predict } from './predict.js';
@@ -47,7 +47,7 @@ export const host = {
       if (early) page.M.appSetResultChecked(early.seq, JSON.stringify(r));  // marks it checked, or withdraws it
       else { page.shownSeq = r.seq; page.M.appSetResult(JSON.stringify(r)); }
     } catch (e) {
-      const failed = JSON.stringify({ ok: false, problems: [{ code: 'error', message: String(e.message || e) }] });
+      const failed = JSON.stringify(pageProblem('page_fault', e.message || e));
       if (early) page.M.appSetResultChecked(early.seq, failed);
       else page.M.appSetResult(failed);
     }

@@ -42,6 +42,11 @@ export const answered = (x) => {
 //-----------------------------------------------------------------------------
 export function announce(text) { $('live').textContent = text; }
 
+// The page writes no sentence of its own: what only it notices (ONNX Runtime failing, a file it
+// cannot decode) is a problem the core words by id (shared/client/page_words.h), with the one
+// detail that varies. The envelope {ok: false, problems: [one]}, as every other refusal.
+export const pageProblem = (id, detail = '') => JSON.parse(page.M.pageProblem(id, String(detail)));
+
 export function showError(message) {
   if (page.M) page.M.appSetError(message);
   announce(message);

@@ -7,7 +7,7 @@
 //   [SECTION] An imaging model's reference images
 'use strict';
 import { packFeatures, runOnnx } from './onnx.js';
-import { page, now, answered, showError } from './page-state.js';
+import { page, now, answered, showError, pageProblem } from './page-state.js';
 import { reportLater } from './reporting.js';
 
 //-----------------------------------------------------------------------------
@@ -53,7 +53,7 @@ async function checkResult(used, r) {
 // of the bundle's reference (the core's warm-up rows) against the core's own table; a model whose
 // ONNX file and trees disagree is not used, and a result shown meanwhile is withdrawn.
 export async function startOnnxChecks(used) {
-  let ok = false, why = '';
+  let ok = false, why = null;
   try {
     await used.sessionReady;
     const file = answered(used.model.openBatch(used.model.warmUpCsv(64), now()));
@@ -63,15 +63,14 @@ export async function startOnnxChecks(used) {
     const meta = JSON.parse(part.meta);
     const agree = await checkTable(used, meta, part.table, part.features, part.margins);
     ok = agree.ok && meta.rows > 0;
-    why = `the model's ONNX file and its trees disagree (difference ${agree.worst.toExponential(2)})`;
+    if (!ok) why = pageProblem('model_disagrees', agree.worst);
   } catch (e) {
-    why = 'ONNX Runtime could not run this model: ' + String(e.message || e);
+    why = pageProblem('onnx_failed', e.message || e);
   }
   used.loadCheck = ok;
   if (ok || page.current !== used) return;
-  const text = `This model cannot be used: ${why}. Report this to your administrator.`;
-  showError(text);
-  page.M.appSetResultChecked(page.shownSeq, JSON.stringify({ ok: false, problems: [{ code: 'check_failed', message: text }] }));
+  showError(why.problems[0].message);
+  page.M.appSetResultChecked(page.shownSeq, JSON.stringify(why));
 }
 
 let predictSeq = 0;
@@ -91,7 +90,7 @@ export async function predict(record, shown = null) {
   }
   if (shown && !used.session) shown({ ...r, check: { ok: false, pending: true } });
   const checked = { ...(await checkResult(used, r)), seq: r.seq };
-  if (checked.ok && used.loadCheck === false) return { ok: false, seq: r.seq, problems: [{ code: 'check_failed', message: 'This model failed its check against ONNX Runtime and is not used.' }] };
+  if (checked.ok && used.loadCheck === false) return { ...pageProblem('model_not_used'), seq: r.seq };
   if (checked.ok) reportLater(checked);
   return checked;
 }

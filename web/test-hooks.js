@@ -104,7 +104,7 @@ Object.assign(globalThis.localdx, {
     const entry = page.index.models.find((m) => m.name === page.current.info.name);
     const t0 = performance.now();
     const loaded = await loadBundle(entry.url, { source: 'loaded again (benchmark)' });
-    if (!loaded.ok) throw new Error('the bundle did not load again: ' + loaded.error);
+    if (!loaded.ok) throw new Error('the bundle did not load again: ' + loaded.problems[0].message);
     return { bytes: page.current.bytes.length, verify, load: performance.now() - t0 };
   },
   // ONNX Runtime alone: a session of the model created, and one row run `runs` times, in ms.

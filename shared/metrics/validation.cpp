@@ -222,6 +222,23 @@ Json validation_report(const Schema& s, std::span<const int> labels, std::span<c
 //-----------------------------------------------------------------------------
 // [SECTION] One validation run
 //-----------------------------------------------------------------------------
+std::string validation_counts(const Json& document) {
+    const Json& d = json_member(document, "data");
+    auto count = [&](const char* key) {
+        const Json& v = json_member(d, key);
+        return std::to_string(v.is_array() ? v.size() : v.is_number_unsigned() ? v.get<size_t>() : 0);
+    };
+    return count("rows") + " rows read, " + count("scored") + " scored with a known outcome, " + count("left_out") +
+           " left out";
+}
+
+std::string validation_headline(std::string_view file_name, const Json& document, const std::vector<Problem>& refused) {
+    const std::string name = printable(file_name);
+    if (!refused.empty()) return name + " could not be checked: " + refused.front().message + ".";
+    if (document.is_null()) return name + " could not be checked: no patients.";
+    return "Validation report for " + name + ": " + validation_counts(document) + ".";
+}
+
 ValidationRun validation_run(const Model& m, std::string_view text, std::string_view file_name,
                              const ValidationRunOptions& o) {
     ValidationRun run;

@@ -104,6 +104,12 @@ struct ValidationRun {
 // validation_score (a model only ONNX Runtime runs).
 ValidationRun validation_run(const Model& model, std::string_view text, std::string_view file_name,
                              const ValidationRunOptions& options);
+// The counts of a report (validation_document), as `localdx evaluate` and the Validate view show
+// them: "N rows read, M scored with a known outcome, K left out".
+std::string validation_counts(const Json& document);
+// What a screen reader is told when a run ends: "Validation report for NAME: <counts>." or, for
+// a file refused, "NAME could not be checked: <the first reason>." (the page says it as it is).
+std::string validation_headline(std::string_view file_name, const Json& document, const std::vector<Problem>& refused);
 
 //-----------------------------------------------------------------------------
 // [SECTION] Gates

@@ -11,6 +11,7 @@
 
 #include "bundle/crypto.h"
 #include "client/core_api.h"
+#include "client/page_words.h"
 #include "imaging/dicom.h"
 #include "drift/report.h"
 #include "support.h"
@@ -40,17 +41,24 @@ TEST(Client, LoadsASignedBundleAndRefusesATamperedOneWithAReason) {
     bytes[bytes.size() - 100] ^= 1;
     auto bad = core_load_bundle(bytes, test::read_file(kDemo + "/keys/trust.json"), kNow, "{}");
     EXPECT_FALSE(bad.model);
-    EXPECT_TRUE(bad.error["message"].is_string() && !bad.error["message"].get<std::string>().empty());
-    // The page shows the core's words as they are.
-    EXPECT_EQ(bad.error["shown"], bundle_refusal_words(bad.error["code"].get<std::string>()));
-    EXPECT_NE(bad.error["shown"].get<std::string>().find("refused"), std::string::npos);
+    // The one envelope; the page shows the core's words as they are: the clinician's, then why.
+    EXPECT_EQ(bad.error["ok"], false);
+    ASSERT_EQ(bad.error["problems"].size(), 1u);
+    const Json& why = bad.error["problems"][0];
+    EXPECT_EQ(why["message"].get<std::string>().rfind(bundle_refusal_words(why["code"].get<std::string>()) + " (", 0),
+              0u)
+        << json_dump(why);
+    EXPECT_NE(why["message"].get<std::string>().find("refused"), std::string::npos);
     // A version floor above the bundle's: rollback.
     auto old = core_load_bundle(test::read_file(kDemo + "/bundles/pima-diabetes-1.ldxb"),
                                 test::read_file(kDemo + "/keys/trust.json"), kNow, R"({"pima-diabetes": 2})");
     EXPECT_FALSE(old.model);
-    EXPECT_EQ(old.error["code"], "rollback");
-    EXPECT_EQ(old.error["shown"],
-              "This model file is older than one already used on this device, so it was refused (possible rollback).");
+    EXPECT_EQ(old.error["problems"][0]["code"], "rollback");
+    EXPECT_EQ(old.error["problems"][0]["message"].get<std::string>().rfind(
+                  "This model file is older than one already used on this device, so it was refused (possible "
+                  "rollback). (",
+                  0),
+              0u);
 }
 
 // The page runs the bundle's ONNX file beside the core and compares the outputs the model info
@@ -390,8 +398,14 @@ TEST(Client, AnImportedModelWhoseOutputsDifferFromThePublishedOnesIsRefusedInThe
     published[0] += 0.2f;
     const Json refused = core_check_background(*m, published);
     EXPECT_FALSE(refused["ok"].get<bool>());
-    EXPECT_EQ(refused["code"], "model_mismatch");
-    EXPECT_EQ(refused["shown"], bundle_refusal_words("model_mismatch"));
+    ASSERT_EQ(refused["problems"].size(), 1u);
+    EXPECT_EQ(refused["problems"][0]["code"], "model_mismatch");
+    EXPECT_EQ(refused["problems"][0]["message"].get<std::string>().rfind(bundle_refusal_words("model_mismatch"), 0),
+              0u);
+    // Outputs that do not fit the model: refused with a reason too, never a bare "ok": false.
+    const Json unfit = core_check_background(*m, std::vector<float>(3));
+    EXPECT_FALSE(unfit["ok"].get<bool>());
+    EXPECT_EQ(unfit["problems"][0]["code"], "bad_check");
 }
 
 TEST(Client, TheCrossCheckWithholdsAResultOnlyWhenONNXRuntimeDisagrees) {
@@ -561,8 +575,54 @@ TEST(Client, ReportTimingIsOneRuleThePageTheWordsAndTheServerRead) {
 TEST(Client, AModelsIndexThatIsNotSignedIsRefused) {
     const Json v = core_verify_index("{\"signed\": {}}", test::read_file(kDemo + "/keys/trust.json"), kNow, 0);
     EXPECT_FALSE(v["ok"].get<bool>());
-    EXPECT_TRUE(v["message"].is_string());
+    ASSERT_EQ(v["problems"].size(), 1u);  // the one envelope
+    EXPECT_TRUE(v["problems"][0]["message"].is_string());
     EXPECT_FALSE(core_verify_index("\xff", "\xed\xa0\x80", kNow, 0)["ok"].get<bool>());
+}
+
+// A batch of a model only ONNX Runtime runs, finished with outputs that do not fit: no rows, and
+// the meta is the envelope (ok false, the problems), as every other refusal.
+TEST(Client, ABatchFinishedWithOutputsThatDoNotFitIsTheEnvelope) {
+    auto m = load("wdbc-mlp");
+    ASSERT_TRUE(m);
+    const BatchTable b = core_finish_batch(*m, R"([{"row": 1, "features": [1]}])", std::vector<float>(7));
+    EXPECT_EQ(b.meta["ok"], false);
+    EXPECT_EQ(b.meta["rows"], 0);
+    ASSERT_FALSE(b.meta["problems"].empty());
+    EXPECT_EQ(b.meta["problems"][0]["code"], "bad_output");
+    EXPECT_FALSE(b.meta.contains("error"));
+}
+
+// The sentences the page shows for what only it notices come from the core, by id, with the one
+// detail that varies written by the core (a difference in the same notation everywhere, the
+// browser's own text made printable); an unknown id is a fault, never an empty message.
+TEST(Client, ThePageAsksTheCoreForItsSentencesById) {
+    const Problem img = page_problem("image_undecodable");
+    EXPECT_EQ(img.code, "bad_image");
+    EXPECT_EQ(img.message, "the browser cannot decode this PNG or JPEG file (damaged or incomplete)");
+    EXPECT_EQ(page_problem("model_not_used").code, "check_failed");
+    EXPECT_EQ(page_problem("model_disagrees", "0.00031").message,
+              "This model cannot be used: the model's ONNX file and its trees disagree (difference 3.10e-04). "
+              "Report this to your administrator.");
+    EXPECT_NE(page_problem("table_disagrees", "Infinity").message.find("a number that is not finite"),
+              std::string::npos);
+    EXPECT_NE(page_problem("table_disagrees", "12abc").message.find("a number that is not finite"), std::string::npos);
+    const Problem onnx = page_problem("onnx_failed", "no backend\x1b[31m\xff");
+    EXPECT_EQ(onnx.message,
+              "This model cannot be used: ONNX Runtime could not run this model: no backend?[31m?. Report this to "
+              "your administrator.");
+    EXPECT_NE(page_problem("worker_refused", "").message.find("no reason given"), std::string::npos);
+    EXPECT_LE(page_problem("page_fault", std::string(100000, 'x')).message.size(), 600u);
+    const Problem unknown = page_problem("no_such_words", "x");
+    EXPECT_EQ(unknown.code, "internal");
+    EXPECT_NE(unknown.message.find("no_such_words"), std::string::npos);
+    for (const char* id : {"image_undecodable", "model_not_used", "model_disagrees", "onnx_failed", "table_disagrees",
+                           "onnx_unavailable", "batch_withheld", "worker_refused", "bundle_offline", "bundle_download",
+                           "index_unreachable", "index_refused", "no_models", "page_fault"}) {
+        const Problem p = page_problem(id, "1");
+        EXPECT_NE(p.code, "internal") << id;
+        EXPECT_FALSE(p.message.empty()) << id;
+    }
 }
 
 }  // namespace

@@ -40,6 +40,13 @@ TEST(ValidationRun, MakesTheReportOfItsStepsOnALabelledFile) {
     EXPECT_EQ(run.report["data"]["file"], "site.csv");
     EXPECT_EQ(run.report["data"]["scored"], run.scored.labels.size());
     EXPECT_EQ(run.report["metrics"]["bootstrap_resamples"], 50);
+    // The words the CLI, the view and the page's announcement share.
+    const std::string counts = std::to_string(200) + " rows read, " + std::to_string(run.scored.labels.size()) +
+                               " scored with a known outcome, " + std::to_string(run.scored.left_out.size()) +
+                               " left out";
+    EXPECT_EQ(validation_counts(run.report), counts);
+    EXPECT_EQ(validation_headline("site.csv", run.report, run.refused),
+              "Validation report for site.csv: " + counts + ".");
     // The same report as each step called by hand: read, score, document.
     const PatientFile file =
         patients_read(m->model.schema, text, PatientReadOptions{kNow, {}, m->model.schema.outputs.column});
@@ -97,6 +104,9 @@ TEST(ValidationRun, RefusesWithTheReasonAndKeepsTheRowsLeftOut) {
     const ValidationRun r = validation_run(m->model, ten, "f.csv", ValidationRunOptions{kNow, 20, 1, 0});
     ASSERT_FALSE(r.refused.empty());
     EXPECT_EQ(r.refused[0].code, "too_few_rows");
+    EXPECT_EQ(validation_headline("f\x1b.csv", r.report, r.refused),
+              "f?.csv could not be checked: " + r.refused[0].message + ".");
+    EXPECT_EQ(validation_headline("f.csv", Json(nullptr), {}), "f.csv could not be checked: no patients.");
     ASSERT_EQ(r.scored.left_out.size(), 1u);
     EXPECT_EQ(r.scored.left_out[0].row, 10);
     // A model only ONNX Runtime runs cannot be scored here.

@@ -263,7 +263,7 @@ std::string app_view_state() {
         for (const ImageResult& r : im.images)
             images.push_back({{"file", r.file},
                               {"ok", r.ok},
-                              {"error", r.error},
+                              {"problems", problems_json(r.problems)},
                               {"warnings", r.warnings},
                               {"to_confirm", r.to_confirm},
                               {"confirmed", r.confirmed},
@@ -365,8 +365,11 @@ std::string app_validate(const std::string& name, const std::string& text) {
     wake(s);
     validate_file(s, name, text, host_now());
     s.select_tab = 4;
-    if (!s.validate.problems.empty()) return json_dump(Json{{"ok", false}, {"problems", s.validate.problems}});
-    return json_dump(Json{{"ok", true}, {"report", s.validate.report}});
+    // "headline": what the page tells a screen reader, in the core's words (validation_headline).
+    Json out = s.validate.problems.empty() ? Json{{"ok", true}, {"report", s.validate.report}}
+                                           : Json{{"ok", false}, {"problems", s.validate.problems}};
+    out["headline"] = validation_headline(name, s.validate.report, problems_from_json(out));
+    return json_dump(out);
 }
 // A calibrator this device fitted earlier on a site's file for this bundle (web/host.js keeps it).
 void app_set_local_calibrator(const std::string& calibrator_json) {

@@ -1,9 +1,9 @@
 // wasm/core/core_bindings.cpp — embind surface of the core (in localdx_core.mjs and the app).
 //
 // JS usage:
-//   const r = core.loadBundle(bundleU8, trustText, Date.now() / 1000, minVersion);
-//   if (r.ok === false) show(r.problems);            // the call itself failed (boundary.h)
-//   else if (!r.ok()) show(JSON.parse(r.error()));   // the bundle was refused
+//   const r = core.loadBundle(bundleU8, trustText, Date.now() / 1000, floorsJson);  // {"name": version}
+//   if (r.ok === false) show(r.problems);                     // the call itself failed (boundary.h)
+//   else if (!r.ok()) show(JSON.parse(r.error()).problems);   // refused: the same envelope
 //   else { const m = r.model(); m.predict('{"age": 50}', true); }
 // Strings in, JSON strings out: the page parses them once. Every binding is registered through
 // boundary.h (boundary::function, boundary::Class), never emscripten::function or class_ directly:
@@ -62,6 +62,7 @@ EMSCRIPTEN_BINDINGS(localdx_core) {
         .method<&LoadOutcome::model>("model");
     b::function<&load_bundle_js>("loadBundle");
     b::function<&verify_index_js>("verifyIndex");
+    b::function<&page_problem_js>("pageProblem");
     b::function<&join_batch_parts_js>("joinBatchParts");
     b::function<&report_timing_js>("reportTiming");
     b::function<&heap_in_use>("heapInUse");

@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "client/core_api.h"
+#include "client/page_words.h"
 #include "boundary.h"
 #include "drift/report.h"
 #include "imaging/dicom.h"
@@ -261,6 +262,12 @@ inline emscripten::val join_batch_parts_js(const emscripten::val& parts) {
 // in seconds as the page counts them (Date.now() / 1000: with a fraction).
 inline std::string report_timing_js(double now) {
     return json_dump(report_timing_json(std::max<int64_t>(0, boundary::whole_or(std::floor(now), 0))));
+}
+
+// What the page shows for what only it notices (client/page_words.h), by id: the envelope
+// {"ok": false, "problems": [one]} as JSON text.
+inline std::string page_problem_js(const std::string& id, const std::string& detail) {
+    return json_dump(problems_envelope({page_problem(id, detail)}));
 }
 
 inline std::string verify_index_js(const std::string& index, const std::string& trust, double now, double min_version) {

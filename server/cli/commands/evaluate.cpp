@@ -140,9 +140,7 @@ std::string evaluate_text(const Schema& s, const Json& r) {
     line("Bundle  " + b["name"].get<std::string>() + " v" + std::to_string(b["version"].get<int64_t>()) + "  sha256 " +
          b["sha256"].get<std::string>());
     line("Data    " + d["file"].get<std::string>() + "  sha256 " + d["sha256"].get<std::string>());
-    line("        " + std::to_string(d["rows"].get<size_t>()) + " rows read, " +
-         std::to_string(d["scored"].get<size_t>()) + " scored with a known outcome, " +
-         std::to_string(d["left_out"].size()) + " left out");
+    line("        " + validation_counts(r));
     const Json& m = r["metrics"];
     if (s.outputs.regression()) return out + evaluate_regression_text(s, r);
     const bool binary = s.outputs.kind == TaskKind::binary;

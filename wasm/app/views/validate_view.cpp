@@ -228,10 +228,9 @@ void draw_validate(AppState& s) {
     const Json& d = json_member(v.report, "data");
     const Json& mt = json_member(v.report, "metrics");
     ImGui::PushStyleColor(ImGuiCol_Text, kGrey);
-    ImGui::TextWrapped("%zu rows read, %zu scored with a known outcome, %zu left out · file sha256 %s · %s v%lld",
-                       json_member(d, "rows").get<size_t>(), json_member(d, "scored").get<size_t>(),
-                       json_member(d, "left_out").size(), json_text_or(d, "sha256").substr(0, 16).c_str(),
-                       s.model->model.manifest.name.c_str(), static_cast<long long>(s.model->model.manifest.version));
+    ImGui::TextWrapped("%s · file sha256 %s · %s v%lld", validation_counts(v.report).c_str(),
+                       json_text_or(d, "sha256").substr(0, 16).c_str(), s.model->model.manifest.name.c_str(),
+                       static_cast<long long>(s.model->model.manifest.version));
     ImGui::PopStyleColor();
     if (!json_member(d, "left_out").empty() &&
         ImGui::TreeNode("left out", "%zu rows left out, and why", json_member(d, "left_out").size())) {

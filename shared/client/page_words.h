@@ -1,0 +1,40 @@
+// shared/client/page_words.h — the sentences the page shows that only the page can notice.
+//
+// Index of this file
+//   [SECTION] Problems the page meets (a table of messages by id)
+//
+// Most of what a clinician reads comes with the core's own answers. A few things happen only in
+// the browser: it cannot decode an image, ONNX Runtime fails or disagrees with the core, a worker
+// stops. The page builds no sentence for them: it asks the core (binding pageProblem) for the
+// problem by its id, giving the one detail that varies (a number, the browser's own error text),
+// and shows the envelope it gets back like any other refusal.
+#pragma once
+#include <string_view>
+
+#include "base/error.h"
+
+namespace ldx {
+
+//-----------------------------------------------------------------------------
+// [SECTION] Problems the page meets
+//-----------------------------------------------------------------------------
+// Ids and what they say (`detail` fills the gap, when the sentence has one):
+//   image_undecodable  bad_image      the browser cannot decode a PNG or JPEG file
+//   model_not_used     check_failed   a model that failed its load check, asked for a result
+//   model_disagrees    check_failed   the ONNX file and the trees disagree; detail: the difference
+//   onnx_failed        check_failed   ONNX Runtime cannot run the model; detail: its error
+//   table_disagrees    check_failed   a batch table withheld; detail: the difference
+//   onnx_unavailable   onnx_failed    the batch worker's ONNX Runtime cannot open the model; detail: its error
+//   batch_withheld     withheld       a batch the worker could not finish; detail: the core's reason
+//   worker_refused     bad_bundle     the batch worker refused the bundle; detail: its reason
+//   bundle_offline     offline        a model never opened on this device, asked for offline
+//   bundle_download    download_failed  the model file's download failed; detail: the HTTP status
+//   index_unreachable  offline        the list of models cannot be reached and none was kept
+//   index_refused      bad_index      the list of models was refused; detail: the core's reason
+//   no_models          no_models      the list of models names none
+//   page_fault         internal       an unexpected error in the page; detail: its text
+// A difference is given as a number's text ("0.00031"): it is written "3.10e-04" (not finite or
+// not a number: "a number that is not finite"). An unknown id is itself a problem ("internal").
+Problem page_problem(std::string_view id, std::string_view detail = {});
+
+}  // namespace ldx
