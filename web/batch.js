@@ -71,7 +71,7 @@ export function prepareWorkerWhenIdle() {
 // [SECTION] Files of patients (CSV or FHIR), and a row's explanation
 //-----------------------------------------------------------------------------
 export async function scoreFile(name, text, { results = false } = {}) {
-  if (!page.current) throw new Error('no model loaded');
+  if (!page.current) throw new Error(pageProblem('no_model').problems[0].message);
   const used = page.current;
   await workerModel({ fileWaiting: true });
   const key = modelKey(used);
@@ -110,7 +110,7 @@ export async function explainRow(index) {
 // after another, and shown as it arrives. Nothing of them leaves the page.
 let imageFiles = [];  // the files of the last opening, kept in this page for maps of other classes
 export async function scoreImages(files) {
-  if (!page.current || !page.current.info.imaging) throw new Error('this model does not read images');
+  if (!page.current || !page.current.info.imaging) throw new Error(pageProblem(page.current ? 'not_imaging' : 'no_model').problems[0].message);
   imageFiles = files;
   page.M.appImagesOpened(files.length);
   await workerModel({ fileWaiting: true });

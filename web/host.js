@@ -70,7 +70,7 @@ export const host = {
   // The frame's accessible nodes, when they changed (web/a11y.js): mirrored once the frame is done.
   a11yTree: (json) => queueMicrotask(() => applyTree(json)),
   download,
-  copy: (text) => navigator.clipboard.writeText(text).catch(() => announce('Copying needs clipboard permission.')),
+  copy: (text) => navigator.clipboard.writeText(text).catch(() => announce(pageProblem('clipboard_denied').problems[0].message)),
   // The print view: the result's summary alone on the page (app.css hides everything else in print).
   print: (text) => {
     $('print').textContent = `${text}\nPrinted ${new Date().toLocaleString()}. Computed on this device by LocalDx; no patient data left it.`;

@@ -78,7 +78,7 @@ let predictSeq = 0;
 // result is handed to shown() at once while ONNX Runtime is still starting (marked "being
 // checked"); the promise resolves to the checked result (or the problem that withdraws it).
 export async function predict(record, shown = null) {
-  if (!page.current) throw new Error('no model loaded');
+  if (!page.current) throw new Error(pageProblem('no_model').problems[0].message);
   const used = page.current;
   const r = JSON.parse(used.model.predict(JSON.stringify(record || {}), true));
   r.seq = ++predictSeq;

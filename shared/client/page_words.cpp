@@ -42,6 +42,9 @@ constexpr std::array kWords{
           Gap::none, ""},
     Words{"index_refused", "bad_index", "The list of models from the server was refused: ", Gap::text, ""},
     Words{"no_models", "no_models", "No model has been published yet.", Gap::none, ""},
+    Words{"no_model", "no_model", "No model is loaded yet.", Gap::none, ""},
+    Words{"not_imaging", "not_imaging", "This model does not read images.", Gap::none, ""},
+    Words{"clipboard_denied", "clipboard_denied", "Copying needs clipboard permission.", Gap::none, ""},
     Words{"page_fault", "internal", "Something went wrong on this page: ", Gap::text, "."},
 };
 

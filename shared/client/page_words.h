@@ -32,6 +32,9 @@ namespace ldx {
 //   index_unreachable  offline        the list of models cannot be reached and none was kept
 //   index_refused      bad_index      the list of models was refused; detail: the core's reason
 //   no_models          no_models      the list of models names none
+//   no_model           no_model       asked to predict or score before a model is loaded
+//   not_imaging        not_imaging    images given to a model that reads none
+//   clipboard_denied   clipboard_denied  the browser refused to copy
 //   page_fault         internal       an unexpected error in the page; detail: its text
 // A difference is given as a number's text ("0.00031"): it is written "3.10e-04" (not finite or
 // not a number: "a number that is not finite"). An unknown id is itself a problem ("internal").
