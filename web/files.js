@@ -36,7 +36,7 @@ export function openLabelled() {
 // the line the view shows above the figures, or the first reason the file was refused.
 export function validate(name, text) {
   const r = JSON.parse(page.M.appValidate(name, text));
-  announce(r.headline);  // the core's words (validation_headline)
+  announce(r.headline ?? r.problems[0].message);  // the core's words (validation_headline; the call's own refusal)
   return r;
 }
 
