@@ -251,8 +251,8 @@ Json core_image_give(const LoadedModel& m, ImageJob& job, std::span<const float>
 //  "ranked_area", "random_area"}, "runs"}; or {"ok": false, ...} while runs are pending.
 Json core_image_result(const LoadedModel& m, const ImageJob& job);
 // The bundle's check images run by ONNX Runtime (its probability output, check_images rows)
-// against the author's probabilities: {"ok", "max_abs_diff"}, with "code": "model_mismatch" and
-// "shown" when they differ.
+// against the author's probabilities: {"ok", "max_abs_diff"}, with "problems": [{"code":
+// "model_mismatch", the clinician's words}] when they differ (as core_check_background).
 Json core_check_images(const LoadedModel& m, std::span<const float> outputs);
 
 }  // namespace ldx
