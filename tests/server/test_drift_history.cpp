@@ -204,7 +204,9 @@ Day simulate_day(const Model& m, const Dataset& data, const std::string& day, Ph
 
 // Stores a day's reports through the store's own interface (the server is stopped): the server
 // accepts reports only for yesterday, today and tomorrow, so earlier days are written as its
-// ingest writes them, one pseudonymous source id per source.
+// ingest writes them (each report's JSON read back by the server's own parser, one pseudonymous
+// source id per source). The server reads its clock from the system and has no flag to set it
+// back: one that let it accept back-dated reports would be a way around that rule in production.
 void store_days(Store& store, const Model& model, const std::vector<Day>& days) {
     for (const Day& d : days) {
         std::vector<IncomingReport> batch;
