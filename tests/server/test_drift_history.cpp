@@ -357,7 +357,7 @@ TEST(Server, EstimatedPerformanceTracksACovariateShiftAndMissesAConceptShift) {
         tracked_auc, tracked_days, tracked_sens, tracked_days, est_concept, est_baseline, true_concept, true_baseline,
         concept_outside);
     std::printf(
-        "the interval held what the bundle's probabilities expect of the same patients (no randomized response) "
+        "the interval held what the card's reliability table expects of the same patients (no randomized response) "
         "on %d/%d days for the AUC, %d/%d for the sensitivity\n"
         "baseline to covariate shift: estimated AUC %.3f -> %.3f (true %.3f -> %.3f), sensitivity %.3f -> %.3f "
         "(true %.3f -> %.3f)\n",
