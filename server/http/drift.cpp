@@ -51,7 +51,8 @@ PooledCounts pooled_of(const std::vector<SourceAggregate>& sources, const std::s
 
 const char* kEstimateNote =
     "estimated without labels from the debiased histogram of predicted probabilities (confidence-based "
-    "performance estimation): it holds only while the model stays calibrated on the patients scored. It follows "
+    "performance estimation), the chance of a positive at each predicted probability taken from training's "
+    "out-of-fold outcomes: it holds only while outcomes follow the probabilities as they did in training. It follows "
     "a change in who is scored (covariate shift); it cannot see a change in how outcomes follow from the inputs "
     "(concept shift), which only labelled data can show";
 
@@ -128,24 +129,15 @@ Json coverage_json(const Model& m, const std::vector<SourceAggregate>& sources, 
     return out;
 }
 
-// The card's out-of-fold calibration intercept and slope with their standard errors (from the
-// 95% intervals); none when the card does not have them.
-CalibrationDoubt calibration_doubt(const Model& m) {
-    CalibrationDoubt c;
+// The card's out-of-fold outcomes per bin of the positive class's probability (its reliability
+// table), or why not.
+Result<CalibrationByBin> calibration_of(const Model& m, const Histogram& ref) {
     const Json& metrics = m.card.contains("metrics") ? m.card["metrics"] : Json();
     const Json& cal = metrics.is_object() && metrics.contains("calibration") ? metrics["calibration"] : Json();
-    auto read = [&cal](const char* key, double& value, double& se) {
-        if (!cal.is_object() || !cal.contains(key) || !cal[key].is_object()) return;
-        const Json& f = cal[key];
-        if (!f.contains("value") || !f["value"].is_number() || !f.contains("ci95") || !f["ci95"].is_array() ||
-            f["ci95"].size() != 2 || !f["ci95"][0].is_number() || !f["ci95"][1].is_number())
-            return;
-        value = f["value"].get<double>();
-        se = std::max(0.0, (f["ci95"][1].get<double>() - f["ci95"][0].get<double>()) / 3.92);
-    };
-    read("intercept", c.intercept, c.intercept_se);
-    read("slope", c.slope, c.slope_se);
-    return c;
+    const std::string of = "P(" + m.schema.outputs.classes[static_cast<size_t>(m.schema.outputs.positive)].name + ")";
+    if (!cal.is_object() || !cal.contains("reliability") || !cal.contains("of") || cal["of"] != of)
+        return problem("not_in_card", "the model card has no reliability table of " + of);
+    return calibration_from_reliability(cal["reliability"], ref);
 }
 
 // The performance estimate of a period from its sources: figures with intervals beside the card's.
@@ -160,6 +152,12 @@ Json performance_json(const Model& m, const std::vector<SourceAggregate>& source
     }
     const size_t positive = static_cast<size_t>(m.schema.outputs.positive);
     const Histogram& ref = m.reference.classes[positive];
+    const auto calibration = calibration_of(m, ref);
+    if (!calibration) {
+        out["status"] = "not_estimated";
+        out["reason"] = calibration.error().message;
+        return out;
+    }
     const PooledCounts p = pooled_of(sources, "probability:" + std::to_string(positive), ref.bins());
     out["threshold"] = m.schema.outputs.threshold;
     out["predictions"] = p.n;
@@ -169,7 +167,7 @@ Json performance_json(const Model& m, const std::vector<SourceAggregate>& source
         m.schema.privacy.counting == Privacy::Counting::one_histogram ? p.n * report_histograms(m.schema) : p.n;
     const PerformanceEstimate e =
         performance_estimate(ref, p.counts, p.n, m.schema.privacy.epsilon, m.schema.outputs.threshold, patients,
-                             seed_of(seed), 400, calibration_doubt(m));
+                             seed_of(seed), 400, *calibration);
     Json figures = performance_estimate_json(e);
     const std::pair<const char*, const char*> keys[] = {{"auc", "auc_roc"},
                                                         {"sensitivity", "sensitivity"},

@@ -133,8 +133,9 @@ void routes_prometheus(HttpServer::State& s, RouteRegistrar& routes) {
             const std::string what = k == "auc" ? "AUC" : k == "ppv" ? "PPV" : k == "alert_rate" ? "alert rate" : k;
             family(name.c_str(), "gauge",
                    ("Estimated " + what +
-                    " without labels from the calibrated probability histogram (drift window); holds only while the "
-                    "model stays calibrated: a covariate shift, not a concept shift.")
+                    " without labels from the probability histogram and training's out-of-fold outcomes per bin "
+                    "(drift window); holds only while outcomes follow the probabilities as in training: a covariate "
+                    "shift, not a concept shift.")
                        .c_str(),
                    estimated[k].str());
             family((name + "_lower").c_str(), "gauge",

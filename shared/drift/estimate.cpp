@@ -72,6 +72,7 @@ namespace {
 struct Segment {
     double lo = 0, hi = 0, share = 0;
     bool alert = false;
+    size_t bin = 0;
     double mean() const { return (lo + hi) / 2; }
     // The chance that, of two patients drawn from the segment, one positive and one negative
     // (weighted by p and by 1 - p), the positive scores higher: E[x (1-y) 1{x > y}] / E[x (1-y)].
@@ -93,10 +94,10 @@ std::vector<Segment> segments(const Histogram& h, std::span<const double> shares
         const double hi = std::clamp(b == k ? 1.0 : h.edges[b], 0.0, 1.0);
         if (threshold > lo && threshold < hi) {
             const double below = (threshold - lo) / (hi - lo);
-            out.push_back({lo, threshold, shares[b] * below, false});
-            out.push_back({threshold, hi, shares[b] * (1 - below), true});
+            out.push_back({lo, threshold, shares[b] * below, false, b});
+            out.push_back({threshold, hi, shares[b] * (1 - below), true, b});
         } else {
-            out.push_back({lo, hi, shares[b], lo >= threshold});
+            out.push_back({lo, hi, shares[b], lo >= threshold, b});
         }
     }
     return out;
@@ -124,16 +125,88 @@ Performance figures(const std::vector<Segment>& seg, std::span<const double> pos
     p.alert_rate = P + N > 0 ? (tp + fp) / (P + N) : NAN;
     return p;
 }
+
+double logit(double p) {
+    const double q = std::clamp(p, 1e-6, 1 - 1e-6);
+    return std::log(q / (1 - q));
+}
+double logistic(double x) { return 1 / (1 + std::exp(-x)); }
+
+// A bin's mean probability (uniform between its edges, the first from 0, the last to 1).
+double bin_mean(const Histogram& h, size_t b) {
+    const size_t k = h.edges.size();
+    const double lo = std::clamp(b == 0 ? 0.0 : h.edges[b - 1], 0.0, 1.0);
+    const double hi = std::clamp(b >= k ? 1.0 : h.edges[b], 0.0, 1.0);
+    return std::clamp((lo + hi) / 2, 1e-6, 1 - 1e-6);
+}
+
+// Per bin, the shift in log-odds from the bin's mean probability to the chance of a positive:
+// the out-of-fold rows' posterior mean, or (draw) a draw from its Beta; zero without calibration.
+std::vector<double> calibration_shift(const Histogram& h, const CalibrationByBin* c, std::mt19937_64* draw) {
+    std::vector<double> shift(h.bins(), 0.0);
+    if (!c || c->rows.size() != h.bins() || c->positives.size() != h.bins()) return shift;
+    for (size_t b = 0; b < h.bins(); ++b) {
+        const double m = bin_mean(h, b), k = static_cast<double>(c->positives[b]), n = static_cast<double>(c->rows[b]);
+        const double alpha = k + m, beta = n - k + 1 - m;
+        double rate = alpha / (alpha + beta);
+        if (draw) {
+            const double x = std::gamma_distribution<double>(alpha, 1)(*draw),
+                         y = std::gamma_distribution<double>(beta, 1)(*draw);
+            rate = x + y > 0 ? x / (x + y) : rate;
+        }
+        shift[b] = logit(rate) - logit(m);
+    }
+    return shift;
+}
+
+// The chance that a patient of the segment is positive.
+double positive_rate(const Segment& s, std::span<const double> shift) {
+    const double m = std::clamp(s.mean(), 0.0, 1.0);
+    return s.bin < shift.size() && shift[s.bin] != 0 ? logistic(logit(m) + shift[s.bin]) : m;
+}
 }  // namespace
 
-Performance performance_expected(const Histogram& probability, std::span<const double> shares, double threshold) {
+Performance performance_expected(const Histogram& probability, std::span<const double> shares, double threshold,
+                                 const CalibrationByBin* calibration) {
     const auto seg = segments(probability, shares, threshold);
+    const std::vector<double> shift = calibration_shift(probability, calibration, nullptr);
     std::vector<double> pos(seg.size()), neg(seg.size());
     for (size_t i = 0; i < seg.size(); ++i) {
-        pos[i] = seg[i].share * seg[i].mean();
-        neg[i] = seg[i].share * (1 - seg[i].mean());
+        const double r = positive_rate(seg[i], shift);
+        pos[i] = seg[i].share * r;
+        neg[i] = seg[i].share * (1 - r);
     }
     return figures(seg, pos, neg);
+}
+
+Result<CalibrationByBin> calibration_from_reliability(const Json& reliability, const Histogram& reference) {
+    auto bad = [](const std::string& what) {
+        return problem("bad_card", "the card's reliability table of the predicted probability: " + what,
+                       "metrics.calibration.reliability");
+    };
+    const size_t bins = reference.bins();
+    if (!reliability.is_array() || reliability.size() + 1 != bins)
+        return bad("it needs one row per bin of the probability's training histogram");
+    CalibrationByBin c{std::vector<uint64_t>(bins, 0), std::vector<uint64_t>(bins, 0)};
+    for (size_t b = 0; b + 1 < bins; ++b) {
+        const Json& r = reliability[b];
+        if (!r.is_object() || !r.contains("bin") || !r["bin"].is_array() || r["bin"].size() != 2 ||
+            !r["bin"][0].is_number() || !r["bin"][1].is_number() || !r.contains("count") ||
+            !r["count"].is_number_integer() || r["count"].get<int64_t>() < 0)
+            return bad("a row lacks its bin or count");
+        // Its edges must be the histogram's (the first bin from 0, the last to 1).
+        const double lo = b == 0 ? 0.0 : reference.edges[b - 1], hi = b + 2 == bins ? 1.0 : reference.edges[b];
+        if (std::abs(r["bin"][0].get<double>() - lo) > 1e-9 || std::abs(r["bin"][1].get<double>() - hi) > 1e-9)
+            return bad("its bins are not those of the probability's training histogram");
+        c.rows[b] = r["count"].get<uint64_t>();
+        if (c.rows[b] == 0) continue;
+        if (!r.contains("observed") || !r["observed"].is_number()) return bad("a row lacks its observed share");
+        const double positives = std::round(r["observed"].get<double>() * static_cast<double>(c.rows[b]));
+        if (positives < 0 || positives > static_cast<double>(c.rows[b]))
+            return bad("an observed share is not in [0, 1]");
+        c.positives[b] = static_cast<uint64_t>(positives);
+    }
+    return c;
 }
 
 //-----------------------------------------------------------------------------
@@ -159,15 +232,17 @@ Estimated interval(double value, std::vector<double> reps) {
 
 PerformanceEstimate performance_estimate(const Histogram& probability, std::span<const uint64_t> observed, uint64_t n,
                                          double epsilon, double threshold, uint64_t patients, uint64_t seed,
-                                         int resamples, const CalibrationDoubt& calibration) {
+                                         int resamples, const CalibrationByBin& calibration) {
     PerformanceEstimate out;
     out.patients = patients;
+    const CalibrationByBin* table = calibration.rows.empty() ? nullptr : &calibration;
     // The figures come from the debiased shares clipped at zero (the more accurate estimate), the
     // interval's spread from redraws of the unclipped ones: redrawn from clipped shares, a bin few
     // patients are in (at the top, where sensitivity is decided) can only gain, and the replicates
     // would vary less than the estimate does (in a labelled simulation, 92% coverage instead of 95%).
     const std::vector<double> shares = unclipped_shares(observed, n, epsilon);
-    const Performance point = performance_expected(probability, debiased_shares(observed, n, epsilon), threshold);
+    const Performance point =
+        performance_expected(probability, debiased_shares(observed, n, epsilon), threshold, table);
     std::mt19937_64 rng(seed);
     std::vector<double> auc, sens, spec, ppv, alerts;
     const double count = static_cast<double>(patients);
@@ -175,23 +250,14 @@ PerformanceEstimate performance_estimate(const Histogram& probability, std::span
         // The randomized counts again, debiased again: the noise of randomized response and of
         // which of the period's patients were counted in this histogram.
         const auto drawn = unclipped_shares(randomized_response_draw(shares, n, epsilon, rng), n, epsilon);
-        // A calibration as training knows it: the probabilities recalibrated by (a, b).
-        const double a = calibration.intercept_se > 0
-                             ? std::normal_distribution<double>(calibration.intercept, calibration.intercept_se)(rng)
-                             : 0,
-                     b = calibration.slope_se > 0
-                             ? std::normal_distribution<double>(calibration.slope, calibration.slope_se)(rng)
-                             : 1;
-        auto recalibrated = [a, b](double p) {
-            const double q = std::clamp(p, 1e-6, 1 - 1e-6);
-            return 1 / (1 + std::exp(-(a + b * std::log(q / (1 - q)))));
-        };
-        // The period's patients so spread, each positive with its (recalibrated) probability (the
-        // binomial's normal approximation, as the counts may be fractional).
+        // The chance of a positive per bin as training's out-of-fold rows know it.
+        const std::vector<double> shift = calibration_shift(probability, table, &rng);
+        // The period's patients so spread, each positive with that chance (the binomial's normal
+        // approximation, as the counts may be fractional).
         const auto seg = segments(probability, drawn, threshold);
         std::vector<double> pos(seg.size()), neg(seg.size());
         for (size_t i = 0; i < seg.size(); ++i) {
-            const double c = seg[i].share * count, m = recalibrated(std::clamp(seg[i].mean(), 0.0, 1.0));
+            const double c = seg[i].share * count, m = positive_rate(seg[i], shift);
             pos[i] = c * m + std::normal_distribution<double>(0, std::sqrt(std::abs(c) * m * (1 - m)))(rng);
             neg[i] = c - pos[i];
         }

@@ -9,13 +9,14 @@
 //   [SECTION] Drift figures with intervals
 //   [SECTION] Regression: expected coverage of the prediction interval
 //
-// A calibrated model's probability is the chance that the patient is positive. Given how many
-// patients fall in each probability bin, the expected number of true positives above the
-// threshold is the sum of their probabilities, false positives the sum of one minus them, and the
-// expected AUC the chance that a positive (patients weighted by p) scores above a negative
-// (weighted by 1 - p). This holds only while the model stays calibrated on the patients scored:
-// it follows a change in who is scored (covariate shift), never a change in how outcomes follow
-// from the inputs (concept shift), which only labels can show.
+// A calibrated model's probability is the chance that the patient is positive; a model's
+// probabilities as training's out-of-fold rows found them (CalibrationByBin) are its chances as
+// measured. Given how many patients fall in each probability bin, the expected number of true
+// positives above the threshold is the sum of their chances, false positives the sum of one minus
+// them, and the expected AUC the chance that a positive (patients weighted by their chance) scores
+// above a negative (weighted by one minus it). This holds only while outcomes follow the
+// probabilities as they did in training: it follows a change in who is scored (covariate shift),
+// never a change in how outcomes follow from the inputs (concept shift), which only labels can show.
 //
 // Within a bin the probabilities are taken as uniform between its edges (the first bin from 0,
 // the last to 1), so a threshold inside a bin splits it, and pairs of patients in one bin are
@@ -56,8 +57,11 @@ struct Performance {
     double auc = 0, sensitivity = 0, specificity = 0, ppv = 0, alert_rate = 0;
     double prevalence = 0;  // expected share of positives
 };
-// From the share of patients per bin (bins of `probability`), alerting when p >= threshold.
-Performance performance_expected(const Histogram& probability, std::span<const double> shares, double threshold);
+struct CalibrationByBin;
+// From the share of patients per bin (bins of `probability`), alerting when p >= threshold; with
+// `calibration` (below) the chance of a positive per bin is the out-of-fold rows' one.
+Performance performance_expected(const Histogram& probability, std::span<const double> shares, double threshold,
+                                 const CalibrationByBin* calibration = nullptr);
 
 //-----------------------------------------------------------------------------
 // [SECTION] Estimate with intervals
@@ -65,8 +69,8 @@ Performance performance_expected(const Histogram& probability, std::span<const d
 // A figure and its 95% interval for one period's patients. The interval is predictive: where the
 // figure computed from those patients' true labels should fall, accounting for the randomized
 // response (the counts are redrawn from the debiased shares and debiased again), which patients
-// landed in which bin, and which of them turned out positive (labels drawn from the probabilities,
-// recalibrated by a draw from CalibrationDoubt when one is given).
+// landed in which bin, which of them turned out positive, and (with a CalibrationByBin) how well
+// training's out-of-fold rows know the chance of a positive in each bin.
 struct Estimated {
     double value = 0, lo = 0, hi = 0;
 };
@@ -74,20 +78,28 @@ struct PerformanceEstimate {
     Estimated auc, sensitivity, specificity, ppv, alert_rate;
     uint64_t patients = 0;  // the period's patients the figures are about
 };
-// How well training knows the model's calibration: the logistic calibration intercept and slope
-// of its out-of-fold predictions (logit P(y) = a + b logit p; 0 and 1 when calibrated) with their
-// standard errors (the model card's 95% intervals / 3.92). With it each redraw also recalibrates
-// the probabilities by an (a, b) drawn from them, so the interval includes the doubt about the
-// calibration the estimate rests on; without it (all zero) that doubt is left out.
-struct CalibrationDoubt {
-    double intercept = 0, intercept_se = 0, slope = 1, slope_se = 0;
+// The model's calibration as training measured it: per bin of the probability's reference
+// histogram (missing bin included), how many out-of-fold predictions fell there and how many of
+// those patients were positive (the model card's reliability table, metrics.calibration.reliability). With it, the
+// chance that a patient in bin b is positive is taken from the bin's rows, not from the probability: (positives + m) /
+// (rows + 1), m the bin's mean probability (a prior worth one patient, so a bin with no rows keeps the probability),
+// and each redraw of the interval draws it from Beta(positives + m, rows - positives + 1 - m), so the interval includes
+// the doubt about the calibration the estimate rests on. Within a bin split by the threshold both parts move by the
+// bin's shift in log-odds. Without it (empty), the probabilities are taken as calibrated and that doubt is left out.
+struct CalibrationByBin {
+    std::vector<uint64_t> rows, positives;
 };
+// From the card's reliability table of P(positive) (evaluation.h: [{"bin": [lower, upper], "count",
+// "observed"}]), whose bins must be those of `reference` (the probability's histogram): an error
+// naming the table when they are not.
+[[nodiscard]] Result<CalibrationByBin> calibration_from_reliability(const Json& reliability,
+                                                                    const Histogram& reference);
 // observed: the randomized counts of the probability histogram, from `n` patients counted in it;
 // patients: every patient of the period (n when each patient is counted in every histogram).
 // Deterministic for a given seed.
 PerformanceEstimate performance_estimate(const Histogram& probability, std::span<const uint64_t> observed, uint64_t n,
                                          double epsilon, double threshold, uint64_t patients, uint64_t seed,
-                                         int resamples = 400, const CalibrationDoubt& calibration = {});
+                                         int resamples = 400, const CalibrationByBin& calibration = {});
 // {"auc": {"value", "ci95": [lo, hi]}, ...}, rounded to 4 decimals.
 Json performance_estimate_json(const PerformanceEstimate& e);
 

@@ -134,7 +134,7 @@ test('operations view: the shifted field ranked first, its PSI crossing the aler
   // The ranking and the sources as tables.
   assert.equal(await page.locator('#a11y [role=table]').count(), 2);
   const caveat = await page.locator('#a11y').textContent();
-  assert.match(caveat, /holds only while the model stays calibrated/);
+  assert.match(caveat, /holds only while outcomes follow the probabilities as they did in training/);
 
   await page.waitForTimeout(300);
   await page.screenshot({ path: path.join(env.shots, 'operations.png') });

@@ -511,6 +511,112 @@ TEST(DriftEstimate, TracksTrueFiguresUnderCovariateShiftAndMissesConceptShift) {
     EXPECT_GE(concept_flagged, 30);
 }
 
+// The model card's reliability table as the chance of a positive per bin (evaluation.h's table):
+// counts per bin read back, a table with other bins refused, and a bin whose rows say otherwise
+// moves the expected figures.
+Json reliability_json(std::span<const double> p, std::span<const int> positive, int bins) {
+    Json t = Json::array();
+    for (const auto& r : reliability(p, positive, bins))
+        t.push_back(
+            {{"bin", {r.lower, r.upper}}, {"count", r.count}, {"observed", r.count ? Json(r.observed) : Json()}});
+    return t;
+}
+
+TEST(DriftEstimate, CalibrationFromTheCardsReliabilityTable) {
+    const Histogram h = histogram_empty("probability", {0.5});
+    // Three rows below 0.5 (one positive), two above (both).
+    const std::vector<double> p = {0.1, 0.2, 0.3, 0.6, 0.9};
+    const std::vector<int> y = {0, 1, 0, 1, 1};
+    auto c = calibration_from_reliability(reliability_json(p, y, 2), h);
+    ASSERT_TRUE(c.ok()) << c.error().describe();
+    EXPECT_EQ(c->rows, (std::vector<uint64_t>{3, 2, 0}));
+    EXPECT_EQ(c->positives, (std::vector<uint64_t>{1, 2, 0}));
+    EXPECT_FALSE(calibration_from_reliability(reliability_json(p, y, 4), h).ok());  // other bins
+    EXPECT_FALSE(calibration_from_reliability(Json::array(), h).ok());
+    const Histogram off = histogram_empty("probability", {0.4});
+    EXPECT_FALSE(calibration_from_reliability(reliability_json(p, y, 2), off).ok());  // other edges
+    // Chance of a positive: (positives + m) / (rows + 1) with m the bin's mean probability: below
+    // the threshold (1 + 0.25) / 4, above (2 + 0.75) / 3.
+    const std::vector<double> shares = {0.5, 0.5, 0};
+    const Performance e = performance_expected(h, shares, 0.5, &*c);
+    const double low = 1.25 / 4, high = 2.75 / 3;
+    EXPECT_NEAR(e.prevalence, (low + high) / 2, 1e-12);
+    EXPECT_NEAR(e.sensitivity, high / (low + high), 1e-12);
+    EXPECT_NEAR(e.specificity, (1 - low) / (2 - low - high), 1e-12);
+    // Rows that agree with the probabilities change (next to) nothing.
+    const CalibrationByBin agree{{400, 400, 0}, {100, 300, 0}};
+    EXPECT_NEAR(performance_expected(h, shares, 0.5, &agree).sensitivity, 0.75, 1e-3);
+}
+
+// A miscalibrated model (its probabilities too bold, as boosted trees' often are: the true
+// log-odds are 0.55 times its own minus 0.3), 100 independent trials, each with its own 500
+// out-of-fold training rows (labels drawn from the true chance) summed up in the card's
+// reliability table, and its own day of 20,000 patients randomized through the browser's report
+// builder. Taking the probabilities as calibrated, the estimate misses the true sensitivity on
+// most days; with the table, the interval (which now includes how well 500 rows know each bin)
+// holds the true AUC and sensitivity on at least 90% of trials.
+TEST(DriftEstimate, OutOfFoldRowsCorrectAMiscalibratedModelAndTheirDoubtIsInTheInterval) {
+    const Schema s = test::task_schema("pima-diabetes");
+    std::vector<double> ref_values(8 * 100, 1.0), ref_probs;
+    for (int i = 0; i < 100; ++i) {
+        ref_probs.push_back(1 - (i + 0.5) / 100);
+        ref_probs.push_back((i + 0.5) / 100);
+    }
+    const Reference ref = reference_build(s, ref_values, ref_probs);
+    const Histogram& hist = ref.classes[1];
+    std::mt19937_64 rng(29);
+    std::uniform_real_distribution<double> u(0, 1);
+    const double threshold = 0.4;
+    auto patient = [&rng] {
+        const double z = std::normal_distribution<double>(-0.6, 1.1)(rng);
+        return std::pair{1 / (1 + std::exp(-z)), 1 / (1 + std::exp(-(0.55 * z - 0.3)))};  // model's, true
+    };
+    const int trials = 100, patients = 20000;
+    int auc_in = 0, sens_in = 0, sens_in_assumed = 0;
+    double width = 0;
+    for (int t = 0; t < trials; ++t) {
+        std::vector<double> oof;
+        std::vector<int> labels;
+        for (int i = 0; i < 500; ++i) {
+            const auto [p, truth] = patient();
+            oof.push_back(p);
+            labels.push_back(u(rng) < truth ? 1 : 0);
+        }
+        const auto table = calibration_from_reliability(reliability_json(oof, labels, 10), hist);
+        ASSERT_TRUE(table.ok()) << table.error().describe();
+        ReportBuilder b = report_builder(s, ref, "pima-diabetes", 1, "2026-11-29");
+        std::vector<double> scores;
+        std::vector<int> outcomes;
+        for (int i = 0; i < patients; ++i) {
+            const auto [p, truth] = patient();
+            scores.push_back(p);
+            outcomes.push_back(u(rng) < truth ? 1 : 0);
+            report_add(b, std::vector<double>(8, 1.0), std::vector<double>{1 - p, p}, p >= threshold, rng);
+        }
+        const uint64_t in_hist =
+            std::accumulate(b.report.probabilities[1].begin(), b.report.probabilities[1].end(), uint64_t{0});
+        const auto seed = static_cast<uint64_t>(t);
+        const PerformanceEstimate e = performance_estimate(hist, b.report.probabilities[1], in_hist, s.privacy.epsilon,
+                                                           threshold, patients, seed, 400, *table);
+        const PerformanceEstimate assumed = performance_estimate(hist, b.report.probabilities[1], in_hist,
+                                                                 s.privacy.epsilon, threshold, patients, seed);
+        const double true_auc = auc_roc(scores, outcomes, 1);
+        const double true_sens = confusion_at(scores, outcomes, threshold).sensitivity();
+        auc_in += e.auc.lo <= true_auc && true_auc <= e.auc.hi;
+        sens_in += e.sensitivity.lo <= true_sens && true_sens <= e.sensitivity.hi;
+        sens_in_assumed += assumed.sensitivity.lo <= true_sens && true_sens <= assumed.sensitivity.hi;
+        width += (e.sensitivity.hi - e.sensitivity.lo) / trials;
+    }
+    std::printf(
+        "out-of-fold rows per bin: true AUC held on %d/%d trials, sensitivity on %d/%d (mean width %.3f); "
+        "probabilities taken as calibrated: sensitivity on %d/%d\n",
+        auc_in, trials, sens_in, trials, width, sens_in_assumed, trials);
+    EXPECT_GE(auc_in * 10, trials * 9);
+    EXPECT_GE(sens_in * 10, trials * 9);
+    EXPECT_LT(width, 0.25);  // an interval that says something
+    EXPECT_LT(sens_in_assumed * 2, trials);
+}
+
 // Regression: a model whose errors grow with its prediction (sd 10 + 0.3 x), a 90% interval of
 // one width from 600 training rows. Shifting the patients to higher predictions (the mean from 120
 // to 152) lowers the share the interval holds; the estimate from the randomized histogram of
