@@ -344,7 +344,7 @@ test('imaging validation: 100 labelled synthetic images opened in the Validate v
     '--model', path.join(env.demo, 'train', 'opacity-demo', 'model.pt')]);
   const files = readdirSync(folder).filter((f) => f.endsWith('.png') || f === 'labels.csv').map((f) => path.join(folder, f));
   assert.equal(files.length, 101);
-  const ctx = await browser.newContext({ viewport: { width: 1280, height: 800 } });
+  const ctx = await browser.newContext({ viewport: { width: 1280, height: 1400 } });
   const requests = [];
   ctx.on('request', (req) => requests.push({ url: req.url(), method: req.method(), headers: req.headers(), body: req.postDataBuffer() || Buffer.alloc(0) }));
   const { page } = await openApp(browser, server.base, { model: 'opacity-demo', context: ctx });
@@ -363,8 +363,26 @@ test('imaging validation: 100 labelled synthetic images opened in the Validate v
   await page.screenshot({ path: path.join(env.shots, 'validate-images.png') });
   const during = requests.slice(before);
 
-  // The same outputs through the CLI: the same report, every figure and interval to 1e-9.
-  writeFileSync(path.join(work, 'validation-outputs.json'), run.outputs);
+  // The view's "Save the images' outputs (JSON)", clicked once scrolled into view: what the page
+  // gave the core, every number as it was.
+  let save = view.save_button;
+  for (let i = 0; i < 30 && !(save[2] > 0 && save[1] > 100 && save[1] + save[3] < 1380); i++) {
+    await page.mouse.move(640, 500);
+    await page.mouse.wheel(0, save[1] > 1380 ? 300 : -300);
+    await page.waitForTimeout(150);
+    save = (await page.evaluate(() => window.localdx.viewState())).validate.save_button;
+  }
+  let download = null;
+  for (let i = 0; i < 4 && !download; i++) {  // as chooseFileWith: a click may land between frames
+    [download] = await Promise.all([page.waitForEvent('download', { timeout: 8000 }).catch(() => null),
+      page.mouse.click(save[0] + save[2] / 2, save[1] + save[3] / 2)]);
+  }
+  assert.ok(download, `no download from the button at ${JSON.stringify(save)}`);
+  assert.equal(download.suggestedFilename(), 'image-outputs.json');
+  await download.saveAs(path.join(work, 'validation-outputs.json'));
+  assert.deepEqual(JSON.parse(readFileSync(path.join(work, 'validation-outputs.json'), 'utf8')), JSON.parse(run.outputs));
+
+  // The saved outputs through the CLI: the same report, every figure and interval to 1e-9.
   const cli = JSON.parse(execFileSync(env.cli, ['evaluate', '--bundle', bundle, '--trust', trust, '--images', folder,
     '--labels', path.join(folder, 'labels.csv'), '--outputs', path.join(work, 'validation-outputs.json'), '--format', 'json'], { encoding: 'utf8' }));
   assert.equal(run.report.data.scored, 100);

@@ -155,6 +155,7 @@ struct ValidateState {
     // `localdx evaluate --images`.
     bool images = false;
     std::string outputs;
+    float save_button[4] = {0, 0, 0, 0};  // "Save the images' outputs (JSON)", for tests
 };
 
 // The Image view (imaging models): the images opened, each scored by the batch worker (ONNX

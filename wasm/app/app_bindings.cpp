@@ -242,6 +242,7 @@ std::string app_view_state() {
                {"slider", rect(s.validate.slider)},
                {"open_button", rect(s.validate.open_button)},
                {"images", s.validate.images},
+               {"save_button", rect(s.validate.save_button)},
                {"problems", s.validate.problems},
                {"localization", json_member(s.validate.report, "localization")}};
         if (!s.validate.labels.empty() && s.model->model.schema.outputs.kind == TaskKind::binary) {

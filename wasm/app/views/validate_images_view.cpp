@@ -35,7 +35,7 @@ void draw_validate_images_intro(AppState& s) {
 // [SECTION] Where the heat maps point
 //-----------------------------------------------------------------------------
 void draw_validate_images_report(AppState& s) {
-    const ValidateState& v = s.validate;
+    ValidateState& v = s.validate;
     const Json& l = json_member(v.report, "localization");
     section("Where the heat maps point");
     if (!l.is_object()) {
@@ -59,8 +59,12 @@ void draw_validate_images_report(AppState& s) {
                            "A map that points at the lesion is no proof the model reasons well; one that points "
                            "elsewhere is a reason to look at the images it missed.");
     }
-    if (!v.outputs.empty() && small_button("Save the images' outputs (JSON)"))
-        host_download("image-outputs.json", v.outputs);
+    if (small_button("Save the images' outputs (JSON)")) host_download("image-outputs.json", v.outputs);
+    const ImVec2 lo = ImGui::GetItemRectMin(), hi = ImGui::GetItemRectMax();
+    v.save_button[0] = lo.x;
+    v.save_button[1] = lo.y;
+    v.save_button[2] = hi.x - lo.x;
+    v.save_button[3] = hi.y - lo.y;
     ImGui::SameLine();
     ImGui::TextColored(kGrey, "for `localdx evaluate --images`: the same figures from the same outputs.");
 }
