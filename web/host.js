@@ -12,6 +12,7 @@ import { loadIndexAndModel } from './bundles.js';
 import { predict } from './predict.js';
 import { explainImage, explainRow } from './batch.js';
 import { openCsv, openLabelled, openImages, download } from './files.js';
+import { openLabelledImages } from './validate-images.js';
 import { releasePatient, setReporting } from './reporting.js';
 
 //-----------------------------------------------------------------------------
@@ -55,6 +56,7 @@ export const host = {
   openCsv,
   operationsFetch,
   openLabelled,
+  openLabelledImages,
   openImages,
   explainImage: (arg) => { explainImage(arg).catch((e) => showError(String(e.message || e))); },
   keepCalibrator: (arg) => {

@@ -17,6 +17,7 @@ import { predict, publicResult } from './predict.js';
 import { callWorker, workerModel, scoreFile, scoreImages, explainImage, explainRow } from './batch.js';
 import { reportingEnabled, flushReports, releasePatient } from './reporting.js';
 import { validate } from './files.js';
+import { lastImageValidation } from './validate-images.js';
 
 //-----------------------------------------------------------------------------
 // [SECTION] The test API
@@ -55,6 +56,8 @@ Object.assign(globalThis.localdx, {
   // The Validate view, as its Open button does: the report (or the reasons), computed in this page.
   validateFile: (name, text) => validate(name, text),
   recalibrate: () => page.M.appValidateRecalibrate(),
+  // An imaging model's Validate view, after its Open button: {ok, report | problems, outputs} of the last run.
+  imageValidation: () => lastImageValidation(),
   explainBatchRow: async (i) => publicResult(await explainRow(i)),
   formRecord: () => JSON.parse(page.M.appFormRecord()),
   viewState: () => JSON.parse(page.M.appViewState()),

@@ -57,6 +57,10 @@ int cmd_bundle(const Args& a);
 int cmd_verify(const Args& a);
 int cmd_predict(const Args& a);
 int cmd_evaluate(const Args& a);
+// `localdx evaluate --images`: an imaging bundle on labelled images (commands/evaluate_images.cpp).
+int cmd_evaluate_images(const Args& a);
+// The text report of a classification task's validation document (commands/evaluate.cpp).
+std::string evaluate_text(const Schema& s, const Json& report);
 int cmd_synth(const Args& a);
 int cmd_tune(const Args& a);
 int cmd_publish(const Args& a);     // prints its own --help

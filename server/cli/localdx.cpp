@@ -76,7 +76,7 @@ int main(int argc, char** argv) {
         {"evaluate",
          kEvaluateHelp,
          {"--bundle", "--trust", "--data", "--compare", "--format", "--out", "--bootstrap", "--seed", "--per-period",
-          "--period"},
+          "--period", "--images", "--labels", "--outputs"},
          {"--strict"},
          cmd_evaluate,
          {"--gate"}},

@@ -775,10 +775,8 @@ ImageStart image_start(const LoadedModel& lm, ImageFormat format, const Result<P
     s.job = image_job_start(std::move(*tensor));
     s.job->warnings = std::move(scope.warnings);
     s.display = std::move(*display);
-    s.header = Json{{"modality", pixels->modality},
-                    {"body_part", pixels->body_part},
-                    {"view", pixels->view},
-                    {"frames", pixels->frames}};
+    s.header = Json{{"modality", pixels->modality}, {"body_part", pixels->body_part}, {"view", pixels->view},
+                    {"frames", pixels->frames},     {"width", pixels->width},         {"height", pixels->height}};
     return s;
 }
 }  // namespace

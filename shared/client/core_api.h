@@ -218,7 +218,8 @@ Json core_same_patient(std::string_view previous_json, std::string_view next_jso
 // own module has none: nullptr refuses the file with the reason), through the bundle's
 // preprocessing. `job` then asks for the runs ONNX Runtime makes (image_model.h);
 // `display` is what the clinician is shown; `header` the few header fields a clinician may see
-// ({"modality", "body_part", "view", "frames", and "frame" (0-based) of a DICOM file}), nothing
+// ({"modality", "body_part", "view", "frames", "width", "height" (the image's pixels), and "frame"
+// (0-based) of a DICOM file}), nothing
 // that names or dates the patient.
 struct ImageStart {
     std::optional<ImageJob> job;

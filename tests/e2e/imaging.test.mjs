@@ -6,6 +6,7 @@
 //   [SECTION] Opening images with the button: result, heat map, opacity, batch table, export
 //   [SECTION] Scope: images the model was not made for refused, unlike ones warned; the Image tab
 //   [SECTION] Preprocessing parity: the browser's tensor and `localdx preprocess --bundle`
+//   [SECTION] Validation on labelled images: the figures of `localdx evaluate --images`, the pointing game
 //   [SECTION] Privacy audit and offline
 //   [SECTION] WebGPU (Chromium's software adapter): chosen only when the address asks for it
 import { test, before, after } from 'node:test';
@@ -321,6 +322,103 @@ test('imaging: the browser\'s tensor equals `localdx preprocess --bundle` for ev
   assert.ok(worstCli <= 1e-6, `browser vs CLI ${worstCli}`);
   assert.ok(worstTorch <= 1e-6, `browser vs PyTorch ${worstTorch}`);
   await page.context().close();
+});
+
+//-----------------------------------------------------------------------------
+// [SECTION] Validation on labelled images
+//-----------------------------------------------------------------------------
+// Every number of `a` within 1e-9 of the same place in `b`; everything else equal.
+function sameFigures(a, b, at = 'report') {
+  if (typeof a === 'number' && typeof b === 'number') {
+    assert.ok(Math.abs(a - b) <= 1e-9, `${at}: browser ${a}, CLI ${b}`);
+    return 1;
+  }
+  if (a === null || typeof a !== 'object' || b === null || typeof b !== 'object') { assert.deepEqual(a, b, at); return 0; }
+  assert.deepEqual(Object.keys(a).sort(), Object.keys(b).sort(), at);
+  let n = 0;
+  for (const k of Object.keys(a)) n += sameFigures(a[k], b[k], `${at}.${k}`);
+  return n;
+}
+
+test('imaging validation: 100 labelled synthetic images opened in the Validate view give the figures of `localdx evaluate --images` to 1e-9 and the pointing game; nothing is uploaded', async () => {
+  const folder = path.join(work, 'validation');
+  execFileSync('/usr/bin/python3', [path.join(env.source, 'models/opacity-demo/make_validation_set.py'), folder, '--images', '100', '--seed', '2024',
+    '--model', path.join(env.demo, 'train', 'opacity-demo', 'model.pt')]);
+  const files = readdirSync(folder).filter((f) => f.endsWith('.png') || f === 'labels.csv').map((f) => path.join(folder, f));
+  assert.equal(files.length, 101);
+  const ctx = await browser.newContext({ viewport: { width: 1280, height: 1400 } });
+  const requests = [];
+  ctx.on('request', (req) => requests.push({ url: req.url(), method: req.method(), headers: req.headers(), body: req.postDataBuffer() || Buffer.alloc(0) }));
+  const { page } = await openApp(browser, server.base, { model: 'opacity-demo', context: ctx });
+  await page.evaluate(() => window.localdx.selectTab(4));
+  await page.waitForTimeout(300);
+  const before = requests.length;
+  const chooser = await chooseFileWith(page, ['validate', 'open_button']);
+  await chooser.setFiles(files);
+  await page.waitForFunction(() => window.localdx.imageValidation() !== null, null, { timeout: 300000 });
+  const run = await page.evaluate(() => window.localdx.imageValidation());
+  assert.equal(run.ok, true, JSON.stringify(run.problems));
+  const view = (await page.evaluate(() => window.localdx.viewState())).validate;
+  assert.equal(view.loaded, true);
+  assert.equal(view.images, true);
+  await page.waitForTimeout(300);
+  await page.screenshot({ path: path.join(env.shots, 'validate-images.png') });
+  const during = requests.slice(before);
+
+  // The view's "Save the images' outputs (JSON)", clicked once scrolled into view: what the page
+  // gave the core, every number as it was.
+  let save = view.save_button;
+  for (let i = 0; i < 30 && !(save[2] > 0 && save[1] > 100 && save[1] + save[3] < 1380); i++) {
+    await page.mouse.move(640, 500);
+    await page.mouse.wheel(0, save[1] > 1380 ? 300 : -300);
+    await page.waitForTimeout(150);
+    save = (await page.evaluate(() => window.localdx.viewState())).validate.save_button;
+  }
+  let download = null;
+  for (let i = 0; i < 4 && !download; i++) {  // as chooseFileWith: a click may land between frames
+    [download] = await Promise.all([page.waitForEvent('download', { timeout: 8000 }).catch(() => null),
+      page.mouse.click(save[0] + save[2] / 2, save[1] + save[3] / 2)]);
+  }
+  assert.ok(download, `no download from the button at ${JSON.stringify(save)}`);
+  assert.equal(download.suggestedFilename(), 'image-outputs.json');
+  await download.saveAs(path.join(work, 'validation-outputs.json'));
+  assert.deepEqual(JSON.parse(readFileSync(path.join(work, 'validation-outputs.json'), 'utf8')), JSON.parse(run.outputs));
+
+  // The saved outputs through the CLI: the same report, every figure and interval to 1e-9.
+  const cli = JSON.parse(execFileSync(env.cli, ['evaluate', '--bundle', bundle, '--trust', trust, '--images', folder,
+    '--labels', path.join(folder, 'labels.csv'), '--outputs', path.join(work, 'validation-outputs.json'), '--format', 'json'], { encoding: 'utf8' }));
+  assert.equal(run.report.data.scored, 100);
+  assert.equal(run.report.data.sha256, cli.data.sha256);
+  assert.deepEqual(run.report.data.left_out, cli.data.left_out);
+  const n = sameFigures(run.report.metrics, cli.metrics, 'metrics');
+  assert.ok(n > 100, `${n} figures compared`);
+  sameFigures(run.report.localization, cli.localization, 'localization');
+  // The pointing game: 50 positive images with boxes; the maps point at the lesions far more often than chance.
+  const l = run.report.localization;
+  assert.equal(l.images, 50);
+  assert.ok(l.hits >= 35, `pointing game ${l.hits} of 50`);
+  assert.deepEqual(view.localization, l);
+  // ONNX Runtime Web in the page against PyTorch on the same images (the folder's outputs.json).
+  const torch = Object.fromEntries(JSON.parse(readFileSync(path.join(folder, 'outputs.json'), 'utf8')).images.map((o) => [o.image, o]));
+  const ours = JSON.parse(run.outputs).images;
+  assert.equal(ours.length, 100);
+  for (const o of ours) assert.ok(Math.abs(o.probabilities[1] - torch[o.image].probabilities[1]) <= 1e-5, `${o.image}: ${o.probabilities[1]} vs PyTorch ${torch[o.image].probabilities[1]}`);
+  const auc = run.report.metrics.class['1'].auc_roc.value;
+  console.log(`# imaging validation: ${n} figures equal to the CLI's; AUC ${auc.toFixed(4)}; pointing game ${l.hits}/${l.images}; energy in the box ${l.energy_in_box.toFixed(3)}; ${during.length} requests while scoring`);
+
+  // The request audit: nothing but GETs of the app's own files while the images were scored, and
+  // no request anywhere carries the labels file or an image's pixels.
+  assert.deepEqual(during.filter((r) => r.method !== 'GET').map((r) => r.method + ' ' + r.url), [], 'no request but GETs of the app\'s own files');
+  const labels = readFileSync(path.join(folder, 'labels.csv'), 'latin1').split('\n')[2];
+  const png = readFileSync(path.join(folder, 'val-001.png'));
+  const pixels = png.subarray(png.length - 300, png.length - 44).toString('latin1');
+  for (const r of requests) {
+    assert.equal(new URL(r.url).origin, server.base, `request to another origin: ${r.url}`);
+    const all = r.url + JSON.stringify(r.headers) + r.body.toString('latin1');
+    assert.ok(!all.includes(labels), `the labels file in ${r.method} ${r.url}`);
+    assert.ok(!all.includes(pixels), `image data in ${r.method} ${r.url}`);
+  }
+  await ctx.close();
 });
 
 //-----------------------------------------------------------------------------

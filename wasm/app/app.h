@@ -150,6 +150,12 @@ struct ValidateState {
     Json local_coverage;                  // the local calibrator's coverage on this file
     float slider[4] = {0, 0, 0, 0};       // the slider's rectangle on the canvas (device pixels), for tests
     float open_button[4] = {0, 0, 0, 0};  // the "Open labelled file" button's, likewise
+    // An imaging model's labelled images (metrics/image_validation.h; validate.cpp, validate_images):
+    // the report's "localization", and the images' outputs as ONNX Runtime gave them, to save for
+    // `localdx evaluate --images`.
+    bool images = false;
+    std::string outputs;
+    float save_button[4] = {0, 0, 0, 0};  // "Save the images' outputs (JSON)", for tests
 };
 
 // The Image view (imaging models): the images opened, each scored by the batch worker (ONNX
@@ -315,6 +321,10 @@ void explain_class(AppState& s, int c);
 std::optional<ResultView> explanation_for_class(const Model& m, const ResultView& r, int c);
 // The Validate view: reads, scores and evaluates a labelled file (text as read by the page).
 void validate_file(AppState& s, const std::string& name, const std::string& text, int64_t now);
+// The same for an imaging model: the labels CSV and the outputs ONNX Runtime gave for the images
+// chosen with it (image_outputs_to_json's shape), both from the page (web/validate-images.js).
+void validate_images(AppState& s, const std::string& labels_name, const std::string& labels_text,
+                     const std::string& outputs_json, int64_t now);
 // Prediction sets calibrated on the validated file, for this model and this session: every later
 // result's set or band comes from them, and says so.
 void validate_recalibrate(AppState& s);
@@ -339,8 +349,9 @@ void wake(AppState& s, int frames = kFramesAfterMessage);
 //-----------------------------------------------------------------------------
 void host_predict(const std::string& record_json);
 void host_open_csv();
-void host_open_labelled();  // the file picker for the Validate view
-void host_open_images();    // the file picker for the Image view (DICOM, PNG, JPEG; several at once)
+void host_open_labelled();         // the file picker for the Validate view
+void host_open_labelled_images();  // the Validate view of an imaging model: images and their labels CSV
+void host_open_images();           // the file picker for the Image view (DICOM, PNG, JPEG; several at once)
 void host_explain_image(int index, int cls,
                         int frame);  // image `index` scored again: its frame, the map of class `cls`
 void host_download(const std::string& name, const std::string& text);

@@ -240,7 +240,11 @@ std::string app_view_state() {
                {"threshold", s.validate.threshold},
                {"recalibrated", s.validate.recalibrated},
                {"slider", rect(s.validate.slider)},
-               {"open_button", rect(s.validate.open_button)}};
+               {"open_button", rect(s.validate.open_button)},
+               {"images", s.validate.images},
+               {"save_button", rect(s.validate.save_button)},
+               {"problems", s.validate.problems},
+               {"localization", json_member(s.validate.report, "localization")}};
         if (!s.validate.labels.empty() && s.model->model.schema.outputs.kind == TaskKind::binary) {
             std::vector<double> score;
             std::vector<int> positive;
@@ -371,6 +375,17 @@ std::string app_validate(const std::string& name, const std::string& text) {
     out["headline"] = validation_headline(name, s.validate.report, problems_from_json(out));
     return json_dump(out);
 }
+// An imaging model's labelled images for the Validate view (web/validate-images.js scored them):
+// the labels CSV and the images' outputs; returns the report, or the reasons.
+std::string app_validate_images(const std::string& labels_name, const std::string& labels_text,
+                                const std::string& outputs_json) {
+    AppState& s = state();
+    wake(s);
+    validate_images(s, labels_name, labels_text, outputs_json, host_now());
+    s.select_tab = 4;
+    if (!s.validate.problems.empty()) return json_dump(Json{{"ok", false}, {"problems", s.validate.problems}});
+    return json_dump(Json{{"ok", true}, {"report", s.validate.report}});
+}
 // A calibrator this device fitted earlier on a site's file for this bundle (web/host.js keeps it).
 void app_set_local_calibrator(const std::string& calibrator_json) {
     AppState& s = state();
@@ -450,6 +465,7 @@ EMSCRIPTEN_BINDINGS(localdx_app) {
     ldx::boundary::function<&ldx::app::app_set_operations>("appSetOperations");
     ldx::boundary::function<&ldx::app::app_explain_class>("appExplainClass");
     ldx::boundary::function<&ldx::app::app_validate>("appValidate");
+    ldx::boundary::function<&ldx::app::app_validate_images>("appValidateImages");
     ldx::boundary::function<&ldx::app::app_validate_recalibrate>("appValidateRecalibrate");
     ldx::boundary::function<&ldx::app::app_set_local_calibrator>("appSetLocalCalibrator");
     ldx::boundary::function<&ldx::app::app_print>("appPrint");

@@ -22,6 +22,7 @@ EM_JS(void, js_host_call, (const char* fn, const char* arg), {
 void host_predict(const std::string& record_json) { js_host_call("predictFromApp", record_json.c_str()); }
 void host_open_csv() { js_host_call("openCsv", ""); }
 void host_open_labelled() { js_host_call("openLabelled", ""); }
+void host_open_labelled_images() { js_host_call("openLabelledImages", ""); }
 void host_open_images() { js_host_call("openImages", ""); }
 void host_download(const std::string& name, const std::string& text) {
     js_host_call("download", Json{{"name", name}, {"text", text}}.dump().c_str());

@@ -1,5 +1,6 @@
 // wasm/app/validate.cpp — the Validate view's run: a labelled file read, scored and evaluated on the device
-// (shared/metrics/validation.h), and the prediction sets recalibrated on it (drawn by views/validate_view.cpp).
+// (shared/metrics/validation.h; an imaging model's labelled images: metrics/image_validation.h), and the prediction
+// sets recalibrated on it (drawn by views/validate_view.cpp).
 //
 // Index of this file
 //   [SECTION] The run
@@ -8,6 +9,7 @@
 
 #include <algorithm>
 
+#include "metrics/image_validation.h"
 #include "record/patients.h"
 
 namespace ldx::app {
@@ -33,6 +35,43 @@ void validate_file(AppState& s, const std::string& name, const std::string& text
     s.validate.labels = std::move(run.scored.labels);
     s.validate.probabilities = std::move(run.scored.probabilities);
     s.validate.observed = std::move(run.scored.observed);
+    s.validate.threshold = static_cast<float>(m.schema.outputs.threshold);
+}
+
+// An imaging model's labelled images: the run `localdx evaluate --images` makes on the same outputs.
+void validate_images(AppState& s, const std::string& labels_name, const std::string& labels_text,
+                     const std::string& outputs_json, int64_t now) {
+    constexpr size_t kValidateResampleRows = 20'000'000;
+    s.validate = ValidateState{};
+    s.validate.loaded = true;
+    s.validate.images = true;
+    s.validate.file_name = labels_name;
+    if (!s.model) return;
+    const Model& m = s.model->model;
+    if (labels_name.empty()) {
+        s.validate.problems = problems_json(
+            {problem("no_labels",
+                     "choose the labels CSV together with the images: one file ending in .csv that names each "
+                     "image with its outcome")});
+        return;
+    }
+    auto j = json_parse(outputs_json, "image outputs", JsonLimits{size_t{256} << 20, 8});
+    auto outputs = j ? image_outputs_from_json(*j, m.schema.outputs.classes.size())
+                     : Result<std::vector<ImageOutput>>(j.problems());
+    if (!outputs) {
+        s.validate.problems = problems_json(outputs.problems());
+        return;
+    }
+    ImageValidationRun run = image_validation_run(m, labels_text, labels_name, *outputs,
+                                                  ValidationRunOptions{now, 1000, 1, kValidateResampleRows});
+    s.validate.outputs = json_dump(image_outputs_to_json(*outputs));
+    if (!run.refused.empty()) {
+        s.validate.problems = problems_json(run.refused);
+        return;
+    }
+    s.validate.report = std::move(run.report);
+    s.validate.labels = std::move(run.scored_labels);
+    s.validate.probabilities = std::move(run.probabilities);
     s.validate.threshold = static_cast<float>(m.schema.outputs.threshold);
 }
 

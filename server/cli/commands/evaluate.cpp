@@ -55,6 +55,12 @@ rows read and scored, the LocalDx version.
                  MAE, RMSE, R squared, mean observed and predicted); dates by --period (default year),
                  numbers by their whole part. Point figures, no intervals.
 
+Imaging bundles: --images DIR --labels LABELS.csv --outputs OUTPUTS.json instead of --data
+(docs/imaging.md): the images in DIR, a CSV naming each with its label and optionally a lesion
+box (x0,y0,x1,y1) or point (x,y) in image pixels, and the model's outputs for them (ONNX Runtime
+runs imaging models in the browser only: its Validate view saves this file, or a site's own
+pipeline writes it). The same figures, and the pointing game and the map's energy in the box.
+
 Rows without a usable outcome or values are listed (row, patient, reason) and left out; with
 --strict any such row fails the file. Exit 0: report written and every gate passed; 1: the
 report could not be made; 3: a gate failed. Writes to --out atomically (default: standard output).
@@ -264,6 +270,7 @@ Result<std::vector<std::string>> scored_periods(std::string_view text, const Pat
 }
 
 int cmd_evaluate(const Args& a) {
+    if (a.get("--images") || a.get("--labels") || a.get("--outputs")) return cmd_evaluate_images(a);
     auto bundle = args_require(a, "--bundle");
     auto trust = args_require(a, "--trust");
     auto data = args_require(a, "--data");

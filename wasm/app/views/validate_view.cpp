@@ -187,15 +187,10 @@ void draw_local_calibration(AppState& s) {
 //-----------------------------------------------------------------------------
 // [SECTION] The view
 //-----------------------------------------------------------------------------
-void draw_validate(AppState& s) {
+namespace {
+// What to open for a model of patients' values (an imaging model's: validate_images_view.cpp).
+void draw_validate_file_intro(AppState& s) {
     const Schema& schema = s.model->model.schema;
-    ValidateState& v = s.validate;
-    if (s.model->model.imaging) {
-        ImGui::TextWrapped(
-            "Validating an imaging model on this site's labelled images is not available in the browser yet. "
-            "The model card states how it was evaluated.");
-        return;
-    }
     std::string classes;
     for (const auto& c : schema.outputs.classes) classes += (classes.empty() ? "" : ", ") + c.name + " or " + c.label;
     if (schema.outputs.regression()) {
@@ -209,12 +204,23 @@ void draw_validate(AppState& s) {
         schema.outputs.column.c_str(), classes.c_str());
     draw_local_calibration(s);
     if (button("Open labelled file…")) host_open_labelled();
+}
+}  // namespace
+
+void draw_validate(AppState& s) {
+    const Schema& schema = s.model->model.schema;
+    ValidateState& v = s.validate;
+    if (s.model->model.imaging) {
+        draw_validate_images_intro(s);
+    } else {
+        draw_validate_file_intro(s);
+    }
     const ImVec2 lo = ImGui::GetItemRectMin(), hi = ImGui::GetItemRectMax();
     v.open_button[0] = lo.x;
     v.open_button[1] = lo.y;
     v.open_button[2] = hi.x - lo.x;
     v.open_button[3] = hi.y - lo.y;
-    if (!s.model->model.ensemble)
+    if (!s.model->model.ensemble && !s.model->model.imaging)
         ImGui::TextColored(kAmber, "This model runs in ONNX Runtime only: it cannot be checked on a file here.");
     if (!v.loaded) return;
     ImGui::SameLine();
@@ -244,7 +250,9 @@ void draw_validate(AppState& s) {
     if (schema.outputs.kind == TaskKind::binary) draw_confusion(schema, mt, "in this file");
     draw_card_plots(schema, mt, "this file");
     if (schema.outputs.kind == TaskKind::binary) draw_validation_threshold(s, schema, mt);
-    draw_validation_conformal(s, schema);
+    // An imaging result shows no prediction set: nothing to recalibrate for it.
+    if (v.images) draw_validate_images_report(s);
+    else draw_validation_conformal(s, schema);
 }
 
 }  // namespace ldx::app

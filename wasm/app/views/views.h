@@ -25,12 +25,14 @@ namespace ldx::app {
 //-----------------------------------------------------------------------------
 // [SECTION] The views, one file each
 //-----------------------------------------------------------------------------
-void draw_form(AppState& s);       // predict_view.cpp
-void draw_result(AppState& s);     // result_view.cpp
-void draw_batch(AppState& s);      // batch_view.cpp
-void draw_card(AppState& s);       // model_card_view.cpp
-void draw_validate(AppState& s);   // validate_view.cpp
-void draw_reporting(AppState& s);  // reporting_view.cpp
+void draw_form(AppState& s);                    // predict_view.cpp
+void draw_result(AppState& s);                  // result_view.cpp
+void draw_batch(AppState& s);                   // batch_view.cpp
+void draw_card(AppState& s);                    // model_card_view.cpp
+void draw_validate(AppState& s);                // validate_view.cpp
+void draw_validate_images_intro(AppState& s);   // validate_images_view.cpp: an imaging model's
+void draw_validate_images_report(AppState& s);  // open button, and where its heat maps point
+void draw_reporting(AppState& s);               // reporting_view.cpp
 
 //-----------------------------------------------------------------------------
 // [SECTION] Pieces of the Patient view drawn by another file

@@ -1,0 +1,152 @@
+// server/cli/commands/evaluate_images.cpp — `localdx evaluate --images DIR --labels LABELS.csv
+// --outputs OUTPUTS.json`: an imaging bundle checked on a site's labelled images.
+//
+// Index of this file
+//   [SECTION] The images of the folder, with the model's outputs for them
+//   [SECTION] The command
+//
+// ONNX Runtime runs imaging models in the browser only, so the model's outputs come from a file
+// (the browser's Validate view saves it; a site's pipeline may write it). What is checked here is
+// everything else: each output against its image file in DIR (present, decodable, of the size the
+// outputs say), then the one run the browser makes (metrics/image_validation.h).
+#include <cstdio>
+#include <filesystem>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "cli/args.h"
+#include "cli/commands.h"
+#include "imaging/raster.h"
+#include "io/files.h"
+#include "metrics/image_validation.h"
+#include "record/patients.h"
+
+namespace ldx::cli {
+
+//-----------------------------------------------------------------------------
+// [SECTION] The images of the folder
+//-----------------------------------------------------------------------------
+namespace {
+constexpr size_t kMaxOutputsBytes = size_t{256} << 20;
+
+// Each output checked against its file in `dir`; a file of `dir` the outputs leave out is added
+// as refused ("not_scored"), so that its label row says why it is not counted.
+std::vector<ImageOutput> outputs_for_folder(const std::string& dir, std::vector<ImageOutput> outputs) {
+    std::map<std::string, bool> listed;
+    for (ImageOutput& o : outputs) {
+        listed[o.image] = true;
+        if (!o.problems.empty()) continue;
+        const std::string path = (std::filesystem::path(dir) / o.image).string();
+        if (o.image.find("..") != std::string::npos || !file_exists(path)) {
+            o.problems = {problem("missing_file", "no file " + o.image + " in " + dir, "image")};
+            continue;
+        }
+        auto bytes = file_read(path, size_t{1} << 30);
+        if (!bytes) {
+            o.problems = bytes.problems();
+            continue;
+        }
+        auto pixels = image_file_decode(*bytes, 0);
+        if (!pixels) {
+            o.problems = pixels.problems();
+            continue;
+        }
+        if (pixels->width != o.width || pixels->height != o.height)
+            o.problems = {problem("outputs_mismatch",
+                                  "the file is " + std::to_string(pixels->width) + " x " +
+                                      std::to_string(pixels->height) + " pixels, but its outputs are for an image of " +
+                                      std::to_string(o.width) + " x " + std::to_string(o.height),
+                                  "image")};
+    }
+    std::error_code ec;
+    for (const auto& e : std::filesystem::directory_iterator(dir, ec)) {
+        const std::string name = e.path().filename().string();
+        if (!e.is_regular_file() || listed.count(name) || e.path().extension() == ".csv" ||
+            e.path().extension() == ".json")
+            continue;
+        ImageOutput o;
+        o.image = name;
+        o.problems = {problem("not_scored", "the outputs file has no entry for it", "image")};
+        outputs.push_back(std::move(o));
+    }
+    return outputs;
+}
+
+std::string localization_text(const Json& l) {
+    if (!l.is_object()) return {};
+    auto num = [](const Json& v) { return v.is_number() ? fmt(v.get<double>(), "%.3f") : std::string("–"); };
+    std::string out = "\nWhere the heat map points (positive images with a lesion box or point)\n";
+    out += "  pointing game: " + std::to_string(l["hits"].get<size_t>()) + " of " +
+           std::to_string(l["images"].get<size_t>()) + " maps peak inside the box (or within " +
+           fmt(l["tolerance_pixels"].get<double>(), "%g") + " pixels of the point): " + num(l["pointing_game"]) +
+           "  [" + num(l["pointing_game_ci"][0]) + ", " + num(l["pointing_game_ci"][1]) + "] (Wilson 95%)\n";
+    if (l["boxes"].get<size_t>() > 0)
+        out += "  energy in the box: " + num(l["energy_in_box"]) + " of the map's positive mass, mean over " +
+               std::to_string(l["boxes"].get<size_t>()) + " boxes\n";
+    return out;
+}
+}  // namespace
+
+//-----------------------------------------------------------------------------
+// [SECTION] The command
+//-----------------------------------------------------------------------------
+int cmd_evaluate_images(const Args& a) {
+    auto bundle = args_require(a, "--bundle");
+    auto trust = args_require(a, "--trust");
+    auto images = args_require(a, "--images");
+    auto labels = args_require(a, "--labels");
+    auto outputs_path = args_require(a, "--outputs");
+    for (const auto* r : {&bundle, &trust, &images, &labels, &outputs_path})
+        if (!*r) return fail("evaluate", r->problems());
+    for (const char* flag : {"--data", "--compare", "--per-period", "--period"})
+        if (a.get(flag)) return fail("evaluate", problem("usage", std::string(flag) + " is not used with --images"));
+    if (!a.all("--gate").empty()) return fail("evaluate", problem("usage", "--gate is not used with --images"));
+    const std::string format = a.get("--format").value_or("text");
+    if (format != "json" && format != "text")
+        return fail("evaluate", problem("usage", "--format must be text or json, not '" + format + "'"));
+    auto bootstrap = positive_int(a, "--bootstrap", 1000);
+    auto seed = positive_int(a, "--seed", 1);
+    for (const auto* r : {&bootstrap, &seed})
+        if (!*r) return fail("evaluate", r->problems());
+    if (*bootstrap > 100000) return fail("evaluate", problem("usage", "--bootstrap must be at most 100000"));
+    if (!std::filesystem::is_directory(*images))
+        return fail("evaluate", problem("usage", *images + " (--images) is not a folder"));
+
+    auto model = load_model(*bundle, *trust, 0);
+    if (!model) return fail("evaluate", model.problems());
+    if (!model->imaging) return fail("evaluate", problem("not_imaging", *bundle + " does not read images: use --data"));
+    auto text = file_read(*labels, kMaxPatientFileBytes);
+    if (!text) return fail("evaluate", text.problems());
+    auto outputs_text = file_read(*outputs_path, kMaxOutputsBytes);
+    if (!outputs_text) return fail("evaluate", outputs_text.problems());
+    auto outputs_json = json_parse(*outputs_text, "outputs", JsonLimits{kMaxOutputsBytes, 8});
+    if (!outputs_json) return fail("evaluate", outputs_json.problems());
+    auto outputs = image_outputs_from_json(*outputs_json, model->schema.outputs.classes.size());
+    if (!outputs) return fail("evaluate", outputs.problems());
+    const std::vector<ImageOutput> checked = outputs_for_folder(*images, std::move(*outputs));
+
+    // The run the browser's Validate view makes; the rows left out are listed (or, with --strict,
+    // fail the file) before a refusal of what remains.
+    ImageValidationRun run = image_validation_run(
+        *model, *text, *labels, checked,
+        ValidationRunOptions{unix_now(), static_cast<int>(*bootstrap), static_cast<uint64_t>(*seed), 0});
+    if (!run.labels.readable) return fail("evaluate", run.refused);
+    if (!run.left_out.empty()) {
+        if (a.has("--strict")) return fail("evaluate", run.left_out);
+        fail("evaluate", run.left_out);
+    }
+    if (!run.refused.empty()) return fail("evaluate", run.refused);
+    const std::string out = format == "json" ? json_dump(run.report, 2) + "\n"
+                                             : evaluate_text(model->schema, run.report) +
+                                                   localization_text(json_member(run.report, "localization"));
+    if (auto path = a.get("--out")) {
+        if (auto ok = file_write_atomic(*path, out); !ok) return fail("evaluate", ok.problems());
+        std::fprintf(stderr, "localdx evaluate: %zu images -> %s\n", run.scored_labels.size(), path->c_str());
+    } else {
+        std::fwrite(out.data(), 1, out.size(), stdout);
+    }
+    return 0;
+}
+
+}  // namespace ldx::cli

@@ -1,0 +1,82 @@
+// web/validate-images.js — the Validate view of an imaging model: images and their labels CSV
+// chosen together, each image scored by the batch worker (ONNX Runtime, as the Image view scores
+// it), and the report made by the app's core on this device (shared/metrics/image_validation.h,
+// the run `localdx evaluate --images` makes on the same outputs). Nothing read here leaves the page.
+//
+// Index of this file
+//   [SECTION] Files chosen (several images and one CSV)
+//   [SECTION] The images scored, and the report
+'use strict';
+import { page, announce, showError } from './page-state.js';
+import { callWorker, workerModel } from './batch.js';
+
+//-----------------------------------------------------------------------------
+// [SECTION] Files chosen
+//-----------------------------------------------------------------------------
+let chooser = null;
+function chooserInput() {
+  if (!chooser) {
+    chooser = document.createElement('input');
+    chooser.type = 'file';
+    chooser.multiple = true;
+    chooser.hidden = true;
+    chooser.accept = '.csv,text/csv,.dcm,.dicom,application/dicom,.png,image/png,.jpg,.jpeg,image/jpeg';
+    document.body.append(chooser);
+  }
+  return chooser;
+}
+
+export function openLabelledImages() {
+  const input = chooserInput();
+  input.value = '';
+  input.onchange = () => {
+    if (input.files.length) validateImages([...input.files]).catch((e) => showError(String(e.message || e)));
+  };
+  input.click();
+}
+
+//-----------------------------------------------------------------------------
+// [SECTION] The images scored, and the report
+//-----------------------------------------------------------------------------
+// The last run: the report (or the reasons) and the outputs the core was given.
+let last = null;
+export const lastImageValidation = () => last;
+
+// One image's outputs as the core reads them (image_outputs_from_json): its size, probabilities
+// and heat map, or why it was not scored.
+function outputOf(name, result) {
+  if (!result || !result.ok) return { image: name, problems: result?.problems?.length ? result.problems : [{ code: 'bad_image', message: 'the image could not be scored' }] };
+  return { image: name, width: result.header.width, height: result.header.height, probabilities: result.probabilities,
+    map: { height: result.map.height, width: result.map.width, values: result.map.values } };
+}
+
+export async function validateImages(files) {
+  if (!page.current || !page.current.info.imaging) throw new Error('this model does not read images');
+  const csvs = files.filter((f) => /\.csv$/i.test(f.name));
+  const images = files.filter((f) => !/\.csv$/i.test(f.name));
+  const labels = csvs.length === 1 ? csvs[0] : null;  // none or several: the core says what to choose
+  const text = labels ? await labels.slice(0, page.current.info.max_patient_file_bytes + 1).text() : '';
+  await workerModel({ fileWaiting: true });
+  const outputs = [];
+  for (const [i, f] of images.entries()) {
+    if (i % 10 === 0) announce(`Scoring image ${i + 1} of ${images.length} on this device…`);
+    let reply;
+    try {
+      reply = await callWorker({ type: 'image', blob: f });
+    } catch (e) {
+      reply = { result: { ok: false, problems: [{ code: 'internal', message: String(e.message || e) }] } };
+    }
+    outputs.push(outputOf(f.name, reply.result));
+  }
+  const outputsJson = JSON.stringify({ images: outputs });
+  const r = JSON.parse(page.M.appValidateImages(labels ? labels.name : '', text, outputsJson));
+  last = { ...r, outputs: outputsJson };
+  if (r.ok) {
+    const d = r.report.data, l = r.report.localization;
+    announce(`Validation report for ${labels.name}: ${d.scored} of ${images.length} images scored with a known outcome, ` +
+      `${d.left_out.length} left out` + (l ? `; pointing game ${l.hits} of ${l.images}.` : '.'));
+  } else {
+    announce(`The images could not be checked: ${r.problems[0]?.message ?? 'no images'}.`);
+  }
+  return r;
+}
