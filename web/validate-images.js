@@ -7,7 +7,7 @@
 //   [SECTION] Files chosen (several images and one CSV)
 //   [SECTION] The images scored, and the report
 'use strict';
-import { page, announce, showError } from './page-state.js';
+import { page, announce, showError, pageProblem } from './page-state.js';
 import { callWorker, workerModel } from './batch.js';
 
 //-----------------------------------------------------------------------------
@@ -45,13 +45,13 @@ export const lastImageValidation = () => last;
 // One image's outputs as the core reads them (image_outputs_from_json): its size, probabilities
 // and heat map, or why it was not scored.
 function outputOf(name, result) {
-  if (!result || !result.ok) return { image: name, problems: result?.problems?.length ? result.problems : [{ code: 'bad_image', message: 'the image could not be scored' }] };
+  if (!result || !result.ok) return { image: name, problems: result?.problems?.length ? result.problems : pageProblem('image_undecodable').problems };
   return { image: name, width: result.header.width, height: result.header.height, probabilities: result.probabilities,
     map: { height: result.map.height, width: result.map.width, values: result.map.values } };
 }
 
 export async function validateImages(files) {
-  if (!page.current || !page.current.info.imaging) throw new Error('this model does not read images');
+  if (!page.current || !page.current.info.imaging) throw new Error(pageProblem(page.current ? 'not_imaging' : 'no_model').problems[0].message);
   const csvs = files.filter((f) => /\.csv$/i.test(f.name));
   const images = files.filter((f) => !/\.csv$/i.test(f.name));
   const labels = csvs.length === 1 ? csvs[0] : null;  // none or several: the core says what to choose
@@ -64,19 +64,13 @@ export async function validateImages(files) {
     try {
       reply = await callWorker({ type: 'image', blob: f });
     } catch (e) {
-      reply = { result: { ok: false, problems: [{ code: 'internal', message: String(e.message || e) }] } };
+      reply = { result: pageProblem('page_fault', e.message || e) };
     }
     outputs.push(outputOf(f.name, reply.result));
   }
   const outputsJson = JSON.stringify({ images: outputs });
   const r = JSON.parse(page.M.appValidateImages(labels ? labels.name : '', text, outputsJson));
   last = { ...r, outputs: outputsJson };
-  if (r.ok) {
-    const d = r.report.data, l = r.report.localization;
-    announce(`Validation report for ${labels.name}: ${d.scored} of ${images.length} images scored with a known outcome, ` +
-      `${d.left_out.length} left out` + (l ? `; pointing game ${l.hits} of ${l.images}.` : '.'));
-  } else {
-    announce(`The images could not be checked: ${r.problems[0]?.message ?? 'no images'}.`);
-  }
+  announce(r.headline);
   return r;
 }

@@ -446,4 +446,21 @@ ImageValidationRun image_validation_run(const Model& m, std::string_view text, s
     return run;
 }
 
+std::string image_validation_headline(std::string_view labels_name, const Json& report,
+                                      const std::vector<Problem>& refused) {
+    const std::string name = labels_name.empty() ? std::string("The images") : printable(labels_name);
+    if (!refused.empty()) return name + " could not be checked: " + refused.front().message + ".";
+    if (report.is_null() || !report.contains("data")) return name + " could not be checked: no images.";
+    const Json& d = report["data"];
+    std::string s = "Validation report for " + name + ": " + std::to_string(d["scored"].get<size_t>()) + " of " +
+                    std::to_string(d["images"].get<size_t>()) + " images scored with a known outcome, " +
+                    std::to_string(d["left_out"].size()) + " left out";
+    if (report.contains("localization")) {
+        const Json& l = report["localization"];
+        s += "; pointing game " + std::to_string(l["hits"].get<long>()) + " of " +
+             std::to_string(l["images"].get<long>());
+    }
+    return s + ".";
+}
+
 }  // namespace ldx

@@ -115,4 +115,10 @@ struct ImageValidationRun {
 ImageValidationRun image_validation_run(const Model& model, std::string_view labels_csv, std::string_view labels_name,
                                         std::span<const ImageOutput> outputs, const ValidationRunOptions& options);
 
+// What a screen reader is told when an imaging run ends, in the core's words: "Validation report
+// for labels.csv: 96 of 100 images scored with a known outcome, 4 left out; pointing game 48 of
+// 50." or "labels.csv could not be checked: <the first reason>.".
+std::string image_validation_headline(std::string_view labels_name, const Json& report,
+                                      const std::vector<Problem>& refused);
+
 }  // namespace ldx

@@ -177,6 +177,10 @@ TEST(ImageValidationRun, MakesTabularFiguresAndThePointingGame) {
     EXPECT_DOUBLE_EQ(loc["energy_in_box"].get<double>(), 10.0 / 15.0);
     EXPECT_LT(loc["pointing_game_ci"][0].get<double>(), 10.0 / 15.0);
     EXPECT_GT(loc["pointing_game_ci"][1].get<double>(), 10.0 / 15.0);
+    // What a screen reader hears: the counts of this run, in the core's words.
+    EXPECT_EQ(image_validation_headline("labels.csv", run.report, run.refused),
+              "Validation report for labels.csv: 30 of 31 images scored with a known outcome, 3 left out; "
+              "pointing game 10 of 15.");
 }
 
 TEST(ImageValidationRun, RefusesBoxesOutsideTheImageAndTooFewImages) {
@@ -192,4 +196,6 @@ TEST(ImageValidationRun, RefusesBoxesOutsideTheImageAndTooFewImages) {
     EXPECT_NE(run.left_out[0].message.find("200 x 100"), std::string::npos);
     EXPECT_EQ(test::codes(run.refused), "too_few_rows");
     EXPECT_TRUE(run.report.is_null());
+    EXPECT_EQ(image_validation_headline("labels.csv", run.report, run.refused),
+              "labels.csv could not be checked: " + run.refused[0].message + ".");
 }

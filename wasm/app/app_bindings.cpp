@@ -376,15 +376,19 @@ std::string app_validate(const std::string& name, const std::string& text) {
     return json_dump(out);
 }
 // An imaging model's labelled images for the Validate view (web/validate-images.js scored them):
-// the labels CSV and the images' outputs; returns the report, or the reasons.
+// the labels CSV and the images' outputs; returns the report, or the reasons, with "headline"
+// (image_validation_headline) for the page to announce.
 std::string app_validate_images(const std::string& labels_name, const std::string& labels_text,
                                 const std::string& outputs_json) {
     AppState& s = state();
     wake(s);
     validate_images(s, labels_name, labels_text, outputs_json, host_now());
     s.select_tab = 4;
-    if (!s.validate.problems.empty()) return json_dump(Json{{"ok", false}, {"problems", s.validate.problems}});
-    return json_dump(Json{{"ok", true}, {"report", s.validate.report}});
+    const std::vector<Problem> refused = problems_from_json(Json{{"problems", s.validate.problems}});
+    const std::string headline = image_validation_headline(labels_name, s.validate.report, refused);
+    if (!s.validate.problems.empty())
+        return json_dump(Json{{"ok", false}, {"problems", s.validate.problems}, {"headline", headline}});
+    return json_dump(Json{{"ok", true}, {"report", s.validate.report}, {"headline", headline}});
 }
 // A calibrator this device fitted earlier on a site's file for this bundle (web/host.js keeps it).
 void app_set_local_calibrator(const std::string& calibrator_json) {
