@@ -17,6 +17,7 @@
 'use strict';
 import { mergePartReports, randomSeed } from './reports.js';
 import { packFeatures, runOnnx as run } from './onnx.js';
+import { compiledWasm } from './compile.js';
 
 // A core call that failed as a call (wasm/core/boundary.h: a handle or value was due, the envelope
 // {ok: false, problems} came back) throws here, in the core's words, to the message's own error
@@ -44,8 +45,9 @@ async function init(message) {
   ortWebGpuUrl = message.ortWebGpuUrl || '';
   runtimeWanted = message.runtime || 'auto';
   if (ortUrl && (self.navigator.hardwareConcurrency || 1) >= 2) helper = startHelper({ coreJs, coreWasm });
+  const wasm = compiledWasm(coreWasm);  // compiles while the core's script loads
   const { default: createLocalDxCore } = await import(coreJs);
-  core = await createLocalDxCore({ locateFile: () => coreWasm });
+  core = await Promise.race([createLocalDxCore({ instantiateWasm: wasm.instantiateWasm }), wasm.failed]);
 }
 
 // ONNX Runtime is needed here only for models the core cannot walk (it runs them): a tree model's
