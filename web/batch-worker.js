@@ -17,6 +17,7 @@
 'use strict';
 import { mergePartReports, randomSeed } from './reports.js';
 import { packFeatures, runOnnx as run } from './onnx.js';
+import { compiledWasm } from './compile.js';
 
 // A core call that failed as a call (wasm/core/boundary.h: a handle or value was due, the envelope
 // {ok: false, problems} came back) throws here, in the core's words, to the message's own error
@@ -46,8 +47,9 @@ async function init(message) {
   ortWebGpuUrl = message.ortWebGpuUrl || '';
   runtimeWanted = message.runtime || 'auto';
   if (ortUrl && (self.navigator.hardwareConcurrency || 1) >= 2) helper = startHelper({ coreJs, coreWasm });
+  const wasm = compiledWasm(coreWasm);  // compiles while the core's script loads
   const { default: createLocalDxCore } = await import(coreJs);
-  core = await createLocalDxCore({ locateFile: () => coreWasm });
+  core = await Promise.race([createLocalDxCore({ instantiateWasm: wasm.instantiateWasm }), wasm.failed]);
 }
 
 // ONNX Runtime is needed here only for models the core cannot walk (it runs them): a tree model's
@@ -252,8 +254,40 @@ async function explainRow({ index }) {
 // [SECTION] Images
 //-----------------------------------------------------------------------------
 // A PNG or JPEG through the browser's own decoder, as stored (no colour management, alpha kept
-// apart): RGBA bytes for the core. DICOM files go to the core's DICOM reader as bytes.
-async function decodeRaster(blob) {
+// apart): RGBA bytes for the core. DICOM files go to the core's DICOM reader as bytes. A PNG is
+// decoded by ImageDecoder straight to its 8-bit pixels where the browser offers it (no canvas
+// round trip); any other frame format (16-bit, a JPEG's YUV) goes through the canvas as before.
+const EIGHT_BIT = { RGBA: [0, 1, 2, false], RGBX: [0, 1, 2, true], BGRA: [2, 1, 0, false], BGRX: [2, 1, 0, true] };
+async function decodePng(blob) {
+  if (typeof ImageDecoder !== 'function') return null;
+  let decoder = null, frame = null;
+  try {
+    decoder = new ImageDecoder({ data: await blob.arrayBuffer(), type: 'image/png', colorSpaceConversion: 'none', premultiplyAlpha: 'none' });
+    ({ image: frame } = await decoder.decode({ frameIndex: 0 }));
+    const order = EIGHT_BIT[frame.format];
+    if (!order) return null;
+    const width = frame.codedWidth, height = frame.codedHeight;
+    const raw = new Uint8Array(frame.allocationSize());
+    const [{ offset, stride }] = await frame.copyTo(raw);
+    const data = new Uint8ClampedArray(width * height * 4);
+    const [r, g, b, opaque] = order;
+    for (let y = 0; y < height; y++) {
+      for (let x = 0, i = offset + y * stride, o = y * width * 4; x < width; x++, i += 4, o += 4) {
+        data[o] = raw[i + r]; data[o + 1] = raw[i + g]; data[o + 2] = raw[i + b]; data[o + 3] = opaque ? 255 : raw[i + 3];
+      }
+    }
+    return { data, width, height };
+  } catch {
+    return null;  // the canvas decodes it, or says why not
+  } finally {
+    if (frame) frame.close();
+    if (decoder) decoder.close();
+  }
+}
+
+async function decodeRaster(blob, format) {
+  const png = format === 'png' ? await decodePng(blob) : null;
+  if (png) return png;
   const bitmap = await createImageBitmap(blob, { colorSpaceConversion: 'none', premultiplyAlpha: 'none' });
   const canvas = new OffscreenCanvas(bitmap.width, bitmap.height);
   const g = canvas.getContext('2d', { willReadFrequently: true });
@@ -273,7 +307,7 @@ async function startImage(blob, frame = 0) {
   if (!kind.ok) return { job: null, refused: kind };
   if (kind.format === 'dicom') return jobOrRefusal(model.imageJobDicom(bytes, frame));
   let image;
-  try { image = await decodeRaster(blob); } catch { return { job: null, refused: workerProblem('image_undecodable') }; }
+  try { image = await decodeRaster(blob, kind.format); } catch { return { job: null, refused: workerProblem('image_undecodable') }; }
   return jobOrRefusal(model.imageJob(new Uint8Array(image.data.buffer), image.width, image.height));
 }
 // A job, or the envelope of a call that failed (wasm/core/boundary.h) as the file's refusal.

@@ -98,7 +98,9 @@ export async function loadBundle(url, status = {}, download = fetchBundle(url)) 
   // are shown "being checked" until ONNX Runtime is up: startOnnxChecks); any other model only
   // runs in ONNX Runtime, so it waits.
   const used = { model, info, name: info.name, bytes, session: null };
-  used.sessionReady = page.ort.InferenceSession.create(answered(model.onnx()), { executionProviders: ['wasm'] })
+  // (ONNX Runtime's worker takes the model's bytes: a copy, not the view of the core's memory.)
+  const onnxBytes = answered(model.onnx()).slice();
+  used.sessionReady = page.ortReady.then((ort) => ort.InferenceSession.create(onnxBytes, { executionProviders: ['wasm'] }))
     .then((session) => { used.session = session; return session; });
   if (info.background) {
     // A model the core cannot walk: on every load, ONNX Runtime must reproduce the probabilities

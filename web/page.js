@@ -1,5 +1,6 @@
-// web/page.js — the page's script: start-up (assets, the core + UI module, ONNX Runtime, the
-// service worker), the host bridge installed for the app, and window.localdx (what smart.js reads).
+// web/page.js — the page's script: start-up (assets, the core + UI module, ONNX Runtime in its
+// worker, the service worker), the host bridge installed for the app, and window.localdx (what
+// smart.js reads).
 //
 // Index of this file
 //   [SECTION] Start-up (assets, core + UI module, ONNX Runtime, service worker)
@@ -22,6 +23,7 @@ import { startA11y } from './a11y.js';
 import { loadIndexAndModel, fetchIndexText, prefetchBundle } from './bundles.js';
 import { flushReports } from './reporting.js';
 import { host } from './host.js';
+import { compiledWasm } from './compile.js';
 
 globalThis.localdxHost = host;
 
@@ -46,6 +48,19 @@ function loadScript(src) {
   });
 }
 
+// ONNX Runtime Web in its proxy mode: its 14 MB wasm compiles, and every session is created and
+// run, in a worker of its own; this page only posts inputs and reads outputs. Opening a one-node
+// model at once makes that worker download and compile while the app's own module loads. Tree
+// models' results are shown before it is up, "being checked" (predict.js); resolves to the module.
+async function startOnnxRuntime(assets) {
+  const ort = await import('./' + assets.ort);
+  ort.env.wasm.numThreads = 1;  // one patient at a time: a thread pool only costs start-up (same run time, measured)
+  ort.env.wasm.proxy = true;
+  ort.InferenceSession.create(assets.ort_warmup, { executionProviders: ['wasm'] }).catch((e) => console.warn('ONNX Runtime warm-up:', e.message));
+  page.ort = ort;
+  return ort;
+}
+
 async function start() {
   // Everything the first prediction needs is requested at once: the models index and the bundle
   // it names download while the modules compile (the index is verified, and the bundle checked
@@ -56,17 +71,14 @@ async function start() {
   const [assets, trustText] = await Promise.all([fetch('assets.json').then((r) => r.json()), fetch('trust.json').then((r) => r.text())]);
   page.trust = trustText;
   const fontBytes = fetch(assets.font).then((r) => r.arrayBuffer());
-  page.ort = await import('./' + assets.ort);
-  page.ort.env.wasm.numThreads = 1;  // one patient at a time: a thread pool only costs start-up (same run time, measured)
-  // ONNX Runtime's 14 MB wasm is needed for the first prediction: opening a one-node model now
-  // makes it download and compile while the app's own module loads, not after the bundle is verified.
-  page.ort.InferenceSession.create(assets.ort_warmup, { executionProviders: ['wasm'] }).catch((e) => console.warn('ONNX Runtime warm-up:', e.message));
   page.assets = assets;  // the batch worker starts once the first model is ready (batch.js, prepareWorkerWhenIdle)
+  // The app's wasm compiles while its script downloads; ONNX Runtime starts in its own worker,
+  // and nothing here waits for it.
+  const app = compiledWasm(assets.app_wasm);
+  page.ortReady = startOnnxRuntime(assets);
+  page.ortReady.catch(() => {});  // reported by the model's check (predict.js, startOnnxChecks)
   await loadScript(assets.app_js);
-  page.M = await createLocalDxApp({
-    canvas: $('canvas'),
-    locateFile: (path) => (path.endsWith('.wasm') ? assets.app_wasm : path),
-  });
+  page.M = await Promise.race([createLocalDxApp({ canvas: $('canvas'), instantiateWasm: app.instantiateWasm }), app.failed]);
   const font = new Uint8Array(await fontBytes);
   startA11y(page.M);
   page.M.appStart(font);

@@ -13,21 +13,56 @@ const results = {};
 const pct = (a, q) => { const s = [...a].sort((x, y) => x - y); return s[Math.floor(q * (s.length - 1))]; };
 const put = (name, value, unit) => { results[name] = { value, unit }; console.log(`  ${name.padEnd(52)} ${value.toFixed(3).padStart(10)} ${unit}`); };
 
-// Loads the page and returns the page's clock (navigation start → the first prediction's result, s):
-// the result as first shown (a tree model's is shown while ONNX Runtime starts, "being checked"),
-// and once checked by ONNX Runtime.
-async function firstPredictionSeconds(page) {
+// What a person feels while the page starts, recorded in the page from its first script on
+// (installed in every context with addInitScript): the main thread's long tasks (Long Tasks API),
+// the key events' Event Timing entries (each from the key's timestamp to the next frame painted
+// after its handlers; entries of 16 ms and more are reported, durationThreshold 16), the number of
+// keys pressed, and when the form's first field appears (the accessible layer mirrors the app's
+// first frame with a model: web/a11y.js). A task posted from an animation frame is no measure of
+// the paint here: on a busy main thread Chromium runs frames before it, seconds late.
+const INSTRUMENT = () => {
+  const b = globalThis.__ldxBench = { longtasks: [], events: [], keys: 0, form: null };
+  try { new PerformanceObserver((l) => { for (const e of l.getEntries()) b.longtasks.push([e.startTime, e.duration]); }).observe({ type: 'longtask', buffered: true }); } catch { /* not offered */ }
+  try { new PerformanceObserver((l) => { for (const e of l.getEntries()) if (e.name.startsWith('key') && e.interactionId) b.events.push([e.interactionId, e.duration]); }).observe({ type: 'event', durationThreshold: 16, buffered: true }); } catch { /* not offered */ }
+  addEventListener('keydown', () => { b.keys++; }, true);
+  new MutationObserver(() => { if (b.form === null && document.querySelector('#a11y input[type=text]')) b.form = performance.now(); })
+    .observe(document, { subtree: true, childList: true });
+};
+
+// One visit, as a clinician makes it: the page opened, and the moment its form appears, typing into
+// its first field with real key events (Playwright's keyboard: three times a number typed and
+// erased, a key every 70 ms, about 3 s) while the start-up work still runs; meanwhile the first
+// prediction is asked for at once (window.localdx.predictShown, then a checked one). Page clock
+// from navigation start (s): the form usable, the first result shown (a tree model's is shown
+// while ONNX Runtime starts, "being checked") and checked by ONNX Runtime; each keystroke to its
+// next painted frame (ms: the longest Event Timing entry of its interaction, keydown or keyup, as
+// INP counts it; 16 for keys without an entry, painted sooner); the longest main-thread task from
+// the form's appearance to the checked result (ms, 0 when none was over 50 ms).
+async function visit(page) {
   await page.goto(`${base}/#model=pima-diabetes`);
-  const { shown, checked } = await page.evaluate(async () => {
+  const field = await page.waitForSelector('#a11y input[type=text]', { timeout: 60000 });
+  const first = page.evaluate(async () => {
     await window.localdx.ready;
-    const first = await window.localdx.predictShown({ glucose: 120, age: 40 });
-    if (!first.ok) throw new Error('the first prediction failed');
+    const early = await window.localdx.predictShown({ glucose: 120, age: 40, mass: 30 });
+    if (!early.ok) throw new Error('the first prediction failed');
     const shown = performance.now();
-    const r = await window.localdx.predict({ glucose: 120, age: 40 });
+    const r = await window.localdx.predict({ glucose: 120, age: 40, mass: 30 });
     if (!r.ok || !r.check.ok) throw new Error('the first prediction was not checked');
     return { shown, checked: performance.now() };
   });
-  return { shown: shown / 1000, checked: checked / 1000 };
+  await field.click();
+  for (let k = 0; k < 3; k++) {
+    await page.keyboard.type('123.45', { delay: 70 });
+    for (let i = 0; i < 6; i++) { await page.keyboard.press('Backspace'); await page.waitForTimeout(70); }
+  }
+  const { shown, checked } = await first;
+  await page.waitForTimeout(300);  // the last keystroke's frame
+  const b = await page.evaluate(() => globalThis.__ldxBench);
+  const longest = Math.max(0, ...b.longtasks.filter(([t, d]) => t + d > b.form && t < checked).map(([, d]) => d));
+  const interactions = new Map();
+  for (const [id, d] of b.events) interactions.set(id, Math.max(d, interactions.get(id) || 0));
+  const keys = [...interactions.values(), ...new Array(Math.max(0, b.keys - interactions.size)).fill(16)];
+  return { form: b.form / 1000, shown: shown / 1000, checked: checked / 1000, keys, longest };
 }
 
 // `lines` (a CSV's header and rows) repeated to n rows.
@@ -74,7 +109,9 @@ if (sweepDir) {
   process.exit(0);
 }
 
-const models = { 'pima-diabetes': [path.join(csvDir, 'pima-diabetes.csv'), 'diabetes'], 'synthetic-300x6': [path.join(csvDir, 'synthetic.csv'), 'y'] };
+// LOCALDX_BENCH_ONLY=start (scripts/bench): the start-up visits alone.
+const startOnly = process.env.LOCALDX_BENCH_ONLY === 'start';
+const models = startOnly ? {} : { 'pima-diabetes': [path.join(csvDir, 'pima-diabetes.csv'), 'diabetes'], 'synthetic-300x6': [path.join(csvDir, 'synthetic.csv'), 'y'] };
 for (const [name, [csv, label]] of Object.entries(models)) {
   const bundleName = name === 'synthetic-300x6' ? 'synthetic' : name;
   const ctx = await browser.newContext({ viewport: { width: 1280, height: 800 } });
@@ -133,8 +170,9 @@ for (const [name, [csv, label]] of Object.entries(models)) {
   await ctx.close();
 }
 
-// Cold start (fresh profile) and warm start (cached, then offline), to the first prediction;
-// three fresh profiles, the median of each kind of start (this machine is noisy).
+// Cold start (fresh profile) and warm start (cached, then offline), each a visit as above (typing
+// from the moment the form appears); three fresh profiles, the median of each kind of start
+// (this machine is noisy), the keystrokes of the three taken together.
 //
 // Each new browser window first loads Chromium's own omnibox popup (a chrome:// page of about 160
 // modules, traced: 1.2 s of its renderer's main thread and 1.0 s of its pool in the first 3 s), on
@@ -142,10 +180,12 @@ for (const [name, [csv, label]] of Object.entries(models)) {
 // so the page is opened once the window has settled; the same visit made the moment the window
 // opens is measured separately (start.cold_first_prediction_window_just_opened).
 const SETTLE_MS = 3000;
+const said = (v) => `${v.form.toFixed(2)}/${v.shown.toFixed(2)}/${v.checked.toFixed(2)}; ${v.longest.toFixed(0)}`;
 const starts = { cold: [], warm: [], repeat: [], offline: [], coldJustOpened: [] };
 const STAY_MS = 5000;  // see below
 for (let run = 0; run < 3; run++) {
   const ctx = await browser.newContext({ viewport: { width: 1280, height: 800 } });
+  await ctx.addInitScript(INSTRUMENT);
   const page = await ctx.newPage();
   await page.waitForTimeout(SETTLE_MS);
   // Timed by the page's own clock, from navigation start to the first prediction's result (the
@@ -155,7 +195,7 @@ for (let run = 0; run < 3; run++) {
   // background a while after the code was compiled; leaving at once measures an interrupted write.
   const firstPrediction = async () => {
     await page.goto('about:blank');  // a real load each time (the same URL again would only move to its #fragment)
-    const s = await firstPredictionSeconds(page);
+    const s = await visit(page);
     await page.waitForTimeout(STAY_MS);
     return s;
   };
@@ -167,9 +207,10 @@ for (let run = 0; run < 3; run++) {
   starts.offline.push(await firstPrediction());
   await ctx.close();
   const opened = await browser.newContext({ viewport: { width: 1280, height: 800 } });
-  starts.coldJustOpened.push(await firstPredictionSeconds(await opened.newPage()));
+  await opened.addInitScript(INSTRUMENT);
+  starts.coldJustOpened.push(await visit(await opened.newPage()));
   await opened.close();
-  console.log('  start (s, shown/checked) ' + Object.entries(starts).map(([k, v]) => `${k} ${v.at(-1).shown.toFixed(2)}/${v.at(-1).checked.toFixed(2)}`).join(', '));
+  console.log('  start (s, form/shown/checked; longest task ms) ' + Object.entries(starts).map(([k, v]) => `${k} ${said(v.at(-1))}`).join(', '));
 }
 // Warm start after the browser was closed and opened again (a profile on disk, a new browser
 // process): what a clinician meets the next morning. Nothing compiled is left in memory then, so
@@ -178,29 +219,38 @@ for (let run = 0; run < 3; run++) {
 starts.restart = [];
 for (let run = 0; run < 3; run++) {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'ldx-bench-profile-'));
-  for (let visit = 0; visit < 2; visit++) {
+  for (let time = 0; time < 2; time++) {
     const ctx = await testHooks(await chromium.launchPersistentContext(dir, { ...chromiumOptions, viewport: { width: 1280, height: 800 } }));
+    await ctx.addInitScript(INSTRUMENT);
     const page = ctx.pages()[0] || await ctx.newPage();
     await page.waitForTimeout(SETTLE_MS);
-    const s = await firstPredictionSeconds(page);
-    if (visit === 0) await page.evaluate(() => navigator.serviceWorker.ready);
+    const s = await visit(page);
+    if (time === 0) await page.evaluate(() => navigator.serviceWorker.ready);
     await page.waitForTimeout(STAY_MS);
     await ctx.close();
-    if (visit === 1) starts.restart.push(s);
+    if (time === 1) starts.restart.push(s);
   }
   rmSync(dir, { recursive: true, force: true });
-  console.log(`  start (s, shown/checked) after a browser restart ${starts.restart.at(-1).shown.toFixed(2)}/${starts.restart.at(-1).checked.toFixed(2)}`);
+  console.log(`  start (s, form/shown/checked; longest task ms) after a browser restart ${said(starts.restart.at(-1))}`);
 }
-// Medians of the first result as shown, and as checked by ONNX Runtime.
+// Medians of the form usable, the first result as shown and as checked by ONNX Runtime, and of
+// the longest main-thread task until then (and the worst of the three); the keystrokes' time to
+// the next painted frame, all visits of a kind together (p95, worst).
 for (const [name, runs] of [['cold', starts.cold], ['cold_window_just_opened', starts.coldJustOpened], ['warm', starts.warm],
   ['repeat_visit', starts.repeat], ['offline', starts.offline], ['warm_after_browser_restart', starts.restart]]) {
+  put(`start.${name}_form_usable`, pct(runs.map((r) => r.form), 0.5), 's');
   put(`start.${name}_first_prediction`, pct(runs.map((r) => r.shown), 0.5), 's');
   put(`start.${name}_first_prediction_checked`, pct(runs.map((r) => r.checked), 0.5), 's');
+  const keys = runs.flatMap((r) => r.keys);
+  put(`start.${name}_keystroke_to_paint_p95`, pct(keys, 0.95), 'ms');
+  put(`start.${name}_keystroke_to_paint_max`, Math.max(...keys), 'ms');
+  put(`start.${name}_longest_task_form_to_checked`, pct(runs.map((r) => r.longest), 0.5), 'ms');
+  put(`start.${name}_longest_task_form_to_checked_max`, Math.max(...runs.map((r) => r.longest)), 'ms');
 }
 await browser.close();
 
 // Transfer sizes of what a first visit downloads (the page's script: its modules together).
-const PAGE_MODULES = ['page.js', 'page-state.js', 'bundles.js', 'predict.js', 'batch.js', 'files.js', 'reporting.js', 'host.js'];
+const PAGE_MODULES = ['page.js', 'page-state.js', 'bundles.js', 'predict.js', 'batch.js', 'files.js', 'validate-images.js', 'reporting.js', 'host.js', 'compile.js'];
 const assets = JSON.parse(readFileSync(path.join(webDir, 'assets.json'), 'utf8'));
 for (const [name, file] of [['app_wasm', assets.app_wasm], ['app_js', assets.app_js], ['core_wasm', assets.core_wasm], ['batch_worker_js', assets.batch_worker], ['ort_wasm', assets.ort.replace('ort.wasm.min.mjs', 'ort-wasm-simd-threaded.wasm')], ['ort_js', assets.ort], ['page_js', PAGE_MODULES]]) {
   const bytes = Buffer.concat([].concat(file).map((f) => readFileSync(path.join(webDir, f))));
