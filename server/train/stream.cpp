@@ -354,6 +354,14 @@ Result<std::optional<TrainResult>> train_stream(const Schema& schema, const Trai
     };
     XgbBooster::Params params = task_params(schema, cfg);
     if (!params.count("tree_method")) params["tree_method"] = "hist";  // exact is in-memory only
+    // XGBoost 1.7's row subsampling draws from the random numbers its column sampling also draws
+    // from, as many as the worker has rows: workers with different row counts then sample
+    // different columns, grow different trees and wait for each other forever (seen here).
+    if (c && c->world() > 1 && params.count("subsample") && std::atof(params["subsample"].c_str()) < 1) {
+        log("warning: subsample " + params["subsample"] +
+            " set to 1: XGBoost 1.7's workers would sample columns apart and hang");
+        params["subsample"] = "1";
+    }
 
     // 2. Each fold: training and held-out rows read from the stream, early stopping on the latter.
     std::vector<std::vector<double>> curves;
