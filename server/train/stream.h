@@ -10,7 +10,8 @@
 // drawn while reading: each run of `folds` rows of one class is spread over the folds in a random
 // order (stratified; regression: runs of rows), or, with train.json's group column, a patient's
 // rows all go to the fold a hash of the id names (so a patient split across shards stays in one
-// fold). What stays in memory per row: its fold, label and held-out outputs (a few bytes); plus
+// fold). What LocalDx keeps per row: its fold, label and held-out outputs (a few bytes; XGBoost
+// 1.7 keeps its own labels, weights, gradients and row partition per row, docs/training.md); plus
 // one batch, a uniform sample of rows for the parts of the card that need field values, and,
 // without external memory, the worker's own rows.
 #pragma once
