@@ -65,6 +65,14 @@ int cmd_synth(const Args& a);
 int cmd_tune(const Args& a);
 int cmd_publish(const Args& a);     // prints its own --help
 int cmd_preprocess(const Args& a);  // prints its own --help
+// `localdx train`'s parts: the outputs (model, ONNX, schema, reference, card) written from a
+// result; streaming training (--external-memory, or one worker of --tracker); and --workers N,
+// which starts a tracker and N worker processes on this machine (server/cli/commands/train_scale.cpp).
+int train_write(const std::string& task, const Schema& schema, const TrainConfig& cfg, const TrainResult& result,
+                const Json& data_record, const std::string& out);
+int train_streaming(const Args& a, const Schema& schema, const TrainConfig& cfg, const std::string& task,
+                    const std::vector<std::string>& data_files, const std::string& out);
+int train_workers(const Args& a, const std::string& out);
 extern const char* const kKeygenHelp;
 extern const char* const kTrainHelp;
 extern const char* const kBundleHelp;

@@ -60,7 +60,12 @@ int main(int argc, char** argv) {
     };
     const Command commands[] = {
         {"keygen", kKeygenHelp, {"--out", "--expires-days"}, {}, cmd_keygen},
-        {"train", kTrainHelp, {"--task", "--data", "--out"}, {}, cmd_train},
+        {"train",
+         kTrainHelp,
+         {"--task", "--out", "--external-memory", "--batch-rows", "--workers", "--tracker", "--rank", "--world"},
+         {"--stripe"},
+         cmd_train,
+         {"--data"}},
         {"bundle",
          kBundleHelp,
          {"--schema", "--model", "--card", "--reference", "--name", "--version", "--key", "--out", "--expires-days",

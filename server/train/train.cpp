@@ -10,6 +10,7 @@
 #include <cmath>
 #include <cstdio>
 #include <set>
+#include <tuple>
 
 #include "conformal/conformal.h"
 #include "drift/estimate.h"
@@ -177,41 +178,36 @@ void fill_typical_ranges(Schema& schema, std::span<const double> values) {
 //-----------------------------------------------------------------------------
 // [SECTION] Cross-validation and final fit
 //-----------------------------------------------------------------------------
-namespace {
 // Regression: the boosting starts from the mean outcome of the rows it trains on (XGBoost 1.7
 // starts from 0.5, far from an outcome in the hundreds, where the pseudo-Huber loss barely moves),
 // unless train.json sets base_score. Each fold uses its own training rows' mean.
-XgbBooster::Params with_base_score(XgbBooster::Params p, std::span<const float> labels) {
-    if (!p["objective"].starts_with("reg:") || p.count("base_score") || labels.empty()) return p;
-    double sum = 0;
-    for (float y : labels) sum += y;
+XgbBooster::Params with_base_score(XgbBooster::Params p, double mean) {
+    if (!p["objective"].starts_with("reg:") || p.count("base_score") || !std::isfinite(mean)) return p;
     char buf[32];
-    std::snprintf(buf, sizeof buf, "%.9g", sum / static_cast<double>(labels.size()));
+    std::snprintf(buf, sizeof buf, "%.9g", mean);
     p["base_score"] = buf;
     return p;
 }
-}  // namespace
 
 namespace {
-// XGBoost's pred_contribs (rows x outputs x (features + 1)) summed per field, of the output each
-// row's verdict shows (the decided class of a multi-output model, from `probabilities`, rows x width).
-std::vector<double> field_contributions(const Schema& s, std::span<const float> contribs,
-                                        std::span<const double> probabilities, size_t rows, int width) {
-    const size_t nf = s.fields.size(), nx = s.features.size() + 1;
-    if (rows == 0 || contribs.size() % (rows * nx) != 0) return {};
-    const size_t outputs = contribs.size() / (rows * nx);
-    std::vector<double> out(rows * nf, 0.0);
-    for (size_t i = 0; i < rows; ++i) {
-        size_t o = 0;
-        if (outputs > 1)
-            o = static_cast<size_t>(
-                decide(s, probabilities.subspan(i * static_cast<size_t>(width), static_cast<size_t>(width))));
-        const float* row = contribs.data() + (i * outputs + o) * nx;
-        for (size_t j = 0; j + 1 < nx; ++j) out[i * nf + static_cast<size_t>(s.features[j].field)] += row[j];
-    }
-    return out;
+XgbBooster::Params with_base_score(XgbBooster::Params p, std::span<const float> labels) {
+    double sum = 0;
+    for (float y : labels) sum += y;
+    return labels.empty() ? p : ldx::with_base_score(std::move(p), sum / static_cast<double>(labels.size()));
 }
 }  // namespace
+
+std::pair<size_t, double> rounds_from_curves(const std::vector<std::vector<double>>& curves) {
+    size_t reach = curves.empty() ? 0 : curves[0].size();
+    for (const auto& c : curves) reach = std::min(reach, c.size());
+    std::pair<size_t, double> best{1, INFINITY};
+    for (size_t r = 0; r < reach; ++r) {
+        double m = 0;
+        for (const auto& c : curves) m += c[r] / static_cast<double>(curves.size());
+        if (m < best.second) best = {r + 1, m};
+    }
+    return best;
+}
 
 Result<CvScheme> plan_cross_validation(const Schema& schema, const Dataset& data, const TrainConfig& cfg,
                                        bool shuffled) {
@@ -316,19 +312,8 @@ Result<CvRun> cross_validate(const Schema& schema, const Dataset& data, const Tr
         boosters.push_back(std::move(*b));
     }
     // 2. Rounds: the minimum of the mean held-out curve over the rounds every fold reached.
-    size_t reach = curves[0].size();
-    for (const auto& c : curves) reach = std::min(reach, c.size());
     CvRun out;
-    double best_mean = INFINITY;
-    for (size_t r = 0; r < reach; ++r) {
-        double m = 0;
-        for (const auto& c : curves) m += c[r] / static_cast<double>(curves.size());
-        if (m < best_mean) {
-            best_mean = m;
-            out.rounds = r + 1;
-        }
-    }
-    out.loss = best_mean;
+    std::tie(out.rounds, out.loss) = rounds_from_curves(curves);
     // 3. Held-out probabilities (regression: values) at that number of rounds, and their exact
     // contributions (pred_contribs) for the minimum-information rule.
     std::vector<long> position(data.rows(), -1);
@@ -422,90 +407,54 @@ Result<TrainResult> train_model(const Schema& schema, const Dataset& data, const
     const bool regression = schema.outputs.regression();
     if (!cfg.objective.empty() && !regression)
         return problem("bad_value", "train.json's objective is for regression tasks only", "objective");
-    const int k = regression ? 5 : schema.num_classes();
-    const int width = regression ? 1 : k;  // values per row of predictions
+    const int width = regression ? 1 : schema.num_classes();  // values per row of predictions
     const size_t n = data.rows();
     auto scheme = plan_cross_validation(schema, data, cfg);
     if (!scheme) return scheme.problems();
-    const int folds = scheme->folds;
-    const std::string& fewer_folds = scheme->fewer_folds;
-    if (!fewer_folds.empty()) log("warning: " + fewer_folds);
+    if (!scheme->fewer_folds.empty()) log("warning: " + scheme->fewer_folds);
     const auto params = task_params(schema, cfg);
     auto cv = cross_validate(schema, data, cfg, params, scheme->plan, true, log);
     if (!cv) return cv.problems();
-    const size_t rounds = cv->rounds;
-    log("cross-validation chose " + std::to_string(rounds) + " rounds (mean held-out " +
+    log("cross-validation chose " + std::to_string(cv->rounds) + " rounds (mean held-out " +
         (regression ? "RMSE " : "log-loss ") + std::to_string(cv->loss) + ")");
 
     // The validated rows (every row, unless forward chaining left the earliest block out).
-    const std::vector<double>& oof = cv->oof;
     const size_t m = cv->validated.size();
-    std::vector<int> labels;
-    std::vector<float> labels_f;
-    std::vector<double> outcomes, values;
+    CardInput in;
+    in.folds = scheme->folds;
+    in.fewer_folds = scheme->fewer_folds;
+    in.rows = n;
+    if (scheme->time)
+        in.method = scheme->method + " (" + std::to_string(m) + " of " + std::to_string(n) + " rows validated)";
     const size_t nf = schema.fields.size();
+    std::vector<float> labels_f;
     for (size_t i : cv->validated) {
-        labels.push_back(static_cast<int>(data.labels[i]));
+        in.labels.push_back(static_cast<int>(data.labels[i]));
         labels_f.push_back(data.labels[i]);
-        if (regression) outcomes.push_back(data.outcomes[i]);
-        values.insert(values.end(), data.values.begin() + static_cast<long>(i * nf),
-                      data.values.begin() + static_cast<long>((i + 1) * nf));
+        if (regression) in.outcomes.push_back(data.outcomes[i]);
+        in.s_values.insert(in.s_values.end(), data.values.begin() + static_cast<long>(i * nf),
+                           data.values.begin() + static_cast<long>((i + 1) * nf));
     }
-    TrainResult out;
-    out.schema = schema;
-    fill_typical_ranges(out.schema, data.values);
-    std::string threshold_note, policy;
-    if (schema.outputs.kind == TaskKind::binary) {
-        std::vector<double> score(m);
-        for (size_t i = 0; i < m; ++i) score[i] = oof[i * 2 + 1];
-        policy = cfg.threshold.empty() ? "fixed:" + json_dump(Json(schema.outputs.threshold)) : cfg.threshold;
-        auto t = threshold_for(policy, score, labels);
-        if (!t) return problem(t.error().code, "train.json threshold: " + t.error().message, "threshold");
-        out.schema.outputs.threshold = *t;
-        log("threshold " + std::to_string(*t) + " (" + threshold_policy_words(policy) + ")");
-        if (!cfg.threshold.empty())
-            threshold_note = "; the threshold (" + threshold_policy_words(policy) +
-                             ") was chosen on the same out-of-fold predictions, so figures at it are slightly "
-                             "optimistic";
-    }
-    log("evaluating out-of-fold predictions (" + std::to_string(cfg.bootstrap) + " bootstrap resamples)");
-    const std::string scheme_words =
-        scheme->time ? scheme->method + " (" + std::to_string(m) + " of " + std::to_string(n) + " rows validated)" : "";
-    if (regression) {
-        out.metrics = evaluate(EvalInput{&out.schema, {}, oof, cfg.bootstrap, cfg.seed, true, outcomes});
-        out.metrics["subgroups"] = evaluate_regression_subgroups(out.schema, outcomes, oof, values);
-        // Prediction intervals: half-widths from the out-of-fold residuals; coverage cross-fitted.
-        out.schema.outputs.conformal = conformal_fit_intervals(
-            oof, outcomes, kConformalLevels, "out-of-fold residuals of " + std::to_string(m) + " rows");
-        out.metrics["conformal"] = conformal_interval_cross_coverage(
-            out.schema.outputs, oof, outcomes, kConformalLevels, subgroups_of(schema, values), folds, cfg.seed);
-        out.metrics["method"] =
-            (scheme->time ? scheme_words
-                          : std::to_string(folds) + "-fold cross-validation stratified by quintile of the outcome" +
-                                (cfg.group.empty() ? "" : ", each patient ('" + cfg.group + "') in one fold")) +
-            ", out-of-fold predictions; 95% intervals from " + std::to_string(cfg.bootstrap) + " bootstrap resamples";
-    } else {
-        out.metrics = evaluate(EvalInput{&out.schema, labels, oof, cfg.bootstrap, cfg.seed, true, {}});
-        out.metrics["subgroups"] = evaluate_subgroups(out.schema, labels, oof, values);
-        if (schema.outputs.kind == TaskKind::binary) out.metrics["threshold_policy"] = policy;
-        // Prediction sets: calibrated on the out-of-fold predictions; their coverage cross-fitted.
-        std::vector<std::string> class_names;
-        for (const auto& c : schema.outputs.classes) class_names.push_back(c.name);
-        out.schema.outputs.conformal = conformal_fit(oof, labels, k, kConformalLevels,
-                                                     "out-of-fold predictions of " + std::to_string(m) + " rows");
-        out.metrics["conformal"] = conformal_cross_coverage(oof, labels, k, kConformalLevels, class_names,
-                                                            subgroups_of(schema, values), folds, cfg.seed);
-        out.metrics["method"] =
-            (scheme->time ? scheme_words
-                          : std::to_string(folds) + "-fold stratified cross-validation" +
-                                (fewer_folds.empty() ? "" : " (" + fewer_folds + ")") +
-                                (cfg.group.empty() ? "" : ", each patient ('" + cfg.group + "') in one fold")) +
-            ", out-of-fold predictions; 95% intervals from " + std::to_string(cfg.bootstrap) + " bootstrap resamples" +
-            (cfg.group.empty() ? "" : " of rows") + threshold_note;
-    }
+    in.oof = cv->oof;
+    in.s_labels = in.labels;
+    in.s_outcomes = in.outcomes;
+    in.s_oof = cv->oof;
+    in.s_contribs = std::move(cv->contribs);
+
+    auto final_model = fit_rows(schema, data, cfg, params, static_cast<int>(cv->rounds));
+    if (!final_model) return final_model.problems();
+    auto result =
+        card_from_held_out(schema, cfg, params, cv->rounds, *final_model, std::move(in), data.x, data.values, log);
+    if (!result) return result.problems();
+    TrainResult& out = *result;
 
     // Time-aware validation: figures per period, and what shuffled folds would have said.
     if (scheme->time) {
+        std::vector<int> labels(labels_f.begin(), labels_f.end());
+        std::vector<double> outcomes;
+        for (size_t i : cv->validated)
+            if (regression) outcomes.push_back(data.outcomes[i]);
+        const std::vector<double>& oof = cv->oof;
         std::vector<std::string> periods;
         for (size_t i : cv->validated) periods.push_back(period_of(data.times[i], data.time_dates, cfg.period));
         out.metrics["periods"] = evaluate_periods(out.schema, labels, oof, outcomes, periods);
@@ -543,54 +492,7 @@ Result<TrainResult> train_model(const Schema& schema, const Dataset& data, const
                                     "-fold shuffled stratified cross-validation of the same rows at the same "
                                     "parameters (its models train on rows later than those they check)"}};
     }
-
-    // 4. Final fit on every row.
-    auto final_model = fit_rows(schema, data, cfg, params, static_cast<int>(rounds));
-    if (!final_model) return final_model.problems();
-    out.xgboost_json = final_model->save_json();
-    auto e = ensemble_from_xgboost_json(out.xgboost_json);
-    if (!e) return e.problems();
-    out.ensemble = std::move(*e);
-    log("final model: " + std::to_string(out.ensemble.trees.size()) + " trees on " + std::to_string(n) + " rows");
-
-    // 5. Reference histograms from the training rows and the final model's probabilities.
-    std::vector<double> probs;
-    for (size_t i = 0; i < n; ++i) {
-        const auto mg = ensemble_margin(out.ensemble, data.x.row(i));
-        const auto p = probabilities_from_margin(out.ensemble.link, mg);
-        probs.insert(probs.end(), p.begin(), p.end());
-    }
-    out.reference = reference_build(out.schema, data.values, probs);
-    // Regression: how often the cross-fitted interval held the outcome, per bin of the predicted
-    // value's reference histogram (the server estimates the coverage of new patients from it).
-    if (regression)
-        out.metrics["conformal"]["by_predicted_value"] = coverage_by_bin_to_json(
-            coverage_by_bin(out.reference.classes[0], kConformalLevels, oof,
-                            conformal_interval_cross_covered(out.schema.outputs, oof, data.outcomes, kConformalLevels,
-                                                             folds, cfg.seed)));
-
-    // 6. The minimum information (predict/information.h): the task's own rule, or one derived from
-    // the out-of-fold explanations.
-    if (schema.minimum_information) {
-        if (out.schema.minimum_information->basis.empty())
-            out.schema.minimum_information->basis = "set by the task's schema";
-    } else {
-        out.schema.minimum_information =
-            information_derive(out.schema, values, field_contributions(out.schema, cv->contribs, oof, m, width), m);
-    }
-    log("minimum information: " + information_words(out.schema));
-
-    Json params_json = Json::object();
-    for (const auto& [key, v] : params) params_json[key] = v;
-    out.training = {{"rows", n},
-                    {"rounds", rounds},
-                    {"folds", folds},
-                    {"configuration", train_config_to_json(cfg)},
-                    {"threshold_policy", policy},
-                    {"class_weights", cfg.class_weights && !regression},
-                    {"xgboost_parameters", params_json},
-                    {"missing_values", "left missing; XGBoost learns a default direction per split"}};
-    return out;
+    return result;
 }
 
 }  // namespace ldx

@@ -4,6 +4,7 @@
 //   [SECTION] Configuration (models/<task>/train.json)
 //   [SECTION] Result
 //   [SECTION] Training
+//   [SECTION] The card from held-out predictions (train/card.cpp)
 //
 // Stratified k-fold cross-validation picks the number of rounds (early stopping on the mean
 // held-out log-loss; regression: RMSE, folds stratified by quintile of the outcome). A class with fewer rows than folds
@@ -117,11 +118,48 @@ std::vector<std::pair<std::string, double>> held_out_figures(const Schema& schem
 double headline_figure(const Schema& schema, std::span<const float> labels, std::span<const double> outputs);
 std::string headline_name(const Schema& schema);
 
+// The number of rounds cross-validation chooses: the minimum of the mean held-out curve over the
+// rounds every fold reached; and the mean there.
+std::pair<size_t, double> rounds_from_curves(const std::vector<std::vector<double>>& curves);
+// Regression objectives start boosting from `mean` (the training rows' mean outcome) unless the
+// parameters set base_score; other objectives are left as they are.
+XgbBooster::Params with_base_score(XgbBooster::Params p, double mean);
+
 // XGBoost parameters for a schema's task (objective, num_class, single thread, seed).
 XgbBooster::Params task_params(const Schema& schema, const TrainConfig& cfg);
 // Balanced class weights n / (k * n_c), one per row.
 std::vector<float> class_weights(std::span<const float> labels, int k);
 // Typical ranges: the 0.5th and 99.5th percentiles of each numeric field in training.
 void fill_typical_ranges(Schema& schema, std::span<const double> values);
+
+//-----------------------------------------------------------------------------
+// [SECTION] The card from held-out predictions
+//-----------------------------------------------------------------------------
+// What the card is computed from. In memory every part sees every validated row; external-memory
+// and distributed training (train/stream.h) keep every row's held-out outputs but only a uniform
+// sample of rows' values for the parts that need them, and say so in `sample_note`.
+struct CardInput {
+    int folds = 0;
+    std::string fewer_folds;  // "", or why there are fewer folds than train.json asks for
+    std::string method;       // the validation scheme in words ("": stratified folds, worded here)
+    size_t rows = 0;          // rows the final model was fitted on
+    // Every validated row: class index (regression: unused), outcome (regression), held-out
+    // outputs (rows x width): metrics with intervals, threshold, conformal calibration.
+    std::vector<int> labels;
+    std::vector<double> outcomes, oof;
+    // Rows for subgroups, cross-fitted coverage and the minimum information: the same fields for
+    // them, their values (rows x fields) and XGBoost's pred_contribs.
+    std::vector<int> s_labels;
+    std::vector<double> s_outcomes, s_oof, s_values;
+    std::vector<float> s_contribs;
+    std::string sample_note;  // "" (every validated row), or how the sample was drawn
+};
+// Threshold, evaluation, conformal calibration, reference histograms (of `reference_x` /
+// `reference_values`, the training rows or a sample of them, through the final model), typical
+// ranges, the minimum information and the training record.
+Result<TrainResult> card_from_held_out(const Schema& schema, const TrainConfig& cfg, const XgbBooster::Params& params,
+                                       size_t rounds, const XgbBooster& final_model, CardInput in,
+                                       const Matrix& reference_x, std::span<const double> reference_values,
+                                       const TrainLog& log);
 
 }  // namespace ldx

@@ -3,6 +3,7 @@
 // Index of this file
 //   [SECTION] Dense matrix
 //   [SECTION] Booster (RAII over BoosterHandle)
+//   [SECTION] Data in batches (external memory) and the collective (distributed training)
 //
 // Native only (the CLI and the tests). The browser never sees XGBoost: it gets the trees
 // through shared/trees and the ONNX model through ONNX Runtime Web.
@@ -42,6 +43,9 @@ public:
     static Result<XgbBooster> train(const Matrix& x, std::span<const float> labels, std::span<const float> weights,
                                     const Params& params, int rounds, const Matrix* eval_x = nullptr,
                                     std::span<const float> eval_labels = {}, const Progress& progress = {});
+    // The same on XGBoost data already built (XgbData: in memory, or external memory in batches).
+    static Result<XgbBooster> train(const class XgbData& train, const Params& params, int rounds,
+                                    const class XgbData* eval = nullptr, const Progress& progress = {});
     static Result<XgbBooster> load_json(const std::string& json);
 
     std::string save_json() const;
@@ -51,6 +55,45 @@ public:
 
 private:
     std::shared_ptr<void> handle_;
+};
+
+//-----------------------------------------------------------------------------
+// [SECTION] Data in batches and the collective
+//-----------------------------------------------------------------------------
+// Rows handed to XGBoost a batch at a time: reset() starts again at the first batch; next() fills
+// the batch (features, labels, weights: empty for none) and returns false at the end.
+class BatchSource {
+public:
+    virtual ~BatchSource() = default;
+    virtual void reset() = 0;
+    virtual Result<bool> next(Matrix& x, std::vector<float>& labels, std::vector<float>& weights) = 0;
+};
+
+// An XGBoost DMatrix. `external` builds it through XGDMatrixCreateFromCallback: XGBoost reads the
+// batches (several passes) and keeps its own pages in files starting with `cache_prefix` (their
+// folder must exist); they are deleted with the matrix.
+class XgbData {
+public:
+    static Result<XgbData> in_memory(const Matrix& x, std::span<const float> labels, std::span<const float> weights);
+    static Result<XgbData> external(BatchSource& source, const std::string& cache_prefix);
+    void* handle() const { return handle_.get(); }
+
+private:
+    std::shared_ptr<void> handle_;
+};
+
+// XGBoost's collective communicator (Rabit in XGBoost 1.7): joined through a tracker (the one of
+// python3-xgboost, xgboost.tracker.RabitTracker) at host:port as task `task`. Allreduce sums in
+// place across every worker. Finalised when the last copy goes.
+class XgbCollective {
+public:
+    static Result<XgbCollective> join(const std::string& host, int port, int task, int world);
+    int rank() const;
+    int world() const;
+    Result<bool> sum(std::span<double> values) const;
+
+private:
+    std::shared_ptr<void> token_;
 };
 
 }  // namespace ldx

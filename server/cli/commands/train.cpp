@@ -18,6 +18,9 @@
 namespace ldx::cli {
 
 const char* const kTrainHelp = R"(Usage: localdx train --task DIR --data FILE.csv --out DIR
+       localdx train --task DIR --data FILE.csv [--data MORE.csv ...] --out DIR
+                     [--external-memory CACHE_DIR] [--batch-rows N]
+                     [--workers N | --tracker HOST:PORT --rank R --world N [--stripe]]
 
 Trains XGBoost on FILE.csv with the task's schema (DIR/schema.json) and training configuration
 (DIR/train.json, optional): stratified k-fold cross-validation chooses the number of rounds by
@@ -46,6 +49,22 @@ its search table and nested cross-validation figure.
 Regression tasks (schema outputs.kind "regression") stratify the folds by quintile of the outcome,
 stop early on RMSE, report MAE, RMSE, R squared and calibration with intervals, and fit 80/90/95%
 prediction intervals from the out-of-fold residuals.
+Data larger than memory, or several processes or machines (see docs/training.md):
+  --external-memory DIR  read the CSV file(s) a batch at a time into XGBoost's external memory,
+                         its pages cached in DIR (the tree method is hist unless train.json's
+                         params name another); several --data files are read as one extract
+  --batch-rows N         rows per batch (100000); given alone, the same batched reading and
+                         folds with XGBoost's data in memory (to compare with external memory)
+  --workers N            N worker processes on this machine, joined by XGBoost's collective
+                         through the tracker of python3-xgboost; each reads every Nth row
+  --tracker HOST:PORT    one worker of several machines: the tracker's address (start it with
+  --rank R --world N     the command in docs/training.md); R from 0 to N-1; each worker's --data
+                         files are its own shard (--stripe: all workers read the same files,
+                         each every Nth row). Worker 0 writes the outputs.
+  Folds are drawn while the rows are read (stratified runs of rows, or a patient id's hash with
+  `group`); `time` is for in-memory training only. Held-out outputs of every row give the
+  figures, threshold and calibration; subgroups, reference histograms, typical ranges and the
+  minimum information use a uniform sample of 50000 rows, as the card says.
 The card records the data file's name and SHA-256, the configuration and the LocalDx version.
 Writes to the output folder:
   model.xgb.json   XGBoost's own model       model.onnx      the ONNX export (checked)
@@ -55,10 +74,11 @@ Writes to the output folder:
 
 int cmd_train(const Args& a) {
     auto task = args_require(a, "--task");
-    auto data_path = args_require(a, "--data");
     auto out = args_require(a, "--out");
-    for (const auto* r : {&task, &data_path, &out})
+    for (const auto* r : {&task, &out})
         if (!*r) return fail("train", r->problems());
+    const std::vector<std::string> data_files = a.all("--data");
+    if (data_files.empty()) return fail("train", problem("usage", "--data is required (see --help)"));
     auto schema_text = file_read(*task + "/schema.json");
     if (!schema_text) return fail("train", schema_text.problems());
     auto schema = schema_parse(*schema_text);
@@ -75,9 +95,18 @@ int cmd_train(const Args& a) {
         if (!c) return fail("train", c.problems());
         cfg = *c;
     }
-    auto csv = file_read(*data_path);
+    if (a.get("--workers")) return train_workers(a, *out);
+    if (a.get("--external-memory") || a.get("--batch-rows") || a.get("--tracker") || a.get("--rank") ||
+        a.get("--world"))
+        return train_streaming(a, *schema, cfg, *task, data_files, *out);
+    if (data_files.size() > 1)
+        return fail("train", problem("usage",
+                                     "several --data files are read by --external-memory or --workers; "
+                                     "in memory, give one file"));
+    const std::string data_path = data_files[0];
+    auto csv = file_read(data_path);
     if (!csv) return fail("train", csv.problems());
-    std::fprintf(stderr, "localdx train: reading %s\n", data_path->c_str());
+    std::fprintf(stderr, "localdx train: reading %s\n", data_path.c_str());
     auto data = dataset_from_csv(*schema, *csv, true, 20, cfg.group, cfg.time);
     if (!data) return fail("train", data.problems());
     if (!cfg.time.empty())
@@ -91,42 +120,51 @@ int cmd_train(const Args& a) {
                      data->rows(), data->x.cols, schema->num_classes(), cfg.folds);
     auto result = train_model(*schema, *data, cfg, progress);
     if (!result) return fail("train", result.problems());
+    const Json data_record = {{"data_file", std::filesystem::path(data_path).filename().string()},
+                              {"data_sha256", sha256_hex(*csv)}};
+    return train_write(*task, *schema, cfg, *result, data_record, *out);
+}
 
-    auto onnx = onnx_export_trees(result->ensemble, schema->task);
+int train_write(const std::string& task, const Schema& schema, const TrainConfig& cfg, const TrainResult& result,
+                const Json& data_record, const std::string& out) {
+    auto onnx = onnx_export_trees(result.ensemble, schema.task);
     if (!onnx) return fail("train", onnx.problems());
     Json card = Json::object();
-    if (file_exists(*task + "/card.json")) {
-        auto text = file_read(*task + "/card.json");
+    if (file_exists(task + "/card.json")) {
+        auto text = file_read(task + "/card.json");
         if (!text) return fail("train", text.problems());
         auto c = json_parse(*text, "model card text");
-        if (!c || !c->is_object()) return fail("train", problem("bad_card", *task + "/card.json is not a JSON object"));
+        if (!c || !c->is_object()) return fail("train", problem("bad_card", task + "/card.json is not a JSON object"));
         card = *c;
     }
-    card["metrics"] = result->metrics;
-    card["training"] = result->training;
+    card["metrics"] = result.metrics;
+    card["training"] = result.training;
     card["training"]["date"] = utc_day(unix_now());
-    card["training"]["data_file"] = std::filesystem::path(*data_path).filename().string();
-    card["training"]["data_sha256"] = sha256_hex(*csv);
+    for (auto it = data_record.begin(); it != data_record.end(); ++it) card["training"][it.key()] = *it;
     card["training"]["localdx_version"] = kLocalDxVersion;
-    if (auto tuning = tuning_for_card(*task, cfg)) card["tuning"] = *tuning;
+    if (auto tuning = tuning_for_card(task, cfg)) card["tuning"] = *tuning;
 
-    if (auto ok = dir_create(*out); !ok) return fail("train", ok.problems());
+    if (auto ok = dir_create(out); !ok) return fail("train", ok.problems());
     const std::pair<std::string, std::string> files[] = {
-        {"model.xgb.json", result->xgboost_json},
+        {"model.xgb.json", result.xgboost_json},
         {"model.onnx", *onnx},
-        {"schema.json", schema_to_json(result->schema).dump(2) + "\n"},
-        {"reference.json", json_canonical(reference_to_json(result->reference)) + "\n"},
+        {"schema.json", schema_to_json(result.schema).dump(2) + "\n"},
+        {"reference.json", json_canonical(reference_to_json(result.reference)) + "\n"},
         {"card.json", card.dump(2) + "\n"},
     };
     for (const auto& [name, bytes] : files)
-        if (auto ok = file_write_atomic(*out + "/" + name, bytes); !ok) return fail("train", ok.problems());
+        if (auto ok = file_write_atomic(out + "/" + name, bytes); !ok) return fail("train", ok.problems());
 
-    const Json& m = result->metrics;
-    auto show = [](const Json& x) {
+    const Json& m = result.metrics;
+    auto show = [](const Json& x) {  // with "bootstrap": 0 there is no interval
+        if (!x["value"].is_number()) return std::string("-");
+        if (!x.contains("ci95") || !x["ci95"].is_array() || !x["ci95"][0].is_number())
+            return fmt(x["value"].get<double>());
         return fmt(x["value"].get<double>()) + " [" + fmt(x["ci95"][0].get<double>()) + ", " +
                fmt(x["ci95"][1].get<double>()) + "]";
     };
-    std::printf("%s: %zu rows, %d rounds\n", schema->task.c_str(), data->rows(), result->training["rounds"].get<int>());
+    std::printf("%s: %zu rows, %d rounds\n", schema.task.c_str(), result.training["rows"].get<size_t>(),
+                result.training["rounds"].get<int>());
     if (m.contains("time_validation")) {
         auto num = [](const Json& v) { return v.is_number() ? fmt(v.get<double>(), "%.3f") : std::string("-"); };
         std::printf("  validation        %s\n", m["method"].get<std::string>().c_str());
@@ -134,10 +172,10 @@ int cmd_train(const Args& a) {
             std::printf("  %s forward-chaining %s; shuffled cross-validation would report %s on the same rows\n",
                         c["figure"].get<std::string>().c_str(), num(c["forward_chaining"]).c_str(),
                         num(c["shuffled"]).c_str());
-        std::fputs(periods_text(*schema, m["periods"]).c_str(), stdout);
+        std::fputs(periods_text(schema, m["periods"]).c_str(), stdout);
     }
-    if (schema->outputs.regression()) {
-        const std::string unit = unit_display(schema->outputs.unit);
+    if (schema.outputs.regression()) {
+        const std::string unit = unit_display(schema.outputs.unit);
         std::printf("  MAE               %s %s\n", show(m["mae"]).c_str(), unit.c_str());
         std::printf("  RMSE              %s %s\n", show(m["rmse"]).c_str(), unit.c_str());
         std::printf("  R squared         %s\n", show(m["r2"]).c_str());
@@ -146,13 +184,13 @@ int cmd_train(const Args& a) {
             std::printf("  %g%% interval      coverage %s, mean width %s %s (cross-fitted)\n",
                         l["level"].get<double>() * 100, fmt(l["coverage"].get<double>()).c_str(),
                         fmt(l["mean_width"].get<double>()).c_str(), unit.c_str());
-        std::printf("wrote %s/{model.xgb.json, model.onnx, schema.json, reference.json, card.json}\n", out->c_str());
+        std::printf("wrote %s/{model.xgb.json, model.onnx, schema.json, reference.json, card.json}\n", out.c_str());
         return 0;
     }
     std::printf("  accuracy          %s\n", show(m["accuracy"]).c_str());
     std::printf("  macro AUC-ROC     %s\n", show(m["macro"]["auc_roc"]).c_str());
-    if (schema->outputs.kind == TaskKind::binary) {
-        const std::string pos = schema->outputs.classes[1].name;
+    if (schema.outputs.kind == TaskKind::binary) {
+        const std::string pos = schema.outputs.classes[1].name;
         std::printf("  sensitivity (%s) %s\n", pos.c_str(), show(m["class"][pos]["sensitivity"]).c_str());
         std::printf("  specificity (%s) %s\n", pos.c_str(), show(m["class"][pos]["specificity"]).c_str());
     }
@@ -164,10 +202,10 @@ int cmd_train(const Args& a) {
     // need not even hold the estimate.
     std::printf("  calibration ECE   %s\n",
                 fmt(m["calibration"]["expected_calibration_error"]["value"].get<double>()).c_str());
-    if (schema->outputs.kind == TaskKind::binary)
-        std::printf("  threshold         %s (%s)\n", fmt(result->schema.outputs.threshold).c_str(),
-                    threshold_policy_words(result->training["threshold_policy"].get<std::string>()).c_str());
-    std::printf("wrote %s/{model.xgb.json, model.onnx, schema.json, reference.json, card.json}\n", out->c_str());
+    if (schema.outputs.kind == TaskKind::binary)
+        std::printf("  threshold         %s (%s)\n", fmt(result.schema.outputs.threshold).c_str(),
+                    threshold_policy_words(result.training["threshold_policy"].get<std::string>()).c_str());
+    std::printf("wrote %s/{model.xgb.json, model.onnx, schema.json, reference.json, card.json}\n", out.c_str());
     return 0;
 }
 

@@ -1,0 +1,277 @@
+// server/cli/commands/train_scale.cpp — `localdx train` beyond one process's memory:
+// --external-memory (XGBoost's external memory), --tracker (one worker of several machines) and
+// --workers N (a tracker and N worker processes on this machine).
+//
+// Index of this file
+//   [SECTION] Helpers (file digests, HOST:PORT)
+//   [SECTION] Streaming training: external memory, one worker
+//   [SECTION] Workers on this machine
+#include <signal.h>
+#include <sodium.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdio>
+#include <algorithm>
+#include <cstring>
+#include <filesystem>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "cli/args.h"
+#include "cli/commands.h"
+#include "io/files.h"
+#include "train/stream.h"
+
+namespace ldx::cli {
+
+//-----------------------------------------------------------------------------
+// [SECTION] Helpers
+//-----------------------------------------------------------------------------
+namespace {
+// The SHA-256 of a file read in pieces (the card records each data file's digest).
+Result<std::string> sha256_file_hex(const std::string& path) {
+    std::FILE* f = std::fopen(path.c_str(), "rb");
+    if (!f) return problem("cannot_read", "cannot open " + path);
+    if (sodium_init() < 0) return problem("crypto", "libsodium did not start");
+    crypto_hash_sha256_state st;
+    crypto_hash_sha256_init(&st);
+    std::vector<unsigned char> buf(1 << 20);
+    size_t n = 0;
+    while ((n = std::fread(buf.data(), 1, buf.size(), f)) > 0) crypto_hash_sha256_update(&st, buf.data(), n);
+    std::fclose(f);
+    unsigned char digest[crypto_hash_sha256_BYTES];
+    crypto_hash_sha256_final(&st, digest);
+    static const char* hex = "0123456789abcdef";
+    std::string out;
+    for (unsigned char c : digest) {
+        out += hex[c >> 4];
+        out += hex[c & 15];
+    }
+    return out;
+}
+
+Result<std::pair<std::string, int>> host_port(const std::string& s) {
+    const auto colon = s.rfind(':');
+    const int port = colon == std::string::npos ? 0 : std::atoi(s.c_str() + colon + 1);
+    if (colon == std::string::npos || colon == 0 || port <= 0 || port > 65535)
+        return problem("usage", "--tracker takes HOST:PORT (the tracker's address), not '" + s + "'", "--tracker");
+    return std::pair<std::string, int>{s.substr(0, colon), port};
+}
+
+// The tracker of python3-xgboost (xgboost.tracker.RabitTracker), ranks in the order of --rank.
+const char* const kTrackerScript = R"(import sys
+from xgboost.tracker import RabitTracker
+t = RabitTracker(sys.argv[1], int(sys.argv[2]), port=int(sys.argv[3]), sortby="task")
+print(t.port, flush=True)
+t.start(int(sys.argv[2]))
+t.join()
+)";
+}  // namespace
+
+//-----------------------------------------------------------------------------
+// [SECTION] Streaming training
+//-----------------------------------------------------------------------------
+int train_streaming(const Args& a, const Schema& schema, const TrainConfig& cfg, const std::string& task,
+                    const std::vector<std::string>& data_files, const std::string& out) {
+    StreamOptions o;
+    o.files = data_files;
+    auto batch = positive_int(a, "--batch-rows", 100000);
+    if (!batch) return fail("train", batch.problems());
+    o.batch_rows = static_cast<size_t>(*batch);
+    std::optional<XgbCollective> collective;
+    int rank = 0, world = 1;
+    if (a.get("--tracker") || a.get("--rank") || a.get("--world")) {
+        auto tracker = args_require(a, "--tracker");
+        if (!tracker) return fail("train", tracker.problems());
+        auto at = host_port(*tracker);
+        if (!at) return fail("train", at.problems());
+        auto w = positive_int(a, "--world", 1);
+        if (!a.get("--rank") || !a.get("--world"))
+            return fail("train", problem("usage", "--tracker needs --rank R (0, 1, ...) and --world N (the workers)"));
+        // positive_int refuses 0, which is a rank: read --rank by hand.
+        rank = std::atoi(a.get("--rank")->c_str());
+        if (!w) return fail("train", w.problems());
+        world = static_cast<int>(*w);
+        if (rank < 0 || rank >= world || *a.get("--rank") != std::to_string(rank))
+            return fail("train", problem("usage", "--rank must be a whole number from 0 to --world - 1", "--rank"));
+        std::fprintf(stderr, "localdx train: worker %d of %d, joining the tracker at %s\n", rank, world,
+                     tracker->c_str());
+        auto c = XgbCollective::join(at->first, at->second, rank, world);
+        if (!c) return fail("train", c.problems());
+        collective.emplace(std::move(*c));
+        o.collective = &*collective;
+        if (a.has("--stripe")) {  // every worker reads the same files, each its own rows
+            o.shard = rank;
+            o.shards = world;
+        }
+    }
+    if (auto dir = a.get("--external-memory")) {
+        o.cache_dir = world > 1 ? *dir + "/worker-" + std::to_string(rank) : *dir;
+        if (auto ok = dir_create(o.cache_dir); !ok) return fail("train", ok.problems());
+    }
+    const std::string who = world > 1 ? "[worker " + std::to_string(rank) + "] " : "";
+    auto log = [&](const std::string& line) { progress(who + line); };
+    auto result = train_stream(schema, cfg, o, log);
+    if (!result) return fail("train", result.problems());
+    if (!*result) {
+        log("done; worker 0 writes the model");
+        return 0;
+    }
+    Json files = Json::array();
+    for (const auto& f : data_files) {
+        auto digest = sha256_file_hex(f);
+        if (!digest) return fail("train", digest.problems());
+        files.push_back({{"file", std::filesystem::path(f).filename().string()}, {"sha256", *digest}});
+    }
+    Json record = {{"data_files", files}};
+    if (files.size() == 1) record = {{"data_file", files[0]["file"]}, {"data_sha256", files[0]["sha256"]}};
+    // With --tracker, the digests are of worker 0's own files.
+    record["scale"] = {{"external_memory", !o.cache_dir.empty()},
+                       {"batch_rows", o.batch_rows},
+                       {"workers", world},
+                       {"each_worker_reads",
+                        o.shards > 1 ? "every " + std::to_string(world) + "th row of the files" : "its own files"}};
+    return train_write(task, schema, cfg, **result, record, out);
+}
+
+//-----------------------------------------------------------------------------
+// [SECTION] Workers on this machine
+//-----------------------------------------------------------------------------
+namespace {
+void stop(const std::map<pid_t, int>& running, pid_t tracker) {
+    for (const auto& [pid, rank] : running) kill(pid, SIGKILL);
+    for (const auto& [pid, rank] : running) waitpid(pid, nullptr, 0);
+    if (tracker > 0) {
+        kill(tracker, SIGKILL);
+        waitpid(tracker, nullptr, 0);
+    }
+}
+}  // namespace
+
+int train_workers(const Args& a, const std::string& out) {
+    auto n = positive_int(a, "--workers", 1);
+    if (!n) return fail("train", n.problems());
+    if (a.get("--tracker") || a.get("--rank") || a.get("--world"))
+        return fail("train",
+                    problem("usage", "--workers starts its own tracker: leave out --tracker, --rank, --world"));
+    const int world = static_cast<int>(*n);
+    // 1. The tracker (python3-xgboost), on loopback; it prints the port it listens on.
+    int pipefd[2];
+    if (pipe(pipefd) != 0) return fail("train", problem("system", "cannot make a pipe"));
+    pid_t tracker = fork();
+    if (tracker == 0) {
+        dup2(pipefd[1], 1);
+        close(pipefd[0]);
+        const std::string w = std::to_string(world);
+        execl("/usr/bin/python3", "python3", "-c", kTrackerScript, "127.0.0.1", w.c_str(), "0", nullptr);
+        std::perror("localdx train: cannot start /usr/bin/python3 (the tracker of python3-xgboost)");
+        _exit(127);
+    }
+    close(pipefd[1]);
+    std::string line;
+    char c = 0;
+    while (read(pipefd[0], &c, 1) == 1 && c != '\n') line += c;
+    close(pipefd[0]);
+    const int port = std::atoi(line.c_str());
+    if (tracker < 0 || port <= 0) {
+        stop({}, tracker);
+        return fail("train", problem("tracker",
+                                     "the tracker did not start: is python3-xgboost installed "
+                                     "(/usr/bin/python3 -c 'import xgboost')?"));
+    }
+    std::fprintf(stderr, "localdx train: tracker on 127.0.0.1:%d (pid %d); %d workers\n", port, tracker, world);
+    // 2. The workers: this program again, each reading every world-th row, writing to a temporary
+    // folder that becomes `out` only when every worker has finished.
+    const std::string partial = out + ".partial-" + std::to_string(getpid());
+    std::vector<std::string> base{"train"};
+    for (const auto& [flag, value] : a.flags)
+        if (flag != "--workers" && flag != "--out") base.insert(base.end(), {flag, value});
+    for (const auto& f : a.all("--data")) base.insert(base.end(), {"--data", f});
+    base.insert(base.end(), {"--out", partial, "--tracker", "127.0.0.1:" + std::to_string(port), "--world",
+                             std::to_string(world), "--stripe"});
+    std::map<pid_t, int> running;
+    for (int r = 0; r < world; ++r) {
+        std::vector<std::string> args = base;
+        args.insert(args.end(), {"--rank", std::to_string(r)});
+        const pid_t pid = fork();
+        if (pid == 0) {
+            dup2(2, 1);  // worker 0's summary goes with the progress; this process prints the result
+            std::vector<char*> argv{const_cast<char*>("localdx")};
+            for (auto& s : args) argv.push_back(s.data());
+            argv.push_back(nullptr);
+            execv("/proc/self/exe", argv.data());
+            _exit(127);
+        }
+        if (pid < 0) {
+            stop(running, tracker);
+            return fail("train", problem("system", "cannot start worker " + std::to_string(r)));
+        }
+        running[pid] = r;
+        std::fprintf(stderr, "localdx train: worker %d: pid %d\n", r, pid);
+    }
+    // 3. Wait: the first worker to fail stops the others, and nothing is written. A worker that
+    // loses a peer fails too ("Allreduce failed"), often first: the failures of the next half
+    // second are collected, and a worker killed by a signal is named as the cause.
+    auto words = [](int r, pid_t pid, int status) {
+        return "worker " + std::to_string(r) + " (pid " + std::to_string(pid) + ") " +
+               (WIFSIGNALED(status) ? "was killed by signal " + std::to_string(WTERMSIG(status)) + " (" +
+                                          strsignal(WTERMSIG(status)) + ")"
+                                    : "failed (exit status " + std::to_string(WEXITSTATUS(status)) + ")");
+    };
+    while (!running.empty()) {
+        int status = 0;
+        const pid_t pid = waitpid(-1, &status, 0);
+        if (pid < 0 && errno == EINTR) continue;
+        if (pid < 0) break;
+        if (pid == tracker) {  // reaped: not to be signalled again
+            tracker = -1;
+            continue;
+        }
+        auto it = running.find(pid);
+        if (it == running.end()) continue;
+        const int r = it->second;
+        running.erase(it);
+        if (WIFEXITED(status) && WEXITSTATUS(status) == 0) continue;
+        std::vector<std::pair<bool, std::string>> failures{{WIFSIGNALED(status), words(r, pid, status)}};
+        for (int waited = 0; waited < 50 && !running.empty(); ++waited) {
+            const pid_t other = waitpid(-1, &status, WNOHANG);
+            if (other > 0 && other == tracker) tracker = -1;
+            auto o = running.find(other);
+            if (other > 0 && o != running.end()) {
+                if (!(WIFEXITED(status) && WEXITSTATUS(status) == 0))
+                    failures.push_back({WIFSIGNALED(status), words(o->second, other, status)});
+                running.erase(o);
+                continue;
+            }
+            usleep(10000);
+        }
+        stop(running, tracker);
+        std::filesystem::remove_all(partial);
+        std::stable_sort(failures.begin(), failures.end(),
+                         [](const auto& x, const auto& y) { return x.first > y.first; });
+        std::string why = failures[0].second;
+        for (size_t i = 1; i < failures.size(); ++i) why += (i == 1 ? "; then " : ", ") + failures[i].second;
+        return fail("train",
+                    problem("worker_failed", why + "; the other workers were stopped and no model was written"));
+    }
+    if (tracker > 0) {
+        kill(tracker, SIGTERM);
+        waitpid(tracker, nullptr, 0);
+    }
+    // 4. The outputs into place, each file by an atomic rename.
+    if (auto ok = dir_create(out); !ok) return fail("train", ok.problems());
+    std::error_code ec;
+    for (const auto& e : std::filesystem::directory_iterator(partial, ec)) {
+        std::filesystem::rename(e.path(), std::filesystem::path(out) / e.path().filename(), ec);
+        if (ec) return fail("train", problem("cannot_write", "cannot move " + e.path().string() + " into " + out));
+    }
+    std::filesystem::remove_all(partial, ec);
+    std::printf("wrote %s/{model.xgb.json, model.onnx, schema.json, reference.json, card.json} (%d workers)\n",
+                out.c_str(), world);
+    return 0;
+}
+
+}  // namespace ldx::cli

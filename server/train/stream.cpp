@@ -1,0 +1,507 @@
+// server/train/stream.cpp — see stream.h.
+//
+// Index of this file
+//   [SECTION] Batches of CSV rows
+//   [SECTION] Folds drawn while reading
+//   [SECTION] Rows for XGBoost (a fold's training or held-out rows, batch by batch)
+//   [SECTION] Gathering across workers
+//   [SECTION] Streaming training
+#include "train/stream.h"
+
+#include <algorithm>
+#include <cmath>
+#include <cstdio>
+#include <filesystem>
+#include <functional>
+#include <random>
+
+namespace ldx {
+
+//-----------------------------------------------------------------------------
+// [SECTION] Batches of CSV rows
+//-----------------------------------------------------------------------------
+namespace {
+// One CSV record: a line, joined with the next while a quoted cell is still open. False at the end.
+bool read_record(std::FILE* f, std::string& out) {
+    out.clear();
+    char* buf = nullptr;
+    size_t cap = 0;
+    bool open_quote = false, any = false;
+    while (true) {
+        const ssize_t n = getline(&buf, &cap, f);
+        if (n < 0) break;
+        any = true;
+        std::string_view line(buf, static_cast<size_t>(n));
+        for (char c : line)
+            if (c == '"') open_quote = !open_quote;
+        out.append(line);
+        if (!open_quote) break;
+    }
+    std::free(buf);
+    while (!out.empty() && (out.back() == '\n' || out.back() == '\r')) out.pop_back();
+    return any;
+}
+}  // namespace
+
+CsvBatches::CsvBatches(const Schema& schema, std::vector<std::string> files, size_t batch_rows, std::string group,
+                       int shard, int shards)
+    : schema_(&schema),
+      files_(std::move(files)),
+      batch_rows_(std::max<size_t>(batch_rows, 1)),
+      group_(std::move(group)),
+      shard_(shard),
+      shards_(std::max(shards, 1)) {}
+
+void CsvBatches::reset() {
+    file_ = 0;
+    line_ = 0;
+    global_ = 0;
+    in_.reset();
+}
+
+Result<std::optional<Dataset>> CsvBatches::next() {
+    std::string text, record;
+    std::vector<long> rows;  // each kept row's number in its file
+    std::string file_name;
+    while (rows.size() < batch_rows_) {
+        if (!in_) {
+            if (file_ >= files_.size()) break;
+            if (!rows.empty()) break;  // a batch never spans two files (their rows are numbered apart)
+            std::FILE* f = std::fopen(files_[file_].c_str(), "rb");
+            if (!f) return problem("cannot_read", "cannot open " + files_[file_]);
+            in_ = std::shared_ptr<std::FILE>(f, std::fclose);
+            line_ = 0;
+            std::string header;
+            if (!read_record(f, header)) return problem("csv_empty", files_[file_] + " is empty");
+            if (file_ == 0) header_ = header;
+            else if (header != header_)
+                return problem("bad_header", files_[file_] + "'s header differs from " + files_[0] +
+                                                 "'s: shards of one extract need the same columns in the same order");
+        }
+        if (!read_record(in_.get(), record)) {
+            in_.reset();
+            ++file_;
+            continue;
+        }
+        if (record.empty()) continue;
+        ++line_;
+        file_name = files_[file_];
+        if (static_cast<int>(global_++ % static_cast<uint64_t>(shards_)) != shard_) continue;
+        text += record;
+        text += '\n';
+        rows.push_back(line_);
+    }
+    if (rows.empty()) return std::optional<Dataset>{};
+    auto d = dataset_from_csv(*schema_, header_ + "\n" + text, true, 20, group_, {});
+    if (!d) {
+        std::vector<Problem> ps = d.problems();
+        for (auto& p : ps) {
+            if (p.row >= 1 && static_cast<size_t>(p.row) <= rows.size()) p.row = rows[static_cast<size_t>(p.row - 1)];
+            p.message = std::filesystem::path(file_name).filename().string() + ": " + p.message;
+        }
+        return ps;
+    }
+    return std::optional<Dataset>(std::move(*d));
+}
+
+//-----------------------------------------------------------------------------
+// [SECTION] Folds drawn while reading
+//-----------------------------------------------------------------------------
+namespace {
+uint64_t fnv1a(std::string_view s, uint64_t seed) {
+    uint64_t h = 1469598103934665603ull ^ seed;
+    for (unsigned char c : s) h = (h ^ c) * 1099511628211ull;
+    return h;
+}
+
+// Each run of `folds` rows of a class goes to the folds in a fresh random order; with groups,
+// a hash of the patient id picks the fold.
+class FoldDraw {
+public:
+    FoldDraw(int folds, int strata, uint64_t seed, int shard)
+        : folds_(folds),
+          rng_(seed * 1000003u + static_cast<uint64_t>(shard)),
+          runs_(static_cast<size_t>(strata)),
+          used_(static_cast<size_t>(strata), folds),
+          seed_(seed) {}
+    int fold(int stratum, const std::string* group) {
+        if (group) return static_cast<int>(fnv1a(*group, seed_) % static_cast<uint64_t>(folds_));
+        auto& run = runs_[static_cast<size_t>(stratum)];
+        int& used = used_[static_cast<size_t>(stratum)];
+        if (used == folds_) {
+            run.resize(static_cast<size_t>(folds_));
+            for (int f = 0; f < folds_; ++f) run[static_cast<size_t>(f)] = f;
+            std::shuffle(run.begin(), run.end(), rng_);
+            used = 0;
+        }
+        return run[static_cast<size_t>(used++)];
+    }
+
+private:
+    int folds_;
+    std::mt19937_64 rng_;
+    std::vector<std::vector<int>> runs_;
+    std::vector<int> used_;
+    uint64_t seed_;
+};
+}  // namespace
+
+//-----------------------------------------------------------------------------
+// [SECTION] Rows for XGBoost
+//-----------------------------------------------------------------------------
+namespace {
+// The rows of the CSV batches whose fold `keep` accepts, with class weights per class.
+class FoldRows : public BatchSource {
+public:
+    FoldRows(CsvBatches& csv, const std::vector<uint8_t>& folds, std::function<bool(int)> keep,
+             std::vector<float> class_weight)
+        : csv_(csv), folds_(folds), keep_(std::move(keep)), class_weight_(std::move(class_weight)) {}
+    void reset() override {
+        csv_.reset();
+        row_ = 0;
+    }
+    Result<bool> next(Matrix& x, std::vector<float>& labels, std::vector<float>& weights) override {
+        while (true) {
+            auto batch = csv_.next();
+            if (!batch) return batch.problems();
+            if (!*batch) return false;
+            const Dataset& d = **batch;
+            std::vector<size_t> take;
+            for (size_t i = 0; i < d.rows(); ++i)
+                if (keep_(folds_[row_ + i])) take.push_back(i);
+            row_ += d.rows();
+            if (take.empty()) continue;
+            x = matrix_select_rows(d.x, take);
+            labels.clear();
+            weights.clear();
+            for (size_t i : take) {
+                labels.push_back(d.labels[i]);
+                if (!class_weight_.empty()) weights.push_back(class_weight_[static_cast<size_t>(d.labels[i])]);
+            }
+            return true;
+        }
+    }
+
+private:
+    CsvBatches& csv_;
+    const std::vector<uint8_t>& folds_;
+    std::function<bool(int)> keep_;
+    std::vector<float> class_weight_;
+    size_t row_ = 0;
+};
+
+// XGBoost data of the rows: external memory (pages in `cache_dir`) or the rows collected in memory.
+Result<XgbData> rows_data(FoldRows& rows, const std::string& cache_dir, const std::string& name) {
+    if (!cache_dir.empty()) return XgbData::external(rows, cache_dir + "/" + name);
+    Matrix all, x;
+    std::vector<float> labels, weights, y, w;
+    rows.reset();
+    while (true) {
+        auto more = rows.next(x, y, w);
+        if (!more) return more.problems();
+        if (!*more) break;
+        all.cols = x.cols;
+        all.rows += x.rows;
+        all.data.insert(all.data.end(), x.data.begin(), x.data.end());
+        labels.insert(labels.end(), y.begin(), y.end());
+        weights.insert(weights.end(), w.begin(), w.end());
+    }
+    return XgbData::in_memory(all, labels, weights);
+}
+}  // namespace
+
+//-----------------------------------------------------------------------------
+// [SECTION] Gathering across workers
+//-----------------------------------------------------------------------------
+namespace {
+// Every worker's `mine` laid end to end, in rank order (a sum of zero-padded copies: the
+// collective of XGBoost 1.7 offers allreduce, not gather).
+Result<std::vector<double>> gather(const XgbCollective* c, std::span<const double> mine) {
+    if (!c) return std::vector<double>(mine.begin(), mine.end());
+    std::vector<double> sizes(static_cast<size_t>(c->world()), 0.0);
+    sizes[static_cast<size_t>(c->rank())] = static_cast<double>(mine.size());
+    if (auto ok = c->sum(sizes); !ok) return ok.problems();
+    size_t offset = 0, total = 0;
+    for (int r = 0; r < c->world(); ++r) {
+        if (r < c->rank()) offset += static_cast<size_t>(sizes[static_cast<size_t>(r)]);
+        total += static_cast<size_t>(sizes[static_cast<size_t>(r)]);
+    }
+    std::vector<double> all(total, 0.0);
+    std::copy(mine.begin(), mine.end(), all.begin() + static_cast<long>(offset));
+    if (auto ok = c->sum(all); !ok) return ok.problems();
+    return all;
+}
+}  // namespace
+
+//-----------------------------------------------------------------------------
+// [SECTION] Streaming training
+//-----------------------------------------------------------------------------
+namespace {
+struct Sample {  // a uniform sample of the worker's rows (reservoir)
+    Matrix x;
+    std::vector<double> values, outcomes;
+    std::vector<float> labels;
+    std::vector<int> folds;
+};
+}  // namespace
+
+Result<std::optional<TrainResult>> train_stream(const Schema& schema, const TrainConfig& cfg, const StreamOptions& o,
+                                                const TrainLog& log) {
+    if (!cfg.time.empty())
+        return problem("unsupported",
+                       "forward-chaining folds need the rows sorted by time, which external-memory and distributed "
+                       "training do not do: train in memory, or leave \"time\" out of train.json",
+                       "time");
+    const XgbCollective* c = o.collective;
+    const bool regression = schema.outputs.regression();
+    const int k = regression ? 1 : schema.num_classes();
+    const size_t width = static_cast<size_t>(regression ? 1 : k);
+    const int folds = cfg.folds;
+    const size_t nf = schema.fields.size();
+    CsvBatches csv(schema, o.files, o.batch_rows, cfg.group, o.shard, o.shards);
+
+    // 1. One pass: each row's fold and label, counts per fold and class, and the sample.
+    std::vector<uint8_t> fold_of;
+    std::vector<float> label_of;
+    std::vector<double> count(static_cast<size_t>(folds * k), 0.0), outcome_sum(static_cast<size_t>(folds), 0.0);
+    FoldDraw draw(folds, k, cfg.seed, o.shard);
+    Sample sample;
+    const size_t sample_cap = std::max<size_t>(o.sample_rows / static_cast<size_t>(c ? c->world() : 1), 100);
+    std::mt19937_64 pick(cfg.seed * 7919u + static_cast<uint64_t>(o.shard));
+    while (true) {
+        auto batch = csv.next();
+        if (!batch) return batch.problems();
+        if (!*batch) break;
+        const Dataset& d = **batch;
+        sample.x.cols = d.x.cols;
+        for (size_t i = 0; i < d.rows(); ++i) {
+            const int stratum = regression ? 0 : static_cast<int>(d.labels[i]);
+            const int f = draw.fold(stratum, cfg.group.empty() ? nullptr : &d.groups[i]);
+            const size_t n = fold_of.size();
+            fold_of.push_back(static_cast<uint8_t>(f));
+            label_of.push_back(d.labels[i]);
+            count[static_cast<size_t>(f * k + stratum)] += 1;
+            if (regression) outcome_sum[static_cast<size_t>(f)] += d.outcomes[i];
+            // Reservoir: row n replaces a kept one with probability cap / (n + 1).
+            size_t slot = sample.folds.size();
+            if (slot >= sample_cap) {
+                slot = static_cast<size_t>(pick() % (n + 1));
+                if (slot >= sample_cap) continue;
+            }
+            const auto xr = d.x.row(i);
+            const auto vr = std::span<const double>(d.values).subspan(i * nf, nf);
+            if (slot == sample.folds.size()) {
+                sample.x.data.insert(sample.x.data.end(), xr.begin(), xr.end());
+                sample.values.insert(sample.values.end(), vr.begin(), vr.end());
+                sample.labels.push_back(d.labels[i]);
+                sample.outcomes.push_back(regression ? d.outcomes[i] : 0.0);
+                sample.folds.push_back(f);
+                ++sample.x.rows;
+            } else {
+                std::copy(xr.begin(), xr.end(), sample.x.data.begin() + static_cast<long>(slot * d.x.cols));
+                std::copy(vr.begin(), vr.end(), sample.values.begin() + static_cast<long>(slot * nf));
+                sample.labels[slot] = d.labels[i];
+                sample.outcomes[slot] = regression ? d.outcomes[i] : 0.0;
+                sample.folds[slot] = f;
+            }
+        }
+    }
+    if (c) {
+        if (auto ok = c->sum(count); !ok) return ok.problems();
+        if (auto ok = c->sum(outcome_sum); !ok) return ok.problems();
+    }
+    double total = 0;
+    for (double v : count) total += v;
+    for (int s = 0; s < k && !regression; ++s) {
+        double rows = 0;
+        for (int f = 0; f < folds; ++f) rows += count[static_cast<size_t>(f * k + s)];
+        if (rows < folds)
+            return problem("too_few_rows",
+                           "class '" + schema.outputs.classes[static_cast<size_t>(s)].name + "' has " +
+                               std::to_string(static_cast<long>(rows)) + " rows; streaming cross-validation needs " +
+                               "at least one per fold (" + std::to_string(folds) + ")",
+                           schema.outputs.column);
+    }
+    log(std::to_string(static_cast<long>(total)) + " rows" +
+        (c ? " over " + std::to_string(c->world()) + " workers (this one: " + std::to_string(fold_of.size()) + ")"
+           : "") +
+        "; " + std::to_string(folds) + "-fold cross-validation" +
+        (o.cache_dir.empty() ? "" : ", external memory in " + o.cache_dir));
+
+    // Class weights and regression's starting point for the rows other than fold `f` (-1: all rows).
+    auto weights_without = [&](int f) {
+        std::vector<float> w;
+        if (regression || !cfg.class_weights) return w;
+        std::vector<double> per(static_cast<size_t>(k), 0.0);
+        double n = 0;
+        for (int g = 0; g < folds; ++g)
+            if (g != f)
+                for (int s = 0; s < k; ++s) {
+                    per[static_cast<size_t>(s)] += count[static_cast<size_t>(g * k + s)];
+                    n += count[static_cast<size_t>(g * k + s)];
+                }
+        for (int s = 0; s < k; ++s) w.push_back(static_cast<float>(n / (k * per[static_cast<size_t>(s)])));
+        return w;
+    };
+    auto mean_without = [&](int f) {
+        double sum = 0, n = 0;
+        for (int g = 0; g < folds; ++g)
+            if (g != f) {
+                sum += outcome_sum[static_cast<size_t>(g)];
+                n += count[static_cast<size_t>(g)];
+            }
+        return n > 0 ? sum / n : NAN;
+    };
+    XgbBooster::Params params = task_params(schema, cfg);
+    if (!params.count("tree_method")) params["tree_method"] = "hist";  // exact is in-memory only
+    // XGBoost 1.7's row subsampling draws from the random numbers its column sampling also draws
+    // from, as many as the worker has rows: workers with different row counts then sample
+    // different columns, grow different trees and wait for each other forever (seen here).
+    if (c && c->world() > 1 && params.count("subsample") && std::atof(params["subsample"].c_str()) < 1) {
+        log("warning: subsample " + params["subsample"] +
+            " set to 1: XGBoost 1.7's workers would sample columns apart and hang");
+        params["subsample"] = "1";
+    }
+
+    // 2. Each fold: training and held-out rows read from the stream, early stopping on the latter.
+    std::vector<std::vector<double>> curves;
+    std::vector<XgbBooster> boosters;
+    for (int f = 0; f < folds; ++f) {
+        FoldRows train_rows(
+            csv, fold_of, [f](int g) { return g != f; }, weights_without(f));
+        FoldRows held_rows(csv, fold_of, [f](int g) { return g == f; }, {});
+        auto dtrain = rows_data(train_rows, o.cache_dir, "fold" + std::to_string(f + 1) + "-train");
+        if (!dtrain) return dtrain.problems();
+        auto dheld = rows_data(held_rows, o.cache_dir, "fold" + std::to_string(f + 1) + "-held-out");
+        if (!dheld) return dheld.problems();
+        std::vector<double> curve;
+        int best = 0;
+        auto progress = [&](int round, double metric) {
+            curve.push_back(metric);
+            if (metric < curve[static_cast<size_t>(best)]) best = round;
+            return round - best < cfg.early_stopping_rounds;
+        };
+        auto b =
+            XgbBooster::train(*dtrain, with_base_score(params, mean_without(f)), cfg.max_rounds, &*dheld, progress);
+        if (!b) return b.problems();
+        log("fold " + std::to_string(f + 1) + "/" + std::to_string(folds) + ": best round " + std::to_string(best + 1) +
+            ", held-out " + (regression ? "RMSE " : "log-loss ") + std::to_string(curve[static_cast<size_t>(best)]));
+        curves.push_back(std::move(curve));
+        boosters.push_back(std::move(*b));
+    }
+    const auto [rounds, loss] = rounds_from_curves(curves);
+    log("cross-validation chose " + std::to_string(rounds) + " rounds (mean held-out " +
+        (regression ? "RMSE " : "log-loss ") + std::to_string(loss) + ")");
+
+    // 3. Held-out outputs of every row, batch by batch, from its fold's model.
+    auto outputs_of = [&](const std::vector<float>& p, size_t j) {
+        std::vector<double> out(width);
+        if (regression) out[0] = p[j];
+        else if (k == 2) out = {1.0 - p[j], p[j]};
+        else
+            for (size_t s = 0; s < width; ++s) out[s] = p[j * width + s];
+        return out;
+    };
+    std::vector<double> oof;
+    oof.reserve(fold_of.size() * width);
+    csv.reset();
+    for (size_t row = 0;;) {
+        auto batch = csv.next();
+        if (!batch) return batch.problems();
+        if (!*batch) break;
+        const Dataset& d = **batch;
+        std::vector<double> out(d.rows() * width);
+        for (int f = 0; f < folds; ++f) {
+            std::vector<size_t> take;
+            for (size_t i = 0; i < d.rows(); ++i)
+                if (fold_of[row + i] == f) take.push_back(i);
+            if (take.empty()) continue;
+            const auto p =
+                boosters[static_cast<size_t>(f)].predict(matrix_select_rows(d.x, take), 0, static_cast<int>(rounds));
+            for (size_t j = 0; j < take.size(); ++j) {
+                const auto v = outputs_of(p, j);
+                std::copy(v.begin(), v.end(), out.begin() + static_cast<long>(take[j] * width));
+            }
+        }
+        oof.insert(oof.end(), out.begin(), out.end());
+        row += d.rows();
+    }
+    // The sample's held-out outputs and exact contributions, from the same fold models.
+    std::vector<double> s_oof(sample.folds.size() * width);
+    std::vector<float> s_contribs;
+    for (int f = 0; f < folds; ++f) {
+        std::vector<size_t> take;
+        for (size_t i = 0; i < sample.folds.size(); ++i)
+            if (sample.folds[i] == f) take.push_back(i);
+        if (take.empty()) continue;
+        const Matrix xs = matrix_select_rows(sample.x, take);
+        const auto& b = boosters[static_cast<size_t>(f)];
+        const auto p = b.predict(xs, 0, static_cast<int>(rounds));
+        const auto phi = b.predict(xs, 2, static_cast<int>(rounds));
+        const size_t per_row = phi.size() / take.size();
+        if (s_contribs.empty()) s_contribs.resize(sample.folds.size() * per_row);
+        for (size_t j = 0; j < take.size(); ++j) {
+            const auto v = outputs_of(p, j);
+            std::copy(v.begin(), v.end(), s_oof.begin() + static_cast<long>(take[j] * width));
+            std::copy_n(phi.begin() + static_cast<long>(j * per_row), per_row,
+                        s_contribs.begin() + static_cast<long>(take[j] * per_row));
+        }
+    }
+    boosters.clear();
+
+    // 4. The final model on every row (every worker's).
+    FoldRows all_rows(
+        csv, fold_of, [](int) { return true; }, weights_without(-1));
+    auto dall = rows_data(all_rows, o.cache_dir, "final");
+    if (!dall) return dall.problems();
+    auto final_model = XgbBooster::train(*dall, with_base_score(params, mean_without(-1)), static_cast<int>(rounds));
+    if (!final_model) return final_model.problems();
+
+    // 5. Gathered on rank 0: held-out outputs, labels and the samples.
+    std::vector<double> mine_labels(label_of.begin(), label_of.end());
+    label_of.clear();
+    auto g_labels = gather(c, mine_labels);
+    if (!g_labels) return g_labels.problems();
+    auto g_oof = gather(c, oof);
+    if (!g_oof) return g_oof.problems();
+    oof.clear();
+    std::vector<double> s_lab(sample.labels.begin(), sample.labels.end()),
+        s_x(sample.x.data.begin(), sample.x.data.end()), s_phi(s_contribs.begin(), s_contribs.end());
+    auto g_slab = gather(c, s_lab), g_sout = gather(c, sample.outcomes), g_soof = gather(c, s_oof),
+         g_sval = gather(c, sample.values), g_sx = gather(c, s_x), g_sphi = gather(c, s_phi);
+    for (const auto* r : {&g_slab, &g_sout, &g_soof, &g_sval, &g_sx, &g_sphi})
+        if (!*r) return r->problems();
+    if (c && c->rank() != 0) return std::optional<TrainResult>{};
+
+    CardInput in;
+    in.folds = folds;
+    in.rows = static_cast<size_t>(total);
+    in.method =
+        std::to_string(folds) + "-fold " +
+        (cfg.group.empty()
+             ? std::string(regression ? "cross-validation" : "stratified cross-validation") +
+                   " with folds drawn while reading (each run of " + std::to_string(folds) +
+                   (regression ? " rows" : " rows of a class") + " spread over the folds at random)"
+             : "cross-validation, each patient ('" + cfg.group + "') in the fold a hash of the id picks") +
+        (o.cache_dir.empty() ? "" : "; XGBoost external memory, " + std::to_string(o.batch_rows) + "-row batches") +
+        (c ? "; " + std::to_string(c->world()) + " workers joined by XGBoost's collective" : "");
+    for (double y : *g_labels) {
+        in.labels.push_back(static_cast<int>(y));
+        if (regression) in.outcomes.push_back(y);
+    }
+    in.oof = std::move(*g_oof);
+    const size_t ms = g_slab->size();
+    for (double y : *g_slab) in.s_labels.push_back(static_cast<int>(y));
+    in.s_outcomes = std::move(*g_sout);
+    in.s_oof = std::move(*g_soof);
+    in.s_values = *g_sval;
+    in.s_contribs.assign(g_sphi->begin(), g_sphi->end());
+    in.sample_note = "a uniform sample of " + std::to_string(ms) + " rows (also the reference histograms' and " +
+                     "typical ranges' rows)";
+    Matrix s_matrix{ms, sample.x.cols, std::vector<float>(g_sx->begin(), g_sx->end())};
+    auto result = card_from_held_out(schema, cfg, params, rounds, *final_model, std::move(in), s_matrix, *g_sval, log);
+    if (!result) return result.problems();
+    return std::optional<TrainResult>(std::move(*result));
+}
+
+}  // namespace ldx

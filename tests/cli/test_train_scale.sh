@@ -1,0 +1,116 @@
+#!/usr/bin/env bash
+# tests/cli/test_train_scale.sh — training beyond one process, through the real binary, on a
+# modest `localdx synth` task (the 10-million-row runs are in scripts/bench-train-scale):
+#  - external memory: the same batched folds with XGBoost's data in memory (--batch-rows alone)
+#    and in external memory (--external-memory) give the same rounds, the same out-of-fold AUC and
+#    final models whose probabilities agree within 0.01 (XGBoost 1.7 documents no numeric bound:
+#    its hist sketch over batches is approximate); and the external-memory run fits under an
+#    address-space cap (ulimit -v) that the in-memory run of the same file exceeds;
+#  - distributed: 3 workers on loopback (--workers 3, the tracker of python3-xgboost) give an
+#    out-of-fold AUC within 0.005 of one process on the same data, predictions within 0.05 on
+#    average; a worker killed mid-training fails the run naming the worker, and leaves no model.
+#
+# Usage: test_train_scale.sh LOCALDX WORK_DIR
+set -uo pipefail
+ldx=$1 work=$2
+rm -rf "$work" && mkdir -p "$work" && cd "$work"
+passed=0 failed=0
+ok()   { passed=$((passed + 1)); }
+bad()  { failed=$((failed + 1)); echo "FAIL: $*"; }
+# py NAME EXPR FILE...: EXPR (python, with j = the first file's JSON, k = the second's) must be true.
+py() {
+  local name=$1 expr=$2; shift 2
+  if /usr/bin/python3 -c "
+import json,sys
+j=json.load(open(sys.argv[1])); k=json.load(open(sys.argv[2])) if len(sys.argv) > 2 else None
+auc=lambda c: c['metrics']['macro']['auc_roc']['value']
+sys.exit(0 if ($expr) else 1)" "$@"; then ok
+  else bad "$name"; fi
+}
+# agree A B: prints the mean and largest difference of two XGBoost models' probabilities on data.csv.
+agree() {
+  /usr/bin/python3 - "$1" "$2" <<'EOF'
+import sys, numpy as np, xgboost as xgb
+d = np.genfromtxt("task/data.csv", delimiter=",", skip_header=1, usecols=range(10), missing_values="", filling_values=np.nan)
+m = xgb.DMatrix(d, missing=np.nan)
+a, b = (xgb.Booster(model_file=f) for f in sys.argv[1:3])
+diff = np.abs(a.predict(m) - b.predict(m))
+print(f"{diff.mean():.6f} {diff.max():.6f}")
+EOF
+}
+
+"$ldx" synth --out task --rows 20000 --fields 10 --seed 5 >/dev/null || bad "synth"
+echo '{"folds": 3, "bootstrap": 50, "max_rounds": 60, "early_stopping_rounds": 10,
+       "params": {"tree_method": "hist", "max_depth": "3", "eta": "0.3"}}' > task/train.json
+
+#-- external memory against the same folds in memory -----------------------------------------
+/usr/bin/time -f "%M" -o mem.rss "$ldx" train --task task --data task/data.csv --out mem --batch-rows 3000 \
+  >mem.out 2>mem.err && ok || bad "train --batch-rows: $(tail -5 mem.err)"
+/usr/bin/time -f "%M" -o ext.rss "$ldx" train --task task --data task/data.csv --out ext --batch-rows 3000 \
+  --external-memory cache >ext.out 2>ext.err && ok || bad "train --external-memory: $(tail -5 ext.err)"
+echo "peak RSS (KiB): batches in memory $(cat mem.rss), external memory $(cat ext.rss)"
+py "external memory chose other rounds" "j['training']['rounds'] == k['training']['rounds']" mem/card.json ext/card.json
+py "external memory's out-of-fold AUC differs by 0.002 or more" "abs(auc(j) - auc(k)) < 0.002" mem/card.json ext/card.json
+py "the card does not say external memory" "k['training']['scale']['external_memory'] and 'external memory' in k['metrics']['method']" \
+  mem/card.json ext/card.json
+read -r mean max < <(agree mem/model.xgb.json ext/model.xgb.json)
+echo "external vs in-memory final model: mean |dp| $mean, max |dp| $max"
+/usr/bin/python3 -c "import sys; sys.exit(0 if $max < 0.01 else 1)" && ok || bad "external memory's model differs by $max (> 0.01)"
+[ -z "$(ls -A cache 2>/dev/null)" ] && ok || bad "the external-memory cache was left behind: $(ls cache)"
+
+# The address-space cap: on 300,000 rows the in-memory run (the whole CSV, its dataset and
+# XGBoost's copies) needs more than 350,000 KiB of address space; external memory (one batch,
+# XGBoost's per-row state and a few bytes a row of LocalDx's) fits under it.
+"$ldx" synth --out big --rows 300000 --fields 10 --seed 6 >/dev/null || bad "synth big"
+echo '{"folds": 2, "bootstrap": 0, "max_rounds": 5, "params": {"tree_method": "hist", "max_depth": "3"}}' > big/train.json
+cap=350000  # KiB
+if (ulimit -v $cap; /usr/bin/time -f "%M" -o big-ext.rss "$ldx" train --task big --data big/data.csv --out big-ext \
+      --batch-rows 20000 --external-memory big-cache >big-ext.out 2>big-ext.err); then ok
+else bad "external memory does not fit in ${cap} KiB: $(tail -3 big-ext.err)"; fi
+if (ulimit -v $cap; "$ldx" train --task big --data big/data.csv --out big-mem >big-mem.out 2>big-mem.err); then
+  bad "in-memory training fits in ${cap} KiB too: the cap shows nothing"
+else ok; fi
+[ -f big-mem/model.xgb.json ] && bad "in-memory training under the cap left a model" || ok
+echo "300,000 rows under ulimit -v $cap KiB: external memory peak RSS $(tail -1 big-ext.rss) KiB; in memory: $(grep -m1 -o 'bad_alloc' big-mem.err || tail -1 big-mem.err)"
+
+#-- three workers on loopback -------------------------------------------------------------------
+# No row or column sampling and no class weights, so the models differ only where XGBoost's
+# histogram bins do: merged sketches across workers against one sketch of every row.
+echo '{"folds": 3, "bootstrap": 50, "max_rounds": 60, "early_stopping_rounds": 10, "class_weights": false,
+       "params": {"tree_method": "hist", "max_depth": "3", "eta": "0.3", "subsample": "1", "colsample_bytree": "1"}}' \
+  > task/train.json
+"$ldx" train --task task --data task/data.csv --out one >one.out 2>one.err && ok || bad "train (one process): $(tail -5 one.err)"
+"$ldx" train --task task --data task/data.csv --out three --workers 3 >three.out 2>three.err && ok \
+  || bad "train --workers 3: $(tail -20 three.err)"
+py "3 workers' out-of-fold AUC is not within 0.005 of one process's" "abs(auc(j) - auc(k)) < 0.005" one/card.json three/card.json
+py "the card does not say 3 workers" "k['training']['scale']['workers'] == 3 and k['training']['rows'] == 20000" one/card.json three/card.json
+/usr/bin/python3 -c "import json; a=[json.load(open(f + '/card.json'))['metrics']['macro']['auc_roc']['value'] for f in ('one', 'three')]; print(f'out-of-fold AUC: one process {a[0]:.4f}, 3 workers {a[1]:.4f}')"
+# The yardstick: one process's own model with coarser bins (max_bin 128 instead of 256).
+mkdir -p bins && cp task/schema.json bins/ && sed 's/"eta": "0.3"/"eta": "0.3", "max_bin": "128"/' task/train.json > bins/train.json
+"$ldx" train --task bins --data task/data.csv --out one-bins >/dev/null 2>one-bins.err && ok || bad "train max_bin 128"
+read -r mean max < <(agree one/model.xgb.json three/model.xgb.json)
+read -r bmean bmax < <(agree one/model.xgb.json one-bins/model.xgb.json)
+echo "3 workers vs one process: mean |dp| $mean, max $max; one process at max_bin 128 vs 256: mean $bmean, max $bmax"
+/usr/bin/python3 -c "import sys; sys.exit(0 if $mean <= 1.5 * $bmean and $mean < 0.05 else 1)" && ok \
+  || bad "3 workers' model differs by $mean on average (more than 1.5 x $bmean, or 0.05)"
+
+# A worker killed mid-training: the run fails naming it, and no model is written.
+echo '{"folds": 3, "bootstrap": 50, "max_rounds": 2000, "early_stopping_rounds": 2000,
+       "params": {"tree_method": "hist", "max_depth": "6", "eta": "0.01"}}' > task/train.json
+"$ldx" train --task task --data task/data.csv --out killed --workers 3 >killed.out 2>killed.err &
+parent=$!
+pid=""
+for _ in $(seq 1 200); do
+  pid=$(sed -n 's/^localdx train: worker 1: pid \([0-9]*\)$/\1/p' killed.err)
+  [ -n "$pid" ] && grep -q 'rows over 3 workers' killed.err && break
+  sleep 0.1
+done
+sleep 1
+[ -n "$pid" ] && kill -9 "$pid"
+wait $parent && bad "the run with a killed worker exited 0" || ok
+grep -qE "worker 1 \(pid $pid\) was killed by signal 9" killed.err && ok || bad "no reason naming worker 1: $(tail -3 killed.err)"
+[ -e killed/model.xgb.json ] && bad "a model was left behind" || ok
+ls -d killed.partial-* >/dev/null 2>&1 && bad "the workers' temporary folder was left behind" || ok
+
+echo "train scale: $passed passed, $failed failed"
+[ $failed -eq 0 ]

@@ -1,0 +1,156 @@
+// tests/unit/test_train_stream.cpp — training over batches (train/stream.h): the CSV read in
+// batches gives the rows and features of the whole file, shards partition it, problems name the
+// file and its own row number, and XGBoost's external memory gives the model the same folds give
+// in memory.
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <filesystem>
+#include <fstream>
+#include <set>
+#include <sstream>
+
+#include <unistd.h>
+
+#include "train/dataset.h"
+#include "train/stream.h"
+#include "train/synth.h"
+
+namespace ldx {
+namespace {
+
+struct Task {
+    Schema schema;
+    std::string csv, path;
+};
+
+Task synthetic(size_t rows, const std::string& name) {
+    SynthConfig c;
+    c.rows = rows;
+    c.fields = 8;
+    c.seed = 4;
+    const SynthData d = synth_generate(c);
+    auto s = schema_from_json(d.schema);
+    EXPECT_TRUE(s);
+    const auto dir = std::filesystem::temp_directory_path() / ("ldx-stream-" + std::to_string(getpid()));
+    std::filesystem::create_directories(dir);
+    const std::string path = (dir / name).string();
+    std::ofstream(path) << d.csv;
+    return {*s, d.csv, path};
+}
+
+TEST(TrainStream, BatchesGiveEveryRowOnceAndShardsPartitionThem) {
+    const Task t = synthetic(1000, "rows.csv");
+    auto whole = dataset_from_csv(t.schema, t.csv, true);
+    ASSERT_TRUE(whole);
+    CsvBatches csv(t.schema, {t.path}, 77, "");
+    std::vector<float> x, labels;
+    size_t batches = 0;
+    for (int pass = 0; pass < 2; ++pass) {  // reset() starts again at the first row
+        csv.reset();
+        x.clear();
+        labels.clear();
+        batches = 0;
+        while (true) {
+            auto b = csv.next();
+            ASSERT_TRUE(b) << b.error().describe();
+            if (!*b) break;
+            ++batches;
+            EXPECT_LE((*b)->rows(), 77u);
+            x.insert(x.end(), (*b)->x.data.begin(), (*b)->x.data.end());
+            labels.insert(labels.end(), (*b)->labels.begin(), (*b)->labels.end());
+        }
+        EXPECT_EQ(batches, 13u);  // ceil(1000 / 77)
+        ASSERT_EQ(x.size(), whole->x.data.size());
+        for (size_t i = 0; i < x.size(); ++i)
+            ASSERT_TRUE(x[i] == whole->x.data[i] || (std::isnan(x[i]) && std::isnan(whole->x.data[i]))) << i;
+        EXPECT_EQ(labels, whole->labels);
+    }
+    // Three shards: every row in exactly one, in the file's order.
+    size_t total = 0;
+    for (int shard = 0; shard < 3; ++shard) {
+        CsvBatches part(t.schema, {t.path}, 100, "", shard, 3);
+        size_t row = 0;
+        while (true) {
+            auto b = part.next();
+            ASSERT_TRUE(b);
+            if (!*b) break;
+            for (size_t i = 0; i < (*b)->rows(); ++i, ++row)
+                EXPECT_EQ((*b)->labels[i], whole->labels[row * 3 + static_cast<size_t>(shard)]);
+        }
+        total += row;
+    }
+    EXPECT_EQ(total, 1000u);
+}
+
+TEST(TrainStream, ProblemsNameTheFileAndItsOwnRow) {
+    Task t = synthetic(50, "bad.csv");
+    // Row 37 of the file (a data row) gets a label that is not a class.
+    std::vector<std::string> lines;
+    std::istringstream in(t.csv);
+    for (std::string l; std::getline(in, l);) lines.push_back(l);
+    lines[37] = lines[37].substr(0, lines[37].rfind(',')) + ",maybe";
+    std::ofstream out(t.path);
+    for (const auto& l : lines) out << l << "\n";
+    out.close();
+    CsvBatches csv(t.schema, {t.path}, 10, "");
+    std::vector<Problem> problems;
+    while (true) {
+        auto b = csv.next();
+        if (!b) {
+            problems = b.problems();
+            break;
+        }
+        if (!*b) break;
+    }
+    ASSERT_EQ(problems.size(), 1u);
+    EXPECT_EQ(problems[0].row, 37);
+    EXPECT_EQ(problems[0].code, "bad_label");
+    EXPECT_NE(problems[0].message.find("bad.csv: "), std::string::npos) << problems[0].message;
+}
+
+TEST(TrainStream, ExternalMemoryGivesTheModelTheSameFoldsGiveInMemory) {
+    const Task t = synthetic(3000, "train.csv");
+    TrainConfig cfg;
+    cfg.folds = 3;
+    cfg.max_rounds = 25;
+    cfg.bootstrap = 20;
+    cfg.params["tree_method"] = "hist";
+    StreamOptions o;
+    o.files = {t.path};
+    o.batch_rows = 700;
+    auto quiet = [](const std::string&) {};
+    auto in_memory = train_stream(t.schema, cfg, o, quiet);
+    ASSERT_TRUE(in_memory) << in_memory.error().describe();
+    ASSERT_TRUE(*in_memory);
+    o.cache_dir = (std::filesystem::path(t.path).parent_path() / "cache").string();
+    std::filesystem::create_directories(o.cache_dir);
+    auto external = train_stream(t.schema, cfg, o, quiet);
+    ASSERT_TRUE(external) << external.error().describe();
+    ASSERT_TRUE(*external);
+    const TrainResult &a = **in_memory, &b = **external;
+    EXPECT_EQ(a.training["rounds"], b.training["rounds"]);
+    EXPECT_EQ(a.training["rows"], 3000);
+    const double auc_a = a.metrics["macro"]["auc_roc"]["value"].get<double>(),
+                 auc_b = b.metrics["macro"]["auc_roc"]["value"].get<double>();
+    EXPECT_GT(auc_a, 0.7);
+    EXPECT_NEAR(auc_a, auc_b, 1e-6);
+    auto whole = dataset_from_csv(t.schema, t.csv, true);
+    ASSERT_TRUE(whole);
+    auto ma = XgbBooster::load_json(a.xgboost_json), mb = XgbBooster::load_json(b.xgboost_json);
+    ASSERT_TRUE(ma && mb);
+    const auto pa = ma->predict(whole->x, 0), pb = mb->predict(whole->x, 0);
+    ASSERT_EQ(pa.size(), 3000u);
+    ASSERT_EQ(pa.size(), pb.size());
+    for (size_t i = 0; i < pa.size(); ++i) ASSERT_NEAR(pa[i], pb[i], 1e-6) << "row " << i;
+    // XGBoost's pages are gone with the matrices.
+    EXPECT_TRUE(std::filesystem::is_empty(o.cache_dir));
+    // Forward-chaining folds are refused, naming train.json's key.
+    cfg.time = "visit_date";
+    auto refused = train_stream(t.schema, cfg, o, quiet);
+    ASSERT_FALSE(refused);
+    EXPECT_EQ(refused.error().field, "time");
+}
+
+}  // namespace
+}  // namespace ldx
