@@ -11,6 +11,7 @@
 
 #include "app.h"
 #include "core_classes.h"
+#include "metrics/image_validation.h"
 
 namespace ldx::app {
 
