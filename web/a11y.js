@@ -42,11 +42,14 @@ function onKey(e) {
   } else if (e.key === 'Escape' && n && n.role === 'textbox') {
     e.preventDefault();
     M.a11yRevert(n.id);
-  } else if ((e.key === 'ArrowRight' || e.key === 'ArrowLeft') && n && n.role === 'tab') {
-    // The tabs are one Tab stop (the open one); arrows open the next or the previous view.
+  } else if (['ArrowRight', 'ArrowLeft', 'Home', 'End'].includes(e.key) && n && n.role === 'tab') {
+    // The tabs are one Tab stop (the open one); the arrows open the next or the previous view
+    // (round from the last to the first), Home the first and End the last (ARIA's tabs pattern).
     e.preventDefault();
     const tabs = [...e.target.parentElement.querySelectorAll('[role=tab]')];
-    const next = tabs[(tabs.indexOf(e.target) + (e.key === 'ArrowRight' ? 1 : tabs.length - 1)) % tabs.length];
+    const i = tabs.indexOf(e.target);
+    const next = tabs[{ ArrowRight: (i + 1) % tabs.length, ArrowLeft: (i + tabs.length - 1) % tabs.length, Home: 0, End: tabs.length - 1 }[e.key]];
+    if (next === e.target) return;
     next.focus();
     M.a11yActivate(byElement.get(next).id);
   }
@@ -80,13 +83,16 @@ function create(node) {
     case 'image': el = document.createElement('div'); el.setAttribute('role', 'img'); break;
     case 'document': el = document.createElement('section'); el.className = 'a11y-document'; break;
     case 'table': {
-      // Its name as its caption too, the first child: a screen reader says a table's caption when it
-      // jumps to the table (Orca's T), and not its aria-label.
+      // Its name is its caption, the first child, and nothing else (aria-labelledby, not an
+      // aria-label too): a screen reader says a table's caption when it jumps to the table (Orca's
+      // T), and a name given twice is said twice.
       el = document.createElement('div');
       el.setAttribute('role', 'table');
       const caption = document.createElement('div');
       caption.setAttribute('role', 'caption');
       caption.className = 'a11y-caption';
+      caption.id = 'a11y-caption-' + node.id;
+      el.setAttribute('aria-labelledby', caption.id);
       el.append(caption);
       captionOf.set(el, caption);
       break;
@@ -160,11 +166,15 @@ function update(el, node) {
       }, STATUS_SETTLE_MS);
     }
   } else if (text) { if (el.textContent !== node.name) el.textContent = node.name; }
-  else if (!['cell', 'columnheader'].includes(node.role)) setAttr(el, 'aria-label', node.name || null);
+  else if (!['cell', 'columnheader', 'table'].includes(node.role)) setAttr(el, 'aria-label', node.name || null);
   if (node.role === 'table') {
     const caption = captionOf.get(el);
     if (caption.textContent !== node.name) caption.textContent = node.name;
+    // All its rows, the header row too, drawn or not (the batch table draws only those in view);
+    // each row its place among them, the header row 1.
+    setAttr(el, 'aria-rowcount', node.rowcount || null);
   }
+  if (node.role === 'row') setAttr(el, 'aria-rowindex', node.rowindex || null);
   if (node.role === 'document') {
     // Dear ImGui's text log draws separators as lines of dashes: not words.
     const words = (node.value || '').replace(/^-{3,}$/gm, '').replace(/\n{2,}/g, '\n').trim();
