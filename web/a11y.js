@@ -22,6 +22,7 @@ const els = new Map();        // node id -> { el, node, key }
 const byElement = new WeakMap();
 const optionsOf = new WeakMap();  // a <select> -> its options as the app sent them
 const captionOf = new WeakMap();  // a table -> its caption (its first child, before its rows)
+let lastOrder = [];           // the node ids of the last tree, in drawing order
 
 //-----------------------------------------------------------------------------
 // [SECTION] Keys
@@ -264,7 +265,22 @@ export function applyTree(json) {
       entry.el.focus({ preventScroll: true });
     }
   }
-  for (const [id, entry] of els) if (!seen.has(id)) { entry.el.remove(); els.delete(id); }
+  // The focused element gone with its node (a button that did its work, "Yes, it is: show the
+  // result"): the focus goes to the next control still there in the previous drawing order (else
+  // the one before), not to the page, where the next Tab would leave for the browser's toolbar.
+  const focused = document.activeElement;
+  let lost = -1;
+  for (const [id, entry] of els) if (!seen.has(id)) {
+    if (entry.el === focused || entry.el.contains(focused)) lost = lastOrder.indexOf(id);
+    entry.el.remove();
+    els.delete(id);
+  }
+  if (lost >= 0) {
+    const focusable = (id) => els.has(id) && els.get(id).el.matches('button:not([disabled]):not([tabindex="-1"]), input:not([disabled]), select:not([disabled])');
+    const next = lastOrder.slice(lost + 1).find(focusable) ?? lastOrder.slice(0, lost).reverse().find(focusable);
+    if (next !== undefined) els.get(next).el.focus({ preventScroll: true });
+  }
+  lastOrder = tree.nodes.map((n) => n.id);
   showRing();
 }
 

@@ -612,6 +612,27 @@ test('keyboard only: from page load, with Tab, Shift+Tab, arrows, Enter: skip li
 //-----------------------------------------------------------------------------
 // [SECTION] Small things
 //-----------------------------------------------------------------------------
+test('a button that goes away when pressed ("Yes, it is: show the result") leaves the focus on the next control, not on the page', async () => {
+  const { ctx, page, errors } = await openApp(browser, server.base, { model: 'opacity-demo' });
+  const testDir = path.join(env.demo, 'train', 'opacity-demo', 'test');
+  const files = ['synthetic-001.png', 'synthetic-003.png'].map((name) => ({ name, bytes: readFileSync(path.join(testDir, name)).toString('base64') }));
+  await page.evaluate((f) => window.localdx.scoreImages(f), files);
+  await page.waitForFunction(() => window.localdx.viewState().imaging.images.length === 2, null, { timeout: 30000 });
+  await page.evaluate(() => window.localdx.selectImage(0));
+  const yes = page.getByRole('button', { name: 'Yes, it is: show the result' });
+  await yes.waitFor();
+  await yes.focus();
+  await page.keyboard.press('Enter');
+  await page.waitForFunction(() => document.querySelector('#a11y [role=img]') !== null);
+  await page.waitForTimeout(200);
+  const now = await page.evaluate(() => ({ inLayer: document.activeElement?.closest('#a11y') !== null, name: document.activeElement?.getAttribute('aria-label') ?? document.activeElement?.tagName }));
+  assert.ok(now.inLayer, `the focus stays in the page's controls: ${JSON.stringify(now)}`);
+  await page.keyboard.press('Tab');
+  assert.ok(await page.evaluate(() => document.activeElement?.closest('#a11y') !== null), 'and Tab goes on among them');
+  assert.deepEqual(errors, []);
+  await ctx.close();
+});
+
 test('a field\'s help opens by keyboard and by a tap (not only on hover), and is read by the screen reader', async () => {
   const context = await browser.newContext({ viewport: { width: 390, height: 844 }, deviceScaleFactor: 2, hasTouch: true, isMobile: true });
   const { ctx, page, errors } = await openApp(browser, server.base, { context });
