@@ -6,11 +6,14 @@
 //   [SECTION] Orca's speech: the "SPEECH OUTPUT" lines of its debug log since a step began
 //   [SECTION] Steps: keys in, focus and speech out
 //   [SECTION] The pass: address, skip link, model, every field, an invalid value, Predict,
-//             the result in browse mode, Batch and Validate with their file choosers
+//             the result in browse mode, back round to the skip link; Batch and Validate with
+//             their file choosers; Model card and Reporting; the Image view (opacity-demo);
+//             the form and the result at 200% zoom
 //   [SECTION] The transcript
 //
 //   node scripts/orca-pass.mjs BASE_URL ORCA_DEBUG_LOG OUT_DIR PIMA_CSV
-//   (ORCA_PASS_ONLY=views: only the Batch and Validate part)
+//   (ORCA_PASS_ONLY=views,card,image,zoom: only those parts; form is the first part; skip: only
+//   the way back into the page from the toolbar; table: only a table read in browse mode)
 //
 // Playwright (playwright-core, as the e2e tests) only starts Chromium and reads which element has
 // the focus, to say where each step landed; every key is a real X event from xdotool, so it goes
@@ -50,6 +53,10 @@ const context = await chromium.launchPersistentContext(path.join(out, 'chromium-
     '--disable-background-networking', '--disable-component-update', '--disable-sync',
     '--force-renderer-accessibility', '--window-position=0,0', '--window-size=1280,900'],
 });
+// The page's test hooks (window.localdx's functions, web/test-hooks.js) load only when this is set
+// before its scripts run: the pass reads the form and, where the file chooser cannot be driven,
+// gives a file through them.
+await context.addInitScript(() => { globalThis.__localdxTestHooks = true; });
 const page = context.pages()[0] || await context.newPage();
 
 //-----------------------------------------------------------------------------
@@ -99,7 +106,7 @@ async function focused() {
 // status region's words (to tell "Orca said nothing" from "nothing happened").
 async function shown() {
   return page.evaluate(() => ({
-    tables: [...document.querySelectorAll('#a11y [role=table]')].map((t) => `${t.getAttribute('aria-label')} (${t.querySelectorAll('[role=row]').length} rows)`),
+    tables: [...document.querySelectorAll('#a11y [role=table]')].map((t) => `${t.querySelector(':scope > [role=caption]')?.textContent} (${t.querySelectorAll('[role=row]').length} rows)`),
     live: document.getElementById('live').textContent.slice(0, 160),
     file: [...(document.getElementById('csv-file').files || [])].map((f) => f.name).join(', '),
   })).catch(() => null);
@@ -139,19 +146,22 @@ await step('Open the address bar, type the page\'s address, Enter', `Ctrl+L, "${
 const schema = await page.evaluate(() => window.localdx.model().schema);
 // The first patient of the Pima file (insulin missing); Insulin first gets "12a", refused.
 const values = { pregnant: '6', glucose: '148', pressure: '72', triceps: '35', insulin: '', mass: '33.6', pedigree: '0.627', age: '50' };
-let f = 0;
-let sawUnitList = false;
-// ORCA_PASS_ONLY=views: only the Batch and Validate part (from the model picker).
-const onlyViews = process.env.ORCA_PASS_ONLY === 'views';
+// ORCA_PASS_ONLY=views,card,image,zoom: only those parts (all by default).
+const parts = new Set((process.env.ORCA_PASS_ONLY || 'form,views,card,image,zoom').split(','));
 let focus = { role: '', name: '' };
 let filled = {};
-if (!onlyViews) {
+
+// Tab through the form, typing each field's value (the insulin field first gets "12a", refused,
+// when `invalid`), until Predict has the focus.
+async function fillForm({ invalid }) {
+  let f = 0;
+  let sawUnitList = !invalid;
   focus = await step('Tab', 'Tab', () => press('Tab'));
   for (let i = 0; i < 60; i++) {
     if (focus.role === 'button' && focus.name === 'Predict') break;
     const field = schema.fields[f];
     if (field && focus.role === 'text' && focus.name.startsWith(field.label)) {
-      if (field.name === 'insulin') {
+      if (field.name === 'insulin' && invalid) {
         await step(`Type "12a" in ${field.label}`, '"12a"', () => type('12a'));
         await step('Tab (leave the field)', 'Tab', () => press('Tab'));
         await step('Shift+Tab (back to the field)', 'Shift+Tab', () => press('shift+Tab'));
@@ -167,12 +177,13 @@ if (!onlyViews) {
     }
     focus = await step('Tab', 'Tab', () => press('Tab'));
   }
+}
+async function predictAndRead(shot) {
   filled = await page.evaluate(() => window.localdx.formRecord());
   await step('Enter on Predict', 'Enter', async () => {
     press('Return');
     await page.waitForFunction(() => document.getElementById('live').textContent.startsWith('Result:'), null, { timeout: 20000 }).catch(() => {});
-  }, 6000, { show: true, shot: 'result.png' });
-
+  }, 6000, { show: true, shot });
   // Reading the result as Orca users do: in browse mode (Orca+A if Orca is in focus mode), by
   // heading, by line and by table.
   if (mode === 'focus') await step('Orca+A (browse mode)', 'Insert+A', () => orcaKey('a'));
@@ -180,6 +191,58 @@ if (!onlyViews) {
   for (let i = 0; i < 12; i++) await step('Down (next line)', 'Down', () => press('Down'), 1500);
   await step('T (next table)', 'T', () => press('t'), 2500);
   for (let i = 0; i < 6; i++) await step('Down (next line)', 'Down', () => press('Down'), 1500);
+}
+// A new page load at this address, by the address bar.
+async function load(address) {
+  await step('Open the address bar, type the page\'s address, Enter', `Ctrl+L, "${address}", Enter`, async () => {
+    press('ctrl+l');
+    await sleep(500);
+    type(address);
+    press('Return');
+    await page.waitForURL(address, { timeout: 30000 });
+    await page.evaluate(() => window.localdx.ready);
+    await page.waitForFunction(() => window.localdx.model() !== null && document.querySelectorAll('#a11y [role=tab]').length > 0, null, { timeout: 60000 });
+  }, 5000);
+}
+// Back to the tab bar (Shift+Tab), then the arrows to the tab `name`.
+async function toTab(name) {
+  if (focus.role !== 'tab') focus = await step('Shift+Tab', 'Shift+Tab', () => press('shift+Tab'));
+  for (let i = 0; i < 16 && focus.role !== 'tab'; i++) focus = await step('Shift+Tab', 'Shift+Tab', () => press('shift+Tab'));
+  const order = await page.evaluate(() => [...document.querySelectorAll('#a11y [role=tab]')].map((t) => t.getAttribute('aria-label')));
+  for (let i = 0; i < 8 && focus.role === 'tab' && focus.name !== name; i++) {
+    const right = order.indexOf(name) > order.indexOf(focus.name);
+    focus = await step(`${right ? 'Right' : 'Left'} (the ${right ? 'next' : 'previous'} view)`, right ? 'Right' : 'Left', () => press(right ? 'Right' : 'Left'), 2500);
+  }
+}
+// Browse mode on the page: back into the page first if Tab left it for Chromium's toolbar.
+async function browse() {
+  for (let i = 0; i < 8 && focus.role === 'page'; i++) focus = await step('Shift+Tab (back into the page)', 'Shift+Tab', () => press('shift+Tab'));
+  if (mode === 'focus') await step('Orca+A (browse mode)', 'Insert+A', () => orcaKey('a'));
+}
+
+if (parts.has('skip')) {
+  // Only the way into the page from Chromium's toolbar: the skip link, Shift+Tab out, Tab back.
+  focus = await step('Tab', 'Tab', () => press('Tab'));
+  for (let i = 0; i < 3; i++) focus = await step('Shift+Tab', 'Shift+Tab', () => press('shift+Tab'));
+  for (let i = 0; i < 6 && focus.name !== 'Skip to the result'; i++) focus = await step('Tab', 'Tab', () => press('Tab'));
+}
+if (parts.has('table')) {
+  // Only a table read in browse mode: a result given by the page's hook, then T, and reading into
+  // the table from the line above it.
+  await step('NOT A KEY: a prediction by the page\'s hook fillAndPredict', '(none)', async () => {
+    await page.evaluate((v) => window.localdx.fillAndPredict(v), values);
+  }, 4000);
+  await browse();
+  await step('T (next table)', 'T', () => press('t'), 2500);
+  for (let i = 0; i < 2; i++) await step('Up (previous line)', 'Up', () => press('Up'), 1500);
+  for (let i = 0; i < 3; i++) await step('Down (next line)', 'Down', () => press('Down'), 1500);
+}
+if (parts.has('form')) {
+  await fillForm({ invalid: true });
+  await predictAndRead('result.png');
+  // On past the page's last control, through Chromium's toolbar, round to the skip link.
+  focus = await step('Tab', 'Tab', () => press('Tab'));
+  for (let i = 0; i < 16 && focus.name !== 'Skip to the result'; i++) focus = await step('Tab', 'Tab', () => press('Tab'));
 }
 // On to the tabs: Tab until the open tab ("Patient") has the focus.
 focus = await step('Tab', 'Tab', () => press('Tab'));
@@ -212,26 +275,75 @@ async function openFile(file, buttonPattern, waitFor, hook) {
     }, 6000, { show: true, shot: `${path.basename(file, '.csv')}.png` });
   }
 }
-if (focus.role === 'tab') {
+const tableShown = (name, rows) => ([...document.querySelectorAll('#a11y [role=caption]')]
+  .find((c) => c.textContent === name)?.parentElement.querySelectorAll('[role=row]').length ?? 0) >= rows;
+if (parts.has('views') && focus.role === 'tab') {
   await step('Right (the next view)', 'Right', () => press('Right'), 2500);
   await openFile(patientsFile, /^Open patients/,
-    () => document.querySelectorAll('#a11y [role=table][aria-label="Scored patients"] [role=row]').length > 1, 'scoreFile');
+    () => ([...document.querySelectorAll('#a11y [role=caption]')].find((c) => c.textContent === 'Scored patients')?.parentElement.querySelectorAll('[role=row]').length ?? 0) > 1, 'scoreFile');
   for (let i = 0; i < 6; i++) await step('Tab', 'Tab', () => press('Tab'));
+  await browse();
+  await step('T (next table: the scored patients)', 'T', () => press('t'), 2500);
+  for (let i = 0; i < 3; i++) await step('Down (next line)', 'Down', () => press('Down'), 1500);
   // Back to the tabs, then right until Validate.
-  focus = await step('Shift+Tab', 'Shift+Tab', () => press('shift+Tab'));
-  for (let i = 0; i < 12 && focus.role !== 'tab'; i++) focus = await step('Shift+Tab', 'Shift+Tab', () => press('shift+Tab'));
-  for (let i = 0; i < 8 && !(focus.role === 'tab' && focus.name === 'Validate'); i++) {
-    focus = await step('Right (the next view)', 'Right', () => press('Right'), 2500);
-  }
+  await toTab('Validate');
   await openFile(labelledFile, /^Open a labelled file|^Open labelled|labelled/i,
-    () => document.querySelector('#a11y [role=table][aria-label="Figures"]') !== null, 'validateFile');
+    () => [...document.querySelectorAll('#a11y [role=caption]')].some((c) => c.textContent === 'Figures'), 'validateFile');
   for (let i = 0; i < 6; i++) await step('Tab', 'Tab', () => press('Tab'));
   // The report in browse mode: from the top, the first table (its figures), then the plots.
-  if (mode === 'focus') await step('Orca+A (browse mode)', 'Insert+A', () => orcaKey('a'));
+  await browse();
   await step('Ctrl+Home (top of the page)', 'Ctrl+Home', () => press('ctrl+Home'), 2500);
   await step('T (next table)', 'T', () => press('t'), 2500);
   for (let i = 0; i < 6; i++) await step('Down (next line)', 'Down', () => press('Down'), 1500);
   for (let i = 0; i < 3; i++) await step('G (next image)', 'G', () => press('g'), 2500);
+}
+if (parts.has('card')) {
+  // The Model card and Reporting: their controls by Tab, then their words in browse mode.
+  await toTab('Model card');
+  for (let i = 0; i < 4; i++) focus = await step('Tab', 'Tab', () => press('Tab'));
+  await browse();
+  for (let i = 0; i < 3; i++) await step('H (next heading)', 'H', () => press('h'), 2500);
+  await step('T (next table)', 'T', () => press('t'), 2500);
+  for (let i = 0; i < 5; i++) await step('Down (next line)', 'Down', () => press('Down'), 1500);
+  await step('G (next image)', 'G', () => press('g'), 2500);
+  focus = await step('Tab', 'Tab', () => press('Tab'));
+  await toTab('Reporting');
+  for (let i = 0; i < 5; i++) focus = await step('Tab', 'Tab', () => press('Tab'));
+  await browse();
+  for (let i = 0; i < 2; i++) await step('H (next heading)', 'H', () => press('h'), 2500);
+  for (let i = 0; i < 4; i++) await step('Down (next line)', 'Down', () => press('Down'), 1500);
+}
+if (parts.has('image')) {
+  // The imaging demo: a new page load with opacity-demo; two images given by the page's hook (the
+  // file chooser does not take a typed path under Xvfb); then keys only.
+  const imageUrl = `${base}/?orca=image#model=opacity-demo`;
+  await load(imageUrl);
+  focus = await step('Tab', 'Tab', () => press('Tab'));
+  for (let i = 0; i < 6 && focus.role !== 'tab'; i++) focus = await step('Tab', 'Tab', () => press('Tab'));
+  await step('NOT A KEY: two images given by the page\'s hook scoreImages', '(none)', async () => {
+    const dir = path.join(path.dirname(pimaCsv), '..', 'test-work', 'demo', 'train', 'opacity-demo', 'test');
+    const files = ['synthetic-001.png', 'synthetic-003.png'].map((name) => ({ name, bytes: readFileSync(path.join(process.env.OPACITY_TEST || dir, name)).toString('base64') }));
+    await page.evaluate((f) => window.localdx.scoreImages(f), files);
+    await page.waitForFunction(() => window.localdx.viewState().imaging.images.length === 2, null, { timeout: 60000 }).catch(() => {});
+  }, 6000, { show: true });
+  for (let i = 0; i < 10 && !/^Yes/.test(focus.name); i++) focus = await step('Tab', 'Tab', () => press('Tab'));
+  if (/^Yes/.test(focus.name)) await step(`Enter on "${focus.name}"`, 'Enter', () => press('Return'), 5000, { show: true, shot: 'image.png' });
+  for (let i = 0; i < 3; i++) focus = await step('Tab', 'Tab', () => press('Tab'));
+  await browse();
+  await step('Ctrl+Home (top of the page)', 'Ctrl+Home', () => press('ctrl+Home'), 2500);
+  await step('T (next table: the images)', 'T', () => press('t'), 2500);
+  for (let i = 0; i < 4; i++) await step('Down (next line)', 'Down', () => press('Down'), 1500);
+  for (let i = 0; i < 2; i++) await step('G (next image)', 'G', () => press('g'), 2500);
+}
+if (parts.has('zoom')) {
+  // 200% zoom (Ctrl+plus five times: 110, 125, 150, 175, 200%), a new page, the form and the result.
+  await load(`${base}/?orca=zoom#model=pima-diabetes`);
+  for (let i = 0; i < 5; i++) await step('Ctrl+plus (zoom in)', 'Ctrl+plus', () => press('ctrl+plus'), 1200);
+  await step('(the zoom, as the page sees it)', '(none)', async () => {}, 500);
+  steps[steps.length - 1].zoom = await page.evaluate(() => `${window.devicePixelRatio * 100}% (${window.innerWidth}x${window.innerHeight} CSS px)`);
+  await fillForm({ invalid: false });
+  await predictAndRead('result-zoom200.png');
+  await step('Ctrl+0 (zoom back to 100%)', 'Ctrl+0', () => press('ctrl+0'), 1200);
 }
 
 //-----------------------------------------------------------------------------
@@ -248,6 +360,7 @@ let md = `# Orca pass over LocalDx\n\nOrca ${versions.orca}, Chromium ${versions
 for (const s of steps) {
   md += `## ${s.n}. ${s.title}\n\nKeys: ${s.keys}  \nFocus: ${s.focus.role} "${s.focus.name}"` +
     (s.focus.value !== undefined ? ` value "${s.focus.value}"` : '') +
+    (s.zoom ? `  \nZoom: ${s.zoom}` : '') +
     (s.shown ? `  \nOn the page: file chosen "${s.shown.file}"; tables ${JSON.stringify(s.shown.tables)}; #live "${s.shown.live}"` : '') + '\n\n' +
     (s.said.length ? s.said.map((w) => `> ${w}`).join('\n>\n') : '(Orca said nothing)') + '\n\n';
 }

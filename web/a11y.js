@@ -22,6 +22,7 @@ const els = new Map();        // node id -> { el, node, key }
 const byElement = new WeakMap();
 const optionsOf = new WeakMap();  // a <select> -> its options as the app sent them
 const captionOf = new WeakMap();  // a table -> its caption (its first child, before its rows)
+let lastOrder = [];           // the node ids of the last tree, in drawing order
 
 //-----------------------------------------------------------------------------
 // [SECTION] Keys
@@ -42,11 +43,14 @@ function onKey(e) {
   } else if (e.key === 'Escape' && n && n.role === 'textbox') {
     e.preventDefault();
     M.a11yRevert(n.id);
-  } else if ((e.key === 'ArrowRight' || e.key === 'ArrowLeft') && n && n.role === 'tab') {
-    // The tabs are one Tab stop (the open one); arrows open the next or the previous view.
+  } else if (['ArrowRight', 'ArrowLeft', 'Home', 'End'].includes(e.key) && n && n.role === 'tab') {
+    // The tabs are one Tab stop (the open one); the arrows open the next or the previous view
+    // (round from the last to the first), Home the first and End the last (ARIA's tabs pattern).
     e.preventDefault();
     const tabs = [...e.target.parentElement.querySelectorAll('[role=tab]')];
-    const next = tabs[(tabs.indexOf(e.target) + (e.key === 'ArrowRight' ? 1 : tabs.length - 1)) % tabs.length];
+    const i = tabs.indexOf(e.target);
+    const next = tabs[{ ArrowRight: (i + 1) % tabs.length, ArrowLeft: (i + tabs.length - 1) % tabs.length, Home: 0, End: tabs.length - 1 }[e.key]];
+    if (next === e.target) return;
     next.focus();
     M.a11yActivate(byElement.get(next).id);
   }
@@ -80,13 +84,16 @@ function create(node) {
     case 'image': el = document.createElement('div'); el.setAttribute('role', 'img'); break;
     case 'document': el = document.createElement('section'); el.className = 'a11y-document'; break;
     case 'table': {
-      // Its name as its caption too, the first child: a screen reader says a table's caption when it
-      // jumps to the table (Orca's T), and not its aria-label.
+      // Its name is its caption, the first child, and nothing else (aria-labelledby, not an
+      // aria-label too): a screen reader says a table's caption when it jumps to the table (Orca's
+      // T), and a name given twice is said twice.
       el = document.createElement('div');
       el.setAttribute('role', 'table');
       const caption = document.createElement('div');
       caption.setAttribute('role', 'caption');
       caption.className = 'a11y-caption';
+      caption.id = 'a11y-caption-' + node.id;
+      el.setAttribute('aria-labelledby', caption.id);
       el.append(caption);
       captionOf.set(el, caption);
       break;
@@ -160,11 +167,15 @@ function update(el, node) {
       }, STATUS_SETTLE_MS);
     }
   } else if (text) { if (el.textContent !== node.name) el.textContent = node.name; }
-  else if (!['cell', 'columnheader'].includes(node.role)) setAttr(el, 'aria-label', node.name || null);
+  else if (!['cell', 'columnheader', 'table'].includes(node.role)) setAttr(el, 'aria-label', node.name || null);
   if (node.role === 'table') {
     const caption = captionOf.get(el);
     if (caption.textContent !== node.name) caption.textContent = node.name;
+    // All its rows, the header row too, drawn or not (the batch table draws only those in view);
+    // each row its place among them, the header row 1.
+    setAttr(el, 'aria-rowcount', node.rowcount || null);
   }
+  if (node.role === 'row') setAttr(el, 'aria-rowindex', node.rowindex || null);
   if (node.role === 'document') {
     // Dear ImGui's text log draws separators as lines of dashes: not words.
     const words = (node.value || '').replace(/^-{3,}$/gm, '').replace(/\n{2,}/g, '\n').trim();
@@ -254,7 +265,22 @@ export function applyTree(json) {
       entry.el.focus({ preventScroll: true });
     }
   }
-  for (const [id, entry] of els) if (!seen.has(id)) { entry.el.remove(); els.delete(id); }
+  // The focused element gone with its node (a button that did its work, "Yes, it is: show the
+  // result"): the focus goes to the next control still there in the previous drawing order (else
+  // the one before), not to the page, where the next Tab would leave for the browser's toolbar.
+  const focused = document.activeElement;
+  let lost = -1;
+  for (const [id, entry] of els) if (!seen.has(id)) {
+    if (entry.el === focused || entry.el.contains(focused)) lost = lastOrder.indexOf(id);
+    entry.el.remove();
+    els.delete(id);
+  }
+  if (lost >= 0) {
+    const focusable = (id) => els.has(id) && els.get(id).el.matches('button:not([disabled]):not([tabindex="-1"]), input:not([disabled]), select:not([disabled])');
+    const next = lastOrder.slice(lost + 1).find(focusable) ?? lastOrder.slice(0, lost).reverse().find(focusable);
+    if (next !== undefined) els.get(next).el.focus({ preventScroll: true });
+  }
+  lastOrder = tree.nodes.map((n) => n.id);
   showRing();
 }
 

@@ -42,7 +42,9 @@ struct HookItem {
 // open as the parent of what is drawn in it.
 struct OpenTable {
     ImGuiID id = 0, row = 0;
-    int rows = 0;
+    int rows = 0;    // rows drawn so far
+    int header = 0;  // 1 with a header row
+    int total = -1;  // all its rows (header not counted), when the table draws only some
     bool cell_open = false;
 };
 
@@ -135,7 +137,14 @@ void ImGuiTestEngineHook_ItemAdd(ImGuiContext* ctx, const ImRect& bb, ImGuiID id
     HookItem& it = item(id);
     it.bb = bb;
     it.window = w;
-    it.clip = w ? w->ClipRect : bb;
+    // What the window shows of it: a row's button spanning a table that scrolls sideways is clipped
+    // to the table's visible part, as the canvas shows it.
+    if (w) {
+        it.clip = w->ClipRect;
+        it.clip.ClipWithFull(w->InnerClipRect);
+    } else {
+        it.clip = bb;
+    }
     it.disabled = (ctx->CurrentItemFlags & ImGuiItemFlags_Disabled) != 0;
     it.in_popup = w && (w->Flags & (ImGuiWindowFlags_Popup | ImGuiWindowFlags_Tooltip)) != 0;
     if (!current.tables.empty() && current.tables.back().cell_open) it.parent = current.parents.back();
@@ -270,27 +279,30 @@ ImRect cell_rect(float height) {
 }
 }  // namespace
 
-void table_begin(const char* key, const std::string& name, const std::vector<std::string>& headers) {
+void table_begin(const char* key, const std::string& name, const std::vector<std::string>& headers, int rows) {
     if (!recording || !ImGui::GetCurrentTable()) return;
     const ImGuiID id = ImGui::GetID(key);
     push_parent(id, Role::table, name);
-    current.tables.push_back(OpenTable{id});
+    current.tables.push_back(OpenTable{id, 0, 0, headers.empty() ? 0 : 1, rows});
     if (headers.empty()) return;
     ImGuiTable* t = ImGui::GetCurrentTable();
     const ImGuiID row = table_child_id(id, -1, -1);
     table_node(row, Role::row, "", id, ImRect());
+    current.notes.back().rowindex = 1;
     const float y2 = std::max(t->RowPosY2, t->RowPosY1 + ImGui::GetFrameHeight());
     for (int c = 0; c < static_cast<int>(headers.size()) && c < t->ColumnsCount; ++c)
         table_node(table_child_id(id, -1, c), Role::columnheader, headers[static_cast<size_t>(c)], row,
                    ImRect(t->Columns[c].MinX, t->RowPosY1, t->Columns[c].MaxX, y2));
 }
 
-void table_row(const std::string& name) {
+void table_row(const std::string& name, int index) {
     if (!recording || current.tables.empty()) return;
     OpenTable& t = current.tables.back();
     close_cell(t);
+    const int place = (index >= 0 ? index : t.rows) + t.header + 1;
     t.row = table_child_id(t.id, t.rows++, -1);
     table_node(t.row, Role::row, name, t.id, ImRect());
+    current.notes.back().rowindex = place;
 }
 
 void cell(const std::string& words) {
@@ -315,7 +327,13 @@ void cell_begin() {
 
 void table_end() {
     if (!recording || current.tables.empty()) return;
+    const OpenTable& t = current.tables.back();
     close_cell(current.tables.back());
+    for (auto n = current.notes.rbegin(); n != current.notes.rend(); ++n)
+        if (n->id == t.id && n->role == Role::table) {
+            n->rowcount = (t.total >= 0 ? t.total : t.rows) + t.header;
+            break;
+        }
     current.tables.pop_back();
     pop_parent();
 }
@@ -369,6 +387,8 @@ Json node_json(const Node& n, float k) {
     if (!n.anchor.empty()) j["anchor"] = n.anchor;
     if (n.state) j["state"] = n.state;
     if (n.level) j["level"] = n.level;
+    if (n.rowcount) j["rowcount"] = n.rowcount;
+    if (n.rowindex) j["rowindex"] = n.rowindex;
     if (n.role == Role::combobox) {
         j["options"] = n.options;
         j["selected"] = n.selected;

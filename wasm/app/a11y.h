@@ -70,6 +70,8 @@ struct Node {
     bool secret = false;      // textbox: a password field; its value never leaves the app (not in the tree)
     uint32_t state = 0;
     int level = 0;                                  // heading level
+    int rowcount = 0;                               // table: all its rows, the header row too, drawn or not
+    int rowindex = 0;                               // row: its place among them, from 1 (the header row)
     std::vector<std::string> options;               // combobox
     int selected = -1;                              // combobox: the chosen option
     double min = 0, max = 0, step = 0, number = 0;  // slider
@@ -117,9 +119,12 @@ void pop_parent();
 // names, empty for a table without a header row); table_row after each TableNextRow (`name`: what
 // the row says as a whole, or empty); cell after a cell's content, with its words; or cell_begin
 // before content that has nodes of its own (a button): they become the cell's; table_end before
-// EndTable. The cells' bounds are the table's columns on the current row.
-void table_begin(const char* key, const std::string& name, const std::vector<std::string>& headers);
-void table_row(const std::string& name = "");
+// EndTable. The cells' bounds are the table's columns on the current row. A table that draws only
+// the rows in view (a list clipper) gives all its rows' number (`rows`, the header not counted) and
+// each drawn row its place among them (`index`, from 0), so a screen reader says "row 12 of 41";
+// otherwise the rows drawn are all the rows, in order.
+void table_begin(const char* key, const std::string& name, const std::vector<std::string>& headers, int rows = -1);
+void table_row(const std::string& name = "", int index = -1);
 void cell(const std::string& words);
 void cell_begin();
 void table_end();

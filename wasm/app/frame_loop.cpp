@@ -23,6 +23,18 @@
 #include "imgui_impl_opengl3.h"
 #include "boundary.h"
 
+// The canvas's size in pixels, set as Emscripten's glfwSetWindowSize sets it, but never full screen:
+// that function asks for full screen when the size equals the screen's (a browser in full screen, a
+// kiosk, 200% zoom on a screen twice the page), and the canvas alone in full screen hides the
+// accessible layer over it from assistive technology and from sight.
+EM_JS(void, ldx_set_canvas_size, (int w, int h), {
+    Browser.setCanvasSize(w, h);
+    if (GLFW.active) {
+        GLFW.active.width = w;
+        GLFW.active.height = h;
+    }
+});
+
 namespace ldx::app {
 
 //-----------------------------------------------------------------------------
@@ -83,7 +95,7 @@ void frame() {
     int cw = 0, ch = 0;
     glfwGetWindowSize(window, &cw, &ch);
     if (w > 0 && h > 0 && (w != cw || h != ch)) {
-        glfwSetWindowSize(window, w, h);
+        ldx_set_canvas_size(w, h);
         wake(s, kFramesAfterInput);
     }
     const ImGuiIO& io = ImGui::GetIO();

@@ -187,23 +187,48 @@ void draw_batch(AppState& s) {
     }
     const int k = schema.num_classes();
     const float table_h = ImGui::GetContentRegionAvail().y * (b.selected >= 0 ? 0.45f : 0.95f);
+    // Each column's title and widest words whole: when the columns' shares of the width cut some (a
+    // phone, 200% zoom), each column takes what it needs and the table scrolls sideways within itself
+    // (a data table may; the page does not).
+    std::vector<std::string> titles{"Row", "Predicted", "Warnings"};
+    for (const auto& c : schema.outputs.classes) titles.push_back("P(" + c.label + ")");
+    const std::vector<float> weights = [&] {
+        std::vector<float> w{0.7f, 1.8f, 0.8f};
+        w.resize(titles.size(), 1.0f);
+        return w;
+    }();
+    const ImGuiStyle& st = ImGui::GetStyle();
+    std::vector<float> need(titles.size());
+    for (size_t c = 0; c < titles.size(); ++c)  // the title and its sort arrow
+        need[c] = ImGui::CalcTextSize(titles[c].c_str()).x + ImGui::GetFontSize() + st.ItemInnerSpacing.x;
+    for (int i = 0; i < static_cast<int>(b.order.size()) && i < 200; ++i) {
+        const int idx = b.order[static_cast<size_t>(i)];
+        const std::string row = std::to_string(b.row_number(idx)) + "  " + b.patient(idx);
+        need[0] = std::max(need[0], ImGui::CalcTextSize(row.c_str()).x);
+        need[1] = std::max(
+            need[1], ImGui::CalcTextSize(predicted_text(schema, b.predicted(idx), b.probability(idx, 0)).c_str()).x);
+    }
+    for (size_t c = 3; c < need.size(); ++c) need[c] = std::max(need[c], ImGui::CalcTextSize("100.0%").x);
+    float total_weight = 0, total_need = 0;
+    for (size_t c = 0; c < titles.size(); ++c) total_weight += weights[c], total_need += need[c] + 2 * st.CellPadding.x;
+    const float avail = ImGui::GetContentRegionAvail().x - st.ScrollbarSize - 2 * st.CellPadding.x * titles.size();
+    bool fits = true;
+    for (size_t c = 0; c < titles.size(); ++c) fits = fits && avail * weights[c] / total_weight >= need[c];
     const ImGuiTableFlags flags = ImGuiTableFlags_Sortable | ImGuiTableFlags_RowBg | ImGuiTableFlags_ScrollY |
-                                  ImGuiTableFlags_BordersInnerV | ImGuiTableFlags_Resizable;
-    if (ImGui::BeginTable("batch", 3 + k, flags, ImVec2(0, table_h))) {
+                                  ImGuiTableFlags_BordersInnerV | ImGuiTableFlags_Resizable |
+                                  (fits ? ImGuiTableFlags_None : ImGuiTableFlags_ScrollX);
+    if (ImGui::BeginTable("batch", 3 + k, flags, ImVec2(0, table_h), fits ? 0.0f : total_need)) {
         ImGui::TableSetupScrollFreeze(0, 1);
-        constexpr auto stretch = ImGuiTableColumnFlags_WidthStretch;  // the label gets the room it needs first
-        ImGui::TableSetupColumn("Row", ImGuiTableColumnFlags_DefaultSort | stretch, 0.7f);
-        ImGui::TableSetupColumn("Predicted", stretch, 1.8f);
-        ImGui::TableSetupColumn("Warnings", stretch, 0.8f);
-        for (const auto& c : schema.outputs.classes)
-            ImGui::TableSetupColumn(("P(" + c.label + ")").c_str(),
-                                    ImGuiTableColumnFlags_PreferSortDescending | stretch, 1.0f);
+        auto column = [&](size_t c, ImGuiTableColumnFlags f) {
+            if (fits) ImGui::TableSetupColumn(titles[c].c_str(), f | ImGuiTableColumnFlags_WidthStretch, weights[c]);
+            else ImGui::TableSetupColumn(titles[c].c_str(), f | ImGuiTableColumnFlags_WidthFixed, need[c]);
+        };
+        column(0, ImGuiTableColumnFlags_DefaultSort);
+        column(1, ImGuiTableColumnFlags_None);
+        column(2, ImGuiTableColumnFlags_None);
+        for (size_t c = 3; c < titles.size(); ++c) column(c, ImGuiTableColumnFlags_PreferSortDescending);
         ImGui::TableHeadersRow();
-        {
-            std::vector<std::string> headers{"Row", "Predicted", "Warnings"};
-            for (const auto& c : schema.outputs.classes) headers.push_back("P(" + c.label + ")");
-            a11y::table_begin("##a11y-batch", "Scored patients", headers);
-        }
+        a11y::table_begin("##a11y-batch", "Scored patients", titles, static_cast<int>(b.order.size()));
         if (ImGuiTableSortSpecs* spec = ImGui::TableGetSortSpecs(); spec && spec->SpecsDirty && spec->SpecsCount > 0) {
             b.sort_column = spec->Specs[0].ColumnIndex;
             b.sort_descending = spec->Specs[0].SortDirection == ImGuiSortDirection_Descending;
@@ -216,7 +241,7 @@ void draw_batch(AppState& s) {
             for (int i = clip.DisplayStart; i < clip.DisplayEnd; ++i) {
                 const int idx = b.order[static_cast<size_t>(i)];
                 ImGui::TableNextRow();
-                a11y::table_row();
+                a11y::table_row("", i);
                 ImGui::TableNextColumn();
                 a11y::cell_begin();  // the row's button is its first cell
                 const std::string patient = b.patient(idx);

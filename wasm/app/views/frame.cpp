@@ -31,7 +31,13 @@ void draw_header(AppState& s) {
         std::string preview = "choose a model";
         for (const auto& a : available)
             if (json_text_or(a, "name") == current) preview = json_text_or(a, "title", current);
-        ImGui::SetNextItemWidth(std::min(540 * S(), ImGui::GetContentRegionAvail().x * 0.5f));
+        // The title whole: in the picker when it fits, else (a phone, 200% zoom) the picker is its
+        // arrow alone and the title wraps beside it (the picker's element still says the title).
+        const float width = std::min(540 * S(), ImGui::GetContentRegionAvail().x * 0.5f);
+        const ImGuiStyle& st = ImGui::GetStyle();
+        const bool fits =
+            ImGui::CalcTextSize(preview.c_str()).x + ImGui::GetFrameHeight() + 2 * st.FramePadding.x <= width;
+        if (fits) ImGui::SetNextItemWidth(width);
         std::vector<std::string> options, names;
         int chosen = -1;
         for (const auto& a : available) {
@@ -42,12 +48,17 @@ void draw_header(AppState& s) {
         combo_node("##model", "Model", options, chosen, [names](int i) {
             if (i >= 0 && i < static_cast<int>(names.size())) host_choose_model(names[static_cast<size_t>(i)]);
         });
-        if (ImGui::BeginCombo("##model", preview.c_str())) {
+        if (ImGui::BeginCombo("##model", preview.c_str(), fits ? ImGuiComboFlags_None : ImGuiComboFlags_NoPreview)) {
             for (const auto& a : available) {
                 const std::string name = json_text_or(a, "name");
                 if (ImGui::Selectable(label(a).c_str(), name == current)) host_choose_model(name);
             }
             ImGui::EndCombo();
+        }
+        if (!fits) {
+            ImGui::SameLine();
+            ImGui::AlignTextToFramePadding();
+            ImGui::TextWrapped("%s", preview.c_str());
         }
     }
     if (s.model) {
@@ -126,7 +137,9 @@ void draw(AppState& s, float width, float height) {
         list.name = "Views";
         a11y::note(tabs, std::move(list));
         if (imaging && tab_item("Image", tab_flags(0), tabs)) {
+            ImGui::PushTextWrapPos(0.0f);  // every line of text wraps at the view's edge, never cut
             draw_image_view(s);
+            ImGui::PopTextWrapPos();
             ImGui::EndTabItem();
         }
         if (!imaging && tab_item("Patient", tab_flags(0), tabs)) {
@@ -152,7 +165,9 @@ void draw(AppState& s, float width, float height) {
             ImGui::EndTabItem();
         }
         if (!imaging && tab_item("Batch", tab_flags(1), tabs)) {
+            ImGui::PushTextWrapPos(0.0f);  // every line of text wraps at the view's edge, never cut
             draw_batch(s);
+            ImGui::PopTextWrapPos();
             ImGui::EndTabItem();
         }
         if (tab_item("Model card", tab_flags(2), tabs)) {
@@ -173,14 +188,18 @@ void draw(AppState& s, float width, float height) {
         }
         if (tab_item("Operations", tab_flags(5), tabs)) {
             ImGui::BeginChild("operations");
+            ImGui::PushTextWrapPos(0.0f);  // every line of text wraps at the view's edge, never cut
             draw_operations(s);
+            ImGui::PopTextWrapPos();
             ImGui::EndChild();
             ImGui::EndTabItem();
         }
         if (tab_item("Validate", tab_flags(4), tabs)) {
             ImGui::BeginChild("validate");
             a11y::view_text_begin();
+            ImGui::PushTextWrapPos(0.0f);  // every line of text wraps at the view's edge, never cut
             draw_validate(s);
+            ImGui::PopTextWrapPos();
             a11y::view_text_end("##a11y-validate-text", "Validate, as text");
             ImGui::EndChild();
             ImGui::EndTabItem();

@@ -411,13 +411,30 @@ void draw_selected(AppState& s, ImageResult& r, float side) {
 void draw_table(AppState& s, float height) {
     ImagingState& im = s.imaging;
     const float thumb = 48 * S();
-    if (!ImGui::BeginTable("images", 3, ImGuiTableFlags_RowBg | ImGuiTableFlags_BordersInnerH | ImGuiTableFlags_ScrollY,
-                           ImVec2(0, height)))
+    // A file's name and its result whole: when half the width each would cut them (a phone, 200%
+    // zoom), each column takes what it needs and the table scrolls sideways within itself.
+    const ImGuiStyle& st = ImGui::GetStyle();
+    float file_w = ImGui::CalcTextSize("File").x, result_w = ImGui::CalcTextSize("Result").x;
+    for (const ImageResult& r : im.images) {
+        file_w = std::max(file_w, ImGui::CalcTextSize(r.file.c_str()).x);
+        if (r.ok && !r.probabilities.empty())
+            result_w = std::max(result_w, ImGui::CalcTextSize((r.label + " (100.0%)").c_str()).x);
+    }
+    result_w = std::max(result_w, ImGui::CalcTextSize("warning: see the image").x);
+    const float avail = ImGui::GetContentRegionAvail().x - st.ScrollbarSize - 6 * st.CellPadding.x - thumb;
+    const bool fits = avail / 2 >= std::max(file_w, result_w);
+    const float inner = thumb + file_w + result_w + 6 * st.CellPadding.x;
+    if (!ImGui::BeginTable("images", 3,
+                           ImGuiTableFlags_RowBg | ImGuiTableFlags_BordersInnerH | ImGuiTableFlags_ScrollY |
+                               (fits ? ImGuiTableFlags_None : ImGuiTableFlags_ScrollX),
+                           ImVec2(0, height), fits ? 0.0f : inner))
         return;
     ImGui::TableSetupScrollFreeze(0, 1);
     ImGui::TableSetupColumn("Image", ImGuiTableColumnFlags_WidthFixed, thumb);
-    ImGui::TableSetupColumn("File");
-    ImGui::TableSetupColumn("Result");
+    ImGui::TableSetupColumn("File", fits ? ImGuiTableColumnFlags_WidthStretch : ImGuiTableColumnFlags_WidthFixed,
+                            fits ? 1.0f : file_w);
+    ImGui::TableSetupColumn("Result", fits ? ImGuiTableColumnFlags_WidthStretch : ImGuiTableColumnFlags_WidthFixed,
+                            fits ? 1.0f : result_w);
     ImGui::TableHeadersRow();
     a11y::table_begin("##a11y-images", "Images", {"Image", "File", "Result"});
     for (size_t i = 0; i < im.images.size(); ++i) {

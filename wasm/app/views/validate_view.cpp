@@ -244,8 +244,10 @@ void draw_validate(AppState& s) {
         ImGui::TreePop();
     }
     section("How the model does on these patients");
-    ImGui::TextColored(kGrey, "95%% intervals from %d bootstrap resamples; the same figures as `localdx evaluate`.",
+    ImGui::PushStyleColor(ImGuiCol_Text, kGrey);  // wrapped, never cut (320 px)
+    ImGui::TextWrapped("95%% intervals from %d bootstrap resamples; the same figures as `localdx evaluate`.",
                        json_member(mt, "bootstrap_resamples").is_number() ? mt["bootstrap_resamples"].get<int>() : 0);
+    ImGui::PopStyleColor();
     draw_figures(schema, mt);
     if (schema.outputs.kind == TaskKind::binary) draw_confusion(schema, mt, "in this file");
     draw_card_plots(schema, mt, "this file");
