@@ -21,7 +21,10 @@ import { reportLater } from './reporting.js';
 // table is being checked), each once the model's session is up.
 let ortTail = Promise.resolve();
 export function runOnnxInTurn(used, x) {
-  const run = ortTail.then(async () => runOnnx(page.ort, await used.sessionReady, used.info, x));
+  const run = ortTail.then(async () => {
+    const session = await used.sessionReady;
+    return runOnnx(await page.ortReady, session, used.info, x);
+  });
   ortTail = run.catch(() => {});
   return run;
 }

@@ -71,6 +71,6 @@ export async function validateImages(files) {
   const outputsJson = JSON.stringify({ images: outputs });
   const r = JSON.parse(page.M.appValidateImages(labels ? labels.name : '', text, outputsJson));
   last = { ...r, outputs: outputsJson };
-  announce(r.headline);
+  announce(r.headline ?? r.problems[0].message);
   return r;
 }

@@ -385,7 +385,7 @@ std::string app_validate_images(const std::string& labels_name, const std::strin
     wake(s);
     validate_images(s, labels_name, labels_text, outputs_json, host_now());
     s.select_tab = 4;
-    const std::vector<Problem> refused = problems_from_json(Json{{"problems", s.validate.problems}});
+    const std::vector<Problem> refused = problems_from_json(Json{{"ok", false}, {"problems", s.validate.problems}});
     const std::string headline = image_validation_headline(labels_name, s.validate.report, refused);
     if (!s.validate.problems.empty())
         return json_dump(Json{{"ok", false}, {"problems", s.validate.problems}, {"headline", headline}});
