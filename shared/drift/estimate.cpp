@@ -132,10 +132,11 @@ double logit(double p) {
 }
 double logistic(double x) { return 1 / (1 + std::exp(-x)); }
 
-// A bin's mean probability (uniform between its edges, the first from 0, the last to 1).
+// A bin's mean probability (uniform between its edges, the first from 0, the last to 1); only for
+// the bins of probabilities (b <= edges.size()), not the "missing" bin.
 double bin_mean(const Histogram& h, size_t b) {
     const size_t k = h.edges.size();
-    const double lo = std::clamp(b == 0 ? 0.0 : h.edges[b - 1], 0.0, 1.0);
+    const double lo = std::clamp(b == 0 ? 0.0 : h.edges[std::min(b, k) - 1], 0.0, 1.0);
     const double hi = std::clamp(b >= k ? 1.0 : h.edges[b], 0.0, 1.0);
     return std::clamp((lo + hi) / 2, 1e-6, 1 - 1e-6);
 }
@@ -145,7 +146,9 @@ double bin_mean(const Histogram& h, size_t b) {
 std::vector<double> calibration_shift(const Histogram& h, const CalibrationByBin* c, std::mt19937_64* draw) {
     std::vector<double> shift(h.bins(), 0.0);
     if (!c || c->rows.size() != h.bins() || c->positives.size() != h.bins()) return shift;
-    for (size_t b = 0; b < h.bins(); ++b) {
+    // The "missing" bin holds no probability: no shift, and no draw (the draws after it would
+    // otherwise depend on it, and every server instance must give the same interval).
+    for (size_t b = 0; b < h.missing_bin(); ++b) {
         const double m = bin_mean(h, b), k = static_cast<double>(c->positives[b]), n = static_cast<double>(c->rows[b]);
         const double alpha = k + m, beta = n - k + 1 - m;
         double rate = alpha / (alpha + beta);

@@ -294,7 +294,8 @@ expect_fail "synth bad fields" "--fields must be a number from 6 to 1000, not '2
 no_file syn4 "synth bad fields"
 
 for c in keygen train bundle verify predict evaluate publish synth tune; do
-  "$ldx" "$c" --help | grep -q "^Usage: localdx $c" && ok || bad "$c --help"
+  # Read whole before matching: grep -q stops at the first line, and a long help then ends in SIGPIPE.
+  help=$("$ldx" "$c" --help) && grep -q "^Usage: localdx $c" <<<"$help" && ok || bad "$c --help"
 done
 
 checks_done cli
