@@ -149,6 +149,28 @@ function setAttr(el, name, value) {
   else if (el.getAttribute(name) !== String(value)) el.setAttribute(name, String(value));
 }
 
+// A view's words as headings and paragraphs (see the 'document' role below).
+function documentParts(words) {
+  const parts = [];
+  let lines = [];
+  const flush = () => {
+    if (!lines.length) return;
+    const p = document.createElement('p');
+    p.textContent = lines.join('\n');
+    parts.push(p);
+    lines = [];
+  };
+  for (const line of words.split('\n')) {
+    if (line.endsWith('\x1e')) {
+      flush();
+      const h = document.createElement('h3');
+      h.textContent = line.slice(0, -1).trim();
+      parts.push(h);
+    } else lines.push(line);
+  }
+  flush();
+  return parts;
+}
 function update(el, node) {
   const s = node.state || 0;
   // A cell's words are its text; a cell without (cell_begin) holds the elements drawn in it.
@@ -177,9 +199,15 @@ function update(el, node) {
   }
   if (node.role === 'row') setAttr(el, 'aria-rowindex', node.rowindex || null);
   if (node.role === 'document') {
-    // Dear ImGui's text log draws separators as lines of dashes: not words.
+    // Dear ImGui's text log draws separators as lines of dashes: not words. A line the app ended
+    // with its heading mark (\x1e, wasm/app/a11y.h kHeadingMark) is a section title: a heading
+    // one level below the view's, the lines after it paragraphs, so H and the headings list
+    // reach every section.
     const words = (node.value || '').replace(/^-{3,}$/gm, '').replace(/\n{2,}/g, '\n').trim();
-    if (el.textContent !== words) el.textContent = words;
+    if (el.dataset.words !== words) {
+      el.dataset.words = words;
+      el.replaceChildren(...documentParts(words));
+    }
   }
   setAttr(el, 'id', node.anchor ? 'a11y-' + node.anchor : null);
   if (node.anchor) setAttr(el, 'tabindex', '-1');

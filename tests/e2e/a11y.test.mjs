@@ -397,6 +397,10 @@ test('axe-core: no WCAG 2.1 A/AA violation on the Operations view (wide, on a ph
     const card = await page.locator('#a11y section[aria-label="Model card, as text"]').textContent();
     assert.match(card, /AUC-ROC/);
     assert.match(card, /Calibration slope/);
+    // Its section titles are headings a screen reader jumps between (H), one level below the view's.
+    const headings = await page.locator('#a11y section[aria-label="Model card, as text"] h3').allTextContents();
+    for (const h of ['Minimum information', 'Evaluation', 'Explanation method']) assert.ok(headings.includes(h), `heading ${h} in ${JSON.stringify(headings)}`);
+    assert.ok(!(await page.locator('#a11y section[aria-label="Model card, as text"]').textContent()).includes('\x1e'), 'no heading mark read out');
     assert.deepEqual(errors, []);
     await ctx.close();
   }

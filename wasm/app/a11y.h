@@ -109,6 +109,9 @@ void slider(const char* label, const std::string& name, float* v, float min, flo
 // A view's words as one text (the Model card, Validate, Reporting): everything drawn between
 // view_text_begin and view_text_end in the current window, scrolled out of sight or not (Dear
 // ImGui's own text log), readable as a document; call both inside the view's child window.
+// A section title drawn inside it (widgets.h section()) ends its line in the log with
+// kHeadingMark, so the page makes that line a heading a screen reader can jump to (H in Orca).
+inline constexpr char kHeadingMark[] = "\x1e";
 void view_text_begin();
 void view_text_end(const char* key, const std::string& name);
 // Nodes recorded from here on belong to container `id` (a tablist, a table); end with pop_parent.
