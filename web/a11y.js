@@ -149,7 +149,9 @@ function setAttr(el, name, value) {
   else if (el.getAttribute(name) !== String(value)) el.setAttribute(name, String(value));
 }
 
-// A view's words as headings and paragraphs (see the 'document' role below).
+// A view's words as headings and paragraphs (see the 'document' role below); the words each
+// document element shows now.
+const documentWords = new WeakMap();
 function documentParts(words) {
   const parts = [];
   let lines = [];
@@ -204,8 +206,8 @@ function update(el, node) {
     // one level below the view's, the lines after it paragraphs, so H and the headings list
     // reach every section.
     const words = (node.value || '').replace(/^-{3,}$/gm, '').replace(/\n{2,}/g, '\n').trim();
-    if (el.dataset.words !== words) {
-      el.dataset.words = words;
+    if (documentWords.get(el) !== words) {
+      documentWords.set(el, words);
       el.replaceChildren(...documentParts(words));
     }
   }
