@@ -70,6 +70,7 @@ Object.assign(globalThis.localdx, {
   explainClass: (c) => page.M.appExplainClass(c),  // as the result's "class explained" choice (multi-class)
   printResult: () => page.M.appPrint(),  // as the result's Print button
   framesDrawn: () => page.M.appFramesDrawn(),
+  framesRendered: () => page.M.appFramesRendered(),  // of those, the frames that drew into the canvas
   reporting: () => ({ enabled: reportingEnabled(), pending: store.get('pending', {}), queue: store.get('queue', []) }),
   // Reporting, for the tests: send every queued report now (not at its random time), and report
   // the patient held for what-if edits now (as clearing the form does).

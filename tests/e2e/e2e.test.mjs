@@ -415,9 +415,15 @@ test('the UI draws on demand: nothing before the model, an idle page redraws at 
   const idle = (await drawn()) - idle0;
   assert.ok(idle <= 8, `${idle} frames drawn in 3 s of idling (60 per second would be 180)`);
   const before = await drawn();
+  const rendered = () => page.evaluate(() => window.localdx.framesRendered());
+  const renderedBefore = await rendered();
   await page.mouse.move(300, 300);
   await page.mouse.move(320, 310);
   await page.waitForFunction((n) => window.localdx.framesDrawn() > n + 2, before, { timeout: 5000 });
+  await page.waitForTimeout(500);  // the woken frames drawn
+  // The frames woken by the pointer draw what the first of them drew: they are not rendered again.
+  const woken = (await drawn()) - before, renderedWoken = (await rendered()) - renderedBefore;
+  assert.ok(renderedWoken < woken, `${renderedWoken} of ${woken} frames woken by the pointer were rendered (the same frame again is not)`);
   assert.deepEqual(errors, []);
   await ctx.close();
 });

@@ -7,6 +7,9 @@
 #include "app.h"
 
 #include <algorithm>
+#include <cstdint>
+#include <iterator>
+#include <vector>
 
 #include "a11y.h"
 #include "palette.h"
@@ -89,6 +92,49 @@ CanvasSize canvas_size() {
     return {static_cast<int>(css_w * dpr + 0.5), static_cast<int>(css_h * dpr + 0.5)};
 }
 
+// A frame whose draw lists, canvas size and textures are those of the last rendered frame is not
+// rendered again: the canvas keeps showing that frame (a WebGL canvas changes only when drawn
+// into). Without a GPU, each rendered frame costs the page's thread a software rasterisation and
+// a read-back of the whole canvas (60-150 ms here), and most frames woken by input (a key's
+// release, the frames that let ImGui settle) draw exactly what is already shown. Compared byte for
+// byte, not by a hash: a stale frame is never kept by a collision.
+template <typename T>
+void append(std::vector<unsigned char>& out, const T* data, size_t n) {
+    const auto* p = reinterpret_cast<const unsigned char*>(data);
+    out.insert(out.end(), p, p + n * sizeof(T));
+}
+
+bool same_as_last(AppState& s, int fw, int fh) {
+    const ImDrawData* dd = ImGui::GetDrawData();
+    std::vector<unsigned char> now;
+    now.reserve(s.last_rendered.size());
+    const float head[] = {static_cast<float>(fw), static_cast<float>(fh), dd->DisplayPos.x,
+                          dd->DisplayPos.y,       dd->DisplaySize.x,      dd->DisplaySize.y,
+                          dd->FramebufferScale.x, dd->FramebufferScale.y};
+    append(now, head, std::size(head));
+    append(now, &s.textures_made, 1);
+    for (int i = 0; i < dd->CmdListsCount; ++i) {
+        const ImDrawList* list = dd->CmdLists[i];
+        const int sizes[] = {list->VtxBuffer.Size, list->IdxBuffer.Size, list->CmdBuffer.Size};
+        append(now, sizes, std::size(sizes));
+        append(now, list->VtxBuffer.Data, static_cast<size_t>(list->VtxBuffer.Size));
+        append(now, list->IdxBuffer.Data, static_cast<size_t>(list->IdxBuffer.Size));
+        for (const ImDrawCmd& c : list->CmdBuffer) {
+            const float clip[] = {c.ClipRect.x, c.ClipRect.y, c.ClipRect.z, c.ClipRect.w};
+            const uintptr_t refs[] = {reinterpret_cast<uintptr_t>(c.TextureId),
+                                      reinterpret_cast<uintptr_t>(c.UserCallback),
+                                      reinterpret_cast<uintptr_t>(c.UserCallbackData)};
+            const unsigned int counts[] = {c.VtxOffset, c.IdxOffset, c.ElemCount};
+            append(now, clip, std::size(clip));
+            append(now, refs, std::size(refs));
+            append(now, counts, std::size(counts));
+        }
+    }
+    const bool same = now == s.last_rendered;
+    s.last_rendered = std::move(now);
+    return same;
+}
+
 void frame() {
     AppState& s = state();
     const auto [w, h] = canvas_size();
@@ -126,6 +172,8 @@ void frame() {
     ImGui::Render();
     int fw = 0, fh = 0;
     glfwGetFramebufferSize(window, &fw, &fh);
+    if (same_as_last(s, fw, fh)) return;
+    s.frames_rendered += 1;
     glViewport(0, 0, fw, fh);
     glClearColor(palette::kWindowBg.r, palette::kWindowBg.g, palette::kWindowBg.b, 1.0f);
     glClear(GL_COLOR_BUFFER_BIT);

@@ -116,6 +116,7 @@ GlTexture texture_rgba(const std::vector<uint8_t>& rgba, int width, int height) 
     glPixelStorei(GL_UNPACK_ALIGNMENT, 1);
     glTexImage2D(GL_TEXTURE_2D, 0, GL_RGBA, width, height, 0, GL_RGBA, GL_UNSIGNED_BYTE, rgba.data());
     t.id = id;
+    state().textures_made += 1;  // a texture name may be reused with other pixels: the next frame is rendered
     return t;
 }
 
