@@ -484,7 +484,7 @@ TEST(Client, AnImagesResultCarriesItsDescriptorsAndTheReportCountsThem) {
         const std::vector<float> probabilities(count * static_cast<size_t>(im.probability_width), 0.8f);
         const std::vector<float> map(
             first && im.map == MapKind::cam ? count * static_cast<size_t>(im.map_height * im.map_width) : 0, 0.5f);
-        const Json given = core_image_give(*m, job, probabilities, map);
+        const Json given = core_image_give(*m, job, probabilities, map, -1);
         ASSERT_TRUE(given["ok"].get<bool>()) << json_dump(given);
     }
     const Json r = core_image_result(*m, job);
