@@ -79,7 +79,7 @@ std::vector<ImageDescriptors> describe(const Model& m, const std::vector<Pixels>
 //-----------------------------------------------------------------------------
 constexpr int kStreamSources = 5, kPerRound = 20, kRounds = 80;  // 100 images a round, 8,000 a stream
 // A histogram has a figure from kDriftMin / 11 images (each image is counted in one of 11). At
-// 2,000, 11% of clean streams of 4,000 images raised an alert in some round (the brightness and
+// 2,000, 11% of clean streams of 4,000 images raised an alert in some round (mostly brightness and
 // contrast histograms, from randomized response's noise at about 180 images); at 4,000 none of 300.
 constexpr uint64_t kDriftMin = 4000;
 const std::vector<std::string> kImageDriftFlags = {
