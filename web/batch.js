@@ -8,7 +8,7 @@
 'use strict';
 import { page, store, now, today, runtimeWanted, pageProblem } from './page-state.js';
 import { checkTable } from './predict.js';
-import { modelKey, reportingEnabled, fileSeenToday, saveReports } from './reporting.js';
+import { modelKey, reportingEnabled, fileSeenToday, saveReports, reportImage } from './reporting.js';
 
 //-----------------------------------------------------------------------------
 // [SECTION] The worker
@@ -123,6 +123,8 @@ export async function scoreImages(files) {
       reply = { result: pageProblem('page_fault', e.message || e) };
     }
     showImageResult(-1, f.name, reply);
+    // Counted once into the drift report (its descriptors, class and probabilities; never pixels).
+    if (reply.result && reply.result.ok) await reportImage(page.current, reply.result, await f.arrayBuffer());
     results.push({ file: f.name, ...reply.result });
   }
   return results;

@@ -66,9 +66,19 @@ function reportPredictions(used, results) {
   saveReports(key, pending, queued);
 }
 
-// A file's reports are kept only the first time that file is scored that day with that model.
+// An imaging model's images: each image is counted once (its descriptors, predicted class and
+// probabilities: the result's "values", "predicted", "probabilities"), never its pixels; an image
+// opened again the same day is not counted again (fileSeenToday on its bytes).
+export async function reportImage(used, result, bytes) {
+  if (!reportingEnabled() || !result.ok || (await fileSeenToday(used, bytes))) return;
+  reportPredictions(used, [result]);
+}
+
+// A file's reports are kept only the first time that file is scored that day with that model
+// (text, or an image's bytes as an ArrayBuffer).
 export async function fileSeenToday(used, text) {
-  const digest = new Uint8Array(await crypto.subtle.digest('SHA-256', new TextEncoder().encode(text)));
+  const data = typeof text === 'string' ? new TextEncoder().encode(text) : new Uint8Array(text);
+  const digest = new Uint8Array(await crypto.subtle.digest('SHA-256', data));
   const id = modelKey(used) + ':' + Array.from(digest, (b) => b.toString(16).padStart(2, '0')).join('');
   const seen = store.get('files', {});
   const yesterday = new Date(Date.now() - 86400e3).toISOString().slice(0, 10);

@@ -18,6 +18,10 @@ Writes to OUT_DIR:
                   centres and radii in pixels), and PyTorch's side of the parity tests:
                   tensors.f32 (the tensors, float32) and reference.json (probability, cam);
                   reference.csv (image, p_0, p_1), the reference images `localdx bundle` takes
+  descriptors.csv the drift report's descriptors of each training image (drift/image_descriptors.h):
+                  size and the 8-bit image's tensor mean and standard deviation; no header fields
+                  (`localdx bundle --image-descriptors` bins them into the bundle's reference)
+  drift/          400 further held-out images (PNG) for the drift simulation test
   schema.json     models/opacity-demo/schema.json with "image.training": the mean and standard
                   deviation of each training image's tensor, summarised (min, max, mean, sd) for
                   the core's out-of-distribution warning (docs/imaging.md)
@@ -33,6 +37,7 @@ import torch.nn as nn
 
 SIZE = 224
 MEAN, STD = 0.5, 0.25
+DRIFT_IMAGES = 400
 
 
 def draw(rng, positive):
@@ -97,7 +102,19 @@ def main():
     torch.set_num_threads(max(1, os.cpu_count() or 1))
     rng = np.random.default_rng(a.seed)
     labels = rng.integers(0, 2, a.images)
-    xs = np.concatenate([tensor(draw(rng, bool(l))[0]) for l in labels])
+    xs, descriptors = [], []
+    for l in labels:
+        img = draw(rng, bool(l))[0]
+        xs.append(tensor(img))
+        # The drift report's descriptors of this image as a browser reads it (an 8-bit PNG, no
+        # DICOM header): its size and its tensor's mean and standard deviation.
+        t8 = tensor(np.clip(np.round(img * 255), 0, 255) / 255.0).astype(np.float64)
+        descriptors.append((SIZE, SIZE, float(t8.mean()), float(t8.std())))
+    xs = np.concatenate(xs)
+    with open(os.path.join(a.out, "descriptors.csv"), "w") as f:
+        f.write("modality,body_part,view,rows,columns,pixel_spacing,bits_stored,mean,std\n")
+        for rows, cols, mean, std in descriptors:
+            f.write(f",,,{rows},{cols},,,{mean!r},{std!r}\n")
     # What the core compares an image with (imaging/image_input.h, Scope): per training image, the
     # mean and the standard deviation of its tensor, summarised over the training images.
     per_image = {"mean": xs.astype(np.float64).mean(axis=(1, 2, 3)), "std": xs.astype(np.float64).std(axis=(1, 2, 3))}
@@ -180,6 +197,15 @@ def main():
         f.write("image,p_0,p_1\n")
         for name, p in zip(refs["name"], refs["probability"]):
             f.write(f"{name}.png,{1 - p!r},{p!r}\n")
+    # Further held-out images for the drift simulation (tests/server/test_image_drift.cpp): a clean
+    # stream drawn by the same generator, which the test also shifts in brightness, contrast and
+    # pixel spacing.
+    os.makedirs(os.path.join(a.out, "drift"), exist_ok=True)
+    drift_rng = np.random.default_rng(a.seed + 2000)
+    for i in range(DRIFT_IMAGES):
+        img, _ = draw(drift_rng, i % 2 == 1)
+        png8 = np.clip(np.round(img * 255), 0, 255).astype(np.uint8)
+        Image.fromarray(png8, "L").save(os.path.join(a.out, "drift", f"stream-{i:03d}.png"))
     torch.save(model.state_dict(), os.path.join(a.out, "model.pt"))  # for scripts/bench's PyTorch reference
     with open(os.path.join(a.out, "metrics.json"), "w") as f:
         json.dump({"held_out_accuracy": accuracy, "images": a.images, "epochs": a.epochs}, f)

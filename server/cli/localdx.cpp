@@ -69,7 +69,7 @@ int main(int argc, char** argv) {
         {"bundle",
          kBundleHelp,
          {"--schema", "--model", "--card", "--reference", "--name", "--version", "--key", "--out", "--expires-days",
-          "--background", "--permutations"},
+          "--background", "--permutations", "--image-descriptors"},
          {},
          cmd_bundle},
         {"verify", kVerifyHelp, {"--trust", "--min-version"}, {}, cmd_verify},

@@ -223,8 +223,9 @@ Result<Json> drift_json(HttpServer::State& s, const std::string& name, int64_t v
         return x;
     };
     Json fields = Json::array();
-    for (size_t f = 0; f < m.schema.fields.size(); ++f)
-        fields.push_back(compared(m.reference.fields[f], "field:" + std::to_string(f), "field"));
+    // The schema's fields, then an imaging model's image descriptors ("image.contrast"...).
+    for (size_t f = 0; f < m.reference.inputs(); ++f)
+        fields.push_back(compared(m.reference.input(f), "field:" + std::to_string(f), "field"));
     // The model's outputs: each class's probability, or a regression's predicted value.
     Json outputs = Json::array();
     for (size_t c = 0; c < m.reference.classes.size(); ++c)
@@ -318,8 +319,8 @@ Result<Json> drift_history_json(HttpServer::State& s, const std::string& name, i
             return x;
         };
         Json fields = Json::array(), outputs = Json::array();
-        for (size_t f = 0; f < m.schema.fields.size(); ++f)
-            fields.push_back(compared(m.reference.fields[f], "field:" + std::to_string(f), "field"));
+        for (size_t f = 0; f < m.reference.inputs(); ++f)
+            fields.push_back(compared(m.reference.input(f), "field:" + std::to_string(f), "field"));
         for (size_t c = 0; c < m.reference.classes.size(); ++c)
             outputs.push_back(compared(m.reference.classes[c], "probability:" + std::to_string(c), "output"));
         periods.push_back(

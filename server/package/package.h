@@ -30,9 +30,12 @@ struct PackageInput {
     std::optional<std::string> card_json;  // model card text (and metrics, from `localdx train`)
     std::optional<std::string> reference;  // reference.json from `localdx train`, or a CSV of rows
     std::string reference_dir;             // imaging models: the folder the reference CSV's files are named from
-    Manifest manifest;                     // name, version, created, expires (members filled in)
-    size_t background_rows = 32;           // non-tree models: background sample of the explainer
-    int permutations = 4;                  // non-tree models: permutations per background row (even)
+    // Imaging models: the training images' descriptors (drift/image_descriptors.h, the CSV); without
+    // it the reference images' descriptors make the drift report's reference histograms.
+    std::optional<std::string> image_descriptors;
+    Manifest manifest;            // name, version, created, expires (members filled in)
+    size_t background_rows = 32;  // non-tree models: background sample of the explainer
+    int permutations = 4;         // non-tree models: permutations per background row (even)
 };
 
 //-----------------------------------------------------------------------------

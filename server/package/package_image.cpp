@@ -2,7 +2,7 @@
 //
 // Index of this file
 //   [SECTION] The model's tensors (input, probabilities, map)
-//   [SECTION] Reference images (drift histograms, the load-time check)
+//   [SECTION] Reference images (drift histograms, the load-time check, image descriptors)
 //   [SECTION] Packaging
 //
 // The ONNX model takes the schema's tensor [N, C, H, W]; its probabilities are an output
@@ -17,6 +17,7 @@
 
 #include "csv/csv.h"
 #include "drift/histogram.h"
+#include "drift/image_descriptors.h"
 #include "imaging/image_model.h"
 #include "imaging/preprocess.h"
 #include "imaging/raster.h"
@@ -100,11 +101,14 @@ struct ReferenceImages {
     std::vector<double> probabilities;  // rows x K, the author's
     std::vector<float> check;           // the first images' tensors
     int check_images = 0;
+    std::vector<double> descriptors;  // describe: every image's (rows x kImageDescriptors)
 };
 
 constexpr int kCheckImages = 4;
 
-Result<ReferenceImages> reference_images(const PackageInput& in, const Schema& schema) {
+// describe: every image is decoded for its descriptors (no --image-descriptors CSV of the training
+// images was given), not only the check images.
+Result<ReferenceImages> reference_images(const PackageInput& in, const Schema& schema, bool describe) {
     auto table = csv_parse(*in.reference);
     if (!table) return table.problems();
     const auto column = [&](const std::string& name) -> int {
@@ -148,7 +152,7 @@ Result<ReferenceImages> reference_images(const PackageInput& in, const Schema& s
                 "bad_value",
                 "row " + std::to_string(row) + ": the probabilities add up to " + std::to_string(sum) + ", not 1", "p_",
                 row);
-        if (r.check_images >= kCheckImages) continue;
+        if (r.check_images >= kCheckImages && !describe) continue;
         const std::string path = (std::filesystem::path(in.reference_dir) / name).string();
         auto bytes = file_read(path, size_t{1} << 30);
         if (!bytes) return bytes.problems();
@@ -160,6 +164,11 @@ Result<ReferenceImages> reference_images(const PackageInput& in, const Schema& s
         if (!pixels) return problem(pixels.error().code, name + ": " + pixels.error().message, "image", row);
         auto tensor = image_tensor(im, *pixels);
         if (!tensor) return problem(tensor.error().code, name + ": " + tensor.error().message, "image", row);
+        if (describe) {
+            const ImageDescriptors d = image_descriptors(im, *pixels, *tensor);
+            r.descriptors.insert(r.descriptors.end(), d.begin(), d.end());
+        }
+        if (r.check_images >= kCheckImages) continue;
         r.check.insert(r.check.end(), tensor->data.begin(), tensor->data.end());
         ++r.check_images;
     }
@@ -215,13 +224,25 @@ Result<Package> package_image(const PackageInput& in, Schema schema, const OnnxI
     if (!in.reference || in.reference->empty())
         return problem("missing_reference",
                        "--reference is required: a CSV of image files with your model's probabilities for them");
-    auto refs = reference_images(in, schema);
+    auto refs = reference_images(in, schema, !in.image_descriptors);
     if (!refs) return refs.problems();
     model->check_images = refs->check_images;
     model->check_probabilities.assign(refs->probabilities.begin(),
                                       refs->probabilities.begin() + refs->check_images * schema.num_classes());
-    const Reference reference = reference_build(schema, {}, refs->probabilities);
+    Reference reference = reference_build(schema, {}, refs->probabilities);
     const ImageInput& im = *schema.image;
+    // The drift report's image descriptors: the training images' (the model build's CSV), else the
+    // reference images'.
+    if (in.image_descriptors) {
+        auto rows = image_descriptors_from_csv(im, *in.image_descriptors);
+        if (!rows) return rows.problems();
+        reference.image = image_reference_histograms(im, *rows);
+        log("image descriptors of " + std::to_string(rows->size() / kImageDescriptors) + " training images");
+    } else {
+        reference.image = image_reference_histograms(im, refs->descriptors);
+        log("image descriptors of the " + std::to_string(reference.rows) +
+            " reference images (no --image-descriptors of the training images given)");
+    }
     if (model->map == MapKind::cam)
         log("imaging model: class activation map from output '" + model->map_output + "' (" +
             std::to_string(model->map_height) + " x " + std::to_string(model->map_width) + ")");

@@ -11,6 +11,7 @@
 #include "conformal/conformal.h"
 #include "csv/csv.h"
 #include "bundle/models_index.h"
+#include "drift/image_descriptors.h"
 #include "drift/report.h"
 #include "explain/points.h"
 #include "record/fhir.h"
@@ -771,9 +772,11 @@ ImageStart image_start(const LoadedModel& lm, ImageFormat format, const Result<P
     if (auto unlike = image_unlike_training(*m.schema.image, *tensor)) scope.warnings.push_back(*unlike);
     auto display = image_display(*m.schema.image, *pixels);
     if (!display) return image_refused(display.problems());
+    const ImageDescriptors descriptors = image_descriptors(*m.schema.image, *pixels, *tensor);
     ImageStart s;
     s.job = image_job_start(std::move(*tensor));
     s.job->warnings = std::move(scope.warnings);
+    s.job->descriptors.assign(descriptors.begin(), descriptors.end());
     s.display = std::move(*display);
     s.header = Json{{"modality", pixels->modality}, {"body_part", pixels->body_part}, {"view", pixels->view},
                     {"frames", pixels->frames},     {"width", pixels->width},         {"height", pixels->height}};
@@ -852,8 +855,12 @@ Json core_image_result(const LoadedModel& lm, const ImageJob& job) {
     Json names = Json::array();
     for (const auto& c : classes) names.push_back(c.name);
     const auto label = [&](int k) { return classes[static_cast<size_t>(k)].label; };
+    // The drift report's values of the image (its descriptors; null: not given), for core_report_add.
+    Json values = Json::array();
+    for (const double v : job.descriptors) values.push_back(std::isnan(v) ? Json(nullptr) : Json(v));
     return Json{{"ok", true},
                 {"probabilities", job.probabilities},
+                {"values", values},
                 {"classes", names},
                 {"predicted", job.predicted},
                 {"label", label(job.predicted)},

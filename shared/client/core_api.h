@@ -247,7 +247,8 @@ std::vector<float> core_image_inputs(const LoadedModel& m, const ImageJob& job, 
 // The outputs for the inputs last asked for: {"ok": true, "pending": n} or {"ok": false, "problems"}.
 Json core_image_give(const LoadedModel& m, ImageJob& job, std::span<const float> probabilities,
                      std::span<const float> map, int explained);
-// {"ok": true, "probabilities", "classes", "predicted", "label", "explained", "explained_label",
+// {"ok": true, "probabilities", "values" (the image's descriptors for the drift report,
+// drift/image_descriptors.h; null: not given), "classes", "predicted", "label", "explained", "explained_label",
 //  "map": {"kind", "height", "width", "values", "peak", "runs"}, "deletion": {"ranked", "random",
 //  "ranked_area", "random_area"}, "runs"}; or {"ok": false, ...} while runs are pending.
 Json core_image_result(const LoadedModel& m, const ImageJob& job);

@@ -4,6 +4,8 @@
 #include <algorithm>
 #include <cmath>
 
+#include "drift/image_descriptors.h"
+
 namespace ldx {
 
 //-----------------------------------------------------------------------------
@@ -127,7 +129,13 @@ Json reference_to_json(const Reference& r) {
     Json fields = Json::array(), classes = Json::array();
     for (const auto& h : r.fields) fields.push_back(hist(h));
     for (const auto& h : r.classes) classes.push_back(hist(h));
-    return Json{{"format", "localdx-reference/1"}, {"rows", r.rows}, {"fields", fields}, {"classes", classes}};
+    Json j{{"format", "localdx-reference/1"}, {"rows", r.rows}, {"fields", fields}, {"classes", classes}};
+    if (!r.image.empty()) {
+        Json image = Json::array();
+        for (const auto& h : r.image) image.push_back(hist(h));
+        j["image"] = image;
+    }
+    return j;
 }
 
 Result<Reference> reference_from_json(const Json& j, const Schema& schema) {
@@ -170,6 +178,17 @@ Result<Reference> reference_from_json(const Json& j, const Schema& schema) {
         Histogram h;
         if (!read(x, h)) return bad("a class probability histogram is malformed");
         r.classes.push_back(std::move(h));
+    }
+    if (schema.image) {
+        if (!j.contains("image") || !j["image"].is_array() || j["image"].size() != kImageDescriptors)
+            return bad("an imaging model needs the histograms of its training images' descriptors (" +
+                       std::to_string(kImageDescriptors) + "); build the bundle again with this version of localdx");
+        for (size_t k = 0; k < kImageDescriptors; ++k) {
+            Histogram h;
+            if (!read(j["image"][k], h) || h.name != kImageDescriptorNames[k])
+                return bad("the histogram of " + std::string(kImageDescriptorNames[k]) + " is malformed");
+            r.image.push_back(std::move(h));
+        }
     }
     return r;
 }

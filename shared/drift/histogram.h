@@ -61,7 +61,14 @@ struct Reference {
     std::vector<Histogram> fields;   // one per schema field, in schema order
     std::vector<Histogram> classes;  // one per class: P(class) in 10 equal bins [0.1, ..., 0.9];
                                      // regression: one, the predicted value in quantile bins of training
+    // An imaging task: the descriptors of the training images (drift/image_descriptors.h), in the
+    // order of kImageDescriptorNames; empty for a tabular task.
+    std::vector<Histogram> image;
     uint64_t rows = 0;
+
+    // The histograms a report counts per input: the schema's fields, then the image descriptors.
+    size_t inputs() const { return fields.size() + image.size(); }
+    const Histogram& input(size_t i) const { return i < fields.size() ? fields[i] : image[i - fields.size()]; }
 };
 
 // values: row-major rows x schema.fields (as record_prepare gives them); probabilities: row-major
@@ -69,6 +76,8 @@ struct Reference {
 // alone) counts its rows from the probabilities.
 Reference reference_build(const Schema& schema, std::span<const double> values, std::span<const double> probabilities,
                           int bins = 10);
+// "image" (the descriptors' histograms) is written for an imaging task and required when reading
+// one: a bundle built before image drift existed is refused with the advice to build it again.
 Json reference_to_json(const Reference& r);
 Result<Reference> reference_from_json(const Json& j, const Schema& schema);
 

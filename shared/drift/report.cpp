@@ -2,10 +2,12 @@
 #include "drift/report.h"
 
 #include <algorithm>
-#include <numeric>
 #include <cmath>
+#include <limits>
+#include <numeric>
 
 #include "bundle/crypto.h"
+#include "drift/image_descriptors.h"
 
 namespace ldx {
 
@@ -31,9 +33,9 @@ ReportBuilder report_builder(const Schema& schema, const Reference& reference, s
     b.report.day = std::move(day);
     b.report.epsilon = schema.privacy.epsilon;
     b.counting = schema.privacy.counting;
-    for (const auto& h : reference.fields) {
-        b.report.field_names.push_back(h.name);
-        b.report.fields.emplace_back(h.bins(), 0);
+    for (size_t i = 0; i < reference.inputs(); ++i) {  // the schema's fields, then an image's descriptors
+        b.report.field_names.push_back(reference.input(i).name);
+        b.report.fields.emplace_back(reference.input(i).bins(), 0);
     }
     // Regression has no predicted class: its value histogram is the output's.
     b.report.predicted.assign(schema.outputs.regression() ? 0 : reference.classes.size(), 0);
@@ -45,14 +47,15 @@ void report_add(ReportBuilder& b, std::span<const double> values, std::span<cons
                 std::mt19937_64& rng) {
     const Reference& ref = *b.reference;
     const double eps = b.report.epsilon;
-    const size_t nf = ref.fields.size(), nc = ref.classes.size(), np = b.report.predicted.empty() ? 0 : 1;
+    const size_t nf = ref.inputs(), nc = ref.classes.size(), np = b.report.predicted.empty() ? 0 : 1;
     const size_t histograms = nf + np + nc;
-    // Histogram j: a field (j < nf), the predicted class (j == nf, not for regression), a class's
-    // probability or the predicted value.
+    // Histogram j: a field or an image descriptor (j < nf; a value not given is missing), the
+    // predicted class (j == nf, not for regression), a class's probability or the predicted value.
     auto count = [&](size_t j) {
         if (j < nf) {
-            const Histogram& h = ref.fields[j];
-            ++b.report.fields[j][randomize(histogram_bin(h, values[j]), h.bins(), eps, rng)];
+            const Histogram& h = ref.input(j);
+            const double v = j < values.size() ? values[j] : std::numeric_limits<double>::quiet_NaN();
+            ++b.report.fields[j][randomize(histogram_bin(h, v), h.bins(), eps, rng)];
         } else if (j < nf + np) {
             ++b.report.predicted[randomize(static_cast<size_t>(predicted), nc, eps, rng)];
         } else {
@@ -223,13 +226,17 @@ Result<MetricsReport> report_parse(std::string_view body, const Schema& schema, 
     uint64_t total = 0;
     const Json& fields = (*j).contains("fields") ? (*j)["fields"] : Json();
     if (!fields.is_object()) return problem("bad_report", "must be an object of field: counts", "fields");
-    if (fields.size() != schema.fields.size())
+    // The schema's fields, then an imaging task's descriptors (reference.inputs()).
+    if (fields.size() != reference.inputs())
         return problem("bad_report",
-                       "must hold exactly the schema's " + std::to_string(schema.fields.size()) + " fields", "fields");
-    for (size_t f = 0; f < schema.fields.size(); ++f) {
-        const std::string& name = schema.fields[f].name;
+                       schema.image
+                           ? "must hold exactly the " + std::to_string(reference.inputs()) + " image descriptors"
+                           : "must hold exactly the schema's " + std::to_string(schema.fields.size()) + " fields",
+                       "fields");
+    for (size_t f = 0; f < reference.inputs(); ++f) {
+        const std::string& name = reference.input(f).name;
         if (!fields.contains(name)) return problem("bad_report", "is missing", "fields." + name);
-        auto c = counts(fields[name], reference.fields[f].bins(), r.n, every, total, "fields." + name);
+        auto c = counts(fields[name], reference.input(f).bins(), r.n, every, total, "fields." + name);
         if (!c) return c.problems();
         r.field_names.push_back(name);
         r.fields.push_back(std::move(*c));
@@ -302,7 +309,8 @@ FieldDrift drift_compare(const std::string& field, std::span<const uint64_t> ref
 }
 
 size_t report_histograms(const Schema& schema) {
-    return schema.fields.size() + (schema.outputs.regression() ? 0 : 1) + static_cast<size_t>(schema.num_outputs());
+    return schema.fields.size() + (schema.image ? kImageDescriptors : 0) + (schema.outputs.regression() ? 0 : 1) +
+           static_cast<size_t>(schema.num_outputs());
 }
 
 double report_epsilon_per_patient(const Schema& schema) {

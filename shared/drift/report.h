@@ -45,9 +45,10 @@ struct MetricsReport {
     std::vector<std::vector<uint64_t>> probabilities;  // per class: counts per probability bin
 };
 
-// A report holds H randomized histograms: every input field, the predicted class, the probability
-// of each class.
-size_t report_histograms(const Schema& schema);  // H: fields + predicted class + one per class
+// A report holds H randomized histograms: every input field (an imaging task: each image
+// descriptor, drift/image_descriptors.h), the predicted class, the probability of each class.
+// In the JSON, an image's descriptors are entries of "fields" ("image.contrast": counts).
+size_t report_histograms(const Schema& schema);  // H: fields (or descriptors) + predicted class + one per class
 // What a patient counted in a report spends (schema.h, Privacy): epsilon when each patient is in
 // one histogram, H x epsilon when in every one.
 double report_epsilon_per_patient(const Schema& schema);
@@ -64,6 +65,7 @@ inline constexpr uint64_t kMaxReportPredictions = 5000;
 //-----------------------------------------------------------------------------
 // The browser keeps one accumulator per model version; add() takes the validated values and
 // probabilities of one prediction (already randomized inside, so the true bins are never stored).
+// An imaging task's values are the image's descriptors (image_descriptors.h, NaN: not given).
 struct ReportBuilder {
     MetricsReport report;
     const Reference* reference = nullptr;

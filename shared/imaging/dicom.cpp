@@ -498,6 +498,15 @@ Result<Pixels> dicom_decode(std::string_view bytes, int frame) {
     p->modality = text_of(ds, DCM_Modality);
     p->body_part = text_of(ds, DCM_BodyPartExamined);
     p->view = text_of(ds, DCM_ViewPosition);
+    for (const DcmTagKey& tag : {DCM_PixelSpacing, DCM_ImagerPixelSpacing}) {
+        Float64 row = 0, column = 0;
+        if (ds.findAndGetFloat64(tag, row, 0).good() && ds.findAndGetFloat64(tag, column, 1).good() && row > 0 &&
+            column > 0) {
+            p->pixel_spacing = 0.5 * (row + column);
+            break;
+        }
+    }
+    p->bits_stored = layout->stored;
     return p;
 }
 

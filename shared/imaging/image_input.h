@@ -88,6 +88,11 @@ struct Pixels {
     int frames = 1;                               // frames in the file; values hold the one chosen
     // What a clinician may see of the header: nothing that names or dates the patient.
     std::string modality, body_part, view;
+    // Acquisition, for the drift report's coarse bins (drift/image_descriptors.h): the mean of the
+    // row and column spacing in mm (PixelSpacing, else ImagerPixelSpacing) and BitsStored; 0 when
+    // the file does not give them (PNG and JPEG never do).
+    double pixel_spacing = 0;
+    int bits_stored = 0;
 };
 
 // A DICOM decoder: frame `frame` (0-based) of the file in `bytes`. The core never calls a DICOM

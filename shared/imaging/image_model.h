@@ -98,6 +98,9 @@ struct ImageJob {
     // Shown above the result: the clinician to confirm what the image is, or an image unlike the
     // training images (image_input.h, Scope). Set by whoever starts the job.
     std::vector<Problem> warnings;
+    // What the drift report counts of the image (drift/image_descriptors.h; NaN: not given). Set by
+    // whoever starts the job.
+    std::vector<double> descriptors;
 };
 
 // Starts a job for a preprocessed tensor (imaging/preprocess.h).

@@ -452,6 +452,51 @@ test('imaging privacy: scoring images sends nothing: no request carries pixels o
   await ctx.close();
 });
 
+test('imaging drift report: 13 images scored are counted once each (two opened again are not) into reports of their descriptors that the server takes; no pixels, no header values leave', async () => {
+  const ctx = await browser.newContext({ viewport: { width: 1280, height: 800 } });
+  const requests = [];
+  ctx.on('request', (req) => requests.push({ url: req.url(), method: req.method(), headers: req.headers(), body: req.postDataBuffer() || Buffer.alloc(0) }));
+  const { page } = await openApp(browser, server.base, { model: 'opacity-demo', context: ctx });
+  // k = 10: thirteen images make a complete report and 3 pending; the first two opened again are not counted again.
+  const files = [...Array.from({ length: 12 }, (_, i) => `synthetic-${String(i).padStart(3, '0')}.png`), 'synthetic-001.dcm'];
+  let chooser = await chooseFileWith(page, ['imaging', 'open_button']);
+  await chooser.setFiles(files.map(imageFile));
+  await page.waitForFunction((n) => window.localdx.viewState().imaging.images.length === n, files.length, { timeout: 120000 });
+  chooser = await chooseFileWith(page, ['imaging', 'open_button']);
+  await chooser.setFiles(files.slice(0, 2).map(imageFile));
+  await page.waitForFunction(() => window.localdx.viewState().imaging.images.length === 2, null, { timeout: 60000 });
+  await page.waitForTimeout(500);
+  const rep = await page.evaluate(() => window.localdx.reporting());
+  assert.equal(rep.queue.length, 1, 'a complete report of the first 10 images is queued');
+  assert.equal(rep.queue[0].report.n, 10);
+  const pending = Object.values(rep.pending);
+  assert.equal(pending.length, 1);
+  assert.equal(pending[0].n, 3, 'the other 3 images wait; the 2 opened again are not counted twice');
+  assert.equal(requests.filter((r) => r.url.endsWith('/api/v1/metrics')).length, 0, 'nothing is sent before its random time');
+  assert.deepEqual(await page.evaluate(() => { const p = window.localdx.model().privacy; return [p.histograms, p.epsilon_per_patient]; }), [11, 2]);
+  await page.evaluate(() => window.localdx.flushReports());
+  await page.waitForFunction(() => window.localdx.reporting().queue.length === 0, null, { timeout: 15000 });
+  const sent = requests.filter((r) => r.url.endsWith('/api/v1/metrics'));
+  assert.equal(sent.length, 1, 'the report was sent (and taken: the queue is empty only after a 2xx)');
+  const report = JSON.parse(sent[0].body.toString('utf8'));
+  assert.deepEqual(Object.keys(report).sort(), ['day', 'epsilon', 'fields', 'model', 'n', 'predicted', 'probabilities', 'version']);
+  assert.deepEqual(Object.keys(report.fields).sort(), ['image.bits_stored', 'image.body_part', 'image.contrast', 'image.mean_intensity', 'image.modality', 'image.pixel_spacing', 'image.size', 'image.view']);
+  const counts = [...Object.values(report.fields), report.predicted, ...report.probabilities].flat();
+  assert.ok(counts.every((c) => Number.isInteger(c) && c >= 0), 'only whole counts');
+  assert.equal(counts.reduce((a, b) => a + b, 0), 10, 'each image counted once, in one histogram');
+  const dicom = readFileSync(imageFile('synthetic-001.dcm'));
+  const pixels = dicom.subarray(dicom.length - 4096).toString('latin1');
+  for (const r of requests) {
+    assert.equal(new URL(r.url).origin, server.base, `request to another origin: ${r.url}`);
+    const all = r.url + JSON.stringify(r.headers) + r.body.toString('latin1');
+    for (const m of MARKERS) assert.ok(!all.includes(m), `header value ${m} in ${r.method} ${r.url}`);
+    assert.ok(!all.includes(pixels.slice(0, 256)), `pixel data in ${r.method} ${r.url}`);
+  }
+  assert.ok(sent[0].body.length < 2048, `the report is ${sent[0].body.length} bytes: counts only`);
+  console.log(`# imaging drift report: ${requests.length} requests audited; the report sent: ${sent[0].body.length} bytes, n = ${report.n}`);
+  await ctx.close();
+});
+
 test('imaging offline: after one visit the page reloads with the network off and scores an image', async () => {
   const ctx = await browser.newContext({ viewport: { width: 1280, height: 800 } });
   const { page } = await openApp(browser, server.base, { model: 'opacity-demo', context: ctx });

@@ -13,6 +13,7 @@
 #include "client/core_api.h"
 #include "client/page_words.h"
 #include "imaging/dicom.h"
+#include "drift/image_descriptors.h"
 #include "drift/report.h"
 #include "support.h"
 
@@ -455,6 +456,62 @@ TEST(Client, TheDicomDecoderIsHandedInAndWithoutOneDicomIsRefusedWithTheReason) 
     EXPECT_EQ(other.header["frames"], 3);
     EXPECT_EQ(other.header["frame"], 2);
     EXPECT_EQ(other.header["view"], "PA");
+}
+
+// An image's drift values, as the page sends them to the report (web/reporting.js reportImage):
+// the result carries the image's descriptors (no pixels), and core_report_add counts them under
+// the image descriptors' names.
+Result<Pixels> chest_pa_spaced(std::string_view bytes, int frame) {
+    auto p = chest_pa(bytes, frame);
+    p->pixel_spacing = 0.14;
+    p->bits_stored = 12;
+    return p;
+}
+
+TEST(Client, AnImagesResultCarriesItsDescriptorsAndTheReportCountsThem) {
+    auto m = load("opacity-demo");
+    ASSERT_TRUE(m && m->model.imaging);
+    ImageStart s = core_image_start_dicom(*m, &chest_pa_spaced, "any bytes", 0);
+    ASSERT_TRUE(s.job) << json_dump(s.error);
+    ImageJob& job = *s.job;
+    const ImageModel& im = *m->model.imaging;
+    const ImageInput& in = *m->model.schema.image;
+    const size_t image_size = static_cast<size_t>(in.channels * in.height * in.width);
+    while (core_image_pending(*m, job) > 0) {
+        const bool first = job.stage == ImageJob::Stage::image;
+        const size_t count = core_image_inputs(*m, job, kMaxImagesPerRun).size() / image_size;
+        ASSERT_GT(count, 0u);
+        const std::vector<float> probabilities(count * static_cast<size_t>(im.probability_width), 0.8f);
+        const std::vector<float> map(
+            first && im.map == MapKind::cam ? count * static_cast<size_t>(im.map_height * im.map_width) : 0, 0.5f);
+        const Json given = core_image_give(*m, job, probabilities, map, -1);
+        ASSERT_TRUE(given["ok"].get<bool>()) << json_dump(given);
+    }
+    const Json r = core_image_result(*m, job);
+    ASSERT_TRUE(r["ok"].get<bool>()) << json_dump(r);
+    const Json& v = r.at("values");
+    ASSERT_EQ(v.size(), kImageDescriptors);
+    EXPECT_EQ(v[0], 0.0);  // OT, CHEST, PA: the demonstration's listed values
+    EXPECT_EQ(v[1], 0.0);
+    EXPECT_EQ(v[2], 0.0);
+    EXPECT_EQ(v[3], 64.0);
+    EXPECT_EQ(v[4], 0.14);
+    EXPECT_EQ(v[5], 12.0);
+    EXPECT_TRUE(v[6].is_number() && v[7].is_number());
+    const Json added = core_report_add(*m, "", json_dump(r), "2026-12-05", 1);
+    const Json& pending = added.at("pending");
+    ASSERT_TRUE(pending.is_object()) << json_dump(added);
+    EXPECT_EQ(pending["n"], 1);
+    ASSERT_EQ(pending["fields"].size(), kImageDescriptors);
+    uint64_t counted = 0;
+    for (const auto& [name, counts] : pending["fields"].items()) {
+        EXPECT_EQ(name.rfind("image.", 0), 0u) << name;
+        for (const auto& c : counts) counted += c.get<uint64_t>();
+    }
+    for (const auto& c : pending["predicted"]) counted += c.get<uint64_t>();
+    for (const auto& h : pending["probabilities"])
+        for (const auto& c : h) counted += c.get<uint64_t>();
+    EXPECT_EQ(counted, 1u);  // the image counted once, in one histogram
 }
 
 // The page asks the core which decoder an image file goes to, from its first bytes; a format the

@@ -9,6 +9,7 @@
 
 #include "drift/estimate.h"
 #include "drift/histogram.h"
+#include "drift/image_descriptors.h"
 #include "drift/report.h"
 #include "metrics/evaluation.h"
 #include "schema/schema.h"
@@ -681,6 +682,66 @@ TEST(DriftEstimate, IntervalCoverageFollowsWherePredictionsFall) {
     EXPECT_GE(held * 10, days * 9);
     EXPECT_NEAR(baseline_estimate, card, 0.03);
     EXPECT_LT(shifted_estimate, card - 0.05);  // the shift to wider errors shows
+}
+// An imaging model's report: the image descriptors' histograms in the bundle's reference (from
+// the model build's CSV), in every report and read back by the server's parser.
+TEST(Drift, ImagingReferenceAndReportCarryTheImageDescriptors) {
+    auto schema = schema_parse(test::read_file(LOCALDX_SOURCE_DIR "/models/opacity-demo/schema.json"));
+    ASSERT_TRUE(schema) << schema.error().describe();
+    std::string csv = "modality,body_part,view,rows,columns,pixel_spacing,bits_stored,mean,std\n";
+    for (int i = 0; i < 100; ++i)
+        csv += ",,,224,224,,," + std::to_string(-1 + i / 50.0) + "," + std::to_string(0.5 + i / 200.0) + "\n";
+    auto rows = image_descriptors_from_csv(*schema->image, csv);
+    ASSERT_TRUE(rows) << rows.error().describe();
+    ASSERT_EQ(rows->size(), 100 * kImageDescriptors);
+    std::vector<double> probabilities;
+    for (int i = 0; i < 100; ++i) probabilities.insert(probabilities.end(), {1 - i / 100.0, i / 100.0});
+    Reference ref = reference_build(*schema, {}, probabilities);
+    ref.image = image_reference_histograms(*schema->image, *rows);
+    ASSERT_EQ(ref.image.size(), kImageDescriptors);
+    EXPECT_EQ(ref.image[0].name, "image.modality");
+    EXPECT_EQ(ref.image[0].bins(), 3u);  // OT, any other modality, not given
+    EXPECT_EQ(ref.image[0].counts[ref.image[0].missing_bin()], 100u);
+    EXPECT_EQ(ref.image[3].counts[0], 100u);                           // 224 pixels a side: the first size bin
+    EXPECT_EQ(ref.image[4].counts[ref.image[4].missing_bin()], 100u);  // no pixel spacing given
+    EXPECT_EQ(ref.image[6].edges.size(), 4u);                          // 5 bins of equal mass
+    for (size_t b = 0; b < 5; ++b) EXPECT_EQ(ref.image[6].counts[b], 20u);
+    // The bundle's JSON: read back equal; without the descriptors an imaging reference is refused.
+    const Json j = reference_to_json(ref);
+    auto back = reference_from_json(j, *schema);
+    ASSERT_TRUE(back) << back.error().describe();
+    EXPECT_EQ(back->image[7].edges, ref.image[7].edges);
+    Json old = j;
+    old.erase("image");
+    auto refused = reference_from_json(old, *schema);
+    ASSERT_FALSE(refused);
+    EXPECT_NE(refused.error().message.find("build the bundle again"), std::string::npos) << refused.error().message;
+    // A report: each image counted once, in one of 8 + 1 + 2 histograms.
+    EXPECT_EQ(report_histograms(*schema), kImageDescriptors + 3);
+    ReportBuilder b = report_builder(*schema, ref, "opacity-demo", 1, "2026-12-05");
+    std::mt19937_64 rng(5);
+    for (int i = 0; i < 50; ++i) {
+        const std::vector<double> d(rows->begin() + i * kImageDescriptors, rows->begin() + (i + 1) * kImageDescriptors);
+        report_add(b, d, std::vector<double>{0.7, 0.3}, 0, rng);
+    }
+    const Json sent = report_to_json(b.report);
+    ASSERT_TRUE(sent["fields"].contains("image.contrast"));
+    EXPECT_EQ(sent["fields"].size(), kImageDescriptors);
+    auto parsed = report_parse(sent.dump(), *schema, ref);
+    ASSERT_TRUE(parsed) << parsed.error().describe();
+    EXPECT_EQ(parsed->n, 50u);
+    Json missing = sent;
+    missing["fields"].erase("image.view");
+    auto bad = report_parse(missing.dump(), *schema, ref);
+    ASSERT_FALSE(bad);
+    EXPECT_EQ(bad.error().field, "fields");
+    // A cell that is not a number names its column and row.
+    auto wrong = image_descriptors_from_csv(*schema->image,
+                                            "modality,body_part,view,rows,columns,pixel_spacing,"
+                                            "bits_stored,mean,std\n,,,224,224,wide,,0,1\n");
+    ASSERT_FALSE(wrong);
+    EXPECT_EQ(wrong.error().field, "pixel_spacing");
+    EXPECT_EQ(wrong.error().row, 1);
 }
 }  // namespace
 }  // namespace ldx

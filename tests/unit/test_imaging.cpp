@@ -3,11 +3,13 @@
 #include <gtest/gtest.h>
 #include <zlib.h>
 
+#include <cmath>
 #include <cstring>
 #include <fstream>
 #include <random>
 #include <sstream>
 
+#include "drift/image_descriptors.h"
 #include "imaging/dicom.h"
 #include "imaging/preprocess.h"
 #include "schema/schema.h"
@@ -434,6 +436,47 @@ TEST(ImageScope, ATensorOutsideTheTrainingRangeWidenedByItsMarginIsUnlikeTheTrai
     auto flat = image_unlike_training(im, t);
     ASSERT_TRUE(flat);
     EXPECT_NE(flat->message.find("lower in contrast"), std::string::npos) << flat->message;
+}
+
+// The drift report's acquisition descriptors read from DICOM headers (drift/image_descriptors.h):
+// pydicom's CT_small gives PixelSpacing 0.661468 mm and BitsStored 16, 128 x 128 pixels.
+TEST(ImageDescriptors, ReadFromADicomHeaderAndNotGivenForPng) {
+    std::ifstream in("/usr/lib/python3/dist-packages/pydicom/data/test_files/CT_small.dcm", std::ios::binary);
+    ASSERT_TRUE(in) << "python3-pydicom's test files are missing: run scripts/setup";
+    std::stringstream ss;
+    ss << in.rdbuf();
+    auto pixels = dicom_decode(ss.str());
+    ASSERT_TRUE(pixels) << pixels.error().describe();
+    EXPECT_NEAR(pixels->pixel_spacing, 0.661468, 1e-9);
+    EXPECT_EQ(pixels->bits_stored, 16);
+    ImageInput spec;
+    spec.modalities = {"DX", "CT"};
+    spec.body_parts = {"CHEST"};
+    spec.intensity = IntensityKind::min_max;
+    spec.height = spec.width = 32;
+    auto tensor = image_tensor(spec, *pixels);
+    ASSERT_TRUE(tensor) << tensor.error().describe();
+    const ImageDescriptors d = image_descriptors(spec, *pixels, *tensor);
+    EXPECT_EQ(d[0], 1.0);           // CT: the second listed modality
+    EXPECT_TRUE(std::isnan(d[1]));  // no body part in the header: not given
+    EXPECT_TRUE(std::isnan(d[2]));  // no view
+    EXPECT_EQ(d[3], 128.0);
+    EXPECT_NEAR(d[4], 0.661468, 1e-9);
+    EXPECT_EQ(d[5], 16.0);
+    EXPECT_NEAR(d[6], tensor_statistics(*tensor).mean, 1e-12);
+    EXPECT_NEAR(d[7], tensor_statistics(*tensor).std, 1e-12);
+    spec.modalities = {"DX"};
+    EXPECT_EQ(image_descriptors(spec, *pixels, *tensor)[0], 1.0);  // CT, not listed: "other"
+    // A PNG's pixels carry no header: the acquisition descriptors are not given, the size is.
+    Pixels png;
+    png.width = 300;
+    png.height = 300;
+    for (int i = 0; i < 300 * 300; ++i) png.values.push_back(static_cast<float>(i % 256));
+    auto t2 = image_tensor(spec, png);
+    ASSERT_TRUE(t2) << t2.error().describe();
+    const ImageDescriptors p = image_descriptors(spec, png, *t2);
+    for (size_t k : {0u, 1u, 2u, 4u, 5u}) EXPECT_TRUE(std::isnan(p[k])) << kImageDescriptorNames[k];
+    EXPECT_EQ(p[3], 300.0);
 }
 
 // pydicom's CT and MR files against the demonstration's lists: refused with the reason.

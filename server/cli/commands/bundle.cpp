@@ -18,6 +18,7 @@ namespace ldx::cli {
 
 const char* const kBundleHelp = R"(Usage: localdx bundle --schema FILE --model FILE --reference FILE --name NAME
                       --version N --key KEYFILE --out FILE.ldxb [--card FILE] [--expires-days N]
+                      [--image-descriptors FILE]
 
 --model     XGBoost JSON model (save_model("m.json")): exact TreeSHAP with XGBoost's covers,
             exported to ONNX by LocalDx; or an ONNX TreeEnsembleClassifier made anywhere
@@ -37,6 +38,11 @@ const char* const kBundleHelp = R"(Usage: localdx bundle --schema FILE --model F
             is drawn from its rows. For an imaging model: a CSV with a column image (files,
             named from the CSV's folder) and p_<class>; the first 4 images, preprocessed by
             LocalDx, are checked against ONNX Runtime in every browser that loads the bundle.
+--image-descriptors FILE  imaging models: a CSV of the training images' descriptors, one row per
+            image, columns modality, body_part, view, rows, columns, pixel_spacing, bits_stored,
+            mean, std (the preprocessed tensor's; empty cells: not given), as
+            models/opacity-demo/make_cnn.py writes it: the drift report's reference histograms
+            of the images (docs/imaging.md, Drift). Without it they come from the reference images.
 --background N    non-tree models: background rows kept for the explainer (default 32).
 --permutations N  non-tree models: permutations per background row, even (default 4).
 --expires-days  default 365.
@@ -73,6 +79,11 @@ int cmd_bundle(const Args& a) {
     if (!ref) return fail("bundle", ref.problems());
     in.reference = std::move(*ref);
     in.reference_dir = std::filesystem::path(reference_path).parent_path().string();
+    if (auto descriptors = a.get("--image-descriptors")) {
+        auto t = file_read(*descriptors);
+        if (!t) return fail("bundle", t.problems());
+        in.image_descriptors = std::move(*t);
+    }
     if (auto card = a.get("--card")) {
         auto t = file_read(*card);
         if (!t) return fail("bundle", t.problems());

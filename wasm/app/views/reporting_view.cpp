@@ -16,12 +16,6 @@ namespace ldx::app {
 // [SECTION] The view
 //-----------------------------------------------------------------------------
 void draw_reporting(AppState& s) {
-    if (s.model->model.imaging) {
-        ImGui::TextWrapped(
-            "Nothing about the images read with this model leaves this device: no pixels, no header fields, and no "
-            "aggregate reports (drift reports for imaging models are not collected yet).");
-        return;
-    }
     bool enabled = s.reporting.value("enabled", true);
     {  // its words wrapped beside it, never cut (320 px, 200% zoom): a Dear ImGui label does not wrap
         const char* words = "Send anonymous aggregate reports to help monitor this model";
@@ -36,16 +30,30 @@ void draw_reporting(AppState& s) {
     }
     const Schema& schema = s.model->model.schema;
     const auto& privacy = schema.privacy;
-    ImGui::TextWrapped(
-        "Only counts leave this device: for each input field, how many patients fell in each range of the model's "
-        "training data, and how many fell in each result class. No identifiers, no values, no free text and no time "
-        "finer than the day. Each patient's values are randomized on this device before they are counted, and a report "
-        "is sent only once it summarises at least %d patients.",
-        privacy.k_min);
-    ImGui::TextWrapped(
-        "Each patient counts once: changing values to see what would change the result, then predicting again, "
-        "counts as the same patient (the last prediction is the one counted), and a file counts once a day. %s",
-        report_timing_words().c_str());
+    const bool imaging = s.model->model.imaging.has_value();
+    if (imaging) {
+        ImGui::TextWrapped(
+            "Only counts leave this device: for each image, which coarse range it fell in for its modality, body part, "
+            "view, size, pixel spacing and bits stored (as its DICOM header gives them; not given for PNG and JPEG) "
+            "and "
+            "for its brightness and contrast after preprocessing, and which result class and probability range it got. "
+            "No pixels, no identifiers, no header text and no time finer than the day. Each image is randomized on "
+            "this device before it is counted, and a report is sent only once it summarises at least %d images.",
+            privacy.k_min);
+        ImGui::TextWrapped("Each image counts once: an image opened again the same day is not counted again. %s",
+                           report_timing_words().c_str());
+    } else {
+        ImGui::TextWrapped(
+            "Only counts leave this device: for each input field, how many patients fell in each range of the "
+            "model's training data, and how many fell in each result class. No identifiers, no values, no free text "
+            "and no time finer than the day. Each patient's values are randomized on this device before they are "
+            "counted, and a report is sent only once it summarises at least %d patients.",
+            privacy.k_min);
+        ImGui::TextWrapped(
+            "Each patient counts once: changing values to see what would change the result, then predicting again, "
+            "counts as the same patient (the last prediction is the one counted), and a file counts once a day. %s",
+            report_timing_words().c_str());
+    }
     if (privacy.counting == Privacy::Counting::one_histogram)
         ImGui::TextWrapped(
             "Privacy budget: a patient counted in a report spends epsilon = %s of privacy in all: the patient is "
