@@ -139,7 +139,7 @@ if [ -z "$survivor" ]; then bad "worker 0 still running a minute after worker 1 
 wait "$hand0" && bad "worker 0 exited 0 after its peer was killed" || ok
 grep -q "another worker stopped" hand-0.err && ok || bad "worker 0 does not say another worker stopped: $(tail -2 hand-0.err)"
 [ -e by-hand ] && bad "a model or output folder was left behind: $(ls by-hand)" || ok
-echo "worker 0 after worker 1 was killed: $(grep -m1 'localdx train:' hand-0.err | cut -c1-240)"
+echo "worker 0 after worker 1 was killed: $(grep -m1 'another worker stopped' hand-0.err | cut -c1-240)"
 kill "$tracker" 2>/dev/null; wait "$tracker" 2>/dev/null
 
 echo "train scale: $passed passed, $failed failed"
