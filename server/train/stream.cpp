@@ -184,10 +184,9 @@ public:
     static Result<std::unique_ptr<FilePrepared>> create(const std::string& path) {
         std::FILE* f = std::fopen(path.c_str(), "w+b");
         if (!f) return problem("cannot_write", "cannot create " + path);
-        auto out = std::unique_ptr<FilePrepared>(new FilePrepared(path));  // NOLINT: private constructor
-        out->file_ = std::shared_ptr<std::FILE>(f, std::fclose);
-        return out;
+        return std::make_unique<FilePrepared>(path, std::shared_ptr<std::FILE>(f, std::fclose));
     }
+    FilePrepared(std::string path, std::shared_ptr<std::FILE> file) : path_(std::move(path)), file_(std::move(file)) {}
     ~FilePrepared() override {
         file_.reset();
         std::error_code ec;
@@ -218,7 +217,6 @@ public:
     }
 
 private:
-    explicit FilePrepared(std::string path) : path_(std::move(path)) {}
     std::string path_;
     std::shared_ptr<std::FILE> file_;
 };
