@@ -459,9 +459,9 @@ Result<std::optional<TrainResult>> train_stream(const Schema& schema, const Trai
                        "reads: leave tree_method out of train.json's params or set it to \"hist\"",
                        "tree_method");
     const int max_bin = params.count("max_bin") ? std::atoi(params["max_bin"].c_str()) : 256;
-    // XGBoost 1.7's row subsampling draws from the random numbers its column sampling also draws
-    // from, as many as the worker has rows: workers with different row counts then sample
-    // different columns, grow different trees and wait for each other forever (seen here).
+    // Workers of XGBoost 1.7 with row subsampling on shards of different sizes were once seen to
+    // wait for each other forever; not reproduced since (docs/training.md), cause not found, so
+    // row subsampling stays off on several workers.
     if (c && c->world() > 1 && params.count("subsample") && std::atof(params["subsample"].c_str()) < 1) {
         log("warning: subsample " + params["subsample"] +
             " set to 1: XGBoost 1.7's workers would sample columns apart and hang");
