@@ -147,67 +147,137 @@ private:
 }  // namespace
 
 //-----------------------------------------------------------------------------
-// [SECTION] Rows for XGBoost
+// [SECTION] Prepared rows (from the CSV, or from the file of the first pass)
 //-----------------------------------------------------------------------------
 namespace {
-// The rows of the CSV batches whose fold `keep` accepts, with class weights per class.
+// One pass over the worker's prepared rows (features and labels), a batch at a time.
+class Prepared {
+public:
+    virtual ~Prepared() = default;
+    virtual void reset() = 0;
+    virtual Result<bool> next(Matrix& x, std::vector<float>& labels) = 0;
+};
+
+// The CSV read and prepared again.
+class CsvPrepared : public Prepared {
+public:
+    explicit CsvPrepared(CsvBatches& csv) : csv_(csv) {}
+    void reset() override { csv_.reset(); }
+    Result<bool> next(Matrix& x, std::vector<float>& labels) override {
+        auto batch = csv_.next();
+        if (!batch) return batch.problems();
+        if (!*batch) return false;
+        x = std::move((*batch)->x);
+        labels = std::move((*batch)->labels);
+        return true;
+    }
+
+private:
+    CsvBatches& csv_;
+};
+
+// The rows the first pass prepared, kept in a file (external memory: beside XGBoost's pages) so
+// that the later passes read floats instead of parsing and preparing the CSV again. Each batch:
+// rows, columns, the features (rows x columns), the labels. The file goes with the object.
+class FilePrepared : public Prepared {
+public:
+    static Result<std::unique_ptr<FilePrepared>> create(const std::string& path) {
+        std::FILE* f = std::fopen(path.c_str(), "w+b");
+        if (!f) return problem("cannot_write", "cannot create " + path);
+        return std::make_unique<FilePrepared>(path, std::shared_ptr<std::FILE>(f, std::fclose));
+    }
+    FilePrepared(std::string path, std::shared_ptr<std::FILE> file) : path_(std::move(path)), file_(std::move(file)) {}
+    ~FilePrepared() override {
+        file_.reset();
+        std::error_code ec;
+        std::filesystem::remove(path_, ec);
+    }
+    Result<bool> append(const Matrix& x, std::span<const float> labels) {
+        const uint64_t head[2] = {x.rows, x.cols};
+        std::FILE* f = file_.get();
+        if (std::fwrite(head, sizeof head, 1, f) != 1 ||
+            std::fwrite(x.data.data(), sizeof(float), x.data.size(), f) != x.data.size() ||
+            std::fwrite(labels.data(), sizeof(float), labels.size(), f) != labels.size())
+            return problem("cannot_write", "cannot write " + path_ + " (is the disk full?)");
+        return true;
+    }
+    void reset() override { std::fseek(file_.get(), 0, SEEK_SET); }
+    Result<bool> next(Matrix& x, std::vector<float>& labels) override {
+        uint64_t head[2];
+        std::FILE* f = file_.get();
+        if (std::fread(head, sizeof head, 1, f) != 1) return false;
+        x.rows = head[0];
+        x.cols = head[1];
+        x.data.resize(x.rows * x.cols);
+        labels.resize(x.rows);
+        if (std::fread(x.data.data(), sizeof(float), x.data.size(), f) != x.data.size() ||
+            std::fread(labels.data(), sizeof(float), labels.size(), f) != labels.size())
+            return problem("cannot_read", "cannot read " + path_ + " back");
+        return true;
+    }
+
+private:
+    std::string path_;
+    std::shared_ptr<std::FILE> file_;
+};
+}  // namespace
+
+//-----------------------------------------------------------------------------
+// [SECTION] Rows for XGBoost (a fold's training or held-out rows, batch by batch)
+//-----------------------------------------------------------------------------
+namespace {
+// The prepared rows whose fold `keep` accepts, with class weights per class.
 class FoldRows : public BatchSource {
 public:
-    FoldRows(CsvBatches& csv, const std::vector<uint8_t>& folds, std::function<bool(int)> keep,
+    FoldRows(Prepared& rows, const std::vector<uint8_t>& folds, std::function<bool(int)> keep,
              std::vector<float> class_weight)
-        : csv_(csv), folds_(folds), keep_(std::move(keep)), class_weight_(std::move(class_weight)) {}
+        : rows_(rows), folds_(folds), keep_(std::move(keep)), class_weight_(std::move(class_weight)) {}
     void reset() override {
-        csv_.reset();
+        rows_.reset();
         row_ = 0;
     }
     Result<bool> next(Matrix& x, std::vector<float>& labels, std::vector<float>& weights) override {
         while (true) {
-            auto batch = csv_.next();
-            if (!batch) return batch.problems();
-            if (!*batch) return false;
-            const Dataset& d = **batch;
+            auto more = rows_.next(batch_, batch_labels_);
+            if (!more) return more.problems();
+            if (!*more) return false;
             std::vector<size_t> take;
-            for (size_t i = 0; i < d.rows(); ++i)
+            for (size_t i = 0; i < batch_.rows; ++i)
                 if (keep_(folds_[row_ + i])) take.push_back(i);
-            row_ += d.rows();
+            row_ += batch_.rows;
             if (take.empty()) continue;
-            x = matrix_select_rows(d.x, take);
+            x = take.size() == batch_.rows ? std::move(batch_) : matrix_select_rows(batch_, take);
             labels.clear();
             weights.clear();
             for (size_t i : take) {
-                labels.push_back(d.labels[i]);
-                if (!class_weight_.empty()) weights.push_back(class_weight_[static_cast<size_t>(d.labels[i])]);
+                labels.push_back(batch_labels_[i]);
+                if (!class_weight_.empty()) weights.push_back(class_weight_[static_cast<size_t>(batch_labels_[i])]);
             }
             return true;
         }
     }
 
 private:
-    CsvBatches& csv_;
+    Prepared& rows_;
     const std::vector<uint8_t>& folds_;
     std::function<bool(int)> keep_;
     std::vector<float> class_weight_;
+    Matrix batch_;
+    std::vector<float> batch_labels_;
     size_t row_ = 0;
 };
 
-// XGBoost data of the rows: external memory (pages in `cache_dir`) or the rows collected in memory.
-Result<XgbData> rows_data(FoldRows& rows, const std::string& cache_dir, const std::string& name) {
+// XGBoost data of the rows: external memory (pages in `cache_dir`), or quantised in memory
+// (XGBoost keeps each row's histogram bins, not its values); held-out data takes `ref`'s bins.
+Result<XgbData> rows_data(FoldRows& rows, const std::string& cache_dir, const std::string& name, const XgbData* ref,
+                          int max_bin) {
     if (!cache_dir.empty()) return XgbData::external(rows, cache_dir + "/" + name);
-    Matrix all, x;
-    std::vector<float> labels, weights, y, w;
-    rows.reset();
-    while (true) {
-        auto more = rows.next(x, y, w);
-        if (!more) return more.problems();
-        if (!*more) break;
-        all.cols = x.cols;
-        all.rows += x.rows;
-        all.data.insert(all.data.end(), x.data.begin(), x.data.end());
-        labels.insert(labels.end(), y.begin(), y.end());
-        weights.insert(weights.end(), w.begin(), w.end());
-    }
-    return XgbData::in_memory(all, labels, weights);
+    return XgbData::quantile(rows, ref, max_bin);
 }
+
+// A booster without the prediction caches XGBoost keeps for the matrices it was trained and
+// evaluated on (a float a row and class each): the same trees, through the model's JSON.
+Result<XgbBooster> without_caches(const XgbBooster& b) { return XgbBooster::load_json(b.save_json()); }
 }  // namespace
 
 //-----------------------------------------------------------------------------
@@ -216,8 +286,8 @@ Result<XgbData> rows_data(FoldRows& rows, const std::string& cache_dir, const st
 namespace {
 // Every worker's `mine` laid end to end, in rank order (a sum of zero-padded copies: the
 // collective of XGBoost 1.7 offers allreduce, not gather).
-Result<std::vector<double>> gather(const XgbCollective* c, std::span<const double> mine) {
-    if (!c) return std::vector<double>(mine.begin(), mine.end());
+Result<std::vector<double>> gather(const XgbCollective* c, std::vector<double> mine) {
+    if (!c) return mine;
     std::vector<double> sizes(static_cast<size_t>(c->world()), 0.0);
     sizes[static_cast<size_t>(c->rank())] = static_cast<double>(mine.size());
     if (auto ok = c->sum(sizes); !ok) return ok.problems();
@@ -228,6 +298,7 @@ Result<std::vector<double>> gather(const XgbCollective* c, std::span<const doubl
     }
     std::vector<double> all(total, 0.0);
     std::copy(mine.begin(), mine.end(), all.begin() + static_cast<long>(offset));
+    mine = {};
     if (auto ok = c->sum(all); !ok) return ok.problems();
     return all;
 }
@@ -253,12 +324,38 @@ Result<std::optional<TrainResult>> train_stream(const Schema& schema, const Trai
                        "training do not do: train in memory, or leave \"time\" out of train.json",
                        "time");
     const XgbCollective* c = o.collective;
+    // Distributed, XGBoost fails when a peer is gone ("Allreduce failed", "Connection reset"):
+    // said as such, so that the worker's own log names the reason.
+    auto peer_failed = [c](std::vector<Problem> ps) {
+        if (c)
+            for (auto& p : ps)
+                if (p.code == "collective" ||
+                    (p.code == "xgboost" && (p.message.find("Allreduce failed") != std::string::npos ||
+                                             p.message.find("Broadcast failed") != std::string::npos ||
+                                             p.message.find("socket") != std::string::npos))) {
+                    p.code = "worker_lost";
+                    p.message =
+                        "another worker stopped or cannot be reached (XGBoost's collective failed), so this "
+                        "one stops too and writes nothing: " +
+                        p.message;
+                }
+        return ps;
+    };
     const bool regression = schema.outputs.regression();
     const int k = regression ? 1 : schema.num_classes();
     const size_t width = static_cast<size_t>(regression ? 1 : k);
     const int folds = cfg.folds;
     const size_t nf = schema.fields.size();
     CsvBatches csv(schema, o.files, o.batch_rows, cfg.group, o.shard, o.shards);
+    // External memory: the first pass keeps the prepared rows in a file for the later passes.
+    std::unique_ptr<FilePrepared> kept;
+    if (!o.cache_dir.empty()) {
+        auto f = FilePrepared::create(o.cache_dir + "/prepared-rows");
+        if (!f) return f.problems();
+        kept = std::move(*f);
+    }
+    CsvPrepared reread(csv);
+    Prepared& rows = kept ? static_cast<Prepared&>(*kept) : reread;
 
     // 1. One pass: each row's fold and label, counts per fold and class, and the sample.
     std::vector<uint8_t> fold_of;
@@ -273,6 +370,8 @@ Result<std::optional<TrainResult>> train_stream(const Schema& schema, const Trai
         if (!batch) return batch.problems();
         if (!*batch) break;
         const Dataset& d = **batch;
+        if (kept)
+            if (auto ok = kept->append(d.x, d.labels); !ok) return ok.problems();
         sample.x.cols = d.x.cols;
         for (size_t i = 0; i < d.rows(); ++i) {
             const int stratum = regression ? 0 : static_cast<int>(d.labels[i]);
@@ -307,8 +406,8 @@ Result<std::optional<TrainResult>> train_stream(const Schema& schema, const Trai
         }
     }
     if (c) {
-        if (auto ok = c->sum(count); !ok) return ok.problems();
-        if (auto ok = c->sum(outcome_sum); !ok) return ok.problems();
+        if (auto ok = c->sum(count); !ok) return peer_failed(ok.problems());
+        if (auto ok = c->sum(outcome_sum); !ok) return peer_failed(ok.problems());
     }
     double total = 0;
     for (double v : count) total += v;
@@ -354,9 +453,15 @@ Result<std::optional<TrainResult>> train_stream(const Schema& schema, const Trai
     };
     XgbBooster::Params params = task_params(schema, cfg);
     if (!params.count("tree_method")) params["tree_method"] = "hist";  // exact is in-memory only
-    // XGBoost 1.7's row subsampling draws from the random numbers its column sampling also draws
-    // from, as many as the worker has rows: workers with different row counts then sample
-    // different columns, grow different trees and wait for each other forever (seen here).
+    if (o.cache_dir.empty() && params["tree_method"] != "hist")
+        return problem("unsupported",
+                       "batched training keeps XGBoost's data as histogram bins, which only tree_method \"hist\" "
+                       "reads: leave tree_method out of train.json's params or set it to \"hist\"",
+                       "tree_method");
+    const int max_bin = params.count("max_bin") ? std::atoi(params["max_bin"].c_str()) : 256;
+    // Workers of XGBoost 1.7 with row subsampling on shards of different sizes were once seen to
+    // wait for each other forever; not reproduced since (docs/training.md), cause not found, so
+    // row subsampling stays off on several workers.
     if (c && c->world() > 1 && params.count("subsample") && std::atof(params["subsample"].c_str()) < 1) {
         log("warning: subsample " + params["subsample"] +
             " set to 1: XGBoost 1.7's workers would sample columns apart and hang");
@@ -368,12 +473,12 @@ Result<std::optional<TrainResult>> train_stream(const Schema& schema, const Trai
     std::vector<XgbBooster> boosters;
     for (int f = 0; f < folds; ++f) {
         FoldRows train_rows(
-            csv, fold_of, [f](int g) { return g != f; }, weights_without(f));
-        FoldRows held_rows(csv, fold_of, [f](int g) { return g == f; }, {});
-        auto dtrain = rows_data(train_rows, o.cache_dir, "fold" + std::to_string(f + 1) + "-train");
-        if (!dtrain) return dtrain.problems();
-        auto dheld = rows_data(held_rows, o.cache_dir, "fold" + std::to_string(f + 1) + "-held-out");
-        if (!dheld) return dheld.problems();
+            rows, fold_of, [f](int g) { return g != f; }, weights_without(f));
+        FoldRows held_rows(rows, fold_of, [f](int g) { return g == f; }, {});
+        auto dtrain = rows_data(train_rows, o.cache_dir, "fold" + std::to_string(f + 1) + "-train", nullptr, max_bin);
+        if (!dtrain) return peer_failed(dtrain.problems());
+        auto dheld = rows_data(held_rows, o.cache_dir, "fold" + std::to_string(f + 1) + "-held-out", &*dtrain, max_bin);
+        if (!dheld) return peer_failed(dheld.problems());
         std::vector<double> curve;
         int best = 0;
         auto progress = [&](int round, double metric) {
@@ -383,17 +488,33 @@ Result<std::optional<TrainResult>> train_stream(const Schema& schema, const Trai
         };
         auto b =
             XgbBooster::train(*dtrain, with_base_score(params, mean_without(f)), cfg.max_rounds, &*dheld, progress);
-        if (!b) return b.problems();
+        if (!b) return peer_failed(b.problems());
+        auto light = without_caches(*b);
+        if (!light) return light.problems();
         log("fold " + std::to_string(f + 1) + "/" + std::to_string(folds) + ": best round " + std::to_string(best + 1) +
             ", held-out " + (regression ? "RMSE " : "log-loss ") + std::to_string(curve[static_cast<size_t>(best)]));
         curves.push_back(std::move(curve));
-        boosters.push_back(std::move(*b));
+        boosters.push_back(std::move(*light));
     }
     const auto [rounds, loss] = rounds_from_curves(curves);
     log("cross-validation chose " + std::to_string(rounds) + " rounds (mean held-out " +
         (regression ? "RMSE " : "log-loss ") + std::to_string(loss) + ")");
 
-    // 3. Held-out outputs of every row, batch by batch, from its fold's model.
+    // 3. The final model on every row (every worker's), before the held-out outputs are held.
+    std::optional<XgbBooster> final_model;
+    {
+        FoldRows all_rows(
+            rows, fold_of, [](int) { return true; }, weights_without(-1));
+        auto dall = rows_data(all_rows, o.cache_dir, "final", nullptr, max_bin);
+        if (!dall) return peer_failed(dall.problems());
+        auto b = XgbBooster::train(*dall, with_base_score(params, mean_without(-1)), static_cast<int>(rounds));
+        if (!b) return peer_failed(b.problems());
+        auto light = without_caches(*b);
+        if (!light) return light.problems();
+        final_model.emplace(std::move(*light));
+    }
+
+    // 4. Held-out outputs of every row, batch by batch, from its fold's model.
     auto outputs_of = [&](const std::vector<float>& p, size_t j) {
         std::vector<double> out(width);
         if (regression) out[0] = p[j];
@@ -404,28 +525,31 @@ Result<std::optional<TrainResult>> train_stream(const Schema& schema, const Trai
     };
     std::vector<double> oof;
     oof.reserve(fold_of.size() * width);
-    csv.reset();
+    rows.reset();
+    Matrix bx;
+    std::vector<float> by;
     for (size_t row = 0;;) {
-        auto batch = csv.next();
-        if (!batch) return batch.problems();
-        if (!*batch) break;
-        const Dataset& d = **batch;
-        std::vector<double> out(d.rows() * width);
+        auto more = rows.next(bx, by);
+        if (!more) return more.problems();
+        if (!*more) break;
+        std::vector<double> out(bx.rows * width);
         for (int f = 0; f < folds; ++f) {
             std::vector<size_t> take;
-            for (size_t i = 0; i < d.rows(); ++i)
+            for (size_t i = 0; i < bx.rows; ++i)
                 if (fold_of[row + i] == f) take.push_back(i);
             if (take.empty()) continue;
             const auto p =
-                boosters[static_cast<size_t>(f)].predict(matrix_select_rows(d.x, take), 0, static_cast<int>(rounds));
+                boosters[static_cast<size_t>(f)].predict(matrix_select_rows(bx, take), 0, static_cast<int>(rounds));
             for (size_t j = 0; j < take.size(); ++j) {
                 const auto v = outputs_of(p, j);
                 std::copy(v.begin(), v.end(), out.begin() + static_cast<long>(take[j] * width));
             }
         }
         oof.insert(oof.end(), out.begin(), out.end());
-        row += d.rows();
+        row += bx.rows;
     }
+    kept.reset();  // the file of prepared rows is no longer read
+    fold_of = {};
     // The sample's held-out outputs and exact contributions, from the same fold models.
     std::vector<double> s_oof(sample.folds.size() * width);
     std::vector<float> s_contribs;
@@ -449,46 +573,37 @@ Result<std::optional<TrainResult>> train_stream(const Schema& schema, const Trai
     }
     boosters.clear();
 
-    // 4. The final model on every row (every worker's).
-    FoldRows all_rows(
-        csv, fold_of, [](int) { return true; }, weights_without(-1));
-    auto dall = rows_data(all_rows, o.cache_dir, "final");
-    if (!dall) return dall.problems();
-    auto final_model = XgbBooster::train(*dall, with_base_score(params, mean_without(-1)), static_cast<int>(rounds));
-    if (!final_model) return final_model.problems();
-
     // 5. Gathered on rank 0: held-out outputs, labels and the samples.
     std::vector<double> mine_labels(label_of.begin(), label_of.end());
-    label_of.clear();
-    auto g_labels = gather(c, mine_labels);
-    if (!g_labels) return g_labels.problems();
-    auto g_oof = gather(c, oof);
-    if (!g_oof) return g_oof.problems();
-    oof.clear();
+    label_of = {};
+    auto g_labels = gather(c, std::move(mine_labels));
+    if (!g_labels) return peer_failed(g_labels.problems());
+    auto g_oof = gather(c, std::move(oof));
+    if (!g_oof) return peer_failed(g_oof.problems());
     std::vector<double> s_lab(sample.labels.begin(), sample.labels.end()),
         s_x(sample.x.data.begin(), sample.x.data.end()), s_phi(s_contribs.begin(), s_contribs.end());
     auto g_slab = gather(c, s_lab), g_sout = gather(c, sample.outcomes), g_soof = gather(c, s_oof),
          g_sval = gather(c, sample.values), g_sx = gather(c, s_x), g_sphi = gather(c, s_phi);
     for (const auto* r : {&g_slab, &g_sout, &g_soof, &g_sval, &g_sx, &g_sphi})
-        if (!*r) return r->problems();
+        if (!*r) return peer_failed(r->problems());
     if (c && c->rank() != 0) return std::optional<TrainResult>{};
 
     CardInput in;
     in.folds = folds;
     in.rows = static_cast<size_t>(total);
-    in.method =
-        std::to_string(folds) + "-fold " +
-        (cfg.group.empty()
-             ? std::string(regression ? "cross-validation" : "stratified cross-validation") +
-                   " with folds drawn while reading (each run of " + std::to_string(folds) +
-                   (regression ? " rows" : " rows of a class") + " spread over the folds at random)"
-             : "cross-validation, each patient ('" + cfg.group + "') in the fold a hash of the id picks") +
-        (o.cache_dir.empty() ? "" : "; XGBoost external memory, " + std::to_string(o.batch_rows) + "-row batches") +
-        (c ? "; " + std::to_string(c->world()) + " workers joined by XGBoost's collective" : "");
-    for (double y : *g_labels) {
-        in.labels.push_back(static_cast<int>(y));
-        if (regression) in.outcomes.push_back(y);
-    }
+    in.method = std::to_string(folds) + "-fold " +
+                (cfg.group.empty()
+                     ? std::string(regression ? "cross-validation" : "stratified cross-validation") +
+                           " with folds drawn while reading (each run of " + std::to_string(folds) +
+                           (regression ? " rows" : " rows of a class") + " spread over the folds at random)"
+                     : "cross-validation, each patient ('" + cfg.group + "') in the fold a hash of the id picks") +
+                (o.cache_dir.empty() ? "; XGBoost's data quantised batch by batch, " : "; XGBoost external memory, ") +
+                std::to_string(o.batch_rows) + "-row batches" +
+                (c ? "; " + std::to_string(c->world()) + " workers joined by XGBoost's collective" : "");
+    in.labels.reserve(g_labels->size());
+    for (double y : *g_labels) in.labels.push_back(static_cast<int>(y));
+    if (regression) in.outcomes = std::move(*g_labels);
+    *g_labels = {};
     in.oof = std::move(*g_oof);
     const size_t ms = g_slab->size();
     for (double y : *g_slab) in.s_labels.push_back(static_cast<int>(y));

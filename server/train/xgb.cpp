@@ -107,32 +107,55 @@ void remove_cache(const std::string& prefix) {
 }
 }  // namespace
 
-Result<XgbData> XgbData::external(BatchSource& source, const std::string& cache_prefix) {
+namespace {
+// A proxy for `feed`, and the handle of the matrix `create` builds from it, or the problem.
+template <typename Create>
+Result<XgbData> from_batches(BatchSource& source, Create create, const std::function<void()>& cleanup,
+                             const std::string& what) {
     auto feed = std::make_shared<Feed>();
     feed->source = &source;
     if (XGProxyDMatrixCreate(&feed->proxy) != 0) return problem("xgboost", "cannot create a proxy: " + last_error());
     std::shared_ptr<void> proxy(feed->proxy, [](void* p) { XGDMatrixFree(p); });
+    DMatrixHandle h = nullptr;
+    const int rc = create(feed.get(), &h);
+    if (feed->error) {
+        if (rc == 0) XGDMatrixFree(h);
+        cleanup();
+        return *feed->error;
+    }
+    if (rc != 0) {
+        cleanup();
+        return problem("xgboost", "cannot build " + what + ": " + last_error());
+    }
+    return XgbData::adopt(std::shared_ptr<void>(h, [feed, proxy, cleanup](void* p) {
+        XGDMatrixFree(p);
+        cleanup();
+    }));
+}
+}  // namespace
+
+Result<XgbData> XgbData::external(BatchSource& source, const std::string& cache_prefix) {
     remove_cache(cache_prefix);
     // XGBoost's JSON reads NaN (nlohmann's would write null).
     const std::string config =
         R"({"missing": NaN, "nthread": 1, "cache_prefix": )" + json_dump(Json(cache_prefix)) + "}";
-    DMatrixHandle h = nullptr;
-    const int rc = XGDMatrixCreateFromCallback(feed.get(), feed->proxy, feed_reset, feed_next, config.c_str(), &h);
-    if (feed->error) {
-        if (rc == 0) XGDMatrixFree(h);
-        remove_cache(cache_prefix);
-        return *feed->error;
-    }
-    if (rc != 0) {
-        remove_cache(cache_prefix);
-        return problem("xgboost", "cannot build the external-memory matrix in " + cache_prefix + ": " + last_error());
-    }
-    XgbData d;
-    d.handle_ = std::shared_ptr<void>(h, [feed, proxy, cache_prefix](void* p) {
-        XGDMatrixFree(p);
-        remove_cache(cache_prefix);
-    });
-    return d;
+    return from_batches(
+        source,
+        [&](Feed* f, DMatrixHandle* h) {
+            return XGDMatrixCreateFromCallback(f, f->proxy, feed_reset, feed_next, config.c_str(), h);
+        },
+        [cache_prefix] { remove_cache(cache_prefix); }, "the external-memory matrix in " + cache_prefix);
+}
+
+Result<XgbData> XgbData::quantile(BatchSource& source, const XgbData* ref, int max_bin) {
+    const std::string config = R"({"missing": NaN, "nthread": 1, "max_bin": )" + std::to_string(max_bin) + "}";
+    return from_batches(
+        source,
+        [&](Feed* f, DMatrixHandle* h) {
+            return XGQuantileDMatrixCreateFromCallback(f, f->proxy, ref ? ref->handle() : nullptr, feed_reset,
+                                                       feed_next, config.c_str(), h);
+        },
+        [] {}, "the quantised matrix");
 }
 
 //-----------------------------------------------------------------------------

@@ -76,7 +76,17 @@ class XgbData {
 public:
     static Result<XgbData> in_memory(const Matrix& x, std::span<const float> labels, std::span<const float> weights);
     static Result<XgbData> external(BatchSource& source, const std::string& cache_prefix);
+    // `quantile` builds it through XGQuantileDMatrixCreateFromCallback: XGBoost reads the batches
+    // twice (a quantile sketch, then each row's histogram bins) and keeps only the bins (a byte a
+    // feature at max_bin <= 256), never the values. `ref`, the training data, gives held-out data
+    // the training data's bins; the booster's tree_method must be hist and its max_bin the same.
+    static Result<XgbData> quantile(BatchSource& source, const XgbData* ref, int max_bin);
     void* handle() const { return handle_.get(); }
+    static XgbData adopt(std::shared_ptr<void> handle) {  // a DMatrixHandle and how to free it
+        XgbData d;
+        d.handle_ = std::move(handle);
+        return d;
+    }
 
 private:
     std::shared_ptr<void> handle_;

@@ -511,17 +511,20 @@ Json roc_curve(std::span<const double> score, std::span<const int> positive, siz
     const size_t neg = positive.size() - pos;
     Json points = Json::array({Json::array({0.0, 0.0})});
     if (pos == 0 || neg == 0) return points;
-    size_t tp = 0, fp = 0;
-    std::vector<std::pair<double, double>> all;
+    // One point per distinct score (ties move together), as (false positive rate, true positive
+    // rate), every step-th of them kept: counted first, so that no row's point is held.
+    auto last_of_tie = [&](size_t i) { return i + 1 == order.size() || score[order[i + 1]] != score[order[i]]; };
+    size_t distinct = 0;
+    for (size_t i = 0; i < order.size(); ++i) distinct += last_of_tie(i);
+    const size_t gaps = std::max<size_t>(1, max_points - 2), step = std::max<size_t>(1, (distinct + gaps - 1) / gaps);
+    size_t tp = 0, fp = 0, point = 0;
     for (size_t i = 0; i < order.size(); ++i) {
         (positive[order[i]] ? tp : fp) += 1;
-        // One point per distinct score (ties move together), as (false positive rate, true positive rate).
-        if (i + 1 == order.size() || score[order[i + 1]] != score[order[i]])
-            all.push_back({static_cast<double>(fp) / static_cast<double>(neg),
-                           static_cast<double>(tp) / static_cast<double>(pos)});
+        if (!last_of_tie(i)) continue;
+        if (point++ % step == 0)
+            points.push_back({static_cast<double>(fp) / static_cast<double>(neg),
+                              static_cast<double>(tp) / static_cast<double>(pos)});
     }
-    const size_t gaps = std::max<size_t>(1, max_points - 2), step = std::max<size_t>(1, (all.size() + gaps - 1) / gaps);
-    for (size_t i = 0; i < all.size(); i += step) points.push_back({all[i].first, all[i].second});
     if (points.back() != Json::array({1.0, 1.0})) points.push_back({1.0, 1.0});
     return points;
 }
@@ -580,8 +583,12 @@ Json evaluate(const EvalInput& in) {
         out["decision_curve"] = decision_curve(conf, hit);
     }
     // ROC curve per class (one against the rest), for the model card's plot: at most 101 points.
+    // Binary: the positive class's scores and outcomes are `conf` and `hit` already.
+    if (s.outputs.kind == TaskKind::binary) out["class"][s.outputs.classes[1].name]["roc"] = roc_curve(conf, hit, 101);
+    conf = {};
+    hit = {};
     for (size_t c = 0; c < k; ++c) {
-        if (s.outputs.kind == TaskKind::binary && c == 0) continue;
+        if (s.outputs.kind == TaskKind::binary) break;
         std::vector<double> score(n);
         std::vector<int> positive(n);
         for (size_t i = 0; i < n; ++i) {

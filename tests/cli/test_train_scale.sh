@@ -8,7 +8,8 @@
 #    address-space cap (ulimit -v) that the in-memory run of the same file exceeds;
 #  - distributed: 3 workers on loopback (--workers 3, the tracker of python3-xgboost) give an
 #    out-of-fold AUC within 0.005 of one process on the same data, predictions within 0.05 on
-#    average; a worker killed mid-training fails the run naming the worker, and leaves no model.
+#    average; a worker killed mid-training fails the run naming the worker, and leaves no model;
+#    the same with two workers started by hand with --tracker (as on two machines).
 #
 # Usage: test_train_scale.sh LOCALDX WORK_DIR
 set -uo pipefail
@@ -111,6 +112,35 @@ wait $parent && bad "the run with a killed worker exited 0" || ok
 grep -qE "worker 1 \(pid $pid\) was killed by signal 9" killed.err && ok || bad "no reason naming worker 1: $(tail -3 killed.err)"
 [ -e killed/model.xgb.json ] && bad "a model was left behind" || ok
 ls -d killed.partial-* >/dev/null 2>&1 && bad "the workers' temporary folder was left behind" || ok
+
+# Two workers started by hand with --tracker, as on two machines (here on loopback, each with its
+# own shard), and one killed mid-training: the other fails within a minute naming the reason, and
+# neither leaves a model or a partial output folder.
+head -n 1 task/data.csv > part-1.csv && cp part-1.csv part-0.csv
+tail -n +2 task/data.csv | awk 'NR % 2 == 1' >> part-0.csv
+tail -n +2 task/data.csv | awk 'NR % 2 == 0' >> part-1.csv
+/usr/bin/python3 -u -c 'import sys; from xgboost.tracker import RabitTracker
+t = RabitTracker("127.0.0.1", 2, port=0, sortby="task"); print(t.port, flush=True); t.start(2); t.join()' \
+  >tracker.port 2>tracker.err &
+tracker=$!
+for _ in $(seq 1 100); do [ -s tracker.port ] && break; sleep 0.1; done
+port=$(head -1 tracker.port)
+for r in 0 1; do
+  "$ldx" train --task task --data part-$r.csv --out by-hand --tracker 127.0.0.1:$port --rank $r --world 2 \
+    >hand-$r.out 2>hand-$r.err &
+  eval "hand$r=\$!"
+done
+for _ in $(seq 1 300); do grep -q 'rows over 2 workers' hand-1.err 2>/dev/null && break; sleep 0.1; done
+sleep 1
+kill -9 "$hand1"
+survivor=""
+for _ in $(seq 1 600); do kill -0 "$hand0" 2>/dev/null || { survivor=done; break; }; sleep 0.1; done
+if [ -z "$survivor" ]; then bad "worker 0 still running a minute after worker 1 was killed"; kill -9 "$hand0"; fi
+wait "$hand0" && bad "worker 0 exited 0 after its peer was killed" || ok
+grep -q "another worker stopped" hand-0.err && ok || bad "worker 0 does not say another worker stopped: $(tail -2 hand-0.err)"
+[ -e by-hand ] && bad "a model or output folder was left behind: $(ls by-hand)" || ok
+echo "worker 0 after worker 1 was killed: $(grep -m1 'another worker stopped' hand-0.err | cut -c1-240)"
+kill "$tracker" 2>/dev/null; wait "$tracker" 2>/dev/null
 
 echo "train scale: $passed passed, $failed failed"
 [ $failed -eq 0 ]

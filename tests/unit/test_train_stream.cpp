@@ -145,6 +145,12 @@ TEST(TrainStream, ExternalMemoryGivesTheModelTheSameFoldsGiveInMemory) {
     for (size_t i = 0; i < pa.size(); ++i) ASSERT_NEAR(pa[i], pb[i], 1e-6) << "row " << i;
     // XGBoost's pages are gone with the matrices.
     EXPECT_TRUE(std::filesystem::is_empty(o.cache_dir));
+    // Without external memory XGBoost's data is histogram bins, which only "hist" reads.
+    cfg.params["tree_method"] = "exact";
+    o.cache_dir.clear();
+    auto exact = train_stream(t.schema, cfg, o, quiet);
+    ASSERT_FALSE(exact);
+    EXPECT_EQ(exact.error().field, "tree_method");
     // Forward-chaining folds are refused, naming train.json's key.
     cfg.time = "visit_date";
     auto refused = train_stream(t.schema, cfg, o, quiet);
