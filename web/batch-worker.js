@@ -18,19 +18,14 @@
 import { mergePartReports, randomSeed } from './reports.js';
 import { packFeatures, runOnnx as run } from './onnx.js';
 import { compiledWasm } from './compile.js';
-
-// A core call that failed as a call (wasm/core/boundary.h: a handle or value was due, the envelope
-// {ok: false, problems} came back) throws here, in the core's words, to the message's own error
-// reply. (Calls that answer JSON text carry the same envelope; their callers read "ok".)
-const answered = (x) => {
-  if (x && x.ok === false && Array.isArray(x.problems)) throw new Error(x.problems.map((p) => p.message).join(' '));
-  return x;
-};
+// A core call that failed as a call throws, in the core's words, to the message's own failed reply:
+// every failed reply is the core's envelope {ok: false, problems} (web/answers.js).
+import { answered, Refused, failureOf, problemIn, sentenceIn } from './answers.js';
 
 let core = null, ort = null, model = null, info = null, session = null, sha = '';
 let retired = null;  // the model replaced last (freed when the next one replaces it)
 // What only the worker notices, in the core's words (shared/client/page_words.h): the envelope.
-const workerProblem = (id, detail = '') => JSON.parse(core.pageProblem(id, String(detail)));
+const workerProblem = (id, detail = '') => problemIn(core, id, detail);
 let sessionReady = Promise.resolve();  // resolves once ONNX Runtime holds the current model (models the core cannot walk)
 let prepared = Promise.resolve();      // resolves once the current model's session and warm-up are done
 let last = null;  // the last batch's rows (core JSON), for on-demand explanations
@@ -92,7 +87,7 @@ async function useModel({ bytes, trust, now, floors, warm = true }) {
   if (helper) await helper.started;
   const helped = helper ? helper.useModel({ sha: '', bytes, trust, now, floors, warm }) : null;  // verifies at the same time
   const checked = answered(core.loadBundle(bytes, trust, now, floors));
-  if (!checked.ok()) { const why = JSON.parse(checked.error()).problems[0].message; checked.delete(); throw new Error(workerProblem('worker_refused', why).problems[0].message); }
+  if (!checked.ok()) { const why = JSON.parse(checked.error()).problems[0].message; checked.delete(); throw new Refused(workerProblem('worker_refused', why)); }
   // The model replaced last is freed now (as on the page): at most one retired model stays.
   if (retired) retired.delete();
   retired = model;
@@ -152,7 +147,7 @@ function startHelper({ coreJs, coreWasm }) {
   w.onmessage = ({ data }) => {
     const c = calls.get(data.id);
     calls.delete(data.id);
-    if (c) (data.ok ? c.resolve(data) : c.reject(new Error(data.error)));
+    if (c) (data.ok ? c.resolve(data) : c.reject(new Refused(data)));
   };
   const h = { call, sha: '', started: null };
   const giveUp = (e) => {
@@ -219,7 +214,8 @@ const runOnnx = async (x) => { await sessionReady; return run(ort, session, info
 async function scoreTrees({ text, now, report }) {
   const t0 = performance.now();
   const r = await tableInParts(text, now, report ? report.day : '');
-  r.meta.status = r.meta.rows ? `scored in ${Math.round(performance.now() - t0)} ms off the page` + (r.threads === 2 ? ', on two threads' : '') : '';
+  const ms = performance.now() - t0;
+  r.meta.status = r.meta.rows ? sentenceIn(core, r.threads === 2 ? 'batch_scored_two_threads' : 'batch_scored', { ms }) : '';
   return r;
 }
 
@@ -236,7 +232,7 @@ async function score({ text, now, report }) {
   Object.assign(meta, { problems: b.problems, format: b.format, part_reports: meta.reports ? [meta.reports] : [] });
   delete meta.reports;
   last = b.rows;
-  meta.status = `Scored by ONNX Runtime Web in ${Math.round(performance.now() - t0)} ms, off the page; select a row and press "Explain this row" for its model-agnostic explanation.`;
+  meta.status = sentenceIn(core, 'batch_scored_onnx', { ms: performance.now() - t0 });
   return { meta, table: r.table };
 }
 
@@ -326,7 +322,7 @@ async function imageTensor({ blob }) {
 
 async function scoreImage({ blob, explained = -1, frame = 0 }) {
   await sessionReady;
-  if (!session) throw new Error(workerProblem('onnx_unavailable', 'no session').problems[0].message);
+  if (!session) throw new Refused(workerProblem('onnx_unavailable', 'no session'));
   const t0 = performance.now();
   const { job, refused } = await startImage(blob, frame);
   if (!job) return { result: refused };
@@ -394,6 +390,9 @@ self.onmessage = async ({ data }) => {
       reply({ ok: true, result, display }, display ? [display.grey.buffer] : []);
     }
   } catch (e) {
-    reply({ ok: false, error: String(e.message || e) });
+    // The core's envelope; without a core (it could not start) nothing here can word it: thrown
+    // uncaught, it reaches the page's worker.onerror (batch.js), whose core does.
+    if (core) reply(failureOf(core, e));
+    else setTimeout(() => { throw e; });
   }
 };

@@ -6,7 +6,7 @@
 //   [SECTION] Files of patients (CSV or FHIR), and a row's explanation
 //   [SECTION] Images (imaging models: DICOM, PNG or JPEG files)
 'use strict';
-import { page, store, now, today, runtimeWanted, pageProblem } from './page-state.js';
+import { page, store, now, today, runtimeWanted, pageProblem, pageSentence, pageFailure, Refused } from './page-state.js';
 import { checkTable } from './predict.js';
 import { modelKey, reportingEnabled, fileSeenToday, saveReports, reportImage } from './reporting.js';
 
@@ -27,7 +27,14 @@ function startWorker(assets) {
   worker.onmessage = ({ data }) => {
     const call = workerCalls.get(data.id);
     workerCalls.delete(data.id);
-    if (call) (data.ok ? call.resolve(data) : call.reject(new Error(data.error)));
+    if (call) (data.ok ? call.resolve(data) : call.reject(new Refused(data)));  // a failure: the core's envelope
+  };
+  // A worker that could not start its core cannot word its failure: the page's core does, for every
+  // call still waiting (batch-worker.js rethrows it, uncaught, to here).
+  worker.onerror = (e) => {
+    e.preventDefault();
+    for (const call of workerCalls.values()) call.reject(new Refused(pageProblem('page_fault', e.message)));
+    workerCalls.clear();
   };
   const url = (p) => new URL(p, location.href).href;
   workerReady = callWorker({ type: 'init', coreJs: url(assets.core_js), coreWasm: url(assets.core_wasm), ortUrl: url(assets.ort),
@@ -71,7 +78,7 @@ export function prepareWorkerWhenIdle() {
 // [SECTION] Files of patients (CSV or FHIR), and a row's explanation
 //-----------------------------------------------------------------------------
 export async function scoreFile(name, text, { results = false } = {}) {
-  if (!page.current) throw new Error(pageProblem('no_model').problems[0].message);
+  if (!page.current) throw new Refused(pageProblem('no_model'));
   const used = page.current;
   await workerModel({ fileWaiting: true });
   const key = modelKey(used);
@@ -87,7 +94,7 @@ export async function scoreFile(name, text, { results = false } = {}) {
         status: pageProblem('table_disagrees', worst).problems[0].message };
       table = new Float64Array(0);
     } else {
-      meta.status = `Cross-checked with ONNX Runtime (max difference ${worst.toExponential(1)}; ${Math.round(performance.now() - t0)} ms on this page); ${meta.status}.`;
+      meta.status = pageSentence('batch_checked', { difference: worst, ms: performance.now() - t0, then: meta.status });
     }
   }
   if (meta.report) saveReports(key, meta.report.pending, meta.report.queued);  // only for results shown
@@ -110,7 +117,7 @@ export async function explainRow(index) {
 // after another, and shown as it arrives. Nothing of them leaves the page.
 let imageFiles = [];  // the files of the last opening, kept in this page for maps of other classes
 export async function scoreImages(files) {
-  if (!page.current || !page.current.info.imaging) throw new Error(pageProblem(page.current ? 'not_imaging' : 'no_model').problems[0].message);
+  if (!page.current || !page.current.info.imaging) throw new Refused(pageProblem(page.current ? 'not_imaging' : 'no_model'));
   imageFiles = files;
   page.M.appImagesOpened(files.length);
   await workerModel({ fileWaiting: true });
@@ -120,7 +127,7 @@ export async function scoreImages(files) {
     try {
       reply = await callWorker({ type: 'image', blob: f });
     } catch (e) {
-      reply = { result: pageProblem('page_fault', e.message || e) };
+      reply = { result: pageFailure(e) };
     }
     showImageResult(-1, f.name, reply);
     // Counted once into the drift report (its descriptors, class and probabilities; never pixels).
@@ -145,7 +152,7 @@ export async function explainImage(arg) {
   try {
     reply = await callWorker({ type: 'image', blob: f, explained: cls, frame });
   } catch (e) {
-    reply = { result: pageProblem('page_fault', e.message || e) };
+    reply = { result: pageFailure(e) };
   }
   showImageResult(index, f.name, reply);
   return reply.result;

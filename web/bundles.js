@@ -5,7 +5,7 @@
 // Index of this file
 //   [SECTION] Bundle lifecycle (signed index, verify on every load, rollback floor, cache)
 'use strict';
-import { page, store, now, answered, announce, showError, pageProblem } from './page-state.js';
+import { page, store, now, answered, Refused, announce, showError, pageProblem, pageSentence } from './page-state.js';
 import { probabilitiesOnnx, startOnnxChecks, checkImagesOnnx } from './predict.js';
 import { releasePatient, publishReporting } from './reporting.js';
 import { prepareWorkerWhenIdle } from './batch.js';
@@ -19,16 +19,17 @@ import { prepareWorkerWhenIdle } from './batch.js';
 // warning.
 export async function loadIndexAndModel(wanted, indexText = fetchIndexText(), bundle = null) {
   const text = await indexText;
-  if (text === null) throw new Error(pageProblem('index_unreachable').problems[0].message);
+  if (text === null) throw new Refused(pageProblem('index_unreachable'));
   const checked = JSON.parse(page.M.verifyIndex(text, page.trust, now(), store.get('indexVersion', 0)));
-  if (!checked.ok) { const why = pageProblem('index_refused', checked.problems[0].message).problems[0].message; showError(why); throw new Error(why); }
+  if (!checked.ok) { const why = pageProblem('index_refused', checked.problems[0].message); showError(why.problems[0].message); throw new Refused(why); }
   store.set('indexVersion', checked.version);
   page.index = checked;
   keepForOffline('ldx-index', '/api/v1/models', text);
   if (!page.index.models.length) { showError(pageProblem('no_models').problems[0].message); return; }
   const entry = chooseEntry(page.index.models, wanted);
   const early = await bundle;  // used only if the verified index names the same bundle
-  return loadBundle(entry.url, { source: checked.stale ? 'offline (models list last checked ' + checked.expires.slice(0, 10) + ')' : 'from the server' },
+  const source = checked.stale ? pageSentence('model_source_offline', { day: checked.expires.slice(0, 10) }) : pageSentence('model_source_server');
+  return loadBundle(entry.url, { source },
     early && early.url === entry.url ? early.download : fetchBundle(entry.url));
 }
 
@@ -66,27 +67,28 @@ function keepForOffline(cacheName, url, body) {
   caches.open(cacheName).then((c) => c.put(url, new Response(body))).catch(() => {});
 }
 
-// A bundle's bytes: { ok: true, bytes } or { ok: false, status } (HTTP status).
+// A bundle's bytes: { bytes }, or { bytes: null, status } (the HTTP status; 0: no network, and no
+// copy on this device). Worded where it is used (the core may not be there yet).
 async function fetchBundle(url) {
   let res;
-  try { res = await fetch(url); } catch { return { ok: false, offline: true }; }  // no network, and no copy on this device
-  return res.ok ? { ok: true, bytes: new Uint8Array(await res.arrayBuffer()) } : { ok: false, status: res.status };
+  try { res = await fetch(url); } catch { return { bytes: null, status: 0 }; }
+  return res.ok ? { bytes: new Uint8Array(await res.arrayBuffer()) } : { bytes: null, status: res.status };
 }
 
 // Verifies the bundle in wasm against the trust root, with the highest version accepted before
 // as the rollback floor. Nothing from a refused bundle reaches the UI.
 export async function loadBundle(url, status = {}, download = fetchBundle(url)) {
   const got = await download;
-  if (!got.ok) {
-    const why = got.offline ? pageProblem('bundle_offline') : pageProblem('bundle_download', got.status);
+  if (!got.bytes) {
+    const why = got.status ? pageProblem('bundle_download', got.status) : pageProblem('bundle_offline');
     showError(why.problems[0].message);
     return why;
   }
   const bytes = got.bytes;
   const floors = store.get('accepted', {});   // highest version accepted per model name
   const checked = page.M.loadBundle(bytes, page.trust, now(), JSON.stringify(floors));
-  if (checked.ok === false) return refuse(checked.problems[0]);
-  if (!checked.ok()) { const error = JSON.parse(checked.error()); checked.delete(); return refuse(error.problems[0]); }
+  if (checked.ok === false) return refuse(checked);
+  if (!checked.ok()) { const refused = JSON.parse(checked.error()); checked.delete(); return refuse(refused); }
   keepForOffline('ldx-bundles', url, bytes);
   const model = answered(checked.model());
   checked.delete();
@@ -107,13 +109,13 @@ export async function loadBundle(url, status = {}, download = fetchBundle(url)) 
     // its author published for the background rows, or the bundle is not used.
     const out = await probabilitiesOnnx(used, Float32Array.from(info.background.features));
     const agree = JSON.parse(model.checkBackground(out));
-    if (!agree.ok) return refuse(agree.problems[0]);
+    if (!agree.ok) return refuse(agree);
   }
   if (info.imaging) {
     // An imaging model: ONNX Runtime must give its author's probabilities for the bundle's
     // reference images (preprocessed by this core), or the bundle is not used.
     const agree = JSON.parse(model.checkImages(await checkImagesOnnx(used)));
-    if (!agree.ok) return refuse(agree.problems[0]);
+    if (!agree.ok) return refuse(agree);
   }
   releasePatient();  // the patient seen with the model being replaced is reported with it
   retire(page.current);
@@ -124,7 +126,7 @@ export async function loadBundle(url, status = {}, download = fetchBundle(url)) 
   // A site calibration of this bundle's prediction sets, made earlier on this device (Validate tab).
   const calibrator = store.get('calibrators', {})[info.sha256];
   if (calibrator) page.M.appSetLocalCalibrator(calibrator);
-  announce(`Model ready: ${info.schema.title}, version ${info.version}. Signature verified.`);
+  announce(pageSentence('model_ready', { title: info.schema.title, version: info.version }));
   publishReporting();
   prepareWorkerWhenIdle();
   return { ok: true, name: info.name, version: info.version, sha256: info.sha256 };
@@ -142,10 +144,10 @@ function retire(old) {
   retired = old;
 }
 
-// A refused bundle: one problem of the core's envelope, its message in the clinician's words
-// (the reason code for the administrator).
-function refuse(error) {
-  const message = `${error.message} (${error.code})`;
-  showError(message);
-  return { ok: false, problems: [error] };
+// A refused bundle: the core's envelope, returned as it came; its first problem shown in the
+// clinician's words (the reason code for the administrator).
+function refuse(refused) {
+  const [first] = refused.problems;
+  showError(`${first.message} (${first.code})`);
+  return refused;
 }

@@ -6,7 +6,7 @@
 //   [SECTION] The Operations view's request (the operator's token, never stored)
 //   [SECTION] Host functions the UI calls
 'use strict';
-import { page, $, store, announce, showError, pageProblem } from './page-state.js';
+import { page, $, store, announce, showError, pageProblem, pageSentence, pageFailure } from './page-state.js';
 import { applyTree } from './a11y.js';
 import { loadIndexAndModel } from './bundles.js';
 import { predict } from './predict.js';
@@ -48,7 +48,7 @@ export const host = {
       if (early) page.M.appSetResultChecked(early.seq, JSON.stringify(r));  // marks it checked, or withdraws it
       else { page.shownSeq = r.seq; page.M.appSetResult(JSON.stringify(r)); }
     } catch (e) {
-      const failed = JSON.stringify(pageProblem('page_fault', e.message || e));
+      const failed = JSON.stringify(pageFailure(e));
       if (early) page.M.appSetResultChecked(early.seq, failed);
       else page.M.appSetResult(failed);
     }
@@ -75,7 +75,7 @@ export const host = {
   copy: (text) => navigator.clipboard.writeText(text).catch(() => announce(pageProblem('clipboard_denied').problems[0].message)),
   // The print view: the result's summary alone on the page (app.css hides everything else in print).
   print: (text) => {
-    $('print').textContent = `${text}\nPrinted ${new Date().toLocaleString()}. Computed on this device by LocalDx; no patient data left it.`;
+    $('print').textContent = `${text}\n${pageSentence('print_footer', { when: new Date().toLocaleString() })}`;
     window.print();
   },
   announce,

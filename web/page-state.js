@@ -6,6 +6,7 @@
 //   [SECTION] Storage, time, and the core's answers
 //   [SECTION] Messages to the clinician (the live region, the app's error line)
 'use strict';
+import { problemIn, sentenceIn, failureOf } from './answers.js';
 
 //-----------------------------------------------------------------------------
 // [SECTION] The page's state
@@ -29,13 +30,8 @@ export const store = {
 };
 export const now = () => Date.now() / 1000;
 export const today = () => new Date().toISOString().slice(0, 10);
-// A core or app call that failed as a call (wasm/core/boundary.h: a handle or value was due, the
-// envelope {ok: false, problems} came back) throws here, in the core's words, to the caller's own
-// error path. (Calls that answer JSON text carry the same envelope; their callers read "ok".)
-export const answered = (x) => {
-  if (x && x.ok === false && Array.isArray(x.problems)) throw new Error(x.problems.map((p) => p.message).join(' '));
-  return x;
-};
+// A core or app call that failed as a call throws, in the core's words (web/answers.js).
+export { answered, Refused, isRefusal } from './answers.js';
 
 //-----------------------------------------------------------------------------
 // [SECTION] Messages to the clinician
@@ -45,7 +41,11 @@ export function announce(text) { $('live').textContent = text; }
 // The page writes no sentence of its own: what only it notices (ONNX Runtime failing, a file it
 // cannot decode) is a problem the core words by id (shared/client/page_words.h), with the one
 // detail that varies. The envelope {ok: false, problems: [one]}, as every other refusal.
-export const pageProblem = (id, detail = '') => JSON.parse(page.M.pageProblem(id, String(detail)));
+export const pageProblem = (id, detail = '') => problemIn(page.M, id, detail);
+// Its status lines (a model ready, a file's timing, the printed footer) are the core's too.
+export const pageSentence = (id, details = {}) => sentenceIn(page.M, id, details);
+// An error met on the way, as the envelope (the core's own, or its "page_fault" problem).
+export const pageFailure = (e) => failureOf(page.M, e);
 
 export function showError(message) {
   if (page.M) page.M.appSetError(message);

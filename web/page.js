@@ -11,6 +11,7 @@
 // own origin. The only requests are for the app's files, the signed models index, bundles and
 // aggregate reports. The page's other modules, by concern:
 //   page-state.js  what they share (the core, ONNX Runtime, the model in use, storage)
+//   answers.js     the core's failure envelope and words (shared with the workers and launch.html)
 //   bundles.js     the signed models index and a bundle's verification, rollback floor, offline copy
 //   predict.js     one patient's prediction and the ONNX Runtime cross-check
 //   batch.js       the batch worker: files of patients and images

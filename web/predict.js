@@ -7,7 +7,7 @@
 //   [SECTION] An imaging model's reference images
 'use strict';
 import { packFeatures, runOnnx } from './onnx.js';
-import { page, now, answered, showError, pageProblem } from './page-state.js';
+import { page, now, answered, Refused, showError, pageProblem } from './page-state.js';
 import { reportLater } from './reporting.js';
 
 //-----------------------------------------------------------------------------
@@ -81,7 +81,7 @@ let predictSeq = 0;
 // result is handed to shown() at once while ONNX Runtime is still starting (marked "being
 // checked"); the promise resolves to the checked result (or the problem that withdraws it).
 export async function predict(record, shown = null) {
-  if (!page.current) throw new Error(pageProblem('no_model').problems[0].message);
+  if (!page.current) throw new Refused(pageProblem('no_model'));
   const used = page.current;
   const r = JSON.parse(used.model.predict(JSON.stringify(record || {}), true));
   r.seq = ++predictSeq;
@@ -100,7 +100,10 @@ export async function predict(record, shown = null) {
 
 // What the test API returns: the core's result in the shape of the spec.
 export function publicResult(r) {
-  if (!r.ok) return { ok: false, problems: r.problems };
+  if (!r.ok) {
+    const { seq, ...refused } = r;  // the core's envelope, without the page's sequence number
+    return refused;
+  }
   const ex = r.explanation;
   return {
     ok: true, probabilities: r.probabilities, classes: r.classes, predicted: r.predicted, label: r.label,

@@ -2,6 +2,7 @@
 // client (fhirclient, served from our origin), and the form filled from the patient's chart.
 //
 // Index of this file
+//   [SECTION] The core's words (the app's core; on launch.html, the core's module loaded to say something)
 //   [SECTION] The site's EHRs (ehr.json: which EHRs may launch LocalDx)
 //   [SECTION] Launch (launch.html: checks, scopes, then the EHR's authorization page)
 //   [SECTION] Return (the app's page: the token, the chart, the form)
@@ -12,8 +13,31 @@
 // chart goes anywhere but the core in this page; FHIR requests go to the EHR only (the service
 // worker leaves other origins alone).
 'use strict';
+import { page } from './page-state.js';
+import { sentenceIn } from './answers.js';
+import { compiledWasm } from './compile.js';
 
 const $ = (id) => document.getElementById(id);
+
+//-----------------------------------------------------------------------------
+// [SECTION] The core's words
+//-----------------------------------------------------------------------------
+// Every sentence here is the core's (shared/client/page_words.h page_sentence), by id with the
+// details that vary. On the app's page the app's core words it; launch.html has no app, so the
+// core's own module (precached with the app) is loaded there, only once there is something to say:
+// a launch that goes well leaves for the EHR without it.
+let launchCore = null;
+function coreForWords() {
+  if (page.M) return Promise.resolve(page.M);
+  launchCore ??= (async () => {
+    const assets = await (await fetch('assets.json')).json();
+    const wasm = compiledWasm(assets.core_wasm);
+    const { default: createLocalDxCore } = await import('./' + assets.core_js);
+    return Promise.race([createLocalDxCore({ instantiateWasm: wasm.instantiateWasm }), wasm.failed]);
+  })();
+  return launchCore;
+}
+const words = async (id, details = {}) => sentenceIn(await coreForWords(), id, details);
 
 //-----------------------------------------------------------------------------
 // [SECTION] The site's EHRs
@@ -61,16 +85,16 @@ function scopesFor(config, ehr, launch, write) {
 }
 
 async function launchPage() {
-  const say = (text) => { $('launch-status').textContent = text; };
+  const say = async (id, details) => { $('launch-status').textContent = await words(id, details); };
   const q = new URLSearchParams(location.search);
   const iss = q.get('iss'), launch = q.get('launch'), model = q.get('model');
   try {
-    if (!iss) return say('LocalDx was opened without an EHR (no iss): launch it from the chart, or open it with ?iss= and the EHR\'s FHIR address.');
+    if (!iss) return await say('ehr_no_iss');
     const ehr = (await siteEhrs()).find((e) => sameIss(e.iss, iss));
-    if (!ehr) return say(`Refused: the EHR ${iss} is not on this site's list of EHRs allowed to launch LocalDx (ehr.json). Ask the administrator to add it.`);
+    if (!ehr) return await say('ehr_not_listed', { iss });
     const config = await (await fetch(iss.replace(/\/+$/, '') + '/.well-known/smart-configuration', { cache: 'no-store' })).json();
     if (!(config.code_challenge_methods_supported || []).includes('S256'))
-      return say(`Refused: the EHR ${iss} does not offer PKCE with S256 (code_challenge_methods_supported: ${JSON.stringify(config.code_challenge_methods_supported || [])}); LocalDx does not launch without it.`);
+      return await say('ehr_no_pkce', { iss, methods: (config.code_challenge_methods_supported || []).join(', ') });
     // The model for this launch; otherwise the last one used (the app's own choice).
     if (model) localStorage.setItem('ldx.model', JSON.stringify(model));
     const chosen = model || JSON.parse(localStorage.getItem('ldx.model') || 'null');
@@ -80,7 +104,7 @@ async function launchPage() {
       redirectUri: new URL('./', location.href).href, pkceMode: 'required', stateKey: randomState(), completeInTarget: true,
     });
   } catch (e) {
-    say('The launch from the EHR failed: ' + e.message);
+    await say('ehr_launch_failed', { reason: String(e.message || e) }).catch(() => { $('launch-status').textContent = String(e.message || e); });
   }
 }
 
@@ -112,7 +136,7 @@ function forgetRedirectState() {
 }
 
 async function returnPage() {
-  const status = (text) => globalThis.localdx.chartStatus(text);
+  const status = async (id, details) => globalThis.localdx.chartStatus(await words(id, details));
   let tokenError = null;
   try {
     await loadFhirClient();
@@ -122,7 +146,7 @@ async function returnPage() {
   }
   forgetRedirectState();
   await appReady();
-  if (tokenError) return status(`The launch from the EHR failed: ${tokenError}. Nothing was read from the chart; launch LocalDx again from the EHR.`);
+  if (tokenError) return status('ehr_token_failed', { reason: tokenError });
   const granted = String(client.state.tokenResponse.scope || '').split(' ');
   // v1 "read" or "*", or v2 permissions (in the order c r u d s) with read or search.
   const canRead = (type) => granted.some((s) => {
@@ -130,9 +154,9 @@ async function returnPage() {
     return m && (m[1] === '*' || m[1] === type) && (m[2] === 'read' || m[2] === '*' || (/^c?r?u?d?s?$/.test(m[2]) && /[rs]/.test(m[2])));
   });
   const patient = client.patient.id;
-  if (!patient) return status('The EHR did not say which patient this launch is for: nothing was read from the chart.');
+  if (!patient) return status('ehr_no_patient');
   for (const type of ['Patient', 'Observation'])
-    if (!canRead(type)) return status(`The EHR did not grant reading ${type} (granted: ${granted.join(' ') || 'nothing'}): the form cannot be filled from the chart.`);
+    if (!canRead(type)) return status('ehr_not_granted', { type, granted: granted.join(' ') });
   try {
     const schema = globalThis.localdx.model().schema;
     const codes = schema.fields.map((f) => (f.code && f.code.startsWith('LOINC:') ? 'http://loinc.org|' + f.code.slice(6) : 'urn:localdx:field|' + f.name));
@@ -144,8 +168,8 @@ async function returnPage() {
     ]);
     const bundle = { resourceType: 'Bundle', type: 'collection', entry: [p, ...observations].map((resource) => ({ resource })) };
     const r = globalThis.localdx.prefillFromChart(JSON.stringify(bundle));
-    if (!r.ok) return status('The chart could not be read: ' + r.problems.map((x) => x.message).join('; '));
-    status(`From the EHR's chart (patient ${patient}). Check each value before you press Predict.`);
+    if (!r.ok) return status('ehr_chart_unreadable', { reason: r.problems.map((x) => x.message).join('; ') });
+    await status('ehr_prefilled', { patient });
     // "Save to chart" only when the site allows write-back for this EHR and the EHR granted it:
     // the app offers it for a model whose result is one of these types.
     const ehr = (await siteEhrs()).find((e) => sameIss(e.iss, client.state.serverUrl));
@@ -156,8 +180,7 @@ async function returnPage() {
     const types = ehr && ehr.write_back ? ['RiskAssessment', 'Observation'].filter(canCreate) : [];
     globalThis.localdx.chartWrite(types.join(' '));
   } catch (e) {
-    const why = e.status === 401 ? 'the EHR refused the access token (expired or revoked)' : e.message;
-    status(`The chart could not be read: ${why}. Nothing was filled in; launch LocalDx again from the EHR.`);
+    await (e.status === 401 ? status('ehr_chart_token_refused') : status('ehr_chart_unreadable', { reason: String(e.message || e) }));
   }
 }
 
@@ -168,12 +191,12 @@ async function returnPage() {
 // chart" (wasm/app/views/patient_chart.cpp); the resource, with its time, is the core's (record/fhir.h
 // fhir_result_resource) from the result as shown.
 async function saveToChart(resourceJson) {
-  const status = (text) => globalThis.localdx.chartStatus(text);
+  const status = async (id, details) => globalThis.localdx.chartStatus(await words(id, details));
   try {
     const created = await client.create(JSON.parse(resourceJson));
-    status(`Saved to the chart as ${created.resourceType}/${created.id}.`);
+    await status('ehr_saved', { resource: `${created.resourceType}/${created.id}` });
   } catch (e) {
-    status(`Not saved to the chart: ${e.status === 401 ? 'the EHR refused the access token (expired or revoked)' : e.message}.`);
+    await (e.status === 401 ? status('ehr_save_token_refused') : status('ehr_not_saved', { reason: String(e.message || e) }));
   }
 }
 if (globalThis.localdxHost) globalThis.localdxHost.saveToChart = saveToChart;

@@ -47,7 +47,7 @@ Object.assign(globalThis.localdx, {
     await workerModel();
     const file = new File([Uint8Array.from(atob(bytes), (c) => c.charCodeAt(0))], name);
     const { tensor, result } = await callWorker({ type: 'imageTensor', blob: file });
-    if (!tensor) return { ok: false, result };
+    if (!tensor) return result;  // the core's envelope: why the file was refused
     const b = new Uint8Array(tensor.buffer);
     let s = '';
     for (let i = 0; i < b.length; i += 0x8000) s += String.fromCharCode(...b.subarray(i, i + 0x8000));

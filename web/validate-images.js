@@ -7,7 +7,7 @@
 //   [SECTION] Files chosen (several images and one CSV)
 //   [SECTION] The images scored, and the report
 'use strict';
-import { page, announce, showError, pageProblem } from './page-state.js';
+import { page, announce, showError, pageProblem, pageSentence, pageFailure, Refused } from './page-state.js';
 import { callWorker, workerModel } from './batch.js';
 
 //-----------------------------------------------------------------------------
@@ -51,7 +51,7 @@ function outputOf(name, result) {
 }
 
 export async function validateImages(files) {
-  if (!page.current || !page.current.info.imaging) throw new Error(pageProblem(page.current ? 'not_imaging' : 'no_model').problems[0].message);
+  if (!page.current || !page.current.info.imaging) throw new Refused(pageProblem(page.current ? 'not_imaging' : 'no_model'));
   const csvs = files.filter((f) => /\.csv$/i.test(f.name));
   const images = files.filter((f) => !/\.csv$/i.test(f.name));
   const labels = csvs.length === 1 ? csvs[0] : null;  // none or several: the core says what to choose
@@ -59,12 +59,12 @@ export async function validateImages(files) {
   await workerModel({ fileWaiting: true });
   const outputs = [];
   for (const [i, f] of images.entries()) {
-    if (i % 10 === 0) announce(`Scoring image ${i + 1} of ${images.length} on this device…`);
+    if (i % 10 === 0) announce(pageSentence('images_scoring', { i: i + 1, n: images.length }));
     let reply;
     try {
       reply = await callWorker({ type: 'image', blob: f });
     } catch (e) {
-      reply = { result: pageProblem('page_fault', e.message || e) };
+      reply = { result: pageFailure(e) };
     }
     outputs.push(outputOf(f.name, reply.result));
   }

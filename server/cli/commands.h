@@ -61,6 +61,14 @@ int cmd_evaluate(const Args& a);
 int cmd_evaluate_images(const Args& a);
 // The text report of a classification task's validation document (commands/evaluate.cpp).
 std::string evaluate_text(const Schema& s, const Json& report);
+// What `localdx evaluate` reads alike for a table and for images (commands/evaluate.cpp):
+// --format text|json, --bootstrap N (resamples, at most 100000; 1000) and --seed N (1).
+struct EvaluateOptions {
+    std::string format;
+    int bootstrap = 1000;
+    uint64_t seed = 1;
+};
+Result<EvaluateOptions> evaluate_options(const Args& a);
 int cmd_synth(const Args& a);
 int cmd_tune(const Args& a);
 int cmd_publish(const Args& a);     // prints its own --help

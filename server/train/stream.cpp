@@ -479,21 +479,14 @@ Result<std::optional<TrainResult>> train_stream(const Schema& schema, const Trai
         if (!dtrain) return peer_failed(dtrain.problems());
         auto dheld = rows_data(held_rows, o.cache_dir, "fold" + std::to_string(f + 1) + "-held-out", &*dtrain, max_bin);
         if (!dheld) return peer_failed(dheld.problems());
-        std::vector<double> curve;
-        int best = 0;
-        auto progress = [&](int round, double metric) {
-            curve.push_back(metric);
-            if (metric < curve[static_cast<size_t>(best)]) best = round;
-            return round - best < cfg.early_stopping_rounds;
-        };
-        auto b =
-            XgbBooster::train(*dtrain, with_base_score(params, mean_without(f)), cfg.max_rounds, &*dheld, progress);
+        EarlyStopping stop{cfg.early_stopping_rounds};
+        auto b = XgbBooster::train(*dtrain, with_base_score(params, mean_without(f)), cfg.max_rounds, &*dheld,
+                                   std::ref(stop));
         if (!b) return peer_failed(b.problems());
         auto light = without_caches(*b);
         if (!light) return light.problems();
-        log("fold " + std::to_string(f + 1) + "/" + std::to_string(folds) + ": best round " + std::to_string(best + 1) +
-            ", held-out " + (regression ? "RMSE " : "log-loss ") + std::to_string(curve[static_cast<size_t>(best)]));
-        curves.push_back(std::move(curve));
+        log(stop.fold_line(static_cast<size_t>(f), static_cast<size_t>(folds), regression));
+        curves.push_back(std::move(stop.curve));
         boosters.push_back(std::move(*light));
     }
     const auto [rounds, loss] = rounds_from_curves(curves);

@@ -197,6 +197,18 @@ XgbBooster::Params with_base_score(XgbBooster::Params p, std::span<const float> 
 }
 }  // namespace
 
+bool EarlyStopping::operator()(int round, double metric) {
+    curve.push_back(metric);
+    if (metric < curve[static_cast<size_t>(best)]) best = round;
+    return round - best < patience;
+}
+
+std::string EarlyStopping::fold_line(size_t fold, size_t folds, bool regression) const {
+    return "fold " + std::to_string(fold + 1) + "/" + std::to_string(folds) + ": best round " +
+           std::to_string(best + 1) + ", held-out " + (regression ? "RMSE " : "log-loss ") +
+           std::to_string(curve.empty() ? NAN : curve[static_cast<size_t>(best)]);
+}
+
 std::pair<size_t, double> rounds_from_curves(const std::vector<std::vector<double>>& curves) {
     size_t reach = curves.empty() ? 0 : curves[0].size();
     for (const auto& c : curves) reach = std::min(reach, c.size());
@@ -297,18 +309,12 @@ Result<CvRun> cross_validate(const Schema& schema, const Dataset& data, const Tr
         for (size_t i : tr) ytr.push_back(data.labels[i]);
         for (size_t i : te) yte.push_back(data.labels[i]);
         const std::vector<float> w = cfg.class_weights && !regression ? class_weights(ytr, k) : std::vector<float>{};
-        std::vector<double> curve;
-        int best = 0;
-        auto progress = [&](int round, double metric) {
-            curve.push_back(metric);
-            if (metric < curve[static_cast<size_t>(best)]) best = round;
-            return round - best < cfg.early_stopping_rounds;
-        };
-        auto b = XgbBooster::train(xtr, ytr, w, with_base_score(params, ytr), cfg.max_rounds, &xte, yte, progress);
+        EarlyStopping stop{cfg.early_stopping_rounds};
+        auto b =
+            XgbBooster::train(xtr, ytr, w, with_base_score(params, ytr), cfg.max_rounds, &xte, yte, std::ref(stop));
         if (!b) return b.problems();
-        log("fold " + std::to_string(f + 1) + "/" + std::to_string(folds) + ": best round " + std::to_string(best + 1) +
-            ", held-out " + (regression ? "RMSE " : "log-loss ") + std::to_string(curve[static_cast<size_t>(best)]));
-        curves.push_back(std::move(curve));
+        log(stop.fold_line(f, folds, regression));
+        curves.push_back(std::move(stop.curve));
         boosters.push_back(std::move(*b));
     }
     // 2. Rounds: the minimum of the mean held-out curve over the rounds every fold reached.

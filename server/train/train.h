@@ -118,6 +118,17 @@ std::vector<std::pair<std::string, double>> held_out_figures(const Schema& schem
 double headline_figure(const Schema& schema, std::span<const float> labels, std::span<const double> outputs);
 std::string headline_name(const Schema& schema);
 
+// Early stopping on one fold's held-out rows (in memory and streamed alike): XgbBooster::train's
+// progress callback keeps the curve of the held-out metric and stops `patience` rounds after its
+// best round; `fold_line` is the log line of the fold once trained.
+struct EarlyStopping {
+    int patience = 0;
+    std::vector<double> curve;
+    int best = 0;  // 0-based round of the lowest metric so far
+    bool operator()(int round, double metric);
+    std::string fold_line(size_t fold, size_t folds, bool regression) const;
+};
+
 // The number of rounds cross-validation chooses: the minimum of the mean held-out curve over the
 // rounds every fold reached; and the mean there.
 std::pair<size_t, double> rounds_from_curves(const std::vector<std::vector<double>>& curves);

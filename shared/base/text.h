@@ -21,4 +21,11 @@ bool utf8_valid(std::string_view text);
 // valid UTF-8 sequence (i moves past that one byte). Callers stop at i == text.size().
 long utf8_next(std::string_view text, size_t& i);
 
+// ASCII letters lowered, for names a person types compared without case ("Yes" is "yes").
+std::string ascii_lower(std::string_view text);
+
+// Without the spaces and tabs around it, nor a carriage return at its end (a cell of a CSV file
+// written on Windows).
+std::string_view trim_blanks(std::string_view text);
+
 }  // namespace ldx

@@ -5,6 +5,7 @@
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
+#include <optional>
 #include <string>
 
 #include "base/text.h"
@@ -50,14 +51,87 @@ constexpr std::array kWords{
 
 constexpr size_t kMaxDetail = 500;
 
+std::string difference_words(double d) {
+    if (!std::isfinite(d)) return "a number that is not finite";
+    char out[32];
+    std::snprintf(out, sizeof out, "%.2e", d);
+    return out;
+}
+
 std::string difference_words(std::string_view detail) {
     const std::string text(detail);
     char* end = nullptr;
     const double d = text.empty() ? NAN : std::strtod(text.c_str(), &end);
-    if (!std::isfinite(d) || end != text.c_str() + text.size()) return "a number that is not finite";
-    char out[32];
-    std::snprintf(out, sizeof out, "%.2e", d);
-    return out;
+    return end == text.c_str() + text.size() ? difference_words(d) : difference_words(NAN);
+}
+
+// The status lines: {name} is a detail (see page_words.h for how each kind is written).
+struct Sentence {
+    std::string_view id, words;
+};
+constexpr std::array kSentences{
+    Sentence{"model_ready", "Model ready: {title}, version {version}. Signature verified."},
+    Sentence{"model_source_server", "from the server"},
+    Sentence{"model_source_offline", "offline (models list last checked {day})"},
+    Sentence{"batch_scored", "scored in {ms} ms off the page"},
+    Sentence{"batch_scored_two_threads", "scored in {ms} ms off the page, on two threads"},
+    Sentence{"batch_scored_onnx",
+             "Scored by ONNX Runtime Web in {ms} ms, off the page; select a row and press \"Explain this row\" for "
+             "its model-agnostic explanation."},
+    Sentence{"batch_checked",
+             "Cross-checked with ONNX Runtime (max difference {difference}; {ms} ms on this page); {then}."},
+    Sentence{"images_scoring", "Scoring image {i} of {n} on this device\u2026"},
+    Sentence{"print_footer", "Printed {when}. Computed on this device by LocalDx; no patient data left it."},
+    Sentence{"ehr_no_iss",
+             "LocalDx was opened without an EHR (no iss): launch it from the chart, or open it with ?iss= and the "
+             "EHR's FHIR address."},
+    Sentence{"ehr_not_listed",
+             "Refused: the EHR {iss} is not on this site's list of EHRs allowed to launch LocalDx (ehr.json). Ask the "
+             "administrator to add it."},
+    Sentence{"ehr_no_pkce",
+             "Refused: the EHR {iss} does not offer PKCE with S256 (code_challenge_methods_supported: "
+             "{methods|none}); LocalDx does not launch without it."},
+    Sentence{"ehr_launch_failed", "The launch from the EHR failed: {reason|no reason given}."},
+    Sentence{"ehr_token_failed",
+             "The launch from the EHR failed: {reason|no reason given}. Nothing was read from the chart; launch "
+             "LocalDx again from the EHR."},
+    Sentence{"ehr_no_patient",
+             "The EHR did not say which patient this launch is for: nothing was read from the chart."},
+    Sentence{"ehr_not_granted",
+             "The EHR did not grant reading {type} (granted: {granted|nothing}): the form cannot be filled from the "
+             "chart."},
+    Sentence{"ehr_chart_unreadable",
+             "The chart could not be read: {reason|no reason given}. Nothing was filled in; launch LocalDx again "
+             "from the EHR."},
+    Sentence{"ehr_chart_token_refused",
+             "The chart could not be read: the EHR refused the access token (expired or revoked). Nothing was "
+             "filled in; launch LocalDx again from the EHR."},
+    Sentence{"ehr_prefilled", "From the EHR's chart (patient {patient}). Check each value before you press Predict."},
+    Sentence{"ehr_saved", "Saved to the chart as {resource}."},
+    Sentence{"ehr_not_saved", "Not saved to the chart: {reason|no reason given}."},
+    Sentence{"ehr_save_token_refused",
+             "Not saved to the chart: the EHR refused the access token (expired or revoked)."},
+};
+
+Problem sentence_fault(std::string_view id, const std::string& why) {
+    return problem("internal", "the page asked for the words \"" + printable(id.substr(0, 64)) + "\" " + why +
+                                   ": a fault in LocalDx; please report it");
+}
+
+// One detail, written as its name says (page_words.h); nullopt when it cannot be.
+std::optional<std::string> detail_words(std::string_view name, std::string_view fallback, const Json& v) {
+    if (name == "ms" || name == "i" || name == "n") {
+        if (!v.is_number()) return std::nullopt;
+        const double d = v.get<double>();
+        if (!std::isfinite(d) || std::fabs(d) > 1e15) return std::nullopt;
+        return std::to_string(std::llround(d));
+    }
+    if (name == "difference") return difference_words(v.is_number() ? v.get<double>() : NAN);
+    std::string text;
+    if (v.is_string()) text = printable(std::string_view(v.get_ref<const std::string&>()).substr(0, kMaxDetail));
+    else if (v.is_number()) text = json_dump(v);
+    else return std::nullopt;
+    return text.empty() ? std::string(fallback) : text;
 }
 }  // namespace
 
@@ -73,6 +147,35 @@ Problem page_problem(std::string_view id, std::string_view detail) {
     }
     return problem("internal", "the page asked for words the core does not have (\"" + printable(id.substr(0, 64)) +
                                    "\"): a fault in LocalDx; please report it");
+}
+
+Result<std::string> page_sentence(std::string_view id, const Json& details) {
+    const Sentence* found = nullptr;
+    for (const Sentence& s : kSentences)
+        if (s.id == id) found = &s;
+    if (!found) return sentence_fault(id, "that the core does not have");
+    if (!details.is_object()) return sentence_fault(id, "without an object of details");
+    std::string out;
+    std::string_view rest = found->words;
+    for (size_t open = rest.find('{'); open != std::string_view::npos; open = rest.find('{')) {
+        const size_t close = rest.find('}', open);
+        const std::string_view gap = rest.substr(open + 1, close - open - 1);
+        const size_t bar = gap.find('|');
+        const std::string_view name = gap.substr(0, bar);
+        const std::string_view fallback = bar == std::string_view::npos ? std::string_view{} : gap.substr(bar + 1);
+        const auto it = details.find(std::string(name));
+        const auto words = it == details.end() ? std::nullopt : detail_words(name, fallback, *it);
+        if (!words) return sentence_fault(id, "without a usable detail \"" + std::string(name) + "\"");
+        out.append(rest.substr(0, open)).append(*words);
+        rest.remove_prefix(close + 1);
+    }
+    return out.append(rest);
+}
+
+std::vector<std::string_view> page_sentence_ids() {
+    std::vector<std::string_view> ids;
+    for (const Sentence& s : kSentences) ids.push_back(s.id);
+    return ids;
 }
 
 }  // namespace ldx

@@ -2,6 +2,7 @@
 //
 // Index of this file
 //   [SECTION] Problems the page meets (a table of messages by id)
+//   [SECTION] Status lines the page shows (a table of sentences by id, with named details)
 //
 // Most of what a clinician reads comes with the core's own answers. A few things happen only in
 // the browser: it cannot decode an image, ONNX Runtime fails or disagrees with the core, a worker
@@ -9,9 +10,12 @@
 // problem by its id, giving the one detail that varies (a number, the browser's own error text),
 // and shows the envelope it gets back like any other refusal.
 #pragma once
+#include <string>
 #include <string_view>
+#include <vector>
 
 #include "base/error.h"
+#include "base/json.h"
 
 namespace ldx {
 
@@ -39,5 +43,31 @@ namespace ldx {
 // A difference is given as a number's text ("0.00031"): it is written "3.10e-04" (not finite or
 // not a number: "a number that is not finite"). An unknown id is itself a problem ("internal").
 Problem page_problem(std::string_view id, std::string_view detail = {});
+
+//-----------------------------------------------------------------------------
+// [SECTION] Status lines the page shows
+//-----------------------------------------------------------------------------
+// What the page says that is not a refusal (a model ready, how long a file took, the printed
+// page's footer, the EHR launch's messages): by id, with the details that vary as a JSON object
+// ({"ms": 812.4, "threads": 2}). Each {name} in the words is the detail of that name:
+//   ms, i, n       a whole number (rounded; a count or milliseconds)
+//   difference     a number in the notation of the problems above ("3.10e-04")
+//   anything else  text (a string, or a number as JSON writes it), made printable, at most 500 bytes;
+//                  {name|fallback} says `fallback` when the detail is empty
+// Ids (the words themselves are in page_words.cpp's table):
+//   model_ready, model_source_server, model_source_offline      the model bar and its announcement
+//   batch_scored, batch_scored_two_threads, batch_scored_onnx,  the batch view's timing lines
+//   batch_checked
+//   images_scoring                                              the progress of a folder of images
+//   print_footer                                                the printed result's footer
+//   ehr_no_iss, ehr_not_listed, ehr_no_pkce, ehr_launch_failed  the EHR launch page (launch.html)
+//   ehr_token_failed, ehr_no_patient, ehr_not_granted,          the app's page back from the EHR
+//   ehr_chart_unreadable, ehr_chart_token_refused, ehr_prefilled,
+//   ehr_saved, ehr_not_saved, ehr_save_token_refused
+// The sentence, or the problem "internal" for an unknown id, details that are not an object, or a
+// detail the words need and were not given (a fault in the page, never an empty line).
+Result<std::string> page_sentence(std::string_view id, const Json& details);
+// The ids of the table, in its order (for tests that say every one).
+std::vector<std::string_view> page_sentence_ids();
 
 }  // namespace ldx

@@ -27,18 +27,7 @@ namespace ldx {
 // [SECTION] The labels CSV
 //-----------------------------------------------------------------------------
 namespace {
-std::string trimmed(std::string_view s) {
-    while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
-    while (!s.empty() && (s.back() == ' ' || s.back() == '\t' || s.back() == '\r')) s.remove_suffix(1);
-    return std::string(s);
-}
-
-std::string lower(std::string_view s) {
-    std::string out(s);
-    for (char& c : out)
-        if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
-    return out;
-}
+std::string trimmed(std::string_view s) { return std::string(trim_blanks(s)); }
 
 // Pixels as written: "12", "12.5".
 std::string fmt_number(double v) {
@@ -59,7 +48,7 @@ int class_of(const Schema& s, const std::string& y) {
     for (size_t c = 0; c < s.outputs.classes.size(); ++c)
         if (s.outputs.classes[c].name == y) return static_cast<int>(c);
     for (size_t c = 0; c < s.outputs.classes.size(); ++c)
-        if (lower(s.outputs.classes[c].label) == lower(y)) return static_cast<int>(c);
+        if (ascii_lower(s.outputs.classes[c].label) == ascii_lower(y)) return static_cast<int>(c);
     return -1;
 }
 

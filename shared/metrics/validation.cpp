@@ -24,18 +24,7 @@ namespace ldx {
 // [SECTION] Labels of a file of patients
 //-----------------------------------------------------------------------------
 namespace {
-std::string lower(std::string_view s) {
-    std::string out(s);
-    for (char& c : out)
-        if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
-    return out;
-}
-
-std::string trimmed(std::string_view s) {
-    while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
-    while (!s.empty() && (s.back() == ' ' || s.back() == '\t' || s.back() == '\r')) s.remove_suffix(1);
-    return std::string(s);
-}
+std::string trimmed(std::string_view s) { return std::string(trim_blanks(s)); }
 
 std::string class_list(const Schema& s) {
     std::string list;
@@ -88,7 +77,7 @@ RowLabels validation_labels(const Schema& s, const PatientFile& file) {
         for (size_t c = 0; c < s.outputs.classes.size() && k < 0; ++c)
             if (s.outputs.classes[c].name == y) k = static_cast<int>(c);
         for (size_t c = 0; c < s.outputs.classes.size() && k < 0; ++c)
-            if (lower(s.outputs.classes[c].label) == lower(y)) k = static_cast<int>(c);
+            if (ascii_lower(s.outputs.classes[c].label) == ascii_lower(y)) k = static_cast<int>(c);
         if (k < 0) {
             Problem p =
                 problem("bad_label", "outcome '" + printable(y) + "' is not one of: " + class_list(s), column, row.row);

@@ -12,24 +12,15 @@
 #include <cstdio>
 #include <set>
 
+#include "base/text.h"
+
 namespace ldx {
 
 //-----------------------------------------------------------------------------
 // [SECTION] Number and token parsing
 //-----------------------------------------------------------------------------
 namespace {
-std::string_view trim(std::string_view s) {
-    while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
-    while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
-    return s;
-}
 bool digit(char c) { return c >= '0' && c <= '9'; }
-std::string lower(std::string_view s) {
-    std::string r(s);
-    for (char& c : r)
-        if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
-    return r;
-}
 std::string fmt(double v) {
     char buf[32];
     std::snprintf(buf, sizeof buf, "%.6g", v);
@@ -224,7 +215,7 @@ Result<double> number_parse(std::string_view typed) {
 }
 
 bool is_missing_token(std::string_view s) {
-    s = trim(s);
+    s = trim_blanks(s);
     return s.empty() || s == "NA" || s == "N/A" || s == "na" || s == "?";
 }
 
@@ -277,19 +268,19 @@ Result<double> field_value(const Field& f, const RawValue& v, long row) {
                 if (v.number == 0 || v.number == 1) return v.number;
                 return bad("not_boolean", fmt(v.number) + " is not yes/no (use 1 or 0)");
             }
-            const std::string t = lower(trim(v.text));
+            const std::string t = ascii_lower(trim_blanks(v.text));
             if (t == "1" || t == "true" || t == "yes" || t == "y") return 1.0;
             if (t == "0" || t == "false" || t == "no" || t == "n") return 0.0;
             return bad("not_boolean", "'" + printable(v.text) + "' is not yes/no");
         }
         case FieldType::category: {
             std::string t;
-            if (v.kind == RawValue::Kind::text) t = std::string(trim(v.text));
+            if (v.kind == RawValue::Kind::text) t = std::string(trim_blanks(v.text));
             else if (v.kind == RawValue::Kind::number) t = fmt(v.number);
             else t = v.boolean ? "true" : "false";
             int l = f.find_level(t);
             for (size_t i = 0; l < 0 && i < f.levels.size(); ++i)
-                if (lower(f.levels[i].label) == lower(t)) l = static_cast<int>(i);
+                if (ascii_lower(f.levels[i].label) == ascii_lower(t)) l = static_cast<int>(i);
             if (l < 0) {
                 std::string list;
                 for (const auto& lv : f.levels) list += (list.empty() ? "" : ", ") + lv.label;
@@ -411,10 +402,10 @@ Result<CsvBinding> csv_bind(const Schema& schema, const std::vector<std::string>
     std::vector<Problem> problems;
     std::vector<bool> seen(schema.fields.size(), false);
     for (const std::string& h : header) {
-        std::string name = std::string(trim(h)), unit;
+        std::string name = std::string(trim_blanks(h)), unit;
         if (auto open = name.find('['); open != std::string::npos && !name.empty() && name.back() == ']') {
-            unit = std::string(trim(std::string_view(name).substr(open + 1, name.size() - open - 2)));
-            name = std::string(trim(std::string_view(name).substr(0, open)));
+            unit = std::string(trim_blanks(std::string_view(name).substr(open + 1, name.size() - open - 2)));
+            name = std::string(trim_blanks(std::string_view(name).substr(0, open)));
         }
         bool ignored = false;
         for (const auto& g : ignore) ignored = ignored || g == name;

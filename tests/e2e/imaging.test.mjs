@@ -308,7 +308,7 @@ test('imaging: the browser\'s tensor equals `localdx preprocess --bundle` for ev
     execFileSync(env.cli, ['preprocess', '--bundle', bundle, '--trust', trust, '--image', imageFile(name), '--out', out], { stdio: ['ignore', 'ignore', 'pipe'] });
     const cli = npy(out);
     const r = await page.evaluate((f) => window.localdx.imageTensor(f), { name, bytes: readFileSync(imageFile(name)).toString('base64') });
-    assert.equal(r.ok, true, `${name}: ${JSON.stringify(r.result)}`);
+    assert.equal(r.ok, true, `${name}: ${JSON.stringify(r.problems)}`);
     const mine = new Float32Array(Uint8Array.from(Buffer.from(r.tensor, 'base64')).buffer);
     assert.equal(mine.length, cli.length);
     for (let k = 0; k < plane; k++) worstCli = Math.max(worstCli, Math.abs(mine[k] - cli[k]));

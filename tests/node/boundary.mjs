@@ -76,6 +76,11 @@ const decode = answers('pageProblem(image_undecodable)', () => core.pageProblem(
 check(decode && decode.ok === false && decode.problems[0].code === 'bad_image', `pageProblem: ${JSON.stringify(decode)}`);
 const unknown = answers('pageProblem(unknown)', () => core.pageProblem('\uD800', '\uDC00'));
 check(unknown && unknown.ok === false && unknown.problems[0].code === 'internal', `pageProblem of an unknown id: ${JSON.stringify(unknown)}`);
+// The page's status lines, in the core's words (page_sentence): the text, or the envelope for a fault.
+const ready = answers('pageSentence(model_ready)', () => core.pageSentence('model_ready', JSON.stringify({ title: 'T', version: 2 })));
+check(ready && ready.ok === true && ready.text === 'Model ready: T, version 2. Signature verified.', `pageSentence: ${JSON.stringify(ready)}`);
+const missing = answers('pageSentence(model_ready, {})', () => core.pageSentence('model_ready', '{}'));
+check(missing && missing.ok === false && missing.problems[0].code === 'internal', `pageSentence without its details: ${JSON.stringify(missing)}`);
 answers('warmUpCsv(-1)', () => model.warmUpCsv(-1), { json: false });
 // The page's clock has a fraction of a second: the report days are those of its whole second.
 const timing = answers('reportTiming(now)', () => core.reportTiming(1800000000.75));

@@ -683,5 +683,73 @@ TEST(Client, ThePageAsksTheCoreForItsSentencesById) {
     }
 }
 
+// The page's status lines (not refusals) are the core's too: the page gives the details that vary,
+// the core writes the sentence and each detail as its kind says (whole milliseconds, a difference in
+// the problems' notation, text made printable and bounded, a fallback for an empty detail).
+TEST(Client, ThePageAsksTheCoreForItsStatusLinesById) {
+    const auto ready = page_sentence("model_ready", Json{{"title", "Diabetes risk"}, {"version", 3}});
+    ASSERT_TRUE(ready.ok());
+    EXPECT_EQ(*ready, "Model ready: Diabetes risk, version 3. Signature verified.");
+    EXPECT_EQ(*page_sentence("batch_scored_two_threads", Json{{"ms", 812.6}}),
+              "scored in 813 ms off the page, on two threads");
+    const auto checked = page_sentence(
+        "batch_checked", Json{{"difference", 0.00031}, {"ms", 40.2}, {"then", "scored in 813 ms off the page"}});
+    ASSERT_TRUE(checked.ok());
+    EXPECT_EQ(*checked,
+              "Cross-checked with ONNX Runtime (max difference 3.10e-04; 40 ms on this page); scored in 813 ms off the "
+              "page.");
+    // JSON.stringify(Infinity) is null: the difference is said not to be finite.
+    EXPECT_NE(
+        page_sentence("batch_checked", Json{{"difference", nullptr}, {"ms", 1}, {"then", ""}})->find("not finite"),
+        std::string::npos);
+    EXPECT_EQ(*page_sentence("images_scoring", Json{{"i", 11}, {"n", 100}}),
+              "Scoring image 11 of 100 on this device\u2026");
+    EXPECT_EQ(
+        *page_sentence("ehr_not_granted", Json{{"type", "Observation"}, {"granted", ""}}),
+        "The EHR did not grant reading Observation (granted: nothing): the form cannot be filled from the chart.");
+    EXPECT_EQ(*page_sentence("ehr_saved", Json{{"resource", "RiskAssessment/17"}}),
+              "Saved to the chart as RiskAssessment/17.");
+    // Outside text (an EHR's address, its error) is made printable and bounded.
+    const auto listed = page_sentence("ehr_not_listed", Json{{"iss", "http://x\x1b[31m\xff" + std::string(5000, 'a')}});
+    ASSERT_TRUE(listed.ok());
+    EXPECT_NE(listed->find("http://x?[31m?"), std::string::npos);
+    EXPECT_LT(listed->size(), 700u);
+    // Faults of the page, never an empty or half-filled line: an unknown id, details that are not an
+    // object, a missing detail, a count that is not a number.
+    for (const auto& [id, details] :
+         std::vector<std::pair<std::string, Json>>{{"no_such_line", Json::object()},
+                                                   {"model_ready", Json::array()},
+                                                   {"model_ready", Json{{"title", "x"}}},
+                                                   {"images_scoring", Json{{"i", "eleven"}, {"n", 100}}},
+                                                   {"batch_scored", Json{{"ms", 1e300}}}}) {
+        const auto r = page_sentence(id, details);
+        ASSERT_FALSE(r.ok()) << id << " " << details.dump();
+        EXPECT_EQ(r.error().code, "internal");
+        EXPECT_NE(r.error().message.find(id), std::string::npos);
+    }
+    // Every line of the table can be said given each of its details.
+    for (const std::string_view id : page_sentence_ids()) {
+        const Json all{{"title", "t"},
+                       {"version", 1},
+                       {"day", "2026-12-05"},
+                       {"ms", 1},
+                       {"difference", 0.5},
+                       {"then", "x"},
+                       {"i", 1},
+                       {"n", 2},
+                       {"when", "today"},
+                       {"iss", "https://ehr"},
+                       {"methods", ""},
+                       {"reason", "r"},
+                       {"type", "Patient"},
+                       {"granted", "a"},
+                       {"patient", "p"},
+                       {"resource", "Observation/1"}};
+        const auto r = page_sentence(id, all);
+        ASSERT_TRUE(r.ok()) << id << ": " << r.error().message;
+        EXPECT_EQ(r->find('{'), std::string::npos) << id;
+    }
+}
+
 }  // namespace
 }  // namespace ldx

@@ -369,6 +369,16 @@ TEST(Drift, DetectionPowerAtTheDefaultBudget) {
 //-----------------------------------------------------------------------------
 namespace ldx {
 namespace {
+// The Pima schema's reference with 100 probabilities of the positive class spread evenly over (0, 1).
+Reference evenly_spread_reference(const Schema& s) {
+    std::vector<double> values(8 * 100, 1.0), probs;
+    for (int i = 0; i < 100; ++i) {
+        probs.push_back(1 - (i + 0.5) / 100);
+        probs.push_back((i + 0.5) / 100);
+    }
+    return reference_build(s, values, probs);
+}
+
 TEST(DriftEstimate, ExpectedFiguresByHand) {
     // Two bins, [0, 0.5) and [0.5, 1], half the patients in each: probabilities spread uniformly,
     // so the low bin's mean is 0.25 and the high bin's 0.75.
@@ -452,12 +462,7 @@ TEST(DriftEstimate, PsiIntervalsHoldTheFigureAndSeparateAShift) {
 // no longer follow the probabilities) the estimate cannot see the drop.
 TEST(DriftEstimate, TracksTrueFiguresUnderCovariateShiftAndMissesConceptShift) {
     const Schema s = test::task_schema("pima-diabetes");
-    std::vector<double> ref_values(8 * 100, 1.0), ref_probs;
-    for (int i = 0; i < 100; ++i) {
-        ref_probs.push_back(1 - (i + 0.5) / 100);
-        ref_probs.push_back((i + 0.5) / 100);
-    }
-    const Reference ref = reference_build(s, ref_values, ref_probs);
+    const Reference ref = evenly_spread_reference(s);
     const Histogram& hist = ref.classes[1];
     std::mt19937_64 rng(17);
     const double threshold = 0.4;
@@ -558,12 +563,7 @@ TEST(DriftEstimate, CalibrationFromTheCardsReliabilityTable) {
 // holds the true AUC and sensitivity on at least 90% of trials.
 TEST(DriftEstimate, OutOfFoldRowsCorrectAMiscalibratedModelAndTheirDoubtIsInTheInterval) {
     const Schema s = test::task_schema("pima-diabetes");
-    std::vector<double> ref_values(8 * 100, 1.0), ref_probs;
-    for (int i = 0; i < 100; ++i) {
-        ref_probs.push_back(1 - (i + 0.5) / 100);
-        ref_probs.push_back((i + 0.5) / 100);
-    }
-    const Reference ref = reference_build(s, ref_values, ref_probs);
+    const Reference ref = evenly_spread_reference(s);
     const Histogram& hist = ref.classes[1];
     std::mt19937_64 rng(29);
     std::uniform_real_distribution<double> u(0, 1);

@@ -98,6 +98,15 @@ TEST(Problems, TheEnvelopeReadsBackAsWritten) {
     EXPECT_TRUE(problems_from_json(Json{{"ok", false}, {"problems", Json::array({1, Json{{"code", "x"}}})}}).empty());
 }
 
+// Names a person types (a class label, a level, a CSV cell) are compared without case and without
+// the blanks around them, a Windows line end included; letters beyond ASCII are left as they are.
+TEST(Text, NamesComparedWithoutCaseOrBlanks) {
+    EXPECT_EQ(ascii_lower("Yes NO \xc3\x89"), "yes no \xc3\x89");
+    EXPECT_EQ(trim_blanks(" \t Positive \t\r"), "Positive");
+    EXPECT_EQ(trim_blanks("\ra b"), "\ra b");  // a CR only at the end
+    EXPECT_EQ(trim_blanks("  "), "");
+}
+
 TEST(Text, PrintableAndValidUtf8) {
     EXPECT_EQ(printable("glu\x1b[31mcose"), "glu?[31mcose");  // a terminal escape
     EXPECT_EQ(printable("\xff"

@@ -39,6 +39,20 @@ Task synthetic(size_t rows, const std::string& name) {
     return {*s, d.csv, path};
 }
 
+// Early stopping, as both trainings use it: the curve is every round's held-out metric, the best
+// round the lowest, and training stops `patience` rounds after it.
+TEST(TrainStream, EarlyStoppingStopsPatienceRoundsAfterTheBestRound) {
+    EarlyStopping stop{2};
+    const std::vector<double> metric{0.9, 0.7, 0.6, 0.65, 0.61, 0.62};
+    std::vector<bool> going;
+    for (size_t r = 0; r < metric.size(); ++r) going.push_back(stop(static_cast<int>(r), metric[r]));
+    EXPECT_EQ(going, (std::vector<bool>{true, true, true, true, false, false}));
+    EXPECT_EQ(stop.best, 2);
+    EXPECT_EQ(stop.curve, metric);
+    EXPECT_EQ(stop.fold_line(0, 5, false), "fold 1/5: best round 3, held-out log-loss 0.600000");
+    EXPECT_EQ(EarlyStopping{3}.fold_line(1, 5, true), "fold 2/5: best round 1, held-out RMSE nan");
+}
+
 TEST(TrainStream, BatchesGiveEveryRowOnceAndShardsPartitionThem) {
     const Task t = synthetic(1000, "rows.csv");
     auto whole = dataset_from_csv(t.schema, t.csv, true);

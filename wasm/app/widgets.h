@@ -28,6 +28,16 @@ inline std::string fmt(double v, const char* f = nullptr) {
     return b;
 }
 inline std::string pct(double p) { return fmt(100 * p, "%.1f") + "%"; }
+
+// A rectangle as x, y, width, height (device pixels): where a view keeps its controls' places for
+// the browser tests (a slider, an Open button, an image); keep_item_rect: the last item's.
+inline void keep_rect(float (&out)[4], ImVec2 a, ImVec2 b) {
+    out[0] = a.x;
+    out[1] = a.y;
+    out[2] = b.x - a.x;
+    out[3] = b.y - a.y;
+}
+inline void keep_item_rect(float (&out)[4]) { keep_rect(out, ImGui::GetItemRectMin(), ImGui::GetItemRectMax()); }
 inline constexpr float kStackBelow = 1000;      // CSS pixels: narrower windows show the form and the result stacked
 inline constexpr float kFormLabelsAbove = 520;  // CSS pixels: a narrower form puts each label above its field
 inline constexpr int kClassesShown = 5;         // a result lists this many classes; the rest behind "all N classes"

@@ -63,6 +63,7 @@ EMSCRIPTEN_BINDINGS(localdx_core) {
     b::function<&load_bundle_js>("loadBundle");
     b::function<&verify_index_js>("verifyIndex");
     b::function<&page_problem_js>("pageProblem");
+    b::function<&page_sentence_js>("pageSentence");
     b::function<&join_batch_parts_js>("joinBatchParts");
     b::function<&report_timing_js>("reportTiming");
     b::function<&heap_in_use>("heapInUse");

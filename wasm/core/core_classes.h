@@ -270,6 +270,16 @@ inline std::string page_problem_js(const std::string& id, const std::string& det
     return json_dump(problems_envelope({page_problem(id, detail)}));
 }
 
+// A status line the page shows (client/page_words.h, page_sentence), by id with its details as
+// JSON text: {"ok": true, "text": ...}, or the envelope (a fault of the page's).
+inline std::string page_sentence_js(const std::string& id, const std::string& details) {
+    auto parsed = json_parse(details, "the page's details", JsonLimits{64u << 10, 4});
+    if (!parsed) return json_dump(problems_envelope(parsed.problems()));
+    auto said = page_sentence(id, *parsed);
+    if (!said) return json_dump(problems_envelope(said.problems()));
+    return json_dump(Json{{"ok", true}, {"text", *said}});
+}
+
 inline std::string verify_index_js(const std::string& index, const std::string& trust, double now, double min_version) {
     return json_dump(core_verify_index(index, trust, static_cast<int64_t>(now), static_cast<int64_t>(min_version)));
 }

@@ -269,6 +269,21 @@ Result<std::vector<std::string>> scored_periods(std::string_view text, const Pat
     return out;
 }
 
+Result<EvaluateOptions> evaluate_options(const Args& a) {
+    EvaluateOptions o;
+    o.format = a.get("--format").value_or("text");
+    if (o.format != "json" && o.format != "text")
+        return problem("usage", "--format must be text or json, not '" + o.format + "'");
+    auto bootstrap = positive_int(a, "--bootstrap", o.bootstrap);
+    auto seed = positive_int(a, "--seed", static_cast<int64_t>(o.seed));
+    for (const auto* r : {&bootstrap, &seed})
+        if (!*r) return r->problems();
+    if (*bootstrap > 100000) return problem("usage", "--bootstrap must be at most 100000");
+    o.bootstrap = static_cast<int>(*bootstrap);
+    o.seed = static_cast<uint64_t>(*seed);
+    return o;
+}
+
 int cmd_evaluate(const Args& a) {
     if (a.get("--images") || a.get("--labels") || a.get("--outputs")) return cmd_evaluate_images(a);
     auto bundle = args_require(a, "--bundle");
@@ -276,14 +291,9 @@ int cmd_evaluate(const Args& a) {
     auto data = args_require(a, "--data");
     for (const auto* r : {&bundle, &trust, &data})
         if (!*r) return fail("evaluate", r->problems());
-    const std::string format = a.get("--format").value_or("text");
-    if (format != "json" && format != "text")
-        return fail("evaluate", problem("usage", "--format must be text or json, not '" + format + "'"));
-    auto bootstrap = positive_int(a, "--bootstrap", 1000);
-    auto seed = positive_int(a, "--seed", 1);
-    for (const auto* r : {&bootstrap, &seed})
-        if (!*r) return fail("evaluate", r->problems());
-    if (*bootstrap > 100000) return fail("evaluate", problem("usage", "--bootstrap must be at most 100000"));
+    auto options = evaluate_options(a);
+    if (!options) return fail("evaluate", options.problems());
+    const auto& [format, bootstrap, seed] = *options;
     std::vector<GateRule> gates;
     for (const auto& g : a.all("--gate")) {
         auto rule = gate_parse(g);
@@ -316,9 +326,7 @@ int cmd_evaluate(const Args& a) {
     const Schema& s = model->schema;
     // The run the browser's Validate view makes (metrics/validation.h); the rows left out are
     // listed (or, with --strict, fail the file) before a refusal of what remains.
-    ValidationRun run =
-        validation_run(*model, *text, *data,
-                       ValidationRunOptions{unix_now(), static_cast<int>(*bootstrap), static_cast<uint64_t>(*seed), 0});
+    ValidationRun run = validation_run(*model, *text, *data, ValidationRunOptions{unix_now(), bootstrap, seed, 0});
     const PatientFile& file = run.file;
     if (!file.problems.empty()) return fail("evaluate", file.problems);
     for (const auto& n : file.notices) std::fprintf(stderr, "localdx evaluate: note: %s\n", n.describe().c_str());
@@ -348,16 +356,8 @@ int cmd_evaluate(const Args& a) {
                                                                   std::to_string(scored.labels.size()) + " and " +
                                                                   std::to_string(o->labels.size()) +
                                                                   "); fix the rows listed above first"));
-        EvalInput mine{
-            &s,    scored.labels,  scored.probabilities, static_cast<int>(*bootstrap), static_cast<uint64_t>(*seed),
-            false, scored.observed};
-        EvalInput theirs{&baseline->schema,
-                         scored.labels,
-                         o->probabilities,
-                         static_cast<int>(*bootstrap),
-                         static_cast<uint64_t>(*seed),
-                         false,
-                         scored.observed};
+        EvalInput mine{&s, scored.labels, scored.probabilities, bootstrap, seed, false, scored.observed};
+        EvalInput theirs{&baseline->schema, scored.labels, o->probabilities, bootstrap, seed, false, scored.observed};
         report["compare"] = {{"baseline", bundle_lineage(*baseline)},
                              {"difference_is", "this bundle minus the baseline"},
                              {"figures", compare(theirs, mine)}};

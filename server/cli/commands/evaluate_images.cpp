@@ -102,14 +102,9 @@ int cmd_evaluate_images(const Args& a) {
     for (const char* flag : {"--data", "--compare", "--per-period", "--period"})
         if (a.get(flag)) return fail("evaluate", problem("usage", std::string(flag) + " is not used with --images"));
     if (!a.all("--gate").empty()) return fail("evaluate", problem("usage", "--gate is not used with --images"));
-    const std::string format = a.get("--format").value_or("text");
-    if (format != "json" && format != "text")
-        return fail("evaluate", problem("usage", "--format must be text or json, not '" + format + "'"));
-    auto bootstrap = positive_int(a, "--bootstrap", 1000);
-    auto seed = positive_int(a, "--seed", 1);
-    for (const auto* r : {&bootstrap, &seed})
-        if (!*r) return fail("evaluate", r->problems());
-    if (*bootstrap > 100000) return fail("evaluate", problem("usage", "--bootstrap must be at most 100000"));
+    auto options = evaluate_options(a);
+    if (!options) return fail("evaluate", options.problems());
+    const auto& [format, bootstrap, seed] = *options;
     if (!std::filesystem::is_directory(*images))
         return fail("evaluate", problem("usage", *images + " (--images) is not a folder"));
 
@@ -128,9 +123,8 @@ int cmd_evaluate_images(const Args& a) {
 
     // The run the browser's Validate view makes; the rows left out are listed (or, with --strict,
     // fail the file) before a refusal of what remains.
-    ImageValidationRun run = image_validation_run(
-        *model, *text, *labels, checked,
-        ValidationRunOptions{unix_now(), static_cast<int>(*bootstrap), static_cast<uint64_t>(*seed), 0});
+    ImageValidationRun run =
+        image_validation_run(*model, *text, *labels, checked, ValidationRunOptions{unix_now(), bootstrap, seed, 0});
     if (!run.labels.readable) return fail("evaluate", run.refused);
     if (!run.left_out.empty()) {
         if (a.has("--strict")) return fail("evaluate", run.left_out);

@@ -166,14 +166,6 @@ void ensure_textures(ImageResult& r) {
 }
 
 ImTextureID tex(const GlTexture& t) { return reinterpret_cast<ImTextureID>(static_cast<intptr_t>(t.id)); }
-
-// A rectangle as x, y, width, height (device pixels), as the Validate view keeps its controls'.
-void keep_rect(float* out, ImVec2 a, ImVec2 b) {
-    out[0] = a.x;
-    out[1] = a.y;
-    out[2] = b.x - a.x;
-    out[3] = b.y - a.y;
-}
 }  // namespace
 
 void images_free(ImageResult& r) {
@@ -236,7 +228,7 @@ void draw_selected(AppState& s, ImageResult& r, float side) {
         ImGui::PopStyleColor();
         a11y::text("##a11y-image-confirm", a11y::Role::alert, r.file + ": " + r.confirm_words);
         if (ImGui::Button("Yes, it is: show the result")) image_confirm(s, im.selected);
-        keep_rect(im.confirm_button, ImGui::GetItemRectMin(), ImGui::GetItemRectMax());
+        keep_item_rect(im.confirm_button);
         if (r.image.id) {
             side = std::max(128 * S(), std::min(side, ImGui::GetContentRegionAvail().y));
             const float k = side / static_cast<float>(std::max(r.display_width, r.display_height));
@@ -288,7 +280,7 @@ void draw_selected(AppState& s, ImageResult& r, float side) {
                                                     ImGui::GetStyle().ItemInnerSpacing.x));  // whole at 320 px
     a11y::slider("Opacity", "Heat map opacity", &im.opacity, 0.0f, 1.0f, 0.01f, fmt(im.opacity, "%.2f"));
     ImGui::SliderFloat("Opacity", &im.opacity, 0.0f, 1.0f, "%.2f");
-    keep_rect(im.slider, ImGui::GetItemRectMin(), ImGui::GetItemRectMax());
+    keep_item_rect(im.slider);
     // The legend: the colours from least to most.
     const ImVec2 l0 = ImGui::GetCursorScreenPos();
     const float lw = 160 * S(), lh = 10 * S();
@@ -526,7 +518,7 @@ void draw_image_view(AppState& s) {
         formats += (formats.empty() ? "" : ", ") + std::string(name);
     }
     if (ImGui::Button("Open images…")) host_open_images();
-    keep_rect(im.open_button, ImGui::GetItemRectMin(), ImGui::GetItemRectMax());
+    keep_item_rect(im.open_button);
     ImGui::SameLine();
     ImGui::PushStyleColor(ImGuiCol_Text, kGrey);
     ImGui::TextWrapped("%s (%s), one or several. Read and scored on this device; nothing is uploaded.",

@@ -60,11 +60,7 @@ void draw_validate_images_report(AppState& s) {
                            "elsewhere is a reason to look at the images it missed.");
     }
     if (small_button("Save the images' outputs (JSON)")) host_download("image-outputs.json", v.outputs);
-    const ImVec2 lo = ImGui::GetItemRectMin(), hi = ImGui::GetItemRectMax();
-    v.save_button[0] = lo.x;
-    v.save_button[1] = lo.y;
-    v.save_button[2] = hi.x - lo.x;
-    v.save_button[3] = hi.y - lo.y;
+    keep_item_rect(v.save_button);
     ImGui::SameLine();
     ImGui::TextColored(kGrey, "for `localdx evaluate --images`: the same figures from the same outputs.");
 }

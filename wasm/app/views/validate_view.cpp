@@ -46,11 +46,7 @@ void draw_validation_threshold(AppState& s, const Schema& schema, const Json& mt
     float percent = 100 * v.threshold;
     if (ImGui::SliderFloat("threshold", &percent, 1, 99, "%.1f%%", ImGuiSliderFlags_AlwaysClamp))
         v.threshold = percent / 100;
-    const ImVec2 lo = ImGui::GetItemRectMin(), hi = ImGui::GetItemRectMax();
-    v.slider[0] = lo.x;
-    v.slider[1] = lo.y;
-    v.slider[2] = hi.x - lo.x;
-    v.slider[3] = hi.y - lo.y;
+    keep_item_rect(v.slider);
     ImGui::SameLine();
     if (small_button("Model's threshold")) v.threshold = static_cast<float>(schema.outputs.threshold);
     const Confusion c = confusion_at(score, positive, v.threshold);
@@ -215,11 +211,7 @@ void draw_validate(AppState& s) {
     } else {
         draw_validate_file_intro(s);
     }
-    const ImVec2 lo = ImGui::GetItemRectMin(), hi = ImGui::GetItemRectMax();
-    v.open_button[0] = lo.x;
-    v.open_button[1] = lo.y;
-    v.open_button[2] = hi.x - lo.x;
-    v.open_button[3] = hi.y - lo.y;
+    keep_item_rect(v.open_button);
     if (!s.model->model.ensemble && !s.model->model.imaging)
         ImGui::TextColored(kAmber, "This model runs in ONNX Runtime only: it cannot be checked on a file here.");
     if (!v.loaded) return;
