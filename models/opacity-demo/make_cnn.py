@@ -26,6 +26,16 @@ Writes to OUT_DIR:
                   deviation of each training image's tensor, summarised (min, max, mean, sd) for
                   the core's out-of-distribution warning (docs/imaging.md)
 Deterministic for a given seed (torch.manual_seed, numpy default_rng).
+
+With --multilabel, the multi-label demonstration instead (models/multilabel-demo): three
+independent lesion types, each present in half of the images whatever the others are (a round
+opacity as above, a thin straight streak, a round dark spot), and the same network with one
+sigmoid per finding. Its model.onnx has "probabilities" [N, 3] and "cam" [N, 3, 28, 28] (one map
+per finding); test/ holds 40 held-out PNGs with NAME.json (the findings present and their lesions),
+reference.json (probabilities, cam), reference.csv (image, p_<finding>), labels.csv
+(image, one 1/0 column per finding) and outputs.json (PyTorch's outputs in the form
+`localdx evaluate --outputs` reads); tensors.f32 (beside test/) PyTorch's input tensors;
+schema.json is models/multilabel-demo/schema.json with image.training. No model-nocam.onnx.
 """
 import argparse
 import json
@@ -86,6 +96,144 @@ class OpacityNet(nn.Module):
         return torch.sigmoid(logit), cam
 
 
+FINDINGS = ["opacity", "streak", "dark_spot"]
+
+
+def draw_findings(rng, present):
+    """One image with the findings present ({name: bool}) drawn on the same synthetic background,
+    and each finding's lesions [(row, col, radius)] (a streak: its midpoint and half its length)."""
+    img, _ = draw(rng, False)
+    y, x = np.mgrid[0:SIZE, 0:SIZE].astype(np.float64)
+    lesions = {f: [] for f in FINDINGS}
+    if present["opacity"]:
+        for _ in range(rng.integers(1, 3)):
+            r = rng.uniform(8, 18)
+            ly, lx = rng.uniform(0.25, 0.75) * SIZE, rng.uniform(0.22, 0.78) * SIZE
+            img += rng.uniform(0.15, 0.35) * np.exp(-(((y - ly) ** 2 + (x - lx) ** 2) / (r * r)) ** 1.5)
+            lesions["opacity"].append((float(ly), float(lx), float(r)))
+    if present["streak"]:
+        half = rng.uniform(35, 55)
+        ly, lx, angle = rng.uniform(0.3, 0.7) * SIZE, rng.uniform(0.3, 0.7) * SIZE, rng.uniform(0, np.pi)
+        along = (x - lx) * np.cos(angle) + (y - ly) * np.sin(angle)
+        across = -(x - lx) * np.sin(angle) + (y - ly) * np.cos(angle)
+        img += rng.uniform(0.35, 0.5) * np.exp(-(across / 3.0) ** 2) * (np.abs(along) <= half)
+        lesions["streak"].append((float(ly), float(lx), float(half)))
+    if present["dark_spot"]:
+        r = rng.uniform(12, 20)
+        ly, lx = rng.uniform(0.3, 0.7) * SIZE, rng.uniform(0.3, 0.7) * SIZE
+        img -= rng.uniform(0.35, 0.45) * np.exp(-(((y - ly) ** 2 + (x - lx) ** 2) / (r * r)) ** 2)
+        lesions["dark_spot"].append((float(ly), float(lx), float(r)))
+    return np.clip(img, 0, 1), lesions
+
+
+class FindingsNet(OpacityNet):
+    """OpacityNet with one logit per finding; forward returns the findings' probabilities (one
+    sigmoid each) and every finding's class activation map [N, K, 28, 28]."""
+
+    def __init__(self, findings):
+        super().__init__()
+        self.fc = nn.Linear(32, findings)
+
+    def forward(self, x):
+        f = self.features(x)
+        logits = self.fc(f.mean(dim=(2, 3)))
+        # Broadcast and sum (not einsum), so that ONNX's shape inference gives the map fixed sides.
+        cam = (f[:, None] * self.fc.weight[None, :, :, None, None]).sum(dim=2)
+        return torch.sigmoid(logits), cam
+
+
+def training_stats(xs):
+    """The training images' tensor statistics the core's out-of-distribution check reads."""
+    per_image = {"mean": xs.astype(np.float64).mean(axis=(1, 2, 3)), "std": xs.astype(np.float64).std(axis=(1, 2, 3))}
+    training = {"images": int(len(xs))}
+    for key, v in per_image.items():
+        training[key] = {"min": float(v.min()), "max": float(v.max()), "mean": float(v.mean()), "sd": float(v.std())}
+    return training
+
+
+def main_multilabel(a):
+    here = os.path.dirname(os.path.abspath(__file__))
+    torch.manual_seed(a.seed)
+    torch.set_num_threads(max(1, os.cpu_count() or 1))
+    rng = np.random.default_rng(a.seed)
+    present = rng.integers(0, 2, (a.images, len(FINDINGS)))
+    xs = np.concatenate([tensor(draw_findings(rng, dict(zip(FINDINGS, map(bool, row))))[0]) for row in present])
+    with open(os.path.join(here, "..", "multilabel-demo", "schema.json")) as f:
+        schema = json.load(f)
+    schema["image"]["training"] = training_stats(xs)
+    with open(os.path.join(a.out, "schema.json"), "w") as f:
+        json.dump(schema, f, indent=2)
+    ys = torch.tensor(present, dtype=torch.float32)
+    model = FindingsNet(len(FINDINGS))
+    opt = torch.optim.Adam(model.parameters(), lr=2e-3)
+    loss_fn = nn.BCELoss()
+    x_all = torch.from_numpy(xs)
+    for epoch in range(a.epochs):
+        perm = torch.randperm(len(x_all))
+        total = 0.0
+        for i in range(0, len(perm), 32):
+            idx = perm[i:i + 32]
+            p, _ = model(x_all[idx])
+            loss = loss_fn(p, ys[idx])
+            opt.zero_grad()
+            loss.backward()
+            opt.step()
+            total += float(loss) * len(idx)
+        print(f"epoch {epoch + 1}/{a.epochs}: loss {total / len(perm):.4f}")
+    model.eval()
+    torch.onnx.export(model, torch.zeros(1, 1, SIZE, SIZE), os.path.join(a.out, "model.onnx"),
+                      input_names=["image"], output_names=["probabilities", "cam"], opset_version=17,
+                      dynamic_axes={"image": {0: "n"}, "probabilities": {0: "n"}, "cam": {0: "n"}})
+    # 200 held-out images (never seen in training); the first 40 saved as PNG with PyTorch's outputs.
+    from PIL import Image
+    test_rng = np.random.default_rng(a.seed + 1000)
+    truth, probs, refs = [], [], {"tensor": [], "probabilities": [], "cam": [], "name": []}
+    outputs, labels = [], ["image," + ",".join(FINDINGS)]
+    for i in range(200):
+        row = dict(zip(FINDINGS, map(bool, test_rng.integers(0, 2, len(FINDINGS)))))
+        img, lesions = draw_findings(test_rng, row)
+        png8 = np.round(img * 255).astype(np.uint8)
+        t = tensor(png8 / 255.0)
+        with torch.no_grad():
+            p, c = model(torch.from_numpy(t))
+        truth.append([row[f] for f in FINDINGS])
+        probs.append(p[0].numpy().astype(np.float64))
+        if i >= 40:
+            continue
+        name = f"synthetic-{i:03d}"
+        Image.fromarray(png8, "L").save(os.path.join(a.out, "test", name + ".png"))
+        with open(os.path.join(a.out, "test", name + ".json"), "w") as f:
+            json.dump({"findings": row, "lesions": lesions}, f)
+        refs["tensor"].append(t[0])
+        refs["probabilities"].append([float(v) for v in p[0]])
+        refs["cam"].append(c[0].numpy().astype(np.float64).ravel().tolist())
+        refs["name"].append(name)
+        top = int(np.argmax(p[0].numpy()))
+        outputs.append({"image": name + ".png", "width": SIZE, "height": SIZE,
+                        "probabilities": refs["probabilities"][-1],
+                        "map": {"height": 28, "width": 28, "values": c[0, top].numpy().astype(np.float64).ravel().tolist()}})
+        labels.append(name + ".png," + ",".join("1" if row[f] else "0" for f in FINDINGS))
+    truth, probs = np.array(truth), np.array(probs)
+    accuracy = {f: float(np.mean((probs[:, k] >= 0.5) == truth[:, k])) for k, f in enumerate(FINDINGS)}
+    print("held-out accuracy on 200 synthetic images: " + ", ".join(f"{f} {v:.3f}" for f, v in accuracy.items()))
+    # Beside test/, not in it: test/ is the folder `localdx evaluate --images` reads.
+    np.stack(refs["tensor"]).astype("<f4").tofile(os.path.join(a.out, "tensors.f32"))
+    with open(os.path.join(a.out, "test", "reference.json"), "w") as f:
+        json.dump({"names": refs["name"], "shape": [1, 1, SIZE, SIZE], "findings": FINDINGS,
+                   "probabilities": refs["probabilities"], "cam": refs["cam"]}, f)
+    with open(os.path.join(a.out, "test", "reference.csv"), "w") as f:
+        f.write("image," + ",".join("p_" + x for x in FINDINGS) + "\n")
+        for name, p in zip(refs["name"], refs["probabilities"]):
+            f.write(f"{name}.png," + ",".join(repr(v) for v in p) + "\n")
+    with open(os.path.join(a.out, "test", "labels.csv"), "w") as f:
+        f.write("\n".join(labels) + "\n")
+    with open(os.path.join(a.out, "test", "outputs.json"), "w") as f:
+        json.dump({"images": outputs}, f)
+    torch.save(model.state_dict(), os.path.join(a.out, "model.pt"))
+    with open(os.path.join(a.out, "metrics.json"), "w") as f:
+        json.dump({"held_out_accuracy": accuracy, "images": a.images, "epochs": a.epochs}, f)
+
+
 def tensor(img):
     return ((img - MEAN) / STD).astype(np.float32)[None, None]
 
@@ -93,11 +241,16 @@ def tensor(img):
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("out")
-    ap.add_argument("--images", type=int, default=1600)
-    ap.add_argument("--epochs", type=int, default=6)
+    ap.add_argument("--images", type=int, default=None)
+    ap.add_argument("--epochs", type=int, default=None)
     ap.add_argument("--seed", type=int, default=7)
+    ap.add_argument("--multilabel", action="store_true")
     a = ap.parse_args()
     os.makedirs(os.path.join(a.out, "test"), exist_ok=True)
+    if a.multilabel:
+        a.images, a.epochs = a.images or 1200, a.epochs or 8
+        return main_multilabel(a)
+    a.images, a.epochs = a.images or 1600, a.epochs or 6
     torch.manual_seed(a.seed)
     torch.set_num_threads(max(1, os.cpu_count() or 1))
     rng = np.random.default_rng(a.seed)

@@ -61,7 +61,8 @@ Result<ImageModel> image_model_from_onnx(const Schema& schema, const OnnxInfo& i
     for (const OnnxTensor& o : info.outputs) {
         if (!o.is_float) continue;
         const bool named = o.name == "probabilities" || o.name == "probability";
-        if (o.dims.size() == 2 && (o.dims[1] == k || (k == 2 && o.dims[1] == 1)) && (named || !probs)) probs = &o;
+        const bool one = k == 2 && !schema.outputs.multilabel() && o.dims.size() == 2 && o.dims[1] == 1;
+        if (o.dims.size() == 2 && (o.dims[1] == k || one) && (named || !probs)) probs = &o;
         if ((o.dims.size() == 3 || (o.dims.size() == 4 && o.dims[1] == k)) && !map) map = &o;
     }
     if (!probs) {
@@ -147,7 +148,7 @@ Result<ReferenceImages> reference_images(const PackageInput& in, const Schema& s
             r.probabilities.push_back(*v);
             sum += *v;
         }
-        if (std::abs(sum - 1) > 1e-3)
+        if (!schema.outputs.multilabel() && std::abs(sum - 1) > 1e-3)  // a finding's sigmoid is its own
             return problem(
                 "bad_value",
                 "row " + std::to_string(row) + ": the probabilities add up to " + std::to_string(sum) + ", not 1", "p_",

@@ -14,6 +14,7 @@
 #include "drift/image_descriptors.h"
 #include "drift/report.h"
 #include "explain/points.h"
+#include "predict/findings.h"
 #include "record/fhir.h"
 #include "record/record.h"
 
@@ -858,28 +859,43 @@ Json core_image_result(const LoadedModel& lm, const ImageJob& job) {
     // The drift report's values of the image (its descriptors; null: not given), for core_report_add.
     Json values = Json::array();
     for (const double v : job.descriptors) values.push_back(std::isnan(v) ? Json(nullptr) : Json(v));
-    return Json{{"ok", true},
-                {"probabilities", job.probabilities},
-                {"values", values},
-                {"classes", names},
-                {"predicted", job.predicted},
-                {"label", label(job.predicted)},
-                {"explained", job.explained},
-                {"explained_label", label(job.explained)},
-                {"map",
-                 {{"kind", m.imaging->map == MapKind::cam ? "cam" : "occlusion"},
-                  {"height", job.map.height},
-                  {"width", job.map.width},
-                  {"values", job.map.values},
-                  {"peak", job.map.peak},
-                  {"runs", occlusion_runs(*m.imaging, *m.schema.image)}}},
-                {"deletion",
-                 {{"ranked", job.deletion.ranked},
-                  {"random", job.deletion.random},
-                  {"ranked_area", job.deletion.ranked_area},
-                  {"random_area", job.deletion.random_area}}},
-                {"runs", job.runs},
-                {"warnings", problems_json(job.warnings)}};
+    Json out{{"ok", true},
+             {"probabilities", job.probabilities},
+             {"values", values},
+             {"classes", names},
+             {"predicted", job.predicted},
+             {"label", label(job.predicted)},
+             {"explained", job.explained},
+             {"explained_label", label(job.explained)},
+             {"map",
+              {{"kind", m.imaging->map == MapKind::cam ? "cam" : "occlusion"},
+               {"height", job.map.height},
+               {"width", job.map.width},
+               {"values", job.map.values},
+               {"peak", job.map.peak},
+               {"runs", occlusion_runs(*m.imaging, *m.schema.image)}}},
+             {"deletion",
+              {{"ranked", job.deletion.ranked},
+               {"random", job.deletion.random},
+               {"ranked_area", job.deletion.ranked_area},
+               {"random_area", job.deletion.random_area}}},
+             {"runs", job.runs},
+             {"warnings", problems_json(job.warnings)}};
+    if (m.schema.outputs.multilabel()) {
+        // Each finding against its own threshold, the words a clinician reads, and a map per finding.
+        out["findings"] = findings_json(m.schema, job.probabilities);
+        out["words"] = findings_words(m.schema, job.probabilities);
+        Json maps = Json::array();
+        for (size_t f = 0; f < job.maps.size(); ++f)
+            maps.push_back({{"finding", classes[f].name},
+                            {"label", classes[f].label},
+                            {"height", job.maps[f].height},
+                            {"width", job.maps[f].width},
+                            {"values", job.maps[f].values},
+                            {"peak", job.maps[f].peak}});
+        out["maps"] = std::move(maps);
+    }
+    return out;
 }
 
 Json core_check_images(const LoadedModel& lm, std::span<const float> outputs) {

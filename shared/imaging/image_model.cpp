@@ -58,8 +58,10 @@ Result<ImageModel> image_model_from_json(const Json& j, const Schema& schema) {
         return bad("probabilities.output is missing");
     m.probabilities = p["output"].get<std::string>();
     auto width = whole(p, "width", 1, k);
-    if (!width || (*width != k && !(*width == 1 && k == 2)))
-        return bad("probabilities.width must be the number of classes (or 1 for a binary task)");
+    if (!width || (*width != k && !(*width == 1 && k == 2 && !schema.outputs.multilabel())))
+        return bad(schema.outputs.multilabel()
+                       ? "probabilities.width must be the number of findings (one sigmoid each)"
+                       : "probabilities.width must be the number of classes (or 1 for a binary task)");
     m.probability_width = *width;
     if (!j.contains("batch") || !j["batch"].is_boolean()) return bad("batch must be true or false");
     m.batch = j["batch"].get<bool>();
@@ -202,6 +204,25 @@ double log_odds(double p) {
     return std::log(p / (1 - p));
 }
 
+// The occlusion map of one class from its probability in each masked run (p0: unmasked).
+HeatMap occlusion_map(const ImageModel& m, const ImageInput& in, double p0, const std::vector<double>& staged) {
+    std::vector<double> sum(static_cast<size_t>(m.map_height) * static_cast<size_t>(m.map_width), 0.0);
+    std::vector<int> seen(sum.size(), 0);
+    const int across = (in.width - m.patch) / m.stride + 1, cells = m.patch / m.stride;
+    for (size_t at = 0; at < staged.size(); ++at) {
+        const int py = static_cast<int>(at) / across, px = static_cast<int>(at) % across;
+        for (int cy = py; cy < std::min(m.map_height, py + cells); ++cy)
+            for (int cx = px; cx < std::min(m.map_width, px + cells); ++cx) {
+                const size_t i = static_cast<size_t>(cy) * static_cast<size_t>(m.map_width) + static_cast<size_t>(cx);
+                sum[i] += log_odds(p0) - log_odds(staged[at]);
+                ++seen[i];
+            }
+    }
+    std::vector<float> raw(sum.size());
+    for (size_t i = 0; i < raw.size(); ++i) raw[i] = seen[i] ? static_cast<float>(sum[i] / seen[i]) : 0.0f;
+    return scaled(m.map_height, m.map_width, std::move(raw));
+}
+
 size_t stage_runs(const ImageJob& job, const ImageModel& m, const ImageInput& in) {
     switch (job.stage) {
         case ImageJob::Stage::image:
@@ -276,20 +297,29 @@ Result<Ok> image_job_give(ImageJob& job, const ImageModel& m, const Schema& sche
         job.probabilities = image_probabilities(m, probabilities.first(width));
         job.predicted = decide(schema, job.probabilities);
         const int k = schema.num_classes();
-        job.explained = explained >= 0 && explained < k ? explained : k == 2 ? 1 : job.predicted;
+        const bool binary = k == 2 && !schema.outputs.multilabel();  // one map: the positive class
+        job.explained = explained >= 0 && explained < k ? explained : binary ? 1 : job.predicted;
         if (m.map == MapKind::cam) {
             const size_t cells = static_cast<size_t>(m.map_height) * static_cast<size_t>(m.map_width);
             const size_t maps = m.map_classes ? static_cast<size_t>(m.map_classes) : 1;
             if (map.size() != cells * maps)
                 return problem("model_output", "the model's map has " + std::to_string(map.size()) +
                                                    " values; the bundle says " + std::to_string(cells * maps));
+            auto map_of = [&](size_t which) {
+                return scaled(m.map_height, m.map_width,
+                              std::vector<float>(map.begin() + static_cast<std::ptrdiff_t>(which * cells),
+                                                 map.begin() + static_cast<std::ptrdiff_t>((which + 1) * cells)));
+            };
             const size_t which = m.map_classes ? static_cast<size_t>(job.explained) : 0;
             std::vector<float> raw(map.begin() + static_cast<std::ptrdiff_t>(which * cells),
                                    map.begin() + static_cast<std::ptrdiff_t>((which + 1) * cells));
             // One map of a binary model is the positive class's: for the other class it is negated.
-            if (!m.map_classes && k == 2 && job.explained == 0)
+            if (!m.map_classes && binary && job.explained == 0)
                 for (float& v : raw) v = -v;
             job.map = scaled(m.map_height, m.map_width, std::move(raw));
+            job.maps.clear();
+            if (schema.outputs.multilabel() && m.map_classes)
+                for (size_t f = 0; f < static_cast<size_t>(k); ++f) job.maps.push_back(map_of(f));
             start_deletion(job);
         } else {
             job.stage = ImageJob::Stage::occlusion;
@@ -297,27 +327,25 @@ Result<Ok> image_job_give(ImageJob& job, const ImageModel& m, const Schema& sche
         }
         return Ok{};
     }
-    for (size_t n = 0; n < count; ++n)
-        job.staged.push_back(image_probabilities(m, probabilities.subspan(n * width, width))[job.explained]);
+    const bool multilabel = schema.outputs.multilabel();
+    for (size_t n = 0; n < count; ++n) {
+        const std::vector<double> row = image_probabilities(m, probabilities.subspan(n * width, width));
+        job.staged.push_back(row[static_cast<size_t>(job.explained)]);
+        if (multilabel && job.stage == ImageJob::Stage::occlusion)
+            job.occluded.insert(job.occluded.end(), row.begin(), row.end());
+    }
     if (image_job_pending(job, m, in)) return Ok{};
-    const double p0 = job.probabilities[static_cast<size_t>(job.explained)];
     if (job.stage == ImageJob::Stage::occlusion) {
-        std::vector<double> sum(static_cast<size_t>(m.map_height) * static_cast<size_t>(m.map_width), 0.0);
-        std::vector<int> seen(sum.size(), 0);
-        const int across = (in.width - m.patch) / m.stride + 1, cells = m.patch / m.stride;
-        for (size_t at = 0; at < job.staged.size(); ++at) {
-            const int py = static_cast<int>(at) / across, px = static_cast<int>(at) % across;
-            for (int cy = py; cy < std::min(m.map_height, py + cells); ++cy)
-                for (int cx = px; cx < std::min(m.map_width, px + cells); ++cx) {
-                    const size_t i =
-                        static_cast<size_t>(cy) * static_cast<size_t>(m.map_width) + static_cast<size_t>(cx);
-                    sum[i] += log_odds(p0) - log_odds(job.staged[at]);
-                    ++seen[i];
-                }
+        job.map = occlusion_map(m, in, job.probabilities[static_cast<size_t>(job.explained)], job.staged);
+        // The same runs give every finding's map: the fall of each finding's own probability.
+        job.maps.clear();
+        const size_t k = job.probabilities.size();
+        for (size_t f = 0; multilabel && f < k; ++f) {
+            std::vector<double> column;
+            for (size_t at = f; at < job.occluded.size(); at += k) column.push_back(job.occluded[at]);
+            job.maps.push_back(occlusion_map(m, in, job.probabilities[f], column));
         }
-        std::vector<float> raw(sum.size());
-        for (size_t i = 0; i < raw.size(); ++i) raw[i] = seen[i] ? static_cast<float>(sum[i] / seen[i]) : 0.0f;
-        job.map = scaled(m.map_height, m.map_width, std::move(raw));
+        job.occluded.clear();
         start_deletion(job);
         return Ok{};
     }

@@ -92,9 +92,13 @@ struct ImageJob {
     std::vector<double> probabilities;  // per class, of the image itself
     int predicted = 0, explained = 0;   // the decided class; the class the map explains
     HeatMap map;
+    // A multilabel model's map of every finding, in the schema's order (from a per-finding CAM,
+    // [N, K, h, w], or from the same occlusion runs); empty otherwise. `map` is the explained one.
+    std::vector<HeatMap> maps;
     DeletionCurve deletion;
-    std::vector<double> staged;  // the explained class's probability from each run of the stage
-    size_t runs = 0;             // runs made, every stage
+    std::vector<double> staged;    // the explained class's probability from each run of the stage
+    std::vector<double> occluded;  // multilabel: every finding's probability from each occlusion run
+    size_t runs = 0;               // runs made, every stage
     // Shown above the result: the clinician to confirm what the image is, or an image unlike the
     // training images (image_input.h, Scope). Set by whoever starts the job.
     std::vector<Problem> warnings;

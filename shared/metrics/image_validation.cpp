@@ -18,6 +18,7 @@
 #include "bundle/crypto.h"
 #include "conformal/conformal.h"
 #include "csv/csv.h"
+#include "metrics/multilabel.h"
 #include "record/patients.h"
 #include "record/record.h"
 
@@ -75,6 +76,24 @@ Result<std::optional<std::array<double, N>>> coordinates(const std::vector<std::
     }
     return std::optional<std::array<double, N>>{v};
 }
+// A multilabel row's finding cells: 1 or 0 each, or the problem of the first that is not.
+std::optional<Problem> finding_cells(const Schema& s, const std::vector<std::string>& cells,
+                                     const std::vector<int>& columns, long row, std::vector<int>& out) {
+    for (size_t f = 0; f < columns.size(); ++f) {
+        const std::string& name = s.outputs.classes[f].name;
+        const std::string y = trimmed(cells[static_cast<size_t>(columns[f])]);
+        if (y.empty() || y == "NA")
+            return problem("missing_label", "no outcome in column '" + name + "' (1 or 0); this image is left out",
+                           name, row);
+        if (y != "0" && y != "1")
+            return problem("bad_label",
+                           "'" + printable(y) + "' in column '" + name + "' is not 1 (" + s.outputs.classes[f].label +
+                               " present) or 0 (absent)",
+                           name, row);
+        out.push_back(y == "1");
+    }
+    return std::nullopt;
+}
 }  // namespace
 
 ImageLabels image_labels_read(const Schema& s, std::string_view text) {
@@ -89,10 +108,23 @@ ImageLabels image_labels_read(const Schema& s, std::string_view text) {
             if (trimmed(table->header[i]) == name) return static_cast<int>(i);
         return -1;
     };
-    const int image = column("image"), label = column(s.outputs.column);
+    const bool multilabel = s.outputs.multilabel();
+    const int image = column("image"), label = multilabel ? 0 : column(s.outputs.column);
+    std::vector<int> finding_columns;
     if (image < 0)
         out.problems.push_back(
             problem("missing_column", "the labels file has no 'image' column naming each image file", "image"));
+    for (size_t f = 0; multilabel && f < s.outputs.classes.size(); ++f) {
+        const OutputClass& c = s.outputs.classes[f];
+        finding_columns.push_back(column(c.name));
+        if (finding_columns.back() < 0)
+            out.problems.push_back(problem("missing_column",
+                                           "the labels file has no '" + c.name +
+                                               "' column saying whether each image "
+                                               "shows " +
+                                               c.label + " (1) or not (0)",
+                                           c.name));
+    }
     if (label < 0)
         out.problems.push_back(problem("missing_column",
                                        "the labels file has no '" + s.outputs.column +
@@ -124,6 +156,14 @@ ImageLabels image_labels_read(const Schema& s, std::string_view text) {
                                            "'" + printable(lr.image) + "' is already named in row " +
                                                std::to_string(it->second) + "; each image is labelled once",
                                            "image", row));
+            continue;
+        }
+        if (multilabel) {
+            if (auto p = finding_cells(s, cells, finding_columns, row, lr.findings)) {
+                out.problems.push_back(*p);
+                continue;
+            }
+            out.rows.push_back(std::move(lr));
             continue;
         }
         const std::string y = trimmed(cells[static_cast<size_t>(label)]);
@@ -266,8 +306,31 @@ Localization image_localize(const ImageOutput& o, const std::optional<std::array
 // [SECTION] One imaging validation run
 //-----------------------------------------------------------------------------
 namespace {
+// A multilabel task's images: kMinValidationRows in all, kMinValidationPerClass with and without
+// each finding.
+std::optional<Problem> findings_check(const Schema& s, std::span<const int> labels) {
+    const size_t k = s.outputs.classes.size(), n = labels.size() / k;
+    if (n < kMinValidationRows)
+        return problem("too_few_rows",
+                       std::to_string(n) + " images could be scored with known findings; a validation needs at least " +
+                           std::to_string(kMinValidationRows) + " (and many more for narrow intervals)");
+    for (size_t f = 0; f < k; ++f) {
+        size_t present = 0;
+        for (size_t i = f; i < labels.size(); i += k) present += labels[i] == 1;
+        if (std::min(present, n - present) < kMinValidationPerClass)
+            return problem("too_few_in_class",
+                           "only " + std::to_string(std::min(present, n - present)) + " scored images " +
+                               (present < n - present ? "show " : "lack ") + s.outputs.classes[f].label +
+                               "; at least " + std::to_string(kMinValidationPerClass) +
+                               " with and without each finding are needed",
+                           s.outputs.classes[f].name);
+    }
+    return std::nullopt;
+}
+
 // Whether the scored images' labels can give a report (validation_check's rules, said of images).
 std::optional<Problem> images_check(const Schema& s, std::span<const int> labels) {
+    if (s.outputs.multilabel()) return findings_check(s, labels);
     if (labels.size() < kMinValidationRows)
         return problem("too_few_rows",
                        std::to_string(labels.size()) +
@@ -375,10 +438,12 @@ ImageValidationRun image_validation_run(const Model& m, std::string_view text, s
                 continue;
             }
         }
-        run.scored_labels.push_back(r.label);
+        if (s.outputs.multilabel())
+            run.scored_labels.insert(run.scored_labels.end(), r.findings.begin(), r.findings.end());
+        else run.scored_labels.push_back(r.label);
         run.scored_images.push_back(r.image);
         run.probabilities.insert(run.probabilities.end(), out.probabilities.begin(), out.probabilities.end());
-        if (r.label == positive && (r.box || r.point)) {
+        if (!s.outputs.multilabel() && r.label == positive && (r.box || r.point)) {
             const Localization l = image_localize(out, r.box, r.point);
             ++pointed;
             hits += l.hit;
@@ -401,7 +466,7 @@ ImageValidationRun image_validation_run(const Model& m, std::string_view text, s
     }
     run.bootstrap = o.bootstrap;
     if (o.max_resample_rows > 0) {
-        const size_t rows = std::max<size_t>(run.scored_labels.size(), 1);
+        const size_t rows = std::max<size_t>(run.scored_images.size(), 1);
         const size_t most = static_cast<size_t>(std::max(o.bootstrap, 0));
         run.bootstrap =
             static_cast<int>(std::clamp<size_t>(o.max_resample_rows / rows, std::min<size_t>(200, most), most));
@@ -413,9 +478,11 @@ ImageValidationRun image_validation_run(const Model& m, std::string_view text, s
                    {"format", "images"},
                    {"rows", run.labels.rows.size() + run.labels.problems.size()},
                    {"images", outputs.size()},
-                   {"scored", run.scored_labels.size()},
+                   {"scored", run.scored_images.size()},
                    {"left_out", problems_json(run.left_out)}};
-    doc["metrics"] = validation_report(s, run.scored_labels, run.probabilities, {}, run.bootstrap, o.seed);
+    doc["metrics"] = s.outputs.multilabel()
+                         ? multilabel_report(s, run.scored_labels, run.probabilities, run.bootstrap, o.seed)
+                         : validation_report(s, run.scored_labels, run.probabilities, {}, run.bootstrap, o.seed);
     if (!s.outputs.conformal.empty()) {
         std::vector<std::string> names;
         for (const auto& c : s.outputs.classes) names.push_back(c.name);

@@ -36,10 +36,14 @@ namespace ldx {
 // class name or its label), and optionally a lesion box "x0", "y0", "x1", "y1" or a point "x", "y",
 // in the image's pixel coordinates (x to the right, y down, from the top-left corner; a box holds
 // its edges). A row may leave its box or point empty (a negative image has none).
+// A multilabel task has one column per finding instead of the label column, named as the finding,
+// each cell 1 (present) or 0 (absent); its box or point is not read (the pointing game is for one
+// finding's map).
 struct ImageLabelRow {
     long row = 0;  // the CSV's data row, 1-based (the header is row 0)
     std::string image;
     int label = -1;
+    std::vector<int> findings;                   // multilabel: 1 or 0 per finding, in the schema's order
     std::optional<std::array<double, 4>> box;    // x0, y0, x1, y1
     std::optional<std::array<double, 2>> point;  // x, y
 };
@@ -102,11 +106,14 @@ Localization image_localize(const ImageOutput& out, const std::optional<std::arr
 // positive images have boxes or points, "localization": {"images", "hits", "pointing_game"
 // (hits / images), "pointing_game_ci" (Wilson 95%), "boxes", "energy_in_box" (mean over the
 // positive images with a box), "tolerance_pixels"}.
+// A multilabel task's report has multilabel_report's metrics (metrics/multilabel.h: each finding
+// as a binary task, and the macro mean), and needs kMinValidationPerClass images with and without
+// each finding.
 struct ImageValidationRun {
     ImageLabels labels;
     std::vector<Problem> refused;  // why there is no report (empty: `report` is its report)
     std::vector<Problem> left_out;
-    std::vector<int> scored_labels;
+    std::vector<int> scored_labels;     // per scored image (multilabel: scored images x findings, 1 or 0)
     std::vector<double> probabilities;  // scored images x classes
     std::vector<std::string> scored_images;
     int bootstrap = 0;

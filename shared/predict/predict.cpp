@@ -1,6 +1,8 @@
 // shared/predict/predict.cpp — see predict.h.
 #include "predict/predict.h"
 
+#include "predict/findings.h"
+
 #include <cmath>
 #include <cstdio>
 #include <cstring>
@@ -113,6 +115,10 @@ Result<Model> model_from_bundle(const VerifiedBundle& b) {
 int decide(const Schema& schema, std::span<const double> p) {
     if (schema.outputs.regression()) return 0;
     if (schema.outputs.kind == TaskKind::binary) return p[1] >= schema.outputs.threshold ? 1 : 0;
+    if (schema.outputs.multilabel()) {
+        const std::vector<int> above = findings_above(schema, p);
+        if (!above.empty()) return above.front();
+    }
     size_t best = 0;
     for (size_t k = 1; k < p.size(); ++k)
         if (p[k] > p[best]) best = k;

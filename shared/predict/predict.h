@@ -67,7 +67,9 @@ struct Prediction {
     std::vector<double> standard_error;  // sampling-shapley: [output][field]; empty for exact TreeSHAP
 };
 
-// The decision rule: binary -> positive when P(positive) >= threshold; otherwise the most
+// The decision rule: binary -> positive when P(positive) >= threshold; multilabel -> the most
+// probable finding above its threshold, or the most probable finding when none is (the finding a
+// heat map explains first; predict/findings.h gives every finding's call); otherwise the most
 // probable class.
 int decide(const Schema& schema, std::span<const double> probabilities);
 

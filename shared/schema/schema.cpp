@@ -71,6 +71,8 @@ const char* task_kind_name(TaskKind k) {
             return "multiclass";
         case TaskKind::regression:
             return "regression";
+        case TaskKind::multilabel:
+            return "multilabel";
     }
     return "?";
 }
@@ -278,6 +280,50 @@ void parse_regression_outputs(Checker& c, const Json& j, Outputs& o) {
     if (j.contains("conformal")) c.take(conformal_from_json(j["conformal"], 0, path + ".conformal"), o.conformal);
 }
 
+// A multilabel task's findings: each a name (its column in labelled files), a label and its own
+// threshold. The names may not be the columns a labels file already gives (image, a box, a point).
+void parse_multilabel_outputs(Checker& c, const Json& j, Outputs& o) {
+    const std::string path = "outputs";
+    c.keys(j, {"kind", "findings"}, path);
+    const Json& f = j.contains("findings") ? j["findings"] : Json();
+    if (!f.is_array() || f.size() < 2 || f.size() > kMaxFindings)
+        return c.add("missing_key",
+                     "findings must list 2 to " + std::to_string(kMaxFindings) +
+                         " findings, each {name, label, threshold} (one finding alone is a binary task)",
+                     path + ".findings");
+    std::set<std::string> seen;
+    for (size_t i = 0; i < f.size(); ++i) {
+        const std::string p = at(path + ".findings", i);
+        if (!f[i].is_object()) {
+            c.add("wrong_type", "each finding is an object {name, label, threshold}", p);
+            continue;
+        }
+        c.keys(f[i], {"name", "label", "threshold"}, p);
+        OutputClass k;
+        double threshold = 0.5;
+        if (c.take(json_string(f[i], "name", p), k.name)) {
+            static const std::set<std::string> taken = {"image", "x0", "y0", "x1", "y1", "x", "y"};
+            if (!is_identifier(k.name))
+                c.add("bad_name",
+                      "'" + printable(k.name) +
+                          "' is not an identifier (letters, digits, '_' or '.', at most 64): it names the "
+                          "finding's column in labelled files",
+                      p + ".name");
+            else if (taken.count(k.name))
+                c.add("bad_name", "'" + k.name + "' is a column a labels file already has; name the finding otherwise",
+                      p + ".name");
+            else if (!seen.insert(k.name).second)
+                c.add("duplicate", "finding '" + k.name + "' is listed twice", p + ".name");
+        }
+        c.take(json_string(f[i], "label", p), k.label);
+        c.take_opt(json_opt_number(f[i], "threshold", p), threshold);
+        if (!(threshold > 0 && threshold < 1))
+            c.add("bad_range", "a finding's threshold must lie strictly between 0 and 1", p + ".threshold");
+        o.classes.push_back(std::move(k));
+        o.thresholds.push_back(threshold);
+    }
+}
+
 void parse_outputs(Checker& c, const Json& j, Outputs& o) {
     const std::string path = "outputs";
     if (!j.is_object()) return c.add("missing_key", "outputs must be an object", path);
@@ -287,9 +333,20 @@ void parse_outputs(Checker& c, const Json& j, Outputs& o) {
         else if (kind == "ordinal") o.kind = TaskKind::ordinal;
         else if (kind == "multiclass") o.kind = TaskKind::multiclass;
         else if (kind == "regression") o.kind = TaskKind::regression;
+        else if (kind == "multilabel") o.kind = TaskKind::multilabel;
         else
-            c.add("bad_value", "kind must be binary, ordinal, multiclass or regression, not '" + kind + "'",
+            c.add("bad_value",
+                  "kind must be binary, ordinal, multiclass, regression or multilabel, not '" + printable(kind) + "'",
                   path + ".kind");
+    }
+    if (o.multilabel()) {
+        if (j.contains("column"))
+            c.add("bad_value", "a multilabel task has no single label column: each finding's name is its column",
+                  path + ".column");
+        if (j.contains("conformal"))
+            c.add("not_supported", "a multilabel task has no conformal sets yet; leave out conformal",
+                  path + ".conformal");
+        return parse_multilabel_outputs(c, j, o);
     }
     c.take(json_string(j, "column", path), o.column);
     if (o.regression()) return parse_regression_outputs(c, j, o);
@@ -605,6 +662,8 @@ Result<Schema> schema_from_json(const Json& j) {
     }
 
     parse_outputs(c, j.contains("outputs") ? j["outputs"] : Json(), s.outputs);
+    if (s.outputs.multilabel() && !s.image)
+        c.add("not_supported", "a multilabel task reads an image: give the schema's image input", "outputs.kind");
     if (s.find_field(s.outputs.column) >= 0)
         c.add("bad_value", "the label column '" + s.outputs.column + "' is also an input field", "outputs.column");
 
@@ -688,6 +747,13 @@ namespace {
 Json outputs_to_json(const Outputs& out) {
     Json o;
     o["kind"] = task_kind_name(out.kind);
+    if (out.multilabel()) {
+        o["findings"] = Json::array();
+        for (size_t k = 0; k < out.classes.size(); ++k)
+            o["findings"].push_back(
+                {{"name", out.classes[k].name}, {"label", out.classes[k].label}, {"threshold", out.thresholds[k]}});
+        return o;
+    }
     o["column"] = out.column;
     if (out.regression()) {
         o["label"] = out.label;

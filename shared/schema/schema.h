@@ -3,7 +3,7 @@
 // Index of this file
 //   [SECTION] Fields: types, units, ranges, missing-value policy, categories
 //   [SECTION] Feature columns: how fields map to the model's feature vector
-//   [SECTION] Outputs: classes, positive class / severity order, thresholds
+//   [SECTION] Outputs: classes, positive class / severity order, thresholds, findings
 //   [SECTION] Minimum information: when the model gives a verdict at all
 //   [SECTION] Schema and its parser
 //
@@ -89,7 +89,9 @@ struct FeatureColumn {
 //-----------------------------------------------------------------------------
 // [SECTION] Outputs
 //-----------------------------------------------------------------------------
-enum class TaskKind { binary, ordinal, multiclass, regression };
+// multilabel: one independent probability per finding (a sigmoid each, as chest radiograph models
+// give), each with its own threshold; an imaging task only.
+enum class TaskKind { binary, ordinal, multiclass, regression, multilabel };
 
 struct OutputClass {
     std::string name;   // value in the training label column
@@ -107,6 +109,10 @@ struct Outputs {
     int positive = 1;                  // binary: index of the positive class
     double threshold = 0.5;            // binary: decide positive when P(positive) >= threshold
     Conformal conformal;               // prediction sets or intervals (conformal/conformal.h); empty: none
+    // Multilabel only: `classes` are the findings (schema key "findings"), each finding's name is
+    // its column in a labelled file (1 present, 0 absent), and a finding is called present when
+    // its probability >= its threshold (one per finding, in (0, 1)).
+    std::vector<double> thresholds;
     // Regression only:
     std::string label;                       // "Disease progression one year later"
     std::string unit;                        // UCUM ("mg/dL", "{score}")
@@ -114,7 +120,11 @@ struct Outputs {
     int decimals = 1;                        // how many decimals a clinician reads
 
     bool regression() const { return kind == TaskKind::regression; }
+    bool multilabel() const { return kind == TaskKind::multilabel; }
 };
+
+// A multilabel task has at least two findings and at most this many.
+inline constexpr size_t kMaxFindings = 64;
 
 const char* task_kind_name(TaskKind k);
 

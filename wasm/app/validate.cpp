@@ -48,6 +48,13 @@ void validate_images(AppState& s, const std::string& labels_name, const std::str
     s.validate.file_name = labels_name;
     if (!s.model) return;
     const Model& m = s.model->model;
+    if (m.schema.outputs.multilabel()) {  // the view draws one outcome's figures; the CLI reports each finding
+        s.validate.problems =
+            problems_json({problem("not_supported",
+                                   "this page does not yet validate a multi-label model: `localdx evaluate "
+                                   "--images` reports each finding's figures from the same files")});
+        return;
+    }
     if (labels_name.empty()) {
         s.validate.problems = problems_json(
             {problem("no_labels",

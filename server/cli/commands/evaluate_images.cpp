@@ -73,6 +73,53 @@ std::vector<ImageOutput> outputs_for_folder(const std::string& dir, std::vector<
     return outputs;
 }
 
+// A multilabel model's report: each finding's figures at its own threshold, then the macro means.
+std::string findings_text(const Schema& s, const Json& r) {
+    auto num = [](const Json& v, const char* f = "%.3f") { return v.is_number() ? fmt(v.get<double>(), f) : "–"; };
+    auto fig = [&](const char* name, const Json& x) {
+        const Json& ci = json_member(x, "ci95");
+        const bool both = ci.is_array() && ci.size() == 2;
+        char b[200];
+        std::snprintf(b, sizeof b, "    %-24s %7s  [%s, %s]\n", name, num(json_member(x, "value")).c_str(),
+                      both ? num(ci[0]).c_str() : "–", both ? num(ci[1]).c_str() : "–");
+        return std::string(b);
+    };
+    const Json& b = r["bundle"];
+    const Json& d = r["data"];
+    const Json& m = r["metrics"];
+    std::string out = "Bundle  " + b["name"].get<std::string>() + " v" + std::to_string(b["version"].get<int64_t>()) +
+                      "  sha256 " + b["sha256"].get<std::string>() + "\n";
+    out += "Data    " + d["file"].get<std::string>() + "  sha256 " + d["sha256"].get<std::string>() + "\n";
+    out += "        " + validation_counts(r) + "\n";
+    for (const OutputClass& c : s.outputs.classes) {
+        const Json& f = json_member(json_member(m, "findings"), c.name);
+        const Json& x = json_member(json_member(f, "class"), c.name);
+        out += "\n" + c.label + " (" + c.name + "): present in " + num(json_member(f, "prevalence"), "%.3f") +
+               " of the images; threshold " + num(json_member(f, "threshold"), "%.4g") + "; 95% CI from " +
+               std::to_string(json_member(f, "bootstrap_resamples").get<int>()) + " bootstrap resamples\n";
+        for (const auto& [label, key] : {std::pair{"AUC-ROC", "auc_roc"},
+                                         {"PR-AUC", "pr_auc"},
+                                         {"sensitivity", "sensitivity"},
+                                         {"specificity", "specificity"},
+                                         {"PPV", "precision"},
+                                         {"NPV", "npv"}})
+            out += fig(label, json_member(x, key));
+        out += fig("Brier score", json_member(f, "brier"));
+    }
+    out += "\nMacro mean over the findings (no interval)\n";
+    for (const auto& [label, key] : {std::pair{"AUC-ROC", "auc_roc"},
+                                     {"PR-AUC", "pr_auc"},
+                                     {"sensitivity", "sensitivity"},
+                                     {"specificity", "specificity"},
+                                     {"Brier score", "brier"}}) {
+        char b[120];
+        std::snprintf(b, sizeof b, "    %-24s %7s\n", label,
+                      num(json_member(json_member(json_member(m, "macro"), key), "value")).c_str());
+        out += b;
+    }
+    return out;
+}
+
 std::string localization_text(const Json& l) {
     if (!l.is_object()) return {};
     auto num = [](const Json& v) { return v.is_number() ? fmt(v.get<double>(), "%.3f") : std::string("–"); };
@@ -131,12 +178,14 @@ int cmd_evaluate_images(const Args& a) {
         fail("evaluate", run.left_out);
     }
     if (!run.refused.empty()) return fail("evaluate", run.refused);
-    const std::string out = format == "json" ? json_dump(run.report, 2) + "\n"
-                                             : evaluate_text(model->schema, run.report) +
-                                                   localization_text(json_member(run.report, "localization"));
+    const std::string out =
+        format == "json" ? json_dump(run.report, 2) + "\n"
+        : model->schema.outputs.multilabel()
+            ? findings_text(model->schema, run.report)
+            : evaluate_text(model->schema, run.report) + localization_text(json_member(run.report, "localization"));
     if (auto path = a.get("--out")) {
         if (auto ok = file_write_atomic(*path, out); !ok) return fail("evaluate", ok.problems());
-        std::fprintf(stderr, "localdx evaluate: %zu images -> %s\n", run.scored_labels.size(), path->c_str());
+        std::fprintf(stderr, "localdx evaluate: %zu images -> %s\n", run.scored_images.size(), path->c_str());
     } else {
         std::fwrite(out.data(), 1, out.size(), stdout);
     }

@@ -41,6 +41,7 @@ ImageResult image_result_from_json(const std::string& file, const Json& j) {
         r.explained = j.at("explained").get<int>();
         r.label = j.at("label").get<std::string>();
         r.explained_label = j.at("explained_label").get<std::string>();
+        r.words = json_text_or(j, "words");
         const Json& m = j.at("map");
         r.map_kind = m.at("kind").get<std::string>();
         r.map_height = m.at("height").get<int>();
@@ -95,9 +96,11 @@ std::string image_summary(const ImageResult& r) {
     for (const std::string& w : r.warnings) warned += "Warning: " + w + " ";
     if (!image_shown(r))
         return r.file + ": " + warned + r.confirm_words + " Its result is shown once you confirm what the image is.";
-    return r.file + ": " + warned + r.label + ", probability " +
-           pct(r.probabilities[static_cast<size_t>(r.predicted)]) +
-           ". The heat map shows where the model looked for \"" + r.explained_label + "\", not where disease is.";
+    const std::string result =
+        r.words.empty() ? r.label + ", probability " + pct(r.probabilities[static_cast<size_t>(r.predicted)]) + "."
+                        : r.words;
+    return r.file + ": " + warned + result + " The heat map shows where the model looked for \"" + r.explained_label +
+           "\", not where disease is.";
 }
 
 //-----------------------------------------------------------------------------
@@ -241,12 +244,16 @@ void draw_selected(AppState& s, ImageResult& r, float side) {
         ImGui::TextWrapped("You confirmed that this image is what the model was made for.");
         ImGui::PopStyleColor();
     }
-    ImGui::PushFont(nullptr);
-    ImGui::TextColored(r.predicted == 1 && schema.outputs.kind == TaskKind::binary ? kAmber : kGreen, "%s",
-                       r.label.c_str());
-    ImGui::PopFont();
-    ImGui::SameLine();
-    ImGui::Text("(probability %s)", pct(r.probabilities[static_cast<size_t>(r.predicted)]).c_str());
+    if (!r.words.empty()) {  // a multi-label model: every finding against its own threshold
+        ImGui::TextWrapped("%s", r.words.c_str());
+    } else {
+        ImGui::PushFont(nullptr);
+        ImGui::TextColored(r.predicted == 1 && schema.outputs.kind == TaskKind::binary ? kAmber : kGreen, "%s",
+                           r.label.c_str());
+        ImGui::PopFont();
+        ImGui::SameLine();
+        ImGui::Text("(probability %s)", pct(r.probabilities[static_cast<size_t>(r.predicted)]).c_str());
+    }
     if (!r.modality.empty() || !r.body_part.empty() || !r.view.empty())
         ImGui::TextColored(kGrey, "%s%s%s", r.modality.c_str(), r.body_part.empty() ? "" : (", " + r.body_part).c_str(),
                            r.view.empty() ? "" : (", view " + r.view).c_str());
