@@ -313,6 +313,36 @@ TEST(Trees, BatchTreeShapEqualsRowByRowExactly) {
     }
 }
 
+// Tables over kRowTableBytes: one row is explained by Linear TreeSHAP, a batch by the tables;
+// both equal the reference algorithm, and each other within rounding.
+TEST(Trees, OneRowOfALargeModelTakesLinearTreeShap) {
+    std::mt19937 rng(43);
+    Ensemble e;
+    e.num_features = 40;
+    e.base_margin = {0.25};
+    for (int t = 0; t < 60; ++t) e.trees.push_back(random_tree(rng, e.num_features, 10, 0));
+    ASSERT_TRUE(ensemble_check(e).ok());
+    ensemble_prepare(e);
+    const TreeShapTables tables = treeshap_tables(e);
+    ASSERT_GT(tables.bytes(), kRowTableBytes);
+    ASSERT_TRUE(tables.rows_linear);
+    ASSERT_GT(tables.fast_trees(), 0u);
+    const size_t n = kBatchBlock + 9;
+    std::vector<float> rows(n * 40);
+    for (float& v : rows) v = rng() % 5 == 0 ? NAN : std::uniform_real_distribution<float>(-1.5, 1.5)(rng);
+    TreeShapWorkspace ws;
+    const std::vector<Explanation> batch = treeshap_batch(e, tables, rows, ws);
+    for (size_t r = 0; r < n; r += 7) {
+        const std::span<const float> x(rows.data() + r * 40, 40);
+        Explanation one;
+        treeshap(e, tables, x, ws, one);
+        const Explanation reference = treeshap(e, x);
+        ASSERT_LE(max_difference(one, reference), 1e-12) << "row " << r;
+        ASSERT_LE(max_difference(batch[r], reference), 1e-12) << "row " << r;
+        ASSERT_LE(max_difference(batch[r], one), 1e-12) << "row " << r;
+    }
+}
+
 TEST(Trees, FastTreeShapFallsBackForTreesWithoutTables) {
     std::mt19937 rng(5);
     Ensemble e;
