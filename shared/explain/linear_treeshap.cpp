@@ -1,7 +1,7 @@
 // shared/explain/linear_treeshap.cpp — see linear_treeshap.h.
 //
 // Index of this file
-//   [SECTION] Gauss-Legendre nodes on [0, 1]
+//   [SECTION] Gauss-Legendre nodes on [0, 1], two at a time
 //   [SECTION] The walk
 //   [SECTION] Entry point
 #include "explain/linear_treeshap.h"
@@ -13,19 +13,31 @@ namespace ldx {
 
 namespace {
 //-----------------------------------------------------------------------------
-// [SECTION] Gauss-Legendre nodes on [0, 1]
+// [SECTION] Gauss-Legendre nodes on [0, 1], two at a time
 //-----------------------------------------------------------------------------
 constexpr int kMaxNodes = 34;  // depth 64 (ensemble_check's limit) needs 33
+constexpr int kMaxPairs = kMaxNodes / 2;
 
+// Two quadrature nodes at a time, in GCC's and Clang's vector extension: SSE2 natively, wasm
+// SIMD's f64x2 with -msimd128 (scalar pairs without it). Every lane is plain IEEE arithmetic in
+// a fixed order (no fused operations, sums of the two lanes taken last), so every target gives
+// the same bits. The walk's values live in the workspace's doubles, read and written through
+// StoredPair (8-byte aligned).
+typedef double Pair __attribute__((vector_size(16)));
+typedef double StoredPair __attribute__((vector_size(16), aligned(8), may_alias));
+
+// An odd rule is padded with a node of weight 0 (at t = 1/2, where every factor stays finite).
 struct Quadrature {
-    std::array<double, kMaxNodes> t{}, w{};  // nodes in (0, 1) and weights summing to 1
-    std::array<double, kMaxNodes> w_cold{};  // w / (1 - t): for an edge x does not follow
+    std::array<Pair, kMaxPairs> t{}, one_minus_t{};  // nodes in (0, 1)
+    std::array<Pair, kMaxPairs> w{};                 // weights summing to 1
+    std::array<Pair, kMaxPairs> w_cold{};            // w / (1 - t): for an edge x does not follow
 };
 
 // The n-point rule: the roots of the Legendre polynomial P_n by Newton's method from the usual
 // first guesses, weights 2 / ((1 - x^2) P_n'(x)^2), both mapped from [-1, 1] to [0, 1].
 Quadrature make_rule(int n) {
-    Quadrature q;
+    std::array<double, 2 * kMaxPairs> t{}, w{};
+    t.fill(0.5);
     for (int i = 0; i < n; ++i) {
         double x = std::cos(M_PI * (i + 0.75) / (n + 0.5)), dp = 1;
         for (int iter = 0; iter < 100; ++iter) {
@@ -41,9 +53,15 @@ Quadrature make_rule(int n) {
             x -= step;
             if (std::abs(step) < 1e-16) break;
         }
-        q.t[static_cast<size_t>(i)] = (x + 1) / 2;
-        q.w[static_cast<size_t>(i)] = 1 / ((1 - x * x) * dp * dp);  // 2 / (...) halved for [0, 1]
-        q.w_cold[static_cast<size_t>(i)] = q.w[static_cast<size_t>(i)] / (1 - q.t[static_cast<size_t>(i)]);
+        t[static_cast<size_t>(i)] = (x + 1) / 2;
+        w[static_cast<size_t>(i)] = 1 / ((1 - x * x) * dp * dp);  // 2 / (...) halved for [0, 1]
+    }
+    Quadrature q;
+    for (size_t k = 0; k < kMaxPairs; ++k) {
+        q.t[k] = Pair{t[2 * k], t[2 * k + 1]};
+        q.one_minus_t[k] = 1 - q.t[k];
+        q.w[k] = Pair{w[2 * k], w[2 * k + 1]};
+        q.w_cold[k] = q.w[k] / q.one_minus_t[k];
     }
     return q;
 }
@@ -66,32 +84,33 @@ const Quadrature& rule(int n) {
 // whose edge is the next one on the feature of the edge into it.
 //
 // An edge on feature i changes f_i(t) = q (1 - t) + p t, with p either 1 or 0 (x follows every
-// edge on i so far, or not). Most edges need no division: f is 1 before i's first edge, and an
-// edge x does not follow has f = q (1 - t), whose 1 / (1 - t) is folded into the weights.
-// N > 0 is n known when compiled (the loops unroll); N = 0 reads it from the walk.
-template <int N>
+// edge on i so far, or not). Most edges need no division: f is 1 before i's first edge, an edge
+// x does not follow has f = q (1 - t), whose 1 / (1 - t) is folded into the weights, and its
+// contribution (0 - q) * integral / q is the integral negated. A child that is a leaf is summed
+// where its parent is (no call). P > 0 is the number of pairs known when compiled (the loops
+// unroll); P = 0 reads it from the walk.
+template <int P>
 struct Walk {
     const Tree& t;
     std::span<const float> x;
     LinearTreeShapWorkspace& ws;
     double* phi;
     const Quadrature& q;
-    int n_read;
+    int pairs_read;
 
-    int count() const { return N > 0 ? N : n_read; }
-    double* g(int level) { return ws.values.data() + static_cast<size_t>(3 * count() * level); }
-    double* s(int level) { return g(level) + count(); }
-    double* pending(int level) { return g(level) + 2 * count(); }
+    int pairs() const { return P > 0 ? P : pairs_read; }
+    StoredPair* g(int level) { return reinterpret_cast<StoredPair*>(ws.values.data()) + 3 * pairs() * level; }
+    StoredPair* s(int level) { return g(level) + pairs(); }
+    StoredPair* pending(int level) { return g(level) + 2 * pairs(); }
 
+    static double total(Pair a) { return a[0] + a[1]; }
+
+    // Fills s(level) for the subtree of `node`, whose path polynomial is g(level).
     void visit(int node, int level) {
-        const int n = count();
+        const int n = pairs();
         const TreeNode& nd = t.nodes[static_cast<size_t>(node)];
-        double* sum = s(level);
-        const double* gp = g(level);
-        if (nd.leaf()) {
-            for (int k = 0; k < n; ++k) sum[k] = nd.value * gp[k];
-            return;
-        }
+        StoredPair* sum = s(level);
+        const StoredPair* gp = g(level);
         const float v = x[static_cast<size_t>(nd.feature)];
         const int hot =
             std::isnan(v) ? (nd.default_left ? nd.left : nd.right) : (v < nd.threshold ? nd.left : nd.right);
@@ -99,48 +118,51 @@ struct Walk {
         const double old_p = ws.p[d], old_q = ws.q[d];
         // 1 / f_i(t) before this edge: 1 on i's first edge (the usual case: no division).
         const bool first = old_p == 1 && old_q == 1;
-        double inv_old[kMaxNodes];
+        Pair inv_old[kMaxPairs];
         for (int k = 0; k < n; ++k)
-            inv_old[k] =
-                first || old_p == 0 ? 1 : 1 / (old_q * (1 - q.t[static_cast<size_t>(k)]) + q.t[static_cast<size_t>(k)]);
-        for (int k = 0; k < n; ++k) sum[k] = 0;
+            inv_old[k] = first || old_p == 0 ? Pair{1, 1} : 1 / (old_q * q.one_minus_t[k] + q.t[k]);
+        for (int k = 0; k < n; ++k) sum[k] = Pair{0, 0};
         for (const int child : {nd.left, nd.right}) {
+            const TreeNode& cn = t.nodes[static_cast<size_t>(child)];
             const double new_p = child == hot ? old_p : 0.0;
-            const double new_q = old_q * t.nodes[static_cast<size_t>(child)].cover / nd.cover;
-            double* gc = g(level + 1);
+            const double new_q = old_q * cn.cover / nd.cover;
+            StoredPair* gc = g(level + 1);
             if (old_p == 0) {  // once x left i's path, f_new / f_old = new_q / old_q
                 const double r = new_q / old_q;
                 for (int k = 0; k < n; ++k) gc[k] = gp[k] * r;
             } else {
-                for (int k = 0; k < n; ++k) {
-                    const double tk = q.t[static_cast<size_t>(k)];
-                    gc[k] = gp[k] * (new_q * (1 - tk) + new_p * tk) * inv_old[k];
-                }
+                for (int k = 0; k < n; ++k) gc[k] = gp[k] * (new_q * q.one_minus_t[k] + new_p * q.t[k]) * inv_old[k];
             }
-            ws.p[d] = new_p;
-            ws.q[d] = new_q;
+            const StoredPair* sc = s(level + 1);
+            Pair acc{0, 0};
             const int outer = ws.pending[d];
-            ws.pending[d] = level + 1;
-            double* mine = pending(level + 1);
-            for (int k = 0; k < n; ++k) mine[k] = 0;
-            visit(child, level + 1);
-            const double* sc = s(level + 1);
-            double integral = 0;
-            if (new_p == 0) {
-                for (int k = 0; k < n; ++k) integral += q.w_cold[static_cast<size_t>(k)] * (sc[k] - mine[k]);
-                integral /= new_q;
-            } else {
-                for (int k = 0; k < n; ++k) {
-                    const double tk = q.t[static_cast<size_t>(k)];
-                    integral += q.w[static_cast<size_t>(k)] * (sc[k] - mine[k]) / (new_q * (1 - tk) + tk);
+            if (cn.leaf()) {  // nothing below: S = v * G, no pending sum
+                StoredPair* leaf = s(level + 1);
+                for (int k = 0; k < n; ++k) leaf[k] = cn.value * gc[k];
+                if (new_p == 0) {
+                    for (int k = 0; k < n; ++k) acc += q.w_cold[k] * sc[k];
+                } else {
+                    for (int k = 0; k < n; ++k) acc += q.w[k] * sc[k] / (new_q * q.one_minus_t[k] + q.t[k]);
                 }
+            } else {
+                ws.p[d] = new_p;
+                ws.q[d] = new_q;
+                ws.pending[d] = level + 1;
+                StoredPair* mine = pending(level + 1);
+                for (int k = 0; k < n; ++k) mine[k] = Pair{0, 0};
+                visit(child, level + 1);
+                if (new_p == 0) {
+                    for (int k = 0; k < n; ++k) acc += q.w_cold[k] * (sc[k] - mine[k]);
+                } else {
+                    for (int k = 0; k < n; ++k) acc += q.w[k] * (sc[k] - mine[k]) / (new_q * q.one_minus_t[k] + q.t[k]);
+                }
+                ws.p[d] = old_p;
+                ws.q[d] = old_q;
+                ws.pending[d] = outer;
             }
-            phi[d] += (new_p - new_q) * integral;
-            ws.p[d] = old_p;
-            ws.q[d] = old_q;
-            ws.pending[d] = outer;
+            phi[d] += new_p == 0 ? -total(acc) : (1 - new_q) * total(acc);
             if (outer >= 0) {
-                double* up = pending(outer);
+                StoredPair* up = pending(outer);
                 for (int k = 0; k < n; ++k) up[k] += sc[k];
             }
             for (int k = 0; k < n; ++k) sum[k] += sc[k];
@@ -148,10 +170,10 @@ struct Walk {
     }
 };
 
-template <int N>
+template <int P>
 void walk_tree(const Tree& t, std::span<const float> x, LinearTreeShapWorkspace& ws, double* phi, int n) {
-    Walk<N> walk{t, x, ws, phi, rule(n), n};
-    for (int k = 0; k < n; ++k) walk.g(0)[k] = 1;
+    Walk<P> walk{t, x, ws, phi, rule(n), (n + 1) / 2};
+    for (int k = 0; k < walk.pairs(); ++k) walk.g(0)[k] = Pair{1, 1};
     walk.visit(0, 0);
 }
 }  // namespace
@@ -178,9 +200,9 @@ void linear_treeshap_tree(const Tree& t, int num_features, std::span<const float
         ws.pending.assign(features, -1);
     }
     const int n = t.depth / 2 + 1;
-    const size_t need = static_cast<size_t>(3 * n * (t.depth + 2));
+    const size_t need = static_cast<size_t>(3 * 2 * ((n + 1) / 2) * (t.depth + 2));
     if (ws.values.size() < need) ws.values.resize(need);
-    switch (n) {  // the usual depths (up to 15) with n fixed when compiled
+    switch ((n + 1) / 2) {  // the usual depths (up to 15) with the pairs fixed when compiled
         case 1:
             return walk_tree<1>(t, x, ws, phi, n);
         case 2:
@@ -189,14 +211,6 @@ void linear_treeshap_tree(const Tree& t, int num_features, std::span<const float
             return walk_tree<3>(t, x, ws, phi, n);
         case 4:
             return walk_tree<4>(t, x, ws, phi, n);
-        case 5:
-            return walk_tree<5>(t, x, ws, phi, n);
-        case 6:
-            return walk_tree<6>(t, x, ws, phi, n);
-        case 7:
-            return walk_tree<7>(t, x, ws, phi, n);
-        case 8:
-            return walk_tree<8>(t, x, ws, phi, n);
         default:
             return walk_tree<0>(t, x, ws, phi, n);
     }

@@ -340,11 +340,13 @@ TreeShapTables treeshap_tables(const Ensemble& e, size_t max_entries) {
             }
             ref.leaf_count = out.leaves.size() - ref.leaves;
             out.max_slots = std::max(out.max_slots, static_cast<uint32_t>(t.nodes.size()));
+            ref.linear_applies = linear_treeshap_applies(t);
         } else {
-            ref.linear = linear_treeshap_applies(t);
+            ref.linear = ref.linear_applies = linear_treeshap_applies(t);
         }
         out.trees.push_back(ref);
     }
+    out.rows_linear = out.bytes() > kRowTableBytes;
     return out;
 }
 
@@ -402,9 +404,12 @@ void start_explanation(const Ensemble& e, const TreeShapTables& tables, Explanat
 void treeshap(const Ensemble& e, const TreeShapTables& tables, std::span<const float> x, TreeShapWorkspace& ws,
               Explanation& out) {
     start_explanation(e, tables, out);
-    for (const TreeShapTables::TreeRef& ref : tables.trees)
-        explain_tree(e, tables, ref, x, ws,
-                     out.contributions.data() + static_cast<size_t>(ref.output) * static_cast<size_t>(e.num_features));
+    for (const TreeShapTables::TreeRef& ref : tables.trees) {
+        double* phi = out.contributions.data() + static_cast<size_t>(ref.output) * static_cast<size_t>(e.num_features);
+        if (tables.rows_linear && ref.linear_applies)
+            linear_treeshap_tree(e.trees[ref.tree], e.num_features, x, ws.linear, phi);
+        else explain_tree(e, tables, ref, x, ws, phi);
+    }
 }
 
 std::vector<Explanation> treeshap_batch(const Ensemble& e, const TreeShapTables& tables, std::span<const float> rows,

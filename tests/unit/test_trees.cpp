@@ -187,8 +187,9 @@ TEST(Trees, LinearTreeShapEqualsTheReferenceAlgorithmOnDeepTrees) {
         e.num_outputs = trial % 3 == 0 ? 3 : 1;
         e.link = e.num_outputs == 1 ? Link::logistic : Link::softmax;
         e.base_margin.assign(static_cast<size_t>(e.num_outputs), -0.5);
-        for (int t = 0; t < 12; ++t)
-            e.trees.push_back(random_tree(rng, e.num_features, 1 + trial % 12, t % e.num_outputs));
+        // Depths 1 to 12, then 14 to 20: rules of 8 to 11 nodes (the walk's loops sized when run).
+        const int depth = trial < 44 ? 1 + trial % 12 : 14 + 2 * (trial - 44);
+        for (int t = 0; t < 12; ++t) e.trees.push_back(random_tree(rng, e.num_features, depth, t % e.num_outputs));
         ASSERT_TRUE(ensemble_check(e).ok());
         ensemble_prepare(e);
         const TreeShapTables tables = treeshap_tables(e, 0);  // no table fits: every tree goes linear
@@ -207,7 +208,7 @@ TEST(Trees, LinearTreeShapEqualsTheReferenceAlgorithmOnDeepTrees) {
             ASSERT_LE(diff, 1e-12) << "trial " << trial << " (depth " << e.max_depth << ") row " << row;
         }
     }
-    std::printf("Linear TreeSHAP vs reference, depths 1-12: max |delta| %.2e\n", worst);
+    std::printf("Linear TreeSHAP vs reference, depths 1-20: max |delta| %.2e\n", worst);
 }
 
 // trees.bin: every link round-trips node for node and explains the same; every truncation, a
@@ -309,6 +310,36 @@ TEST(Trees, BatchTreeShapEqualsRowByRowExactly) {
         TreeShapWorkspace ws2;
         EXPECT_THROW(treeshap_batch(e, tables, std::span<const float>(rows).first(rows.size() - 3), ws2),
                      std::length_error);
+    }
+}
+
+// Tables over kRowTableBytes: one row is explained by Linear TreeSHAP, a batch by the tables;
+// both equal the reference algorithm, and each other within rounding.
+TEST(Trees, OneRowOfALargeModelTakesLinearTreeShap) {
+    std::mt19937 rng(43);
+    Ensemble e;
+    e.num_features = 40;
+    e.base_margin = {0.25};
+    for (int t = 0; t < 60; ++t) e.trees.push_back(random_tree(rng, e.num_features, 10, 0));
+    ASSERT_TRUE(ensemble_check(e).ok());
+    ensemble_prepare(e);
+    const TreeShapTables tables = treeshap_tables(e);
+    ASSERT_GT(tables.bytes(), kRowTableBytes);
+    ASSERT_TRUE(tables.rows_linear);
+    ASSERT_GT(tables.fast_trees(), 0u);
+    const size_t n = kBatchBlock + 9;
+    std::vector<float> rows(n * 40);
+    for (float& v : rows) v = rng() % 5 == 0 ? NAN : std::uniform_real_distribution<float>(-1.5, 1.5)(rng);
+    TreeShapWorkspace ws;
+    const std::vector<Explanation> batch = treeshap_batch(e, tables, rows, ws);
+    for (size_t r = 0; r < n; r += 7) {
+        const std::span<const float> x(rows.data() + r * 40, 40);
+        Explanation one;
+        treeshap(e, tables, x, ws, one);
+        const Explanation reference = treeshap(e, x);
+        ASSERT_LE(max_difference(one, reference), 1e-12) << "row " << r;
+        ASSERT_LE(max_difference(batch[r], reference), 1e-12) << "row " << r;
+        ASSERT_LE(max_difference(batch[r], one), 1e-12) << "row " << r;
     }
 }
 
