@@ -322,7 +322,7 @@ async function imageTensor({ blob }) {
 
 async function scoreImage({ blob, explained = -1, frame = 0 }) {
   await sessionReady;
-  if (!session) throw new Refused(workerProblem('onnx_unavailable', 'no session'));
+  if (!session) throw new Refused(workerProblem('onnx_not_ready'));
   const t0 = performance.now();
   const { job, refused } = await startImage(blob, frame);
   if (!job) return { result: refused };

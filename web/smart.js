@@ -118,7 +118,7 @@ function loadFhirClient() {
     const s = document.createElement('script');
     s.src = 'fhirclient/fhir-client.pure.min.js';
     s.onload = resolve;
-    s.onerror = () => reject(new Error('cannot load the SMART client'));
+    s.onerror = () => reject(Object.assign(new Error('SMART client not loaded'), { sentence: 'ehr_client_unloadable' }));
     document.head.appendChild(s);
   });
 }
@@ -142,11 +142,11 @@ async function returnPage() {
     await loadFhirClient();
     client = await FHIR.oauth2.ready();
   } catch (e) {
-    tokenError = e.message;
+    tokenError = e;
   }
   forgetRedirectState();
   await appReady();
-  if (tokenError) return status('ehr_token_failed', { reason: tokenError });
+  if (tokenError) return tokenError.sentence ? status(tokenError.sentence) : status('ehr_token_failed', { reason: String(tokenError.message || tokenError) });
   const granted = String(client.state.tokenResponse.scope || '').split(' ');
   // v1 "read" or "*", or v2 permissions (in the order c r u d s) with read or search.
   const canRead = (type) => granted.some((s) => {

@@ -8,6 +8,7 @@
 // evaluate, tune, synth, publish, preprocess); what they share is in server/cli/common.cpp
 // (server/cli/commands.h).
 #include <cstdio>
+#include <new>
 #include <set>
 #include <string>
 #include <vector>
@@ -107,7 +108,13 @@ int main(int argc, char** argv) {
         }
         auto parsed = args_parse(args, c.with_value, c.bare, c.repeatable);
         if (!parsed) return fail(cmd, parsed.problems());
-        return c.run(*parsed);
+        try {
+            return c.run(*parsed);
+        } catch (const std::bad_alloc&) {  // files are written whole at the end: nothing half-written is left
+            return fail(cmd, problem("out_of_memory",
+                                     "this machine ran out of memory, and nothing was written; training reads "
+                                     "the data a batch at a time with --external-memory DIR (docs/training.md)"));
+        }
     }
     std::fprintf(stderr, "localdx: unknown command '%s'\n\n%s", cmd.c_str(), kHelp);
     return 2;

@@ -122,6 +122,7 @@ std::string headline_name(const Schema& schema);
 // progress callback keeps the curve of the held-out metric and stops `patience` rounds after its
 // best round; `fold_line` is the log line of the fold once trained.
 struct EarlyStopping {
+    explicit EarlyStopping(int patience_rounds) : patience(patience_rounds) {}
     int patience = 0;
     std::vector<double> curve;
     int best = 0;  // 0-based round of the lowest metric so far

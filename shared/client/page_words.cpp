@@ -32,6 +32,10 @@ constexpr std::array kWords{
     Words{"table_disagrees", "check_failed", "Withheld: the explanations and ONNX Runtime disagree (difference ",
           Gap::difference, "). Report this to your administrator."},
     Words{"onnx_unavailable", "onnx_failed", "ONNX Runtime could not open this model: ", Gap::text, "."},
+    Words{"onnx_not_ready", "onnx_failed",
+          "ONNX Runtime does not hold this model for these images (another model was chosen meanwhile): choose the "
+          "model again, then open the images again.",
+          Gap::none, ""},
     Words{"batch_withheld", "withheld", "Withheld: ", Gap::text, ""},
     Words{"worker_refused", "bad_bundle", "The batch worker refused the model: ", Gap::text, ""},
     Words{"bundle_offline", "offline",
@@ -95,6 +99,9 @@ constexpr std::array kSentences{
     Sentence{"ehr_token_failed",
              "The launch from the EHR failed: {reason|no reason given}. Nothing was read from the chart; launch "
              "LocalDx again from the EHR."},
+    Sentence{"ehr_client_unloadable",
+             "The launch from the EHR failed: this page could not load its SMART client. Nothing was read from the "
+             "chart; reload the page, or launch LocalDx again from the EHR."},
     Sentence{"ehr_no_patient",
              "The EHR did not say which patient this launch is for: nothing was read from the chart."},
     Sentence{"ehr_not_granted",

@@ -81,6 +81,9 @@ Result<std::vector<double>> image_descriptors_from_csv(const ImageInput& in, std
         for (size_t k = 3; k < names.size(); ++k) {
             auto x = number(k);
             if (!x) return x.problems();
+            if ((k == 3 || k == 4) && *x < 1)  // an image has a row and a column at least
+                return problem("bad_descriptors", std::string(names[k]) + " must be at least 1 (or empty: not given)",
+                               names[k], row);
             v[k - 3] = *x;
         }
         d[3] = std::sqrt(v[0] * v[1]);  // NaN when either side is not given

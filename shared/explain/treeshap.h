@@ -118,7 +118,9 @@ struct TreeShapTables {
     // One row of a model whose tables are larger than kRowTableBytes reads them from main memory
     // (a few cache lines per leaf, no reuse): Linear TreeSHAP, which reads only the tree, is then
     // faster for one row (measured: 300 trees of depth 8, 34 MiB of tables, 1.9 against 3.4 ms
-    // natively, 2.2 against 4.5 ms in wasm). A batch keeps the tables in cache for a block of rows.
+    // natively, 2.2 against 4.5 ms in wasm, on a shared machine). A batch keeps the tables in cache
+    // for a block of rows. The 4 MiB line is a choice (about a last-level cache), not measured
+    // between 4 and 34 MiB.
     bool rows_linear = false;
 
     size_t bytes() const;

@@ -312,6 +312,10 @@ void parse_multilabel_outputs(Checker& c, const Json& j, Outputs& o) {
             else if (taken.count(k.name))
                 c.add("bad_name", "'" + k.name + "' is a column a labels file already has; name the finding otherwise",
                       p + ".name");
+            else if (k.name == "absent")
+                c.add("bad_name",
+                      "'absent' names the other side of every finding in its figures; name the finding otherwise",
+                      p + ".name");
             else if (!seen.insert(k.name).second)
                 c.add("duplicate", "finding '" + k.name + "' is listed twice", p + ".name");
         }

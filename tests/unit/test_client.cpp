@@ -674,9 +674,9 @@ TEST(Client, ThePageAsksTheCoreForItsSentencesById) {
     EXPECT_EQ(unknown.code, "internal");
     EXPECT_NE(unknown.message.find("no_such_words"), std::string::npos);
     for (const char* id : {"image_undecodable", "model_not_used", "model_disagrees", "onnx_failed", "table_disagrees",
-                           "onnx_unavailable", "batch_withheld", "worker_refused", "bundle_offline", "bundle_download",
-                           "index_unreachable", "index_refused", "no_models", "no_model", "not_imaging",
-                           "clipboard_denied", "page_fault"}) {
+                           "onnx_unavailable", "onnx_not_ready", "batch_withheld", "worker_refused", "bundle_offline",
+                           "bundle_download", "index_unreachable", "index_refused", "no_models", "no_model",
+                           "not_imaging", "clipboard_denied", "page_fault"}) {
         const Problem p = page_problem(id, "1");
         EXPECT_EQ(p.message.find("words the core does not have"), std::string::npos) << id;  // a known id
         EXPECT_FALSE(p.message.empty()) << id;

@@ -742,6 +742,13 @@ TEST(Drift, ImagingReferenceAndReportCarryTheImageDescriptors) {
     ASSERT_FALSE(wrong);
     EXPECT_EQ(wrong.error().field, "pixel_spacing");
     EXPECT_EQ(wrong.error().row, 1);
+    // An image of no rows is a mistake, not a size: refused, naming the column and the row.
+    auto empty = image_descriptors_from_csv(*schema->image,
+                                            "modality,body_part,view,rows,columns,pixel_spacing,"
+                                            "bits_stored,mean,std\n,,,224,224,,,0,1\n,,,0,224,,,0,1\n");
+    ASSERT_FALSE(empty);
+    EXPECT_EQ(empty.error().field, "rows");
+    EXPECT_EQ(empty.error().row, 2);
 }
 }  // namespace
 }  // namespace ldx

@@ -76,6 +76,10 @@ TEST(Multilabel, SchemaProblemsNameTheFindingAndSayWhatToDo) {
                   j["outputs"]["findings"][0]["name"] = "x0";
               }).find("outputs.findings[0].name: 'x0' is a column a labels file already has"),
               std::string::npos);
+    EXPECT_NE(problems_after([](Json& j) {
+                  j["outputs"]["findings"][0]["name"] = "absent";
+              }).find("outputs.findings[0].name: 'absent' names the other side of every finding"),
+              std::string::npos);
     EXPECT_NE(
         problems_after([](Json& j) { j["outputs"]["findings"][0]["name"] = "left lung"; }).find("is not an identifier"),
         std::string::npos);

@@ -6,6 +6,7 @@
 #include <random>
 #include <stdexcept>
 
+#include "explain/linear_treeshap.h"
 #include "explain/treeshap.h"
 #include "support.h"
 #include "trees/ensemble.h"
@@ -332,6 +333,7 @@ TEST(Trees, OneRowOfALargeModelTakesLinearTreeShap) {
     for (float& v : rows) v = rng() % 5 == 0 ? NAN : std::uniform_real_distribution<float>(-1.5, 1.5)(rng);
     TreeShapWorkspace ws;
     const std::vector<Explanation> batch = treeshap_batch(e, tables, rows, ws);
+    size_t differs = 0;
     for (size_t r = 0; r < n; r += 7) {
         const std::span<const float> x(rows.data() + r * 40, 40);
         Explanation one;
@@ -340,7 +342,19 @@ TEST(Trees, OneRowOfALargeModelTakesLinearTreeShap) {
         ASSERT_LE(max_difference(one, reference), 1e-12) << "row " << r;
         ASSERT_LE(max_difference(batch[r], reference), 1e-12) << "row " << r;
         ASSERT_LE(max_difference(batch[r], one), 1e-12) << "row " << r;
+        // The path taken for the one row: Linear TreeSHAP over every tree in the tables' order,
+        // bit for bit (the tables' sums round differently).
+        std::vector<double> linear(one.contributions.size(), 0.0);
+        LinearTreeShapWorkspace lw;
+        for (const TreeShapTables::TreeRef& ref : tables.trees) {
+            ASSERT_TRUE(ref.linear_applies);
+            linear_treeshap_tree(e.trees[ref.tree], e.num_features, x, lw,
+                                 linear.data() + static_cast<size_t>(ref.output) * 40);
+        }
+        ASSERT_EQ(one.contributions, linear) << "row " << r;
+        differs += batch[r].contributions != linear;
     }
+    EXPECT_GT(differs, 0u);  // and the batch took the tables: its rounding shows somewhere
 }
 
 TEST(Trees, FastTreeShapFallsBackForTreesWithoutTables) {

@@ -18,6 +18,7 @@
 #include "app.h"
 #include "csv/csv.h"
 #include "imgui.h"
+#include "predict/findings.h"
 #include "plot.h"
 #include "widgets.h"
 
@@ -102,6 +103,22 @@ std::string image_summary(const ImageResult& r) {
     return r.file + ": " + warned + result + " The heat map shows where the model looked for \"" + r.explained_label +
            "\", not where disease is.";
 }
+
+namespace {
+// What the list of images says a shown result is: the class with its probability, or a
+// multi-label model's findings above their thresholds in the core's words (never its most
+// probable finding as if it had been found).
+std::string image_result_cell(const ImageResult& r) {
+    if (!r.words.empty()) return r.words;
+    return r.label + " (" + pct(r.probabilities[static_cast<size_t>(r.predicted)]) + ")";
+}
+
+// Whether the finding the map explains is above its own threshold (multi-label models only).
+bool explained_is_found(const Schema& schema, const ImageResult& r) {
+    const std::vector<int> above = findings_above(schema, r.probabilities);
+    return std::find(above.begin(), above.end(), r.explained) != above.end();
+}
+}  // namespace
 
 //-----------------------------------------------------------------------------
 // [SECTION] Textures
@@ -362,7 +379,14 @@ void draw_selected(AppState& s, ImageResult& r, float side) {
     ImGui::TextWrapped(
         "The heat map shows where the model looked for \"%s\", not where disease is. Read the image yourself.",
         r.explained_label.c_str());
-    if (r.explained != r.predicted)
+    if (s.model->model.schema.outputs.multilabel()) {
+        if (!explained_is_found(s.model->model.schema, r))
+            ImGui::TextWrapped(
+                "\"%s\" is below its threshold: the map shows the places that weighed most towards it, and they "
+                "were not enough. Its colours are relative to this image's strongest place, not a measure of how "
+                "much there is.",
+                r.explained_label.c_str());
+    } else if (r.explained != r.predicted)
         ImGui::TextWrapped(
             "The result is \"%s\": the map shows the places that weighed most towards \"%s\", and they were not "
             "enough. Its colours are relative to this image's strongest place, not a measure of how much there is.",
@@ -464,8 +488,7 @@ void draw_table(AppState& s, float height) {
             ImGui::TextWrapped("confirm what it is to see the result");
             ImGui::PopStyleColor();
         } else if (r.ok) {
-            ImGui::TextWrapped("%s (%s)", r.label.c_str(),
-                               pct(r.probabilities[static_cast<size_t>(r.predicted)]).c_str());
+            ImGui::TextWrapped("%s", image_result_cell(r).c_str());
             if (!r.warnings.empty()) {
                 ImGui::PushStyleColor(ImGuiCol_Text, kAmber);
                 ImGui::TextWrapped("warning: see the image");
@@ -478,8 +501,7 @@ void draw_table(AppState& s, float height) {
         }
         a11y::cell(!r.ok             ? "not used: " + image_refusal(r)
                    : !image_shown(r) ? std::string("confirm what it is to see the result")
-                                     : r.label + " (" + pct(r.probabilities[static_cast<size_t>(r.predicted)]) + ")" +
-                                           (r.warnings.empty() ? "" : ", warning: see the image"));
+                                     : image_result_cell(r) + (r.warnings.empty() ? "" : ", warning: see the image"));
     }
     a11y::table_end();
     ImGui::EndTable();
@@ -496,7 +518,15 @@ std::string image_results_csv(const AppState& s) {
     // A result the clinician has not confirmed is not exported either: the reason stands in for it.
     for (const ImageResult& r : s.imaging.images) {
         const bool shown = image_shown(r);
-        std::vector<std::string> row{r.file, shown ? r.label : ""};
+        // A multi-label model's result: its findings above their thresholds ("; " between), or none.
+        std::string result = r.label;
+        if (schema.outputs.multilabel()) {
+            result.clear();
+            for (const int f : findings_above(schema, r.probabilities))
+                result += (result.empty() ? "" : "; ") + schema.outputs.classes[static_cast<size_t>(f)].label;
+            if (result.empty()) result = "no finding above its threshold";
+        }
+        std::vector<std::string> row{r.file, shown ? result : ""};
         for (size_t k = 0; k < schema.outputs.classes.size(); ++k)
             row.push_back(shown ? fmt(r.probabilities[k], "%.6f") : "");
         row.push_back(shown ? r.map_kind : "");

@@ -20,6 +20,12 @@ namespace ldx::app {
 //-----------------------------------------------------------------------------
 void draw_validate_images_intro(AppState& s) {
     const Schema& schema = s.model->model.schema;
+    if (schema.outputs.multilabel()) {  // nothing to open: no image is scored only to be turned away
+        ImGui::TextWrapped(
+            "This page does not yet validate a multi-label model: `localdx evaluate --images` reports each "
+            "finding's figures from your labelled images.");
+        return;
+    }
     std::string classes;
     for (const auto& c : schema.outputs.classes) classes += (classes.empty() ? "" : ", ") + c.name + " or " + c.label;
     ImGui::TextWrapped(
