@@ -26,6 +26,7 @@ function startWorker(assets) {
   worker = new Worker(assets.batch_worker, { type: 'module' });
   worker.onmessage = ({ data }) => {
     const call = workerCalls.get(data.id);
+    if (data.early) { if (call && call.early) call.early(data); return; }  // a first part; the reply follows
     workerCalls.delete(data.id);
     if (call) (data.ok ? call.resolve(data) : call.reject(new Refused(data)));  // a failure: the core's envelope
   };
@@ -42,10 +43,11 @@ function startWorker(assets) {
     runtime: runtimeWanted });
 }
 
-export function callWorker(message, transfer = []) {
+// `early(data)`: the worker's first part of its reply, when it sends one (an image and its map).
+export function callWorker(message, transfer = [], early = null) {
   return new Promise((resolve, reject) => {
     const id = ++workerSeq;
-    workerCalls.set(id, { resolve, reject });
+    workerCalls.set(id, { resolve, reject, early });
     worker.postMessage({ ...message, id }, transfer);
   });
 }
@@ -122,17 +124,13 @@ export async function scoreImages(files) {
   page.M.appImagesOpened(files.length);
   await workerModel({ fileWaiting: true });
   const results = [];
-  for (const f of files) {
-    let reply;
-    try {
-      reply = await callWorker({ type: 'image', blob: f });
-    } catch (e) {
-      reply = { result: pageFailure(e) };
-    }
-    showImageResult(-1, f.name, reply);
+  for (const [i, f] of files.entries()) {
+    const t0 = performance.now();
+    const reply = await scoredImage(f, -1, i, {});
     // Counted once into the drift report (its descriptors, class and probabilities; never pixels).
     if (reply.result && reply.result.ok) await reportImage(page.current, reply.result, await f.arrayBuffer());
-    results.push({ file: f.name, ...reply.result });
+    // ms_shown: this page's time from asking to the image and its map handed to the app.
+    results.push({ file: f.name, ...reply.result, ms_shown: reply.msShown || performance.now() - t0 });
   }
   return results;
 }
@@ -142,18 +140,28 @@ function showImageResult(index, name, reply) {
   page.M.appAddImageResult(index, name, JSON.stringify(reply.result), d.grey, d.width, d.height);
 }
 
+// Image file `f` scored by the worker and shown at `index` (-1: added; it becomes `at`): the image
+// and its map as soon as the worker has them, its deletion curve when its runs are done.
+async function scoredImage(f, index, at, options) {
+  const t0 = performance.now();
+  let shown = 0, reply;
+  const early = (data) => { showImageResult(index, f.name, data); shown = performance.now() - t0; };
+  try {
+    reply = await callWorker({ type: 'image', blob: f, ...options, early: true }, [], early);
+  } catch (e) {
+    reply = { result: pageFailure(e) };
+  }
+  if (!shown) showImageResult(index, f.name, reply);
+  else if (reply.result && reply.result.ok) page.M.appSetImageCurve(at, f.name, JSON.stringify(reply.result));
+  else showImageResult(at, f.name, reply);  // the curve's runs failed: the reason replaces the result
+  return { ...reply, msShown: shown };
+}
+
 // Image `index` scored again: frame `frame` of a multi-frame DICOM file, the map of class `cls`
 // (the view's "Frame" and "Map of" choices).
 export async function explainImage(arg) {
   const { index, class: cls, frame = 0 } = JSON.parse(arg);
   const f = imageFiles[index];
   if (!f) return null;
-  let reply;
-  try {
-    reply = await callWorker({ type: 'image', blob: f, explained: cls, frame });
-  } catch (e) {
-    reply = { result: pageFailure(e) };
-  }
-  showImageResult(index, f.name, reply);
-  return reply.result;
+  return (await scoredImage(f, index, index, { explained: cls, frame })).result;
 }

@@ -852,7 +852,9 @@ Json core_image_give(const LoadedModel& lm, ImageJob& job, std::span<const float
 
 Json core_image_result(const LoadedModel& lm, const ImageJob& job) {
     const Model& m = lm.model;
-    if (!m.imaging || job.stage != ImageJob::Stage::done)
+    // The map is known once the deletion curve's runs are all that is left: shown before them.
+    const bool curve_done = job.stage == ImageJob::Stage::done;
+    if (!m.imaging || (!curve_done && job.stage != ImageJob::Stage::deletion))
         return Json{{"ok", false},
                     {"problems", problems_json({problem("pending", "the image's runs are not finished")})}};
     const auto& classes = m.schema.outputs.classes;
@@ -881,7 +883,8 @@ Json core_image_result(const LoadedModel& lm, const ImageJob& job) {
               {{"ranked", job.deletion.ranked},
                {"random", job.deletion.random},
                {"ranked_area", job.deletion.ranked_area},
-               {"random_area", job.deletion.random_area}}},
+               {"random_area", job.deletion.random_area},
+               {"pending", !curve_done}}},
              {"runs", job.runs},
              {"warnings", problems_json(job.warnings)}};
     if (m.schema.outputs.multilabel()) {

@@ -250,9 +250,11 @@ Json core_image_give(const LoadedModel& m, ImageJob& job, std::span<const float>
 // {"ok": true, "probabilities", "values" (the image's descriptors for the drift report,
 // drift/image_descriptors.h; null: not given), "classes", "predicted", "label", "explained", "explained_label",
 //  "map": {"kind", "height", "width", "values", "peak", "runs"}, "deletion": {"ranked", "random",
-//  "ranked_area", "random_area"}, "runs"}; a multilabel model's adds "findings" (predict/findings.h
+//  "ranked_area", "random_area", "pending"}, "runs"}; a multilabel model's adds "findings" (predict/findings.h
 //  findings_json), "words" (findings_words) and "maps" (one map per finding: {"finding", "label",
-//  "height", "width", "values", "peak"}). {"ok": false, ...} while runs are pending.
+//  "height", "width", "values", "peak"}). {"ok": false, ...} while the map's runs are pending; once
+//  only the deletion curve's are, the result without it ("pending": true, empty curves), to show
+//  the image and its map before them.
 Json core_image_result(const LoadedModel& m, const ImageJob& job);
 // The bundle's check images run by ONNX Runtime (its probability output, check_images rows)
 // against the author's probabilities: {"ok", "max_abs_diff"}, with "problems": [{"code":

@@ -95,7 +95,8 @@ test('imaging: PNG, JPEG and DICOM opened with the button are scored on the devi
   const files = ['synthetic-001.png', 'synthetic-003.png', 'synthetic-003.jpg', 'synthetic-001.dcm'];
   const chooser = await chooseFileWith(page, ['imaging', 'open_button']);
   await chooser.setFiles(files.map(imageFile));
-  await page.waitForFunction((n) => window.localdx.viewState().imaging.images.length === n, files.length, { timeout: 60000 });
+  // Each image is shown with its map first, its deletion curve once its runs are made.
+  await page.waitForFunction((n) => { const { images } = window.localdx.viewState().imaging; return images.length === n && images.every((r) => !r.deletion.pending); }, files.length, { timeout: 60000 });
   const view = await page.evaluate(() => window.localdx.viewState().imaging);
   const byName = Object.fromEntries(view.images.map((r) => [r.file, r]));
   for (const f of ['synthetic-001.png', 'synthetic-003.png']) {

@@ -514,6 +514,45 @@ TEST(Client, AnImagesResultCarriesItsDescriptorsAndTheReportCountsThem) {
     EXPECT_EQ(counted, 1u);  // the image counted once, in one histogram
 }
 
+// The image and its map are shown before the deletion curve's runs are made (web/batch-worker.js):
+// the result is refused while the map's run is pending, then given without the curve ("pending"),
+// then with it; the probabilities and the map are the same in both.
+TEST(Client, AnImagesResultIsGivenWithItsMapBeforeTheDeletionCurve) {
+    auto m = load("opacity-demo");
+    ASSERT_TRUE(m && m->model.imaging);
+    ImageStart s = core_image_start_dicom(*m, &chest_pa, "any bytes", 0);
+    ASSERT_TRUE(s.job) << json_dump(s.error);
+    ImageJob& job = *s.job;
+    const ImageModel& im = *m->model.imaging;
+    ASSERT_EQ(im.map, MapKind::cam);
+    const Json before = core_image_result(*m, job);
+    ASSERT_FALSE(before["ok"].get<bool>());
+    EXPECT_EQ(before["problems"][0]["code"], "pending");
+    const size_t cells = static_cast<size_t>(im.map_height * im.map_width);
+    std::vector<float> map(cells, 0.0f);
+    for (size_t i = 0; i < cells; ++i) map[i] = static_cast<float>(i % 7) - 2.0f;
+    ASSERT_EQ(core_image_inputs(*m, job, 1).size(), job.tensor.data.size());
+    const std::vector<float> first(static_cast<size_t>(im.probability_width), 0.8f);
+    ASSERT_TRUE(core_image_give(*m, job, first, map, -1)["ok"].get<bool>());
+    const Json shown = core_image_result(*m, job);
+    ASSERT_TRUE(shown["ok"].get<bool>()) << json_dump(shown);
+    EXPECT_TRUE(shown["deletion"]["pending"].get<bool>());
+    EXPECT_TRUE(shown["deletion"]["ranked"].empty() && shown["deletion"]["random"].empty());
+    EXPECT_EQ(shown["runs"], 1);
+    const size_t left = core_image_pending(*m, job);
+    EXPECT_EQ(left, static_cast<size_t>(2 * (kDeletionSteps + 1)));
+    const std::vector<float> curve(left * static_cast<size_t>(im.probability_width), 0.3f);
+    ASSERT_EQ(core_image_inputs(*m, job, kMaxImagesPerRun).size(), left * job.tensor.data.size());
+    ASSERT_TRUE(core_image_give(*m, job, curve, {}, -1)["ok"].get<bool>());
+    const Json done = core_image_result(*m, job);
+    ASSERT_TRUE(done["ok"].get<bool>()) << json_dump(done);
+    EXPECT_FALSE(done["deletion"]["pending"].get<bool>());
+    EXPECT_EQ(done["deletion"]["ranked"].size(), static_cast<size_t>(kDeletionSteps + 1));
+    EXPECT_EQ(done["probabilities"], shown["probabilities"]);
+    EXPECT_EQ(done["map"], shown["map"]);
+    EXPECT_EQ(done["runs"], 1 + 2 * (kDeletionSteps + 1));
+}
+
 // The page asks the core which decoder an image file goes to, from its first bytes; a format the
 // model does not read is refused in the clinician's words, naming what it reads and what the
 // file is. The DICOM path itself refuses the same way.

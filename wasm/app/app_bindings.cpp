@@ -84,6 +84,21 @@ void app_add_image_result(double index, const std::string& file, const std::stri
     if (s.imaging.expected > 0) --s.imaging.expected;
     if (s.imaging.selected < 0) s.imaging.selected = 0;
 }
+// Image `index`'s deletion curve, whose runs are made after its map was shown (web/batch.js): the
+// whole result of file `file`; the rest of it is the one shown.
+void app_set_image_curve(double index, const std::string& file, const std::string& result_json) {
+    AppState& s = state();
+    wake(s);
+    if (!(index >= 0 && index < static_cast<double>(s.imaging.images.size()))) return;
+    ImageResult& r = s.imaging.images[static_cast<size_t>(index)];
+    ImageResult done = image_result_from_json(file, parse_or_null(result_json));
+    if (!r.ok || !done.ok || r.file != file) return;
+    r.ranked = std::move(done.ranked);
+    r.random = std::move(done.random);
+    r.ranked_area = done.ranked_area;
+    r.random_area = done.random_area;
+    r.ms = done.ms;
+}
 // As a click on the image's row in the table.
 void app_select_image(double i) {
     AppState& s = state();
@@ -279,7 +294,10 @@ std::string app_view_state() {
                               {"map_kind", r.map_kind},
                               {"map", r.map},
                               {"map_size", {r.map_height, r.map_width}},
-                              {"deletion", {{"ranked_area", r.ranked_area}, {"random_area", r.random_area}}},
+                              {"deletion",
+                               {{"ranked_area", r.ranked_area},
+                                {"random_area", r.random_area},
+                                {"pending", r.ok && r.ranked.empty()}}},
                               {"ms", r.ms},
                               {"runtime", r.runtime},
                               {"header",
@@ -479,6 +497,7 @@ EMSCRIPTEN_BINDINGS(localdx_app) {
     ldx::boundary::function<&ldx::app::app_batch_csv>("appBatchCsv");
     ldx::boundary::function<&ldx::app::app_images_opened>("appImagesOpened");
     ldx::boundary::function<&ldx::app::app_add_image_result>("appAddImageResult");
+    ldx::boundary::function<&ldx::app::app_set_image_curve>("appSetImageCurve");
     ldx::boundary::function<&ldx::app::app_image_results_csv>("appImageResultsCsv");
     ldx::boundary::function<&ldx::app::app_select_image>("appSelectImage");
     ldx::boundary::function<&ldx::app::app_confirm_image>("appConfirmImage");

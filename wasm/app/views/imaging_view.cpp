@@ -396,32 +396,37 @@ void draw_selected(AppState& s, ImageResult& r, float side) {
     if (ImGui::CollapsingHeader("Technical details")) {
         bullet("Map: %s, %d x %d cells, explaining \"%s\"; largest raw value %s.", map_words(r).c_str(), r.map_width,
                r.map_height, r.explained_label.c_str(), fmt(r.peak).c_str());
-        bullet(
-            "Sanity check (deletion curve): as the map's top-ranked cells are masked, the probability of \"%s\" "
-            "falls; its area is %s for the map's order and %s for a random order%s.",
-            r.explained_label.c_str(), fmt(r.ranked_area, "%.3f").c_str(), fmt(r.random_area, "%.3f").c_str(),
-            r.ranked_area < r.random_area ? " (lower is better: the map found what the model uses)"
-                                          : " (the map does no better than chance here: do not rely on it)");
-        std::vector<PlotSeries> series(2);
-        for (size_t i = 0; i < r.ranked.size(); ++i)
-            series[0].points.push_back({static_cast<double>(i) / (r.ranked.size() - 1), r.ranked[i]});
-        for (size_t i = 0; i < r.random.size(); ++i)
-            series[1].points.push_back({static_cast<double>(i) / (r.random.size() - 1), r.random[i]});
-        series[0].legend = "masked in the map's order";
-        series[1].color = IM_COL32(150, 150, 150, 255);
-        series[1].dashed = true;
-        series[1].legend = "masked in a random order";
-        plot_unit_square(
-            "deletion", 220 * S(), series, "share of the image masked", "probability", false,
-            PlotWords{"the deletion curve", "Deletion curve: area " + fmt(r.ranked_area, "%.3f") +
-                                                " when masked in the map's order, " + fmt(r.random_area, "%.3f") +
-                                                " in a random order (lower is better)"});
-        bullet("Computed on this device by ONNX Runtime Web (%s) in %s ms, %s, every run included.",
-               r.runtime.empty() ? "wasm" : r.runtime.c_str(), fmt(r.ms, "%.0f").c_str(),
-               r.map_kind == "cam" ? "one run for the image and its map, 22 for the deletion curve"
-                                   : (std::to_string(1 + r.map_runs) + " runs for the image and its map, 22 for the "
-                                                                       "deletion curve")
-                                         .c_str());
+        if (r.ranked.empty()) {  // the image and its map are shown before the curve's runs
+            bullet("Sanity check (deletion curve): being computed.");
+        } else {
+            bullet(
+                "Sanity check (deletion curve): as the map's top-ranked cells are masked, the probability of \"%s\" "
+                "falls; its area is %s for the map's order and %s for a random order%s.",
+                r.explained_label.c_str(), fmt(r.ranked_area, "%.3f").c_str(), fmt(r.random_area, "%.3f").c_str(),
+                r.ranked_area < r.random_area ? " (lower is better: the map found what the model uses)"
+                                              : " (the map does no better than chance here: do not rely on it)");
+            std::vector<PlotSeries> series(2);
+            for (size_t i = 0; i < r.ranked.size(); ++i)
+                series[0].points.push_back({static_cast<double>(i) / (r.ranked.size() - 1), r.ranked[i]});
+            for (size_t i = 0; i < r.random.size(); ++i)
+                series[1].points.push_back({static_cast<double>(i) / (r.random.size() - 1), r.random[i]});
+            series[0].legend = "masked in the map's order";
+            series[1].color = IM_COL32(150, 150, 150, 255);
+            series[1].dashed = true;
+            series[1].legend = "masked in a random order";
+            plot_unit_square(
+                "deletion", 220 * S(), series, "share of the image masked", "probability", false,
+                PlotWords{"the deletion curve", "Deletion curve: area " + fmt(r.ranked_area, "%.3f") +
+                                                    " when masked in the map's order, " + fmt(r.random_area, "%.3f") +
+                                                    " in a random order (lower is better)"});
+            bullet("Computed on this device by ONNX Runtime Web (%s) in %s ms, %s, every run included.",
+                   r.runtime.empty() ? "wasm" : r.runtime.c_str(), fmt(r.ms, "%.0f").c_str(),
+                   r.map_kind == "cam"
+                       ? "one run for the image and its map, 22 for the deletion curve"
+                       : (std::to_string(1 + r.map_runs) + " runs for the image and its map, 22 for the "
+                                                           "deletion curve")
+                             .c_str());
+        }
         std::string probs;
         for (size_t k = 0; k < r.probabilities.size(); ++k)
             probs += (probs.empty() ? "" : ", ") + schema.outputs.classes[k].label + " " + pct(r.probabilities[k]);
@@ -530,8 +535,9 @@ std::string image_results_csv(const AppState& s) {
         for (size_t k = 0; k < schema.outputs.classes.size(); ++k)
             row.push_back(shown ? fmt(r.probabilities[k], "%.6f") : "");
         row.push_back(shown ? r.map_kind : "");
-        row.push_back(shown ? fmt(r.ranked_area, "%.4f") : "");
-        row.push_back(shown ? fmt(r.random_area, "%.4f") : "");
+        const bool curve = shown && !r.ranked.empty();  // empty while its runs are made
+        row.push_back(curve ? fmt(r.ranked_area, "%.4f") : "");
+        row.push_back(curve ? fmt(r.random_area, "%.4f") : "");
         std::string warned;
         for (const std::string& w : r.warnings) warned += (warned.empty() ? "" : " ") + w;
         if (r.to_confirm && r.confirmed)
