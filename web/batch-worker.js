@@ -250,29 +250,37 @@ async function explainRow({ index }) {
 // [SECTION] Images
 //-----------------------------------------------------------------------------
 // A PNG or JPEG through the browser's own decoder, as stored (no colour management, alpha kept
-// apart): RGBA bytes for the core. DICOM files go to the core's DICOM reader as bytes. A PNG is
-// decoded by ImageDecoder straight to its 8-bit pixels where the browser offers it (no canvas
-// round trip); any other frame format (16-bit, a JPEG's YUV) goes through the canvas as before.
+// apart): RGBA bytes for the core. DICOM files go to the core's DICOM reader as bytes. No canvas
+// round trip where the browser offers WebCodecs: a PNG is decoded by ImageDecoder straight to its
+// 8-bit pixels; a JPEG by the browser's image decoder (libjpeg-turbo: ImageDecoder would give its
+// YUV planes, whose conversion to RGB is not libjpeg-turbo's), its pixels read as a VideoFrame.
+// Any other frame format (16-bit) goes through the canvas.
 const EIGHT_BIT = { RGBA: [0, 1, 2, false], RGBX: [0, 1, 2, true], BGRA: [2, 1, 0, false], BGRX: [2, 1, 0, true] };
-async function decodePng(blob) {
+async function framePixels(frame) {
+  const order = EIGHT_BIT[frame.format];
+  if (!order) return null;
+  const width = frame.codedWidth, height = frame.codedHeight;
+  const raw = new Uint8Array(frame.allocationSize());
+  const [{ offset, stride }] = await frame.copyTo(raw);
+  // Already the core's order, rows packed: as it is (the core reads no alpha).
+  if (order[0] === 0 && stride === width * 4) return { data: raw.subarray(offset, offset + width * height * 4), width, height };
+  const data = new Uint8Array(width * height * 4);
+  const [r, g, b, opaque] = order;
+  for (let y = 0; y < height; y++) {
+    for (let x = 0, i = offset + y * stride, o = y * width * 4; x < width; x++, i += 4, o += 4) {
+      data[o] = raw[i + r]; data[o + 1] = raw[i + g]; data[o + 2] = raw[i + b]; data[o + 3] = opaque ? 255 : raw[i + 3];
+    }
+  }
+  return { data, width, height };
+}
+
+async function decodePng(bytes) {
   if (typeof ImageDecoder !== 'function') return null;
   let decoder = null, frame = null;
   try {
-    decoder = new ImageDecoder({ data: await blob.arrayBuffer(), type: 'image/png', colorSpaceConversion: 'none', premultiplyAlpha: 'none' });
+    decoder = new ImageDecoder({ data: bytes, type: 'image/png', colorSpaceConversion: 'none', premultiplyAlpha: 'none' });
     ({ image: frame } = await decoder.decode({ frameIndex: 0 }));
-    const order = EIGHT_BIT[frame.format];
-    if (!order) return null;
-    const width = frame.codedWidth, height = frame.codedHeight;
-    const raw = new Uint8Array(frame.allocationSize());
-    const [{ offset, stride }] = await frame.copyTo(raw);
-    const data = new Uint8ClampedArray(width * height * 4);
-    const [r, g, b, opaque] = order;
-    for (let y = 0; y < height; y++) {
-      for (let x = 0, i = offset + y * stride, o = y * width * 4; x < width; x++, i += 4, o += 4) {
-        data[o] = raw[i + r]; data[o + 1] = raw[i + g]; data[o + 2] = raw[i + b]; data[o + 3] = opaque ? 255 : raw[i + 3];
-      }
-    }
-    return { data, width, height };
+    return await framePixels(frame);
   } catch {
     return null;  // the canvas decodes it, or says why not
   } finally {
@@ -281,15 +289,33 @@ async function decodePng(blob) {
   }
 }
 
-async function decodeRaster(blob, format) {
-  const png = format === 'png' ? await decodePng(blob) : null;
+async function bitmapPixels(bitmap) {
+  if (typeof VideoFrame !== 'function') return null;
+  let frame = null;
+  try {
+    frame = new VideoFrame(bitmap, { timestamp: 0 });
+    return await framePixels(frame);
+  } catch {
+    return null;
+  } finally {
+    if (frame) frame.close();
+  }
+}
+
+async function decodeRaster(blob, bytes, format) {
+  const png = format === 'png' ? await decodePng(bytes) : null;
   if (png) return png;
   const bitmap = await createImageBitmap(blob, { colorSpaceConversion: 'none', premultiplyAlpha: 'none' });
-  const canvas = new OffscreenCanvas(bitmap.width, bitmap.height);
-  const g = canvas.getContext('2d', { willReadFrequently: true });
-  g.drawImage(bitmap, 0, 0);
-  bitmap.close();
-  return g.getImageData(0, 0, canvas.width, canvas.height);
+  try {
+    const read = format === 'jpeg' ? await bitmapPixels(bitmap) : null;  // opaque: nothing to premultiply
+    if (read) return read;
+    const canvas = new OffscreenCanvas(bitmap.width, bitmap.height);
+    const g = canvas.getContext('2d', { willReadFrequently: true });
+    g.drawImage(bitmap, 0, 0);
+    return g.getImageData(0, 0, canvas.width, canvas.height);
+  } finally {
+    bitmap.close();
+  }
 }
 
 // One image: decoded, preprocessed by the core, then the runs the core asks for (the image and
@@ -303,8 +329,9 @@ async function startImage(blob, frame = 0) {
   if (!kind.ok) return { job: null, refused: kind };
   if (kind.format === 'dicom') return jobOrRefusal(model.imageJobDicom(bytes, frame));
   let image;
-  try { image = await decodeRaster(blob, kind.format); } catch { return { job: null, refused: workerProblem('image_undecodable') }; }
-  return jobOrRefusal(model.imageJob(new Uint8Array(image.data.buffer), image.width, image.height));
+  try { image = await decodeRaster(blob, bytes, kind.format); } catch { return { job: null, refused: workerProblem('image_undecodable') }; }
+  const { data } = image;
+  return jobOrRefusal(model.imageJob(new Uint8Array(data.buffer, data.byteOffset, data.byteLength), image.width, image.height));
 }
 // A job, or the envelope of a call that failed (wasm/core/boundary.h) as the file's refusal.
 const jobOrRefusal = (job) => (job.ok === false ? { job: null, refused: job } : { job });
@@ -320,7 +347,9 @@ async function imageTensor({ blob }) {
   }
 }
 
-async function scoreImage({ blob, explained = -1, frame = 0 }) {
+// `shown(result, display)`: called once the image and its map are known, before the deletion
+// curve's runs (its result says "pending"), so that the page shows them at once.
+async function scoreImage({ blob, explained = -1, frame = 0 }, shown = null) {
   await sessionReady;
   if (!session) throw new Refused(workerProblem('onnx_not_ready'));
   const t0 = performance.now();
@@ -332,7 +361,7 @@ async function scoreImage({ blob, explained = -1, frame = 0 }) {
     const { model: im } = info.imaging;
     const { name, channels, height, width } = info.schema.image.tensor;
     const per = im.batch ? 32 : 1;
-    let first = true, msFirst = 0;
+    let first = true, msFirst = 0, shownEarly = false;
     while (answered(job.pending()) > 0) {
       const x = answered(job.inputs(per));
       const n = x.length / (channels * height * width);
@@ -342,6 +371,14 @@ async function scoreImage({ blob, explained = -1, frame = 0 }) {
       if (!given.ok) return { result: given };
       if (first && im.map.kind === 'cam') msFirst = performance.now() - t0;
       first = false;
+      const early = shown && given.pending > 0 ? JSON.parse(job.result()) : null;  // refused until the map is known
+      if (early && early.ok) {
+        const ms = performance.now() - t0;
+        Object.assign(early, { ms, ms_map: ms, ms_read: msRead, runtime, header: JSON.parse(job.header()) });
+        shown(early, answered(job.display()));
+        shown = null;
+        shownEarly = true;
+      }
     }
     const result = JSON.parse(job.result());
     result.ms = performance.now() - t0;
@@ -349,7 +386,7 @@ async function scoreImage({ blob, explained = -1, frame = 0 }) {
     result.ms_read = msRead;
     result.runtime = runtime;
     result.header = JSON.parse(job.header());
-    return { result, display: answered(job.display()) };
+    return { result, display: shownEarly ? null : answered(job.display()) };  // the page has it
   } finally {
     job.delete();
   }
@@ -386,7 +423,9 @@ self.onmessage = async ({ data }) => {
       const { tensor, result } = await imageTensor(data);
       reply({ ok: true, tensor, result }, tensor ? [tensor.buffer] : []);
     } else if (data.type === 'image') {
-      const { result, display } = await scoreImage(data);
+      // With `early`: the image and its map first (a message of its own), the deletion curve after.
+      const early = data.early ? (result, display) => reply({ ok: true, early: true, result, display }, [display.grey.buffer]) : null;
+      const { result, display } = await scoreImage(data, early);
       reply({ ok: true, result, display }, display ? [display.grey.buffer] : []);
     }
   } catch (e) {
