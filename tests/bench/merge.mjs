@@ -15,7 +15,7 @@ for (const [name, e] of Object.entries(all)) {
 }
 // One image with its heat map against PyTorch (one thread) doing the same work in the same run.
 for (const [name, ref] of [['imaging.image_map_p50', 'torch.image_map_p50'], ['imaging.image_map_deletion_p50', 'torch.image_map_deletion_p50'],
-  ['imaging.image_page_p50', 'torch.image_map_deletion_p50']])
+  ['imaging.image_shown_page_p50', 'torch.image_map_p50'], ['imaging.image_page_p50', 'torch.image_map_deletion_p50']])
   if (all[name] && all[ref]) { all[name].reference = all[ref].value; all[name].ratio = all[name].value / all[ref].value; }
 writeFileSync(out, JSON.stringify(all, null, 2) + '\n');
 console.log('\n| measurement | value | unit | reference (same run: XGBoost native, or PyTorch for images) | ratio |\n|---|---:|---|---:|---:|');
