@@ -38,7 +38,8 @@ const timed = await page.evaluate(async (files) => {
     const t = performance.now();
     const [r] = await window.localdx.scoreImages([f]);
     if (!r.ok) throw new Error(f.name + ': ' + JSON.stringify(r.problems));
-    out.push({ page: performance.now() - t, shown: r.ms_shown, read: r.ms_read, map: r.ms_map, whole: r.ms, runtime: r.runtime });
+    const page = performance.now() - t;  // a page that shows the image only with its curve: shown at the end
+    out.push({ page, shown: r.ms_shown === undefined ? page : r.ms_shown, read: r.ms_read, map: r.ms_map, whole: r.ms, runtime: r.runtime });
   }
   return out;
 }, images);
