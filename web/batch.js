@@ -128,7 +128,8 @@ export async function scoreImages(files) {
     const t0 = performance.now();
     const reply = await scoredImage(f, -1, i, {});
     // Counted once into the drift report (its descriptors, class and probabilities; never pixels).
-    if (reply.result && reply.result.ok) await reportImage(page.current, reply.result, await f.arrayBuffer());
+    // The file is read again only then: a read waits for the app's frames, the next image with it.
+    if (reply.result && reply.result.ok && reportingEnabled()) await reportImage(page.current, reply.result, await f.arrayBuffer());
     // ms_shown: this page's time from asking to the image and its map handed to the app.
     results.push({ file: f.name, ...reply.result, ms_shown: reply.msShown || performance.now() - t0 });
   }
