@@ -12,6 +12,7 @@
 #include <ctime>
 #include <filesystem>
 #include <random>
+#include <vector>
 
 namespace ldx {
 
@@ -63,7 +64,9 @@ Result<std::string> file_read(const std::string& path, size_t max_bytes, FileSta
     return out;
 }
 
-Result<Ok> file_write_atomic(const std::string& path, std::string_view data, unsigned mode) {
+namespace {
+// `data` in a new temporary file beside `path` (".name.tmp-N"), flushed to disk; its name.
+Result<std::string> write_temporary(const std::string& path, std::string_view data, unsigned mode) {
     const std::filesystem::path target(path);
     const std::filesystem::path dir = target.has_parent_path() ? target.parent_path() : std::filesystem::path(".");
     // Replacing is for files: a device, a folder or a pipe at `path` (/dev/null, say) is left alone.
@@ -96,17 +99,56 @@ Result<Ok> file_write_atomic(const std::string& path, std::string_view data, uns
         ::unlink(tmp.c_str());
         return problem("io", "cannot close " + path, path);
     }
-    if (::rename(tmp.c_str(), path.c_str()) != 0) {
-        const std::string msg = std::string("cannot rename into ") + path + ": " + std::strerror(errno);
-        ::unlink(tmp.c_str());
-        return problem("io", msg, path);
-    }
-    // The rename itself is durable once the folder is flushed.
+    return tmp;
+}
+
+// The rename is durable once the folder is flushed.
+void flush_folder(const std::string& path) {
+    const std::filesystem::path target(path);
+    const std::filesystem::path dir = target.has_parent_path() ? target.parent_path() : std::filesystem::path(".");
     const int dfd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     if (dfd >= 0) {
         ::fsync(dfd);
         ::close(dfd);
     }
+}
+}  // namespace
+
+Result<Ok> file_write_atomic(const std::string& path, std::string_view data, unsigned mode) {
+    auto tmp = write_temporary(path, data, mode);
+    if (!tmp) return tmp.problems();
+    if (::rename(tmp->c_str(), path.c_str()) != 0) {
+        const std::string msg = std::string("cannot rename into ") + path + ": " + std::strerror(errno);
+        ::unlink(tmp->c_str());
+        return problem("io", msg, path);
+    }
+    flush_folder(path);
+    return Ok{};
+}
+
+Result<Ok> files_write_atomic(const std::string& dir, std::span<const std::pair<std::string, std::string>> files,
+                              unsigned mode) {
+    std::vector<std::string> temporary;
+    auto remove_temporary = [&] {
+        for (const auto& t : temporary) ::unlink(t.c_str());
+    };
+    for (const auto& [name, bytes] : files) {
+        auto tmp = write_temporary(dir + "/" + name, bytes, mode);
+        if (!tmp) {
+            remove_temporary();
+            return tmp.problems();
+        }
+        temporary.push_back(std::move(*tmp));
+    }
+    for (size_t i = 0; i < files.size(); ++i) {
+        const std::string path = dir + "/" + files[i].first;
+        if (::rename(temporary[i].c_str(), path.c_str()) != 0) {
+            const std::string msg = std::string("cannot rename into ") + path + ": " + std::strerror(errno);
+            for (size_t j = i; j < temporary.size(); ++j) ::unlink(temporary[j].c_str());
+            return problem("io", msg, path);
+        }
+    }
+    if (!files.empty()) flush_folder(dir + "/" + files[0].first);
     return Ok{};
 }
 

@@ -5,8 +5,10 @@
 // failed command leaves nothing behind.
 #pragma once
 #include <cstdint>
+#include <span>
 #include <string>
 #include <string_view>
+#include <utility>
 
 #include "base/error.h"
 
@@ -23,6 +25,13 @@ struct FileStart {
 Result<std::string> file_read(const std::string& path, size_t max_bytes = size_t{1} << 30, FileStart start = {});
 // mode: permission bits of the new file (0600 for secret keys).
 Result<Ok> file_write_atomic(const std::string& path, std::string_view data, unsigned mode = 0644);
+// Several files into one folder as a set (a model and its card): each written in full to a
+// temporary name in the folder and flushed first, then all renamed into place. A failure before
+// the renames replaces none of them and removes the temporary files; a process killed while
+// writing leaves only hidden temporary files (".name.tmp-N"), never a half-written file, and the
+// set can be left mixed only by a kill in the moment of the renames themselves.
+Result<Ok> files_write_atomic(const std::string& dir, std::span<const std::pair<std::string, std::string>> files,
+                              unsigned mode = 0644);
 bool file_exists(const std::string& path);
 Result<Ok> dir_create(const std::string& path);  // like mkdir -p
 int64_t unix_now();

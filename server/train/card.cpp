@@ -54,12 +54,31 @@ Result<TrainResult> card_from_held_out(const Schema& schema, const TrainConfig& 
     const size_t m = in.oof.size() / static_cast<size_t>(width), ms = in.s_oof.size() / static_cast<size_t>(width);
     const int folds = in.folds;
     const std::string& fewer_folds = in.fewer_folds;
-    const std::vector<double>& oof = in.oof;
+    std::vector<double>& oof = in.oof;
     const std::string sample =
         in.sample_note.empty() ? "" : "; subgroups, their coverage and the minimum information on " + in.sample_note;
     TrainResult out;
     out.schema = schema;
     fill_typical_ranges(out.schema, reference_values);
+    // The evaluation takes the held-out outputs and labels (moved in and back: millions of rows
+    // are not copied), each bootstrap resample at most kBootstrapRows rows.
+    auto evaluate_held_out = [&](std::vector<int>& labels, std::vector<double>& observed) {
+        EvalInput e{&out.schema, std::move(labels), std::move(oof), cfg.bootstrap, cfg.seed, true, std::move(observed)};
+        Json metrics = evaluate(e);
+        labels = std::move(e.labels);
+        oof = std::move(e.probabilities);
+        observed = std::move(e.observed);
+        return metrics;
+    };
+    EvalInput sizes;
+    sizes.bootstrap = cfg.bootstrap;
+    const size_t drawn = bootstrap_rows_drawn(m, sizes);
+    const std::string resamples =
+        "95% intervals from " + std::to_string(cfg.bootstrap) + " bootstrap resamples" +
+        (regression || cfg.group.empty() ? "" : " of rows") +
+        (drawn < m ? " (" + std::to_string(drawn) + " rows each, their widths scaled by the square root of " +
+                         std::to_string(drawn) + "/" + std::to_string(m) + ": m-out-of-n bootstrap)"
+                   : "");
     std::string threshold_note, policy;
     if (schema.outputs.kind == TaskKind::binary) {
         std::vector<double> score(m);
@@ -77,7 +96,8 @@ Result<TrainResult> card_from_held_out(const Schema& schema, const TrainConfig& 
     log("evaluating out-of-fold predictions (" + std::to_string(cfg.bootstrap) + " bootstrap resamples)");
     const std::string& scheme_words = in.method;
     if (regression) {
-        out.metrics = evaluate(EvalInput{&out.schema, {}, oof, cfg.bootstrap, cfg.seed, true, in.outcomes});
+        std::vector<int> none;
+        out.metrics = evaluate_held_out(none, in.outcomes);
         out.metrics["subgroups"] = evaluate_regression_subgroups(out.schema, in.s_outcomes, in.s_oof, in.s_values);
         // Prediction intervals: half-widths from the out-of-fold residuals; coverage cross-fitted.
         out.schema.outputs.conformal = conformal_fit_intervals(
@@ -90,10 +110,10 @@ Result<TrainResult> card_from_held_out(const Schema& schema, const TrainConfig& 
                  ? scheme_words
                  : std::to_string(folds) + "-fold cross-validation stratified by quintile of the outcome" +
                        (cfg.group.empty() ? "" : ", each patient ('" + cfg.group + "') in one fold")) +
-            ", out-of-fold predictions; 95% intervals from " + std::to_string(cfg.bootstrap) + " bootstrap resamples" +
-            sample;
+            ", out-of-fold predictions; " + resamples + sample;
     } else {
-        out.metrics = evaluate(EvalInput{&out.schema, in.labels, oof, cfg.bootstrap, cfg.seed, true, {}});
+        std::vector<double> none;
+        out.metrics = evaluate_held_out(in.labels, none);
         out.metrics["subgroups"] = evaluate_subgroups(out.schema, in.s_labels, in.s_oof, in.s_values);
         if (schema.outputs.kind == TaskKind::binary) out.metrics["threshold_policy"] = policy;
         // Prediction sets: calibrated on the out-of-fold predictions; their coverage cross-fitted.
@@ -109,8 +129,7 @@ Result<TrainResult> card_from_held_out(const Schema& schema, const TrainConfig& 
                  : std::to_string(folds) + "-fold stratified cross-validation" +
                        (fewer_folds.empty() ? "" : " (" + fewer_folds + ")") +
                        (cfg.group.empty() ? "" : ", each patient ('" + cfg.group + "') in one fold")) +
-            ", out-of-fold predictions; 95% intervals from " + std::to_string(cfg.bootstrap) + " bootstrap resamples" +
-            (cfg.group.empty() ? "" : " of rows") + threshold_note + sample;
+            ", out-of-fold predictions; " + resamples + threshold_note + sample;
     }
 
     // The final model (fitted on every row by the caller).

@@ -86,6 +86,9 @@ Conformal conformal_fit(std::span<const double> p, std::span<const int> labels, 
                         std::string source) {
     const size_t kk = static_cast<size_t>(k);
     std::vector<std::vector<double>> scores(kk);
+    std::vector<size_t> count(kk, 0);  // reserved exactly: no doubling on millions of rows
+    for (int y : labels) ++count[static_cast<size_t>(y)];
+    for (size_t y = 0; y < kk; ++y) scores[y].reserve(count[y]);
     for (size_t i = 0; i < labels.size(); ++i) {
         const size_t y = static_cast<size_t>(labels[i]);
         scores[y].push_back(1 - p[i * kk + y]);

@@ -16,6 +16,7 @@
 #include <cstdlib>
 #include <map>
 #include <numeric>
+#include <optional>
 #include <random>
 #include <string>
 
@@ -26,46 +27,63 @@ namespace ldx {
 //-----------------------------------------------------------------------------
 // [SECTION] Point metrics
 //-----------------------------------------------------------------------------
+namespace {
+// The rows' order by score (descending when `descending`), as 4-byte row numbers while the rows
+// fit them (half the memory of size_t: the card sorts millions of held-out outputs). Ties keep no
+// particular order; every caller treats a tie as one step.
+template <class Use>
+auto with_order(std::span<const double> score, bool descending, Use use) {
+    auto run = [&](auto zero) {
+        using Index = decltype(zero);
+        std::vector<Index> idx(score.size());
+        std::iota(idx.begin(), idx.end(), Index{0});
+        if (descending) std::sort(idx.begin(), idx.end(), [&](Index a, Index b) { return score[a] > score[b]; });
+        else std::sort(idx.begin(), idx.end(), [&](Index a, Index b) { return score[a] < score[b]; });
+        return use(std::span<const Index>(idx));
+    };
+    if (score.size() <= UINT32_MAX) return run(uint32_t{0});
+    return run(size_t{0});
+}
+}  // namespace
+
 double auc_roc(std::span<const double> score, std::span<const int> label, int positive) {
-    std::vector<size_t> idx(score.size());
-    std::iota(idx.begin(), idx.end(), 0);
-    std::sort(idx.begin(), idx.end(), [&](size_t a, size_t b) { return score[a] < score[b]; });
-    double rank_sum = 0;
-    size_t pos = 0;
-    for (size_t i = 0; i < idx.size();) {
-        size_t j = i;
-        while (j < idx.size() && score[idx[j]] == score[idx[i]]) ++j;
-        const double avg_rank = (static_cast<double>(i) + static_cast<double>(j) + 1) / 2.0;  // 1-based
-        for (size_t t = i; t < j; ++t)
-            if (label[idx[t]] == positive) {
-                rank_sum += avg_rank;
-                ++pos;
-            }
-        i = j;
-    }
-    const size_t neg = score.size() - pos;
-    if (pos == 0 || neg == 0) return NAN;
-    return (rank_sum - static_cast<double>(pos) * (static_cast<double>(pos) + 1) / 2) /
-           (static_cast<double>(pos) * static_cast<double>(neg));
+    return with_order(score, false, [&](auto idx) {
+        double rank_sum = 0;
+        size_t pos = 0;
+        for (size_t i = 0; i < idx.size();) {
+            size_t j = i;
+            while (j < idx.size() && score[idx[j]] == score[idx[i]]) ++j;
+            const double avg_rank = (static_cast<double>(i) + static_cast<double>(j) + 1) / 2.0;  // 1-based
+            for (size_t t = i; t < j; ++t)
+                if (label[idx[t]] == positive) {
+                    rank_sum += avg_rank;
+                    ++pos;
+                }
+            i = j;
+        }
+        const size_t neg = score.size() - pos;
+        if (pos == 0 || neg == 0) return static_cast<double>(NAN);
+        return (rank_sum - static_cast<double>(pos) * (static_cast<double>(pos) + 1) / 2) /
+               (static_cast<double>(pos) * static_cast<double>(neg));
+    });
 }
 
 double average_precision(std::span<const double> score, std::span<const int> label, int positive) {
-    std::vector<size_t> idx(score.size());
-    std::iota(idx.begin(), idx.end(), 0);
-    std::sort(idx.begin(), idx.end(), [&](size_t a, size_t b) { return score[a] > score[b]; });
     double pos = 0;
     for (int y : label) pos += y == positive;
     if (pos == 0) return NAN;
-    double tp = 0, fp = 0, recall = 0, ap = 0;
-    for (size_t i = 0; i < idx.size();) {
-        size_t j = i;
-        for (; j < idx.size() && score[idx[j]] == score[idx[i]]; ++j) (label[idx[j]] == positive ? tp : fp) += 1;
-        const double r = tp / pos;
-        ap += (r - recall) * (tp / (tp + fp));
-        recall = r;
-        i = j;
-    }
-    return ap;
+    return with_order(score, true, [&](auto idx) {
+        double tp = 0, fp = 0, recall = 0, ap = 0;
+        for (size_t i = 0; i < idx.size();) {
+            size_t j = i;
+            for (; j < idx.size() && score[idx[j]] == score[idx[i]]; ++j) (label[idx[j]] == positive ? tp : fp) += 1;
+            const double r = tp / pos;
+            ap += (r - recall) * (tp / (tp + fp));
+            recall = r;
+            i = j;
+        }
+        return ap;
+    });
 }
 
 double brier_score(std::span<const double> p, std::span<const int> labels, int k) {
@@ -144,20 +162,20 @@ double logit_clipped(double p) {
 
 CalibrationFit calibration_fit(std::span<const double> p, std::span<const int> positive) {
     const size_t n = p.size();
-    std::vector<double> x(n);
-    for (size_t i = 0; i < n; ++i) x[i] = logit_clipped(p[i]);
+    // The logit of each row is computed again in each step rather than kept (8 bytes a row).
     // Intercept with the slope fixed at 1 (one-parameter Newton), then intercept and slope together.
     auto fit = [&](bool free_slope) {
         double a = 0, b = 1;
         for (int it = 0; it < 100; ++it) {
             double ga = 0, gb = 0, haa = 0, hab = 0, hbb = 0;
             for (size_t i = 0; i < n; ++i) {
-                const double m = 1 / (1 + std::exp(-(a + b * x[i]))), r = positive[i] - m, w = m * (1 - m);
+                const double x = logit_clipped(p[i]);
+                const double m = 1 / (1 + std::exp(-(a + b * x))), r = positive[i] - m, w = m * (1 - m);
                 ga += r;
-                gb += r * x[i];
+                gb += r * x;
                 haa += w;
-                hab += w * x[i];
-                hbb += w * x[i] * x[i];
+                hab += w * x;
+                hbb += w * x * x;
             }
             double da, db = 0;
             if (free_slope) {
@@ -204,30 +222,29 @@ Confusion confusion_at(std::span<const double> score, std::span<const int> posit
 }
 
 namespace {
-// Every distinct score as a threshold, highest first, with the confusion counts of alerting at it.
-std::vector<std::pair<double, Confusion>> threshold_sweep(std::span<const double> score,
-                                                          std::span<const int> positive) {
-    std::vector<size_t> idx(score.size());
-    std::iota(idx.begin(), idx.end(), 0);
-    std::sort(idx.begin(), idx.end(), [&](size_t a, size_t b) { return score[a] > score[b]; });
+// Every distinct score as a threshold, highest first, with the confusion counts of alerting at
+// it: visit(threshold, counts) for each, until it returns false. Nothing is kept per threshold.
+template <class Visit>
+void threshold_sweep(std::span<const double> score, std::span<const int> positive, Visit visit) {
     Confusion c;
     for (int y : positive) (y ? c.fn : c.tn) += 1;
-    std::vector<std::pair<double, Confusion>> out;
-    for (size_t i = 0; i < idx.size();) {
-        size_t j = i;
-        for (; j < idx.size() && score[idx[j]] == score[idx[i]]; ++j) {
-            if (positive[idx[j]]) {
-                c.tp += 1;
-                c.fn -= 1;
-            } else {
-                c.fp += 1;
-                c.tn -= 1;
+    with_order(score, true, [&](auto idx) {
+        for (size_t i = 0; i < idx.size();) {
+            size_t j = i;
+            for (; j < idx.size() && score[idx[j]] == score[idx[i]]; ++j) {
+                if (positive[idx[j]]) {
+                    c.tp += 1;
+                    c.fn -= 1;
+                } else {
+                    c.fp += 1;
+                    c.tn -= 1;
+                }
             }
+            if (!visit(score[idx[i]], c)) return 0;
+            i = j;
         }
-        out.push_back({score[idx[i]], c});
-        i = j;
-    }
-    return out;
+        return 0;
+    });
 }
 
 bool parse_fraction(std::string_view text, double& out) {
@@ -249,16 +266,18 @@ Result<double> threshold_for(std::string_view policy, std::span<const double> sc
         if (parse_fraction(policy.substr(6), x)) return x;
         return problem("bad_policy", usage, "threshold");
     }
-    const auto sweep = threshold_sweep(score, positive);
-    if (sweep.empty())
+    if (score.empty())
         return problem("unreachable", "there are no scored rows to choose a threshold from", "threshold");
     if (policy == "youden") {
-        double best = -INFINITY, t = sweep.front().first;
-        for (const auto& [s, c] : sweep)
+        double best = -INFINITY, t = NAN;
+        threshold_sweep(score, positive, [&](double s, const Confusion& c) {
+            if (std::isnan(t)) t = s;  // the highest score, when no threshold improves on -infinity
             if (const double j = c.sensitivity() + c.specificity() - 1; j > best) {
                 best = j;
                 t = s;
             }
+            return true;
+        });
         return t;
     }
     const size_t op = policy.find(">=");
@@ -266,22 +285,22 @@ Result<double> threshold_for(std::string_view policy, std::span<const double> sc
         return problem("bad_policy", usage, "threshold");
     const std::string_view what = policy.substr(0, op);
     // Sensitivity and NPV fall as the threshold rises: the highest threshold that still meets the
-    // target. Specificity and PPV rise with it: the lowest threshold that meets it.
+    // target (the first met, highest first). Specificity and PPV rise with it: the lowest threshold
+    // that meets it (the last met).
     auto meets = [&](const Confusion& c) {
         if (what == "sensitivity") return c.sensitivity() >= x;
         if (what == "npv") return c.npv() >= x;
         if (what == "specificity") return c.specificity() >= x;
         return c.ppv() >= x;
     };
-    if (what == "sensitivity" || what == "npv") {
-        for (const auto& [s, c] : sweep)
-            if (meets(c)) return s;
-    } else if (what == "specificity" || what == "ppv") {
-        for (auto it = sweep.rbegin(); it != sweep.rend(); ++it)
-            if (meets(it->second)) return it->first;
-    } else {
-        return problem("bad_policy", usage, "threshold");
-    }
+    const bool first = what == "sensitivity" || what == "npv";
+    if (!first && what != "specificity" && what != "ppv") return problem("bad_policy", usage, "threshold");
+    std::optional<double> found;
+    threshold_sweep(score, positive, [&](double s, const Confusion& c) {
+        if (meets(c)) found = s;
+        return !(first && found);
+    });
+    if (found) return *found;
     return problem("unreachable", "no threshold reaches " + std::string(policy) + " on these rows", "threshold");
 }
 
@@ -399,8 +418,9 @@ std::vector<std::pair<std::string, double>> evaluation_figures(const Schema& s, 
     f.push_back({"macro.sensitivity", macro_sens});
     f.push_back({"macro.specificity", macro_spec});
     f.push_back({"brier", brier_score(p, y, k)});
-    // Calibration of P(positive) (binary) or of the predicted class's probability.
-    std::vector<double> conf(n);
+    // Calibration of P(positive) (binary) or of the predicted class's probability, in the scores'
+    // own vector (no second copy of a number a row).
+    std::vector<double>& conf = score;
     std::vector<int> hit(n);
     for (size_t i = 0; i < n; ++i) {
         const size_t c = s.outputs.kind == TaskKind::binary ? 1 : static_cast<size_t>(pred[i]);
@@ -440,16 +460,26 @@ void put_dotted(Json& j, const std::string& dotted, Json v) {
     (*at)[dotted.substr(start)] = std::move(v);
 }
 
+// The 95% interval of a figure from its replicates: their 2.5th and 97.5th percentiles; when
+// each resample drew fewer rows than there are (shrink = sqrt(drawn / rows) < 1), the percentiles'
+// distances from the point figure scaled by shrink (the m-out-of-n bootstrap).
+Json interval(double point, const std::vector<double>& reps, double shrink, bool round) {
+    double lo = percentile(reps, 0.025), hi = percentile(reps, 0.975);
+    if (shrink < 1) {
+        lo = point + shrink * (lo - point);
+        hi = point + shrink * (hi - point);
+    }
+    return {number_or_null(lo, round), number_or_null(hi, round)};
+}
+
 // {"a": {"b": {"value", "ci95": [lo, hi]}}} from point figures and their bootstrap replicates.
 Json figures_with_intervals(const std::vector<std::pair<std::string, double>>& point,
-                            const std::vector<std::vector<double>>& reps, bool round) {
+                            const std::vector<std::vector<double>>& reps, double shrink, bool round) {
     Json out = Json::object();
     for (size_t m = 0; m < point.size(); ++m)
         put_dotted(out, point[m].first,
                    Json{{"value", number_or_null(point[m].second, round)},
-                        {"ci95",
-                         {number_or_null(percentile(reps[m], 0.025), round),
-                          number_or_null(percentile(reps[m], 0.975), round)}}});
+                        {"ci95", interval(point[m].second, reps[m], shrink, round)}});
     return out;
 }
 
@@ -457,27 +487,28 @@ Json figures_with_intervals(const std::vector<std::pair<std::string, double>>& p
 // order: figures of one task kind) and the bootstrap replicates of their differences.
 Json paired_differences(const std::vector<std::pair<std::string, double>>& fa,
                         const std::vector<std::pair<std::string, double>>& fb,
-                        const std::vector<std::vector<double>>& diffs, bool round) {
+                        const std::vector<std::vector<double>>& diffs, double shrink, bool round) {
     Json out = Json::object();
     for (size_t m = 0; m < fa.size() && m < fb.size(); ++m) {
         if (fa[m].first != fb[m].first) continue;
-        out[fa[m].first] = {
-            {"a", number_or_null(fa[m].second, round)},
-            {"b", number_or_null(fb[m].second, round)},
-            {"difference", number_or_null(fb[m].second - fa[m].second, round)},
-            {"ci95",
-             {number_or_null(percentile(diffs[m], 0.025), round), number_or_null(percentile(diffs[m], 0.975), round)}}};
+        out[fa[m].first] = {{"a", number_or_null(fa[m].second, round)},
+                            {"b", number_or_null(fb[m].second, round)},
+                            {"difference", number_or_null(fb[m].second - fa[m].second, round)},
+                            {"ci95", interval(fb[m].second - fa[m].second, diffs[m], shrink, round)}};
     }
     return out;
 }
 
 // Calls each(labels, probabilities...) for `resamples` bootstrap resamples of the rows (n drawn
-// with replacement), the same rows for every probability set given.
+// with replacement; at most max_rows when there are more, the m-out-of-n bootstrap), the same rows
+// for every probability set given. Returns the intervals' shrink: sqrt(drawn / n), 1 when every
+// resample drew n rows.
 template <class Each>
-void bootstrap(std::span<const int> labels, std::span<const std::span<const double>> probs, size_t k, int resamples,
-               uint64_t seed, Each each) {
+double bootstrap(std::span<const int> labels, std::span<const std::span<const double>> probs, size_t k, int resamples,
+                 uint64_t seed, size_t max_rows, Each each) {
     const size_t n = labels.size();
-    if (n == 0) return;
+    if (n == 0 || resamples <= 0) return 1;
+    const size_t drawn = std::min(n, std::max<size_t>(1, max_rows));
     std::mt19937_64 rng(seed);
     // An unbiased draw of 0..n-1 written out (std::uniform_int_distribution differs between the
     // native and the wasm standard library), so the CLI and the browser give the same intervals.
@@ -488,10 +519,10 @@ void bootstrap(std::span<const int> labels, std::span<const std::span<const doub
         while (x >= limit);
         return static_cast<size_t>(x % n);
     };
-    std::vector<int> by(n);
-    std::vector<std::vector<double>> bp(probs.size(), std::vector<double>(n * k));
+    std::vector<int> by(drawn);
+    std::vector<std::vector<double>> bp(probs.size(), std::vector<double>(drawn * k));
     for (int b = 0; b < resamples; ++b) {
-        for (size_t i = 0; i < n; ++i) {
+        for (size_t i = 0; i < drawn; ++i) {
             const size_t r = pick(rng);
             by[i] = labels[r];
             for (size_t m = 0; m < probs.size(); ++m)
@@ -499,34 +530,40 @@ void bootstrap(std::span<const int> labels, std::span<const std::span<const doub
         }
         each(std::span<const int>(by), bp);
     }
+    return drawn < n ? std::sqrt(static_cast<double>(drawn) / static_cast<double>(n)) : 1.0;
 }
 }  // namespace
 
 Json roc_curve(std::span<const double> score, std::span<const int> positive, size_t max_points) {
-    std::vector<size_t> order(score.size());
-    for (size_t i = 0; i < order.size(); ++i) order[i] = i;
-    std::sort(order.begin(), order.end(), [&](size_t a, size_t b) { return score[a] > score[b]; });
     size_t pos = 0;
     for (int p : positive) pos += p != 0;
     const size_t neg = positive.size() - pos;
     Json points = Json::array({Json::array({0.0, 0.0})});
     if (pos == 0 || neg == 0) return points;
-    // One point per distinct score (ties move together), as (false positive rate, true positive
-    // rate), every step-th of them kept: counted first, so that no row's point is held.
-    auto last_of_tie = [&](size_t i) { return i + 1 == order.size() || score[order[i + 1]] != score[order[i]]; };
-    size_t distinct = 0;
-    for (size_t i = 0; i < order.size(); ++i) distinct += last_of_tie(i);
-    const size_t gaps = std::max<size_t>(1, max_points - 2), step = std::max<size_t>(1, (distinct + gaps - 1) / gaps);
-    size_t tp = 0, fp = 0, point = 0;
-    for (size_t i = 0; i < order.size(); ++i) {
-        (positive[order[i]] ? tp : fp) += 1;
-        if (!last_of_tie(i)) continue;
-        if (point++ % step == 0)
-            points.push_back({static_cast<double>(fp) / static_cast<double>(neg),
-                              static_cast<double>(tp) / static_cast<double>(pos)});
-    }
+    with_order(score, true, [&](auto order) {
+        // One point per distinct score (ties move together), as (false positive rate, true positive
+        // rate), every step-th of them kept: counted first, so that no row's point is held.
+        auto last_of_tie = [&](size_t i) { return i + 1 == order.size() || score[order[i + 1]] != score[order[i]]; };
+        size_t distinct = 0;
+        for (size_t i = 0; i < order.size(); ++i) distinct += last_of_tie(i);
+        const size_t gaps = std::max<size_t>(1, max_points - 2),
+                     step = std::max<size_t>(1, (distinct + gaps - 1) / gaps);
+        size_t tp = 0, fp = 0, point = 0;
+        for (size_t i = 0; i < order.size(); ++i) {
+            (positive[order[i]] ? tp : fp) += 1;
+            if (!last_of_tie(i)) continue;
+            if (point++ % step == 0)
+                points.push_back({static_cast<double>(fp) / static_cast<double>(neg),
+                                  static_cast<double>(tp) / static_cast<double>(pos)});
+        }
+        return 0;
+    });
     if (points.back() != Json::array({1.0, 1.0})) points.push_back({1.0, 1.0});
     return points;
+}
+
+size_t bootstrap_rows_drawn(size_t rows, const EvalInput& in) {
+    return in.bootstrap > 0 ? std::min(rows, std::max<size_t>(1, in.bootstrap_rows)) : rows;
 }
 
 Json evaluate(const EvalInput& in) {
@@ -537,11 +574,12 @@ Json evaluate(const EvalInput& in) {
 
     std::vector<std::vector<double>> reps(point.size());
     const std::span<const double> sets[] = {in.probabilities};
-    bootstrap(in.labels, sets, k, in.bootstrap, in.seed, [&](std::span<const int> by, const auto& bp) {
-        const auto f = evaluation_figures(s, by, bp[0]);
-        for (size_t m = 0; m < f.size(); ++m) reps[m].push_back(f[m].second);
-    });
-    Json out = figures_with_intervals(point, reps, in.round);
+    const double shrink = bootstrap(in.labels, sets, k, in.bootstrap, in.seed, in.bootstrap_rows,
+                                    [&](std::span<const int> by, const auto& bp) {
+                                        const auto f = evaluation_figures(s, by, bp[0]);
+                                        for (size_t m = 0; m < f.size(); ++m) reps[m].push_back(f[m].second);
+                                    });
+    Json out = figures_with_intervals(point, reps, shrink, in.round);
     // Confusion matrix at the bundle's decision rule: rows are the truth, columns the decision.
     Json matrix = Json::array();
     std::vector<std::vector<size_t>> counts(k, std::vector<size_t>(k, 0));
@@ -599,6 +637,7 @@ Json evaluate(const EvalInput& in) {
     }
     out["rows"] = n;
     out["bootstrap_resamples"] = in.bootstrap;
+    if (const size_t drawn = bootstrap_rows_drawn(n, in); drawn < n) out["bootstrap_rows"] = drawn;
     return out;
 }
 
@@ -613,11 +652,12 @@ Json compare(const EvalInput& a, const EvalInput& b) {
     const auto fb = evaluation_figures(*b.schema, a.labels, b.probabilities);
     std::vector<std::vector<double>> diffs(fa.size());
     const std::span<const double> sets[] = {a.probabilities, b.probabilities};
-    bootstrap(a.labels, sets, k, a.bootstrap, a.seed, [&](std::span<const int> by, const auto& bp) {
-        const auto ra = evaluation_figures(*a.schema, by, bp[0]), rb = evaluation_figures(*b.schema, by, bp[1]);
-        for (size_t m = 0; m < ra.size() && m < rb.size(); ++m) diffs[m].push_back(rb[m].second - ra[m].second);
-    });
-    return paired_differences(fa, fb, diffs, a.round);
+    const double shrink = bootstrap(
+        a.labels, sets, k, a.bootstrap, a.seed, a.bootstrap_rows, [&](std::span<const int> by, const auto& bp) {
+            const auto ra = evaluation_figures(*a.schema, by, bp[0]), rb = evaluation_figures(*b.schema, by, bp[1]);
+            for (size_t m = 0; m < ra.size() && m < rb.size(); ++m) diffs[m].push_back(rb[m].second - ra[m].second);
+        });
+    return paired_differences(fa, fb, diffs, shrink, a.round);
 }
 
 //-----------------------------------------------------------------------------
@@ -762,9 +802,10 @@ std::vector<std::pair<std::string, double>> regression_figures(std::span<const d
 namespace {
 // Both value sets resampled by the same bootstrap draws as the class tasks (labels unused).
 template <class Each>
-void bootstrap_values(std::span<const std::span<const double>> sets, int resamples, uint64_t seed, Each each) {
+double bootstrap_values(std::span<const std::span<const double>> sets, int resamples, uint64_t seed, size_t max_rows,
+                        Each each) {
     const std::vector<int> none(sets[0].size(), 0);
-    bootstrap(none, sets, 1, resamples, seed, [&](std::span<const int>, const auto& bv) { each(bv); });
+    return bootstrap(none, sets, 1, resamples, seed, max_rows, [&](std::span<const int>, const auto& bv) { each(bv); });
 }
 }  // namespace
 
@@ -774,11 +815,11 @@ Json evaluate_regression(const EvalInput& in) {
     const auto point = regression_figures(y, q);
     std::vector<std::vector<double>> reps(point.size());
     const std::span<const double> sets[] = {y, q};
-    bootstrap_values(sets, in.bootstrap, in.seed, [&](const auto& bv) {
+    const double shrink = bootstrap_values(sets, in.bootstrap, in.seed, in.bootstrap_rows, [&](const auto& bv) {
         const auto f = regression_figures(bv[0], bv[1]);
         for (size_t m = 0; m < f.size(); ++m) reps[m].push_back(f[m].second);
     });
-    Json out = figures_with_intervals(point, reps, in.round);
+    Json out = figures_with_intervals(point, reps, shrink, in.round);
     // Calibration by decile of the predicted value.
     const size_t n = y.size();
     std::vector<size_t> order(n);
@@ -800,6 +841,7 @@ Json evaluate_regression(const EvalInput& in) {
     out["calibration"]["deciles"] = deciles;
     out["rows"] = n;
     out["bootstrap_resamples"] = in.bootstrap;
+    if (const size_t drawn = bootstrap_rows_drawn(n, in); drawn < n) out["bootstrap_rows"] = drawn;
     out["unit"] = in.schema->outputs.unit;
     return out;
 }
@@ -810,11 +852,11 @@ Json compare_regression(const EvalInput& a, const EvalInput& b) {
                fb = regression_figures(a.observed, b.probabilities);
     std::vector<std::vector<double>> diffs(fa.size());
     const std::span<const double> sets[] = {a.observed, a.probabilities, b.probabilities};
-    bootstrap_values(sets, a.bootstrap, a.seed, [&](const auto& bv) {
+    const double shrink = bootstrap_values(sets, a.bootstrap, a.seed, a.bootstrap_rows, [&](const auto& bv) {
         const auto ra = regression_figures(bv[0], bv[1]), rb = regression_figures(bv[0], bv[2]);
         for (size_t m = 0; m < ra.size(); ++m) diffs[m].push_back(rb[m].second - ra[m].second);
     });
-    return paired_differences(fa, fb, diffs, a.round);
+    return paired_differences(fa, fb, diffs, shrink, a.round);
 }
 }  // namespace
 

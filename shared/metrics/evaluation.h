@@ -114,6 +114,7 @@ Json decision_curve(std::span<const double> score, std::span<const int> positive
 //-----------------------------------------------------------------------------
 // [SECTION] The full report
 //-----------------------------------------------------------------------------
+inline constexpr size_t kBootstrapRows = 1'000'000;
 struct EvalInput {
     const Schema* schema = nullptr;     // classes, task kind and the binary threshold
     std::vector<int> labels;            // true class per row (regression: unused)
@@ -122,22 +123,29 @@ struct EvalInput {
     uint64_t seed = 1;
     bool round = true;             // figures to 6 decimals (the model card); false keeps every digit
     std::vector<double> observed;  // regression: the true value per row
+    // Rows drawn in each bootstrap resample: n, or at most this many when there are more (the
+    // m-out-of-n bootstrap: each resample draws m rows with replacement and the percentile
+    // interval's distances from the figure are scaled by sqrt(m / n)). It bounds a resample's memory
+    // and time on millions of rows (the card of external-memory training).
+    size_t bootstrap_rows = kBootstrapRows;
 };
+// Rows a bootstrap resample draws for `rows` rows (rows when there is no bootstrap).
+size_t bootstrap_rows_drawn(size_t rows, const EvalInput& in);
 
 // The ROC curve of `score` against `positive` (1/0), as [[false positive rate, true positive rate]]
 // from [0, 0] to [1, 1], one point per distinct score, thinned to at most max_points (max_points >= 3).
 Json roc_curve(std::span<const double> score, std::span<const int> positive, size_t max_points);
 
 // Every figure with its 95% bootstrap interval (percentile method; each resample draws n rows
-// with replacement), as {"value", "ci95": [lo, hi]}:
+// with replacement, at most in.bootstrap_rows as EvalInput says), as {"value", "ci95": [lo, hi]}:
 //   accuracy; per class (one against the rest, decided by the bundle's rule): auc_roc, pr_auc,
 //   sensitivity, specificity, precision (PPV), npv, f1; macro averages; brier; calibration
 //   (expected_calibration_error; binary: intercept, slope); alerts_per_100 (binary); ordinal:
 //   quadratic_weighted_kappa, within_one_accuracy.
 // Also: per-class support, the confusion matrix at the bundle's threshold (rows: truth, columns:
 // decided class), the reliability table, ROC curves; binary: the operating points and the
-// decision curve. Returns the "metrics" object of the model card and of `localdx evaluate`.
-// Regression tasks: evaluate_regression's figures.
+// decision curve; "bootstrap_rows" when a resample drew fewer rows than there are. Returns the "metrics" object of the
+// model card and of `localdx evaluate`. Regression tasks: evaluate_regression's figures.
 Json evaluate(const EvalInput& in);
 
 // Two models' probabilities for the same rows and labels (a.labels is used): each figure of

@@ -14,6 +14,7 @@
 #include <sys/stat.h>
 #include <sqlite3.h>
 
+#include <algorithm>
 #include <atomic>
 #include <cstdio>
 #include <fstream>
@@ -702,6 +703,31 @@ TEST(Files, AnAtomicWriteReplacesFilesOnlyNeverADeviceAFolderOrAPipe) {
     ASSERT_TRUE(file_write_atomic(dir + "/file", "one").ok());
     ASSERT_TRUE(file_write_atomic(dir + "/file", "two").ok());  // a file is replaced
     EXPECT_EQ(test::read_file(dir + "/file"), "two");
+}
+
+// A set of files (localdx train's model and card) is written in full before any is renamed into
+// place: when one cannot be written, none of the old files is replaced and no temporary file stays.
+TEST(Files, ASetOfFilesReplacesAllOrNone) {
+    const std::string dir = work_dir() + "/atomic-set";
+    std::filesystem::remove_all(dir);
+    std::filesystem::create_directories(dir + "/card.json");  // a folder where a file should go
+    ASSERT_TRUE(file_write_atomic(dir + "/model.json", "old model").ok());
+    const std::vector<std::pair<std::string, std::string>> set{{"model.json", "new model"}, {"card.json", "card"}};
+    auto w = files_write_atomic(dir, set);
+    ASSERT_FALSE(w.ok());
+    EXPECT_EQ(test::read_file(dir + "/model.json"), "old model");
+    auto names = [&] {
+        std::vector<std::string> out;
+        for (const auto& e : std::filesystem::directory_iterator(dir)) out.push_back(e.path().filename().string());
+        std::sort(out.begin(), out.end());
+        return out;
+    };
+    EXPECT_EQ(names(), (std::vector<std::string>{"card.json", "model.json"}));
+    std::filesystem::remove(dir + "/card.json");
+    ASSERT_TRUE(files_write_atomic(dir, set).ok());
+    EXPECT_EQ(test::read_file(dir + "/model.json"), "new model");
+    EXPECT_EQ(test::read_file(dir + "/card.json"), "card");
+    EXPECT_EQ(names(), (std::vector<std::string>{"card.json", "model.json"}));
 }
 
 TEST(Store, AStoreOfThePreviousSchemaVersionIsMigratedAtOpenWithItsRows) {

@@ -2,8 +2,10 @@
 // and the coverage of conformal prediction sets with models retrained on random splits.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <numeric>
+#include <optional>
 #include <random>
 
 #include "conformal/conformal.h"
@@ -91,6 +93,88 @@ TEST(Thresholds, EachPolicyPicksTheThresholdItPromises) {
               "unreachable");
     EXPECT_EQ(threshold_policy_words("sensitivity>=0.90"), "sensitivity at least 90%");
     EXPECT_EQ(threshold_policy_words("ppv>=0.5"), "PPV at least 50%");
+}
+
+// Every policy's threshold (found in one sweep over the sorted scores) against every candidate
+// tried one by one with confusion_at, on scores with many ties.
+TEST(Thresholds, OneSweepFindsWhatTryingEveryCandidateFinds) {
+    std::mt19937_64 rng(3);
+    std::vector<double> s;
+    std::vector<int> y;
+    for (int i = 0; i < 3000; ++i) {
+        const double score = static_cast<double>(rng() % 200) / 200.0;  // 200 distinct values
+        s.push_back(score);
+        y.push_back(static_cast<double>(rng() % 1000) / 1000.0 < score ? 1 : 0);
+    }
+    std::vector<double> candidates(s);
+    std::sort(candidates.begin(), candidates.end(), std::greater<>());
+    candidates.erase(std::unique(candidates.begin(), candidates.end()), candidates.end());
+    for (const char* policy :
+         {"youden", "sensitivity>=0.9", "sensitivity>=0.95", "specificity>=0.9", "ppv>=0.7", "npv>=0.9"}) {
+        const std::string p(policy);
+        std::optional<double> expected;
+        double best = -INFINITY;
+        for (double t : candidates) {  // highest first
+            const Confusion c = confusion_at(s, y, t);
+            if (p == "youden") {
+                if (c.sensitivity() + c.specificity() - 1 > best) {
+                    best = c.sensitivity() + c.specificity() - 1;
+                    expected = t;
+                }
+            } else if (p.starts_with("sensitivity")) {
+                if (!expected && c.sensitivity() >= std::stod(p.substr(13))) expected = t;
+            } else if (p.starts_with("npv")) {
+                if (!expected && c.npv() >= std::stod(p.substr(5))) expected = t;
+            } else if (p.starts_with("specificity")) {
+                if (c.specificity() >= std::stod(p.substr(13))) expected = t;  // the lowest that meets it
+            } else if (c.ppv() >= std::stod(p.substr(5))) {
+                expected = t;
+            }
+        }
+        ASSERT_TRUE(expected) << policy;
+        const auto got = threshold_for(policy, s, y);
+        ASSERT_TRUE(got) << policy;
+        EXPECT_EQ(*got, *expected) << policy;
+    }
+}
+
+// Each bootstrap resample draws at most bootstrap_rows rows (m-out-of-n, widths scaled by
+// sqrt(m / n)): the intervals keep about the width of the full bootstrap's; with bootstrap_rows at
+// or above the rows every figure is exactly the full bootstrap's.
+TEST(Evaluate, ResamplesOfFewerRowsGiveIntervalsOfTheFullWidth) {
+    const Schema s = binary_schema();
+    std::vector<double> p1;
+    std::vector<int> y;
+    simulate(10000, 1.0, p1, y);
+    std::vector<double> probs;
+    for (double p : p1) {
+        probs.push_back(1 - p);
+        probs.push_back(p);
+    }
+    EvalInput quick{&s, y, probs, 20, 1, false, {}}, same = quick;
+    same.bootstrap_rows = 10000;
+    const Json q = evaluate(quick);
+    EXPECT_EQ(q, evaluate(same));
+    EXPECT_FALSE(q.contains("bootstrap_rows"));
+    EvalInput full{&s, y, probs, 150, 1, false, {}}, fewer = full;
+    fewer.bootstrap_rows = 1000;
+    const Json a = evaluate(full), c = evaluate(fewer);
+    EXPECT_EQ(c["bootstrap_rows"], 1000);
+    for (const char* figure : {"auc_roc", "pr_auc", "sensitivity"}) {
+        const Json& fa = a["class"]["pos"][figure];
+        const Json& fc = c["class"]["pos"][figure];
+        EXPECT_EQ(fa["value"], fc["value"]) << figure;
+        const double wa = fa["ci95"][1].get<double>() - fa["ci95"][0].get<double>(),
+                     wc = fc["ci95"][1].get<double>() - fc["ci95"][0].get<double>();
+        EXPECT_GT(wa, 0) << figure;
+        EXPECT_NEAR(wc / wa, 1.0, 0.3) << figure;
+        EXPECT_LT(fc["ci95"][0].get<double>(), fc["value"].get<double>()) << figure;
+        EXPECT_GT(fc["ci95"][1].get<double>(), fc["value"].get<double>()) << figure;
+    }
+    // Without the scaling, 1,000-row resamples would give intervals about sqrt(10) times wider.
+    const double wb = a["brier"]["ci95"][1].get<double>() - a["brier"]["ci95"][0].get<double>(),
+                 wcb = c["brier"]["ci95"][1].get<double>() - c["brier"]["ci95"][0].get<double>();
+    EXPECT_NEAR(wcb / wb, 1.0, 0.3);
 }
 
 TEST(Evaluate, FiguresCarryIntervalsAndTheConfusionMatrixAddsUp) {

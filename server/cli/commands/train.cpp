@@ -152,8 +152,7 @@ int train_write(const std::string& task, const Schema& schema, const TrainConfig
         {"reference.json", json_canonical(reference_to_json(result.reference)) + "\n"},
         {"card.json", card.dump(2) + "\n"},
     };
-    for (const auto& [name, bytes] : files)
-        if (auto ok = file_write_atomic(out + "/" + name, bytes); !ok) return fail("train", ok.problems());
+    if (auto ok = files_write_atomic(out, files); !ok) return fail("train", ok.problems());
 
     const Json& m = result.metrics;
     auto show = [](const Json& x) {  // with "bootstrap": 0 there is no interval
