@@ -10,11 +10,14 @@
 //   4. each finding's map points at that finding's lesion (its radius plus one map cell; a streak:
 //      within half its length of its midpoint) in >= 80% of the images that show it;
 //   5. `localdx evaluate --images` of PyTorch's outputs reports every finding's AUC-ROC equal to a
-//      Mann-Whitney count here (1e-12), and the macro mean of them.
-import { readFileSync, mkdirSync } from 'node:fs';
+//      Mann-Whitney count here (1e-12), and the macro mean of them; of the core's outputs (ONNX
+//      Runtime Web's, saved as the browser saves them), every finding's AUC-ROC equal to a
+//      Mann-Whitney count of the core's probabilities, and its sensitivity and specificity at its
+//      threshold equal to the share of images the core called above it (1e-12).
+import { readFileSync, writeFileSync, mkdirSync } from 'node:fs';
 import { spawnSync } from 'node:child_process';
 import path from 'node:path';
-import { openDemo, score, preprocess, peak, CELLS, plane } from './cnn_common.mjs';
+import { openDemo, score, preprocess, peak, S, CELLS, plane } from './cnn_common.mjs';
 
 const [cli, corePath, bundle, trust, modelDir, work] = process.argv.slice(2);
 mkdirSync(work, { recursive: true });
@@ -27,6 +30,7 @@ const K = ref.findings.length;
 if (!agree.ok) fails.push(`the bundle's load check failed: ${JSON.stringify(agree)}`);
 
 let worstTensor = 0, worstP = 0, worstCam = 0;
+const coreOutputs = [], coreAbove = [];  // the core's results, as the browser saves them for `localdx evaluate`
 const shown = new Array(K).fill(0), hits = new Array(K).fill(0);
 for (let i = 0; i < ref.names.length; i++) {
   const name = ref.names[i], png = path.join(modelDir, 'test', name + '.png');
@@ -39,6 +43,10 @@ for (let i = 0; i < ref.names.length; i++) {
   for (let f = 0; f < K; f++) worstP = Math.max(worstP, Math.abs(r.probabilities[f] - ref.probabilities[i][f]));
   if (!Array.isArray(r.maps) || r.maps.length !== K) { fails.push(`${name}: ${r.maps?.length} maps, not one per finding`); continue; }
   const above = r.findings.filter((f) => f.above);
+  const top = r.probabilities.indexOf(Math.max(...r.probabilities));
+  coreOutputs.push({ image: name + '.png', width: S, height: S, probabilities: r.probabilities,
+    map: { height: r.maps[top].height, width: r.maps[top].width, values: r.maps[top].values } });
+  coreAbove.push(r.findings.map((f) => f.above));
   if (!(above.length ? r.words.startsWith(above.length === 1 ? 'Finding above its threshold: ' : 'Findings above their thresholds: ')
     : r.words.startsWith('No finding is above its threshold'))) fails.push(`${name}: words "${r.words}" for ${above.length} findings above`);
   const meta = JSON.parse(readFileSync(path.join(modelDir, 'test', name + '.json'), 'utf8'));
@@ -57,31 +65,54 @@ if (worstP > 1e-5) fails.push(`probability differs from PyTorch's by ${worstP} (
 if (worstCam > 1e-4) fails.push(`map differs from PyTorch's by ${worstCam} (relative, limit 1e-4)`);
 ref.findings.forEach((f, k) => { if (shown[k] < 5 || hits[k] < 0.8 * shown[k]) fails.push(`${f}: pointing game ${hits[k]}/${shown[k]} is below 80%`); });
 
-// 5. `localdx evaluate --images` per finding against a Mann-Whitney count here.
+// 5. `localdx evaluate --images` per finding, of PyTorch's outputs and of the core's, against counts here.
 const test = path.join(modelDir, 'test');
-const ev = spawnSync(cli, ['evaluate', '--bundle', bundle, '--trust', trust, '--images', test, '--labels', path.join(test, 'labels.csv'),
-  '--outputs', path.join(test, 'outputs.json'), '--format', 'json', '--bootstrap', '200'], { encoding: 'utf8' });
-if (ev.status !== 0) fails.push(`localdx evaluate --images: ${ev.stderr}`);
-else {
-  const report = JSON.parse(ev.stdout);
-  const outputs = JSON.parse(readFileSync(path.join(test, 'outputs.json'), 'utf8')).images;
-  const labels = readFileSync(path.join(test, 'labels.csv'), 'utf8').trim().split('\n').slice(1).map((l) => l.split(','));
-  const byName = new Map(labels.map((cells) => [cells[0], cells.slice(1).map(Number)]));
+const labels = readFileSync(path.join(test, 'labels.csv'), 'utf8').trim().split('\n').slice(1).map((l) => l.split(','));
+const byName = new Map(labels.map((cells) => [cells[0], cells.slice(1).map(Number)]));
+const mannWhitney = (outputs, k) => {
+  const pos = [], neg = [];
+  for (const o of outputs) (byName.get(o.image)[k] === 1 ? pos : neg).push(o.probabilities[k]);
+  let wins = 0;
+  for (const p of pos) for (const n of neg) wins += p > n ? 1 : p === n ? 0.5 : 0;
+  return { auc: wins / (pos.length * neg.length), positives: pos.length };
+};
+function evaluate(outputsFile) {
+  const ev = spawnSync(cli, ['evaluate', '--bundle', bundle, '--trust', trust, '--images', test, '--labels', path.join(test, 'labels.csv'),
+    '--outputs', outputsFile, '--format', 'json', '--bootstrap', '200'], { encoding: 'utf8' });
+  if (ev.status !== 0) { fails.push(`localdx evaluate --images --outputs ${outputsFile}: ${ev.stderr}`); return null; }
+  return JSON.parse(ev.stdout).metrics;
+}
+const torchOutputs = JSON.parse(readFileSync(path.join(test, 'outputs.json'), 'utf8')).images;
+const torchReport = evaluate(path.join(test, 'outputs.json'));
+if (torchReport) {
   let macro = 0;
   ref.findings.forEach((f, k) => {
-    const pos = [], neg = [];
-    for (const o of outputs) (byName.get(o.image)[k] === 1 ? pos : neg).push(o.probabilities[k]);
-    let wins = 0;
-    for (const p of pos) for (const n of neg) wins += p > n ? 1 : p === n ? 0.5 : 0;
-    const auc = wins / (pos.length * neg.length);
+    const { auc, positives } = mannWhitney(torchOutputs, k);
     macro += auc / K;
-    const got = report.metrics.findings[f].class[f].auc_roc.value;
-    console.log(`localdx evaluate --images: ${f} AUC-ROC ${got.toFixed(4)} (${pos.length} of ${outputs.length} images show it)`);
+    const got = torchReport.findings[f].class[f].auc_roc.value;
+    console.log(`localdx evaluate --images (PyTorch's outputs): ${f} AUC-ROC ${got.toFixed(4)} (${positives} of ${torchOutputs.length} images show it)`);
     if (Math.abs(got - auc) > 1e-12) fails.push(`${f}: localdx evaluate AUC ${got}, Mann-Whitney ${auc}`);
   });
-  const gotMacro = report.metrics.macro.auc_roc.value;
+  const gotMacro = torchReport.macro.auc_roc.value;
   console.log(`macro AUC-ROC ${gotMacro.toFixed(4)}`);
   if (Math.abs(gotMacro - macro) > 1e-12) fails.push(`macro AUC ${gotMacro}, expected ${macro}`);
+}
+const coreFile = path.join(work, 'core-outputs.json');
+writeFileSync(coreFile, JSON.stringify({ images: coreOutputs }));
+const coreReport = evaluate(coreFile);
+if (coreReport) {
+  ref.findings.forEach((f, k) => {
+    const { auc } = mannWhitney(coreOutputs, k);
+    const c = coreReport.findings[f].class[f];
+    let tp = 0, pos = 0, tn = 0, neg = 0;
+    coreOutputs.forEach((o, i) => {
+      if (byName.get(o.image)[k] === 1) { pos++; tp += coreAbove[i][k]; } else { neg++; tn += !coreAbove[i][k]; }
+    });
+    console.log(`localdx evaluate --images (the core's outputs): ${f} AUC-ROC ${c.auc_roc.value.toFixed(4)}, sensitivity ${c.sensitivity.value.toFixed(3)} (${tp}/${pos} called by the core), specificity ${c.specificity.value.toFixed(3)} (${tn}/${neg})`);
+    if (Math.abs(c.auc_roc.value - auc) > 1e-12) fails.push(`${f}: localdx evaluate AUC of the core's outputs ${c.auc_roc.value}, Mann-Whitney ${auc}`);
+    if (Math.abs(c.sensitivity.value - tp / pos) > 1e-12) fails.push(`${f}: localdx evaluate sensitivity ${c.sensitivity.value}, the core called ${tp}/${pos}`);
+    if (Math.abs(c.specificity.value - tn / neg) > 1e-12) fails.push(`${f}: localdx evaluate specificity ${c.specificity.value}, the core called ${tn}/${neg}`);
+  });
 }
 if (fails.length) { for (const f of fails) console.error('FAIL', f); process.exit(1); }
 console.log('multilabel-demo: ok');
