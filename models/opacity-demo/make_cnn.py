@@ -29,13 +29,15 @@ Deterministic for a given seed (torch.manual_seed, numpy default_rng).
 
 With --multilabel, the multi-label demonstration instead (models/multilabel-demo): three
 independent lesion types, each present in half of the images whatever the others are (a round
-opacity as above, a thin straight streak, a round dark spot), and the same network with one
-sigmoid per finding. Its model.onnx has "probabilities" [N, 3] and "cam" [N, 3, 28, 28] (one map
-per finding); test/ holds 40 held-out PNGs with NAME.json (the findings present and their lesions),
+opacity as above, a thin straight streak, a round dark spot), and the same network with batch
+normalisation after each convolution and one sigmoid per finding. Its model.onnx has
+"probabilities" [N, 3] and "cam" [N, 3, 28, 28] (one map per finding); test/ holds 40 held-out
+PNGs with NAME.json (the findings present and their lesions),
 reference.json (probabilities, cam), reference.csv (image, p_<finding>), labels.csv
 (image, one 1/0 column per finding) and outputs.json (PyTorch's outputs in the form
 `localdx evaluate --outputs` reads); tensors.f32 (beside test/) PyTorch's input tensors;
-schema.json is models/multilabel-demo/schema.json with image.training. No model-nocam.onnx.
+schema.json is models/multilabel-demo/schema.json with image.training; metrics.json each finding's
+accuracy (at 0.5) and AUC-ROC on 200 held-out images. No model-nocam.onnx.
 """
 import argparse
 import json
@@ -227,7 +229,9 @@ def main_multilabel(a):
         labels.append(name + ".png," + ",".join("1" if row[f] else "0" for f in FINDINGS))
     truth, probs = np.array(truth), np.array(probs)
     accuracy = {f: float(np.mean((probs[:, k] >= 0.5) == truth[:, k])) for k, f in enumerate(FINDINGS)}
+    auc = {f: auc_roc(truth[:, k], probs[:, k]) for k, f in enumerate(FINDINGS)}
     print("held-out accuracy on 200 synthetic images: " + ", ".join(f"{f} {v:.3f}" for f, v in accuracy.items()))
+    print("held-out AUC-ROC on 200 synthetic images: " + ", ".join(f"{f} {v:.3f}" for f, v in auc.items()))
     # Beside test/, not in it: test/ is the folder `localdx evaluate --images` reads.
     np.stack(refs["tensor"]).astype("<f4").tofile(os.path.join(a.out, "tensors.f32"))
     with open(os.path.join(a.out, "test", "reference.json"), "w") as f:
@@ -243,7 +247,13 @@ def main_multilabel(a):
         json.dump({"images": outputs}, f)
     torch.save(model.state_dict(), os.path.join(a.out, "model.pt"))
     with open(os.path.join(a.out, "metrics.json"), "w") as f:
-        json.dump({"held_out_accuracy": accuracy, "images": a.images, "epochs": a.epochs}, f)
+        json.dump({"held_out_accuracy": accuracy, "held_out_auc_roc": auc, "images": a.images, "epochs": a.epochs}, f)
+
+
+def auc_roc(truth, p):
+    """The area under the ROC curve: the share of (with, without) pairs ranked right, ties half."""
+    pos, neg = p[truth.astype(bool)], p[~truth.astype(bool)]
+    return float(np.mean((pos[:, None] > neg[None, :]) + 0.5 * (pos[:, None] == neg[None, :])))
 
 
 def tensor(img):
