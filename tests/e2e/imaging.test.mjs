@@ -215,6 +215,61 @@ test('imaging: a multi-frame JPEG 2000 DICOM file is scored on its first frame, 
   await page.context().close();
 });
 
+// The multi-label demonstration (models/multilabel-demo: three independent synthetic findings):
+// the result's words list the findings above their thresholds, and "Map of" draws each finding's
+// own map (ONNX Runtime Web in the page against PyTorch).
+test('imaging multi-label: a PNG opened with the button lists its findings above their thresholds, with a map per finding through "Map of"', async () => {
+  const mlDir = path.join(env.demo, 'train', 'multilabel-demo', 'test');
+  const ml = JSON.parse(readFileSync(path.join(mlDir, 'reference.json'), 'utf8'));
+  const schema = JSON.parse(readFileSync(path.join(env.demo, 'train', 'multilabel-demo', 'schema.json'), 'utf8'));
+  const findings = schema.outputs.findings, K = findings.length;
+  assert.equal((await publish(server.base, path.join(env.demo, 'bundles', 'multilabel-demo-1.ldxb'))).status, 201);
+  // A held-out image that PyTorch finds two findings in (or more), so that the words list several.
+  const i = ml.probabilities.findIndex((p) => p.filter((v, k) => v >= findings[k].threshold).length >= 2);
+  assert.ok(i >= 0, 'a held-out image with two findings above their thresholds');
+  const name = ml.names[i] + '.png';
+  const { page, errors } = await openApp(browser, server.base, { model: 'multilabel-demo' });
+  const chooser = await chooseFileWith(page, ['imaging', 'open_button']);
+  await chooser.setFiles([path.join(mlDir, name)]);
+  await page.waitForFunction(() => window.localdx.viewState().imaging.images.length === 1, null, { timeout: 60000 });
+  await page.evaluate(() => { window.localdx.selectImage(0); window.localdx.confirmImage(0); });
+  const r = await page.evaluate(() => window.localdx.viewState().imaging.images[0]);
+  assert.equal(r.ok, true, words(r));
+  for (let k = 0; k < K; k++)
+    assert.ok(Math.abs(r.probabilities[k] - ml.probabilities[i][k]) <= 1e-5, `${findings[k].name}: ${r.probabilities[k]} vs PyTorch ${ml.probabilities[i][k]}`);
+  // The words: every finding above its threshold, the most probable first, and none below.
+  const above = findings.map((f, k) => ({ ...f, p: ml.probabilities[i][k] })).filter((f) => f.p >= f.threshold).sort((a, b) => b.p - a.p);
+  const csv = (await page.evaluate(() => window.localdx.imageResultsCsv())).trim().split('\n');
+  assert.equal(csv[0], 'file,result,' + findings.map((f) => 'p_' + f.name).join(',') + ',map,deletion_area_map,deletion_area_random,warnings,problem');
+  assert.equal(csv[1].split(',')[1], above.map((f) => f.label).join('; '));
+  await page.waitForFunction(() => /Findings above their thresholds/.test(document.getElementById('live').textContent), null, { timeout: 5000 });
+  const live = await page.evaluate(() => document.getElementById('live').textContent);
+  const said = live.slice(live.indexOf('Findings above their thresholds: '));
+  // The core's percent (predict/findings.h): rounded, never 100% below 1.
+  const percent = (p) => (Math.round(100 * p) >= 100 && p < 1 ? '>99%' : `${Math.round(100 * p)}%`);
+  assert.ok(said.startsWith('Findings above their thresholds: ' + above.map((f) => `${f.label} ${percent(f.p)}`).join(', ') + '.'), said);
+  for (const f of findings.filter((g) => !above.some((a) => a.name === g.name))) assert.ok(!said.split('.')[0].includes(f.label), `${f.label} is below its threshold: ${said}`);
+  // "Map of": each finding's own map, its peak where PyTorch's map of that finding peaks.
+  const argmax = (v) => v.reduce((b, x, k) => (x > v[b] ? k : b), 0);
+  const peaks = [];
+  for (let k = 0; k < K; k++) {
+    const made = await page.evaluate((k) => window.localdx.explainImage(0, k), k);
+    assert.equal(made.ok, true, JSON.stringify(made.problems));
+    assert.equal(made.explained_label, findings[k].label);
+    await page.waitForFunction((k) => window.localdx.viewState().imaging.images[0].explained === k, k, { timeout: 30000 });
+    const shown = await page.evaluate(() => window.localdx.viewState().imaging.images[0]);
+    assert.equal(shown.map_kind, 'cam');
+    assert.deepEqual(shown.map_size, [28, 28]);
+    const torchMap = ml.cam[i].slice(k * 784, (k + 1) * 784);
+    assert.equal(argmax(shown.map), argmax(torchMap), `${findings[k].name}: the map's peak is PyTorch's`);
+    peaks.push(argmax(shown.map));
+  }
+  assert.ok(new Set(peaks).size > 1, `the findings' maps are not one map (${peaks})`);
+  await page.screenshot({ path: path.join(env.shots, 'imaging-multilabel.png') });
+  assert.deepEqual(errors, []);
+  await page.context().close();
+});
+
 //-----------------------------------------------------------------------------
 // [SECTION] Scope
 //-----------------------------------------------------------------------------

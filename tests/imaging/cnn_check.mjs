@@ -19,56 +19,19 @@
 import { readFileSync, writeFileSync, mkdirSync } from 'node:fs';
 import { execFileSync, spawnSync } from 'node:child_process';
 import path from 'node:path';
-import { ort, loadBundle } from '../node/load_core.mjs';
+import { ort, loadBundle, openDemo, runner, score as scoreWith, preprocess, peak, CELLS, plane } from './cnn_common.mjs';
 
 const [cli, corePath, bundle, trust, modelDir, work] = process.argv.slice(2);
-const here = path.dirname(new URL(import.meta.url).pathname);
 mkdirSync(work, { recursive: true });
-const { model, info } = await loadBundle(corePath, bundle, trust);
-const ref = JSON.parse(readFileSync(path.join(modelDir, 'test/reference.json'), 'utf8'));
-const raw = readFileSync(path.join(modelDir, 'test/tensors.f32'));
-const S = 224, CELLS = 28, plane = S * S;
-const torchTensor = (i) => new Float32Array(raw.buffer, raw.byteOffset + i * plane * 4, plane);
-
-// A .npy file's float32 data (format 1.0, little-endian).
-function npy(file) {
-  const b = readFileSync(file);
-  const header = b.readUInt16LE(8);
-  return new Float32Array(b.buffer.slice(b.byteOffset + 10 + header, b.byteOffset + b.length));
-}
-
-const session = await ort.InferenceSession.create(path.join(modelDir, 'model.onnx'), { executionProviders: ['wasm'] });
-const im = info.imaging.model;
-const run = (x) => session.run({ image: new ort.Tensor('float32', x, [x.length / plane, 1, S, S]) });
-
+const { model, im, ref, torchTensor, run, agree } = await openDemo(corePath, bundle, trust, modelDir, path.join(modelDir, 'test/tensors.f32'));
 // 2. The load check, as the page makes it.
-const check = await run(model.checkTensors());
-const agree = JSON.parse(model.checkImages(check[im.probabilities.output].data));
 const fails = [];
 if (!agree.ok) fails.push(`the bundle's load check failed: ${JSON.stringify(agree)}`);
-
-// One image through the core's job, as web/batch-worker.js runs it.
-async function score(rgba, m = model, runModel = run, kind = im.map.kind) {
-  const job = m.imageJob(rgba, S, S);
-  if (!job.ok()) throw new Error(job.error());
-  let first = true;
-  while (job.pending() > 0) {
-    const out = await runModel(job.inputs(32));
-    const given = JSON.parse(job.give(out.probability.data, first && kind === 'cam' ? out.cam.data : new Float32Array(0), -1));
-    if (!given.ok) throw new Error(JSON.stringify(given));
-    first = false;
-  }
-  const result = JSON.parse(job.result());
-  job.delete();
-  return result;
-}
+const score = (rgba, m = model, runModel = run) => scoreWith(m, runModel, rgba);
 
 // Pointing game for one result: the map's maximum inside a lesion (its radius plus one map cell).
 function pointsAtLesion(r, meta) {
-  const cells = r.map.width, cell = S / cells;
-  let best = 0;
-  r.map.values.forEach((v, k) => { if (v > r.map.values[best]) best = k; });
-  const py = (Math.floor(best / cells) + 0.5) * cell, px = ((best % cells) + 0.5) * cell;
+  const [py, px, cell] = peak(r.map);
   return meta.lesions.some(([ly, lx, rad]) => (py - ly) ** 2 + (px - lx) ** 2 <= (rad + cell) ** 2);
 }
 
@@ -80,18 +43,12 @@ const codes = (r) => (r.warnings || []).map((w) => w.code);
 const cliRun = (args) => spawnSync(cli, args, { encoding: 'utf8', stdio: ['ignore', 'ignore', 'pipe'] });
 for (let i = 0; i < ref.names.length; i++) {
   const name = ref.names[i], png = path.join(modelDir, 'test', name + '.png');
-  const out = path.join(work, name + '.npy'), pixels = path.join(work, name + '.pixels.npy');
-  const pre = cliRun(['preprocess', '--bundle', bundle, '--trust', trust, '--image', png, '--out', out]);
-  if (pre.status !== 0) throw new Error(`localdx preprocess ${name}: ${pre.stderr}`);
-  if (/unlike the/.test(pre.stderr)) fails.push(`localdx preprocess calls held-out ${name} unlike the training images`);
-  execFileSync(cli, ['preprocess', '--bundle', bundle, '--trust', trust, '--image', png, '--out', pixels, '--pixels'], { stdio: ['ignore', 'ignore', 'pipe'] });
-  const mine = npy(out), theirs = torchTensor(i);
+  const { tensor: mine, rgba, said } = preprocess(cli, bundle, trust, png, work, name);
+  if (/unlike the/.test(said)) fails.push(`localdx preprocess calls held-out ${name} unlike the training images`);
+  const theirs = torchTensor(i);
   for (let k = 0; k < plane; k++) worstTensor = Math.max(worstTensor, Math.abs(mine[k] - theirs[k]));
   const cam = (await run(mine)).cam.data;
   for (let k = 0; k < CELLS * CELLS; k++) worstCam = Math.max(worstCam, Math.abs(cam[k] - ref.cam[i][k]) / Math.max(1, Math.abs(ref.cam[i][k])));
-  // The decoded grey pixels as the browser's decoder gives them: RGBA.
-  const grey = npy(pixels), rgba = new Uint8Array(grey.length * 4);
-  grey.forEach((v, k) => { rgba.fill(v, 4 * k, 4 * k + 3); rgba[4 * k + 3] = 255; });
   const r = await score(rgba);
   worstP = Math.max(worstP, Math.abs(r.probabilities[1] - ref.probability[i]));
   // 7. A PNG says nothing of what it shows: the clinician is asked to confirm it, always; held-out
@@ -120,11 +77,11 @@ execFileSync(cli, ['bundle', '--schema', path.join(modelDir, 'schema.json'), '--
   '--key', path.join(path.dirname(trust), 'signing-key.json'), '--out', nocam], { stdio: ['ignore', 'ignore', 'pipe'] });
 const occ = await loadBundle(corePath, nocam, trust);
 const occSession = await ort.InferenceSession.create(path.join(modelDir, 'model-nocam.onnx'), { executionProviders: ['wasm'] });
-const runOcc = (x) => occSession.run({ image: new ort.Tensor('float32', x, [x.length / plane, 1, S, S]) });
+const runOcc = runner(occSession);
 if (occ.info.explainer !== 'occlusion') fails.push(`a model without a map output is explained by ${occ.info.explainer}, not occlusion`);
 let occHits = 0, occShown = 0, occFlat = 0, occMap = 0, occRandom = 0;
 for (const { rgba, meta } of positiveImages) {
-  const r = await score(rgba, occ.model, runOcc, 'occlusion');
+  const r = await score(rgba, occ.model, runOcc);
   if (r.runs !== 1 + occ.info.imaging.occlusion_runs + occ.info.imaging.deletion_runs) fails.push(`an occlusion image took ${r.runs} runs`);
   // A flat map (every square masked alone leaves the probability at 1 in float32: two or three
   // lesions, each enough) points nowhere, and says so; the pointing game counts the others.
