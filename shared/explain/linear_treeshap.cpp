@@ -15,7 +15,7 @@ namespace {
 //-----------------------------------------------------------------------------
 // [SECTION] Gauss-Legendre nodes on [0, 1], two at a time
 //-----------------------------------------------------------------------------
-constexpr int kMaxNodes = 34;  // depth 64 (ensemble_check's limit) needs 33
+constexpr int kMaxNodes = 34;  // depth 64 (ensemble_check's limit) needs 32
 constexpr int kMaxPairs = kMaxNodes / 2;
 
 // Two quadrature nodes at a time, in GCC's and Clang's vector extension: SSE2 natively, wasm
@@ -199,7 +199,9 @@ void linear_treeshap_tree(const Tree& t, int num_features, std::span<const float
         ws.q.assign(features, 1.0);
         ws.pending.assign(features, -1);
     }
-    const int n = t.depth / 2 + 1;
+    // The integrand has degree < depth (one factor per path feature but the one explained): the
+    // n-point rule is exact up to degree 2n - 1, so n = ceil(depth / 2) nodes suffice.
+    const int n = (t.depth + 1) / 2;
     const size_t need = static_cast<size_t>(3 * 2 * ((n + 1) / 2) * (t.depth + 2));
     if (ws.values.size() < need) ws.values.resize(need);
     switch ((n + 1) / 2) {  // the usual depths (up to 15) with the pairs fixed when compiled

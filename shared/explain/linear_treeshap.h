@@ -13,7 +13,7 @@
 // |S|! (|F| - |S| - 1)! / |F|! are the integral over t in [0, 1] of t^|S| (1 - t)^(|F|-|S|-1), so
 //     phi_i += v (p_i - q_i) * integral_0^1 prod_{j in F, j != i} f_j(t) dt.
 // The integrand is a polynomial of degree < depth: it is kept as its values at the n Gauss-
-// Legendre nodes (n = depth / 2 + 1 integrates it exactly), where products and quotients are
+// Legendre nodes (n = ceil(depth / 2) integrates it exactly), where products and quotients are
 // pointwise. One depth-first walk sums the leaves' v * prod_j f_j(t) below every node; the edge
 // into node c on feature i gets  (p_i - q_i) * integral (S_c - sum of S_m) / f_i,  the m being
 // the next edges on i below c (their leaves are counted there, with i's later fractions).

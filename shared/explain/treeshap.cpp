@@ -5,6 +5,7 @@
 //   [SECTION] Recursion over one tree
 //   [SECTION] Ensemble entry points
 //   [SECTION] Fast TreeSHAP v2: building the tables
+//   [SECTION] Which way one row takes
 //   [SECTION] Fast TreeSHAP v2: explaining one row, and a batch tree by tree
 //   [SECTION] Per-field sums
 #include "explain/treeshap.h"
@@ -270,7 +271,16 @@ size_t TreeShapTables::linear_trees() const {
     return static_cast<size_t>(std::count_if(trees.begin(), trees.end(), [](const TreeRef& r) { return r.linear; }));
 }
 
-TreeShapTables treeshap_tables(const Ensemble& e, size_t max_entries) {
+size_t TreeShapTables::row_linear_trees() const {
+    return static_cast<size_t>(
+        std::count_if(trees.begin(), trees.end(), [](const TreeRef& r) { return r.row_linear; }));
+}
+
+namespace {
+void choose_row_paths(const Ensemble& e, TreeShapTables& tables, size_t row_bytes);
+}
+
+TreeShapTables treeshap_tables(const Ensemble& e, size_t max_entries, size_t row_bytes) {
     TreeShapTables out;
     out.base = treeshap_base(e);
     std::vector<SplitBit> bits;
@@ -340,15 +350,27 @@ TreeShapTables treeshap_tables(const Ensemble& e, size_t max_entries) {
             }
             ref.leaf_count = out.leaves.size() - ref.leaves;
             out.max_slots = std::max(out.max_slots, static_cast<uint32_t>(t.nodes.size()));
-            ref.linear_applies = linear_treeshap_applies(t);
         } else {
-            ref.linear = ref.linear_applies = linear_treeshap_applies(t);
+            ref.linear = linear_treeshap_applies(t);
         }
         out.trees.push_back(ref);
     }
-    out.rows_linear = out.bytes() > kRowTableBytes;
+    choose_row_paths(e, out, row_bytes);
     return out;
 }
+
+//-----------------------------------------------------------------------------
+// [SECTION] Which way one row takes
+//-----------------------------------------------------------------------------
+// Tables over row_bytes: one row explains every tree Linear TreeSHAP applies to by it (treeshap.h
+// says why, and what a per-tree choice gave when measured).
+namespace {
+void choose_row_paths(const Ensemble& e, TreeShapTables& tables, size_t row_bytes) {
+    if (tables.bytes() <= row_bytes) return;
+    for (TreeShapTables::TreeRef& ref : tables.trees)
+        ref.row_linear = ref.fast && linear_treeshap_applies(e.trees[ref.tree]);
+}
+}  // namespace
 
 //-----------------------------------------------------------------------------
 // [SECTION] Fast TreeSHAP v2: explaining one row, and a batch tree by tree
@@ -406,8 +428,7 @@ void treeshap(const Ensemble& e, const TreeShapTables& tables, std::span<const f
     start_explanation(e, tables, out);
     for (const TreeShapTables::TreeRef& ref : tables.trees) {
         double* phi = out.contributions.data() + static_cast<size_t>(ref.output) * static_cast<size_t>(e.num_features);
-        if (tables.rows_linear && ref.linear_applies)
-            linear_treeshap_tree(e.trees[ref.tree], e.num_features, x, ws.linear, phi);
+        if (ref.row_linear) linear_treeshap_tree(e.trees[ref.tree], e.num_features, x, ws.linear, phi);
         else explain_tree(e, tables, ref, x, ws, phi);
     }
 }

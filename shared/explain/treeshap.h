@@ -78,6 +78,14 @@ std::vector<double> treeshap_base(const Ensemble& e);
 // the budget are explained by Linear TreeSHAP (linear_treeshap.h, O(L d) with no tables); a
 // tree with an edge of zero cover, by the reference algorithm.
 //
+// One row of a large model: its tables do not stay in cache from one patient to the next (a few
+// cache lines per leaf, read from main memory), while Linear TreeSHAP reads only the tree. So
+// when the tables are over row_bytes (kRowTableBytes by default), every tree of one row that
+// Linear TreeSHAP can explain takes it (TreeRef::row_linear); a batch reads every tree's tables,
+// which stay in cache for a block of rows. Measured on the size sweep (docs/benchmarks.md,
+// 2026-12-05): keeping for one row the tables of the trees that save most per byte, up to 4 MiB,
+// 1 MiB or 256 KiB, was no faster than Linear TreeSHAP for every such tree.
+//
 // Explaining a row walks no pointers: the splits are stored parents first (breadth-first), so
 // one pass over them computes every node's H from its parent's with selects instead of
 // branches, then one pass over the leaves reads the tables (x's way at a split decides only
@@ -100,10 +108,10 @@ struct TreeShapTables {
     };
     struct TreeRef {
         int output = 0;
-        size_t tree = 0;              // index into the ensemble's trees
-        bool fast = false;            // explained with the tables
-        bool linear = false;          // else by Linear TreeSHAP; neither: by the reference algorithm
-        bool linear_applies = false;  // Linear TreeSHAP could explain it (one row of a large model)
+        size_t tree = 0;          // index into the ensemble's trees
+        bool fast = false;        // explained with the tables
+        bool linear = false;      // else by Linear TreeSHAP; neither: by the reference algorithm
+        bool row_linear = false;  // one row takes Linear TreeSHAP (a fast tree of tables over row_bytes)
         size_t splits = 0, split_count = 0;
         size_t leaves = 0, leaf_count = 0;
     };
@@ -115,30 +123,26 @@ struct TreeShapTables {
     std::vector<double> tables;        // K_l(T), value included
     std::vector<double> base;
     uint32_t max_slots = 0;  // the most nodes in one tree (size of the mask array)
-    // One row of a model whose tables are larger than kRowTableBytes reads them from main memory
-    // (a few cache lines per leaf, no reuse): Linear TreeSHAP, which reads only the tree, is then
-    // faster for one row (measured: 300 trees of depth 8, 34 MiB of tables, 1.9 against 3.4 ms
-    // natively, 2.2 against 4.5 ms in wasm, on a shared machine). A batch keeps the tables in cache
-    // for a block of rows. The 4 MiB line is a choice (about a last-level cache), not measured
-    // between 4 and 34 MiB.
-    bool rows_linear = false;
 
     size_t bytes() const;
-    size_t fast_trees() const;    // how many trees use the tables
-    size_t linear_trees() const;  // how many use Linear TreeSHAP
+    size_t fast_trees() const;        // how many trees use the tables
+    size_t linear_trees() const;      // how many use Linear TreeSHAP
+    size_t row_linear_trees() const;  // how many fast trees one row explains by Linear TreeSHAP
 };
 
 // max_entries bounds the table doubles (8 bytes each); the default is 4 Mi entries (32 MiB).
+// row_bytes: one row uses the tables only when they are within it (about what stays in cache from
+// one patient to the next; else its trees take Linear TreeSHAP).
 constexpr size_t kRowTableBytes = size_t{4} << 20;
-TreeShapTables treeshap_tables(const Ensemble& e, size_t max_entries = size_t{1} << 22);
+TreeShapTables treeshap_tables(const Ensemble& e, size_t max_entries = size_t{1} << 22,
+                               size_t row_bytes = kRowTableBytes);
 // Same result as treeshap(e, x, ...) for the ensemble the tables were built from.
 void treeshap(const Ensemble& e, const TreeShapTables& tables, std::span<const float> x, TreeShapWorkspace& ws,
               Explanation& out);
 // Many rows (row-major, e.num_features wide), tree by tree over blocks of kBatchBlock rows, so
 // one tree's tables stay in cache while the whole block reads them: one explanation per row,
-// bit for bit those of treeshap() row by row when the tables are within kRowTableBytes, else
-// within rounding (the tables where one row takes Linear TreeSHAP; 1.3x faster natively for 300
-// trees of depth 6).
+// bit for bit those of treeshap() row by row when no tree is row_linear, else within rounding
+// (the tables where one row takes Linear TreeSHAP; 1.3x faster natively for 300 trees of depth 6).
 // Throws std::length_error when rows is not a whole number of rows.
 constexpr size_t kBatchBlock = 128;
 std::vector<Explanation> treeshap_batch(const Ensemble& e, const TreeShapTables& tables, std::span<const float> rows,

@@ -2,17 +2,20 @@
 // pred_contribs (one thread), on the demo models and a large synthetic model, in one run.
 //
 // Usage: localdx_bench --demo DIR --data DIR --work DIR --out FILE.json [--only report|sweep]
-//                      [--sweep all|TxDxF,...]
+//                      [--sweep all|TxDxF,...] [--quick 1] [--cpu-time 1]
 // (--only report: just WORK/report-pima.json, the report the server benchmarks send;
 //  --sweep: also models of growing size, T trees of depth D on F features, trained on
 //  `localdx synth`'s generator, each against XGBoost's pred_contribs in the same run ("all": the
-//  six sizes of the size sweep); --only sweep: the sweep alone)
+//  six sizes of the size sweep); --only sweep: the sweep alone; --quick 1: only per patient and
+//  the core's own batch, no reference algorithm or XGBoost batch, for profiling; --cpu-time 1:
+//  per-patient figures in process CPU time, for a shared machine)
 // Writes {"<name>": {"value", "unit", "reference", "ratio"}} (ratio = value / reference; for
 // times, below 1 means the core is faster), and the synthetic and sweep models (model, schema, rows)
 // for the browser benchmark.
 #include <algorithm>
 #include <chrono>
 #include <cmath>
+#include <cstdint>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
@@ -34,6 +37,7 @@ using Clock = std::chrono::steady_clock;
 
 namespace {
 Json results = Json::object();
+bool quick = false;  // --quick: per patient, and the core's batch alone (profiling)
 
 void put(const std::string& name, double value, const std::string& unit, double reference = NAN) {
     Json e{{"value", value}, {"unit", unit}};
@@ -52,13 +56,28 @@ double percentile(std::vector<double> v, double q) {
     return v[static_cast<size_t>(q * static_cast<double>(v.size() - 1))];
 }
 
+// --cpu-time 1: the process's CPU time instead of the wall clock for the per-patient figures (on
+// a machine shared with other work, where the wall clock counts their turns too).
+bool cpu_time = false;
+double cpu_ms() {
+    timespec ts{};
+    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+    return static_cast<double>(ts.tv_sec) * 1e3 + static_cast<double>(ts.tv_nsec) / 1e6;
+}
+
+// Seconds for the batch figures, by the same clock.
+double seconds() {
+    return cpu_time ? cpu_ms() / 1e3 : std::chrono::duration<double>(Clock::now().time_since_epoch()).count();
+}
+
 template <class F>
 std::vector<double> time_each(size_t n, F f) {
     std::vector<double> ms;
     for (size_t i = 0; i < n; ++i) {
         const auto t0 = Clock::now();
+        const double c0 = cpu_time ? cpu_ms() : 0;
         f(i);
-        ms.push_back(std::chrono::duration<double, std::milli>(Clock::now() - t0).count());
+        ms.push_back(cpu_time ? cpu_ms() - c0 : std::chrono::duration<double, std::milli>(Clock::now() - t0).count());
     }
     return ms;
 }
@@ -89,16 +108,36 @@ void bench_model(const std::string& name, const XgbBooster& booster, const Ensem
     put(name + ".native.shap_tables_build", std::chrono::duration<double, std::milli>(Clock::now() - t_tables).count(),
         "ms");
     put(name + ".native.shap_tables_size", static_cast<double>(tables.bytes()) / (1024.0 * 1024.0), "MiB");
+    put(name + ".native.shap_table_trees", static_cast<double>(tables.fast_trees()), "trees");
+    put(name + ".native.shap_row_linear_trees", static_cast<double>(tables.row_linear_trees()), "trees");
     // The product's path (Fast TreeSHAP v2) and the reference algorithm (the one XGBoost uses).
     auto core_explain = time_each(single, [&](size_t i) {
         (void)ensemble_margin(e, rows.row(i));
         treeshap(e, tables, rows.row(i), ws, ex);
     });
-    auto core_explain_v1 = time_each(single, [&](size_t i) {
+    auto core_explain_v1 = time_each(quick ? 1 : single, [&](size_t i) {
         (void)ensemble_margin(e, rows.row(i));
         treeshap(e, rows.row(i), ws, ex);
     });
     auto core_predict = time_each(single, [&](size_t i) { (void)ensemble_margin(e, rows.row(i)); });
+    // The two ways one row can take through every tree: all by the tables (however large), all
+    // by Linear TreeSHAP (no tables); the product's per-tree choice above sits between them.
+    {
+        const TreeShapTables all_tables = treeshap_tables(e, size_t{1} << 22, SIZE_MAX);
+        const TreeShapTables no_tables = treeshap_tables(e, 0);
+        auto by_tables = time_each(single, [&](size_t i) {
+            (void)ensemble_margin(e, rows.row(i));
+            treeshap(e, all_tables, rows.row(i), ws, ex);
+        });
+        auto by_linear = time_each(single, [&](size_t i) {
+            (void)ensemble_margin(e, rows.row(i));
+            treeshap(e, no_tables, rows.row(i), ws, ex);
+        });
+        put(name + ".native.explain_one_all_tables_p50", percentile(by_tables, 0.5), "ms",
+            percentile(xgb_contribs, 0.5));
+        put(name + ".native.explain_one_all_linear_p50", percentile(by_linear, 0.5), "ms",
+            percentile(xgb_contribs, 0.5));
+    }
     put(name + ".native.explain_one_p50", percentile(core_explain, 0.5), "ms", percentile(xgb_contribs, 0.5));
     put(name + ".native.explain_one_p99", percentile(core_explain, 0.99), "ms", percentile(xgb_contribs, 0.99));
     put(name + ".native.explain_one_reference_algorithm_p50", percentile(core_explain_v1, 0.5), "ms",
@@ -106,24 +145,32 @@ void bench_model(const std::string& name, const XgbBooster& booster, const Ensem
     put(name + ".native.predict_one_p50", percentile(core_predict, 0.5), "ms", percentile(xgb_predict, 0.5));
     // 10,000 patients in one batch (fewer for the largest sweep models: then per patient).
     const Matrix batch = repeat_rows(rows, batch_rows);
-    auto t0 = Clock::now();
-    booster.predict(batch, 2);
-    const double xgb_batch = std::chrono::duration<double>(Clock::now() - t0).count();
+    double t0 = seconds();
+    if (!quick) booster.predict(batch, 2);
+    const double xgb_batch = quick ? NAN : seconds() - t0;
     // The product's batch path: margins row by row, TreeSHAP tree by tree over blocks of rows.
-    t0 = Clock::now();
+    t0 = seconds();
     for (size_t i = 0; i < batch.rows; ++i) (void)ensemble_margin(e, batch.row(i));
     const std::vector<Explanation> explained = treeshap_batch(e, tables, batch.data, ws);
     if (explained.size() != batch.rows) throw std::runtime_error("treeshap_batch explained the wrong number of rows");
-    const double core_batch = std::chrono::duration<double>(Clock::now() - t0).count();
+    const double core_batch = seconds() - t0;
     const std::string batch_name = batch_rows == 10000 ? "explain_10k" : "explain_" + std::to_string(batch_rows);
     put(name + ".native." + batch_name, core_batch, "s", xgb_batch);
-    t0 = Clock::now();
+    if (quick && tables.fast_trees() < e.trees.size()) {  // what a larger table budget would give the batch
+        const TreeShapTables big = treeshap_tables(e, size_t{1} << 25);
+        t0 = seconds();
+        for (size_t i = 0; i < batch.rows; ++i) (void)ensemble_margin(e, batch.row(i));
+        (void)treeshap_batch(e, big, batch.data, ws);
+        put(name + ".native." + batch_name + "_tables_" + std::to_string(big.bytes() >> 20) + "MiB", seconds() - t0,
+            "s");
+    }
+    if (quick) return;
+    t0 = seconds();
     for (size_t i = 0; i < batch.rows; ++i) {
         (void)ensemble_margin(e, batch.row(i));
         treeshap(e, tables, batch.row(i), ws, ex);
     }
-    put(name + ".native." + batch_name + "_row_by_row", std::chrono::duration<double>(Clock::now() - t0).count(), "s",
-        xgb_batch);
+    put(name + ".native." + batch_name + "_row_by_row", seconds() - t0, "s", xgb_batch);
 }
 
 // The size sweep: T trees of depth D on F features ("300x6x30"), a binary task of `localdx
@@ -216,6 +263,11 @@ void sweep(const std::string& spec, const std::string& work) {
         put(name + ".native.read_trees_bin_p50", percentile(read_bin, 0.5), "ms", percentile(read_json, 0.5));
         bench_model(name, *b, *e, data_x, 200, 2000);
         write_for_browser(work + "/" + name, m, 4000);
+        if (quick) {  // the 200 patients' features as float32, to time the wasm core on the same rows
+            const size_t n = std::min<size_t>(200, data_x.rows) * data_x.cols;
+            (void)file_write_atomic(work + "/" + name + "/rows.f32",
+                                    std::string(reinterpret_cast<const char*>(data_x.data.data()), n * sizeof(float)));
+        }
     }
 }
 
@@ -238,11 +290,13 @@ int main(int argc, char** argv) {
         else if (a == "--out") out = argv[i + 1];
         else if (a == "--only") only = argv[i + 1];
         else if (a == "--sweep") sweep_spec = argv[i + 1];
+        else if (a == "--quick") quick = std::string(argv[i + 1]) == "1";
+        else if (a == "--cpu-time") cpu_time = std::string(argv[i + 1]) == "1";
     }
     if (demo.empty() || data.empty() || work.empty() || out.empty()) {
         std::fprintf(stderr,
                      "usage: localdx_bench --demo DIR --data DIR --work DIR --out FILE.json [--only report|sweep] "
-                     "[--sweep all|TxDxF,...]\n");
+                     "[--sweep all|TxDxF,...] [--quick 1] [--cpu-time 1]\n");
         return 2;
     }
     if (!sweep_spec.empty()) sweep(sweep_spec, work);

@@ -3,6 +3,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdint>
 #include <random>
 #include <stdexcept>
 
@@ -314,9 +315,10 @@ TEST(Trees, BatchTreeShapEqualsRowByRowExactly) {
     }
 }
 
-// Tables over kRowTableBytes: one row is explained by Linear TreeSHAP, a batch by the tables;
-// both equal the reference algorithm, and each other within rounding.
-TEST(Trees, OneRowOfALargeModelTakesLinearTreeShap) {
+// Tables over the row budget: one row explains every tree by Linear TreeSHAP, a batch by the
+// tables; with a budget that holds them, one row takes the tables too. Every way equals the
+// reference algorithm, and each is the path it names, bit for bit.
+TEST(Trees, OneRowOfALargeModelTakesLinearTreeShapTreeByTree) {
     std::mt19937 rng(43);
     Ensemble e;
     e.num_features = 40;
@@ -326,8 +328,12 @@ TEST(Trees, OneRowOfALargeModelTakesLinearTreeShap) {
     ensemble_prepare(e);
     const TreeShapTables tables = treeshap_tables(e);
     ASSERT_GT(tables.bytes(), kRowTableBytes);
-    ASSERT_TRUE(tables.rows_linear);
     ASSERT_GT(tables.fast_trees(), 0u);
+    EXPECT_EQ(tables.row_linear_trees(), tables.fast_trees());  // every tree with tables, for one row
+    const TreeShapTables table_rows = treeshap_tables(e, size_t{1} << 22, SIZE_MAX);
+    EXPECT_EQ(table_rows.row_linear_trees(), 0u);
+    EXPECT_EQ(table_rows.fast_trees(), tables.fast_trees());
+
     const size_t n = kBatchBlock + 9;
     std::vector<float> rows(n * 40);
     for (float& v : rows) v = rng() % 5 == 0 ? NAN : std::uniform_real_distribution<float>(-1.5, 1.5)(rng);
@@ -336,22 +342,22 @@ TEST(Trees, OneRowOfALargeModelTakesLinearTreeShap) {
     size_t differs = 0;
     for (size_t r = 0; r < n; r += 7) {
         const std::span<const float> x(rows.data() + r * 40, 40);
-        Explanation one;
+        Explanation one, by_tables;
         treeshap(e, tables, x, ws, one);
+        treeshap(e, table_rows, x, ws, by_tables);
         const Explanation reference = treeshap(e, x);
         ASSERT_LE(max_difference(one, reference), 1e-12) << "row " << r;
-        ASSERT_LE(max_difference(batch[r], reference), 1e-12) << "row " << r;
+        ASSERT_LE(max_difference(by_tables, reference), 1e-12) << "row " << r;
         ASSERT_LE(max_difference(batch[r], one), 1e-12) << "row " << r;
-        // The path taken for the one row: Linear TreeSHAP over every tree in the tables' order,
-        // bit for bit (the tables' sums round differently).
+        // The path taken for the one row: Linear TreeSHAP over every tree in the tables' order, bit
+        // for bit; with the tables within the budget, the batch's path, bit for bit.
         std::vector<double> linear(one.contributions.size(), 0.0);
         LinearTreeShapWorkspace lw;
-        for (const TreeShapTables::TreeRef& ref : tables.trees) {
-            ASSERT_TRUE(ref.linear_applies);
+        for (const TreeShapTables::TreeRef& ref : tables.trees)
             linear_treeshap_tree(e.trees[ref.tree], e.num_features, x, lw,
                                  linear.data() + static_cast<size_t>(ref.output) * 40);
-        }
         ASSERT_EQ(one.contributions, linear) << "row " << r;
+        ASSERT_EQ(by_tables.contributions, batch[r].contributions) << "row " << r;
         differs += batch[r].contributions != linear;
     }
     EXPECT_GT(differs, 0u);  // and the batch took the tables: its rounding shows somewhere
