@@ -310,8 +310,8 @@ void draw_validate(AppState& s) {
         }
         draw_validation_threshold(s, schema, mt, score, positive, v.threshold);
     }
+    if (v.images) draw_validate_images_report(s);  // where the maps point, then the prediction sets
     draw_validation_conformal(s, schema, json_member(v.report, "conformal"), v.local_coverage);
-    if (v.images) draw_validate_images_report(s);
 }
 
 }  // namespace ldx::app
