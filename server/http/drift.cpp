@@ -232,7 +232,7 @@ Result<Json> drift_json(HttpServer::State& s, const std::string& name, int64_t v
         outputs.push_back(compared(m.reference.classes[c], "probability:" + std::to_string(c), "output"));
     Json classes = Json::array();
     const PooledCounts predicted = pooled("predicted", m.schema.num_classes());
-    if (!m.schema.outputs.regression() && predicted.n >= min_in_histogram && predicted.sources >= min_sources) {
+    if (report_has_predicted(m.schema) && predicted.n >= min_in_histogram && predicted.sources >= min_sources) {
         const auto est = randomized_response_debias(predicted.counts, predicted.n, m.schema.privacy.epsilon);
         // Shares of the pooled estimate, scaled to every prediction reported.
         double total = 0;

@@ -570,10 +570,9 @@ Json core_report_add(LoadedModel& lm, std::string_view pending_json, std::string
     const Model& m = lm.model;
     ReportBuilder b = pending_builder(m, pending_json, day);
     auto p = json_parse(prediction_json, "prediction");
-    // A multi-label model's result is not counted: its findings are not one predicted class, and
-    // drift reports for multilabel models are not available yet (docs/imaging.md).
-    if (p && json_member(*p, "ok").is_boolean() && json_member(*p, "ok").get<bool>() &&
-        !m.schema.outputs.multilabel()) {
+    // A multi-label model's image is counted by its descriptors and each finding's probability
+    // (its report has no predicted class: drift/report.h, report_has_predicted).
+    if (p && json_member(*p, "ok").is_boolean() && json_member(*p, "ok").get<bool>()) {
         std::vector<double> values, probs;
         for (const auto& v : (*p)["values"]) values.push_back(v.is_null() ? kNaN : v.get<double>());
         for (const auto& v : (*p)["probabilities"]) probs.push_back(v.get<double>());

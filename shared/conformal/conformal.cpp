@@ -6,6 +6,7 @@
 //   [SECTION] Sets and bands
 //   [SECTION] Coverage
 //   [SECTION] For the result view and the CLI
+//   [SECTION] A site's recalibration
 #include "conformal/conformal.h"
 
 #include <algorithm>
@@ -13,6 +14,8 @@
 #include <cstdio>
 #include <numeric>
 #include <random>
+
+#include "metrics/multilabel.h"
 
 namespace ldx {
 
@@ -391,6 +394,14 @@ Json conformal_prediction_json(const Schema& s, std::span<const double> p) {
         }
         return Json{{"levels", levels}, {"band_level", c.levels[conformal_band_index(c)].level}, {"local", c.local}};
     }
+    if (s.outputs.multilabel()) {  // each finding's band at the band level
+        Json bands = Json::object();
+        for (size_t f = 0; f < s.outputs.classes.size() && f < p.size(); ++f) {
+            const double pf[2] = {1 - p[f], p[f]};
+            bands[s.outputs.classes[f].name] = band_name(conformal_band(conformal_finding(c, f), pf));
+        }
+        return Json{{"bands", bands}, {"band_level", c.levels[conformal_band_index(c)].level}, {"local", c.local}};
+    }
     for (size_t l = 0; l < c.levels.size(); ++l)
         levels.push_back({{"level", c.levels[l].level}, {"classes", conformal_set(c, l, p)}});
     Json out{{"levels", levels}, {"band_level", c.levels[conformal_band_index(c)].level}, {"local", c.local}};
@@ -405,7 +416,18 @@ std::string conformal_words(const Schema& s, std::span<const double> p) {
     char level[16];
     std::snprintf(level, sizeof level, "%g%%", std::round(c.levels[index].level * 1000) / 10);
     const auto& classes = s.outputs.classes;
-    const std::string local = c.local ? " (calibrated on this site's patients, on this device)" : "";
+    const std::string local =
+        c.local ? std::string(" (calibrated on this site's ") + (s.image ? "images" : "patients") + ", on this device)"
+                : "";
+    if (s.outputs.multilabel()) {
+        std::string list;
+        for (size_t f = 0; f < classes.size() && f < p.size(); ++f) {
+            const double pf[2] = {1 - p[f], p[f]};
+            list +=
+                (f == 0 ? "" : ", ") + classes[f].label + " " + band_name(conformal_band(conformal_finding(c, f), pf));
+        }
+        return std::string("Triage bands (") + level + " confidence): " + list + local;
+    }
     if (s.outputs.regression()) {
         const Interval in = conformal_interval(s.outputs, index, p[0]);
         std::string low = outcome_text(s.outputs, in.low);
@@ -427,6 +449,72 @@ std::string conformal_words(const Schema& s, std::span<const double> p) {
     for (size_t i = 0; i < set.size(); ++i)
         list += (i == 0 ? "" : i + 1 == set.size() ? " or " : ", ") + classes[static_cast<size_t>(set[i])].label;
     return std::string(level) + " prediction set: " + list + local;
+}
+
+//-----------------------------------------------------------------------------
+// [SECTION] A site's recalibration
+//-----------------------------------------------------------------------------
+size_t conformal_width(const Outputs& o) {
+    if (o.regression()) return 0;
+    return o.multilabel() ? 2 * o.classes.size() : o.classes.size();
+}
+
+Conformal conformal_finding(const Conformal& c, size_t f) {
+    Conformal out;
+    out.rows = c.rows;
+    out.source = c.source;
+    out.local = c.local;
+    for (const ConformalLevel& l : c.levels)
+        out.levels.push_back({l.level, {l.threshold.at(2 * f), l.threshold.at(2 * f + 1)}});
+    return out;
+}
+
+Conformal conformal_fit_site(const Outputs& o, std::span<const double> probabilities, std::span<const int> labels,
+                             std::span<const double> observed, std::string source) {
+    Conformal c;
+    if (o.regression()) {
+        c = conformal_fit_intervals(probabilities, observed, kConformalLevels, std::move(source));
+    } else if (o.multilabel()) {
+        const size_t k = o.classes.size();
+        c.rows = k > 0 ? labels.size() / k : 0;
+        c.source = std::move(source);
+        for (const double level : kConformalLevels) c.levels.push_back({level, {}});
+        for (size_t f = 0; f < k; ++f) {
+            const Conformal one = conformal_fit(finding_probabilities(probabilities, k, f),
+                                                finding_column(labels, k, f), 2, kConformalLevels, "");
+            for (size_t l = 0; l < c.levels.size(); ++l)
+                c.levels[l].threshold.insert(c.levels[l].threshold.end(), one.levels[l].threshold.begin(),
+                                             one.levels[l].threshold.end());
+        }
+    } else {
+        c = conformal_fit(probabilities, labels, static_cast<int>(o.classes.size()), kConformalLevels,
+                          std::move(source));
+    }
+    c.local = true;
+    return c;
+}
+
+Json conformal_site_coverage(const Outputs& o, const Conformal& c, std::span<const double> probabilities,
+                             std::span<const int> labels, std::span<const double> observed) {
+    if (o.regression()) {
+        Outputs fitted = o;
+        fitted.conformal = c;
+        return conformal_interval_coverage(fitted, probabilities, observed);
+    }
+    if (o.multilabel()) {
+        const size_t k = o.classes.size();
+        Json findings = Json::object();
+        for (size_t f = 0; f < k; ++f) {
+            const std::vector<std::string> names{"absent", o.classes[f].name};
+            findings[o.classes[f].name] =
+                conformal_coverage(conformal_finding(c, f), finding_probabilities(probabilities, k, f),
+                                   finding_column(labels, k, f), names);
+        }
+        return Json{{"findings", findings}};
+    }
+    std::vector<std::string> names;
+    for (const auto& cl : o.classes) names.push_back(cl.name);
+    return conformal_coverage(c, probabilities, labels, names);
 }
 
 }  // namespace ldx

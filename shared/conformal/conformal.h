@@ -6,6 +6,7 @@
 //   [SECTION] Sets and bands for one patient
 //   [SECTION] Coverage
 //   [SECTION] For the result view and the CLI
+//   [SECTION] A site's recalibration
 //
 // A prediction set at level 1 - a holds every class the model cannot rule out: on patients like
 // the calibration patients, the true class is in the set at least 1 - a of the time. The score
@@ -19,6 +20,9 @@
 // the ceil((n + 1)(1 - a))-th smallest absolute out-of-fold residual, cut to the outcome's
 // plausible range (which holds every true value, so cutting loses no coverage). The width is the
 // same for every patient (absolute-residual split conformal).
+//
+// A multilabel task's calibrator is each finding's, as a binary task of its own (metrics/multilabel.h):
+// per level, two thresholds per finding, [absent, present], findings in the schema's order.
 //
 // Binary tasks read the set at one level as a triage band:
 //   {negative}         "low": at most a of the patients who have the condition land here
@@ -122,6 +126,29 @@ Json conformal_prediction_json(const Schema& s, std::span<const double> probabil
 // What a clinician reads, or "" without a calibrator. Multi-class: "90% prediction set: Stage 2
 // or Stage 3". Binary: "Triage band (90% confidence): low — Diabetes ruled out". Regression:
 // "90% prediction interval: 96 to 247 points".
+// Multilabel: "Triage bands (90% confidence): Effusion high, Cardiomegaly uncertain, Nodule low".
+// A calibrator fitted on the device says so, naming images for an imaging model and patients otherwise.
 std::string conformal_words(const Schema& s, std::span<const double> probabilities);
+
+//-----------------------------------------------------------------------------
+// [SECTION] A site's recalibration
+//-----------------------------------------------------------------------------
+// How many thresholds a calibrator of these outputs holds per level: 0 for a regression (one
+// half-width), two per finding for a multilabel task, else one per class (conformal_from_json's `classes`).
+size_t conformal_width(const Outputs& o);
+// Finding f's calibrator within a multilabel task's: a binary calibrator ([absent, present] per level).
+Conformal conformal_finding(const Conformal& c, size_t f);
+// The calibrator refitted on a site's own labelled rows (the Validate view's recalibration, for a
+// file of patients and for labelled images alike), marked local: class sets (conformal_fit), a
+// regression's intervals (conformal_fit_intervals, from `observed`), or each finding's band fitted on
+// that finding's rows as a binary task. probabilities: rows x classes (regression: the predicted
+// values); labels: per row (multilabel: rows x findings, 1 or 0).
+Conformal conformal_fit_site(const Outputs& o, std::span<const double> probabilities, std::span<const int> labels,
+                             std::span<const double> observed, std::string source);
+// A calibrator's coverage on labelled rows, for any outputs: conformal_coverage,
+// conformal_interval_coverage (regression), or {"findings": {name: conformal_coverage of the
+// finding as a binary task (classes "absent" and its name)}} (multilabel).
+Json conformal_site_coverage(const Outputs& o, const Conformal& c, std::span<const double> probabilities,
+                             std::span<const int> labels, std::span<const double> observed);
 
 }  // namespace ldx

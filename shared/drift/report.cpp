@@ -37,8 +37,9 @@ ReportBuilder report_builder(const Schema& schema, const Reference& reference, s
         b.report.field_names.push_back(reference.input(i).name);
         b.report.fields.emplace_back(reference.input(i).bins(), 0);
     }
-    // Regression has no predicted class: its value histogram is the output's.
-    b.report.predicted.assign(schema.outputs.regression() ? 0 : reference.classes.size(), 0);
+    // Regression has no predicted class (its value histogram is the output's), nor has a
+    // multilabel task (each finding's probability histogram is its own).
+    b.report.predicted.assign(report_has_predicted(schema) ? reference.classes.size() : 0, 0);
     for (const auto& h : reference.classes) b.report.probabilities.emplace_back(h.bins(), 0);
     return b;
 }
@@ -241,9 +242,13 @@ Result<MetricsReport> report_parse(std::string_view body, const Schema& schema, 
         r.field_names.push_back(name);
         r.fields.push_back(std::move(*c));
     }
-    if (schema.outputs.regression()) {  // no predicted class: an empty histogram
+    if (!report_has_predicted(schema)) {  // no predicted class: an empty histogram
         if (!(*j).contains("predicted") || !(*j)["predicted"].is_array() || !(*j)["predicted"].empty())
-            return problem("bad_report", "must be [] for a regression task (it has no classes)", "predicted");
+            return problem("bad_report",
+                           schema.outputs.regression()
+                               ? "must be [] for a regression task (it has no classes)"
+                               : "must be [] for a multilabel task (each finding has its probability histogram)",
+                           "predicted");
     } else {
         auto pred = counts((*j).contains("predicted") ? (*j)["predicted"] : Json(), reference.classes.size(), r.n,
                            every, total, "predicted");
@@ -308,8 +313,10 @@ FieldDrift drift_compare(const std::string& field, std::span<const uint64_t> ref
     return d;
 }
 
+bool report_has_predicted(const Schema& schema) { return !schema.outputs.regression() && !schema.outputs.multilabel(); }
+
 size_t report_histograms(const Schema& schema) {
-    return schema.fields.size() + (schema.image ? kImageDescriptors : 0) + (schema.outputs.regression() ? 0 : 1) +
+    return schema.fields.size() + (schema.image ? kImageDescriptors : 0) + (report_has_predicted(schema) ? 1 : 0) +
            static_cast<size_t>(schema.num_outputs());
 }
 

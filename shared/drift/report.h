@@ -49,6 +49,10 @@ struct MetricsReport {
 // descriptor, drift/image_descriptors.h), the predicted class, the probability of each class.
 // In the JSON, an image's descriptors are entries of "fields" ("image.contrast": counts).
 size_t report_histograms(const Schema& schema);  // H: fields (or descriptors) + predicted class + one per class
+// Whether a report counts the predicted class: not for a regression (no classes) nor a multilabel
+// task (each finding is its own question: its probability histogram holds the finding's bins, and
+// an image is still counted once, in one histogram or in each as the privacy budget says).
+bool report_has_predicted(const Schema& schema);
 // What a patient counted in a report spends (schema.h, Privacy): epsilon when each patient is in
 // one histogram, H x epsilon when in every one.
 double report_epsilon_per_patient(const Schema& schema);

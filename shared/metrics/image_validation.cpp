@@ -483,11 +483,9 @@ ImageValidationRun image_validation_run(const Model& m, std::string_view text, s
     doc["metrics"] = s.outputs.multilabel()
                          ? multilabel_report(s, run.scored_labels, run.probabilities, run.bootstrap, o.seed)
                          : validation_report(s, run.scored_labels, run.probabilities, {}, run.bootstrap, o.seed);
-    if (!s.outputs.conformal.empty()) {
-        std::vector<std::string> names;
-        for (const auto& c : s.outputs.classes) names.push_back(c.name);
-        doc["conformal"] = conformal_coverage(s.outputs.conformal, run.probabilities, run.scored_labels, names);
-    }
+    if (!s.outputs.conformal.empty())
+        doc["conformal"] =
+            conformal_site_coverage(s.outputs, s.outputs.conformal, run.probabilities, run.scored_labels, {});
     if (pointed > 0) {
         const auto ci = wilson(static_cast<double>(hits), static_cast<double>(pointed));
         doc["localization"] = {{"images", pointed},

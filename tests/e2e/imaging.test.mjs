@@ -9,6 +9,7 @@
 //   [SECTION] Validation on labelled images: the figures of `localdx evaluate --images`, the pointing game
 //   [SECTION] Privacy audit and offline
 //   [SECTION] WebGPU (Chromium's software adapter): chosen only when the address asks for it
+//   [SECTION] The Validate view at 1280 x 800: the mouse wheel, and a site recalibration kept on the device
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync, writeFileSync, mkdirSync, readdirSync, copyFileSync, existsSync } from 'node:fs';
@@ -597,4 +598,64 @@ test('imaging on WebGPU: with an adapter ONNX Runtime\'s WebGPU build gives PyTo
   } finally {
     await gpuBrowser.close();
   }
+});
+
+//-----------------------------------------------------------------------------
+// [SECTION] The Validate view at 1280 x 800: the mouse wheel, and a site recalibration kept on the device
+//-----------------------------------------------------------------------------
+test('imaging validation at 1280 x 800: the mouse wheel scrolls the Validate view; prediction sets recalibrated on the labelled images are kept on the device and given with a later image\'s result', async () => {
+  const folder = path.join(work, 'validation-40');
+  execFileSync('/usr/bin/python3', [path.join(env.source, 'models/opacity-demo/make_validation_set.py'), folder, '--images', '40', '--seed', '7']);
+  const files = readdirSync(folder).filter((f) => f.endsWith('.png') || f === 'labels.csv').map((f) => path.join(folder, f));
+  const ctx = await browser.newContext({ viewport: { width: 1280, height: 800 } });
+  const requests = [];
+  ctx.on('request', (req) => requests.push(req.method() + ' ' + req.url()));
+  const { page } = await openApp(browser, server.base, { model: 'opacity-demo', context: ctx });
+  await page.evaluate(() => window.localdx.selectTab(4));
+  await page.waitForTimeout(300);
+  const chooser = await chooseFileWith(page, ['validate', 'open_button']);
+  await chooser.setFiles(files);
+  await page.waitForFunction(() => window.localdx.imageValidation() !== null, null, { timeout: 300000 });
+  const run = await page.evaluate(() => window.localdx.imageValidation());
+  assert.equal(run.ok, true, JSON.stringify(run.problems));
+  assert.equal(run.report.data.scored, 40);
+  // The wheel over the view scrolls it: the save button (below the figures) moves up, then back.
+  const saveAt = async () => (await page.evaluate(() => window.localdx.viewState())).validate.save_button;
+  await page.waitForTimeout(300);
+  const top = await saveAt();
+  await page.mouse.move(640, 500);
+  for (let i = 0; i < 3; i++) {
+    await page.mouse.wheel(0, 300);
+    await page.waitForTimeout(150);
+  }
+  const down = await saveAt();
+  assert.ok(down[1] < top[1] - 100, `the wheel did not scroll the view: the save button at y ${top[1]}, then ${down[1]}`);
+  for (let i = 0; i < 3; i++) {
+    await page.mouse.wheel(0, -300);
+    await page.waitForTimeout(150);
+  }
+  assert.ok((await saveAt())[1] > down[1] + 100, 'the wheel did not scroll the view back up');
+  await page.screenshot({ path: path.join(env.shots, 'validate-images-1280x800.png') });
+
+  // Recalibrated on these images: the sets are kept on this device and a later image's result gives its band.
+  const before = requests.length;
+  await page.evaluate(() => window.localdx.recalibrate());
+  const v = (await page.evaluate(() => window.localdx.viewState())).validate;
+  assert.equal(v.recalibrated, true);
+  const dicom = { name: 'synthetic-001.dcm', bytes: readFileSync(imageFile('synthetic-001.dcm')).toString('base64') };
+  const band = /Triage band \(90% confidence\): (low|high|uncertain) — .*\(calibrated on this site's images, on this device\)\./;
+  await page.evaluate((f) => window.localdx.scoreImages([f]), dicom);
+  await page.waitForFunction(() => document.getElementById('live').textContent.includes('Triage band'), null, { timeout: 15000 });
+  assert.match(await page.textContent('#live'), band);
+  // Kept for this bundle: after a reload the calibration is still in force and said.
+  await page.reload();
+  await page.evaluate(() => window.localdx.ready);
+  await page.waitForFunction(() => window.localdx.model() !== null);
+  assert.equal((await page.evaluate(() => window.localdx.viewState())).validate.local_calibration, true);
+  await page.evaluate((f) => window.localdx.scoreImages([f]), dicom);
+  await page.waitForFunction(() => document.getElementById('live').textContent.includes('Triage band'), null, { timeout: 15000 });
+  assert.match(await page.textContent('#live'), band);
+  // Nothing of the calibration (or the labels) was sent: no request but GETs of the page's own files.
+  assert.deepEqual(requests.slice(before).filter((r) => !r.startsWith('GET ' + server.base)), []);
+  await ctx.close();
 });

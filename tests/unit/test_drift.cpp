@@ -1,5 +1,5 @@
 // tests/unit/test_drift.cpp — bin edges, binning, PSI and Jensen-Shannon, reference histograms, performance
-// estimated without labels.
+// estimated without labels, imaging reports (a multilabel model's: each finding's probability bins).
 #include <gtest/gtest.h>
 
 #include <cmath>
@@ -749,6 +749,70 @@ TEST(Drift, ImagingReferenceAndReportCarryTheImageDescriptors) {
     ASSERT_FALSE(empty);
     EXPECT_EQ(empty.error().field, "rows");
     EXPECT_EQ(empty.error().row, 2);
+}
+
+// A multilabel imaging model's report: no predicted-class histogram (each finding is its own
+// question); each image counted once, in one descriptor's histogram or one finding's probability
+// histogram, under the same epsilon; with every histogram counted and randomization too weak to
+// move a count, each finding's histogram holds the true bins of that finding's probabilities.
+TEST(Drift, AMultilabelImageIsCountedOnceWithEachFindingsProbabilityBins) {
+    auto schema = schema_parse(R"({"task": "two-findings", "title": "Two findings",
+      "outputs": {"kind": "multilabel", "findings": [{"name": "opacity", "label": "Opacity"},
+                                                     {"name": "streak", "label": "Streak", "threshold": 0.3}]},
+      "image": {"label": "Test image", "formats": ["png"],
+                "tensor": {"name": "image", "layout": "NCHW", "channels": 1, "height": 32, "width": 32},
+                "preprocess": {"intensity": {"kind": "range", "min": 0, "max": 255}, "resize": "bilinear",
+                               "mean": [0], "std": [1]}}})");
+    ASSERT_TRUE(schema) << schema.error().describe();
+    EXPECT_FALSE(report_has_predicted(*schema));
+    EXPECT_EQ(report_histograms(*schema), kImageDescriptors + 2);
+    std::string csv = "modality,body_part,view,rows,columns,pixel_spacing,bits_stored,mean,std\n";
+    std::vector<double> probabilities;
+    for (int i = 0; i < 100; ++i) {
+        csv += ",,,224,224,,," + std::to_string(-1 + i / 50.0) + "," + std::to_string(0.5 + i / 200.0) + "\n";
+        probabilities.insert(probabilities.end(), {i / 100.0, 1 - i / 100.0});  // findings need not add up to 1
+    }
+    auto rows = image_descriptors_from_csv(*schema->image, csv);
+    ASSERT_TRUE(rows) << rows.error().describe();
+    Reference ref = reference_build(*schema, {}, probabilities);
+    ref.image = image_reference_histograms(*schema->image, *rows);
+    ASSERT_EQ(ref.classes.size(), 2u);
+    EXPECT_EQ(ref.classes[1].name, "streak");
+    EXPECT_EQ(ref.rows, 100u);
+    // The default budget: each of 60 images in exactly one histogram.
+    ReportBuilder b = report_builder(*schema, ref, "two-findings", 1, "2026-12-05");
+    EXPECT_TRUE(b.report.predicted.empty());
+    std::mt19937_64 rng(3);
+    const std::vector<double> p{0.93, 0.12};
+    for (int i = 0; i < 60; ++i) {
+        const std::vector<double> d(rows->begin() + i * kImageDescriptors, rows->begin() + (i + 1) * kImageDescriptors);
+        report_add(b, d, p, 0, rng);
+    }
+    uint64_t counted = 0;
+    for (const auto& h : b.report.fields) counted += std::accumulate(h.begin(), h.end(), uint64_t{0});
+    for (const auto& h : b.report.probabilities) counted += std::accumulate(h.begin(), h.end(), uint64_t{0});
+    EXPECT_EQ(b.report.n, 60u);
+    EXPECT_EQ(counted, 60u);
+    const Json sent = report_to_json(b.report);
+    EXPECT_TRUE(sent["predicted"].empty());
+    auto parsed = report_parse(sent.dump(), *schema, ref);
+    ASSERT_TRUE(parsed) << parsed.error().describe();
+    EXPECT_EQ(parsed->probabilities.size(), 2u);
+    Json forged = sent;
+    forged["predicted"] = {60, 0};
+    auto refused = report_parse(forged.dump(), *schema, ref);
+    ASSERT_FALSE(refused);
+    EXPECT_EQ(refused.error().field, "predicted");
+    // Every histogram, and an epsilon no draw overturns: each finding's own bin, every image.
+    Schema open = *schema;
+    open.privacy.counting = Privacy::Counting::every_histogram;
+    open.privacy.epsilon = 60;
+    ReportBuilder all = report_builder(open, ref, "two-findings", 1, "2026-12-05");
+    for (int i = 0; i < 20; ++i) report_add(all, std::vector<double>(kImageDescriptors, NAN), p, 0, rng);
+    EXPECT_EQ(all.report.probabilities[0][histogram_bin(ref.classes[0], 0.93)], 20u);
+    EXPECT_EQ(all.report.probabilities[1][histogram_bin(ref.classes[1], 0.12)], 20u);
+    EXPECT_EQ(histogram_bin(ref.classes[0], 0.93), 9u);
+    EXPECT_EQ(histogram_bin(ref.classes[1], 0.12), 1u);
 }
 }  // namespace
 }  // namespace ldx

@@ -1,11 +1,13 @@
 // tests/unit/test_image_validation.cpp — an imaging model checked on labelled images
 // (metrics/image_validation.h): the labels CSV and each of its refusals, the model's outputs as
 // JSON, the pointing game and the energy in the box on maps whose answer is known, and one run's
-// report against tabular validation's figures on the same labels and probabilities.
+// report against tabular validation's figures on the same labels and probabilities; the prediction
+// sets recalibrated on the labelled images.
 #include <gtest/gtest.h>
 
 #include <cmath>
 
+#include "conformal/conformal.h"
 #include "metrics/image_validation.h"
 #include "schema/schema.h"
 #include "support.h"
@@ -198,4 +200,47 @@ TEST(ImageValidationRun, RefusesBoxesOutsideTheImageAndTooFewImages) {
     EXPECT_TRUE(run.report.is_null());
     EXPECT_EQ(image_validation_headline("labels.csv", run.report, run.refused),
               "labels.csv could not be checked: " + run.refused[0].message + ".");
+}
+
+// The Validate view's recalibration of an imaging model: the sets refitted on the run's scored
+// images by the fit a file of patients gets (conformal_fit_site), kept as JSON on the device, read
+// back and applied to a later image's probabilities, whose words say the images it came from.
+TEST(ImageValidationRun, RecalibratesThePredictionSetsOnTheLabelledImages) {
+    Model m;
+    m.schema = schema();
+    m.imaging = ImageModel{};
+    std::string csv = "image,opacity\n";
+    std::vector<ImageOutput> outs;
+    for (int i = 0; i < 60; ++i) {
+        const bool pos = i % 3 == 0;
+        const std::string name = "img-" + std::to_string(i) + ".png";
+        outs.push_back(output(name, pos ? 0.45 + 0.008 * i : 0.05 + 0.009 * i, 0, 0));
+        csv += name + (pos ? ",1\n" : ",0\n");
+    }
+    const auto run = image_validation_run(m, csv, "labels.csv", outs, ValidationRunOptions{0, 50, 1, 0});
+    ASSERT_TRUE(run.refused.empty()) << run.refused[0].describe();
+    ASSERT_EQ(run.scored_labels.size(), 60u);
+    const Conformal local = conformal_fit_site(m.schema.outputs, run.probabilities, run.scored_labels, {},
+                                               "this site's images (labels.csv)");
+    EXPECT_TRUE(local.local);
+    EXPECT_EQ(local.rows, 60u);
+    // The same calibrator as the class sets' own fit on the same rows.
+    const Conformal direct = conformal_fit(run.probabilities, run.scored_labels, 2, kConformalLevels, "");
+    ASSERT_EQ(local.levels.size(), direct.levels.size());
+    for (size_t l = 0; l < local.levels.size(); ++l) EXPECT_EQ(local.levels[l].threshold, direct.levels[l].threshold);
+    // On the images it was fitted on, every level is covered.
+    const Json cov = conformal_site_coverage(m.schema.outputs, local, run.probabilities, run.scored_labels, {});
+    for (const Json& l : cov["levels"]) EXPECT_GE(l["coverage"].get<double>(), l["level"].get<double>() - 1e-12);
+    // Kept as JSON on the device and read back for this bundle: a later image gets its band.
+    auto back = conformal_from_json(conformal_to_json(local), conformal_width(m.schema.outputs), "local calibrator");
+    ASSERT_TRUE(back) << back.error().describe();
+    back->local = true;
+    Schema later = m.schema;
+    later.outputs.conformal = *back;
+    const std::vector<double> clear{0.99, 0.01}, clearly{0.01, 0.99};
+    EXPECT_EQ(
+        conformal_words(later, clear),
+        "Triage band (90% confidence): low — Opacity ruled out (calibrated on this site's images, on this device)");
+    EXPECT_EQ(conformal_words(later, clearly).rfind("Triage band (90% confidence): high — No opacity ruled out", 0),
+              0u);
 }

@@ -1,11 +1,12 @@
 // tests/unit/test_multilabel.cpp — multi-label models (outputs.kind "multilabel"): the schema's
 // findings and their problems, the result's words, per-finding thresholds and figures, and a heat
-// map per finding from a stand-in model that sees two squares, one per finding.
+// map per finding from a stand-in model that sees two squares, one per finding; prediction sets per finding.
 #include <gtest/gtest.h>
 
 #include <algorithm>
 #include <cmath>
 
+#include "conformal/conformal.h"
 #include "imaging/image_model.h"
 #include "metrics/evaluation.h"
 #include "metrics/image_validation.h"
@@ -374,4 +375,44 @@ TEST(Multilabel, AValidationRunReportsEachFindingAsTheBinaryReportOfItsColumn) {
     ASSERT_EQ(test::codes(refused.refused), "too_few_in_class");
     EXPECT_EQ(refused.refused[0].field, "left");
     EXPECT_NE(refused.refused[0].message.find("only 3 scored images lack Left square"), std::string::npos);
+}
+
+//-----------------------------------------------------------------------------
+// Prediction sets per finding
+//-----------------------------------------------------------------------------
+// A site's recalibration of a multilabel model: each finding's calibrator is the binary one fitted
+// on that finding's column, read back from JSON with two thresholds per finding, covering each
+// finding on its rows, and the result's words give each finding's band.
+TEST(Multilabel, EachFindingGetsItsOwnPredictionSetsFromTheSameFit) {
+    Schema s = schema();
+    const Rows r = rows();
+    const Conformal c = conformal_fit_site(s.outputs, r.p, r.y, {}, "this site's images (labels.csv)");
+    EXPECT_TRUE(c.local);
+    EXPECT_EQ(c.rows, 40u);
+    ASSERT_EQ(conformal_width(s.outputs), 4u);
+    for (size_t f = 0; f < 2; ++f) {
+        const Conformal one = conformal_fit(finding_probabilities(r.p, 2, f),
+                                            finding_column(std::span<const int>(r.y), 2, f), 2, kConformalLevels, "");
+        const Conformal mine = conformal_finding(c, f);
+        ASSERT_EQ(mine.levels.size(), one.levels.size());
+        for (size_t l = 0; l < one.levels.size(); ++l) EXPECT_EQ(mine.levels[l].threshold, one.levels[l].threshold);
+    }
+    const Json cov = conformal_site_coverage(s.outputs, c, r.p, r.y, {});
+    for (const char* f : {"left", "right"})
+        for (const Json& l : cov["findings"][f]["levels"])
+            EXPECT_GE(l["coverage"].get<double>(), l["level"].get<double>() - 1e-12) << f;
+    // Kept as JSON and read back (a schema's calibrator of a multilabel task has 2 per finding).
+    auto back = conformal_from_json(conformal_to_json(c), conformal_width(s.outputs), "local calibrator");
+    ASSERT_TRUE(back) << back.error().describe();
+    EXPECT_FALSE(conformal_from_json(conformal_to_json(c), s.outputs.classes.size(), "local calibrator"));
+    back->local = true;
+    s.outputs.conformal = *back;
+    // Left clearly present (its 90% band keeps only "present"), right at 0.5 (both of its classes).
+    const std::vector<double> p{0.99, 0.5};
+    EXPECT_EQ(conformal_words(s, p),
+              "Triage bands (90% confidence): Left square high, Right square uncertain (calibrated on this site's "
+              "images, on this device)");
+    const Json j = conformal_prediction_json(s, p);
+    EXPECT_EQ(j["bands"]["left"], "high");
+    EXPECT_EQ(j["bands"]["right"], "uncertain");
 }

@@ -155,6 +155,9 @@ struct ValidateState {
     // `localdx evaluate --images`.
     bool images = false;
     std::string outputs;
+    // A multilabel model's: the finding shown (its figures, slider and sets), and each finding's slider.
+    int finding = 0;
+    std::vector<float> thresholds;
     float save_button[4] = {0, 0, 0, 0};  // "Save the images' outputs (JSON)", for tests
 };
 
@@ -176,8 +179,9 @@ struct ImageResult {
     std::vector<double> probabilities;
     int predicted = 0, explained = 0;
     std::string label, explained_label;
-    std::string words;     // a multi-label model's result in the core's words (predict/findings.h); empty otherwise
-    std::string map_kind;  // "cam" | "occlusion"
+    std::string words;      // a multi-label model's result in the core's words (predict/findings.h); empty otherwise
+    std::string conformal;  // the prediction set or triage band(s), from a site calibration kept on this device
+    std::string map_kind;   // "cam" | "occlusion"
     int map_height = 0, map_width = 0, map_runs = 0;
     std::vector<float> map;  // [0, 1]
     double peak = 0;

@@ -61,6 +61,8 @@ void app_add_image_result(double index, const std::string& file, const std::stri
     wake(s);
     if (!boundary::is_typed_array(grey)) throw boundary::BadArgument("the image must be numbers (a typed array)");
     ImageResult r = image_result_from_json(file, parse_or_null(result_json));
+    // A site calibration kept on this device (the Validate view's): the image's sets or bands from it.
+    if (r.ok && s.model) r.conformal = conformal_words(s.model->model.schema, r.probabilities);
     const size_t n = grey["length"].as<size_t>();
     if (width >= 1 && height >= 1 && n == static_cast<size_t>(width) * static_cast<size_t>(height)) {
         r.display_width = static_cast<int>(width);
@@ -258,6 +260,7 @@ std::string app_view_state() {
                {"slider", rect(s.validate.slider)},
                {"open_button", rect(s.validate.open_button)},
                {"images", s.validate.images},
+               {"finding", s.validate.finding},
                {"save_button", rect(s.validate.save_button)},
                {"problems", s.validate.problems},
                {"localization", json_member(s.validate.report, "localization")}};

@@ -48,13 +48,6 @@ void validate_images(AppState& s, const std::string& labels_name, const std::str
     s.validate.file_name = labels_name;
     if (!s.model) return;
     const Model& m = s.model->model;
-    if (m.schema.outputs.multilabel()) {  // the view draws one outcome's figures; the CLI reports each finding
-        s.validate.problems =
-            problems_json({problem("not_supported",
-                                   "this page does not yet validate a multi-label model: `localdx evaluate "
-                                   "--images` reports each finding's figures from the same files")});
-        return;
-    }
     if (labels_name.empty()) {
         s.validate.problems = problems_json(
             {problem("no_labels",
@@ -80,6 +73,8 @@ void validate_images(AppState& s, const std::string& labels_name, const std::str
     s.validate.labels = std::move(run.scored_labels);
     s.validate.probabilities = std::move(run.probabilities);
     s.validate.threshold = static_cast<float>(m.schema.outputs.threshold);
+    // A multilabel model's sliders: each finding's own threshold to start with.
+    s.validate.thresholds.assign(m.schema.outputs.thresholds.begin(), m.schema.outputs.thresholds.end());
 }
 
 //-----------------------------------------------------------------------------
@@ -88,21 +83,12 @@ void validate_images(AppState& s, const std::string& labels_name, const std::str
 void validate_recalibrate(AppState& s) {
     if (!s.model || s.validate.labels.empty()) return;
     Schema& schema = s.model->model.schema;
-    const std::string source = "this site's patients (" + s.validate.file_name + ")";
     const ValidateState& v = s.validate;
-    Conformal local = schema.outputs.regression()
-                          ? conformal_fit_intervals(v.probabilities, v.observed, kConformalLevels, source)
-                          : conformal_fit(v.probabilities, v.labels, schema.num_classes(), kConformalLevels, source);
-    local.local = true;
-    if (schema.outputs.regression()) {
-        Outputs fitted = schema.outputs;
-        fitted.conformal = local;
-        s.validate.local_coverage = conformal_interval_coverage(fitted, v.probabilities, v.observed);
-    } else {
-        std::vector<std::string> names;
-        for (const auto& c : schema.outputs.classes) names.push_back(c.name);
-        s.validate.local_coverage = conformal_coverage(local, v.probabilities, v.labels, names);
-    }
+    // The same fit for a file of patients and for labelled images (conformal/conformal.h).
+    Conformal local =
+        conformal_fit_site(schema.outputs, v.probabilities, v.labels, v.observed,
+                           std::string("this site's ") + (v.images ? "images (" : "patients (") + v.file_name + ")");
+    s.validate.local_coverage = conformal_site_coverage(schema.outputs, local, v.probabilities, v.labels, v.observed);
     host_keep_calibrator(s.model->model.sha256, json_dump(conformal_to_json(local)));
     schema.outputs.conformal = std::move(local);
     s.validate.recalibrated = true;
@@ -113,7 +99,7 @@ bool apply_local_calibrator(AppState& s, const std::string& calibrator_json) {
     auto j = json_parse(calibrator_json, "local calibrator", JsonLimits{1u << 20, 8});
     if (!j) return false;
     Schema& schema = s.model->model.schema;
-    auto c = conformal_from_json(*j, schema.outputs.classes.size(), "local calibrator");
+    auto c = conformal_from_json(*j, conformal_width(schema.outputs), "local calibrator");
     if (!c) return false;
     c->local = true;
     schema.outputs.conformal = std::move(*c);

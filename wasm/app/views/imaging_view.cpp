@@ -100,8 +100,8 @@ std::string image_summary(const ImageResult& r) {
     const std::string result =
         r.words.empty() ? r.label + ", probability " + pct(r.probabilities[static_cast<size_t>(r.predicted)]) + "."
                         : r.words;
-    return r.file + ": " + warned + result + " The heat map shows where the model looked for \"" + r.explained_label +
-           "\", not where disease is.";
+    return r.file + ": " + warned + result + (r.conformal.empty() ? "" : " " + r.conformal + ".") +
+           " The heat map shows where the model looked for \"" + r.explained_label + "\", not where disease is.";
 }
 
 namespace {
@@ -271,6 +271,7 @@ void draw_selected(AppState& s, ImageResult& r, float side) {
         ImGui::SameLine();
         ImGui::Text("(probability %s)", pct(r.probabilities[static_cast<size_t>(r.predicted)]).c_str());
     }
+    if (!r.conformal.empty()) ImGui::TextWrapped("%s", r.conformal.c_str());
     if (!r.modality.empty() || !r.body_part.empty() || !r.view.empty())
         ImGui::TextColored(kGrey, "%s%s%s", r.modality.c_str(), r.body_part.empty() ? "" : (", " + r.body_part).c_str(),
                            r.view.empty() ? "" : (", view " + r.view).c_str());

@@ -20,10 +20,16 @@ namespace ldx::app {
 //-----------------------------------------------------------------------------
 void draw_validate_images_intro(AppState& s) {
     const Schema& schema = s.model->model.schema;
-    if (schema.outputs.multilabel()) {  // nothing to open: no image is scored only to be turned away
+    if (schema.outputs.multilabel()) {
+        std::string findings;
+        for (const auto& c : schema.outputs.classes) findings += (findings.empty() ? "'" : "', '") + c.name;
         ImGui::TextWrapped(
-            "This page does not yet validate a multi-label model: `localdx evaluate --images` reports each "
-            "finding's figures from your labelled images.");
+            "Check this model on your own labelled images before relying on it. Choose the images (DICOM, PNG or "
+            "JPEG) together with one CSV file that names each image in the column 'image' and has one column per "
+            "finding (%s'), 1 when the image shows it and 0 when not. Each finding is measured as a question of its "
+            "own. Every image is scored on this device; nothing is sent.",
+            findings.c_str());
+        if (button("Open labelled images…")) host_open_labelled_images();
         return;
     }
     std::string classes;
@@ -44,7 +50,10 @@ void draw_validate_images_report(AppState& s) {
     ValidateState& v = s.validate;
     const Json& l = json_member(v.report, "localization");
     section("Where the heat maps point");
-    if (!l.is_object()) {
+    if (s.model->model.schema.outputs.multilabel()) {
+        ImGui::TextWrapped(
+            "The pointing game is made for a model of one finding; this model's maps are not scored here.");
+    } else if (!l.is_object()) {
         ImGui::TextWrapped(
             "The labels file gives no lesion box or point for the positive images: add them to see whether "
             "the heat maps point at the lesions.");
