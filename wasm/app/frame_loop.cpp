@@ -222,6 +222,10 @@ void app_start(const emscripten::val& font_u8) {
     glfwWindowHint(GLFW_CLIENT_API, GLFW_OPENGL_ES_API);
     glfwWindowHint(GLFW_CONTEXT_VERSION_MAJOR, 3);
     glfwWindowHint(GLFW_CONTEXT_VERSION_MINOR, 0);
+    // Dear ImGui draws with neither: without them the browser does not clear, keep and composite a
+    // depth and a stencil buffer for every frame (in software GL, on the page's frames' path).
+    glfwWindowHint(GLFW_DEPTH_BITS, 0);
+    glfwWindowHint(GLFW_STENCIL_BITS, 0);
     const CanvasSize size = canvas_size();
     window = glfwCreateWindow(size.w > 0 ? size.w : 1280, size.h > 0 ? size.h : 800, "LocalDx", nullptr, nullptr);
     glfwMakeContextCurrent(window);
