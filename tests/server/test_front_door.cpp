@@ -541,6 +541,13 @@ TEST(FrontDoor, TextFilesAreServedCompressedOnceAndFreshAfterAChange) {
     auto plain = raw.Get("/app.0123456789abcdef.js", {{"Accept-Encoding", "identity"}});
     EXPECT_EQ(plain->get_header_value("Content-Encoding"), "");
     EXPECT_EQ(plain->body, script);
+    EXPECT_EQ(first->get_header_value("Vary"), "Accept-Encoding");
+    // Kept in memory: a file of the same size and time is not read again.
+    const std::string file = web + "/app.0123456789abcdef.js";
+    const auto when = std::filesystem::last_write_time(file);
+    std::ofstream(file) << "//" << script.substr(2);
+    std::filesystem::last_write_time(file, when);
+    EXPECT_EQ(c.Get("/app.0123456789abcdef.js", br)->body, script);
     // Changed on disk (another size): compressed again.
     std::ofstream(web + "/app.0123456789abcdef.js") << script << "export const changed = 1;\n";
     EXPECT_EQ(c.Get("/app.0123456789abcdef.js", br)->body, script + "export const changed = 1;\n");
