@@ -150,6 +150,9 @@ void frame() {
     const double interval = io.WantTextInput ? kCaretInterval : kIdleInterval;
     const bool idle_redraw = s.frames_drawn > 0 && now - s.last_draw >= interval;  // none before the first frame
     if (s.frames_to_draw <= 0 && !dragging && !idle_redraw) return;
+    // Nothing to draw before the page's model or an error, whatever woke the loop (input, a resize,
+    // another message): the app may start while the model still downloads.
+    if (s.frames_drawn == 0 && !s.model && s.error.empty()) return;
     s.frames_to_draw = std::max(0, s.frames_to_draw - 1);
     s.last_draw = now;
     s.frames_drawn += 1;
