@@ -13,6 +13,7 @@
 #include <httplib.h>
 
 #include <cstdint>
+#include <filesystem>
 #include <optional>
 #include <span>
 #include <string>
@@ -77,6 +78,8 @@ void security_headers(const httplib::Request& req, httplib::Response& res, const
 // page checks a launch's iss against): none when there is no such file; a problem naming the file
 // and the entry when it is malformed (the server does not start).
 Result<std::vector<std::string>> ehr_origins_read(const std::string& web_dir);
+// A request path as a file inside the web folder, or nullopt when it could leave the folder.
+std::optional<std::filesystem::path> web_file(const std::string& web_dir, const std::string& path);
 // The size of what a GET of `path` answers with when it is a fixed resource (a bundle, a static
 // file); nullopt otherwise. For byte ranges, checked before the request is routed.
 std::optional<uint64_t> resource_size(HttpServer::State& s, const std::string& path);

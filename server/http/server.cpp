@@ -3,7 +3,7 @@
 //
 // Index of this file
 //   [SECTION] Start
-//   [SECTION] Checks before routing (headers, ranges, roles)
+//   [SECTION] Checks before routing (headers, ranges, roles; the web folder's text files compressed)
 //   [SECTION] Run and stop
 //
 // Where the rest lives: config.cpp (flags), state.h (what the process holds), ingest.h (group
@@ -279,6 +279,24 @@ Result<Ok> HttpServer::run() {
                 return httplib::Server::HandlerResponse::Handled;
             }
         }
+        // The web folder's text files, compressed once and kept (compressed_files.h); any other
+        // static file, or a client without Brotli, gets cpp-httplib's own handler.
+        if (!route && req.method == "GET" && req.ranges.empty() &&
+            accepts_brotli(req.get_header_value("Accept-Encoding")))
+            if (const auto file = web_file(s.cfg.web_dir, req.path))
+                if (auto compressed = s.compressed.get(*file)) {
+                    res.status = 200;
+                    res.set_header("Content-Encoding", "br");
+                    res.set_header("Vary", "Accept-Encoding");
+                    // A sized provider: cpp-httplib sends it as it is (it compresses only bodies and
+                    // chunked providers).
+                    std::shared_ptr<const std::string> body = std::move(compressed->body);
+                    res.set_content_provider(body->size(), compressed->content_type,
+                                             [body](size_t offset, size_t length, httplib::DataSink& sink) {
+                                                 return sink.write(body->data() + offset, length);
+                                             });
+                    return httplib::Server::HandlerResponse::Handled;
+                }
         return httplib::Server::HandlerResponse::Unhandled;
     });
     svr.set_post_routing_handler(

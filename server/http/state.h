@@ -20,6 +20,7 @@
 #include "bundle/crypto.h"
 #include "bundle/trust.h"
 #include "http/server.h"
+#include "http/compressed_files.h"
 #include "http/front.h"
 #include "http/ingest.h"
 #include "http/rate_limit.h"
@@ -45,6 +46,7 @@ struct HttpServer::State {
     std::unique_ptr<Ingest> ingest;
     std::unique_ptr<RateLimiter> limiter;
     RequestMetrics metrics;
+    CompressedFiles compressed;  // the web folder's text files, Brotli-compressed once
     std::unique_ptr<httplib::Server> http;
     FrontServer* front = nullptr;  // the same object as http when serving plain HTTP
     std::atomic<bool> ready{false};

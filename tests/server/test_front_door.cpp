@@ -22,6 +22,7 @@
 #include "base/text.h"
 #include "bundle/crypto.h"
 #include "fixture.h"
+#include "http/compressed_files.h"
 #include "http/request_head.h"
 #include "io/files.h"
 #include "raw_client.h"
@@ -499,6 +500,58 @@ TEST(FrontDoor, PathsStayInTheWebFolderAndErrorsAreNeverCachedAsImmutable) {
     auto bad_range = c.Get("/app.0123456789abcdef.js", httplib::Headers{{"Range", "bytes=9999-"}});
     EXPECT_EQ(bad_range->status, 416);
     EXPECT_EQ(bad_range->get_header_value("Cache-Control"), "no-store");
+}
+
+// The web folder's text files come Brotli-compressed to a client that accepts it (compressed once,
+// again when the file changes) with the same headers as any static file; other files, and other
+// clients, as before.
+TEST(FrontDoor, TextFilesAreServedCompressedOnceAndFreshAfterAChange) {
+    FRONT_ONLY();
+    EXPECT_TRUE(accepts_brotli("gzip, deflate, br"));
+    EXPECT_TRUE(accepts_brotli("BR;q=0.5"));
+    EXPECT_FALSE(accepts_brotli("gzip, br;q=0"));
+    EXPECT_FALSE(accepts_brotli("gzip, brotli"));
+    EXPECT_FALSE(accepts_brotli(""));
+    const std::string web = work_dir() + "/compressed-web";
+    std::filesystem::remove_all(web);
+    std::filesystem::create_directories(web);
+    std::string script;
+    for (int i = 0; i < 2000; ++i)
+        script += "export const v" + std::to_string(i) + " = " + std::to_string(i * 7) + ";\n";
+    std::ofstream(web + "/app.0123456789abcdef.js") << script;
+    std::ofstream(web + "/data.bin") << script;
+    Server s("compressed", {"--web", web});
+    ASSERT_TRUE(s.start());
+    auto raw = s.client();
+    raw.set_decompress(false);
+    const httplib::Headers br = {{"Accept-Encoding", "gzip, deflate, br"}};
+    auto first = raw.Get("/app.0123456789abcdef.js", br);
+    ASSERT_EQ(first->status, 200);
+    EXPECT_EQ(first->get_header_value("Content-Encoding"), "br");
+    EXPECT_EQ(first->get_header_value("Content-Type"), "text/javascript");
+    EXPECT_EQ(first->get_header_value("Cache-Control"), "public, max-age=31536000, immutable");
+    EXPECT_EQ(first->get_header_value("Cross-Origin-Embedder-Policy"), "require-corp");
+    EXPECT_LT(first->body.size(), script.size() / 4);
+    EXPECT_EQ(raw.Get("/app.0123456789abcdef.js", br)->body, first->body);
+    auto c = s.client();
+    auto decoded = c.Get("/app.0123456789abcdef.js", br);
+    EXPECT_EQ(decoded->body, script);
+    // A file that is not text, and a client without Brotli: cpp-httplib's handler, as before.
+    EXPECT_EQ(raw.Get("/data.bin", br)->get_header_value("Content-Encoding"), "");
+    auto plain = raw.Get("/app.0123456789abcdef.js", {{"Accept-Encoding", "identity"}});
+    EXPECT_EQ(plain->get_header_value("Content-Encoding"), "");
+    EXPECT_EQ(plain->body, script);
+    EXPECT_EQ(first->get_header_value("Vary"), "Accept-Encoding");
+    // Kept in memory: a file of the same size and time is not read again.
+    const std::string file = web + "/app.0123456789abcdef.js";
+    const auto when = std::filesystem::last_write_time(file);
+    std::ofstream(file) << "//" << script.substr(2);
+    std::filesystem::last_write_time(file, when);
+    EXPECT_EQ(c.Get("/app.0123456789abcdef.js", br)->body, script);
+    // Changed on disk (another size): compressed again.
+    std::ofstream(web + "/app.0123456789abcdef.js") << script << "export const changed = 1;\n";
+    EXPECT_EQ(c.Get("/app.0123456789abcdef.js", br)->body, script + "export const changed = 1;\n");
+    EXPECT_EQ(c.Get("/missing.js", br)->status, 404);
 }
 
 // The page may reach, and be framed by, the EHRs the site lists in its ehr.json (the list the page

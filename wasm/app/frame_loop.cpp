@@ -150,6 +150,9 @@ void frame() {
     const double interval = io.WantTextInput ? kCaretInterval : kIdleInterval;
     const bool idle_redraw = s.frames_drawn > 0 && now - s.last_draw >= interval;  // none before the first frame
     if (s.frames_to_draw <= 0 && !dragging && !idle_redraw) return;
+    // Nothing to draw before the page's model or an error, whatever woke the loop (input, a resize,
+    // another message): the app may start while the model still downloads.
+    if (s.frames_drawn == 0 && !s.model && s.error.empty()) return;
     s.frames_to_draw = std::max(0, s.frames_to_draw - 1);
     s.last_draw = now;
     s.frames_drawn += 1;
@@ -222,6 +225,10 @@ void app_start(const emscripten::val& font_u8) {
     glfwWindowHint(GLFW_CLIENT_API, GLFW_OPENGL_ES_API);
     glfwWindowHint(GLFW_CONTEXT_VERSION_MAJOR, 3);
     glfwWindowHint(GLFW_CONTEXT_VERSION_MINOR, 0);
+    // Dear ImGui draws with neither: without them the browser does not clear, keep and composite a
+    // depth and a stencil buffer for every frame (in software GL, on the page's frames' path).
+    glfwWindowHint(GLFW_DEPTH_BITS, 0);
+    glfwWindowHint(GLFW_STENCIL_BITS, 0);
     const CanvasSize size = canvas_size();
     window = glfwCreateWindow(size.w > 0 ? size.w : 1280, size.h > 0 ? size.h : 800, "LocalDx", nullptr, nullptr);
     glfwMakeContextCurrent(window);
