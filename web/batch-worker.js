@@ -259,7 +259,7 @@ const EIGHT_BIT = { RGBA: [0, 1, 2, false], RGBX: [0, 1, 2, true], BGRA: [2, 1, 
 async function framePixels(frame) {
   const order = EIGHT_BIT[frame.format];
   if (!order) return null;
-  const width = frame.codedWidth, height = frame.codedHeight;
+  const { width, height } = frame.visibleRect;  // what copyTo copies by default
   const raw = new Uint8Array(frame.allocationSize());
   const [{ offset, stride }] = await frame.copyTo(raw);
   // Already the core's order, rows packed: as it is (the core reads no alpha).
@@ -347,6 +347,15 @@ async function imageTensor({ blob }) {
   }
 }
 
+// One ONNX Runtime run at a time: an image's deletion curve may still be running when the next
+// image (or a "Map of" choice) asks for its map.
+let onnxTurn = Promise.resolve();
+function runInTurn(feeds) {
+  const run = onnxTurn.then(() => session.run(feeds));
+  onnxTurn = run.catch(() => {});
+  return run;
+}
+
 // `shown(result, display)`: called once the image and its map are known, before the deletion
 // curve's runs (its result says "pending"), so that the page shows them at once.
 async function scoreImage({ blob, explained = -1, frame = 0 }, shown = null) {
@@ -365,7 +374,7 @@ async function scoreImage({ blob, explained = -1, frame = 0 }, shown = null) {
     while (answered(job.pending()) > 0) {
       const x = answered(job.inputs(per));
       const n = x.length / (channels * height * width);
-      const out = await session.run({ [name]: new ortFor.Tensor('float32', x, [n, channels, height, width]) });
+      const out = await runInTurn({ [name]: new ortFor.Tensor('float32', x, [n, channels, height, width]) });
       const map = first && im.map.kind === 'cam' ? out[im.map.output].data : new Float32Array(0);
       const given = JSON.parse(job.give(out[im.probabilities.output].data, map, explained));
       if (!given.ok) return { result: given };

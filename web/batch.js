@@ -145,8 +145,8 @@ function showImageResult(index, name, reply) {
 // and its map as soon as the worker has them, its deletion curve when its runs are done.
 async function scoredImage(f, index, at, options) {
   const t0 = performance.now();
-  let shown = 0, reply;
-  const early = (data) => { showImageResult(index, f.name, data); shown = performance.now() - t0; };
+  let shown = false, msShown = 0, reply;
+  const early = (data) => { showImageResult(index, f.name, data); shown = true; msShown = performance.now() - t0; };
   try {
     reply = await callWorker({ type: 'image', blob: f, ...options, early: true }, [], early);
   } catch (e) {
@@ -155,7 +155,7 @@ async function scoredImage(f, index, at, options) {
   if (!shown) showImageResult(index, f.name, reply);
   else if (reply.result && reply.result.ok) page.M.appSetImageCurve(at, f.name, JSON.stringify(reply.result));
   else showImageResult(at, f.name, reply);  // the curve's runs failed: the reason replaces the result
-  return { ...reply, msShown: shown };
+  return { ...reply, msShown };
 }
 
 // Image `index` scored again: frame `frame` of a multi-frame DICOM file, the map of class `cls`

@@ -76,13 +76,20 @@ bool accepts_brotli(std::string_view accept_encoding) {
 std::optional<CompressedFile> CompressedFiles::get(const std::filesystem::path& file) {
     std::string type = text_type(file);
     if (type.empty()) return std::nullopt;
-    std::error_code ec;
-    if (!std::filesystem::is_regular_file(file, ec)) return std::nullopt;
-    const uint64_t size = std::filesystem::file_size(file, ec);
-    if (ec || size > kMaxBytes) return std::nullopt;
-    const auto time = std::filesystem::last_write_time(file, ec);
-    if (ec) return std::nullopt;
     const std::string key = file.string();
+    // A file gone, grown past the limit or unreadable is forgotten: a deploy's renamed (content
+    // hashed) files do not stay in memory.
+    const auto forget = [&] {
+        std::lock_guard lock(mu_);
+        entries_.erase(key);
+        return std::nullopt;
+    };
+    std::error_code ec;
+    if (!std::filesystem::is_regular_file(file, ec)) return forget();
+    const uint64_t size = std::filesystem::file_size(file, ec);
+    if (ec || size > kMaxBytes) return forget();
+    const auto time = std::filesystem::last_write_time(file, ec);
+    if (ec) return forget();
     {
         std::lock_guard lock(mu_);
         const auto hit = entries_.find(key);

@@ -47,6 +47,9 @@ void security_headers(const httplib::Request& req, httplib::Response& res,
     res.set_header("Cross-Origin-Resource-Policy", "same-origin");
     res.set_header("X-Content-Type-Options", "nosniff");
     res.set_header("Referrer-Policy", "no-referrer");
+    // A static text file may be sent compressed or not, by the request's Accept-Encoding: a shared
+    // cache must keep the two apart.
+    if (route_of(req.path) == "static" && !res.has_header("Vary")) res.set_header("Vary", "Accept-Encoding");
     // Only a successful answer may be kept: an error for an asset's address must not stick for a
     // year. A 304 carries no Cache-Control, so the stored answer keeps its own.
     const bool success = res.status >= 200 && res.status < 300;

@@ -280,14 +280,16 @@ Result<Ok> HttpServer::run() {
             }
         }
         // The web folder's text files, compressed once and kept (compressed_files.h); any other
-        // static file, or a client without Brotli, gets cpp-httplib's own handler.
-        if (!route && req.method == "GET" && req.ranges.empty() &&
+        // static file, a range, or a client without Brotli gets cpp-httplib's own handler, told
+        // the client accepts no encoding: it would otherwise compress the file again on every
+        // request at its slowest setting (a HEAD, "br;q=0", a range of a compressed whole).
+        if (route) return httplib::Server::HandlerResponse::Unhandled;
+        if ((req.method == "GET" || req.method == "HEAD") && req.ranges.empty() &&
             accepts_brotli(req.get_header_value("Accept-Encoding")))
             if (const auto file = web_file(s.cfg.web_dir, req.path))
                 if (auto compressed = s.compressed.get(*file)) {
                     res.status = 200;
                     res.set_header("Content-Encoding", "br");
-                    res.set_header("Vary", "Accept-Encoding");
                     // A sized provider: cpp-httplib sends it as it is (it compresses only bodies and
                     // chunked providers).
                     std::shared_ptr<const std::string> body = std::move(compressed->body);
@@ -297,6 +299,7 @@ Result<Ok> HttpServer::run() {
                                              });
                     return httplib::Server::HandlerResponse::Handled;
                 }
+        const_cast<httplib::Request&>(req).headers.erase("Accept-Encoding");
         return httplib::Server::HandlerResponse::Unhandled;
     });
     svr.set_post_routing_handler(

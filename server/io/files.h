@@ -29,7 +29,7 @@ Result<Ok> file_write_atomic(const std::string& path, std::string_view data, uns
 // temporary name in the folder and flushed first, then all renamed into place. A failure before
 // the renames replaces none of them and removes the temporary files; a process killed while
 // writing leaves only hidden temporary files (".name.tmp-N"), never a half-written file, and the
-// set can be left mixed only by a kill in the moment of the renames themselves.
+// set can be left mixed only by a kill, or a failed rename, in the moment of the renames themselves.
 Result<Ok> files_write_atomic(const std::string& dir, std::span<const std::pair<std::string, std::string>> files,
                               unsigned mode = 0644);
 bool file_exists(const std::string& path);

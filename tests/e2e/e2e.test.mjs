@@ -401,9 +401,10 @@ test('the UI draws on demand: nothing before the model, an idle page redraws at 
   await page.goto(`${server.base}/#model=pima-diabetes`, { waitUntil: 'commit' });
   await page.waitForFunction(() => window.localdx);  // page.js has run; the model takes seconds more
   // Until the model is ready the page's own text shows through the (still transparent) canvas.
+  // (Counted by the app when the model arrives: the page may be ready before this test looks.)
   const atReady = await page.evaluate(async () => {
     await window.localdx.ready;
-    return { frames: window.localdx.framesDrawn(), splash: document.getElementById('splash').textContent };
+    return { frames: window.localdx.viewState().frames_before_model, splash: document.getElementById('splash').textContent };
   });
   assert.equal(atReady.frames, 0, 'no frame is drawn before the model is ready');
   assert.match(atReady.splash, /Loading LocalDx/);

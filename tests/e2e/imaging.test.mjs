@@ -10,6 +10,7 @@
 //   [SECTION] Privacy audit and offline
 //   [SECTION] WebGPU (Chromium's software adapter): chosen only when the address asks for it
 //   [SECTION] The Validate view at 1280 x 800: the mouse wheel, and a site recalibration kept on the device
+//   (and a multi-label model validated per finding)
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync, writeFileSync, mkdirSync, readdirSync, copyFileSync, existsSync } from 'node:fs';
@@ -657,5 +658,46 @@ test('imaging validation at 1280 x 800: the mouse wheel scrolls the Validate vie
   assert.match(await page.textContent('#live'), band);
   // Nothing of the calibration (or the labels) was sent: no request but GETs of the page's own files.
   assert.deepEqual(requests.slice(before).filter((r) => !r.startsWith('GET ' + server.base)), []);
+  await ctx.close();
+});
+
+test('imaging multi-label validation: the demo\'s 40 labelled test images give each finding\'s figures and the macro mean of `localdx evaluate --images` to 1e-9; the finding chooser shows each one', async () => {
+  const dir = path.join(env.demo, 'train', 'multilabel-demo');
+  const mlBundle = path.join(env.demo, 'bundles', 'multilabel-demo-1.ldxb');
+  const findings = JSON.parse(readFileSync(path.join(dir, 'schema.json'), 'utf8')).outputs.findings;
+  assert.ok([200, 201].includes((await publish(server.base, mlBundle)).status));  // 200: published by an earlier test
+  const folder = path.join(dir, 'test');
+  const files = readdirSync(folder).filter((f) => f.endsWith('.png') || f === 'labels.csv').map((f) => path.join(folder, f));
+  const ctx = await browser.newContext({ viewport: { width: 1280, height: 1400 } });
+  const requests = [];
+  ctx.on('request', (req) => requests.push(req.method() + ' ' + req.url()));
+  const { page } = await openApp(browser, server.base, { model: 'multilabel-demo', context: ctx });
+  await page.evaluate(() => window.localdx.selectTab(4));
+  await page.waitForTimeout(300);
+  const before = requests.length;
+  const chooser = await chooseFileWith(page, ['validate', 'open_button']);
+  await chooser.setFiles(files);
+  await page.waitForFunction(() => window.localdx.imageValidation() !== null, null, { timeout: 300000 });
+  const run = await page.evaluate(() => window.localdx.imageValidation());
+  assert.equal(run.ok, true, JSON.stringify(run.problems));
+  assert.equal(run.report.metrics.kind, 'multilabel');
+  assert.deepEqual(Object.keys(run.report.metrics.findings).sort(), findings.map((f) => f.name).sort());
+  // The page's outputs through the CLI: every finding's figures and intervals, and the macro mean.
+  writeFileSync(path.join(work, 'multilabel-outputs.json'), run.outputs);
+  const cli = JSON.parse(execFileSync(env.cli, ['evaluate', '--bundle', mlBundle, '--trust', trust, '--images', folder,
+    '--labels', path.join(folder, 'labels.csv'), '--outputs', path.join(work, 'multilabel-outputs.json'), '--format', 'json'], { encoding: 'utf8' }));
+  assert.equal(run.report.data.scored, cli.data.scored);
+  const n = sameFigures(run.report.metrics, cli.metrics, 'metrics');
+  assert.ok(n > 100 * findings.length, `${n} figures compared`);
+  // The finding chooser (a button per finding in the accessibility tree): each finding's figures in turn.
+  for (let k = findings.length - 1; k >= 0; k--) {
+    await page.getByRole('button', { name: findings[k].label, exact: true }).press('Enter');
+    await page.waitForFunction((k) => window.localdx.viewState().validate.finding === k, k, { timeout: 10000 });
+    await page.waitForFunction((label) => document.getElementById('a11y').textContent.includes('How the model does on ' + label), findings[k].label, { timeout: 10000 });
+  }
+  await page.screenshot({ path: path.join(env.shots, 'validate-multilabel.png') });
+  assert.deepEqual(requests.slice(before).filter((r) => !r.startsWith('GET ' + server.base)), [], 'nothing but GETs of the page\'s own files');
+  const macro = run.report.metrics.macro.auc_roc.value;
+  console.log(`# multi-label validation: ${n} figures equal to the CLI's; macro AUC ${macro.toFixed(4)}`);
   await ctx.close();
 });

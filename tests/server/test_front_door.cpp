@@ -542,6 +542,22 @@ TEST(FrontDoor, TextFilesAreServedCompressedOnceAndFreshAfterAChange) {
     EXPECT_EQ(plain->get_header_value("Content-Encoding"), "");
     EXPECT_EQ(plain->body, script);
     EXPECT_EQ(first->get_header_value("Vary"), "Accept-Encoding");
+    EXPECT_EQ(plain->get_header_value("Vary"), "Accept-Encoding");
+    // A HEAD gets the kept answer's headers; a client whose "br" has no weight, or one that asks
+    // for a range, gets the file as it is (never compressed again per request): the range's bytes
+    // are the file's own.
+    auto head = raw.Head("/app.0123456789abcdef.js", br);
+    EXPECT_EQ(head->status, 200);
+    EXPECT_EQ(head->get_header_value("Content-Encoding"), "br");
+    EXPECT_EQ(head->get_header_value("Content-Length"), std::to_string(first->body.size()));
+    EXPECT_TRUE(head->body.empty());
+    auto refused = raw.Get("/app.0123456789abcdef.js", {{"Accept-Encoding", "gzip;q=0, br;q=0"}});
+    EXPECT_EQ(refused->get_header_value("Content-Encoding"), "");
+    EXPECT_EQ(refused->body, script);
+    auto ranged = raw.Get("/app.0123456789abcdef.js", {{"Accept-Encoding", "gzip, br"}, {"Range", "bytes=10-99"}});
+    EXPECT_EQ(ranged->status, 206);
+    EXPECT_EQ(ranged->get_header_value("Content-Encoding"), "");
+    EXPECT_EQ(ranged->body, script.substr(10, 90));
     // Kept in memory: a file of the same size and time is not read again.
     const std::string file = web + "/app.0123456789abcdef.js";
     const auto when = std::filesystem::last_write_time(file);

@@ -298,6 +298,7 @@ struct AppState {
     int frames_to_draw = 0;           // frames still to draw after the last event (frame_loop.cpp)
     double last_draw = -1;            // when the last frame was drawn (seconds)
     long frames_drawn = 0;            // for the e2e test of drawing on demand
+    long frames_before_model = -1;    // frames drawn when the first model (or an error) arrived
     long frames_rendered = 0;         // of those, the frames that drew into the canvas (not the same as the last)
     long textures_made = 0;           // GL textures made (imaging_view.cpp): a name may come back with other pixels
     std::vector<unsigned char> last_rendered;  // what the last rendered frame drew (frame_loop.cpp, same_as_last)

@@ -31,6 +31,7 @@ void app_set_model(const CoreModel& m, const std::string& status_json) {
     // exist: ImGui would then bring forward whichever tab it finds, so the first (Patient or
     // Image) is opened instead.
     if (s.model && s.model->model.imaging.has_value() != m.shared()->model.imaging.has_value()) s.select_tab = 0;
+    if (s.frames_before_model < 0) s.frames_before_model = s.frames_drawn;
     s.model = m.shared();
     s.info = core_model_info(*s.model);
     s.bundle_status = parse_or_null(status_json);
@@ -94,7 +95,11 @@ void app_set_image_curve(double index, const std::string& file, const std::strin
     if (!(index >= 0 && index < static_cast<double>(s.imaging.images.size()))) return;
     ImageResult& r = s.imaging.images[static_cast<size_t>(index)];
     ImageResult done = image_result_from_json(file, parse_or_null(result_json));
-    if (!r.ok || !done.ok || r.file != file) return;
+    // Only onto the map it belongs to: a "Map of" or "Frame" choice made meanwhile shows another
+    // map at the same index, and an earlier job's curve must not be drawn under it.
+    if (!r.ok || !done.ok || r.file != file || done.explained != r.explained || done.frame != r.frame ||
+        !r.ranked.empty())
+        return;
     r.ranked = std::move(done.ranked);
     r.random = std::move(done.random);
     r.ranked_area = done.ranked_area;
@@ -234,7 +239,10 @@ std::string app_form_record() { return json_dump(form_record(state())); }
 std::string app_view_state() {
     const AppState& s = state();
     const char* result = !s.result ? "none" : !s.result->ok ? "refused" : s.result_stale ? "stale" : "current";
-    Json view{{"result", result}, {"problems", s.live_problems}, {"form_scroll", s.form_scroll}};
+    Json view{{"result", result},
+              {"problems", s.live_problems},
+              {"form_scroll", s.form_scroll},
+              {"frames_before_model", s.frames_before_model}};
     // A result on screen not yet cross-checked by ONNX Runtime (it is still starting).
     view["being_checked"] = s.result && s.result->ok && s.result->check.pending;
     // What the form says of the chart, per field: the note shown under it (views/patient_chart.cpp, chart_note).

@@ -92,6 +92,9 @@ void validate_recalibrate(AppState& s) {
     host_keep_calibrator(s.model->model.sha256, json_dump(conformal_to_json(local)));
     schema.outputs.conformal = std::move(local);
     s.validate.recalibrated = true;
+    // The images already listed say their bands by the calibration now in force.
+    for (ImageResult& r : s.imaging.images)
+        if (r.ok) r.conformal = conformal_words(schema, r.probabilities);
 }
 
 bool apply_local_calibrator(AppState& s, const std::string& calibrator_json) {

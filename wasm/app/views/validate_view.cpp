@@ -148,7 +148,14 @@ void draw_validation_conformal(AppState& s, const Schema& schema, const Json& co
         a11y::table_end();
         ImGui::EndTable();
     };
-    if (cov.is_object()) {
+    if (cov.is_object() && s.local_calibration && !v.recalibrated) {
+        // The calibrator in force is the one kept on this device, not the bundle's.
+        ImGui::TextWrapped(
+            "The prediction %s calibrated earlier on this site's %s (kept on this device): coverage "
+            "below the confidence means these %s differ from those.",
+            what, who, who);
+        table("kept coverage", cov);
+    } else if (cov.is_object()) {
         ImGui::TextWrapped(
             "The bundle's prediction %s (calibrated at training): coverage below the confidence "
             "means these %s differ from the training %s.",
