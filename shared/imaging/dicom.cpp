@@ -198,6 +198,51 @@ bool is_jpeg2000(E_TransferSyntax x) {
            x == EXS_JPEG2000Multicomponent;
 }
 
+// Before DCMTK's JPEG decoder sees a stream, it walks the first fragment's markers for the
+// sample precision (DJCodecDecoder::scanJpegDataForBitDepth), and a TEM marker (FF 01) there
+// never moves it on: the walk would spin for ever on a crafted file. The same walk, here, finds
+// that marker first. True if the walk would stop (at a frame header, an unknown marker or the end).
+bool jpeg_marker_walk_ends(const uint8_t* data, size_t length) {
+    size_t at = 0;
+    const auto word = [&](size_t i) { return static_cast<unsigned>(data[i] << 8 | data[i + 1]); };
+    while (at + 4 < length) {
+        const unsigned m = word(at);
+        if (m == 0xff01) return false;  // TEM: the walk stays here
+        if (m >= 0xffc0 && m <= 0xffcf && m != 0xffc4 && m != 0xffc8 && m != 0xffcc) return true;  // SOF
+        if ((m >= 0xffd0 && m <= 0xffd9)) at += 2;                                                 // RSTn, SOI, EOI
+        else if (m == 0xffff) at += 1;                                                             // fill byte
+        else if (m >= 0xffc4) at += word(at + 2) + 2;                                    // a segment with its length
+        else if (data[at] == 0xff && data[at + 1] > 2 && data[at + 1] <= 0xbf) at += 2;  // reserved
+        else return true;                                                                // not a marker: the walk stops
+    }
+    return true;
+}
+
+bool is_dcmjpeg(E_TransferSyntax x) {
+    return x == EXS_JPEGProcess1 || x == EXS_JPEGProcess2_4 || x == EXS_JPEGProcess3_5 || x == EXS_JPEGProcess6_8 ||
+           x == EXS_JPEGProcess7_9 || x == EXS_JPEGProcess10_12 || x == EXS_JPEGProcess11_13 ||
+           x == EXS_JPEGProcess14 || x == EXS_JPEGProcess15 || x == EXS_JPEGProcess16_18 || x == EXS_JPEGProcess17_19 ||
+           x == EXS_JPEGProcess20_22 || x == EXS_JPEGProcess21_23 || x == EXS_JPEGProcess24_26 ||
+           x == EXS_JPEGProcess25_27 || x == EXS_JPEGProcess28 || x == EXS_JPEGProcess29 || x == EXS_JPEGProcess14SV1;
+}
+
+// The first fragment (after the offset table), as DCMTK's JPEG decoder walks it.
+bool jpeg_first_fragment_walk_ends(DcmDataset& ds) {
+    DcmElement* element = nullptr;
+    DcmPixelSequence* sequence = nullptr;
+    if (ds.findAndGetElement(DCM_PixelData, element).bad() || !element ||
+        static_cast<DcmPixelData*>(element)
+            ->getEncapsulatedRepresentation(ds.getOriginalXfer(), nullptr, sequence)
+            .bad() ||
+        !sequence || sequence->card() < 2)
+        return true;  // DCMTK refuses these itself
+    DcmPixelItem* item = nullptr;
+    Uint8* data = nullptr;
+    if (sequence->getItem(item, 1).bad() || !item || item->getLength() == 0 || item->getUint8Array(data).bad() || !data)
+        return true;
+    return jpeg_marker_walk_ends(data, item->getLength());
+}
+
 // Decompresses the pixel data in place (JPEG 2000 is decoded frame by frame, below); names the
 // transfer syntax it cannot decode.
 Result<Ok> decompress(DcmDataset& ds) {
@@ -205,6 +250,9 @@ Result<Ok> decompress(DcmDataset& ds) {
     if (!original.isEncapsulated()) return Ok{};
     const std::string name = original.getXferName();
     if (is_jpeg2000(original.getXfer())) return Ok{};
+    if (is_dcmjpeg(original.getXfer()) && !jpeg_first_fragment_walk_ends(ds))
+        return unsupported("its pixels are compressed as " + name +
+                           " with a marker (TEM, FF 01) before the frame header, which this device does not decode");
     if (ds.chooseRepresentation(EXS_LittleEndianExplicit, nullptr).bad() || !ds.canWriteXfer(EXS_LittleEndianExplicit))
         return unsupported("its pixels are compressed as " + name +
                            ", which this device does not decode, or are damaged");

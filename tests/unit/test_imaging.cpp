@@ -284,6 +284,20 @@ TEST(Imaging, DicomJpeg2000LosslessEqualsTheUncompressedFile) {
 
 // Deflated files: the data set after the meta header is inflated (zlib, natively and in the
 // browser alike); one that ends early, or would inflate past the limit, is refused with the reason.
+// DCMTK's JPEG decoder walks the first fragment's markers for the precision and never moves past
+// a TEM marker (FF 01): a crafted file would hang the page or the CLI. pydicom's baseline JPEG
+// file decodes; the same file with its first marker after SOI turned into TEM is refused at once.
+TEST(Imaging, DicomJpegWithATemMarkerBeforeTheFrameIsRefusedNotAHang) {
+    std::string bytes = pydicom_file("SC_rgb_jpeg_dcmtk");
+    ASSERT_TRUE(dicom_decode(bytes).ok());
+    const size_t soi = bytes.find("\xFF\xD8\xFF");
+    ASSERT_NE(soi, std::string::npos);
+    bytes[soi + 3] = '\x01';
+    auto tem = dicom_decode(bytes);
+    ASSERT_FALSE(tem.ok());
+    EXPECT_NE(tem.error().message.find("TEM"), std::string::npos) << tem.error().message;
+}
+
 TEST(Imaging, DicomDeflatedIsInflatedOrRefusedWithAReason) {
     const std::string file = pydicom_file("image_dfl");
     auto whole = dicom_decode(file);
