@@ -7,6 +7,8 @@
 
 #include <brotli/encode.h>
 
+#include "base/text.h"
+
 #include <cctype>
 #include <fstream>
 #include <iterator>
@@ -18,27 +20,13 @@ namespace ldx {
 // [SECTION] Accept-Encoding
 //-----------------------------------------------------------------------------
 namespace {
-std::string_view trimmed(std::string_view s) {
-    while (!s.empty() && std::isspace(static_cast<unsigned char>(s.front()))) s.remove_prefix(1);
-    while (!s.empty() && std::isspace(static_cast<unsigned char>(s.back()))) s.remove_suffix(1);
-    return s;
-}
-
-bool equal_nocase(std::string_view a, std::string_view b) {
-    if (a.size() != b.size()) return false;
-    for (size_t i = 0; i < a.size(); ++i)
-        if (std::tolower(static_cast<unsigned char>(a[i])) != std::tolower(static_cast<unsigned char>(b[i])))
-            return false;
-    return true;
-}
-
 // A weight of zero: "q=0", "q=0.", "q=0.0", "q=0.00", "q=0.000" (RFC 9110, 12.4.2).
 bool zero_weight(std::string_view params) {
     for (size_t at = 0; at <= params.size();) {
         const size_t end = std::min(params.find(';', at), params.size());
-        const std::string_view p = trimmed(params.substr(at, end - at));
+        const std::string_view p = trim_blanks(params.substr(at, end - at));
         if (p.size() >= 2 && (p[0] == 'q' || p[0] == 'Q') && p[1] == '=') {
-            const std::string_view v = trimmed(p.substr(2));
+            const std::string_view v = trim_blanks(p.substr(2));
             return !v.empty() && v[0] == '0' && v.find_first_not_of("0.", 1) == std::string_view::npos;
         }
         at = end + 1;
@@ -46,14 +34,11 @@ bool zero_weight(std::string_view params) {
     return false;
 }
 
-// The Content-Type the static file handler gives these extensions (routes_files.cpp), for the
-// text files served compressed; empty for any other file.
+// The Content-Type of a text file served compressed (kWebTypes); empty for any other file.
 std::string text_type(const std::filesystem::path& file) {
     const std::string ext = file.extension().string();
-    if (ext == ".js" || ext == ".mjs") return "text/javascript";
-    if (ext == ".json") return "application/json";
-    if (ext == ".html") return "text/html";
-    if (ext == ".css") return "text/css";
+    for (const WebType& t : kWebTypes)
+        if (t.text && !ext.empty() && ext.substr(1) == t.extension) return t.type;
     return "";
 }
 }  // namespace
@@ -63,7 +48,7 @@ bool accepts_brotli(std::string_view accept_encoding) {
         const size_t end = std::min(accept_encoding.find(',', at), accept_encoding.size());
         const std::string_view item = accept_encoding.substr(at, end - at);
         const size_t semi = item.find(';');
-        if (equal_nocase(trimmed(item.substr(0, semi)), "br"))
+        if (equal_ignoring_case(trim_blanks(item.substr(0, semi)), "br"))
             return semi == std::string_view::npos || !zero_weight(item.substr(semi + 1));
         at = end + 1;
     }

@@ -23,6 +23,23 @@ namespace ldx {
 //-----------------------------------------------------------------------------
 // [SECTION] CompressedFiles
 //-----------------------------------------------------------------------------
+// The web folder's file types whose Content-Type is set here (the static file handler's mapping,
+// routes_files.cpp, and the compressed answers both read this table); `text`: served compressed.
+struct WebType {
+    const char* extension;
+    const char* type;
+    bool text;
+};
+inline constexpr WebType kWebTypes[] = {
+    {"js", "text/javascript", true},
+    {"mjs", "text/javascript", true},
+    {"json", "application/json", true},
+    {"html", "text/html", true},
+    {"css", "text/css", true},
+    {"wasm", "application/wasm", false},
+    {"webmanifest", "application/manifest+json", false},
+};
+
 // A compressed answer: the bytes (Content-Encoding: br) and the file's Content-Type.
 struct CompressedFile {
     std::shared_ptr<const std::string> body;

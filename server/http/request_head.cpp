@@ -6,6 +6,8 @@
 //   [SECTION] Networks
 #include "http/request_head.h"
 
+#include "base/text.h"
+
 #include <arpa/inet.h>
 
 #include <algorithm>
@@ -74,14 +76,6 @@ bool is_tchar(unsigned char c) {  // RFC 9110 token characters
     return std::strchr("!#$%&'*+-.^_`|~", c) != nullptr && c != 0;
 }
 
-bool equals_ci(std::string_view a, std::string_view b) {
-    if (a.size() != b.size()) return false;
-    for (size_t i = 0; i < a.size(); ++i)
-        if (std::tolower(static_cast<unsigned char>(a[i])) != std::tolower(static_cast<unsigned char>(b[i])))
-            return false;
-    return true;
-}
-
 std::string_view trim(std::string_view v) {
     while (!v.empty() && (v.front() == ' ' || v.front() == '\t')) v.remove_prefix(1);
     while (!v.empty() && (v.back() == ' ' || v.back() == '\t')) v.remove_suffix(1);
@@ -136,17 +130,17 @@ HeadScan parse_lines(std::string_view head, const HeadLimits& limits) {
         const std::string_view name = h.substr(0, colon), value = trim(h.substr(colon + 1));
         for (unsigned char c : name)
             if (!is_tchar(c)) return refused(400, "bad_header", "a header name holds a character names may not have");
-        if (equals_ci(name, "Content-Length")) {
+        if (equal_ignoring_case(name, "Content-Length")) {
             if (has_length) return refused(400, "bad_framing", "a request has one Content-Length");
             if (value.empty() || value.size() > 19 || value.find_first_not_of("0123456789") != std::string_view::npos)
                 return refused(400, "bad_framing", "Content-Length must be a number of bytes");
             has_length = true;
             for (char c : value) length = length * 10 + static_cast<uint64_t>(c - '0');
-        } else if (equals_ci(name, "Transfer-Encoding")) {
+        } else if (equal_ignoring_case(name, "Transfer-Encoding")) {
             chunked = true;
-        } else if (equals_ci(name, "Content-Encoding")) {
+        } else if (equal_ignoring_case(name, "Content-Encoding")) {
             encoded = true;
-        } else if (equals_ci(name, "X-Real-IP") && ++real_ips == 1) {
+        } else if (equal_ignoring_case(name, "X-Real-IP") && ++real_ips == 1) {
             out.real_ip = std::string(value);
         }
     }

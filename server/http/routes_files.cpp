@@ -145,11 +145,7 @@ void routes_files(HttpServer::State& s, RouteRegistrar& routes) {
     });
     if (!s.cfg.web_dir.empty()) {
         routes.svr.set_mount_point("/", s.cfg.web_dir);
-        routes.svr.set_file_extension_and_mimetype_mapping("mjs", "text/javascript");
-        routes.svr.set_file_extension_and_mimetype_mapping("js", "text/javascript");
-        routes.svr.set_file_extension_and_mimetype_mapping("wasm", "application/wasm");
-        routes.svr.set_file_extension_and_mimetype_mapping("webmanifest", "application/manifest+json");
-        routes.svr.set_file_extension_and_mimetype_mapping("json", "application/json");
+        for (const WebType& t : kWebTypes) routes.svr.set_file_extension_and_mimetype_mapping(t.extension, t.type);
     }
     // The trust root the app ships with (public keys only).
     routes.add("GET", "/api/v1/trust", [&s](const httplib::Request&, httplib::Response& res) {

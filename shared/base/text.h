@@ -24,6 +24,10 @@ long utf8_next(std::string_view text, size_t& i);
 // ASCII letters lowered, for names a person types compared without case ("Yes" is "yes").
 std::string ascii_lower(std::string_view text);
 
+// True when the two are equal with ASCII letters compared without case (an HTTP header's name or
+// token: "Content-Length" is "content-length").
+bool equal_ignoring_case(std::string_view a, std::string_view b);
+
 // Without the spaces and tabs around it, nor a carriage return at its end (a cell of a CSV file
 // written on Windows).
 std::string_view trim_blanks(std::string_view text);

@@ -107,6 +107,16 @@ TEST(Text, NamesComparedWithoutCaseOrBlanks) {
     EXPECT_EQ(trim_blanks("  "), "");
 }
 
+// Header names and tokens: equal without ASCII case, and nothing else (sizes, letters beyond ASCII).
+TEST(Text, HeaderNamesComparedWithoutAsciiCase) {
+    EXPECT_TRUE(equal_ignoring_case("Content-Length", "content-LENGTH"));
+    EXPECT_TRUE(equal_ignoring_case("", ""));
+    EXPECT_FALSE(equal_ignoring_case("br", "brotli"));
+    EXPECT_FALSE(equal_ignoring_case("Content-Length", "Content_Length"));
+    EXPECT_FALSE(equal_ignoring_case("\xc3\x89", "\xc3\xa9"));  // É and é: not ASCII letters
+    EXPECT_FALSE(equal_ignoring_case("@", "`"));                // 0x40 and 0x60 differ by the case bit
+}
+
 TEST(Text, PrintableAndValidUtf8) {
     EXPECT_EQ(printable("glu\x1b[31mcose"), "glu?[31mcose");  // a terminal escape
     EXPECT_EQ(printable("\xff"
