@@ -398,16 +398,14 @@ function sameFigures(a, b, at = 'report') {
   return n;
 }
 
-test('imaging validation: 100 labelled synthetic images opened in the Validate view give the figures of `localdx evaluate --images` to 1e-9 and the pointing game; nothing is uploaded', async () => {
-  const folder = path.join(work, 'validation');
-  execFileSync('/usr/bin/python3', [path.join(env.source, 'models/opacity-demo/make_validation_set.py'), folder, '--images', '100', '--seed', '2024',
-    '--model', path.join(env.demo, 'train', 'opacity-demo', 'model.pt')]);
+// A labelled folder (its PNGs and labels.csv) opened in the Validate view of `model` at 1280 x
+// `height`, through the real file chooser; every request of the context recorded.
+async function validateInPage(model, folder, height) {
   const files = readdirSync(folder).filter((f) => f.endsWith('.png') || f === 'labels.csv').map((f) => path.join(folder, f));
-  assert.equal(files.length, 101);
-  const ctx = await browser.newContext({ viewport: { width: 1280, height: 1400 } });
+  const ctx = await browser.newContext({ viewport: { width: 1280, height } });
   const requests = [];
   ctx.on('request', (req) => requests.push({ url: req.url(), method: req.method(), headers: req.headers(), body: req.postDataBuffer() || Buffer.alloc(0) }));
-  const { page } = await openApp(browser, server.base, { model: 'opacity-demo', context: ctx });
+  const { page } = await openApp(browser, server.base, { model, context: ctx });
   await page.evaluate(() => window.localdx.selectTab(4));
   await page.waitForTimeout(300);
   const before = requests.length;
@@ -416,6 +414,17 @@ test('imaging validation: 100 labelled synthetic images opened in the Validate v
   await page.waitForFunction(() => window.localdx.imageValidation() !== null, null, { timeout: 300000 });
   const run = await page.evaluate(() => window.localdx.imageValidation());
   assert.equal(run.ok, true, JSON.stringify(run.problems));
+  return { ctx, page, requests, before, run, files };
+}
+// What was asked of other than the page's own files with a GET.
+const notOwnGets = (requests) => requests.map((r) => r.method + ' ' + r.url).filter((r) => !r.startsWith('GET ' + server.base));
+
+test('imaging validation: 100 labelled synthetic images opened in the Validate view give the figures of `localdx evaluate --images` to 1e-9 and the pointing game; nothing is uploaded', async () => {
+  const folder = path.join(work, 'validation');
+  execFileSync('/usr/bin/python3', [path.join(env.source, 'models/opacity-demo/make_validation_set.py'), folder, '--images', '100', '--seed', '2024',
+    '--model', path.join(env.demo, 'train', 'opacity-demo', 'model.pt')]);
+  const { ctx, page, requests, before, run, files } = await validateInPage('opacity-demo', folder, 1400);
+  assert.equal(files.length, 101);
   const view = (await page.evaluate(() => window.localdx.viewState())).validate;
   assert.equal(view.loaded, true);
   assert.equal(view.images, true);
@@ -607,18 +616,7 @@ test('imaging on WebGPU: with an adapter ONNX Runtime\'s WebGPU build gives PyTo
 test('imaging validation at 1280 x 800: the mouse wheel scrolls the Validate view; prediction sets recalibrated on the labelled images are kept on the device and given with a later image\'s result', async () => {
   const folder = path.join(work, 'validation-40');
   execFileSync('/usr/bin/python3', [path.join(env.source, 'models/opacity-demo/make_validation_set.py'), folder, '--images', '40', '--seed', '7']);
-  const files = readdirSync(folder).filter((f) => f.endsWith('.png') || f === 'labels.csv').map((f) => path.join(folder, f));
-  const ctx = await browser.newContext({ viewport: { width: 1280, height: 800 } });
-  const requests = [];
-  ctx.on('request', (req) => requests.push(req.method() + ' ' + req.url()));
-  const { page } = await openApp(browser, server.base, { model: 'opacity-demo', context: ctx });
-  await page.evaluate(() => window.localdx.selectTab(4));
-  await page.waitForTimeout(300);
-  const chooser = await chooseFileWith(page, ['validate', 'open_button']);
-  await chooser.setFiles(files);
-  await page.waitForFunction(() => window.localdx.imageValidation() !== null, null, { timeout: 300000 });
-  const run = await page.evaluate(() => window.localdx.imageValidation());
-  assert.equal(run.ok, true, JSON.stringify(run.problems));
+  const { ctx, page, requests, run } = await validateInPage('opacity-demo', folder, 800);
   assert.equal(run.report.data.scored, 40);
   // The wheel over the view scrolls it: the save button (below the figures) moves up, then back.
   const saveAt = async () => (await page.evaluate(() => window.localdx.viewState())).validate.save_button;
@@ -657,7 +655,7 @@ test('imaging validation at 1280 x 800: the mouse wheel scrolls the Validate vie
   await page.waitForFunction(() => document.getElementById('live').textContent.includes('Triage band'), null, { timeout: 15000 });
   assert.match(await page.textContent('#live'), band);
   // Nothing of the calibration (or the labels) was sent: no request but GETs of the page's own files.
-  assert.deepEqual(requests.slice(before).filter((r) => !r.startsWith('GET ' + server.base)), []);
+  assert.deepEqual(notOwnGets(requests.slice(before)), []);
   await ctx.close();
 });
 
@@ -667,19 +665,7 @@ test('imaging multi-label validation: the demo\'s 40 labelled test images give e
   const findings = JSON.parse(readFileSync(path.join(dir, 'schema.json'), 'utf8')).outputs.findings;
   assert.ok([200, 201].includes((await publish(server.base, mlBundle)).status));  // 200: published by an earlier test
   const folder = path.join(dir, 'test');
-  const files = readdirSync(folder).filter((f) => f.endsWith('.png') || f === 'labels.csv').map((f) => path.join(folder, f));
-  const ctx = await browser.newContext({ viewport: { width: 1280, height: 1400 } });
-  const requests = [];
-  ctx.on('request', (req) => requests.push(req.method() + ' ' + req.url()));
-  const { page } = await openApp(browser, server.base, { model: 'multilabel-demo', context: ctx });
-  await page.evaluate(() => window.localdx.selectTab(4));
-  await page.waitForTimeout(300);
-  const before = requests.length;
-  const chooser = await chooseFileWith(page, ['validate', 'open_button']);
-  await chooser.setFiles(files);
-  await page.waitForFunction(() => window.localdx.imageValidation() !== null, null, { timeout: 300000 });
-  const run = await page.evaluate(() => window.localdx.imageValidation());
-  assert.equal(run.ok, true, JSON.stringify(run.problems));
+  const { ctx, page, requests, before, run } = await validateInPage('multilabel-demo', folder, 1400);
   assert.equal(run.report.metrics.kind, 'multilabel');
   assert.deepEqual(Object.keys(run.report.metrics.findings).sort(), findings.map((f) => f.name).sort());
   // The page's outputs through the CLI: every finding's figures and intervals, and the macro mean.
@@ -696,7 +682,7 @@ test('imaging multi-label validation: the demo\'s 40 labelled test images give e
     await page.waitForFunction((label) => document.getElementById('a11y').textContent.includes('How the model does on ' + label), findings[k].label, { timeout: 10000 });
   }
   await page.screenshot({ path: path.join(env.shots, 'validate-multilabel.png') });
-  assert.deepEqual(requests.slice(before).filter((r) => !r.startsWith('GET ' + server.base)), [], 'nothing but GETs of the page\'s own files');
+  assert.deepEqual(notOwnGets(requests.slice(before)), [], 'nothing but GETs of the page\'s own files');
   const macro = run.report.metrics.macro.auc_roc.value;
   console.log(`# multi-label validation: ${n} figures equal to the CLI's; macro AUC ${macro.toFixed(4)}`);
   await ctx.close();
