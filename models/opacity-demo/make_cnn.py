@@ -37,7 +37,9 @@ reference.json (probabilities, cam), reference.csv (image, p_<finding>), labels.
 (image, one 1/0 column per finding) and outputs.json (PyTorch's outputs in the form
 `localdx evaluate --outputs` reads); tensors.f32 (beside test/) PyTorch's input tensors;
 schema.json is models/multilabel-demo/schema.json with image.training; metrics.json each finding's
-accuracy (at 0.5) and AUC-ROC on 200 held-out images. No model-nocam.onnx.
+accuracy (at 0.5) and AUC-ROC on 200 held-out images; descriptors.csv and drift/ (400 PNGs) as
+above; calibration/ labels.csv and outputs.json for 300 further held-out images (not kept), from
+which `localdx bundle` fits the bundle's conformal calibrator per finding. No model-nocam.onnx.
 """
 import argparse
 import json
@@ -50,6 +52,7 @@ import torch.nn as nn
 SIZE = 224
 MEAN, STD = 0.5, 0.25
 DRIFT_IMAGES = 400
+CALIBRATION_IMAGES = 300
 
 
 def draw(rng, positive):
@@ -150,6 +153,20 @@ class FindingsNet(nn.Module):
         return torch.sigmoid(logits), cam
 
 
+def descriptor(img):
+    """The drift report's descriptors of a training image as a browser reads it (an 8-bit PNG, no
+    DICOM header): its size and its tensor's mean and standard deviation."""
+    t8 = tensor(np.clip(np.round(img * 255), 0, 255) / 255.0).astype(np.float64)
+    return (SIZE, SIZE, float(t8.mean()), float(t8.std()))
+
+
+def write_descriptors(path, descriptors):
+    with open(path, "w") as f:
+        f.write("modality,body_part,view,rows,columns,pixel_spacing,bits_stored,mean,std\n")
+        for rows, cols, mean, std in descriptors:
+            f.write(f",,,{rows},{cols},,,{mean!r},{std!r}\n")
+
+
 def training_stats(xs):
     """The training images' tensor statistics the core's out-of-distribution check reads."""
     per_image = {"mean": xs.astype(np.float64).mean(axis=(1, 2, 3)), "std": xs.astype(np.float64).std(axis=(1, 2, 3))}
@@ -188,7 +205,13 @@ def main_multilabel(a):
     torch.set_num_threads(max(1, os.cpu_count() or 1))
     rng = np.random.default_rng(a.seed)
     present = rng.integers(0, 2, (a.images, len(FINDINGS)))
-    xs = np.concatenate([tensor(draw_findings(rng, dict(zip(FINDINGS, map(bool, row))))[0]) for row in present])
+    xs, descriptors = [], []
+    for row in present:
+        img = draw_findings(rng, dict(zip(FINDINGS, map(bool, row))))[0]
+        xs.append(tensor(img))
+        descriptors.append(descriptor(img))
+    xs = np.concatenate(xs)
+    write_descriptors(os.path.join(a.out, "descriptors.csv"), descriptors)
     with open(os.path.join(here, "..", "multilabel-demo", "schema.json")) as f:
         schema = json.load(f)
     schema["image"]["training"] = training_stats(xs)
@@ -245,6 +268,36 @@ def main_multilabel(a):
         f.write("\n".join(labels) + "\n")
     with open(os.path.join(a.out, "test", "outputs.json"), "w") as f:
         json.dump({"images": outputs}, f)
+    # Further held-out images for the bundle's conformal calibrator (`localdx bundle
+    # --calibration-labels --calibration-outputs` fits it, per finding): their labels and PyTorch's
+    # outputs in the form `localdx evaluate --outputs` reads (the top finding's map); the images
+    # themselves are not kept.
+    os.makedirs(os.path.join(a.out, "calibration"), exist_ok=True)
+    cal_rng = np.random.default_rng(a.seed + 3000)
+    cal_outputs, cal_labels = [], ["image," + ",".join(FINDINGS)]
+    for i in range(CALIBRATION_IMAGES):
+        row = dict(zip(FINDINGS, map(bool, cal_rng.integers(0, 2, len(FINDINGS)))))
+        img, _ = draw_findings(cal_rng, row)
+        with torch.no_grad():
+            p, c = model(torch.from_numpy(tensor(np.round(img * 255) / 255.0)))
+        probabilities = [float(v) for v in p[0]]
+        top = int(np.argmax(probabilities))
+        name = f"calibration-{i:03d}.png"
+        cal_outputs.append({"image": name, "width": SIZE, "height": SIZE, "probabilities": probabilities,
+                            "map": {"height": 28, "width": 28,
+                                    "values": [round(float(v), 6) for v in c[0, top].numpy().ravel()]}})
+        cal_labels.append(name + "," + ",".join("1" if row[f] else "0" for f in FINDINGS))
+    with open(os.path.join(a.out, "calibration", "outputs.json"), "w") as f:
+        json.dump({"images": cal_outputs}, f)
+    with open(os.path.join(a.out, "calibration", "labels.csv"), "w") as f:
+        f.write("\n".join(cal_labels) + "\n")
+    # Held-out images for the drift simulation (tests/server/test_image_drift.cpp), as for opacity-demo.
+    os.makedirs(os.path.join(a.out, "drift"), exist_ok=True)
+    drift_rng = np.random.default_rng(a.seed + 2000)
+    for i in range(DRIFT_IMAGES):
+        img, _ = draw_findings(drift_rng, dict(zip(FINDINGS, map(bool, drift_rng.integers(0, 2, len(FINDINGS))))))
+        png8 = np.clip(np.round(img * 255), 0, 255).astype(np.uint8)
+        Image.fromarray(png8, "L").save(os.path.join(a.out, "drift", f"stream-{i:03d}.png"))
     torch.save(model.state_dict(), os.path.join(a.out, "model.pt"))
     with open(os.path.join(a.out, "metrics.json"), "w") as f:
         json.dump({"held_out_accuracy": accuracy, "held_out_auc_roc": auc, "images": a.images, "epochs": a.epochs}, f)
@@ -281,15 +334,9 @@ def main():
     for l in labels:
         img = draw(rng, bool(l))[0]
         xs.append(tensor(img))
-        # The drift report's descriptors of this image as a browser reads it (an 8-bit PNG, no
-        # DICOM header): its size and its tensor's mean and standard deviation.
-        t8 = tensor(np.clip(np.round(img * 255), 0, 255) / 255.0).astype(np.float64)
-        descriptors.append((SIZE, SIZE, float(t8.mean()), float(t8.std())))
+        descriptors.append(descriptor(img))
     xs = np.concatenate(xs)
-    with open(os.path.join(a.out, "descriptors.csv"), "w") as f:
-        f.write("modality,body_part,view,rows,columns,pixel_spacing,bits_stored,mean,std\n")
-        for rows, cols, mean, std in descriptors:
-            f.write(f",,,{rows},{cols},,,{mean!r},{std!r}\n")
+    write_descriptors(os.path.join(a.out, "descriptors.csv"), descriptors)
     # What the core compares an image with (imaging/image_input.h, Scope): per training image, the
     # mean and the standard deviation of its tensor, summarised over the training images.
     with open(os.path.join(os.path.dirname(os.path.abspath(__file__)), "schema.json")) as f:

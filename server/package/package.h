@@ -33,9 +33,15 @@ struct PackageInput {
     // Imaging models: the training images' descriptors (drift/image_descriptors.h, the CSV); without
     // it the reference images' descriptors make the drift report's reference histograms.
     std::optional<std::string> image_descriptors;
-    Manifest manifest;            // name, version, created, expires (members filled in)
-    size_t background_rows = 32;  // non-tree models: background sample of the explainer
-    int permutations = 4;         // non-tree models: permutations per background row (even)
+    // Imaging models: held-out calibration images' labels (the CSV image_labels_read reads) and the
+    // model's outputs for them (image_outputs_from_json's form); both given: the bundle's conformal
+    // calibrator is fitted on them (metrics/image_validation.h, image_conformal_fit) and signed in
+    // the schema, replacing any the schema carries.
+    std::optional<std::string> calibration_labels, calibration_outputs;
+    std::string calibration_source;  // what the calibration images are, for the calibrator's "source"
+    Manifest manifest;               // name, version, created, expires (members filled in)
+    size_t background_rows = 32;     // non-tree models: background sample of the explainer
+    int permutations = 4;            // non-tree models: permutations per background row (even)
 };
 
 //-----------------------------------------------------------------------------

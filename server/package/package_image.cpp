@@ -22,6 +22,7 @@
 #include "imaging/preprocess.h"
 #include "imaging/raster.h"
 #include "io/files.h"
+#include "metrics/image_validation.h"
 #include "onnx/onnx_trees.h"
 #include "package/package.h"
 #include "record/record.h"
@@ -222,6 +223,21 @@ Result<Package> package_image(const PackageInput& in, Schema schema, const OnnxI
     if (!unsaid.empty()) return unsaid;
     auto model = image_model_from_onnx(schema, info);
     if (!model) return model.problems();
+    if (in.calibration_labels.has_value() != in.calibration_outputs.has_value())
+        return problem("usage", "calibration images need both their labels and the model's outputs for them");
+    if (in.calibration_labels) {
+        auto outputs_json =
+            json_parse(*in.calibration_outputs, "calibration outputs", JsonLimits{in.calibration_outputs->size(), 8});
+        if (!outputs_json) return outputs_json.problems();
+        auto outputs = image_outputs_from_json(*outputs_json, schema.outputs.classes.size());
+        if (!outputs) return outputs.problems();
+        auto fitted = image_conformal_fit(schema, *in.calibration_labels, *outputs, in.calibration_source);
+        if (!fitted) return fitted.problems();
+        if (fitted->source.empty()) fitted->source = std::to_string(fitted->rows) + " held-out calibration images";
+        schema.outputs.conformal = std::move(*fitted);
+        log("conformal calibrator fitted on " + std::to_string(schema.outputs.conformal.rows) +
+            " held-out calibration images");
+    }
     if (!in.reference || in.reference->empty())
         return problem("missing_reference",
                        "--reference is required: a CSV of image files with your model's probabilities for them");

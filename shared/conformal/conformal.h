@@ -22,7 +22,10 @@
 // same for every patient (absolute-residual split conformal).
 //
 // A multilabel task's calibrator is each finding's, as a binary task of its own (metrics/multilabel.h):
-// per level, two thresholds per finding, [absent, present], findings in the schema's order.
+// per level, two thresholds per finding, [absent, present], findings in the schema's order. The
+// schema carries it as one binary calibrator in each finding (outputs.findings[f].conformal), fitted
+// on held-out calibration images by conformal_fit_site (metrics/image_validation.h,
+// image_conformal_fit) when the bundle is made; a site's recalibration replaces it.
 //
 // Binary tasks read the set at one level as a triage band:
 //   {negative}         "low": at most a of the patients who have the condition land here

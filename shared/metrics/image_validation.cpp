@@ -5,6 +5,7 @@
 //   [SECTION] The model's outputs for the images
 //   [SECTION] Where the map points
 //   [SECTION] One imaging validation run
+//   [SECTION] The bundle's calibrator, from held-out calibration images
 #include "metrics/image_validation.h"
 
 #include <algorithm>
@@ -498,6 +499,45 @@ ImageValidationRun image_validation_run(const Model& m, std::string_view text, s
     }
     run.report = std::move(doc);
     return run;
+}
+
+//-----------------------------------------------------------------------------
+// [SECTION] The bundle's calibrator, from held-out calibration images
+//-----------------------------------------------------------------------------
+Result<Conformal> image_conformal_fit(const Schema& s, std::string_view text, std::span<const ImageOutput> outputs,
+                                      std::string source) {
+    if (!s.image || s.outputs.regression())
+        return problem("not_supported", "calibration images calibrate an imaging model that gives classes");
+    ImageLabels labels = image_labels_read(s, text);
+    if (!labels.problems.empty()) return labels.problems;
+    std::map<std::string, const ImageOutput*> by_name;
+    for (const ImageOutput& out : outputs) by_name.emplace(out.image, &out);
+    std::vector<int> scored;
+    std::vector<double> probabilities;
+    std::set<std::string> named;
+    for (const ImageLabelRow& r : labels.rows) {
+        named.insert(r.image);
+        const auto it = by_name.find(r.image);
+        if (it == by_name.end())
+            return problem("missing_image", "'" + printable(r.image) + "' has no entry in the calibration outputs",
+                           "image", r.row);
+        if (!it->second->problems.empty())
+            return problem("not_scored",
+                           "'" + printable(r.image) + "' was not scored: " + it->second->problems.front().message,
+                           "image", r.row);
+        if (s.outputs.multilabel()) scored.insert(scored.end(), r.findings.begin(), r.findings.end());
+        else scored.push_back(r.label);
+        probabilities.insert(probabilities.end(), it->second->probabilities.begin(), it->second->probabilities.end());
+    }
+    for (const ImageOutput& out : outputs)
+        if (!named.count(out.image))
+            return problem("unlabelled_image",
+                           "'" + printable(out.image) + "' is in the calibration outputs but in no row of the labels",
+                           "image");
+    if (auto p = images_check(s, scored)) return *p;
+    Conformal c = conformal_fit_site(s.outputs, probabilities, scored, {}, std::move(source));
+    c.local = false;
+    return c;
 }
 
 std::string image_validation_headline(std::string_view labels_name, const Json& report,

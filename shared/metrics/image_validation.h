@@ -8,6 +8,7 @@
 //   [SECTION] The model's outputs for the images
 //   [SECTION] Where the map points: the pointing game and the energy in the box
 //   [SECTION] One imaging validation run
+//   [SECTION] The bundle's calibrator, from held-out calibration images
 //
 // ONNX Runtime runs an imaging model in the browser only. The browser's Validate view scores the
 // images there and hands their outputs here; `localdx evaluate --images` reads the same outputs
@@ -121,6 +122,20 @@ struct ImageValidationRun {
 };
 ImageValidationRun image_validation_run(const Model& model, std::string_view labels_csv, std::string_view labels_name,
                                         std::span<const ImageOutput> outputs, const ValidationRunOptions& options);
+
+//-----------------------------------------------------------------------------
+// [SECTION] The bundle's calibrator, from held-out calibration images
+//-----------------------------------------------------------------------------
+// The conformal calibrator `localdx bundle --calibration-labels --calibration-outputs` signs into an
+// imaging bundle: the labels CSV (as image_labels_read reads it) joined with the model's outputs
+// for the same held-out images (never images the model was trained on), then the same fit as a
+// site's recalibration (conformal_fit_site: a multilabel task's per finding, as a binary task
+// each), marked as the bundle's (not local), its source `source`. Strict, as a signed calibrator
+// must be: a label row with a problem, a row without an output, a refused or unlabelled output, or
+// fewer images than a validation needs (kMinValidationRows, kMinValidationPerClass with and without
+// each finding) refuses the fit, naming the row and column.
+[[nodiscard]] Result<Conformal> image_conformal_fit(const Schema& schema, std::string_view labels_csv,
+                                                    std::span<const ImageOutput> outputs, std::string source);
 
 // What a screen reader is told when an imaging run ends, in the core's words: "Validation report
 // for labels.csv: 96 of 100 images scored with a known outcome, 4 left out; pointing game 48 of

@@ -280,6 +280,48 @@ void parse_regression_outputs(Checker& c, const Json& j, Outputs& o) {
     if (j.contains("conformal")) c.take(conformal_from_json(j["conformal"], 0, path + ".conformal"), o.conformal);
 }
 
+// Each finding's own conformal calibrator ("conformal" in the finding: a binary task's, with the
+// thresholds [absent, present] per level), all fitted on the same calibration images: every
+// finding carries one or none does, with the same levels and rows. Joined into the outputs'
+// calibrator, two thresholds per finding (conformal/conformal.h, conformal_finding).
+void parse_findings_conformal(Checker& c, const Json& f, Outputs& o) {
+    size_t given = 0;
+    for (size_t i = 0; i < f.size(); ++i) given += f[i].is_object() && f[i].contains("conformal");
+    if (given == 0) return;
+    const std::string path = "outputs.findings";
+    Conformal joined;
+    for (size_t i = 0; i < f.size(); ++i) {
+        const std::string p = at(path, i) + ".conformal";
+        if (!f[i].is_object()) return;
+        if (!f[i].contains("conformal"))
+            return c.add("missing_key",
+                         "every finding carries its conformal calibrator, fitted on the same images, or none does", p);
+        Conformal one;
+        if (!c.take(conformal_from_json(f[i]["conformal"], 2, p), one)) return;
+        if (i == 0) {
+            joined.rows = one.rows;
+            joined.source = one.source;
+            for (const ConformalLevel& l : one.levels) joined.levels.push_back({l.level, {}});
+        } else if (one.rows != joined.rows) {
+            return c.add("bad_value",
+                         "rows must be the same for every finding (" + std::to_string(joined.rows) +
+                             "): the findings are calibrated on the same images",
+                         p + ".rows");
+        } else if (one.levels.size() != joined.levels.size()) {
+            return c.add("bad_value", "every finding's calibrator must have the same levels as the first finding's",
+                         p + ".levels");
+        }
+        for (size_t l = 0; l < one.levels.size(); ++l) {
+            if (one.levels[l].level != joined.levels[l].level)
+                return c.add("bad_value", "every finding's calibrator must have the same levels as the first finding's",
+                             p + ".levels[" + std::to_string(l) + "].level");
+            joined.levels[l].threshold.insert(joined.levels[l].threshold.end(), one.levels[l].threshold.begin(),
+                                              one.levels[l].threshold.end());
+        }
+    }
+    o.conformal = std::move(joined);
+}
+
 // A multilabel task's findings: each a name (its column in labelled files), a label and its own
 // threshold. The names may not be the columns a labels file already gives (image, a box, a point).
 void parse_multilabel_outputs(Checker& c, const Json& j, Outputs& o) {
@@ -298,7 +340,7 @@ void parse_multilabel_outputs(Checker& c, const Json& j, Outputs& o) {
             c.add("wrong_type", "each finding is an object {name, label, threshold}", p);
             continue;
         }
-        c.keys(f[i], {"name", "label", "threshold"}, p);
+        c.keys(f[i], {"name", "label", "threshold", "conformal"}, p);
         OutputClass k;
         double threshold = 0.5;
         if (c.take(json_string(f[i], "name", p), k.name)) {
@@ -326,6 +368,7 @@ void parse_multilabel_outputs(Checker& c, const Json& j, Outputs& o) {
         o.classes.push_back(std::move(k));
         o.thresholds.push_back(threshold);
     }
+    parse_findings_conformal(c, f, o);
 }
 
 void parse_outputs(Checker& c, const Json& j, Outputs& o) {
@@ -348,7 +391,7 @@ void parse_outputs(Checker& c, const Json& j, Outputs& o) {
             c.add("bad_value", "a multilabel task has no single label column: each finding's name is its column",
                   path + ".column");
         if (j.contains("conformal"))
-            c.add("not_supported", "a multilabel task has no conformal sets yet; leave out conformal",
+            c.add("bad_value", "a multilabel task's conformal calibrators are each finding's: put one in every finding",
                   path + ".conformal");
         return parse_multilabel_outputs(c, j, o);
     }
@@ -756,6 +799,9 @@ Json outputs_to_json(const Outputs& out) {
         for (size_t k = 0; k < out.classes.size(); ++k)
             o["findings"].push_back(
                 {{"name", out.classes[k].name}, {"label", out.classes[k].label}, {"threshold", out.thresholds[k]}});
+        if (!out.conformal.empty())
+            for (size_t k = 0; k < out.classes.size(); ++k)
+                o["findings"][k]["conformal"] = conformal_to_json(conformal_finding(out.conformal, k));
         return o;
     }
     o["column"] = out.column;

@@ -218,9 +218,9 @@ test('imaging: a multi-frame JPEG 2000 DICOM file is scored on its first frame, 
 });
 
 // The multi-label demonstration (models/multilabel-demo: three independent synthetic findings):
-// the result's words list the findings above their thresholds, and "Map of" draws each finding's
-// own map (ONNX Runtime Web in the page against PyTorch).
-test('imaging multi-label: a PNG opened with the button lists its findings above their thresholds, with a map per finding through "Map of"', async () => {
+// the result's words list the findings above their thresholds and each finding's triage band from
+// the bundle, and "Map of" draws each finding's own map (ONNX Runtime Web in the page against PyTorch).
+test('imaging multi-label: a PNG opened with the button lists its findings above their thresholds and each finding\'s band from the bundle, with a map per finding through "Map of"', async () => {
   const mlDir = path.join(env.demo, 'train', 'multilabel-demo', 'test');
   const ml = JSON.parse(readFileSync(path.join(mlDir, 'reference.json'), 'utf8'));
   const schema = JSON.parse(readFileSync(path.join(env.demo, 'train', 'multilabel-demo', 'schema.json'), 'utf8'));
@@ -251,6 +251,19 @@ test('imaging multi-label: a PNG opened with the button lists its findings above
   const percent = (p) => (Math.round(100 * p) >= 100 && p < 1 ? '>99%' : `${Math.round(100 * p)}%`);
   assert.ok(said.startsWith('Findings above their thresholds: ' + above.map((f) => `${f.label} ${percent(f.p)}`).join(', ') + '.'), said);
   for (const f of findings.filter((g) => !above.some((a) => a.name === g.name))) assert.ok(!said.split('.')[0].includes(f.label), `${f.label} is below its threshold: ${said}`);
+  // Each finding's triage band from the bundle's signed calibrator (fitted by localdx bundle on
+  // 300 held-out calibration images): read at 90%, a class stays in the finding's set when
+  // 1 - its probability <= its threshold; not a site's calibration, so not said to be one.
+  const signed = (await page.evaluate(() => window.localdx.model().schema)).outputs.findings;
+  const bands = signed.map((f, k) => {
+    assert.ok(f.conformal, `${f.name}: the bundle carries its calibrator`);
+    assert.equal(f.conformal.rows, 300);
+    const t = f.conformal.levels.find((l) => l.level === 0.9).threshold;
+    const absent = r.probabilities[k] <= t[0], present = 1 - r.probabilities[k] <= t[1];
+    return `${f.label} ${present && !absent ? 'high' : absent && !present ? 'low' : 'uncertain'}`;
+  });
+  assert.ok(live.includes(`Triage bands (90% confidence): ${bands.join(', ')}.`), live);
+  assert.doesNotMatch(live, /calibrated on this site's/);
   // "Map of": each finding's own map, its peak where PyTorch's map of that finding peaks.
   const argmax = (v) => v.reduce((b, x, k) => (x > v[b] ? k : b), 0);
   const peaks = [];
@@ -675,6 +688,9 @@ test('imaging multi-label validation: the demo\'s 40 labelled test images give e
   assert.equal(run.report.data.scored, cli.data.scored);
   const n = sameFigures(run.report.metrics, cli.metrics, 'metrics');
   assert.ok(n > 100 * findings.length, `${n} figures compared`);
+  // The bundle's own prediction sets per finding, covered on these images, as the CLI counts them.
+  assert.deepEqual(Object.keys(run.report.conformal.findings).sort(), findings.map((f) => f.name).sort());
+  assert.ok(sameFigures(run.report.conformal, cli.conformal, 'conformal') > 0);
   // The finding chooser (a button per finding in the accessibility tree): each finding's figures in turn.
   for (let k = findings.length - 1; k >= 0; k--) {
     await page.getByRole('button', { name: findings[k].label, exact: true }).press('Enter');

@@ -13,6 +13,7 @@
 
 #include "client/core_api.h"
 #include "conformal/conformal.h"
+#include "metrics/image_validation.h"
 #include "metrics/validation.h"
 #include "predict/predict.h"
 #include "record/patients.h"
@@ -125,6 +126,43 @@ TEST_P(DemoCoverage, MeanCoverageOfRandomSplitsIsNominal) {
 
 INSTANTIATE_TEST_SUITE_P(RealData, DemoCoverage, ::testing::Values("pima-diabetes", "wdbc", "pbc-stage"),
                          [](const auto& info) { return test::test_name(info.param); });
+
+// The multi-label demo bundle's signed calibrator: each finding's, equal to a fresh fit of the
+// core's (conformal_fit_site, as a site's recalibration) on the calibration images' labels and
+// PyTorch's outputs that make_cnn.py --multilabel wrote and `localdx bundle` fitted it on; and
+// the bundle's own, so the result's words give each finding's band without "calibrated on this site's".
+TEST(Conformal, TheMultilabelDemoBundleCarriesEachFindingsSetsFromAFreshFit) {
+    const std::string demo = LOCALDX_DEMO_DIR;
+    auto loaded = core_load_bundle(test::read_file(demo + "/bundles/multilabel-demo-1.ldxb"),
+                                   test::read_file(demo + "/keys/trust.json"), 1800000000, "{}");
+    ASSERT_TRUE(loaded.model) << json_dump(loaded.error);
+    const Schema& s = loaded.model->model.schema;
+    const Conformal& c = s.outputs.conformal;
+    ASSERT_EQ(c.levels.size(), 3u);
+    EXPECT_FALSE(c.local);
+    const size_t k = s.outputs.classes.size();
+    const std::string dir = demo + "/train/multilabel-demo/calibration/";
+    const Json outputs = Json::parse(test::read_file(dir + "outputs.json"));
+    const ImageLabels labels = image_labels_read(s, test::read_file(dir + "labels.csv"));
+    ASSERT_TRUE(labels.problems.empty());
+    ASSERT_EQ(labels.rows.size(), outputs["images"].size());
+    std::vector<double> p;
+    std::vector<int> y;
+    for (size_t i = 0; i < labels.rows.size(); ++i) {
+        ASSERT_EQ(labels.rows[i].image, outputs["images"][i]["image"]);
+        for (size_t f = 0; f < k; ++f) p.push_back(outputs["images"][i]["probabilities"][f].get<double>());
+        y.insert(y.end(), labels.rows[i].findings.begin(), labels.rows[i].findings.end());
+    }
+    const Conformal fresh = conformal_fit_site(s.outputs, p, y, {}, "");
+    EXPECT_EQ(c.rows, labels.rows.size());
+    for (size_t l = 0; l < fresh.levels.size(); ++l) {
+        EXPECT_EQ(c.levels[l].level, fresh.levels[l].level);
+        EXPECT_EQ(c.levels[l].threshold, fresh.levels[l].threshold) << "level " << c.levels[l].level;
+    }
+    const std::string words = conformal_words(s, std::span<const double>(p).first(k));
+    EXPECT_EQ(words.rfind("Triage bands (90% confidence): Round opacity ", 0), 0u) << words;
+    EXPECT_EQ(words.find("calibrated on this site's"), std::string::npos) << words;
+}
 
 }  // namespace
 }  // namespace ldx

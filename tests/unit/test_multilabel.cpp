@@ -94,7 +94,7 @@ TEST(Multilabel, SchemaProblemsNameTheFindingAndSayWhatToDo) {
               std::string::npos);
     EXPECT_NE(problems_after([](Json& j) {
                   j["outputs"]["conformal"] = Json::object();
-              }).find("outputs.conformal: a multilabel task has no conformal sets yet"),
+              }).find("outputs.conformal: a multilabel task's conformal calibrators are each finding's"),
               std::string::npos);
     EXPECT_NE(problems_after([](Json& j) { j.erase("image"); }).find("outputs.kind: a multilabel task reads an image"),
               std::string::npos);
@@ -415,4 +415,102 @@ TEST(Multilabel, EachFindingGetsItsOwnPredictionSetsFromTheSameFit) {
     const Json j = conformal_prediction_json(s, p);
     EXPECT_EQ(j["bands"]["left"], "high");
     EXPECT_EQ(j["bands"]["right"], "uncertain");
+}
+
+// The bundle's calibrator of a multilabel model: fitted on held-out calibration images by the same
+// fit as a site's recalibration (image_conformal_fit, as `localdx bundle --calibration-labels`
+// does), written in the schema as one binary calibrator per finding, read back the same, its bands
+// in the result's words without "calibrated on this site's"; a site's recalibration replaces it.
+TEST(Multilabel, TheBundlesCalibratorIsEachFindingsFittedOnHeldOutImages) {
+    Schema s = schema();
+    const Rows r = rows();
+    std::string csv = "image,left,right\n";
+    std::vector<ImageOutput> outs;
+    for (size_t i = 0; i < 40; ++i) {
+        ImageOutput o;
+        o.image = "cal-" + std::to_string(i) + ".png";
+        o.width = o.height = 32;
+        o.probabilities = {r.p[2 * i], r.p[2 * i + 1]};
+        o.map_height = o.map_width = 1;
+        o.map = {0.0};
+        outs.push_back(o);
+        csv += o.image + "," + std::to_string(r.y[2 * i]) + "," + std::to_string(r.y[2 * i + 1]) + "\n";
+    }
+    auto fitted = image_conformal_fit(s, csv, outs, "40 held-out images");
+    ASSERT_TRUE(fitted) << fitted.error().describe();
+    EXPECT_FALSE(fitted->local);
+    EXPECT_EQ(fitted->rows, 40u);
+    EXPECT_EQ(fitted->source, "40 held-out images");
+    const Conformal fresh = conformal_fit_site(s.outputs, r.p, r.y, {}, "");
+    ASSERT_EQ(fitted->levels.size(), fresh.levels.size());
+    for (size_t l = 0; l < fresh.levels.size(); ++l) EXPECT_EQ(fitted->levels[l].threshold, fresh.levels[l].threshold);
+
+    // In the schema: one binary calibrator per finding, read back to the same thresholds.
+    s.outputs.conformal = *fitted;
+    const Json j = schema_to_json(s);
+    EXPECT_FALSE(j["outputs"].contains("conformal"));
+    for (size_t f = 0; f < 2; ++f) {
+        const Json& c = j["outputs"]["findings"][f]["conformal"];
+        EXPECT_EQ(c["rows"], 40);
+        EXPECT_EQ(c["levels"][1]["threshold"].size(), 2u);
+        EXPECT_EQ(c["levels"][1]["threshold"][1].get<double>(), fresh.levels[1].threshold[2 * f + 1]);
+    }
+    auto back = schema_from_json(j);
+    ASSERT_TRUE(back) << back.error().describe();
+    EXPECT_FALSE(back->outputs.conformal.local);
+    for (size_t l = 0; l < fresh.levels.size(); ++l)
+        EXPECT_EQ(back->outputs.conformal.levels[l].threshold, fresh.levels[l].threshold);
+    const std::vector<double> p{0.99, 0.5};
+    EXPECT_EQ(conformal_words(*back, p), "Triage bands (90% confidence): Left square high, Right square uncertain");
+    // A site's recalibration replaces it, and says so.
+    back->outputs.conformal = conformal_fit_site(s.outputs, r.p, r.y, {}, "this site's images (labels.csv)");
+    EXPECT_NE(conformal_words(*back, p).find("(calibrated on this site's images, on this device)"), std::string::npos);
+
+    // Strict: an image without an output, or an output without a label row, refuses the fit.
+    auto missing = image_conformal_fit(s, csv, std::span<const ImageOutput>(outs).first(39), "");
+    ASSERT_EQ(test::codes(missing.problems()), "missing_image");
+    EXPECT_EQ(missing.problems()[0].row, 40);
+    std::vector<ImageOutput> extra = outs;
+    extra.push_back(outs[0]);
+    extra.back().image = "stray.png";
+    EXPECT_EQ(test::codes(image_conformal_fit(s, csv, extra, "").problems()), "unlabelled_image");
+}
+
+TEST(Multilabel, SchemaPerFindingCalibratorProblemsNameTheField) {
+    const Rows r = rows();
+    Schema s = schema();
+    s.outputs.conformal = conformal_fit_site(s.outputs, r.p, r.y, {}, "40 held-out images");
+    s.outputs.conformal.local = false;
+    const Json good = schema_to_json(s);
+    auto problems = [&](const std::function<void(Json&)>& edit) {
+        Json j = good;
+        edit(j);
+        auto back = schema_from_json(j);
+        if (back) return std::string();
+        std::string out;
+        for (const Problem& p : back.problems()) out += p.field + ": " + p.message + "\n";
+        return out;
+    };
+    EXPECT_EQ(problems([](Json&) {}), "");
+    EXPECT_NE(problems([](Json& j) {
+                  j["outputs"]["findings"][1].erase("conformal");
+              }).find("outputs.findings[1].conformal: every finding carries its conformal calibrator"),
+              std::string::npos);
+    EXPECT_NE(
+        problems([](Json& j) {
+            j["outputs"]["findings"][0]["conformal"]["levels"][1]["threshold"].push_back(0.5);
+        }).find("outputs.findings[0].conformal.levels[1].threshold: threshold must hold one number per class (2)"),
+        std::string::npos);
+    EXPECT_NE(problems([](Json& j) {
+                  j["outputs"]["findings"][1]["conformal"]["rows"] = 39;
+              }).find("outputs.findings[1].conformal.rows: rows must be the same for every finding (40)"),
+              std::string::npos);
+    EXPECT_NE(problems([](Json& j) { j["outputs"]["findings"][1]["conformal"]["levels"][2]["level"] = 0.99; })
+                  .find("outputs.findings[1].conformal.levels[2].level: every finding's calibrator must have the same "
+                        "levels"),
+              std::string::npos);
+    EXPECT_NE(problems([](Json& j) {
+                  j["outputs"]["findings"][0]["conformal"]["levels"][0]["threshold"][1] = 1.5;
+              }).find("outputs.findings[0].conformal.levels[0].threshold: thresholds must lie in [0, 1]"),
+              std::string::npos);
 }

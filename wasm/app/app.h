@@ -180,7 +180,7 @@ struct ImageResult {
     int predicted = 0, explained = 0;
     std::string label, explained_label;
     std::string words;      // a multi-label model's result in the core's words (predict/findings.h); empty otherwise
-    std::string conformal;  // the prediction set or triage band(s), from a site calibration kept on this device
+    std::string conformal;  // the prediction set or triage band(s): the bundle's, or a site's kept on this device
     std::string map_kind;   // "cam" | "occlusion"
     int map_height = 0, map_width = 0, map_runs = 0;
     std::vector<float> map;  // [0, 1]

@@ -62,7 +62,7 @@ void app_add_image_result(double index, const std::string& file, const std::stri
     wake(s);
     if (!boundary::is_typed_array(grey)) throw boundary::BadArgument("the image must be numbers (a typed array)");
     ImageResult r = image_result_from_json(file, parse_or_null(result_json));
-    // A site calibration kept on this device (the Validate view's): the image's sets or bands from it.
+    // The image's sets or bands: from the bundle's calibrator, or a site calibration kept on this device.
     if (r.ok && s.model) r.conformal = conformal_words(s.model->model.schema, r.probabilities);
     const size_t n = grey["length"].as<size_t>();
     if (width >= 1 && height >= 1 && n == static_cast<size_t>(width) * static_cast<size_t>(height)) {

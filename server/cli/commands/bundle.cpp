@@ -19,6 +19,7 @@ namespace ldx::cli {
 const char* const kBundleHelp = R"(Usage: localdx bundle --schema FILE --model FILE --reference FILE --name NAME
                       --version N --key KEYFILE --out FILE.ldxb [--card FILE] [--expires-days N]
                       [--image-descriptors FILE]
+                      [--calibration-labels FILE --calibration-outputs FILE [--calibration-source TEXT]]
 
 --model     XGBoost JSON model (save_model("m.json")): exact TreeSHAP with XGBoost's covers,
             exported to ONNX by LocalDx; or an ONNX TreeEnsembleClassifier made anywhere
@@ -43,6 +44,15 @@ const char* const kBundleHelp = R"(Usage: localdx bundle --schema FILE --model F
             mean, std (the preprocessed tensor's; empty cells: not given), as
             models/opacity-demo/make_cnn.py writes it: the drift report's reference histograms
             of the images (docs/imaging.md, Drift). Without it they come from the reference images.
+--calibration-labels FILE --calibration-outputs FILE  imaging models: held-out calibration images
+            (never trained on), as `localdx evaluate --images` reads them: a labels CSV (image,
+            the label column or one 1/0 column per finding) and the model's outputs for the same
+            images ({"images": [{"image", "width", "height", "probabilities", "map"}]}). LocalDx
+            fits the conformal calibrator on them (per finding for a multilabel model, as a
+            site's recalibration does) and signs it in the bundle's schema; every image result
+            then shows its triage band. Every row must be labelled and scored.
+--calibration-source TEXT  what the calibration images are (the calibrator's "source"; default
+            "N held-out calibration images").
 --background N    non-tree models: background rows kept for the explainer (default 32).
 --permutations N  non-tree models: permutations per background row, even (default 4).
 --expires-days  default 365.
@@ -83,6 +93,18 @@ int cmd_bundle(const Args& a) {
         auto t = file_read(*descriptors);
         if (!t) return fail("bundle", t.problems());
         in.image_descriptors = std::move(*t);
+    }
+    if (const auto labels = a.get("--calibration-labels"), outputs = a.get("--calibration-outputs");
+        labels || outputs) {
+        if (!labels || !outputs)
+            return fail("bundle", problem("usage", "--calibration-labels and --calibration-outputs go together"));
+        auto l = file_read(*labels);
+        if (!l) return fail("bundle", l.problems());
+        auto o = file_read(*outputs, size_t{256} << 20);
+        if (!o) return fail("bundle", o.problems());
+        in.calibration_labels = std::move(*l);
+        in.calibration_outputs = std::move(*o);
+        in.calibration_source = a.get("--calibration-source").value_or("");
     }
     if (auto card = a.get("--card")) {
         auto t = file_read(*card);
