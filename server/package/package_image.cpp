@@ -225,12 +225,16 @@ Result<Package> package_image(const PackageInput& in, Schema schema, const OnnxI
     if (!model) return model.problems();
     if (in.calibration_labels.has_value() != in.calibration_outputs.has_value())
         return problem("usage", "calibration images need both their labels and the model's outputs for them");
+    std::vector<double> calibration_probabilities;  // the calibration images' outputs, for the drift reference
     if (in.calibration_labels) {
         auto outputs_json =
             json_parse(*in.calibration_outputs, "calibration outputs", JsonLimits{in.calibration_outputs->size(), 8});
         if (!outputs_json) return outputs_json.problems();
         auto outputs = image_outputs_from_json(*outputs_json, schema.outputs.classes.size());
         if (!outputs) return outputs.problems();
+        for (const ImageOutput& o : *outputs)
+            calibration_probabilities.insert(calibration_probabilities.end(), o.probabilities.begin(),
+                                             o.probabilities.end());
         auto fitted = image_conformal_fit(schema, *in.calibration_labels, *outputs, in.calibration_source);
         if (!fitted) return fitted.problems();
         if (fitted->source.empty()) fitted->source = std::to_string(fitted->rows) + " held-out calibration images";
@@ -246,7 +250,12 @@ Result<Package> package_image(const PackageInput& in, Schema schema, const OnnxI
     model->check_images = refs->check_images;
     model->check_probabilities.assign(refs->probabilities.begin(),
                                       refs->probabilities.begin() + refs->check_images * schema.num_classes());
-    Reference reference = reference_build(schema, {}, refs->probabilities);
+    // The drift report's reference histograms of the outputs: the reference images' probabilities
+    // and the calibration images' (held out alike; a few dozen reference images alone leave bins
+    // whose noise raised alerts on clean streams: docs/imaging.md, Drift).
+    std::vector<double> output_reference = refs->probabilities;
+    output_reference.insert(output_reference.end(), calibration_probabilities.begin(), calibration_probabilities.end());
+    Reference reference = reference_build(schema, {}, output_reference);
     const ImageInput& im = *schema.image;
     // The drift report's image descriptors: the training images' (the model build's CSV), else the
     // reference images'.
@@ -257,7 +266,7 @@ Result<Package> package_image(const PackageInput& in, Schema schema, const OnnxI
         log("image descriptors of " + std::to_string(rows->size() / kImageDescriptors) + " training images");
     } else {
         reference.image = image_reference_histograms(im, refs->descriptors);
-        log("image descriptors of the " + std::to_string(reference.rows) +
+        log("image descriptors of the " + std::to_string(refs->probabilities.size() / schema.num_classes()) +
             " reference images (no --image-descriptors of the training images given)");
     }
     if (model->map == MapKind::cam)
@@ -267,8 +276,11 @@ Result<Package> package_image(const PackageInput& in, Schema schema, const OnnxI
         log("imaging model without a map output: occlusion map, " + std::to_string(occlusion_runs(*model, im)) +
             " runs per image (a " + std::to_string(model->patch) + "-pixel square, step " +
             std::to_string(model->stride) + ")");
-    log(std::to_string(reference.rows) + " reference images; the first " + std::to_string(refs->check_images) +
-        " are checked against ONNX Runtime on every load");
+    log(std::to_string(refs->probabilities.size() / schema.num_classes()) + " reference images; the first " +
+        std::to_string(refs->check_images) + " are checked against ONNX Runtime on every load");
+    if (!calibration_probabilities.empty())
+        log("the outputs' drift reference: the reference and the calibration images' probabilities (" +
+            std::to_string(reference.rows) + " images)");
     card["explainer"] =
         model->map == MapKind::cam
             ? Json{{"kind", "cam"},

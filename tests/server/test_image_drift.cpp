@@ -1,6 +1,7 @@
 // tests/server/test_image_drift.cpp — drift of an imaging model through the real report path and
 // server: a change of scanner (brightness, contrast, a new pixel spacing) is flagged, clean streams
-// are not (docs/imaging.md, Drift of an imaging model, quotes the figures this test prints).
+// are not, for the single-label and the multi-label demonstrations (docs/imaging.md, Drift of an
+// imaging model, quotes the figures this test prints).
 //
 // Index of this file
 //   [SECTION] Images: the demo's held-out drift stream, shifted as a new scanner would
@@ -9,12 +10,12 @@
 //   [SECTION] A shifted stream is flagged; clean streams are not
 //
 // The images are the 400 held-out images models/opacity-demo/make_cnn.py draws for this test
-// (drift/, by the generator of the training images). Each goes through the core as the browser's
-// does: decoded, preprocessed, its descriptors taken (drift/image_descriptors.h), counted once in
+// (drift/, by the generator of the training images; with --multilabel, the multi-label demo's). Each goes through the
+// core as the browser's does: decoded, preprocessed, its descriptors taken (drift/image_descriptors.h), counted once in
 // a report by the shared report builder (randomized response, the bundle's epsilon), posted to
 // /api/v1/metrics. There is no ONNX Runtime natively, so an image's probability is drawn from the
-// bundle's reference histogram of P(opacity): the outputs stay as in training, and what is flagged
-// is the images' own descriptors.
+// bundle's reference histogram of P(opacity) (of each finding, for the multi-label demo): the
+// outputs stay as in training, and what is flagged is the images' own descriptors.
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -42,9 +43,9 @@ struct Scanner {
     double brightness = 0, contrast = 1, pixel_spacing = 0;
 };
 
-std::vector<Pixels> drift_images() {
+std::vector<Pixels> drift_images(const std::string& task) {
     std::vector<Pixels> out;
-    const std::string dir = kDemo + "/train/opacity-demo/drift";
+    const std::string dir = kDemo + "/train/" + task + "/drift";
     std::vector<std::string> names;
     for (const auto& e : std::filesystem::directory_iterator(dir)) names.push_back(e.path().string());
     std::sort(names.begin(), names.end());
@@ -77,31 +78,49 @@ std::vector<ImageDescriptors> describe(const Model& m, const std::vector<Pixels>
 //-----------------------------------------------------------------------------
 // [SECTION] Streams
 //-----------------------------------------------------------------------------
-constexpr int kStreamSources = 5, kPerRound = 20, kRounds = 80;  // 100 images a round, 8,000 a stream
-// A histogram has a figure from kDriftMin / 11 images (each image is counted in one of 11). At
-// 2,000, 11% of clean streams of 4,000 images raised an alert in some round (mostly brightness and
-// contrast histograms, from randomized response's noise at about 180 images); at 4,000 none of 300.
-constexpr uint64_t kDriftMin = 4000;
-const std::vector<std::string> kImageDriftFlags = {
-    "--rate-limit", "0", "--drift-min", std::to_string(kDriftMin), "--source-day-max", "100000"};
+constexpr int kStreamSources = 5, kPerRound = 20;  // 100 images a round
+// The server's --drift-min and the rounds of a stream (kStreamSources x kPerRound images each).
+// A histogram has a figure from drift_min / 11 images for the binary demo (each image is counted in
+// one of 11). At 2,000, 11% of its clean streams of 4,000 images raised an alert in some round
+// (mostly brightness and contrast histograms, from randomized response's noise at about 180
+// images); at 4,000 none of 300.
+struct Setting {
+    uint64_t drift_min = 4000;
+    int rounds = 80;  // 8,000 images a stream
+    int images() const { return rounds * kStreamSources * kPerRound; }
+    std::vector<std::string> flags() const {
+        return {"--rate-limit", "0", "--drift-min", std::to_string(drift_min), "--source-day-max", "100000"};
+    }
+};
 
-// One round: each source's report of kPerRound images drawn from `images` (the probability drawn
-// from the reference histogram of P(opacity)).
+// One round: each source's report of kPerRound images drawn from `images`, the probability drawn
+// from the bundle's reference histogram of P(opacity) (a multilabel model: each finding's from its
+// own histogram, independently).
 std::vector<MetricsReport> round_reports(const Model& m, const std::vector<ImageDescriptors>& images,
                                          std::mt19937_64& rng) {
-    const Histogram& ref = m.reference.classes[1];
-    std::discrete_distribution<size_t> bin(ref.counts.begin(), ref.counts.end());
+    const bool multilabel = m.schema.outputs.multilabel();
+    std::vector<std::discrete_distribution<size_t>> bins;
+    for (const Histogram& ref : m.reference.classes) bins.emplace_back(ref.counts.begin(), ref.counts.end());
     std::uniform_real_distribution<double> u(0, 1);
+    const auto draw = [&](size_t c) {
+        const Histogram& ref = m.reference.classes[c];
+        const size_t k = bins[c](rng);
+        const double lo = k == 0 ? 0 : ref.edges[k - 1], hi = k < ref.edges.size() ? ref.edges[k] : 1;
+        return lo + (hi - lo) * u(rng);
+    };
     std::vector<MetricsReport> out;
     for (int s = 0; s < kStreamSources; ++s) {
         ReportBuilder b =
             report_builder(m.schema, m.reference, m.manifest.name, m.manifest.version, utc_day(unix_now()));
         for (int i = 0; i < kPerRound; ++i) {
             const ImageDescriptors& d = images[rng() % images.size()];
-            const size_t k = bin(rng);
-            const double lo = k == 0 ? 0 : ref.edges[k - 1], hi = k < ref.edges.size() ? ref.edges[k] : 1;
-            const double p = lo + (hi - lo) * u(rng);
-            const std::vector<double> probabilities{1 - p, p};
+            std::vector<double> probabilities;
+            if (multilabel) {
+                for (size_t f = 0; f < m.reference.classes.size(); ++f) probabilities.push_back(draw(f));
+            } else {
+                const double p = draw(1);
+                probabilities = {1 - p, p};
+            }
             report_add(b, d, probabilities, decide(m.schema, probabilities), rng);
         }
         out.push_back(std::move(b.report));
@@ -135,8 +154,8 @@ void accumulate(std::vector<MetricsReport>& per_source, const std::vector<Metric
 // [SECTION] What the server says, and the same figure computed here
 //-----------------------------------------------------------------------------
 // The statuses of the image descriptors in /api/v1/drift: field -> {status, psi (or -1)}.
-std::map<std::string, std::pair<std::string, double>> served_statuses(const Server& s) {
-    auto res = s.operator_client().Get("/api/v1/drift?model=opacity-demo&version=1");
+std::map<std::string, std::pair<std::string, double>> served_statuses(const Server& s, const std::string& task) {
+    auto res = s.operator_client().Get("/api/v1/drift?model=" + task + "&version=1");
     if (!res || res->status != 200) throw std::runtime_error("GET /api/v1/drift failed");
     const Json d = Json::parse(res->body);
     std::map<std::string, std::pair<std::string, double>> out;
@@ -155,9 +174,9 @@ struct Statuses {
     std::map<std::string, double> psi;  // field -> PSI, when sufficient
     std::vector<std::string> alerted;   // the histograms in alert
 };
-Statuses local_statuses(const Model& m, const std::vector<MetricsReport>& per_source) {
+Statuses local_statuses(const Model& m, const std::vector<MetricsReport>& per_source, const Setting& setting) {
     Statuses out;
-    const uint64_t min_in = histogram_patients(m.schema, kDriftMin);
+    const uint64_t min_in = histogram_patients(m.schema, setting.drift_min);
     auto compare = [&](const Histogram& ref, auto counts_of) {
         std::vector<SourceCounts> sources;
         for (const auto& r : per_source) {
@@ -187,19 +206,20 @@ Statuses local_statuses(const Model& m, const std::vector<MetricsReport>& per_so
 //-----------------------------------------------------------------------------
 // Posts a stream round by round; returns the images posted when `field` first read "alert" (0:
 // never), and checks every round that the server's PSI is the one computed here.
-int images_to_alert(const Model& m, const std::string& name, const std::vector<ImageDescriptors>& images,
-                    const std::string& field, uint64_t seed, bool* any_alert = nullptr) {
-    Server s(name, kImageDriftFlags);
+int images_to_alert(const Model& m, const Setting& setting, const std::string& name,
+                    const std::vector<ImageDescriptors>& images, const std::string& field, uint64_t seed,
+                    bool* any_alert = nullptr) {
+    Server s(name, setting.flags());
     if (!s.start()) throw std::runtime_error("the server did not start");
-    if (s.publish(demo_bundle("opacity-demo"))->status != 201) throw std::runtime_error("publish failed");
+    if (s.publish(demo_bundle(m.manifest.name))->status != 201) throw std::runtime_error("publish failed");
     std::mt19937_64 rng(seed);
     std::vector<MetricsReport> per_source;
-    for (int round = 1; round <= kRounds; ++round) {
+    for (int round = 1; round <= setting.rounds; ++round) {
         const auto reports = round_reports(m, images, rng);
         post_round(s.port, reports);
         accumulate(per_source, reports);
-        const auto served = served_statuses(s);
-        const Statuses local = local_statuses(m, per_source);
+        const auto served = served_statuses(s, m.manifest.name);
+        const Statuses local = local_statuses(m, per_source, setting);
         for (const auto& [f, status] : served) {
             if (status.second < 0) continue;
             const auto mine = local.psi.find(f);
@@ -219,15 +239,14 @@ int images_to_alert(const Model& m, const std::string& name, const std::vector<I
     return 0;
 }
 
-TEST(Server, ImageDriftFlagsANewScannerAndNotACleanStream) {
-    const Model m = demo_model("opacity-demo");
+// A change of scanner, one property at a time (brighter, more contrast, a pixel spacing given),
+// each flagged within `most` images; then clean streams: none posted to the server alerts, and at
+// most 1% of `streams` computed with the server's own pooling and comparison.
+void scanner_change_and_clean_streams(const std::string& task, const Setting& setting, int most, int streams) {
+    const Model m = demo_model(task);
     ASSERT_EQ(m.reference.image.size(), kImageDescriptors);
-    const std::vector<Pixels> images = drift_images();
+    const std::vector<Pixels> images = drift_images(task);
     const auto clean = describe(m, images, {});
-    // A change of scanner, one property at a time: brighter, more contrast, a pixel spacing given.
-    // (Over the 1,600 training images the tensor's mean varies with a standard deviation of about
-    // 0.015 and its standard deviation by about 0.025: 2 grey levels move the mean by 0.031, a
-    // contrast of 1.1 the standard deviation by about 0.05.)
     struct Shift {
         const char* what;
         Scanner scanner;
@@ -237,40 +256,55 @@ TEST(Server, ImageDriftFlagsANewScannerAndNotACleanStream) {
                                     {"contrast x 1.1", Scanner{0, 1.1, 0}, "image.contrast"},
                                     {"pixel spacing 0.14 mm given", Scanner{0, 1, 0.14}, "image.pixel_spacing"}};
     for (const auto& [what, scanner, field] : shifts) {
-        const int n = images_to_alert(m, "image-shift", describe(m, images, scanner), field, 7);
-        std::printf("%-28s %s alert after %d images\n", what, field.c_str(), n);
-        EXPECT_GT(n, 0) << what << ": not flagged within " << kRounds * kStreamSources * kPerRound << " images";
-        EXPECT_LE(n, 4500) << what;
+        const int n = images_to_alert(m, setting, "image-shift", describe(m, images, scanner), field, 7);
+        std::printf("%s: %-28s %s alert after %d images\n", task.c_str(), what, field.c_str(), n);
+        EXPECT_GT(n, 0) << what << ": not flagged within " << setting.images() << " images";
+        EXPECT_LE(n, most) << what;
     }
     // Clean streams through the server: no alert in any round.
     const int served_streams = test::on_postgres() ? 3 : 10;
     int served_alerts = 0;
     for (int i = 0; i < served_streams; ++i) {
         bool alert = false;
-        images_to_alert(m, "image-clean", clean, "", 100 + static_cast<uint64_t>(i), &alert);
+        images_to_alert(m, setting, "image-clean", clean, "", 100 + static_cast<uint64_t>(i), &alert);
         served_alerts += alert;
     }
     // Many more clean streams with the server's own computation (checked equal above, every round).
-    const int streams = 1000;
     int alerts = 0;
     std::map<std::string, int> alerted;  // histogram -> clean streams it alerted in
     for (int i = 0; i < streams; ++i) {
         std::mt19937_64 rng(5000 + static_cast<uint64_t>(i));
         std::vector<MetricsReport> per_source;
         bool alert = false;
-        for (int round = 1; round <= kRounds && !alert; ++round) {
+        for (int round = 1; round <= setting.rounds && !alert; ++round) {
             accumulate(per_source, round_reports(m, clean, rng));
-            const Statuses st = local_statuses(m, per_source);
+            const Statuses st = local_statuses(m, per_source, setting);
             alert = st.any_alert;
             for (const auto& f : st.alerted) ++alerted[f];
         }
         alerts += alert;
     }
-    std::printf("clean streams of %d images with an alert in any round: %d of %d served, %d of %d computed\n",
-                kRounds * kStreamSources * kPerRound, served_alerts, served_streams, alerts, streams);
+    std::printf("%s: clean streams of %d images with an alert in any round: %d of %d served, %d of %d computed\n",
+                task.c_str(), setting.images(), served_alerts, served_streams, alerts, streams);
     for (const auto& [f, n] : alerted) std::printf("  %s alerted in %d clean streams\n", f.c_str(), n);
     EXPECT_EQ(served_alerts, 0);
     EXPECT_LE(alerts, streams / 100);  // at most 1%
+}
+
+// (Over the 1,600 training images the tensor's mean varies with a standard deviation of about
+// 0.015 and its standard deviation by about 0.025: 2 grey levels move the mean by 0.031, a
+// contrast of 1.1 the standard deviation by about 0.05.)
+TEST(Server, ImageDriftFlagsANewScannerAndNotACleanStream) {
+    scanner_change_and_clean_streams("opacity-demo", Setting{4000, 80}, 4500, 1000);
+}
+
+// The multi-label demonstration (three findings): its report has 12 histograms (the 9 image
+// descriptors and each finding's probability, no predicted class), so each holds about
+// drift_min / 12 images. Its findings' probabilities spread over 8 or 9 of their 10 bins (the binary
+// demo's over 2): at 4,000, 30 of 300 clean streams of 8,000 images alerted in a finding's
+// histogram; at 8,000 (streams of 12,000) 1 of 300.
+TEST(Server, MultilabelImageDriftFlagsANewScannerAndNotACleanStream) {
+    scanner_change_and_clean_streams("multilabel-demo", Setting{8000, 120}, 9000, 300);
 }
 
 }  // namespace

@@ -50,7 +50,9 @@ const char* const kBundleHelp = R"(Usage: localdx bundle --schema FILE --model F
             images ({"images": [{"image", "width", "height", "probabilities", "map"}]}). LocalDx
             fits the conformal calibrator on them (per finding for a multilabel model, as a
             site's recalibration does) and signs it in the bundle's schema; every image result
-            then shows its triage band. Every row must be labelled and scored.
+            then shows its triage band. Every row must be labelled and scored. Their
+            probabilities also join the reference images' in the drift report's reference
+            histograms of the outputs.
 --calibration-source TEXT  what the calibration images are (the calibrator's "source"; default
             "N held-out calibration images").
 --background N    non-tree models: background rows kept for the explainer (default 32).
