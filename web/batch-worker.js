@@ -324,8 +324,9 @@ async function decodeRaster(blob, bytes, format) {
 // The core's job for one file (null and the reason when the browser cannot decode it).
 async function startImage(blob, frame = 0) {
   const bytes = new Uint8Array(await blob.arrayBuffer());
-  // The core tells the format from the first bytes and refuses one the model does not read.
-  const kind = JSON.parse(model.imageKind(bytes.subarray(0, 16)));
+  // The core tells the format from the first bytes and refuses one the model does not read, or a
+  // PNG or JPEG file that is damaged, cut short or too large (the reason the CLI gives).
+  const kind = JSON.parse(model.imageKind(bytes));
   if (!kind.ok) return { job: null, refused: kind };
   if (kind.format === 'dicom') return jobOrRefusal(model.imageJobDicom(bytes, frame));
   let image;

@@ -14,6 +14,7 @@
 
 #include "imaging/dicom.h"
 #include "imaging/image_model.h"
+#include "imaging/raster_check.h"
 
 #include <jpeglib.h>
 #include <png.h>
@@ -38,22 +39,17 @@ Problem bad_image(const std::string& format, const std::string& why) {
 // [SECTION] PNG
 //-----------------------------------------------------------------------------
 Result<Pixels> png_decode(std::string_view bytes) {
-    // IHDR is the first chunk: width, height, bit depth (byte 24), colour type (byte 25).
-    if (bytes.size() < 33 || image_format_sniff(bytes) != ImageFormat::png)
-        return bad_image("PNG", "it is not a PNG file");
-    if (static_cast<unsigned char>(bytes[24]) == 16)
-        return problem(
-            "unsupported_image",
-            "This PNG file has 16-bit samples, which a browser reads as 8-bit: save it as DICOM, or as an 8-bit PNG.");
+    if (image_format_sniff(bytes) != ImageFormat::png) return bad_image("PNG", "it is not a PNG file");
+    // The browser's check (chunks, CRCs, IEND, size, 16-bit samples): the same reason in both.
+    if (auto refused = raster_file_refusal(bytes)) return *refused;
     png_image image;
     std::memset(&image, 0, sizeof image);
     image.version = PNG_IMAGE_VERSION;
     if (!png_image_begin_read_from_memory(&image, bytes.data(), bytes.size()))
         return bad_image("PNG", std::string("it is damaged (") + image.message + ")");
-    if (image.width < 1 || image.height < 1 || image.width > 16384 || image.height > 16384) {
+    if (auto size = image_size_refusal(image.width, image.height)) {
         png_image_free(&image);
-        return bad_image("PNG", "its size " + std::to_string(image.width) + " x " + std::to_string(image.height) +
-                                    " is outside 1 to 16384 pixels per side");
+        return bad_image("PNG", *size);
     }
     image.format = PNG_FORMAT_RGB;  // 8-bit: the file's values as they are; alpha dropped
     std::vector<unsigned char> rgb(PNG_IMAGE_SIZE(image));
@@ -87,6 +83,7 @@ bool jpeg_read(std::string_view bytes, std::vector<unsigned char>& rgb, int& wid
     jpeg_decompress_struct info;
     info.err = jpeg_std_error(&err.mgr);
     err.mgr.error_exit = jpeg_fail;
+    err.mgr.output_message = [](j_common_ptr) {};  // warnings are counted below, not printed
     err.message[0] = 0;
     if (setjmp(err.jump)) {
         jpeg_destroy_decompress(&info);
@@ -97,8 +94,7 @@ bool jpeg_read(std::string_view bytes, std::vector<unsigned char>& rgb, int& wid
     jpeg_read_header(&info, TRUE);
     info.out_color_space = JCS_RGB;
     jpeg_start_decompress(&info);
-    if (info.output_width < 1 || info.output_height < 1 || info.output_width > 16384 || info.output_height > 16384 ||
-        info.output_components != 3) {
+    if (image_size_refusal(info.output_width, info.output_height) || info.output_components != 3) {
         std::snprintf(err.message, sizeof err.message, "its size or colour form is not one this device reads");
         jpeg_destroy_decompress(&info);
         return false;
@@ -125,6 +121,7 @@ bool jpeg_read(std::string_view bytes, std::vector<unsigned char>& rgb, int& wid
 
 Result<Pixels> jpeg_decode(std::string_view bytes) {
     if (image_format_sniff(bytes) != ImageFormat::jpeg) return bad_image("JPEG", "it is not a JPEG file");
+    if (auto refused = raster_file_refusal(bytes)) return *refused;
     std::vector<unsigned char> rgb;
     int width = 0, height = 0;
     JpegError err;

@@ -787,22 +787,17 @@ ImageStart image_start(const LoadedModel& lm, ImageFormat format, const Result<P
 }
 }  // namespace
 
-Json core_image_kind(const LoadedModel& lm, std::string_view first_bytes) {
+Json core_image_kind(const LoadedModel& lm, std::string_view bytes) {
     const Model& m = lm.model;
     if (!m.imaging || !m.schema.image) return failed({problem("not_imaging", "this model does not read images")});
-    const ImageFormat format = image_format_sniff(first_bytes);
+    const ImageFormat format = image_format_sniff(bytes);
     if (auto refused = image_format_refusal(*m.schema.image, format)) return failed({*refused});
+    if (auto damaged = raster_file_refusal(bytes)) return failed({*damaged});
     return Json{{"ok", true}, {"format", image_format_name(format)}};
 }
 
 ImageStart core_image_start(const LoadedModel& m, std::span<const uint8_t> rgba, int64_t width, int64_t height) {
-    const auto side = [](int64_t v) { return v >= 1 && v <= kMaxImageSide; };
-    if (!side(width) || !side(height))
-        return image_refused(
-            {problem("bad_image",
-                     "the image is " + std::to_string(width) + " x " + std::to_string(height) +
-                         " pixels; images of 1 to " + std::to_string(kMaxImageSide) + " pixels per side are read",
-                     "image")});
+    if (auto size = image_size_refusal(width, height)) return image_refused({problem("bad_image", *size, "image")});
     // The browser decodes PNG and JPEG files only (DICOM comes as bytes, below); either says
     // nothing of what it shows, which is all the scope check needs to know of it.
     return image_start(m, ImageFormat::png,

@@ -227,14 +227,16 @@ struct ImageStart {
     Json header = Json::object();
     Json error;  // {"ok": false, "problems": [...]} when there is no job
 };
-// Which of the two an image file goes to, from its first bytes (imaging/image_input.h,
-// image_format_sniff; 16 are enough), checked against the formats the model reads:
+// Which of the two an image file goes to, from its bytes (imaging/image_input.h,
+// image_format_sniff), checked against the formats the model reads:
 // {"ok": true, "format": "png" | "jpeg" | "dicom"} (the page decodes PNG and JPEG itself and
 // gives DICOM files' bytes), or {"ok": false, "problems": [{"code": "unsupported_image", the
-// clinician's words}]} ("not_imaging" for a model that reads no images).
-Json core_image_kind(const LoadedModel& m, std::string_view first_bytes);
-// A decoded image is refused ("bad_image", field "image") when a side is outside 1 to
-// kMaxImageSide pixels (imaging/preprocess.h); a DICOM frame ("bad_frame", field "frame")
+// clinician's words}]} ("not_imaging" for a model that reads no images). A PNG or JPEG file is
+// checked whole first (imaging/raster_check.h, raster_file_refusal: damaged, truncated or huge
+// files get the reason `localdx preprocess` gives), so give it all of the file's bytes.
+Json core_image_kind(const LoadedModel& m, std::string_view bytes);
+// A decoded image is refused ("bad_image", field "image") when it is outside the size limit
+// (imaging/raster_check.h, image_size_refusal); a DICOM frame ("bad_frame", field "frame")
 // outside 0 to kMaxDicomFrames - 1 (and, by the decoder, beyond the file's own frames).
 inline constexpr int64_t kMaxDicomFrames = 100000;
 ImageStart core_image_start(const LoadedModel& m, std::span<const uint8_t> rgba, int64_t width, int64_t height);

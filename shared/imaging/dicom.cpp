@@ -8,6 +8,7 @@
 //   [SECTION] JPEG 2000 frames (OpenJPEG)
 //   [SECTION] Entry point
 #include "imaging/dicom.h"
+#include "imaging/raster_check.h"
 
 #include <algorithm>
 #include <cstring>
@@ -283,6 +284,7 @@ Result<Layout> read_layout(DcmDataset& ds) {
     if (ds.findAndGetSint32(DCM_NumberOfFrames, frames).good() && frames > 0) l.frames = frames;
     l.photometric = text_of(ds, DCM_PhotometricInterpretation);
     if (l.rows == 0 || l.columns == 0) return bad("its image size is zero");
+    if (auto size = image_size_refusal(l.columns, l.rows)) return bad(*size);
     if (l.allocated != 8 && l.allocated != 16)
         return unsupported("its pixels use " + std::to_string(l.allocated) + " bits; 8 or 16 are read");
     if (l.stored == 0 || l.stored > l.allocated || l.high != l.stored - 1)

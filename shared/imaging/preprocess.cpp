@@ -19,10 +19,7 @@ namespace {
 // [SECTION] Checks
 //-----------------------------------------------------------------------------
 std::optional<Problem> check_pixels(const Pixels& p) {
-    if (p.width < 1 || p.height < 1 || p.width > kMaxImageSide || p.height > kMaxImageSide ||
-        int64_t{p.width} * p.height > kMaxImagePixels)
-        return problem("bad_image", "the image is " + std::to_string(p.width) + " x " + std::to_string(p.height) +
-                                        " pixels; at most " + std::to_string(kMaxImageSide) + " per side are read");
+    if (auto size = image_size_refusal(p.width, p.height)) return problem("bad_image", *size);
     if (p.channels != 1 && p.channels != 3)
         return problem("bad_image",
                        "the image has " + std::to_string(p.channels) + " channels; 1 (grey) or 3 (RGB) are read");

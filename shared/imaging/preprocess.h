@@ -12,12 +12,9 @@
 #pragma once
 #include "base/error.h"
 #include "imaging/image_input.h"
+#include "imaging/raster_check.h"  // kMaxImageSide, kMaxImagePixels
 
 namespace ldx {
-
-// The largest image accepted, per side and in pixels (a 16k x 16k grey image is 1 GiB as float).
-inline constexpr int kMaxImageSide = 16384;
-inline constexpr int64_t kMaxImagePixels = int64_t{1} << 26;
 
 Result<Tensor> image_tensor(const ImageInput& spec, const Pixels& pixels);
 

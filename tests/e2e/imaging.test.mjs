@@ -4,7 +4,8 @@
 // Index of this file
 //   [SECTION] Set-up: server, bundles, browser, test images (PNG, JPEG, DICOM)
 //   [SECTION] Opening images with the button: result, heat map, opacity, batch table, export
-//   [SECTION] Scope: images the model was not made for refused, unlike ones warned; the Image tab
+//   [SECTION] Scope: images the model was not made for refused, unlike ones warned; damaged, truncated and
+//             huge files refused with the CLI's reason; the Image tab
 //   [SECTION] Preprocessing parity: the browser's tensor and `localdx preprocess --bundle`
 //   [SECTION] Validation on labelled images: the figures of `localdx evaluate --images`, the pointing game
 //   [SECTION] Privacy audit and offline
@@ -339,6 +340,86 @@ test('imaging scope: pydicom\'s CT and MR files are refused with the reason, a s
   assert.match(csv, /CT_small\.dcm,,,,,,,,"?This image is a CT scan \(modality CT\); this model is made for/);
   assert.deepEqual(errors, []);
   await page.context().close();
+});
+
+// Damaged, truncated and huge files, made here from the test images: the page refuses each with
+// the very reason `localdx preprocess` gives for the same bytes (one check in the core for PNG and
+// JPEG, imaging/raster_check.h; DICOM through the core's DCMTK reader in both), says it as an alert,
+// sends nothing, and scores a good image opened afterwards.
+test('imaging: damaged, truncated and huge PNG, JPEG and DICOM files are refused in the page with the reason `localdx preprocess` gives; nothing crashes or is sent, and a good image is scored afterwards', async () => {
+  const bad = path.join(work, 'bad');
+  mkdirSync(bad, { recursive: true });
+  execFileSync('/usr/bin/python3', ['-c', `
+import sys, io, struct, zlib
+import pydicom
+png_in, jpg_in, dcm_in, out = sys.argv[1:5]
+png, jpg, dcm = (open(f, "rb").read() for f in (png_in, jpg_in, dcm_in))
+open(f"{out}/cut.png", "wb").write(png[: len(png) // 2])
+i = png.index(b"IDAT") + 104  # a byte of the first IDAT chunk's data; its CRC left as it was
+open(f"{out}/damaged-chunk.png", "wb").write(png[:i] + bytes([png[i] ^ 0xFF]) + png[i + 1:])
+ihdr = b"IHDR" + struct.pack(">IIBBBBB", 20000, 20000, 8, 0, 0, 0, 0)  # its CRC made right
+open(f"{out}/huge.png", "wb").write(png[:8] + struct.pack(">I", 13) + ihdr + struct.pack(">I", zlib.crc32(ihdr)) + png[33:])
+open(f"{out}/cut.jpg", "wb").write(jpg[: len(jpg) // 2])
+ds = pydicom.dcmread(io.BytesIO(dcm))
+n = len(ds.PixelData)
+open(f"{out}/cut-in-pixels.dcm", "wb").write(dcm[: len(dcm) - n // 2])
+at = dcm.rindex(b"\\xe0\\x7f\\x10\\x00")  # (7FE0,0010), explicit VR: tag, VR, 2 reserved, 4-byte length
+assert dcm[at + 4: at + 6] in (b"OB", b"OW")
+open(f"{out}/element-longer-than-file.dcm", "wb").write(dcm[:at + 8] + struct.pack("<I", n + (1 << 20)) + dcm[at + 12:])
+ds.Rows, ds.Columns = 60000, 60000
+ds.save_as(f"{out}/huge.dcm", write_like_original=False)
+`, path.join(testDir, 'synthetic-001.png'), imageFile('synthetic-003.jpg'), imageFile('synthetic-001.dcm'), bad]);
+  const files = ['cut.png', 'damaged-chunk.png', 'huge.png', 'cut.jpg', 'cut-in-pixels.dcm', 'element-longer-than-file.dcm', 'huge.dcm'];
+  // The CLI's reason: what it prints after "localdx preprocess: ", one line per problem.
+  const cliReason = {};
+  for (const f of files) {
+    let stderr = '';
+    try {
+      execFileSync(env.cli, ['preprocess', '--bundle', bundle, '--trust', trust, '--image', path.join(bad, f), '--out', path.join(bad, 'tensor.npy')], { stdio: ['ignore', 'ignore', 'pipe'] });
+      assert.fail(`localdx preprocess read ${f}`);
+    } catch (e) {
+      if (e.code === 'ERR_ASSERTION') throw e;
+      stderr = e.stderr.toString();
+    }
+    const lines = stderr.trim().split('\n');
+    assert.ok(lines.every((l) => l.startsWith('localdx preprocess: ')), stderr);
+    cliReason[f] = lines.map((l) => l.slice('localdx preprocess: '.length)).join(' ');
+    assert.doesNotMatch(cliReason[f], /bad_image|bad_dicom|unsupported_|internal/, `${f}: an internal code in ${cliReason[f]}`);
+  }
+  assert.match(cliReason['damaged-chunk.png'], /IDAT chunk is damaged/);
+  for (const f of ['huge.png', 'huge.dcm']) assert.match(cliReason[f], /^This (PNG|DICOM) file cannot be read: the image is (20000 x 20000|60000 x 60000) pixels; images of 1 to 16384 pixels per side/);
+
+  const ctx = await browser.newContext({ viewport: { width: 1280, height: 800 } });
+  const requests = [];
+  ctx.on('request', (req) => requests.push({ url: req.url(), method: req.method(), body: req.postDataBuffer() || Buffer.alloc(0) }));
+  const { page, errors } = await openApp(browser, server.base, { model: 'opacity-demo', context: ctx });
+  const before = requests.length;
+  const chooser = await chooseFileWith(page, ['imaging', 'open_button']);
+  await chooser.setFiles(files.map((f) => path.join(bad, f)));
+  await page.waitForFunction((n) => window.localdx.viewState().imaging.images.length === n, files.length, { timeout: 30000 });
+  const view = await page.evaluate(() => window.localdx.viewState().imaging.images);
+  for (const f of files) {
+    const r = view.find((x) => x.file === f);
+    assert.equal(r.ok, false, f);
+    assert.equal(words(r), cliReason[f], f);
+    // The accessible layer says the same reason as an alert when the image is chosen.
+    await page.evaluate((k) => window.localdx.selectImage(k), view.indexOf(r));
+    await page.waitForFunction((reason) => [...document.querySelectorAll('#a11y [role=alert]')].some((e) => e.textContent.includes(reason)), cliReason[f], { timeout: 5000 })
+      .catch(async () => assert.fail(`${f}: no alert says "${cliReason[f]}"; alerts: ${JSON.stringify(await page.evaluate(() => [...document.querySelectorAll('#a11y [role=alert]')].map((e) => e.textContent)))}`));
+  }
+  // Still usable: a good image opened afterwards is scored.
+  const again = await chooseFileWith(page, ['imaging', 'open_button']);
+  await again.setFiles([imageFile('synthetic-001.dcm')]);
+  await page.waitForFunction(() => window.localdx.viewState().imaging.images.some((r) => r.file === 'synthetic-001.dcm' && 'ok' in r), null, { timeout: 60000 });
+  const good = (await page.evaluate(() => window.localdx.viewState().imaging.images)).find((r) => r.file === 'synthetic-001.dcm');
+  assert.equal(good.ok, true, words(good));
+  assert.ok(good.probabilities[1] >= 0 && good.probabilities[1] <= 1);
+  // Nothing sent: no request but GETs of the page's own files while the files were opened.
+  const during = requests.slice(before);
+  assert.deepEqual(during.filter((r) => r.method !== 'GET' || new URL(r.url).origin !== server.base).map((r) => r.method + ' ' + r.url), []);
+  assert.deepEqual(errors, []);
+  console.log(`# damaged and huge files: ${files.length} refused in the page with the CLI's reason; ${during.length} requests while opening them, all GETs of the page's files`);
+  await ctx.close();
 });
 
 test('imaging: from the Batch tab of a tabular model to the imaging model, the Image tab opens (and Patient on the way back)', async () => {

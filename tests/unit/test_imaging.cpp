@@ -12,6 +12,7 @@
 #include "drift/image_descriptors.h"
 #include "imaging/dicom.h"
 #include "imaging/preprocess.h"
+#include "imaging/raster_check.h"
 #include "schema/schema.h"
 
 using namespace ldx;
@@ -237,6 +238,72 @@ TEST(Imaging, DicomTruncatedOrDamagedIsRefusedWithAReason) {
     auto frame = dicom_decode(file, 3);
     ASSERT_FALSE(frame);
     EXPECT_NE(frame.error().message.find("frame"), std::string::npos);
+}
+
+// PNG and JPEG files are checked whole before any decoder reads them (imaging/raster_check.h), by
+// the CLI and the browser alike: cut short, a chunk damaged (zlib's CRC-32 disagrees), a header
+// claiming more pixels than are read, 16-bit samples; a DICOM header claiming too many pixels too.
+TEST(ImageFiles, DamagedTruncatedOrHugePngAndJpegFilesAreRefusedWithTheirReason) {
+    const std::string png(
+        "\x89\x50\x4e\x47\x0d\x0a\x1a\x0a\x00\x00\x00\x0d\x49\x48\x44\x52\x00\x00\x00\x01\x00\x00\x00\x01\x08\x00\x00"
+        "\x00\x00\x3a\x7e\x9b\x55\x00\x00\x00\x0a\x49\x44\x41\x54\x78\x9c\x63\x60\x07\x00\x00\x09\x00\x08\x20\x23\xc3"
+        "\x8c\x00\x00\x00\x00\x49\x45\x4e\x44\xae\x42\x60\x82",
+        67);
+    const std::string jpeg(
+        "\xff\xd8\xff\xc0\x00\x0b\x08\x00\x01\x00\x01\x01\x01\x11\x00\xff\xda\x00\x08\x01\x01\x00\x00\x3f\x00\x00\xff"
+        "\xd9",
+        28);
+    EXPECT_FALSE(raster_file_refusal(png));
+    EXPECT_FALSE(raster_file_refusal(jpeg));
+    auto message = [](std::string_view b) {
+        auto r = raster_file_refusal(b);
+        return r ? r->message : std::string("(read)");
+    };
+    for (size_t cut = 8; cut < png.size(); ++cut) {
+        auto r = raster_file_refusal(png.substr(0, cut));
+        ASSERT_TRUE(r) << cut;
+        EXPECT_EQ(r->code, "bad_image");
+        EXPECT_EQ(r->message.rfind("This PNG file cannot be read: it ends early (", 0), 0) << r->message;
+    }
+    EXPECT_EQ(message(png.substr(0, 33)), "This PNG file cannot be read: it ends early (it has no IEND chunk).");
+    EXPECT_EQ(message(png.substr(0, 50)), "This PNG file cannot be read: it ends early (its IDAT chunk is cut off).");
+    std::string damaged = png;
+    damaged[43] = static_cast<char>(damaged[43] ^ 1);  // a byte of the IDAT chunk's data
+    EXPECT_EQ(message(damaged), "This PNG file cannot be read: its IDAT chunk is damaged (its checksum is wrong).");
+    // A header of 20000 x 20000 pixels, 16-bit samples: each with its CRC made right by zlib.
+    auto with_header = [&](uint32_t w, uint32_t h, char depth) {
+        std::string b = png;
+        for (int k = 0; k < 4; ++k) {
+            b[16 + static_cast<size_t>(k)] = static_cast<char>(w >> (24 - 8 * k));
+            b[20 + static_cast<size_t>(k)] = static_cast<char>(h >> (24 - 8 * k));
+        }
+        b[24] = depth;
+        const uLong crc = crc32(0, reinterpret_cast<const Bytef*>(b.data() + 12), 17);
+        for (int k = 0; k < 4; ++k) b[29 + static_cast<size_t>(k)] = static_cast<char>(crc >> (24 - 8 * k));
+        return b;
+    };
+    EXPECT_FALSE(raster_file_refusal(with_header(1, 1, 8)));
+    EXPECT_EQ(message(with_header(20000, 20000, 8)),
+              "This PNG file cannot be read: the image is 20000 x 20000 pixels; images of 1 to 16384 pixels per "
+              "side, 67108864 in all, are read.");
+    EXPECT_EQ(message(with_header(16384, 16384, 8)),
+              "This PNG file cannot be read: the image is 16384 x 16384 pixels; images of 1 to 16384 pixels per "
+              "side, 67108864 in all, are read.");
+    EXPECT_EQ(raster_file_refusal(with_header(1, 1, 16))->code, "unsupported_image");
+    // JPEG: cut anywhere after its first 3 bytes (FF D8 FF: what tells it from DICOM), it has no end of image marker,
+    // or a segment is cut off.
+    for (size_t cut = 3; cut < jpeg.size(); ++cut)
+        EXPECT_EQ(message(jpeg.substr(0, cut)),
+                  "This JPEG file cannot be read: it ends early (it has no end of image marker).")
+            << cut;
+    std::string huge = jpeg;
+    huge[7] = huge[8] = huge[9] = huge[10] = static_cast<char>(0x7f);  // 32639 x 32639
+    EXPECT_EQ(message(huge),
+              "This JPEG file cannot be read: the image is 32639 x 32639 pixels; images of 1 to 16384 pixels per "
+              "side, 67108864 in all, are read.");
+    EXPECT_EQ(message(std::string(jpeg).insert(15, "\x12")),
+              "This JPEG file cannot be read: it is damaged (a segment does not start with a marker).");
+    EXPECT_FALSE(raster_file_refusal(std::string(128, '\0') + "DICM"));  // DICOM: not checked here
 }
 
 std::string pydicom_file(const std::string& name) {

@@ -176,9 +176,10 @@ public:
     std::string samePatient(const std::string& previous, const std::string& next) const {
         return json_dump(core_same_patient(previous, next));
     }
-    // Imaging models: which decoder a file goes to (its first bytes), or why the model refuses it.
-    std::string imageKind(const emscripten::val& first_bytes) const {
-        return json_dump(core_image_kind(*m_, bytes_from_js(first_bytes)));
+    // Imaging models: which decoder a file goes to (its first bytes), or why the model refuses it
+    // (a PNG or JPEG file is checked whole: give all of its bytes).
+    std::string imageKind(const emscripten::val& bytes) const {
+        return json_dump(core_image_kind(*m_, bytes_from_js(bytes)));
     }
     // An image the browser decoded (RGBA), or a DICOM file's bytes.
     CoreImageJob imageJob(const emscripten::val& rgba, double width, double height) const {
