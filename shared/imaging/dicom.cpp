@@ -11,9 +11,11 @@
 #include "imaging/raster_check.h"
 
 #include <algorithm>
+#include <cmath>
 #include <cstring>
 #include <memory>
 #include <optional>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -280,34 +282,50 @@ Result<Layout> read_layout(DcmDataset& ds) {
     (void)ds.findAndGetUint16(DCM_SamplesPerPixel, l.samples);
     (void)ds.findAndGetUint16(DCM_PixelRepresentation, l.signed_);
     (void)ds.findAndGetUint16(DCM_PlanarConfiguration, l.planar);
+    // Number of Frames (IS): digits between optional spaces; anything else is damage, not 1 frame.
+    const std::string frames_text = text_of(ds, DCM_NumberOfFrames);
+    const size_t digits_from = frames_text.find_first_not_of(' '), digits_to = frames_text.find_last_not_of(' ');
+    if (digits_from != std::string::npos &&
+        frames_text.substr(digits_from, digits_to - digits_from + 1).find_first_not_of("+0123456789") !=
+            std::string::npos)
+        return bad("its Number of Frames (\"" + frames_text + "\") is not a number");
     Sint32 frames = 1;
     if (ds.findAndGetSint32(DCM_NumberOfFrames, frames).good() && frames > 0) l.frames = frames;
     l.photometric = text_of(ds, DCM_PhotometricInterpretation);
     if (l.rows == 0 || l.columns == 0) return bad("its image size is zero");
     if (auto size = image_size_refusal(l.columns, l.rows)) return bad(*size);
-    if (l.allocated != 8 && l.allocated != 16)
-        return unsupported("its pixels use " + std::to_string(l.allocated) + " bits; 8 or 16 are read");
+    if (l.allocated != 1 && l.allocated != 8 && l.allocated != 16 && l.allocated != 32)
+        return unsupported("its pixels use " + std::to_string(l.allocated) + " bits; 1, 8, 16 or 32 are read");
     if (l.stored == 0 || l.stored > l.allocated || l.high != l.stored - 1)
         return unsupported("its pixels' bit layout (Bits Stored " + std::to_string(l.stored) + ", High Bit " +
                            std::to_string(l.high) + ") is not one this device reads");
     const bool grey = l.photometric == "MONOCHROME1" || l.photometric == "MONOCHROME2";
     // JPEG 2000's colour transforms (YBR_RCT, YBR_ICT) are undone by its decoder: RGB.
-    const bool colour = l.photometric == "RGB" || l.photometric == "YBR_FULL" || l.photometric == "YBR_RCT" ||
-                        l.photometric == "YBR_ICT";
+    // Uncompressed YBR_FULL_422 (PS3.3 C.7.6.3.1.2): Y0 Y1 Cb Cr for each two pixels of a row
+    // (compressed, it is RGB once its decoder has read it, and the header says so).
+    const bool colour = l.photometric == "RGB" || l.photometric == "YBR_FULL" || l.photometric == "YBR_FULL_422" ||
+                        l.photometric == "YBR_RCT" || l.photometric == "YBR_ICT";
     if (!(grey && l.samples == 1) && !(colour && l.samples == 3))
         return unsupported("its colour form (" + (l.photometric.empty() ? std::string("none given") : l.photometric) +
                            ", " + std::to_string(l.samples) + " samples) is not one this device reads");
+    if (l.allocated == 1 && !grey)
+        return unsupported("its pixels use 1 bit each in colour (" + l.photometric +
+                           "), which is not one this device reads");
+    if (l.photometric == "YBR_FULL_422" && (l.allocated != 8 || l.columns % 2 != 0 || l.planar != 0))
+        return unsupported(
+            "its colour form YBR_FULL_422 is read with 8 bits, an even number of columns and "
+            "interleaved samples only");
     return l;
 }
 
 // The stored value of a sample: Bits Stored wide, sign-extended when Pixel Representation is 1.
-float sample_value(uint32_t raw, const Layout& l) {
+int64_t sample_integer(uint32_t raw, const Layout& l) {
     const uint32_t mask = l.stored >= 32 ? 0xffffffffu : ((1u << l.stored) - 1);
     uint32_t v = raw & mask;
-    if (l.signed_ && (v >> (l.stored - 1)) & 1u)
-        return static_cast<float>(static_cast<int64_t>(v) - (int64_t{1} << l.stored));
-    return static_cast<float>(v);
+    if (l.signed_ && (v >> (l.stored - 1)) & 1u) return static_cast<int64_t>(v) - (int64_t{1} << l.stored);
+    return static_cast<int64_t>(v);
 }
+float sample_value(uint32_t raw, const Layout& l) { return static_cast<float>(sample_integer(raw, l)); }
 
 Result<Ok> frame_exists(const Layout& l, int frame) {
     if (frame < 0 || frame >= l.frames)
@@ -327,21 +345,41 @@ Pixels empty_frame(const Layout& l) {
 }
 
 // YBR_FULL to RGB, and MONOCHROME1 noted: what every frame gets once its samples are in place.
+// The RGB values are whole numbers in the samples' range, rounded (floor of x + 0.5) and clipped,
+// computed in single precision with the coefficients of PS3.3 C.7.6.3.1.2 written as pydicom
+// writes them (its convert_color_space), so that both give the same values.
 Pixels finish_frame(Pixels p, const Layout& l) {
     const size_t plane = size_t{l.rows} * l.columns;
-    if (l.photometric == "YBR_FULL") {  // DICOM PS3.3 C.7.6.3.1.2, full range
-        const double half = l.allocated == 8 ? 128.0 : 32768.0;
+    if (l.photometric == "YBR_FULL" || l.photometric == "YBR_FULL_422") {  // full range
+        const float half = l.allocated == 8 ? 128.0f : 32768.0f, top = 2 * half - 1;
+        const auto g_cb = static_cast<float>(-0.114 * 1.772 / 0.587), g_cr = static_cast<float>(-0.299 * 1.402 / 0.587);
+        auto whole = [top](float v) { return std::clamp(std::floor(v + 0.5f), 0.0f, top); };
         for (size_t i = 0; i < plane; ++i) {
             float* px = p.values.data() + 3 * i;
-            const double y = px[0], cb = px[1] - half, cr = px[2] - half;
-            px[0] = static_cast<float>(y + 1.402 * cr);
-            px[1] = static_cast<float>(y - 0.344136 * cb - 0.714136 * cr);
-            px[2] = static_cast<float>(y + 1.772 * cb);
+            const float y = px[0], cb = px[1] - half, cr = px[2] - half;
+            px[0] = whole(y + 0.0f * cb + 1.402f * cr);
+            px[1] = whole(y + g_cb * cb + g_cr * cr);
+            px[2] = whole(y + 1.772f * cb + 0.0f * cr);
         }
     }
     p.monochrome1 = l.photometric == "MONOCHROME1";
     return p;
 }
+
+// The pixel data's bytes in little-endian order, whether its VR is OB or OW (DCMTK keeps OW
+// words in this machine's order, little-endian here and in wasm).
+Result<std::span<const Uint8>> raw_bytes(DcmDataset& ds) {
+    const Uint8* data = nullptr;
+    unsigned long count = 0;
+    if (ds.findAndGetUint8Array(DCM_PixelData, data, &count).good() && data) return std::span(data, count);
+    const Uint16* words = nullptr;
+    if (ds.findAndGetUint16Array(DCM_PixelData, words, &count).good() && words)
+        return std::span(reinterpret_cast<const Uint8*>(words), 2 * size_t{count});
+    return bad("it has no pixel data");
+}
+
+// The largest magnitude a single-precision value (Pixels::values) holds exactly, every integer below it too.
+constexpr int64_t kExactInFloat = int64_t{1} << 24;
 
 Result<Pixels> frame_pixels(DcmDataset& ds, const Layout& l, int frame) {
     if (auto r = frame_exists(l, frame); !r) return r.problems();
@@ -355,18 +393,63 @@ Result<Pixels> frame_pixels(DcmDataset& ds, const Layout& l, int frame) {
         return (k % plane) * l.samples + k / plane;
     };
     const size_t first = per_frame * static_cast<size_t>(frame);
+    if (l.allocated == 1 || l.photometric == "YBR_FULL_422") {
+        // Packed: 1-bit samples, eight to a byte from its lowest bit (a frame may start inside a
+        // byte), or YBR_FULL_422's four bytes for two pixels.
+        auto bytes = raw_bytes(ds);
+        if (!bytes) return bytes.problems();
+        const size_t pixels = size_t{l.rows} * l.columns;
+        const size_t count = bytes->size(), at = pixels * static_cast<size_t>(frame);
+        if (l.allocated == 1) {
+            if (count * 8 < pixels * static_cast<size_t>(l.frames))
+                return bad("its pixel data is shorter than its size says (the file may be truncated)");
+            for (size_t k = 0; k < pixels; ++k)
+                p.values[k] = static_cast<float>(((*bytes)[(at + k) >> 3] >> ((at + k) & 7)) & 1u);
+        } else {
+            if (count < 2 * pixels * static_cast<size_t>(l.frames))
+                return bad("its pixel data is shorter than its size says (the file may be truncated)");
+            const Uint8* d = bytes->data() + 2 * at;
+            for (size_t k = 0; k < pixels; k += 2, d += 4)
+                for (size_t j = 0; j < 2; ++j) {
+                    p.values[3 * (k + j)] = d[j];
+                    p.values[3 * (k + j) + 1] = d[2];
+                    p.values[3 * (k + j) + 2] = d[3];
+                }
+        }
+        return finish_frame(std::move(p), l);
+    }
     if (l.allocated == 8) {
         const Uint8* data = nullptr;
         unsigned long count = 0;
         if (ds.findAndGetUint8Array(DCM_PixelData, data, &count).bad() || !data) return bad("it has no pixel data");
         if (count < need) return bad("its pixel data is shorter than its size says (the file may be truncated)");
         for (size_t k = 0; k < per_frame; ++k) p.values[place(k)] = sample_value(data[first + k], l);
-    } else {
+    } else if (l.allocated == 16) {
         const Uint16* data = nullptr;
         unsigned long count = 0;
         if (ds.findAndGetUint16Array(DCM_PixelData, data, &count).bad() || !data) return bad("it has no pixel data");
         if (count < need) return bad("its pixel data is shorter than its size says (the file may be truncated)");
         for (size_t k = 0; k < per_frame; ++k) p.values[place(k)] = sample_value(data[first + k], l);
+    } else {
+        // 32 bits: each sample's four bytes, lowest first. A value is kept only when single
+        // precision holds it exactly (magnitude at most 2^24), as an RT dose grid's do.
+        auto bytes = raw_bytes(ds);
+        if (!bytes) return bytes.problems();
+        if (bytes->size() / 4 < need)
+            return bad("its pixel data is shorter than its size says (the file may be truncated)");
+        // A big-endian file's OW data is held as 16-bit words in this machine's order: the
+        // sample's high word comes first.
+        const bool words_swapped = DcmXfer(ds.getOriginalXfer()).isBigEndian();
+        for (size_t k = 0; k < per_frame; ++k) {
+            const Uint8* b = bytes->data() + 4 * (first + k);
+            const uint32_t first_word = b[0] | uint32_t{b[1]} << 8, second_word = b[2] | uint32_t{b[3]} << 8;
+            const uint32_t raw = words_swapped ? first_word << 16 | second_word : second_word << 16 | first_word;
+            const int64_t v = sample_integer(raw, l);
+            if (v > kExactInFloat || v < -kExactInFloat)
+                return unsupported("its 32-bit pixels hold values beyond " + std::to_string(kExactInFloat) +
+                                   " (2^24), which are not read exactly here");
+            p.values[place(k)] = static_cast<float>(v);
+        }
     }
     return finish_frame(std::move(p), l);
 }
