@@ -1,11 +1,13 @@
-// Fuzz target: the image header path — any bytes read as a DICOM file (DCMTK's parser and
-// decoders behind dicom_decode), and what decodes taken on through preprocessing to a tensor.
+// Fuzz target: the image header path — any bytes checked as a PNG or JPEG file's structure
+// (raster_file_refusal, before any decoder) and read as a DICOM file (DCMTK's parser and decoders
+// behind dicom_decode), and what decodes taken on through preprocessing to a tensor.
 #include <cmath>
 #include <cstdint>
 #include <string_view>
 
 #include "imaging/dicom.h"
 #include "imaging/preprocess.h"
+#include "imaging/raster_check.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     static const ldx::ImageInput spec = [] {
@@ -19,6 +21,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
         return im;
     }();
     const std::string_view bytes(reinterpret_cast<const char*>(data), size);
+    if (auto refused = ldx::raster_file_refusal(bytes); refused && refused->message.empty()) __builtin_trap();
     auto pixels = ldx::dicom_decode(bytes, 0);
     if (!pixels) {
         if (pixels.error().message.empty()) __builtin_trap();  // every refusal says why
