@@ -158,6 +158,11 @@ Result<Package> package_members(const PackageInput& in, const PackageLog& log) {
         schema.task = in.manifest.name;
     }
     const size_t width = schema.features.size();
+    if (!schema.image && (in.calibration_labels || in.calibration_outputs))
+        return problem("usage",
+                       "--calibration-labels and --calibration-outputs are for imaging models (held-out calibration "
+                       "images); a tabular model's prediction sets come from its training card",
+                       "--calibration-labels");
 
     // 1. The model: trees we can explain exactly, and the ONNX bytes ONNX Runtime will run.
     Ensemble e;

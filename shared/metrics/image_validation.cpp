@@ -511,7 +511,12 @@ Result<Conformal> image_conformal_fit(const Schema& s, std::string_view text, st
     ImageLabels labels = image_labels_read(s, text);
     if (!labels.problems.empty()) return labels.problems;
     std::map<std::string, const ImageOutput*> by_name;
-    for (const ImageOutput& out : outputs) by_name.emplace(out.image, &out);
+    for (size_t i = 0; i < outputs.size(); ++i)
+        if (!by_name.emplace(outputs[i].image, &outputs[i]).second)
+            return problem("duplicate_image",
+                           "'" + printable(outputs[i].image) +
+                               "' is in the calibration outputs more than once: each image is scored once",
+                           "images[" + std::to_string(i) + "].image");
     std::vector<int> scored;
     std::vector<double> probabilities;
     std::set<std::string> named;

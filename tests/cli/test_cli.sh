@@ -121,6 +121,9 @@ expect_fail "schema mismatch" "the model takes 8 features; the schema maps its f
 expect_fail "onnx needs reference rows" "needs --reference as a CSV" "$ldx" bundle --schema train/wdbc/schema.json --model train/wdbc/model.onnx --reference train/wdbc/reference.json --name wdbc --version 3 --key keys/signing-key.json --out k5.ldxb
 expect_fail "bad version" "--version must be a positive whole number" "$ldx" bundle --schema train/wdbc/schema.json --model train/wdbc/model.xgb.json --reference train/wdbc/reference.json --name wdbc --version 0 --key keys/signing-key.json --out k6.ldxb
 expect_fail "bad name" "name 'Wdbc!' is not 1-64" "$ldx" bundle --schema train/wdbc/schema.json --model train/wdbc/model.xgb.json --reference train/wdbc/reference.json --name 'Wdbc!' --version 3 --key keys/signing-key.json --out k7.ldxb
+printf 'image,label\n' > cal-labels.csv; printf '{"images": []}' > cal-outputs.json
+expect_fail "calibration images for a tabular model" "--calibration-labels and --calibration-outputs are for imaging models" "$ldx" bundle --schema train/wdbc/schema.json --model train/wdbc/model.xgb.json --reference train/wdbc/reference.json --name wdbc --version 3 --key keys/signing-key.json --out k8.ldxb --calibration-labels cal-labels.csv --calibration-outputs cal-outputs.json
+no_file k8.ldxb "calibration images for a tabular model"
 
 # An ONNX tree model made elsewhere (here: our own export) with covers from reference rows.
 expect_ok "bundle onnx" "$ldx" bundle --schema train/wdbc/schema.json --model train/wdbc/model.onnx --reference "$data/wdbc.csv" --name wdbc-onnx --version 1 --key keys/signing-key.json --out wdbc-onnx.ldxb

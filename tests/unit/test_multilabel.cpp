@@ -474,6 +474,13 @@ TEST(Multilabel, TheBundlesCalibratorIsEachFindingsFittedOnHeldOutImages) {
     extra.push_back(outs[0]);
     extra.back().image = "stray.png";
     EXPECT_EQ(test::codes(image_conformal_fit(s, csv, extra, "").problems()), "unlabelled_image");
+    // An image scored twice is refused, naming the second entry (the fit would otherwise use one
+    // and the drift reference both).
+    std::vector<ImageOutput> twice = outs;
+    twice.push_back(outs[3]);
+    auto repeated = image_conformal_fit(s, csv, twice, "");
+    ASSERT_EQ(test::codes(repeated.problems()), "duplicate_image");
+    EXPECT_EQ(repeated.problems()[0].field, "images[40].image");
 }
 
 TEST(Multilabel, SchemaPerFindingCalibratorProblemsNameTheField) {
