@@ -123,6 +123,8 @@ struct TreeShapTables {
     std::vector<double> tables;        // K_l(T), value included
     std::vector<double> base;
     uint32_t max_slots = 0;  // the most nodes in one tree (size of the mask array)
+    size_t budget = 0;       // max_entries they were built with
+    size_t over_budget = 0;  // trees whose tables were left out only because they did not fit it
 
     size_t bytes() const;
     size_t fast_trees() const;        // how many trees use the tables
@@ -134,6 +136,10 @@ struct TreeShapTables {
 // row_bytes: one row uses the tables only when they are within it (about what stays in cache from
 // one patient to the next; else its trees take Linear TreeSHAP).
 constexpr size_t kRowTableBytes = size_t{4} << 20;
+// A batch's budget (model_prepare_batch): one tree's tables stay in cache for a block of rows
+// however many trees there are, so a batch gains from every tree's tables it can hold (measured on
+// the size sweep, docs/benchmarks.md, 2026-12-05); 16 Mi entries (128 MiB) bounds the memory.
+constexpr size_t kBatchTableEntries = size_t{1} << 24;
 TreeShapTables treeshap_tables(const Ensemble& e, size_t max_entries = size_t{1} << 22,
                                size_t row_bytes = kRowTableBytes);
 // Same result as treeshap(e, x, ...) for the ensemble the tables were built from.
