@@ -2,13 +2,14 @@
 // pred_contribs (one thread), on the demo models and a large synthetic model, in one run.
 //
 // Usage: localdx_bench --demo DIR --data DIR --work DIR --out FILE.json [--only report|sweep]
-//                      [--sweep all|TxDxF,...] [--quick 1] [--cpu-time 1]
+//                      [--sweep all|TxDxF,...] [--quick 1] [--cpu-time 1] [--reuse 1]
 // (--only report: just WORK/report-pima.json, the report the server benchmarks send;
 //  --sweep: also models of growing size, T trees of depth D on F features, trained on
 //  `localdx synth`'s generator, each against XGBoost's pred_contribs in the same run ("all": the
 //  six sizes of the size sweep); --only sweep: the sweep alone; --quick 1: only per patient and
 //  the core's own batches, no reference algorithm or XGBoost batch, for profiling; --cpu-time 1:
-//  per-patient figures in process CPU time, for a shared machine)
+//  per-patient figures in process CPU time, for a shared machine; --reuse 1: the sweep's models
+//  already in WORK read back, not trained again)
 // Writes {"<name>": {"value", "unit", "reference", "ratio"}} (ratio = value / reference; for
 // times, below 1 means the core is faster), and the synthetic and sweep models (model, schema, rows)
 // for the browser benchmark.
@@ -19,6 +20,7 @@
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <optional>
 #include <ctime>
 #include <random>
 #include <stdexcept>
@@ -245,16 +247,35 @@ void write_for_browser(const std::string& dir, const SyntheticModel& m, size_t r
     (void)file_write_atomic(dir + "/data.csv", csv.substr(0, cut));
 }
 
+// --reuse 1: a size whose model WORK/sweep-.../ holds already (model.xgb.json, schema.json and
+// data.csv from an earlier run) is read back instead of trained again: the same trees and rows.
+bool reuse = false;
+std::optional<SyntheticModel> reused(const std::string& dir) {
+    if (!reuse || !std::filesystem::exists(dir + "/model.xgb.json")) return std::nullopt;
+    const std::string json = *file_read(dir + "/model.xgb.json");
+    auto schema = schema_parse(*file_read(dir + "/schema.json"));
+    if (!schema) throw std::runtime_error(dir + "/schema.json: " + schema.error().message);
+    auto data = dataset_from_csv(*schema, *file_read(dir + "/data.csv"), true);
+    if (!data) throw std::runtime_error(dir + "/data.csv: " + data.error().message);
+    auto b = XgbBooster::load_json(json);
+    if (!b) throw std::runtime_error(dir + "/model.xgb.json: " + b.error().message);
+    b->set_param("nthread", "1");
+    return SyntheticModel{{}, data->x, std::move(b), json};
+}
+
 void sweep(const std::string& spec, const std::string& work) {
     for (const SweepSize& z : sweep_sizes(spec)) {
+        const std::string name =
+            "sweep-" + std::to_string(z.trees) + "x" + std::to_string(z.depth) + "x" + std::to_string(z.features);
+        std::optional<SyntheticModel> again = reused(work + "/" + name);
+        const bool trained = !again;
         const SyntheticModel m =
-            train_synthetic(4000, z.features, 7, z.trees, z.depth, "0.05", "2", {{"min_child_weight", "0"}});
+            again ? std::move(*again)
+                  : train_synthetic(4000, z.features, 7, z.trees, z.depth, "0.05", "2", {{"min_child_weight", "0"}});
         const auto& b = m.booster;
         const auto& data_x = m.x;
         auto e = ensemble_from_xgboost_json(m.json);
         if (!e) throw std::runtime_error("importing the sweep model: " + e.error().message);
-        const std::string name =
-            "sweep-" + std::to_string(z.trees) + "x" + std::to_string(z.depth) + "x" + std::to_string(z.features);
         const std::string json = json_dump(ensemble_to_json(*e)), bin = ensemble_to_binary(*e);
         put(name + ".trees_json_size", static_cast<double>(json.size()) / (1024.0 * 1024.0), "MiB");
         put(name + ".trees_bin_size", static_cast<double>(bin.size()) / (1024.0 * 1024.0), "MiB");
@@ -268,7 +289,7 @@ void sweep(const std::string& spec, const std::string& work) {
         const auto read_bin = time_each(5, [&](size_t) { (void)ensemble_from_binary(bin); });
         put(name + ".native.read_trees_bin_p50", percentile(read_bin, 0.5), "ms", percentile(read_json, 0.5));
         bench_model(name, *b, *e, data_x, 200, 2000);
-        write_for_browser(work + "/" + name, m, 4000);
+        if (trained) write_for_browser(work + "/" + name, m, 4000);
         {  // the 200 patients' features as float32: the wasm core is timed on the same rows
             const size_t n = std::min<size_t>(200, data_x.rows) * data_x.cols;
             (void)file_write_atomic(work + "/" + name + "/rows.f32",
@@ -298,11 +319,12 @@ int main(int argc, char** argv) {
         else if (a == "--sweep") sweep_spec = argv[i + 1];
         else if (a == "--quick") quick = std::string(argv[i + 1]) == "1";
         else if (a == "--cpu-time") cpu_time = std::string(argv[i + 1]) == "1";
+        else if (a == "--reuse") reuse = std::string(argv[i + 1]) == "1";
     }
     if (demo.empty() || data.empty() || work.empty() || out.empty()) {
         std::fprintf(stderr,
                      "usage: localdx_bench --demo DIR --data DIR --work DIR --out FILE.json [--only report|sweep] "
-                     "[--sweep all|TxDxF,...] [--quick 1] [--cpu-time 1]\n");
+                     "[--sweep all|TxDxF,...] [--quick 1] [--cpu-time 1] [--reuse 1]\n");
         return 2;
     }
     if (!sweep_spec.empty()) sweep(sweep_spec, work);
@@ -317,7 +339,7 @@ int main(int argc, char** argv) {
         bench_model(task, *b, *e, ds->x);
     }
     if (only.empty()) synthetic(work);
-    {
+    if (only != "sweep") {
         // One valid aggregate report (20 real patients) for the server load benchmark.
         auto schema = schema_parse(*file_read(demo + "/train/pima-diabetes/schema.json"));
         auto ref = reference_from_json(Json::parse(*file_read(demo + "/train/pima-diabetes/reference.json")), *schema);

@@ -22,6 +22,7 @@
 #include <algorithm>
 #include <chrono>
 #include <cmath>
+#include <cstdint>
 #include <cstdio>
 #include <cstring>
 #include <ctime>
@@ -128,6 +129,23 @@ void bench_dir(const std::string& dir, const Json& native, const Clock& clock, R
     std::sort(each.begin(), each.end());
     out.put(name + ".wasm_node.explain_one_best_pass_mean", best, "ms", xgb);
     out.put(name + ".wasm_node.explain_one_p50", each[each.size() / 2], "ms", xgb);
+    // The two ways one row can take through every tree, as localdx_bench times them natively.
+    const auto p50_by = [&](const TreeShapTables& t) {
+        std::vector<double> ms;
+        for (int pass = 0; pass < 2; ++pass)
+            for (size_t i = 0; i < n; ++i) {
+                const double t0 = clock.ms();
+                const std::span<const float> x(rows.data() + i * width, width);
+                (void)ensemble_margin(*e, x);
+                treeshap(*e, t, x, ws, ex);
+                ms.push_back(clock.ms() - t0);
+            }
+        std::sort(ms.begin(), ms.end());
+        return ms[ms.size() / 2];
+    };
+    out.put(name + ".wasm_node.explain_one_all_tables_p50", p50_by(treeshap_tables(*e, size_t{1} << 22, SIZE_MAX)),
+            "ms", xgb);
+    out.put(name + ".wasm_node.explain_one_all_linear_p50", p50_by(treeshap_tables(*e, 0)), "ms", xgb);
 
     // 2,000 patients: the 200 ten times.
     std::vector<float> batch;
