@@ -283,6 +283,7 @@ void choose_row_paths(const Ensemble& e, TreeShapTables& tables, size_t row_byte
 TreeShapTables treeshap_tables(const Ensemble& e, size_t max_entries, size_t row_bytes) {
     TreeShapTables out;
     out.base = treeshap_base(e);
+    out.budget = max_entries;
     std::vector<SplitBit> bits;
     std::vector<LeafPath> paths;
     std::vector<int32_t> order;
@@ -302,7 +303,10 @@ TreeShapTables treeshap_tables(const Ensemble& e, size_t max_entries, size_t row
             tree_entries += size_t{1} << lp.features.size();
             tree_features += lp.features.size();
         }
-        if (entries + tree_entries > max_entries) continue;
+        if (entries + tree_entries > max_entries) {
+            ++out.over_budget;
+            continue;
+        }
         fits[ti] = 1;
         entries += tree_entries;
         leaves += paths.size();

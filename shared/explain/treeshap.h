@@ -82,9 +82,10 @@ std::vector<double> treeshap_base(const Ensemble& e);
 // cache lines per leaf, read from main memory), while Linear TreeSHAP reads only the tree. So
 // when the tables are over row_bytes (kRowTableBytes by default), every tree of one row that
 // Linear TreeSHAP can explain takes it (TreeRef::row_linear); a batch reads every tree's tables,
-// which stay in cache for a block of rows. Measured on the size sweep (docs/benchmarks.md,
-// 2026-12-05): keeping for one row the tables of the trees that save most per byte, up to 4 MiB,
-// 1 MiB or 256 KiB, was no faster than Linear TreeSHAP for every such tree.
+// which stay in cache for a block of rows (with a batch's own budget, kBatchTableEntries). Measured
+// on the size sweep (docs/benchmarks.md, 2026-12-05): keeping for one row the tables of the trees
+// that save most per byte, up to 4 MiB, 1 MiB or 256 KiB, was no faster than Linear TreeSHAP for
+// every such tree.
 //
 // Explaining a row walks no pointers: the splits are stored parents first (breadth-first), so
 // one pass over them computes every node's H from its parent's with selects instead of
@@ -123,6 +124,8 @@ struct TreeShapTables {
     std::vector<double> tables;        // K_l(T), value included
     std::vector<double> base;
     uint32_t max_slots = 0;  // the most nodes in one tree (size of the mask array)
+    size_t budget = 0;       // max_entries they were built with
+    size_t over_budget = 0;  // trees whose tables were left out only because they did not fit it
 
     size_t bytes() const;
     size_t fast_trees() const;        // how many trees use the tables
@@ -132,8 +135,15 @@ struct TreeShapTables {
 
 // max_entries bounds the table doubles (8 bytes each); the default is 4 Mi entries (32 MiB).
 // row_bytes: one row uses the tables only when they are within it (about what stays in cache from
-// one patient to the next; else its trees take Linear TreeSHAP).
-constexpr size_t kRowTableBytes = size_t{4} << 20;
+// one patient to the next; else its trees take Linear TreeSHAP). 8 MiB: 300 trees of depth 6 (6 MiB
+// of tables) take 0.33 ms per patient in wasm by their tables against 0.53 ms by Linear TreeSHAP;
+// 1000 trees of depth 6 (25 MiB) and depth 8 (34 MiB and more) stay with Linear TreeSHAP
+// (docs/benchmarks.md, 2026-12-05, the second table).
+constexpr size_t kRowTableBytes = size_t{8} << 20;
+// A batch's budget (model_prepare_batch): one tree's tables stay in cache for a block of rows
+// however many trees there are, so a batch gains from every tree's tables it can hold (measured on
+// the size sweep, docs/benchmarks.md, 2026-12-05); 16 Mi entries (128 MiB) bounds the memory.
+constexpr size_t kBatchTableEntries = size_t{1} << 24;
 TreeShapTables treeshap_tables(const Ensemble& e, size_t max_entries = size_t{1} << 22,
                                size_t row_bytes = kRowTableBytes);
 // Same result as treeshap(e, x, ...) for the ensemble the tables were built from.

@@ -163,6 +163,11 @@ std::vector<Prediction> model_predict_batch(const Model& m, std::vector<Prepared
     return out;
 }
 
+void model_prepare_batch(Model& m) {
+    if (!m.ensemble || m.shap_tables.over_budget == 0 || m.shap_tables.budget >= kBatchTableEntries) return;
+    m.shap_tables = treeshap_tables(*m.ensemble, kBatchTableEntries);
+}
+
 Result<Prediction> model_predict(const Model& m, const RawRecord& record, bool explain, long row) {
     if (!m.ensemble)
         return problem("no_trees", "this model is not a tree ensemble (its explainer is " + m.manifest.explainer +

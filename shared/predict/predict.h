@@ -82,6 +82,13 @@ Prediction model_predict_features(const Model& m, PreparedRecord prepared, bool 
 // model_predict_features one by one, explained tree by tree over blocks of rows (treeshap_batch).
 std::vector<Prediction> model_predict_batch(const Model& m, std::vector<PreparedRecord> prepared, bool explain,
                                             TreeShapWorkspace& ws);
+// Rebuilds m.shap_tables with a batch's budget (kBatchTableEntries) when the default budget left
+// trees out: what explains a large model's batch fastest (explain/treeshap.h). One patient is
+// explained as before (tables that large send every tree Linear TreeSHAP applies to it), the same
+// explanations within rounding. Callers that explain many rows call it first (the browser's batch
+// worker at its first file, the CLI's predict); the page that explains one patient at a time never
+// does, so it never holds tables that large. Does nothing the second time.
+void model_prepare_batch(Model& m);
 
 // ONNX Runtime's cross-check: the page runs the bundle's ONNX model in ONNX Runtime Web on the
 // same features, and a result is shown only when both agree, number by number (the probabilities,

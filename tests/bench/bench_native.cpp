@@ -2,13 +2,14 @@
 // pred_contribs (one thread), on the demo models and a large synthetic model, in one run.
 //
 // Usage: localdx_bench --demo DIR --data DIR --work DIR --out FILE.json [--only report|sweep]
-//                      [--sweep all|TxDxF,...] [--quick 1] [--cpu-time 1]
+//                      [--sweep all|TxDxF,...] [--quick 1] [--cpu-time 1] [--reuse 1]
 // (--only report: just WORK/report-pima.json, the report the server benchmarks send;
 //  --sweep: also models of growing size, T trees of depth D on F features, trained on
 //  `localdx synth`'s generator, each against XGBoost's pred_contribs in the same run ("all": the
 //  six sizes of the size sweep); --only sweep: the sweep alone; --quick 1: only per patient and
-//  the core's own batch, no reference algorithm or XGBoost batch, for profiling; --cpu-time 1:
-//  per-patient figures in process CPU time, for a shared machine)
+//  the core's own batches, no reference algorithm or XGBoost batch, for profiling; --cpu-time 1:
+//  per-patient figures in process CPU time, for a shared machine; --reuse 1: the sweep's models
+//  already in WORK read back, not trained again)
 // Writes {"<name>": {"value", "unit", "reference", "ratio"}} (ratio = value / reference; for
 // times, below 1 means the core is faster), and the synthetic and sweep models (model, schema, rows)
 // for the browser benchmark.
@@ -19,6 +20,7 @@
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <optional>
 #include <ctime>
 #include <random>
 #include <stdexcept>
@@ -148,21 +150,27 @@ void bench_model(const std::string& name, const XgbBooster& booster, const Ensem
     double t0 = seconds();
     if (!quick) booster.predict(batch, 2);
     const double xgb_batch = quick ? NAN : seconds() - t0;
-    // The product's batch path: margins row by row, TreeSHAP tree by tree over blocks of rows.
-    t0 = seconds();
-    for (size_t i = 0; i < batch.rows; ++i) (void)ensemble_margin(e, batch.row(i));
-    const std::vector<Explanation> explained = treeshap_batch(e, tables, batch.data, ws);
-    if (explained.size() != batch.rows) throw std::runtime_error("treeshap_batch explained the wrong number of rows");
-    const double core_batch = seconds() - t0;
-    const std::string batch_name = batch_rows == 10000 ? "explain_10k" : "explain_" + std::to_string(batch_rows);
-    put(name + ".native." + batch_name, core_batch, "s", xgb_batch);
-    if (quick && tables.fast_trees() < e.trees.size()) {  // what a larger table budget would give the batch
-        const TreeShapTables big = treeshap_tables(e, size_t{1} << 25);
-        t0 = seconds();
+    // The product's batch path (model_prepare_batch): margins row by row, TreeSHAP tree by tree
+    // over blocks of rows, with a batch's table budget when one row's left trees out; and the
+    // same with one row's tables (what a batch read before it had its own budget).
+    const auto time_batch = [&](const TreeShapTables& t) {
+        const double b0 = seconds();
         for (size_t i = 0; i < batch.rows; ++i) (void)ensemble_margin(e, batch.row(i));
-        (void)treeshap_batch(e, big, batch.data, ws);
-        put(name + ".native." + batch_name + "_tables_" + std::to_string(big.bytes() >> 20) + "MiB", seconds() - t0,
-            "s");
+        const std::vector<Explanation> explained = treeshap_batch(e, t, batch.data, ws);
+        if (explained.size() != batch.rows)
+            throw std::runtime_error("treeshap_batch explained the wrong number of rows");
+        return seconds() - b0;
+    };
+    const std::string batch_name = batch_rows == 10000 ? "explain_10k" : "explain_" + std::to_string(batch_rows);
+    if (tables.over_budget > 0) {
+        const double b0 = seconds();
+        const TreeShapTables big = treeshap_tables(e, kBatchTableEntries);
+        put(name + ".native.batch_tables_build", (seconds() - b0) * 1e3, "ms");
+        put(name + ".native.batch_tables_size", static_cast<double>(big.bytes()) / (1024.0 * 1024.0), "MiB");
+        put(name + ".native." + batch_name, time_batch(big), "s", xgb_batch);
+        put(name + ".native." + batch_name + "_row_tables", time_batch(tables), "s", xgb_batch);
+    } else {
+        put(name + ".native." + batch_name, time_batch(tables), "s", xgb_batch);
     }
     if (quick) return;
     t0 = seconds();
@@ -239,16 +247,35 @@ void write_for_browser(const std::string& dir, const SyntheticModel& m, size_t r
     (void)file_write_atomic(dir + "/data.csv", csv.substr(0, cut));
 }
 
+// --reuse 1: a size whose model WORK/sweep-.../ holds already (model.xgb.json, schema.json and
+// data.csv from an earlier run) is read back instead of trained again: the same trees and rows.
+bool reuse = false;
+std::optional<SyntheticModel> reused(const std::string& dir) {
+    if (!reuse || !std::filesystem::exists(dir + "/model.xgb.json")) return std::nullopt;
+    const std::string json = *file_read(dir + "/model.xgb.json");
+    auto schema = schema_parse(*file_read(dir + "/schema.json"));
+    if (!schema) throw std::runtime_error(dir + "/schema.json: " + schema.error().message);
+    auto data = dataset_from_csv(*schema, *file_read(dir + "/data.csv"), true);
+    if (!data) throw std::runtime_error(dir + "/data.csv: " + data.error().message);
+    auto b = XgbBooster::load_json(json);
+    if (!b) throw std::runtime_error(dir + "/model.xgb.json: " + b.error().message);
+    b->set_param("nthread", "1");
+    return SyntheticModel{{}, data->x, std::move(b), json};
+}
+
 void sweep(const std::string& spec, const std::string& work) {
     for (const SweepSize& z : sweep_sizes(spec)) {
+        const std::string name =
+            "sweep-" + std::to_string(z.trees) + "x" + std::to_string(z.depth) + "x" + std::to_string(z.features);
+        std::optional<SyntheticModel> again = reused(work + "/" + name);
+        const bool trained = !again;
         const SyntheticModel m =
-            train_synthetic(4000, z.features, 7, z.trees, z.depth, "0.05", "2", {{"min_child_weight", "0"}});
+            again ? std::move(*again)
+                  : train_synthetic(4000, z.features, 7, z.trees, z.depth, "0.05", "2", {{"min_child_weight", "0"}});
         const auto& b = m.booster;
         const auto& data_x = m.x;
         auto e = ensemble_from_xgboost_json(m.json);
         if (!e) throw std::runtime_error("importing the sweep model: " + e.error().message);
-        const std::string name =
-            "sweep-" + std::to_string(z.trees) + "x" + std::to_string(z.depth) + "x" + std::to_string(z.features);
         const std::string json = json_dump(ensemble_to_json(*e)), bin = ensemble_to_binary(*e);
         put(name + ".trees_json_size", static_cast<double>(json.size()) / (1024.0 * 1024.0), "MiB");
         put(name + ".trees_bin_size", static_cast<double>(bin.size()) / (1024.0 * 1024.0), "MiB");
@@ -262,8 +289,8 @@ void sweep(const std::string& spec, const std::string& work) {
         const auto read_bin = time_each(5, [&](size_t) { (void)ensemble_from_binary(bin); });
         put(name + ".native.read_trees_bin_p50", percentile(read_bin, 0.5), "ms", percentile(read_json, 0.5));
         bench_model(name, *b, *e, data_x, 200, 2000);
-        write_for_browser(work + "/" + name, m, 4000);
-        if (quick) {  // the 200 patients' features as float32, to time the wasm core on the same rows
+        if (trained) write_for_browser(work + "/" + name, m, 4000);
+        {  // the 200 patients' features as float32: the wasm core is timed on the same rows
             const size_t n = std::min<size_t>(200, data_x.rows) * data_x.cols;
             (void)file_write_atomic(work + "/" + name + "/rows.f32",
                                     std::string(reinterpret_cast<const char*>(data_x.data.data()), n * sizeof(float)));
@@ -292,11 +319,12 @@ int main(int argc, char** argv) {
         else if (a == "--sweep") sweep_spec = argv[i + 1];
         else if (a == "--quick") quick = std::string(argv[i + 1]) == "1";
         else if (a == "--cpu-time") cpu_time = std::string(argv[i + 1]) == "1";
+        else if (a == "--reuse") reuse = std::string(argv[i + 1]) == "1";
     }
     if (demo.empty() || data.empty() || work.empty() || out.empty()) {
         std::fprintf(stderr,
                      "usage: localdx_bench --demo DIR --data DIR --work DIR --out FILE.json [--only report|sweep] "
-                     "[--sweep all|TxDxF,...] [--quick 1] [--cpu-time 1]\n");
+                     "[--sweep all|TxDxF,...] [--quick 1] [--cpu-time 1] [--reuse 1]\n");
         return 2;
     }
     if (!sweep_spec.empty()) sweep(sweep_spec, work);
@@ -311,7 +339,7 @@ int main(int argc, char** argv) {
         bench_model(task, *b, *e, ds->x);
     }
     if (only.empty()) synthetic(work);
-    {
+    if (only != "sweep") {
         // One valid aggregate report (20 real patients) for the server load benchmark.
         auto schema = schema_parse(*file_read(demo + "/train/pima-diabetes/schema.json"));
         auto ref = reference_from_json(Json::parse(*file_read(demo + "/train/pima-diabetes/reference.json")), *schema);

@@ -1,4 +1,4 @@
-// tests/bench/merge.mjs OUT native.json browser.json server.json store.json imaging.json torch.json — one
+// tests/bench/merge.mjs OUT native.json wasm-node.json browser.json server.json store.json imaging.json torch.json — one
 // results file, with the browser figures set against XGBoost's native figures (images: PyTorch's)
 // from the same run, and a printed table.
 import { readFileSync, writeFileSync } from 'node:fs';

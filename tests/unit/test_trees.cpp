@@ -9,6 +9,7 @@
 
 #include "explain/linear_treeshap.h"
 #include "explain/treeshap.h"
+#include "predict/predict.h"
 #include "support.h"
 #include "trees/ensemble.h"
 
@@ -389,6 +390,8 @@ TEST(Trees, FastTreeShapFallsBackForTreesWithoutTables) {
     EXPECT_GT(tight.fast_trees(), 0u);
     EXPECT_LT(tight.fast_trees(), all.fast_trees());
     EXPECT_LE(tight.tables.size(), 200u);
+    EXPECT_EQ(all.over_budget, 0u);  // what a larger budget would add (model_prepare_batch reads it)
+    EXPECT_EQ(tight.over_budget, all.fast_trees() - tight.fast_trees());
     TreeShapWorkspace ws;
     Explanation a, b;
     for (int row = 0; row < 50; ++row) {
@@ -399,6 +402,39 @@ TEST(Trees, FastTreeShapFallsBackForTreesWithoutTables) {
         treeshap(e, tight, x, ws, b);
         ASSERT_LE(max_difference(a, reference), 1e-12);
         ASSERT_LE(max_difference(b, reference), 1e-12);
+    }
+}
+
+// A batch's budget: the tables rebuilt once with every tree the default budget left out, and one
+// row explained as before (a model whose tables are that large sends its trees to Linear TreeSHAP).
+TEST(Trees, ABatchRebuildsTheTablesWithItsOwnBudgetOnce) {
+    std::mt19937 rng(17);
+    Model m;
+    m.ensemble = three_class_softmax(9);
+    for (int t = 0; t < 40; ++t) m.ensemble->trees.push_back(random_tree(rng, 9, 7 + t % 3, t % 3));
+    ASSERT_TRUE(ensemble_check(*m.ensemble).ok());
+    ensemble_prepare(*m.ensemble);
+    m.shap_tables = treeshap_tables(*m.ensemble, 3000);  // a default budget that leaves trees out
+    ASSERT_GT(m.shap_tables.over_budget, 0u);
+    const size_t before = m.shap_tables.fast_trees();
+    model_prepare_batch(m);
+    EXPECT_EQ(m.shap_tables.budget, kBatchTableEntries);
+    EXPECT_EQ(m.shap_tables.over_budget, 0u);
+    EXPECT_EQ(m.shap_tables.fast_trees(), before + treeshap_tables(*m.ensemble, 3000).over_budget);
+    const size_t entries = m.shap_tables.tables.size();
+    model_prepare_batch(m);  // the second time: nothing rebuilt
+    EXPECT_EQ(m.shap_tables.tables.size(), entries);
+    std::vector<float> rows(70 * 9);
+    for (float& v : rows) v = rng() % 5 == 0 ? NAN : std::uniform_real_distribution<float>(-1.5, 1.5)(rng);
+    TreeShapWorkspace ws;
+    const std::vector<Explanation> batch = treeshap_batch(*m.ensemble, m.shap_tables, rows, ws);
+    Explanation one;
+    for (size_t r = 0; r < 70; ++r) {
+        const std::span<const float> x = std::span<const float>(rows).subspan(r * 9, 9);
+        const Explanation reference = treeshap(*m.ensemble, x);
+        treeshap(*m.ensemble, m.shap_tables, x, ws, one);
+        ASSERT_LE(max_difference(batch[r], reference), 1e-12) << "row " << r;
+        ASSERT_LE(max_difference(one, reference), 1e-12) << "row " << r;
     }
 }
 

@@ -110,6 +110,7 @@ int cmd_predict(const Args& a) {
     const bool strict = a.has("--strict");
     if (!problems.empty() && strict) return fail("predict", problems);
     if (!problems.empty()) fail("predict", problems);
+    if (explain) model_prepare_batch(*model);
     TreeShapWorkspace ws;
     const std::vector<Prediction> preds = model_predict_batch(*model, std::move(prepared_rows), explain, ws);
 
