@@ -28,6 +28,7 @@
 #include "client/core_api.h"
 #include "conformal/conformal.h"
 #include "metrics/validation.h"
+#include "render_gl.h"
 
 namespace emscripten {
 class val;
@@ -302,6 +303,7 @@ struct AppState {
     long frames_rendered = 0;         // of those, the frames that drew into the canvas (not the same as the last)
     long textures_made = 0;           // GL textures made (imaging_view.cpp): a name may come back with other pixels
     std::vector<unsigned char> last_rendered;  // what the last rendered frame drew (frame_loop.cpp, same_as_last)
+    GlRenderer gl;                             // the canvas's WebGL2 drawing (render_gl.h)
 };
 
 AppState& state();  // the app's single instance (state.cpp)

@@ -13,6 +13,7 @@
 
 #include "a11y.h"
 #include "palette.h"
+#include "render_gl.h"
 #include "widgets.h"
 
 #include <GLFW/glfw3.h>
@@ -23,7 +24,6 @@
 #include "imgui.h"
 #include "imgui_internal.h"  // ErrorCheckEndFrameRecover
 #include "imgui_impl_glfw.h"
-#include "imgui_impl_opengl3.h"
 #include "boundary.h"
 
 // The canvas's size in pixels, set as Emscripten's glfwSetWindowSize sets it, but never full screen:
@@ -158,7 +158,6 @@ void frame() {
     s.frames_drawn += 1;
 
     glfwPollEvents();
-    ImGui_ImplOpenGL3_NewFrame();
     ImGui_ImplGlfw_NewFrame();
     ImGui::NewFrame();
     a11y::frame_begin();
@@ -178,9 +177,10 @@ void frame() {
     if (same_as_last(s, fw, fh)) return;
     s.frames_rendered += 1;
     glViewport(0, 0, fw, fh);
+    glScissor(0, 0, fw, fh);  // the renderer clips with the scissor, which glClear obeys too
     glClearColor(palette::kWindowBg.r, palette::kWindowBg.g, palette::kWindowBg.b, 1.0f);
     glClear(GL_COLOR_BUFFER_BIT);
-    ImGui_ImplOpenGL3_RenderDrawData(ImGui::GetDrawData());
+    gl_renderer_draw(s.gl, ImGui::GetDrawData(), fw, fh);
 }
 
 // Emscripten's GLFW hands the browser's wheel event over as it is: deltaY in pixels, positive
@@ -262,7 +262,7 @@ void app_start(const emscripten::val& font_u8) {
     }
     ImGui_ImplGlfw_InitForOpenGL(window, true);
     glfwSetScrollCallback(window, scroll_from_browser);
-    ImGui_ImplOpenGL3_Init("#version 300 es");
+    gl_renderer_init(state().gl);  // the font atlas, built above, becomes its texture
     wake_on_input();
     // No frame until the model (or an error) arrives: the page's text shows through the canvas,
     // which is transparent until the first frame. A frame is not free (a software-rendered one
