@@ -66,6 +66,7 @@ async function start() {
   // own worker (early.js), and nothing here waits for it.
   const app = compiledWasm(assets.app_wasm);
   page.ortReady = ortReady.then((ort) => { page.ort = ort; return ort; });
+  page.ortReady.catch(() => {});  // reported by the model's check (predict.js, startOnnxChecks)
   await loadScript(assets.app_js);
   page.M = await Promise.race([createLocalDxApp({ canvas: $('canvas'), instantiateWasm: app.instantiateWasm }), app.failed]);
   const font = new Uint8Array(await fontBytes);
