@@ -27,6 +27,7 @@ import { loadIndexAndModel, fetchIndexText, prefetchBundle } from './bundles.js'
 import { flushReports } from './reporting.js';
 import { host } from './host.js';
 import { compiledWasm } from './compile.js';
+import { answered } from './answers.js';
 
 globalThis.localdxHost = host;
 
@@ -71,7 +72,7 @@ async function start() {
   page.M = await Promise.race([createLocalDxApp({ canvas: $('canvas'), instantiateWasm: app.instantiateWasm }), app.failed]);
   const font = new Uint8Array(await fontBytes);
   startA11y(page.M);
-  page.M.appStart(font);
+  answered(page.M.appStart(font));  // refused: no WebGL2 renderer, the fallback text says so
   $('canvas').addEventListener('contextmenu', (e) => e.preventDefault());
   await loadIndexAndModel(wanted, indexText, bundle);
   // The service worker precaches everything (ONNX Runtime included) for offline use; registered

@@ -68,7 +68,11 @@ GLuint compile(GLenum kind, const char* source) {
 bool gl_renderer_init(GlRenderer& r) {
     const GLuint vs = compile(GL_VERTEX_SHADER, kVertexShader);
     const GLuint fs = compile(GL_FRAGMENT_SHADER, kFragmentShader);
-    if (!vs || !fs) return false;
+    if (!vs || !fs) {
+        glDeleteShader(vs);  // the one that compiled, if any (0 is ignored)
+        glDeleteShader(fs);
+        return false;
+    }
     r.program = glCreateProgram();
     glAttachShader(r.program, vs);
     glAttachShader(r.program, fs);
@@ -79,6 +83,8 @@ bool gl_renderer_init(GlRenderer& r) {
     glGetProgramiv(r.program, GL_LINK_STATUS, &ok);
     if (ok != GL_TRUE) {
         emscripten_log(EM_LOG_ERROR, "LocalDx UI: the shaders do not link");
+        glDeleteProgram(r.program);  // the shaders go with it
+        r.program = 0;
         return false;
     }
     glUseProgram(r.program);

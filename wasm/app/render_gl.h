@@ -33,9 +33,10 @@ struct GlRenderer {
 };
 
 // Compiles the shaders, sets the GL state Dear ImGui draws with, and uploads the font atlas (built
-// before this call) as the font texture. Returns false (with the reason in the console) if WebGL2
-// refuses the shaders.
-bool gl_renderer_init(GlRenderer& r);
+// before this call) as the font texture. Returns false (with the reason in the console, and
+// nothing made left behind) if WebGL2 refuses the shaders. Called again, on a fresh GlRenderer,
+// once a lost WebGL context is restored (frame_loop.cpp): everything it made was lost with it.
+[[nodiscard]] bool gl_renderer_init(GlRenderer& r);
 
 // Draws the frame's lists into the bound framebuffer (its viewport set by the caller).
 void gl_renderer_draw(GlRenderer& r, const ImDrawData* draw_data, int fb_width, int fb_height);
