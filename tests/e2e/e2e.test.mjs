@@ -656,6 +656,19 @@ test('the first result is shown before ONNX Runtime has started, marked "being c
   await ctx.close();
 });
 
+test('ONNX Runtime that cannot be imported is said in words, not as a page error', async () => {
+  const ctx = await browser.newContext({ viewport: { width: 1280, height: 800 } });
+  await ctx.route(/\/ort[^/]*\.mjs$/, (r) => r.abort());  // its module blocked (offline without it, a blocked import)
+  const page = await ctx.newPage();
+  const errors = [];
+  page.on('pageerror', (e) => errors.push(e.message));
+  await page.goto(`${server.base}/#model=pima-diabetes`);
+  await page.waitForFunction(() => /ONNX Runtime could not run this model/.test(document.getElementById('live').textContent), null, { timeout: 20000 });
+  await page.waitForTimeout(200);
+  assert.deepEqual(errors, []);
+  await ctx.close();
+});
+
 test('a result shown before ONNX Runtime started is withdrawn, with the reason, when ONNX Runtime disagrees; nothing is reported', async () => {
   const ctx = await browser.newContext({ viewport: { width: 1280, height: 800 } });
   let nudged = false;
