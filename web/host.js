@@ -79,6 +79,16 @@ export const host = {
     window.print();
   },
   announce,
+  // The canvas can no longer draw (wasm/app/frame_loop.cpp, on_context_restored): its place is
+  // given to the page's fallback text, which says what to do.
+  displayFailed: (message) => {
+    $('canvas').hidden = true;
+    $('a11y').hidden = true;  // nothing under it is drawn or answers
+    const p = $('fallback');
+    p.textContent = message;
+    p.hidden = false;
+    announce(message);
+  },
   setReporting,
   formCleared: releasePatient,
   chooseModel: (name) => {

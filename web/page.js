@@ -1,5 +1,5 @@
-// web/page.js — the page's script: start-up (assets, the core + UI module, ONNX Runtime in its
-// worker, the service worker), the host bridge installed for the app, and window.localdx (what
+// web/page.js — the page's script: start-up (assets, the core + UI module, the service worker;
+// ONNX Runtime's worker is started by early.js), the host bridge installed for the app, and window.localdx (what
 // smart.js reads).
 //
 // Index of this file
@@ -10,6 +10,7 @@
 // preprocesses, walks the trees and explains; ONNX Runtime Web runs the bundle's model from our
 // own origin. The only requests are for the app's files, the signed models index, bundles and
 // aggregate reports. The page's other modules, by concern:
+//   early.js       assets.json and ONNX Runtime's worker, started before everything else
 //   page-state.js  what they share (the core, ONNX Runtime, the model in use, storage)
 //   answers.js     the core's failure envelope and words (shared with the workers and launch.html)
 //   bundles.js     the signed models index and a bundle's verification, rollback floor, offline copy
@@ -19,12 +20,14 @@
 //   reporting.js   aggregate reports, queued and sent
 //   host.js        the functions the wasm app calls (globalThis.localdxHost)
 'use strict';
+import { assetsReady, ortReady } from './early.js';  // first: it starts ONNX Runtime's worker (early.js)
 import { page, $, announce } from './page-state.js';
 import { startA11y } from './a11y.js';
 import { loadIndexAndModel, fetchIndexText, prefetchBundle } from './bundles.js';
 import { flushReports } from './reporting.js';
 import { host } from './host.js';
 import { compiledWasm } from './compile.js';
+import { answered } from './answers.js';
 
 globalThis.localdxHost = host;
 
@@ -49,19 +52,6 @@ function loadScript(src) {
   });
 }
 
-// ONNX Runtime Web in its proxy mode: its 14 MB wasm compiles, and every session is created and
-// run, in a worker of its own; this page only posts inputs and reads outputs. Opening a one-node
-// model at once makes that worker download and compile while the app's own module loads. Tree
-// models' results are shown before it is up, "being checked" (predict.js); resolves to the module.
-async function startOnnxRuntime(assets) {
-  const ort = await import('./' + assets.ort);
-  ort.env.wasm.numThreads = 1;  // one patient at a time: a thread pool only costs start-up (same run time, measured)
-  ort.env.wasm.proxy = true;
-  ort.InferenceSession.create(assets.ort_warmup, { executionProviders: ['wasm'] }).catch((e) => console.warn('ONNX Runtime warm-up:', e.message));
-  page.ort = ort;
-  return ort;
-}
-
 async function start() {
   // Everything the first prediction needs is requested at once: the models index and the bundle
   // it names download while the modules compile (the index is verified, and the bundle checked
@@ -69,20 +59,20 @@ async function start() {
   const wanted = new URLSearchParams(location.hash.slice(1)).get('model');
   const indexText = fetchIndexText();
   const bundle = prefetchBundle(indexText, wanted);
-  const [assets, trustText] = await Promise.all([fetch('assets.json').then((r) => r.json()), fetch('trust.json').then((r) => r.text())]);
+  const [assets, trustText] = await Promise.all([assetsReady, fetch('trust.json').then((r) => r.text())]);
   page.trust = trustText;
   const fontBytes = fetch(assets.font).then((r) => r.arrayBuffer());
   page.assets = assets;  // the batch worker starts once the first model is ready (batch.js, prepareWorkerWhenIdle)
-  // The app's wasm compiles while its script downloads; ONNX Runtime starts in its own worker,
-  // and nothing here waits for it.
+  // The app's wasm compiles while its script downloads; ONNX Runtime is already starting in its
+  // own worker (early.js), and nothing here waits for it.
   const app = compiledWasm(assets.app_wasm);
-  page.ortReady = startOnnxRuntime(assets);
+  page.ortReady = ortReady.then((ort) => { page.ort = ort; return ort; });
   page.ortReady.catch(() => {});  // reported by the model's check (predict.js, startOnnxChecks)
   await loadScript(assets.app_js);
   page.M = await Promise.race([createLocalDxApp({ canvas: $('canvas'), instantiateWasm: app.instantiateWasm }), app.failed]);
   const font = new Uint8Array(await fontBytes);
   startA11y(page.M);
-  page.M.appStart(font);
+  answered(page.M.appStart(font));  // refused: no WebGL2 renderer, the fallback text says so
   $('canvas').addEventListener('contextmenu', (e) => e.preventDefault());
   await loadIndexAndModel(wanted, indexText, bundle);
   // The service worker precaches everything (ONNX Runtime included) for offline use; registered

@@ -249,10 +249,11 @@ for (const [name, runs] of [['cold', starts.cold], ['cold_window_just_opened', s
 }
 await browser.close();
 
-// Transfer sizes of what a first visit downloads (the page's script: its modules together).
-const PAGE_MODULES = ['page.js', 'page-state.js', 'answers.js', 'bundles.js', 'predict.js', 'batch.js', 'files.js', 'validate-images.js', 'reporting.js', 'host.js', 'compile.js'];
+// Transfer sizes of what a first visit downloads (the page's script: its modules together; an
+// older page, measured against this one, may lack some).
+const PAGE_MODULES = ['page.js', 'early.js', 'page-state.js', 'answers.js', 'bundles.js', 'predict.js', 'batch.js', 'files.js', 'validate-images.js', 'reporting.js', 'host.js', 'compile.js'];
 const assets = JSON.parse(readFileSync(path.join(webDir, 'assets.json'), 'utf8'));
-for (const [name, file] of [['app_wasm', assets.app_wasm], ['app_js', assets.app_js], ['core_wasm', assets.core_wasm], ['batch_worker_js', assets.batch_worker], ['ort_wasm', assets.ort.replace('ort.wasm.min.mjs', 'ort-wasm-simd-threaded.wasm')], ['ort_js', assets.ort], ['page_js', PAGE_MODULES]]) {
+for (const [name, file] of [['app_wasm', assets.app_wasm], ['app_js', assets.app_js], ['core_wasm', assets.core_wasm], ['batch_worker_js', assets.batch_worker], ['ort_wasm', assets.ort.replace('ort.wasm.min.mjs', 'ort-wasm-simd-threaded.wasm')], ['ort_js', assets.ort], ['page_js', PAGE_MODULES.filter((f) => existsSync(path.join(webDir, f)))]]) {
   const bytes = Buffer.concat([].concat(file).map((f) => readFileSync(path.join(webDir, f))));
   put(`size.${name}.raw`, bytes.length / 1024, 'KiB');
   put(`size.${name}.gzip`, gzipSync(bytes, { level: 9 }).length / 1024, 'KiB');

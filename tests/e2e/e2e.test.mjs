@@ -429,6 +429,43 @@ test('the UI draws on demand: nothing before the model, an idle page redraws at 
   await ctx.close();
 });
 
+// A lost WebGL context (a GPU process restart, a driver reset) takes the renderer's program,
+// buffers and font texture with it; once restored, the app makes them again
+// (wasm/app/frame_loop.cpp, on_context_restored): the form draws without a GL error and takes typing.
+test('after the WebGL context is lost and restored, the form draws again and takes typing', async () => {
+  const { ctx, page, errors } = await openApp(browser, server.base);
+  await page.waitForSelector('#a11y input[type=text]');
+  await page.waitForTimeout(300);
+  const lost = await page.evaluate(() => new Promise((resolve) => {
+    const canvas = document.getElementById('canvas');
+    const gl = canvas.getContext('webgl2');  // the app's own context
+    canvas.addEventListener('webglcontextlost', () => resolve(gl.isContextLost()), { once: true });
+    window.__loseContext = gl.getExtension('WEBGL_lose_context');  // (not to be had from a lost context)
+    window.__loseContext.loseContext();
+  }));
+  assert.equal(lost, true);
+  const rendered = await page.evaluate(() => window.localdx.framesRendered());
+  await page.evaluate(() => new Promise((resolve) => {
+    const canvas = document.getElementById('canvas');
+    canvas.addEventListener('webglcontextrestored', () => setTimeout(resolve, 0), { once: true });
+    window.__loseContext.restoreContext();
+  }));
+  await page.waitForFunction((n) => window.localdx.framesRendered() > n, rendered, { timeout: 5000 });
+  const gl = await page.evaluate(() => {
+    const c = document.getElementById('canvas').getContext('webgl2');
+    return { lost: c.isContextLost(), program: c.getParameter(c.CURRENT_PROGRAM) !== null, error: c.getError() };
+  });
+  assert.deepEqual(gl, { lost: false, program: true, error: 0 }, 'the renderer was made again and its frame drew without a GL error');
+  await typePatient(page, 1, ['6', '148', '72', '35', '', '33.6', '0.627', '50']);
+  await page.waitForFunction(() => document.getElementById('live').textContent.startsWith('Result:'), null, { timeout: 15000 });
+  assert.deepEqual(await page.evaluate(() => window.localdx.formRecord()),
+    { pregnant: '6', glucose: '148', pressure: '72', triceps: '35', mass: '33.6', pedigree: '0.627', age: '50' });
+  assert.equal(await page.evaluate(() => document.getElementById('canvas').getContext('webgl2').getError()), 0);
+  assert.equal(await page.isHidden('#fallback'), true);
+  assert.deepEqual(errors, []);
+  await ctx.close();
+});
+
 // Every view of every demo model at 1280x800, 800x900 (stacked layout) and devicePixelRatio 2:
 // a patient from the data set filled in and predicted, a batch of 40 of them, the model card, the
 // reporting tab. test-work/screenshots/gallery (JPEG; copied to docs/screenshots/gallery, indexed by
@@ -615,6 +652,19 @@ test('the first result is shown before ONNX Runtime has started, marked "being c
   assert.ok(api.check.ok);
   assert.match(live, new RegExp(`Diabetes ${(100 * api.probabilities[1]).toFixed(1)}%`));
   console.log(`# shown ${shownAfter} ms after typing began, ONNX Runtime held back; checked once it started`);
+  assert.deepEqual(errors, []);
+  await ctx.close();
+});
+
+test('ONNX Runtime that cannot be imported is said in words, not as a page error', async () => {
+  const ctx = await browser.newContext({ viewport: { width: 1280, height: 800 } });
+  await ctx.route(/\/ort[^/]*\.mjs$/, (r) => r.abort());  // its module blocked (offline without it, a blocked import)
+  const page = await ctx.newPage();
+  const errors = [];
+  page.on('pageerror', (e) => errors.push(e.message));
+  await page.goto(`${server.base}/#model=pima-diabetes`);
+  await page.waitForFunction(() => /ONNX Runtime could not run this model/.test(document.getElementById('live').textContent), null, { timeout: 20000 });
+  await page.waitForTimeout(200);
   assert.deepEqual(errors, []);
   await ctx.close();
 });

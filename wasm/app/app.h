@@ -28,6 +28,7 @@
 #include "client/core_api.h"
 #include "conformal/conformal.h"
 #include "metrics/validation.h"
+#include "render_gl.h"
 
 namespace emscripten {
 class val;
@@ -302,6 +303,7 @@ struct AppState {
     long frames_rendered = 0;         // of those, the frames that drew into the canvas (not the same as the last)
     long textures_made = 0;           // GL textures made (imaging_view.cpp): a name may come back with other pixels
     std::vector<unsigned char> last_rendered;  // what the last rendered frame drew (frame_loop.cpp, same_as_last)
+    GlRenderer gl;                             // the canvas's WebGL2 drawing (render_gl.h)
 };
 
 AppState& state();  // the app's single instance (state.cpp)
@@ -347,7 +349,9 @@ bool apply_local_calibrator(AppState& s, const std::string& calibrator_json);
 // [SECTION] Frame loop (frame_loop.cpp)
 //-----------------------------------------------------------------------------
 // Called once by the page with the UI font (a Uint8Array): the canvas, Dear ImGui, the loop.
-void app_start(const emscripten::val& font_u8);
+// Answers undefined, or the failure envelope when WebGL2 refuses the renderer (the page shows its
+// fallback text: nothing could be drawn).
+emscripten::val app_start(const emscripten::val& font_u8);
 // Something changed: the next `frames` frames are drawn (a message from the page: one frame to lay
 // it out, one to settle).
 inline constexpr int kFramesAfterMessage = 2;
@@ -381,6 +385,9 @@ int64_t host_now();  // the page's clock, seconds since 1970 UTC
 // The page keeps a site calibrator per bundle (localStorage) and hands it back when the bundle loads.
 void host_keep_calibrator(const std::string& sha256, const std::string& calibrator_json);
 void host_forget_calibrator(const std::string& sha256);
+// The canvas cannot draw any more (a lost WebGL context restored, the renderer refused): the page
+// hides it and shows this text in its place.
+void host_display_failed(const std::string& text);
 
 //-----------------------------------------------------------------------------
 // [SECTION] Drawing (views/)

@@ -13,6 +13,7 @@
 
 #include "a11y.h"
 #include "palette.h"
+#include "render_gl.h"
 #include "widgets.h"
 
 #include <GLFW/glfw3.h>
@@ -23,7 +24,6 @@
 #include "imgui.h"
 #include "imgui_internal.h"  // ErrorCheckEndFrameRecover
 #include "imgui_impl_glfw.h"
-#include "imgui_impl_opengl3.h"
 #include "boundary.h"
 
 // The canvas's size in pixels, set as Emscripten's glfwSetWindowSize sets it, but never full screen:
@@ -60,6 +60,29 @@ template <typename Event>
 EM_BOOL wake_on(int, const Event*, void*) {
     wake(state(), kFramesAfterInput);
     return EM_FALSE;  // the event still reaches GLFW and the page
+}
+
+// A lost WebGL context (the GPU process restarted, a driver reset, too many contexts on the
+// machine) takes the renderer's program, buffers and textures with it. Answering true lets the
+// browser restore the context; until then the loop's GL calls do nothing.
+EM_BOOL on_context_lost(int, const void*, void*) { return EM_TRUE; }
+
+// Restored: the renderer is made again (font texture included), the images' textures are made
+// again when next drawn (imaging_view.cpp, ensure_textures: their names died with the context), and
+// the next frames are drawn in full. If the renderer cannot be made, the page says so.
+EM_BOOL on_context_restored(int, const void*, void*) {
+    AppState& s = state();
+    s.gl = GlRenderer{};
+    for (ImageResult& r : s.imaging.images) r.image = r.heat = GlTexture{};
+    if (!gl_renderer_init(s.gl)) {
+        host_display_failed(
+            "LocalDx's screen was lost when the browser restarted its graphics, and cannot be drawn again. "
+            "Reload the page to continue (what is on the form will need to be entered again).");
+        return EM_TRUE;
+    }
+    s.last_rendered.clear();
+    wake(s, kFramesAfterInput);
+    return EM_TRUE;
 }
 
 void wake_on_input() {
@@ -158,7 +181,6 @@ void frame() {
     s.frames_drawn += 1;
 
     glfwPollEvents();
-    ImGui_ImplOpenGL3_NewFrame();
     ImGui_ImplGlfw_NewFrame();
     ImGui::NewFrame();
     a11y::frame_begin();
@@ -178,9 +200,10 @@ void frame() {
     if (same_as_last(s, fw, fh)) return;
     s.frames_rendered += 1;
     glViewport(0, 0, fw, fh);
+    glScissor(0, 0, fw, fh);  // the renderer clips with the scissor, which glClear obeys too
     glClearColor(palette::kWindowBg.r, palette::kWindowBg.g, palette::kWindowBg.b, 1.0f);
     glClear(GL_COLOR_BUFFER_BIT);
-    ImGui_ImplOpenGL3_RenderDrawData(ImGui::GetDrawData());
+    gl_renderer_draw(s.gl, ImGui::GetDrawData(), fw, fh);
 }
 
 // Emscripten's GLFW hands the browser's wheel event over as it is: deltaY in pixels, positive
@@ -218,7 +241,7 @@ void style(float scale) {
 // [SECTION] Start
 //-----------------------------------------------------------------------------
 // Called once by the page with the UI font (DejaVu Sans from Debian's fonts-dejavu-core).
-void app_start(const emscripten::val& font_u8) {
+emscripten::val app_start(const emscripten::val& font_u8) {
     if (!font_u8.instanceof (emscripten::val::global("Uint8Array")))
         throw boundary::BadArgument("the font must be bytes (a Uint8Array)");
     glfwInit();
@@ -262,12 +285,19 @@ void app_start(const emscripten::val& font_u8) {
     }
     ImGui_ImplGlfw_InitForOpenGL(window, true);
     glfwSetScrollCallback(window, scroll_from_browser);
-    ImGui_ImplOpenGL3_Init("#version 300 es");
+    if (!gl_renderer_init(state().gl))  // the font atlas, built above, becomes its texture
+        return boundary::failure<emscripten::val>(
+            "display_failed",
+            "This browser's WebGL2 refused LocalDx's drawing (its shaders), so nothing can be shown. Reload the "
+            "page; if this happens again, turn on the browser's hardware acceleration or use another browser.");
     wake_on_input();
+    emscripten_set_webglcontextlost_callback("#canvas", nullptr, false, on_context_lost);
+    emscripten_set_webglcontextrestored_callback("#canvas", nullptr, false, on_context_restored);
     // No frame until the model (or an error) arrives: the page's text shows through the canvas,
     // which is transparent until the first frame. A frame is not free (a software-rendered one
     // costs 0.1-0.3 s of start-up), and there is nothing to show before the model.
     emscripten_set_main_loop(frame, 0, false);
+    return emscripten::val::undefined();
 }
 
 }  // namespace ldx::app

@@ -49,6 +49,7 @@ void host_operations_fetch(const std::string& model, const std::string& token, c
         "operationsFetch",
         json_dump(Json{{"model", model}, {"token", token}, {"from", from}, {"to", to}, {"period", period}}).c_str());
 }
+void host_display_failed(const std::string& text) { js_host_call("displayFailed", text.c_str()); }
 int64_t host_now() { return static_cast<int64_t>(emscripten_date_now() / 1000); }
 
 }  // namespace ldx::app

@@ -1,0 +1,203 @@
+// wasm/app/render_gl.cpp — Dear ImGui's draw lists drawn with WebGL2, no GL state read back
+// (render_gl.h says why).
+//
+// Index of this file
+//   [SECTION] Shaders and set-up
+//   [SECTION] One frame
+#include "render_gl.h"
+
+#include <GLES3/gl3.h>
+#include <emscripten.h>
+
+#include <cstddef>
+#include <cstring>
+#include <string>
+
+#include "imgui.h"
+
+namespace ldx::app {
+
+//-----------------------------------------------------------------------------
+// [SECTION] Shaders and set-up
+//-----------------------------------------------------------------------------
+namespace {
+// Dear ImGui's OpenGL3 back end's GLSL ES 3.00 shaders, unchanged: the same colours and sampling.
+constexpr const char* kVertexShader = R"(#version 300 es
+precision highp float;
+layout (location = 0) in vec2 Position;
+layout (location = 1) in vec2 UV;
+layout (location = 2) in vec4 Color;
+uniform mat4 ProjMtx;
+out vec2 Frag_UV;
+out vec4 Frag_Color;
+void main() {
+    Frag_UV = UV;
+    Frag_Color = Color;
+    gl_Position = ProjMtx * vec4(Position.xy, 0, 1);
+}
+)";
+constexpr const char* kFragmentShader = R"(#version 300 es
+precision mediump float;
+uniform sampler2D Texture;
+in vec2 Frag_UV;
+in vec4 Frag_Color;
+layout (location = 0) out vec4 Out_Color;
+void main() {
+    Out_Color = Frag_Color * texture(Texture, Frag_UV.st);
+}
+)";
+constexpr GLuint kPosition = 0, kUv = 1, kColor = 2;  // the shaders' attribute locations
+
+GLuint compile(GLenum kind, const char* source) {
+    const GLuint shader = glCreateShader(kind);
+    glShaderSource(shader, 1, &source, nullptr);
+    glCompileShader(shader);
+    GLint ok = GL_FALSE;
+    glGetShaderiv(shader, GL_COMPILE_STATUS, &ok);
+    if (ok != GL_TRUE) {
+        char log[512] = {};
+        glGetShaderInfoLog(shader, sizeof log, nullptr, log);
+        emscripten_log(EM_LOG_ERROR, "LocalDx UI: a shader does not compile: %s", log);
+        glDeleteShader(shader);
+        return 0;
+    }
+    return shader;
+}
+}  // namespace
+
+bool gl_renderer_init(GlRenderer& r) {
+    const GLuint vs = compile(GL_VERTEX_SHADER, kVertexShader);
+    const GLuint fs = compile(GL_FRAGMENT_SHADER, kFragmentShader);
+    if (!vs || !fs) {
+        glDeleteShader(vs);  // the one that compiled, if any (0 is ignored)
+        glDeleteShader(fs);
+        return false;
+    }
+    r.program = glCreateProgram();
+    glAttachShader(r.program, vs);
+    glAttachShader(r.program, fs);
+    glLinkProgram(r.program);
+    glDeleteShader(vs);
+    glDeleteShader(fs);
+    GLint ok = GL_FALSE;
+    glGetProgramiv(r.program, GL_LINK_STATUS, &ok);
+    if (ok != GL_TRUE) {
+        emscripten_log(EM_LOG_ERROR, "LocalDx UI: the shaders do not link");
+        glDeleteProgram(r.program);  // the shaders go with it
+        r.program = 0;
+        return false;
+    }
+    glUseProgram(r.program);
+    glUniform1i(glGetUniformLocation(r.program, "Texture"), 0);
+    r.projection_at = glGetUniformLocation(r.program, "ProjMtx");
+
+    // One vertex array for the app's life: it keeps the index buffer and the attributes' layout.
+    GLuint ids[2] = {};
+    glGenVertexArrays(1, &r.vertex_array);
+    glBindVertexArray(r.vertex_array);
+    glGenBuffers(2, ids);
+    r.vertex_buffer = ids[0];
+    r.index_buffer = ids[1];
+    glBindBuffer(GL_ARRAY_BUFFER, r.vertex_buffer);
+    glBindBuffer(GL_ELEMENT_ARRAY_BUFFER, r.index_buffer);
+    glEnableVertexAttribArray(kPosition);
+    glEnableVertexAttribArray(kUv);
+    glEnableVertexAttribArray(kColor);
+    const auto at = [](size_t offset) { return reinterpret_cast<const void*>(offset); };
+    glVertexAttribPointer(kPosition, 2, GL_FLOAT, GL_FALSE, sizeof(ImDrawVert), at(offsetof(ImDrawVert, pos)));
+    glVertexAttribPointer(kUv, 2, GL_FLOAT, GL_FALSE, sizeof(ImDrawVert), at(offsetof(ImDrawVert, uv)));
+    glVertexAttribPointer(kColor, 4, GL_UNSIGNED_BYTE, GL_TRUE, sizeof(ImDrawVert), at(offsetof(ImDrawVert, col)));
+
+    // Dear ImGui's state, set once: alpha blending, scissor clipping, no culling, depth or stencil
+    // (the context has neither buffer).
+    glEnable(GL_BLEND);
+    glBlendEquation(GL_FUNC_ADD);
+    glBlendFuncSeparate(GL_SRC_ALPHA, GL_ONE_MINUS_SRC_ALPHA, GL_ONE, GL_ONE_MINUS_SRC_ALPHA);
+    glDisable(GL_CULL_FACE);
+    glDisable(GL_DEPTH_TEST);
+    glDisable(GL_STENCIL_TEST);
+    glEnable(GL_SCISSOR_TEST);
+    glActiveTexture(GL_TEXTURE0);
+
+    ImGuiIO& io = ImGui::GetIO();
+    io.BackendRendererName = "localdx_webgl2";
+    io.BackendFlags |= ImGuiBackendFlags_RendererHasVtxOffset;  // a list over 64K vertices is drawn in parts
+    unsigned char* pixels = nullptr;
+    int width = 0, height = 0;
+    io.Fonts->GetTexDataAsRGBA32(&pixels, &width, &height);
+    glGenTextures(1, &r.font_texture);
+    glBindTexture(GL_TEXTURE_2D, r.font_texture);
+    glTexParameteri(GL_TEXTURE_2D, GL_TEXTURE_MIN_FILTER, GL_LINEAR);
+    glTexParameteri(GL_TEXTURE_2D, GL_TEXTURE_MAG_FILTER, GL_LINEAR);
+    glTexImage2D(GL_TEXTURE_2D, 0, GL_RGBA, width, height, 0, GL_RGBA, GL_UNSIGNED_BYTE, pixels);
+    io.Fonts->SetTexID(reinterpret_cast<ImTextureID>(static_cast<intptr_t>(r.font_texture)));
+    return true;
+}
+
+//-----------------------------------------------------------------------------
+// [SECTION] One frame
+//-----------------------------------------------------------------------------
+void gl_renderer_draw(GlRenderer& r, const ImDrawData* dd, int fb_width, int fb_height) {
+    if (fb_width <= 0 || fb_height <= 0 || dd->TotalVtxCount == 0) return;
+    const float left = dd->DisplayPos.x, right = left + dd->DisplaySize.x;
+    const float top = dd->DisplayPos.y, bottom = top + dd->DisplaySize.y;
+    const float rect[4] = {left, right, top, bottom};
+    if (std::memcmp(rect, r.projected, sizeof rect) != 0) {
+        const float ortho[4][4] = {{2.0f / (right - left), 0, 0, 0},
+                                   {0, 2.0f / (top - bottom), 0, 0},
+                                   {0, 0, -1.0f, 0},
+                                   {(right + left) / (left - right), (top + bottom) / (bottom - top), 0, 1.0f}};
+        glUniformMatrix4fv(r.projection_at, 1, GL_FALSE, &ortho[0][0]);
+        std::memcpy(r.projected, rect, sizeof rect);
+    }
+
+    // Every list's vertices one after the other, and their indices made absolute (32-bit): one
+    // upload of each for the whole frame.
+    r.vertices.resize(static_cast<size_t>(dd->TotalVtxCount) * sizeof(ImDrawVert));
+    r.indices.resize(static_cast<size_t>(dd->TotalIdxCount));
+    size_t vertex_base = 0, index_base = 0;
+    for (int n = 0; n < dd->CmdListsCount; ++n) {
+        const ImDrawList* list = dd->CmdLists[n];
+        std::memcpy(r.vertices.data() + vertex_base * sizeof(ImDrawVert), list->VtxBuffer.Data,
+                    static_cast<size_t>(list->VtxBuffer.Size) * sizeof(ImDrawVert));
+        for (const ImDrawCmd& c : list->CmdBuffer) {
+            const uint32_t base = static_cast<uint32_t>(vertex_base + c.VtxOffset);
+            for (unsigned k = c.IdxOffset; k < c.IdxOffset + c.ElemCount; ++k)
+                r.indices[index_base + k] = base + list->IdxBuffer.Data[k];
+        }
+        vertex_base += static_cast<size_t>(list->VtxBuffer.Size);
+        index_base += static_cast<size_t>(list->IdxBuffer.Size);
+    }
+    glBindBuffer(GL_ARRAY_BUFFER, r.vertex_buffer);
+    glBufferData(GL_ARRAY_BUFFER, static_cast<GLsizeiptr>(r.vertices.size()), r.vertices.data(), GL_STREAM_DRAW);
+    glBufferData(GL_ELEMENT_ARRAY_BUFFER, static_cast<GLsizeiptr>(r.indices.size() * sizeof(uint32_t)),
+                 r.indices.data(), GL_STREAM_DRAW);
+
+    // The app's own textures (imaging_view.cpp) are bound when they are made: the first command of
+    // a frame always binds its texture.
+    const ImVec2 off = dd->DisplayPos, scale = dd->FramebufferScale;
+    ImTextureID bound = nullptr;
+    bool any_bound = false;
+    index_base = 0;
+    for (int n = 0; n < dd->CmdListsCount; ++n) {
+        const ImDrawList* list = dd->CmdLists[n];
+        for (const ImDrawCmd& c : list->CmdBuffer) {
+            // The app adds no draw callbacks (AddCallback): every command is triangles.
+            const ImVec2 lo((c.ClipRect.x - off.x) * scale.x, (c.ClipRect.y - off.y) * scale.y);
+            const ImVec2 hi((c.ClipRect.z - off.x) * scale.x, (c.ClipRect.w - off.y) * scale.y);
+            if (c.UserCallback != nullptr || c.ElemCount == 0 || hi.x <= lo.x || hi.y <= lo.y) continue;
+            glScissor(static_cast<int>(lo.x), static_cast<int>(fb_height - hi.y), static_cast<int>(hi.x - lo.x),
+                      static_cast<int>(hi.y - lo.y));
+            if (!any_bound || c.GetTexID() != bound) {
+                bound = c.GetTexID();
+                any_bound = true;
+                glBindTexture(GL_TEXTURE_2D, static_cast<GLuint>(reinterpret_cast<intptr_t>(bound)));
+            }
+            glDrawElements(GL_TRIANGLES, static_cast<GLsizei>(c.ElemCount), GL_UNSIGNED_INT,
+                           reinterpret_cast<const void*>((index_base + c.IdxOffset) * sizeof(uint32_t)));
+        }
+        index_base += static_cast<size_t>(list->IdxBuffer.Size);
+    }
+}
+
+}  // namespace ldx::app
