@@ -274,10 +274,12 @@ Result<std::optional<TrainResult>> train_stream(const Schema& schema, const Trai
     Sample sample;
     const size_t sample_cap = std::max<size_t>(o.sample_rows / static_cast<size_t>(c ? c->world() : 1), 100);
     std::mt19937_64 pick(cfg.seed * 7919u + static_cast<uint64_t>(o.shard));
+    size_t batches = 0;
     while (true) {
         auto batch = csv.next();
         if (!batch) return batch.problems();
         if (!*batch) break;
+        ++batches;
         const Dataset& d = **batch;
         if (kept)
             if (auto ok = kept->append(d.x, d.labels); !ok) return ok.problems();
@@ -317,6 +319,19 @@ Result<std::optional<TrainResult>> train_stream(const Schema& schema, const Trai
     if (c) {
         if (auto ok = c->sum(count); !ok) return peer_failed(ok.problems());
         if (auto ok = c->sum(outcome_sum); !ok) return peer_failed(ok.problems());
+        // XGBoost 1.7's hist on several workers fails on external memory of more than one page a
+        // worker (HistogramBuilder::SyncHistogramDistributed indexes a node histogram it never
+        // built, "vector::_M_range_check"; docs/training.md): refused on every worker, before training.
+        std::vector<double> paged{!o.cache_dir.empty() && batches > 1 ? 1.0 : 0.0};
+        if (auto ok = c->sum(paged); !ok) return peer_failed(ok.problems());
+        if (paged[0] > 0)
+            return problem("unsupported",
+                           "XGBoost 1.7 fails to train on several workers when a worker's external memory holds more "
+                           "than one batch (this worker: " +
+                               std::to_string(fold_of.size()) + " rows in " + std::to_string(batches) +
+                               " batches): leave out --external-memory (the batches are then quantised in memory, "
+                               "which works on workers), or raise --batch-rows to at least each worker's rows",
+                           "--external-memory");
     }
     double total = 0;
     for (double v : count) total += v;

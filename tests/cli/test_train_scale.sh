@@ -8,8 +8,11 @@
 #    address-space cap (ulimit -v) that the in-memory run of the same file exceeds;
 #  - distributed: 3 workers on loopback (--workers 3, the tracker of python3-xgboost) give an
 #    out-of-fold AUC within 0.005 of one process on the same data, predictions within 0.05 on
-#    average; a worker killed mid-training fails the run naming the worker, and leaves no model;
-#    the same with two workers started by hand with --tracker (as on two machines).
+#    average; row subsampling (0.8) on 3 workers finishes and agrees with one process within 0.005
+#    of AUC; a worker killed mid-training fails the run naming the worker, and leaves no model;
+#    the same with two workers started by hand with --tracker (as on two machines); worker 0
+#    killed while it writes its outputs (held there by LOCALDX_TEST_PAUSE_WRITING, with --workers
+#    and with --tracker) leaves --out's previous complete set as it was.
 #
 # Usage: test_train_scale.sh LOCALDX WORK_DIR
 set -uo pipefail
@@ -99,6 +102,40 @@ echo "3 workers vs one process: mean |dp| $mean, max $max; one process at max_bi
 /usr/bin/python3 -c "import sys; sys.exit(0 if $mean <= 1.5 * $bmean and $mean < 0.05 else 1)" && ok \
   || bad "3 workers' model differs by $mean on average (more than 1.5 x $bmean, or 0.05)"
 
+# Row subsampling on 3 workers: it finishes (a hang of the workers, waiting for each other, is
+# turned into a failure by the timeout) and its out-of-fold AUC lies within 0.005 of one process's
+# with the same settings (the rows sampled differ, so the models do).
+sed 's/"subsample": "1"/"subsample": "0.8"/' task/train.json > sub.json && mkdir -p subtask && cp task/schema.json subtask/ \
+  && mv sub.json subtask/train.json
+"$ldx" train --task subtask --data task/data.csv --out sub-one >/dev/null 2>sub-one.err && ok || bad "train subsample 0.8: $(tail -3 sub-one.err)"
+timeout -s KILL 180 "$ldx" train --task subtask --data task/data.csv --out sub-three --workers 3 >/dev/null 2>sub-three.err
+status=$?
+[ $status -eq 0 ] && ok || bad "subsample 0.8 on 3 workers did not finish (status $status$([ $status -eq 137 ] && echo ': killed after 180 s, the workers hung')): $(tail -3 sub-three.err)"
+grep -q "subsample .* set to 1" sub-three.err && bad "row subsampling was turned off on the workers" || ok
+py "subsample 0.8: 3 workers' out-of-fold AUC is not within 0.005 of one process's" "abs(auc(j) - auc(k)) < 0.005" sub-one/card.json sub-three/card.json
+/usr/bin/python3 -c "import json; a=[json.load(open(f + '/card.json'))['metrics']['macro']['auc_roc']['value'] for f in ('sub-one', 'sub-three')]; print(f'subsample 0.8, out-of-fold AUC: one process {a[0]:.4f}, 3 workers {a[1]:.4f}')"
+
+# Worker 0 killed while it writes its outputs (LOCALDX_TEST_PAUSE_WRITING holds it once the first
+# file is written to its temporary name): the run fails naming it, and --out keeps the previous
+# complete set, byte for byte, with no temporary folder left.
+outputs="model.xgb.json model.onnx schema.json reference.json card.json"
+(cd three && sha256sum $outputs) > three.sums
+LOCALDX_TEST_PAUSE_WRITING=120 "$ldx" train --task subtask --data task/data.csv --out three --workers 3 \
+  >writing.out 2>writing.err &
+parent=$!
+pid=""
+for _ in $(seq 1 1800); do
+  grep -q 'LOCALDX_TEST_PAUSE_WRITING' writing.err && break
+  sleep 0.1
+done
+pid=$(sed -n 's/^localdx train: worker 0: pid \([0-9]*\)$/\1/p' writing.err)
+grep -q 'LOCALDX_TEST_PAUSE_WRITING' writing.err && ok || bad "worker 0 never reached its outputs: $(tail -3 writing.err)"
+[ -n "$pid" ] && kill -9 "$pid"
+wait $parent && bad "the run whose worker 0 was killed while writing exited 0" || ok
+grep -qE "worker 0 \(pid $pid\) was killed by signal 9" writing.err && ok || bad "no reason naming worker 0: $(tail -3 writing.err)"
+(cd three && sha256sum -c --quiet ../three.sums) && ok || bad "--out no longer holds the previous complete set"
+ls -d three.partial-* >/dev/null 2>&1 && bad "the workers' temporary folder was left behind" || ok
+
 # A worker killed mid-training: the run fails naming it, and no model is written.
 echo '{"folds": 3, "bootstrap": 50, "max_rounds": 2000, "early_stopping_rounds": 2000,
        "params": {"tree_method": "hist", "max_depth": "6", "eta": "0.01"}}' > task/train.json
@@ -144,6 +181,31 @@ wait "$hand0" && bad "worker 0 exited 0 after its peer was killed" || ok
 grep -q "another worker stopped" hand-0.err && ok || bad "worker 0 does not say another worker stopped: $(tail -2 hand-0.err)"
 [ -e by-hand ] && bad "a model or output folder was left behind: $(ls by-hand)" || ok
 echo "worker 0 after worker 1 was killed: $(grep -m1 'another worker stopped' hand-0.err | cut -c1-240)"
+kill "$tracker" 2>/dev/null; wait "$tracker" 2>/dev/null
+
+# The same with --tracker, where worker 0 writes into --out itself: killed once its first output
+# is written to a hidden temporary name, it leaves --out's previous set as it was (the hidden
+# temporary files beside it), never a half-written model.
+head -n 3001 task/data.csv > small.csv
+"$ldx" train --task subtask --data small.csv --out by-hand-out >/dev/null 2>/dev/null && ok || bad "train the small set"
+(cd by-hand-out && sha256sum $outputs) > by-hand.sums
+/usr/bin/python3 -u -c 'import sys; from xgboost.tracker import RabitTracker
+t = RabitTracker("127.0.0.1", 2, port=0, sortby="task"); print(t.port, flush=True); t.start(2); t.join()' \
+  >tracker2.port 2>tracker2.err &
+tracker=$!
+for _ in $(seq 1 100); do [ -s tracker2.port ] && break; sleep 0.1; done
+port=$(head -1 tracker2.port)
+for r in 0 1; do
+  LOCALDX_TEST_PAUSE_WRITING=120 "$ldx" train --task subtask --data small.csv --out by-hand-out \
+    --tracker 127.0.0.1:$port --rank $r --world 2 --stripe >write-$r.out 2>write-$r.err &
+  eval "write$r=\$!"
+done
+for _ in $(seq 1 1200); do grep -q 'LOCALDX_TEST_PAUSE_WRITING' write-0.err 2>/dev/null && break; sleep 0.1; done
+grep -q 'LOCALDX_TEST_PAUSE_WRITING' write-0.err && ok || bad "worker 0 never reached its outputs: $(tail -3 write-0.err)"
+ls -A by-hand-out | grep -q '^\.model.xgb.json.tmp-' && ok || bad "no temporary file of the first output: $(ls -A by-hand-out)"
+kill -9 "$write0"
+wait "$write0"; wait "$write1"
+(cd by-hand-out && sha256sum -c --quiet ../by-hand.sums) && ok || bad "--out no longer holds the previous complete set"
 kill "$tracker" 2>/dev/null; wait "$tracker" 2>/dev/null
 
 echo "train scale: $passed passed, $failed failed"
