@@ -5,7 +5,9 @@
 #    and in external memory (--external-memory) give the same rounds, the same out-of-fold AUC and
 #    final models whose probabilities agree within 0.01 (XGBoost 1.7 documents no numeric bound:
 #    its hist sketch over batches is approximate); and the external-memory run fits under an
-#    address-space cap (ulimit -v) that the in-memory run of the same file exceeds;
+#    address-space cap (ulimit -v) that the in-memory run of the same file exceeds; on 1,000,000
+#    rows (6 fields, 2 folds, 5 rounds) external memory and in-memory training (the whole CSV)
+#    choose the same rounds and give final models within 0.01 of each other;
 #  - distributed: 3 workers on loopback (--workers 3, the tracker of python3-xgboost) give an
 #    out-of-fold AUC within 0.005 of one process on the same data, predictions within 0.05 on
 #    average; row subsampling (0.8) on 3 workers finishes and agrees with one process within 0.005
@@ -61,6 +63,35 @@ read -r mean max < <(agree mem/model.xgb.json ext/model.xgb.json)
 echo "external vs in-memory final model: mean |dp| $mean, max |dp| $max"
 /usr/bin/python3 -c "import sys; sys.exit(0 if $max < 0.01 else 1)" && ok || bad "external memory's model differs by $max (> 0.01)"
 [ -z "$(ls -A cache 2>/dev/null)" ] && ok || bad "the external-memory cache was left behind: $(ls cache)"
+
+# One million rows: external memory against training in memory (the whole CSV, `localdx train`
+# without the options) on a 6-field task, 2 folds, 5 rounds: the same rounds, and final models
+# whose probabilities agree within 0.01 on the first 200,000 rows (XGBoost documents no bound).
+"$ldx" synth --out m1 --rows 1000000 --fields 6 --seed 12 >/dev/null || bad "synth 1M"
+echo '{"folds": 2, "bootstrap": 0, "max_rounds": 5, "early_stopping_rounds": 5, "class_weights": false,
+       "params": {"tree_method": "hist", "max_depth": "3", "eta": "0.3", "subsample": "1", "colsample_bytree": "1"}}' \
+  > m1/train.json
+start=$SECONDS
+"$ldx" train --task m1 --data m1/data.csv --out m1-mem >/dev/null 2>m1-mem.err && ok || bad "train 1M in memory: $(tail -3 m1-mem.err)"
+t_mem=$((SECONDS - start)); start=$SECONDS
+"$ldx" train --task m1 --data m1/data.csv --out m1-ext --batch-rows 250000 --external-memory m1-cache >/dev/null \
+  2>m1-ext.err && ok || bad "train 1M in external memory: $(tail -3 m1-ext.err)"
+t_ext=$((SECONDS - start))
+py "1M rows: external memory chose other rounds than in memory" "j['training']['rounds'] == k['training']['rounds'] and k['training']['rows'] == 1000000" \
+  m1-mem/card.json m1-ext/card.json
+read -r mean max < <(/usr/bin/python3 - <<'EOF2'
+import numpy as np, xgboost as xgb
+d = np.genfromtxt("m1/data.csv", delimiter=",", skip_header=1, usecols=range(6), max_rows=200000,
+                  missing_values=["", "NA"], filling_values=np.nan)
+m = xgb.DMatrix(d, missing=np.nan)
+a, b = (xgb.Booster(model_file=f"{n}/model.xgb.json") for n in ("m1-mem", "m1-ext"))
+diff = np.abs(a.predict(m) - b.predict(m))
+print(f"{diff.mean():.6f} {diff.max():.6f}")
+EOF2
+)
+echo "1M rows, external memory vs in memory: mean |dp| $mean, max $max (wall: in memory ${t_mem} s, external ${t_ext} s)"
+/usr/bin/python3 -c "import sys; sys.exit(0 if $max < 0.01 else 1)" && ok || bad "1M rows: external memory's model differs by $max (> 0.01)"
+rm -rf m1 m1-mem m1-ext
 
 # The address-space cap: on 300,000 rows the in-memory run (the whole CSV, its dataset and
 # XGBoost's copies) needs more than 350,000 KiB of address space; external memory (one batch,
