@@ -63,7 +63,9 @@ Data larger than memory, or several processes or machines (see docs/training.md)
   --tracker HOST:PORT    one worker of several machines: the tracker's address (start it with
   --rank R --world N     the command in docs/training.md); R from 0 to N-1; each worker's --data
                          files are its own shard (--stripe: all workers read the same files,
-                         each every Nth row). Worker 0 writes the outputs.
+                         each every Nth row). Worker 0 writes the outputs. On workers,
+                         --external-memory needs each worker's rows in one batch (XGBoost 1.7
+                         fails on several pages); --batch-rows alone works at any size.
   Folds are drawn while the rows are read (stratified runs of rows, or a patient id's hash with
   `group`); `time` is for in-memory training only. Held-out outputs of every row give the
   figures, threshold and calibration; subgroups, reference histograms, typical ranges and the
