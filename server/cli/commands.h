@@ -81,6 +81,20 @@ int train_write(const std::string& task, const Schema& schema, const TrainConfig
 int train_streaming(const Args& a, const Schema& schema, const TrainConfig& cfg, const std::string& task,
                     const std::vector<std::string>& data_files, const std::string& out);
 int train_workers(const Args& a, const std::string& out);
+// --workers N for `localdx COMMAND` (train, tune): starts the tracker of python3-xgboost on
+// loopback and N copies of this program as `COMMAND ... --tracker --rank R --world N --stripe
+// --out OUT.partial-PID`; the first worker to fail stops the others and the run fails with its
+// reason and nothing written; when all have finished, worker 0's files are renamed into OUT one by
+// one. Returns the exit status (0: OUT holds the outputs; nothing printed on stdout).
+int run_workers(const Args& a, const std::string& command, const std::string& out);
+// One worker of several (--tracker HOST:PORT --rank R --world N [--stripe]), joined to XGBoost's
+// collective; without those flags, no collective (one process).
+struct Joined {
+    std::optional<XgbCollective> collective;
+    int rank = 0, world = 1;
+    int shard = 0, shards = 1;  // --stripe: this worker keeps the rows whose index is shard mod shards
+};
+Result<Joined> join_workers(const Args& a, const std::string& command);
 extern const char* const kKeygenHelp;
 extern const char* const kTrainHelp;
 extern const char* const kBundleHelp;

@@ -127,7 +127,7 @@ Result<Ok> file_write_atomic(const std::string& path, std::string_view data, uns
 }
 
 Result<Ok> files_write_atomic(const std::string& dir, std::span<const std::pair<std::string, std::string>> files,
-                              unsigned mode) {
+                              unsigned mode, const std::function<void(const std::string&)>& written) {
     std::vector<std::string> temporary;
     auto remove_temporary = [&] {
         for (const auto& t : temporary) ::unlink(t.c_str());
@@ -139,6 +139,7 @@ Result<Ok> files_write_atomic(const std::string& dir, std::span<const std::pair<
             return tmp.problems();
         }
         temporary.push_back(std::move(*tmp));
+        if (written) written(name);
     }
     for (size_t i = 0; i < files.size(); ++i) {
         const std::string path = dir + "/" + files[i].first;

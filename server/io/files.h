@@ -5,6 +5,7 @@
 // failed command leaves nothing behind.
 #pragma once
 #include <cstdint>
+#include <functional>
 #include <span>
 #include <string>
 #include <string_view>
@@ -30,8 +31,9 @@ Result<Ok> file_write_atomic(const std::string& path, std::string_view data, uns
 // the renames replaces none of them and removes the temporary files; a process killed while
 // writing leaves only hidden temporary files (".name.tmp-N"), never a half-written file, and the
 // set can be left mixed only by a kill, or a failed rename, in the moment of the renames themselves.
+// `written`, when given, is called with each file's name once its temporary copy is written.
 Result<Ok> files_write_atomic(const std::string& dir, std::span<const std::pair<std::string, std::string>> files,
-                              unsigned mode = 0644);
+                              unsigned mode = 0644, const std::function<void(const std::string&)>& written = {});
 bool file_exists(const std::string& path);
 Result<Ok> dir_create(const std::string& path);  // like mkdir -p
 int64_t unix_now();

@@ -2,8 +2,9 @@
 //
 // Index of this file
 //   [SECTION] Folds drawn while reading
+//   [SECTION] Prepared rows (from the CSV, or from the file of the first pass)
 //   [SECTION] Rows for XGBoost (a fold's training or held-out rows, batch by batch)
-//   [SECTION] Gathering across workers
+//   [SECTION] Gathering across workers, and a lost peer
 //   [SECTION] Streaming training
 #include "train/stream.h"
 
@@ -193,16 +194,13 @@ Result<XgbBooster> without_caches(const XgbBooster& b) { return XgbBooster::load
 }  // namespace
 
 //-----------------------------------------------------------------------------
-// [SECTION] Gathering across workers
+// [SECTION] Gathering across workers, and a lost peer
 //-----------------------------------------------------------------------------
-namespace {
-// Every worker's `mine` laid end to end, in rank order (a sum of zero-padded copies: the
-// collective of XGBoost 1.7 offers allreduce, not gather).
-Result<std::vector<double>> gather(const XgbCollective* c, std::vector<double> mine) {
+Result<std::vector<double>> gather_workers(const XgbCollective* c, std::vector<double> mine) {
     if (!c) return mine;
     std::vector<double> sizes(static_cast<size_t>(c->world()), 0.0);
     sizes[static_cast<size_t>(c->rank())] = static_cast<double>(mine.size());
-    if (auto ok = c->sum(sizes); !ok) return ok.problems();
+    if (auto ok = c->sum(sizes); !ok) return worker_lost(c, ok.problems());
     size_t offset = 0, total = 0;
     for (int r = 0; r < c->world(); ++r) {
         if (r < c->rank()) offset += static_cast<size_t>(sizes[static_cast<size_t>(r)]);
@@ -211,10 +209,25 @@ Result<std::vector<double>> gather(const XgbCollective* c, std::vector<double> m
     std::vector<double> all(total, 0.0);
     std::copy(mine.begin(), mine.end(), all.begin() + static_cast<long>(offset));
     mine = {};
-    if (auto ok = c->sum(all); !ok) return ok.problems();
+    if (auto ok = c->sum(all); !ok) return worker_lost(c, ok.problems());
     return all;
 }
-}  // namespace
+
+std::vector<Problem> worker_lost(const XgbCollective* c, std::vector<Problem> ps) {
+    if (c)
+        for (auto& p : ps)
+            if (p.code == "collective" ||
+                (p.code == "xgboost" && (p.message.find("Allreduce failed") != std::string::npos ||
+                                         p.message.find("Broadcast failed") != std::string::npos ||
+                                         p.message.find("socket") != std::string::npos))) {
+                p.code = "worker_lost";
+                p.message =
+                    "another worker stopped or cannot be reached (XGBoost's collective failed), so this "
+                    "one stops too and writes nothing: " +
+                    p.message;
+            }
+    return ps;
+}
 
 //-----------------------------------------------------------------------------
 // [SECTION] Streaming training
@@ -236,23 +249,7 @@ Result<std::optional<TrainResult>> train_stream(const Schema& schema, const Trai
                        "training do not do: train in memory, or leave \"time\" out of train.json",
                        "time");
     const XgbCollective* c = o.collective;
-    // Distributed, XGBoost fails when a peer is gone ("Allreduce failed", "Connection reset"):
-    // said as such, so that the worker's own log names the reason.
-    auto peer_failed = [c](std::vector<Problem> ps) {
-        if (c)
-            for (auto& p : ps)
-                if (p.code == "collective" ||
-                    (p.code == "xgboost" && (p.message.find("Allreduce failed") != std::string::npos ||
-                                             p.message.find("Broadcast failed") != std::string::npos ||
-                                             p.message.find("socket") != std::string::npos))) {
-                    p.code = "worker_lost";
-                    p.message =
-                        "another worker stopped or cannot be reached (XGBoost's collective failed), so this "
-                        "one stops too and writes nothing: " +
-                        p.message;
-                }
-        return ps;
-    };
+    auto peer_failed = [c](std::vector<Problem> ps) { return worker_lost(c, std::move(ps)); };
     const bool regression = schema.outputs.regression();
     const int k = regression ? 1 : schema.num_classes();
     const size_t width = static_cast<size_t>(regression ? 1 : k);
@@ -277,10 +274,12 @@ Result<std::optional<TrainResult>> train_stream(const Schema& schema, const Trai
     Sample sample;
     const size_t sample_cap = std::max<size_t>(o.sample_rows / static_cast<size_t>(c ? c->world() : 1), 100);
     std::mt19937_64 pick(cfg.seed * 7919u + static_cast<uint64_t>(o.shard));
+    size_t batches = 0;
     while (true) {
         auto batch = csv.next();
         if (!batch) return batch.problems();
         if (!*batch) break;
+        ++batches;
         const Dataset& d = **batch;
         if (kept)
             if (auto ok = kept->append(d.x, d.labels); !ok) return ok.problems();
@@ -320,6 +319,19 @@ Result<std::optional<TrainResult>> train_stream(const Schema& schema, const Trai
     if (c) {
         if (auto ok = c->sum(count); !ok) return peer_failed(ok.problems());
         if (auto ok = c->sum(outcome_sum); !ok) return peer_failed(ok.problems());
+        // XGBoost 1.7's hist on several workers fails on external memory of more than one page a
+        // worker (HistogramBuilder::SyncHistogramDistributed indexes a node histogram it never
+        // built, "vector::_M_range_check"; docs/training.md): refused on every worker, before training.
+        std::vector<double> paged{!o.cache_dir.empty() && batches > 1 ? 1.0 : 0.0};
+        if (auto ok = c->sum(paged); !ok) return peer_failed(ok.problems());
+        if (paged[0] > 0)
+            return problem("unsupported",
+                           "XGBoost 1.7 fails to train on several workers when a worker's external memory holds more "
+                           "than one batch (this worker: " +
+                               std::to_string(fold_of.size()) + " rows in " + std::to_string(batches) +
+                               " batches): leave out --external-memory (the batches are then quantised in memory, "
+                               "which works on workers), or raise --batch-rows to at least each worker's rows",
+                           "--external-memory");
     }
     double total = 0;
     for (double v : count) total += v;
@@ -371,14 +383,6 @@ Result<std::optional<TrainResult>> train_stream(const Schema& schema, const Trai
                        "reads: leave tree_method out of train.json's params or set it to \"hist\"",
                        "tree_method");
     const int max_bin = params.count("max_bin") ? std::atoi(params["max_bin"].c_str()) : 256;
-    // Workers of XGBoost 1.7 with row subsampling on shards of different sizes were once seen to
-    // wait for each other forever; not reproduced since (docs/training.md), cause not found, so
-    // row subsampling stays off on several workers.
-    if (c && c->world() > 1 && params.count("subsample") && std::atof(params["subsample"].c_str()) < 1) {
-        log("warning: subsample " + params["subsample"] +
-            " set to 1: XGBoost 1.7's workers would sample columns apart and hang");
-        params["subsample"] = "1";
-    }
 
     // 2. Each fold: training and held-out rows read from the stream, early stopping on the latter.
     std::vector<std::vector<double>> curves;
@@ -481,14 +485,15 @@ Result<std::optional<TrainResult>> train_stream(const Schema& schema, const Trai
     // 5. Gathered on rank 0: held-out outputs, labels and the samples.
     std::vector<double> mine_labels(label_of.begin(), label_of.end());
     label_of = {};
-    auto g_labels = gather(c, std::move(mine_labels));
+    auto g_labels = gather_workers(c, std::move(mine_labels));
     if (!g_labels) return peer_failed(g_labels.problems());
-    auto g_oof = gather(c, std::move(oof));
+    auto g_oof = gather_workers(c, std::move(oof));
     if (!g_oof) return peer_failed(g_oof.problems());
     std::vector<double> s_lab(sample.labels.begin(), sample.labels.end()),
         s_x(sample.x.data.begin(), sample.x.data.end()), s_phi(s_contribs.begin(), s_contribs.end());
-    auto g_slab = gather(c, s_lab), g_sout = gather(c, sample.outcomes), g_soof = gather(c, s_oof),
-         g_sval = gather(c, sample.values), g_sx = gather(c, s_x), g_sphi = gather(c, s_phi);
+    auto g_slab = gather_workers(c, s_lab), g_sout = gather_workers(c, sample.outcomes),
+         g_soof = gather_workers(c, s_oof), g_sval = gather_workers(c, sample.values), g_sx = gather_workers(c, s_x),
+         g_sphi = gather_workers(c, s_phi);
     for (const auto* r : {&g_slab, &g_sout, &g_soof, &g_sval, &g_sx, &g_sphi})
         if (!*r) return peer_failed(r->problems());
     if (c && c->rank() != 0) return std::optional<TrainResult>{};

@@ -3,7 +3,7 @@
 //
 // Index of this file
 //   [SECTION] Batches of CSV rows
-//   [SECTION] Streaming training
+//   [SECTION] Streaming training (and what the workers share: gathering, a lost peer)
 //
 // The CSV files are read a batch of rows at a time through dataset_from_csv, so every row's
 // features come from the same record_prepare as in-memory training and prediction. Folds are
@@ -63,6 +63,13 @@ struct StreamOptions {
     const XgbCollective* collective = nullptr;  // distributed: every worker runs train_stream together
     size_t sample_rows = 50000;                 // rows (over all workers) kept for the card's value-based parts
 };
+
+// Every worker's `mine` laid end to end in rank order, on every worker (XGBoost 1.7's collective
+// has allreduce but no gather: a sum of zero-padded copies); without a collective, `mine`.
+Result<std::vector<double>> gather_workers(const XgbCollective* c, std::vector<double> mine);
+// Problems of a collective step that failed because a peer is gone ("Allreduce failed", a
+// socket): said as such, so that the worker's own log names the reason. Others are kept as they are.
+std::vector<Problem> worker_lost(const XgbCollective* c, std::vector<Problem> ps);
 
 // Cross-validation, held-out outputs, final fit and the card as train_model does, over batches.
 // Distributed: the workers' class counts, held-out outputs and samples are summed and gathered

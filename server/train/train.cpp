@@ -190,10 +190,31 @@ XgbBooster::Params with_base_score(XgbBooster::Params p, double mean) {
 }
 
 namespace {
-XgbBooster::Params with_base_score(XgbBooster::Params p, std::span<const float> labels) {
-    double sum = 0;
-    for (float y : labels) sum += y;
-    return labels.empty() ? p : ldx::with_base_score(std::move(p), sum / static_cast<double>(labels.size()));
+// The training rows' class weights and starting point; with a collective, from every worker's rows
+// (their class counts and outcome sums summed), so that every worker trains the same model.
+struct RowsSetup {
+    std::vector<float> weights;
+    XgbBooster::Params params;
+};
+Result<RowsSetup> rows_setup(const Schema& schema, const TrainConfig& cfg, XgbBooster::Params params,
+                             std::span<const float> labels, const XgbCollective* c) {
+    const bool regression = schema.outputs.regression();
+    const size_t k = static_cast<size_t>(regression ? 1 : schema.num_classes());
+    std::vector<double> sums(k + 2, 0.0);  // class counts; the outcome sum and the rows
+    for (float y : labels) {
+        if (!regression) sums[static_cast<size_t>(y)] += 1;
+        sums[k] += y;
+    }
+    sums[k + 1] = static_cast<double>(labels.size());
+    if (c)
+        if (auto ok = c->sum(sums); !ok) return ok.problems();
+    RowsSetup out;
+    if (cfg.class_weights && !regression)
+        for (float y : labels)
+            out.weights.push_back(
+                static_cast<float>(sums[k + 1] / (static_cast<double>(k) * sums[static_cast<size_t>(y)])));
+    out.params = sums[k + 1] > 0 ? ldx::with_base_score(std::move(params), sums[k] / sums[k + 1]) : std::move(params);
+    return out;
 }
 }  // namespace
 
@@ -293,7 +314,7 @@ Result<CvScheme> plan_cross_validation(const Schema& schema, const Dataset& data
 
 Result<CvRun> cross_validate(const Schema& schema, const Dataset& data, const TrainConfig& cfg,
                              const XgbBooster::Params& params, const FoldPlan& plan, bool contributions,
-                             const TrainLog& log) {
+                             const TrainLog& log, const XgbCollective* collective) {
     const bool regression = schema.outputs.regression();
     const int k = regression ? 5 : schema.num_classes();
     const size_t width = regression ? 1 : static_cast<size_t>(k);  // values per row of predictions
@@ -308,10 +329,10 @@ Result<CvRun> cross_validate(const Schema& schema, const Dataset& data, const Tr
         std::vector<float> ytr, yte;
         for (size_t i : tr) ytr.push_back(data.labels[i]);
         for (size_t i : te) yte.push_back(data.labels[i]);
-        const std::vector<float> w = cfg.class_weights && !regression ? class_weights(ytr, k) : std::vector<float>{};
+        auto setup = rows_setup(schema, cfg, params, ytr, collective);
+        if (!setup) return setup.problems();
         EarlyStopping stop{cfg.early_stopping_rounds};
-        auto b =
-            XgbBooster::train(xtr, ytr, w, with_base_score(params, ytr), cfg.max_rounds, &xte, yte, std::ref(stop));
+        auto b = XgbBooster::train(xtr, ytr, setup->weights, setup->params, cfg.max_rounds, &xte, yte, std::ref(stop));
         if (!b) return b.problems();
         log(stop.fold_line(f, folds, regression));
         curves.push_back(std::move(stop.curve));
@@ -360,11 +381,10 @@ Result<CvRun> cross_validate(const Schema& schema, const Dataset& data, const Tr
 }
 
 Result<XgbBooster> fit_rows(const Schema& schema, const Dataset& data, const TrainConfig& cfg,
-                            const XgbBooster::Params& params, int rounds) {
-    const bool regression = schema.outputs.regression();
-    const std::vector<float> w =
-        cfg.class_weights && !regression ? class_weights(data.labels, schema.num_classes()) : std::vector<float>{};
-    return XgbBooster::train(data.x, data.labels, w, with_base_score(params, data.labels), rounds);
+                            const XgbBooster::Params& params, int rounds, const XgbCollective* collective) {
+    auto setup = rows_setup(schema, cfg, params, data.labels, collective);
+    if (!setup) return setup.problems();
+    return XgbBooster::train(data.x, data.labels, setup->weights, setup->params, rounds);
 }
 
 std::vector<double> predict_rows(const Schema& schema, const XgbBooster& model, const Matrix& x, int rounds) {

@@ -92,6 +92,11 @@ Result<CvScheme> plan_cross_validation(const Schema& schema, const Dataset& data
 // One cross-validation: each fold trained (up to max_rounds) with early stopping on its validation
 // rows; the number of rounds is the minimum of the mean held-out curve over the rounds every fold
 // reached (log-loss; regression: RMSE), and the validated rows' predictions are made at it.
+// With a collective (distributed `localdx tune`), `data` is this worker's rows and `plan` its folds
+// of them: every worker calls it together, XGBoost trains each fold on every worker's training rows
+// and sums the held-out metric over the workers (so every worker gets the same rounds and loss),
+// the class weights and regression's starting point come from every worker's rows, and the
+// held-out outputs are of this worker's rows.
 struct CvRun {
     size_t rounds = 1;
     double loss = 0;                // the mean held-out loss at `rounds`
@@ -101,13 +106,13 @@ struct CvRun {
 };
 Result<CvRun> cross_validate(const Schema& schema, const Dataset& data, const TrainConfig& cfg,
                              const XgbBooster::Params& params, const FoldPlan& plan, bool contributions,
-                             const TrainLog& log);
+                             const TrainLog& log, const XgbCollective* collective = nullptr);
 
 // A model on every row of `data` for `rounds` rounds (class weights as train.json says; regression
 // boosting starts from the rows' mean outcome), and its outputs for `x` as rows x width
-// (probabilities of every class; regression: the value).
+// (probabilities of every class; regression: the value). With a collective, on every worker's rows.
 Result<XgbBooster> fit_rows(const Schema& schema, const Dataset& data, const TrainConfig& cfg,
-                            const XgbBooster::Params& params, int rounds);
+                            const XgbBooster::Params& params, int rounds, const XgbCollective* collective = nullptr);
 std::vector<double> predict_rows(const Schema& schema, const XgbBooster& model, const Matrix& x, int rounds);
 
 // Figures of held-out predictions that a time-aware card sets beside shuffled CV's: AUC-ROC of

@@ -13,6 +13,7 @@
 #include <random>
 
 #include "metrics/evaluation.h"
+#include "train/stream.h"
 
 namespace ldx {
 
@@ -27,6 +28,28 @@ std::string num(double v) {
 }
 const char* const kTuned[] = {"max_depth", "eta",  "min_child_weight", "subsample", "colsample_bytree",
                               "lambda",    "alpha"};
+
+// XGBoost's parameters for the task; on several workers the tree method is hist unless train.json
+// names another (as `localdx train --workers`: the exact method is for one process).
+XgbBooster::Params params_for(const Schema& schema, const TrainConfig& cfg, const XgbCollective* c) {
+    XgbBooster::Params p = task_params(schema, cfg);
+    if (c && !p.count("tree_method")) p["tree_method"] = "hist";
+    return p;
+}
+
+// Distributed: every worker must run as many folds (a class rarer than the folds on one worker's
+// rows would give it fewer, and the workers would wait for each other's trainings for ever).
+Result<bool> same_folds(const XgbCollective* c, size_t folds, const char* what) {
+    if (!c) return true;
+    std::vector<double> n{static_cast<double>(folds)};
+    if (auto ok = c->sum(n); !ok) return worker_lost(c, ok.problems());
+    if (n[0] != static_cast<double>(folds) * c->world())
+        return problem("uneven_workers", std::string("the workers' rows give different numbers of ") + what +
+                                             " (this worker " + std::to_string(folds) +
+                                             "): a class is rarer than the folds on some worker's rows; give each "
+                                             "worker more rows of every class, or fewer folds");
+    return true;
+}
 }  // namespace
 
 std::vector<XgbBooster::Params> tune_candidates(const TrainConfig& base, int budget, uint64_t seed) {
@@ -56,8 +79,10 @@ std::vector<XgbBooster::Params> tune_candidates(const TrainConfig& base, int bud
 //-----------------------------------------------------------------------------
 Result<SearchResult> successive_halving(const Schema& schema, const Dataset& data, const TrainConfig& base,
                                         const TuneConfig& tc, const TrainLog& log) {
+    const XgbCollective* c = tc.collective;
     auto scheme = plan_cross_validation(schema, data, base);
     if (!scheme) return scheme.problems();
+    if (auto ok = same_folds(c, scheme->plan.folds(), "folds"); !ok) return ok.problems();
     const auto candidates = tune_candidates(base, tc.budget, tc.seed);
     int rungs = 1;
     for (size_t alive = candidates.size(); alive > 1; ++rungs)
@@ -73,14 +98,14 @@ Result<SearchResult> successive_halving(const Schema& schema, const Dataset& dat
             10, static_cast<int>(base.max_rounds / std::pow(static_cast<double>(tc.halving), rungs - 1 - rung)));
         std::vector<std::pair<double, size_t>> scored;
         std::vector<CvRun> runs;
-        for (size_t c : alive) {
-            cfg.params = candidates[c];
-            auto cv = cross_validate(schema, data, cfg, task_params(schema, cfg), scheme->plan, false, quiet);
-            if (!cv) return cv.problems();
+        for (size_t i : alive) {
+            cfg.params = candidates[i];
+            auto cv = cross_validate(schema, data, cfg, params_for(schema, cfg, c), scheme->plan, false, quiet, c);
+            if (!cv) return worker_lost(c, cv.problems());
             Json params = Json::object();
             for (const char* key : kTuned)
-                if (candidates[c].count(key)) params[key] = candidates[c].at(key);
-            out.table.push_back({{"candidate", c + 1},
+                if (candidates[i].count(key)) params[key] = candidates[i].at(key);
+            out.table.push_back({{"candidate", i + 1},
                                  {"rung", rung + 1},
                                  {"max_rounds", cfg.max_rounds},
                                  {"loss", std::round(cv->loss * 1e6) / 1e6},
@@ -100,9 +125,13 @@ Result<SearchResult> successive_halving(const Schema& schema, const Dataset& dat
             out.chosen = candidates[alive[order[0]]];
             out.rounds = best.rounds;
             out.loss = best.loss;
-            std::vector<float> y;
+            std::vector<double> y;
             for (size_t i : best.validated) y.push_back(data.labels[i]);
-            out.figure = headline_figure(schema, y, best.oof);
+            auto all_y = gather_workers(c, std::move(y));
+            if (!all_y) return all_y.problems();
+            auto all_oof = gather_workers(c, best.oof);
+            if (!all_oof) return all_oof.problems();
+            out.figure = headline_figure(schema, std::vector<float>(all_y->begin(), all_y->end()), *all_oof);
             break;
         }
         const size_t keep = (alive.size() + static_cast<size_t>(tc.halving) - 1) / static_cast<size_t>(tc.halving);
@@ -119,11 +148,18 @@ Result<SearchResult> successive_halving(const Schema& schema, const Dataset& dat
 Result<TuneResult> tune(const Schema& schema, const Dataset& data, const TrainConfig& base, const TuneConfig& tc,
                         const TrainLog& log) {
     const bool regression = schema.outputs.regression();
+    const XgbCollective* c = tc.collective;
+    if (c && !base.time.empty())
+        return problem("unsupported",
+                       "forward-chaining folds need every row sorted by time, which workers holding their own rows "
+                       "do not have: tune in one process, or leave \"time\" out of train.json",
+                       "time");
     // 1. Outer folds: the task's own scheme with outer_folds folds; each searches its training rows.
     TrainConfig outer_cfg = base;
     outer_cfg.folds = tc.outer_folds;
     auto outer = plan_cross_validation(schema, data, outer_cfg);
     if (!outer) return outer.problems();
+    if (auto ok = same_folds(c, outer->plan.folds(), "outer folds"); !ok) return ok.problems();
     std::vector<size_t> rows;
     std::vector<double> oof;
     for (size_t f = 0; f < outer->plan.folds(); ++f) {
@@ -138,34 +174,48 @@ Result<TuneResult> tune(const Schema& schema, const Dataset& data, const TrainCo
         }
         TrainConfig cfg = base;
         cfg.params = found->chosen;
-        const auto params = task_params(schema, cfg);
-        auto model = fit_rows(schema, inner, cfg, params, static_cast<int>(found->rounds));
-        if (!model) return model.problems();
+        const auto params = params_for(schema, cfg, c);
+        auto model = fit_rows(schema, inner, cfg, params, static_cast<int>(found->rounds), c);
+        if (!model) return worker_lost(c, model.problems());
         const auto p = predict_rows(schema, *model, matrix_select_rows(data.x, outer->plan.validate[f]),
                                     static_cast<int>(found->rounds));
         oof.insert(oof.end(), p.begin(), p.end());
         rows.insert(rows.end(), outer->plan.validate[f].begin(), outer->plan.validate[f].end());
     }
-    // 2. The outer held-out predictions of the fold winners: the nested figure and its interval.
-    std::vector<int> labels;
-    std::vector<double> observed;
+    // 2. The outer held-out predictions of the fold winners (every worker's, gathered): the nested
+    // figure and its interval, computed by rank 0.
+    std::vector<double> my_labels, my_observed;
     for (size_t i : rows) {
-        labels.push_back(static_cast<int>(data.labels[i]));
-        if (regression) observed.push_back(data.outcomes[i]);
+        my_labels.push_back(data.labels[i]);
+        if (regression) my_observed.push_back(data.outcomes[i]);
     }
-    const Json m = evaluate(
-        EvalInput{&schema, regression ? std::vector<int>{} : labels, oof, base.bootstrap, base.seed, true, observed});
-    const Json& fig = regression                                ? m["rmse"]
-                      : schema.outputs.kind == TaskKind::binary ? m["class"][schema.outputs.classes[1].name]["auc_roc"]
-                                                                : m["macro"]["auc_roc"];
-    log("nested cross-validation " + headline_name(schema) + " " + json_dump(fig["value"]));
+    auto all_labels = gather_workers(c, std::move(my_labels));
+    if (!all_labels) return all_labels.problems();
+    auto all_observed = gather_workers(c, std::move(my_observed));
+    if (!all_observed) return all_observed.problems();
+    auto all_oof = gather_workers(c, std::move(oof));
+    if (!all_oof) return all_oof.problems();
+    const size_t nested_rows = all_labels->size();
+    const bool writer = !c || c->rank() == 0;
+    Json m = Json::object(), fig = Json::object();
+    if (writer) {
+        std::vector<int> labels(all_labels->begin(), all_labels->end());
+        m = evaluate(EvalInput{&schema, regression ? std::vector<int>{} : labels, *all_oof, base.bootstrap, base.seed,
+                               true, *all_observed});
+        fig = regression                                ? m["rmse"]
+              : schema.outputs.kind == TaskKind::binary ? m["class"][schema.outputs.classes[1].name]["auc_roc"]
+                                                        : m["macro"]["auc_roc"];
+        log("nested cross-validation " + headline_name(schema) + " " + json_dump(fig["value"]));
+    }
     // 3. The search on every row: the configuration train.json gets.
-    log("searching all " + std::to_string(data.rows()) + " rows for the configuration to keep");
+    log("searching all " + std::to_string(data.rows()) + (c ? " rows of this worker" : " rows") +
+        " for the configuration to keep");
     auto found = successive_halving(schema, data, base, tc, log);
     if (!found) return found.problems();
     TuneResult out;
     out.chosen = base;
     out.chosen.params = found->chosen;
+    if (!writer) return out;
     Json chosen = Json::object();
     for (const auto& [k, v] : found->chosen) chosen[k] = v;
     out.report = {
@@ -185,7 +235,7 @@ Result<TuneResult> tune(const Schema& schema, const Dataset& data, const TrainCo
          {{"figure", headline_name(schema)},
           {"value", fig["value"]},
           {"ci95", fig["ci95"]},
-          {"rows", rows.size()},
+          {"rows", nested_rows},
           {"outer_folds", outer->plan.folds()},
           {"interval", std::to_string(base.bootstrap) + " bootstrap resamples of the outer held-out rows"}}},
         {"chosen", {{"params", chosen}, {"rounds", found->rounds}, {"loss", std::round(found->loss * 1e6) / 1e6}}},
@@ -196,6 +246,14 @@ Result<TuneResult> tune(const Schema& schema, const Dataset& data, const TrainCo
            "the winner's own cross-validated figure on all rows: optimistic, since it was "
            "chosen on these folds"}}},
         {"table", found->table}};
+    if (c)
+        out.report["workers"] = {
+            {"count", c->world()},
+            {"note",
+             "each worker drew its folds on its own rows; XGBoost trained every fold on all the workers' rows "
+             "(tree_method " +
+                 params_for(schema, out.chosen, c).at("tree_method") +
+                 ") and summed the held-out loss over them; the held-out outputs were gathered on worker 0"}};
     return out;
 }
 

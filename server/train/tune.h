@@ -14,6 +14,12 @@
 // stopping chose. The winner's own score is optimistic (it was chosen on it), so the same search is
 // run inside the training rows of each outer fold, the outer fold's winner is fitted on those rows
 // and checked on the held-out ones: that figure, with its bootstrap interval, is the one reported.
+//
+// Distributed (TuneConfig::collective): every worker runs the same search together on its own rows.
+// Each draws its folds on its rows (the task's stratified or grouped folds; forward-chaining folds
+// need every row sorted and are refused); XGBoost trains each fold on every worker's training rows
+// and sums the held-out metric, so every worker scores each configuration alike and keeps the same
+// ones; the held-out outputs are gathered for the figures, and rank 0 computes the nested interval.
 #pragma once
 #include <string>
 #include <vector>
@@ -34,6 +40,7 @@ struct TuneConfig {
     int outer_folds = 5;  // nested cross-validation's outer folds (forward-chaining with a time column)
     int halving = 3;      // the share kept at each rung is 1 / halving; the rounds grow by it
     uint64_t seed = 1;
+    const XgbCollective* collective = nullptr;  // distributed: the data given is this worker's rows
 };
 std::vector<XgbBooster::Params> tune_candidates(const TrainConfig& base, int budget, uint64_t seed);
 
@@ -56,6 +63,7 @@ Result<SearchResult> successive_halving(const Schema& schema, const Dataset& dat
 struct TuneResult {
     TrainConfig chosen;  // the task's train.json with the winner's parameters
     Json report;         // tuning.json: method, nested figure with its interval, the search's table
+                         // (distributed: on rank 0 only; the other workers get the chosen parameters)
 };
 Result<TuneResult> tune(const Schema& schema, const Dataset& data, const TrainConfig& base, const TuneConfig& tc,
                         const TrainLog& log);

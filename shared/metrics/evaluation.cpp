@@ -643,6 +643,13 @@ Json evaluate(const EvalInput& in) {
 
 namespace {
 Json compare_regression(const EvalInput& a, const EvalInput& b);
+// compare's answer: the figures, the rows, the resamples, and the rows each resample drew when
+// fewer than the rows (the m-out-of-n bootstrap), as evaluate reports them.
+Json compared(Json figures, size_t rows, const EvalInput& a) {
+    Json out{{"figures", std::move(figures)}, {"rows", rows}, {"bootstrap_resamples", a.bootstrap}};
+    if (const size_t drawn = bootstrap_rows_drawn(rows, a); drawn < rows) out["bootstrap_rows"] = drawn;
+    return out;
+}
 }  // namespace
 
 Json compare(const EvalInput& a, const EvalInput& b) {
@@ -657,7 +664,7 @@ Json compare(const EvalInput& a, const EvalInput& b) {
             const auto ra = evaluation_figures(*a.schema, by, bp[0]), rb = evaluation_figures(*b.schema, by, bp[1]);
             for (size_t m = 0; m < ra.size() && m < rb.size(); ++m) diffs[m].push_back(rb[m].second - ra[m].second);
         });
-    return paired_differences(fa, fb, diffs, shrink, a.round);
+    return compared(paired_differences(fa, fb, diffs, shrink, a.round), a.labels.size(), a);
 }
 
 //-----------------------------------------------------------------------------
@@ -856,7 +863,7 @@ Json compare_regression(const EvalInput& a, const EvalInput& b) {
         const auto ra = regression_figures(bv[0], bv[1]), rb = regression_figures(bv[0], bv[2]);
         for (size_t m = 0; m < ra.size(); ++m) diffs[m].push_back(rb[m].second - ra[m].second);
     });
-    return paired_differences(fa, fb, diffs, shrink, a.round);
+    return compared(paired_differences(fa, fb, diffs, shrink, a.round), a.observed.size(), a);
 }
 }  // namespace
 

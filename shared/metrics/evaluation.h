@@ -150,8 +150,9 @@ Json evaluate(const EvalInput& in);
 
 // Two models' probabilities for the same rows and labels (a.labels is used): each figure of
 // both, and the difference b - a with a 95% paired-bootstrap interval (the same resampled rows
-// for both). As {"figure": {"a", "b", "difference", "ci95": [lo, hi]}} keyed by dotted name
-// ("class.pos.auc_roc", "brier"...).
+// for both). As {"figures": {"figure": {"a", "b", "difference", "ci95": [lo, hi]}} keyed by dotted
+// name ("class.pos.auc_roc", "brier"...), "rows", "bootstrap_resamples", and "bootstrap_rows" when
+// a resample drew fewer rows than there are (as evaluate says it)}.
 Json compare(const EvalInput& a, const EvalInput& b);
 
 // The flat figures of one evaluation ("accuracy", "class.pos.auc_roc", "calibration.slope"...),

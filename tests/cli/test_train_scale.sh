@@ -5,11 +5,16 @@
 #    and in external memory (--external-memory) give the same rounds, the same out-of-fold AUC and
 #    final models whose probabilities agree within 0.01 (XGBoost 1.7 documents no numeric bound:
 #    its hist sketch over batches is approximate); and the external-memory run fits under an
-#    address-space cap (ulimit -v) that the in-memory run of the same file exceeds;
+#    address-space cap (ulimit -v) that the in-memory run of the same file exceeds; on 1,000,000
+#    rows (6 fields, 2 folds, 5 rounds) external memory and in-memory training (the whole CSV)
+#    choose the same rounds and give final models within 0.01 of each other;
 #  - distributed: 3 workers on loopback (--workers 3, the tracker of python3-xgboost) give an
 #    out-of-fold AUC within 0.005 of one process on the same data, predictions within 0.05 on
-#    average; a worker killed mid-training fails the run naming the worker, and leaves no model;
-#    the same with two workers started by hand with --tracker (as on two machines).
+#    average; row subsampling (0.8) on 3 workers finishes and agrees with one process within 0.005
+#    of AUC; a worker killed mid-training fails the run naming the worker, and leaves no model;
+#    the same with two workers started by hand with --tracker (as on two machines); worker 0
+#    killed while it writes its outputs (held there by LOCALDX_TEST_PAUSE_WRITING, with --workers
+#    and with --tracker) leaves --out's previous complete set as it was.
 #
 # Usage: test_train_scale.sh LOCALDX WORK_DIR
 set -uo pipefail
@@ -59,6 +64,35 @@ echo "external vs in-memory final model: mean |dp| $mean, max |dp| $max"
 /usr/bin/python3 -c "import sys; sys.exit(0 if $max < 0.01 else 1)" && ok || bad "external memory's model differs by $max (> 0.01)"
 [ -z "$(ls -A cache 2>/dev/null)" ] && ok || bad "the external-memory cache was left behind: $(ls cache)"
 
+# One million rows: external memory against training in memory (the whole CSV, `localdx train`
+# without the options) on a 6-field task, 2 folds, 5 rounds: the same rounds, and final models
+# whose probabilities agree within 0.01 on the first 200,000 rows (XGBoost documents no bound).
+"$ldx" synth --out m1 --rows 1000000 --fields 6 --seed 12 >/dev/null || bad "synth 1M"
+echo '{"folds": 2, "bootstrap": 0, "max_rounds": 5, "early_stopping_rounds": 5, "class_weights": false,
+       "params": {"tree_method": "hist", "max_depth": "3", "eta": "0.3", "subsample": "1", "colsample_bytree": "1"}}' \
+  > m1/train.json
+start=$SECONDS
+"$ldx" train --task m1 --data m1/data.csv --out m1-mem >/dev/null 2>m1-mem.err && ok || bad "train 1M in memory: $(tail -3 m1-mem.err)"
+t_mem=$((SECONDS - start)); start=$SECONDS
+"$ldx" train --task m1 --data m1/data.csv --out m1-ext --batch-rows 250000 --external-memory m1-cache >/dev/null \
+  2>m1-ext.err && ok || bad "train 1M in external memory: $(tail -3 m1-ext.err)"
+t_ext=$((SECONDS - start))
+py "1M rows: external memory chose other rounds than in memory" "j['training']['rounds'] == k['training']['rounds'] and k['training']['rows'] == 1000000" \
+  m1-mem/card.json m1-ext/card.json
+read -r mean max < <(/usr/bin/python3 - <<'EOF2'
+import numpy as np, xgboost as xgb
+d = np.genfromtxt("m1/data.csv", delimiter=",", skip_header=1, usecols=range(6), max_rows=200000,
+                  missing_values=["", "NA"], filling_values=np.nan)
+m = xgb.DMatrix(d, missing=np.nan)
+a, b = (xgb.Booster(model_file=f"{n}/model.xgb.json") for n in ("m1-mem", "m1-ext"))
+diff = np.abs(a.predict(m) - b.predict(m))
+print(f"{diff.mean():.6f} {diff.max():.6f}")
+EOF2
+)
+echo "1M rows, external memory vs in memory: mean |dp| $mean, max $max (wall: in memory ${t_mem} s, external ${t_ext} s)"
+/usr/bin/python3 -c "import sys; sys.exit(0 if $max < 0.01 else 1)" && ok || bad "1M rows: external memory's model differs by $max (> 0.01)"
+rm -rf m1 m1-mem m1-ext
+
 # The address-space cap: on 300,000 rows the in-memory run (the whole CSV, its dataset and
 # XGBoost's copies) needs more than 350,000 KiB of address space; external memory (one batch,
 # XGBoost's per-row state and a few bytes a row of LocalDx's) fits under it.
@@ -98,6 +132,40 @@ read -r bmean bmax < <(agree one/model.xgb.json one-bins/model.xgb.json)
 echo "3 workers vs one process: mean |dp| $mean, max $max; one process at max_bin 128 vs 256: mean $bmean, max $bmax"
 /usr/bin/python3 -c "import sys; sys.exit(0 if $mean <= 1.5 * $bmean and $mean < 0.05 else 1)" && ok \
   || bad "3 workers' model differs by $mean on average (more than 1.5 x $bmean, or 0.05)"
+
+# Row subsampling on 3 workers: it finishes (a hang of the workers, waiting for each other, is
+# turned into a failure by the timeout) and its out-of-fold AUC lies within 0.005 of one process's
+# with the same settings (the rows sampled differ, so the models do).
+sed 's/"subsample": "1"/"subsample": "0.8"/' task/train.json > sub.json && mkdir -p subtask && cp task/schema.json subtask/ \
+  && mv sub.json subtask/train.json
+"$ldx" train --task subtask --data task/data.csv --out sub-one >/dev/null 2>sub-one.err && ok || bad "train subsample 0.8: $(tail -3 sub-one.err)"
+timeout -s KILL 180 "$ldx" train --task subtask --data task/data.csv --out sub-three --workers 3 >/dev/null 2>sub-three.err
+status=$?
+[ $status -eq 0 ] && ok || bad "subsample 0.8 on 3 workers did not finish (status $status$([ $status -eq 137 ] && echo ': killed after 180 s, the workers hung')): $(tail -3 sub-three.err)"
+grep -q "subsample .* set to 1" sub-three.err && bad "row subsampling was turned off on the workers" || ok
+py "subsample 0.8: 3 workers' out-of-fold AUC is not within 0.005 of one process's" "abs(auc(j) - auc(k)) < 0.005" sub-one/card.json sub-three/card.json
+/usr/bin/python3 -c "import json; a=[json.load(open(f + '/card.json'))['metrics']['macro']['auc_roc']['value'] for f in ('sub-one', 'sub-three')]; print(f'subsample 0.8, out-of-fold AUC: one process {a[0]:.4f}, 3 workers {a[1]:.4f}')"
+
+# Worker 0 killed while it writes its outputs (LOCALDX_TEST_PAUSE_WRITING holds it once the first
+# file is written to its temporary name): the run fails naming it, and --out keeps the previous
+# complete set, byte for byte, with no temporary folder left.
+outputs="model.xgb.json model.onnx schema.json reference.json card.json"
+(cd three && sha256sum $outputs) > three.sums
+LOCALDX_TEST_PAUSE_WRITING=120 "$ldx" train --task subtask --data task/data.csv --out three --workers 3 \
+  >writing.out 2>writing.err &
+parent=$!
+pid=""
+for _ in $(seq 1 1800); do
+  grep -q 'LOCALDX_TEST_PAUSE_WRITING' writing.err && break
+  sleep 0.1
+done
+pid=$(sed -n 's/^localdx train: worker 0: pid \([0-9]*\)$/\1/p' writing.err)
+grep -q 'LOCALDX_TEST_PAUSE_WRITING' writing.err && ok || bad "worker 0 never reached its outputs: $(tail -3 writing.err)"
+[ -n "$pid" ] && kill -9 "$pid"
+wait $parent && bad "the run whose worker 0 was killed while writing exited 0" || ok
+grep -qE "worker 0 \(pid $pid\) was killed by signal 9" writing.err && ok || bad "no reason naming worker 0: $(tail -3 writing.err)"
+(cd three && sha256sum -c --quiet ../three.sums) && ok || bad "--out no longer holds the previous complete set"
+ls -d three.partial-* >/dev/null 2>&1 && bad "the workers' temporary folder was left behind" || ok
 
 # A worker killed mid-training: the run fails naming it, and no model is written.
 echo '{"folds": 3, "bootstrap": 50, "max_rounds": 2000, "early_stopping_rounds": 2000,
@@ -144,6 +212,31 @@ wait "$hand0" && bad "worker 0 exited 0 after its peer was killed" || ok
 grep -q "another worker stopped" hand-0.err && ok || bad "worker 0 does not say another worker stopped: $(tail -2 hand-0.err)"
 [ -e by-hand ] && bad "a model or output folder was left behind: $(ls by-hand)" || ok
 echo "worker 0 after worker 1 was killed: $(grep -m1 'another worker stopped' hand-0.err | cut -c1-240)"
+kill "$tracker" 2>/dev/null; wait "$tracker" 2>/dev/null
+
+# The same with --tracker, where worker 0 writes into --out itself: killed once its first output
+# is written to a hidden temporary name, it leaves --out's previous set as it was (the hidden
+# temporary files beside it), never a half-written model.
+head -n 3001 task/data.csv > small.csv
+"$ldx" train --task subtask --data small.csv --out by-hand-out >/dev/null 2>/dev/null && ok || bad "train the small set"
+(cd by-hand-out && sha256sum $outputs) > by-hand.sums
+/usr/bin/python3 -u -c 'import sys; from xgboost.tracker import RabitTracker
+t = RabitTracker("127.0.0.1", 2, port=0, sortby="task"); print(t.port, flush=True); t.start(2); t.join()' \
+  >tracker2.port 2>tracker2.err &
+tracker=$!
+for _ in $(seq 1 100); do [ -s tracker2.port ] && break; sleep 0.1; done
+port=$(head -1 tracker2.port)
+for r in 0 1; do
+  LOCALDX_TEST_PAUSE_WRITING=120 "$ldx" train --task subtask --data small.csv --out by-hand-out \
+    --tracker 127.0.0.1:$port --rank $r --world 2 --stripe >write-$r.out 2>write-$r.err &
+  eval "write$r=\$!"
+done
+for _ in $(seq 1 1200); do grep -q 'LOCALDX_TEST_PAUSE_WRITING' write-0.err 2>/dev/null && break; sleep 0.1; done
+grep -q 'LOCALDX_TEST_PAUSE_WRITING' write-0.err && ok || bad "worker 0 never reached its outputs: $(tail -3 write-0.err)"
+ls -A by-hand-out | grep -q '^\.model.xgb.json.tmp-' && ok || bad "no temporary file of the first output: $(ls -A by-hand-out)"
+kill -9 "$write0"
+wait "$write0"; wait "$write1"
+(cd by-hand-out && sha256sum -c --quiet ../by-hand.sums) && ok || bad "--out no longer holds the previous complete set"
 kill "$tracker" 2>/dev/null; wait "$tracker" 2>/dev/null
 
 echo "train scale: $passed passed, $failed failed"

@@ -177,6 +177,36 @@ TEST(Evaluate, ResamplesOfFewerRowsGiveIntervalsOfTheFullWidth) {
     EXPECT_NEAR(wcb / wb, 1.0, 0.3);
 }
 
+// compare() draws its paired resamples as evaluate does, and says so the same way: bootstrap_rows
+// when a resample drew fewer rows than there are, with the differences' intervals scaled alike.
+TEST(Evaluate, CompareReportsTheRowsEachResampleDrew) {
+    const Schema s = binary_schema();
+    std::vector<double> p1, p2;
+    std::vector<int> y;
+    simulate(10000, 1.0, p1, y);
+    std::vector<double> a, b;
+    for (size_t i = 0; i < p1.size(); ++i) {
+        a.insert(a.end(), {1 - p1[i], p1[i]});
+        const double q = std::clamp(p1[i] + (i % 3 == 0 ? 0.1 : -0.05), 0.001, 0.999);
+        b.insert(b.end(), {1 - q, q});
+    }
+    EvalInput fa{&s, y, a, 150, 1, false, {}}, fb{&s, y, b, 150, 1, false, {}};
+    const Json whole = compare(fa, fb);
+    EXPECT_EQ(whole["rows"], 10000);
+    EXPECT_EQ(whole["bootstrap_resamples"], 150);
+    EXPECT_FALSE(whole.contains("bootstrap_rows"));
+    fa.bootstrap_rows = 1000;
+    const Json fewer = compare(fa, fb);
+    EXPECT_EQ(fewer["bootstrap_rows"], 1000);
+    const Json& dw = whole["figures"]["brier"];
+    const Json& df = fewer["figures"]["brier"];
+    EXPECT_EQ(dw["difference"], df["difference"]);
+    const double ww = dw["ci95"][1].get<double>() - dw["ci95"][0].get<double>(),
+                 wf = df["ci95"][1].get<double>() - df["ci95"][0].get<double>();
+    EXPECT_GT(ww, 0);
+    EXPECT_NEAR(wf / ww, 1.0, 0.3);
+}
+
 TEST(Evaluate, FiguresCarryIntervalsAndTheConfusionMatrixAddsUp) {
     const Schema s = binary_schema();
     std::vector<double> p1;
@@ -199,8 +229,10 @@ TEST(Evaluate, FiguresCarryIntervalsAndTheConfusionMatrixAddsUp) {
     EXPECT_FALSE(r["operating_points"].empty());
     // A model compared with itself differs by exactly zero.
     const Json same = compare(EvalInput{&s, y, probs, 50, 1, false, {}}, EvalInput{&s, y, probs, 50, 1, false, {}});
-    EXPECT_EQ(same["brier"]["difference"].get<double>(), 0.0);
-    EXPECT_EQ(same["brier"]["ci95"][1].get<double>(), 0.0);
+    EXPECT_EQ(same["figures"]["brier"]["difference"].get<double>(), 0.0);
+    EXPECT_EQ(same["figures"]["brier"]["ci95"][1].get<double>(), 0.0);
+    EXPECT_EQ(same["rows"].get<size_t>(), 400u);
+    EXPECT_FALSE(same.contains("bootstrap_rows"));  // every resample drew all 400 rows
 }
 
 TEST(ValidationLabels, ClassNamesOrLabelsAndEachBadRowNamed) {

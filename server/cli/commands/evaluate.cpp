@@ -358,9 +358,10 @@ int cmd_evaluate(const Args& a) {
                                                                   "); fix the rows listed above first"));
         EvalInput mine{&s, scored.labels, scored.probabilities, bootstrap, seed, false, scored.observed};
         EvalInput theirs{&baseline->schema, scored.labels, o->probabilities, bootstrap, seed, false, scored.observed};
-        report["compare"] = {{"baseline", bundle_lineage(*baseline)},
-                             {"difference_is", "this bundle minus the baseline"},
-                             {"figures", compare(theirs, mine)}};
+        Json c = compare(theirs, mine);
+        c["baseline"] = bundle_lineage(*baseline);
+        c["difference_is"] = "this bundle minus the baseline";
+        report["compare"] = std::move(c);
         other = std::move(*o);
     }
     bool all_pass = true;

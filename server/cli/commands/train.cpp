@@ -1,7 +1,10 @@
 // server/cli/commands/train.cpp — `localdx train`: XGBoost on a task's data, with cross-validation and calibration.
+#include <chrono>
 #include <cstdio>
+#include <cstdlib>
 #include <filesystem>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "base/version.h"
@@ -60,7 +63,9 @@ Data larger than memory, or several processes or machines (see docs/training.md)
   --tracker HOST:PORT    one worker of several machines: the tracker's address (start it with
   --rank R --world N     the command in docs/training.md); R from 0 to N-1; each worker's --data
                          files are its own shard (--stripe: all workers read the same files,
-                         each every Nth row). Worker 0 writes the outputs.
+                         each every Nth row). Worker 0 writes the outputs. On workers,
+                         --external-memory needs each worker's rows in one batch (XGBoost 1.7
+                         fails on several pages); --batch-rows alone works at any size.
   Folds are drawn while the rows are read (stratified runs of rows, or a patient id's hash with
   `group`); `time` is for in-memory training only. Held-out outputs of every row give the
   figures, threshold and calibration; subgroups, reference histograms, typical ranges and the
@@ -152,7 +157,18 @@ int train_write(const std::string& task, const Schema& schema, const TrainConfig
         {"reference.json", json_canonical(reference_to_json(result.reference)) + "\n"},
         {"card.json", card.dump(2) + "\n"},
     };
-    if (auto ok = files_write_atomic(out, files); !ok) return fail("train", ok.problems());
+    // LOCALDX_TEST_PAUSE_WRITING=SECONDS (for tests only: docs/training.md) stops for that long once
+    // the first output is written to its temporary name, so a test can kill the writer mid-set.
+    const char* pause = std::getenv("LOCALDX_TEST_PAUSE_WRITING");
+    auto written = [&](const std::string& name) {
+        if (!pause || name != files[0].first) return;
+        std::fprintf(
+            stderr,
+            "localdx train: %s written to its temporary name in %s; pausing %s s (LOCALDX_TEST_PAUSE_WRITING)\n",
+            name.c_str(), out.c_str(), pause);
+        std::this_thread::sleep_for(std::chrono::duration<double>(std::atof(pause)));
+    };
+    if (auto ok = files_write_atomic(out, files, 0644, written); !ok) return fail("train", ok.problems());
 
     const Json& m = result.metrics;
     auto show = [](const Json& x) {  // with "bootstrap": 0 there is no interval

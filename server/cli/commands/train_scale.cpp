@@ -1,9 +1,10 @@
-// server/cli/commands/train_scale.cpp — `localdx train` beyond one process's memory:
+// server/cli/commands/train_scale.cpp — `localdx train` and `localdx tune` beyond one process:
 // --external-memory (XGBoost's external memory), --tracker (one worker of several machines) and
-// --workers N (a tracker and N worker processes on this machine).
+// --workers N (a tracker and N worker processes on this machine, for either command).
 //
 // Index of this file
 //   [SECTION] Helpers (file digests, HOST:PORT)
+//   [SECTION] Joining the workers (--tracker, --rank, --world, --stripe)
 //   [SECTION] Streaming training: external memory, one worker
 //   [SECTION] Workers on this machine
 #include <signal.h>
@@ -72,6 +73,39 @@ t.join()
 }  // namespace
 
 //-----------------------------------------------------------------------------
+// [SECTION] Joining the workers
+//-----------------------------------------------------------------------------
+Result<Joined> join_workers(const Args& a, const std::string& command) {
+    Joined out;
+    if (!a.get("--tracker") && !a.get("--rank") && !a.get("--world")) return out;
+    auto tracker = args_require(a, "--tracker");
+    if (!tracker) return tracker.problems();
+    auto at = host_port(*tracker);
+    if (!at) return at.problems();
+    if (!a.get("--rank") || !a.get("--world"))
+        return problem("usage", "--tracker needs --rank R (0, 1, ...) and --world N (the workers)");
+    auto w = positive_int(a, "--world", 1);
+    if (!w) return w.problems();
+    // positive_int refuses 0, which is a rank: read --rank by hand.
+    const int rank = std::atoi(a.get("--rank")->c_str());
+    const int world = static_cast<int>(*w);
+    if (rank < 0 || rank >= world || *a.get("--rank") != std::to_string(rank))
+        return problem("usage", "--rank must be a whole number from 0 to --world - 1", "--rank");
+    std::fprintf(stderr, "localdx %s: worker %d of %d, joining the tracker at %s\n", command.c_str(), rank, world,
+                 tracker->c_str());
+    auto c = XgbCollective::join(at->first, at->second, rank, world);
+    if (!c) return c.problems();
+    out.collective.emplace(std::move(*c));
+    out.rank = rank;
+    out.world = world;
+    if (a.has("--stripe")) {  // every worker reads the same files, each its own rows
+        out.shard = rank;
+        out.shards = world;
+    }
+    return out;
+}
+
+//-----------------------------------------------------------------------------
 // [SECTION] Streaming training
 //-----------------------------------------------------------------------------
 int train_streaming(const Args& a, const Schema& schema, const TrainConfig& cfg, const std::string& task,
@@ -81,32 +115,13 @@ int train_streaming(const Args& a, const Schema& schema, const TrainConfig& cfg,
     auto batch = positive_int(a, "--batch-rows", 100000);
     if (!batch) return fail("train", batch.problems());
     o.batch_rows = static_cast<size_t>(*batch);
-    std::optional<XgbCollective> collective;
-    int rank = 0, world = 1;
-    if (a.get("--tracker") || a.get("--rank") || a.get("--world")) {
-        auto tracker = args_require(a, "--tracker");
-        if (!tracker) return fail("train", tracker.problems());
-        auto at = host_port(*tracker);
-        if (!at) return fail("train", at.problems());
-        auto w = positive_int(a, "--world", 1);
-        if (!a.get("--rank") || !a.get("--world"))
-            return fail("train", problem("usage", "--tracker needs --rank R (0, 1, ...) and --world N (the workers)"));
-        // positive_int refuses 0, which is a rank: read --rank by hand.
-        rank = std::atoi(a.get("--rank")->c_str());
-        if (!w) return fail("train", w.problems());
-        world = static_cast<int>(*w);
-        if (rank < 0 || rank >= world || *a.get("--rank") != std::to_string(rank))
-            return fail("train", problem("usage", "--rank must be a whole number from 0 to --world - 1", "--rank"));
-        std::fprintf(stderr, "localdx train: worker %d of %d, joining the tracker at %s\n", rank, world,
-                     tracker->c_str());
-        auto c = XgbCollective::join(at->first, at->second, rank, world);
-        if (!c) return fail("train", c.problems());
-        collective.emplace(std::move(*c));
-        o.collective = &*collective;
-        if (a.has("--stripe")) {  // every worker reads the same files, each its own rows
-            o.shard = rank;
-            o.shards = world;
-        }
+    auto joined = join_workers(a, "train");
+    if (!joined) return fail("train", joined.problems());
+    const int rank = joined->rank, world = joined->world;
+    if (joined->collective) {
+        o.collective = &*joined->collective;
+        o.shard = joined->shard;
+        o.shards = joined->shards;
     }
     if (auto dir = a.get("--external-memory")) {
         o.cache_dir = world > 1 ? *dir + "/worker-" + std::to_string(rank) : *dir;
@@ -152,22 +167,30 @@ void stop(const std::map<pid_t, int>& running, pid_t tracker) {
 }  // namespace
 
 int train_workers(const Args& a, const std::string& out) {
+    const int world = std::atoi(a.get("--workers").value_or("1").c_str());
+    if (int rc = run_workers(a, "train", out); rc != 0) return rc;
+    std::printf("wrote %s/{model.xgb.json, model.onnx, schema.json, reference.json, card.json} (%d workers)\n",
+                out.c_str(), world);
+    return 0;
+}
+
+int run_workers(const Args& a, const std::string& command, const std::string& out) {
+    const char* cmd = command.c_str();
     auto n = positive_int(a, "--workers", 1);
-    if (!n) return fail("train", n.problems());
+    if (!n) return fail(cmd, n.problems());
     if (a.get("--tracker") || a.get("--rank") || a.get("--world"))
-        return fail("train",
-                    problem("usage", "--workers starts its own tracker: leave out --tracker, --rank, --world"));
+        return fail(cmd, problem("usage", "--workers starts its own tracker: leave out --tracker, --rank, --world"));
     const int world = static_cast<int>(*n);
     // 1. The tracker (python3-xgboost), on loopback; it prints the port it listens on.
     int pipefd[2];
-    if (pipe(pipefd) != 0) return fail("train", problem("system", "cannot make a pipe"));
+    if (pipe(pipefd) != 0) return fail(cmd, problem("system", "cannot make a pipe"));
     pid_t tracker = fork();
     if (tracker == 0) {
         dup2(pipefd[1], 1);
         close(pipefd[0]);
         const std::string w = std::to_string(world);
         execl("/usr/bin/python3", "python3", "-c", kTrackerScript, "127.0.0.1", w.c_str(), "0", nullptr);
-        std::perror("localdx train: cannot start /usr/bin/python3 (the tracker of python3-xgboost)");
+        std::perror("localdx: cannot start /usr/bin/python3 (the tracker of python3-xgboost)");
         _exit(127);
     }
     close(pipefd[1]);
@@ -178,15 +201,15 @@ int train_workers(const Args& a, const std::string& out) {
     const int port = std::atoi(line.c_str());
     if (tracker < 0 || port <= 0) {
         stop({}, tracker);
-        return fail("train", problem("tracker",
-                                     "the tracker did not start: is python3-xgboost installed "
-                                     "(/usr/bin/python3 -c 'import xgboost')?"));
+        return fail(cmd, problem("tracker",
+                                 "the tracker did not start: is python3-xgboost installed "
+                                 "(/usr/bin/python3 -c 'import xgboost')?"));
     }
-    std::fprintf(stderr, "localdx train: tracker on 127.0.0.1:%d (pid %d); %d workers\n", port, tracker, world);
+    std::fprintf(stderr, "localdx %s: tracker on 127.0.0.1:%d (pid %d); %d workers\n", cmd, port, tracker, world);
     // 2. The workers: this program again, each reading every world-th row, writing to a temporary
     // folder that becomes `out` only when every worker has finished.
     const std::string partial = out + ".partial-" + std::to_string(getpid());
-    std::vector<std::string> base{"train"};
+    std::vector<std::string> base{command};
     for (const auto& [flag, value] : a.flags)
         if (flag != "--workers" && flag != "--out") base.insert(base.end(), {flag, value});
     for (const auto& f : a.all("--data")) base.insert(base.end(), {"--data", f});
@@ -207,10 +230,10 @@ int train_workers(const Args& a, const std::string& out) {
         }
         if (pid < 0) {
             stop(running, tracker);
-            return fail("train", problem("system", "cannot start worker " + std::to_string(r)));
+            return fail(cmd, problem("system", "cannot start worker " + std::to_string(r)));
         }
         running[pid] = r;
-        std::fprintf(stderr, "localdx train: worker %d: pid %d\n", r, pid);
+        std::fprintf(stderr, "localdx %s: worker %d: pid %d\n", cmd, r, pid);
     }
     // 3. Wait: the first worker to fail stops the others, and nothing is written. A worker that
     // loses a peer fails too ("Allreduce failed"), often first: the failures of the next half
@@ -254,23 +277,21 @@ int train_workers(const Args& a, const std::string& out) {
                          [](const auto& x, const auto& y) { return x.first > y.first; });
         std::string why = failures[0].second;
         for (size_t i = 1; i < failures.size(); ++i) why += (i == 1 ? "; then " : ", ") + failures[i].second;
-        return fail("train",
-                    problem("worker_failed", why + "; the other workers were stopped and no model was written"));
+        return fail(cmd, problem("worker_failed", why + "; the other workers were stopped and " +
+                                                      (command == "train" ? "no model" : "nothing") + " was written"));
     }
     if (tracker > 0) {
         kill(tracker, SIGTERM);
         waitpid(tracker, nullptr, 0);
     }
     // 4. The outputs into place, each file by an atomic rename.
-    if (auto ok = dir_create(out); !ok) return fail("train", ok.problems());
+    if (auto ok = dir_create(out); !ok) return fail(cmd, ok.problems());
     std::error_code ec;
     for (const auto& e : std::filesystem::directory_iterator(partial, ec)) {
         std::filesystem::rename(e.path(), std::filesystem::path(out) / e.path().filename(), ec);
-        if (ec) return fail("train", problem("cannot_write", "cannot move " + e.path().string() + " into " + out));
+        if (ec) return fail(cmd, problem("cannot_write", "cannot move " + e.path().string() + " into " + out));
     }
     std::filesystem::remove_all(partial, ec);
-    std::printf("wrote %s/{model.xgb.json, model.onnx, schema.json, reference.json, card.json} (%d workers)\n",
-                out.c_str(), world);
     return 0;
 }
 

@@ -1,0 +1,75 @@
+#!/usr/bin/env bash
+# tests/cli/test_tune_workers.sh — `localdx tune` on distributed workers, through the real binary,
+# on a small `localdx synth` task (1,500 rows, 6 fields):
+#  - 3 workers on loopback (--workers 3) against one process: the same nested cross-validation
+#    (the same number of outer held-out rows), a nested AUC within 0.03 of one process's, and a
+#    search table of the same shape; tuning.json says 3 workers (docs/training.md, "Tuning on
+#    several workers", explains the tolerance);
+#  - a worker killed during the search fails the run naming it, and nothing is written (no
+#    train.json, no tuning.json, no temporary folder).
+#
+# Usage: test_tune_workers.sh LOCALDX WORK_DIR
+set -uo pipefail
+ldx=$1 work=$2
+rm -rf "$work" && mkdir -p "$work" && cd "$work"
+passed=0 failed=0
+ok()   { passed=$((passed + 1)); }
+bad()  { failed=$((failed + 1)); echo "FAIL: $*"; }
+py() {
+  local name=$1 expr=$2; shift 2
+  if /usr/bin/python3 -c "
+import json,sys
+j=json.load(open(sys.argv[1])); k=json.load(open(sys.argv[2])) if len(sys.argv) > 2 else None
+sys.exit(0 if ($expr) else 1)" "$@"; then ok
+  else bad "$name"; fi
+}
+
+"$ldx" synth --out task --rows 1500 --fields 6 --seed 9 >/dev/null || bad "synth"
+echo '{"folds": 3, "bootstrap": 200, "max_rounds": 90, "early_stopping_rounds": 10,
+       "params": {"tree_method": "hist", "max_depth": "3", "eta": "0.3"}}' > task/train.json
+start=$SECONDS
+"$ldx" tune --task task --data task/data.csv --out one --budget 4 --outer-folds 3 >one.out 2>one.err && ok \
+  || bad "tune (one process): $(tail -5 one.err)"
+t_one=$((SECONDS - start)); start=$SECONDS
+"$ldx" tune --task task --data task/data.csv --out three --budget 4 --outer-folds 3 --workers 3 >three.out 2>three.err \
+  && ok || bad "tune --workers 3: $(tail -20 three.err)"
+t_three=$((SECONDS - start))
+cat one.out three.out
+echo "wall time: one process ${t_one} s, 3 workers ${t_three} s"
+grep -qE "nested cross-validation AUC-ROC 0\.[0-9]+ \[0\.[0-9]+, 0\.[0-9]+\] \(3 outer folds, 1500 rows, 3 workers\)" three.out \
+  && ok || bad "tune --workers 3 prints no nested AUC for 1500 rows on 3 workers"
+py "3 workers' tuning.json does not say 3 workers or lacks the nested figure" \
+  "k['workers']['count'] == 3 and k['nested']['rows'] == j['nested']['rows'] == 1500 and k['nested']['outer_folds'] == 3" \
+  one/tuning.json three/tuning.json
+py "3 workers' nested AUC is not within 0.03 of one process's" \
+  "abs(j['nested']['value'] - k['nested']['value']) < 0.03 and k['nested']['ci95'][0] < k['nested']['value'] < k['nested']['ci95'][1]" \
+  one/tuning.json three/tuning.json
+py "the search tables differ in shape" \
+  "[(r['candidate'], r['rung']) for r in j['table']][:4] == [(r['candidate'], r['rung']) for r in k['table']][:4] and len(j['table']) == len(k['table']) == 7" \
+  one/tuning.json three/tuning.json
+py "3 workers' train.json is not the task's with the chosen parameters" \
+  "k['params'] == json.load(open('three/tuning.json'))['chosen']['params'] and k['folds'] == 3" task/train.json three/train.json
+/usr/bin/python3 -c "
+import json; a, b = (json.load(open(f + '/tuning.json')) for f in ('one', 'three'))
+print(f\"nested AUC: one process {a['nested']['value']:.4f}, 3 workers {b['nested']['value']:.4f}; chosen: {a['chosen']['params']} / {b['chosen']['params']}\")"
+ls -d three.partial-* >/dev/null 2>&1 && bad "the workers' temporary folder was left behind" || ok
+
+# A worker killed during the search: the run fails naming it, and nothing is written.
+"$ldx" tune --task task --data task/data.csv --out killed --budget 4 --outer-folds 3 --workers 3 >killed.out 2>killed.err &
+parent=$!
+pid=""
+for _ in $(seq 1 300); do
+  pid=$(sed -n 's/^localdx tune: worker 2: pid \([0-9]*\)$/\1/p' killed.err)
+  [ -n "$pid" ] && grep -q 'rung 1/3' killed.err && break
+  sleep 0.1
+done
+[ -n "$pid" ] && kill -9 "$pid"
+wait $parent && bad "the tune with a killed worker exited 0" || ok
+grep -qE "worker 2 \(pid $pid\) was killed by signal 9.*nothing was written" killed.err && ok \
+  || bad "no reason naming worker 2: $(tail -3 killed.err)"
+[ -e killed ] && bad "an output was left behind: $(ls killed)" || ok
+ls -d killed.partial-* >/dev/null 2>&1 && bad "the workers' temporary folder was left behind" || ok
+echo "killed worker: $(grep -m1 'was killed' killed.err | cut -c1-200)"
+
+echo "tune workers: $passed passed, $failed failed"
+[ $failed -eq 0 ]
