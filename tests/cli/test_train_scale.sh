@@ -248,7 +248,10 @@ kill "$tracker" 2>/dev/null; wait "$tracker" 2>/dev/null
 # write of the set. Killed once its first output is written to a hidden temporary name, it leaves
 # --out's previous set as it was (the hidden temporary files beside it), never a half-written model.
 head -n 3001 task/data.csv > small.csv
-"$ldx" train --task subtask --data small.csv --out by-hand-out >/dev/null 2>/dev/null && ok || bad "train the small set"
+# (LOCALDX_TEST_PAUSE_WRITING other than a whole number from 1 to 600 is ignored: no pause here.)
+LOCALDX_TEST_PAUSE_WRITING=1e9 "$ldx" train --task subtask --data small.csv --out by-hand-out >/dev/null 2>small.err \
+  && ok || bad "train the small set: $(tail -2 small.err)"
+grep -q "pausing" small.err && bad "LOCALDX_TEST_PAUSE_WRITING=1e9 was honoured" || ok
 (cd by-hand-out && sha256sum $outputs) > by-hand.sums
 /usr/bin/python3 -u -c 'import sys; from xgboost.tracker import RabitTracker
 t = RabitTracker("127.0.0.1", 2, port=0, sortby="task"); print(t.port, flush=True); t.start(2); t.join()' \
