@@ -21,14 +21,8 @@ namespace ldx {
 // [SECTION] Folds drawn while reading
 //-----------------------------------------------------------------------------
 namespace {
-uint64_t fnv1a(std::string_view s, uint64_t seed) {
-    uint64_t h = 1469598103934665603ull ^ seed;
-    for (unsigned char c : s) h = (h ^ c) * 1099511628211ull;
-    return h;
-}
-
 // Each run of `folds` rows of a class goes to the folds in a fresh random order; with groups,
-// a hash of the patient id picks the fold.
+// a hash of the patient id picks the fold (group_fold, folds.h).
 class FoldDraw {
 public:
     FoldDraw(int folds, int strata, uint64_t seed, int shard)
@@ -38,7 +32,7 @@ public:
           used_(static_cast<size_t>(strata), folds),
           seed_(seed) {}
     int fold(int stratum, const std::string* group) {
-        if (group) return static_cast<int>(fnv1a(*group, seed_) % static_cast<uint64_t>(folds_));
+        if (group) return group_fold(*group, folds_, seed_);
         auto& run = runs_[static_cast<size_t>(stratum)];
         int& used = used_[static_cast<size_t>(stratum)];
         if (used == folds_) {

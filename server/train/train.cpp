@@ -242,8 +242,8 @@ std::pair<size_t, double> rounds_from_curves(const std::vector<std::vector<doubl
     return best;
 }
 
-Result<CvScheme> plan_cross_validation(const Schema& schema, const Dataset& data, const TrainConfig& cfg,
-                                       bool shuffled) {
+Result<CvScheme> plan_cross_validation(const Schema& schema, const Dataset& data, const TrainConfig& cfg, bool shuffled,
+                                       std::optional<uint64_t> group_hash) {
     const bool regression = schema.outputs.regression();
     // Regression: folds are stratified by quintile of the outcome, as if quintiles were classes.
     const std::vector<float> strata = regression ? outcome_quintiles(data.outcomes) : data.labels;
@@ -287,6 +287,12 @@ Result<CvScheme> plan_cross_validation(const Schema& schema, const Dataset& data
                                                "-fold cross-validation needs at least " + std::to_string(folds));
     }
     out.folds = folds;
+    if (!time && group_hash && !data.groups.empty()) {
+        std::vector<int> fold(n);
+        for (size_t i = 0; i < n; ++i) fold[i] = group_fold(data.groups[i], folds, *group_hash);
+        out.plan = fold_plan_from_assignment(fold, folds);
+        return out;
+    }
     if (!time) {
         out.plan = fold_plan_from_assignment(assign_folds(strata, k, data.groups, folds, cfg.seed), folds);
         return out;

@@ -86,8 +86,10 @@ struct CvScheme {
     Json time_folds;          // forward chaining: folds.h's describe
     std::string method;       // the scheme in words, for the card
 };
+// With `group_hash` (workers each holding their own rows, and a group column), each patient's fold
+// is group_fold(id, folds, *group_hash): the same on every worker, as `localdx train --workers`.
 Result<CvScheme> plan_cross_validation(const Schema& schema, const Dataset& data, const TrainConfig& cfg,
-                                       bool shuffled = false);
+                                       bool shuffled = false, std::optional<uint64_t> group_hash = std::nullopt);
 
 // One cross-validation: each fold trained (up to max_rounds) with early stopping on its validation
 // rows; the number of rounds is the minimum of the mean held-out curve over the rounds every fold

@@ -37,13 +37,24 @@ XgbBooster::Params params_for(const Schema& schema, const TrainConfig& cfg, cons
     return p;
 }
 
+// Distributed with a group column: each patient's fold from a hash of its id (group_fold), the same
+// on every worker whatever other patients it holds; `salt` sets an inner search's folds apart from
+// the outer ones (0: the folds `localdx train --workers` draws).
+std::optional<uint64_t> group_hash(const XgbCollective* c, const TrainConfig& cfg, uint64_t salt) {
+    if (!c || cfg.group.empty()) return std::nullopt;
+    return cfg.seed + salt * 0x9e3779b97f4a7c15ull;
+}
+
 // Distributed: every worker must run as many folds (a class rarer than the folds on one worker's
 // rows would give it fewer, and the workers would wait for each other's trainings for ever).
 Result<bool> same_folds(const XgbCollective* c, size_t folds, const char* what) {
     if (!c) return true;
-    std::vector<double> n{static_cast<double>(folds)};
+    // The sums of x and x² over the workers: world·Σx² == (Σx)² exactly when every x is the same
+    // (Cauchy-Schwarz), so every worker refuses together.
+    const double x = static_cast<double>(folds);
+    std::vector<double> n{x, x * x};
     if (auto ok = c->sum(n); !ok) return worker_lost(c, ok.problems());
-    if (n[0] != static_cast<double>(folds) * c->world())
+    if (static_cast<double>(c->world()) * n[1] != n[0] * n[0])
         return problem("uneven_workers", std::string("the workers' rows give different numbers of ") + what +
                                              " (this worker " + std::to_string(folds) +
                                              "): a class is rarer than the folds on some worker's rows; give each "
@@ -78,9 +89,9 @@ std::vector<XgbBooster::Params> tune_candidates(const TrainConfig& base, int bud
 // [SECTION] Successive halving
 //-----------------------------------------------------------------------------
 Result<SearchResult> successive_halving(const Schema& schema, const Dataset& data, const TrainConfig& base,
-                                        const TuneConfig& tc, const TrainLog& log) {
+                                        const TuneConfig& tc, const TrainLog& log, uint64_t fold_salt) {
     const XgbCollective* c = tc.collective;
-    auto scheme = plan_cross_validation(schema, data, base);
+    auto scheme = plan_cross_validation(schema, data, base, false, group_hash(c, base, fold_salt));
     if (!scheme) return scheme.problems();
     if (auto ok = same_folds(c, scheme->plan.folds(), "folds"); !ok) return ok.problems();
     const auto candidates = tune_candidates(base, tc.budget, tc.seed);
@@ -157,7 +168,7 @@ Result<TuneResult> tune(const Schema& schema, const Dataset& data, const TrainCo
     // 1. Outer folds: the task's own scheme with outer_folds folds; each searches its training rows.
     TrainConfig outer_cfg = base;
     outer_cfg.folds = tc.outer_folds;
-    auto outer = plan_cross_validation(schema, data, outer_cfg);
+    auto outer = plan_cross_validation(schema, data, outer_cfg, false, group_hash(c, base, 0));
     if (!outer) return outer.problems();
     if (auto ok = same_folds(c, outer->plan.folds(), "outer folds"); !ok) return ok.problems();
     std::vector<size_t> rows;
@@ -166,7 +177,8 @@ Result<TuneResult> tune(const Schema& schema, const Dataset& data, const TrainCo
         log("outer fold " + std::to_string(f + 1) + "/" + std::to_string(outer->plan.folds()) + ": searching " +
             std::to_string(outer->plan.train[f].size()) + " training rows");
         const Dataset inner = dataset_rows(data, outer->plan.train[f]);
-        auto found = successive_halving(schema, inner, base, tc, [&](const std::string& l) { log("  " + l); });
+        auto found = successive_halving(
+            schema, inner, base, tc, [&](const std::string& l) { log("  " + l); }, f + 1);
         if (!found) {
             std::vector<Problem> ps = found.problems();
             for (auto& p : ps) p.message = "outer fold " + std::to_string(f + 1) + ": " + p.message;
@@ -249,11 +261,13 @@ Result<TuneResult> tune(const Schema& schema, const Dataset& data, const TrainCo
     if (c)
         out.report["workers"] = {
             {"count", c->world()},
-            {"note",
-             "each worker drew its folds on its own rows; XGBoost trained every fold on all the workers' rows "
-             "(tree_method " +
-                 params_for(schema, out.chosen, c).at("tree_method") +
-                 ") and summed the held-out loss over them; the held-out outputs were gathered on worker 0"}};
+            {"note", std::string(base.group.empty() ? "each worker drew its folds on its own rows"
+                                                    : "each patient ('" + base.group +
+                                                          "') in the fold a hash of its id picks, on every worker") +
+                         "; XGBoost trained every fold on all the workers' rows "
+                         "(tree_method " +
+                         params_for(schema, out.chosen, c).at("tree_method") +
+                         ") and summed the held-out loss over them; the held-out outputs were gathered on worker 0"}};
     return out;
 }
 

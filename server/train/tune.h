@@ -16,7 +16,8 @@
 // and checked on the held-out ones: that figure, with its bootstrap interval, is the one reported.
 //
 // Distributed (TuneConfig::collective): every worker runs the same search together on its own rows.
-// Each draws its folds on its rows (the task's stratified or grouped folds; forward-chaining folds
+// Each draws its folds on its rows (stratified; with a group column each patient's fold comes from
+// a hash of its id, the same on every worker, as `localdx train --workers`; forward-chaining folds
 // need every row sorted and are refused); XGBoost trains each fold on every worker's training rows
 // and sums the held-out metric, so every worker scores each configuration alike and keeps the same
 // ones; the held-out outputs are gathered for the figures, and rank 0 computes the nested interval.
@@ -54,8 +55,10 @@ struct SearchResult {
     double figure = 0;  // its cross-validated headline figure (optimistic: it was chosen on it)
     Json table;         // per candidate and rung: {"candidate", "rung", "max_rounds", "loss", "rounds", "params"}
 };
+// `fold_salt`: distributed with a group column, mixed into the hash that picks each patient's fold
+// (nested search inside outer fold f: f + 1, so its folds are not the outer ones).
 Result<SearchResult> successive_halving(const Schema& schema, const Dataset& data, const TrainConfig& base,
-                                        const TuneConfig& tc, const TrainLog& log);
+                                        const TuneConfig& tc, const TrainLog& log, uint64_t fold_salt = 0);
 
 //-----------------------------------------------------------------------------
 // [SECTION] Nested cross-validation

@@ -157,6 +157,16 @@ std::vector<int> assign_folds(std::span<const float> labels, int k, std::span<co
     return fold;
 }
 
+int group_fold(std::string_view group, int folds, uint64_t seed) {
+    uint64_t h = 1469598103934665603ull ^ seed;  // FNV-1a of the id
+    for (unsigned char c : group) h = (h ^ c) * 1099511628211ull;
+    // splitmix64's finaliser: every bit of the id and the seed reaches the low bits the modulo keeps.
+    h = (h ^ (h >> 30)) * 0xbf58476d1ce4e5b9ull;
+    h = (h ^ (h >> 27)) * 0x94d049bb133111ebull;
+    h ^= h >> 31;
+    return static_cast<int>(h % static_cast<uint64_t>(folds));
+}
+
 //-----------------------------------------------------------------------------
 // [SECTION] Forward-chaining folds
 //-----------------------------------------------------------------------------

@@ -67,6 +67,9 @@ FoldPlan fold_plan_from_assignment(std::span<const int> fold, int folds);
 // every class.
 std::vector<int> assign_folds(std::span<const float> labels, int k, std::span<const std::string> groups, int folds,
                               uint64_t seed);
+// A patient's fold (0..folds-1) from a hash of its id and the seed alone: the same wherever its rows
+// are (every worker of distributed training and tuning), whatever other patients those rows hold.
+int group_fold(std::string_view group, int folds, uint64_t seed);
 // Regression: each row's quintile of the outcome (0..4), the classes folds are stratified by.
 std::vector<float> outcome_quintiles(std::span<const double> outcomes);
 

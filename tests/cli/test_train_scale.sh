@@ -12,9 +12,12 @@
 #    out-of-fold AUC within 0.005 of one process on the same data, predictions within 0.05 on
 #    average; row subsampling (0.8) on 3 workers finishes and agrees with one process within 0.005
 #    of AUC; a worker killed mid-training fails the run naming the worker, and leaves no model;
-#    the same with two workers started by hand with --tracker (as on two machines); worker 0
-#    killed while it writes its outputs (held there by LOCALDX_TEST_PAUSE_WRITING, with --workers
-#    and with --tracker) leaves --out's previous complete set as it was.
+#    the same with two workers started by hand with --tracker (as on two machines); row subsampling
+#    (0.8) on two --tracker workers with own files of 4,000 and 12,000 rows finishes; worker 0
+#    killed while it writes its outputs (held there by LOCALDX_TEST_PAUSE_WRITING) leaves --out's
+#    previous complete set as it was: with --workers, where worker 0 writes into the run's
+#    temporary folder, this checks that a failed run leaves --out alone; with --tracker, where
+#    worker 0 writes into --out, it checks the atomic write of the set.
 #
 # Usage: test_train_scale.sh LOCALDX WORK_DIR
 set -uo pipefail
@@ -148,7 +151,10 @@ py "subsample 0.8: 3 workers' out-of-fold AUC is not within 0.005 of one process
 
 # Worker 0 killed while it writes its outputs (LOCALDX_TEST_PAUSE_WRITING holds it once the first
 # file is written to its temporary name): the run fails naming it, and --out keeps the previous
-# complete set, byte for byte, with no temporary folder left.
+# complete set, byte for byte, with no temporary folder left. With --workers, worker 0 writes into
+# the run's temporary folder (OUT.partial-PID), which becomes --out only when every worker has
+# finished: this half checks that a failed run leaves --out alone and cleans up its folder, not the
+# atomic write of the five files (the --tracker half below, where worker 0 writes into --out, does).
 outputs="model.xgb.json model.onnx schema.json reference.json card.json"
 (cd three && sha256sum $outputs) > three.sums
 LOCALDX_TEST_PAUSE_WRITING=120 "$ldx" train --task subtask --data task/data.csv --out three --workers 3 \
@@ -214,11 +220,38 @@ grep -q "another worker stopped" hand-0.err && ok || bad "worker 0 does not say 
 echo "worker 0 after worker 1 was killed: $(grep -m1 'another worker stopped' hand-0.err | cut -c1-240)"
 kill "$tracker" 2>/dev/null; wait "$tracker" 2>/dev/null
 
-# The same with --tracker, where worker 0 writes into --out itself: killed once its first output
-# is written to a hidden temporary name, it leaves --out's previous set as it was (the hidden
-# temporary files beside it), never a half-written model.
+# Row subsampling on two --tracker workers with clearly unequal own files (4,000 and 12,000 rows):
+# both finish (a hang, the workers waiting for each other, is turned into a failure by the timeout).
+head -n 1 task/data.csv > uneven-0.csv && cp uneven-0.csv uneven-1.csv
+tail -n +2 task/data.csv | head -n 4000 >> uneven-0.csv
+tail -n +2 task/data.csv | sed -n '4001,16000p' >> uneven-1.csv
+/usr/bin/python3 -u -c 'import sys; from xgboost.tracker import RabitTracker
+t = RabitTracker("127.0.0.1", 2, port=0, sortby="task"); print(t.port, flush=True); t.start(2); t.join()' \
+  >tracker3.port 2>tracker3.err &
+tracker=$!
+for _ in $(seq 1 100); do [ -s tracker3.port ] && break; sleep 0.1; done
+port=$(head -1 tracker3.port)
+for r in 0 1; do
+  timeout -s KILL 180 "$ldx" train --task subtask --data uneven-$r.csv --out uneven --tracker 127.0.0.1:$port \
+    --rank $r --world 2 >uneven-$r.out 2>uneven-$r.err &
+  eval "uneven$r=\$!"
+done
+wait "$uneven0"; s0=$?; wait "$uneven1"; s1=$?
+[ $s0 -eq 0 ] && [ $s1 -eq 0 ] && ok \
+  || bad "subsample 0.8 on workers of 4,000 and 12,000 rows did not finish (status $s0 $s1; 137: killed after 180 s, the workers hung): $(tail -2 uneven-0.err)"
+grep -q "16000 rows over 2 workers (this one: 4000)" uneven-0.err && [ -s uneven/model.xgb.json ] && ok \
+  || bad "the unequal workers did not train on their 4,000 and 12,000 rows: $(tail -2 uneven-0.err)"
+grep -q "subsample .* set to 1" uneven-0.err && bad "row subsampling was turned off on the unequal workers" || ok
+kill "$tracker" 2>/dev/null; wait "$tracker" 2>/dev/null
+
+# The same kill with --tracker, where worker 0 writes into --out itself: this half checks the atomic
+# write of the set. Killed once its first output is written to a hidden temporary name, it leaves
+# --out's previous set as it was (the hidden temporary files beside it), never a half-written model.
 head -n 3001 task/data.csv > small.csv
-"$ldx" train --task subtask --data small.csv --out by-hand-out >/dev/null 2>/dev/null && ok || bad "train the small set"
+# (LOCALDX_TEST_PAUSE_WRITING other than a whole number from 1 to 600 is ignored: no pause here.)
+LOCALDX_TEST_PAUSE_WRITING=1e9 "$ldx" train --task subtask --data small.csv --out by-hand-out >/dev/null 2>small.err \
+  && ok || bad "train the small set: $(tail -2 small.err)"
+grep -q "pausing" small.err && bad "LOCALDX_TEST_PAUSE_WRITING=1e9 was honoured" || ok
 (cd by-hand-out && sha256sum $outputs) > by-hand.sums
 /usr/bin/python3 -u -c 'import sys; from xgboost.tracker import RabitTracker
 t = RabitTracker("127.0.0.1", 2, port=0, sortby="task"); print(t.port, flush=True); t.start(2); t.join()' \

@@ -5,6 +5,8 @@
 #    (the same number of outer held-out rows), a nested AUC within 0.03 of one process's, and a
 #    search table of the same shape; tuning.json says 3 workers (docs/training.md, "Tuning on
 #    several workers", explains the tolerance);
+#  - 3 workers with a group column (every patient's rows on every worker): the run finishes with
+#    every row held out once, each patient in the fold a hash of its id picks;
 #  - a worker killed during the search fails the run naming it, and nothing is written (no
 #    train.json, no tuning.json, no temporary folder).
 #
@@ -53,6 +55,20 @@ py "3 workers' train.json is not the task's with the chosen parameters" \
 import json; a, b = (json.load(open(f + '/tuning.json')) for f in ('one', 'three'))
 print(f\"nested AUC: one process {a['nested']['value']:.4f}, 3 workers {b['nested']['value']:.4f}; chosen: {a['chosen']['params']} / {b['chosen']['params']}\")"
 ls -d three.partial-* >/dev/null 2>&1 && bad "the workers' temporary folder was left behind" || ok
+
+# A group column (300 patients of 5 rows each, every patient's rows on all 3 workers, which take
+# every 3rd row): each patient's fold comes from a hash of its id, the same on every worker (the
+# unit test TrainStream.HashedPatientFoldsAreTheSameOnEveryWorker checks the folds across workers);
+# the run finishes with every row held out once and tuning.json says how the folds were drawn.
+mkdir -p grouped && cp task/schema.json grouped/
+sed 's/^{/{"group": "patient", /' task/train.json > grouped/train.json
+awk -F, 'NR == 1 { print $0 ",patient"; next } { print $0 ",p" ((NR - 2) % 300) }' task/data.csv > grouped/data.csv
+"$ldx" tune --task grouped --data grouped/data.csv --out grouped-three --budget 4 --outer-folds 3 --workers 3 \
+  >grouped.out 2>grouped.err && ok || bad "tune --workers 3 with a group column: $(tail -20 grouped.err)"
+py "3 workers with a group column: no nested figure on 1500 rows, or no word of the patients' hashed folds" \
+  "j['workers']['count'] == 3 and j['nested']['rows'] == 1500 and \"each patient ('patient') in the fold a hash of its id picks\" in j['workers']['note']" \
+  grouped-three/tuning.json
+cat grouped.out
 
 # A worker killed during the search: the run fails naming it, and nothing is written.
 "$ldx" tune --task task --data task/data.csv --out killed --budget 4 --outer-folds 3 --workers 3 >killed.out 2>killed.err &

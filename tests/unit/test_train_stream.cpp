@@ -7,6 +7,7 @@
 #include <cmath>
 #include <filesystem>
 #include <fstream>
+#include <map>
 #include <set>
 #include <sstream>
 
@@ -15,6 +16,7 @@
 #include "train/dataset.h"
 #include "train/stream.h"
 #include "train/synth.h"
+#include "train/train.h"
 
 namespace ldx {
 namespace {
@@ -51,6 +53,49 @@ TEST(TrainStream, EarlyStoppingStopsPatienceRoundsAfterTheBestRound) {
     EXPECT_EQ(stop.curve, metric);
     EXPECT_EQ(stop.fold_line(0, 5, false), "fold 1/5: best round 3, held-out log-loss 0.600000");
     EXPECT_EQ(EarlyStopping{3}.fold_line(1, 5, true), "fold 2/5: best round 1, held-out RMSE nan");
+}
+
+// Workers holding their own rows (here 3 shards by row index, as CsvBatches deals them) draw folds
+// alone: with a group column and the hash (as `localdx tune --workers` and `localdx train
+// --workers`), no patient is in two folds on different workers; the balanced assignment, which
+// depends on the other patients a worker holds, does put patients in two folds. The nested searches'
+// salted hash gives folds apart from the outer ones: every inner fold has rows.
+TEST(TrainStream, HashedPatientFoldsAreTheSameOnEveryWorker) {
+    const Task t = synthetic(1500, "groups.csv");
+    auto whole = dataset_from_csv(t.schema, t.csv, true);
+    ASSERT_TRUE(whole);
+    for (size_t i = 0; i < whole->rows(); ++i) whole->groups.push_back("patient-" + std::to_string(i % 101));
+    TrainConfig cfg;
+    cfg.group = "patient";
+    cfg.folds = 5;
+    auto folds_across_workers = [&](std::optional<uint64_t> hash) {
+        std::map<std::string, std::set<size_t>> fold_of;
+        for (size_t shard = 0; shard < 3; ++shard) {
+            std::vector<size_t> rows;
+            for (size_t i = shard; i < whole->rows(); i += 3) rows.push_back(i);
+            const Dataset mine = dataset_rows(*whole, rows);
+            auto scheme = plan_cross_validation(t.schema, mine, cfg, false, hash);
+            EXPECT_TRUE(scheme);
+            if (!scheme) continue;
+            EXPECT_EQ(scheme->plan.folds(), 5u);
+            for (size_t f = 0; f < scheme->plan.folds(); ++f)
+                for (size_t i : scheme->plan.validate[f]) fold_of[mine.groups[i]].insert(f);
+        }
+        size_t split = 0;
+        for (const auto& [patient, folds] : fold_of) split += folds.size() > 1;
+        return split;
+    };
+    EXPECT_EQ(folds_across_workers(cfg.seed), 0u) << "patients in two folds with the hash";
+    EXPECT_GT(folds_across_workers(std::nullopt), 0u) << "the balanced assignment agreed across workers by chance";
+    // Inner folds (salted seed) inside each outer fold's training patients: none empty.
+    std::set<std::string> patients(whole->groups.begin(), whole->groups.end());
+    for (int outer = 0; outer < 5; ++outer) {
+        std::vector<size_t> inner(5, 0);
+        for (const auto& p : patients)
+            if (group_fold(p, 5, cfg.seed) != outer)
+                ++inner[static_cast<size_t>(group_fold(p, 5, cfg.seed + (outer + 1) * 0x9e3779b97f4a7c15ull))];
+        for (size_t n : inner) EXPECT_GT(n, 5u) << "outer fold " << outer;
+    }
 }
 
 TEST(TrainStream, BatchesGiveEveryRowOnceAndShardsPartitionThem) {

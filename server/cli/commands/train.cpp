@@ -1,9 +1,11 @@
 // server/cli/commands/train.cpp — `localdx train`: XGBoost on a task's data, with cross-validation and calibration.
+#include <charconv>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
 #include <string>
+#include <string_view>
 #include <thread>
 #include <vector>
 
@@ -157,16 +159,23 @@ int train_write(const std::string& task, const Schema& schema, const TrainConfig
         {"reference.json", json_canonical(reference_to_json(result.reference)) + "\n"},
         {"card.json", card.dump(2) + "\n"},
     };
-    // LOCALDX_TEST_PAUSE_WRITING=SECONDS (for tests only: docs/training.md) stops for that long once
-    // the first output is written to its temporary name, so a test can kill the writer mid-set.
-    const char* pause = std::getenv("LOCALDX_TEST_PAUSE_WRITING");
+    // LOCALDX_TEST_PAUSE_WRITING=SECONDS (for tests only: docs/training.md), a whole number from 1 to
+    // 600 (any other value is ignored), stops for that long once the first output is written to its
+    // temporary name, so a test can kill the writer mid-set.
+    int pause = 0;
+    if (const char* v = std::getenv("LOCALDX_TEST_PAUSE_WRITING")) {
+        const std::string_view s(v);
+        int n = 0;
+        const auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), n);
+        if (ec == std::errc() && end == s.data() + s.size() && n >= 1 && n <= 600) pause = n;
+    }
     auto written = [&](const std::string& name) {
-        if (!pause || name != files[0].first) return;
-        std::fprintf(
-            stderr,
-            "localdx train: %s written to its temporary name in %s; pausing %s s (LOCALDX_TEST_PAUSE_WRITING)\n",
-            name.c_str(), out.c_str(), pause);
-        std::this_thread::sleep_for(std::chrono::duration<double>(std::atof(pause)));
+        if (pause == 0 || name != files[0].first) return;
+        std::fprintf(stderr,
+                     "localdx train: %s written to its temporary name in %s; pausing %d s "
+                     "(LOCALDX_TEST_PAUSE_WRITING)\n",
+                     name.c_str(), out.c_str(), pause);
+        std::this_thread::sleep_for(std::chrono::seconds(pause));
     };
     if (auto ok = files_write_atomic(out, files, 0644, written); !ok) return fail("train", ok.problems());
 
