@@ -383,8 +383,10 @@ constexpr int64_t kExactInFloat = int64_t{1} << 24;
 
 Result<Pixels> frame_pixels(DcmDataset& ds, const Layout& l, int frame) {
     if (auto r = frame_exists(l, frame); !r) return r.problems();
-    const size_t per_frame = size_t{l.rows} * l.columns * l.samples;
-    const size_t need = per_frame * static_cast<size_t>(l.frames);
+    // Sizes in 64 bits: in the browser's 32-bit wasm, frames x a frame's samples could wrap past
+    // 2^32 and let a short file pass the length checks below.
+    const uint64_t per_frame = uint64_t{l.rows} * l.columns * l.samples;
+    const uint64_t need = per_frame * static_cast<uint64_t>(l.frames);
     Pixels p = empty_frame(l);
     const size_t plane = size_t{l.rows} * l.columns;
     // Sample s of pixel i sits at i * samples + s (interleaved), or s * plane + i (Planar Configuration 1).
@@ -392,24 +394,24 @@ Result<Pixels> frame_pixels(DcmDataset& ds, const Layout& l, int frame) {
         if (l.samples == 1 || l.planar == 0) return k;
         return (k % plane) * l.samples + k / plane;
     };
-    const size_t first = per_frame * static_cast<size_t>(frame);
+    const uint64_t first = per_frame * static_cast<uint64_t>(frame);
     if (l.allocated == 1 || l.photometric == "YBR_FULL_422") {
         // Packed: 1-bit samples, eight to a byte from its lowest bit (a frame may start inside a
         // byte), or YBR_FULL_422's four bytes for two pixels.
         auto bytes = raw_bytes(ds);
         if (!bytes) return bytes.problems();
-        const size_t pixels = size_t{l.rows} * l.columns;
-        const size_t count = bytes->size(), at = pixels * static_cast<size_t>(frame);
+        const uint64_t pixels = uint64_t{l.rows} * l.columns;
+        const uint64_t count = bytes->size(), at = pixels * static_cast<uint64_t>(frame);
         if (l.allocated == 1) {
-            if (count * 8 < pixels * static_cast<size_t>(l.frames))
+            if (count * 8 < pixels * static_cast<uint64_t>(l.frames))
                 return bad("its pixel data is shorter than its size says (the file may be truncated)");
-            for (size_t k = 0; k < pixels; ++k)
+            for (uint64_t k = 0; k < pixels; ++k)
                 p.values[k] = static_cast<float>(((*bytes)[(at + k) >> 3] >> ((at + k) & 7)) & 1u);
         } else {
-            if (count < 2 * pixels * static_cast<size_t>(l.frames))
+            if (count < 2 * pixels * static_cast<uint64_t>(l.frames))
                 return bad("its pixel data is shorter than its size says (the file may be truncated)");
             const Uint8* d = bytes->data() + 2 * at;
-            for (size_t k = 0; k < pixels; k += 2, d += 4)
+            for (uint64_t k = 0; k < pixels; k += 2, d += 4)
                 for (size_t j = 0; j < 2; ++j) {
                     p.values[3 * (k + j)] = d[j];
                     p.values[3 * (k + j) + 1] = d[2];
@@ -422,25 +424,27 @@ Result<Pixels> frame_pixels(DcmDataset& ds, const Layout& l, int frame) {
         const Uint8* data = nullptr;
         unsigned long count = 0;
         if (ds.findAndGetUint8Array(DCM_PixelData, data, &count).bad() || !data) return bad("it has no pixel data");
-        if (count < need) return bad("its pixel data is shorter than its size says (the file may be truncated)");
-        for (size_t k = 0; k < per_frame; ++k) p.values[place(k)] = sample_value(data[first + k], l);
+        if (uint64_t{count} < need)
+            return bad("its pixel data is shorter than its size says (the file may be truncated)");
+        for (uint64_t k = 0; k < per_frame; ++k) p.values[place(k)] = sample_value(data[first + k], l);
     } else if (l.allocated == 16) {
         const Uint16* data = nullptr;
         unsigned long count = 0;
         if (ds.findAndGetUint16Array(DCM_PixelData, data, &count).bad() || !data) return bad("it has no pixel data");
-        if (count < need) return bad("its pixel data is shorter than its size says (the file may be truncated)");
-        for (size_t k = 0; k < per_frame; ++k) p.values[place(k)] = sample_value(data[first + k], l);
+        if (uint64_t{count} < need)
+            return bad("its pixel data is shorter than its size says (the file may be truncated)");
+        for (uint64_t k = 0; k < per_frame; ++k) p.values[place(k)] = sample_value(data[first + k], l);
     } else {
         // 32 bits: each sample's four bytes, lowest first. A value is kept only when single
         // precision holds it exactly (magnitude at most 2^24), as an RT dose grid's do.
         auto bytes = raw_bytes(ds);
         if (!bytes) return bytes.problems();
-        if (bytes->size() / 4 < need)
+        if (uint64_t{bytes->size()} / 4 < need)
             return bad("its pixel data is shorter than its size says (the file may be truncated)");
         // A big-endian file's OW data is held as 16-bit words in this machine's order: the
         // sample's high word comes first.
         const bool words_swapped = DcmXfer(ds.getOriginalXfer()).isBigEndian();
-        for (size_t k = 0; k < per_frame; ++k) {
+        for (uint64_t k = 0; k < per_frame; ++k) {
             const Uint8* b = bytes->data() + 4 * (first + k);
             const uint32_t first_word = b[0] | uint32_t{b[1]} << 8, second_word = b[2] | uint32_t{b[3]} << 8;
             const uint32_t raw = words_swapped ? first_word << 16 | second_word : second_word << 16 | first_word;

@@ -354,6 +354,29 @@ TEST(Imaging, DicomJpeg2000LosslessEqualsTheUncompressedFile) {
 // DCMTK's JPEG decoder walks the first fragment's markers for the precision and never moves past
 // a TEM marker (FF 01): a crafted file would hang the page or the CLI. pydicom's baseline JPEG
 // file decodes; the same file with its first marker after SOI turned into TEM is refused at once.
+// A header whose frames x a frame's samples pass 2^32 (8192 x 8192 x 64 frames of 16 bits) over a
+// few KB of pixel data: refused as short. Sizes are summed in 64 bits, so the browser's 32-bit
+// wasm cannot wrap them past the length check and read beyond the pixel data.
+TEST(Imaging, DicomFramesWhoseSizeWrapsPast32BitsAreRefusedAsShort) {
+    std::ifstream in("/usr/lib/python3/dist-packages/pydicom/data/test_files/MR_small.dcm", std::ios::binary);
+    ASSERT_TRUE(in) << "python3-pydicom's test files are missing: run scripts/setup";
+    std::stringstream ss;
+    ss << in.rdbuf();
+    std::string file = ss.str();
+    const std::string rows("\x28\x00\x10\x00US\x02\x00", 8), columns("\x28\x00\x11\x00US\x02\x00", 8);
+    const size_t r = file.find(rows), c = file.find(columns);
+    ASSERT_NE(r, std::string::npos);
+    ASSERT_EQ(c, r + 10);
+    for (size_t at : {r + 8, c + 8}) file.replace(at, 2, std::string("\x00\x20", 2));  // 8192
+    file.insert(r, std::string("\x28\x00\x08\x00IS\x02\x00"
+                               "64",
+                               10));  // Number of Frames 64
+    auto wrapped = dicom_decode(file);
+    ASSERT_FALSE(wrapped);
+    EXPECT_NE(wrapped.error().message.find("pixel data is shorter than its size says"), std::string::npos)
+        << wrapped.error().message;
+}
+
 TEST(Imaging, DicomJpegWithATemMarkerBeforeTheFrameIsRefusedNotAHang) {
     std::string bytes = pydicom_file("SC_rgb_jpeg_dcmtk");
     ASSERT_TRUE(dicom_decode(bytes).ok());
