@@ -318,7 +318,7 @@ private:
 }  // namespace
 
 BatchTable core_batch_table(LoadedModel& lm, const BatchFile& file, BatchPart part, const BatchReport& report) {
-    model_prepare_batch(lm.model);  // a batch's own table budget, once per model
+    if (file.rows.size() >= kBatchTablesFromRows) model_prepare_batch(lm.model);  // a large file's own table budget
     const Model& m = lm.model;
     TableWriter writer(m);
     PartReports reports(m, report);

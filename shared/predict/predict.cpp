@@ -165,6 +165,7 @@ std::vector<Prediction> model_predict_batch(const Model& m, std::vector<Prepared
 
 void model_prepare_batch(Model& m) {
     if (!m.ensemble || m.shap_tables.over_budget == 0 || m.shap_tables.budget >= kBatchTableEntries) return;
+    m.shap_tables = {};  // freed first: the old and the new tables are never held at once
     m.shap_tables = treeshap_tables(*m.ensemble, kBatchTableEntries);
 }
 

@@ -86,9 +86,13 @@ std::vector<Prediction> model_predict_batch(const Model& m, std::vector<Prepared
 // trees out: what explains a large model's batch fastest (explain/treeshap.h). One patient is
 // explained as before (tables that large send every tree Linear TreeSHAP applies to it), the same
 // explanations within rounding. Callers that explain many rows call it first (the browser's batch
-// worker at its first file, the CLI's predict); the page that explains one patient at a time never
-// does, so it never holds tables that large. Does nothing the second time.
+// worker for a file of kBatchTablesFromRows rows or more, the CLI's predict); the page that
+// explains one patient at a time, and the worker's warm-up, never do, so they never hold tables
+// that large. The old tables are freed before the new ones are built. Does nothing the second time.
 void model_prepare_batch(Model& m);
+// The file size from which the browser's batch worker rebuilds the tables (building 93 MiB of
+// tables takes about as long as explaining 300 rows of the model that needs them).
+inline constexpr size_t kBatchTablesFromRows = 1000;
 
 // ONNX Runtime's cross-check: the page runs the bundle's ONNX model in ONNX Runtime Web on the
 // same features, and a result is shown only when both agree, number by number (the probabilities,
