@@ -136,9 +136,9 @@ struct TreeShapTables {
 // max_entries bounds the table doubles (8 bytes each); the default is 4 Mi entries (32 MiB).
 // row_bytes: one row uses the tables only when they are within it (about what stays in cache from
 // one patient to the next; else its trees take Linear TreeSHAP). 8 MiB: 300 trees of depth 6 (6 MiB
-// of tables) take 0.33 ms per patient in wasm by their tables against 0.53 ms by Linear TreeSHAP;
+// of tables) take 0.35 ms per patient in wasm by their tables against 0.54 ms by Linear TreeSHAP;
 // 1000 trees of depth 6 (25 MiB) and depth 8 (34 MiB and more) stay with Linear TreeSHAP
-// (docs/benchmarks.md, 2026-12-05, the second table).
+// (docs/benchmarks.md, 2026-12-05, the slow sizes in wasm, the table of one patient).
 constexpr size_t kRowTableBytes = size_t{8} << 20;
 // A batch's budget (model_prepare_batch): one tree's tables stay in cache for a block of rows
 // however many trees there are, so a batch gains from every tree's tables it can hold (measured on

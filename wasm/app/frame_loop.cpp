@@ -78,6 +78,7 @@ EM_BOOL on_context_restored(int, const void*, void*) {
         host_display_failed(
             "LocalDx's screen was lost when the browser restarted its graphics, and cannot be drawn again. "
             "Reload the page to continue (what is on the form will need to be entered again).");
+        emscripten_cancel_main_loop();  // nothing can be drawn: no frame runs again
         return EM_TRUE;
     }
     s.last_rendered.clear();
