@@ -8,7 +8,8 @@
 #  - 3 workers with a group column (every patient's rows on every worker): the run finishes with
 #    every row held out once, each patient in the fold a hash of its id picks;
 #  - a worker killed during the search fails the run naming it, and nothing is written (no
-#    train.json, no tuning.json, no temporary folder).
+#    train.json, no tuning.json, no temporary folder);
+#  - the starter interrupted (SIGINT) stops its workers and the tracker and writes nothing.
 #
 # Usage: test_tune_workers.sh LOCALDX WORK_DIR
 set -uo pipefail
@@ -86,6 +87,30 @@ grep -qE "worker 2 \(pid $pid\) was killed by signal 9.*nothing was written" kil
 [ -e killed ] && bad "an output was left behind: $(ls killed)" || ok
 ls -d killed.partial-* >/dev/null 2>&1 && bad "the workers' temporary folder was left behind" || ok
 echo "killed worker: $(grep -m1 'was killed' killed.err | cut -c1-200)"
+
+# The starter interrupted (SIGINT, as by Ctrl-C) during the search: it stops its workers and the
+# tracker, writes nothing and exits with status 130; within a few seconds none of them runs.
+"$ldx" tune --task task --data task/data.csv --out stopped --budget 4 --outer-folds 3 --workers 2 >stopped.out \
+  2>stopped.err &
+parent=$!
+for _ in $(seq 1 300); do grep -q 'rung 1/3' stopped.err && break; sleep 0.1; done
+children=$(sed -n 's/^localdx tune: \(tracker on .*(pid\|worker [0-9]*: pid\) \([0-9]*\).*/\2/p' stopped.err)
+kill -INT "$parent"
+wait $parent; status=$?
+[ $status -eq 130 ] && ok || bad "the tune stopped by SIGINT exited with status $status, not 130"
+alive=""
+for _ in $(seq 1 50); do
+  alive=""
+  for p in $children; do
+    state=$(awk '{print $3}' /proc/$p/stat 2>/dev/null)
+    [ -n "$state" ] && [ "$state" != Z ] && alive="$alive $p"
+  done
+  [ -z "$alive" ] && break
+  sleep 0.1
+done
+[ "$(echo $children | wc -w)" -eq 3 ] && [ -z "$alive" ] && ok \
+  || { bad "tracker and workers ($children) not all gone 5 s after the starter's SIGINT:$alive"; kill -9 $alive 2>/dev/null; }
+{ [ -e stopped ] || ls -d stopped.partial-* >/dev/null 2>&1; } && bad "the interrupted tune left an output or its temporary folder" || ok
 
 echo "tune workers: $passed passed, $failed failed"
 [ $failed -eq 0 ]
