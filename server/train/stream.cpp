@@ -20,38 +20,25 @@ namespace ldx {
 //-----------------------------------------------------------------------------
 // [SECTION] Folds drawn while reading
 //-----------------------------------------------------------------------------
-namespace {
-// Each run of `folds` rows of a class goes to the folds in a fresh random order; with groups,
-// a hash of the patient id picks the fold (group_fold, folds.h).
-class FoldDraw {
-public:
-    FoldDraw(int folds, int strata, uint64_t seed, int shard)
-        : folds_(folds),
-          rng_(seed * 1000003u + static_cast<uint64_t>(shard)),
-          runs_(static_cast<size_t>(strata)),
-          used_(static_cast<size_t>(strata), folds),
-          seed_(seed) {}
-    int fold(int stratum, const std::string* group) {
-        if (group) return group_fold(*group, folds_, seed_);
-        auto& run = runs_[static_cast<size_t>(stratum)];
-        int& used = used_[static_cast<size_t>(stratum)];
-        if (used == folds_) {
-            run.resize(static_cast<size_t>(folds_));
-            for (int f = 0; f < folds_; ++f) run[static_cast<size_t>(f)] = f;
-            std::shuffle(run.begin(), run.end(), rng_);
-            used = 0;
-        }
-        return run[static_cast<size_t>(used++)];
-    }
+FoldDraw::FoldDraw(int folds, int strata, uint64_t seed, int shard)
+    : folds_(folds),
+      rng_(seed * 1000003u + static_cast<uint64_t>(shard)),
+      runs_(static_cast<size_t>(strata)),
+      used_(static_cast<size_t>(strata), folds),
+      seed_(seed) {}
 
-private:
-    int folds_;
-    std::mt19937_64 rng_;
-    std::vector<std::vector<int>> runs_;
-    std::vector<int> used_;
-    uint64_t seed_;
-};
-}  // namespace
+int FoldDraw::fold(int stratum, const std::string* group) {
+    if (group) return group_fold(*group, folds_, seed_);
+    auto& run = runs_[static_cast<size_t>(stratum)];
+    int& used = used_[static_cast<size_t>(stratum)];
+    if (used == folds_) {
+        run.resize(static_cast<size_t>(folds_));
+        for (int f = 0; f < folds_; ++f) run[static_cast<size_t>(f)] = f;
+        std::shuffle(run.begin(), run.end(), rng_);
+        used = 0;
+    }
+    return run[static_cast<size_t>(used++)];
+}
 
 //-----------------------------------------------------------------------------
 // [SECTION] Prepared rows (from the CSV, or from the file of the first pass)
@@ -327,6 +314,9 @@ Result<std::optional<TrainResult>> train_stream(const Schema& schema, const Trai
                                "which works on workers), or raise --batch-rows to at least each worker's rows",
                            "--external-memory");
     }
+    if (!cfg.group.empty())
+        if (auto ok = check_hashed_folds(count, folds, schema, c ? c->world() : 1, cfg.group); !ok)
+            return ok.problems();
     double total = 0;
     for (double v : count) total += v;
     for (int s = 0; s < k && !regression; ++s) {
