@@ -324,8 +324,7 @@ Result<bool> check_hashed_folds(std::span<const double> count, int folds, const 
     const bool regression = schema.outputs.regression();
     const size_t k = regression ? 1 : static_cast<size_t>(schema.num_classes());
     const std::string across = " across the " + std::to_string(world) + (world == 1 ? " worker" : " workers");
-    const std::string fix =
-        "; use fewer folds (train.json \"folds\", now " + std::to_string(folds) + "), or add patients";
+    const std::string fix = "; use fewer folds, or add patients";
     for (int f = 0; f < folds; ++f) {
         const auto row = count.subspan(static_cast<size_t>(f) * k, k);
         double rows = 0;
