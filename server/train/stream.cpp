@@ -20,38 +20,25 @@ namespace ldx {
 //-----------------------------------------------------------------------------
 // [SECTION] Folds drawn while reading
 //-----------------------------------------------------------------------------
-namespace {
-// Each run of `folds` rows of a class goes to the folds in a fresh random order; with groups,
-// a hash of the patient id picks the fold (group_fold, folds.h).
-class FoldDraw {
-public:
-    FoldDraw(int folds, int strata, uint64_t seed, int shard)
-        : folds_(folds),
-          rng_(seed * 1000003u + static_cast<uint64_t>(shard)),
-          runs_(static_cast<size_t>(strata)),
-          used_(static_cast<size_t>(strata), folds),
-          seed_(seed) {}
-    int fold(int stratum, const std::string* group) {
-        if (group) return group_fold(*group, folds_, seed_);
-        auto& run = runs_[static_cast<size_t>(stratum)];
-        int& used = used_[static_cast<size_t>(stratum)];
-        if (used == folds_) {
-            run.resize(static_cast<size_t>(folds_));
-            for (int f = 0; f < folds_; ++f) run[static_cast<size_t>(f)] = f;
-            std::shuffle(run.begin(), run.end(), rng_);
-            used = 0;
-        }
-        return run[static_cast<size_t>(used++)];
-    }
+FoldDraw::FoldDraw(int folds, int strata, uint64_t seed, int shard)
+    : folds_(folds),
+      rng_(seed * 1000003u + static_cast<uint64_t>(shard)),
+      runs_(static_cast<size_t>(strata)),
+      used_(static_cast<size_t>(strata), folds),
+      seed_(seed) {}
 
-private:
-    int folds_;
-    std::mt19937_64 rng_;
-    std::vector<std::vector<int>> runs_;
-    std::vector<int> used_;
-    uint64_t seed_;
-};
-}  // namespace
+int FoldDraw::fold(int stratum, const std::string* group) {
+    if (group) return group_fold(*group, folds_, seed_);
+    auto& run = runs_[static_cast<size_t>(stratum)];
+    int& used = used_[static_cast<size_t>(stratum)];
+    if (used == folds_) {
+        run.resize(static_cast<size_t>(folds_));
+        for (int f = 0; f < folds_; ++f) run[static_cast<size_t>(f)] = f;
+        std::shuffle(run.begin(), run.end(), rng_);
+        used = 0;
+    }
+    return run[static_cast<size_t>(used++)];
+}
 
 //-----------------------------------------------------------------------------
 // [SECTION] Prepared rows (from the CSV, or from the file of the first pass)
@@ -327,6 +314,9 @@ Result<std::optional<TrainResult>> train_stream(const Schema& schema, const Trai
                                "which works on workers), or raise --batch-rows to at least each worker's rows",
                            "--external-memory");
     }
+    if (!cfg.group.empty())
+        if (auto ok = check_hashed_folds(count, folds, schema, c ? c->world() : 1, cfg.group); !ok)
+            return ok.problems();
     double total = 0;
     for (double v : count) total += v;
     for (int s = 0; s < k && !regression; ++s) {
@@ -417,7 +407,8 @@ Result<std::optional<TrainResult>> train_stream(const Schema& schema, const Trai
         final_model.emplace(std::move(*light));
     }
 
-    // 4. Held-out outputs of every row, batch by batch, from its fold's model.
+    // 4. Held-out outputs of every row, batch by batch, from its fold's model (no DMatrix, so no
+    //    collective call: workers may have unequal batch counts).
     auto outputs_of = [&](const std::vector<float>& p, size_t j) {
         std::vector<double> out(width);
         if (regression) out[0] = p[j];
@@ -441,8 +432,8 @@ Result<std::optional<TrainResult>> train_stream(const Schema& schema, const Trai
             for (size_t i = 0; i < bx.rows; ++i)
                 if (fold_of[row + i] == f) take.push_back(i);
             if (take.empty()) continue;
-            const auto p =
-                boosters[static_cast<size_t>(f)].predict(matrix_select_rows(bx, take), 0, static_cast<int>(rounds));
+            const auto p = boosters[static_cast<size_t>(f)].predict_dense(matrix_select_rows(bx, take), 0,
+                                                                          static_cast<int>(rounds));
             for (size_t j = 0; j < take.size(); ++j) {
                 const auto v = outputs_of(p, j);
                 std::copy(v.begin(), v.end(), out.begin() + static_cast<long>(take[j] * width));
@@ -453,9 +444,20 @@ Result<std::optional<TrainResult>> train_stream(const Schema& schema, const Trai
     }
     kept.reset();  // the file of prepared rows is no longer read
     fold_of = {};
-    // The sample's held-out outputs and exact contributions, from the same fold models.
+    // The sample's held-out outputs and exact contributions, from the same fold models. The
+    // contributions need a DMatrix, an allreduce on a collective (XGBoost 1.7): every worker
+    // builds as many, empty ones for the folds absent from its sample, so none waits for another.
     std::vector<double> s_oof(sample.folds.size() * width);
     std::vector<float> s_contribs;
+    size_t matrices = 0;
+    for (int f = 0; f < folds; ++f)
+        if (std::find(sample.folds.begin(), sample.folds.end(), f) != sample.folds.end()) ++matrices;
+    size_t pads = 0;
+    if (c) {
+        auto most = c->most(matrices);
+        if (!most) return peer_failed(most.problems());
+        pads = *most - matrices;
+    }
     for (int f = 0; f < folds; ++f) {
         std::vector<size_t> take;
         for (size_t i = 0; i < sample.folds.size(); ++i)
@@ -463,7 +465,7 @@ Result<std::optional<TrainResult>> train_stream(const Schema& schema, const Trai
         if (take.empty()) continue;
         const Matrix xs = matrix_select_rows(sample.x, take);
         const auto& b = boosters[static_cast<size_t>(f)];
-        const auto p = b.predict(xs, 0, static_cast<int>(rounds));
+        const auto p = b.predict_dense(xs, 0, static_cast<int>(rounds));
         const auto phi = b.predict(xs, 2, static_cast<int>(rounds));
         const size_t per_row = phi.size() / take.size();
         if (s_contribs.empty()) s_contribs.resize(sample.folds.size() * per_row);
@@ -474,6 +476,10 @@ Result<std::optional<TrainResult>> train_stream(const Schema& schema, const Trai
                         s_contribs.begin() + static_cast<long>(take[j] * per_row));
         }
     }
+    for (size_t i = 0; i < pads; ++i)
+        if (auto d = XgbData::in_memory(Matrix{0, sample.x.cols, std::vector<float>(sample.x.cols + 1, NAN)}, {}, {});
+            !d)
+            return peer_failed(d.problems());
     boosters.clear();
 
     // 5. Gathered on rank 0: held-out outputs, labels and the samples.

@@ -2,6 +2,7 @@
 // and distributed workers joined by XGBoost's collective.
 //
 // Index of this file
+//   [SECTION] Folds drawn while reading
 //   [SECTION] Batches of CSV rows
 //   [SECTION] Streaming training (and what the workers share: gathering, a lost peer)
 //
@@ -19,12 +20,32 @@
 #include <cstdio>
 #include <memory>
 #include <optional>
+#include <random>
 #include <string>
 #include <vector>
 
 #include "train/train.h"
 
 namespace ldx {
+
+//-----------------------------------------------------------------------------
+// [SECTION] Folds drawn while reading
+//-----------------------------------------------------------------------------
+// Each run of `folds` rows of a stratum goes to the folds in a fresh random order (seeded by `seed`
+// and the worker's `shard`); with a group, group_fold(id, folds, seed) picks the fold (folds.h): the
+// same on every worker, and the same as `localdx tune --workers`'s outer folds (group_fold_seed(seed, 0)).
+class FoldDraw {
+public:
+    FoldDraw(int folds, int strata, uint64_t seed, int shard);
+    int fold(int stratum, const std::string* group);
+
+private:
+    int folds_;
+    std::mt19937_64 rng_;
+    std::vector<std::vector<int>> runs_;
+    std::vector<int> used_;
+    uint64_t seed_;
+};
 
 //-----------------------------------------------------------------------------
 // [SECTION] Batches of CSV rows

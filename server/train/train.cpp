@@ -249,7 +249,8 @@ Result<CvScheme> plan_cross_validation(const Schema& schema, const Dataset& data
     const std::vector<float> strata = regression ? outcome_quintiles(data.outcomes) : data.labels;
     const int k = regression ? 5 : schema.num_classes();
     const size_t n = data.rows();
-    if (regression && n < 20)
+    const bool hashed = group_hash && !data.groups.empty() && (cfg.time.empty() || shuffled);
+    if (regression && n < 20 && !hashed)
         return problem("too_few_rows", std::to_string(n) +
                                            " rows; a regression task needs at least 20 to be "
                                            "cross-validated");
@@ -261,7 +262,7 @@ Result<CvScheme> plan_cross_validation(const Schema& schema, const Dataset& data
     CvScheme out;
     int folds = cfg.folds;
     const bool time = !cfg.time.empty() && !shuffled;
-    for (int c = 0; c < k && !regression; ++c) {
+    for (int c = 0; c < k && !regression && !hashed; ++c) {
         const size_t rows = per_class[static_cast<size_t>(c)];
         const std::string& name = schema.outputs.classes[static_cast<size_t>(c)].name;
         if (rows < 2)
@@ -281,13 +282,13 @@ Result<CvScheme> plan_cross_validation(const Schema& schema, const Dataset& data
             return problem("missing_column", "the group column '" + cfg.group + "' (train.json) is not in the data",
                            cfg.group);
         const std::set<std::string> patients(data.groups.begin(), data.groups.end());
-        if (patients.size() < static_cast<size_t>(folds))
+        if (patients.size() < static_cast<size_t>(folds) && !hashed)
             return problem("too_few_rows", std::to_string(patients.size()) + " patients (groups of '" + cfg.group +
                                                "'); " + std::to_string(folds) +
                                                "-fold cross-validation needs at least " + std::to_string(folds));
     }
     out.folds = folds;
-    if (!time && group_hash && !data.groups.empty()) {
+    if (hashed) {
         std::vector<int> fold(n);
         for (size_t i = 0; i < n; ++i) fold[i] = group_fold(data.groups[i], folds, *group_hash);
         out.plan = fold_plan_from_assignment(fold, folds);
@@ -316,6 +317,31 @@ Result<CvScheme> plan_cross_validation(const Schema& schema, const Dataset& data
                  (cfg.group.empty() ? "" : ", leaving out the block's patients ('" + cfg.group + "')") +
                  "; the earliest block only trains";
     return out;
+}
+
+Result<bool> check_hashed_folds(std::span<const double> count, int folds, const Schema& schema, int world,
+                                std::string_view group) {
+    const bool regression = schema.outputs.regression();
+    const size_t k = regression ? 1 : static_cast<size_t>(schema.num_classes());
+    const std::string across = " across the " + std::to_string(world) + (world == 1 ? " worker" : " workers");
+    const std::string fix = "; use fewer folds, or add patients";
+    for (int f = 0; f < folds; ++f) {
+        const auto row = count.subspan(static_cast<size_t>(f) * k, k);
+        double rows = 0;
+        for (double v : row) rows += v;
+        const std::string fold = "fold " + std::to_string(f + 1) + " of " + std::to_string(folds);
+        if (rows == 0)
+            return problem("too_few_rows",
+                           fold + " has no patient (groups of '" + std::string(group) + "')" + across + fix,
+                           std::string(group));
+        for (size_t c = 0; c < k && !regression; ++c)
+            if (row[c] == 0)
+                return problem(
+                    "too_few_rows",
+                    fold + " has no patient with outcome '" + schema.outputs.classes[c].name + "'" + across + fix,
+                    schema.outputs.column);
+    }
+    return true;
 }
 
 Result<CvRun> cross_validate(const Schema& schema, const Dataset& data, const TrainConfig& cfg,

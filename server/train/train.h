@@ -17,7 +17,9 @@
 // stay NaN and go to XGBoost's default directions.
 #pragma once
 #include <functional>
+#include <span>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "base/json.h"
@@ -88,8 +90,18 @@ struct CvScheme {
 };
 // With `group_hash` (workers each holding their own rows, and a group column), each patient's fold
 // is group_fold(id, folds, *group_hash): the same on every worker, as `localdx train --workers`.
+// The hashed folds are drawn on `cfg.folds` alone: no local check of classes or patients (a worker's
+// own rows say nothing of the folds' content on every worker); check_hashed_folds does that on the
+// workers' summed counts.
 Result<CvScheme> plan_cross_validation(const Schema& schema, const Dataset& data, const TrainConfig& cfg,
                                        bool shuffled = false, std::optional<uint64_t> group_hash = std::nullopt);
+// Hashed patient folds on `world` workers: `count[f * k + c]` is the rows of class c in fold f summed
+// over the workers (k = the schema's classes; regression: k = 1, rows per fold). Every fold needs a
+// row, and of a classification every fold a row of each class (so each fold's training rows hold
+// one of each class on some worker); otherwise a problem naming the fold and class, which every
+// worker, given the same sums, returns together.
+Result<bool> check_hashed_folds(std::span<const double> count, int folds, const Schema& schema, int world,
+                                std::string_view group);
 
 // One cross-validation: each fold trained (up to max_rounds) with early stopping on its validation
 // rows; the number of rounds is the minimum of the mean held-out curve over the rounds every fold

@@ -42,7 +42,21 @@ XgbBooster::Params params_for(const Schema& schema, const TrainConfig& cfg, cons
 // the outer ones (0: the folds `localdx train --workers` draws).
 std::optional<uint64_t> group_hash(const XgbCollective* c, const TrainConfig& cfg, uint64_t salt) {
     if (!c || cfg.group.empty()) return std::nullopt;
-    return cfg.seed + salt * 0x9e3779b97f4a7c15ull;
+    return group_fold_seed(cfg.seed, salt);
+}
+
+// Distributed with hashed patient folds: the rows of each fold and class summed over the workers,
+// checked by check_hashed_folds, so a fold without a class is refused on every worker together.
+Result<bool> hashed_folds_ok(const XgbCollective* c, const Schema& schema, const Dataset& data, const TrainConfig& cfg,
+                             const FoldPlan& plan) {
+    if (!c || cfg.group.empty()) return true;
+    const bool regression = schema.outputs.regression();
+    const size_t k = regression ? 1 : static_cast<size_t>(schema.num_classes());
+    std::vector<double> count(plan.folds() * k, 0.0);
+    for (size_t f = 0; f < plan.folds(); ++f)
+        for (size_t i : plan.validate[f]) count[f * k + (regression ? 0 : static_cast<size_t>(data.labels[i]))] += 1;
+    if (auto ok = c->sum(count); !ok) return worker_lost(c, ok.problems());
+    return check_hashed_folds(count, static_cast<int>(plan.folds()), schema, c->world(), cfg.group);
 }
 
 // Distributed: every worker must run as many folds (a class rarer than the folds on one worker's
@@ -62,6 +76,8 @@ Result<bool> same_folds(const XgbCollective* c, size_t folds, const char* what) 
     return true;
 }
 }  // namespace
+
+uint64_t group_fold_seed(uint64_t seed, uint64_t salt) { return seed + salt * 0x9e3779b97f4a7c15ull; }
 
 std::vector<XgbBooster::Params> tune_candidates(const TrainConfig& base, int budget, uint64_t seed) {
     std::mt19937_64 rng(seed);
@@ -93,6 +109,7 @@ Result<SearchResult> successive_halving(const Schema& schema, const Dataset& dat
     const XgbCollective* c = tc.collective;
     auto scheme = plan_cross_validation(schema, data, base, false, group_hash(c, base, fold_salt));
     if (!scheme) return scheme.problems();
+    if (auto ok = hashed_folds_ok(c, schema, data, base, scheme->plan); !ok) return ok.problems();
     if (auto ok = same_folds(c, scheme->plan.folds(), "folds"); !ok) return ok.problems();
     const auto candidates = tune_candidates(base, tc.budget, tc.seed);
     int rungs = 1;
@@ -170,6 +187,7 @@ Result<TuneResult> tune(const Schema& schema, const Dataset& data, const TrainCo
     outer_cfg.folds = tc.outer_folds;
     auto outer = plan_cross_validation(schema, data, outer_cfg, false, group_hash(c, base, 0));
     if (!outer) return outer.problems();
+    if (auto ok = hashed_folds_ok(c, schema, data, base, outer->plan); !ok) return ok.problems();
     if (auto ok = same_folds(c, outer->plan.folds(), "outer folds"); !ok) return ok.problems();
     std::vector<size_t> rows;
     std::vector<double> oof;

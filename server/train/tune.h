@@ -44,6 +44,9 @@ struct TuneConfig {
     const XgbCollective* collective = nullptr;  // distributed: the data given is this worker's rows
 };
 std::vector<XgbBooster::Params> tune_candidates(const TrainConfig& base, int budget, uint64_t seed);
+// Distributed with a group column: the seed of group_fold for folds drawn with `salt` (0: the outer
+// folds, the same as `localdx train --workers`; a nested search inside outer fold f: f + 1).
+uint64_t group_fold_seed(uint64_t seed, uint64_t salt);
 
 //-----------------------------------------------------------------------------
 // [SECTION] Successive halving

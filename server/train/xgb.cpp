@@ -9,8 +9,10 @@
 
 #include <xgboost/c_api.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstdio>
+#include <cstdint>
 #include <cstdlib>
 #include <filesystem>
 #include <optional>
@@ -237,6 +239,24 @@ std::vector<float> XgbBooster::predict(const Matrix& x, int type, int iteration_
     return std::vector<float>(result, result + n);
 }
 
+std::vector<float> XgbBooster::predict_dense(const Matrix& x, int type, int iteration_end) const {
+    if (x.rows == 0) return {};
+    const std::string values = R"({"data": [)" + std::to_string(reinterpret_cast<uintptr_t>(x.data.data())) +
+                               R"(, true], "shape": [)" + std::to_string(x.rows) + ", " + std::to_string(x.cols) +
+                               R"(], "typestr": "<f4", "version": 3})";
+    const std::string config =
+        R"({"type": )" + std::to_string(type) + R"(, "training": false, "iteration_begin": 0, "iteration_end": )" +
+        std::to_string(iteration_end) + R"(, "strict_shape": false, "missing": NaN, "cache_id": 0})";
+    const bst_ulong* shape = nullptr;
+    bst_ulong dim = 0;
+    const float* result = nullptr;
+    if (XGBoosterPredictFromDense(handle_.get(), values.c_str(), config.c_str(), nullptr, &shape, &dim, &result) != 0)
+        return {};
+    size_t n = 1;
+    for (bst_ulong i = 0; i < dim; ++i) n *= shape[i];
+    return std::vector<float>(result, result + n);
+}
+
 //-----------------------------------------------------------------------------
 // [SECTION] Collective
 //-----------------------------------------------------------------------------
@@ -267,6 +287,13 @@ Result<bool> XgbCollective::sum(std::span<double> values) const {
     if (XGCommunicatorAllreduce(values.data(), values.size(), kDouble, kSum) != 0)
         return problem("collective", "a worker stopped answering: " + last_error());
     return true;
+}
+
+Result<size_t> XgbCollective::most(size_t mine) const {
+    std::vector<double> all(static_cast<size_t>(world()), 0.0);
+    all[static_cast<size_t>(rank())] = static_cast<double>(mine);
+    if (auto ok = sum(all); !ok) return ok.problems();
+    return static_cast<size_t>(*std::max_element(all.begin(), all.end()));
 }
 
 }  // namespace ldx

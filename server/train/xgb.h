@@ -51,7 +51,11 @@ public:
     std::string save_json() const;
     bool set_param(const std::string& key, const std::string& value);
     // type: 0 probabilities, 1 margin, 2 exact contributions (pred_contribs). iteration_end 0 = all.
+    // Building the DMatrix is an allreduce when a collective is joined (XGBoost 1.7).
     std::vector<float> predict(const Matrix& x, int type, int iteration_end = 0) const;
+    // Type 0 or 1 straight from the dense values (XGBoosterPredictFromDense): no DMatrix, so no
+    // collective call; the same floats as predict.
+    std::vector<float> predict_dense(const Matrix& x, int type, int iteration_end = 0) const;
 
 private:
     std::shared_ptr<void> handle_;
@@ -101,6 +105,8 @@ public:
     int rank() const;
     int world() const;
     Result<bool> sum(std::span<double> values) const;
+    // The largest of every worker's `mine`.
+    Result<size_t> most(size_t mine) const;
 
 private:
     std::shared_ptr<void> token_;

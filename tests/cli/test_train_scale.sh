@@ -11,9 +11,12 @@
 #  - distributed: 3 workers on loopback (--workers 3, the tracker of python3-xgboost) give an
 #    out-of-fold AUC within 0.005 of one process on the same data, predictions within 0.05 on
 #    average; row subsampling (0.8) on 3 workers finishes and agrees with one process within 0.005
-#    of AUC; a worker killed mid-training fails the run naming the worker, and leaves no model;
+#    of AUC; a worker killed mid-training fails the run naming the worker, and leaves no model; the
+#    starter stopped by SIGTERM stops its workers and the tracker and leaves no --out or temporary
+#    folder;
 #    the same with two workers started by hand with --tracker (as on two machines); row subsampling
-#    (0.8) on two --tracker workers with own files of 4,000 and 12,000 rows finishes; worker 0
+#    (0.8) on two --tracker workers with own files of 4,000 and 12,000 rows finishes, in memory and
+#    with --batch-rows 3000 (unequal batch counts); worker 0
 #    killed while it writes its outputs (held there by LOCALDX_TEST_PAUSE_WRITING) leaves --out's
 #    previous complete set as it was: with --workers, where worker 0 writes into the run's
 #    temporary folder, this checks that a failed run leaves --out alone; with --tracker, where
@@ -191,6 +194,31 @@ grep -qE "worker 1 \(pid $pid\) was killed by signal 9" killed.err && ok || bad 
 [ -e killed/model.xgb.json ] && bad "a model was left behind" || ok
 ls -d killed.partial-* >/dev/null 2>&1 && bad "the workers' temporary folder was left behind" || ok
 
+# The starter stopped (SIGTERM, as by a service manager; SIGINT is handled alike): it stops its
+# workers and the tracker, removes its temporary folder and exits with the signal's status; within
+# a few seconds no worker or tracker remains (a zombie, dead but not yet reaped, counts as gone).
+"$ldx" train --task task --data task/data.csv --out termed --workers 2 >termed.out 2>termed.err &
+parent=$!
+for _ in $(seq 1 200); do grep -q 'rows over 2 workers' termed.err && break; sleep 0.1; done
+children=$(sed -n 's/^localdx train: \(tracker on .*(pid\|worker [0-9]*: pid\) \([0-9]*\).*/\2/p' termed.err)
+[ "$(echo $children | wc -w)" -eq 3 ] && ok || bad "the tracker's and the 2 workers' pids are not in the log: $(head -3 termed.err)"
+kill -TERM "$parent"
+wait $parent; status=$?
+[ $status -eq 143 ] && ok || bad "the starter stopped by SIGTERM exited with status $status, not 143"
+alive=""
+for _ in $(seq 1 50); do
+  alive=""
+  for p in $children; do
+    state=$(awk '{print $3}' /proc/$p/stat 2>/dev/null)
+    [ -n "$state" ] && [ "$state" != Z ] && alive="$alive $p"
+  done
+  [ -z "$alive" ] && break
+  sleep 0.1
+done
+[ -z "$alive" ] && ok || { bad "still running 5 s after the starter's SIGTERM:$alive"; kill -9 $alive 2>/dev/null; }
+{ [ -e termed ] || ls -d termed.partial-* >/dev/null 2>&1; } && bad "the stopped run left --out or its temporary folder" || ok
+grep -q "stopped by signal 15" termed.err && ok || bad "the starter does not say it was stopped: $(tail -2 termed.err)"
+
 # Two workers started by hand with --tracker, as on two machines (here on loopback, each with its
 # own shard), and one killed mid-training: the other fails within a minute naming the reason, and
 # neither leaves a model or a partial output folder.
@@ -221,28 +249,34 @@ echo "worker 0 after worker 1 was killed: $(grep -m1 'another worker stopped' ha
 kill "$tracker" 2>/dev/null; wait "$tracker" 2>/dev/null
 
 # Row subsampling on two --tracker workers with clearly unequal own files (4,000 and 12,000 rows):
-# both finish (a hang, the workers waiting for each other, is turned into a failure by the timeout).
+# both finish (a hang, the workers waiting for each other, is turned into a failure by the timeout),
+# all rows in memory and again in batches of 3,000 rows (2 and 4 batches: the out-of-fold
+# predictions must make the same collective calls on every worker, whatever its batch count).
 head -n 1 task/data.csv > uneven-0.csv && cp uneven-0.csv uneven-1.csv
 tail -n +2 task/data.csv | head -n 4000 >> uneven-0.csv
 tail -n +2 task/data.csv | sed -n '4001,16000p' >> uneven-1.csv
-/usr/bin/python3 -u -c 'import sys; from xgboost.tracker import RabitTracker
+for batches in "" "--batch-rows 3000"; do
+  rm -f tracker3.port uneven-*.err && rm -rf uneven
+  /usr/bin/python3 -u -c 'import sys; from xgboost.tracker import RabitTracker
 t = RabitTracker("127.0.0.1", 2, port=0, sortby="task"); print(t.port, flush=True); t.start(2); t.join()' \
-  >tracker3.port 2>tracker3.err &
-tracker=$!
-for _ in $(seq 1 100); do [ -s tracker3.port ] && break; sleep 0.1; done
-port=$(head -1 tracker3.port)
-for r in 0 1; do
-  timeout -s KILL 180 "$ldx" train --task subtask --data uneven-$r.csv --out uneven --tracker 127.0.0.1:$port \
-    --rank $r --world 2 >uneven-$r.out 2>uneven-$r.err &
-  eval "uneven$r=\$!"
+    >tracker3.port 2>tracker3.err &
+  tracker=$!
+  for _ in $(seq 1 100); do [ -s tracker3.port ] && break; sleep 0.1; done
+  port=$(head -1 tracker3.port)
+  for r in 0 1; do
+    # shellcheck disable=SC2086  # $batches is empty or two words
+    timeout -s KILL 180 "$ldx" train --task subtask --data uneven-$r.csv --out uneven --tracker 127.0.0.1:$port \
+      --rank $r --world 2 $batches >uneven-$r.out 2>uneven-$r.err &
+    eval "uneven$r=\$!"
+  done
+  wait "$uneven0"; s0=$?; wait "$uneven1"; s1=$?
+  [ $s0 -eq 0 ] && [ $s1 -eq 0 ] && ok \
+    || bad "subsample 0.8 on workers of 4,000 and 12,000 rows ${batches:-in memory} did not finish (status $s0 $s1; 137: killed after 180 s, the workers hung): $(tail -2 uneven-0.err)"
+  grep -q "16000 rows over 2 workers (this one: 4000)" uneven-0.err && [ -s uneven/model.xgb.json ] && ok \
+    || bad "the unequal workers ${batches:-in memory} did not train on their 4,000 and 12,000 rows: $(tail -2 uneven-0.err)"
+  grep -q "subsample .* set to 1" uneven-0.err && bad "row subsampling was turned off on the unequal workers" || ok
+  kill "$tracker" 2>/dev/null; wait "$tracker" 2>/dev/null
 done
-wait "$uneven0"; s0=$?; wait "$uneven1"; s1=$?
-[ $s0 -eq 0 ] && [ $s1 -eq 0 ] && ok \
-  || bad "subsample 0.8 on workers of 4,000 and 12,000 rows did not finish (status $s0 $s1; 137: killed after 180 s, the workers hung): $(tail -2 uneven-0.err)"
-grep -q "16000 rows over 2 workers (this one: 4000)" uneven-0.err && [ -s uneven/model.xgb.json ] && ok \
-  || bad "the unequal workers did not train on their 4,000 and 12,000 rows: $(tail -2 uneven-0.err)"
-grep -q "subsample .* set to 1" uneven-0.err && bad "row subsampling was turned off on the unequal workers" || ok
-kill "$tracker" 2>/dev/null; wait "$tracker" 2>/dev/null
 
 # The same kill with --tracker, where worker 0 writes into --out itself: this half checks the atomic
 # write of the set. Killed once its first output is written to a hidden temporary name, it leaves

@@ -6,9 +6,12 @@
 #    search table of the same shape; tuning.json says 3 workers (docs/training.md, "Tuning on
 #    several workers", explains the tolerance);
 #  - 3 workers with a group column (every patient's rows on every worker): the run finishes with
-#    every row held out once, each patient in the fold a hash of its id picks;
+#    every row held out once, each patient in the fold a hash of its id picks; `localdx train
+#    --workers 2` on it writes a model; with 2 patients in 3 folds tune and train refuse on both
+#    workers, naming the empty fold;
 #  - a worker killed during the search fails the run naming it, and nothing is written (no
-#    train.json, no tuning.json, no temporary folder).
+#    train.json, no tuning.json, no temporary folder);
+#  - the starter interrupted (SIGINT) stops its workers and the tracker and writes nothing.
 #
 # Usage: test_tune_workers.sh LOCALDX WORK_DIR
 set -uo pipefail
@@ -69,6 +72,21 @@ py "3 workers with a group column: no nested figure on 1500 rows, or no word of 
   "j['workers']['count'] == 3 and j['nested']['rows'] == 1500 and \"each patient ('patient') in the fold a hash of its id picks\" in j['workers']['note']" \
   grouped-three/tuning.json
 cat grouped.out
+# `localdx train --workers 2` on the same patients (its folds are tune's outer folds, checked by
+# TrainStream.HashedPatientFoldsAreTheSameOnEveryWorker) writes a model.
+"$ldx" train --task grouped --data grouped/data.csv --out grouped-train --workers 2 >grouped-train.out \
+  2>grouped-train.err && ok || bad "train --workers 2 with a group column: $(tail -20 grouped-train.err)"
+[ -s grouped-train/model.onnx ] && [ -s grouped-train/card.json ] && ok || bad "train --workers 2: no model or card"
+# 2 patients in 3 hashed folds: a fold has no patient on any worker; tune and train refuse on every
+# worker together (no worker left waiting), naming the fold.
+awk -F, 'NR == 1 { print $0 ",patient"; next } { print $0 ",p" ((NR - 2) % 2) }' task/data.csv > grouped/two.csv
+for cmd in "tune --budget 4 --outer-folds 3" "train"; do
+  "$ldx" $cmd --task grouped --data grouped/two.csv --out two --workers 2 >two.out 2>two.err \
+    && bad "$cmd --workers 2 on 2 patients in 3 folds exited 0" || ok
+  [ "$(grep -cE "fold [0-9] of 3 has no patient \(groups of 'patient'\) across the 2 workers; use fewer folds" \
+    two.err)" -eq 2 ] && ok || bad "$cmd: both workers should name the empty fold: $(tail -5 two.err)"
+  [ -e two ] && bad "$cmd: an output was written for 2 patients" || ok
+done
 
 # A worker killed during the search: the run fails naming it, and nothing is written.
 "$ldx" tune --task task --data task/data.csv --out killed --budget 4 --outer-folds 3 --workers 3 >killed.out 2>killed.err &
@@ -86,6 +104,30 @@ grep -qE "worker 2 \(pid $pid\) was killed by signal 9.*nothing was written" kil
 [ -e killed ] && bad "an output was left behind: $(ls killed)" || ok
 ls -d killed.partial-* >/dev/null 2>&1 && bad "the workers' temporary folder was left behind" || ok
 echo "killed worker: $(grep -m1 'was killed' killed.err | cut -c1-200)"
+
+# The starter interrupted (SIGINT, as by Ctrl-C) during the search: it stops its workers and the
+# tracker, writes nothing and exits with status 130; within a few seconds none of them runs.
+"$ldx" tune --task task --data task/data.csv --out stopped --budget 4 --outer-folds 3 --workers 2 >stopped.out \
+  2>stopped.err &
+parent=$!
+for _ in $(seq 1 300); do grep -q 'rung 1/3' stopped.err && break; sleep 0.1; done
+children=$(sed -n 's/^localdx tune: \(tracker on .*(pid\|worker [0-9]*: pid\) \([0-9]*\).*/\2/p' stopped.err)
+kill -INT "$parent"
+wait $parent; status=$?
+[ $status -eq 130 ] && ok || bad "the tune stopped by SIGINT exited with status $status, not 130"
+alive=""
+for _ in $(seq 1 50); do
+  alive=""
+  for p in $children; do
+    state=$(awk '{print $3}' /proc/$p/stat 2>/dev/null)
+    [ -n "$state" ] && [ "$state" != Z ] && alive="$alive $p"
+  done
+  [ -z "$alive" ] && break
+  sleep 0.1
+done
+[ "$(echo $children | wc -w)" -eq 3 ] && [ -z "$alive" ] && ok \
+  || { bad "tracker and workers ($children) not all gone 5 s after the starter's SIGINT:$alive"; kill -9 $alive 2>/dev/null; }
+{ [ -e stopped ] || ls -d stopped.partial-* >/dev/null 2>&1; } && bad "the interrupted tune left an output or its temporary folder" || ok
 
 echo "tune workers: $passed passed, $failed failed"
 [ $failed -eq 0 ]

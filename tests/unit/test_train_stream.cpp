@@ -17,6 +17,7 @@
 #include "train/stream.h"
 #include "train/synth.h"
 #include "train/train.h"
+#include "train/tune.h"
 
 namespace ldx {
 namespace {
@@ -87,15 +88,43 @@ TEST(TrainStream, HashedPatientFoldsAreTheSameOnEveryWorker) {
     };
     EXPECT_EQ(folds_across_workers(cfg.seed), 0u) << "patients in two folds with the hash";
     EXPECT_GT(folds_across_workers(std::nullopt), 0u) << "the balanced assignment agreed across workers by chance";
-    // Inner folds (salted seed) inside each outer fold's training patients: none empty.
+    // Inner folds (tune's salted seed) inside each outer fold's training patients: none empty.
     std::set<std::string> patients(whole->groups.begin(), whole->groups.end());
     for (int outer = 0; outer < 5; ++outer) {
         std::vector<size_t> inner(5, 0);
         for (const auto& p : patients)
-            if (group_fold(p, 5, cfg.seed) != outer)
-                ++inner[static_cast<size_t>(group_fold(p, 5, cfg.seed + (outer + 1) * 0x9e3779b97f4a7c15ull))];
+            if (group_fold(p, 5, group_fold_seed(cfg.seed, 0)) != outer)
+                ++inner[static_cast<size_t>(group_fold(p, 5, group_fold_seed(cfg.seed, outer + 1)))];
         for (size_t n : inner) EXPECT_GT(n, 5u) << "outer fold " << outer;
     }
+    // `localdx train --workers` (FoldDraw, any shard) puts each patient in tune's outer fold.
+    for (int shard = 0; shard < 3; ++shard) {
+        FoldDraw draw(5, t.schema.num_classes(), cfg.seed, shard);
+        for (const auto& p : patients)
+            EXPECT_EQ(draw.fold(0, &p), group_fold(p, 5, group_fold_seed(cfg.seed, 0))) << p << " shard " << shard;
+    }
+}
+
+// Hashed patient folds on workers, decided on the rows per fold and class summed over the workers:
+// a fold without a class (or without any row) is refused, naming the fold and the class.
+TEST(TrainStream, HashedFoldsNeedEveryClassInEveryFoldAcrossTheWorkers) {
+    const Task t = synthetic(50, "hashed-check.csv");
+    ASSERT_EQ(t.schema.num_classes(), 2);
+    const std::string second = t.schema.outputs.classes[1].name;
+    // 3 folds x 2 classes.
+    EXPECT_TRUE(check_hashed_folds(std::vector<double>{4, 1, 3, 2, 5, 1}, 3, t.schema, 3, "patient"));
+    auto missing = check_hashed_folds(std::vector<double>{4, 1, 3, 0, 5, 1}, 3, t.schema, 3, "patient");
+    ASSERT_FALSE(missing);
+    EXPECT_EQ(missing.error().code, "too_few_rows");
+    EXPECT_NE(missing.error().message.find("fold 2 of 3 has no patient with outcome '" + second +
+                                           "' across the 3 workers; use fewer folds"),
+              std::string::npos)
+        << missing.error().message;
+    auto empty = check_hashed_folds(std::vector<double>{4, 1, 3, 2, 0, 0}, 3, t.schema, 2, "patient");
+    ASSERT_FALSE(empty);
+    EXPECT_NE(empty.error().message.find("fold 3 of 3 has no patient (groups of 'patient') across the 2 workers"),
+              std::string::npos)
+        << empty.error().message;
 }
 
 TEST(TrainStream, BatchesGiveEveryRowOnceAndShardsPartitionThem) {

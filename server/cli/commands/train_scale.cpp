@@ -9,13 +9,15 @@
 //   [SECTION] Workers on this machine
 #include <signal.h>
 #include <sodium.h>
+#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstdio>
-#include <algorithm>
 #include <cstring>
+#include <ctime>
 #include <filesystem>
 #include <map>
 #include <string>
@@ -156,6 +158,45 @@ int train_streaming(const Args& a, const Schema& schema, const TrainConfig& cfg,
 // [SECTION] Workers on this machine
 //-----------------------------------------------------------------------------
 namespace {
+// SIGTERM, SIGINT and SIGHUP held back (blocked) while the workers run, so that the wait below
+// receives them and stops the workers and the tracker first; the previous mask comes back when
+// it goes (a signal still pending then acts as usual).
+class HeldSignals {
+public:
+    HeldSignals() {
+        sigemptyset(&set_);
+        for (int sig : {SIGTERM, SIGINT, SIGHUP}) sigaddset(&set_, sig);
+        sigprocmask(SIG_BLOCK, &set_, &old_);
+    }
+    ~HeldSignals() { sigprocmask(SIG_SETMASK, &old_, nullptr); }
+    HeldSignals(const HeldSignals&) = delete;
+    HeldSignals& operator=(const HeldSignals&) = delete;
+    const sigset_t& set() const { return set_; }
+    // In a child between fork and exec: the parent's mask, and SIGTERM when the parent dies.
+    void child(pid_t parent) const {
+        sigprocmask(SIG_SETMASK, &old_, nullptr);
+        prctl(PR_SET_PDEATHSIG, SIGTERM);
+        if (getppid() != parent) _exit(143);  // the parent died before prctl
+    }
+
+private:
+    sigset_t set_{}, old_{};
+};
+
+// The next child to end (its pid, `status` set), or 0 with `sig` set when a held signal came.
+pid_t wait_child_or_signal(const HeldSignals& held, int& status, int& sig) {
+    while (true) {
+        const pid_t pid = waitpid(-1, &status, WNOHANG);
+        if (pid != 0) return pid;
+        const timespec tick{0, 100'000'000};
+        const int got = sigtimedwait(&held.set(), nullptr, &tick);
+        if (got > 0) {
+            sig = got;
+            return 0;
+        }
+    }
+}
+
 void stop(const std::map<pid_t, int>& running, pid_t tracker) {
     for (const auto& [pid, rank] : running) kill(pid, SIGKILL);
     for (const auto& [pid, rank] : running) waitpid(pid, nullptr, 0);
@@ -184,8 +225,11 @@ int run_workers(const Args& a, const std::string& command, const std::string& ou
     // 1. The tracker (python3-xgboost), on loopback; it prints the port it listens on.
     int pipefd[2];
     if (pipe(pipefd) != 0) return fail(cmd, problem("system", "cannot make a pipe"));
+    const HeldSignals held;
+    const pid_t self = getpid();
     pid_t tracker = fork();
     if (tracker == 0) {
+        held.child(self);
         dup2(pipefd[1], 1);
         close(pipefd[0]);
         const std::string w = std::to_string(world);
@@ -221,6 +265,7 @@ int run_workers(const Args& a, const std::string& command, const std::string& ou
         args.insert(args.end(), {"--rank", std::to_string(r)});
         const pid_t pid = fork();
         if (pid == 0) {
+            held.child(self);
             dup2(2, 1);  // worker 0's summary goes with the progress; this process prints the result
             std::vector<char*> argv{const_cast<char*>("localdx")};
             for (auto& s : args) argv.push_back(s.data());
@@ -245,8 +290,23 @@ int run_workers(const Args& a, const std::string& command, const std::string& ou
                                     : "failed (exit status " + std::to_string(WEXITSTATUS(status)) + ")");
     };
     while (!running.empty()) {
-        int status = 0;
-        const pid_t pid = waitpid(-1, &status, 0);
+        int status = 0, sig = 0;
+        const pid_t pid = wait_child_or_signal(held, status, sig);
+        if (sig != 0) {  // this process was told to stop: the workers and the tracker stop first
+            stop(running, tracker);
+            std::error_code ec;
+            std::filesystem::remove_all(partial, ec);
+            std::fprintf(stderr,
+                         "localdx %s: stopped by signal %d (%s); the workers and the tracker were stopped and %s\n",
+                         cmd, sig, strsignal(sig), command == "train" ? "no model was written" : "nothing was written");
+            signal(sig, SIG_DFL);
+            sigset_t one;
+            sigemptyset(&one);
+            sigaddset(&one, sig);
+            sigprocmask(SIG_UNBLOCK, &one, nullptr);
+            raise(sig);
+            _exit(128 + sig);
+        }
         if (pid < 0 && errno == EINTR) continue;
         if (pid < 0) break;
         if (pid == tracker) {  // reaped: not to be signalled again
