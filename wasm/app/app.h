@@ -396,6 +396,9 @@ void host_display_failed(const std::string& text);
 void draw(AppState& s, float width, float height);
 void draw_image_view(AppState& s);  // imaging models (views/imaging_view.cpp), in place of the form
 void draw_operations(AppState& s);  // the Operations view (views/operations_view.cpp)
+// Once drift is read: the field (highest latest PSI) and day (the last) shown until the operator
+// chooses others; a choice that no longer exists in the new answer is replaced the same way.
+void operations_keep_choice(OperationsState& o);
 // The Operations view's state for tests (viewState().operations): never the token.
 Json operations_view_state(const AppState& s);
 // The Image view's table as "Export results (CSV)" saves it.

@@ -464,6 +464,7 @@ void app_set_operations(int status, const std::string& history, const std::strin
         return;
     }
     o.data = std::move(*d);
+    operations_keep_choice(o);
     o.status.clear();
     host_announce("Drift of " + o.data->model + " read for " + std::to_string(o.data->periods.size()) + " days.");
 }

@@ -392,8 +392,7 @@ void draw_operations(AppState& s) {
         ImGui::TextColored(kGrey, "No reports for %s in the last four weeks.", d.model.c_str());
         return;
     }
-    if (o.field < 0 || o.field >= static_cast<int>(d.fields.size())) o.field = static_cast<int>(ranked_fields(d)[0]);
-    if (o.day < 0 || o.day >= static_cast<int>(d.periods.size())) o.day = static_cast<int>(d.periods.size() - 1);
+    operations_keep_choice(o);
     draw_ranked(s, d);
     section("A field over time");
     std::vector<std::string> days;
@@ -429,6 +428,13 @@ void draw_operations(AppState& s) {
 //-----------------------------------------------------------------------------
 // [SECTION] State for tests
 //-----------------------------------------------------------------------------
+void operations_keep_choice(OperationsState& o) {
+    if (!o.data || o.data->periods.empty() || o.data->fields.empty()) return;
+    const OperationsData& d = *o.data;
+    if (o.field < 0 || o.field >= static_cast<int>(d.fields.size())) o.field = static_cast<int>(ranked_fields(d)[0]);
+    if (o.day < 0 || o.day >= static_cast<int>(d.periods.size())) o.day = static_cast<int>(d.periods.size() - 1);
+}
+
 Json operations_view_state(const AppState& s) {
     const OperationsState& o = s.operations;
     Json v{{"token_entered", !o.token.empty()},
