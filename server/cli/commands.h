@@ -85,7 +85,8 @@ int train_workers(const Args& a, const std::string& out);
 // loopback and N copies of this program as `COMMAND ... --tracker --rank R --world N --stripe
 // --out OUT.partial-PID`; the first worker to fail stops the others and the run fails with its
 // reason and nothing written; when all have finished, worker 0's files are renamed into OUT one by
-// one. Returns the exit status (0: OUT holds the outputs; nothing printed on stdout).
+// one. A temporary folder of an earlier run to OUT whose starter no longer runs (killed by SIGKILL)
+// is removed first. Returns the exit status (0: OUT holds the outputs; nothing printed on stdout).
 int run_workers(const Args& a, const std::string& command, const std::string& out);
 // One worker of several (--tracker HOST:PORT --rank R --world N [--stripe]), joined to XGBoost's
 // collective; without those flags, no collective (one process).

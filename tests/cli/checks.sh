@@ -7,7 +7,9 @@
 #   expect_fail NAME PATTERN CMD...   it exits non-zero and says PATTERN (stdout or stderr)
 #   expect_exit NAME CODE PATTERN CMD...  it exits CODE and says PATTERN
 #   no_file PATH NAME                 PATH does not exist (nothing left behind)
-#   py NAME EXPR FILE...              EXPR (python, j = the first file's JSON) is true
+#   py NAME EXPR FILE [FILE2]         EXPR (python: j, k = the files' JSON; auc(card) its AUC) is true
+#   still_running PID...              waits up to 5 s for the processes to end; prints those still
+#                                     running (a zombie, dead but not yet reaped, counts as gone)
 passed=0 failed=0
 ok()  { passed=$((passed + 1)); }
 bad() { failed=$((failed + 1)); echo "FAIL: $*"; }
@@ -32,8 +34,25 @@ expect_exit() {
 no_file() { if [ -e "$1" ]; then bad "$2: left $1 behind"; else ok; fi; }
 py() {
   local name=$1 expr=$2; shift 2
-  if /usr/bin/python3 -c "import json,sys; j=json.load(open(sys.argv[1])); sys.exit(0 if ($expr) else 1)" "$@"; then ok
+  if /usr/bin/python3 -c "
+import json,sys
+j=json.load(open(sys.argv[1])); k=json.load(open(sys.argv[2])) if len(sys.argv) > 2 else None
+auc=lambda c: c['metrics']['macro']['auc_roc']['value']
+sys.exit(0 if ($expr) else 1)" "$@"; then ok
   else bad "$name"; fi
+}
+still_running() {
+  local alive p state
+  for _ in $(seq 1 50); do
+    alive=""
+    for p in "$@"; do
+      state=$(awk '{print $3}' /proc/$p/stat 2>/dev/null)
+      [ -n "$state" ] && [ "$state" != Z ] && alive="$alive $p"
+    done
+    [ -z "$alive" ] && break
+    sleep 0.1
+  done
+  echo "$alive"
 }
 checks_done() {
   echo "$1: $passed passed, $failed failed"

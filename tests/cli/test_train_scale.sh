@@ -14,6 +14,8 @@
 #    of AUC; a worker killed mid-training fails the run naming the worker, and leaves no model; the
 #    starter stopped by SIGTERM stops its workers and the tracker and leaves no --out or temporary
 #    folder;
+#    the starter killed by SIGKILL takes its workers and the tracker with it, and the next run to
+#    the same --out removes the temporary folder it left;
 #    the same with two workers started by hand with --tracker (as on two machines); row subsampling
 #    (0.8) on two --tracker workers with own files of 4,000 and 12,000 rows finishes, in memory and
 #    with --batch-rows 3000 (unequal batch counts); worker 0
@@ -26,19 +28,7 @@
 set -uo pipefail
 ldx=$1 work=$2
 rm -rf "$work" && mkdir -p "$work" && cd "$work"
-passed=0 failed=0
-ok()   { passed=$((passed + 1)); }
-bad()  { failed=$((failed + 1)); echo "FAIL: $*"; }
-# py NAME EXPR FILE...: EXPR (python, with j = the first file's JSON, k = the second's) must be true.
-py() {
-  local name=$1 expr=$2; shift 2
-  if /usr/bin/python3 -c "
-import json,sys
-j=json.load(open(sys.argv[1])); k=json.load(open(sys.argv[2])) if len(sys.argv) > 2 else None
-auc=lambda c: c['metrics']['macro']['auc_roc']['value']
-sys.exit(0 if ($expr) else 1)" "$@"; then ok
-  else bad "$name"; fi
-}
+source "$(dirname "$(readlink -f "$0")")/checks.sh"  # ok, bad, py, still_running, checks_done
 # agree A B: prints the mean and largest difference of two XGBoost models' probabilities on data.csv.
 agree() {
   /usr/bin/python3 - "$1" "$2" <<'EOF'
@@ -176,6 +166,26 @@ grep -qE "worker 0 \(pid $pid\) was killed by signal 9" writing.err && ok || bad
 (cd three && sha256sum -c --quiet ../three.sums) && ok || bad "--out no longer holds the previous complete set"
 ls -d three.partial-* >/dev/null 2>&1 && bad "the workers' temporary folder was left behind" || ok
 
+# The starter killed by SIGKILL while worker 0 writes (it cannot clean up): its workers and the
+# tracker end with it (they are told when their parent dies), its temporary folder stays, and the
+# next run to the same --out removes it, saying so, and writes its model.
+LOCALDX_TEST_PAUSE_WRITING=120 "$ldx" train --task subtask --data task/data.csv --out slain --workers 2 \
+  >slain.out 2>slain.err &
+parent=$!
+for _ in $(seq 1 1800); do grep -q 'LOCALDX_TEST_PAUSE_WRITING' slain.err && break; sleep 0.1; done
+children=$(sed -n 's/^localdx train: \(tracker on .*(pid\|worker [0-9]*: pid\) \([0-9]*\).*/\2/p' slain.err)
+kill -9 "$parent"; wait $parent 2>/dev/null
+alive=$(still_running $children)
+[ "$(echo $children | wc -w)" -eq 3 ] && [ -z "$alive" ] && ok \
+  || { bad "tracker and workers ($children) not all gone 5 s after the starter's SIGKILL:$alive"; kill -9 $alive 2>/dev/null; }
+[ -d "slain.partial-$parent" ] && ok || bad "the killed starter's temporary folder slain.partial-$parent is not there to clean"
+"$ldx" train --task subtask --data task/data.csv --out slain --workers 2 >slain2.out 2>slain2.err && ok \
+  || bad "the run after a killed starter failed: $(tail -3 slain2.err)"
+grep -q "removed slain.partial-$parent, left by a run (pid $parent) that no longer runs" slain2.err && ok \
+  || bad "the stale temporary folder's removal is not said: $(grep -m2 partial slain2.err)"
+{ [ -f slain/model.xgb.json ] && ! ls -d slain.partial-* >/dev/null 2>&1; } && ok \
+  || bad "after the next run: no model in slain/, or a temporary folder remains: $(ls -d slain*)"
+
 # A worker killed mid-training: the run fails naming it, and no model is written.
 echo '{"folds": 3, "bootstrap": 50, "max_rounds": 2000, "early_stopping_rounds": 2000,
        "params": {"tree_method": "hist", "max_depth": "6", "eta": "0.01"}}' > task/train.json
@@ -205,16 +215,7 @@ children=$(sed -n 's/^localdx train: \(tracker on .*(pid\|worker [0-9]*: pid\) \
 kill -TERM "$parent"
 wait $parent; status=$?
 [ $status -eq 143 ] && ok || bad "the starter stopped by SIGTERM exited with status $status, not 143"
-alive=""
-for _ in $(seq 1 50); do
-  alive=""
-  for p in $children; do
-    state=$(awk '{print $3}' /proc/$p/stat 2>/dev/null)
-    [ -n "$state" ] && [ "$state" != Z ] && alive="$alive $p"
-  done
-  [ -z "$alive" ] && break
-  sleep 0.1
-done
+alive=$(still_running $children)
 [ -z "$alive" ] && ok || { bad "still running 5 s after the starter's SIGTERM:$alive"; kill -9 $alive 2>/dev/null; }
 { [ -e termed ] || ls -d termed.partial-* >/dev/null 2>&1; } && bad "the stopped run left --out or its temporary folder" || ok
 grep -q "stopped by signal 15" termed.err && ok || bad "the starter does not say it was stopped: $(tail -2 termed.err)"
@@ -306,5 +307,4 @@ wait "$write0"; wait "$write1"
 (cd by-hand-out && sha256sum -c --quiet ../by-hand.sums) && ok || bad "--out no longer holds the previous complete set"
 kill "$tracker" 2>/dev/null; wait "$tracker" 2>/dev/null
 
-echo "train scale: $passed passed, $failed failed"
-[ $failed -eq 0 ]
+checks_done "train scale"

@@ -17,17 +17,7 @@
 set -uo pipefail
 ldx=$1 work=$2
 rm -rf "$work" && mkdir -p "$work" && cd "$work"
-passed=0 failed=0
-ok()   { passed=$((passed + 1)); }
-bad()  { failed=$((failed + 1)); echo "FAIL: $*"; }
-py() {
-  local name=$1 expr=$2; shift 2
-  if /usr/bin/python3 -c "
-import json,sys
-j=json.load(open(sys.argv[1])); k=json.load(open(sys.argv[2])) if len(sys.argv) > 2 else None
-sys.exit(0 if ($expr) else 1)" "$@"; then ok
-  else bad "$name"; fi
-}
+source "$(dirname "$(readlink -f "$0")")/checks.sh"  # ok, bad, py, still_running, checks_done
 
 "$ldx" synth --out task --rows 1500 --fields 6 --seed 9 >/dev/null || bad "synth"
 echo '{"folds": 3, "bootstrap": 200, "max_rounds": 90, "early_stopping_rounds": 10,
@@ -115,19 +105,9 @@ children=$(sed -n 's/^localdx tune: \(tracker on .*(pid\|worker [0-9]*: pid\) \(
 kill -INT "$parent"
 wait $parent; status=$?
 [ $status -eq 130 ] && ok || bad "the tune stopped by SIGINT exited with status $status, not 130"
-alive=""
-for _ in $(seq 1 50); do
-  alive=""
-  for p in $children; do
-    state=$(awk '{print $3}' /proc/$p/stat 2>/dev/null)
-    [ -n "$state" ] && [ "$state" != Z ] && alive="$alive $p"
-  done
-  [ -z "$alive" ] && break
-  sleep 0.1
-done
+alive=$(still_running $children)
 [ "$(echo $children | wc -w)" -eq 3 ] && [ -z "$alive" ] && ok \
   || { bad "tracker and workers ($children) not all gone 5 s after the starter's SIGINT:$alive"; kill -9 $alive 2>/dev/null; }
 { [ -e stopped ] || ls -d stopped.partial-* >/dev/null 2>&1; } && bad "the interrupted tune left an output or its temporary folder" || ok
 
-echo "tune workers: $passed passed, $failed failed"
-[ $failed -eq 0 ]
+checks_done "tune workers"

@@ -205,6 +205,31 @@ void stop(const std::map<pid_t, int>& running, pid_t tracker) {
         waitpid(tracker, nullptr, 0);
     }
 }
+
+// A run's temporary folder (OUT.partial-PID) whose starter no longer runs: a starter killed by
+// SIGKILL cannot remove its own, so the next run to the same --out does, and says so. A folder
+// whose PID runs (this run's, another run's, or a reused PID) is left alone.
+void remove_stale_partials(const char* cmd, const std::string& out) {
+    namespace fs = std::filesystem;
+    fs::path o(out);
+    if (!o.has_filename()) o = o.parent_path();
+    const fs::path dir = o.has_parent_path() ? o.parent_path() : fs::path(".");
+    const std::string prefix = o.filename().string() + ".partial-";
+    std::error_code ec;
+    for (fs::directory_iterator it(dir, ec), last; !ec && it != last; it.increment(ec)) {
+        const std::string name = it->path().filename().string();
+        if (name.size() <= prefix.size() || name.compare(0, prefix.size(), prefix) != 0) continue;
+        const std::string digits = name.substr(prefix.size());
+        if (digits.size() > 9 || digits.find_first_not_of("0123456789") != std::string::npos) continue;
+        const pid_t pid = static_cast<pid_t>(std::stol(digits));
+        if (pid <= 0 || kill(pid, 0) == 0 || errno != ESRCH) continue;
+        std::error_code removed;
+        fs::remove_all(it->path(), removed);
+        if (!removed)
+            std::fprintf(stderr, "localdx %s: removed %s, left by a run (pid %d) that no longer runs\n", cmd,
+                         (o.parent_path() / name).string().c_str(), static_cast<int>(pid));
+    }
+}
 }  // namespace
 
 int train_workers(const Args& a, const std::string& out) {
@@ -252,6 +277,7 @@ int run_workers(const Args& a, const std::string& command, const std::string& ou
     std::fprintf(stderr, "localdx %s: tracker on 127.0.0.1:%d (pid %d); %d workers\n", cmd, port, tracker, world);
     // 2. The workers: this program again, each reading every world-th row, writing to a temporary
     // folder that becomes `out` only when every worker has finished.
+    remove_stale_partials(cmd, out);
     const std::string partial = out + ".partial-" + std::to_string(getpid());
     std::vector<std::string> base{command};
     for (const auto& [flag, value] : a.flags)
