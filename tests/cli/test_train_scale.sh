@@ -29,6 +29,16 @@ set -uo pipefail
 ldx=$1 work=$2
 rm -rf "$work" && mkdir -p "$work" && cd "$work"
 source "$(dirname "$(readlink -f "$0")")/checks.sh"  # ok, bad, py, still_running, checks_done
+# start_tracker NAME: XGBoost's tracker (python3-xgboost) for 2 workers on loopback, as a site
+# starts it for workers on several machines; sets $tracker (its pid) and $port (NAME.port, NAME.err).
+start_tracker() {
+  /usr/bin/python3 -u -c 'import sys; from xgboost.tracker import RabitTracker
+t = RabitTracker("127.0.0.1", 2, port=0, sortby="task"); print(t.port, flush=True); t.start(2); t.join()' \
+    >"$1.port" 2>"$1.err" &
+  tracker=$!
+  for _ in $(seq 1 100); do [ -s "$1.port" ] && break; sleep 0.1; done
+  port=$(head -1 "$1.port")
+}
 # agree A B: prints the mean and largest difference of two XGBoost models' probabilities on data.csv.
 agree() {
   /usr/bin/python3 - "$1" "$2" <<'EOF'
@@ -226,12 +236,7 @@ grep -q "stopped by signal 15" termed.err && ok || bad "the starter does not say
 head -n 1 task/data.csv > part-1.csv && cp part-1.csv part-0.csv
 tail -n +2 task/data.csv | awk 'NR % 2 == 1' >> part-0.csv
 tail -n +2 task/data.csv | awk 'NR % 2 == 0' >> part-1.csv
-/usr/bin/python3 -u -c 'import sys; from xgboost.tracker import RabitTracker
-t = RabitTracker("127.0.0.1", 2, port=0, sortby="task"); print(t.port, flush=True); t.start(2); t.join()' \
-  >tracker.port 2>tracker.err &
-tracker=$!
-for _ in $(seq 1 100); do [ -s tracker.port ] && break; sleep 0.1; done
-port=$(head -1 tracker.port)
+start_tracker tracker
 for r in 0 1; do
   "$ldx" train --task task --data part-$r.csv --out by-hand --tracker 127.0.0.1:$port --rank $r --world 2 \
     >hand-$r.out 2>hand-$r.err &
@@ -258,12 +263,7 @@ tail -n +2 task/data.csv | head -n 4000 >> uneven-0.csv
 tail -n +2 task/data.csv | sed -n '4001,16000p' >> uneven-1.csv
 for batches in "" "--batch-rows 3000"; do
   rm -f tracker3.port uneven-*.err && rm -rf uneven
-  /usr/bin/python3 -u -c 'import sys; from xgboost.tracker import RabitTracker
-t = RabitTracker("127.0.0.1", 2, port=0, sortby="task"); print(t.port, flush=True); t.start(2); t.join()' \
-    >tracker3.port 2>tracker3.err &
-  tracker=$!
-  for _ in $(seq 1 100); do [ -s tracker3.port ] && break; sleep 0.1; done
-  port=$(head -1 tracker3.port)
+  start_tracker tracker3
   for r in 0 1; do
     # shellcheck disable=SC2086  # $batches is empty or two words
     timeout -s KILL 180 "$ldx" train --task subtask --data uneven-$r.csv --out uneven --tracker 127.0.0.1:$port \
@@ -288,12 +288,7 @@ LOCALDX_TEST_PAUSE_WRITING=1e9 "$ldx" train --task subtask --data small.csv --ou
   && ok || bad "train the small set: $(tail -2 small.err)"
 grep -q "pausing" small.err && bad "LOCALDX_TEST_PAUSE_WRITING=1e9 was honoured" || ok
 (cd by-hand-out && sha256sum $outputs) > by-hand.sums
-/usr/bin/python3 -u -c 'import sys; from xgboost.tracker import RabitTracker
-t = RabitTracker("127.0.0.1", 2, port=0, sortby="task"); print(t.port, flush=True); t.start(2); t.join()' \
-  >tracker2.port 2>tracker2.err &
-tracker=$!
-for _ in $(seq 1 100); do [ -s tracker2.port ] && break; sleep 0.1; done
-port=$(head -1 tracker2.port)
+start_tracker tracker2
 for r in 0 1; do
   LOCALDX_TEST_PAUSE_WRITING=120 "$ldx" train --task subtask --data small.csv --out by-hand-out \
     --tracker 127.0.0.1:$port --rank $r --world 2 --stripe >write-$r.out 2>write-$r.err &
