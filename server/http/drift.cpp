@@ -205,7 +205,9 @@ Json findings_json(const Model& m, const std::vector<SourceAggregate>& sources, 
         below = below || status == "below_card";
         ok = ok || status == "ok";
         insufficient = insufficient || status == "insufficient";
-        if (status == "not_estimated" && reason.empty()) reason = finding.name + ": " + e["reason"].get<std::string>();
+        if (status == "not_estimated" && reason.empty())
+            reason = finding.name + ": " + e["reason"].get<std::string>() +
+                     " (`localdx bundle --calibration-labels --calibration-outputs` writes one per finding)";
         findings.push_back(std::move(one));
     }
     Json out{{"status", below          ? "below_card"
