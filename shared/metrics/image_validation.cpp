@@ -567,7 +567,7 @@ Result<Json> image_card_metrics(const Schema& s, std::string_view text, std::spa
     if (!rows) return rows.problems();
     Json m = s.outputs.multilabel() ? multilabel_report(s, rows->labels, rows->probabilities, bootstrap, seed)
                                     : validation_report(s, rows->labels, rows->probabilities, {}, bootstrap, seed);
-    m["method"] = "held out: " + source + ", never trained on (the images the bundle's calibrator is fitted on)";
+    m["method"] = "Evaluated on " + source + ", never trained on (the images the bundle's calibrator is fitted on).";
     return m;
 }
 

@@ -228,7 +228,9 @@ test('operations view: a multilabel model\'s estimate per finding', async () => 
     assert.deepEqual(perf.findings.map((f) => f.finding), findings.map((f) => f.name));
     assert.ok(perf.findings.every((f) => f.figures?.auc), JSON.stringify(perf));
 
-    const { ctx, page, errors } = await openApp(browser, ml.base, { model: 'multilabel-demo' });
+    // Tall enough for every finding's charts in one picture.
+    const context = await browser.newContext({ viewport: { width: 1280, height: 2100 } });
+    const { ctx, page, errors } = await openApp(browser, ml.base, { model: 'multilabel-demo', context });
     await page.evaluate(() => window.localdx.selectTab(5));
     await page.getByRole('tab', { name: 'Operations', selected: true }).waitFor();
     await page.locator('#a11y input[type=password]').fill(OPERATOR_TOKEN);
@@ -236,6 +238,8 @@ test('operations view: a multilabel model\'s estimate per finding', async () => 
     await page.waitForFunction(() => window.localdx.viewState().operations.loaded, null, { timeout: 30000 });
     const ops = await page.evaluate(() => window.localdx.viewState().operations);
     assert.deepEqual(ops.alt.findings.map((f) => f.finding), findings.map((f) => f.name));
+    await page.waitForTimeout(300);
+    await page.screenshot({ path: path.join(env.shots, 'operations-multilabel.png') });
     const alts = await page.locator('#a11y [role=img]').evaluateAll((els) => els.map((e) => e.getAttribute('aria-label')));
     findings.forEach((f, k) => {
       const auc = perf.findings[k].figures.auc;
@@ -249,6 +253,7 @@ test('operations view: a multilabel model\'s estimate per finding', async () => 
     await page.evaluate(() => window.localdx.selectTab(2));
     await page.getByRole('tab', { name: 'Model card', selected: true }).waitFor();
     await page.waitForTimeout(300);
+    await page.screenshot({ path: path.join(env.shots, 'model-card-multilabel.png') });
     const card = await page.locator('#a11y').textContent();
     for (const f of findings) assert.ok(card.includes(f.label), `${f.label} in the card view`);
     assert.match(card, /AUC-ROC/);

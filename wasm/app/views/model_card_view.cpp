@@ -176,7 +176,7 @@ void draw_card(AppState& s) {
             ImGui::PushID(static_cast<int>(f));
             section(m.schema.outputs.classes[f].label.c_str());
             draw_figures(one, fm);
-            draw_card_plots(one, fm);
+            draw_card_plots(one, fm, "held-out images");
             ImGui::PopID();
         }
         if (!m.schema.outputs.multilabel()) draw_figures(m.schema, mt);
