@@ -56,16 +56,15 @@ const char* kEstimateNote =
     "a change in who is scored (covariate shift); it cannot see a change in how outcomes follow from the inputs "
     "(concept shift), which only labelled data can show";
 
-// The model card's figure for the positive class ("auc_roc", "sensitivity"...), or null.
-Json card_figure(const Model& m, const char* key) {
-    const Json& metrics = m.card.contains("metrics") ? m.card["metrics"] : Json();
+// A card's figure for the positive class ("auc_roc", "sensitivity"...), or null. `metrics`: a
+// binary card's metrics, or one finding's of a multilabel card (metrics.findings.<name>).
+Json card_figure(const Json& metrics, const std::string& positive, const char* key) {
     if (std::string_view(key) == "alert_rate") {
         if (!metrics.is_object() || !metrics.contains("alerts_per_100") || !metrics["alerts_per_100"].is_object())
             return nullptr;
         const Json& v = metrics["alerts_per_100"]["value"];
         return v.is_number() ? Json(std::round(v.get<double>() * 100) / 1e4) : Json();
     }
-    const std::string& positive = m.schema.outputs.classes[static_cast<size_t>(m.schema.outputs.positive)].name;
     if (!metrics.is_object() || !metrics.contains("class") || !metrics["class"].contains(positive)) return nullptr;
     const Json& c = metrics["class"][positive];
     if (!c.contains(key) || !c[key].is_object() || !c[key].contains("value") || !c[key]["value"].is_number())
@@ -129,45 +128,38 @@ Json coverage_json(const Model& m, const std::vector<SourceAggregate>& sources, 
     return out;
 }
 
-// The card's out-of-fold outcomes per bin of the positive class's probability (its reliability
-// table), or why not.
-Result<CalibrationByBin> calibration_of(const Model& m, const Histogram& ref) {
-    const Json& metrics = m.card.contains("metrics") ? m.card["metrics"] : Json();
+// The card's outcomes per bin of the positive class's probability (its reliability table), or why
+// not. `metrics` as card_figure's.
+Result<CalibrationByBin> calibration_of(const Json& metrics, const std::string& positive, const Histogram& ref) {
     const Json& cal = metrics.is_object() && metrics.contains("calibration") ? metrics["calibration"] : Json();
-    const std::string of = "P(" + m.schema.outputs.classes[static_cast<size_t>(m.schema.outputs.positive)].name + ")";
+    const std::string of = "P(" + positive + ")";
     if (!cal.is_object() || !cal.contains("reliability") || !cal.contains("of") || cal["of"] != of)
         return problem("not_in_card", "the model card has no reliability table of " + of);
     return calibration_from_reliability(cal["reliability"], ref);
 }
 
-// The performance estimate of a period from its sources: figures with intervals beside the card's.
-Json performance_json(const Model& m, const std::vector<SourceAggregate>& sources, uint64_t min_in_histogram,
-                      uint64_t min_sources, const std::string& seed) {
-    Json out{{"status", "insufficient"}, {"note", kEstimateNote}};
-    if (m.schema.outputs.regression()) return coverage_json(m, sources, min_in_histogram, min_sources, seed);
-    if (m.schema.outputs.kind != TaskKind::binary) {
-        out["status"] = "not_estimated";
-        out["reason"] = "estimated for binary and regression tasks only";
-        return out;
-    }
-    const size_t positive = static_cast<size_t>(m.schema.outputs.positive);
-    const Histogram& ref = m.reference.classes[positive];
-    const auto calibration = calibration_of(m, ref);
+// One binary question's estimate for a period: the probability histogram `hist` (bins of `ref`) of
+// the class `positive`, called at `threshold`, against the card's `metrics` (card_figure's). The
+// figures with intervals beside the card's.
+Json binary_estimate(const Model& m, const Histogram& ref, const std::string& hist, const Json& metrics,
+                     const std::string& positive, double threshold, const std::vector<SourceAggregate>& sources,
+                     uint64_t min_in_histogram, uint64_t min_sources, const std::string& seed) {
+    Json out{{"status", "insufficient"}};
+    const auto calibration = calibration_of(metrics, positive, ref);
     if (!calibration) {
         out["status"] = "not_estimated";
         out["reason"] = calibration.error().message;
         return out;
     }
-    const PooledCounts p = pooled_of(sources, "probability:" + std::to_string(positive), ref.bins());
-    out["threshold"] = m.schema.outputs.threshold;
+    const PooledCounts p = pooled_of(sources, hist, ref.bins());
+    out["threshold"] = threshold;
     out["predictions"] = p.n;
     if (p.n < min_in_histogram || p.sources < min_sources) return out;
     // Every patient of the period, from the patients counted in this one histogram.
     const uint64_t patients =
         m.schema.privacy.counting == Privacy::Counting::one_histogram ? p.n * report_histograms(m.schema) : p.n;
-    const PerformanceEstimate e =
-        performance_estimate(ref, p.counts, p.n, m.schema.privacy.epsilon, m.schema.outputs.threshold, patients,
-                             seed_of(seed), 400, *calibration);
+    const PerformanceEstimate e = performance_estimate(ref, p.counts, p.n, m.schema.privacy.epsilon, threshold,
+                                                       patients, seed_of(seed), 400, *calibration);
     Json figures = performance_estimate_json(e);
     const std::pair<const char*, const char*> keys[] = {{"auc", "auc_roc"},
                                                         {"sensitivity", "sensitivity"},
@@ -178,7 +170,7 @@ Json performance_json(const Model& m, const std::vector<SourceAggregate>& source
     for (const auto& [key, card_key] : keys) {
         Json& f = figures[key];
         if (f.is_null()) continue;
-        f["card"] = card_figure(m, card_key);
+        f["card"] = card_figure(metrics, positive, card_key);
         // Below the card by more than the interval: even its upper end is under the card's figure.
         // (The alert rate is a workload, not a quality: it is not judged.)
         if (std::string_view(key) != "alert_rate" && f["card"].is_number())
@@ -188,6 +180,61 @@ Json performance_json(const Model& m, const std::vector<SourceAggregate>& source
     out["status"] = below ? "below_card" : "ok";
     out["patients"] = patients;
     out["figures"] = figures;
+    return out;
+}
+
+// A multilabel model: each finding a binary question of its own (metrics/multilabel.h), estimated
+// from its probability histogram and its reliability table in the card (metrics.findings.<name>).
+// The status is the worst finding's: below_card when any is, ok when any is estimated.
+Json findings_json(const Model& m, const std::vector<SourceAggregate>& sources, uint64_t min_in_histogram,
+                   uint64_t min_sources, const std::string& seed) {
+    const Json& metrics = m.card.contains("metrics") ? m.card["metrics"] : Json();
+    const Json& per = metrics.is_object() && metrics.contains("findings") ? metrics["findings"] : Json();
+    Json findings = Json::array();
+    bool below = false, ok = false, insufficient = false;
+    std::string reason;
+    for (size_t f = 0; f < m.schema.outputs.classes.size() && f < m.reference.classes.size(); ++f) {
+        const OutputClass& finding = m.schema.outputs.classes[f];
+        Json one{{"finding", finding.name}, {"label", finding.label}};
+        const Json e = binary_estimate(m, m.reference.classes[f], "probability:" + std::to_string(f),
+                                       per.is_object() && per.contains(finding.name) ? per[finding.name] : Json(),
+                                       finding.name, m.schema.outputs.thresholds.at(f), sources, min_in_histogram,
+                                       min_sources, seed + "\t" + finding.name);
+        one.update(e);
+        const std::string status = e["status"].get<std::string>();
+        below = below || status == "below_card";
+        ok = ok || status == "ok";
+        insufficient = insufficient || status == "insufficient";
+        if (status == "not_estimated" && reason.empty())
+            reason = finding.name + ": " + e["reason"].get<std::string>() +
+                     " (`localdx bundle --calibration-labels --calibration-outputs` writes one per finding)";
+        findings.push_back(std::move(one));
+    }
+    Json out{{"status", below          ? "below_card"
+                        : ok           ? "ok"
+                        : insufficient ? "insufficient"
+                                       : "not_estimated"},
+             {"note", kEstimateNote},
+             {"findings", findings}};
+    if (!below && !ok && !insufficient) out["reason"] = reason;
+    return out;
+}
+
+// The performance estimate of a period from its sources: figures with intervals beside the card's.
+Json performance_json(const Model& m, const std::vector<SourceAggregate>& sources, uint64_t min_in_histogram,
+                      uint64_t min_sources, const std::string& seed) {
+    if (m.schema.outputs.regression()) return coverage_json(m, sources, min_in_histogram, min_sources, seed);
+    if (m.schema.outputs.multilabel()) return findings_json(m, sources, min_in_histogram, min_sources, seed);
+    if (m.schema.outputs.kind != TaskKind::binary)
+        return Json{{"status", "not_estimated"},
+                    {"note", kEstimateNote},
+                    {"reason", "estimated for binary, multilabel (per finding) and regression tasks only"}};
+    const size_t positive = static_cast<size_t>(m.schema.outputs.positive);
+    Json out{{"note", kEstimateNote}};
+    out.update(binary_estimate(m, m.reference.classes[positive], "probability:" + std::to_string(positive),
+                               m.card.contains("metrics") ? m.card["metrics"] : Json(),
+                               m.schema.outputs.classes[positive].name, m.schema.outputs.threshold, sources,
+                               min_in_histogram, min_sources, seed));
     return out;
 }
 }  // namespace

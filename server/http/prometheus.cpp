@@ -75,21 +75,28 @@ void routes_prometheus(HttpServer::State& s, RouteRegistrar& routes) {
                 psi << "localdx_drift_psi{" << fl << "} " << f["psi"].get<double>() << "\n";
                 js << "localdx_drift_js_distance{" << fl << "} " << f["js_distance"].get<double>() << "\n";
             }
-            if (const Json& perf = d["performance"]; perf.contains("figures"))
+            // A binary model's figures; a multilabel model's per finding, labelled finding="<name>".
+            auto add_estimated = [&](const Json& figures, const std::string& l) {
                 for (const char* key : kEstimated) {
-                    const Json& f = perf["figures"][key];
+                    const Json& f = figures[key];
                     if (!f.is_object()) continue;
                     const std::string k(key);
-                    estimated[k] << "localdx_estimated_" << k << "{" << labels << "} " << f["value"].get<double>()
-                                 << "\n";
-                    estimated[k + "_lower"] << "localdx_estimated_" << k << "_lower{" << labels << "} "
+                    estimated[k] << "localdx_estimated_" << k << "{" << l << "} " << f["value"].get<double>() << "\n";
+                    estimated[k + "_lower"] << "localdx_estimated_" << k << "_lower{" << l << "} "
                                             << f["ci95"][0].get<double>() << "\n";
-                    estimated[k + "_upper"] << "localdx_estimated_" << k << "_upper{" << labels << "} "
+                    estimated[k + "_upper"] << "localdx_estimated_" << k << "_upper{" << l << "} "
                                             << f["ci95"][1].get<double>() << "\n";
                     if (f["card"].is_number())
-                        estimated["card_" + k] << "localdx_model_card_" << k << "{" << labels << "} "
+                        estimated["card_" + k] << "localdx_model_card_" << k << "{" << l << "} "
                                                << f["card"].get<double>() << "\n";
                 }
+            };
+            if (const Json& perf = d["performance"]; perf.contains("figures")) add_estimated(perf["figures"], labels);
+            if (const Json& perf = d["performance"]; perf.contains("findings"))
+                for (const auto& f : perf["findings"])
+                    if (f.contains("figures"))
+                        add_estimated(f["figures"],
+                                      labels + ",finding=\"" + prom_escape(f["finding"].get<std::string>()) + "\"");
             // Regression: the expected coverage of the prediction interval, per level.
             if (const Json& perf = d["performance"];
                 perf.contains("figures") && perf["figures"].contains("interval_coverage"))
@@ -134,8 +141,8 @@ void routes_prometheus(HttpServer::State& s, RouteRegistrar& routes) {
             family(name.c_str(), "gauge",
                    ("Estimated " + what +
                     " without labels from the probability histogram and training's out-of-fold outcomes per bin "
-                    "(drift window); holds only while outcomes follow the probabilities as in training: a covariate "
-                    "shift, not a concept shift.")
+                    "(drift window; a multilabel model's per finding, label finding); holds only while outcomes "
+                    "follow the probabilities as in training: a covariate shift, not a concept shift.")
                        .c_str(),
                    estimated[k].str());
             family((name + "_lower").c_str(), "gauge",
@@ -144,7 +151,9 @@ void routes_prometheus(HttpServer::State& s, RouteRegistrar& routes) {
             family((name + "_upper").c_str(), "gauge",
                    ("Upper end of the 95% interval of the estimated " + what + ".").c_str(),
                    estimated[k + "_upper"].str());
-            family(card.c_str(), "gauge", ("The model card's " + what + " (out-of-fold, at training).").c_str(),
+            family(card.c_str(), "gauge",
+                   ("The model card's " + what + " (out-of-fold at training; an imaging model's on held-out images).")
+                       .c_str(),
                    estimated["card_" + k].str());
         }
         family("localdx_estimated_interval_coverage", "gauge",

@@ -238,6 +238,15 @@ Result<Package> package_image(const PackageInput& in, Schema schema, const OnnxI
         auto fitted = image_conformal_fit(schema, *in.calibration_labels, *outputs, in.calibration_source);
         if (!fitted) return fitted.problems();
         if (fitted->source.empty()) fitted->source = std::to_string(fitted->rows) + " held-out calibration images";
+        // The card's evaluation from the same held-out images, unless the card brings its own: the
+        // figures the drift report's estimated performance is set beside, and the reliability table
+        // (per finding for a multilabel model) it estimates from.
+        if (!card.contains("metrics")) {
+            auto metrics = image_card_metrics(schema, *in.calibration_labels, *outputs, fitted->source, 1000, 1);
+            if (!metrics) return metrics.problems();
+            card["metrics"] = std::move(*metrics);
+            log("model card figures from the " + std::to_string(fitted->rows) + " held-out calibration images");
+        }
         schema.outputs.conformal = std::move(*fitted);
         log("conformal calibrator fitted on " + std::to_string(schema.outputs.conformal.rows) +
             " held-out calibration images");

@@ -5,7 +5,7 @@
 //   [SECTION] The model's outputs for the images
 //   [SECTION] Where the map points
 //   [SECTION] One imaging validation run
-//   [SECTION] The bundle's calibrator, from held-out calibration images
+//   [SECTION] The bundle's calibrator and card figures, from held-out calibration images
 #include "metrics/image_validation.h"
 
 #include <algorithm>
@@ -502,10 +502,16 @@ ImageValidationRun image_validation_run(const Model& m, std::string_view text, s
 }
 
 //-----------------------------------------------------------------------------
-// [SECTION] The bundle's calibrator, from held-out calibration images
+// [SECTION] The bundle's calibrator and card figures, from held-out calibration images
 //-----------------------------------------------------------------------------
-Result<Conformal> image_conformal_fit(const Schema& s, std::string_view text, std::span<const ImageOutput> outputs,
-                                      std::string source) {
+namespace {
+// The calibration images' labels joined with the model's outputs for them, strictly (see
+// image_conformal_fit): rows x classes probabilities and a label per row (multilabel: rows x findings).
+struct CalibrationRows {
+    std::vector<int> labels;
+    std::vector<double> probabilities;
+};
+Result<CalibrationRows> calibration_rows(const Schema& s, std::string_view text, std::span<const ImageOutput> outputs) {
     if (!s.image || s.outputs.regression())
         return problem("not_supported", "calibration images calibrate an imaging model that gives classes");
     ImageLabels labels = image_labels_read(s, text);
@@ -517,8 +523,9 @@ Result<Conformal> image_conformal_fit(const Schema& s, std::string_view text, st
                            "'" + printable(outputs[i].image) +
                                "' is in the calibration outputs more than once: each image is scored once",
                            "images[" + std::to_string(i) + "].image");
-    std::vector<int> scored;
-    std::vector<double> probabilities;
+    CalibrationRows out;
+    std::vector<int>& scored = out.labels;
+    std::vector<double>& probabilities = out.probabilities;
     std::set<std::string> named;
     for (const ImageLabelRow& r : labels.rows) {
         named.insert(r.image);
@@ -534,15 +541,34 @@ Result<Conformal> image_conformal_fit(const Schema& s, std::string_view text, st
         else scored.push_back(r.label);
         probabilities.insert(probabilities.end(), it->second->probabilities.begin(), it->second->probabilities.end());
     }
-    for (const ImageOutput& out : outputs)
-        if (!named.count(out.image))
-            return problem("unlabelled_image",
-                           "'" + printable(out.image) + "' is in the calibration outputs but in no row of the labels",
-                           "image");
+    for (const ImageOutput& out_image : outputs)
+        if (!named.count(out_image.image))
+            return problem(
+                "unlabelled_image",
+                "'" + printable(out_image.image) + "' is in the calibration outputs but in no row of the labels",
+                "image");
     if (auto p = images_check(s, scored)) return *p;
-    Conformal c = conformal_fit_site(s.outputs, probabilities, scored, {}, std::move(source));
+    return out;
+}
+}  // namespace
+
+Result<Conformal> image_conformal_fit(const Schema& s, std::string_view text, std::span<const ImageOutput> outputs,
+                                      std::string source) {
+    auto rows = calibration_rows(s, text, outputs);
+    if (!rows) return rows.problems();
+    Conformal c = conformal_fit_site(s.outputs, rows->probabilities, rows->labels, {}, std::move(source));
     c.local = false;
     return c;
+}
+
+Result<Json> image_card_metrics(const Schema& s, std::string_view text, std::span<const ImageOutput> outputs,
+                                const std::string& source, int bootstrap, uint64_t seed) {
+    auto rows = calibration_rows(s, text, outputs);
+    if (!rows) return rows.problems();
+    Json m = s.outputs.multilabel() ? multilabel_report(s, rows->labels, rows->probabilities, bootstrap, seed)
+                                    : validation_report(s, rows->labels, rows->probabilities, {}, bootstrap, seed);
+    m["method"] = "Evaluated on " + source + ", never trained on (the images the bundle's calibrator is fitted on).";
+    return m;
 }
 
 std::string image_validation_headline(std::string_view labels_name, const Json& report,

@@ -8,7 +8,7 @@
 //   [SECTION] The model's outputs for the images
 //   [SECTION] Where the map points: the pointing game and the energy in the box
 //   [SECTION] One imaging validation run
-//   [SECTION] The bundle's calibrator, from held-out calibration images
+//   [SECTION] The bundle's calibrator and card figures, from held-out calibration images
 //
 // ONNX Runtime runs an imaging model in the browser only. The browser's Validate view scores the
 // images there and hands their outputs here; `localdx evaluate --images` reads the same outputs
@@ -124,7 +124,7 @@ ImageValidationRun image_validation_run(const Model& model, std::string_view lab
                                         std::span<const ImageOutput> outputs, const ValidationRunOptions& options);
 
 //-----------------------------------------------------------------------------
-// [SECTION] The bundle's calibrator, from held-out calibration images
+// [SECTION] The bundle's calibrator and card figures, from held-out calibration images
 //-----------------------------------------------------------------------------
 // The conformal calibrator `localdx bundle --calibration-labels --calibration-outputs` signs into an
 // imaging bundle: the labels CSV (as image_labels_read reads it) joined with the model's outputs
@@ -136,6 +136,13 @@ ImageValidationRun image_validation_run(const Model& model, std::string_view lab
 // each finding) refuses the fit, naming the row and column.
 [[nodiscard]] Result<Conformal> image_conformal_fit(const Schema& schema, std::string_view labels_csv,
                                                     std::span<const ImageOutput> outputs, std::string source);
+// The model card's evaluation from the same images, joined as strictly: validation_report's figures
+// (a multilabel task's multilabel_report: each finding as a binary task, with its reliability table
+// of P(finding), metrics.findings.<name>.calibration), with "method" naming `source`. The drift
+// report's estimated performance reads each reliability table (drift/estimate.h).
+[[nodiscard]] Result<Json> image_card_metrics(const Schema& schema, std::string_view labels_csv,
+                                              std::span<const ImageOutput> outputs, const std::string& source,
+                                              int bootstrap, uint64_t seed);
 
 // What a screen reader is told when an imaging run ends, in the core's words: "Validation report
 // for labels.csv: 96 of 100 images scored with a known outcome, 4 left out; pointing game 48 of

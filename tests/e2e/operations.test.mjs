@@ -4,6 +4,7 @@
 // Index of this file
 //   [SECTION] Set-up: the server, and three days of reports built by the core
 //   [SECTION] The view with the operator's token
+//   [SECTION] A multilabel model: each finding's estimate, and its card's figures per finding
 //
 // The reports are what the browser sends: each patient (a real Pima row) is scored by the core
 // (the page's own localdx_core module, under Node) and added with the core's reportAdd, which
@@ -182,4 +183,83 @@ test('operations view: the shifted field ranked first, its PSI crossing the aler
   assert.equal(inDb, false);
   assert.deepEqual(errors, []);
   await ctx.close();
+});
+
+//-----------------------------------------------------------------------------
+// [SECTION] A multilabel model
+//-----------------------------------------------------------------------------
+// The multi-label demo: each image (one of its 40 held-out test images, with the probabilities
+// PyTorch gave them, test/reference.csv) added by the core's reportAdd as the Image view adds it
+// (its descriptors not given here), from six sources today. The view draws each finding's
+// estimated AUC and sensitivity, with text alternatives naming the finding; the Model card view
+// shows each finding's figures (the card `localdx bundle` wrote from the calibration images).
+test('operations view: a multilabel model\'s estimate per finding', async () => {
+  const ml = await startServer('operations-ml', { args: ['--trusted-proxy', '127.0.0.1', '--drift-min', '3000', '--drift-min-sources', '3'] });
+  try {
+    const bundle = path.join(env.demo, 'bundles', 'multilabel-demo-1.ldxb');
+    assert.equal((await publish(ml.base, bundle)).status, 201);
+    const core = readdirSync(env.web).find((f) => /^localdx_core\..*\.mjs$/.test(f));
+    const { model, info } = await loadBundle(path.join(env.web, core), bundle, path.join(env.demo, 'keys/trust.json'));
+    const findings = info.schema.outputs.findings;
+    const images = csvRecords(readFileSync(path.join(env.demo, 'train', 'multilabel-demo', 'test', 'reference.csv'), 'utf8'));
+    const random = rng(41);
+    for (let s = 0; s < SOURCES; s++) {
+      let pending = '';
+      const reports = [];
+      for (let i = 0; i < PER_SOURCE; i++) {
+        const im = images[Math.floor(random() * images.length)];
+        const probabilities = findings.map((f) => Number(im[`p_${f.name}`]));
+        const slim = JSON.stringify({ ok: true, values: [], probabilities, predicted: 0 });
+        const next = JSON.parse(model.reportAdd(pending, slim, DAYS[1], Math.floor(random() * 2 ** 53)));
+        reports.push(...next.complete);
+        pending = next.pending ? JSON.stringify(next.pending) : '';
+      }
+      for (const report of reports) {
+        const res = await fetch(ml.base + '/api/v1/metrics', {
+          method: 'POST',
+          headers: { 'Content-Type': 'application/json', 'Idempotency-Key': randomBytes(16).toString('hex'), 'X-Real-IP': `10.2.${s}.7` },
+          body: JSON.stringify(report),
+        });
+        assert.equal(res.status, 202, await res.text());
+      }
+    }
+    const history = await (await operatorGet(ml.base, `/api/v1/drift/history?model=multilabel-demo&from=${DAYS[1]}&to=${DAYS[1]}`)).json();
+    const perf = history.periods[0].performance;
+    assert.deepEqual(perf.findings.map((f) => f.finding), findings.map((f) => f.name));
+    assert.ok(perf.findings.every((f) => f.figures?.auc), JSON.stringify(perf));
+
+    // Tall enough for every finding's charts in one picture.
+    const context = await browser.newContext({ viewport: { width: 1280, height: 2100 } });
+    const { ctx, page, errors } = await openApp(browser, ml.base, { model: 'multilabel-demo', context });
+    await page.evaluate(() => window.localdx.selectTab(5));
+    await page.getByRole('tab', { name: 'Operations', selected: true }).waitFor();
+    await page.locator('#a11y input[type=password]').fill(OPERATOR_TOKEN);
+    await page.getByRole('button', { name: 'Show drift' }).press('Enter');
+    await page.waitForFunction(() => window.localdx.viewState().operations.loaded, null, { timeout: 30000 });
+    const ops = await page.evaluate(() => window.localdx.viewState().operations);
+    assert.deepEqual(ops.alt.findings.map((f) => f.finding), findings.map((f) => f.name));
+    await page.waitForTimeout(300);
+    await page.screenshot({ path: path.join(env.shots, 'operations-multilabel.png') });
+    const alts = await page.locator('#a11y [role=img]').evaluateAll((els) => els.map((e) => e.getAttribute('aria-label')));
+    findings.forEach((f, k) => {
+      const auc = perf.findings[k].figures.auc;
+      const expected = `Estimated AUC of ${f.label} per day with its 95% interval, against the model card's ${auc.card.toFixed(2)}: ` +
+        `${DAYS[1]} ${auc.value.toFixed(2)} (${auc.ci95[0].toFixed(2)} to ${auc.ci95[1].toFixed(2)}`;
+      assert.ok(ops.alt.findings[k].auc.startsWith(expected), `${ops.alt.findings[k].auc} / ${expected}`);
+      assert.ok(alts.some((a) => a.startsWith(`Estimated AUC of ${f.label} per day`)), JSON.stringify(alts));
+      assert.ok(alts.some((a) => a.startsWith(`Estimated sensitivity of ${f.label} per day`)), JSON.stringify(alts));
+    });
+    // The Model card view: each finding's figures, from the card's per-finding evaluation.
+    await page.evaluate(() => window.localdx.selectTab(2));
+    await page.getByRole('tab', { name: 'Model card', selected: true }).waitFor();
+    await page.waitForTimeout(300);
+    await page.screenshot({ path: path.join(env.shots, 'model-card-multilabel.png') });
+    const card = await page.locator('#a11y').textContent();
+    for (const f of findings) assert.ok(card.includes(f.label), `${f.label} in the card view`);
+    assert.match(card, /AUC-ROC/);
+    assert.deepEqual(errors, []);
+    await ctx.close();
+  } finally {
+    ml.stop();
+  }
 });

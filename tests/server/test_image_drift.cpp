@@ -8,6 +8,7 @@
 //   [SECTION] Streams: reports from five sources, posted round by round
 //   [SECTION] What the server says, and the same figure computed here
 //   [SECTION] A shifted stream is flagged; clean streams are not
+//   [SECTION] Each finding's estimated performance, against the held-out images' labels
 //
 // The images are the 400 held-out images models/opacity-demo/make_cnn.py draws for this test
 // (drift/, by the generator of the training images; with --multilabel, the multi-label demo's). Each goes through the
@@ -23,12 +24,14 @@
 #include <filesystem>
 #include <map>
 #include <random>
+#include <sstream>
 
 #include "drift/image_descriptors.h"
 #include "fixture.h"
 #include "imaging/preprocess.h"
 #include "imaging/raster.h"
 #include "io/files.h"
+#include "metrics/evaluation.h"
 #include "raw_client.h"
 
 namespace ldx {
@@ -305,6 +308,119 @@ TEST(Server, ImageDriftFlagsANewScannerAndNotACleanStream) {
 // histogram; at 8,000 (streams of 12,000) 1 of 300.
 TEST(Server, MultilabelImageDriftFlagsANewScannerAndNotACleanStream) {
     scanner_change_and_clean_streams("multilabel-demo", Setting{8000, 120}, 9000, 300);
+}
+
+//-----------------------------------------------------------------------------
+// [SECTION] Each finding's estimated performance
+//-----------------------------------------------------------------------------
+// The multi-label demo's 40 held-out test images (test/: make_cnn.py --multilabel draws them, never
+// trained on nor calibrated on; labels.csv gives each finding, reference.csv the model's
+// probabilities), drawn 25,000 times into one report from each of five sources, as a clean stream. The
+// server estimates each finding's figures from that finding's randomized probability histogram and
+// the reliability table the bundle's card holds for it (`localdx bundle` evaluated the 300
+// calibration images), and /metrics publishes them labelled by finding. The truth is each
+// finding's figure over the images posted, from their labels.
+std::vector<std::vector<std::string>> csv_rows(const std::string& path) {
+    std::vector<std::vector<std::string>> out;
+    std::istringstream in(test::read_file(path));
+    std::string line;
+    while (std::getline(in, line)) {
+        std::vector<std::string> cells;
+        std::istringstream l(line);
+        for (std::string c; std::getline(l, c, ',');) cells.push_back(c);
+        out.push_back(std::move(cells));
+    }
+    return out;
+}
+
+TEST(Server, MultilabelDriftEstimatesEachFindingsPerformanceFromItsHistogram) {
+    const Model m = demo_model("multilabel-demo");
+    const size_t k = m.schema.outputs.classes.size();
+    ASSERT_TRUE(m.card.contains("metrics") && m.card["metrics"].contains("findings"))
+        << "the demo bundle's card has no per-finding evaluation: build the demo bundles again";
+    const std::string dir = kDemo + "/train/multilabel-demo/test/";
+    const auto labels = csv_rows(dir + "labels.csv"), probs = csv_rows(dir + "reference.csv");
+    ASSERT_EQ(labels.size(), 41u);
+    ASSERT_EQ(probs.size(), labels.size());
+    struct Held {
+        std::vector<double> p;
+        std::vector<int> y;
+        ImageDescriptors d;
+    };
+    std::vector<Held> held;
+    for (size_t r = 1; r < labels.size(); ++r) {
+        ASSERT_EQ(labels[r][0], probs[r][0]);
+        Held h;
+        for (size_t f = 0; f < k; ++f) {
+            ASSERT_EQ(labels[0][f + 1], m.schema.outputs.classes[f].name);
+            h.y.push_back(std::stoi(labels[r][f + 1]));
+            h.p.push_back(std::stod(probs[r][f + 1]));
+        }
+        auto bytes = file_read(dir + labels[r][0], size_t{1} << 24);
+        ASSERT_TRUE(bytes) << bytes.error().describe();
+        auto px = image_file_decode(*bytes);
+        ASSERT_TRUE(px) << px.error().describe();
+        h.d = describe(m, {*px}, {})[0];
+        held.push_back(std::move(h));
+    }
+    Server s("ml-estimate", Setting{2000, 1}.flags());
+    ASSERT_TRUE(s.start());
+    ASSERT_EQ(s.publish(demo_bundle("multilabel-demo"))->status, 201);
+    std::mt19937_64 rng(3);
+    std::vector<std::vector<double>> score(k);
+    std::vector<std::vector<int>> truth(k);
+    std::vector<MetricsReport> reports;
+    for (int src = 0; src < kStreamSources; ++src) {
+        ReportBuilder b =
+            report_builder(m.schema, m.reference, m.manifest.name, m.manifest.version, utc_day(unix_now()));
+        for (int i = 0; i < 5000; ++i) {
+            const Held& h = held[rng() % held.size()];
+            report_add(b, h.d, h.p, decide(m.schema, h.p), rng);
+            for (size_t f = 0; f < k; ++f) score[f].push_back(h.p[f]), truth[f].push_back(h.y[f]);
+        }
+        reports.push_back(std::move(b.report));
+    }
+    post_round(s.port, reports);
+    auto res = s.operator_client().Get("/api/v1/drift?model=multilabel-demo&version=1");
+    ASSERT_TRUE(res && res->status == 200);
+    const Json perf = Json::parse(res->body).at("performance");
+    ASSERT_EQ(perf.at("findings").size(), k) << perf.dump();
+    const std::string prom = s.operator_client().Get("/metrics")->body;
+    for (size_t f = 0; f < k; ++f) {
+        const std::string& name = m.schema.outputs.classes[f].name;
+        const Json& e = perf["findings"][f];
+        ASSERT_EQ(e.at("finding"), name);
+        ASSERT_TRUE(e.contains("figures")) << e.dump();
+        const Confusion c = confusion_at(score[f], truth[f], m.schema.outputs.thresholds[f]);
+        const std::pair<const char*, double> truths[] = {{"auc", auc_roc(score[f], truth[f], 1)},
+                                                         {"sensitivity", c.sensitivity()},
+                                                         {"specificity", c.specificity()},
+                                                         {"ppv", c.ppv()}};
+        std::printf("%s (%llu in its histogram, %llu patients):", name.c_str(),
+                    static_cast<unsigned long long>(e["predictions"].get<uint64_t>()),
+                    static_cast<unsigned long long>(e["patients"].get<uint64_t>()));
+        for (const auto& [key, t] : truths) {
+            const Json& x = e["figures"][key];
+            std::printf(" %s %.3f [%.3f, %.3f] card %.3f true %.3f;", key, x["value"].get<double>(),
+                        x["ci95"][0].get<double>(), x["ci95"][1].get<double>(),
+                        x["card"].is_number() ? x["card"].get<double>() : NAN, t);
+            EXPECT_TRUE(x["card"].is_number()) << name << " " << key;
+            // Close to the truth of these 40 images (whose outcomes depart from the 300 calibration
+            // images' by chance, which no interval about the stream's own patients covers).
+            EXPECT_NEAR(x["value"].get<double>(), t, 0.05) << name << " " << key;
+        }
+        std::printf("\n");
+        // What the alert rule reads (LocalDxEstimatedPerformanceDrop): not below the card.
+        EXPECT_FALSE(e["figures"]["auc"]["below_card"].get<bool>()) << name;
+        EXPECT_FALSE(e["figures"]["sensitivity"]["below_card"].get<bool>()) << name;
+        EXPECT_NE(prom.find("localdx_estimated_auc{model=\"multilabel-demo\",version=\"1\",finding=\"" + name + "\"}"),
+                  std::string::npos)
+            << name;
+        EXPECT_NE(prom.find("localdx_model_card_sensitivity{model=\"multilabel-demo\",version=\"1\",finding=\"" + name +
+                            "\"}"),
+                  std::string::npos)
+            << name;
+    }
 }
 
 }  // namespace

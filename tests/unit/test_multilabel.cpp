@@ -1,12 +1,17 @@
 // tests/unit/test_multilabel.cpp — multi-label models (outputs.kind "multilabel"): the schema's
 // findings and their problems, the result's words, per-finding thresholds and figures, and a heat
-// map per finding from a stand-in model that sees two squares, one per finding; prediction sets per finding.
+// map per finding from a stand-in model that sees two squares, one per finding; prediction sets per finding;
+// the card's per-finding reliability tables and each finding's performance estimated from them.
 #include <gtest/gtest.h>
 
 #include <algorithm>
 #include <cmath>
+#include <random>
 
 #include "conformal/conformal.h"
+#include "drift/estimate.h"
+#include "drift/histogram.h"
+#include "drift/report.h"
 #include "imaging/image_model.h"
 #include "metrics/evaluation.h"
 #include "metrics/image_validation.h"
@@ -520,4 +525,102 @@ TEST(Multilabel, SchemaPerFindingCalibratorProblemsNameTheField) {
                   j["outputs"]["findings"][0]["conformal"]["levels"][0]["threshold"][1] = 1.5;
               }).find("outputs.findings[0].conformal.levels[0].threshold: thresholds must lie in [0, 1]"),
               std::string::npos);
+}
+
+//-----------------------------------------------------------------------------
+// The card's reliability table per finding, and each finding's estimated performance
+//-----------------------------------------------------------------------------
+// `localdx bundle --calibration-labels` writes the card's evaluation from the held-out calibration
+// images (image_card_metrics): per finding a reliability table of P(finding) in the bins of that
+// finding's reference histogram. The drift report reads each one (calibration_from_reliability) and
+// estimates the finding's figures from its own randomized histogram with the binary estimator.
+// Each finding is miscalibrated its own way (true log-odds a z + b of the model's z), so only its
+// own table gets its figures right: a day of 40,000 patients (about 20,000 counted in each
+// finding's histogram) holds each finding's true AUC and sensitivity in the interval.
+TEST(Multilabel, TheCardsPerFindingReliabilityTablesEstimateEachFindingsPerformance) {
+    const Schema s = schema();
+    const size_t k = 2;
+    std::mt19937_64 rng(17);
+    std::uniform_real_distribution<double> u(0, 1);
+    const double a[k] = {0.6, 1.5}, b[k] = {-0.4, 0.5};
+    // One image: the model's probability of each finding, and whether the finding is there.
+    auto image = [&](std::vector<double>& p, std::vector<int>& y) {
+        for (size_t f = 0; f < k; ++f) {
+            const double z = std::normal_distribution<double>(f == 0 ? -0.5 : -1.0, 1.3)(rng);
+            p.push_back(1 / (1 + std::exp(-z)));
+            y.push_back(u(rng) < 1 / (1 + std::exp(-(a[f] * z + b[f]))) ? 1 : 0);
+        }
+    };
+    std::string csv = "image,left,right\n";
+    std::vector<ImageOutput> outs;
+    std::vector<double> held_p;
+    std::vector<int> held_y;
+    for (size_t i = 0; i < 2000; ++i) {
+        ImageOutput o;
+        o.image = "cal-" + std::to_string(i) + ".png";
+        o.width = o.height = 32;
+        image(o.probabilities, held_y);
+        held_p.insert(held_p.end(), o.probabilities.begin(), o.probabilities.end());
+        csv += o.image + "," + std::to_string(held_y[2 * i]) + "," + std::to_string(held_y[2 * i + 1]) + "\n";
+        outs.push_back(std::move(o));
+    }
+    auto metrics = image_card_metrics(s, csv, outs, "2,000 held-out images", 0, 1);
+    ASSERT_TRUE(metrics) << metrics.error().describe();
+    EXPECT_EQ((*metrics)["kind"], "multilabel");
+    EXPECT_NE((*metrics)["method"].get<std::string>().find("2,000 held-out images"), std::string::npos);
+    const Reference ref = reference_build(s, {}, held_p);
+    ASSERT_EQ(ref.classes.size(), k);
+    std::vector<CalibrationByBin> tables;
+    for (size_t f = 0; f < k; ++f) {
+        const std::string& name = s.outputs.classes[f].name;
+        const Json& m = (*metrics)["findings"][name];
+        EXPECT_EQ(m["calibration"]["of"], "P(" + name + ")");
+        auto t = calibration_from_reliability(m["calibration"]["reliability"], ref.classes[f]);
+        ASSERT_TRUE(t) << name << ": " << t.error().describe();
+        uint64_t rows = 0, positives = 0, present = 0;
+        for (size_t bin = 0; bin < t->rows.size(); ++bin) rows += t->rows[bin], positives += t->positives[bin];
+        for (size_t i = 0; i < 2000; ++i) present += held_y[2 * i + f];
+        EXPECT_EQ(rows, 2000u) << name;
+        EXPECT_EQ(positives, present) << name;
+        tables.push_back(*t);
+    }
+    // The other finding's table is another calibration: it moves the estimate.
+    EXPECT_NE(tables[0].positives, tables[1].positives);
+
+    // A day of patients from the same images, randomized as the browser's report builder does.
+    ReportBuilder rb = report_builder(s, ref, "two-squares", 1, "2026-12-05");
+    const int patients = 40000;
+    std::vector<double> day_p;
+    std::vector<int> day_y;
+    for (int i = 0; i < patients; ++i) {
+        std::vector<double> p;
+        image(p, day_y);
+        day_p.insert(day_p.end(), p.begin(), p.end());
+        report_add(rb, {}, p, 0, rng);
+    }
+    for (size_t f = 0; f < k; ++f) {
+        const std::string& name = s.outputs.classes[f].name;
+        const std::vector<double> score = finding_column(day_p, k, f);
+        const std::vector<int> truth = finding_column(day_y, k, f);
+        const double true_auc = auc_roc(score, truth, 1);
+        const double true_sens = confusion_at(score, truth, s.outputs.thresholds[f]).sensitivity();
+        uint64_t n = 0;
+        for (uint64_t c : rb.report.probabilities[f]) n += c;
+        const PerformanceEstimate e =
+            performance_estimate(ref.classes[f], rb.report.probabilities[f], n, s.privacy.epsilon,
+                                 s.outputs.thresholds[f], patients, 100 + f, 400, tables[f]);
+        std::printf("%s: AUC %.3f [%.3f, %.3f] true %.3f; sensitivity %.3f [%.3f, %.3f] true %.3f\n", name.c_str(),
+                    e.auc.value, e.auc.lo, e.auc.hi, true_auc, e.sensitivity.value, e.sensitivity.lo, e.sensitivity.hi,
+                    true_sens);
+        EXPECT_LE(e.auc.lo, true_auc) << name;
+        EXPECT_GE(e.auc.hi, true_auc) << name;
+        EXPECT_LE(e.sensitivity.lo, true_sens) << name;
+        EXPECT_GE(e.sensitivity.hi, true_sens) << name;
+        EXPECT_LT(e.auc.hi - e.auc.lo, 0.1) << name;  // an interval that says something
+        // Estimated with the other finding's table, the sensitivity misses.
+        const PerformanceEstimate other =
+            performance_estimate(ref.classes[f], rb.report.probabilities[f], n, s.privacy.epsilon,
+                                 s.outputs.thresholds[f], patients, 100 + f, 400, tables[1 - f]);
+        EXPECT_TRUE(true_sens < other.sensitivity.lo || true_sens > other.sensitivity.hi) << name;
+    }
 }

@@ -236,11 +236,15 @@ struct OperationsPeriod {
     std::string performance;                  // "ok" | "below_card" | "insufficient" | "not_estimated"
     OperationsFigure auc, sensitivity;
     OperationsFigure coverage;  // regression: the 90% prediction interval's expected coverage
+    // Multilabel: each finding's (OperationsData::findings order; all NaN when not estimated).
+    std::vector<OperationsFigure> finding_auc, finding_sensitivity;
 };
 struct OperationsData {
     std::string model;
     bool weekly = false;              // periods are ISO weeks (Monday to Sunday), else days
     std::vector<std::string> fields;  // as the history names them (the schema's names)
+    // Multilabel: the findings the estimate is per (names, and labels as the clinician reads them).
+    std::vector<std::string> findings, finding_labels;
     std::vector<OperationsPeriod> periods;
     double psi_warn = 0.1, psi_alert = 0.25;
     std::string note;                 // the estimate's caveat, in the server's words

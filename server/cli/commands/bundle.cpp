@@ -52,7 +52,9 @@ const char* const kBundleHelp = R"(Usage: localdx bundle --schema FILE --model F
             site's recalibration does) and signs it in the bundle's schema; every image result
             then shows its triage band. Every row must be labelled and scored. Their
             probabilities also join the reference images' in the drift report's reference
-            histograms of the outputs.
+            histograms of the outputs. A card without "metrics" gets the evaluation on these
+            images (per finding for a multilabel model, each with its reliability table): the
+            figures the drift report's estimated performance is set beside.
 --calibration-source TEXT  what the calibration images are (the calibrator's "source"; default
             "N held-out calibration images").
 --background N    non-tree models: background rows kept for the explainer (default 32).

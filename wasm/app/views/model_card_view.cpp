@@ -11,6 +11,7 @@
 #include "app.h"
 #include "imgui.h"
 #include "metrics/evaluation.h"
+#include "metrics/multilabel.h"
 #include "views.h"
 #include "widgets.h"
 
@@ -167,10 +168,21 @@ void draw_card(AppState& s) {
         const bool binary = m.schema.outputs.kind == TaskKind::binary;
         section("Evaluation");
         ImGui::TextWrapped("%s", mt.value("method", "").c_str());
-        draw_figures(m.schema, mt);
+        // A multilabel card: each finding's figures and plots, as a binary task's.
+        for (size_t f = 0; m.schema.outputs.multilabel() && f < m.schema.outputs.classes.size(); ++f) {
+            const Schema one = finding_schema(m.schema, f);
+            const Json& fm = json_member(json_member(mt, "findings"), m.schema.outputs.classes[f].name);
+            if (!fm.is_object()) continue;
+            ImGui::PushID(static_cast<int>(f));
+            section(m.schema.outputs.classes[f].label.c_str());
+            draw_figures(one, fm);
+            draw_card_plots(one, fm, "held-out images");
+            ImGui::PopID();
+        }
+        if (!m.schema.outputs.multilabel()) draw_figures(m.schema, mt);
         if (binary) draw_confusion(m.schema, mt);
         if (binary) draw_operating_points(m.schema, mt);
-        draw_card_plots(m.schema, mt);
+        if (!m.schema.outputs.multilabel()) draw_card_plots(m.schema, mt);
         if (mt.contains("subgroups") && !mt["subgroups"].empty() &&
             ImGui::BeginTable("subgroups", 3, ImGuiTableFlags_RowBg | ImGuiTableFlags_SizingStretchProp)) {
             ImGui::TableSetupColumn("Subgroup", ImGuiTableColumnFlags_WidthStretch, 3.0f);

@@ -128,6 +128,29 @@ Result<OperationsData> operations_from_json(std::string_view history, std::strin
         if (!sens) return sens.problems();
         p.auc = *auc;
         p.sensitivity = *sens;
+        // Multilabel: each finding's estimate, in the order the first period lists them.
+        if (const Json& fs = json_member(perf, "findings"); fs.is_array()) {
+            if (d.findings.empty())
+                for (size_t k = 0; k < fs.size(); ++k) {
+                    auto name = json_string(fs[k], "finding", at + ".performance.findings[" + std::to_string(k) + "]");
+                    if (!name) return name.problems();
+                    d.findings.push_back(*name);
+                    d.finding_labels.push_back(json_text_or(fs[k], "label", *name));
+                }
+            if (fs.size() != d.findings.size())
+                return problem("wrong_value", "the periods list different findings", at + ".performance.findings");
+            for (size_t k = 0; k < fs.size(); ++k) {
+                const std::string fat = at + ".performance.findings[" + std::to_string(k) + "]";
+                if (json_text_or(fs[k], "finding") != d.findings[k])
+                    return problem("wrong_value", "the periods list different findings", fat + ".finding");
+                auto fa = figure_from_json(json_member(fs[k], "figures"), "auc", fat + ".figures");
+                if (!fa) return fa.problems();
+                auto fsens = figure_from_json(json_member(fs[k], "figures"), "sensitivity", fat + ".figures");
+                if (!fsens) return fsens.problems();
+                p.finding_auc.push_back(*fa);
+                p.finding_sensitivity.push_back(*fsens);
+            }
+        }
         // Regression: the 90% interval's expected coverage (the level the result view reads).
         if (const Json& levels = json_member(figures, "interval_coverage"); levels.is_array())
             for (const Json& l : levels)
@@ -157,6 +180,15 @@ Result<OperationsData> operations_from_json(std::string_view history, std::strin
                                    fmt(f->lo, "%.2f") + " to " + fmt(f->hi, "%.2f") + ") is below the card's " +
                                    fmt(f->card, "%.2f"));
         }
+    if (const Json& fs = json_member(perf, "findings"); fs.is_array() && json_text_or(perf, "status") == "below_card")
+        for (const Json& one : fs)  // multilabel: per finding
+            for (const char* key : {"auc", "sensitivity", "specificity", "ppv"}) {
+                auto f = figure_from_json(json_member(one, "figures"), key, "current.performance.findings");
+                if (f && f->below_card)
+                    d.alerts.push_back(json_text_or(one, "label", json_text_or(one, "finding")) + ": estimated " + key +
+                                       " " + fmt(f->value, "%.2f") + " (95% " + fmt(f->lo, "%.2f") + " to " +
+                                       fmt(f->hi, "%.2f") + ") is below the card's " + fmt(f->card, "%.2f"));
+            }
     if (const Json& cov = json_member(json_member(perf, "figures"), "interval_coverage"); cov.is_array())
         for (const Json& l : cov)  // regression: per level
             if (auto f = figure_of(l, "current.performance.figures.interval_coverage"); f && f->below_card) {

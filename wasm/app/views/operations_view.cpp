@@ -127,15 +127,25 @@ std::string histogram_alt(const AppState& s, const OperationsData& d, size_t f, 
     return t + ".";
 }
 
-std::string figure_alt(const OperationsData& d, const char* name, OperationsFigure OperationsPeriod::*fig) {
-    std::string t = std::string("Estimated ") + name + " " + per(d) + " with its 95% interval";
+// One estimated figure of a period (a member, or a finding's); NaN when that period has none.
+using FigureOf = std::function<OperationsFigure(const OperationsPeriod&)>;
+FigureOf figure_member(OperationsFigure OperationsPeriod::*fig) {
+    return [fig](const OperationsPeriod& p) { return p.*fig; };
+}
+// Finding k's AUC or sensitivity (multilabel).
+FigureOf finding_figure(std::vector<OperationsFigure> OperationsPeriod::*list, size_t k) {
+    return [list, k](const OperationsPeriod& p) { return k < (p.*list).size() ? (p.*list)[k] : OperationsFigure{}; };
+}
+
+std::string figure_alt(const OperationsData& d, const std::string& name, const FigureOf& fig) {
+    std::string t = "Estimated " + name + " " + per(d) + " with its 95% interval";
     double card = NAN;
     for (const auto& p : d.periods)
-        if (!std::isnan((p.*fig).card)) card = (p.*fig).card;
+        if (!std::isnan(fig(p).card)) card = fig(p).card;
     t += std::isnan(card) ? ":" : ", against the model card's " + fmt(card, "%.2f") + ":";
     bool any = false;
     for (const auto& p : d.periods) {
-        const OperationsFigure& f = p.*fig;
+        const OperationsFigure f = fig(p);
         if (std::isnan(f.value)) continue;
         t += std::string(any ? ";" : "") + " " + p.day + " " + fmt(f.value, "%.2f") + " (" + fmt(f.lo, "%.2f") +
              " to " + fmt(f.hi, "%.2f") + (f.below_card ? ", below the card" : "") + ")";
@@ -310,24 +320,25 @@ void draw_histogram(const AppState& s, const OperationsData& d, size_t f, size_t
     a11y::text("##a11y-hist", a11y::Role::image, histogram_alt(s, d, f, day));
 }
 
-void draw_figure(const OperationsData& d, const char* id, const char* name, OperationsFigure OperationsPeriod::*fig) {
+void draw_figure(const OperationsData& d, const std::string& id, const std::string& name, const FigureOf& fig) {
     double card = NAN;
     for (const auto& p : d.periods)
-        if (!std::isnan((p.*fig).card)) card = (p.*fig).card;
+        if (!std::isnan(fig(p).card)) card = fig(p).card;
     std::vector<PlotSeries> levels;
     if (!std::isnan(card))
         levels.push_back(
             level(card, static_cast<double>(d.periods.size() - 1), IM_COL32(90, 95, 105, 255), "model card"));
     ImGui::BeginGroup();
-    ImGui::Text("Estimated %s", name);
+    ImGui::Text("Estimated %s", name.c_str());
     plot_over_time(
-        id, d, std::string("estimated ") + name,
-        [fig](const OperationsPeriod& p) {
-            return std::array{(p.*fig).value, (p.*fig).lo, (p.*fig).hi};
+        id.c_str(), d, "estimated " + name,
+        [&fig](const OperationsPeriod& p) {
+            const OperationsFigure f = fig(p);
+            return std::array{f.value, f.lo, f.hi};
         },
         levels, "", 1);
     ImGui::EndGroup();
-    a11y::text((std::string("##a11y-") + id).c_str(), a11y::Role::image, figure_alt(d, name, fig));
+    a11y::text(("##a11y-" + id).c_str(), a11y::Role::image, figure_alt(d, name, fig));
 }
 
 void draw_sources(const OperationsData& d) {
@@ -407,11 +418,21 @@ void draw_operations(AppState& s) {
     draw_histogram(s, d, f, day);
     section("Performance estimated without labels");
     if (s.model->model.schema.outputs.regression()) {
-        draw_figure(d, "coverage", "coverage of the 90% prediction interval", &OperationsPeriod::coverage);
+        draw_figure(d, "coverage", "coverage of the 90% prediction interval",
+                    figure_member(&OperationsPeriod::coverage));
+    } else if (!d.findings.empty()) {  // multilabel: each finding's, side by side
+        for (size_t k = 0; k < d.findings.size(); ++k) {
+            const std::string& label = d.finding_labels[k];
+            draw_figure(d, "auc-" + d.findings[k], "AUC of " + label,
+                        finding_figure(&OperationsPeriod::finding_auc, k));
+            ImGui::SameLine();
+            draw_figure(d, "sensitivity-" + d.findings[k], "sensitivity of " + label,
+                        finding_figure(&OperationsPeriod::finding_sensitivity, k));
+        }
     } else {
-        draw_figure(d, "auc", "AUC", &OperationsPeriod::auc);
+        draw_figure(d, "auc", "AUC", figure_member(&OperationsPeriod::auc));
         ImGui::SameLine();
-        draw_figure(d, "sensitivity", "sensitivity", &OperationsPeriod::sensitivity);
+        draw_figure(d, "sensitivity", "sensitivity", figure_member(&OperationsPeriod::sensitivity));
     }
     // The caveat in the server's words (it states the same limit for every reader of the API).
     std::string caveat = d.note.empty()
@@ -466,11 +487,20 @@ Json operations_view_state(const AppState& s) {
         v["field"] = d.fields[f];
         v["psi"] = series;
         v["first_alert_day"] = a >= 0 ? Json(d.periods[static_cast<size_t>(a)].day) : Json();
-        v["alt"] = {
-            {"psi", psi_alt(d, f)},
-            {"auc", figure_alt(d, "AUC", &OperationsPeriod::auc)},
-            {"sensitivity", figure_alt(d, "sensitivity", &OperationsPeriod::sensitivity)},
-            {"coverage", figure_alt(d, "coverage of the 90% prediction interval", &OperationsPeriod::coverage)}};
+        v["alt"] = {{"psi", psi_alt(d, f)},
+                    {"auc", figure_alt(d, "AUC", figure_member(&OperationsPeriod::auc))},
+                    {"sensitivity", figure_alt(d, "sensitivity", figure_member(&OperationsPeriod::sensitivity))},
+                    {"coverage", figure_alt(d, "coverage of the 90% prediction interval",
+                                            figure_member(&OperationsPeriod::coverage))}};
+        Json findings = Json::array();  // multilabel: each finding's
+        for (size_t k = 0; k < d.findings.size(); ++k)
+            findings.push_back(
+                {{"finding", d.findings[k]},
+                 {"auc",
+                  figure_alt(d, "AUC of " + d.finding_labels[k], finding_figure(&OperationsPeriod::finding_auc, k))},
+                 {"sensitivity", figure_alt(d, "sensitivity of " + d.finding_labels[k],
+                                            finding_figure(&OperationsPeriod::finding_sensitivity, k))}});
+        v["alt"]["findings"] = findings;
         if (o.day >= 0 && o.day < static_cast<int>(d.periods.size()))
             v["alt"]["histogram"] = histogram_alt(s, d, f, static_cast<size_t>(o.day));
     }
