@@ -158,6 +158,26 @@ Rows rows() {
     }
     return r;
 }
+// The rows as a validation's inputs: one scored 32 x 32 image per row (named PREFIX-i.png, a
+// one-cell map) and the labels CSV naming each image with its findings.
+struct ScoredImages {
+    std::vector<ImageOutput> outputs;
+    std::string labels_csv = "image,left,right\n";
+};
+ScoredImages scored_images(const Rows& r, const std::string& prefix) {
+    ScoredImages out;
+    for (size_t i = 0; i < r.y.size() / 2; ++i) {
+        ImageOutput o;
+        o.image = prefix + "-" + std::to_string(i) + ".png";
+        o.width = o.height = 32;
+        o.probabilities = {r.p[2 * i], r.p[2 * i + 1]};
+        o.map_height = o.map_width = 1;
+        o.map = {0.0};
+        out.labels_csv += o.image + "," + std::to_string(r.y[2 * i]) + "," + std::to_string(r.y[2 * i + 1]) + "\n";
+        out.outputs.push_back(std::move(o));
+    }
+    return out;
+}
 }  // namespace
 
 TEST(Multilabel, ThresholdsAreChosenPerFindingByTheSamePolicies) {
@@ -347,18 +367,7 @@ TEST(Multilabel, AValidationRunReportsEachFindingAsTheBinaryReportOfItsColumn) {
     m.schema = schema();
     m.imaging = ImageModel{};
     const Rows r = rows();
-    std::string csv = "image,left,right\n";
-    std::vector<ImageOutput> outs;
-    for (size_t i = 0; i < 40; ++i) {
-        ImageOutput o;
-        o.image = "img-" + std::to_string(i) + ".png";
-        o.width = o.height = 32;
-        o.probabilities = {r.p[2 * i], r.p[2 * i + 1]};
-        o.map_height = o.map_width = 1;
-        o.map = {0.0};
-        outs.push_back(o);
-        csv += o.image + "," + std::to_string(r.y[2 * i]) + "," + std::to_string(r.y[2 * i + 1]) + "\n";
-    }
+    const auto [outs, csv] = scored_images(r, "img");
     const auto run = image_validation_run(m, csv, "labels.csv", outs, ValidationRunOptions{0, 100, 5, 0});
     ASSERT_TRUE(run.refused.empty()) << run.refused[0].describe();
     EXPECT_EQ(run.report["data"]["scored"], 40);
@@ -429,18 +438,7 @@ TEST(Multilabel, EachFindingGetsItsOwnPredictionSetsFromTheSameFit) {
 TEST(Multilabel, TheBundlesCalibratorIsEachFindingsFittedOnHeldOutImages) {
     Schema s = schema();
     const Rows r = rows();
-    std::string csv = "image,left,right\n";
-    std::vector<ImageOutput> outs;
-    for (size_t i = 0; i < 40; ++i) {
-        ImageOutput o;
-        o.image = "cal-" + std::to_string(i) + ".png";
-        o.width = o.height = 32;
-        o.probabilities = {r.p[2 * i], r.p[2 * i + 1]};
-        o.map_height = o.map_width = 1;
-        o.map = {0.0};
-        outs.push_back(o);
-        csv += o.image + "," + std::to_string(r.y[2 * i]) + "," + std::to_string(r.y[2 * i + 1]) + "\n";
-    }
+    const auto [outs, csv] = scored_images(r, "cal");
     auto fitted = image_conformal_fit(s, csv, outs, "40 held-out images");
     ASSERT_TRUE(fitted) << fitted.error().describe();
     EXPECT_FALSE(fitted->local);
