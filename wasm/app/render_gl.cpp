@@ -267,31 +267,53 @@ bool same_triangle(const DrawnCommand& a, size_t i, const DrawnCommand& b, size_
     return std::memcmp(a.triangles.data() + i * kTriangleBytes, b.triangles.data() + j * kTriangleBytes,
                        kTriangleBytes) == 0;
 }
+
+// The same list, clipping, texture and callback (the triangles aside).
+bool same_setting(const DrawnCommand& a, const DrawnCommand& b) {
+    return a.list == b.list && std::memcmp(a.clip, b.clip, sizeof a.clip) == 0 && a.texture == b.texture &&
+           a.callback == b.callback && a.callback_data == b.callback_data;
+}
+
+bool same_command(const DrawnCommand& a, const DrawnCommand& b) {
+    return same_setting(a, b) && a.triangles == b.triangles;
+}
 }  // namespace
 
 std::optional<GlRect> redrawn_since(const DrawnFrame& last, const DrawnFrame& now) {
     const int w = static_cast<int>(now.head[0]), h = static_cast<int>(now.head[1]);
     const GlRect whole{0, 0, w, h};
-    if (last.head != now.head || last.textures_made != now.textures_made || last.commands.size() != now.commands.size())
-        return whole;
+    if (last.head != now.head || last.textures_made != now.textures_made) return whole;
+    const std::vector<DrawnCommand>&a = last.commands, &b = now.commands;
+    size_t first = 0;  // commands alike at the start
+    while (first < a.size() && first < b.size() && same_command(a[first], b[first])) ++first;
+    size_t tail = 0;  // and at the end
+    while (tail < a.size() - first && tail < b.size() - first &&
+           same_command(a[a.size() - 1 - tail], b[b.size() - 1 - tail]))
+        ++tail;
+    const size_t na = a.size() - first - tail, nb = b.size() - first - tail;
+    // The commands in between: paired when they are as many with the same settings, each pair then
+    // compared triangle by triangle; otherwise all their triangles, in both frames, are redrawn.
+    bool paired = na == nb;
+    for (size_t i = 0; paired && i < na; ++i) paired = same_setting(a[first + i], b[first + i]);
     constexpr int kNone = 1 << 30;
     GlRect r{kNone, kNone, -kNone, -kNone};
-    for (size_t i = 0; i < now.commands.size(); ++i) {
-        const DrawnCommand& a = last.commands[i];
-        const DrawnCommand& b = now.commands[i];
-        if (a.list != b.list || std::memcmp(a.clip, b.clip, sizeof a.clip) != 0 || a.texture != b.texture ||
-            a.callback != b.callback || a.callback_data != b.callback_data)
-            return whole;
-        if (a.triangles == b.triangles) continue;
-        const size_t na = a.triangles.size() / kTriangleBytes, nb = b.triangles.size() / kTriangleBytes;
-        size_t first = 0;  // triangles alike at the start
-        while (first < na && first < nb && same_triangle(a, first, b, first)) ++first;
-        size_t tail = 0;  // and at the end
-        while (tail < na - first && tail < nb - first && same_triangle(a, na - 1 - tail, b, nb - 1 - tail)) ++tail;
-        grow(r, a, first, na - tail, now.head);
-        grow(r, b, first, nb - tail, now.head);
+    for (size_t i = 0; i < (paired ? na : 0); ++i) {
+        const DrawnCommand &x = a[first + i], &y = b[first + i];
+        const size_t nx = x.triangles.size() / kTriangleBytes, ny = y.triangles.size() / kTriangleBytes;
+        size_t same_first = 0;  // triangles alike at the start
+        while (same_first < nx && same_first < ny && same_triangle(x, same_first, y, same_first)) ++same_first;
+        size_t same_tail = 0;  // and at the end
+        while (same_tail < nx - same_first && same_tail < ny - same_first &&
+               same_triangle(x, nx - 1 - same_tail, y, ny - 1 - same_tail))
+            ++same_tail;
+        grow(r, x, same_first, nx - same_tail, now.head);
+        grow(r, y, same_first, ny - same_tail, now.head);
     }
-    if (r.x0 == kNone) return std::nullopt;  // the same triangles: nothing to draw
+    for (size_t i = 0; i < (paired ? 0 : na); ++i)
+        grow(r, a[first + i], 0, a[first + i].triangles.size() / kTriangleBytes, now.head);
+    for (size_t i = 0; i < (paired ? 0 : nb); ++i)
+        grow(r, b[first + i], 0, b[first + i].triangles.size() / kTriangleBytes, now.head);
+    if (r.x0 == kNone) return std::nullopt;  // no triangle differs: nothing to draw
     r = GlRect{std::clamp(r.x0, 0, w), std::clamp(r.y0, 0, h), std::clamp(r.x1, 0, w), std::clamp(r.y1, 0, h)};
     // Changed triangles wholly outside the framebuffer: nothing visible changed, but drawn anyway
     // (an empty rectangle is never "the same frame").

@@ -73,10 +73,12 @@ struct DrawnFrame {
 DrawnFrame drawn_frame(const ImDrawData* draw_data, int fb_width, int fb_height, long textures_made);
 
 // Where `now` differs from `last`: nothing (nullopt: the canvas already shows it), or the rectangle
-// to draw again: the whole framebuffer when the size, the textures or the commands' clipping and
-// order differ; otherwise the bounds of the triangles each command draws differently (between the
-// triangles it begins and ends with as before), in both frames, a pixel wider on each side. Every
-// pixel outside is covered by the same triangles in the same order in both frames: the same colour.
+// to draw again: the whole framebuffer when its size or the textures differ; otherwise, past the
+// commands alike at the start and at the end of both frames, the bounds of the triangles that
+// differ (each pair of commands with the same settings compared triangle by triangle, past the
+// triangles alike at its start and end; any other commands in between whole), in both frames, a
+// pixel wider on each side. Every pixel outside is covered by the same triangles under the same
+// settings in the same order in both frames: the same colour.
 std::optional<GlRect> redrawn_since(const DrawnFrame& last, const DrawnFrame& now);
 
 }  // namespace ldx::app
