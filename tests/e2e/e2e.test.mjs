@@ -429,6 +429,34 @@ test('the UI draws on demand: nothing before the model, an idle page redraws at 
   await ctx.close();
 });
 
+// A frame that differs from the last one draws again only where its triangles differ (the canvas
+// keeps its drawing buffer: wasm/app/render_gl.h, redrawn_since). What the canvas shows after
+// typing, a result and more typing must be what a whole frame draws: the window resized away and
+// back makes the app draw the same frame whole (a new framebuffer size), and the two are compared
+// pixel for pixel.
+test('a frame drawn only where it changed shows the same pixels as the frame drawn whole', async () => {
+  const { ctx, page, errors } = await openApp(browser, server.base);
+  await typePatient(page, 1, ['6', '148', '72', '35', '', '33.6', '0.627', '50']);
+  await page.waitForFunction(() => document.getElementById('live').textContent.startsWith('Result:'), null, { timeout: 15000 });
+  await page.keyboard.press('Shift+Tab');
+  await page.keyboard.type('12', { delay: 80 });  // the form changes under the shown result
+  await page.keyboard.press('Backspace');
+  await page.mouse.click(1270, 790);  // off the form: no caret blinking in either picture
+  await page.waitForTimeout(700);
+  const shot = async () => (await page.locator('#canvas').screenshot({ animations: 'disabled', caret: 'initial' })).toString('base64');
+  const partial = await shot();
+  await page.setViewportSize({ width: 1100, height: 800 });
+  await page.waitForTimeout(500);
+  const rendered = await page.evaluate(() => window.localdx.framesRendered());
+  await page.setViewportSize({ width: 1280, height: 800 });
+  await page.waitForFunction((n) => window.localdx.framesRendered() > n, rendered, { timeout: 5000 });
+  await page.waitForTimeout(700);
+  const whole = await shot();
+  assert.ok(partial === whole, 'the canvas drawn in parts differs from the same frame drawn whole');
+  assert.deepEqual(errors, []);
+  await ctx.close();
+});
+
 // A lost WebGL context (a GPU process restart, a driver reset) takes the renderer's program,
 // buffers and font texture with it; once restored, the app makes them again
 // (wasm/app/frame_loop.cpp, on_context_restored): the form draws without a GL error and takes typing.

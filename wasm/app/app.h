@@ -306,8 +306,8 @@ struct AppState {
     long frames_before_model = -1;    // frames drawn when the first model (or an error) arrived
     long frames_rendered = 0;         // of those, the frames that drew into the canvas (not the same as the last)
     long textures_made = 0;           // GL textures made (imaging_view.cpp): a name may come back with other pixels
-    std::vector<unsigned char> last_rendered;  // what the last rendered frame drew (frame_loop.cpp, same_as_last)
-    GlRenderer gl;                             // the canvas's WebGL2 drawing (render_gl.h)
+    DrawnFrame last_rendered;         // what the last rendered frame drew (render_gl.h; frame_loop.cpp)
+    GlRenderer gl;                    // the canvas's WebGL2 drawing (render_gl.h)
 };
 
 AppState& state();  // the app's single instance (state.cpp)

@@ -8,7 +8,7 @@
 
 #include <algorithm>
 #include <cstdint>
-#include <iterator>
+#include <optional>
 #include <vector>
 
 #include "a11y.h"
@@ -36,6 +36,15 @@ EM_JS(void, ldx_set_canvas_size, (int w, int h), {
         GLFW.active.width = w;
         GLFW.active.height = h;
     }
+});
+
+// The canvas's WebGL2 context, made before GLFW asks for it (the browser then hands GLFW this one):
+// GLFW's hints cannot ask for a drawing buffer kept between frames, which a frame that draws only
+// what changed needs (frame, below). The same attributes as GLFW's otherwise: no
+// antialiasing, depth or stencil buffer; alpha.
+EM_JS(void, ldx_make_context, (), {
+    Module['canvas'].getContext(
+        'webgl2', {antialias : false, depth : false, stencil : false, alpha : true, preserveDrawingBuffer : true});
 });
 
 namespace ldx::app {
@@ -81,7 +90,7 @@ EM_BOOL on_context_restored(int, const void*, void*) {
         emscripten_cancel_main_loop();  // nothing can be drawn: no frame runs again
         return EM_TRUE;
     }
-    s.last_rendered.clear();
+    s.last_rendered = DrawnFrame{};  // the canvas lost its pixels: the next frame is drawn whole
     wake(s, kFramesAfterInput);
     return EM_TRUE;
 }
@@ -118,46 +127,12 @@ CanvasSize canvas_size() {
 
 // A frame whose draw lists, canvas size and textures are those of the last rendered frame is not
 // rendered again: the canvas keeps showing that frame (a WebGL canvas changes only when drawn
-// into). Without a GPU, each rendered frame costs the page's thread a software rasterisation and
-// a read-back of the whole canvas (60-150 ms here), and most frames woken by input (a key's
-// release, the frames that let ImGui settle) draw exactly what is already shown. Compared byte for
-// byte, not by a hash: a stale frame is never kept by a collision.
-template <typename T>
-void append(std::vector<unsigned char>& out, const T* data, size_t n) {
-    const auto* p = reinterpret_cast<const unsigned char*>(data);
-    out.insert(out.end(), p, p + n * sizeof(T));
-}
-
-bool same_as_last(AppState& s, int fw, int fh) {
-    const ImDrawData* dd = ImGui::GetDrawData();
-    std::vector<unsigned char> now;
-    now.reserve(s.last_rendered.size());
-    const float head[] = {static_cast<float>(fw), static_cast<float>(fh), dd->DisplayPos.x,
-                          dd->DisplayPos.y,       dd->DisplaySize.x,      dd->DisplaySize.y,
-                          dd->FramebufferScale.x, dd->FramebufferScale.y};
-    append(now, head, std::size(head));
-    append(now, &s.textures_made, 1);
-    for (int i = 0; i < dd->CmdListsCount; ++i) {
-        const ImDrawList* list = dd->CmdLists[i];
-        const int sizes[] = {list->VtxBuffer.Size, list->IdxBuffer.Size, list->CmdBuffer.Size};
-        append(now, sizes, std::size(sizes));
-        append(now, list->VtxBuffer.Data, static_cast<size_t>(list->VtxBuffer.Size));
-        append(now, list->IdxBuffer.Data, static_cast<size_t>(list->IdxBuffer.Size));
-        for (const ImDrawCmd& c : list->CmdBuffer) {
-            const float clip[] = {c.ClipRect.x, c.ClipRect.y, c.ClipRect.z, c.ClipRect.w};
-            const uintptr_t refs[] = {reinterpret_cast<uintptr_t>(c.TextureId),
-                                      reinterpret_cast<uintptr_t>(c.UserCallback),
-                                      reinterpret_cast<uintptr_t>(c.UserCallbackData)};
-            const unsigned int counts[] = {c.VtxOffset, c.IdxOffset, c.ElemCount};
-            append(now, clip, std::size(clip));
-            append(now, refs, std::size(refs));
-            append(now, counts, std::size(counts));
-        }
-    }
-    const bool same = now == s.last_rendered;
-    s.last_rendered = std::move(now);
-    return same;
-}
+// into). Without a GPU, each rendered frame costs a software rasterisation of the pixels it draws
+// and a read-back of the whole canvas, waited for on the page's thread; most frames woken by input
+// (a key's release, the frames that let ImGui settle) draw exactly what is already shown, and a
+// keystroke changes one field. So a frame that differs draws again only the rectangle where its
+// triangles differ (render_gl.h, redrawn_since), into the canvas's kept drawing buffer. Compared
+// byte for byte, not by a hash: a stale pixel is never kept by a collision.
 
 void frame() {
     AppState& s = state();
@@ -198,13 +173,17 @@ void frame() {
     ImGui::Render();
     int fw = 0, fh = 0;
     glfwGetFramebufferSize(window, &fw, &fh);
-    if (same_as_last(s, fw, fh)) return;
+    DrawnFrame drawn = drawn_frame(ImGui::GetDrawData(), fw, fh, s.textures_made);
+    const std::optional<GlRect> redrawn = redrawn_since(s.last_rendered, drawn);
+    s.last_rendered = std::move(drawn);
+    if (!redrawn) return;
     s.frames_rendered += 1;
     glViewport(0, 0, fw, fh);
-    glScissor(0, 0, fw, fh);  // the renderer clips with the scissor, which glClear obeys too
+    // The renderer clips with the scissor, which glClear obeys too: only the redrawn rectangle.
+    glScissor(redrawn->x0, fh - redrawn->y1, redrawn->x1 - redrawn->x0, redrawn->y1 - redrawn->y0);
     glClearColor(palette::kWindowBg.r, palette::kWindowBg.g, palette::kWindowBg.b, 1.0f);
     glClear(GL_COLOR_BUFFER_BIT);
-    gl_renderer_draw(s.gl, ImGui::GetDrawData(), fw, fh);
+    gl_renderer_draw(s.gl, ImGui::GetDrawData(), fw, fh, *redrawn);
 }
 
 // Emscripten's GLFW hands the browser's wheel event over as it is: deltaY in pixels, positive
@@ -253,6 +232,7 @@ emscripten::val app_start(const emscripten::val& font_u8) {
     // depth and a stencil buffer for every frame (in software GL, on the page's frames' path).
     glfwWindowHint(GLFW_DEPTH_BITS, 0);
     glfwWindowHint(GLFW_STENCIL_BITS, 0);
+    ldx_make_context();  // keeps its drawing buffer between frames (see ldx_make_context)
     const CanvasSize size = canvas_size();
     window = glfwCreateWindow(size.w > 0 ? size.w : 1280, size.h > 0 ? size.h : 800, "LocalDx", nullptr, nullptr);
     glfwMakeContextCurrent(window);

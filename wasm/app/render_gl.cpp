@@ -4,11 +4,14 @@
 // Index of this file
 //   [SECTION] Shaders and set-up
 //   [SECTION] One frame
+//   [SECTION] What a frame drew
 #include "render_gl.h"
 
 #include <GLES3/gl3.h>
 #include <emscripten.h>
 
+#include <algorithm>
+#include <cmath>
 #include <cstddef>
 #include <cstring>
 #include <string>
@@ -137,7 +140,7 @@ bool gl_renderer_init(GlRenderer& r) {
 //-----------------------------------------------------------------------------
 // [SECTION] One frame
 //-----------------------------------------------------------------------------
-void gl_renderer_draw(GlRenderer& r, const ImDrawData* dd, int fb_width, int fb_height) {
+void gl_renderer_draw(GlRenderer& r, const ImDrawData* dd, int fb_width, int fb_height, const GlRect& redrawn) {
     if (fb_width <= 0 || fb_height <= 0 || dd->TotalVtxCount == 0) return;
     const float left = dd->DisplayPos.x, right = left + dd->DisplaySize.x;
     const float top = dd->DisplayPos.y, bottom = top + dd->DisplaySize.y;
@@ -186,8 +189,13 @@ void gl_renderer_draw(GlRenderer& r, const ImDrawData* dd, int fb_width, int fb_
             const ImVec2 lo((c.ClipRect.x - off.x) * scale.x, (c.ClipRect.y - off.y) * scale.y);
             const ImVec2 hi((c.ClipRect.z - off.x) * scale.x, (c.ClipRect.w - off.y) * scale.y);
             if (c.UserCallback != nullptr || c.ElemCount == 0 || hi.x <= lo.x || hi.y <= lo.y) continue;
-            glScissor(static_cast<int>(lo.x), static_cast<int>(fb_height - hi.y), static_cast<int>(hi.x - lo.x),
-                      static_cast<int>(hi.y - lo.y));
+            // The command's scissor (bottom-up rows, as GL counts them) within the redrawn rectangle.
+            const int x = static_cast<int>(lo.x), y = static_cast<int>(fb_height - hi.y);
+            const int x0 = std::max(x, redrawn.x0), x1 = std::min(x + static_cast<int>(hi.x - lo.x), redrawn.x1);
+            const int y0 = std::max(y, fb_height - redrawn.y1);
+            const int y1 = std::min(y + static_cast<int>(hi.y - lo.y), fb_height - redrawn.y0);
+            if (x1 <= x0 || y1 <= y0) continue;
+            glScissor(x0, y0, x1 - x0, y1 - y0);
             if (!any_bound || c.GetTexID() != bound) {
                 bound = c.GetTexID();
                 any_bound = true;
@@ -198,6 +206,118 @@ void gl_renderer_draw(GlRenderer& r, const ImDrawData* dd, int fb_width, int fb_
         }
         index_base += static_cast<size_t>(list->IdxBuffer.Size);
     }
+}
+
+//-----------------------------------------------------------------------------
+// [SECTION] What a frame drew
+//-----------------------------------------------------------------------------
+DrawnFrame drawn_frame(const ImDrawData* dd, int fb_width, int fb_height, long textures_made) {
+    DrawnFrame f;
+    f.head = {static_cast<float>(fb_width),
+              static_cast<float>(fb_height),
+              dd->DisplayPos.x,
+              dd->DisplayPos.y,
+              dd->DisplaySize.x,
+              dd->DisplaySize.y,
+              dd->FramebufferScale.x,
+              dd->FramebufferScale.y};
+    f.textures_made = textures_made;
+    for (int n = 0; n < dd->CmdListsCount; ++n) {
+        const ImDrawList* list = dd->CmdLists[n];
+        for (const ImDrawCmd& c : list->CmdBuffer) {
+            DrawnCommand d;
+            d.list = n;
+            std::memcpy(d.clip, &c.ClipRect, sizeof d.clip);
+            d.texture = reinterpret_cast<uintptr_t>(c.GetTexID());
+            d.callback = reinterpret_cast<uintptr_t>(c.UserCallback);
+            d.callback_data = reinterpret_cast<uintptr_t>(c.UserCallbackData);
+            d.triangles.resize(static_cast<size_t>(c.ElemCount) * sizeof(ImDrawVert));
+            for (unsigned k = 0; k < c.ElemCount; ++k) {
+                const unsigned v = c.VtxOffset + list->IdxBuffer.Data[c.IdxOffset + k];
+                std::memcpy(d.triangles.data() + k * sizeof(ImDrawVert), &list->VtxBuffer.Data[v], sizeof(ImDrawVert));
+            }
+            f.commands.push_back(std::move(d));
+        }
+    }
+    return f;
+}
+
+namespace {
+constexpr size_t kTriangleBytes = 3 * sizeof(ImDrawVert);
+
+// Grows `r` (framebuffer pixels) by the vertices of triangles [from, to) of `c`.
+void grow(GlRect& r, const DrawnCommand& c, size_t from, size_t to, const std::vector<float>& head) {
+    const float ox = head[2], oy = head[3], sx = head[6], sy = head[7];
+    for (size_t b = from * kTriangleBytes; b < to * kTriangleBytes; b += sizeof(ImDrawVert)) {
+        ImDrawVert v;
+        std::memcpy(&v, c.triangles.data() + b, sizeof v);
+        const float x = (v.pos.x - ox) * sx, y = (v.pos.y - oy) * sy;
+        if (!std::isfinite(x) || !std::isfinite(y)) {
+            r = GlRect{-1, -1, 1 << 30, 1 << 30};  // clamped to the framebuffer by the caller
+            return;
+        }
+        r.x0 = std::min(r.x0, static_cast<int>(std::floor(x)) - 1);
+        r.y0 = std::min(r.y0, static_cast<int>(std::floor(y)) - 1);
+        r.x1 = std::max(r.x1, static_cast<int>(std::ceil(x)) + 1);
+        r.y1 = std::max(r.y1, static_cast<int>(std::ceil(y)) + 1);
+    }
+}
+
+bool same_triangle(const DrawnCommand& a, size_t i, const DrawnCommand& b, size_t j) {
+    return std::memcmp(a.triangles.data() + i * kTriangleBytes, b.triangles.data() + j * kTriangleBytes,
+                       kTriangleBytes) == 0;
+}
+
+// The same list, clipping, texture and callback (the triangles aside).
+bool same_setting(const DrawnCommand& a, const DrawnCommand& b) {
+    return a.list == b.list && std::memcmp(a.clip, b.clip, sizeof a.clip) == 0 && a.texture == b.texture &&
+           a.callback == b.callback && a.callback_data == b.callback_data;
+}
+
+bool same_command(const DrawnCommand& a, const DrawnCommand& b) {
+    return same_setting(a, b) && a.triangles == b.triangles;
+}
+}  // namespace
+
+std::optional<GlRect> redrawn_since(const DrawnFrame& last, const DrawnFrame& now) {
+    const int w = static_cast<int>(now.head[0]), h = static_cast<int>(now.head[1]);
+    const GlRect whole{0, 0, w, h};
+    if (last.head != now.head || last.textures_made != now.textures_made) return whole;
+    const std::vector<DrawnCommand>&a = last.commands, &b = now.commands;
+    size_t first = 0;  // commands alike at the start
+    while (first < a.size() && first < b.size() && same_command(a[first], b[first])) ++first;
+    size_t tail = 0;  // and at the end
+    while (tail < a.size() - first && tail < b.size() - first &&
+           same_command(a[a.size() - 1 - tail], b[b.size() - 1 - tail]))
+        ++tail;
+    const size_t na = a.size() - first - tail, nb = b.size() - first - tail;
+    // The commands in between: paired when they are as many with the same settings, each pair then
+    // compared triangle by triangle; otherwise all their triangles, in both frames, are redrawn.
+    bool paired = na == nb;
+    for (size_t i = 0; paired && i < na; ++i) paired = same_setting(a[first + i], b[first + i]);
+    constexpr int kNone = 1 << 30;
+    GlRect r{kNone, kNone, -kNone, -kNone};
+    for (size_t i = 0; i < (paired ? na : 0); ++i) {
+        const DrawnCommand &x = a[first + i], &y = b[first + i];
+        const size_t nx = x.triangles.size() / kTriangleBytes, ny = y.triangles.size() / kTriangleBytes;
+        size_t same_first = 0;  // triangles alike at the start
+        while (same_first < nx && same_first < ny && same_triangle(x, same_first, y, same_first)) ++same_first;
+        size_t same_tail = 0;  // and at the end
+        while (same_tail < nx - same_first && same_tail < ny - same_first &&
+               same_triangle(x, nx - 1 - same_tail, y, ny - 1 - same_tail))
+            ++same_tail;
+        grow(r, x, same_first, nx - same_tail, now.head);
+        grow(r, y, same_first, ny - same_tail, now.head);
+    }
+    for (size_t i = 0; i < (paired ? 0 : na); ++i)
+        grow(r, a[first + i], 0, a[first + i].triangles.size() / kTriangleBytes, now.head);
+    for (size_t i = 0; i < (paired ? 0 : nb); ++i)
+        grow(r, b[first + i], 0, b[first + i].triangles.size() / kTriangleBytes, now.head);
+    if (r.x0 == kNone) return std::nullopt;  // no triangle differs: nothing to draw
+    r = GlRect{std::clamp(r.x0, 0, w), std::clamp(r.y0, 0, h), std::clamp(r.x1, 0, w), std::clamp(r.y1, 0, h)};
+    // Changed triangles wholly outside the framebuffer: nothing visible changed, but drawn anyway
+    // (an empty rectangle is never "the same frame").
+    return r.x1 > r.x0 && r.y1 > r.y0 ? r : whole;
 }
 
 }  // namespace ldx::app

@@ -3,6 +3,7 @@
 //
 // Index of this file
 //   [SECTION] Renderer
+//   [SECTION] What a frame drew (to draw only what changed)
 //
 // Dear ImGui's OpenGL3 back end shares its context with whatever else draws into it: each frame it
 // reads back some twenty pieces of GL state (glGetIntegerv, glIsEnabled) and restores them, makes
@@ -15,6 +16,7 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <vector>
 
 struct ImDrawData;
@@ -38,7 +40,45 @@ struct GlRenderer {
 // once a lost WebGL context is restored (frame_loop.cpp): everything it made was lost with it.
 [[nodiscard]] bool gl_renderer_init(GlRenderer& r);
 
-// Draws the frame's lists into the bound framebuffer (its viewport set by the caller).
-void gl_renderer_draw(GlRenderer& r, const ImDrawData* draw_data, int fb_width, int fb_height);
+// A rectangle of the framebuffer in pixels, rows counted from the top: [x0, x1) x [y0, y1).
+struct GlRect {
+    int x0 = 0, y0 = 0, x1 = 0, y1 = 0;
+};
+
+// Draws the frame's lists into the bound framebuffer (its viewport set by the caller), only inside
+// `redrawn`: every command's scissor is its clip rectangle within it, so those pixels come out as
+// a whole frame drawn would make them, and the others keep what the canvas holds.
+void gl_renderer_draw(GlRenderer& r, const ImDrawData* draw_data, int fb_width, int fb_height, const GlRect& redrawn);
+
+//-----------------------------------------------------------------------------
+// [SECTION] What a frame drew
+//-----------------------------------------------------------------------------
+// Without a GPU (software WebGL), a frame costs in proportion to the pixels it fills: a keystroke
+// that changes one field's text redrew the whole canvas. The canvas keeps its drawing buffer
+// (frame_loop.cpp), so a frame draws again only the rectangle where its triangles differ from the
+// last rendered frame's.
+struct DrawnCommand {
+    int list = 0;
+    float clip[4] = {0, 0, 0, 0};
+    uintptr_t texture = 0, callback = 0, callback_data = 0;
+    std::vector<unsigned char> triangles;  // each triangle's three vertices (ImDrawVert), in drawing order
+};
+struct DrawnFrame {
+    std::vector<float> head;  // framebuffer size, display position and size, framebuffer scale (8 values)
+    long textures_made = -1;  // a texture's name may come back with other pixels (imaging_view.cpp)
+    std::vector<DrawnCommand> commands;
+};
+
+// What `draw_data` draws, command by command.
+DrawnFrame drawn_frame(const ImDrawData* draw_data, int fb_width, int fb_height, long textures_made);
+
+// Where `now` differs from `last`: nothing (nullopt: the canvas already shows it), or the rectangle
+// to draw again: the whole framebuffer when its size or the textures differ; otherwise, past the
+// commands alike at the start and at the end of both frames, the bounds of the triangles that
+// differ (each pair of commands with the same settings compared triangle by triangle, past the
+// triangles alike at its start and end; any other commands in between whole), in both frames, a
+// pixel wider on each side. Every pixel outside is covered by the same triangles under the same
+// settings in the same order in both frames: the same colour.
+std::optional<GlRect> redrawn_since(const DrawnFrame& last, const DrawnFrame& now);
 
 }  // namespace ldx::app
