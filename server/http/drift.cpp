@@ -62,7 +62,9 @@ Json card_figure(const Json& metrics, const std::string& positive, const char* k
     if (std::string_view(key) == "alert_rate") {
         if (!metrics.is_object() || !metrics.contains("alerts_per_100") || !metrics["alerts_per_100"].is_object())
             return nullptr;
-        const Json& v = metrics["alerts_per_100"]["value"];
+        const Json& a = metrics["alerts_per_100"];
+        if (!a.contains("value")) return nullptr;
+        const Json& v = a["value"];
         return v.is_number() ? Json(std::round(v.get<double>() * 100) / 1e4) : Json();
     }
     if (!metrics.is_object() || !metrics.contains("class") || !metrics["class"].contains(positive)) return nullptr;
@@ -70,6 +72,39 @@ Json card_figure(const Json& metrics, const std::string& positive, const char* k
     if (!c.contains(key) || !c[key].is_object() || !c[key].contains("value") || !c[key]["value"].is_number())
         return nullptr;
     return std::round(c[key]["value"].get<double>() * 1e4) / 1e4;
+}
+
+// The lower end of a card figure's 95% interval (its bootstrap over the card's own patients or
+// images), or the figure itself when the card gives no interval; null when the card has neither.
+// A figure from a few hundred held-out images is itself uncertain, so an estimate is judged below
+// the card only when it lies below this end. A perfect figure (1.000: no error among the card's
+// n cases) has a bootstrap interval of [1, 1], which no estimate reaches (each bin keeps a prior
+// worth one patient): its lower end is then the rule of three's, 1 - 3/n, with n the figure's
+// own cases (positives for sensitivity, negatives for specificity, alerts for PPV, the smaller
+// class for AUC).
+Json card_figure_lower(const Json& metrics, const std::string& positive, const char* key, const Json& figure) {
+    if (!figure.is_number() || std::string_view(key) == "alert_rate") return figure;
+    const Json& c = metrics["class"][positive][key];  // there: `figure` was read from it
+    double lower = figure.get<double>();
+    if (c.contains("ci95") && c["ci95"].is_array() && c["ci95"].size() == 2 && c["ci95"][0].is_number())
+        lower = std::min(lower, c["ci95"][0].get<double>());
+    if (lower < 1) return std::round(lower * 1e4) / 1e4;
+    double pos = 0, all = 0;
+    for (const auto& [name, cls] : metrics["class"].items())
+        if (cls.is_object() && cls.contains("support") && cls["support"].is_number()) {
+            all += cls["support"].get<double>();
+            if (name == positive) pos = cls["support"].get<double>();
+        }
+    const std::string_view k(key);
+    const Json& alerts = metrics.contains("alerts_per_100") && metrics["alerts_per_100"].is_object() &&
+                                 metrics["alerts_per_100"].contains("value")
+                             ? metrics["alerts_per_100"]["value"]
+                             : Json();
+    const double n = k == "sensitivity"   ? pos
+                     : k == "specificity" ? all - pos
+                     : k == "precision"   ? (alerts.is_number() ? std::round(alerts.get<double>() * all / 100) : 0)
+                                          : std::min(pos, all - pos);
+    return n > 3 ? std::round((1 - 3 / n) * 1e4) / 1e4 : 0.0;
 }
 
 const char* kCoverageNote =
@@ -171,10 +206,12 @@ Json binary_estimate(const Model& m, const Histogram& ref, const std::string& hi
         Json& f = figures[key];
         if (f.is_null()) continue;
         f["card"] = card_figure(metrics, positive, card_key);
-        // Below the card by more than the interval: even its upper end is under the card's figure.
-        // (The alert rate is a workload, not a quality: it is not judged.)
-        if (std::string_view(key) != "alert_rate" && f["card"].is_number())
-            f["below_card"] = f["ci95"][1].get<double>() < f["card"].get<double>();
+        // Below the card by more than both intervals: even the estimate's upper end is under the
+        // lower end of the card's own. (The alert rate is a workload, not a quality: not judged.)
+        if (std::string_view(key) != "alert_rate" && f["card"].is_number()) {
+            f["card_lower"] = card_figure_lower(metrics, positive, card_key, f["card"]);
+            f["below_card"] = f["ci95"][1].get<double>() < f["card_lower"].get<double>();
+        }
         below = below || (f.contains("below_card") && f["below_card"].get<bool>());
     }
     out["status"] = below ? "below_card" : "ok";

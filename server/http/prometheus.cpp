@@ -89,6 +89,9 @@ void routes_prometheus(HttpServer::State& s, RouteRegistrar& routes) {
                     if (f["card"].is_number())
                         estimated["card_" + k] << "localdx_model_card_" << k << "{" << l << "} "
                                                << f["card"].get<double>() << "\n";
+                    if (f.contains("card_lower") && f["card_lower"].is_number())
+                        estimated["card_" + k + "_lower"] << "localdx_model_card_" << k << "_lower{" << l << "} "
+                                                          << f["card_lower"].get<double>() << "\n";
                 }
             };
             if (const Json& perf = d["performance"]; perf.contains("figures")) add_estimated(perf["figures"], labels);
@@ -155,6 +158,12 @@ void routes_prometheus(HttpServer::State& s, RouteRegistrar& routes) {
                    ("The model card's " + what + " (out-of-fold at training; an imaging model's on held-out images).")
                        .c_str(),
                    estimated["card_" + k].str());
+            family((card + "_lower").c_str(), "gauge",
+                   ("Lower end of the 95% interval of the model card's " + what +
+                    " (the figure itself when the card gives none): the estimate is below the card when its upper end "
+                    "is under this.")
+                       .c_str(),
+                   estimated["card_" + k + "_lower"].str());
         }
         family("localdx_estimated_interval_coverage", "gauge",
                "Regression: estimated share of patients whose true value lies in the prediction interval at a "
