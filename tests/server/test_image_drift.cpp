@@ -212,7 +212,8 @@ Statuses local_statuses(const Model& m, const std::vector<MetricsReport>& per_so
 int images_to_alert(const Model& m, const Setting& setting, const std::string& name,
                     const std::vector<ImageDescriptors>& images, const std::string& field, uint64_t seed,
                     bool* any_alert = nullptr) {
-    Server s(name, setting.flags());
+    // A folder per model: ctest runs the binary and the multilabel model's tests at once.
+    Server s(m.manifest.name + "-" + name, setting.flags());
     if (!s.start()) throw std::runtime_error("the server did not start");
     if (s.publish(demo_bundle(m.manifest.name))->status != 201) throw std::runtime_error("publish failed");
     std::mt19937_64 rng(seed);
