@@ -8,6 +8,7 @@
 
 #include <array>
 #include <cmath>
+#include <cstdint>
 
 namespace ldx {
 
@@ -86,83 +87,87 @@ const Quadrature& rule(int n) {
 // An edge on feature i changes f_i(t) = q (1 - t) + p t, with p either 1 or 0 (x follows every
 // edge on i so far, or not). Most edges need no division: f is 1 before i's first edge, an edge
 // x does not follow has f = q (1 - t), whose 1 / (1 - t) is folded into the weights, and its
-// contribution (0 - q) * integral / q is the integral negated. A child that is a leaf is summed
+// contribution (0 - q) * integral / q is the integral negated; at a leaf x follows, S / f_i is
+// v * G / (i's factor before the edge), 1 on i's first edge. A child that is a leaf is summed
 // where its parent is (no call). P > 0 is the number of pairs known when compiled (the loops
 // unroll); P = 0 reads it from the walk.
 template <int P>
 struct Walk {
-    const Tree& t;
-    std::span<const float> x;
-    LinearTreeShapWorkspace& ws;
+    const LinearSplit* splits;
+    const float* x;
+    double* p;  // the workspace's arrays, held here (a store through a pair may alias
+    double* q;  // anything, so the vectors' own pointers would be read again after each)
+    int* pending_on;
+    StoredPair* values;
     double* phi;
-    const Quadrature& q;
+    const Quadrature& rule;
     int pairs_read;
 
     int pairs() const { return P > 0 ? P : pairs_read; }
-    StoredPair* g(int level) { return reinterpret_cast<StoredPair*>(ws.values.data()) + 3 * pairs() * level; }
-    StoredPair* s(int level) { return g(level) + pairs(); }
-    StoredPair* pending(int level) { return g(level) + 2 * pairs(); }
 
     static double total(Pair a) { return a[0] + a[1]; }
 
-    // Fills s(level) for the subtree of `node`, whose path polynomial is g(level).
-    void visit(int node, int level) {
+    // Fills s(level) for the subtree of split `node`, whose path polynomial is g(level).
+    void visit(int node, int level) const {
         const int n = pairs();
-        const TreeNode& nd = t.nodes[static_cast<size_t>(node)];
-        StoredPair* sum = s(level);
-        const StoredPair* gp = g(level);
-        const float v = x[static_cast<size_t>(nd.feature)];
-        const int hot =
-            std::isnan(v) ? (nd.default_left ? nd.left : nd.right) : (v < nd.threshold ? nd.left : nd.right);
+        const Quadrature& qr = rule;
+        StoredPair* const here = values + 3 * n * level;  // g, s, pending of this level
+        StoredPair* const below = here + 3 * n;           // and of the next
+        const LinearSplit& nd = splits[node];
+        StoredPair* sum = here + n;
+        const StoredPair* gp = here;
+        const float v = x[nd.feature];
+        const int hot = (std::isnan(v) ? nd.default_left != 0 : v < nd.threshold) ? 0 : 1;
         const size_t d = static_cast<size_t>(nd.feature);
-        const double old_p = ws.p[d], old_q = ws.q[d];
+        const double old_p = p[d], old_q = q[d];
         // 1 / f_i(t) before this edge: 1 on i's first edge (the usual case: no division).
         const bool first = old_p == 1 && old_q == 1;
         Pair inv_old[kMaxPairs];
         for (int k = 0; k < n; ++k)
-            inv_old[k] = first || old_p == 0 ? Pair{1, 1} : 1 / (old_q * q.one_minus_t[k] + q.t[k]);
+            inv_old[k] = first || old_p == 0 ? Pair{1, 1} : 1 / (old_q * qr.one_minus_t[k] + qr.t[k]);
         for (int k = 0; k < n; ++k) sum[k] = Pair{0, 0};
-        for (const int child : {nd.left, nd.right}) {
-            const TreeNode& cn = t.nodes[static_cast<size_t>(child)];
-            const double new_p = child == hot ? old_p : 0.0;
-            const double new_q = old_q * cn.cover / nd.cover;
-            StoredPair* gc = g(level + 1);
-            if (old_p == 0) {  // once x left i's path, f_new / f_old = new_q / old_q
-                const double r = new_q / old_q;
+        StoredPair* gc = below;
+        StoredPair* sc = below + n;
+        StoredPair* mine = below + 2 * n;
+        for (int c = 0; c < 2; ++c) {
+            const int child = c == 0 ? (nd.left_split ? node + 1 : -1) : nd.right;
+            const double new_p = c == hot ? old_p : 0.0;
+            const double new_q = old_q * nd.fraction[c];
+            if (old_p == 0) {  // once x left i's path, f_new / f_old = new_q / old_q, the fraction
+                const double r = nd.fraction[c];
                 for (int k = 0; k < n; ++k) gc[k] = gp[k] * r;
             } else {
-                for (int k = 0; k < n; ++k) gc[k] = gp[k] * (new_q * q.one_minus_t[k] + new_p * q.t[k]) * inv_old[k];
+                for (int k = 0; k < n; ++k) gc[k] = gp[k] * (new_q * qr.one_minus_t[k] + new_p * qr.t[k]) * inv_old[k];
             }
-            const StoredPair* sc = s(level + 1);
             Pair acc{0, 0};
-            const int outer = ws.pending[d];
-            if (cn.leaf()) {  // nothing below: S = v * G, no pending sum
-                StoredPair* leaf = s(level + 1);
-                for (int k = 0; k < n; ++k) leaf[k] = cn.value * gc[k];
+            const int outer = pending_on[d];
+            if (child < 0) {  // a leaf: S = v * G, no pending sum
+                const double value = nd.leaf[c];
+                for (int k = 0; k < n; ++k) sc[k] = value * gc[k];
                 if (new_p == 0) {
-                    for (int k = 0; k < n; ++k) acc += q.w_cold[k] * sc[k];
+                    for (int k = 0; k < n; ++k) acc += qr.w_cold[k] * sc[k];
                 } else {
-                    for (int k = 0; k < n; ++k) acc += q.w[k] * sc[k] / (new_q * q.one_minus_t[k] + q.t[k]);
+                    for (int k = 0; k < n; ++k) acc += qr.w[k] * (value * gp[k] * inv_old[k]);
                 }
             } else {
-                ws.p[d] = new_p;
-                ws.q[d] = new_q;
-                ws.pending[d] = level + 1;
-                StoredPair* mine = pending(level + 1);
+                p[d] = new_p;
+                q[d] = new_q;
+                pending_on[d] = level + 1;
                 for (int k = 0; k < n; ++k) mine[k] = Pair{0, 0};
                 visit(child, level + 1);
                 if (new_p == 0) {
-                    for (int k = 0; k < n; ++k) acc += q.w_cold[k] * (sc[k] - mine[k]);
+                    for (int k = 0; k < n; ++k) acc += qr.w_cold[k] * (sc[k] - mine[k]);
                 } else {
-                    for (int k = 0; k < n; ++k) acc += q.w[k] * (sc[k] - mine[k]) / (new_q * q.one_minus_t[k] + q.t[k]);
+                    for (int k = 0; k < n; ++k)
+                        acc += qr.w[k] * (sc[k] - mine[k]) / (new_q * qr.one_minus_t[k] + qr.t[k]);
                 }
-                ws.p[d] = old_p;
-                ws.q[d] = old_q;
-                ws.pending[d] = outer;
+                p[d] = old_p;
+                q[d] = old_q;
+                pending_on[d] = outer;
             }
             phi[d] += new_p == 0 ? -total(acc) : (1 - new_q) * total(acc);
             if (outer >= 0) {
-                StoredPair* up = pending(outer);
+                StoredPair* up = values + 3 * n * outer + 2 * n;
                 for (int k = 0; k < n; ++k) up[k] += sc[k];
             }
             for (int k = 0; k < n; ++k) sum[k] += sc[k];
@@ -171,9 +176,11 @@ struct Walk {
 };
 
 template <int P>
-void walk_tree(const Tree& t, std::span<const float> x, LinearTreeShapWorkspace& ws, double* phi, int n) {
-    Walk<P> walk{t, x, ws, phi, rule(n), (n + 1) / 2};
-    for (int k = 0; k < walk.pairs(); ++k) walk.g(0)[k] = Pair{1, 1};
+void walk_tree(const LinearSplit* splits, std::span<const float> x, LinearTreeShapWorkspace& ws, double* phi, int n) {
+    const Walk<P> walk{splits,      x.data(),          ws.p.data(),
+                       ws.q.data(), ws.pending.data(), reinterpret_cast<StoredPair*>(ws.values.data()),
+                       phi,         rule(n),           (n + 1) / 2};
+    for (int k = 0; k < walk.pairs(); ++k) walk.values[k] = Pair{1, 1};
     walk.visit(0, 0);
 }
 }  // namespace
@@ -190,9 +197,42 @@ bool linear_treeshap_applies(const Tree& t) {
     return true;
 }
 
-void linear_treeshap_tree(const Tree& t, int num_features, std::span<const float> x, LinearTreeShapWorkspace& ws,
-                          double* phi) {
-    if (t.nodes.empty() || t.nodes[0].leaf()) return;  // a stump adds only to the base
+void linear_treeshap_compile(const Tree& t, std::vector<LinearSplit>& out) {
+    if (t.nodes.empty() || t.nodes[0].leaf()) return;
+    // Preorder over an explicit stack (left subtree first); each split's place is fixed when it is
+    // taken from the stack, and its parent learns it then when it is a right child.
+    struct Item {
+        int32_t node;
+        size_t parent;  // place of the parent when this is its right child, else SIZE_MAX
+    };
+    const size_t base = out.size();
+    std::vector<Item> stack{{0, SIZE_MAX}};
+    while (!stack.empty()) {
+        const Item it = stack.back();
+        stack.pop_back();
+        const TreeNode& nd = t.nodes[static_cast<size_t>(it.node)];
+        const size_t at = out.size();
+        if (it.parent != SIZE_MAX) out[it.parent].right = static_cast<int32_t>(at - base);
+        LinearSplit s;
+        s.feature = nd.feature;
+        s.threshold = nd.threshold;
+        s.default_left = nd.default_left;
+        const TreeNode& left = t.nodes[static_cast<size_t>(nd.left)];
+        const TreeNode& right = t.nodes[static_cast<size_t>(nd.right)];
+        s.fraction[0] = left.cover / nd.cover;
+        s.fraction[1] = right.cover / nd.cover;
+        s.leaf[0] = left.leaf() ? left.value : 0.0;
+        s.leaf[1] = right.leaf() ? right.value : 0.0;
+        s.left_split = left.leaf() ? 0 : 1;
+        out.push_back(s);
+        if (!right.leaf()) stack.push_back({nd.right, at});
+        if (!left.leaf()) stack.push_back({nd.left, SIZE_MAX});  // next: right after its parent
+    }
+}
+
+void linear_treeshap_tree(std::span<const LinearSplit> splits, int depth, int num_features, std::span<const float> x,
+                          LinearTreeShapWorkspace& ws, double* phi) {
+    if (splits.empty()) return;  // a stump adds only to the base
     const size_t features = static_cast<size_t>(num_features);
     if (ws.p.size() != features) {  // the walk restores these, so they are set once per width
         ws.p.assign(features, 1.0);
@@ -201,21 +241,28 @@ void linear_treeshap_tree(const Tree& t, int num_features, std::span<const float
     }
     // The integrand has degree < depth (one factor per path feature but the one explained): the
     // n-point rule is exact up to degree 2n - 1, so n = ceil(depth / 2) nodes suffice.
-    const int n = (t.depth + 1) / 2;
-    const size_t need = static_cast<size_t>(3 * 2 * ((n + 1) / 2) * (t.depth + 2));
+    const int n = (depth + 1) / 2;
+    const size_t need = static_cast<size_t>(3 * 2 * ((n + 1) / 2) * (depth + 2));
     if (ws.values.size() < need) ws.values.resize(need);
     switch ((n + 1) / 2) {  // the usual depths (up to 15) with the pairs fixed when compiled
         case 1:
-            return walk_tree<1>(t, x, ws, phi, n);
+            return walk_tree<1>(splits.data(), x, ws, phi, n);
         case 2:
-            return walk_tree<2>(t, x, ws, phi, n);
+            return walk_tree<2>(splits.data(), x, ws, phi, n);
         case 3:
-            return walk_tree<3>(t, x, ws, phi, n);
+            return walk_tree<3>(splits.data(), x, ws, phi, n);
         case 4:
-            return walk_tree<4>(t, x, ws, phi, n);
+            return walk_tree<4>(splits.data(), x, ws, phi, n);
         default:
-            return walk_tree<0>(t, x, ws, phi, n);
+            return walk_tree<0>(splits.data(), x, ws, phi, n);
     }
+}
+
+void linear_treeshap_tree(const Tree& t, int num_features, std::span<const float> x, LinearTreeShapWorkspace& ws,
+                          double* phi) {
+    ws.compiled.clear();
+    linear_treeshap_compile(t, ws.compiled);
+    linear_treeshap_tree(ws.compiled, t.depth, num_features, x, ws, phi);
 }
 
 }  // namespace ldx

@@ -4,6 +4,7 @@
 //
 // Index of this file
 //   [SECTION] The algorithm
+//   [SECTION] The walk's own form of a tree
 //   [SECTION] Entry point
 //
 // Yu, Bian et al. 2022 ("Linear TreeSHAP", NeurIPS), in this form. For a leaf l with value v,
@@ -19,6 +20,7 @@
 // the next edges on i below c (their leaves are counted there, with i's later fractions).
 // Results equal the reference algorithm up to rounding (tests: <= 1e-12 on random deep trees).
 #pragma once
+#include <cstdint>
 #include <span>
 #include <vector>
 
@@ -27,20 +29,43 @@
 namespace ldx {
 
 //-----------------------------------------------------------------------------
+// [SECTION] The walk's own form of a tree
+//-----------------------------------------------------------------------------
+// A tree's splits in preorder (a split's left child, when it is a split, is the next one), each
+// with its children's cover fractions and leaf values: the walk reads one compact array (48 bytes
+// a split against 40 a node, and no leaves), divides no covers, and needs no call for a leaf.
+struct LinearSplit {
+    double fraction[2] = {0, 0};  // the left / right child's cover over this split's
+    double leaf[2] = {0, 0};      // the value of a child that is a leaf (0 for a split)
+    int32_t feature = 0;
+    float threshold = 0;
+    int32_t right = -1;        // the right child's index among the tree's splits, -1 for a leaf
+    uint8_t left_split = 0;    // 1 when the left child is a split (then at this index + 1)
+    uint8_t default_left = 1;  // where a missing value goes
+};
+
+// Appends tree t's splits to out (none for a stump). t must pass linear_treeshap_applies.
+void linear_treeshap_compile(const Tree& t, std::vector<LinearSplit>& out);
+
+//-----------------------------------------------------------------------------
 // [SECTION] Entry point
 //-----------------------------------------------------------------------------
 // Scratch space reused across rows and trees: nothing is allocated per row once it has grown.
 struct LinearTreeShapWorkspace {
-    std::vector<double> p, q;    // per feature: the path's products so far (1 when absent)
-    std::vector<int> pending;    // per feature: the level whose edge on it is open, or -1
-    std::vector<double> values;  // per level: the path polynomial, the subtree sum, the pending sum
+    std::vector<double> p, q;           // per feature: the path's products so far (1 when absent)
+    std::vector<int> pending;           // per feature: the level whose edge on it is open, or -1
+    std::vector<double> values;         // per level: the path polynomial, the subtree sum, the pending sum
+    std::vector<LinearSplit> compiled;  // a Tree's splits in the walk's form (the Tree overload)
 };
 
 // Whether a tree can be explained so: every edge has a positive cover fraction.
 bool linear_treeshap_applies(const Tree& t);
 
 // Adds tree t's contributions for x to phi (num_features values). The tree must pass
-// linear_treeshap_applies and ensemble_prepare (its depth).
+// linear_treeshap_applies and ensemble_prepare (its depth). The same bits either way: the Tree
+// overload compiles the tree into the workspace and walks that.
+void linear_treeshap_tree(std::span<const LinearSplit> splits, int depth, int num_features, std::span<const float> x,
+                          LinearTreeShapWorkspace& ws, double* phi);
 void linear_treeshap_tree(const Tree& t, int num_features, std::span<const float> x, LinearTreeShapWorkspace& ws,
                           double* phi);
 

@@ -260,7 +260,8 @@ void leaf_table(std::span<const PathFeature> path, double value, std::vector<dou
 
 size_t TreeShapTables::bytes() const {
     return splits.size() * sizeof(Split) + leaves.size() * sizeof(Leaf) + leaf_features.size() * sizeof(int32_t) +
-           leaf_weights.size() * sizeof(double) + tables.size() * sizeof(double) + trees.size() * sizeof(TreeRef);
+           leaf_weights.size() * sizeof(double) + tables.size() * sizeof(double) + trees.size() * sizeof(TreeRef) +
+           walks.size() * sizeof(LinearSplit);
 }
 
 size_t TreeShapTables::fast_trees() const {
@@ -278,7 +279,9 @@ size_t TreeShapTables::row_linear_trees() const {
 
 namespace {
 void choose_row_paths(const Ensemble& e, TreeShapTables& tables, size_t row_bytes);
-}
+void linear_walk(const Ensemble& e, const TreeShapTables& tables, const TreeShapTables::TreeRef& ref,
+                 std::span<const float> x, TreeShapWorkspace& ws, double* phi);
+}  // namespace
 
 TreeShapTables treeshap_tables(const Ensemble& e, size_t max_entries, size_t row_bytes) {
     TreeShapTables out;
@@ -370,9 +373,26 @@ TreeShapTables treeshap_tables(const Ensemble& e, size_t max_entries, size_t row
 // says why, and what a per-tree choice gave when measured).
 namespace {
 void choose_row_paths(const Ensemble& e, TreeShapTables& tables, size_t row_bytes) {
-    if (tables.bytes() <= row_bytes) return;
-    for (TreeShapTables::TreeRef& ref : tables.trees)
-        ref.row_linear = ref.fast && linear_treeshap_applies(e.trees[ref.tree]);
+    if (tables.bytes() > row_bytes)
+        for (TreeShapTables::TreeRef& ref : tables.trees)
+            ref.row_linear = ref.fast && linear_treeshap_applies(e.trees[ref.tree]);
+    // The trees Linear TreeSHAP explains, in its own form (sized first, then filled once).
+    size_t splits = 0;
+    for (const TreeShapTables::TreeRef& ref : tables.trees)
+        if (ref.linear || ref.row_linear) splits += e.trees[ref.tree].nodes.size() / 2;
+    tables.walks.reserve(splits);
+    for (TreeShapTables::TreeRef& ref : tables.trees) {
+        if (!ref.linear && !ref.row_linear) continue;
+        ref.walk = tables.walks.size();
+        linear_treeshap_compile(e.trees[ref.tree], tables.walks);
+        ref.walk_count = tables.walks.size() - ref.walk;
+    }
+}
+
+void linear_walk(const Ensemble& e, const TreeShapTables& tables, const TreeShapTables::TreeRef& ref,
+                 std::span<const float> x, TreeShapWorkspace& ws, double* phi) {
+    linear_treeshap_tree(std::span<const LinearSplit>(tables.walks).subspan(ref.walk, ref.walk_count),
+                         e.trees[ref.tree].depth, e.num_features, x, ws.linear, phi);
 }
 }  // namespace
 
@@ -413,7 +433,7 @@ void explain_tree(const Ensemble& e, const TreeShapTables& tables, const TreeSha
         if (ws.masks.size() < tables.max_slots) ws.masks.resize(tables.max_slots);
         return tree_shap_fast(tables, ref, x, ws.masks.data(), phi);
     }
-    if (ref.linear) return linear_treeshap_tree(e.trees[ref.tree], e.num_features, x, ws.linear, phi);
+    if (ref.linear) return linear_walk(e, tables, ref, x, ws, phi);
     const size_t d = static_cast<size_t>(e.max_depth) + 2;
     ws.path.resize(d * (d + 1) / 2 + 1);
     tree_shap(e.trees[ref.tree], x, phi, 0, 0, ws.path.data(), 1.0, 1.0, -1);
@@ -432,7 +452,7 @@ void treeshap(const Ensemble& e, const TreeShapTables& tables, std::span<const f
     start_explanation(e, tables, out);
     for (const TreeShapTables::TreeRef& ref : tables.trees) {
         double* phi = out.contributions.data() + static_cast<size_t>(ref.output) * static_cast<size_t>(e.num_features);
-        if (ref.row_linear) linear_treeshap_tree(e.trees[ref.tree], e.num_features, x, ws.linear, phi);
+        if (ref.row_linear) linear_walk(e, tables, ref, x, ws, phi);
         else explain_tree(e, tables, ref, x, ws, phi);
     }
 }

@@ -115,6 +115,7 @@ struct TreeShapTables {
         bool row_linear = false;  // one row takes Linear TreeSHAP (a fast tree of tables over row_bytes)
         size_t splits = 0, split_count = 0;
         size_t leaves = 0, leaf_count = 0;
+        size_t walk = 0, walk_count = 0;  // its splits in Linear TreeSHAP's form (linear or row_linear)
     };
     std::vector<TreeRef> trees;
     std::vector<Split> splits;
@@ -122,6 +123,7 @@ struct TreeShapTables {
     std::vector<int32_t> leaf_features;
     std::vector<double> leaf_weights;  // per path feature: -1 (x does not follow it), (1 - z_i) / z_i (x does)
     std::vector<double> tables;        // K_l(T), value included
+    std::vector<LinearSplit> walks;    // the splits of the trees Linear TreeSHAP explains, in its form
     std::vector<double> base;
     uint32_t max_slots = 0;  // the most nodes in one tree (size of the mask array)
     size_t budget = 0;       // max_entries they were built with
