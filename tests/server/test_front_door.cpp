@@ -520,7 +520,7 @@ TEST(FrontDoor, TextFilesAreServedCompressedOnceAndFreshAfterAChange) {
         script += "export const v" + std::to_string(i) + " = " + std::to_string(i * 7) + ";\n";
     std::ofstream(web + "/app.0123456789abcdef.js") << script;
     std::ofstream(web + "/data.bin") << script;
-    Server s("compressed", {"--web", web});
+    Server s("compressed-served", {"--web", web});
     ASSERT_TRUE(s.start());
     auto raw = s.client();
     raw.set_decompress(false);
