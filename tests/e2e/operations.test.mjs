@@ -152,6 +152,10 @@ test('operations view: the shifted field ranked first, its PSI crossing the aler
   assert.match(weekly.alt.auc, /^Estimated AUC per week/);
   await page.getByRole('checkbox', { name: 'Per week' }).press('Space');  // as a keyboard user ticks it
   await page.waitForFunction(() => { const o = window.localdx.viewState().operations; return !o.weekly && o.loaded && !o.loading; }, null, { timeout: 30000 });
+  // Back to days: the same field, and the latest day again (not the week's position as a day).
+  const back = await page.evaluate(() => window.localdx.viewState().operations);
+  assert.equal(back.field, SHIFTED);
+  assert.ok(back.alt.histogram.startsWith(`${SHIFTED} on ${SHIFT_DAY}, share of patients per range`), back.alt.histogram);
 
   // The token is in the page's memory only: nowhere in its storage, and not in the DOM.
   const stored = await page.evaluate(async () => {

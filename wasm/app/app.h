@@ -400,8 +400,11 @@ void host_display_failed(const std::string& text);
 void draw(AppState& s, float width, float height);
 void draw_image_view(AppState& s);  // imaging models (views/imaging_view.cpp), in place of the form
 void draw_operations(AppState& s);  // the Operations view (views/operations_view.cpp)
-// Once drift is read: the field (highest latest PSI) and day (the last) shown until the operator
-// chooses others; a choice that no longer exists in the new answer is replaced the same way.
+// A new answer in place of the last: the field the operator looked at stays chosen by its name,
+// the day by its date unless it was the latest (then the new latest); what the new answer lacks,
+// or nothing chosen yet, becomes the field with the highest latest PSI and the latest day.
+void operations_set_data(OperationsState& o, OperationsData d);
+// The defaults of operations_set_data for a choice out of range (-1: none yet).
 void operations_keep_choice(OperationsState& o);
 // The Operations view's state for tests (viewState().operations): never the token.
 Json operations_view_state(const AppState& s);

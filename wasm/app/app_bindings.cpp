@@ -463,8 +463,7 @@ void app_set_operations(int status, const std::string& history, const std::strin
         o.status = "The server's answer could not be read: " + d.error().describe();
         return;
     }
-    o.data = std::move(*d);
-    operations_keep_choice(o);
+    operations_set_data(o, std::move(*d));
     o.status.clear();
     host_announce("Drift of " + o.data->model + " read for " + std::to_string(o.data->periods.size()) + " days.");
 }

@@ -10,6 +10,7 @@
 #include <signal.h>
 #include <sodium.h>
 #include <sys/prctl.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -206,9 +207,11 @@ void stop(const std::map<pid_t, int>& running, pid_t tracker) {
     }
 }
 
-// A run's temporary folder (OUT.partial-PID) whose starter no longer runs: a starter killed by
-// SIGKILL cannot remove its own, so the next run to the same --out does, and says so. A folder
-// whose PID runs (this run's, another run's, or a reused PID) is left alone.
+// A run's temporary folder (OUT.partial-PID) whose starter no longer runs on this machine: a
+// starter killed by SIGKILL cannot remove its own, so the next run to the same --out does, and
+// says so. A folder whose PID runs (another run's, or a reused PID) is left alone; one with this
+// process's PID is a dead run's. (Runs to one --out from several machines sharing its folder are
+// not told apart: give each its own --out.)
 void remove_stale_partials(const char* cmd, const std::string& out) {
     namespace fs = std::filesystem;
     fs::path o(out);
@@ -222,7 +225,12 @@ void remove_stale_partials(const char* cmd, const std::string& out) {
         const std::string digits = name.substr(prefix.size());
         if (digits.size() > 9 || digits.find_first_not_of("0123456789") != std::string::npos) continue;
         const pid_t pid = static_cast<pid_t>(std::stol(digits));
-        if (pid <= 0 || kill(pid, 0) == 0 || errno != ESRCH) continue;
+        // This process's PID is stale too (a dead run's, reused: no worker of this run has
+        // started yet); another PID is stale only when no process has it on this machine.
+        if (pid <= 0 || (pid != getpid() && (kill(pid, 0) == 0 || errno != ESRCH))) continue;
+        // Only a real folder of this user's (a run's), never a link or another user's.
+        struct stat st {};
+        if (lstat(it->path().c_str(), &st) != 0 || !S_ISDIR(st.st_mode) || st.st_uid != geteuid()) continue;
         std::error_code removed;
         fs::remove_all(it->path(), removed);
         if (!removed)

@@ -449,6 +449,26 @@ void draw_operations(AppState& s) {
 //-----------------------------------------------------------------------------
 // [SECTION] State for tests
 //-----------------------------------------------------------------------------
+void operations_set_data(OperationsState& o, OperationsData d) {
+    std::string field, day;
+    bool latest = true;
+    if (o.data) {
+        const OperationsData& old = *o.data;
+        if (o.field >= 0 && o.field < static_cast<int>(old.fields.size())) field = old.fields[o.field];
+        if (o.day >= 0 && o.day < static_cast<int>(old.periods.size())) {
+            day = old.periods[o.day].day;
+            latest = o.day + 1 == static_cast<int>(old.periods.size());
+        }
+    }
+    o.data = std::move(d);
+    o.field = o.day = -1;
+    for (size_t f = 0; f < o.data->fields.size(); ++f)
+        if (!field.empty() && o.data->fields[f] == field) o.field = static_cast<int>(f);
+    for (size_t p = 0; p < o.data->periods.size(); ++p)
+        if (!latest && o.data->periods[p].day == day) o.day = static_cast<int>(p);
+    operations_keep_choice(o);
+}
+
 void operations_keep_choice(OperationsState& o) {
     if (!o.data || o.data->periods.empty() || o.data->fields.empty()) return;
     const OperationsData& d = *o.data;
