@@ -8,8 +8,8 @@
 #include "imaging/preprocess.h"
 
 #include <algorithm>
-#include <cmath>
 #include <array>
+#include <cmath>
 #include <cstring>
 #include <span>
 #include <string_view>
