@@ -383,7 +383,8 @@ TEST(Imaging, DicomFramesWhoseSizeWrapsPast32BitsAreRefusedAsShort) {
 // little or big endian, its pixel data's VR OB or OW, the samples written in the transfer
 // syntax's byte order (as pydicom writes and reads them; the meta header is always little endian).
 std::string synthetic_dicom(bool big_endian, const char* pixel_vr, int bits, bool is_signed,
-                            const std::vector<uint32_t>& samples) {
+                            const std::vector<uint32_t>& samples, const std::string& photometric = "MONOCHROME2 ") {
+    const uint64_t per_pixel = photometric.rfind("MONOCHROME", 0) == 0 ? 1 : 3;
     const auto number = [](bool big, uint64_t v, int width) {
         std::string out(static_cast<size_t>(width), '\0');
         for (int i = 0; i < width; ++i)
@@ -403,9 +404,9 @@ std::string synthetic_dicom(bool big_endian, const char* pixel_vr, int bits, boo
     const bool be = big_endian;
     std::string pixels;
     for (uint32_t v : samples) pixels += number(be, v, bits / 8);
-    file += element(be, 0x0008, 0x0060, "CS", "OT") + element(be, 0x0028, 0x0002, "US", number(be, 1, 2)) +
-            element(be, 0x0028, 0x0004, "CS", "MONOCHROME2 ") + element(be, 0x0028, 0x0010, "US", number(be, 1, 2)) +
-            element(be, 0x0028, 0x0011, "US", number(be, samples.size(), 2)) +
+    file += element(be, 0x0008, 0x0060, "CS", "OT") + element(be, 0x0028, 0x0002, "US", number(be, per_pixel, 2)) +
+            element(be, 0x0028, 0x0004, "CS", photometric) + element(be, 0x0028, 0x0010, "US", number(be, 1, 2)) +
+            element(be, 0x0028, 0x0011, "US", number(be, samples.size() / per_pixel, 2)) +
             element(be, 0x0028, 0x0100, "US", number(be, static_cast<uint64_t>(bits), 2)) +
             element(be, 0x0028, 0x0101, "US", number(be, static_cast<uint64_t>(bits), 2)) +
             element(be, 0x0028, 0x0102, "US", number(be, static_cast<uint64_t>(bits - 1), 2)) +
@@ -444,6 +445,12 @@ TEST(Imaging, Dicom32BitSamplesAreReadExactlyThroughThePreprocessing) {
     double last = 0;
     std::memcpy(&last, npy.data() + npy.size() - 8, 8);
     EXPECT_EQ(last, rgb->values.back());
+    // YBR_FULL is converted to RGB in single precision (finish_frame): at 32 bits, refused.
+    auto ybr = dicom_decode(synthetic_dicom(false, "OW", 32, false, {1, 2, 3}, "YBR_FULL"));
+    ASSERT_FALSE(ybr);
+    EXPECT_EQ(ybr.error().message,
+              "This DICOM image cannot be used here: its colour form YBR_FULL is read with 8 or 16 bits, not 32.");
+    EXPECT_TRUE(dicom_decode(synthetic_dicom(false, "OW", 32, false, {1, 2, 3}, "RGB")));
 }
 
 // Explicit VR big endian: OW pixel data is a run of 16-bit words (DCMTK swaps each into this
