@@ -797,6 +797,11 @@ Json core_image_kind(const LoadedModel& lm, std::string_view bytes) {
     return Json{{"ok", true}, {"format", image_format_name(format)}};
 }
 
+size_t core_image_kind_needs(std::string_view first_bytes) {
+    return image_format_sniff(first_bytes.substr(0, kImageSniffBytes)) == ImageFormat::dicom ? kImageSniffBytes
+                                                                                             : SIZE_MAX;
+}
+
 ImageStart core_image_start(const LoadedModel& m, std::span<const uint8_t> rgba, int64_t width, int64_t height) {
     if (auto size = image_size_refusal(width, height)) return image_refused({problem("bad_image", *size, "image")});
     // The browser decodes PNG and JPEG files only (DICOM comes as bytes, below); either says

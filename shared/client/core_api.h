@@ -235,6 +235,11 @@ struct ImageStart {
 // checked whole first (imaging/raster_check.h, raster_file_refusal: damaged, truncated or huge
 // files get the reason `localdx preprocess` gives), so give it all of the file's bytes.
 Json core_image_kind(const LoadedModel& m, std::string_view bytes);
+// How many of a file's bytes core_image_kind reads, from its first kImageSniffBytes
+// (imaging/image_input.h): a PNG or JPEG file's all (SIZE_MAX), a DICOM file's only those. The
+// browser copies just these into wasm, so that a large DICOM file is copied there once, to be
+// decoded, not twice.
+size_t core_image_kind_needs(std::string_view first_bytes);
 // A decoded image is refused ("bad_image", field "image") when it is outside the size limit
 // (imaging/raster_check.h, image_size_refusal); a DICOM frame ("bad_frame", field "frame")
 // outside 0 to kMaxDicomFrames - 1 (and, by the decoder, beyond the file's own frames).

@@ -311,6 +311,9 @@ Result<Layout> read_layout(DcmDataset& ds) {
     if (l.allocated == 1 && !grey)
         return unsupported("its pixels use 1 bit each in colour (" + l.photometric +
                            "), which is not one this device reads");
+    // YBR_FULL is converted to RGB in single precision, centred on 128 or 32768 (finish_frame).
+    if (l.photometric == "YBR_FULL" && l.allocated == 32)
+        return unsupported("its colour form YBR_FULL is read with 8 or 16 bits, not 32");
     if (l.photometric == "YBR_FULL_422" && (l.allocated != 8 || l.columns % 2 != 0 || l.planar != 0))
         return unsupported(
             "its colour form YBR_FULL_422 is read with 8 bits, an even number of columns and "
@@ -325,7 +328,7 @@ int64_t sample_integer(uint32_t raw, const Layout& l) {
     if (l.signed_ && (v >> (l.stored - 1)) & 1u) return static_cast<int64_t>(v) - (int64_t{1} << l.stored);
     return static_cast<int64_t>(v);
 }
-float sample_value(uint32_t raw, const Layout& l) { return static_cast<float>(sample_integer(raw, l)); }
+double sample_value(uint32_t raw, const Layout& l) { return static_cast<double>(sample_integer(raw, l)); }
 
 Result<Ok> frame_exists(const Layout& l, int frame) {
     if (frame < 0 || frame >= l.frames)
@@ -355,8 +358,9 @@ Pixels finish_frame(Pixels p, const Layout& l) {
         const auto g_cb = static_cast<float>(-0.114 * 1.772 / 0.587), g_cr = static_cast<float>(-0.299 * 1.402 / 0.587);
         auto whole = [top](float v) { return std::clamp(std::floor(v + 0.5f), 0.0f, top); };
         for (size_t i = 0; i < plane; ++i) {
-            float* px = p.values.data() + 3 * i;
-            const float y = px[0], cb = px[1] - half, cr = px[2] - half;
+            double* px = p.values.data() + 3 * i;
+            const auto y = static_cast<float>(px[0]), cb = static_cast<float>(px[1]) - half,
+                       cr = static_cast<float>(px[2]) - half;
             px[0] = whole(y + 0.0f * cb + 1.402f * cr);
             px[1] = whole(y + g_cb * cb + g_cr * cr);
             px[2] = whole(y + 1.772f * cb + 0.0f * cr);
@@ -366,20 +370,41 @@ Pixels finish_frame(Pixels p, const Layout& l) {
     return p;
 }
 
-// The pixel data's bytes in little-endian order, whether its VR is OB or OW (DCMTK keeps OW
-// words in this machine's order, little-endian here and in wasm).
-Result<std::span<const Uint8>> raw_bytes(DcmDataset& ds) {
+// The pixel data's bytes as DCMTK holds them: OW data as 16-bit words in this machine's order
+// (little-endian here and in wasm; a big-endian file's words are swapped into it), OB data as the
+// file's byte stream, never swapped.
+struct RawPixels {
+    std::span<const Uint8> bytes;
+    bool byte_stream = false;  // OB (or any VR but OW)
+};
+Result<RawPixels> raw_bytes(DcmDataset& ds) {
+    DcmElement* element = nullptr;
+    if (ds.findAndGetElement(DCM_PixelData, element).bad() || !element) return bad("it has no pixel data");
+    const bool byte_stream = element->getTag().getEVR() != EVR_OW;
     const Uint8* data = nullptr;
     unsigned long count = 0;
-    if (ds.findAndGetUint8Array(DCM_PixelData, data, &count).good() && data) return std::span(data, count);
+    if (ds.findAndGetUint8Array(DCM_PixelData, data, &count).good() && data)
+        return RawPixels{std::span(data, count), byte_stream};
     const Uint16* words = nullptr;
     if (ds.findAndGetUint16Array(DCM_PixelData, words, &count).good() && words)
-        return std::span(reinterpret_cast<const Uint8*>(words), 2 * size_t{count});
+        return RawPixels{std::span(reinterpret_cast<const Uint8*>(words), 2 * size_t{count}), false};
     return bad("it has no pixel data");
 }
 
-// The largest magnitude a single-precision value (Pixels::values) holds exactly, every integer below it too.
-constexpr int64_t kExactInFloat = int64_t{1} << 24;
+// A 16- or 32-bit sample from its `width` bytes at `b`. A little-endian file's sample: lowest
+// byte first. A big-endian file's, as pydicom reads it (the transfer syntax's order, whatever the
+// VR): from an OB byte stream most significant byte first; from OW words (held in this machine's
+// order) the high word first.
+uint32_t sample_bits(const Uint8* b, size_t width, bool big_endian, bool byte_stream) {
+    const auto word = [](const Uint8* w) { return uint32_t{w[0]} | uint32_t{w[1]} << 8; };
+    if (big_endian && byte_stream) {
+        uint32_t v = 0;
+        for (size_t i = 0; i < width; ++i) v = v << 8 | b[i];
+        return v;
+    }
+    if (width == 2) return word(b);
+    return big_endian ? word(b) << 16 | word(b + 2) : word(b + 2) << 16 | word(b);
+}
 
 Result<Pixels> frame_pixels(DcmDataset& ds, const Layout& l, int frame) {
     if (auto r = frame_exists(l, frame); !r) return r.problems();
@@ -398,19 +423,20 @@ Result<Pixels> frame_pixels(DcmDataset& ds, const Layout& l, int frame) {
     if (l.allocated == 1 || l.photometric == "YBR_FULL_422") {
         // Packed: 1-bit samples, eight to a byte from its lowest bit (a frame may start inside a
         // byte), or YBR_FULL_422's four bytes for two pixels.
-        auto bytes = raw_bytes(ds);
-        if (!bytes) return bytes.problems();
+        auto raw = raw_bytes(ds);
+        if (!raw) return raw.problems();
+        const std::span<const Uint8> bytes = raw->bytes;
         const uint64_t pixels = uint64_t{l.rows} * l.columns;
-        const uint64_t count = bytes->size(), at = pixels * static_cast<uint64_t>(frame);
+        const uint64_t count = bytes.size(), at = pixels * static_cast<uint64_t>(frame);
         if (l.allocated == 1) {
             if (count * 8 < pixels * static_cast<uint64_t>(l.frames))
                 return bad("its pixel data is shorter than its size says (the file may be truncated)");
             for (uint64_t k = 0; k < pixels; ++k)
-                p.values[k] = static_cast<float>(((*bytes)[(at + k) >> 3] >> ((at + k) & 7)) & 1u);
+                p.values[k] = static_cast<double>((bytes[(at + k) >> 3] >> ((at + k) & 7)) & 1u);
         } else {
             if (count < 2 * pixels * static_cast<uint64_t>(l.frames))
                 return bad("its pixel data is shorter than its size says (the file may be truncated)");
-            const Uint8* d = bytes->data() + 2 * at;
+            const Uint8* d = bytes.data() + 2 * at;
             for (uint64_t k = 0; k < pixels; k += 2, d += 4)
                 for (size_t j = 0; j < 2; ++j) {
                     p.values[3 * (k + j)] = d[j];
@@ -427,33 +453,18 @@ Result<Pixels> frame_pixels(DcmDataset& ds, const Layout& l, int frame) {
         if (uint64_t{count} < need)
             return bad("its pixel data is shorter than its size says (the file may be truncated)");
         for (uint64_t k = 0; k < per_frame; ++k) p.values[place(k)] = sample_value(data[first + k], l);
-    } else if (l.allocated == 16) {
-        const Uint16* data = nullptr;
-        unsigned long count = 0;
-        if (ds.findAndGetUint16Array(DCM_PixelData, data, &count).bad() || !data) return bad("it has no pixel data");
-        if (uint64_t{count} < need)
-            return bad("its pixel data is shorter than its size says (the file may be truncated)");
-        for (uint64_t k = 0; k < per_frame; ++k) p.values[place(k)] = sample_value(data[first + k], l);
     } else {
-        // 32 bits: each sample's four bytes, lowest first. A value is kept only when single
-        // precision holds it exactly (magnitude at most 2^24), as an RT dose grid's do.
-        auto bytes = raw_bytes(ds);
-        if (!bytes) return bytes.problems();
-        if (uint64_t{bytes->size()} / 4 < need)
+        // 16 and 32 bits: each sample's bytes (sample_bits), every value exactly (Pixels holds
+        // doubles).
+        auto raw = raw_bytes(ds);
+        if (!raw) return raw.problems();
+        const size_t width = l.allocated / 8;
+        if (uint64_t{raw->bytes.size()} / width < need)
             return bad("its pixel data is shorter than its size says (the file may be truncated)");
-        // A big-endian file's OW data is held as 16-bit words in this machine's order: the
-        // sample's high word comes first.
-        const bool words_swapped = DcmXfer(ds.getOriginalXfer()).isBigEndian();
-        for (uint64_t k = 0; k < per_frame; ++k) {
-            const Uint8* b = bytes->data() + 4 * (first + k);
-            const uint32_t first_word = b[0] | uint32_t{b[1]} << 8, second_word = b[2] | uint32_t{b[3]} << 8;
-            const uint32_t raw = words_swapped ? first_word << 16 | second_word : second_word << 16 | first_word;
-            const int64_t v = sample_integer(raw, l);
-            if (v > kExactInFloat || v < -kExactInFloat)
-                return unsupported("its 32-bit pixels hold values beyond " + std::to_string(kExactInFloat) +
-                                   " (2^24), which are not read exactly here");
-            p.values[place(k)] = static_cast<float>(v);
-        }
+        const bool big_endian = DcmXfer(ds.getOriginalXfer()).isBigEndian();
+        for (uint64_t k = 0; k < per_frame; ++k)
+            p.values[place(k)] = sample_value(
+                sample_bits(raw->bytes.data() + width * (first + k), width, big_endian, raw->byte_stream), l);
     }
     return finish_frame(std::move(p), l);
 }
@@ -604,7 +615,7 @@ Result<Pixels> jpeg2000_pixels(DcmDataset& ds, const Layout& l, int frame) {
         const bool as_header = comp.prec == l.stored;
         for (size_t i = 0; i < plane; ++i)
             p.values[i * l.samples + c] =
-                as_header ? sample_value(static_cast<uint32_t>(comp.data[i]), l) : static_cast<float>(comp.data[i]);
+                as_header ? sample_value(static_cast<uint32_t>(comp.data[i]), l) : static_cast<double>(comp.data[i]);
     }
     return finish_frame(std::move(p), l);
 }

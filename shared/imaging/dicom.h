@@ -5,9 +5,9 @@
 // deflated, RLE lossless, JPEG baseline, extended (12-bit) and lossless, JPEG-LS, and JPEG 2000
 // (lossless and lossy), whose frames OpenJPEG 2.5 decodes (DCMTK has no free JPEG 2000 codec).
 // Photometric interpretations: MONOCHROME1, MONOCHROME2, RGB, YBR_FULL (converted to RGB), the YBR
-// forms of JPEG and JPEG 2000 (which their decoders give as RGB). 8- and 16-bit samples, signed or
-// not; the modality rescale and the first VOI window are read, never applied here
-// (imaging/preprocess.h applies them).
+// forms of JPEG and JPEG 2000 (which their decoders give as RGB). 1-, 8-, 16- and 32-bit samples,
+// signed or not, every value exactly (imaging/image_input.h, Pixels); the modality rescale and
+// the first VOI window are read, never applied here (imaging/preprocess.h applies them).
 //
 // Of the header, only what a clinician needs is kept (modality, body part, view): nothing that
 // names, dates or identifies the patient leaves this function.

@@ -12,6 +12,7 @@
 // pipeline with the tensor `localdx preprocess` writes.
 #pragma once
 #include <array>
+#include <cstddef>
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -67,7 +68,9 @@ const char* image_format_name(ImageFormat f);
 
 // The format a file's first bytes announce: PNG (its 8-byte signature), JPEG (FF D8 FF), else
 // DICOM (which may have no preamble; its reader says when the file is not DICOM either). Used by
-// the CLI, the packager and the browser (client/core_api.h, core_image_kind) alike.
+// the CLI, the packager and the browser (client/core_api.h, core_image_kind) alike. Reads at most
+// the first kImageSniffBytes.
+inline constexpr size_t kImageSniffBytes = 8;
 ImageFormat image_format_sniff(std::string_view bytes);
 // Nothing when `in` takes files of `format`; else the problem "unsupported_image" in the
 // clinician's words: "This model reads DICOM files only; this file is a PNG image."
@@ -78,10 +81,12 @@ std::optional<Problem> image_format_refusal(const ImageInput& in, ImageFormat fo
 //-----------------------------------------------------------------------------
 // One frame of an image as its file stores it. DICOM: stored values (BitsStored, sign applied),
 // with the modality rescale kept beside them; PNG/JPEG: 0-255 (or 0-65535 for 16-bit PNG).
+// Held in double precision, which holds every 32-bit sample exactly, signed or not (up to
+// 2^32 - 1); imaging/preprocess.h turns them into the float32 tensor, once.
 struct Pixels {
     int width = 0, height = 0;
     int channels = 1;                             // 1 (grey) or 3 (RGB)
-    std::vector<float> values;                    // row by row, channels interleaved (height x width x channels)
+    std::vector<double> values;                   // row by row, channels interleaved (height x width x channels)
     double slope = 1, intercept = 0;              // modality rescale: value = stored * slope + intercept
     bool monochrome1 = false;                     // MONOCHROME1: higher values are darker
     std::optional<std::array<double, 2>> window;  // the file's first VOI window (center, width)
@@ -110,6 +115,9 @@ struct Tensor {
 
 // The tensor as a NumPy .npy file (format 1.0, little-endian float32, C order).
 std::string tensor_npy(const Tensor& t);
+// The decoded pixels as a NumPy .npy file (format 1.0, little-endian float64, C order, shape
+// 1 x height x width x channels): every stored value exactly (`localdx preprocess --pixels`).
+std::string pixels_npy(const Pixels& p);
 
 //-----------------------------------------------------------------------------
 // [SECTION] Scope

@@ -8,8 +8,10 @@
 #include "imaging/preprocess.h"
 
 #include <algorithm>
+#include <array>
 #include <cmath>
 #include <cstring>
+#include <span>
 #include <string_view>
 
 namespace ldx {
@@ -40,8 +42,8 @@ std::vector<std::vector<double>> unit_planes(const ImageInput& spec, const Pixel
     const size_t pc = static_cast<size_t>(p.channels);
     std::vector<std::vector<double>> planes(static_cast<size_t>(spec.channels), std::vector<double>(n));
     for (size_t i = 0; i < n; ++i) {
-        const float* px = p.values.data() + i * pc;
-        auto at = [&](size_t c) { return static_cast<double>(px[c]) * p.slope + p.intercept; };
+        const double* px = p.values.data() + i * pc;
+        auto at = [&](size_t c) { return px[c] * p.slope + p.intercept; };
         if (spec.channels == 1) {
             planes[0][i] = pc == 1 ? at(0) : 0.299 * at(0) + 0.587 * at(1) + 0.114 * at(2);
         } else {
@@ -166,10 +168,15 @@ Result<DisplayImage> image_display(const ImageInput& spec, const Pixels& pixels,
     return d;
 }
 
-std::string tensor_npy(const Tensor& t) {
-    std::string dict = "{'descr': '<f4', 'fortran_order': False, 'shape': (";
-    for (size_t i = 0; i < t.shape.size(); ++i)
-        dict += std::to_string(t.shape[i]) + (i + 1 < t.shape.size() ? ", " : "");
+namespace {
+// A .npy file (format 1.0, C order) of `count` little-endian values, whatever the host: float32
+// ("<f4") or float64 ("<f8") as T is.
+template <class T, class Bits>
+std::string npy_file(std::span<const int64_t> shape, const T* values, size_t count) {
+    static_assert(sizeof(T) == sizeof(Bits));
+    std::string dict =
+        std::string("{'descr': '<f") + std::to_string(sizeof(T)) + "', 'fortran_order': False, 'shape': (";
+    for (size_t i = 0; i < shape.size(); ++i) dict += std::to_string(shape[i]) + (i + 1 < shape.size() ? ", " : "");
     dict += "), }";
     const size_t unpadded = 10 + dict.size() + 1;  // magic, version, length, dict, newline
     dict.append((64 - unpadded % 64) % 64, ' ');
@@ -181,14 +188,22 @@ std::string tensor_npy(const Tensor& t) {
     out += static_cast<char>(dict.size() >> 8);
     out += dict;
     const size_t at = out.size();
-    out.resize(at + t.data.size() * sizeof(float));
-    for (size_t i = 0; i < t.data.size(); ++i) {  // little-endian, whatever the host
-        uint32_t bits;
-        std::memcpy(&bits, &t.data[i], sizeof bits);
-        for (int b = 0; b < 4; ++b)
-            out[at + 4 * i + static_cast<size_t>(b)] = static_cast<char>((bits >> (8 * b)) & 0xff);
+    out.resize(at + count * sizeof(T));
+    for (size_t i = 0; i < count; ++i) {
+        Bits bits;
+        std::memcpy(&bits, &values[i], sizeof bits);
+        for (size_t b = 0; b < sizeof(T); ++b)
+            out[at + sizeof(T) * i + b] = static_cast<char>((bits >> (8 * b)) & 0xff);
     }
     return out;
+}
+}  // namespace
+
+std::string tensor_npy(const Tensor& t) { return npy_file<float, uint32_t>(t.shape, t.data.data(), t.data.size()); }
+
+std::string pixels_npy(const Pixels& p) {
+    const std::array<int64_t, 4> shape{1, p.height, p.width, p.channels};
+    return npy_file<double, uint64_t>(shape, p.values.data(), p.values.size());
 }
 
 bool ImageInput::accepts(ImageFormat f) const { return std::find(formats.begin(), formats.end(), f) != formats.end(); }

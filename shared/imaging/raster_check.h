@@ -20,7 +20,7 @@ namespace ldx {
 //-----------------------------------------------------------------------------
 // [SECTION] The image size limit
 //-----------------------------------------------------------------------------
-// The largest image accepted, per side and in pixels (a 16k x 16k grey image is 1 GiB as float).
+// The largest image accepted, per side and in pixels (a 16k x 16k grey image would be 2 GiB of doubles).
 inline constexpr int kMaxImageSide = 16384;
 inline constexpr int64_t kMaxImagePixels = int64_t{1} << 26;
 // Nothing when a width x height image is within the limits; else the reason, in words

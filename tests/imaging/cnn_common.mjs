@@ -16,11 +16,12 @@ import { ort, loadBundle } from '../node/load_core.mjs';
 export { ort, loadBundle };
 export const S = 224, CELLS = 28, plane = S * S;
 
-// A .npy file's float32 data (format 1.0, little-endian).
+// A .npy file's data (format 1.0, little-endian): float32 (a tensor) or float64 (`--pixels`).
 export function npy(file) {
   const b = readFileSync(file);
   const header = b.readUInt16LE(8);
-  return new Float32Array(b.buffer.slice(b.byteOffset + 10 + header, b.byteOffset + b.length));
+  const data = b.buffer.slice(b.byteOffset + 10 + header, b.byteOffset + b.length);
+  return b.toString('latin1', 10, 10 + header).includes("'descr': '<f8'") ? new Float64Array(data) : new Float32Array(data);
 }
 
 //-----------------------------------------------------------------------------

@@ -33,10 +33,11 @@ MUST_READ = {"CT_small", "MR_small", "MR_small_RLE", "MR_small_bigendian", "MR_s
              "SC_rgb_gdcm_KY",
              # 1 bit allocated (segmentation masks), uncompressed YBR_FULL_422
              "liver_1frame", "liver_expb_1frame", "SC_ybr_full_422_uncompressed",
-             # 32 bits allocated, values within 2^24 (RT dose grids; big-endian and RLE too)
-             "rtdose", "rtdose_1frame", "rtdose_expb", "rtdose_expb_1frame", "rtdose_rle", "rtdose_rle_1frame"}
-MUST_REFUSE = {"MR_truncated": "bad_dicom", "rtplan_truncated": "bad_dicom", "SC_rgb_rle_32bit": "unsupported_dicom",
-               "rtplan": "bad_dicom", "badVR": None}
+             # 32 bits allocated: RT dose grids (big-endian and RLE too), and RGB with values up
+             # to 2^32 - 1 (held exactly: LocalDx's decoded pixels are doubles)
+             "rtdose", "rtdose_1frame", "rtdose_expb", "rtdose_expb_1frame", "rtdose_rle", "rtdose_rle_1frame",
+             "SC_rgb_rle_32bit", "SC_rgb_rle_32bit_2frame"}
+MUST_REFUSE = {"MR_truncated": "bad_dicom", "rtplan_truncated": "bad_dicom", "rtplan": "bad_dicom", "badVR": None}
 # pydicom reads these and LocalDx refuses them, with the reason (docs/imaging.md lists them).
 REFUSED_THOUGH_PYDICOM_READS = {
     # Damaged: 4 bytes of the codestream's SIZ marker overwritten; GDCM reports the same OpenJPEG
@@ -46,9 +47,6 @@ REFUSED_THOUGH_PYDICOM_READS = {
     # Mis-encoded: implicit VR under an explicit-VR transfer syntax (JPEG baseline), which pydicom
     # guesses around and DCMTK reads as damaged.
     "SC_rgb_jpeg": "damaged",
-    # 32 bits allocated with values up to 2^32 - 1, beyond what single precision holds exactly
-    # (2^24): a 32-bit RGB test image (pixels are held as float32; RT dose grids fit and are read).
-    "SC_rgb_rle_32bit": "beyond 16777216", "SC_rgb_rle_32bit_2frame": "beyond 16777216",
 }
 
 

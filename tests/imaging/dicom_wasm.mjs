@@ -21,10 +21,12 @@ const schema = path.join(work, 'schema.json');
 writeFileSync(schema, JSON.stringify({ task: 'dicom-wasm', title: 'DICOM in wasm', outputs: { kind: 'binary', column: 'y', positive: '1', classes: [{ name: '0', label: 'no' }, { name: '1', label: 'yes' }] },
   image: { formats: ['dicom'], tensor: { name: 'image', layout: 'NCHW', channels: 1, height: 8, width: 8 }, preprocess: { intensity: { kind: 'min_max' }, resize: 'area', mean: [0], std: [1] } } }));
 
+// `localdx preprocess --pixels`'s .npy file: float64, every 32-bit stored value exactly.
 function npy(file) {
   const b = readFileSync(file);
   const header = b.readUInt16LE(8);
-  return new Float32Array(b.buffer.slice(b.byteOffset + 10 + header, b.byteOffset + b.length));
+  if (!b.toString('latin1', 10, 10 + header).includes("'descr': '<f8'")) throw new Error(`${file}: not float64 pixels`);
+  return new Float64Array(b.buffer.slice(b.byteOffset + 10 + header, b.byteOffset + b.length));
 }
 
 const files = readdirSync(data).filter((f) => f.endsWith('.dcm')).sort();
@@ -45,6 +47,7 @@ for (const f of files) {
     }
     if (!w.ok) { fails.push(`${f} frame ${frame + 1}: refused in the browser: ${JSON.stringify(w.problems)}`); break; }
     const mine = w.values, theirs = npy(out);
+    if (!(mine instanceof Float64Array)) { fails.push(`${f}: decodeDicom's values are not a Float64Array`); break; }
     if (mine.length !== theirs.length) fails.push(`${f} frame ${frame + 1}: ${mine.length} values in the browser, ${theirs.length} natively`);
     else if (mine.some((v, i) => v !== theirs[i] && !(Number.isNaN(v) && Number.isNaN(theirs[i])))) fails.push(`${f} frame ${frame + 1}: the values differ`);
     else frames++;
@@ -53,5 +56,5 @@ for (const f of files) {
   }
 }
 console.log(`${files.length} DICOM files: ${same} read identically in the browser and natively (${frames} frames), ${refused} refused by both with the same reason`);
-if (same < 46) fails.push(`only ${same} files read`);
+if (same < 48) fails.push(`only ${same} files read`);
 if (fails.length) { console.error('FAILED:\n  ' + fails.join('\n  ')); process.exit(1); }

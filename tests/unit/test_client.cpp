@@ -574,6 +574,14 @@ TEST(Client, AnImageFilesFormatIsToldFromItsBytesAndCheckedAgainstTheModel) {
     EXPECT_EQ(core_image_kind(*m, jpeg)["format"], "jpeg");
     EXPECT_EQ(core_image_kind(*m, dicom)["format"], "dicom");
     EXPECT_EQ(core_image_kind(*m, png.substr(0, 4))["format"], "dicom");  // not a whole PNG signature
+    // What the browser copies into wasm for the check: a PNG's or JPEG's every byte, a DICOM
+    // file's first few, which give the same answer as the whole file.
+    EXPECT_EQ(core_image_kind_needs(png.substr(0, kImageSniffBytes)), SIZE_MAX);
+    EXPECT_EQ(core_image_kind_needs(jpeg.substr(0, kImageSniffBytes)), SIZE_MAX);
+    const std::string big_dicom = dicom + std::string(size_t{1} << 20, '\x5a');
+    const size_t needs = core_image_kind_needs(big_dicom.substr(0, kImageSniffBytes));
+    EXPECT_EQ(needs, kImageSniffBytes);
+    EXPECT_EQ(core_image_kind(*m, big_dicom.substr(0, needs)), core_image_kind(*m, big_dicom));
     // A PNG or JPEG file cut short is refused with the reason `localdx preprocess` gives
     // (imaging/raster_check.h; each case in ImageFiles.*).
     const Json cut = core_image_kind(*m, png.substr(0, 50));

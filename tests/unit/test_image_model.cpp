@@ -102,12 +102,12 @@ TEST(ImageModel, EightBitPixelsAreGreyOnlyWhenEveryPixelIsGrey) {
     auto g = pixels_from_interleaved(grey, 2, 1, 4);
     ASSERT_TRUE(g);
     EXPECT_EQ(g->channels, 1);
-    EXPECT_EQ(g->values, (std::vector<float>{10, 20}));
+    EXPECT_EQ(g->values, (std::vector<double>{10, 20}));
     const std::vector<uint8_t> colour{10, 10, 10, 20, 21, 20};
     auto c = pixels_from_interleaved(colour, 2, 1, 3);
     ASSERT_TRUE(c);
     EXPECT_EQ(c->channels, 3);
-    EXPECT_EQ(c->values, (std::vector<float>{10, 10, 10, 20, 21, 20}));
+    EXPECT_EQ(c->values, (std::vector<double>{10, 10, 10, 20, 21, 20}));
     EXPECT_FALSE(pixels_from_interleaved(colour, 3, 1, 3));  // fewer bytes than the size says
 }
 

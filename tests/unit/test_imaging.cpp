@@ -3,7 +3,9 @@
 #include <gtest/gtest.h>
 #include <zlib.h>
 
+#include <algorithm>
 #include <cmath>
+#include <cstdint>
 #include <cstring>
 #include <fstream>
 #include <random>
@@ -34,7 +36,7 @@ std::string paths_of(const Result<Schema>& r) {
     return s;
 }
 
-Pixels grey(int w, int h, std::vector<float> v) {
+Pixels grey(int w, int h, std::vector<double> v) {
     Pixels p;
     p.width = w;
     p.height = h;
@@ -375,6 +377,99 @@ TEST(Imaging, DicomFramesWhoseSizeWrapsPast32BitsAreRefusedAsShort) {
     ASSERT_FALSE(wrapped);
     EXPECT_NE(wrapped.error().message.find("pixel data is shorter than its size says"), std::string::npos)
         << wrapped.error().message;
+}
+
+// A one-row grey DICOM file of `samples` (Bits Allocated = Bits Stored = `bits`): explicit VR
+// little or big endian, its pixel data's VR OB or OW, the samples written in the transfer
+// syntax's byte order (as pydicom writes and reads them; the meta header is always little endian).
+std::string synthetic_dicom(bool big_endian, const char* pixel_vr, int bits, bool is_signed,
+                            const std::vector<uint32_t>& samples, const std::string& photometric = "MONOCHROME2 ") {
+    const uint64_t per_pixel = photometric.rfind("MONOCHROME", 0) == 0 ? 1 : 3;
+    const auto number = [](bool big, uint64_t v, int width) {
+        std::string out(static_cast<size_t>(width), '\0');
+        for (int i = 0; i < width; ++i)
+            out[static_cast<size_t>(big ? width - 1 - i : i)] = static_cast<char>((v >> (8 * i)) & 0xff);
+        return out;
+    };
+    const auto element = [&](bool big, uint16_t group, uint16_t elem, const std::string& vr, const std::string& value) {
+        std::string e = number(big, group, 2) + number(big, elem, 2) + vr;
+        if (vr == "OB" || vr == "OW") return e + std::string(2, '\0') + number(big, value.size(), 4) + value;
+        return e + number(big, value.size(), 2) + value;
+    };
+    const std::string syntax =
+        big_endian ? std::string("1.2.840.10008.1.2.2", 20) : std::string("1.2.840.10008.1.2.1", 20);
+    const std::string meta_syntax = element(false, 0x0002, 0x0010, "UI", syntax);
+    std::string file = std::string(128, '\0') + "DICM" +
+                       element(false, 0x0002, 0x0000, "UL", number(false, meta_syntax.size(), 4)) + meta_syntax;
+    const bool be = big_endian;
+    std::string pixels;
+    for (uint32_t v : samples) pixels += number(be, v, bits / 8);
+    file += element(be, 0x0008, 0x0060, "CS", "OT") + element(be, 0x0028, 0x0002, "US", number(be, per_pixel, 2)) +
+            element(be, 0x0028, 0x0004, "CS", photometric) + element(be, 0x0028, 0x0010, "US", number(be, 1, 2)) +
+            element(be, 0x0028, 0x0011, "US", number(be, samples.size() / per_pixel, 2)) +
+            element(be, 0x0028, 0x0100, "US", number(be, static_cast<uint64_t>(bits), 2)) +
+            element(be, 0x0028, 0x0101, "US", number(be, static_cast<uint64_t>(bits), 2)) +
+            element(be, 0x0028, 0x0102, "US", number(be, static_cast<uint64_t>(bits - 1), 2)) +
+            element(be, 0x0028, 0x0103, "US", number(be, is_signed ? 1 : 0, 2)) +
+            element(be, 0x7fe0, 0x0010, pixel_vr, pixels);
+    return file;
+}
+
+// 32-bit samples are held exactly (Pixels::values are doubles), up to 2^32 - 1 unsigned and down
+// to -2^31 signed, and stay distinct through the preprocessing: 2^24 + 1, which single precision
+// would round to 2^24, maps to its own tensor value. pydicom's RGB file with values up to
+// 2^32 - 1 is read (every value is checked against pydicom's by ctest -R imaging_dicom_parity).
+TEST(Imaging, Dicom32BitSamplesAreReadExactlyThroughThePreprocessing) {
+    const std::vector<uint32_t> samples{0xffffffffu, 0x01000001u, 0x01000000u, 0x80000000u, 0};
+    auto unsigned_ = dicom_decode(synthetic_dicom(false, "OW", 32, false, samples));
+    ASSERT_TRUE(unsigned_) << unsigned_.error().describe();
+    EXPECT_EQ(unsigned_->values, (std::vector<double>{4294967295.0, 16777217.0, 16777216.0, 2147483648.0, 0}));
+    auto signed_ = dicom_decode(synthetic_dicom(false, "OW", 32, true, samples));
+    ASSERT_TRUE(signed_) << signed_.error().describe();
+    EXPECT_EQ(signed_->values, (std::vector<double>{-1, 16777217.0, 16777216.0, -2147483648.0, 0}));
+
+    ImageInput in = spec(1, 5, ResizeFilter::area);
+    in.range_min = 16777216.0;
+    in.range_max = 16777218.0;
+    auto t = image_tensor(in, *unsigned_);
+    ASSERT_TRUE(t) << t.error().describe();
+    EXPECT_EQ(t->data, (std::vector<float>{1.0f, 0.5f, 0.0f, 1.0f, 0.0f}));
+
+    auto rgb = dicom_decode(pydicom_file("SC_rgb_rle_32bit"));
+    ASSERT_TRUE(rgb) << rgb.error().describe();
+    EXPECT_EQ(rgb->channels, 3);
+    EXPECT_EQ(*std::max_element(rgb->values.begin(), rgb->values.end()), 4294967295.0);
+    const std::string npy = pixels_npy(*rgb);
+    EXPECT_NE(npy.find("'descr': '<f8'"), std::string::npos);
+    EXPECT_NE(npy.find("'shape': (1, 100, 100, 3)"), std::string::npos);
+    double last = 0;
+    std::memcpy(&last, npy.data() + npy.size() - 8, 8);
+    EXPECT_EQ(last, rgb->values.back());
+    // YBR_FULL is converted to RGB in single precision (finish_frame): at 32 bits, refused.
+    auto ybr = dicom_decode(synthetic_dicom(false, "OW", 32, false, {1, 2, 3}, "YBR_FULL"));
+    ASSERT_FALSE(ybr);
+    EXPECT_EQ(ybr.error().message,
+              "This DICOM image cannot be used here: its colour form YBR_FULL is read with 8 or 16 bits, not 32.");
+    EXPECT_TRUE(dicom_decode(synthetic_dicom(false, "OW", 32, false, {1, 2, 3}, "RGB")));
+}
+
+// Explicit VR big endian: OW pixel data is a run of 16-bit words (DCMTK swaps each into this
+// machine's order), OB a byte stream DCMTK never swaps. Either way a 16- or 32-bit sample's bytes
+// come most significant first in the file, and are read so, as pydicom reads them (its
+// pixel_array gives 0x1122, 0x3344 and 0x11223344, 0xfffffffe for these four files).
+TEST(Imaging, DicomBigEndianSamplesAreReadAlikeFromObAndOwPixelData) {
+    for (const char* vr : {"OB", "OW"}) {
+        auto words = dicom_decode(synthetic_dicom(true, vr, 16, false, {0x1122, 0x3344}));
+        ASSERT_TRUE(words) << vr << ": " << words.error().describe();
+        EXPECT_EQ(words->values, (std::vector<double>{0x1122, 0x3344})) << vr;
+        auto longs = dicom_decode(synthetic_dicom(true, vr, 32, false, {0x11223344u, 0xfffffffeu}));
+        ASSERT_TRUE(longs) << vr << ": " << longs.error().describe();
+        EXPECT_EQ(longs->values, (std::vector<double>{0x11223344u, 0xfffffffeu})) << vr;
+        // The same samples little endian: the same values.
+        auto little = dicom_decode(synthetic_dicom(false, vr, 32, false, {0x11223344u, 0xfffffffeu}));
+        ASSERT_TRUE(little) << vr << ": " << little.error().describe();
+        EXPECT_EQ(little->values, longs->values) << vr;
+    }
 }
 
 TEST(Imaging, DicomJpegWithATemMarkerBeforeTheFrameIsRefusedNotAHang) {

@@ -24,6 +24,7 @@
 #include <emscripten/bind.h>
 #include <emscripten/val.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstdint>
 #include <stdexcept>
@@ -66,14 +67,14 @@ inline bool is_typed_array(const emscripten::val& v) {
                            (emscripten::val::global("DataView")));
 }
 
-// The bytes of a Uint8Array (a copy: the wasm memory may move when it grows).
-inline std::string bytes_from_js(const emscripten::val& u8) {
+// The bytes of a Uint8Array, or its first `most` (a copy: the wasm memory may move when it grows).
+inline std::string bytes_from_js(const emscripten::val& u8, size_t most = SIZE_MAX) {
     if (!u8.instanceof (emscripten::val::global("Uint8Array"))) throw BadArgument("expected bytes (a Uint8Array)");
-    const size_t n = u8["length"].as<size_t>();
+    const size_t n = std::min(u8["length"].as<size_t>(), most);
     std::string bytes(n, '\0');
     if (n == 0) return bytes;  // set() from a detached buffer (length 0) would throw in JavaScript
     emscripten::val view(emscripten::typed_memory_view(n, reinterpret_cast<unsigned char*>(bytes.data())));
-    view.call<void>("set", u8);
+    view.call<void>("set", n == u8["length"].as<size_t>() ? u8 : u8.call<emscripten::val>("subarray", 0, n));
     return bytes;
 }
 

@@ -177,9 +177,11 @@ public:
         return json_dump(core_same_patient(previous, next));
     }
     // Imaging models: which decoder a file goes to (its first bytes), or why the model refuses it
-    // (a PNG or JPEG file is checked whole: give all of its bytes).
+    // (a PNG or JPEG file is checked whole: give all of its bytes). Only the bytes the check reads
+    // are copied into wasm (core_image_kind_needs): a DICOM file's first few, not the whole file.
     std::string imageKind(const emscripten::val& bytes) const {
-        return json_dump(core_image_kind(*m_, bytes_from_js(bytes)));
+        const size_t needs = core_image_kind_needs(bytes_from_js(bytes, kImageSniffBytes));
+        return json_dump(core_image_kind(*m_, bytes_from_js(bytes, needs)));
     }
     // An image the browser decoded (RGBA), or a DICOM file's bytes.
     CoreImageJob imageJob(const emscripten::val& rgba, double width, double height) const {

@@ -28,8 +28,9 @@ resize, normalisation; docs/imaging.md) by the same core the browser runs. Compa
 your training pipeline's tensor for the same file.
 
   --frame N   the frame of a multi-frame DICOM file (1 = the first, the default)
-  --pixels    write the decoded pixels instead (stored values, 1 x height x width x channels),
-              to check a decoder against another (for example pydicom's pixel_array)
+  --pixels    write the decoded pixels instead (stored values, 1 x height x width x channels,
+              float64: every 32-bit value exactly), to check a decoder against another (for
+              example pydicom's pixel_array)
 
 Prints what was read to standard error: format, size, frames, rescale and window, and the
 header fields a clinician may see (modality, body part, view). Nothing else of the header is
@@ -117,15 +118,15 @@ int cmd_preprocess(const Args& a) {
     Tensor t;
     if (a.has("--pixels")) {
         t.shape = {1, pixels->height, pixels->width, pixels->channels};
-        t.data = pixels->values;
+        if (auto ok = file_write_atomic(*out_path, pixels_npy(*pixels)); !ok) return fail(ok.problems());
     } else {
         auto tensor = image_tensor(*schema->image, *pixels);
         if (!tensor) return fail(tensor.problems());
         if (auto unlike = image_unlike_training(*schema->image, *tensor))
             std::fprintf(stderr, "localdx preprocess: warning: %s\n", unlike->message.c_str());
         t = std::move(*tensor);
+        if (auto ok = file_write_atomic(*out_path, tensor_npy(t)); !ok) return fail(ok.problems());
     }
-    if (auto ok = file_write_atomic(*out_path, tensor_npy(t)); !ok) return fail(ok.problems());
     std::fprintf(stderr, "localdx preprocess: tensor %lld x %lld x %lld x %lld -> %s\n",
                  static_cast<long long>(t.shape[0]), static_cast<long long>(t.shape[1]),
                  static_cast<long long>(t.shape[2]), static_cast<long long>(t.shape[3]), out_path->c_str());
