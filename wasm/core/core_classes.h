@@ -221,7 +221,7 @@ inline LoadOutcome load_bundle_js(const emscripten::val& u8, const std::string& 
 }
 
 // A DICOM file's stored values as the core decodes them (for the wasm-against-native parity test):
-// {ok, width, height, channels, frames, values: Float32Array} or {ok: false, problems: [...]}.
+// {ok, width, height, channels, frames, values: Float64Array} or {ok: false, problems: [...]}.
 inline emscripten::val decode_dicom_js(const emscripten::val& file, double frame) {
     emscripten::val out = emscripten::val::object();
     if (!kDicomDecoder)
