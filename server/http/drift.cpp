@@ -244,7 +244,8 @@ Json findings_json(const Model& m, const std::vector<SourceAggregate>& sources, 
         insufficient = insufficient || status == "insufficient";
         if (status == "not_estimated" && reason.empty())
             reason = finding.name + ": " + e["reason"].get<std::string>() +
-                     " (`localdx bundle --calibration-labels --calibration-outputs` writes one per finding)";
+                     " (`localdx bundle --calibration-labels --calibration-outputs` writes one per finding into a card "
+                     "that brings no metrics of its own)";
         findings.push_back(std::move(one));
     }
     Json out{{"status", below          ? "below_card"

@@ -387,7 +387,7 @@ Result<RawPixels> raw_bytes(DcmDataset& ds) {
         return RawPixels{std::span(data, count), byte_stream};
     const Uint16* words = nullptr;
     if (ds.findAndGetUint16Array(DCM_PixelData, words, &count).good() && words)
-        return RawPixels{std::span(reinterpret_cast<const Uint8*>(words), 2 * size_t{count}), false};
+        return RawPixels{std::span(reinterpret_cast<const Uint8*>(words), 2 * size_t{count}), byte_stream};
     return bad("it has no pixel data");
 }
 
