@@ -515,9 +515,10 @@ void parse_image(Checker& c, const Json& j, ImageInput& im) {
             c.add("bad_range", "height must lie in [8, 2048] pixels", tp + ".height");
         if (c.take(json_integer(t, "width", tp), w) && (w < 8 || w > 2048))
             c.add("bad_range", "width must lie in [8, 2048] pixels", tp + ".width");
-        im.channels = static_cast<int>(ch);
-        im.height = static_cast<int>(h);
-        im.width = static_cast<int>(w);
+        // Only a value that passed its check is kept: the preprocessing below sizes its arrays from it.
+        im.channels = ch == 1 || ch == 3 ? static_cast<int>(ch) : 0;
+        im.height = h >= 8 && h <= 2048 ? static_cast<int>(h) : 0;
+        im.width = w >= 8 && w <= 2048 ? static_cast<int>(w) : 0;
     }
     const std::string pp = path + ".preprocess";
     if (!j.contains("preprocess") || !j["preprocess"].is_object())

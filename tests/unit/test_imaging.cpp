@@ -96,6 +96,21 @@ TEST(Imaging, EveryBadImageKeyIsNamedByItsPath) {
     EXPECT_NE(paths_of(schema_from_json(m)).find("image.preprocess.mean"), std::string::npos);
 }
 
+TEST(Imaging, AHugeChannelCountIsRefusedWithoutSizingAnythingFromIt) {
+    // The fuzzer's case: a tensor of 2^28 channels once sized the mean and std arrays (2 GiB each).
+    for (const int64_t channels : {int64_t{1} << 28, int64_t{4294967297}, int64_t{-3}}) {
+        Json j = image_schema();
+        j["image"]["tensor"]["channels"] = channels;
+        j["image"]["tensor"]["height"] = int64_t{1} << 40;
+        auto r = schema_from_json(j);
+        ASSERT_FALSE(r) << channels;
+        const std::string paths = paths_of(r);
+        EXPECT_NE(paths.find("image.tensor.channels"), std::string::npos) << paths;
+        EXPECT_NE(paths.find("image.tensor.height"), std::string::npos) << paths;
+        EXPECT_LT(r.problems().size(), 8u) << paths;
+    }
+}
+
 TEST(Imaging, ATaskWithoutAnImageStillNeedsFields) {
     Json j = image_schema();
     j.erase("image");
