@@ -19,6 +19,21 @@ inline std::string read_file(const std::string& path) {
 
 inline std::string source_path(const std::string& rel) { return std::string(LOCALDX_SOURCE_DIR) + "/" + rel; }
 
+// A 1 x 1 grey PNG (written by Pillow) and the segments of a 1 x 1 JPEG, whole files.
+inline std::string tiny_png() {
+    return std::string(
+        "\x89\x50\x4e\x47\x0d\x0a\x1a\x0a\x00\x00\x00\x0d\x49\x48\x44\x52\x00\x00\x00\x01\x00\x00\x00\x01\x08\x00\x00"
+        "\x00\x00\x3a\x7e\x9b\x55\x00\x00\x00\x0a\x49\x44\x41\x54\x78\x9c\x63\x60\x07\x00\x00\x09\x00\x08\x20\x23\xc3"
+        "\x8c\x00\x00\x00\x00\x49\x45\x4e\x44\xae\x42\x60\x82",
+        67);
+}
+inline std::string tiny_jpeg() {
+    return std::string(
+        "\xff\xd8\xff\xc0\x00\x0b\x08\x00\x01\x00\x01\x01\x01\x11\x00\xff\xda\x00\x08\x01\x01\x00\x00\x3f\x00\x00\xff"
+        "\xd9",
+        28);
+}
+
 // A task name as a GoogleTest parameter name ("pima-diabetes" -> "pima_diabetes").
 inline std::string test_name(std::string task) {
     for (char& c : task)

@@ -559,16 +559,8 @@ TEST(Client, AnImagesResultIsGivenWithItsMapBeforeTheDeletionCurve) {
 TEST(Client, AnImageFilesFormatIsToldFromItsBytesAndCheckedAgainstTheModel) {
     auto m = load("opacity-demo");
     ASSERT_TRUE(m && m->model.schema.image);
-    // A 1 x 1 grey PNG (Pillow) and the segments of a 1 x 1 JPEG: whole files, as the page gives them.
-    const std::string png(
-        "\x89\x50\x4e\x47\x0d\x0a\x1a\x0a\x00\x00\x00\x0d\x49\x48\x44\x52\x00\x00\x00\x01\x00\x00\x00\x01\x08\x00\x00"
-        "\x00\x00\x3a\x7e\x9b\x55\x00\x00\x00\x0a\x49\x44\x41\x54\x78\x9c\x63\x60\x07\x00\x00\x09\x00\x08\x20\x23\xc3"
-        "\x8c\x00\x00\x00\x00\x49\x45\x4e\x44\xae\x42\x60\x82",
-        67);
-    const std::string jpeg(
-        "\xff\xd8\xff\xc0\x00\x0b\x08\x00\x01\x00\x01\x01\x01\x11\x00\xff\xda\x00\x08\x01\x01\x00\x00\x3f\x00\x00\xff"
-        "\xd9",
-        28);
+    // A 1 x 1 grey PNG and the segments of a 1 x 1 JPEG: whole files, as the page gives them.
+    const std::string png = test::tiny_png(), jpeg = test::tiny_jpeg();
     const std::string dicom = std::string(128, '\0') + "DICM";
     EXPECT_EQ(core_image_kind(*m, png)["format"], "png");
     EXPECT_EQ(core_image_kind(*m, jpeg)["format"], "jpeg");

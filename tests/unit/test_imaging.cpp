@@ -16,6 +16,7 @@
 #include "imaging/preprocess.h"
 #include "imaging/raster_check.h"
 #include "schema/schema.h"
+#include "support.h"
 
 using namespace ldx;
 
@@ -261,15 +262,7 @@ TEST(Imaging, DicomTruncatedOrDamagedIsRefusedWithAReason) {
 // the CLI and the browser alike: cut short, a chunk damaged (zlib's CRC-32 disagrees), a header
 // claiming more pixels than are read, 16-bit samples; a DICOM header claiming too many pixels too.
 TEST(ImageFiles, DamagedTruncatedOrHugePngAndJpegFilesAreRefusedWithTheirReason) {
-    const std::string png(
-        "\x89\x50\x4e\x47\x0d\x0a\x1a\x0a\x00\x00\x00\x0d\x49\x48\x44\x52\x00\x00\x00\x01\x00\x00\x00\x01\x08\x00\x00"
-        "\x00\x00\x3a\x7e\x9b\x55\x00\x00\x00\x0a\x49\x44\x41\x54\x78\x9c\x63\x60\x07\x00\x00\x09\x00\x08\x20\x23\xc3"
-        "\x8c\x00\x00\x00\x00\x49\x45\x4e\x44\xae\x42\x60\x82",
-        67);
-    const std::string jpeg(
-        "\xff\xd8\xff\xc0\x00\x0b\x08\x00\x01\x00\x01\x01\x01\x11\x00\xff\xda\x00\x08\x01\x01\x00\x00\x3f\x00\x00\xff"
-        "\xd9",
-        28);
+    const std::string png = test::tiny_png(), jpeg = test::tiny_jpeg();
     EXPECT_FALSE(raster_file_refusal(png));
     EXPECT_FALSE(raster_file_refusal(jpeg));
     auto message = [](std::string_view b) {
