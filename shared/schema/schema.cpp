@@ -14,6 +14,7 @@
 
 #include <algorithm>
 #include <cstdio>
+#include <map>
 #include <set>
 
 namespace ldx {
@@ -187,6 +188,7 @@ void parse_field(Checker& c, const Json& j, const std::string& path, Field& f) {
         if (!alts.is_array() || !f.numeric()) {
             c.add("wrong_type", "alt_units must be an array, and only numeric fields have units", path + ".alt_units");
         } else {
+            std::set<std::string> units{f.unit};  // a set: a long list is checked in n log n, not n^2
             for (size_t i = 0; i < alts.size(); ++i) {
                 const std::string p = at(path + ".alt_units", i);
                 UnitConversion u;
@@ -196,7 +198,7 @@ void parse_field(Checker& c, const Json& j, const std::string& path, Field& f) {
                 c.take_opt(json_opt_number(alts[i], "offset", p), u.offset);
                 if (u.factor == 0 || !std::isfinite(u.factor))
                     c.add("bad_value", "factor must be a non-zero number", p + ".factor");
-                if (u.unit == f.unit || f.find_unit(u.unit))
+                if (!units.insert(u.unit).second)
                     c.add("duplicate", "unit '" + u.unit + "' is listed twice", p + ".unit");
                 f.alt_units.push_back(u);
             }
@@ -232,13 +234,14 @@ void parse_field(Checker& c, const Json& j, const std::string& path, Field& f) {
             c.add("missing_key", "a category needs a non-empty array of levels", path + ".levels");
         } else {
             const Json& lv = j["levels"];
+            std::set<std::string> values;  // a set: a long list is checked in n log n, not n^2
             for (size_t i = 0; i < lv.size(); ++i) {
                 const std::string p = at(path + ".levels", i);
                 Level l;
                 c.keys(lv[i], {"value", "label"}, p);
                 c.take(json_string(lv[i], "value", p), l.value);
                 c.take(json_string(lv[i], "label", p), l.label);
-                if (f.find_level(l.value) >= 0) c.add("duplicate", "level '" + l.value + "' is listed twice", p);
+                if (!values.insert(l.value).second) c.add("duplicate", "level '" + l.value + "' is listed twice", p);
                 f.levels.push_back(l);
             }
         }
@@ -689,6 +692,8 @@ Result<Schema> schema_from_json(const Json& j) {
             c.add("wrong_type", "features must be a non-empty array of column names", "features");
         } else {
             std::set<std::string> seen;
+            std::map<std::string, size_t> column;  // name -> its column in `all` (the last of a name)
+            for (size_t i = 0; i < all.size(); ++i) column[all[i].name] = i;
             for (size_t i = 0; i < fs.size(); ++i) {
                 const std::string p = at("features", i);
                 if (!fs[i].is_string()) {
@@ -696,9 +701,8 @@ Result<Schema> schema_from_json(const Json& j) {
                     continue;
                 }
                 const std::string name = fs[i].get<std::string>();
-                const FeatureColumn* col = nullptr;
-                for (const auto& a : all)
-                    if (a.name == name) col = &a;
+                const auto found = column.find(name);
+                const FeatureColumn* col = found == column.end() ? nullptr : &all[found->second];
                 if (!col)
                     c.add("unknown_feature", "'" + name + "' is not a field (or field=level of a one-hot category)", p);
                 else if (!seen.insert(name).second) c.add("duplicate", "column '" + name + "' is listed twice", p);
@@ -739,6 +743,12 @@ Result<Schema> schema_from_json(const Json& j) {
         const std::string path = "minimum_information";
         MinimumInformation& mi = s.minimum_information.emplace();
         c.keys(m, {"fields", "weights", "max_missing_share", "basis"}, path);
+        std::map<std::string, int> field_at;  // name -> its field (the first of a name), looked up per entry
+        for (size_t f = 0; f < s.fields.size(); ++f) field_at.emplace(s.fields[f].name, static_cast<int>(f));
+        const auto find_field = [&](const std::string& name) {
+            const auto it = field_at.find(name);
+            return it == field_at.end() ? -1 : it->second;
+        };
         if (m.is_object() && m.contains("weights")) {
             const Json& w = m["weights"];
             if (!w.is_object()) c.add("wrong_type", "expected {\"field name\": weight}", path + ".weights");
@@ -746,7 +756,7 @@ Result<Schema> schema_from_json(const Json& j) {
                 mi.weights.assign(s.fields.size(), 0.0);
                 double total = 0;
                 for (auto it = w.begin(); it != w.end(); ++it) {
-                    const int f = s.find_field(it.key());
+                    const int f = find_field(it.key());
                     const std::string p = path + ".weights." + it.key();
                     if (f < 0) c.add("unknown_field", "'" + it.key() + "' is not one of the schema's fields", p);
                     else if (!it->is_number() || !(it->get<double>() >= 0) || !std::isfinite(it->get<double>()))
@@ -760,16 +770,18 @@ Result<Schema> schema_from_json(const Json& j) {
         }
         if (m.is_object() && m.contains("fields")) {
             if (!m["fields"].is_array()) c.add("wrong_type", "expected an array of field names", path + ".fields");
-            else
+            else {
+                std::set<std::string> listed;
                 for (size_t i = 0; i < m["fields"].size(); ++i) {
                     const Json& f = m["fields"][i];
                     const std::string p = at(path + ".fields", i);
-                    if (!f.is_string() || s.find_field(f.get<std::string>()) < 0)
+                    if (!f.is_string() || find_field(f.get<std::string>()) < 0)
                         c.add("unknown_field", "expected the name of one of the schema's fields", p);
-                    else if (std::find(mi.fields.begin(), mi.fields.end(), f.get<std::string>()) != mi.fields.end())
+                    else if (!listed.insert(f.get<std::string>()).second)
                         c.add("duplicate", "'" + f.get<std::string>() + "' is listed twice", p);
                     else mi.fields.push_back(f.get<std::string>());
                 }
+            }
         }
         if (m.is_object()) {
             c.take_opt(json_opt_number(m, "max_missing_share", path), mi.max_missing_share);
