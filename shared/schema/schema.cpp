@@ -722,9 +722,10 @@ Result<Schema> schema_from_json(const Json& j) {
     if (j.contains("privacy")) {
         const Json& p = j["privacy"];
         c.keys(p, {"k_min", "epsilon", "epsilon_per_patient"}, "privacy");
+        // Checked as given, then kept: k_min 2^32 + 10 is not 10.
         int64_t k = s.privacy.k_min;
-        if (p.contains("k_min") && c.take(json_integer(p, "k_min", "privacy"), k))
-            s.privacy.k_min = static_cast<int>(k);
+        if (p.contains("k_min")) c.take(json_integer(p, "k_min", "privacy"), k);
+        if (k >= 10 && k <= 1000000) s.privacy.k_min = static_cast<int>(k);
         if (p.contains("epsilon") && p.contains("epsilon_per_patient"))
             c.add("bad_schema",
                   "give epsilon_per_patient (each patient in one histogram) or epsilon (in every one), not both",
@@ -732,7 +733,7 @@ Result<Schema> schema_from_json(const Json& j) {
         if (p.contains("epsilon")) s.privacy.counting = Privacy::Counting::every_histogram;
         c.take_opt(json_opt_number(p, "epsilon", "privacy"), s.privacy.epsilon);
         c.take_opt(json_opt_number(p, "epsilon_per_patient", "privacy"), s.privacy.epsilon);
-        if (s.privacy.k_min < 10 || s.privacy.k_min > 1000000)
+        if (k < 10 || k > 1000000)
             c.add("bad_range", "k_min must be at least 10 (a report summarises at least 10 predictions)",
                   "privacy.k_min");
         if (!(s.privacy.epsilon > 0 && s.privacy.epsilon <= 10))

@@ -142,6 +142,20 @@ Json schema_with_long_lists(size_t n) {
     return j;
 }
 
+TEST(Schema, AKMinBeyond32BitsIsCheckedAsGivenNotAsItsWrappedValue) {
+    // 2^32 + 10 once became the int 10 and passed the check.
+    for (const int64_t k : {(int64_t{1} << 32) + 10, int64_t{-4294967286}, int64_t{9}}) {
+        Json j = good();
+        j["privacy"] = {{"k_min", k}};
+        EXPECT_EQ(first_problem([&](Json& x) { x = j; }).field, "privacy.k_min") << k;
+    }
+    Json j = good();
+    j["privacy"] = {{"k_min", 25}};
+    auto s = schema_from_json(j);
+    ASSERT_TRUE(s.ok()) << s.error().describe();
+    EXPECT_EQ(s->privacy.k_min, 25);
+}
+
 TEST(Schema, LongListsOfLevelsUnitsAndFeaturesAreCheckedByLookup) {
     const size_t n = 20000;
     auto s = schema_from_json(schema_with_long_lists(n));
