@@ -130,16 +130,21 @@ bool is_model_name(std::string_view s) {
 
 std::string at(const std::string& path, size_t i) { return path + "[" + std::to_string(i) + "]"; }
 
-// Collects problems so the schema author sees all of them at once.
+// Collects problems so the schema author sees them at once: the first kMaxProblems, after which
+// the lists of fields, levels, units, features and classes are read no further (a schema of
+// 300,000 empty fields made 1.4 million problems: 4 s and 650 MB).
+constexpr size_t kMaxProblems = 100;
 struct Checker {
     std::vector<Problem> problems;
+    bool full() const { return problems.size() >= kMaxProblems; }
     void add(std::string code, std::string message, std::string path) {
-        problems.push_back(problem(std::move(code), std::move(message), std::move(path)));
+        if (!full()) problems.push_back(problem(std::move(code), std::move(message), std::move(path)));
     }
     template <class T>
     bool take(Result<T> r, T& out) {
         if (!r) {
-            problems.insert(problems.end(), r.problems().begin(), r.problems().end());
+            for (const Problem& p : r.problems())
+                if (!full()) problems.push_back(p);
             return false;
         }
         out = std::move(r.value());
@@ -151,7 +156,7 @@ struct Checker {
         if (take(std::move(r), v) && v) out = *v;
     }
     void keys(const Json& obj, std::initializer_list<std::string_view> allowed, const std::string& path) {
-        if (auto p = json_check_keys(obj, allowed, path)) problems.push_back(*p);
+        if (auto p = json_check_keys(obj, allowed, path); p && !full()) problems.push_back(*p);
     }
 };
 
@@ -189,7 +194,7 @@ void parse_field(Checker& c, const Json& j, const std::string& path, Field& f) {
             c.add("wrong_type", "alt_units must be an array, and only numeric fields have units", path + ".alt_units");
         } else {
             std::set<std::string> units{f.unit};  // a set: a long list is checked in n log n, not n^2
-            for (size_t i = 0; i < alts.size(); ++i) {
+            for (size_t i = 0; i < alts.size() && !c.full(); ++i) {
                 const std::string p = at(path + ".alt_units", i);
                 UnitConversion u;
                 c.keys(alts[i], {"unit", "factor", "offset"}, p);
@@ -235,7 +240,7 @@ void parse_field(Checker& c, const Json& j, const std::string& path, Field& f) {
         } else {
             const Json& lv = j["levels"];
             std::set<std::string> values;  // a set: a long list is checked in n log n, not n^2
-            for (size_t i = 0; i < lv.size(); ++i) {
+            for (size_t i = 0; i < lv.size() && !c.full(); ++i) {
                 const std::string p = at(path + ".levels", i);
                 Level l;
                 c.keys(lv[i], {"value", "label"}, p);
@@ -404,7 +409,7 @@ void parse_outputs(Checker& c, const Json& j, Outputs& o) {
     if (!j.contains("classes") || !j["classes"].is_array() || j["classes"].size() < 2)
         return c.add("missing_key", "classes must list at least two classes", path + ".classes");
     std::set<std::string> seen;
-    for (size_t i = 0; i < j["classes"].size(); ++i) {
+    for (size_t i = 0; i < j["classes"].size() && !c.full(); ++i) {
         const std::string p = at(path + ".classes", i);
         OutputClass k;
         c.keys(j["classes"][i], {"name", "label"}, p);
@@ -449,7 +454,7 @@ void parse_image(Checker& c, const Json& j, ImageInput& im) {
         const std::string kp = path + "." + key;
         if (!m.is_array())
             return c.add("wrong_type", std::string(key) + " must be an array of DICOM values (" + example + ")", kp);
-        for (size_t i = 0; i < m.size(); ++i) {
+        for (size_t i = 0; i < m.size() && !c.full(); ++i) {
             if (m[i].is_string() && !m[i].get<std::string>().empty() && m[i].get<std::string>().size() <= 16 &&
                 printable(m[i].get<std::string>()) == m[i].get<std::string>())
                 out.push_back(m[i].get<std::string>());
@@ -492,7 +497,7 @@ void parse_image(Checker& c, const Json& j, ImageInput& im) {
     if (!j.contains("formats") || !j["formats"].is_array() || j["formats"].empty()) {
         c.add("missing_key", "formats must list at least one of dicom, png, jpeg", path + ".formats");
     } else {
-        for (size_t i = 0; i < j["formats"].size(); ++i) {
+        for (size_t i = 0; i < j["formats"].size() && !c.full(); ++i) {
             const Json& f = j["formats"][i];
             const std::string name = f.is_string() ? f.get<std::string>() : "";
             if (name == "dicom") im.formats.push_back(ImageFormat::dicom);
@@ -675,7 +680,7 @@ Result<Schema> schema_from_json(const Json& j) {
         c.add("missing_key", "fields must be a non-empty array", "fields");
     } else {
         std::set<std::string> names;
-        for (size_t i = 0; i < j["fields"].size(); ++i) {
+        for (size_t i = 0; i < j["fields"].size() && !c.full(); ++i) {
             Field f;
             const std::string p = at("fields", i);
             parse_field(c, j["fields"][i], p, f);
@@ -694,7 +699,7 @@ Result<Schema> schema_from_json(const Json& j) {
             std::set<std::string> seen;
             std::map<std::string, size_t> column;  // name -> its column in `all` (the last of a name)
             for (size_t i = 0; i < all.size(); ++i) column[all[i].name] = i;
-            for (size_t i = 0; i < fs.size(); ++i) {
+            for (size_t i = 0; i < fs.size() && !c.full(); ++i) {
                 const std::string p = at("features", i);
                 if (!fs[i].is_string()) {
                     c.add("wrong_type", "expected a column name", p);
@@ -756,7 +761,7 @@ Result<Schema> schema_from_json(const Json& j) {
             else {
                 mi.weights.assign(s.fields.size(), 0.0);
                 double total = 0;
-                for (auto it = w.begin(); it != w.end(); ++it) {
+                for (auto it = w.begin(); it != w.end() && !c.full(); ++it) {
                     const int f = find_field(it.key());
                     const std::string p = path + ".weights." + it.key();
                     if (f < 0) c.add("unknown_field", "'" + it.key() + "' is not one of the schema's fields", p);
@@ -773,7 +778,7 @@ Result<Schema> schema_from_json(const Json& j) {
             if (!m["fields"].is_array()) c.add("wrong_type", "expected an array of field names", path + ".fields");
             else {
                 std::set<std::string> listed;
-                for (size_t i = 0; i < m["fields"].size(); ++i) {
+                for (size_t i = 0; i < m["fields"].size() && !c.full(); ++i) {
                     const Json& f = m["fields"][i];
                     const std::string p = at(path + ".fields", i);
                     if (!f.is_string() || find_field(f.get<std::string>()) < 0)
@@ -791,6 +796,10 @@ Result<Schema> schema_from_json(const Json& j) {
         if (!(mi.max_missing_share > 0 && mi.max_missing_share <= 1))
             c.add("bad_range", "max_missing_share must lie in (0, 1] (1: no limit)", path + ".max_missing_share");
     }
+    if (c.full())
+        c.problems.push_back(problem("too_many_problems", "the schema has " + std::to_string(kMaxProblems) +
+                                                              " problems or more; the first " +
+                                                              std::to_string(kMaxProblems) + " are listed"));
     if (!c.problems.empty()) return c.problems;
     return s;
 }
