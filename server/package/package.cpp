@@ -116,6 +116,8 @@ Result<Package> package_agnostic(const PackageInput& in, Schema schema, const On
     const Reference reference = reference_from_rows(schema, *data, data->probabilities);
     SamplingShapley sampler =
         sampling_shapley_make(schema, data->x.data, data->probabilities, in.background_rows, in.permutations, 20221);
+    if (auto why = sampling_shapley_size_refusal(sampler))
+        return problem("usage", "--background and --permutations: " + *why);
     sampler.input = input.name;
     sampler.output = output->name;
     sampler.output_width = static_cast<int>(output->dims[1]);

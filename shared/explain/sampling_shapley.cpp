@@ -160,7 +160,18 @@ Result<SamplingShapley> sampling_shapley_from_json(const Json& j, const Schema& 
         }
     }
     s.groups = groups_of(schema);
+    if (auto why = sampling_shapley_size_refusal(s)) return bad("permutations", *why);
     return s;
+}
+
+std::optional<std::string> sampling_shapley_size_refusal(const SamplingShapley& s) {
+    const size_t g = active_groups(s).size(), w = static_cast<size_t>(std::max(s.num_features, 1));
+    const size_t limit = kMaxSamplingShapleyValues / w;  // rows; checked without overflow
+    const size_t per_chain = g > 0 ? g - 1 : 0, fixed = 1 + s.background_rows();
+    if (fixed <= limit && (per_chain == 0 || s.chains() <= (limit - fixed) / per_chain)) return std::nullopt;
+    return std::to_string(s.background_rows()) + " background rows x " + std::to_string(s.permutations) +
+           " permutations need more than " + std::to_string(limit) + " model rows per explanation (" +
+           std::to_string(w) + " features each); use fewer";
 }
 
 //-----------------------------------------------------------------------------

@@ -20,6 +20,7 @@
 // patient always gets the same explanation.
 #pragma once
 #include <cstdint>
+#include <optional>
 #include <span>
 #include <string>
 #include <vector>
@@ -57,6 +58,13 @@ SamplingShapley sampling_shapley_make(const Schema& schema, std::span<const floa
 Json sampling_shapley_to_json(const SamplingShapley& s);
 // Problems "bad_explainer" name the key that is wrong.
 Result<SamplingShapley> sampling_shapley_from_json(const Json& j, const Schema& schema);
+
+// One explanation evaluates the model on at most this many values (rows x feature columns, 256 MB
+// of floats). Settings that ask for more (4096 background rows x 65536 permutations would be 2^28
+// chains) are refused when a bundle is made and when it is read, before any row is built.
+constexpr size_t kMaxSamplingShapleyValues = size_t{1} << 26;
+// Why `s` asks for too many rows per explanation, if it does (groups must be set).
+std::optional<std::string> sampling_shapley_size_refusal(const SamplingShapley& s);
 
 //-----------------------------------------------------------------------------
 // [SECTION] The rows the model must be evaluated on

@@ -246,6 +246,43 @@ bool jpeg_first_fragment_walk_ends(DcmDataset& ds) {
     return jpeg_marker_walk_ends(data, item->getLength());
 }
 
+// DCMTK's RLE, JPEG and JPEG-LS decoders size the whole decoded pixel data (every frame: Number
+// of Frames, at most one per fragment) from the header before they read a byte of it. So the
+// header's image size is checked first, and the decoded size is bounded: a file of a few bytes
+// that claims 65535 x 65535 pixels or thousands of frames is refused before anything is allocated.
+constexpr uint64_t kMaxDecoded = uint64_t{1} << 30;
+
+Result<Ok> decoded_size_check(DcmDataset& ds) {
+    Uint16 rows = 0, columns = 0, samples = 1, allocated = 0;
+    if (ds.findAndGetUint16(DCM_Rows, rows).bad() || ds.findAndGetUint16(DCM_Columns, columns).bad() ||
+        ds.findAndGetUint16(DCM_BitsAllocated, allocated).bad())
+        return Ok{};  // the decoders refuse these themselves, allocating nothing
+    (void)ds.findAndGetUint16(DCM_SamplesPerPixel, samples);
+    if (auto size = image_size_refusal(columns, rows)) return bad(*size);
+    DcmElement* element = nullptr;
+    DcmPixelSequence* sequence = nullptr;
+    Sint32 frames = 1;
+    (void)ds.findAndGetSint32(DCM_NumberOfFrames, frames);
+    if (ds.findAndGetElement(DCM_PixelData, element).good() && element &&
+        static_cast<DcmPixelData*>(element)
+            ->getEncapsulatedRepresentation(ds.getOriginalXfer(), nullptr, sequence)
+            .good() &&
+        sequence)
+        frames =
+            std::min<Sint32>(frames, static_cast<Sint32>(std::min<unsigned long>(sequence->card(), INT32_MAX)) - 1);
+    frames = std::max<Sint32>(frames, 1);
+    // A sample takes Bits Allocated, or 2 bytes where a JPEG stream's precision is above 8 bits.
+    const uint64_t sample_bytes = std::max<uint64_t>((uint64_t{allocated} + 7) / 8, 2);
+    const uint64_t decoded =
+        uint64_t{rows} * columns * std::max<Uint16>(samples, 1) * sample_bytes * static_cast<uint64_t>(frames);
+    if (decoded > kMaxDecoded)
+        return unsupported("its " + std::to_string(frames) + " frame(s) of " + std::to_string(columns) + " x " +
+                           std::to_string(rows) + " pixels would decode to " + std::to_string(decoded >> 20) +
+                           " MB; at most " + std::to_string(kMaxDecoded >> 20) +
+                           " MB of pixels are decoded from a compressed file");
+    return Ok{};
+}
+
 // Decompresses the pixel data in place (JPEG 2000 is decoded frame by frame, below); names the
 // transfer syntax it cannot decode.
 Result<Ok> decompress(DcmDataset& ds) {
@@ -253,6 +290,7 @@ Result<Ok> decompress(DcmDataset& ds) {
     if (!original.isEncapsulated()) return Ok{};
     const std::string name = original.getXferName();
     if (is_jpeg2000(original.getXfer())) return Ok{};
+    if (auto r = decoded_size_check(ds); !r) return r.problems();
     if (is_dcmjpeg(original.getXfer()) && !jpeg_first_fragment_walk_ends(ds))
         return unsupported("its pixels are compressed as " + name +
                            " with a marker (TEM, FF 01) before the frame header, which this device does not decode");

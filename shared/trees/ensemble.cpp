@@ -485,7 +485,10 @@ Result<Ensemble> ensemble_from_binary(std::string_view bytes) {
     r.bytes.remove_prefix(covers_length);
     if (!r.array(outputs, e.base_margin)) return bad("the base margins are cut short");
     const uint32_t trees = r.get<uint32_t>();
-    if (!r.ok || trees > r.bytes.size() / 8) return bad("the tree count does not fit the file");
+    // A tree takes at least its output, its node count and one node (4 + 4 + 4 + 4 + 1 + 8 + 8
+    // bytes): the count is checked against that before it sizes anything.
+    constexpr size_t kMinTreeBytes = 4 + 4 + 33;
+    if (!r.ok || trees > r.bytes.size() / kMinTreeBytes) return bad("the tree count does not fit the file");
     e.trees.reserve(trees);
     std::vector<int32_t> left, right, feature;
     std::vector<float> threshold;

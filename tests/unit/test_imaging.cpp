@@ -491,6 +491,41 @@ TEST(Imaging, DicomJpegWithATemMarkerBeforeTheFrameIsRefusedNotAHang) {
     EXPECT_NE(tem.error().message.find("TEM"), std::string::npos) << tem.error().message;
 }
 
+// DCMTK's decoders size every frame's decoded pixels from the header before reading the data: a
+// small compressed file claiming a huge image (65535 x 65535, 8 GiB as 16 bits) or many large
+// frames is refused from its header, before the decoder allocates anything.
+TEST(Imaging, DicomCompressedHeaderClaimingHugePixelsIsRefusedBeforeDecoding) {
+    const std::string rle = pydicom_file("MR_small_RLE");
+    ASSERT_TRUE(dicom_decode(rle).ok());
+    const std::string rows("\x28\x00\x10\x00US\x02\x00", 8);
+    const size_t r = rle.find(rows);
+    ASSERT_NE(r, std::string::npos);
+    const auto sized = [&](const char side[2]) {
+        std::string file = rle;
+        for (size_t at : {r + 8, r + 18}) file.replace(at, 2, std::string(side, 2));
+        return file;
+    };
+    auto huge = dicom_decode(sized("\xff\xff"));  // 65535 x 65535
+    ASSERT_FALSE(huge);
+    EXPECT_EQ(huge.error().code, "bad_dicom");
+    EXPECT_NE(huge.error().message.find("65535 x 65535"), std::string::npos) << huge.error().message;
+
+    // 4096 x 4096 16-bit (32 MB a frame) is a size that is read, but not 40 frames of it (1.25 GB):
+    // 40 empty fragments and Number of Frames 40.
+    std::string frames = sized("\x00\x10");
+    const size_t end = frames.find(std::string("\xfe\xff\xdd\xe0\x00\x00\x00\x00", 8), r);
+    ASSERT_NE(end, std::string::npos);
+    for (int i = 0; i < 40; ++i) frames.insert(end, std::string("\xfe\xff\x00\xe0\x00\x00\x00\x00", 8));
+    frames.insert(r, std::string("\x28\x00\x08\x00IS\x02\x00"
+                                 "40",
+                                 10));
+    auto many = dicom_decode(frames);
+    ASSERT_FALSE(many);
+    EXPECT_EQ(many.error().code, "unsupported_dicom");
+    EXPECT_NE(many.error().message.find("40 frame(s) of 4096 x 4096 pixels would decode to 1280 MB"), std::string::npos)
+        << many.error().message;
+}
+
 TEST(Imaging, DicomDeflatedIsInflatedOrRefusedWithAReason) {
     const std::string file = pydicom_file("image_dfl");
     auto whole = dicom_decode(file);

@@ -32,6 +32,43 @@ TEST(Json, RejectsDeepNesting) {
     EXPECT_EQ(j.error().code, "json_too_deep");
 }
 
+TEST(Json, DepthLimitCountsEveryOpenObjectAndArray) {
+    for (const int depth : {1, 2, 16}) {
+        std::string at_limit = (depth - 1) % 2 ? "[]" : "{}";  // the innermost, empty
+        for (int i = depth - 1; i-- > 0;) at_limit = i % 2 ? "[" + at_limit + "]" : "{\"k\":" + at_limit + "}";
+        const std::string over = "[" + at_limit + "]";
+        EXPECT_TRUE(json_parse(at_limit, "doc", JsonLimits{1000, depth}).ok()) << at_limit;
+        auto j = json_parse(over, "doc", JsonLimits{1000, depth});
+        ASSERT_FALSE(j.ok()) << over;
+        EXPECT_EQ(j.error().code, "json_too_deep");
+        EXPECT_NE(j.error().message.find("nests deeper than " + std::to_string(depth)), std::string::npos);
+    }
+}
+
+// An array of many objects is parsed in one pass: nlohmann's callback parser, once used here,
+// scanned the whole array each time one of its objects ended (50,000 objects: 10^9 steps).
+TEST(Json, ArraysOfManyObjectsParseInOnePass) {
+    const size_t n = 50000;
+    std::string text = "[";
+    for (size_t i = 0; i < n; ++i) text += (i ? ",{\"x\":" : "{\"x\":") + std::to_string(i) + ",\"y\":[{}]}";
+    auto j = json_parse(text + "]", "doc", JsonLimits{64u << 20, 4});
+    ASSERT_TRUE(j.ok()) << j.error().describe();
+    ASSERT_EQ(j->size(), n);
+    EXPECT_EQ((*j)[n - 1]["x"], n - 1);
+    EXPECT_EQ((*j)[n - 1]["y"][0], Json::object());
+    // The checks still hold at the end of a long array: a repeated key, a fourth level.
+    auto twice = json_parse(text + R"(,{"z":1,"z":2}])", "doc", JsonLimits{64u << 20, 4});
+    ASSERT_FALSE(twice.ok());
+    EXPECT_EQ(twice.error().code, "json_duplicate_key");
+    EXPECT_EQ(twice.error().field, "z");
+    auto deep = json_parse(text + R"(,{"y":[{"w":[]}]}])", "doc", JsonLimits{64u << 20, 4});
+    ASSERT_FALSE(deep.ok());
+    EXPECT_EQ(deep.error().code, "json_too_deep");
+    auto cut = json_parse(text + ",{", "doc", JsonLimits{64u << 20, 4});
+    ASSERT_FALSE(cut.ok());
+    EXPECT_EQ(cut.error().code, "json_syntax");
+}
+
 TEST(Json, RejectsOversizedInputBeforeParsing) {
     auto j = json_parse(std::string(2000, ' '), "report", JsonLimits{1000, 8});
     ASSERT_FALSE(j.ok());

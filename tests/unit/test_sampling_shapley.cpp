@@ -205,6 +205,26 @@ TEST(SamplingShapley, BadExplainerMembersNameTheKey) {
     EXPECT_EQ(key_of([](Json& j) { j["background_probabilities"].erase(0); }), "background_probabilities");
 }
 
+TEST(SamplingShapley, SettingsAskingForTooManyRowsAreRefusedBeforeAnyRowIsBuilt) {
+    // 4096 background rows x 65536 permutations: 2^28 chains, gigabytes of rows for one explanation.
+    const Schema schema = task_schema("pbc-stage");
+    std::mt19937 rng(9);
+    SamplingShapley s = sampling_shapley_make(schema, random_rows(rng, 4096, schema.features.size()),
+                                              std::vector<double>(4096 * 4, 0.25), 4096, 4, 1);
+    s.output_width = 4;
+    EXPECT_EQ(sampling_shapley_size_refusal(s), std::nullopt);
+    Json j = sampling_shapley_to_json(s);
+    EXPECT_TRUE(sampling_shapley_from_json(j, schema).ok());
+    j["permutations"] = 65536;
+    auto r = sampling_shapley_from_json(j, schema);
+    ASSERT_FALSE(r.ok());
+    EXPECT_EQ(r.error().field, "permutations");
+    EXPECT_NE(r.error().message.find("4096 background rows x 65536 permutations"), std::string::npos)
+        << r.error().message;
+    s.permutations = 65536;
+    EXPECT_NE(sampling_shapley_size_refusal(s), std::nullopt);
+}
+
 TEST(SamplingShapley, PredictionsFromOnnxOutputsAreCheckedBeforeUse) {
     Model m;
     m.schema = task_schema("wdbc");

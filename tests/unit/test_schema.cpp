@@ -125,6 +125,85 @@ TEST(Schema, ReportsEveryProblemAtOnce) {
     EXPECT_EQ(test::codes(s), "bad_value,missing_key");
 }
 
+// Long lists (levels, alt_units, features, minimum_information) are checked by lookup, not by a
+// scan of the list per entry: 20,000 of each was some 10^9 string comparisons.
+Json schema_with_long_lists(size_t n) {
+    Json j = good();
+    Json& levels = j["fields"][2]["levels"];
+    Json& units = j["fields"][0]["alt_units"];
+    for (size_t i = 0; i < n; ++i) {
+        levels.push_back({{"value", "l" + std::to_string(i)}, {"label", "L" + std::to_string(i)}});
+        units.push_back({{"unit", "u" + std::to_string(i)}, {"factor", 1.0 + static_cast<double>(i)}});
+    }
+    j["features"] = Json::array();
+    for (size_t i = n; i-- > 0;) j["features"].push_back("sex=l" + std::to_string(i));
+    j["features"].push_back("glucose");
+    j["minimum_information"] = {{"fields", {"glucose", "age", "sex"}}, {"weights", {{"glucose", 1}, {"age", 1}}}};
+    return j;
+}
+
+TEST(Schema, AKMinBeyond32BitsIsCheckedAsGivenNotAsItsWrappedValue) {
+    // 2^32 + 10 once became the int 10 and passed the check.
+    for (const int64_t k : {(int64_t{1} << 32) + 10, int64_t{-4294967286}, int64_t{9}}) {
+        Json j = good();
+        j["privacy"] = {{"k_min", k}};
+        EXPECT_EQ(first_problem([&](Json& x) { x = j; }).field, "privacy.k_min") << k;
+    }
+    Json j = good();
+    j["privacy"] = {{"k_min", 25}};
+    auto s = schema_from_json(j);
+    ASSERT_TRUE(s.ok()) << s.error().describe();
+    EXPECT_EQ(s->privacy.k_min, 25);
+}
+
+TEST(Schema, LongListsOfLevelsUnitsAndFeaturesAreCheckedByLookup) {
+    const size_t n = 20000;
+    auto s = schema_from_json(schema_with_long_lists(n));
+    ASSERT_TRUE(s.ok()) << s.error().describe();
+    EXPECT_EQ(s->fields[2].levels.size(), n + 2);
+    EXPECT_EQ(s->fields[0].alt_units.size(), n + 1);
+    ASSERT_EQ(s->features.size(), n + 1);
+    EXPECT_EQ(s->features[0].name, "sex=l" + std::to_string(n - 1));
+    EXPECT_EQ(s->features[0].level, static_cast<int>(n + 1));  // f, m, then l0 ...
+    EXPECT_EQ(s->features[n].field, 0);
+    EXPECT_EQ(s->minimum_information->fields, (std::vector<std::string>{"glucose", "age", "sex"}));
+    EXPECT_DOUBLE_EQ(s->minimum_information->weights[1], 0.5);
+
+    // A repeat at the end of each list is still found, and named by its place.
+    Json j = schema_with_long_lists(n);
+    j["fields"][2]["levels"].push_back({{"value", "l7"}, {"label", "Again"}});
+    j["fields"][0]["alt_units"].push_back({{"unit", "mg/dL"}, {"factor", 2}});
+    j["features"].push_back("sex=l3");
+    j["features"].push_back("sex=nope");
+    j["minimum_information"]["fields"].push_back("age");
+    j["minimum_information"]["weights"]["nope"] = 1;
+    auto bad = schema_from_json(j);
+    ASSERT_FALSE(bad.ok());
+    std::vector<std::string> where;
+    for (const Problem& p : bad.problems()) where.push_back(p.code + " " + p.field);
+    EXPECT_EQ(where, (std::vector<std::string>{
+                         "duplicate fields[0].alt_units[" + std::to_string(n + 1) + "].unit",
+                         "duplicate fields[2].levels[" + std::to_string(n + 2) + "]",
+                         "duplicate features[" + std::to_string(n + 1) + "]",
+                         "unknown_feature features[" + std::to_string(n + 2) + "]",
+                         "unknown_field minimum_information.weights.nope",
+                         "duplicate minimum_information.fields[3]",
+                     }));
+}
+
+TEST(Schema, ManyBadFieldsStopAtTheFirstHundredProblems) {
+    // 300,000 empty fields once made 1.4 million problems (4 s, 650 MB); the first 100 are listed.
+    Json j = good();
+    for (int i = 0; i < 5000; ++i) j["fields"].push_back(Json::object());
+    auto s = schema_from_json(j);
+    ASSERT_FALSE(s.ok());
+    ASSERT_EQ(s.problems().size(), 101u);
+    EXPECT_EQ(s.problems()[0].field, "fields[4].name");
+    EXPECT_EQ(s.problems()[0].code, "missing_key");
+    EXPECT_EQ(s.problems()[100].code, "too_many_problems");
+    EXPECT_NE(s.problems()[100].message.find("the first 100 are listed"), std::string::npos);
+}
+
 TEST(Schema, RejectsMalformedJsonDocuments) {
     EXPECT_EQ(test::codes(schema_parse("{")), "json_syntax");
     EXPECT_EQ(test::codes(schema_parse(R"({"task": "a", "task": "b"})")), "json_duplicate_key");

@@ -247,6 +247,20 @@ TEST(Trees, BinaryTreesRoundTripAndRefuseDamage) {
         huge[11] = '\x7f';  // num_features (little-endian) far beyond the limit
         EXPECT_FALSE(ensemble_from_binary(huge));
     }
+    // A tree count the bytes cannot hold (each tree takes 41 bytes at least) is refused before it
+    // sizes the list of trees: 2 trees in 82 bytes may fit; 3 cannot.
+    {
+        const Ensemble one = small();
+        std::string bin = ensemble_to_binary(one);
+        const size_t count_at = 4 + 4 * 3 + 4 + 4 + one.covers.size() + 8 * static_cast<size_t>(one.num_outputs);
+        ASSERT_EQ(static_cast<unsigned char>(bin[count_at]), one.trees.size());
+        bin.resize(count_at + 4 + 82);
+        bin[count_at] = 2;
+        EXPECT_EQ(ensemble_from_binary(bin).error().message.find("tree count"), std::string::npos);
+        bin[count_at] = 3;
+        EXPECT_NE(ensemble_from_binary(bin).error().message.find("the tree count does not fit the file"),
+                  std::string::npos);
+    }
     // A leaf given a threshold: the one form is required, so signed bytes read back as written.
     const Ensemble e = small();
     std::string bin = ensemble_to_binary(e);
