@@ -118,8 +118,11 @@ bool tab_item(const char* label, ImGuiTabItemFlags flags, ImGuiID list) {
 void draw(AppState& s, float width, float height) {
     ImGui::SetNextWindowPos(ImVec2(0, 0));
     ImGui::SetNextWindowSize(ImVec2(width, height));
+    // No background of its own: the frame loop clears the canvas to the same colour (kWindowBg),
+    // and a blended rectangle the size of the canvas is the costliest thing a software-GL frame draws.
     ImGui::Begin("LocalDx", nullptr,
-                 ImGuiWindowFlags_NoDecoration | ImGuiWindowFlags_NoMove | ImGuiWindowFlags_NoBringToFrontOnFocus);
+                 ImGuiWindowFlags_NoDecoration | ImGuiWindowFlags_NoMove | ImGuiWindowFlags_NoBringToFrontOnFocus |
+                     ImGuiWindowFlags_NoBackground);
     draw_header(s);
     if (!s.model) {
         ImGui::TextColored(
