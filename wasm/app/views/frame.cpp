@@ -118,8 +118,19 @@ bool tab_item(const char* label, ImGuiTabItemFlags flags, ImGuiID list) {
 void draw(AppState& s, float width, float height) {
     ImGui::SetNextWindowPos(ImVec2(0, 0));
     ImGui::SetNextWindowSize(ImVec2(width, height));
+    // No background of its own: the frame loop clears the canvas to the same colour (kWindowBg),
+    // and a blended rectangle the size of the canvas is the costliest thing a software-GL frame draws.
     ImGui::Begin("LocalDx", nullptr,
-                 ImGuiWindowFlags_NoDecoration | ImGuiWindowFlags_NoMove | ImGuiWindowFlags_NoBringToFrontOnFocus);
+                 ImGuiWindowFlags_NoDecoration | ImGuiWindowFlags_NoMove | ImGuiWindowFlags_NoBringToFrontOnFocus |
+                     ImGuiWindowFlags_NoBackground);
+    // Its border, which Dear ImGui draws only with the background: the same rectangle, as it draws it.
+    if (const ImGuiStyle& st = ImGui::GetStyle(); st.WindowBorderSize > 0) {
+        ImDrawList* list = ImGui::GetWindowDrawList();
+        list->PushClipRect(ImVec2(0, 0), ImVec2(width, height), false);
+        list->AddRect(ImVec2(0, 0), ImVec2(width, height), ImGui::GetColorU32(ImGuiCol_Border), st.WindowRounding, 0,
+                      st.WindowBorderSize);
+        list->PopClipRect();
+    }
     draw_header(s);
     if (!s.model) {
         ImGui::TextColored(
