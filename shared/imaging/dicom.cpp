@@ -337,13 +337,15 @@ Result<Ok> frame_exists(const Layout& l, int frame) {
     return Ok{};
 }
 
-Pixels empty_frame(const Layout& l) {
+// A frame of zeros, its samples held as wide as `bits`-bit values need (imaging/image_input.h,
+// Samples: single precision up to 24 bits, double beyond).
+Pixels empty_frame(const Layout& l, int bits) {
     Pixels p;
     p.width = l.columns;
     p.height = l.rows;
     p.channels = l.samples;
     p.frames = static_cast<int>(l.frames);
-    p.values.resize(size_t{l.rows} * l.columns * l.samples);
+    p.values = Samples(size_t{l.rows} * l.columns * l.samples, bits);
     return p;
 }
 
@@ -357,14 +359,16 @@ Pixels finish_frame(Pixels p, const Layout& l) {
         const float half = l.allocated == 8 ? 128.0f : 32768.0f, top = 2 * half - 1;
         const auto g_cb = static_cast<float>(-0.114 * 1.772 / 0.587), g_cr = static_cast<float>(-0.299 * 1.402 / 0.587);
         auto whole = [top](float v) { return std::clamp(std::floor(v + 0.5f), 0.0f, top); };
-        for (size_t i = 0; i < plane; ++i) {
-            double* px = p.values.data() + 3 * i;
-            const auto y = static_cast<float>(px[0]), cb = static_cast<float>(px[1]) - half,
-                       cr = static_cast<float>(px[2]) - half;
-            px[0] = whole(y + 0.0f * cb + 1.402f * cr);
-            px[1] = whole(y + g_cb * cb + g_cr * cr);
-            px[2] = whole(y + 1.772f * cb + 0.0f * cr);
-        }
+        p.values.visit([&](auto& values) {
+            for (size_t i = 0; i < plane; ++i) {
+                auto* px = values.data() + 3 * i;
+                const auto y = static_cast<float>(px[0]), cb = static_cast<float>(px[1]) - half,
+                           cr = static_cast<float>(px[2]) - half;
+                px[0] = whole(y + 0.0f * cb + 1.402f * cr);
+                px[1] = whole(y + g_cb * cb + g_cr * cr);
+                px[2] = whole(y + 1.772f * cb + 0.0f * cr);
+            }
+        });
     }
     p.monochrome1 = l.photometric == "MONOCHROME1";
     return p;
@@ -412,7 +416,7 @@ Result<Pixels> frame_pixels(DcmDataset& ds, const Layout& l, int frame) {
     // 2^32 and let a short file pass the length checks below.
     const uint64_t per_frame = uint64_t{l.rows} * l.columns * l.samples;
     const uint64_t need = per_frame * static_cast<uint64_t>(l.frames);
-    Pixels p = empty_frame(l);
+    Pixels p = empty_frame(l, l.stored);
     const size_t plane = size_t{l.rows} * l.columns;
     // Sample s of pixel i sits at i * samples + s (interleaved), or s * plane + i (Planar Configuration 1).
     auto place = [&](size_t k) {
@@ -431,17 +435,16 @@ Result<Pixels> frame_pixels(DcmDataset& ds, const Layout& l, int frame) {
         if (l.allocated == 1) {
             if (count * 8 < pixels * static_cast<uint64_t>(l.frames))
                 return bad("its pixel data is shorter than its size says (the file may be truncated)");
-            for (uint64_t k = 0; k < pixels; ++k)
-                p.values[k] = static_cast<double>((bytes[(at + k) >> 3] >> ((at + k) & 7)) & 1u);
+            for (uint64_t k = 0; k < pixels; ++k) p.values.set(k, (bytes[(at + k) >> 3] >> ((at + k) & 7)) & 1u);
         } else {
             if (count < 2 * pixels * static_cast<uint64_t>(l.frames))
                 return bad("its pixel data is shorter than its size says (the file may be truncated)");
             const Uint8* d = bytes.data() + 2 * at;
             for (uint64_t k = 0; k < pixels; k += 2, d += 4)
                 for (size_t j = 0; j < 2; ++j) {
-                    p.values[3 * (k + j)] = d[j];
-                    p.values[3 * (k + j) + 1] = d[2];
-                    p.values[3 * (k + j) + 2] = d[3];
+                    p.values.set(3 * (k + j), d[j]);
+                    p.values.set(3 * (k + j) + 1, d[2]);
+                    p.values.set(3 * (k + j) + 2, d[3]);
                 }
         }
         return finish_frame(std::move(p), l);
@@ -452,10 +455,10 @@ Result<Pixels> frame_pixels(DcmDataset& ds, const Layout& l, int frame) {
         if (ds.findAndGetUint8Array(DCM_PixelData, data, &count).bad() || !data) return bad("it has no pixel data");
         if (uint64_t{count} < need)
             return bad("its pixel data is shorter than its size says (the file may be truncated)");
-        for (uint64_t k = 0; k < per_frame; ++k) p.values[place(k)] = sample_value(data[first + k], l);
+        for (uint64_t k = 0; k < per_frame; ++k) p.values.set(place(k), sample_value(data[first + k], l));
     } else {
-        // 16 and 32 bits: each sample's bytes (sample_bits), every value exactly (Pixels holds
-        // doubles).
+        // 16 and 32 bits: each sample's bytes (sample_bits), every value exactly (held as doubles
+        // beyond 24 bits stored).
         auto raw = raw_bytes(ds);
         if (!raw) return raw.problems();
         const size_t width = l.allocated / 8;
@@ -463,8 +466,9 @@ Result<Pixels> frame_pixels(DcmDataset& ds, const Layout& l, int frame) {
             return bad("its pixel data is shorter than its size says (the file may be truncated)");
         const bool big_endian = DcmXfer(ds.getOriginalXfer()).isBigEndian();
         for (uint64_t k = 0; k < per_frame; ++k)
-            p.values[place(k)] = sample_value(
-                sample_bits(raw->bytes.data() + width * (first + k), width, big_endian, raw->byte_stream), l);
+            p.values.set(place(k), sample_value(sample_bits(raw->bytes.data() + width * (first + k), width, big_endian,
+                                                            raw->byte_stream),
+                                                l));
     }
     return finish_frame(std::move(p), l);
 }
@@ -607,15 +611,19 @@ Result<Pixels> jpeg2000_pixels(DcmDataset& ds, const Layout& l, int frame) {
         return damaged();
     // Where the codestream's sign differs from Pixel Representation (an encoder fault found in
     // archives), its Bits Stored bits are read as the header says, as pydicom and GDCM do.
-    Pixels p = empty_frame(l);
+    // Samples read as the codestream gives them are as wide as its precision, which may exceed Bits Stored.
+    int bits = l.stored;
+    for (OPJ_UINT32 c = 0; c < image->numcomps; ++c)
+        if (image->comps[c].prec != l.stored) bits = std::max(bits, static_cast<int>(image->comps[c].prec));
+    Pixels p = empty_frame(l, bits);
     const size_t plane = size_t{l.rows} * l.columns;
     for (OPJ_UINT32 c = 0; c < image->numcomps; ++c) {
         const opj_image_comp_t& comp = image->comps[c];
         if (!comp.data || comp.w != l.columns || comp.h != l.rows) return damaged();
         const bool as_header = comp.prec == l.stored;
         for (size_t i = 0; i < plane; ++i)
-            p.values[i * l.samples + c] =
-                as_header ? sample_value(static_cast<uint32_t>(comp.data[i]), l) : static_cast<double>(comp.data[i]);
+            p.values.set(i * l.samples + c, as_header ? sample_value(static_cast<uint32_t>(comp.data[i]), l)
+                                                      : static_cast<double>(comp.data[i]));
     }
     return finish_frame(std::move(p), l);
 }

@@ -20,7 +20,8 @@ namespace ldx {
 //-----------------------------------------------------------------------------
 // [SECTION] The image size limit
 //-----------------------------------------------------------------------------
-// The largest image accepted, per side and in pixels (a 16k x 16k grey image would be 2 GiB of doubles).
+// The largest image accepted, per side and in pixels (a 16k x 16k grey image is 1 GiB of 4-byte
+// samples, 2 GiB where they are wider than 24 bits: imaging/image_input.h, Samples).
 inline constexpr int kMaxImageSide = 16384;
 inline constexpr int64_t kMaxImagePixels = int64_t{1} << 26;
 // Nothing when a width x height image is within the limits; else the reason, in words

@@ -25,6 +25,7 @@
 #include <map>
 #include <random>
 #include <sstream>
+#include <type_traits>
 
 #include "drift/image_descriptors.h"
 #include "fixture.h"
@@ -67,8 +68,11 @@ std::vector<Pixels> drift_images(const std::string& task) {
 std::vector<ImageDescriptors> describe(const Model& m, const std::vector<Pixels>& images, const Scanner& scanner) {
     std::vector<ImageDescriptors> out;
     for (Pixels p : images) {
-        for (double& v : p.values)
-            v = std::clamp(std::round(128 + scanner.contrast * (v - 128) + scanner.brightness), 0.0, 255.0);
+        p.values.visit([&](auto& values) {
+            for (auto& v : values)
+                v = static_cast<std::decay_t<decltype(v)>>(
+                    std::clamp(std::round(128 + scanner.contrast * (v - 128) + scanner.brightness), 0.0, 255.0));
+        });
         p.pixel_spacing = scanner.pixel_spacing;
         auto t = image_tensor(*m.schema.image, p);
         if (!t) throw std::runtime_error(t.error().describe());
