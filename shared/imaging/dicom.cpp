@@ -131,18 +131,28 @@ DcmInputStreamFactory* BytesStream::newFactory() const {
 // the browser (whose DCMTK is built without zlib); at most kMaxInflated bytes are inflated.
 constexpr size_t kMaxInflated = size_t{256} << 20;
 
-// Where the data set starts, when the meta header names the deflated transfer syntax.
-std::optional<size_t> deflated_at(std::string_view bytes) {
+// The transfer syntax the meta header names and where the data set starts after it; nothing
+// when the file has no readable meta header.
+struct MetaHeader {
+    E_TransferSyntax xfer = EXS_Unknown;
+    size_t data_set_at = 0;
+};
+std::optional<MetaHeader> meta_header(std::string_view bytes) {
     DcmMetaInfo meta;
     BytesStream stream(bytes, 0);
     meta.transferInit();
     const OFCondition read = meta.read(stream, EXS_Unknown, EGL_noChange, DCM_MaxReadLength);
     meta.transferEnd();
     OFString uid;
-    if (read.bad() || meta.findAndGetOFString(DCM_TransferSyntaxUID, uid).bad() ||
-        DcmXfer(uid.c_str()).getXfer() != EXS_DeflatedLittleEndianExplicit)
-        return std::nullopt;
-    return static_cast<size_t>(stream.tell());
+    if (read.bad() || meta.findAndGetOFString(DCM_TransferSyntaxUID, uid).bad()) return std::nullopt;
+    return MetaHeader{DcmXfer(uid.c_str()).getXfer(), static_cast<size_t>(stream.tell())};
+}
+
+// Where the data set starts, when the meta header names the deflated transfer syntax.
+std::optional<size_t> deflated_at(std::string_view bytes) {
+    const auto meta = meta_header(bytes);
+    if (!meta || meta->xfer != EXS_DeflatedLittleEndianExplicit) return std::nullopt;
+    return meta->data_set_at;
 }
 
 Result<std::string> inflate_raw(std::string_view in) {
@@ -172,6 +182,46 @@ Result<std::string> inflate_raw(std::string_view in) {
     return out;
 }
 
+// A file whose meta header names an explicit VR little endian transfer syntax (plain or
+// compressed) but whose data set is written with implicit VR (an encoder fault pydicom reads
+// around): its first element has no VR where explicit VR puts one. Such a file's data set, when
+// the strict read has failed, is read again as implicit VR little endian, and encapsulated pixel
+// data is then taken as compressed by the meta header's transfer syntax, as pydicom does. Nothing
+// else is guessed: a big-endian or deflated syntax, or a data set that is explicit, stays refused.
+std::optional<MetaHeader> implicit_under_explicit(std::string_view bytes) {
+    const auto meta = meta_header(bytes);
+    if (!meta || meta->xfer == EXS_Unknown || meta->xfer == EXS_LittleEndianImplicit ||
+        meta->xfer == EXS_DeflatedLittleEndianExplicit || meta->xfer == EXS_BigEndianExplicit ||
+        meta->xfer == EXS_BigEndianImplicit || meta->data_set_at + 8 > bytes.size())
+        return std::nullopt;
+    const std::string_view first = bytes.substr(meta->data_set_at, 8);
+    const char vr[3] = {first[4], first[5], '\0'};
+    if (DcmVR(vr).isStandard()) return std::nullopt;  // explicit VR after all
+    return meta;
+}
+
+Result<Ok> read_implicit_under_explicit(std::string_view bytes, const MetaHeader& meta, DcmDataset& ds) {
+    BytesStream stream(bytes, meta.data_set_at);
+    ds.clear();
+    ds.transferInit();
+    const OFCondition read = ds.read(stream, EXS_LittleEndianImplicit, EGL_noChange, DCM_MaxReadLength);
+    ds.transferEnd();
+    if (read.bad()) return bad(std::string("the file is damaged or ends early (") + read.text() + ")");
+    DcmElement* element = nullptr;
+    DcmPixelSequence* sequence = nullptr;
+    if (DcmXfer(meta.xfer).isEncapsulated() && ds.findAndGetElement(DCM_PixelData, element).good() && element &&
+        static_cast<DcmPixelData*>(element)
+            ->getEncapsulatedRepresentation(EXS_LittleEndianImplicit, nullptr, sequence)
+            .good() &&
+        sequence) {
+        // The fragments as the meta header's syntax compressed them (DCMTK takes the copy over).
+        auto fragments = std::make_unique<DcmPixelSequence>(*sequence);
+        static_cast<DcmPixelData*>(element)->putOriginalRepresentation(meta.xfer, nullptr, fragments.release());
+    }
+    ds.updateOriginalXfer();
+    return Ok{};
+}
+
 // Reads `bytes` into `file`; a deflated data set is inflated into `inflated`, which must outlive
 // `file` (DCMTK reads large values from it when they are used).
 Result<Ok> read_file(std::string_view bytes, DcmFileFormat& file, std::string& inflated) {
@@ -192,7 +242,11 @@ Result<Ok> read_file(std::string_view bytes, DcmFileFormat& file, std::string& i
     file.transferInit();
     const OFCondition read = file.read(stream, EXS_Unknown, EGL_noChange, DCM_MaxReadLength);
     file.transferEnd();
-    if (read.bad()) return bad(std::string("the file is damaged or ends early (") + read.text() + ")");
+    if (read.bad()) {
+        if (const auto meta = implicit_under_explicit(bytes))
+            return read_implicit_under_explicit(bytes, *meta, *file.getDataset());
+        return bad(std::string("the file is damaged or ends early (") + read.text() + ")");
+    }
     return Ok{};
 }
 

@@ -530,6 +530,26 @@ TEST(Imaging, DicomBigEndianSamplesAreReadAlikeFromObAndOwPixelData) {
     }
 }
 
+// A data set written with implicit VR under an explicit-VR transfer syntax (pydicom's
+// SC_rgb_jpeg: JPEG baseline) is read again as implicit VR once the strict read fails, its pixel
+// data decoded as the meta header's syntax says (pixels equal to pydicom's: ctest -R
+// imaging_dicom_parity). The same file with its data set's first element given a VR is explicit
+// after all: no second read, and it stays refused.
+TEST(Imaging, DicomImplicitVrUnderAnExplicitSyntaxIsReadAsImplicit) {
+    const std::string bytes = pydicom_file("SC_rgb_jpeg");
+    auto p = dicom_decode(bytes);
+    ASSERT_TRUE(p) << p.error().describe();
+    EXPECT_EQ(p->width, 256);
+    EXPECT_EQ(p->height, 256);
+    EXPECT_EQ(p->channels, 3);
+    EXPECT_EQ(p->values.size(), size_t{256} * 256 * 3);
+    // An explicit-VR data set that ends early: no second read, the strict read's reason.
+    const std::string cut = synthetic_dicom(false, "OW", 16, false, {1, 2, 3, 4});
+    auto r = dicom_decode(std::string_view(cut).substr(0, cut.size() - 5));
+    ASSERT_FALSE(r);
+    EXPECT_NE(r.error().message.find("the file is damaged or ends early"), std::string::npos) << r.error().message;
+}
+
 TEST(Imaging, DicomJpegWithATemMarkerBeforeTheFrameIsRefusedNotAHang) {
     std::string bytes = pydicom_file("SC_rgb_jpeg_dcmtk");
     ASSERT_TRUE(dicom_decode(bytes).ok());
