@@ -15,8 +15,11 @@
 //   7. scope: none of the held-out images is called unlike the training images (by the core's
 //      job nor by `localdx preprocess`), each with its brightness doubled is; pydicom's CT and MR
 //      files are refused with the reason (the worker's wasm core and the CLI); `localdx bundle`
-//      refuses an imaging schema without its lists or its training statistics.
-import { readFileSync, writeFileSync, mkdirSync } from 'node:fs';
+//      refuses an imaging schema without its lists or its training statistics;
+//   8. a large colour DICOM file (8192 x 8192 RGB, 8 bits: 192 MiB of samples, made here) goes
+//      through the wasm core's image job (the browser's path) without running out of its 2 GiB
+//      and gives the tensor `localdx preprocess --bundle` gives, exactly.
+import { readFileSync, writeFileSync, mkdirSync, rmSync } from 'node:fs';
 import { execFileSync, spawnSync } from 'node:child_process';
 import path from 'node:path';
 import { ort, loadBundle, openDemo, runner, score as scoreWith, preprocess, peak, CELLS, plane } from './cnn_common.mjs';
@@ -144,6 +147,48 @@ for (const [file, words] of [['CT_small', 'a CT scan (modality CT)'], ['MR_small
     else for (const n of needles) if (!said.includes(n)) fails.push(`localdx bundle (${what}) does not name ${n}: ${said}`);
   }
   if (attempt(full) !== null) fails.push('localdx bundle refuses the full demonstration schema');
+}
+// 8. A large colour DICOM file: its samples held as 4-byte floats (imaging/image_input.h), 768 MiB.
+{
+  const side = 8192;
+  const el = (g, e, vr, value) => {
+    const long = vr === 'OB' || vr === 'OW';
+    const h = Buffer.alloc(long ? 12 : 8);
+    h.writeUInt16LE(g, 0); h.writeUInt16LE(e, 2); h.write(vr, 4, 'latin1');
+    if (long) h.writeUInt32LE(value.length, 8); else h.writeUInt16LE(value.length, 6);
+    return Buffer.concat([h, value]);
+  };
+  const us = (v) => { const b = Buffer.alloc(2); b.writeUInt16LE(v); return b; };
+  const cs = (t) => Buffer.from(t.length % 2 ? t + ' ' : t, 'latin1');
+  const syntax = el(2, 0x10, 'UI', Buffer.from('1.2.840.10008.1.2.1\0', 'latin1'));
+  const length = Buffer.alloc(4);
+  length.writeUInt32LE(syntax.length);
+  const row = Buffer.alloc(3 * side);
+  for (let i = 0; i < row.length; i++) row[i] = (i * 7) % 251;  // colour: the channels differ
+  const samples = Buffer.alloc(3 * side * side);
+  samples.fill(row);
+  const bytes = Buffer.concat([Buffer.alloc(128), Buffer.from('DICM'), el(2, 0, 'UL', length), syntax,
+    el(8, 0x60, 'CS', cs('OT')), el(0x18, 0x15, 'CS', cs('CHEST')), el(0x18, 0x5101, 'CS', cs('PA')),
+    el(0x28, 2, 'US', us(3)), el(0x28, 4, 'CS', cs('RGB')), el(0x28, 6, 'US', us(0)), el(0x28, 0x10, 'US', us(side)),
+    el(0x28, 0x11, 'US', us(side)), el(0x28, 0x100, 'US', us(8)), el(0x28, 0x101, 'US', us(8)), el(0x28, 0x102, 'US', us(7)),
+    el(0x28, 0x103, 'US', us(0)), el(0x7fe0, 0x10, 'OB', samples)]);
+  const file = path.join(work, 'large-rgb.dcm');
+  writeFileSync(file, bytes);
+  const job = model.imageJobDicom(new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.length), 0);
+  const mine = job.ok() ? job.inputs(1) : null;
+  const refusal = job.ok() ? null : job.error();
+  job.delete();
+  const pre = cliRun(['preprocess', '--bundle', bundle, '--trust', trust, '--image', file, '--out', path.join(work, 'large-rgb.npy')]);
+  if (pre.status !== 0) fails.push(`an 8192 x 8192 RGB DICOM file: localdx preprocess exits ${pre.status}: ${pre.stderr}`);
+  else if (!mine) fails.push(`an 8192 x 8192 RGB DICOM file is refused by the wasm core: ${refusal}`);
+  else {
+    const b = readFileSync(path.join(work, 'large-rgb.npy'));
+    const header = b.readUInt16LE(8);
+    const theirs = new Float32Array(b.buffer.slice(b.byteOffset + 10 + header, b.byteOffset + b.length));
+    if (theirs.length !== mine.length || theirs.some((v, i) => v !== mine[i])) fails.push('an 8192 x 8192 RGB DICOM file: the wasm core\'s tensor differs from localdx preprocess\'s');
+    else console.log(`an 8192 x 8192 RGB DICOM file (${bytes.length} bytes): the wasm core's tensor equals localdx preprocess's`);
+  }
+  rmSync(file);
 }
 if (worstTensor > 1e-6) fails.push(`preprocessing differs from PyTorch's tensor by ${worstTensor}`);
 if (worstP > 1e-5) fails.push(`ONNX Runtime Web's probability differs from PyTorch's by ${worstP}`);
