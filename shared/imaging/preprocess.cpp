@@ -143,6 +143,18 @@ Result<Tensor> image_tensor(const ImageInput& spec, const Pixels& pixels) {
     return t;
 }
 
+std::optional<Problem> image_memory_refusal(const ImageInput& spec, ImageFormat format, const Pixels& pixels,
+                                            size_t file_bytes) {
+    ImageFootprint f;
+    f.width = pixels.width;
+    f.height = pixels.height;
+    f.file_channels = pixels.channels;
+    f.sample_bytes = pixels.values.wide() ? 8 : 4;
+    f.tensor_channels = spec.channels;
+    f.file_bytes = format == ImageFormat::dicom ? static_cast<int64_t>(file_bytes) : f.width * f.height * 4;
+    return image_memory_refusal(f);
+}
+
 Result<DisplayImage> image_display(const ImageInput& spec, const Pixels& pixels, int max_side) {
     if (auto bad = check_pixels(pixels)) return *bad;
     const std::vector<std::vector<double>> planes = unit_planes(spec, pixels);

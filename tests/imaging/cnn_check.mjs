@@ -18,7 +18,10 @@
 //      refuses an imaging schema without its lists or its training statistics;
 //   8. a large colour DICOM file (8192 x 8192 RGB, 8 bits: 192 MiB of samples, made here) goes
 //      through the wasm core's image job (the browser's path) without running out of its 2 GiB
-//      and gives the tensor `localdx preprocess --bundle` gives, exactly.
+//      and gives the tensor `localdx preprocess --bundle` gives, exactly; for a model of 3 channels
+//      (the demonstration's network with its input declared 3 channels wide, bundled here), whose
+//      planes would not fit, the wasm core refuses it before preparing it, with the words
+//      `localdx preprocess` gives (imaging/raster_check.h, image_memory_refusal).
 import { readFileSync, writeFileSync, mkdirSync, rmSync } from 'node:fs';
 import { execFileSync, spawnSync } from 'node:child_process';
 import path from 'node:path';
@@ -26,7 +29,7 @@ import { ort, loadBundle, openDemo, runner, score as scoreWith, preprocess, peak
 
 const [cli, corePath, bundle, trust, modelDir, work] = process.argv.slice(2);
 mkdirSync(work, { recursive: true });
-const { model, im, ref, torchTensor, run, agree } = await openDemo(corePath, bundle, trust, modelDir, path.join(modelDir, 'test/tensors.f32'));
+const { core, model, im, ref, torchTensor, run, agree } = await openDemo(corePath, bundle, trust, modelDir, path.join(modelDir, 'test/tensors.f32'));
 // 2. The load check, as the page makes it.
 const fails = [];
 if (!agree.ok) fails.push(`the bundle's load check failed: ${JSON.stringify(agree)}`);
@@ -188,6 +191,39 @@ for (const [file, words] of [['CT_small', 'a CT scan (modality CT)'], ['MR_small
     if (theirs.length !== mine.length || theirs.some((v, i) => v !== mine[i])) fails.push('an 8192 x 8192 RGB DICOM file: the wasm core\'s tensor differs from localdx preprocess\'s');
     else console.log(`an 8192 x 8192 RGB DICOM file (${bytes.length} bytes): the wasm core's tensor equals localdx preprocess's`);
   }
+  // A 3-channel model: ONNX's input dimensions (N, 1, 224, 224) declared (N, 3, 224, 224) in place.
+  const schema3 = JSON.parse(readFileSync(path.join(modelDir, 'schema.json'), 'utf8'));
+  const pre3 = schema3.image.preprocess;
+  schema3.image.tensor.channels = 3;
+  [pre3.mean, pre3.std] = [[0, 0, 0].fill(pre3.mean[0]), [0, 0, 0].fill(pre3.std[0])];
+  const onnx = readFileSync(path.join(modelDir, 'model.onnx'));
+  const dims = Buffer.from('0a0208010a0308e0010a0308e001', 'hex'), at = onnx.indexOf(dims);
+  const files3 = ['schema3.json', 'model3.onnx', 'rgb3.ldxb'].map((f) => path.join(work, f));
+  if (at < 0) fails.push('the demonstration ONNX model has no (1, 224, 224) input dimensions to widen');
+  else {
+    onnx[at + 3] = 3;
+    writeFileSync(files3[0], JSON.stringify(schema3));
+    writeFileSync(files3[1], onnx);
+    const made = cliRun(['bundle', '--schema', files3[0], '--model', files3[1], '--reference', path.join(modelDir, 'test/reference.csv'),
+      '--name', 'rgb-demo', '--version', '1', '--key', path.join(path.dirname(trust), 'signing-key.json'), '--out', files3[2]]);
+    const loaded = made.status === 0 ? core.loadBundle(new Uint8Array(readFileSync(files3[2])), readFileSync(trust, 'utf8'), Date.now() / 1000, '{}') : null;
+    if (!loaded?.ok()) fails.push(`the 3-channel bundle: ${made.stderr}${loaded ? loaded.error() : ''}`);
+    else {
+      const model3 = loaded.model();
+      const job3 = model3.imageJobDicom(new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.length), 0);
+      const said = job3.ok() ? null : JSON.parse(job3.error()).problems[0];
+      job3.delete();
+      const cli3 = cliRun(['preprocess', '--bundle', files3[2], '--trust', trust, '--image', file, '--out', path.join(work, 'large-rgb3.npy')]);
+      if (!said || said.code !== 'image_too_large' || !said.message.includes('8192 x 8192 pixels in colour need about 2.6 GB'))
+        fails.push(`an 8192 x 8192 RGB DICOM file for a 3-channel model: the wasm core says ${JSON.stringify(said)}`);
+      else if (cli3.status !== 1 || !cli3.stderr.includes(said.message))
+        fails.push(`an 8192 x 8192 RGB DICOM file for a 3-channel model: the wasm core says "${said.message}", localdx preprocess (exit ${cli3.status}) ${cli3.stderr}`);
+      else console.log(`an 8192 x 8192 RGB DICOM file for a 3-channel model: refused alike by the wasm core and localdx preprocess: ${said.message}`);
+      model3.delete?.();
+    }
+    loaded?.delete?.();
+  }
+  for (const f of files3) rmSync(f, { force: true });
   rmSync(file);
 }
 if (worstTensor > 1e-6) fails.push(`preprocessing differs from PyTorch's tensor by ${worstTensor}`);

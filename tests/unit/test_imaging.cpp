@@ -515,6 +515,40 @@ TEST(Imaging, DecodedSamplesTakeFourBytesEachUnlessWiderThan24Bits) {
 // machine's order), OB a byte stream DCMTK never swaps. Either way a 16- or 32-bit sample's bytes
 // come most significant first in the file, and are read so, as pydicom reads them (its
 // pixel_array gives 0x1122, 0x3344 and 0x11223344, 0xfffffffe for these four files).
+// The working memory check (imaging/raster_check.h) from the header's figures alone: an 8192 x
+// 8192 colour DICOM file (8 bits, 192 MiB) fits for a 1-channel model and not for a 3-channel
+// one, whose three planes of doubles alone are 1.5 GiB.
+TEST(Imaging, AnImageTooLargeToPrepareIsRefusedFromItsHeaderWithItsSizeAndWhatToDo) {
+    ImageFootprint f;
+    f.width = f.height = 8192;
+    f.file_channels = 3;
+    f.sample_bytes = 4;
+    f.file_bytes = int64_t{3} * 8192 * 8192 + 400;
+    f.tensor_channels = 1;
+    EXPECT_EQ(image_working_bytes(f), f.file_bytes + int64_t{8192} * 8192 * (12 + 8));
+    EXPECT_LE(image_working_bytes(f), kImageWorkingBudget);
+    EXPECT_FALSE(image_memory_refusal(f));
+    f.tensor_channels = 3;
+    const auto refused = image_memory_refusal(f);
+    ASSERT_TRUE(refused);
+    EXPECT_EQ(refused->code, "image_too_large");
+    EXPECT_EQ(refused->field, "image");
+    EXPECT_EQ(refused->message,
+              "This image is too large to prepare on this device: 8192 x 8192 pixels in colour need about 2.6 GB "
+              "while it is prepared; the limit is 1.6 GB. Export it at a smaller size (4096 x 4096 pixels fits) "
+              "and open it again.");
+    // 32-bit grey samples take 8 bytes each: a 3-channel model's 8192 x 8192 grey image is refused too.
+    f.file_channels = 1;
+    f.sample_bytes = 8;
+    f.file_bytes = int64_t{4} * 8192 * 8192;
+    ASSERT_TRUE(image_memory_refusal(f));
+    EXPECT_NE(image_memory_refusal(f)->message.find("8192 x 8192 pixels in grey need about 2.4 GB"), std::string::npos);
+    // The suggested size fits.
+    f.width = f.height = 4096;
+    f.file_bytes /= 4;
+    EXPECT_FALSE(image_memory_refusal(f));
+}
+
 TEST(Imaging, DicomBigEndianSamplesAreReadAlikeFromObAndOwPixelData) {
     for (const char* vr : {"OB", "OW"}) {
         auto words = dicom_decode(synthetic_dicom(true, vr, 16, false, {0x1122, 0x3344}));
