@@ -693,6 +693,24 @@ Result<Pixels> dicom_decode(std::string_view bytes, int frame) {
     if (auto r = read_file(bytes, file, inflated); !r) return r.problems();
     DcmDataset& ds = *file.getDataset();
     if (!ds.tagExists(DCM_PixelData)) return bad("it holds no image (no Pixel Data): it may be a report or a plan");
+    // The working memory limit (imaging/raster_check.h) from the header, before any pixel is
+    // decoded (or decompressed): the file, one frame's samples and the one plane every model's
+    // tensor has at least; once decoded, the model's own planes count (imaging/preprocess.h,
+    // image_memory_refusal), so that nothing the full check accepts is refused here.
+    Uint16 rows = 0, columns = 0, samples = 1, stored = 0;
+    if (ds.findAndGetUint16(DCM_Rows, rows).good() && ds.findAndGetUint16(DCM_Columns, columns).good() &&
+        !image_size_refusal(columns, rows)) {
+        (void)ds.findAndGetUint16(DCM_SamplesPerPixel, samples);
+        (void)ds.findAndGetUint16(DCM_BitsStored, stored);
+        ImageFootprint f;
+        f.width = columns;
+        f.height = rows;
+        f.file_channels = samples == 1 ? 1 : 3;
+        f.sample_bytes = stored > kFloatExactBits ? 8 : 4;
+        f.tensor_channels = 1;
+        f.file_bytes = static_cast<int64_t>(bytes.size());
+        if (auto large = image_memory_refusal(f)) return *large;
+    }
     if (auto r = decompress(ds); !r) return r.problems();
     auto layout = read_layout(ds);
     if (!layout) return layout.problems();

@@ -549,6 +549,41 @@ TEST(Imaging, AnImageTooLargeToPrepareIsRefusedFromItsHeaderWithItsSizeAndWhatTo
     EXPECT_FALSE(image_memory_refusal(f));
 }
 
+// A DICOM header whose file, one frame's samples and one plane pass the limit is refused before
+// any pixel is decompressed: pydicom's 64 x 64 JPEG 2000 file with its header saying 8192 x 8192
+// RGB of 32 bits (1.5 GiB of samples in doubles, 0.5 GiB a plane). Said 16 bits (4-byte samples,
+// 0.75 GiB), it goes on to the decoder, which finds the codestream smaller than the header.
+TEST(Imaging, DicomTooLargeToDecodeIsRefusedFromItsHeaderBeforeAnyPixelIsDecoded) {
+    const std::string file = pydicom_file("MR_small_jp2klossless");
+    const auto set = [](std::string& f, uint16_t element, uint16_t value) {
+        const std::string tag = std::string("\x28\x00", 2) + static_cast<char>(element & 0xff) +
+                                static_cast<char>(element >> 8) + "US" + std::string("\x02\x00", 2);
+        const size_t at = f.find(tag);
+        ASSERT_NE(at, std::string::npos) << element;
+        f[at + 8] = static_cast<char>(value & 0xff);
+        f[at + 9] = static_cast<char>(value >> 8);
+    };
+    std::string huge = file;
+    set(huge, 0x0002, 3);     // Samples per Pixel
+    set(huge, 0x0010, 8192);  // Rows
+    set(huge, 0x0011, 8192);  // Columns
+    set(huge, 0x0100, 32);    // Bits Allocated
+    set(huge, 0x0101, 32);    // Bits Stored
+    set(huge, 0x0102, 31);    // High Bit
+    auto refused = dicom_decode(huge);
+    ASSERT_FALSE(refused);
+    EXPECT_EQ(refused.error().code, "image_too_large");
+    EXPECT_NE(refused.error().message.find("8192 x 8192 pixels in colour need about 2.1 GB"), std::string::npos)
+        << refused.error().message;
+    std::string fits = huge;
+    set(fits, 0x0100, 16);
+    set(fits, 0x0101, 16);
+    set(fits, 0x0102, 15);
+    auto decoded = dicom_decode(fits);
+    ASSERT_FALSE(decoded);
+    EXPECT_NE(decoded.error().code, "image_too_large") << decoded.error().message;
+}
+
 TEST(Imaging, DicomBigEndianSamplesAreReadAlikeFromObAndOwPixelData) {
     for (const char* vr : {"OB", "OW"}) {
         auto words = dicom_decode(synthetic_dicom(true, vr, 16, false, {0x1122, 0x3344}));
