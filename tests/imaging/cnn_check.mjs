@@ -189,7 +189,7 @@ for (const [file, words] of [['CT_small', 'a CT scan (modality CT)'], ['MR_small
     const header = b.readUInt16LE(8);
     const theirs = new Float32Array(b.buffer.slice(b.byteOffset + 10 + header, b.byteOffset + b.length));
     if (theirs.length !== mine.length || theirs.some((v, i) => v !== mine[i])) fails.push('an 8192 x 8192 RGB DICOM file: the wasm core\'s tensor differs from localdx preprocess\'s');
-    else console.log(`an 8192 x 8192 RGB DICOM file (${bytes.length} bytes): the wasm core's tensor equals localdx preprocess's`);
+    else console.log(`an 8192 x 8192 RGB DICOM file (${bytes.length} bytes): the wasm core's tensor equals localdx preprocess's (wasm heap ${(core.HEAP8.length / 2 ** 20).toFixed(1)} MiB)`);
   }
   // A 3-channel model: ONNX's input dimensions (N, 1, 224, 224) declared (N, 3, 224, 224) in place.
   const schema3 = JSON.parse(readFileSync(path.join(modelDir, 'schema.json'), 'utf8'));
