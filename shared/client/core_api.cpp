@@ -760,7 +760,7 @@ ImageStart image_refused(const std::vector<Problem>& ps) {
 
 // The header's refusals come before any work on the pixels; the warnings (the header's, then the
 // tensor's against the training images) travel with the job to its result.
-ImageStart image_start(const LoadedModel& lm, ImageFormat format, const Result<Pixels>& pixels) {
+ImageStart image_start(const LoadedModel& lm, ImageFormat format, const Result<Pixels>& pixels, size_t file_bytes) {
     const Model& m = lm.model;
     if (!m.imaging || !m.schema.image)
         return image_refused({problem("not_imaging", "this model does not read images")});
@@ -771,6 +771,7 @@ ImageStart image_start(const LoadedModel& lm, ImageFormat format, const Result<P
         s.header = Json{{"modality", pixels->modality}, {"body_part", pixels->body_part}, {"view", pixels->view}};
         return s;
     }
+    if (auto large = image_memory_refusal(*m.schema.image, format, *pixels, file_bytes)) return image_refused({*large});
     auto tensor = image_tensor(*m.schema.image, *pixels);
     if (!tensor) return image_refused(tensor.problems());
     if (auto unlike = image_unlike_training(*m.schema.image, *tensor)) scope.warnings.push_back(*unlike);
@@ -807,7 +808,8 @@ ImageStart core_image_start(const LoadedModel& m, std::span<const uint8_t> rgba,
     // The browser decodes PNG and JPEG files only (DICOM comes as bytes, below); either says
     // nothing of what it shows, which is all the scope check needs to know of it.
     return image_start(m, ImageFormat::png,
-                       pixels_from_interleaved(rgba, static_cast<int>(width), static_cast<int>(height), 4));
+                       pixels_from_interleaved(rgba, static_cast<int>(width), static_cast<int>(height), 4),
+                       rgba.size());
 }
 
 ImageStart core_image_start_dicom(const LoadedModel& m, DicomDecoder decode, std::string_view bytes, int64_t frame) {
@@ -822,7 +824,7 @@ ImageStart core_image_start_dicom(const LoadedModel& m, DicomDecoder decode, std
     if (!decode)
         return image_refused(
             {problem("unsupported_dicom", "DICOM files are not read here: this program has no DICOM decoder")});
-    ImageStart s = image_start(m, ImageFormat::dicom, decode(bytes, static_cast<int>(frame)));
+    ImageStart s = image_start(m, ImageFormat::dicom, decode(bytes, static_cast<int>(frame)), bytes.size());
     if (s.job) s.header["frame"] = frame;
     return s;
 }

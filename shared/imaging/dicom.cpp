@@ -131,18 +131,28 @@ DcmInputStreamFactory* BytesStream::newFactory() const {
 // the browser (whose DCMTK is built without zlib); at most kMaxInflated bytes are inflated.
 constexpr size_t kMaxInflated = size_t{256} << 20;
 
-// Where the data set starts, when the meta header names the deflated transfer syntax.
-std::optional<size_t> deflated_at(std::string_view bytes) {
+// The transfer syntax the meta header names and where the data set starts after it; nothing
+// when the file has no readable meta header.
+struct MetaHeader {
+    E_TransferSyntax xfer = EXS_Unknown;
+    size_t data_set_at = 0;
+};
+std::optional<MetaHeader> meta_header(std::string_view bytes) {
     DcmMetaInfo meta;
     BytesStream stream(bytes, 0);
     meta.transferInit();
     const OFCondition read = meta.read(stream, EXS_Unknown, EGL_noChange, DCM_MaxReadLength);
     meta.transferEnd();
     OFString uid;
-    if (read.bad() || meta.findAndGetOFString(DCM_TransferSyntaxUID, uid).bad() ||
-        DcmXfer(uid.c_str()).getXfer() != EXS_DeflatedLittleEndianExplicit)
-        return std::nullopt;
-    return static_cast<size_t>(stream.tell());
+    if (read.bad() || meta.findAndGetOFString(DCM_TransferSyntaxUID, uid).bad()) return std::nullopt;
+    return MetaHeader{DcmXfer(uid.c_str()).getXfer(), static_cast<size_t>(stream.tell())};
+}
+
+// Where the data set starts, when the meta header names the deflated transfer syntax.
+std::optional<size_t> deflated_at(std::string_view bytes) {
+    const auto meta = meta_header(bytes);
+    if (!meta || meta->xfer != EXS_DeflatedLittleEndianExplicit) return std::nullopt;
+    return meta->data_set_at;
 }
 
 Result<std::string> inflate_raw(std::string_view in) {
@@ -172,6 +182,46 @@ Result<std::string> inflate_raw(std::string_view in) {
     return out;
 }
 
+// A file whose meta header names an explicit VR little endian transfer syntax (plain or
+// compressed) but whose data set is written with implicit VR (an encoder fault pydicom reads
+// around): its first element has no VR where explicit VR puts one. Such a file's data set, when
+// the strict read has failed, is read again as implicit VR little endian, and encapsulated pixel
+// data is then taken as compressed by the meta header's transfer syntax, as pydicom does. Nothing
+// else is guessed: a big-endian or deflated syntax, or a data set that is explicit, stays refused.
+std::optional<MetaHeader> implicit_under_explicit(std::string_view bytes) {
+    const auto meta = meta_header(bytes);
+    if (!meta || meta->xfer == EXS_Unknown || meta->xfer == EXS_LittleEndianImplicit ||
+        meta->xfer == EXS_DeflatedLittleEndianExplicit || meta->xfer == EXS_BigEndianExplicit ||
+        meta->xfer == EXS_BigEndianImplicit || meta->data_set_at + 8 > bytes.size())
+        return std::nullopt;
+    const std::string_view first = bytes.substr(meta->data_set_at, 8);
+    const char vr[3] = {first[4], first[5], '\0'};
+    if (DcmVR(vr).isStandard()) return std::nullopt;  // explicit VR after all
+    return meta;
+}
+
+Result<Ok> read_implicit_under_explicit(std::string_view bytes, const MetaHeader& meta, DcmDataset& ds) {
+    BytesStream stream(bytes, meta.data_set_at);
+    ds.clear();
+    ds.transferInit();
+    const OFCondition read = ds.read(stream, EXS_LittleEndianImplicit, EGL_noChange, DCM_MaxReadLength);
+    ds.transferEnd();
+    if (read.bad()) return bad(std::string("the file is damaged or ends early (") + read.text() + ")");
+    DcmElement* element = nullptr;
+    DcmPixelSequence* sequence = nullptr;
+    if (DcmXfer(meta.xfer).isEncapsulated() && ds.findAndGetElement(DCM_PixelData, element).good() && element &&
+        static_cast<DcmPixelData*>(element)
+            ->getEncapsulatedRepresentation(EXS_LittleEndianImplicit, nullptr, sequence)
+            .good() &&
+        sequence) {
+        // The fragments as the meta header's syntax compressed them (DCMTK takes the copy over).
+        auto fragments = std::make_unique<DcmPixelSequence>(*sequence);
+        static_cast<DcmPixelData*>(element)->putOriginalRepresentation(meta.xfer, nullptr, fragments.release());
+    }
+    ds.updateOriginalXfer();
+    return Ok{};
+}
+
 // Reads `bytes` into `file`; a deflated data set is inflated into `inflated`, which must outlive
 // `file` (DCMTK reads large values from it when they are used).
 Result<Ok> read_file(std::string_view bytes, DcmFileFormat& file, std::string& inflated) {
@@ -192,7 +242,11 @@ Result<Ok> read_file(std::string_view bytes, DcmFileFormat& file, std::string& i
     file.transferInit();
     const OFCondition read = file.read(stream, EXS_Unknown, EGL_noChange, DCM_MaxReadLength);
     file.transferEnd();
-    if (read.bad()) return bad(std::string("the file is damaged or ends early (") + read.text() + ")");
+    if (read.bad()) {
+        if (const auto meta = implicit_under_explicit(bytes))
+            return read_implicit_under_explicit(bytes, *meta, *file.getDataset());
+        return bad(std::string("the file is damaged or ends early (") + read.text() + ")");
+    }
     return Ok{};
 }
 
@@ -375,13 +429,15 @@ Result<Ok> frame_exists(const Layout& l, int frame) {
     return Ok{};
 }
 
-Pixels empty_frame(const Layout& l) {
+// A frame of zeros, its samples held as wide as `bits`-bit values need (imaging/image_input.h,
+// Samples: single precision up to 24 bits, double beyond).
+Pixels empty_frame(const Layout& l, int bits) {
     Pixels p;
     p.width = l.columns;
     p.height = l.rows;
     p.channels = l.samples;
     p.frames = static_cast<int>(l.frames);
-    p.values.resize(size_t{l.rows} * l.columns * l.samples);
+    p.values = Samples(size_t{l.rows} * l.columns * l.samples, bits);
     return p;
 }
 
@@ -395,14 +451,16 @@ Pixels finish_frame(Pixels p, const Layout& l) {
         const float half = l.allocated == 8 ? 128.0f : 32768.0f, top = 2 * half - 1;
         const auto g_cb = static_cast<float>(-0.114 * 1.772 / 0.587), g_cr = static_cast<float>(-0.299 * 1.402 / 0.587);
         auto whole = [top](float v) { return std::clamp(std::floor(v + 0.5f), 0.0f, top); };
-        for (size_t i = 0; i < plane; ++i) {
-            double* px = p.values.data() + 3 * i;
-            const auto y = static_cast<float>(px[0]), cb = static_cast<float>(px[1]) - half,
-                       cr = static_cast<float>(px[2]) - half;
-            px[0] = whole(y + 0.0f * cb + 1.402f * cr);
-            px[1] = whole(y + g_cb * cb + g_cr * cr);
-            px[2] = whole(y + 1.772f * cb + 0.0f * cr);
-        }
+        p.values.visit([&](auto& values) {
+            for (size_t i = 0; i < plane; ++i) {
+                auto* px = values.data() + 3 * i;
+                const auto y = static_cast<float>(px[0]), cb = static_cast<float>(px[1]) - half,
+                           cr = static_cast<float>(px[2]) - half;
+                px[0] = whole(y + 0.0f * cb + 1.402f * cr);
+                px[1] = whole(y + g_cb * cb + g_cr * cr);
+                px[2] = whole(y + 1.772f * cb + 0.0f * cr);
+            }
+        });
     }
     p.monochrome1 = l.photometric == "MONOCHROME1";
     return p;
@@ -450,7 +508,7 @@ Result<Pixels> frame_pixels(DcmDataset& ds, const Layout& l, int frame) {
     // 2^32 and let a short file pass the length checks below.
     const uint64_t per_frame = uint64_t{l.rows} * l.columns * l.samples;
     const uint64_t need = per_frame * static_cast<uint64_t>(l.frames);
-    Pixels p = empty_frame(l);
+    Pixels p = empty_frame(l, l.stored);
     const size_t plane = size_t{l.rows} * l.columns;
     // Sample s of pixel i sits at i * samples + s (interleaved), or s * plane + i (Planar Configuration 1).
     auto place = [&](size_t k) {
@@ -469,17 +527,16 @@ Result<Pixels> frame_pixels(DcmDataset& ds, const Layout& l, int frame) {
         if (l.allocated == 1) {
             if (count * 8 < pixels * static_cast<uint64_t>(l.frames))
                 return bad("its pixel data is shorter than its size says (the file may be truncated)");
-            for (uint64_t k = 0; k < pixels; ++k)
-                p.values[k] = static_cast<double>((bytes[(at + k) >> 3] >> ((at + k) & 7)) & 1u);
+            for (uint64_t k = 0; k < pixels; ++k) p.values.set(k, (bytes[(at + k) >> 3] >> ((at + k) & 7)) & 1u);
         } else {
             if (count < 2 * pixels * static_cast<uint64_t>(l.frames))
                 return bad("its pixel data is shorter than its size says (the file may be truncated)");
             const Uint8* d = bytes.data() + 2 * at;
             for (uint64_t k = 0; k < pixels; k += 2, d += 4)
                 for (size_t j = 0; j < 2; ++j) {
-                    p.values[3 * (k + j)] = d[j];
-                    p.values[3 * (k + j) + 1] = d[2];
-                    p.values[3 * (k + j) + 2] = d[3];
+                    p.values.set(3 * (k + j), d[j]);
+                    p.values.set(3 * (k + j) + 1, d[2]);
+                    p.values.set(3 * (k + j) + 2, d[3]);
                 }
         }
         return finish_frame(std::move(p), l);
@@ -490,10 +547,10 @@ Result<Pixels> frame_pixels(DcmDataset& ds, const Layout& l, int frame) {
         if (ds.findAndGetUint8Array(DCM_PixelData, data, &count).bad() || !data) return bad("it has no pixel data");
         if (uint64_t{count} < need)
             return bad("its pixel data is shorter than its size says (the file may be truncated)");
-        for (uint64_t k = 0; k < per_frame; ++k) p.values[place(k)] = sample_value(data[first + k], l);
+        for (uint64_t k = 0; k < per_frame; ++k) p.values.set(place(k), sample_value(data[first + k], l));
     } else {
-        // 16 and 32 bits: each sample's bytes (sample_bits), every value exactly (Pixels holds
-        // doubles).
+        // 16 and 32 bits: each sample's bytes (sample_bits), every value exactly (held as doubles
+        // beyond 24 bits stored).
         auto raw = raw_bytes(ds);
         if (!raw) return raw.problems();
         const size_t width = l.allocated / 8;
@@ -501,8 +558,9 @@ Result<Pixels> frame_pixels(DcmDataset& ds, const Layout& l, int frame) {
             return bad("its pixel data is shorter than its size says (the file may be truncated)");
         const bool big_endian = DcmXfer(ds.getOriginalXfer()).isBigEndian();
         for (uint64_t k = 0; k < per_frame; ++k)
-            p.values[place(k)] = sample_value(
-                sample_bits(raw->bytes.data() + width * (first + k), width, big_endian, raw->byte_stream), l);
+            p.values.set(place(k), sample_value(sample_bits(raw->bytes.data() + width * (first + k), width, big_endian,
+                                                            raw->byte_stream),
+                                                l));
     }
     return finish_frame(std::move(p), l);
 }
@@ -645,15 +703,19 @@ Result<Pixels> jpeg2000_pixels(DcmDataset& ds, const Layout& l, int frame) {
         return damaged();
     // Where the codestream's sign differs from Pixel Representation (an encoder fault found in
     // archives), its Bits Stored bits are read as the header says, as pydicom and GDCM do.
-    Pixels p = empty_frame(l);
+    // Samples read as the codestream gives them are as wide as its precision, which may exceed Bits Stored.
+    int bits = l.stored;
+    for (OPJ_UINT32 c = 0; c < image->numcomps; ++c)
+        if (image->comps[c].prec != l.stored) bits = std::max(bits, static_cast<int>(image->comps[c].prec));
+    Pixels p = empty_frame(l, bits);
     const size_t plane = size_t{l.rows} * l.columns;
     for (OPJ_UINT32 c = 0; c < image->numcomps; ++c) {
         const opj_image_comp_t& comp = image->comps[c];
         if (!comp.data || comp.w != l.columns || comp.h != l.rows) return damaged();
         const bool as_header = comp.prec == l.stored;
         for (size_t i = 0; i < plane; ++i)
-            p.values[i * l.samples + c] =
-                as_header ? sample_value(static_cast<uint32_t>(comp.data[i]), l) : static_cast<double>(comp.data[i]);
+            p.values.set(i * l.samples + c, as_header ? sample_value(static_cast<uint32_t>(comp.data[i]), l)
+                                                      : static_cast<double>(comp.data[i]));
     }
     return finish_frame(std::move(p), l);
 }
@@ -669,6 +731,24 @@ Result<Pixels> dicom_decode(std::string_view bytes, int frame) {
     if (auto r = read_file(bytes, file, inflated); !r) return r.problems();
     DcmDataset& ds = *file.getDataset();
     if (!ds.tagExists(DCM_PixelData)) return bad("it holds no image (no Pixel Data): it may be a report or a plan");
+    // The working memory limit (imaging/raster_check.h) from the header, before any pixel is
+    // decoded (or decompressed): the file, one frame's samples and the one plane every model's
+    // tensor has at least; once decoded, the model's own planes count (imaging/preprocess.h,
+    // image_memory_refusal), so that nothing the full check accepts is refused here.
+    Uint16 rows = 0, columns = 0, samples = 1, stored = 0;
+    if (ds.findAndGetUint16(DCM_Rows, rows).good() && ds.findAndGetUint16(DCM_Columns, columns).good() &&
+        !image_size_refusal(columns, rows)) {
+        (void)ds.findAndGetUint16(DCM_SamplesPerPixel, samples);
+        (void)ds.findAndGetUint16(DCM_BitsStored, stored);
+        ImageFootprint f;
+        f.width = columns;
+        f.height = rows;
+        f.file_channels = samples == 1 ? 1 : 3;
+        f.sample_bytes = stored > kFloatExactBits ? 8 : 4;
+        f.tensor_channels = 1;
+        f.file_bytes = static_cast<int64_t>(bytes.size());
+        if (auto large = image_memory_refusal(f)) return *large;
+    }
     if (auto r = decompress(ds); !r) return r.problems();
     auto layout = read_layout(ds);
     if (!layout) return layout.problems();

@@ -17,6 +17,8 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
+#include <variant>
 #include <vector>
 
 #include "base/error.h"
@@ -79,14 +81,56 @@ std::optional<Problem> image_format_refusal(const ImageInput& in, ImageFormat fo
 //-----------------------------------------------------------------------------
 // [SECTION] Decoded pixels
 //-----------------------------------------------------------------------------
+// An image's stored sample values, row by row, channels interleaved, each exactly: in single
+// precision (4 bytes a sample) when the samples are at most kFloatExactBits wide (8-bit PNG and
+// JPEG, DICOM up to 24 bits stored), in double precision (8 bytes) only when they are wider
+// (DICOM's 25 to 32 bits, signed or not, up to 2^32 - 1). An 8192 x 8192 colour image is thus
+// 768 MiB, not 1.5 GiB, within the browser's 2 GiB of wasm memory.
+inline constexpr int kFloatExactBits = 24;
+class Samples {
+public:
+    Samples() = default;
+    // `count` zeros, held as wide as `bits`-bit samples need.
+    Samples(size_t count, int bits);
+    explicit Samples(std::vector<float> v) : v_(std::move(v)) {}
+    explicit Samples(std::vector<double> v) : v_(std::move(v)) {}
+
+    size_t size() const;
+    bool wide() const { return v_.index() == 1; }  // held as doubles
+    size_t storage_bytes() const;                  // what the samples occupy in memory
+    double operator[](size_t i) const {
+        const auto* f = std::get_if<std::vector<float>>(&v_);
+        return f ? static_cast<double>((*f)[i]) : (*std::get_if<std::vector<double>>(&v_))[i];
+    }
+    // Sets sample i; `v` must be a value the samples' width holds exactly (what Samples(count, bits) chose).
+    void set(size_t i, double v) {
+        if (auto* f = std::get_if<std::vector<float>>(&v_)) (*f)[i] = static_cast<float>(v);
+        else (*std::get_if<std::vector<double>>(&v_))[i] = v;
+    }
+    // Every sample as a double (tests and the parity checks; a copy).
+    std::vector<double> doubles() const;
+    // `f(const std::vector<float>&)` or `f(const std::vector<double>&)`, as they are held: a
+    // loop over all samples without a branch per sample.
+    template <class F>
+    decltype(auto) visit(F&& f) const {
+        return std::visit(std::forward<F>(f), v_);
+    }
+    template <class F>
+    decltype(auto) visit(F&& f) {
+        return std::visit(std::forward<F>(f), v_);
+    }
+
+private:
+    std::variant<std::vector<float>, std::vector<double>> v_;
+};
+
 // One frame of an image as its file stores it. DICOM: stored values (BitsStored, sign applied),
 // with the modality rescale kept beside them; PNG/JPEG: 0-255 (or 0-65535 for 16-bit PNG).
-// Held in double precision, which holds every 32-bit sample exactly, signed or not (up to
-// 2^32 - 1); imaging/preprocess.h turns them into the float32 tensor, once.
+// imaging/preprocess.h turns them into the float32 tensor, once.
 struct Pixels {
     int width = 0, height = 0;
     int channels = 1;                             // 1 (grey) or 3 (RGB)
-    std::vector<double> values;                   // row by row, channels interleaved (height x width x channels)
+    Samples values;                               // row by row, channels interleaved (height x width x channels)
     double slope = 1, intercept = 0;              // modality rescale: value = stored * slope + intercept
     bool monochrome1 = false;                     // MONOCHROME1: higher values are darker
     std::optional<std::array<double, 2>> window;  // the file's first VOI window (center, width)

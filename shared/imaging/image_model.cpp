@@ -133,9 +133,11 @@ Result<Pixels> pixels_from_interleaved(std::span<const uint8_t> bytes, int width
     p.width = width;
     p.height = height;
     p.channels = grey ? 1 : 3;
-    p.values.reserve(n * static_cast<size_t>(p.channels));
+    std::vector<float> values;  // 8-bit samples: 4 bytes each (imaging/image_input.h, Samples)
+    values.reserve(n * static_cast<size_t>(p.channels));
     for (size_t i = 0; i < n; ++i)
-        for (int c = 0; c < p.channels; ++c) p.values.push_back(bytes[k * i + static_cast<size_t>(c)]);
+        for (int c = 0; c < p.channels; ++c) values.push_back(bytes[k * i + static_cast<size_t>(c)]);
+    p.values = Samples(std::move(values));
     return p;
 }
 

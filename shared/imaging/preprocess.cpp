@@ -4,7 +4,7 @@
 //   [SECTION] Checks
 //   [SECTION] Intensity
 //   [SECTION] Resizing
-//   [SECTION] Entry point and .npy
+//   [SECTION] Entry point, .npy and samples
 #include "imaging/preprocess.h"
 
 #include <algorithm>
@@ -41,15 +41,17 @@ std::vector<std::vector<double>> unit_planes(const ImageInput& spec, const Pixel
     const size_t n = static_cast<size_t>(p.width) * static_cast<size_t>(p.height);
     const size_t pc = static_cast<size_t>(p.channels);
     std::vector<std::vector<double>> planes(static_cast<size_t>(spec.channels), std::vector<double>(n));
-    for (size_t i = 0; i < n; ++i) {
-        const double* px = p.values.data() + i * pc;
-        auto at = [&](size_t c) { return px[c] * p.slope + p.intercept; };
-        if (spec.channels == 1) {
-            planes[0][i] = pc == 1 ? at(0) : 0.299 * at(0) + 0.587 * at(1) + 0.114 * at(2);
-        } else {
-            for (size_t c = 0; c < 3; ++c) planes[c][i] = at(pc == 1 ? 0 : c);
+    p.values.visit([&](const auto& values) {
+        for (size_t i = 0; i < n; ++i) {
+            const auto* px = values.data() + i * pc;
+            auto at = [&](size_t c) { return static_cast<double>(px[c]) * p.slope + p.intercept; };
+            if (spec.channels == 1) {
+                planes[0][i] = pc == 1 ? at(0) : 0.299 * at(0) + 0.587 * at(1) + 0.114 * at(2);
+            } else {
+                for (size_t c = 0; c < 3; ++c) planes[c][i] = at(pc == 1 ? 0 : c);
+            }
         }
-    }
+    });
     double lo = 0, width = 1;
     if (spec.intensity == IntensityKind::window) {
         const bool from_file = spec.window_from_file && p.window && (*p.window)[1] > 0;
@@ -121,7 +123,7 @@ void resize_area(const std::vector<double>& in, int iw, int ih, double* out, int
 }  // namespace
 
 //-----------------------------------------------------------------------------
-// [SECTION] Entry point and .npy
+// [SECTION] Entry point, .npy and samples
 //-----------------------------------------------------------------------------
 Result<Tensor> image_tensor(const ImageInput& spec, const Pixels& pixels) {
     if (auto bad = check_pixels(pixels)) return *bad;
@@ -139,6 +141,18 @@ Result<Tensor> image_tensor(const ImageInput& spec, const Pixels& pixels) {
         for (size_t i = 0; i < plane; ++i) t.data[c * plane + i] = static_cast<float>((resized[i] - mean) / sd);
     }
     return t;
+}
+
+std::optional<Problem> image_memory_refusal(const ImageInput& spec, ImageFormat format, const Pixels& pixels,
+                                            size_t file_bytes) {
+    ImageFootprint f;
+    f.width = pixels.width;
+    f.height = pixels.height;
+    f.file_channels = pixels.channels;
+    f.sample_bytes = pixels.values.wide() ? 8 : 4;
+    f.tensor_channels = spec.channels;
+    f.file_bytes = format == ImageFormat::dicom ? static_cast<int64_t>(file_bytes) : f.width * f.height * 4;
+    return image_memory_refusal(f);
 }
 
 Result<DisplayImage> image_display(const ImageInput& spec, const Pixels& pixels, int max_side) {
@@ -170,9 +184,9 @@ Result<DisplayImage> image_display(const ImageInput& spec, const Pixels& pixels,
 
 namespace {
 // A .npy file (format 1.0, C order) of `count` little-endian values, whatever the host: float32
-// ("<f4") or float64 ("<f8") as T is.
-template <class T, class Bits>
-std::string npy_file(std::span<const int64_t> shape, const T* values, size_t count) {
+// ("<f4") or float64 ("<f8") as T is (each of `values` converted to T, exactly: T is as wide).
+template <class T, class Bits, class From>
+std::string npy_file(std::span<const int64_t> shape, const From* values, size_t count) {
     static_assert(sizeof(T) == sizeof(Bits));
     std::string dict =
         std::string("{'descr': '<f") + std::to_string(sizeof(T)) + "', 'fortran_order': False, 'shape': (";
@@ -190,8 +204,9 @@ std::string npy_file(std::span<const int64_t> shape, const T* values, size_t cou
     const size_t at = out.size();
     out.resize(at + count * sizeof(T));
     for (size_t i = 0; i < count; ++i) {
+        const T value = static_cast<T>(values[i]);
         Bits bits;
-        std::memcpy(&bits, &values[i], sizeof bits);
+        std::memcpy(&bits, &value, sizeof bits);
         for (size_t b = 0; b < sizeof(T); ++b)
             out[at + sizeof(T) * i + b] = static_cast<char>((bits >> (8 * b)) & 0xff);
     }
@@ -203,7 +218,25 @@ std::string tensor_npy(const Tensor& t) { return npy_file<float, uint32_t>(t.sha
 
 std::string pixels_npy(const Pixels& p) {
     const std::array<int64_t, 4> shape{1, p.height, p.width, p.channels};
-    return npy_file<double, uint64_t>(shape, p.values.data(), p.values.size());
+    return p.values.visit(
+        [&](const auto& values) { return npy_file<double, uint64_t>(shape, values.data(), values.size()); });
+}
+
+Samples::Samples(size_t count, int bits) {
+    if (bits > kFloatExactBits) v_ = std::vector<double>(count);
+    else v_ = std::vector<float>(count);
+}
+
+size_t Samples::size() const {
+    return visit([](const auto& v) { return v.size(); });
+}
+
+size_t Samples::storage_bytes() const {
+    return visit([](const auto& v) { return v.capacity() * sizeof(v[0]); });
+}
+
+std::vector<double> Samples::doubles() const {
+    return visit([](const auto& v) { return std::vector<double>(v.begin(), v.end()); });
 }
 
 bool ImageInput::accepts(ImageFormat f) const { return std::find(formats.begin(), formats.end(), f) != formats.end(); }

@@ -18,6 +18,13 @@ namespace ldx {
 
 Result<Tensor> image_tensor(const ImageInput& spec, const Pixels& pixels);
 
+// The working memory check (imaging/raster_check.h, image_memory_refusal) for a decoded image,
+// before image_tensor and image_display: the file held meanwhile counts as its size for DICOM
+// (`file_bytes`) and as 4 bytes a pixel for PNG and JPEG (the browser's RGBA, which it holds in
+// the file's stead), so the CLI and the browser give the same figures for the same file.
+std::optional<Problem> image_memory_refusal(const ImageInput& spec, ImageFormat format, const Pixels& pixels,
+                                            size_t file_bytes);
+
 // What the clinician is shown: steps 1-4 (the image as the model's intensity mapping sees it,
 // before resizing), as 8-bit grey, reduced by whole-pixel averaging until each side is at most
 // max_side.

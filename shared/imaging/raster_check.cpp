@@ -2,11 +2,13 @@
 //
 // Index of this file
 //   [SECTION] The image size limit
+//   [SECTION] The working memory limit
 //   [SECTION] PNG
 //   [SECTION] JPEG
 //   [SECTION] Entry point
 #include "imaging/raster_check.h"
 
+#include <algorithm>
 #include <array>
 
 #include "imaging/image_input.h"
@@ -22,6 +24,43 @@ std::optional<std::string> image_size_refusal(int64_t width, int64_t height) {
         return std::nullopt;
     return "the image is " + std::to_string(width) + " x " + std::to_string(height) + " pixels; images of 1 to " +
            std::to_string(kMaxImageSide) + " pixels per side, " + std::to_string(kMaxImagePixels) + " in all, are read";
+}
+
+//-----------------------------------------------------------------------------
+// [SECTION] The working memory limit
+//-----------------------------------------------------------------------------
+int64_t image_working_bytes(const ImageFootprint& f) {
+    const int64_t pixels = std::max<int64_t>(f.width, 0) * std::max<int64_t>(f.height, 0);
+    return std::max<int64_t>(f.file_bytes, 0) + pixels * f.file_channels * f.sample_bytes +
+           pixels * f.tensor_channels * int64_t{8};
+}
+
+namespace {
+// Bytes as gigabytes (10^9) to the nearest tenth: "2.6 GB".
+std::string gigabytes(int64_t bytes) {
+    const int64_t tenths = (bytes + 50'000'000) / 100'000'000;
+    return std::to_string(tenths / 10) + "." + std::to_string(tenths % 10) + " GB";
+}
+}  // namespace
+
+std::optional<Problem> image_memory_refusal(const ImageFootprint& f) {
+    const int64_t need = image_working_bytes(f);
+    if (need <= kImageWorkingBudget) return std::nullopt;
+    // The size suggested: both sides halved until the image (its file shrinking with its area) fits.
+    ImageFootprint smaller = f;
+    while (image_working_bytes(smaller) > kImageWorkingBudget && smaller.width > 1 && smaller.height > 1) {
+        smaller.width = (smaller.width + 1) / 2;
+        smaller.height = (smaller.height + 1) / 2;
+        smaller.file_bytes /= 4;
+    }
+    return problem("image_too_large",
+                   "This image is too large to prepare on this device: " + std::to_string(f.width) + " x " +
+                       std::to_string(f.height) + " pixels in " + (f.file_channels == 1 ? "grey" : "colour") +
+                       " need about " + gigabytes(need) + " while it is prepared; the limit is " +
+                       gigabytes(kImageWorkingBudget) + ". Export it at a smaller size (" +
+                       std::to_string(smaller.width) + " x " + std::to_string(smaller.height) +
+                       " pixels fits) and open it again.",
+                   "image");
 }
 
 namespace {

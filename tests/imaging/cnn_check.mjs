@@ -15,15 +15,21 @@
 //   7. scope: none of the held-out images is called unlike the training images (by the core's
 //      job nor by `localdx preprocess`), each with its brightness doubled is; pydicom's CT and MR
 //      files are refused with the reason (the worker's wasm core and the CLI); `localdx bundle`
-//      refuses an imaging schema without its lists or its training statistics.
-import { readFileSync, writeFileSync, mkdirSync } from 'node:fs';
+//      refuses an imaging schema without its lists or its training statistics;
+//   8. a large colour DICOM file (8192 x 8192 RGB, 8 bits: 192 MiB of samples, made here) goes
+//      through the wasm core's image job (the browser's path) without running out of its 2 GiB
+//      and gives the tensor `localdx preprocess --bundle` gives, exactly; for a model of 3 channels
+//      (the demonstration's network with its input declared 3 channels wide, bundled here), whose
+//      planes would not fit, the wasm core refuses it before preparing it, with the words
+//      `localdx preprocess` gives (imaging/raster_check.h, image_memory_refusal).
+import { readFileSync, writeFileSync, mkdirSync, rmSync } from 'node:fs';
 import { execFileSync, spawnSync } from 'node:child_process';
 import path from 'node:path';
 import { ort, loadBundle, openDemo, runner, score as scoreWith, preprocess, peak, CELLS, plane } from './cnn_common.mjs';
 
 const [cli, corePath, bundle, trust, modelDir, work] = process.argv.slice(2);
 mkdirSync(work, { recursive: true });
-const { model, im, ref, torchTensor, run, agree } = await openDemo(corePath, bundle, trust, modelDir, path.join(modelDir, 'test/tensors.f32'));
+const { core, model, im, ref, torchTensor, run, agree } = await openDemo(corePath, bundle, trust, modelDir, path.join(modelDir, 'test/tensors.f32'));
 // 2. The load check, as the page makes it.
 const fails = [];
 if (!agree.ok) fails.push(`the bundle's load check failed: ${JSON.stringify(agree)}`);
@@ -144,6 +150,81 @@ for (const [file, words] of [['CT_small', 'a CT scan (modality CT)'], ['MR_small
     else for (const n of needles) if (!said.includes(n)) fails.push(`localdx bundle (${what}) does not name ${n}: ${said}`);
   }
   if (attempt(full) !== null) fails.push('localdx bundle refuses the full demonstration schema');
+}
+// 8. A large colour DICOM file: its samples held as 4-byte floats (imaging/image_input.h), 768 MiB.
+{
+  const side = 8192;
+  const el = (g, e, vr, value) => {
+    const long = vr === 'OB' || vr === 'OW';
+    const h = Buffer.alloc(long ? 12 : 8);
+    h.writeUInt16LE(g, 0); h.writeUInt16LE(e, 2); h.write(vr, 4, 'latin1');
+    if (long) h.writeUInt32LE(value.length, 8); else h.writeUInt16LE(value.length, 6);
+    return Buffer.concat([h, value]);
+  };
+  const us = (v) => { const b = Buffer.alloc(2); b.writeUInt16LE(v); return b; };
+  const cs = (t) => Buffer.from(t.length % 2 ? t + ' ' : t, 'latin1');
+  const syntax = el(2, 0x10, 'UI', Buffer.from('1.2.840.10008.1.2.1\0', 'latin1'));
+  const length = Buffer.alloc(4);
+  length.writeUInt32LE(syntax.length);
+  const row = Buffer.alloc(3 * side);
+  for (let i = 0; i < row.length; i++) row[i] = (i * 7) % 251;  // colour: the channels differ
+  const samples = Buffer.alloc(3 * side * side);
+  samples.fill(row);
+  const bytes = Buffer.concat([Buffer.alloc(128), Buffer.from('DICM'), el(2, 0, 'UL', length), syntax,
+    el(8, 0x60, 'CS', cs('OT')), el(0x18, 0x15, 'CS', cs('CHEST')), el(0x18, 0x5101, 'CS', cs('PA')),
+    el(0x28, 2, 'US', us(3)), el(0x28, 4, 'CS', cs('RGB')), el(0x28, 6, 'US', us(0)), el(0x28, 0x10, 'US', us(side)),
+    el(0x28, 0x11, 'US', us(side)), el(0x28, 0x100, 'US', us(8)), el(0x28, 0x101, 'US', us(8)), el(0x28, 0x102, 'US', us(7)),
+    el(0x28, 0x103, 'US', us(0)), el(0x7fe0, 0x10, 'OB', samples)]);
+  const file = path.join(work, 'large-rgb.dcm');
+  writeFileSync(file, bytes);
+  const job = model.imageJobDicom(new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.length), 0);
+  const mine = job.ok() ? job.inputs(1) : null;
+  const refusal = job.ok() ? null : job.error();
+  job.delete();
+  const pre = cliRun(['preprocess', '--bundle', bundle, '--trust', trust, '--image', file, '--out', path.join(work, 'large-rgb.npy')]);
+  if (pre.status !== 0) fails.push(`an 8192 x 8192 RGB DICOM file: localdx preprocess exits ${pre.status}: ${pre.stderr}`);
+  else if (!mine) fails.push(`an 8192 x 8192 RGB DICOM file is refused by the wasm core: ${refusal}`);
+  else {
+    const b = readFileSync(path.join(work, 'large-rgb.npy'));
+    const header = b.readUInt16LE(8);
+    const theirs = new Float32Array(b.buffer.slice(b.byteOffset + 10 + header, b.byteOffset + b.length));
+    if (theirs.length !== mine.length || theirs.some((v, i) => v !== mine[i])) fails.push('an 8192 x 8192 RGB DICOM file: the wasm core\'s tensor differs from localdx preprocess\'s');
+    else console.log(`an 8192 x 8192 RGB DICOM file (${bytes.length} bytes): the wasm core's tensor equals localdx preprocess's (wasm heap ${(core.HEAP8.length / 2 ** 20).toFixed(1)} MiB)`);
+  }
+  // A 3-channel model: ONNX's input dimensions (N, 1, 224, 224) declared (N, 3, 224, 224) in place.
+  const schema3 = JSON.parse(readFileSync(path.join(modelDir, 'schema.json'), 'utf8'));
+  const pre3 = schema3.image.preprocess;
+  schema3.image.tensor.channels = 3;
+  [pre3.mean, pre3.std] = [[0, 0, 0].fill(pre3.mean[0]), [0, 0, 0].fill(pre3.std[0])];
+  const onnx = readFileSync(path.join(modelDir, 'model.onnx'));
+  const dims = Buffer.from('0a0208010a0308e0010a0308e001', 'hex'), at = onnx.indexOf(dims);
+  const files3 = ['schema3.json', 'model3.onnx', 'rgb3.ldxb'].map((f) => path.join(work, f));
+  if (at < 0) fails.push('the demonstration ONNX model has no (1, 224, 224) input dimensions to widen');
+  else {
+    onnx[at + 3] = 3;
+    writeFileSync(files3[0], JSON.stringify(schema3));
+    writeFileSync(files3[1], onnx);
+    const made = cliRun(['bundle', '--schema', files3[0], '--model', files3[1], '--reference', path.join(modelDir, 'test/reference.csv'),
+      '--name', 'rgb-demo', '--version', '1', '--key', path.join(path.dirname(trust), 'signing-key.json'), '--out', files3[2]]);
+    const loaded = made.status === 0 ? core.loadBundle(new Uint8Array(readFileSync(files3[2])), readFileSync(trust, 'utf8'), Date.now() / 1000, '{}') : null;
+    if (!loaded?.ok()) fails.push(`the 3-channel bundle: ${made.stderr}${loaded ? loaded.error() : ''}`);
+    else {
+      const model3 = loaded.model();
+      const job3 = model3.imageJobDicom(new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.length), 0);
+      const said = job3.ok() ? null : JSON.parse(job3.error()).problems[0];
+      job3.delete();
+      const cli3 = cliRun(['preprocess', '--bundle', files3[2], '--trust', trust, '--image', file, '--out', path.join(work, 'large-rgb3.npy')]);
+      if (!said || said.code !== 'image_too_large' || !said.message.includes('8192 x 8192 pixels in colour need about 2.6 GB'))
+        fails.push(`an 8192 x 8192 RGB DICOM file for a 3-channel model: the wasm core says ${JSON.stringify(said)}`);
+      else if (cli3.status !== 1 || !cli3.stderr.includes(said.message))
+        fails.push(`an 8192 x 8192 RGB DICOM file for a 3-channel model: the wasm core says "${said.message}", localdx preprocess (exit ${cli3.status}) ${cli3.stderr}`);
+      else console.log(`an 8192 x 8192 RGB DICOM file for a 3-channel model: refused alike by the wasm core and localdx preprocess: ${said.message}`);
+      model3.delete?.();
+    }
+    loaded?.delete?.();
+  }
+  for (const f of files3) rmSync(f, { force: true });
+  rmSync(file);
 }
 if (worstTensor > 1e-6) fails.push(`preprocessing differs from PyTorch's tensor by ${worstTensor}`);
 if (worstP > 1e-5) fails.push(`ONNX Runtime Web's probability differs from PyTorch's by ${worstP}`);

@@ -31,7 +31,7 @@ export function npy(file) {
 // PyTorch's reference.json and its input tensors (TENSORS: float32, in order), and the bundle's
 // load check as the page makes it ({ ok, max_abs_diff }).
 export async function openDemo(corePath, bundle, trust, modelDir, tensors) {
-  const { model, info } = await loadBundle(corePath, bundle, trust);
+  const { core, model, info } = await loadBundle(corePath, bundle, trust);
   const ref = JSON.parse(readFileSync(path.join(modelDir, 'test/reference.json'), 'utf8'));
   const raw = readFileSync(tensors);
   const torchTensor = (i) => new Float32Array(raw.buffer, raw.byteOffset + i * plane * 4, plane);
@@ -39,7 +39,7 @@ export async function openDemo(corePath, bundle, trust, modelDir, tensors) {
   const run = runner(session);
   const im = info.imaging.model;
   const agree = JSON.parse(model.checkImages((await run(model.checkTensors()))[im.probabilities.output].data));
-  return { model, info, im, ref, torchTensor, session, run, agree };
+  return { core, model, info, im, ref, torchTensor, session, run, agree };
 }
 
 // run(x) for a session whose input is "image" [N, 1, 224, 224].

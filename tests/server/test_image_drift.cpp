@@ -25,6 +25,7 @@
 #include <map>
 #include <random>
 #include <sstream>
+#include <type_traits>
 
 #include "drift/image_descriptors.h"
 #include "fixture.h"
@@ -67,8 +68,11 @@ std::vector<Pixels> drift_images(const std::string& task) {
 std::vector<ImageDescriptors> describe(const Model& m, const std::vector<Pixels>& images, const Scanner& scanner) {
     std::vector<ImageDescriptors> out;
     for (Pixels p : images) {
-        for (double& v : p.values)
-            v = std::clamp(std::round(128 + scanner.contrast * (v - 128) + scanner.brightness), 0.0, 255.0);
+        p.values.visit([&](auto& values) {
+            for (auto& v : values)
+                v = static_cast<std::decay_t<decltype(v)>>(
+                    std::clamp(std::round(128 + scanner.contrast * (v - 128) + scanner.brightness), 0.0, 255.0));
+        });
         p.pixel_spacing = scanner.pixel_spacing;
         auto t = image_tensor(*m.schema.image, p);
         if (!t) throw std::runtime_error(t.error().describe());
@@ -333,36 +337,44 @@ std::vector<std::vector<std::string>> csv_rows(const std::string& path) {
     return out;
 }
 
+// One held-out test image: each finding's probability and label, and its descriptors.
+struct Held {
+    std::vector<double> p;
+    std::vector<int> y;
+    ImageDescriptors d;
+};
+std::vector<Held> held_test_images(const Model& m) {
+    const size_t k = m.schema.outputs.classes.size();
+    const std::string dir = kDemo + "/train/multilabel-demo/test/";
+    const auto labels = csv_rows(dir + "labels.csv"), probs = csv_rows(dir + "reference.csv");
+    if (labels.size() != 41 || probs.size() != labels.size())
+        throw std::runtime_error(dir + ": labels.csv and reference.csv do not hold 40 images each");
+    std::vector<Held> held;
+    for (size_t r = 1; r < labels.size(); ++r) {
+        if (labels[r][0] != probs[r][0]) throw std::runtime_error(dir + ": labels.csv and reference.csv disagree");
+        Held h;
+        for (size_t f = 0; f < k; ++f) {
+            if (labels[0][f + 1] != m.schema.outputs.classes[f].name)
+                throw std::runtime_error(dir + "labels.csv: column " + labels[0][f + 1] + " is not a finding");
+            h.y.push_back(std::stoi(labels[r][f + 1]));
+            h.p.push_back(std::stod(probs[r][f + 1]));
+        }
+        auto bytes = file_read(dir + labels[r][0], size_t{1} << 24);
+        if (!bytes) throw std::runtime_error(bytes.error().describe());
+        auto px = image_file_decode(*bytes);
+        if (!px) throw std::runtime_error(px.error().describe());
+        h.d = describe(m, {*px}, {})[0];
+        held.push_back(std::move(h));
+    }
+    return held;
+}
+
 TEST(Server, MultilabelDriftEstimatesEachFindingsPerformanceFromItsHistogram) {
     const Model m = demo_model("multilabel-demo");
     const size_t k = m.schema.outputs.classes.size();
     ASSERT_TRUE(m.card.contains("metrics") && m.card["metrics"].contains("findings"))
         << "the demo bundle's card has no per-finding evaluation: build the demo bundles again";
-    const std::string dir = kDemo + "/train/multilabel-demo/test/";
-    const auto labels = csv_rows(dir + "labels.csv"), probs = csv_rows(dir + "reference.csv");
-    ASSERT_EQ(labels.size(), 41u);
-    ASSERT_EQ(probs.size(), labels.size());
-    struct Held {
-        std::vector<double> p;
-        std::vector<int> y;
-        ImageDescriptors d;
-    };
-    std::vector<Held> held;
-    for (size_t r = 1; r < labels.size(); ++r) {
-        ASSERT_EQ(labels[r][0], probs[r][0]);
-        Held h;
-        for (size_t f = 0; f < k; ++f) {
-            ASSERT_EQ(labels[0][f + 1], m.schema.outputs.classes[f].name);
-            h.y.push_back(std::stoi(labels[r][f + 1]));
-            h.p.push_back(std::stod(probs[r][f + 1]));
-        }
-        auto bytes = file_read(dir + labels[r][0], size_t{1} << 24);
-        ASSERT_TRUE(bytes) << bytes.error().describe();
-        auto px = image_file_decode(*bytes);
-        ASSERT_TRUE(px) << px.error().describe();
-        h.d = describe(m, {*px}, {})[0];
-        held.push_back(std::move(h));
-    }
+    const std::vector<Held> held = held_test_images(m);
     Server s("ml-estimate", Setting{2000, 1}.flags());
     ASSERT_TRUE(s.start());
     ASSERT_EQ(s.publish(demo_bundle("multilabel-demo"))->status, 201);
@@ -436,6 +448,69 @@ TEST(Server, MultilabelDriftEstimatesEachFindingsPerformanceFromItsHistogram) {
                   std::string::npos)
             << name;
     }
+}
+
+// A multi-label card without the per-finding reliability tables (metrics.findings): the same
+// bundle re-signed with the demo's key, its card's findings removed. Every finding is reported
+// "not_estimated" with the reason and what writes the tables, in the drift JSON, and /metrics
+// publishes no estimated figure for any finding.
+TEST(Server, MultilabelDriftSaysEachFindingIsNotEstimatedWithoutItsReliabilityTable) {
+    const Model m = demo_model("multilabel-demo");
+    const size_t k = m.schema.outputs.classes.size();
+    auto root = trust_root_parse(test::read_file(kDemo + "/keys/trust.json"), 1800000000);
+    ASSERT_TRUE(root) << root.error().describe();
+    auto v = bundle_verify(demo_bundle("multilabel-demo"), *root, VerifyPolicy{1800000000, 0, {}});
+    ASSERT_TRUE(v) << v.error().describe();
+    Json card = Json::parse(v->members.at("card.json"));
+    ASSERT_TRUE(card.contains("metrics") && card["metrics"].contains("findings"));
+    card["metrics"].erase("findings");
+    std::map<std::string, Bytes> members = v->members;
+    members["card.json"] = card.dump();
+    auto key = signing_key_parse(test::read_file(kDemo + "/keys/signing-key.json"));
+    ASSERT_TRUE(key) << key.error().describe();
+    auto bytes = bundle_write(v->manifest, members, {*key});
+    ASSERT_TRUE(bytes) << bytes.error().describe();
+
+    const std::vector<Held> held = held_test_images(m);
+    Server s("ml-not-estimated", Setting{200, 1}.flags());
+    ASSERT_TRUE(s.start());
+    ASSERT_EQ(s.publish(*bytes)->status, 201);
+    std::mt19937_64 rng(4);
+    std::vector<MetricsReport> reports;
+    for (int src = 0; src < kStreamSources; ++src) {
+        ReportBuilder b =
+            report_builder(m.schema, m.reference, m.manifest.name, m.manifest.version, utc_day(unix_now()));
+        for (int i = 0; i < 100; ++i) {
+            const Held& h = held[rng() % held.size()];
+            report_add(b, h.d, h.p, decide(m.schema, h.p), rng);
+        }
+        reports.push_back(std::move(b.report));
+    }
+    post_round(s.port, reports);
+    auto res = s.operator_client().Get("/api/v1/drift?model=multilabel-demo&version=1");
+    ASSERT_TRUE(res && res->status == 200);
+    const Json drift = Json::parse(res->body);
+    EXPECT_EQ(drift.at("reports"), kStreamSources) << drift.dump();
+    const Json& perf = drift.at("performance");
+    EXPECT_EQ(perf.at("status"), "not_estimated") << perf.dump();
+    const std::string first = m.schema.outputs.classes[0].name;
+    EXPECT_EQ(perf.at("reason"),
+              first + ": the model card has no reliability table of P(" + first +
+                  ") (`localdx bundle --calibration-labels --calibration-outputs` writes one per finding into a card "
+                  "that brings no metrics of its own)");
+    ASSERT_EQ(perf.at("findings").size(), k) << perf.dump();
+    const std::string prom = s.operator_client().Get("/metrics")->body;
+    EXPECT_NE(prom.find("localdx_reports{model=\"multilabel-demo\",version=\"1\"} 5"), std::string::npos);
+    for (size_t f = 0; f < k; ++f) {
+        const std::string& name = m.schema.outputs.classes[f].name;
+        const Json& e = perf["findings"][f];
+        EXPECT_EQ(e.at("finding"), name);
+        EXPECT_EQ(e.at("status"), "not_estimated") << e.dump();
+        EXPECT_EQ(e.at("reason"), "the model card has no reliability table of P(" + name + ")") << e.dump();
+        EXPECT_FALSE(e.contains("figures")) << e.dump();
+        EXPECT_EQ(prom.find("finding=\"" + name + "\""), std::string::npos) << name;
+    }
+    EXPECT_EQ(prom.find("localdx_estimated_auc{model=\"multilabel-demo\""), std::string::npos);
 }
 
 }  // namespace

@@ -430,8 +430,9 @@ TEST(Client, TheCrossCheckWithholdsAResultOnlyWhenONNXRuntimeDisagrees) {
 Result<Pixels> chest_pa(std::string_view, int frame) {
     Pixels p;
     p.width = p.height = 64;
-    p.values.assign(64 * 64, static_cast<float>(10 * frame));
-    p.values[0] = 255;
+    std::vector<float> values(64 * 64, static_cast<float>(10 * frame));
+    values[0] = 255;
+    p.values = Samples(std::move(values));
     p.frames = 3;
     p.modality = "OT", p.body_part = "CHEST", p.view = "PA";
     return p;

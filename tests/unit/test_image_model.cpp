@@ -102,12 +102,12 @@ TEST(ImageModel, EightBitPixelsAreGreyOnlyWhenEveryPixelIsGrey) {
     auto g = pixels_from_interleaved(grey, 2, 1, 4);
     ASSERT_TRUE(g);
     EXPECT_EQ(g->channels, 1);
-    EXPECT_EQ(g->values, (std::vector<double>{10, 20}));
+    EXPECT_EQ(g->values.doubles(), (std::vector<double>{10, 20}));
     const std::vector<uint8_t> colour{10, 10, 10, 20, 21, 20};
     auto c = pixels_from_interleaved(colour, 2, 1, 3);
     ASSERT_TRUE(c);
     EXPECT_EQ(c->channels, 3);
-    EXPECT_EQ(c->values, (std::vector<double>{10, 10, 10, 20, 21, 20}));
+    EXPECT_EQ(c->values.doubles(), (std::vector<double>{10, 10, 10, 20, 21, 20}));
     EXPECT_FALSE(pixels_from_interleaved(colour, 3, 1, 3));  // fewer bytes than the size says
 }
 
@@ -170,7 +170,7 @@ TEST(ImageModel, TheDisplayImageIsTheIntensityMappingReducedByWholePixels) {
     Pixels p;
     p.width = 4;
     p.height = 2;
-    p.values = {0, 255, 0, 255, 255, 0, 255, 0};
+    p.values = Samples(std::vector<double>{0, 255, 0, 255, 255, 0, 255, 0});
     auto d = image_display(*s.image, p, 2);
     ASSERT_TRUE(d);
     EXPECT_EQ(d->width, 2);

@@ -13,6 +13,7 @@
 
 #include "drift/image_descriptors.h"
 #include "imaging/dicom.h"
+#include "imaging/image_model.h"
 #include "imaging/preprocess.h"
 #include "imaging/raster_check.h"
 #include "schema/schema.h"
@@ -41,7 +42,7 @@ Pixels grey(int w, int h, std::vector<double> v) {
     Pixels p;
     p.width = w;
     p.height = h;
-    p.values = std::move(v);
+    p.values = Samples(std::move(v));
     return p;
 }
 
@@ -171,7 +172,7 @@ TEST(Imaging, ColourBecomesGreyWithTheStatedWeightsAndGreyBecomesThreeChannels) 
     rgb.width = 1;
     rgb.height = 1;
     rgb.channels = 3;
-    rgb.values = {100, 0, 0};
+    rgb.values = Samples(std::vector<double>{100, 0, 0});
     auto t = image_tensor(spec(1, 1), rgb);
     ASSERT_TRUE(t);
     EXPECT_NEAR(t->data[0], 0.299, 1e-7);
@@ -200,7 +201,7 @@ TEST(Imaging, PixelsThatDoNotMatchTheirSizeAreRefused) {
     EXPECT_FALSE(image_tensor(spec(2, 2), grey(0, 2, {})));
     Pixels p = grey(1, 1, {1});
     p.channels = 2;
-    p.values = {1, 2};
+    p.values = Samples(std::vector<double>{1, 2});
     EXPECT_FALSE(image_tensor(spec(2, 2), p));
     Pixels huge = grey(kMaxImageSide + 1, 1, {});
     auto r = image_tensor(spec(2, 2), huge);
@@ -332,7 +333,7 @@ TEST(Imaging, DicomJpeg2000LosslessEqualsTheUncompressedFile) {
     ASSERT_TRUE(plain) << plain.error().describe();
     ASSERT_TRUE(j2k) << j2k.error().describe();
     EXPECT_EQ(j2k->width, 64);
-    EXPECT_EQ(j2k->values, plain->values);
+    EXPECT_EQ(j2k->values.doubles(), plain->values.doubles());
     EXPECT_EQ(j2k->modality, "MR");
     // YBR_RCT (the reversible colour transform, undone by the decoder) comes out as RGB.
     auto colour = dicom_decode(pydicom_file("GDCMJ2K_TextGBR"));
@@ -387,11 +388,12 @@ TEST(Imaging, DicomFramesWhoseSizeWrapsPast32BitsAreRefusedAsShort) {
         << wrapped.error().message;
 }
 
-// A one-row grey DICOM file of `samples` (Bits Allocated = Bits Stored = `bits`): explicit VR
+// A DICOM file of `samples` in `rows` rows (Bits Allocated = Bits Stored = `bits`): explicit VR
 // little or big endian, its pixel data's VR OB or OW, the samples written in the transfer
 // syntax's byte order (as pydicom writes and reads them; the meta header is always little endian).
 std::string synthetic_dicom(bool big_endian, const char* pixel_vr, int bits, bool is_signed,
-                            const std::vector<uint32_t>& samples, const std::string& photometric = "MONOCHROME2 ") {
+                            const std::vector<uint32_t>& samples, const std::string& photometric = "MONOCHROME2 ",
+                            uint64_t rows = 1) {
     const uint64_t per_pixel = photometric.rfind("MONOCHROME", 0) == 0 ? 1 : 3;
     const auto number = [](bool big, uint64_t v, int width) {
         std::string out(static_cast<size_t>(width), '\0');
@@ -413,8 +415,8 @@ std::string synthetic_dicom(bool big_endian, const char* pixel_vr, int bits, boo
     std::string pixels;
     for (uint32_t v : samples) pixels += number(be, v, bits / 8);
     file += element(be, 0x0008, 0x0060, "CS", "OT") + element(be, 0x0028, 0x0002, "US", number(be, per_pixel, 2)) +
-            element(be, 0x0028, 0x0004, "CS", photometric) + element(be, 0x0028, 0x0010, "US", number(be, 1, 2)) +
-            element(be, 0x0028, 0x0011, "US", number(be, samples.size() / per_pixel, 2)) +
+            element(be, 0x0028, 0x0004, "CS", photometric) + element(be, 0x0028, 0x0010, "US", number(be, rows, 2)) +
+            element(be, 0x0028, 0x0011, "US", number(be, samples.size() / per_pixel / rows, 2)) +
             element(be, 0x0028, 0x0100, "US", number(be, static_cast<uint64_t>(bits), 2)) +
             element(be, 0x0028, 0x0101, "US", number(be, static_cast<uint64_t>(bits), 2)) +
             element(be, 0x0028, 0x0102, "US", number(be, static_cast<uint64_t>(bits - 1), 2)) +
@@ -423,7 +425,7 @@ std::string synthetic_dicom(bool big_endian, const char* pixel_vr, int bits, boo
     return file;
 }
 
-// 32-bit samples are held exactly (Pixels::values are doubles), up to 2^32 - 1 unsigned and down
+// 32-bit samples are held exactly (as doubles: imaging/image_input.h, Samples), up to 2^32 - 1 unsigned and down
 // to -2^31 signed, and stay distinct through the preprocessing: 2^24 + 1, which single precision
 // would round to 2^24, maps to its own tensor value. pydicom's RGB file with values up to
 // 2^32 - 1 is read (every value is checked against pydicom's by ctest -R imaging_dicom_parity).
@@ -431,10 +433,12 @@ TEST(Imaging, Dicom32BitSamplesAreReadExactlyThroughThePreprocessing) {
     const std::vector<uint32_t> samples{0xffffffffu, 0x01000001u, 0x01000000u, 0x80000000u, 0};
     auto unsigned_ = dicom_decode(synthetic_dicom(false, "OW", 32, false, samples));
     ASSERT_TRUE(unsigned_) << unsigned_.error().describe();
-    EXPECT_EQ(unsigned_->values, (std::vector<double>{4294967295.0, 16777217.0, 16777216.0, 2147483648.0, 0}));
+    EXPECT_TRUE(unsigned_->values.wide());
+    EXPECT_EQ(unsigned_->values.doubles(),
+              (std::vector<double>{4294967295.0, 16777217.0, 16777216.0, 2147483648.0, 0}));
     auto signed_ = dicom_decode(synthetic_dicom(false, "OW", 32, true, samples));
     ASSERT_TRUE(signed_) << signed_.error().describe();
-    EXPECT_EQ(signed_->values, (std::vector<double>{-1, 16777217.0, 16777216.0, -2147483648.0, 0}));
+    EXPECT_EQ(signed_->values.doubles(), (std::vector<double>{-1, 16777217.0, 16777216.0, -2147483648.0, 0}));
 
     ImageInput in = spec(1, 5, ResizeFilter::area);
     in.range_min = 16777216.0;
@@ -446,13 +450,14 @@ TEST(Imaging, Dicom32BitSamplesAreReadExactlyThroughThePreprocessing) {
     auto rgb = dicom_decode(pydicom_file("SC_rgb_rle_32bit"));
     ASSERT_TRUE(rgb) << rgb.error().describe();
     EXPECT_EQ(rgb->channels, 3);
-    EXPECT_EQ(*std::max_element(rgb->values.begin(), rgb->values.end()), 4294967295.0);
+    const std::vector<double> all = rgb->values.doubles();
+    EXPECT_EQ(*std::max_element(all.begin(), all.end()), 4294967295.0);
     const std::string npy = pixels_npy(*rgb);
     EXPECT_NE(npy.find("'descr': '<f8'"), std::string::npos);
     EXPECT_NE(npy.find("'shape': (1, 100, 100, 3)"), std::string::npos);
     double last = 0;
     std::memcpy(&last, npy.data() + npy.size() - 8, 8);
-    EXPECT_EQ(last, rgb->values.back());
+    EXPECT_EQ(last, all.back());
     // YBR_FULL is converted to RGB in single precision (finish_frame): at 32 bits, refused.
     auto ybr = dicom_decode(synthetic_dicom(false, "OW", 32, false, {1, 2, 3}, "YBR_FULL"));
     ASSERT_FALSE(ybr);
@@ -461,23 +466,150 @@ TEST(Imaging, Dicom32BitSamplesAreReadExactlyThroughThePreprocessing) {
     EXPECT_TRUE(dicom_decode(synthetic_dicom(false, "OW", 32, false, {1, 2, 3}, "RGB")));
 }
 
+// Decoded samples take 4 bytes each (single precision) whenever that holds them exactly: an 8-bit
+// colour image (the PNG and JPEG decoders' path) and a 16-bit DICOM image, both large; 8 bytes
+// (double precision) only beyond 24 bits stored. An 8192 x 8192 colour image is 768 MiB, within
+// the browser's 2 GiB of wasm memory (1.5 GiB held as doubles).
+TEST(Imaging, DecodedSamplesTakeFourBytesEachUnlessWiderThan24Bits) {
+    const int side = 4096;
+    const size_t n = size_t{side} * side;
+    std::vector<uint8_t> rgb(3 * n);
+    for (size_t i = 0; i < rgb.size(); ++i) rgb[i] = static_cast<uint8_t>(i * 7 % 251);
+    auto colour = pixels_from_interleaved(rgb, side, side, 3);
+    ASSERT_TRUE(colour) << colour.error().describe();
+    EXPECT_EQ(colour->channels, 3);
+    EXPECT_FALSE(colour->values.wide());
+    EXPECT_EQ(colour->values.size(), 3 * n);
+    EXPECT_EQ(colour->values.storage_bytes(), 4 * 3 * n);
+    EXPECT_EQ(colour->values[3 * n - 1], static_cast<double>(rgb.back()));
+
+    const int grey_side = 2048;
+    const size_t grey_n = size_t{grey_side} * grey_side;
+    std::vector<uint32_t> words(grey_n);
+    for (size_t i = 0; i < grey_n; ++i) words[i] = static_cast<uint32_t>(i * 13 % 65536);
+    auto grey16 = dicom_decode(synthetic_dicom(false, "OW", 16, false, words, "MONOCHROME2 ", grey_side));
+    ASSERT_TRUE(grey16) << grey16.error().describe();
+    EXPECT_EQ(grey16->width, grey_side);
+    EXPECT_EQ(grey16->height, grey_side);
+    EXPECT_FALSE(grey16->values.wide());
+    EXPECT_EQ(grey16->values.storage_bytes(), 4 * grey_n);
+    EXPECT_EQ(grey16->values[grey_n - 1], static_cast<double>(words.back()));
+    auto t = image_tensor(spec(8, 8, ResizeFilter::area), *grey16);
+    ASSERT_TRUE(t) << t.error().describe();
+
+    auto grey32 = dicom_decode(synthetic_dicom(false, "OW", 32, false, {0x01000001u, 7}));
+    ASSERT_TRUE(grey32) << grey32.error().describe();
+    EXPECT_TRUE(grey32->values.wide());
+    EXPECT_EQ(grey32->values.storage_bytes(), 8 * 2);
+    EXPECT_EQ(grey32->values[0], 16777217.0);
+}
+
 // Explicit VR big endian: OW pixel data is a run of 16-bit words (DCMTK swaps each into this
 // machine's order), OB a byte stream DCMTK never swaps. Either way a 16- or 32-bit sample's bytes
 // come most significant first in the file, and are read so, as pydicom reads them (its
 // pixel_array gives 0x1122, 0x3344 and 0x11223344, 0xfffffffe for these four files).
+// The working memory check (imaging/raster_check.h) from the header's figures alone: an 8192 x
+// 8192 colour DICOM file (8 bits, 192 MiB) fits for a 1-channel model and not for a 3-channel
+// one, whose three planes of doubles alone are 1.5 GiB.
+TEST(Imaging, AnImageTooLargeToPrepareIsRefusedFromItsHeaderWithItsSizeAndWhatToDo) {
+    ImageFootprint f;
+    f.width = f.height = 8192;
+    f.file_channels = 3;
+    f.sample_bytes = 4;
+    f.file_bytes = int64_t{3} * 8192 * 8192 + 400;
+    f.tensor_channels = 1;
+    EXPECT_EQ(image_working_bytes(f), f.file_bytes + int64_t{8192} * 8192 * (12 + 8));
+    EXPECT_LE(image_working_bytes(f), kImageWorkingBudget);
+    EXPECT_FALSE(image_memory_refusal(f));
+    f.tensor_channels = 3;
+    const auto refused = image_memory_refusal(f);
+    ASSERT_TRUE(refused);
+    EXPECT_EQ(refused->code, "image_too_large");
+    EXPECT_EQ(refused->field, "image");
+    EXPECT_EQ(refused->message,
+              "This image is too large to prepare on this device: 8192 x 8192 pixels in colour need about 2.6 GB "
+              "while it is prepared; the limit is 1.6 GB. Export it at a smaller size (4096 x 4096 pixels fits) "
+              "and open it again.");
+    // 32-bit grey samples take 8 bytes each: a 3-channel model's 8192 x 8192 grey image is refused too.
+    f.file_channels = 1;
+    f.sample_bytes = 8;
+    f.file_bytes = int64_t{4} * 8192 * 8192;
+    ASSERT_TRUE(image_memory_refusal(f));
+    EXPECT_NE(image_memory_refusal(f)->message.find("8192 x 8192 pixels in grey need about 2.4 GB"), std::string::npos);
+    // The suggested size fits.
+    f.width = f.height = 4096;
+    f.file_bytes /= 4;
+    EXPECT_FALSE(image_memory_refusal(f));
+}
+
+// A DICOM header whose file, one frame's samples and one plane pass the limit is refused before
+// any pixel is decompressed: pydicom's 64 x 64 JPEG 2000 file with its header saying 8192 x 8192
+// RGB of 32 bits (1.5 GiB of samples in doubles, 0.5 GiB a plane). Said 16 bits (4-byte samples,
+// 0.75 GiB), it goes on to the decoder, which finds the codestream smaller than the header.
+TEST(Imaging, DicomTooLargeToDecodeIsRefusedFromItsHeaderBeforeAnyPixelIsDecoded) {
+    const std::string file = pydicom_file("MR_small_jp2klossless");
+    const auto set = [](std::string& f, uint16_t element, uint16_t value) {
+        const std::string tag = std::string("\x28\x00", 2) + static_cast<char>(element & 0xff) +
+                                static_cast<char>(element >> 8) + "US" + std::string("\x02\x00", 2);
+        const size_t at = f.find(tag);
+        ASSERT_NE(at, std::string::npos) << element;
+        f[at + 8] = static_cast<char>(value & 0xff);
+        f[at + 9] = static_cast<char>(value >> 8);
+    };
+    std::string huge = file;
+    set(huge, 0x0002, 3);     // Samples per Pixel
+    set(huge, 0x0010, 8192);  // Rows
+    set(huge, 0x0011, 8192);  // Columns
+    set(huge, 0x0100, 32);    // Bits Allocated
+    set(huge, 0x0101, 32);    // Bits Stored
+    set(huge, 0x0102, 31);    // High Bit
+    auto refused = dicom_decode(huge);
+    ASSERT_FALSE(refused);
+    EXPECT_EQ(refused.error().code, "image_too_large");
+    EXPECT_NE(refused.error().message.find("8192 x 8192 pixels in colour need about 2.1 GB"), std::string::npos)
+        << refused.error().message;
+    std::string fits = huge;
+    set(fits, 0x0100, 16);
+    set(fits, 0x0101, 16);
+    set(fits, 0x0102, 15);
+    auto decoded = dicom_decode(fits);
+    ASSERT_FALSE(decoded);
+    EXPECT_NE(decoded.error().code, "image_too_large") << decoded.error().message;
+}
+
 TEST(Imaging, DicomBigEndianSamplesAreReadAlikeFromObAndOwPixelData) {
     for (const char* vr : {"OB", "OW"}) {
         auto words = dicom_decode(synthetic_dicom(true, vr, 16, false, {0x1122, 0x3344}));
         ASSERT_TRUE(words) << vr << ": " << words.error().describe();
-        EXPECT_EQ(words->values, (std::vector<double>{0x1122, 0x3344})) << vr;
+        EXPECT_EQ(words->values.doubles(), (std::vector<double>{0x1122, 0x3344})) << vr;
         auto longs = dicom_decode(synthetic_dicom(true, vr, 32, false, {0x11223344u, 0xfffffffeu}));
         ASSERT_TRUE(longs) << vr << ": " << longs.error().describe();
-        EXPECT_EQ(longs->values, (std::vector<double>{0x11223344u, 0xfffffffeu})) << vr;
+        EXPECT_EQ(longs->values.doubles(), (std::vector<double>{0x11223344u, 0xfffffffeu})) << vr;
         // The same samples little endian: the same values.
         auto little = dicom_decode(synthetic_dicom(false, vr, 32, false, {0x11223344u, 0xfffffffeu}));
         ASSERT_TRUE(little) << vr << ": " << little.error().describe();
-        EXPECT_EQ(little->values, longs->values) << vr;
+        EXPECT_EQ(little->values.doubles(), longs->values.doubles()) << vr;
     }
+}
+
+// A data set written with implicit VR under an explicit-VR transfer syntax (pydicom's
+// SC_rgb_jpeg: JPEG baseline) is read again as implicit VR once the strict read fails, its pixel
+// data decoded as the meta header's syntax says (pixels equal to pydicom's: ctest -R
+// imaging_dicom_parity). The same file with its data set's first element given a VR is explicit
+// after all: no second read, and it stays refused.
+TEST(Imaging, DicomImplicitVrUnderAnExplicitSyntaxIsReadAsImplicit) {
+    const std::string bytes = pydicom_file("SC_rgb_jpeg");
+    auto p = dicom_decode(bytes);
+    ASSERT_TRUE(p) << p.error().describe();
+    EXPECT_EQ(p->width, 256);
+    EXPECT_EQ(p->height, 256);
+    EXPECT_EQ(p->channels, 3);
+    EXPECT_EQ(p->values.size(), size_t{256} * 256 * 3);
+    // An explicit-VR data set that ends early: no second read, the strict read's reason.
+    const std::string cut = synthetic_dicom(false, "OW", 16, false, {1, 2, 3, 4});
+    auto r = dicom_decode(std::string_view(cut).substr(0, cut.size() - 5));
+    ASSERT_FALSE(r);
+    EXPECT_NE(r.error().message.find("the file is damaged or ends early"), std::string::npos) << r.error().message;
 }
 
 TEST(Imaging, DicomJpegWithATemMarkerBeforeTheFrameIsRefusedNotAHang) {
@@ -713,7 +845,9 @@ TEST(ImageDescriptors, ReadFromADicomHeaderAndNotGivenForPng) {
     Pixels png;
     png.width = 300;
     png.height = 300;
-    for (int i = 0; i < 300 * 300; ++i) png.values.push_back(static_cast<float>(i % 256));
+    std::vector<float> levels;
+    for (int i = 0; i < 300 * 300; ++i) levels.push_back(static_cast<float>(i % 256));
+    png.values = Samples(std::move(levels));
     auto t2 = image_tensor(spec, png);
     ASSERT_TRUE(t2) << t2.error().describe();
     const ImageDescriptors p = image_descriptors(spec, png, *t2);

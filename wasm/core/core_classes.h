@@ -235,7 +235,11 @@ inline emscripten::val decode_dicom_js(const emscripten::val& file, double frame
     out.set("height", p->height);
     out.set("channels", p->channels);
     out.set("frames", p->frames);
-    out.set("values", array_to_js(p->values));
+    // Always a Float64Array: samples held in single precision (imaging/image_input.h, Samples)
+    // are widened by JavaScript, outside the wasm memory.
+    out.set("values", p->values.visit([](const auto& v) {
+        return emscripten::val::global("Float64Array").new_(emscripten::typed_memory_view(v.size(), v.data()));
+    }));
     return out;
 }
 

@@ -17,6 +17,7 @@
 
 #include "cli/args.h"
 #include "cli/commands.h"
+#include "imaging/preprocess.h"
 #include "imaging/raster.h"
 #include "io/files.h"
 #include "metrics/image_validation.h"
@@ -32,7 +33,8 @@ constexpr size_t kMaxOutputsBytes = size_t{256} << 20;
 
 // Each output checked against its file in `dir`; a file of `dir` the outputs leave out is added
 // as refused ("not_scored"), so that its label row says why it is not counted.
-std::vector<ImageOutput> outputs_for_folder(const std::string& dir, std::vector<ImageOutput> outputs) {
+std::vector<ImageOutput> outputs_for_folder(const ImageInput& input, const std::string& dir,
+                                            std::vector<ImageOutput> outputs) {
     std::map<std::string, bool> listed;
     for (ImageOutput& o : outputs) {
         listed[o.image] = true;
@@ -50,6 +52,11 @@ std::vector<ImageOutput> outputs_for_folder(const std::string& dir, std::vector<
         auto pixels = image_file_decode(*bytes, 0);
         if (!pixels) {
             o.problems = pixels.problems();
+            continue;
+        }
+        // The browser prepares each image before scoring it: one it could not prepare is refused alike.
+        if (auto large = image_memory_refusal(input, image_format_sniff(*bytes), *pixels, bytes->size())) {
+            o.problems = {*large};
             continue;
         }
         if (pixels->width != o.width || pixels->height != o.height)
@@ -166,7 +173,7 @@ int cmd_evaluate_images(const Args& a) {
     if (!outputs_json) return fail("evaluate", outputs_json.problems());
     auto outputs = image_outputs_from_json(*outputs_json, model->schema.outputs.classes.size());
     if (!outputs) return fail("evaluate", outputs.problems());
-    const std::vector<ImageOutput> checked = outputs_for_folder(*images, std::move(*outputs));
+    const std::vector<ImageOutput> checked = outputs_for_folder(*model->schema.image, *images, std::move(*outputs));
 
     // The run the browser's Validate view makes; the rows left out are listed (or, with --strict,
     // fail the file) before a refusal of what remains.

@@ -120,6 +120,7 @@ int cmd_preprocess(const Args& a) {
         t.shape = {1, pixels->height, pixels->width, pixels->channels};
         if (auto ok = file_write_atomic(*out_path, pixels_npy(*pixels)); !ok) return fail(ok.problems());
     } else {
+        if (auto large = image_memory_refusal(*schema->image, format, *pixels, bytes->size())) return fail({*large});
         auto tensor = image_tensor(*schema->image, *pixels);
         if (!tensor) return fail(tensor.problems());
         if (auto unlike = image_unlike_training(*schema->image, *tensor))
