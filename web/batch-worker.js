@@ -114,9 +114,11 @@ let filesSeen = 0;  // files (or parts of files) asked for so far
 const pause = () => new Promise((resolve) => setTimeout(resolve, 0));
 
 // Runs fn(file) on the text read once by the core (model.openBatch), and frees it after.
+// fn(file, ms): ms is the time the core took to read it.
 async function withBatchFile(text, now, fn) {
+  const t0 = performance.now();
   const file = answered(model.openBatch(text, now));
-  try { return await fn(file); } finally { file.delete(); }
+  try { return await fn(file, performance.now() - t0); } finally { file.delete(); }
 }
 
 function warmUp(now) {
@@ -191,16 +193,26 @@ function takeParts(file, { next = null, half = 'all', reportDay = '' }) {
 async function tableInParts(text, now, reportDay = '') {
   const h = helper && helper.sha === sha ? helper : null;
   const next = h && typeof SharedArrayBuffer === 'function' ? new Int32Array(new SharedArrayBuffer(4)) : null;
-  const theirs = h ? h.call({ type: 'parts', text, now, next, half: 'second', reportDay }).then((d) => d.parts, () => []) : Promise.resolve([]);
-  return withBatchFile(text, now, async (file) => {
+  const asked = h ? h.call({ type: 'parts', text, now, next, half: 'second', reportDay }) : null;
+  const theirs = asked ? asked.then((d) => d.parts, () => []) : Promise.resolve([]);
+  return withBatchFile(text, now, async (file, readMs) => {
+    const timing = { read_ms: readMs };
+    const t0 = performance.now();
     const parts = new Array(partCount(file));
-    for (const p of takeParts(file, { next, half: h ? 'first' : 'all', reportDay })) parts[p.index] = p.part;
+    const mine = takeParts(file, { next, half: h ? 'first' : 'all', reportDay });
+    for (const p of mine) parts[p.index] = p.part;
+    const t1 = performance.now();
     const helped = await theirs;
+    const t2 = performance.now();
     for (const p of helped) parts[p.index] = p.part;
     for (let i = 0; i < parts.length; i++) if (!parts[i]) parts[i] = answered(file.table(i, parts.length, reportDay, reportDay ? randomSeed() : 0));  // the helper stopped: its parts here
     // Joined in part order by the core (meta, warnings, patients, problems, tables; the parts' reports listed).
     const joined = answered(core.joinBatchParts(parts));
-    return { meta: JSON.parse(joined.meta), table: joined.table, features: joined.features, margins: joined.margins, threads: helped.length ? 2 : 1 };
+    const meta = JSON.parse(joined.meta);
+    Object.assign(timing, { parts_ms: t1 - t0, parts: mine.length, helper_wait_ms: t2 - t1, join_ms: performance.now() - t2 });
+    if (asked) Object.assign(timing, await asked.then((d) => d.timing, () => ({})));
+    meta.timing = timing;
+    return { meta, table: joined.table, features: joined.features, margins: joined.margins, threads: helped.length ? 2 : 1 };
   });
 }
 
@@ -416,8 +428,12 @@ self.onmessage = async ({ data }) => {
       reply({ ok: true });
     }
     else if (data.type === 'parts') {
-      const parts = await withBatchFile(data.text, data.now, (file) => takeParts(file, data));
-      reply({ ok: true, parts }, parts.flatMap(({ part }) => [part.table.buffer, part.features.buffer, part.margins.buffer]));
+      const { parts, timing } = await withBatchFile(data.text, data.now, (file, readMs) => {
+        const t0 = performance.now();
+        const parts = takeParts(file, data);
+        return { parts, timing: { helper_read_ms: readMs, helper_parts_ms: performance.now() - t0, helper_parts: parts.length } };
+      });
+      reply({ ok: true, parts, timing }, parts.flatMap(({ part }) => [part.table.buffer, part.features.buffer, part.margins.buffer]));
     } else if (data.type === 'score') {
       const { meta, table, features, margins } = info.explainer === 'treeshap' ? await scoreTrees(data) : await score(data);
       // The reports were made from the predictions as they were scored (the core's, per part): joined here.

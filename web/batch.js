@@ -87,10 +87,13 @@ export async function scoreFile(name, text, { results = false } = {}) {
   const pendingAll = store.get('pending', {});
   const reported = reportingEnabled() && !(await fileSeenToday(used, text));  // a file counts once a day
   const report = reported ? { pending: pendingAll[key] ? JSON.stringify(pendingAll[key]) : '', day: today() } : null;
+  const asked = performance.now();
   let { meta, table, features, margins } = await callWorker({ type: 'score', text, now: now(), report, results });
+  const timing = { ...meta.timing, worker_ms: performance.now() - asked };
   if (features && meta.rows) {
     const t0 = performance.now();
-    const { ok, worst } = await checkTable(used, meta, table, features, margins);
+    const { ok, worst, onnxMs } = await checkTable(used, meta, table, features, margins);
+    Object.assign(timing, { check_ms: performance.now() - t0, check_onnx_ms: onnxMs });
     if (!ok) {
       meta = { ...meta, rows: 0, warnings: [], patients: null, results: [], report: null,
         status: pageProblem('table_disagrees', worst).problems[0].message };
@@ -100,8 +103,11 @@ export async function scoreFile(name, text, { results = false } = {}) {
     }
   }
   if (meta.report) saveReports(key, meta.report.pending, meta.report.queued);  // only for results shown
-  const forUi = { ...meta, results: undefined, report: undefined };
+  const forUi = { ...meta, results: undefined, report: undefined, timing: undefined };
+  const t1 = performance.now();
   page.M.appSetBatchTable(name, JSON.stringify(forUi), table);
+  timing.shown_ms = performance.now() - t1;
+  meta.timing = timing;
   return meta;
 }
 

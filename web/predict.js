@@ -140,18 +140,20 @@ const CHECK_ROWS = 500;
 const yieldToPage = () => new Promise((resolve) => { const c = new MessageChannel(); c.port1.onmessage = () => resolve(); c.port2.postMessage(0); });
 export async function checkTable(used, meta, table, features, margins) {
   const F = used.info.num_features, O = meta.outputs, S = meta.layout.stride;
-  let worst = 0, ok = true;
+  let worst = 0, ok = true, onnxMs = 0;
   for (let at = 0; at < meta.rows; at += CHECK_ROWS) {
     if (at) await yieldToPage();
     const n = Math.min(CHECK_ROWS, meta.rows - at);
+    const t0 = performance.now();
     const out = await runOnnxInTurn(used, features.slice(at * F, (at + n) * F));
+    onnxMs += performance.now() - t0;
     const { output, margin } = used.info.onnx;
     const slice = JSON.parse(used.model.checkTable(table.subarray(at * S, (at + n) * S), margins.subarray(at * O, (at + n) * O),
       out[output].data, out[margin].data, out[margin].dims[1]));
     ok = ok && slice.ok;
     worst = slice.max_abs_diff === null ? Infinity : Math.max(worst, slice.max_abs_diff);
   }
-  return { ok, worst };
+  return { ok, worst, onnxMs };
 }
 
 //-----------------------------------------------------------------------------
