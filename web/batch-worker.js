@@ -141,10 +141,10 @@ function startHelper({ coreJs, coreWasm }) {
   const w = new Worker(self.location.href, { type: 'module' });
   const calls = new Map();
   let seq = 0;
-  const call = (message) => new Promise((resolve, reject) => {
+  const call = (message, transfer = []) => new Promise((resolve, reject) => {
     const id = ++seq;
     calls.set(id, { resolve, reject });
-    w.postMessage({ ...message, id });
+    w.postMessage({ ...message, id }, transfer);
   });
   w.onmessage = ({ data }) => {
     const c = calls.get(data.id);
@@ -179,27 +179,35 @@ function startHelper({ coreJs, coreWasm }) {
 const partCount = (file) => answered(file.parts());
 
 // The parts this thread scores: taken from `next`, or else the first half, the second or all.
-function takeParts(file, { next = null, half = 'all', reportDay = '' }) {
+// With `port` (the page's, for this thread): each part's features are posted there as soon as the
+// part is scored, so that the page's ONNX Runtime runs them while the rest is being explained.
+function takeParts(file, { next = null, half = 'all', reportDay = '', port = null }) {
   const count = partCount(file), mid = Math.ceil(count / 2);
   let [i, to] = half === 'first' ? [0, mid] : half === 'second' ? [mid, count] : [0, count];
   const claim = next ? () => Atomics.add(next, 0, 1) : () => (i < to ? i++ : count);
   const done = [];
   // Each part's predictions go into its own reports (reportDay set), randomized in the core from a fresh seed.
-  for (let index = claim(); index < count; index = claim()) done.push({ index, part: answered(file.table(index, count, reportDay, reportDay ? randomSeed() : 0)) });
+  for (let index = claim(); index < count; index = claim()) {
+    const part = answered(file.table(index, count, reportDay, reportDay ? randomSeed() : 0));
+    if (port) { const features = part.features.slice(); port.postMessage({ index, count, features }, [features.buffer]); }
+    done.push({ index, part });
+  }
   return done;
 }
 
 // The file's table, joined from the parts both threads scored; `threads` says how many did.
-async function tableInParts(text, now, reportDay = '') {
+// `ports`: the page's two ports for parts' features as they are scored (this thread's, the helper's).
+async function tableInParts(text, now, reportDay = '', ports = []) {
   const h = helper && helper.sha === sha ? helper : null;
   const next = h && typeof SharedArrayBuffer === 'function' ? new Int32Array(new SharedArrayBuffer(4)) : null;
-  const asked = h ? h.call({ type: 'parts', text, now, next, half: 'second', reportDay }) : null;
+  const [port = null, theirPort = null] = ports;
+  const asked = h ? h.call({ type: 'parts', text, now, next, half: 'second', reportDay, port: theirPort }, theirPort ? [theirPort] : []) : null;
   const theirs = asked ? asked.then((d) => d.parts, () => []) : Promise.resolve([]);
   return withBatchFile(text, now, async (file, readMs) => {
     const timing = { read_ms: readMs };
     const t0 = performance.now();
     const parts = new Array(partCount(file));
-    const mine = takeParts(file, { next, half: h ? 'first' : 'all', reportDay });
+    const mine = takeParts(file, { next, half: h ? 'first' : 'all', reportDay, port });
     for (const p of mine) parts[p.index] = p.part;
     const t1 = performance.now();
     const helped = await theirs;
@@ -223,9 +231,9 @@ const runOnnx = async (x) => { await sessionReady; return run(ort, session, info
 //-----------------------------------------------------------------------------
 // Tree models: the core returns the table itself (no JSON per row), and the features and margins
 // the page's ONNX Runtime checks every row against (predict.js, checkTable).
-async function scoreTrees({ text, now, report }) {
+async function scoreTrees({ text, now, report, ports }) {
   const t0 = performance.now();
-  const r = await tableInParts(text, now, report ? report.day : '');
+  const r = await tableInParts(text, now, report ? report.day : '', ports);
   const ms = performance.now() - t0;
   r.meta.status = r.meta.rows ? sentenceIn(core, r.threads === 2 ? 'batch_scored_two_threads' : 'batch_scored', { ms }) : '';
   return r;
