@@ -220,6 +220,8 @@ async function tableInParts(text, now, reportDay = '', ports = []) {
     Object.assign(timing, { parts_ms: t1 - t0, parts: mine.length, helper_wait_ms: t2 - t1, join_ms: performance.now() - t2 });
     if (asked) Object.assign(timing, await asked.then((d) => d.timing, () => ({})));
     meta.timing = timing;
+    // How many parts' features were posted to the page (the helper's before its reply): it waits for them.
+    meta.parts_posted = (port ? mine.length : 0) + (theirPort ? helped.length : 0);
     return { meta, table: joined.table, features: joined.features, margins: joined.margins, threads: helped.length ? 2 : 1 };
   });
 }

@@ -84,17 +84,27 @@ export function prepareWorkerWhenIdle() {
 // then only compares (checkTable, with these runs for the rows whose features they match).
 function earlyRuns(used) {
   const runs = new Map();  // part index -> { features, out: a promise of ONNX Runtime's outputs }
-  const ports = [new MessageChannel(), new MessageChannel()].map((c) => {
+  const channels = [new MessageChannel(), new MessageChannel()];
+  let waiting = null;  // { n, resolve }: all() waits for n parts
+  const ports = channels.map((c) => {
     c.port1.onmessage = ({ data }) => {
       const { index, features } = data;
       // A copy runs (ONNX Runtime's proxy takes its buffer): these stay to compare with the table's.
       const out = features.length ? runOnnxInTurn(used, features.slice()) : Promise.resolve(null);
       out.catch(() => {});  // checkTable runs those rows again
       runs.set(index, { features, out });
+      if (waiting && runs.size >= waiting.n) waiting.resolve();
     };
     return c.port2;
   });
-  return { runs, ports };
+  // The worker's reply says how many parts were posted; messages on other ports may still be on
+  // their way then (no order across ports): waited for, at most a second (any missing are run then).
+  const all = async (n) => {
+    if (runs.size < n) await new Promise((resolve) => { waiting = { n, resolve }; setTimeout(resolve, 1000); });
+    channels.forEach((c) => c.port1.close());
+    return runs;
+  };
+  return { ports, all };
 }
 
 export async function scoreFile(name, text, { results = false } = {}) {
@@ -108,10 +118,12 @@ export async function scoreFile(name, text, { results = false } = {}) {
   const asked = performance.now();
   const early = used.info.explainer === 'treeshap' ? earlyRuns(used) : null;
   let { meta, table, features, margins } = await callWorker({ type: 'score', text, now: now(), report, results, ports: early ? early.ports : undefined }, early ? early.ports : []);
+  const runs = early ? await early.all(meta.parts_posted || 0) : null;
+  delete meta.parts_posted;
   const timing = { ...meta.timing, worker_ms: performance.now() - asked };
   if (features && meta.rows) {
     const t0 = performance.now();
-    const { ok, worst, onnxMs, early: runEarly } = await checkTable(used, meta, table, features, margins, early ? early.runs : null);
+    const { ok, worst, onnxMs, early: runEarly } = await checkTable(used, meta, table, features, margins, runs);
     Object.assign(timing, { check_ms: performance.now() - t0, check_onnx_ms: onnxMs, check_rows_run_early: runEarly });
     if (!ok) {
       meta = { ...meta, rows: 0, warnings: [], patients: null, results: [], report: null,
