@@ -114,9 +114,11 @@ let filesSeen = 0;  // files (or parts of files) asked for so far
 const pause = () => new Promise((resolve) => setTimeout(resolve, 0));
 
 // Runs fn(file) on the text read once by the core (model.openBatch), and frees it after.
+// fn(file, ms): ms is the time the core took to read it.
 async function withBatchFile(text, now, fn) {
+  const t0 = performance.now();
   const file = answered(model.openBatch(text, now));
-  try { return await fn(file); } finally { file.delete(); }
+  try { return await fn(file, performance.now() - t0); } finally { file.delete(); }
 }
 
 function warmUp(now) {
@@ -139,10 +141,10 @@ function startHelper({ coreJs, coreWasm }) {
   const w = new Worker(self.location.href, { type: 'module' });
   const calls = new Map();
   let seq = 0;
-  const call = (message) => new Promise((resolve, reject) => {
+  const call = (message, transfer = []) => new Promise((resolve, reject) => {
     const id = ++seq;
     calls.set(id, { resolve, reject });
-    w.postMessage({ ...message, id });
+    w.postMessage({ ...message, id }, transfer);
   });
   w.onmessage = ({ data }) => {
     const c = calls.get(data.id);
@@ -177,30 +179,50 @@ function startHelper({ coreJs, coreWasm }) {
 const partCount = (file) => answered(file.parts());
 
 // The parts this thread scores: taken from `next`, or else the first half, the second or all.
-function takeParts(file, { next = null, half = 'all', reportDay = '' }) {
+// With `port` (the page's, for this thread): each part's features are posted there as soon as the
+// part is scored, so that the page's ONNX Runtime runs them while the rest is being explained.
+function takeParts(file, { next = null, half = 'all', reportDay = '', port = null }) {
   const count = partCount(file), mid = Math.ceil(count / 2);
   let [i, to] = half === 'first' ? [0, mid] : half === 'second' ? [mid, count] : [0, count];
   const claim = next ? () => Atomics.add(next, 0, 1) : () => (i < to ? i++ : count);
   const done = [];
   // Each part's predictions go into its own reports (reportDay set), randomized in the core from a fresh seed.
-  for (let index = claim(); index < count; index = claim()) done.push({ index, part: answered(file.table(index, count, reportDay, reportDay ? randomSeed() : 0)) });
+  for (let index = claim(); index < count; index = claim()) {
+    const part = answered(file.table(index, count, reportDay, reportDay ? randomSeed() : 0));
+    if (port) { const features = part.features.slice(); port.postMessage({ index, count, features }, [features.buffer]); }
+    done.push({ index, part });
+  }
   return done;
 }
 
 // The file's table, joined from the parts both threads scored; `threads` says how many did.
-async function tableInParts(text, now, reportDay = '') {
+// `ports`: the page's two ports for parts' features as they are scored (this thread's, the helper's).
+async function tableInParts(text, now, reportDay = '', ports = []) {
   const h = helper && helper.sha === sha ? helper : null;
   const next = h && typeof SharedArrayBuffer === 'function' ? new Int32Array(new SharedArrayBuffer(4)) : null;
-  const theirs = h ? h.call({ type: 'parts', text, now, next, half: 'second', reportDay }).then((d) => d.parts, () => []) : Promise.resolve([]);
-  return withBatchFile(text, now, async (file) => {
+  const [port = null, theirPort = null] = ports;
+  const asked = h ? h.call({ type: 'parts', text, now, next, half: 'second', reportDay, port: theirPort }, theirPort ? [theirPort] : []) : null;
+  const theirs = asked ? asked.then((d) => d.parts, () => []) : Promise.resolve([]);
+  return withBatchFile(text, now, async (file, readMs) => {
+    const timing = { read_ms: readMs };
+    const t0 = performance.now();
     const parts = new Array(partCount(file));
-    for (const p of takeParts(file, { next, half: h ? 'first' : 'all', reportDay })) parts[p.index] = p.part;
+    const mine = takeParts(file, { next, half: h ? 'first' : 'all', reportDay, port });
+    for (const p of mine) parts[p.index] = p.part;
+    const t1 = performance.now();
     const helped = await theirs;
+    const t2 = performance.now();
     for (const p of helped) parts[p.index] = p.part;
     for (let i = 0; i < parts.length; i++) if (!parts[i]) parts[i] = answered(file.table(i, parts.length, reportDay, reportDay ? randomSeed() : 0));  // the helper stopped: its parts here
     // Joined in part order by the core (meta, warnings, patients, problems, tables; the parts' reports listed).
     const joined = answered(core.joinBatchParts(parts));
-    return { meta: JSON.parse(joined.meta), table: joined.table, features: joined.features, margins: joined.margins, threads: helped.length ? 2 : 1 };
+    const meta = JSON.parse(joined.meta);
+    Object.assign(timing, { parts_ms: t1 - t0, parts: mine.length, helper_wait_ms: t2 - t1, join_ms: performance.now() - t2 });
+    if (asked) Object.assign(timing, await asked.then((d) => d.timing, () => ({})));
+    meta.timing = timing;
+    // How many parts' features were posted to the page (the helper's before its reply): it waits for them.
+    meta.parts_posted = (port ? mine.length : 0) + (theirPort ? helped.length : 0);
+    return { meta, table: joined.table, features: joined.features, margins: joined.margins, threads: helped.length ? 2 : 1 };
   });
 }
 
@@ -211,9 +233,9 @@ const runOnnx = async (x) => { await sessionReady; return run(ort, session, info
 //-----------------------------------------------------------------------------
 // Tree models: the core returns the table itself (no JSON per row), and the features and margins
 // the page's ONNX Runtime checks every row against (predict.js, checkTable).
-async function scoreTrees({ text, now, report }) {
+async function scoreTrees({ text, now, report, ports }) {
   const t0 = performance.now();
-  const r = await tableInParts(text, now, report ? report.day : '');
+  const r = await tableInParts(text, now, report ? report.day : '', ports);
   const ms = performance.now() - t0;
   r.meta.status = r.meta.rows ? sentenceIn(core, r.threads === 2 ? 'batch_scored_two_threads' : 'batch_scored', { ms }) : '';
   return r;
@@ -416,8 +438,12 @@ self.onmessage = async ({ data }) => {
       reply({ ok: true });
     }
     else if (data.type === 'parts') {
-      const parts = await withBatchFile(data.text, data.now, (file) => takeParts(file, data));
-      reply({ ok: true, parts }, parts.flatMap(({ part }) => [part.table.buffer, part.features.buffer, part.margins.buffer]));
+      const { parts, timing } = await withBatchFile(data.text, data.now, (file, readMs) => {
+        const t0 = performance.now();
+        const parts = takeParts(file, data);
+        return { parts, timing: { helper_read_ms: readMs, helper_parts_ms: performance.now() - t0, helper_parts: parts.length } };
+      });
+      reply({ ok: true, parts, timing }, parts.flatMap(({ part }) => [part.table.buffer, part.features.buffer, part.margins.buffer]));
     } else if (data.type === 'score') {
       const { meta, table, features, margins } = info.explainer === 'treeshap' ? await scoreTrees(data) : await score(data);
       // The reports were made from the predictions as they were scored (the core's, per part): joined here.

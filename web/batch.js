@@ -7,7 +7,7 @@
 //   [SECTION] Images (imaging models: DICOM, PNG or JPEG files)
 'use strict';
 import { page, store, now, today, runtimeWanted, pageProblem, pageSentence, pageFailure, Refused } from './page-state.js';
-import { checkTable } from './predict.js';
+import { checkTable, runOnnxInTurn } from './predict.js';
 import { modelKey, reportingEnabled, fileSeenToday, saveReports, reportImage } from './reporting.js';
 
 //-----------------------------------------------------------------------------
@@ -79,6 +79,34 @@ export function prepareWorkerWhenIdle() {
 //-----------------------------------------------------------------------------
 // [SECTION] Files of patients (CSV or FHIR), and a row's explanation
 //-----------------------------------------------------------------------------
+// A tree model's parts are run by this page's ONNX Runtime as the worker and its helper score
+// them (each posts a part's features on its own port): the check of the whole table at the end
+// then only compares (checkTable, with these runs for the rows whose features they match).
+function earlyRuns(used) {
+  const runs = new Map();  // part index -> { features, out: a promise of ONNX Runtime's outputs }
+  const channels = [new MessageChannel(), new MessageChannel()];
+  let waiting = null;  // { n, resolve }: all() waits for n parts
+  const ports = channels.map((c) => {
+    c.port1.onmessage = ({ data }) => {
+      const { index, features } = data;
+      // A copy runs (ONNX Runtime's proxy takes its buffer): these stay to compare with the table's.
+      const out = features.length ? runOnnxInTurn(used, features.slice()) : Promise.resolve(null);
+      out.catch(() => {});  // checkTable runs those rows again
+      runs.set(index, { features, out });
+      if (waiting && runs.size >= waiting.n) waiting.resolve();
+    };
+    return c.port2;
+  });
+  // The worker's reply says how many parts were posted; messages on other ports may still be on
+  // their way then (no order across ports): waited for, at most a second (any missing are run then).
+  const all = async (n) => {
+    if (runs.size < n) await new Promise((resolve) => { waiting = { n, resolve }; setTimeout(resolve, 1000); });
+    channels.forEach((c) => c.port1.close());
+    return runs;
+  };
+  return { ports, all };
+}
+
 export async function scoreFile(name, text, { results = false } = {}) {
   if (!page.current) throw new Refused(pageProblem('no_model'));
   const used = page.current;
@@ -87,10 +115,16 @@ export async function scoreFile(name, text, { results = false } = {}) {
   const pendingAll = store.get('pending', {});
   const reported = reportingEnabled() && !(await fileSeenToday(used, text));  // a file counts once a day
   const report = reported ? { pending: pendingAll[key] ? JSON.stringify(pendingAll[key]) : '', day: today() } : null;
-  let { meta, table, features, margins } = await callWorker({ type: 'score', text, now: now(), report, results });
+  const asked = performance.now();
+  const early = used.info.explainer === 'treeshap' ? earlyRuns(used) : null;
+  let { meta, table, features, margins } = await callWorker({ type: 'score', text, now: now(), report, results, ports: early ? early.ports : undefined }, early ? early.ports : []);
+  const runs = early ? await early.all(meta.parts_posted || 0) : null;
+  delete meta.parts_posted;
+  const timing = { ...meta.timing, worker_ms: performance.now() - asked };
   if (features && meta.rows) {
     const t0 = performance.now();
-    const { ok, worst } = await checkTable(used, meta, table, features, margins);
+    const { ok, worst, onnxMs, early: runEarly } = await checkTable(used, meta, table, features, margins, runs);
+    Object.assign(timing, { check_ms: performance.now() - t0, check_onnx_ms: onnxMs, check_rows_run_early: runEarly });
     if (!ok) {
       meta = { ...meta, rows: 0, warnings: [], patients: null, results: [], report: null,
         status: pageProblem('table_disagrees', worst).problems[0].message };
@@ -100,8 +134,11 @@ export async function scoreFile(name, text, { results = false } = {}) {
     }
   }
   if (meta.report) saveReports(key, meta.report.pending, meta.report.queued);  // only for results shown
-  const forUi = { ...meta, results: undefined, report: undefined };
+  const forUi = { ...meta, results: undefined, report: undefined, timing: undefined };
+  const t1 = performance.now();
   page.M.appSetBatchTable(name, JSON.stringify(forUi), table);
+  timing.shown_ms = performance.now() - t1;
+  meta.timing = timing;
   return meta;
 }
 

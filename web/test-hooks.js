@@ -33,7 +33,7 @@ Object.assign(globalThis.localdx, {
   loadBundle: (url) => loadBundle(url, { source: 'loaded by URL' }),
   scoreFile: async (name, text, { results = false } = {}) => {
     const m = await scoreFile(name, text, { results });
-    return { rows: m.rows, problems: m.problems, status: m.status, format: m.format, results: m.results };
+    return { rows: m.rows, problems: m.problems, status: m.status, format: m.format, results: m.results, timing: m.timing };
   },
   scoreCsv: async (text) => globalThis.localdx.scoreFile('patients.csv', text),
   // The Image view, as its Open button does: [{name, bytes (Uint8Array or base64)}] -> each image's result.

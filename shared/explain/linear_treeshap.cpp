@@ -6,6 +6,7 @@
 //   [SECTION] Entry point
 #include "explain/linear_treeshap.h"
 
+#include <algorithm>
 #include <array>
 #include <cmath>
 #include <cstdint>
@@ -197,21 +198,24 @@ bool linear_treeshap_applies(const Tree& t) {
     return true;
 }
 
-void linear_treeshap_compile(const Tree& t, std::vector<LinearSplit>& out) {
-    if (t.nodes.empty() || t.nodes[0].leaf()) return;
+int linear_treeshap_compile(const Tree& t, std::vector<LinearSplit>& out) {
+    if (t.nodes.empty() || t.nodes[0].leaf()) return 0;
     // Preorder over an explicit stack (left subtree first); each split's place is fixed when it is
     // taken from the stack, and its parent learns it then when it is a right child.
     struct Item {
         int32_t node;
         size_t parent;  // place of the parent when this is its right child, else SIZE_MAX
+        int level;      // splits above it on its path
     };
     const size_t base = out.size();
-    std::vector<Item> stack{{0, SIZE_MAX}};
+    int depth = 0;  // the most splits on one path of what is written: the walk's levels
+    std::vector<Item> stack{{0, SIZE_MAX, 0}};
     while (!stack.empty()) {
         const Item it = stack.back();
         stack.pop_back();
         const TreeNode& nd = t.nodes[static_cast<size_t>(it.node)];
         const size_t at = out.size();
+        depth = std::max(depth, it.level + 1);
         if (it.parent != SIZE_MAX) out[it.parent].right = static_cast<int32_t>(at - base);
         LinearSplit s;
         s.feature = nd.feature;
@@ -225,9 +229,10 @@ void linear_treeshap_compile(const Tree& t, std::vector<LinearSplit>& out) {
         s.leaf[1] = right.leaf() ? right.value : 0.0;
         s.left_split = left.leaf() ? 0 : 1;
         out.push_back(s);
-        if (!right.leaf()) stack.push_back({nd.right, at});
-        if (!left.leaf()) stack.push_back({nd.left, SIZE_MAX});  // next: right after its parent
+        if (!right.leaf()) stack.push_back({nd.right, at, it.level + 1});
+        if (!left.leaf()) stack.push_back({nd.left, SIZE_MAX, it.level + 1});  // next: right after its parent
     }
+    return depth;
 }
 
 void linear_treeshap_tree(std::span<const LinearSplit> splits, int depth, int num_features, std::span<const float> x,
@@ -261,8 +266,8 @@ void linear_treeshap_tree(std::span<const LinearSplit> splits, int depth, int nu
 void linear_treeshap_tree(const Tree& t, int num_features, std::span<const float> x, LinearTreeShapWorkspace& ws,
                           double* phi) {
     ws.compiled.clear();
-    linear_treeshap_compile(t, ws.compiled);
-    linear_treeshap_tree(ws.compiled, t.depth, num_features, x, ws, phi);
+    const int depth = linear_treeshap_compile(t, ws.compiled);  // its own, not t.depth: what the walk visits
+    linear_treeshap_tree(ws.compiled, depth, num_features, x, ws, phi);
 }
 
 }  // namespace ldx

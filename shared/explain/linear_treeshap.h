@@ -44,8 +44,9 @@ struct LinearSplit {
     uint8_t default_left = 1;  // where a missing value goes
 };
 
-// Appends tree t's splits to out (none for a stump). t must pass linear_treeshap_applies.
-void linear_treeshap_compile(const Tree& t, std::vector<LinearSplit>& out);
+// Appends tree t's splits to out (none for a stump) and returns their depth: the most splits on
+// one path, the levels the walk visits (0 for a stump). t must pass linear_treeshap_applies.
+int linear_treeshap_compile(const Tree& t, std::vector<LinearSplit>& out);
 
 //-----------------------------------------------------------------------------
 // [SECTION] Entry point
@@ -62,8 +63,9 @@ struct LinearTreeShapWorkspace {
 bool linear_treeshap_applies(const Tree& t);
 
 // Adds tree t's contributions for x to phi (num_features values). The tree must pass
-// linear_treeshap_applies and ensemble_prepare (its depth). The same bits either way: the Tree
-// overload compiles the tree into the workspace and walks that.
+// linear_treeshap_applies. `depth` is what linear_treeshap_compile returned for `splits` (the
+// workspace and the quadrature rule are sized from it). The same bits either way: the Tree
+// overload compiles the tree into the workspace and walks that, with the depth of what it walks.
 void linear_treeshap_tree(std::span<const LinearSplit> splits, int depth, int num_features, std::span<const float> x,
                           LinearTreeShapWorkspace& ws, double* phi);
 void linear_treeshap_tree(const Tree& t, int num_features, std::span<const float> x, LinearTreeShapWorkspace& ws,

@@ -384,15 +384,15 @@ void choose_row_paths(const Ensemble& e, TreeShapTables& tables, size_t row_byte
     for (TreeShapTables::TreeRef& ref : tables.trees) {
         if (!ref.linear && !ref.row_linear) continue;
         ref.walk = tables.walks.size();
-        linear_treeshap_compile(e.trees[ref.tree], tables.walks);
+        ref.walk_depth = linear_treeshap_compile(e.trees[ref.tree], tables.walks);
         ref.walk_count = tables.walks.size() - ref.walk;
     }
 }
 
 void linear_walk(const Ensemble& e, const TreeShapTables& tables, const TreeShapTables::TreeRef& ref,
                  std::span<const float> x, TreeShapWorkspace& ws, double* phi) {
-    linear_treeshap_tree(std::span<const LinearSplit>(tables.walks).subspan(ref.walk, ref.walk_count),
-                         e.trees[ref.tree].depth, e.num_features, x, ws.linear, phi);
+    linear_treeshap_tree(std::span<const LinearSplit>(tables.walks).subspan(ref.walk, ref.walk_count), ref.walk_depth,
+                         e.num_features, x, ws.linear, phi);
 }
 }  // namespace
 

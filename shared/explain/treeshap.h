@@ -116,6 +116,7 @@ struct TreeShapTables {
         size_t splits = 0, split_count = 0;
         size_t leaves = 0, leaf_count = 0;
         size_t walk = 0, walk_count = 0;  // its splits in Linear TreeSHAP's form (linear or row_linear)
+        int walk_depth = 0;               // their depth, as compiled (sizes the walk)
     };
     std::vector<TreeRef> trees;
     std::vector<Split> splits;

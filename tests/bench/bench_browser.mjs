@@ -102,6 +102,10 @@ if (sweepDir) {
     const batch = await page.evaluate(async (t) => { const start = performance.now(); const r = await window.localdx.scoreCsv(t); return { ...r, ms: performance.now() - start }; }, repeatCsv(text, 10000));
     if (batch.rows !== 10000) throw new Error(`${name}: the batch scored ${batch.rows} rows`);
     put(`${name}.page.batch_10k_explained_page_clock`, batch.ms / 1000, 's');
+    // Where the time went (ms): the file read by the core on each thread, each thread's parts,
+    // the wait for the helper, the join, the worker's reply as the page saw it, the check by
+    // ONNX Runtime (its runs alone, then with the core's comparison), the table handed to the app.
+    for (const [k, v] of Object.entries(batch.timing || {})) if (k.endsWith('_ms')) put(`${name}.page.batch_10k.${k}`, v, 'ms');
     await ctx.close();
   }
   await browser.close();

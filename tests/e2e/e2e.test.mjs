@@ -546,6 +546,9 @@ test('batch view: a CSV of 768 patients is scored in the worker, cross-checked, 
   assert.match(r.status, /Cross-checked with ONNX Runtime .*off the page/);
   // With two cores the worker's helper scored half of the file (the core joins them: joinBatchParts).
   if (await page.evaluate(() => navigator.hardwareConcurrency >= 2)) assert.match(r.status, /on two threads/);
+  // ONNX Runtime ran every part as the worker and its helper scored it (their features bit for bit
+  // the table's): the check of the joined table only compared.
+  assert.equal(r.timing.check_rows_run_early, 768);
   // The worker built the aggregate report: the whole batch (768 >= k predictions, nothing pending
   // in this fresh profile) is one report, and it reaches the server.
   await page.evaluate(() => window.localdx.flushReports());

@@ -214,6 +214,38 @@ TEST(Trees, LinearTreeShapEqualsTheReferenceAlgorithmOnDeepTrees) {
     std::printf("Linear TreeSHAP vs reference, depths 1-20: max |delta| %.2e\n", worst);
 }
 
+// The walk's workspace and quadrature rule are sized from the form it walks (the depth
+// linear_treeshap_compile returns), not from Tree::depth: a tree grown after ensemble_prepare (its
+// depth field left at 1 while it is 10 deep) is still explained exactly, without writing past the
+// workspace. Sized from the field, one quadrature node integrated degree-9 weights (and the walk
+// wrote nine levels past the two it had).
+TEST(Trees, LinearTreeShapSizesItsWalkFromTheCompiledTree) {
+    std::mt19937 rng(41);
+    Ensemble e;
+    e.num_features = 6;
+    e.base_margin = {0.0};
+    do {  // a tree that reaches depth 10
+        e.trees.assign(1, random_tree(rng, e.num_features, 10, 0));
+        ensemble_prepare(e);
+    } while (e.trees[0].depth != 10);
+    ASSERT_TRUE(ensemble_check(e).ok());
+    std::vector<LinearSplit> compiled;
+    EXPECT_EQ(linear_treeshap_compile(e.trees[0], compiled), 10);
+    Tree stale = e.trees[0];
+    stale.depth = 1;
+    LinearTreeShapWorkspace ws;
+    for (int row = 0; row < 20; ++row) {
+        std::vector<float> x(6);
+        for (float& v : x) v = rng() % 5 == 0 ? NAN : std::uniform_real_distribution<float>(-1.5, 1.5)(rng);
+        std::vector<double> phi(6, 0.0);
+        linear_treeshap_tree(stale, e.num_features, x, ws, phi.data());
+        const Explanation reference = treeshap(e, x);
+        for (size_t i = 0; i < phi.size(); ++i) ASSERT_NEAR(phi[i], reference.contributions[i], 1e-12) << "row " << row;
+    }
+    // Levels 0 to 10 visited, each with three vectors of 5 nodes (3 pairs).
+    EXPECT_GE(ws.values.size(), size_t{3 * 2 * 3 * 11});
+}
+
 // trees.bin: every link round-trips node for node and explains the same; every truncation, a
 // byte changed in the header, a node written in another form and trailing bytes are refused.
 TEST(Trees, BinaryTreesRoundTripAndRefuseDamage) {
