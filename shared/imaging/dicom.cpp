@@ -325,15 +325,18 @@ Result<Ok> decoded_size_check(DcmDataset& ds) {
         frames =
             std::min<Sint32>(frames, static_cast<Sint32>(std::min<unsigned long>(sequence->card(), INT32_MAX)) - 1);
     frames = std::max<Sint32>(frames, 1);
-    // A sample takes Bits Allocated, or 2 bytes where a JPEG stream's precision is above 8 bits.
-    const uint64_t sample_bytes = std::max<uint64_t>((uint64_t{allocated} + 7) / 8, 2);
-    const uint64_t decoded =
-        uint64_t{rows} * columns * std::max<Uint16>(samples, 1) * sample_bytes * static_cast<uint64_t>(frames);
-    if (decoded > kMaxDecoded)
-        return unsupported("its " + std::to_string(frames) + " frame(s) of " + std::to_string(columns) + " x " +
-                           std::to_string(rows) + " pixels would decode to " + std::to_string(decoded >> 20) +
-                           " MB; at most " + std::to_string(kMaxDecoded >> 20) +
-                           " MB of pixels are decoded from a compressed file");
+    // A sample takes Bits Allocated (DCMTK's RLE and JPEG-LS decoders), and 2 bytes where a JPEG
+    // stream's precision is above 8 bits, which it cannot be in a valid file of 8 bits allocated.
+    const uint64_t sample_bytes = std::max<uint64_t>((uint64_t{allocated} + 7) / 8, 1);
+    // One frame is at most 2^16 * 2^16 * 2^16 * 2^13 bytes, so it fits; the frames are compared by
+    // division, so their product never wraps past the limit.
+    const uint64_t frame_bytes = uint64_t{rows} * columns * std::max<Uint16>(samples, 1) * sample_bytes;
+    if (frame_bytes == 0 || static_cast<uint64_t>(frames) <= kMaxDecoded / frame_bytes) return Ok{};
+    const auto megabytes = [](long double b) { return std::to_string(static_cast<uint64_t>(b / 1e6L)); };
+    return unsupported("its " + std::to_string(frames) + " frame(s) of " + std::to_string(columns) + " x " +
+                       std::to_string(rows) + " pixels would decode to " +
+                       megabytes(static_cast<long double>(frame_bytes) * frames) + " MB; at most " +
+                       megabytes(kMaxDecoded) + " MB of pixels are decoded from a compressed file");
     return Ok{};
 }
 
@@ -735,18 +738,20 @@ Result<Pixels> dicom_decode(std::string_view bytes, int frame) {
     // decoded (or decompressed): the file, one frame's samples and the one plane every model's
     // tensor has at least; once decoded, the model's own planes count (imaging/preprocess.h,
     // image_memory_refusal), so that nothing the full check accepts is refused here.
-    Uint16 rows = 0, columns = 0, samples = 1, stored = 0;
-    if (ds.findAndGetUint16(DCM_Rows, rows).good() && ds.findAndGetUint16(DCM_Columns, columns).good() &&
-        !image_size_refusal(columns, rows)) {
-        (void)ds.findAndGetUint16(DCM_SamplesPerPixel, samples);
-        (void)ds.findAndGetUint16(DCM_BitsStored, stored);
+    // Only for the samples LocalDx reads (1 or 3); any other gets its own reason below.
+    Uint16 rows = 0, columns = 0, samples = 1, allocated = 0, stored = 0;
+    (void)ds.findAndGetUint16(DCM_SamplesPerPixel, samples);
+    if ((samples == 1 || samples == 3) && ds.findAndGetUint16(DCM_Rows, rows).good() &&
+        ds.findAndGetUint16(DCM_Columns, columns).good() && !image_size_refusal(columns, rows)) {
+        (void)ds.findAndGetUint16(DCM_BitsAllocated, allocated);
+        if (ds.findAndGetUint16(DCM_BitsStored, stored).bad()) stored = allocated;  // as read_layout reads it
         ImageFootprint f;
         f.width = columns;
         f.height = rows;
-        f.file_channels = samples == 1 ? 1 : 3;
+        f.file_channels = samples;
         f.sample_bytes = stored > kFloatExactBits ? 8 : 4;
         f.tensor_channels = 1;
-        f.file_bytes = static_cast<int64_t>(bytes.size());
+        f.file_bytes = static_cast<int64_t>(bytes.size() + inflated.size());  // a deflated file's both
         if (auto large = image_memory_refusal(f)) return *large;
     }
     if (auto r = decompress(ds); !r) return r.problems();

@@ -36,9 +36,8 @@ int64_t image_working_bytes(const ImageFootprint& f) {
 }
 
 namespace {
-// Bytes as gigabytes (10^9) to the nearest tenth: "2.6 GB".
-std::string gigabytes(int64_t bytes) {
-    const int64_t tenths = (bytes + 50'000'000) / 100'000'000;
+// Tenths of a gigabyte (10^9) as words: 26 -> "2.6 GB".
+std::string gigabytes(int64_t tenths) {
     return std::to_string(tenths / 10) + "." + std::to_string(tenths % 10) + " GB";
 }
 }  // namespace
@@ -46,20 +45,27 @@ std::string gigabytes(int64_t bytes) {
 std::optional<Problem> image_memory_refusal(const ImageFootprint& f) {
     const int64_t need = image_working_bytes(f);
     if (need <= kImageWorkingBudget) return std::nullopt;
-    // The size suggested: both sides halved until the image (its file shrinking with its area) fits.
+    // The size suggested: both sides halved until the image (its file shrinking with its area) fits;
+    // none when even one pixel would not (the file's other bytes alone are over the limit).
     ImageFootprint smaller = f;
-    while (image_working_bytes(smaller) > kImageWorkingBudget && smaller.width > 1 && smaller.height > 1) {
+    while (image_working_bytes(smaller) > kImageWorkingBudget && (smaller.width > 1 || smaller.height > 1)) {
         smaller.width = (smaller.width + 1) / 2;
         smaller.height = (smaller.height + 1) / 2;
         smaller.file_bytes /= 4;
     }
+    const std::string advice = image_working_bytes(smaller) <= kImageWorkingBudget
+                                   ? "Export it at a smaller size (" + std::to_string(smaller.width) + " x " +
+                                         std::to_string(smaller.height) + " pixels fits) and open it again."
+                                   : "Export it again without the data other than its pixels, or at a smaller size.";
+    // The need to the nearest tenth, the limit rounded down, and the need never shown at or under
+    // the limit it is refused for.
+    const int64_t limit_tenths = kImageWorkingBudget / 100'000'000;
+    const int64_t need_tenths = std::max((need + 50'000'000) / 100'000'000, limit_tenths + 1);
     return problem("image_too_large",
                    "This image is too large to prepare on this device: " + std::to_string(f.width) + " x " +
                        std::to_string(f.height) + " pixels in " + (f.file_channels == 1 ? "grey" : "colour") +
-                       " need about " + gigabytes(need) + " while it is prepared; the limit is " +
-                       gigabytes(kImageWorkingBudget) + ". Export it at a smaller size (" +
-                       std::to_string(smaller.width) + " x " + std::to_string(smaller.height) +
-                       " pixels fits) and open it again.",
+                       " need about " + gigabytes(need_tenths) + " while it is prepared; the limit is " +
+                       gigabytes(limit_tenths) + ". " + advice,
                    "image");
 }
 

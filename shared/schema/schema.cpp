@@ -570,7 +570,9 @@ void parse_image(Checker& c, const Json& j, ImageInput& im) {
     for (const char* key : {"mean", "std"}) {
         std::vector<double>& v = std::string(key) == "mean" ? im.mean : im.std;
         v.clear();
-        if (!p.contains(key) || !json_number_array(p[key], v) || static_cast<int>(v.size()) != im.channels) {
+        const bool numbers = p.contains(key) && json_number_array(p[key], v);
+        // A channel count already refused (0 here) gives no count to hold the numbers to.
+        if (!numbers || (im.channels != 0 && static_cast<int>(v.size()) != im.channels)) {
             c.add("bad_value", std::string(key) + " must hold one number per channel", pp + "." + key);
             v.assign(static_cast<size_t>(std::max(im.channels, 1)), std::string(key) == "mean" ? 0.0 : 1.0);
         }

@@ -654,8 +654,27 @@ TEST(Imaging, DicomCompressedHeaderClaimingHugePixelsIsRefusedBeforeDecoding) {
     auto many = dicom_decode(frames);
     ASSERT_FALSE(many);
     EXPECT_EQ(many.error().code, "unsupported_dicom");
-    EXPECT_NE(many.error().message.find("40 frame(s) of 4096 x 4096 pixels would decode to 1280 MB"), std::string::npos)
+    EXPECT_NE(many.error().message.find("40 frame(s) of 4096 x 4096 pixels would decode to 1342 MB; at most 1073 MB"),
+              std::string::npos)
         << many.error().message;
+
+    // A US element of the header set to a value (its tag's 8 bytes, then its 2).
+    const auto with_us = [](std::string file, const char tag[4], uint16_t value) {
+        const size_t at = file.find(std::string(tag, 4) + std::string("US\x02\x00", 4));
+        EXPECT_NE(at, std::string::npos);
+        if (at != std::string::npos) file.replace(at + 8, 2, std::string{char(value & 0xff), char(value >> 8)});
+        return file;
+    };
+    // 8-bit samples take a byte each, as DCMTK's decoders allocate them: 40 frames of 4096 x 4096
+    // (671 MB) are within the limit, so the decoder is reached (and refuses the empty fragments).
+    auto bytes8 = dicom_decode(with_us(frames, "\x28\x00\x00\x01", 8));
+    ASSERT_FALSE(bytes8);
+    EXPECT_EQ(bytes8.error().message.find("would decode"), std::string::npos) << bytes8.error().message;
+    // Samples and bits that multiply past 64 bits with the frames are refused, not wrapped to 0.
+    std::string wide = with_us(with_us(frames, "\x28\x00\x02\x00", 32768), "\x28\x00\x00\x01", 32768);
+    auto wrapped = dicom_decode(wide);
+    ASSERT_FALSE(wrapped);
+    EXPECT_NE(wrapped.error().message.find("would decode to"), std::string::npos) << wrapped.error().message;
 }
 
 TEST(Imaging, DicomDeflatedIsInflatedOrRefusedWithAReason) {
