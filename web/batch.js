@@ -99,12 +99,14 @@ function earlyRuns(used) {
   });
   // The worker's reply says how many parts were posted; messages on other ports may still be on
   // their way then (no order across ports): waited for, at most a second (any missing are run then).
+  // Closed once the parts are in, or when the worker fails: nothing of this batch runs after it.
+  const close = () => channels.forEach((c) => { c.port1.onmessage = null; c.port1.close(); });
   const all = async (n) => {
     if (runs.size < n) await new Promise((resolve) => { waiting = { n, resolve }; setTimeout(resolve, 1000); });
-    channels.forEach((c) => c.port1.close());
+    close();
     return runs;
   };
-  return { ports, all };
+  return { ports, all, close };
 }
 
 export async function scoreFile(name, text, { results = false } = {}) {
@@ -117,10 +119,18 @@ export async function scoreFile(name, text, { results = false } = {}) {
   const report = reported ? { pending: pendingAll[key] ? JSON.stringify(pendingAll[key]) : '', day: today() } : null;
   const asked = performance.now();
   const early = used.info.explainer === 'treeshap' ? earlyRuns(used) : null;
-  let { meta, table, features, margins } = await callWorker({ type: 'score', text, now: now(), report, results, ports: early ? early.ports : undefined }, early ? early.ports : []);
-  const runs = early ? await early.all(meta.parts_posted || 0) : null;
-  delete meta.parts_posted;
+  let answer;
+  try {
+    answer = await callWorker({ type: 'score', text, now: now(), report, results, ports: early ? early.ports : undefined }, early ? early.ports : []);
+  } finally {
+    if (early && !answer) early.close();
+  }
+  let { meta, table, features, margins } = answer;
   const timing = { ...meta.timing, worker_ms: performance.now() - asked };
+  const waited = performance.now();
+  const runs = early ? await early.all(meta.parts_posted || 0) : null;
+  timing.parts_wait_ms = performance.now() - waited;
+  delete meta.parts_posted;
   if (features && meta.rows) {
     const t0 = performance.now();
     const { ok, worst, onnxMs, early: runEarly } = await checkTable(used, meta, table, features, margins, runs);

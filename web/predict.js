@@ -156,10 +156,12 @@ export async function checkTable(used, meta, table, features, margins, early = n
     ok = ok && slice.ok;
     worst = slice.max_abs_diff === null ? Infinity : Math.max(worst, slice.max_abs_diff);
   };
-  let from = 0;
+  let from = 0, lastYield = performance.now();
   for (let index = 0; early && from < meta.rows; index++) {
+    if (performance.now() - lastYield > 8) { await yieldToPage(); lastYield = performance.now(); }
     const run = early.get(index);
     if (!run) break;
+    early.delete(index);  // compared once; its copy of the features is not held longer
     const n = run.features.length / F;
     if (from + n > meta.rows || !sameFloats(run.features, features.subarray(from * F, (from + n) * F))) break;
     if (n) {

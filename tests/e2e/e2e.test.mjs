@@ -749,6 +749,42 @@ test('batch view: a table that disagrees with ONNX Runtime is withheld whole, an
   await ctx.close();
 });
 
+test('batch view: parts whose early runs are missing or whose features changed are run again by the check, every row', async () => {
+  // The worker's script served two ways (fresh profiles: no service worker yet): posting no part
+  // to the page (the check runs those rows itself and passes), and changing a feature of the joined
+  // table after the parts were posted (the rows from there are run again, and the table, whose
+  // explanation is of the other value, is withheld).
+  const text = readFileSync(path.join(env.data, 'pima-diabetes.csv'), 'utf8');
+  const served = async (from, to) => {
+    const ctx = await browser.newContext({ viewport: { width: 1280, height: 800 } });
+    let changed = false;
+    await ctx.route('**/batch-worker.js', async (route) => {
+      const res = await route.fetch();
+      const original = await res.text();
+      const body = original.replace(from, to);
+      changed = body !== original;
+      await route.fulfill({ response: res, body });
+    });
+    const { page, errors } = await openApp(browser, server.base, { context: ctx });
+    const r = await page.evaluate((t) => window.localdx.scoreCsv(t), text);
+    assert.ok(changed, `the worker script was served with ${to}`);
+    assert.deepEqual(errors, []);
+    await ctx.close();
+    return r;
+  };
+  const unposted = await served('port.postMessage({ index, count, features }, [features.buffer]);', '');
+  assert.equal(unposted.rows, 768);
+  assert.match(unposted.status, /Cross-checked with ONNX Runtime/);
+  // The worker's helper may be given the script from the browser's cache, unchanged: the part it
+  // claimed first may have been posted, the worker's never.
+  assert.ok(unposted.timing.check_rows_run_early < 768, `${unposted.timing.check_rows_run_early} rows used early runs`);
+  const changedFeature = await served('const joined = answered(core.joinBatchParts(parts));',
+    'const joined = answered(core.joinBatchParts(parts)); joined.features.fill(1000, 0, 4);');
+  assert.equal(changedFeature.rows, 0);
+  assert.match(changedFeature.status, /^Withheld: the explanations and ONNX Runtime disagree/);
+  assert.equal(changedFeature.timing.check_rows_run_early, 0);
+});
+
 test('batch view: the same patients as FHIR R4 (a Bundle of Patients and Observations) score exactly as the CSV', async () => {
   const { ctx, page, errors } = await openApp(browser, server.base);
   const csv = readFileSync(path.join(env.data, 'pima-diabetes.csv'), 'utf8');

@@ -217,8 +217,8 @@ TEST(Trees, LinearTreeShapEqualsTheReferenceAlgorithmOnDeepTrees) {
 // The walk's workspace and quadrature rule are sized from the form it walks (the depth
 // linear_treeshap_compile returns), not from Tree::depth: a tree grown after ensemble_prepare (its
 // depth field left at 1 while it is 10 deep) is still explained exactly, without writing past the
-// workspace. Sized from the field, one quadrature node integrated degree-9 weights (and the walk
-// wrote nine levels past the two it had).
+// workspace. Sized from the field (depth + 2 = 3 levels), one quadrature node integrated degree-9 weights
+// (and the walk wrote through level 10, eight levels past the three it had).
 TEST(Trees, LinearTreeShapSizesItsWalkFromTheCompiledTree) {
     std::mt19937 rng(41);
     Ensemble e;
