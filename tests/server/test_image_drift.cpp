@@ -369,6 +369,25 @@ std::vector<Held> held_test_images(const Model& m) {
     return held;
 }
 
+// One report per stream source, each of `rows` held-out images drawn at random; `drawn` sees each
+// image as it is added.
+template <typename Drawn>
+std::vector<MetricsReport> held_reports(const Model& m, const std::vector<Held>& held, int rows, std::mt19937_64& rng,
+                                        Drawn drawn) {
+    std::vector<MetricsReport> reports;
+    for (int src = 0; src < kStreamSources; ++src) {
+        ReportBuilder b =
+            report_builder(m.schema, m.reference, m.manifest.name, m.manifest.version, utc_day(unix_now()));
+        for (int i = 0; i < rows; ++i) {
+            const Held& h = held[rng() % held.size()];
+            report_add(b, h.d, h.p, decide(m.schema, h.p), rng);
+            drawn(h);
+        }
+        reports.push_back(std::move(b.report));
+    }
+    return reports;
+}
+
 TEST(Server, MultilabelDriftEstimatesEachFindingsPerformanceFromItsHistogram) {
     const Model m = demo_model("multilabel-demo");
     const size_t k = m.schema.outputs.classes.size();
@@ -381,18 +400,9 @@ TEST(Server, MultilabelDriftEstimatesEachFindingsPerformanceFromItsHistogram) {
     std::mt19937_64 rng(3);
     std::vector<std::vector<double>> score(k);
     std::vector<std::vector<int>> truth(k);
-    std::vector<MetricsReport> reports;
-    for (int src = 0; src < kStreamSources; ++src) {
-        ReportBuilder b =
-            report_builder(m.schema, m.reference, m.manifest.name, m.manifest.version, utc_day(unix_now()));
-        for (int i = 0; i < 5000; ++i) {
-            const Held& h = held[rng() % held.size()];
-            report_add(b, h.d, h.p, decide(m.schema, h.p), rng);
-            for (size_t f = 0; f < k; ++f) score[f].push_back(h.p[f]), truth[f].push_back(h.y[f]);
-        }
-        reports.push_back(std::move(b.report));
-    }
-    post_round(s.port, reports);
+    post_round(s.port, held_reports(m, held, 5000, rng, [&](const Held& h) {
+                   for (size_t f = 0; f < k; ++f) score[f].push_back(h.p[f]), truth[f].push_back(h.y[f]);
+               }));
     auto res = s.operator_client().Get("/api/v1/drift?model=multilabel-demo&version=1");
     ASSERT_TRUE(res && res->status == 200);
     const Json perf = Json::parse(res->body).at("performance");
@@ -476,17 +486,7 @@ TEST(Server, MultilabelDriftSaysEachFindingIsNotEstimatedWithoutItsReliabilityTa
     ASSERT_TRUE(s.start());
     ASSERT_EQ(s.publish(*bytes)->status, 201);
     std::mt19937_64 rng(4);
-    std::vector<MetricsReport> reports;
-    for (int src = 0; src < kStreamSources; ++src) {
-        ReportBuilder b =
-            report_builder(m.schema, m.reference, m.manifest.name, m.manifest.version, utc_day(unix_now()));
-        for (int i = 0; i < 100; ++i) {
-            const Held& h = held[rng() % held.size()];
-            report_add(b, h.d, h.p, decide(m.schema, h.p), rng);
-        }
-        reports.push_back(std::move(b.report));
-    }
-    post_round(s.port, reports);
+    post_round(s.port, held_reports(m, held, 100, rng, [](const Held&) {}));
     auto res = s.operator_client().Get("/api/v1/drift?model=multilabel-demo&version=1");
     ASSERT_TRUE(res && res->status == 200);
     const Json drift = Json::parse(res->body);
