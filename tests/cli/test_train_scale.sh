@@ -10,7 +10,7 @@
 #    choose the same rounds and give final models within 0.01 of each other;
 #  - distributed: 3 workers on loopback (--workers 3, the tracker of python3-xgboost) give an
 #    out-of-fold AUC within 0.005 of one process on the same data, predictions within 0.05 on
-#    average; row subsampling (0.8) on 3 workers finishes and agrees with one process within 0.005
+#    average, the card's operating points and conformal coverage from all workers' rows; row subsampling (0.8) on 3 workers finishes and agrees with one process within 0.005
 #    of AUC; a worker killed mid-training fails the run naming the worker, and leaves no model; the
 #    starter stopped by SIGTERM stops its workers and the tracker and leaves no --out or temporary
 #    folder;
@@ -144,6 +144,18 @@ read -r bmean bmax < <(agree one/model.xgb.json one-bins/model.xgb.json)
 echo "3 workers vs one process: mean |dp| $mean, max $max; one process at max_bin 128 vs 256: mean $bmean, max $bmax"
 /usr/bin/python3 -c "import sys; sys.exit(0 if $mean <= 1.5 * $bmean and $mean < 0.05 else 1)" && ok \
   || bad "3 workers' model differs by $mean on average (more than 1.5 x $bmean, or 0.05)"
+# The card's figures from every worker's held-out outputs: thresholds and conformal calibration
+# over all 20,000 rows, each threshold policy's sensitivity and specificity within 0.03 of one
+# process's and each conformal level's coverage within 0.01 (one process's own max_bin 128 model
+# moves them by up to 0.029 and 0.001).
+py "3 workers' operating points or conformal coverage are not one process's" "
+  j['metrics']['rows'] == k['metrics']['rows'] == k['metrics']['conformal']['rows'] == 20000 and
+  [p['policy'] for p in j['metrics']['operating_points']] == [p['policy'] for p in k['metrics']['operating_points']] and
+  all(abs(a[m] - b[m]) <= 0.03 for a, b in zip(j['metrics']['operating_points'], k['metrics']['operating_points'])
+      for m in ('sensitivity', 'specificity')) and
+  [c['level'] for c in j['metrics']['conformal']['levels']] == [c['level'] for c in k['metrics']['conformal']['levels']] and
+  all(abs(a['coverage'] - b['coverage']) <= 0.01 for a, b in zip(j['metrics']['conformal']['levels'], k['metrics']['conformal']['levels']))" \
+  one/card.json three/card.json
 
 # Row subsampling on 3 workers: it finishes (a hang of the workers, waiting for each other, is
 # turned into a failure by the timeout) and its out-of-fold AUC lies within 0.005 of one process's
