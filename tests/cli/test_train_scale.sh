@@ -7,7 +7,8 @@
 #    its hist sketch over batches is approximate); and the external-memory run fits under an
 #    address-space cap (ulimit -v) that the in-memory run of the same file exceeds; on 1,000,000
 #    rows (6 fields, 2 folds, 5 rounds) external memory and in-memory training (the whole CSV)
-#    choose the same rounds and give final models within 0.01 of each other;
+#    give final models within 0.01 of each other on every row, and the in-memory run under the
+#    cap fails saying it ran out of memory;
 #  - distributed: 3 workers on loopback (--workers 3, the tracker of python3-xgboost) give an
 #    out-of-fold AUC within 0.005 of one process on the same data, predictions within 0.05 on
 #    average, the card's operating points and conformal coverage from all workers' rows; row subsampling (0.8) on 3 workers finishes and agrees with one process within 0.005
