@@ -404,7 +404,7 @@ void linear_walk(const Ensemble& e, const TreeShapTables& tables, const TreeShap
 // when the feature is new on the path), the other side clears it. Then each leaf reads its table.
 namespace {
 void tree_shap_fast(const TreeShapTables& tables, const TreeShapTables::TreeRef& ref, std::span<const float> x,
-                    uint32_t* mask, double* phi) {
+                    uint32_t* mask, double* phi) noexcept {
     mask[0] = 0;
     const TreeShapTables::Split* split = tables.splits.data() + ref.splits;
     for (size_t s = 0; s < ref.split_count; ++s) {
@@ -465,10 +465,19 @@ std::vector<Explanation> treeshap_batch(const Ensemble& e, const TreeShapTables&
                                 std::to_string(width));
     std::vector<Explanation> out(rows.size() / width);
     for (Explanation& ex : out) start_explanation(e, tables, ex);
+    // The workspace is sized once, so that a tree with tables is a call that cannot throw (in wasm
+    // a call that may throw, from code that must clean up, goes through JavaScript and back).
+    if (ws.masks.size() < tables.max_slots) ws.masks.resize(tables.max_slots);
     for (size_t first = 0; first < out.size(); first += kBatchBlock) {
         const size_t last = std::min(out.size(), first + kBatchBlock);
         for (const TreeShapTables::TreeRef& ref : tables.trees) {
             const size_t at = static_cast<size_t>(ref.output) * width;
+            if (ref.fast) {
+                for (size_t r = first; r < last; ++r)
+                    tree_shap_fast(tables, ref, rows.subspan(r * width, width), ws.masks.data(),
+                                   out[r].contributions.data() + at);
+                continue;
+            }
             for (size_t r = first; r < last; ++r)
                 explain_tree(e, tables, ref, rows.subspan(r * width, width), ws, out[r].contributions.data() + at);
         }
