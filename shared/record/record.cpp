@@ -344,8 +344,13 @@ std::vector<float> features_from_values(const Schema& schema, std::span<const do
 Result<PreparedRecord> record_prepare(const Schema& schema, const RawRecord& record, long row) {
     std::vector<Problem> problems;
     std::vector<const RawValue*> given(schema.fields.size(), nullptr);
+    // A file's columns are mostly the schema's fields in its order: the field after the last one
+    // found is tried first (names are unique in a schema), else every field is searched.
+    size_t next = 0;
     for (const RawEntry& e : record) {
-        const int i = schema.find_field(e.field);
+        const int i = next < schema.fields.size() && schema.fields[next].name == e.field ? static_cast<int>(next)
+                                                                                         : schema.find_field(e.field);
+        if (i >= 0) next = static_cast<size_t>(i) + 1;
         if (i < 0) {
             problems.push_back(problem("unknown_field", "is not part of this model's schema", e.field, row));
             continue;
