@@ -162,7 +162,10 @@ void treeshap(const Ensemble& e, const TreeShapTables& tables, std::span<const f
 // the walk of a tree with tables finds the leaf x reaches (the one leaf whose H holds every path
 // feature), and the trees' values are added in ensemble_margin's order (a stump or a tree without
 // tables: by ensemble_margin itself).
-constexpr size_t kBatchBlock = 128;
+// 512 rows: a batch part's 500 (core_api.h, kBatchPartRows) in one block, so each tree's tables
+// are read once per part; against 128 rows, 2,000 patients of 500 x 8 x 200 in wasm took 10%
+// less CPU time and natively the same (docs/benchmarks.md, 2026-12-05, the batch path in wasm).
+constexpr size_t kBatchBlock = 512;
 std::vector<Explanation> treeshap_batch(const Ensemble& e, const TreeShapTables& tables, std::span<const float> rows,
                                         TreeShapWorkspace& ws, std::vector<double>* margins = nullptr);
 
