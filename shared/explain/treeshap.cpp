@@ -260,8 +260,8 @@ void leaf_table(std::span<const PathFeature> path, double value, std::vector<dou
 
 size_t TreeShapTables::bytes() const {
     return splits.size() * sizeof(Split) + leaves.size() * sizeof(Leaf) + leaf_features.size() * sizeof(int32_t) +
-           leaf_weights.size() * sizeof(double) + tables.size() * sizeof(double) + trees.size() * sizeof(TreeRef) +
-           walks.size() * sizeof(LinearSplit);
+           leaf_weights.size() * sizeof(double) + tables.size() * sizeof(double) + leaf_values.size() * sizeof(double) +
+           trees.size() * sizeof(TreeRef) + walks.size() * sizeof(LinearSplit);
 }
 
 size_t TreeShapTables::fast_trees() const {
@@ -321,6 +321,7 @@ TreeShapTables treeshap_tables(const Ensemble& e, size_t max_entries, size_t row
     out.leaves.reserve(leaves);
     out.leaf_features.reserve(leaf_features);
     out.leaf_weights.reserve(2 * leaf_features);
+    out.leaf_values.reserve(leaves);
     for (size_t ti = 0; ti < e.trees.size(); ++ti) {
         const Tree& t = e.trees[ti];
         TreeShapTables::TreeRef ref{t.output, ti};
@@ -354,6 +355,7 @@ TreeShapTables treeshap_tables(const Ensemble& e, size_t max_entries, size_t row
                 leaf_table(lp.features, t.nodes[static_cast<size_t>(lp.node)].value, poly, prod,
                            out.tables.data() + leaf.table);
                 out.leaves.push_back(leaf);
+                out.leaf_values.push_back(t.nodes[static_cast<size_t>(lp.node)].value);
             }
             ref.leaf_count = out.leaves.size() - ref.leaves;
             out.max_slots = std::max(out.max_slots, static_cast<uint32_t>(t.nodes.size()));
@@ -403,8 +405,9 @@ void linear_walk(const Ensemble& e, const TreeShapTables& tables, const TreeShap
 // feature among the path's unique features): the side x takes keeps the feature's bit (sets it
 // when the feature is new on the path), the other side clears it. Then each leaf reads its table.
 namespace {
-void tree_shap_fast(const TreeShapTables& tables, const TreeShapTables::TreeRef& ref, std::span<const float> x,
-                    uint32_t* mask, double* phi) {
+// Returns the value of the leaf x reaches (every bit of its path features set in H).
+double tree_shap_fast(const TreeShapTables& tables, const TreeShapTables::TreeRef& ref, std::span<const float> x,
+                      uint32_t* mask, double* phi) noexcept {
     mask[0] = 0;
     const TreeShapTables::Split* split = tables.splits.data() + ref.splits;
     for (size_t s = 0; s < ref.split_count; ++s) {
@@ -417,6 +420,7 @@ void tree_shap_fast(const TreeShapTables& tables, const TreeShapTables::TreeRef&
         mask[nd.right] = left ? cold : hot;
     }
     const TreeShapTables::Leaf* leaf = tables.leaves.data() + ref.leaves;
+    size_t reached = 0;
     for (size_t l = 0; l < ref.leaf_count; ++l) {
         const uint32_t m = mask[leaf[l].slot];
         const int32_t* features = tables.leaf_features.data() + leaf[l].features;
@@ -424,14 +428,17 @@ void tree_shap_fast(const TreeShapTables& tables, const TreeShapTables::TreeRef&
         const double* table = tables.tables.data() + leaf[l].table;
         for (uint32_t i = 0; i < leaf[l].depth; ++i)
             phi[features[i]] += weights[2 * i + ((m >> i) & 1u)] * table[m & ~(1u << i)];
+        reached = m == (1u << leaf[l].depth) - 1 ? l : reached;
     }
+    return tables.leaf_values[ref.leaves + reached];
 }
 
 void explain_tree(const Ensemble& e, const TreeShapTables& tables, const TreeShapTables::TreeRef& ref,
                   std::span<const float> x, TreeShapWorkspace& ws, double* phi) {
     if (ref.fast) {
         if (ws.masks.size() < tables.max_slots) ws.masks.resize(tables.max_slots);
-        return tree_shap_fast(tables, ref, x, ws.masks.data(), phi);
+        (void)tree_shap_fast(tables, ref, x, ws.masks.data(), phi);
+        return;
     }
     if (ref.linear) return linear_walk(e, tables, ref, x, ws, phi);
     const size_t d = static_cast<size_t>(e.max_depth) + 2;
@@ -458,19 +465,49 @@ void treeshap(const Ensemble& e, const TreeShapTables& tables, std::span<const f
 }
 
 std::vector<Explanation> treeshap_batch(const Ensemble& e, const TreeShapTables& tables, std::span<const float> rows,
-                                        TreeShapWorkspace& ws) {
+                                        TreeShapWorkspace& ws, std::vector<double>* margins) {
     const size_t width = static_cast<size_t>(e.num_features);
     if (width == 0 || rows.size() % width != 0)
         throw std::length_error("treeshap_batch: " + std::to_string(rows.size()) + " values are not rows of " +
                                 std::to_string(width));
     std::vector<Explanation> out(rows.size() / width);
     for (Explanation& ex : out) start_explanation(e, tables, ex);
+    // The workspace is sized once, so that a tree with tables is a call that cannot throw (in wasm
+    // a call that may throw, from code that must clean up, goes through JavaScript and back).
+    if (ws.masks.size() < tables.max_slots) ws.masks.resize(tables.max_slots);
+    // The margins come from the walk when every tree of the ensemble is walked here (no stump: the
+    // trees in ensemble_margin's order), else from ensemble_margin.
+    const size_t outputs = static_cast<size_t>(e.num_outputs);
+    const bool walked = margins && tables.trees.size() == e.trees.size();
+    if (margins) {
+        margins->resize(out.size() * outputs);
+        for (size_t r = 0; r < out.size(); ++r) {
+            std::span<double> m(margins->data() + r * outputs, outputs);
+            if (walked)
+                std::copy(e.base_margin.begin(), e.base_margin.begin() + static_cast<ptrdiff_t>(outputs), m.begin());
+            else ensemble_margin(e, rows.subspan(r * width, width), m);
+        }
+    }
     for (size_t first = 0; first < out.size(); first += kBatchBlock) {
         const size_t last = std::min(out.size(), first + kBatchBlock);
         for (const TreeShapTables::TreeRef& ref : tables.trees) {
             const size_t at = static_cast<size_t>(ref.output) * width;
-            for (size_t r = first; r < last; ++r)
+            double* margin = walked ? margins->data() + static_cast<size_t>(ref.output) : nullptr;
+            if (ref.fast) {
+                for (size_t r = first; r < last; ++r) {
+                    const double value = tree_shap_fast(tables, ref, rows.subspan(r * width, width), ws.masks.data(),
+                                                        out[r].contributions.data() + at);
+                    if (margin) margin[r * outputs] += value;
+                }
+                continue;
+            }
+            const Tree& t = e.trees[ref.tree];
+            for (size_t r = first; r < last; ++r) {
                 explain_tree(e, tables, ref, rows.subspan(r * width, width), ws, out[r].contributions.data() + at);
+                if (margin)
+                    margin[r * outputs] +=
+                        t.nodes[static_cast<size_t>(tree_leaf(t, rows.subspan(r * width, width)))].value;
+            }
         }
     }
     return out;

@@ -124,6 +124,7 @@ struct TreeShapTables {
     std::vector<int32_t> leaf_features;
     std::vector<double> leaf_weights;  // per path feature: -1 (x does not follow it), (1 - z_i) / z_i (x does)
     std::vector<double> tables;        // K_l(T), value included
+    std::vector<double> leaf_values;   // per leaf: its value (the margin of the leaf x reaches)
     std::vector<LinearSplit> walks;    // the splits of the trees Linear TreeSHAP explains, in its form
     std::vector<double> base;
     uint32_t max_slots = 0;  // the most nodes in one tree (size of the mask array)
@@ -157,9 +158,16 @@ void treeshap(const Ensemble& e, const TreeShapTables& tables, std::span<const f
 // bit for bit those of treeshap() row by row when no tree is row_linear, else within rounding
 // (the tables where one row takes Linear TreeSHAP; 1.3x faster natively for 300 trees of depth 6).
 // Throws std::length_error when rows is not a whole number of rows.
-constexpr size_t kBatchBlock = 128;
+// With `margins`: also each row's margins (row-major [row][output]), bit for bit ensemble_margin's:
+// the walk of a tree with tables finds the leaf x reaches (the one leaf whose H holds every path
+// feature), and the trees' values are added in ensemble_margin's order (a stump or a tree without
+// tables: by ensemble_margin itself).
+// 512 rows: a batch part's 500 (core_api.h, kBatchPartRows) in one block, so each tree's tables
+// are read once per part; against 128 rows, 2,000 patients of 500 x 8 x 200 in wasm took 10%
+// less CPU time and natively the same (docs/benchmarks.md, 2026-12-05, the batch path in wasm).
+constexpr size_t kBatchBlock = 512;
 std::vector<Explanation> treeshap_batch(const Ensemble& e, const TreeShapTables& tables, std::span<const float> rows,
-                                        TreeShapWorkspace& ws);
+                                        TreeShapWorkspace& ws, std::vector<double>* margins = nullptr);
 
 //-----------------------------------------------------------------------------
 // [SECTION] Per-field sums

@@ -131,14 +131,18 @@ int explanation_output(const Model& m, int klass) {
 }
 
 namespace {
-Prediction predict_unexplained(const Model& m, PreparedRecord prepared) {
+Prediction predict_from_margin(const Model& m, PreparedRecord prepared, std::vector<double> margin) {
     Prediction p;
-    const Ensemble& e = *m.ensemble;
-    p.margin = ensemble_margin(e, prepared.features);
-    p.probabilities = probabilities_from_margin(e.link, p.margin);
+    p.margin = std::move(margin);
+    p.probabilities = probabilities_from_margin(m.ensemble->link, p.margin);
     p.predicted = decide(m.schema, p.probabilities);
     p.prepared = std::move(prepared);
     return p;
+}
+
+Prediction predict_unexplained(const Model& m, PreparedRecord prepared) {
+    std::vector<double> margin = ensemble_margin(*m.ensemble, prepared.features);
+    return predict_from_margin(m, std::move(prepared), std::move(margin));
 }
 }  // namespace
 
@@ -152,14 +156,25 @@ std::vector<Prediction> model_predict_batch(const Model& m, std::vector<Prepared
                                             TreeShapWorkspace& ws) {
     std::vector<Prediction> out;
     out.reserve(prepared.size());
-    for (PreparedRecord& r : prepared) out.push_back(predict_unexplained(m, std::move(r)));
-    if (!explain || out.empty()) return out;
-    const size_t width = static_cast<size_t>(m.ensemble->num_features);
+    if (!explain || prepared.empty()) {
+        for (PreparedRecord& r : prepared) out.push_back(predict_unexplained(m, std::move(r)));
+        return out;
+    }
+    // Explained: the margins come from TreeSHAP's walk of the trees (the same numbers as
+    // ensemble_margin's, without walking every tree a second time).
+    const size_t width = static_cast<size_t>(m.ensemble->num_features),
+                 outputs = static_cast<size_t>(m.ensemble->num_outputs);
     std::vector<float> rows;
-    rows.reserve(out.size() * width);
-    for (const Prediction& p : out) rows.insert(rows.end(), p.prepared.features.begin(), p.prepared.features.end());
-    std::vector<Explanation> explained = treeshap_batch(*m.ensemble, m.shap_tables, rows, ws);
-    for (size_t i = 0; i < out.size(); ++i) out[i].explanation = std::move(explained[i]);
+    rows.reserve(prepared.size() * width);
+    for (const PreparedRecord& r : prepared) rows.insert(rows.end(), r.features.begin(), r.features.end());
+    std::vector<double> margins;
+    std::vector<Explanation> explained = treeshap_batch(*m.ensemble, m.shap_tables, rows, ws, &margins);
+    for (size_t i = 0; i < prepared.size(); ++i) {
+        const auto margin = margins.begin() + static_cast<ptrdiff_t>(i * outputs);
+        out.push_back(predict_from_margin(m, std::move(prepared[i]),
+                                          std::vector<double>(margin, margin + static_cast<ptrdiff_t>(outputs))));
+        out.back().explanation = std::move(explained[i]);
+    }
     return out;
 }
 

@@ -2,7 +2,9 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <cstdint>
 #include <cstdlib>
+#include <cstring>
 #include <sstream>
 
 #include "csv/csv.h"
@@ -210,6 +212,29 @@ std::string corpus_unescape(std::string_view s) {
         }
     }
     return out;
+}
+
+// Plain decimals take a short path (no long-double strtod): the same double as strtod, bit for
+// bit, for every length of integer and fraction part, signs, leading and trailing zeros, and past
+// the path's limits (16 significant digits, 23 decimals), where strtod itself reads them.
+TEST(Number, PlainDecimalsReadAsStrtodDoes) {
+    uint64_t state = 0x9e3779b97f4a7c15ull;
+    auto next = [&] {
+        state ^= state << 13, state ^= state >> 7, state ^= state << 17;
+        return state;
+    };
+    for (int n = 0; n < 200000; ++n) {
+        std::string text = n % 3 == 0 ? "-" : n % 7 == 0 ? "+" : "";
+        const int int_digits = 1 + static_cast<int>(next() % 12), frac_digits = static_cast<int>(next() % 25);
+        for (int i = 0; i < int_digits; ++i) text += static_cast<char>('0' + next() % (n % 5 == 0 && i < 3 ? 1 : 10));
+        if (frac_digits) text += '.';
+        for (int i = 0; i < frac_digits; ++i) text += static_cast<char>('0' + next() % 10);
+        auto r = number_parse(text);
+        ASSERT_TRUE(r.ok()) << text << ": " << r.error().message;
+        double want = std::strtod(text.c_str(), nullptr);
+        if (want == 0) want = 0;
+        ASSERT_EQ(std::memcmp(&*r, &want, sizeof want), 0) << text;
+    }
 }
 
 TEST(Record, NumberCorpusIsReadOrRefusedNeverDropped) {

@@ -356,6 +356,27 @@ TEST(Trees, BatchTreeShapEqualsRowByRowExactly) {
             ASSERT_EQ(batch[r].base, one.base);
             ASSERT_LE(max_difference(one, treeshap(e, x)), 1e-12) << "row " << r;
         }
+        // With margins: the same explanations, and ensemble_margin's margins bit for bit (from the
+        // walk; with a stump among the trees, from ensemble_margin).
+        Ensemble with_stump = e;
+        Tree stump;
+        stump.output = 1;
+        stump.nodes.push_back(TreeNode{.value = 0.3125, .cover = 10});
+        with_stump.trees.insert(with_stump.trees.begin() + 5, stump);
+        ensemble_prepare(with_stump);
+        for (const Ensemble* x : {&e, &with_stump}) {
+            const TreeShapTables t = x == &e ? tables : treeshap_tables(*x, budget);
+            std::vector<double> margins;
+            const std::vector<Explanation> walked = treeshap_batch(*x, t, rows, ws, &margins);
+            ASSERT_EQ(margins.size(), n * 3);
+            for (size_t r = 0; r < n; ++r) {
+                const std::span<const float> row(rows.data() + r * 7, 7);
+                ASSERT_EQ(std::vector<double>(margins.begin() + r * 3, margins.begin() + r * 3 + 3),
+                          ensemble_margin(*x, row))
+                    << "row " << r;
+                if (x == &e) ASSERT_EQ(walked[r].contributions, batch[r].contributions) << "row " << r;
+            }
+        }
         TreeShapWorkspace ws2;
         EXPECT_THROW(treeshap_batch(e, tables, std::span<const float>(rows).first(rows.size() - 3), ws2),
                      std::length_error);
