@@ -13,10 +13,14 @@
 // Without a GPU, a WebGL canvas's frame is rasterised and read back while the thread that drew it
 // waits (41-167 ms for a whole frame on the benchmark's machine): drawn by the worker, the page's
 // thread never waits for it.
+// (A browser may offer OffscreenCanvas with a 2D context only; the probe's context is let go at once.)
 function offscreenWebgl2() {
   try {
-    return typeof OffscreenCanvas === 'function' && 'transferControlToOffscreen' in HTMLCanvasElement.prototype &&
-      new OffscreenCanvas(1, 1).getContext('webgl2') !== null;
+    if (typeof OffscreenCanvas !== 'function' || !('transferControlToOffscreen' in HTMLCanvasElement.prototype)) return false;
+    const probe = new OffscreenCanvas(1, 1).getContext('webgl2');
+    if (probe === null) return false;
+    probe.getExtension('WEBGL_lose_context')?.loseContext();
+    return true;
   } catch {
     return false;
   }

@@ -441,6 +441,24 @@ const DRAWN_BY = {
   },
 };
 
+// The render worker replays the app's frame with the same GL calls: the same form and result
+// drawn by the worker and by the page are the same pixels.
+test('the canvas drawn by the render worker shows the same pixels as drawn by the page', async () => {
+  const shots = {};
+  for (const [drawnBy, context] of Object.entries(DRAWN_BY)) {
+    const { ctx, page, errors } = await openApp(browser, server.base, { context: await context() });
+    await typePatient(page, 1, ['6', '148', '72', '35', '', '33.6', '0.627', '50']);
+    await page.waitForFunction(() => document.getElementById('live').textContent.startsWith('Result:'), null, { timeout: 15000 });
+    await page.waitForFunction(() => !window.localdx.viewState().being_checked, null, { timeout: 30000 });
+    await page.mouse.click(1270, 790);  // off the form: no caret blinking
+    await page.waitForTimeout(700);
+    shots[drawnBy] = (await page.locator('#canvas').screenshot({ animations: 'disabled', caret: 'initial' })).toString('base64');
+    assert.deepEqual(errors, []);
+    await ctx.close();
+  }
+  assert.ok(shots.worker === shots.page, 'the worker drew other pixels than the page');
+});
+
 for (const [drawnBy, context] of Object.entries(DRAWN_BY)) {
 // A frame that differs from the last one draws again only where its triangles differ (the canvas
 // keeps its drawing buffer: wasm/app/render_gl.h, redrawn_since). What the canvas shows after
