@@ -144,11 +144,12 @@ CanvasSize canvas_size() {
 // A frame whose draw lists, canvas size and textures are those of the last rendered frame is not
 // rendered again: the canvas keeps showing that frame (a WebGL canvas changes only when drawn
 // into). Without a GPU, each rendered frame costs a software rasterisation of the pixels it draws
-// and a read-back of the whole canvas, waited for on the page's thread; most frames woken by input
-// (a key's release, the frames that let ImGui settle) draw exactly what is already shown, and a
-// keystroke changes one field. So a frame that differs draws again only the rectangle where its
-// triangles differ (render_gl.h, redrawn_since), into the canvas's kept drawing buffer. Compared
-// byte for byte, not by a hash: a stale pixel is never kept by a collision.
+// and a read-back of the whole canvas, waited for on the thread that drew it (the render worker's,
+// render_gl.h, or the page's); most frames woken by input (a key's release, the frames that let
+// ImGui settle) draw exactly what is already shown, and a keystroke changes one field. So a frame
+// that differs draws again only the rectangle where its triangles differ (render_gl.h,
+// redrawn_since), into the canvas's kept drawing buffer. Compared byte for byte, not by a hash: a
+// stale pixel is never kept by a collision.
 
 void frame() {
     AppState& s = state();
