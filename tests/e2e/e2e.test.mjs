@@ -443,6 +443,24 @@ const DRAWN_BY = {
 
 // The render worker replays the app's frame with the same GL calls: the same form and result
 // drawn by the worker and by the page are the same pixels.
+// A render worker whose WebGL2 refuses to draw (its context or its shaders): the canvas's place is
+// given to the page's words, which say what to do, over the canvas; the accessible layer goes too.
+test('a render worker that cannot draw is said in words, in the canvas\'s place', async () => {
+  const ctx = await browser.newContext({ viewport: { width: 1280, height: 800 } });
+  await ctx.route('**/render-worker.js', (route) => route.fulfill({ contentType: 'text/javascript', body: "onmessage = () => postMessage({ type: 'failed', reason: 'refused by the test' });" }));
+  const page = await ctx.newPage();
+  await page.goto(`${server.base}/#model=pima-diabetes`);
+  await page.waitForFunction(() => !document.getElementById('fallback').hidden, null, { timeout: 15000 });
+  const onTop = await page.evaluate(() => {
+    const r = document.getElementById('fallback').getBoundingClientRect();
+    return document.elementFromPoint(r.left + r.width / 2, r.top + r.height / 2).id;
+  });
+  assert.match(await page.textContent('#fallback'), /WebGL2 refused LocalDx's drawing/);
+  assert.equal(onTop, 'fallback', 'the message is not hidden under the canvas');
+  assert.equal(await page.isHidden('#a11y'), true, 'no form answers where nothing is drawn');
+  await ctx.close();
+});
+
 test('the canvas drawn by the render worker shows the same pixels as drawn by the page', async () => {
   const shots = {};
   for (const [drawnBy, context] of Object.entries(DRAWN_BY)) {
