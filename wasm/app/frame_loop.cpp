@@ -29,7 +29,8 @@
 // The canvas's size in pixels, set as Emscripten's glfwSetWindowSize sets it, but never full screen:
 // that function asks for full screen when the size equals the screen's (a browser in full screen, a
 // kiosk, 200% zoom on a screen twice the page), and the canvas alone in full screen hides the
-// accessible layer over it from assistive technology and from sight.
+// accessible layer over it from assistive technology and from sight. With the render worker, the
+// canvas element's width and height are web/render.js's: the size the worker draws at.
 EM_JS(void, ldx_set_canvas_size, (int w, int h), {
     Browser.setCanvasSize(w, h);
     if (GLFW.active) {
@@ -38,14 +39,14 @@ EM_JS(void, ldx_set_canvas_size, (int w, int h), {
     }
 });
 
-// The canvas's WebGL2 context, made before GLFW asks for it (the browser then hands GLFW this one):
-// GLFW's hints cannot ask for a drawing buffer kept between frames, which a frame that draws only
-// what changed needs (frame, below). The same attributes as GLFW's otherwise: no
-// antialiasing, depth or stencil buffer; alpha.
 // Whether the page moved the canvas to its render worker (web/render.js): then frames are posted to
 // it (render_gl.h) and no GL context is made here.
 EM_JS(int, ldx_render_worker, (), { return Module['ldxRenderWorker'] ? 1 : 0; });
 
+// The canvas's WebGL2 context, made before GLFW asks for it (the browser then hands GLFW this one):
+// GLFW's hints cannot ask for a drawing buffer kept between frames, which a frame that draws only
+// what changed needs (frame, below). The same attributes as GLFW's otherwise: no
+// antialiasing, depth or stencil buffer; alpha.
 EM_JS(void, ldx_make_context, (), {
     Module['canvas'].getContext(
         'webgl2', {antialias : false, depth : false, stencil : false, alpha : true, preserveDrawingBuffer : true});
