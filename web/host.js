@@ -79,8 +79,8 @@ export const host = {
     window.print();
   },
   announce,
-  // The canvas can no longer draw (wasm/app/frame_loop.cpp, on_context_restored): its place is
-  // given to the page's fallback text, which says what to do.
+  // The canvas can no longer draw (wasm/app/frame_loop.cpp, display_restored; page.js when the
+  // render worker cannot draw): its place is given to the page's fallback text, which says what to do.
   displayFailed: (message) => {
     $('canvas').hidden = true;
     $('a11y').hidden = true;  // nothing under it is drawn or answers

@@ -15,7 +15,7 @@ import { problemIn, sentenceIn, failureOf } from './answers.js';
 // once imported, and ortReady: the promise of it; trust: the trust root shipped with the app; current: { model: CoreModel, info, sessionReady: Promise<ONNX Runtime session>,
 // session (once ready), name, bytes }; index: the verified models index; assets: assets.json;
 // shownSeq: the prediction the app shows (its check may withdraw it).
-export const page = { M: null, ort: null, ortReady: null, trust: '', current: null, index: null, assets: null, shownSeq: 0 };
+export const page = { M: null, render: null, ort: null, ortReady: null, trust: '', current: null, index: null, assets: null, shownSeq: 0 };
 
 export const $ = (id) => document.getElementById(id);
 // Where an imaging model runs, as the address says (#runtime=wasm | webgpu; batch-worker.js).

@@ -19,6 +19,7 @@
 //   files.js       file pickers and downloads
 //   reporting.js   aggregate reports, queued and sent
 //   host.js        the functions the wasm app calls (globalThis.localdxHost)
+//   render.js      the canvas moved to the render worker (render-worker.js), where the browser can
 'use strict';
 import { assetsReady, ortReady } from './early.js';  // first: it starts ONNX Runtime's worker (early.js)
 import { page, $, announce } from './page-state.js';
@@ -28,6 +29,7 @@ import { flushReports } from './reporting.js';
 import { host } from './host.js';
 import { compiledWasm } from './compile.js';
 import { answered } from './answers.js';
+import { startRenderWorker } from './render.js';
 
 globalThis.localdxHost = host;
 
@@ -69,7 +71,17 @@ async function start() {
   page.ortReady = ortReady.then((ort) => { page.ort = ort; return ort; });
   page.ortReady.catch(() => {});  // reported by the model's check (predict.js, startOnnxChecks)
   await loadScript(assets.app_js);
-  page.M = await Promise.race([createLocalDxApp({ canvas: $('canvas'), instantiateWasm: app.instantiateWasm }), app.failed]);
+  // The canvas's frames are drawn by the render worker where the browser can (render.js); the app
+  // posts them to it (Module.ldxRenderWorker) from its first frame.
+  page.render = startRenderWorker($('canvas'), assets.render_worker, {
+    restored: () => page.M.appDisplayRestored(),
+    failed: (reason) => {
+      console.warn('render worker:', reason);
+      host.displayFailed("This browser's WebGL2 refused LocalDx's drawing, so nothing can be shown. Reload the page; if this " +
+        "happens again, turn on the browser's hardware acceleration or use another browser.");
+    },
+  });
+  page.M = await Promise.race([createLocalDxApp({ canvas: $('canvas'), instantiateWasm: app.instantiateWasm, ldxRenderWorker: page.render }), app.failed]);
   const font = new Uint8Array(await fontBytes);
   startA11y(page.M);
   answered(page.M.appStart(font));  // refused: no WebGL2 renderer, the fallback text says so

@@ -18,10 +18,19 @@ import { callWorker, workerModel, scoreFile, scoreImages, explainImage, explainR
 import { reportingEnabled, flushReports, releasePatient } from './reporting.js';
 import { validate } from './files.js';
 import { lastImageValidation } from './validate-images.js';
+import { committed, restoredTimes, askRenderWorker } from './render.js';
 
 //-----------------------------------------------------------------------------
 // [SECTION] The test API
 //-----------------------------------------------------------------------------
+// The page's own canvas context's WEBGL_lose_context (when the page draws: render.js), kept: it
+// is not to be had from a lost context.
+let pageLoser = null;
+function pageGl() {
+  pageLoser = pageLoser || document.getElementById('canvas').getContext('webgl2').getExtension('WEBGL_lose_context');
+  return pageLoser;
+}
+
 Object.assign(globalThis.localdx, {
   predict: async (record) => publicResult(await predict(record)),
   explain: async (record) => publicResult(await predict(record)),
@@ -71,6 +80,34 @@ Object.assign(globalThis.localdx, {
   printResult: () => page.M.appPrint(),  // as the result's Print button
   framesDrawn: () => page.M.appFramesDrawn(),
   framesRendered: () => page.M.appFramesRendered(),  // of those, the frames that drew into the canvas
+  // The canvas's WebGL context wherever it draws (web/render.js): in the render worker, or the
+  // page's own. lose() and restore() as a GPU process restart does (WEBGL_lose_context); restore()
+  // resolves once the app was told (frame_loop.cpp, display_restored). inspect(): whether it is
+  // lost, has a program in use, and its GL error.
+  display: {
+    offscreen: () => page.render !== null,
+    lose: () => (page.render ? askRenderWorker(page.render, 'lose') : pageGl().loseContext()),
+    restore: async () => {
+      if (page.render) {
+        const seen = restoredTimes.count;
+        await askRenderWorker(page.render, 'restore');
+        while (restoredTimes.count === seen) await new Promise((r) => setTimeout(r, 10));
+        return;
+      }
+      const canvas = document.getElementById('canvas');
+      await new Promise((resolve) => {
+        canvas.addEventListener('webglcontextrestored', () => setTimeout(resolve, 0), { once: true });
+        pageGl().restoreContext();
+      });
+    },
+    inspect: () => {
+      if (page.render) return askRenderWorker(page.render, 'inspect').then(({ lost, program, error }) => ({ lost, program, error }));
+      const c = document.getElementById('canvas').getContext('webgl2');
+      return { lost: c.isContextLost(), program: c.getParameter(c.CURRENT_PROGRAM) !== null, error: c.getError() };
+    },
+    // When the worker committed each of the canvas's last frames (render.js); [] when the page draws.
+    committed: () => committed.slice(),
+  },
   reporting: () => ({ enabled: reportingEnabled(), pending: store.get('pending', {}), queue: store.get('queue', []) }),
   // Reporting, for the tests: send every queued report now (not at its random time), and report
   // the patient held for what-if edits now (as clearing the form does).

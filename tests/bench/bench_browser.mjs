@@ -19,12 +19,15 @@ const put = (name, value, unit) => { results[name] = { value, unit }; console.lo
 // after its handlers; entries of 16 ms and more are reported, durationThreshold 16), the number of
 // keys pressed, and when the form's first field appears (the accessible layer mirrors the app's
 // first frame with a model: web/a11y.js). A task posted from an animation frame is no measure of
-// the paint here: on a busy main thread Chromium runs frames before it, seconds late.
+// the paint here: on a busy main thread Chromium runs frames before it, seconds late. Each keydown's
+// time (ms since the epoch: performance.timeOrigin + its timeStamp), for the keystroke to the
+// canvas's frame when the render worker draws it (web/render.js): Event Timing, on the page's
+// thread, no longer includes that frame.
 const INSTRUMENT = () => {
-  const b = globalThis.__ldxBench = { longtasks: [], events: [], keys: 0, form: null };
+  const b = globalThis.__ldxBench = { longtasks: [], events: [], keys: 0, keyAt: [], form: null };
   try { new PerformanceObserver((l) => { for (const e of l.getEntries()) b.longtasks.push([e.startTime, e.duration]); }).observe({ type: 'longtask', buffered: true }); } catch { /* not offered */ }
   try { new PerformanceObserver((l) => { for (const e of l.getEntries()) if (e.name.startsWith('key') && e.interactionId) b.events.push([e.interactionId, e.duration]); }).observe({ type: 'event', durationThreshold: 16, buffered: true }); } catch { /* not offered */ }
-  addEventListener('keydown', () => { b.keys++; }, true);
+  addEventListener('keydown', (e) => { b.keys++; b.keyAt.push(performance.timeOrigin + e.timeStamp); }, true);
   new MutationObserver(() => { if (b.form === null && document.querySelector('#a11y input[type=text]')) b.form = performance.now(); })
     .observe(document, { subtree: true, childList: true });
 };
@@ -36,8 +39,11 @@ const INSTRUMENT = () => {
 // from navigation start (s): the form usable, the first result shown (a tree model's is shown
 // while ONNX Runtime starts, "being checked") and checked by ONNX Runtime; each keystroke to its
 // next painted frame (ms: the longest Event Timing entry of its interaction, keydown or keyup, as
-// INP counts it; 16 for keys without an entry, painted sooner); the longest main-thread task from
-// the form's appearance to the checked result (ms, 0 when none was over 50 ms).
+// INP counts it; 16 for keys without an entry, painted sooner); each keydown to the canvas's frame
+// that shows it, when the render worker draws (ms: to when the worker had committed the first
+// frame the app posted after the key; none for a page that draws the canvas itself, whose frame
+// the keystroke-to-paint figure includes); the longest main-thread task from the form's appearance
+// to the checked result (ms, 0 when none was over 50 ms).
 async function visit(page) {
   await page.goto(`${base}/#model=pima-diabetes`);
   const field = await page.waitForSelector('#a11y input[type=text]', { timeout: 60000 });
@@ -62,7 +68,13 @@ async function visit(page) {
   const interactions = new Map();
   for (const [id, d] of b.events) interactions.set(id, Math.max(d, interactions.get(id) || 0));
   const keys = [...interactions.values(), ...new Array(Math.max(0, b.keys - interactions.size)).fill(16)];
-  return { form: b.form / 1000, shown: shown / 1000, checked: checked / 1000, keys, longest };
+  const frames = await page.evaluate(() => (window.localdx.display && window.localdx.display.offscreen() ? window.localdx.display.committed() : []));
+  const keysToCanvas = [];
+  for (const k of b.keyAt) {
+    const f = frames.find((x) => x.posted >= k);
+    if (f) keysToCanvas.push(f.at - k);
+  }
+  return { form: b.form / 1000, shown: shown / 1000, checked: checked / 1000, keys, keysToCanvas, longest };
 }
 
 // `lines` (a CSV's header and rows) repeated to n rows.
@@ -184,7 +196,8 @@ for (const [name, [csv, label]] of Object.entries(models)) {
 // so the page is opened once the window has settled; the same visit made the moment the window
 // opens is measured separately (start.cold_first_prediction_window_just_opened).
 const SETTLE_MS = 3000;
-const said = (v) => `${v.form.toFixed(2)}/${v.shown.toFixed(2)}/${v.checked.toFixed(2)}; ${v.longest.toFixed(0)}`;
+const said = (v) => `${v.form.toFixed(2)}/${v.shown.toFixed(2)}/${v.checked.toFixed(2)}; ${v.longest.toFixed(0)}; keys max ${Math.max(...v.keys).toFixed(0)}` +
+  (v.keysToCanvas.length ? `, to canvas max ${Math.max(...v.keysToCanvas).toFixed(0)}` : '');
 const starts = { cold: [], warm: [], repeat: [], offline: [], coldJustOpened: [] };
 const STAY_MS = 5000;  // see below
 for (let run = 0; run < 3; run++) {
@@ -214,7 +227,7 @@ for (let run = 0; run < 3; run++) {
   await opened.addInitScript(INSTRUMENT);
   starts.coldJustOpened.push(await visit(await opened.newPage()));
   await opened.close();
-  console.log('  start (s, form/shown/checked; longest task ms) ' + Object.entries(starts).map(([k, v]) => `${k} ${said(v.at(-1))}`).join(', '));
+  console.log('  start (s, form/shown/checked; longest task ms; keystroke to paint and to canvas frame ms) ' + Object.entries(starts).map(([k, v]) => `${k} ${said(v.at(-1))}`).join(', '));
 }
 // Warm start after the browser was closed and opened again (a profile on disk, a new browser
 // process): what a clinician meets the next morning. Nothing compiled is left in memory then, so
@@ -235,7 +248,7 @@ for (let run = 0; run < 3; run++) {
     if (time === 1) starts.restart.push(s);
   }
   rmSync(dir, { recursive: true, force: true });
-  console.log(`  start (s, form/shown/checked; longest task ms) after a browser restart ${said(starts.restart.at(-1))}`);
+  console.log(`  start (s, form/shown/checked; longest task ms; keystroke ms) after a browser restart ${said(starts.restart.at(-1))}`);
 }
 // Medians of the form usable, the first result as shown and as checked by ONNX Runtime, and of
 // the longest main-thread task until then (and the worst of the three); the keystrokes' time to
@@ -248,6 +261,11 @@ for (const [name, runs] of [['cold', starts.cold], ['cold_window_just_opened', s
   const keys = runs.flatMap((r) => r.keys);
   put(`start.${name}_keystroke_to_paint_p95`, pct(keys, 0.95), 'ms');
   put(`start.${name}_keystroke_to_paint_max`, Math.max(...keys), 'ms');
+  const toCanvas = runs.flatMap((r) => r.keysToCanvas);
+  if (toCanvas.length > 0) {  // the render worker drew the canvas (web/render.js)
+    put(`start.${name}_keystroke_to_canvas_frame_p95`, pct(toCanvas, 0.95), 'ms');
+    put(`start.${name}_keystroke_to_canvas_frame_max`, Math.max(...toCanvas), 'ms');
+  }
   put(`start.${name}_longest_task_form_to_checked`, pct(runs.map((r) => r.longest), 0.5), 'ms');
   put(`start.${name}_longest_task_form_to_checked_max`, Math.max(...runs.map((r) => r.longest)), 'ms');
 }
@@ -255,7 +273,7 @@ await browser.close();
 
 // Transfer sizes of what a first visit downloads (the page's script: its modules together; an
 // older page, measured against this one, may lack some).
-const PAGE_MODULES = ['page.js', 'early.js', 'page-state.js', 'answers.js', 'bundles.js', 'predict.js', 'batch.js', 'files.js', 'validate-images.js', 'reporting.js', 'host.js', 'compile.js'];
+const PAGE_MODULES = ['page.js', 'render.js', 'early.js', 'page-state.js', 'answers.js', 'bundles.js', 'predict.js', 'batch.js', 'files.js', 'validate-images.js', 'reporting.js', 'host.js', 'compile.js'];
 const assets = JSON.parse(readFileSync(path.join(webDir, 'assets.json'), 'utf8'));
 for (const [name, file] of [['app_wasm', assets.app_wasm], ['app_js', assets.app_js], ['core_wasm', assets.core_wasm], ['batch_worker_js', assets.batch_worker], ['ort_wasm', assets.ort.replace('ort.wasm.min.mjs', 'ort-wasm-simd-threaded.wasm')], ['ort_js', assets.ort], ['page_js', PAGE_MODULES.filter((f) => existsSync(path.join(webDir, f)))]]) {
   const bytes = Buffer.concat([].concat(file).map((f) => readFileSync(path.join(webDir, f))));

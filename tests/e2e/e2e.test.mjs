@@ -429,13 +429,63 @@ test('the UI draws on demand: nothing before the model, an idle page redraws at 
   await ctx.close();
 });
 
+// Where the canvas's frames are drawn (web/render.js): by the render worker (this Chromium offers
+// WebGL2 on an OffscreenCanvas), or by the page itself, as in a browser without it (the page's
+// OffscreenCanvas taken away before its scripts run).
+const DRAWN_BY = {
+  worker: async () => browser.newContext({ viewport: { width: 1280, height: 800 } }),
+  page: async () => {
+    const ctx = await browser.newContext({ viewport: { width: 1280, height: 800 } });
+    await ctx.addInitScript(() => { delete globalThis.OffscreenCanvas; });
+    return ctx;
+  },
+};
+
+// The render worker replays the app's frame with the same GL calls: the same form and result
+// drawn by the worker and by the page are the same pixels.
+// A render worker whose WebGL2 refuses to draw (its context or its shaders): the canvas's place is
+// given to the page's words, which say what to do, over the canvas; the accessible layer goes too.
+test('a render worker that cannot draw is said in words, in the canvas\'s place', async () => {
+  const ctx = await browser.newContext({ viewport: { width: 1280, height: 800 } });
+  await ctx.route('**/render-worker.js', (route) => route.fulfill({ contentType: 'text/javascript', body: "onmessage = () => postMessage({ type: 'failed', reason: 'refused by the test' });" }));
+  const page = await ctx.newPage();
+  await page.goto(`${server.base}/#model=pima-diabetes`);
+  await page.waitForFunction(() => !document.getElementById('fallback').hidden, null, { timeout: 15000 });
+  const onTop = await page.evaluate(() => {
+    const r = document.getElementById('fallback').getBoundingClientRect();
+    return document.elementFromPoint(r.left + r.width / 2, r.top + r.height / 2).id;
+  });
+  assert.match(await page.textContent('#fallback'), /WebGL2 refused LocalDx's drawing/);
+  assert.equal(onTop, 'fallback', 'the message is not hidden under the canvas');
+  assert.equal(await page.isHidden('#a11y'), true, 'no form answers where nothing is drawn');
+  await ctx.close();
+});
+
+test('the canvas drawn by the render worker shows the same pixels as drawn by the page', async () => {
+  const shots = {};
+  for (const [drawnBy, context] of Object.entries(DRAWN_BY)) {
+    const { ctx, page, errors } = await openApp(browser, server.base, { context: await context() });
+    await typePatient(page, 1, ['6', '148', '72', '35', '', '33.6', '0.627', '50']);
+    await page.waitForFunction(() => document.getElementById('live').textContent.startsWith('Result:'), null, { timeout: 15000 });
+    await page.waitForFunction(() => !window.localdx.viewState().being_checked, null, { timeout: 30000 });
+    await page.mouse.click(1270, 790);  // off the form: no caret blinking
+    await page.waitForTimeout(700);
+    shots[drawnBy] = (await page.locator('#canvas').screenshot({ animations: 'disabled', caret: 'initial' })).toString('base64');
+    assert.deepEqual(errors, []);
+    await ctx.close();
+  }
+  assert.ok(shots.worker === shots.page, 'the worker drew other pixels than the page');
+});
+
+for (const [drawnBy, context] of Object.entries(DRAWN_BY)) {
 // A frame that differs from the last one draws again only where its triangles differ (the canvas
 // keeps its drawing buffer: wasm/app/render_gl.h, redrawn_since). What the canvas shows after
 // typing, a result and more typing must be what a whole frame draws: the window resized away and
 // back makes the app draw the same frame whole (a new framebuffer size), and the two are compared
 // pixel for pixel.
-test('a frame drawn only where it changed shows the same pixels as the frame drawn whole', async () => {
-  const { ctx, page, errors } = await openApp(browser, server.base);
+test(`a frame drawn only where it changed shows the same pixels as the frame drawn whole (drawn by the ${drawnBy})`, async () => {
+  const { ctx, page, errors } = await openApp(browser, server.base, { context: await context() });
+  assert.equal(await page.evaluate(() => window.localdx.display.offscreen()), drawnBy === 'worker');
   await typePatient(page, 1, ['6', '148', '72', '35', '', '33.6', '0.627', '50']);
   await page.waitForFunction(() => document.getElementById('live').textContent.startsWith('Result:'), null, { timeout: 15000 });
   await page.keyboard.press('Shift+Tab');
@@ -459,40 +509,31 @@ test('a frame drawn only where it changed shows the same pixels as the frame dra
 
 // A lost WebGL context (a GPU process restart, a driver reset) takes the renderer's program,
 // buffers and font texture with it; once restored, the app makes them again
-// (wasm/app/frame_loop.cpp, on_context_restored): the form draws without a GL error and takes typing.
-test('after the WebGL context is lost and restored, the form draws again and takes typing', async () => {
-  const { ctx, page, errors } = await openApp(browser, server.base);
+// (wasm/app/frame_loop.cpp, display_restored; the render worker its own state first): the form
+// draws without a GL error and takes typing.
+test(`after the WebGL context is lost and restored, the form draws again and takes typing (drawn by the ${drawnBy})`, async () => {
+  const { ctx, page, errors } = await openApp(browser, server.base, { context: await context() });
+  assert.equal(await page.evaluate(() => window.localdx.display.offscreen()), drawnBy === 'worker');
   await page.waitForSelector('#a11y input[type=text]');
   await page.waitForTimeout(300);
-  const lost = await page.evaluate(() => new Promise((resolve) => {
-    const canvas = document.getElementById('canvas');
-    const gl = canvas.getContext('webgl2');  // the app's own context
-    canvas.addEventListener('webglcontextlost', () => resolve(gl.isContextLost()), { once: true });
-    window.__loseContext = gl.getExtension('WEBGL_lose_context');  // (not to be had from a lost context)
-    window.__loseContext.loseContext();
-  }));
-  assert.equal(lost, true);
+  await page.evaluate(() => window.localdx.display.lose());
+  assert.equal((await page.evaluate(() => window.localdx.display.inspect())).lost, true);
   const rendered = await page.evaluate(() => window.localdx.framesRendered());
-  await page.evaluate(() => new Promise((resolve) => {
-    const canvas = document.getElementById('canvas');
-    canvas.addEventListener('webglcontextrestored', () => setTimeout(resolve, 0), { once: true });
-    window.__loseContext.restoreContext();
-  }));
+  await page.evaluate(() => window.localdx.display.restore());
   await page.waitForFunction((n) => window.localdx.framesRendered() > n, rendered, { timeout: 5000 });
-  const gl = await page.evaluate(() => {
-    const c = document.getElementById('canvas').getContext('webgl2');
-    return { lost: c.isContextLost(), program: c.getParameter(c.CURRENT_PROGRAM) !== null, error: c.getError() };
-  });
+  await page.waitForTimeout(100);  // the frame reaches the worker
+  const gl = await page.evaluate(() => window.localdx.display.inspect());
   assert.deepEqual(gl, { lost: false, program: true, error: 0 }, 'the renderer was made again and its frame drew without a GL error');
   await typePatient(page, 1, ['6', '148', '72', '35', '', '33.6', '0.627', '50']);
   await page.waitForFunction(() => document.getElementById('live').textContent.startsWith('Result:'), null, { timeout: 15000 });
   assert.deepEqual(await page.evaluate(() => window.localdx.formRecord()),
     { pregnant: '6', glucose: '148', pressure: '72', triceps: '35', mass: '33.6', pedigree: '0.627', age: '50' });
-  assert.equal(await page.evaluate(() => document.getElementById('canvas').getContext('webgl2').getError()), 0);
+  assert.deepEqual(await page.evaluate(() => window.localdx.display.inspect()), { lost: false, program: true, error: 0 });
   assert.equal(await page.isHidden('#fallback'), true);
   assert.deepEqual(errors, []);
   await ctx.close();
 });
+}
 
 // Every view of every demo model at 1280x800, 800x900 (stacked layout) and devicePixelRatio 2:
 // a patient from the data set filled in and predicted, a batch of 40 of them, the model card, the

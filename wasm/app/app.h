@@ -356,6 +356,9 @@ bool apply_local_calibrator(AppState& s, const std::string& calibrator_json);
 // Answers undefined, or the failure envelope when WebGL2 refuses the renderer (the page shows its
 // fallback text: nothing could be drawn).
 emscripten::val app_start(const emscripten::val& font_u8);
+// The render worker's WebGL context was lost and is restored (web/render-worker.js): the renderer's
+// textures are made again and the next frame is drawn whole (frame_loop.cpp).
+void display_restored();
 // Something changed: the next `frames` frames are drawn (a message from the page: one frame to lay
 // it out, one to settle).
 inline constexpr int kFramesAfterMessage = 2;

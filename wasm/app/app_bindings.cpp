@@ -331,6 +331,7 @@ std::string app_view_state() {
 }
 double app_frames_drawn() { return static_cast<double>(state().frames_drawn); }
 double app_frames_rendered() { return static_cast<double>(state().frames_rendered); }
+void app_display_restored() { display_restored(); }
 // Fills the form from a record ({"glucose": "148", ...}; other fields emptied) and predicts, as a
 // clinician typing it and pressing Predict would; for the screenshots of every view.
 // Ctrl+Enter in the accessible layer (web/a11y.js): Predict, wherever the button is scrolled to.
@@ -491,6 +492,7 @@ EMSCRIPTEN_BINDINGS(localdx_app) {
     ldx::boundary::function<&ldx::app::app_view_state>("appViewState");
     ldx::boundary::function<&ldx::app::app_frames_drawn>("appFramesDrawn");
     ldx::boundary::function<&ldx::app::app_frames_rendered>("appFramesRendered");
+    ldx::boundary::function<&ldx::app::app_display_restored>("appDisplayRestored");
     ldx::boundary::function<&ldx::app::app_fill_and_predict>("appFillAndPredict");
     ldx::boundary::function<&ldx::app::app_predict>("appPredict");
     ldx::boundary::function<&ldx::app::app_prefill_from_chart>("appPrefillFromChart");

@@ -29,7 +29,8 @@
 // The canvas's size in pixels, set as Emscripten's glfwSetWindowSize sets it, but never full screen:
 // that function asks for full screen when the size equals the screen's (a browser in full screen, a
 // kiosk, 200% zoom on a screen twice the page), and the canvas alone in full screen hides the
-// accessible layer over it from assistive technology and from sight.
+// accessible layer over it from assistive technology and from sight. With the render worker, the
+// canvas element's width and height are web/render.js's: the size the worker draws at.
 EM_JS(void, ldx_set_canvas_size, (int w, int h), {
     Browser.setCanvasSize(w, h);
     if (GLFW.active) {
@@ -37,6 +38,10 @@ EM_JS(void, ldx_set_canvas_size, (int w, int h), {
         GLFW.active.height = h;
     }
 });
+
+// Whether the page moved the canvas to its render worker (web/render.js): then frames are posted to
+// it (render_gl.h) and no GL context is made here.
+EM_JS(int, ldx_render_worker, (), { return Module['ldxRenderWorker'] ? 1 : 0; });
 
 // The canvas's WebGL2 context, made before GLFW asks for it (the browser then hands GLFW this one):
 // GLFW's hints cannot ask for a drawing buffer kept between frames, which a frame that draws only
@@ -76,22 +81,34 @@ EM_BOOL wake_on(int, const Event*, void*) {
 // browser restore the context; until then the loop's GL calls do nothing.
 EM_BOOL on_context_lost(int, const void*, void*) { return EM_TRUE; }
 
+}  // namespace
+
 // Restored: the renderer is made again (font texture included), the images' textures are made
 // again when next drawn (imaging_view.cpp, ensure_textures: their names died with the context), and
-// the next frames are drawn in full. If the renderer cannot be made, the page says so.
-EM_BOOL on_context_restored(int, const void*, void*) {
+// the next frames are drawn in full. If the renderer cannot be made, the page says so. The render
+// worker restores its own context and then calls this through the page (app_display_restored).
+void display_restored() {
     AppState& s = state();
+    const bool remote = s.gl.remote;
+    const unsigned next_texture = s.gl.next_texture;  // names are never reused with the worker
     s.gl = GlRenderer{};
+    s.gl.remote = remote;
+    s.gl.next_texture = next_texture;
     for (ImageResult& r : s.imaging.images) r.image = r.heat = GlTexture{};
     if (!gl_renderer_init(s.gl)) {
         host_display_failed(
             "LocalDx's screen was lost when the browser restarted its graphics, and cannot be drawn again. "
             "Reload the page to continue (what is on the form will need to be entered again).");
         emscripten_cancel_main_loop();  // nothing can be drawn: no frame runs again
-        return EM_TRUE;
+        return;
     }
     s.last_rendered = DrawnFrame{};  // the canvas lost its pixels: the next frame is drawn whole
     wake(s, kFramesAfterInput);
+}
+
+namespace {
+EM_BOOL on_context_restored(int, const void*, void*) {
+    display_restored();
     return EM_TRUE;
 }
 
@@ -128,11 +145,12 @@ CanvasSize canvas_size() {
 // A frame whose draw lists, canvas size and textures are those of the last rendered frame is not
 // rendered again: the canvas keeps showing that frame (a WebGL canvas changes only when drawn
 // into). Without a GPU, each rendered frame costs a software rasterisation of the pixels it draws
-// and a read-back of the whole canvas, waited for on the page's thread; most frames woken by input
-// (a key's release, the frames that let ImGui settle) draw exactly what is already shown, and a
-// keystroke changes one field. So a frame that differs draws again only the rectangle where its
-// triangles differ (render_gl.h, redrawn_since), into the canvas's kept drawing buffer. Compared
-// byte for byte, not by a hash: a stale pixel is never kept by a collision.
+// and a read-back of the whole canvas, waited for on the thread that drew it (the render worker's,
+// render_gl.h, or the page's); most frames woken by input (a key's release, the frames that let
+// ImGui settle) draw exactly what is already shown, and a keystroke changes one field. So a frame
+// that differs draws again only the rectangle where its triangles differ (render_gl.h,
+// redrawn_since), into the canvas's kept drawing buffer. Compared byte for byte, not by a hash: a
+// stale pixel is never kept by a collision.
 
 void frame() {
     AppState& s = state();
@@ -178,12 +196,8 @@ void frame() {
     s.last_rendered = std::move(drawn);
     if (!redrawn) return;
     s.frames_rendered += 1;
-    glViewport(0, 0, fw, fh);
-    // The renderer clips with the scissor, which glClear obeys too: only the redrawn rectangle.
-    glScissor(redrawn->x0, fh - redrawn->y1, redrawn->x1 - redrawn->x0, redrawn->y1 - redrawn->y0);
-    glClearColor(palette::kWindowBg.r, palette::kWindowBg.g, palette::kWindowBg.b, 1.0f);
-    glClear(GL_COLOR_BUFFER_BIT);
-    gl_renderer_draw(s.gl, ImGui::GetDrawData(), fw, fh, *redrawn);
+    const float clear[3] = {palette::kWindowBg.r, palette::kWindowBg.g, palette::kWindowBg.b};
+    gl_renderer_draw(s.gl, ImGui::GetDrawData(), fw, fh, *redrawn, clear);
 }
 
 // Emscripten's GLFW hands the browser's wheel event over as it is: deltaY in pixels, positive
@@ -225,14 +239,16 @@ emscripten::val app_start(const emscripten::val& font_u8) {
     if (!font_u8.instanceof (emscripten::val::global("Uint8Array")))
         throw boundary::BadArgument("the font must be bytes (a Uint8Array)");
     glfwInit();
-    glfwWindowHint(GLFW_CLIENT_API, GLFW_OPENGL_ES_API);
+    // The canvas moved to the render worker: GLFW makes no context (the worker has the canvas's).
+    state().gl.remote = ldx_render_worker() != 0;
+    glfwWindowHint(GLFW_CLIENT_API, state().gl.remote ? GLFW_NO_API : GLFW_OPENGL_ES_API);
     glfwWindowHint(GLFW_CONTEXT_VERSION_MAJOR, 3);
     glfwWindowHint(GLFW_CONTEXT_VERSION_MINOR, 0);
     // Dear ImGui draws with neither: without them the browser does not clear, keep and composite a
     // depth and a stencil buffer for every frame (in software GL, on the page's frames' path).
     glfwWindowHint(GLFW_DEPTH_BITS, 0);
     glfwWindowHint(GLFW_STENCIL_BITS, 0);
-    ldx_make_context();  // keeps its drawing buffer between frames (see ldx_make_context)
+    if (!state().gl.remote) ldx_make_context();  // keeps its drawing buffer between frames (see ldx_make_context)
     const CanvasSize size = canvas_size();
     window = glfwCreateWindow(size.w > 0 ? size.w : 1280, size.h > 0 ? size.h : 800, "LocalDx", nullptr, nullptr);
     glfwMakeContextCurrent(window);
@@ -272,8 +288,10 @@ emscripten::val app_start(const emscripten::val& font_u8) {
             "This browser's WebGL2 refused LocalDx's drawing (its shaders), so nothing can be shown. Reload the "
             "page; if this happens again, turn on the browser's hardware acceleration or use another browser.");
     wake_on_input();
-    emscripten_set_webglcontextlost_callback("#canvas", nullptr, false, on_context_lost);
-    emscripten_set_webglcontextrestored_callback("#canvas", nullptr, false, on_context_restored);
+    if (!state().gl.remote) {  // the render worker watches its own context
+        emscripten_set_webglcontextlost_callback("#canvas", nullptr, false, on_context_lost);
+        emscripten_set_webglcontextrestored_callback("#canvas", nullptr, false, on_context_restored);
+    }
     // No frame until the model (or an error) arrives: the page's text shows through the canvas,
     // which is transparent until the first frame. A frame is not free (a software-rendered one
     // costs 0.1-0.3 s of start-up), and there is nothing to show before the model.

@@ -2,8 +2,10 @@
 // (render_gl.h says why).
 //
 // Index of this file
+//   [SECTION] The render worker (remote)
 //   [SECTION] Shaders and set-up
 //   [SECTION] One frame
+//   [SECTION] Textures
 //   [SECTION] What a frame drew
 #include "render_gl.h"
 
@@ -17,6 +19,48 @@
 #include <string>
 
 #include "imgui.h"
+
+//-----------------------------------------------------------------------------
+// [SECTION] The render worker (remote)
+//-----------------------------------------------------------------------------
+// The page's render worker (web/render.js started it; web/render-worker.js replays): each message
+// carries copies of this module's memory (transferred, not copied again), so the worker never
+// reads wasm memory that a later frame changes.
+
+// The shaders and the vertex layout (ImDrawVert's stride and its position, uv and colour offsets).
+EM_JS(void, ldx_post_renderer, (const char* vertex, const char* fragment, int stride, int pos, int uv, int col), {
+    Module['ldxRenderWorker'].postMessage({
+        type : 'renderer',
+        vertex : UTF8ToString(vertex),
+        fragment : UTF8ToString(fragment),
+        layout : [ stride, pos, uv, col ]
+    });
+});
+EM_JS(void, ldx_post_texture, (unsigned name, const unsigned char* rgba, int w, int h, int clamp), {
+    const pixels = HEAPU8.slice(rgba, rgba + w * h * 4);
+    Module['ldxRenderWorker'].postMessage({type : 'texture', name, w, h, clamp : clamp != 0, pixels}, [pixels.buffer]);
+});
+EM_JS(void, ldx_post_texture_free, (unsigned name), { Module['ldxRenderWorker'].postMessage({type : 'free', name}); });
+// head: framebuffer width and height, then the cleared rectangle as GL's scissor (x, y, w, h);
+// floats: the clear colour (3), the projection (16); commands: 7 integers each (the scissor x, y,
+// w, h; the texture's name; the index count; the first index).
+EM_JS(void, ldx_post_frame,
+      (const int* head, const float* floats, const unsigned char* vertices, int vertex_bytes, const uint32_t* indices,
+       int index_count, const int32_t* commands, int command_ints),
+      {
+          const post = {
+              type : 'frame',
+              head : HEAP32.slice(head >> 2, (head >> 2) + 6),
+              floats : HEAPF32.slice(floats >> 2, (floats >> 2) + 19),
+              vertices : HEAPU8.slice(vertices, vertices + vertex_bytes),
+              indices : HEAPU32.slice(indices >> 2, (indices >> 2) + index_count),
+              commands : HEAP32.slice(commands >> 2, (commands >> 2) + command_ints),
+              posted : performance.timeOrigin + performance.now()
+          };
+          Module['ldxRenderWorker'].postMessage(post, [
+              post.head.buffer, post.floats.buffer, post.vertices.buffer, post.indices.buffer, post.commands.buffer
+          ]);
+      });
 
 namespace ldx::app {
 
@@ -68,7 +112,26 @@ GLuint compile(GLenum kind, const char* source) {
 }
 }  // namespace
 
+namespace {
+void upload_font(GlRenderer& r) {
+    ImGuiIO& io = ImGui::GetIO();
+    io.BackendRendererName = "localdx_webgl2";
+    io.BackendFlags |= ImGuiBackendFlags_RendererHasVtxOffset;  // a list over 64K vertices is drawn in parts
+    unsigned char* pixels = nullptr;
+    int width = 0, height = 0;
+    io.Fonts->GetTexDataAsRGBA32(&pixels, &width, &height);
+    r.font_texture = gl_texture_make(r, pixels, width, height, false);
+    io.Fonts->SetTexID(reinterpret_cast<ImTextureID>(static_cast<intptr_t>(r.font_texture)));
+}
+}  // namespace
+
 bool gl_renderer_init(GlRenderer& r) {
+    if (r.remote) {
+        ldx_post_renderer(kVertexShader, kFragmentShader, sizeof(ImDrawVert), offsetof(ImDrawVert, pos),
+                          offsetof(ImDrawVert, uv), offsetof(ImDrawVert, col));
+        upload_font(r);
+        return true;
+    }
     const GLuint vs = compile(GL_VERTEX_SHADER, kVertexShader);
     const GLuint fs = compile(GL_FRAGMENT_SHADER, kFragmentShader);
     if (!vs || !fs) {
@@ -121,37 +184,36 @@ bool gl_renderer_init(GlRenderer& r) {
     glDisable(GL_STENCIL_TEST);
     glEnable(GL_SCISSOR_TEST);
     glActiveTexture(GL_TEXTURE0);
-
-    ImGuiIO& io = ImGui::GetIO();
-    io.BackendRendererName = "localdx_webgl2";
-    io.BackendFlags |= ImGuiBackendFlags_RendererHasVtxOffset;  // a list over 64K vertices is drawn in parts
-    unsigned char* pixels = nullptr;
-    int width = 0, height = 0;
-    io.Fonts->GetTexDataAsRGBA32(&pixels, &width, &height);
-    glGenTextures(1, &r.font_texture);
-    glBindTexture(GL_TEXTURE_2D, r.font_texture);
-    glTexParameteri(GL_TEXTURE_2D, GL_TEXTURE_MIN_FILTER, GL_LINEAR);
-    glTexParameteri(GL_TEXTURE_2D, GL_TEXTURE_MAG_FILTER, GL_LINEAR);
-    glTexImage2D(GL_TEXTURE_2D, 0, GL_RGBA, width, height, 0, GL_RGBA, GL_UNSIGNED_BYTE, pixels);
-    io.Fonts->SetTexID(reinterpret_cast<ImTextureID>(static_cast<intptr_t>(r.font_texture)));
+    upload_font(r);
     return true;
 }
 
 //-----------------------------------------------------------------------------
 // [SECTION] One frame
 //-----------------------------------------------------------------------------
-void gl_renderer_draw(GlRenderer& r, const ImDrawData* dd, int fb_width, int fb_height, const GlRect& redrawn) {
-    if (fb_width <= 0 || fb_height <= 0 || dd->TotalVtxCount == 0) return;
+void gl_renderer_draw(GlRenderer& r, const ImDrawData* dd, int fb_width, int fb_height, const GlRect& redrawn,
+                      const float (&clear)[3]) {
+    if (fb_width <= 0 || fb_height <= 0) return;
+    // The cleared rectangle, as GL's scissor (rows counted from the bottom).
+    const int cleared[4] = {redrawn.x0, fb_height - redrawn.y1, redrawn.x1 - redrawn.x0, redrawn.y1 - redrawn.y0};
     const float left = dd->DisplayPos.x, right = left + dd->DisplaySize.x;
     const float top = dd->DisplayPos.y, bottom = top + dd->DisplaySize.y;
     const float rect[4] = {left, right, top, bottom};
-    if (std::memcmp(rect, r.projected, sizeof rect) != 0) {
-        const float ortho[4][4] = {{2.0f / (right - left), 0, 0, 0},
-                                   {0, 2.0f / (top - bottom), 0, 0},
-                                   {0, 0, -1.0f, 0},
-                                   {(right + left) / (left - right), (top + bottom) / (bottom - top), 0, 1.0f}};
-        glUniformMatrix4fv(r.projection_at, 1, GL_FALSE, &ortho[0][0]);
-        std::memcpy(r.projected, rect, sizeof rect);
+    const float ortho[4][4] = {{2.0f / (right - left), 0, 0, 0},
+                               {0, 2.0f / (top - bottom), 0, 0},
+                               {0, 0, -1.0f, 0},
+                               {(right + left) / (left - right), (top + bottom) / (bottom - top), 0, 1.0f}};
+    if (!r.remote) {
+        glViewport(0, 0, fb_width, fb_height);
+        // The renderer clips with the scissor, which glClear obeys too: only the redrawn rectangle.
+        glScissor(cleared[0], cleared[1], cleared[2], cleared[3]);
+        glClearColor(clear[0], clear[1], clear[2], 1.0f);
+        glClear(GL_COLOR_BUFFER_BIT);
+        if (dd->TotalVtxCount == 0) return;
+        if (std::memcmp(rect, r.projected, sizeof rect) != 0) {
+            glUniformMatrix4fv(r.projection_at, 1, GL_FALSE, &ortho[0][0]);
+            std::memcpy(r.projected, rect, sizeof rect);
+        }
     }
 
     // Every list's vertices one after the other, and their indices made absolute (32-bit): one
@@ -171,10 +233,13 @@ void gl_renderer_draw(GlRenderer& r, const ImDrawData* dd, int fb_width, int fb_
         vertex_base += static_cast<size_t>(list->VtxBuffer.Size);
         index_base += static_cast<size_t>(list->IdxBuffer.Size);
     }
-    glBindBuffer(GL_ARRAY_BUFFER, r.vertex_buffer);
-    glBufferData(GL_ARRAY_BUFFER, static_cast<GLsizeiptr>(r.vertices.size()), r.vertices.data(), GL_STREAM_DRAW);
-    glBufferData(GL_ELEMENT_ARRAY_BUFFER, static_cast<GLsizeiptr>(r.indices.size() * sizeof(uint32_t)),
-                 r.indices.data(), GL_STREAM_DRAW);
+    std::vector<int32_t> commands;  // remote: what each command draws (ldx_post_frame)
+    if (!r.remote) {
+        glBindBuffer(GL_ARRAY_BUFFER, r.vertex_buffer);
+        glBufferData(GL_ARRAY_BUFFER, static_cast<GLsizeiptr>(r.vertices.size()), r.vertices.data(), GL_STREAM_DRAW);
+        glBufferData(GL_ELEMENT_ARRAY_BUFFER, static_cast<GLsizeiptr>(r.indices.size() * sizeof(uint32_t)),
+                     r.indices.data(), GL_STREAM_DRAW);
+    }
 
     // The app's own textures (imaging_view.cpp) are bound when they are made: the first command of
     // a frame always binds its texture.
@@ -195,6 +260,13 @@ void gl_renderer_draw(GlRenderer& r, const ImDrawData* dd, int fb_width, int fb_
             const int y0 = std::max(y, fb_height - redrawn.y1);
             const int y1 = std::min(y + static_cast<int>(hi.y - lo.y), fb_height - redrawn.y0);
             if (x1 <= x0 || y1 <= y0) continue;
+            const size_t first = index_base + c.IdxOffset;
+            if (r.remote) {
+                const auto name = static_cast<int32_t>(reinterpret_cast<intptr_t>(c.GetTexID()));
+                commands.insert(commands.end(), {x0, y0, x1 - x0, y1 - y0, name, static_cast<int32_t>(c.ElemCount),
+                                                 static_cast<int32_t>(first)});
+                continue;
+            }
             glScissor(x0, y0, x1 - x0, y1 - y0);
             if (!any_bound || c.GetTexID() != bound) {
                 bound = c.GetTexID();
@@ -202,10 +274,50 @@ void gl_renderer_draw(GlRenderer& r, const ImDrawData* dd, int fb_width, int fb_
                 glBindTexture(GL_TEXTURE_2D, static_cast<GLuint>(reinterpret_cast<intptr_t>(bound)));
             }
             glDrawElements(GL_TRIANGLES, static_cast<GLsizei>(c.ElemCount), GL_UNSIGNED_INT,
-                           reinterpret_cast<const void*>((index_base + c.IdxOffset) * sizeof(uint32_t)));
+                           reinterpret_cast<const void*>(first * sizeof(uint32_t)));
         }
         index_base += static_cast<size_t>(list->IdxBuffer.Size);
     }
+    if (r.remote) {
+        const int head[6] = {fb_width, fb_height, cleared[0], cleared[1], cleared[2], cleared[3]};
+        float floats[19] = {clear[0], clear[1], clear[2]};
+        std::memcpy(floats + 3, &ortho[0][0], sizeof ortho);
+        ldx_post_frame(head, floats, r.vertices.data(), static_cast<int>(r.vertices.size()), r.indices.data(),
+                       static_cast<int>(r.indices.size()), commands.data(), static_cast<int>(commands.size()));
+    }
+}
+
+//-----------------------------------------------------------------------------
+// [SECTION] Textures
+//-----------------------------------------------------------------------------
+unsigned gl_texture_make(GlRenderer& r, const unsigned char* rgba, int width, int height, bool clamp) {
+    if (r.remote) {
+        const unsigned name = r.next_texture++;
+        ldx_post_texture(name, rgba, width, height, clamp ? 1 : 0);
+        return name;
+    }
+    GLuint id = 0;
+    glGenTextures(1, &id);
+    glBindTexture(GL_TEXTURE_2D, id);
+    glTexParameteri(GL_TEXTURE_2D, GL_TEXTURE_MIN_FILTER, GL_LINEAR);
+    glTexParameteri(GL_TEXTURE_2D, GL_TEXTURE_MAG_FILTER, GL_LINEAR);
+    if (clamp) {
+        glTexParameteri(GL_TEXTURE_2D, GL_TEXTURE_WRAP_S, GL_CLAMP_TO_EDGE);
+        glTexParameteri(GL_TEXTURE_2D, GL_TEXTURE_WRAP_T, GL_CLAMP_TO_EDGE);
+    }
+    glPixelStorei(GL_UNPACK_ALIGNMENT, 1);
+    glTexImage2D(GL_TEXTURE_2D, 0, GL_RGBA, width, height, 0, GL_RGBA, GL_UNSIGNED_BYTE, rgba);
+    return id;
+}
+
+void gl_texture_free(GlRenderer& r, unsigned name) {
+    if (name == 0) return;
+    if (r.remote) {
+        ldx_post_texture_free(name);
+        return;
+    }
+    GLuint id = name;
+    glDeleteTextures(1, &id);
 }
 
 //-----------------------------------------------------------------------------

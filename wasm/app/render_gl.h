@@ -3,6 +3,7 @@
 //
 // Index of this file
 //   [SECTION] Renderer
+//   [SECTION] Textures
 //   [SECTION] What a frame drew (to draw only what changed)
 //
 // Dear ImGui's OpenGL3 back end shares its context with whatever else draws into it: each frame it
@@ -13,6 +14,13 @@
 // frame's lists in one buffer pair: per frame, two uploads and one scissor, texture bind (when it
 // changes) and draw per command. The drawing itself is that of the back end (same shaders, blend,
 // projection and clipping), so frames look the same.
+//
+// Where the browser can (OffscreenCanvas with WebGL2 in a worker), the page hands the canvas to a
+// render worker (web/render-worker.js) before the app starts, and the renderer is `remote`: it
+// packs the same frame (vertices, absolute indices, projection, each command's scissor, texture
+// and range, the cleared rectangle) and posts it; the worker replays it with these GL calls. The
+// canvas's frame is then rasterised and read back (software GL) on the worker's thread, not the
+// page's. Otherwise the renderer draws on the page's thread with the page's GL context.
 #pragma once
 
 #include <cstdint>
@@ -27,6 +35,8 @@ namespace ldx::app {
 // [SECTION] Renderer
 //-----------------------------------------------------------------------------
 struct GlRenderer {
+    bool remote = false;        // frames and textures go to the render worker (no GL on this thread)
+    unsigned next_texture = 1;  // remote: the name of the next texture made (the worker's map)
     unsigned program = 0, vertex_array = 0, vertex_buffer = 0, index_buffer = 0, font_texture = 0;
     int projection_at = -1;
     float projected[4] = {0, 0, 0, 0};  // the display rectangle the projection was set for
@@ -38,6 +48,7 @@ struct GlRenderer {
 // before this call) as the font texture. Returns false (with the reason in the console, and
 // nothing made left behind) if WebGL2 refuses the shaders. Called again, on a fresh GlRenderer,
 // once a lost WebGL context is restored (frame_loop.cpp): everything it made was lost with it.
+// Remote, it compiles nothing (the worker does) and posts the font atlas; it cannot fail.
 [[nodiscard]] bool gl_renderer_init(GlRenderer& r);
 
 // A rectangle of the framebuffer in pixels, rows counted from the top: [x0, x1) x [y0, y1).
@@ -45,10 +56,19 @@ struct GlRect {
     int x0 = 0, y0 = 0, x1 = 0, y1 = 0;
 };
 
-// Draws the frame's lists into the bound framebuffer (its viewport set by the caller), only inside
+// Clears `redrawn` to `clear` (RGB) and draws the frame's lists into the canvas, only inside
 // `redrawn`: every command's scissor is its clip rectangle within it, so those pixels come out as
 // a whole frame drawn would make them, and the others keep what the canvas holds.
-void gl_renderer_draw(GlRenderer& r, const ImDrawData* draw_data, int fb_width, int fb_height, const GlRect& redrawn);
+void gl_renderer_draw(GlRenderer& r, const ImDrawData* draw_data, int fb_width, int fb_height, const GlRect& redrawn,
+                      const float (&clear)[3]);
+
+//-----------------------------------------------------------------------------
+// [SECTION] Textures
+//-----------------------------------------------------------------------------
+// An RGBA texture (linear filtering; edges clamped when `clamp`) made from `rgba` (width x height
+// x 4 bytes, rows packed): its name, for ImTextureID. Remote, the pixels are copied to the worker.
+unsigned gl_texture_make(GlRenderer& r, const unsigned char* rgba, int width, int height, bool clamp);
+void gl_texture_free(GlRenderer& r, unsigned name);
 
 //-----------------------------------------------------------------------------
 // [SECTION] What a frame drew

@@ -10,7 +10,6 @@
 //
 // Nothing here computes a prediction or a map: web/batch-worker.js runs ONNX Runtime and the core
 // (shared/imaging/image_model.h) turns its outputs into the result this view reads.
-#include <GLES3/gl3.h>
 
 #include <algorithm>
 
@@ -125,26 +124,13 @@ bool explained_is_found(const Schema& schema, const ImageResult& r) {
 //-----------------------------------------------------------------------------
 namespace {
 GlTexture texture_rgba(const std::vector<uint8_t>& rgba, int width, int height) {
-    GlTexture t{0, width, height};
-    GLuint id = 0;
-    glGenTextures(1, &id);
-    glBindTexture(GL_TEXTURE_2D, id);
-    glTexParameteri(GL_TEXTURE_2D, GL_TEXTURE_MIN_FILTER, GL_LINEAR);
-    glTexParameteri(GL_TEXTURE_2D, GL_TEXTURE_MAG_FILTER, GL_LINEAR);
-    glTexParameteri(GL_TEXTURE_2D, GL_TEXTURE_WRAP_S, GL_CLAMP_TO_EDGE);
-    glTexParameteri(GL_TEXTURE_2D, GL_TEXTURE_WRAP_T, GL_CLAMP_TO_EDGE);
-    glPixelStorei(GL_UNPACK_ALIGNMENT, 1);
-    glTexImage2D(GL_TEXTURE_2D, 0, GL_RGBA, width, height, 0, GL_RGBA, GL_UNSIGNED_BYTE, rgba.data());
-    t.id = id;
+    const GlTexture t{gl_texture_make(state().gl, rgba.data(), width, height, true), width, height};
     state().textures_made += 1;  // a texture name may be reused with other pixels: the next frame is rendered
     return t;
 }
 
 void texture_free(GlTexture& t) {
-    if (t.id) {
-        GLuint id = t.id;
-        glDeleteTextures(1, &id);
-    }
+    gl_texture_free(state().gl, t.id);
     t = GlTexture{};
 }
 
