@@ -74,7 +74,7 @@ async function start() {
   // The canvas's frames are drawn by the render worker where the browser can (render.js); the app
   // posts them to it (Module.ldxRenderWorker) from its first frame.
   page.render = startRenderWorker($('canvas'), assets.render_worker, {
-    restored: () => page.M.appDisplayRestored(),
+    restored: () => page.M?.appDisplayRestored(),  // before the app: its start makes the renderer
     failed: (reason) => {
       console.warn('render worker:', reason);
       host.displayFailed("This browser's WebGL2 refused LocalDx's drawing, so nothing can be shown. Reload the page; if this " +

@@ -39,10 +39,10 @@ function make() {
   }
   gl.useProgram(program);
   gl.uniform1i(gl.getUniformLocation(program, 'Texture'), 0);
-  const vertexArray = gl.createVertexArray();
+  const vertexArray = gl.createVertexArray(), vertexBuffer = gl.createBuffer(), indexBuffer = gl.createBuffer();
   gl.bindVertexArray(vertexArray);
-  gl.bindBuffer(gl.ARRAY_BUFFER, gl.createBuffer());
-  gl.bindBuffer(gl.ELEMENT_ARRAY_BUFFER, gl.createBuffer());
+  gl.bindBuffer(gl.ARRAY_BUFFER, vertexBuffer);
+  gl.bindBuffer(gl.ELEMENT_ARRAY_BUFFER, indexBuffer);
   const [stride, pos, uv, col] = renderer.layout;
   gl.enableVertexAttribArray(0);
   gl.enableVertexAttribArray(1);
@@ -59,7 +59,21 @@ function make() {
   gl.enable(gl.SCISSOR_TEST);
   gl.activeTexture(gl.TEXTURE0);
   gl.pixelStorei(gl.UNPACK_ALIGNMENT, 1);
-  return { program, projection: gl.getUniformLocation(program, 'ProjMtx') };
+  return { program, vertexArray, vertexBuffer, indexBuffer, projection: gl.getUniformLocation(program, 'ProjMtx') };
+}
+
+// What make() and texture() made, let go before the renderer is made again (a restored context:
+// the app posts its renderer and every texture again).
+function forget() {
+  if (made) {
+    gl.deleteProgram(made.program);
+    gl.deleteVertexArray(made.vertexArray);
+    gl.deleteBuffer(made.vertexBuffer);
+    gl.deleteBuffer(made.indexBuffer);
+  }
+  for (const t of textures.values()) gl.deleteTexture(t);
+  textures.clear();
+  made = null;
 }
 
 function texture(m) {
@@ -112,8 +126,9 @@ function frame(m) {
 //-----------------------------------------------------------------------------
 // From the page: 'canvas' (once, first); from the app: 'renderer', 'texture', 'free', 'frame';
 // from the test hooks (web/test-hooks.js): 'lose', 'restore', 'inspect'. While the context is lost
-// every GL call does nothing; once restored, the state is made again and the page told
-// ('restored'), so the app posts its textures again and its next frame whole.
+// every GL call does nothing and frames are dropped; once restored, the page is told
+// ('restored'), and the app posts its renderer (the state made again), its textures and its next
+// frame whole.
 onmessage = (e) => {
   const m = e.data;
   if (m.type === 'canvas') {
@@ -122,11 +137,10 @@ onmessage = (e) => {
     if (!gl) { postMessage({ type: 'failed', reason: 'no WebGL2 context' }); return; }
     loser = gl.getExtension('WEBGL_lose_context');  // for the test hooks (not to be had from a lost context)
     canvas.addEventListener('webglcontextlost', (ev) => { ev.preventDefault(); made = null; textures.clear(); });
-    canvas.addEventListener('webglcontextrestored', () => {
-      made = renderer ? make() : null;
-      postMessage({ type: 'restored' });
-    });
+    // Restored: nothing is made here; the app, told, posts its renderer (made then) and textures again.
+    canvas.addEventListener('webglcontextrestored', () => postMessage({ type: 'restored' }));
   } else if (m.type === 'renderer') {
+    forget();
     renderer = m;
     made = make();
   } else if (m.type === 'texture') {
@@ -136,6 +150,7 @@ onmessage = (e) => {
     textures.delete(m.name);
   } else if (m.type === 'frame') {
     if (made && !gl.isContextLost()) frame(m);
+    else postMessage({ type: 'dropped' });  // the page counts the frames in flight (render.js)
   } else if (m.type === 'lose') {
     loser.loseContext();
   } else if (m.type === 'restore') {

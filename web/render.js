@@ -40,7 +40,7 @@ export function startRenderWorker(canvas, url, on) {
     Object.defineProperty(canvas, k, { configurable: true, get: () => size[k], set: (v) => { size[k] = Math.max(0, Math.floor(Number(v) || 0)); } });
   }
   const worker = new Worker(url);
-  worker.onmessage = (e) => heard(e.data, on);
+  worker.onmessage = (e) => heard(e.data, on, worker);
   worker.onerror = (e) => on.failed(e.message || 'the render worker stopped');
   worker.postMessage({ type: 'canvas', canvas: offscreen }, [offscreen]);
   return worker;
@@ -56,7 +56,10 @@ export const committed = [];
 export const restoredTimes = { count: 0 };
 const inspections = new Map();
 
-function heard(m, on) {
+// worker.inFlight: the frames the app posted (render_gl.cpp counts them up) not yet committed or
+// dropped; the app posts no frame while two are in flight (gl_renderer_busy).
+function heard(m, on, worker) {
+  if (m.type === 'committed' || m.type === 'dropped') worker.inFlight = Math.max(0, (worker.inFlight | 0) - 1);
   if (m.type === 'committed') {
     committed.push({ posted: m.posted, at: m.at });
     if (committed.length > 2000) committed.splice(0, 1000);

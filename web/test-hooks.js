@@ -107,6 +107,8 @@ Object.assign(globalThis.localdx, {
     },
     // When the worker committed each of the canvas's last frames (render.js); [] when the page draws.
     committed: () => committed.slice(),
+    // The frames posted to the worker and not yet committed or dropped (0 when the page draws).
+    inFlight: () => (page.render ? page.render.inFlight | 0 : 0),
   },
   reporting: () => ({ enabled: reportingEnabled(), pending: store.get('pending', {}), queue: store.get('queue', []) }),
   // Reporting, for the tests: send every queued report now (not at its random time), and report

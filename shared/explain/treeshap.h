@@ -163,7 +163,7 @@ void treeshap(const Ensemble& e, const TreeShapTables& tables, std::span<const f
 // feature), and the trees' values are added in ensemble_margin's order (a stump or a tree without
 // tables: by ensemble_margin itself).
 // 512 rows: a batch part's 500 (core_api.h, kBatchPartRows) in one block, so each tree's tables
-// are read once per part; against 128 rows, 2,000 patients of 500 x 8 x 200 in wasm took 10%
+// are read once per part; against 128 rows, 1,000 patients of 500 x 8 x 200 in wasm took 10%
 // less CPU time and natively the same (docs/benchmarks.md, 2026-12-05, the batch path in wasm).
 constexpr size_t kBatchBlock = 512;
 std::vector<Explanation> treeshap_batch(const Ensemble& e, const TreeShapTables& tables, std::span<const float> rows,

@@ -441,8 +441,33 @@ const DRAWN_BY = {
   },
 };
 
-// The render worker replays the app's frame with the same GL calls: the same form and result
-// drawn by the worker and by the page are the same pixels.
+// The page can make a frame every 16 ms and the worker may take 40-170 ms to draw one without a
+// GPU: wheel notches as fast as the browser delivers them never leave more than two frames waiting
+// for the worker (render_gl.h, gl_renderer_busy), and the form still ends where the wheel took it.
+test('fast wheel scrolling never queues more than two frames for the render worker', async () => {
+  const { ctx, page, errors } = await openApp(browser, server.base, { model: 'wdbc' });
+  assert.equal(await page.evaluate(() => window.localdx.display.offscreen()), true);
+  await page.waitForSelector('#a11y input[type=text]');
+  await page.evaluate(() => {
+    globalThis.__mostInFlight = 0;
+    const watch = () => { globalThis.__mostInFlight = Math.max(globalThis.__mostInFlight, window.localdx.display.inFlight()); setTimeout(watch, 1); };
+    watch();
+  });
+  await page.mouse.move(300, 400);
+  await page.waitForTimeout(200);
+  const committed = (await page.evaluate(() => window.localdx.display.committed())).length;
+  for (let i = 0; i < 50; i++) await page.mouse.wheel(0, i % 20 < 10 ? 100 : -100);  // down, up, down, up, down
+  await page.waitForTimeout(1500);
+  const scrolled = (await page.evaluate(() => window.localdx.viewState())).form_scroll;
+  assert.ok(scrolled > 200, `the last ten notches down scrolled the form ${scrolled} px`);
+  const most = await page.evaluate(() => globalThis.__mostInFlight);
+  assert.ok(most <= 2, `${most} frames were waiting for the render worker at once`);
+  assert.ok((await page.evaluate(() => window.localdx.display.committed())).length > committed, 'the scrolled form was never drawn');
+  assert.equal(await page.evaluate(() => window.localdx.display.inFlight()), 0, 'frames were left waiting once scrolling stopped');
+  assert.deepEqual(errors, []);
+  await ctx.close();
+});
+
 // A render worker whose WebGL2 refuses to draw (its context or its shaders): the canvas's place is
 // given to the page's words, which say what to do, over the canvas; the accessible layer goes too.
 test('a render worker that cannot draw is said in words, in the canvas\'s place', async () => {
@@ -461,6 +486,8 @@ test('a render worker that cannot draw is said in words, in the canvas\'s place'
   await ctx.close();
 });
 
+// The render worker replays the app's frame with the same GL calls: the same form and result
+// drawn by the worker and by the page are the same pixels.
 test('the canvas drawn by the render worker shows the same pixels as drawn by the page', async () => {
   const shots = {};
   for (const [drawnBy, context] of Object.entries(DRAWN_BY)) {
@@ -520,8 +547,10 @@ test(`after the WebGL context is lost and restored, the form draws again and tak
   assert.equal((await page.evaluate(() => window.localdx.display.inspect())).lost, true);
   const rendered = await page.evaluate(() => window.localdx.framesRendered());
   await page.evaluate(() => window.localdx.display.restore());
+  // A frame posted after the restore reaches the worker after the app's renderer and font (one
+  // port, in order), so inspect() asks a context the app has made again.
   await page.waitForFunction((n) => window.localdx.framesRendered() > n, rendered, { timeout: 5000 });
-  await page.waitForTimeout(100);  // the frame reaches the worker
+  await page.waitForTimeout(100);  // the page's own context: the frame drawn
   const gl = await page.evaluate(() => window.localdx.display.inspect());
   assert.deepEqual(gl, { lost: false, program: true, error: 0 }, 'the renderer was made again and its frame drew without a GL error');
   await typePatient(page, 1, ['6', '148', '72', '35', '', '33.6', '0.627', '50']);

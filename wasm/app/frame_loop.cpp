@@ -88,6 +88,7 @@ EM_BOOL on_context_lost(int, const void*, void*) { return EM_TRUE; }
 // the next frames are drawn in full. If the renderer cannot be made, the page says so. The render
 // worker restores its own context and then calls this through the page (app_display_restored).
 void display_restored() {
+    if (ImGui::GetCurrentContext() == nullptr) return;  // restored before the app started: app_start makes it
     AppState& s = state();
     const bool remote = s.gl.remote;
     const unsigned next_texture = s.gl.next_texture;  // names are never reused with the worker
@@ -189,6 +190,10 @@ void frame() {
     }
     a11y::frame_end(s.scale);
     ImGui::Render();
+    if (gl_renderer_busy(s.gl)) {  // the worker is behind: this frame is not posted, a later one is
+        wake(s, 1);
+        return;
+    }
     int fw = 0, fh = 0;
     glfwGetFramebufferSize(window, &fw, &fh);
     DrawnFrame drawn = drawn_frame(ImGui::GetDrawData(), fw, fh, s.textures_made);

@@ -57,10 +57,14 @@ EM_JS(void, ldx_post_frame,
               commands : HEAP32.slice(commands >> 2, (commands >> 2) + command_ints),
               posted : performance.timeOrigin + performance.now()
           };
-          Module['ldxRenderWorker'].postMessage(post, [
+          const worker = Module['ldxRenderWorker'];
+          worker.inFlight = (worker.inFlight | 0) + 1;  // until the worker says committed or dropped
+          worker.postMessage(post, [
               post.head.buffer, post.floats.buffer, post.vertices.buffer, post.indices.buffer, post.commands.buffer
           ]);
       });
+// Frames posted that the worker has not yet committed or dropped (web/render.js counts them down).
+EM_JS(int, ldx_frames_in_flight, (), { return Module['ldxRenderWorker'].inFlight | 0; });
 
 namespace ldx::app {
 
@@ -286,6 +290,8 @@ void gl_renderer_draw(GlRenderer& r, const ImDrawData* dd, int fb_width, int fb_
                        static_cast<int>(r.indices.size()), commands.data(), static_cast<int>(commands.size()));
     }
 }
+
+bool gl_renderer_busy(const GlRenderer& r) { return r.remote && ldx_frames_in_flight() >= kMostFramesInFlight; }
 
 //-----------------------------------------------------------------------------
 // [SECTION] Textures

@@ -51,6 +51,15 @@ struct GlRenderer {
 // Remote, it compiles nothing (the worker does) and posts the font atlas; it cannot fail.
 [[nodiscard]] bool gl_renderer_init(GlRenderer& r);
 
+// Remote: whether the worker still has kMostFramesInFlight frames posted and not yet committed.
+// Without a GPU a whole frame takes the worker 40-170 ms, and the page can make one every 16 ms
+// (the wheel held over the batch table, a key held down): a frame made while the worker is busy is
+// not posted (the frame loop keeps the last rendered frame as it was, so the next posted one draws
+// everything changed since), and the queue of frames, each with its copy of the vertices, and the
+// canvas's lag behind the input stay bounded. Always false on the page's own context.
+inline constexpr int kMostFramesInFlight = 2;
+[[nodiscard]] bool gl_renderer_busy(const GlRenderer& r);
+
 // A rectangle of the framebuffer in pixels, rows counted from the top: [x0, x1) x [y0, y1).
 struct GlRect {
     int x0 = 0, y0 = 0, x1 = 0, y1 = 0;
