@@ -1,10 +1,10 @@
 // web/early.js — what the page starts before any of its other modules runs: the app's file names
 // (assets.json) and ONNX Runtime Web's worker (web/onnx-worker.js).
 //
-// page.js imports this module first, so the worker starts before the page's other modules are
-// evaluated and before the app's script and wasm arrive: it reads assets.json, imports ONNX Runtime
-// and downloads, compiles and readies its 14 MB wasm on its own thread, with no message from the
-// page on the way (the page's thread is busy starting the app meanwhile).
+// index.html runs this module on its own, ahead of page.js (which imports it too), so the worker
+// starts before the page's other modules have loaded: it reads assets.json and imports ONNX Runtime's
+// module on its own thread; the model's session (its 14 MB wasm fetched, compiled and readied with
+// it) is created there once the bundle is verified, with no message through the page on the way.
 'use strict';
 
 // The app's files named by their content (scripts/assemble-web writes assets.json).
@@ -31,7 +31,7 @@ function onnxClient() {
   };
   worker.onmessage = ({ data }) => {
     if (data.type === 'ready') {
-      performance.mark('localdx:ort-ready');
+      performance.mark('localdx:ort-imported');
       return;
     }
     const w = waiting.get(data.id);
@@ -64,7 +64,7 @@ function onnxClient() {
   return { Tensor, InferenceSession };
 }
 
-// Resolves at once to the client; a model's session created through it waits, in the worker, for
-// ONNX Runtime to be ready, and a failure to start (its module not loaded, its wasm refused) is the
-// answer to every call (reported by the model's check: predict.js, startOnnxChecks).
+// Resolves at once to the client; a session created through it waits, in the worker, for ONNX
+// Runtime's module, and a failure to start (its module not loaded, its wasm refused) is the answer
+// to every call (reported by the model's check: predict.js, startOnnxChecks).
 export const ortReady = Promise.resolve(onnxClient());

@@ -2,13 +2,13 @@
 // (predict.js, bundles.js, through early.js's client).
 //
 // Index of this file
-//   [SECTION] Start: ONNX Runtime imported and its wasm made ready, with no message from the page
+//   [SECTION] Start: ONNX Runtime's module imported (its wasm with the first session)
 //   [SECTION] Messages: create a session, run it, release it
 //
-// early.js starts this worker as the page's first module runs. Everything ONNX Runtime needs before
-// the first session — assets.json read, its module imported, its 14 MB wasm fetched (from the service
-// worker's cache after a first visit), compiled while it streams and instantiated, its runtime set
-// up — happens here, without waiting for the page's thread, which is busy starting the app. The page
+// early.js starts this worker as the page's first module runs. Everything ONNX Runtime needs —
+// assets.json read, its module imported, and with the first session its 14 MB wasm fetched (from the
+// service worker's cache after a first visit), compiled while it streams and instantiated, its
+// runtime set up — happens here, with no message through the page's thread on the way. The page
 // posts a model's bytes only once the core has verified the bundle (bundles.js): nothing here reads
 // a bundle.
 'use strict';
@@ -16,21 +16,15 @@
 //-----------------------------------------------------------------------------
 // [SECTION] Start
 //-----------------------------------------------------------------------------
-// A small model of the operators a bundle's model uses (scripts/assemble-web writes it) opened and
-// run once: ONNX Runtime has no call that readies its wasm without a session, and V8 compiles a wasm
-// function on its first call, so creating and running it compiles the code a bundle's model needs
-// (some 3,500 functions) before the model is there.
+// ONNX Runtime's module (50 KB) is imported at once; its 14 MB wasm is fetched, compiled and
+// instantiated by the first session's creation, once the page has verified a bundle. Started
+// sooner, on two cores it took them from the page's own start (the form later, the bundle's
+// download later: docs/benchmarks.md).
 async function start() {
   const assets = await (await fetch('assets.json')).json();
-  const [ort, warmup] = await Promise.all([
-    import('./' + assets.ort),
-    fetch(assets.ort_warmup).then((r) => (r.ok ? r.arrayBuffer() : Promise.reject(new Error(`${assets.ort_warmup}: HTTP ${r.status}`)))),
-  ]);
+  const ort = await import('./' + assets.ort);
   ort.env.wasm.numThreads = 1;  // one patient at a time: a thread pool only costs start-up (same run time, measured)
   ort.env.wasm.proxy = false;   // this is the worker
-  const session = await ort.InferenceSession.create(new Uint8Array(warmup), { executionProviders: ['wasm'] });
-  await session.run({ x: new ort.Tensor('float32', new Float32Array([0, 1, NaN, 0]), [2, 2]) });
-  await session.release();
   return ort;
 }
 const ortReady = start();
