@@ -85,6 +85,7 @@ export async function loadBundle(url, status = {}, download = fetchBundle(url)) 
     return why;
   }
   const bytes = got.bytes;
+  performance.mark('localdx:bundle-downloaded');
   const floors = store.get('accepted', {});   // highest version accepted per model name
   const checked = page.M.loadBundle(bytes, page.trust, now(), JSON.stringify(floors));
   if (checked.ok === false) return refuse(checked);
@@ -92,6 +93,7 @@ export async function loadBundle(url, status = {}, download = fetchBundle(url)) 
   keepForOffline('ldx-bundles', url, bytes);
   const model = answered(checked.model());
   checked.delete();
+  performance.mark('localdx:bundle-verified');
   const info = JSON.parse(model.info());
   floors[info.name] = Math.max(floors[info.name] || 0, info.version);
   store.set('accepted', floors);
@@ -103,7 +105,7 @@ export async function loadBundle(url, status = {}, download = fetchBundle(url)) 
   // (ONNX Runtime's worker takes the model's bytes: a copy, not the view of the core's memory.)
   const onnxBytes = answered(model.onnx()).slice();
   used.sessionReady = page.ortReady.then((ort) => ort.InferenceSession.create(onnxBytes, { executionProviders: ['wasm'] }))
-    .then((session) => { used.session = session; return session; });
+    .then((session) => { performance.mark('localdx:onnx-session'); used.session = session; return session; });
   if (info.background) {
     // A model the core cannot walk: on every load, ONNX Runtime must reproduce the probabilities
     // its author published for the background rows, or the bundle is not used.

@@ -1,22 +1,70 @@
 // web/early.js — what the page starts before any of its other modules runs: the app's file names
-// (assets.json) and ONNX Runtime Web in its worker.
+// (assets.json) and ONNX Runtime Web's worker (web/onnx-worker.js).
 //
-// page.js imports this module first, so it runs before the page's other modules are evaluated and
-// before the app's script and wasm arrive: ONNX Runtime's worker downloads and compiles its 14 MB
-// module meanwhile, instead of starting once the page's thread is free of the app's start-up.
+// index.html runs this module on its own, ahead of page.js (which imports it too), so the worker
+// starts before the page's other modules have loaded: it reads assets.json and imports ONNX Runtime's
+// module on its own thread; the model's session (its 14 MB wasm fetched, compiled and readied with
+// it) is created there once the bundle is verified, with no message through the page on the way.
 'use strict';
 
 // The app's files named by their content (scripts/assemble-web writes assets.json).
 export const assetsReady = fetch('assets.json').then((r) => r.json());
 
-// ONNX Runtime Web in its proxy mode: its wasm compiles, and every session is created and run, in a
-// worker of its own; this page only posts inputs and reads outputs. Opening a one-node model at once
-// makes that worker download and compile its module. Resolves to the module.
-export const ortReady = assetsReady.then(async (assets) => {
-  const ort = await import('./' + assets.ort);
-  ort.env.wasm.numThreads = 1;  // one patient at a time: a thread pool only costs start-up (same run time, measured)
-  ort.env.wasm.proxy = true;
-  ort.InferenceSession.create(assets.ort_warmup, { executionProviders: ['wasm'] }).catch((e) => console.warn('ONNX Runtime warm-up:', e.message));
-  return ort;
-});
-ortReady.catch(() => {});  // reported by the model's check (predict.js, startOnnxChecks)
+// The page's side of the worker: the part of ONNX Runtime Web's API the page uses
+// (InferenceSession.create from a model's bytes, session.run and release, Tensor), each call a
+// message to the worker. Inputs' buffers move to the worker with a run (as ONNX Runtime's own proxy
+// mode does); outputs come back as { type, data, dims }.
+function onnxClient() {
+  const worker = new Worker('onnx-worker.js', { type: 'module', name: 'ONNX Runtime' });
+  const waiting = new Map();
+  let nextId = 1, failed = null;
+  const call = (message, transfer = []) => new Promise((resolve, reject) => {
+    if (failed) { reject(new Error(failed)); return; }
+    const id = nextId++;
+    waiting.set(id, { resolve, reject });
+    worker.postMessage({ ...message, id }, transfer);
+  });
+  const failAll = (why) => {
+    failed = why;
+    for (const { reject } of waiting.values()) reject(new Error(why));
+    waiting.clear();
+  };
+  worker.onmessage = ({ data }) => {
+    if (data.type === 'ready') {
+      performance.mark('localdx:ort-imported');
+      return;
+    }
+    const w = waiting.get(data.id);
+    if (!w) return;
+    waiting.delete(data.id);
+    if (data.error) w.reject(new Error(data.error));
+    else w.resolve(data);
+  };
+  worker.onerror = (e) => { e.preventDefault(); failAll(e.message || 'ONNX Runtime\'s worker could not start'); };
+  class Tensor {
+    constructor(type, data, dims) { Object.assign(this, { type, data, dims }); }
+  }
+  const InferenceSession = {
+    async create(bytes) {
+      const copy = bytes.slice();  // its buffer moves to the worker
+      const { session } = await call({ type: 'create', bytes: copy }, [copy.buffer]);
+      return {
+        run: async (feeds) => {
+          const plain = {}, transfer = [];
+          for (const [name, t] of Object.entries(feeds)) {
+            plain[name] = { type: t.type, data: t.data, dims: t.dims };
+            transfer.push(t.data.buffer);
+          }
+          return (await call({ type: 'run', session, feeds: plain }, transfer)).outputs;
+        },
+        release: () => call({ type: 'release', session }),
+      };
+    },
+  };
+  return { Tensor, InferenceSession };
+}
+
+// Resolves at once to the client; a session created through it waits, in the worker, for ONNX
+// Runtime's module, and a failure to start (its module not loaded, its wasm refused) is the answer
+// to every call (reported by the model's check: predict.js, startOnnxChecks).
+export const ortReady = Promise.resolve(onnxClient());

@@ -11,9 +11,10 @@ import { problemIn, sentenceIn, failureOf } from './answers.js';
 //-----------------------------------------------------------------------------
 // [SECTION] The page's state
 //-----------------------------------------------------------------------------
-// M: the wasm module (core + Dear ImGui app); ort: ONNX Runtime Web (running in its own worker),
-// once imported, and ortReady: the promise of it; trust: the trust root shipped with the app; current: { model: CoreModel, info, sessionReady: Promise<ONNX Runtime session>,
-// session (once ready), name, bytes }; index: the verified models index; assets: assets.json;
+// M: the wasm module (core + Dear ImGui app); ort: ONNX Runtime Web as the page sees it (early.js's
+// client of web/onnx-worker.js), and ortReady: the promise of it; trust: the trust root shipped with the app; current: { model: CoreModel, info, sessionReady: Promise<ONNX Runtime session>,
+// session (once ready), name, bytes, loadCheck (its 64-row check passed: true/false, once done),
+// loadCheckDone: Promise of that check (predict.js) }; index: the verified models index; assets: assets.json;
 // shownSeq: the prediction the app shows (its check may withdraw it).
 export const page = { M: null, render: null, ort: null, ortReady: null, trust: '', current: null, index: null, assets: null, shownSeq: 0 };
 

@@ -10,7 +10,7 @@
 // preprocesses, walks the trees and explains; ONNX Runtime Web runs the bundle's model from our
 // own origin. The only requests are for the app's files, the signed models index, bundles and
 // aggregate reports. The page's other modules, by concern:
-//   early.js       assets.json and ONNX Runtime's worker, started before everything else
+//   early.js       assets.json and ONNX Runtime's worker (onnx-worker.js), started before everything else
 //   page-state.js  what they share (the core, ONNX Runtime, the model in use, storage)
 //   answers.js     the core's failure envelope and words (shared with the workers and launch.html)
 //   bundles.js     the signed models index and a bundle's verification, rollback floor, offline copy
@@ -66,7 +66,7 @@ async function start() {
   const fontBytes = fetch(assets.font).then((r) => r.arrayBuffer());
   page.assets = assets;  // the batch worker starts once the first model is ready (batch.js, prepareWorkerWhenIdle)
   // The app's wasm compiles while its script downloads; ONNX Runtime is already starting in its
-  // own worker (early.js), and nothing here waits for it.
+  // own worker (early.js, onnx-worker.js), and nothing here waits for it.
   const app = compiledWasm(assets.app_wasm);
   page.ortReady = ortReady.then((ort) => { page.ort = ort; return ort; });
   page.ortReady.catch(() => {});  // reported by the model's check (predict.js, startOnnxChecks)

@@ -46,7 +46,9 @@ async function finishOnnx(pending, explain) {
 // The ONNX outputs the core compares with its own are named by the core's model info (onnx.output:
 // the probabilities, or a regression's value; onnx.margin).
 async function checkResult(used, r) {
+  performance.mark('localdx:patient-check-asked');
   const out = await runOnnxInTurn(used, packFeatures([r], used.info.num_features));
+  performance.mark('localdx:patient-check-run');
   const { output, margin } = used.info.onnx;
   const K = r.probabilities.length, M = out[margin].dims[1];
   return JSON.parse(used.model.check(JSON.stringify(r), out[output].data.subarray(0, K), out[margin].data.subarray(0, M)));
@@ -56,12 +58,19 @@ async function checkResult(used, r) {
 // of the bundle's reference (the core's warm-up rows) against the core's own table; a model whose
 // ONNX file and trees disagree is not used, and a result shown meanwhile is withdrawn.
 // The core's table of those rows is made in CHECK_PARTS parts, the page drawing in between: made
-// at once it was one main-thread task of about 60 ms here, while the clinician types.
+// at once it was one main-thread task of about 60 ms here, while the clinician types. A patient's
+// check asked for before the session was up runs first (the table waits for the runs queued by
+// then): a result it confirms is withdrawn still if this check then fails.
 const CHECK_PARTS = 4;
-export async function startOnnxChecks(used) {
+export function startOnnxChecks(used) {
+  used.loadCheckDone = loadCheck(used);
+}
+async function loadCheck(used) {
   let ok = false, why = null;
   try {
     await used.sessionReady;
+    await ortTail;
+    performance.mark('localdx:load-check-start');
     const file = answered(used.model.openBatch(used.model.warmUpCsv(64), now()));
     let rows = 0, agree = true, worst = 0;
     try {
@@ -83,6 +92,7 @@ export async function startOnnxChecks(used) {
     why = pageProblem('onnx_failed', e.message || e);
   }
   used.loadCheck = ok;
+  performance.mark('localdx:load-check-done');
   if (ok || page.current !== used) return;
   showError(why.problems[0].message);
   page.M.appSetResultChecked(page.shownSeq, JSON.stringify(why));
@@ -106,7 +116,8 @@ export async function predict(record, shown = null) {
   if (shown && !used.session) shown({ ...r, check: { ok: false, pending: true } });
   const checked = { ...(await checkResult(used, r)), seq: r.seq };
   if (checked.ok && used.loadCheck === false) return { ...pageProblem('model_not_used'), seq: r.seq };
-  if (checked.ok) reportLater(checked);
+  // Reported only once the model has passed its load check too (a result it withdraws is not).
+  if (checked.ok) (used.loadCheckDone || Promise.resolve()).then(() => { if (used.loadCheck !== false) reportLater(checked); });
   return checked;
 }
 

@@ -1,0 +1,70 @@
+// tests/bench/start_marks.mjs [RUNS] [TRACE_DIR] — where a visit's first checked result waits: the
+// page's User Timing marks (localdx:*, set by web/early.js, bundles.js and predict.js) of a cold,
+// second and third visit in one profile and of a visit after a browser restart, against the
+// server at $BASE (pima-diabetes published), RUNS profiles (3 unless given); the medians of each
+// mark, the first result shown and checked, ms on the page's clock from navigation start. With
+// TRACE_DIR, Chromium's trace of each visit of the first profile (TRACE_DIR/<visit>.json).
+// Each visit asks for the first prediction as tests/bench/bench_browser.mjs does (without typing).
+import os from 'node:os';
+import path from 'node:path';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { launch, chromium, chromiumOptions, testHooks } from '../e2e/harness.mjs';
+
+const base = process.env.BASE;
+const runs = Number(process.argv[2] || 3);
+const traceDir = process.argv[3] || null;
+const CATEGORIES = ['devtools.timeline', 'blink.user_timing', 'v8.wasm', 'disabled-by-default-v8.wasm.detailed', 'v8', 'blink', 'ServiceWorker', 'loading'];
+
+async function visit(page) {
+  await page.goto('about:blank');
+  await page.goto(`${base}/#model=pima-diabetes`);
+  await page.waitForSelector('#a11y input[type=text]', { timeout: 60000 });
+  const r = await page.evaluate(async () => {
+    await window.localdx.ready;
+    const early = await window.localdx.predictShown({ glucose: 120, age: 40, mass: 30 });
+    const shown = performance.now();
+    const checked = await window.localdx.predict({ glucose: 120, age: 40, mass: 30 });
+    if (!early.ok || !checked.ok || !checked.check.ok) throw new Error('the first prediction was not checked');
+    const times = { shown, checked: performance.now() };
+    for (const m of performance.getEntriesByType('mark')) if (m.name.startsWith('localdx:') && !(m.name.slice(8) in times)) times[m.name.slice(8)] = m.startTime;
+    return times;
+  });
+  await page.waitForTimeout(5000);  // as the bench: Chromium writes compiled code to its cache a while later
+  return r;
+}
+
+const visits = { cold: [], warm: [], repeat: [], restart: [] };
+const browser = await launch();
+for (let run = 0; run < runs; run++) {
+  const ctx = await browser.newContext({ viewport: { width: 1280, height: 800 } });
+  const page = await ctx.newPage();
+  await page.waitForTimeout(3000);
+  for (const name of ['cold', 'warm', 'repeat']) {
+    const trace = traceDir && run === 0;
+    if (trace) await browser.startTracing(page, { path: path.join(traceDir, `${name}.json`), categories: CATEGORIES });
+    visits[name].push(await visit(page));
+    if (trace) await browser.stopTracing();
+    if (name === 'cold') await page.evaluate(() => navigator.serviceWorker.ready);
+  }
+  await ctx.close();
+}
+await browser.close();
+for (let run = 0; run < runs; run++) {
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'ldx-marks-profile-'));
+  for (let time = 0; time < 2; time++) {
+    const ctx = await testHooks(await chromium.launchPersistentContext(dir, { ...chromiumOptions, viewport: { width: 1280, height: 800 } }));
+    const page = ctx.pages()[0] || await ctx.newPage();
+    await page.waitForTimeout(3000);
+    const r = await visit(page);
+    if (time === 0) await page.evaluate(() => navigator.serviceWorker.ready);
+    else visits.restart.push(r);
+    await ctx.close();
+  }
+  rmSync(dir, { recursive: true, force: true });
+}
+const median = (a) => { const s = [...a].sort((x, y) => x - y); return s[Math.floor((s.length - 1) / 2)]; };
+for (const [name, rs] of Object.entries(visits)) {
+  const keys = [...new Set(rs.flatMap((r) => Object.keys(r)))].filter((k) => rs.every((r) => k in r));
+  const med = keys.map((k) => [k, median(rs.map((r) => r[k]))]).sort((a, b) => a[1] - b[1]);
+  console.log(`${name.padEnd(8)} ${med.map(([k, v]) => `${k} ${Math.round(v)}`).join(', ')}`);
+}
