@@ -135,9 +135,10 @@ export async function scoreFile(name, text, { results = false } = {}) {
     const t0 = performance.now();
     const { ok, worst, onnxMs, early: runEarly } = await checkTable(used, meta, table, features, margins, runs);
     Object.assign(timing, { check_ms: performance.now() - t0, check_onnx_ms: onnxMs, check_rows_run_early: runEarly });
-    if (!ok) {
+    await used.loadCheckDone;  // a model that fails its own load check is not used, whatever the file's rows say
+    if (!ok || used.loadCheck === false) {
       meta = { ...meta, rows: 0, warnings: [], patients: null, results: [], report: null,
-        status: pageProblem('table_disagrees', worst).problems[0].message };
+        status: pageProblem(ok ? 'model_not_used' : 'table_disagrees', worst).problems[0].message };
       table = new Float64Array(0);
     } else {
       meta.status = pageSentence('batch_checked', { difference: worst, ms: performance.now() - t0, then: meta.status });
@@ -167,6 +168,7 @@ export async function explainRow(index) {
 let imageFiles = [];  // the files of the last opening, kept in this page for maps of other classes
 export async function scoreImages(files) {
   if (!page.current || !page.current.info.imaging) throw new Refused(pageProblem(page.current ? 'not_imaging' : 'no_model'));
+  const used = page.current;  // the images' reports are this model's, whatever is chosen meanwhile
   imageFiles = files;
   page.M.appImagesOpened(files.length);
   await workerModel({ fileWaiting: true });
@@ -176,7 +178,7 @@ export async function scoreImages(files) {
     const reply = await scoredImage(f, -1, i, {});
     // Counted once into the drift report (its descriptors, class and probabilities; never pixels).
     // The file is read again only then: a read waits for the app's frames, the next image with it.
-    if (reply.result && reply.result.ok && reportingEnabled()) await reportImage(page.current, reply.result, await f.arrayBuffer());
+    if (reply.result && reply.result.ok && reportingEnabled()) await reportImage(used, reply.result, await f.arrayBuffer());
     // ms_shown: this page's time from asking to the image and its map handed to the app.
     results.push({ file: f.name, ...reply.result, ms_shown: reply.msShown || performance.now() - t0 });
   }

@@ -20,6 +20,7 @@
 //   reporting.js   aggregate reports, queued and sent
 //   host.js        the functions the wasm app calls (globalThis.localdxHost)
 //   render.js      the canvas moved to the render worker (render-worker.js), where the browser can
+//                  draw WebGL2 on an OffscreenCanvas
 'use strict';
 import { assetsReady, ortReady } from './early.js';  // first: it starts ONNX Runtime's worker (early.js)
 import { page, $, announce } from './page-state.js';

@@ -110,14 +110,16 @@ export async function predict(record, shown = null) {
   if (!r.ok) return r;
   if (r.pending === 'onnx') {
     const done = await finishOnnx(r, true);
-    if (done.ok) reportLater(done);
+    if (done.ok) reportLater(used, done);
     return { ...done, seq: r.seq };
   }
-  if (shown && !used.session) shown({ ...r, check: { ok: false, pending: true } });
+  if (shown && used.loadCheck !== true) shown({ ...r, check: { ok: false, pending: true } });
   const checked = { ...(await checkResult(used, r)), seq: r.seq };
+  // Checked only once the model has passed its load check too: until then the result stays "being
+  // checked" (nothing to save to the chart or print as checked), and a model that fails it is not used.
+  if (checked.ok) await used.loadCheckDone;
   if (checked.ok && used.loadCheck === false) return { ...pageProblem('model_not_used'), seq: r.seq };
-  // Reported only once the model has passed its load check too (a result it withdraws is not).
-  if (checked.ok) (used.loadCheckDone || Promise.resolve()).then(() => { if (used.loadCheck !== false) reportLater(checked); });
+  if (checked.ok) reportLater(used, checked);
   return checked;
 }
 

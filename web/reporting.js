@@ -29,22 +29,24 @@ export function reportingEnabled() { return store.get('reporting', true); }
 export const modelKey = (used) => used.info.name + '@' + used.info.version;
 
 // The clinician's result comes first: its contribution is taken right after it is returned.
-export const reportLater = (r) => setTimeout(() => reportPrediction(r), 0);
+// `used`: the model that made the result; a result of a model no longer in use is not reported
+// (its held patient was released when it was replaced), never filed under the model now chosen.
+export const reportLater = (used, r) => setTimeout(() => reportPrediction(used, r), 0);
 
 let held = null;  // { used, result, values, since }
 let heldTimer = 0;
-function reportPrediction(r) {
-  if (!reportingEnabled() || !page.current || !r.ok) return;
+function reportPrediction(used, r) {
+  if (!reportingEnabled() || used !== page.current || !r.ok) return;
   const values = JSON.stringify({ values: r.values });
-  if (held && held.used === page.current && Date.now() - held.since < page.current.info.privacy.hold_seconds * 1000 &&
-      JSON.parse(page.current.model.samePatient(held.values, values)).same) {
+  if (held && held.used === used && Date.now() - held.since < used.info.privacy.hold_seconds * 1000 &&
+      JSON.parse(used.model.samePatient(held.values, values)).same) {
     held.result = r;  // a what-if edit of the same patient: only the last prediction will count
     held.values = values;
     return;
   }
   releasePatient();
-  held = { used: page.current, result: r, values, since: Date.now() };
-  heldTimer = setTimeout(releasePatient, page.current.info.privacy.hold_seconds * 1000);
+  held = { used, result: r, values, since: Date.now() };
+  heldTimer = setTimeout(releasePatient, used.info.privacy.hold_seconds * 1000);
 }
 // The held patient's last prediction goes into the pending report (the model is still loaded:
 // this runs before a model is replaced).
