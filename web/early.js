@@ -22,7 +22,12 @@ function onnxClient() {
     if (failed) { reject(new Error(failed)); return; }
     const id = nextId++;
     waiting.set(id, { resolve, reject });
-    worker.postMessage({ ...message, id }, transfer);
+    try {
+      worker.postMessage({ ...message, id }, transfer);
+    } catch (e) {
+      waiting.delete(id);
+      reject(e);
+    }
   });
   const failAll = (why) => {
     failed = why;
@@ -31,7 +36,7 @@ function onnxClient() {
   };
   worker.onmessage = ({ data }) => {
     if (data.type === 'ready') {
-      performance.mark('localdx:ort-imported');
+      if (!data.error) performance.mark('localdx:ort-imported');
       return;
     }
     const w = waiting.get(data.id);
@@ -41,6 +46,7 @@ function onnxClient() {
     else w.resolve(data);
   };
   worker.onerror = (e) => { e.preventDefault(); failAll(e.message || 'ONNX Runtime\'s worker could not start'); };
+  worker.onmessageerror = () => failAll('an answer of ONNX Runtime\'s worker could not be read');
   class Tensor {
     constructor(type, data, dims) { Object.assign(this, { type, data, dims }); }
   }
@@ -52,8 +58,10 @@ function onnxClient() {
         run: async (feeds) => {
           const plain = {}, transfer = [];
           for (const [name, t] of Object.entries(feeds)) {
-            plain[name] = { type: t.type, data: t.data, dims: t.dims };
-            transfer.push(t.data.buffer);
+            // Only a buffer the input fills whole moves (a view of a larger one is copied first).
+            const whole = t.data.byteOffset === 0 && t.data.byteLength === t.data.buffer.byteLength ? t.data : t.data.slice();
+            plain[name] = { type: t.type, data: whole, dims: t.dims };
+            transfer.push(whole.buffer);
           }
           return (await call({ type: 'run', session, feeds: plain }, transfer)).outputs;
         },
