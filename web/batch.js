@@ -138,7 +138,7 @@ export async function scoreFile(name, text, { results = false } = {}) {
     await used.loadCheckDone;  // a model that fails its own load check is not used, whatever the file's rows say
     if (!ok || used.loadCheck === false) {
       meta = { ...meta, rows: 0, warnings: [], patients: null, results: [], report: null,
-        status: pageProblem(ok ? 'model_not_used' : 'table_disagrees', worst).problems[0].message };
+        status: (ok ? used.loadCheckWhy || pageProblem('model_not_used') : pageProblem('table_disagrees', worst)).problems[0].message };
       table = new Float64Array(0);
     } else {
       meta.status = pageSentence('batch_checked', { difference: worst, ms: performance.now() - t0, then: meta.status });

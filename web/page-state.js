@@ -14,7 +14,7 @@ import { problemIn, sentenceIn, failureOf } from './answers.js';
 // M: the wasm module (core + Dear ImGui app); ort: ONNX Runtime Web as the page sees it (early.js's
 // client of web/onnx-worker.js), and ortReady: the promise of it; trust: the trust root shipped with the app; current: { model: CoreModel, info, sessionReady: Promise<ONNX Runtime session>,
 // session (once ready), name, bytes, loadCheck (its 64-row check passed: true/false, once done),
-// loadCheckDone: Promise of that check (predict.js) }; index: the verified models index; assets: assets.json;
+// loadCheckDone: Promise of that check, loadCheckWhy: the problem when it failed (predict.js) }; index: the verified models index; assets: assets.json;
 // shownSeq: the prediction the app shows (its check may withdraw it).
 export const page = { M: null, render: null, ort: null, ortReady: null, trust: '', current: null, index: null, assets: null, shownSeq: 0 };
 

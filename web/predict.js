@@ -95,6 +95,7 @@ async function loadCheck(used) {
     why = pageProblem('onnx_failed', e.message || e);
   }
   used.loadCheck = ok;
+  used.loadCheckWhy = why;  // the reason a result of this model is withdrawn (predict, batch.js)
   performance.mark('localdx:load-check-done');
   if (ok || page.current !== used) return;
   showError(why.problems[0].message);
@@ -121,7 +122,7 @@ export async function predict(record, shown = null) {
   // Checked only once the model has passed its load check too: until then the result stays "being
   // checked" (nothing to save to the chart or print as checked), and a model that fails it is not used.
   if (checked.ok) await used.loadCheckDone;
-  if (checked.ok && used.loadCheck === false) return { ...pageProblem('model_not_used'), seq: r.seq };
+  if (checked.ok && used.loadCheck === false) return { ...(used.loadCheckWhy || pageProblem('model_not_used')), seq: r.seq };
   if (checked.ok) reportLater(used, checked);
   return checked;
 }
