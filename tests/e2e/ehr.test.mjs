@@ -274,8 +274,11 @@ async function clickOnCanvas(page, name) {
   await page.mouse.up();
 }
 
-// Predict as the clinician does (Ctrl+Enter on the form, keys held for a few frames as a person would).
+// Predict as the clinician does (Ctrl+Enter in a field of the form, keys held for a few frames as a
+// person would). The field is focused first, as after typing: Ctrl+Enter is then the accessible
+// layer's (a11y.js), not Dear ImGui's, whose key state a loaded machine can miss between frames.
 async function predictOnForm(page) {
+  await page.focus('#a11y input[type=text]');
   await page.keyboard.down('Control');
   await page.keyboard.down('Enter');
   await page.waitForTimeout(60);
