@@ -102,22 +102,26 @@ export async function loadBundle(url, status = {}, download = fetchBundle(url)) 
   // are shown "being checked" until ONNX Runtime is up: startOnnxChecks); any other model only
   // runs in ONNX Runtime, so it waits.
   const used = { model, info, name: info.name, bytes, session: null };
-  // (ONNX Runtime's worker takes the model's bytes: a copy, not the view of the core's memory.)
+  // (ONNX Runtime's worker takes the model's bytes: a copy, not the view of the core's memory;
+  // the copy's buffer moves to the worker.)
   const onnxBytes = answered(model.onnx()).slice();
   used.sessionReady = page.ortReady.then((ort) => ort.InferenceSession.create(onnxBytes, { executionProviders: ['wasm'] }))
     .then((session) => { performance.mark('localdx:onnx-session'); used.session = session; return session; });
-  if (info.background) {
-    // A model the core cannot walk: on every load, ONNX Runtime must reproduce the probabilities
-    // its author published for the background rows, or the bundle is not used.
-    const out = await probabilitiesOnnx(used, Float32Array.from(info.background.features));
-    const agree = JSON.parse(model.checkBackground(out));
-    if (!agree.ok) return refuse(agree);
-  }
-  if (info.imaging) {
-    // An imaging model: ONNX Runtime must give its author's probabilities for the bundle's
-    // reference images (preprocessed by this core), or the bundle is not used.
-    const agree = JSON.parse(model.checkImages(await checkImagesOnnx(used)));
-    if (!agree.ok) return refuse(agree);
+  if (info.background || info.imaging) {
+    let agree;
+    try {
+      // A model the core cannot walk: on every load, ONNX Runtime must reproduce the
+      // probabilities its author published for the background rows, or the bundle is not used.
+      // An imaging model: ONNX Runtime must give its author's probabilities for the bundle's
+      // reference images (preprocessed by this core), or the bundle is not used.
+      agree = info.background
+        ? JSON.parse(model.checkBackground(await probabilitiesOnnx(used, Float32Array.from(info.background.features))))
+        : JSON.parse(model.checkImages(await checkImagesOnnx(used)));
+    } catch (e) {
+      discard(used);
+      throw e;
+    }
+    if (!agree.ok) { discard(used); return refuse(agree); }
   }
   releasePatient();  // the patient seen with the model being replaced is reported with it
   retire(page.current);
@@ -139,11 +143,15 @@ export async function loadBundle(url, status = {}, download = fetchBundle(url)) 
 // any number of times keeps at most one retired model in memory.
 let retired = null;
 function retire(old) {
-  if (retired) {
-    retired.model.delete();
-    retired.sessionReady.then((session) => session.release()).catch(() => {});
-  }
+  if (retired) discard(retired);
   retired = old;
+}
+
+// A model's core handle and its ONNX Runtime session (once made) freed: a retired model, or one
+// whose bundle was refused after its session was asked for.
+function discard(used) {
+  used.model.delete();
+  used.sessionReady.then((session) => session.release()).catch(() => {});
 }
 
 // A refused bundle: the core's envelope, returned as it came; its first problem shown in the

@@ -14,6 +14,9 @@ export const assetsReady = fetch('assets.json').then((r) => r.json());
 // (InferenceSession.create from a model's bytes, session.run and release, Tensor), each call a
 // message to the worker. Inputs' buffers move to the worker with a run (as ONNX Runtime's own proxy
 // mode does); outputs come back as { type, data, dims }.
+// A typed array that fills its buffer whole: `a` itself, or a copy of it.
+const wholeBuffer = (a) => (a.byteOffset === 0 && a.byteLength === a.buffer.byteLength ? a : a.slice());
+
 function onnxClient() {
   const worker = new Worker('onnx-worker.js', { type: 'module', name: 'ONNX Runtime' });
   const waiting = new Map();
@@ -51,15 +54,17 @@ function onnxClient() {
     constructor(type, data, dims) { Object.assign(this, { type, data, dims }); }
   }
   const InferenceSession = {
+    // The bytes' buffer moves to the worker when they fill it whole (the caller's own copy, as
+    // bundles.js makes it: the caller cannot read them afterwards); a view of a larger buffer is
+    // copied first.
     async create(bytes) {
-      const copy = bytes.slice();  // its buffer moves to the worker
-      const { session } = await call({ type: 'create', bytes: copy }, [copy.buffer]);
+      const whole = wholeBuffer(bytes);
+      const { session } = await call({ type: 'create', bytes: whole }, [whole.buffer]);
       return {
         run: async (feeds) => {
           const plain = {}, transfer = [];
           for (const [name, t] of Object.entries(feeds)) {
-            // Only a buffer the input fills whole moves (a view of a larger one is copied first).
-            const whole = t.data.byteOffset === 0 && t.data.byteLength === t.data.buffer.byteLength ? t.data : t.data.slice();
+            const whole = wholeBuffer(t.data);  // moves to the worker, as the model's bytes do
             plain[name] = { type: t.type, data: whole, dims: t.dims };
             transfer.push(whole.buffer);
           }
@@ -69,7 +74,9 @@ function onnxClient() {
       };
     },
   };
-  return { Tensor, InferenceSession };
+  // How many sessions the worker holds (the tests: a model replaced or refused is released).
+  const sessionsHeld = async () => (await call({ type: 'sessions' })).sessions;
+  return { Tensor, InferenceSession, sessionsHeld };
 }
 
 // Resolves at once to the client; a session created through it waits, in the worker, for ONNX

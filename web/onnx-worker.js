@@ -35,7 +35,9 @@ ortReady.then(() => postMessage({ type: 'ready' }), (e) => postMessage({ type: '
 //-----------------------------------------------------------------------------
 // { id, type: 'create', bytes } -> { id, session }; { id, type: 'run', session, feeds: {name:
 // {type, data, dims}} } -> { id, outputs: {name: {type, data, dims}} }; { id, type: 'release',
-// session } -> { id }. A failure answers { id, error } (ONNX Runtime's message).
+// session } -> { id }; { id, type: 'sessions' } -> { id, sessions } (how many are held: the tests'
+// check that a model's session is released). A failure answers { id, error } (ONNX Runtime's
+// message).
 const sessions = new Map();
 let nextSession = 1;
 const own = (a) => (a.byteOffset === 0 && a.byteLength === a.buffer.byteLength ? a : a.slice());
@@ -60,6 +62,8 @@ self.onmessage = async ({ data: m }) => {
         if (ArrayBuffer.isView(data)) transfer.push(data.buffer);
       }
       postMessage({ id: m.id, outputs }, transfer);
+    } else if (m.type === 'sessions') {
+      postMessage({ id: m.id, sessions: sessions.size });
     } else if (m.type === 'release') {
       const session = sessions.get(m.session);
       sessions.delete(m.session);

@@ -40,6 +40,7 @@ Object.assign(globalThis.localdx, {
     predict(record, (first) => resolve(publicResult(first))).then((r) => resolve(publicResult(r)), reject);
   }),
   loadBundle: (url) => loadBundle(url, { source: 'loaded by URL' }),
+  onnxSessionsHeld: async () => (await page.ortReady).sessionsHeld(),  // in ONNX Runtime's worker
   scoreFile: async (name, text, { results = false } = {}) => {
     const m = await scoreFile(name, text, { results });
     return { rows: m.rows, problems: m.problems, status: m.status, format: m.format, results: m.results, timing: m.timing };

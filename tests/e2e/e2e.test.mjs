@@ -1206,6 +1206,37 @@ test('an sklearn MLP imported as ONNX: ONNX Runtime Web predicts as sklearn does
   await ctx.close();
 });
 
+test('a bundle refused once its ONNX Runtime session was made leaves no session behind: the model in use holds the only one', async () => {
+  // onnx.js is served with the probabilities of a model's background rows nudged by 0.01: the MLP's
+  // bundle then fails its load check (ONNX Runtime against the probabilities its author published),
+  // after its session was made.
+  const ctx = await browser.newContext({ viewport: { width: 1280, height: 800 } });
+  let nudged = false;
+  await ctx.route('**/onnx.js', async (route) => {
+    const res = await route.fetch();
+    const text = await res.text();
+    const body = text.replace("return session.run({ [info.onnx.input]: new ort.Tensor('float32', x, [x.length / F, F]) });",
+      "const out = await session.run({ [info.onnx.input]: new ort.Tensor('float32', x, [x.length / F, F]) }); if (info.background) out[info.onnx.output].data[1] += 0.01; return out;");
+    nudged = body !== text;
+    await route.fulfill({ response: res, body });
+  });
+  const { page, errors } = await openApp(browser, server.base, { context: ctx });
+  const first = await page.evaluate(() => window.localdx.predict({ glucose: 120, age: 40, mass: 30 }));
+  assert.equal(first.ok && first.check.ok, true, 'pima-diabetes gave a checked result');
+  const held = () => page.evaluate(() => window.localdx.onnxSessionsHeld());
+  assert.equal(await held(), 1);
+  const mlp = '/api/v1/bundles/' + execFileSync('sha256sum', [bundlePath('wdbc-mlp')]).toString().slice(0, 64);
+  const refused = await page.evaluate((u) => window.localdx.loadBundle(u), mlp);
+  assert.ok(nudged, 'onnx.js was served nudged');
+  assert.equal(refused.ok, false, 'the MLP whose ONNX Runtime probabilities were nudged is refused');
+  assert.equal(await page.evaluate(() => window.localdx.model().name), 'pima-diabetes', 'the model in use stays');
+  let sessions = await held();
+  for (let i = 0; i < 50 && sessions !== 1; i++) { await page.waitForTimeout(100); sessions = await held(); }
+  assert.equal(sessions, 1, "the refused bundle's session is released");
+  assert.deepEqual(errors, []);
+  await ctx.close();
+});
+
 //-----------------------------------------------------------------------------
 // [SECTION] Offline
 //-----------------------------------------------------------------------------
