@@ -720,12 +720,25 @@ async function holdOnnxRuntime(ctx, onnxBody = null) {
     await released;
     await route.continue();
   });
-  if (onnxBody) await ctx.route('**/onnx.js', async (route) => {
-    const res = await route.fetch();
-    await route.fulfill({ response: res, body: onnxBody(await res.text()) });
-  });
+  if (onnxBody) await routeOnnxJs(ctx, onnxBody);
   return release;
 }
+
+// web/onnx.js served as edit(its text) returns it.
+async function routeOnnxJs(ctx, edit) {
+  await ctx.route('**/onnx.js', async (route) => {
+    const res = await route.fetch();
+    await route.fulfill({ response: res, body: edit(await res.text()) });
+  });
+}
+
+// web/onnx.js's text with the outputs of some runs nudged by 0.01: those for which `when` (a
+// JavaScript condition on x, the run's input; F, the number of features; info, the model's info)
+// holds, at `at` (an element of the run's outputs, out). Read before the run: the input's buffer
+// moves to ONNX Runtime's worker with it. The same text when onnx.js no longer has the line.
+const ONNX_RUN = "return session.run({ [info.onnx.input]: new ort.Tensor('float32', x, [x.length / F, F]) });";
+const nudgeOnnxRuns = (text, when, at) => text.replace(ONNX_RUN,
+  `const nudge = ${when}; const out = await session.run({ [info.onnx.input]: new ort.Tensor('float32', x, [x.length / F, F]) }); if (nudge) ${at} += 0.01; return out;`);
 
 test('the first result is shown before ONNX Runtime has started, marked "being checked", then checked', async () => {
   const ctx = await browser.newContext({ viewport: { width: 1280, height: 800 } });
@@ -774,10 +787,8 @@ test('a result shown before ONNX Runtime started is withdrawn, with the reason, 
   const ctx = await browser.newContext({ viewport: { width: 1280, height: 800 } });
   let nudged = false;
   // One patient's run comes back with its margin nudged by 0.01 (the 64 rows checked at load do not).
-  // (The input's buffer moves to ONNX Runtime's worker with the run: its row count is read before.)
   const release = await holdOnnxRuntime(ctx, (text) => {
-    const body = text.replace("return session.run({ [info.onnx.input]: new ort.Tensor('float32', x, [x.length / F, F]) });",
-      "const one = x.length === F; const out = await session.run({ [info.onnx.input]: new ort.Tensor('float32', x, [x.length / F, F]) }); if (one) out.margin.data[0] += 0.01; return out;");
+    const body = nudgeOnnxRuns(text, 'x.length === F', 'out.margin.data[0]');
     nudged = body !== text;
     return body;
   });
@@ -802,8 +813,7 @@ test('a result ONNX Runtime confirmed is withdrawn when the model then fails its
   // their margins nudged by 0.01; one patient's run does not. The patient's check, asked for while
   // ONNX Runtime was held back, runs first and agrees; the load check then fails.
   const release = await holdOnnxRuntime(ctx, (text) => {
-    const body = text.replace("return session.run({ [info.onnx.input]: new ort.Tensor('float32', x, [x.length / F, F]) });",
-      "const many = x.length > F; const out = await session.run({ [info.onnx.input]: new ort.Tensor('float32', x, [x.length / F, F]) }); if (many) out.margin.data[0] += 0.01; return out;");
+    const body = nudgeOnnxRuns(text, 'x.length > F', 'out.margin.data[0]');
     nudged = body !== text;
     return body;
   });
@@ -1212,13 +1222,10 @@ test('a bundle refused once its ONNX Runtime session was made leaves no session 
   // after its session was made.
   const ctx = await browser.newContext({ viewport: { width: 1280, height: 800 } });
   let nudged = false;
-  await ctx.route('**/onnx.js', async (route) => {
-    const res = await route.fetch();
-    const text = await res.text();
-    const body = text.replace("return session.run({ [info.onnx.input]: new ort.Tensor('float32', x, [x.length / F, F]) });",
-      "const out = await session.run({ [info.onnx.input]: new ort.Tensor('float32', x, [x.length / F, F]) }); if (info.background) out[info.onnx.output].data[1] += 0.01; return out;");
+  await routeOnnxJs(ctx, (text) => {
+    const body = nudgeOnnxRuns(text, '!!info.background', 'out[info.onnx.output].data[1]');
     nudged = body !== text;
-    await route.fulfill({ response: res, body });
+    return body;
   });
   const { page, errors } = await openApp(browser, server.base, { context: ctx });
   const first = await page.evaluate(() => window.localdx.predict({ glucose: 120, age: 40, mass: 30 }));
