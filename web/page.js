@@ -88,12 +88,22 @@ async function start() {
   answered(page.M.appStart(font));  // refused: no WebGL2 renderer, the fallback text says so
   $('canvas').addEventListener('contextmenu', (e) => e.preventDefault());
   await loadIndexAndModel(wanted, indexText, bundle);
-  // The service worker precaches everything (ONNX Runtime included) for offline use; registered
-  // once the first model is ready, so its downloads do not compete with the first prediction.
-  if ('serviceWorker' in navigator) {
-    navigator.serviceWorker.register('sw.js?v=' + assets.version).catch((e) => console.warn('service worker:', e.message));
-  }
+  registerServiceWorker(assets.version);
   flushReports();
+}
+
+// The service worker precaches everything (ONNX Runtime's 14 MB wasm included) for offline use.
+// It is registered once the first model is ready and, for a tree model, once ONNX Runtime has
+// started and run the model's load check (or after SW_WAIT_MS): on a first visit its downloads
+// and cache writes would otherwise share the two cores of a small machine with ONNX Runtime's
+// start and put the first checked result off (docs/benchmarks.md).
+const SW_WAIT_MS = 10000;
+function registerServiceWorker(version) {
+  if (!('serviceWorker' in navigator)) return;
+  const checked = page.current?.loadCheckDone || Promise.resolve();
+  Promise.race([checked, new Promise((r) => setTimeout(r, SW_WAIT_MS))])
+    .then(() => { performance.mark('localdx:service-worker-registered'); return navigator.serviceWorker.register('sw.js?v=' + version); })
+    .catch((e) => console.warn('service worker:', e.message));
 }
 
 //-----------------------------------------------------------------------------

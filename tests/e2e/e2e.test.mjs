@@ -1254,6 +1254,11 @@ test('offline: after one visit the page reloads and predicts with the network of
     const reg = await navigator.serviceWorker.ready;   // installed: the app shell and ONNX Runtime are precached
     return reg.active.state;
   });
+  // Registered only once the tree model's load check has run: the precache's downloads do not
+  // share the cores with ONNX Runtime's start (web/page.js, registerServiceWorker).
+  const marks = await page.evaluate(() => Object.fromEntries(performance.getEntriesByType('mark').map((m) => [m.name, m.startTime])));
+  assert.ok(marks['localdx:load-check-done'] <= marks['localdx:service-worker-registered'],
+    `the service worker was registered at ${marks['localdx:service-worker-registered']} ms, before the load check was done at ${marks['localdx:load-check-done']} ms`);
   await keepTestHooksOffline(page);
   await ctx.setOffline(true);
   await page.reload();
