@@ -1,0 +1,90 @@
+// tests/bench/bench_start_ab.mjs WEB_A WEB_B [ROUNDS] — two builds of the page (assembled web
+// folders: a reference and a change) started side by side, their visits alternating, so that a
+// change in start-up is measured against its reference in the same minutes (this machine's
+// figures drift by more than the change between runs minutes apart).
+//
+// Each round opens a fresh profile for A, then one for B, and in each makes a cold visit (the page
+// opened once the window has settled, as bench_browser.mjs's cold visit), then a warm and a repeat
+// visit: the first result asked for at once, as shown and as checked (ONNX Runtime's run and the
+// model's load check), page clock from navigation start, and the longest main-thread task from the
+// form's first field to the checked result (Long Tasks, 0 when none was over 50 ms). No typing: the
+// keystrokes are bench_browser.mjs's. Prints each visit, then per kind the medians and the ratio
+// B / A of the checked result's median.
+//
+// Environment as the browser tests' (tests/e2e/harness.mjs): LOCALDX_SOURCE_DIR,
+// LOCALDX_SERVER_BIN, LOCALDX_DEMO_DIR (its bundles are published to both servers),
+// LOCALDX_E2E_WORK (the servers' folders).
+import { readdirSync } from 'node:fs';
+import path from 'node:path';
+import { env, startServer, publish, launch } from '../e2e/harness.mjs';
+
+const [webA, webB, roundsArg] = process.argv.slice(2);
+if (!webA || !webB) throw new Error('usage: bench_start_ab.mjs WEB_A WEB_B [ROUNDS]');
+const ROUNDS = Number(roundsArg || 5);
+const SETTLE_MS = 3000, STAY_MS = 4000;  // as bench_browser.mjs: the window settled; the code cache's write
+
+const servers = {};
+for (const [name, web] of [['A', webA], ['B', webB]]) {
+  servers[name] = await startServer(`start-ab-${name}`, { web: path.resolve(web) });
+  for (const f of readdirSync(path.join(env.demo, 'bundles')).filter((n) => n.endsWith('-1.ldxb'))) {
+    const r = await publish(servers[name].base, path.join(env.demo, 'bundles', f));
+    if (r.status !== 201) throw new Error(`${f} was not published to ${name}: ${r.status}`);
+  }
+}
+
+const INSTRUMENT = () => {
+  const b = globalThis.__ldxAb = { longtasks: [], form: null };
+  try { new PerformanceObserver((l) => { for (const e of l.getEntries()) b.longtasks.push([e.startTime, e.duration]); }).observe({ type: 'longtask', buffered: true }); } catch { /* not offered */ }
+  new MutationObserver(() => { if (b.form === null && document.querySelector('#a11y input[type=text]')) b.form = performance.now(); })
+    .observe(document, { subtree: true, childList: true });
+};
+
+async function visit(page, base) {
+  await page.goto('about:blank');
+  await page.goto(`${base}/#model=pima-diabetes`);
+  await page.waitForSelector('#a11y input[type=text]', { timeout: 60000 });
+  return page.evaluate(async () => {
+    await window.localdx.ready;
+    const early = await window.localdx.predictShown({ glucose: 120, age: 40, mass: 30 });
+    if (!early.ok) throw new Error('the first prediction failed');
+    const shown = performance.now();
+    const r = await window.localdx.predict({ glucose: 120, age: 40, mass: 30 });
+    if (!r.ok || !r.check.ok) throw new Error('the first prediction was not checked');
+    const checked = performance.now();
+    const b = globalThis.__ldxAb;
+    const longest = Math.max(0, ...b.longtasks.filter(([t, d]) => t + d > b.form && t < checked).map(([, d]) => d));
+    return { form: b.form, shown, checked, longest };
+  });
+}
+
+const browser = await launch();
+const runs = { A: { cold: [], warm: [], repeat: [] }, B: { cold: [], warm: [], repeat: [] } };
+for (let round = 0; round < ROUNDS; round++) {
+  for (const name of ['A', 'B']) {
+    const ctx = await browser.newContext({ viewport: { width: 1280, height: 800 } });
+    await ctx.addInitScript(INSTRUMENT);
+    const page = await ctx.newPage();
+    await page.waitForTimeout(SETTLE_MS);
+    for (const kind of ['cold', 'warm', 'repeat']) {
+      const v = await visit(page, servers[name].base);
+      if (kind === 'cold') await page.evaluate(() => navigator.serviceWorker.ready);
+      await page.waitForTimeout(STAY_MS);
+      runs[name][kind].push(v);
+      console.log(`  round ${round + 1} ${name} ${kind.padEnd(6)} form ${v.form.toFixed(0)} ms, shown ${v.shown.toFixed(0)} ms, checked ${v.checked.toFixed(0)} ms, longest task ${v.longest.toFixed(0)} ms`);
+    }
+    await ctx.close();
+  }
+}
+await browser.close();
+for (const s of Object.values(servers)) s.stop();
+
+const median = (a) => { const s = [...a].sort((x, y) => x - y); return s[Math.floor((s.length - 1) / 2)]; };
+for (const kind of ['cold', 'warm', 'repeat']) {
+  const m = {};
+  for (const name of ['A', 'B']) {
+    const r = runs[name][kind];
+    m[name] = { form: median(r.map((v) => v.form)), shown: median(r.map((v) => v.shown)), checked: median(r.map((v) => v.checked)), longest: median(r.map((v) => v.longest)) };
+    console.log(`${kind.padEnd(6)} ${name} (${r.length} visits, medians): form ${m[name].form.toFixed(0)} ms, shown ${m[name].shown.toFixed(0)} ms, checked ${m[name].checked.toFixed(0)} ms, longest task ${m[name].longest.toFixed(0)} ms`);
+  }
+  console.log(`${kind.padEnd(6)} checked, B / A: ${(m.B.checked / m.A.checked).toFixed(3)}`);
+}
