@@ -90,14 +90,10 @@ export async function loadBundle(url, status = {}, download = fetchBundle(url)) 
   const checked = page.M.loadBundle(bytes, page.trust, now(), JSON.stringify(floors));
   if (checked.ok === false) return refuse(checked);
   if (!checked.ok()) { const refused = JSON.parse(checked.error()); checked.delete(); return refuse(refused); }
-  keepForOffline('ldx-bundles', url, bytes);
   const model = answered(checked.model());
   checked.delete();
   performance.mark('localdx:bundle-verified');
   const info = JSON.parse(model.info());
-  floors[info.name] = Math.max(floors[info.name] || 0, info.version);
-  store.set('accepted', floors);
-  store.set('model', info.name);
   // ONNX Runtime's session: a tree model is used as soon as the core has verified it (its results
   // are shown "being checked" until ONNX Runtime is up: startOnnxChecks); any other model only
   // runs in ONNX Runtime, so it waits.
@@ -123,6 +119,13 @@ export async function loadBundle(url, status = {}, download = fetchBundle(url)) 
     }
     if (!agree.ok) { discard(used); return refuse(agree); }
   }
+  // Accepted (only now: a bundle refused by ONNX Runtime's check above is not kept, does not raise
+  // the rollback floor and is not asked for again): kept for offline use, its version the floor
+  // for its name, its name the model to open next time.
+  keepForOffline('ldx-bundles', url, bytes);
+  floors[info.name] = Math.max(floors[info.name] || 0, info.version);
+  store.set('accepted', floors);
+  store.set('model', info.name);
   releasePatient();  // the patient seen with the model being replaced is reported with it
   retire(page.current);
   page.current = used;

@@ -10,13 +10,13 @@
 // The app's files named by their content (scripts/assemble-web writes assets.json).
 export const assetsReady = fetch('assets.json').then((r) => r.json());
 
+// A typed array that fills its buffer whole: `a` itself, or a copy of it (what a message may move).
+const wholeBuffer = (a) => (a.byteOffset === 0 && a.byteLength === a.buffer.byteLength ? a : a.slice());
+
 // The page's side of the worker: the part of ONNX Runtime Web's API the page uses
 // (InferenceSession.create from a model's bytes, session.run and release, Tensor), each call a
 // message to the worker. Inputs' buffers move to the worker with a run (as ONNX Runtime's own proxy
 // mode does); outputs come back as { type, data, dims }.
-// A typed array that fills its buffer whole: `a` itself, or a copy of it.
-const wholeBuffer = (a) => (a.byteOffset === 0 && a.byteLength === a.buffer.byteLength ? a : a.slice());
-
 function onnxClient() {
   const worker = new Worker('onnx-worker.js', { type: 'module', name: 'ONNX Runtime' });
   const waiting = new Map();
@@ -74,7 +74,8 @@ function onnxClient() {
       };
     },
   };
-  // How many sessions the worker holds (the tests: a model replaced or refused is released).
+  // How many sessions the worker holds: for the tests only (test-hooks.js: a model replaced or
+  // refused is released), here because nothing else reaches the worker.
   const sessionsHeld = async () => (await call({ type: 'sessions' })).sessions;
   return { Tensor, InferenceSession, sessionsHeld };
 }

@@ -35,12 +35,13 @@ ortReady.then(() => postMessage({ type: 'ready' }), (e) => postMessage({ type: '
 //-----------------------------------------------------------------------------
 // { id, type: 'create', bytes } -> { id, session }; { id, type: 'run', session, feeds: {name:
 // {type, data, dims}} } -> { id, outputs: {name: {type, data, dims}} }; { id, type: 'release',
-// session } -> { id }; { id, type: 'sessions' } -> { id, sessions } (how many are held: the tests'
-// check that a model's session is released). A failure answers { id, error } (ONNX Runtime's
+// session } -> { id }; { id, type: 'sessions' } -> { id, sessions } (how many are held: for the
+// tests' check that a model's session is released only). A failure answers { id, error } (ONNX Runtime's
 // message).
 const sessions = new Map();
 let nextSession = 1;
-const own = (a) => (a.byteOffset === 0 && a.byteLength === a.buffer.byteLength ? a : a.slice());
+// A typed array that fills its buffer whole: `a` itself, or a copy of it (as early.js's).
+const wholeBuffer = (a) => (a.byteOffset === 0 && a.byteLength === a.buffer.byteLength ? a : a.slice());
 
 self.onmessage = async ({ data: m }) => {
   try {
@@ -57,7 +58,7 @@ self.onmessage = async ({ data: m }) => {
       const out = await session.run(feeds);
       const outputs = {}, transfer = [];
       for (const [name, t] of Object.entries(out)) {
-        const data = ArrayBuffer.isView(t.data) ? own(t.data) : t.data;
+        const data = ArrayBuffer.isView(t.data) ? wholeBuffer(t.data) : t.data;
         outputs[name] = { type: t.type, data, dims: t.dims };
         if (ArrayBuffer.isView(data)) transfer.push(data.buffer);
       }

@@ -92,7 +92,7 @@ async function loadCheck(used) {
     ok = agree && rows > 0;
     if (!ok) why = pageProblem('model_disagrees', worst);
   } catch (e) {
-    why = pageProblem('onnx_failed', e.message || e);
+    why = pageProblem('onnx_failed', (e && e.message) || String(e));
   }
   used.loadCheck = ok;
   used.loadCheckWhy = why;  // the reason a result of this model is withdrawn (predict, batch.js)

@@ -3,7 +3,8 @@
 // change in start-up is measured against its reference in the same minutes (this machine's
 // figures drift by more than the change between runs minutes apart).
 //
-// Each round opens a fresh profile for A, then one for B, and in each makes a cold visit (the page
+// Each round opens a fresh profile for each page (A then B, then B then A in the next round, and
+// so on), and in each makes a cold visit (the page
 // opened once the window has settled, as bench_browser.mjs's cold visit), then a warm and a repeat
 // visit: the first result asked for at once, as shown and as checked (ONNX Runtime's run and the
 // model's load check), page clock from navigation start, and the longest main-thread task from the
@@ -22,15 +23,6 @@ const [webA, webB, roundsArg] = process.argv.slice(2);
 if (!webA || !webB) throw new Error('usage: bench_start_ab.mjs WEB_A WEB_B [ROUNDS]');
 const ROUNDS = Number(roundsArg || 5);
 const SETTLE_MS = 3000, STAY_MS = 4000;  // as bench_browser.mjs: the window settled; the code cache's write
-
-const servers = {};
-for (const [name, web] of [['A', webA], ['B', webB]]) {
-  servers[name] = await startServer(`start-ab-${name}`, { web: path.resolve(web) });
-  for (const f of readdirSync(path.join(env.demo, 'bundles')).filter((n) => n.endsWith('-1.ldxb'))) {
-    const r = await publish(servers[name].base, path.join(env.demo, 'bundles', f));
-    if (r.status !== 201) throw new Error(`${f} was not published to ${name}: ${r.status}`);
-  }
-}
 
 const INSTRUMENT = () => {
   const b = globalThis.__ldxAb = { longtasks: [], form: null };
@@ -57,28 +49,40 @@ async function visit(page, base) {
   });
 }
 
-const browser = await launch();
+const servers = {};
 const runs = { A: { cold: [], warm: [], repeat: [] }, B: { cold: [], warm: [], repeat: [] } };
-for (let round = 0; round < ROUNDS; round++) {
-  for (const name of ['A', 'B']) {
-    const ctx = await browser.newContext({ viewport: { width: 1280, height: 800 } });
-    await ctx.addInitScript(INSTRUMENT);
-    const page = await ctx.newPage();
-    await page.waitForTimeout(SETTLE_MS);
-    for (const kind of ['cold', 'warm', 'repeat']) {
-      const v = await visit(page, servers[name].base);
-      if (kind === 'cold') await page.evaluate(() => navigator.serviceWorker.ready);
-      await page.waitForTimeout(STAY_MS);
-      runs[name][kind].push(v);
-      console.log(`  round ${round + 1} ${name} ${kind.padEnd(6)} form ${v.form.toFixed(0)} ms, shown ${v.shown.toFixed(0)} ms, checked ${v.checked.toFixed(0)} ms, longest task ${v.longest.toFixed(0)} ms`);
+let browser = null;
+try {
+  for (const [name, web] of [['A', webA], ['B', webB]]) {
+    servers[name] = await startServer(`start-ab-${name}`, { web: path.resolve(web) });
+    for (const f of readdirSync(path.join(env.demo, 'bundles')).filter((n) => n.endsWith('-1.ldxb'))) {
+      const r = await publish(servers[name].base, path.join(env.demo, 'bundles', f));
+      if (r.status !== 201) throw new Error(`${f} was not published to ${name}: ${r.status}`);
     }
-    await ctx.close();
   }
+  browser = await launch();
+  for (let round = 0; round < ROUNDS; round++) {
+    for (const name of round % 2 ? ['B', 'A'] : ['A', 'B']) {
+      const ctx = await browser.newContext({ viewport: { width: 1280, height: 800 } });
+      await ctx.addInitScript(INSTRUMENT);
+      const page = await ctx.newPage();
+      await page.waitForTimeout(SETTLE_MS);
+      for (const kind of ['cold', 'warm', 'repeat']) {
+        const v = await visit(page, servers[name].base);
+        if (kind === 'cold') await page.evaluate(() => navigator.serviceWorker.ready);
+        await page.waitForTimeout(STAY_MS);
+        runs[name][kind].push(v);
+        console.log(`  round ${round + 1} ${name} ${kind.padEnd(6)} form ${v.form.toFixed(0)} ms, shown ${v.shown.toFixed(0)} ms, checked ${v.checked.toFixed(0)} ms, longest task ${v.longest.toFixed(0)} ms`);
+      }
+      await ctx.close();
+    }
+  }
+} finally {
+  if (browser) await browser.close();
+  for (const s of Object.values(servers)) s.stop();  // none left running when a visit fails
 }
-await browser.close();
-for (const s of Object.values(servers)) s.stop();
 
-const median = (a) => { const s = [...a].sort((x, y) => x - y); return s[Math.floor((s.length - 1) / 2)]; };
+const median = (a) => { const s = [...a].sort((x, y) => x - y), h = s.length >> 1; return s.length % 2 ? s[h] : (s[h - 1] + s[h]) / 2; };
 for (const kind of ['cold', 'warm', 'repeat']) {
   const m = {};
   for (const name of ['A', 'B']) {
