@@ -7,6 +7,7 @@ import os from 'node:os';
 import { gzipSync } from 'node:zlib';
 import path from 'node:path';
 import { launch, chromium, chromiumOptions, csvRecords, testHooks } from '../e2e/harness.mjs';
+import { openForm, firstResultInPage } from './first_result.mjs';
 
 const [base, out, csvDir, webDir, sweepDir] = process.argv.slice(2);
 const results = {};
@@ -45,17 +46,8 @@ const INSTRUMENT = () => {
 // the keystroke-to-paint figure includes); the longest main-thread task from the form's appearance
 // to the checked result (ms, 0 when none was over 50 ms).
 async function visit(page) {
-  await page.goto(`${base}/#model=pima-diabetes`);
-  const field = await page.waitForSelector('#a11y input[type=text]', { timeout: 60000 });
-  const first = page.evaluate(async () => {
-    await window.localdx.ready;
-    const early = await window.localdx.predictShown({ glucose: 120, age: 40, mass: 30 });
-    if (!early.ok) throw new Error('the first prediction failed');
-    const shown = performance.now();
-    const r = await window.localdx.predict({ glucose: 120, age: 40, mass: 30 });
-    if (!r.ok || !r.check.ok) throw new Error('the first prediction was not checked');
-    return { shown, checked: performance.now() };
-  });
+  const field = await openForm(page, base);
+  const first = page.evaluate(firstResultInPage);
   await field.click();
   for (let k = 0; k < 3; k++) {
     await page.keyboard.type('123.45', { delay: 70 });
@@ -211,8 +203,7 @@ for (let run = 0; run < 3; run++) {
   // Chromium writes a wasm module's compiled code to its cache (the service worker's copy) in the
   // background a while after the code was compiled; leaving at once measures an interrupted write.
   const firstPrediction = async () => {
-    await page.goto('about:blank');  // a real load each time (the same URL again would only move to its #fragment)
-    const s = await visit(page);
+    const s = await visit(page);  // a real load each time (openForm: about:blank first)
     await page.waitForTimeout(STAY_MS);
     return s;
   };

@@ -18,6 +18,7 @@
 import { readdirSync } from 'node:fs';
 import path from 'node:path';
 import { env, startServer, publish, launch } from '../e2e/harness.mjs';
+import { openForm, firstResultInPage } from './first_result.mjs';
 
 const [webA, webB, roundsArg] = process.argv.slice(2);
 if (!webA || !webB) throw new Error('usage: bench_start_ab.mjs WEB_A WEB_B [ROUNDS]');
@@ -32,21 +33,13 @@ const INSTRUMENT = () => {
 };
 
 async function visit(page, base) {
-  await page.goto('about:blank');
-  await page.goto(`${base}/#model=pima-diabetes`);
-  await page.waitForSelector('#a11y input[type=text]', { timeout: 60000 });
-  return page.evaluate(async () => {
-    await window.localdx.ready;
-    const early = await window.localdx.predictShown({ glucose: 120, age: 40, mass: 30 });
-    if (!early.ok) throw new Error('the first prediction failed');
-    const shown = performance.now();
-    const r = await window.localdx.predict({ glucose: 120, age: 40, mass: 30 });
-    if (!r.ok || !r.check.ok) throw new Error('the first prediction was not checked');
-    const checked = performance.now();
+  await openForm(page, base);
+  const { shown, checked } = await page.evaluate(firstResultInPage);
+  return page.evaluate(({ shown, checked }) => {
     const b = globalThis.__ldxAb;
     const longest = Math.max(0, ...b.longtasks.filter(([t, d]) => t + d > b.form && t < checked).map(([, d]) => d));
     return { form: b.form, shown, checked, longest };
-  });
+  }, { shown, checked });
 }
 
 const servers = {};
