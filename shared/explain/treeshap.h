@@ -157,9 +157,10 @@ TreeShapTables treeshap_tables(const Ensemble& e, size_t max_entries = size_t{1}
 // each path feature's term of phi (weight times table entry, the very product the walk computes),
 // 2^d * d entries per leaf, when they all fit max_entries (else none; 300 trees of depth 6: 21 MiB).
 // A batch whose every tree has them walks 8 rows at once (wasm SIMD: f64x2 adds and i32x4
-// masks, lane by lane the scalar arithmetic): the same numbers bit for bit, about 2.4 times faster
-// in wasm for 300 trees of depth 6 (each row's chain of additions into the root's feature
-// overlaps the other rows'). Does nothing the second time.
+// masks, lane by lane the scalar arithmetic; natively scalar lanes): the same numbers bit for bit;
+// in wasm under Node, 2,000 patients of 300 trees of depth 6 took 2.4 times less CPU time
+// (tests/bench/bench_batch_node.mjs, 2026-12-06; products alone: 1.15 times, products and 2, 4 or
+// 8 rows with f64x2 adds and scalar masks: 1.35, 1.55, 1.7 times). Does nothing the second time.
 void treeshap_products(TreeShapTables& tables, size_t max_entries);
 // Same result as treeshap(e, x, ...) for the ensemble the tables were built from.
 void treeshap(const Ensemble& e, const TreeShapTables& tables, std::span<const float> x, TreeShapWorkspace& ws,
