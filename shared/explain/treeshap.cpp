@@ -16,6 +16,9 @@
 #include <stdexcept>
 #include <string>
 #include <utility>
+#if defined(__wasm_simd128__)
+#include <wasm_simd128.h>
+#endif
 
 namespace ldx {
 
@@ -261,7 +264,7 @@ void leaf_table(std::span<const PathFeature> path, double value, std::vector<dou
 size_t TreeShapTables::bytes() const {
     return splits.size() * sizeof(Split) + leaves.size() * sizeof(Leaf) + leaf_features.size() * sizeof(int32_t) +
            leaf_weights.size() * sizeof(double) + tables.size() * sizeof(double) + leaf_values.size() * sizeof(double) +
-           trees.size() * sizeof(TreeRef) + walks.size() * sizeof(LinearSplit);
+           trees.size() * sizeof(TreeRef) + walks.size() * sizeof(LinearSplit) + products.size() * sizeof(double);
 }
 
 size_t TreeShapTables::fast_trees() const {
@@ -368,6 +371,30 @@ TreeShapTables treeshap_tables(const Ensemble& e, size_t max_entries, size_t row
     return out;
 }
 
+void treeshap_products(TreeShapTables& tables, size_t max_entries) {
+    size_t entries = 0;
+    for (const TreeShapTables::TreeRef& ref : tables.trees) {
+        if (!ref.fast || ref.products) continue;
+        for (size_t l = ref.leaves; l < ref.leaves + ref.leaf_count; ++l)
+            entries += (size_t{1} << tables.leaves[l].depth) * tables.leaves[l].depth;
+    }
+    if (entries > max_entries) return;
+    tables.products.reserve(tables.products.size() + entries);
+    for (TreeShapTables::TreeRef& ref : tables.trees) {
+        if (!ref.fast || ref.products) continue;
+        for (size_t l = ref.leaves; l < ref.leaves + ref.leaf_count; ++l) {
+            TreeShapTables::Leaf& leaf = tables.leaves[l];
+            leaf.products = tables.products.size();
+            const double* weights = tables.leaf_weights.data() + 2 * leaf.features;
+            const double* table = tables.tables.data() + leaf.table;
+            for (uint32_t m = 0; m < (1u << leaf.depth); ++m)
+                for (uint32_t i = 0; i < leaf.depth; ++i)
+                    tables.products.push_back(weights[2 * i + ((m >> i) & 1u)] * table[m & ~(1u << i)]);
+        }
+        ref.products = true;
+    }
+}
+
 //-----------------------------------------------------------------------------
 // [SECTION] Which way one row takes
 //-----------------------------------------------------------------------------
@@ -433,6 +460,149 @@ double tree_shap_fast(const TreeShapTables& tables, const TreeShapTables::TreeRe
     return tables.leaf_values[ref.leaves + reached];
 }
 
+// The same walk with the leaves' products (TreeShapTables::products): d additions per leaf.
+double tree_shap_products(const TreeShapTables& tables, const TreeShapTables::TreeRef& ref, std::span<const float> x,
+                          uint32_t* mask, double* phi) noexcept {
+    mask[0] = 0;
+    const TreeShapTables::Split* split = tables.splits.data() + ref.splits;
+    for (size_t s = 0; s < ref.split_count; ++s) {
+        const TreeShapTables::Split& nd = split[s];
+        const uint32_t m = mask[nd.slot];
+        const float v = x[static_cast<size_t>(nd.feature)];
+        const bool left = (v < nd.threshold) | (std::isnan(v) & (nd.default_left != 0));
+        const uint32_t hot = m | nd.set, cold = m & ~nd.keep;
+        mask[nd.left] = left ? hot : cold;
+        mask[nd.right] = left ? cold : hot;
+    }
+    const TreeShapTables::Leaf* leaf = tables.leaves.data() + ref.leaves;
+    size_t reached = 0;
+    for (size_t l = 0; l < ref.leaf_count; ++l) {
+        const uint32_t m = mask[leaf[l].slot];
+        const uint32_t d = leaf[l].depth;
+        const int32_t* features = tables.leaf_features.data() + leaf[l].features;
+        const double* c = tables.products.data() + leaf[l].products + static_cast<size_t>(m) * d;
+        for (uint32_t i = 0; i < d; ++i) phi[features[i]] += c[i];
+        reached = m == (1u << d) - 1 ? l : reached;
+    }
+    return tables.leaf_values[ref.leaves + reached];
+}
+
+// kLanes rows through a tree with products, at once: masks and phi interleaved per node and per
+// feature ([row 0, row 1, ...]), each row's sums in the same order as tree_shap_products (f64x2
+// lanes in wasm: an add per lane). The rows' chains of additions (the root's feature is in every
+// leaf's path) overlap. `values`: the values of the leaves the rows reach.
+constexpr size_t kLanes = 8;  // a multiple of 4 (i32x4 masks)
+void tree_shap_lanes(const TreeShapTables& tables, const TreeShapTables::TreeRef& ref, const float* const* x,
+                     uint32_t* mask, double* phi, double* values) noexcept {
+    for (size_t k = 0; k < kLanes; ++k) mask[k] = 0;
+    const TreeShapTables::Split* split = tables.splits.data() + ref.splits;
+    for (size_t s = 0; s < ref.split_count; ++s) {
+        const TreeShapTables::Split& nd = split[s];
+#if defined(__wasm_simd128__)
+        const v128_t threshold = wasm_f32x4_splat(nd.threshold), set = wasm_i32x4_splat(static_cast<int32_t>(nd.set));
+        const v128_t keep = wasm_i32x4_splat(static_cast<int32_t>(nd.keep));
+        const v128_t default_left = wasm_i32x4_splat(nd.default_left ? -1 : 0);
+        for (size_t k = 0; k < kLanes; k += 4) {
+            const v128_t m = wasm_v128_load(mask + kLanes * nd.slot + k);
+            const v128_t v =
+                wasm_f32x4_make(x[k][nd.feature], x[k + 1][nd.feature], x[k + 2][nd.feature], x[k + 3][nd.feature]);
+            const v128_t left =
+                wasm_v128_or(wasm_f32x4_lt(v, threshold), wasm_v128_and(wasm_f32x4_ne(v, v), default_left));
+            const v128_t hot = wasm_v128_or(m, set), cold = wasm_v128_andnot(m, keep);
+            wasm_v128_store(mask + kLanes * nd.left + k, wasm_v128_bitselect(hot, cold, left));
+            wasm_v128_store(mask + kLanes * nd.right + k, wasm_v128_bitselect(cold, hot, left));
+        }
+#else
+        for (size_t k = 0; k < kLanes; ++k) {
+            const uint32_t m = mask[kLanes * nd.slot + k];
+            const float v = x[k][nd.feature];
+            const bool left = (v < nd.threshold) | (std::isnan(v) & (nd.default_left != 0));
+            const uint32_t hot = m | nd.set, cold = m & ~nd.keep;
+            mask[kLanes * nd.left + k] = left ? hot : cold;
+            mask[kLanes * nd.right + k] = left ? cold : hot;
+        }
+#endif
+    }
+    const TreeShapTables::Leaf* leaf = tables.leaves.data() + ref.leaves;
+    size_t reached[kLanes] = {};
+    for (size_t l = 0; l < ref.leaf_count; ++l) {
+        const uint32_t d = leaf[l].depth, all = (1u << d) - 1;
+        const int32_t* features = tables.leaf_features.data() + leaf[l].features;
+        const double* products = tables.products.data() + leaf[l].products;
+        const double* c[kLanes];
+        for (size_t k = 0; k < kLanes; ++k) {
+            const uint32_t m = mask[kLanes * leaf[l].slot + k];
+            c[k] = products + static_cast<size_t>(m) * d;
+            reached[k] = m == all ? l : reached[k];
+        }
+        for (uint32_t i = 0; i < d; ++i) {
+            double* p = phi + kLanes * static_cast<size_t>(features[i]);
+            for (size_t k = 0; k < kLanes; k += 2) {
+#if defined(__wasm_simd128__)
+                const v128_t v = wasm_v128_load64_lane(c[k + 1] + i, wasm_v128_load64_zero(c[k] + i), 1);
+                wasm_v128_store(p + k, wasm_f64x2_add(wasm_v128_load(p + k), v));
+#else
+                p[k] += c[k][i];
+                p[k + 1] += c[k + 1][i];
+#endif
+            }
+        }
+    }
+    for (size_t k = 0; k < kLanes; ++k) values[k] = tables.leaf_values[ref.leaves + reached[k]];
+}
+
+// The values of the stumps (trees of one leaf, which have no TreeRef) among trees [from, to), added
+// to the margins of rows [first, last): called between the walked trees, so that each row's
+// margin adds every tree's value in ensemble_margin's order.
+void add_stumps(const Ensemble& e, size_t from, size_t to, size_t first, size_t last, double* margins) {
+    if (!margins) return;
+    const size_t outputs = static_cast<size_t>(e.num_outputs);
+    for (size_t t = from; t < to; ++t)
+        for (size_t r = first; r < last; ++r)
+            margins[r * outputs + static_cast<size_t>(e.trees[t].output)] += e.trees[t].nodes[0].value;
+}
+
+// A batch whose every tree has products: rows kLanes at a time (tree_shap_lanes) over blocks of
+// rows, their contributions interleaved in `lanes` until the block's last tree, then copied to
+// their explanations (which start at 0, as these do: the same sums in the same order).
+void batch_in_lanes(const Ensemble& e, const TreeShapTables& tables, std::span<const float> rows,
+                    std::vector<Explanation>& out, double* margins) {
+    const size_t width = static_cast<size_t>(e.num_features), outputs = static_cast<size_t>(e.num_outputs);
+    const size_t stride = outputs * width;
+    std::vector<uint32_t> mask(kLanes * static_cast<size_t>(tables.max_slots));
+    std::vector<double> lanes;
+    for (size_t first = 0; first < out.size(); first += kBatchBlock) {
+        const size_t last = std::min(out.size(), first + kBatchBlock), groups = (last - first + kLanes - 1) / kLanes;
+        lanes.assign(groups * stride * kLanes, 0.0);
+        size_t next = 0;  // the next tree of the ensemble
+        for (const TreeShapTables::TreeRef& ref : tables.trees) {
+            add_stumps(e, next, ref.tree, first, last, margins);
+            next = ref.tree + 1;
+            const size_t at = static_cast<size_t>(ref.output) * width;
+            for (size_t g = 0; g < groups; ++g) {
+                const float* x[kLanes];
+                size_t r[kLanes];
+                for (size_t k = 0; k < kLanes; ++k) {
+                    r[k] = std::min(first + g * kLanes + k, last - 1);  // the last row again past the end
+                    x[k] = rows.data() + r[k] * width;
+                }
+                double values[kLanes];
+                tree_shap_lanes(tables, ref, x, mask.data(), lanes.data() + (g * stride + at) * kLanes, values);
+                if (margins)
+                    for (size_t k = 0; k < kLanes; ++k)
+                        if (k == 0 || r[k] != r[k - 1])
+                            margins[r[k] * outputs + static_cast<size_t>(ref.output)] += values[k];
+            }
+        }
+        add_stumps(e, next, e.trees.size(), first, last, margins);
+        for (size_t row = first; row < last; ++row) {
+            const double* p = lanes.data() + ((row - first) / kLanes) * stride * kLanes + (row - first) % kLanes;
+            double* c = out[row].contributions.data();
+            for (size_t j = 0; j < stride; ++j) c[j] = p[kLanes * j];
+        }
+    }
+}
+
 void explain_tree(const Ensemble& e, const TreeShapTables& tables, const TreeShapTables::TreeRef& ref,
                   std::span<const float> x, TreeShapWorkspace& ws, double* phi) {
     if (ref.fast) {
@@ -475,10 +645,12 @@ std::vector<Explanation> treeshap_batch(const Ensemble& e, const TreeShapTables&
     // The workspace is sized once, so that a tree with tables is a call that cannot throw (in wasm
     // a call that may throw, from code that must clean up, goes through JavaScript and back).
     if (ws.masks.size() < tables.max_slots) ws.masks.resize(tables.max_slots);
-    // The margins come from the walk when every tree of the ensemble is walked here (no stump: the
-    // trees in ensemble_margin's order), else from ensemble_margin.
+    // The margins come from the walk when every tree of the ensemble is walked here or is a stump
+    // (the trees in ensemble_margin's order), else from ensemble_margin.
     const size_t outputs = static_cast<size_t>(e.num_outputs);
-    const bool walked = margins && tables.trees.size() == e.trees.size();
+    const size_t stumps = static_cast<size_t>(std::count_if(
+        e.trees.begin(), e.trees.end(), [](const Tree& t) { return !t.nodes.empty() && t.nodes[0].leaf(); }));
+    const bool walked = margins && tables.trees.size() + stumps == e.trees.size();
     if (margins) {
         margins->resize(out.size() * outputs);
         for (size_t r = 0; r < out.size(); ++r) {
@@ -488,11 +660,27 @@ std::vector<Explanation> treeshap_batch(const Ensemble& e, const TreeShapTables&
             else ensemble_margin(e, rows.subspan(r * width, width), m);
         }
     }
+    if (!tables.trees.empty() && std::all_of(tables.trees.begin(), tables.trees.end(),
+                                             [](const TreeShapTables::TreeRef& r) { return r.products; })) {
+        batch_in_lanes(e, tables, rows, out, walked ? margins->data() : nullptr);
+        return out;
+    }
     for (size_t first = 0; first < out.size(); first += kBatchBlock) {
         const size_t last = std::min(out.size(), first + kBatchBlock);
+        size_t next = 0;  // the next tree of the ensemble
         for (const TreeShapTables::TreeRef& ref : tables.trees) {
+            add_stumps(e, next, ref.tree, first, last, walked ? margins->data() : nullptr);
+            next = ref.tree + 1;
             const size_t at = static_cast<size_t>(ref.output) * width;
             double* margin = walked ? margins->data() + static_cast<size_t>(ref.output) : nullptr;
+            if (ref.products) {
+                for (size_t r = first; r < last; ++r) {
+                    const double value = tree_shap_products(tables, ref, rows.subspan(r * width, width),
+                                                            ws.masks.data(), out[r].contributions.data() + at);
+                    if (margin) margin[r * outputs] += value;
+                }
+                continue;
+            }
             if (ref.fast) {
                 for (size_t r = first; r < last; ++r) {
                     const double value = tree_shap_fast(tables, ref, rows.subspan(r * width, width), ws.masks.data(),
@@ -509,6 +697,7 @@ std::vector<Explanation> treeshap_batch(const Ensemble& e, const TreeShapTables&
                         t.nodes[static_cast<size_t>(tree_leaf(t, rows.subspan(r * width, width)))].value;
             }
         }
+        add_stumps(e, next, e.trees.size(), first, last, walked ? margins->data() : nullptr);
     }
     return out;
 }

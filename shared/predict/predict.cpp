@@ -3,6 +3,7 @@
 
 #include "predict/findings.h"
 
+#include <algorithm>
 #include <cmath>
 #include <cstdio>
 #include <cstring>
@@ -179,9 +180,13 @@ std::vector<Prediction> model_predict_batch(const Model& m, std::vector<Prepared
 }
 
 void model_prepare_batch(Model& m) {
-    if (!m.ensemble || m.shap_tables.over_budget == 0 || m.shap_tables.budget >= kBatchTableEntries) return;
-    m.shap_tables = {};  // freed first: the old and the new tables are never held at once
-    m.shap_tables = treeshap_tables(*m.ensemble, kBatchTableEntries);
+    if (!m.ensemble) return;
+    if (m.shap_tables.over_budget != 0 && m.shap_tables.budget < kBatchTableEntries) {
+        m.shap_tables = {};  // freed first: the old and the new tables are never held at once
+        m.shap_tables = treeshap_tables(*m.ensemble, kBatchTableEntries);
+    }
+    // Within the batch's budget, the tables' entries and the products' together.
+    treeshap_products(m.shap_tables, kBatchTableEntries - std::min(kBatchTableEntries, m.shap_tables.tables.size()));
 }
 
 Result<Prediction> model_predict(const Model& m, const RawRecord& record, bool explain, long row) {

@@ -377,6 +377,27 @@ TEST(Trees, BatchTreeShapEqualsRowByRowExactly) {
                 if (x == &e) ASSERT_EQ(walked[r].contributions, batch[r].contributions) << "row " << r;
             }
         }
+        // With products (all budget: every tree with tables has them; some trees by the reference
+        // algorithm with the small one): rows in lanes when every tree has them, the same
+        // explanations and margins bit for bit, with and without a stump.
+        for (const Ensemble* x : {&e, &with_stump}) {
+            TreeShapTables t = treeshap_tables(*x, budget);
+            TreeShapTables none = t;
+            treeshap_products(none, 10);  // too few entries: none at all
+            EXPECT_TRUE(none.products.empty());
+            treeshap_products(t, SIZE_MAX);
+            ASSERT_FALSE(t.products.empty());
+            std::vector<double> margins;
+            const std::vector<Explanation> laned = treeshap_batch(*x, t, rows, ws, &margins);
+            ASSERT_EQ(laned.size(), n);
+            for (size_t r = 0; r < n; ++r) {
+                const std::span<const float> row(rows.data() + r * 7, 7);
+                ASSERT_EQ(std::vector<double>(margins.begin() + r * 3, margins.begin() + r * 3 + 3),
+                          ensemble_margin(*x, row))
+                    << "row " << r;
+                ASSERT_EQ(laned[r].contributions, batch[r].contributions) << "row " << r;  // a stump adds none
+            }
+        }
         TreeShapWorkspace ws2;
         EXPECT_THROW(treeshap_batch(e, tables, std::span<const float>(rows).first(rows.size() - 3), ws2),
                      std::length_error);
