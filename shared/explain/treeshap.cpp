@@ -491,7 +491,8 @@ double tree_shap_products(const TreeShapTables& tables, const TreeShapTables::Tr
 // feature ([row 0, row 1, ...]), each row's sums in the same order as tree_shap_products (f64x2
 // lanes in wasm: an add per lane). The rows' chains of additions (the root's feature is in every
 // leaf's path) overlap. `values`: the values of the leaves the rows reach.
-constexpr size_t kLanes = 8;  // a multiple of 4 (i32x4 masks)
+constexpr size_t kLanes = 8;
+static_assert(kLanes % 4 == 0, "the masks are stepped four lanes at a time (i32x4), phi two (f64x2)");
 void tree_shap_lanes(const TreeShapTables& tables, const TreeShapTables::TreeRef& ref, const float* const* x,
                      uint32_t* mask, double* phi, double* values) noexcept {
     for (size_t k = 0; k < kLanes; ++k) mask[k] = 0;
@@ -557,9 +558,11 @@ void tree_shap_lanes(const TreeShapTables& tables, const TreeShapTables::TreeRef
 void add_stumps(const Ensemble& e, size_t from, size_t to, size_t first, size_t last, double* margins) {
     if (!margins) return;
     const size_t outputs = static_cast<size_t>(e.num_outputs);
-    for (size_t t = from; t < to; ++t)
+    for (size_t t = from; t < to; ++t) {
+        if (e.trees[t].nodes.size() != 1) continue;  // only stumps lie between walked trees
         for (size_t r = first; r < last; ++r)
             margins[r * outputs + static_cast<size_t>(e.trees[t].output)] += e.trees[t].nodes[0].value;
+    }
 }
 
 // A batch whose every tree has products: rows kLanes at a time (tree_shap_lanes) over blocks of

@@ -11,7 +11,10 @@
 //   - a part out of range is refused with the problem "bad_part"; parts joined out of order,
 //     or a part missing, are refused with it too;
 //   - the part count the worker uses (file.parts(): core_batch_part_count) covers the file;
-// and the batch worker's warm-up file (model.warmUpCsv) validates and scores every row.
+// and the batch worker's warm-up file (model.warmUpCsv) validates and scores every row; and a CSV
+// input's rows repeated to a file of 1,537 rows (1,000 or more: the batch's own tables and
+// products, 8 rows at a time with wasm SIMD, shared/explain/treeshap.cpp) give the table, features
+// and margins of the same rows scored in files of 500 (a row's own tables) bit for bit.
 // Prints "N passed, M failed" and exits non-zero on any failure.
 import { readFileSync } from 'node:fs';
 import { loadBundle } from './load_core.mjs';
@@ -81,6 +84,26 @@ function checkFile(name, text, wantProblems) {
   threads.forEach((f) => f.delete());
 }
 
+// 1,537 rows (not a multiple of 8: a last block of 1 row) from the file's rows, repeated; scored in
+// pieces of 500 first (the model keeps the batch's tables once a large file has made them).
+function checkLanes(name, text) {
+  const [header, ...rows] = text.trimEnd().split(/\r?\n/);
+  const big = Array.from({ length: 1537 }, (_, i) => rows[i % rows.length]);
+  const csv = (lines) => [header, ...lines].join('\n') + '\n';
+  const pieces = [];
+  for (let at = 0; at < big.length; at += 500) pieces.push(wholeTable(csv(big.slice(at, at + 500))));
+  const whole = wholeTable(csv(big));
+  check(whole.meta.rows === big.length && whole.meta.problems.length === 0, `${name}, ${big.length} rows: all scored (${whole.meta.rows})`);
+  // A piece's rows are numbered from its own first row (the table's "row" column): renumbered as
+  // the one file's before they are compared.
+  const { stride, row } = whole.meta.layout;
+  pieces.forEach((p, i) => { for (let r = 0; r < p.meta.rows; r++) p.table[r * stride + row] += i * 500; });
+  for (const k of ['table', 'features', 'margins']) {
+    const joined = pieces.flatMap((p) => Array.from(p[k]));
+    check(same(Array.from(whole[k]), joined), `${name}, ${big.length} rows in one file (the batch's products, 8 rows at once): ${k} equal the same rows' in files of 500 bit for bit`);
+  }
+}
+
 // The worker's warm-up file (made up from the schema): every row validates and is scored.
 const warmMeta = wholeTable(model.warmUpCsv(300)).meta;
 check(warmMeta.rows === 300 && warmMeta.problems.length === 0, `warm-up file: ${warmMeta.rows} of 300 rows scored, problems ${JSON.stringify(warmMeta.problems.slice(0, 2))}`);
@@ -91,5 +114,6 @@ for (const input of inputs) {
   checkFile(input, text, 0);
   if (/\.csv$/.test(input)) checkFile(input + ' with 3 invalid rows', withBadRows(text), 3);
 }
+for (const input of inputs.filter((f) => /\.csv$/.test(f))) checkLanes(input, readFileSync(input, 'utf8'));
 console.log(`${info.name}: ${inputs.length} inputs in parts; ${passed} passed, ${failed} failed`);
 process.exit(failed ? 1 : 0);
