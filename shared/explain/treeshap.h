@@ -149,18 +149,21 @@ struct TreeShapTables {
 constexpr size_t kRowTableBytes = size_t{8} << 20;
 // A batch's budget (model_prepare_batch): one tree's tables stay in cache for a block of rows
 // however many trees there are, so a batch gains from every tree's tables it can hold (measured on
-// the size sweep, docs/benchmarks.md, 2026-12-05); 16 Mi entries (128 MiB) bounds the memory.
+// the size sweep, docs/benchmarks.md, 2026-12-05); 16 Mi entries (128 MiB) bounds the memory,
+// tables and products (treeshap_products) together.
 constexpr size_t kBatchTableEntries = size_t{1} << 24;
 TreeShapTables treeshap_tables(const Ensemble& e, size_t max_entries = size_t{1} << 22,
                                size_t row_bytes = kRowTableBytes);
 // A batch's products (model_prepare_batch): for every leaf of every tree with tables and every H,
 // each path feature's term of phi (weight times table entry, the very product the walk computes),
-// 2^d * d entries per leaf, when they all fit max_entries (else none; 300 trees of depth 6: 21 MiB).
+// 2^d * d entries per leaf, when they all fit max_entries (else none).
 // A batch whose every tree has them walks 8 rows at once (wasm SIMD: f64x2 adds and i32x4
-// masks, lane by lane the scalar arithmetic; natively scalar lanes): the same numbers bit for bit;
-// in wasm under Node, 2,000 patients of 300 trees of depth 6 took 2.4 times less CPU time
-// (tests/bench/bench_batch_node.mjs, 2026-12-06; products alone: 1.15 times, products and 2, 4 or
-// 8 rows with f64x2 adds and scalar masks: 1.35, 1.55, 1.7 times). Does nothing the second time.
+// masks, lane by lane the scalar arithmetic; natively scalar lanes): the same numbers bit for bit
+// (tests/node/batch_parts.mjs); in wasm under Node, the core's parts for 2,000 patients of 300
+// trees of depth 6 took 134-148 ms of CPU time against 330-380 ms, and 10,000 patients in the page
+// 0.558 times the time (docs/benchmarks.md, 2026-12-06, the batch's products; of the CPU time's
+// gain under Node, products alone gave 1.15 times, products and 2, 4 or 8 rows with scalar masks
+// 1.35, 1.55, 1.7 times). Does nothing the second time.
 void treeshap_products(TreeShapTables& tables, size_t max_entries);
 // Same result as treeshap(e, x, ...) for the ensemble the tables were built from.
 void treeshap(const Ensemble& e, const TreeShapTables& tables, std::span<const float> x, TreeShapWorkspace& ws,
