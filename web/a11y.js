@@ -5,6 +5,7 @@
 //   [SECTION] Elements: one per node of the app's tree, changed only where the node changed
 //   [SECTION] Events: focus, clicks, typed/pasted/composed text, choices -> the app
 //   [SECTION] Pointer: the wheel and hover over the layer reach the canvas
+//   [SECTION] Touch: a tap is the browser's mouse events; a swipe scrolls the view under the finger
 //
 // The app (wasm/app/a11y.cpp) sends its tree of accessible nodes after every frame that changed
 // it: role, name (a field's label with its unit), value, state and bounds. Here each node becomes an
@@ -383,6 +384,7 @@ export function startA11y(module) {
   // Over a field the pointer is the field's; the wheel still scrolls the form, and hover still
   // shows, as on the canvas.
   const canvas = $('canvas');
+  startTouch(canvas, layer);
   layer.addEventListener('wheel', (e) => {
     e.preventDefault();
     canvas.dispatchEvent(new WheelEvent('wheel', e));
@@ -393,4 +395,72 @@ export function startA11y(module) {
   const more = window.matchMedia('(prefers-contrast: more)');
   M.a11ySetContrastMore(more.matches);
   more.addEventListener('change', (e) => M.a11ySetContrastMore(e.matches));
+}
+
+//-----------------------------------------------------------------------------
+// [SECTION] Touch
+//-----------------------------------------------------------------------------
+// A tap on the canvas reaches the app as the mouse events the browser makes of it (mousemove,
+// mousedown, mouseup, at the finger), never as touch events. Emscripten's GLFW takes a touchstart
+// as a mouse press where the mouse last was (it reads no position from a touch), so a finger held
+// for a frame or more (every real tap) pressed at the last tap's place, and the tap's own press came
+// while that one was held: the tap was lost. Touch events on the canvas stop here, in the window's
+// capture phase, before the canvas's own listeners; a tap is not cancelled, so the browser still
+// makes its mouse events (and a field keeps its own tap, the page its two-finger zoom).
+//
+// A finger that moves up or down by more than SWIPE_SLOP (on the canvas or on a field) is a swipe:
+// the view under it scrolls with it (the app's appScrollBy, as the wheel scrolls the view under the
+// mouse), and after a flick glides on, slowing, until it stops or another touch begins. Sideways
+// moves stay the browser's (a field's text selection).
+const SWIPE_SLOP = 10;          // CSS px a finger moves before its touch is a swipe, not a tap
+const GLIDE_DECAY_MS = 325;     // a flick's speed falls by e every 325 ms (as native lists glide)
+const GLIDE_MIN_SPEED = 0.02;   // CSS px per ms: below it the glide stops
+
+function startTouch(canvas, layer) {
+  const onForm = (t) => t === canvas || (t instanceof Element && layer.contains(t));
+  let swipe = null;   // the finger down: where it began, where it was, its speed; moving once a swipe
+  let glide = 0;      // the glide's animation frame
+  const keepFromGlfw = (e) => { if (e.target === canvas) e.stopPropagation(); };
+  window.addEventListener('touchstart', (e) => {
+    keepFromGlfw(e);
+    cancelAnimationFrame(glide);
+    const t = e.touches[0];
+    swipe = onForm(e.target) && e.touches.length === 1 ? { x0: t.clientX, y0: t.clientY, y: t.clientY, at: e.timeStamp, speed: 0, moving: false } : null;
+  }, { capture: true, passive: true });
+  window.addEventListener('touchmove', (e) => {
+    keepFromGlfw(e);
+    if (!swipe || e.touches.length !== 1) { swipe = null; return; }  // a second finger: the browser's zoom
+    const t = e.touches[0];
+    if (!swipe.moving) {
+      const dy = t.clientY - swipe.y0;
+      if (Math.abs(dy) < SWIPE_SLOP || Math.abs(dy) < Math.abs(t.clientX - swipe.x0)) return;
+      swipe.moving = true;
+      // The view under the finger is the one scrolled: the app's mouse goes where the swipe began.
+      canvas.dispatchEvent(new MouseEvent('mousemove', { clientX: swipe.x0, clientY: swipe.y0, bubbles: true }));
+    }
+    e.preventDefault();
+    const dy = t.clientY - swipe.y, dt = Math.max(1, e.timeStamp - swipe.at);
+    swipe.speed = 0.8 * (dy / dt) + 0.2 * swipe.speed;
+    swipe.y = t.clientY;
+    swipe.at = e.timeStamp;
+    if (M && dy !== 0) M.appScrollBy(-dy);  // the finger up: the form goes up with it
+  }, { capture: true, passive: false });
+  const end = (e) => {
+    keepFromGlfw(e);
+    const flick = swipe && swipe.moving && e.type === 'touchend' && e.timeStamp - swipe.at < 100 ? swipe.speed : 0;
+    swipe = null;
+    if (Math.abs(flick) < GLIDE_MIN_SPEED || !M) return;
+    let speed = flick, last = performance.now();
+    const step = (now) => {
+      const dt = Math.min(50, now - last);
+      last = now;
+      speed *= Math.exp(-dt / GLIDE_DECAY_MS);
+      if (Math.abs(speed) < GLIDE_MIN_SPEED) return;
+      M.appScrollBy(-speed * dt);
+      glide = requestAnimationFrame(step);
+    };
+    glide = requestAnimationFrame(step);
+  };
+  window.addEventListener('touchend', end, { capture: true, passive: true });
+  window.addEventListener('touchcancel', end, { capture: true, passive: true });
 }

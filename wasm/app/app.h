@@ -281,6 +281,7 @@ struct AppState {
     bool refocus_pending = false;            // that field is taking the focus: put its caret at the end
     bool scroll_to_result = false;           // a new result: the next frame scrolls it into view
     float form_scroll = 0;                   // how far the form is scrolled (pixels), for tests
+    float swipe_scroll = 0;                  // a finger's swipe not yet applied (pixels): the next frame scrolls by it
     // The patient's chart from the EHR (SMART launch, web/smart.js; record/fhir.h fhir_chart): per
     // field what it gave. A field shows "from the chart" while its text is still the chart's.
     std::vector<ChartValue> chart;

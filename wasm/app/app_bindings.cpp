@@ -5,8 +5,10 @@
 //   [SECTION] Page -> app
 //   [SECTION] Registration
 #include <algorithm>
+#include <cmath>
 
 #include <emscripten/bind.h>
+#include <emscripten/html5.h>
 #include <emscripten/val.h>
 
 #include "app.h"
@@ -472,6 +474,14 @@ void app_select_tab(int tab) {
     state().select_tab = tab;
     wake(state());
 }
+// A finger's swipe (web/a11y.js, Touch): CSS pixels the view under it scrolls by (positive: further down
+// the form), applied by the next frame in the app's pixels.
+void app_scroll_by(double css_pixels) {
+    if (!std::isfinite(css_pixels)) return;
+    AppState& s = state();
+    s.swipe_scroll += static_cast<float>(css_pixels * emscripten_get_device_pixel_ratio());
+    wake(s);
+}
 }  // namespace
 
 }  // namespace ldx::app
@@ -500,6 +510,7 @@ EMSCRIPTEN_BINDINGS(localdx_app) {
     ldx::boundary::function<&ldx::app::app_set_chart_write>("appSetChartWrite");
     ldx::boundary::function<&ldx::app::app_save_to_chart>("appSaveToChart");
     ldx::boundary::function<&ldx::app::app_select_tab>("appSelectTab");
+    ldx::boundary::function<&ldx::app::app_scroll_by>("appScrollBy");
     ldx::boundary::function<&ldx::app::app_set_operations>("appSetOperations");
     ldx::boundary::function<&ldx::app::app_explain_class>("appExplainClass");
     ldx::boundary::function<&ldx::app::app_validate>("appValidate");

@@ -9,6 +9,7 @@
 #include <algorithm>
 #include <cstdint>
 #include <optional>
+#include <utility>
 #include <vector>
 
 #include "a11y.h"
@@ -22,7 +23,7 @@
 #include <emscripten/val.h>
 
 #include "imgui.h"
-#include "imgui_internal.h"  // ErrorCheckEndFrameRecover
+#include "imgui_internal.h"  // ErrorCheckEndFrameRecover; a window's scroll (apply_swipe)
 #include "imgui_impl_glfw.h"
 #include "boundary.h"
 
@@ -113,6 +114,8 @@ EM_BOOL on_context_restored(int, const void*, void*) {
     return EM_TRUE;
 }
 
+// A finger reaches the canvas as the mouse events the browser makes of a tap: the page keeps its
+// touch events from GLFW (web/a11y.js, Touch).
 void wake_on_input() {
     const char* canvas = "#canvas";
     emscripten_set_mousedown_callback(canvas, nullptr, false, wake_on<EmscriptenMouseEvent>);
@@ -120,9 +123,6 @@ void wake_on_input() {
     emscripten_set_mouseup_callback(EMSCRIPTEN_EVENT_TARGET_WINDOW, nullptr, false, wake_on<EmscriptenMouseEvent>);
     emscripten_set_mouseleave_callback(canvas, nullptr, false, wake_on<EmscriptenMouseEvent>);
     emscripten_set_wheel_callback(canvas, nullptr, false, wake_on<EmscriptenWheelEvent>);
-    emscripten_set_touchstart_callback(canvas, nullptr, false, wake_on<EmscriptenTouchEvent>);
-    emscripten_set_touchmove_callback(canvas, nullptr, false, wake_on<EmscriptenTouchEvent>);
-    emscripten_set_touchend_callback(canvas, nullptr, false, wake_on<EmscriptenTouchEvent>);
     emscripten_set_keydown_callback(EMSCRIPTEN_EVENT_TARGET_WINDOW, nullptr, false, wake_on<EmscriptenKeyboardEvent>);
     emscripten_set_keyup_callback(EMSCRIPTEN_EVENT_TARGET_WINDOW, nullptr, false, wake_on<EmscriptenKeyboardEvent>);
     emscripten_set_keypress_callback(EMSCRIPTEN_EVENT_TARGET_WINDOW, nullptr, false, wake_on<EmscriptenKeyboardEvent>);
@@ -153,6 +153,24 @@ CanvasSize canvas_size() {
 // redrawn_since), into the canvas's kept drawing buffer. Compared byte for byte, not by a hash: a
 // stale pixel is never kept by a collision.
 
+// A finger's swipe (web/a11y.js, Touch) scrolls the view under the finger by the pixels it moved, as the
+// wheel scrolls the view under the mouse (Dear ImGui's UpdateMouseWheel, whose window choice this
+// follows): a child view that cannot scroll, or takes no wheel, passes it to the view around it. The
+// page moved the mouse to where the swipe began, so that view is the hovered one.
+void apply_swipe(AppState& s) {
+    const float dy = std::exchange(s.swipe_scroll, 0.0f);
+    ImGuiWindow* w = ImGui::GetCurrentContext()->HoveredWindow;
+    if (dy == 0.0f || w == nullptr || w->Collapsed) return;
+    auto passes = [](const ImGuiWindow* v) {
+        return (v->Flags & ImGuiWindowFlags_ChildWindow) &&
+               (v->ScrollMax.y == 0.0f ||
+                ((v->Flags & ImGuiWindowFlags_NoScrollWithMouse) && !(v->Flags & ImGuiWindowFlags_NoMouseInputs)));
+    };
+    while (passes(w)) w = w->ParentWindow;
+    if ((w->Flags & (ImGuiWindowFlags_NoScrollWithMouse | ImGuiWindowFlags_NoMouseInputs)) == 0)
+        ImGui::SetScrollY(w, w->Scroll.y + dy);
+}
+
 void frame() {
     AppState& s = state();
     const auto [w, h] = canvas_size();
@@ -178,6 +196,7 @@ void frame() {
     glfwPollEvents();
     ImGui_ImplGlfw_NewFrame();
     ImGui::NewFrame();
+    apply_swipe(s);
     a11y::frame_begin();
     try {
         draw(s, static_cast<float>(w), static_cast<float>(h));
