@@ -382,9 +382,9 @@ void treeshap_products(TreeShapTables& tables, size_t max_entries) {
     tables.products.reserve(tables.products.size() + entries);
     for (TreeShapTables::TreeRef& ref : tables.trees) {
         if (!ref.fast || ref.products) continue;
+        ref.products_at = tables.products.size();
         for (size_t l = ref.leaves; l < ref.leaves + ref.leaf_count; ++l) {
-            TreeShapTables::Leaf& leaf = tables.leaves[l];
-            leaf.products = tables.products.size();
+            const TreeShapTables::Leaf& leaf = tables.leaves[l];
             const double* weights = tables.leaf_weights.data() + 2 * leaf.features;
             const double* table = tables.tables.data() + leaf.table;
             for (uint32_t m = 0; m < (1u << leaf.depth); ++m)
@@ -432,9 +432,9 @@ void linear_walk(const Ensemble& e, const TreeShapTables& tables, const TreeShap
 // feature among the path's unique features): the side x takes keeps the feature's bit (sets it
 // when the feature is new on the path), the other side clears it. Then each leaf reads its table.
 namespace {
-// Returns the value of the leaf x reaches (every bit of its path features set in H).
-double tree_shap_fast(const TreeShapTables& tables, const TreeShapTables::TreeRef& ref, std::span<const float> x,
-                      uint32_t* mask, double* phi) noexcept {
+// The pass over the splits: each node's H in mask, by the node's slot.
+void walk_splits(const TreeShapTables& tables, const TreeShapTables::TreeRef& ref, std::span<const float> x,
+                 uint32_t* mask) noexcept {
     mask[0] = 0;
     const TreeShapTables::Split* split = tables.splits.data() + ref.splits;
     for (size_t s = 0; s < ref.split_count; ++s) {
@@ -446,6 +446,12 @@ double tree_shap_fast(const TreeShapTables& tables, const TreeShapTables::TreeRe
         mask[nd.left] = left ? hot : cold;
         mask[nd.right] = left ? cold : hot;
     }
+}
+
+// Returns the value of the leaf x reaches (every bit of its path features set in H).
+double tree_shap_fast(const TreeShapTables& tables, const TreeShapTables::TreeRef& ref, std::span<const float> x,
+                      uint32_t* mask, double* phi) noexcept {
+    walk_splits(tables, ref, x, mask);
     const TreeShapTables::Leaf* leaf = tables.leaves.data() + ref.leaves;
     size_t reached = 0;
     for (size_t l = 0; l < ref.leaf_count; ++l) {
@@ -463,26 +469,18 @@ double tree_shap_fast(const TreeShapTables& tables, const TreeShapTables::TreeRe
 // The same walk with the leaves' products (TreeShapTables::products): d additions per leaf.
 double tree_shap_products(const TreeShapTables& tables, const TreeShapTables::TreeRef& ref, std::span<const float> x,
                           uint32_t* mask, double* phi) noexcept {
-    mask[0] = 0;
-    const TreeShapTables::Split* split = tables.splits.data() + ref.splits;
-    for (size_t s = 0; s < ref.split_count; ++s) {
-        const TreeShapTables::Split& nd = split[s];
-        const uint32_t m = mask[nd.slot];
-        const float v = x[static_cast<size_t>(nd.feature)];
-        const bool left = (v < nd.threshold) | (std::isnan(v) & (nd.default_left != 0));
-        const uint32_t hot = m | nd.set, cold = m & ~nd.keep;
-        mask[nd.left] = left ? hot : cold;
-        mask[nd.right] = left ? cold : hot;
-    }
+    walk_splits(tables, ref, x, mask);
     const TreeShapTables::Leaf* leaf = tables.leaves.data() + ref.leaves;
+    const double* products = tables.products.data() + ref.products_at;  // the leaf's, stepped leaf by leaf
     size_t reached = 0;
     for (size_t l = 0; l < ref.leaf_count; ++l) {
         const uint32_t m = mask[leaf[l].slot];
         const uint32_t d = leaf[l].depth;
         const int32_t* features = tables.leaf_features.data() + leaf[l].features;
-        const double* c = tables.products.data() + leaf[l].products + static_cast<size_t>(m) * d;
+        const double* c = products + static_cast<size_t>(m) * d;
         for (uint32_t i = 0; i < d; ++i) phi[features[i]] += c[i];
         reached = m == (1u << d) - 1 ? l : reached;
+        products += (size_t{1} << d) * d;
     }
     return tables.leaf_values[ref.leaves + reached];
 }
@@ -525,11 +523,13 @@ void tree_shap_lanes(const TreeShapTables& tables, const TreeShapTables::TreeRef
 #endif
     }
     const TreeShapTables::Leaf* leaf = tables.leaves.data() + ref.leaves;
+    const double* next_products = tables.products.data() + ref.products_at;  // stepped leaf by leaf
     size_t reached[kLanes] = {};
     for (size_t l = 0; l < ref.leaf_count; ++l) {
         const uint32_t d = leaf[l].depth, all = (1u << d) - 1;
         const int32_t* features = tables.leaf_features.data() + leaf[l].features;
-        const double* products = tables.products.data() + leaf[l].products;
+        const double* products = next_products;
+        next_products += (size_t{1} << d) * d;
         const double* c[kLanes];
         for (size_t k = 0; k < kLanes; ++k) {
             const uint32_t m = mask[kLanes * leaf[l].slot + k];

@@ -106,7 +106,6 @@ struct TreeShapTables {
         uint32_t depth = 0;   // d: unique features on the path
         size_t features = 0;  // offset into leaf_features (d entries) and leaf_weights (2d entries)
         size_t table = 0;     // offset into tables (2^d entries)
-        size_t products = 0;  // offset into products (2^d * d entries), when its tree has them
     };
     struct TreeRef {
         int output = 0;
@@ -115,6 +114,7 @@ struct TreeShapTables {
         bool linear = false;      // else by Linear TreeSHAP; neither: by the reference algorithm
         bool row_linear = false;  // one row takes Linear TreeSHAP (a fast tree of tables over row_bytes)
         bool products = false;    // a batch reads its leaves' products (treeshap_products)
+        size_t products_at = 0;   // offset into products of its first leaf's; each leaf's 2^d * d follow in order
         size_t splits = 0, split_count = 0;
         size_t leaves = 0, leaf_count = 0;
         size_t walk = 0, walk_count = 0;  // its splits in Linear TreeSHAP's form (linear or row_linear)

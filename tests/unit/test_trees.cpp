@@ -387,6 +387,11 @@ TEST(Trees, BatchTreeShapEqualsRowByRowExactly) {
             EXPECT_TRUE(none.products.empty());
             treeshap_products(t, SIZE_MAX);
             ASSERT_FALSE(t.products.empty());
+            // Every tree with tables has its products; with the full budget that is every tree
+            // (the rows go in lanes), with the small one not (tree by tree).
+            for (const TreeShapTables::TreeRef& ref : t.trees) ASSERT_EQ(ref.products, ref.fast) << "tree " << ref.tree;
+            const bool lanes = std::all_of(t.trees.begin(), t.trees.end(), [](const auto& r) { return r.products; });
+            ASSERT_EQ(lanes, budget == size_t{1} << 22);
             std::vector<double> margins;
             const std::vector<Explanation> laned = treeshap_batch(*x, t, rows, ws, &margins);
             ASSERT_EQ(laned.size(), n);
