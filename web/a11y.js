@@ -408,59 +408,75 @@ export function startA11y(module) {
 // capture phase, before the canvas's own listeners; a tap is not cancelled, so the browser still
 // makes its mouse events (and a field keeps its own tap, the page its two-finger zoom).
 //
-// A finger that moves up or down by more than SWIPE_SLOP (on the canvas or on a field) is a swipe:
-// the view under it scrolls with it (the app's appScrollBy, as the wheel scrolls the view under the
-// mouse), and after a flick glides on, slowing, until it stops or another touch begins. Sideways
-// moves stay the browser's (a field's text selection).
+// A finger that moves up or down by more than SWIPE_SLOP (on the canvas or on a field), more up or
+// down than sideways, is a swipe: the view under it scrolls with it (the app's appScrollBy, as the
+// wheel scrolls the view under the mouse; that view keeps the swipe and its glide even when another
+// slides under the finger), and after a flick glides on, slowing, until it stops or another touch
+// begins; a touch that stops a glide is only that (not a tap). A move sideways at first stays the
+// browser's (a field's text selection), as do two fingers (zoom) and every move while the page is
+// zoomed in (the browser pans the zoomed page), and a move the browser no longer lets the page
+// cancel (its own gesture began).
 const SWIPE_SLOP = 10;          // CSS px a finger moves before its touch is a swipe, not a tap
 const GLIDE_DECAY_MS = 325;     // a flick's speed falls by e every 325 ms (as native lists glide)
 const GLIDE_MIN_SPEED = 0.02;   // CSS px per ms: below it the glide stops
+const FLICK_MS = 100;           // a finger lifted within this of its last move flicks
 
 function startTouch(canvas, layer) {
   const onForm = (t) => t === canvas || (t instanceof Element && layer.contains(t));
-  let swipe = null;   // the finger down: where it began, where it was, its speed; moving once a swipe
-  let glide = 0;      // the glide's animation frame
+  const zoomed = () => (window.visualViewport?.scale ?? 1) > 1.01;
+  let swipe = null;     // the finger down: where it began, where it was, its speed; moving once a swipe
+  let glide = 0;        // the glide's animation frame, 0 when none
+  let stopping = false; // this touch stopped a glide: its end is no tap
   const keepFromGlfw = (e) => { if (e.target === canvas) e.stopPropagation(); };
   window.addEventListener('touchstart', (e) => {
     keepFromGlfw(e);
+    stopping = glide !== 0;
     cancelAnimationFrame(glide);
+    glide = 0;
     const t = e.touches[0];
-    swipe = onForm(e.target) && e.touches.length === 1 ? { x0: t.clientX, y0: t.clientY, y: t.clientY, at: e.timeStamp, speed: 0, moving: false } : null;
+    swipe = onForm(e.target) && e.touches.length === 1 && !zoomed()
+      ? { x0: t.clientX, y0: t.clientY, y: t.clientY, at: e.timeStamp, speed: 0, moving: false } : null;
   }, { capture: true, passive: true });
   window.addEventListener('touchmove', (e) => {
     keepFromGlfw(e);
-    if (!swipe || e.touches.length !== 1) { swipe = null; return; }  // a second finger: the browser's zoom
+    if (!swipe || e.touches.length !== 1 || !e.cancelable) { swipe = null; return; }
     const t = e.touches[0];
     if (!swipe.moving) {
-      const dy = t.clientY - swipe.y0;
-      if (Math.abs(dy) < SWIPE_SLOP || Math.abs(dy) < Math.abs(t.clientX - swipe.x0)) return;
+      const dx = t.clientX - swipe.x0, dy = t.clientY - swipe.y0;
+      if (Math.max(Math.abs(dx), Math.abs(dy)) < SWIPE_SLOP) return;
+      if (Math.abs(dy) <= Math.abs(dx)) { swipe = null; return; }  // sideways first: the browser's, to the end
       swipe.moving = true;
       // The view under the finger is the one scrolled: the app's mouse goes where the swipe began.
       canvas.dispatchEvent(new MouseEvent('mousemove', { clientX: swipe.x0, clientY: swipe.y0, bubbles: true }));
+      swipe.first = true;
     }
     e.preventDefault();
     const dy = t.clientY - swipe.y, dt = Math.max(1, e.timeStamp - swipe.at);
     swipe.speed = 0.8 * (dy / dt) + 0.2 * swipe.speed;
     swipe.y = t.clientY;
     swipe.at = e.timeStamp;
-    if (M && dy !== 0) M.appScrollBy(-dy);  // the finger up: the form goes up with it
+    if (dy === 0) return;
+    M.appScrollBy(-dy, swipe.first);  // the finger up: the form goes up with it
+    swipe.first = false;
   }, { capture: true, passive: false });
   const end = (e) => {
     keepFromGlfw(e);
-    const flick = swipe && swipe.moving && e.type === 'touchend' && e.timeStamp - swipe.at < 100 ? swipe.speed : 0;
+    if (stopping && e.cancelable) e.preventDefault();  // no mouse events: the touch only stopped the glide
+    stopping = false;
+    const flick = swipe && swipe.moving && e.type === 'touchend' && e.timeStamp - swipe.at < FLICK_MS ? swipe.speed : 0;
     swipe = null;
-    if (Math.abs(flick) < GLIDE_MIN_SPEED || !M) return;
+    if (Math.abs(flick) < GLIDE_MIN_SPEED) return;
     let speed = flick, last = performance.now();
     const step = (now) => {
-      const dt = Math.min(50, now - last);
+      const dt = Math.max(0, Math.min(50, now - last));
       last = now;
       speed *= Math.exp(-dt / GLIDE_DECAY_MS);
-      if (Math.abs(speed) < GLIDE_MIN_SPEED) return;
-      M.appScrollBy(-speed * dt);
+      if (Math.abs(speed) < GLIDE_MIN_SPEED) { glide = 0; return; }
+      M.appScrollBy(-speed * dt, false);
       glide = requestAnimationFrame(step);
     };
     glide = requestAnimationFrame(step);
   };
-  window.addEventListener('touchend', end, { capture: true, passive: true });
-  window.addEventListener('touchcancel', end, { capture: true, passive: true });
+  window.addEventListener('touchend', end, { capture: true, passive: false });
+  window.addEventListener('touchcancel', end, { capture: true, passive: false });
 }

@@ -198,32 +198,43 @@ test('phone (390x844, touch): tap a field, type, tap another, type: each value l
   await ctx.close();
 });
 
-test('phone: a swipe scrolls the form under the finger (on the canvas or on a field), a flick glides on, sideways does not scroll, and a tap then reaches the field where it now is', async () => {
+test('phone: a swipe scrolls the form under the finger (on the canvas or on a field), a flick glides on and a touch stops it, sideways and a zoomed page stay the browser\'s, and a tap then reaches the field where it now is', async () => {
   const context = await browser.newContext({ viewport: { width: 390, height: 844 }, deviceScaleFactor: 2, hasTouch: true, isMobile: true });
   const { ctx, page, errors } = await openApp(browser, server.base, { context, model: 'wdbc' });
+  const consoleErrors = [];  // e.g. Chromium's "Ignored attempt to cancel a touchmove event with cancelable=false"
+  page.on('console', (m) => { if (m.type() === 'error') consoleErrors.push(m.text()); });
   await settled(page);
   const cdp = await page.context().newCDPSession(page);
   const top = async (label) => (await field(page, label).boundingBox()).y;
   const scroll = () => page.evaluate(() => window.localdx.viewState().form_scroll);
-  const still = async () => {  // until a glide, if any, has stopped
-    let last = await scroll();
+  const frames = () => page.evaluate(() => window.localdx.framesDrawn());
+  // The form's scroll once it has stopped moving: a frame drawn since the finger lifted, and the
+  // same scroll in two reads 250 ms apart (a glide moves it every frame); 15 s at most.
+  const still = async (framesAtEnd) => {
+    const deadline = Date.now() + 15000;
+    let last = NaN;
     for (;;) {
-      await page.waitForTimeout(250);
       const now = await scroll();
-      if (now === last) return now;
+      if (now === last && (await frames()) > framesAtEnd) return now;
+      assert.ok(Date.now() < deadline, `the form stops moving (last scroll ${now})`);
       last = now;
+      await page.waitForTimeout(250);
     }
   };
-  // A finger from (x, y) moved by (dx, dy) in `steps` moves `ms` apart; held `hold` ms before it lifts.
-  const swipe = async (x, y, dx, dy, { steps = 10, ms = 30, hold = 150 } = {}) => {
-    await cdp.send('Input.dispatchTouchEvent', { type: 'touchStart', touchPoints: [{ x, y }] });
-    for (let i = 1; i <= steps; i++) {
-      await cdp.send('Input.dispatchTouchEvent', { type: 'touchMove', touchPoints: [{ x: x + (dx * i) / steps, y: y + (dy * i) / steps }] });
-      await page.waitForTimeout(ms);
+  // A finger from (x, y) moved by (dx, dy) in `steps` moves `ms` apart, held `hold` ms before it
+  // lifts (0: lifted with its last move, a flick); `path` moves it through points instead.
+  const touch = (type, points) => cdp.send('Input.dispatchTouchEvent', { type, touchPoints: points });
+  const swipe = async (x, y, dx, dy, { steps = 10, ms = 30, hold = 150, path = null } = {}) => {
+    const points = path || Array.from({ length: steps }, (_, i) => ({ x: x + (dx * (i + 1)) / steps, y: y + (dy * (i + 1)) / steps }));
+    await touch('touchStart', [{ x, y }]);
+    for (const [i, p] of points.entries()) {
+      await touch('touchMove', [p]);
+      if (hold > 0 || i < points.length - 1) await page.waitForTimeout(ms);
     }
-    await page.waitForTimeout(hold);
-    await cdp.send('Input.dispatchTouchEvent', { type: 'touchEnd', touchPoints: [] });
-    return still();
+    if (hold > 0) await page.waitForTimeout(hold);
+    const framesAtEnd = await frames();
+    await touch('touchEnd', []);
+    return still(framesAtEnd);
   };
   const lastField = 'Fractal dimension, worst';
   const radius0 = await top('Radius, mean');
@@ -231,35 +242,62 @@ test('phone: a swipe scrolls the form under the finger (on the canvas or on a fi
   assert.equal(await scroll(), 0);
   // A slow swipe up by 200 CSS px on the canvas (right of the fields): the form follows the finger.
   const field0 = await field(page, 'Radius, mean').boundingBox();
-  assert.equal(await page.evaluate(([x, y]) => document.elementFromPoint(x, y).id, [field0.x + field0.width + 60, 700]), 'canvas');
-  let s = await swipe(field0.x + field0.width + 60, 700, 0, -200);
+  const right = field0.x + field0.width + 60;
+  assert.equal(await page.evaluate(([x, y]) => document.elementFromPoint(x, y).id, [right, 700]), 'canvas');
+  let s = await swipe(right, 700, 0, -200);
   assert.ok(Math.abs(s - 400) <= 4, `200 CSS px of finger scroll 400 device px (dpr 2): ${s}`);
   await page.waitForTimeout(200);
   assert.ok(Math.abs((await top('Radius, mean')) - (radius0 - 200)) <= 3, 'the field moved up with the finger');
   // The same swipe beginning on a field: the form scrolls, the field does not take the touch as a tap.
-  assert.equal(await page.evaluate(([x, y]) => document.elementFromPoint(x, y).tagName, [field0.x + 40, (await field(page, 'Area, mean').boundingBox()).y + 10]), 'INPUT');
-  s = await swipe(field0.x + 40, (await field(page, 'Area, mean').boundingBox()).y + 10, 0, -200);
+  const onField = (await field(page, 'Area, mean').boundingBox()).y + 10;
+  assert.equal(await page.evaluate(([x, y]) => document.elementFromPoint(x, y).tagName, [field0.x + 40, onField]), 'INPUT');
+  s = await swipe(field0.x + 40, onField, 0, -200);
   assert.ok(Math.abs(s - 800) <= 4, `and again from a field: ${s}`);
   assert.notEqual(await page.evaluate(() => document.activeElement.tagName), 'INPUT', 'a swipe is not a tap');
-  // Sideways on a field (a text selection): no scroll.
-  s = await swipe(field0.x + 40, 500, 120, 8);
-  assert.ok(Math.abs(s - 800) <= 1, `sideways does not scroll: ${s}`);
-  // A flick (60 CSS px in 30 ms, lifted at once) glides on past the finger, then stops.
-  s = await swipe(field0.x + field0.width + 60, 600, 0, -60, { steps: 3, ms: 10, hold: 0 });
+  // Sideways (120 across, 40 up: a text selection), and sideways first then up: the browser's, no scroll.
+  s = await swipe(field0.x + 40, 500, 120, -40);
+  assert.equal(s, 800, 'sideways does not scroll');
+  s = await swipe(right, 600, 0, 0, { path: [{ x: right - 20, y: 600 }, { x: right - 40, y: 598 }, ...Array.from({ length: 8 }, (_, i) => ({ x: right - 40, y: 598 - 25 * (i + 1) }))] });
+  assert.equal(s, 800, 'a move that began sideways stays the browser\'s when it turns up');
+  // Zoomed in (the page at 2x, as by two fingers): one finger pans the zoomed page, not the form.
+  await cdp.send('Emulation.setPageScaleFactor', { pageScaleFactor: 2 });
+  await page.waitForFunction(() => window.visualViewport.scale > 1.5);
+  s = await swipe(100, 300, 0, -150);
+  assert.equal(s, 800, 'a zoomed page pans: the form does not scroll');
+  await cdp.send('Emulation.setPageScaleFactor', { pageScaleFactor: 1 });
+  await page.waitForFunction(() => window.visualViewport.scale < 1.01);
+  // A flick (60 CSS px in 20 ms, lifted with its last move) glides on past the finger, then stops.
+  s = await swipe(right, 600, 0, -60, { steps: 3, ms: 10, hold: 0 });
   assert.ok(s > 800 + 120 + 40, `a flick glides on beyond the finger's 60 CSS px: ${s}`);
-  // To the end, and a tap on the last field's help, where it now is, opens it.
-  for (let i = 0; i < 6; i++) await swipe(field0.x + field0.width + 60, 780, 0, -500, { steps: 10, ms: 20 });
+  // A touch during a glide stops it, and is no tap: nothing takes it (the canvas is not focused).
+  assert.notEqual(await page.evaluate(() => document.activeElement.id), 'canvas');
+  await touch('touchStart', [{ x: right, y: 600 }]);
+  for (let i = 1; i <= 3; i++) await touch('touchMove', [{ x: right, y: 600 - 20 * i }]);
+  await touch('touchEnd', []);  // a flick: gliding now
+  await page.waitForTimeout(100);
+  const gliding = await scroll();
+  await page.touchscreen.tap(field0.x + 40, 400);
+  const stopped = await still(await frames());
+  assert.ok(stopped > gliding, 'it was gliding');
+  await page.waitForTimeout(500);
+  assert.equal(await scroll(), stopped, 'the touch stopped the glide');
+  assert.notEqual(await page.evaluate(() => document.activeElement.id), 'canvas', 'the touch that stopped it pressed nothing');
+  // To the end, and a tap on the last field's help, where it now is, opens it (a tap on the canvas
+  // focuses it: what the stopping touch did not do).
+  for (let i = 0; i < 6; i++) await swipe(right, 780, 0, -500, { steps: 10, ms: 20 });
   const help = page.getByRole('button', { name: new RegExp('^Help: ' + lastField) });
   const h = await help.boundingBox();
   assert.ok(h.y > 0 && h.y + h.height < 844, `the last field's help is on the screen now: ${JSON.stringify(h)}`);
   await page.touchscreen.tap(h.x + h.width / 2, h.y + h.height / 2);
   await page.waitForFunction((l) => document.querySelector(`#a11y [aria-label^="Help: ${l}"]`)?.getAttribute('aria-expanded') === 'true', lastField, { timeout: 15000 });
+  assert.equal(await page.evaluate(() => document.activeElement.id), 'canvas');
   // And down again past the top: the form stops at its start.
-  for (let i = 0; i < 8; i++) await swipe(field0.x + field0.width + 60, 300, 0, 500, { steps: 10, ms: 20 });
+  for (let i = 0; i < 8; i++) await swipe(right, 300, 0, 500, { steps: 10, ms: 20 });
   assert.equal(await scroll(), 0, 'down past the top: the form stops at its start');
   await cdp.detach();
   await page.screenshot({ path: path.join(env.shots, 'a11y-phone-swipe.png') });
   assert.deepEqual(errors, []);
+  assert.deepEqual(consoleErrors, []);
   await ctx.close();
 });
 

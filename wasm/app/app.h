@@ -282,6 +282,8 @@ struct AppState {
     bool scroll_to_result = false;           // a new result: the next frame scrolls it into view
     float form_scroll = 0;                   // how far the form is scrolled (pixels), for tests
     float swipe_scroll = 0;                  // a finger's swipe not yet applied (pixels): the next frame scrolls by it
+    bool swipe_begins = false;               // that swipe is a new one: the view under the finger is chosen again
+    unsigned swipe_window = 0;               // the view the swipe scrolls (an ImGuiID), kept to its end and its glide
     // The patient's chart from the EHR (SMART launch, web/smart.js; record/fhir.h fhir_chart): per
     // field what it gave. A field shows "from the chart" while its text is still the chart's.
     std::vector<ChartValue> chart;

@@ -475,11 +475,14 @@ void app_select_tab(int tab) {
     wake(state());
 }
 // A finger's swipe (web/a11y.js, Touch): CSS pixels the view under it scrolls by (positive: further down
-// the form), applied by the next frame in the app's pixels.
-void app_scroll_by(double css_pixels) {
+// the form), applied by the next frame in the app's pixels; `begins`: the first of a new swipe.
+void app_scroll_by(double css_pixels, bool begins) {
     if (!std::isfinite(css_pixels)) return;
     AppState& s = state();
-    s.swipe_scroll += static_cast<float>(css_pixels * emscripten_get_device_pixel_ratio());
+    constexpr double kMost = 1e6;  // far more than any view's height: a sum that stays finite
+    s.swipe_scroll = static_cast<float>(
+        std::clamp(s.swipe_scroll + css_pixels * emscripten_get_device_pixel_ratio(), -kMost, kMost));
+    s.swipe_begins = s.swipe_begins || begins;
     wake(s);
 }
 }  // namespace

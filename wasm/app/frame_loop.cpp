@@ -58,11 +58,11 @@ namespace ldx::app {
 //-----------------------------------------------------------------------------
 // [SECTION] Frame loop
 //-----------------------------------------------------------------------------
-// The UI is drawn only when something may have changed: input (mouse, touch, keys, wheel,
-// focus), a message from the page, a canvas resize, a held mouse button (dragging); twice a
-// second while a text field has focus (the caret), every 5 s otherwise. An idle page then costs
-// the clinician's CPU and battery nothing, and the batch worker gets the whole core instead of
-// sharing it with 60 redraws a second.
+// The UI is drawn only when something may have changed: input (mouse, keys, wheel, focus; a tap
+// comes as the mouse), a message from the page (a swipe's scroll too), a canvas resize, a held
+// mouse button (dragging); twice a second while a text field has focus (the caret), every 5 s
+// otherwise. An idle page then costs the clinician's CPU and battery nothing, and the batch worker
+// gets the whole core instead of sharing it with 60 redraws a second.
 void wake(AppState& s, int frames) { s.frames_to_draw = std::max(s.frames_to_draw, frames); }
 
 namespace {
@@ -156,17 +156,29 @@ CanvasSize canvas_size() {
 // A finger's swipe (web/a11y.js, Touch) scrolls the view under the finger by the pixels it moved, as the
 // wheel scrolls the view under the mouse (Dear ImGui's UpdateMouseWheel, whose window choice this
 // follows): a child view that cannot scroll, or takes no wheel, passes it to the view around it. The
-// page moved the mouse to where the swipe began, so that view is the hovered one.
-void apply_swipe(AppState& s) {
-    const float dy = std::exchange(s.swipe_scroll, 0.0f);
+// page moved the mouse to where the swipe began, so that view is the hovered one. The view chosen at
+// a swipe's start keeps the swipe and its glide (as the wheel's WheelingWindow), even when a child
+// view slides under the finger.
+ImGuiWindow* swiped_window(AppState& s) {
+    if (!std::exchange(s.swipe_begins, false))
+        if (ImGuiWindow* kept = ImGui::FindWindowByID(s.swipe_window)) return kept;
     ImGuiWindow* w = ImGui::GetCurrentContext()->HoveredWindow;
-    if (dy == 0.0f || w == nullptr || w->Collapsed) return;
+    if (w == nullptr) return nullptr;
     auto passes = [](const ImGuiWindow* v) {
         return (v->Flags & ImGuiWindowFlags_ChildWindow) &&
                (v->ScrollMax.y == 0.0f ||
                 ((v->Flags & ImGuiWindowFlags_NoScrollWithMouse) && !(v->Flags & ImGuiWindowFlags_NoMouseInputs)));
     };
     while (passes(w)) w = w->ParentWindow;
+    s.swipe_window = w->ID;
+    return w;
+}
+
+void apply_swipe(AppState& s) {
+    if (s.swipe_scroll == 0.0f && !s.swipe_begins) return;
+    const float dy = std::exchange(s.swipe_scroll, 0.0f);
+    ImGuiWindow* w = swiped_window(s);
+    if (w == nullptr || w->Collapsed || dy == 0.0f) return;
     if ((w->Flags & (ImGuiWindowFlags_NoScrollWithMouse | ImGuiWindowFlags_NoMouseInputs)) == 0)
         ImGui::SetScrollY(w, w->Scroll.y + dy);
 }
