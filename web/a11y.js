@@ -456,7 +456,7 @@ function startTouch(canvas, layer) {
     swipe.y = t.clientY;
     swipe.at = e.timeStamp;
     if (dy === 0) return;
-    M.appScrollBy(-dy, swipe.first);  // the finger up: the form goes up with it
+    M.appScrollBy(-dy * devicePixelRatio, swipe.first);  // the finger up: the form goes up with it (the app's pixels)
     swipe.first = false;
   }, { capture: true, passive: false });
   const end = (e) => {
@@ -472,7 +472,7 @@ function startTouch(canvas, layer) {
       last = now;
       speed *= Math.exp(-dt / GLIDE_DECAY_MS);
       if (Math.abs(speed) < GLIDE_MIN_SPEED) { glide = 0; return; }
-      M.appScrollBy(-speed * dt, false);
+      M.appScrollBy(-speed * dt * devicePixelRatio, false);
       glide = requestAnimationFrame(step);
     };
     glide = requestAnimationFrame(step);

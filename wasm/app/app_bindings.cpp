@@ -8,7 +8,6 @@
 #include <cmath>
 
 #include <emscripten/bind.h>
-#include <emscripten/html5.h>
 #include <emscripten/val.h>
 
 #include "app.h"
@@ -474,14 +473,14 @@ void app_select_tab(int tab) {
     state().select_tab = tab;
     wake(state());
 }
-// A finger's swipe (web/a11y.js, Touch): CSS pixels the view under it scrolls by (positive: further down
-// the form), applied by the next frame in the app's pixels; `begins`: the first of a new swipe.
-void app_scroll_by(double css_pixels, bool begins) {
-    if (!std::isfinite(css_pixels)) return;
+// A finger's swipe (web/a11y.js, Touch): the canvas's pixels (CSS pixels times devicePixelRatio, the
+// app's own) the view under it scrolls by (positive: further down the form), applied by the next
+// frame; `begins`: the first of a new swipe.
+void app_scroll_by(double pixels, bool begins) {
+    if (!std::isfinite(pixels)) return;
     AppState& s = state();
     constexpr double kMost = 1e6;  // far more than any view's height: a sum that stays finite
-    s.swipe_scroll = static_cast<float>(
-        std::clamp(s.swipe_scroll + css_pixels * emscripten_get_device_pixel_ratio(), -kMost, kMost));
+    s.swipe_scroll = static_cast<float>(std::clamp(s.swipe_scroll + pixels, -kMost, kMost));
     s.swipe_begins = s.swipe_begins || begins;
     wake(s);
 }
