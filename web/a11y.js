@@ -5,7 +5,8 @@
 //   [SECTION] Elements: one per node of the app's tree, changed only where the node changed
 //   [SECTION] Events: focus, clicks, typed/pasted/composed text, choices -> the app
 //   [SECTION] Pointer: the wheel and hover over the layer reach the canvas
-//   [SECTION] Touch: a tap is the browser's mouse events; a swipe scrolls the view under the finger
+//   [SECTION] Touch: a tap is the browser's mouse events; a swipe scrolls the view under the finger,
+//                    a sideways drag moves a slider
 //
 // The app (wasm/app/a11y.cpp) sends its tree of accessible nodes after every frame that changed
 // it: role, name (a field's label with its unit), value, state and bounds. Here each node becomes an
@@ -415,7 +416,9 @@ export function startA11y(module) {
 // begins; a touch that stops a glide is only that (not a tap). A move sideways at first stays the
 // browser's (a field's text selection), as do two fingers (zoom) and every move while the page is
 // zoomed in (the browser pans the zoomed page), and a move the browser no longer lets the page
-// cancel (its own gesture began).
+// cancel (its own gesture began). A move that begins sideways on a slider the canvas draws (the
+// heat map's opacity, a validation's threshold) drags it: its value follows the finger, through
+// the slider's own action (a11ySetNumber), as the layer's range input would set it.
 const SWIPE_SLOP = 10;          // CSS px a finger moves before its touch is a swipe, not a tap
 const GLIDE_DECAY_MS = 325;     // a flick's speed falls by e every 325 ms (as native lists glide)
 const GLIDE_MIN_SPEED = 0.02;   // CSS px per ms: below it the glide stops
@@ -428,6 +431,16 @@ function startTouch(canvas, layer) {
   let glide = 0;        // the glide's animation frame, 0 when none
   let stopping = false; // this touch stopped a glide: its end is no tap
   const keepFromGlfw = (e) => { if (e.target === canvas) e.stopPropagation(); };
+  const within = (el, x, y) => { const r = el.getBoundingClientRect(); return x >= r.left && x <= r.right && y >= r.top && y <= r.bottom; };
+  const sliderAt = (x, y) => [...layer.querySelectorAll('input[type=range]')].find((el) => within(el, x, y)) || null;
+  const dragSlider = (el, x) => {  // the value under the finger, on the slider's steps
+    const n = byElement.get(el);
+    if (!n || !el.isConnected) return;
+    const r = el.getBoundingClientRect(), min = Number(el.min), max = Number(el.max), step = Number(el.step) || 0;
+    let v = min + Math.min(1, Math.max(0, (x - r.left) / r.width)) * (max - min);
+    if (step > 0) v = Math.min(max, min + Math.round((v - min) / step) * step);
+    M.a11ySetNumber(n.id, v);
+  };
   window.addEventListener('touchstart', (e) => {
     keepFromGlfw(e);
     stopping = glide !== 0;
@@ -435,15 +448,27 @@ function startTouch(canvas, layer) {
     glide = 0;
     const t = e.touches[0];
     swipe = onForm(e.target) && e.touches.length === 1 && !zoomed()
-      ? { x0: t.clientX, y0: t.clientY, y: t.clientY, at: e.timeStamp, speed: 0, moving: false } : null;
+      ? { x0: t.clientX, y0: t.clientY, y: t.clientY, at: e.timeStamp, speed: 0, moving: false,
+          slider: e.target === canvas ? sliderAt(t.clientX, t.clientY) : null } : null;
   }, { capture: true, passive: true });
   window.addEventListener('touchmove', (e) => {
     keepFromGlfw(e);
     if (!swipe || e.touches.length !== 1 || !e.cancelable) { swipe = null; return; }
     const t = e.touches[0];
+    if (swipe.dragging) {
+      e.preventDefault();
+      dragSlider(swipe.slider, t.clientX);
+      return;
+    }
     if (!swipe.moving) {
       const dx = t.clientX - swipe.x0, dy = t.clientY - swipe.y0;
       if (Math.max(Math.abs(dx), Math.abs(dy)) < SWIPE_SLOP) return;
+      if (Math.abs(dy) <= Math.abs(dx) && swipe.slider) {  // sideways on a slider: dragged, to the end
+        swipe.dragging = true;
+        e.preventDefault();
+        dragSlider(swipe.slider, t.clientX);
+        return;
+      }
       if (Math.abs(dy) <= Math.abs(dx)) { swipe = null; return; }  // sideways first: the browser's, to the end
       swipe.moving = true;
       // The view under the finger is the one scrolled: the app's mouse goes where the swipe began.

@@ -301,6 +301,49 @@ test('phone: a swipe scrolls the form under the finger (on the canvas or on a fi
   await ctx.close();
 });
 
+test('phone: a finger dragged sideways on the heat map\'s opacity slider moves it to the finger, and a swipe up from it scrolls instead', async () => {
+  const context = await browser.newContext({ viewport: { width: 390, height: 844 }, deviceScaleFactor: 2, hasTouch: true, isMobile: true });
+  const { ctx, page, errors } = await openApp(browser, server.base, { context, model: 'opacity-demo' });
+  const testDir = path.join(env.demo, 'train', 'opacity-demo', 'test');
+  const files = ['synthetic-001.png'].map((name) => ({ name, bytes: readFileSync(path.join(testDir, name)).toString('base64') }));
+  await page.evaluate((f) => window.localdx.scoreImages(f), files);
+  await page.waitForFunction(() => window.localdx.viewState().imaging.images.length === 1, null, { timeout: 30000 });
+  await page.evaluate(() => { window.localdx.selectImage(0); window.localdx.confirmImage(0); });
+  const slider = page.getByRole('slider', { name: 'Heat map opacity' });
+  await slider.waitFor({ state: 'attached', timeout: 15000 });
+  const opacity = () => page.evaluate(() => window.localdx.viewState().imaging.opacity);
+  const cdp = await page.context().newCDPSession(page);
+  const touch = (type, points) => cdp.send('Input.dispatchTouchEvent', { type, touchPoints: points });
+  const drag = async (from, to, steps = 8) => {
+    await touch('touchStart', [from]);
+    for (let i = 1; i <= steps; i++) {
+      await touch('touchMove', [{ x: from.x + ((to.x - from.x) * i) / steps, y: from.y + ((to.y - from.y) * i) / steps }]);
+      await page.waitForTimeout(30);
+    }
+    await touch('touchEnd', []);
+    await page.waitForTimeout(300);
+  };
+  // Brought into view first if the phone's screen ends above it (a swipe up from the canvas).
+  for (let i = 0; i < 6 && (await slider.boundingBox()).y + 20 > 800; i++) await drag({ x: 380, y: 700 }, { x: 380, y: 400 });
+  const b = await slider.boundingBox();
+  assert.ok(b.y > 0 && b.y + b.height < 844, `the slider is on the screen: ${JSON.stringify(b)}`);
+  const before = await opacity();
+  const y = b.y + b.height / 2;
+  await drag({ x: b.x + b.width * 0.2, y }, { x: b.x + b.width * 0.8, y });
+  const after = await opacity();
+  assert.ok(Math.abs(after - 0.8) <= 0.03, `the opacity follows the finger to 80% of the slider: ${before} -> ${after}`);
+  await drag({ x: b.x + b.width * 0.8, y }, { x: b.x + b.width * 0.3, y });
+  assert.ok(Math.abs((await opacity()) - 0.3) <= 0.03, `and back to 30%: ${await opacity()}`);
+  // Up from the slider: the view scrolls (or stays, at its end), the opacity does not change.
+  const o = await opacity();
+  await drag({ x: b.x + b.width * 0.5, y }, { x: b.x + b.width * 0.5 + 5, y: y - 150 });
+  assert.equal(await opacity(), o, 'a swipe up that begins on the slider is not a drag of it');
+  await page.screenshot({ path: path.join(env.shots, 'a11y-phone-slider.png') });
+  await cdp.detach();
+  assert.deepEqual(errors, []);
+  await ctx.close();
+});
+
 //-----------------------------------------------------------------------------
 // [SECTION] Reflow: 320 CSS px wide, and 200% zoom
 //-----------------------------------------------------------------------------
