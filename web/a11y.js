@@ -423,27 +423,37 @@ const SWIPE_SLOP = 10;          // CSS px a finger moves before its touch is a s
 const GLIDE_DECAY_MS = 325;     // a flick's speed falls by e every 325 ms (as native lists glide)
 const GLIDE_MIN_SPEED = 0.02;   // CSS px per ms: below it the glide stops
 const FLICK_MS = 100;           // a finger lifted within this of its last move flicks
+const GLIDE_SEEN_SPEED = 0.1;   // CSS px per ms: a glide slower than this barely moves; a touch then is a tap
 
 function startTouch(canvas, layer) {
   const onForm = (t) => t === canvas || (t instanceof Element && layer.contains(t));
   const zoomed = () => (window.visualViewport?.scale ?? 1) > 1.01;
   let swipe = null;     // the finger down: where it began, where it was, its speed; moving once a swipe
   let glide = 0;        // the glide's animation frame, 0 when none
+  let glideSpeed = 0;   // its speed (CSS px per ms)
   let stopping = false; // this touch stopped a glide: its end is no tap
   const keepFromGlfw = (e) => { if (e.target === canvas) e.stopPropagation(); };
-  const within = (el, x, y) => { const r = el.getBoundingClientRect(); return x >= r.left && x <= r.right && y >= r.top && y <= r.bottom; };
-  const sliderAt = (x, y) => [...layer.querySelectorAll('input[type=range]')].find((el) => within(el, x, y)) || null;
-  const dragSlider = (el, x) => {  // the value under the finger, on the slider's steps
+  // A slider under the finger: where the app shows it (its bounds within what its view clips).
+  const sliderAt = (x, y) => [...layer.querySelectorAll('input[type=range]')].find((el) => {
+    const n = byElement.get(el);
+    if (!n) return false;
+    const [rx, ry, rw, rh] = n.rect, [cx, cy, cw, ch] = n.clip;
+    return x >= Math.max(rx, cx) && x <= Math.min(rx + rw, cx + cw) && y >= Math.max(ry, cy) && y <= Math.min(ry + rh, cy + ch);
+  }) || null;
+  // The value under the finger, on the slider's steps, mapped as the app's slider maps a tap (its
+  // frame less `inset` at each end).
+  const dragSlider = (el, x) => {
     const n = byElement.get(el);
     if (!n || !el.isConnected) return;
-    const r = el.getBoundingClientRect(), min = Number(el.min), max = Number(el.max), step = Number(el.step) || 0;
-    let v = min + Math.min(1, Math.max(0, (x - r.left) / r.width)) * (max - min);
+    const [rx, , rw] = n.rect, inset = Math.min(n.inset || 0, rw / 2 - 0.5);
+    const min = Number(n.min), max = Number(n.max), step = Number(n.step) || 0;
+    let v = min + Math.min(1, Math.max(0, (x - rx - inset) / (rw - 2 * inset))) * (max - min);
     if (step > 0) v = Math.min(max, min + Math.round((v - min) / step) * step);
     M.a11ySetNumber(n.id, v);
   };
   window.addEventListener('touchstart', (e) => {
     keepFromGlfw(e);
-    stopping = glide !== 0;
+    stopping = glide !== 0 && Math.abs(glideSpeed) > GLIDE_SEEN_SPEED;
     cancelAnimationFrame(glide);
     glide = 0;
     const t = e.touches[0];
@@ -496,8 +506,9 @@ function startTouch(canvas, layer) {
       const dt = Math.max(0, Math.min(50, now - last));
       last = now;
       speed *= Math.exp(-dt / GLIDE_DECAY_MS);
-      if (Math.abs(speed) < GLIDE_MIN_SPEED) { glide = 0; return; }
-      M.appScrollBy(-speed * dt * devicePixelRatio, false);
+      glideSpeed = speed;
+      // Stopped when slow, or when its view no longer moves (at its end).
+      if (Math.abs(speed) < GLIDE_MIN_SPEED || !M.appScrollBy(-speed * dt * devicePixelRatio, false)) { glide = 0; return; }
       glide = requestAnimationFrame(step);
     };
     glide = requestAnimationFrame(step);

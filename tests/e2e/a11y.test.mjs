@@ -266,25 +266,36 @@ test('phone: a swipe scrolls the form under the finger (on the canvas or on a fi
   assert.equal(s, 800, 'a zoomed page pans: the form does not scroll');
   await cdp.send('Emulation.setPageScaleFactor', { pageScaleFactor: 1 });
   await page.waitForFunction(() => window.visualViewport.scale < 1.01);
-  // A flick (60 CSS px in 20 ms, lifted with its last move) glides on past the finger, then stops.
-  s = await swipe(right, 600, 0, -60, { steps: 3, ms: 10, hold: 0 });
-  assert.ok(s > 800 + 120 + 40, `a flick glides on beyond the finger's 60 CSS px: ${s}`);
-  // A touch during a glide stops it, and is no tap: nothing takes it (the canvas is not focused).
-  assert.notEqual(await page.evaluate(() => document.activeElement.id), 'canvas');
-  await touch('touchStart', [{ x: right, y: 600 }]);
-  for (let i = 1; i <= 3; i++) await touch('touchMove', [{ x: right, y: 600 - 20 * i }]);
-  await touch('touchEnd', []);  // a flick: gliding now
-  await page.waitForTimeout(100);
-  const gliding = await scroll();
+  // A flick (6 moves of 20 CSS px as fast as they come, lifted with its last move) glides on past
+  // the finger (120 CSS px: 240 device pixels), then stops.
+  s = await swipe(right, 650, 0, -120, { steps: 6, ms: 0, hold: 0 });
+  const freeGlide = s - 800 - 240;
+  assert.ok(freeGlide > 80, `a flick glides on beyond the finger: ${freeGlide} more`);
+  // The same flick back down, and a touch 50 ms into its glide: its glide stops far short of the
+  // free one, stays stopped, and the touch is no tap (the focus stays where it was).
+  const focusBefore = await page.evaluate(() => document.activeElement.id || document.activeElement.tagName);
+  const from = s;
+  await touch('touchStart', [{ x: right, y: 530 }]);
+  for (let i = 1; i <= 6; i++) await touch('touchMove', [{ x: right, y: 530 + 20 * i }]);
+  await touch('touchEnd', []);
+  await page.waitForTimeout(50);
   await page.touchscreen.tap(field0.x + 40, 400);
   const stopped = await still(await frames());
-  assert.ok(stopped > gliding, 'it was gliding');
-  await page.waitForTimeout(500);
-  assert.equal(await scroll(), stopped, 'the touch stopped the glide');
-  assert.notEqual(await page.evaluate(() => document.activeElement.id), 'canvas', 'the touch that stopped it pressed nothing');
+  const stoppedGlide = from - stopped - 240;
+  assert.ok(stoppedGlide < 0.5 * freeGlide, `the touch stopped the glide: ${stoppedGlide} of a free ${freeGlide}`);
+  await page.waitForTimeout(300);
+  assert.equal(await scroll(), stopped, 'and it stays stopped');
+  assert.equal(await page.evaluate(() => document.activeElement.id || document.activeElement.tagName), focusBefore, 'the touch that stopped it pressed nothing');
   // To the end, and a tap on the last field's help, where it now is, opens it (a tap on the canvas
-  // focuses it: what the stopping touch did not do).
+  // focuses it: what the stopping touch did not do), even right after a flick at the end: a glide
+  // whose view cannot move stops at once, and takes no tap.
   for (let i = 0; i < 6; i++) await swipe(right, 780, 0, -500, { steps: 10, ms: 20 });
+  const end = await scroll();
+  await touch('touchStart', [{ x: right, y: 600 }]);
+  for (let i = 1; i <= 3; i++) await touch('touchMove', [{ x: right, y: 600 - 20 * i }]);
+  await touch('touchEnd', []);
+  await page.waitForTimeout(300);
+  assert.equal(await scroll(), end, 'at its end the form does not move');
   const help = page.getByRole('button', { name: new RegExp('^Help: ' + lastField) });
   const h = await help.boundingBox();
   assert.ok(h.y > 0 && h.y + h.height < 844, `the last field's help is on the screen now: ${JSON.stringify(h)}`);
@@ -323,8 +334,6 @@ test('phone: a finger dragged sideways on the heat map\'s opacity slider moves i
     await touch('touchEnd', []);
     await page.waitForTimeout(300);
   };
-  // Brought into view first if the phone's screen ends above it (a swipe up from the canvas).
-  for (let i = 0; i < 6 && (await slider.boundingBox()).y + 20 > 800; i++) await drag({ x: 380, y: 700 }, { x: 380, y: 400 });
   const b = await slider.boundingBox();
   assert.ok(b.y > 0 && b.y + b.height < 844, `the slider is on the screen: ${JSON.stringify(b)}`);
   const before = await opacity();
@@ -334,10 +343,24 @@ test('phone: a finger dragged sideways on the heat map\'s opacity slider moves i
   assert.ok(Math.abs(after - 0.8) <= 0.03, `the opacity follows the finger to 80% of the slider: ${before} -> ${after}`);
   await drag({ x: b.x + b.width * 0.8, y }, { x: b.x + b.width * 0.3, y });
   assert.ok(Math.abs((await opacity()) - 0.3) <= 0.03, `and back to 30%: ${await opacity()}`);
-  // Up from the slider: the view scrolls (or stays, at its end), the opacity does not change.
-  const o = await opacity();
+  // A drag ends on the value a tap at the same place gives (the app's own slider: its frame less
+  // the grab's padding at each end), near the ends too; past an end, the end itself.
+  for (const at of [0.06, 0.5, 0.94]) {
+    await page.touchscreen.tap(b.x + b.width * at, y);
+    await page.waitForTimeout(300);
+    const tapped = await opacity();
+    await drag({ x: b.x + b.width * (at < 0.5 ? 0.7 : 0.3), y }, { x: b.x + b.width * at, y });
+    assert.ok(Math.abs((await opacity()) - tapped) <= 0.011, `at ${at * 100}% of the slider a drag gives ${await opacity()}, a tap ${tapped}`);
+  }
+  await drag({ x: b.x + b.width * 0.5, y }, { x: b.x + b.width + 40, y });
+  assert.equal(await opacity(), 1, 'past the right end: 1');
+  await drag({ x: b.x + b.width * 0.5, y }, { x: Math.max(1, b.x - 40), y });
+  assert.equal(await opacity(), 0, 'past the left end: 0');
+  // Up from the slider: its view scrolls (the slider moves up with the finger); the opacity stays.
+  const o = await opacity(), at = (await slider.boundingBox()).y;
   await drag({ x: b.x + b.width * 0.5, y }, { x: b.x + b.width * 0.5 + 5, y: y - 150 });
   assert.equal(await opacity(), o, 'a swipe up that begins on the slider is not a drag of it');
+  assert.ok((await slider.boundingBox()).y < at - 30, `it scrolls the view instead: ${at} -> ${(await slider.boundingBox()).y}`);
   await page.screenshot({ path: path.join(env.shots, 'a11y-phone-slider.png') });
   await cdp.detach();
   assert.deepEqual(errors, []);

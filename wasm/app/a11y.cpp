@@ -10,6 +10,7 @@
 #include "a11y.h"
 
 #include <algorithm>
+#include <cmath>
 #include <cstdarg>
 #include <unordered_map>
 
@@ -206,8 +207,13 @@ void slider(const char* label, const std::string& name, float* v, float min, flo
     n.name = name;
     n.value = value_words;
     n.min = min, n.max = max, n.step = step, n.number = *v;
+    // Where Dear ImGui's float slider maps its value: the frame less 2 pixels of padding and half the
+    // grab at each end (SliderBehaviorT), so a finger's drag (web/a11y.js, Touch) sets what a tap would.
+    n.inset = 2.0f + ImGui::GetStyle().GrabMinSize * 0.5f;
     Actions a;
-    a.set_number = [v, min, max](double x) { *v = std::clamp(static_cast<float>(x), min, max); };
+    a.set_number = [v, min, max](double x) {
+        if (std::isfinite(x)) *v = std::clamp(static_cast<float>(x), min, max);
+    };
     note(ImGui::GetID(label), std::move(n), std::move(a));
 }
 
@@ -398,6 +404,7 @@ Json node_json(const Node& n, float k) {
         j["max"] = n.max;
         j["step"] = n.step;
         j["number"] = n.number;
+        j["inset"] = std::round(n.inset / k * 10) / 10;
     }
     return j;
 }

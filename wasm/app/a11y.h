@@ -75,8 +75,10 @@ struct Node {
     std::vector<std::string> options;               // combobox
     int selected = -1;                              // combobox: the chosen option
     double min = 0, max = 0, step = 0, number = 0;  // slider
-    float rect[4] = {0, 0, 0, 0};                   // x, y, w, h in device pixels
-    float clip[4] = {0, 0, 0, 0};                   // the part not clipped by its window (x, y, w, h)
+    float inset = 0;  // slider: device pixels at each end of its frame that Dear ImGui's value skips (grab padding,
+                      // half the grab)
+    float rect[4] = {0, 0, 0, 0};  // x, y, w, h in device pixels
+    float clip[4] = {0, 0, 0, 0};  // the part not clipped by its window (x, y, w, h)
 };
 
 // What the page can do to a node, taken as the widget would take it (the same state edits).

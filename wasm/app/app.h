@@ -284,6 +284,7 @@ struct AppState {
     float swipe_scroll = 0;                  // a finger's swipe not yet applied (pixels): the next frame scrolls by it
     bool swipe_begins = false;               // that swipe is a new one: the view under the finger is chosen again
     unsigned swipe_window = 0;               // the view the swipe scrolls (an ImGuiID), kept to its end and its glide
+    bool swipe_moved = true;                 // the last swipe applied moved its view (false: at its end, or none)
     // The patient's chart from the EHR (SMART launch, web/smart.js; record/fhir.h fhir_chart): per
     // field what it gave. A field shows "from the chart" while its text is still the chart's.
     std::vector<ChartValue> chart;

@@ -475,14 +475,17 @@ void app_select_tab(int tab) {
 }
 // A finger's swipe (web/a11y.js, Touch): the canvas's pixels (CSS pixels times devicePixelRatio, the
 // app's own) the view under it scrolls by (positive: further down the form), applied by the next
-// frame; `begins`: the first of a new swipe.
-void app_scroll_by(double pixels, bool begins) {
-    if (!std::isfinite(pixels)) return;
+// frame; `begins`: the first of a new swipe. Returns whether the last swipe applied moved its view
+// (a glide stops once it does not: its view is at its end).
+bool app_scroll_by(double pixels, bool begins) {
     AppState& s = state();
+    if (!std::isfinite(pixels)) return s.swipe_moved;
     constexpr double kMost = 1e6;  // far more than any view's height: a sum that stays finite
     s.swipe_scroll = static_cast<float>(std::clamp(s.swipe_scroll + pixels, -kMost, kMost));
     s.swipe_begins = s.swipe_begins || begins;
+    if (begins) s.swipe_moved = true;
     wake(s);
+    return s.swipe_moved;
 }
 }  // namespace
 

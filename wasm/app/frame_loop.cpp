@@ -161,7 +161,8 @@ CanvasSize canvas_size() {
 // view slides under the finger.
 ImGuiWindow* swiped_window(AppState& s) {
     if (!std::exchange(s.swipe_begins, false))
-        if (ImGuiWindow* kept = ImGui::FindWindowByID(s.swipe_window)) return kept;
+        if (ImGuiWindow* kept = ImGui::FindWindowByID(s.swipe_window); kept && kept->WasActive) return kept;
+    s.swipe_window = 0;  // none kept: a view no longer drawn (another tab) is not scrolled
     ImGuiWindow* w = ImGui::GetCurrentContext()->HoveredWindow;
     if (w == nullptr) return nullptr;
     auto passes = [](const ImGuiWindow* v) {
@@ -178,9 +179,11 @@ void apply_swipe(AppState& s) {
     if (s.swipe_scroll == 0.0f && !s.swipe_begins) return;
     const float dy = std::exchange(s.swipe_scroll, 0.0f);
     ImGuiWindow* w = swiped_window(s);
+    s.swipe_moved = false;
     if (w == nullptr || w->Collapsed || dy == 0.0f) return;
-    if ((w->Flags & (ImGuiWindowFlags_NoScrollWithMouse | ImGuiWindowFlags_NoMouseInputs)) == 0)
-        ImGui::SetScrollY(w, w->Scroll.y + dy);
+    if ((w->Flags & (ImGuiWindowFlags_NoScrollWithMouse | ImGuiWindowFlags_NoMouseInputs)) != 0) return;
+    s.swipe_moved = std::clamp(w->Scroll.y + dy, 0.0f, w->ScrollMax.y) != w->Scroll.y;  // the glide stops when not
+    ImGui::SetScrollY(w, w->Scroll.y + dy);
 }
 
 void frame() {
