@@ -211,6 +211,24 @@ test('imaging: a multi-frame JPEG 2000 DICOM file is scored on its first frame, 
   await page.waitForFunction(() => window.localdx.viewState().imaging.images[0].header.frame === 2);
   const shown = await page.evaluate(() => window.localdx.viewState().imaging.images[0].header);
   assert.deepEqual([shown.frames, shown.frame], [3, 2]);
+  // The keyboard and a screen reader reach the frame too: the result's Frame slider is a range input
+  // in the layer ("N of 3"); an arrow asks for the next or the previous frame, which is scored as
+  // the slider's release is.
+  await page.evaluate(() => { window.localdx.selectImage(0); window.localdx.confirmImage(0); });
+  const frame = page.getByRole('slider', { name: 'Frame' });
+  await frame.waitFor({ state: 'attached', timeout: 15000 });
+  const frameNow = () => page.evaluate(() => window.localdx.viewState().imaging.images[0].header.frame);
+  await page.waitForTimeout(1000);  // the confirmed image's result in
+  const was = await frameNow();
+  await page.waitForFunction((f) => document.querySelector('#a11y [aria-label="Frame"]')?.getAttribute('aria-valuetext') === `${f + 1} of 3`, was, { timeout: 15000 });
+  const target = was === 0 ? 1 : was - 1;
+  await frame.focus();
+  await page.keyboard.press(was === 0 ? 'ArrowRight' : 'ArrowLeft');
+  await page.waitForFunction((t) => window.localdx.viewState().imaging.images[0].header.frame === t, target, { timeout: 30000 });
+  await page.waitForFunction((t) => document.querySelector('#a11y [aria-label="Frame"]')?.getAttribute('aria-valuetext') === `${t + 1} of 3`, target, { timeout: 15000 });
+  const stem = ['synthetic-001', 'synthetic-004', 'synthetic-008'][target];  // the file's frames
+  const scored = await page.evaluate(() => window.localdx.viewState().imaging.images[0]);
+  assert.ok(Math.abs(scored.probabilities[1] - probabilityOf(stem)) <= 1e-5, `frame ${target + 1} scores as ${stem}.png: ${scored.probabilities[1]}`);
   const past = await page.evaluate(() => window.localdx.explainImage(0, 1, 3));
   assert.equal(past.ok, false);
   assert.match(past.problems[0].message, /it has 3 frame\(s\); frame 4 was asked for/);

@@ -214,6 +214,9 @@ struct ImagingState {
     float opacity = 0.5f;  // the heat map's, 0 to 1
     bool show_map = true;
     bool explaining = false;                 // a map of another class is being made
+    float frame_asked = 0;                   // a multi-frame file's frame (1-based) as the layer's range input set it
+    float frame_put = 0;                     // the value the view last put there (a change from it is an ask)
+    int frame_asked_image = -1;              // the image it was set for
     float image_rect[4] = {0, 0, 0, 0};      // where the selected image is drawn (device pixels), for tests
     float slider[4] = {0, 0, 0, 0};          // the opacity slider's rectangle, likewise
     float open_button[4] = {0, 0, 0, 0};     // the "Open images" button's

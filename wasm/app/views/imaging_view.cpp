@@ -12,6 +12,7 @@
 // (shared/imaging/image_model.h) turns its outputs into the result this view reads.
 
 #include <algorithm>
+#include <cmath>
 
 #include "a11y.h"
 #include "app.h"
@@ -347,8 +348,24 @@ void draw_selected(AppState& s, ImageResult& r, float side) {
             }
         ImGui::EndCombo();
     }
-    // A multi-frame file: the frame scored (the first at first); another is scored on release.
+    // A multi-frame file: the frame scored (the first at first); another is scored on release, or
+    // when the layer's range input (a screen reader, the keyboard) asks for it: asked once, when no
+    // other map is being made (then it waits for that one).
     if (r.frames > 1) {
+        const int asked = static_cast<int>(std::lround(im.frame_asked)) - 1;
+        const bool asked_now = im.frame_asked_image == im.selected && im.frame_asked != im.frame_put &&
+                               asked != r.frame && asked >= 0 && asked < r.frames;
+        bool keep = false;  // asked while another map is being made: kept until it is done
+        if (asked_now && im.explaining) keep = true;
+        else if (asked_now) {
+            im.explaining = true;
+            host_explain_image(im.selected, r.explained, asked);
+        }
+        if (!keep)
+            im.frame_asked = im.frame_put = static_cast<float>(r.frame + 1);  // asked once, not again on a failure
+        im.frame_asked_image = im.selected;
+        a11y::slider("Frame", "Frame", &im.frame_asked, 1.0f, static_cast<float>(r.frames), 1.0f,
+                     std::to_string(r.frame + 1) + " of " + std::to_string(r.frames));
         ImGui::SetNextItemWidth(240 * S());
         int shown = r.frame + 1;
         const std::string of = "%d of " + std::to_string(r.frames);
