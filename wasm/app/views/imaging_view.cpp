@@ -349,20 +349,16 @@ void draw_selected(AppState& s, ImageResult& r, float side) {
         ImGui::EndCombo();
     }
     // A multi-frame file: the frame scored (the first at first); another is scored on release, or
-    // when the layer's range input (a screen reader, the keyboard) asks for it: asked once, when no
-    // other map is being made (then it waits for that one).
+    // when the layer's range input (a screen reader, the keyboard) asks for it: once, after any
+    // other map being made (kept until then), and not again on a failure.
     if (r.frames > 1) {
         const int asked = static_cast<int>(std::lround(im.frame_asked)) - 1;
         const bool asked_now = im.frame_asked_image == im.selected && im.frame_asked != im.frame_put &&
                                asked != r.frame && asked >= 0 && asked < r.frames;
-        bool keep = false;  // asked while another map is being made: kept until it is done
-        if (asked_now && im.explaining) keep = true;
-        else if (asked_now) {
-            im.explaining = true;
-            host_explain_image(im.selected, r.explained, asked);
-        }
-        if (!keep)
-            im.frame_asked = im.frame_put = static_cast<float>(r.frame + 1);  // asked once, not again on a failure
+        const bool keep = asked_now && im.explaining;
+        if (asked_now && !keep) host_explain_image(im.selected, r.explained, asked);
+        im.explaining = im.explaining || asked_now;
+        if (!keep) im.frame_asked = im.frame_put = static_cast<float>(r.frame + 1);
         im.frame_asked_image = im.selected;
         a11y::slider("Frame", "Frame", &im.frame_asked, 1.0f, static_cast<float>(r.frames), 1.0f,
                      std::to_string(r.frame + 1) + " of " + std::to_string(r.frames));
