@@ -17,8 +17,37 @@ const wholeBuffer = (a) => (a.byteOffset === 0 && a.byteLength === a.buffer.byte
 // (InferenceSession.create from a model's bytes, session.run and release, Tensor), each call a
 // message to the worker. Inputs' buffers move to the worker with a run (as ONNX Runtime's own proxy
 // mode does); outputs come back as { type, data, dims }.
+// The worker is shared by the app's pages where the browser offers shared workers, and asked to
+// outlive its last page for a while (extendedLifetime): a page reloaded or opened again meanwhile,
+// or a second tab, finds ONNX Runtime started. Its name carries the build of the worker and of ONNX
+// Runtime (scripts/assemble-web writes it), so a page never talks to the worker of an older build.
+const WORKER_BUILD = 'source';
+// The shared worker learns that this page has gone by a Web Lock the page holds while it lives
+// (web/onnx-worker.js, [SECTION] Pages): named to the worker once held.
+function holdPageLock(port) {
+  if (!navigator.locks || !self.crypto || !crypto.randomUUID) return;
+  const lock = `localdx page ${crypto.randomUUID()}`;
+  navigator.locks.request(lock, () => {
+    port.postMessage({ type: 'page', lock });
+    return new Promise(() => {});  // held until the page goes
+  }).catch(() => {});
+}
+function onnxWorker() {
+  const name = `ONNX Runtime ${WORKER_BUILD}`;
+  if (typeof SharedWorker === 'function') {
+    try {
+      const shared = new SharedWorker('onnx-worker.js', { type: 'module', name, extendedLifetime: true });
+      shared.port.start();
+      holdPageLock(shared.port);
+      return { port: shared.port, errors: shared };
+    } catch { /* refused (a sandboxed page): the page's own worker below */ }
+  }
+  const own = new Worker('onnx-worker.js', { type: 'module', name });
+  return { port: own, errors: own };
+}
+
 function onnxClient() {
-  const worker = new Worker('onnx-worker.js', { type: 'module', name: 'ONNX Runtime' });
+  const { port: worker, errors } = onnxWorker();
   const waiting = new Map();
   let nextId = 1, failed = null;
   const call = (message, transfer = []) => new Promise((resolve, reject) => {
@@ -38,6 +67,10 @@ function onnxClient() {
     waiting.clear();
   };
   worker.onmessage = ({ data }) => {
+    if (data.type === 'worker') {  // a shared worker's lock, granted here if it stops (web/onnx-worker.js)
+      navigator.locks.request(data.lock, () => failAll('ONNX Runtime\'s worker stopped')).catch(() => {});
+      return;
+    }
     if (data.type === 'ready') {
       if (!data.error) performance.mark('localdx:ort-imported');
       return;
@@ -48,7 +81,7 @@ function onnxClient() {
     if (data.error) w.reject(new Error(data.error));
     else w.resolve(data);
   };
-  worker.onerror = (e) => { e.preventDefault(); failAll(e.message || 'ONNX Runtime\'s worker could not start'); };
+  errors.onerror = (e) => { e.preventDefault(); failAll(e.message || 'ONNX Runtime\'s worker could not start'); };
   worker.onmessageerror = () => failAll('an answer of ONNX Runtime\'s worker could not be read');
   class Tensor {
     constructor(type, data, dims) { Object.assign(this, { type, data, dims }); }
@@ -74,10 +107,11 @@ function onnxClient() {
       };
     },
   };
-  // How many sessions the worker holds: for the tests only (test-hooks.js: a model replaced or
-  // refused is released), here because nothing else reaches the worker.
-  const sessionsHeld = async () => (await call({ type: 'sessions' })).sessions;
-  return { Tensor, InferenceSession, sessionsHeld };
+  // The worker's sessions and pages (web/onnx-worker.js, "sessions"): for the tests only
+  // (test-hooks.js: a model replaced or refused is released; the worker shared by pages), here
+  // because nothing else reaches the worker.
+  const workerState = async () => { const { sessions, all, pages, since } = await call({ type: 'sessions' }); return { sessions, all, pages, since }; };
+  return { Tensor, InferenceSession, workerState };
 }
 
 // Resolves at once to the client; a session created through it waits, in the worker, for ONNX

@@ -1,16 +1,19 @@
 // web/onnx-worker.js — ONNX Runtime Web in a worker of its own, for the page's model check
-// (predict.js, bundles.js, through early.js's client).
+// (predict.js, bundles.js, through early.js's client): one worker shared by the app's pages.
 //
 // Index of this file
 //   [SECTION] Start: ONNX Runtime's module imported (its wasm with the first session)
+//   [SECTION] Pages: each page's port, its sessions released when the page goes (a Web Lock)
 //   [SECTION] Messages: create a session, run it, release it
 //
-// early.js starts this worker as the page's first module runs. Everything ONNX Runtime needs —
-// assets.json read, its module imported, and with the first session its 14 MB wasm fetched (from the
-// service worker's cache after a first visit), compiled while it streams and instantiated, its
-// runtime set up — happens here, with no message through the page's thread on the way. The page
-// posts a model's bytes only once the core has verified the bundle (bundles.js): nothing here reads
-// a bundle.
+// early.js starts this worker as the page's first module runs, as a shared worker where the browser
+// has one (with an extended lifetime: it outlives its last page for a short while), else as the
+// page's own. Everything ONNX Runtime needs — assets.json read, its module imported, and with the
+// first session its 14 MB wasm fetched (from the service worker's cache after a first visit),
+// compiled while it streams and instantiated, its runtime set up — happens here, once for every
+// page of the app open at the time: a second tab, or the page reloaded or reopened while the worker
+// lives, finds ONNX Runtime ready. The page posts a model's bytes only once the core has verified
+// the bundle (bundles.js): nothing here reads a bundle. A page's sessions are its own.
 'use strict';
 
 //-----------------------------------------------------------------------------
@@ -27,29 +30,81 @@ async function start() {
   ort.env.wasm.proxy = false;   // this is the worker
   return ort;
 }
-const ortReady = start();
-ortReady.then(() => postMessage({ type: 'ready' }), (e) => postMessage({ type: 'ready', error: String((e && e.message) || e) }));
+// A start that failed (its module not loaded: offline before the first visit's precache) is tried
+// again for the next page that connects; a page already told of the failure keeps it.
+let ortReady = null;
+function ortStarted() {
+  if (!ortReady) {
+    ortReady = start();
+    ortReady.catch(() => { ortReady = null; });
+  }
+  return ortReady;
+}
+
+//-----------------------------------------------------------------------------
+// [SECTION] Pages
+//-----------------------------------------------------------------------------
+// serve(port): one page's messages, answered on its port, with the sessions it made. Session
+// numbers are the worker's, never reused, so a page cannot reach another page's session.
+// A port says nothing when its page goes, so each page holds a Web Lock for as long as it lives and
+// names it here ({ type: 'page', lock }, web/early.js); the lock is granted to this worker when the
+// page has gone (closed, navigated away, crashed), and the page's sessions are then released. The
+// other way round, each page is told the worker's own lock, granted to the page if the worker stops.
+let nextSession = 1;
+const pages = new Set();  // each page's sessions (a Map), while the page is there
+let inTurn = Promise.resolve();  // every page's calls one at a time, in the order they came
+const inOrder = (work) => { inTurn = inTurn.then(work).catch(() => {}); };
+
+// The worker's own Web Lock, held while it lives: a page told its name learns when the worker has
+// stopped (a crash, or the browser ending it) and fails its calls rather than wait for answers.
+const workerLock = self.navigator.locks && self.crypto && crypto.randomUUID ? `localdx onnx worker ${crypto.randomUUID()}` : null;
+const workerLockHeld = workerLock === null ? null
+  : new Promise((held) => self.navigator.locks.request(workerLock, () => { held(); return new Promise(() => {}); }));
+
+function serve(port) {
+  const sessions = new Map();
+  pages.add(sessions);
+  if (port !== self && workerLockHeld) workerLockHeld.then(() => port.postMessage({ type: 'worker', lock: workerLock }));
+  const ort = ortStarted();
+  ort.then(() => port.postMessage({ type: 'ready' }), (e) => port.postMessage({ type: 'ready', error: String((e && e.message) || e) }));
+  port.onmessage = ({ data: m }) => {
+    if (m.type === 'page') watchPage(m.lock, sessions);
+    else inOrder(() => answer(port, sessions, ort, m));
+  };
+}
+function watchPage(lock, sessions) {
+  if (typeof lock !== 'string' || !self.navigator.locks) return;
+  self.navigator.locks.request(lock, () => inOrder(async () => {
+    pages.delete(sessions);
+    for (const session of sessions.values()) await session.release().catch(() => {});
+    sessions.clear();
+  }));
+}
+if (typeof SharedWorkerGlobalScope !== 'undefined' && self instanceof SharedWorkerGlobalScope) {
+  self.onconnect = (e) => serve(e.ports[0]);
+} else {
+  serve(self);
+}
 
 //-----------------------------------------------------------------------------
 // [SECTION] Messages
 //-----------------------------------------------------------------------------
 // { id, type: 'create', bytes } -> { id, session }; { id, type: 'run', session, feeds: {name:
 // {type, data, dims}} } -> { id, outputs: {name: {type, data, dims}} }; { id, type: 'release',
-// session } -> { id }; { id, type: 'sessions' } -> { id, sessions } (how many are held: for the
-// tests' check that a model's session is released only). A failure answers { id, error } (ONNX Runtime's
-// message).
-const sessions = new Map();
-let nextSession = 1;
+// session } -> { id }; { id, type: 'sessions' } -> { id, sessions, all, pages, since } (how many
+// sessions this page holds and all pages together, how many pages are connected, and when the
+// worker started, on the clock of performance.timeOrigin: for the tests only). A failure answers
+// { id, error } (ONNX Runtime's message).
 // A typed array that fills its buffer whole: `a` itself, or a copy of it (as early.js's).
 const wholeBuffer = (a) => (a.byteOffset === 0 && a.byteLength === a.buffer.byteLength ? a : a.slice());
 
-self.onmessage = async ({ data: m }) => {
+async function answer(port, sessions, ortReady, m) {
   try {
     const ort = await ortReady;
     if (m.type === 'create') {
       const id = nextSession++;
       sessions.set(id, await ort.InferenceSession.create(m.bytes, { executionProviders: ['wasm'] }));
-      postMessage({ id: m.id, session: id });
+      port.postMessage({ id: m.id, session: id });
     } else if (m.type === 'run') {
       const session = sessions.get(m.session);
       if (!session) throw new Error('the session was released');
@@ -62,16 +117,18 @@ self.onmessage = async ({ data: m }) => {
         outputs[name] = { type: t.type, data, dims: t.dims };
         if (ArrayBuffer.isView(data)) transfer.push(data.buffer);
       }
-      postMessage({ id: m.id, outputs }, transfer);
+      port.postMessage({ id: m.id, outputs }, transfer);
     } else if (m.type === 'sessions') {
-      postMessage({ id: m.id, sessions: sessions.size });
+      let all = 0;
+      for (const held of pages) all += held.size;
+      port.postMessage({ id: m.id, sessions: sessions.size, all, pages: pages.size, since: performance.timeOrigin });
     } else if (m.type === 'release') {
       const session = sessions.get(m.session);
       sessions.delete(m.session);
       if (session) await session.release();
-      postMessage({ id: m.id });
+      port.postMessage({ id: m.id });
     }
   } catch (e) {
-    postMessage({ id: m.id, error: String((e && e.message) || e) });
+    port.postMessage({ id: m.id, error: String((e && e.message) || e) });
   }
-};
+}

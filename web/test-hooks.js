@@ -40,7 +40,9 @@ Object.assign(globalThis.localdx, {
     predict(record, (first) => resolve(publicResult(first))).then((r) => resolve(publicResult(r)), reject);
   }),
   loadBundle: (url) => loadBundle(url, { source: 'loaded by URL' }),
-  onnxSessionsHeld: async () => (await page.ortReady).sessionsHeld(),  // in ONNX Runtime's worker
+  onnxSessionsHeld: async () => (await (await page.ortReady).workerState()).sessions,  // this page's, in ONNX Runtime's worker
+  // ONNX Runtime's worker: { sessions (this page's), all (every page's), pages, since (its start) }.
+  onnxWorker: async () => (await page.ortReady).workerState(),
   scoreFile: async (name, text, { results = false } = {}) => {
     const m = await scoreFile(name, text, { results });
     return { rows: m.rows, problems: m.problems, status: m.status, format: m.format, results: m.results, timing: m.timing };

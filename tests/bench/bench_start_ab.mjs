@@ -8,7 +8,9 @@
 // opened once the window has settled, as bench_browser.mjs's cold visit), then a warm and a repeat
 // visit: the first result asked for at once, as shown and as checked (ONNX Runtime's run and the
 // model's load check), page clock from navigation start, and the longest main-thread task from the
-// form's first field to the checked result (Long Tasks, 0 when none was over 50 ms). No typing: the
+// form's first field to the checked result (Long Tasks, 0 when none was over 50 ms), and a last
+// visit in a tab of its own whose ONNX Runtime worker is new ("fresh-worker": shared workers hidden
+// from the page, web/early.js), as a warm visit is once the app's shared worker has ended. No typing: the
 // keystrokes are bench_browser.mjs's. Prints each visit, then per kind the medians and the ratio
 // B / A of the checked result's median.
 //
@@ -43,7 +45,8 @@ async function visit(page, base) {
 }
 
 const servers = {};
-const runs = { A: { cold: [], warm: [], repeat: [] }, B: { cold: [], warm: [], repeat: [] } };
+const KINDS = ['cold', 'warm', 'repeat', 'fresh-worker'];
+const runs = Object.fromEntries(['A', 'B'].map((name) => [name, Object.fromEntries(KINDS.map((k) => [k, []]))]));
 let browser = null;
 try {
   for (const [name, web] of [['A', webA], ['B', webB]]) {
@@ -60,8 +63,10 @@ try {
       await ctx.addInitScript(INSTRUMENT);
       const page = await ctx.newPage();
       await page.waitForTimeout(SETTLE_MS);
-      for (const kind of ['cold', 'warm', 'repeat']) {
-        const v = await visit(page, servers[name].base);
+      for (const kind of KINDS) {
+        const tab = kind === 'fresh-worker' ? await ctx.newPage() : page;
+        if (tab !== page) await tab.addInitScript(() => { delete globalThis.SharedWorker; });
+        const v = await visit(tab, servers[name].base);
         if (kind === 'cold') await page.evaluate(() => navigator.serviceWorker.ready);
         await page.waitForTimeout(STAY_MS);
         runs[name][kind].push(v);
@@ -76,7 +81,7 @@ try {
 }
 
 const median = (a) => { const s = [...a].sort((x, y) => x - y), h = s.length >> 1; return s.length % 2 ? s[h] : (s[h - 1] + s[h]) / 2; };
-for (const kind of ['cold', 'warm', 'repeat']) {
+for (const kind of KINDS) {
   const m = {};
   for (const name of ['A', 'B']) {
     const r = runs[name][kind];

@@ -17,7 +17,7 @@ import assert from 'node:assert/strict';
 import { readFileSync, writeFileSync, mkdirSync } from 'node:fs';
 import { execFileSync } from 'node:child_process';
 import path from 'node:path';
-import { env, startServer, publish, operatorGet, launch, openApp, csvRecords, cliPredict, chooseFileWith, keepTestHooksOffline } from './harness.mjs';
+import { env, startServer, publish, operatorGet, launch, openApp, csvRecords, cliPredict, chooseFileWith, keepTestHooksOffline, ownOnnxWorker } from './harness.mjs';
 
 const TASKS = { 'pima-diabetes': 'diabetes', wdbc: 'diagnosis', 'pbc-stage': 'stage' };
 const bundlePath = (t, v = 1) => path.join(env.demo, 'bundles', `${t}-${v}.ldxb`);
@@ -712,8 +712,10 @@ test('batch: ids, an unknown column, a decimal comma and five bad rows give the 
 });
 
 // ONNX Runtime's 14 MB module held back until the test calls release(): the first result must not
-// wait for it. onnxBody may rewrite web/onnx.js as served.
+// wait for it. onnxBody may rewrite web/onnx.js as served. ONNX Runtime runs in the page's own
+// worker here (harness.mjs, ownOnnxWorker), where the route reaches its requests.
 async function holdOnnxRuntime(ctx, onnxBody = null) {
+  await ownOnnxWorker(ctx);
   let release;
   const released = new Promise((r) => { release = r; });
   await ctx.route('**/ort-wasm-simd-threaded.wasm', async (route) => {
@@ -772,6 +774,7 @@ test('the first result is shown before ONNX Runtime has started, marked "being c
 
 test('ONNX Runtime that cannot be imported is said in words, not as a page error', async () => {
   const ctx = await browser.newContext({ viewport: { width: 1280, height: 800 } });
+  await ownOnnxWorker(ctx);  // where the route reaches it
   await ctx.route(/\/ort[^/]*\.mjs$/, (r) => r.abort());  // its module blocked (offline without it, a blocked import)
   const page = await ctx.newPage();
   const errors = [];
@@ -1255,6 +1258,92 @@ test('a bundle refused once its ONNX Runtime session was made leaves no session 
   await ctx.close();
 });
 
+test("ONNX Runtime's worker is shared by the app's pages: a reload, a second tab and a page reopened find it started; each page's sessions are its own and go with it; another build's page has its own; a page learns when it stops", async () => {
+  const { ctx, page, errors } = await openApp(browser, server.base);
+  const worker = (p) => p.evaluate(() => window.localdx.onnxWorker());
+  const checked = async (p) => {
+    const r = await p.evaluate(() => window.localdx.predict({ glucose: 120, age: 40, mass: 30 }));
+    assert.equal(r.ok && r.check.ok, true, 'a result checked by ONNX Runtime');
+    return r.probabilities;
+  };
+  // Until the worker's count is as wanted: a page gone is seen by the worker when its port closes.
+  const settles = async (p, want) => {
+    let w = await worker(p);
+    for (let i = 0; i < 50 && (w.pages !== want.pages || w.all !== want.all); i++) { await p.waitForTimeout(100); w = await worker(p); }
+    return w;
+  };
+  const probabilities = await checked(page);
+  const first = await worker(page);
+  assert.deepEqual({ ...first, since: 0 }, { sessions: 1, all: 1, pages: 1, since: 0 });
+  // Reloaded: the same worker (its start before the new page's), the old page's session released.
+  await page.reload();
+  await page.evaluate(() => window.localdx.ready);
+  await page.waitForFunction(() => window.localdx.model() !== null);
+  assert.deepEqual(await checked(page), probabilities);
+  const reloaded = await settles(page, { pages: 1, all: 1 });
+  assert.equal(reloaded.since, first.since, 'the reloaded page joined the worker already started');
+  assert.ok(reloaded.since < await page.evaluate(() => performance.timeOrigin), 'the worker started before the reloaded page');
+  assert.deepEqual({ ...reloaded, since: 0 }, { sessions: 1, all: 1, pages: 1, since: 0 }, "the page before the reload no longer holds a session");
+  // A second tab: the same worker; each page holds its own session; closing it releases its own.
+  const second = await ctx.newPage();
+  second.on('pageerror', (e) => errors.push(e.message));
+  await second.goto(`${server.base}/#model=pima-diabetes`);
+  await second.evaluate(() => window.localdx.ready);
+  await second.waitForFunction(() => window.localdx.model() !== null);
+  assert.deepEqual(await checked(second), probabilities);
+  const two = await worker(second);
+  assert.deepEqual(two, { sessions: 1, all: 2, pages: 2, since: first.since }, 'the second tab joined the same worker with a session of its own');
+  await second.close();
+  assert.deepEqual(await settles(page, { pages: 1, all: 1 }), { sessions: 1, all: 1, pages: 1, since: first.since }, "the closed tab's session is released");
+  // Every page closed, then one opened again at once: the worker has outlived its last page.
+  await page.close();
+  const reopened = await ctx.newPage();
+  reopened.on('pageerror', (e) => errors.push(e.message));
+  await reopened.goto(`${server.base}/#model=pima-diabetes`);
+  await reopened.evaluate(() => window.localdx.ready);
+  await reopened.waitForFunction(() => window.localdx.model() !== null);
+  assert.deepEqual(await checked(reopened), probabilities);
+  assert.equal((await settles(reopened, { pages: 1, all: 1 })).since, first.since, 'the page opened again joined the worker that outlived the last page');
+  // A page of another build (its worker's name, web/early.js) does not join this build's worker. Its
+  // early.js comes from the network (the route): the service worker, which would serve this build's,
+  // is unregistered first.
+  await reopened.evaluate(async () => { for (const r of await navigator.serviceWorker.getRegistrations()) await r.unregister(); });
+  const other = await ctx.newPage();
+  other.on('pageerror', (e) => errors.push(e.message));
+  let renamed = false;
+  await other.route('**/early.js', async (route) => {
+    const res = await route.fetch();
+    const text = await res.text();
+    const body = text.replace(/^const WORKER_BUILD = '[0-9a-f]{16}';$/m, "const WORKER_BUILD = 'another build';");
+    renamed = body !== text;
+    await route.fulfill({ response: res, body });
+  });
+  await other.goto(`${server.base}/#model=pima-diabetes`);
+  await other.evaluate(() => window.localdx.ready);
+  await other.waitForFunction(() => window.localdx.model() !== null);
+  assert.ok(renamed, "early.js carries its worker's build");
+  assert.deepEqual(await checked(other), probabilities);
+  const apart = await worker(other);
+  assert.notEqual(apart.since, first.since, "another build's page has a worker of its own");
+  assert.deepEqual({ ...apart, since: 0 }, { sessions: 1, all: 1, pages: 1, since: 0 });
+  // This build's worker stopped (closed through DevTools, as a crash would end it): its page's next
+  // check fails at once with the reason (its Web Lock), not left waiting; the other build's page
+  // still checks.
+  const cdp = await browser.newBrowserCDPSession();
+  const workers = (await cdp.send('Target.getTargets')).targetInfos.filter((t) => t.type === 'shared_worker');
+  const ours = workers.filter((t) => /^ONNX Runtime [0-9a-f]{16}$/.test(t.title));
+  assert.equal(ours.length, 1, `one worker of this build: ${workers.map((t) => t.title)}`);
+  await cdp.send('Target.closeTarget', { targetId: ours[0].targetId });
+  const after = await reopened.evaluate(() => Promise.race([
+    window.localdx.predict({ glucose: 130, age: 40, mass: 30 }).then(() => 'checked', (e) => e.message),
+    new Promise((resolve) => setTimeout(() => resolve('still waiting after 10 s'), 10000))]));
+  assert.equal(after, "ONNX Runtime's worker stopped");
+  assert.deepEqual(await checked(other), probabilities);
+  await cdp.detach();
+  assert.deepEqual(errors, []);
+  await ctx.close();
+});
+
 //-----------------------------------------------------------------------------
 // [SECTION] Offline
 //-----------------------------------------------------------------------------
@@ -1281,6 +1370,16 @@ test('offline: after one visit the page reloads and predicts with the network of
   const r = await page.evaluate(() => window.localdx.predict({ glucose: 150, age: 45, mass: 31 }));
   assert.equal(r.ok, true, JSON.stringify(r.problems));
   assert.equal(r.check.ok, true);
+  // The reloaded page found ONNX Runtime's shared worker still started (web/early.js): a page whose
+  // ONNX Runtime starts afresh, offline, has its files from the service worker's precache.
+  const fresh = await ownOnnxWorker(await ctx.newPage());
+  await fresh.goto(`${server.base}/#model=pima-diabetes`);
+  await fresh.evaluate(() => window.localdx.ready);
+  await fresh.waitForFunction(() => window.localdx.model() !== null);
+  const again = await fresh.evaluate(() => window.localdx.predict({ glucose: 150, age: 45, mass: 31 }));
+  assert.equal(again.ok && again.check.ok, true, JSON.stringify(again.problems));
+  assert.deepEqual(again.probabilities, r.probabilities);
+  await fresh.close();
   // A model never opened on this device cannot be had offline: the page says so in words, and the
   // current model stays selected (also in the address).
   await page.evaluate(() => globalThis.localdxHost.chooseModel('pbc-stage'));

@@ -90,6 +90,15 @@ export async function keepTestHooksOffline(page) {
   await page.evaluate(async () => { if (!(await fetch('test-hooks.js')).ok) throw new Error('test-hooks.js was not served'); });
 }
 
+// ONNX Runtime in the page's own worker, as on a browser without shared workers (web/early.js), for
+// a context's pages or one page: for a test that holds or blocks ONNX Runtime's files with
+// Playwright's routes, which do not reach a shared worker's requests, or that needs ONNX Runtime
+// started afresh while the shared worker still lives.
+export async function ownOnnxWorker(contextOrPage) {
+  await contextOrPage.addInitScript(() => { delete globalThis.SharedWorker; });
+  return contextOrPage;
+}
+
 export async function launch() {
   return withTestHooks(await chromium.launch(chromiumOptions));
 }
