@@ -13,32 +13,28 @@ export const assetsReady = fetch('assets.json').then((r) => r.json());
 // A typed array that fills its buffer whole: `a` itself, or a copy of it (what a message may move).
 const wholeBuffer = (a) => (a.byteOffset === 0 && a.byteLength === a.buffer.byteLength ? a : a.slice());
 
-// The page's side of the worker: the part of ONNX Runtime Web's API the page uses
-// (InferenceSession.create from a model's bytes, session.run and release, Tensor), each call a
-// message to the worker. Inputs' buffers move to the worker with a run (as ONNX Runtime's own proxy
-// mode does); outputs come back as { type, data, dims }.
-// The worker is shared by the app's pages where the browser offers shared workers, and asked to
-// outlive its last page for a while (extendedLifetime): a page reloaded or opened again meanwhile,
-// or a second tab, finds ONNX Runtime started. Its name carries the build of the worker and of ONNX
-// Runtime (scripts/assemble-web writes it), so a page never talks to the worker of an older build.
+// The worker is shared by the app's pages where the browser offers shared workers (and Web Locks,
+// by which it learns that a page has gone), and asked to outlive its last page for a while
+// (extendedLifetime): a page reloaded or opened again meanwhile, or a second tab, finds ONNX Runtime
+// started. Its name carries the build of the worker and of ONNX Runtime (scripts/assemble-web writes
+// it), so a page never talks to the worker of an older build. Elsewhere the worker is the page's own.
 const WORKER_BUILD = 'source';
-// The shared worker learns that this page has gone by a Web Lock the page holds while it lives
-// (web/onnx-worker.js, [SECTION] Pages): named to the worker once held.
-function holdPageLock(port) {
-  if (!navigator.locks || !self.crypto || !crypto.randomUUID) return;
-  const lock = `localdx page ${crypto.randomUUID()}`;
-  navigator.locks.request(lock, () => {
-    port.postMessage({ type: 'page', lock });
-    return new Promise(() => {});  // held until the page goes
-  }).catch(() => {});
-}
-function onnxWorker() {
+const sharedWorkers = typeof SharedWorker === 'function' && !!navigator.locks && !!(self.crypto && crypto.randomUUID);
+
+// One connection to the worker: { port, errors (where its load error is fired) }. A shared
+// worker is told the name of a Web Lock this page holds while it lives (web/onnx-worker.js,
+// [SECTION] Pages): granted to the worker when the page has gone, it releases the page's sessions.
+function connect() {
   const name = `ONNX Runtime ${WORKER_BUILD}`;
-  if (typeof SharedWorker === 'function') {
+  if (sharedWorkers) {
     try {
       const shared = new SharedWorker('onnx-worker.js', { type: 'module', name, extendedLifetime: true });
       shared.port.start();
-      holdPageLock(shared.port);
+      const lock = `localdx page ${crypto.randomUUID()}`;
+      navigator.locks.request(lock, () => {
+        shared.port.postMessage({ type: 'page', lock });
+        return new Promise(() => {});  // held until the page goes
+      }).catch(() => {});
       return { port: shared.port, errors: shared };
     } catch { /* refused (a sandboxed page): the page's own worker below */ }
   }
@@ -46,71 +42,104 @@ function onnxWorker() {
   return { port: own, errors: own };
 }
 
+// The page's side of the worker: the part of ONNX Runtime Web's API the page uses
+// (InferenceSession.create from a model's bytes, session.run and release, Tensor), each call a
+// message to the worker. Inputs' buffers move to the worker with a run (as ONNX Runtime's own proxy
+// mode does); outputs come back as { type, data, dims }.
+// A worker that stops (it tells its pages when ONNX Runtime can no longer run, web/onnx-worker.js;
+// a shared worker's crash is seen by its Web Lock) fails the calls waiting on it with the reason; the
+// next call connects again, and a session of the stopped worker is made again there from the
+// model's bytes, which the client keeps for that.
 function onnxClient() {
-  const { port: worker, errors } = onnxWorker();
-  const waiting = new Map();
-  let nextId = 1, failed = null;
-  const call = (message, transfer = []) => new Promise((resolve, reject) => {
-    if (failed) { reject(new Error(failed)); return; }
+  let link = null;  // { port, waiting: Map(id -> {resolve, reject}), failed: reason or null }
+  let nextId = 1;
+  const open = () => {
+    const { port, errors } = connect();
+    const l = { port, waiting: new Map(), failed: null };
+    const fail = (why) => {
+      if (l.failed) return;
+      l.failed = why;
+      for (const { reject } of l.waiting.values()) reject(new Error(why));
+      l.waiting.clear();
+    };
+    port.onmessage = ({ data }) => {
+      if (data.type === 'worker') {  // a shared worker's own lock, granted here if it stops
+        navigator.locks.request(data.lock, () => fail('ONNX Runtime\'s worker stopped')).catch(() => {});
+        return;
+      }
+      if (data.type === 'stopping') { fail(data.why); return; }
+      if (data.type === 'ready') {
+        if (!data.error) performance.mark('localdx:ort-imported');
+        return;
+      }
+      const w = l.waiting.get(data.id);
+      if (!w) return;
+      l.waiting.delete(data.id);
+      if (data.error) w.reject(new Error(data.error));
+      else w.resolve(data);
+    };
+    errors.onerror = (e) => { e.preventDefault(); fail(e.message || 'ONNX Runtime\'s worker could not start'); };
+    port.onmessageerror = () => fail('an answer of ONNX Runtime\'s worker could not be read');
+    return l;
+  };
+  const current = () => {
+    if (!link || link.failed) link = open();
+    return link;
+  };
+  const call = (l, message, transfer = []) => new Promise((resolve, reject) => {
+    if (l.failed) { reject(new Error(l.failed)); return; }
     const id = nextId++;
-    waiting.set(id, { resolve, reject });
+    l.waiting.set(id, { resolve, reject });
     try {
-      worker.postMessage({ ...message, id }, transfer);
+      l.port.postMessage({ ...message, id }, transfer);
     } catch (e) {
-      waiting.delete(id);
+      l.waiting.delete(id);
       reject(e);
     }
   });
-  const failAll = (why) => {
-    failed = why;
-    for (const { reject } of waiting.values()) reject(new Error(why));
-    waiting.clear();
-  };
-  worker.onmessage = ({ data }) => {
-    if (data.type === 'worker') {  // a shared worker's lock, granted here if it stops (web/onnx-worker.js)
-      navigator.locks.request(data.lock, () => failAll('ONNX Runtime\'s worker stopped')).catch(() => {});
-      return;
-    }
-    if (data.type === 'ready') {
-      if (!data.error) performance.mark('localdx:ort-imported');
-      return;
-    }
-    const w = waiting.get(data.id);
-    if (!w) return;
-    waiting.delete(data.id);
-    if (data.error) w.reject(new Error(data.error));
-    else w.resolve(data);
-  };
-  errors.onerror = (e) => { e.preventDefault(); failAll(e.message || 'ONNX Runtime\'s worker could not start'); };
-  worker.onmessageerror = () => failAll('an answer of ONNX Runtime\'s worker could not be read');
   class Tensor {
     constructor(type, data, dims) { Object.assign(this, { type, data, dims }); }
   }
   const InferenceSession = {
-    // The bytes' buffer moves to the worker when they fill it whole (the caller's own copy, as
-    // bundles.js makes it: the caller cannot read them afterwards); a view of a larger buffer is
-    // copied first.
+    // A copy of the bytes moves to the worker; the client keeps its own, to make the session
+    // again should the worker stop.
     async create(bytes) {
-      const whole = wholeBuffer(bytes);
-      const { session } = await call({ type: 'create', bytes: whole }, [whole.buffer]);
+      const kept = bytes.slice();
+      const made = { link: null, session: null };  // the connection it was made on; the promise of its number
+      const sessionIn = (l) => {
+        if (made.link !== l) {
+          const copy = kept.slice();
+          made.link = l;
+          made.session = call(l, { type: 'create', bytes: copy }, [copy.buffer]).then((answer) => answer.session);
+        }
+        return made.session;
+      };
+      await sessionIn(current());
       return {
         run: async (feeds) => {
+          const l = current();
+          const session = await sessionIn(l);
           const plain = {}, transfer = [];
           for (const [name, t] of Object.entries(feeds)) {
-            const whole = wholeBuffer(t.data);  // moves to the worker, as the model's bytes do
+            const whole = wholeBuffer(t.data);  // moves to the worker
             plain[name] = { type: t.type, data: whole, dims: t.dims };
             transfer.push(whole.buffer);
           }
-          return (await call({ type: 'run', session, feeds: plain }, transfer)).outputs;
+          return (await call(l, { type: 'run', session, feeds: plain }, transfer)).outputs;
         },
-        release: () => call({ type: 'release', session }),
+        // Nothing to release in a worker that has stopped.
+        release: async () => {
+          const l = made.link;
+          if (l && !l.failed) await call(l, { type: 'release', session: await made.session });
+        },
       };
     },
   };
   // The worker's sessions and pages (web/onnx-worker.js, "sessions"): for the tests only
   // (test-hooks.js: a model replaced or refused is released; the worker shared by pages), here
   // because nothing else reaches the worker.
-  const workerState = async () => { const { sessions, all, pages, since } = await call({ type: 'sessions' }); return { sessions, all, pages, since }; };
+  const workerState = async () => { const { sessions, all, pages, since } = await call(current(), { type: 'sessions' }); return { sessions, all, pages, since }; };
+  current();  // started at once
   return { Tensor, InferenceSession, workerState };
 }
 

@@ -3,7 +3,8 @@
 //
 // Index of this file
 //   [SECTION] Start: ONNX Runtime's module imported (its wasm with the first session)
-//   [SECTION] Pages: each page's port, its sessions released when the page goes (a Web Lock)
+//   [SECTION] Pages: each page's port and calls, its sessions released when the page goes (a Web
+//             Lock); the worker closed when ONNX Runtime cannot run
 //   [SECTION] Messages: create a session, run it, release it
 //
 // early.js starts this worker as the page's first module runs, as a shared worker where the browser
@@ -30,55 +31,60 @@ async function start() {
   ort.env.wasm.proxy = false;   // this is the worker
   return ort;
 }
-// A start that failed (its module not loaded: offline before the first visit's precache) is tried
-// again for the next page that connects; a page already told of the failure keeps it.
-let ortReady = null;
-function ortStarted() {
-  if (!ortReady) {
-    ortReady = start();
-    ortReady.catch(() => { ortReady = null; });
-  }
-  return ortReady;
-}
+// Imported once per worker. A worker whose ONNX Runtime cannot run (its module or wasm not loaded:
+// offline before a first visit's precache; its wasm aborted) tells every page why and closes, so that
+// a page's next call starts a new worker (web/early.js) rather than every page meeting the same
+// failure for as long as this worker would live.
+const ortReady = start();
+ortReady.catch((e) => stop(String((e && e.message) || e)));
+const fatal = (why) => /no available backend|Aborted\(|RuntimeError/.test(why);
 
 //-----------------------------------------------------------------------------
 // [SECTION] Pages
 //-----------------------------------------------------------------------------
-// serve(port): one page's messages, answered on its port, with the sessions it made. Session
-// numbers are the worker's, never reused, so a page cannot reach another page's session.
+// serve(port): one page's messages, answered on its port in the order they came, with the sessions
+// it made. Session numbers are the worker's, never reused, so a page cannot reach another page's
+// session; each page's calls wait only for its own.
 // A port says nothing when its page goes, so each page holds a Web Lock for as long as it lives and
 // names it here ({ type: 'page', lock }, web/early.js); the lock is granted to this worker when the
 // page has gone (closed, navigated away, crashed), and the page's sessions are then released. The
 // other way round, each page is told the worker's own lock, granted to the page if the worker stops.
 let nextSession = 1;
-const pages = new Set();  // each page's sessions (a Map), while the page is there
-let inTurn = Promise.resolve();  // every page's calls one at a time, in the order they came
-const inOrder = (work) => { inTurn = inTurn.then(work).catch(() => {}); };
+const pages = new Set();  // { port, sessions: Map, turn: Promise, gone }, while the page is there
+const inTurn = (page, work) => { page.turn = page.turn.then(work).catch(() => {}); };
 
-// The worker's own Web Lock, held while it lives: a page told its name learns when the worker has
-// stopped (a crash, or the browser ending it) and fails its calls rather than wait for answers.
+// The worker's own Web Lock, held while it lives.
 const workerLock = self.navigator.locks && self.crypto && crypto.randomUUID ? `localdx onnx worker ${crypto.randomUUID()}` : null;
 const workerLockHeld = workerLock === null ? null
   : new Promise((held) => self.navigator.locks.request(workerLock, () => { held(); return new Promise(() => {}); }));
 
 function serve(port) {
-  const sessions = new Map();
-  pages.add(sessions);
+  const page = { port, sessions: new Map(), turn: Promise.resolve(), gone: false };
+  pages.add(page);
   if (port !== self && workerLockHeld) workerLockHeld.then(() => port.postMessage({ type: 'worker', lock: workerLock }));
-  const ort = ortStarted();
-  ort.then(() => port.postMessage({ type: 'ready' }), (e) => port.postMessage({ type: 'ready', error: String((e && e.message) || e) }));
+  ortReady.then(() => port.postMessage({ type: 'ready' }), (e) => port.postMessage({ type: 'ready', error: String((e && e.message) || e) }));
   port.onmessage = ({ data: m }) => {
-    if (m.type === 'page') watchPage(m.lock, sessions);
-    else inOrder(() => answer(port, sessions, ort, m));
+    if (m.type === 'page') watchPage(m.lock, page);
+    else inTurn(page, () => answer(page, m));
   };
 }
-function watchPage(lock, sessions) {
+function watchPage(lock, page) {
   if (typeof lock !== 'string' || !self.navigator.locks) return;
-  self.navigator.locks.request(lock, () => inOrder(async () => {
-    pages.delete(sessions);
-    for (const session of sessions.values()) await session.release().catch(() => {});
-    sessions.clear();
+  self.navigator.locks.request(lock, () => inTurn(page, async () => {
+    page.gone = true;
+    pages.delete(page);
+    for (const session of page.sessions.values()) await session.release().catch(() => {});
+    page.sessions.clear();
   }));
+}
+// ONNX Runtime cannot run here any more: every page is told why (web/early.js fails its waiting
+// calls with it), and the worker closes.
+let stopping = false;
+function stop(why) {
+  if (stopping) return;
+  stopping = true;
+  for (const page of pages) page.port.postMessage({ type: 'stopping', why });
+  self.close();
 }
 if (typeof SharedWorkerGlobalScope !== 'undefined' && self instanceof SharedWorkerGlobalScope) {
   self.onconnect = (e) => serve(e.ports[0]);
@@ -98,12 +104,15 @@ if (typeof SharedWorkerGlobalScope !== 'undefined' && self instanceof SharedWork
 // A typed array that fills its buffer whole: `a` itself, or a copy of it (as early.js's).
 const wholeBuffer = (a) => (a.byteOffset === 0 && a.byteLength === a.buffer.byteLength ? a : a.slice());
 
-async function answer(port, sessions, ortReady, m) {
+async function answer(page, m) {
+  const { port, sessions } = page;
   try {
     const ort = await ortReady;
     if (m.type === 'create') {
       const id = nextSession++;
-      sessions.set(id, await ort.InferenceSession.create(m.bytes, { executionProviders: ['wasm'] }));
+      const session = await ort.InferenceSession.create(m.bytes, { executionProviders: ['wasm'] });
+      if (page.gone) { await session.release(); return; }  // its page went while it was made
+      sessions.set(id, session);
       port.postMessage({ id: m.id, session: id });
     } else if (m.type === 'run') {
       const session = sessions.get(m.session);
@@ -120,7 +129,7 @@ async function answer(port, sessions, ortReady, m) {
       port.postMessage({ id: m.id, outputs }, transfer);
     } else if (m.type === 'sessions') {
       let all = 0;
-      for (const held of pages) all += held.size;
+      for (const other of pages) all += other.sessions.size;
       port.postMessage({ id: m.id, sessions: sessions.size, all, pages: pages.size, since: performance.timeOrigin });
     } else if (m.type === 'release') {
       const session = sessions.get(m.session);
@@ -129,6 +138,8 @@ async function answer(port, sessions, ortReady, m) {
       port.postMessage({ id: m.id });
     }
   } catch (e) {
-    port.postMessage({ id: m.id, error: String((e && e.message) || e) });
+    const why = String((e && e.message) || e);
+    port.postMessage({ id: m.id, error: why });
+    if (fatal(why)) stop(why);
   }
 }

@@ -14,7 +14,7 @@
 //   [SECTION] Headers of the served app
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFileSync, writeFileSync, mkdirSync } from 'node:fs';
+import { readFileSync, writeFileSync, mkdirSync, rmSync, cpSync, readdirSync } from 'node:fs';
 import { execFileSync } from 'node:child_process';
 import path from 'node:path';
 import { env, startServer, publish, operatorGet, launch, openApp, csvRecords, cliPredict, chooseFileWith, keepTestHooksOffline, ownOnnxWorker } from './harness.mjs';
@@ -1258,7 +1258,7 @@ test('a bundle refused once its ONNX Runtime session was made leaves no session 
   await ctx.close();
 });
 
-test("ONNX Runtime's worker is shared by the app's pages: a reload, a second tab and a page reopened find it started; each page's sessions are its own and go with it; another build's page has its own; a page learns when it stops", async () => {
+test("ONNX Runtime's worker is shared by the app's pages: a reload, a second tab and a page reopened find it started; each page's sessions are its own and go with it; another build's page has its own; a page learns when it stops, and starts it again", async () => {
   const { ctx, page, errors } = await openApp(browser, server.base);
   const worker = (p) => p.evaluate(() => window.localdx.onnxWorker());
   const checked = async (p) => {
@@ -1266,7 +1266,8 @@ test("ONNX Runtime's worker is shared by the app's pages: a reload, a second tab
     assert.equal(r.ok && r.check.ok, true, 'a result checked by ONNX Runtime');
     return r.probabilities;
   };
-  // Until the worker's count is as wanted: a page gone is seen by the worker when its port closes.
+  // Until the worker's count is as wanted: a page gone is seen by the worker when it is granted the
+  // page's Web Lock (web/onnx-worker.js).
   const settles = async (p, want) => {
     let w = await worker(p);
     for (let i = 0; i < 50 && (w.pages !== want.pages || w.all !== want.all); i++) { await p.waitForTimeout(100); w = await worker(p); }
@@ -1303,7 +1304,26 @@ test("ONNX Runtime's worker is shared by the app's pages: a reload, a second tab
   await reopened.evaluate(() => window.localdx.ready);
   await reopened.waitForFunction(() => window.localdx.model() !== null);
   assert.deepEqual(await checked(reopened), probabilities);
-  assert.equal((await settles(reopened, { pages: 1, all: 1 })).since, first.since, 'the page opened again joined the worker that outlived the last page');
+  assert.deepEqual(await settles(reopened, { pages: 1, all: 1 }), { sessions: 1, all: 1, pages: 1, since: first.since },
+    "the page opened again joined the worker that outlived the last page, which released the closed page's session");
+  // A page reaches only its own sessions: a port of its own to the same worker, asking to run
+  // another page's session (its number is the worker's, 1 for the first page's first model), is told
+  // it was released, and the session's page still checks.
+  const reached = await reopened.evaluate(async () => {
+    const early = await (await fetch('early.js')).text();
+    const name = `ONNX Runtime ${early.match(/^const WORKER_BUILD = '([0-9a-f]{16})';$/m)[1]}`;
+    const port = new SharedWorker('onnx-worker.js', { type: 'module', name, extendedLifetime: true }).port;
+    const answers = [];
+    port.onmessage = ({ data }) => { if (data.id) answers.push(data); };
+    for (let session = 1; session <= 8; session++) {
+      port.postMessage({ id: session, type: 'run', session, feeds: { input: { type: 'float32', data: new Float32Array(8), dims: [1, 8] } } });
+    }
+    for (let i = 0; i < 100 && answers.length < 8; i++) await new Promise((r) => setTimeout(r, 50));
+    port.close();
+    return answers.map((a) => a.error || 'ran');
+  });
+  assert.deepEqual(reached, Array(8).fill('the session was released'));
+  assert.deepEqual(await checked(reopened), probabilities);
   // A page of another build (its worker's name, web/early.js) does not join this build's worker. Its
   // early.js comes from the network (the route): the service worker, which would serve this build's,
   // is unregistered first.
@@ -1327,8 +1347,8 @@ test("ONNX Runtime's worker is shared by the app's pages: a reload, a second tab
   assert.notEqual(apart.since, first.since, "another build's page has a worker of its own");
   assert.deepEqual({ ...apart, since: 0 }, { sessions: 1, all: 1, pages: 1, since: 0 });
   // This build's worker stopped (closed through DevTools, as a crash would end it): its page's next
-  // check fails at once with the reason (its Web Lock), not left waiting; the other build's page
-  // still checks.
+  // check fails at once with the reason (its Web Lock), not left waiting, and the one after it is
+  // checked again; the other build's page still checks.
   const cdp = await browser.newBrowserCDPSession();
   const workers = (await cdp.send('Target.getTargets')).targetInfos.filter((t) => t.type === 'shared_worker');
   const ours = workers.filter((t) => /^ONNX Runtime [0-9a-f]{16}$/.test(t.title));
@@ -1338,10 +1358,44 @@ test("ONNX Runtime's worker is shared by the app's pages: a reload, a second tab
     window.localdx.predict({ glucose: 130, age: 40, mass: 30 }).then(() => 'checked', (e) => e.message),
     new Promise((resolve) => setTimeout(() => resolve('still waiting after 10 s'), 10000))]));
   assert.equal(after, "ONNX Runtime's worker stopped");
+  // The next check connects again: a new worker, where the page's session is made again from the
+  // model's bytes.
+  assert.deepEqual(await checked(reopened), probabilities);
+  const restarted = await worker(reopened);
+  assert.notEqual(restarted.since, first.since, 'a new worker');
+  assert.deepEqual({ ...restarted, since: 0 }, { sessions: 1, all: 1, pages: 1, since: 0 });
   assert.deepEqual(await checked(other), probabilities);
   await cdp.detach();
   assert.deepEqual(errors, []);
   await ctx.close();
+});
+
+test("a shared ONNX Runtime worker that could not load its wasm closes: the page says so, and once the file is there again a reload checks its result", async () => {
+  // The app served without ONNX Runtime's wasm (a download that failed), from a copy of the web folder.
+  const web = path.join(env.work, 'web-without-ort-wasm');
+  rmSync(web, { recursive: true, force: true });
+  const isOrtWasm = (f) => /\/ort-[0-9a-f]+\/ort-wasm-simd-threaded\.wasm$/.test(f);
+  cpSync(env.web, web, { recursive: true, filter: (f) => !isOrtWasm(f) });
+  const site = await startServer('e2e-without-ort-wasm', { web });
+  try {
+    assert.equal((await publish(site.base, bundlePath('pima-diabetes'))).status, 201);
+    const { ctx, page, errors } = await openApp(browser, site.base);
+    await page.waitForFunction(() => /ONNX Runtime could not run this model/.test(document.getElementById('live').textContent), null, { timeout: 30000 });
+    const refused = await page.evaluate(() => window.localdx.predict({ glucose: 120, age: 40, mass: 30 }).then((r) => (r.ok && r.check.ok ? 'checked' : 'not checked'), (e) => e.message));
+    assert.notEqual(refused, 'checked');
+    // The file restored: the reloaded page's ONNX Runtime starts in a new worker, not the failed one.
+    const ortDir = readdirSync(env.web).find((f) => /^ort-[0-9a-f]+$/.test(f));
+    cpSync(path.join(env.web, ortDir, 'ort-wasm-simd-threaded.wasm'), path.join(web, ortDir, 'ort-wasm-simd-threaded.wasm'));
+    await page.reload();
+    await page.evaluate(() => window.localdx.ready);
+    await page.waitForFunction(() => window.localdx.model() !== null);
+    const r = await page.evaluate(() => window.localdx.predict({ glucose: 120, age: 40, mass: 30 }));
+    assert.equal(r.ok && r.check.ok, true, 'the reloaded page checks its result');
+    assert.deepEqual(errors, []);
+    await ctx.close();
+  } finally {
+    site.stop();
+  }
 });
 
 //-----------------------------------------------------------------------------
