@@ -55,16 +55,18 @@ function onnxClient() {
   let nextId = 1;
   const open = () => {
     const { port, errors } = connect();
-    const l = { port, waiting: new Map(), failed: null };
-    const fail = (why) => {
+    const l = { port, waiting: new Map(), failed: null };  // failed: the Error its calls get
+    // `stopped`: the worker stopped while ONNX Runtime could run (a crash): the next call starts it
+    // again, so the page words it as such (host.js, predict.js: error.workerStopped).
+    const fail = (why, stopped = false) => {
       if (l.failed) return;
-      l.failed = why;
-      for (const { reject } of l.waiting.values()) reject(new Error(why));
+      l.failed = Object.assign(new Error(why), { workerStopped: stopped });
+      for (const { reject } of l.waiting.values()) reject(l.failed);
       l.waiting.clear();
     };
     port.onmessage = ({ data }) => {
       if (data.type === 'worker') {  // a shared worker's own lock, granted here if it stops
-        navigator.locks.request(data.lock, () => fail('ONNX Runtime\'s worker stopped')).catch(() => {});
+        navigator.locks.request(data.lock, () => fail('ONNX Runtime\'s worker stopped', true)).catch(() => {});
         return;
       }
       if (data.type === 'stopping') { fail(data.why); return; }
@@ -87,7 +89,7 @@ function onnxClient() {
     return link;
   };
   const call = (l, message, transfer = []) => new Promise((resolve, reject) => {
-    if (l.failed) { reject(new Error(l.failed)); return; }
+    if (l.failed) { reject(l.failed); return; }
     const id = nextId++;
     l.waiting.set(id, { resolve, reject });
     try {

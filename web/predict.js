@@ -68,31 +68,20 @@ const CHECK_PARTS = 4;
 export function startOnnxChecks(used) {
   used.loadCheckDone = loadCheck(used);
 }
+// ONNX Runtime's worker stopping while it runs (a crash, not the model: early.js, workerStopped)
+// does not make the model unusable: the check runs once more, in the worker started again.
 async function loadCheck(used) {
   let ok = false, why = null;
-  try {
-    await used.sessionReady;
-    await ortTail;
-    performance.mark('localdx:load-check-start');
-    const file = answered(used.model.openBatch(used.model.warmUpCsv(64), now()));
-    let rows = 0, agree = true, worst = 0;
+  for (let tries = 2; tries > 0; tries--) {
     try {
-      for (let i = 0; i < CHECK_PARTS; i++) {
-        if (i) await yieldToPage();
-        const part = answered(file.table(i, CHECK_PARTS, '', 0));  // not reported
-        const meta = JSON.parse(part.meta);
-        const slice = await checkTable(used, meta, part.table, part.features, part.margins);
-        rows += meta.rows;
-        agree = agree && slice.ok;
-        worst = Math.max(worst, slice.worst);
-      }
-    } finally {
-      file.delete();
+      const rows = await loadCheckRows(used);
+      ok = rows.ok;
+      why = ok ? null : pageProblem('model_disagrees', rows.worst);
+      break;
+    } catch (e) {
+      why = pageProblem('onnx_failed', (e && e.message) || String(e));
+      if (!(e && e.workerStopped)) break;
     }
-    ok = agree && rows > 0;
-    if (!ok) why = pageProblem('model_disagrees', worst);
-  } catch (e) {
-    why = pageProblem('onnx_failed', (e && e.message) || String(e));
   }
   used.loadCheck = ok;
   used.loadCheckWhy = why;  // the reason a result of this model is withdrawn (predict, batch.js)
@@ -100,6 +89,29 @@ async function loadCheck(used) {
   if (ok || page.current !== used) return;
   showError(why.problems[0].message);
   page.M.appSetResultChecked(page.shownSeq, JSON.stringify(why));
+}
+
+// The 64 rows against ONNX Runtime: { ok: whether they agree, worst: the largest difference }.
+async function loadCheckRows(used) {
+  await used.sessionReady;
+  await ortTail;
+  performance.mark('localdx:load-check-start');
+  const file = answered(used.model.openBatch(used.model.warmUpCsv(64), now()));
+  let rows = 0, agree = true, worst = 0;
+  try {
+    for (let i = 0; i < CHECK_PARTS; i++) {
+      if (i) await yieldToPage();
+      const part = answered(file.table(i, CHECK_PARTS, '', 0));  // not reported
+      const meta = JSON.parse(part.meta);
+      const slice = await checkTable(used, meta, part.table, part.features, part.margins);
+      rows += meta.rows;
+      agree = agree && slice.ok;
+      worst = Math.max(worst, slice.worst);
+    }
+  } finally {
+    file.delete();
+  }
+  return { ok: agree && rows > 0, worst };
 }
 
 let predictSeq = 0;

@@ -31,6 +31,10 @@ constexpr std::array kWords{
           Gap::text, ". Report this to your administrator."},
     Words{"table_disagrees", "check_failed", "Withheld: the explanations and ONNX Runtime disagree (difference ",
           Gap::difference, "). Report this to your administrator."},
+    Words{"onnx_stopped", "check_failed",
+          "ONNX Runtime stopped before it checked this result. Press Predict again: ONNX Runtime starts again and "
+          "checks it.",
+          Gap::none, ""},
     Words{"onnx_unavailable", "onnx_failed", "ONNX Runtime could not open this model: ", Gap::text, "."},
     Words{"onnx_not_ready", "onnx_failed",
           "ONNX Runtime does not hold this model for these images (another model was chosen meanwhile): choose the "
