@@ -51,7 +51,7 @@ function connect() {
 // next call connects again, and a session of the stopped worker is made again there from the
 // model's bytes, which the client keeps for that.
 function onnxClient() {
-  let link = null;  // { port, waiting: Map(id -> {resolve, reject}), failed: reason or null }
+  let link = null;  // the current connection: { port, waiting: Map(id -> {resolve, reject}), failed }
   let nextId = 1;
   const open = () => {
     const { port, errors } = connect();
@@ -140,7 +140,7 @@ function onnxClient() {
   // The worker's sessions and pages (web/onnx-worker.js, "sessions"): for the tests only
   // (test-hooks.js: a model replaced or refused is released; the worker shared by pages), here
   // because nothing else reaches the worker.
-  const workerState = async () => { const { sessions, all, pages, since } = await call(current(), { type: 'sessions' }); return { sessions, all, pages, since }; };
+  const workerState = async () => { const { id, ...state } = await call(current(), { type: 'sessions' }); return state; };
   current();  // started at once
   return { Tensor, InferenceSession, workerState };
 }
