@@ -5,7 +5,7 @@
 // Index of this file
 //   [SECTION] Bundle lifecycle (signed index, verify on every load, rollback floor, cache)
 'use strict';
-import { page, store, now, answered, Refused, announce, showError, pageProblem, pageSentence } from './page-state.js';
+import { page, store, now, answered, Refused, announce, showError, pageProblem, pageSentence, pageFailure } from './page-state.js';
 import { probabilitiesOnnx, startOnnxChecks, checkImagesOnnx } from './predict.js';
 import { releasePatient, publishReporting } from './reporting.js';
 import { prepareWorkerWhenIdle } from './batch.js';
@@ -115,6 +115,7 @@ export async function loadBundle(url, status = {}, download = fetchBundle(url)) 
         : JSON.parse(model.checkImages(await checkImagesOnnx(used)));
     } catch (e) {
       discard(used);
+      if (e && e.stalled) return refuse(pageFailure(e));  // ONNX Runtime's files stopped arriving: said in words
       throw e;
     }
     if (!agree.ok) { discard(used); return refuse(agree); }

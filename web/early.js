@@ -57,19 +57,22 @@ function onnxClient() {
     const { port, errors } = connect();
     const l = { port, waiting: new Map(), failed: null };  // failed: the Error its calls get
     // `stopped`: the worker stopped while ONNX Runtime could run (a crash): the next call starts it
-    // again, so the page words it as such (host.js, predict.js: error.workerStopped).
-    const fail = (why, stopped = false) => {
+    // again, so the page words it as such (host.js, predict.js: error.workerStopped). `stalled`:
+    // ONNX Runtime's files stopped arriving (error.stalled: the page asks for a reload).
+    const fail = (why, stopped = false, stalled = false) => {
       if (l.failed) return;
-      l.failed = Object.assign(new Error(why), { workerStopped: stopped });
+      l.failed = Object.assign(new Error(why), { workerStopped: stopped, stalled });
       for (const { reject } of l.waiting.values()) reject(l.failed);
       l.waiting.clear();
     };
     port.onmessage = ({ data }) => {
       if (data.type === 'worker') {  // a shared worker's own lock, granted here if it stops
-        navigator.locks.request(data.lock, () => fail('ONNX Runtime\'s worker stopped', true)).catch(() => {});
+        // A worker that closed itself told why first ('stopping'): that message and the lock come
+        // by separate ways, so the lock waits a moment to let the reason come first.
+        navigator.locks.request(data.lock, () => new Promise((r) => setTimeout(r, 200)).then(() => fail('ONNX Runtime\'s worker stopped', true))).catch(() => {});
         return;
       }
-      if (data.type === 'stopping') { fail(data.why); return; }
+      if (data.type === 'stopping') { fail(data.why, false, data.stalled === true); return; }
       if (data.type === 'ready') {
         if (!data.error) performance.mark('localdx:ort-imported');
         return;
@@ -104,7 +107,8 @@ function onnxClient() {
   }
   const InferenceSession = {
     // A copy of the bytes moves to the worker; the client keeps its own, to make the session
-    // again should the worker stop.
+    // again should the worker stop. A worker that stops while it makes the session (a crash) is
+    // no answer about the model: the session is made by the next run, in the worker started again.
     async create(bytes) {
       const kept = bytes.slice();
       const made = { link: null, session: null };  // the connection it was made on; the promise of its number
@@ -116,7 +120,11 @@ function onnxClient() {
         }
         return made.session;
       };
-      await sessionIn(current());
+      try {
+        await sessionIn(current());
+      } catch (e) {
+        if (!e.workerStopped) throw e;
+      }
       return {
         run: async (feeds) => {
           const l = current();

@@ -48,7 +48,7 @@ export const host = {
       if (early) page.M.appSetResultChecked(early.seq, JSON.stringify(r));  // marks it checked, or withdraws it
       else { page.shownSeq = r.seq; page.M.appSetResult(JSON.stringify(r)); }
     } catch (e) {
-      const failed = JSON.stringify(e && e.workerStopped ? pageProblem('onnx_stopped') : pageFailure(e));
+      const failed = JSON.stringify(pageFailure(e));
       if (early) page.M.appSetResultChecked(early.seq, failed);
       else page.M.appSetResult(failed);
     }

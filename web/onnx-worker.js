@@ -2,7 +2,8 @@
 // (predict.js, bundles.js, through early.js's client): one worker shared by the app's pages.
 //
 // Index of this file
-//   [SECTION] Start: ONNX Runtime's module imported (its wasm with the first session)
+//   [SECTION] Start: ONNX Runtime's module imported (its wasm with the first session); its
+//             downloads watched, the worker closed when one stops arriving
 //   [SECTION] Pages: each page's port and calls, its sessions released when the page goes (a Web
 //             Lock); the worker closed when ONNX Runtime cannot run
 //   [SECTION] Messages: create a session, run it, release it
@@ -20,13 +21,54 @@
 //-----------------------------------------------------------------------------
 // [SECTION] Start
 //-----------------------------------------------------------------------------
+// A download of ONNX Runtime's files that stops (a request never answered, a body that stops
+// arriving: a network that hangs) would keep every page's check waiting, and a page reloaded would
+// join this worker again. So after STALL_MS with nothing arriving the worker tells its pages and
+// closes (stop, [SECTION] Pages), and a page's next call starts a worker that fetches them afresh.
+// ONNX Runtime fetches its wasm itself, with the worker's fetch: each fetch here is watched, its
+// body passed on as it arrives (so the wasm is still compiled while it streams), and a slow body
+// that still arrives is not stopped. Its two modules (74 KB) are imported here, each to arrive
+// whole within STALL_MS.
+const STALL_MS = 15000;
+// `promise`, or a rejection (error.stalled) once it has not settled for STALL_MS.
+function watched(promise) {
+  let timer = 0;
+  const late = new Promise((_, reject) => {
+    timer = setTimeout(() => reject(Object.assign(new Error(`ONNX Runtime's files stopped arriving: nothing came for ${STALL_MS / 1000} s`), { stalled: true })), STALL_MS);
+  });
+  return Promise.race([promise, late]).finally(() => clearTimeout(timer));
+}
+// Rethrows e, after stopping the worker when e is a stall.
+const stopIfStalled = (e) => {
+  if (e && e.stalled) stop(e.message, true);
+  throw e;
+};
+const unwatchedFetch = self.fetch.bind(self);
+self.fetch = async (...args) => {
+  const response = await watched(unwatchedFetch(...args)).catch(stopIfStalled);
+  if (!response.body) return response;
+  const reader = response.body.getReader();
+  const body = new ReadableStream({
+    async pull(controller) {
+      const { done, value } = await watched(reader.read()).catch((e) => { reader.cancel().catch(() => {}); return stopIfStalled(e); });
+      if (done) controller.close();
+      else controller.enqueue(value);
+    },
+    cancel: (why) => reader.cancel(why),
+  }, { highWaterMark: 0 });
+  return new Response(body, { status: response.status, statusText: response.statusText, headers: response.headers });
+};
+
 // ONNX Runtime's module (50 KB) is imported at once; its 14 MB wasm is fetched, compiled and
 // instantiated by the first session's creation, once the page has verified a bundle. Started
 // sooner, on two cores it took them from the page's own start (the form later, the bundle's
 // download later: docs/benchmarks.md).
 async function start() {
   const assets = await (await fetch('assets.json')).json();
-  const ort = await import('./' + assets.ort);
+  // ONNX Runtime's own glue module, which it imports with its wasm, is imported here too (the
+  // same address: ONNX Runtime then finds it loaded), so that its download is watched as well.
+  const folder = assets.ort.slice(0, assets.ort.lastIndexOf('/') + 1);
+  const [ort] = await watched(Promise.all([import('./' + assets.ort), import('./' + folder + 'ort-wasm-simd-threaded.mjs')])).catch(stopIfStalled);
   ort.env.wasm.numThreads = 1;  // one patient at a time: a thread pool only costs start-up (same run time, measured)
   ort.env.wasm.proxy = false;   // this is the worker
   return ort;
@@ -77,13 +119,13 @@ function watchPage(lock, page) {
     page.sessions.clear();
   }));
 }
-// ONNX Runtime cannot run here any more: every page is told why (web/early.js fails its waiting
-// calls with it), and the worker closes.
+// ONNX Runtime cannot run here any more, or its files stopped arriving (stalled): every page is
+// told why (web/early.js fails its waiting calls with it), and the worker closes.
 let stopping = false;
-function stop(why) {
+function stop(why, stalled = false) {
   if (stopping) return;
   stopping = true;
-  for (const page of pages) page.port.postMessage({ type: 'stopping', why });
+  for (const page of pages) page.port.postMessage({ type: 'stopping', why, stalled });
   self.close();
 }
 if (typeof SharedWorkerGlobalScope !== 'undefined' && self instanceof SharedWorkerGlobalScope) {

@@ -45,8 +45,13 @@ export function announce(text) { $('live').textContent = text; }
 export const pageProblem = (id, detail = '') => problemIn(page.M, id, detail);
 // Its status lines (a model ready, a file's timing, the printed footer) are the core's too.
 export const pageSentence = (id, details = {}) => sentenceIn(page.M, id, details);
-// An error met on the way, as the envelope (the core's own, or its "page_fault" problem).
-export const pageFailure = (e) => failureOf(page.M, e);
+// ONNX Runtime's worker failing a call because it stopped (web/early.js): a crash (error.workerStopped:
+// the next call starts it again) or its files no longer arriving (error.stalled: a reload fetches
+// them); null for any other failure.
+export const onnxStopped = (e) => (e && e.workerStopped ? pageProblem('onnx_stopped') : e && e.stalled ? pageProblem('onnx_stalled') : null);
+// An error met on the way, as the envelope (ONNX Runtime's worker stopping, onnxStopped; the core's
+// own; or its "page_fault" problem).
+export const pageFailure = (e) => onnxStopped(e) || failureOf(page.M, e);
 
 export function showError(message) {
   if (page.M) page.M.appSetError(message);

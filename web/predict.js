@@ -7,7 +7,7 @@
 //   [SECTION] An imaging model's reference images
 'use strict';
 import { packFeatures, runOnnx } from './onnx.js';
-import { page, now, answered, Refused, showError, pageProblem } from './page-state.js';
+import { page, now, answered, Refused, showError, pageProblem, onnxStopped } from './page-state.js';
 import { reportLater } from './reporting.js';
 
 //-----------------------------------------------------------------------------
@@ -79,7 +79,7 @@ async function loadCheck(used) {
       why = ok ? null : pageProblem('model_disagrees', rows.worst);
       break;
     } catch (e) {
-      why = pageProblem('onnx_failed', (e && e.message) || String(e));
+      why = e && e.stalled ? onnxStopped(e) : pageProblem('onnx_failed', (e && e.message) || String(e));
       if (!(e && e.workerStopped)) break;
     }
   }
@@ -129,7 +129,10 @@ export async function predict(record, shown = null) {
     if (done.ok) reportLater(used, done);
     return { ...done, seq: r.seq };
   }
-  if (shown && used.loadCheck !== true) shown({ ...r, check: { ok: false, pending: true } });
+  // A model that failed its load check shows no result, not even "being checked" for a moment,
+  // and is not run again (a model that stops ONNX Runtime's worker would stop it at every Predict).
+  if (used.loadCheck === false) return { ...(used.loadCheckWhy || pageProblem('model_not_used')), seq: r.seq };
+  if (shown && used.loadCheck === undefined) shown({ ...r, check: { ok: false, pending: true } });
   const checked = { ...(await checkResult(used, r)), seq: r.seq };
   // Checked only once the model has passed its load check too: until then the result stays "being
   // checked" (nothing to save to the chart or print as checked), and a model that fails it is not used.

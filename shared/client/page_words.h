@@ -29,6 +29,7 @@ namespace ldx {
 //   onnx_failed        check_failed   ONNX Runtime cannot run the model; detail: its error
 //   table_disagrees    check_failed   a batch table withheld; detail: the difference
 //   onnx_stopped       check_failed   ONNX Runtime's worker stopped before it answered (the next call starts it again)
+//   onnx_stalled       check_failed   ONNX Runtime's files stopped arriving (its worker closed; a reload fetches them)
 //   onnx_unavailable   onnx_failed    the batch worker's ONNX Runtime cannot open the model; detail: its error
 //   batch_withheld     withheld       a batch the worker could not finish; detail: the core's reason
 //   worker_refused     bad_bundle     the batch worker refused the bundle; detail: its reason

@@ -17,7 +17,7 @@ import assert from 'node:assert/strict';
 import { readFileSync, writeFileSync, mkdirSync, rmSync, cpSync, readdirSync } from 'node:fs';
 import { execFileSync } from 'node:child_process';
 import path from 'node:path';
-import { env, startServer, publish, operatorGet, launch, openApp, csvRecords, cliPredict, chooseFileWith, keepTestHooksOffline, ownOnnxWorker } from './harness.mjs';
+import { env, startServer, publish, operatorGet, launch, openApp, csvRecords, cliPredict, chooseFileWith, keepTestHooksOffline, ownOnnxWorker, stallingProxy } from './harness.mjs';
 
 const TASKS = { 'pima-diabetes': 'diabetes', wdbc: 'diagnosis', 'pbc-stage': 'stage' };
 const bundlePath = (t, v = 1) => path.join(env.demo, 'bundles', `${t}-${v}.ldxb`);
@@ -1258,6 +1258,30 @@ test('a bundle refused once its ONNX Runtime session was made leaves no session 
   await ctx.close();
 });
 
+// DevTools' targets of the app's shared ONNX Runtime workers (of any build: "ONNX Runtime <build>")
+// in the page's browser context; `cdp`, a browser session of DevTools'.
+async function onnxWorkerTargets(cdp, page) {
+  const own = await page.context().newCDPSession(page);
+  const { targetInfo } = await own.send('Target.getTargetInfo');
+  await own.detach();
+  return (await cdp.send('Target.getTargets')).targetInfos
+    .filter((t) => t.type === 'shared_worker' && t.browserContextId === targetInfo.browserContextId && /^ONNX Runtime /.test(t.title));
+}
+
+// The app's shared ONNX Runtime worker of this build, in the page's browser context, closed through
+// DevTools as a crash would end it; resolves once DevTools no longer lists it.
+async function closeOnnxWorker(page) {
+  const cdp = await browser.newBrowserCDPSession();
+  const workers = await onnxWorkerTargets(cdp, page);
+  const ours = workers.filter((t) => /^ONNX Runtime [0-9a-f]{16}$/.test(t.title));
+  assert.equal(ours.length, 1, `one worker of this build: ${workers.map((t) => t.title)}`);
+  await cdp.send('Target.closeTarget', { targetId: ours[0].targetId });
+  const alive = async () => (await cdp.send('Target.getTargets')).targetInfos.some((t) => t.targetId === ours[0].targetId);
+  for (let i = 0; i < 100 && await alive(); i++) await page.waitForTimeout(50);
+  assert.equal(await alive(), false, 'the worker was closed');
+  await cdp.detach();
+}
+
 test("ONNX Runtime's worker is shared by the app's pages: a reload, a second tab and a page reopened find it started; each page's sessions are its own and go with it; another build's page has its own; a page learns when it stops, and starts it again", async () => {
   const { ctx, page, errors } = await openApp(browser, server.base);
   const worker = (p) => p.evaluate(() => window.localdx.onnxWorker());
@@ -1349,14 +1373,7 @@ test("ONNX Runtime's worker is shared by the app's pages: a reload, a second tab
   // clinician's words as soon as the worker's Web Lock is granted to the page, or came after that
   // and is checked by a new worker (which of the two depends on when the page learns of the stop).
   // The check after it is made in a new worker; the other build's page still checks.
-  const cdp = await browser.newBrowserCDPSession();
-  const workers = (await cdp.send('Target.getTargets')).targetInfos.filter((t) => t.type === 'shared_worker');
-  const ours = workers.filter((t) => /^ONNX Runtime [0-9a-f]{16}$/.test(t.title));
-  assert.equal(ours.length, 1, `one worker of this build: ${workers.map((t) => t.title)}`);
-  await cdp.send('Target.closeTarget', { targetId: ours[0].targetId });
-  const alive = async () => (await cdp.send('Target.getTargets')).targetInfos.some((t) => t.targetId === ours[0].targetId);
-  for (let i = 0; i < 100 && await alive(); i++) await reopened.waitForTimeout(50);
-  assert.equal(await alive(), false, 'the worker was closed');
+  await closeOnnxWorker(reopened);
   await reopened.evaluate(() => { document.getElementById('live').textContent = ''; });
   await reopened.evaluate(() => { globalThis.localdxHost.predictFromApp(JSON.stringify({ glucose: 130, age: 40, mass: 30 })); });
   let said = '';
@@ -1371,7 +1388,6 @@ test("ONNX Runtime's worker is shared by the app's pages: a reload, a second tab
   assert.notEqual(restarted.since, first.since, 'a new worker');
   assert.deepEqual({ ...restarted, since: 0 }, { sessions: 1, all: 1, pages: 1, since: 0 });
   assert.deepEqual(await checked(other), probabilities);
-  await cdp.detach();
   assert.deepEqual(errors, []);
   await ctx.close();
 });
@@ -1401,6 +1417,72 @@ test("a shared ONNX Runtime worker that could not load its wasm closes: the page
     await ctx.close();
   } finally {
     site.stop();
+  }
+});
+
+// ONNX Runtime's wasm as a hanging network serves it: its first 64 KB, then nothing
+// (harness.mjs, stallingProxy; the shared worker's requests are out of Playwright's routes' reach).
+const isOrtWasmPath = (p) => /\/ort-[0-9a-f]+\/ort-wasm-simd-threaded\.wasm$/.test(p);
+
+test("ONNX Runtime's files that stop arriving close its shared worker: the result shown meanwhile is withdrawn in words that say to reload, and once they arrive the reloaded page checks in a new worker", async () => {
+  // Only the worker's request stalls: the service worker's precache, registered 10 s on (web/page.js),
+  // gets the file.
+  let asked = 0;
+  const proxy = await stallingProxy(server.base, (p) => isOrtWasmPath(p) && asked++ === 0);
+  try {
+    const { ctx, page, errors } = await openApp(browser, proxy.base);
+    const cdp = await browser.newBrowserCDPSession();
+    const stalledWorker = (await onnxWorkerTargets(cdp, page)).map((t) => t.targetId);
+    assert.equal(stalledWorker.length, 1);
+    await page.evaluate(() => { globalThis.localdxHost.predictFromApp(JSON.stringify({ glucose: 130, age: 40, mass: 30 })); });
+    await page.waitForFunction(() => window.localdx.viewState().being_checked, null, { timeout: 15000 });
+    for (let i = 0; i < 100 && proxy.stalled() === 0; i++) await page.waitForTimeout(100);
+    assert.equal(proxy.stalled(), 1, "ONNX Runtime's wasm was asked for, and is held");
+    // The worker gives up after 15 s with nothing arriving (web/onnx-worker.js, STALL_MS).
+    const words = "ONNX Runtime's files stopped arriving over the network, so no result can be checked. Check the connection, then reload the page.";
+    await page.waitForFunction(() => window.localdx.viewState().result === 'refused', null, { timeout: 40000 });
+    assert.equal(await page.textContent('#live'), `The result was withdrawn: ${words}`);
+    // Predict pressed again: withheld in the same words, at once.
+    await page.evaluate(() => { document.getElementById('live').textContent = ''; globalThis.localdxHost.predictFromApp(JSON.stringify({ glucose: 120, age: 40, mass: 30 })); });
+    await page.waitForFunction(() => document.getElementById('live').textContent !== '', null, { timeout: 5000 });
+    assert.equal(await page.textContent('#live'), `No result, it was withheld: ${words}`);
+    await page.screenshot({ path: path.join(env.shots, 'onnx-stalled.png') });
+    assert.deepEqual((await onnxWorkerTargets(cdp, page)).map((t) => t.targetId), [], 'the stalled worker closed');
+    // The network works again: the reloaded page does not join the stalled worker, which has closed.
+    await page.reload();
+    await page.evaluate(() => window.localdx.ready);
+    await page.waitForFunction(() => window.localdx.model() !== null);
+    const again = await page.evaluate(() => window.localdx.predict({ glucose: 120, age: 40, mass: 30 }));
+    assert.equal(again.ok && again.check.ok, true, 'the reloaded page checks its result');
+    const now = (await onnxWorkerTargets(cdp, page)).map((t) => t.targetId);
+    assert.equal(now.length, 1, 'one worker');
+    assert.notEqual(now[0], stalledWorker[0], 'a new worker');
+    await cdp.detach();
+    assert.deepEqual(errors, []);
+    await ctx.close();
+  } finally {
+    proxy.close();
+  }
+});
+
+test("ONNX Runtime's worker stopped while it made the model's session: the page makes the session again in a new worker, and the model's load check and results are checked", async () => {
+  const proxy = await stallingProxy(server.base, isOrtWasmPath);
+  try {
+    const { ctx, page, errors } = await openApp(browser, proxy.base);
+    // The session's making waits for ONNX Runtime's wasm, held; the worker is closed meanwhile.
+    for (let i = 0; i < 100 && proxy.stalled() === 0; i++) await page.waitForTimeout(100);
+    assert.equal(proxy.stalled(), 1, "ONNX Runtime's wasm was asked for, and is held");
+    proxy.pass();
+    await closeOnnxWorker(page);
+    const r = await page.evaluate(() => window.localdx.predict({ glucose: 120, age: 40, mass: 30 }));
+    assert.equal(r.ok && r.check.ok, true, `checked after the stop: ${JSON.stringify(r.problems || r.check)}`);
+    await page.waitForFunction(() => performance.getEntriesByName('localdx:load-check-done').length > 0, null, { timeout: 30000 });
+    const again = await page.evaluate(() => window.localdx.predict({ glucose: 150, age: 45, mass: 31 }));
+    assert.equal(again.ok && again.check.ok, true, 'the load check passed: the model is still used');
+    assert.deepEqual(errors, []);
+    await ctx.close();
+  } finally {
+    proxy.close();
   }
 });
 

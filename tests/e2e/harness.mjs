@@ -3,6 +3,7 @@
 import { spawn, execFileSync } from 'node:child_process';
 import { mkdirSync, rmSync, writeFileSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
+import http from 'node:http';
 import net from 'node:net';
 import path from 'node:path';
 
@@ -97,6 +98,40 @@ export async function keepTestHooksOffline(page) {
 export async function ownOnnxWorker(contextOrPage) {
   await contextOrPage.addInitScript(() => { delete globalThis.SharedWorker; });
   return contextOrPage;
+}
+
+// A proxy in front of TARGET (a server's base address) that stalls the downloads whose path
+// `stalls(path)` accepts, as a network that hangs would: their head and first 64 KB pass, then
+// nothing. { base, stalled (how many it holds), pass (no longer stalls new requests: those held
+// stay held), close (ends those held, both ways) }. For what Playwright's routes do not reach (a shared worker's requests).
+export async function stallingProxy(target, stalls) {
+  const upstream = new URL(target);
+  const held = new Set();
+  let stalling = true;
+  const proxy = http.createServer((req, res) => {
+    const stall = stalling && stalls(req.url);
+    const up = http.request({ host: upstream.hostname, port: upstream.port, method: req.method, path: req.url, headers: req.headers }, (answer) => {
+      res.writeHead(answer.statusCode, answer.headers);
+      if (!stall) { answer.pipe(res); return; }
+      held.add(res);
+      held.add(answer);
+      let sent = 0;
+      answer.on('data', (chunk) => {
+        if (sent < 65536) res.write(chunk.subarray(0, 65536 - sent));
+        sent += chunk.length;
+        if (sent >= 65536) answer.pause();
+      });
+    });
+    up.on('error', () => res.destroy());
+    req.pipe(up);
+  });
+  await new Promise((resolve) => proxy.listen(0, '127.0.0.1', resolve));
+  return {
+    base: `http://127.0.0.1:${proxy.address().port}`,
+    stalled: () => held.size / 2,
+    pass: () => { stalling = false; },
+    close: () => { for (const res of held) res.destroy(); proxy.closeAllConnections(); proxy.close(); },
+  };
 }
 
 export async function launch() {

@@ -727,15 +727,20 @@ TEST(Client, ThePageAsksTheCoreForItsSentencesById) {
     EXPECT_EQ(page_problem("onnx_stopped").message,
               "ONNX Runtime stopped before it checked this result. Press Predict again: ONNX Runtime starts again and "
               "checks it.");
+    EXPECT_EQ(page_problem("onnx_stalled").code, "check_failed");
+    EXPECT_EQ(page_problem("onnx_stalled").message,
+              "ONNX Runtime's files stopped arriving over the network, so no result can be checked. Check the "
+              "connection, then reload the page.");
     EXPECT_NE(page_problem("worker_refused", "").message.find("no reason given"), std::string::npos);
     EXPECT_LE(page_problem("page_fault", std::string(100000, 'x')).message.size(), 600u);
     const Problem unknown = page_problem("no_such_words", "x");
     EXPECT_EQ(unknown.code, "internal");
     EXPECT_NE(unknown.message.find("no_such_words"), std::string::npos);
-    for (const char* id : {"image_undecodable", "model_not_used", "model_disagrees", "onnx_failed", "table_disagrees",
-                           "onnx_unavailable", "onnx_stopped", "onnx_not_ready", "batch_withheld", "worker_refused",
-                           "bundle_offline", "bundle_download", "index_unreachable", "index_refused", "no_models",
-                           "no_model", "not_imaging", "clipboard_denied", "page_fault"}) {
+    for (const char* id :
+         {"image_undecodable", "model_not_used", "model_disagrees", "onnx_failed",       "table_disagrees",
+          "onnx_unavailable",  "onnx_stopped",   "onnx_stalled",    "onnx_not_ready",    "batch_withheld",
+          "worker_refused",    "bundle_offline", "bundle_download", "index_unreachable", "index_refused",
+          "no_models",         "no_model",       "not_imaging",     "clipboard_denied",  "page_fault"}) {
         const Problem p = page_problem(id, "1");
         EXPECT_EQ(p.message.find("words the core does not have"), std::string::npos) << id;  // a known id
         EXPECT_FALSE(p.message.empty()) << id;
