@@ -23,18 +23,19 @@
 //-----------------------------------------------------------------------------
 // A download of ONNX Runtime's files that stops (a request never answered, a body that stops
 // arriving: a network that hangs) would keep every page's check waiting, and a page reloaded would
-// join this worker again. So after STALL_MS with nothing arriving the worker tells its pages and
+// join this worker again. So when nothing arrives for long enough the worker tells its pages and
 // closes (stop, [SECTION] Pages), and a page's next call starts a worker that fetches them afresh.
 // ONNX Runtime fetches its wasm itself, with the worker's fetch: each fetch here is watched, its
-// body passed on as it arrives (so the wasm is still compiled while it streams), and a slow body
-// that still arrives is not stopped. Its two modules (74 KB) are imported here, each to arrive
-// whole within STALL_MS.
-const STALL_MS = 15000;
-// `promise`, or a rejection (error.stalled) once it has not settled for STALL_MS.
-function watched(promise) {
+// body passed on as it arrives (so the wasm is still compiled while it streams). A body may pause
+// for STALL_MS; an answer may take ANSWER_MS to begin (a proxy that scans a whole file before it
+// answers), and each of ONNX Runtime's two modules (74 KB, imported here) to arrive whole. A slow
+// download that still arrives is not stopped.
+const STALL_MS = 15000, ANSWER_MS = 60000;
+// `promise`, or a rejection (error.stalled) once it has not settled for `ms`.
+function watched(promise, ms) {
   let timer = 0;
   const late = new Promise((_, reject) => {
-    timer = setTimeout(() => reject(Object.assign(new Error(`ONNX Runtime's files stopped arriving: nothing came for ${STALL_MS / 1000} s`), { stalled: true })), STALL_MS);
+    timer = setTimeout(() => reject(Object.assign(new Error(`ONNX Runtime's files stopped arriving: nothing came for ${ms / 1000} s`), { stalled: true })), ms);
   });
   return Promise.race([promise, late]).finally(() => clearTimeout(timer));
 }
@@ -45,12 +46,12 @@ const stopIfStalled = (e) => {
 };
 const unwatchedFetch = self.fetch.bind(self);
 self.fetch = async (...args) => {
-  const response = await watched(unwatchedFetch(...args)).catch(stopIfStalled);
+  const response = await watched(unwatchedFetch(...args), ANSWER_MS).catch(stopIfStalled);
   if (!response.body) return response;
   const reader = response.body.getReader();
   const body = new ReadableStream({
     async pull(controller) {
-      const { done, value } = await watched(reader.read()).catch((e) => { reader.cancel().catch(() => {}); return stopIfStalled(e); });
+      const { done, value } = await watched(reader.read(), STALL_MS).catch((e) => { reader.cancel().catch(() => {}); return stopIfStalled(e); });
       if (done) controller.close();
       else controller.enqueue(value);
     },
@@ -68,7 +69,7 @@ async function start() {
   // ONNX Runtime's own glue module, which it imports with its wasm, is imported here too (the
   // same address: ONNX Runtime then finds it loaded), so that its download is watched as well.
   const folder = assets.ort.slice(0, assets.ort.lastIndexOf('/') + 1);
-  const [ort] = await watched(Promise.all([import('./' + assets.ort), import('./' + folder + 'ort-wasm-simd-threaded.mjs')])).catch(stopIfStalled);
+  const [ort] = await watched(Promise.all([import('./' + assets.ort), import('./' + folder + 'ort-wasm-simd-threaded.mjs')]), ANSWER_MS).catch(stopIfStalled);
   ort.env.wasm.numThreads = 1;  // one patient at a time: a thread pool only costs start-up (same run time, measured)
   ort.env.wasm.proxy = false;   // this is the worker
   return ort;

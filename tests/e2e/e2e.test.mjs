@@ -1465,6 +1465,25 @@ test("ONNX Runtime's files that stop arriving close its shared worker: the resul
   }
 });
 
+test("ONNX Runtime's wasm that is slow to come is waited for: answered 20 s late (a proxy that scans the whole file first), the result shown meanwhile is then checked", async () => {
+  let asked = 0;
+  const proxy = await stallingProxy(server.base, (p) => (isOrtWasmPath(p) && asked++ === 0 ? 20000 : false));
+  try {
+    const { ctx, page, errors } = await openApp(browser, proxy.base);
+    await page.evaluate(() => { globalThis.localdxHost.predictFromApp(JSON.stringify({ glucose: 130, age: 40, mass: 30 })); });
+    await page.waitForFunction(() => window.localdx.viewState().being_checked, null, { timeout: 15000 });
+    const t0 = Date.now();
+    await page.waitForFunction(() => !window.localdx.viewState().being_checked, null, { timeout: 60000 });
+    assert.equal(await page.evaluate(() => window.localdx.viewState().result), 'current', await page.textContent('#live'));
+    assert.match(await page.textContent('#live'), /^Result: /);
+    assert.ok(Date.now() - t0 > 10000, 'checked once the late answer came');
+    assert.deepEqual(errors, []);
+    await ctx.close();
+  } finally {
+    proxy.close();
+  }
+});
+
 test("ONNX Runtime's worker stopped while it made the model's session: the page makes the session again in a new worker, and the model's load check and results are checked", async () => {
   const proxy = await stallingProxy(server.base, isOrtWasmPath);
   try {

@@ -100,17 +100,21 @@ export async function ownOnnxWorker(contextOrPage) {
   return contextOrPage;
 }
 
-// A proxy in front of TARGET (a server's base address) that stalls the downloads whose path
-// `stalls(path)` accepts, as a network that hangs would: their head and first 64 KB pass, then
-// nothing. { base, stalled (how many it holds), pass (no longer stalls new requests: those held
-// stay held), close (ends those held, both ways) }. For what Playwright's routes do not reach (a shared worker's requests).
-export async function stallingProxy(target, stalls) {
+// A proxy in front of TARGET (a server's base address) that holds back the downloads `slow(path)`
+// names: true, as a network that hangs would (their head and first 64 KB pass, then nothing), or
+// a number of ms to wait before answering at all (a proxy that scans a whole file first). { base,
+// stalled (how many it holds), pass (no longer stalls new requests: those held stay held), close
+// (ends those held, both ways) }. For what Playwright's routes do not reach (a shared worker's
+// requests).
+export async function stallingProxy(target, slow) {
   const upstream = new URL(target);
   const held = new Set();
   let stalling = true;
   const proxy = http.createServer((req, res) => {
-    const stall = stalling && stalls(req.url);
-    const up = http.request({ host: upstream.hostname, port: upstream.port, method: req.method, path: req.url, headers: req.headers }, (answer) => {
+    const plan = stalling ? slow(req.url) : false;
+    const stall = plan === true;
+    const up = http.request({ host: upstream.hostname, port: upstream.port, method: req.method, path: req.url, headers: req.headers }, async (answer) => {
+      if (typeof plan === 'number') await new Promise((r) => setTimeout(r, plan));
       res.writeHead(answer.statusCode, answer.headers);
       if (!stall) { answer.pipe(res); return; }
       held.add(res);
