@@ -30,9 +30,14 @@ import { flushReports } from './reporting.js';
 import { host } from './host.js';
 import { compiledWasm } from './compile.js';
 import { answered } from './answers.js';
-import { startRenderWorker } from './render.js';
+import { startRenderWorker, drawOnPageFromNowOn } from './render.js';
 
 globalThis.localdxHost = host;
+
+// Whether anything was entered in this page yet (a key, a tap or click, a paste, a dropped file, the
+// chart's values): a page with nothing entered may start again without losing anything.
+let entered = false;
+for (const type of ['keydown', 'pointerdown', 'paste', 'drop']) addEventListener(type, () => { entered = true; }, { capture: true, once: true });
 
 //-----------------------------------------------------------------------------
 // [SECTION] Start-up
@@ -76,10 +81,16 @@ async function start() {
   // posts them to it (Module.ldxRenderWorker) from its first frame.
   page.render = startRenderWorker($('canvas'), assets.render_worker, {
     restored: () => page.M?.appDisplayRestored(),  // before the app: its start makes the renderer
+    // The worker cannot draw: this tab draws on the page from its next load on. With nothing
+    // entered yet the page starts again at once; otherwise the clinician is told, and asked to
+    // reload (the form then starts empty; the accessible layer goes meanwhile, as nothing it says
+    // would be drawn).
     failed: (reason) => {
       console.warn('render worker:', reason);
-      host.displayFailed("This browser's WebGL2 refused LocalDx's drawing, so nothing can be shown. Reload the page; if this " +
-        "happens again, turn on the browser's hardware acceleration or use another browser.");
+      drawOnPageFromNowOn();
+      if (!entered) { location.reload(); return; }
+      host.displayFailed("This browser's WebGL2 stopped drawing LocalDx in its render worker, so nothing more can be shown. " +
+        'Reload the page: LocalDx then draws without the render worker.');
     },
   });
   page.M = await Promise.race([createLocalDxApp({ canvas: $('canvas'), instantiateWasm: app.instantiateWasm, ldxRenderWorker: page.render }), app.failed]);
@@ -131,7 +142,7 @@ globalThis.localdx = {
   ready,
   model: () => (page.current ? { name: page.current.info.name, version: page.current.info.version, sha256: page.current.info.sha256, schema: page.current.info.schema, explainer: page.current.info.explainer, privacy: page.current.info.privacy } : null),
   // The SMART launch (smart.js): the patient's chart (a FHIR Bundle) fills the form through the core.
-  prefillFromChart: (chartText) => JSON.parse(page.M.appPrefillFromChart(chartText)),
+  prefillFromChart: (chartText) => { entered = true; return JSON.parse(page.M.appPrefillFromChart(chartText)); },
   chartStatus: (text) => page.M.appSetChartStatus(text),
   chartWrite: (types) => page.M.appSetChartWrite(String(types)),  // the FHIR types Save to chart may create, space-separated
 };

@@ -1,6 +1,7 @@
 // web/render.js — where the canvas's frames are drawn: in the render worker (web/render-worker.js),
 // the canvas moved to it, when the browser offers WebGL2 on an OffscreenCanvas; otherwise on the
-// page's thread, by the app itself (wasm/app/render_gl.cpp draws either way; this chooses, once).
+// page's thread, by the app itself (wasm/app/render_gl.cpp draws either way; this chooses, once per
+// load: a tab whose render worker failed draws on the page from its next load on).
 //
 // Index of this file
 //   [SECTION] The choice, and the canvas handed over
@@ -26,6 +27,16 @@ function offscreenWebgl2() {
   }
 }
 
+// A tab whose render worker failed draws on the page from its next load on (sessionStorage: this
+// tab only; the app's other tabs, and this one once closed, try the worker again).
+const DRAW_ON_PAGE = 'ldx.draw-on-page';
+export function drawOnPageFromNowOn() {
+  try { sessionStorage.setItem(DRAW_ON_PAGE, '1'); } catch { /* storage refused: the next load tries the worker again */ }
+}
+function drawOnPageHere() {
+  try { return sessionStorage.getItem(DRAW_ON_PAGE) === '1'; } catch { return false; }
+}
+
 // The canvas moved to a new render worker: the worker, for the app's module (Module.ldxRenderWorker,
 // which render_gl.cpp posts its frames to), or null (the app draws on the page as it always could).
 // The canvas element keeps its place, events and CSS size; its width and height (which the page
@@ -33,7 +44,7 @@ function offscreenWebgl2() {
 // reads (the mouse's position in canvas pixels) and the worker applies with the next frame.
 // `on`: restored() once a lost context is back, failed(reason) when the worker cannot draw.
 export function startRenderWorker(canvas, url, on) {
-  if (!offscreenWebgl2()) return null;
+  if (drawOnPageHere() || !offscreenWebgl2()) return null;
   const size = { width: canvas.width, height: canvas.height };
   const offscreen = canvas.transferControlToOffscreen();
   for (const k of ['width', 'height']) {
