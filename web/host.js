@@ -82,6 +82,7 @@ export const host = {
   // The canvas can no longer draw (wasm/app/frame_loop.cpp, display_restored; page.js when the
   // render worker cannot draw): its place is given to the page's fallback text, which says what to do.
   displayFailed: (message) => {
+    $('splash').hidden = true;
     $('canvas').hidden = true;
     $('a11y').hidden = true;  // nothing under it is drawn or answers
     const p = $('fallback');

@@ -30,7 +30,7 @@
 // for STALL_MS; an answer may take ANSWER_MS to begin (a proxy that scans a whole file before it
 // answers), and each of ONNX Runtime's two modules (74 KB, imported here) to arrive whole. A slow
 // download that still arrives is not stopped.
-const STALL_MS = 15000, ANSWER_MS = 60000;
+const STALL_MS = 15000, ANSWER_MS = 120000;
 // `promise`, or a rejection (error.stalled) once it has not settled for `ms`.
 function watched(promise, ms) {
   let timer = 0;

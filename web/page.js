@@ -23,7 +23,7 @@
 //                  draw WebGL2 on an OffscreenCanvas
 'use strict';
 import { assetsReady, ortReady } from './early.js';  // first: it starts ONNX Runtime's worker (early.js)
-import { page, $, announce } from './page-state.js';
+import { page, $, announce, pageProblem } from './page-state.js';
 import { startA11y } from './a11y.js';
 import { loadIndexAndModel, fetchIndexText, prefetchBundle } from './bundles.js';
 import { flushReports } from './reporting.js';
@@ -33,11 +33,6 @@ import { answered } from './answers.js';
 import { startRenderWorker, drawOnPageFromNowOn } from './render.js';
 
 globalThis.localdxHost = host;
-
-// Whether anything was entered in this page yet (a key, a tap or click, a paste, a dropped file, the
-// chart's values): a page with nothing entered may start again without losing anything.
-let entered = false;
-for (const type of ['keydown', 'pointerdown', 'paste', 'drop']) addEventListener(type, () => { entered = true; }, { capture: true, once: true });
 
 //-----------------------------------------------------------------------------
 // [SECTION] Start-up
@@ -60,6 +55,10 @@ function loadScript(src) {
   });
 }
 
+// The app (page.M) started: what waits for its words.
+let appIsUp;
+const appStarted = new Promise((resolve) => { appIsUp = resolve; });
+
 async function start() {
   // Everything the first prediction needs is requested at once: the models index and the bundle
   // it names download while the modules compile (the index is verified, and the bundle checked
@@ -81,19 +80,16 @@ async function start() {
   // posts them to it (Module.ldxRenderWorker) from its first frame.
   page.render = startRenderWorker($('canvas'), assets.render_worker, {
     restored: () => page.M?.appDisplayRestored(),  // before the app: its start makes the renderer
-    // The worker cannot draw: this tab draws on the page from its next load on. With nothing
-    // entered yet the page starts again at once; otherwise the clinician is told, and asked to
-    // reload (the form then starts empty; the accessible layer goes meanwhile, as nothing it says
-    // would be drawn).
+    // The worker cannot draw: this tab draws on the page from its next load on, and the canvas's
+    // place is given to words that say to reload (in the core's words, once the app is there).
     failed: (reason) => {
       console.warn('render worker:', reason);
-      drawOnPageFromNowOn();
-      if (!entered) { location.reload(); return; }
-      host.displayFailed("This browser's WebGL2 stopped drawing LocalDx in its render worker, so nothing more can be shown. " +
-        'Reload the page: LocalDx then draws without the render worker.');
+      const id = drawOnPageFromNowOn() ? 'render_worker_failed' : 'render_worker_refused';
+      appStarted.then(() => host.displayFailed(pageProblem(id).problems[0].message));
     },
   });
   page.M = await Promise.race([createLocalDxApp({ canvas: $('canvas'), instantiateWasm: app.instantiateWasm, ldxRenderWorker: page.render }), app.failed]);
+  appIsUp();
   const font = new Uint8Array(await fontBytes);
   startA11y(page.M);
   answered(page.M.appStart(font));  // refused: no WebGL2 renderer, the fallback text says so
@@ -142,7 +138,7 @@ globalThis.localdx = {
   ready,
   model: () => (page.current ? { name: page.current.info.name, version: page.current.info.version, sha256: page.current.info.sha256, schema: page.current.info.schema, explainer: page.current.info.explainer, privacy: page.current.info.privacy } : null),
   // The SMART launch (smart.js): the patient's chart (a FHIR Bundle) fills the form through the core.
-  prefillFromChart: (chartText) => { entered = true; return JSON.parse(page.M.appPrefillFromChart(chartText)); },
+  prefillFromChart: (chartText) => JSON.parse(page.M.appPrefillFromChart(chartText)),
   chartStatus: (text) => page.M.appSetChartStatus(text),
   chartWrite: (types) => page.M.appSetChartWrite(String(types)),  // the FHIR types Save to chart may create, space-separated
 };

@@ -29,9 +29,12 @@ function offscreenWebgl2() {
 
 // A tab whose render worker failed draws on the page from its next load on (sessionStorage: this
 // tab only; the app's other tabs, and this one once closed, try the worker again).
+// Whether it was remembered (false: the tab's storage refused, and its next load tries the worker
+// again).
 const DRAW_ON_PAGE = 'ldx.draw-on-page';
 export function drawOnPageFromNowOn() {
-  try { sessionStorage.setItem(DRAW_ON_PAGE, '1'); } catch { /* storage refused: the next load tries the worker again */ }
+  try { sessionStorage.setItem(DRAW_ON_PAGE, '1'); } catch { /* refused: read back below */ }
+  return drawOnPageHere();
 }
 function drawOnPageHere() {
   try { return sessionStorage.getItem(DRAW_ON_PAGE) === '1'; } catch { return false; }
@@ -42,7 +45,8 @@ function drawOnPageHere() {
 // The canvas element keeps its place, events and CSS size; its width and height (which the page
 // can no longer set once moved) become the size the app draws at, which Emscripten's GLFW sets and
 // reads (the mouse's position in canvas pixels) and the worker applies with the next frame.
-// `on`: restored() once a lost context is back, failed(reason) when the worker cannot draw.
+// `on`: restored() once a lost context is back, failed(reason) when the worker cannot draw (once:
+// the worker is then ended).
 export function startRenderWorker(canvas, url, on) {
   if (drawOnPageHere() || !offscreenWebgl2()) return null;
   const size = { width: canvas.width, height: canvas.height };
@@ -51,8 +55,10 @@ export function startRenderWorker(canvas, url, on) {
     Object.defineProperty(canvas, k, { configurable: true, get: () => size[k], set: (v) => { size[k] = Math.max(0, Math.floor(Number(v) || 0)); } });
   }
   const worker = new Worker(url);
-  worker.onmessage = (e) => heard(e.data, on, worker);
-  worker.onerror = (e) => on.failed(e.message || 'the render worker stopped');
+  let ended = false;
+  const told = { ...on, failed: (reason) => { if (ended) return; ended = true; worker.terminate(); on.failed(reason); } };
+  worker.onmessage = (e) => heard(e.data, told, worker);
+  worker.onerror = (e) => told.failed(e.message || 'the render worker stopped');
   worker.postMessage({ type: 'canvas', canvas: offscreen }, [offscreen]);
   return worker;
 }

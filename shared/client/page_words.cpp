@@ -58,6 +58,15 @@ constexpr std::array kWords{
     Words{"no_model", "no_model", "No model is loaded yet.", Gap::none, ""},
     Words{"not_imaging", "not_imaging", "This model does not read images.", Gap::none, ""},
     Words{"clipboard_denied", "clipboard_denied", "Copying needs clipboard permission.", Gap::none, ""},
+    Words{"render_worker_failed", "display_failed",
+          "This browser's WebGL2 stopped drawing LocalDx in its render worker, so nothing more can be shown. Reload "
+          "the page: LocalDx then draws without the render worker (what is on the form will need to be entered "
+          "again; after a launch from the EHR, launch it again from there).",
+          Gap::none, ""},
+    Words{"render_worker_refused", "display_failed",
+          "This browser's WebGL2 refused LocalDx's drawing in its render worker, so nothing can be shown. Reload the "
+          "page; if this happens again, turn on the browser's hardware acceleration or use another browser.",
+          Gap::none, ""},
     Words{"page_fault", "internal", "Something went wrong on this page: ", Gap::text, "."},
 };
 

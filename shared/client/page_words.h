@@ -41,6 +41,8 @@ namespace ldx {
 //   no_model           no_model       asked to predict or score before a model is loaded
 //   not_imaging        not_imaging    images given to a model that reads none
 //   clipboard_denied   clipboard_denied  the browser refused to copy
+//   render_worker_failed   display_failed  the render worker cannot draw; the tab draws on the page once reloaded
+//   render_worker_refused  display_failed  the same, where the tab cannot remember it (its storage refused)
 //   page_fault         internal       an unexpected error in the page; detail: its text
 // A difference is given as a number's text ("0.00031"): it is written "3.10e-04" (not finite or
 // not a number: "a number that is not finite"). An unknown id is itself a problem ("internal").

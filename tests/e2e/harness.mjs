@@ -102,19 +102,19 @@ export async function ownOnnxWorker(contextOrPage) {
 
 // A proxy in front of TARGET (a server's base address) that holds back the downloads `slow(path)`
 // names: true, as a network that hangs would (their head and first 64 KB pass, then nothing), or
-// a number of ms to wait before answering at all (a proxy that scans a whole file first). { base,
-// stalled (how many it holds), pass (no longer stalls new requests: those held stay held), close
-// (ends those held, both ways) }. For what Playwright's routes do not reach (a shared worker's
+// a number of ms to wait before answering at all (a proxy that scans a whole file first); any
+// other value passes it. { base, stalled (how many it holds), delayed (how many it answered late),
+// pass (no longer stalls new requests: those held stay held), close (ends those held, both ways) }. For what Playwright's routes do not reach (a shared worker's
 // requests).
 export async function stallingProxy(target, slow) {
   const upstream = new URL(target);
   const held = new Set();
-  let stalling = true;
+  let stalling = true, delayed = 0;
   const proxy = http.createServer((req, res) => {
     const plan = stalling ? slow(req.url) : false;
     const stall = plan === true;
     const up = http.request({ host: upstream.hostname, port: upstream.port, method: req.method, path: req.url, headers: req.headers }, async (answer) => {
-      if (typeof plan === 'number') await new Promise((r) => setTimeout(r, plan));
+      if (typeof plan === 'number') { await new Promise((r) => setTimeout(r, plan)); delayed += 1; }
       res.writeHead(answer.statusCode, answer.headers);
       if (!stall) { answer.pipe(res); return; }
       held.add(res);
@@ -133,6 +133,7 @@ export async function stallingProxy(target, slow) {
   return {
     base: `http://127.0.0.1:${proxy.address().port}`,
     stalled: () => held.size / 2,
+    delayed: () => delayed,
     pass: () => { stalling = false; },
     close: () => { for (const res of held) res.destroy(); proxy.closeAllConnections(); proxy.close(); },
   };

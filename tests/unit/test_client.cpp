@@ -727,6 +727,10 @@ TEST(Client, ThePageAsksTheCoreForItsSentencesById) {
     EXPECT_EQ(page_problem("onnx_stopped").message,
               "ONNX Runtime stopped before it checked this result. Press Predict again: ONNX Runtime starts again and "
               "checks it.");
+    EXPECT_EQ(page_problem("render_worker_failed").code, "display_failed");
+    EXPECT_NE(page_problem("render_worker_failed").message.find("LocalDx then draws without the render worker"),
+              std::string::npos);
+    EXPECT_EQ(page_problem("render_worker_refused").message.find("then draws without"), std::string::npos);
     EXPECT_EQ(page_problem("onnx_stalled").code, "check_failed");
     EXPECT_EQ(page_problem("onnx_stalled").message,
               "ONNX Runtime's files stopped arriving over the network, so no result can be checked. Check the "
@@ -736,11 +740,28 @@ TEST(Client, ThePageAsksTheCoreForItsSentencesById) {
     const Problem unknown = page_problem("no_such_words", "x");
     EXPECT_EQ(unknown.code, "internal");
     EXPECT_NE(unknown.message.find("no_such_words"), std::string::npos);
-    for (const char* id :
-         {"image_undecodable", "model_not_used", "model_disagrees", "onnx_failed",       "table_disagrees",
-          "onnx_unavailable",  "onnx_stopped",   "onnx_stalled",    "onnx_not_ready",    "batch_withheld",
-          "worker_refused",    "bundle_offline", "bundle_download", "index_unreachable", "index_refused",
-          "no_models",         "no_model",       "not_imaging",     "clipboard_denied",  "page_fault"}) {
+    for (const char* id : {"image_undecodable",
+                           "model_not_used",
+                           "model_disagrees",
+                           "onnx_failed",
+                           "table_disagrees",
+                           "onnx_unavailable",
+                           "onnx_stopped",
+                           "onnx_stalled",
+                           "onnx_not_ready",
+                           "batch_withheld",
+                           "worker_refused",
+                           "bundle_offline",
+                           "bundle_download",
+                           "index_unreachable",
+                           "index_refused",
+                           "no_models",
+                           "no_model",
+                           "not_imaging",
+                           "clipboard_denied",
+                           "page_fault",
+                           "render_worker_failed",
+                           "render_worker_refused"}) {
         const Problem p = page_problem(id, "1");
         EXPECT_EQ(p.message.find("words the core does not have"), std::string::npos) << id;  // a known id
         EXPECT_FALSE(p.message.empty()) << id;
