@@ -28,7 +28,7 @@ function offscreenWebgl2() {
 }
 
 // A tab whose render worker failed draws on the page from its next load on (sessionStorage: this
-// tab only; the app's other tabs, and this one once closed, try the worker again).
+// tab, and a tab duplicated from it; the app's other tabs try the worker again).
 // Whether it was remembered (false: the tab's storage refused, and its next load tries the worker
 // again).
 const DRAW_ON_PAGE = 'ldx.draw-on-page';
