@@ -79,7 +79,7 @@ async function loadCheck(used) {
       why = ok ? null : pageProblem('model_disagrees', rows.worst);
       break;
     } catch (e) {
-      why = e && e.stalled ? onnxStopped(e) : pageProblem('onnx_failed', (e && e.message) || String(e));
+      why = (e && e.stalled && onnxStopped(e)) || pageProblem('onnx_failed', (e && e.message) || String(e));
       if (!(e && e.workerStopped)) break;
     }
   }

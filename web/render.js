@@ -29,9 +29,9 @@ function offscreenWebgl2() {
 
 // A tab whose render worker failed draws on the page from its next load on (sessionStorage: this
 // tab, and a tab duplicated from it; the app's other tabs try the worker again).
-// Whether it was remembered (false: the tab's storage refused, and its next load tries the worker
-// again).
 const DRAW_ON_PAGE = 'ldx.draw-on-page';
+// Remembers it; whether that held (false: the tab's storage refused, and its next load tries the
+// worker again).
 export function drawOnPageFromNowOn() {
   try { sessionStorage.setItem(DRAW_ON_PAGE, '1'); } catch { /* refused: read back below */ }
   return drawOnPageHere();

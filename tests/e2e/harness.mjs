@@ -108,7 +108,7 @@ export async function ownOnnxWorker(contextOrPage) {
 // requests).
 export async function stallingProxy(target, slow) {
   const upstream = new URL(target);
-  const held = new Set();
+  const held = new Set(), upstreams = new Set();  // the answers held, and their servers' answers, paused
   let stalling = true, delayed = 0;
   const proxy = http.createServer((req, res) => {
     const plan = stalling ? slow(req.url) : false;
@@ -118,7 +118,7 @@ export async function stallingProxy(target, slow) {
       res.writeHead(answer.statusCode, answer.headers);
       if (!stall) { answer.pipe(res); return; }
       held.add(res);
-      held.add(answer);
+      upstreams.add(answer);
       let sent = 0;
       answer.on('data', (chunk) => {
         if (sent < 65536) res.write(chunk.subarray(0, 65536 - sent));
@@ -132,10 +132,10 @@ export async function stallingProxy(target, slow) {
   await new Promise((resolve) => proxy.listen(0, '127.0.0.1', resolve));
   return {
     base: `http://127.0.0.1:${proxy.address().port}`,
-    stalled: () => held.size / 2,
+    stalled: () => held.size,
     delayed: () => delayed,
     pass: () => { stalling = false; },
-    close: () => { for (const res of held) res.destroy(); proxy.closeAllConnections(); proxy.close(); },
+    close: () => { for (const r of [...held, ...upstreams]) r.destroy(); proxy.closeAllConnections(); proxy.close(); },
   };
 }
 
