@@ -18,6 +18,7 @@
 import { mergePartReports, randomSeed } from './reports.js';
 import { packFeatures, runOnnx as run } from './onnx.js';
 import { compiledWasm } from './compile.js';
+import { watchFetches } from './downloads.js';
 // A core call that failed as a call throws, in the core's words, to the message's own failed reply:
 // every failed reply is the core's envelope {ok: false, problems} (web/answers.js).
 import { answered, Refused, failureOf, problemIn, sentenceIn } from './answers.js';
@@ -41,11 +42,35 @@ async function init(message) {
   ortUrl = message.ortUrl || '';
   ortWebGpuUrl = message.ortWebGpuUrl || '';
   runtimeWanted = message.runtime || 'auto';
+  if (ortUrl) watchOrtDownloads();
   if (ortUrl && (self.navigator.hardwareConcurrency || 1) >= 2) helper = startHelper({ coreJs, coreWasm });
   const wasm = compiledWasm(coreWasm);  // compiles while the core's script loads
   const { default: createLocalDxCore } = await import(coreJs);
   core = await Promise.race([createLocalDxCore({ instantiateWasm: wasm.instantiateWasm }), wasm.failed]);
 }
+
+// ONNX Runtime's downloads (its modules and wasm, web/downloads.js), when it is started here. One of
+// its wasm build that stops arriving is told to the page ({ type: 'stalled', ...the core's envelope
+// }), which ends this worker and fails what waits on it in those words (batch.js); the next file or
+// images opened start a worker that fetches them afresh (ONNX Runtime keeps a failed start as its
+// answer, and a module whose download hung stays hung for this worker). Its WebGPU build (27 MB,
+// optional, not precached) that stops arriving is given up for this worker's life: the images run
+// on the wasm build (startOnnx). The core's own wasm is not ONNX Runtime's: its fetch is left as is.
+let watchedImport = (promise) => promise, watchedGpuImport = (promise) => promise;
+let gpuStalled = false;
+const isGpuFile = (url) => /\/ort\.webgpu\.|\.asyncify\./.test(url);
+function watchOrtDownloads() {
+  const folder = new URL('.', ortUrl).href;
+  let told = false;
+  watchedImport = watchFetches(self, () => {
+    if (!told) self.postMessage({ type: 'stalled', ...workerProblem('files_stalled') });
+    told = true;
+  }, (url) => url.startsWith(folder) && !isGpuFile(url));
+  watchedGpuImport = watchFetches(self, () => { gpuStalled = true; }, (url) => url.startsWith(folder) && isGpuFile(url));
+}
+// ONNX Runtime's glue module for a build (the same address ONNX Runtime imports it from: it then
+// finds it loaded), imported with it so that its download is watched too.
+const glueOf = (url, build) => new URL(build, url).href;
 
 // ONNX Runtime is needed here only for models the core cannot walk (it runs them): a tree model's
 // batch table is cross-checked by the page's own ONNX Runtime session, so this worker does not
@@ -56,12 +81,12 @@ async function init(message) {
 // The page's address can choose (#runtime=wasm, or #runtime=webgpu for any adapter, software too).
 let runtime = 'wasm';
 async function startOnnx(onnx, imaging) {
-  if (imaging && ortWebGpuUrl && self.navigator.gpu && runtimeWanted !== 'wasm') {
+  if (imaging && ortWebGpuUrl && self.navigator.gpu && runtimeWanted !== 'wasm' && !gpuStalled) {
     try {
       const adapter = await self.navigator.gpu.requestAdapter();
       const software = !adapter || (adapter.info && adapter.info.isFallbackAdapter);
       if (adapter && (!software || runtimeWanted === 'webgpu')) {
-        const gpu = await import(ortWebGpuUrl);
+        const [gpu] = await watchedGpuImport(Promise.all([import(ortWebGpuUrl), import(glueOf(ortWebGpuUrl, 'ort-wasm-simd-threaded.asyncify.mjs'))]));
         const session = await gpu.InferenceSession.create(onnx, { executionProviders: ['webgpu', 'wasm'] });
         ortFor = gpu;
         runtime = 'webgpu';
@@ -72,7 +97,7 @@ async function startOnnx(onnx, imaging) {
     }
   }
   if (!ort) {
-    ort = await import(ortUrl);
+    [ort] = await watchedImport(Promise.all([import(ortUrl), import(glueOf(ortUrl, 'ort-wasm-simd-threaded.mjs'))]));
     // A CNN's convolutions split over threads when the page is cross-origin isolated (shared
     // memory): for images, up to 4; a tabular model's single rows gain nothing from them.
     ort.env.wasm.numThreads = imaging && self.crossOriginIsolated ? Math.min(4, self.navigator.hardwareConcurrency || 1) : 1;

@@ -20,11 +20,13 @@ import { modelKey, reportingEnabled, fileSeenToday, saveReports, reportImage } f
 // started for single patients) then checks every row, in slices (checkTable); a disagreement
 // withholds the whole table, and its reports are not kept.
 let worker = null, workerReady = null, workerModelLoad = null, workerSeq = 0, workerTimer = 0;
+const workersEnded = new WeakMap();  // a worker ended (endWorker) -> why: the envelope its calls get
 const workerCalls = new Map();
 
 function startWorker(assets) {
   worker = new Worker(assets.batch_worker, { type: 'module' });
   worker.onmessage = ({ data }) => {
+    if (data.type === 'stalled') { const { type, ...envelope } = data; endWorker(envelope); return; }
     const call = workerCalls.get(data.id);
     if (data.early) { if (call && call.early) call.early(data); return; }  // a first part; the reply follows
     workerCalls.delete(data.id);
@@ -43,25 +45,45 @@ function startWorker(assets) {
     runtime: runtimeWanted });
 }
 
+// ONNX Runtime's files stopped arriving in the worker (web/batch-worker.js, watchOrtDownloads): the
+// worker is ended, and what waits on it fails with `envelope` (the core's words), as does a call
+// meant for it later (a row's explanation, the next image of a list: callWorker's `on`); the next
+// model load (workerModel: a file or images opened) starts a new worker, which fetches them afresh.
+function endWorker(envelope) {
+  worker.terminate();
+  workersEnded.set(worker, envelope);
+  worker = null;
+  workerReady = null;
+  workerModelLoad = null;
+  for (const call of workerCalls.values()) call.reject(new Refused(envelope));
+  workerCalls.clear();
+}
+
 // `early(data)`: the worker's first part of its reply, when it sends one (an image and its map).
-export function callWorker(message, transfer = [], early = null) {
+// `on`: the worker the call is meant for (the one workerModel loaded the model into); a call for a
+// worker that has been ended since is refused with the reason, not sent to its successor, which
+// may not hold the model yet.
+export function callWorker(message, transfer = [], early = null, on = worker) {
   return new Promise((resolve, reject) => {
+    if (!on || on !== worker) { reject(new Refused(workersEnded.get(on) || pageProblem('page_fault', 'the batch worker is not started'))); return; }
     const id = ++workerSeq;
     workerCalls.set(id, { resolve, reject, early });
     worker.postMessage({ ...message, id }, transfer);
   });
 }
 
-// The current model in the worker: one load per model, shared by every caller. `fileWaiting`:
-// a file waits for this load (the worker then skips its warm-up; the file goes first).
+// The current model in the worker: one load per model, shared by every caller; resolves to the
+// worker that holds it (callWorker's `on`). `fileWaiting`: a file waits for this load (the worker
+// then skips its warm-up; the file goes first).
 export function workerModel({ fileWaiting = false } = {}) {
   if (!worker) startWorker(page.assets);
   const sha = page.current.info.sha256;
   if (!workerModelLoad || workerModelLoad.sha !== sha) {
     const message = { type: 'model', sha, bytes: page.current.bytes, trust: page.trust, now: now(), floors: JSON.stringify(store.get('accepted', {})), warm: !fileWaiting };
-    const promise = workerReady.then(() => callWorker(message));
+    const on = worker;
+    const promise = workerReady.then(() => callWorker(message, [], null, on)).then(() => on);
     workerModelLoad = { sha, promise };
-    promise.catch(() => { if (workerModelLoad && workerModelLoad.sha === sha) workerModelLoad = null; });
+    promise.catch(() => { if (workerModelLoad && workerModelLoad.promise === promise) workerModelLoad = null; });
   }
   return workerModelLoad.promise;
 }
@@ -112,7 +134,7 @@ function earlyRuns(used) {
 export async function scoreFile(name, text, { results = false } = {}) {
   if (!page.current) throw new Refused(pageProblem('no_model'));
   const used = page.current;
-  await workerModel({ fileWaiting: true });
+  const on = await workerModel({ fileWaiting: true });
   const key = modelKey(used);
   const pendingAll = store.get('pending', {});
   const reported = reportingEnabled() && !(await fileSeenToday(used, text));  // a file counts once a day
@@ -121,7 +143,7 @@ export async function scoreFile(name, text, { results = false } = {}) {
   const early = used.info.explainer === 'treeshap' ? earlyRuns(used) : null;
   let answer;
   try {
-    answer = await callWorker({ type: 'score', text, now: now(), report, results, ports: early ? early.ports : undefined }, early ? early.ports : []);
+    answer = await callWorker({ type: 'score', text, now: now(), report, results, ports: early ? early.ports : undefined }, early ? early.ports : [], null, on);
   } finally {
     if (early && !answer) early.close();
   }
@@ -171,11 +193,11 @@ export async function scoreImages(files) {
   const used = page.current;  // the images' reports are this model's, whatever is chosen meanwhile
   imageFiles = files;
   page.M.appImagesOpened(files.length);
-  await workerModel({ fileWaiting: true });
+  const on = await workerModel({ fileWaiting: true });
   const results = [];
   for (const [i, f] of files.entries()) {
     const t0 = performance.now();
-    const reply = await scoredImage(f, -1, i, {});
+    const reply = await scoredImage(f, -1, i, {}, on);
     // Counted once into the drift report (its descriptors, class and probabilities; never pixels).
     // The file is read again only then: a read waits for the app's frames, the next image with it.
     if (reply.result && reply.result.ok && reportingEnabled()) await reportImage(used, reply.result, await f.arrayBuffer());
@@ -192,12 +214,13 @@ function showImageResult(index, name, reply) {
 
 // Image file `f` scored by the worker and shown at `index` (-1: added; it becomes `at`): the image
 // and its map as soon as the worker has them, its deletion curve when its runs are done.
-async function scoredImage(f, index, at, options) {
+// `on`: the worker that holds the model (callWorker), by default the current one.
+async function scoredImage(f, index, at, options, on = undefined) {
   const t0 = performance.now();
   let shown = false, msShown = 0, reply;
   const early = (data) => { showImageResult(index, f.name, data); shown = true; msShown = performance.now() - t0; };
   try {
-    reply = await callWorker({ type: 'image', blob: f, ...options, early: true }, [], early);
+    reply = await callWorker({ type: 'image', blob: f, ...options, early: true }, [], early, on);
   } catch (e) {
     reply = { result: pageFailure(e) };
   }

@@ -5,7 +5,7 @@
 //   [SECTION] Files opened (patients, a labelled file, images)
 //   [SECTION] Files saved
 'use strict';
-import { page, $, announce, showError } from './page-state.js';
+import { page, $, announce, showError, pageFailure } from './page-state.js';
 import { scoreFile, scoreImages } from './batch.js';
 
 //-----------------------------------------------------------------------------
@@ -17,7 +17,8 @@ export function openCsv() {
   input.onchange = async () => {
     const f = input.files[0];
     // A file past the core's limit is read only that far: the core refuses it with its reason.
-    if (f) await scoreFile(f.name, await f.slice(0, page.current.info.max_patient_file_bytes + 1).text());
+    // A file the worker could not score (ONNX Runtime's files stopped arriving in it) is said so.
+    if (f) await scoreFile(f.name, await f.slice(0, page.current.info.max_patient_file_bytes + 1).text()).catch((e) => showError(pageFailure(e).problems[0].message));
   };
   input.click();
 }

@@ -17,50 +17,19 @@
 // lives, finds ONNX Runtime ready. The page posts a model's bytes only once the core has verified
 // the bundle (bundles.js): nothing here reads a bundle. A page's sessions are its own.
 'use strict';
+import { watchFetches } from './downloads.js';
 
 //-----------------------------------------------------------------------------
 // [SECTION] Start
 //-----------------------------------------------------------------------------
-// A download of ONNX Runtime's files that stops (a request never answered, a body that stops
-// arriving: a network that hangs) would keep every page's check waiting, and a page reloaded would
-// join this worker again. So when nothing arrives for long enough the worker tells its pages and
-// closes (stop, [SECTION] Pages), and a page's next call starts a worker that fetches them afresh.
-// ONNX Runtime fetches its wasm itself, with the worker's fetch: each fetch here is watched, its
-// body passed on as it arrives (so the wasm is still compiled while it streams). A body may pause
-// for STALL_MS; an answer may take ANSWER_MS to begin (a proxy that scans a whole file before it
-// answers), and each of ONNX Runtime's two modules (74 KB, imported here) to arrive whole. A slow
-// download that still arrives is not stopped.
-const STALL_MS = 15000, ANSWER_MS = 120000;
-// `promise`, or a rejection (error.stalled) once it has not settled for `ms`.
-function watched(promise, ms) {
-  let timer = 0;
-  const late = new Promise((_, reject) => {
-    timer = setTimeout(() => reject(Object.assign(new Error(`ONNX Runtime's files stopped arriving: nothing came for ${ms / 1000} s`), { stalled: true })), ms);
-  });
-  return Promise.race([promise, late]).finally(() => clearTimeout(timer));
-}
-// Rethrows e, after stopping the worker when e is a stall.
-const stopIfStalled = (e) => {
-  if (e && e.stalled) stop(e.message, true);
-  throw e;
-};
-const unwatchedFetch = self.fetch.bind(self);
-self.fetch = async (...args) => {
-  const response = await watched(unwatchedFetch(...args), ANSWER_MS).catch(stopIfStalled);
-  if (!response.body) return response;
-  const reader = response.body.getReader();
-  const body = new ReadableStream({
-    async pull(controller) {
-      const { done, value } = await watched(reader.read(), STALL_MS).catch((e) => { reader.cancel().catch(() => {}); return stopIfStalled(e); });
-      if (done) controller.close();
-      else controller.enqueue(value);
-    },
-    cancel: (why) => reader.cancel(why),
-  }, { highWaterMark: 0 });
-  return new Response(body, { status: response.status, statusText: response.statusText, headers: response.headers });
-};
+// A download of ONNX Runtime's files that stops arriving (web/downloads.js: nothing for 15 s, or no
+// answer begun within 120 s) would keep every page's check waiting, and a page reloaded would join
+// this worker again. So the worker tells its pages and closes (stop, [SECTION] Pages), and a page's
+// next call starts a worker that fetches them afresh. Every fetch here is watched (assets.json and
+// ONNX Runtime's wasm), and ONNX Runtime's two modules imported here.
+const watchedImport = watchFetches(self, (e) => stop(e.message, true));
 
-// ONNX Runtime's module (50 KB) is imported at once; its 14 MB wasm is fetched, compiled and
+// ONNX Runtime's module (50 KB, and its glue, 24 KB) is imported at once; its 14 MB wasm is fetched, compiled and
 // instantiated by the first session's creation, once the page has verified a bundle. Started
 // sooner, on two cores it took them from the page's own start (the form later, the bundle's
 // download later: docs/benchmarks.md).
@@ -69,7 +38,7 @@ async function start() {
   // ONNX Runtime's own glue module, which it imports with its wasm, is imported here too (the
   // same address: ONNX Runtime then finds it loaded), so that its download is watched as well.
   const folder = assets.ort.slice(0, assets.ort.lastIndexOf('/') + 1);
-  const [ort] = await watched(Promise.all([import('./' + assets.ort), import('./' + folder + 'ort-wasm-simd-threaded.mjs')]), ANSWER_MS).catch(stopIfStalled);
+  const [ort] = await watchedImport(Promise.all([import('./' + assets.ort), import('./' + folder + 'ort-wasm-simd-threaded.mjs')]));
   ort.env.wasm.numThreads = 1;  // one patient at a time: a thread pool only costs start-up (same run time, measured)
   ort.env.wasm.proxy = false;   // this is the worker
   return ort;

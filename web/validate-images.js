@@ -56,13 +56,13 @@ export async function validateImages(files) {
   const images = files.filter((f) => !/\.csv$/i.test(f.name));
   const labels = csvs.length === 1 ? csvs[0] : null;  // none or several: the core says what to choose
   const text = labels ? await labels.slice(0, page.current.info.max_patient_file_bytes + 1).text() : '';
-  await workerModel({ fileWaiting: true });
+  const on = await workerModel({ fileWaiting: true });
   const outputs = [];
   for (const [i, f] of images.entries()) {
     if (i % 10 === 0) announce(pageSentence('images_scoring', { i: i + 1, n: images.length }));
     let reply;
     try {
-      reply = await callWorker({ type: 'image', blob: f });
+      reply = await callWorker({ type: 'image', blob: f }, [], null, on);
     } catch (e) {
       reply = { result: pageFailure(e) };
     }

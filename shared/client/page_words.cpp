@@ -39,6 +39,10 @@ constexpr std::array kWords{
           "ONNX Runtime's files stopped arriving over the network, so no result can be checked. Check the "
           "connection, then reload the page.",
           Gap::none, ""},
+    Words{"files_stalled", "check_failed",
+          "ONNX Runtime's files stopped arriving over the network, so nothing was scored. Check the connection, "
+          "then open the file or images again.",
+          Gap::none, ""},
     Words{"onnx_unavailable", "onnx_failed", "ONNX Runtime could not open this model: ", Gap::text, "."},
     Words{"onnx_not_ready", "onnx_failed",
           "ONNX Runtime does not hold this model for these images (another model was chosen meanwhile): choose the "

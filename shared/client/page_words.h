@@ -30,6 +30,8 @@ namespace ldx {
 //   table_disagrees    check_failed   a batch table withheld; detail: the difference
 //   onnx_stopped       check_failed   ONNX Runtime's worker stopped before it answered (the next call starts it again)
 //   onnx_stalled       check_failed   ONNX Runtime's files stopped arriving (its worker closed; a reload fetches them)
+//   files_stalled      check_failed   the batch worker's ONNX Runtime files stopped arriving (that worker ended; the
+//                                     next file or images opened start a new one, which fetches them)
 //   onnx_unavailable   onnx_failed    the batch worker's ONNX Runtime cannot open the model; detail: its error
 //   batch_withheld     withheld       a batch the worker could not finish; detail: the core's reason
 //   worker_refused     bad_bundle     the batch worker refused the bundle; detail: its reason

@@ -1484,7 +1484,7 @@ test("ONNX Runtime's files that stop arriving close its shared worker: the resul
     await page.waitForFunction(() => window.localdx.viewState().being_checked, null, { timeout: 15000 });
     for (let i = 0; i < 100 && proxy.stalled() === 0; i++) await page.waitForTimeout(100);
     assert.equal(proxy.stalled(), 1, "ONNX Runtime's wasm was asked for, and is held");
-    // The worker gives up after 15 s with nothing arriving (web/onnx-worker.js, STALL_MS).
+    // The worker gives up after 15 s with nothing arriving (web/downloads.js, STALL_MS).
     const words = "ONNX Runtime's files stopped arriving over the network, so no result can be checked. Check the connection, then reload the page.";
     await page.waitForFunction(() => window.localdx.viewState().result === 'refused', null, { timeout: 40000 });
     assert.equal(await page.textContent('#live'), `The result was withdrawn: ${words}`);
@@ -1523,6 +1523,38 @@ test("ONNX Runtime's wasm that is slow to come is waited for: answered 20 s late
     assert.equal(await page.evaluate(() => window.localdx.viewState().result), 'current', await page.textContent('#live'));
     assert.match(await page.textContent('#live'), /^Result: /);
     assert.equal(proxy.delayed(), 1, 'checked once the late answer came');
+    assert.deepEqual(errors, []);
+    await ctx.close();
+  } finally {
+    proxy.close();
+  }
+});
+
+test("ONNX Runtime's files that stop arriving in the batch worker end that worker: the file opened is refused in words that say to open it again, and opened again it is scored by a new worker that fetches them afresh", async () => {
+  // The MLP runs in ONNX Runtime alone: the page's shared worker asks for ONNX Runtime's wasm first
+  // (the model's background check), the batch worker second, and that request is held. No service
+  // worker: its precache would ask for the wasm too. (The 14 MB is not kept in the context's memory
+  // cache between the two: were it, the second request would not reach the proxy and the test fail.)
+  let asked = 0;
+  const proxy = await stallingProxy(server.base, (p) => isOrtWasmPath(p) && ++asked === 2);
+  try {
+    const context = await browser.newContext({ viewport: { width: 1280, height: 800 }, serviceWorkers: 'block' });
+    const { ctx, page, errors } = await openApp(browser, proxy.base, { model: 'wdbc-mlp', context });
+    const csv = readFileSync(path.join(env.data, 'wdbc.csv'), 'utf8').trim().split(/\r?\n/).slice(0, 21).join('\n') + '\n';
+    // Opened as the clinician opens it (the batch view's Open button, its file input).
+    await page.evaluate(() => { document.getElementById('live').textContent = ''; globalThis.localdxHost.openCsv(); });
+    await page.setInputFiles('#csv-file', { name: 'patients.csv', mimeType: 'text/csv', buffer: Buffer.from(csv) });
+    for (let i = 0; i < 200 && proxy.stalled() === 0; i++) await page.waitForTimeout(100);
+    assert.equal(proxy.stalled(), 1, "the batch worker's ONNX Runtime wasm was asked for, and is held");
+    // The worker gives up after 15 s with nothing arriving (web/downloads.js, STALL_MS).
+    const words = "ONNX Runtime's files stopped arriving over the network, so nothing was scored. Check the connection, then open the file or images again.";
+    await page.waitForFunction(() => document.getElementById('live').textContent !== '', null, { timeout: 40000 });
+    assert.equal(await page.textContent('#live'), words);
+    // The network works again: the same file opened again is scored, by ONNX Runtime in a new worker.
+    proxy.pass();
+    const again = await page.evaluate((t) => window.localdx.scoreCsv(t), csv);
+    assert.equal(again.rows, 20);
+    assert.match(again.status, /Scored by ONNX Runtime Web/);
     assert.deepEqual(errors, []);
     await ctx.close();
   } finally {

@@ -735,6 +735,10 @@ TEST(Client, ThePageAsksTheCoreForItsSentencesById) {
     EXPECT_EQ(page_problem("onnx_stalled").message,
               "ONNX Runtime's files stopped arriving over the network, so no result can be checked. Check the "
               "connection, then reload the page.");
+    EXPECT_EQ(page_problem("files_stalled").code, "check_failed");
+    EXPECT_EQ(page_problem("files_stalled").message,
+              "ONNX Runtime's files stopped arriving over the network, so nothing was scored. Check the connection, "
+              "then open the file or images again.");
     EXPECT_NE(page_problem("worker_refused", "").message.find("no reason given"), std::string::npos);
     EXPECT_LE(page_problem("page_fault", std::string(100000, 'x')).message.size(), 600u);
     const Problem unknown = page_problem("no_such_words", "x");
@@ -748,6 +752,7 @@ TEST(Client, ThePageAsksTheCoreForItsSentencesById) {
                            "onnx_unavailable",
                            "onnx_stopped",
                            "onnx_stalled",
+                           "files_stalled",
                            "onnx_not_ready",
                            "batch_withheld",
                            "worker_refused",
