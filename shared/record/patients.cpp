@@ -70,7 +70,7 @@ void read_csv(const Schema& schema, std::string_view text, const PatientReadOpti
     for (size_t i = 0; i < table->rows.size(); ++i) {
         PatientRow r;
         r.row = static_cast<long>(i) + 1;
-        const auto& cells = table->rows[i];
+        auto& cells = table->rows[i];
         if (id_col >= 0 && static_cast<size_t>(id_col) < cells.size())
             r.id = printable(cells[static_cast<size_t>(id_col)]);
         if (label_col >= 0 && static_cast<size_t>(label_col) < cells.size())
@@ -79,10 +79,11 @@ void read_csv(const Schema& schema, std::string_view text, const PatientReadOpti
             p->patient = r.id;
             r.problems.push_back(*p);
         } else {
-            r.record = record_from_csv_row(schema, *binding, cells);
+            r.cells = std::move(cells);
         }
         f.rows.push_back(std::move(r));
     }
+    f.binding = std::move(*binding);
 }
 
 void read_fhir(const Schema& schema, std::string_view text, const PatientReadOptions& o, PatientFile& f) {
@@ -180,9 +181,11 @@ PatientFile patients_read(const Schema& schema, std::string_view text, const Pat
 //-----------------------------------------------------------------------------
 // [SECTION] Validation of one row
 //-----------------------------------------------------------------------------
-Result<PreparedRecord> patient_prepare(const Schema& schema, const PatientRow& row) {
+Result<PreparedRecord> patient_prepare(const Schema& schema, const PatientFile& file, const PatientRow& row) {
     if (!row.problems.empty()) return row.problems;
-    auto r = record_prepare(schema, row.record, row.row);
+    auto r = file.format == "csv"
+                 ? record_prepare(schema, record_from_csv_row(schema, file.binding, row.cells), row.row)
+                 : record_prepare(schema, row.record, row.row);
     if (r || row.id.empty()) return r;
     std::vector<Problem> ps = r.problems();
     for (auto& p : ps) p.patient = row.id;

@@ -33,11 +33,12 @@ namespace ldx {
 // [SECTION] What a file of patients holds
 //-----------------------------------------------------------------------------
 struct PatientRow {
-    long row = 0;    // 1-based data row (CSV row, FHIR patient, JSON array element)
-    std::string id;  // from the id column, the FHIR Patient, or "id" in a JSON record
-    RawRecord record;
-    std::string label;              // the outcome's class name, when a label column was asked for
-    std::vector<Problem> problems;  // the row cannot be read at all (it is not scored)
+    long row = 0;                    // 1-based data row (CSV row, FHIR patient, JSON array element)
+    std::string id;                  // from the id column, the FHIR Patient, or "id" in a JSON record
+    RawRecord record;                // FHIR and JSON records (a CSV row's is made from `cells` when prepared)
+    std::vector<std::string> cells;  // CSV: the row's cells as read (made into a record by patient_prepare)
+    std::string label;               // the outcome's class name, when a label column was asked for
+    std::vector<Problem> problems;   // the row cannot be read at all (it is not scored)
 };
 
 struct PatientFile {
@@ -47,6 +48,7 @@ struct PatientFile {
     std::vector<Problem> problems;  // the file cannot be used at all (then rows is empty)
     std::string id_column;          // the CSV column the ids came from, or ""
     bool has_labels = false;        // the label column asked for is in the file
+    CsvBinding binding;             // CSV: the header's columns as the schema's fields
 };
 
 //-----------------------------------------------------------------------------
@@ -68,9 +70,12 @@ inline constexpr size_t kMaxPatientFileBytes = size_t{256} << 20;
 
 PatientFile patients_read(const Schema& schema, std::string_view text, const PatientReadOptions& options);
 
-// A row's values validated: record_prepare with the row's number and id in every problem, and
-// the row's own reading problems first.
-[[nodiscard]] Result<PreparedRecord> patient_prepare(const Schema& schema, const PatientRow& row);
+// A row of `file` validated: record_prepare with the row's number and id in every problem, and
+// the row's own reading problems first. A CSV row's record is made from its cells only here, so a
+// file read once and scored in parts (client/core_api.h) builds each row's record once, where its
+// part is scored.
+[[nodiscard]] Result<PreparedRecord> patient_prepare(const Schema& schema, const PatientFile& file,
+                                                     const PatientRow& row);
 
 // A CSV template for this model: the header (id column, then every field with its unit) and one
 // example row of typical values, so a site can fill in its patients in the shape the reader wants.

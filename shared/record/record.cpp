@@ -7,6 +7,7 @@
 //   [SECTION] JSON and CSV readers
 #include "record/record.h"
 
+#include <algorithm>
 #include <cmath>
 #include <cstdint>
 #include <cstdlib>
@@ -470,6 +471,7 @@ Result<CsvBinding> csv_bind(const Schema& schema, const std::vector<std::string>
 
 RawRecord record_from_csv_row(const Schema& schema, const CsvBinding& binding, const std::vector<std::string>& cells) {
     RawRecord r;
+    r.reserve(std::min(cells.size(), binding.field.size()));
     for (size_t c = 0; c < cells.size() && c < binding.field.size(); ++c) {
         if (binding.field[c] < 0) continue;
         RawEntry e;

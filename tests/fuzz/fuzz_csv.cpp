@@ -27,7 +27,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
         for (const auto& r : f.rows) {
             if (r.row != last + 1) __builtin_trap();  // every row is kept, in order, bad or not
             last = r.row;
-            (void)ldx::patient_prepare(s, r);
+            (void)ldx::patient_prepare(s, f, r);
         }
         (void)ldx::number_parse(text.substr(0, 80));
     }

@@ -328,6 +328,26 @@ TEST(Csv, BadFilesNameTheRow) {
     EXPECT_EQ(test::codes(csv_parse("a\n1\n", CsvLimits{3})), "csv_too_large");
 }
 
+TEST(Csv, UnquotedCellsEndAtCommaLineEndOrQuote) {
+    // An unquoted cell is read up to the next comma, CR, LF or the end of the text, whatever its length.
+    auto t = csv_parse("a,b\r12.5,-3\r,x y\n7,8");
+    ASSERT_TRUE(t.ok()) << t.error().describe();
+    ASSERT_EQ(t->rows.size(), 3u);
+    EXPECT_EQ(t->rows[0], (std::vector<std::string>{"12.5", "-3"}));
+    EXPECT_EQ(t->rows[1], (std::vector<std::string>{"", "x y"}));
+    EXPECT_EQ(t->rows[2], (std::vector<std::string>{"7", "8"}));
+    // The cell limit counts the whole cell, and the row that breaks it is named.
+    EXPECT_TRUE(csv_parse("a\n1\n" + std::string(4096, 'x') + "\n").ok());
+    auto long_cell = csv_parse("a\n1\n" + std::string(4097, 'x') + "\n");
+    ASSERT_FALSE(long_cell.ok());
+    EXPECT_EQ(long_cell.error().code, "csv_cell");
+    EXPECT_EQ(long_cell.error().row, 2);
+    auto quote = csv_parse("a\n1\nxy\"z\n");
+    ASSERT_FALSE(quote.ok());
+    EXPECT_EQ(quote.error().code, "csv_quote");
+    EXPECT_EQ(quote.error().row, 2);
+}
+
 TEST(Csv, WritingQuotesOnlyWhenNeeded) { EXPECT_EQ(csv_line({"a", "b,c", "d\"e"}), "a,\"b,c\",\"d\"\"e\"\n"); }
 
 TEST(CsvBinding, HeaderUnitsAndUnknownColumns) {

@@ -89,7 +89,7 @@ int cmd_predict(const Args& a) {
     const bool allow_incomplete = a.has("--allow-incomplete");
     std::vector<InformationCheck> incomplete;  // per scored row
     for (const PatientRow& r : file.rows) {
-        auto prepared = patient_prepare(s, r);
+        auto prepared = patient_prepare(s, file, r);
         if (!prepared) {
             problems.insert(problems.end(), prepared.problems().begin(), prepared.problems().end());
             order.push_back({&r, prepared.problems()});
