@@ -362,35 +362,43 @@ size_t core_batch_part_count(size_t rows) {
     return std::clamp<size_t>((rows + kBatchPartRows - 1) / kBatchPartRows, 1, kMaxBatchParts);
 }
 
-Result<BatchTable> core_batch_join(std::span<const BatchTable> parts) {
+Result<Json> core_batch_join_meta(std::span<const Json> metas, std::span<const BatchPartSizes> sizes) {
     const auto out_of_order = [&](size_t i) {
         return problem("bad_part",
-                       "batch part " + std::to_string(i) + " of " + std::to_string(parts.size()) +
+                       "batch part " + std::to_string(i) + " of " + std::to_string(metas.size()) +
                            " is missing or out of order: parts are joined in order, each once",
                        "part");
     };
-    if (parts.empty() || parts.size() > kMaxBatchParts) return out_of_order(0);
-    for (size_t i = 0; i < parts.size(); ++i) {
-        const Json& part = json_member(parts[i].meta, "part");
+    if (metas.empty() || metas.size() > kMaxBatchParts || sizes.size() != metas.size()) return out_of_order(0);
+    size_t feature_width = 0;  // the model's features per row: the same in every part
+    for (size_t i = 0; i < metas.size(); ++i) {
+        const Json& m = metas[i];
+        const Json& part = json_member(m, "part");
         if (json_int_in(part, "index", 0, INT64_MAX) != static_cast<int64_t>(i) ||
-            json_int_in(part, "count", 1, INT64_MAX) != static_cast<int64_t>(parts.size()) ||
-            !json_member(parts[i].meta, "rows").is_number_unsigned() ||
-            !json_member(parts[i].meta, "warnings").is_array() ||
-            !json_member(parts[i].meta, "warning_kinds").is_array() ||
-            !json_member(parts[i].meta, "problems").is_array())
+            json_int_in(part, "count", 1, INT64_MAX) != static_cast<int64_t>(metas.size()) ||
+            !json_member(m, "rows").is_number_unsigned() || !json_member(m, "warnings").is_array() ||
+            !json_member(m, "warning_kinds").is_array() || !json_member(m, "problems").is_array())
             return out_of_order(i);
+        // Its numbers are its rows' (BatchLayout's stride, the ensemble's outputs), not another part's.
+        const size_t rows = m["rows"].get<size_t>();
+        const auto stride = json_int_in(m, "stride", 1, 1 << 20), outputs = json_int_in(m, "outputs", 0, 1 << 20);
+        if (rows == 0 && (sizes[i].table || sizes[i].features || sizes[i].margins)) return out_of_order(i);
+        if (rows == 0) continue;
+        if (!stride || !outputs || sizes[i].table != rows * static_cast<size_t>(*stride) ||
+            sizes[i].margins != rows * static_cast<size_t>(*outputs) || sizes[i].features % rows != 0 ||
+            (feature_width && sizes[i].features / rows != feature_width))
+            return out_of_order(i);
+        feature_width = sizes[i].features / rows;
     }
-    const Json& first = parts[0].meta;
-    BatchTable out;
-    out.meta = first;
+    const Json& first = metas[0];
+    Json out = first;
     Json warnings = Json::array(), kinds = Json::array(), problems = Json::array(), reports = Json::array();
     Json of = Json::object(), patients = Json::array();
     std::map<std::string, size_t> kind_index;  // as TableWriter stores them: each distinct one once
-    const bool any_patients = std::any_of(
-        parts.begin(), parts.end(), [](const BatchTable& p) { return json_member(p.meta, "patients").is_array(); });
+    const bool any_patients =
+        std::any_of(metas.begin(), metas.end(), [](const Json& m) { return json_member(m, "patients").is_array(); });
     size_t rows = 0;
-    for (const BatchTable& p : parts) {
-        const Json& m = p.meta;
+    for (const Json& m : metas) {
         std::vector<size_t> mine;  // this part's warning kinds in the joined list
         for (const Json& k : m["warning_kinds"]) {
             const std::string field = json_text_or(k, "field"), message = json_text_or(k, "message");
@@ -413,22 +421,47 @@ Result<BatchTable> core_batch_join(std::span<const BatchTable> parts) {
         for (const auto& [o, text] : json_member(json_member(m, "explanation"), "of").items()) of[o] = text;
         // Every output's base values: the same in every part that has rows.
         if (const Json& bases = json_member(json_member(m, "explanation"), "bases"); bases.is_array() && !bases.empty())
-            out.meta["explanation"]["bases"] = bases;
+            out["explanation"]["bases"] = bases;
         if (m.contains("reports")) reports.push_back(m["reports"]);
         rows += n;
+    }
+    out["rows"] = rows;
+    out["warnings"] = std::move(warnings);
+    out["warning_kinds"] = std::move(kinds);
+    out["patients"] = any_patients ? std::move(patients) : Json(nullptr);
+    out["problems"] = std::move(problems);
+    if (out["explanation"].is_object()) out["explanation"]["of"] = std::move(of);
+    out["part"] = {{"index", 0}, {"count", 1}, {"rows_in_file", json_member(first["part"], "rows_in_file")}};
+    out.erase("reports");
+    out["part_reports"] = std::move(reports);
+    return out;
+}
+
+Result<BatchTable> core_batch_join(std::span<const BatchTable> parts) {
+    std::vector<Json> metas;
+    std::vector<BatchPartSizes> sizes;
+    for (const BatchTable& p : parts) {
+        metas.push_back(p.meta);
+        sizes.push_back({p.table.size(), p.features.size(), p.margins.size()});
+    }
+    auto meta = core_batch_join_meta(metas, sizes);
+    if (!meta) return meta.problems();
+    BatchTable out;
+    out.meta = std::move(*meta);
+    // The numbers end to end, each array allocated once at its whole size (a file's table is tens of MB).
+    const auto total = [&](auto member) {
+        size_t n = 0;
+        for (const BatchTable& p : parts) n += (p.*member).size();
+        return n;
+    };
+    out.table.reserve(total(&BatchTable::table));
+    out.features.reserve(total(&BatchTable::features));
+    out.margins.reserve(total(&BatchTable::margins));
+    for (const BatchTable& p : parts) {
         out.table.insert(out.table.end(), p.table.begin(), p.table.end());
         out.features.insert(out.features.end(), p.features.begin(), p.features.end());
         out.margins.insert(out.margins.end(), p.margins.begin(), p.margins.end());
     }
-    out.meta["rows"] = rows;
-    out.meta["warnings"] = std::move(warnings);
-    out.meta["warning_kinds"] = std::move(kinds);
-    out.meta["patients"] = any_patients ? std::move(patients) : Json(nullptr);
-    out.meta["problems"] = std::move(problems);
-    if (out.meta["explanation"].is_object()) out.meta["explanation"]["of"] = std::move(of);
-    out.meta["part"] = {{"index", 0}, {"count", 1}, {"rows_in_file", json_member(first["part"], "rows_in_file")}};
-    out.meta.erase("reports");
-    out.meta["part_reports"] = std::move(reports);
     return out;
 }
 

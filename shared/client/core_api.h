@@ -147,7 +147,17 @@ size_t core_batch_part_count(size_t rows);
 // "part": {"index": 0, "count": 1, "rows_in_file"}. The parts' reports (meta "reports") are
 // listed in part order as "part_reports", for core_report_merge. Parts missing, repeated or out
 // of order are refused: the problem "bad_part" (field "part").
+// A part whose numbers are not its rows' (table rows x "stride", margins rows x "outputs", features
+// of one width in every part) is refused the same way.
 Result<BatchTable> core_batch_join(std::span<const BatchTable> parts);
+
+// core_batch_join's meta alone, for a caller that joins the numbers itself, end to end in part
+// order (the wasm binding does, straight into JavaScript's arrays): the parts' metas and the sizes
+// of their numbers, checked and joined by the same rules.
+struct BatchPartSizes {
+    size_t table = 0, features = 0, margins = 0;
+};
+Result<Json> core_batch_join_meta(std::span<const Json> metas, std::span<const BatchPartSizes> sizes);
 
 // A small CSV of made-up patients for the batch worker to score while it is idle, so that the
 // batch path's code is already optimized when the first real file arrives: each numeric field

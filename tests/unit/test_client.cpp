@@ -355,6 +355,17 @@ TEST(Client, AFilesPartsJoinIntoTheWholeFilesTableAndTheirCountIsTheCores) {
     std::vector<BatchTable> damaged = parts;
     damaged[2].meta = Json(nullptr);
     EXPECT_FALSE(core_batch_join(damaged));
+    // A part whose numbers are not its rows': a row's table cut short, a margin too many, another
+    // width of features.
+    std::vector<BatchTable> cut = parts, extra = parts, wider = parts;
+    cut[1].table.pop_back();
+    extra[0].margins.push_back(0);
+    for (size_t r = 0; r < wider[2].meta["rows"].get<size_t>(); ++r) wider[2].features.push_back(0);
+    for (const auto* bad : {&cut, &extra, &wider}) {
+        auto r = core_batch_join(*bad);
+        ASSERT_FALSE(r);
+        EXPECT_EQ(r.error().code, "bad_part");
+    }
 }
 
 TEST(Client, OnePatientAtATimeCompletesAReportAtKAndWhatIfEditsAreOnePatient) {

@@ -244,25 +244,50 @@ inline emscripten::val decode_dicom_js(const emscripten::val& file, double frame
 }
 
 // A file's parts as the batch worker holds them ([{meta (JSON text), table, features, margins}],
-// in part order), joined by the core (core_batch_join): one {meta, table, features, margins}.
+// in part order), joined by the core (core_batch_join_meta): one {meta, table, features, margins}.
+// The numbers go end to end from the parts' arrays straight into the joined ones, in JavaScript:
+// tens of MB that a copy into the wasm heap and back out would only move twice more.
 inline emscripten::val join_batch_parts_js(const emscripten::val& parts) {
     if (!parts.isArray() || parts["length"].as<size_t>() > kMaxBatchParts)
         throw boundary::BadArgument("expected a file's parts (an array of at most " + std::to_string(kMaxBatchParts) +
                                     ")");
-    std::vector<BatchTable> in(parts["length"].as<size_t>());
-    for (size_t i = 0; i < in.size(); ++i) {
+    const size_t n = parts["length"].as<size_t>();
+    static constexpr const char* kArrays[3][2] = {
+        {"table", "Float64Array"}, {"features", "Float32Array"}, {"margins", "Float64Array"}};
+    std::vector<Json> metas(n);
+    std::vector<BatchPartSizes> sizes(n);
+    for (size_t i = 0; i < n; ++i) {
         const emscripten::val p = parts[i];
         if (p.isNull() || p.isUndefined()) throw boundary::BadArgument("part " + std::to_string(i) + " is missing");
         const std::string meta = boundary::from_js<std::string>(p["meta"], 0);
         auto parsed = json_parse(meta, "batch part", JsonLimits{512u << 20, 8});
-        in[i].meta = parsed ? std::move(*parsed) : Json(nullptr);  // refused by the join, as any bad part
-        in[i].table = array_from_js<double>(p["table"]);
-        in[i].features = array_from_js<float>(p["features"]);
-        in[i].margins = array_from_js<double>(p["margins"]);
+        metas[i] = parsed ? std::move(*parsed) : Json(nullptr);  // refused by the join, as any bad part
+        size_t* size[3] = {&sizes[i].table, &sizes[i].features, &sizes[i].margins};
+        for (size_t a = 0; a < 3; ++a) {
+            const emscripten::val array = p[kArrays[a][0]];
+            if (!array.instanceof (emscripten::val::global(kArrays[a][1])))
+                throw boundary::BadArgument("part " + std::to_string(i) + "'s " + kArrays[a][0] + " is not a " +
+                                            kArrays[a][1]);
+            *size[a] = array["length"].as<size_t>();
+        }
     }
-    auto joined = core_batch_join(in);
-    if (!joined) return boundary::failure<emscripten::val>(joined.problems());
-    return table_to_js(std::move(*joined));
+    auto meta = core_batch_join_meta(metas, sizes);
+    if (!meta) return boundary::failure<emscripten::val>(meta.problems());
+    emscripten::val out = emscripten::val::object();
+    out.set("meta", json_dump(*meta));
+    for (size_t a = 0; a < 3; ++a) {
+        size_t total = 0;
+        for (const BatchPartSizes& s : sizes) total += a == 0 ? s.table : a == 1 ? s.features : s.margins;
+        emscripten::val joined = emscripten::val::global(kArrays[a][1]).new_(total);
+        size_t at = 0;
+        for (size_t i = 0; i < n; ++i) {
+            const emscripten::val array = parts[i][kArrays[a][0]];
+            joined.call<void>("set", array, at);
+            at += array["length"].as<size_t>();
+        }
+        out.set(kArrays[a][0], joined);
+    }
+    return out;
 }
 
 // When reports are sent and which days are kept at `now` (drift/report.h, report_timing_json),
