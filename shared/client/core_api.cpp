@@ -370,7 +370,7 @@ Result<Json> core_batch_join_meta(std::span<const Json> metas, std::span<const B
                        "part");
     };
     if (metas.empty() || metas.size() > kMaxBatchParts || sizes.size() != metas.size()) return out_of_order(0);
-    size_t feature_width = 0;  // the model's features per row: the same in every part
+    std::optional<size_t> feature_width;  // the model's features per row: the same in every part
     for (size_t i = 0; i < metas.size(); ++i) {
         const Json& m = metas[i];
         const Json& part = json_member(m, "part");
@@ -386,7 +386,7 @@ Result<Json> core_batch_join_meta(std::span<const Json> metas, std::span<const B
         if (rows == 0) continue;
         if (!stride || !outputs || sizes[i].table != rows * static_cast<size_t>(*stride) ||
             sizes[i].margins != rows * static_cast<size_t>(*outputs) || sizes[i].features % rows != 0 ||
-            (feature_width && sizes[i].features / rows != feature_width))
+            (feature_width && sizes[i].features / rows != *feature_width))
             return out_of_order(i);
         feature_width = sizes[i].features / rows;
     }

@@ -1,5 +1,6 @@
 // tests/node/batch_parts.mjs — a file scored in parts, as the batch worker and its helper do,
-// joined by the core (joinBatchParts: core_batch_join), is exactly the whole file's table.
+// joined by the core (joinBatchParts: core_batch_join_meta, the numbers set end to end), is exactly
+// the whole file's table.
 //
 // Usage: node --no-experimental-fetch batch_parts.mjs CORE.mjs BUNDLE TRUST INPUT...
 //   INPUT: CSV or FHIR R4 (Bundle or NDJSON) files of patients for BUNDLE's model.
@@ -9,7 +10,8 @@
 //     parts than rows: empty parts), the table, features and margins equal the whole file's bit
 //     for bit, and the meta (rows, warnings, patients, problems in row order) is the same;
 //   - a part out of range is refused with the problem "bad_part"; parts joined out of order,
-//     or a part missing, are refused with it too;
+//     a part missing, or a part whose table is cut short, are refused with it too; numbers that
+//     are not a typed array of the right kind are refused;
 //   - the part count the worker uses (file.parts(): core_batch_part_count) covers the file;
 // and the batch worker's warm-up file (model.warmUpCsv) validates and scores every row; and a CSV
 // input's rows repeated to a file of 1,537 rows (1,000 or more: the batch's own tables and
@@ -79,6 +81,17 @@ function checkFile(name, text, wantProblems) {
   check(/^bad_part: .*out of order/.test(outOfOrder), `${name}: parts joined out of order are refused (${outOfOrder})`);
   try { joinBatchParts([threads[0].table(0, 2, '', 0)]); } catch (e) { missing = e.message; }
   check(/^bad_part: /.test(missing), `${name}: a part missing is refused (${missing})`);
+  // A part whose numbers are not its rows' (a row's table cut short) is refused; numbers of
+  // another type are refused in the boundary's words.
+  const two = [threads[0].table(0, 2, '', 0), threads[1].table(1, 2, '', 0)];
+  if (JSON.parse(two[1].meta).rows > 0) {
+    let cut = '';
+    try { joinBatchParts([two[0], { ...two[1], table: two[1].table.subarray(1) }]); } catch (e) { cut = e.message; }
+    check(/^bad_part: .*part 1 of 2/.test(cut), `${name}: a part's table cut short is refused (${cut})`);
+  }
+  let typed = '';
+  try { joinBatchParts([{ ...two[0], margins: Array.from(two[0].margins) }, two[1]]); } catch (e) { typed = e.message; }
+  check(/margins is not a Float64Array/.test(typed), `${name}: margins that are not a Float64Array are refused (${typed})`);
   const count = threads[0].parts(), rows = threads[0].rows();
   check(count === Math.max(1, Math.min(1024, Math.ceil(rows / 500))), `${name}: ${rows} rows are scored in ${count} parts`);
   threads.forEach((f) => f.delete());
