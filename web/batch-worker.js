@@ -56,15 +56,22 @@ async function init(message) {
 // answer, and a module whose download hung stays hung for this worker). Its WebGPU build (27 MB,
 // optional, not precached) that stops arriving is given up for this worker's life: the images run
 // on the wasm build (startOnnx). The core's own wasm is not ONNX Runtime's: its fetch is left as is.
+// A stall while the model is a tree model (the clinician chose one meanwhile) is kept, not told:
+// nothing of that model waits on ONNX Runtime, and its file must not be refused for it; it is told
+// when a model that needs ONNX Runtime is loaded here again (useModel).
 let watchedImport = (promise) => promise, watchedGpuImport = (promise) => promise;
-let gpuStalled = false;
+let gpuStalled = false, ortStalled = false, stallTold = false;
 const isGpuFile = (url) => /\/ort\.webgpu\.|\.asyncify\./.test(url);
+const needsOrt = () => info && info.explainer !== 'treeshap';
+function tellStalled() {
+  if (!stallTold) self.postMessage({ type: 'stalled', ...workerProblem('files_stalled') });
+  stallTold = true;
+}
 function watchOrtDownloads() {
   const folder = new URL('.', ortUrl).href;
-  let told = false;
   watchedImport = watchFetches(self, () => {
-    if (!told) self.postMessage({ type: 'stalled', ...workerProblem('files_stalled') });
-    told = true;
+    ortStalled = true;
+    if (needsOrt()) tellStalled();
   }, (url) => url.startsWith(folder) && !isGpuFile(url));
   watchedGpuImport = watchFetches(self, () => { gpuStalled = true; }, (url) => url.startsWith(folder) && isGpuFile(url));
 }
@@ -122,6 +129,7 @@ async function useModel({ bytes, trust, now, floors, warm = true }) {
   session = null;
   sha = info.sha256;
   const forSha = sha;
+  if (ortStalled && needsOrt()) tellStalled();  // ends this worker (batch.js): the next one fetches afresh
   sessionReady = ortUrl && info.explainer !== 'treeshap' ? startOnnx(answered(model.onnx()), info.imaging !== null).then((s) => { if (sha === forSha) session = s; }) : Promise.resolve();
   sessionReady.catch(() => {});  // reported by whatever waits for it
   prepared = info.explainer !== 'treeshap' ? sessionReady.catch(() => {}) : warm ? pause().then(() => sha === forSha && warmUp(now)).catch(() => {}) : Promise.resolve();
