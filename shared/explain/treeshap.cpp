@@ -264,7 +264,8 @@ void leaf_table(std::span<const PathFeature> path, double value, std::vector<dou
 size_t TreeShapTables::bytes() const {
     return splits.size() * sizeof(Split) + leaves.size() * sizeof(Leaf) + leaf_features.size() * sizeof(int32_t) +
            leaf_weights.size() * sizeof(double) + tables.size() * sizeof(double) + leaf_values.size() * sizeof(double) +
-           trees.size() * sizeof(TreeRef) + walks.size() * sizeof(LinearSplit) + products.size() * sizeof(double);
+           trees.size() * sizeof(TreeRef) + walks.size() * sizeof(LinearSplit) + products.size() * sizeof(double) +
+           units.size() * sizeof(Unit);
 }
 
 size_t TreeShapTables::fast_trees() const {
@@ -281,6 +282,35 @@ size_t TreeShapTables::row_linear_trees() const {
 }
 
 namespace {
+// A leaf's term of phi for its i-th path feature when H is m: (o_i - z_i) / z_i * K_l(H \ {i}).
+inline double leaf_term(const TreeShapTables& tables, const TreeShapTables::Leaf& leaf, uint32_t m,
+                        uint32_t i) noexcept {
+    return tables.leaf_weights[2 * (leaf.features + i) + ((m >> i) & 1u)] *
+           tables.tables[leaf.table + (m & ~(1u << i))];
+}
+
+// A tree's units (TreeShapTables::Unit): a split whose two children are leaves makes a pair, in the
+// splits' order; then every other leaf alone, in the leaves' order.
+void add_units(TreeShapTables& out, const TreeShapTables::TreeRef& ref, size_t nodes) {
+    std::vector<int32_t> leaf_at(nodes, -1);  // slot -> index among the tree's leaves
+    for (size_t l = 0; l < ref.leaf_count; ++l) leaf_at[out.leaves[ref.leaves + l].slot] = static_cast<int32_t>(l);
+    std::vector<char> paired(ref.leaf_count, 0);
+    for (size_t s = ref.splits; s < ref.splits + ref.split_count; ++s) {
+        const TreeShapTables::Split& sp = out.splits[s];
+        const int32_t a = leaf_at[sp.left], b = leaf_at[sp.right];
+        if (a < 0 || b < 0) continue;
+        paired[static_cast<size_t>(a)] = paired[static_cast<size_t>(b)] = 1;
+        const TreeShapTables::Leaf& la = out.leaves[ref.leaves + static_cast<size_t>(a)];
+        out.units.push_back(
+            {la.slot, sp.right, sp.keep, la.depth, static_cast<uint32_t>(a), static_cast<uint32_t>(b), la.features, 0});
+    }
+    for (size_t l = 0; l < ref.leaf_count; ++l) {
+        if (paired[l]) continue;
+        const TreeShapTables::Leaf& la = out.leaves[ref.leaves + l];
+        out.units.push_back(
+            {la.slot, la.slot, 0, la.depth, static_cast<uint32_t>(l), static_cast<uint32_t>(l), la.features, 0});
+    }
+}
 void choose_row_paths(const Ensemble& e, TreeShapTables& tables, size_t row_bytes);
 void linear_walk(const Ensemble& e, const TreeShapTables& tables, const TreeShapTables::TreeRef& ref,
                  std::span<const float> x, TreeShapWorkspace& ws, double* phi);
@@ -325,6 +355,7 @@ TreeShapTables treeshap_tables(const Ensemble& e, size_t max_entries, size_t row
     out.leaf_features.reserve(leaf_features);
     out.leaf_weights.reserve(2 * leaf_features);
     out.leaf_values.reserve(leaves);
+    out.units.reserve(leaves);
     for (size_t ti = 0; ti < e.trees.size(); ++ti) {
         const Tree& t = e.trees[ti];
         TreeShapTables::TreeRef ref{t.output, ti};
@@ -361,6 +392,9 @@ TreeShapTables treeshap_tables(const Ensemble& e, size_t max_entries, size_t row
                 out.leaf_values.push_back(t.nodes[static_cast<size_t>(lp.node)].value);
             }
             ref.leaf_count = out.leaves.size() - ref.leaves;
+            ref.units = out.units.size();
+            add_units(out, ref, t.nodes.size());
+            ref.unit_count = out.units.size() - ref.units;
             out.max_slots = std::max(out.max_slots, static_cast<uint32_t>(t.nodes.size()));
         } else {
             ref.linear = linear_treeshap_applies(t);
@@ -375,21 +409,26 @@ void treeshap_products(TreeShapTables& tables, size_t max_entries) {
     size_t entries = 0;
     for (const TreeShapTables::TreeRef& ref : tables.trees) {
         if (!ref.fast || ref.products) continue;
-        for (size_t l = ref.leaves; l < ref.leaves + ref.leaf_count; ++l)
-            entries += (size_t{1} << tables.leaves[l].depth) * tables.leaves[l].depth;
+        for (size_t u = ref.units; u < ref.units + ref.unit_count; ++u)
+            entries += (size_t{tables.units[u].bit ? 2u : 1u} << tables.units[u].depth) * tables.units[u].depth;
     }
     if (entries > max_entries) return;
     tables.products.reserve(tables.products.size() + entries);
     for (TreeShapTables::TreeRef& ref : tables.trees) {
         if (!ref.fast || ref.products) continue;
-        ref.products_at = tables.products.size();
-        for (size_t l = ref.leaves; l < ref.leaves + ref.leaf_count; ++l) {
-            const TreeShapTables::Leaf& leaf = tables.leaves[l];
-            const double* weights = tables.leaf_weights.data() + 2 * leaf.features;
-            const double* table = tables.tables.data() + leaf.table;
-            for (uint32_t m = 0; m < (1u << leaf.depth); ++m)
-                for (uint32_t i = 0; i < leaf.depth; ++i)
-                    tables.products.push_back(weights[2 * i + ((m >> i) & 1u)] * table[m & ~(1u << i)]);
+        for (size_t u = ref.units; u < ref.units + ref.unit_count; ++u) {
+            TreeShapTables::Unit& unit = tables.units[u];
+            unit.products = tables.products.size();
+            const TreeShapTables::Leaf& a = tables.leaves[ref.leaves + unit.leaf_a];
+            const TreeShapTables::Leaf& b = tables.leaves[ref.leaves + unit.leaf_b];
+            // H of a pair's two leaves differ at most in `bit`: index m_a, and 2^d when b's H has the bit.
+            const uint32_t d = unit.depth, all = (1u << d) - 1;
+            for (uint32_t h = 0; h < (unit.bit ? 2u : 1u) << d; ++h) {
+                const uint32_t ma = h & all, mb = (ma & ~unit.bit) | (h > all ? unit.bit : 0u);
+                for (uint32_t i = 0; i < d; ++i)
+                    tables.products.push_back(unit.bit ? leaf_term(tables, a, ma, i) + leaf_term(tables, b, mb, i)
+                                                       : leaf_term(tables, a, ma, i));
+            }
         }
         ref.products = true;
     }
@@ -448,49 +487,69 @@ void walk_splits(const TreeShapTables& tables, const TreeShapTables::TreeRef& re
     }
 }
 
-// Returns the value of the leaf x reaches (every bit of its path features set in H).
+// Returns the value of the leaf x reaches (every bit of its path features set in H). A pair adds the
+// sum of its two leaves' terms (as its products hold it).
 double tree_shap_fast(const TreeShapTables& tables, const TreeShapTables::TreeRef& ref, std::span<const float> x,
                       uint32_t* mask, double* phi) noexcept {
     walk_splits(tables, ref, x, mask);
     const TreeShapTables::Leaf* leaf = tables.leaves.data() + ref.leaves;
+    const TreeShapTables::Unit* unit = tables.units.data() + ref.units;
     size_t reached = 0;
-    for (size_t l = 0; l < ref.leaf_count; ++l) {
-        const uint32_t m = mask[leaf[l].slot];
-        const int32_t* features = tables.leaf_features.data() + leaf[l].features;
-        const double* weights = tables.leaf_weights.data() + 2 * leaf[l].features;
-        const double* table = tables.tables.data() + leaf[l].table;
-        for (uint32_t i = 0; i < leaf[l].depth; ++i)
-            phi[features[i]] += weights[2 * i + ((m >> i) & 1u)] * table[m & ~(1u << i)];
-        reached = m == (1u << leaf[l].depth) - 1 ? l : reached;
+    for (size_t u = 0; u < ref.unit_count; ++u) {
+        const TreeShapTables::Unit& un = unit[u];
+        const uint32_t ma = mask[un.slot_a], mb = mask[un.slot_b], all = (1u << un.depth) - 1;
+        const int32_t* features = tables.leaf_features.data() + un.features;
+        // leaf_term's arithmetic, with each leaf's weights and table found once.
+        const double* wa = tables.leaf_weights.data() + 2 * leaf[un.leaf_a].features;
+        const double* ta = tables.tables.data() + leaf[un.leaf_a].table;
+        if (un.bit) {
+            const double* wb = tables.leaf_weights.data() + 2 * leaf[un.leaf_b].features;
+            const double* tb = tables.tables.data() + leaf[un.leaf_b].table;
+            for (uint32_t i = 0; i < un.depth; ++i)
+                phi[features[i]] += wa[2 * i + ((ma >> i) & 1u)] * ta[ma & ~(1u << i)] +
+                                    wb[2 * i + ((mb >> i) & 1u)] * tb[mb & ~(1u << i)];
+        } else {
+            for (uint32_t i = 0; i < un.depth; ++i)
+                phi[features[i]] += wa[2 * i + ((ma >> i) & 1u)] * ta[ma & ~(1u << i)];
+        }
+        reached = ma == all ? un.leaf_a : mb == all ? un.leaf_b : reached;
     }
     return tables.leaf_values[ref.leaves + reached];
 }
 
-// The same walk with the leaves' products (TreeShapTables::products): d additions per leaf.
+// A unit's products for the H of its leaves (a pair: 2^d more when b's H has the bit).
+inline const double* unit_products(const TreeShapTables& tables, const TreeShapTables::Unit& un, uint32_t ma,
+                                   uint32_t mb) noexcept {
+    return tables.products.data() + un.products +
+           static_cast<size_t>(ma | ((mb & un.bit) ? 1u << un.depth : 0u)) * un.depth;
+}
+
+// The same walk with the units' products (TreeShapTables::products): d additions per unit.
 double tree_shap_products(const TreeShapTables& tables, const TreeShapTables::TreeRef& ref, std::span<const float> x,
                           uint32_t* mask, double* phi) noexcept {
     walk_splits(tables, ref, x, mask);
-    const TreeShapTables::Leaf* leaf = tables.leaves.data() + ref.leaves;
-    const double* products = tables.products.data() + ref.products_at;  // the leaf's, stepped leaf by leaf
+    const TreeShapTables::Unit* unit = tables.units.data() + ref.units;
     size_t reached = 0;
-    for (size_t l = 0; l < ref.leaf_count; ++l) {
-        const uint32_t m = mask[leaf[l].slot];
-        const uint32_t d = leaf[l].depth;
-        const int32_t* features = tables.leaf_features.data() + leaf[l].features;
-        const double* c = products + static_cast<size_t>(m) * d;
-        for (uint32_t i = 0; i < d; ++i) phi[features[i]] += c[i];
-        reached = m == (1u << d) - 1 ? l : reached;
-        products += (size_t{1} << d) * d;
+    for (size_t u = 0; u < ref.unit_count; ++u) {
+        const TreeShapTables::Unit& un = unit[u];
+        const uint32_t ma = mask[un.slot_a], mb = mask[un.slot_b], all = (1u << un.depth) - 1;
+        const int32_t* features = tables.leaf_features.data() + un.features;
+        const double* c = unit_products(tables, un, ma, mb);
+        for (uint32_t i = 0; i < un.depth; ++i) phi[features[i]] += c[i];
+        reached = ma == all ? un.leaf_a : mb == all ? un.leaf_b : reached;
     }
     return tables.leaf_values[ref.leaves + reached];
 }
 
-// kLanes rows through a tree with products, at once: masks and phi interleaved per node and per
+// kLanes rows through a tree with tables, at once: masks and phi interleaved per node and per
 // feature ([row 0, row 1, ...]), each row's sums in the same order as tree_shap_products (f64x2
 // lanes in wasm: an add per lane). The rows' chains of additions (the root's feature is in every
 // leaf's path) overlap. `values`: the values of the leaves the rows reach.
+// kProducts false: a tree without products, its units' terms computed from the tables as
+// tree_shap_fast computes them (the same multiplications and additions, lane by lane).
 constexpr size_t kLanes = 8;
 static_assert(kLanes % 4 == 0, "the masks are stepped four lanes at a time (i32x4), phi two (f64x2)");
+template <bool kProducts>
 void tree_shap_lanes(const TreeShapTables& tables, const TreeShapTables::TreeRef& ref, const float* const* x,
                      uint32_t* mask, double* phi, double* values) noexcept {
     for (size_t k = 0; k < kLanes; ++k) mask[k] = 0;
@@ -522,30 +581,71 @@ void tree_shap_lanes(const TreeShapTables& tables, const TreeShapTables::TreeRef
         }
 #endif
     }
-    const TreeShapTables::Leaf* leaf = tables.leaves.data() + ref.leaves;
-    const double* next_products = tables.products.data() + ref.products_at;  // stepped leaf by leaf
+    const TreeShapTables::Unit* unit = tables.units.data() + ref.units;
     size_t reached[kLanes] = {};
-    for (size_t l = 0; l < ref.leaf_count; ++l) {
-        const uint32_t d = leaf[l].depth, all = (1u << d) - 1;
-        const int32_t* features = tables.leaf_features.data() + leaf[l].features;
-        const double* products = next_products;
-        next_products += (size_t{1} << d) * d;
-        const double* c[kLanes];
+    for (size_t u = 0; u < ref.unit_count; ++u) {
+        const TreeShapTables::Unit& un = unit[u];
+        const uint32_t d = un.depth, all = (1u << d) - 1;
+        const int32_t* features = tables.leaf_features.data() + un.features;
+        uint32_t ma[kLanes], mb[kLanes];
         for (size_t k = 0; k < kLanes; ++k) {
-            const uint32_t m = mask[kLanes * leaf[l].slot + k];
-            c[k] = products + static_cast<size_t>(m) * d;
-            reached[k] = m == all ? l : reached[k];
+            ma[k] = mask[kLanes * un.slot_a + k];
+            mb[k] = mask[kLanes * un.slot_b + k];
+            reached[k] = ma[k] == all ? un.leaf_a : mb[k] == all ? un.leaf_b : reached[k];
         }
-        for (uint32_t i = 0; i < d; ++i) {
-            double* p = phi + kLanes * static_cast<size_t>(features[i]);
-            for (size_t k = 0; k < kLanes; k += 2) {
+        if constexpr (kProducts) {
+            const double* c[kLanes];
+            for (size_t k = 0; k < kLanes; ++k) c[k] = unit_products(tables, un, ma[k], mb[k]);
+            for (uint32_t i = 0; i < d; ++i) {
+                double* p = phi + kLanes * static_cast<size_t>(features[i]);
+                for (size_t k = 0; k < kLanes; k += 2) {
 #if defined(__wasm_simd128__)
-                const v128_t v = wasm_v128_load64_lane(c[k + 1] + i, wasm_v128_load64_zero(c[k] + i), 1);
-                wasm_v128_store(p + k, wasm_f64x2_add(wasm_v128_load(p + k), v));
+                    const v128_t v = wasm_v128_load64_lane(c[k + 1] + i, wasm_v128_load64_zero(c[k] + i), 1);
+                    wasm_v128_store(p + k, wasm_f64x2_add(wasm_v128_load(p + k), v));
 #else
-                p[k] += c[k][i];
-                p[k + 1] += c[k + 1][i];
+                    p[k] += c[k][i];
+                    p[k + 1] += c[k + 1][i];
 #endif
+                }
+            }
+        } else {
+            const TreeShapTables::Leaf* leaf = tables.leaves.data() + ref.leaves;
+            const double* wa = tables.leaf_weights.data() + 2 * leaf[un.leaf_a].features;
+            const double* ta = tables.tables.data() + leaf[un.leaf_a].table;
+            const double* wb = tables.leaf_weights.data() + 2 * leaf[un.leaf_b].features;
+            const double* tb = tables.tables.data() + leaf[un.leaf_b].table;
+            for (uint32_t i = 0; i < d; ++i) {
+                double* p = phi + kLanes * static_cast<size_t>(features[i]);
+                const uint32_t others = ~(1u << i);
+                for (size_t k = 0; k < kLanes; k += 2) {
+                    // lanes k and k + 1: each a's term (plus b's, for a pair), as tree_shap_fast computes it
+                    const double* w0 = wa + 2 * i + ((ma[k] >> i) & 1u);
+                    const double* w1 = wa + 2 * i + ((ma[k + 1] >> i) & 1u);
+                    const double* t0 = ta + (ma[k] & others);
+                    const double* t1 = ta + (ma[k + 1] & others);
+#if defined(__wasm_simd128__)
+                    v128_t v = wasm_f64x2_mul(wasm_v128_load64_lane(w1, wasm_v128_load64_zero(w0), 1),
+                                              wasm_v128_load64_lane(t1, wasm_v128_load64_zero(t0), 1));
+                    if (un.bit) {
+                        const double* u0 = wb + 2 * i + ((mb[k] >> i) & 1u);
+                        const double* u1 = wb + 2 * i + ((mb[k + 1] >> i) & 1u);
+                        const v128_t vb =
+                            wasm_f64x2_mul(wasm_v128_load64_lane(u1, wasm_v128_load64_zero(u0), 1),
+                                           wasm_v128_load64_lane(tb + (mb[k + 1] & others),
+                                                                 wasm_v128_load64_zero(tb + (mb[k] & others)), 1));
+                        v = wasm_f64x2_add(v, vb);
+                    }
+                    wasm_v128_store(p + k, wasm_f64x2_add(wasm_v128_load(p + k), v));
+#else
+                    double v0 = *w0 * *t0, v1 = *w1 * *t1;
+                    if (un.bit) {
+                        v0 = v0 + wb[2 * i + ((mb[k] >> i) & 1u)] * tb[mb[k] & others];
+                        v1 = v1 + wb[2 * i + ((mb[k + 1] >> i) & 1u)] * tb[mb[k + 1] & others];
+                    }
+                    p[k] += v0;
+                    p[k + 1] += v1;
+#endif
+                }
             }
         }
     }
@@ -565,7 +665,7 @@ void add_stumps(const Ensemble& e, size_t from, size_t to, size_t first, size_t 
     }
 }
 
-// A batch whose every tree has products: rows kLanes at a time (tree_shap_lanes) over blocks of
+// A batch whose every tree has tables (and maybe products): rows kLanes at a time (tree_shap_lanes) over blocks of
 // rows, their contributions interleaved in `lanes` until the block's last tree, then copied to
 // their explanations (which start at 0, as these do: the same sums in the same order).
 void batch_in_lanes(const Ensemble& e, const TreeShapTables& tables, std::span<const float> rows,
@@ -590,7 +690,9 @@ void batch_in_lanes(const Ensemble& e, const TreeShapTables& tables, std::span<c
                     x[k] = rows.data() + r[k] * width;
                 }
                 double values[kLanes];
-                tree_shap_lanes(tables, ref, x, mask.data(), lanes.data() + (g * stride + at) * kLanes, values);
+                double* phi = lanes.data() + (g * stride + at) * kLanes;
+                if (ref.products) tree_shap_lanes<true>(tables, ref, x, mask.data(), phi, values);
+                else tree_shap_lanes<false>(tables, ref, x, mask.data(), phi, values);
                 if (margins)
                     for (size_t k = 0; k < kLanes; ++k)
                         if (k == 0 || r[k] != r[k - 1])
@@ -664,7 +766,7 @@ std::vector<Explanation> treeshap_batch(const Ensemble& e, const TreeShapTables&
         }
     }
     if (!tables.trees.empty() && std::all_of(tables.trees.begin(), tables.trees.end(),
-                                             [](const TreeShapTables::TreeRef& r) { return r.products; })) {
+                                             [](const TreeShapTables::TreeRef& r) { return r.fast; })) {
         batch_in_lanes(e, tables, rows, out, walked ? margins->data() : nullptr);
         return out;
     }

@@ -107,16 +107,30 @@ struct TreeShapTables {
         size_t features = 0;  // offset into leaf_features (d entries) and leaf_weights (2d entries)
         size_t table = 0;     // offset into tables (2^d entries)
     };
+    // The leaves as the walks visit them: two sibling leaves together (a pair: the split above them
+    // has no other child), then each leaf without a leaf sibling alone. Siblings have the same path
+    // features, and their H differ at most in `bit` (their parent's feature), so a pair adds to each
+    // of its d features the sum of its two leaves' terms, once (a batch's products hold that sum:
+    // about half the additions to phi of the leaves one by one; docs/benchmarks.md, 2026-12-06,
+    // leaves in pairs).
+    struct Unit {
+        uint32_t slot_a = 0, slot_b = 0;  // the leaves' places in the mask array (b == a: one leaf)
+        uint32_t bit = 0;                 // the parent's feature among the path features (0: one leaf)
+        uint32_t depth = 0;               // d, the same for both
+        uint32_t leaf_a = 0, leaf_b = 0;  // indices among the tree's leaves
+        size_t features = 0;              // offset into leaf_features (d entries, the same for both)
+        size_t products = 0;              // offset into products (treeshap_products): 2^d * d, a pair 2^(d+1) * d
+    };
     struct TreeRef {
         int output = 0;
         size_t tree = 0;          // index into the ensemble's trees
         bool fast = false;        // explained with the tables
         bool linear = false;      // else by Linear TreeSHAP; neither: by the reference algorithm
         bool row_linear = false;  // one row takes Linear TreeSHAP (a fast tree of tables over row_bytes)
-        bool products = false;    // a batch reads its leaves' products (treeshap_products)
-        size_t products_at = 0;   // offset into products of its first leaf's; each leaf's 2^d * d follow in order
+        bool products = false;    // a batch reads its units' products (treeshap_products)
         size_t splits = 0, split_count = 0;
         size_t leaves = 0, leaf_count = 0;
+        size_t units = 0, unit_count = 0;
         size_t walk = 0, walk_count = 0;  // its splits in Linear TreeSHAP's form (linear or row_linear)
         int walk_depth = 0;               // their depth, as compiled (sizes the walk)
     };
@@ -127,8 +141,9 @@ struct TreeShapTables {
     std::vector<double> leaf_weights;  // per path feature: -1 (x does not follow it), (1 - z_i) / z_i (x does)
     std::vector<double> tables;        // K_l(T), value included
     std::vector<double> leaf_values;   // per leaf: its value (the margin of the leaf x reaches)
-    std::vector<double> products;      // per leaf, per H: each path feature's term, d entries
-    std::vector<LinearSplit> walks;    // the splits of the trees Linear TreeSHAP explains, in its form
+    std::vector<Unit> units;           // per tree with tables, its leaves in pairs and alone
+    std::vector<double> products;    // per unit, per H: each path feature's term (a pair's: the sum of two), d entries
+    std::vector<LinearSplit> walks;  // the splits of the trees Linear TreeSHAP explains, in its form
     std::vector<double> base;
     uint32_t max_slots = 0;  // the most nodes in one tree (size of the mask array)
     size_t budget = 0;       // max_entries they were built with
@@ -154,16 +169,19 @@ constexpr size_t kRowTableBytes = size_t{8} << 20;
 constexpr size_t kBatchTableEntries = size_t{1} << 24;
 TreeShapTables treeshap_tables(const Ensemble& e, size_t max_entries = size_t{1} << 22,
                                size_t row_bytes = kRowTableBytes);
-// A batch's products (model_prepare_batch): for every leaf of every tree with tables and every H,
-// each path feature's term of phi (weight times table entry, the very product the walk computes),
-// 2^d * d entries per leaf, when they all fit max_entries (else none).
-// A batch whose every tree has them walks 8 rows at once (wasm SIMD: f64x2 adds and i32x4
-// masks, lane by lane the scalar arithmetic; natively scalar lanes): the same numbers bit for bit
+// A batch's products (model_prepare_batch): for every unit of every tree with tables and every H,
+// each path feature's term of phi (weight times table entry, the very product the walk computes;
+// for a pair, the sum of its two leaves' terms, as the walk sums them), 2^d * d entries per leaf,
+// when they all fit max_entries (else none).
+// A batch whose every tree has tables walks 8 rows at once (wasm SIMD: f64x2 adds and i32x4
+// masks, lane by lane the scalar arithmetic; natively scalar lanes), reading a tree's products when
+// it has them, else computing its terms from the tables: the same numbers bit for bit
 // (tests/node/batch_parts.mjs); in wasm under Node, the core's parts for 2,000 patients of 300
 // trees of depth 6 took 134-148 ms of CPU time against 330-380 ms, and 10,000 patients in the page
 // 0.558 times the time (docs/benchmarks.md, 2026-12-06, the batch's products; of the CPU time's
 // gain under Node, products alone gave 1.15 times, products and 2, 4 or 8 rows with scalar masks
-// 1.35, 1.55, 1.7 times). Does nothing the second time.
+// 1.35, 1.55, 1.7 times). Trees without products in lanes, and sibling leaves in pairs: the
+// section "leaves in pairs" of 2026-12-06 there. Does nothing the second time.
 void treeshap_products(TreeShapTables& tables, size_t max_entries);
 // Same result as treeshap(e, x, ...) for the ensemble the tables were built from.
 void treeshap(const Ensemble& e, const TreeShapTables& tables, std::span<const float> x, TreeShapWorkspace& ws,

@@ -341,6 +341,40 @@ TEST(Trees, BatchTreeShapEqualsRowByRowExactly) {
          {size_t{1} << 22, size_t{300}}) {  // all trees with tables; some by the reference algorithm
         const TreeShapTables tables = treeshap_tables(e, budget);
         ASSERT_GT(tables.fast_trees(), 0u);
+        // Every leaf of a tree with tables is in one unit; a pair's two leaves are the children of
+        // one split (its feature's bit), with the same path features.
+        size_t pairs = 0;
+        for (const TreeShapTables::TreeRef& ref : tables.trees) {
+            if (!ref.fast) continue;
+            std::vector<int> seen(ref.leaf_count, 0);
+            for (size_t u = ref.units; u < ref.units + ref.unit_count; ++u) {
+                const TreeShapTables::Unit& un = tables.units[u];
+                const TreeShapTables::Leaf& a = tables.leaves[ref.leaves + un.leaf_a];
+                const TreeShapTables::Leaf& b = tables.leaves[ref.leaves + un.leaf_b];
+                ASSERT_EQ(a.slot, un.slot_a);
+                ASSERT_EQ(b.slot, un.slot_b);
+                ASSERT_EQ(a.depth, un.depth);
+                ASSERT_EQ(b.depth, un.depth);
+                ++seen[un.leaf_a];
+                if (!un.bit) {
+                    ASSERT_EQ(un.leaf_a, un.leaf_b);
+                    continue;
+                }
+                ++pairs;
+                ++seen[un.leaf_b];
+                const auto split =
+                    std::find_if(tables.splits.begin() + static_cast<ptrdiff_t>(ref.splits),
+                                 tables.splits.begin() + static_cast<ptrdiff_t>(ref.splits + ref.split_count),
+                                 [&](const TreeShapTables::Split& sp) { return sp.left == a.slot; });
+                ASSERT_NE(split, tables.splits.begin() + static_cast<ptrdiff_t>(ref.splits + ref.split_count));
+                ASSERT_EQ(split->right, b.slot);
+                ASSERT_EQ(split->keep, un.bit);
+                for (uint32_t i = 0; i < un.depth; ++i)
+                    ASSERT_EQ(tables.leaf_features[a.features + i], tables.leaf_features[b.features + i]);
+            }
+            for (size_t l = 0; l < ref.leaf_count; ++l) ASSERT_EQ(seen[l], 1) << "tree " << ref.tree << ", leaf " << l;
+        }
+        EXPECT_GT(pairs, 0u);
         const size_t n = 2 * kBatchBlock + 37;  // blocks, and a partial one
         std::vector<float> rows(n * 7);
         for (float& v : rows) v = rng() % 5 == 0 ? NAN : std::uniform_real_distribution<float>(-1.5, 1.5)(rng);
