@@ -302,13 +302,13 @@ void add_units(TreeShapTables& out, const TreeShapTables::TreeRef& ref, size_t n
         paired[static_cast<size_t>(a)] = paired[static_cast<size_t>(b)] = 1;
         const TreeShapTables::Leaf& la = out.leaves[ref.leaves + static_cast<size_t>(a)];
         out.units.push_back(
-            {la.slot, sp.right, sp.keep, la.depth, static_cast<uint32_t>(a), static_cast<uint32_t>(b), la.features, 0});
+            {la.slot, sp.right, sp.keep, la.depth, static_cast<uint32_t>(a), static_cast<uint32_t>(b), la.features});
     }
     for (size_t l = 0; l < ref.leaf_count; ++l) {
         if (paired[l]) continue;
         const TreeShapTables::Leaf& la = out.leaves[ref.leaves + l];
         out.units.push_back(
-            {la.slot, la.slot, 0, la.depth, static_cast<uint32_t>(l), static_cast<uint32_t>(l), la.features, 0});
+            {la.slot, la.slot, 0, la.depth, static_cast<uint32_t>(l), static_cast<uint32_t>(l), la.features});
     }
 }
 void choose_row_paths(const Ensemble& e, TreeShapTables& tables, size_t row_bytes);
@@ -409,16 +409,15 @@ void treeshap_products(TreeShapTables& tables, size_t max_entries) {
     size_t entries = 0;
     for (const TreeShapTables::TreeRef& ref : tables.trees) {
         if (!ref.fast || ref.products) continue;
-        for (size_t u = ref.units; u < ref.units + ref.unit_count; ++u)
-            entries += (size_t{tables.units[u].bit ? 2u : 1u} << tables.units[u].depth) * tables.units[u].depth;
+        for (size_t u = ref.units; u < ref.units + ref.unit_count; ++u) entries += tables.units[u].product_count();
     }
     if (entries > max_entries) return;
     tables.products.reserve(tables.products.size() + entries);
     for (TreeShapTables::TreeRef& ref : tables.trees) {
         if (!ref.fast || ref.products) continue;
+        ref.products_at = tables.products.size();
         for (size_t u = ref.units; u < ref.units + ref.unit_count; ++u) {
-            TreeShapTables::Unit& unit = tables.units[u];
-            unit.products = tables.products.size();
+            const TreeShapTables::Unit& unit = tables.units[u];
             const TreeShapTables::Leaf& a = tables.leaves[ref.leaves + unit.leaf_a];
             const TreeShapTables::Leaf& b = tables.leaves[ref.leaves + unit.leaf_b];
             // H of a pair's two leaves differ at most in `bit`: index m_a, and 2^d when b's H has the bit.
@@ -517,11 +516,10 @@ double tree_shap_fast(const TreeShapTables& tables, const TreeShapTables::TreeRe
     return tables.leaf_values[ref.leaves + reached];
 }
 
-// A unit's products for the H of its leaves (a pair: 2^d more when b's H has the bit).
-inline const double* unit_products(const TreeShapTables& tables, const TreeShapTables::Unit& un, uint32_t ma,
+// A unit's products for the H of its leaves (a pair: 2^d more when b's H has the bit), from its first.
+inline const double* unit_products(const double* products, const TreeShapTables::Unit& un, uint32_t ma,
                                    uint32_t mb) noexcept {
-    return tables.products.data() + un.products +
-           static_cast<size_t>(ma | ((mb & un.bit) ? 1u << un.depth : 0u)) * un.depth;
+    return products + static_cast<size_t>(ma | ((mb & un.bit) ? 1u << un.depth : 0u)) * un.depth;
 }
 
 // The same walk with the units' products (TreeShapTables::products): d additions per unit.
@@ -529,12 +527,14 @@ double tree_shap_products(const TreeShapTables& tables, const TreeShapTables::Tr
                           uint32_t* mask, double* phi) noexcept {
     walk_splits(tables, ref, x, mask);
     const TreeShapTables::Unit* unit = tables.units.data() + ref.units;
+    const double* products = tables.products.data() + ref.products_at;  // stepped unit by unit
     size_t reached = 0;
     for (size_t u = 0; u < ref.unit_count; ++u) {
         const TreeShapTables::Unit& un = unit[u];
         const uint32_t ma = mask[un.slot_a], mb = mask[un.slot_b], all = (1u << un.depth) - 1;
         const int32_t* features = tables.leaf_features.data() + un.features;
-        const double* c = unit_products(tables, un, ma, mb);
+        const double* c = unit_products(products, un, ma, mb);
+        products += un.product_count();
         for (uint32_t i = 0; i < un.depth; ++i) phi[features[i]] += c[i];
         reached = ma == all ? un.leaf_a : mb == all ? un.leaf_b : reached;
     }
@@ -547,7 +547,7 @@ double tree_shap_products(const TreeShapTables& tables, const TreeShapTables::Tr
 // leaf's path) overlap. `values`: the values of the leaves the rows reach.
 // kProducts false: a tree without products, its units' terms computed from the tables as
 // tree_shap_fast computes them (the same multiplications and additions, lane by lane).
-constexpr size_t kLanes = 8;
+constexpr size_t kLanes = 8, kLanesFrom = 8 * kLanes;
 static_assert(kLanes % 4 == 0, "the masks are stepped four lanes at a time (i32x4), phi two (f64x2)");
 template <bool kProducts>
 void tree_shap_lanes(const TreeShapTables& tables, const TreeShapTables::TreeRef& ref, const float* const* x,
@@ -582,6 +582,7 @@ void tree_shap_lanes(const TreeShapTables& tables, const TreeShapTables::TreeRef
 #endif
     }
     const TreeShapTables::Unit* unit = tables.units.data() + ref.units;
+    const double* next_products = kProducts ? tables.products.data() + ref.products_at : nullptr;  // unit by unit
     size_t reached[kLanes] = {};
     for (size_t u = 0; u < ref.unit_count; ++u) {
         const TreeShapTables::Unit& un = unit[u];
@@ -595,7 +596,8 @@ void tree_shap_lanes(const TreeShapTables& tables, const TreeShapTables::TreeRef
         }
         if constexpr (kProducts) {
             const double* c[kLanes];
-            for (size_t k = 0; k < kLanes; ++k) c[k] = unit_products(tables, un, ma[k], mb[k]);
+            for (size_t k = 0; k < kLanes; ++k) c[k] = unit_products(next_products, un, ma[k], mb[k]);
+            next_products += un.product_count();
             for (uint32_t i = 0; i < d; ++i) {
                 double* p = phi + kLanes * static_cast<size_t>(features[i]);
                 for (size_t k = 0; k < kLanes; k += 2) {
@@ -765,8 +767,10 @@ std::vector<Explanation> treeshap_batch(const Ensemble& e, const TreeShapTables&
             else ensemble_margin(e, rows.subspan(r * width, width), m);
         }
     }
-    if (!tables.trees.empty() && std::all_of(tables.trees.begin(), tables.trees.end(),
-                                             [](const TreeShapTables::TreeRef& r) { return r.fast; })) {
+    // In lanes from kLanesFrom rows (fewer would walk the last row again in most of the lanes).
+    if (out.size() >= kLanesFrom && !tables.trees.empty() &&
+        std::all_of(tables.trees.begin(), tables.trees.end(),
+                    [](const TreeShapTables::TreeRef& r) { return r.fast; })) {
         batch_in_lanes(e, tables, rows, out, walked ? margins->data() : nullptr);
         return out;
     }

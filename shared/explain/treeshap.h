@@ -89,7 +89,7 @@ std::vector<double> treeshap_base(const Ensemble& e);
 //
 // Explaining a row walks no pointers: the splits are stored parents first (breadth-first), so
 // one pass over them computes every node's H from its parent's with selects instead of
-// branches, then one pass over the leaves reads the tables (x's way at a split decides only
+// branches, then one pass over the leaves (units) reads the tables (x's way at a split decides only
 // which child gets which mask, never which code runs next).
 struct TreeShapTables {
     struct Split {  // an internal node
@@ -119,7 +119,8 @@ struct TreeShapTables {
         uint32_t depth = 0;               // d, the same for both
         uint32_t leaf_a = 0, leaf_b = 0;  // indices among the tree's leaves
         size_t features = 0;              // offset into leaf_features (d entries, the same for both)
-        size_t products = 0;              // offset into products (treeshap_products): 2^d * d, a pair 2^(d+1) * d
+        // Its products (treeshap_products): 2^d * d entries, a pair's 2^(d+1) * d.
+        size_t product_count() const { return (size_t{bit ? 2u : 1u} << depth) * depth; }
     };
     struct TreeRef {
         int output = 0;
@@ -128,6 +129,7 @@ struct TreeShapTables {
         bool linear = false;      // else by Linear TreeSHAP; neither: by the reference algorithm
         bool row_linear = false;  // one row takes Linear TreeSHAP (a fast tree of tables over row_bytes)
         bool products = false;    // a batch reads its units' products (treeshap_products)
+        size_t products_at = 0;   // offset into products of its first unit's; each unit's follow in order
         size_t splits = 0, split_count = 0;
         size_t leaves = 0, leaf_count = 0;
         size_t units = 0, unit_count = 0;
@@ -171,11 +173,12 @@ TreeShapTables treeshap_tables(const Ensemble& e, size_t max_entries = size_t{1}
                                size_t row_bytes = kRowTableBytes);
 // A batch's products (model_prepare_batch): for every unit of every tree with tables and every H,
 // each path feature's term of phi (weight times table entry, the very product the walk computes;
-// for a pair, the sum of its two leaves' terms, as the walk sums them), 2^d * d entries per leaf,
-// when they all fit max_entries (else none).
-// A batch whose every tree has tables walks 8 rows at once (wasm SIMD: f64x2 adds and i32x4
-// masks, lane by lane the scalar arithmetic; natively scalar lanes), reading a tree's products when
-// it has them, else computing its terms from the tables: the same numbers bit for bit
+// for a pair, the sum of its two leaves' terms, as the walk sums them), 2^d * d entries per leaf
+// (a pair's 2^(d+1) * d: some of them never read), when they all fit max_entries (else none).
+// A batch of 64 rows or more whose every tree has tables walks 8 rows at once (wasm SIMD: f64x2
+// adds and i32x4 masks, lane by lane the scalar arithmetic; natively scalar lanes), reading a
+// tree's products when it has them, else computing its terms from the tables (f64x2 multiplies
+// too): the same numbers bit for bit
 // (tests/node/batch_parts.mjs); in wasm under Node, the core's parts for 2,000 patients of 300
 // trees of depth 6 took 134-148 ms of CPU time against 330-380 ms, and 10,000 patients in the page
 // 0.558 times the time (docs/benchmarks.md, 2026-12-06, the batch's products; of the CPU time's

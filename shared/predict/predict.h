@@ -88,7 +88,7 @@ std::vector<Prediction> model_predict_batch(const Model& m, std::vector<Prepared
 // explanations within rounding. Callers that explain many rows call it first (the browser's batch
 // worker for a file of kBatchTablesFromRows rows or more, the CLI's predict); the page that
 // explains one patient at a time, and the worker's warm-up, never do, so they never hold tables
-// that large. The old tables are freed before the new ones are built. Then the leaves' products
+// that large. The old tables are freed before the new ones are built. Then the leaves' (units') products
 // (treeshap_products), within the same budget as the tables. Does nothing the second time.
 void model_prepare_batch(Model& m);
 // The file size from which the browser's batch worker rebuilds the tables (building 93 MiB of
