@@ -138,7 +138,8 @@ async function useModel({ bytes, trust, now, floors, warm = true }) {
 
 // Once a tree model is ready, while the clinician picks a file: a small made-up file (core:
 // warmUpCsv) through the same path, so that V8 has optimized the batch code before the first
-// real file (which was otherwise about a quarter slower than the next ones). In ten slices: a
+// real file (which was otherwise about a quarter slower than the next ones). In ten slices of 50
+// rows (the core walks 32 rows or more 8 at a time, as it does a file's parts of 500): a
 // real file that arrives meanwhile stops it. Nothing of it is kept or reported. When a file is
 // already waiting for the model (the page says so: `warm` false), there is no warm-up: the file
 // itself is the first work, and a slice in progress would only delay it.

@@ -547,7 +547,9 @@ double tree_shap_products(const TreeShapTables& tables, const TreeShapTables::Tr
 // leaf's path) overlap. `values`: the values of the leaves the rows reach.
 // kProducts false: a tree without products, its units' terms computed from the tables as
 // tree_shap_fast computes them (the same multiplications and additions, lane by lane).
-constexpr size_t kLanes = 8, kLanesFrom = 8 * kLanes;
+// From kLanesFrom rows (the batch worker's warm-up scores slices of 50, so that V8 has optimized
+// this walk before a file's first part: web/batch-worker.js).
+constexpr size_t kLanes = 8, kLanesFrom = 4 * kLanes;
 static_assert(kLanes % 4 == 0, "the masks are stepped four lanes at a time (i32x4), phi two (f64x2)");
 template <bool kProducts>
 void tree_shap_lanes(const TreeShapTables& tables, const TreeShapTables::TreeRef& ref, const float* const* x,

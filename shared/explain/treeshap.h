@@ -175,7 +175,7 @@ TreeShapTables treeshap_tables(const Ensemble& e, size_t max_entries = size_t{1}
 // each path feature's term of phi (weight times table entry, the very product the walk computes;
 // for a pair, the sum of its two leaves' terms, as the walk sums them), 2^d * d entries per leaf
 // (a pair's 2^(d+1) * d: some of them never read), when they all fit max_entries (else none).
-// A batch of 64 rows or more whose every tree has tables walks 8 rows at once (wasm SIMD: f64x2
+// A batch of 32 rows or more whose every tree has tables walks 8 rows at once (wasm SIMD: f64x2
 // adds and i32x4 masks, lane by lane the scalar arithmetic; natively scalar lanes), reading a
 // tree's products when it has them, else computing its terms from the tables (f64x2 multiplies
 // too): the same numbers bit for bit

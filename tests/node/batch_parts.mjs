@@ -17,7 +17,7 @@
 // input's rows repeated to a file of 1,537 rows (1,000 or more: the batch's own tables and
 // products, 8 rows at a time with wasm SIMD, shared/explain/treeshap.cpp) give the table, features
 // and margins of the same rows scored in files of 500 (a row's own tables, 8 rows at a time
-// without products) and in a file of 40 (fewer than 64 rows: one row at a time) bit for bit.
+// without products) and in a file of 24 (fewer than 32 rows: one row at a time) bit for bit.
 // Prints "N passed, M failed" and exits non-zero on any failure.
 import { readFileSync } from 'node:fs';
 import { loadBundle } from './load_core.mjs';
@@ -116,12 +116,12 @@ function checkLanes(name, text) {
     const joined = pieces.flatMap((p) => Array.from(p[k]));
     check(same(Array.from(whole[k]), joined), `${name}, ${big.length} rows in one file (the batch's products, 8 rows at once): ${k} equal the same rows' in files of 500 bit for bit`);
   }
-  // Fewer than 64 rows are explained one at a time (the walk one patient takes).
-  const few = wholeTable(csv(big.slice(0, 40)));
-  check(few.meta.rows === 40, `${name}, 40 rows: all scored (${few.meta.rows})`);
+  // Fewer than 32 rows are explained one at a time (the walk one patient takes).
+  const few = wholeTable(csv(big.slice(0, 24)));
+  check(few.meta.rows === 24, `${name}, 24 rows: all scored (${few.meta.rows})`);
   for (const k of ['table', 'features', 'margins']) {
     const n = few[k].length;
-    check(n > 0 && same(Array.from(whole[k].subarray(0, n)), Array.from(few[k])), `${name}, 40 rows one at a time: ${k} equal the same rows' in the file of ${big.length} bit for bit`);
+    check(n > 0 && same(Array.from(whole[k].subarray(0, n)), Array.from(few[k])), `${name}, 24 rows one at a time: ${k} equal the same rows' in the file of ${big.length} bit for bit`);
   }
 }
 
