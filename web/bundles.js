@@ -5,6 +5,7 @@
 // Index of this file
 //   [SECTION] Bundle lifecycle (signed index, verify on every load, rollback floor, cache)
 'use strict';
+import { fetchIndexText } from './early.js';
 import { page, store, now, answered, Refused, announce, showError, pageProblem, pageSentence, pageFailure } from './page-state.js';
 import { probabilitiesOnnx, startOnnxChecks, checkImagesOnnx } from './predict.js';
 import { releasePatient, publishReporting } from './reporting.js';
@@ -31,11 +32,6 @@ export async function loadIndexAndModel(wanted, indexText = fetchIndexText(), bu
   const source = checked.stale ? pageSentence('model_source_offline', { day: checked.expires.slice(0, 10) }) : pageSentence('model_source_server');
   return loadBundle(entry.url, { source },
     early && early.url === entry.url ? early.download : fetchBundle(entry.url));
-}
-
-// The models index as text, or null when neither the server nor the offline copy answers.
-export function fetchIndexText() {
-  return fetch('/api/v1/models', { cache: 'no-store' }).then((res) => (res.ok ? res.text() : null)).catch(() => null);
 }
 
 // The model asked for in the address, else the last one used, else the index's first.

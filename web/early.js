@@ -1,5 +1,5 @@
 // web/early.js — what the page starts before any of its other modules runs: the app's file names
-// (assets.json) and ONNX Runtime Web's worker (web/onnx-worker.js).
+// (assets.json), the signed models index, and ONNX Runtime Web's worker (web/onnx-worker.js).
 //
 // index.html runs this module on its own, ahead of page.js (which imports it too), so the worker
 // starts before the page's other modules have loaded: it reads assets.json and imports ONNX Runtime's
@@ -9,6 +9,16 @@
 
 // The app's files named by their content (scripts/assemble-web writes assets.json).
 export const assetsReady = fetch('assets.json').then((r) => r.json());
+
+// The models index as text, or null when neither the server nor the offline copy (the service
+// worker's) answers. The first is asked for here, as soon as the page runs (firstIndexText), rather
+// than once page.js's modules have all loaded: the bundle it names, and so the model's
+// verification and ONNX Runtime's session, wait for it (docs/benchmarks.md). bundles.js asks again
+// when the clinician picks another model.
+export function fetchIndexText() {
+  return fetch('/api/v1/models', { cache: 'no-store' }).then((res) => (res.ok ? res.text() : null)).catch(() => null);
+}
+export const firstIndexText = fetchIndexText();
 
 // A typed array that fills its buffer whole: `a` itself, or a copy of it (what a message may move).
 const wholeBuffer = (a) => (a.byteOffset === 0 && a.byteLength === a.buffer.byteLength ? a : a.slice());

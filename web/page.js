@@ -22,10 +22,10 @@
 //   render.js      the canvas moved to the render worker (render-worker.js), where the browser can
 //                  draw WebGL2 on an OffscreenCanvas
 'use strict';
-import { assetsReady, ortReady } from './early.js';  // first: it starts ONNX Runtime's worker (early.js)
+import { assetsReady, ortReady, firstIndexText } from './early.js';  // first: it starts ONNX Runtime's worker (early.js)
 import { page, $, announce, pageProblem } from './page-state.js';
 import { startA11y } from './a11y.js';
-import { loadIndexAndModel, fetchIndexText, prefetchBundle } from './bundles.js';
+import { loadIndexAndModel, prefetchBundle } from './bundles.js';
 import { flushReports } from './reporting.js';
 import { host } from './host.js';
 import { compiledWasm } from './compile.js';
@@ -60,11 +60,11 @@ let appIsUp;
 const appStarted = new Promise((resolve) => { appIsUp = resolve; });
 
 async function start() {
-  // Everything the first prediction needs is requested at once: the models index and the bundle
-  // it names download while the modules compile (the index is verified, and the bundle checked
-  // against it, once the core is there).
+  // Everything the first prediction needs is requested at once: the models index (asked for by
+  // early.js) and the bundle it names download while the modules compile (the index is verified,
+  // and the bundle checked against it, once the core is there).
   const wanted = new URLSearchParams(location.hash.slice(1)).get('model');
-  const indexText = fetchIndexText();
+  const indexText = firstIndexText;
   const bundle = prefetchBundle(indexText, wanted);
   const [assets, trustText] = await Promise.all([assetsReady, fetch('trust.json').then((r) => r.text())]);
   page.trust = trustText;
