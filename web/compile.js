@@ -2,8 +2,9 @@
 // hook: the app's module on the page (page.js) and the core's in the batch worker (batch-worker.js).
 //
 // WebAssembly.compileStreaming compiles off the calling thread as the bytes arrive, so the module
-// compiles while the app's script downloads, not after. Chromium keeps the compiled code of a module
-// fetched this way (from its HTTP cache or the service worker's cache) for the next visit.
+// compiles while the app's script downloads, not after. A browser that keeps compiled wasm for the
+// next visit keeps only a module compiled this way, from a Response of its own fetch (from its HTTP
+// cache or the service worker's cache); docs/architecture.md says when Chromium does.
 'use strict';
 
 // Starts the download and compile of `url` at once; returns Emscripten's instantiateWasm hook,

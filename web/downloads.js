@@ -33,9 +33,12 @@ export function watched(promise, ms) {
 //-----------------------------------------------------------------------------
 // Replaces scope.fetch (ONNX Runtime fetches its wasm with the worker's own fetch) by one that
 // watches the fetches `isWatched(url)` picks: an answer must begin within ANSWER_MS, and its body
-// is passed on as it arrives (so the wasm is still compiled while it streams), each pause at most
-// STALL_MS. On a stall, `onStall(error)` is called before the fetch or its body fails with the error
-// (error.stalled). Other fetches are left as they are.
+// must keep arriving, each pause at most STALL_MS. The caller gets the browser's own Response, not
+// a copy of its body: so ONNX Runtime still compiles its wasm while it streams, and the browser
+// can keep the compiled code for the next worker (it does so only for a Response of its own fetch,
+// which carries its address). The watch reads a clone of the body (Response.clone: the same bytes,
+// read here and dropped). On a stall, `onStall(error)` is called and the fetch is aborted with the
+// error (error.stalled), so that what reads the body fails with it. Other fetches are left as they are.
 export function watchFetches(scope, onStall, isWatched = () => true) {
   const unwatchedFetch = scope.fetch.bind(scope);
   const stalled = (e) => {
@@ -45,18 +48,20 @@ export function watchFetches(scope, onStall, isWatched = () => true) {
   scope.fetch = async (...args) => {
     const url = new URL(args[0] instanceof Request ? args[0].url : String(args[0]), scope.location.href).href;
     if (!isWatched(url)) return unwatchedFetch(...args);
-    const response = await watched(unwatchedFetch(...args), ANSWER_MS).catch(stalled);
+    const abort = new AbortController();
+    const asked = args[1] && args[1].signal;
+    const signal = asked ? AbortSignal.any([asked, abort.signal]) : abort.signal;
+    const stop = (e) => { abort.abort(e); return stalled(e); };
+    const response = await watched(unwatchedFetch(args[0], { ...args[1], signal }), ANSWER_MS).catch(stop);
     if (!response.body) return response;
-    const reader = response.body.getReader();
-    const body = new ReadableStream({
-      async pull(controller) {
-        const { done, value } = await watched(reader.read(), STALL_MS).catch((e) => { reader.cancel().catch(() => {}); return stalled(e); });
-        if (done) controller.close();
-        else controller.enqueue(value);
-      },
-      cancel: (why) => reader.cancel(why),
-    }, { highWaterMark: 0 });
-    return new Response(body, { status: response.status, statusText: response.statusText, headers: response.headers });
+    const copy = response.clone().body.getReader();
+    (async () => {
+      for (;;) if ((await watched(copy.read(), STALL_MS)).done) return;
+    })().catch((e) => {
+      copy.cancel().catch(() => {});
+      if (e && e.stalled) stop(e);
+    }).catch(() => {});
+    return response;
   };
   // A module imported (ONNX Runtime's, its glue), watched as a fetch's answer is.
   return (promise) => watched(promise, ANSWER_MS).catch(stalled);
