@@ -282,11 +282,15 @@ size_t TreeShapTables::row_linear_trees() const {
 }
 
 namespace {
-// A leaf's term of phi for its i-th path feature when H is m: (o_i - z_i) / z_i * K_l(H \ {i}).
+// A leaf's term of phi for its i-th path feature when H is m: (o_i - z_i) / z_i * K_l(H \ {i}),
+// from the leaf's weights `w` (two per path feature) and its table `t`. Every scalar walk computes a
+// term here, so that all do the same arithmetic (the wasm lanes do it two lanes at a time).
+inline double term(const double* w, const double* t, uint32_t m, uint32_t i) noexcept {
+    return w[2 * i + ((m >> i) & 1u)] * t[m & ~(1u << i)];
+}
 inline double leaf_term(const TreeShapTables& tables, const TreeShapTables::Leaf& leaf, uint32_t m,
                         uint32_t i) noexcept {
-    return tables.leaf_weights[2 * (leaf.features + i) + ((m >> i) & 1u)] *
-           tables.tables[leaf.table + (m & ~(1u << i))];
+    return term(tables.leaf_weights.data() + 2 * leaf.features, tables.tables.data() + leaf.table, m, i);
 }
 
 // A tree's units (TreeShapTables::Unit): a split whose two children are leaves makes a pair, in the
@@ -498,18 +502,15 @@ double tree_shap_fast(const TreeShapTables& tables, const TreeShapTables::TreeRe
         const TreeShapTables::Unit& un = unit[u];
         const uint32_t ma = mask[un.slot_a], mb = mask[un.slot_b], all = (1u << un.depth) - 1;
         const int32_t* features = tables.leaf_features.data() + un.features;
-        // leaf_term's arithmetic, with each leaf's weights and table found once.
+        // leaf_term, with each leaf's weights and table found once.
         const double* wa = tables.leaf_weights.data() + 2 * leaf[un.leaf_a].features;
         const double* ta = tables.tables.data() + leaf[un.leaf_a].table;
         if (un.bit) {
             const double* wb = tables.leaf_weights.data() + 2 * leaf[un.leaf_b].features;
             const double* tb = tables.tables.data() + leaf[un.leaf_b].table;
-            for (uint32_t i = 0; i < un.depth; ++i)
-                phi[features[i]] += wa[2 * i + ((ma >> i) & 1u)] * ta[ma & ~(1u << i)] +
-                                    wb[2 * i + ((mb >> i) & 1u)] * tb[mb & ~(1u << i)];
+            for (uint32_t i = 0; i < un.depth; ++i) phi[features[i]] += term(wa, ta, ma, i) + term(wb, tb, mb, i);
         } else {
-            for (uint32_t i = 0; i < un.depth; ++i)
-                phi[features[i]] += wa[2 * i + ((ma >> i) & 1u)] * ta[ma & ~(1u << i)];
+            for (uint32_t i = 0; i < un.depth; ++i) phi[features[i]] += term(wa, ta, ma, i);
         }
         reached = ma == all ? un.leaf_a : mb == all ? un.leaf_b : reached;
     }
@@ -620,14 +621,15 @@ void tree_shap_lanes(const TreeShapTables& tables, const TreeShapTables::TreeRef
             const double* tb = tables.tables.data() + leaf[un.leaf_b].table;
             for (uint32_t i = 0; i < d; ++i) {
                 double* p = phi + kLanes * static_cast<size_t>(features[i]);
-                const uint32_t others = ~(1u << i);
                 for (size_t k = 0; k < kLanes; k += 2) {
                     // lanes k and k + 1: each a's term (plus b's, for a pair), as tree_shap_fast computes it
+#if defined(__wasm_simd128__)
+                    // term's arithmetic, two lanes at a time
+                    const uint32_t others = ~(1u << i);
                     const double* w0 = wa + 2 * i + ((ma[k] >> i) & 1u);
                     const double* w1 = wa + 2 * i + ((ma[k + 1] >> i) & 1u);
                     const double* t0 = ta + (ma[k] & others);
                     const double* t1 = ta + (ma[k + 1] & others);
-#if defined(__wasm_simd128__)
                     v128_t v = wasm_f64x2_mul(wasm_v128_load64_lane(w1, wasm_v128_load64_zero(w0), 1),
                                               wasm_v128_load64_lane(t1, wasm_v128_load64_zero(t0), 1));
                     if (un.bit) {
@@ -641,10 +643,10 @@ void tree_shap_lanes(const TreeShapTables& tables, const TreeShapTables::TreeRef
                     }
                     wasm_v128_store(p + k, wasm_f64x2_add(wasm_v128_load(p + k), v));
 #else
-                    double v0 = *w0 * *t0, v1 = *w1 * *t1;
+                    double v0 = term(wa, ta, ma[k], i), v1 = term(wa, ta, ma[k + 1], i);
                     if (un.bit) {
-                        v0 = v0 + wb[2 * i + ((mb[k] >> i) & 1u)] * tb[mb[k] & others];
-                        v1 = v1 + wb[2 * i + ((mb[k + 1] >> i) & 1u)] * tb[mb[k + 1] & others];
+                        v0 = v0 + term(wb, tb, mb[k], i);
+                        v1 = v1 + term(wb, tb, mb[k + 1], i);
                     }
                     p[k] += v0;
                     p[k + 1] += v1;
