@@ -37,8 +37,10 @@ export function watched(promise, ms) {
 // a copy of its body: so ONNX Runtime still compiles its wasm while it streams, and the browser
 // can keep the compiled code for the next worker (it does so only for a Response of its own fetch,
 // which carries its address). The watch reads a clone of the body (Response.clone: the same bytes,
-// read here and dropped). On a stall, `onStall(error)` is called and the fetch is aborted with the
-// error (error.stalled), so that what reads the body fails with it. Other fetches are left as they are.
+// read here and dropped). On a stall, `onStall(error)` is called (error.stalled) and the fetch is
+// aborted, so that what reads the body fails (ONNX Runtime then fetches the file once more, as an
+// ArrayBuffer, watched the same way; failed at once instead, it would fetch it with a synchronous
+// request that nothing watches). Other fetches are left as they are.
 export function watchFetches(scope, onStall, isWatched = () => true) {
   const unwatchedFetch = scope.fetch.bind(scope);
   const stalled = (e) => {
@@ -48,9 +50,13 @@ export function watchFetches(scope, onStall, isWatched = () => true) {
   scope.fetch = async (...args) => {
     const url = new URL(args[0] instanceof Request ? args[0].url : String(args[0]), scope.location.href).href;
     if (!isWatched(url)) return unwatchedFetch(...args);
+    // The fetch's signal: ours, and the caller's own (given with the call, or the Request's).
     const abort = new AbortController();
-    const asked = args[1] && args[1].signal;
-    const signal = asked ? AbortSignal.any([asked, abort.signal]) : abort.signal;
+    const asked = (args[1] && args[1].signal) || (args[0] instanceof Request ? args[0].signal : null);
+    let signal = abort.signal;
+    if (asked && AbortSignal.any) signal = AbortSignal.any([asked, abort.signal]);
+    else if (asked && asked.aborted) abort.abort(asked.reason);
+    else if (asked) asked.addEventListener('abort', () => abort.abort(asked.reason), { once: true });
     const stop = (e) => { abort.abort(e); return stalled(e); };
     const response = await watched(unwatchedFetch(args[0], { ...args[1], signal }), ANSWER_MS).catch(stop);
     if (!response.body) return response;
