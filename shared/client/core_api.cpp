@@ -155,7 +155,7 @@ void read_rows(const Schema& schema, const BatchFile& f, size_t first, size_t la
                Json& problems) {
     for (size_t i = first; i < last && i < f.rows.size(); ++i) {
         const PatientRow& r = f.rows[i];
-        auto prepared = patient_prepare(schema, f, r);
+        auto prepared = patient_prepare(schema, f, i);
         if (!prepared) {
             for (const auto& p : problems_json(schema, prepared.problems())) problems.push_back(p);
             continue;

@@ -143,7 +143,7 @@ Result<ScoredFile> validation_score(const Model& m, const PatientFile& file) {
     std::vector<PreparedRecord> prepared;
     for (size_t r = 0; r < file.rows.size(); ++r) {
         if (labels.label[r] < 0) continue;
-        auto p = patient_prepare(m.schema, file, file.rows[r]);
+        auto p = patient_prepare(m.schema, file, r);
         if (!p) {
             out.left_out.insert(out.left_out.end(), p.problems().begin(), p.problems().end());
             continue;

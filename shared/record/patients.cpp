@@ -181,7 +181,11 @@ PatientFile patients_read(const Schema& schema, std::string_view text, const Pat
 //-----------------------------------------------------------------------------
 // [SECTION] Validation of one row
 //-----------------------------------------------------------------------------
-Result<PreparedRecord> patient_prepare(const Schema& schema, const PatientFile& file, const PatientRow& row) {
+Result<PreparedRecord> patient_prepare(const Schema& schema, const PatientFile& file, size_t index) {
+    if (index >= file.rows.size())
+        return problem("no_such_row", "the file has " + std::to_string(file.rows.size()) + " rows; there is no row " +
+                                          std::to_string(index + 1));
+    const PatientRow& row = file.rows[index];
     if (!row.problems.empty()) return row.problems;
     auto r = file.format == "csv"
                  ? record_prepare(schema, record_from_csv_row(schema, file.binding, row.cells), row.row)

@@ -70,12 +70,13 @@ inline constexpr size_t kMaxPatientFileBytes = size_t{256} << 20;
 
 PatientFile patients_read(const Schema& schema, std::string_view text, const PatientReadOptions& options);
 
-// A row of `file` validated: record_prepare with the row's number and id in every problem, and
-// the row's own reading problems first. A CSV row's record is made from its cells only here, so a
-// file read once and scored in parts (client/core_api.h) builds each row's record once, where its
-// part is scored.
-[[nodiscard]] Result<PreparedRecord> patient_prepare(const Schema& schema, const PatientFile& file,
-                                                     const PatientRow& row);
+// Row `index` (0-based) of `file` validated: record_prepare with the row's number and id in every
+// problem, and the row's own reading problems first. A CSV row's record is made from its cells only
+// here, with the file's own binding of columns to fields (so a row is read only as its file's: it is
+// named by its place in the file, never passed on its own), so a file read once and scored in parts
+// (client/core_api.h) builds each row's record once, where its part is scored. An index past the
+// file's rows is a problem ("no_such_row"), not a read outside them.
+[[nodiscard]] Result<PreparedRecord> patient_prepare(const Schema& schema, const PatientFile& file, size_t index);
 
 // A CSV template for this model: the header (id column, then every field with its unit) and one
 // example row of typical values, so a site can fill in its patients in the shape the reader wants.

@@ -24,10 +24,10 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     if (size <= (1u << 16)) {
         const ldx::PatientFile f = ldx::patients_read(s, text, {});
         long last = 0;
-        for (const auto& r : f.rows) {
-            if (r.row != last + 1) __builtin_trap();  // every row is kept, in order, bad or not
-            last = r.row;
-            (void)ldx::patient_prepare(s, f, r);
+        for (size_t i = 0; i < f.rows.size(); ++i) {
+            if (f.rows[i].row != last + 1) __builtin_trap();  // every row is kept, in order, bad or not
+            last = f.rows[i].row;
+            (void)ldx::patient_prepare(s, f, i);
         }
         (void)ldx::number_parse(text.substr(0, 80));
     }

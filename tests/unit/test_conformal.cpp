@@ -81,7 +81,7 @@ TEST_P(DemoCoverage, MeanCoverageOfRandomSplitsIsNominal) {
     std::vector<PreparedRecord> rows;
     std::vector<int> y;
     for (size_t r = 0; r < file.rows.size(); ++r) {
-        auto p = patient_prepare(m.schema, file, file.rows[r]);
+        auto p = patient_prepare(m.schema, file, r);
         if (!p || labels.label[r] < 0) continue;
         rows.push_back(std::move(*p));
         y.push_back(labels.label[r]);

@@ -44,8 +44,9 @@ TEST(Patients, CsvCarriesIdsIgnoresUnknownColumnsAndRejectsOnlyBadRows) {
     ASSERT_EQ(f.rows.size(), 7u);
 
     std::vector<std::string> scored, rejected;
-    for (const PatientRow& r : f.rows) {
-        auto p = patient_prepare(s, f, r);
+    for (size_t i = 0; i < f.rows.size(); ++i) {
+        const PatientRow& r = f.rows[i];
+        auto p = patient_prepare(s, f, i);
         if (p) scored.push_back(r.id);
         else
             rejected.push_back(r.id + ":" + p.error().code + ":" + p.error().patient + ":" +
@@ -54,9 +55,12 @@ TEST(Patients, CsvCarriesIdsIgnoresUnknownColumnsAndRejectsOnlyBadRows) {
     EXPECT_EQ(scored, (std::vector<std::string>{"P1", "P7"}));
     EXPECT_EQ(rejected, (std::vector<std::string>{"P2:not_a_number:P2:2", "P3:out_of_range:P3:3", "P4:required:P4:4",
                                                   "P5:csv_columns:P5:5", "P6:ambiguous_number:P6:6"}));
-    EXPECT_EQ(*patient_prepare(s, f, f.rows[0])->values.rbegin(), 0.5);
-    EXPECT_EQ(patient_prepare(s, f, f.rows[2]).error().describe(),
+    EXPECT_EQ(*patient_prepare(s, f, 0)->values.rbegin(), 0.5);
+    EXPECT_EQ(patient_prepare(s, f, 2).error().describe(),
               "row 3 (patient P3), field 'age': 130 years is outside the possible range 0 to 120 years");
+    // A row is named by its place in its file: one past the last is refused with the reason.
+    EXPECT_EQ(patient_prepare(s, f, 7).error().code, "no_such_row");
+    EXPECT_EQ(patient_prepare(s, f, 7).error().message, "the file has 7 rows; there is no row 8");
 }
 
 TEST(Patients, FileProblemsStopTheWholeFile) {
@@ -72,10 +76,10 @@ TEST(Patients, JsonRecordsCarryTheirIds) {
     EXPECT_EQ(f.format, "json");
     ASSERT_EQ(f.rows.size(), 3u);
     EXPECT_EQ(f.rows[0].id, "A");
-    EXPECT_TRUE(patient_prepare(s, f, f.rows[0]).ok());
-    EXPECT_EQ(patient_prepare(s, f, f.rows[1]).error().code, "wrong_type");
+    EXPECT_TRUE(patient_prepare(s, f, 0).ok());
+    EXPECT_EQ(patient_prepare(s, f, 1).error().code, "wrong_type");
     EXPECT_EQ(f.rows[2].id, "12");
-    EXPECT_TRUE(patient_prepare(s, f, f.rows[2]).ok());
+    EXPECT_TRUE(patient_prepare(s, f, 2).ok());
 }
 
 TEST(Patients, IdsAndHeadersNeverEchoControlBytes) {
@@ -94,7 +98,7 @@ TEST(Patients, TemplateReadsBackAsOneGoodRow) {
     const PatientFile f = patients_read(s, t, {});
     ASSERT_EQ(f.rows.size(), 1u);
     EXPECT_TRUE(f.notices.empty());
-    EXPECT_TRUE(patient_prepare(s, f, f.rows[0]).ok());
+    EXPECT_TRUE(patient_prepare(s, f, 0).ok());
 }
 
 }  // namespace

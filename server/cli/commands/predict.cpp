@@ -88,8 +88,9 @@ int cmd_predict(const Args& a) {
     // browser; with --allow-incomplete it is, and says so.
     const bool allow_incomplete = a.has("--allow-incomplete");
     std::vector<InformationCheck> incomplete;  // per scored row
-    for (const PatientRow& r : file.rows) {
-        auto prepared = patient_prepare(s, file, r);
+    for (size_t i = 0; i < file.rows.size(); ++i) {
+        const PatientRow& r = file.rows[i];
+        auto prepared = patient_prepare(s, file, i);
         if (!prepared) {
             problems.insert(problems.end(), prepared.problems().begin(), prepared.problems().end());
             order.push_back({&r, prepared.problems()});
