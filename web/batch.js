@@ -120,7 +120,8 @@ function earlyRuns(used) {
     return c.port2;
   });
   // The worker's reply says how many parts were posted; messages on other ports may still be on
-  // their way then (no order across ports): waited for, at most a second (any missing are run then).
+  // their way then (no order across ports): waited for, at most a second (the rows of any missing
+  // are run then, by checkTable; the other parts' runs are still used).
   // Closed once the parts are in, or when the worker fails: nothing of this batch runs after it.
   const close = () => channels.forEach((c) => { c.port1.onmessage = null; c.port1.close(); });
   const all = async (n) => {
@@ -167,7 +168,7 @@ export async function scoreFile(name, text, { results = false } = {}) {
     }
   }
   if (meta.report) saveReports(key, meta.report.pending, meta.report.queued);  // only for results shown
-  const forUi = { ...meta, results: undefined, report: undefined, timing: undefined };
+  const forUi = { ...meta, results: undefined, report: undefined, timing: undefined, part_rows: undefined };
   const t1 = performance.now();
   page.M.appSetBatchTable(name, JSON.stringify(forUi), table);
   timing.shown_ms = performance.now() - t1;

@@ -165,9 +165,10 @@ export function publicResult(r) {
 // A tree model's batch table against the page's ONNX Runtime session for that model, every row:
 // the largest difference of the probabilities, and of the margins (base + sum of contributions).
 // `early`: ONNX Runtime's runs of the parts as they were scored (batch.js, earlyRuns), by part
-// index; they are used, in part order, for the table's rows whose features are bit for bit the
-// ones run. The rows after the first part that is missing or differs are run here, in slices of
-// CHECK_ROWS rows (about 10 ms each here), yielding between them, so the page keeps drawing.
+// index; a part's run is used for the part's rows (where they start: meta.part_rows, the core's
+// join) when its features are bit for bit the table's there. The rows of a part that is missing or
+// differs are run here, in slices of CHECK_ROWS rows (about 10 ms each here), yielding between
+// them, so the page keeps drawing; the other parts still use their runs.
 const CHECK_ROWS = 500;
 // A task of its own (a message to itself): the page may draw in between, and unlike setTimeout
 // there is no 4 ms clamp after a few in a row. (scheduler.yield resumed before frames: longer gaps.)
@@ -178,42 +179,57 @@ const sameFloats = (a, b) => {
   for (let i = 0; i < x.length; i++) if (x[i] !== y[i]) return false;
   return true;
 };
+// Each part's rows, in part order: the join's count when it adds up to the table's rows, else
+// the table as one part (no part's run is then used but part 0's, when it is the whole table).
+const partRows = (meta) => {
+  const n = meta.part_rows;
+  const whole = Array.isArray(n) && n.every((r) => Number.isInteger(r) && r >= 0) && n.reduce((a, r) => a + r, 0) === meta.rows;
+  return whole ? n : [meta.rows];
+};
 export async function checkTable(used, meta, table, features, margins, early = null) {
   const F = used.info.num_features, O = meta.outputs, S = meta.layout.stride;
   const { output, margin } = used.info.onnx;
-  let worst = 0, ok = true, onnxMs = 0;
+  let worst = 0, ok = true, onnxMs = 0, runEarly = 0;
   const compare = (at, n, out) => {
     const slice = JSON.parse(used.model.checkTable(table.subarray(at * S, (at + n) * S), margins.subarray(at * O, (at + n) * O),
       out[output].data, out[margin].data, out[margin].dims[1]));
     ok = ok && slice.ok;
     worst = slice.max_abs_diff === null ? Infinity : Math.max(worst, slice.max_abs_diff);
   };
-  let from = 0, lastYield = performance.now();
-  for (let index = 0; early && from < meta.rows; index++) {
-    if (performance.now() - lastYield > 8) { await yieldToPage(); lastYield = performance.now(); }
-    const run = early.get(index);
-    if (!run) break;
-    early.delete(index);  // compared once; its copy of the features is not held longer
-    const n = run.features.length / F;
-    if (from + n > meta.rows || !sameFloats(run.features, features.subarray(from * F, (from + n) * F))) break;
-    if (n) {
+  const left = [];  // [at, n]: rows no early run checked, adjacent ones as one
+  const leave = (at, n) => {
+    const last = left[left.length - 1];
+    if (last && last[0] + last[1] === at) last[1] += n; else left.push([at, n]);
+  };
+  let at = 0, lastYield = performance.now();
+  for (const [index, n] of partRows(meta).entries()) {
+    const from = at;
+    at += n;
+    const run = early && early.get(index);
+    if (run) early.delete(index);  // compared once; its copy of the features is not held longer
+    if (!n) continue;
+    if (run && sameFloats(run.features, features.subarray(from * F, (from + n) * F))) {
+      if (performance.now() - lastYield > 8) { await yieldToPage(); lastYield = performance.now(); }
       const t0 = performance.now();
       const out = await run.out.catch(() => null);
       onnxMs += performance.now() - t0;  // what was left to wait for
-      if (!out) break;
-      compare(from, n, out);
+      if (out) { compare(from, n, out); runEarly += n; continue; }
     }
-    from += n;
+    leave(from, n);
   }
-  for (let at = from; at < meta.rows; at += CHECK_ROWS) {
-    if (at > from) await yieldToPage();
-    const n = Math.min(CHECK_ROWS, meta.rows - at);
-    const t0 = performance.now();
-    const out = await runOnnxInTurn(used, features.slice(at * F, (at + n) * F));
-    onnxMs += performance.now() - t0;
-    compare(at, n, out);
+  let first = true;
+  for (const [from, rows] of left) {
+    for (let at = from; at < from + rows; at += CHECK_ROWS) {
+      if (!first) await yieldToPage();
+      first = false;
+      const n = Math.min(CHECK_ROWS, from + rows - at);
+      const t0 = performance.now();
+      const out = await runOnnxInTurn(used, features.slice(at * F, (at + n) * F));
+      onnxMs += performance.now() - t0;
+      compare(at, n, out);
+    }
   }
-  return { ok, worst, onnxMs, early: from };
+  return { ok, worst, onnxMs, early: runEarly };
 }
 
 //-----------------------------------------------------------------------------

@@ -45,7 +45,7 @@ Object.assign(globalThis.localdx, {
   onnxWorker: async () => (await page.ortReady).workerState(),
   scoreFile: async (name, text, { results = false } = {}) => {
     const m = await scoreFile(name, text, { results });
-    return { rows: m.rows, problems: m.problems, status: m.status, format: m.format, results: m.results, timing: m.timing };
+    return { rows: m.rows, problems: m.problems, status: m.status, format: m.format, results: m.results, timing: m.timing, part_rows: m.part_rows };
   },
   scoreCsv: async (text) => globalThis.localdx.scoreFile('patients.csv', text),
   // The Image view, as its Open button does: [{name, bytes (Uint8Array or base64)}] -> each image's result.

@@ -398,6 +398,7 @@ Result<Json> core_batch_join_meta(std::span<const Json> metas, std::span<const B
     const bool any_patients =
         std::any_of(metas.begin(), metas.end(), [](const Json& m) { return json_member(m, "patients").is_array(); });
     size_t rows = 0;
+    Json part_rows = Json::array();  // each part's rows in the joined table, in part order
     for (const Json& m : metas) {
         std::vector<size_t> mine;  // this part's warning kinds in the joined list
         for (const Json& k : m["warning_kinds"]) {
@@ -423,6 +424,7 @@ Result<Json> core_batch_join_meta(std::span<const Json> metas, std::span<const B
         if (const Json& bases = json_member(json_member(m, "explanation"), "bases"); bases.is_array() && !bases.empty())
             out["explanation"]["bases"] = bases;
         if (m.contains("reports")) reports.push_back(m["reports"]);
+        part_rows.push_back(n);
         rows += n;
     }
     out["rows"] = rows;
@@ -432,6 +434,7 @@ Result<Json> core_batch_join_meta(std::span<const Json> metas, std::span<const B
     out["problems"] = std::move(problems);
     if (out["explanation"].is_object()) out["explanation"]["of"] = std::move(of);
     out["part"] = {{"index", 0}, {"count", 1}, {"rows_in_file", json_member(first["part"], "rows_in_file")}};
+    out["part_rows"] = std::move(part_rows);
     out.erase("reports");
     out["part_reports"] = std::move(reports);
     return out;

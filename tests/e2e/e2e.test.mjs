@@ -908,15 +908,16 @@ test('batch view: a table that disagrees with ONNX Runtime is withheld whole, an
 });
 
 test('batch view: parts whose early runs are missing or whose features changed are run again by the check, every row', async () => {
-  // The worker's script served two ways (fresh profiles: no service worker yet): posting no part
-  // to the page (the check runs those rows itself and passes), and changing a feature of the joined
-  // table after the parts were posted (the rows from there are run again, and the table, whose
-  // explanation is of the other value, is withheld).
+  // The worker's script (or the page's batch.js) served changed (fresh profiles: no service worker
+  // yet): posting no part to the page (the check runs those rows itself and passes), the page
+  // dropping part 0's run (its rows are run again, the other parts' runs are used), and changing
+  // a feature of the joined table after the parts were posted (that part's rows are run again, and
+  // the table, whose explanation is of the other value, is withheld).
   const text = readFileSync(path.join(env.data, 'pima-diabetes.csv'), 'utf8');
-  const served = async (from, to) => {
+  const served = async (from, to, script = 'batch-worker.js') => {
     const ctx = await browser.newContext({ viewport: { width: 1280, height: 800 } });
     let changed = false;
-    await ctx.route('**/batch-worker.js', async (route) => {
+    await ctx.route(`**/${script}`, async (route) => {
       const res = await route.fetch();
       const original = await res.text();
       const body = original.replace(from, to);
@@ -925,7 +926,7 @@ test('batch view: parts whose early runs are missing or whose features changed a
     });
     const { page, errors } = await openApp(browser, server.base, { context: ctx });
     const r = await page.evaluate((t) => window.localdx.scoreCsv(t), text);
-    assert.ok(changed, `the worker script was served with ${to}`);
+    assert.ok(changed, `${script} was served with ${to}`);
     assert.deepEqual(errors, []);
     await ctx.close();
     return r;
@@ -936,11 +937,19 @@ test('batch view: parts whose early runs are missing or whose features changed a
   // The worker's helper may be given the script from the browser's cache, unchanged: the part it
   // claimed first may have been posted, the worker's never.
   assert.ok(unposted.timing.check_rows_run_early < 768, `${unposted.timing.check_rows_run_early} rows used early runs`);
+  // Each part's rows as the core joined them: 768 rows in 2 parts.
+  assert.equal(unposted.part_rows.length, 2);
+  assert.equal(unposted.part_rows[0] + unposted.part_rows[1], 768);
+  const [first] = unposted.part_rows;
+  const dropped = await served('const { index, features } = data;', 'const { index, features } = data; if (index === 0) return;', 'batch.js');
+  assert.equal(dropped.rows, 768);
+  assert.match(dropped.status, /Cross-checked with ONNX Runtime/);
+  assert.equal(dropped.timing.check_rows_run_early, 768 - first);
   const changedFeature = await served('const joined = answered(core.joinBatchParts(parts));',
     'const joined = answered(core.joinBatchParts(parts)); joined.features.fill(1000, 0, 4);');
   assert.equal(changedFeature.rows, 0);
   assert.match(changedFeature.status, /^Withheld: the explanations and ONNX Runtime disagree/);
-  assert.equal(changedFeature.timing.check_rows_run_early, 0);
+  assert.equal(changedFeature.timing.check_rows_run_early, 768 - first);
 });
 
 test('batch view: the same patients as FHIR R4 (a Bundle of Patients and Observations) score exactly as the CSV', async () => {

@@ -324,9 +324,17 @@ TEST(Client, AFilesPartsJoinIntoTheWholeFilesTableAndTheirCountIsTheCores) {
     // Everything but the reports (randomized from each part's own seed) is the whole file's.
     ASSERT_EQ(joined->meta["part_reports"].size(), 3u);
     EXPECT_EQ(one->meta["part_reports"].size(), 1u);
+    // Each part's rows, where the part's numbers start in the table (one part: all of them).
+    EXPECT_EQ(one->meta["part_rows"], Json::array({30}));
+    ASSERT_EQ(joined->meta["part_rows"].size(), 3u);
+    for (size_t i = 0; i < 3; ++i) EXPECT_EQ(joined->meta["part_rows"][i], parts[i].meta["rows"]);
+    // The bad row is one of part 1's rows of the file, not of its table.
+    EXPECT_NE(joined->meta["part_rows"][0], joined->meta["part_rows"][1]);
     Json a = joined->meta, b = one->meta;
-    a.erase("part_reports");
-    b.erase("part_reports");
+    for (const char* k : {"part_reports", "part_rows"}) {
+        a.erase(k);
+        b.erase(k);
+    }
     EXPECT_EQ(json_dump(a), json_dump(b));
     uint64_t reported = 0;
     for (const Json& r : joined->meta["part_reports"]) reported += r["pending"]["n"].get<uint64_t>();
