@@ -9,7 +9,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { launch, chromium, chromiumOptions, testHooks } from '../e2e/harness.mjs';
-import { openForm, firstResultInPage } from './first_result.mjs';
+import { openForm, askAtForm, firstResult } from './first_result.mjs';
 
 const base = process.env.BASE;
 const runs = Number(process.argv[2] || 3);
@@ -18,7 +18,7 @@ const CATEGORIES = ['devtools.timeline', 'blink.user_timing', 'v8.wasm', 'disabl
 
 async function visit(page) {
   await openForm(page, base);
-  const times = await page.evaluate(firstResultInPage);
+  const times = await firstResult(page);
   const r = await page.evaluate((t) => {
     for (const m of performance.getEntriesByType('mark')) if (m.name.startsWith('localdx:') && !(m.name.slice(8) in t)) t[m.name.slice(8)] = m.startTime;
     return t;
@@ -31,6 +31,7 @@ const visits = { cold: [], warm: [], repeat: [], restart: [] };
 const browser = await launch();
 for (let run = 0; run < runs; run++) {
   const ctx = await browser.newContext({ viewport: { width: 1280, height: 800 } });
+  await ctx.addInitScript(askAtForm);
   const page = await ctx.newPage();
   await page.waitForTimeout(3000);
   for (const name of ['cold', 'warm', 'repeat']) {
@@ -47,6 +48,7 @@ for (let run = 0; run < runs; run++) {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'ldx-marks-profile-'));
   for (let time = 0; time < 2; time++) {
     const ctx = await testHooks(await chromium.launchPersistentContext(dir, { ...chromiumOptions, viewport: { width: 1280, height: 800 } }));
+    await ctx.addInitScript(askAtForm);
     const page = ctx.pages()[0] || await ctx.newPage();
     await page.waitForTimeout(3000);
     const r = await visit(page);
