@@ -132,6 +132,9 @@ function earlyRuns(used) {
   return { ports, all, close };
 }
 
+// The worker that scored the table shown: its rows are explained there (it keeps them), never by
+// another; once it has ended, a row's explanation is refused with the reason it ended.
+let tableWorker = null;
 export async function scoreFile(name, text, { results = false } = {}) {
   if (!page.current) throw new Refused(pageProblem('no_model'));
   const used = page.current;
@@ -171,6 +174,7 @@ export async function scoreFile(name, text, { results = false } = {}) {
   const forUi = { ...meta, results: undefined, report: undefined, timing: undefined, part_rows: undefined };
   const t1 = performance.now();
   page.M.appSetBatchTable(name, JSON.stringify(forUi), table);
+  tableWorker = on;
   timing.shown_ms = performance.now() - t1;
   meta.timing = timing;
   return meta;
@@ -178,7 +182,7 @@ export async function scoreFile(name, text, { results = false } = {}) {
 
 // A batch row's model-agnostic explanation, computed by the worker when the clinician asks.
 export async function explainRow(index) {
-  const { row } = await callWorker({ type: 'explain', index: Number(index) });
+  const { row } = await callWorker({ type: 'explain', index: Number(index) }, [], null, tableWorker);
   page.M.appSetBatchRow(Number(index), JSON.stringify(row));
   return row;
 }
@@ -189,12 +193,15 @@ export async function explainRow(index) {
 // Images chosen by the clinician (File objects): each is read and scored by the batch worker, one
 // after another, and shown as it arrives. Nothing of them leaves the page.
 let imageFiles = [];  // the files of the last opening, kept in this page for maps of other classes
+let imagesWorker = null;  // the worker that holds their model: other maps and frames are its, as tableWorker
 export async function scoreImages(files) {
   if (!page.current || !page.current.info.imaging) throw new Refused(pageProblem(page.current ? 'not_imaging' : 'no_model'));
   const used = page.current;  // the images' reports are this model's, whatever is chosen meanwhile
   imageFiles = files;
+  imagesWorker = null;
   page.M.appImagesOpened(files.length);
   const on = await workerModel({ fileWaiting: true });
+  imagesWorker = on;
   const results = [];
   for (const [i, f] of files.entries()) {
     const t0 = performance.now();
@@ -215,8 +222,8 @@ function showImageResult(index, name, reply) {
 
 // Image file `f` scored by the worker and shown at `index` (-1: added; it becomes `at`): the image
 // and its map as soon as the worker has them, its deletion curve when its runs are done.
-// `on`: the worker that holds the model (callWorker), by default the current one.
-async function scoredImage(f, index, at, options, on = undefined) {
+// `on`: the worker that holds the model (callWorker).
+async function scoredImage(f, index, at, options, on) {
   const t0 = performance.now();
   let shown = false, msShown = 0, reply;
   const early = (data) => { showImageResult(index, f.name, data); shown = true; msShown = performance.now() - t0; };
@@ -237,5 +244,5 @@ export async function explainImage(arg) {
   const { index, class: cls, frame = 0 } = JSON.parse(arg);
   const f = imageFiles[index];
   if (!f) return null;
-  return (await scoredImage(f, index, index, { explained: cls, frame })).result;
+  return (await scoredImage(f, index, index, { explained: cls, frame }, imagesWorker)).result;
 }

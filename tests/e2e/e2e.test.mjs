@@ -1571,6 +1571,36 @@ test("ONNX Runtime's files that stop arriving in the batch worker end that worke
   }
 });
 
+test("a batch worker that has ended answers no more: a row of the table it scored is not explained by another worker, but refused with the reason it ended", async () => {
+  // The worker's script served so that, once it has replied with a file's table, it tells the page
+  // its ONNX Runtime files stopped arriving (as web/downloads.js's watch does): the page ends it.
+  const ctx = await browser.newContext({ viewport: { width: 1280, height: 800 } });
+  let changed = false;
+  const from = 'reply({ ok: true, meta, table, features, margins }, [table, features, margins].filter(Boolean).map((a) => a.buffer));';
+  await ctx.route('**/batch-worker.js', async (route) => {
+    const res = await route.fetch();
+    const original = await res.text();
+    const body = original.replace(from, `${from} self.postMessage({ type: 'stalled', ...workerProblem('files_stalled') });`);
+    changed = body !== original;
+    await route.fulfill({ response: res, body });
+  });
+  const { page, errors } = await openApp(browser, server.base, { model: 'wdbc-mlp', context: ctx });
+  const csv = readFileSync(path.join(env.data, 'wdbc.csv'), 'utf8').trim().split(/\r?\n/).slice(0, 21).join('\n') + '\n';
+  const scored = await page.evaluate((t) => window.localdx.scoreCsv(t), csv);
+  assert.ok(changed, 'the worker script was served changed');
+  assert.equal(scored.rows, 20);
+  const words = "ONNX Runtime's files stopped arriving over the network, so nothing was scored. Check the connection, then open the file or images again.";
+  const refused = await page.evaluate(() => window.localdx.explainBatchRow(0).then(() => 'explained', (e) => e.message));
+  assert.equal(refused, words);
+  // A file opened again starts a new worker (which scores it, and is itself ended once it replies):
+  // the table's rows are still not asked of any other worker.
+  const again = await page.evaluate((t) => window.localdx.scoreCsv(t), csv);
+  assert.equal(again.rows, 20);
+  assert.equal(await page.evaluate(() => window.localdx.explainBatchRow(1).then(() => 'explained', (e) => e.message)), words);
+  assert.deepEqual(errors, []);
+  await ctx.close();
+});
+
 test("ONNX Runtime's worker stopped while it made the model's session: the page makes the session again in a new worker, and the model's load check and results are checked", async () => {
   const proxy = await stallingProxy(server.base, isOrtWasmPath);
   try {
