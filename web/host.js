@@ -81,14 +81,15 @@ export const host = {
   announce,
   // The canvas can no longer draw (wasm/app/frame_loop.cpp, display_restored; page.js when the
   // render worker cannot draw): its place is given to the page's fallback text, which says what to do.
-  displayFailed: (message) => {
+  // `typed`: the form as typed (the app's appFormText), shown under the words to enter again.
+  displayFailed: (message, typed = '') => {
     $('splash').hidden = true;
     $('canvas').hidden = true;
     $('a11y').hidden = true;  // nothing under it is drawn or answers
     const p = $('fallback');
-    p.textContent = message;
+    p.textContent = typed ? `${message}\n\n${pageSentence('form_as_typed', {})}\n${typed.trimEnd()}` : message;
     p.hidden = false;
-    announce(message);
+    announce(p.textContent);
   },
   setReporting,
   formCleared: releasePatient,

@@ -81,11 +81,12 @@ async function start() {
   page.render = startRenderWorker($('canvas'), assets.render_worker, {
     restored: () => page.M?.appDisplayRestored(),  // before the app: its start makes the renderer
     // The worker cannot draw: this tab draws on the page from its next load on, and the canvas's
-    // place is given to words that say to reload (in the core's words, once the app is there).
+    // place is given to words that say to reload (in the core's words, once the app is there),
+    // with what was typed on the form, so that nothing typed is lost (it is kept nowhere else).
     failed: (reason) => {
       console.warn('render worker:', reason);
       const id = drawOnPageFromNowOn() ? 'render_worker_failed' : 'render_worker_refused';
-      appStarted.then(() => host.displayFailed(pageProblem(id).problems[0].message));
+      appStarted.then(() => host.displayFailed(pageProblem(id).problems[0].message, page.M.appFormText()));
     },
   });
   page.M = await Promise.race([createLocalDxApp({ canvas: $('canvas'), instantiateWasm: app.instantiateWasm, ldxRenderWorker: page.render }), app.failed]);

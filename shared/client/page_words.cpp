@@ -107,6 +107,7 @@ constexpr std::array kSentences{
              "Cross-checked with ONNX Runtime (max difference {difference}; {ms} ms on this page); {then}."},
     Sentence{"images_scoring", "Scoring image {i} of {n} on this device\u2026"},
     Sentence{"print_footer", "Printed {when}. Computed on this device by LocalDx; no patient data left it."},
+    Sentence{"form_as_typed", "What was on the form, to enter again:"},
     Sentence{"ehr_no_iss",
              "LocalDx was opened without an EHR (no iss): launch it from the chart, or open it with ?iss= and the "
              "EHR's FHIR address."},

@@ -66,6 +66,7 @@ Problem page_problem(std::string_view id, std::string_view detail = {});
 //   batch_checked
 //   images_scoring                                              the progress of a folder of images
 //   print_footer                                                the printed result's footer
+//   form_as_typed                                               above the form's values, when the page cannot draw
 //   ehr_no_iss, ehr_not_listed, ehr_no_pkce, ehr_launch_failed  the EHR launch page (launch.html)
 //   ehr_token_failed, ehr_no_patient, ehr_not_granted,          the app's page back from the EHR
 //   ehr_chart_unreadable, ehr_chart_token_refused, ehr_prefilled,

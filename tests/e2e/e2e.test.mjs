@@ -470,19 +470,22 @@ test('fast wheel scrolling never queues more than two frames for the render work
 
 // A render worker whose WebGL2 refuses to draw (its context or its shaders), or that stops drawing
 // later: the canvas's place is given to the core's words, which say to reload (the accessible layer
-// goes too); the tab remembers it (web/render.js), and the reloaded page draws on its own thread.
+// goes too), with what was typed on the form listed under them; the tab remembers it
+// (web/render.js), and the reloaded page draws on its own thread.
 const RENDER_WORKER_FAILED = "This browser's WebGL2 stopped drawing LocalDx in its render worker, so nothing more can be shown. " +
   'Reload the page: LocalDx then draws without the render worker (what is on the form will need to be entered again; after a ' +
   'launch from the EHR, launch it again from there).';
-async function saysRenderWorkerFailed(page) {
+// `typed`: the form's values as the page lists them under the words (web/host.js, displayFailed).
+async function saysRenderWorkerFailed(page, typed = '') {
   await page.waitForFunction(() => !document.getElementById('fallback').hidden, null, { timeout: 15000 });
   const onTop = await page.evaluate(() => {
     const r = document.getElementById('fallback').getBoundingClientRect();
     return document.elementFromPoint(r.left + r.width / 2, r.top + r.height / 2).id;
   });
-  assert.equal(await page.textContent('#fallback'), RENDER_WORKER_FAILED);
+  assert.equal(await page.textContent('#fallback'), typed ? `${RENDER_WORKER_FAILED}\n\nWhat was on the form, to enter again:\n${typed}` : RENDER_WORKER_FAILED);
   assert.equal(onTop, 'fallback', 'the message is not hidden under the canvas');
   assert.equal(await page.isHidden('#a11y'), true, 'no form answers where nothing is drawn');
+  assert.equal(await page.isHidden('#canvas'), true, 'the last frame drawn is not left under the words');
   assert.equal(await page.isHidden('#splash'), true);
 }
 async function reloadsDrawingOnThePage(page) {
@@ -524,9 +527,11 @@ test('a render worker that stops drawing after the clinician typed is said in wo
   });
   const { page, errors } = await openApp(browser, server.base, { context: ctx });
   assert.equal(await page.evaluate(() => window.localdx.display.offscreen()), true, 'drawn by the worker');
-  await typePatient(page, 1, ['6']);
+  await typePatient(page, 1, ['6', '148,5']);
   await page.evaluate(() => window.localdx.display.lose());
-  await saysRenderWorkerFailed(page);
+  // What was typed is listed as typed (labels and units as the form shows them), nothing kept elsewhere.
+  await saysRenderWorkerFailed(page, 'Number of pregnancies: 6\nPlasma glucose, 2 h after 75 g oral glucose (mg/dL): 148,5');
+  await page.screenshot({ path: path.join(env.shots, 'render-worker-failed.png') });
   await reloadsDrawingOnThePage(page);
   assert.deepEqual(errors, []);
   await ctx.close();

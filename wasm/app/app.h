@@ -326,6 +326,12 @@ std::string batch_export_csv(const AppState& s);
 
 // The form as a JSON record for the core ({"glucose": {"value": "8.2", "unit": "mmol/L"}, ...}).
 Json form_record(const AppState& s);
+// A field as the clinician reads it: its label, and the unit its value is typed in ("Glucose (mg/dL)").
+std::string field_name(const Field& f, const FieldInput& in);
+// The form as typed, one field a line ("Glucose (mg/dL): 120"), empty fields left out; "" when
+// nothing was typed. What the page shows when it can no longer draw (web/page.js), so that nothing
+// typed is lost.
+std::string form_text(const AppState& s);
 void form_reset(AppState& s);
 void form_validate(AppState& s);  // fills live_problems from the core's record_prepare
 // Fills the form from the patient's chart (a FHIR Bundle of the Patient and their Observations):

@@ -235,6 +235,9 @@ void app_set_reporting(const std::string& json) {
 
 // Test and page access to the form, so e2e tests can check what the UI holds.
 std::string app_form_record() { return json_dump(form_record(state())); }
+// The form as typed, in the clinician's words (form_text): what the page shows when it can no
+// longer draw.
+std::string app_form_text() { return form_text(state()); }
 // What the patient view shows: {"result": "none" | "current" | "stale" | "refused", "problems": live
 // validation problems (field, message)} — for tests that type as a clinician does.
 std::string app_view_state() {
@@ -504,6 +507,7 @@ EMSCRIPTEN_BINDINGS(localdx_app) {
     ldx::boundary::function<&ldx::app::app_set_reporting>("appSetReporting");
     ldx::boundary::function<&ldx::app::app_set_batch_row>("appSetBatchRow");
     ldx::boundary::function<&ldx::app::app_form_record>("appFormRecord");
+    ldx::boundary::function<&ldx::app::app_form_text>("appFormText");
     ldx::boundary::function<&ldx::app::app_view_state>("appViewState");
     ldx::boundary::function<&ldx::app::app_frames_drawn>("appFramesDrawn");
     ldx::boundary::function<&ldx::app::app_frames_rendered>("appFramesRendered");

@@ -71,6 +71,23 @@ Json form_record(const AppState& s) {
     return r;
 }
 
+std::string field_name(const Field& f, const FieldInput& in) {
+    const std::string unit =
+        f.numeric() && in.unit >= 0 && static_cast<size_t>(in.unit) <= f.alt_units.size()
+            ? unit_display(in.unit == 0 ? f.unit : f.alt_units[static_cast<size_t>(in.unit - 1)].unit)
+            : std::string();
+    return f.label + (unit.empty() ? "" : " (" + unit + ")");
+}
+
+std::string form_text(const AppState& s) {
+    if (!s.model) return "";
+    const Schema& schema = s.model->model.schema;
+    std::string t;
+    for (size_t i = 0; i < schema.fields.size() && i < s.form.size(); ++i)
+        if (!s.form[i].text.empty()) t += field_name(schema.fields[i], s.form[i]) + ": " + s.form[i].text + "\n";
+    return t;
+}
+
 void form_validate(AppState& s) {
     s.live_problems = Json::array();
     if (!s.model) return;

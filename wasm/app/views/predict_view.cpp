@@ -30,10 +30,7 @@ void field_node(const Field& f, const FieldInput& in, size_t i, const std::strin
                 const std::string& problem) {
     a11y::Node node;
     node.role = a11y::Role::textbox;
-    const std::string unit =
-        f.numeric() ? unit_display(in.unit == 0 ? f.unit : f.alt_units[static_cast<size_t>(in.unit - 1)].unit)
-                    : std::string();
-    node.name = f.label + (unit.empty() ? "" : " (" + unit + ")");
+    node.name = field_name(f, in);
     node.value = in.text;
     node.placeholder = hint;
     node.inputmode = f.numeric() ? "decimal" : "text";
