@@ -159,8 +159,8 @@ export async function scoreFile(name, text, { results = false } = {}) {
   delete meta.parts_posted;
   if (features && meta.rows) {
     const t0 = performance.now();
-    const { ok, worst, onnxMs, early: runEarly } = await checkTable(used, meta, table, features, margins, runs);
-    Object.assign(timing, { check_ms: performance.now() - t0, check_onnx_ms: onnxMs, check_rows_run_early: runEarly });
+    const { ok, worst, onnxMs, early: runEarly, late: runLate } = await checkTable(used, meta, table, features, margins, runs);
+    Object.assign(timing, { check_ms: performance.now() - t0, check_onnx_ms: onnxMs, check_rows_run_early: runEarly, check_rows_run_late: runLate });
     await used.loadCheckDone;  // a model that fails its own load check is not used, whatever the file's rows say
     if (!ok || used.loadCheck === false) {
       meta = { ...meta, rows: 0, warnings: [], patients: null, results: [], report: null,

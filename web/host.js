@@ -88,6 +88,7 @@ export const host = {
     $('a11y').hidden = true;  // nothing under it is drawn or answers
     const p = $('fallback');
     p.textContent = typed ? `${message}\n\n${pageSentence('form_as_typed', {})}\n${typed.trimEnd()}` : message;
+    p.classList.toggle('with-form', !!typed);
     p.hidden = false;
     announce(p.textContent);
   },

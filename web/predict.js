@@ -165,8 +165,9 @@ export function publicResult(r) {
 // A tree model's batch table against the page's ONNX Runtime session for that model, every row:
 // the largest difference of the probabilities, and of the margins (base + sum of contributions).
 // `early`: ONNX Runtime's runs of the parts as they were scored (batch.js, earlyRuns), by part
-// index; a part's run is used for the part's rows (where they start: meta.part_rows, the core's
-// join) when its features are bit for bit the table's there. The rows of a part that is missing or
+// index; a part's run is used for the part's rows (meta.part_rows, the core's join, counts each
+// part's rows; a part starts after the earlier parts') when its features are bit for bit the
+// table's there. The rows of a part that is missing or
 // differs are run here, in slices of CHECK_ROWS rows (about 10 ms each here), yielding between
 // them, so the page keeps drawing; the other parts still use their runs.
 const CHECK_ROWS = 500;
@@ -189,7 +190,7 @@ const partRows = (meta) => {
 export async function checkTable(used, meta, table, features, margins, early = null) {
   const F = used.info.num_features, O = meta.outputs, S = meta.layout.stride;
   const { output, margin } = used.info.onnx;
-  let worst = 0, ok = true, onnxMs = 0, runEarly = 0;
+  let worst = 0, ok = true, onnxMs = 0, runEarly = 0, runLate = 0;
   const compare = (at, n, out) => {
     const slice = JSON.parse(used.model.checkTable(table.subarray(at * S, (at + n) * S), margins.subarray(at * O, (at + n) * O),
       out[output].data, out[margin].data, out[margin].dims[1]));
@@ -227,9 +228,10 @@ export async function checkTable(used, meta, table, features, margins, early = n
       const out = await runOnnxInTurn(used, features.slice(at * F, (at + n) * F));
       onnxMs += performance.now() - t0;
       compare(at, n, out);
+      runLate += n;
     }
   }
-  return { ok, worst, onnxMs, early: runEarly };
+  return { ok, worst, onnxMs, early: runEarly, late: runLate };
 }
 
 //-----------------------------------------------------------------------------

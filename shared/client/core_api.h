@@ -145,9 +145,9 @@ size_t core_batch_part_count(size_t rows);
 // in parts without any; null when no part has one), "problems" in part order, the explained
 // outputs' texts; the rest of meta (layout, notices, format, id_column...) from part 0, with
 // "part": {"index": 0, "count": 1, "rows_in_file"}. The parts' reports (meta "reports") are
-// listed in part order as "part_reports", for core_report_merge, and each part's rows as
-// "part_rows" (where a part's rows start in the table: the page checks a part's early run against
-// them, web/predict.js checkTable). Parts missing, repeated or out
+// listed in part order as "part_reports", for core_report_merge, and how many rows each part has
+// in the table as "part_rows" (a part's rows start after the earlier parts' rows: the page checks
+// a part's early run against them, web/predict.js checkTable). Parts missing, repeated or out
 // of order are refused: the problem "bad_part" (field "part").
 // A part whose numbers are not its rows' (table rows x "stride", margins rows x "outputs", features
 // of one width in every part) is refused the same way.

@@ -486,6 +486,13 @@ async function saysRenderWorkerFailed(page, typed = '') {
   assert.equal(onTop, 'fallback', 'the message is not hidden under the canvas');
   assert.equal(await page.isHidden('#a11y'), true, 'no form answers where nothing is drawn');
   assert.equal(await page.isHidden('#canvas'), true, 'the last frame drawn is not left under the words');
+  // The words and the values typed fit the window, or scroll within it.
+  const box = await page.evaluate(() => {
+    const p = document.getElementById('fallback'), r = p.getBoundingClientRect();
+    return { bottom: r.bottom, height: innerHeight, overflow: getComputedStyle(p).overflowY };
+  });
+  assert.ok(box.bottom <= box.height, `the words end at ${box.bottom} px, below the window's ${box.height} px`);
+  if (typed) assert.equal(box.overflow, 'auto');
   assert.equal(await page.isHidden('#splash'), true);
 }
 async function reloadsDrawingOnThePage(page) {
@@ -670,6 +677,7 @@ test('batch view: a CSV of 768 patients is scored in the worker, cross-checked, 
   // ONNX Runtime ran every part as the worker and its helper scored it (their features bit for bit
   // the table's): the check of the joined table only compared.
   assert.equal(r.timing.check_rows_run_early, 768);
+  assert.equal(r.timing.check_rows_run_late, 0);
   // The worker built the aggregate report: the whole batch (768 >= k predictions, nothing pending
   // in this fresh profile) is one report, and it reaches the server.
   await page.evaluate(() => window.localdx.flushReports());
@@ -942,6 +950,7 @@ test('batch view: parts whose early runs are missing or whose features changed a
   // The worker's helper may be given the script from the browser's cache, unchanged: the part it
   // claimed first may have been posted, the worker's never.
   assert.ok(unposted.timing.check_rows_run_early < 768, `${unposted.timing.check_rows_run_early} rows used early runs`);
+  assert.equal(unposted.timing.check_rows_run_early + unposted.timing.check_rows_run_late, 768, 'every row is checked once');
   // Each part's rows as the core joined them: 768 rows in 2 parts.
   assert.equal(unposted.part_rows.length, 2);
   assert.equal(unposted.part_rows[0] + unposted.part_rows[1], 768);
@@ -950,11 +959,13 @@ test('batch view: parts whose early runs are missing or whose features changed a
   assert.equal(dropped.rows, 768);
   assert.match(dropped.status, /Cross-checked with ONNX Runtime/);
   assert.equal(dropped.timing.check_rows_run_early, 768 - first);
+  assert.equal(dropped.timing.check_rows_run_late, first, "part 0's rows are run by the check");
   const changedFeature = await served('const joined = answered(core.joinBatchParts(parts));',
     'const joined = answered(core.joinBatchParts(parts)); joined.features.fill(1000, 0, 4);');
   assert.equal(changedFeature.rows, 0);
   assert.match(changedFeature.status, /^Withheld: the explanations and ONNX Runtime disagree/);
   assert.equal(changedFeature.timing.check_rows_run_early, 768 - first);
+  assert.equal(changedFeature.timing.check_rows_run_late, first);
 });
 
 test('batch view: the same patients as FHIR R4 (a Bundle of Patients and Observations) score exactly as the CSV', async () => {
@@ -1595,13 +1606,17 @@ test("a batch worker that has ended answers no more: a row of the table it score
   assert.ok(changed, 'the worker script was served changed');
   assert.equal(scored.rows, 20);
   const words = "ONNX Runtime's files stopped arriving over the network, so nothing was scored. Check the connection, then open the file or images again.";
-  const refused = await page.evaluate(() => window.localdx.explainBatchRow(0).then(() => 'explained', (e) => e.message));
-  assert.equal(refused, words);
+  const explained = (i) => page.evaluate((k) => window.localdx.explainBatchRow(k).then(() => 'explained', (e) => e.message), i);
+  assert.equal(await explained(0), words);
+  // A new worker started (as a file or images opened would start it) holds none of the table's rows:
+  // the row is still refused with the first worker's reason, not asked of it.
+  assert.equal(await page.evaluate(() => window.localdx.batchReady()), true);
+  assert.equal(await explained(0), words);
   // A file opened again starts a new worker (which scores it, and is itself ended once it replies):
   // the table's rows are still not asked of any other worker.
   const again = await page.evaluate((t) => window.localdx.scoreCsv(t), csv);
   assert.equal(again.rows, 20);
-  assert.equal(await page.evaluate(() => window.localdx.explainBatchRow(1).then(() => 'explained', (e) => e.message)), words);
+  assert.equal(await explained(1), words);
   assert.deepEqual(errors, []);
   await ctx.close();
 });

@@ -459,9 +459,13 @@ test('imaging: another map of an image whose worker has ended is refused with th
   const [first] = await page.evaluate((f) => window.localdx.scoreImages([f]), { name, bytes: readFileSync(imageFile(name)).toString('base64') });
   assert.ok(changed, 'the worker script was served changed');
   assert.equal(first.ok, true, words(first));
+  const ended = "ONNX Runtime's files stopped arriving over the network, so nothing was scored. Check the connection, then open the file or images again.";
   const other = await page.evaluate(() => window.localdx.explainImage(0, 0));
   assert.equal(other.ok, false);
-  assert.equal(words(other), "ONNX Runtime's files stopped arriving over the network, so nothing was scored. Check the connection, then open the file or images again.");
+  assert.equal(words(other), ended);
+  // A new worker started meanwhile (as the next file opened would start it) is not asked either.
+  assert.equal(await page.evaluate(() => window.localdx.batchReady()), true);
+  assert.equal(words(await page.evaluate(() => window.localdx.explainImage(0, 0))), ended);
   assert.deepEqual(errors, []);
   await ctx.close();
 });

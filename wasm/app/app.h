@@ -406,8 +406,8 @@ int64_t host_now();  // the page's clock, seconds since 1970 UTC
 void host_keep_calibrator(const std::string& sha256, const std::string& calibrator_json);
 void host_forget_calibrator(const std::string& sha256);
 // The canvas cannot draw any more (a lost WebGL context restored, the renderer refused): the page
-// hides it and shows this text in its place.
-void host_display_failed(const std::string& text);
+// hides it and shows this text in its place, with `typed` (form_text: the form as typed) under it.
+void host_display_failed(const std::string& text, const std::string& typed = "");
 
 //-----------------------------------------------------------------------------
 // [SECTION] Drawing (views/)

@@ -100,7 +100,8 @@ void display_restored() {
     if (!gl_renderer_init(s.gl)) {
         host_display_failed(
             "LocalDx's screen was lost when the browser restarted its graphics, and cannot be drawn again. "
-            "Reload the page to continue (what is on the form will need to be entered again).");
+            "Reload the page to continue (what is on the form will need to be entered again).",
+            form_text(s));
         emscripten_cancel_main_loop();  // nothing can be drawn: no frame runs again
         return;
     }

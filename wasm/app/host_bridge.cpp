@@ -49,7 +49,13 @@ void host_operations_fetch(const std::string& model, const std::string& token, c
         "operationsFetch",
         json_dump(Json{{"model", model}, {"token", token}, {"from", from}, {"to", to}, {"period", period}}).c_str());
 }
-void host_display_failed(const std::string& text) { js_host_call("displayFailed", text.c_str()); }
+EM_JS(void, js_display_failed, (const char* text, const char* typed), {
+    const host = globalThis.localdxHost;
+    if (host && host.displayFailed) host.displayFailed(UTF8ToString(text), UTF8ToString(typed));
+});
+void host_display_failed(const std::string& text, const std::string& typed) {
+    js_display_failed(text.c_str(), typed.c_str());
+}
 int64_t host_now() { return static_cast<int64_t>(emscripten_date_now() / 1000); }
 
 }  // namespace ldx::app
