@@ -17,7 +17,7 @@ import assert from 'node:assert/strict';
 import { readFileSync, writeFileSync, mkdirSync, rmSync, cpSync, readdirSync } from 'node:fs';
 import { execFileSync } from 'node:child_process';
 import path from 'node:path';
-import { env, startServer, publish, operatorGet, launch, openApp, csvRecords, cliPredict, chooseFileWith, keepTestHooksOffline, ownOnnxWorker, stallingProxy } from './harness.mjs';
+import { env, startServer, publish, operatorGet, launch, openApp, csvRecords, cliPredict, chooseFileWith, keepTestHooksOffline, ownOnnxWorker, stallingProxy, batchWorkerEndingAfter } from './harness.mjs';
 
 const TASKS = { 'pima-diabetes': 'diabetes', wdbc: 'diagnosis', 'pbc-stage': 'stage' };
 const bundlePath = (t, v = 1) => path.join(env.demo, 'bundles', `${t}-${v}.ldxb`);
@@ -1589,21 +1589,13 @@ test("ONNX Runtime's files that stop arriving in the batch worker end that worke
 
 test("a batch worker that has ended answers no more: a row of the table it scored is not explained by another worker, but refused with the reason it ended", async () => {
   // The worker's script served so that, once it has replied with a file's table, it tells the page
-  // its ONNX Runtime files stopped arriving (as web/downloads.js's watch does): the page ends it.
+  // its ONNX Runtime files stopped arriving: the page ends it.
   const ctx = await browser.newContext({ viewport: { width: 1280, height: 800 } });
-  let changed = false;
-  const from = 'reply({ ok: true, meta, table, features, margins }, [table, features, margins].filter(Boolean).map((a) => a.buffer));';
-  await ctx.route('**/batch-worker.js', async (route) => {
-    const res = await route.fetch();
-    const original = await res.text();
-    const body = original.replace(from, `${from} self.postMessage({ type: 'stalled', ...workerProblem('files_stalled') });`);
-    changed = body !== original;
-    await route.fulfill({ response: res, body });
-  });
+  const changed = await batchWorkerEndingAfter(ctx, 'reply({ ok: true, meta, table, features, margins }, [table, features, margins].filter(Boolean).map((a) => a.buffer));');
   const { page, errors } = await openApp(browser, server.base, { model: 'wdbc-mlp', context: ctx });
   const csv = readFileSync(path.join(env.data, 'wdbc.csv'), 'utf8').trim().split(/\r?\n/).slice(0, 21).join('\n') + '\n';
   const scored = await page.evaluate((t) => window.localdx.scoreCsv(t), csv);
-  assert.ok(changed, 'the worker script was served changed');
+  assert.ok(changed(), 'the worker script was served changed');
   assert.equal(scored.rows, 20);
   const words = "ONNX Runtime's files stopped arriving over the network, so nothing was scored. Check the connection, then open the file or images again.";
   const explained = (i) => page.evaluate((k) => window.localdx.explainBatchRow(k).then(() => 'explained', (e) => e.message), i);

@@ -100,6 +100,22 @@ export async function ownOnnxWorker(contextOrPage) {
   return contextOrPage;
 }
 
+// The batch worker's script (web/batch-worker.js) served to `context` so that, right after the
+// statement `after` (one of its replies), it tells the page its ONNX Runtime files stopped arriving,
+// as web/downloads.js's watch does: the page then ends that worker. Resolves to a function that
+// says whether the script was served changed (`after` found in it).
+export async function batchWorkerEndingAfter(context, after) {
+  let changed = false;
+  await context.route('**/batch-worker.js', async (route) => {
+    const res = await route.fetch();
+    const original = await res.text();
+    const body = original.replace(after, `${after} self.postMessage({ type: 'stalled', ...workerProblem('files_stalled') });`);
+    changed = body !== original;
+    await route.fulfill({ response: res, body });
+  });
+  return () => changed;
+}
+
 // A proxy in front of TARGET (a server's base address) that holds back the downloads `slow(path)`
 // names: true, as a network that hangs would (their head and first 64 KB pass, then nothing), or
 // a number of ms to wait before answering at all (a proxy that scans a whole file first); any

@@ -17,7 +17,7 @@ import assert from 'node:assert/strict';
 import { readFileSync, writeFileSync, mkdirSync, readdirSync, copyFileSync, existsSync } from 'node:fs';
 import { execFileSync } from 'node:child_process';
 import path from 'node:path';
-import { env, startServer, publish, launch, openApp, chooseFileWith, chromium, chromiumOptions, withTestHooks, keepTestHooksOffline } from './harness.mjs';
+import { env, startServer, publish, launch, openApp, chooseFileWith, chromium, chromiumOptions, withTestHooks, keepTestHooksOffline, batchWorkerEndingAfter } from './harness.mjs';
 
 const bundle = path.join(env.demo, 'bundles', 'opacity-demo-1.ldxb');
 const trust = path.join(env.demo, 'keys', 'trust.json');
@@ -442,22 +442,14 @@ ds.save_as(f"{out}/huge.dcm", write_like_original=False)
 
 test('imaging: another map of an image whose worker has ended is refused with the reason it ended, not asked of another worker', async () => {
   // The batch worker's script served so that, once it has replied with an image (and its curve), it
-  // tells the page its ONNX Runtime files stopped arriving (as web/downloads.js's watch does): the
-  // page ends it. A map of another class for that image is then refused with that reason.
+  // tells the page its ONNX Runtime files stopped arriving: the page ends it. A map of another class
+  // for that image is then refused with that reason.
   const ctx = await browser.newContext({ viewport: { width: 1280, height: 800 } });
-  let changed = false;
-  const from = "reply({ ok: true, result, display }, display ? [display.grey.buffer] : []);";
-  await ctx.route('**/batch-worker.js', async (route) => {
-    const res = await route.fetch();
-    const original = await res.text();
-    const body = original.replace(from, `${from} self.postMessage({ type: 'stalled', ...workerProblem('files_stalled') });`);
-    changed = body !== original;
-    await route.fulfill({ response: res, body });
-  });
+  const changed = await batchWorkerEndingAfter(ctx, 'reply({ ok: true, result, display }, display ? [display.grey.buffer] : []);');
   const { page, errors } = await openApp(browser, server.base, { model: 'opacity-demo', context: ctx });
   const name = 'synthetic-001.png';
   const [first] = await page.evaluate((f) => window.localdx.scoreImages([f]), { name, bytes: readFileSync(imageFile(name)).toString('base64') });
-  assert.ok(changed, 'the worker script was served changed');
+  assert.ok(changed(), 'the worker script was served changed');
   assert.equal(first.ok, true, words(first));
   const ended = "ONNX Runtime's files stopped arriving over the network, so nothing was scored. Check the connection, then open the file or images again.";
   const other = await page.evaluate(() => window.localdx.explainImage(0, 0));
