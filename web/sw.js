@@ -39,7 +39,8 @@ self.addEventListener('activate', (event) => {
 // [SECTION] Fetch
 //-----------------------------------------------------------------------------
 // Bundles are immutable (named by SHA-256): cache first. The models index and the page itself:
-// network first, so updates are seen when online, with the last copy as the offline fallback.
+// network first, so updates are seen when online, with the last index seen and this version's
+// copy of the page (shellFetch) as the offline fallback.
 // Metrics reports are never cached (the page queues them itself while offline). Requests to other
 // origins — an EHR's FHIR server and token endpoint (smart.js) — are left to the browser, never
 // cached; navigations (the EHR's redirect back, with its code in the address) are not stored.
@@ -89,6 +90,24 @@ async function networkFirst(name, event) {
   }
 }
 
+// The paths this version's cache holds, read once per start of this worker (its precache is
+// written before the worker is active) and added to as it keeps more.
+let storedPaths = null;
+function stored(cache) {
+  if (!storedPaths) storedPaths = cache.keys().then((reqs) => new Set(reqs.map((r) => new URL(r.url).pathname)), () => new Set());
+  return storedPaths;
+}
+
+// The app's files: a content-named one (its name carries its hash, so it never changes) from the
+// cache first, and kept once fetched (ONNX Runtime's WebGPU build, not precached, is kept on first
+// use). Any other (the page, its modules, the trust root) from the network while online, and from
+// this version's cache offline. One that this version's cache holds already (all it precached) is
+// not stored again on each visit: a page offline runs the files of one build (a copy of a newer
+// build's module, fetched before the newer service worker takes over, would otherwise sit beside
+// this build's page), and each response reaches the page without being read a second time by this
+// worker (on a two-core machine, a visit's 20 modules stored again took the worker's thread most of
+// the page's first 450 ms; docs/benchmarks.md). One it does not hold (the test hooks) is kept. A
+// navigation is never stored (an EHR's redirect back carries its code in the address).
 async function shellFetch(event) {
   const req = event.request;
   const cache = await caches.open(SHELL);
@@ -100,7 +119,11 @@ async function shellFetch(event) {
   }
   try {
     const res = await fetch(req);
-    if (req.mode !== 'navigate') keep(event, cache, req, res);
+    const paths = await stored(cache);
+    if (req.mode !== 'navigate' && (hashed || !paths.has(url.pathname))) {
+      keep(event, cache, req, res);
+      paths.add(url.pathname);
+    }
     return res;
   } catch (err) {
     const hit = await cache.match(req, { ignoreSearch: true }) || (req.mode === 'navigate' ? await cache.match('index.html') : undefined);
