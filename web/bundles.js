@@ -5,7 +5,7 @@
 // Index of this file
 //   [SECTION] Bundle lifecycle (signed index, verify on every load, rollback floor, cache)
 'use strict';
-import { fetchIndexText } from './early.js';
+import { fetchIndexText, firstBundle } from './early.js';
 import { page, store, now, answered, Refused, announce, showError, pageProblem, pageSentence, pageFailure } from './page-state.js';
 import { probabilitiesOnnx, startOnnxChecks, checkImagesOnnx } from './predict.js';
 import { releasePatient, publishReporting } from './reporting.js';
@@ -42,13 +42,15 @@ function chooseEntry(models, wanted) {
 
 // Starts downloading the bundle the index names, before the index is verified (that needs the
 // core): nothing from it is used unless the verified index names the same URL, and the bundle
-// is verified on its own anyway. Resolves to { url, download } or null.
+// is verified on its own anyway. The bundle this device used last was asked for already, with the
+// index (early.js, firstBundle): that download is used when the index names it. Resolves to
+// { url, download } or null.
 export async function prefetchBundle(indexText, wanted) {
   try {
     const models = JSON.parse(await indexText).signed.models;
     const { url } = chooseEntry(models, wanted);
     if (typeof url !== 'string' || !url.startsWith('/api/v1/bundles/')) return null;
-    const download = fetchBundle(url);
+    const download = firstBundle && firstBundle.url === url ? bundleBytes(firstBundle.download) : fetchBundle(url);
     download.catch(() => {});  // a failure is met again, and reported, where it is used
     return { url, download };
   } catch {
@@ -65,9 +67,12 @@ function keepForOffline(cacheName, url, body) {
 
 // A bundle's bytes: { bytes }, or { bytes: null, status } (the HTTP status; 0: no network, and no
 // copy on this device). Worded where it is used (the core may not be there yet).
-async function fetchBundle(url) {
+function fetchBundle(url) {
+  return bundleBytes(fetch(url));
+}
+async function bundleBytes(response) {
   let res;
-  try { res = await fetch(url); } catch { return { bytes: null, status: 0 }; }
+  try { res = await response; } catch { return { bytes: null, status: 0 }; }
   return res.ok ? { bytes: new Uint8Array(await res.arrayBuffer()) } : { bytes: null, status: res.status };
 }
 
@@ -123,12 +128,14 @@ export async function loadBundle(url, status = {}, download = fetchBundle(url)) 
   floors[info.name] = Math.max(floors[info.name] || 0, info.version);
   store.set('accepted', floors);
   store.set('model', info.name);
+  store.set('lastBundle', { name: info.name, url });  // asked for with the index next time (early.js)
   releasePatient();  // the patient seen with the model being replaced is reported with it
   retire(page.current);
   page.current = used;
   if (!info.background && !info.imaging) startOnnxChecks(used);
   const available = (page.index ? page.index.models : []).map((m) => ({ name: m.name, version: m.version, title: m.title || m.name }));
   page.M.appSetModel(model, JSON.stringify({ ...status, available }));
+  performance.mark('localdx:model-set');
   // A site calibration of this bundle's prediction sets, made earlier on this device (Validate tab).
   const calibrator = store.get('calibrators', {})[info.sha256];
   if (calibrator) page.M.appSetLocalCalibrator(calibrator);

@@ -19,5 +19,5 @@ export function compiledWasm(url) {
     compiled.then((module) => WebAssembly.instantiate(module, imports).then((instance) => receive(instance, module))).catch(fail);
     return {};  // Emscripten: the exports arrive later, through receive
   };
-  return { instantiateWasm, failed };
+  return { instantiateWasm, failed, compiled };
 }

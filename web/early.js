@@ -1,5 +1,6 @@
 // web/early.js — what the page starts before any of its other modules runs: the app's file names
-// (assets.json), the signed models index, and ONNX Runtime Web's worker (web/onnx-worker.js).
+// (assets.json, written into index.html), the signed models index and the bundle last used, and
+// ONNX Runtime Web's worker (web/onnx-worker.js).
 //
 // index.html runs this module on its own, ahead of page.js (which imports it too), so the worker
 // starts before the page's other modules have loaded: it reads assets.json and imports ONNX Runtime's
@@ -7,8 +8,19 @@
 // it) is created there once the bundle is verified, with no message through the page on the way.
 'use strict';
 
-// The app's files named by their content (scripts/assemble-web writes assets.json).
-export const assetsReady = fetch('assets.json').then((r) => r.json());
+// The app's files named by their content (scripts/assemble-web writes assets.json, and the same
+// text into index.html, `<script type="application/json" id="ldx-assets">`): read with the page
+// itself, so that nothing waits for a request of its own (on a visit served by the service worker,
+// assets.json came 150-300 ms after the page; docs/benchmarks.md). A page without it (web/ as it is
+// in the source tree) asks for assets.json.
+function readAssets() {
+  const inline = document.getElementById('ldx-assets');
+  if (inline) {
+    try { return Promise.resolve(JSON.parse(inline.textContent)); } catch { /* asked for below */ }
+  }
+  return fetch('assets.json').then((r) => r.json());
+}
+export const assetsReady = readAssets();
 
 // The models index as text, or null when neither the server nor the offline copy (the service
 // worker's) answers. The first is asked for here, as soon as the page runs (firstIndexText), rather
@@ -19,6 +31,25 @@ export function fetchIndexText() {
   return fetch('/api/v1/models', { cache: 'no-store' }).then((res) => (res.ok ? res.text() : null)).catch(() => null);
 }
 export const firstIndexText = fetchIndexText();
+
+// The bundle this device used last (bundles.js keeps its address, `ldx.lastBundle`), asked for
+// with the index rather than once the index has named it: { url, download: Promise<Response> }
+// or null. bundles.js uses it only if the index, once verified, names the same address (a bundle's
+// address is its content's SHA-256), and verifies it as any other; a model asked for in the page's
+// address (#model=) that is not the last one used is not asked for here.
+function lastBundle() {
+  try {
+    const last = JSON.parse(localStorage.getItem('ldx.lastBundle'));
+    const wanted = new URLSearchParams(location.hash.slice(1)).get('model');
+    if (!last || typeof last.url !== 'string' || !last.url.startsWith('/api/v1/bundles/') || (wanted && wanted !== last.name)) return null;
+    const download = fetch(last.url);
+    download.catch(() => {});  // met again where it is used
+    return { url: last.url, download };
+  } catch {
+    return null;  // no storage in this page, or not a value of ours
+  }
+}
+export const firstBundle = lastBundle();
 
 // A typed array that fills its buffer whole: `a` itself, or a copy of it (what a message may move).
 const wholeBuffer = (a) => (a.byteOffset === 0 && a.byteLength === a.buffer.byteLength ? a : a.slice());

@@ -66,16 +66,21 @@ async function start() {
   const wanted = new URLSearchParams(location.hash.slice(1)).get('model');
   const indexText = firstIndexText;
   const bundle = prefetchBundle(indexText, wanted);
-  const [assets, trustText] = await Promise.all([assetsReady, fetch('trust.json').then((r) => r.text())]);
-  page.trust = trustText;
+  const trustText = fetch('trust.json').then((r) => r.text());  // needed once the app is up
+  const assets = await assetsReady;
   const fontBytes = fetch(assets.font).then((r) => r.arrayBuffer());
   page.assets = assets;  // the batch worker starts once the first model is ready (batch.js, prepareWorkerWhenIdle)
   // The app's wasm compiles while its script downloads; ONNX Runtime is already starting in its
-  // own worker (early.js, onnx-worker.js), and nothing here waits for it.
+  // own worker (early.js, onnx-worker.js), and nothing here waits for it. (Started here, once the
+  // page's modules have loaded, not by early.js as the page opens: on two cores that earlier start
+  // shared them with a new ONNX Runtime worker's and put the form off; docs/benchmarks.md.)
   const app = compiledWasm(assets.app_wasm);
+  const script = loadScript(assets.app_js);
+  app.compiled.then(() => performance.mark('localdx:app-compiled'), () => {});
   page.ortReady = ortReady.then((ort) => { page.ort = ort; return ort; });
   page.ortReady.catch(() => {});  // reported by the model's check (predict.js, startOnnxChecks)
-  await loadScript(assets.app_js);
+  await script;
+  performance.mark('localdx:app-script-loaded');
   // The canvas's frames are drawn by the render worker where the browser can (render.js); the app
   // posts them to it (Module.ldxRenderWorker) from its first frame.
   page.render = startRenderWorker($('canvas'), assets.render_worker, {
@@ -90,11 +95,14 @@ async function start() {
     },
   });
   page.M = await Promise.race([createLocalDxApp({ canvas: $('canvas'), instantiateWasm: app.instantiateWasm, ldxRenderWorker: page.render }), app.failed]);
+  performance.mark('localdx:app-instantiated');
   appIsUp();
   const font = new Uint8Array(await fontBytes);
   startA11y(page.M);
   answered(page.M.appStart(font));  // refused: no WebGL2 renderer, the fallback text says so
+  performance.mark('localdx:app-started');
   $('canvas').addEventListener('contextmenu', (e) => e.preventDefault());
+  page.trust = await trustText;
   try {
     await loadIndexAndModel(wanted, indexText, bundle);
   } finally {

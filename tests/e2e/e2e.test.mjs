@@ -373,6 +373,55 @@ test('the bundle requested while the page starts is used only if the verified li
   await ctx.close();
 });
 
+test('the bundle used last is asked for with the models list, and used only if the verified list names it', async () => {
+  // The page's own requests (no service worker between: the routes below see each of them).
+  const ctx = await browser.newContext({ viewport: { width: 1280, height: 800 }, serviceWorkers: 'block' });
+  const page = await ctx.newPage();
+  const index = await (await fetch(server.base + '/api/v1/models')).json();
+  const pima = index.signed.models.find((m) => m.name === 'pima-diabetes');
+  const other = index.signed.models.find((m) => m.name !== 'pima-diabetes');
+  const sent = [];  // the paths of the page's API requests, in order
+  page.on('request', (r) => { const u = new URL(r.url()); if (u.pathname.startsWith('/api/v1/')) sent.push(u.pathname); });
+  await page.goto(`${server.base}/#model=pima-diabetes`);
+  await page.waitForFunction(() => window.localdx.model() !== null);
+  assert.deepEqual(await page.evaluate(() => JSON.parse(localStorage.getItem('ldx.lastBundle'))), { name: 'pima-diabetes', url: pima.url });
+  // Opened again: the bundle is asked for before the list has come (with it), and the model loads.
+  sent.length = 0;
+  let releaseIndex;
+  const indexHeld = new Promise((r) => { releaseIndex = r; });
+  await page.route('**/api/v1/models', async (route) => { await indexHeld; await route.continue(); });
+  await page.goto('about:blank');
+  const opened = page.goto(`${server.base}/#model=pima-diabetes`);
+  await page.waitForFunction(() => performance.getEntriesByType('resource').some((r) => r.name.includes('/api/v1/bundles/')), null, { timeout: 15000 });
+  assert.ok(sent.includes(pima.url), 'the bundle used last was asked for while the list was held: ' + sent.join(' '));
+  releaseIndex();
+  await opened;
+  await page.waitForFunction(() => window.localdx.model() !== null);
+  assert.equal(await page.evaluate(() => window.localdx.model().sha256), pima.url.split('/').pop());
+  // The address kept names another model's bundle (as if pima-diabetes had a new version): that
+  // download is not used; the bundle the verified list names is asked for and loaded.
+  await page.unroute('**/api/v1/models');
+  await page.evaluate((url) => localStorage.setItem('ldx.lastBundle', JSON.stringify({ name: 'pima-diabetes', url })), other.url);
+  sent.length = 0;
+  await page.goto('about:blank');
+  await page.goto(`${server.base}/#model=pima-diabetes`);
+  await page.waitForFunction(() => window.localdx.model() !== null);
+  const model = await page.evaluate(() => window.localdx.model());
+  assert.equal(model.name, 'pima-diabetes');
+  assert.equal(model.sha256, pima.url.split('/').pop());
+  assert.ok(sent.includes(other.url) && sent.includes(pima.url), 'both were asked for: ' + sent.join(' '));
+  assert.deepEqual(await page.evaluate(() => JSON.parse(localStorage.getItem('ldx.lastBundle'))), { name: 'pima-diabetes', url: pima.url });
+  await ctx.close();
+});
+
+test('the list of the app\'s files is read with the page: index.html carries assets.json as served', async () => {
+  const html = await (await fetch(server.base + '/')).text();
+  const inline = html.match(/<script type="application\/json" id="ldx-assets">([^<]*)<\/script>/);
+  assert.ok(inline, 'index.html carries the list');
+  assert.deepEqual(JSON.parse(inline[1]), await (await fetch(server.base + '/assets.json')).json());
+  assert.ok(!html.includes('href="assets.json"'), 'and does not ask for it again');
+});
+
 test('a clinician\'s page does not load the test hooks: window.localdx is what smart.js reads, and test-hooks.js is never requested', async () => {
   const ctx = await browser.newContextWithoutHooks({ viewport: { width: 1280, height: 800 } });
   const requested = [];
