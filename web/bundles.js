@@ -46,15 +46,20 @@ function chooseEntry(models, wanted) {
 // index (early.js, firstBundle): that download is used when the index names it. Resolves to
 // { url, download } or null.
 export async function prefetchBundle(indexText, wanted) {
+  let early = firstBundle;  // aborted below unless it is the one the index names
   try {
     const models = JSON.parse(await indexText).signed.models;
     const { url } = chooseEntry(models, wanted);
     if (typeof url !== 'string' || !url.startsWith('/api/v1/bundles/')) return null;
-    const download = firstBundle && firstBundle.url === url ? bundleBytes(firstBundle.download) : fetchBundle(url);
+    const used = early && early.url === url;
+    const download = used ? bundleBytes(early.download) : fetchBundle(url);
+    if (used) early = null;
     download.catch(() => {});  // a failure is met again, and reported, where it is used
     return { url, download };
   } catch {
     return null;
+  } finally {
+    if (early) early.abort();  // not the bundle the index names, or no index: its bytes are not wanted
   }
 }
 

@@ -10,9 +10,9 @@
 
 // The app's files named by their content (scripts/assemble-web writes assets.json, and the same
 // text into index.html, `<script type="application/json" id="ldx-assets">`): read with the page
-// itself, so that nothing waits for a request of its own (on a visit served by the service worker,
-// assets.json came 150-300 ms after the page; docs/benchmarks.md). A page without it (web/ as it is
-// in the source tree) asks for assets.json.
+// itself, so that nothing waits for a request of its own (on a repeat visit served by the service
+// worker, assets.json came 335-401 ms after the navigation; docs/benchmarks.md). A page without it
+// (web/ as it is in the source tree) asks for assets.json.
 function readAssets() {
   const inline = document.getElementById('ldx-assets');
   if (inline) {
@@ -33,18 +33,20 @@ export function fetchIndexText() {
 export const firstIndexText = fetchIndexText();
 
 // The bundle this device used last (bundles.js keeps its address, `ldx.lastBundle`), asked for
-// with the index rather than once the index has named it: { url, download: Promise<Response> }
-// or null. bundles.js uses it only if the index, once verified, names the same address (a bundle's
-// address is its content's SHA-256), and verifies it as any other; a model asked for in the page's
-// address (#model=) that is not the last one used is not asked for here.
+// with the index rather than once the index has named it: { url, download: Promise<Response>,
+// abort() } or null. bundles.js uses it only if the index, once verified, names the same address (a
+// bundle's address is its content's SHA-256), and verifies it as any other; otherwise it aborts it.
+// Asked for only if it is the model the page will open: the one in the page's address (#model=),
+// else the last one opened (`ldx.model`: also the one a SMART launch asked for, web/smart.js).
 function lastBundle() {
   try {
     const last = JSON.parse(localStorage.getItem('ldx.lastBundle'));
-    const wanted = new URLSearchParams(location.hash.slice(1)).get('model');
+    const wanted = new URLSearchParams(location.hash.slice(1)).get('model') || JSON.parse(localStorage.getItem('ldx.model'));
     if (!last || typeof last.url !== 'string' || !last.url.startsWith('/api/v1/bundles/') || (wanted && wanted !== last.name)) return null;
-    const download = fetch(last.url);
+    const stop = new AbortController();
+    const download = fetch(last.url, { signal: stop.signal });
     download.catch(() => {});  // met again where it is used
-    return { url: last.url, download };
+    return { url: last.url, download, abort: () => stop.abort() };
   } catch {
     return null;  // no storage in this page, or not a value of ours
   }

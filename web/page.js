@@ -67,6 +67,7 @@ async function start() {
   const indexText = firstIndexText;
   const bundle = prefetchBundle(indexText, wanted);
   const trustText = fetch('trust.json').then((r) => r.text());  // needed once the app is up
+  trustText.catch(() => {});  // met where it is awaited
   const assets = await assetsReady;
   const fontBytes = fetch(assets.font).then((r) => r.arrayBuffer());
   page.assets = assets;  // the batch worker starts once the first model is ready (batch.js, prepareWorkerWhenIdle)

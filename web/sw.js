@@ -118,11 +118,11 @@ async function shellFetch(event) {
     if (hit) return hit;
   }
   try {
-    const res = await fetch(req);
-    const paths = await stored(cache);
-    if (req.mode !== 'navigate' && (hashed || !paths.has(url.pathname))) {
-      keep(event, cache, req, res);
+    if (req.mode === 'navigate') return await fetch(req);
+    const [res, paths] = await Promise.all([fetch(req), stored(cache)]);
+    if (res.ok && (hashed || !paths.has(url.pathname))) {
       paths.add(url.pathname);
+      event.waitUntil(cache.put(req, res.clone()).catch(() => paths.delete(url.pathname)));
     }
     return res;
   } catch (err) {

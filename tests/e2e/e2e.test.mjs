@@ -398,6 +398,15 @@ test('the bundle used last is asked for with the models list, and used only if t
   await opened;
   await page.waitForFunction(() => window.localdx.model() !== null);
   assert.equal(await page.evaluate(() => window.localdx.model().sha256), pima.url.split('/').pop());
+  assert.equal(sent.filter((p) => p === pima.url).length, 1, 'that download was the one used: ' + sent.join(' '));
+  // The list of the app's files came with the page (index.html), not by a request of the page's.
+  assert.equal(await page.evaluate(() => performance.getEntriesByType('resource').some((r) => new URL(r.name).pathname === '/assets.json')), false);
+  // Another model asked for in the address: the bundle used last is not asked for.
+  sent.length = 0;
+  await page.goto('about:blank');
+  await page.goto(`${server.base}/#model=${other.name}`);
+  await page.waitForFunction((name) => window.localdx.model()?.name === name, other.name);
+  assert.deepEqual(sent.filter((p) => p.startsWith('/api/v1/bundles/')), [other.url]);
   // The address kept names another model's bundle (as if pima-diabetes had a new version): that
   // download is not used; the bundle the verified list names is asked for and loaded.
   await page.unroute('**/api/v1/models');

@@ -85,7 +85,7 @@ export async function withTestHooks(browser) {
 
 // The test hooks are never precached (a clinician's page does not load them): a test that reloads
 // offline has the service worker keep them first, by fetching them through it once it controls
-// the page (web/sw.js keeps each app file it fetches).
+// the page (web/sw.js keeps, once, each app file its cache does not hold).
 export async function keepTestHooksOffline(page) {
   await page.waitForFunction(() => navigator.serviceWorker.controller !== null, null, { timeout: 30000 });
   await page.evaluate(async () => { if (!(await fetch('test-hooks.js')).ok) throw new Error('test-hooks.js was not served'); });
