@@ -34,10 +34,10 @@ export async function loadIndexAndModel(wanted, indexText = fetchIndexText(), bu
     early && early.url === entry.url ? early.download : fetchBundle(entry.url));
 }
 
-// The model asked for in the address, else the last one used, else the index's first.
+// The model named `wanted` (the one the page opens, early.js's openingModel, or the one the
+// clinician picked), else the index's first.
 function chooseEntry(models, wanted) {
-  const name = wanted || store.get('model', null) || models[0].name;
-  return models.find((m) => m.name === name) || models[0];
+  return models.find((m) => m.name === wanted) || models[0];
 }
 
 // Starts downloading the bundle the index names, before the index is verified (that needs the

@@ -32,16 +32,30 @@ export function fetchIndexText() {
 }
 export const firstIndexText = fetchIndexText();
 
+// The model the page opens, by name, or null (then the index's first): the one in the page's
+// address (#model=), else the last one opened (`ldx.model`, which bundles.js keeps; also the one
+// a SMART launch asked for, web/smart.js). The one place this rule is written: page.js opens it,
+// and the bundle used last is asked for early only if it is this model (lastBundle below).
+export function openingModel() {
+  const inAddress = new URLSearchParams(location.hash.slice(1)).get('model');
+  if (inAddress) return inAddress;
+  try {
+    const last = JSON.parse(localStorage.getItem('ldx.model'));
+    return typeof last === 'string' && last ? last : null;
+  } catch {
+    return null;  // no storage in this page, or not a value of ours
+  }
+}
+
 // The bundle this device used last (bundles.js keeps its address, `ldx.lastBundle`), asked for
 // with the index rather than once the index has named it: { url, download: Promise<Response>,
 // abort() } or null. bundles.js uses it only if the index, once verified, names the same address (a
 // bundle's address is its content's SHA-256), and verifies it as any other; otherwise it aborts it.
-// Asked for only if it is the model the page will open: the one in the page's address (#model=),
-// else the last one opened (`ldx.model`: also the one a SMART launch asked for, web/smart.js).
+// Asked for only if it is the model the page opens (openingModel).
 function lastBundle() {
   try {
     const last = JSON.parse(localStorage.getItem('ldx.lastBundle'));
-    const wanted = new URLSearchParams(location.hash.slice(1)).get('model') || JSON.parse(localStorage.getItem('ldx.model'));
+    const wanted = openingModel();
     if (!last || typeof last.url !== 'string' || !last.url.startsWith('/api/v1/bundles/') || (wanted && wanted !== last.name)) return null;
     const stop = new AbortController();
     const download = fetch(last.url, { signal: stop.signal });

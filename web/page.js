@@ -22,7 +22,7 @@
 //   render.js      the canvas moved to the render worker (render-worker.js), where the browser can
 //                  draw WebGL2 on an OffscreenCanvas
 'use strict';
-import { assetsReady, ortReady, firstIndexText } from './early.js';  // first: it starts ONNX Runtime's worker (early.js)
+import { assetsReady, ortReady, firstIndexText, openingModel } from './early.js';  // first: it starts ONNX Runtime's worker (early.js)
 import { page, $, announce, pageProblem } from './page-state.js';
 import { startA11y } from './a11y.js';
 import { loadIndexAndModel, prefetchBundle } from './bundles.js';
@@ -63,7 +63,7 @@ async function start() {
   // Everything the first prediction needs is requested at once: the models index (asked for by
   // early.js) and the bundle it names download while the modules compile (the index is verified,
   // and the bundle checked against it, once the core is there).
-  const wanted = new URLSearchParams(location.hash.slice(1)).get('model');
+  const wanted = openingModel();  // the address's, else the last opened (early.js)
   const indexText = firstIndexText;
   const bundle = prefetchBundle(indexText, wanted);
   const trustText = fetch('trust.json').then((r) => r.text());  // needed once the app is up
