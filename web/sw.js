@@ -11,6 +11,7 @@ const VERSION = new URL(self.location).searchParams.get('v') || 'dev';
 const SHELL = `ldx-shell-${VERSION}`;
 const BUNDLES = 'ldx-bundles';   // verified bundles, by content address (shared across versions)
 const INDEX = 'ldx-index';       // last models index seen (signed; the page checks it)
+const SHELL_FILES = ['./', 'index.html', 'app.css', 'manifest.webmanifest', 'trust.json', 'assets.json'];  // and assets.json's precache
 
 //-----------------------------------------------------------------------------
 // [SECTION] Install
@@ -20,7 +21,7 @@ self.addEventListener('install', (event) => {
     const assets = await (await fetch('assets.json', { cache: 'no-store' })).json();
     const cache = await caches.open(SHELL);
     // No size limit here: ONNX Runtime's 14 MB wasm must be offline too.
-    await cache.addAll(['./', 'index.html', 'app.css', 'manifest.webmanifest', 'trust.json', 'assets.json', ...assets.precache]);
+    await cache.addAll([...SHELL_FILES, ...assets.precache]);
   })());
 });
 
@@ -40,7 +41,7 @@ self.addEventListener('activate', (event) => {
 //-----------------------------------------------------------------------------
 // Bundles are immutable (named by SHA-256): cache first. The models index and the page itself:
 // network first, so updates are seen when online, with the last index seen and this version's
-// copy of the page (shellFetch) as the offline fallback.
+// copy of the page (shellFetch) as the offline fallback; the page's other files as shellFetch says.
 // Metrics reports are never cached (the page queues them itself while offline). Requests to other
 // origins — an EHR's FHIR server and token endpoint (smart.js) — are left to the browser, never
 // cached; navigations (the EHR's redirect back, with its code in the address) are not stored.
@@ -98,27 +99,67 @@ function stored(cache) {
   return storedPaths;
 }
 
+// The paths this version precached (SHELL_FILES and its assets.json's list, which it keeps),
+// read once per start of this worker.
+let precachedPaths = null;
+function precached(cache) {
+  if (!precachedPaths) {
+    precachedPaths = cache.match('assets.json').then((res) => res.json())
+      .then((a) => new Set([...SHELL_FILES, ...a.precache].map((p) => new URL(p, self.registration.scope).pathname)), () => new Set());
+  }
+  return precachedPaths;
+}
+
+// The build of each page this worker serves: client id -> Promise of the build's version (or null),
+// read from the page as it arrives (its list of the app's files, inline in index.html: "version").
+// A worker started again has none: its pages' files then take the network's path below. Only the
+// last few pages are remembered (a page's requests come while it starts).
+const builds = new Map();
+const BUILDS_KEPT = 16;
+function noteBuild(clientId, version) {
+  if (!clientId) return;
+  builds.delete(clientId);
+  builds.set(clientId, version);
+  for (const old of builds.keys()) { if (builds.size <= BUILDS_KEPT) break; builds.delete(old); }
+}
+const buildIn = (html) => (/<script type="application\/json" id="ldx-assets">[^<]*?"version":\s*"([0-9a-f]+)"/.exec(html) || [])[1] || null;
+
 // The app's files: a content-named one (its name carries its hash, so it never changes) from the
 // cache first, and kept once fetched (ONNX Runtime's WebGPU build, not precached, is kept on first
-// use). Any other (the page, its modules, the trust root) from the network while online, and from
-// this version's cache offline. One that this version's cache holds already (all it precached) is
-// not stored again on each visit: a page offline runs the files of one build (a copy of a newer
-// build's module, fetched before the newer service worker takes over, would otherwise sit beside
-// this build's page), and each response reaches the page without being read a second time by this
-// worker (on a two-core machine, a visit's 20 modules stored again took the worker's thread most of
-// the page's first 450 ms; docs/benchmarks.md). One it does not hold (the test hooks) is kept. A
-// navigation is never stored (an EHR's redirect back carries its code in the address).
+// use). So is every other file this version precached, asked for by a page of this worker's own
+// build (the page as served named this version: its modules, styles and trust root are the ones
+// this version precached, and a worker it starts is of its build too; the site's ehr.json, never
+// precached, is not among them): on a repeat visit they come from the disk at once rather than
+// waiting behind the network's round trips (docs/benchmarks.md). Any other (a page of another
+// build: a newer one, fetched before its service worker takes over) from the network while online,
+// and from this version's cache offline. One that this version's cache holds already (all it
+// precached) is not stored again on each visit: a page offline runs the files of one build (a copy
+// of a newer build's module would otherwise sit beside this build's page), and each response
+// reaches the page without being read a second time by this worker (on a two-core machine, a
+// visit's 20 modules stored again took the worker's thread most of the page's first 450 ms). One it
+// does not hold (the test hooks) is kept. A navigation is never stored (an EHR's redirect back
+// carries its code in the address).
 async function shellFetch(event) {
   const req = event.request;
   const cache = await caches.open(SHELL);
   const url = new URL(req.url);
   const hashed = /[.-][0-9a-f]{8,64}[./]/.test(url.pathname);
-  if (hashed) {
+  const ownBuild = !hashed && req.mode !== 'navigate' && (await (builds.get(event.clientId) || null)) === VERSION &&
+    (await precached(cache)).has(url.pathname);
+  if (hashed || ownBuild) {
     const hit = await cache.match(req);
-    if (hit) return hit;
+    if (hit) {
+      if (ownBuild && event.resultingClientId) noteBuild(event.resultingClientId, Promise.resolve(VERSION));  // a worker it starts
+      return hit;
+    }
   }
   try {
-    if (req.mode === 'navigate') return await fetch(req);
+    if (req.mode === 'navigate') {
+      const res = await fetch(req);
+      const html = res.ok && (res.headers.get('content-type') || '').startsWith('text/html');
+      noteBuild(event.resultingClientId, html ? res.clone().text().then(buildIn, () => null) : Promise.resolve(null));
+      return res;
+    }
     const [res, paths] = await Promise.all([fetch(req), stored(cache)]);
     if (res.ok && (hashed || !paths.has(url.pathname))) {
       paths.add(url.pathname);
@@ -127,7 +168,10 @@ async function shellFetch(event) {
     return res;
   } catch (err) {
     const hit = await cache.match(req, { ignoreSearch: true }) || (req.mode === 'navigate' ? await cache.match('index.html') : undefined);
-    if (hit) return hit;
+    if (hit) {
+      if (req.mode === 'navigate') noteBuild(event.resultingClientId, Promise.resolve(VERSION));  // this version's own page
+      return hit;
+    }
     throw err;
   }
 }

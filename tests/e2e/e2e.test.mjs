@@ -1737,6 +1737,51 @@ test('offline: after one visit the page reloads and predicts with the network of
   await ctx.close();
 });
 
+test("service worker: a page of its own build has the files it precached from its cache, a page of another build has them from the network, and the site's EHR list always comes from the network", async () => {
+  const ctx = await browser.newContext({ viewport: { width: 1280, height: 800 } });
+  // What the service worker asked of the network (Chromium reports its requests to the context).
+  const fromNetwork = [];
+  ctx.on('request', (req) => { if (req.serviceWorker()) fromNetwork.push(new URL(req.url()).pathname); });
+  const { page } = await openApp(browser, server.base, { context: ctx });
+  await page.evaluate(() => navigator.serviceWorker.ready);
+  await page.waitForFunction(() => navigator.serviceWorker.controller !== null);
+  const modules = ['/early.js', '/page.js', '/page-state.js', '/bundles.js', '/a11y.js', '/render.js', '/smart.js', '/app.css', '/trust.json'];
+  const fetchedAgain = () => modules.filter((p) => fromNetwork.includes(p));
+  // A repeat visit: the page as served names this worker's version; its files come from the cache.
+  fromNetwork.length = 0;
+  await page.reload();
+  await page.evaluate(() => window.localdx.ready);
+  await page.waitForFunction(() => window.localdx.model() !== null);
+  assert.ok(fromNetwork.includes('/'), 'the page itself is asked of the network: ' + fromNetwork.join(' '));
+  assert.deepEqual(fetchedAgain(), [], 'the page of this build had its files from the cache');
+  const served = await page.evaluate(() => performance.getEntriesByType('resource').filter((r) => /\/(page|early)\.js$/.test(r.name)).map((r) => r.workerStart > 0));
+  assert.ok(served.length >= 2 && served.every((w) => w), 'through the service worker: ' + served);
+  // The site's EHR list (ehr.json, which the administrator edits) is never precached: it comes
+  // from the network every time.
+  fromNetwork.length = 0;
+  for (let i = 0; i < 2; i++) assert.equal(await page.evaluate(() => fetch('ehr.json').then((r) => r.status)), 200);
+  assert.equal(fromNetwork.filter((p) => p === '/ehr.json').length, 2, 'ehr.json from the network both times');
+  // A page of another build (a newer one, served before its service worker takes over): its
+  // files come from the network, not from this build's cache.
+  // (Its service worker is not installed here: its download would ask for the same files.)
+  let rebuilt = false;
+  await ctx.route('**/sw.js*', (route) => route.fulfill({ status: 404, body: '' }));
+  await ctx.route((url) => url.pathname === '/', async (route) => {
+    const res = await route.fetch();
+    const text = await res.text();
+    const body = text.replace(/("version":\s*")[0-9a-f]+"/, '$1aaaaaaaaaaaa"');
+    rebuilt = body !== text;
+    await route.fulfill({ response: res, body });
+  });
+  fromNetwork.length = 0;
+  await page.reload();
+  await page.evaluate(() => window.localdx.ready);
+  await page.waitForFunction(() => window.localdx.model() !== null);
+  assert.ok(rebuilt, 'the page was served naming another version');
+  assert.deepEqual(fetchedAgain(), modules, 'the page of another build had its files from the network');
+  await ctx.close();
+});
+
 //-----------------------------------------------------------------------------
 // [SECTION] Privacy audit
 //-----------------------------------------------------------------------------
