@@ -18,10 +18,24 @@ const SHELL_FILES = ['./', 'index.html', 'app.css', 'manifest.webmanifest', 'tru
 //-----------------------------------------------------------------------------
 self.addEventListener('install', (event) => {
   event.waitUntil((async () => {
-    const assets = await (await fetch('assets.json', { cache: 'no-store' })).json();
+    // Only the files of this version: a server that holds another (a deploy during the install)
+    // fails the install, which the browser tries again later. The cache then serves pages of this
+    // version their files (shellFetch), so it must hold this version's and nothing else.
+    const ofThisVersion = (assets) => {
+      if (VERSION !== 'dev' && assets.version !== VERSION) throw new Error(`the server holds version ${assets.version}, not ${VERSION}`);
+      return assets;
+    };
+    const assets = ofThisVersion(await (await fetch('assets.json', { cache: 'no-store' })).json());
     const cache = await caches.open(SHELL);
-    // No size limit here: ONNX Runtime's 14 MB wasm must be offline too.
-    await cache.addAll([...SHELL_FILES, ...assets.precache]);
+    try {
+      // No size limit here: ONNX Runtime's 14 MB wasm must be offline too.
+      await cache.addAll([...SHELL_FILES, ...assets.precache]);
+      ofThisVersion(await (await cache.match('assets.json')).json());
+      if (VERSION !== 'dev' && buildIn(await (await cache.match('index.html')).text()) !== VERSION) throw new Error('the page cached is of another version');
+    } catch (e) {
+      await caches.delete(SHELL);
+      throw e;
+    }
   })());
 });
 
@@ -91,14 +105,6 @@ async function networkFirst(name, event) {
   }
 }
 
-// The paths this version's cache holds, read once per start of this worker (its precache is
-// written before the worker is active) and added to as it keeps more.
-let storedPaths = null;
-function stored(cache) {
-  if (!storedPaths) storedPaths = cache.keys().then((reqs) => new Set(reqs.map((r) => new URL(r.url).pathname)), () => new Set());
-  return storedPaths;
-}
-
 // The paths this version precached (SHELL_FILES and its assets.json's list, which it keeps),
 // read once per start of this worker.
 let precachedPaths = null;
@@ -112,8 +118,9 @@ function precached(cache) {
 
 // The build of each page this worker serves: client id -> Promise of the build's version (or null),
 // read from the page as it arrives (its list of the app's files, inline in index.html: "version").
-// A worker started again has none: its pages' files then take the network's path below. Only the
-// last few pages are remembered (a page's requests come while it starts).
+// Only the last few pages are remembered, and a worker started again remembers none: the files of
+// a page it does not know (or a worker's, where the browser does not say which worker a request
+// starts) take the network's path below, as a page of another build's do.
 const builds = new Map();
 const BUILDS_KEPT = 16;
 function noteBuild(clientId, version) {
@@ -124,6 +131,26 @@ function noteBuild(clientId, version) {
 }
 const buildIn = (html) => (/<script type="application\/json" id="ldx-assets">[^<]*?"version":\s*"([0-9a-f]+)"/.exec(html) || [])[1] || null;
 
+// The version a page names (buildIn), read from its response's copy only as far as the list of
+// the app's files (in its head), or null.
+async function buildOf(res) {
+  const reader = res.body.getReader();
+  const decoder = new TextDecoder();
+  let text = '';
+  try {
+    for (;;) {
+      const { done, value } = await reader.read();
+      if (value) text += decoder.decode(value, { stream: true });
+      const found = buildIn(text);
+      if (found || done || text.includes('</head>')) return found;
+    }
+  } catch {
+    return null;
+  } finally {
+    reader.cancel().catch(() => {});
+  }
+}
+
 // The app's files: a content-named one (its name carries its hash, so it never changes) from the
 // cache first, and kept once fetched (ONNX Runtime's WebGPU build, not precached, is kept on first
 // use). So is every other file this version precached, asked for by a page of this worker's own
@@ -132,20 +159,21 @@ const buildIn = (html) => (/<script type="application\/json" id="ldx-assets">[^<
 // precached, is not among them): on a repeat visit they come from the disk at once rather than
 // waiting behind the network's round trips (docs/benchmarks.md). Any other (a page of another
 // build: a newer one, fetched before its service worker takes over) from the network while online,
-// and from this version's cache offline. One that this version's cache holds already (all it
-// precached) is not stored again on each visit: a page offline runs the files of one build (a copy
-// of a newer build's module would otherwise sit beside this build's page), and each response
-// reaches the page without being read a second time by this worker (on a two-core machine, a
-// visit's 20 modules stored again took the worker's thread most of the page's first 450 ms). One it
-// does not hold (the test hooks) is kept. A navigation is never stored (an EHR's redirect back
-// carries its code in the address).
+// and from this version's cache offline. A file this version precached is never stored again: a
+// page offline runs the files of one build (a copy of a newer build's module would otherwise sit
+// beside this build's page), and each response reaches the page without being read a second time
+// by this worker (on a two-core machine, a visit's 20 modules stored again took the worker's thread
+// most of the page's first 450 ms). One it did not precache (the site's ehr.json, the test hooks) is
+// stored each time it is fetched, so offline it is the last one seen. A navigation is never stored
+// (an EHR's redirect back carries its code in the address).
 async function shellFetch(event) {
   const req = event.request;
   const cache = await caches.open(SHELL);
   const url = new URL(req.url);
   const hashed = /[.-][0-9a-f]{8,64}[./]/.test(url.pathname);
-  const ownBuild = !hashed && req.mode !== 'navigate' && (await (builds.get(event.clientId) || null)) === VERSION &&
-    (await precached(cache)).has(url.pathname);
+  const starts = req.destination === 'worker' || req.destination === 'sharedworker';  // a worker's script
+  const ownBuild = !hashed && req.mode !== 'navigate' && (!starts || !!event.resultingClientId) &&
+    (await (builds.get(event.clientId) || null)) === VERSION && (await precached(cache)).has(url.pathname);
   if (hashed || ownBuild) {
     const hit = await cache.match(req);
     if (hit) {
@@ -157,14 +185,11 @@ async function shellFetch(event) {
     if (req.mode === 'navigate') {
       const res = await fetch(req);
       const html = res.ok && (res.headers.get('content-type') || '').startsWith('text/html');
-      noteBuild(event.resultingClientId, html ? res.clone().text().then(buildIn, () => null) : Promise.resolve(null));
+      noteBuild(event.resultingClientId, html ? buildOf(res.clone()) : Promise.resolve(null));
       return res;
     }
-    const [res, paths] = await Promise.all([fetch(req), stored(cache)]);
-    if (res.ok && (hashed || !paths.has(url.pathname))) {
-      paths.add(url.pathname);
-      event.waitUntil(cache.put(req, res.clone()).catch(() => paths.delete(url.pathname)));
-    }
+    const [res, paths] = await Promise.all([fetch(req), precached(cache)]);
+    if (res.ok && (hashed || !paths.has(url.pathname))) event.waitUntil(cache.put(req, res.clone()).catch(() => {}));
     return res;
   } catch (err) {
     const hit = await cache.match(req, { ignoreSearch: true }) || (req.mode === 'navigate' ? await cache.match('index.html') : undefined);

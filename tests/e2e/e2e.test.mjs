@@ -1739,10 +1739,16 @@ test('offline: after one visit the page reloads and predicts with the network of
 
 test("service worker: a page of its own build has the files it precached from its cache, a page of another build has them from the network, and the site's EHR list always comes from the network", async () => {
   const ctx = await browser.newContext({ viewport: { width: 1280, height: 800 } });
-  // What the service worker asked of the network (Chromium reports its requests to the context).
+  // What this build's service worker asked of the network (Chromium reports a service worker's
+  // requests to the context): another version's worker, installing, would ask for every file.
   const fromNetwork = [];
-  ctx.on('request', (req) => { if (req.serviceWorker()) fromNetwork.push(new URL(req.url()).pathname); });
+  let version = null;
+  ctx.on('request', (req) => {
+    const sw = req.serviceWorker();
+    if (sw && version && sw.url().endsWith(`sw.js?v=${version}`)) fromNetwork.push(new URL(req.url()).pathname);
+  });
   const { page } = await openApp(browser, server.base, { context: ctx });
+  version = await page.evaluate(() => JSON.parse(document.getElementById('ldx-assets').textContent).version);
   await page.evaluate(() => navigator.serviceWorker.ready);
   await page.waitForFunction(() => navigator.serviceWorker.controller !== null);
   const modules = ['/early.js', '/page.js', '/page-state.js', '/bundles.js', '/a11y.js', '/render.js', '/smart.js', '/app.css', '/trust.json'];
@@ -1779,6 +1785,10 @@ test("service worker: a page of its own build has the files it precached from it
   await page.waitForFunction(() => window.localdx.model() !== null);
   assert.ok(rebuilt, 'the page was served naming another version');
   assert.deepEqual(fetchedAgain(), modules, 'the page of another build had its files from the network');
+  assert.deepEqual(await page.evaluate(async () => {
+    const r = await navigator.serviceWorker.getRegistration();
+    return [r.installing, r.waiting].map((w) => w && w.scriptURL);
+  }), [null, null], 'no other service worker was installed meanwhile');
   await ctx.close();
 });
 
