@@ -1792,6 +1792,33 @@ test("service worker: a page of its own build has the files it precached from it
   await ctx.close();
 });
 
+test("service worker: an install that finds another version on the server (a deploy meanwhile) keeps nothing and is tried again", async () => {
+  const ctx = await browser.newContext({ viewport: { width: 1280, height: 800 } });
+  // The server as it would be mid-deploy: its list of files names another version than the page.
+  let changed = false;
+  await ctx.route('**/assets.json', async (route) => {
+    const res = await route.fetch();
+    const text = await res.text();
+    const body = text.replace(/("version":\s*")[0-9a-f]+"/, '$1bbbbbbbbbbb"');
+    changed = body !== text;
+    await route.fulfill({ response: res, body });
+  });
+  const { page, errors } = await openApp(browser, server.base, { context: ctx });
+  for (let waited = 0; !changed && waited < 30000; waited += 100) await page.waitForTimeout(100);
+  assert.ok(changed, "the service worker's install was served another version's list");
+  // A first install that fails leaves no registration, and no cache of this version.
+  await page.waitForFunction(async () => !(await navigator.serviceWorker.getRegistration()), null, { timeout: 30000, polling: 200 });
+  assert.deepEqual(await page.evaluate(async () => (await caches.keys()).filter((k) => k.startsWith('ldx-shell-'))), []);
+  // Once the server holds the page's version, the next visit installs it.
+  await ctx.unroute('**/assets.json');
+  await page.reload();
+  await page.evaluate(() => window.localdx.ready);
+  assert.match(await page.evaluate(async () => (await navigator.serviceWorker.ready).active.state), /^activat(ing|ed)$/);
+  assert.equal((await page.evaluate(async () => (await caches.keys()).filter((k) => k.startsWith('ldx-shell-')))).length, 1);
+  assert.deepEqual(errors, []);
+  await ctx.close();
+});
+
 //-----------------------------------------------------------------------------
 // [SECTION] Privacy audit
 //-----------------------------------------------------------------------------
