@@ -17,7 +17,7 @@ import assert from 'node:assert/strict';
 import { readFileSync, writeFileSync, mkdirSync, rmSync, cpSync, readdirSync } from 'node:fs';
 import { execFileSync } from 'node:child_process';
 import path from 'node:path';
-import { env, startServer, publish, operatorGet, launch, openApp, csvRecords, cliPredict, chooseFileWith, keepTestHooksOffline, ownOnnxWorker, stallingProxy, batchWorkerEndingAfter } from './harness.mjs';
+import { env, startServer, publish, operatorGet, launch, openApp, csvRecords, cliPredict, chooseFileWith, keepTestHooksOffline, ownOnnxWorker, stallingProxy, batchWorkerEndingAfter, servedRewritten } from './harness.mjs';
 
 const TASKS = { 'pima-diabetes': 'diabetes', wdbc: 'diagnosis', 'pbc-stage': 'stage' };
 const bundlePath = (t, v = 1) => path.join(env.demo, 'bundles', `${t}-${v}.ldxb`);
@@ -585,11 +585,7 @@ test('a render worker that cannot draw is said in words in the canvas\'s place, 
 test('a render worker that stops drawing after the clinician typed is said in words, and the reloaded tab draws on the page', async () => {
   const ctx = await browser.newContext({ viewport: { width: 1280, height: 800 } });
   // The worker as served, made to fail on the test hooks' 'lose'.
-  await ctx.route('**/render-worker.js', async (route) => {
-    const res = await route.fetch();
-    const body = `${await res.text()}\n{ const served = onmessage; onmessage = (e) => (e.data.type === 'lose' ? postMessage({ type: 'failed', reason: 'stopped by the test' }) : served(e)); }`;
-    await route.fulfill({ response: res, body });
-  });
+  await servedRewritten(ctx, '**/render-worker.js', (text) => `${text}\n{ const served = onmessage; onmessage = (e) => (e.data.type === 'lose' ? postMessage({ type: 'failed', reason: 'stopped by the test' }) : served(e)); }`);
   const { page, errors } = await openApp(browser, server.base, { context: ctx });
   assert.equal(await page.evaluate(() => window.localdx.display.offscreen()), true, 'drawn by the worker');
   await typePatient(page, 1, ['6', '148,5']);
@@ -829,9 +825,9 @@ test('batch: ids, an unknown column, a decimal comma and five bad rows give the 
 });
 
 // ONNX Runtime's 14 MB module held back until the test calls release(): the first result must not
-// wait for it. onnxBody may rewrite web/onnx.js as served. ONNX Runtime runs in the page's own
-// worker here (harness.mjs, ownOnnxWorker), where the route reaches its requests.
-async function holdOnnxRuntime(ctx, onnxBody = null) {
+// wait for it. ONNX Runtime runs in the page's own worker here (harness.mjs, ownOnnxWorker), where
+// the route reaches its requests.
+async function holdOnnxRuntime(ctx) {
   await ownOnnxWorker(ctx);
   let release;
   const released = new Promise((r) => { release = r; });
@@ -839,16 +835,7 @@ async function holdOnnxRuntime(ctx, onnxBody = null) {
     await released;
     await route.continue();
   });
-  if (onnxBody) await routeOnnxJs(ctx, onnxBody);
   return release;
-}
-
-// web/onnx.js served as edit(its text) returns it.
-async function routeOnnxJs(ctx, edit) {
-  await ctx.route('**/onnx.js', async (route) => {
-    const res = await route.fetch();
-    await route.fulfill({ response: res, body: edit(await res.text()) });
-  });
 }
 
 // web/onnx.js's text with the outputs of some runs nudged by 0.01: those for which `when` (a
@@ -905,17 +892,13 @@ test('ONNX Runtime that cannot be imported is said in words, not as a page error
 
 test('a result shown before ONNX Runtime started is withdrawn, with the reason, when ONNX Runtime disagrees; nothing is reported', async () => {
   const ctx = await browser.newContext({ viewport: { width: 1280, height: 800 } });
-  let nudged = false;
   // One patient's run comes back with its margin nudged by 0.01 (the 64 rows checked at load do not).
-  const release = await holdOnnxRuntime(ctx, (text) => {
-    const body = nudgeOnnxRuns(text, 'x.length === F', 'out.margin.data[0]');
-    nudged = body !== text;
-    return body;
-  });
+  const release = await holdOnnxRuntime(ctx);
+  const nudged = await servedRewritten(ctx, '**/onnx.js', (text) => nudgeOnnxRuns(text, 'x.length === F', 'out.margin.data[0]'));
   const { page, errors } = await openApp(browser, server.base, { context: ctx });
   await typePatient(page, 1, ['6', '148', '72', '35', '', '33.6', '0.627', '50']);
   await page.waitForFunction(() => window.localdx.viewState().being_checked, null, { timeout: 15000 });
-  assert.ok(nudged, 'onnx.js was served nudged');
+  assert.ok(nudged(), 'onnx.js was served nudged');
   release();
   await page.waitForFunction(() => window.localdx.viewState().result === 'refused', null, { timeout: 30000 });
   assert.match(await page.textContent('#live'), /^The result was withdrawn: .*ONNX Runtime/);
@@ -928,19 +911,15 @@ test('a result shown before ONNX Runtime started is withdrawn, with the reason, 
 
 test('a result ONNX Runtime confirmed is withdrawn when the model then fails its load check; it is not reported', async () => {
   const ctx = await browser.newContext({ viewport: { width: 1280, height: 800 } });
-  let nudged = false;
   // The load check's runs (the core's 64-row table, in parts of more than one row) come back with
   // their margins nudged by 0.01; one patient's run does not. The patient's check, asked for while
   // ONNX Runtime was held back, runs first and agrees; the load check then fails.
-  const release = await holdOnnxRuntime(ctx, (text) => {
-    const body = nudgeOnnxRuns(text, 'x.length > F', 'out.margin.data[0]');
-    nudged = body !== text;
-    return body;
-  });
+  const release = await holdOnnxRuntime(ctx);
+  const nudged = await servedRewritten(ctx, '**/onnx.js', (text) => nudgeOnnxRuns(text, 'x.length > F', 'out.margin.data[0]'));
   const { page, errors } = await openApp(browser, server.base, { context: ctx });
   await typePatient(page, 1, ['6', '148', '72', '35', '', '33.6', '0.627', '50']);
   await page.waitForFunction(() => window.localdx.viewState().being_checked, null, { timeout: 15000 });
-  assert.ok(nudged, 'onnx.js was served nudged');
+  assert.ok(nudged(), 'onnx.js was served nudged');
   release();
   await page.waitForFunction(() => window.localdx.viewState().result === 'refused', null, { timeout: 30000 });
   assert.match(await page.textContent('#live'), /^The result was withdrawn: .*ONNX file and its trees disagree \(difference 1\.00e-02\)/);
@@ -958,17 +937,11 @@ test('batch view: a table that disagrees with ONNX Runtime is withheld whole, an
   // The batch worker's script is served with one margin nudged by 0.01 after the parts are
   // joined: the page's ONNX Runtime check must catch it (a fresh profile: no service worker yet).
   const ctx = await browser.newContext({ viewport: { width: 1280, height: 800 } });
-  let nudged = false;
-  await ctx.route('**/batch-worker.js', async (route) => {
-    const res = await route.fetch();
-    const original = await res.text();
-    const body = original.replace('const joined = answered(core.joinBatchParts(parts));', 'const joined = answered(core.joinBatchParts(parts)); joined.margins[0] += 0.01;');
-    nudged = body !== original;
-    await route.fulfill({ response: res, body });
-  });
+  const nudged = await servedRewritten(ctx, '**/batch-worker.js',
+    (text) => text.replace('const joined = answered(core.joinBatchParts(parts));', 'const joined = answered(core.joinBatchParts(parts)); joined.margins[0] += 0.01;'));
   const { page, errors } = await openApp(browser, server.base, { context: ctx });
   const r = await page.evaluate((t) => window.localdx.scoreCsv(t), readFileSync(path.join(env.data, 'pima-diabetes.csv'), 'utf8'));
-  assert.ok(nudged, 'the worker script was served nudged');
+  assert.ok(nudged(), 'the worker script was served nudged');
   assert.equal(r.rows, 0);
   assert.match(r.status, /^Withheld: the explanations and ONNX Runtime disagree \(difference 1\.00e-02\)/);
   const rep = await page.evaluate(() => window.localdx.reporting());
@@ -987,17 +960,10 @@ test('batch view: parts whose early runs are missing or whose features changed a
   const text = readFileSync(path.join(env.data, 'pima-diabetes.csv'), 'utf8');
   const served = async (from, to, script = 'batch-worker.js') => {
     const ctx = await browser.newContext({ viewport: { width: 1280, height: 800 } });
-    let changed = false;
-    await ctx.route(`**/${script}`, async (route) => {
-      const res = await route.fetch();
-      const original = await res.text();
-      const body = original.replace(from, to);
-      changed = body !== original;
-      await route.fulfill({ response: res, body });
-    });
+    const changed = await servedRewritten(ctx, `**/${script}`, (text) => text.replace(from, to));
     const { page, errors } = await openApp(browser, server.base, { context: ctx });
     const r = await page.evaluate((t) => window.localdx.scoreCsv(t), text);
-    assert.ok(changed, `${script} was served with ${to}`);
+    assert.ok(changed(), `${script} was served with ${to}`);
     assert.deepEqual(errors, []);
     await ctx.close();
     return r;
@@ -1356,12 +1322,7 @@ test('a bundle refused once its ONNX Runtime session was made leaves no session 
   // bundle then fails its load check (ONNX Runtime against the probabilities its author published),
   // after its session was made.
   const ctx = await browser.newContext({ viewport: { width: 1280, height: 800 } });
-  let nudged = false;
-  await routeOnnxJs(ctx, (text) => {
-    const body = nudgeOnnxRuns(text, '!!info.background', 'out[info.onnx.output].data[1]');
-    nudged = body !== text;
-    return body;
-  });
+  const nudged = await servedRewritten(ctx, '**/onnx.js', (text) => nudgeOnnxRuns(text, '!!info.background', 'out[info.onnx.output].data[1]'));
   const { page, errors } = await openApp(browser, server.base, { context: ctx });
   const first = await page.evaluate(() => window.localdx.predict({ glucose: 120, age: 40, mass: 30 }));
   assert.equal(first.ok && first.check.ok, true, 'pima-diabetes gave a checked result');
@@ -1369,7 +1330,7 @@ test('a bundle refused once its ONNX Runtime session was made leaves no session 
   assert.equal(await held(), 1);
   const mlp = '/api/v1/bundles/' + execFileSync('sha256sum', [bundlePath('wdbc-mlp')]).toString().slice(0, 64);
   const refused = await page.evaluate((u) => window.localdx.loadBundle(u), mlp);
-  assert.ok(nudged, 'onnx.js was served nudged');
+  assert.ok(nudged(), 'onnx.js was served nudged');
   assert.equal(refused.ok, false, 'the MLP whose ONNX Runtime probabilities were nudged is refused');
   assert.equal(await page.evaluate(() => window.localdx.model().name), 'pima-diabetes', 'the model in use stays');
   // Nothing of the refused bundle is kept: not its rollback floor, not as the model to open next
@@ -1483,16 +1444,10 @@ test("ONNX Runtime's worker is shared by the app's pages: a reload, a second tab
   await reopened.evaluate(async () => { for (const r of await navigator.serviceWorker.getRegistrations()) await r.unregister(); });
   const other = await ctx.newPage();
   other.on('pageerror', (e) => errors.push(e.message));
-  let renamed = false;
-  await other.route('**/early.js', async (route) => {
-    const res = await route.fetch();
-    const text = await res.text();
-    const body = text.replace(/^const WORKER_BUILD = '[0-9a-f]{16}';$/m, "const WORKER_BUILD = 'another build';");
-    renamed = body !== text;
-    await route.fulfill({ response: res, body });
-  });
+  const renamed = await servedRewritten(other, '**/early.js',
+    (text) => text.replace(/^const WORKER_BUILD = '[0-9a-f]{16}';$/m, "const WORKER_BUILD = 'another build';"));
   await opened(other);
-  assert.ok(renamed, "early.js carries its worker's build");
+  assert.ok(renamed(), "early.js carries its worker's build");
   assert.deepEqual(await checked(other), probabilities);
   const apart = await worker(other);
   assert.notEqual(apart.since, first.since, "another build's page has a worker of its own");
@@ -1770,20 +1725,13 @@ test("service worker: a page of its own build has the files it precached from it
   // A page of another build (a newer one, served before its service worker takes over): its
   // files come from the network, not from this build's cache.
   // (Its service worker is not installed here: its download would ask for the same files.)
-  let rebuilt = false;
   await ctx.route('**/sw.js*', (route) => route.fulfill({ status: 404, body: '' }));
-  await ctx.route((url) => url.pathname === '/', async (route) => {
-    const res = await route.fetch();
-    const text = await res.text();
-    const body = text.replace(/("version":\s*")[0-9a-f]+"/, '$1aaaaaaaaaaaa"');
-    rebuilt = body !== text;
-    await route.fulfill({ response: res, body });
-  });
+  const rebuilt = await servedRewritten(ctx, (url) => url.pathname === '/', (text) => text.replace(/("version":\s*")[0-9a-f]+"/, '$1aaaaaaaaaaaa"'));
   fromNetwork.length = 0;
   await page.reload();
   await page.evaluate(() => window.localdx.ready);
   await page.waitForFunction(() => window.localdx.model() !== null);
-  assert.ok(rebuilt, 'the page was served naming another version');
+  assert.ok(rebuilt(), 'the page was served naming another version');
   assert.deepEqual(fetchedAgain(), modules, 'the page of another build had its files from the network');
   assert.deepEqual(await page.evaluate(async () => {
     const r = await navigator.serviceWorker.getRegistration();
@@ -1795,17 +1743,10 @@ test("service worker: a page of its own build has the files it precached from it
 test("service worker: an install that finds another version on the server (a deploy meanwhile) keeps nothing and is tried again", async () => {
   const ctx = await browser.newContext({ viewport: { width: 1280, height: 800 } });
   // The server as it would be mid-deploy: its list of files names another version than the page.
-  let changed = false;
-  await ctx.route('**/assets.json', async (route) => {
-    const res = await route.fetch();
-    const text = await res.text();
-    const body = text.replace(/("version":\s*")[0-9a-f]+"/, '$1bbbbbbbbbbb"');
-    changed = body !== text;
-    await route.fulfill({ response: res, body });
-  });
+  const changed = await servedRewritten(ctx, '**/assets.json', (text) => text.replace(/("version":\s*")[0-9a-f]+"/, '$1bbbbbbbbbbb"'));
   const { page, errors } = await openApp(browser, server.base, { context: ctx });
-  for (let waited = 0; !changed && waited < 30000; waited += 100) await page.waitForTimeout(100);
-  assert.ok(changed, "the service worker's install was served another version's list");
+  for (let waited = 0; !changed() && waited < 30000; waited += 100) await page.waitForTimeout(100);
+  assert.ok(changed(), "the service worker's install was served another version's list");
   // A first install that fails leaves no registration, and no cache of this version.
   await page.waitForFunction(async () => !(await navigator.serviceWorker.getRegistration()), null, { timeout: 30000, polling: 200 });
   assert.deepEqual(await page.evaluate(async () => (await caches.keys()).filter((k) => k.startsWith('ldx-shell-'))), []);

@@ -100,20 +100,34 @@ export async function ownOnnxWorker(contextOrPage) {
   return contextOrPage;
 }
 
+// Every file `match` (a Playwright route's glob, regular expression or URL predicate) names, served
+// to `target` (a context or a page) as `rewrite(its text)` returns it, its status and headers as
+// the server sent them. Resolves to a function that says whether any answer was changed (the text
+// the rewrite looks for was found), so that a test can check that its change was served. A request
+// still on its way when the test closes its context is dropped with it.
+export async function servedRewritten(target, match, rewrite) {
+  let changed = false;
+  await target.route(match, async (route) => {
+    try {
+      const res = await route.fetch();
+      const original = await res.text();
+      const body = rewrite(original);
+      changed ||= body !== original;
+      await route.fulfill({ response: res, body });
+    } catch (e) {
+      if (!/has been disposed|has been closed/.test(e.message)) throw e;
+    }
+  });
+  return () => changed;
+}
+
 // The batch worker's script (web/batch-worker.js) served to `context` so that, right after the
 // statement `after` (one of its replies), it tells the page its ONNX Runtime files stopped arriving,
 // as web/downloads.js's watch does: the page then ends that worker. Resolves to a function that
 // says whether the script was served changed (`after` found in it).
-export async function batchWorkerEndingAfter(context, after) {
-  let changed = false;
-  await context.route('**/batch-worker.js', async (route) => {
-    const res = await route.fetch();
-    const original = await res.text();
-    const body = original.replace(after, `${after} self.postMessage({ type: 'stalled', ...workerProblem('files_stalled') });`);
-    changed = body !== original;
-    await route.fulfill({ response: res, body });
-  });
-  return () => changed;
+export function batchWorkerEndingAfter(context, after) {
+  return servedRewritten(context, '**/batch-worker.js',
+    (text) => text.replace(after, `${after} self.postMessage({ type: 'stalled', ...workerProblem('files_stalled') });`));
 }
 
 // A proxy in front of TARGET (a server's base address) that holds back the downloads `slow(path)`
