@@ -7,7 +7,7 @@ import os from 'node:os';
 import { gzipSync } from 'node:zlib';
 import path from 'node:path';
 import { launch, chromium, chromiumOptions, csvRecords, testHooks } from '../e2e/harness.mjs';
-import { openForm, askAtForm, firstResult } from './first_result.mjs';
+import { openForm, askAtForm, firstResult, typeWhileStarting } from './first_result.mjs';
 
 const [base, out, csvDir, webDir, sweepDir] = process.argv.slice(2);
 const results = {};
@@ -49,11 +49,7 @@ const INSTRUMENT = () => {
 async function visit(page) {
   const field = await openForm(page, base);
   const first = firstResult(page);
-  await field.click();
-  for (let k = 0; k < 3; k++) {
-    await page.keyboard.type('123.45', { delay: 70 });
-    for (let i = 0; i < 6; i++) { await page.keyboard.press('Backspace'); await page.waitForTimeout(70); }
-  }
+  await typeWhileStarting(page, field);
   const { shown, checked } = await first;
   await page.waitForTimeout(300);  // the last keystroke's frame
   const b = await page.evaluate(() => globalThis.__ldxBench);

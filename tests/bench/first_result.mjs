@@ -51,3 +51,14 @@ export async function firstResult(page) {
   if (!r.ok) throw new Error(r.why);
   return r;
 }
+
+// Typing into the form's first field `field` as a clinician would while the page still starts (the
+// start-up benches' typed visits): three times a number typed and erased with real key events, a
+// key every 70 ms, about 3 s.
+export async function typeWhileStarting(page, field) {
+  await field.click();
+  for (let k = 0; k < 3; k++) {
+    await page.keyboard.type('123.45', { delay: 70 });
+    for (let i = 0; i < 6; i++) { await page.keyboard.press('Backspace'); await page.waitForTimeout(70); }
+  }
+}

@@ -6,12 +6,14 @@
 // mark, the first result shown and checked, ms on the page's clock from navigation start. With
 // TRACE_DIR, Chromium's trace of each visit of the first profile (TRACE_DIR/<visit>.json); with
 // MARKS_JSON=FILE in the environment, every visit's marks written there.
-// Each visit asks for the first prediction as tests/bench/bench_browser.mjs does (without typing).
+// Each visit asks for the first prediction as tests/bench/bench_browser.mjs does, without typing;
+// with TYPING=1 in the environment, typing into the form from the moment it appears, as that bench's
+// visits do (first_result.mjs, typeWhileStarting).
 import os from 'node:os';
 import path from 'node:path';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { launch, chromium, chromiumOptions, testHooks } from '../e2e/harness.mjs';
-import { openForm, askAtForm, firstResult } from './first_result.mjs';
+import { openForm, askAtForm, firstResult, typeWhileStarting } from './first_result.mjs';
 
 const base = process.env.BASE;
 const runs = Number(process.argv[2] || 3);
@@ -19,9 +21,13 @@ const traceDir = process.argv[3] || null;
 const jsonOut = process.env.MARKS_JSON || null;  // every visit's marks, when set (a file name)
 const CATEGORIES = ['devtools.timeline', 'blink.user_timing', 'v8.wasm', 'disabled-by-default-v8.wasm.detailed', 'v8', 'blink', 'ServiceWorker', 'loading'];
 
+const typing = process.env.TYPING === '1';
+
 async function visit(page) {
-  await openForm(page, base);
-  const times = await firstResult(page);
+  const field = await openForm(page, base);
+  const asked = firstResult(page);
+  if (typing) await typeWhileStarting(page, field);
+  const times = await asked;
   const r = await page.evaluate((t) => {
     for (const m of performance.getEntriesByType('mark')) if (m.name.startsWith('localdx:') && !(m.name.slice(8) in t)) t[m.name.slice(8)] = m.startTime;
     // The page's own files: when the navigation's service worker started (0: none controls the
