@@ -19,9 +19,7 @@
 // Environment as the browser tests' (tests/e2e/harness.mjs): LOCALDX_SOURCE_DIR,
 // LOCALDX_SERVER_BIN, LOCALDX_DEMO_DIR (its bundles are published to both servers),
 // LOCALDX_E2E_WORK (the servers' folders).
-import { readdirSync } from 'node:fs';
-import path from 'node:path';
-import { env, startServer, publish, launch } from '../e2e/harness.mjs';
+import { startServerWithDemo, launch } from '../e2e/harness.mjs';
 import { openForm, askAtForm, firstResult } from './first_result.mjs';
 
 const [webA, webB, roundsArg] = process.argv.slice(2);
@@ -52,11 +50,7 @@ const runs = Object.fromEntries(['A', 'B'].map((name) => [name, Object.fromEntri
 let browser = null;
 try {
   for (const [name, web] of [['A', webA], ['B', webB]]) {
-    servers[name] = await startServer(`start-ab-${name}`, { web: path.resolve(web) });
-    for (const f of readdirSync(path.join(env.demo, 'bundles')).filter((n) => n.endsWith('-1.ldxb'))) {
-      const r = await publish(servers[name].base, path.join(env.demo, 'bundles', f));
-      if (r.status !== 201) throw new Error(`${f} was not published to ${name}: ${r.status}`);
-    }
+    servers[name] = await startServerWithDemo(`start-ab-${name}`, web);
   }
   browser = await launch();
   for (let round = 0; round < ROUNDS; round++) {

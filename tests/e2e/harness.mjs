@@ -1,7 +1,7 @@
 // tests/e2e/harness.mjs — a real localdx-server serving the real built page and the real demo
 // bundles, and headless Chromium (Debian's) driven by playwright-core.
 import { spawn, execFileSync } from 'node:child_process';
-import { mkdirSync, rmSync, writeFileSync, readFileSync } from 'node:fs';
+import { mkdirSync, rmSync, writeFileSync, readFileSync, readdirSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import http from 'node:http';
 import net from 'node:net';
@@ -58,6 +58,17 @@ export async function operatorGet(base, pathAndQuery) {
 export async function publish(base, file) {
   const res = await fetch(base + '/api/v1/bundles', { method: 'POST', headers: { Authorization: 'Bearer ' + TOKEN, 'Content-Type': 'application/octet-stream' }, body: readFileSync(file) });
   return { status: res.status, body: await res.json() };
+}
+
+// A server of the page assembled in `web` with the demo's bundles published (each model's first
+// version): the benches that set two builds of the page side by side (tests/bench/).
+export async function startServerWithDemo(name, web) {
+  const server = await startServer(name, { web: path.resolve(web) });
+  for (const f of readdirSync(path.join(env.demo, 'bundles')).filter((n) => n.endsWith('-1.ldxb'))) {
+    const r = await publish(server.base, path.join(env.demo, 'bundles', f));
+    if (r.status !== 201) { server.stop(); throw new Error(`${f} was not published to ${name}: ${r.status}`); }
+  }
+  return server;
 }
 
 export const chromiumOptions = {
