@@ -2,36 +2,15 @@
 // scripts/bench: the wasm core, ONNX Runtime Web and the whole page in headless Chromium, against
 // the real server; with SWEEP_DIR, the size sweep's models (SWEEP_DIR/sweep-*/data.csv, published
 // as bundles of the same names) alone.
-import { readFileSync, writeFileSync, statSync, mkdtempSync, readdirSync, existsSync, rmSync } from 'node:fs';
-import os from 'node:os';
+import { readFileSync, writeFileSync, readdirSync, existsSync } from 'node:fs';
 import { gzipSync } from 'node:zlib';
 import path from 'node:path';
-import { launch, chromium, chromiumOptions, csvRecords, testHooks } from '../e2e/harness.mjs';
-import { openForm, askAtForm, firstResult, typeWhileStarting } from './first_result.mjs';
+import { launch, csvRecords } from '../e2e/harness.mjs';
+import { openForm, askAtForm, firstResult, typeWhileStarting, instrumentFeel, keystrokes, longestTask, quantile, afterRestart } from './first_result.mjs';
 
 const [base, out, csvDir, webDir, sweepDir] = process.argv.slice(2);
 const results = {};
-const pct = (a, q) => { const s = [...a].sort((x, y) => x - y); return s[Math.floor(q * (s.length - 1))]; };
 const put = (name, value, unit) => { results[name] = { value, unit }; console.log(`  ${name.padEnd(52)} ${value.toFixed(3).padStart(10)} ${unit}`); };
-
-// What a person feels while the page starts, recorded in the page from its first script on
-// (installed in every context with addInitScript): the main thread's long tasks (Long Tasks API),
-// the key events' Event Timing entries (each from the key's timestamp to the next frame painted
-// after its handlers; entries of 16 ms and more are reported, durationThreshold 16), the number of
-// keys pressed, and when the form's first field appears (the accessible layer mirrors the app's
-// first frame with a model: web/a11y.js). A task posted from an animation frame is no measure of
-// the paint here: on a busy main thread Chromium runs frames before it, seconds late. Each keydown's
-// time (ms since the epoch: performance.timeOrigin + its timeStamp), for the keystroke to the
-// canvas's frame when the render worker draws it (web/render.js): Event Timing, on the page's
-// thread, no longer includes that frame.
-const INSTRUMENT = () => {
-  const b = globalThis.__ldxBench = { longtasks: [], events: [], keys: 0, keyAt: [], form: null };
-  try { new PerformanceObserver((l) => { for (const e of l.getEntries()) b.longtasks.push([e.startTime, e.duration]); }).observe({ type: 'longtask', buffered: true }); } catch { /* not offered */ }
-  try { new PerformanceObserver((l) => { for (const e of l.getEntries()) if (e.name.startsWith('key') && e.interactionId) b.events.push([e.interactionId, e.duration]); }).observe({ type: 'event', durationThreshold: 16, buffered: true }); } catch { /* not offered */ }
-  addEventListener('keydown', (e) => { b.keys++; b.keyAt.push(performance.timeOrigin + e.timeStamp); }, true);
-  new MutationObserver(() => { if (b.form === null && document.querySelector('#a11y input[type=text]')) b.form = performance.now(); })
-    .observe(document, { subtree: true, childList: true });
-};
 
 // One visit, as a clinician makes it: the page opened, and the moment its form appears, typing into
 // its first field with real key events (Playwright's keyboard: three times a number typed and
@@ -50,20 +29,11 @@ async function visit(page) {
   const field = await openForm(page, base);
   const first = firstResult(page);
   await typeWhileStarting(page, field);
-  const { shown, checked } = await first;
+  const { form, shown, checked } = await first;
   await page.waitForTimeout(300);  // the last keystroke's frame
-  const b = await page.evaluate(() => globalThis.__ldxBench);
-  const longest = Math.max(0, ...b.longtasks.filter(([t, d]) => t + d > b.form && t < checked).map(([, d]) => d));
-  const interactions = new Map();
-  for (const [id, d] of b.events) interactions.set(id, Math.max(d, interactions.get(id) || 0));
-  const keys = [...interactions.values(), ...new Array(Math.max(0, b.keys - interactions.size)).fill(16)];
-  const frames = await page.evaluate(() => (window.localdx.display && window.localdx.display.offscreen() ? window.localdx.display.committed() : []));
-  const keysToCanvas = [];
-  for (const k of b.keyAt) {
-    const f = frames.find((x) => x.posted >= k);
-    if (f) keysToCanvas.push(f.at - k);
-  }
-  return { form: b.form / 1000, shown: shown / 1000, checked: checked / 1000, keys, keysToCanvas, longest };
+  const { paint, committed } = await keystrokes(page);
+  const longest = await longestTask(page, form, checked);
+  return { form: form / 1000, shown: shown / 1000, checked: checked / 1000, keys: paint, keysToCanvas: committed, longest };
 }
 
 // `lines` (a CSV's header and rows) repeated to n rows.
@@ -93,11 +63,11 @@ if (sweepDir) {
     const records = csvRecords(text, ['y']).slice(0, 200);
     await page.evaluate((rs) => window.localdx.timeCore(rs.slice(0, 20)), records);  // warm-up
     const core = await page.evaluate((rs) => window.localdx.timeCore(rs), records);
-    put(`${name}.wasm.explain_one_p50`, pct(core, 0.5), 'ms');
-    put(`${name}.wasm.explain_one_p99`, pct(core, 0.99), 'ms');
+    put(`${name}.wasm.explain_one_p50`, quantile(core, 0.5), 'ms');
+    put(`${name}.wasm.explain_one_p99`, quantile(core, 0.99), 'ms');
     const load = await page.evaluate(() => window.localdx.timeBundleLoad(5));
     put(`${name}.bundle_size`, load.bytes / (1024 * 1024), 'MiB');
-    put(`${name}.page.bundle_verify_p50`, pct(load.verify, 0.5), 'ms');
+    put(`${name}.page.bundle_verify_p50`, quantile(load.verify, 0.5), 'ms');
     put(`${name}.page.bundle_load`, load.load, 'ms');
     await page.evaluate(() => window.localdx.batchReady());
     const batch = await page.evaluate(async (t) => { const start = performance.now(); const r = await window.localdx.scoreCsv(t); return { ...r, ms: performance.now() - start }; }, repeatCsv(text, 10000));
@@ -128,14 +98,14 @@ for (const [name, [csv, label]] of Object.entries(models)) {
   const records = csvRecords(text, [label]).slice(0, 300);
   await page.evaluate((rs) => window.localdx.timeCore(rs.slice(0, 50)), records);   // warm-up
   const core = await page.evaluate((rs) => window.localdx.timeCore(rs, 2), records);
-  put(`${name}.wasm.explain_one_p50`, pct(core, 0.5), 'ms');
-  put(`${name}.wasm.explain_one_p99`, pct(core, 0.99), 'ms');
+  put(`${name}.wasm.explain_one_p50`, quantile(core, 0.5), 'ms');
+  put(`${name}.wasm.explain_one_p99`, quantile(core, 0.99), 'ms');
   const full = await page.evaluate(async (rs) => { const ms = []; for (const r of rs) { const t = performance.now(); await window.localdx.predict(r); ms.push(performance.now() - t); } return ms; }, records);
-  put(`${name}.page.validate_predict_explain_check_p50`, pct(full, 0.5), 'ms');
-  put(`${name}.page.validate_predict_explain_check_p99`, pct(full, 0.99), 'ms');
+  put(`${name}.page.validate_predict_explain_check_p50`, quantile(full, 0.5), 'ms');
+  put(`${name}.page.validate_predict_explain_check_p99`, quantile(full, 0.99), 'ms');
   const ortT = await page.evaluate(() => window.localdx.timeOrt(200));
   put(`${name}.ort.session_create`, ortT.create, 'ms');
-  put(`${name}.ort.run_one_p50`, pct(ortT.run, 0.5), 'ms');
+  put(`${name}.ort.run_one_p50`, quantile(ortT.run, 0.5), 'ms');
   // 10,000 patients through the batch path (core + one ONNX Runtime batch + cross-check + table).
   const big = repeatCsv(text, 10000);
   // The batch runs in a worker (and its helper, on the other core): the page's longest gap between
@@ -191,7 +161,7 @@ const starts = { cold: [], warm: [], repeat: [], offline: [], coldJustOpened: []
 const STAY_MS = 5000;  // see below
 for (let run = 0; run < 3; run++) {
   const ctx = await browser.newContext({ viewport: { width: 1280, height: 800 } });
-  await ctx.addInitScript(INSTRUMENT);
+  await ctx.addInitScript(instrumentFeel);
   await ctx.addInitScript(askAtForm);
   const page = await ctx.newPage();
   await page.waitForTimeout(SETTLE_MS);
@@ -213,7 +183,7 @@ for (let run = 0; run < 3; run++) {
   starts.offline.push(await firstPrediction());
   await ctx.close();
   const opened = await browser.newContext({ viewport: { width: 1280, height: 800 } });
-  await opened.addInitScript(INSTRUMENT);
+  await opened.addInitScript(instrumentFeel);
   await opened.addInitScript(askAtForm);
   starts.coldJustOpened.push(await visit(await opened.newPage()));
   await opened.close();
@@ -225,20 +195,7 @@ for (let run = 0; run < 3; run++) {
 // the browser's window has settled, as above.
 starts.restart = [];
 for (let run = 0; run < 3; run++) {
-  const dir = mkdtempSync(path.join(os.tmpdir(), 'ldx-bench-profile-'));
-  for (let time = 0; time < 2; time++) {
-    const ctx = await testHooks(await chromium.launchPersistentContext(dir, { ...chromiumOptions, viewport: { width: 1280, height: 800 } }));
-    await ctx.addInitScript(INSTRUMENT);
-    await ctx.addInitScript(askAtForm);
-    const page = ctx.pages()[0] || await ctx.newPage();
-    await page.waitForTimeout(SETTLE_MS);
-    const s = await visit(page);
-    if (time === 0) await page.evaluate(() => navigator.serviceWorker.ready);
-    await page.waitForTimeout(STAY_MS);
-    await ctx.close();
-    if (time === 1) starts.restart.push(s);
-  }
-  rmSync(dir, { recursive: true, force: true });
+  starts.restart.push(await afterRestart([instrumentFeel, askAtForm], visit, { settleMs: SETTLE_MS, stayMs: STAY_MS }));
   console.log(`  start (s, form/shown/checked; longest task ms; keystroke ms) after a browser restart ${said(starts.restart.at(-1))}`);
 }
 // Medians of the form usable, the first result as shown and as checked by ONNX Runtime, and of
@@ -246,18 +203,18 @@ for (let run = 0; run < 3; run++) {
 // the next painted frame, all visits of a kind together (p95, worst).
 for (const [name, runs] of [['cold', starts.cold], ['cold_window_just_opened', starts.coldJustOpened], ['warm', starts.warm],
   ['repeat_visit', starts.repeat], ['offline', starts.offline], ['warm_after_browser_restart', starts.restart]]) {
-  put(`start.${name}_form_usable`, pct(runs.map((r) => r.form), 0.5), 's');
-  put(`start.${name}_first_prediction`, pct(runs.map((r) => r.shown), 0.5), 's');
-  put(`start.${name}_first_prediction_checked`, pct(runs.map((r) => r.checked), 0.5), 's');
+  put(`start.${name}_form_usable`, quantile(runs.map((r) => r.form), 0.5), 's');
+  put(`start.${name}_first_prediction`, quantile(runs.map((r) => r.shown), 0.5), 's');
+  put(`start.${name}_first_prediction_checked`, quantile(runs.map((r) => r.checked), 0.5), 's');
   const keys = runs.flatMap((r) => r.keys);
-  put(`start.${name}_keystroke_to_paint_p95`, pct(keys, 0.95), 'ms');
+  put(`start.${name}_keystroke_to_paint_p95`, quantile(keys, 0.95), 'ms');
   put(`start.${name}_keystroke_to_paint_max`, Math.max(...keys), 'ms');
   const toCanvas = runs.flatMap((r) => r.keysToCanvas);
   if (toCanvas.length > 0) {  // the render worker drew the canvas (web/render.js)
-    put(`start.${name}_keystroke_to_canvas_frame_p95`, pct(toCanvas, 0.95), 'ms');
+    put(`start.${name}_keystroke_to_canvas_frame_p95`, quantile(toCanvas, 0.95), 'ms');
     put(`start.${name}_keystroke_to_canvas_frame_max`, Math.max(...toCanvas), 'ms');
   }
-  put(`start.${name}_longest_task_form_to_checked`, pct(runs.map((r) => r.longest), 0.5), 'ms');
+  put(`start.${name}_longest_task_form_to_checked`, quantile(runs.map((r) => r.longest), 0.5), 'ms');
   put(`start.${name}_longest_task_form_to_checked_max`, Math.max(...runs.map((r) => r.longest)), 'ms');
 }
 await browser.close();

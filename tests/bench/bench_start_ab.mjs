@@ -1,81 +1,51 @@
 // tests/bench/bench_start_ab.mjs WEB_A WEB_B [ROUNDS] — two builds of the page (assembled web
-// folders: a reference and a change) started side by side, their visits alternating, so that a
-// change in start-up is measured against its reference in the same minutes (this machine's
-// figures drift by more than the change between runs minutes apart).
+// folders: a reference and a change) started side by side, their visits alternating
+// (side_by_side.mjs), so that a change in start-up is measured against its reference in the same
+// minutes.
 //
-// Each round opens a fresh profile for each page (A then B, then B then A in the next round, and
-// so on), and in each makes a cold visit (the page
-// opened once the window has settled, as bench_browser.mjs's cold visit), then a warm and a repeat
-// visit: the first result asked for by the page the moment the form's first field appears
-// (first_result.mjs, askAtForm), as shown and as checked (ONNX Runtime's run and the model's load
-// check), page clock from navigation start, how long after the field the test driver could first
-// have asked (the round trip left out), and the longest main-thread task from the
-// form's first field to the checked result (Long Tasks, 0 when none was over 50 ms), and a last
-// visit in a tab of its own whose ONNX Runtime worker is new ("fresh-worker": shared workers hidden
-// from the page, web/early.js), as a warm visit is once the app's shared worker has ended. No typing: the
-// keystrokes are bench_browser.mjs's. Prints each visit, then per kind the medians and the ratio
-// B / A of the checked result's median.
+// In each round's fresh profile for each page: a cold visit (the page opened once the window has
+// settled, as bench_browser.mjs's cold visit), then a warm and a repeat visit: the first result
+// asked for by the page the moment the form's first field appears (first_result.mjs, askAtForm), as
+// shown and as checked (ONNX Runtime's run and the model's load check), page clock from navigation
+// start, how long after the field the test driver could first have asked (the round trip left
+// out), and the longest main-thread task from the form's first field to the checked result (Long
+// Tasks, 0 when none was over 50 ms); and a last visit in a tab of its own whose ONNX Runtime worker
+// is new ("fresh-worker": shared workers hidden from the page, web/early.js), as a warm visit is
+// once the app's shared worker has ended. No typing: the keystrokes are bench_browser.mjs's. Prints
+// each visit, then per kind the medians and the ratio B / A of the checked result's median.
 //
 // Environment as the browser tests' (tests/e2e/harness.mjs): LOCALDX_SOURCE_DIR,
 // LOCALDX_SERVER_BIN, LOCALDX_DEMO_DIR (its bundles are published to both servers),
 // LOCALDX_E2E_WORK (the servers' folders).
-import { startServerWithDemo, launch } from '../e2e/harness.mjs';
-import { openForm, askAtForm, firstResult } from './first_result.mjs';
+import { openForm, firstResult, longestTask } from './first_result.mjs';
+import { sideBySide } from './side_by_side.mjs';
 
 const [webA, webB, roundsArg] = process.argv.slice(2);
 if (!webA || !webB) throw new Error('usage: bench_start_ab.mjs WEB_A WEB_B [ROUNDS]');
 const ROUNDS = Number(roundsArg || 5);
 const SETTLE_MS = 3000, STAY_MS = 4000;  // as bench_browser.mjs: the window settled; the code cache's write
 
-const INSTRUMENT = () => {
-  const b = globalThis.__ldxAb = { longtasks: [], form: null };
-  try { new PerformanceObserver((l) => { for (const e of l.getEntries()) b.longtasks.push([e.startTime, e.duration]); }).observe({ type: 'longtask', buffered: true }); } catch { /* not offered */ }
-  new MutationObserver(() => { if (b.form === null && document.querySelector('#a11y input[type=text]')) b.form = performance.now(); })
-    .observe(document, { subtree: true, childList: true });
-};
-
 async function visit(page, base) {
   await openForm(page, base);
-  const { shown, checked, driver } = await firstResult(page);
-  return page.evaluate(({ shown, checked, driver }) => {
-    const b = globalThis.__ldxAb;
-    const longest = Math.max(0, ...b.longtasks.filter(([t, d]) => t + d > b.form && t < checked).map(([, d]) => d));
-    return { form: b.form, shown, checked, longest, driver };
-  }, { shown, checked, driver });
+  const { form, shown, checked, driver } = await firstResult(page);
+  return { form, shown, checked, driver, longest: await longestTask(page, form, checked) };
 }
 
-const servers = {};
 const KINDS = ['cold', 'warm', 'repeat', 'fresh-worker'];
 const runs = Object.fromEntries(['A', 'B'].map((name) => [name, Object.fromEntries(KINDS.map((k) => [k, []]))]));
-let browser = null;
-try {
-  for (const [name, web] of [['A', webA], ['B', webB]]) {
-    servers[name] = await startServerWithDemo(`start-ab-${name}`, web);
+await sideBySide('start-ab', webA, webB, ROUNDS, async (ctx, base, name, round) => {
+  const page = await ctx.newPage();
+  await page.waitForTimeout(SETTLE_MS);
+  for (const kind of KINDS) {
+    const tab = kind === 'fresh-worker' ? await ctx.newPage() : page;
+    if (tab !== page) await tab.addInitScript(() => { delete globalThis.SharedWorker; });
+    const v = await visit(tab, base);
+    if (kind === 'cold') await page.evaluate(() => navigator.serviceWorker.ready);
+    await page.waitForTimeout(STAY_MS);
+    runs[name][kind].push(v);
+    console.log(`  round ${round + 1} ${name} ${kind.padEnd(6)} form ${v.form.toFixed(0)} ms, shown ${v.shown.toFixed(0)} ms, checked ${v.checked.toFixed(0)} ms, longest task ${v.longest.toFixed(0)} ms, the driver could ask ${(v.driver - v.form).toFixed(0)} ms after the form`);
   }
-  browser = await launch();
-  for (let round = 0; round < ROUNDS; round++) {
-    for (const name of round % 2 ? ['B', 'A'] : ['A', 'B']) {
-      const ctx = await browser.newContext({ viewport: { width: 1280, height: 800 } });
-      await ctx.addInitScript(INSTRUMENT);
-      await ctx.addInitScript(askAtForm);
-      const page = await ctx.newPage();
-      await page.waitForTimeout(SETTLE_MS);
-      for (const kind of KINDS) {
-        const tab = kind === 'fresh-worker' ? await ctx.newPage() : page;
-        if (tab !== page) await tab.addInitScript(() => { delete globalThis.SharedWorker; });
-        const v = await visit(tab, servers[name].base);
-        if (kind === 'cold') await page.evaluate(() => navigator.serviceWorker.ready);
-        await page.waitForTimeout(STAY_MS);
-        runs[name][kind].push(v);
-        console.log(`  round ${round + 1} ${name} ${kind.padEnd(6)} form ${v.form.toFixed(0)} ms, shown ${v.shown.toFixed(0)} ms, checked ${v.checked.toFixed(0)} ms, longest task ${v.longest.toFixed(0)} ms, the driver could ask ${(v.driver - v.form).toFixed(0)} ms after the form`);
-      }
-      await ctx.close();
-    }
-  }
-} finally {
-  if (browser) await browser.close();
-  for (const s of Object.values(servers)) s.stop();  // none left running when a visit fails
-}
+});
 
 const median = (a) => { const s = [...a].sort((x, y) => x - y), h = s.length >> 1; return s.length % 2 ? s[h] : (s[h - 1] + s[h]) / 2; };
 for (const kind of KINDS) {

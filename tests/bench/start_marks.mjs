@@ -9,11 +9,10 @@
 // Each visit asks for the first prediction as tests/bench/bench_browser.mjs does, without typing;
 // with TYPING=1 in the environment, typing into the form from the moment it appears, as that bench's
 // visits do (first_result.mjs, typeWhileStarting).
-import os from 'node:os';
 import path from 'node:path';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { launch, chromium, chromiumOptions, testHooks } from '../e2e/harness.mjs';
-import { openForm, askAtForm, firstResult, typeWhileStarting } from './first_result.mjs';
+import { writeFileSync } from 'node:fs';
+import { launch } from '../e2e/harness.mjs';
+import { openForm, askAtForm, firstResult, typeWhileStarting, afterRestart, quantile } from './first_result.mjs';
 
 const base = process.env.BASE;
 const runs = Number(process.argv[2] || 3);
@@ -65,22 +64,9 @@ for (let run = 0; run < runs; run++) {
   await ctx.close();
 }
 await browser.close();
-for (let run = 0; run < runs; run++) {
-  const dir = mkdtempSync(path.join(os.tmpdir(), 'ldx-marks-profile-'));
-  for (let time = 0; time < 2; time++) {
-    const ctx = await testHooks(await chromium.launchPersistentContext(dir, { ...chromiumOptions, viewport: { width: 1280, height: 800 } }));
-    await ctx.addInitScript(askAtForm);
-    const page = ctx.pages()[0] || await ctx.newPage();
-    await page.waitForTimeout(3000);
-    const r = await visit(page);
-    if (time === 0) await page.evaluate(() => navigator.serviceWorker.ready);
-    else visits.restart.push(r);
-    await ctx.close();
-  }
-  rmSync(dir, { recursive: true, force: true });
-}
+for (let run = 0; run < runs; run++) visits.restart.push(await afterRestart([askAtForm], visit, { stayMs: 0 }));  // visit() stays itself
 if (jsonOut) writeFileSync(jsonOut, JSON.stringify(visits, null, 1));
-const median = (a) => { const s = [...a].sort((x, y) => x - y); return s[Math.floor((s.length - 1) / 2)]; };
+const median = (a) => quantile(a, 0.5);
 for (const [name, rs] of Object.entries(visits)) {
   const keys = [...new Set(rs.flatMap((r) => Object.keys(r)))].filter((k) => rs.every((r) => k in r));
   const med = keys.map((k) => [k, median(rs.map((r) => r[k]))]).sort((a, b) => a[1] - b[1]);
