@@ -11,13 +11,15 @@
 // out), and the longest main-thread task from the form's first field to the checked result (Long
 // Tasks, 0 when none was over 50 ms); and a last visit in a tab of its own whose ONNX Runtime worker
 // is new ("fresh-worker": shared workers hidden from the page, web/early.js), as a warm visit is
-// once the app's shared worker has ended. No typing: the keystrokes are bench_browser.mjs's. Prints
-// each visit, then per kind the medians and the ratio B / A of the checked result's median.
+// once the app's shared worker has ended. With TYPING=1 in the environment, each visit types into
+// the form from the moment it appears, as bench_browser.mjs's visits do (first_result.mjs,
+// typeWhileStarting); the keystrokes' figures are bench_browser.mjs's and keys_running.mjs's.
+// Prints each visit, then per kind the medians and the ratio B / A of the checked result's median.
 //
 // Environment as the browser tests' (tests/e2e/harness.mjs): LOCALDX_SOURCE_DIR,
 // LOCALDX_SERVER_BIN, LOCALDX_DEMO_DIR (its bundles are published to both servers),
 // LOCALDX_E2E_WORK (the servers' folders).
-import { openForm, firstResult, longestTask } from './first_result.mjs';
+import { openForm, firstResult, longestTask, typeWhileStarting } from './first_result.mjs';
 import { sideBySide } from './side_by_side.mjs';
 
 const [webA, webB, roundsArg] = process.argv.slice(2);
@@ -25,9 +27,13 @@ if (!webA || !webB) throw new Error('usage: bench_start_ab.mjs WEB_A WEB_B [ROUN
 const ROUNDS = Number(roundsArg || 5);
 const SETTLE_MS = 3000, STAY_MS = 4000;  // as bench_browser.mjs: the window settled; the code cache's write
 
+const typing = process.env.TYPING === '1';
+
 async function visit(page, base) {
-  await openForm(page, base);
-  const { form, shown, checked, driver } = await firstResult(page);
+  const field = await openForm(page, base);
+  const first = firstResult(page);
+  if (typing) await typeWhileStarting(page, field);
+  const { form, shown, checked, driver } = await first;
   return { form, shown, checked, driver, longest: await longestTask(page, form, checked) };
 }
 
