@@ -2,7 +2,7 @@
 // and images scored off the page's thread, each table checked by this page's ONNX Runtime.
 //
 // Index of this file
-//   [SECTION] The worker (started once the first model is ready; one model load per model)
+//   [SECTION] The worker (started once the first model's first result is checked; one model load per model)
 //   [SECTION] Files of patients (CSV or FHIR), and a row's explanation
 //   [SECTION] Images (imaging models: DICOM, PNG or JPEG files)
 'use strict';
@@ -88,14 +88,26 @@ export function workerModel({ fileWaiting = false } = {}) {
   return workerModelLoad.promise;
 }
 
-// A moment after a model is ready, while the clinician reads or types, the worker starts (its
-// ONNX Runtime compiles, it verifies the model) so that the first file opened is scored at once.
+// A moment after a model's first result is checked (its load check against ONNX Runtime: predict.js,
+// startOnnxChecks; WORKER_WAIT_MS at most), while the clinician reads or types, the worker starts
+// (its ONNX Runtime compiles, it verifies the model) so that the first file opened is scored at
+// once. Not sooner: on a small machine its compile and warm-up shared the cores with ONNX Runtime's
+// start and the load check, and put the first checked result off (docs/benchmarks.md). A file
+// opened before then starts it at once (workerModel).
+const WORKER_WAIT_MS = 10000;
+let workerAwaits = null;  // the model whose check prepareWorkerWhenIdle waits for
 export function prepareWorkerWhenIdle() {
   clearTimeout(workerTimer);
-  workerTimer = setTimeout(() => {
-    const load = () => workerModel().catch((e) => console.warn('batch worker:', e.message));
-    if ('requestIdleCallback' in self) requestIdleCallback(load, { timeout: 2000 }); else load();
-  }, 1500);
+  const used = workerAwaits = page.current;
+  const checked = (used?.loadCheckDone || Promise.resolve()).catch(() => {});  // a failed check is shown by predict.js
+  const waited = new Promise((r) => setTimeout(r, WORKER_WAIT_MS));
+  Promise.race([checked, waited]).then(() => {
+    if (workerAwaits !== used) return;  // a newer model is waited for
+    workerTimer = setTimeout(() => {
+      const load = () => workerModel().catch((e) => console.warn('batch worker:', e.message));
+      if ('requestIdleCallback' in self) requestIdleCallback(load, { timeout: 2000 }); else load();
+    }, 1500);
+  });
 }
 
 //-----------------------------------------------------------------------------

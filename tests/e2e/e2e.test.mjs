@@ -442,7 +442,11 @@ test('a clinician\'s page does not load the test hooks: window.localdx is what s
   await page.evaluate(() => window.localdx.ready);
   await page.waitForFunction(() => window.localdx.model() !== null);
   assert.deepEqual(await page.evaluate(() => Object.keys(window.localdx).sort()), ['chartStatus', 'chartWrite', 'model', 'prefillFromChart', 'ready']);
-  await page.waitForTimeout(2000);  // the batch worker starts a moment after the model is ready
+  // The batch worker starts a moment after the model's first check (web/batch.js, prepareWorkerWhenIdle),
+  // unasked: what the page loads by itself is all requested by then.
+  for (let i = 0; i < 300 && !requested.includes('/batch-worker.js'); i++) await page.waitForTimeout(100);
+  assert.ok(requested.includes('/batch-worker.js'), 'the batch worker was started: ' + requested.join(' '));
+  await page.waitForTimeout(1000);
   assert.ok(requested.includes('/page.js'), 'the page\'s script was loaded');
   assert.ok(!requested.some((p) => p.endsWith('test-hooks.js')), 'test-hooks.js was requested: ' + requested.join(' '));
   const precache = JSON.parse(await (await fetch(server.base + '/assets.json')).text()).precache;
