@@ -89,7 +89,8 @@ export function workerModel({ fileWaiting = false } = {}) {
 }
 
 // A moment after a model's first result is checked (its load check against ONNX Runtime: predict.js,
-// startOnnxChecks; WORKER_WAIT_MS at most), while the clinician reads or types, the worker starts
+// startOnnxChecks; or WORKER_WAIT_MS after the model is ready, whichever comes first: then 1.5 s and
+// the page idle, 2 s at most), while the clinician reads or types, the worker starts
 // (its ONNX Runtime compiles, it verifies the model) so that the first file opened is scored at
 // once. Not sooner: on a small machine its compile and warm-up shared the cores with ONNX Runtime's
 // start and the load check, and put the first checked result off (docs/benchmarks.md). A file
@@ -100,11 +101,13 @@ export function prepareWorkerWhenIdle() {
   clearTimeout(workerTimer);
   const used = workerAwaits = page.current;
   const checked = (used?.loadCheckDone || Promise.resolve()).catch(() => {});  // a failed check is shown by predict.js
-  const waited = new Promise((r) => setTimeout(r, WORKER_WAIT_MS));
+  let cap = 0;
+  const waited = new Promise((r) => { cap = setTimeout(r, WORKER_WAIT_MS); });
   Promise.race([checked, waited]).then(() => {
+    clearTimeout(cap);
     if (workerAwaits !== used) return;  // a newer model is waited for
     workerTimer = setTimeout(() => {
-      const load = () => workerModel().catch((e) => console.warn('batch worker:', e.message));
+      const load = () => { if (workerAwaits === used) workerModel().catch((e) => console.warn('batch worker:', e.message)); };
       if ('requestIdleCallback' in self) requestIdleCallback(load, { timeout: 2000 }); else load();
     }, 1500);
   });

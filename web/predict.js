@@ -106,7 +106,8 @@ function formDrawn() {
 // The 64 rows against ONNX Runtime: { ok: whether they agree, worst: the largest difference }. Every
 // part's run is queued at once (runOnnxInTurn: back to back in ONNX Runtime's worker, no task of
 // the page between them), and each part compared with its run as it comes (checkTable, the run as
-// the part's early run).
+// the part's early run). The mark localdx:load-check-start is set once the table is made and the
+// session up: from it to localdx:load-check-done, the runs and the comparisons.
 async function loadCheckRows(used) {
   used.sessionReady.catch(() => {});  // awaited once the table is made: a session that fails meanwhile is said there
   await formDrawn();
@@ -129,6 +130,7 @@ async function loadCheckRows(used) {
   runs.forEach((run) => run.catch(() => {}));
   let rows = 0, agree = true, worst = 0;
   for (const [i, part] of parts.entries()) {
+    await runs[i];  // a run that fails fails the check, as when the parts ran one at a time (loadCheck: said in words, or once more in a new worker)
     const early = new Map([[0, { features: part.features, out: runs[i] }]]);
     const slice = await checkTable(used, part.meta, part.table, part.features, part.margins, early);
     rows += part.meta.rows;

@@ -119,8 +119,9 @@ Object.assign(globalThis.localdx, {
   flushReports: () => flushReports({ all: true }),
   releasePatient,
   // Resolves when the batch worker and its helper hold the current model and have warmed up, as
-  // they have a moment after the model is ready. A file opened before then waits only for the
-  // model to be verified there.
+  // they have a moment after the model's first result is checked (batch.js, prepareWorkerWhenIdle);
+  // asked for sooner, it starts them. A file opened before then waits only for the model to be
+  // verified there.
   batchReady: async () => { await workerModel(); await callWorker({ type: 'ready' }); return true; },
 });
 

@@ -110,8 +110,8 @@ for (const [name, [csv, label]] of Object.entries(models)) {
   const big = repeatCsv(text, 10000);
   // The batch runs in a worker (and its helper, on the other core): the page's longest gap between
   // animation frames meanwhile shows whether the UI stayed responsive. The worker prepares itself
-  // a moment after the model is ready, while the clinician picks a file; the bench waits for that
-  // here, and times a file dropped at the very start separately below.
+  // a moment after the model's first result is checked, while the clinician picks a file; the bench
+  // waits for that here, and times a file dropped at the very start separately below.
   await page.evaluate(() => window.localdx.batchReady());
   const t0 = Date.now();
   const batch = await page.evaluate(async (t) => {
