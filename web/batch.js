@@ -6,7 +6,7 @@
 //   [SECTION] Files of patients (CSV or FHIR), and a row's explanation
 //   [SECTION] Images (imaging models: DICOM, PNG or JPEG files)
 'use strict';
-import { page, store, now, today, runtimeWanted, pageProblem, pageSentence, pageFailure, Refused } from './page-state.js';
+import { page, store, now, afterFirstCheck, today, runtimeWanted, pageProblem, pageSentence, pageFailure, Refused } from './page-state.js';
 import { checkTable, runOnnxInTurn } from './predict.js';
 import { modelKey, reportingEnabled, fileSeenToday, saveReports, reportImage } from './reporting.js';
 
@@ -89,7 +89,8 @@ export function workerModel({ fileWaiting = false } = {}) {
 }
 
 // A moment after a model's first result is checked (its load check against ONNX Runtime: predict.js,
-// startOnnxChecks; or WORKER_WAIT_MS after the model is ready, whichever comes first: then 1.5 s and
+// startOnnxChecks; or WORKER_WAIT_MS after the model is ready, whichever comes first: afterFirstCheck
+// in page-state.js, as the service worker's registration waits; then 1.5 s and
 // the page idle, 2 s at most), while the clinician reads or types, the worker starts
 // (its ONNX Runtime compiles, it verifies the model) so that the first file opened is scored at
 // once. Not sooner: on a small machine its compile and warm-up shared the cores with ONNX Runtime's
@@ -100,11 +101,7 @@ let workerAwaits = null;  // the model whose check prepareWorkerWhenIdle waits f
 export function prepareWorkerWhenIdle() {
   clearTimeout(workerTimer);
   const used = workerAwaits = page.current;
-  const checked = (used?.loadCheckDone || Promise.resolve()).catch(() => {});  // a failed check is shown by predict.js
-  let cap = 0;
-  const waited = new Promise((r) => { cap = setTimeout(r, WORKER_WAIT_MS); });
-  Promise.race([checked, waited]).then(() => {
-    clearTimeout(cap);
+  afterFirstCheck(used, WORKER_WAIT_MS).then(() => {
     if (workerAwaits !== used) return;  // a newer model is waited for
     workerTimer = setTimeout(() => {
       const load = () => { if (workerAwaits === used) workerModel().catch((e) => console.warn('batch worker:', e.message)); };

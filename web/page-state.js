@@ -30,6 +30,16 @@ export const store = {
   set: (k, v) => localStorage.setItem('ldx.' + k, JSON.stringify(v)),
 };
 export const now = () => Date.now() / 1000;
+// Work of the page's start that waits for a model's first result to be checked (its load check
+// against ONNX Runtime, predict.js) or `ms`, whichever comes first, so that it does not share a small
+// machine's cores with ONNX Runtime's start. Resolves true when the check came first (passed or
+// failed: a failed check is shown by predict.js), false when the time ran out first.
+export function afterFirstCheck(used, ms) {
+  const checked = (used?.loadCheckDone || Promise.resolve()).then(() => true, () => true);
+  let timer = 0;
+  const waited = new Promise((resolve) => { timer = setTimeout(() => resolve(false), ms); });
+  return Promise.race([checked, waited]).then((first) => { clearTimeout(timer); return first; });
+}
 export const today = () => new Date().toISOString().slice(0, 10);
 // A core or app call that failed as a call throws, in the core's words (web/answers.js).
 export { answered, Refused, isRefusal } from './answers.js';

@@ -23,7 +23,7 @@
 //                  draw WebGL2 on an OffscreenCanvas
 'use strict';
 import { assetsReady, ortReady, firstIndexText, openingModel } from './early.js';  // first: it starts ONNX Runtime's worker (early.js)
-import { page, $, announce, pageProblem } from './page-state.js';
+import { page, $, announce, pageProblem, afterFirstCheck } from './page-state.js';
 import { startA11y } from './a11y.js';
 import { loadIndexAndModel, prefetchBundle } from './bundles.js';
 import { flushReports } from './reporting.js';
@@ -114,7 +114,8 @@ async function start() {
 
 // The service worker precaches everything (ONNX Runtime's 14 MB wasm included) for offline use.
 // It is registered once the first model is ready and, for a tree model, once ONNX Runtime has
-// started and run the model's load check (or after SW_WAIT_MS): on a first visit its downloads
+// started and run the model's load check (or after SW_WAIT_MS: afterFirstCheck, as the batch worker's
+// start waits): on a first visit its downloads
 // and cache writes would otherwise share the two cores of a small machine with ONNX Runtime's
 // start and put the first checked result off (docs/benchmarks.md).
 // Marked (the offline test checks the order): localdx:service-worker-registered, and
@@ -122,11 +123,12 @@ async function start() {
 const SW_WAIT_MS = 10000;
 function registerServiceWorker(version) {
   if (!('serviceWorker' in navigator)) return;
-  const checked = (page.current?.loadCheckDone || Promise.resolve()).catch(() => {});  // a failed check is shown by predict.js
-  let timer = 0;
-  const waited = new Promise((r) => { timer = setTimeout(() => { performance.mark('localdx:service-worker-waited'); r(); }, SW_WAIT_MS); });
-  Promise.race([checked.then(() => clearTimeout(timer)), waited])
-    .then(() => { performance.mark('localdx:service-worker-registered'); return navigator.serviceWorker.register('sw.js?v=' + version); })
+  afterFirstCheck(page.current, SW_WAIT_MS)
+    .then((checked) => {
+      if (!checked) performance.mark('localdx:service-worker-waited');
+      performance.mark('localdx:service-worker-registered');
+      return navigator.serviceWorker.register('sw.js?v=' + version);
+    })
     .catch((e) => console.warn('service worker:', (e && e.message) || e));
 }
 

@@ -125,7 +125,7 @@ async function loadCheckRows(used) {
   await used.sessionReady;
   await ortTail;
   performance.mark('localdx:load-check-start');
-  // A copy runs (ONNX Runtime's proxy takes its buffer); a run that fails is run again by checkTable.
+  // A copy runs (ONNX Runtime's proxy takes its buffer); a run that fails fails the check (below).
   const runs = parts.map((part) => runOnnxInTurn(used, part.features.slice()));
   runs.forEach((run) => run.catch(() => {}));
   let rows = 0, agree = true, worst = 0;

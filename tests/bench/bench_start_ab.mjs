@@ -19,7 +19,7 @@
 // Environment as the browser tests' (tests/e2e/harness.mjs): LOCALDX_SOURCE_DIR,
 // LOCALDX_SERVER_BIN, LOCALDX_DEMO_DIR (its bundles are published to both servers),
 // LOCALDX_E2E_WORK (the servers' folders).
-import { openForm, firstResult, longestTask, typeWhileStarting } from './first_result.mjs';
+import { openForm, firstResult, longestTask, typeWhileStarting, median } from './first_result.mjs';
 import { sideBySide } from './side_by_side.mjs';
 
 const [webA, webB, roundsArg] = process.argv.slice(2);
@@ -53,7 +53,6 @@ await sideBySide('start-ab', webA, webB, ROUNDS, async (ctx, base, name, round) 
   }
 });
 
-const median = (a) => { const s = [...a].sort((x, y) => x - y), h = s.length >> 1; return s.length % 2 ? s[h] : (s[h - 1] + s[h]) / 2; };
 for (const kind of KINDS) {
   const m = {};
   for (const name of ['A', 'B']) {

@@ -123,6 +123,12 @@ export function quantile(xs, q) {
   return s[Math.floor(q * (s.length - 1))];
 }
 
+// The median of xs (the mean of the two middle values for an even count).
+export function median(xs) {
+  const s = [...xs].sort((x, y) => x - y), h = s.length >> 1;
+  return s.length % 2 ? s[h] : (s[h - 1] + s[h]) / 2;
+}
+
 // A visit after the browser was closed and opened again (a profile on disk, a new browser process:
 // what a clinician meets the next morning): the profile's first visit made and the service worker
 // ready, the browser closed, opened again, and `visit(page)` made; its result. Each time, the

@@ -12,7 +12,7 @@
 import path from 'node:path';
 import { writeFileSync } from 'node:fs';
 import { launch } from '../e2e/harness.mjs';
-import { openForm, askAtForm, firstResult, typeWhileStarting, afterRestart, quantile } from './first_result.mjs';
+import { openForm, askAtForm, firstResult, typeWhileStarting, afterRestart, median } from './first_result.mjs';
 
 const base = process.env.BASE;
 const runs = Number(process.argv[2] || 3);
@@ -66,7 +66,6 @@ for (let run = 0; run < runs; run++) {
 await browser.close();
 for (let run = 0; run < runs; run++) visits.restart.push(await afterRestart([askAtForm], visit, { stayMs: 0 }));  // visit() stays itself
 if (jsonOut) writeFileSync(jsonOut, JSON.stringify(visits, null, 1));
-const median = (a) => quantile(a, 0.5);
 for (const [name, rs] of Object.entries(visits)) {
   const keys = [...new Set(rs.flatMap((r) => Object.keys(r)))].filter((k) => rs.every((r) => k in r));
   const med = keys.map((k) => [k, median(rs.map((r) => r[k]))]).sort((a, b) => a[1] - b[1]);
