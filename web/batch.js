@@ -89,13 +89,13 @@ export function workerModel({ fileWaiting = false } = {}) {
 }
 
 // A moment after a model's first result is checked (its load check against ONNX Runtime: predict.js,
-// startOnnxChecks; or WORKER_WAIT_MS after the model is ready, whichever comes first: afterFirstCheck
-// in page-state.js, as the service worker's registration waits; then 1.5 s and
-// the page idle, 2 s at most), while the clinician reads or types, the worker starts
-// (its ONNX Runtime compiles, it verifies the model) so that the first file opened is scored at
-// once. Not sooner: on a small machine its compile and warm-up shared the cores with ONNX Runtime's
-// start and the load check, and put the first checked result off (docs/benchmarks.md). A file
-// opened before then starts it at once (workerModel).
+// startOnnxChecks; or WORKER_WAIT_MS after the model is ready, whichever comes first:
+// afterFirstCheck in page-state.js, as the service worker's registration waits; then 1.5 s and the
+// page idle, 2 s at most), while the clinician reads or types, the worker starts (its ONNX Runtime
+// compiles, it verifies the model) so that the first file opened is scored at once. Not sooner:
+// on a small machine its compile and warm-up shared the cores with ONNX Runtime's start and the
+// load check, and put the first checked result off (docs/benchmarks.md). A file opened before then
+// starts it at once (workerModel).
 const WORKER_WAIT_MS = 10000;
 let workerAwaits = null;  // the model whose check prepareWorkerWhenIdle waits for
 export function prepareWorkerWhenIdle() {

@@ -33,7 +33,8 @@ export const now = () => Date.now() / 1000;
 // Work of the page's start that waits for a model's first result to be checked (its load check
 // against ONNX Runtime, predict.js) or `ms`, whichever comes first, so that it does not share a small
 // machine's cores with ONNX Runtime's start. Resolves true when the check came first (passed or
-// failed: a failed check is shown by predict.js), false when the time ran out first.
+// failed: a failed check is shown by predict.js; at once for no model, or a model with no check),
+// false when the time ran out first.
 export function afterFirstCheck(used, ms) {
   const checked = (used?.loadCheckDone || Promise.resolve()).then(() => true, () => true);
   let timer = 0;

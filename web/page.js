@@ -114,10 +114,10 @@ async function start() {
 
 // The service worker precaches everything (ONNX Runtime's 14 MB wasm included) for offline use.
 // It is registered once the first model is ready and, for a tree model, once ONNX Runtime has
-// started and run the model's load check (or after SW_WAIT_MS: afterFirstCheck, as the batch worker's
-// start waits): on a first visit its downloads
-// and cache writes would otherwise share the two cores of a small machine with ONNX Runtime's
-// start and put the first checked result off (docs/benchmarks.md).
+// started and run the model's load check (or after SW_WAIT_MS: afterFirstCheck, as the batch
+// worker's start waits): on a first visit its downloads and cache writes would otherwise share the
+// two cores of a small machine with ONNX Runtime's start and put the first checked result off
+// (docs/benchmarks.md).
 // Marked (the offline test checks the order): localdx:service-worker-registered, and
 // localdx:service-worker-waited when SW_WAIT_MS ran out before the check.
 const SW_WAIT_MS = 10000;

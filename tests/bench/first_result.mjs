@@ -2,8 +2,8 @@
 // it (bench_browser.mjs, bench_start_ab.mjs, start_marks.mjs, start_cpu.mjs, keys_running.mjs): the
 // page opened on pima-diabetes, and the moment its form's first field appears, one patient
 // predicted at once, asked for by the page itself (askAtForm), so that the test driver's polling
-// and round trips are not part of it; what a person feels meanwhile (instrumentFeel, keystrokes, longestTask); a visit
-// after a browser restart (afterRestart).
+// and round trips are not part of it; what a person feels meanwhile (instrumentFeel, keystrokes,
+// longestTask); a visit after a browser restart (afterRestart).
 import os from 'node:os';
 import path from 'node:path';
 import { mkdtempSync, rmSync } from 'node:fs';
