@@ -5,6 +5,7 @@
 //   [SECTION] The page's state (one object, filled by page.js and bundles.js)
 //   [SECTION] Storage, time, and the core's answers
 //   [SECTION] Messages to the clinician (the live region, the app's error line)
+//   [SECTION] The page's start: work that waits for the model's first check
 'use strict';
 import { problemIn, sentenceIn, failureOf } from './answers.js';
 
@@ -30,17 +31,6 @@ export const store = {
   set: (k, v) => localStorage.setItem('ldx.' + k, JSON.stringify(v)),
 };
 export const now = () => Date.now() / 1000;
-// Work of the page's start that waits for a model's first result to be checked (its load check
-// against ONNX Runtime, predict.js) or `ms`, whichever comes first, so that it does not share a small
-// machine's cores with ONNX Runtime's start. Resolves true when the check came first (passed or
-// failed: a failed check is shown by predict.js; at once for no model, or a model with no check),
-// false when the time ran out first.
-export function afterFirstCheck(used, ms) {
-  const checked = (used?.loadCheckDone || Promise.resolve()).then(() => true, () => true);
-  let timer = 0;
-  const waited = new Promise((resolve) => { timer = setTimeout(() => resolve(false), ms); });
-  return Promise.race([checked, waited]).then((first) => { clearTimeout(timer); return first; });
-}
 export const today = () => new Date().toISOString().slice(0, 10);
 // A core or app call that failed as a call throws, in the core's words (web/answers.js).
 export { answered, Refused, isRefusal } from './answers.js';
@@ -67,4 +57,19 @@ export const pageFailure = (e) => onnxStopped(e) || failureOf(page.M, e);
 export function showError(message) {
   if (page.M) page.M.appSetError(message);
   announce(message);
+}
+
+//-----------------------------------------------------------------------------
+// [SECTION] The page's start
+//-----------------------------------------------------------------------------
+// Work of the page's start that waits for a model's first result to be checked (its load check
+// against ONNX Runtime, predict.js) or `ms`, whichever comes first, so that it does not share a small
+// machine's cores with ONNX Runtime's start. Resolves true when the check came first (passed or
+// failed: a failed check is shown by predict.js; at once for no model, or a model with no check),
+// false when the time ran out first.
+export function afterFirstCheck(used, ms) {
+  const checked = (used?.loadCheckDone || Promise.resolve()).then(() => true, () => true);
+  let timer = 0;
+  const waited = new Promise((resolve) => { timer = setTimeout(() => resolve(false), ms); });
+  return Promise.race([checked, waited]).then((first) => { clearTimeout(timer); return first; });
 }
