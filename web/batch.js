@@ -6,7 +6,7 @@
 //   [SECTION] Files of patients (CSV or FHIR), and a row's explanation
 //   [SECTION] Images (imaging models: DICOM, PNG or JPEG files)
 'use strict';
-import { page, store, now, today, runtimeWanted, afterFirstCheck, pageProblem, pageSentence, pageFailure, Refused } from './page-state.js';
+import { page, runtimeWanted, store, now, today, Refused, pageProblem, pageSentence, pageFailure, afterFirstCheck } from './page-state.js';
 import { checkTable, runOnnxInTurn } from './predict.js';
 import { modelKey, reportingEnabled, fileSeenToday, saveReports, reportImage } from './reporting.js';
 

@@ -16,7 +16,7 @@
 // typeWhileStarting), and per kind the keystrokes of its visits taken together are given too, as
 // bench_browser.mjs gives them: each keystroke to the next painted frame (Event Timing,
 // first_result.mjs, keystrokes), p50 and p95. Prints each visit, then per kind the medians, the
-// ratio B / A of the checked result's median and, typing, of the keystrokes' p95.
+// ratio B / A of the checked result's median and, with TYPING=1, of the keystrokes' p95.
 //
 // Environment as the browser tests' (tests/e2e/harness.mjs): LOCALDX_SOURCE_DIR,
 // LOCALDX_SERVER_BIN, LOCALDX_DEMO_DIR (its bundles are published to both servers),

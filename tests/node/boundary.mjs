@@ -24,7 +24,10 @@ const check = (ok, what) => { if (ok) passed++; else { failed++; console.error('
 // An entry point answers: no exception, and JSON text (or a handle) that says what went wrong.
 function answers(what, call, { json = true } = {}) {
   let out;
-  try { out = call(); } catch (e) { check(false, `${what} threw ${typeof e === 'number' ? 'a bare number (' + e + ')' : e}`); return null; }
+  // A C++ exception let through would reach here as WebAssembly's own exception (the core is built
+  // with -fwasm-exceptions: shared/CMakeLists.txt).
+  const cpp = (e) => typeof WebAssembly.Exception === 'function' && e instanceof WebAssembly.Exception;
+  try { out = call(); } catch (e) { check(false, `${what} threw ${cpp(e) ? 'a C++ exception' : e}`); return null; }
   if (!json) { check(true, what); return out; }
   try { const j = JSON.parse(out); check(true, what); return j; } catch { check(false, `${what} gave text that is not JSON: ${String(out).slice(0, 80)}`); return null; }
 }
